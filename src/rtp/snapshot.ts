@@ -1,0 +1,68 @@
+/**
+ * What the RTP engine hands to reporting: a plain read of one stream's typed-array state, taken at a
+ * report tick or at stream end (never per packet). The engine fills a caller-owned instance.
+ * Times are milliseconds since the epoch (fractional); durations and jitter/delta/skew are milliseconds.
+ */
+export interface StreamCounters {
+  packets: number;
+  bytes: number;
+  /** RFC 3550 A.3 expected count over the period. */
+  expected: number;
+  /** expected - packets; negative when duplicates outnumber losses. */
+  lost: number;
+  /** Wireshark's "sequence errors": +1 per gap, +1 per late or duplicate packet. */
+  seqErrors: number;
+  outOfOrder: number;
+  duplicates: number;
+  minDeltaMs: number;
+  meanDeltaMs: number;
+  maxDeltaMs: number;
+  minJitterMs: number;
+  meanJitterMs: number;
+  maxJitterMs: number;
+  /** Skew with the largest absolute value seen in the period, sign kept. */
+  maxSkewMs: number;
+  /** Gilbert model: P(loss | previous received) and P(received | previous lost); BurstR = 1/(p+q). */
+  lossP: number;
+  lossQ: number;
+  burstR: number;
+  /** RFC 3611 4.7 burst/gap densities (fraction 0..1) and mean durations (ms). */
+  burstDensity: number;
+  gapDensity: number;
+  burstDurationMs: number;
+  gapDurationMs: number;
+  startMs: number;
+  endMs: number;
+}
+
+export interface StreamSnapshot {
+  slot: number;
+  ssrc: number;
+  ipVersion: number;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  /** "00-04-13-29-64-22" form as HOMER shows it; '' when the link layer had none. */
+  srcMac: string;
+  dstMac: string;
+  vlan: number;
+  payloadType: number;
+  clockRate: number;
+  /** Current RFC 3550 interarrival jitter and current skew, ms. */
+  jitterMs: number;
+  skewMs: number;
+  /** Estimated sender clock drift against capture time, parts per million. */
+  clockDriftPpm: number;
+  ssrcChanges: number;
+  payloadTypeChanges: number;
+  markers: number;
+  comfortNoise: number;
+  telephoneEvents: number;
+  /** True when the stream's timestamps came from the host clock (cap backend), not the kernel. */
+  hostTimestamps: boolean;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  cumulative: StreamCounters;
+  interval: StreamCounters;
+}
