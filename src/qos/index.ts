@@ -1,0 +1,3 @@
+export * from './codecs.js';
+export * from './emodel.js';
+export * from './delay.js';
