@@ -1,0 +1,2 @@
+export { CaptureFileError } from './error.js';
+export { openCaptureFile, readCaptureBuffer, type CaptureFileOptions } from './reader.js';
