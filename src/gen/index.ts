@@ -1,2 +1,3 @@
 export * from './packets.js';
 export * from './pcap-writer.js';
+export * from './rtcp.js';

@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './parse.js';
+export * from './homer.js';
+export * from './rtt.js';

@@ -1,0 +1,129 @@
+import type { RtcpCompound } from './types.js';
+
+/** Middle 32 bits of a 64-bit NTP timestamp (what LSR / LRR carry). */
+export function ntpMiddle32(ntpSec: number, ntpFrac: number): number {
+  return (((ntpSec & 0xffff) << 16) | (ntpFrac >>> 16)) >>> 0;
+}
+
+/**
+ * RFC 3550 6.4.1 round trip as the SR sender computes it: A - LSR - DLSR, all NTP 16.16 (32-bit wrap),
+ * in seconds. Example: A 0xB7108000, LSR 0xB7052000, DLSR 0x00054000 -> 0x00062000 = 6.125 s.
+ */
+export function rttFromLsrDlsr(arrivalMiddle32: number, lsr: number, dlsr: number): number {
+  return ((arrivalMiddle32 - lsr - dlsr) >>> 0) / 65536;
+}
+
+export interface RttSample {
+  /** SSRC of the RR/XR sender (the far end that echoed the reference). */
+  reporterSsrc: number;
+  /** SSRC whose SR (or whose RRTR) is referenced. */
+  sourceSsrc: number;
+  /** Probe <-> reporter round trip, ms. */
+  rttMs: number;
+  via: 'RR' | 'DLRR';
+}
+
+const RING = 8;
+
+class RefRing {
+  readonly mids = new Uint32Array(RING);
+  readonly times = new Float64Array(RING);
+  next = 0;
+  used = 0;
+  add(mid: number, t: number): void {
+    this.mids[this.next] = mid;
+    this.times[this.next] = t;
+    this.next = (this.next + 1) % RING;
+    if (this.used < RING) this.used++;
+  }
+  find(mid: number): number {
+    for (let i = 0; i < this.used; i++) if (this.mids[i] === mid) return this.times[i];
+    return -1;
+  }
+}
+
+/**
+ * Passive round trip from RTCP seen at the probe. An SR (or XR RRTR) from SSRC S is remembered by
+ * (S, NTP middle 32 bits) with its capture time; when a later RR report block (or XR DLRR item) about S
+ * carries that value as LSR (LRR), the round trip between the probe and the reporting end is
+ *   t(RR seen) - t(SR seen) - DLSR.
+ * Both directions together (probe<->A plus probe<->B) make the A<->B round trip. Bounded memory: the
+ * last 8 references per SSRC, at most `maxSsrcs` SSRCs (oldest inserted evicted).
+ */
+export class RttTracker {
+  private readonly srs = new Map<number, RefRing>();
+  private readonly rrtrs = new Map<number, RefRing>();
+  private readonly latest = new Map<number, number>();
+  /** References not found (LSR pointing to an SR the probe did not see) and inconsistent samples. */
+  unmatched = 0;
+  inconsistent = 0;
+
+  constructor(private readonly maxSsrcs = 65536) {}
+
+  /** Feeds one parsed compound seen at `arrivalMs` (capture time, ms); returns the RTT samples it completed. */
+  observe(c: RtcpCompound, arrivalMs: number): RttSample[] {
+    const out: RttSample[] = [];
+    for (const p of c.packets) {
+      if (p.kind === 'SR' || p.kind === 'RR') {
+        for (const rb of p.reports) {
+          if (rb.lsr === 0) continue;
+          this.match(this.srs, rb.ssrc, rb.lsr, rb.dlsr, arrivalMs, p.ssrc, 'RR', out);
+        }
+      } else if (p.kind === 'XR') {
+        for (const b of p.blocks) {
+          if (b.kind === 'DLRR') {
+            for (const it of b.items) {
+              if (it.lrr === 0) continue;
+              this.match(this.rrtrs, it.ssrc, it.lrr, it.dlrr, arrivalMs, p.ssrc, 'DLRR', out);
+            }
+          }
+        }
+      }
+    }
+    // References are recorded after matching so a compound never matches itself.
+    for (const p of c.packets) {
+      if (p.kind === 'SR') this.remember(this.srs, p.ssrc, ntpMiddle32(p.ntpSec, p.ntpFrac), arrivalMs);
+      else if (p.kind === 'XR') {
+        for (const b of p.blocks) if (b.kind === 'RRTR') this.remember(this.rrtrs, p.ssrc, ntpMiddle32(b.ntpSec, b.ntpFrac), arrivalMs);
+      }
+    }
+    return out;
+  }
+
+  /** Latest probe<->far-end round trip (ms) measured from reports about `sourceSsrc`, or NaN. */
+  latestRttMs(sourceSsrc: number): number {
+    const v = this.latest.get(sourceSsrc >>> 0);
+    return v === undefined ? Number.NaN : v;
+  }
+
+  private remember(m: Map<number, RefRing>, ssrc: number, mid: number, t: number): void {
+    let r = m.get(ssrc);
+    if (!r) {
+      if (m.size >= this.maxSsrcs) {
+        const oldest = m.keys().next().value;
+        if (oldest !== undefined) m.delete(oldest);
+      }
+      r = new RefRing();
+      m.set(ssrc, r);
+    }
+    r.add(mid, t);
+  }
+
+  private match(m: Map<number, RefRing>, source: number, ref: number, delay: number, t: number, reporter: number, via: 'RR' | 'DLRR', out: RttSample[]): void {
+    const ring = m.get(source);
+    const tRef = ring ? ring.find(ref) : -1;
+    if (tRef < 0) {
+      this.unmatched++;
+      return;
+    }
+    const rtt = t - tRef - (delay * 1000) / 65536;
+    // DLSR has 15 us resolution: tolerate -1 ms of rounding/clock noise, refuse worse.
+    if (rtt < -1) {
+      this.inconsistent++;
+      return;
+    }
+    const rttMs = rtt < 0 ? 0 : rtt;
+    this.latest.set(source, rttMs);
+    out.push({ reporterSsrc: reporter, sourceSsrc: source, rttMs, via });
+  }
+}
