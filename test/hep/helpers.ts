@@ -1,0 +1,95 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import tls from 'node:tls';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { HepStreamDeframer } from '../../src/hep/index.js';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export interface UdpSink {
+  port: number;
+  packets: Buffer[];
+  close(): Promise<void>;
+}
+
+export async function startUdpSink(port = 0): Promise<UdpSink> {
+  const s = dgram.createSocket('udp4');
+  const packets: Buffer[] = [];
+  s.on('message', (m) => packets.push(m));
+  await new Promise<void>((r) => s.bind(port, '127.0.0.1', () => r()));
+  return { port: s.address().port, packets, close: () => new Promise<void>((r) => s.close(() => r())) };
+}
+
+export interface StreamSink {
+  port: number;
+  frames: Buffer[];
+  sockets: net.Socket[];
+  connections: number;
+  deframeErrors: string[];
+  server: net.Server;
+  /** Called for every new connection before data flows (e.g. to pause it or schedule a kill). */
+  onConnection?: (s: net.Socket, index: number) => void;
+  onFrame?: (s: net.Socket, frame: Buffer) => void;
+  close(): Promise<void>;
+}
+
+export async function startStreamSink(opts: { port?: number; tls?: { cert: string; key: string } } = {}): Promise<StreamSink> {
+  const sink = { frames: [] as Buffer[], sockets: [] as net.Socket[], connections: 0, deframeErrors: [] as string[] } as StreamSink;
+  const handler = (sock: net.Socket) => {
+    const idx = sink.connections++;
+    sink.sockets.push(sock);
+    const d = new HepStreamDeframer();
+    sock.on('error', () => {});
+    sock.on('data', (chunk: Buffer) => {
+      for (const f of d.push(chunk)) {
+        sink.frames.push(f);
+        sink.onFrame?.(sock, f);
+      }
+      if (d.error !== undefined) sink.deframeErrors.push(d.error);
+    });
+    sink.onConnection?.(sock, idx);
+  };
+  const server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : net.createServer(handler);
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', () => r()));
+  sink.server = server;
+  sink.port = (server.address() as net.AddressInfo).port;
+  sink.close = () =>
+    new Promise<void>((r) => {
+      for (const s of sink.sockets) s.destroy();
+      server.close(() => r());
+    });
+  return sink;
+}
+
+/** A port that was free a moment ago (bound then released). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** Self-signed certificate for CN=localhost / IP 127.0.0.1, generated with the openssl CLI. */
+export function selfSignedCert(): { cert: string; key: string; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hep-tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  return { cert: fs.readFileSync(cert, 'utf8'), key: fs.readFileSync(key, 'utf8'), dir };
+}

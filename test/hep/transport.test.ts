@@ -1,0 +1,237 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
+import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink, waitFor } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const hepjs: { decapsulate(b: Buffer): any } = require('hep-js');
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+function report(i: number, over: Partial<HepSendInput> = {}): HepSendInput {
+  return {
+    ipFamily: 4, ipProto: 17, srcIp: '10.1.2.3', dstIp: '10.4.5.6', srcPort: 40000 + i, dstPort: 20000,
+    tsSec: 1_700_000_000 + i, tsUsec: i, protoType: HepProtoType.QOS_REPORT, correlationId: `call-${i}@probe`, mos: 4.12,
+    payload: JSON.stringify({ CORRELATION_ID: `call-${i}@probe`, MOS: 4.12, SEQ: i }),
+    ...over,
+  };
+}
+
+/** Every packet accounted for exactly once. */
+function balanced(s: HepCollectorStats, accepted: number): void {
+  expect(s.sent + s.failed + s.dropped + s.queued + s.inFlight).toBe(accepted);
+}
+
+function checkSame(packet: Buffer, m: HepSendInput, captureId: number): void {
+  const d = decodeHep3Strict(packet); // throws on anything heplify-server would drop
+  expect(d).toMatchObject({
+    srcIp: m.srcIp, dstIp: m.dstIp, srcPort: m.srcPort, dstPort: m.dstPort, tsSec: m.tsSec, tsUsec: m.tsUsec,
+    protoType: m.protoType, captureId, correlationId: m.correlationId,
+  });
+  const h = hepjs.decapsulate(packet);
+  expect(h.rcinfo).toMatchObject({
+    protocolFamily: 2, protocol: 17, srcIp: m.srcIp, dstIp: m.dstIp, srcPort: m.srcPort, dstPort: m.dstPort,
+    timeSeconds: m.tsSec, timeUseconds: m.tsUsec, payloadType: m.protoType, captureId,
+    hepNodeName: 'probe-a', capturePass: 'secret',
+  });
+  if (m.correlationId) expect(h.rcinfo.correlation_id).toBe(m.correlationId);
+  expect(h.payload).toBe(m.payload);
+}
+
+describe('HepSender over real sockets', () => {
+  it('delivers SIP, QoS and RTCP JSON to UDP, TCP and TLS collectors at once; hep-js decodes what arrived', async () => {
+    const { cert, key, dir } = selfSignedCert();
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const udp = await startUdpSink();
+    const tcp = await startStreamSink();
+    const tlsSink = await startStreamSink({ tls: { cert, key } });
+    cleanups.push(() => udp.close(), () => tcp.close(), () => tlsSink.close());
+    const sender = new HepSender({
+      captureId: 2001, authKey: 'secret', nodeName: 'probe-a',
+      collectors: [
+        { host: '127.0.0.1', port: udp.port, transport: 'udp' },
+        { host: '127.0.0.1', port: tcp.port, transport: 'tcp' },
+        { host: '127.0.0.1', port: tlsSink.port, transport: 'tls', tls: { ca: cert, servername: 'localhost', rejectUnauthorized: true } },
+      ],
+    });
+    cleanups.push(() => sender.close(100));
+    const msgs: HepSendInput[] = [
+      report(0, { protoType: HepProtoType.SIP, correlationId: '', payload: 'OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n', mos: undefined }),
+      report(1),
+      report(2, { protoType: HepProtoType.RTCP_JSON, payload: '{"ssrc":1,"type":200,"report_count":0,"report_blocks":[]}', mos: undefined }),
+    ];
+    for (const m of msgs) expect(sender.send(m)).toBe(true);
+    await waitFor(() => udp.packets.length === 3 && tcp.frames.length === 3 && tlsSink.frames.length === 3, 10_000, 'all packets');
+    for (const got of [udp.packets, tcp.frames, tlsSink.frames]) {
+      got.forEach((p, i) => checkSame(p, msgs[i]!, 2001));
+    }
+    expect(tcp.deframeErrors).toEqual([]);
+    const st = sender.stats();
+    expect(st.accepted).toBe(3);
+    for (const c of st.collectors) {
+      expect(c).toMatchObject({ sent: 3, failed: 0, dropped: 0, queued: 0, connected: true });
+    }
+    await sender.close(2000);
+    expect(sender.stats().collectors.every((c) => !c.connected)).toBe(true);
+  });
+
+  it('refuses (and counts) a QoS report without correlation id; nothing reaches the collector', async () => {
+    const udp = await startUdpSink();
+    cleanups.push(() => udp.close());
+    const sender = new HepSender({ captureId: 1, collectors: [{ host: '127.0.0.1', port: udp.port, transport: 'udp' }] });
+    cleanups.push(() => sender.close(100));
+    expect(sender.send(report(1, { correlationId: '' }))).toBe(false);
+    expect(sender.send(report(2, { payload: 'x'.repeat(70_000) }))).toBe(false);
+    expect(sender.send(report(3, { srcIp: 'not-an-ip' }))).toBe(false);
+    expect(sender.send(report(4))).toBe(true);
+    await waitFor(() => udp.packets.length === 1);
+    await sleep(50);
+    expect(udp.packets.length).toBe(1);
+    expect(decodeHep3Strict(udp.packets[0]!).correlationId).toBe('call-4@probe');
+    expect(sender.stats().refused).toEqual({ emptyCorrelationId: 1, tooBig: 1, invalid: 1 });
+  });
+
+  it('send() is a synchronous enqueue: no socket I/O happens inside it, the queue bound drops the oldest', async () => {
+    const port = await freePort();
+    const sender = new HepSender({ captureId: 1, collectors: [{ host: '127.0.0.1', port, transport: 'tcp', queueSize: 100 }] });
+    cleanups.push(() => sender.close(50));
+    const results: unknown[] = [];
+    for (let i = 0; i < 1000; i++) results.push(sender.send(report(i)));
+    expect(results.every((r) => r === true)).toBe(true); // booleans, not promises
+    const c = sender.stats().collectors[0]!;
+    expect(c).toMatchObject({ sent: 0, inFlight: 0, queued: 100, dropped: 900, connected: false });
+    balanced(c, 1000);
+  });
+
+  it('collector down at start: queues, reconnects with backoff, then the queue flows when it comes up', async () => {
+    const port = await freePort();
+    const sender = new HepSender({
+      captureId: 7, authKey: 'secret', nodeName: 'probe-a', backoffInitialMs: 40, backoffMaxMs: 200,
+      collectors: [{ host: '127.0.0.1', port, transport: 'tcp', queueSize: 50 }],
+    });
+    cleanups.push(() => sender.close(100));
+    const msgs = [0, 1, 2, 3, 4].map((i) => report(i));
+    for (const m of msgs) sender.send(m);
+    await waitFor(() => sender.stats().collectors[0]!.reconnects >= 2, 5000, 'reconnect attempts');
+    let c = sender.stats().collectors[0]!;
+    expect(c).toMatchObject({ connected: false, queued: 5, sent: 0 });
+    expect(c.lastError).toMatch(/ECONNREFUSED/);
+    const sink = await startStreamSink({ port });
+    cleanups.push(() => sink.close());
+    await waitFor(() => sink.frames.length === 5, 10_000, 'queued packets after reconnect');
+    sink.frames.forEach((f, i) => checkSame(f, msgs[i]!, 7));
+    c = sender.stats().collectors[0]!;
+    expect(c).toMatchObject({ connected: true, sent: 5, queued: 0, dropped: 0, failed: 0 });
+  });
+
+  it('UDP to a port nobody listens on: ICMP unreachable counted as failed, never thrown', async () => {
+    const port = await freePort();
+    const sender = new HepSender({ captureId: 1, collectors: [{ host: '127.0.0.1', port, transport: 'udp' }] });
+    cleanups.push(() => sender.close(100));
+    for (let i = 0; i < 30; i++) {
+      sender.send(report(i));
+      await sleep(5);
+    }
+    await waitFor(() => {
+      const c = sender.stats().collectors[0]!;
+      return c.queued === 0 && c.inFlight === 0;
+    });
+    await sleep(50);
+    const c = sender.stats().collectors[0]!;
+    expect(c.failed).toBeGreaterThan(0);
+    expect(c.lastError).toMatch(/ECONNREFUSED/);
+    balanced(c, 30);
+  });
+
+  it('slow receiver: backpressure stops writes until drain, the bounded queue drops, then everything left flows', async () => {
+    const sink = await startStreamSink();
+    cleanups.push(() => sink.close());
+    sink.onConnection = (s) => s.pause(); // reads nothing: the kernel buffers fill up
+    const sender = new HepSender({ captureId: 1, collectors: [{ host: '127.0.0.1', port: sink.port, transport: 'tcp', queueSize: 8 }] });
+    cleanups.push(() => sender.close(100));
+    await waitFor(() => sender.stats().collectors[0]!.connected);
+    const big = 'x'.repeat(60_000);
+    let accepted = 0;
+    let maxInFlight = 0;
+    for (let round = 0; round < 60; round++) {
+      for (let i = 0; i < 10; i++) if (sender.send(report(accepted, { payload: big }))) accepted++;
+      await sleep(2);
+      maxInFlight = Math.max(maxInFlight, sender.stats().collectors[0]!.inFlight);
+    }
+    const c = sender.stats().collectors[0]!;
+    expect(accepted).toBe(600);
+    expect(c.dropped).toBeGreaterThan(0); // ~36 MB offered, loopback socket buffers hold a few MB
+    // write() returned false and we waited for 'drain': only the packet that crossed the high-water mark
+    // (plus at most one more accepted before it) sits in Node's buffer, never the backlog.
+    expect(maxInFlight).toBeLessThanOrEqual(2);
+    balanced(c, 600);
+    sink.sockets[0]!.resume();
+    await waitFor(() => {
+      const s = sender.stats().collectors[0]!;
+      return s.queued === 0 && s.inFlight === 0;
+    }, 20_000, 'drain after resume');
+    const end = sender.stats().collectors[0]!;
+    await waitFor(() => sink.frames.length === end.sent, 20_000, 'receiver got every sent packet');
+    expect(end.sent + end.dropped).toBe(600);
+    expect(sink.deframeErrors).toEqual([]);
+    for (const f of sink.frames) expect(decodeHep3Strict(f).payload.length).toBe(big.length);
+  });
+
+  it('flapping TCP collector: reconnects each time, frames stay intact, traffic resumes once stable', async () => {
+    const sink = await startStreamSink();
+    cleanups.push(() => sink.close());
+    // The first three connections are killed right after their first frame.
+    sink.onFrame = (s) => {
+      if (sink.connections <= 3) s.destroy();
+    };
+    const sender = new HepSender({
+      captureId: 1, backoffInitialMs: 20, backoffMaxMs: 100,
+      collectors: [{ host: '127.0.0.1', port: sink.port, transport: 'tcp' }],
+    });
+    cleanups.push(() => sender.close(100));
+    let i = 0;
+    while (sink.connections < 4 && i < 2000) {
+      sender.send(report(i++));
+      await sleep(5);
+    }
+    expect(sink.connections).toBe(4);
+    await waitFor(() => sender.stats().collectors[0]!.connected);
+    const tail = [0, 1, 2, 3, 4].map((k) => report(10_000 + k));
+    for (const m of tail) sender.send(m);
+    await waitFor(() => tail.every((m) => sink.frames.some((f) => decodeHep3Strict(f).correlationId === m.correlationId)));
+    const c = sender.stats().collectors[0]!;
+    expect(c.reconnects).toBeGreaterThanOrEqual(3);
+    expect(sink.deframeErrors).toEqual([]);
+    for (const f of sink.frames) decodeHep3Strict(f);
+    balanced(c, i + tail.length);
+  });
+
+  it('close(deadline) drains a live collector completely and gives up on a dead one, counting leftovers as dropped', async () => {
+    const sink = await startStreamSink();
+    cleanups.push(() => sink.close());
+    const dead = await freePort();
+    const sender = new HepSender({
+      captureId: 1, backoffInitialMs: 20, backoffMaxMs: 50,
+      collectors: [
+        { host: '127.0.0.1', port: sink.port, transport: 'tcp' },
+        { host: '127.0.0.1', port: dead, transport: 'tcp' },
+      ],
+    });
+    for (let i = 0; i < 20; i++) sender.send(report(i));
+    const t0 = Date.now();
+    await sender.close(300);
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeLessThan(5000); // gave up instead of retrying forever (a bound, not a speed check)
+    const [live, down] = sender.stats().collectors;
+    expect(live).toMatchObject({ sent: 20, queued: 0, dropped: 0, connected: false });
+    expect(down).toMatchObject({ sent: 0, queued: 0, dropped: 20, connected: false });
+    await waitFor(() => sink.frames.length === 20);
+    expect(sender.send(report(99))).toBe(false);
+    expect(sender.stats().collectors[0]!.dropped).toBe(1); // after close: counted, not sent
+  });
+});
