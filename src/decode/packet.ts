@@ -29,6 +29,15 @@ export class DecodedPacket {
   payloadBuf: Uint8Array = EMPTY;
   payloadOffset = 0;
   payloadLength = 0;
+  /**
+   * Payload length the headers announce (UDP length - 8, IP length - TCP header); larger than
+   * payloadLength when the capture's snap length cut the packet.
+   */
+  payloadWireLength = 0;
+  /** Innermost tunnel the packet came out of (TunnelType in ./counters.ts), 0 when none. */
+  tunnel = 0;
+  /** True when the payload was reassembled from IP fragments (payloadBuf is then the reassembly buffer). */
+  reassembled = false;
   /** Capture time: seconds since the epoch and nanoseconds within the second. */
   tsSec = 0;
   tsNsec = 0;

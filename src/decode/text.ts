@@ -1,0 +1,40 @@
+/** Text forms of decoded addresses, for reports and logs (not for the per-packet path). */
+
+/** Address words as DecodedPacket holds them: IPv4-mapped words print as dotted IPv4, others as RFC 5952 IPv6. */
+export function ipToString(w0: number, w1: number, w2: number, w3: number): string {
+  if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
+    return `${w3 >>> 24}.${(w3 >>> 16) & 0xff}.${(w3 >>> 8) & 0xff}.${w3 & 0xff}`;
+  }
+  const groups = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
+  // RFC 5952: compress the longest run of two or more zero groups (the first one on a tie).
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Six bytes at `off` as "00-04-13-29-64-22" (upper-case, dash separated: the RTPAgent report form). */
+export function macToString(buf: Uint8Array, off: number): string {
+  let s = '';
+  for (let i = 0; i < 6; i++) {
+    const b = buf[off + i];
+    s += (i ? '-' : '') + HEX[b >> 4] + HEX[b & 15];
+  }
+  return s;
+}
+
+const HEX = '0123456789ABCDEF';
