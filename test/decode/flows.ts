@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readCaptureBuffer } from '../../src/capture/index.js';
+import { allocateBatch, readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, ipToString, PacketDecoder, type DecoderOptions } from '../../src/decode/index.js';
 
 /** Test helpers: UDP packet counts per flow "src|sport|dst|dport", from tshark and from our decoder. */
@@ -48,4 +48,25 @@ export function decoderUdpFlowsOfFile(file: string, opts?: DecoderOptions) {
 
 export function sorted(m: Map<string, number>): Array<[string, number]> {
   return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** One batch holding `frames` at odd offsets (so offset arithmetic is exercised), all of `linkType`. */
+export function batchOf(frames: Uint8Array[], linkType = 1, tsSec = 1_700_000_000): PacketBatch {
+  let total = 0;
+  for (const f of frames) total += f.length + 3;
+  const b = allocateBatch(frames.length, total);
+  let o = 0;
+  frames.forEach((f, i) => {
+    o += 3;
+    b.buf.set(f, o);
+    b.offset[i] = o;
+    b.caplen[i] = f.length;
+    b.wirelen[i] = f.length;
+    b.tsSec[i] = tsSec + i;
+    b.tsNsec[i] = 123;
+    b.linkType[i] = linkType;
+    o += f.length;
+  });
+  b.count = frames.length;
+  return b;
 }
