@@ -1,0 +1,382 @@
+#!/usr/bin/env node
+/**
+ * The rtpprobe command. `buildCli()` builds the commander program without running it, so tests parse argv
+ * in-process; `main()` runs when this file is the entry point.
+ */
+import { readFileSync, statSync, accessSync, constants as fsConstants, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { stringify } from 'yaml';
+import {
+  ConfigError,
+  loadConfig,
+  environmentVariables,
+  type LoadConfigOptions,
+  type ProbeConfig,
+} from './ops/config.js';
+import { ExitCode } from './ops/exit-codes.js';
+import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
+import { createLogger, type Logger } from './ops/log.js';
+import { ProbeMetrics } from './ops/metrics.js';
+import { startMetricsServer } from './ops/http.js';
+import { checkCaptureCapabilities } from './ops/privileges.js';
+import { setOpsRuntime } from './ops/runtime.js';
+import * as probe from './probe.js';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Ends the command with a code (process.exit outside tests). */
+  exit(code: number): void;
+  env: Record<string, string | undefined>;
+  /** Whether standard error is a terminal (progress bar, pretty logs). */
+  stderrIsTty: boolean;
+  probe: Pick<typeof probe, 'runLive' | 'runReplay' | 'listInterfaces'>;
+}
+
+function defaultIo(): CliIo {
+  return {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    exit: (code) => process.exit(code),
+    env: process.env,
+    stderrIsTty: Boolean(process.stderr.isTTY),
+    probe,
+  };
+}
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Flags shared by run and replay, as written by commander (camelCase of the long flag). */
+export interface SettingFlags {
+  config?: string;
+  interface?: string;
+  filter?: string;
+  /** Collector URIs; false with --no-hep (commander pairs --hep/--no-hep). */
+  hep?: string[] | false;
+  hepType?: string;
+  jsonl?: string;
+  metricsPort?: string;
+  metricsListen?: string;
+  logLevel?: string;
+  logFormat?: string;
+  user?: string;
+  set?: string[];
+}
+
+const FLAG_PATHS: Array<[keyof SettingFlags, string, string]> = [
+  ['interface', 'capture.interface', '--interface'],
+  ['filter', 'capture.filter', '--filter'],
+  ['hepType', 'reports.qos_hep_type', '--hep-type'],
+  ['metricsPort', 'metrics.port', '--metrics-port'],
+  ['metricsListen', 'metrics.listen', '--metrics-listen'],
+  ['logLevel', 'log.level', '--log-level'],
+  ['logFormat', 'log.format', '--log-format'],
+  ['user', 'process.user', '--user'],
+];
+
+/** Turn command-line flags into loadConfig overrides (dotted YAML paths) and their origins. */
+export function overridesFromFlags(flags: SettingFlags): { overrides: Record<string, unknown>; origins: Record<string, string>; problems: string[] } {
+  const overrides: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const s of flags.set ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`--set ${JSON.stringify(s)}: must be path=value, e.g. --set reports.interval_s=5`);
+      continue;
+    }
+    const key = s.slice(0, eq).trim();
+    overrides[key] = s.slice(eq + 1);
+    origins[key] = `--set ${key}`;
+  }
+  for (const [flag, path, name] of FLAG_PATHS) {
+    const v = flags[flag];
+    if (typeof v === 'string') {
+      overrides[path] = v;
+      origins[path] = name;
+    }
+  }
+  if (Array.isArray(flags.hep) && flags.hep.length) {
+    overrides['hep.collectors'] = flags.hep;
+    overrides['hep.enabled'] = 'true';
+    origins['hep.collectors'] = '--hep';
+  }
+  if (flags.hep === false) {
+    overrides['hep.enabled'] = 'false';
+    origins['hep.enabled'] = '--no-hep';
+  }
+  if (typeof flags.jsonl === 'string') {
+    overrides['reports.jsonl.enabled'] = 'true';
+    overrides['reports.jsonl.path'] = flags.jsonl;
+    origins['reports.jsonl.path'] = '--jsonl';
+  }
+  return { overrides, origins, problems };
+}
+
+function configSource(flags: SettingFlags, env: Record<string, string | undefined>): string | undefined {
+  return flags.config ?? (env.RTPPROBE_CONFIG ? env.RTPPROBE_CONFIG : undefined);
+}
+
+/** Resolve the configuration for a command; reports problems and returns undefined on failure. */
+function resolveConfig(io: CliIo, flags: SettingFlags, extra: Record<string, unknown> = {}): { config: ProbeConfig; options: LoadConfigOptions } | undefined {
+  const { overrides, origins, problems } = overridesFromFlags(flags);
+  if (problems.length) {
+    io.err(`rtpprobe: ${problems.join('\n')}\n`);
+    return undefined;
+  }
+  const options: LoadConfigOptions = { file: configSource(flags, io.env), env: io.env, overrides: { ...extra, ...overrides }, origins };
+  try {
+    return { config: loadConfig(options), options };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`rtpprobe: ${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function addSettingOptions(cmd: Command, live: boolean): Command {
+  cmd
+    .option('-c, --config <file>', 'configuration file (YAML or JSON); default $RTPPROBE_CONFIG, else built-in defaults')
+    .option('--hep <uri...>', 'HEP collector(s) as [udp|tcp|tls://]host[:port], replacing hep.collectors')
+    .option('--no-hep', 'do not send HEP (hep.enabled false)')
+    .addOption(new Option('--hep-type <type>', 'HEP type of QoS reports (reports.qos_hep_type)').choices(['99', '34']))
+    .option('--jsonl <path>', "also write reports as JSON lines to a file ('-' = stdout)")
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent')
+    .option('--log-format <format>', 'json, pretty or auto')
+    .option('--set <path=value...>', 'any setting by its YAML path, e.g. --set rtp.max_streams=80000', (v: string, prev: string[] = []) => [...prev, v]);
+  if (live) {
+    cmd
+      .option('-i, --interface <name>', 'interface to sniff (capture.interface)')
+      .option('-f, --filter <bpf>', 'BPF filter (capture.filter)')
+      .option('--metrics-port <port>', 'metrics/health port (metrics.port)')
+      .option('--metrics-listen <addr>', 'metrics/health address (metrics.listen)')
+      .option('--user <name>', 'user to switch to once capture is open (process.user)');
+  }
+  return cmd;
+}
+
+/** Set up logs, lifecycle, metrics; run `main` through the lifecycle (which exits). */
+async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOptions, main: (log: Logger) => Promise<number>): Promise<void> {
+  const log = createLogger(config.log, { isTty: io.stderrIsTty });
+  const lifecycle = new Lifecycle({
+    log,
+    deadlineMs: config.process.shutdownDeadlineMs,
+    config,
+    reload: options.file !== undefined ? () => loadConfig(options) : undefined,
+    exit: io.exit,
+  });
+  let metrics: ProbeMetrics | undefined;
+  if (config.metrics.enabled) {
+    metrics = new ProbeMetrics();
+    try {
+      const server = await startMetricsServer(metrics, config.metrics);
+      log.info({ listen: server.address, port: server.port }, 'metrics and health endpoint listening');
+      lifecycle.onStop('metrics endpoint', () => server.close(), 100);
+    } catch (err) {
+      log.error({ err }, `metrics endpoint: cannot listen on ${config.metrics.listen}:${config.metrics.port}`);
+      io.exit(ExitCode.RUNTIME);
+      return;
+    }
+  }
+  setOpsRuntime({ log, lifecycle, metrics });
+  lifecycle.install();
+  await lifecycle.run(() => main(log));
+}
+
+export function buildCli(ioOverrides: Partial<CliIo> = {}): Command {
+  const io: CliIo = { ...defaultIo(), ...ioOverrides };
+  const program = new Command('rtpprobe');
+  program
+    .description('Edge RTP/RTCP quality probe: per-stream loss, jitter and MOS, correlated to SIP calls, reported to HOMER over HEP v3.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtpprobe run -i eth1 -c /etc/rtpprobe/rtpprobe.yaml
+  rtpprobe run -i eth1 --hep udp://homer.example.net:9060 --set reports.interval_s=5
+  rtpprobe replay call.pcap --jsonl - --no-hep
+  rtpprobe replay day1.pcapng day2.pcapng --realtime --hep tcp://10.0.0.5:9061
+  rtpprobe interfaces
+  rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml
+
+Settings come from the file, then environment variables RTPPROBE_<SECTION>_<KEY>
+(e.g. RTPPROBE_CAPTURE_INTERFACE=eth1, RTPPROBE_REPORTS_INTERVAL_S=5,
+RTPPROBE_HEP_COLLECTORS=udp://h1:9060,tls://h2:9061), then flags.
+${environmentVariables().length} environment variables are recognised: see \`rtpprobe check-config --env\`.
+
+Exit codes:
+  0  ok (replay finished, or stopped by SIGTERM/SIGINT within the shutdown deadline)
+  1  runtime error (or the shutdown deadline was exceeded)
+  2  usage or configuration error
+  3  capture could not be opened (permission/capability, interface, filter)
+  4  input file missing, unreadable or corrupt
+  130 a second SIGINT/SIGTERM forced the exit
+Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP reloads the configuration file.
+`,
+    );
+
+  addSettingOptions(program.command('run').description('capture live from an interface and report'), true)
+    .addHelpText('after', '\nExample:\n  rtpprobe run -i eth1 -c /etc/rtpprobe/rtpprobe.yaml\n')
+    .action(async (flags: SettingFlags) => {
+      const resolved = resolveConfig(io, flags);
+      if (!resolved) return io.exit(ExitCode.USAGE);
+      const { config, options } = resolved;
+      if (config.capture.interface === '') {
+        io.err('rtpprobe: capture.interface: nothing set: give -i IFACE, RTPPROBE_CAPTURE_INTERFACE or capture.interface in the file (see `rtpprobe interfaces`)\n');
+        return io.exit(ExitCode.USAGE);
+      }
+      await runWithOps(io, config, options, (log) => {
+        checkCaptureCapabilities(log);
+        return io.probe.runLive(config, log);
+      });
+    });
+
+  addSettingOptions(program.command('replay').description('analyse capture files (pcap, pcapng) and report').argument('<files...>', 'capture files, read in order'), false)
+    .option('--realtime', 'replay at the recorded speed instead of as fast as possible')
+    .option('--metrics', 'serve the metrics endpoint during the replay (off by default)')
+    .addHelpText('after', '\nExample:\n  rtpprobe replay call.pcap --jsonl - --no-hep\n')
+    .action(async (files: string[], flags: SettingFlags & { realtime?: boolean; metrics?: boolean }) => {
+      let total = 0;
+      for (const f of files) {
+        const problem = checkInputFile(f);
+        if (problem) {
+          io.err(`rtpprobe: ${problem}\n`);
+          return io.exit(ExitCode.INPUT_FILE);
+        }
+        total += statSync(f).size;
+      }
+      const resolved = resolveConfig(io, flags, flags.metrics ? {} : { 'metrics.enabled': 'false' });
+      if (!resolved) return io.exit(ExitCode.USAGE);
+      const { config, options } = resolved;
+      const bar = io.stderrIsTty && total >= PROGRESS_MIN_BYTES ? progressBar(io) : undefined;
+      await runWithOps(io, config, options, async (log) => {
+        try {
+          return await io.probe.runReplay(files, config, { realtime: Boolean(flags.realtime), progress: bar?.update }, log);
+        } finally {
+          bar?.done();
+        }
+      });
+    });
+
+  program
+    .command('interfaces')
+    .description('list the interfaces live capture can open')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      try {
+        const list = await io.probe.listInterfaces();
+        if (flags.json) io.out(`${JSON.stringify(list, null, 2)}\n`);
+        else {
+          for (const i of list) {
+            const state = `${i.up ? 'up' : 'down'}${i.loopback ? ', loopback' : ''}`;
+            io.out(`${i.name.padEnd(16)} ${state.padEnd(14)} ${i.addresses.join(' ')}${i.description ? `  (${i.description})` : ''}\n`);
+          }
+        }
+        io.exit(ExitCode.OK);
+      } catch (err) {
+        io.err(`rtpprobe: cannot list interfaces: ${(err as Error).message}\n`);
+        io.exit(exitCodeFor(err) === ExitCode.RUNTIME ? ExitCode.CAPTURE_OPEN : exitCodeFor(err));
+      }
+    });
+
+  program
+    .command('check-config')
+    .description('validate the configuration (file + environment + flags) and exit 0 when valid, 2 when not')
+    .option('-c, --config <file>', 'configuration file; default $RTPPROBE_CONFIG')
+    .option('--set <path=value...>', 'override a setting, as for run', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--print', 'print the effective configuration (YAML) when valid')
+    .option('--env', 'list the environment variables that set values')
+    .addHelpText('after', '\nExample:\n  rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml --print\n')
+    .action((flags: SettingFlags & { print?: boolean; env?: boolean }) => {
+      if (flags.env) {
+        io.out(`${environmentVariables().join('\n')}\n`);
+        return io.exit(ExitCode.OK);
+      }
+      const resolved = resolveConfig(io, flags);
+      if (!resolved) return io.exit(ExitCode.USAGE);
+      const src = resolved.options.file ?? 'built-in defaults';
+      if (flags.print) io.out(stringify(resolved.config));
+      else io.out(`configuration OK (${src})\n`);
+      io.exit(ExitCode.OK);
+    });
+
+  return program;
+}
+
+const PROGRESS_MIN_BYTES = 50 * 1024 * 1024;
+
+function checkInputFile(f: string): string | undefined {
+  try {
+    const st = statSync(f);
+    if (!st.isFile()) return `${f}: not a regular file`;
+    accessSync(f, fsConstants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `${f}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`;
+  }
+}
+
+/** A one-line progress bar on standard error, redrawn at most 10 times a second. */
+function progressBar(io: CliIo): { update: (done: number, total: number) => void; done: () => void } {
+  let last = 0;
+  let drawn = false;
+  const started = Date.now();
+  const draw = (done: number, total: number) => {
+    const frac = total > 0 ? Math.min(1, done / total) : 0;
+    const width = 30;
+    const fill = Math.round(frac * width);
+    const secs = (Date.now() - started) / 1000;
+    io.err(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(frac * 100).toFixed(1).padStart(5)}%  ${secs.toFixed(0)} s `);
+    drawn = true;
+  };
+  return {
+    update(done, total) {
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      draw(done, total);
+    },
+    done() {
+      if (drawn) io.err('\n');
+    },
+  };
+}
+
+/** Run the command line; exit codes as documented in --help. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const io = defaultIo();
+  const program = buildCli(io);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end with code 0; any other commander error is a usage error.
+      io.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+      return;
+    }
+    io.err(`rtpprobe: ${(err as Error).stack ?? String(err)}\n`);
+    io.exit(exitCodeFor(err));
+  }
+}
+
+function isEntryPoint(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) void main();

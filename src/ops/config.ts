@@ -1,0 +1,437 @@
+/**
+ * The probe's configuration: one schema (defaults, validation, docs), loaded from a YAML/JSON file,
+ * then RTPPROBE_<SECTION>_<KEY> environment variables, then command-line overrides (later wins).
+ * Every problem is reported at once, each naming the field, the value and what is allowed.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseDocument } from 'yaml';
+import {
+  array,
+  bool,
+  closest,
+  int,
+  Issues,
+  list,
+  num,
+  obj,
+  oneOf,
+  record,
+  str,
+  textSettings,
+  type Infer,
+  type Problem,
+  type SchemaNode,
+} from './schema.js';
+
+const port = (doc: string, def: number) => int({ doc, default: def, min: 1, max: 65535 });
+
+function hostCheck(v: string): string | undefined {
+  if (isIP(v)) return undefined;
+  return /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(v) ? undefined : 'an IP address or a host name';
+}
+
+const collectorSchema = obj(
+  {
+    host: str({ doc: 'HEP collector address (HOMER heplify-server or Kamailio sipcapture).', default: '', allowEmpty: false, check: hostCheck }),
+    port: port('HEP collector port.', 9060),
+    transport: oneOf({ doc: 'udp, tcp or tls.', values: ['udp', 'tcp', 'tls'] as const, default: 'udp' }),
+    tls: obj(
+      {
+        ca: str({ doc: 'PEM file of the CA that signed the collector certificate; empty = system CAs.', default: '' }),
+        cert: str({ doc: 'Client certificate PEM file (mutual TLS); empty = none.', default: '' }),
+        key: str({ doc: 'Client private key PEM file; empty = none.', default: '' }),
+        servername: str({ doc: 'SNI / name checked in the certificate; empty = host.', default: '' }),
+        reject_unauthorized: bool({ doc: 'Refuse collectors whose certificate does not verify.', default: true }),
+      },
+      { doc: 'TLS options, used when transport is tls.' },
+    ),
+    queue_size: int({ doc: 'Reports buffered while the collector is slow or reconnecting; oldest dropped beyond.', default: 10000, min: 1, max: 10_000_000 }),
+  },
+  {
+    doc: 'One HEP destination.',
+    check(v, path, issues) {
+      if (v.transport !== 'tls' && (v.tls.cert !== '' || v.tls.key !== '' || v.tls.ca !== ''))
+        issues.add(`${path}.tls`, `TLS files are set but transport is ${JSON.stringify(v.transport)}: set transport: tls or remove them`);
+      if ((v.tls.cert === '') !== (v.tls.key === ''))
+        issues.add(`${path}.tls`, 'cert and key must be given together');
+    },
+  },
+);
+
+const codecSchema = obj(
+  {
+    ie: num({ doc: 'Equipment impairment factor Ie (G.113).', default: 0, min: 0, max: 100 }),
+    bpl: num({ doc: 'Packet-loss robustness factor Bpl (G.113).', default: 4.3, min: 1, max: 100 }),
+  },
+  { doc: 'E-model parameters of one codec.' },
+);
+
+const ruleSchema = obj(
+  {
+    name: str({ doc: 'Rule name, shown in logs and metrics.', default: '', allowEmpty: false }),
+    when: str({ doc: 'Expression over the report variables (compiled by the report module).', default: '', allowEmpty: false }),
+    interval_s: num({ doc: 'Report interval while the expression is true.', default: 5, min: 1, max: 86400 }),
+  },
+  { doc: 'Adaptive reporting rule.' },
+);
+
+/**
+ * Capacity arithmetic for the defaults (10,000 concurrent calls): a call has two RTP directions and,
+ * with RTCP, up to four tracked flows; re-INVITEs and forks briefly add more, so max_streams 40,000 =
+ * 2 x (10,000 calls x 2 RTP directions). Stream state is ~100 typed-array fields (<= 1 KB per slot with
+ * the hash) -> ~40 MB. A call record (Call-ID, tags, SDP bindings, strings) is a few KB -> max_calls
+ * 20,000 x ~4 KB = ~80 MB. Fragment chains 1,024 x 64 KB worst case = 64 MB. HEP queues 10,000 x ~1.5 KB
+ * = 15 MB per collector. Total well under 1 GB.
+ */
+export const probeSchema = obj(
+  {
+    capture: obj(
+      {
+        backend: oneOf({ doc: 'auto: native TPACKET_V3 addon, else cap; pcap: native addon only; cap: the portable cap binding (host timestamps).', values: ['auto', 'pcap', 'cap'] as const, default: 'auto' }),
+        interface: str({ doc: 'Interface to sniff (the SPAN/mirror port). Required for `run` (or -i).', default: '' }),
+        snap_length: int({ doc: 'Bytes kept per packet. 9216 covers jumbo frames and tunnel headers.', default: 9216, min: 64, max: 262144 }),
+        buffer_size_mb: int({ doc: 'Kernel ring size in MiB; the burst the probe can absorb.', default: 64, min: 1, max: 4096 }),
+        buffer_timeout_ms: int({ doc: 'Longest wait before a partly filled block is delivered (batching latency).', default: 10, min: 1, max: 1000 }),
+        filter: str({ doc: 'BPF filter applied in the kernel; empty = everything.', default: '' }),
+        promiscuous: bool({ doc: 'Promiscuous mode (needed on a mirror port: frames are not addressed to us).', default: true }),
+        fanout_group: int({ doc: 'PACKET_FANOUT group id shared by the workers; 0 = no fanout.', default: 0, min: 0, max: 65535 }),
+        workers: int({ doc: 'Capture/analysis worker threads.', default: 1, min: 1, max: 64 }),
+      },
+      {
+        doc: 'Packet capture.',
+        check(v, path, issues) {
+          if (v.workers > 1 && v.backend === 'cap')
+            issues.add(`${path}.workers`, `${v.workers} is not allowed with backend "cap": cap cannot run in worker threads; use 1 or backend pcap`);
+        },
+      },
+    ),
+    decode: obj(
+      {
+        vxlan_port: port('UDP port decoded as VXLAN.', 4789),
+        tzsp_port: port('UDP port decoded as TZSP.', 37008),
+        max_fragment_chains: int({ doc: 'IPv4/IPv6 fragment chains reassembled at once (SIP); oldest evicted.', default: 1024, min: 1, max: 1_000_000 }),
+        fragment_timeout_ms: int({ doc: 'An incomplete chain is dropped after this long.', default: 10000, min: 100, max: 120000 }),
+      },
+      { doc: 'Decoding.' },
+    ),
+    rtp: obj(
+      {
+        max_streams: int({ doc: 'Stream slots; when full the idlest stream is ended with a final report.', default: 40000, min: 16, max: 10_000_000 }),
+        silence_timeout_s: num({ doc: 'A stream with no packet for this long ends (final report).', default: 30, min: 1, max: 86400 }),
+        default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap.', default: 8000, min: 1000, max: 1_000_000 }),
+        wireshark_compatible_clock: bool({ doc: 'Compute expected times with integer clock/1000 like Wireshark (numbers match tshark).', default: true }),
+        heuristic: obj(
+          {
+            enabled: bool({ doc: 'Track RTP seen without SIP/SDP.', default: true }),
+            min_consecutive: int({ doc: 'Consecutive in-sequence packets with one SSRC before a flow is taken as RTP.', default: 4, min: 2, max: 1000 }),
+            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention).', default: true }),
+            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, 3, 4, 8, 9, 18, '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
+          },
+          { doc: 'RTP detection without signalling.' },
+        ),
+      },
+      { doc: 'RTP stream tracking.' },
+    ),
+    sip: obj(
+      {
+        ports: list({ doc: 'Ports always parsed as SIP (SIP is also recognised by content).', item: port('', 5060), default: [5060], minItems: 0 }),
+        max_calls: int({ doc: 'Calls tracked at once; when full the idlest call ends.', default: 20000, min: 16, max: 10_000_000 }),
+        call_max_age_s: num({ doc: 'A call older than this is ended whatever happens (lost BYE).', default: 14400, min: 60, max: 604800 }),
+        call_idle_timeout_s: num({ doc: 'A call with no SIP message and no active stream for this long ends.', default: 600, min: 5, max: 86400 }),
+        nat_bind_source: bool({ doc: 'Bind a call to the observed RTP source when it differs from the SDP address (NAT).', default: true }),
+        correlation_headers: list({ doc: 'Headers that link B2BUA legs (value = other leg Call-ID).', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => (/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? undefined : 'a header name') }), default: ['X-CID'] }),
+      },
+      { doc: 'SIP correlation.' },
+    ),
+    qos: obj(
+      {
+        nominal_one_way_delay_ms: num({ doc: 'Assumed network one-way delay when RTCP gives no round trip.', default: 0, min: 0, max: 10000 }),
+        jitter_buffer_ms: num({ doc: 'Receiver jitter-buffer delay added to the one-way delay.', default: 0, min: 0, max: 10000 }),
+        codecs: record({
+          doc: 'E-model codec table by encoding name (lower case); "default" applies to unknown codecs.',
+          item: codecSchema,
+          default: {
+            default: { ie: 0, bpl: 4.3 },
+            pcmu: { ie: 0, bpl: 25.1 },
+            pcma: { ie: 0, bpl: 25.1 },
+            g729: { ie: 11, bpl: 19 },
+            g723: { ie: 15, bpl: 16.1 },
+            gsm: { ie: 20, bpl: 10 },
+            g722: { ie: 0, bpl: 25.1 },
+            opus: { ie: 0, bpl: 25.1 },
+          },
+        }),
+      },
+      { doc: 'E-model.' },
+    ),
+    reports: obj(
+      {
+        interval_s: num({ doc: 'Periodic report interval per stream.', default: 10, min: 1, max: 86400 }),
+        rules: array({ doc: 'Adaptive intervals: the first rule whose expression is true sets the interval.', item: ruleSchema, default: [] }),
+        unknown_call_id: oneOf({ doc: 'Streams with no SIP call: synthetic id, log only, or drop.', values: ['synthetic', 'log', 'drop'] as const, default: 'synthetic' }),
+        qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 99 (Kamailio/HOMER report_capture) or 34 (heplify-server metrics).', values: [99, 34] as const, default: 99 }),
+        send_rtcp: bool({ doc: 'Forward captured RTCP as HEP type 5 JSON.', default: true }),
+        jsonl: obj(
+          {
+            enabled: bool({ doc: 'Also write every report as one JSON line.', default: false }),
+            path: str({ doc: 'File to append to; "-" = standard output.', default: '-', allowEmpty: false }),
+          },
+          { doc: 'JSON-lines output.' },
+        ),
+      },
+      {
+        doc: 'QoS reports.',
+        check(v, path, issues) {
+          const seen = new Set<string>();
+          v.rules.forEach((r, i) => {
+            if (seen.has(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is used by an earlier rule: names must be unique`);
+            seen.add(r.name);
+          });
+        },
+      },
+    ),
+    hep: obj(
+      {
+        enabled: bool({ doc: 'Send reports over HEP v3.', default: true }),
+        collectors: array({ doc: 'Destinations; every report goes to each.', item: collectorSchema, default: [{ host: '127.0.0.1', port: 9060, transport: 'udp' }] }),
+        capture_id: int({ doc: 'HEP capture agent id (chunk 0x000c).', default: 2001, min: 0, max: 4294967295 }),
+        auth_key: str({ doc: 'HEP auth key / capture password (chunk 0x000e); empty = none.', default: '' }),
+        node_name: str({ doc: 'HEP node name (chunk 0x0013); empty = host name.', default: '' }),
+      },
+      {
+        doc: 'HEP output.',
+        check(v, path, issues) {
+          if (v.enabled && v.collectors.length === 0)
+            issues.add(`${path}.collectors`, 'an empty list is not allowed while hep.enabled is true: give at least one collector or set hep.enabled: false');
+        },
+      },
+    ),
+    metrics: obj(
+      {
+        enabled: bool({ doc: 'Serve Prometheus /metrics and /healthz.', default: true }),
+        listen: str({ doc: 'Address to bind (0.0.0.0 to expose).', default: '127.0.0.1', allowEmpty: false, check: hostCheck }),
+        port: int({ doc: 'HTTP port; 0 = any free port.', default: 9090, min: 0, max: 65535 }),
+      },
+      { doc: 'Metrics endpoint.' },
+    ),
+    log: obj(
+      {
+        level: oneOf({ doc: 'Minimum level.', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, default: 'info' }),
+        format: oneOf({ doc: 'json, pretty, or auto (pretty on a terminal, JSON otherwise).', values: ['json', 'pretty', 'auto'] as const, default: 'auto' }),
+      },
+      { doc: 'Logging (to standard error).' },
+    ),
+    process: obj(
+      {
+        user: str({ doc: 'User to switch to once capture is open; empty = stay.', default: '', check: (v) => (v === '' || /^([a-z_][a-z0-9_.-]*\$?|\d+)$/i.test(v) ? undefined : 'a user name or numeric uid') }),
+        shutdown_deadline_ms: int({ doc: 'Time allowed to flush final reports and drain HEP queues on stop.', default: 5000, min: 100, max: 600000 }),
+      },
+      { doc: 'Process.' },
+    ),
+  },
+  { doc: 'rtpprobe configuration' },
+);
+
+export type ProbeConfig = Infer<typeof probeSchema>;
+export type CaptureConfig = ProbeConfig['capture'];
+export type DecodeConfig = ProbeConfig['decode'];
+export type RtpConfig = ProbeConfig['rtp'];
+export type SipConfig = ProbeConfig['sip'];
+export type QosConfig = ProbeConfig['qos'];
+export type ReportsConfig = ProbeConfig['reports'];
+export type HepConfig = ProbeConfig['hep'];
+export type HepCollectorConfig = HepConfig['collectors'][number];
+export type MetricsConfig = ProbeConfig['metrics'];
+export type LogConfig = ProbeConfig['log'];
+export type ProcessConfig = ProbeConfig['process'];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly problems: Problem[],
+    readonly source?: string,
+  ) {
+    const head = problems.length === 1 ? 'Invalid configuration' : `Invalid configuration (${problems.length} problems)`;
+    super(`${head}${source ? ` in ${source}` : ''}:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The configuration with every default. */
+export function defaultConfig(): ProbeConfig {
+  const issues = new Issues();
+  const cfg = probeSchema.validate(undefined, '', issues);
+  if (issues.list.length) throw new ConfigError(issues.list, 'built-in defaults');
+  return cfg;
+}
+
+const ENV_PREFIX = 'RTPPROBE_';
+/** Environment variables that are not settings. */
+const ENV_RESERVED = new Set(['RTPPROBE_CONFIG']);
+const textLeaves = textSettings(probeSchema);
+const envNames = new Map(textLeaves.map((l) => [`${ENV_PREFIX}${l.path.join('_').toUpperCase()}`, l]));
+const leafByPath = new Map(textLeaves.map((l) => [l.path.join('.'), l]));
+const sections = Object.keys(probeSchema.fields);
+const COLLECTORS_PATH = 'hep.collectors';
+const COLLECTORS_ENV = 'RTPPROBE_HEP_COLLECTORS';
+
+/** Every environment variable name the probe reads (for docs and --help). */
+export function environmentVariables(): string[] {
+  return [...envNames.keys(), COLLECTORS_ENV, 'RTPPROBE_CONFIG'];
+}
+
+/** Every setting accepted by `--set path=value` and the `overrides` argument. */
+export function overridablePaths(): string[] {
+  return [...leafByPath.keys(), COLLECTORS_PATH];
+}
+
+/**
+ * "udp://host:9060", "tls://[2001:db8::1]:9061", "host:9060", "host" -> a collector mapping.
+ * Used by RTPPROBE_HEP_COLLECTORS and --hep; the YAML file uses the mapping form.
+ */
+export function parseCollectorUri(text: string): Record<string, unknown> | string {
+  const m = /^(?:(udp|tcp|tls):\/\/)?(\[[0-9a-fA-F:.]+\]|[^:/\s]+)(?::(\d+))?\/?$/.exec(text.trim());
+  if (!m) return `${JSON.stringify(text)} is not allowed: must be [udp|tcp|tls://]host[:port]`;
+  const out: Record<string, unknown> = { host: m[2]!.replace(/^\[|\]$/g, '') };
+  if (m[1]) out.transport = m[1];
+  if (m[3]) out.port = Number(m[3]);
+  return out;
+}
+
+export interface LoadConfigOptions {
+  /** YAML or JSON file; absent = defaults only. */
+  file?: string;
+  /** Usually process.env; RTPPROBE_* entries are applied. */
+  env?: Record<string, string | undefined>;
+  /**
+   * Dotted YAML paths -> value (e.g. {'capture.interface': 'eth1', 'reports.interval_s': '5'}). Strings are
+   * read like environment values; 'hep.collectors' takes a list of URIs or mappings. Applied last.
+   * `origins` names where each came from (e.g. '--interface') for messages.
+   */
+  overrides?: Record<string, unknown>;
+  origins?: Record<string, string>;
+}
+
+function setPath(root: Record<string, unknown>, segments: string[], value: unknown): void {
+  let cur = root;
+  for (let i = 0; i < segments.length - 1; i++) {
+    const next = cur[segments[i]!];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[segments[i]!] = {};
+    cur = cur[segments[i]!] as Record<string, unknown>;
+  }
+  cur[segments[segments.length - 1]!] = value;
+}
+
+function readFileRaw(file: string, issues: Issues): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    issues.add('(file)', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    return undefined;
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    for (const e of doc.errors) issues.add('(file)', `${file}: ${e.message.split('\n')[0]}`);
+    return undefined;
+  }
+  const value: unknown = doc.toJS();
+  return value === null ? {} : value;
+}
+
+function collectorsFrom(value: unknown, path: string, issues: Issues): unknown {
+  const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : value;
+  if (!Array.isArray(items)) return value;
+  return items.map((it: unknown) => {
+    if (typeof it !== 'string') return it;
+    const parsed = parseCollectorUri(it);
+    if (typeof parsed === 'string') {
+      issues.add(path, parsed);
+      return { host: it };
+    }
+    return parsed;
+  });
+}
+
+/**
+ * Load, merge and validate. Throws ConfigError listing every problem.
+ * Order: defaults < file < environment < overrides.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
+  const origins = new Map<string, string>();
+  const originOf = (path: string): string | undefined => {
+    for (let p = path; ; ) {
+      const o = origins.get(p);
+      if (o) return o;
+      const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
+      if (cut <= 0) return undefined;
+      p = p.slice(0, cut);
+    }
+  };
+  const issues = new Issues(originOf);
+  const fileIssues = new Issues();
+  let raw: Record<string, unknown> = {};
+  if (opts.file !== undefined) {
+    const fromFile = readFileRaw(opts.file, fileIssues);
+    if (fileIssues.list.length) throw new ConfigError(fileIssues.list, opts.file);
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError([{ path: '(top level)', message: `(top level): ${opts.file} must hold a mapping of sections (${sections.join(', ')})` }], opts.file);
+    }
+    raw = fromFile as Record<string, unknown>;
+  }
+
+  for (const [name, value] of Object.entries(opts.env ?? {})) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined || ENV_RESERVED.has(name)) continue;
+    if (name === COLLECTORS_ENV) {
+      origins.set(COLLECTORS_PATH, name);
+      setPath(raw, ['hep', 'collectors'], collectorsFrom(value, COLLECTORS_PATH, issues));
+      continue;
+    }
+    const leaf = envNames.get(name);
+    if (!leaf) {
+      // Only names that start like a section are taken as settings; other RTPPROBE_* variables belong to
+      // tests or wrappers and are left alone.
+      const rest = name.slice(ENV_PREFIX.length).toLowerCase();
+      if (sections.some((s) => rest.startsWith(`${s}_`))) {
+        const near = closest(name, [...envNames.keys(), COLLECTORS_ENV]);
+        issues.add(name, `unknown environment setting${near ? `; did you mean ${near}?` : ''}`);
+      }
+      continue;
+    }
+    const key = leaf.path.join('.');
+    origins.set(key, name);
+    setPath(raw, leaf.path, leaf.node.fromText!(value));
+  }
+
+  for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+    if (value === undefined) continue;
+    const from = opts.origins?.[key] ?? `override ${key}`;
+    if (key === COLLECTORS_PATH) {
+      origins.set(key, from);
+      setPath(raw, ['hep', 'collectors'], collectorsFrom(value, key, issues));
+      continue;
+    }
+    const leaf = leafByPath.get(key);
+    if (!leaf) {
+      const near = closest(key, overridablePaths());
+      issues.add(key, `unknown setting${near ? `; did you mean ${near}?` : ''} (set by ${from})`);
+      continue;
+    }
+    origins.set(key, from);
+    setPath(raw, leaf.path, typeof value === 'string' ? leaf.node.fromText!(value) : value);
+  }
+
+  const cfg = probeSchema.validate(raw, '', issues);
+  if (issues.list.length) throw new ConfigError(issues.list, opts.file);
+  return cfg;
+}
+
+/** Validate an already parsed raw object (YAML form), e.g. for tests or a config API. */
+export function validateRawConfig(raw: unknown): { config: ProbeConfig; problems: Problem[] } {
+  const issues = new Issues();
+  const config = probeSchema.validate(raw, '', issues);
+  return { config, problems: issues.list };
+}
+
+export type { SchemaNode };

@@ -1,0 +1,20 @@
+/**
+ * Process exit codes of the rtpprobe command. Stable: scripts and systemd (RestartPreventExitStatus)
+ * depend on them.
+ */
+export const ExitCode = {
+  /** Finished normally (replay done, or stopped by SIGTERM/SIGINT within the shutdown deadline). */
+  OK: 0,
+  /** Runtime failure (including a shutdown that overran process.shutdown_deadline_ms). */
+  RUNTIME: 1,
+  /** Bad command line or invalid configuration. */
+  USAGE: 2,
+  /** The capture could not be opened: missing permission/capability, unknown interface, bad BPF filter. */
+  CAPTURE_OPEN: 3,
+  /** An input capture file is missing, unreadable or corrupt. */
+  INPUT_FILE: 4,
+  /** A second SIGINT/SIGTERM forced the exit before the graceful stop finished (128 + SIGINT). */
+  FORCED: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,0 +1,196 @@
+/**
+ * Prometheus metrics of the probe, in a registry of its own (not prom-client's global one, so tests and
+ * several probes in one process do not collide). The pipeline calls the incrementers once per batch or per
+ * event, never per packet; gauges and the capture counters are pulled at scrape time from providers the
+ * pipeline registers.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CaptureStats } from '../capture/batch.js';
+
+/** MOS buckets 1..4.5, finer at the top where calls usually are. */
+export const MOS_BUCKETS = [1, 1.5, 2, 2.5, 3, 3.5, 3.8, 4, 4.1, 4.2, 4.3, 4.4, 4.5];
+
+export type CaptureState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface ProbeMetricsOptions {
+  /** Add Node's process metrics (CPU, memory, event-loop lag). Default true. */
+  processMetrics?: boolean;
+  prefix?: string;
+}
+
+export class ProbeMetrics {
+  readonly registry = new Registry();
+  private readonly captureSources = new Map<string, () => CaptureStats>();
+  private readonly lastCapture = new Map<string, CaptureStats>();
+  private activeStreamsFn: () => number = () => 0;
+  private activeCallsFn: () => number = () => 0;
+  private queueDepthFns = new Map<string, () => number>();
+  private captureState: CaptureState = 'starting';
+  private readonly startedAt = Date.now();
+
+  private readonly captureReceived: Counter<'interface'>;
+  private readonly captureDroppedKernel: Counter<'interface'>;
+  private readonly captureDroppedInterface: Counter<'interface'>;
+  private readonly decodeErrors: Counter<'reason'>;
+  private readonly packets: Counter<'protocol'>;
+  private readonly streamsStarted: Counter;
+  private readonly streamsEnded: Counter<'reason'>;
+  private readonly streamsEvicted: Counter;
+  private readonly reportsSentC: Counter<'collector'>;
+  private readonly reportsFailedC: Counter<'collector'>;
+  private readonly reportsDroppedC: Counter<'collector'>;
+  private readonly mos: Histogram;
+
+  constructor(opts: ProbeMetricsOptions = {}) {
+    const p = opts.prefix ?? 'rtpprobe_';
+    const registers = [this.registry];
+    // Capture counters are cumulative in the source; at scrape time the difference since the last scrape
+    // is added, so they stay real counters (a restarted source, whose numbers went down, adds its new total).
+    const self = this;
+    const captureCounter = (name: string, help: string, field: keyof CaptureStats) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['interface'] as const,
+        registers,
+        collect() {
+          self.pullCapture(field, this as Counter<'interface'>);
+        },
+      });
+    this.captureReceived = captureCounter('capture_packets_received_total', 'Packets delivered by the capture source.', 'received');
+    this.captureDroppedKernel = captureCounter('capture_packets_dropped_kernel_total', 'Packets dropped by the kernel because the probe was too slow (ring full).', 'droppedKernel');
+    this.captureDroppedInterface = captureCounter('capture_packets_dropped_interface_total', 'Packets dropped by the interface or driver.', 'droppedInterface');
+    this.decodeErrors = new Counter({ name: `${p}decode_errors_total`, help: 'Malformed or undecodable packets, by reason.', labelNames: ['reason'] as const, registers });
+    this.packets = new Counter({ name: `${p}packets_total`, help: 'Packets by classified protocol.', labelNames: ['protocol'] as const, registers });
+    new Gauge({
+      name: `${p}streams_active`,
+      help: 'RTP streams currently tracked.',
+      registers,
+      collect() {
+        this.set(self.activeStreamsFn());
+      },
+    });
+    new Gauge({
+      name: `${p}calls_active`,
+      help: 'SIP calls currently tracked.',
+      registers,
+      collect() {
+        this.set(self.activeCallsFn());
+      },
+    });
+    this.streamsStarted = new Counter({ name: `${p}streams_started_total`, help: 'RTP streams started.', registers });
+    this.streamsEnded = new Counter({ name: `${p}streams_ended_total`, help: 'RTP streams ended, by reason (bye, timeout, eviction, shutdown).', labelNames: ['reason'] as const, registers });
+    this.streamsEvicted = new Counter({ name: `${p}streams_evicted_total`, help: 'Streams ended early because the stream table was full.', registers });
+    this.reportsSentC = new Counter({ name: `${p}reports_sent_total`, help: 'Reports sent, per collector.', labelNames: ['collector'] as const, registers });
+    this.reportsFailedC = new Counter({ name: `${p}reports_failed_total`, help: 'Reports whose send failed, per collector.', labelNames: ['collector'] as const, registers });
+    this.reportsDroppedC = new Counter({ name: `${p}reports_dropped_total`, help: 'Reports dropped because the collector queue was full, per collector.', labelNames: ['collector'] as const, registers });
+    new Gauge({
+      name: `${p}hep_queue_depth`,
+      help: 'Messages waiting in each collector queue.',
+      labelNames: ['collector'] as const,
+      registers,
+      collect() {
+        for (const [collector, fn] of self.queueDepthFns) this.set({ collector }, fn());
+      },
+    });
+    this.mos = new Histogram({ name: `${p}stream_mos`, help: 'MOS of each report (1..4.5).', buckets: MOS_BUCKETS, registers });
+    new Gauge({
+      name: `${p}capture_running`,
+      help: '1 while the capture source is running.',
+      registers,
+      collect() {
+        this.set(self.captureState === 'running' ? 1 : 0);
+      },
+    });
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+  }
+
+  private pullCapture(field: keyof CaptureStats, counter: Counter<'interface'>): void {
+    for (const [iface, fn] of this.captureSources) {
+      const now = fn();
+      const prev = this.lastCapture.get(`${field}:${iface}`);
+      const before = prev ? prev[field] : 0;
+      const add = now[field] >= before ? now[field] - before : now[field];
+      if (add > 0) counter.inc({ interface: iface }, add);
+      else counter.inc({ interface: iface }, 0);
+      this.lastCapture.set(`${field}:${iface}`, { ...now });
+    }
+  }
+
+  // --- providers (pulled at scrape time) ---------------------------------------------------------
+
+  /** Register a capture source's cumulative counters under its interface (or file) name. */
+  addCaptureSource(name: string, stats: () => CaptureStats): void {
+    this.captureSources.set(name, stats);
+  }
+  removeCaptureSource(name: string): void {
+    this.captureSources.delete(name);
+  }
+  setActiveStreams(fn: () => number): void {
+    this.activeStreamsFn = fn;
+  }
+  setActiveCalls(fn: () => number): void {
+    this.activeCallsFn = fn;
+  }
+  setQueueDepth(collector: string, fn: () => number): void {
+    this.queueDepthFns.set(collector, fn);
+  }
+
+  // --- events ------------------------------------------------------------------------------------
+
+  decodeError(reason: string, n = 1): void {
+    this.decodeErrors.inc({ reason }, n);
+  }
+  /** Add a batch's count of packets of one protocol ('sip', 'rtp', 'rtcp', 'other', ...). */
+  addPackets(protocol: string, n: number): void {
+    if (n > 0) this.packets.inc({ protocol }, n);
+  }
+  streamStarted(n = 1): void {
+    this.streamsStarted.inc(n);
+  }
+  streamEnded(reason: string, n = 1): void {
+    this.streamsEnded.inc({ reason }, n);
+  }
+  streamEvicted(n = 1): void {
+    this.streamsEvicted.inc(n);
+  }
+  reportSent(collector: string, n = 1): void {
+    this.reportsSentC.inc({ collector }, n);
+  }
+  reportFailed(collector: string, n = 1): void {
+    this.reportsFailedC.inc({ collector }, n);
+  }
+  reportDropped(collector: string, n = 1): void {
+    this.reportsDroppedC.inc({ collector }, n);
+  }
+  observeMos(mos: number): void {
+    if (mos >= 1 && mos <= 5) this.mos.observe(mos);
+  }
+
+  // --- health --------------------------------------------------------------------------------------
+
+  setCaptureState(state: CaptureState): void {
+    this.captureState = state;
+  }
+  health(): { healthy: boolean; body: HealthBody } {
+    const healthy = this.captureState !== 'failed';
+    return {
+      healthy,
+      body: {
+        status: healthy ? 'ok' : 'capture stopped',
+        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+        capture: { state: this.captureState, running: this.captureState === 'running' },
+      },
+    };
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+export interface HealthBody {
+  status: 'ok' | 'capture stopped';
+  uptime_s: number;
+  capture: { state: CaptureState; running: boolean };
+}
