@@ -305,7 +305,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const src = resolved.options.file ?? 'built-in defaults';
-      if (flags.print) io.out(stringify(resolved.config));
+      if (flags.print) io.out(stringify(snakeKeys(resolved.config)));
       else io.out(`configuration OK (${src})\n`);
       io.exit(ExitCode.OK);
     });
@@ -314,6 +314,13 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
 }
 
 const PROGRESS_MIN_BYTES = 50 * 1024 * 1024;
+
+/** The typed configuration back in the file's snake_case form, for --print. */
+function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(x)]));
+}
 
 function checkInputFile(f: string): string | undefined {
   try {
@@ -353,9 +360,9 @@ function progressBar(io: CliIo): { update: (done: number, total: number) => void
   };
 }
 
-/** Run the command line; exit codes as documented in --help. */
-export async function main(argv: string[] = process.argv): Promise<void> {
-  const io = defaultIo();
+/** Parse and run one command line with the given io; the code reaches io.exit. */
+export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): Promise<void> {
+  const io: CliIo = { ...defaultIo(), ...ioOverrides };
   const program = buildCli(io);
   try {
     await program.parseAsync(argv);
@@ -368,6 +375,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     io.err(`rtpprobe: ${(err as Error).stack ?? String(err)}\n`);
     io.exit(exitCodeFor(err));
   }
+}
+
+/** Entry point: run process.argv; exit codes as documented in --help. */
+export function main(argv: string[] = process.argv): Promise<void> {
+  return runCli(argv);
 }
 
 function isEntryPoint(): boolean {

@@ -1,0 +1,237 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { overridesFromFlags, runCli, type CliIo } from '../../src/cli.js';
+import { loadConfig, type ProbeConfig } from '../../src/ops/config.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-cli-'));
+
+interface Result {
+  code: number | undefined;
+  out: string;
+  err: string;
+}
+
+/** Run the CLI in-process; `probe` stands in for the pipeline the lead wires (src/probe.ts). */
+async function cli(args: string[], extra: Partial<CliIo> = {}): Promise<Result> {
+  const r: Result = { code: undefined, out: '', err: '' };
+  await runCli(['node', 'rtpprobe', ...args], {
+    out: (t) => void (r.out += t),
+    err: (t) => void (r.err += t),
+    exit: (c) => void (r.code ??= c),
+    env: {},
+    stderrIsTty: false,
+    ...extra,
+  });
+  return r;
+}
+
+function file(name: string, text: string): string {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('rtpprobe CLI (in-process)', () => {
+  it('--version prints the package version', async () => {
+    const r = await cli(['--version']);
+    expect(r.out.trim()).toBe(pkg.version);
+    expect(r.code).toBe(0);
+  });
+
+  it('--help lists the commands, examples and exit codes', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['run', 'replay', 'interfaces', 'check-config']) expect(r.out).toContain(`  ${cmd}`);
+    expect(r.out).toContain('Examples:');
+    expect(r.out).toMatch(/Exit codes:[\s\S]*2 +usage or configuration error[\s\S]*3 +capture could not be opened[\s\S]*4 +input file/);
+    const run = await cli(['run', '--help']);
+    expect(run.out).toContain('--interface <name>');
+    expect(run.out).toContain('--set <path=value...>');
+  });
+
+  it('an unknown command or option is a usage error (2) with a suggestion', async () => {
+    const r = await cli(['chek-config']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('check-config');
+    expect((await cli(['check-config', '--bogus'])).code).toBe(2);
+  });
+
+  it('check-config: 0 for the shipped file, 2 with every problem listed for a bad one', async () => {
+    const ok = await cli(['check-config', '-c', join(root, 'config/rtpprobe.yaml')]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('configuration OK');
+    const bad = await cli(['check-config', '-c', file('bad.yaml', 'reports:\n  interval_s: -5\ncaptur: {}\n')]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('reports.interval_s: -5 is not allowed: must be a number from 1 to 86400');
+    expect(bad.err).toContain('captur: unknown setting; did you mean capture?');
+    const missing = await cli(['check-config', '-c', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/nope\.yaml: no such file/);
+  });
+
+  it('check-config reads RTPPROBE_CONFIG and the environment, --set, and prints the effective configuration', async () => {
+    const f = file('env.yaml', 'capture:\n  interface: eth5\n');
+    const r = await cli(['check-config', '--print', '--set', 'rtp.max_streams=1000'], { env: { RTPPROBE_CONFIG: f, RTPPROBE_REPORTS_INTERVAL_S: '3' } });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('interface: eth5');
+    expect(r.out).toContain('max_streams: 1000');
+    expect(r.out).toContain('interval_s: 3');
+    // What --print shows is itself a valid configuration file.
+    expect(loadConfig({ file: file('printed.yaml', r.out) }).rtp.maxStreams).toBe(1000);
+    const bad = await cli(['check-config', '--set', 'log.level=loud']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('(set by --set log.level)');
+    expect((await cli(['check-config', '--set', 'nonsense'])).code).toBe(2);
+  });
+
+  it('check-config --env lists the variables', async () => {
+    const r = await cli(['check-config', '--env']);
+    expect(r.out.split('\n')).toContain('RTPPROBE_CAPTURE_INTERFACE');
+    expect(r.out.split('\n')).toContain('RTPPROBE_RTP_HEURISTIC_MIN_CONSECUTIVE');
+  });
+
+  it('run without an interface is a usage error naming how to set one', async () => {
+    const r = await cli(['run', '--no-hep']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('capture.interface: nothing set: give -i IFACE');
+  });
+
+  it('replay of a missing file exits 4 before the probe starts', async () => {
+    let called = false;
+    const r = await cli(['replay', join(dir, 'absent.pcap')], {
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async () => {
+          called = true;
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/absent\.pcap: no such file/);
+    expect(called).toBe(false);
+  });
+
+  it('replay hands the files and the flag-derived configuration to the probe and exits with its code', async () => {
+    const pcap = file('x.pcap', 'not really a pcap');
+    let seen: { files: string[]; config: ProbeConfig; realtime: boolean } | undefined;
+    const r = await cli(['replay', pcap, pcap, '--realtime', '--jsonl', '-', '--hep', 'tcp://10.9.9.9:9061', '--log-level', 'silent'], {
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (files, config, opts) => {
+          seen = { files, config, realtime: opts.realtime };
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(seen!.files).toEqual([pcap, pcap]);
+    expect(seen!.realtime).toBe(true);
+    expect(seen!.config.reports.jsonl).toEqual({ enabled: true, path: '-' });
+    expect(seen!.config.hep.collectors).toHaveLength(1);
+    expect(seen!.config.hep.collectors[0]).toMatchObject({ host: '10.9.9.9', port: 9061, transport: 'tcp' });
+    // Replay does not open the metrics port unless asked.
+    expect(seen!.config.metrics.enabled).toBe(false);
+  });
+
+  it('a probe error is mapped to its exit code (CaptureFileError -> 4)', async () => {
+    const pcap = file('y.pcap', 'x');
+    const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async () => {
+          const e = new Error('truncated record');
+          e.name = 'CaptureFileError';
+          throw e;
+        },
+      },
+    });
+    expect(r.code).toBe(4);
+  });
+
+  it('interfaces prints one line per interface', async () => {
+    const r = await cli(['interfaces'], {
+      probe: {
+        runLive: async () => 0,
+        runReplay: async () => 0,
+        listInterfaces: async () => [
+          { name: 'eth1', addresses: ['10.0.0.2'], loopback: false, up: true },
+          { name: 'lo', addresses: ['127.0.0.1'], loopback: true, up: true },
+        ],
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toMatch(/^eth1 +up +10\.0\.0\.2$/);
+    expect(r.out.split('\n')[1]).toMatch(/^lo +up, loopback +127\.0\.0\.1$/);
+  });
+});
+
+describe('flags map onto configuration overrides', () => {
+  it('each flag sets its documented path', () => {
+    const { overrides, origins } = overridesFromFlags({
+      interface: 'eth2',
+      filter: 'udp',
+      hepType: '34',
+      metricsPort: '9191',
+      metricsListen: '0.0.0.0',
+      logLevel: 'debug',
+      logFormat: 'json',
+      user: 'rtpprobe',
+      set: ['rtp.max_streams=5000'],
+    });
+    const c = loadConfig({ overrides, origins });
+    expect(c.capture.interface).toBe('eth2');
+    expect(c.capture.filter).toBe('udp');
+    expect(c.reports.qosHepType).toBe(34);
+    expect(c.metrics.port).toBe(9191);
+    expect(c.metrics.listen).toBe('0.0.0.0');
+    expect(c.log).toEqual({ level: 'debug', format: 'json' });
+    expect(c.process.user).toBe('rtpprobe');
+    expect(c.rtp.maxStreams).toBe(5000);
+    expect(loadConfig(overridesFromFlags({ hep: false })).hep.enabled).toBe(false);
+  });
+});
+
+describe('the real entry point (bundled, run with node)', () => {
+  const bundle = join(dir, 'dist', 'cli.mjs');
+  beforeAll(async () => {
+    mkdirSync(join(dir, 'dist'), { recursive: true });
+    // cli reads ../package.json relative to itself, as dist/cli.js does.
+    copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+    await build({
+      entryPoints: [join(root, 'src/cli.ts')],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'error',
+      external: ['cap'],
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
+  });
+
+  const run = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+
+  it('--version, check-config exit codes and a usage error from a real process', () => {
+    const v = run('--version');
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    expect(run('check-config', '-c', join(root, 'config/rtpprobe.yaml')).status).toBe(0);
+    const bad = run('check-config', '-c', file('bad2.yaml', 'log: { level: loud }\n'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('log.level: "loud" is not allowed');
+    expect(run('frobnicate').status).toBe(2);
+    expect(run('replay', join(dir, 'none.pcap')).status).toBe(4);
+  });
+});
