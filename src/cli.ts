@@ -31,7 +31,7 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Whether standard error is a terminal (progress bar, pretty logs). */
   stderrIsTty: boolean;
-  probe: Pick<typeof probe, 'runLive' | 'runReplay' | 'listInterfaces'>;
+  probe: Pick<typeof probe, 'runLive' | 'runReplay' | 'listInterfaces'> & Partial<Pick<typeof probe, 'checkConfig'>>;
 }
 
 function defaultIo(): CliIo {
@@ -130,7 +130,14 @@ function resolveConfig(io: CliIo, flags: SettingFlags, extra: Record<string, unk
   }
   const options: LoadConfigOptions = { file: configSource(flags, io.env), env: io.env, overrides: { ...extra, ...overrides }, origins };
   try {
-    return { config: loadConfig(options), options };
+    const config = loadConfig(options);
+    // Checks owned by other modules (threshold expressions, ...), wired in src/probe.ts.
+    const more = io.probe.checkConfig?.(config) ?? [];
+    if (more.length) {
+      io.err(`rtpprobe: Invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${more.map((m) => `  - ${m}`).join('\n')}\n`);
+      return undefined;
+    }
+    return { config, options };
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(`rtpprobe: ${err.message}\n`);

