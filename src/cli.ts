@@ -18,7 +18,7 @@ import { ExitCode } from './ops/exit-codes.js';
 import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { ProbeMetrics } from './ops/metrics.js';
-import { startMetricsServer } from './ops/http.js';
+import { startMetricsServer, type MetricsServer } from './ops/http.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import * as probe from './probe.js';
@@ -179,19 +179,21 @@ async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOpt
     exit: io.exit,
   });
   let metrics: ProbeMetrics | undefined;
+  let server: MetricsServer | undefined;
   if (config.metrics.enabled) {
     metrics = new ProbeMetrics();
     try {
-      const server = await startMetricsServer(metrics, config.metrics);
+      server = await startMetricsServer(metrics, config.metrics);
       log.info({ listen: server.address, port: server.port }, 'metrics and health endpoint listening');
-      lifecycle.onStop('metrics endpoint', () => server.close(), 100);
+      const s = server;
+      lifecycle.onStop('metrics endpoint', () => s.close(), 100);
     } catch (err) {
       log.error({ err }, `metrics endpoint: cannot listen on ${config.metrics.listen}:${config.metrics.port}`);
       io.exit(ExitCode.RUNTIME);
       return;
     }
   }
-  setOpsRuntime({ log, lifecycle, metrics });
+  setOpsRuntime({ log, lifecycle, metrics, metricsServer: server });
   lifecycle.install();
   await lifecycle.run(() => main(log));
 }

@@ -6,12 +6,15 @@
 import type { Logger } from 'pino';
 import type { Lifecycle } from './lifecycle.js';
 import type { ProbeMetrics } from './metrics.js';
+import type { MetricsServer } from './http.js';
 
 export interface OpsRuntime {
   log: Logger;
   lifecycle: Lifecycle;
   /** Undefined when metrics.enabled is false. */
   metrics: ProbeMetrics | undefined;
+  /** The /metrics + /healthz server, when metrics are enabled. */
+  metricsServer?: MetricsServer;
 }
 
 let current: OpsRuntime | undefined;

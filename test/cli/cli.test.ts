@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { overridesFromFlags, runCli, type CliIo } from '../../src/cli.js';
 import { loadConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { opsRuntime } from '../../src/ops/runtime.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -186,6 +187,35 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(r.code).toBe(0);
     expect(r.out.split('\n')[0]).toMatch(/^eth1 +up +10\.0\.0\.2$/);
     expect(r.out.split('\n')[1]).toMatch(/^lo +up, loopback +127\.0\.0\.1$/);
+  });
+});
+
+describe('run wires logs, lifecycle and metrics for the probe', () => {
+  it('the probe finds the runtime, /healthz answers on the bound port, stop steps run, the probe code is the exit code', async () => {
+    const steps: string[] = [];
+    let health: { status: number; body: { capture: { running: boolean } } } | undefined;
+    let port = 0;
+    const r = await cli(['run', '-i', 'eth9', '--no-hep', '--metrics-port', '0', '--log-level', 'silent'], {
+      probe: {
+        runReplay: async () => 0,
+        listInterfaces: async () => [],
+        runLive: async (config) => {
+          expect(config.capture.interface).toBe('eth9');
+          const rt = opsRuntime()!;
+          rt.lifecycle.onStop('capture', () => void steps.push('capture'));
+          rt.metrics!.setCaptureState('running');
+          port = rt.metricsServer!.port;
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+          health = { status: res.status, body: (await res.json()) as { capture: { running: boolean } } };
+          return 3;
+        },
+      },
+    });
+    expect(r.code).toBe(3);
+    expect(health).toEqual({ status: 200, body: expect.objectContaining({ capture: expect.objectContaining({ running: true }) }) });
+    expect(steps).toEqual(['capture']);
+    // The metrics endpoint was closed by the last stop step.
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 });
 
