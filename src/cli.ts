@@ -32,6 +32,8 @@ export interface CliIo {
   /** Whether standard error is a terminal (progress bar, pretty logs). */
   stderrIsTty: boolean;
   probe: Pick<typeof probe, 'runLive' | 'runReplay' | 'listInterfaces'> & Partial<Pick<typeof probe, 'checkConfig'>>;
+  /** Replays of at least this many bytes get a progress bar when stderr is a terminal. */
+  progressMinBytes: number;
 }
 
 function defaultIo(): CliIo {
@@ -42,6 +44,7 @@ function defaultIo(): CliIo {
     env: process.env,
     stderrIsTty: Boolean(process.stderr.isTTY),
     probe,
+    progressMinBytes: 50 * 1024 * 1024,
   };
 }
 
@@ -267,7 +270,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       const resolved = resolveConfig(io, flags, flags.metrics ? {} : { 'metrics.enabled': 'false' });
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
-      const bar = io.stderrIsTty && total >= PROGRESS_MIN_BYTES ? progressBar(io) : undefined;
+      const bar = io.stderrIsTty && total >= io.progressMinBytes ? progressBar(io) : undefined;
       await runWithOps(io, config, options, async (log) => {
         try {
           return await io.probe.runReplay(files, config, { realtime: Boolean(flags.realtime), progress: bar?.update }, log);
@@ -321,8 +324,6 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
 
   return program;
 }
-
-const PROGRESS_MIN_BYTES = 50 * 1024 * 1024;
 
 /** The typed configuration back in the file's snake_case form, for --print. */
 function snakeKeys(v: unknown): unknown {

@@ -31,7 +31,8 @@ export class Lifecycle {
   private readonly reloadHandlers: ReloadHandler[] = [];
   private stopPromise: Promise<void> | undefined;
   private signalCount = 0;
-  private installed: Array<[NodeJS.Signals, () => void]> = [];
+  /** Removers of the process handlers install() added. */
+  private installed: Array<() => void> = [];
   private reloading: Promise<boolean> = Promise.resolve(true);
   private exited = false;
   log: Logger;
@@ -75,17 +76,29 @@ export class Lifecycle {
   install(): void {
     const on = (sig: NodeJS.Signals, fn: () => void) => {
       process.on(sig, fn);
-      this.installed.push([sig, fn]);
+      this.installed.push(() => process.off(sig, fn));
     };
     on('SIGTERM', () => this.onTerminate('SIGTERM'));
     on('SIGINT', () => this.onTerminate('SIGINT'));
     on('SIGHUP', () => {
       void this.reload();
     });
+    // A bug must not lose every stream's final report: log it, run the stop steps within the deadline, exit 1.
+    const crash = (err: unknown) => {
+      this.log.fatal({ err }, 'unexpected error: stopping');
+      if (this.stopping) return this.finish(ExitCode.RUNTIME);
+      void this.stop('crash').then(() => this.finish(ExitCode.RUNTIME));
+    };
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
+    this.installed.push(
+      () => process.off('uncaughtException', crash),
+      () => process.off('unhandledRejection', crash),
+    );
   }
 
   uninstall(): void {
-    for (const [sig, fn] of this.installed) process.off(sig, fn);
+    for (const remove of this.installed) remove();
     this.installed = [];
   }
 

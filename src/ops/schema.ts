@@ -202,9 +202,9 @@ export function oneOf<const V extends string | number>(o: { doc: string; values:
  * be "a-b" strings (integer ranges, both ends included), expanded in the validated value.
  */
 export function list<T>(o: { doc: string; item: SchemaNode<T>; default: T[]; ranges?: boolean; minItems?: number }): SchemaNode<T[]> {
-  const allowed = `a list of ${o.item.allowed.replace(/^an? /, '')} values${o.ranges ? ' (or "a-b" ranges)' : ''}${
-    o.minItems ? ` with at least ${o.minItems} item${o.minItems > 1 ? 's' : ''}` : ''
-  }`;
+  const allowed = `a list${o.minItems ? ` of at least ${o.minItems} item${o.minItems > 1 ? 's' : ''}` : ''} (each item ${o.item.allowed}${
+    o.ranges ? ', or an "a-b" range' : ''
+  })`;
   return {
     kind: 'list',
     doc: o.doc,

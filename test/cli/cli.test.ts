@@ -157,6 +157,33 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(seen!.config.metrics.enabled).toBe(false);
   });
 
+  it('a replay on a terminal draws a progress bar on stderr and ends the line', async () => {
+    const pcap = file('z.pcap', 'x'.repeat(4096));
+    const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
+      stderrIsTty: true,
+      progressMinBytes: 1024,
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (_f, _c, opts) => {
+          expect(opts.progress).toBeTypeOf('function');
+          opts.progress!(1024, 4096);
+          opts.progress!(4096, 4096);
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/\r\[#{8}\.{22}\]  25\.0%/);
+    expect(r.err).toMatch(/\r\[#{30}\] 100\.0%.*\n$/);
+    // Not a terminal: no bar.
+    const quiet = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
+      progressMinBytes: 1024,
+      probe: { runLive: async () => 0, listInterfaces: async () => [], runReplay: async (_f, _c, opts) => (opts.progress ? 1 : 0) },
+    });
+    expect(quiet.code).toBe(0);
+  });
+
   it('a probe error is mapped to its exit code (CaptureFileError -> 4)', async () => {
     const pcap = file('y.pcap', 'x');
     const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {

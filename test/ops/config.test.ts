@@ -134,7 +134,7 @@ describe('validation messages name the field, the value and what is allowed', ()
   it('a mapping where a scalar is expected, and a scalar where a list is expected', () => {
     expect(problems({ file: yamlFile('capture:\n  interface: { name: eth0 }\nsip:\n  ports: 5060\n') })).toEqual([
       'capture.interface: an object is not allowed: must be a string',
-      'sip.ports: 5060 is not allowed: must be a list of integer from 1 to 65535 values',
+      'sip.ports: 5060 is not allowed: must be a list (each item an integer from 1 to 65535)',
     ]);
   });
 

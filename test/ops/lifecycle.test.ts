@@ -39,8 +39,8 @@ interface Run {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function start(file: string, stopDelayMs: number, deadlineMs: number): Run {
-  const proc = spawn(process.execPath, [child, file, String(stopDelayMs), String(deadlineMs)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(file: string, stopDelayMs: number, deadlineMs: number, env: Record<string, string> = {}): Run {
+  const proc = spawn(process.execPath, [child, file, String(stopDelayMs), String(deadlineMs)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const events: Array<Record<string, unknown>> = [];
   let err = '';
   let buf = '';
@@ -142,6 +142,18 @@ describe('lifecycle in a real process with real signals', () => {
     await run.next('stop');
     expect(await run.exit).toEqual({ code: 1, signal: null });
     expect(run.stderr()).toContain('shutdown deadline exceeded');
+  });
+});
+
+describe('crash handling', () => {
+  it('an uncaught exception still runs the stop steps (final reports) and exits 1', async () => {
+    const file = join(dir, 'crash.yaml');
+    writeFileSync(file, '');
+    const run = start(file, 20, 5000, { CRASH: '1' });
+    expect(await run.next('stop')).toMatchObject({ reason: 'crash' });
+    await run.next('flushed');
+    expect(await run.exit).toEqual({ code: 1, signal: null });
+    expect(run.stderr()).toContain('bug in a timer');
   });
 });
 
