@@ -2,3 +2,4 @@ export * from './packets.js';
 export * from './pcap-writer.js';
 export * from './rtcp.js';
 export * from './tunnels.js';
+export * from './sip.js';

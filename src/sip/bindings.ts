@@ -1,0 +1,169 @@
+/**
+ * (ip, port) -> media binding. Keys live in an open-addressing hash over typed arrays (linear probing,
+ * backward-shift deletion, no tombstones), so `find` allocates nothing and costs a few array reads.
+ * Binding objects are created only when SDP binds media (rare); ids are slot numbers, reused after
+ * retirement (the tracker announces retirement so holders can drop the id).
+ */
+import type { MediaDirection, PayloadFormat } from './sdp.js';
+
+export interface MediaBinding {
+  /** Slot id, what findBinding returns. */
+  id: number;
+  callIndex: number;
+  /** The leg's own SIP Call-ID: the HEP correlation id. */
+  callId: string;
+  /** A-leg Call-ID of a B2BUA leg: X-CID (or configured header) value, or the `_b2b-N`-stripped id; '' if none. */
+  aLegCallId: string;
+  /** Raw X-CID (configured header) value seen on the call, '' if none. */
+  xcid: string;
+  /** 0 = the party that sent the call's first seen message (normally the caller), 1 = the other party. */
+  side: number;
+  /** Index of the m= line in the SDP. */
+  mediaIndex: number;
+  /** m= media type ("audio", "video"). */
+  kind: string;
+  /** Address the SDP advertised (receive address of `side`), as words, and port. */
+  ip: Uint32Array;
+  port: number;
+  /** RTCP receive address (a=rtcp address, else `ip`) and port (a=rtcp, port+1, or port with rtcp-mux). */
+  rtcpIp: Uint32Array;
+  rtcpPort: number;
+  rtcpMux: boolean;
+  /** NAT: the SIP packet's source address, also bound with port/rtcpPort; null when not applied. */
+  natIp: Uint32Array | null;
+  payloads: Map<number, PayloadFormat>;
+  /** Clock rate by payload type (0 = unknown), for the RTP engine to read without a Map lookup. */
+  clockRates: Int32Array;
+  /** a=ptime in ms, 0 when absent. */
+  ptime: number;
+  direction: MediaDirection;
+  /** True when the last SDP put this media on hold (sendonly/inactive or c=0.0.0.0). */
+  onHold: boolean;
+  /** User-Agent (or Server) of the party that sent this SDP. */
+  userAgent: string;
+  /** Capture time (ms) when bound and last updated by SDP. */
+  createdMs: number;
+  updatedMs: number;
+}
+
+const KEY_WORDS = 5; // ip0..ip3, port
+
+export class BindingTable {
+  readonly capacity: number;
+  private readonly mask: number;
+  private readonly keys: Int32Array;
+  /** Binding id per hash slot, -1 = empty. */
+  private readonly values: Int32Array;
+  private readonly bindings: Array<MediaBinding | null>;
+  private readonly freeIds: Int32Array;
+  private freeTop: number;
+  size = 0;
+  keyCount = 0;
+
+  constructor(maxBindings: number) {
+    this.capacity = Math.max(1, maxBindings | 0);
+    // Up to 4 keys per binding (RTP, RTCP, NAT RTP, NAT RTCP) at load <= 0.5.
+    let slots = 16;
+    while (slots < this.capacity * 8) slots *= 2;
+    this.mask = slots - 1;
+    this.keys = new Int32Array(slots * KEY_WORDS);
+    this.values = new Int32Array(slots).fill(-1);
+    this.bindings = new Array<MediaBinding | null>(this.capacity).fill(null);
+    this.freeIds = new Int32Array(this.capacity);
+    for (let i = 0; i < this.capacity; i++) this.freeIds[i] = this.capacity - 1 - i;
+    this.freeTop = this.capacity;
+  }
+
+  private hash(a: number, b: number, c: number, d: number, port: number): number {
+    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
+    h = Math.imul(h ^ b ^ (h >>> 13), 0xc2b2ae35);
+    h = Math.imul(h ^ c ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ d ^ (h >>> 13), 0xc2b2ae35);
+    h = Math.imul(h ^ port ^ (h >>> 16), 0x27d4eb2f);
+    return (h ^ (h >>> 15)) & this.mask;
+  }
+
+  private slotOf(a: number, b: number, c: number, d: number, port: number): number {
+    let s = this.hash(a, b, c, d, port);
+    const k = this.keys;
+    for (;;) {
+      if (this.values[s] < 0) return -1 - s; // empty: where it would go
+      const o = s * KEY_WORDS;
+      if (k[o] === (a | 0) && k[o + 1] === (b | 0) && k[o + 2] === (c | 0) && k[o + 3] === (d | 0) && k[o + 4] === port) return s;
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  /** Binding id for the address, -1 when none. Allocation-free. */
+  find(a: number, b: number, c: number, d: number, port: number): number {
+    const s = this.slotOf(a, b, c, d, port);
+    return s < 0 ? -1 : this.values[s];
+  }
+
+  get(id: number): MediaBinding | null {
+    return id >= 0 && id < this.capacity ? this.bindings[id] : null;
+  }
+
+  /** Reserves an id for a new binding object; -1 when the table is full. */
+  add(make: (id: number) => MediaBinding): MediaBinding | null {
+    if (this.freeTop === 0) return null;
+    const id = this.freeIds[--this.freeTop];
+    const b = make(id);
+    this.bindings[id] = b;
+    this.size++;
+    return b;
+  }
+
+  /** Points the key at `id`; returns the id it pointed at before (-1 if new). */
+  setKey(ip: Uint32Array, port: number, id: number): number {
+    const s = this.slotOf(ip[0], ip[1], ip[2], ip[3], port);
+    if (s >= 0) {
+      const old = this.values[s];
+      this.values[s] = id;
+      return old;
+    }
+    const e = -1 - s;
+    const o = e * KEY_WORDS;
+    this.keys[o] = ip[0];
+    this.keys[o + 1] = ip[1];
+    this.keys[o + 2] = ip[2];
+    this.keys[o + 3] = ip[3];
+    this.keys[o + 4] = port;
+    this.values[e] = id;
+    this.keyCount++;
+    return -1;
+  }
+
+  /** Removes the key only if it still points at `id` (another binding may have taken it over). */
+  removeKey(ip: Uint32Array, port: number, id: number): void {
+    let s = this.slotOf(ip[0], ip[1], ip[2], ip[3], port);
+    if (s < 0 || this.values[s] !== id) return;
+    this.keyCount--;
+    // Backward-shift deletion keeps every probe chain intact without tombstones.
+    const k = this.keys;
+    let j = s;
+    for (;;) {
+      this.values[s] = -1;
+      for (;;) {
+        j = (j + 1) & this.mask;
+        if (this.values[j] < 0) return;
+        const o = j * KEY_WORDS;
+        const home = this.hash(k[o], k[o + 1], k[o + 2], k[o + 3], k[o + 4]);
+        // Move j into the hole s unless its home lies cyclically in (s, j].
+        if (s <= j ? s < home && home <= j : s < home || home <= j) continue;
+        break;
+      }
+      k.copyWithin(s * KEY_WORDS, j * KEY_WORDS, j * KEY_WORDS + KEY_WORDS);
+      this.values[s] = this.values[j];
+      s = j;
+    }
+  }
+
+  /** Frees the id; the caller removes the keys first. */
+  release(id: number): void {
+    if (this.bindings[id] === null) return;
+    this.bindings[id] = null;
+    this.freeIds[this.freeTop++] = id;
+    this.size--;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Fast content check used to classify UDP/TCP payloads as SIP on any port: a status line
+ * "SIP/2.0 NNN " or a request line "METHOD SP ... SP SIP/2.0" with a known method. Reads bytes only,
+ * never allocates.
+ */
+
+// Methods of RFC 3261 and its extensions (3262 PRACK, 3265 SUBSCRIBE/NOTIFY, 3311 UPDATE, 3428 MESSAGE,
+// 3515 REFER, 3903 PUBLISH, 6086 INFO). Stored as byte arrays so the check compares numbers.
+const METHODS: Uint8Array[] = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'].map(
+  (m) => Uint8Array.from(m, (c) => c.charCodeAt(0)),
+);
+const SIP20 = Uint8Array.from('SIP/2.0', (c) => c.charCodeAt(0));
+/** How far into the payload the request line's " SIP/2.0" is searched for. */
+const MAX_REQUEST_LINE = 1024;
+
+function matchesAt(buf: Uint8Array, off: number, end: number, word: Uint8Array): boolean {
+  if (off + word.length > end) return false;
+  for (let i = 0; i < word.length; i++) if (buf[off + i] !== word[i]) return false;
+  return true;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+export function looksLikeSip(buf: Uint8Array, off: number, len: number): boolean {
+  const end = Math.min(off + len, buf.length);
+  if (off < 0 || end - off < 12) return false;
+  if (matchesAt(buf, off, end, SIP20)) {
+    // "SIP/2.0 200 "
+    return buf[off + 7] === 32 && isDigit(buf[off + 8]) && isDigit(buf[off + 9]) && isDigit(buf[off + 10]) && (buf[off + 11] === 32 || buf[off + 11] === 13);
+  }
+  const first = buf[off];
+  if (first < 65 || first > 85) return false; // A..U covers every method's first letter
+  let method = -1;
+  for (let m = 0; m < METHODS.length; m++) {
+    const w = METHODS[m];
+    if (w[0] === first && matchesAt(buf, off, end, w) && off + w.length < end && buf[off + w.length] === 32) {
+      method = m;
+      break;
+    }
+  }
+  if (method < 0) return false;
+  // The request line ends in " SIP/2.0" followed by CRLF (or a bare LF from sloppy stacks).
+  const lineLimit = Math.min(end, off + MAX_REQUEST_LINE);
+  for (let i = off + METHODS[method].length + 1; i < lineLimit; i++) {
+    const c = buf[i];
+    if (c === 13 || c === 10) {
+      const s = i - SIP20.length;
+      return s > off && buf[s - 1] === 32 && matchesAt(buf, s, end, SIP20);
+    }
+  }
+  return false;
+}
+
+/** A 64 K bitmap of ports where SIP is expected even when the content check fails (keep-alives, junk). */
+export class SipPortSet {
+  private readonly ports = new Uint8Array(65536);
+  constructor(ports: readonly number[]) {
+    for (const p of ports) if (p > 0 && p < 65536) this.ports[p] = 1;
+  }
+  has(port: number): boolean {
+    return this.ports[port & 0xffff] === 1;
+  }
+}

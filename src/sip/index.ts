@@ -1,0 +1,17 @@
+export { looksLikeSip, SipPortSet } from './detect.js';
+export { SipParser, findHeaderEnd, sdpFromMultipart, type SipMessage, type MalformedReason, type SipParserOptions } from './message.js';
+export { parseSdp, STATIC_PAYLOADS, type SdpSession, type SdpMedia, type PayloadFormat, type MediaDirection } from './sdp.js';
+export { parseIpWords, parseIpv4, isPrivateAddress, isUnspecifiedAddress, formatIpWords } from './ip.js';
+export { BindingTable, type MediaBinding } from './bindings.js';
+export { SipTcpReassembler, type TcpStats } from './tcp.js';
+export {
+  CallTracker,
+  MAX_MEDIA_PER_SIDE,
+  type CallTrackerHooks,
+  type CallTrackerOptions,
+  type CallTrackerStats,
+  type CallEndReason,
+  type BindingRetireReason,
+  type SipCall,
+  type CallState,
+} from './calls.js';

@@ -1,0 +1,228 @@
+/**
+ * SIP over TCP: per-connection byte stream reassembly, framed by Content-Length (RFC 3261 18.3).
+ *
+ * Bounded: at most `maxConnections` connections (the least recently active one is dropped when full)
+ * and `maxBuffer` bytes buffered per connection (overflow drops the buffer and resyncs).
+ * Out of order: a segment beyond the next expected sequence number is not held; the connection
+ * drops what it buffered and resyncs on the next segment that begins with a SIP start line
+ * (counted as 'gap'). SIP rarely loses TCP segments on a mirror port, and holding segments would cost
+ * memory per connection for a case where the lost bytes never come back anyway (the mirror does not
+ * see retransmissions it dropped). Retransmitted bytes already consumed are skipped.
+ */
+import { looksLikeSip } from './detect.js';
+
+export interface TcpStats {
+  connections: number;
+  gaps: number;
+  overflows: number;
+  evicted: number;
+  /** Stream content that was not SIP at a message boundary (buffer dropped, resync). */
+  desyncs: number;
+}
+
+class TcpConnection {
+  s0 = 0; s1 = 0; s2 = 0; s3 = 0; d0 = 0; d1 = 0; d2 = 0; d3 = 0; sp = 0; dp = 0;
+  buf: Uint8Array;
+  len = 0;
+  /** Next expected sequence number; -1 = waiting to resync on a SIP start line. */
+  nextSeq = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
+  /** Grows the buffer (doubling, up to `max`) so it can hold `need` bytes; false when it cannot. */
+  reserve(need: number, max: number): boolean {
+    if (need <= this.buf.length) return true;
+    if (need > max) return false;
+    let size = this.buf.length;
+    while (size < need) size *= 2;
+    const b = new Uint8Array(Math.min(size, max));
+    b.set(this.buf.subarray(0, this.len));
+    this.buf = b;
+    return true;
+  }
+}
+
+/**
+ * Called for each buffered region that may hold complete messages; returns bytes consumed, 0 when the
+ * message is incomplete, -1 when the bytes are not SIP (the connection then resyncs).
+ */
+export type ConsumeFn = (buf: Uint8Array, off: number, len: number) => number;
+
+export class SipTcpReassembler {
+  private readonly conns = new Map<number, TcpConnection>();
+  private readonly spare: TcpConnection[] = [];
+  readonly stats: TcpStats = { connections: 0, gaps: 0, overflows: 0, evicted: 0, desyncs: 0 };
+  /** Set by drain() when consume() rejected the bytes. */
+  private desync = false;
+
+  constructor(
+    private readonly maxConnections = 1024,
+    private readonly maxBuffer = 65536,
+  ) {}
+
+  private static key(s3: number, d3: number, s0: number, d0: number, sp: number, dp: number): number {
+    let h = Math.imul(s3 ^ 0x2545f491, 0x9e3779b1);
+    h = Math.imul(h ^ d3 ^ (h >>> 15), 0x85ebca77);
+    h = Math.imul(h ^ s0 ^ (h >>> 13), 0xc2b2ae3d);
+    h = Math.imul(h ^ d0 ^ (h >>> 16), 0x27d4eb2f);
+    // Ports go in whole (32 bits) and the hash fills 21 more bits: one number up to 2^53.
+    return (((sp << 16) | dp) >>> 0) + (h & 0x1fffff) * 4294967296;
+  }
+
+  private static same(c: TcpConnection, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sp: number, dp: number): boolean {
+    return c.s0 === s0 && c.s1 === s1 && c.s2 === s2 && c.s3 === s3 && c.d0 === d0 && c.d1 === d1 && c.d2 === d2 && c.d3 === d3 && c.sp === sp && c.dp === dp;
+  }
+
+  /** True when the 4-tuple is a tracked connection. */
+  has(s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sp: number, dp: number): boolean {
+    const c = this.conns.get(SipTcpReassembler.key(s3, d3, s0, d0, sp, dp));
+    return c !== undefined && SipTcpReassembler.same(c, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp);
+  }
+
+  /**
+   * Feeds one segment. `startIfSip`: create a connection when the payload begins with a SIP start
+   * line. Returns true when the segment belonged to a tracked (or newly tracked) SIP connection.
+   */
+  segment(
+    s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sp: number, dp: number,
+    seq: number, flags: number, buf: Uint8Array, off: number, len: number, consume: ConsumeFn,
+  ): boolean {
+    const key = SipTcpReassembler.key(s3, d3, s0, d0, sp, dp);
+    let c = this.conns.get(key);
+    if (c !== undefined && !SipTcpReassembler.same(c, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp)) {
+      // Hash collision with another live connection: the newcomer wins only if it carries SIP.
+      if (len === 0 || !looksLikeSip(buf, off, len)) return false;
+      this.drop(key, c);
+      c = undefined;
+    }
+    if (c === undefined) {
+      if (len === 0 || !looksLikeSip(buf, off, len)) return false;
+      c = this.open(key, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp);
+      c.nextSeq = seq >>> 0;
+    } else {
+      // Touch: Map iteration order is insertion order, so re-inserting keeps LRU order for eviction.
+      this.conns.delete(key);
+      this.conns.set(key, c);
+    }
+    if ((flags & 0x05) !== 0) {
+      // FIN or RST: deliver what this segment completes, then forget the connection.
+      if (len > 0) this.append(c, seq >>> 0, buf, off, len, consume);
+      this.drop(key, c);
+      return true;
+    }
+    if (len > 0) this.append(c, seq >>> 0, buf, off, len, consume);
+    return true;
+  }
+
+  private append(c: TcpConnection, seq: number, buf: Uint8Array, off: number, len: number, consume: ConsumeFn): void {
+    if (c.nextSeq < 0) {
+      if (!looksLikeSip(buf, off, len)) return;
+      c.nextSeq = seq;
+      c.len = 0;
+    }
+    const ahead = (seq - c.nextSeq) | 0; // serial-number arithmetic over 2^32
+    if (ahead > 0) {
+      this.stats.gaps++;
+      c.len = 0;
+      if (!looksLikeSip(buf, off, len)) {
+        c.nextSeq = -1;
+        return;
+      }
+      c.nextSeq = seq;
+    } else if (ahead < 0) {
+      // Retransmission: skip bytes already taken.
+      if (-ahead >= len) return;
+      off += -ahead;
+      len -= -ahead;
+      seq = c.nextSeq;
+    }
+    c.nextSeq = (seq + len) >>> 0;
+    if (c.len > 0 && !c.reserve(c.len + len, this.maxBuffer)) {
+      this.stats.overflows++;
+      c.len = 0;
+      if (!looksLikeSip(buf, off, len)) {
+        c.nextSeq = -1;
+        return;
+      }
+    }
+    if (c.len === 0) {
+      // Fast path: parse straight from the packet, buffer only the unconsumed tail.
+      const used = this.drain(buf, off, len, consume);
+      if (this.resyncIfRejected(c)) return;
+      this.keep(c, buf, off + used, len - used);
+      return;
+    }
+    c.buf.set(buf.subarray(off, off + len), c.len);
+    c.len += len;
+    const used = this.drain(c.buf, 0, c.len, consume);
+    if (this.resyncIfRejected(c)) return;
+    if (used > 0) {
+      c.buf.copyWithin(0, used, c.len);
+      c.len -= used;
+    }
+  }
+
+  private resyncIfRejected(c: TcpConnection): boolean {
+    if (!this.desync) return false;
+    this.desync = false;
+    this.stats.desyncs++;
+    c.len = 0;
+    c.nextSeq = -1;
+    return true;
+  }
+
+  private keep(c: TcpConnection, buf: Uint8Array, off: number, len: number): void {
+    if (!c.reserve(len, this.maxBuffer)) {
+      this.stats.overflows++;
+      c.len = 0;
+      c.nextSeq = -1;
+      return;
+    }
+    c.buf.set(buf.subarray(off, off + len), 0);
+    c.len = len;
+  }
+
+  /** Hands complete messages to `consume` until it needs more bytes; skips CRLF keep-alives between messages. */
+  private drain(buf: Uint8Array, off: number, len: number, consume: ConsumeFn): number {
+    let used = 0;
+    while (used < len) {
+      const ch = buf[off + used];
+      if (ch === 13 || ch === 10) {
+        used++;
+        continue;
+      }
+      const n = consume(buf, off + used, len - used);
+      if (n < 0) this.desync = true;
+      if (n <= 0) break;
+      used += n;
+    }
+    return used;
+  }
+
+  private open(key: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sp: number, dp: number): TcpConnection {
+    if (this.conns.size >= this.maxConnections) {
+      for (const [k, old] of this.conns) {
+        this.drop(k, old);
+        this.stats.evicted++;
+        break;
+      }
+    }
+    const c = this.spare.pop() ?? new TcpConnection(Math.min(4096, this.maxBuffer));
+    c.s0 = s0; c.s1 = s1; c.s2 = s2; c.s3 = s3; c.d0 = d0; c.d1 = d1; c.d2 = d2; c.d3 = d3; c.sp = sp; c.dp = dp;
+    c.len = 0;
+    this.conns.set(key, c);
+    this.stats.connections = this.conns.size;
+    return c;
+  }
+
+  private drop(key: number, c: TcpConnection): void {
+    this.conns.delete(key);
+    c.len = 0;
+    if (this.spare.length < 16) this.spare.push(c);
+    this.stats.connections = this.conns.size;
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+}
