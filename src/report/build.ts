@@ -1,0 +1,146 @@
+import type { StreamCounters, StreamSnapshot } from '../rtp/snapshot.js';
+import { syntheticCallId } from './correlation.js';
+import { staticPayloadName } from './codec-names.js';
+import type { StreamQosState } from './qos-state.js';
+
+export type ReportKind = 'PERIODIC' | 'FINAL' | 'HANGUP' | 'ALERT';
+
+export interface ReportContext {
+  /** SIP Call-ID of the leg, null when unknown (a synthetic id is used, see correlation.ts). */
+  callId: string | null;
+  /** A-leg Call-ID of a B2BUA B leg (X-CID header), or null. */
+  xcid: string | null;
+  /** Codec name from SDP rtpmap, or null (then the static PT name). */
+  codecName: string | null;
+  nodeName: string;
+  /** RTPAgent's DIR and PARTY fields, passed through (e.g. DIR 0 caller->callee, 1 callee->caller). */
+  dir: number;
+  party: number;
+  hostTimestamps: boolean;
+  /** The one-way delay the E-model used (ms), and where it came from. */
+  oneWayDelayMs: number;
+  delaySource?: 'rtcp' | 'nominal';
+  /** Capture drops the source reported (kernel + interface) since start; reported so they are not read as network loss. */
+  captureDrops?: number;
+  /** Whether the opposite direction of the call's media was seen; ONE_WAY_RTP is 1 only when known false. */
+  reverseStreamSeen?: boolean;
+}
+
+export interface ReportOptions {
+  /** REPORT_TS source (ms since epoch); default: end of the reported period (capture time). */
+  reportTsMs?: number;
+  /** For ALERT reports: the rule that started firing. */
+  alertRule?: string;
+  /** The stream's current report interval, s (from ReportScheduler). */
+  intervalS?: number;
+}
+
+/** RTPAgent-style report: upper-case keys, numbers (not strings) except ids, names and addresses. */
+export type QosReport = Record<string, string | number>;
+
+/** Three decimals like HOMER's example; non-finite numbers become 0 so the JSON stays numeric. */
+export function round3(x: number): number {
+  if (!Number.isFinite(x)) return 0;
+  if (Math.abs(x) > 1e12) return x; // x * 1000 could overflow; such values carry no decimals anyway
+  const r = Math.round(x * 1000) / 1000;
+  return r === 0 ? 0 : r; // no -0 in JSON
+}
+
+/**
+ * Builds one QoS report from a snapshot and the stream's MOS history (record the interval in `qos`
+ * BEFORE building, see StreamQosState.assessInterval).
+ *
+ * PERIODIC and ALERT carry the interval's counters and the interval's MOS/R (MOS, RFACTOR); MIN_* and
+ * MEAN_* are over all intervals of the stream so far.
+ * FINAL and HANGUP carry cumulative counters; MOS and RFACTOR there are the MEAN over the intervals
+ * (MOS is never computed from cumulative loss), LAST_MOS/LAST_RFACTOR the last interval's values.
+ * MOS fields are 0 when no interval had any packet expected (nothing measured).
+ * Times: REPORT_TS integer seconds; REPORT_START/END and RTP_START/STOP seconds with ms precision.
+ */
+export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: ReportKind, qos: StreamQosState, opts: ReportOptions = {}): QosReport {
+  const final = kind === 'FINAL' || kind === 'HANGUP';
+  const c: StreamCounters = final ? snap.cumulative : snap.interval;
+  const slot = snap.slot;
+  const n = qos.count[slot];
+  const meanMos = qos.meanMos(slot);
+  const meanR = qos.meanR(slot);
+  const mos = n === 0 ? 0 : final ? meanMos : qos.lastMos[slot];
+  const r = n === 0 ? 0 : final ? meanR : qos.lastR[slot];
+  const id = ctx.callId || syntheticCallId(snap);
+  const lossCount = c.lost > 0 ? c.lost : 0;
+  const lossPct = c.expected > 0 ? (100 * lossCount) / c.expected : 0;
+  const reportTsMs = opts.reportTsMs ?? c.endMs;
+
+  const rep: QosReport = {
+    CORRELATION_ID: id,
+    RTP_SIP_CALL_ID: id,
+    REPORT_TS: Number.isFinite(reportTsMs) ? Math.floor(reportTsMs / 1000) : 0,
+    TYPE: kind,
+    SSRC: snap.ssrc >>> 0,
+    SRC_IP: snap.srcIp,
+    SRC_PORT: snap.srcPort,
+    DST_IP: snap.dstIp,
+    DST_PORT: snap.dstPort,
+    SRC_MAC: snap.srcMac,
+    DST_MAC: snap.dstMac,
+    CODEC_PT: snap.payloadType,
+    CODEC_NAME: ctx.codecName || staticPayloadName(snap.payloadType),
+    CLOCK: snap.clockRate,
+    DIR: ctx.dir,
+    PARTY: ctx.party,
+    REPORT_NAME: snap.srcIp.includes(':') ? `[${snap.srcIp}]:${snap.srcPort}` : `${snap.srcIp}:${snap.srcPort}`,
+    TOTAL_PK: c.packets,
+    EXPECTED_PK: c.expected,
+    // Duplicates can make expected - received negative (RFC 3550 A.3); a negative loss count would read
+    // as nonsense on HOMER's chart, so it is clamped and the duplicates reported separately.
+    PACKET_LOSS: lossCount,
+    SEQ: c.seqErrors,
+    OUT_ORDER: c.outOfOrder,
+    SSRC_CHG: snap.ssrcChanges,
+    TL_BYTE: c.bytes,
+    DELTA: round3(c.meanDeltaMs),
+    MAX_DELTA: round3(c.maxDeltaMs),
+    JITTER: round3(snap.jitterMs),
+    MAX_JITTER: round3(c.maxJitterMs),
+    MEAN_JITTER: round3(c.meanJitterMs),
+    SKEW: round3(snap.skewMs),
+    MAX_SKEW: round3(c.maxSkewMs),
+    MOS: round3(mos),
+    MIN_MOS: round3(n ? qos.minMos[slot] : 0),
+    MEAN_MOS: round3(meanMos),
+    RFACTOR: round3(r),
+    MIN_RFACTOR: round3(n ? qos.minR[slot] : 0),
+    MEAN_RFACTOR: round3(meanR),
+    REPORT_START: round3(c.startMs / 1000),
+    REPORT_END: round3(c.endMs / 1000),
+    RTP_START: round3(snap.firstSeenMs / 1000),
+    RTP_STOP: round3(snap.lastSeenMs / 1000),
+    ONE_WAY_RTP: ctx.reverseStreamSeen === false ? 1 : 0,
+    // Extras (receivers ignore keys they do not know).
+    PACKET_LOSS_PCT: round3(lossPct),
+    DUPLICATES: c.duplicates,
+    MIN_DELTA: round3(c.minDeltaMs),
+    MIN_JITTER: round3(c.minJitterMs),
+    BURST_R: round3(c.burstR > 0 ? c.burstR : 1),
+    BURST_DENSITY: round3(c.burstDensity),
+    GAP_DENSITY: round3(c.gapDensity),
+    CLOCK_DRIFT_PPM: round3(snap.clockDriftPpm),
+    PT_CHG: snap.payloadTypeChanges,
+    IE_EFF: round3(n ? qos.lastIeEff[slot] : 0),
+    ID: round3(n ? qos.lastId[slot] : 0),
+    ONE_WAY_DELAY: round3(ctx.oneWayDelayMs),
+    DELAY_SOURCE: ctx.delaySource ?? 'nominal',
+    LAST_MOS: round3(n ? qos.lastMos[slot] : 0),
+    LAST_RFACTOR: round3(n ? qos.lastR[slot] : 0),
+    MOS_INTERVALS: n,
+    HOST_TIMESTAMPS: ctx.hostTimestamps || snap.hostTimestamps ? 1 : 0,
+    CAPTURE_DROPS: ctx.captureDrops ?? 0,
+    VLAN: snap.vlan,
+    NODE: ctx.nodeName,
+    SYNTHETIC_ID: ctx.callId ? 0 : 1,
+  };
+  if (ctx.xcid) rep.X_CID = ctx.xcid;
+  if (opts.intervalS !== undefined) rep.INTERVAL_S = round3(opts.intervalS);
+  if (kind === 'ALERT') rep.ALERT_RULE = opts.alertRule ?? '';
+  return rep;
+}

@@ -1,0 +1,133 @@
+import { compileRule } from './rules.js';
+import type { CompiledRule, RuleConfig } from './rules.js';
+import { METRIC_VARIABLES } from './metrics-scope.js';
+import type { IntervalMetrics } from './metrics-scope.js';
+
+export interface SchedulerConfig {
+  baseIntervalS: number;
+  rules?: RuleConfig[];
+}
+
+/** At most 31 rules: a stream's firing set is one 32-bit mask. */
+export const MAX_RULES = 31;
+
+/**
+ * Per-stream report timing. Each active slot has a due time (Float64Array, ms). At a stream's tick the
+ * caller scores the interval, fills an IntervalMetrics and calls `evaluate`: while any rule fires the
+ * next interval is the shortest firing rule's intervalS, otherwise the base interval. A rule that
+ * STARTS firing (false at the previous tick, true now) is returned in the "started" mask so the caller
+ * sends one ALERT report; it is not repeated while the rule keeps firing.
+ */
+export class ReportScheduler {
+  readonly rules: readonly CompiledRule[];
+  readonly baseIntervalS: number;
+  readonly maxStreams: number;
+  /** Filled by due(): the first `n` entries are the due slots. */
+  readonly dueSlots: Int32Array;
+  private readonly dueMs: Float64Array;
+  private readonly intervalMs: Float64Array;
+  private readonly firing: Uint32Array;
+  private readonly active: Uint8Array;
+  // mathjs only accepts plain objects or Maps as a scope: one plain object, refilled at each evaluation.
+  private readonly scope: Record<string, number> = {};
+  /** Rule evaluations that threw at run time (counted; the rule counts as not firing). */
+  evaluationErrors = 0;
+
+  constructor(config: SchedulerConfig, maxStreams: number) {
+    if (!(Number.isFinite(config.baseIntervalS) && config.baseIntervalS > 0)) {
+      throw new Error(`report baseIntervalS must be a positive number, got ${config.baseIntervalS}`);
+    }
+    const rules = config.rules ?? [];
+    if (rules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} report rules, got ${rules.length}`);
+    const names = new Set<string>();
+    for (const r of rules) {
+      if (names.has(r.name)) throw new Error(`report rule '${r.name}' is defined twice`);
+      names.add(r.name);
+    }
+    this.rules = rules.map(compileRule);
+    this.baseIntervalS = config.baseIntervalS;
+    this.maxStreams = maxStreams;
+    this.dueSlots = new Int32Array(maxStreams);
+    this.dueMs = new Float64Array(maxStreams);
+    this.intervalMs = new Float64Array(maxStreams);
+    this.firing = new Uint32Array(maxStreams);
+    this.active = new Uint8Array(maxStreams);
+  }
+
+  /** A stream appeared in `slot` at `nowMs`: first report after the base interval. */
+  start(slot: number, nowMs: number): void {
+    this.active[slot] = 1;
+    this.firing[slot] = 0;
+    this.intervalMs[slot] = this.baseIntervalS * 1000;
+    this.dueMs[slot] = nowMs + this.intervalMs[slot];
+  }
+
+  stop(slot: number): void {
+    this.active[slot] = 0;
+    this.firing[slot] = 0;
+  }
+
+  isActive(slot: number): boolean {
+    return this.active[slot] === 1;
+  }
+
+  nextDueMs(slot: number): number {
+    return this.dueMs[slot];
+  }
+
+  intervalS(slot: number): number {
+    return this.intervalMs[slot] / 1000;
+  }
+
+  /** Bitmask of the rules currently firing for the slot (bit i = rules[i]). */
+  firingMask(slot: number): number {
+    return this.firing[slot];
+  }
+
+  /** Collects the active slots whose due time is <= nowMs into dueSlots; returns how many. No allocation. */
+  due(nowMs: number): number {
+    let n = 0;
+    const active = this.active;
+    const dueMs = this.dueMs;
+    const out = this.dueSlots;
+    for (let s = 0; s < this.maxStreams; s++) {
+      if (active[s] === 1 && dueMs[s] <= nowMs) out[n++] = s;
+    }
+    return n;
+  }
+
+  /**
+   * Evaluates the rules on the interval that just ended and schedules the slot's next report.
+   * Returns the mask of rules that STARTED firing (0 most of the time).
+   */
+  evaluate(slot: number, metrics: IntervalMetrics, nowMs: number): number {
+    let mask = 0;
+    let interval = this.baseIntervalS * 1000;
+    const rules = this.rules;
+    const scope = this.scope;
+    for (let k = 0; k < METRIC_VARIABLES.length; k++) scope[METRIC_VARIABLES[k]] = metrics[METRIC_VARIABLES[k]];
+    for (let i = 0; i < rules.length; i++) {
+      let fired = false;
+      try {
+        fired = rules[i].code.evaluate(scope) === true;
+      } catch {
+        this.evaluationErrors++;
+      }
+      if (fired) {
+        mask |= 1 << i;
+        const ms = rules[i].intervalS * 1000;
+        if (ms < interval) interval = ms;
+      }
+    }
+    const started = (mask & ~this.firing[slot]) >>> 0;
+    this.firing[slot] = mask >>> 0;
+    this.intervalMs[slot] = interval;
+    this.dueMs[slot] = nowMs + interval;
+    return started;
+  }
+
+  /** Name of rule `i` (bit i of a mask). */
+  ruleName(i: number): string {
+    return this.rules[i].name;
+  }
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { CodecTable, estimateOneWayDelay } from '../../src/qos/index.js';
+import { IntervalMetrics, METRIC_VARIABLES, ReportScheduler, RuleError, StreamQosState, compileRule } from '../../src/report/index.js';
+import { counters, snapshot } from './snapshot-fixture.js';
+
+const rules = [
+  { name: 'bad_quality', when: 'mos < 3.6 or loss_pct > 2', intervalS: 5 },
+  { name: 'jittery', when: 'max_jitter_ms > 30', intervalS: 10 },
+];
+
+describe('rule compilation', () => {
+  it('accepts comparisons, logic, arithmetic and allowed functions over known variables', () => {
+    for (const when of ['mos < 3.6 or loss_pct > 2', 'not (mos >= 4)', 'abs(skew_ms) > 40 and packets > 0', '1 < mos < 3', 'lost / max(expected, 1) * 100 > 2', 'true'])
+      expect(() => compileRule({ name: 'r', when, intervalS: 1 })).not.toThrow();
+  });
+
+  it('refuses syntax errors with the position', () => {
+    const e = (() => { try { compileRule({ name: 'broken', when: 'mos < 3.6 or (loss_pct > ', intervalS: 5 }); } catch (x) { return x; } })() as RuleError;
+    expect(e).toBeInstanceOf(RuleError);
+    expect(e.rule).toBe('broken');
+    expect(e.position).toBe(26);
+    expect(e.message).toMatch(/report rule 'broken': syntax error.*at position 26/);
+  });
+
+  it('refuses unknown variables, naming them and where they are', () => {
+    const when = 'mos < 3.6 or packet_loss > 2';
+    expect(() => compileRule({ name: 'typo', when, intervalS: 5 })).toThrow(/rule 'typo': unknown variable 'packet_loss'.*position 13/s);
+    expect(() => compileRule({ name: 'fn', when: 'exp(mos) > 1', intervalS: 5 })).toThrow(/function 'exp' is not allowed/);
+  });
+
+  it('refuses non-boolean expressions and bad operands', () => {
+    expect(() => compileRule({ name: 'n', when: 'mos + 1', intervalS: 5 })).toThrow(/not a condition/);
+    expect(() => compileRule({ name: 'n', when: 'mos < 3 and 2', intervalS: 5 })).toThrow(/boolean operands/);
+    expect(() => compileRule({ name: 'n', when: 'mos = 3', intervalS: 5 })).toThrow(/not allowed/);
+    expect(() => compileRule({ name: 'n', when: '"a" == "a"', intervalS: 5 })).toThrow(/neither a number/);
+    expect(() => compileRule({ name: 'n', when: 'mos < 3', intervalS: 0 })).toThrow(/intervalS/);
+    expect(() => new ReportScheduler({ baseIntervalS: 30, rules: [rules[0], rules[0]] }, 4)).toThrow(/twice/);
+  });
+
+  it('documents every variable the scope fills', () => {
+    const m = new IntervalMetrics();
+    expect(Object.keys(m).sort()).toEqual([...METRIC_VARIABLES].sort());
+  });
+});
+
+describe('adaptive scheduling', () => {
+  const codec = new CodecTable().resolve('PCMU', 0);
+  function tick(s: ReportScheduler, q: StreamQosState, m: IntervalMetrics, lost: number, maxJitterMs: number, now: number): number {
+    const iv = counters({ expected: 100, lost, packets: 100 - lost, maxJitterMs, startMs: now - 1000, endMs: now });
+    const snap = snapshot({ slot: 1, interval: iv });
+    q.assessInterval(1, iv, codec, estimateOneWayDelay(null));
+    return s.evaluate(1, m.fill(snap, q), now);
+  }
+
+  it('shortens the interval while a rule fires, alerts only when it starts, returns to base on recovery', () => {
+    const s = new ReportScheduler({ baseIntervalS: 30, rules }, 4);
+    const q = new StreamQosState(4);
+    const m = new IntervalMetrics();
+    s.start(1, 0);
+    expect(s.nextDueMs(1)).toBe(30_000);
+    expect(s.due(29_999)).toBe(0);
+    expect(s.due(30_000)).toBe(1);
+    expect(s.dueSlots[0]).toBe(1);
+
+    expect(tick(s, q, m, 0, 5, 30_000)).toBe(0);
+    expect(s.intervalS(1)).toBe(30);
+    // 5 % loss: G.711 PLC MOS 3.92 but loss_pct 5 > 2 -> bad_quality starts.
+    expect(tick(s, q, m, 5, 5, 60_000)).toBe(0b01);
+    expect(s.ruleName(0)).toBe('bad_quality');
+    expect(s.intervalS(1)).toBe(5);
+    expect(s.nextDueMs(1)).toBe(65_000);
+    // Still firing: no new alert; jitter rule starts too, shortest interval wins.
+    expect(tick(s, q, m, 5, 40, 65_000)).toBe(0b10);
+    expect(s.firingMask(1)).toBe(0b11);
+    expect(s.intervalS(1)).toBe(5);
+    expect(tick(s, q, m, 0, 40, 70_000)).toBe(0);
+    expect(s.intervalS(1)).toBe(10);
+    // Recovered.
+    expect(tick(s, q, m, 0, 1, 80_000)).toBe(0);
+    expect(s.intervalS(1)).toBe(30);
+    expect(s.nextDueMs(1)).toBe(110_000);
+    // Fires again later: a new alert.
+    expect(tick(s, q, m, 10, 1, 110_000)).toBe(0b01);
+  });
+
+  it('due() lists only active slots past their time, without allocating per stream', () => {
+    const s = new ReportScheduler({ baseIntervalS: 1 }, 1000);
+    for (let i = 0; i < 1000; i += 2) s.start(i, i);
+    s.stop(10);
+    const n = s.due(1000 + 500);
+    expect(n).toBe(250); // slots 0..500 even, minus 10 -> 251 - 1
+    expect(Array.from(s.dueSlots.subarray(0, 3))).toEqual([0, 2, 4]);
+    expect(s.dueSlots.subarray(0, n).includes(10)).toBe(false);
+  });
+});
