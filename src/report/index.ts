@@ -6,3 +6,4 @@ export * from './metrics-scope.js';
 export * from './rules.js';
 export * from './scheduler.js';
 export * from './jsonl-output.js';
+export * from './reporter.js';

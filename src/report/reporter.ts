@@ -1,0 +1,104 @@
+import type { StreamSnapshot } from '../rtp/snapshot.js';
+import { CodecTable } from '../qos/codecs.js';
+import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay } from '../qos/delay.js';
+import type { DelayAssumptions } from '../qos/delay.js';
+import { buildQosReport } from './build.js';
+import type { QosReport, ReportContext } from './build.js';
+import { decideCorrelation } from './correlation.js';
+import type { UnknownCallIdPolicy } from './correlation.js';
+import { IntervalMetrics } from './metrics-scope.js';
+import { StreamQosState } from './qos-state.js';
+import { ReportScheduler } from './scheduler.js';
+import type { SchedulerConfig } from './scheduler.js';
+
+export interface QosReporterConfig {
+  maxStreams: number;
+  schedule: SchedulerConfig;
+  unknownCallId: UnknownCallIdPolicy;
+  codecs?: CodecTable;
+  delay?: DelayAssumptions;
+}
+
+/** What the pipeline knows about a stream at report time; the reporter works out the delay itself. */
+export type StreamReportInput = Omit<ReportContext, 'oneWayDelayMs' | 'delaySource'> & {
+  /** Round trip from RTCP (rtcp/RttTracker, both directions summed when known), ms; null when none. */
+  rttMs: number | null;
+};
+
+export interface ReportOut {
+  report: QosReport;
+  /** Send over HEP (false for the 'log' unknown-Call-ID policy). */
+  send: boolean;
+  /** Write to local outputs. */
+  log: boolean;
+}
+
+/**
+ * The report stage in one object: scores each interval (E-model on the interval's own loss), applies
+ * the adaptive rules, and builds PERIODIC, ALERT and FINAL/HANGUP reports. Wiring:
+ *   on new stream:  reporter.streamStarted(slot, nowMs)
+ *   on timer:       n = reporter.scheduler.due(nowMs); for each reporter.scheduler.dueSlots[i]:
+ *                   engine snapshot -> reporter.onInterval(snap, input, nowMs) -> engine interval reset
+ *   on stream end / BYE / eviction: reporter.onStreamEnd(snap, input, 'FINAL' | 'HANGUP')
+ */
+export class QosReporter {
+  readonly qos: StreamQosState;
+  readonly scheduler: ReportScheduler;
+  readonly codecs: CodecTable;
+  readonly delay: DelayAssumptions;
+  readonly unknownCallId: UnknownCallIdPolicy;
+  private readonly metrics = new IntervalMetrics();
+  /** Reports withheld by the 'drop' policy. */
+  dropped = 0;
+
+  constructor(c: QosReporterConfig) {
+    this.qos = new StreamQosState(c.maxStreams);
+    this.scheduler = new ReportScheduler(c.schedule, c.maxStreams);
+    this.codecs = c.codecs ?? new CodecTable();
+    this.delay = c.delay ?? DEFAULT_DELAY_ASSUMPTIONS;
+    this.unknownCallId = c.unknownCallId;
+  }
+
+  streamStarted(slot: number, nowMs: number): void {
+    this.qos.reset(slot);
+    this.scheduler.start(slot, nowMs);
+  }
+
+  /** Scores the interval that just ended (if anything was expected) and returns the report context. */
+  private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
+    const d = estimateOneWayDelay(input.rttMs, this.delay);
+    this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d);
+    return { ...input, oneWayDelayMs: d.oneWayDelayMs, delaySource: d.source };
+  }
+
+  /** One interval ended for `snap.slot`: PERIODIC report plus one ALERT per rule that started firing. */
+  onInterval(snap: StreamSnapshot, input: StreamReportInput, nowMs: number): ReportOut[] {
+    const ctx = this.score(snap, input);
+    const started = this.scheduler.evaluate(snap.slot, this.metrics.fill(snap, this.qos), nowMs);
+    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    if (!decision.send && !decision.log) {
+      this.dropped++;
+      return [];
+    }
+    const intervalS = this.scheduler.intervalS(snap.slot);
+    const out: ReportOut[] = [{ report: buildQosReport(snap, ctx, 'PERIODIC', this.qos, { intervalS }), send: decision.send, log: decision.log }];
+    for (let i = 0; started !== 0 && i < this.scheduler.rules.length; i++) {
+      if (started & (1 << i)) {
+        out.push({ report: buildQosReport(snap, ctx, 'ALERT', this.qos, { intervalS, alertRule: this.scheduler.ruleName(i) }), send: decision.send, log: decision.log });
+      }
+    }
+    return out;
+  }
+
+  /** Stream ended: scores the last partial interval, builds the FINAL/HANGUP report, frees the slot's schedule. */
+  onStreamEnd(snap: StreamSnapshot, input: StreamReportInput, kind: 'FINAL' | 'HANGUP'): ReportOut | null {
+    const ctx = this.score(snap, input);
+    this.scheduler.stop(snap.slot);
+    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    if (!decision.send && !decision.log) {
+      this.dropped++;
+      return null;
+    }
+    return { report: buildQosReport(snap, ctx, kind, this.qos), send: decision.send, log: decision.log };
+  }
+}
