@@ -65,4 +65,34 @@ export interface StreamSnapshot {
   lastSeenMs: number;
   cumulative: StreamCounters;
   interval: StreamCounters;
+  /** Wireshark's current (running) jitter and last delta, ms: what its per-packet analysis shows. */
+  wiresharkJitterMs?: number;
+  wiresharkDeltaMs?: number;
+  /**
+   * Wireshark's expected = last seq + wraps * 65536 - first seq + 1 and lost = expected - packets
+   * (cumulative). Differs from the RFC 3550 counts after a sequence restart (RFC resyncs, Wireshark
+   * counts the jump as loss).
+   */
+  wiresharkExpected?: number;
+  wiresharkLost?: number;
+}
+
+function emptyCounters(): StreamCounters {
+  return {
+    packets: 0, bytes: 0, expected: 0, lost: 0, seqErrors: 0, outOfOrder: 0, duplicates: 0,
+    minDeltaMs: 0, meanDeltaMs: 0, maxDeltaMs: 0, minJitterMs: 0, meanJitterMs: 0, maxJitterMs: 0, maxSkewMs: 0,
+    lossP: 0, lossQ: 0, burstR: 1, burstDensity: 0, gapDensity: 0, burstDurationMs: 0, gapDurationMs: 0,
+    startMs: 0, endMs: 0,
+  };
+}
+
+/** A blank snapshot to pass to RtpEngine.snapshot() (allocate once, reuse). */
+export function createStreamSnapshot(): StreamSnapshot {
+  return {
+    slot: -1, ssrc: 0, ipVersion: 0, srcIp: '', srcPort: 0, dstIp: '', dstPort: 0, srcMac: '', dstMac: '', vlan: -1,
+    payloadType: 0, clockRate: 0, jitterMs: 0, skewMs: 0, clockDriftPpm: 0, ssrcChanges: 0, payloadTypeChanges: 0,
+    markers: 0, comfortNoise: 0, telephoneEvents: 0, hostTimestamps: false, firstSeenMs: 0, lastSeenMs: 0,
+    cumulative: emptyCounters(), interval: emptyCounters(),
+    wiresharkJitterMs: 0, wiresharkDeltaMs: 0, wiresharkExpected: 0, wiresharkLost: 0,
+  };
 }
