@@ -9,7 +9,7 @@
  */
 import type { DecodedPacket } from '../decode/packet.js';
 import { BindingTable, type MediaBinding } from './bindings.js';
-import { looksLikeSip, SipPortSet } from './detect.js';
+import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
 import { isPrivateAddress, isUnspecifiedAddress } from './ip.js';
 import { type MalformedReason, SipParser, type SipMessage } from './message.js';
 import { parseSdp, type SdpMedia } from './sdp.js';
@@ -263,12 +263,13 @@ export class CallTracker {
     if (pkt.ipProto === 6) {
       this.curPkt = pkt;
       this.curNowMs = nowMs;
+      const sipPort = this.ports.has(pkt.srcPort) || this.ports.has(pkt.dstPort);
       const mine = this.tcp.segment(
         pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort,
-        pkt.tcpSeq, pkt.tcpFlags, pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.consumeStream,
+        pkt.tcpSeq, pkt.tcpFlags, pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, sipPort, this.consumeStream,
       );
       this.curPkt = null;
-      return mine || this.ports.has(pkt.srcPort) || this.ports.has(pkt.dstPort);
+      return mine || sipPort;
     }
     return false;
   }
@@ -292,7 +293,7 @@ export class CallTracker {
   private streamMessage(buf: Uint8Array, off: number, len: number): number {
     if (!looksLikeSip(buf, off, len)) {
       // Not at a start line: either too few bytes to tell yet, or the stream lost sync.
-      return len < 1024 && couldBeSipPrefix(buf, off, len) ? 0 : -1;
+      return couldStartSip(buf, off, len) ? 0 : -1;
     }
     const msg = this.parser.parse(buf, off, len, true);
     if (msg === null && this.parser.lastError === 'incomplete') return 0;
@@ -666,14 +667,4 @@ function sameAddress(a: Uint32Array, b: Uint32Array): boolean {
 function fillClockRates(out: Int32Array, m: SdpMedia): void {
   out.fill(0);
   for (const [pt, f] of m.payloads) out[pt] = f.clockRate;
-}
-
-/** True while the bytes could still grow into a SIP start line (TCP segment cut inside the first line). */
-function couldBeSipPrefix(buf: Uint8Array, off: number, len: number): boolean {
-  for (let i = 0; i < len; i++) {
-    const c = buf[off + i];
-    if (c === 10) return false; // a complete first line that looksLikeSip rejected
-    if (c < 32 && c !== 13 && c !== 9) return false;
-  }
-  return true;
 }

@@ -63,3 +63,28 @@ export class SipPortSet {
     return this.ports[port & 0xffff] === 1;
   }
 }
+
+const STATUS_PREFIX = Uint8Array.from('SIP/2.0 ', (c) => c.charCodeAt(0));
+
+/**
+ * True when the bytes are an unfinished first line that may still become a SIP start line (a TCP
+ * segment cut inside the request/status line): a method or "SIP/2.0 " prefix and no line end yet.
+ */
+export function couldStartSip(buf: Uint8Array, off: number, len: number): boolean {
+  const end = Math.min(off + len, buf.length);
+  if (off < 0 || end <= off || end - off > MAX_REQUEST_LINE) return false;
+  for (let i = off; i < end; i++) {
+    const c = buf[i];
+    if (c === 10 || c === 13 || (c < 32 && c !== 9) || c === 127) return false;
+  }
+  if (prefixOf(buf, off, end, STATUS_PREFIX)) return true;
+  for (let m = 0; m < METHODS.length; m++) if (prefixOf(buf, off, end, METHODS[m]) && (end - off <= METHODS[m].length || buf[off + METHODS[m].length] === 32)) return true;
+  return false;
+}
+
+/** buf[off..end) and word agree on their common length. */
+function prefixOf(buf: Uint8Array, off: number, end: number, word: Uint8Array): boolean {
+  const n = Math.min(end - off, word.length);
+  for (let i = 0; i < n; i++) if (buf[off + i] !== word[i]) return false;
+  return true;
+}

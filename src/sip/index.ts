@@ -1,4 +1,4 @@
-export { looksLikeSip, SipPortSet } from './detect.js';
+export { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
 export { SipParser, findHeaderEnd, sdpFromMultipart, type SipMessage, type MalformedReason, type SipParserOptions } from './message.js';
 export { parseSdp, STATIC_PAYLOADS, type SdpSession, type SdpMedia, type PayloadFormat, type MediaDirection } from './sdp.js';
 export { parseIpWords, parseIpv4, isPrivateAddress, isUnspecifiedAddress, formatIpWords } from './ip.js';

@@ -9,7 +9,7 @@
  * memory per connection for a case where the lost bytes never come back anyway (the mirror does not
  * see retransmissions it dropped). Retransmitted bytes already consumed are skipped.
  */
-import { looksLikeSip } from './detect.js';
+import { couldStartSip, looksLikeSip } from './detect.js';
 
 export interface TcpStats {
   connections: number;
@@ -54,6 +54,8 @@ export class SipTcpReassembler {
   readonly stats: TcpStats = { connections: 0, gaps: 0, overflows: 0, evicted: 0, desyncs: 0 };
   /** Set by drain() when consume() rejected the bytes. */
   private desync = false;
+  /** The current segment is on a configured SIP port. */
+  private sipPort = false;
 
   constructor(
     private readonly maxConnections = 1024,
@@ -80,23 +82,25 @@ export class SipTcpReassembler {
   }
 
   /**
-   * Feeds one segment. `startIfSip`: create a connection when the payload begins with a SIP start
-   * line. Returns true when the segment belonged to a tracked (or newly tracked) SIP connection.
+   * Feeds one segment. A connection is created when the payload begins with a SIP start line, or, on
+   * a configured SIP port (`sipPort`), with the beginning of one (a first segment cut inside the first
+   * line). Returns true when the segment belonged to a tracked (or newly tracked) SIP connection.
    */
   segment(
     s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sp: number, dp: number,
-    seq: number, flags: number, buf: Uint8Array, off: number, len: number, consume: ConsumeFn,
+    seq: number, flags: number, buf: Uint8Array, off: number, len: number, sipPort: boolean, consume: ConsumeFn,
   ): boolean {
+    this.sipPort = sipPort;
     const key = SipTcpReassembler.key(s3, d3, s0, d0, sp, dp);
     let c = this.conns.get(key);
     if (c !== undefined && !SipTcpReassembler.same(c, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp)) {
       // Hash collision with another live connection: the newcomer wins only if it carries SIP.
-      if (len === 0 || !looksLikeSip(buf, off, len)) return false;
+      if (!this.startsSip(buf, off, len)) return false;
       this.drop(key, c);
       c = undefined;
     }
     if (c === undefined) {
-      if (len === 0 || !looksLikeSip(buf, off, len)) return false;
+      if (!this.startsSip(buf, off, len)) return false;
       c = this.open(key, s0, s1, s2, s3, d0, d1, d2, d3, sp, dp);
       c.nextSeq = seq >>> 0;
     } else {
@@ -114,9 +118,13 @@ export class SipTcpReassembler {
     return true;
   }
 
+  private startsSip(buf: Uint8Array, off: number, len: number): boolean {
+    return len > 0 && (looksLikeSip(buf, off, len) || (this.sipPort && couldStartSip(buf, off, len)));
+  }
+
   private append(c: TcpConnection, seq: number, buf: Uint8Array, off: number, len: number, consume: ConsumeFn): void {
     if (c.nextSeq < 0) {
-      if (!looksLikeSip(buf, off, len)) return;
+      if (!this.startsSip(buf, off, len)) return;
       c.nextSeq = seq;
       c.len = 0;
     }
@@ -124,7 +132,7 @@ export class SipTcpReassembler {
     if (ahead > 0) {
       this.stats.gaps++;
       c.len = 0;
-      if (!looksLikeSip(buf, off, len)) {
+      if (!this.startsSip(buf, off, len)) {
         c.nextSeq = -1;
         return;
       }
@@ -140,7 +148,7 @@ export class SipTcpReassembler {
     if (c.len > 0 && !c.reserve(c.len + len, this.maxBuffer)) {
       this.stats.overflows++;
       c.len = 0;
-      if (!looksLikeSip(buf, off, len)) {
+      if (!this.startsSip(buf, off, len)) {
         c.nextSeq = -1;
         return;
       }

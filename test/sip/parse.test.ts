@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { multipartBody, sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
+import { formatIpWords, looksLikeSip, parseIpWords, parseSdp, SipParser } from '../../src/sip/index.js';
+
+const INVITE = sipRequest('INVITE', 'sip:bob@example.com', {
+  callId: 'abc@host',
+  fromTag: 'ft1',
+  cseq: 7,
+  headers: [['User-Agent', 'Phone/1.0'], ['X-CID', 'aleg@host']],
+  body: sdpBody({ ip: '192.0.2.10', media: [{ port: 4000, ptime: 20 }] }),
+});
+
+describe('looksLikeSip', () => {
+  it('accepts requests and status lines, rejects near misses', () => {
+    for (const ok of [INVITE, 'SIP/2.0 200 OK\r\n', 'BYE sip:x@y SIP/2.0\r\n', 'OPTIONS sip:x SIP/2.0\n', 'SIP/2.0 486 Busy Here\r\n']) {
+      expect(looksLikeSip(text(ok), 0, text(ok).length), ok).toBe(true);
+    }
+    for (const bad of ['HTTP/1.1 200 OK\r\n', 'GET / HTTP/1.1\r\n', 'INVITEX sip:x SIP/2.0\r\n', 'INVITE sip:x SIP/3.0\r\n', 'SIP/2.0 20 OK\r\n', 'INVITE sip:x', '', '\x80\x08\x00\x01']) {
+      expect(looksLikeSip(text(bad), 0, text(bad).length), bad).toBe(false);
+    }
+  });
+
+  it('respects offset and length (never reads past len)', () => {
+    const b = text('xxSIP/2.0 200 OK\r\n');
+    expect(looksLikeSip(b, 2, b.length - 2)).toBe(true);
+    expect(looksLikeSip(b, 2, 10)).toBe(false);
+    const r = text('INVITE sip:x SIP/2.0\r\n');
+    expect(looksLikeSip(r, 0, r.length - 3)).toBe(false);
+  });
+
+  it('never throws on random bytes or mutated messages', () => {
+    const p = new SipParser();
+    const base = text(INVITE);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.integer({ min: -5, max: 400 }), (junk, o, l) => {
+        looksLikeSip(junk, o % (junk.length + 1), l);
+        p.parse(junk, 0, junk.length, false);
+        p.parse(junk, 0, junk.length, true);
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 20 }), fc.nat(base.length), (muts, cut) => {
+        const b = base.slice(0, cut);
+        for (const [i, v] of muts) if (i < b.length) b[i] = v;
+        looksLikeSip(b, 0, b.length);
+        const m = p.parse(b, 0, b.length, false);
+        if (m !== null && m.sdp !== '') parseSdp(m.sdp);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('SipParser', () => {
+  const p = new SipParser();
+
+  it('reads the correlation fields of a request', () => {
+    const m = p.parse(text(INVITE), 0, text(INVITE).length, false)!;
+    expect(m).toMatchObject({ isRequest: true, method: 'INVITE', callId: 'abc@host', cseqNum: 7, cseqMethod: 'INVITE', fromTag: 'ft1', toTag: '', aLegId: 'aleg@host', userAgent: 'Phone/1.0', contentType: 'application/sdp' });
+    expect(m.sdp).toContain('m=audio 4000 RTP/AVP');
+    expect(m.length).toBe(text(INVITE).length);
+  });
+
+  it('handles compact forms, any case, folding and Server as user agent', () => {
+    const raw =
+      'SIP/2.0 200 OK\r\nv: SIP/2.0/UDP h;branch=z9\r\nF: "A" <sip:a@h;tag=uri-param>;TAG=ft\r\nt: <sip:b@h>\r\n  ;tag=tt9\r\n' +
+      'I: folded\r\n @id\r\ncseq: 3 invite\r\nSERVER: Srv/2\r\nc: Application/SDP; charset=x\r\nl: 0\r\n\r\n';
+    const m = p.parse(text(raw), 0, text(raw).length, false)!;
+    expect(m).toMatchObject({ isRequest: false, statusCode: 200, callId: 'folded @id', cseqNum: 3, cseqMethod: 'INVITE', fromTag: 'ft', toTag: 'tt9', userAgent: 'Srv/2', contentType: 'application/sdp', sdp: '' });
+  });
+
+  it('finds SDP inside multipart/mixed', () => {
+    const sdp = sdpBody({ ip: '198.51.100.7', media: [{ port: 5004 }] });
+    const mp = multipartBody([['application/isup', 'xx'], ['application/sdp', sdp]], 'b0und');
+    const raw = sipRequest('INVITE', 'sip:b@h', { callId: 'mp', fromTag: 'a', cseq: 1, body: mp.body, contentType: mp.contentType });
+    const m = p.parse(text(raw), 0, text(raw).length, false)!;
+    expect(m.sdp).toBe(sdp);
+  });
+
+  it('reports why a message is rejected', () => {
+    const cases: Array<[string, string]> = [
+      ['INVITE sip:x SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n', 'missing-call-id'],
+      ['INVITE sip:x SIP/2.0\r\nCall-ID: x\r\n\r\n', 'missing-cseq'],
+      ['INVITE sip:x SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: abc\r\n\r\n', 'bad-content-length'],
+      ['HELLO\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n', 'bad-start-line'],
+    ];
+    for (const [raw, reason] of cases) {
+      expect(p.parse(text(raw), 0, raw.length, false), reason).toBeNull();
+      expect(p.lastError).toBe(reason);
+    }
+    const short = 'INVITE sip:x SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 100\r\n\r\nv=0\r\n';
+    expect(p.parse(text(short), 0, short.length, true)).toBeNull();
+    expect(p.lastError).toBe('incomplete');
+    const m = p.parse(text(short), 0, short.length, false)!;
+    expect(m.bodyTruncated).toBe(true);
+    expect(p.lastError).toBe('body-truncated');
+  });
+});
+
+describe('parseSdp', () => {
+  it('reads session and media level attributes', () => {
+    const s = parseSdp(
+      'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1/127\r\nt=0 0\r\na=sendonly\r\n' +
+        'm=audio 49170 RTP/AVP 0 97 101\r\na=rtpmap:97 iLBC/8000\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:30\r\na=rtcp:53020 IN IP4 192.0.2.9\r\n' +
+        'm=video 51372/2 RTP/AVP 31 96\r\nc=IN IP6 2001:db8::7\r\na=rtpmap:96 H264/90000\r\na=rtcp-mux\r\na=recvonly\r\n' +
+        'm=audio 0 RTP/AVP 8\r\nm=audio 6000 RTP/AVP 10\r\na=inactive\r\n',
+    )!;
+    expect(s.media.length).toBe(4);
+    const [a, v, rejected, l16] = s.media;
+    expect(formatIpWords(a.ip[0], a.ip[1], a.ip[2], a.ip[3])).toBe('192.0.2.1');
+    expect(a).toMatchObject({ kind: 'audio', port: 49170, proto: 'RTP/AVP', formats: [0, 97, 101], ptime: 30, rtcpPort: 53020, rtcpMux: false, direction: 'sendonly' });
+    expect(formatIpWords(a.rtcpIp![0], a.rtcpIp![1], a.rtcpIp![2], a.rtcpIp![3])).toBe('192.0.2.9');
+    expect(a.payloads.get(0)).toEqual({ name: 'PCMU', clockRate: 8000, channels: 1 });
+    expect(a.payloads.get(97)).toEqual({ name: 'iLBC', clockRate: 8000, channels: 1 });
+    expect(formatIpWords(v.ip[0], v.ip[1], v.ip[2], v.ip[3])).toBe('2001:db8::7');
+    expect(v).toMatchObject({ kind: 'video', port: 51372, rtcpPort: 51372, rtcpMux: true, direction: 'recvonly' });
+    expect(v.payloads.get(96)?.clockRate).toBe(90000);
+    expect(rejected.port).toBe(0);
+    expect(l16.payloads.get(10)).toEqual({ name: 'L16', clockRate: 44100, channels: 2 });
+    expect(l16).toMatchObject({ rtcpPort: 6001, direction: 'inactive' });
+  });
+
+  it('treats an FQDN connection address as unbindable and garbage as not SDP', () => {
+    const s = parseSdp('v=0\r\nc=IN IP4 host.example\r\nm=audio 4000 RTP/AVP 0\r\n')!;
+    expect(s.media[0].hasIp).toBe(false);
+    expect(parseSdp('hello world')).toBeNull();
+  });
+
+  it('parses IPv4, IPv6 and IPv4-embedded IPv6 text', () => {
+    const w = new Uint32Array(4);
+    for (const [t, back] of [['10.1.2.3', '10.1.2.3'], ['::1', '::1'], ['fe80::1:2', 'fe80::1:2'], ['2001:db8:0:0:0:0:2:1', '2001:db8::2:1'], ['::ffff:1.2.3.4', '1.2.3.4']]) {
+      expect(parseIpWords(t, w), t).toBe(true);
+      expect(formatIpWords(w[0], w[1], w[2], w[3])).toBe(back);
+    }
+    for (const bad of ['1.2.3', '1.2.3.256', '1::2::3', 'x', '1.2.3.4.5', '12345::', '']) expect(parseIpWords(bad, w), bad).toBe(false);
+  });
+});
