@@ -143,14 +143,20 @@ function appName(b: Uint8Array, o: number): string {
  */
 export function parseRtcp(buf: Uint8Array, off: number, len: number, stats?: RtcpParseStats): RtcpCompound {
   const packets: RtcpPacket[] = [];
-  const result: RtcpCompound = { packets, malformed: false, error: null };
+  const result: RtcpCompound = { packets, malformed: false, error: null, trailingBytes: 0 };
   if (stats) stats.compounds++;
   if (!(off >= 0 && len >= 0 && off + len <= buf.length)) return fail(result, 'range outside buffer', stats);
   if (len < 4) return fail(result, 'shorter than an RTCP header', stats);
   const end = off + len;
   let o = off;
   while (o < end) {
-    if (o + 4 > end) return fail(result, 'trailing bytes shorter than an RTCP header', stats);
+    if (o + 4 > end) {
+      // Seen in the wild (an SDES whose length field is 2 bytes short): up to 3 trailing zero bytes are
+      // tolerated like Wireshark does; anything else is malformed.
+      for (let i = o; i < end; i++) if (buf[i] !== 0) return fail(result, 'trailing bytes shorter than an RTCP header', stats);
+      result.trailingBytes = end - o;
+      break;
+    }
     const b0 = buf[o];
     if (b0 >> 6 !== 2) return fail(result, 'RTCP version is not 2', stats);
     const count = b0 & 0x1f;

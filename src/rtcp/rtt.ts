@@ -21,6 +21,8 @@ export interface RttSample {
   /** Probe <-> reporter round trip, ms. */
   rttMs: number;
   via: 'RR' | 'DLRR';
+  /** Capture time (ms) of the referenced SR / RRTR. */
+  refTimeMs: number;
 }
 
 const RING = 8;
@@ -28,17 +30,25 @@ const RING = 8;
 class RefRing {
   readonly mids = new Uint32Array(RING);
   readonly times = new Float64Array(RING);
+  readonly paths: string[] = new Array<string>(RING).fill('');
   next = 0;
   used = 0;
-  add(mid: number, t: number): void {
+  add(mid: number, t: number, path: string): void {
     this.mids[this.next] = mid;
     this.times[this.next] = t;
+    this.paths[this.next] = path;
     this.next = (this.next + 1) % RING;
     if (this.used < RING) this.used++;
   }
-  find(mid: number): number {
-    for (let i = 0; i < this.used; i++) if (this.mids[i] === mid) return this.times[i];
-    return -1;
+  /** Time of the reference with this NTP value that travelled `path` ('' = any path; earliest wins). */
+  find(mid: number, path: string): number {
+    let t = -1;
+    for (let i = 0; i < this.used; i++) {
+      if (this.mids[i] !== mid) continue;
+      if (path !== '' && this.paths[i] !== '' && this.paths[i] !== path) continue;
+      if (t < 0 || this.times[i] < t) t = this.times[i];
+    }
+    return t;
   }
 }
 
@@ -47,7 +57,10 @@ class RefRing {
  * (S, NTP middle 32 bits) with its capture time; when a later RR report block (or XR DLRR item) about S
  * carries that value as LSR (LRR), the round trip between the probe and the reporting end is
  *   t(RR seen) - t(SR seen) - DLSR.
- * Both directions together (probe<->A plus probe<->B) make the A<->B round trip. Bounded memory: the
+ * Both directions together (probe<->A plus probe<->B) make the A<->B round trip.
+ * The same SR is often captured more than once (both legs of an SBC or media relay): give `observe` the
+ * packet's endpoints ('ip:port') and an RR is matched only with the SR that travelled the reverse path
+ * (what Wireshark does per conversation); without endpoints the earliest copy is used. Bounded memory: the
  * last 8 references per SSRC, at most `maxSsrcs` SSRCs (oldest inserted evicted).
  */
 export class RttTracker {
@@ -61,20 +74,23 @@ export class RttTracker {
   constructor(private readonly maxSsrcs = 65536) {}
 
   /** Feeds one parsed compound seen at `arrivalMs` (capture time, ms); returns the RTT samples it completed. */
-  observe(c: RtcpCompound, arrivalMs: number): RttSample[] {
+  observe(c: RtcpCompound, arrivalMs: number, src = '', dst = ''): RttSample[] {
     const out: RttSample[] = [];
+    // The referenced SR/RRTR travelled from this packet's destination to its source.
+    const back = src !== '' && dst !== '' ? `${dst}>${src}` : '';
+    const fwd = src !== '' && dst !== '' ? `${src}>${dst}` : '';
     for (const p of c.packets) {
       if (p.kind === 'SR' || p.kind === 'RR') {
         for (const rb of p.reports) {
           if (rb.lsr === 0) continue;
-          this.match(this.srs, rb.ssrc, rb.lsr, rb.dlsr, arrivalMs, p.ssrc, 'RR', out);
+          this.match(this.srs, rb.ssrc, rb.lsr, rb.dlsr, arrivalMs, p.ssrc, 'RR', back, out);
         }
       } else if (p.kind === 'XR') {
         for (const b of p.blocks) {
           if (b.kind === 'DLRR') {
             for (const it of b.items) {
               if (it.lrr === 0) continue;
-              this.match(this.rrtrs, it.ssrc, it.lrr, it.dlrr, arrivalMs, p.ssrc, 'DLRR', out);
+              this.match(this.rrtrs, it.ssrc, it.lrr, it.dlrr, arrivalMs, p.ssrc, 'DLRR', back, out);
             }
           }
         }
@@ -82,9 +98,9 @@ export class RttTracker {
     }
     // References are recorded after matching so a compound never matches itself.
     for (const p of c.packets) {
-      if (p.kind === 'SR') this.remember(this.srs, p.ssrc, ntpMiddle32(p.ntpSec, p.ntpFrac), arrivalMs);
+      if (p.kind === 'SR') this.remember(this.srs, p.ssrc, ntpMiddle32(p.ntpSec, p.ntpFrac), arrivalMs, fwd);
       else if (p.kind === 'XR') {
-        for (const b of p.blocks) if (b.kind === 'RRTR') this.remember(this.rrtrs, p.ssrc, ntpMiddle32(b.ntpSec, b.ntpFrac), arrivalMs);
+        for (const b of p.blocks) if (b.kind === 'RRTR') this.remember(this.rrtrs, p.ssrc, ntpMiddle32(b.ntpSec, b.ntpFrac), arrivalMs, fwd);
       }
     }
     return out;
@@ -96,7 +112,7 @@ export class RttTracker {
     return v === undefined ? Number.NaN : v;
   }
 
-  private remember(m: Map<number, RefRing>, ssrc: number, mid: number, t: number): void {
+  private remember(m: Map<number, RefRing>, ssrc: number, mid: number, t: number, path: string): void {
     let r = m.get(ssrc);
     if (!r) {
       if (m.size >= this.maxSsrcs) {
@@ -106,12 +122,12 @@ export class RttTracker {
       r = new RefRing();
       m.set(ssrc, r);
     }
-    r.add(mid, t);
+    r.add(mid, t, path);
   }
 
-  private match(m: Map<number, RefRing>, source: number, ref: number, delay: number, t: number, reporter: number, via: 'RR' | 'DLRR', out: RttSample[]): void {
+  private match(m: Map<number, RefRing>, source: number, ref: number, delay: number, t: number, reporter: number, via: 'RR' | 'DLRR', path: string, out: RttSample[]): void {
     const ring = m.get(source);
-    const tRef = ring ? ring.find(ref) : -1;
+    const tRef = ring ? ring.find(ref, path) : -1;
     if (tRef < 0) {
       this.unmatched++;
       return;
@@ -124,6 +140,6 @@ export class RttTracker {
     }
     const rttMs = rtt < 0 ? 0 : rtt;
     this.latest.set(source, rttMs);
-    out.push({ reporterSsrc: reporter, sourceSsrc: source, rttMs, via });
+    out.push({ reporterSsrc: reporter, sourceSsrc: source, rttMs, via, refTimeMs: tRef });
   }
 }

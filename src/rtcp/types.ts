@@ -151,6 +151,8 @@ export interface RtcpCompound {
   malformed: boolean;
   /** Why the walk stopped, or null. */
   error: string | null;
+  /** Zero bytes (fewer than 4) tolerated after the last packet. */
+  trailingBytes: number;
 }
 
 /** Counters a caller keeps across calls; the parser only increments them. */
