@@ -1,0 +1,100 @@
+/**
+ * Benchmark of decode + RTP engine over an in-memory capture of many G.711 streams (not a test).
+ * Run after build: node --expose-gc dist/bench/engine.js [streams] [packetsPerStream]
+ * Reported as ratios against a reference loop measured in the same run: the reference touches every
+ * packet's RTP header (sequence, timestamp, SSRC) into a typed array, the least any analysis must do.
+ */
+import { classicPcap, rtp, udpFrame, type PcapRecord } from '../gen/index.js';
+import { readCaptureBuffer } from '../capture/index.js';
+import { DecodedPacket, PacketDecoder } from '../decode/index.js';
+import { RtpEngine } from '../rtp/index.js';
+
+const streams = Number(process.argv[2] ?? 2000);
+const perStream = Number(process.argv[3] ?? 250);
+
+function buildCapture(): Uint8Array {
+  const records: PcapRecord[] = [];
+  const frames = Array.from({ length: streams }, (_, s) => ({
+    src: `10.${1 + (s >> 16)}.${(s >> 8) & 255}.${s & 255}`,
+    port: 10000 + 2 * (s % 20000),
+  }));
+  for (let i = 0; i < perStream; i++) {
+    for (let s = 0; s < streams; s++) {
+      const payload = rtp({ pt: 8, seq: (s * 7 + i) & 0xffff, ts: (s * 1000 + i * 160) >>> 0, ssrc: 0x10000 + s });
+      const f = frames[s];
+      const tsNs = 1_700_000_000_000_000_000n + BigInt(i) * 20_000_000n + BigInt(s) * 1000n + BigInt((i * 7919 + s) % 3000) * 1000n;
+      records.push({ tsNs, data: udpFrame(f.src, f.port, '192.168.1.1', 20000 + 2 * (s % 10000), payload) });
+    }
+  }
+  return new Uint8Array(classicPcap(records));
+}
+
+function time(fn: () => number): { ms: number; n: number } {
+  const t0 = process.hrtime.bigint();
+  const n = fn();
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, n };
+}
+
+function reference(data: Uint8Array): number {
+  const out = new Uint32Array(3);
+  let n = 0;
+  for (const b of readCaptureBuffer(data, 'bench')) {
+    for (let i = 0; i < b.count; i++) {
+      const o = b.offset[i] + 14 + 20 + 8; // Ethernet + IPv4 + UDP, fixed in this capture
+      const buf = b.buf;
+      out[0] += (buf[o + 2] << 8) | buf[o + 3];
+      out[1] += (buf[o + 4] << 24) | (buf[o + 5] << 16) | (buf[o + 6] << 8) | buf[o + 7];
+      out[2] ^= (buf[o + 8] << 24) | (buf[o + 9] << 16) | (buf[o + 10] << 8) | buf[o + 11];
+      n++;
+    }
+  }
+  return n + (out[0] & 0);
+}
+
+function decodeOnly(data: Uint8Array): number {
+  const dec = new PacketDecoder();
+  const pkt = new DecodedPacket();
+  let n = 0;
+  for (const b of readCaptureBuffer(data, 'bench')) for (let i = 0; i < b.count; i++) if (dec.decode(b, i, pkt)) n++;
+  return n;
+}
+
+function decodeAndEngine(data: Uint8Array, engine: RtpEngine): number {
+  const dec = new PacketDecoder();
+  const pkt = new DecodedPacket();
+  let n = 0;
+  for (const b of readCaptureBuffer(data, 'bench')) {
+    for (let i = 0; i < b.count; i++) {
+      if (dec.decode(b, i, pkt) && pkt.ipProto === 17 && engine.onRtp(pkt, true, b.buf) >= 0) n++;
+    }
+  }
+  return n;
+}
+
+const data = buildCapture();
+const total = streams * perStream;
+const gc = (globalThis as { gc?: () => void }).gc;
+const rounds = 3;
+const best = { ref: Infinity, dec: Infinity, eng: Infinity };
+let engine = new RtpEngine({ maxStreams: streams });
+for (let r = 0; r < rounds; r++) {
+  gc?.();
+  best.ref = Math.min(best.ref, time(() => reference(data)).ms);
+  gc?.();
+  best.dec = Math.min(best.dec, time(() => decodeOnly(data)).ms);
+  gc?.();
+  engine = new RtpEngine({ maxStreams: streams });
+  const heap0 = process.memoryUsage().heapUsed;
+  const e = time(() => decodeAndEngine(data, engine));
+  if (e.n !== total) throw new Error(`engine counted ${e.n} of ${total}`);
+  best.eng = Math.min(best.eng, e.ms);
+  if (r === rounds - 1) console.log(`heap growth during the engine run: ${((process.memoryUsage().heapUsed - heap0) / 1024).toFixed(0)} KiB${gc ? '' : ' (no --expose-gc)'}`);
+}
+const pps = (ms: number) => (total / ms) * 1000;
+const engineOnlyMs = best.eng - best.dec;
+console.log(`${streams} streams x ${perStream} packets = ${total} packets, capture ${(data.length / 1e6).toFixed(1)} MB`);
+console.log(`reference loop (read RTP header fields): ${(pps(best.ref) / 1e6).toFixed(2)} Mpps`);
+console.log(`decode only:            ${(pps(best.dec) / 1e6).toFixed(2)} Mpps  (${(best.dec / best.ref).toFixed(2)}x reference time)`);
+console.log(`decode + engine:        ${(pps(best.eng) / 1e6).toFixed(2)} Mpps  (${(best.eng / best.ref).toFixed(2)}x reference time)`);
+console.log(`engine share per packet: ${((engineOnlyMs * 1e6) / total).toFixed(0)} ns (${(engineOnlyMs / best.ref).toFixed(2)}x reference time)`);
+console.log(`engine state: ${(engine.stateBytes / 1024 / 1024).toFixed(2)} MiB for ${streams} slots = ${(engine.stateBytes / streams).toFixed(0)} bytes per stream`);
