@@ -378,10 +378,13 @@ export class CallTracker {
     }
     const idx = this.freeSlots[--this.freeTop];
     const b2b = B2B_SUFFIX.exec(msg.callId);
+    // An in-dialog INVITE (To tag present) for an unknown call is a re-INVITE of a call whose start was
+    // missed: treat it as confirmed so a failed re-INVITE does not end it.
+    const inDialog = msg.isRequest && msg.toTag !== '';
     const call: SipCall = {
       index: idx,
       callId: msg.callId,
-      state: 'early',
+      state: inDialog ? 'confirmed' : 'early',
       createdMs: nowMs,
       lastMs: nowMs,
       endReason: null,
