@@ -3,11 +3,12 @@
  *
  * Bounded: at most `maxConnections` connections (the least recently active one is dropped when full)
  * and `maxBuffer` bytes buffered per connection (overflow drops the buffer and resyncs).
- * Out of order: a segment beyond the next expected sequence number is not held; the connection
- * drops what it buffered and resyncs on the next segment that begins with a SIP start line
- * (counted as 'gap'). SIP rarely loses TCP segments on a mirror port, and holding segments would cost
- * memory per connection for a case where the lost bytes never come back anyway (the mirror does not
- * see retransmissions it dropped). Retransmitted bytes already consumed are skipped.
+ * Out of order: ONE segment beyond the next expected sequence number is held (copied) per connection,
+ * which covers the usual mirror-port swap of two adjacent segments. If a second one arrives while one is
+ * held, the bytes in between are taken as lost: the connection drops what it buffered and resyncs on
+ * the next segment that begins with a SIP start line (counted as 'gaps'). Holding more would cost
+ * memory per connection for a case where the lost bytes rarely come back (the mirror does not see
+ * the retransmissions it dropped). Retransmitted bytes already consumed are skipped.
  */
 import { couldStartSip, looksLikeSip } from './detect.js';
 
@@ -18,6 +19,8 @@ export interface TcpStats {
   evicted: number;
   /** Stream content that was not SIP at a message boundary (buffer dropped, resync). */
   desyncs: number;
+  /** Out-of-order segments held until the gap before them filled (or was given up). */
+  held: number;
 }
 
 class TcpConnection {
@@ -26,6 +29,10 @@ class TcpConnection {
   len = 0;
   /** Next expected sequence number; -1 = waiting to resync on a SIP start line. */
   nextSeq = 0;
+  /** One held out-of-order segment (length 0 = none). */
+  held: Uint8Array = new Uint8Array(0);
+  heldSeq = 0;
+  heldLen = 0;
   constructor(size: number) {
     this.buf = new Uint8Array(size);
   }
@@ -51,7 +58,7 @@ export type ConsumeFn = (buf: Uint8Array, off: number, len: number) => number;
 export class SipTcpReassembler {
   private readonly conns = new Map<number, TcpConnection>();
   private readonly spare: TcpConnection[] = [];
-  readonly stats: TcpStats = { connections: 0, gaps: 0, overflows: 0, evicted: 0, desyncs: 0 };
+  readonly stats: TcpStats = { connections: 0, gaps: 0, overflows: 0, evicted: 0, desyncs: 0, held: 0 };
   /** Set by drain() when consume() rejected the bytes. */
   private desync = false;
   /** The current segment is on a configured SIP port. */
@@ -114,8 +121,22 @@ export class SipTcpReassembler {
       this.drop(key, c);
       return true;
     }
-    if (len > 0) this.append(c, seq >>> 0, buf, off, len, consume);
+    if (len > 0) {
+      this.append(c, seq >>> 0, buf, off, len, consume);
+      this.releaseHeld(c, consume);
+    }
     return true;
+  }
+
+  /** Feeds the held segment once the stream has reached it (overlap is trimmed as a retransmission). */
+  private releaseHeld(c: TcpConnection, consume: ConsumeFn): void {
+    if (c.heldLen === 0 || c.nextSeq < 0) return;
+    if (((c.heldSeq - c.nextSeq) | 0) > 0) return;
+    const len = c.heldLen;
+    c.heldLen = 0;
+    // Copy out: append() may hold a new segment into c.held.
+    const bytes = c.held.slice(0, len);
+    this.append(c, c.heldSeq, bytes, 0, len, consume);
   }
 
   private startsSip(buf: Uint8Array, off: number, len: number): boolean {
@@ -130,8 +151,26 @@ export class SipTcpReassembler {
     }
     const ahead = (seq - c.nextSeq) | 0; // serial-number arithmetic over 2^32
     if (ahead > 0) {
+      if (c.heldLen === 0 && len <= this.maxBuffer) {
+        if (c.held.length < len) c.held = new Uint8Array(Math.max(len, 2048));
+        c.held.set(buf.subarray(off, off + len), 0);
+        c.heldLen = len;
+        c.heldSeq = seq;
+        this.stats.held++;
+        return;
+      }
       this.stats.gaps++;
       c.len = 0;
+      if (c.heldLen > 0 && ((c.heldSeq - seq) | 0) < 0 && this.startsSip(c.held, 0, c.heldLen)) {
+        // The bytes before the held segment are lost; resume at the held segment, then take this one.
+        const bytes = c.held.slice(0, c.heldLen);
+        c.heldLen = 0;
+        c.nextSeq = c.heldSeq;
+        this.append(c, c.heldSeq, bytes, 0, bytes.length, consume);
+        this.append(c, seq, buf, off, len, consume);
+        return;
+      }
+      c.heldLen = 0;
       if (!this.startsSip(buf, off, len)) {
         c.nextSeq = -1;
         return;
@@ -218,6 +257,7 @@ export class SipTcpReassembler {
     const c = this.spare.pop() ?? new TcpConnection(Math.min(4096, this.maxBuffer));
     c.s0 = s0; c.s1 = s1; c.s2 = s2; c.s3 = s3; c.d0 = d0; c.d1 = d1; c.d2 = d2; c.d3 = d3; c.sp = sp; c.dp = dp;
     c.len = 0;
+    c.heldLen = 0;
     this.conns.set(key, c);
     this.stats.connections = this.conns.size;
     return c;
@@ -226,6 +266,7 @@ export class SipTcpReassembler {
   private drop(key: number, c: TcpConnection): void {
     this.conns.delete(key);
     c.len = 0;
+    c.heldLen = 0;
     if (this.spare.length < 16) this.spare.push(c);
     this.stats.connections = this.conns.size;
   }

@@ -302,3 +302,31 @@ describe('SIP over TCP', () => {
     expect(h.tracker.tcpStats.connections).toBe(1);
   });
 });
+
+describe('SIP over TCP out of order', () => {
+  const msgs = [1, 2, 3].map((n) => text(sipRequest('INVITE', 'sip:b@h', { callId: `o${n}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.0.0.1', media: [{ port: 4000 + n * 2 }] }) })));
+  const stream = Uint8Array.from(msgs.flatMap((m) => [...m]));
+  const seg = (from: number, to: number, t: number): [number, Uint8Array] => [T0 + t, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 5000 + from, stream.subarray(from, to))];
+  const c1 = msgs[0].length + 25;
+  const c2 = msgs[0].length + msgs[1].length + 9;
+
+  it('holds one segment that arrives early (adjacent swap) and loses nothing', () => {
+    const h = harness();
+    h.feed([seg(0, c1, 0), seg(c2, stream.length, 1), seg(c1, c2, 2)]);
+    expect(['o1', 'o2', 'o3'].map((id, i) => h.callIdAt('10.0.0.1', 4002 + i * 2))).toEqual(['o1', 'o2', 'o3']);
+    expect(h.tracker.tcpStats.held).toBe(1);
+    expect(h.tracker.tcpStats.gaps).toBe(0);
+  });
+
+  it('a real loss resumes at the held segment when it starts a message', () => {
+    const b1 = msgs[0].length;
+    const b2 = msgs[0].length + msgs[1].length;
+    const h = harness();
+    // Segment [b1-40, b1) is lost; [b1, b2) is held; [b2, end) shows the gap is real.
+    h.feed([seg(0, b1 - 40, 0), seg(b1, b2, 1), seg(b2, stream.length, 2)]);
+    expect(h.callIdAt('10.0.0.1', 4002)).toBeNull();
+    expect(h.callIdAt('10.0.0.1', 4004)).toBe('o2');
+    expect(h.callIdAt('10.0.0.1', 4006)).toBe('o3');
+    expect(h.tracker.tcpStats.gaps).toBe(1);
+  });
+});
