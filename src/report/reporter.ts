@@ -71,8 +71,16 @@ export class QosReporter {
     return { ...input, oneWayDelayMs: d.oneWayDelayMs, delaySource: d.source };
   }
 
-  /** One interval ended for `snap.slot`: PERIODIC report plus one ALERT per rule that started firing. */
+  /**
+   * One interval ended for `snap.slot`: PERIODIC report plus one ALERT per rule that started firing.
+   * An interval without a single packet (on hold, or the stream is about to time out) produces no report
+   * and leaves the rules' state as it was; the next tick is one interval later.
+   */
   onInterval(snap: StreamSnapshot, input: StreamReportInput, nowMs: number): ReportOut[] {
+    if (snap.interval.packets === 0) {
+      this.scheduler.postpone(snap.slot, nowMs);
+      return [];
+    }
     const ctx = this.score(snap, input);
     const started = this.scheduler.evaluate(snap.slot, this.metrics.fill(snap, this.qos), nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);

@@ -126,6 +126,11 @@ export class ReportScheduler {
     return started;
   }
 
+  /** Schedules the slot's next tick one current interval from now without evaluating rules (idle interval). */
+  postpone(slot: number, nowMs: number): void {
+    this.dueMs[slot] = nowMs + this.intervalMs[slot];
+  }
+
   /** Name of rule `i` (bit i of a mask). */
   ruleName(i: number): string {
     return this.rules[i].name;

@@ -28,6 +28,14 @@ describe('QosReporter (report stage end to end)', () => {
     expect(rep.scheduler.isActive(2)).toBe(false);
   });
 
+  it('an interval without packets gives no report and keeps the schedule going', () => {
+    const rep = new QosReporter({ maxStreams: 4, unknownCallId: 'synthetic', schedule: { baseIntervalS: 5 } });
+    rep.streamStarted(1, 0);
+    expect(rep.onInterval(snapshot({ slot: 1, interval: counters() }), input, 5000)).toEqual([]);
+    expect(rep.scheduler.nextDueMs(1)).toBe(10_000);
+    expect(rep.qos.count[1]).toBe(0);
+  });
+
   it('uses the RTCP round trip for the delay impairment when there is one', () => {
     const rep = new QosReporter({ maxStreams: 4, unknownCallId: 'synthetic', schedule: { baseIntervalS: 5 }, delay: { nominalOneWayDelayMs: 0, jitterBufferMs: 40 } });
     rep.streamStarted(1, 0);
