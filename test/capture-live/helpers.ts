@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LivePacketSource } from '../../src/capture/live/index.js';
+
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (!isRoot) console.warn('test/capture-live: SKIPPED, live capture needs root (CI runs as root)');
+
+/** A port per test file and call, away from the ranges other suites use. */
+let nextPort = 46000 + (process.pid % 500) * 8;
+export function testPort(): number {
+  return nextPort++;
+}
+
+export interface SeenPacket {
+  /** Whole captured frame as hex: identifies the same packet in both captures. */
+  key: string;
+  /** Timestamp in ns since epoch (bigint: exact). */
+  tsNs: bigint;
+  caplen: number;
+  wirelen: number;
+  linkType: number;
+}
+
+/** Drains a live source into a list until it is closed. */
+export async function collect(src: LivePacketSource): Promise<SeenPacket[]> {
+  const out: SeenPacket[] = [];
+  for await (const b of src.batches()) {
+    for (let i = 0; i < b.count; i++) {
+      const bytes = b.buf.subarray(b.offset[i]!, b.offset[i]! + b.caplen[i]!);
+      out.push({
+        key: Buffer.from(bytes).toString('hex'),
+        tsNs: BigInt(b.tsSec[i]!) * 1_000_000_000n + BigInt(b.tsNsec[i]!),
+        caplen: b.caplen[i]!,
+        wirelen: b.wirelen[i]!,
+        linkType: b.linkType[i]!,
+      });
+    }
+  }
+  return out;
+}
+
+function waitExit(p: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    // 'close', not 'exit': tcpdump's last stderr lines (its drop counts) arrive after it exits.
+    if (p.exitCode !== null && p.stderr === null) resolve(p.exitCode);
+    else p.once('close', (code) => resolve(code));
+  });
+}
+
+/** tcpdump writing a nanosecond pcap: the independent reference for counts and kernel timestamps. */
+export class Tcpdump {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'rtpprobe-live-'));
+  readonly file = join(this.dir, 'ref.pcap');
+  private proc: ChildProcess | null = null;
+  /** tcpdump's messages, including its final "N packets dropped by kernel" line. */
+  stderr = '';
+
+  async start(filter: string): Promise<void> {
+    // -B: a large kernel buffer so the reference itself does not drop during bursts. Immediate mode: with
+    // a buffer timeout tcpdump loses the last, not yet retired TPACKET_V3 block when it is interrupted.
+    const args = ['-i', 'lo', '-n', '-U', '-B', '65536', '-s', '65535', '--immediate-mode', '--time-stamp-precision=nano', '-w', this.file];
+    const p = spawn('tcpdump', [...args, filter], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.proc = p;
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      p.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        this.stderr = err;
+        if (err.includes('listening on')) resolve();
+      });
+      p.once('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
+    });
+  }
+
+  /** Stops tcpdump and parses its file. */
+  async stop(): Promise<SeenPacket[]> {
+    const p = this.proc!;
+    p.kill('SIGINT');
+    await waitExit(p);
+    if (!/\b0 packets dropped by kernel/.test(this.stderr)) throw new Error(`reference tcpdump dropped packets: ${this.stderr}`);
+    const packets = readNanoPcap(readFileSync(this.file));
+    rmSync(this.dir, { recursive: true, force: true });
+    return packets;
+  }
+}
+
+/** Minimal reader for tcpdump's own output: classic pcap, native little-endian, nanosecond magic. */
+export function readNanoPcap(f: Buffer): SeenPacket[] {
+  if (f.readUInt32LE(0) !== 0xa1b23c4d) throw new Error('expected a nanosecond pcap from tcpdump');
+  const linkType = f.readUInt32LE(20) & 0xffff;
+  const out: SeenPacket[] = [];
+  let o = 24;
+  while (o + 16 <= f.length) {
+    const sec = f.readUInt32LE(o);
+    const nsec = f.readUInt32LE(o + 4);
+    const incl = f.readUInt32LE(o + 8);
+    const orig = f.readUInt32LE(o + 12);
+    if (o + 16 + incl > f.length) break;
+    out.push({
+      key: f.subarray(o + 16, o + 16 + incl).toString('hex'),
+      tsNs: BigInt(sec) * 1_000_000_000n + BigInt(nsec),
+      caplen: incl,
+      wirelen: orig,
+      linkType,
+    });
+    o += 16 + incl;
+  }
+  return out;
+}
+
+/**
+ * Sends `count` UDP datagrams to 127.0.0.1:port from another process (python3), each carrying its index,
+ * from `sourcePorts` different sockets, `gapUs` apart.
+ */
+export async function sendUdp(port: number, count: number, gapUs = 0, sourcePorts = 1): Promise<void> {
+  const script = `
+import socket, time, sys
+port, count, gap, nsock = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1e6, int(sys.argv[4])
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(nsock)]
+for i in range(count):
+    socks[i % nsock].sendto(b'rtpprobe-live-test-' + str(i).encode() + b'-' * 40, ('127.0.0.1', port))
+    if gap > 0:
+        time.sleep(gap)
+`;
+  const p = spawn('python3', ['-c', script, String(port), String(count), String(gapUs), String(sourcePorts)], {
+    stdio: 'inherit',
+  });
+  const code = await waitExit(p);
+  if (code !== 0) throw new Error(`python3 UDP sender exited ${code}`);
+}
+
+/** G.711 RTP (20 ms packets) from GStreamer in another process. */
+export async function sendGstRtp(port: number, packets: number): Promise<void> {
+  const p = spawn(
+    'gst-launch-1.0',
+    [
+      '-q',
+      'audiotestsrc',
+      `num-buffers=${packets}`,
+      'samplesperbuffer=160',
+      '!',
+      'audio/x-raw,rate=8000,channels=1',
+      '!',
+      'audioconvert',
+      '!',
+      'mulawenc',
+      '!',
+      'rtppcmupay',
+      '!',
+      'udpsink',
+      'host=127.0.0.1',
+      `port=${port}`,
+    ],
+    { stdio: 'inherit' },
+  );
+  const code = await waitExit(p);
+  if (code !== 0) throw new Error(`gst-launch-1.0 exited ${code}`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Largest |ours - reference| over packets matched by content, in ns; also the unmatched counts. */
+export function compareToReference(
+  ours: SeenPacket[],
+  ref: SeenPacket[],
+): { matched: number; onlyOurs: number; onlyRef: number; maxDiffNs: bigint } {
+  const byKey = new Map<string, SeenPacket[]>();
+  for (const p of ref) {
+    const l = byKey.get(p.key);
+    if (l) l.push(p);
+    else byKey.set(p.key, [p]);
+  }
+  let matched = 0;
+  let onlyOurs = 0;
+  let maxDiffNs = 0n;
+  for (const p of ours) {
+    const l = byKey.get(p.key);
+    const r = l?.shift();
+    if (!r) {
+      onlyOurs++;
+      continue;
+    }
+    matched++;
+    const d = p.tsNs > r.tsNs ? p.tsNs - r.tsNs : r.tsNs - p.tsNs;
+    if (d > maxDiffNs) maxDiffNs = d;
+  }
+  let onlyRef = 0;
+  for (const l of byKey.values()) onlyRef += l.length;
+  return { matched, onlyOurs, onlyRef, maxDiffNs };
+}

@@ -1,0 +1,156 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { LinkType } from '../../src/capture/batch.js';
+import { listInterfaces, openLiveCapture, type LivePacketSource } from '../../src/capture/live/index.js';
+import { collect, compareToReference, isRoot, sendGstRtp, sendUdp, sleep, Tcpdump, testPort } from './helpers.js';
+
+/** Runs `send` while both tcpdump and our source capture `filter` on lo; returns both packet lists. */
+async function captureAlongsideTcpdump(
+  open: (filter: string) => Promise<LivePacketSource>,
+  filter: string,
+  send: () => Promise<void>,
+) {
+  const td = new Tcpdump();
+  await td.start(filter);
+  const src = await open(filter);
+  const ours = collect(src);
+  await send();
+  await sleep(300); // > buffer timeout: the last TPACKET_V3 block is retired and delivered
+  await src.close();
+  const mine = await ours;
+  const ref = await td.stop();
+  return { src, mine, ref };
+}
+
+describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
+  it('lists interfaces including the loopback', () => {
+    const lo = listInterfaces().find((i) => i.name === 'lo');
+    expect(lo).toBeDefined();
+    expect(lo!.loopback).toBe(true);
+    expect(lo!.up).toBe(true);
+    expect(lo!.addresses.some((a) => a.family === 'IPv4' && a.address === '127.0.0.1')).toBe(true);
+  });
+
+  it('captures GStreamer RTP from another process: same packets and kernel timestamps as tcpdump (<100 us)', async () => {
+    const port = testPort();
+    const { src, mine, ref } = await captureAlongsideTcpdump(
+      (filter) => openLiveCapture({ interface: 'lo', backend: 'pcap', filter }),
+      `udp port ${port}`,
+      () => sendGstRtp(port, 60),
+    );
+    expect(src.backend).toBe('pcap');
+    expect(src.hostTimestamps).toBe(false);
+    expect(src.linkType).toBe(LinkType.EN10MB);
+    expect(ref.length).toBeGreaterThanOrEqual(50);
+    expect(mine.length).toBe(ref.length);
+    const cmp = compareToReference(mine, ref);
+    expect(cmp).toMatchObject({ matched: ref.length, onlyOurs: 0, onlyRef: 0 });
+    console.log(`pcap backend vs tcpdump: ${cmp.matched} packets, max |Δts| = ${cmp.maxDiffNs} ns`);
+    expect(Number(cmp.maxDiffNs)).toBeLessThan(100_000);
+    for (const p of mine) {
+      expect(p.linkType).toBe(LinkType.EN10MB);
+      expect(p.wirelen).toBe(p.caplen);
+    }
+    const st = src.stats();
+    expect(st.statsAvailable).toBe(true);
+    expect(st.received).toBe(mine.length);
+    expect(st.kernelReceived).toBeGreaterThan(0);
+    expect(st.droppedKernel).toBe(0);
+  });
+
+  it('3000 UDP datagrams sent back to back arrives complete, in several batches, with a BPF filter excluding other ports', async () => {
+    const port = testPort();
+    const other = testPort();
+    const td = new Tcpdump();
+    await td.start(`udp port ${port}`);
+    const src = await openLiveCapture({ interface: 'lo', backend: 'pcap', filter: `udp port ${port}`, batchPackets: 256 });
+    let batches = 0;
+    const mine: string[] = [];
+    const loop = (async () => {
+      for await (const b of src.batches()) {
+        batches++;
+        for (let i = 0; i < b.count; i++) {
+          mine.push(Buffer.from(b.buf.subarray(b.offset[i]!, b.offset[i]! + b.caplen[i]!)).toString('hex'));
+        }
+      }
+    })();
+    await Promise.all([sendUdp(port, 3000, 30), sendUdp(other, 500, 30)]);
+    await sleep(300);
+    const delta = src.statsDelta();
+    await src.close();
+    await loop;
+    const ref = await td.stop();
+    expect(ref.length).toBe(3000);
+    expect(mine.length).toBe(3000);
+    expect(new Set(mine)).toEqual(new Set(ref.map((p) => p.key)));
+    expect(batches).toBeGreaterThanOrEqual(3000 / 256);
+    expect(delta.received).toBe(3000);
+    expect(src.statsDelta().received).toBe(0);
+  });
+
+  it('truncates to the snap length and keeps the wire length', async () => {
+    const port = testPort();
+    const { mine, ref } = await captureAlongsideTcpdump(
+      (filter) => openLiveCapture({ interface: 'lo', backend: 'pcap', filter, snapLength: 64 }),
+      `udp port ${port}`,
+      () => sendUdp(port, 20),
+    );
+    expect(mine.length).toBe(ref.length);
+    for (let i = 0; i < mine.length; i++) {
+      expect(mine[i]!.caplen).toBe(64);
+      expect(mine[i]!.wirelen).toBe(ref[i]!.wirelen);
+    }
+  });
+
+  it('two handles in one PACKET_FANOUT group together see every packet exactly once', async () => {
+    const port = testPort();
+    const filter = `udp port ${port}`;
+    const td = new Tcpdump();
+    await td.start(filter);
+    const group = 1000 + (process.pid % 1000);
+    const a = await openLiveCapture({ interface: 'lo', backend: 'pcap', filter, fanoutGroup: group });
+    const b = await openLiveCapture({ interface: 'lo', backend: 'pcap', filter, fanoutGroup: group });
+    const pa = collect(a);
+    const pb = collect(b);
+    await sendUdp(port, 800, 30, 16); // 16 source ports: the flow hash spreads them over both members
+    await sleep(300);
+    await Promise.all([a.close(), b.close()]);
+    const [ma, mb] = await Promise.all([pa, pb]);
+    const ref = await td.stop();
+    expect(ref.length).toBe(800);
+    expect(ma.length).toBeGreaterThan(0);
+    expect(mb.length).toBeGreaterThan(0);
+    expect(ma.length + mb.length).toBe(800);
+    const union = new Set([...ma, ...mb].map((p) => p.key));
+    expect(union).toEqual(new Set(ref.map((p) => p.key)));
+  });
+
+  it('names the interface when it does not exist', async () => {
+    await expect(openLiveCapture({ interface: 'nosuchif0', backend: 'pcap' })).rejects.toMatchObject({
+      code: 'ENODEV',
+      message: expect.stringContaining("'nosuchif0'"),
+    });
+  });
+
+  it("rejects a bad BPF filter with pcap's own message (same as tcpdump's)", async () => {
+    const bad = 'udp port and';
+    // tcpdump -d compiles the expression with the same libpcap: its message is the reference.
+    const td = spawnSync('tcpdump', ['-i', 'lo', '-d', bad], { encoding: 'utf8' });
+    const m = /can't parse filter expression: (.*)/.exec(td.stderr);
+    expect(m).not.toBeNull();
+    const err = await openLiveCapture({ interface: 'lo', backend: 'pcap', filter: bad }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EFILTER' });
+    expect((err as Error).message).toContain(bad);
+    expect((err as Error).message).toContain(m![1]!.trim());
+  });
+
+  it('close is idempotent and ends the batch iteration', async () => {
+    const src = await openLiveCapture({ interface: 'lo', backend: 'pcap', filter: `udp port ${testPort()}` });
+    const it = src.batches()[Symbol.asyncIterator]();
+    const next = it.next();
+    await src.close();
+    await src.close();
+    await expect(next).resolves.toMatchObject({ done: true });
+    expect(src.stats().received).toBe(0);
+  });
+});
