@@ -39,7 +39,11 @@ export interface HepTransportTuning {
 export interface HepCollectorStats {
   name: string;
   transport: HepTransport;
-  /** Handed to the kernel (TCP/TLS: write callback without error; UDP: send callback without error). */
+  /**
+   * Handed to the kernel (TCP/TLS: write callback without error; UDP: send callback without error, minus
+   * datagrams later reported unreachable by ICMP, which move to `failed`). Invariant per collector:
+   * enqueued = sent + failed + dropped + queued + inFlight.
+   */
   sent: number;
   /** Write/send errors: connection lost with the packet in flight, ICMP unreachable, EMSGSIZE... */
   failed: number;

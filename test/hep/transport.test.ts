@@ -80,6 +80,25 @@ describe('HepSender over real sockets', () => {
     expect(sender.stats().collectors.every((c) => !c.connected)).toBe(true);
   });
 
+  it('TLS with a certificate the CA option does not vouch for: never connects, keeps retrying, counts nothing as sent', async () => {
+    const server = selfSignedCert();
+    const other = selfSignedCert();
+    cleanups.push(() => fs.rmSync(server.dir, { recursive: true, force: true }), () => fs.rmSync(other.dir, { recursive: true, force: true }));
+    const sink = await startStreamSink({ tls: { cert: server.cert, key: server.key } });
+    cleanups.push(() => sink.close());
+    const sender = new HepSender({
+      captureId: 1, backoffInitialMs: 20, backoffMaxMs: 50,
+      collectors: [{ host: '127.0.0.1', port: sink.port, transport: 'tls', tls: { ca: other.cert, servername: 'localhost' } }],
+    });
+    cleanups.push(() => sender.close(50));
+    sender.send(report(1));
+    await waitFor(() => sender.stats().collectors[0]!.reconnects >= 2);
+    const c = sender.stats().collectors[0]!;
+    expect(c).toMatchObject({ connected: false, sent: 0, queued: 1 });
+    expect(c.lastError).toMatch(/certificate|self.signed/i);
+    expect(sink.frames).toHaveLength(0);
+  });
+
   it('refuses (and counts) a QoS report without correlation id; nothing reaches the collector', async () => {
     const udp = await startUdpSink();
     cleanups.push(() => udp.close());
