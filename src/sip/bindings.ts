@@ -52,7 +52,7 @@ export class BindingTable {
   readonly capacity: number;
   private readonly mask: number;
   private readonly keys: Int32Array;
-  /** Binding id per hash slot, -1 = empty. */
+  /** Per hash slot: binding id * 2 + 1 when the key is an RTCP address, -1 = empty. */
   private readonly values: Int32Array;
   private readonly bindings: Array<MediaBinding | null>;
   private readonly freeIds: Int32Array;
@@ -97,7 +97,13 @@ export class BindingTable {
   /** Binding id for the address, -1 when none. Allocation-free. */
   find(a: number, b: number, c: number, d: number, port: number): number {
     const s = this.slotOf(a, b, c, d, port);
-    return s < 0 ? -1 : this.values[s];
+    return s < 0 ? -1 : this.values[s] >> 1;
+  }
+
+  /** True when the address is bound as an RTCP address (a=rtcp, port+1), false for RTP or unbound. */
+  isRtcpKey(a: number, b: number, c: number, d: number, port: number): boolean {
+    const s = this.slotOf(a, b, c, d, port);
+    return s >= 0 && (this.values[s] & 1) === 1;
   }
 
   get(id: number): MediaBinding | null {
@@ -114,13 +120,19 @@ export class BindingTable {
     return b;
   }
 
-  /** Points the key at `id`; returns the id it pointed at before (-1 if new). */
-  setKey(ip: Uint32Array, port: number, id: number): number {
+  /**
+   * Points the key at `id`; returns the id it pointed at before (-1 if new). An RTCP key never takes
+   * an address another binding holds as RTP (RTCP's port+1 is a guess; an m= port is not): then it
+   * returns -2 and changes nothing.
+   */
+  setKey(ip: Uint32Array, port: number, id: number, rtcp = false): number {
     const s = this.slotOf(ip[0], ip[1], ip[2], ip[3], port);
+    const v = id * 2 + (rtcp ? 1 : 0);
     if (s >= 0) {
       const old = this.values[s];
-      this.values[s] = id;
-      return old;
+      if (rtcp && (old & 1) === 0 && old >> 1 !== id) return -2;
+      this.values[s] = v;
+      return old >> 1;
     }
     const e = -1 - s;
     const o = e * KEY_WORDS;
@@ -129,7 +141,7 @@ export class BindingTable {
     this.keys[o + 2] = ip[2];
     this.keys[o + 3] = ip[3];
     this.keys[o + 4] = port;
-    this.values[e] = id;
+    this.values[e] = v;
     this.keyCount++;
     return -1;
   }
@@ -137,7 +149,7 @@ export class BindingTable {
   /** Removes the key only if it still points at `id` (another binding may have taken it over). */
   removeKey(ip: Uint32Array, port: number, id: number): void {
     let s = this.slotOf(ip[0], ip[1], ip[2], ip[3], port);
-    if (s < 0 || this.values[s] !== id) return;
+    if (s < 0 || this.values[s] >> 1 !== id) return;
     this.keyCount--;
     // Backward-shift deletion keeps every probe chain intact without tombstones.
     const k = this.keys;

@@ -98,6 +98,8 @@ export interface CallTrackerStats {
   bindingTableFull: number;
   /** An address that another binding owned was re-bound by a newer SDP (latest SDP wins, as in Wireshark). */
   keysTakenOver: number;
+  /** An RTCP address (port+1 / a=rtcp) left to another binding that holds it as its RTP address. */
+  rtcpKeysYielded: number;
   /** Messages for an unknown Call-ID that cannot start a call (REGISTER, OPTIONS, BYE of a missed call). */
   ignoredNoCall: number;
   ignoredAfterEnd: number;
@@ -190,6 +192,7 @@ export class CallTracker {
       bindingsRetired: 0,
       bindingTableFull: 0,
       keysTakenOver: 0,
+      rtcpKeysYielded: 0,
       ignoredNoCall: 0,
       ignoredAfterEnd: 0,
       sdpWithoutAddress: 0,
@@ -203,6 +206,11 @@ export class CallTracker {
   /** Binding id for a media address (RTP or RTCP, SDP or NAT source address), -1 when none. Allocation-free. */
   findBinding(ip0: number, ip1: number, ip2: number, ip3: number, port: number): number {
     return this.table.find(ip0, ip1, ip2, ip3, port);
+  }
+
+  /** True when the address is bound as RTCP (a=rtcp or RTP port + 1); with rtcp-mux the RTP address serves both. */
+  isRtcpAddress(ip0: number, ip1: number, ip2: number, ip3: number, port: number): boolean {
+    return this.table.isRtcpKey(ip0, ip1, ip2, ip3, port);
   }
 
   /** The binding behind an id from findBinding/onBinding; null when retired. */
@@ -522,18 +530,22 @@ export class CallTracker {
     fillClockRates(b.clockRates, m);
     call.bindings[slot] = b.id;
     this.stats.bindingsCreated++;
-    this.claim(b, m.ip, m.port, true);
-    if (m.rtcpPort > 0 && (m.rtcpPort !== m.port || !sameAddress(b.rtcpIp, m.ip))) this.claim(b, b.rtcpIp, m.rtcpPort, true);
+    this.claim(b, m.ip, m.port, true, false);
+    if (m.rtcpPort > 0 && (m.rtcpPort !== m.port || !sameAddress(b.rtcpIp, m.ip))) this.claim(b, b.rtcpIp, m.rtcpPort, true, true);
     if (natIp !== null) {
       // A guessed address never takes an address another SDP named explicitly.
-      this.claim(b, natIp, m.port, false);
-      if (m.rtcpPort > 0 && m.rtcpPort !== m.port) this.claim(b, natIp, m.rtcpPort, false);
+      this.claim(b, natIp, m.port, false, false);
+      if (m.rtcpPort > 0 && m.rtcpPort !== m.port) this.claim(b, natIp, m.rtcpPort, false, true);
     }
   }
 
-  private claim(b: MediaBinding, ip: Uint32Array, port: number, steal: boolean): void {
+  private claim(b: MediaBinding, ip: Uint32Array, port: number, steal: boolean, rtcp: boolean): void {
     if (!steal && this.table.find(ip[0], ip[1], ip[2], ip[3], port) >= 0) return;
-    const old = this.table.setKey(ip, port, b.id);
+    const old = this.table.setKey(ip, port, b.id, rtcp);
+    if (old === -2) {
+      this.stats.rtcpKeysYielded++;
+      return;
+    }
     if (old >= 0 && old !== b.id) this.stats.keysTakenOver++;
     this.hookBinding(b.id, ip[0], ip[1], ip[2], ip[3], port);
   }

@@ -330,3 +330,18 @@ describe('SIP over TCP out of order', () => {
     expect(h.tracker.tcpStats.gaps).toBe(1);
   });
 });
+
+describe('RTP and RTCP address priority', () => {
+  it('an implicit RTCP port never takes another call RTP address; RTP takes a stale RTCP address', () => {
+    const h = harness();
+    h.feed([up(invite('r1', { ip: A, media: [{ port: 4001 }] }), 0)]); // RTP 4001, RTCP 4002
+    h.feed([up(invite('r2', { ip: A, media: [{ port: 4000 }] }), 10)]); // RTP 4000, RTCP 4001 would collide
+    expect(h.callIdAt(A, 4001)).toBe('r1');
+    expect(h.tracker.isRtcpAddress(...words(A), 4001)).toBe(false);
+    expect(h.tracker.stats.rtcpKeysYielded).toBe(1);
+    h.feed([up(invite('r3', { ip: A, media: [{ port: 4002 }] }), 20)]); // RTP 4002 takes r1's RTCP address
+    expect(h.callIdAt(A, 4002)).toBe('r3');
+    expect(h.tracker.isRtcpAddress(...words(A), 4003)).toBe(true);
+    expect(h.tracker.stats.keysTakenOver).toBe(1);
+  });
+});
