@@ -49,6 +49,17 @@ export const DEFAULT_CODECS: readonly CodecEntry[] = [
   { name: 'AMR', ie: 5, bpl: 10.0, clockRate: 8000, authoritative: false, aliases: ['amr', 'amrnb'], staticPts: [] },
 ];
 
+/** RFC 3551 encoding names of the static audio payload types (normalised). */
+const STATIC_PT_NAMES: (string | undefined)[] = [];
+STATIC_PT_NAMES[0] = 'pcmu';
+STATIC_PT_NAMES[2] = 'g721';
+STATIC_PT_NAMES[3] = 'gsm';
+STATIC_PT_NAMES[4] = 'g723';
+STATIC_PT_NAMES[8] = 'pcma';
+STATIC_PT_NAMES[9] = 'g722';
+STATIC_PT_NAMES[15] = 'g728';
+STATIC_PT_NAMES[18] = 'g729';
+
 /** Used for unknown codecs: the G.711-with-PLC figures (no evidence of a worse codec). */
 export const DEFAULT_CODEC: CodecParams = { name: 'default', ie: 0, bpl: 25.1, clockRate: 8000, authoritative: false };
 
@@ -79,6 +90,25 @@ export class CodecTable {
     for (const e of entries) this.add(e);
   }
 
+  /**
+   * Built-in table with configuration entries merged over it, keyed by encoding name as in
+   * config/rtpprobe.yaml (`qos.codecs: { pcma: { ie, bpl }, default: { ie, bpl } }`); 'default' replaces
+   * the fallback for unknown codecs. An entry for a name also replaces its built-in aliases' params
+   * only for that name (e.g. `pcmu` does not change `pcma`).
+   */
+  static fromConfig(entries: Record<string, { ie: number; bpl: number; clockRate?: number }>): CodecTable {
+    let fallback: CodecParams = DEFAULT_CODEC;
+    const d = entries.default;
+    if (d) {
+      const t = new CodecTable([], DEFAULT_CODEC);
+      t.add({ name: 'default', ie: d.ie, bpl: d.bpl, clockRate: d.clockRate });
+      fallback = t.byCodecName('default')!;
+    }
+    const table = new CodecTable(DEFAULT_CODECS, fallback);
+    for (const [name, e] of Object.entries(entries)) if (name !== 'default') table.add({ name, ie: e.ie, bpl: e.bpl, clockRate: e.clockRate });
+    return table;
+  }
+
   /** Adds or replaces an entry; configuration overrides come through here (authoritative: operator's word). */
   add(e: CodecEntry | CodecOverride): void {
     if (!Number.isFinite(e.ie) || !Number.isFinite(e.bpl) || e.bpl <= 0) {
@@ -101,10 +131,18 @@ export class CodecTable {
     return pt >= 0 && pt < 96 ? this.byPt[pt] : undefined;
   }
 
-  /** Name first (from SDP rtpmap), then static PT, then the fallback entry. */
+  /**
+   * Name first (from SDP rtpmap), then the RFC 3551 name of a static PT (so a configured 'pcmu' entry
+   * applies to PT 0 streams without SDP), then the static PT table, then the fallback entry.
+   */
   resolve(name: string | null | undefined, pt: number): CodecParams {
     if (name) {
       const n = this.byCodecName(name);
+      if (n) return n;
+    }
+    const staticName = pt >= 0 && pt < 96 ? STATIC_PT_NAMES[pt] : undefined;
+    if (staticName) {
+      const n = this.byName.get(staticName);
       if (n) return n;
     }
     return this.byStaticPt(pt) ?? this.fallback;

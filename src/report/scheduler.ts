@@ -6,6 +6,12 @@ import type { IntervalMetrics } from './metrics-scope.js';
 export interface SchedulerConfig {
   baseIntervalS: number;
   rules?: RuleConfig[];
+  /**
+   * Which firing rule sets the interval: 'first' (default; the first rule in configuration order whose
+   * expression is true, as config/rtpprobe.yaml documents; a rule may also lengthen the interval) or
+   * 'shortest' (the shortest interval among all firing rules).
+   */
+  pick?: 'first' | 'shortest';
 }
 
 /** At most 31 rules: a stream's firing set is one 32-bit mask. */
@@ -13,8 +19,8 @@ export const MAX_RULES = 31;
 
 /**
  * Per-stream report timing. Each active slot has a due time (Float64Array, ms). At a stream's tick the
- * caller scores the interval, fills an IntervalMetrics and calls `evaluate`: while any rule fires the
- * next interval is the shortest firing rule's intervalS, otherwise the base interval. A rule that
+ * caller scores the interval, fills an IntervalMetrics and calls `evaluate`: while a rule fires the
+ * next interval is that rule's intervalS (see `pick`), otherwise the base interval. A rule that
  * STARTS firing (false at the previous tick, true now) is returned in the "started" mask so the caller
  * sends one ALERT report; it is not repeated while the rule keeps firing.
  */
@@ -22,6 +28,7 @@ export class ReportScheduler {
   readonly rules: readonly CompiledRule[];
   readonly baseIntervalS: number;
   readonly maxStreams: number;
+  readonly pick: 'first' | 'shortest';
   /** Filled by due(): the first `n` entries are the due slots. */
   readonly dueSlots: Int32Array;
   private readonly dueMs: Float64Array;
@@ -46,6 +53,8 @@ export class ReportScheduler {
     }
     this.rules = rules.map(compileRule);
     this.baseIntervalS = config.baseIntervalS;
+    this.pick = config.pick ?? 'first';
+    if (this.pick !== 'first' && this.pick !== 'shortest') throw new Error(`report rule pick must be 'first' or 'shortest', got ${String(config.pick)}`);
     this.maxStreams = maxStreams;
     this.dueSlots = new Int32Array(maxStreams);
     this.dueMs = new Float64Array(maxStreams);
@@ -102,7 +111,8 @@ export class ReportScheduler {
    */
   evaluate(slot: number, metrics: IntervalMetrics, nowMs: number): number {
     let mask = 0;
-    let interval = this.baseIntervalS * 1000;
+    let interval = -1;
+    const shortest = this.pick === 'shortest';
     const rules = this.rules;
     const scope = this.scope;
     for (let k = 0; k < METRIC_VARIABLES.length; k++) scope[METRIC_VARIABLES[k]] = metrics[METRIC_VARIABLES[k]];
@@ -116,9 +126,10 @@ export class ReportScheduler {
       if (fired) {
         mask |= 1 << i;
         const ms = rules[i].intervalS * 1000;
-        if (ms < interval) interval = ms;
+        if (interval < 0 || (shortest && ms < interval)) interval = ms;
       }
     }
+    if (interval < 0) interval = this.baseIntervalS * 1000;
     const started = (mask & ~this.firing[slot]) >>> 0;
     this.firing[slot] = mask >>> 0;
     this.intervalMs[slot] = interval;

@@ -109,6 +109,19 @@ describe('codec table', () => {
   });
 });
 
+describe('codec table from configuration', () => {
+  it('merges config entries over the built-in ones; default replaces the fallback', () => {
+    const t = CodecTable.fromConfig({ default: { ie: 0, bpl: 4.3 }, pcmu: { ie: 1, bpl: 20 } });
+    expect(t.resolve('nonesuch', 111)).toMatchObject({ ie: 0, bpl: 4.3 });
+    expect(t.byCodecName('PCMU')).toMatchObject({ ie: 1, bpl: 20 });
+    expect(t.resolve(null, 0)).toMatchObject({ ie: 1, bpl: 20 }); // PT 0 without SDP takes the pcmu entry
+    expect(t.byCodecName('PCMA')).toMatchObject({ ie: 0, bpl: 25.1 });
+    expect(t.resolve(null, 8)).toMatchObject({ ie: 0, bpl: 25.1 });
+    expect(t.byCodecName('g729')).toMatchObject({ ie: 11, bpl: 19 });
+    expect(() => CodecTable.fromConfig({ x: { ie: 0, bpl: -1 } })).toThrow(/codec 'x'/);
+  });
+});
+
 describe('one-way delay estimate', () => {
   it('uses RTT/2 plus the jitter-buffer assumption when RTCP gave a round trip', () => {
     expect(estimateOneWayDelay(100)).toEqual({ oneWayDelayMs: 50 + DEFAULT_DELAY_ASSUMPTIONS.jitterBufferMs, source: 'rtcp' });

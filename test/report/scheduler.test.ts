@@ -53,7 +53,7 @@ describe('adaptive scheduling', () => {
   }
 
   it('shortens the interval while a rule fires, alerts only when it starts, returns to base on recovery', () => {
-    const s = new ReportScheduler({ baseIntervalS: 30, rules }, 4);
+    const s = new ReportScheduler({ baseIntervalS: 30, rules, pick: 'shortest' }, 4);
     const q = new StreamQosState(4);
     const m = new IntervalMetrics();
     s.start(1, 0);
@@ -81,6 +81,20 @@ describe('adaptive scheduling', () => {
     expect(s.nextDueMs(1)).toBe(110_000);
     // Fires again later: a new alert.
     expect(tick(s, q, m, 10, 1, 110_000)).toBe(0b01);
+  });
+
+  it("pick 'first' (default): the first firing rule in order sets the interval, even a longer one", () => {
+    const s = new ReportScheduler({ baseIntervalS: 30, rules: [{ name: 'idle', when: 'packets < 10', intervalS: 120 }, ...rules] }, 4);
+    const q = new StreamQosState(4);
+    const m = new IntervalMetrics();
+    s.start(1, 0);
+    expect(tick(s, q, m, 5, 40, 30_000)).toBe(0b110);
+    expect(s.intervalS(1)).toBe(5); // bad_quality comes before jittery
+    const s2 = new ReportScheduler({ baseIntervalS: 30, rules: [rules[1], rules[0]] }, 4);
+    s2.start(1, 0);
+    expect(tick(s2, q, m, 5, 40, 30_000)).toBe(0b11);
+    expect(s2.intervalS(1)).toBe(10);
+    expect(() => new ReportScheduler({ baseIntervalS: 30, pick: 'x' as 'first' }, 1)).toThrow(/pick/);
   });
 
   it('due() lists only active slots past their time, without allocating per stream', () => {
