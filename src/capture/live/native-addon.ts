@@ -62,9 +62,10 @@ let cached: AddonLoad | undefined;
  * (built). RTPPROBE_PCAP_ADDON overrides it for packaged installs.
  */
 function candidates(): string[] {
-  const list: string[] = [];
   const env = process.env['RTPPROBE_PCAP_ADDON'];
-  if (env) list.push(env);
+  // An explicit path is the only one tried (a wrong path must not silently pick another build).
+  if (env) return [env];
+  const list: string[] = [];
   for (const rel of [
     '../native/build/Release/rtpprobe_pcap.node',
     '../../../src/capture/native/build/Release/rtpprobe_pcap.node',

@@ -137,7 +137,12 @@ static void *get_typed(napi_env env, napi_value obj, const char *key, napi_typed
 
 /* ---------- lifecycle ---------- */
 
-static void free_uv_handle(uv_handle_t *h) { free(h); }
+/*
+ * Close callback for the uv handles. It must not be a function of this library: when a worker thread
+ * ends, Node unloads the addon before its loop runs the pending close callbacks (seen as a segfault in
+ * uv__finish_close). libc's free() stays mapped, and uv_close_cb's only argument is the handle pointer.
+ */
+#define free_uv_handle ((uv_close_cb)(void (*)(void *))free)
 
 static void stop_notify(capture_t *c) {
   if (!c->armed) return;
