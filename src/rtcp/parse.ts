@@ -118,7 +118,7 @@ function xrBlocks(b: Uint8Array, o: number, end: number): XrBlock[] | string {
         roundTripDelay: u16(b, p + 12), endSystemDelay: u16(b, p + 14),
         signalLevel: (b[p + 16] << 24) >> 24, noiseLevel: (b[p + 17] << 24) >> 24, rerl: b[p + 18], gmin: b[p + 19],
         rFactor: b[p + 20], extRFactor: b[p + 21], mosLq: b[p + 22], mosCq: b[p + 23],
-        rxConfig: b[p + 24], jbNominal: u16(b, p + 26), jbMaximum: u16(b, p + 28), jbAbsMax: u16(b, p + 30),
+        rxConfig: b[p + 24], plc: b[p + 24] >> 6, jba: (b[p + 24] >> 4) & 3, jbRate: b[p + 24] & 0x0f, jbNominal: u16(b, p + 26), jbMaximum: u16(b, p + 28), jbAbsMax: u16(b, p + 30),
       });
     } else {
       blocks.push({ kind: 'OTHER', bt, typeSpecific: ts, length: words });

@@ -113,6 +113,10 @@ export interface XrVoipMetrics {
   mosLq: number;
   mosCq: number;
   rxConfig: number;
+  /** rxConfig decoded: PLC 0 unspecified, 1 disabled, 2 enhanced, 3 standard; JB adaptive 0..3; JB rate. */
+  plc: number;
+  jba: number;
+  jbRate: number;
   jbNominal: number;
   jbMaximum: number;
   jbAbsMax: number;

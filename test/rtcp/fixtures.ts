@@ -30,7 +30,7 @@ export function sampleCompounds(): Uint8Array[] {
           xrVoipMetrics({
             ssrc: 0xd2bd4e3e, lossRate: 12, discardRate: 3, burstDensity: 200, gapDensity: 5, burstDuration: 120, gapDuration: 4000,
             roundTripDelay: 150, endSystemDelay: 60, signalLevel: -20, noiseLevel: -60, rerl: 40, gmin: 16, rFactor: 85,
-            extRFactor: 127, mosLq: 41, mosCq: 39, rxConfig: 0x80, jbNominal: 40, jbMaximum: 80, jbAbsMax: 200,
+            extRFactor: 127, mosLq: 41, mosCq: 39, rxConfig: 0xb5, jbNominal: 40, jbMaximum: 80, jbAbsMax: 200,
           }),
           xrBlock(42, 1, new Uint8Array(8)),
         ],

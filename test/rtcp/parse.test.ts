@@ -23,6 +23,8 @@ describe('RTCP parser against tshark', () => {
     'rtcp.xr.voipmetrics.burstdensity', 'rtcp.xr.voipmetrics.gapdensity', 'rtcp.xr.voipmetrics.burstduration',
     'rtcp.xr.voipmetrics.gapduration', 'rtcp.xr.voipmetrics.rtdelay', 'rtcp.xr.voipmetrics.esdelay',
     'rtcp.xr.voipmetrics.signallevel', 'rtcp.xr.voipmetrics.noiselevel', 'rtcp.xr.voipmetrics.gmin', 'rtcp.xr.voipmetrics.rfactor',
+    'rtcp.xr.voipmetrics.rerl', 'rtcp.xr.voipmetrics.extrfactor', 'rtcp.xr.voipmetrics.moslq', 'rtcp.xr.voipmetrics.moscq',
+    'rtcp.xr.voipmetrics.plc', 'rtcp.xr.voipmetrics.jba', 'rtcp.xr.voipmetrics.jbrate',
     'rtcp.xr.voipmetrics.jbnominal', 'rtcp.xr.voipmetrics.jbmax', 'rtcp.xr.voipmetrics.jbabsmax',
   ];
   const out = execFileSync('tshark', ['-r', file, '-d', 'udp.port==5005,rtcp', '-T', 'fields', '-E', 'aggregator=|', '-E', 'occurrence=a', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
@@ -61,7 +63,7 @@ describe('RTCP parser', () => {
     const xr = c.packets[1];
     expect(xr.kind === 'XR' && xr.blocks.map((x) => x.kind)).toEqual(['RRTR', 'DLRR', 'VOIP_METRICS', 'OTHER']);
     const vm = xr.kind === 'XR' ? xr.blocks[2] : null;
-    expect(vm).toMatchObject({ lossRate: 12, discardRate: 3, rerl: 40, extRFactor: 127, mosLq: 41, mosCq: 39, rxConfig: 0x80 });
+    expect(vm).toMatchObject({ lossRate: 12, discardRate: 3, rerl: 40, extRFactor: 127, mosLq: 41, mosCq: 39, rxConfig: 0xb5, plc: 2, jba: 3, jbRate: 5 });
     const app = c.packets[2];
     expect(app.kind === 'APP' && app).toMatchObject({ subtype: 3, name: 'TEST', dataLength: 8 });
   });

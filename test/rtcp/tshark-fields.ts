@@ -55,6 +55,13 @@ export function ourFields(pkts: RtcpPacket[]): Record<string, string[]> {
           add('rtcp.xr.voipmetrics.noiselevel', b.noiseLevel);
           add('rtcp.xr.voipmetrics.gmin', b.gmin);
           add('rtcp.xr.voipmetrics.rfactor', b.rFactor);
+          add('rtcp.xr.voipmetrics.rerl', b.rerl);
+          add('rtcp.xr.voipmetrics.extrfactor', b.extRFactor);
+          add('rtcp.xr.voipmetrics.moslq', String(b.mosLq / 10));
+          add('rtcp.xr.voipmetrics.moscq', String(b.mosCq / 10));
+          add('rtcp.xr.voipmetrics.plc', b.plc);
+          add('rtcp.xr.voipmetrics.jba', b.jba);
+          add('rtcp.xr.voipmetrics.jbrate', b.jbRate);
           add('rtcp.xr.voipmetrics.jbnominal', b.jbNominal);
           add('rtcp.xr.voipmetrics.jbmax', b.jbMaximum);
           add('rtcp.xr.voipmetrics.jbabsmax', b.jbAbsMax);
