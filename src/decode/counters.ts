@@ -20,7 +20,7 @@ export const MalformedReason = {
   IPV6_EXTENSION: 6,
   /** UDP header cut short. */
   UDP_HEADER: 7,
-  /** UDP length below 8 or beyond the IP payload. */
+  /** UDP length below 8. */
   UDP_LENGTH: 8,
   /** TCP header cut short or data offset below 20 / beyond the segment. */
   TCP_HEADER: 9,
@@ -70,13 +70,15 @@ export const ProtocolCounter = {
   /** Payload shorter than its headers say (snap length): delivered with what was captured. */
   TRUNCATED: 22,
   UNKNOWN_LINK_TYPE: 23,
-  COUNT: 24,
+  /** UDP length beyond the IP payload: delivered with the payload cut at the IP end, as Wireshark still dissects it. */
+  UDP_LENGTH_CLAMPED: 24,
+  COUNT: 25,
 } as const;
 
 export const protocolCounterNames: readonly string[] = [
   'packets', 'ipv4', 'ipv6', 'udp', 'tcp', 'other', 'vlan_tags', 'mpls', 'fragments', 'reassembled',
   'fragment_duplicates', 'fragment_overlaps', 'fragment_timeouts', 'fragment_evictions', 'gre', 'erspan_i',
-  'erspan_ii', 'erspan_iii', 'vxlan', 'tzsp', 'ip_in_ip', 'pppoe', 'truncated', 'unknown_link_type',
+  'erspan_ii', 'erspan_iii', 'vxlan', 'tzsp', 'ip_in_ip', 'pppoe', 'truncated', 'unknown_link_type', 'udp_length_clamped',
 ];
 
 /** Value of DecodedPacket.tunnel: the innermost tunnel the payload came out of. */

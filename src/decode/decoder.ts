@@ -348,9 +348,14 @@ export class PacketDecoder {
 
   private udp(buf: Uint8Array, off: number, end: number, claimedEnd: number): boolean {
     if (end - off < 8) return this.bad(M.UDP_HEADER);
-    const ulen = (buf[off + 4] << 8) | buf[off + 5];
-    if (ulen < 8 || off + ulen > claimedEnd) return this.bad(M.UDP_LENGTH);
+    let ulen = (buf[off + 4] << 8) | buf[off + 5];
+    if (ulen < 8) return this.bad(M.UDP_LENGTH);
     this.counts[C.UDP]++;
+    if (off + ulen > claimedEnd) {
+      // Wireshark flags a UDP length past the IP payload but still dissects the datagram; so do we, cut at the IP end.
+      this.counts[C.UDP_LENGTH_CLAMPED]++;
+      ulen = claimedEnd - off;
+    }
     const out = this.out!;
     const srcPort = (buf[off] << 8) | buf[off + 1];
     const dstPort = (buf[off + 2] << 8) | buf[off + 3];
@@ -360,6 +365,7 @@ export class PacketDecoder {
     const payOff = off + 8;
     const claimed = off + ulen;
     const payEnd = claimed < end ? claimed : end;
+    // Deviation: Wireshark decodes every datagram to the VXLAN port as VXLAN; without the I flag we keep it as plain UDP.
     if (dstPort === this.vxlanPort && payEnd - payOff >= 8 && (buf[payOff] & 0x08) !== 0) {
       // VXLAN (RFC 7348): flags with the I bit, 24 reserved bits, VNI, reserved; then an Ethernet frame.
       this.counts[C.VXLAN]++;

@@ -105,6 +105,15 @@ describe('PacketDecoder: Ethernet, VLAN, IP, UDP, TCP', () => {
     expect(decoder.counts[ProtocolCounter.TRUNCATED]).toBe(1);
   });
 
+  it('delivers a UDP datagram whose length runs past the IP payload, cut at the IP end, and counts it', () => {
+    const f = Uint8Array.from(udpFrame('10.0.0.1', 1000, '10.0.0.2', 2000, PAYLOAD));
+    f[38] = 0x01; // UDP length 256+
+    const { ok, pkt, decoder } = decodeOne(f);
+    expect(ok).toBe(true);
+    expectUdp(pkt, '10.0.0.1', 1000, '10.0.0.2', 2000);
+    expect(decoder.counts[ProtocolCounter.UDP_LENGTH_CLAMPED]).toBe(1);
+  });
+
   it('decodes TCP with options: seq, flags, payload after the data offset', () => {
     const seg = tcp(5060, 40000, 0xfedcba98, PAYLOAD, TcpFlags.ACK | TcpFlags.PSH);
     const withOpts = concat(seg.subarray(0, 20), Uint8Array.from([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]), seg.subarray(20));
@@ -350,7 +359,7 @@ describe('PacketDecoder: malformed packets are counted per reason', () => {
     ['short IPv4', good.subarray(0, 30), 1, MalformedReason.IPV4_HEADER],
     ['IPv4 total length below header', (() => { const f = Uint8Array.from(good); f[16] = 0; f[17] = 10; return f; })(), 1, MalformedReason.IPV4_LENGTH],
     ['short UDP', good.subarray(0, 38), 1, MalformedReason.UDP_HEADER],
-    ['UDP length past IP', (() => { const f = Uint8Array.from(good); f[38] = 0xff; return f; })(), 1, MalformedReason.UDP_LENGTH],
+    ['UDP length below 8', (() => { const f = Uint8Array.from(good); f[38] = 0; f[39] = 4; return f; })(), 1, MalformedReason.UDP_LENGTH],
     ['short IPv6', ethernet(new Uint8Array(30).fill(0x60), EtherType.IPV6), 1, MalformedReason.IPV6_HEADER],
     ['IPv6 ext past end', ethernet(ipv6('::1', '::2', 17, new Uint8Array(0), [[0, ipv6OptionsHeader(1)]]).subarray(0, 44), EtherType.IPV6), 1, MalformedReason.IPV6_EXTENSION],
     ['TCP offset below 20', (() => { const f = Uint8Array.from(ethernet(ipv4('10.0.0.1', '10.0.0.2', 6, tcp(1, 2, 3, PAYLOAD)), EtherType.IPV4)); f[46] = 0x40; return f; })(), 1, MalformedReason.TCP_HEADER],

@@ -39,7 +39,10 @@ describe('generated mirror-port capture: UDP flows match tshark', () => {
     eth.push(outer(IpProto.GRE, gre(0x86dd, ipv6('2001:db8::17', '2001:db8::18', IpProto.UDP, udp(4017, 6017, voice(i))))));
     for (const f of ipv4Fragments('10.19.0.1', '10.19.0.2', IpProto.UDP, udp(5060, 5060, sip), 1480, { id: 100 + i })) eth.push(ethernet(f, EtherType.IPV4));
     for (const f of ipv6Fragments('2001:db8::20', '2001:db8::21', IpProto.UDP, udp(5062, 5062, sip), 1232, 900 + i)) eth.push(ethernet(f, EtherType.IPV6));
-    eth.push(outer(1, new Uint8Array(8))); // ICMP: no flow on either side
+    eth.push(outer(1, new Uint8Array(8)));
+    const bogus = Uint8Array.from(udpFrame('10.40.0.1', 4040, '10.40.0.2', 6040, voice(i)));
+    bogus[38] = 0x7f; // UDP length far past the IP payload: both tshark and we still count the datagram
+    eth.push(bogus); // ICMP: no flow on either side
   }
   const ipOnly = [innerIp(30, 0), ipv6('2001:db8::31', '2001:db8::32', IpProto.UDP, udp(4031, 6031, voice(0)))];
 
@@ -68,7 +71,7 @@ describe('generated mirror-port capture: UDP flows match tshark', () => {
     const theirs = tsharkUdpFlows(file);
     const ours = decoderUdpFlows(data);
     expect(sorted(ours.flows)).toEqual(sorted(theirs));
-    expect(theirs.size).toBe(23); // 18 Ethernet-borne flows, 2 raw IP, SLL, SLL2, NULL (the NULL IPv6 one repeats a raw flow)
+    expect(theirs.size).toBe(24); // 19 Ethernet-borne flows, 2 raw IP, SLL, SLL2, NULL (the NULL IPv6 one repeats a raw flow)
     expect([...ours.decoder.malformed].every((n) => n === 0)).toBe(true);
   });
 });
