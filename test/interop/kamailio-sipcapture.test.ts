@@ -11,10 +11,12 @@
  *   "no correlation id defined" and stores nothing. It reads the correlation id with strlen(), so the
  *   chunk after it must start with a 0 byte (a generic chunk): our encoder guarantees that order.
  * - At least 9 of the base chunks plus both addresses, or the packet is ignored ("Not all elements").
- * - HEP over TCP: the 5.6.3 core has `tcp_accept_hep3=yes`, but with this configuration it still parsed our
- *   TCP stream as SIP ("tcp_read_req(): content length not present or unparsable") and stored nothing, so
- *   this interop runs over UDP only. Our TCP framing is checked against our strict deframer and hep-js in
- *   test/hep/transport.test.ts.
+ * - HEP over TCP is a different path in 5.6.3: the core needs `tcp_accept_hep3=yes` AND `tcp_accept_no_cl=yes`
+ *   (with only the first every frame fails with "content length not present or unparsable"), then the frame
+ *   reaches sipcapture only through `nonsip_hook=1` + `event_route[sipcapture:request]`, where the script must
+ *   call report_capture() itself. report_capture() fills source/destination from the TCP connection, not
+ *   from the HEP envelope, so HOMER's per-stream grouping is lost: send QoS reports to Kamailio over UDP.
+ *   (nonsip_hook=1 also reroutes UDP HEP through that script, hence two separate Kamailio instances here.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -58,23 +60,42 @@ function readRows(dbDir: string, table: string): Row[] {
   return rows;
 }
 
-describe.skipIf(missing !== undefined)('Kamailio sipcapture stores what HepSender sends', () => {
-  let dir = '';
-  let dbDir = '';
-  let port = 0;
-  let kam: ChildProcess | undefined;
-  let log = '';
+interface Kamailio {
+  port: number;
+  dbDir: string;
+  log(): string;
+  stop(): Promise<void>;
+}
 
-  beforeAll(async () => {
-    // Digits-only directory name: with some mkdtemp names (e.g. /tmp/kam-hep-z8qdks/db) db_flatstore 5.6.3
-    // fails in flat_new_connection ("No such file or directory") and the receiver child segfaults; cause not
-    // identified, a numeric path has always worked here.
-    dir = path.join(os.tmpdir(), `kh-${process.pid}-${Date.now() % 1_000_000_000}`);
-    fs.mkdirSync(dir, { recursive: true });
-    dbDir = path.join(dir, 'db');
-    fs.mkdirSync(dbDir);
-    port = await freePort();
-    const cfg = `#!KAMAILIO
+const NATIVE_ROUTES = `request_route {
+  sip_capture();
+  drop;
+}
+onreply_route {
+  sip_capture();
+  drop;
+}
+`;
+
+/** HEP over TCP needs the script to store non-SIP types (see the header comment). */
+const TCP_SCRIPT_ROUTES = `modparam("sipcapture", "nonsip_hook", 1)
+event_route[sipcapture:request] {
+  if ($hep(0x00b) == 99) { report_capture("report_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
+  if ($hep(0x00b) == 5) { report_capture("rtcp_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
+  return 1;
+}
+${NATIVE_ROUTES}`;
+
+async function startKamailio(routes: string): Promise<Kamailio> {
+  // Digits-only directory name: with some mkdtemp names (e.g. /tmp/kam-hep-z8qdks/db) db_flatstore 5.6.3
+  // fails in flat_new_connection ("No such file or directory") and the receiver child segfaults; cause not
+  // identified, a numeric path has always worked here.
+  const dir = path.join(os.tmpdir(), `kh-${process.pid}-${Date.now() % 1_000_000_000}-${Math.floor(Math.random() * 1e6)}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const dbDir = path.join(dir, 'db');
+  fs.mkdirSync(dbDir);
+  const port = await freePort();
+  const cfg = `#!KAMAILIO
 debug=2
 log_stderror=yes
 fork=yes
@@ -85,6 +106,8 @@ dns=no
 rev_dns=no
 listen=udp:127.0.0.1:${port}
 listen=tcp:127.0.0.1:${port}
+tcp_accept_hep3=yes
+tcp_accept_no_cl=yes
 mpath="${MODDIR}/"
 loadmodule "pv.so"
 loadmodule "xlog.so"
@@ -94,25 +117,28 @@ modparam("sipcapture", "db_url", "flatstore:${dbDir}")
 modparam("sipcapture", "capture_on", 1)
 modparam("sipcapture", "hep_capture_on", 1)
 modparam("sipcapture", "table_name", "sip_capture")
-request_route {
-  sip_capture();
-  drop;
-}
-onreply_route {
-  sip_capture();
-  drop;
-}
-`;
-    fs.writeFileSync(path.join(dir, 'kamailio.cfg'), cfg);
-    kam = spawn(
-      KAMAILIO!,
-      ['-f', path.join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '32', '-M', '4', '-P', path.join(dir, 'k.pid'), '-Y', dir, '-w', dir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    kam.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    kam.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    // Ready once its TCP listener accepts (UDP is bound before TCP children start).
-    await waitFor(() => kam!.exitCode === null && /Listening on/.test(log), 10_000, 'kamailio start');
+${routes}`;
+  fs.writeFileSync(path.join(dir, 'kamailio.cfg'), cfg);
+  const kam: ChildProcess = spawn(
+    KAMAILIO!,
+    ['-f', path.join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '32', '-M', '4', '-P', path.join(dir, 'k.pid'), '-Y', dir, '-w', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  kam.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  kam.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const stop = async () => {
+    if (kam.exitCode === null) {
+      const exited = new Promise<void>((r) => kam.once('exit', () => r()));
+      kam.kill('SIGTERM');
+      await Promise.race([exited, sleep(3000)]);
+      if (kam.exitCode === null) kam.kill('SIGKILL');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(() => kam.exitCode === null && /Listening on/.test(log), 10_000, 'kamailio start');
+    // Ready once its TCP listener accepts (UDP is bound before the TCP children start).
     for (let i = 0; ; i++) {
       const ok = await new Promise<boolean>((r) => {
         const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
@@ -122,73 +148,74 @@ onreply_route {
       if (i > 100 || kam.exitCode !== null) throw new Error(`kamailio did not come up:\n${log}`);
       await sleep(50);
     }
-  });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { port, dbDir, log: () => log, stop };
+}
 
+function qosFixture(callId: string) {
+  const base = { ipFamily: 4 as const, ipProto: 17, tsSec: 1_700_000_123, tsUsec: 456_789 };
+  const sip: HepSendInput = {
+    ...base, srcIp: '192.0.2.10', dstIp: '192.0.2.20', srcPort: 5060, dstPort: 5080, protoType: HepProtoType.SIP,
+    correlationId: '',
+    payload:
+      `OPTIONS sip:bob@192.0.2.20 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds\r\n` +
+      `From: <sip:alice@192.0.2.10>;tag=1928301774\r\nTo: <sip:bob@192.0.2.20>\r\nCall-ID: ${callId}\r\n` +
+      `CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
+  };
+  const qosPayload = JSON.stringify({
+    CORRELATION_ID: callId, RTP_SIP_CALL_ID: callId, TYPE: 'PERIODIC', SSRC: 3535621694, SRC_IP: '192.0.2.10',
+    SRC_PORT: 40376, DST_IP: '192.0.2.20', DST_PORT: 8000, TOTAL_PK: 510, EXPECTED_PK: 510, PACKET_LOSS: 0, MOS: 4.394,
+  });
+  const qos: HepSendInput = {
+    ...base, srcIp: '192.0.2.10', dstIp: '192.0.2.20', srcPort: 40376, dstPort: 8000, protoType: HepProtoType.QOS_REPORT,
+    correlationId: callId, mos: 4.39, payload: qosPayload,
+  };
+  const rtcpPayload = JSON.stringify({
+    sender_information: { ntp_timestamp_sec: 3909000000, ntp_timestamp_usec: 1, octets: 16000, rtp_timestamp: 160, packets: 100 },
+    ssrc: 3535621694, type: 200, report_count: 0, report_blocks: [], sdes_ssrc: 3535621694,
+  });
+  const rtcp: HepSendInput = {
+    ...base, srcIp: '192.0.2.10', dstIp: '192.0.2.20', srcPort: 40377, dstPort: 8001, protoType: HepProtoType.RTCP_JSON,
+    correlationId: callId, payload: rtcpPayload,
+  };
+  return { sip, qos, rtcp, qosPayload, rtcpPayload };
+}
+
+describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UDP) stores what HepSender sends', () => {
+  let k: Kamailio;
+  beforeAll(async () => {
+    k = await startKamailio(NATIVE_ROUTES);
+  });
   afterAll(async () => {
-    if (kam && kam.exitCode === null) {
-      const exited = new Promise<void>((r) => kam!.once('exit', () => r()));
-      kam.kill('SIGTERM');
-      await Promise.race([exited, sleep(3000)]);
-      if (kam.exitCode === null) kam.kill('SIGKILL');
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await k?.stop();
   });
 
-  it('stores SIP in sip_capture, the QoS report (99) in report_capture and RTCP JSON (5) in rtcp_capture, over UDP', async () => {
+  it('stores SIP in sip_capture, the QoS report (99) in report_capture and RTCP JSON (5) in rtcp_capture', async () => {
     const callId = `a84b4c76e66710@pc33.example.com-${process.pid}`;
-    const base = { ipFamily: 4 as const, ipProto: 17, tsSec: 1_700_000_123, tsUsec: 456_789 };
-    const sip: HepSendInput = {
-      ...base, srcIp: '192.0.2.10', dstIp: '192.0.2.20', srcPort: 5060, dstPort: 5080, protoType: HepProtoType.SIP,
-      correlationId: '',
-      payload:
-        `OPTIONS sip:bob@192.0.2.20 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds\r\n` +
-        `From: <sip:alice@192.0.2.10>;tag=1928301774\r\nTo: <sip:bob@192.0.2.20>\r\nCall-ID: ${callId}\r\n` +
-        `CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
-    };
-    const qosPayload = JSON.stringify({
-      CORRELATION_ID: callId, RTP_SIP_CALL_ID: callId, TYPE: 'PERIODIC', SSRC: 3535621694, SRC_IP: '192.0.2.10',
-      SRC_PORT: 40376, DST_IP: '192.0.2.20', DST_PORT: 8000, TOTAL_PK: 510, EXPECTED_PK: 510, PACKET_LOSS: 0, MOS: 4.394,
-    });
-    const qos: HepSendInput = {
-      ...base, srcIp: '192.0.2.10', dstIp: '192.0.2.20', srcPort: 40376, dstPort: 8000, protoType: HepProtoType.QOS_REPORT,
-      correlationId: callId, mos: 4.39, payload: qosPayload,
-    };
-    const rtcpPayload = JSON.stringify({
-      sender_information: { ntp_timestamp_sec: 3909000000, ntp_timestamp_usec: 1, octets: 16000, rtp_timestamp: 160, packets: 100 },
-      ssrc: 3535621694, type: 200, report_count: 0, report_blocks: [], sdes_ssrc: 3535621694,
-    });
-    const rtcp: HepSendInput = {
-      ...base, srcIp: '192.0.2.10', dstIp: '192.0.2.20', srcPort: 40377, dstPort: 8001, protoType: HepProtoType.RTCP_JSON,
-      correlationId: callId, payload: rtcpPayload,
-    };
-    const sender = new HepSender({
-      captureId: 2001, nodeName: 'probe-interop',
-      collectors: [
-        { host: '127.0.0.1', port, transport: 'udp' },
-      ],
-    });
+    const { sip, qos, rtcp, qosPayload, rtcpPayload } = qosFixture(callId);
+    const sender = new HepSender({ captureId: 2001, nodeName: 'probe-interop', collectors: [{ host: '127.0.0.1', port: k.port, transport: 'udp' }] });
     for (const m of [sip, qos, rtcp]) expect(sender.send(m)).toBe(true);
     await sender.close(3000);
-    for (const c of sender.stats().collectors) expect(c).toMatchObject({ sent: 3, failed: 0, dropped: 0 });
+    expect(sender.stats().collectors[0]).toMatchObject({ sent: 3, failed: 0, dropped: 0 });
 
-    const mine = (t: string) => readRows(dbDir, t).filter((r) => r.correlationId === callId);
-    await waitFor(() => mine('report_capture').length >= 1 && mine('rtcp_capture').length >= 1, 10_000, `rows (log:\n${log})`);
+    const mine = (t: string) => readRows(k.dbDir, t).filter((r) => r.correlationId === callId);
+    await waitFor(() => mine('report_capture').length >= 1 && mine('rtcp_capture').length >= 1, 10_000, `rows (log:\n${k.log()})`);
     const reports = mine('report_capture');
     expect(reports).toHaveLength(1);
-    for (const r of reports) {
-      expect(r).toMatchObject({ srcIp: '192.0.2.10', srcPort: 40376, dstIp: '192.0.2.20', dstPort: 8000, family: 2, type: 4 });
-      expect(r.microTs).toBe('1700000123456789'); // HEP timestamp, not arrival time
-      expect(r.node).toBe('homer01:2001'); // capture id from chunk 0x0c
-      expect(JSON.parse(r.msg)).toEqual(JSON.parse(qosPayload));
-    }
+    // HEP envelope = the RTP stream's addresses: what HOMER's QoS chart groups by.
+    expect(reports[0]).toMatchObject({ srcIp: '192.0.2.10', srcPort: 40376, dstIp: '192.0.2.20', dstPort: 8000, proto: 1, family: 2, type: 4 });
+    expect(reports[0]!.microTs).toBe('1700000123456789'); // HEP timestamp, not arrival time
+    expect(reports[0]!.node).toBe('homer01:2001'); // capture id from chunk 0x0c
+    expect(JSON.parse(reports[0]!.msg)).toEqual(JSON.parse(qosPayload));
     const rtcps = mine('rtcp_capture');
     expect(rtcps).toHaveLength(1);
-    for (const r of rtcps) {
-      expect(r).toMatchObject({ srcIp: '192.0.2.10', srcPort: 40377, dstIp: '192.0.2.20', dstPort: 8001, type: 3 });
-      expect(JSON.parse(r.msg)).toEqual(JSON.parse(rtcpPayload));
-    }
-    await waitFor(() => readRows(dbDir, 'sip_capture').filter((r) => r.msg.includes(callId)).length >= 1, 5000, 'sip rows');
-    const sipRows = readRows(dbDir, 'sip_capture').filter((r) => r.msg.includes(callId));
+    expect(rtcps[0]).toMatchObject({ srcIp: '192.0.2.10', srcPort: 40377, dstIp: '192.0.2.20', dstPort: 8001, type: 3 });
+    expect(JSON.parse(rtcps[0]!.msg)).toEqual(JSON.parse(rtcpPayload));
+    await waitFor(() => readRows(k.dbDir, 'sip_capture').some((r) => r.msg.includes(callId)), 5000, 'sip row');
+    const sipRows = readRows(k.dbDir, 'sip_capture').filter((r) => r.msg.includes(callId));
     expect(sipRows).toHaveLength(1);
   });
 
@@ -206,17 +233,46 @@ onreply_route {
     expect(pkt.readUInt16BE(82 - 4)).toBe(0x000b);
     pkt[82] = HepProtoType.QOS_REPORT;
     const udp = (await import('node:dgram')).createSocket('udp4');
-    await new Promise<void>((r, j) => udp.send(pkt, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    await new Promise<void>((r, j) => udp.send(pkt, k.port, '127.0.0.1', (e) => (e ? j(e) : r())));
     udp.close();
     // Control: the same report with a correlation id, sent after it, is stored.
-    const sender = new HepSender({ captureId: 2001, collectors: [{ host: '127.0.0.1', port, transport: 'udp' }] });
+    const sender = new HepSender({ captureId: 2001, collectors: [{ host: '127.0.0.1', port: k.port, transport: 'udp' }] });
     expect(sender.send({ ...m, protoType: HepProtoType.QOS_REPORT, correlationId: okCid, payload: JSON.stringify({ MARK: okCid }) })).toBe(true);
     expect(sender.send({ ...m, protoType: HepProtoType.QOS_REPORT })).toBe(false); // refused locally
     expect(sender.stats().refused.emptyCorrelationId).toBe(1);
     await sender.close(2000);
-    await waitFor(() => readRows(dbDir, 'report_capture').some((r) => r.correlationId === okCid), 10_000, 'control row');
-    await waitFor(() => /no correlation id/.test(log), 5000, 'kamailio "no correlation id" log line');
-    const rows = readRows(dbDir, 'report_capture').filter((r) => r.msg.includes(marker));
+    await waitFor(() => readRows(k.dbDir, 'report_capture').some((r) => r.correlationId === okCid), 10_000, 'control row');
+    await waitFor(() => /no correlation id/.test(k.log()), 5000, 'kamailio "no correlation id" log line');
+    const rows = readRows(k.dbDir, 'report_capture').filter((r) => r.msg.includes(marker));
     expect(rows.map((r) => r.correlationId)).toEqual([okCid]);
+  });
+});
+
+describe.skipIf(missing !== undefined)('Kamailio sipcapture over TCP (tcp_accept_hep3 + nonsip_hook script)', () => {
+  let k: Kamailio;
+  beforeAll(async () => {
+    k = await startKamailio(TCP_SCRIPT_ROUTES);
+  });
+  afterAll(async () => {
+    await k?.stop();
+  });
+
+  it('frames HEP over TCP so Kamailio reads each message whole: SIP, report and RTCP stored with their ids and payloads', async () => {
+    const callId = `tcp-${process.pid}@pc33.example.com`;
+    const { sip, qos, rtcp, qosPayload, rtcpPayload } = qosFixture(callId);
+    const sender = new HepSender({ captureId: 2001, collectors: [{ host: '127.0.0.1', port: k.port, transport: 'tcp' }] });
+    await waitFor(() => sender.stats().collectors[0]!.connected);
+    for (const m of [sip, qos, rtcp]) expect(sender.send(m)).toBe(true);
+    await sender.close(3000);
+    expect(sender.stats().collectors[0]).toMatchObject({ sent: 3, failed: 0, dropped: 0 });
+    const mine = (t: string) => readRows(k.dbDir, t).filter((r) => r.correlationId === callId);
+    await waitFor(() => mine('report_capture').length >= 1 && mine('rtcp_capture').length >= 1, 10_000, `rows (log:\n${k.log()})`);
+    const [report] = mine('report_capture');
+    // proto 2 = Kamailio's PROTO_TCP; addresses are the TCP connection's (report_capture() limitation).
+    expect(report).toMatchObject({ proto: 2, microTs: '1700000123456789', node: 'homer01:2001' });
+    expect(JSON.parse(report!.msg)).toEqual(JSON.parse(qosPayload));
+    expect(JSON.parse(mine('rtcp_capture')[0]!.msg)).toEqual(JSON.parse(rtcpPayload));
+    await waitFor(() => readRows(k.dbDir, 'sip_capture').some((r) => r.msg.includes(callId)), 5000, 'sip row');
+    expect(k.log()).not.toMatch(/content length not present/);
   });
 });
