@@ -25,6 +25,14 @@ export interface CapDevice {
   flags?: string;
 }
 
+/**
+ * Cap objects whose open() threw. cap 0.2.1 leaves its pcap handle set after a failed open, and its
+ * destructor then calls uv_poll_stop on a poll handle never initialised and Unref() on an object never
+ * Ref()'d: the process crashes at a later GC. Keeping them reachable (a small leak per failed open,
+ * usually followed by exit) avoids that destructor.
+ */
+const capFailedOpens: unknown[] = [];
+
 let capModule: CapModule | null | undefined;
 let capError = '';
 
@@ -118,6 +126,7 @@ export class CapLiveSource implements LivePacketSource {
     try {
       lt = this.cap.open(o.interface, o.filter, o.bufferSizeMb * 1024 * 1024, this.capBuffer);
     } catch (e) {
+      capFailedOpens.push(this.cap, this.capBuffer);
       const msg = (e as Error).message;
       const err = new Error(
         /filter|syntax|parse/i.test(msg)
