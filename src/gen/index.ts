@@ -3,3 +3,4 @@ export * from './pcap-writer.js';
 export * from './rtcp.js';
 export * from './tunnels.js';
 export * from './sip.js';
+export * from './scenario.js';
