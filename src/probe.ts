@@ -1,9 +1,26 @@
 /**
- * PLACEHOLDER written by the ops helper (H6) so the CLI compiles: the lead replaces this file with the
- * real pipeline wiring. Signatures are the ones the CLI calls.
+ * The probe's run modes: replay of capture files and live capture. Each wires a packet source into the
+ * pipeline (src/pipeline), the pipeline into the outputs, and the ops runtime (metrics, signals) around
+ * them. The CLI (src/cli.ts) calls these; tests and embedders may too (then without the ops runtime).
  */
+import { statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { openCaptureFile } from './capture/index.js';
+import type { PacketBatch, PacketSource } from './capture/index.js';
+import { listInterfaces as listCaptureInterfaces, openLiveCapture } from './capture/live/index.js';
+import type { LivePacketSource } from './capture/live/index.js';
+import { malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
+import { ExitCode } from './ops/exit-codes.js';
+import type { ProbeMetrics } from './ops/metrics.js';
+import { dropPrivileges } from './ops/privileges.js';
+import { opsRuntime } from './ops/runtime.js';
+import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
+import type { Outputs } from './pipeline/index.js';
+import { RuleError, compileRule } from './report/index.js';
+import type { QosReport } from './report/index.js';
+import { EndReason, endReasonName } from './rtp/index.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -13,28 +30,237 @@ export interface InterfaceInfo {
   up: boolean;
 }
 
-export async function runLive(_config: ProbeConfig, _log: Logger): Promise<number> {
-  throw new Error('runLive: not wired yet');
+export interface ReplayOptions {
+  realtime: boolean;
+  progress?: (done: number, total: number) => void;
+  /** Receives the closing per-stream table (default: standard output). */
+  print?: (text: string) => void;
 }
 
-export async function runReplay(
-  _files: string[],
-  _config: ProbeConfig,
-  _opts: { realtime: boolean; progress?: (done: number, total: number) => void },
-  _log: Logger,
-): Promise<number> {
-  throw new Error('runReplay: not wired yet');
+/** Bytes a pcap record header adds to each packet: used only to estimate progress through a file. */
+const RECORD_OVERHEAD = 16;
+
+export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
+  const finals: QosReport[] = [];
+  const outputs = openOutputs(config, (r) => {
+    if (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') finals.push(r);
+  });
+  const rt = opsRuntime();
+  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  wireMetrics(rt?.metrics, pipeline, outputs);
+  let stopping = false;
+  let source: PacketSource | null = null;
+  rt?.lifecycle.onStop('replay input', async () => {
+    stopping = true;
+    await source?.close();
+  });
+  rt?.metrics?.setCaptureState('running');
+
+  const total = files.reduce((n, f) => n + statSync(f).size, 0);
+  let done = 0;
+  const started = Date.now();
+  try {
+    for (const file of files) {
+      if (stopping) break;
+      source = openCaptureFile(file);
+      log.info({ file }, 'replaying');
+      const pacer = opts.realtime ? new RealtimePacer() : null;
+      for await (const batch of source.batches()) {
+        if (pacer) await pacer.feed(batch, pipeline);
+        else pipeline.processBatch(batch);
+        done += batchBytes(batch);
+        opts.progress?.(done, total);
+        if (stopping) break;
+      }
+      await source.close();
+    }
+  } finally {
+    pipeline.finish();
+    await outputs.close(config.process.shutdownDeadlineMs);
+    rt?.metrics?.setCaptureState('stopped');
+  }
+  logRunSummary(log, pipeline, outputs, Date.now() - started);
+  (opts.print ?? ((t) => process.stdout.write(t)))(finals.length ? formatStreamTable(finals) : 'no RTP streams found\n');
+  return ExitCode.OK;
+}
+
+export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
+  const c = config.capture;
+  if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  const rt = opsRuntime();
+  const source: LivePacketSource = await openLiveCapture({
+    interface: c.interface,
+    backend: c.backend,
+    snapLength: c.snapLength,
+    bufferSizeMb: c.bufferSizeMb,
+    bufferTimeoutMs: c.bufferTimeoutMs,
+    filter: c.filter || undefined,
+    promiscuous: c.promiscuous,
+    fanoutGroup: c.fanoutGroup || undefined,
+    onWarning: (m) => log.warn(m),
+  }).catch((err: Error & { code?: string }) => {
+    throw Object.assign(err, { name: 'CaptureOpenError' });
+  });
+  log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
+  if (source.hostTimestamps) log.warn('timestamps come from the host clock (cap backend): jitter includes event-loop delay; reports carry HOST_TIMESTAMPS=1');
+  if (config.process.user) dropPrivileges(config.process.user, log);
+
+  const outputs = openOutputs(config);
+  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  pipeline.setHostTimestamps(source.hostTimestamps);
+  wireMetrics(rt?.metrics, pipeline, outputs);
+  rt?.metrics?.addCaptureSource(c.interface, () => source.stats());
+  rt?.metrics?.setCaptureState('running');
+
+  // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
+  let lastDrops = 0;
+  const timer = setInterval(() => {
+    const s = source.stats();
+    pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
+    if (pipeline.captureDrops > lastDrops) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
+    lastDrops = pipeline.captureDrops;
+    pipeline.tick(Date.now());
+  }, 1000);
+  timer.unref();
+
+  let stopped = false;
+  rt?.lifecycle.onStop('capture', async () => {
+    stopped = true;
+    await source.close();
+  }, 0);
+  rt?.lifecycle.onStop('final reports', async () => {
+    pipeline.finish();
+    await outputs.close(config.process.shutdownDeadlineMs);
+  }, 10);
+  rt?.lifecycle.onReload(() => {
+    log.warn('configuration reloaded: capture, streams and report settings stay as started; restart to apply them');
+  });
+
+  try {
+    for await (const batch of source.batches()) pipeline.processBatch(batch);
+  } catch (err) {
+    rt?.metrics?.setCaptureState('failed');
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+  if (!stopped) {
+    // The source ended by itself (interface gone): flush like a shutdown, report failure.
+    rt?.metrics?.setCaptureState('failed');
+    pipeline.finish();
+    await outputs.close(config.process.shutdownDeadlineMs);
+    log.error({ interface: c.interface }, 'capture ended unexpectedly');
+    return ExitCode.RUNTIME;
+  }
+  rt?.metrics?.setCaptureState('stopped');
+  logRunSummary(log, pipeline, outputs, 0);
+  return ExitCode.OK;
 }
 
 export async function listInterfaces(): Promise<InterfaceInfo[]> {
-  throw new Error('listInterfaces: not wired yet');
+  return listCaptureInterfaces().map((i) => ({
+    name: i.name,
+    description: i.description || undefined,
+    addresses: i.addresses.map((a) => a.address),
+    loopback: i.loopback,
+    up: i.up,
+  }));
 }
 
-/**
- * Checks that need other modules (e.g. compiling reports.rules[].when with the report module). Returns
- * problem messages in the config's style: "reports.rules[0].when: ... is not allowed: ...". Used by
- * `rtpprobe check-config`, `run` and `replay` before anything starts.
- */
-export function checkConfig(_config: ProbeConfig): string[] {
-  return [];
+/** Checks that need other modules: each threshold rule must compile (mathjs) against the report metrics. */
+export function checkConfig(config: ProbeConfig): string[] {
+  const problems: string[] = [];
+  config.reports.rules.forEach((rule, i) => {
+    try {
+      compileRule(rule);
+    } catch (err) {
+      const msg = err instanceof RuleError ? err.message : String(err);
+      problems.push(`reports.rules[${i}].when: ${JSON.stringify(rule.when)} is not allowed: ${msg}`);
+    }
+  });
+  return problems;
+}
+
+/** Plays a file back at its recorded pace: each packet is processed when its capture time comes. */
+class RealtimePacer {
+  private firstCaptureMs = -1;
+  private startWallMs = 0;
+
+  async feed(batch: PacketBatch, pipeline: Pipeline): Promise<void> {
+    for (let i = 0; i < batch.count; i++) {
+      const t = batch.tsSec[i] * 1000 + batch.tsNsec[i] / 1e6;
+      if (this.firstCaptureMs < 0) {
+        this.firstCaptureMs = t;
+        this.startWallMs = Date.now();
+      }
+      const wait = t - this.firstCaptureMs - (Date.now() - this.startWallMs);
+      if (wait > 1) await sleep(wait);
+      pipeline.processPacket(batch, i);
+    }
+    pipeline.tick(pipeline.nowMs);
+  }
+}
+
+function batchBytes(b: PacketBatch): number {
+  let n = 0;
+  for (let i = 0; i < b.count; i++) n += b.caplen[i] + RECORD_OVERHEAD;
+  return n;
+}
+
+function metricsEvents(m: ProbeMetrics | undefined) {
+  if (!m) return {};
+  return {
+    streamStarted: () => m.streamStarted(),
+    streamEnded: (reason: number, mos: number) => {
+      m.streamEnded(endReasonName(reason));
+      if (reason === EndReason.evicted) m.streamEvicted();
+      if (mos >= 1) m.observeMos(mos);
+    },
+  };
+}
+
+/** Gauges read at scrape time, and counters fed from the pipeline's cumulative arrays as deltas. */
+function wireMetrics(m: ProbeMetrics | undefined, p: Pipeline, outputs: Outputs): void {
+  if (!m) return;
+  m.setActiveStreams(() => p.engine.activeStreams);
+  m.setActiveCalls(() => p.calls.activeCalls);
+  const prevMalformed = new Float64Array(p.decoder.malformed.length);
+  const prevCollector = new Map<string, { sent: number; failed: number; dropped: number }>();
+  for (const c of outputs.hep?.stats().collectors ?? []) m.setQueueDepth(c.name, () => outputs.hep?.stats().collectors.find((x) => x.name === c.name)?.queued ?? 0);
+  const timer = setInterval(() => {
+    const mal = p.decoder.malformed;
+    for (let i = 0; i < mal.length; i++) {
+      if (mal[i] > prevMalformed[i]) m.decodeError(malformedReasonNames[i] ?? String(i), mal[i] - prevMalformed[i]);
+      prevMalformed[i] = mal[i];
+    }
+    for (const c of outputs.hep?.stats().collectors ?? []) {
+      const prev = prevCollector.get(c.name) ?? { sent: 0, failed: 0, dropped: 0 };
+      if (c.sent > prev.sent) m.reportSent(c.name, c.sent - prev.sent);
+      if (c.failed > prev.failed) m.reportFailed(c.name, c.failed - prev.failed);
+      if (c.dropped > prev.dropped) m.reportDropped(c.name, c.dropped - prev.dropped);
+      prevCollector.set(c.name, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped });
+    }
+  }, 1000);
+  timer.unref();
+}
+
+function logRunSummary(log: Logger, p: Pipeline, outputs: Outputs, elapsedMs: number): void {
+  const malformed: Record<string, number> = {};
+  p.decoder.malformed.forEach((n, i) => {
+    if (n > 0) malformed[malformedReasonNames[i] ?? String(i)] = n;
+  });
+  log.info(
+    {
+      packets: p.counts.packets,
+      sip: p.counts.sip,
+      rtcp: p.counts.rtcp,
+      streams: p.engine.counters.streamsStarted,
+      evicted: p.engine.counters.evicted,
+      reports: outputs.sink.counts,
+      hep: outputs.hep?.stats().collectors.map((c) => ({ collector: c.name, sent: c.sent, failed: c.failed, dropped: c.dropped })),
+      malformed,
+      elapsedMs: elapsedMs || undefined,
+    },
+    'run summary',
+  );
 }

@@ -1,0 +1,302 @@
+/**
+ * The probe's data flow for one packet source, in one direction (DESIGN.md):
+ *   batch -> decode -> SIP? -> RTCP? -> RTP engine;  capture-time ticks -> reports -> sink.
+ * Everything per packet is numbers and preallocated state; objects are made only for rare events
+ * (new stream, SIP message, RTCP packet, report).
+ */
+import type { PacketBatch } from '../capture/index.js';
+import { DecodedPacket, PacketDecoder, ipToString } from '../decode/index.js';
+import type { ProbeConfig } from '../ops/config.js';
+import { CodecTable } from '../qos/index.js';
+import { QosReporter } from '../report/index.js';
+import type { ReportOut, StreamReportInput } from '../report/index.js';
+import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
+import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
+import { CallTracker } from '../sip/index.js';
+import type { MediaBinding } from '../sip/index.js';
+import type { Envelope, ReportSink } from './report-sink.js';
+import { StreamContexts } from './stream-context.js';
+
+/** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
+const TICK_MS = 1000;
+
+export interface PipelineEvents {
+  streamStarted?(): void;
+  streamEnded?(reason: number, finalMos: number): void;
+}
+
+export class Pipeline {
+  readonly decoder: PacketDecoder;
+  readonly engine: RtpEngine;
+  readonly calls: CallTracker;
+  readonly reporter: QosReporter;
+  readonly rtt = new RttTracker();
+  readonly rtcpStats = newRtcpParseStats();
+  readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0 };
+  /** Latest capture time seen, ms since the epoch. */
+  nowMs = 0;
+  /** Kernel + interface drops of the source so far (reported so they are not read as network loss). */
+  captureDrops = 0;
+
+  private readonly pkt = new DecodedPacket();
+  private readonly snap = createStreamSnapshot();
+  private readonly ctx: StreamContexts;
+  private readonly heuristic: boolean;
+  private readonly nodeName: string;
+  private hostTimestamps = false;
+  private nextTickMs = 0;
+  /** Report kind for streams ended by SIP (set just before engine.endStream). */
+  private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
+
+  constructor(
+    config: ProbeConfig,
+    private readonly sink: ReportSink,
+    private readonly events: PipelineEvents = {},
+  ) {
+    const d = config.decode;
+    this.decoder = new PacketDecoder({ vxlanPort: d.vxlanPort, tzspPort: d.tzspPort, maxFragmentChains: d.maxFragmentChains, fragmentTimeoutMs: d.fragmentTimeoutMs });
+    const r = config.rtp;
+    this.heuristic = r.heuristic.enabled;
+    this.nodeName = config.hep.nodeName;
+    this.ctx = new StreamContexts(r.maxStreams);
+    this.engine = new RtpEngine(
+      {
+        maxStreams: r.maxStreams,
+        silenceTimeoutMs: r.silenceTimeoutS * 1000,
+        defaultClockRate: r.defaultClockRate,
+        wiresharkCompatibleClock: r.wiresharkCompatibleClock,
+        heuristic: {
+          minConsecutive: r.heuristic.minConsecutive,
+          requireEvenPort: r.heuristic.requireEvenPort,
+          allowedPayloadTypes: r.heuristic.payloadTypes.map((pt) => [pt, pt] as [number, number]),
+        },
+      },
+      {
+        onStreamStart: (slot) => this.onStreamStart(slot),
+        resolveClock: (slot, pt) => this.resolveClock(slot, pt),
+        resolvePayloadKind: (slot, pt) => this.resolvePayloadKind(slot, pt),
+        onStreamEnd: (slot, reason) => this.onStreamEnd(slot, reason),
+      },
+    );
+    const s = config.sip;
+    this.calls = new CallTracker(
+      {
+        onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
+        onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
+      },
+      {
+        maxCalls: s.maxCalls,
+        maxAgeMs: s.callMaxAgeS * 1000,
+        idleMs: s.callIdleTimeoutS * 1000,
+        sipPorts: s.ports,
+        aLegHeaders: s.correlationHeaders,
+        natBindSource: s.natBindSource,
+      },
+    );
+    const q = config.qos;
+    this.reporter = new QosReporter({
+      maxStreams: r.maxStreams,
+      schedule: { baseIntervalS: config.reports.intervalS, rules: config.reports.rules },
+      unknownCallId: config.reports.unknownCallId,
+      codecs: CodecTable.fromConfig(q.codecs),
+      delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
+    });
+  }
+
+  /** Marks every stream of this source as host-timestamped (cap backend). */
+  setHostTimestamps(on: boolean): void {
+    this.hostTimestamps = on;
+    this.engine.setHostTimestamps(on);
+  }
+
+  processBatch(batch: PacketBatch): void {
+    for (let i = 0; i < batch.count; i++) this.processPacket(batch, i);
+    if (this.nowMs >= this.nextTickMs) this.tick(this.nowMs);
+  }
+
+  processPacket(batch: PacketBatch, i: number): void {
+    const pkt = this.pkt;
+    this.counts.packets++;
+    if (!this.decoder.decode(batch, i, pkt)) return;
+    const now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
+    if (now > this.nowMs) this.nowMs = now;
+    if (this.calls.onPacket(pkt, now)) {
+      this.counts.sip++;
+      return;
+    }
+    if (pkt.ipProto !== 17) return;
+    const b = pkt.payloadBuf;
+    const off = pkt.payloadOffset;
+    const len = pkt.payloadLength;
+    if (isRtcp(b, off, len)) {
+      this.counts.rtcp++;
+      this.onRtcp(pkt, now);
+      return;
+    }
+    if (!this.engine.isRtpCandidate(b, off, len)) {
+      this.counts.otherUdp++;
+      return;
+    }
+    // Known streams and heuristic candidates first; the binding lookup only for packets not yet counted.
+    if (this.heuristic && this.engine.onRtp(pkt, false, batch.buf) >= 0) return;
+    if (this.isSignalled(pkt)) this.engine.onRtp(pkt, true, batch.buf);
+  }
+
+  /**
+   * Advances capture-time work: silent streams end, idle calls expire, due streams are reported.
+   * Live capture also calls it from a wall-clock timer so reports flow when traffic stops.
+   */
+  tick(nowMs: number): void {
+    if (nowMs > this.nowMs) this.nowMs = nowMs;
+    const now = this.nowMs;
+    this.nextTickMs = now + TICK_MS;
+    this.engine.expire(now);
+    this.calls.expire(now);
+    const sched = this.reporter.scheduler;
+    const n = sched.due(now);
+    for (let i = 0; i < n; i++) {
+      const slot = sched.dueSlots[i];
+      this.engine.snapshot(slot, this.snap);
+      const outs = this.reporter.onInterval(this.snap, this.reportInput(slot), now);
+      this.engine.resetInterval(slot);
+      for (const out of outs) this.emit(out);
+      const bindingId = this.ctx.binding[slot];
+      const binding = bindingId >= 0 ? this.calls.binding(bindingId) : null;
+      if (binding) this.calls.touch(binding.callIndex, now); // media flowing keeps the call from idle expiry
+    }
+  }
+
+  /** End of input or shutdown: every open stream gets its final report, every call ends. */
+  finish(): void {
+    this.engine.endAll(EndReason.shutdown);
+    this.calls.endAll(this.nowMs);
+  }
+
+  private isSignalled(pkt: DecodedPacket): boolean {
+    return (
+      this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort) >= 0 ||
+      this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort) >= 0
+    );
+  }
+
+  private onStreamStart(slot: number): void {
+    const e = this.engine;
+    this.ctx.clear(slot);
+    let id = this.calls.findBinding(e.dstAddrWord(slot, 0), e.dstAddrWord(slot, 1), e.dstAddrWord(slot, 2), e.dstAddrWord(slot, 3), e.dstPort(slot));
+    let byDestination = true;
+    if (id < 0) {
+      id = this.calls.findBinding(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot));
+      byDestination = false;
+    }
+    if (id >= 0) this.attach(slot, id, byDestination);
+    this.reporter.streamStarted(slot, e.nowMs);
+    this.events.streamStarted?.();
+  }
+
+  private attach(slot: number, bindingId: number, byDestination: boolean): void {
+    const b = this.calls.binding(bindingId);
+    if (!b) return;
+    this.ctx.attach(slot, b, byDestination, this.engine.payloadType(slot));
+    this.engine.setCallRef(slot, bindingId);
+  }
+
+  private bindingOf(slot: number): MediaBinding | null {
+    const id = this.ctx.binding[slot];
+    return id >= 0 ? this.calls.binding(id) : null;
+  }
+
+  private resolveClock(slot: number, pt: number): number {
+    const b = this.bindingOf(slot);
+    this.ctx.updateCodec(slot, b, pt);
+    return b ? b.clockRates[pt] : 0;
+  }
+
+  private resolvePayloadKind(slot: number, pt: number): number {
+    const name = this.bindingOf(slot)?.payloads.get(pt)?.name;
+    return name ? payloadKindOfEncoding(name) : -1;
+  }
+
+  private onStreamEnd(slot: number, reason: number): void {
+    this.engine.snapshot(slot, this.snap);
+    const kind = reason === EndReason.sipBye ? this.sipEndKind : 'FINAL';
+    const out = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind);
+    if (out) this.emit(out);
+    this.counts.streamsEnded++;
+    this.events.streamEnded?.(reason, out ? Number(out.report.MOS) : 0);
+    this.ctx.clear(slot);
+  }
+
+  /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
+  private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
+    const e = this.engine;
+    e.forEachActive((slot) => {
+      if (this.ctx.binding[slot] >= 0) return;
+      if (e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3) {
+        this.attach(slot, id, true);
+      } else if (e.srcPort(slot) === port && e.srcAddrWord(slot, 0) === w0 && e.srcAddrWord(slot, 1) === w1 && e.srcAddrWord(slot, 2) === w2 && e.srcAddrWord(slot, 3) === w3) {
+        this.attach(slot, id, false);
+      }
+    });
+  }
+
+  /** SIP ended or moved the media: its streams get their final report now, not at the silence timeout. */
+  private endStreamsOfBinding(id: number, kind: 'FINAL' | 'HANGUP'): void {
+    this.sipEndKind = kind;
+    this.engine.forEachActive((slot) => {
+      if (this.ctx.binding[slot] === id) this.engine.endStream(slot, EndReason.sipBye);
+    });
+  }
+
+  private onRtcp(pkt: DecodedPacket, now: number): void {
+    const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
+    if (c.packets.length === 0) return;
+    const env = envelopeOf(pkt, now);
+    this.rtt.observe(c, now, `${env.srcIp}:${env.srcPort}`, `${env.dstIp}:${env.dstPort}`);
+    for (const p of c.packets) if (p.kind === 'BYE') this.endStreamsBySsrc(p.ssrcs, pkt);
+    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
+    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : null;
+    this.sink.rtcp(rtcpToHomerJson(c), env, callId);
+  }
+
+  /** RTCP BYE: the sender's streams (same source address, listed SSRC) end. */
+  private endStreamsBySsrc(ssrcs: number[], pkt: DecodedPacket): void {
+    const e = this.engine;
+    e.forEachActive((slot) => {
+      if (!ssrcs.includes(e.ssrc(slot))) return;
+      if (e.srcAddrWord(slot, 0) !== pkt.src0 || e.srcAddrWord(slot, 1) !== pkt.src1 || e.srcAddrWord(slot, 2) !== pkt.src2 || e.srcAddrWord(slot, 3) !== pkt.src3) return;
+      e.endStream(slot, EndReason.rtcpBye);
+    });
+  }
+
+  private reportInput(slot: number): StreamReportInput {
+    const rtt = this.rtt.latestRttMs(this.engine.ssrc(slot));
+    return {
+      callId: this.ctx.callId[slot],
+      xcid: this.ctx.xcid[slot],
+      codecName: this.ctx.codecName[slot],
+      nodeName: this.nodeName,
+      dir: this.ctx.dir[slot],
+      party: this.ctx.party[slot],
+      hostTimestamps: this.hostTimestamps,
+      rttMs: Number.isFinite(rtt) ? rtt : null,
+      captureDrops: this.captureDrops,
+    };
+  }
+
+  private emit(out: ReportOut): void {
+    const s = this.snap;
+    this.sink.qos(out.report, { ipVersion: s.ipVersion, srcIp: s.srcIp, srcPort: s.srcPort, dstIp: s.dstIp, dstPort: s.dstPort, tsMs: this.nowMs }, out.send, out.log);
+  }
+}
+
+function envelopeOf(pkt: DecodedPacket, now: number): Envelope {
+  return {
+    ipVersion: pkt.ipVersion,
+    srcIp: ipToString(pkt.src0, pkt.src1, pkt.src2, pkt.src3),
+    srcPort: pkt.srcPort,
+    dstIp: ipToString(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3),
+    dstPort: pkt.dstPort,
+    tsMs: now,
+  };
+}

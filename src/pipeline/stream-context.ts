@@ -1,0 +1,51 @@
+import type { MediaBinding } from '../sip/index.js';
+
+/**
+ * What the pipeline remembers about each RTP stream slot beyond the engine's numbers: the SIP leg it
+ * belongs to, copied when the stream is attached, because SIP bindings are retired (and their ids
+ * reused) before the stream's final report is built.
+ */
+export class StreamContexts {
+  readonly callId: (string | null)[];
+  readonly xcid: (string | null)[];
+  readonly codecName: (string | null)[];
+  /** Binding id the stream is attached to, -1 when none (mirrors the engine's callRef column). */
+  readonly binding: Int32Array;
+  /** RTPAgent DIR: 0 when the stream flows towards the SDP address (matched by destination), 1 when from it. */
+  readonly dir: Uint8Array;
+  /** RTPAgent PARTY: the SIP side (0 caller, 1 callee) whose SDP announced the matched address. */
+  readonly party: Uint8Array;
+
+  constructor(maxStreams: number) {
+    this.callId = new Array<string | null>(maxStreams).fill(null);
+    this.xcid = new Array<string | null>(maxStreams).fill(null);
+    this.codecName = new Array<string | null>(maxStreams).fill(null);
+    this.binding = new Int32Array(maxStreams).fill(-1);
+    this.dir = new Uint8Array(maxStreams);
+    this.party = new Uint8Array(maxStreams);
+  }
+
+  attach(slot: number, b: MediaBinding, byDestination: boolean, pt: number): void {
+    this.binding[slot] = b.id;
+    this.callId[slot] = b.callId;
+    this.xcid[slot] = b.aLegCallId || b.xcid || null;
+    this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
+    this.dir[slot] = byDestination ? 0 : 1;
+    this.party[slot] = b.side;
+  }
+
+  /** Payload type changed mid-stream: the codec name follows it when the SDP mapped it. */
+  updateCodec(slot: number, b: MediaBinding | null, pt: number): void {
+    const name = b?.payloads.get(pt)?.name;
+    if (name) this.codecName[slot] = name;
+  }
+
+  clear(slot: number): void {
+    this.binding[slot] = -1;
+    this.callId[slot] = null;
+    this.xcid[slot] = null;
+    this.codecName[slot] = null;
+    this.dir[slot] = 0;
+    this.party[slot] = 0;
+  }
+}
