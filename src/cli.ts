@@ -22,6 +22,7 @@ import { startMetricsServer, type MetricsServer } from './ops/http.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import * as probe from './probe.js';
+import { runDemo } from './ops/demo.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -278,6 +279,18 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
           bar?.done();
         }
       });
+    });
+
+  program
+    .command('demo')
+    .description('replay two generated captures (clean and impaired calls) and send the reports to a local HEP collector it starts')
+    .option('-c, --config <file>', 'configuration file; default built-in defaults')
+    .option('--log-level <level>', 'log level', 'warn')
+    .addHelpText('after', '\nExample (the README quick start):\n  rtpprobe demo\n')
+    .action(async (flags: SettingFlags) => {
+      const resolved = resolveConfig(io, flags, { 'metrics.enabled': 'false' });
+      if (!resolved) return io.exit(ExitCode.USAGE);
+      await runWithOps(io, resolved.config, resolved.options, (log) => runDemo(resolved.config, log, io.out));
     });
 
   program

@@ -111,7 +111,6 @@ export class Pipeline {
 
   processBatch(batch: PacketBatch): void {
     for (let i = 0; i < batch.count; i++) this.processPacket(batch, i);
-    if (this.nowMs >= this.nextTickMs) this.tick(this.nowMs);
   }
 
   processPacket(batch: PacketBatch, i: number): void {
@@ -119,7 +118,9 @@ export class Pipeline {
     this.counts.packets++;
     if (!this.decoder.decode(batch, i, pkt)) return;
     const now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
-    if (now > this.nowMs) this.nowMs = now;
+    // Ticks follow capture time packet by packet: a replayed batch can span many report intervals.
+    if (now >= this.nextTickMs) this.tick(now);
+    else if (now > this.nowMs) this.nowMs = now;
     if (this.calls.onPacket(pkt, now)) {
       this.counts.sip++;
       return;
