@@ -1,0 +1,101 @@
+/**
+ * TypeScript hot loop vs the C reference (native-bench/rtpbench.c) over the SAME generated capture.
+ * First both must produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean
+ * delta to 1e-6 ms), then each is timed over the capture in memory (best of N), and the TS/C time ratio
+ * is printed. Run after build: node --expose-gc dist/bench/native.js [--calls N] [--call-duration S]
+ *   [--rounds N] [--keep FILE]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeScenarioPcap } from '../gen/scenario.js';
+import { RtpEngine } from '../rtp/index.js';
+import { diffStream, elapsedMs, gc, HotLoop, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const calls = arg('--calls', 1000);
+const callDurationS = arg('--call-duration', 12);
+const rounds = arg('--rounds', 5);
+const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
+
+interface NativeRun {
+  packets: number;
+  rtp: number;
+  streams: number;
+  bestNs: number;
+  results: Map<string, StreamResult>;
+}
+
+function runNative(file: string, repeat: number, dump: boolean): NativeRun {
+  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), ...(dump ? ['--dump'] : [])], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const lines = out.trim().split('\n');
+  const head = Object.fromEntries(lines[0].split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
+  const results = new Map<string, StreamResult>();
+  for (const l of lines.slice(1)) {
+    const [src, sp, dst, dp, ssrc, packets, lost, maxD, maxJ, meanJ, meanD] = l.split(' ');
+    const key = streamKeyOf(src, +sp, dst, +dp, +ssrc);
+    results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD });
+  }
+  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results };
+}
+
+function main(): void {
+  console.log('== TypeScript hot loop vs C reference (decode + SIP screen + RTP metrics, one core, capture in memory) ==');
+  execFileSync('make', ['-s', '-C', nativeDir], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-native-'));
+  try {
+    const file = join(dir, 'scenario.pcap');
+    const stats = writeScenarioPcap(file, {
+      calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs: 5, rtcp: true, seed: 42, startEpochS: 1_700_000_000,
+    });
+    const data = readFileSync(file);
+    console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, 5 ms jitter, RTCP): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
+
+    // 1. Same results, stream by stream.
+    const c = runNative(file, 1, true);
+    const engine = new RtpEngine({ maxStreams: stats.rtpStreams + 16 });
+    const loop = new HotLoop(engine);
+    loop.runBuffer(data);
+    const ts = streamResults(engine);
+    if (c.packets !== stats.records || loop.counts.packets !== stats.records) throw new Error(`packet counts differ: C ${c.packets}, TS ${loop.counts.packets}, file ${stats.records}`);
+    if (c.rtp !== loop.counts.rtp || c.rtp !== stats.rtpPackets) throw new Error(`RTP packets differ: C ${c.rtp}, TS ${loop.counts.rtp}, generated ${stats.rtpPackets}`);
+    if (ts.size !== c.results.size || ts.size !== stats.rtpStreams) throw new Error(`stream counts differ: C ${c.results.size}, TS ${ts.size}`);
+    let worst = 0;
+    for (const [key, a] of ts) {
+      const b = c.results.get(key);
+      if (b === undefined) throw new Error(`stream ${key} missing in C output`);
+      const bad = diffStream(a, b);
+      if (bad.length) throw new Error(`stream ${key} differs: ${bad.join(', ')}`);
+      worst = Math.max(worst, Math.abs(a.meanJitterMs - b.meanJitterMs), Math.abs(a.maxJitterMs - b.maxJitterMs));
+    }
+    console.log(`results identical for all ${ts.size} streams (packets, lost, max delta, max/mean jitter, mean delta; largest jitter difference ${worst.toExponential(1)} ms)`);
+
+    // 2. Timing, best of `rounds`, alternating so both see the same machine load.
+    let bestTs = Infinity;
+    let bestC = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      bestC = Math.min(bestC, runNative(file, 1, false).bestNs / 1e6);
+      gc();
+      const e = new RtpEngine({ maxStreams: stats.rtpStreams + 16 });
+      const l = new HotLoop(e);
+      const t0 = process.hrtime.bigint();
+      l.runBuffer(data);
+      bestTs = Math.min(bestTs, elapsedMs(t0));
+    }
+    const n = stats.records;
+    const mpps = (ms: number) => n / ms / 1000;
+    console.log(`C  (cc -O2):     ${bestC.toFixed(1).padStart(8)} ms  ${mpps(bestC).toFixed(2).padStart(6)} Mpps  ${((bestC * 1e6) / n).toFixed(0)} ns/packet`);
+    console.log(`TypeScript:      ${bestTs.toFixed(1).padStart(8)} ms  ${mpps(bestTs).toFixed(2).padStart(6)} Mpps  ${((bestTs * 1e6) / n).toFixed(0)} ns/packet`);
+    console.log(`TS/C time ratio: ${(bestTs / bestC).toFixed(2)}  (target <= 1.5; TS target >= 10 Mpps)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();

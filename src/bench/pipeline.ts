@@ -1,0 +1,112 @@
+/**
+ * The hot loop the performance benches time, in one place: capture batches -> PacketDecoder -> SIP
+ * content screen (looksLikeSip on every UDP payload) -> RtpEngine.onRtp for the rest (as signalled
+ * streams). This is the per-packet work of the probe's pipeline without the SIP parsing of the few
+ * signalling packets, so the C reference (native-bench/rtpbench.c) can do exactly the same.
+ * Also per-stream result extraction, shared by native.ts, scale.ts and replay-vs-tshark.ts.
+ */
+import { openCaptureFile, readCaptureBuffer, type PacketBatch } from '../capture/index.js';
+import { DecodedPacket, PacketDecoder } from '../decode/index.js';
+import { RtpEngine, createStreamSnapshot } from '../rtp/index.js';
+import { looksLikeSip } from '../sip/index.js';
+
+export interface HotLoopCounts {
+  packets: number;
+  udp: number;
+  sip: number;
+  rtp: number;
+}
+
+export class HotLoop {
+  readonly decoder = new PacketDecoder();
+  readonly pkt = new DecodedPacket();
+  readonly counts: HotLoopCounts = { packets: 0, udp: 0, sip: 0, rtp: 0 };
+  constructor(readonly engine: RtpEngine) {}
+
+  batch(b: PacketBatch): void {
+    const dec = this.decoder;
+    const pkt = this.pkt;
+    const engine = this.engine;
+    const buf = b.buf;
+    const n = b.count;
+    let udp = 0;
+    let sip = 0;
+    let rtp = 0;
+    for (let i = 0; i < n; i++) {
+      if (!dec.decode(b, i, pkt) || pkt.ipProto !== 17) continue;
+      udp++;
+      if (looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) {
+        sip++;
+        continue;
+      }
+      if (engine.onRtp(pkt, true, buf) >= 0) rtp++;
+    }
+    const c = this.counts;
+    c.packets += n;
+    c.udp += udp;
+    c.sip += sip;
+    c.rtp += rtp;
+  }
+
+  /** Whole capture already in memory. */
+  runBuffer(data: Uint8Array): HotLoopCounts {
+    for (const b of readCaptureBuffer(data, 'bench')) this.batch(b);
+    return this.counts;
+  }
+
+  /** Capture file through the file source (async 4 MiB reads). */
+  async runFile(path: string): Promise<HotLoopCounts> {
+    for await (const b of openCaptureFile(path).batches()) this.batch(b);
+    return this.counts;
+  }
+}
+
+export interface StreamResult {
+  key: string;
+  packets: number;
+  /** Wireshark's lost (expected from first/last sequence number minus packets). */
+  lost: number;
+  maxDeltaMs: number;
+  maxJitterMs: number;
+  meanJitterMs: number;
+  meanDeltaMs: number;
+}
+
+export function streamKeyOf(src: string, srcPort: number, dst: string, dstPort: number, ssrc: number): string {
+  return `${src}:${srcPort}>${dst}:${dstPort}#${ssrc >>> 0}`;
+}
+
+/** Cumulative per-stream results of every active stream (report time: allocates). */
+export function streamResults(engine: RtpEngine): Map<string, StreamResult> {
+  const out = new Map<string, StreamResult>();
+  const snap = createStreamSnapshot();
+  engine.forEachActive((slot) => {
+    engine.snapshot(slot, snap);
+    const key = streamKeyOf(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc);
+    const c = snap.cumulative;
+    out.set(key, {
+      key, packets: c.packets, lost: snap.wiresharkLost ?? 0, maxDeltaMs: c.maxDeltaMs, maxJitterMs: c.maxJitterMs,
+      meanJitterMs: c.meanJitterMs, meanDeltaMs: c.meanDeltaMs,
+    });
+  });
+  return out;
+}
+
+/** Names of the fields where `a` and `b` differ (counts exactly, times within `tol` ms). */
+export function diffStream(a: StreamResult, b: StreamResult, tol = 1e-6): string[] {
+  const bad: string[] = [];
+  if (a.packets !== b.packets) bad.push(`packets ${a.packets} vs ${b.packets}`);
+  if (a.lost !== b.lost) bad.push(`lost ${a.lost} vs ${b.lost}`);
+  for (const f of ['maxDeltaMs', 'maxJitterMs', 'meanJitterMs', 'meanDeltaMs'] as const) {
+    if (!(Math.abs(a[f] - b[f]) <= tol)) bad.push(`${f} ${a[f]} vs ${b[f]}`);
+  }
+  return bad;
+}
+
+export function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export function elapsedMs(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
