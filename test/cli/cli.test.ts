@@ -287,7 +287,7 @@ describe('the real entry point (bundled, run with node)', () => {
       target: 'node20',
       logLevel: 'error',
       external: ['cap'],
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      banner: { js: "import { createRequire as bundleCreateRequire } from 'node:module'; const require = bundleCreateRequire(import.meta.url);" },
     });
   });
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
       target: 'node20',
       logLevel: 'error',
       // pino and friends are CommonJS; give the bundle a require().
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      banner: { js: "import { createRequire as bundleCreateRequire } from 'node:module'; const require = bundleCreateRequire(import.meta.url);" },
     });
   }
 });
