@@ -227,7 +227,13 @@ function wireMetrics(m: ProbeMetrics | undefined, p: Pipeline, outputs: Outputs)
   const prevMalformed = new Float64Array(p.decoder.malformed.length);
   const prevCollector = new Map<string, { sent: number; failed: number; dropped: number }>();
   for (const c of outputs.hep?.stats().collectors ?? []) m.setQueueDepth(c.name, () => outputs.hep?.stats().collectors.find((x) => x.name === c.name)?.queued ?? 0);
+  const prevPackets = { sip: 0, rtcp: 0, otherUdp: 0, packets: 0 };
   const timer = setInterval(() => {
+    for (const k of ['packets', 'sip', 'rtcp', 'otherUdp'] as const) {
+      const d = p.counts[k] - prevPackets[k];
+      if (d > 0) m.addPackets(k === 'packets' ? 'all' : k === 'otherUdp' ? 'other_udp' : k, d);
+      prevPackets[k] = p.counts[k];
+    }
     const mal = p.decoder.malformed;
     for (let i = 0; i < mal.length; i++) {
       if (mal[i] > prevMalformed[i]) m.decodeError(malformedReasonNames[i] ?? String(i), mal[i] - prevMalformed[i]);
