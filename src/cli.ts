@@ -134,14 +134,7 @@ function resolveConfig(io: CliIo, flags: SettingFlags, extra: Record<string, unk
   }
   const options: LoadConfigOptions = { file: configSource(flags, io.env), env: io.env, overrides: { ...extra, ...overrides }, origins };
   try {
-    const config = loadConfig(options);
-    // Checks owned by other modules (threshold expressions, ...), wired in src/probe.ts.
-    const more = io.probe.checkConfig?.(config) ?? [];
-    if (more.length) {
-      io.err(`rtpprobe: Invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${more.map((m) => `  - ${m}`).join('\n')}\n`);
-      return undefined;
-    }
-    return { config, options };
+    return { config: loadCheckedConfig(io, options), options };
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(`rtpprobe: ${err.message}\n`);
@@ -173,13 +166,24 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
 }
 
 /** Set up logs, lifecycle, metrics; run `main` through the lifecycle (which exits). */
+/**
+ * The configuration plus the checks other modules own (threshold expressions, wired in src/probe.ts):
+ * a start and a reload are refused alike when any fails.
+ */
+function loadCheckedConfig(io: CliIo, options: LoadConfigOptions): ProbeConfig {
+  const config = loadConfig(options);
+  const more = io.probe.checkConfig?.(config) ?? [];
+  if (more.length) throw new ConfigError(more.map((message) => ({ path: '', message })), options.file);
+  return config;
+}
+
 async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOptions, main: (log: Logger) => Promise<number>): Promise<void> {
   const log = createLogger(config.log, { isTty: io.stderrIsTty });
   const lifecycle = new Lifecycle({
     log,
     deadlineMs: config.process.shutdownDeadlineMs,
     config,
-    reload: options.file !== undefined ? () => loadConfig(options) : undefined,
+    reload: options.file !== undefined ? () => loadCheckedConfig(io, options) : undefined,
     exit: io.exit,
   });
   let metrics: ProbeMetrics | undefined;

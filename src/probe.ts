@@ -132,8 +132,11 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     pipeline.finish();
     await outputs.close(config.process.shutdownDeadlineMs);
   }, 10);
-  rt?.lifecycle.onReload(() => {
-    log.warn('configuration reloaded: capture, streams and report settings stay as started; restart to apply them');
+  rt?.lifecycle.onReload(async (next) => {
+    // Thresholds and collectors change in place; streams, calls and capture settings stay as started.
+    pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
+    await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
+    log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
   });
 
   try {

@@ -10,33 +10,44 @@ import { ReportSink } from './report-sink.js';
 export interface Outputs {
   sink: ReportSink;
   hep: HepSender | null;
+  /** Configuration reload: opens the new collectors, switches reports to them, drains the old ones. */
+  replaceCollectors(config: ProbeConfig, drainMs: number): Promise<void>;
   jsonl: JsonLinesOutput | null;
   /** Drains the HEP queues within the deadline and flushes the JSON-lines file. */
   close(deadlineMs: number): Promise<void>;
 }
 
 export function openOutputs(config: ProbeConfig, onReport?: (r: QosReport) => void): Outputs {
-  const h = config.hep;
-  const hep =
-    h.enabled && h.collectors.length > 0
-      ? new HepSender({
-          collectors: h.collectors.map(collectorOptions),
-          captureId: h.captureId,
-          authKey: h.authKey || undefined,
-          nodeName: h.nodeName || undefined,
-        })
-      : null;
   const j = config.reports.jsonl;
   const jsonl = j.enabled ? new JsonLinesOutput(j.path) : null;
+  const hep = openHep(config);
   const sink = new ReportSink({ hep, qosHepType: config.reports.qosHepType, sendRtcp: config.reports.sendRtcp, jsonl, onReport });
-  return {
+  const outputs: Outputs = {
     sink,
     hep,
     jsonl,
+    async replaceCollectors(next: ProbeConfig, drainMs: number) {
+      const old = outputs.hep;
+      outputs.hep = openHep(next);
+      sink.setHep(outputs.hep);
+      await old?.close(drainMs);
+    },
     async close(deadlineMs: number) {
-      await Promise.all([hep?.close(deadlineMs), jsonl?.close()]);
+      await Promise.all([outputs.hep?.close(deadlineMs), jsonl?.close()]);
     },
   };
+  return outputs;
+}
+
+function openHep(config: ProbeConfig): HepSender | null {
+  const h = config.hep;
+  if (!h.enabled || h.collectors.length === 0) return null;
+  return new HepSender({
+    collectors: h.collectors.map(collectorOptions),
+    captureId: h.captureId,
+    authKey: h.authKey || undefined,
+    nodeName: h.nodeName || undefined,
+  });
 }
 
 type CollectorSetting = ProbeConfig['hep']['collectors'][number];

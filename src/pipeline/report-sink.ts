@@ -28,6 +28,11 @@ export class ReportSink {
 
   constructor(private readonly o: ReportSinkOptions) {}
 
+  /** Configuration reload: reports go to the new collectors from now on. */
+  setHep(hep: HepSender | null): void {
+    this.o.hep = hep;
+  }
+
   qos(report: QosReport, env: Envelope, send: boolean, log: boolean): void {
     this.counts.qosReports++;
     this.o.onReport?.(report);

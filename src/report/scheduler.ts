@@ -25,10 +25,10 @@ export const MAX_RULES = 31;
  * sends one ALERT report; it is not repeated while the rule keeps firing.
  */
 export class ReportScheduler {
-  readonly rules: readonly CompiledRule[];
-  readonly baseIntervalS: number;
+  rules: readonly CompiledRule[];
+  baseIntervalS: number;
   readonly maxStreams: number;
-  readonly pick: 'first' | 'shortest';
+  pick: 'first' | 'shortest';
   /** Filled by due(): the first `n` entries are the due slots. */
   readonly dueSlots: Int32Array;
   private readonly dueMs: Float64Array;
@@ -41,26 +41,28 @@ export class ReportScheduler {
   evaluationErrors = 0;
 
   constructor(config: SchedulerConfig, maxStreams: number) {
-    if (!(Number.isFinite(config.baseIntervalS) && config.baseIntervalS > 0)) {
-      throw new Error(`report baseIntervalS must be a positive number, got ${config.baseIntervalS}`);
-    }
-    const rules = config.rules ?? [];
-    if (rules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} report rules, got ${rules.length}`);
-    const names = new Set<string>();
-    for (const r of rules) {
-      if (names.has(r.name)) throw new Error(`report rule '${r.name}' is defined twice`);
-      names.add(r.name);
-    }
-    this.rules = rules.map(compileRule);
-    this.baseIntervalS = config.baseIntervalS;
-    this.pick = config.pick ?? 'first';
-    if (this.pick !== 'first' && this.pick !== 'shortest') throw new Error(`report rule pick must be 'first' or 'shortest', got ${String(config.pick)}`);
+    const c = compileSchedule(config);
+    this.rules = c.rules;
+    this.baseIntervalS = c.baseIntervalS;
+    this.pick = c.pick;
     this.maxStreams = maxStreams;
     this.dueSlots = new Int32Array(maxStreams);
     this.dueMs = new Float64Array(maxStreams);
     this.intervalMs = new Float64Array(maxStreams);
     this.firing = new Uint32Array(maxStreams);
     this.active = new Uint8Array(maxStreams);
+  }
+
+  /**
+   * New rules and base interval (configuration reload) for every stream. Throws, changing nothing, when
+   * the new schedule is invalid. Due times stay; firing state restarts (rule numbering may differ).
+   */
+  reconfigure(config: SchedulerConfig): void {
+    const c = compileSchedule(config);
+    this.rules = c.rules;
+    this.baseIntervalS = c.baseIntervalS;
+    this.pick = c.pick;
+    this.firing.fill(0);
   }
 
   /** A stream appeared in `slot` at `nowMs`: first report after the base interval. */
@@ -146,4 +148,20 @@ export class ReportScheduler {
   ruleName(i: number): string {
     return this.rules[i].name;
   }
+}
+
+function compileSchedule(config: SchedulerConfig): { rules: CompiledRule[]; baseIntervalS: number; pick: 'first' | 'shortest' } {
+  if (!(Number.isFinite(config.baseIntervalS) && config.baseIntervalS > 0)) {
+    throw new Error(`report baseIntervalS must be a positive number, got ${config.baseIntervalS}`);
+  }
+  const rules = config.rules ?? [];
+  if (rules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} report rules, got ${rules.length}`);
+  const names = new Set<string>();
+  for (const r of rules) {
+    if (names.has(r.name)) throw new Error(`report rule '${r.name}' is defined twice`);
+    names.add(r.name);
+  }
+  const pick = config.pick ?? 'first';
+  if (pick !== 'first' && pick !== 'shortest') throw new Error(`report rule pick must be 'first' or 'shortest', got ${String(config.pick)}`);
+  return { rules: rules.map(compileRule), baseIntervalS: config.baseIntervalS, pick };
 }
