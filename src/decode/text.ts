@@ -5,8 +5,17 @@ export function ipToString(w0: number, w1: number, w2: number, w3: number): stri
   if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
     return `${w3 >>> 24}.${(w3 >>> 16) & 0xff}.${(w3 >>> 8) & 0xff}.${w3 & 0xff}`;
   }
+  return ipv6ToString(w0, w1, w2, w3);
+}
+
+/** The address of a packet of IP version `ipVersion`: an IPv4-mapped address inside IPv6 stays IPv6 text. */
+export function addressToString(ipVersion: number, w0: number, w1: number, w2: number, w3: number): string {
+  return ipVersion === 6 ? ipv6ToString(w0, w1, w2, w3) : ipToString(w0, w1, w2, w3);
+}
+
+/** RFC 5952 text, always in IPv6 form: compress the longest run of two or more zero groups (first on a tie). */
+export function ipv6ToString(w0: number, w1: number, w2: number, w3: number): string {
   const groups = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
-  // RFC 5952: compress the longest run of two or more zero groups (the first one on a tie).
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {

@@ -1,3 +1,4 @@
+import { ipv6ToString } from '../decode/text.js';
 /** Textual IP <-> bytes, written straight into a target buffer (no intermediate objects for IPv4). */
 
 /** Writes dotted-quad `s` as 4 bytes at `off`. Returns false (nothing meaningful written) on bad input. */
@@ -92,27 +93,8 @@ export function formatIpv4(b: Uint8Array, off: number): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
-/** RFC 5952 canonical text: lower-case hex, longest run (>= 2) of zero groups compressed to `::`. */
+/** RFC 5952 canonical text of 16 address bytes (the decoder's formatting, fed as words). */
 export function formatIpv6(b: Uint8Array, off: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) return g.map((x) => x.toString(16)).join(':');
-  const left = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
-  const right = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
-  return `${left}::${right}`;
+  const w = (i: number) => ((b[off + i]! << 24) | (b[off + i + 1]! << 16) | (b[off + i + 2]! << 8) | b[off + i + 3]!) >>> 0;
+  return ipv6ToString(w(0), w(4), w(8), w(12));
 }

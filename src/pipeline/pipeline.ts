@@ -5,7 +5,7 @@
  * (new stream, SIP message, RTCP packet, report).
  */
 import type { PacketBatch } from '../capture/index.js';
-import { DecodedPacket, PacketDecoder, ipToString } from '../decode/index.js';
+import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { CodecTable } from '../qos/index.js';
 import { QosReporter } from '../report/index.js';
@@ -294,9 +294,9 @@ export class Pipeline {
 function envelopeOf(pkt: DecodedPacket, now: number): Envelope {
   return {
     ipVersion: pkt.ipVersion,
-    srcIp: ipToString(pkt.src0, pkt.src1, pkt.src2, pkt.src3),
+    srcIp: addressToString(pkt.ipVersion, pkt.src0, pkt.src1, pkt.src2, pkt.src3),
     srcPort: pkt.srcPort,
-    dstIp: ipToString(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3),
+    dstIp: addressToString(pkt.ipVersion, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3),
     dstPort: pkt.dstPort,
     tsMs: now,
   };

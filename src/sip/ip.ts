@@ -115,26 +115,4 @@ export function isUnspecifiedAddress(w0: number, w1: number, w2: number, w3: num
 }
 
 /** Words to text (IPv4-mapped as dotted quad); for reports and logs, not the hot path. */
-export function formatIpWords(w0: number, w1: number, w2: number, w3: number): string {
-  if (isIpv4Mapped(w0, w1, w2)) return `${w3 >>> 24}.${(w3 >>> 16) & 0xff}.${(w3 >>> 8) & 0xff}.${w3 & 0xff}`;
-  const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
-  // Compress the longest run of zero groups (RFC 5952).
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
+export { ipToString as formatIpWords } from '../decode/text.js';

@@ -101,7 +101,7 @@ describe('CallTracker under random dialogs', () => {
         expect(live.size).toBe(0);
         expect(retiredUnknown).toBe(0);
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 3 } // fixed seed: the coverage counts below must not depend on luck,
     );
     // The generator really reaches the interesting paths.
     expect(created).toBeGreaterThan(300);
