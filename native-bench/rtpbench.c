@@ -5,11 +5,11 @@
  *   - pcap records (classic, us or ns, either byte order) read from one in-memory buffer
  *   - Ethernet, 802.1Q/QinQ, IPv4 (non-fragments), IPv6 (no extension headers), UDP
  *   - SIP content screen on every UDP payload, RTP v2 header checks (CSRC, extension, padding)
- *   - open-addressing hash on (src, dst, ports, SSRC), murmur3-style mixing, linear probing
+ *   - open-addressing hash on (src, dst, ports, SSRC), the same hash function, linear probing
  *   - Wireshark's sequence bookkeeping, delta, jitter, skew, min/max/running means (cumulative and
  *     interval sets), RFC 3550 A.1 sequence validation with a 128-entry reorder window, A.8 jitter,
  *     least-squares drift sums, Gilbert/RFC 3611 loss-state counters.
- * Usage: rtpbench FILE.pcap [--repeat N] [--dump]
+ * Usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only]
  *   prints "packets=... rtp=... streams=... best_ns=..." and with --dump one line per stream
  *   (src sport dst dport ssrc packets lost maxDelta maxJitter meanJitter meanDelta) sorted by key.
  * Not hardened for hostile files beyond length checks: it is a benchmark.
@@ -119,21 +119,17 @@ static int looks_like_sip(const uint8_t *b, size_t off, size_t len) {
 
 /* ---------------- engine ---------------- */
 
+/* hashStreamKey of src/rtp/engine.ts: independent per-word multiplies, then the murmur3 finalizer. */
+static uint32_t rotl16(uint32_t x) { return (x << 16) | (x >> 16); }
 static uint32_t hash_key(const uint32_t *k) {
-  uint32_t h = 0x9747b28cu ^ KEY_WORDS;
-  for (int i = 0; i < KEY_WORDS; i++) {
-    uint32_t w = k[i] * 0xcc9e2d51u;
-    w = (w << 15) | (w >> 17);
-    h ^= w * 0x1b873593u;
-    h = (h << 13) | (h >> 19);
-    h = h * 5u + 0xe6546b64u;
-  }
+  uint32_t h = (k[9] * 0x9e3779b1u) ^ (k[8] * 0x85ebca77u) ^ (k[3] * 0xc2b2ae3du) ^ (k[7] * 0x27d4eb2fu) ^
+               ((k[2] ^ rotl16(k[6])) * 0x165667b1u) ^ ((k[1] ^ rotl16(k[5])) * 0xd3a2646du) ^ ((k[0] ^ rotl16(k[4])) * 0xfd7046c5u);
   h ^= h >> 16;
   h *= 0x85ebca6bu;
   h ^= h >> 13;
   h *= 0xc2b2ae35u;
   h ^= h >> 16;
-  return h;
+  return h & 0x7fffffffu;
 }
 
 static void engine_init(engine_t *e, int max_streams) {
@@ -450,6 +446,7 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
 /* ---------------- decode ---------------- */
 
 static uint64_t g_sip, g_udp, g_bad;
+static int g_decode_only; /* --decode-only: stop before the engine (to split the cost) */
 
 static void decode(engine_t *e, const uint8_t *b, size_t caplen, double sec, double nsec) {
   size_t off = 0, end = caplen;
@@ -502,6 +499,7 @@ static void decode(engine_t *e, const uint8_t *b, size_t caplen, double sec, dou
   size_t claimed = off + ulen;
   size_t pay_end = claimed < data_end ? claimed : data_end;
   if (looks_like_sip(b, pay, pay_end - pay)) { g_sip++; return; }
+  if (g_decode_only) return;
   on_rtp(e, addr, sport, dport, b + pay, pay_end - pay, sec, nsec);
 }
 
@@ -547,6 +545,7 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
     else if (strcmp(argv[i], "--dump") == 0) dump = 1;
+    else if (strcmp(argv[i], "--decode-only") == 0) g_decode_only = 1;
   }
   for (int m = 0; m < 14; m++) METHOD_LEN[m] = (int)strlen(METHODS[m]);
   FILE *f = fopen(argv[1], "rb");
