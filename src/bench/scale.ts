@@ -1,0 +1,109 @@
+/**
+ * Cost per packet as the number of concurrent streams grows (1k, 10k, 100k by default) and the engine's
+ * memory per stream. Every configuration times the same number of packets (G.729 20 ms frames, streams
+ * interleaved as on a real link) AFTER every stream has started, so the figure is steady-state cost, not
+ * stream creation; the decode + SIP screen loop over the same bytes is the reference measured in the same
+ * run, so the engine's own share is visible. Target: cost within 25 % across the sizes.
+ * Run after build: node --expose-gc dist/bench/scale.js [--packets N] [--sizes 1000,10000,100000]
+ */
+import { readCaptureBuffer } from '../capture/index.js';
+import { DecodedPacket, PacketDecoder } from '../decode/index.js';
+import { rtp, udpFrame } from '../gen/index.js';
+import { RtpEngine } from '../rtp/index.js';
+import { looksLikeSip } from '../sip/index.js';
+import { elapsedMs, gc, HotLoop } from './pipeline.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+const measured = Number(arg('--packets', '1000000'));
+const sizes = arg('--sizes', '1000,10000,100000').split(',').map(Number);
+const RTP_AT = 14 + 20 + 8;
+
+/** Classic pcap of `rounds` packets per stream starting at round `first`, streams interleaved. */
+function capture(streams: number, first: number, rounds: number, templates: Uint8Array[]): Uint8Array {
+  const frameLen = templates[0].length;
+  const out = new Uint8Array(24 + streams * rounds * (16 + frameLen));
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0xa1b2c3d4, true);
+  dv.setUint16(4, 2, true);
+  dv.setUint16(6, 4, true);
+  dv.setUint32(16, 65535, true);
+  dv.setUint32(20, 1, true);
+  let o = 24;
+  for (let r = first; r < first + rounds; r++) {
+    for (let s = 0; s < streams; s++) {
+      const us = r * 20_000 + Math.floor((s * 20_000) / streams) + ((s * 7919 + r * 31) % 500); // up to 0.5 ms jitter
+      dv.setUint32(o, 1_700_000_000 + Math.floor(us / 1e6), true);
+      dv.setUint32(o + 4, us % 1e6, true);
+      dv.setUint32(o + 8, frameLen, true);
+      dv.setUint32(o + 12, frameLen, true);
+      o += 16;
+      out.set(templates[s], o);
+      const seq = (s + r) & 0xffff;
+      const ts = (s * 977 + r * 160) >>> 0;
+      out[o + RTP_AT + 2] = seq >> 8;
+      out[o + RTP_AT + 3] = seq & 0xff;
+      dv.setUint32(o + RTP_AT + 4, ts);
+      o += frameLen;
+    }
+  }
+  return out;
+}
+
+function decodeAndScreen(data: Uint8Array, dec: PacketDecoder, pkt: DecodedPacket): number {
+  let n = 0;
+  for (const b of readCaptureBuffer(data, 'bench')) {
+    for (let i = 0; i < b.count; i++) if (dec.decode(b, i, pkt) && pkt.ipProto === 17 && !looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) n++;
+  }
+  return n;
+}
+
+function main(): void {
+  console.log(`== scale: steady-state cost per packet vs concurrent streams (${measured} packets timed per size, best of 3) ==`);
+  console.log('streams   ref_ns/pkt  full_ns/pkt  engine_ns/pkt  full_Mpps  state_bytes/stream  heap_MB');
+  const rows: Array<{ streams: number; full: number }> = [];
+  // The first size is measured twice, the first time untimed, so JIT warm-up is not charged to it.
+  for (const [idx, streams] of [sizes[0], ...sizes].entries()) {
+    const payload = new Uint8Array(20); // G.729 20 ms
+    const templates = Array.from({ length: streams }, (_, s) =>
+      udpFrame(`10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}`, 10000 + 2 * (s % 25000), `172.16.${(s >> 8) & 255}.${s & 255}`, 20000 + 2 * (s % 20000), rtp({ pt: 18, seq: 0, ts: 0, ssrc: 0x1000 + s, payload })),
+    );
+    const rounds = Math.max(2, Math.round(measured / streams));
+    const warm = capture(streams, 0, 2, templates);
+    const data = capture(streams, 2, rounds, templates);
+    const n = streams * rounds;
+    let bestRef = Infinity;
+    let bestFull = Infinity;
+    let engine: RtpEngine | null = null;
+    for (let r = 0; r < 3; r++) {
+      gc();
+      const dec = new PacketDecoder();
+      const pkt = new DecodedPacket();
+      let t0 = process.hrtime.bigint();
+      decodeAndScreen(data, dec, pkt);
+      bestRef = Math.min(bestRef, elapsedMs(t0));
+      engine = new RtpEngine({ maxStreams: streams });
+      const loop = new HotLoop(engine);
+      loop.runBuffer(warm); // every stream starts here: creation is not what is timed
+      gc();
+      t0 = process.hrtime.bigint();
+      loop.runBuffer(data);
+      bestFull = Math.min(bestFull, elapsedMs(t0));
+      if (engine.activeStreams !== streams || loop.counts.rtp !== 2 * streams + n) throw new Error(`expected ${streams} streams, got ${engine.activeStreams}`);
+    }
+    const ns = (ms: number) => (ms * 1e6) / n;
+    if (idx === 0) continue;
+    rows.push({ streams, full: ns(bestFull) });
+    console.log(
+      `${String(streams).padStart(7)} ${ns(bestRef).toFixed(1).padStart(12)} ${ns(bestFull).toFixed(1).padStart(12)} ${(ns(bestFull) - ns(bestRef)).toFixed(1).padStart(14)} ${(n / bestFull / 1000).toFixed(2).padStart(10)} ${(engine!.stateBytes / streams).toFixed(0).padStart(19)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0).padStart(8)}`,
+    );
+  }
+  const lo = Math.min(...rows.map((r) => r.full));
+  const hi = Math.max(...rows.map((r) => r.full));
+  console.log(`largest/smallest cost per packet: ${(hi / lo).toFixed(2)} (target <= 1.25); state target < 512 bytes/stream`);
+}
+
+main();
