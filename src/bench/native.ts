@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeScenarioPcap } from '../gen/scenario.js';
+import { readCaptureBuffer } from '../capture/index.js';
+import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { RtpEngine } from '../rtp/index.js';
+import { looksLikeSip } from '../sip/index.js';
 import { diffStream, elapsedMs, gc, HotLoop, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
 
 function arg(name: string, def: number): number {
@@ -32,8 +35,8 @@ interface NativeRun {
   results: Map<string, StreamResult>;
 }
 
-function runNative(file: string, repeat: number, dump: boolean): NativeRun {
-  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), ...(dump ? ['--dump'] : [])], { encoding: 'utf8', maxBuffer: 1 << 28 });
+function runNative(file: string, repeat: number, dump: boolean, decodeOnly = false): NativeRun {
+  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), ...(dump ? ['--dump'] : []), ...(decodeOnly ? ['--decode-only'] : [])], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const lines = out.trim().split('\n');
   const head = Object.fromEntries(lines[0].split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
   const results = new Map<string, StreamResult>();
@@ -43,6 +46,21 @@ function runNative(file: string, repeat: number, dump: boolean): NativeRun {
     results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD });
   }
   return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results };
+}
+
+/** The loop without the engine: what the split figures subtract. */
+class DecodeOnly {
+  private readonly dec = new PacketDecoder();
+  private readonly pkt = new DecodedPacket();
+  run(data: Uint8Array): number {
+    const dec = this.dec;
+    const pkt = this.pkt;
+    let n = 0;
+    for (const b of readCaptureBuffer(data, 'bench')) {
+      for (let i = 0; i < b.count; i++) if (dec.decode(b, i, pkt) && pkt.ipProto === 17 && !looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) n++;
+    }
+    return n;
+  }
 }
 
 function main(): void {
@@ -79,8 +97,16 @@ function main(): void {
     // 2. Timing, best of `rounds`, alternating so both see the same machine load.
     let bestTs = Infinity;
     let bestC = Infinity;
+    let bestTsDecode = Infinity;
+    let bestCDecode = Infinity;
     for (let r = 0; r < rounds; r++) {
       bestC = Math.min(bestC, runNative(file, 1, false).bestNs / 1e6);
+      bestCDecode = Math.min(bestCDecode, runNative(file, 1, false, true).bestNs / 1e6);
+      gc();
+      const d = new DecodeOnly();
+      const t1 = process.hrtime.bigint();
+      d.run(data);
+      bestTsDecode = Math.min(bestTsDecode, elapsedMs(t1));
       gc();
       const e = new RtpEngine({ maxStreams: stats.rtpStreams + 16 });
       const l = new HotLoop(e);
@@ -93,6 +119,9 @@ function main(): void {
     console.log(`C  (cc -O2):     ${bestC.toFixed(1).padStart(8)} ms  ${mpps(bestC).toFixed(2).padStart(6)} Mpps  ${((bestC * 1e6) / n).toFixed(0)} ns/packet`);
     console.log(`TypeScript:      ${bestTs.toFixed(1).padStart(8)} ms  ${mpps(bestTs).toFixed(2).padStart(6)} Mpps  ${((bestTs * 1e6) / n).toFixed(0)} ns/packet`);
     console.log(`TS/C time ratio: ${(bestTs / bestC).toFixed(2)}  (target <= 1.5; TS target >= 10 Mpps)`);
+    const per = (ms: number) => ((ms * 1e6) / n).toFixed(0);
+    console.log(`split per packet: decode + SIP screen  C ${per(bestCDecode)} ns, TS ${per(bestTsDecode)} ns (ratio ${(bestTsDecode / bestCDecode).toFixed(1)});` +
+      ` RTP engine  C ${per(bestC - bestCDecode)} ns, TS ${per(bestTs - bestTsDecode)} ns (ratio ${((bestTs - bestTsDecode) / (bestC - bestCDecode)).toFixed(2)})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
