@@ -14,6 +14,7 @@
 import { DecodedPacket } from '../decode/packet.js';
 import type { StreamCounters, StreamSnapshot } from './snapshot.js';
 import { SlotHash } from './slot-hash.js';
+import { CandidateCache } from './candidates.js';
 import { rtpHeaderLength, rtpPaddingLength, isRtpCandidate } from './rtp-header.js';
 import { PayloadKind, staticClockRate, staticPayloadKind } from './payload-types.js';
 import { EndReason } from './reasons.js';
@@ -299,10 +300,7 @@ export class RtpEngine {
   private activeCount = 0;
 
   // Candidate cache for unsignalled streams: direct-mapped by key hash.
-  private readonly candKeys: Uint32Array;
-  private readonly candSeq: Int32Array;
-  private readonly candCount: Int32Array;
-  private readonly candMask: number;
+  private readonly cands: CandidateCache;
 
   private hostTimestamps = false;
   /** Whole second of the first packet: times are float64 ms relative to it to keep sub-us precision. */
@@ -344,12 +342,7 @@ export class RtpEngine {
     this.freeCount = n;
     this.activeList = new Int32Array(n);
     this.activePos = new Int32Array(n).fill(-1);
-    let cs = 16;
-    while (cs < this.heur.candidateSlots) cs <<= 1;
-    this.candKeys = new Uint32Array(cs * KEY_WORDS);
-    this.candSeq = new Int32Array(cs).fill(-1);
-    this.candCount = new Int32Array(cs);
-    this.candMask = cs - 1;
+    this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
   }
 
   /** Bytes of typed-array state (for the memory-per-stream figure). */
@@ -359,7 +352,7 @@ export class RtpEngine {
       this.lossBase.byteLength + this.ring.byteLength + this.active.byteLength + this.inTuples.byteLength +
       this.ipVer.byteLength + this.hostTs.byteLength + this.vlan.byteLength + this.macs.byteLength + this.hasMac.byteLength +
       this.callRefs.byteLength + this.freeList.byteLength + this.activeList.byteLength + this.activePos.byteLength +
-      this.candKeys.byteLength + this.candSeq.byteLength + this.candCount.byteLength
+      this.cands.byteSize
     );
   }
 
@@ -465,10 +458,22 @@ export class RtpEngine {
     if (slot < 0) {
       const k = this.newKey;
       k[0] = k0; k[1] = k1; k[2] = k2; k[3] = k3; k[4] = k4; k[5] = k5; k[6] = k6; k[7] = k7; k[8] = k8; k[9] = k9;
-      if (!signalled && !this.promote(h, pt, seq, pkt.srcPort, pkt.dstPort)) return -1;
+      // A candidate entry holds the packets seen before the stream counted (heuristic probation, or
+      // packets that came before their SDP binding was known): they are fed first, in arrival order.
+      let cand: number;
+      if (!signalled) {
+        cand = this.promote(h, pt, seq, ts, t, marker, payloadBytes, pkt.srcPort, pkt.dstPort);
+        if (cand < 0) return -1;
+      } else {
+        cand = this.adoptCandidate(h, pt, seq, ts, t, marker, payloadBytes);
+      }
       slot = this.startStream(h, pkt, frameBuf === undefined ? b : frameBuf, t);
-      this.counters.packets++;
-      this.firstPacket(slot, t, seq, ts, pt, marker, payloadBytes);
+      if (cand >= 0) {
+        this.replayCandidate(slot, cand);
+      } else {
+        this.counters.packets++;
+        this.firstPacket(slot, t, seq, ts, pt, marker, payloadBytes);
+      }
       return slot;
     }
     this.counters.packets++;
@@ -476,32 +481,56 @@ export class RtpEngine {
     return slot;
   }
 
-  /** Unsignalled packet of an unknown stream: count consecutive sequential packets per key. */
-  private promote(h: number, pt: number, seq: number, srcPort: number, dstPort: number): boolean {
+  /**
+   * Unsignalled packet of an unknown stream: buffered in its candidate entry; the entry index once the
+   * run of consecutive sequence numbers reaches minConsecutive, else -1. A payload type outside the
+   * allowed list never starts a candidate but is kept (without extending the run) in an existing one:
+   * it is a packet of that stream (comfort noise, an event) that Wireshark counts.
+   */
+  private promote(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number, srcPort: number, dstPort: number): number {
     const hs = this.heur;
-    if (this.ptAllowed[pt] === 0 || srcPort < hs.minPort || dstPort < hs.minPort || (hs.requireEvenPort && ((srcPort | dstPort) & 1) !== 0)) {
+    if (srcPort < hs.minPort || dstPort < hs.minPort || (hs.requireEvenPort && ((srcPort | dstPort) & 1) !== 0)) {
       this.counters.heuristicRejected++;
-      return false;
+      return -1;
     }
-    const i = h & this.candMask;
-    const base = i * KEY_WORDS;
-    const k = this.newKey;
-    const ck = this.candKeys;
-    let same = this.candSeq[i] >= 0;
-    for (let w = 0; same && w < KEY_WORDS; w++) if (ck[base + w] !== k[w]) same = false;
-    if (same && seq === ((this.candSeq[i] + 1) & 0xffff)) {
-      this.candCount[i]++;
-    } else {
-      if (!same) for (let w = 0; w < KEY_WORDS; w++) ck[base + w] = k[w];
-      this.candCount[i] = 1;
+    const cands = this.cands;
+    const ptOk = this.ptAllowed[pt] === 1;
+    if (!ptOk && cands.find(h, this.newKey) < 0) {
+      this.counters.heuristicRejected++;
+      return -1;
     }
-    this.candSeq[i] = seq;
-    if (this.candCount[i] >= hs.minConsecutive) {
-      this.candSeq[i] = -1;
-      return true;
+    const run = cands.add(h, this.newKey, ptOk, seq, ts, t, pt, marker, bytes);
+    if (run >= hs.minConsecutive) return h & cands.mask;
+    if (ptOk) this.counters.heuristicPending++;
+    else this.counters.heuristicRejected++;
+    return -1;
+  }
+
+  /**
+   * Signalled start of a stream whose earlier packets sit in a candidate entry (the pipeline tries the
+   * heuristic first, so the current packet may already be its newest entry): entry index or -1.
+   */
+  private adoptCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
+    const cands = this.cands;
+    const c = cands.find(h, this.newKey);
+    if (c < 0) return -1;
+    const p = cands.pending(c, cands.pendingCount(c) - 1);
+    if (!(cands.pSeq[p] === seq && cands.pMs[p] === t && cands.pTs[p] === ts)) cands.add(h, this.newKey, true, seq, ts, t, pt, marker, bytes);
+    return c;
+  }
+
+  /** Feed a promoted candidate's packets (the promoting one last) as the stream's first packets. */
+  private replayCandidate(slot: number, c: number): void {
+    const cd = this.cands;
+    const n = cd.pendingCount(c);
+    let p = cd.pending(c, 0);
+    this.firstPacket(slot, cd.pMs[p], cd.pSeq[p], cd.pTs[p], cd.pPt[p], cd.pMarker[p], cd.pBytes[p]);
+    for (let k = 1; k < n; k++) {
+      p = cd.pending(c, k);
+      this.nextPacket(slot, cd.pMs[p], cd.pSeq[p], cd.pTs[p], cd.pPt[p], cd.pMarker[p], cd.pBytes[p]);
     }
-    this.counters.heuristicPending++;
-    return false;
+    this.counters.packets += n;
+    cd.clear(c);
   }
 
   private startStream(h: number, pkt: DecodedPacket, frameBuf: Uint8Array, t: number): number {

@@ -173,14 +173,14 @@ describe('RTP detection without signalling', () => {
     );
   });
 
-  it('unsignalled RTP is promoted after minConsecutive sequential packets; signalled counts from the first', () => {
+  it('unsignalled RTP is promoted after minConsecutive sequential packets and counted from its first; signalled counts from the first', () => {
     const d = driver({ heuristic: { minConsecutive: 3 } });
     const slots = [0, 1, 2, 3].map((i) => d.send(rtp({ pt: 0, seq: 10 + i, ts: i * 160, ssrc: 1 }), i * 20000, false));
     expect(slots.slice(0, 2)).toEqual([-1, -1]);
     expect(slots[2]).toBeGreaterThanOrEqual(0);
     const s = createStreamSnapshot();
     d.engine.snapshot(slots[3], s);
-    expect(s.cumulative.packets).toBe(2);
+    expect(s.cumulative.packets).toBe(4); // the probation packets are counted once promoted
     const e = driver();
     expect(e.send(rtp({ pt: 0, seq: 1, ts: 0, ssrc: 1 }), 0, true)).toBeGreaterThanOrEqual(0);
   });

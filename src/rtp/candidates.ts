@@ -1,0 +1,119 @@
+/**
+ * Candidate cache of the RTP heuristic: unsignalled (5-tuple, SSRC) flows not yet taken as RTP.
+ *
+ * Direct-mapped by key hash (a colliding flow takes the entry over). Besides the run of consecutive
+ * sequence numbers that decides promotion, each entry keeps the packets seen so far (up to DEPTH) so a
+ * promoted stream can be fed from its first packet: Wireshark counts a stream from its first packet,
+ * and metrics computed from the promoting packet on would miss packets, deltas and jitter samples.
+ * Everything lives in preallocated typed arrays; nothing is allocated per packet.
+ */
+
+/** Pending packets kept per candidate (a power of two). Promotion needs min_consecutive - 1 of them. */
+export const CANDIDATE_DEPTH = 16;
+const DMASK = CANDIDATE_DEPTH - 1;
+
+export class CandidateCache {
+  readonly keyWords: number;
+  readonly mask: number;
+  private readonly keys: Uint32Array;
+  /** Last sequence number of the entry, -1 when the entry is empty. */
+  private readonly lastSeq: Int32Array;
+  /** Consecutive in-sequence packets ending at the last one. */
+  private readonly run: Int32Array;
+  /** Pending packets buffered (<= DEPTH) and the ring position of the oldest. */
+  private readonly count: Int32Array;
+  private readonly head: Int32Array;
+  // Pending packets, CANDIDATE_DEPTH per entry.
+  readonly pSeq: Int32Array;
+  readonly pTs: Float64Array;
+  readonly pMs: Float64Array;
+  readonly pPt: Uint8Array;
+  readonly pMarker: Uint8Array;
+  readonly pBytes: Int32Array;
+
+  constructor(slots: number, keyWords: number) {
+    let n = 16;
+    while (n < slots) n <<= 1;
+    this.mask = n - 1;
+    this.keyWords = keyWords;
+    this.keys = new Uint32Array(n * keyWords);
+    this.lastSeq = new Int32Array(n).fill(-1);
+    this.run = new Int32Array(n);
+    this.count = new Int32Array(n);
+    this.head = new Int32Array(n);
+    this.pSeq = new Int32Array(n * CANDIDATE_DEPTH);
+    this.pTs = new Float64Array(n * CANDIDATE_DEPTH);
+    this.pMs = new Float64Array(n * CANDIDATE_DEPTH);
+    this.pPt = new Uint8Array(n * CANDIDATE_DEPTH);
+    this.pMarker = new Uint8Array(n * CANDIDATE_DEPTH);
+    this.pBytes = new Int32Array(n * CANDIDATE_DEPTH);
+  }
+
+  get byteSize(): number {
+    return (
+      this.keys.byteLength + this.lastSeq.byteLength + this.run.byteLength + this.count.byteLength + this.head.byteLength +
+      this.pSeq.byteLength + this.pTs.byteLength + this.pMs.byteLength + this.pPt.byteLength + this.pMarker.byteLength + this.pBytes.byteLength
+    );
+  }
+
+  /** Entry of hash h holding exactly `key`, or -1. */
+  find(h: number, key: Uint32Array): number {
+    const i = h & this.mask;
+    if (this.lastSeq[i] < 0) return -1;
+    const b = i * this.keyWords;
+    const ks = this.keys;
+    for (let w = 0; w < this.keyWords; w++) if (ks[b + w] !== key[w]) return -1;
+    return i;
+  }
+
+  /**
+   * Buffer one packet of `key` (taking the entry over from another flow if needed) and return the length
+   * of its consecutive run. `counts` false: buffered (it belongs to the flow) but breaks the run.
+   */
+  add(h: number, key: Uint32Array, counts: boolean, seq: number, ts: number, ms: number, pt: number, marker: number, bytes: number): number {
+    let i = this.find(h, key);
+    if (i < 0) {
+      i = h & this.mask;
+      const b = i * this.keyWords;
+      for (let w = 0; w < this.keyWords; w++) this.keys[b + w] = key[w];
+      this.count[i] = 0;
+      this.head[i] = 0;
+      this.run[i] = 0;
+    } else if (!counts || seq !== ((this.lastSeq[i] + 1) & 0xffff)) {
+      this.run[i] = 0;
+    }
+    if (counts) this.run[i]++;
+    this.lastSeq[i] = seq;
+    // Full ring: the oldest packet is dropped (only when min_consecutive > DEPTH or the flow keeps breaking).
+    let c = this.count[i];
+    if (c === CANDIDATE_DEPTH) {
+      this.head[i] = (this.head[i] + 1) & DMASK;
+      c--;
+    }
+    const p = i * CANDIDATE_DEPTH + ((this.head[i] + c) & DMASK);
+    this.pSeq[p] = seq;
+    this.pTs[p] = ts;
+    this.pMs[p] = ms;
+    this.pPt[p] = pt;
+    this.pMarker[p] = marker;
+    this.pBytes[p] = bytes;
+    this.count[i] = c + 1;
+    return this.run[i];
+  }
+
+  /** Packets buffered in entry i, oldest first: index k of pending(i, k) runs 0..pendingCount-1. */
+  pendingCount(i: number): number {
+    return this.count[i];
+  }
+
+  /** Array index (into pSeq/pTs/...) of the k-th oldest pending packet of entry i. */
+  pending(i: number, k: number): number {
+    return i * CANDIDATE_DEPTH + ((this.head[i] + k) & DMASK);
+  }
+
+  clear(i: number): void {
+    this.lastSeq[i] = -1;
+    this.count[i] = 0;
+    this.run[i] = 0;
+  }
+}
