@@ -30,7 +30,7 @@ export class Pipeline {
   readonly engine: RtpEngine;
   readonly calls: CallTracker;
   readonly reporter: QosReporter;
-  readonly rtt = new RttTracker();
+  readonly rtt: RttTracker;
   readonly rtcpStats = newRtcpParseStats();
   readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0 };
   /** Latest capture time seen, ms since the epoch. */
@@ -59,6 +59,8 @@ export class Pipeline {
     this.heuristic = r.heuristic.enabled;
     this.nodeName = config.hep.nodeName;
     this.ctx = new StreamContexts(r.maxStreams);
+    // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
+    this.rtt = new RttTracker(r.maxStreams);
     this.engine = new RtpEngine(
       {
         maxStreams: r.maxStreams,

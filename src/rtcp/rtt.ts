@@ -61,7 +61,8 @@ class RefRing {
  * The same SR is often captured more than once (both legs of an SBC or media relay): give `observe` the
  * packet's endpoints ('ip:port') and an RR is matched only with the SR that travelled the reverse path
  * (what Wireshark does per conversation); without endpoints the earliest copy is used. Bounded memory: the
- * last 8 references per SSRC, at most `maxSsrcs` SSRCs (oldest inserted evicted).
+ * last 8 references per SSRC, at most `maxSsrcs` SSRCs in each table, the latest results included
+ * (oldest inserted evicted).
  */
 export class RttTracker {
   private readonly srs = new Map<number, RefRing>();
@@ -139,6 +140,12 @@ export class RttTracker {
       return;
     }
     const rttMs = rtt < 0 ? 0 : rtt;
+    // Re-inserting moves the SSRC to the back, so the oldest-updated one is evicted first.
+    this.latest.delete(source);
+    if (this.latest.size >= this.maxSsrcs) {
+      const oldest = this.latest.keys().next().value;
+      if (oldest !== undefined) this.latest.delete(oldest);
+    }
     this.latest.set(source, rttMs);
     out.push({ reporterSsrc: reporter, sourceSsrc: source, rttMs, via, refTimeMs: tRef });
   }

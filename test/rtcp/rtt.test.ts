@@ -64,3 +64,21 @@ describe('RttTracker (passive)', () => {
     expect(t.observe(parse(rtcpRr({ ssrc: 99, reports: [rb(9, ntpMiddle32(10, 9 << 16), 0)] })), 50)).toHaveLength(1);
   });
 });
+
+describe('RttTracker memory bound', () => {
+  it('keeps at most maxSsrcs latest round trips however many SSRCs report', () => {
+    const t = new RttTracker(10);
+    for (let ssrc = 1; ssrc <= 500; ssrc++) {
+      const sr = { packets: [{ kind: 'SR', pt: 200, ssrc, ntpSec: 1000 + ssrc, ntpFrac: 0, rtpTs: 0, packets: 1, octets: 1, reports: [] }], malformed: false, error: null, trailingBytes: 0 };
+      t.observe(sr as never, ssrc * 10);
+      const lsr = ntpMiddle32(1000 + ssrc, 0);
+      const rr = { packets: [{ kind: 'RR', pt: 201, ssrc: 9_000_000 + ssrc, reports: [{ ssrc, fractionLost: 0, packetsLost: 0, highestSeq: 0, jitter: 0, lsr, dlsr: 0 }] }], malformed: false, error: null, trailingBytes: 0 };
+      t.observe(rr as never, ssrc * 10 + 5);
+    }
+    expect(t.latestRttMs(500)).toBeCloseTo(5, 6);
+    expect(Number.isNaN(t.latestRttMs(1))).toBe(true); // evicted
+    let kept = 0;
+    for (let ssrc = 1; ssrc <= 500; ssrc++) if (!Number.isNaN(t.latestRttMs(ssrc))) kept++;
+    expect(kept).toBe(10);
+  });
+});
