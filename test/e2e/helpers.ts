@@ -5,7 +5,14 @@ import { pino } from 'pino';
 import { runReplay } from '../../src/probe.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
-import type { QosReport } from '../../src/report/index.js';
+
+/** The report keys the e2e tests read, typed (QosReport itself is a string-or-number record). */
+export interface E2eReport {
+  [k: string]: string | number;
+  TYPE: string; CORRELATION_ID: string; RTP_SIP_CALL_ID: string;
+  SRC_IP: string; SRC_PORT: number; DST_IP: string; DST_PORT: number; SSRC: number;
+  TOTAL_PK: number; EXPECTED_PK: number; PACKET_LOSS: number; DELTA: number; MAX_DELTA: number; MEAN_JITTER: number; MAX_JITTER: number; MOS: number;
+}
 
 export const CAPTURES = new URL('../../../shared/captures/', import.meta.url).pathname;
 
@@ -26,7 +33,7 @@ export function e2eConfig(edit?: (c: ProbeConfig) => void): ProbeConfig {
 }
 
 /** Replays `file` through runReplay (the CLI's code path) and returns every report it wrote as JSON lines. */
-export async function replayReports(file: string, config: ProbeConfig): Promise<QosReport[]> {
+export async function replayReports(file: string, config: ProbeConfig): Promise<E2eReport[]> {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-e2e-'));
   try {
     const path = join(dir, 'reports.jsonl');
@@ -40,13 +47,13 @@ export async function replayReports(file: string, config: ProbeConfig): Promise<
     } catch {
       text = ''; // no report at all: the file is never created
     }
-    return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as QosReport);
+    return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as E2eReport);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function finals(reports: QosReport[]): QosReport[] {
+export function finals(reports: E2eReport[]): E2eReport[] {
   return reports.filter((r) => r.TYPE === 'FINAL' || r.TYPE === 'HANGUP');
 }
 

@@ -5,13 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { basename } from 'node:path';
 import { parseTshark, streamKey, type TsharkRow } from '../rtp/helpers.js';
-import type { QosReport } from '../../src/report/index.js';
-import { allCaptures, e2eConfig, finals, replayReports, reportKey } from './helpers.js';
+import { type E2eReport, allCaptures, e2eConfig, finals, replayReports, reportKey } from './helpers.js';
 
 /** tshark prints %.3f; the report rounds to 3 decimals: equal within one unit of the last digit's half. */
 const same3 = (ours: number, printed: number) => Math.abs(ours - printed) <= 0.0005 + 1e-9;
 
-function mismatches(r: QosReport, row: TsharkRow): string[] {
+function mismatches(r: E2eReport, row: TsharkRow): string[] {
   const errs: string[] = [];
   if (r.TOTAL_PK !== row.packets) errs.push(`TOTAL_PK ${r.TOTAL_PK} != ${row.packets}`);
   if (r.EXPECTED_PK - r.TOTAL_PK !== row.lost) errs.push(`EXPECTED_PK-TOTAL_PK ${r.EXPECTED_PK - r.TOTAL_PK} != ${row.lost}`);
@@ -24,8 +23,8 @@ function mismatches(r: QosReport, row: TsharkRow): string[] {
   return errs;
 }
 
-function byStream(reports: QosReport[]): Map<string, QosReport> {
-  const m = new Map<string, QosReport>();
+function byStream(reports: E2eReport[]): Map<string, E2eReport> {
+  const m = new Map<string, E2eReport>();
   for (const r of finals(reports)) {
     expect(m.has(reportKey(r)), `one final report for ${reportKey(r)}`).toBe(false);
     m.set(reportKey(r), r);
