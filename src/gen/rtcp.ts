@@ -2,6 +2,7 @@
  * RTCP builders (RFC 3550 6.4-6.7, RFC 3611) for the project's fixtures. Clarity over speed: each call
  * returns a fresh buffer with correct length fields; `rtcpCompound` concatenates packets.
  */
+import type { XrVoipMetrics } from '../rtcp/types.js';
 import { concat, writeU16, writeU32 } from './packets.js';
 
 export interface RtcpReportBlockFields {
@@ -161,31 +162,8 @@ export function xrDlrr(items: Array<{ ssrc: number; lrr: number; dlrr: number }>
   return xrBlock(5, 0, b);
 }
 
-export interface XrVoipMetricsFields {
-  ssrc: number;
-  lossRate: number;
-  discardRate: number;
-  burstDensity: number;
-  gapDensity: number;
-  burstDuration: number;
-  gapDuration: number;
-  roundTripDelay: number;
-  endSystemDelay: number;
-  /** Signed dBm. */
-  signalLevel: number;
-  noiseLevel: number;
-  rerl: number;
-  gmin: number;
-  rFactor: number;
-  extRFactor: number;
-  /** MOS x 10 (10..50) or 127 when unavailable. */
-  mosLq: number;
-  mosCq: number;
-  rxConfig: number;
-  jbNominal: number;
-  jbMaximum: number;
-  jbAbsMax: number;
-}
+/** The VoIP metrics block's wire fields: what the parser returns, less its tags and the decoded rxConfig. */
+export type XrVoipMetricsFields = Omit<XrVoipMetrics, 'kind' | 'bt' | 'plc' | 'jba' | 'jbRate'>;
 
 /** RFC 3611 4.7 VoIP Metrics (BT 7, 32-byte body). */
 export function xrVoipMetrics(f: XrVoipMetricsFields): Uint8Array {
