@@ -88,19 +88,21 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
   const rt = opsRuntime();
-  const source: LivePacketSource = await openLiveCapture({
-    interface: c.interface,
-    backend: c.backend,
-    snapLength: c.snapLength,
-    bufferSizeMb: c.bufferSizeMb,
-    bufferTimeoutMs: c.bufferTimeoutMs,
-    filter: c.filter || undefined,
-    promiscuous: c.promiscuous,
-    fanoutGroup: c.fanoutGroup || undefined,
-    onWarning: (m) => log.warn(m),
-  }).catch((err: Error & { code?: string }) => {
-    throw Object.assign(err, { name: 'CaptureOpenError' });
-  });
+  const open = () =>
+    openLiveCapture({
+      interface: c.interface,
+      backend: c.backend,
+      snapLength: c.snapLength,
+      bufferSizeMb: c.bufferSizeMb,
+      bufferTimeoutMs: c.bufferTimeoutMs,
+      filter: c.filter || undefined,
+      promiscuous: c.promiscuous,
+      fanoutGroup: c.fanoutGroup || undefined,
+      onWarning: (m) => log.warn(m),
+    }).catch((err: Error & { code?: string }) => {
+      throw Object.assign(err, { name: 'CaptureOpenError' });
+    });
+  let source: LivePacketSource = await open();
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
   if (source.hostTimestamps) log.warn('timestamps come from the host clock (cap backend): jitter includes event-loop delay; reports carry HOST_TIMESTAMPS=1');
   if (config.process.user) dropPrivileges(config.process.user, log);
@@ -109,13 +111,19 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipeline, outputs);
-  rt?.metrics?.addCaptureSource(c.interface, () => source.stats());
+  // Counters of handles closed after an interface loss, so totals never go backwards across a reopen.
+  const before = { received: 0, droppedKernel: 0, droppedInterface: 0 };
+  const totals = () => {
+    const s = source.stats();
+    return { received: before.received + s.received, droppedKernel: before.droppedKernel + s.droppedKernel, droppedInterface: before.droppedInterface + s.droppedInterface };
+  };
+  rt?.metrics?.addCaptureSource(c.interface, totals);
   rt?.metrics?.setCaptureState('running');
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   let lastDrops = 0;
   const timer = setInterval(() => {
-    const s = source.stats();
+    const s = totals();
     pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
     if (pipeline.captureDrops > lastDrops) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
     lastDrops = pipeline.captureDrops;
@@ -124,8 +132,10 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   timer.unref();
 
   let stopped = false;
+  let wake: (() => void) | null = null;
   rt?.lifecycle.onStop('capture', async () => {
     stopped = true;
+    wake?.();
     await source.close();
   }, 0);
   rt?.lifecycle.onStop('final reports', async () => {
@@ -138,27 +148,64 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
     log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
   });
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
 
   try {
-    for await (const batch of source.batches()) pipeline.processBatch(batch);
+    // The interface may go down (link loss, driver reset): streams and calls stay, capture is reopened
+    // with backoff until it comes back or the probe is stopped. Packets in between are simply not seen.
+    for (let retryMs = RECAPTURE_MIN_MS; !stopped; ) {
+      try {
+        for await (const batch of source.batches()) {
+          pipeline.processBatch(batch);
+          retryMs = RECAPTURE_MIN_MS;
+        }
+      } catch (err) {
+        if (!stopped) log.error({ err, interface: c.interface }, 'capture lost');
+      }
+      if (stopped) break;
+      rt?.metrics?.setCaptureState('failed');
+      const s = source.stats();
+      before.received += s.received;
+      before.droppedKernel += s.droppedKernel;
+      before.droppedInterface += s.droppedInterface;
+      await source.close();
+      for (;;) {
+        await pause(retryMs);
+        if (stopped) break;
+        retryMs = Math.min(retryMs * 2, RECAPTURE_MAX_MS);
+        try {
+          source = await open();
+          break;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EPERM') throw err; // privileges dropped: reopening cannot work
+          log.warn({ interface: c.interface, retryInMs: retryMs, reason: (err as Error).message }, 'capture still down');
+        }
+      }
+      if (stopped) break;
+      log.info({ interface: c.interface }, 'capture reopened');
+      rt?.metrics?.setCaptureState('running');
+    }
   } catch (err) {
     rt?.metrics?.setCaptureState('failed');
     throw err;
   } finally {
     clearInterval(timer);
   }
-  if (!stopped) {
-    // The source ended by itself (interface gone): flush like a shutdown, report failure.
-    rt?.metrics?.setCaptureState('failed');
-    pipeline.finish();
-    await outputs.close(config.process.shutdownDeadlineMs);
-    log.error({ interface: c.interface }, 'capture ended unexpectedly');
-    return ExitCode.RUNTIME;
-  }
   rt?.metrics?.setCaptureState('stopped');
   logRunSummary(log, pipeline, outputs, 0);
   return ExitCode.OK;
 }
+
+/** Backoff between attempts to reopen a lost capture interface. */
+const RECAPTURE_MIN_MS = 500;
+const RECAPTURE_MAX_MS = 10_000;
 
 export async function listInterfaces(): Promise<InterfaceInfo[]> {
   return listCaptureInterfaces().map((i) => ({

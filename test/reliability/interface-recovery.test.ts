@@ -1,0 +1,82 @@
+/**
+ * A mirror interface that disappears and comes back (driver reset, NIC replaced, veth recreated): the probe
+ * keeps its streams, reopens the capture with backoff and goes on measuring. Two network namespaces made
+ * by the test, joined by a veth pair; the probe captures in one, a python3 sender sends RTP from the other.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '../..');
+const cli = join(root, 'dist/cli.js');
+const canRun = process.getuid?.() === 0 && existsSync(cli) && spawnSync('ip', ['netns', 'list']).status === 0;
+const nsA = `rpa${process.pid}`;
+const nsB = `rpb${process.pid}`;
+
+const sh = (...args: string[]) => {
+  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+};
+
+function linkUp(): void {
+  sh('ip', 'link', 'add', 'va', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'vb', 'netns', nsB);
+  sh('ip', '-n', nsA, 'addr', 'add', '10.77.0.1/24', 'dev', 'va');
+  sh('ip', '-n', nsB, 'addr', 'add', '10.77.0.2/24', 'dev', 'vb');
+  sh('ip', '-n', nsA, 'link', 'set', 'va', 'up');
+  sh('ip', '-n', nsB, 'link', 'set', 'vb', 'up');
+}
+
+/** RTP packets seq from..to-1 (one SSRC, 20 ms apart) from namespace A to 10.77.0.2:40000. */
+function sendRtp(from: number, to: number): void {
+  sh('ip', 'netns', 'exec', nsA, 'python3', '-c', `
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.77.0.1', 30000))
+for i in range(${from}, ${to}):
+    s.sendto(struct.pack('!BBHII', 0x80, 8, i, i * 160, 0x1234) + b'\\xd5' * 160, ('10.77.0.2', 40000)); time.sleep(0.02)
+`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!canRun)('capture interface lost and recreated', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-if-'));
+  beforeAll(() => {
+    sh('ip', 'netns', 'add', nsA);
+    sh('ip', 'netns', 'add', nsB);
+    sh('ip', '-n', nsB, 'link', 'set', 'lo', 'up'); // the metrics endpoint listens on 127.0.0.1
+    linkUp();
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', nsA]);
+    spawnSync('ip', ['netns', 'del', nsB]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reopens the capture and keeps the stream: one FINAL with every packet sent before and after', async () => {
+    const jsonl = join(dir, 'reports.jsonl');
+    const probe = spawn('ip', ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'vb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    probe.stderr.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((r) => probe.on('exit', r));
+    for (let i = 0; i < 50 && !log.includes('capture open'); i++) await sleep(100);
+    sendRtp(0, 50);
+    sh('ip', '-n', nsB, 'link', 'del', 'vb'); // takes the peer with it
+    await sleep(1500);
+    linkUp();
+    for (let i = 0; i < 100 && !log.includes('capture reopened'); i++) await sleep(100);
+    sendRtp(50, 100);
+    await sleep(300);
+    probe.kill('SIGTERM');
+    const code = await exited;
+    expect(code, log).toBe(0);
+    expect(log).toContain('capture lost');
+    expect(log).toContain('capture reopened');
+    const reports = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+    const finals = reports.filter((r) => r.TYPE === 'FINAL');
+    expect(finals).toHaveLength(1);
+    expect(finals[0].TOTAL_PK).toBe(100);
+    expect(finals[0].EXPECTED_PK).toBe(100);
+  });
+});
