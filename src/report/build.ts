@@ -84,7 +84,9 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     SRC_MAC: snap.srcMac,
     DST_MAC: snap.dstMac,
     CODEC_PT: snap.payloadType,
-    CODEC_NAME: ctx.codecName || staticPayloadName(snap.payloadType),
+    // SDP encoding names are case-insensitive (RFC 4566) and arrive as "PCMA", "pcma" or "Pcma": one
+    // spelling per codec so HOMER groups and filters them together; lower case as HOMER's agents send.
+    CODEC_NAME: (ctx.codecName || staticPayloadName(snap.payloadType)).toLowerCase(),
     CLOCK: snap.clockRate,
     DIR: ctx.dir,
     PARTY: ctx.party,

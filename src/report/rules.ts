@@ -36,7 +36,10 @@ export class RuleError extends Error {
 }
 
 const VARIABLES = new Set<string>(METRIC_VARIABLES);
-const FUNCTIONS = new Set(['abs', 'min', 'max', 'sqrt', 'round', 'floor', 'ceil', 'log10']);
+/** Allowed functions and how many arguments each takes ([min, max]). */
+const FUNCTIONS = new Map<string, [number, number]>([
+  ['abs', [1, 1]], ['min', [1, 64]], ['max', [1, 64]], ['sqrt', [1, 1]], ['round', [1, 2]], ['floor', [1, 1]], ['ceil', [1, 1]], ['log10', [1, 1]],
+]);
 const RELATIONAL = new Set(['smaller', 'larger', 'smallerEq', 'largerEq', 'equal', 'unequal']);
 const LOGICAL = new Set(['and', 'or', 'xor', 'not']);
 const ARITHMETIC = new Set(['add', 'subtract', 'multiply', 'divide', 'pow', 'mod', 'unaryMinus', 'unaryPlus']);
@@ -84,7 +87,12 @@ function typeOf(node: MathNode, rule: RuleConfig): Kind {
       return 'boolean';
     case 'FunctionNode': {
       const fname = n.fn && n.fn.type === 'SymbolNode' ? (n.fn.name as string) : '';
-      if (!FUNCTIONS.has(fname)) return fail(`function '${fname || '?'}' is not allowed (allowed: ${[...FUNCTIONS].join(', ')})`, fname || undefined);
+      const arity = FUNCTIONS.get(fname);
+      if (!arity) return fail(`function '${fname || '?'}' is not allowed (allowed: ${[...FUNCTIONS.keys()].join(', ')})`, fname || undefined);
+      const argc = (n.args as MathNode[]).length;
+      if (argc < arity[0] || argc > arity[1]) {
+        fail(`${fname}() takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]} to ${arity[1]}`} argument${arity[1] > 1 ? 's' : ''}, got ${argc}`, fname);
+      }
       for (const a of n.args as MathNode[]) if (typeOf(a, rule) !== 'number') fail(`${fname}() needs numeric arguments`, fname);
       return 'number';
     }

@@ -41,7 +41,7 @@ describe('QoS report', () => {
     expect(rep).toMatchObject({
       CORRELATION_ID: '56a2@pbx', RTP_SIP_CALL_ID: '56a2@pbx', TYPE: 'PERIODIC', SSRC: 0xd2bd4e3e, REPORT_TS: 1453461919,
       SRC_IP: '192.168.178.34', SRC_PORT: 58320, DST_IP: '192.168.60.70', DST_PORT: 32728, SRC_MAC: '00-04-13-29-64-22',
-      CODEC_PT: 8, CODEC_NAME: 'PCMA', CLOCK: 8000, DIR: 1, PARTY: 0, REPORT_NAME: '192.168.178.34:58320',
+      CODEC_PT: 8, CODEC_NAME: 'pcma', CLOCK: 8000, DIR: 1, PARTY: 0, REPORT_NAME: '192.168.178.34:58320',
       TOTAL_PK: 95, EXPECTED_PK: 100, PACKET_LOSS: 5, SEQ: 2, TL_BYTE: 16340, DELTA: 19.98, MAX_DELTA: 35.547, JITTER: 0.023,
       MAX_JITTER: 1.892, MEAN_JITTER: 0.126, SKEW: -0.18, MAX_SKEW: -15.615, PACKET_LOSS_PCT: 5,
       REPORT_START: 1453461918, REPORT_END: 1453461919.99, RTP_START: 1453461900.001, ONE_WAY_RTP: 0, HOST_TIMESTAMPS: 0,
@@ -70,6 +70,14 @@ describe('QoS report', () => {
     expect(rep.MIN_MOS).toBe(3.411);
     expect(rep.LAST_MOS).toBe(4.409);
     expect(buildQosReport(snapshot(), ctx, 'HANGUP', q).TYPE).toBe('HANGUP');
+  });
+
+  it('CODEC_NAME has one spelling per codec whatever the SDP wrote (lower case); static name when SDP gave none', () => {
+    const q = scored([[0, 100]]);
+    expect(buildQosReport(snapshot(), { ...ctx, codecName: 'Pcma' }, 'PERIODIC', q).CODEC_NAME).toBe('pcma');
+    expect(buildQosReport(snapshot(), { ...ctx, codecName: 'opus' }, 'PERIODIC', q).CODEC_NAME).toBe('opus');
+    expect(buildQosReport(snapshot({ payloadType: 0 }), { ...ctx, codecName: null }, 'PERIODIC', q).CODEC_NAME).toBe('pcmu');
+    expect(buildQosReport(snapshot({ payloadType: 18 }), { ...ctx, codecName: null }, 'PERIODIC', q).CODEC_NAME).toBe('g729');
   });
 
   it('intervals with nothing expected are not scored; no interval at all gives MOS 0', () => {

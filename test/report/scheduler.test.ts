@@ -26,6 +26,9 @@ describe('rule compilation', () => {
     const when = 'mos < 3.6 or packet_loss > 2';
     expect(() => compileRule({ name: 'typo', when, intervalS: 5 })).toThrow(/rule 'typo': unknown variable 'packet_loss'.*position 13/s);
     expect(() => compileRule({ name: 'fn', when: 'exp(mos) > 1', intervalS: 5 })).toThrow(/function 'exp' is not allowed/);
+    expect(() => compileRule({ name: 'argc', when: 'abs( ) <= mos', intervalS: 5 })).toThrow(/abs\(\) takes 1 argument, got 0/);
+    expect(() => compileRule({ name: 'argc', when: 'sqrt(mos, 2) > 1', intervalS: 5 })).toThrow(/sqrt\(\) takes 1 argument, got 2/);
+    expect(compileRule({ name: 'ok', when: 'round(mos, 1) < 3 and max(jitter_ms, 1) > 0', intervalS: 5 }).code.evaluate({ mos: 2.9, jitter_ms: 0 })).toBe(true);
   });
 
   it('refuses non-boolean expressions and bad operands', () => {
