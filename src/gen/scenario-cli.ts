@@ -1,16 +1,30 @@
 /**
  * Writes a generated benchmark scenario to a classic pcap file.
- * node dist/gen/scenario-cli.js OUT.pcap [--calls N] [--concurrent N] [--duration S] [--call-duration S]
- *   [--codec PCMA|PCMU|G729] [--ptime MS] [--loss PCT] [--burst PCT] [--jitter MS] [--no-rtcp] [--seed N] [--start EPOCH_S]
- * Prints the ground truth (streams, packets, dropped) as JSON when done.
+ * Prints the ground truth (streams, packets, dropped) as JSON when done. Usage: see USAGE below.
  */
-import { writeScenarioPcap, type ScenarioCodec, type ScenarioOptions } from './scenario.js';
+import { callDurationForSize, writeScenarioPcap, type ScenarioCodec, type ScenarioOptions } from './scenario.js';
+
+const USAGE = `usage: node dist/gen/scenario-cli.js OUT.pcap [options]
+  --calls N          SIP calls (INVITE/200/ACK ... BYE), two RTP streams each   (default 100)
+  --concurrent N     calls start every call-duration/N s: a steady state of N calls (default: spread over --duration)
+  --duration S       capture length when --concurrent is not given              (default 60)
+  --call-duration S  media seconds per call                                     (default 30)
+  --mb N             size the capture to about N megabytes (sets --call-duration; --concurrent defaults to --calls)
+  --codec C          PCMA | PCMU | G729                                         (default PCMA)
+  --ptime MS         packetization                                              (default 20)
+  --loss PCT         long-run RTP loss                                          (default 0)
+  --burst PCT        Gilbert burstiness: P(loss | previous lost); omit for random loss
+  --jitter MS        each packet arrives 0..MS after its send time              (default 0)
+  --no-rtcp          no RTCP SR/SDES (default: every ~5 s per direction)
+  --seed N           random seed                                                (default 1)
+  --start EPOCH_S    capture time of the first packet                           (default 1700000000)`;
 
 function parseArgs(argv: string[]): { out: string; opts: ScenarioOptions } {
   const opts: ScenarioOptions = {
     calls: 100, durationS: 60, callDurationS: 30, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 1, startEpochS: 1_700_000_000,
   };
   let out = '';
+  let megabytes = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -41,12 +55,21 @@ function parseArgs(argv: string[]): { out: string; opts: ScenarioOptions } {
       case '--no-rtcp': opts.rtcp = false; break;
       case '--seed': opts.seed = num(); break;
       case '--start': opts.startEpochS = Math.floor(num()); break;
+      case '--mb': megabytes = num(); break;
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
       default:
-        if (a.startsWith('--') || out !== '') throw new Error(`unexpected argument ${a}`);
+        if (a.startsWith('-') || out !== '') throw new Error(`unexpected argument ${a}\n${USAGE}`);
         out = a;
     }
   }
-  if (out === '') throw new Error('usage: scenario-cli OUT.pcap [--calls N] [--duration S] [--call-duration S] ...');
+  if (out === '') throw new Error(USAGE);
+  if (megabytes > 0) {
+    opts.callDurationS = callDurationForSize(megabytes, opts.calls, opts.codec, opts.ptimeMs);
+    opts.concurrentCalls ??= opts.calls;
+  }
   return { out, opts };
 }
 

@@ -48,6 +48,19 @@ export interface ScenarioOptions {
   collectStreams?: boolean;
 }
 
+/** Bytes a classic-pcap file spends per RTP packet: record header 16 + Ethernet 14 + IPv4 20 + UDP 8 + RTP 12. */
+const RTP_RECORD_OVERHEAD = 70;
+
+/**
+ * Media seconds per call that make a scenario of `calls` two-way calls about `megabytes` large (RTP only;
+ * SIP and RTCP add well under 1 %).
+ */
+export function callDurationForSize(megabytes: number, calls: number, codec: ScenarioCodec, ptimeMs = 20): number {
+  const packetBytes = RTP_RECORD_OVERHEAD + ptimeMs * CODECS[codec].bytesPerMs;
+  const packetsPerCallSecond = 2 * (1000 / ptimeMs);
+  return Math.max(1, Math.round((megabytes * 1e6) / (calls * packetsPerCallSecond * packetBytes)));
+}
+
 export interface ScenarioStreamTruth {
   src: string;
   srcPort: number;

@@ -3,13 +3,13 @@
  * ground truth, then the probe's decoder + RTP engine checked against tshark over the same file. No timing.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCaptureBuffer } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { classicPcap, generateScenario, writeScenarioPcap, emptyScenarioStats, type ScenarioOptions } from '../../src/gen/index.js';
+import { callDurationForSize, classicPcap, generateScenario, writeScenarioPcap, emptyScenarioStats, type ScenarioOptions } from '../../src/gen/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
 import { looksLikeSip } from '../../src/sip/index.js';
 import { parseTshark, streamKey, type TsharkRow } from '../rtp/helpers.js';
@@ -118,5 +118,15 @@ describe('generated scenarios against tshark', () => {
     expect(stats.records).toBe(records.length);
     const other = writeScenarioPcap(join(dir, 'other.pcap'), { ...opts, seed: opts.seed + 1 });
     expect(other.rtpLost === stats.rtpLost && other.rtpPackets === stats.rtpPackets && Buffer.compare(readFileSync(join(dir, 'other.pcap')), readFileSync(file)) === 0).toBe(false);
+  });
+
+  it('--mb sizes the capture: within 5 % of the asked size for G.711 and G.729', () => {
+    for (const codec of ['PCMA', 'G729'] as const) {
+      const calls = 20;
+      const callDurationS = callDurationForSize(4, calls, codec);
+      const file = join(dir, `sized-${codec}.pcap`);
+      writeScenarioPcap(file, { calls, concurrentCalls: calls, durationS: 0, callDurationS, codec, lossPct: 0, jitterMs: 0, rtcp: true, seed: 3, startEpochS: 1_700_000_000 });
+      expect(Math.abs(statSync(file).size / 4e6 - 1), codec).toBeLessThan(0.05);
+    }
   });
 });
