@@ -16,7 +16,10 @@ import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
+import { CaptureLoop } from './pipeline/capture-loop.js';
 import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
+import type { WorkerStats } from './pipeline/workers/messages.js';
+import { MediaWorkerPool, autoFanoutGroup } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
@@ -47,7 +50,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   });
   const rt = opsRuntime();
   const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
-  wireMetrics(rt?.metrics, pipeline, outputs);
+  wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
   rt?.lifecycle.onStop('replay input', async () => {
@@ -79,7 +82,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
   }
-  logRunSummary(log, pipeline, outputs, Date.now() - started);
+  logRunSummary(log, pipelineView(pipeline), outputs, Date.now() - started);
   (opts.print ?? ((t) => process.stdout.write(t)))(finals.length ? formatStreamTable(finals) : 'no RTP streams found\n');
   return ExitCode.OK;
 }
@@ -87,6 +90,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  if (c.workers > 1) return runLiveWorkers(config, log);
   const rt = opsRuntime();
   const open = () =>
     openLiveCapture({
@@ -102,7 +106,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     }).catch((err: Error & { code?: string }) => {
       throw Object.assign(err, { name: 'CaptureOpenError' });
     });
-  let source: LivePacketSource = await open();
+  const source: LivePacketSource = await open();
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
   if (source.hostTimestamps) log.warn('timestamps come from the host clock (cap backend): jitter includes event-loop delay; reports carry HOST_TIMESTAMPS=1');
   if (config.process.user) dropPrivileges(config.process.user, log);
@@ -110,20 +114,21 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const outputs = openOutputs(config);
   const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
   pipeline.setHostTimestamps(source.hostTimestamps);
-  wireMetrics(rt?.metrics, pipeline, outputs);
-  // Counters of handles closed after an interface loss, so totals never go backwards across a reopen.
-  const before = { received: 0, droppedKernel: 0, droppedInterface: 0 };
-  const totals = () => {
-    const s = source.stats();
-    return { received: before.received + s.received, droppedKernel: before.droppedKernel + s.droppedKernel, droppedInterface: before.droppedInterface + s.droppedInterface };
-  };
-  rt?.metrics?.addCaptureSource(c.interface, totals);
+  wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
+  const loop = new CaptureLoop(source, {
+    interface: c.interface,
+    open,
+    onBatch: (batch) => pipeline.processBatch(batch),
+    onState: (state) => rt?.metrics?.setCaptureState(state),
+    log,
+  });
+  rt?.metrics?.addCaptureSource(c.interface, () => loop.totals());
   rt?.metrics?.setCaptureState('running');
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   let lastDrops = 0;
   const timer = setInterval(() => {
-    const s = totals();
+    const s = loop.totals();
     pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
     if (pipeline.captureDrops > lastDrops) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
     lastDrops = pipeline.captureDrops;
@@ -131,13 +136,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }, 1000);
   timer.unref();
 
-  let stopped = false;
-  let wake: (() => void) | null = null;
-  rt?.lifecycle.onStop('capture', async () => {
-    stopped = true;
-    wake?.();
-    await source.close();
-  }, 0);
+  rt?.lifecycle.onStop('capture', () => loop.stop(), 0);
   rt?.lifecycle.onStop('final reports', async () => {
     pipeline.finish();
     await outputs.close(config.process.shutdownDeadlineMs);
@@ -148,50 +147,9 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
     log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
   });
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
 
   try {
-    // The interface may go down (link loss, driver reset): streams and calls stay, capture is reopened
-    // with backoff until it comes back or the probe is stopped. Packets in between are simply not seen.
-    for (let retryMs = RECAPTURE_MIN_MS; !stopped; ) {
-      try {
-        for await (const batch of source.batches()) {
-          pipeline.processBatch(batch);
-          retryMs = RECAPTURE_MIN_MS;
-        }
-      } catch (err) {
-        if (!stopped) log.error({ err, interface: c.interface }, 'capture lost');
-      }
-      if (stopped) break;
-      rt?.metrics?.setCaptureState('failed');
-      const s = source.stats();
-      before.received += s.received;
-      before.droppedKernel += s.droppedKernel;
-      before.droppedInterface += s.droppedInterface;
-      await source.close();
-      for (;;) {
-        await pause(retryMs);
-        if (stopped) break;
-        retryMs = Math.min(retryMs * 2, RECAPTURE_MAX_MS);
-        try {
-          source = await open();
-          break;
-        } catch (err) {
-          if ((err as { code?: string }).code === 'EPERM') throw err; // privileges dropped: reopening cannot work
-          log.warn({ interface: c.interface, retryInMs: retryMs, reason: (err as Error).message }, 'capture still down');
-        }
-      }
-      if (stopped) break;
-      log.info({ interface: c.interface }, 'capture reopened');
-      rt?.metrics?.setCaptureState('running');
-    }
+    await loop.run();
   } catch (err) {
     rt?.metrics?.setCaptureState('failed');
     throw err;
@@ -199,13 +157,74 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     clearInterval(timer);
   }
   rt?.metrics?.setCaptureState('stopped');
-  logRunSummary(log, pipeline, outputs, 0);
+  logRunSummary(log, pipelineView(pipeline), outputs, 0);
   return ExitCode.OK;
 }
 
-/** Backoff between attempts to reopen a lost capture interface. */
-const RECAPTURE_MIN_MS = 500;
-const RECAPTURE_MAX_MS = 10_000;
+
+/**
+ * Live capture on `capture.workers` media workers sharing the interface through PACKET_FANOUT (hash: a
+ * 5-tuple stays on one worker). This thread owns SIP state, the outputs (one HEP sender) and metrics.
+ */
+async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number> {
+  const c = config.capture;
+  const rt = opsRuntime();
+  const outputs = openOutputs(config);
+  const events = metricsEvents(rt?.metrics);
+  const pool = new MediaWorkerPool(config, c.fanoutGroup || autoFanoutGroup(), {
+    sink: outputs.sink,
+    log,
+    streamsStarted: (n) => rt?.metrics?.streamStarted(n),
+    streamEnded: events.streamEnded,
+    captureState: (state) => rt?.metrics?.setCaptureState(state),
+  });
+  let opened: Awaited<ReturnType<MediaWorkerPool['start']>>;
+  try {
+    opened = await pool.start();
+  } catch (err) {
+    await outputs.close(0);
+    throw Object.assign(err as Error, { name: 'CaptureOpenError' });
+  }
+  for (const w of opened.warnings) log.warn(w);
+  log.info({ interface: c.interface, backend: opened.backend, linkType: opened.linkType, workers: c.workers, fanoutGroup: pool.fanoutGroup }, 'capture open');
+  if (config.process.user) dropPrivileges(config.process.user, log);
+
+  const view = poolView(pool);
+  wireMetrics(rt?.metrics, view, outputs);
+  rt?.metrics?.addCaptureSource(c.interface, () => pool.captureTotals());
+  rt?.metrics?.setCaptureState('running');
+  let lastDrops = 0;
+  const timer = setInterval(() => {
+    const s = pool.captureTotals();
+    const drops = s.droppedKernel + s.droppedInterface;
+    if (drops > lastDrops) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
+    lastDrops = drops;
+    pool.signalling.expire(Date.now());
+  }, 1000);
+  timer.unref();
+
+  rt?.lifecycle.onStop('capture and final reports (workers)', () => pool.stop(), 0);
+  rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
+  rt?.lifecycle.onReload(async (next) => {
+    pool.reload(next);
+    await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
+    log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
+  });
+  try {
+    // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
+    await pool.finished;
+  } catch (err) {
+    rt?.metrics?.setCaptureState('failed');
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+  rt?.metrics?.setCaptureState('stopped');
+  // How the flow hash spread the load: packets and streams per worker.
+  const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
+  logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
+  return ExitCode.OK;
+}
 
 export async function listInterfaces(): Promise<InterfaceInfo[]> {
   return listCaptureInterfaces().map((i) => ({
@@ -269,24 +288,63 @@ function metricsEvents(m: ProbeMetrics | undefined) {
   };
 }
 
-/** Gauges read at scrape time, and counters fed from the pipeline's cumulative arrays as deltas. */
-function wireMetrics(m: ProbeMetrics | undefined, p: Pipeline, outputs: Outputs): void {
+/** The cumulative counters metrics and the run summary read: one pipeline's, or the media workers' summed. */
+interface CounterView {
+  counts(): { packets: number; sip: number; rtcp: number; otherUdp: number };
+  malformed(): ArrayLike<number>;
+  activeStreams(): number;
+  activeCalls(): number;
+  streamsStarted(): number;
+  evicted(): number;
+}
+
+function pipelineView(p: Pipeline): CounterView {
+  return {
+    counts: () => p.counts,
+    malformed: () => p.decoder.malformed,
+    activeStreams: () => p.engine.activeStreams,
+    activeCalls: () => p.calls.activeCalls,
+    streamsStarted: () => p.engine.counters.streamsStarted,
+    evicted: () => p.engine.counters.evicted,
+  };
+}
+
+function poolView(pool: MediaWorkerPool): CounterView {
+  const sum = (f: (s: WorkerStats) => number) => pool.workerStats().reduce((n, s) => n + f(s), 0);
+  return {
+    counts: () => ({ packets: sum((s) => s.packets), sip: sum((s) => s.sip), rtcp: sum((s) => s.rtcp), otherUdp: sum((s) => s.otherUdp) }),
+    malformed: () => {
+      const out: number[] = [];
+      for (const s of pool.workerStats()) s.malformed.forEach((n, i) => (out[i] = (out[i] ?? 0) + n));
+      return out;
+    },
+    activeStreams: () => sum((s) => s.activeStreams),
+    activeCalls: () => pool.signalling.calls.activeCalls,
+    streamsStarted: () => sum((s) => s.streamsStarted),
+    evicted: () => sum((s) => s.evicted),
+  };
+}
+
+/** Gauges read at scrape time, and counters fed from the cumulative counters as deltas. */
+function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outputs): void {
   if (!m) return;
-  m.setActiveStreams(() => p.engine.activeStreams);
-  m.setActiveCalls(() => p.calls.activeCalls);
-  const prevMalformed = new Float64Array(p.decoder.malformed.length);
+  m.setActiveStreams(() => v.activeStreams());
+  m.setActiveCalls(() => v.activeCalls());
+  const prevMalformed: number[] = [];
   const prevCollector = new Map<string, { sent: number; failed: number; dropped: number }>();
   for (const c of outputs.hep?.stats().collectors ?? []) m.setQueueDepth(c.name, () => outputs.hep?.stats().collectors.find((x) => x.name === c.name)?.queued ?? 0);
   const prevPackets = { sip: 0, rtcp: 0, otherUdp: 0, packets: 0 };
   const timer = setInterval(() => {
+    const counts = v.counts();
     for (const k of ['packets', 'sip', 'rtcp', 'otherUdp'] as const) {
-      const d = p.counts[k] - prevPackets[k];
+      const d = counts[k] - prevPackets[k];
       if (d > 0) m.addPackets(k === 'packets' ? 'all' : k === 'otherUdp' ? 'other_udp' : k, d);
-      prevPackets[k] = p.counts[k];
+      prevPackets[k] = counts[k];
     }
-    const mal = p.decoder.malformed;
+    const mal = v.malformed();
     for (let i = 0; i < mal.length; i++) {
-      if (mal[i] > prevMalformed[i]) m.decodeError(malformedReasonNames[i] ?? String(i), mal[i] - prevMalformed[i]);
+      const prev = prevMalformed[i] ?? 0;
+      if (mal[i] > prev) m.decodeError(malformedReasonNames[i] ?? String(i), mal[i] - prev);
       prevMalformed[i] = mal[i];
     }
     for (const c of outputs.hep?.stats().collectors ?? []) {
@@ -300,18 +358,19 @@ function wireMetrics(m: ProbeMetrics | undefined, p: Pipeline, outputs: Outputs)
   timer.unref();
 }
 
-function logRunSummary(log: Logger, p: Pipeline, outputs: Outputs, elapsedMs: number): void {
+function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs: number): void {
   const malformed: Record<string, number> = {};
-  p.decoder.malformed.forEach((n, i) => {
+  Array.from(v.malformed()).forEach((n, i) => {
     if (n > 0) malformed[malformedReasonNames[i] ?? String(i)] = n;
   });
+  const counts = v.counts();
   log.info(
     {
-      packets: p.counts.packets,
-      sip: p.counts.sip,
-      rtcp: p.counts.rtcp,
-      streams: p.engine.counters.streamsStarted,
-      evicted: p.engine.counters.evicted,
+      packets: counts.packets,
+      sip: counts.sip,
+      rtcp: counts.rtcp,
+      streams: v.streamsStarted(),
+      evicted: v.evicted(),
       reports: outputs.sink.counts,
       hep: outputs.hep?.stats().collectors.map((c) => ({ collector: c.name, sent: c.sent, failed: c.failed, dropped: c.dropped })),
       malformed,

@@ -96,13 +96,13 @@ export const probeSchema = obj(
         filter: str({ doc: 'BPF filter applied in the kernel; empty = everything.', default: '' }),
         promiscuous: bool({ doc: 'Promiscuous mode (needed on a mirror port: frames are not addressed to us).', default: true }),
         fanout_group: int({ doc: 'PACKET_FANOUT group id shared by the workers; 0 = no fanout.', default: 0, min: 0, max: 65535 }),
-        workers: int({ doc: 'Capture/analysis worker threads.', default: 1, min: 1, max: 64 }),
+        workers: int({ doc: 'Media worker threads sharing the interface by PACKET_FANOUT (flow hash); SIP state stays on the main thread. >1 needs the native addon (backend pcap or auto); fanout_group 0 then picks a group id from the process id.', default: 1, min: 1, max: 64 }),
       },
       {
         doc: 'Packet capture.',
         check(v, path, issues) {
           if (v.workers > 1 && v.backend === 'cap')
-            issues.add(`${path}.workers`, `${v.workers} is not allowed with backend "cap": cap cannot run in worker threads; use 1 or backend pcap`);
+            issues.add(`${path}.workers`, `${v.workers} is not allowed with backend "cap": cap cannot run in worker threads; use workers 1, or backend pcap (the native addon; auto uses it too)`);
         },
       },
     ),

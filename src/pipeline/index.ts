@@ -1,5 +1,6 @@
-export { Pipeline, type PipelineEvents } from './pipeline.js';
-export { ReportSink, type Envelope, type ReportSinkOptions } from './report-sink.js';
+export { Pipeline, callTrackerOptions, type CallViewFactory, type PipelineEvents } from './pipeline.js';
+export type { CallView, CallViewHooks } from './call-view.js';
+export { ReportSink, type Envelope, type ReportSinkOptions, type ReportTarget } from './report-sink.js';
 export { openOutputs, type Outputs } from './outputs.js';
 export { formatStreamTable } from './summary.js';
 export { StreamContexts } from './stream-context.js';

@@ -13,8 +13,10 @@ import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
 import { CallTracker } from '../sip/index.js';
+import type { CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
-import type { Envelope, ReportSink } from './report-sink.js';
+import type { CallView, CallViewHooks } from './call-view.js';
+import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
@@ -25,10 +27,16 @@ export interface PipelineEvents {
   streamEnded?(reason: number, finalMos: number): void;
 }
 
-export class Pipeline {
+/**
+ * Where SIP state lives: by default a CallTracker owned by this pipeline (single thread); a media worker
+ * passes a factory for its binding mirror instead.
+ */
+export type CallViewFactory<C extends CallView> = (hooks: CallViewHooks) => C;
+
+export class Pipeline<C extends CallView = CallTracker> {
   readonly decoder: PacketDecoder;
   readonly engine: RtpEngine;
-  readonly calls: CallTracker;
+  readonly calls: C;
   readonly reporter: QosReporter;
   readonly rtt: RttTracker;
   readonly rtcpStats = newRtcpParseStats();
@@ -50,8 +58,9 @@ export class Pipeline {
 
   constructor(
     config: ProbeConfig,
-    private readonly sink: ReportSink,
+    private readonly sink: ReportTarget,
     private readonly events: PipelineEvents = {},
+    makeCalls?: CallViewFactory<C>,
   ) {
     const d = config.decode;
     this.decoder = new PacketDecoder({ vxlanPort: d.vxlanPort, tzspPort: d.tzspPort, maxFragmentChains: d.maxFragmentChains, fragmentTimeoutMs: d.fragmentTimeoutMs });
@@ -80,21 +89,11 @@ export class Pipeline {
         onStreamEnd: (slot, reason) => this.onStreamEnd(slot, reason),
       },
     );
-    const s = config.sip;
-    this.calls = new CallTracker(
-      {
-        onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
-        onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
-      },
-      {
-        maxCalls: s.maxCalls,
-        maxAgeMs: s.callMaxAgeS * 1000,
-        idleMs: s.callIdleTimeoutS * 1000,
-        sipPorts: s.ports,
-        aLegHeaders: s.correlationHeaders,
-        natBindSource: s.natBindSource,
-      },
-    );
+    const hooks: CallViewHooks = {
+      onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
+      onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
+    };
+    this.calls = makeCalls ? makeCalls(hooks) : (new CallTracker(hooks, callTrackerOptions(config)) as unknown as C);
     const q = config.qos;
     this.reporter = new QosReporter({
       maxStreams: r.maxStreams,
@@ -291,6 +290,19 @@ export class Pipeline {
     const s = this.snap;
     this.sink.qos(out.report, { ipVersion: s.ipVersion, srcIp: s.srcIp, srcPort: s.srcPort, dstIp: s.dstIp, dstPort: s.dstPort, tsMs: this.nowMs }, out.send, out.log);
   }
+}
+
+/** The CallTracker settings of a configuration (also used by the signalling owner in worker mode). */
+export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
+  const s = config.sip;
+  return {
+    maxCalls: s.maxCalls,
+    maxAgeMs: s.callMaxAgeS * 1000,
+    idleMs: s.callIdleTimeoutS * 1000,
+    sipPorts: s.ports,
+    aLegHeaders: s.correlationHeaders,
+    natBindSource: s.natBindSource,
+  };
 }
 
 function envelopeOf(pkt: DecodedPacket, now: number): Envelope {

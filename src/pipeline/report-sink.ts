@@ -22,8 +22,14 @@ export interface Envelope {
   tsMs: number;
 }
 
+/** Where the pipeline hands its reports: the ReportSink, or a media worker's link to the main thread. */
+export interface ReportTarget {
+  qos(report: QosReport, env: Envelope, send: boolean, log: boolean): void;
+  rtcp(json: string, env: Envelope, callId: string | null): void;
+}
+
 /** Fans reports out to HEP collectors and the JSON-lines file; counts what went where. */
-export class ReportSink {
+export class ReportSink implements ReportTarget {
   readonly counts = { qosReports: 0, qosSent: 0, rtcpSent: 0, rtcpUncorrelated: 0, hepRefused: 0 };
 
   constructor(private readonly o: ReportSinkOptions) {}

@@ -25,6 +25,8 @@ export interface CallTrackerHooks {
   onBinding?: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   /** The binding stops correlating (its id may be reused afterwards). */
   onBindingRetired?: (bindingId: number, reason: BindingRetireReason) => void;
+  /** A live binding's fields changed in place (re-offer with the same address, hold, A-leg id learned). */
+  onBindingUpdated?: (bindingId: number) => void;
 }
 
 export interface CallTrackerOptions {
@@ -138,6 +140,7 @@ export class CallTracker {
   private readonly hookCallEnd: (callIndex: number, reason: CallEndReason) => void;
   private readonly hookBinding: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   private readonly hookRetired: (bindingId: number, reason: BindingRetireReason) => void;
+  private readonly hookUpdated: (bindingId: number) => void;
   // The packet being consumed, for the TCP callback (bound once, no closure per packet).
   private curPkt: DecodedPacket | null = null;
   private curNowMs = 0;
@@ -166,6 +169,7 @@ export class CallTracker {
     this.hookCallEnd = hooks.onCallEnd ?? noop;
     this.hookBinding = hooks.onBinding ?? noop;
     this.hookRetired = hooks.onBindingRetired ?? noop;
+    this.hookUpdated = hooks.onBindingUpdated ?? noop;
     this.consumeStream = (buf, off, len) => this.streamMessage(buf, off, len);
     this.stats = {
       sipMessages: 0,
@@ -419,6 +423,7 @@ export class CallTracker {
       if (b !== null) {
         b.xcid = call.xcid;
         b.aLegCallId = call.aLegCallId;
+        this.hookUpdated(b.id);
       }
     }
   }
@@ -459,6 +464,7 @@ export class CallTracker {
           existing.direction = m.direction;
           existing.onHold = true;
           existing.updatedMs = nowMs;
+          this.hookUpdated(existing.id);
         }
         continue;
       }
@@ -487,6 +493,7 @@ export class CallTracker {
     if (userAgent !== '') b.userAgent = userAgent;
     b.kind = m.kind;
     b.updatedMs = nowMs;
+    this.hookUpdated(b.id);
   }
 
   private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, hold: boolean, pkt: DecodedPacket, nowMs: number): void {

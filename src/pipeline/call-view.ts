@@ -1,0 +1,27 @@
+import type { DecodedPacket } from '../decode/index.js';
+import type { MediaBinding } from '../sip/index.js';
+
+/**
+ * What the pipeline needs from SIP state. In a single thread it is the CallTracker itself; in a media
+ * worker it is a mirror of the signalling owner's bindings (src/pipeline/workers/binding-mirror.ts), fed
+ * by binding events, that forwards the SIP it sees instead of parsing it.
+ */
+export interface CallView {
+  /** Binding id for a media address (RTP or RTCP), -1 when none. Allocation-free: called per packet. */
+  findBinding(ip0: number, ip1: number, ip2: number, ip3: number, port: number): number;
+  /** The binding behind an id; null when retired. */
+  binding(id: number): MediaBinding | null;
+  /** Media of the call is flowing: keeps it from idle expiry. */
+  touch(callIndex: number, nowMs: number): void;
+  /** True when the packet is SIP (or SIP-port traffic) and has been consumed. */
+  onPacket(pkt: DecodedPacket, nowMs: number): boolean;
+  expire(nowMs: number): void;
+  endAll(nowMs: number): void;
+  readonly activeCalls: number;
+}
+
+/** The pipeline's reactions to binding changes (the CallTracker hooks it uses). */
+export interface CallViewHooks {
+  onBinding(bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number): void;
+  onBindingRetired(bindingId: number, reason: 'moved' | 'rejected' | 'call-end'): void;
+}

@@ -1,0 +1,98 @@
+import type { PacketBatch } from '../capture/index.js';
+import type { LivePacketSource } from '../capture/live/index.js';
+
+/** The log calls the loop makes (a pino Logger, or a media worker's link to the main thread's logger). */
+export interface LoopLog {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface CaptureLoopOptions {
+  interface: string;
+  /** Opens (or reopens) the capture. */
+  open(): Promise<LivePacketSource>;
+  onBatch(batch: PacketBatch): void;
+  /** Capture state changes for /healthz: 'failed' while the interface is gone, 'running' once reopened. */
+  onState?(state: 'running' | 'failed'): void;
+  log: LoopLog;
+}
+
+/** Backoff between attempts to reopen a lost capture interface. */
+const RECAPTURE_MIN_MS = 500;
+const RECAPTURE_MAX_MS = 10_000;
+
+/**
+ * Drains a live capture into `onBatch` until stop(). The interface may go down (link loss, driver reset):
+ * the capture is then reopened with backoff until it comes back or the loop is stopped; packets in between
+ * are simply not seen. Counters of handles closed on the way are kept, so totals never go backwards.
+ */
+export class CaptureLoop {
+  private readonly before = { received: 0, droppedKernel: 0, droppedInterface: 0 };
+  private stopped = false;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private source: LivePacketSource,
+    private readonly o: CaptureLoopOptions,
+  ) {}
+
+  totals(): { received: number; droppedKernel: number; droppedInterface: number } {
+    const s = this.source.stats();
+    const b = this.before;
+    return { received: b.received + s.received, droppedKernel: b.droppedKernel + s.droppedKernel, droppedInterface: b.droppedInterface + s.droppedInterface };
+  }
+
+  /** Ends run(): closes the capture (the batch in progress finishes first). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.source.close();
+  }
+
+  async run(): Promise<void> {
+    const o = this.o;
+    for (let retryMs = RECAPTURE_MIN_MS; !this.stopped; ) {
+      try {
+        for await (const batch of this.source.batches()) {
+          o.onBatch(batch);
+          retryMs = RECAPTURE_MIN_MS;
+        }
+      } catch (err) {
+        if (!this.stopped) o.log.error({ err, interface: o.interface }, 'capture lost');
+      }
+      if (this.stopped) break;
+      o.onState?.('failed');
+      const s = this.source.stats();
+      this.before.received += s.received;
+      this.before.droppedKernel += s.droppedKernel;
+      this.before.droppedInterface += s.droppedInterface;
+      await this.source.close();
+      for (;;) {
+        await this.pause(retryMs);
+        if (this.stopped) break;
+        retryMs = Math.min(retryMs * 2, RECAPTURE_MAX_MS);
+        try {
+          this.source = await o.open();
+          break;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EPERM') throw err; // privileges dropped: reopening cannot work
+          o.log.warn({ interface: o.interface, retryInMs: retryMs, reason: (err as Error).message }, 'capture still down');
+        }
+      }
+      if (this.stopped) break;
+      o.log.info({ interface: o.interface }, 'capture reopened');
+      o.onState?.('running');
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}

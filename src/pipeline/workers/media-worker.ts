@@ -1,0 +1,151 @@
+/**
+ * Media worker entry (worker_threads, run from dist/): opens the interface in the probe's PACKET_FANOUT
+ * hash group, so the kernel keeps each 5-tuple on one worker, and runs decode + RTCP + the RTP engine +
+ * QoS reports for its share. SIP goes to the signalling owner (main thread); bindings come back as
+ * events into a BindingMirror; reports, counters and logs go to the main thread.
+ */
+import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
+import { openLiveCapture } from '../../capture/live/index.js';
+import type { LivePacketSource } from '../../capture/live/index.js';
+import { CaptureLoop, type LoopLog } from '../capture-loop.js';
+import { Pipeline } from '../pipeline.js';
+import type { ReportTarget } from '../report-sink.js';
+import { BindingMirror } from './binding-mirror.js';
+import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
+
+/** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
+const STATS_MS = 1000;
+
+const data = workerData as MediaWorkerData & { control: MessagePort };
+const { config, fanoutGroup, control } = data;
+const c = config.capture;
+const post = (m: WorkerToMain): void => parentPort!.postMessage(m);
+
+const logAt =
+  (level: 'error' | 'warn' | 'info') =>
+  (obj: object, msg: string): void => {
+    const o = obj as { err?: unknown };
+    // Errors do not clone with their message as an own field: send the text.
+    const safe = o.err instanceof Error ? { ...obj, err: { message: o.err.message, stack: o.err.stack } } : obj;
+    post({ t: 'log', level, obj: safe, msg });
+  };
+const log: LoopLog = { error: logAt('error'), warn: logAt('warn'), info: logAt('info') };
+
+let reports: ForwardedReport[] = [];
+const sink: ReportTarget = {
+  qos: (report, env, send, logIt) => reports.push({ k: 'qos', report, env, send, log: logIt }),
+  rtcp: (json, env, callId) => reports.push({ k: 'rtcp', json, env, callId }),
+};
+let ended: Array<[number, number]> = [];
+let mirror!: BindingMirror;
+const pipeline = new Pipeline(config, sink, { streamEnded: (reason, mos) => ended.push([reason, mos]) }, (hooks) => (mirror = new BindingMirror(config, hooks)));
+
+const open = (): Promise<LivePacketSource> =>
+  openLiveCapture({
+    interface: c.interface,
+    backend: 'pcap', // the cap fallback cannot run in worker threads
+    snapLength: c.snapLength,
+    bufferSizeMb: c.bufferSizeMb,
+    bufferTimeoutMs: c.bufferTimeoutMs,
+    filter: c.filter || undefined,
+    promiscuous: c.promiscuous,
+    fanoutGroup,
+    onWarning: (m) => log.warn({}, m),
+  });
+
+let source: LivePacketSource;
+try {
+  source = await open();
+} catch (err) {
+  post({ t: 'open-failed', message: (err as Error).message, code: (err as { code?: string }).code });
+  process.exit(0);
+}
+let loop: CaptureLoop | null = null;
+let stopping = false;
+let nextStatsMs = Date.now() + STATS_MS;
+
+/** Binding events first (a binding may be waiting for this batch's streams), then the stop request. */
+function drainControl(): void {
+  for (let m = receiveMessageOnPort(control); m !== undefined; m = receiveMessageOnPort(control)) onControl(m.message as MainToWorker);
+}
+
+function onControl(m: MainToWorker): void {
+  if (m.t === 'stop') {
+    if (!stopping) {
+      stopping = true;
+      void loop?.stop();
+    }
+  } else if (m.t === 'reload') {
+    pipeline.reporter.scheduler.reconfigure({ baseIntervalS: m.intervalS, rules: m.rules });
+  } else mirror.apply(m);
+}
+
+function flush(): void {
+  const sip = mirror.takeSip();
+  if (sip) post({ t: 'sip', packets: sip });
+  if (reports.length > 0) {
+    post({ t: 'reports', items: reports });
+    reports = [];
+  }
+}
+
+function sendStats(): void {
+  nextStatsMs = Date.now() + STATS_MS;
+  const touched = mirror.takeTouched();
+  if (touched) post({ t: 'touch', callIndex: [...touched.keys()], callId: [...touched.values()], nowMs: pipeline.nowMs });
+  const p = pipeline;
+  post({
+    t: 'stats',
+    stats: {
+      packets: p.counts.packets,
+      sip: p.counts.sip,
+      rtcp: p.counts.rtcp,
+      otherUdp: p.counts.otherUdp,
+      malformed: Array.from(p.decoder.malformed),
+      activeStreams: p.engine.activeStreams,
+      streamsStarted: p.engine.counters.streamsStarted,
+      evicted: p.engine.counters.evicted,
+      capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },
+    },
+    ended,
+  });
+  ended = [];
+}
+
+loop = new CaptureLoop(source, {
+  interface: c.interface,
+  open,
+  onBatch: (batch) => {
+    drainControl();
+    pipeline.processBatch(batch);
+    flush();
+    if (Date.now() >= nextStatsMs) sendStats();
+  },
+  onState: (state) => post({ t: 'state', state }),
+  log,
+});
+control.on('message', (m: MainToWorker) => onControl(m));
+post({ t: 'ready', backend: source.backend, linkType: source.linkType, warnings: [...source.warnings] });
+
+// Wall-clock tick: reports and timeouts keep flowing when traffic stops; this worker's drops go in its reports.
+const timer = setInterval(() => {
+  drainControl();
+  const s = loop!.totals();
+  pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
+  pipeline.tick(Date.now());
+  flush();
+  sendStats();
+}, 1000);
+
+try {
+  await loop.run();
+} finally {
+  clearInterval(timer);
+}
+// Stopped: bindings sent before the stop still apply, then every stream's final report.
+drainControl();
+pipeline.finish();
+flush();
+sendStats();
+post({ t: 'done' });
+control.close();

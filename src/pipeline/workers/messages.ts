@@ -1,0 +1,69 @@
+/**
+ * Messages between the main thread (signalling owner, outputs, metrics) and the media workers
+ * (capture + decode + RTP/RTCP + QoS reports for their PACKET_FANOUT share). All are structured clones;
+ * the frequent ones (SIP, reports) are batched per capture batch or per tick.
+ */
+import type { ProbeConfig } from '../../ops/config.js';
+import type { QosReport } from '../../report/index.js';
+import type { MediaBinding } from '../../sip/index.js';
+import type { Envelope } from '../report-sink.js';
+
+export interface MediaWorkerData {
+  index: number;
+  config: ProbeConfig;
+  fanoutGroup: number;
+}
+
+/** A SIP packet a media worker captured: the transport payload (after IP reassembly) and its addresses. */
+export interface ForwardedSip {
+  bytes: Uint8Array;
+  ipVersion: number;
+  ipProto: number;
+  /** src0..3, dst0..3 address words. */
+  addr: Int32Array;
+  srcPort: number;
+  dstPort: number;
+  tcpSeq: number;
+  tcpFlags: number;
+  wireLength: number;
+  tsSec: number;
+  tsNsec: number;
+}
+
+export type ForwardedReport =
+  | { k: 'qos'; report: QosReport; env: Envelope; send: boolean; log: boolean }
+  | { k: 'rtcp'; json: string; env: Envelope; callId: string | null };
+
+/** Counters a worker reports every second (cumulative, so a lost message loses nothing). */
+export interface WorkerStats {
+  packets: number;
+  sip: number;
+  rtcp: number;
+  otherUdp: number;
+  malformed: number[];
+  activeStreams: number;
+  streamsStarted: number;
+  evicted: number;
+  capture: { received: number; droppedKernel: number; droppedInterface: number };
+}
+
+export type WorkerToMain =
+  | { t: 'ready'; backend: string; linkType: number; warnings: string[] }
+  | { t: 'open-failed'; message: string; code?: string }
+  | { t: 'sip'; packets: ForwardedSip[] }
+  | { t: 'reports'; items: ForwardedReport[] }
+  /** Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs. */
+  | { t: 'touch'; callIndex: number[]; callId: string[]; nowMs: number }
+  | { t: 'stats'; stats: WorkerStats; ended: Array<[reason: number, mos: number]> }
+  | { t: 'log'; level: 'error' | 'warn' | 'info' | 'debug'; obj: object; msg: string }
+  | { t: 'state'; state: 'running' | 'failed' }
+  /** After 'stop': every final report has been posted before this. */
+  | { t: 'done' };
+
+export type MainToWorker =
+  /** One bound address of a binding (RTP, RTCP or NAT source); the binding object rides along. */
+  | { t: 'bind'; binding: MediaBinding; w: [number, number, number, number]; port: number; rtcp: boolean }
+  | { t: 'update'; binding: MediaBinding }
+  | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
+  | { t: 'reload'; intervalS: number; rules: ProbeConfig['reports']['rules'] }
+  | { t: 'stop' };

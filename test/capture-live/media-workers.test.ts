@@ -1,0 +1,157 @@
+/**
+ * `rtpprobe run` with capture.workers = 2 (media workers on one PACKET_FANOUT group, SIP state on the main
+ * thread), as operators run it: the CLI from dist/ in a child process on lo, SIP + RTP sent by ANOTHER
+ * process (python3), reports counted at a real UDP HEP receiver and in the JSON-lines file.
+ * Needs root (capture on lo) and a built dist/; skipped otherwise.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeHep3Strict } from '../../src/hep/index.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = process.getuid?.() === 0 && existsSync(cli) && spawnSync('python3', ['-c', '1']).status === 0;
+
+const CALLS = 16;
+const PACKETS = 50;
+const EARLY = 10;
+
+/**
+ * CALLS calls, each INVITE/200 OK with SDP (a: base + 4i, b: base + 4i + 2), then PACKETS RTP packets
+ * each way. Call 0's a->b stream starts EARLY packets before its INVITE: it runs (heuristic) before its
+ * binding exists and must join the call when the binding reaches its worker.
+ */
+const SENDER = String.raw`
+import socket, sys, time
+base, calls, packets, early, tag = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode()
+sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', 0))
+def sdp(port):
+    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
+def msg(first, cid, body, extra=b''):
+    return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +
+            b'\r\nCall-ID: ' + cid + b'\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+def rtp(s, dport, ssrc, k):
+    hdr = bytes([0x80, 8]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big')
+    s.sendto(hdr + b'\xd5' * 160, ('127.0.0.1', dport))
+flows = []
+for i in range(calls):
+    pa, pb = base + 4 * i, base + 4 * i + 2
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', pa))
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(('127.0.0.1', pb))
+    flows.append([a, pb, 0x1000 + i, 0]); flows.append([b, pa, 0x2000 + i, 0])
+for k in range(early):
+    f = flows[0]; rtp(f[0], f[1], f[2], f[3]); f[3] += 1
+    time.sleep(0.005)
+for i in range(calls):
+    cid = b'workers-%s-%d@probe.test' % (tag, i)
+    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(base + 4 * i)), ('127.0.0.1', 5060))
+    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(base + 4 * i + 2), b';tag=tb'), ('127.0.0.1', 5060))
+time.sleep(0.2)
+for k in range(packets):
+    for f in flows:
+        rtp(f[0], f[1], f[2], f[3]); f[3] += 1
+    time.sleep(0.004)
+print('sent', flush=True)
+`;
+
+const until = async (cond: () => boolean, ms = 10_000) => {
+  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  return cond();
+};
+
+describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let exit: Promise<number | null>;
+  let hep: Socket;
+  let out = '';
+  const tag = String(process.pid);
+  const base = 40000 + (process.pid % 400) * 16;
+  const reports: { atMs: number; callId: string; payload: Record<string, unknown> }[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-workers-'));
+    hep = createSocket('udp4');
+    hep.on('message', (m) => {
+      const d = decodeHep3Strict(m);
+      if (d.correlationId.startsWith(`workers-${tag}-`)) reports.push({ atMs: Date.now(), callId: d.correlationId, payload: JSON.parse(Buffer.from(d.payload).toString('utf8')) });
+    });
+    await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
+    const cfg = join(dir, 'probe.yaml');
+    writeFileSync(cfg, `capture:\n  workers: 2\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
+    const filter = `udp and (port 5060 or portrange ${base}-${base + 4 * CALLS})`;
+    child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RTPPROBE_METRICS_ENABLED: 'false' },
+    });
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    exit = new Promise((r) => child.on('exit', (code) => r(code)));
+    expect(await until(() => out.includes('capture open')), out).toBe(true);
+  });
+
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    hep?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every stream is reported once with its Call-ID and its exact packet count; SIGTERM flushes the finals', async () => {
+    const open = out.split('\n').find((l) => l.includes('capture open'))!;
+    expect(JSON.parse(open)).toMatchObject({ workers: 2, backend: 'pcap' });
+    const sender = spawnSync('python3', ['-c', SENDER, String(base), String(CALLS), String(PACKETS), String(EARLY), tag], { encoding: 'utf8' });
+    expect(sender.stdout, sender.stderr).toContain('sent');
+    await new Promise((r) => setTimeout(r, 1000)); // the capture rings hand over their last blocks
+    expect(reports.length).toBe(0); // nothing final before the stop (interval 3600 s, streams still live)
+    const termAt = Date.now();
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    if (process.env.SHOW_LOG) console.log(out);
+
+    const finals = reports.map((r) => r.payload).filter((p) => p.TYPE === 'FINAL');
+    expect(finals.length).toBe(2 * CALLS);
+    expect(reports.every((r) => r.atMs >= termAt)).toBe(true);
+    const byStream = new Map<string, Record<string, unknown>>();
+    for (const f of finals) byStream.set(`${f.SRC_PORT}>${f.DST_PORT}`, f);
+    expect(byStream.size).toBe(2 * CALLS); // each stream once
+    for (let i = 0; i < CALLS; i++) {
+      const pa = base + 4 * i;
+      const pb = pa + 2;
+      const ab = byStream.get(`${pa}>${pb}`)!;
+      const ba = byStream.get(`${pb}>${pa}`)!;
+      for (const f of [ab, ba]) {
+        expect(f.CORRELATION_ID).toBe(`workers-${tag}-${i}@probe.test`);
+        expect(f.PACKET_LOSS).toBe(0);
+      }
+      // Call 0's a->b ran before its binding existed and joined the call when the binding arrived.
+      expect(ab.TOTAL_PK).toBe(i === 0 ? PACKETS + EARLY : PACKETS);
+      expect(ba.TOTAL_PK).toBe(PACKETS);
+    }
+
+    // The JSON-lines file (written by the main thread) holds the same finals, once each.
+    const lines = readFileSync(join(dir, 'reports.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = lines.filter((l) => String(l.CORRELATION_ID).startsWith(`workers-${tag}-`) && l.TYPE === 'FINAL');
+    expect(mine.length).toBe(2 * CALLS);
+
+    // The flow hash spread the streams over both workers (16 independent calls: all on one worker has p = 2^-15).
+    const summary = JSON.parse(out.split('\n').find((l) => l.includes('run summary'))!) as { workers: { packets: number; streams: number; droppedKernel: number }[] };
+    expect(summary.workers.length).toBe(2);
+    for (const w of summary.workers) {
+      expect(w.streams).toBeGreaterThan(0);
+      expect(w.droppedKernel).toBe(0);
+    }
+  });
+});
+
+describe.skipIf(!existsSync(cli))('capture.workers validation', () => {
+  it('workers > 1 with backend cap is refused at start, naming the field', () => {
+    const r = spawnSync(process.execPath, [cli, 'check-config', '--set', 'capture.workers=2', '--set', 'capture.backend=cap'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/capture\.workers: 2 is not allowed with backend "cap"/);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Worker mode's SIP split without threads: the signalling owner (one CallTracker) plus two pipelines on
+ * binding mirrors, packets dealt to them by a symmetric 5-tuple hash as PACKET_FANOUT does, must report
+ * every stream exactly as the single-thread pipeline does (same Call-ID, counts, loss, jitter, end kind).
+ */
+import { describe, expect, it } from 'vitest';
+import { allocateBatch, LinkType, type PacketBatch } from '../../src/capture/index.js';
+import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
+import { generateScenario } from '../../src/gen/index.js';
+import { defaultConfig } from '../../src/ops/config.js';
+import { Pipeline, type ReportTarget } from '../../src/pipeline/index.js';
+import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
+import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
+import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
+import type { QosReport } from '../../src/report/index.js';
+
+function scenarioBatch(seed: number): PacketBatch {
+  const records = [...generateScenario({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 })].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() }));
+  const bytes = records.reduce((n, r) => n + r.data.length, 0);
+  const b = allocateBatch(records.length, bytes);
+  let off = 0;
+  records.forEach((r, i) => {
+    b.buf.set(r.data, off);
+    b.offset[i] = off;
+    b.caplen[i] = b.wirelen[i] = r.data.length;
+    b.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
+    b.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
+    b.linkType[i] = LinkType.EN10MB;
+    off += r.data.length;
+  });
+  b.count = records.length;
+  return b;
+}
+
+function collector(): { sink: ReportTarget; reports: QosReport[] } {
+  const reports: QosReport[] = [];
+  return { reports, sink: { qos: (r) => reports.push(r), rtcp: () => {} } };
+}
+
+/** Reports that end a stream, keyed by stream, with the fields that must not depend on the split. */
+function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const r of reports) {
+    if (r.TYPE !== 'FINAL' && r.TYPE !== 'HANGUP') continue;
+    const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}/${r.SSRC}`;
+    expect(out.has(key), `${key} ended twice`).toBe(false);
+    out.set(key, { TYPE: r.TYPE, CORRELATION_ID: r.CORRELATION_ID, TOTAL_PK: r.TOTAL_PK, PACKET_LOSS: r.PACKET_LOSS, MAX_JITTER: r.MAX_JITTER, MAX_DELTA: r.MAX_DELTA, CODEC_NAME: r.CODEC_NAME, DIR: r.DIR, PARTY: r.PARTY });
+  }
+  return out;
+}
+
+describe('worker mode: signalling owner + binding mirrors', () => {
+  it('two mirrored pipelines fed by a flow hash report every stream as the single pipeline does', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    const batch = scenarioBatch(7);
+
+    const single = collector();
+    const p = new Pipeline(config, single.sink);
+    p.processBatch(batch);
+    p.finish();
+
+    const split = collector();
+    const pending: MainToWorker[][] = [[], []];
+    const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push(m)));
+    const mirrors: BindingMirror[] = [];
+    const workers = [0, 1].map(() => new Pipeline(config, split.sink, {}, (hooks) => mirrors[mirrors.push(new BindingMirror(config, hooks)) - 1]!));
+    const dec = new PacketDecoder();
+    const pkt = new DecodedPacket();
+    const used = [0, 0];
+    for (let i = 0; i < batch.count; i++) {
+      // Symmetric in the two endpoints, like the kernel's flow hash: both directions go to one worker.
+      let w = 0;
+      if (dec.decode(batch, i, pkt)) w = Math.imul((pkt.src3 ^ pkt.dst3) + (pkt.srcPort ^ pkt.dstPort) * 65537 + pkt.srcPort + pkt.dstPort, 0x9e3779b1) >>> 31;
+      used[w]++;
+      for (const m of pending[w]!.splice(0)) mirrors[w]!.apply(m); // the worker drains bindings before its batch
+      workers[w]!.processPacket(batch, i);
+      const sip = mirrors[w]!.takeSip();
+      if (sip) owner.onSip(sip);
+    }
+    for (let w = 0; w < 2; w++) {
+      for (const m of pending[w]!.splice(0)) mirrors[w]!.apply(m);
+      workers[w]!.finish();
+    }
+    owner.endAll();
+
+    expect(used[0]).toBeGreaterThan(batch.count / 5);
+    expect(used[1]).toBeGreaterThan(batch.count / 5);
+    const want = endings(single.reports);
+    const got = endings(split.reports);
+    expect(want.size).toBeGreaterThanOrEqual(48);
+    expect([...want.values()].filter((r) => r.TYPE === 'HANGUP').length).toBeGreaterThan(0);
+    expect([...want.values()].every((r) => !String(r.CORRELATION_ID).startsWith('synthetic'))).toBe(true);
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('after every call ended by BYE the mirror holds no binding, like the owner', () => {
+    const config = defaultConfig();
+    const batch = scenarioBatch(11);
+    const split = collector();
+    const pending: MainToWorker[] = [];
+    const owner = new SignallingOwner(config, (m) => pending.push(m));
+    let mirror!: BindingMirror;
+    const w = new Pipeline(config, split.sink, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+    for (let i = 0; i < batch.count; i++) {
+      for (const m of pending.splice(0)) mirror.apply(m);
+      w.processPacket(batch, i);
+      const sip = mirror.takeSip();
+      if (sip) owner.onSip(sip);
+    }
+    for (const m of pending.splice(0)) mirror.apply(m);
+    // Every call of the scenario ended by BYE: no binding is left in the mirror, as in the owner.
+    expect(owner.calls.activeBindings).toBe(0);
+    expect(mirror.activeCalls).toBe(0);
+  });
+});
