@@ -29,33 +29,39 @@
 #define MAX_MISORDER 100
 #define GMIN 16
 
-enum { C_PK, C_BY, C_SE, C_OO, C_DU, C_MIND, C_MEAND, C_MAXD, C_MINJ, C_MEANJ, C_MAXJ, C_MAXSK, C_NINC, C_SUMD, C_SUMJ, C_START, C_END, C_NINCJ, NC };
-enum { L_LAST, L_NRR, L_NRL, L_NLR, L_NLL, L_RECV_RUN, L_CL_PKTS, L_CL_LOST, L_BURST_PKTS, L_BURST_LOST, L_NBURSTS, L_GAP_PKTS, L_GAP_LOST, LOSS_FIELDS };
 enum { K_MEDIA = 0, K_CN = 1, K_TEV = 2 };
 
+/* Per-stream state, the same fields, types and split as src/rtp/stream-store.ts: a hot part (key and
+ * everything an in-order packet touches, 320 B = 5 cache lines) and a cold part (168 B) in another array. */
 typedef struct {
-  uint32_t key[KEY_WORDS];
-  uint32_t hash;
-  double first_ms, last_ms, prev_ms, last_nom, ws_jit, ws_delta, skew;
-  double first_ts; /* uint32 value */
-  int first_seq, stop_seq, ws_seq, ws_cycles, ws_under;
-  int pt, kind, prev_kind;
-  double clock, div, ws_total;
-  double max_seq, cycles, base_ext, bad_seq, exp_acc, fin_ext;
-  double a8_j, a8_prev_ms, a8_prev_ts;
-  int a8_valid;
-  double ls_n, ls_x, ls_y, ls_xx, ls_xy;
-  double markers, cn, tev, pt_changes;
-  double cs[2 * NC];
-  double loss[LOSS_FIELDS];
-  uint8_t ring[WIN];
-} stream_t;
+  int32_t key[KEY_WORDS];
+  int32_t first_ts, a8_prev_ts, cycles, fin_ext, bad_seq, pk, ninc, nincj, ls_n, clock;
+  uint32_t win[4]; /* reorder window: bit (ext & 127) */
+  int32_t recv_run, cl_pkts, cl_lost, markers;
+  uint16_t max_seq, ws_seq, stop_seq, first_seq;
+  uint8_t pt, kind, prev_kind, ws_under, a8_valid, last, last_base, flags;
+  double last_ms, first_ms, last_nom, ws_jit, ws_delta, skew, a8_j, a8_prev_ms;
+  double ls_x, ls_y, ls_xx, ls_xy, by, meand, meanj, sumd;
+  double i_mind, i_maxd, i_minj, i_maxj, i_maxsk, i_sumd, i_sumj, i_start;
+} hot_t;
+
+typedef struct {
+  double c_mind, c_maxd, c_minj, c_maxj, c_maxsk, by_base;
+  int32_t se, oo, du, cn, tev, pt_changes, ssrc_changes, exp_off, exp_prior, b_pk, b_se, b_oo, b_du, b_ninc, b_nincj;
+  int32_t nrl, nll, burst_pkts, burst_lost, nbursts, lb[5], callref;
+  uint16_t ws_cycles, vlan1;
+  uint8_t macs[12];
+} cold_t;
+
+_Static_assert(sizeof(hot_t) == 320, "hot part is 5 cache lines");
+_Static_assert(sizeof(cold_t) == 168, "cold part as in stream-store.ts");
 
 typedef struct {
   int max_streams;
-  stream_t *s;
-  int32_t *table;
-  uint32_t mask;
+  hot_t *hot;
+  cold_t *cold;
+  int32_t *table; /* slot << tag_bits | (hash & tag_mask), -1 empty; 1.5 x max_streams entries */
+  uint32_t size, tag_bits, tag_mask;
   int count;
   int epoch_set;
   double epoch_sec;
@@ -134,225 +140,226 @@ static uint32_t hash_key(const uint32_t *k) {
 
 static void engine_init(engine_t *e, int max_streams) {
   e->max_streams = max_streams;
-  e->s = calloc((size_t)max_streams, sizeof(stream_t));
-  uint32_t size = 16;
-  while (size < (uint32_t)max_streams * 2) size <<= 1;
-  e->table = malloc(size * sizeof(int32_t));
-  for (uint32_t i = 0; i < size; i++) e->table[i] = -1;
-  e->mask = size - 1;
+  e->hot = aligned_alloc(64, (size_t)max_streams * sizeof(hot_t));
+  e->cold = calloc((size_t)max_streams, sizeof(cold_t));
+  memset(e->hot, 0, (size_t)max_streams * sizeof(hot_t));
+  e->size = (uint32_t)(max_streams * 1.5 + 0.999999);
+  if (e->size < 16) e->size = 16;
+  e->table = malloc(e->size * sizeof(int32_t));
+  for (uint32_t i = 0; i < e->size; i++) e->table[i] = -1;
+  uint32_t slot_bits = 1;
+  while ((1u << slot_bits) <= (uint32_t)max_streams) slot_bits++;
+  e->tag_bits = 31 - slot_bits;
+  e->tag_mask = (1u << e->tag_bits) - 1;
   e->count = 0;
   e->epoch_set = 0;
   e->rtp = e->not_rtp = e->malformed = 0;
 }
 
 static void engine_free(engine_t *e) {
-  free(e->s);
+  free(e->hot);
+  free(e->cold);
   free(e->table);
 }
 
-static void loss_feed(double *s, int received) {
-  double last = s[L_LAST];
+/* floor(h * size / 2^31): the TS engine's (h * scale) | 0. */
+static uint32_t home(const engine_t *e, uint32_t h) { return (uint32_t)(((uint64_t)h * e->size) >> 31); }
+
+/* Loss model of src/rtp/loss-model.ts: gap counts and R->R, L->R transitions are derived at report time. */
+static void close_cluster(hot_t *s, cold_t *c) {
+  if (s->cl_lost >= 2) {
+    c->burst_pkts += s->cl_pkts;
+    c->burst_lost += s->cl_lost;
+    c->nbursts++;
+  }
+  s->cl_pkts = 0;
+  s->cl_lost = 0;
+}
+
+static void loss_feed(hot_t *s, cold_t *c, int received) {
+  int last = s->last;
   if (received) {
-    if (last == 1) s[L_NRR]++;
-    else if (last == 2) s[L_NLR]++;
-    s[L_LAST] = 1;
-    s[L_RECV_RUN]++;
-    if (s[L_CL_LOST] > 0 && s[L_RECV_RUN] >= GMIN) {
-      if (s[L_CL_LOST] >= 2) {
-        s[L_BURST_PKTS] += s[L_CL_PKTS];
-        s[L_BURST_LOST] += s[L_CL_LOST];
-        s[L_NBURSTS]++;
-      } else {
-        s[L_GAP_PKTS] += s[L_CL_PKTS];
-        s[L_GAP_LOST] += s[L_CL_LOST];
-      }
-      s[L_CL_PKTS] = 0;
-      s[L_CL_LOST] = 0;
-    }
+    s->last = 1;
+    int run = ++s->recv_run;
+    if (run >= GMIN && s->cl_lost > 0) close_cluster(s, c);
   } else {
-    if (last == 1) s[L_NRL]++;
-    else if (last == 2) s[L_NLL]++;
-    s[L_LAST] = 2;
-    if (s[L_CL_LOST] > 0) {
-      s[L_CL_PKTS] += s[L_RECV_RUN] + 1;
-      s[L_CL_LOST]++;
+    if (last == 1) c->nrl++;
+    else if (last == 2) c->nll++;
+    s->last = 2;
+    if (s->cl_lost > 0) {
+      s->cl_pkts += s->recv_run + 1;
+      s->cl_lost++;
     } else {
-      s[L_GAP_PKTS] += s[L_RECV_RUN];
-      s[L_CL_PKTS] = 1;
-      s[L_CL_LOST] = 1;
+      s->cl_pkts = 1;
+      s->cl_lost = 1;
     }
-    s[L_RECV_RUN] = 0;
+    s->recv_run = 0;
   }
 }
 
-static void finalize_up_to(stream_t *s, double last) {
-  double e = s->fin_ext;
-  if (e > last) return;
+static void finalize_up_to(hot_t *s, cold_t *c, int32_t last) {
+  int32_t e = s->fin_ext;
   for (; e <= last; e++) {
-    int r = (int)((int64_t)e & (WIN - 1));
-    loss_feed(s->loss, s->ring[r] != 0);
-    s->ring[r] = 0;
+    uint32_t *wd = &s->win[(e >> 5) & 3];
+    uint32_t bit = 1u << (e & 31);
+    loss_feed(s, c, (*wd & bit) != 0);
+    *wd &= ~bit;
   }
-  s->fin_ext = e;
+  if (e > s->fin_ext) s->fin_ext = e;
 }
 
-static void resolve_payload(stream_t *s, int pt) {
-  double clock = (pt == 6) ? 16000 : (pt == 10 || pt == 11) ? 44100 : (pt == 16) ? 11025 : (pt == 17) ? 22050 : 0;
+static void resolve_payload(hot_t *s, int pt) {
+  int clock = (pt == 6) ? 16000 : (pt == 10 || pt == 11) ? 44100 : (pt == 16) ? 11025 : (pt == 17) ? 22050 : 0;
   if (pt == 0 || pt == 3 || pt == 4 || pt == 5 || pt == 7 || pt == 8 || pt == 9 || pt == 12 || pt == 13 || pt == 15 || pt == 18) clock = 8000;
   if (pt == 14 || pt == 25 || pt == 26 || pt == 28 || (pt >= 31 && pt <= 34)) clock = 90000;
   if (!(clock > 0)) clock = 8000;
   s->clock = clock;
   s->kind = (pt == 13 || pt == 19) ? K_CN : K_MEDIA;
-  s->div = clock / 1000;
 }
 
-static void a8(stream_t *s, double t, uint32_t ts) {
+static void a8(hot_t *s, double t, uint32_t ts) {
   if (s->kind == K_TEV) return;
   if (s->a8_valid) {
     double d = ((t - s->a8_prev_ms) * s->clock) / 1000 - (double)(int32_t)(ts - (uint32_t)s->a8_prev_ts);
     s->a8_j = s->a8_j + (fabs(d) - s->a8_j) / 16;
   }
   s->a8_prev_ms = t;
-  s->a8_prev_ts = ts;
+  s->a8_prev_ts = (int32_t)ts;
   s->a8_valid = 1;
 }
 
-static void first_packet(stream_t *s, double t, int seq, uint32_t ts, int pt, int marker, double bytes) {
-  s->first_ms = s->last_ms = s->prev_ms = t;
-  s->first_ts = ts;
-  s->first_seq = s->stop_seq = s->ws_seq = seq;
-  s->ws_total = 1;
-  s->pt = pt;
+static void first_packet(hot_t *s, cold_t *c, double t, int seq, uint32_t ts, int pt, int marker, double bytes) {
+  s->first_ms = s->last_ms = t;
+  s->first_ts = (int32_t)ts;
+  s->first_seq = s->stop_seq = s->ws_seq = (uint16_t)seq;
+  s->pt = (uint8_t)pt;
   resolve_payload(s, pt);
   s->prev_kind = s->kind;
-  s->max_seq = seq;
+  s->max_seq = (uint16_t)seq;
   s->cycles = SEQ_MOD;
-  s->base_ext = SEQ_MOD + seq;
-  s->fin_ext = SEQ_MOD + seq;
+  int32_t ext = SEQ_MOD + seq;
+  c->exp_off = ext;
+  s->fin_ext = ext;
   s->bad_seq = -1;
-  s->ring[(SEQ_MOD + seq) & (WIN - 1)] = 1;
+  s->win[(ext >> 5) & 3] |= 1u << (ext & 31);
   a8(s, t, ts);
   if (marker) s->markers++;
-  if (s->kind == K_CN) s->cn++;
-  else if (s->kind == K_TEV) s->tev++;
-  for (int set = 0; set < 2; set++) {
-    double *c = s->cs + set * NC;
-    c[C_PK] = 1;
-    c[C_BY] = bytes;
-    c[C_START] = t;
-    c[C_END] = t;
-    c[C_MIND] = INFINITY;
-    c[C_MINJ] = INFINITY;
-  }
+  if (s->kind == K_CN) c->cn++;
+  else if (s->kind == K_TEV) c->tev++;
+  s->pk = 1;
+  s->by = bytes;
+  s->i_start = t;
+  s->i_mind = INFINITY;
+  s->i_minj = INFINITY;
+  c->c_mind = INFINITY;
+  c->c_minj = INFINITY;
+  c->callref = -1;
 }
 
-static void rfc_sequence(stream_t *s, int seq) {
-  double *cc = s->cs, *ci = s->cs + NC;
-  double max_seq = s->max_seq;
-  int udelta = (seq - (int)max_seq) & 0xffff;
-  double max_ext = s->cycles + max_seq;
+static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
+  int max_seq = s->max_seq;
+  int udelta = (seq - max_seq) & 0xffff;
+  int32_t cycles = s->cycles;
+  int32_t max_ext = cycles + max_seq;
   if (udelta == 0) {
-    cc[C_DU]++; ci[C_DU]++;
+    c->du++;
   } else if (udelta < MAX_DROPOUT) {
-    if (seq < max_seq) s->cycles += SEQ_MOD;
-    s->max_seq = seq;
+    int32_t new_cycles = seq < max_seq ? cycles + SEQ_MOD : cycles;
+    s->cycles = new_cycles;
+    s->max_seq = (uint16_t)seq;
     s->bad_seq = -1;
-    double new_max = s->cycles + seq;
-    finalize_up_to(s, new_max - WIN);
-    s->ring[(int64_t)new_max & (WIN - 1)] = 1;
+    int32_t new_max = new_cycles + seq;
+    if (s->fin_ext <= new_max - WIN) finalize_up_to(s, c, new_max - WIN);
+    s->win[(new_max >> 5) & 3] |= 1u << (new_max & 31);
   } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
     if (seq == s->bad_seq) {
-      finalize_up_to(s, max_ext);
-      s->exp_acc += max_ext - s->base_ext + 1;
-      double base = SEQ_MOD + ((seq - 1) & 0xffff);
-      s->cycles = base - ((seq - 1) & 0xffff);
-      if (seq == 0) s->cycles += SEQ_MOD;
-      s->max_seq = seq;
-      s->base_ext = base;
+      finalize_up_to(s, c, max_ext);
+      int32_t base = SEQ_MOD + ((seq - 1) & 0xffff);
+      c->exp_off += base - max_ext - 1;
+      s->cycles = seq == 0 ? 2 * SEQ_MOD : SEQ_MOD;
+      s->max_seq = (uint16_t)seq;
       s->fin_ext = base;
       s->bad_seq = -1;
-      memset(s->ring, 0, WIN);
-      s->ring[(int64_t)base & (WIN - 1)] = 1;
-      s->ring[((int64_t)base + 1) & (WIN - 1)] = 1;
+      memset(s->win, 0, sizeof s->win);
+      s->win[(base >> 5) & 3] |= 1u << (base & 31);
+      s->win[((base + 1) >> 5) & 3] |= 1u << ((base + 1) & 31);
     } else {
       s->bad_seq = (seq + 1) & 0xffff;
     }
   } else {
-    double ext = max_ext - (((int)max_seq - seq) & 0xffff);
-    if (ext > max_ext - WIN && ext >= s->fin_ext && ext >= s->base_ext) {
-      int r = (int)((int64_t)ext & (WIN - 1));
-      if (s->ring[r]) {
-        cc[C_DU]++; ci[C_DU]++;
+    int32_t ext = max_ext - ((max_seq - seq) & 0xffff);
+    if (ext > max_ext - WIN && ext >= s->fin_ext) {
+      uint32_t *wd = &s->win[(ext >> 5) & 3];
+      uint32_t bit = 1u << (ext & 31);
+      if (*wd & bit) {
+        c->du++;
       } else {
-        s->ring[r] = 1;
-        cc[C_OO]++; ci[C_OO]++;
+        *wd |= bit;
+        c->oo++;
       }
     } else {
-      cc[C_OO]++; ci[C_OO]++;
+      c->oo++;
     }
   }
 }
 
-static void next_packet(stream_t *s, double t, int seq, uint32_t ts, int pt, int marker, double bytes) {
-  double *cc = s->cs, *ci = s->cs + NC;
+static void next_packet(hot_t *s, cold_t *c, double t, int seq, uint32_t ts, int pt, int marker, double bytes) {
+  double prev_ms = s->last_ms;
   s->last_ms = t;
-  if (ci[C_PK] == 0) { ci[C_START] = t; ci[C_MIND] = INFINITY; ci[C_MINJ] = INFINITY; }
-  cc[C_PK]++; ci[C_PK]++;
-  cc[C_BY] += bytes; ci[C_BY] += bytes;
-  cc[C_END] = t; ci[C_END] = t;
+  int32_t before = s->pk;
+  if (s->i_start != s->i_start) s->i_start = t;
+  s->pk = before + 1;
+  s->by += bytes;
   if (marker) s->markers++;
 
-  uint32_t first_ts = (uint32_t)s->first_ts;
-  int wrong_ts = (uint32_t)(ts - first_ts) >= 0x80000000u;
+  uint32_t since_first = ts - (uint32_t)s->first_ts;
+  int wrong_ts = since_first >= 0x80000000u;
   int first_seq = s->first_seq;
-  if (seq < first_seq && s->ws_under == 0) {
-    s->ws_cycles++;
-    s->ws_under = 1;
-  } else if (seq == 0 && s->stop_seq == 65535 && s->ws_under == 0) {
-    s->ws_cycles++;
-    s->ws_under = 1;
-  } else if (seq > first_seq && s->ws_under != 0) {
-    s->ws_under = 0;
+  int under = s->ws_under;
+  if (under == 0 ? (seq < first_seq || (seq == 0 && s->stop_seq == 65535)) : seq > first_seq) {
+    if (under == 0) {
+      c->ws_cycles++;
+      s->ws_under = 1;
+    } else {
+      s->ws_under = 0;
+    }
   }
   int ws_seq = s->ws_seq;
   if (ws_seq + 1 == seq || (ws_seq == 65535 && seq == 0)) {
-    s->ws_seq = seq;
-  } else if (ws_seq + 1 < seq || ws_seq - seq > 0xff00) {
-    s->ws_seq = seq;
-    cc[C_SE]++; ci[C_SE]++;
+    s->ws_seq = (uint16_t)seq;
   } else {
-    cc[C_SE]++; ci[C_SE]++;
+    if (ws_seq + 1 < seq || ws_seq - seq > 0xff00) s->ws_seq = (uint16_t)seq;
+    c->se++;
   }
-  s->stop_seq = seq;
+  s->stop_seq = (uint16_t)seq;
 
   int prev_kind = s->prev_kind;
   if (pt != s->pt) {
-    s->pt = pt;
-    s->pt_changes++;
+    s->pt = (uint8_t)pt;
+    c->pt_changes++;
     resolve_payload(s, pt);
   }
   int kind = s->kind;
-  s->prev_kind = kind;
-  if (kind == K_CN) s->cn++;
-  else if (kind == K_TEV) s->tev++;
+  s->prev_kind = (uint8_t)kind;
+  if (kind == K_CN) c->cn++;
+  else if (kind == K_TEV) c->tev++;
 
-  double div = s->div;
-  double prev_ms = s->prev_ms;
+  int clock = s->clock;
+  double div = kind == K_TEV ? 0 : clock / 1000.0;
   double delta = t - prev_ms;
   double jitter = s->ws_jit;
   if (div > 0) {
-    double nominal = (double)(uint32_t)(ts - first_ts) / div;
+    double nominal = (double)since_first / div;
     double expected = prev_ms + (nominal - s->last_nom);
     jitter = (15 * jitter + fabs(t - expected)) / 16;
     s->ws_jit = jitter;
     s->last_nom = nominal;
     double skew = nominal - (t - s->first_ms);
     s->skew = skew;
-    if (fabs(skew) > fabs(cc[C_MAXSK])) cc[C_MAXSK] = skew;
-    if (fabs(skew) > fabs(ci[C_MAXSK])) ci[C_MAXSK] = skew;
+    if (fabs(skew) > fabs(s->i_maxsk)) s->i_maxsk = skew;
     if (!wrong_ts && kind != K_TEV) {
       double x = t - s->first_ms;
-      double y = ((double)(uint32_t)(ts - first_ts) * 1000) / s->clock;
+      double y = ((double)since_first * 1000) / clock;
       s->ls_n++;
       s->ls_x += x;
       s->ls_y += y;
@@ -362,32 +369,22 @@ static void next_packet(stream_t *s, double t, int seq, uint32_t ts, int pt, int
   }
   s->ws_delta = delta;
   if (marker == 0 && kind != K_CN && prev_kind != K_CN && !wrong_ts) {
-    double before = s->ws_total;
-    if (delta > cc[C_MAXD]) cc[C_MAXD] = delta;
-    if (delta < cc[C_MIND]) cc[C_MIND] = delta;
-    cc[C_MEAND] = (cc[C_MEAND] * (before - 1) + delta) / before;
-    cc[C_NINC]++;
-    cc[C_SUMD] += delta;
-    if (delta > ci[C_MAXD]) ci[C_MAXD] = delta;
-    if (delta < ci[C_MIND]) ci[C_MIND] = delta;
-    ci[C_NINC]++;
-    ci[C_SUMD] += delta;
+    s->meand = (s->meand * (before - 1) + delta) / before;
+    s->ninc++;
+    s->sumd += delta;
+    if (delta > s->i_maxd) s->i_maxd = delta;
+    if (delta < s->i_mind) s->i_mind = delta;
+    s->i_sumd += delta;
     if (div > 0) {
-      if (jitter > cc[C_MAXJ]) cc[C_MAXJ] = jitter;
-      if (jitter < cc[C_MINJ]) cc[C_MINJ] = jitter;
-      cc[C_MEANJ] = (cc[C_MEANJ] * (before - 1) + jitter) / before;
-      cc[C_NINCJ]++;
-      cc[C_SUMJ] += jitter;
-      if (jitter > ci[C_MAXJ]) ci[C_MAXJ] = jitter;
-      if (jitter < ci[C_MINJ]) ci[C_MINJ] = jitter;
-      ci[C_NINCJ]++;
-      ci[C_SUMJ] += jitter;
+      s->meanj = (s->meanj * (before - 1) + jitter) / before;
+      s->nincj++;
+      if (jitter > s->i_maxj) s->i_maxj = jitter;
+      if (jitter < s->i_minj) s->i_minj = jitter;
+      s->i_sumj += jitter;
     }
   }
-  s->prev_ms = t;
-  s->ws_total++;
   a8(s, t, ts);
-  rfc_sequence(s, seq);
+  rfc_sequence(s, c, seq);
 }
 
 /* One UDP payload handed to the engine as a signalled stream. */
@@ -420,27 +417,31 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
   key[8] = ((uint32_t)sport << 16) | (uint32_t)dport;
   key[9] = ssrc;
   uint32_t h = hash_key(key);
-  uint32_t i = h & e->mask;
+  uint32_t i = home(e, h);
   for (;;) {
-    int32_t slot = e->table[i];
-    if (slot < 0) break;
-    stream_t *s = &e->s[slot];
-    if (s->hash == h && memcmp(s->key, key, sizeof key) == 0) {
-      e->rtp++;
-      next_packet(s, t, seq, ts, pt, marker, bytes);
-      return;
+    int32_t ent = e->table[i];
+    if (ent < 0) break;
+    if (((uint32_t)ent & e->tag_mask) == (h & e->tag_mask)) {
+      int32_t slot = (int32_t)((uint32_t)ent >> e->tag_bits);
+      hot_t *s = &e->hot[slot];
+      if (memcmp(s->key, key, sizeof key) == 0) {
+        e->rtp++;
+        next_packet(s, &e->cold[slot], t, seq, ts, pt, marker, bytes);
+        return;
+      }
     }
-    i = (i + 1) & e->mask;
+    if (++i == e->size) i = 0;
   }
   if (e->count >= e->max_streams) { e->malformed++; return; } /* the benchmark sizes the table: no eviction */
   int32_t slot = e->count++;
-  e->table[i] = slot;
-  stream_t *s = &e->s[slot];
+  e->table[i] = (int32_t)(((uint32_t)slot << e->tag_bits) | (h & e->tag_mask));
+  hot_t *s = &e->hot[slot];
+  cold_t *c = &e->cold[slot];
   memset(s, 0, sizeof *s);
+  memset(c, 0, sizeof *c);
   memcpy(s->key, key, sizeof key);
-  s->hash = h;
   e->rtp++;
-  first_packet(s, t, seq, ts, pt, marker, bytes);
+  first_packet(s, c, t, seq, ts, pt, marker, bytes);
 }
 
 /* ---------------- decode ---------------- */
@@ -523,9 +524,16 @@ static double now_ns(void) {
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+typedef struct { const hot_t *s; const cold_t *c; } ref_t;
+
 static int cmp_stream(const void *a, const void *b) {
-  const stream_t *x = a, *y = b;
-  return memcmp(x->key, y->key, sizeof x->key) < 0 ? -1 : memcmp(x->key, y->key, sizeof x->key) > 0 ? 1 : 0;
+  const ref_t *x = a, *y = b;
+  /* Key words as unsigned (the stored int32 words are the uint32 key bits). */
+  for (int i = 0; i < KEY_WORDS; i++) {
+    uint32_t p = (uint32_t)x->s->key[i], q = (uint32_t)y->s->key[i];
+    if (p != q) return p < q ? -1 : 1;
+  }
+  return 0;
 }
 
 static void ip_text(const uint32_t *w, char *out) {
@@ -584,16 +592,25 @@ int main(int argc, char **argv) {
          (unsigned long long)g_udp, (unsigned long long)g_sip, (unsigned long long)e.rtp, (unsigned long long)e.not_rtp,
          (unsigned long long)e.malformed, e.count, best);
   if (dump) {
-    qsort(e.s, (size_t)e.count, sizeof(stream_t), cmp_stream);
+    ref_t *refs = malloc((size_t)e.count * sizeof(ref_t));
+    for (int i = 0; i < e.count; i++) refs[i] = (ref_t){&e.hot[i], &e.cold[i]};
+    qsort(refs, (size_t)e.count, sizeof(ref_t), cmp_stream);
     char a[64], b[64];
     for (int i = 0; i < e.count; i++) {
-      stream_t *s = &e.s[i];
-      ip_text(s->key, a);
-      ip_text(s->key + 4, b);
-      double ws_expected = s->stop_seq + (double)s->ws_cycles * SEQ_MOD - s->first_seq + 1;
-      printf("%s %u %s %u %u %.0f %.0f %.9f %.9f %.9f %.9f\n", a, s->key[8] >> 16, b, s->key[8] & 0xffff, s->key[9], s->cs[C_PK],
-             ws_expected - s->cs[C_PK], s->cs[C_MAXD], s->cs[C_MAXJ], s->cs[C_MEANJ], s->cs[C_MEAND]);
+      const hot_t *s = refs[i].s;
+      const cold_t *c = refs[i].c;
+      uint32_t k[KEY_WORDS];
+      memcpy(k, s->key, sizeof k);
+      ip_text(k, a);
+      ip_text(k + 4, b);
+      double ws_expected = s->stop_seq + (double)c->ws_cycles * SEQ_MOD - s->first_seq + 1;
+      /* No interval reset in this program: the cumulative max is the current interval's. */
+      double max_d = c->c_maxd > s->i_maxd ? c->c_maxd : s->i_maxd;
+      double max_j = c->c_maxj > s->i_maxj ? c->c_maxj : s->i_maxj;
+      printf("%s %u %s %u %u %d %.0f %.9f %.9f %.9f %.9f\n", a, k[8] >> 16, b, k[8] & 0xffff, k[9], s->pk,
+             ws_expected - s->pk, max_d, max_j, s->meanj, s->meand);
     }
+    free(refs);
   }
   engine_free(&e);
   free(data);

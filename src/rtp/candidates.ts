@@ -15,7 +15,7 @@ const DMASK = CANDIDATE_DEPTH - 1;
 export class CandidateCache {
   readonly keyWords: number;
   readonly mask: number;
-  private readonly keys: Uint32Array;
+  private readonly keys: Int32Array;
   /** Last sequence number of the entry, -1 when the entry is empty. */
   private readonly lastSeq: Int32Array;
   /** Consecutive in-sequence packets ending at the last one. */
@@ -24,29 +24,30 @@ export class CandidateCache {
   private readonly count: Int32Array;
   private readonly head: Int32Array;
   // Pending packets, CANDIDATE_DEPTH per entry.
-  readonly pSeq: Int32Array;
-  readonly pTs: Float64Array;
+  readonly pSeq: Uint16Array;
+  readonly pTs: Uint32Array;
   readonly pMs: Float64Array;
   readonly pPt: Uint8Array;
   readonly pMarker: Uint8Array;
-  readonly pBytes: Int32Array;
+  /** RTP payload bytes (a UDP payload is below 64 KiB). */
+  readonly pBytes: Uint16Array;
 
   constructor(slots: number, keyWords: number) {
     let n = 16;
     while (n < slots) n <<= 1;
     this.mask = n - 1;
     this.keyWords = keyWords;
-    this.keys = new Uint32Array(n * keyWords);
+    this.keys = new Int32Array(n * keyWords);
     this.lastSeq = new Int32Array(n).fill(-1);
     this.run = new Int32Array(n);
     this.count = new Int32Array(n);
     this.head = new Int32Array(n);
-    this.pSeq = new Int32Array(n * CANDIDATE_DEPTH);
-    this.pTs = new Float64Array(n * CANDIDATE_DEPTH);
+    this.pSeq = new Uint16Array(n * CANDIDATE_DEPTH);
+    this.pTs = new Uint32Array(n * CANDIDATE_DEPTH);
     this.pMs = new Float64Array(n * CANDIDATE_DEPTH);
     this.pPt = new Uint8Array(n * CANDIDATE_DEPTH);
     this.pMarker = new Uint8Array(n * CANDIDATE_DEPTH);
-    this.pBytes = new Int32Array(n * CANDIDATE_DEPTH);
+    this.pBytes = new Uint16Array(n * CANDIDATE_DEPTH);
   }
 
   get byteSize(): number {
@@ -57,7 +58,7 @@ export class CandidateCache {
   }
 
   /** Entry of hash h holding exactly `key`, or -1. */
-  find(h: number, key: Uint32Array): number {
+  find(h: number, key: Int32Array): number {
     const i = h & this.mask;
     if (this.lastSeq[i] < 0) return -1;
     const b = i * this.keyWords;
@@ -70,7 +71,7 @@ export class CandidateCache {
    * Buffer one packet of `key` (taking the entry over from another flow if needed) and return the length
    * of its consecutive run. `counts` false: buffered (it belongs to the flow) but breaks the run.
    */
-  add(h: number, key: Uint32Array, counts: boolean, seq: number, ts: number, ms: number, pt: number, marker: number, bytes: number): number {
+  add(h: number, key: Int32Array, counts: boolean, seq: number, ts: number, ms: number, pt: number, marker: number, bytes: number): number {
     let i = this.find(h, key);
     if (i < 0) {
       i = h & this.mask;

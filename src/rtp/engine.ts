@@ -1,25 +1,36 @@
 /**
- * The RTP stream engine: the hot loop. One call per RTP packet, all state in typed arrays indexed by a
- * stream slot, nothing allocated per packet.
+ * The RTP stream engine: the hot loop. One call per RTP packet (or a batch of them), all state in one
+ * typed buffer of fixed-size per-stream records (stream-store.ts), nothing allocated per packet.
  *
  * Two families of metrics are kept per stream:
  *  - Wireshark's (tshark 4.0 `-z rtp,streams` / RTP Stream Analysis): delta, jitter, skew, sequence
- *    errors, "lost" from first/last sequence number. Reproduced exactly (see wsUpdate) so that numbers
+ *    errors, "lost" from first/last sequence number. Reproduced exactly (see nextPacket) so that numbers
  *    users compare with tshark agree to its printed precision.
  *  - RFC 3550's: A.1 sequence validation (MAX_DROPOUT, MAX_MISORDER, resync after two sequential packets
  *    past a jump), A.3 expected/lost per interval, A.8 interarrival jitter, plus duplicates and
  *    out-of-order from a 128-packet reorder window, and the Gilbert / RFC 3611 loss pattern.
- * Both are kept cumulative and per report interval side by side; a report is a read of the arrays.
+ * Both are kept cumulative and per report interval side by side; a report is a read of the records.
  */
 import { DecodedPacket } from '../decode/packet.js';
 import type { StreamCounters, StreamSnapshot } from './snapshot.js';
-import { SlotHash } from './slot-hash.js';
 import { CandidateCache } from './candidates.js';
 import { rtpHeaderLength, rtpPaddingLength, isRtpCandidate } from './rtp-header.js';
 import { PayloadKind, staticClockRate, staticPayloadKind } from './payload-types.js';
 import { EndReason } from './reasons.js';
-import { LOSS_FIELDS, lossFeed, lossResolve, lossReset, lossCopy, lossMetrics, type LossMetrics } from './loss-model.js';
+import { lossFeed, lossResolve, lossCopy, lossSetBase, lossMetrics, type LossMetrics } from './loss-model.js';
 import { formatIp, formatMac } from './format.js';
+import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
+import {
+  StreamStore, HOT_W, HOT_D, HOT_H, HOT_BYTES, COLD_BYTES,
+  W_FIRST_TS, W_A8_PREV_TS, W_CYCLES, W_FIN_EXT, W_BAD_SEQ, W_PK, W_NINC, W_NINCJ, W_LS_N, W_CLOCK, W_WIN, W_MARKERS,
+  H_MAX_SEQ, H_WS_SEQ, H_STOP_SEQ, H_FIRST_SEQ, B_PT, B_KIND, B_PREV_KIND, B_WS_UNDER, B_A8_VALID, B_FLAGS,
+  FLAG_IPV6, FLAG_HOST_TS, FLAG_HAS_MAC, FLAG_IN_TUPLES,
+  D_LAST_MS, D_FIRST_MS, D_LAST_NOM, D_WS_JIT, D_WS_DELTA, D_SKEW, D_A8_J, D_A8_PREV_MS, D_LS_X, D_LS_Y, D_LS_XX, D_LS_XY,
+  D_BY, D_MEAND, D_MEANJ, D_SUMD, D_I_MIND, D_I_MAXD, D_I_MINJ, D_I_MAXJ, D_I_MAXSK, D_I_SUMD, D_I_SUMJ, D_I_START,
+  D_C_MIND, D_C_MAXD, D_C_MINJ, D_C_MAXJ, D_C_MAXSK, D_BY_BASE,
+  W_SE, W_OO, W_DU, W_CN, W_TEV, W_PT_CHANGES, W_SSRC_CHANGES, W_EXP_OFF, W_EXP_PRIOR, W_B_PK, W_B_SE, W_B_OO, W_B_DU,
+  W_B_NINC, W_B_NINCJ, W_CALLREF, H_WS_CYCLES, H_VLAN1, B_MACS,
+} from './stream-store.js';
 
 export interface RtpHeuristicOptions {
   /** Consecutive in-sequence packets of one (5-tuple, SSRC) before an unsignalled stream counts. */
@@ -80,75 +91,13 @@ export class RtpEngineCounters {
 const MAX_DROPOUT = 3000;
 const MAX_MISORDER = 100;
 const SEQ_MOD = 65536;
-/** Reorder window for duplicate/out-of-order detection and for finalizing loss states. */
+/** Reorder window for duplicate/out-of-order detection and for finalizing loss states (bits in 4 words). */
 const WIN = 128;
 const KEY_WORDS = 10; // src0..3, dst0..3, ports, ssrc
-const TUPLE_WORDS = 9;
-
-// Per-stream scalar state, stride NS in `st`.
-const F_FIRST_MS = 0;
-const F_LAST_MS = 1;
-const F_FIRST_TS = 2;
-const F_FIRST_SEQ = 3;
-const F_STOP_SEQ = 4;
-const F_WS_SEQ = 5;
-const F_WS_CYCLES = 6;
-const F_WS_UNDER = 7;
-const F_PREV_MS = 8;
-const F_LAST_NOM = 9;
-const F_WS_JIT = 10;
-const F_WS_DELTA = 11;
-const F_SKEW = 12;
-const F_PT = 13;
-const F_CLOCK = 14;
-const F_KIND = 15;
-const F_WS_TOTAL = 16;
-const F_MAX_SEQ = 17;
-const F_CYCLES = 18;
-const F_BASE_EXT = 19;
-const F_BAD_SEQ = 20;
-const F_EXP_ACC = 21;
-const F_EXP_PRIOR = 22;
-const F_RECV_PRIOR = 23;
-const F_A8_J = 24;
-const F_A8_PREV_MS = 25;
-const F_A8_PREV_TS = 26;
-const F_A8_VALID = 27;
-const F_LS_N = 28;
-const F_LS_X = 29;
-const F_LS_Y = 30;
-const F_LS_XX = 31;
-const F_LS_XY = 32;
-const F_FIN_EXT = 33;
-const F_SSRC_CHANGES = 34;
-const F_PT_CHANGES = 35;
-const F_MARKERS = 36;
-const F_CN = 37;
-const F_TEV = 38;
-const F_DIV = 39;
-const F_PREV_KIND = 40;
-const NS = 41;
-
-// Counter set fields, stride NC; cumulative set at slot*2*NC, interval set right after it.
-const C_PK = 0;
-const C_BY = 1;
-const C_SE = 2;
-const C_OO = 3;
-const C_DU = 4;
-const C_MIND = 5;
-const C_MEAND = 6;
-const C_MAXD = 7;
-const C_MINJ = 8;
-const C_MEANJ = 9;
-const C_MAXJ = 10;
-const C_MAXSK = 11;
-const C_NINC = 12;
-const C_SUMD = 13;
-const C_SUMJ = 14;
-const C_START = 15;
-const C_END = 16;
-const C_NINCJ = 17;
-const NC = 18;
+const TEV = PayloadKind.telephoneEvent;
+const CN = PayloadKind.comfortNoise;
+/** Packets held by enqueue() before flush() processes them. */
+const QUEUE = 128;
 
 const DEFAULT_HEURISTIC: RtpHeuristicOptions = {
   minConsecutive: 2, // RFC 3550 A.1 MIN_SEQUENTIAL
@@ -158,110 +107,22 @@ const DEFAULT_HEURISTIC: RtpHeuristicOptions = {
   candidateSlots: 4096,
 };
 
-/**
- * The (5-tuple, SSRC) -> slot index every packet probes. Same scheme as SlotHash (linear probing,
- * backward-shift deletion) but specialised for the 10-word key and fed from locals (no scratch-key
- * stores, no loops over the words), with a cheaper hash (hashStreamKey).
- */
-class StreamIndex {
-  /** Key words as int32 (same bits as the uint32 words): comparisons and hashing stay in 32-bit registers. */
-  readonly keys: Int32Array;
-  readonly hashes: Int32Array;
-  private readonly table: Int32Array;
-  private readonly mask: number;
-
-  constructor(slots: number) {
-    this.keys = new Int32Array(slots * KEY_WORDS);
-    this.hashes = new Int32Array(slots);
-    let size = 16;
-    while (size < slots * 2) size <<= 1; // load factor <= 0.5
-    this.table = new Int32Array(size).fill(-1);
-    this.mask = size - 1;
-  }
-
-  get byteSize(): number {
-    return this.keys.byteLength + this.hashes.byteLength + this.table.byteLength;
-  }
-
-  /** Slot of the key (words passed as int32: `x | 0`), or -1. */
-  find(h: number, k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number): number {
-    const t = this.table;
-    const hs = this.hashes;
-    const ks = this.keys;
-    const mask = this.mask;
-    let i = h & mask;
-    for (;;) {
-      const s = t[i];
-      if (s < 0) return -1;
-      if (hs[s] === h) {
-        const b = s * KEY_WORDS;
-        // Most distinctive words first: SSRC, ports, the low address words.
-        if (ks[b + 9] === k9 && ks[b + 8] === k8 && ks[b + 3] === k3 && ks[b + 7] === k7 && ks[b] === k0 && ks[b + 1] === k1 &&
-          ks[b + 2] === k2 && ks[b + 4] === k4 && ks[b + 5] === k5 && ks[b + 6] === k6) return s;
-      }
-      i = (i + 1) & mask;
-    }
-  }
-
-  /** Store `key` (10 words) for `slot`, which must not be present. */
-  insert(slot: number, h: number, key: Uint32Array): void {
-    const b = slot * KEY_WORDS;
-    for (let w = 0; w < KEY_WORDS; w++) this.keys[b + w] = key[w] | 0;
-    this.hashes[slot] = h;
-    const t = this.table;
-    let i = h & this.mask;
-    while (t[i] >= 0) i = (i + 1) & this.mask;
-    t[i] = slot;
-  }
-
-  remove(slot: number): void {
-    const t = this.table;
-    const mask = this.mask;
-    let i = this.hashes[slot] & mask;
-    for (;;) {
-      const s = t[i];
-      if (s < 0) return;
-      if (s === slot) break;
-      i = (i + 1) & mask;
-    }
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const s = t[j];
-      if (s < 0) break;
-      const home = this.hashes[s] & mask;
-      if (((j - home) & mask) >= ((j - i) & mask)) {
-        t[i] = s;
-        i = j;
-      }
-    }
-    t[i] = -1;
-  }
-
-  word(slot: number, i: number): number {
-    return this.keys[slot * KEY_WORDS + i] >>> 0;
-  }
-}
-
-/**
- * Hash of the 10-word stream key. Each word gets its own odd multiplier and the products are XORed, so
- * the multiplications are independent (instruction-level parallelism) instead of one serial murmur chain
- * per word; the murmur3 finalizer then spreads the bits to the low ones the table index uses. Measured:
- * the serial chain alone cost about 25 ns per packet here. Not keyed: like any unseeded hash, crafted
- * keys can collide (bounded by the table's load factor of 0.5 and linear probing).
- * native-bench/rtpbench.c uses the same function.
- */
-function hashStreamKey(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number): number {
-  let h =
-    Math.imul(k9, 0x9e3779b1) ^ Math.imul(k8, 0x85ebca77) ^ Math.imul(k3, 0xc2b2ae3d) ^ Math.imul(k7, 0x27d4eb2f) ^
-    Math.imul(k2 ^ ((k6 << 16) | (k6 >>> 16)), 0x165667b1) ^ Math.imul(k1 ^ ((k5 << 16) | (k5 >>> 16)), 0xd3a2646d) ^
-    Math.imul(k0 ^ ((k4 << 16) | (k4 >>> 16)), 0xfd7046c5);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h & 0x7fffffff; // non-negative int32: compared with the Int32Array of hashes without float conversion
+/** Bytes of engine state by part (stateBreakdown()). */
+export interface StateBreakdown {
+  /** Per-stream record, hot part (key + per-packet state) and cold part. */
+  recordHot: number;
+  recordCold: number;
+  /** The one scratch record, spread over the slots. */
+  scratch: number;
+  streamIndex: number;
+  tupleIndex: number;
+  /** Active list + positions. */
+  lists: number;
+  /** Heuristic candidate cache (fixed size, not per stream) and other fixed scratch arrays. */
+  fixed: number;
+  total: number;
+  perStream: number;
+  slots: number;
 }
 
 export class RtpEngine {
@@ -272,35 +133,49 @@ export class RtpEngine {
   private readonly heur: RtpHeuristicOptions;
   private readonly ptAllowed = new Uint8Array(128);
 
+  private readonly store: StreamStore;
+  private readonly f: Float64Array;
+  private readonly w: Int32Array;
+  private readonly h16: Uint16Array;
+  private readonly u8: Uint8Array;
+  private readonly coldW0: number;
+  private readonly coldD0: number;
+  private readonly coldH0: number;
+  private readonly coldB0: number;
   private readonly streams: StreamIndex;
+  /** 5-tuple -> the latest stream on it (SSRC changes). */
+  private readonly tuples: RecordIndex;
   /** Key of the packet that starts a stream (filled on a lookup miss only). */
-  private readonly newKey = new Uint32Array(KEY_WORDS);
-  private readonly tuples: SlotHash;
-  private readonly st: Float64Array;
-  private readonly cs: Float64Array;
-  private readonly loss: Float64Array;
-  private readonly lossBase: Float64Array;
-  private readonly lossScratch = new Float64Array(LOSS_FIELDS);
-  private readonly lossZero = new Float64Array(LOSS_FIELDS);
+  private readonly newKey = new Int32Array(KEY_WORDS);
   private readonly lossOut: LossMetrics = { lossP: 0, lossQ: 0, burstR: 1, burstDensity: 0, gapDensity: 0, burstDurationMs: 0, gapDurationMs: 0 };
-  private readonly ring: Uint8Array;
-  private readonly active: Uint8Array;
-  private readonly inTuples: Uint8Array;
-  private readonly ipVer: Uint8Array;
-  private readonly hostTs: Uint8Array;
-  private readonly vlan: Int32Array;
-  private readonly macs: Uint8Array;
-  private readonly hasMac: Uint8Array;
-  private readonly callRefs: Int32Array;
-  private readonly freeList: Int32Array;
-  private freeCount: number;
-  /** Dense list of active slots and each slot's position in it (O(1) removal). */
-  private readonly activeList: Int32Array;
-  private readonly activePos: Int32Array;
+  /** Slots: active ones in [0, activeCount), free ones after (next allocated: slotList[activeCount]). */
+  private readonly slotList: Int32Array;
+  /** Position of each slot in slotList. */
+  private readonly slotPos: Int32Array;
   private activeCount = 0;
+  /** Bumped whenever a stream starts or ends: a batch's early lookups are then redone. */
+  private generation = 0;
 
   // Candidate cache for unsignalled streams: direct-mapped by key hash.
   private readonly cands: CandidateCache;
+
+  // Packet queue of enqueue()/flush(): header fields, key and hash per packet.
+  private readonly qKey = new Int32Array(QUEUE * KEY_WORDS);
+  private readonly qHash = new Int32Array(QUEUE);
+  /** seq | pt << 16 | marker << 23 | signalled << 24; -1 = not counted (rejected at enqueue). */
+  private readonly qHdr = new Int32Array(QUEUE);
+  private readonly qTs = new Float64Array(QUEUE);
+  private readonly qT = new Float64Array(QUEUE);
+  private readonly qBytes = new Int32Array(QUEUE);
+  /** ipVersion | (vlan + 1) << 8 for stream starts, MAC offsets. */
+  private readonly qLink = new Int32Array(QUEUE * 3);
+  private readonly qFrame: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(QUEUE).fill(undefined);
+  /** After flush(): slot of each queued packet, -1 when not counted. */
+  readonly batchSlots = new Int32Array(QUEUE);
+  private qCount = 0;
+  private flushing = false;
+  /** Sink for the prefetching loads of flush() (so they are not optimised away). */
+  private touched = 0;
 
   private hostTimestamps = false;
   /** Whole second of the first packet: times are float64 ms relative to it to keep sub-us precision. */
@@ -322,38 +197,46 @@ export class RtpEngine {
     }
     this.hooks = hooks;
     const n = (this.maxStreams = this.opts.maxStreams);
-    this.streams = new StreamIndex(n);
-    this.tuples = new SlotHash(n, TUPLE_WORDS);
-    this.st = new Float64Array(n * NS);
-    this.cs = new Float64Array(n * 2 * NC);
-    this.loss = new Float64Array(n * LOSS_FIELDS);
-    this.lossBase = new Float64Array(n * LOSS_FIELDS);
-    this.ring = new Uint8Array(n * WIN);
-    this.active = new Uint8Array(n);
-    this.inTuples = new Uint8Array(n);
-    this.ipVer = new Uint8Array(n);
-    this.hostTs = new Uint8Array(n);
-    this.vlan = new Int32Array(n);
-    this.macs = new Uint8Array(n * 12);
-    this.hasMac = new Uint8Array(n);
-    this.callRefs = new Int32Array(n).fill(-1);
-    this.freeList = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.freeList[i] = n - 1 - i; // pop gives slot 0 first
-    this.freeCount = n;
-    this.activeList = new Int32Array(n);
-    this.activePos = new Int32Array(n).fill(-1);
+    const store = (this.store = new StreamStore(n));
+    this.f = store.f;
+    this.w = store.w;
+    this.h16 = store.h;
+    this.u8 = store.b;
+    this.coldW0 = store.coldW(0);
+    this.coldD0 = store.coldD(0);
+    this.coldH0 = store.coldH(0);
+    this.coldB0 = store.coldB(0);
+    this.streams = new StreamIndex(store.w, n);
+    this.tuples = new RecordIndex(store.w, n, 9);
+    this.slotList = new Int32Array(n);
+    this.slotPos = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      this.slotList[i] = i; // slot 0 is allocated first
+      this.slotPos[i] = i;
+    }
     this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
   }
 
   /** Bytes of typed-array state (for the memory-per-stream figure). */
   get stateBytes(): number {
-    return (
-      this.streams.byteSize + this.newKey.byteLength + this.tuples.byteSize + this.st.byteLength + this.cs.byteLength + this.loss.byteLength +
-      this.lossBase.byteLength + this.ring.byteLength + this.active.byteLength + this.inTuples.byteLength +
-      this.ipVer.byteLength + this.hostTs.byteLength + this.vlan.byteLength + this.macs.byteLength + this.hasMac.byteLength +
-      this.callRefs.byteLength + this.freeList.byteLength + this.activeList.byteLength + this.activePos.byteLength +
-      this.cands.byteSize
-    );
+    return this.stateBreakdown().total;
+  }
+
+  /** State bytes by part, from the arrays actually allocated. */
+  stateBreakdown(): StateBreakdown {
+    const n = this.maxStreams;
+    const recordHot = n * HOT_BYTES;
+    const recordCold = n * COLD_BYTES;
+    const scratch = this.store.byteSize - recordHot - recordCold;
+    const streamIndex = this.streams.byteSize;
+    const tupleIndex = this.tuples.byteSize;
+    const lists = this.slotList.byteLength + this.slotPos.byteLength;
+    const queue =
+      this.qKey.byteLength + this.qHash.byteLength + this.qHdr.byteLength + this.qTs.byteLength + this.qT.byteLength +
+      this.qBytes.byteLength + this.qLink.byteLength + this.batchSlots.byteLength;
+    const fixed = this.cands.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength + queue;
+    const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed;
+    return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, total, perStream: (total - fixed) / n, slots: n };
   }
 
   get activeStreams(): number {
@@ -374,45 +257,55 @@ export class RtpEngine {
   }
 
   setCallRef(slot: number, ref: number): void {
-    this.callRefs[slot] = ref;
+    this.w[this.coldW0 + slot * (COLD_BYTES >> 2) + W_CALLREF] = ref;
   }
 
   callRef(slot: number): number {
-    return this.callRefs[slot];
+    return this.w[this.coldW0 + slot * (COLD_BYTES >> 2) + W_CALLREF];
   }
 
   isActive(slot: number): boolean {
-    return slot >= 0 && slot < this.maxStreams && this.active[slot] === 1;
+    return slot >= 0 && slot < this.maxStreams && this.slotPos[slot] < this.activeCount;
   }
 
+  private keyWord(slot: number, i: number): number {
+    return this.w[slot * HOT_W + i] >>> 0;
+  }
   ssrc(slot: number): number {
-    return this.streams.word(slot, 9);
+    return this.keyWord(slot, 9);
   }
   srcPort(slot: number): number {
-    return this.streams.word(slot, 8) >>> 16;
+    return this.keyWord(slot, 8) >>> 16;
   }
   dstPort(slot: number): number {
-    return this.streams.word(slot, 8) & 0xffff;
+    return this.keyWord(slot, 8) & 0xffff;
   }
   /** Word i (0..3) of the source (or destination) address, IPv4 as ::ffff:a.b.c.d. */
   srcAddrWord(slot: number, i: number): number {
-    return this.streams.word(slot, i);
+    return this.keyWord(slot, i);
   }
   dstAddrWord(slot: number, i: number): number {
-    return this.streams.word(slot, 4 + i);
+    return this.keyWord(slot, 4 + i);
   }
   payloadType(slot: number): number {
-    return this.st[slot * NS + F_PT];
+    return this.u8[slot * HOT_BYTES + B_PT];
   }
   /** Wireshark's per-packet values after the latest packet (what sharkd's analysis lists): delta, jitter, skew in ms. */
   lastDeltaMs(slot: number): number {
-    return this.st[slot * NS + F_WS_DELTA];
+    return this.f[slot * HOT_D + D_WS_DELTA];
   }
   wiresharkJitterMs(slot: number): number {
-    return this.st[slot * NS + F_WS_JIT];
+    return this.f[slot * HOT_D + D_WS_JIT];
   }
   skewMs(slot: number): number {
-    return this.st[slot * NS + F_SKEW];
+    return this.f[slot * HOT_D + D_SKEW];
+  }
+
+  private cw(slot: number): number {
+    return this.coldW0 + slot * (COLD_BYTES >> 2);
+  }
+  private cd(slot: number): number {
+    return this.coldD0 + slot * (COLD_BYTES >> 3);
   }
 
   /**
@@ -422,62 +315,154 @@ export class RtpEngine {
    * Returns the stream slot, or -1 when the packet was not (yet) counted.
    */
   onRtp(pkt: DecodedPacket, signalled: boolean, frameBuf?: Uint8Array): number {
+    if (this.qCount > 0) this.drain();
+    if (this.enqueue(pkt, signalled, frameBuf) === 0) return -1;
+    const q = --this.qCount;
+    return this.processQueued(q, -1);
+  }
+
+  /**
+   * Queue one UDP payload (same arguments as onRtp) for flush(), which processes queued packets in
+   * order, with the same results as onRtp one by one. Between the two the engine overlaps the memory
+   * accesses of independent packets (stream lookup, then the records' lines), which is what keeps the
+   * cost per packet flat when the streams do not fit in the caches. A full queue flushes itself.
+   * Returns 1 when the packet was queued, 0 when rejected here (not RTP, malformed: counted at once).
+   * Anything else called on the engine first processes what is queued.
+   */
+  enqueue(pkt: DecodedPacket, signalled: boolean, frameBuf?: Uint8Array): number {
     const b = pkt.payloadBuf;
     const off = pkt.payloadOffset;
     const len = pkt.payloadLength;
     if (len < 12 || b[off] >> 6 !== 2) {
       this.counters.notRtp++;
-      return -1;
+      return 0;
     }
     const pt = b[off + 1] & 0x7f;
     if (pt >= 72 && pt <= 95) {
       this.counters.notRtp++; // RTCP multiplexed on the RTP port
-      return -1;
+      return 0;
     }
     const hdr = rtpHeaderLength(b, off, len);
     if (hdr < 0) {
       this.counters.malformed++;
-      return -1;
+      return 0;
     }
-    const payloadBytes = len - hdr - rtpPaddingLength(b, off, len);
-    const marker = b[off + 1] >> 7;
-    const seq = (b[off + 2] << 8) | b[off + 3];
-    const ts = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0;
-    const ssrc = ((b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]) >>> 0;
+    if (this.qCount === QUEUE) this.flush();
+    const q = this.qCount++;
+    this.qBytes[q] = len - hdr - rtpPaddingLength(b, off, len);
+    this.qHdr[q] = ((b[off + 2] << 8) | b[off + 3]) | (pt << 16) | ((b[off + 1] >> 7) << 23) | (signalled ? 1 << 24 : 0);
+    this.qTs[q] = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0;
+    const k9 = (b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11];
 
     if (this.epochSec < 0) this.epochSec = pkt.tsSec;
     const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6;
     if (t > this.nowRelMs) this.nowRelMs = t;
+    this.qT[q] = t;
 
     const k0 = pkt.src0 | 0, k1 = pkt.src1 | 0, k2 = pkt.src2 | 0, k3 = pkt.src3 | 0;
     const k4 = pkt.dst0 | 0, k5 = pkt.dst1 | 0, k6 = pkt.dst2 | 0, k7 = pkt.dst3 | 0;
     const k8 = (pkt.srcPort << 16) | pkt.dstPort;
-    const k9 = ssrc | 0;
-    const h = hashStreamKey(k0, k1, k2, k3, k4, k5, k6, k7, k8, k9);
-    let slot = this.streams.find(h, k0, k1, k2, k3, k4, k5, k6, k7, k8, k9);
-    if (slot < 0) {
-      const k = this.newKey;
-      k[0] = k0; k[1] = k1; k[2] = k2; k[3] = k3; k[4] = k4; k[5] = k5; k[6] = k6; k[7] = k7; k[8] = k8; k[9] = k9;
-      // A candidate entry holds the packets seen before the stream counted (heuristic probation, or
-      // packets that came before their SDP binding was known): they are fed first, in arrival order.
-      let cand: number;
-      if (!signalled) {
-        cand = this.promote(h, pt, seq, ts, t, marker, payloadBytes, pkt.srcPort, pkt.dstPort);
-        if (cand < 0) return -1;
-      } else {
-        cand = this.adoptCandidate(h, pt, seq, ts, t, marker, payloadBytes);
-      }
-      slot = this.startStream(h, pkt, frameBuf === undefined ? b : frameBuf, t);
-      if (cand >= 0) {
-        this.replayCandidate(slot, cand);
-      } else {
-        this.counters.packets++;
-        this.firstPacket(slot, t, seq, ts, pt, marker, payloadBytes);
-      }
+    const qk = this.qKey;
+    const kb = q * KEY_WORDS;
+    qk[kb] = k0; qk[kb + 1] = k1; qk[kb + 2] = k2; qk[kb + 3] = k3; qk[kb + 4] = k4;
+    qk[kb + 5] = k5; qk[kb + 6] = k6; qk[kb + 7] = k7; qk[kb + 8] = k8; qk[kb + 9] = k9;
+    this.qHash[q] = hashStreamKey(k0, k1, k2, k3, k4, k5, k6, k7, k8, k9);
+    const lb = q * 3;
+    this.qLink[lb] = pkt.ipVersion | ((pkt.vlan + 1) << 8);
+    this.qLink[lb + 1] = pkt.srcMacOffset;
+    this.qLink[lb + 2] = pkt.dstMacOffset;
+    this.qFrame[q] = frameBuf === undefined ? b : frameBuf;
+    return 1;
+  }
+
+  /**
+   * Process the queued packets in order; returns how many were counted. batchSlots[i] is then the slot
+   * of the i-th queued packet (-1: not counted). Pass 1 reads the index entries and pass 2 the records'
+   * lines of all queued packets (independent loads the CPU overlaps); pass 3 does the updates.
+   */
+  flush(): number {
+    const n = this.qCount;
+    if (n === 0 || this.flushing) return 0;
+    this.flushing = true;
+    const slots = this.batchSlots;
+    const qh = this.qHash;
+    const streams = this.streams;
+    for (let i = 0; i < n; i++) slots[i] = streams.peek(qh[i]);
+    const w = this.w;
+    const qk = this.qKey;
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      if (s < 0) continue;
+      const b = s * HOT_W;
+      // One load per cache line of the hot part: the first also checks the SSRC.
+      if (w[b + 9] !== qk[i * KEY_WORDS + 9]) slots[i] = -1;
+      acc ^= w[b + 16] ^ w[b + 32] ^ w[b + 48] ^ w[b + 64];
+    }
+    this.touched = acc;
+    const gen = this.generation;
+    let counted = 0;
+    for (let i = 0; i < n; i++) {
+      const s = this.processQueued(i, this.generation === gen ? slots[i] : -1);
+      slots[i] = s;
+      if (s >= 0) counted++;
+    }
+    for (let i = 0; i < n; i++) this.qFrame[i] = undefined;
+    this.qCount = 0;
+    this.flushing = false;
+    return counted;
+  }
+
+  /** Flush unless called from inside a flush (hooks). */
+  private drain(): void {
+    if (!this.flushing) this.flush();
+  }
+
+  /** The onRtp work for queued packet q; `guess` = its slot if already looked up (verified here), else -1. */
+  private processQueued(q: number, guess: number): number {
+    const qk = this.qKey;
+    const kb = q * KEY_WORDS;
+    const k0 = qk[kb], k1 = qk[kb + 1], k2 = qk[kb + 2], k3 = qk[kb + 3], k4 = qk[kb + 4];
+    const k5 = qk[kb + 5], k6 = qk[kb + 6], k7 = qk[kb + 7], k8 = qk[kb + 8], k9 = qk[kb + 9];
+    const h = this.qHash[q];
+    const hdr = this.qHdr[q];
+    const seq = hdr & 0xffff;
+    const pt = (hdr >> 16) & 0x7f;
+    const marker = (hdr >> 23) & 1;
+    const ts = this.qTs[q];
+    const t = this.qT[q];
+    const bytes = this.qBytes[q];
+    let slot = guess;
+    if (slot >= 0) {
+      const w = this.w;
+      const b = slot * HOT_W;
+      if (!(w[b + 9] === k9 && w[b + 8] === k8 && w[b + 3] === k3 && w[b + 7] === k7 && w[b] === k0 && w[b + 1] === k1 &&
+        w[b + 2] === k2 && w[b + 4] === k4 && w[b + 5] === k5 && w[b + 6] === k6)) slot = -1;
+    }
+    if (slot < 0) slot = this.streams.find(h, k0, k1, k2, k3, k4, k5, k6, k7, k8, k9);
+    if (slot >= 0) {
+      this.counters.packets++;
+      this.nextPacket(slot, t, seq, ts, pt, marker, bytes);
       return slot;
     }
-    this.counters.packets++;
-    this.nextPacket(slot, t, seq, ts, pt, marker, payloadBytes);
+    const k = this.newKey;
+    k[0] = k0; k[1] = k1; k[2] = k2; k[3] = k3; k[4] = k4; k[5] = k5; k[6] = k6; k[7] = k7; k[8] = k8; k[9] = k9;
+    // A candidate entry holds the packets seen before the stream counted (heuristic probation, or
+    // packets that came before their SDP binding was known): they are fed first, in arrival order.
+    let cand: number;
+    if ((hdr & (1 << 24)) === 0) {
+      cand = this.promote(h, pt, seq, ts, t, marker, bytes, k8 >>> 16, k8 & 0xffff);
+      if (cand < 0) return -1;
+    } else {
+      cand = this.adoptCandidate(h, pt, seq, ts, t, marker, bytes);
+    }
+    slot = this.startStream(h, q, t);
+    if (cand >= 0) {
+      this.replayCandidate(slot, cand);
+    } else {
+      this.counters.packets++;
+      this.firstPacket(slot, t, seq, ts, pt, marker, bytes);
+    }
     return slot;
   }
 
@@ -533,55 +518,52 @@ export class RtpEngine {
     cd.clear(c);
   }
 
-  private startStream(h: number, pkt: DecodedPacket, frameBuf: Uint8Array, t: number): number {
-    if (this.freeCount === 0) this.evictIdlest();
-    const slot = this.freeList[--this.freeCount];
-    this.streams.insert(slot, h, this.newKey);
-    this.active[slot] = 1;
-    this.activePos[slot] = this.activeCount;
-    this.activeList[this.activeCount++] = slot;
-    this.ipVer[slot] = pkt.ipVersion;
-    this.vlan[slot] = pkt.vlan;
-    this.hostTs[slot] = this.hostTimestamps ? 1 : 0;
-    this.callRefs[slot] = -1;
-    const mo = pkt.srcMacOffset;
-    const md = pkt.dstMacOffset;
+  /** New stream for the key in newKey (hash h), link-layer details from queued packet q. */
+  private startStream(h: number, q: number, t: number): number {
+    if (this.activeCount === this.maxStreams) this.evictIdlest();
+    const slot = this.slotList[this.activeCount++];
+    this.generation++;
+    const store = this.store;
+    store.clear(slot);
+    const w = this.w;
+    const hw = slot * HOT_W;
+    for (let i = 0; i < KEY_WORDS; i++) w[hw + i] = this.newKey[i];
+    this.streams.insert(slot, h);
+    const link = this.qLink[q * 3];
+    const hb = slot * HOT_BYTES;
+    const cb = this.coldB0 + slot * COLD_BYTES;
+    let flags = (link & 0xff) === 6 ? FLAG_IPV6 : 0;
+    if (this.hostTimestamps) flags |= FLAG_HOST_TS;
+    this.h16[this.coldH0 + slot * (COLD_BYTES >> 1) + H_VLAN1] = (link >> 8) & 0xffff;
+    const cw = this.cw(slot);
+    w[cw + W_CALLREF] = -1;
+    const frameBuf = this.qFrame[q]!;
+    const mo = this.qLink[q * 3 + 1];
+    const md = this.qLink[q * 3 + 2];
     if (mo >= 0 && md >= 0 && mo + 6 <= frameBuf.length && md + 6 <= frameBuf.length) {
       for (let i = 0; i < 6; i++) {
-        this.macs[slot * 12 + i] = frameBuf[mo + i];
-        this.macs[slot * 12 + 6 + i] = frameBuf[md + i];
+        this.u8[cb + B_MACS + i] = frameBuf[mo + i];
+        this.u8[cb + B_MACS + 6 + i] = frameBuf[md + i];
       }
-      this.hasMac[slot] = 1;
-    } else {
-      this.hasMac[slot] = 0;
+      flags |= FLAG_HAS_MAC;
     }
-    // Zero all state, then note SSRC changes on this 5-tuple.
-    const sb = slot * NS;
-    for (let i = 0; i < NS; i++) this.st[sb + i] = 0;
-    const cb = slot * 2 * NC;
-    for (let i = 0; i < 2 * NC; i++) this.cs[cb + i] = 0;
-    lossReset(this.loss, slot * LOSS_FIELDS);
-    lossReset(this.lossBase, slot * LOSS_FIELDS);
-    const rb = slot * WIN;
-    for (let i = 0; i < WIN; i++) this.ring[rb + i] = 0;
 
-    const tk = this.tuples.key;
-    const sk = this.newKey;
-    for (let i = 0; i < TUPLE_WORDS; i++) tk[i] = sk[i];
-    const th = this.tuples.hash();
-    const prev = this.tuples.find(th);
+    // Note SSRC changes on this 5-tuple.
+    const th = hashStreamKey(w[hw], w[hw + 1], w[hw + 2], w[hw + 3], w[hw + 4], w[hw + 5], w[hw + 6], w[hw + 7], w[hw + 8], 0);
+    const prev = this.tuples.findLike(th, slot);
     if (prev >= 0) {
-      this.st[sb + F_SSRC_CHANGES] = this.st[prev * NS + F_SSRC_CHANGES] + 1;
+      w[cw + W_SSRC_CHANGES] = w[this.cw(prev) + W_SSRC_CHANGES] + 1;
       this.counters.ssrcChanges++;
       this.tuples.remove(prev);
-      this.inTuples[prev] = 0;
-      if (this.opts.endOnSsrcChange) this.endStream(prev, EndReason.ssrcChange);
+      this.u8[prev * HOT_BYTES + B_FLAGS] &= ~FLAG_IN_TUPLES;
     }
     this.tuples.insert(slot, th);
-    this.inTuples[slot] = 1;
+    this.u8[hb + B_FLAGS] = flags | FLAG_IN_TUPLES;
+    if (prev >= 0 && this.opts.endOnSsrcChange) this.endStream(prev, EndReason.ssrcChange);
     this.counters.streamsStarted++;
     const hk = this.hooks.onStreamStart;
     if (hk !== undefined) hk(slot);
+    void t;
     return slot;
   }
 
@@ -589,8 +571,8 @@ export class RtpEngine {
     let best = -1;
     let bestMs = Infinity;
     for (let i = 0; i < this.activeCount; i++) {
-      const s = this.activeList[i];
-      const last = this.st[s * NS + F_LAST_MS];
+      const s = this.slotList[i];
+      const last = this.f[s * HOT_D + D_LAST_MS];
       if (last < bestMs) { bestMs = last; best = s; }
     }
     this.counters.evicted++;
@@ -599,413 +581,472 @@ export class RtpEngine {
 
   /** Clock and kind of a new payload type (rare: stream start or PT change). */
   private resolvePayload(slot: number, pt: number): void {
-    const sb = slot * NS;
     const hk = this.hooks;
     let clock = hk.resolveClock !== undefined ? hk.resolveClock(slot, pt) : 0;
     if (!(clock > 0)) clock = staticClockRate(pt);
     if (!(clock > 0)) clock = this.opts.defaultClockRate;
     let kind = hk.resolvePayloadKind !== undefined ? hk.resolvePayloadKind(slot, pt) : -1;
     if (!(kind >= 0)) kind = staticPayloadKind(pt);
-    this.st[sb + F_CLOCK] = clock;
-    this.st[sb + F_KIND] = kind;
-    // Telephone events carry one timestamp per event, not per packet: measured by delta only (as Wireshark).
-    let div = this.opts.wiresharkCompatibleClock ? Math.floor(clock / 1000) : clock / 1000;
-    if (kind === PayloadKind.telephoneEvent) div = 0;
-    this.st[sb + F_DIV] = div;
+    this.w[slot * HOT_W + W_CLOCK] = clock; // clock rates are integers (RFC 4566 rtpmap)
+    this.u8[slot * HOT_BYTES + B_KIND] = kind;
+  }
+
+  /** Wireshark's timestamp-to-ms divisor; 0 for telephone events (timestamps do not advance per packet). */
+  private divisor(clock: number, kind: number): number {
+    if (kind === TEV) return 0;
+    return this.opts.wiresharkCompatibleClock ? Math.floor(clock / 1000) : clock / 1000;
   }
 
   private firstPacket(slot: number, t: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
-    const st = this.st;
-    const sb = slot * NS;
-    st[sb + F_FIRST_MS] = t;
-    st[sb + F_LAST_MS] = t;
-    st[sb + F_PREV_MS] = t;
-    st[sb + F_FIRST_TS] = ts;
-    st[sb + F_FIRST_SEQ] = seq;
-    st[sb + F_STOP_SEQ] = seq;
-    st[sb + F_WS_SEQ] = seq;
-    st[sb + F_WS_TOTAL] = 1;
-    st[sb + F_PT] = pt;
+    const f = this.f;
+    const w = this.w;
+    const u8 = this.u8;
+    const hf = slot * HOT_D;
+    const hw = slot * HOT_W;
+    const hh = slot * HOT_H;
+    const hb = slot * HOT_BYTES;
+    const cw = this.cw(slot);
+    const cd = this.cd(slot);
+    f[hf + D_FIRST_MS] = t;
+    f[hf + D_LAST_MS] = t;
+    w[hw + W_FIRST_TS] = ts;
+    const h16 = this.h16;
+    h16[hh + H_FIRST_SEQ] = seq;
+    h16[hh + H_STOP_SEQ] = seq;
+    h16[hh + H_WS_SEQ] = seq;
+    u8[hb + B_PT] = pt;
     this.resolvePayload(slot, pt);
-    const kind = st[sb + F_KIND];
-    st[sb + F_PREV_KIND] = kind;
+    const kind = u8[hb + B_KIND];
+    u8[hb + B_PREV_KIND] = kind;
     // RFC 3550 A.1: the heuristic (or signalling) already served as probation, so start valid.
-    st[sb + F_MAX_SEQ] = seq;
-    st[sb + F_CYCLES] = SEQ_MOD; // extended numbers start one cycle up so a resync to seq 0 stays positive
-    st[sb + F_BASE_EXT] = SEQ_MOD + seq;
-    st[sb + F_FIN_EXT] = SEQ_MOD + seq;
-    st[sb + F_BAD_SEQ] = -1;
-    this.ring[slot * WIN + ((SEQ_MOD + seq) & (WIN - 1))] = 1;
-    this.a8(slot, sb, t, ts);
-    if (marker) st[sb + F_MARKERS]++;
-    if (kind === PayloadKind.comfortNoise) st[sb + F_CN]++;
-    else if (kind === PayloadKind.telephoneEvent) st[sb + F_TEV]++;
-    const cb = slot * 2 * NC;
-    this.firstInSet(cb, t, bytes);
-    this.firstInSet(cb + NC, t, bytes);
-  }
-
-  private firstInSet(c: number, t: number, bytes: number): void {
-    const cs = this.cs;
-    cs[c + C_PK] = 1;
-    cs[c + C_BY] = bytes;
-    cs[c + C_START] = t;
-    cs[c + C_END] = t;
-    cs[c + C_MIND] = Infinity;
-    cs[c + C_MINJ] = Infinity;
+    h16[hh + H_MAX_SEQ] = seq;
+    w[hw + W_CYCLES] = SEQ_MOD; // extended numbers start one cycle up so a resync to seq 0 stays positive
+    const ext = SEQ_MOD + seq;
+    w[cw + W_EXP_OFF] = ext;
+    w[hw + W_FIN_EXT] = ext;
+    w[hw + W_BAD_SEQ] = -1;
+    w[hw + W_WIN + ((ext >> 5) & 3)] |= 1 << (ext & 31);
+    this.a8(hw, hf, hb, t, ts);
+    if (marker) w[hw + W_MARKERS]++;
+    if (kind === CN) w[cw + W_CN]++;
+    else if (kind === TEV) w[cw + W_TEV]++;
+    w[hw + W_PK] = 1;
+    f[hf + D_BY] = bytes;
+    f[hf + D_I_START] = t;
+    f[hf + D_I_MIND] = Infinity;
+    f[hf + D_I_MINJ] = Infinity;
+    f[cd + D_C_MIND] = Infinity;
+    f[cd + D_C_MINJ] = Infinity;
   }
 
   private nextPacket(slot: number, t: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
-    const st = this.st;
-    const cs = this.cs;
-    const sb = slot * NS;
-    const cc = slot * 2 * NC; // cumulative set
-    const ci = cc + NC; // interval set
-    st[sb + F_LAST_MS] = t;
-    if (cs[ci + C_PK] === 0) { cs[ci + C_START] = t; cs[ci + C_MIND] = Infinity; cs[ci + C_MINJ] = Infinity; }
-    cs[cc + C_PK]++; cs[ci + C_PK]++;
-    cs[cc + C_BY] += bytes; cs[ci + C_BY] += bytes;
-    cs[cc + C_END] = t; cs[ci + C_END] = t;
-    if (marker) st[sb + F_MARKERS]++;
+    const f = this.f;
+    const w = this.w;
+    const u8 = this.u8;
+    const h16 = this.h16;
+    const hf = slot * HOT_D;
+    const hw = slot * HOT_W;
+    const hh = slot * HOT_H;
+    const hb = slot * HOT_BYTES;
+    const prevMs = f[hf + D_LAST_MS]; // the previous packet's time
+    f[hf + D_LAST_MS] = t;
+    const before = w[hw + W_PK]; // Wireshark's running-mean divisor: packets before this one
+    if (f[hf + D_I_START] !== f[hf + D_I_START]) f[hf + D_I_START] = t; // NaN since the reset: first packet of the interval
+    w[hw + W_PK] = before + 1;
+    f[hf + D_BY] += bytes;
+    if (marker) w[hw + W_MARKERS]++;
 
     // ---- Wireshark sequence bookkeeping (cycles for its "expected", sequence errors) ----
-    const firstTs = st[sb + F_FIRST_TS];
-    const wrongTs = ((ts - firstTs) >>> 0) >= 0x80000000; // timestamp older than the first packet's
-    const firstSeq = st[sb + F_FIRST_SEQ];
-    if (seq < firstSeq && st[sb + F_WS_UNDER] === 0) {
-      st[sb + F_WS_CYCLES]++;
-      st[sb + F_WS_UNDER] = 1;
-    } else if (seq === 0 && st[sb + F_STOP_SEQ] === 65535 && st[sb + F_WS_UNDER] === 0) {
-      st[sb + F_WS_CYCLES]++;
-      st[sb + F_WS_UNDER] = 1;
-    } else if (seq > firstSeq && st[sb + F_WS_UNDER] !== 0) {
-      st[sb + F_WS_UNDER] = 0;
-    }
-    const wsSeq = st[sb + F_WS_SEQ];
-    if (wsSeq + 1 === seq || (wsSeq === 65535 && seq === 0)) {
-      st[sb + F_WS_SEQ] = seq;
-    } else if (wsSeq + 1 < seq || wsSeq - seq > 0xff00) {
-      st[sb + F_WS_SEQ] = seq; // a gap: one error however many packets are missing
-      cs[cc + C_SE]++; cs[ci + C_SE]++;
-    } else {
-      cs[cc + C_SE]++; cs[ci + C_SE]++; // late or duplicate
-    }
-    st[sb + F_STOP_SEQ] = seq;
-
-    // ---- payload type ----
-    const prevKind = st[sb + F_PREV_KIND];
-    if (pt !== st[sb + F_PT]) {
-      st[sb + F_PT] = pt;
-      st[sb + F_PT_CHANGES]++;
-      this.resolvePayload(slot, pt);
-    }
-    const kind = st[sb + F_KIND];
-    st[sb + F_PREV_KIND] = kind;
-    if (kind === PayloadKind.comfortNoise) st[sb + F_CN]++;
-    else if (kind === PayloadKind.telephoneEvent) st[sb + F_TEV]++;
-
-    // ---- Wireshark delta / jitter / skew ----
-    const div = st[sb + F_DIV];
-    const prevMs = st[sb + F_PREV_MS];
-    const delta = t - prevMs;
-    let jitter = st[sb + F_WS_JIT];
-    if (div > 0) {
-      const nominal = ((ts - firstTs) >>> 0) / div;
-      const expected = prevMs + (nominal - st[sb + F_LAST_NOM]);
-      jitter = (15 * jitter + Math.abs(t - expected)) / 16;
-      st[sb + F_WS_JIT] = jitter;
-      st[sb + F_LAST_NOM] = nominal;
-      const skew = nominal - (t - st[sb + F_FIRST_MS]);
-      st[sb + F_SKEW] = skew;
-      if (Math.abs(skew) > Math.abs(cs[cc + C_MAXSK])) cs[cc + C_MAXSK] = skew;
-      if (Math.abs(skew) > Math.abs(cs[ci + C_MAXSK])) cs[ci + C_MAXSK] = skew;
-      if (!wrongTs && kind !== PayloadKind.telephoneEvent) this.drift(sb, t, ts, firstTs);
-    }
-    st[sb + F_WS_DELTA] = delta;
-    // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
-    // after comfort noise, timestamp older than the first packet's.
-    if (marker === 0 && kind !== PayloadKind.comfortNoise && prevKind !== PayloadKind.comfortNoise && !wrongTs) {
-      // Wireshark's running means divide by the number of packets before this one, excluded ones too.
-      const before = st[sb + F_WS_TOTAL];
-      if (delta > cs[cc + C_MAXD]) cs[cc + C_MAXD] = delta;
-      if (delta < cs[cc + C_MIND]) cs[cc + C_MIND] = delta;
-      cs[cc + C_MEAND] = (cs[cc + C_MEAND] * (before - 1) + delta) / before;
-      cs[cc + C_NINC]++;
-      cs[cc + C_SUMD] += delta;
-      // Interval: a plain mean over the interval's measured packets.
-      if (delta > cs[ci + C_MAXD]) cs[ci + C_MAXD] = delta;
-      if (delta < cs[ci + C_MIND]) cs[ci + C_MIND] = delta;
-      cs[ci + C_NINC]++;
-      cs[ci + C_SUMD] += delta;
-      if (div > 0) {
-        if (jitter > cs[cc + C_MAXJ]) cs[cc + C_MAXJ] = jitter;
-        if (jitter < cs[cc + C_MINJ]) cs[cc + C_MINJ] = jitter;
-        cs[cc + C_MEANJ] = (cs[cc + C_MEANJ] * (before - 1) + jitter) / before;
-        cs[cc + C_NINCJ]++;
-        cs[cc + C_SUMJ] += jitter;
-        if (jitter > cs[ci + C_MAXJ]) cs[ci + C_MAXJ] = jitter;
-        if (jitter < cs[ci + C_MINJ]) cs[ci + C_MINJ] = jitter;
-        cs[ci + C_NINCJ]++;
-        cs[ci + C_SUMJ] += jitter;
+    const firstTs = w[hw + W_FIRST_TS];
+    const sinceFirst = (ts - firstTs) >>> 0;
+    const wrongTs = sinceFirst >= 0x80000000; // timestamp older than the first packet's
+    const firstSeq = h16[hh + H_FIRST_SEQ];
+    const under = u8[hb + B_WS_UNDER];
+    if (under === 0 ? seq < firstSeq || (seq === 0 && h16[hh + H_STOP_SEQ] === 65535) : seq > firstSeq) {
+      if (under === 0) {
+        h16[this.coldH0 + slot * (COLD_BYTES >> 1) + H_WS_CYCLES]++;
+        u8[hb + B_WS_UNDER] = 1;
+      } else {
+        u8[hb + B_WS_UNDER] = 0;
       }
     }
-    st[sb + F_PREV_MS] = t;
-    st[sb + F_WS_TOTAL]++;
+    const wsSeq = h16[hh + H_WS_SEQ];
+    if (wsSeq + 1 === seq || (wsSeq === 65535 && seq === 0)) {
+      h16[hh + H_WS_SEQ] = seq;
+    } else {
+      if (wsSeq + 1 < seq || wsSeq - seq > 0xff00) h16[hh + H_WS_SEQ] = seq; // a gap: one error however many are missing
+      w[this.cw(slot) + W_SE]++; // else late or duplicate
+    }
+    h16[hh + H_STOP_SEQ] = seq;
 
-    this.a8(slot, sb, t, ts);
-    this.rfcSequence(slot, sb, cc, ci, seq);
+    // ---- payload type ----
+    const prevKind = u8[hb + B_PREV_KIND];
+    if (pt !== u8[hb + B_PT]) {
+      u8[hb + B_PT] = pt;
+      w[this.cw(slot) + W_PT_CHANGES]++;
+      this.resolvePayload(slot, pt);
+    }
+    const kind = u8[hb + B_KIND];
+    u8[hb + B_PREV_KIND] = kind;
+    if (kind === CN) w[this.cw(slot) + W_CN]++;
+    else if (kind === TEV) w[this.cw(slot) + W_TEV]++;
+
+    // ---- Wireshark delta / jitter / skew ----
+    const clock = w[hw + W_CLOCK];
+    const div = this.divisor(clock, kind);
+    const delta = t - prevMs;
+    let jitter = f[hf + D_WS_JIT];
+    if (div > 0) {
+      const nominal = sinceFirst / div;
+      const expected = prevMs + (nominal - f[hf + D_LAST_NOM]);
+      jitter = (15 * jitter + Math.abs(t - expected)) / 16;
+      f[hf + D_WS_JIT] = jitter;
+      f[hf + D_LAST_NOM] = nominal;
+      const skew = nominal - (t - f[hf + D_FIRST_MS]);
+      f[hf + D_SKEW] = skew;
+      if (Math.abs(skew) > Math.abs(f[hf + D_I_MAXSK])) f[hf + D_I_MAXSK] = skew;
+      if (!wrongTs && kind !== TEV) {
+        // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
+        const x = t - f[hf + D_FIRST_MS];
+        const y = (sinceFirst * 1000) / clock;
+        w[hw + W_LS_N]++;
+        f[hf + D_LS_X] += x;
+        f[hf + D_LS_Y] += y;
+        f[hf + D_LS_XX] += x * x;
+        f[hf + D_LS_XY] += x * y;
+      }
+    }
+    f[hf + D_WS_DELTA] = delta;
+    // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
+    // after comfort noise, timestamp older than the first packet's. Min/max are kept for the interval
+    // only; the cumulative ones combine them with those of the earlier intervals (resetInterval).
+    if (marker === 0 && kind !== CN && prevKind !== CN && !wrongTs) {
+      // Wireshark's running means divide by the number of packets before this one, excluded ones too.
+      f[hf + D_MEAND] = (f[hf + D_MEAND] * (before - 1) + delta) / before;
+      w[hw + W_NINC]++;
+      f[hf + D_SUMD] += delta;
+      if (delta > f[hf + D_I_MAXD]) f[hf + D_I_MAXD] = delta;
+      if (delta < f[hf + D_I_MIND]) f[hf + D_I_MIND] = delta;
+      f[hf + D_I_SUMD] += delta;
+      if (div > 0) {
+        f[hf + D_MEANJ] = (f[hf + D_MEANJ] * (before - 1) + jitter) / before;
+        w[hw + W_NINCJ]++;
+        if (jitter > f[hf + D_I_MAXJ]) f[hf + D_I_MAXJ] = jitter;
+        if (jitter < f[hf + D_I_MINJ]) f[hf + D_I_MINJ] = jitter;
+        f[hf + D_I_SUMJ] += jitter;
+      }
+    }
+    this.a8(hw, hf, hb, t, ts);
+    this.rfcSequence(slot, hw, hh, seq);
   }
 
   /** RFC 3550 A.8 interarrival jitter in timestamp units, with the exact clock and 32-bit timestamp wrap. */
-  private a8(slot: number, sb: number, t: number, ts: number): void {
-    const st = this.st;
-    if (st[sb + F_KIND] === PayloadKind.telephoneEvent) return;
-    const clock = st[sb + F_CLOCK];
-    if (st[sb + F_A8_VALID] !== 0) {
-      const d = ((t - st[sb + F_A8_PREV_MS]) * clock) / 1000 - ((ts - st[sb + F_A8_PREV_TS]) | 0);
-      const j = st[sb + F_A8_J];
-      st[sb + F_A8_J] = j + (Math.abs(d) - j) / 16;
+  private a8(hw: number, hf: number, hb: number, t: number, ts: number): void {
+    const u8 = this.u8;
+    if (u8[hb + B_KIND] === TEV) return;
+    const f = this.f;
+    const w = this.w;
+    if (u8[hb + B_A8_VALID] !== 0) {
+      const d = ((t - f[hf + D_A8_PREV_MS]) * w[hw + W_CLOCK]) / 1000 - ((ts - w[hw + W_A8_PREV_TS]) | 0);
+      const j = f[hf + D_A8_J];
+      f[hf + D_A8_J] = j + (Math.abs(d) - j) / 16;
     }
-    st[sb + F_A8_PREV_MS] = t;
-    st[sb + F_A8_PREV_TS] = ts;
-    st[sb + F_A8_VALID] = 1;
-    void slot;
-  }
-
-  /** Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift. */
-  private drift(sb: number, t: number, ts: number, firstTs: number): void {
-    const st = this.st;
-    const x = t - st[sb + F_FIRST_MS];
-    const y = (((ts - firstTs) >>> 0) * 1000) / st[sb + F_CLOCK];
-    st[sb + F_LS_N]++;
-    st[sb + F_LS_X] += x;
-    st[sb + F_LS_Y] += y;
-    st[sb + F_LS_XX] += x * x;
-    st[sb + F_LS_XY] += x * y;
+    f[hf + D_A8_PREV_MS] = t;
+    w[hw + W_A8_PREV_TS] = ts;
+    u8[hb + B_A8_VALID] = 1;
   }
 
   /** RFC 3550 A.1 validation plus the reorder window (duplicates, out-of-order, final loss states). */
-  private rfcSequence(slot: number, sb: number, cc: number, ci: number, seq: number): void {
-    const st = this.st;
-    const cs = this.cs;
-    const ring = this.ring;
-    const rb = slot * WIN;
-    const maxSeq = st[sb + F_MAX_SEQ];
+  private rfcSequence(slot: number, hw: number, hh: number, seq: number): void {
+    const w = this.w;
+    const h16 = this.h16;
+    const maxSeq = h16[hh + H_MAX_SEQ];
     const udelta = (seq - maxSeq) & 0xffff;
-    const maxExt = st[sb + F_CYCLES] + maxSeq;
+    const cycles = w[hw + W_CYCLES];
+    const maxExt = cycles + maxSeq;
     if (udelta === 0) {
-      cs[cc + C_DU]++; cs[ci + C_DU]++;
+      w[this.cw(slot) + W_DU]++;
     } else if (udelta < MAX_DROPOUT) {
-      if (seq < maxSeq) st[sb + F_CYCLES] += SEQ_MOD;
-      st[sb + F_MAX_SEQ] = seq;
-      st[sb + F_BAD_SEQ] = -1;
-      const newMax = st[sb + F_CYCLES] + seq;
-      this.finalizeUpTo(slot, sb, newMax - WIN);
-      ring[rb + (newMax & (WIN - 1))] = 1;
+      const newCycles = seq < maxSeq ? cycles + SEQ_MOD : cycles;
+      w[hw + W_CYCLES] = newCycles;
+      h16[hh + H_MAX_SEQ] = seq;
+      w[hw + W_BAD_SEQ] = -1;
+      const newMax = newCycles + seq;
+      if (w[hw + W_FIN_EXT] <= newMax - WIN) this.finalizeUpTo(slot, newMax - WIN);
+      w[hw + W_WIN + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
     } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
       // A big jump: believe it (a restart) only when the next packet follows it (RFC 3550 A.1 bad_seq).
-      if (seq === st[sb + F_BAD_SEQ]) {
+      if (seq === w[hw + W_BAD_SEQ]) {
         // Close the old segment: its expected count is kept, its window is flushed to the loss model.
-        this.finalizeUpTo(slot, sb, maxExt);
-        st[sb + F_EXP_ACC] += maxExt - st[sb + F_BASE_EXT] + 1;
+        this.finalizeUpTo(slot, maxExt);
         // The new segment starts at the packet that announced the jump, so both count as expected.
         const base = SEQ_MOD + ((seq - 1) & 0xffff);
-        st[sb + F_CYCLES] = base - ((seq - 1) & 0xffff);
-        if (seq === 0) st[sb + F_CYCLES] += SEQ_MOD;
-        st[sb + F_MAX_SEQ] = seq;
-        st[sb + F_BASE_EXT] = base;
-        st[sb + F_FIN_EXT] = base;
-        st[sb + F_BAD_SEQ] = -1;
-        for (let i = 0; i < WIN; i++) ring[rb + i] = 0;
-        ring[rb + (base & (WIN - 1))] = 1;
-        ring[rb + ((base + 1) & (WIN - 1))] = 1;
+        const cw = this.cw(slot);
+        // expected = cycles + max_seq - EXP_OFF + 1 keeps the closed segment's maxExt - oldBase + 1.
+        w[cw + W_EXP_OFF] += base - maxExt - 1;
+        w[hw + W_CYCLES] = seq === 0 ? 2 * SEQ_MOD : SEQ_MOD;
+        h16[hh + H_MAX_SEQ] = seq;
+        w[hw + W_FIN_EXT] = base;
+        w[hw + W_BAD_SEQ] = -1;
+        w[hw + W_WIN] = 0; w[hw + W_WIN + 1] = 0; w[hw + W_WIN + 2] = 0; w[hw + W_WIN + 3] = 0;
+        w[hw + W_WIN + ((base >> 5) & 3)] |= 1 << (base & 31);
+        w[hw + W_WIN + (((base + 1) >> 5) & 3)] |= 1 << ((base + 1) & 31);
       } else {
-        st[sb + F_BAD_SEQ] = (seq + 1) & 0xffff;
+        w[hw + W_BAD_SEQ] = (seq + 1) & 0xffff;
       }
     } else {
       // Behind the highest sequence number: a duplicate if already seen inside the window, else late.
       const ext = maxExt - ((maxSeq - seq) & 0xffff);
-      if (ext > maxExt - WIN && ext >= st[sb + F_FIN_EXT] && ext >= st[sb + F_BASE_EXT]) {
-        const r = rb + (ext & (WIN - 1));
-        if (ring[r] !== 0) {
-          cs[cc + C_DU]++; cs[ci + C_DU]++;
+      const cw = this.cw(slot);
+      if (ext > maxExt - WIN && ext >= w[hw + W_FIN_EXT]) {
+        const wi = hw + W_WIN + ((ext >> 5) & 3);
+        const bit = 1 << (ext & 31);
+        if ((w[wi] & bit) !== 0) {
+          w[cw + W_DU]++;
         } else {
-          ring[r] = 1;
-          cs[cc + C_OO]++; cs[ci + C_OO]++;
+          w[wi] |= bit;
+          w[cw + W_OO]++;
         }
       } else {
-        cs[cc + C_OO]++; cs[ci + C_OO]++;
+        w[cw + W_OO]++;
       }
     }
   }
 
   /** Feed final received/lost states of extended numbers up to `last` into the loss model. */
-  private finalizeUpTo(slot: number, sb: number, last: number): void {
-    let e = this.st[sb + F_FIN_EXT];
-    if (e > last) return;
-    const ring = this.ring;
-    const rb = slot * WIN;
-    const lb = slot * LOSS_FIELDS;
+  private finalizeUpTo(slot: number, last: number): void {
+    const w = this.w;
+    const hw = slot * HOT_W;
+    const hb = slot * HOT_BYTES;
+    const cw = this.cw(slot);
+    let e = w[hw + W_FIN_EXT];
     for (; e <= last; e++) {
-      const r = rb + (e & (WIN - 1));
-      lossFeed(this.loss, lb, ring[r] !== 0);
-      ring[r] = 0;
+      const wi = hw + W_WIN + ((e >> 5) & 3);
+      const bit = 1 << (e & 31);
+      lossFeed(w, this.u8, hw, hb, cw, (w[wi] & bit) !== 0);
+      w[wi] &= ~bit;
     }
-    this.st[sb + F_FIN_EXT] = e;
+    if (e > w[hw + W_FIN_EXT]) w[hw + W_FIN_EXT] = e;
   }
 
-  /** Loss model as if the stream ended now (window contents taken as final) into lossScratch. */
+  /** RFC 3550 A.3 expected count since the stream started (all segments). */
+  private rfcExpected(slot: number): number {
+    const hw = slot * HOT_W;
+    return this.w[hw + W_CYCLES] + this.h16[slot * HOT_H + H_MAX_SEQ] - this.w[this.cw(slot) + W_EXP_OFF] + 1;
+  }
+
+  /** Loss model as if the stream ended now (window contents taken as final), into the scratch record. */
   private resolvedLoss(slot: number): void {
-    const sc = this.lossScratch;
-    lossCopy(this.loss, slot * LOSS_FIELDS, sc, 0);
-    const sb = slot * NS;
-    const rb = slot * WIN;
-    const maxExt = this.st[sb + F_CYCLES] + this.st[sb + F_MAX_SEQ];
-    for (let e = this.st[sb + F_FIN_EXT]; e <= maxExt; e++) lossFeed(sc, 0, this.ring[rb + (e & (WIN - 1))] !== 0);
-    lossResolve(sc, 0);
-  }
-
-  private rfcExpected(sb: number): number {
-    const st = this.st;
-    return st[sb + F_EXP_ACC] + st[sb + F_CYCLES] + st[sb + F_MAX_SEQ] - st[sb + F_BASE_EXT] + 1;
+    const w = this.w;
+    const x = this.maxStreams; // the scratch record
+    const xw = x * HOT_W;
+    const xb = x * HOT_BYTES;
+    const xc = this.cw(x);
+    const hw = slot * HOT_W;
+    lossCopy(w, this.u8, hw, slot * HOT_BYTES, this.cw(slot), xw, xb, xc);
+    const maxExt = w[hw + W_CYCLES] + this.h16[slot * HOT_H + H_MAX_SEQ];
+    for (let e = w[hw + W_FIN_EXT]; e <= maxExt; e++) {
+      lossFeed(w, this.u8, xw, xb, xc, (w[hw + W_WIN + ((e >> 5) & 3)] & (1 << (e & 31))) !== 0);
+    }
+    lossResolve(w, xw, xc);
   }
 
   /** Fill `out` with the stream's state. Report time only: formats addresses (allocates strings). */
   snapshot(slot: number, out: StreamSnapshot): void {
-    const st = this.st;
-    const sb = slot * NS;
-    const k = this.streams;
-    const v = this.ipVer[slot];
+    this.drain();
+    const f = this.f;
+    const w = this.w;
+    const u8 = this.u8;
+    const hf = slot * HOT_D;
+    const hw = slot * HOT_W;
+    const hb = slot * HOT_BYTES;
+    const hh = slot * HOT_H;
+    const cw = this.cw(slot);
+    const cb = this.coldB0 + slot * COLD_BYTES;
+    const flags = u8[hb + B_FLAGS];
+    const v = (flags & FLAG_IPV6) !== 0 ? 6 : 4;
     out.slot = slot;
-    out.ssrc = k.word(slot, 9);
+    out.ssrc = this.keyWord(slot, 9);
     out.ipVersion = v;
-    out.srcIp = formatIp(v, k.word(slot, 0), k.word(slot, 1), k.word(slot, 2), k.word(slot, 3));
-    out.dstIp = formatIp(v, k.word(slot, 4), k.word(slot, 5), k.word(slot, 6), k.word(slot, 7));
-    out.srcPort = k.word(slot, 8) >>> 16;
-    out.dstPort = k.word(slot, 8) & 0xffff;
-    out.srcMac = this.hasMac[slot] ? formatMac(this.macs, slot * 12) : '';
-    out.dstMac = this.hasMac[slot] ? formatMac(this.macs, slot * 12 + 6) : '';
-    out.vlan = this.vlan[slot];
-    out.payloadType = st[sb + F_PT];
-    out.clockRate = st[sb + F_CLOCK];
-    out.jitterMs = st[sb + F_CLOCK] > 0 ? (st[sb + F_A8_J] * 1000) / st[sb + F_CLOCK] : 0;
-    out.skewMs = st[sb + F_SKEW];
-    out.clockDriftPpm = this.driftPpm(sb);
-    out.ssrcChanges = st[sb + F_SSRC_CHANGES];
-    out.payloadTypeChanges = st[sb + F_PT_CHANGES];
-    out.markers = st[sb + F_MARKERS];
-    out.comfortNoise = st[sb + F_CN];
-    out.telephoneEvents = st[sb + F_TEV];
-    out.hostTimestamps = this.hostTs[slot] === 1;
+    out.srcIp = formatIp(v, this.keyWord(slot, 0), this.keyWord(slot, 1), this.keyWord(slot, 2), this.keyWord(slot, 3));
+    out.dstIp = formatIp(v, this.keyWord(slot, 4), this.keyWord(slot, 5), this.keyWord(slot, 6), this.keyWord(slot, 7));
+    out.srcPort = this.keyWord(slot, 8) >>> 16;
+    out.dstPort = this.keyWord(slot, 8) & 0xffff;
+    const hasMac = (flags & FLAG_HAS_MAC) !== 0;
+    out.srcMac = hasMac ? formatMac(u8, cb + B_MACS) : '';
+    out.dstMac = hasMac ? formatMac(u8, cb + B_MACS + 6) : '';
+    out.vlan = this.h16[this.coldH0 + slot * (COLD_BYTES >> 1) + H_VLAN1] - 1;
+    const clock = w[hw + W_CLOCK];
+    out.payloadType = u8[hb + B_PT];
+    out.clockRate = clock;
+    out.jitterMs = clock > 0 ? (f[hf + D_A8_J] * 1000) / clock : 0;
+    out.skewMs = f[hf + D_SKEW];
+    out.clockDriftPpm = this.driftPpm(hw, hf);
+    out.ssrcChanges = w[cw + W_SSRC_CHANGES];
+    out.payloadTypeChanges = w[cw + W_PT_CHANGES];
+    out.markers = w[hw + W_MARKERS];
+    out.comfortNoise = w[cw + W_CN];
+    out.telephoneEvents = w[cw + W_TEV];
+    out.hostTimestamps = (flags & FLAG_HOST_TS) !== 0;
     const epochMs = this.epochSec * 1000;
-    out.firstSeenMs = epochMs + st[sb + F_FIRST_MS];
-    out.lastSeenMs = epochMs + st[sb + F_LAST_MS];
-    out.wiresharkJitterMs = st[sb + F_WS_JIT];
-    out.wiresharkDeltaMs = st[sb + F_WS_DELTA];
-    const wsExpected = st[sb + F_STOP_SEQ] + st[sb + F_WS_CYCLES] * SEQ_MOD - st[sb + F_FIRST_SEQ] + 1;
+    out.firstSeenMs = epochMs + f[hf + D_FIRST_MS];
+    out.lastSeenMs = epochMs + f[hf + D_LAST_MS];
+    out.wiresharkJitterMs = f[hf + D_WS_JIT];
+    out.wiresharkDeltaMs = f[hf + D_WS_DELTA];
+    const h16 = this.h16;
+    const wsCycles = h16[this.coldH0 + slot * (COLD_BYTES >> 1) + H_WS_CYCLES];
+    const wsExpected = h16[hh + H_STOP_SEQ] + wsCycles * SEQ_MOD - h16[hh + H_FIRST_SEQ] + 1;
     out.wiresharkExpected = wsExpected;
-    out.wiresharkLost = wsExpected - this.cs[slot * 2 * NC + C_PK];
+    out.wiresharkLost = wsExpected - w[hw + W_PK];
 
     this.resolvedLoss(slot);
-    const expected = this.rfcExpected(sb);
+    const expected = this.rfcExpected(slot);
     const packetMs = this.packetMs(slot);
-    this.fillCounters(slot * 2 * NC, out.cumulative, expected, epochMs, true);
-    lossMetrics(this.lossScratch, 0, this.lossZero, 0, packetMs, this.lossOut);
+    this.fillCounters(slot, out.cumulative, expected, epochMs, true);
+    const x = this.maxStreams;
+    lossMetrics(w, u8, x * HOT_BYTES, this.cw(x), expected, hb, cw, 0, packetMs, this.lossOut);
     copyLoss(this.lossOut, out.cumulative);
-    this.fillCounters(slot * 2 * NC + NC, out.interval, expected - st[sb + F_EXP_PRIOR], epochMs, false);
-    out.interval.lost = out.interval.expected - (this.cs[slot * 2 * NC + C_PK] - st[sb + F_RECV_PRIOR]);
-    lossMetrics(this.lossScratch, 0, this.lossBase, slot * LOSS_FIELDS, packetMs, this.lossOut);
+    const prior = w[cw + W_EXP_PRIOR];
+    this.fillCounters(slot, out.interval, expected - prior, epochMs, false);
+    lossMetrics(w, u8, x * HOT_BYTES, this.cw(x), expected, hb, cw, prior, packetMs, this.lossOut);
     copyLoss(this.lossOut, out.interval);
   }
 
-  private fillCounters(c: number, o: StreamCounters, expected: number, epochMs: number, cumulative: boolean): void {
-    const cs = this.cs;
-    const n = cs[c + C_PK];
+  private fillCounters(slot: number, o: StreamCounters, expected: number, epochMs: number, cumulative: boolean): void {
+    const f = this.f;
+    const w = this.w;
+    const hf = slot * HOT_D;
+    const hw = slot * HOT_W;
+    const cw = this.cw(slot);
+    const cd = this.cd(slot);
+    const bw = cumulative ? 0 : 1; // subtract the interval baselines or not
+    const n = w[hw + W_PK] - bw * w[cw + W_B_PK];
     o.packets = n;
-    o.bytes = cs[c + C_BY];
+    o.bytes = f[hf + D_BY] - (cumulative ? 0 : f[cd + D_BY_BASE]);
     o.expected = expected;
     o.lost = expected - n;
-    o.seqErrors = cs[c + C_SE];
-    o.outOfOrder = cs[c + C_OO];
-    o.duplicates = cs[c + C_DU];
-    const ninc = cs[c + C_NINC];
-    const nincj = cs[c + C_NINCJ];
-    o.minDeltaMs = ninc > 0 ? cs[c + C_MIND] : 0;
-    o.maxDeltaMs = cs[c + C_MAXD];
-    o.minJitterMs = nincj > 0 ? cs[c + C_MINJ] : 0;
-    o.maxJitterMs = cs[c + C_MAXJ];
+    o.seqErrors = w[cw + W_SE] - bw * w[cw + W_B_SE];
+    o.outOfOrder = w[cw + W_OO] - bw * w[cw + W_B_OO];
+    o.duplicates = w[cw + W_DU] - bw * w[cw + W_B_DU];
+    const ninc = w[hw + W_NINC] - bw * w[cw + W_B_NINC];
+    const nincj = w[hw + W_NINCJ] - bw * w[cw + W_B_NINCJ];
+    let minD = f[hf + D_I_MIND];
+    let maxD = f[hf + D_I_MAXD];
+    let minJ = f[hf + D_I_MINJ];
+    let maxJ = f[hf + D_I_MAXJ];
+    let maxSk = f[hf + D_I_MAXSK];
     if (cumulative) {
-      o.meanDeltaMs = cs[c + C_MEAND];
-      o.meanJitterMs = cs[c + C_MEANJ];
-    } else {
-      o.meanDeltaMs = ninc > 0 ? cs[c + C_SUMD] / ninc : 0;
-      o.meanJitterMs = nincj > 0 ? cs[c + C_SUMJ] / nincj : 0;
+      // Earlier intervals first: a later value replaces the max |skew| only when strictly larger.
+      if (f[cd + D_C_MIND] < minD) minD = f[cd + D_C_MIND];
+      if (f[cd + D_C_MAXD] > maxD) maxD = f[cd + D_C_MAXD];
+      if (f[cd + D_C_MINJ] < minJ) minJ = f[cd + D_C_MINJ];
+      if (f[cd + D_C_MAXJ] > maxJ) maxJ = f[cd + D_C_MAXJ];
+      if (!(Math.abs(maxSk) > Math.abs(f[cd + D_C_MAXSK]))) maxSk = f[cd + D_C_MAXSK];
     }
-    o.maxSkewMs = cs[c + C_MAXSK];
-    o.startMs = n > 0 ? epochMs + cs[c + C_START] : 0;
-    o.endMs = n > 0 ? epochMs + cs[c + C_END] : 0;
+    o.minDeltaMs = ninc > 0 ? minD : 0;
+    o.maxDeltaMs = maxD;
+    o.minJitterMs = nincj > 0 ? minJ : 0;
+    o.maxJitterMs = maxJ;
+    if (cumulative) {
+      o.meanDeltaMs = f[hf + D_MEAND];
+      o.meanJitterMs = f[hf + D_MEANJ];
+    } else {
+      o.meanDeltaMs = ninc > 0 ? f[hf + D_I_SUMD] / ninc : 0;
+      o.meanJitterMs = nincj > 0 ? f[hf + D_I_SUMJ] / nincj : 0;
+    }
+    o.maxSkewMs = maxSk;
+    o.startMs = n > 0 ? epochMs + (cumulative ? f[hf + D_FIRST_MS] : f[hf + D_I_START]) : 0;
+    o.endMs = n > 0 ? epochMs + f[hf + D_LAST_MS] : 0;
   }
 
   /** Mean packet spacing for converting loss-run lengths to durations. */
   private packetMs(slot: number): number {
-    const c = slot * 2 * NC;
-    const n = this.cs[c + C_NINC];
-    return n > 0 ? this.cs[c + C_SUMD] / n : 20;
+    const n = this.w[slot * HOT_W + W_NINC];
+    return n > 0 ? this.f[slot * HOT_D + D_SUMD] / n : 20;
   }
 
-  private driftPpm(sb: number): number {
-    const st = this.st;
-    const n = st[sb + F_LS_N];
+  private driftPpm(hw: number, hf: number): number {
+    const f = this.f;
+    const n = this.w[hw + W_LS_N];
     if (n < 2) return 0;
-    const sx = st[sb + F_LS_X];
-    const den = n * st[sb + F_LS_XX] - sx * sx;
+    const sx = f[hf + D_LS_X];
+    const den = n * f[hf + D_LS_XX] - sx * sx;
     if (!(den > 0)) return 0;
-    const slope = (n * st[sb + F_LS_XY] - sx * st[sb + F_LS_Y]) / den;
+    const slope = (n * f[hf + D_LS_XY] - sx * f[hf + D_LS_Y]) / den;
     return (slope - 1) * 1e6;
   }
 
   /** Start a new report interval for `slot` (call right after reading its snapshot). */
   resetInterval(slot: number): void {
-    const st = this.st;
-    const sb = slot * NS;
-    const ci = slot * 2 * NC + NC;
-    for (let i = 0; i < NC; i++) this.cs[ci + i] = 0;
-    st[sb + F_EXP_PRIOR] = this.rfcExpected(sb);
-    st[sb + F_RECV_PRIOR] = this.cs[slot * 2 * NC + C_PK];
+    this.drain();
+    const f = this.f;
+    const w = this.w;
+    const hf = slot * HOT_D;
+    const hw = slot * HOT_W;
+    const cw = this.cw(slot);
+    const cd = this.cd(slot);
+    // Fold the ending interval's min/max into the earlier intervals'.
+    if (f[hf + D_I_MIND] < f[cd + D_C_MIND]) f[cd + D_C_MIND] = f[hf + D_I_MIND];
+    if (f[hf + D_I_MAXD] > f[cd + D_C_MAXD]) f[cd + D_C_MAXD] = f[hf + D_I_MAXD];
+    if (f[hf + D_I_MINJ] < f[cd + D_C_MINJ]) f[cd + D_C_MINJ] = f[hf + D_I_MINJ];
+    if (f[hf + D_I_MAXJ] > f[cd + D_C_MAXJ]) f[cd + D_C_MAXJ] = f[hf + D_I_MAXJ];
+    if (Math.abs(f[hf + D_I_MAXSK]) > Math.abs(f[cd + D_C_MAXSK])) f[cd + D_C_MAXSK] = f[hf + D_I_MAXSK];
+    f[hf + D_I_MIND] = Infinity;
+    f[hf + D_I_MAXD] = 0;
+    f[hf + D_I_MINJ] = Infinity;
+    f[hf + D_I_MAXJ] = 0;
+    f[hf + D_I_MAXSK] = 0;
+    f[hf + D_I_SUMD] = 0;
+    f[hf + D_I_SUMJ] = 0;
+    f[hf + D_I_START] = NaN;
+    f[cd + D_BY_BASE] = f[hf + D_BY];
+    w[cw + W_EXP_PRIOR] = this.rfcExpected(slot);
+    w[cw + W_B_PK] = w[hw + W_PK];
+    w[cw + W_B_SE] = w[cw + W_SE];
+    w[cw + W_B_OO] = w[cw + W_OO];
+    w[cw + W_B_DU] = w[cw + W_DU];
+    w[cw + W_B_NINC] = w[hw + W_NINC];
+    w[cw + W_B_NINCJ] = w[hw + W_NINCJ];
     this.resolvedLoss(slot);
-    lossCopy(this.lossScratch, 0, this.lossBase, slot * LOSS_FIELDS);
+    const x = this.maxStreams;
+    lossSetBase(w, this.u8, x * HOT_BYTES, this.cw(x), slot * HOT_BYTES, cw);
   }
 
   /** End a stream (RTCP BYE, SIP BYE, shutdown...): onStreamEnd once, then the slot is freed. */
   endStream(slot: number, reason: number): boolean {
-    if (slot < 0 || slot >= this.maxStreams || this.active[slot] === 0) return false;
-    this.active[slot] = 0;
+    this.drain();
+    if (!this.isActive(slot)) return false;
+    // Out of the active part of slotList first (isActive false from here, as before the hook).
+    const pos = this.slotPos[slot];
+    const lastPos = --this.activeCount;
+    const last = this.slotList[lastPos];
+    this.slotList[pos] = last;
+    this.slotPos[last] = pos;
+    this.slotList[lastPos] = slot;
+    this.slotPos[slot] = lastPos;
+    this.generation++;
     const hk = this.hooks.onStreamEnd;
     if (hk !== undefined) hk(slot, reason);
     this.streams.remove(slot);
-    if (this.inTuples[slot] === 1) {
+    const hb = slot * HOT_BYTES;
+    if ((this.u8[hb + B_FLAGS] & FLAG_IN_TUPLES) !== 0) {
       this.tuples.remove(slot);
-      this.inTuples[slot] = 0;
+      this.u8[hb + B_FLAGS] &= ~FLAG_IN_TUPLES;
     }
-    const pos = this.activePos[slot];
-    const last = this.activeList[--this.activeCount];
-    this.activeList[pos] = last;
-    this.activePos[last] = pos;
-    this.activePos[slot] = -1;
-    this.callRefs[slot] = -1;
-    this.freeList[this.freeCount++] = slot;
+    this.w[this.cw(slot) + W_CALLREF] = -1;
     this.counters.streamsEnded++;
     return true;
   }
 
   /** End every stream silent for silenceTimeoutMs at capture time nowMs (ms since the epoch). */
   expire(nowMs: number): number {
+    this.drain();
     if (this.epochSec < 0) return 0;
     const limit = nowMs - this.epochSec * 1000 - this.opts.silenceTimeoutMs;
     let ended = 0;
     for (let i = this.activeCount - 1; i >= 0; i--) {
-      const s = this.activeList[i];
-      if (this.st[s * NS + F_LAST_MS] < limit) {
+      const s = this.slotList[i];
+      if (this.f[s * HOT_D + D_LAST_MS] < limit) {
         this.endStream(s, EndReason.timeout);
         ended++;
       }
@@ -1014,12 +1055,14 @@ export class RtpEngine {
   }
 
   endAll(reason: number): void {
-    for (let i = this.activeCount - 1; i >= 0; i--) this.endStream(this.activeList[i], reason);
+    this.drain();
+    for (let i = this.activeCount - 1; i >= 0; i--) this.endStream(this.slotList[i], reason);
   }
 
   /** Visit active slots; `fn` may end the slot it is given (and only that one). */
   forEachActive(fn: (slot: number) => void): void {
-    for (let i = this.activeCount - 1; i >= 0; i--) fn(this.activeList[i]);
+    this.drain();
+    for (let i = this.activeCount - 1; i >= 0; i--) fn(this.slotList[i]);
   }
 }
 

@@ -6,76 +6,73 @@
  *
  * Burst rule (RFC 3611 4.7.1): a burst starts and ends with a loss and contains no run of Gmin or more
  * received packets; an isolated loss (a cluster of one) belongs to the gap, as in RFC 3611 Appendix A.2.
+ *
+ * Stored per stream (stream-store.ts): the last state, the open cluster (packets, losses, received run
+ * since its last loss), R->L and L->L transitions, burst packets/losses/count. The rest follows exactly
+ * from the number of states fed F (the engine's RFC 3550 expected count once resolved) because the first
+ * number fed is always a received one (the stream's first packet):
+ *   lost fed L = NRL + NLL; L->R = NRL - [last is lost]; R->R = F - 1 - NRL - NLR - NLL;
+ *   F = burst packets + gap packets + open cluster + pending received run, L = burst + gap + open losses.
  */
+import {
+  B_LAST, B_LAST_BASE, W_BURST_LOST, W_BURST_PKTS, W_CL_LOST, W_CL_PKTS, W_LB_BURST_LOST, W_LB_BURST_PKTS, W_LB_NBURSTS,
+  W_LB_NLL, W_LB_NRL, W_NBURSTS, W_NLL, W_NRL, W_RECV_RUN,
+} from './stream-store.js';
+
 export const GMIN = 16;
 
-// Field offsets inside one stream's block of LOSS_FIELDS float64s.
-const LAST = 0;
-const NRR = 1;
-const NRL = 2;
-const NLR = 3;
-const NLL = 4;
-const RECV_RUN = 5;
-const CL_PKTS = 6;
-const CL_LOST = 7;
-const BURST_PKTS = 8;
-const BURST_LOST = 9;
-const NBURSTS = 10;
-const GAP_PKTS = 11;
-const GAP_LOST = 12;
-export const LOSS_FIELDS = 13;
-
-/** Feed one sequence number's final state. */
-export function lossFeed(s: Float64Array, b: number, received: boolean): void {
-  const last = s[b + LAST];
+/** Feed one number's final state. hw/hb: the slot's hot int32/byte bases; cw: its cold int32 base. */
+export function lossFeed(w: Int32Array, b: Uint8Array, hw: number, hb: number, cw: number, received: boolean): void {
+  const last = b[hb + B_LAST];
   if (received) {
-    if (last === 1) s[b + NRR]++;
-    else if (last === 2) s[b + NLR]++;
-    s[b + LAST] = 1;
-    s[b + RECV_RUN]++;
-    if (s[b + CL_LOST] > 0 && s[b + RECV_RUN] >= GMIN) closeCluster(s, b);
+    b[hb + B_LAST] = 1;
+    const run = w[hw + W_RECV_RUN] + 1;
+    w[hw + W_RECV_RUN] = run;
+    if (run >= GMIN && w[hw + W_CL_LOST] > 0) closeCluster(w, hw, cw);
   } else {
-    if (last === 1) s[b + NRL]++;
-    else if (last === 2) s[b + NLL]++;
-    s[b + LAST] = 2;
-    if (s[b + CL_LOST] > 0) {
-      s[b + CL_PKTS] += s[b + RECV_RUN] + 1;
-      s[b + CL_LOST]++;
+    if (last === 1) w[cw + W_NRL]++;
+    else if (last === 2) w[cw + W_NLL]++;
+    b[hb + B_LAST] = 2;
+    if (w[hw + W_CL_LOST] > 0) {
+      w[hw + W_CL_PKTS] += w[hw + W_RECV_RUN] + 1;
+      w[hw + W_CL_LOST]++;
     } else {
-      s[b + GAP_PKTS] += s[b + RECV_RUN];
-      s[b + CL_PKTS] = 1;
-      s[b + CL_LOST] = 1;
+      w[hw + W_CL_PKTS] = 1;
+      w[hw + W_CL_LOST] = 1;
     }
-    s[b + RECV_RUN] = 0;
+    w[hw + W_RECV_RUN] = 0;
   }
 }
 
-function closeCluster(s: Float64Array, b: number): void {
-  if (s[b + CL_LOST] >= 2) {
-    s[b + BURST_PKTS] += s[b + CL_PKTS];
-    s[b + BURST_LOST] += s[b + CL_LOST];
-    s[b + NBURSTS]++;
-  } else {
-    s[b + GAP_PKTS] += s[b + CL_PKTS];
-    s[b + GAP_LOST] += s[b + CL_LOST];
-  }
-  s[b + CL_PKTS] = 0;
-  s[b + CL_LOST] = 0;
+function closeCluster(w: Int32Array, hw: number, cw: number): void {
+  if (w[hw + W_CL_LOST] >= 2) {
+    w[cw + W_BURST_PKTS] += w[hw + W_CL_PKTS];
+    w[cw + W_BURST_LOST] += w[hw + W_CL_LOST];
+    w[cw + W_NBURSTS]++;
+  } // else: a gap cluster; gap counts are derived
+  w[hw + W_CL_PKTS] = 0;
+  w[hw + W_CL_LOST] = 0;
 }
 
 /** Resolve what is still pending (open cluster, trailing received run) as if the stream ended here. */
-export function lossResolve(s: Float64Array, b: number): void {
-  if (s[b + CL_LOST] > 0) closeCluster(s, b);
-  s[b + GAP_PKTS] += s[b + RECV_RUN];
-  s[b + RECV_RUN] = 0;
+export function lossResolve(w: Int32Array, hw: number, cw: number): void {
+  if (w[hw + W_CL_LOST] > 0) closeCluster(w, hw, cw);
+  w[hw + W_RECV_RUN] = 0;
 }
 
-export function lossReset(s: Float64Array, b: number): void {
-  for (let i = 0; i < LOSS_FIELDS; i++) s[b + i] = 0;
+/** Copy the loss state of one record to another (same layout). */
+export function lossCopy(w: Int32Array, b: Uint8Array, fromHw: number, fromHb: number, fromCw: number, toHw: number, toHb: number, toCw: number): void {
+  b[toHb + B_LAST] = b[fromHb + B_LAST];
+  w[toHw + W_RECV_RUN] = w[fromHw + W_RECV_RUN];
+  w[toHw + W_CL_PKTS] = w[fromHw + W_CL_PKTS];
+  w[toHw + W_CL_LOST] = w[fromHw + W_CL_LOST];
+  for (let i = W_NRL; i <= W_NBURSTS; i++) w[toCw + i] = w[fromCw + i];
 }
 
-export function lossCopy(from: Float64Array, fb: number, to: Float64Array, tb: number): void {
-  for (let i = 0; i < LOSS_FIELDS; i++) to[tb + i] = from[fb + i];
+/** Store a resolved state (at hw/hb/cw) as the slot's interval baseline (cold base baseCw, byte baseHb). */
+export function lossSetBase(w: Int32Array, b: Uint8Array, hb: number, cw: number, baseHb: number, baseCw: number): void {
+  b[baseHb + B_LAST_BASE] = b[hb + B_LAST];
+  for (let i = 0; i < W_LB_NRL - W_NRL; i++) w[baseCw + W_LB_NRL + i] = w[cw + W_NRL + i];
 }
 
 /** Output of lossMetrics (a caller-owned object). */
@@ -90,14 +87,32 @@ export interface LossMetrics {
 }
 
 /**
- * Metrics of the resolved state `s` minus the resolved baseline `base` (pass the same array/offset of a
- * zero block for cumulative values). packetMs converts packet counts to durations.
+ * Metrics of the resolved state (hb/cw, `fed` numbers fed) minus the slot's resolved interval baseline
+ * (baseHb/baseCw, `baseFed` numbers fed then; baseFed 0 = no baseline, cumulative values).
+ * packetMs converts packet counts to durations.
  */
-export function lossMetrics(s: Float64Array, b: number, z: Float64Array, zb: number, packetMs: number, out: LossMetrics): void {
-  const rr = s[b + NRR] - z[zb + NRR];
-  const rl = s[b + NRL] - z[zb + NRL];
-  const lr = s[b + NLR] - z[zb + NLR];
-  const ll = s[b + NLL] - z[zb + NLL];
+export function lossMetrics(
+  w: Int32Array, b: Uint8Array, hb: number, cw: number, fed: number,
+  baseHb: number, baseCw: number, baseFed: number, packetMs: number, out: LossMetrics,
+): void {
+  const nrl = w[cw + W_NRL];
+  const nll = w[cw + W_NLL];
+  const nlr = fed > 0 ? nrl - (b[hb + B_LAST] === 2 ? 1 : 0) : 0;
+  const nrr = fed > 0 ? fed - 1 - nrl - nlr - nll : 0;
+  let bnrl = 0, bnll = 0, bnlr = 0, bnrr = 0, bbp = 0, bbl = 0, bnb = 0;
+  if (baseFed > 0) {
+    bnrl = w[baseCw + W_LB_NRL];
+    bnll = w[baseCw + W_LB_NLL];
+    bnlr = bnrl - (b[baseHb + B_LAST_BASE] === 2 ? 1 : 0);
+    bnrr = baseFed - 1 - bnrl - bnlr - bnll;
+    bbp = w[baseCw + W_LB_BURST_PKTS];
+    bbl = w[baseCw + W_LB_BURST_LOST];
+    bnb = w[baseCw + W_LB_NBURSTS];
+  }
+  const rr = nrr - bnrr;
+  const rl = nrl - bnrl;
+  const lr = nlr - bnlr;
+  const ll = nll - bnll;
   const p = rr + rl > 0 ? rl / (rr + rl) : 0;
   // No transition out of the lost state observed: treat recovery as certain (q = 1) so that a single
   // trailing loss does not read as an infinite burst.
@@ -105,11 +120,14 @@ export function lossMetrics(s: Float64Array, b: number, z: Float64Array, zb: num
   out.lossP = p;
   out.lossQ = q;
   out.burstR = rl === 0 ? 1 : 1 / (p + q); // no loss -> 1 by definition
-  const bp = s[b + BURST_PKTS] - z[zb + BURST_PKTS];
-  const bl = s[b + BURST_LOST] - z[zb + BURST_LOST];
-  const nb = s[b + NBURSTS] - z[zb + NBURSTS];
-  const gp = s[b + GAP_PKTS] - z[zb + GAP_PKTS];
-  const gl = s[b + GAP_LOST] - z[zb + GAP_LOST];
+  const burstPkts = w[cw + W_BURST_PKTS];
+  const burstLost = w[cw + W_BURST_LOST];
+  const bp = burstPkts - bbp;
+  const bl = burstLost - bbl;
+  const nb = w[cw + W_NBURSTS] - bnb;
+  // Resolved: every number fed is in a burst or a gap, every loss too.
+  const gp = fed - burstPkts - (baseFed - bbp);
+  const gl = nrl + nll - burstLost - (bnrl + bnll - bbl);
   out.burstDensity = bp > 0 ? bl / bp : 0;
   out.gapDensity = gp > 0 ? gl / gp : 0;
   out.burstDurationMs = nb > 0 ? (bp * packetMs) / nb : 0;
