@@ -11,6 +11,11 @@ export interface DecoderOptions {
   maxFragmentChains?: number;
   maxFragmentBytes?: number;
   fragmentTimeoutMs?: number;
+  /**
+   * Take the common Ethernet/IPv4/UDP case in one step (default true). False sends every packet through
+   * the layer-by-layer path: the results are the same (test/decode checks it), only slower.
+   */
+  fastPath?: boolean;
 }
 
 /** Nested tunnels followed at most; deeper nesting is counted as malformed (crafted input). */
@@ -32,6 +37,8 @@ export class PacketDecoder {
   /** Packets per ProtocolCounter. */
   readonly counts = new Float64Array(C.COUNT);
 
+  /** Link type the fast path accepts: Ethernet (1), or -1 when it is switched off. */
+  private readonly fastLinkType: number;
   private readonly vxlanPort: number;
   private readonly tzspPort: number;
   private readonly fragments: FragmentReassembler;
@@ -39,8 +46,12 @@ export class PacketDecoder {
   /** The batch buffer of the packet being decoded: MAC offsets are only meaningful inside it. */
   private frame: Uint8Array = EMPTY;
   private depth = 0;
+  /** Big-endian view of the batch buffer the fast path last read (replaced when the buffer changes). */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private viewBuf: Uint8Array = EMPTY;
 
   constructor(opts: DecoderOptions = {}) {
+    this.fastLinkType = opts.fastPath === false ? -1 : 1;
     this.vxlanPort = opts.vxlanPort ?? 4789;
     this.tzspPort = opts.tzspPort ?? 37008;
     this.fragments = new FragmentReassembler(
@@ -55,6 +66,77 @@ export class PacketDecoder {
 
   /** True when `out` now holds a UDP or TCP payload; false when the packet was skipped (and counted). */
   decode(batch: PacketBatch, i: number, out: DecodedPacket): boolean {
+    const buf = batch.buf;
+    const off = batch.offset[i];
+    const caplen = batch.caplen[i];
+    // Fast path for the common case, in this one function: Ethernet, at most one 802.1Q tag, IPv4 without
+    // options or fragmentation, UDP whose lengths are consistent and fully captured, not to a tunnel port.
+    // It checks everything the general path checks for such a packet and sets every field it would set;
+    // any other packet (or any doubt) takes the general path below, which starts over.
+    if (batch.linkType[i] === this.fastLinkType && caplen >= 42 && off + caplen <= buf.length) {
+      // Big-endian words through a DataView: one bounds check and one load per field instead of per byte.
+      if (buf !== this.viewBuf) this.setView(buf);
+      const v = this.view;
+      let ip = off + 14;
+      let type = v.getUint16(off + 12);
+      let vlan = -1;
+      if (type === 0x8100 && caplen >= 46) {
+        vlan = v.getUint16(ip) & 0x0fff;
+        type = v.getUint16(ip + 2);
+        ip += 4;
+      }
+      const w0 = v.getUint32(ip); // version/IHL, DSCP, total length
+      const w1 = v.getUint32(ip + 4); // id, flags, fragment offset
+      const w2 = v.getUint32(ip + 8); // TTL, protocol, checksum
+      if (type === 0x0800 && w0 >>> 24 === 0x45 && (w2 & 0xff0000) === 0x110000 && (w1 & 0x3fff) === 0) {
+        const claimedEnd = ip + (w0 & 0xffff);
+        const udp = ip + 20;
+        const ports = v.getUint32(udp);
+        const ulen = v.getUint16(udp + 4);
+        const dstPort = ports & 0xffff;
+        // claimedEnd >= udp + 8 and <= the captured end: both headers are inside the packet.
+        if (claimedEnd - udp >= 8 && claimedEnd <= off + caplen && ulen >= 8 && udp + ulen <= claimedEnd &&
+          dstPort !== this.vxlanPort && dstPort !== this.tzspPort) {
+          const counts = this.counts;
+          counts[C.PACKETS]++;
+          if (vlan >= 0) counts[C.VLAN_TAGS]++;
+          counts[C.IPV4]++;
+          counts[C.UDP]++;
+          out.ipVersion = 4;
+          out.ipProto = 17;
+          out.src0 = 0; out.src1 = 0; out.src2 = 0xffff;
+          out.src3 = v.getUint32(ip + 12);
+          out.dst0 = 0; out.dst1 = 0; out.dst2 = 0xffff;
+          out.dst3 = v.getUint32(ip + 16);
+          out.srcPort = ports >>> 16;
+          out.dstPort = dstPort;
+          out.vlan = vlan;
+          out.dstMacOffset = off;
+          out.srcMacOffset = off + 6;
+          out.tcpSeq = 0;
+          out.tcpFlags = 0;
+          out.payloadBuf = buf;
+          out.payloadOffset = udp + 8;
+          out.payloadLength = ulen - 8;
+          out.payloadWireLength = ulen - 8;
+          out.tunnel = 0;
+          out.reassembled = false;
+          out.tsSec = batch.tsSec[i];
+          out.tsNsec = batch.tsNsec[i];
+          return true;
+        }
+      }
+    }
+    return this.decodeGeneral(batch, i, out);
+  }
+
+  private setView(buf: Uint8Array): void {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.viewBuf = buf;
+  }
+
+  /** Every link type, tunnel, fragment and malformed case: the layer-by-layer walk. */
+  private decodeGeneral(batch: PacketBatch, i: number, out: DecodedPacket): boolean {
     const buf = batch.buf;
     const off = batch.offset[i];
     const end = off + batch.caplen[i];

@@ -26,12 +26,21 @@ function isDigit(c: number): boolean {
 export function looksLikeSip(buf: Uint8Array, off: number, len: number): boolean {
   const end = Math.min(off + len, buf.length);
   if (off < 0 || end - off < 12) return false;
+  // Every SIP start line begins with a capital A..U ("SIP/2.0" or a method); RTP's first byte is
+  // 0x80-0xBF. Rejecting on it keeps the per-packet screen to one load and two compares, and keeps
+  // this function small enough for the compiler to inline into packet loops.
+  const first = buf[off];
+  if (first < 65 || first > 85) return false;
+  return startLineIsSip(buf, off, end, first);
+}
+
+
+/** The full start-line check once the first byte could begin one. */
+function startLineIsSip(buf: Uint8Array, off: number, end: number, first: number): boolean {
   if (matchesAt(buf, off, end, SIP20)) {
     // "SIP/2.0 200 "
     return buf[off + 7] === 32 && isDigit(buf[off + 8]) && isDigit(buf[off + 9]) && isDigit(buf[off + 10]) && (buf[off + 11] === 32 || buf[off + 11] === 13);
   }
-  const first = buf[off];
-  if (first < 65 || first > 85) return false; // A..U covers every method's first letter
   let method = -1;
   for (let m = 0; m < METHODS.length; m++) {
     const w = METHODS[m];

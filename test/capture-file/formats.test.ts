@@ -86,6 +86,28 @@ describe('classic pcap', () => {
     }
   }
 
+  it('a timestamp fraction of a second or more is carried into the seconds, between ordinary records', async () => {
+    for (const nanoseconds of [false, true]) {
+      for (const bigEndian of [false, true]) {
+        const data = Uint8Array.from(classicPcap(records.slice(0, 12), { nanoseconds, bigEndian }));
+        const view = new DataView(data.buffer);
+        // Records 4 and 5 get a fraction of 2.5 s and 1 s (in the file's unit).
+        const recordAt = (k: number) => 24 + records.slice(0, k).reduce((a, r) => a + 16 + r.data.length, 0);
+        const unit = nanoseconds ? 1e9 : 1e6;
+        view.setUint32(recordAt(4) + 4, 2.5 * unit, !bigEndian);
+        view.setUint32(recordAt(5) + 4, unit, !bigEndian);
+        for (const seen of [readSync(data), (await readFile(data, 256, 3)).seen]) {
+          expect(seen.length).toBe(12);
+          const sec = (k: number) => Number(records[k].tsNs / 1_000_000_000n);
+          expect(seen[4]).toMatchObject({ tsSec: sec(4) + 2, tsNsec: 500_000_000 });
+          expect(seen[5]).toMatchObject({ tsSec: sec(5) + 1, tsNsec: 0 });
+          for (const k of [3, 6, 11]) expect(epochOf(seen[k])).toBe(`${sec(k)}.${String(records[k].tsNs % 1_000_000_000n / (nanoseconds ? 1n : 1000n) * (nanoseconds ? 1n : 1000n)).padStart(9, '0')}`);
+          seen.forEach((s, k) => expect(s.bytes).toBe(Buffer.from(frames[k]).toString('hex')));
+        }
+      }
+    }
+  });
+
   it('keeps the wire length of snap-length-cut records and the header link type', () => {
     const cut: PcapRecord[] = [{ tsNs: 1_000_000_000n, data: frames[5].subarray(0, 60), wireLength: frames[5].length }];
     const data = classicPcap(cut, { linkType: 113 });

@@ -58,6 +58,10 @@ export class CaptureParser {
   private lastSec = 0;
   private lastNsec = 0;
   private readonly ts = new TimestampConverter();
+  private touched = 0;
+  /** View of the buffer pcapRun last read: one bounds check and one load per header field. */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private viewBuf: Uint8Array | null = null;
 
   constructor(readonly name: string) {}
 
@@ -80,6 +84,10 @@ export class CaptureParser {
         return pos;
       }
       if (this.format === FORMAT_PCAP) {
+        const runStart = pos;
+        pos = this.pcapRun(buf, pos, end, batch);
+        if (pos !== runStart) continue;
+        // The record at pos is incomplete, damaged or has an unusual timestamp: the general code below.
         const hl = this.recordHeader;
         if (avail < hl) return this.needMore(hl, pos, end, base, eof, 'truncated record header');
         const caplen = this.u32(buf, pos + 8);
@@ -170,6 +178,56 @@ export class CaptureParser {
       // Every other block type (name resolution, statistics, journal, custom...) is skipped.
       pos += len;
     }
+  }
+
+  /**
+   * Classic pcap records that need nothing special (complete, length within limits, timestamp fraction
+   * below one second), as many as fit in the batch, in one tight loop with the byte order hoisted out:
+   * this is the replay path's per-packet cost. Returns the position of the first record not taken.
+   */
+  private pcapRun(buf: Uint8Array, pos: number, end: number, batch: PacketBatch): number {
+    const offsetA = batch.offset;
+    const caplenA = batch.caplen;
+    const wirelenA = batch.wirelen;
+    const secA = batch.tsSec;
+    const nsecA = batch.tsNsec;
+    const linkA = batch.linkType;
+    const capacity = offsetA.length;
+    const hl = this.recordHeader;
+    const maxCaplen = this.maxCaplen;
+    const link = this.linkType;
+    const fracLimit = this.nanos ? 1e9 : 1e6;
+    const fracScale = this.nanos ? 1 : 1000;
+    const le = this.le;
+    if (buf !== this.viewBuf) {
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.viewBuf = buf;
+    }
+    const v = this.view;
+    let n = batch.count;
+    let touched = 0;
+    while (n < capacity && end - pos >= hl) {
+      const caplen = v.getUint32(pos + 8, le);
+      if (caplen > maxCaplen || end - pos < hl + caplen) break;
+      const sec = v.getUint32(pos, le);
+      const frac = v.getUint32(pos + 4, le);
+      const wirelen = v.getUint32(pos + 12, le);
+      if (frac >= fracLimit) break;
+      // Reading a byte inside the record (not only its header) lets the CPU's prefetcher see a
+      // sequential stream: without it each header is a cache miss on the critical path (~30 ns -> ~10 ns).
+      touched ^= buf[pos + ((hl + caplen) >> 1)];
+      offsetA[n] = pos + hl;
+      caplenA[n] = caplen;
+      wirelenA[n] = wirelen < caplen ? caplen : wirelen;
+      secA[n] = sec;
+      nsecA[n] = frac * fracScale;
+      linkA[n] = link;
+      n++;
+      pos += hl + caplen;
+    }
+    batch.count = n;
+    this.touched = touched; // kept so the compiler cannot drop the reads
+    return pos;
   }
 
   private readFileHeader(buf: Uint8Array, pos: number, end: number, base: number): boolean {
