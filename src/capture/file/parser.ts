@@ -224,9 +224,12 @@ export class CaptureParser {
       linkA[n] = link;
       n++;
       pos += hl + caplen;
+      // Both stored inside the loop, not after it: the first call is long enough to be optimised mid-loop
+      // (on-stack replacement) before any code after the loop has run, and V8 then kept re-entering that
+      // code and bailing out at the loop exit for lack of type feedback there, once per batch.
+      batch.count = n;
+      this.touched = touched; // kept so the compiler cannot drop the reads
     }
-    batch.count = n;
-    this.touched = touched; // kept so the compiler cannot drop the reads
     return pos;
   }
 

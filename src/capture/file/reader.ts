@@ -13,13 +13,18 @@ const DEFAULT_CHUNK = 4 * 1024 * 1024;
 const DEFAULT_BATCH = 4096;
 
 /**
- * A classic pcap or pcapng file as a packet source. The file is read in large chunks into one reused
- * buffer; each batch points into that buffer. A record cut by a chunk boundary is moved to the front of
- * the buffer and completed by the next read.
+ * A classic pcap or pcapng file as a packet source. Two buffers take turns: while the batches of one
+ * are processed, the next chunk of the file is already being read into the other (the read runs on
+ * libuv's thread pool, so file I/O overlaps with decoding instead of stalling it). Each buffer keeps
+ * `room` bytes in front of its chunk, where the record cut by the chunk boundary is moved so it stays
+ * contiguous with its continuation; a record larger than that room grows both buffers.
  */
 export function openCaptureFile(path: string, opts: CaptureFileOptions = {}): PacketSource {
   return new CaptureFileSource(path, opts.chunkBytes ?? DEFAULT_CHUNK, opts.batchPackets ?? DEFAULT_BATCH);
 }
+
+/** Room before each chunk for the unfinished record of the previous one: a full 256 KiB snap-length record. */
+const TAIL_ROOM = 256 * 1024 + 64;
 
 class CaptureFileSource implements PacketSource {
   readonly hostTimestamps = false;
@@ -34,14 +39,20 @@ class CaptureFileSource implements PacketSource {
 
   async *batches(): AsyncIterable<PacketBatch> {
     const fh = await open(this.name, 'r');
+    const chunk = this.chunkBytes;
+    let room = Math.min(TAIL_ROOM, chunk);
+    let buf = new Uint8Array(room + chunk);
+    let spare = new Uint8Array(room + chunk);
+    let pending: Promise<{ bytesRead: number }> | null = null;
     try {
       const parser = new CaptureParser(this.name);
       const batch = allocateBatch(this.batchPackets, 0);
-      let buf = new Uint8Array(this.chunkBytes);
-      let pos = 0;
-      let end = 0;
-      let base = 0; // file offset of buf[0]
-      let eof = false;
+      let fileOff = (await fh.read(buf, room, chunk, 0)).bytesRead; // file offset of the next byte to read
+      let pos = room;
+      let end = room + fileOff;
+      let base = -room; // file offset of buf[0]
+      let eof = fileOff === 0;
+      if (!eof) pending = fh.read(spare, room, chunk, fileOff);
       for (;;) {
         batch.buf = buf;
         batch.count = 0;
@@ -54,28 +65,38 @@ class CaptureFileSource implements PacketSource {
         if (stop === ParseStop.ERROR) throw parser.error;
         if (stop === ParseStop.END || this.closed) return;
         if (stop === ParseStop.FULL) continue;
-        // NEED_MORE: keep the incomplete tail, then fill the rest of the buffer from the file.
+        // NEED_MORE: the consumer is done with `buf`; continue in `spare`, where the next chunk is being read.
+        const got = pending === null ? 0 : (await pending).bytesRead;
+        pending = null;
+        if (got === 0) {
+          eof = true; // parse the rest once more knowing nothing follows: END, or the damage is reported
+          continue;
+        }
         const tail = end - pos;
-        if (parser.needBytes > buf.length) {
-          const bigger = new Uint8Array(Math.max(parser.needBytes, buf.length * 2));
-          bigger.set(buf.subarray(pos, end));
-          buf = bigger;
-        } else if (pos > 0) {
-          buf.copyWithin(0, pos, end);
+        if (tail > room) {
+          // A record longer than the room: grow both buffers (rare; only for huge records).
+          const bigger = Math.max(tail, room * 2);
+          const grown = new Uint8Array(bigger + chunk);
+          grown.set(spare.subarray(room, room + got), bigger);
+          spare = grown;
+          buf = buf.subarray(pos, end).slice(); // keep only the tail; the old buffer is dropped
+          pos = 0;
+          end = tail;
+          room = bigger;
         }
-        base += pos;
-        pos = 0;
-        end = tail;
-        while (end < buf.length) {
-          const { bytesRead } = await fh.read(buf, end, buf.length - end, base + end);
-          if (bytesRead === 0) {
-            eof = true;
-            break;
-          }
-          end += bytesRead;
-        }
+        spare.set(buf.subarray(pos, end), room - tail);
+        base = fileOff - room;
+        pos = room - tail;
+        end = room + got;
+        fileOff += got;
+        const used = buf;
+        buf = spare;
+        spare = used.length === room + chunk ? used : new Uint8Array(room + chunk);
+        pending = fh.read(spare, room, chunk, fileOff);
       }
     } finally {
+      // A read still in flight must finish before its file handle closes.
+      if (pending !== null) await pending.catch(() => undefined);
       await fh.close();
     }
   }
