@@ -97,4 +97,8 @@ console.log(`reference loop (read RTP header fields): ${(pps(best.ref) / 1e6).to
 console.log(`decode only:            ${(pps(best.dec) / 1e6).toFixed(2)} Mpps  (${(best.dec / best.ref).toFixed(2)}x reference time)`);
 console.log(`decode + engine:        ${(pps(best.eng) / 1e6).toFixed(2)} Mpps  (${(best.eng / best.ref).toFixed(2)}x reference time)`);
 console.log(`engine share per packet: ${((engineOnlyMs * 1e6) / total).toFixed(0)} ns (${(engineOnlyMs / best.ref).toFixed(2)}x reference time)`);
-console.log(`engine state: ${(engine.stateBytes / 1024 / 1024).toFixed(2)} MiB for ${streams} slots = ${(engine.stateBytes / streams).toFixed(0)} bytes per stream`);
+const bd = engine.stateBreakdown();
+console.log(
+  `engine state: ${(bd.total / 1024 / 1024).toFixed(2)} MiB for ${streams} slots = ${bd.perStream.toFixed(1)} bytes per stream ` +
+    `(record ${((bd.recordHot + bd.recordCold) / streams).toFixed(0)}, indexes ${((bd.streamIndex + bd.tupleIndex) / streams).toFixed(1)}, lists ${(bd.lists / streams).toFixed(0)}) + ${bd.fixed} B fixed`,
+);

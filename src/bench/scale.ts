@@ -4,16 +4,12 @@
  * interleaved as on a real link) AFTER every stream has started, so the figure is steady-state cost, not
  * stream creation; the decode + SIP screen loop over the same bytes is the reference measured in the same
  * run, so the engine's own share is visible. Target: cost within 25 % across the sizes.
- * Two ways of feeding the engine are timed, alternating: `per packet` (bench/pipeline.ts HotLoop,
- * engine.onRtp per packet) and `batched` (same decode and screen, engine.enqueue per packet and
- * engine.flush per capture batch, which overlaps the memory accesses of independent packets).
  * Run after build: node --expose-gc dist/bench/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 3]
  */
 import { readCaptureBuffer } from '../capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { rtp, udpFrame } from '../gen/index.js';
 import { RtpEngine } from '../rtp/index.js';
-import type { PacketBatch } from '../capture/index.js';
 import { looksLikeSip } from '../sip/index.js';
 import { elapsedMs, gc, HotLoop } from './pipeline.js';
 
@@ -66,35 +62,11 @@ function decodeAndScreen(data: Uint8Array, dec: PacketDecoder, pkt: DecodedPacke
   return n;
 }
 
-/** HotLoop.batch with the engine's batch API: enqueue every RTP candidate, flush once per capture batch. */
-class BatchedLoop {
-  readonly decoder = new PacketDecoder();
-  readonly pkt = new DecodedPacket();
-  constructor(readonly engine: RtpEngine) {}
-
-  batch(b: PacketBatch): void {
-    const dec = this.decoder;
-    const pkt = this.pkt;
-    const engine = this.engine;
-    const buf = b.buf;
-    for (let i = 0; i < b.count; i++) {
-      if (!dec.decode(b, i, pkt) || pkt.ipProto !== 17) continue;
-      if (looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) continue;
-      engine.enqueue(pkt, true, buf);
-    }
-    engine.flush();
-  }
-
-  runBuffer(data: Uint8Array): void {
-    for (const b of readCaptureBuffer(data, 'bench')) this.batch(b);
-  }
-}
-
 function main(): void {
-  console.log(`== scale: steady-state cost per packet vs concurrent streams (${measured} packets timed per size, best of ${rounds}, alternating) ==`);
-  console.log('streams   ref_ns/pkt  perpkt_ns/pkt  batched_ns/pkt  engine_perpkt  engine_batched  batched_Mpps  state_bytes/stream  heap_MB');
-  const rows: Array<{ streams: number; full: number; batched: number }> = [];
-  let breakdown = '';
+  console.log(`== scale: steady-state cost per packet vs concurrent streams (${measured} packets timed per size, best of ${rounds}) ==`);
+  console.log('streams   ref_ns/pkt  full_ns/pkt  engine_ns/pkt  full_Mpps  state_bytes/stream  heap_MB');
+  const rows: Array<{ streams: number; full: number }> = [];
+  const breakdown: string[] = [];
   // The first size is measured twice, the first time untimed, so JIT warm-up is not charged to it.
   for (const [idx, streams] of [sizes[0], ...sizes].entries()) {
     const payload = new Uint8Array(20); // G.729 20 ms
@@ -107,7 +79,6 @@ function main(): void {
     const n = streams * perStream;
     let bestRef = Infinity;
     let bestFull = Infinity;
-    let bestBatched = Infinity;
     let engine: RtpEngine | null = null;
     for (let r = 0; r < rounds; r++) {
       gc();
@@ -116,40 +87,34 @@ function main(): void {
       let t0 = process.hrtime.bigint();
       decodeAndScreen(data, dec, pkt);
       bestRef = Math.min(bestRef, elapsedMs(t0));
-      // Alternate which of the two engine feeds goes first.
-      for (const batched of r % 2 === 0 ? [false, true] : [true, false]) {
-        engine = null;
-        gc();
-        engine = new RtpEngine({ maxStreams: streams });
-        const loop = batched ? new BatchedLoop(engine) : new HotLoop(engine);
-        loop.runBuffer(warm); // every stream starts here: creation is not what is timed
-        gc();
-        t0 = process.hrtime.bigint();
-        loop.runBuffer(data);
-        const ms = elapsedMs(t0);
-        if (batched) bestBatched = Math.min(bestBatched, ms);
-        else bestFull = Math.min(bestFull, ms);
-        if (engine.activeStreams !== streams || engine.counters.packets !== 2 * streams + n) throw new Error(`expected ${streams} streams, got ${engine.activeStreams}`);
-      }
+      engine = null;
+      gc();
+      engine = new RtpEngine({ maxStreams: streams });
+      const loop = new HotLoop(engine);
+      loop.runBuffer(warm); // every stream starts here: creation is not what is timed
+      gc();
+      t0 = process.hrtime.bigint();
+      loop.runBuffer(data);
+      bestFull = Math.min(bestFull, elapsedMs(t0));
+      if (engine.activeStreams !== streams || loop.counts.rtp !== 2 * streams + n) throw new Error(`expected ${streams} streams, got ${engine.activeStreams}`);
     }
     const ns = (ms: number) => (ms * 1e6) / n;
     if (idx === 0) continue;
-    rows.push({ streams, full: ns(bestFull), batched: ns(bestBatched) });
+    rows.push({ streams, full: ns(bestFull) });
     const bd = engine!.stateBreakdown();
     console.log(
-      `${String(streams).padStart(7)} ${ns(bestRef).toFixed(1).padStart(12)} ${ns(bestFull).toFixed(1).padStart(14)} ${ns(bestBatched).toFixed(1).padStart(15)} ${(ns(bestFull) - ns(bestRef)).toFixed(1).padStart(14)} ${(ns(bestBatched) - ns(bestRef)).toFixed(1).padStart(15)} ${(n / bestBatched / 1000).toFixed(2).padStart(13)} ${bd.perStream.toFixed(1).padStart(19)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0).padStart(8)}`,
+      `${String(streams).padStart(7)} ${ns(bestRef).toFixed(1).padStart(12)} ${ns(bestFull).toFixed(1).padStart(12)} ${(ns(bestFull) - ns(bestRef)).toFixed(1).padStart(14)} ${(n / bestFull / 1000).toFixed(2).padStart(10)} ${bd.perStream.toFixed(1).padStart(19)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0).padStart(8)}`,
     );
     const per = (b: number) => (b / bd.slots).toFixed(2);
-    breakdown =
+    breakdown.push(
       `state per stream at ${bd.slots} slots: ${bd.perStream.toFixed(2)} B = record hot ${per(bd.recordHot)} + cold ${per(bd.recordCold)} + scratch record ${per(bd.scratch)}` +
-      ` + stream index ${per(bd.streamIndex)} + 5-tuple index ${per(bd.tupleIndex)} + slot lists ${per(bd.lists)}; fixed (candidate cache, batch queue): ${bd.fixed} B`;
+      ` + stream index ${per(bd.streamIndex)} + 5-tuple index ${per(bd.tupleIndex)} + slot lists ${per(bd.lists)}; fixed (heuristic candidate cache, scratch key): ${bd.fixed} B`,
+    );
   }
-  console.log(breakdown);
-  for (const key of ['full', 'batched'] as const) {
-    const lo = Math.min(...rows.map((r) => r[key]));
-    const hi = Math.max(...rows.map((r) => r[key]));
-    console.log(`largest/smallest cost per packet, ${key === 'full' ? 'per packet' : 'batched'}: ${(hi / lo).toFixed(2)} (target <= 1.25)`);
-  }
+  for (const line of breakdown) console.log(line);
+  const lo = Math.min(...rows.map((r) => r.full));
+  const hi = Math.max(...rows.map((r) => r.full));
+  console.log(`largest/smallest cost per packet: ${(hi / lo).toFixed(2)} (target <= 1.25); state target < 512 bytes/stream`);
 }
 
 main();

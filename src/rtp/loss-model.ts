@@ -14,65 +14,62 @@
  *   lost fed L = NRL + NLL; L->R = NRL - [last is lost]; R->R = F - 1 - NRL - NLR - NLL;
  *   F = burst packets + gap packets + open cluster + pending received run, L = burst + gap + open losses.
  */
-import {
-  B_LAST, B_LAST_BASE, W_BURST_LOST, W_BURST_PKTS, W_CL_LOST, W_CL_PKTS, W_LB_BURST_LOST, W_LB_BURST_PKTS, W_LB_NBURSTS,
-  W_LB_NLL, W_LB_NRL, W_NBURSTS, W_NLL, W_NRL, W_RECV_RUN,
-} from './stream-store.js';
+import { L } from './stream-store.js';
 
 export const GMIN = 16;
 
 /** Feed one number's final state. hw/hb: the slot's hot int32/byte bases; cw: its cold int32 base. */
 export function lossFeed(w: Int32Array, b: Uint8Array, hw: number, hb: number, cw: number, received: boolean): void {
-  const last = b[hb + B_LAST];
+  const last = b[hb + L.B_LAST];
   if (received) {
-    b[hb + B_LAST] = 1;
-    const run = w[hw + W_RECV_RUN] + 1;
-    w[hw + W_RECV_RUN] = run;
-    if (run >= GMIN && w[hw + W_CL_LOST] > 0) closeCluster(w, hw, cw);
+    b[hb + L.B_LAST] = 1;
+    const run = w[hw + L.W_RECV_RUN] + 1;
+    w[hw + L.W_RECV_RUN] = run;
+    if (run >= GMIN && w[hw + L.W_CL_LOST] > 0) closeCluster(w, hw, cw);
   } else {
-    if (last === 1) w[cw + W_NRL]++;
-    else if (last === 2) w[cw + W_NLL]++;
-    b[hb + B_LAST] = 2;
-    if (w[hw + W_CL_LOST] > 0) {
-      w[hw + W_CL_PKTS] += w[hw + W_RECV_RUN] + 1;
-      w[hw + W_CL_LOST]++;
+    if (last === 1) w[cw + L.W_NRL]++;
+    else if (last === 2) w[cw + L.W_NLL]++;
+    b[hb + L.B_LAST] = 2;
+    if (w[hw + L.W_CL_LOST] > 0) {
+      w[hw + L.W_CL_PKTS] += w[hw + L.W_RECV_RUN] + 1;
+      w[hw + L.W_CL_LOST]++;
     } else {
-      w[hw + W_CL_PKTS] = 1;
-      w[hw + W_CL_LOST] = 1;
+      w[hw + L.W_CL_PKTS] = 1;
+      w[hw + L.W_CL_LOST] = 1;
     }
-    w[hw + W_RECV_RUN] = 0;
+    w[hw + L.W_RECV_RUN] = 0;
   }
 }
 
 function closeCluster(w: Int32Array, hw: number, cw: number): void {
-  if (w[hw + W_CL_LOST] >= 2) {
-    w[cw + W_BURST_PKTS] += w[hw + W_CL_PKTS];
-    w[cw + W_BURST_LOST] += w[hw + W_CL_LOST];
-    w[cw + W_NBURSTS]++;
+  if (w[hw + L.W_CL_LOST] >= 2) {
+    w[cw + L.W_BURST_PKTS] += w[hw + L.W_CL_PKTS];
+    w[cw + L.W_BURST_LOST] += w[hw + L.W_CL_LOST];
+    w[cw + L.W_NBURSTS]++;
   } // else: a gap cluster; gap counts are derived
-  w[hw + W_CL_PKTS] = 0;
-  w[hw + W_CL_LOST] = 0;
+  w[hw + L.W_CL_PKTS] = 0;
+  w[hw + L.W_CL_LOST] = 0;
 }
 
 /** Resolve what is still pending (open cluster, trailing received run) as if the stream ended here. */
 export function lossResolve(w: Int32Array, hw: number, cw: number): void {
-  if (w[hw + W_CL_LOST] > 0) closeCluster(w, hw, cw);
-  w[hw + W_RECV_RUN] = 0;
+  if (w[hw + L.W_CL_LOST] > 0) closeCluster(w, hw, cw);
+  w[hw + L.W_RECV_RUN] = 0;
 }
 
 /** Copy the loss state of one record to another (same layout). */
 export function lossCopy(w: Int32Array, b: Uint8Array, fromHw: number, fromHb: number, fromCw: number, toHw: number, toHb: number, toCw: number): void {
-  b[toHb + B_LAST] = b[fromHb + B_LAST];
-  w[toHw + W_RECV_RUN] = w[fromHw + W_RECV_RUN];
-  w[toHw + W_CL_PKTS] = w[fromHw + W_CL_PKTS];
-  w[toHw + W_CL_LOST] = w[fromHw + W_CL_LOST];
-  for (let i = W_NRL; i <= W_NBURSTS; i++) w[toCw + i] = w[fromCw + i];
+  b[toHb + L.B_LAST] = b[fromHb + L.B_LAST];
+  w[toHw + L.W_RECV_RUN] = w[fromHw + L.W_RECV_RUN];
+  w[toHw + L.W_CL_PKTS] = w[fromHw + L.W_CL_PKTS];
+  w[toHw + L.W_CL_LOST] = w[fromHw + L.W_CL_LOST];
+  for (let i = L.W_NRL; i <= L.W_NBURSTS; i++) w[toCw + i] = w[fromCw + i];
 }
 
 /** Store a resolved state (at hw/hb/cw) as the slot's interval baseline (cold base baseCw, byte baseHb). */
 export function lossSetBase(w: Int32Array, b: Uint8Array, hb: number, cw: number, baseHb: number, baseCw: number): void {
-  b[baseHb + B_LAST_BASE] = b[hb + B_LAST];
-  for (let i = 0; i < W_LB_NRL - W_NRL; i++) w[baseCw + W_LB_NRL + i] = w[cw + W_NRL + i];
+  b[baseHb + L.B_LAST_BASE] = b[hb + L.B_LAST];
+  for (let i = 0; i < L.W_LB_NRL - L.W_NRL; i++) w[baseCw + L.W_LB_NRL + i] = w[cw + L.W_NRL + i];
 }
 
 /** Output of lossMetrics (a caller-owned object). */
@@ -95,19 +92,19 @@ export function lossMetrics(
   w: Int32Array, b: Uint8Array, hb: number, cw: number, fed: number,
   baseHb: number, baseCw: number, baseFed: number, packetMs: number, out: LossMetrics,
 ): void {
-  const nrl = w[cw + W_NRL];
-  const nll = w[cw + W_NLL];
-  const nlr = fed > 0 ? nrl - (b[hb + B_LAST] === 2 ? 1 : 0) : 0;
+  const nrl = w[cw + L.W_NRL];
+  const nll = w[cw + L.W_NLL];
+  const nlr = fed > 0 ? nrl - (b[hb + L.B_LAST] === 2 ? 1 : 0) : 0;
   const nrr = fed > 0 ? fed - 1 - nrl - nlr - nll : 0;
   let bnrl = 0, bnll = 0, bnlr = 0, bnrr = 0, bbp = 0, bbl = 0, bnb = 0;
   if (baseFed > 0) {
-    bnrl = w[baseCw + W_LB_NRL];
-    bnll = w[baseCw + W_LB_NLL];
-    bnlr = bnrl - (b[baseHb + B_LAST_BASE] === 2 ? 1 : 0);
+    bnrl = w[baseCw + L.W_LB_NRL];
+    bnll = w[baseCw + L.W_LB_NLL];
+    bnlr = bnrl - (b[baseHb + L.B_LAST_BASE] === 2 ? 1 : 0);
     bnrr = baseFed - 1 - bnrl - bnlr - bnll;
-    bbp = w[baseCw + W_LB_BURST_PKTS];
-    bbl = w[baseCw + W_LB_BURST_LOST];
-    bnb = w[baseCw + W_LB_NBURSTS];
+    bbp = w[baseCw + L.W_LB_BURST_PKTS];
+    bbl = w[baseCw + L.W_LB_BURST_LOST];
+    bnb = w[baseCw + L.W_LB_NBURSTS];
   }
   const rr = nrr - bnrr;
   const rl = nrl - bnrl;
@@ -120,11 +117,11 @@ export function lossMetrics(
   out.lossP = p;
   out.lossQ = q;
   out.burstR = rl === 0 ? 1 : 1 / (p + q); // no loss -> 1 by definition
-  const burstPkts = w[cw + W_BURST_PKTS];
-  const burstLost = w[cw + W_BURST_LOST];
+  const burstPkts = w[cw + L.W_BURST_PKTS];
+  const burstLost = w[cw + L.W_BURST_LOST];
   const bp = burstPkts - bbp;
   const bl = burstLost - bbl;
-  const nb = w[cw + W_NBURSTS] - bnb;
+  const nb = w[cw + L.W_NBURSTS] - bnb;
   // Resolved: every number fed is in a burst or a gap, every loss too.
   const gp = fed - burstPkts - (baseFed - bbp);
   const gl = nrl + nll - burstLost - (bnrl + bnll - bbl);

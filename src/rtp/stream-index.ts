@@ -5,7 +5,7 @@
  * 1.5 x slots (not a power of two: multiply-shift maps the hash to a position) and each entry carries
  * low hash bits beside the slot number, so probing past other streams rarely touches their records.
  */
-import { HOT_W } from './stream-store.js';
+import { L } from './stream-store.js';
 
 /**
  * Hash of the 10-word stream key. Each word gets its own odd multiplier and the products are XORed, so
@@ -53,7 +53,7 @@ export class RecordIndex {
   /** Hash of the key stored in `slot`'s record. */
   hashOf(slot: number): number {
     const w = this.w;
-    const b = slot * HOT_W;
+    const b = slot * L.HOT_W;
     return hashStreamKey(w[b], w[b + 1], w[b + 2], w[b + 3], w[b + 4], w[b + 5], w[b + 6], w[b + 7], w[b + 8], this.words === 10 ? w[b + 9] : 0);
   }
 
@@ -61,14 +61,14 @@ export class RecordIndex {
   findLike(h: number, other: number): number {
     const t = this.table;
     const w = this.w;
-    const ob = other * HOT_W;
+    const ob = other * L.HOT_W;
     let i = (h * this.scale) | 0;
     for (;;) {
       const e = t[i];
       if (e < 0) return -1;
       if (((e ^ h) & this.tagMask) === 0) {
         const s = e >>> this.tagBits;
-        const b = s * HOT_W;
+        const b = s * L.HOT_W;
         let same = s !== other;
         for (let k = 0; same && k < this.words; k++) same = w[b + k] === w[ob + k];
         if (same) return s;
@@ -130,7 +130,7 @@ export class StreamIndex extends RecordIndex {
       if (e < 0) return -1;
       if (((e ^ h) & tagMask) === 0) {
         const s = e >>> this.tagBits;
-        const b = s * HOT_W;
+        const b = s * L.HOT_W;
         // Most distinctive words first: SSRC, ports, the low address words.
         if (ks[b + 9] === k9 && ks[b + 8] === k8 && ks[b + 3] === k3 && ks[b + 7] === k7 && ks[b] === k0 && ks[b + 1] === k1 &&
           ks[b + 2] === k2 && ks[b + 4] === k4 && ks[b + 5] === k5 && ks[b + 6] === k6) return s;
@@ -139,9 +139,4 @@ export class StreamIndex extends RecordIndex {
     }
   }
 
-  /** First table entry probed for hash h (for batch prefetching): slot if its tag matches, else -1. */
-  peek(h: number): number {
-    const e = this.table[(h * this.scale) | 0];
-    return e >= 0 && ((e ^ h) & this.tagMask) === 0 ? e >>> this.tagBits : -1;
-  }
 }
