@@ -146,6 +146,8 @@ export class RtpEngine {
   private readonly cands: CandidateCache;
 
   private hostTimestamps = false;
+  /** opts.wiresharkCompatibleClock, read per packet. */
+  private readonly wsClock: boolean;
   /** Whole second of the first packet: times are float64 ms relative to it to keep sub-us precision. */
   private epochSec = -1;
   private nowRelMs = 0;
@@ -160,6 +162,7 @@ export class RtpEngine {
       endOnSsrcChange: options.endOnSsrcChange ?? false,
     };
     this.heur = { ...DEFAULT_HEURISTIC, ...this.opts.heuristic };
+    this.wsClock = this.opts.wiresharkCompatibleClock;
     for (const [lo, hi] of this.heur.allowedPayloadTypes) {
       for (let pt = Math.max(0, lo); pt <= Math.min(127, hi); pt++) if (pt < 72 || pt > 95) this.ptAllowed[pt] = 1;
     }
@@ -292,12 +295,18 @@ export class RtpEngine {
       this.counters.notRtp++; // RTCP multiplexed on the RTP port
       return -1;
     }
-    const hdr = rtpHeaderLength(b, off, len);
-    if (hdr < 0) {
-      this.counters.malformed++;
-      return -1;
+    const b0 = b[off];
+    let bytes: number;
+    if ((b0 & 0x30) === 0 && 12 + ((b0 & 0x0f) << 2) <= len) {
+      bytes = len - 12 - ((b0 & 0x0f) << 2); // no extension, no padding: the common header
+    } else {
+      const hdr = rtpHeaderLength(b, off, len);
+      if (hdr < 0) {
+        this.counters.malformed++;
+        return -1;
+      }
+      bytes = len - hdr - rtpPaddingLength(b, off, len);
     }
-    const bytes = len - hdr - rtpPaddingLength(b, off, len);
     const marker = b[off + 1] >> 7;
     const seq = (b[off + 2] << 8) | b[off + 3];
     const ts = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0;
@@ -473,7 +482,7 @@ export class RtpEngine {
   /** Wireshark's timestamp-to-ms divisor; 0 for telephone events (timestamps do not advance per packet). */
   private divisor(clock: number, kind: number): number {
     if (kind === TEV) return 0;
-    return this.opts.wiresharkCompatibleClock ? Math.floor(clock / 1000) : clock / 1000;
+    return this.wsClock ? Math.floor(clock / 1000) : clock / 1000;
   }
 
   private firstPacket(slot: number, t: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
@@ -615,8 +624,46 @@ export class RtpEngine {
         f[hf + L.D_I_SUMJ] += jitter;
       }
     }
-    this.a8(hw, hf, hb, t, ts);
-    this.rfcSequence(slot, hw, hh, seq);
+    // ---- RFC 3550 A.8 (inline copy of a8(): this is the per-packet path) ----
+    if (kind !== TEV) {
+      if (u8[hb + L.B_A8_VALID] !== 0) {
+        const d = ((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0);
+        const j = f[hf + L.D_A8_J];
+        f[hf + L.D_A8_J] = j + (Math.abs(d) - j) / 16;
+      }
+      f[hf + L.D_A8_PREV_MS] = t;
+      w[hw + L.W_A8_PREV_TS] = ts;
+      u8[hb + L.B_A8_VALID] = 1;
+    }
+    // ---- RFC 3550 A.1: the next sequence number inline, everything else in rfcSequence ----
+    const maxSeq = h16[hh + L.H_MAX_SEQ];
+    if (seq !== ((maxSeq + 1) & 0xffff)) {
+      this.rfcSequence(slot, hw, hh, seq);
+      return;
+    }
+    const cycles = seq === 0 ? w[hw + L.W_CYCLES] + SEQ_MOD : w[hw + L.W_CYCLES];
+    w[hw + L.W_CYCLES] = cycles;
+    h16[hh + L.H_MAX_SEQ] = seq;
+    w[hw + L.W_BAD_SEQ] = -1;
+    const newMax = cycles + seq;
+    const fin = w[hw + L.W_FIN_EXT];
+    if (fin === newMax - WIN) {
+      // Exactly one number leaves the window: usually received, the loss model's received branch inline.
+      const wi = hw + L.W_WIN + ((fin >> 5) & 3);
+      const bit = 1 << (fin & 31);
+      const word = w[wi];
+      w[wi] = word & ~bit;
+      w[hw + L.W_FIN_EXT] = fin + 1;
+      if ((word & bit) !== 0 && w[hw + L.W_CL_LOST] === 0) {
+        u8[hb + L.B_LAST] = 1;
+        w[hw + L.W_RECV_RUN]++;
+      } else {
+        lossFeed(w, u8, hw, hb, this.cw(slot), (word & bit) !== 0);
+      }
+    } else if (fin < newMax - WIN) {
+      this.finalizeUpTo(slot, newMax - WIN);
+    }
+    w[hw + L.W_WIN + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
   }
 
   /** RFC 3550 A.8 interarrival jitter in timestamp units, with the exact clock and 32-bit timestamp wrap. */
