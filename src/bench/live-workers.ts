@@ -110,6 +110,8 @@ interface Step {
   probeNsPerPacket: number;
   /** The same less the probe's idle CPU over the window (timers, ticks): the per-packet share. */
   probeNetNsPerPacket: number;
+  /** The main thread's part of probeNsPerPacket (with workers: SIP, reports, metrics; with 1: everything). */
+  mainThreadNsPerPacket: number;
   senderNsPerPacket: number;
   lossFree: boolean;
 }
@@ -122,9 +124,9 @@ function arg(name: string, dflt: string): string {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** User + system CPU of a process (every thread), ns. */
-function processCpuNs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** User + system CPU of a process (every thread), or with `thread` of that thread only, ns. */
+function processCpuNs(pid: number, thread?: number): number {
+  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e9; // utime, stime (fields 14, 15)
 }
@@ -199,9 +201,11 @@ async function step(cli: string, bin: string, workers: number, rate: number, o: 
   const idleNsPerMs = (processCpuNs(pid) - idle0) / 1000;
   const m0 = await metrics(o.metricsPort);
   const cpu0 = processCpuNs(pid);
+  const main0 = processCpuNs(pid, pid);
   const s = await runSender(bin, o.base, o.flows, rate, o.seconds);
   await sleep(150); // the last ring blocks retire (buffer timeout 10 ms) and are processed
   const cpu = processCpuNs(pid) - cpu0;
+  const mainCpu = processCpuNs(pid, pid) - main0;
   const windowMs = s.secs * 1000 + 150;
   // Workers publish counters once a second: wait until the count reaches what was sent or settles.
   let m1 = await metrics(o.metricsPort);
@@ -225,6 +229,7 @@ async function step(cli: string, bin: string, workers: number, rate: number, o: 
     droppedKernel,
     probeNsPerPacket: received > 0 ? cpu / received : NaN,
     probeNetNsPerPacket: received > 0 ? (cpu - idleNsPerMs * windowMs) / received : NaN,
+    mainThreadNsPerPacket: received > 0 ? mainCpu / received : NaN,
     senderNsPerPacket: s.sent > 0 ? (s.cpuUs * 1000) / s.sent : NaN,
     lossFree: received === s.sent && droppedKernel === 0,
   };
@@ -233,7 +238,7 @@ async function step(cli: string, bin: string, workers: number, rate: number, o: 
 function show(s: Step): void {
   console.log(
     `workers ${s.workers}  rate ${String(s.rate).padStart(8)} pps (achieved ${String(s.achieved).padStart(8)}): sent ${s.sent} received ${s.received} ` +
-      `kernel drops ${s.droppedKernel}  probe CPU ${s.probeNsPerPacket.toFixed(0)} ns/pkt (net of idle ${s.probeNetNsPerPacket.toFixed(0)})  sender CPU ${s.senderNsPerPacket.toFixed(0)} ns/pkt` +
+      `kernel drops ${s.droppedKernel}  probe CPU ${s.probeNsPerPacket.toFixed(0)} ns/pkt (net of idle ${s.probeNetNsPerPacket.toFixed(0)}, main thread ${s.mainThreadNsPerPacket.toFixed(0)})  sender CPU ${s.senderNsPerPacket.toFixed(0)} ns/pkt` +
       (s.lossFree ? '' : '  <- loss'),
   );
 }
@@ -313,10 +318,10 @@ async function summarise(best: Map<number, Step>, all: Step[], bin: string, o: {
   else console.log(`zero-drop rate, 2 workers / 1 worker: ${(two.achieved / one.achieved).toFixed(2)}x (a sender-limited side is a lower bound)`);
   // CPU per packet compared at one rate both handled without loss (the highest such rate).
   const common = all
-    .filter((s) => s.lossFree && s.workers === 2 && all.some((x) => x.workers === 1 && x.lossFree && x.rate === s.rate))
+    .filter((s) => s.lossFree && !limited(s) && s.workers === 2 && all.some((x) => x.workers === 1 && x.lossFree && !limited(x) && x.rate === s.rate))
     .sort((a, b) => b.rate - a.rate)[0];
   if (!common) return;
-  const c1 = all.find((x) => x.workers === 1 && x.lossFree && x.rate === common.rate)!;
+  const c1 = all.find((x) => x.workers === 1 && x.lossFree && !limited(x) && x.rate === common.rate)!;
   console.log(
     `CPU per packet at ${common.rate} pps: 1 worker ${c1.probeNsPerPacket.toFixed(0)} ns (net ${c1.probeNetNsPerPacket.toFixed(0)}), ` +
       `2 workers ${common.probeNsPerPacket.toFixed(0)} ns (net ${common.probeNetNsPerPacket.toFixed(0)}); 2/1 = ${(common.probeNsPerPacket / c1.probeNsPerPacket).toFixed(2)}x gross, ` +

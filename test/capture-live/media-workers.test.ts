@@ -7,6 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +59,14 @@ for k in range(packets):
 print('sent', flush=True)
 `;
 
+async function freeTcpPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return p;
+}
+
 const until = async (cond: () => boolean, ms = 10_000) => {
   for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
   return cond();
@@ -69,6 +78,7 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
   let exit: Promise<number | null>;
   let hep: Socket;
   let out = '';
+  let metricsPort = 0;
   const tag = String(process.pid);
   const base = 40000 + (process.pid % 400) * 16;
   const reports: { atMs: number; callId: string; payload: Record<string, unknown> }[] = [];
@@ -81,13 +91,14 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
       if (d.correlationId.startsWith(`workers-${tag}-`)) reports.push({ atMs: Date.now(), callId: d.correlationId, payload: JSON.parse(Buffer.from(d.payload).toString('utf8')) });
     });
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
+    metricsPort = await freeTcpPort();
     const cfg = join(dir, 'probe.yaml');
     writeFileSync(cfg, `capture:\n  workers: 2\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
     const filter = `udp and (port 5060 or portrange ${base}-${base + 4 * CALLS})`;
     child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RTPPROBE_METRICS_ENABLED: 'false' },
+      env: { ...process.env, RTPPROBE_METRICS_PORT: String(metricsPort), RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
     });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -108,10 +119,27 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     expect(sender.stdout, sender.stderr).toContain('sent');
     await new Promise((r) => setTimeout(r, 1000)); // the capture rings hand over their last blocks
     expect(reports.length).toBe(0); // nothing final before the stop (interval 3600 s, streams still live)
+
+    // /metrics sums the workers' counters (published once a second) and reads the calls from the owner.
+    const sentPackets = 2 * CALLS * PACKETS + EARLY + 2 * CALLS;
+    let text = '';
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    expect(
+      await until(() => {
+        void fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (r) => (text = await r.text()));
+        return metric('rtpprobe_streams_active') === 2 * CALLS && metric('rtpprobe_packets_total{protocol="all"}') >= sentPackets;
+      }, 5000),
+      text,
+    ).toBe(true);
+    expect(metric('rtpprobe_packets_total{protocol="all"}')).toBe(sentPackets); // the filter lets in only this test's packets
+    expect(metric('rtpprobe_packets_total{protocol="sip"}')).toBe(2 * CALLS);
+    expect(metric('rtpprobe_streams_started_total')).toBe(2 * CALLS);
+    expect(metric('rtpprobe_calls_active')).toBe(CALLS);
+    expect(metric('rtpprobe_capture_packets_received_total{interface="lo"}')).toBe(sentPackets);
+    expect(metric('rtpprobe_capture_packets_dropped_kernel_total{interface="lo"}')).toBe(0);
     const termAt = Date.now();
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
-    if (process.env.SHOW_LOG) console.log(out);
 
     const finals = reports.map((r) => r.payload).filter((p) => p.TYPE === 'FINAL');
     expect(finals.length).toBe(2 * CALLS);
@@ -153,5 +181,54 @@ describe.skipIf(!existsSync(cli))('capture.workers validation', () => {
     const r = spawnSync(process.execPath, [cli, 'check-config', '--set', 'capture.workers=2', '--set', 'capture.backend=cap'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/capture\.workers: 2 is not allowed with backend "cap"/);
+  });
+});
+
+/**
+ * A media worker that dies takes the probe down with exit code 1 and a log line naming it (no in-process
+ * restart: systemd restarts the whole probe). The death here is a real one: the capture interface goes
+ * away and, when it comes back, the workers cannot reopen it because the probe has switched to an
+ * unprivileged user (process.user): EPERM ends their capture loop. Two network namespaces, a veth pair.
+ */
+const canNetns = process.getuid?.() === 0 && existsSync(cli) && spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('id', ['nobody']).status === 0;
+
+describe.skipIf(!canNetns)('a media worker dying', () => {
+  const nsA = `rwa${process.pid}`;
+  const nsB = `rwb${process.pid}`;
+  const sh = (...args: string[]) => {
+    const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+  };
+  const linkUp = () => {
+    sh('ip', 'link', 'add', 'wa', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'wb', 'netns', nsB);
+    sh('ip', '-n', nsB, 'link', 'set', 'wb', 'up');
+    sh('ip', '-n', nsA, 'link', 'set', 'wa', 'up');
+  };
+  beforeAll(() => {
+    sh('ip', 'netns', 'add', nsA);
+    sh('ip', 'netns', 'add', nsB);
+    sh('ip', '-n', nsB, 'link', 'set', 'lo', 'up');
+    linkUp();
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', nsA]);
+    spawnSync('ip', ['netns', 'del', nsB]);
+  });
+
+  it('is logged and the probe exits 1', async () => {
+    const probe = spawn('ip', ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'wb', '--no-hep', '--metrics-port', '0', '--set', 'capture.workers=2', '--set', 'process.user=nobody', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    probe.stderr.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((r) => probe.on('exit', r));
+    expect(await until(() => log.includes('dropped root privileges')), log).toBe(true);
+    sh('ip', '-n', nsB, 'link', 'del', 'wb');
+    await new Promise((r) => setTimeout(r, 700));
+    linkUp();
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    if (code === 'still running') probe.kill('SIGKILL');
+    expect(code, log).toBe(1);
+    const lines = log.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; worker?: number; level: number });
+    expect(lines.some((l) => l.msg === 'media worker crashed' && typeof l.worker === 'number'), log).toBe(true);
+    expect(lines.some((l) => l.msg === 'capture lost'), log).toBe(true);
   });
 });
