@@ -126,12 +126,9 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   rt?.metrics?.setCaptureState('running');
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
-  let lastDrops = 0;
+  const drops = dropWatch(log, () => loop.totals());
   const timer = setInterval(() => {
-    const s = loop.totals();
-    pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
-    if (pipeline.captureDrops > lastDrops) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
-    lastDrops = pipeline.captureDrops;
+    pipeline.captureDrops = drops();
     pipeline.tick(Date.now());
   }, 1000);
   timer.unref();
@@ -141,22 +138,8 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     pipeline.finish();
     await outputs.close(config.process.shutdownDeadlineMs);
   }, 10);
-  rt?.lifecycle.onReload(async (next) => {
-    // Thresholds and collectors change in place; streams, calls and capture settings stay as started.
-    pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
-    await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
-    log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
-  });
-
-  try {
-    await loop.run();
-  } catch (err) {
-    rt?.metrics?.setCaptureState('failed');
-    throw err;
-  } finally {
-    clearInterval(timer);
-  }
-  rt?.metrics?.setCaptureState('stopped');
+  onReload(log, outputs, (next) => pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules }));
+  await captureUntilStopped(loop.run(), timer);
   logRunSummary(log, pipelineView(pipeline), outputs, 0);
   return ExitCode.OK;
 }
@@ -193,37 +176,57 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   wireMetrics(rt?.metrics, view, outputs);
   rt?.metrics?.addCaptureSource(c.interface, () => pool.captureTotals());
   rt?.metrics?.setCaptureState('running');
-  let lastDrops = 0;
+  const drops = dropWatch(log, () => pool.captureTotals());
   const timer = setInterval(() => {
-    const s = pool.captureTotals();
-    const drops = s.droppedKernel + s.droppedInterface;
-    if (drops > lastDrops) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
-    lastDrops = drops;
+    drops(); // each worker folds its own drops into its reports
     pool.signalling.expire(Date.now());
   }, 1000);
   timer.unref();
 
   rt?.lifecycle.onStop('capture and final reports (workers)', () => pool.stop(), 0);
   rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
-  rt?.lifecycle.onReload(async (next) => {
-    pool.reload(next);
-    await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
-    log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
-  });
-  try {
-    // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
-    await pool.finished;
-  } catch (err) {
-    rt?.metrics?.setCaptureState('failed');
-    throw err;
-  } finally {
-    clearInterval(timer);
-  }
-  rt?.metrics?.setCaptureState('stopped');
+  onReload(log, outputs, (next) => pool.reload(next));
+  // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
+  await captureUntilStopped(pool.finished, timer);
   // How the flow hash spread the load: packets and streams per worker.
   const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
   logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
   return ExitCode.OK;
+}
+
+/** Logs when the capture's drop counters grow; returns the current kernel + interface drops. */
+function dropWatch(log: Logger, totals: () => { droppedKernel: number; droppedInterface: number }): () => number {
+  let last = 0;
+  return () => {
+    const s = totals();
+    const drops = s.droppedKernel + s.droppedInterface;
+    if (drops > last) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
+    last = drops;
+    return drops;
+  };
+}
+
+/** SIGHUP: thresholds and collectors change in place; streams, calls and capture settings stay as started. */
+function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig) => void): void {
+  opsRuntime()?.lifecycle.onReload(async (next) => {
+    applyRules(next);
+    await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
+    log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
+  });
+}
+
+/** Waits for the capture to end (after a stop, or failing); /healthz follows. */
+async function captureUntilStopped(capture: Promise<void>, timer: NodeJS.Timeout): Promise<void> {
+  const m = opsRuntime()?.metrics;
+  try {
+    await capture;
+  } catch (err) {
+    m?.setCaptureState('failed');
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+  m?.setCaptureState('stopped');
 }
 
 export async function listInterfaces(): Promise<InterfaceInfo[]> {

@@ -7,7 +7,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,14 +58,6 @@ for k in range(packets):
 print('sent', flush=True)
 `;
 
-async function freeTcpPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
-
 const until = async (cond: () => boolean, ms = 10_000) => {
   for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
   return cond();
@@ -91,19 +82,19 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
       if (d.correlationId.startsWith(`workers-${tag}-`)) reports.push({ atMs: Date.now(), callId: d.correlationId, payload: JSON.parse(Buffer.from(d.payload).toString('utf8')) });
     });
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
-    metricsPort = await freeTcpPort();
     const cfg = join(dir, 'probe.yaml');
     writeFileSync(cfg, `capture:\n  workers: 2\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
     const filter = `udp and (port 5060 or portrange ${base}-${base + 4 * CALLS})`;
     child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RTPPROBE_METRICS_PORT: String(metricsPort), RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
+      env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
     });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     exit = new Promise((r) => child.on('exit', (code) => r(code)));
     expect(await until(() => out.includes('capture open')), out).toBe(true);
+    metricsPort = (JSON.parse(out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
   });
 
   afterAll(() => {
