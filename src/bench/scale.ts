@@ -4,8 +4,15 @@
  * interleaved as on a real link) AFTER every stream has started, so the figure is steady-state cost, not
  * stream creation; the decode + SIP screen loop over the same bytes is the reference measured in the same
  * run, so the engine's own share is visible. Target: cost within 25 % across the sizes.
+ * The C reference (native-bench/rtpbench, same per-stream state and formulas) runs over the same bytes,
+ * streams started untimed the same way (--warm), for its own whole-loop and engine cost (--no-c: skip).
  * Run after build: node --expose-gc dist/bench/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 3]
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readCaptureBuffer } from '../capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { rtp, udpFrame } from '../gen/index.js';
@@ -21,6 +28,22 @@ function arg(name: string, def: string): string {
 const measured = Number(arg('--packets', '1000000'));
 const sizes = arg('--sizes', '1000,10000,100000').split(',').map(Number);
 const rounds = Number(arg('--rounds', '3'));
+const withC = !process.argv.includes('--no-c');
+const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
+
+/** Best ns per timed packet of the C reference over warm + data (warm records untimed). */
+function cNs(dir: string, warm: Uint8Array, data: Uint8Array, warmRecords: number, timed: number, decodeOnly: boolean): number {
+  const file = join(dir, 'scale.pcap');
+  const all = new Uint8Array(warm.length + data.length - 24);
+  all.set(warm, 0);
+  all.set(data.subarray(24), warm.length);
+  writeFileSync(file, all);
+  const args = [file, '--repeat', String(rounds), '--warm', String(warmRecords), '--max-streams', String(warmRecords / 2), ...(decodeOnly ? ['--decode-only'] : [])];
+  const out = execFileSync(join(nativeDir, 'rtpbench'), args, { encoding: 'utf8' });
+  const best = Number(/best_ns=(\d+)/.exec(out)![1]);
+  if (Number(/malformed=(\d+)/.exec(out)![1]) !== 0) throw new Error(`C reference ran out of stream slots: ${out}`);
+  return best / timed;
+}
 const RTP_AT = 14 + 20 + 8;
 
 /** Classic pcap of `rounds` packets per stream starting at round `first`, streams interleaved. */
@@ -64,7 +87,9 @@ function decodeAndScreen(data: Uint8Array, dec: PacketDecoder, pkt: DecodedPacke
 
 function main(): void {
   console.log(`== scale: steady-state cost per packet vs concurrent streams (${measured} packets timed per size, best of ${rounds}) ==`);
-  console.log('streams   ref_ns/pkt  full_ns/pkt  engine_ns/pkt  full_Mpps  state_bytes/stream  heap_MB');
+  console.log('streams   ref_ns/pkt  full_ns/pkt  engine_ns/pkt  full_Mpps  state_bytes/stream  heap_MB   C_full_ns  C_engine_ns');
+  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-scale-'));
+  if (withC) execFileSync('make', ['-s', '-C', nativeDir], { stdio: 'inherit' });
   const rows: Array<{ streams: number; full: number }> = [];
   const breakdown: string[] = [];
   // The first size is measured twice, the first time untimed, so JIT warm-up is not charged to it.
@@ -101,9 +126,15 @@ function main(): void {
     const ns = (ms: number) => (ms * 1e6) / n;
     if (idx === 0) continue;
     rows.push({ streams, full: ns(bestFull) });
+    let cText = '';
+    if (withC) {
+      const cFull = cNs(dir, warm, data, 2 * streams, n, false);
+      const cDecode = cNs(dir, warm, data, 2 * streams, n, true);
+      cText = `${cFull.toFixed(1).padStart(12)} ${(cFull - cDecode).toFixed(1).padStart(12)}`;
+    }
     const bd = engine!.stateBreakdown();
     console.log(
-      `${String(streams).padStart(7)} ${ns(bestRef).toFixed(1).padStart(12)} ${ns(bestFull).toFixed(1).padStart(12)} ${(ns(bestFull) - ns(bestRef)).toFixed(1).padStart(14)} ${(n / bestFull / 1000).toFixed(2).padStart(10)} ${bd.perStream.toFixed(1).padStart(19)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0).padStart(8)}`,
+      `${String(streams).padStart(7)} ${ns(bestRef).toFixed(1).padStart(12)} ${ns(bestFull).toFixed(1).padStart(12)} ${(ns(bestFull) - ns(bestRef)).toFixed(1).padStart(14)} ${(n / bestFull / 1000).toFixed(2).padStart(10)} ${bd.perStream.toFixed(1).padStart(19)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0).padStart(8)}${cText}`,
     );
     const per = (b: number) => (b / bd.slots).toFixed(2);
     breakdown.push(
@@ -111,6 +142,7 @@ function main(): void {
       ` + stream index ${per(bd.streamIndex)} + 5-tuple index ${per(bd.tupleIndex)} + slot lists ${per(bd.lists)}; fixed (heuristic candidate cache, scratch key): ${bd.fixed} B`,
     );
   }
+  rmSync(dir, { recursive: true, force: true });
   for (const line of breakdown) console.log(line);
   const lo = Math.min(...rows.map((r) => r.full));
   const hi = Math.max(...rows.map((r) => r.full));

@@ -514,7 +514,12 @@ export class RtpEngine {
     w[hw + L.W_FIN_EXT] = ext;
     w[hw + L.W_BAD_SEQ] = -1;
     w[hw + L.W_WIN + ((ext >> 5) & 3)] |= 1 << (ext & 31);
-    this.a8(hw, hf, hb, t, ts);
+    if (kind !== TEV) {
+      // A.8 jitter starts at the next packet (it is not in nextPacket for telephone events).
+      f[hf + L.D_A8_PREV_MS] = t;
+      w[hw + L.W_A8_PREV_TS] = ts;
+      u8[hb + L.B_A8_VALID] = 1;
+    }
     if (marker) w[hw + L.W_MARKERS]++;
     if (kind === CN) w[cw + L.W_CN]++;
     else if (kind === TEV) w[cw + L.W_TEV]++;
@@ -624,7 +629,7 @@ export class RtpEngine {
         f[hf + L.D_I_SUMJ] += jitter;
       }
     }
-    // ---- RFC 3550 A.8 (inline copy of a8(): this is the per-packet path) ----
+    // ---- RFC 3550 A.8 interarrival jitter in timestamp units, exact clock, 32-bit timestamp wrap ----
     if (kind !== TEV) {
       if (u8[hb + L.B_A8_VALID] !== 0) {
         const d = ((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0);
@@ -664,22 +669,6 @@ export class RtpEngine {
       this.finalizeUpTo(slot, newMax - WIN);
     }
     w[hw + L.W_WIN + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
-  }
-
-  /** RFC 3550 A.8 interarrival jitter in timestamp units, with the exact clock and 32-bit timestamp wrap. */
-  private a8(hw: number, hf: number, hb: number, t: number, ts: number): void {
-    const u8 = this.u8;
-    if (u8[hb + L.B_KIND] === TEV) return;
-    const f = this.f;
-    const w = this.w;
-    if (u8[hb + L.B_A8_VALID] !== 0) {
-      const d = ((t - f[hf + L.D_A8_PREV_MS]) * w[hw + L.W_CLOCK]) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0);
-      const j = f[hf + L.D_A8_J];
-      f[hf + L.D_A8_J] = j + (Math.abs(d) - j) / 16;
-    }
-    f[hf + L.D_A8_PREV_MS] = t;
-    w[hw + L.W_A8_PREV_TS] = ts;
-    u8[hb + L.B_A8_VALID] = 1;
   }
 
   /** RFC 3550 A.1 validation plus the reorder window (duplicates, out-of-order, final loss states). */
