@@ -4,15 +4,16 @@
  * every stream exactly as the single-thread pipeline does (same Call-ID, counts, loss, jitter, end kind).
  */
 import { describe, expect, it } from 'vitest';
-import { allocateBatch, LinkType, type PacketBatch } from '../../src/capture/index.js';
+import { allocateBatch, LinkType, readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { generateScenario } from '../../src/gen/index.js';
+import { generateScenario, sdpBody, sipRequest, TcpFlags, tcpFrame, text } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
 import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
+import { pcapOf, words } from '../sip/helpers.js';
 
 function scenarioBatch(seed: number): PacketBatch {
   const records = [...generateScenario({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 })].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() }));
@@ -112,5 +113,38 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     // Every call of the scenario ended by BYE: no binding is left in the mirror, as in the owner.
     expect(owner.calls.activeBindings).toBe(0);
     expect(mirror.activeCalls).toBe(0);
+  });
+
+  it('SIP over TCP on a non-SIP port: segments after the first that looked like SIP are forwarded too, other TCP is not', () => {
+    const config = defaultConfig();
+    // Three INVITEs as one TCP byte stream to port 5080 (not in sip.ports), cut so that segments start mid-message.
+    const msgs = [1, 2, 3].map((n) => text(sipRequest('INVITE', 'sip:b@h', { callId: `tcp${n}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.0.0.1', media: [{ port: 4000 + n * 2 }] }) })));
+    const stream = Uint8Array.from(msgs.flatMap((m) => [...m]));
+    const cuts = [0, 60, msgs[0]!.length + 40, msgs[0]!.length + msgs[1]!.length + 3, stream.length - 7, stream.length];
+    const frames: Array<[number, Uint8Array]> = [[1_700_000_000_000, tcpFrame('10.0.0.9', 1234, '10.0.0.8', 80, 1, text('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))]];
+    for (let i = 0; i + 1 < cuts.length; i++) frames.push([1_700_000_000_001 + i, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5080, 7000 + cuts[i]!, stream.subarray(cuts[i], cuts[i + 1]))]);
+    frames.push([1_700_000_000_100, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5080, 7000 + stream.length, new Uint8Array(0), TcpFlags.FIN | TcpFlags.ACK)]);
+
+    const pending: MainToWorker[] = [];
+    const owner = new SignallingOwner(config, (m) => pending.push(m));
+    let mirror!: BindingMirror;
+    const w = new Pipeline(config, collector().sink, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+    let forwarded = 0;
+    for (const batch of readCaptureBuffer(pcapOf(frames))) {
+      for (let i = 0; i < batch.count; i++) {
+        w.processPacket(batch, i);
+        const sip = mirror.takeSip();
+        if (sip) {
+          forwarded += sip.length;
+          owner.onSip(sip);
+        }
+      }
+    }
+    for (const m of pending.splice(0)) mirror.apply(m);
+    expect(forwarded).toBe(cuts.length); // every segment of the SIP connection and its FIN, not the HTTP one
+    for (const n of [1, 2, 3]) {
+      const id = mirror.findBinding(...words('10.0.0.1'), 4000 + n * 2);
+      expect(mirror.binding(id)?.callId).toBe(`tcp${n}`);
+    }
   });
 });

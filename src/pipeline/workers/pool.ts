@@ -19,6 +19,7 @@ interface Member {
   worker: Worker;
   control: MessagePort;
   stats: WorkerStats | null;
+  captureFailed: boolean;
   done: boolean;
   exited: Promise<number>;
 }
@@ -70,7 +71,7 @@ export class MediaWorkerPool {
       workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, control: port2 },
       transferList: [port2],
     });
-    const member: Member = { index, worker, control: port1, stats: null, done: false, exited: new Promise((r) => worker.once('exit', r)) };
+    const member: Member = { index, worker, control: port1, stats: null, captureFailed: false, done: false, exited: new Promise((r) => worker.once('exit', r)) };
     this.members.push(member);
     return new Promise((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
@@ -118,7 +119,9 @@ export class MediaWorkerPool {
         this.h.log[m.level]({ ...m.obj, worker: member.index }, m.msg);
         break;
       case 'state':
-        this.h.captureState?.(m.state);
+        // Healthy only while every worker captures: one lost interface handle is a hole in the traffic.
+        member.captureFailed = m.state === 'failed';
+        this.h.captureState?.(this.members.some((x) => x.captureFailed) ? 'failed' : 'running');
         break;
       case 'done':
         member.done = true;
