@@ -139,6 +139,7 @@ async function main(): Promise<void> {
       }
 
       for (const withJsonl of [false, true]) {
+        rmSync(jsonl, { force: true }); // the JSON-lines output appends
         const args = [cli, 'replay', file, '--no-hep', '--log-level', 'warn', ...(withJsonl ? ['--jsonl', jsonl] : [])];
         t0 = process.hrtime.bigint();
         const run = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
