@@ -6,7 +6,7 @@
  * run, so the engine's own share is visible. Target: cost within 25 % across the sizes.
  * The C reference (native-bench/rtpbench, same per-stream state and formulas) runs over the same bytes,
  * streams started untimed the same way (--warm), for its own whole-loop and engine cost (--no-c: skip).
- * Run after build: node --expose-gc dist/bench/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 3]
+ * Run after build: node --expose-gc dist/bench/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 5] [--no-c]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ function arg(name: string, def: string): string {
 
 const measured = Number(arg('--packets', '1000000'));
 const sizes = arg('--sizes', '1000,10000,100000').split(',').map(Number);
-const rounds = Number(arg('--rounds', '3'));
+const rounds = Number(arg('--rounds', '5'));
 const withC = !process.argv.includes('--no-c');
 const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
 
@@ -85,68 +85,79 @@ function decodeAndScreen(data: Uint8Array, dec: PacketDecoder, pkt: DecodedPacke
   return n;
 }
 
+interface Size {
+  streams: number;
+  warm: Uint8Array;
+  data: Uint8Array;
+  timed: number;
+  bestRef: number;
+  bestFull: number;
+  engine: RtpEngine | null;
+}
+
+/** One timed round of one size: the decode + screen reference, then the whole loop on a fresh engine. */
+function measure(z: Size): void {
+  gc();
+  const dec = new PacketDecoder();
+  const pkt = new DecodedPacket();
+  let t0 = process.hrtime.bigint();
+  decodeAndScreen(z.data, dec, pkt);
+  z.bestRef = Math.min(z.bestRef, elapsedMs(t0));
+  z.engine = null;
+  gc();
+  const engine = (z.engine = new RtpEngine({ maxStreams: z.streams }));
+  const loop = new HotLoop(engine);
+  loop.runBuffer(z.warm); // every stream starts here: creation is not what is timed
+  gc();
+  t0 = process.hrtime.bigint();
+  loop.runBuffer(z.data);
+  z.bestFull = Math.min(z.bestFull, elapsedMs(t0));
+  if (engine.activeStreams !== z.streams || loop.counts.rtp !== 2 * z.streams + z.timed) throw new Error(`expected ${z.streams} streams, got ${engine.activeStreams}`);
+}
+
 function main(): void {
-  console.log(`== scale: steady-state cost per packet vs concurrent streams (${measured} packets timed per size, best of ${rounds}) ==`);
-  console.log('streams   ref_ns/pkt  full_ns/pkt  engine_ns/pkt  full_Mpps  state_bytes/stream  heap_MB   C_full_ns  C_engine_ns');
-  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-scale-'));
-  if (withC) execFileSync('make', ['-s', '-C', nativeDir], { stdio: 'inherit' });
-  const rows: Array<{ streams: number; full: number }> = [];
-  const breakdown: string[] = [];
-  // The first size is measured twice, the first time untimed, so JIT warm-up is not charged to it.
-  for (const [idx, streams] of [sizes[0], ...sizes].entries()) {
+  console.log(`== scale: steady-state cost per packet vs concurrent streams (${measured} packets timed per size, best of ${rounds}, sizes interleaved) ==`);
+  const zs: Size[] = sizes.map((streams) => {
     const payload = new Uint8Array(20); // G.729 20 ms
     const templates = Array.from({ length: streams }, (_, s) =>
       udpFrame(`10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}`, 10000 + 2 * (s % 25000), `172.16.${(s >> 8) & 255}.${s & 255}`, 20000 + 2 * (s % 20000), rtp({ pt: 18, seq: 0, ts: 0, ssrc: 0x1000 + s, payload })),
     );
     const perStream = Math.max(2, Math.round(measured / streams));
-    const warm = capture(streams, 0, 2, templates);
-    const data = capture(streams, 2, perStream, templates);
-    const n = streams * perStream;
-    let bestRef = Infinity;
-    let bestFull = Infinity;
-    let engine: RtpEngine | null = null;
-    for (let r = 0; r < rounds; r++) {
-      gc();
-      const dec = new PacketDecoder();
-      const pkt = new DecodedPacket();
-      let t0 = process.hrtime.bigint();
-      decodeAndScreen(data, dec, pkt);
-      bestRef = Math.min(bestRef, elapsedMs(t0));
-      engine = null;
-      gc();
-      engine = new RtpEngine({ maxStreams: streams });
-      const loop = new HotLoop(engine);
-      loop.runBuffer(warm); // every stream starts here: creation is not what is timed
-      gc();
-      t0 = process.hrtime.bigint();
-      loop.runBuffer(data);
-      bestFull = Math.min(bestFull, elapsedMs(t0));
-      if (engine.activeStreams !== streams || loop.counts.rtp !== 2 * streams + n) throw new Error(`expected ${streams} streams, got ${engine.activeStreams}`);
-    }
+    return { streams, warm: capture(streams, 0, 2, templates), data: capture(streams, 2, perStream, templates), timed: streams * perStream, bestRef: Infinity, bestFull: Infinity, engine: null };
+  });
+  // Untimed first pass (JIT warm-up), then rounds over all sizes in turn, so a busy spell of a shared
+  // machine does not land on one size only.
+  for (const z of zs) measure(z);
+  for (const z of zs) z.bestRef = z.bestFull = Infinity;
+  for (let r = 0; r < rounds; r++) for (const z of r % 2 === 0 ? zs : [...zs].reverse()) measure(z);
+
+  console.log('streams   ref_ns/pkt  full_ns/pkt  engine_ns/pkt  full_Mpps  state_bytes/stream   C_full_ns  C_engine_ns');
+  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-scale-'));
+  if (withC) execFileSync('make', ['-s', '-C', nativeDir], { stdio: 'inherit' });
+  const breakdown: string[] = [];
+  for (const z of zs) {
+    const n = z.timed;
     const ns = (ms: number) => (ms * 1e6) / n;
-    if (idx === 0) continue;
-    rows.push({ streams, full: ns(bestFull) });
     let cText = '';
     if (withC) {
-      const cFull = cNs(dir, warm, data, 2 * streams, n, false);
-      const cDecode = cNs(dir, warm, data, 2 * streams, n, true);
+      const cFull = cNs(dir, z.warm, z.data, 2 * z.streams, n, false);
+      const cDecode = cNs(dir, z.warm, z.data, 2 * z.streams, n, true);
       cText = `${cFull.toFixed(1).padStart(12)} ${(cFull - cDecode).toFixed(1).padStart(12)}`;
     }
-    const bd = engine!.stateBreakdown();
+    const bd = z.engine!.stateBreakdown();
     console.log(
-      `${String(streams).padStart(7)} ${ns(bestRef).toFixed(1).padStart(12)} ${ns(bestFull).toFixed(1).padStart(12)} ${(ns(bestFull) - ns(bestRef)).toFixed(1).padStart(14)} ${(n / bestFull / 1000).toFixed(2).padStart(10)} ${bd.perStream.toFixed(1).padStart(19)} ${(process.memoryUsage().heapUsed / 1e6).toFixed(0).padStart(8)}${cText}`,
+      `${String(z.streams).padStart(7)} ${ns(z.bestRef).toFixed(1).padStart(12)} ${ns(z.bestFull).toFixed(1).padStart(12)} ${(ns(z.bestFull) - ns(z.bestRef)).toFixed(1).padStart(14)} ${(n / z.bestFull / 1000).toFixed(2).padStart(10)} ${bd.perStream.toFixed(1).padStart(19)}${cText}`,
     );
     const per = (b: number) => (b / bd.slots).toFixed(2);
     breakdown.push(
       `state per stream at ${bd.slots} slots: ${bd.perStream.toFixed(2)} B = record hot ${per(bd.recordHot)} + cold ${per(bd.recordCold)} + scratch record ${per(bd.scratch)}` +
-      ` + stream index ${per(bd.streamIndex)} + 5-tuple index ${per(bd.tupleIndex)} + slot lists ${per(bd.lists)}; fixed (heuristic candidate cache, scratch key): ${bd.fixed} B`,
+        ` + stream index ${per(bd.streamIndex)} + 5-tuple index ${per(bd.tupleIndex)} + slot lists ${per(bd.lists)}; fixed (heuristic candidate cache, scratch key): ${bd.fixed} B`,
     );
   }
   rmSync(dir, { recursive: true, force: true });
   for (const line of breakdown) console.log(line);
-  const lo = Math.min(...rows.map((r) => r.full));
-  const hi = Math.max(...rows.map((r) => r.full));
-  console.log(`largest/smallest cost per packet: ${(hi / lo).toFixed(2)} (target <= 1.25); state target < 512 bytes/stream`);
+  const full = zs.map((z) => (z.bestFull * 1e6) / z.timed);
+  console.log(`largest/smallest cost per packet: ${(Math.max(...full) / Math.min(...full)).toFixed(2)} (target <= 1.25); state target < 512 bytes/stream`);
 }
 
 main();
