@@ -6,7 +6,8 @@
  * a C sender in ANOTHER process writes G.711 RTP frames (PT 0, 172-byte payload, 214 bytes) on `flows`
  * 5-tuples to lo through a packet socket at a fixed rate (sendmmsg bursts), addressed to another MAC as on
  * a mirror port, so the kernel drops them after the capture taps instead of running UDP for them. Per step: sent, received, kernel drops (from /metrics),
- * the probe's CPU (all threads, /proc/PID/stat utime+stime over the sending window) per received packet,
+ * the probe's CPU (all threads, /proc/PID/stat utime+stime over the sending window, after a 1 s warm-up at the
+ * same rate) per received packet,
  * and the sender's own CPU per packet. The rate grows by `factor` until a step loses packets (or the
  * sender cannot keep up), then `refine` bisection steps narrow the highest loss-free rate.
  * At the end: per worker count the highest zero-drop rate and CPU ns/packet, the 2-vs-1 ratios, and an
@@ -31,10 +32,10 @@ const SENDER_C = String.raw`
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
-/* usage: sender IFACE BASE_PORT FLOWS RATE_PPS SECONDS. Ethernet frames written on IFACE through a packet
+/* usage: sender IFACE BASE_PORT FLOWS RATE_PPS SECONDS [SEQ0]. Ethernet frames written on IFACE through a packet
    socket, as a mirror port receives them: addressed to another MAC (the kernel drops them right after the
    capture taps, no UDP/ICMP work), IPv4 10.1.0.1:30000+2f -> 10.2.0.1:BASE_PORT+2f, G.711 RTP (PT 0, 172-byte
-   payload, 214-byte frames), one SSRC/sequence/timestamp per flow. Prints: sent seconds cpu_us. */
+   payload, 214-byte frames), one SSRC/sequence/timestamp per flow, sequences from SEQ0. Prints: sent seconds cpu_us. */
 #define BURST 64
 #define FRAME 214
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
   unsigned char (*tmpl)[FRAME] = calloc(flows, FRAME);
   unsigned *seq = calloc(flows, sizeof *seq);
   for (int f = 0; f < flows; f++) {
+    seq[f] = argc > 6 ? (unsigned)atoi(argv[6]) : 0;
     unsigned char *p = tmpl[f];
     memcpy(p, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00", 14);
     unsigned char *ip = p + 14;
@@ -177,9 +179,9 @@ class Probe {
   }
 }
 
-function runSender(bin: string, base: number, flows: number, rate: number, seconds: number): Promise<{ sent: number; secs: number; cpuUs: number }> {
+function runSender(bin: string, base: number, flows: number, rate: number, seconds: number, seq0 = 0): Promise<{ sent: number; secs: number; cpuUs: number }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ['lo', String(base), String(flows), String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(bin, ['lo', String(base), String(flows), String(rate), String(seconds), String(seq0)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.once('close', (code) => {
@@ -194,6 +196,10 @@ async function step(cli: string, bin: string, workers: number, rate: number, o: 
   const filter = `udp and dst portrange ${o.base}-${o.base + 2 * o.flows}`;
   const probe = new Probe(cli, workers, o.metricsPort, filter);
   const pid = await probe.start();
+  // Warm-up at the step's rate (JIT of every worker, stream creation), not measured: whole rounds of the
+  // flows, so the measured run continues each flow's sequence.
+  const rounds = Math.ceil(rate / o.flows);
+  await runSender(bin, o.base, o.flows, rate, (rounds * o.flows + 0.5) / rate);
   await sleep(300);
   // The probe's idle cost (timers, metrics, workers' ticks), subtracted for the net figure.
   const idle0 = processCpuNs(pid);
@@ -202,7 +208,7 @@ async function step(cli: string, bin: string, workers: number, rate: number, o: 
   const m0 = await metrics(o.metricsPort);
   const cpu0 = processCpuNs(pid);
   const main0 = processCpuNs(pid, pid);
-  const s = await runSender(bin, o.base, o.flows, rate, o.seconds);
+  const s = await runSender(bin, o.base, o.flows, rate, o.seconds, rounds);
   await sleep(150); // the last ring blocks retire (buffer timeout 10 ms) and are processed
   const cpu = processCpuNs(pid) - cpu0;
   const mainCpu = processCpuNs(pid, pid) - main0;
