@@ -34,8 +34,12 @@ const MAX_IPV6_EXTENSIONS = 16;
 export class PacketDecoder {
   /** Malformed packets per MalformedReason. */
   readonly malformed = new Float64Array(M.COUNT);
-  /** Packets per ProtocolCounter. */
-  readonly counts = new Float64Array(C.COUNT);
+  private readonly protocolCounts = new Float64Array(C.COUNT);
+  /**
+   * Packets taken by the fast path since the last read of `counts`: each is one packet, one IPv4 and one
+   * UDP, added to those three counters when they are read (one increment per packet instead of three).
+   */
+  private fastPackets = 0;
 
   /** Link type the fast path accepts: Ethernet (1), or -1 when it is switched off. */
   private readonly fastLinkType: number;
@@ -60,7 +64,7 @@ export class PacketDecoder {
         maxFragmentBytes: opts.maxFragmentBytes ?? 1024 * 1024,
         fragmentTimeoutMs: opts.fragmentTimeoutMs ?? 30_000,
       },
-      this.counts,
+      this.protocolCounts,
     );
   }
 
@@ -97,11 +101,8 @@ export class PacketDecoder {
         // claimedEnd >= udp + 8 and <= the captured end: both headers are inside the packet.
         if (claimedEnd - udp >= 8 && claimedEnd <= off + caplen && ulen >= 8 && udp + ulen <= claimedEnd &&
           dstPort !== this.vxlanPort && dstPort !== this.tzspPort) {
-          const counts = this.counts;
-          counts[C.PACKETS]++;
-          if (vlan >= 0) counts[C.VLAN_TAGS]++;
-          counts[C.IPV4]++;
-          counts[C.UDP]++;
+          this.fastPackets++;
+          if (vlan >= 0) this.protocolCounts[C.VLAN_TAGS]++;
           out.ipVersion = 4;
           out.ipProto = 17;
           out.src0 = 0; out.src1 = 0; out.src2 = 0xffff;
@@ -162,9 +163,22 @@ export class PacketDecoder {
     this.out = out;
     this.frame = buf;
     this.depth = 0;
-    this.counts[C.PACKETS]++;
+    this.protocolCounts[C.PACKETS]++;
     if (end > buf.length) return this.bad(M.LINK_HEADER);
     return this.link(batch.linkType[i], buf, off, end);
+  }
+
+  /** Packets per ProtocolCounter (up to date whenever read). */
+  get counts(): Float64Array {
+    const n = this.fastPackets;
+    if (n !== 0) {
+      const c = this.protocolCounts;
+      c[C.PACKETS] += n;
+      c[C.IPV4] += n;
+      c[C.UDP] += n;
+      this.fastPackets = 0;
+    }
+    return this.protocolCounts;
   }
 
   /** Counters of fragment chains in progress and bytes they hold. */
@@ -189,7 +203,7 @@ export class PacketDecoder {
       case 0: case 108:
         return this.loopback(buf, off, end);
       default:
-        this.counts[C.UNKNOWN_LINK_TYPE]++;
+        this.protocolCounts[C.UNKNOWN_LINK_TYPE]++;
         return this.other();
     }
   }
@@ -209,7 +223,7 @@ export class PacketDecoder {
       if (end - off < 4) return this.bad(M.VLAN_HEADER);
       const out = this.out!;
       if (out.vlan === -1) out.vlan = ((buf[off] << 8) | buf[off + 1]) & 0x0fff;
-      this.counts[C.VLAN_TAGS]++;
+      this.protocolCounts[C.VLAN_TAGS]++;
       type = (buf[off + 2] << 8) | buf[off + 3];
       off += 4;
     }
@@ -258,7 +272,7 @@ export class PacketDecoder {
 
   private pppoe(buf: Uint8Array, off: number, end: number): boolean {
     if (end - off < 8) return this.bad(M.LINK_HEADER);
-    this.counts[C.PPPOE]++;
+    this.protocolCounts[C.PPPOE]++;
     const proto = (buf[off + 6] << 8) | buf[off + 7];
     if (proto === 0x0021) return this.ipv4(buf, off + 8, end);
     if (proto === 0x0057) return this.ipv6(buf, off + 8, end);
@@ -266,7 +280,7 @@ export class PacketDecoder {
   }
 
   private mpls(buf: Uint8Array, off: number, end: number): boolean {
-    this.counts[C.MPLS]++;
+    this.protocolCounts[C.MPLS]++;
     let labels = 0;
     for (;;) {
       if (end - off < 4 || ++labels > MAX_MPLS_LABELS) return this.bad(M.MPLS_HEADER);
@@ -304,7 +318,7 @@ export class PacketDecoder {
     // Total length 0 comes from TSO on the capturing host; Wireshark then uses the captured length too.
     if (total === 0) total = avail;
     else if (total < ihl) return this.bad(M.IPV4_LENGTH);
-    this.counts[C.IPV4]++;
+    this.protocolCounts[C.IPV4]++;
     const out = this.out!;
     out.ipVersion = 4;
     out.src0 = 0; out.src1 = 0; out.src2 = 0xffff;
@@ -319,14 +333,14 @@ export class PacketDecoder {
     if ((frag & 0x3fff) !== 0) {
       const more = (frag & 0x2000) !== 0;
       const fragOffset = (frag & 0x1fff) << 3;
-      this.counts[C.FRAGMENTS]++;
+      this.protocolCounts[C.FRAGMENTS]++;
       if (dataEnd < claimedEnd) return this.bad(M.FRAGMENT); // cut by the snap length: cannot be reassembled
       const id = (buf[off + 4] << 8) | buf[off + 5];
       const r = this.fragments.add(4, id, proto, out.src0, out.src1, out.src2, out.src3, out.dst0, out.dst1, out.dst2, out.dst3,
         fragOffset, more, buf, off + ihl, total - ihl, this.nowMs());
       if (r === FRAGMENT_PENDING) return false;
       if (r === FRAGMENT_BAD) return this.bad(M.FRAGMENT);
-      this.counts[C.REASSEMBLED]++;
+      this.protocolCounts[C.REASSEMBLED]++;
       out.reassembled = true;
       return this.transport(proto, this.fragments.assembled, 0, r, r);
     }
@@ -335,7 +349,7 @@ export class PacketDecoder {
 
   private ipv6(buf: Uint8Array, off: number, end: number): boolean {
     if (end - off < 40 || buf[off] >> 4 !== 6) return this.bad(M.IPV6_HEADER);
-    this.counts[C.IPV6]++;
+    this.protocolCounts[C.IPV6]++;
     const out = this.out!;
     out.ipVersion = 6;
     out.src0 = u32(buf, off + 8); out.src1 = u32(buf, off + 12); out.src2 = u32(buf, off + 16); out.src3 = u32(buf, off + 20);
@@ -383,14 +397,14 @@ export class PacketDecoder {
             off += 8;
             break;
           }
-          this.counts[C.FRAGMENTS]++;
+          this.protocolCounts[C.FRAGMENTS]++;
           if (end < claimedEnd) return this.bad(M.FRAGMENT);
           const id = u32(buf, off + 4);
           const r = this.fragments.add(6, id, nh, out.src0, out.src1, out.src2, out.src3, out.dst0, out.dst1, out.dst2, out.dst3,
             fragOffset, more, buf, off + 8, claimedEnd - off - 8, this.nowMs());
           if (r === FRAGMENT_PENDING) return false;
           if (r === FRAGMENT_BAD) return this.bad(M.FRAGMENT);
-          this.counts[C.REASSEMBLED]++;
+          this.protocolCounts[C.REASSEMBLED]++;
           out.reassembled = true;
           buf = this.fragments.assembled;
           next = this.fragments.assembledProto;
@@ -416,11 +430,11 @@ export class PacketDecoder {
         return this.gre(buf, off, end);
       case 4:
         if (!this.enterTunnel(TunnelType.IP_IN_IP)) return false;
-        this.counts[C.IP_IN_IP]++;
+        this.protocolCounts[C.IP_IN_IP]++;
         return this.ipv4(buf, off, end);
       case 41:
         if (!this.enterTunnel(TunnelType.IP_IN_IP)) return false;
-        this.counts[C.IP_IN_IP]++;
+        this.protocolCounts[C.IP_IN_IP]++;
         return this.ipv6(buf, off, end);
       default:
         this.out!.ipProto = proto;
@@ -432,10 +446,10 @@ export class PacketDecoder {
     if (end - off < 8) return this.bad(M.UDP_HEADER);
     let ulen = (buf[off + 4] << 8) | buf[off + 5];
     if (ulen < 8) return this.bad(M.UDP_LENGTH);
-    this.counts[C.UDP]++;
+    this.protocolCounts[C.UDP]++;
     if (off + ulen > claimedEnd) {
       // Wireshark flags a UDP length past the IP payload but still dissects the datagram; so do we, cut at the IP end.
-      this.counts[C.UDP_LENGTH_CLAMPED]++;
+      this.protocolCounts[C.UDP_LENGTH_CLAMPED]++;
       ulen = claimedEnd - off;
     }
     const out = this.out!;
@@ -450,7 +464,7 @@ export class PacketDecoder {
     // Deviation: Wireshark decodes every datagram to the VXLAN port as VXLAN; without the I flag we keep it as plain UDP.
     if (dstPort === this.vxlanPort && payEnd - payOff >= 8 && (buf[payOff] & 0x08) !== 0) {
       // VXLAN (RFC 7348): flags with the I bit, 24 reserved bits, VNI, reserved; then an Ethernet frame.
-      this.counts[C.VXLAN]++;
+      this.protocolCounts[C.VXLAN]++;
       return this.tunnelEthernet(TunnelType.VXLAN, buf, payOff + 8, payEnd);
     }
     if (dstPort === this.tzspPort && payEnd - payOff >= 4 && buf[payOff] === 1) return this.tzsp(buf, payOff, payEnd);
@@ -458,7 +472,7 @@ export class PacketDecoder {
     out.payloadOffset = payOff;
     out.payloadLength = payEnd - payOff;
     out.payloadWireLength = ulen - 8;
-    if (payEnd < claimed) this.counts[C.TRUNCATED]++;
+    if (payEnd < claimed) this.protocolCounts[C.TRUNCATED]++;
     return true;
   }
 
@@ -466,7 +480,7 @@ export class PacketDecoder {
     if (end - off < 20) return this.bad(M.TCP_HEADER);
     const hl = (buf[off + 12] >> 4) << 2;
     if (hl < 20 || hl > end - off || off + hl > claimedEnd) return this.bad(M.TCP_HEADER);
-    this.counts[C.TCP]++;
+    this.protocolCounts[C.TCP]++;
     const out = this.out!;
     out.ipProto = 6;
     out.srcPort = (buf[off] << 8) | buf[off + 1];
@@ -477,7 +491,7 @@ export class PacketDecoder {
     out.payloadOffset = off + hl;
     out.payloadLength = end - off - hl;
     out.payloadWireLength = claimedEnd - off - hl;
-    if (end < claimedEnd) this.counts[C.TRUNCATED]++;
+    if (end < claimedEnd) this.protocolCounts[C.TRUNCATED]++;
     return true;
   }
 
@@ -491,7 +505,7 @@ export class PacketDecoder {
     const hl = 4 + ((flags & 0x8000) !== 0 ? 4 : 0) + ((flags & 0x2000) !== 0 ? 4 : 0) + ((flags & 0x1000) !== 0 ? 4 : 0);
     if (end - off < hl) return this.bad(M.GRE_HEADER);
     if (!this.enterTunnel(TunnelType.GRE)) return false;
-    this.counts[C.GRE]++;
+    this.protocolCounts[C.GRE]++;
     off += hl;
     switch (proto) {
       case 0x0800:
@@ -505,7 +519,7 @@ export class PacketDecoder {
       case 0x88be:
         // Without the sequence bit this is ERSPAN type I: the mirrored frame follows GRE directly.
         if ((flags & 0x1000) === 0) {
-          this.counts[C.ERSPAN_I]++;
+          this.protocolCounts[C.ERSPAN_I]++;
           this.out!.tunnel = TunnelType.ERSPAN_I;
           return this.ethernet(buf, off, end);
         }
@@ -520,7 +534,7 @@ export class PacketDecoder {
   /** ERSPAN type II: 8-byte header (version 1, VLAN, COS, encapsulation, T, session, index). */
   private erspan2(buf: Uint8Array, off: number, end: number): boolean {
     if (end - off < 8 || buf[off] >> 4 !== 1) return this.bad(M.ERSPAN_HEADER);
-    this.counts[C.ERSPAN_II]++;
+    this.protocolCounts[C.ERSPAN_II]++;
     this.out!.tunnel = TunnelType.ERSPAN_II;
     return this.ethernet(buf, off + 8, end);
   }
@@ -533,7 +547,7 @@ export class PacketDecoder {
     if (end - off < 12 || buf[off] >> 4 !== 2) return this.bad(M.ERSPAN_HEADER);
     const hl = (buf[off + 11] & 1) !== 0 ? 20 : 12;
     if (end - off < hl) return this.bad(M.ERSPAN_HEADER);
-    this.counts[C.ERSPAN_III]++;
+    this.protocolCounts[C.ERSPAN_III]++;
     this.out!.tunnel = TunnelType.ERSPAN_III;
     const frameType = (buf[off + 10] >> 2) & 0x1f;
     if (frameType === 0) return this.ethernet(buf, off + hl, end);
@@ -544,7 +558,7 @@ export class PacketDecoder {
   /** TZSP: version 1, type, encapsulation, tagged fields up to the END tag (1); PADDING (0) is one byte. */
   private tzsp(buf: Uint8Array, off: number, end: number): boolean {
     if (!this.enterTunnel(TunnelType.TZSP)) return false;
-    this.counts[C.TZSP]++;
+    this.protocolCounts[C.TZSP]++;
     const type = buf[off + 1];
     const encap = (buf[off + 2] << 8) | buf[off + 3];
     let o = off + 4;
@@ -588,7 +602,7 @@ export class PacketDecoder {
   }
 
   private other(): boolean {
-    this.counts[C.OTHER]++;
+    this.protocolCounts[C.OTHER]++;
     return false;
   }
 
