@@ -8,7 +8,8 @@
  *      as JSON lines (--jsonl),
  * checks that 2 and both runs of 3 found exactly tshark's streams with the same packets and lost per
  * stream (2 also max delta / max jitter to tshark's printed 3 decimals), and prints the speed ratios.
- * Each is timed --rounds times (default 2), alternating, best kept: the machine is shared.
+ * Each is timed --rounds times (default 2), alternating, best kept, as wall time and as CPU time (user +
+ * system, child processes from /proc/self/stat): on a shared machine the CPU-time ratio is the steadier one.
  * Run after build: node --expose-gc dist/bench/replay-vs-tshark.js [--mb 200] [--file FILE] [--keep FILE] [--rounds N]
  *   --file: use this capture (kept); --keep: write the generated capture there and keep it.
  */
@@ -42,6 +43,20 @@ function parseTsharkStreams(out: string): TsharkStream[] {
     if (m) rows.push({ key: streamKeyOf(m[1], +m[2], m[3], +m[4], parseInt(m[5], 16)), packets: +m[6], lost: +m[7], maxDelta: +m[10], maxJitter: +m[13] });
   }
   return rows;
+}
+
+/**
+ * CPU seconds (user + system) of the waited-for children so far, from /proc/self/stat (cutime, cstime in
+ * clock ticks, 100 per second on Linux). On a shared machine CPU time is steadier than wall time.
+ */
+function childCpuS(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100; // fields 16 and 17 of proc(5), counted after the name
+}
+
+function selfCpuS(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** The fields of a JSON-lines QoS report this bench compares. */
@@ -113,21 +128,26 @@ async function main(): Promise<void> {
     const rounds = Number(arg('--rounds', '2'));
     const jsonl = join(dir, 'reports.jsonl');
     const best = { tshark: Infinity, loop: Infinity, cli: Infinity, cliJsonl: Infinity };
+    const cpu = { tshark: Infinity, loop: Infinity, cli: Infinity, cliJsonl: Infinity };
     let rows: TsharkStream[] = [];
     let packets = 0;
     for (let r = 0; r < rounds; r++) {
+      let c0 = childCpuS();
       t0 = process.hrtime.bigint();
       const out = execFileSync('tshark', ['-q', '-z', 'rtp,streams', '-r', file], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
       best.tshark = Math.min(best.tshark, elapsedMs(t0));
+      cpu.tshark = Math.min(cpu.tshark, childCpuS() - c0);
       rows = parseTsharkStreams(out);
       if (rows.length === 0) throw new Error('tshark found no RTP stream');
 
       gc();
+      c0 = selfCpuS();
       t0 = process.hrtime.bigint();
       const engine = new RtpEngine({ maxStreams: rows.length + 64, wiresharkCompatibleClock: true });
       const loop = new HotLoop(engine);
       await loop.runFile(file);
       best.loop = Math.min(best.loop, elapsedMs(t0));
+      cpu.loop = Math.min(cpu.loop, selfCpuS() - c0); // includes the file reads on libuv's threads
       packets = loop.counts.packets;
       const ours = streamResults(engine);
       checkAgainst('hot loop', rows, ours);
@@ -141,29 +161,36 @@ async function main(): Promise<void> {
       for (const withJsonl of [false, true]) {
         rmSync(jsonl, { force: true }); // the JSON-lines output appends
         const args = [cli, 'replay', file, '--no-hep', '--log-level', 'warn', ...(withJsonl ? ['--jsonl', jsonl] : [])];
+        c0 = childCpuS();
         t0 = process.hrtime.bigint();
         const run = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
         const ms = elapsedMs(t0);
+        const cpuS = childCpuS() - c0;
         if (run.status !== 0) throw new Error(`rtpprobe replay exited with ${run.status ?? run.signal}`);
         if (withJsonl) {
           checkAgainst('rtpprobe replay --jsonl', rows, cliStreams(jsonl));
           best.cliJsonl = Math.min(best.cliJsonl, ms);
+          cpu.cliJsonl = Math.min(cpu.cliJsonl, cpuS);
         } else {
           checkAgainst('rtpprobe replay (stream table)', rows, tableStreams(run.stdout), true);
           best.cli = Math.min(best.cli, ms);
+          cpu.cli = Math.min(cpu.cli, cpuS);
         }
       }
     }
 
     const rate = (ms: number) => `${(packets / ms / 1000).toFixed(2)} Mpps, ${(size / ms / 1000).toFixed(0)} MB/s`;
-    const line = (name: string, ms: number, note: string) =>
-      console.log(`${name.padEnd(44)} ${(ms / 1000).toFixed(2).padStart(7)} s  (${rate(ms)}${note})${ms === best.tshark ? '' : `  ${(best.tshark / ms).toFixed(1)}x faster than tshark`}`);
+    const line = (name: string, k: keyof typeof best, note: string) => {
+      const ms = best[k];
+      const vs = k === 'tshark' ? '' : `  ${(best.tshark / ms).toFixed(1)}x faster than tshark (CPU time: ${(cpu.tshark / cpu[k]).toFixed(1)}x)`;
+      console.log(`${name.padEnd(40)} ${(ms / 1000).toFixed(2).padStart(6)} s wall, ${cpu[k].toFixed(2).padStart(6)} s CPU  (${rate(ms)}${note})${vs}`);
+    };
     console.log(`== replay vs tshark: ${(size / 1e6).toFixed(0)} MB, ${packets} packets, ${rows.length} RTP streams, best of ${rounds} ==`);
     console.log(`same ${rows.length} streams as tshark with the same packets and lost per stream: hot loop (also max delta and max jitter to 3 decimals), rtpprobe replay (table and JSON lines)`);
-    line('tshark -q -z rtp,streams', best.tshark, ', includes start-up');
-    line('hot loop (file source .. RTP engine)', best.loop, '');
-    line('rtpprobe replay --no-hep (stream table)', best.cli, ', includes start-up');
-    line('rtpprobe replay --no-hep --jsonl FILE', best.cliJsonl, ', includes start-up');
+    line('tshark -q -z rtp,streams', 'tshark', ', includes start-up');
+    line('hot loop (file source .. RTP engine)', 'loop', '');
+    line('rtpprobe replay --no-hep (stream table)', 'cli', ', includes start-up');
+    line('rtpprobe replay --no-hep --jsonl FILE', 'cliJsonl', ', includes start-up');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
