@@ -25,6 +25,17 @@ const TICK_MS = 1000;
 export interface PipelineEvents {
   streamStarted?(): void;
   streamEnded?(reason: number, finalMos: number): void;
+  /**
+   * What an RTCP packet taught that can concern streams elsewhere (worker mode: the RTCP flow and the RTP
+   * streams it describes may sit on different workers); given to their pipelines' applyRtcpFacts().
+   */
+  rtcpFacts?(facts: RtcpFacts): void;
+}
+
+/** Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its sender's address words. */
+export interface RtcpFacts {
+  rtt: Array<[ssrc: number, rttMs: number]>;
+  bye: Array<{ ssrcs: number[]; src: [number, number, number, number] }>;
 }
 
 /**
@@ -52,6 +63,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly heuristic: boolean;
   private readonly nodeName: string;
   private hostTimestamps = false;
+  /** Round trips other pipelines measured (worker mode only), by SSRC. */
+  private remoteRtt: Map<number, number> | null = null;
   private nextTickMs = 0;
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
@@ -253,8 +266,19 @@ export class Pipeline<C extends CallView = CallTracker> {
     const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
     if (c.packets.length === 0) return;
     const env = envelopeOf(pkt, now);
-    this.rtt.observe(c, now, `${env.srcIp}:${env.srcPort}`, `${env.dstIp}:${env.dstPort}`);
-    for (const p of c.packets) if (p.kind === 'BYE') this.endStreamsBySsrc(p.ssrcs, pkt);
+    const samples = this.rtt.observe(c, now, `${env.srcIp}:${env.srcPort}`, `${env.dstIp}:${env.dstPort}`);
+    let byes = false;
+    for (const p of c.packets) {
+      if (p.kind !== 'BYE') continue;
+      byes = true;
+      this.endStreamsBySsrc(p.ssrcs, pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+    }
+    if (this.events.rtcpFacts && (samples.length > 0 || byes)) {
+      this.events.rtcpFacts({
+        rtt: samples.map((x) => [x.sourceSsrc, x.rttMs]),
+        bye: c.packets.flatMap((p) => (p.kind === 'BYE' ? [{ ssrcs: p.ssrcs, src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3] as [number, number, number, number] }] : [])),
+      });
+    }
     let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
     if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
     const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : null;
@@ -262,17 +286,31 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /** RTCP BYE: the sender's streams (same source address, listed SSRC) end. */
-  private endStreamsBySsrc(ssrcs: number[], pkt: DecodedPacket): void {
+  private endStreamsBySsrc(ssrcs: number[], s0: number, s1: number, s2: number, s3: number): void {
     const e = this.engine;
     e.forEachActive((slot) => {
       if (!ssrcs.includes(e.ssrc(slot))) return;
-      if (e.srcAddrWord(slot, 0) !== pkt.src0 || e.srcAddrWord(slot, 1) !== pkt.src1 || e.srcAddrWord(slot, 2) !== pkt.src2 || e.srcAddrWord(slot, 3) !== pkt.src3) return;
+      if (e.srcAddrWord(slot, 0) !== s0 || e.srcAddrWord(slot, 1) !== s1 || e.srcAddrWord(slot, 2) !== s2 || e.srcAddrWord(slot, 3) !== s3) return;
       e.endStream(slot, EndReason.rtcpBye);
     });
   }
 
+  /** RTCP facts another pipeline saw (worker mode): round trips for this pipeline's reports, BYEs end streams. */
+  applyRtcpFacts(f: RtcpFacts): void {
+    const remote = (this.remoteRtt ??= new Map());
+    for (const [ssrc, ms] of f.rtt) {
+      // Latest wins and the oldest-updated goes first when full, like the RTT tracker's own table.
+      remote.delete(ssrc >>> 0);
+      if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
+      remote.set(ssrc >>> 0, ms);
+    }
+    for (const b of f.bye) this.endStreamsBySsrc(b.ssrcs, b.src[0], b.src[1], b.src[2], b.src[3]);
+  }
+
   private reportInput(slot: number): StreamReportInput {
-    const rtt = this.rtt.latestRttMs(this.engine.ssrc(slot));
+    const ssrc = this.engine.ssrc(slot);
+    let rtt = this.rtt.latestRttMs(ssrc);
+    if (Number.isNaN(rtt) && this.remoteRtt) rtt = this.remoteRtt.get(ssrc >>> 0) ?? Number.NaN;
     return {
       callId: this.ctx.callId[slot],
       xcid: this.ctx.xcid[slot],

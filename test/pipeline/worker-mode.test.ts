@@ -3,17 +3,19 @@
  * binding mirrors, packets dealt to them by a symmetric 5-tuple hash as PACKET_FANOUT does, must report
  * every stream exactly as the single-thread pipeline does (same Call-ID, counts, loss, jitter, end kind).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allocateBatch, LinkType, readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
 import { generateScenario, sdpBody, sipRequest, TcpFlags, tcpFrame, text } from '../../src/gen/index.js';
-import { defaultConfig } from '../../src/ops/config.js';
-import { Pipeline, type ReportTarget } from '../../src/pipeline/index.js';
+import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
 import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
-import { pcapOf, words } from '../sip/helpers.js';
+import { CAPTURES, pcapOf, words } from '../sip/helpers.js';
 
 function scenarioBatch(seed: number): PacketBatch {
   const records = [...generateScenario({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 })].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() }));
@@ -45,9 +47,70 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
     if (r.TYPE !== 'FINAL' && r.TYPE !== 'HANGUP') continue;
     const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}/${r.SSRC}`;
     expect(out.has(key), `${key} ended twice`).toBe(false);
-    out.set(key, { TYPE: r.TYPE, CORRELATION_ID: r.CORRELATION_ID, TOTAL_PK: r.TOTAL_PK, PACKET_LOSS: r.PACKET_LOSS, MAX_JITTER: r.MAX_JITTER, MAX_DELTA: r.MAX_DELTA, CODEC_NAME: r.CODEC_NAME, DIR: r.DIR, PARTY: r.PARTY });
+    out.set(key, { TYPE: r.TYPE, CORRELATION_ID: r.CORRELATION_ID, TOTAL_PK: r.TOTAL_PK, PACKET_LOSS: r.PACKET_LOSS, MAX_JITTER: r.MAX_JITTER, MAX_DELTA: r.MAX_DELTA, CODEC_NAME: r.CODEC_NAME, DIR: r.DIR, PARTY: r.PARTY, MOS: r.MOS, DELAY_SOURCE: r.DELAY_SOURCE, ONE_WAY_DELAY: r.ONE_WAY_DELAY });
   }
   return out;
+}
+
+/**
+ * The same packets through one pipeline, and through a signalling owner + two mirrored pipelines that
+ * `workerOf` deals them to, with every message delivered before the receiving worker's next packet.
+ */
+function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number) {
+  const single = collector();
+  const p = new Pipeline(config, single.sink);
+  for (const b of batches) p.processBatch(b);
+  p.finish();
+
+  const split = collector();
+  const pending: MainToWorker[][] = [[], []];
+  const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push(m)));
+  const mirrors: BindingMirror[] = [];
+  const workers: Pipeline<BindingMirror>[] = [];
+  for (const w of [0, 1]) {
+    // RTCP facts go to the other worker, as the pool forwards them.
+    const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ t: 'rtcp', facts: [f] }) };
+    workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks))));
+  }
+  const deliver = (w: number) => {
+    for (const m of pending[w]!.splice(0)) {
+      if (m.t === 'rtcp') m.facts.forEach((f) => workers[w]!.applyRtcpFacts(f));
+      else mirrors[w]!.apply(m);
+    }
+  };
+  const dec = new PacketDecoder();
+  const pkt = new DecodedPacket();
+  const used = [0, 0];
+  for (const batch of batches) {
+    for (let i = 0; i < batch.count; i++) {
+      const w = dec.decode(batch, i, pkt) ? workerOf(pkt) : 0;
+      used[w]++;
+      deliver(w); // the worker drains bindings before its batch
+      workers[w]!.processPacket(batch, i);
+      const sip = mirrors[w]!.takeSip();
+      if (sip) owner.onSip(sip);
+    }
+  }
+  for (const w of [0, 1]) {
+    deliver(w);
+    workers[w]!.finish();
+  }
+  owner.endAll();
+  return { want: endings(single.reports), got: endings(split.reports), used };
+}
+
+/** Batches of a file reader share buffers: keep a copy of each. */
+function copyBatch(b: PacketBatch): PacketBatch {
+  const c = allocateBatch(b.count, b.buf.length);
+  c.buf.set(b.buf);
+  c.offset.set(b.offset.subarray(0, b.count));
+  c.caplen.set(b.caplen.subarray(0, b.count));
+  c.wirelen.set(b.wirelen.subarray(0, b.count));
+  c.tsSec.set(b.tsSec.subarray(0, b.count));
+  c.tsNsec.set(b.tsNsec.subarray(0, b.count));
+  c.linkType.set(b.linkType.subarray(0, b.count));
+  c.count = b.count;
+  return c;
 }
 
 describe('worker mode: signalling owner + binding mirrors', () => {
@@ -55,43 +118,25 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const config = defaultConfig();
     config.reports.intervalS = 3600;
     const batch = scenarioBatch(7);
-
-    const single = collector();
-    const p = new Pipeline(config, single.sink);
-    p.processBatch(batch);
-    p.finish();
-
-    const split = collector();
-    const pending: MainToWorker[][] = [[], []];
-    const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push(m)));
-    const mirrors: BindingMirror[] = [];
-    const workers = [0, 1].map(() => new Pipeline(config, split.sink, {}, (hooks) => mirrors[mirrors.push(new BindingMirror(config, hooks)) - 1]!));
-    const dec = new PacketDecoder();
-    const pkt = new DecodedPacket();
-    const used = [0, 0];
-    for (let i = 0; i < batch.count; i++) {
-      // Symmetric in the two endpoints, like the kernel's flow hash: both directions go to one worker.
-      let w = 0;
-      if (dec.decode(batch, i, pkt)) w = Math.imul((pkt.src3 ^ pkt.dst3) + (pkt.srcPort ^ pkt.dstPort) * 65537 + pkt.srcPort + pkt.dstPort, 0x9e3779b1) >>> 31;
-      used[w]++;
-      for (const m of pending[w]!.splice(0)) mirrors[w]!.apply(m); // the worker drains bindings before its batch
-      workers[w]!.processPacket(batch, i);
-      const sip = mirrors[w]!.takeSip();
-      if (sip) owner.onSip(sip);
-    }
-    for (let w = 0; w < 2; w++) {
-      for (const m of pending[w]!.splice(0)) mirrors[w]!.apply(m);
-      workers[w]!.finish();
-    }
-    owner.endAll();
-
+    const { want, got, used } = singleAndSplit(config, [batch], (pkt) => Math.imul((pkt.src3 ^ pkt.dst3) + (pkt.srcPort ^ pkt.dstPort) * 65537 + pkt.srcPort + pkt.dstPort, 0x9e3779b1) >>> 31);
     expect(used[0]).toBeGreaterThan(batch.count / 5);
     expect(used[1]).toBeGreaterThan(batch.count / 5);
-    const want = endings(single.reports);
-    const got = endings(split.reports);
     expect(want.size).toBeGreaterThanOrEqual(48);
     expect([...want.values()].filter((r) => r.TYPE === 'HANGUP').length).toBeGreaterThan(0);
     expect([...want.values()].every((r) => !String(r.CORRELATION_ID).startsWith('synthetic'))).toBe(true);
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('RTCP on another worker than its RTP streams: round trips (delay, MOS) reach them as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 5;
+    const batches: PacketBatch[] = [];
+    for (const b of readCaptureBuffer(new Uint8Array(readFileSync(join(CAPTURES, 'SIP_CALL_RTP_G711.pcap'))))) batches.push(copyBatch(b));
+    // Even ports (RTP, SIP 5060) on worker 0, odd ones (RTCP on RTP + 1) on worker 1: symmetric, like a flow hash.
+    const { want, got, used } = singleAndSplit(config, batches, (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1);
+    expect(used[1]).toBeGreaterThan(0);
+    expect(want.size).toBe(5);
+    expect([...want.values()].filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(2);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 

@@ -8,7 +8,7 @@ import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from '
 import { openLiveCapture } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
 import { CaptureLoop, type LoopLog } from '../capture-loop.js';
-import { Pipeline } from '../pipeline.js';
+import { Pipeline, type RtcpFacts } from '../pipeline.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
 import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
@@ -37,8 +37,14 @@ const sink: ReportTarget = {
   rtcp: (json, env, callId) => reports.push({ k: 'rtcp', json, env, callId }),
 };
 let ended: Array<[number, number]> = [];
+let facts: RtcpFacts[] = [];
 let mirror!: BindingMirror;
-const pipeline = new Pipeline(config, sink, { streamEnded: (reason, mos) => ended.push([reason, mos]) }, (hooks) => (mirror = new BindingMirror(config, hooks)));
+const pipeline = new Pipeline(
+  config,
+  sink,
+  { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f) },
+  (hooks) => (mirror = new BindingMirror(config, hooks)),
+);
 
 const open = (): Promise<LivePacketSource> =>
   openLiveCapture({
@@ -75,6 +81,8 @@ function onControl(m: MainToWorker): void {
       stopping = true;
       void loop?.stop();
     }
+  } else if (m.t === 'rtcp') {
+    for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'reload') {
     pipeline.reporter.scheduler.reconfigure({ baseIntervalS: m.intervalS, rules: m.rules });
   } else mirror.apply(m);
@@ -86,6 +94,10 @@ function flush(): void {
   if (reports.length > 0) {
     post({ t: 'reports', items: reports });
     reports = [];
+  }
+  if (facts.length > 0) {
+    post({ t: 'rtcp', facts });
+    facts = [];
   }
 }
 

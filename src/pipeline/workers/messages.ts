@@ -6,6 +6,7 @@
 import type { ProbeConfig } from '../../ops/config.js';
 import type { QosReport } from '../../report/index.js';
 import type { MediaBinding } from '../../sip/index.js';
+import type { RtcpFacts } from '../pipeline.js';
 import type { Envelope } from '../report-sink.js';
 
 export interface MediaWorkerData {
@@ -52,6 +53,8 @@ export type WorkerToMain =
   | { t: 'open-failed'; message: string; code?: string }
   | { t: 'sip'; packets: ForwardedSip[] }
   | { t: 'reports'; items: ForwardedReport[] }
+  /** Round trips and RTCP BYEs this worker saw: the RTP streams they concern may be on other workers. */
+  | { t: 'rtcp'; facts: RtcpFacts[] }
   /** Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs. */
   | { t: 'touch'; callIndex: number[]; callId: string[]; nowMs: number }
   | { t: 'stats'; stats: WorkerStats; ended: Array<[reason: number, mos: number]> }
@@ -65,5 +68,7 @@ export type MainToWorker =
   | { t: 'bind'; binding: MediaBinding; w: [number, number, number, number]; port: number; rtcp: boolean }
   | { t: 'update'; binding: MediaBinding }
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
+  /** Another worker's RTCP facts. */
+  | { t: 'rtcp'; facts: RtcpFacts[] }
   | { t: 'reload'; intervalS: number; rules: ProbeConfig['reports']['rules'] }
   | { t: 'stop' };

@@ -105,6 +105,9 @@ export class MediaWorkerPool {
           else this.h.sink.rtcp(r.json, r.env, r.callId);
         }
         break;
+      case 'rtcp':
+        for (const x of this.members) if (x !== member && !x.done) x.control.postMessage(m);
+        break;
       case 'touch':
         this.signalling.touch(m.callIndex, m.callId, m.nowMs);
         break;
