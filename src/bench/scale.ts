@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCaptureBuffer } from '../capture/index.js';
+import { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { rtp, udpFrame } from '../gen/index.js';
 import { RtpEngine } from '../rtp/index.js';
@@ -77,10 +77,13 @@ function capture(streams: number, first: number, rounds: number, templates: Uint
   return out;
 }
 
+/** The whole loop up to the engine, with the same one-pass record walk as HotLoop.runBuffer. */
 function decodeAndScreen(data: Uint8Array, dec: PacketDecoder, pkt: DecodedPacket): number {
   let n = 0;
-  for (const b of readCaptureBuffer(data, 'bench')) {
-    for (let i = 0; i < b.count; i++) if (dec.decode(b, i, pkt) && pkt.ipProto === 17 && !looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) n++;
+  const cur = new CaptureCursor(data, 'bench');
+  while (cur.next()) {
+    if (dec.decodeFrame(data, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt) && pkt.ipProto === 17 &&
+      !looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) n++;
   }
   return n;
 }

@@ -70,14 +70,20 @@ export class PacketDecoder {
 
   /** True when `out` now holds a UDP or TCP payload; false when the packet was skipped (and counted). */
   decode(batch: PacketBatch, i: number, out: DecodedPacket): boolean {
-    const buf = batch.buf;
-    const off = batch.offset[i];
-    const caplen = batch.caplen[i];
+    return this.decodeFrame(batch.buf, batch.offset[i], batch.caplen[i], batch.linkType[i], batch.tsSec[i], batch.tsNsec[i], out);
+  }
+
+  /**
+   * decode() for one frame given by its fields rather than a batch entry: buf[off..off + caplen) captured
+   * with link type `linkType` at tsSec/tsNsec. Lets a reader that walks records one at a time (the
+   * in-memory capture cursor) decode without filling batch arrays first.
+   */
+  decodeFrame(buf: Uint8Array, off: number, caplen: number, linkType: number, tsSec: number, tsNsec: number, out: DecodedPacket): boolean {
     // Fast path for the common case, in this one function: Ethernet, at most one 802.1Q tag, IPv4 without
     // options or fragmentation, UDP whose lengths are consistent and fully captured, not to a tunnel port.
     // It checks everything the general path checks for such a packet and sets every field it would set;
     // any other packet (or any doubt) takes the general path below, which starts over.
-    if (batch.linkType[i] === this.fastLinkType && caplen >= 42 && off + caplen <= buf.length) {
+    if (linkType === this.fastLinkType && caplen >= 42 && off + caplen <= buf.length) {
       // Big-endian words through a DataView: one bounds check and one load per field instead of per byte.
       if (buf !== this.viewBuf) this.setView(buf);
       const v = this.view;
@@ -122,13 +128,13 @@ export class PacketDecoder {
           out.payloadWireLength = ulen - 8;
           out.tunnel = 0;
           out.reassembled = false;
-          out.tsSec = batch.tsSec[i];
-          out.tsNsec = batch.tsNsec[i];
+          out.tsSec = tsSec;
+          out.tsNsec = tsNsec;
           return true;
         }
       }
     }
-    return this.decodeGeneral(batch, i, out);
+    return this.decodeGeneral(buf, off, caplen, linkType, tsSec, tsNsec, out);
   }
 
   private setView(buf: Uint8Array): void {
@@ -137,10 +143,8 @@ export class PacketDecoder {
   }
 
   /** Every link type, tunnel, fragment and malformed case: the layer-by-layer walk. */
-  private decodeGeneral(batch: PacketBatch, i: number, out: DecodedPacket): boolean {
-    const buf = batch.buf;
-    const off = batch.offset[i];
-    const end = off + batch.caplen[i];
+  private decodeGeneral(buf: Uint8Array, off: number, caplen: number, linkType: number, tsSec: number, tsNsec: number, out: DecodedPacket): boolean {
+    const end = off + caplen;
     out.ipVersion = 0;
     out.ipProto = 0;
     out.src0 = 0; out.src1 = 0; out.src2 = 0; out.src3 = 0;
@@ -158,14 +162,14 @@ export class PacketDecoder {
     out.payloadWireLength = 0;
     out.tunnel = 0;
     out.reassembled = false;
-    out.tsSec = batch.tsSec[i];
-    out.tsNsec = batch.tsNsec[i];
+    out.tsSec = tsSec;
+    out.tsNsec = tsNsec;
     this.out = out;
     this.frame = buf;
     this.depth = 0;
     this.protocolCounts[C.PACKETS]++;
     if (end > buf.length) return this.bad(M.LINK_HEADER);
-    return this.link(batch.linkType[i], buf, off, end);
+    return this.link(linkType, buf, off, end);
   }
 
   /** Packets per ProtocolCounter (up to date whenever read). */

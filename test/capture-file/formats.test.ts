@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureFileError, openCaptureFile, readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
+import { CaptureCursor } from '../../src/capture/file/index.js';
 import { classicPcap, ipv4Udp, loopback, pcapng, pcapngSections, rtp, sll, udpFrame, type PcapRecord } from '../../src/gen/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-capfile-'));
@@ -27,9 +28,32 @@ function collect(batch: PacketBatch, into: Seen[]): void {
   }
 }
 
+/** The same capture through CaptureCursor (record at a time): the records seen, and the error thrown if any. */
+function readCursor(data: Uint8Array): { seen: Seen[]; error: unknown } {
+  const seen: Seen[] = [];
+  const cur = new CaptureCursor(data);
+  let error: unknown = null;
+  try {
+    while (cur.next()) {
+      seen.push({
+        tsSec: cur.tsSec, tsNsec: cur.tsNsec, caplen: cur.caplen, wirelen: cur.wirelen, linkType: cur.linkType,
+        bytes: Buffer.from(data.subarray(cur.off, cur.off + cur.caplen)).toString('hex'),
+      });
+    }
+    expect(cur.next()).toBe(false); // stays ended
+  } catch (e) {
+    error = e;
+  }
+  return { seen, error };
+}
+
+/** readCaptureBuffer's records, checked equal to CaptureCursor's. */
 function readSync(data: Uint8Array): Seen[] {
   const seen: Seen[] = [];
   for (const b of readCaptureBuffer(data)) collect(b, seen);
+  const cursor = readCursor(data);
+  expect(cursor.error).toBeNull();
+  expect(cursor.seen).toEqual(seen);
   return seen;
 }
 
@@ -202,6 +226,10 @@ describe('damaged files: every complete packet, then CaptureFileError', () => {
       for (const b of readCaptureBuffer(data)) collect(b, seen);
     }).toThrow(CaptureFileError);
     expect(seen.length).toBe(complete);
+    const cursor = readCursor(data);
+    expect(cursor.seen).toEqual(seen);
+    expect(cursor.error).toBeInstanceOf(CaptureFileError);
+    expect((cursor.error as Error).message).toMatch(messagePart);
   }
 
   it('classic pcap truncated inside a record', async () => {

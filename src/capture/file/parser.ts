@@ -65,6 +65,24 @@ export class CaptureParser {
 
   constructor(readonly name: string) {}
 
+  /** Record header length of a classic pcap file once its header was parsed; 0 for pcapng or before. */
+  get classicRecordHeader(): number {
+    return this.format === FORMAT_PCAP ? this.recordHeader : 0;
+  }
+  /** Classic pcap: byte order, timestamp unit, link type and record length limit of the file. */
+  get littleEndian(): boolean {
+    return this.le;
+  }
+  get nanosecond(): boolean {
+    return this.nanos;
+  }
+  get classicLinkType(): number {
+    return this.linkType;
+  }
+  get recordLimit(): number {
+    return this.maxCaplen;
+  }
+
   parse(buf: Uint8Array, pos: number, end: number, base: number, eof: boolean, batch: PacketBatch): number {
     const capacity = batch.offset.length;
     for (;;) {
