@@ -135,6 +135,8 @@ export class RtpEngine {
   private readonly tuples: RecordIndex;
   /** Key of the packet that starts a stream (filled on a lookup miss only). */
   private readonly newKey = new Int32Array(KEY_WORDS);
+  /** Arrival time of the packet handed to nextPacket: a double argument would be boxed in every call. */
+  private readonly arrivalMs = new Float64Array(1);
   private readonly lossOut: LossMetrics = { lossP: 0, lossQ: 0, burstR: 1, burstDensity: 0, gapDensity: 0, burstDurationMs: 0, gapDurationMs: 0 };
   /** Slots: active ones in [0, activeCount), free ones after (next allocated: slotList[activeCount]). */
   private readonly slotList: Int32Array;
@@ -309,7 +311,8 @@ export class RtpEngine {
     }
     const marker = b[off + 1] >> 7;
     const seq = (b[off + 2] << 8) | b[off + 3];
-    const ts = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0;
+    // As int32 (every use is modulo 2^32): a uint32 above 2^31 would be boxed as a heap number in each call.
+    const ts = (b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7];
     const k9 = (b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11];
 
     if (this.epochSec < 0) this.epochSec = pkt.tsSec;
@@ -323,13 +326,14 @@ export class RtpEngine {
     const slot = this.streams.find(h, k0, k1, k2, k3, k4, k5, k6, k7, k8, k9);
     if (slot >= 0) {
       this.counters.packets++;
-      this.nextPacket(slot, t, seq, ts, pt, marker, bytes);
+      this.arrivalMs[0] = t;
+      this.nextPacket(slot, seq, ts, pt, marker, bytes);
       return slot;
     }
     const k = this.newKey;
     k[0] = k0; k[1] = k1; k[2] = k2; k[3] = k3; k[4] = k4; k[5] = k5; k[6] = k6; k[7] = k7; k[8] = k8; k[9] = k9;
     const link = pkt.ipVersion | ((pkt.vlan + 1) << 8);
-    return this.unknownStream(h, signalled, seq, ts, pt, marker, bytes, t, link, pkt.srcMacOffset, pkt.dstMacOffset, frameBuf === undefined ? b : frameBuf);
+    return this.unknownStream(h, signalled, seq, ts >>> 0, pt, marker, bytes, t, link, pkt.srcMacOffset, pkt.dstMacOffset, frameBuf === undefined ? b : frameBuf);
   }
 
   /**
@@ -406,7 +410,8 @@ export class RtpEngine {
     this.firstPacket(slot, cd.pMs[p], cd.pSeq[p], cd.pTs[p], cd.pPt[p], cd.pMarker[p], cd.pBytes[p]);
     for (let k = 1; k < n; k++) {
       p = cd.pending(c, k);
-      this.nextPacket(slot, cd.pMs[p], cd.pSeq[p], cd.pTs[p], cd.pPt[p], cd.pMarker[p], cd.pBytes[p]);
+      this.arrivalMs[0] = cd.pMs[p];
+      this.nextPacket(slot, cd.pSeq[p], cd.pTs[p] | 0, cd.pPt[p], cd.pMarker[p], cd.pBytes[p]);
     }
     this.counters.packets += n;
     cd.clear(c);
@@ -532,7 +537,9 @@ export class RtpEngine {
     f[cd + L.D_C_MINJ] = Infinity;
   }
 
-  private nextPacket(slot: number, t: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
+  /** The next packet of a stream; its arrival time (ms) is in arrivalMs[0], ts is the RTP timestamp as int32. */
+  private nextPacket(slot: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
+    const t = this.arrivalMs[0];
     const f = this.f;
     const w = this.w;
     const u8 = this.u8;
