@@ -19,7 +19,8 @@ import { opsRuntime } from './ops/runtime.js';
 import { CaptureLoop } from './pipeline/capture-loop.js';
 import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
-import { MediaWorkerPool, autoFanoutGroup } from './pipeline/workers/pool.js';
+import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
+import { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
@@ -92,6 +93,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
   if (c.workers > 1) return runLiveWorkers(config, log);
   const rt = opsRuntime();
+  if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
   const open = () =>
     openLiveCapture({
       interface: c.interface,
@@ -104,7 +106,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
       fanoutGroup: c.fanoutGroup || undefined,
       onWarning: (m) => log.warn(m),
     }).catch((err: Error & { code?: string }) => {
-      throw Object.assign(err, { name: 'CaptureOpenError' });
+      throw Object.assign(explainFanoutError(err, c.fanoutGroup, false), { name: 'CaptureOpenError' });
     });
   const source: LivePacketSource = await open();
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
@@ -154,7 +156,8 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   const rt = opsRuntime();
   const outputs = openOutputs(config);
   const events = metricsEvents(rt?.metrics);
-  const pool = new MediaWorkerPool(config, c.fanoutGroup || autoFanoutGroup(), {
+  const fanoutGroup = workersFanoutGroup(log, c.interface, c.fanoutGroup);
+  const pool = new MediaWorkerPool(config, fanoutGroup, {
     sink: outputs.sink,
     log,
     streamsStarted: (n) => rt?.metrics?.streamStarted(n),
@@ -166,7 +169,7 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
     opened = await pool.start();
   } catch (err) {
     await outputs.close(0);
-    throw Object.assign(err as Error, { name: 'CaptureOpenError' });
+    throw Object.assign(explainFanoutError(err as Error, fanoutGroup, !c.fanoutGroup), { name: 'CaptureOpenError' });
   }
   for (const w of opened.warnings) log.warn(w);
   log.info({ interface: c.interface, backend: opened.backend, linkType: opened.linkType, workers: c.workers, fanoutGroup: pool.fanoutGroup }, 'capture open');
@@ -174,6 +177,16 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
 
   const view = poolView(pool);
   wireMetrics(rt?.metrics, view, outputs);
+  rt?.metrics?.setWorkers(() =>
+    pool.workerHealth().map((w) => ({
+      worker: w.index,
+      up: w.up,
+      received: w.stats?.capture.received ?? 0,
+      droppedKernel: w.stats?.capture.droppedKernel ?? 0,
+      droppedInterface: w.stats?.capture.droppedInterface ?? 0,
+      activeStreams: w.stats?.activeStreams ?? 0,
+    })),
+  );
   rt?.metrics?.addCaptureSource(c.interface, () => pool.captureTotals());
   rt?.metrics?.setCaptureState('running');
   const drops = dropWatch(log, () => pool.captureTotals());
@@ -185,7 +198,11 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
 
   rt?.lifecycle.onStop('capture and final reports (workers)', () => pool.stop(), 0);
   rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
-  onReload(log, outputs, (next) => pool.reload(next));
+  onReload(log, outputs, async (next) => {
+    const r = await pool.reload(next);
+    for (const f of r.failed) log.error({ worker: f.worker, reason: f.reason }, 'media worker did not apply the reloaded report rules: it keeps its previous ones');
+    return { workers: r.applied };
+  });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
   await captureUntilStopped(pool.finished, timer);
   // How the flow hash spread the load: packets and streams per worker.
@@ -206,13 +223,37 @@ function dropWatch(log: Logger, totals: () => { droppedKernel: number; droppedIn
   };
 }
 
-/** SIGHUP: thresholds and collectors change in place; streams, calls and capture settings stay as started. */
-function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig) => void): void {
+/**
+ * SIGHUP: thresholds and collectors change in place; streams, calls and capture settings stay as started.
+ * `applyRules` returns what to add to the log line (worker mode: the workers that applied the rules).
+ */
+function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig) => void | Promise<object>): void {
   opsRuntime()?.lifecycle.onReload(async (next) => {
-    applyRules(next);
+    const applied = await applyRules(next);
     await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
-    log.info({ rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0 }, 'report rules and collectors reloaded; capture and table sizes need a restart');
+    log.info(
+      { intervalS: next.reports.intervalS, rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0, ...applied },
+      'report rules and collectors reloaded; capture and table sizes need a restart',
+    );
   });
+}
+
+/** Worker mode's fanout group: the configured one, or an automatic id not in use on this host. */
+function workersFanoutGroup(log: Logger, iface: string, configured: number): number {
+  if (configured) {
+    checkExplicitFanoutGroup(log, iface, configured);
+    return configured;
+  }
+  const { group, skipped } = pickAutoFanoutGroup(iface);
+  if (skipped.length) log.warn({ fanoutGroup: group, inUse: skipped }, 'automatic fanout group ids already in use on this host were skipped');
+  return group;
+}
+
+/** An explicit group that already has sockets shares the traffic with them (or refuses to join): say so. */
+function checkExplicitFanoutGroup(log: Logger, iface: string, group: number): void {
+  if (fanoutGroupInUse(iface, group) === true) {
+    log.warn({ fanoutGroup: group }, 'capture.fanout_group is already in use on this host: this probe shares the packets with the sockets already in it (another probe on the same group), or the join fails if their settings differ');
+  }
 }
 
 /** Waits for the capture to end (after a stop, or failing); /healthz follows. */
@@ -335,9 +376,19 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveCalls(() => v.activeCalls());
   const prevMalformed: number[] = [];
   const prevCollector = new Map<string, { sent: number; failed: number; dropped: number }>();
-  for (const c of outputs.hep?.stats().collectors ?? []) m.setQueueDepth(c.name, () => outputs.hep?.stats().collectors.find((x) => x.name === c.name)?.queued ?? 0);
+  // Per collector, including those a reload adds (outputs.hep changes then).
+  const depthKnown = new Set<string>();
+  const watchQueues = () => {
+    for (const c of outputs.hep?.stats().collectors ?? []) {
+      if (depthKnown.has(c.name)) continue;
+      depthKnown.add(c.name);
+      m.setQueueDepth(c.name, () => outputs.hep?.stats().collectors.find((x) => x.name === c.name)?.queued ?? 0);
+    }
+  };
+  watchQueues();
   const prevPackets = { sip: 0, rtcp: 0, otherUdp: 0, packets: 0 };
   const timer = setInterval(() => {
+    watchQueues();
     const counts = v.counts();
     for (const k of ['packets', 'sip', 'rtcp', 'otherUdp'] as const) {
       const d = counts[k] - prevPackets[k];

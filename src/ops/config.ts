@@ -84,6 +84,12 @@ const ruleSchema = obj(
  * 20,000 x ~4 KB = ~80 MB. Fragment chains 1,024 x 64 KB worst case = 64 MB. HEP queues 10,000 x ~1.5 KB
  * = 15 MB per collector. Total well under 1 GB.
  */
+/**
+ * PACKET_FANOUT ids the probe picks itself (capture.fanout_group 0 with several workers); explicit ids
+ * must stay below, so no probe configured by hand joins an automatic group.
+ */
+export const AUTO_FANOUT_GROUPS = { min: 61440, max: 65535 } as const;
+
 export const probeSchema = obj(
   {
     capture: obj(
@@ -95,14 +101,16 @@ export const probeSchema = obj(
         buffer_timeout_ms: int({ doc: 'Longest wait before a partly filled block is delivered (batching latency).', default: 10, min: 1, max: 1000 }),
         filter: str({ doc: 'BPF filter applied in the kernel; empty = everything.', default: '' }),
         promiscuous: bool({ doc: 'Promiscuous mode (needed on a mirror port: frames are not addressed to us).', default: true }),
-        fanout_group: int({ doc: 'PACKET_FANOUT group id shared by the workers; 0 = no fanout.', default: 0, min: 0, max: 65535 }),
-        workers: int({ doc: 'Media worker threads sharing the interface by PACKET_FANOUT (flow hash); SIP state stays on the main thread. >1 needs the native addon (backend pcap or auto); fanout_group 0 then picks a group id from the process id.', default: 1, min: 1, max: 64 }),
+        fanout_group: int({ doc: `PACKET_FANOUT group id shared by the workers (1..${AUTO_FANOUT_GROUPS.min - 1}); 0 = no fanout with one worker, an automatic id (${AUTO_FANOUT_GROUPS.min}..${AUTO_FANOUT_GROUPS.max}, one not in use on the host) with several.`, default: 0, min: 0, max: 65535 }),
+        workers: int({ doc: 'Media worker threads sharing the interface by PACKET_FANOUT (flow hash); SIP state stays on the main thread. >1 needs the native addon (backend pcap or auto).', default: 1, min: 1, max: 64 }),
       },
       {
         doc: 'Packet capture.',
         check(v, path, issues) {
           if (v.workers > 1 && v.backend === 'cap')
             issues.add(`${path}.workers`, `${v.workers} is not allowed with backend "cap": cap cannot run in worker threads; use workers 1, or backend pcap (the native addon; auto uses it too)`);
+          if (v.fanoutGroup >= AUTO_FANOUT_GROUPS.min)
+            issues.add(`${path}.fanout_group`, `${v.fanoutGroup} is not allowed: ${AUTO_FANOUT_GROUPS.min}..${AUTO_FANOUT_GROUPS.max} are reserved for the automatic ids the probe picks (fanout_group 0); use 1..${AUTO_FANOUT_GROUPS.min - 1}`);
         },
       },
     ),

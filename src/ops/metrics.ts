@@ -12,6 +12,17 @@ export const MOS_BUCKETS = [1, 1.5, 2, 2.5, 3, 3.5, 3.8, 4, 4.1, 4.2, 4.3, 4.4, 
 
 export type CaptureState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
+/** One media worker's state (worker mode), pulled at scrape time. Counters are cumulative. */
+export interface WorkerSample {
+  worker: number;
+  /** Thread running, capture open, counters fresh. */
+  up: boolean;
+  received: number;
+  droppedKernel: number;
+  droppedInterface: number;
+  activeStreams: number;
+}
+
 export interface ProbeMetricsOptions {
   /** Add Node's process metrics (CPU, memory, event-loop lag). Default true. */
   processMetrics?: boolean;
@@ -21,7 +32,9 @@ export interface ProbeMetricsOptions {
 export class ProbeMetrics {
   readonly registry = new Registry();
   private readonly captureSources = new Map<string, () => CaptureStats>();
-  private readonly lastCapture = new Map<string, CaptureStats>();
+  /** Last value seen of each cumulative source (capture counters, per-worker counters), by series. */
+  private readonly lastCumulative = new Map<string, number>();
+  private workersFn: () => WorkerSample[] = () => [];
   private activeStreamsFn: () => number = () => 0;
   private activeCallsFn: () => number = () => 0;
   private queueDepthFns = new Map<string, () => number>();
@@ -102,19 +115,51 @@ export class ProbeMetrics {
         this.set(self.captureState === 'running' ? 1 : 0);
       },
     });
+    // Worker mode: one series per media worker, so a stalled worker or one dropping packets stands out
+    // (the totals above sum them).
+    const perWorker = (name: string, help: string, field: 'received' | 'droppedKernel' | 'droppedInterface') =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['worker'] as const,
+        registers,
+        collect() {
+          for (const w of self.workersFn()) self.addCumulative(this as Counter<'worker'>, `${name}:${w.worker}`, { worker: String(w.worker) }, w[field]);
+        },
+      });
+    perWorker('worker_capture_packets_received_total', 'Packets delivered to each media worker by its capture (worker mode).', 'received');
+    perWorker('worker_capture_packets_dropped_kernel_total', "Packets the kernel dropped from each media worker's ring (worker mode).", 'droppedKernel');
+    perWorker('worker_capture_packets_dropped_interface_total', "Interface/driver drops seen by each media worker's capture (worker mode).", 'droppedInterface');
+    new Gauge({
+      name: `${p}worker_up`,
+      help: '1 while the media worker runs, its capture is open and its counters arrive (worker mode).',
+      labelNames: ['worker'] as const,
+      registers,
+      collect() {
+        for (const w of self.workersFn()) this.set({ worker: String(w.worker) }, w.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${p}worker_streams_active`,
+      help: 'RTP streams tracked by each media worker (worker mode): how the flow hash spreads them.',
+      labelNames: ['worker'] as const,
+      registers,
+      collect() {
+        for (const w of self.workersFn()) this.set({ worker: String(w.worker) }, w.activeStreams);
+      },
+    });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
 
   private pullCapture(field: keyof CaptureStats, counter: Counter<'interface'>): void {
-    for (const [iface, fn] of this.captureSources) {
-      const now = fn();
-      const prev = this.lastCapture.get(`${field}:${iface}`);
-      const before = prev ? prev[field] : 0;
-      const add = now[field] >= before ? now[field] - before : now[field];
-      if (add > 0) counter.inc({ interface: iface }, add);
-      else counter.inc({ interface: iface }, 0);
-      this.lastCapture.set(`${field}:${iface}`, { ...now });
-    }
+    for (const [iface, fn] of this.captureSources) this.addCumulative(counter, `${field}:${iface}`, { interface: iface }, fn()[field]);
+  }
+
+  /** Adds what a cumulative source gained since the last scrape (a source that restarted adds its new total). */
+  private addCumulative<L extends string>(counter: Counter<L>, key: string, labels: Partial<Record<L, string>>, now: number): void {
+    const before = this.lastCumulative.get(key) ?? 0;
+    counter.inc(labels, now >= before ? now - before : now); // inc by 0 still shows the series
+    this.lastCumulative.set(key, now);
   }
 
   // --- providers (pulled at scrape time) ---------------------------------------------------------
@@ -125,6 +170,10 @@ export class ProbeMetrics {
   }
   removeCaptureSource(name: string): void {
     this.captureSources.delete(name);
+  }
+  /** Worker mode: each media worker's state and counters. */
+  setWorkers(fn: () => WorkerSample[]): void {
+    this.workersFn = fn;
   }
   setActiveStreams(fn: () => number): void {
     this.activeStreamsFn = fn;

@@ -84,7 +84,13 @@ function onControl(m: MainToWorker): void {
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'reload') {
-    pipeline.reporter.scheduler.reconfigure({ baseIntervalS: m.intervalS, rules: m.rules });
+    // Validated by the main thread already; a failure here keeps this worker's schedule and is reported.
+    try {
+      pipeline.reporter.scheduler.reconfigure({ baseIntervalS: m.intervalS, rules: m.rules });
+      post({ t: 'reloaded', seq: m.seq });
+    } catch (err) {
+      post({ t: 'reloaded', seq: m.seq, error: (err as Error).message });
+    }
   } else mirror.apply(m);
 }
 
@@ -138,6 +144,7 @@ loop = new CaptureLoop(source, {
 });
 control.on('message', (m: MainToWorker) => onControl(m));
 post({ t: 'ready', backend: source.backend, linkType: source.linkType, warnings: [...source.warnings] });
+sendStats(); // the main thread shows this worker up from now, not a second later
 
 // Wall-clock tick: reports and timeouts keep flowing when traffic stops; this worker's drops go in its reports.
 const timer = setInterval(() => {

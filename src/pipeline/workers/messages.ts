@@ -60,6 +60,8 @@ export type WorkerToMain =
   | { t: 'stats'; stats: WorkerStats; ended: Array<[reason: number, mos: number]> }
   | { t: 'log'; level: 'error' | 'warn' | 'info' | 'debug'; obj: object; msg: string }
   | { t: 'state'; state: 'running' | 'failed' }
+  /** Answer to 'reload' `seq`: applied, or the reason it was not (the old schedule stays). */
+  | { t: 'reloaded'; seq: number; error?: string }
   /** After 'stop': every final report has been posted before this. */
   | { t: 'done' };
 
@@ -70,5 +72,5 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
-  | { t: 'reload'; intervalS: number; rules: ProbeConfig['reports']['rules'] }
+  | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules'] }
   | { t: 'stop' };

@@ -19,10 +19,26 @@ interface Member {
   worker: Worker;
   control: MessagePort;
   stats: WorkerStats | null;
+  /** Date.now() of the latest counters: a worker stuck in a loop stops sending them. */
+  statsAtMs: number;
   captureFailed: boolean;
   done: boolean;
+  running: boolean;
   exited: Promise<number>;
 }
+
+/** One worker's state for /metrics (per-worker series) and logs. */
+export interface WorkerHealth {
+  index: number;
+  /** Thread running, capture open, counters heard within STALE_MS. */
+  up: boolean;
+  stats: WorkerStats | null;
+}
+
+/** A worker silent for this long counts as down (it posts counters every second, also under load). */
+const STALE_MS = 5000;
+/** How long a reload waits for every worker to confirm. */
+const RELOAD_ACK_MS = 3000;
 
 /**
  * N media workers on one PACKET_FANOUT group plus the signalling owner (this thread's CallTracker).
@@ -60,6 +76,8 @@ export class MediaWorkerPool {
       const all = await Promise.all(ready);
       return all[0]!;
     } catch (err) {
+      // The workers exiting now is no crash: the open error is what the caller reports (exit code 3).
+      this.finished.catch(() => {});
       await Promise.all(this.members.map((m) => m.worker.terminate()));
       throw err;
     }
@@ -71,7 +89,7 @@ export class MediaWorkerPool {
       workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, control: port2 },
       transferList: [port2],
     });
-    const member: Member = { index, worker, control: port1, stats: null, captureFailed: false, done: false, exited: new Promise((r) => worker.once('exit', r)) };
+    const member: Member = { index, worker, control: port1, stats: null, statsAtMs: 0, captureFailed: false, done: false, running: true, exited: new Promise((r) => worker.once('exit', r)) };
     this.members.push(member);
     return new Promise((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
@@ -84,6 +102,7 @@ export class MediaWorkerPool {
         reject(err);
       });
       void member.exited.then((code) => {
+        member.running = false;
         if (member.done) {
           if (this.members.every((x) => x.done)) this.resolveAll();
           return;
@@ -114,6 +133,7 @@ export class MediaWorkerPool {
       case 'stats': {
         const before = member.stats?.streamsStarted ?? 0;
         member.stats = m.stats;
+        member.statsAtMs = Date.now();
         if (m.stats.streamsStarted > before) this.h.streamsStarted?.(m.stats.streamsStarted - before);
         for (const [reason, mos] of m.ended) this.h.streamEnded?.(reason, mos);
         break;
@@ -126,6 +146,9 @@ export class MediaWorkerPool {
         member.captureFailed = m.state === 'failed';
         this.h.captureState?.(this.members.some((x) => x.captureFailed) ? 'failed' : 'running');
         break;
+      case 'reloaded':
+        this.reloadAcks.get(m.seq)?.(member.index, m.error);
+        break;
       case 'done':
         member.done = true;
         break;
@@ -136,9 +159,35 @@ export class MediaWorkerPool {
     for (const x of this.members) if (!x.done) x.control.postMessage(m);
   }
 
-  /** Configuration reload: report intervals and rules change in every worker. */
-  reload(next: ProbeConfig): void {
-    this.broadcast({ t: 'reload', intervalS: next.reports.intervalS, rules: next.reports.rules });
+  private reloadSeq = 0;
+  private readonly reloadAcks = new Map<number, (worker: number, error?: string) => void>();
+
+  /**
+   * Configuration reload: report intervals and rules change in every worker. Resolves when each running
+   * worker confirmed (or after RELOAD_ACK_MS) with the workers that applied it and those that did not.
+   */
+  reload(next: ProbeConfig): Promise<{ applied: number[]; failed: Array<{ worker: number; reason: string }> }> {
+    const seq = ++this.reloadSeq;
+    const waiting = new Set(this.members.filter((x) => !x.done && x.running).map((x) => x.index));
+    const result = { applied: [] as number[], failed: [] as Array<{ worker: number; reason: string }> };
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.reloadAcks.delete(seq);
+        for (const worker of waiting) result.failed.push({ worker, reason: `no answer within ${RELOAD_ACK_MS} ms` });
+        result.applied.sort((a, b) => a - b);
+        resolve(result);
+      };
+      const timer = setTimeout(finish, RELOAD_ACK_MS);
+      this.reloadAcks.set(seq, (worker, error) => {
+        if (!waiting.delete(worker)) return;
+        if (error === undefined) result.applied.push(worker);
+        else result.failed.push({ worker, reason: error });
+        if (waiting.size === 0) finish();
+      });
+      this.broadcast({ t: 'reload', seq, intervalS: next.reports.intervalS, rules: next.reports.rules });
+      if (waiting.size === 0) finish();
+    });
   }
 
   /** Every worker stops capturing, sends each stream's final report, and exits; then the owner ends its calls. */
@@ -153,6 +202,15 @@ export class MediaWorkerPool {
     return this.members.map((m) => m.stats).filter((s): s is WorkerStats => s !== null);
   }
 
+  /** Each worker's state, by index, including workers that have not reported yet. */
+  workerHealth(nowMs = Date.now()): WorkerHealth[] {
+    return this.members.map((m) => ({
+      index: m.index,
+      up: m.running && !m.done && !m.captureFailed && m.stats !== null && nowMs - m.statsAtMs <= STALE_MS,
+      stats: m.stats,
+    }));
+  }
+
   /** Workers' capture counters summed. */
   captureTotals(): { received: number; droppedKernel: number; droppedInterface: number } {
     const t = { received: 0, droppedKernel: 0, droppedInterface: 0 };
@@ -163,12 +221,4 @@ export class MediaWorkerPool {
     }
     return t;
   }
-}
-
-/**
- * A fanout group id when the configuration leaves it 0: from the process id, so two probes on one host
- * do not join each other's group (the kernel would split packets between them).
- */
-export function autoFanoutGroup(pid = process.pid): number {
-  return (pid % 65535) + 1;
 }

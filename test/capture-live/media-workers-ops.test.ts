@@ -1,0 +1,311 @@
+/**
+ * Worker mode (capture.workers = 2) as operators run and watch it: `rtpprobe run` from dist/ in a child
+ * process on lo, SIP + RTP from another process (python3), reports at a real UDP HEP receiver, /metrics
+ * scraped over HTTP. Covers SIGHUP (report interval and rules change in every worker, an invalid file is
+ * refused and changes nothing), the per-worker metric series, and PACKET_FANOUT group ids (automatic
+ * ids skip groups in use on the host; a clash with another program's group fails with a clear message).
+ * Needs root (capture on lo, AF_PACKET sockets) and a built dist/; skipped otherwise.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeHep3Strict } from '../../src/hep/index.js';
+import { fanoutGroupInUse, pickAutoFanoutGroup, preferredAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = process.getuid?.() === 0 && existsSync(cli) && spawnSync('python3', ['-c', '1']).status === 0;
+
+const CALLS = 8;
+
+/**
+ * CALLS calls (INVITE/200 OK with SDP), then RTP both ways every 20 ms until a line arrives on standard
+ * input; prints how many packets it sent in all.
+ */
+const SENDER = String.raw`
+import select, socket, sys, time
+base, calls, tag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
+sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', 0))
+def sdp(port):
+    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
+def msg(first, cid, body, extra=b''):
+    return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +
+            b'\r\nCall-ID: ' + cid + b'\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+flows = []
+sent = 0
+for i in range(calls):
+    pa, pb = base + 4 * i, base + 4 * i + 2
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', pa))
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(('127.0.0.1', pb))
+    flows.append([a, pb, 0x1000 + i]); flows.append([b, pa, 0x2000 + i])
+    cid = b'wops-%s-%d@probe.test' % (tag, i)
+    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(pa)), ('127.0.0.1', 5060))
+    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(pb), b';tag=tb'), ('127.0.0.1', 5060))
+    sent += 2
+time.sleep(0.2)
+print('rtp', flush=True)
+k = 0
+while not select.select([sys.stdin], [], [], 0)[0] and k < 3000:
+    for s, dport, ssrc in flows:
+        s.sendto(bytes([0x80, 8]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big') + b'\xd5' * 160, ('127.0.0.1', dport))
+        sent += 1
+    k += 1
+    time.sleep(0.02)
+print('sent %d' % sent, flush=True)
+`;
+
+/** Holds an AF_PACKET socket in fanout group argv[2] (mode argv[3]) on interface argv[1] until stdin closes. */
+const HOLDER = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); s.bind((sys.argv[1], 3))
+s.setsockopt(263, 18, int(sys.argv[2]) | (int(sys.argv[3]) << 16))
+print('ready', flush=True)
+sys.stdin.read()
+`;
+const FANOUT_HASH = 0;
+const FANOUT_LB = 1;
+
+const until = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
+  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+  return cond();
+};
+
+/** Value of `name{labels}` in Prometheus text (NaN when absent). */
+const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+/** Starts a fanout group holder; resolves once it holds the group, with a function that releases it. */
+async function holdGroup(iface: string, group: number, mode: number): Promise<() => Promise<void>> {
+  const p = spawn('python3', ['-c', HOLDER, iface, String(group), String(mode)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d));
+  p.stderr!.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise((r) => p.once('exit', r));
+  if (!(await until(() => out.includes('ready') || p.exitCode !== null, 5000)) || !out.includes('ready')) throw new Error(`fanout holder: ${out}`);
+  return async () => {
+    p.stdin!.end();
+    await exited;
+  };
+}
+
+describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and per-worker /metrics', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let exit: Promise<number | null>;
+  let hep: Socket;
+  let sender: ChildProcess;
+  let senderOut = '';
+  let out = '';
+  let metricsPort = 0;
+  const tag = String(process.pid);
+  const base = 42000 + (process.pid % 300) * 16;
+  const cfg = () => join(dir, 'probe.yaml');
+  const reports: { atMs: number; p: Record<string, unknown> }[] = [];
+  const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  /** The reports received after `sinceMs`, latest per stream (SSRC). */
+  const latestSince = (sinceMs: number, type = 'PERIODIC') => {
+    const m = new Map<unknown, Record<string, unknown>>();
+    for (const r of reports) if (r.atMs >= sinceMs && r.p.TYPE === type) m.set(r.p.SSRC, r.p);
+    return m;
+  };
+  const config = (reportsYaml: string) => `capture:\n  workers: 2\nreports:\n  send_rtcp: false\n${reportsYaml}`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-wops-'));
+    hep = createSocket('udp4');
+    hep.on('message', (m) => {
+      const d = decodeHep3Strict(m);
+      if (d.correlationId.startsWith(`wops-${tag}-`)) reports.push({ atMs: Date.now(), p: JSON.parse(Buffer.from(d.payload).toString('utf8')) });
+    });
+    await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
+    writeFileSync(cfg(), config('  interval_s: 2\n'));
+    const filter = `udp and (port 5060 or portrange ${base}-${base + 4 * CALLS})`;
+    child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg(), '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
+    });
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    exit = new Promise((r) => child.on('exit', (code) => r(code)));
+    expect(await until(() => out.includes('capture open')), out).toBe(true);
+    metricsPort = (JSON.parse(out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
+    sender = spawn('python3', ['-c', SENDER, String(base), String(CALLS), tag], { stdio: ['pipe', 'pipe', 'inherit'] });
+    sender.stdout!.on('data', (d: Buffer) => (senderOut += d));
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    hep?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Sends SIGHUP and waits for the log line that says how it ended; returns the log written meanwhile. */
+  const hup = async (done: string) => {
+    const from = out.length;
+    child.kill('SIGHUP');
+    expect(await until(() => out.slice(from).includes(done), 8000), out.slice(from)).toBe(true);
+    return out.slice(from);
+  };
+
+  it('streams are on both workers: per-worker series on /metrics, both workers up', async () => {
+    let text = '';
+    const ok = await until(async () => {
+      text = await scrape();
+      const s0 = metric(text, 'rtpprobe_worker_streams_active{worker="0"}');
+      const s1 = metric(text, 'rtpprobe_worker_streams_active{worker="1"}');
+      return s0 + s1 === 2 * CALLS;
+    });
+    expect(ok, text).toBe(true);
+    for (const w of ['0', '1']) {
+      expect(metric(text, `rtpprobe_worker_up{worker="${w}"}`)).toBe(1);
+      // The flow hash gave each worker streams (8 independent calls on one worker: p = 2^-7 per side... both sides: 2^-15).
+      expect(metric(text, `rtpprobe_worker_streams_active{worker="${w}"}`)).toBeGreaterThan(0);
+      expect(metric(text, `rtpprobe_worker_capture_packets_received_total{worker="${w}"}`)).toBeGreaterThan(0);
+      expect(metric(text, `rtpprobe_worker_capture_packets_dropped_kernel_total{worker="${w}"}`)).toBe(0);
+    }
+    expect(metric(text, 'rtpprobe_worker_up{worker="2"}')).toBeNaN();
+    expect(metric(text, 'rtpprobe_streams_active')).toBe(2 * CALLS); // the existing total is still there
+  });
+
+  it('SIGHUP with a new reports.interval_s: every stream, on either worker, reports at the new interval', async () => {
+    // Before: every stream reports at 2 s.
+    expect(await until(() => latestSince(0).size === 2 * CALLS)).toBe(true);
+    for (const p of latestSince(0).values()) expect(p.INTERVAL_S).toBe(2);
+
+    writeFileSync(cfg(), config('  interval_s: 1\n'));
+    const log = await hup('configuration reloaded');
+    const line = JSON.parse(log.split('\n').find((l) => l.includes('report rules and collectors reloaded'))!) as { workers: number[]; intervalS: number };
+    expect(line.workers).toEqual([0, 1]); // both workers confirmed before the reload was logged
+    expect(line.intervalS).toBe(1);
+    const after = Date.now();
+    // Due times stay: each stream's next report comes at its old due time, scheduling the next one 1 s on.
+    expect(await until(() => latestSince(after).size === 2 * CALLS, 5000)).toBe(true);
+    for (const p of latestSince(after).values()) expect(p.INTERVAL_S).toBe(1);
+  });
+
+  it('SIGHUP with an invalid file: refused, the field and the reason logged, the running interval stays', async () => {
+    writeFileSync(cfg(), config('  interval_s: -5\n'));
+    const log = await hup('configuration reload refused');
+    expect(log).toMatch(/reports\.interval_s: -5 is not allowed: must be a number from 1 to 86400/);
+    expect(log).not.toContain('report rules and collectors reloaded');
+    const after = Date.now();
+    expect(await until(() => latestSince(after).size === 2 * CALLS, 5000)).toBe(true);
+    for (const p of latestSince(after).values()) expect(p.INTERVAL_S).toBe(1);
+    expect(child.exitCode).toBeNull();
+  });
+
+  it('SIGHUP adding a rule: every stream sends its ALERT and switches to the rule interval', async () => {
+    writeFileSync(cfg(), config('  interval_s: 1\n  rules:\n    - { name: after-hup, when: "packets > 0", interval_s: 3 }\n'));
+    const sentAt = Date.now(); // no ALERT can come before: the rule did not exist
+    const log = await hup('configuration reloaded');
+    expect(JSON.parse(log.split('\n').find((l) => l.includes('report rules and collectors reloaded'))!)).toMatchObject({ rules: 1, workers: [0, 1] });
+    expect(await until(() => latestSince(sentAt, 'ALERT').size === 2 * CALLS, 5000)).toBe(true);
+    for (const p of latestSince(sentAt, 'ALERT').values()) {
+      expect(p.ALERT_RULE).toBe('after-hup');
+      expect(p.INTERVAL_S).toBe(3);
+    }
+  });
+
+  it('per-worker counters add up to the totals and to what was sent; SIGTERM exits 0', async () => {
+    sender.stdin!.write('stop\n');
+    expect(await until(() => /sent \d+/.test(senderOut), 5000), senderOut).toBe(true);
+    const sent = Number(/sent (\d+)/.exec(senderOut)![1]);
+    let text = '';
+    const perWorker = (name: string) => metric(text, `${name}{worker="0"}`) + metric(text, `${name}{worker="1"}`);
+    const settled = await until(async () => {
+      text = await scrape();
+      return metric(text, 'rtpprobe_capture_packets_received_total{interface="lo"}') === sent && perWorker('rtpprobe_worker_capture_packets_received_total') === sent;
+    }, 5000);
+    expect(settled, `sent ${sent}\n${text}`).toBe(true);
+    expect(perWorker('rtpprobe_worker_capture_packets_dropped_kernel_total')).toBe(metric(text, 'rtpprobe_capture_packets_dropped_kernel_total{interface="lo"}'));
+    expect(perWorker('rtpprobe_worker_capture_packets_dropped_interface_total')).toBe(metric(text, 'rtpprobe_capture_packets_dropped_interface_total{interface="lo"}'));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+});
+
+describe.skipIf(!existsSync(cli))('capture.fanout_group validation', () => {
+  it('ids reserved for automatic groups are refused, naming the field and the range', () => {
+    const r = spawnSync(process.execPath, [cli, 'check-config', '--set', 'capture.fanout_group=61440'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/capture\.fanout_group: 61440 is not allowed: 61440\.\.65535 are reserved/);
+    expect(spawnSync(process.execPath, [cli, 'check-config', '--set', 'capture.fanout_group=61439'], { encoding: 'utf8' }).status).toBe(0);
+  });
+});
+
+describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
+  it('a group is seen in use exactly while another process holds it, and the check leaves nothing behind', async () => {
+    const group = 61440 + ((process.pid * 7) % 4096);
+    expect(fanoutGroupInUse('lo', group)).toBe(false);
+    // The check's own socket is gone: another program can now create the group in hash mode.
+    const release = await holdGroup('lo', group, FANOUT_HASH);
+    try {
+      expect(fanoutGroupInUse('lo', group)).toBe(true);
+      expect(fanoutGroupInUse('lo', group)).toBe(true);
+      // The automatic pick skips it (silently joining would split the traffic with that program).
+      const pid = group - 61440; // a process id whose preferred automatic id is `group`
+      expect(preferredAutoFanoutGroup(pid)).toBe(group);
+      const picked = pickAutoFanoutGroup('lo', pid);
+      expect(picked.skipped).toEqual([group]);
+      expect(picked.group).toBe(group === 65535 ? 61440 : group + 1);
+    } finally {
+      await release();
+    }
+    expect(fanoutGroupInUse('lo', group)).toBe(false);
+  });
+
+  it("the automatic id of `rtpprobe run` avoids a group another process holds with identical settings: every packet is the probe's", async () => {
+    // sh execs node, so the probe's process id (and its preferred automatic id) is known before it starts.
+    const probe = spawn('sh', ['-c', 'read go; exec "$0" "$@"', process.execPath, cli, 'run', '-i', 'lo', '-f', 'udp and port 5061', '--no-hep', '--set', 'capture.workers=2', '--log-format', 'json'], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
+    });
+    let log = '';
+    probe.stdout!.on('data', (d: Buffer) => (log += d));
+    probe.stderr!.on('data', (d: Buffer) => (log += d));
+    const exited = new Promise((r) => probe.once('exit', r));
+    const preferred = preferredAutoFanoutGroup(probe.pid!);
+    const release = await holdGroup('lo', preferred, FANOUT_HASH);
+    try {
+      probe.stdin!.write('go\n');
+      expect(await until(() => log.includes('capture open'), 10_000), log).toBe(true);
+      const lines = log.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.msg === 'automatic fanout group ids already in use on this host were skipped')).toMatchObject({ inUse: [preferred] });
+      const open = lines.find((l) => l.msg === 'capture open')!;
+      expect(open.fanoutGroup).not.toBe(preferred);
+      expect(open.fanoutGroup).toBeGreaterThanOrEqual(61440);
+      // 64 flows: had the probe joined the holder's group, about a third of them would go to the holder.
+      const port = (lines.find((l) => l.msg === 'metrics and health endpoint listening') as { port: number }).port;
+      const send = spawnSync('python3', ['-c', "import socket\nfor i in range(64):\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x' * 32, ('127.0.0.1', 5061))\n"]);
+      expect(send.status).toBe(0);
+      let text = '';
+      const all = await until(async () => {
+        text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return metric(text, 'rtpprobe_capture_packets_received_total{interface="lo"}') === 64;
+      }, 5000);
+      expect(all, text).toBe(true);
+    } finally {
+      probe.kill('SIGTERM');
+      await exited;
+      await release();
+    }
+  });
+
+  it('an explicit capture.fanout_group held by another program with other settings: exit 3, the message says why', async () => {
+    const group = 1000 + (process.pid % 50000);
+    const release = await holdGroup('lo', group, FANOUT_LB);
+    try {
+      const r = spawnSync(process.execPath, [cli, 'run', '-i', 'lo', '--no-hep', '--metrics-port', '0', '--set', 'capture.workers=2', '--set', `capture.fanout_group=${group}`, '--log-format', 'json'], { encoding: 'utf8', timeout: 15_000 });
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toContain(`capture.fanout_group ${group} is already used on this host by another socket with other settings`);
+      expect(r.stderr).toContain('capture.fanout_group is already in use on this host'); // the warning before the attempt
+    } finally {
+      await release();
+    }
+  });
+});
