@@ -28,7 +28,8 @@ const CALLS = 8;
 const SENDER = String.raw`
 import select, socket, sys, time
 base, calls, tag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
-sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', 0))
+sip_port = base + 4 * calls  # SIP on ports of this test only: other suites send SIP to 5060 meanwhile
+sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', sip_port + 1))
 def sdp(port):
     return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
 def msg(first, cid, body, extra=b''):
@@ -42,8 +43,8 @@ for i in range(calls):
     b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(('127.0.0.1', pb))
     flows.append([a, pb, 0x1000 + i]); flows.append([b, pa, 0x2000 + i])
     cid = b'wops-%s-%d@probe.test' % (tag, i)
-    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(pa)), ('127.0.0.1', 5060))
-    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(pb), b';tag=tb'), ('127.0.0.1', 5060))
+    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(pa)), ('127.0.0.1', sip_port))
+    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(pb), b';tag=tb'), ('127.0.0.1', sip_port))
     sent += 2
 time.sleep(0.2)
 print('rtp', flush=True)
@@ -100,7 +101,9 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   let out = '';
   let metricsPort = 0;
   const tag = String(process.pid);
-  const base = 42000 + (process.pid % 300) * 16;
+  // Away from the other live suites' ports (media-workers.test.ts: 40000-46464, helpers.testPort: 46000-50000).
+  const base = 52000 + (process.pid % 150) * 40;
+  const sipPort = base + 4 * CALLS;
   const cfg = () => join(dir, 'probe.yaml');
   const reports: { atMs: number; p: Record<string, unknown> }[] = [];
   const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -110,7 +113,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     for (const r of reports) if (r.atMs >= sinceMs && r.p.TYPE === type) m.set(r.p.SSRC, r.p);
     return m;
   };
-  const config = (reportsYaml: string) => `capture:\n  workers: 2\nreports:\n  send_rtcp: false\n${reportsYaml}`;
+  const config = (reportsYaml: string) => `capture:\n  workers: 2\nsip:\n  ports: [${sipPort}]\nreports:\n  send_rtcp: false\n${reportsYaml}`;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-wops-'));
@@ -121,7 +124,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     });
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
     writeFileSync(cfg(), config('  interval_s: 2\n'));
-    const filter = `udp and (port 5060 or portrange ${base}-${base + 4 * CALLS})`;
+    const filter = `udp and portrange ${base}-${sipPort + 1}`;
     child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg(), '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -259,8 +262,9 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
   });
 
   it("the automatic id of `rtpprobe run` avoids a group another process holds with identical settings: every packet is the probe's", async () => {
+    const flowPort = 58100 + (process.pid % 200) * 2;
     // sh execs node, so the probe's process id (and its preferred automatic id) is known before it starts.
-    const probe = spawn('sh', ['-c', 'read go; exec "$0" "$@"', process.execPath, cli, 'run', '-i', 'lo', '-f', 'udp and port 5061', '--no-hep', '--set', 'capture.workers=2', '--log-format', 'json'], {
+    const probe = spawn('sh', ['-c', 'read go; exec "$0" "$@"', process.execPath, cli, 'run', '-i', 'lo', '-f', `udp and port ${flowPort}`, '--no-hep', '--set', 'capture.workers=2', '--log-format', 'json'], {
       cwd: root,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
@@ -281,7 +285,7 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
       expect(open.fanoutGroup).toBeGreaterThanOrEqual(61440);
       // 64 flows: had the probe joined the holder's group, about a third of them would go to the holder.
       const port = (lines.find((l) => l.msg === 'metrics and health endpoint listening') as { port: number }).port;
-      const send = spawnSync('python3', ['-c', "import socket\nfor i in range(64):\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x' * 32, ('127.0.0.1', 5061))\n"]);
+      const send = spawnSync('python3', ['-c', "import socket, sys\nfor i in range(64):\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x' * 32, ('127.0.0.1', int(sys.argv[1])))\n", String(flowPort)]);
       expect(send.status).toBe(0);
       let text = '';
       const all = await until(async () => {
@@ -307,5 +311,62 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
     } finally {
       await release();
     }
+  });
+});
+
+/**
+ * rtpprobe_worker_up follows each worker's capture: the interface vanishes (veth deleted) and comes back.
+ * The probe runs in its own network namespace; /metrics is scraped from inside it.
+ */
+const canNetns = canRun && spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('curl', ['--version']).status === 0;
+
+describe.skipIf(!canNetns)('rtpprobe_worker_up when the capture interface goes away', () => {
+  const nsA = `rua${process.pid}`;
+  const nsB = `rub${process.pid}`;
+  const sh = (...args: string[]) => {
+    const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const linkUp = () => {
+    sh('ip', 'link', 'add', 'ua', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'ub', 'netns', nsB);
+    sh('ip', '-n', nsB, 'link', 'set', 'ub', 'up');
+    sh('ip', '-n', nsA, 'link', 'set', 'ua', 'up');
+  };
+  beforeAll(() => {
+    sh('ip', 'netns', 'add', nsA);
+    sh('ip', 'netns', 'add', nsB);
+    sh('ip', '-n', nsB, 'link', 'set', 'lo', 'up');
+    linkUp();
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', nsA]);
+    spawnSync('ip', ['netns', 'del', nsB]);
+  });
+
+  it('is 1 per worker while capturing, 0 while the interface is gone, 1 again once reopened', async () => {
+    const probe = spawn('ip', ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'ub', '--no-hep', '--metrics-port', '0', '--set', 'capture.workers=2', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    probe.stderr.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((r) => probe.on('exit', r));
+    try {
+      expect(await until(() => log.includes('capture open')), log).toBe(true);
+      const port = (JSON.parse(log.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
+      let text = '';
+      const upAre = (v: number) => async () => {
+        text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}/metrics`);
+        return metric(text, 'rtpprobe_worker_up{worker="0"}') === v && metric(text, 'rtpprobe_worker_up{worker="1"}') === v;
+      };
+      expect(await until(upAre(1), 5000), text).toBe(true);
+      sh('ip', '-n', nsB, 'link', 'del', 'ub');
+      expect(await until(upAre(0), 5000), text + log).toBe(true);
+      expect(metric(text, 'rtpprobe_capture_running')).toBe(0);
+      linkUp();
+      expect(await until(upAre(1), 8000), text + log).toBe(true);
+      expect(log.split('\n').filter((l) => l.includes('"capture reopened"')).length).toBe(2);
+    } finally {
+      probe.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 });

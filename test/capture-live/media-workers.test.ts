@@ -28,7 +28,8 @@ const EARLY = 10;
 const SENDER = String.raw`
 import socket, sys, time
 base, calls, packets, early, tag = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode()
-sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', 0))
+sip_port = base + 4 * calls  # SIP on ports of this test only: other suites send SIP to 5060 meanwhile
+sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', sip_port + 1))
 def sdp(port):
     return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
 def msg(first, cid, body, extra=b''):
@@ -48,8 +49,8 @@ for k in range(early):
     time.sleep(0.005)
 for i in range(calls):
     cid = b'workers-%s-%d@probe.test' % (tag, i)
-    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(base + 4 * i)), ('127.0.0.1', 5060))
-    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(base + 4 * i + 2), b';tag=tb'), ('127.0.0.1', 5060))
+    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(base + 4 * i)), ('127.0.0.1', sip_port))
+    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(base + 4 * i + 2), b';tag=tb'), ('127.0.0.1', sip_port))
 time.sleep(0.2)
 for k in range(packets):
     for f in flows:
@@ -83,8 +84,8 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     });
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
     const cfg = join(dir, 'probe.yaml');
-    writeFileSync(cfg, `capture:\n  workers: 2\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
-    const filter = `udp and (port 5060 or portrange ${base}-${base + 4 * CALLS})`;
+    writeFileSync(cfg, `capture:\n  workers: 2\nsip:\n  ports: [${base + 4 * CALLS}]\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
+    const filter = `udp and portrange ${base}-${base + 4 * CALLS + 1}`;
     child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
