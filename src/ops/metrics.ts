@@ -60,16 +60,19 @@ export class ProbeMetrics {
     // Capture counters are cumulative in the source; at scrape time the difference since the last scrape
     // is added, so they stay real counters (a restarted source, whose numbers went down, adds its new total).
     const self = this;
-    const captureCounter = (name: string, help: string, field: keyof CaptureStats) =>
-      new Counter({
+    /** A counter fed at scrape time from cumulative sources: `pull` gives [label value, cumulative count]. */
+    const cumulativeCounter = <L extends string>(name: string, help: string, label: L, pull: () => Array<[string, number]>) =>
+      new Counter<L>({
         name: `${p}${name}`,
         help,
-        labelNames: ['interface'] as const,
+        labelNames: [label],
         registers,
         collect() {
-          self.pullCapture(field, this as Counter<'interface'>);
+          for (const [value, n] of pull()) self.addCumulative(this as Counter<L>, `${name}:${value}`, { [label]: value } as Partial<Record<L, string>>, n);
         },
       });
+    const captureCounter = (name: string, help: string, field: keyof CaptureStats) =>
+      cumulativeCounter(name, help, 'interface', () => [...self.captureSources].map(([iface, stats]) => [iface, stats()[field]]));
     this.captureReceived = captureCounter('capture_packets_received_total', 'Packets delivered by the capture source.', 'received');
     this.captureDroppedKernel = captureCounter('capture_packets_dropped_kernel_total', 'Packets dropped by the kernel because the probe was too slow (ring full).', 'droppedKernel');
     this.captureDroppedInterface = captureCounter('capture_packets_dropped_interface_total', 'Packets dropped by the interface or driver.', 'droppedInterface');
@@ -118,15 +121,7 @@ export class ProbeMetrics {
     // Worker mode: one series per media worker, so a stalled worker or one dropping packets stands out
     // (the totals above sum them).
     const perWorker = (name: string, help: string, field: 'received' | 'droppedKernel' | 'droppedInterface') =>
-      new Counter({
-        name: `${p}${name}`,
-        help,
-        labelNames: ['worker'] as const,
-        registers,
-        collect() {
-          for (const w of self.workersFn()) self.addCumulative(this as Counter<'worker'>, `${name}:${w.worker}`, { worker: String(w.worker) }, w[field]);
-        },
-      });
+      cumulativeCounter(name, help, 'worker', () => self.workersFn().map((w) => [String(w.worker), w[field]]));
     perWorker('worker_capture_packets_received_total', 'Packets delivered to each media worker by its capture (worker mode).', 'received');
     perWorker('worker_capture_packets_dropped_kernel_total', "Packets the kernel dropped from each media worker's ring (worker mode).", 'droppedKernel');
     perWorker('worker_capture_packets_dropped_interface_total', "Interface/driver drops seen by each media worker's capture (worker mode).", 'droppedInterface');
@@ -149,10 +144,6 @@ export class ProbeMetrics {
       },
     });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
-  }
-
-  private pullCapture(field: keyof CaptureStats, counter: Counter<'interface'>): void {
-    for (const [iface, fn] of this.captureSources) this.addCumulative(counter, `${field}:${iface}`, { interface: iface }, fn()[field]);
   }
 
   /** Adds what a cumulative source gained since the last scrape (a source that restarted adds its new total). */

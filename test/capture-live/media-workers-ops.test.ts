@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
+import { canNetns, sh, vethNamespaces } from './media-workers-netns.js';
 import { fanoutGroupInUse, pickAutoFanoutGroup, preferredAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -318,31 +319,13 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
  * rtpprobe_worker_up follows each worker's capture: the interface vanishes (veth deleted) and comes back.
  * The probe runs in its own network namespace; /metrics is scraped from inside it.
  */
-const canNetns = canRun && spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('curl', ['--version']).status === 0;
+const canNetnsHere = canRun && canNetns && spawnSync('curl', ['--version']).status === 0;
 
-describe.skipIf(!canNetns)('rtpprobe_worker_up when the capture interface goes away', () => {
-  const nsA = `rua${process.pid}`;
+describe.skipIf(!canNetnsHere)('rtpprobe_worker_up when the capture interface goes away', () => {
   const nsB = `rub${process.pid}`;
-  const sh = (...args: string[]) => {
-    const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const linkUp = () => {
-    sh('ip', 'link', 'add', 'ua', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'ub', 'netns', nsB);
-    sh('ip', '-n', nsB, 'link', 'set', 'ub', 'up');
-    sh('ip', '-n', nsA, 'link', 'set', 'ua', 'up');
-  };
-  beforeAll(() => {
-    sh('ip', 'netns', 'add', nsA);
-    sh('ip', 'netns', 'add', nsB);
-    sh('ip', '-n', nsB, 'link', 'set', 'lo', 'up');
-    linkUp();
-  });
-  afterAll(() => {
-    spawnSync('ip', ['netns', 'del', nsA]);
-    spawnSync('ip', ['netns', 'del', nsB]);
-  });
+  const net = vethNamespaces(`rua${process.pid}`, nsB, 'ua', 'ub');
+  beforeAll(() => net.setup());
+  afterAll(() => net.teardown());
 
   it('is 1 per worker while capturing, 0 while the interface is gone, 1 again once reopened', async () => {
     const probe = spawn('ip', ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'ub', '--no-hep', '--metrics-port', '0', '--set', 'capture.workers=2', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -361,7 +344,7 @@ describe.skipIf(!canNetns)('rtpprobe_worker_up when the capture interface goes a
       sh('ip', '-n', nsB, 'link', 'del', 'ub');
       expect(await until(upAre(0), 5000), text + log).toBe(true);
       expect(metric(text, 'rtpprobe_capture_running')).toBe(0);
-      linkUp();
+      net.linkUp();
       expect(await until(upAre(1), 8000), text + log).toBe(true);
       expect(log.split('\n').filter((l) => l.includes('"capture reopened"')).length).toBe(2);
     } finally {

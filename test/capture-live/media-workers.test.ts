@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
+import { canNetns, sh, vethNamespaces } from './media-workers-netns.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -182,30 +183,13 @@ describe.skipIf(!existsSync(cli))('capture.workers validation', () => {
  * away and, when it comes back, the workers cannot reopen it because the probe has switched to an
  * unprivileged user (process.user): EPERM ends their capture loop. Two network namespaces, a veth pair.
  */
-const canNetns = process.getuid?.() === 0 && existsSync(cli) && spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('id', ['nobody']).status === 0;
+const canNetnsHere = canNetns && existsSync(cli) && spawnSync('id', ['nobody']).status === 0;
 
-describe.skipIf(!canNetns)('a media worker dying', () => {
-  const nsA = `rwa${process.pid}`;
+describe.skipIf(!canNetnsHere)('a media worker dying', () => {
+  const net = vethNamespaces(`rwa${process.pid}`, `rwb${process.pid}`, 'wa', 'wb');
   const nsB = `rwb${process.pid}`;
-  const sh = (...args: string[]) => {
-    const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-  };
-  const linkUp = () => {
-    sh('ip', 'link', 'add', 'wa', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'wb', 'netns', nsB);
-    sh('ip', '-n', nsB, 'link', 'set', 'wb', 'up');
-    sh('ip', '-n', nsA, 'link', 'set', 'wa', 'up');
-  };
-  beforeAll(() => {
-    sh('ip', 'netns', 'add', nsA);
-    sh('ip', 'netns', 'add', nsB);
-    sh('ip', '-n', nsB, 'link', 'set', 'lo', 'up');
-    linkUp();
-  });
-  afterAll(() => {
-    spawnSync('ip', ['netns', 'del', nsA]);
-    spawnSync('ip', ['netns', 'del', nsB]);
-  });
+  beforeAll(() => net.setup());
+  afterAll(() => net.teardown());
 
   it('is logged and the probe exits 1', async () => {
     const probe = spawn('ip', ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'wb', '--no-hep', '--metrics-port', '0', '--set', 'capture.workers=2', '--set', 'process.user=nobody', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -215,7 +199,7 @@ describe.skipIf(!canNetns)('a media worker dying', () => {
     expect(await until(() => log.includes('dropped root privileges')), log).toBe(true);
     sh('ip', '-n', nsB, 'link', 'del', 'wb');
     await new Promise((r) => setTimeout(r, 700));
-    linkUp();
+    net.linkUp();
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
     if (code === 'still running') probe.kill('SIGKILL');
     expect(code, log).toBe(1);

@@ -134,7 +134,9 @@ describe.skipIf(!canRun)('probe CLI on lo: listening sockets, SIGHUP with a bad 
     const exitedAt = Date.now();
     expect(code).toBe(0);
 
-    const finals = reports.filter((r) => (JSON.parse(r.payload) as { TYPE: string }).TYPE === 'FINAL');
+    // Only this test's calls: the probe captures all UDP on lo, where other suites run calls meanwhile.
+    const ours = (id: string) => id === 'normal-call-1@probe.test' || id.startsWith('evil-');
+    const finals = reports.filter((r) => ours(r.callId) && (JSON.parse(r.payload) as { TYPE: string }).TYPE === 'FINAL');
     // Two calls x two directions = four streams open at SIGTERM; each gets exactly one FINAL.
     expect(finals.length).toBe(4);
     for (const f of finals) expect(f.atMs).toBeLessThanOrEqual(exitedAt);
