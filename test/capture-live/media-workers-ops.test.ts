@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
-import { canNetns, sh, vethNamespaces } from './media-workers-netns.js';
+import { PY_SIP, canNetns, sh, startProbe, until, vethNamespaces } from './media-workers-helpers.js';
 import { fanoutGroupInUse, pickAutoFanoutGroup, preferredAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -29,13 +29,7 @@ const CALLS = 8;
 const SENDER = String.raw`
 import select, socket, sys, time
 base, calls, tag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
-sip_port = base + 4 * calls  # SIP on ports of this test only: other suites send SIP to 5060 meanwhile
-sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', sip_port + 1))
-def sdp(port):
-    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
-def msg(first, cid, body, extra=b''):
-    return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +
-            b'\r\nCall-ID: ' + cid + b'\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+${PY_SIP}
 flows = []
 sent = 0
 for i in range(calls):
@@ -70,10 +64,6 @@ sys.stdin.read()
 const FANOUT_HASH = 0;
 const FANOUT_LB = 1;
 
-const until = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
-  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
-  return cond();
-};
 
 /** Value of `name{labels}` in Prometheus text (NaN when absent). */
 const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
@@ -99,7 +89,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   let hep: Socket;
   let sender: ChildProcess;
   let senderOut = '';
-  let out = '';
+  let log: () => string = () => '';
   let metricsPort = 0;
   const tag = String(process.pid);
   // Away from the other live suites' ports (media-workers.test.ts: 40000-46464, helpers.testPort: 46000-50000).
@@ -126,16 +116,9 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
     writeFileSync(cfg(), config('  interval_s: 2\n'));
     const filter = `udp and portrange ${base}-${sipPort + 1}`;
-    child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg(), '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
-    });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    exit = new Promise((r) => child.on('exit', (code) => r(code)));
-    expect(await until(() => out.includes('capture open')), out).toBe(true);
-    metricsPort = (JSON.parse(out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
+    const probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg(), '--hep', `udp://127.0.0.1:${hep.address().port}`]);
+    ({ child, exit, metricsPort } = probe);
+    log = probe.log;
     sender = spawn('python3', ['-c', SENDER, String(base), String(CALLS), tag], { stdio: ['pipe', 'pipe', 'inherit'] });
     sender.stdout!.on('data', (d: Buffer) => (senderOut += d));
   });
@@ -149,10 +132,10 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
 
   /** Sends SIGHUP and waits for the log line that says how it ended; returns the log written meanwhile. */
   const hup = async (done: string) => {
-    const from = out.length;
+    const from = log().length;
     child.kill('SIGHUP');
-    expect(await until(() => out.slice(from).includes(done), 8000), out.slice(from)).toBe(true);
-    return out.slice(from);
+    expect(await until(() => log().slice(from).includes(done), 8000), log().slice(from)).toBe(true);
+    return log().slice(from);
   };
 
   it('streams are on both workers: per-worker series on /metrics, both workers up', async () => {

@@ -4,14 +4,14 @@
  * process (python3), reports counted at a real UDP HEP receiver and in the JSON-lines file.
  * Needs root (capture on lo) and a built dist/; skipped otherwise.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
-import { canNetns, sh, vethNamespaces } from './media-workers-netns.js';
+import { PY_SIP, canNetns, sh, startProbe, until, vethNamespaces, type RunningProbe } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -29,13 +29,7 @@ const EARLY = 10;
 const SENDER = String.raw`
 import socket, sys, time
 base, calls, packets, early, tag = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode()
-sip_port = base + 4 * calls  # SIP on ports of this test only: other suites send SIP to 5060 meanwhile
-sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', sip_port + 1))
-def sdp(port):
-    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
-def msg(first, cid, body, extra=b''):
-    return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +
-            b'\r\nCall-ID: ' + cid + b'\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+${PY_SIP}
 def rtp(s, dport, ssrc, k):
     hdr = bytes([0x80, 8]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big')
     s.sendto(hdr + b'\xd5' * 160, ('127.0.0.1', dport))
@@ -60,18 +54,11 @@ for k in range(packets):
 print('sent', flush=True)
 `;
 
-const until = async (cond: () => boolean, ms = 10_000) => {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-};
 
 describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
   let dir: string;
-  let child: ChildProcess;
-  let exit: Promise<number | null>;
+  let probe: RunningProbe;
   let hep: Socket;
-  let out = '';
-  let metricsPort = 0;
   const tag = String(process.pid);
   const base = 40000 + (process.pid % 400) * 16;
   const reports: { atMs: number; callId: string; payload: Record<string, unknown> }[] = [];
@@ -87,26 +74,17 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     const cfg = join(dir, 'probe.yaml');
     writeFileSync(cfg, `capture:\n  workers: 2\nsip:\n  ports: [${base + 4 * CALLS}]\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
     const filter = `udp and portrange ${base}-${base + 4 * CALLS + 1}`;
-    child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`, '--log-format', 'json'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
-    });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    exit = new Promise((r) => child.on('exit', (code) => r(code)));
-    expect(await until(() => out.includes('capture open')), out).toBe(true);
-    metricsPort = (JSON.parse(out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
+    probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`]);
   });
 
   afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (probe && probe.child.exitCode === null) probe.child.kill('SIGKILL');
     hep?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('every stream is reported once with its Call-ID and its exact packet count; SIGTERM flushes the finals', async () => {
-    const open = out.split('\n').find((l) => l.includes('capture open'))!;
+    const open = probe.log().split('\n').find((l) => l.includes('capture open'))!;
     expect(JSON.parse(open)).toMatchObject({ workers: 2, backend: 'pcap' });
     const sender = spawnSync('python3', ['-c', SENDER, String(base), String(CALLS), String(PACKETS), String(EARLY), tag], { encoding: 'utf8' });
     expect(sender.stdout, sender.stderr).toContain('sent');
@@ -119,7 +97,7 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     expect(
       await until(() => {
-        void fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (r) => (text = await r.text()));
+        void fetch(`http://127.0.0.1:${probe.metricsPort}/metrics`).then(async (r) => (text = await r.text()));
         return metric('rtpprobe_streams_active') === 2 * CALLS && metric('rtpprobe_packets_total{protocol="all"}') >= sentPackets;
       }, 5000),
       text,
@@ -131,8 +109,8 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     expect(metric('rtpprobe_capture_packets_received_total{interface="lo"}')).toBe(sentPackets);
     expect(metric('rtpprobe_capture_packets_dropped_kernel_total{interface="lo"}')).toBe(0);
     const termAt = Date.now();
-    child.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    probe.child.kill('SIGTERM');
+    expect(await probe.exit).toBe(0);
 
     const finals = reports.map((r) => r.payload).filter((p) => p.TYPE === 'FINAL');
     expect(finals.length).toBe(2 * CALLS);
@@ -160,7 +138,7 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     expect(mine.length).toBe(2 * CALLS);
 
     // The flow hash spread the streams over both workers (16 independent calls: all on one worker has p = 2^-15).
-    const summary = JSON.parse(out.split('\n').find((l) => l.includes('run summary'))!) as { workers: { packets: number; streams: number; droppedKernel: number }[] };
+    const summary = JSON.parse(probe.log().split('\n').find((l) => l.includes('run summary'))!) as { workers: { packets: number; streams: number; droppedKernel: number }[] };
     expect(summary.workers.length).toBe(2);
     for (const w of summary.workers) {
       expect(w.streams).toBeGreaterThan(0);

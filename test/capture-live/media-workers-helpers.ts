@@ -1,0 +1,79 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+/** Runs a command; throws with its standard error when it fails. */
+export function sh(...args: string[]): string {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
+
+/**
+ * Two network namespaces joined by a veth pair (`a` in nsA, `b` in nsB, both up): the probe captures on
+ * `b` inside nsB. linkUp() re-creates the pair after a test deleted it (the interface "comes back").
+ */
+export function vethNamespaces(nsA: string, nsB: string, a: string, b: string) {
+  const linkUp = () => {
+    sh('ip', 'link', 'add', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB);
+    sh('ip', '-n', nsB, 'link', 'set', b, 'up');
+    sh('ip', '-n', nsA, 'link', 'set', a, 'up');
+  };
+  return {
+    linkUp,
+    setup(): void {
+      sh('ip', 'netns', 'add', nsA);
+      sh('ip', 'netns', 'add', nsB);
+      sh('ip', '-n', nsB, 'link', 'set', 'lo', 'up');
+      linkUp();
+    },
+    teardown(): void {
+      spawnSync('ip', ['netns', 'del', nsA]);
+      spawnSync('ip', ['netns', 'del', nsB]);
+    },
+  };
+}
+
+/** Polls `cond` every 50 ms until it holds or `ms` pass; returns its last value. */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  return cond();
+}
+
+export interface RunningProbe {
+  child: ChildProcess;
+  /** Everything the probe wrote (JSON log lines). */
+  log(): string;
+  exit: Promise<number | null>;
+  metricsPort: number;
+}
+
+/** `node dist/cli.js run ARGS --log-format json` with /metrics on a free port; resolves once the capture is open. */
+export async function startProbe(cli: string, args: string[]): Promise<RunningProbe> {
+  const child = spawn(process.execPath, [cli, 'run', ...args, '--log-format', 'json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  if (!(await until(() => out.includes('capture open') || child.exitCode !== null)) || child.exitCode !== null) throw new Error(`probe did not open its capture:\n${out}`);
+  const listening = out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!;
+  return { child, log: () => out, exit, metricsPort: (JSON.parse(listening) as { port: number }).port };
+}
+
+/**
+ * Python for the senders (needs base and calls defined): `sip`, a socket on sip_port + 1 sending to
+ * sip_port = base + 4 * calls (SIP on ports of the test's own: other suites send SIP to 5060 meanwhile),
+ * sdp(port) and msg(first line, Call-ID, body, extra To parameters).
+ */
+export const PY_SIP = String.raw`
+sip_port = base + 4 * calls  # SIP on ports of this test only: other suites send SIP to 5060 meanwhile
+sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', sip_port + 1))
+def sdp(port):
+    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
+def msg(first, cid, body, extra=b''):
+    return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +
+            b'\r\nCall-ID: ' + cid + b'\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+`;
