@@ -1,9 +1,10 @@
 /**
  * Worker mode (capture.workers = 2) as operators run and watch it: `rtpprobe run` from dist/ in a child
- * process on lo, SIP + RTP from another process (python3), reports at a real UDP HEP receiver, /metrics
- * scraped over HTTP. Covers SIGHUP (report interval and rules change in every worker, an invalid file is
- * refused and changes nothing), the per-worker metric series, and PACKET_FANOUT group ids (automatic
- * ids skip groups in use on the host; a clash with another program's group fails with a clear message).
+ * process on lo, SIP + RTP from another process (python3), reports at real UDP HEP receivers, /metrics
+ * scraped over HTTP. Covers SIGHUP (report interval and rules change in every worker, the main thread
+ * moves to new collectors, an invalid file is refused and changes nothing), the per-worker metric series
+ * (worker_up following each worker's capture), and PACKET_FANOUT group ids (automatic ids skip groups in
+ * use on the host; a clash with another program's group fails with a clear message).
  * Needs root (capture on lo, AF_PACKET sockets) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -86,7 +87,8 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   let dir: string;
   let child: ChildProcess;
   let exit: Promise<number | null>;
-  let hep: Socket;
+  let hepA: Socket;
+  let hepB: Socket;
   let sender: ChildProcess;
   let senderOut = '';
   let log: () => string = () => '';
@@ -96,7 +98,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   const base = 52000 + (process.pid % 150) * 40;
   const sipPort = base + 4 * CALLS;
   const cfg = () => join(dir, 'probe.yaml');
-  const reports: { atMs: number; p: Record<string, unknown> }[] = [];
+  const reports: { atMs: number; to: Socket; p: Record<string, unknown> }[] = [];
   const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   /** The reports received after `sinceMs`, latest per stream (SSRC). */
   const latestSince = (sinceMs: number, type = 'PERIODIC') => {
@@ -104,19 +106,26 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     for (const r of reports) if (r.atMs >= sinceMs && r.p.TYPE === type) m.set(r.p.SSRC, r.p);
     return m;
   };
-  const config = (reportsYaml: string) => `capture:\n  workers: 2\nsip:\n  ports: [${sipPort}]\nreports:\n  send_rtcp: false\n${reportsYaml}`;
+  /** The file: two workers, the test's SIP port, one HEP collector (receiver A unless told), `reportsYaml`. */
+  const config = (reportsYaml: string, collector = hepA) =>
+    `capture:\n  workers: 2\nsip:\n  ports: [${sipPort}]\nhep:\n  collectors:\n    - { host: 127.0.0.1, port: ${collector.address().port}, transport: udp }\nreports:\n  send_rtcp: false\n${reportsYaml}`;
+  const receiver = async () => {
+    const sock = createSocket('udp4');
+    sock.on('message', (m) => {
+      const d = decodeHep3Strict(m);
+      if (d.correlationId.startsWith(`wops-${tag}-`)) reports.push({ atMs: Date.now(), to: sock, p: JSON.parse(Buffer.from(d.payload).toString('utf8')) });
+    });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    return sock;
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-wops-'));
-    hep = createSocket('udp4');
-    hep.on('message', (m) => {
-      const d = decodeHep3Strict(m);
-      if (d.correlationId.startsWith(`wops-${tag}-`)) reports.push({ atMs: Date.now(), p: JSON.parse(Buffer.from(d.payload).toString('utf8')) });
-    });
-    await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
+    hepA = await receiver();
+    hepB = await receiver();
     writeFileSync(cfg(), config('  interval_s: 2\n'));
     const filter = `udp and portrange ${base}-${sipPort + 1}`;
-    const probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg(), '--hep', `udp://127.0.0.1:${hep.address().port}`]);
+    const probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg()]);
     ({ child, exit, metricsPort } = probe);
     log = probe.log;
     sender = spawn('python3', ['-c', SENDER, String(base), String(CALLS), tag], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -126,7 +135,8 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   afterAll(() => {
     if (sender && sender.exitCode === null) sender.kill('SIGKILL');
     if (child && child.exitCode === null) child.kill('SIGKILL');
-    hep?.close();
+    hepA?.close();
+    hepB?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -195,6 +205,20 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
       expect(p.ALERT_RULE).toBe('after-hup');
       expect(p.INTERVAL_S).toBe(3);
     }
+  });
+
+  it('SIGHUP with another collector: the main thread sends every worker\'s reports there, none to the old one', async () => {
+    writeFileSync(cfg(), config('  interval_s: 1\n', hepB));
+    await hup('configuration reloaded'); // logged once the old collector is drained
+    const after = Date.now();
+    expect(await until(() => latestSince(after).size === 2 * CALLS, 5000)).toBe(true);
+    expect(reports.filter((r) => r.atMs >= after && r.to === hepA)).toEqual([]);
+    expect(reports.filter((r) => r.atMs >= after).every((r) => r.to === hepB)).toBe(true);
+    // /metrics follows the new collector: sent reports and its queue gauge.
+    const b = `{collector="udp://127.0.0.1:${hepB.address().port}"}`;
+    let text = '';
+    expect(await until(async () => metric((text = await scrape()), `rtpprobe_reports_sent_total${b}`) >= 2 * CALLS, 3000), text).toBe(true);
+    expect(metric(text, `rtpprobe_hep_queue_depth${b}`)).toBe(0);
   });
 
   it('per-worker counters add up to the totals and to what was sent; SIGTERM exits 0', async () => {
