@@ -353,7 +353,7 @@ describe.skipIf(!canNetnsHere)('rtpprobe_worker_up when the capture interface go
       expect(metric(text, 'rtpprobe_capture_running')).toBe(0);
       net.linkUp();
       expect(await until(upAre(1), 8000), text + log).toBe(true);
-      expect(log.split('\n').filter((l) => l.includes('"capture reopened"')).length).toBe(2);
+      expect(await until(() => log.split('\n').filter((l) => l.includes('"capture reopened"')).length === 2, 3000), log).toBe(true); // the log may trail /metrics
     } finally {
       probe.kill('SIGTERM');
     }
