@@ -12,7 +12,7 @@ import { QosReporter } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
-import { CallTracker } from '../sip/index.js';
+import { CallTracker, SipPortSet, looksLikeSip } from '../sip/index.js';
 import type { CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
@@ -66,6 +66,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Round trips other pipelines measured (worker mode only), by SSRC. */
   private remoteRtt: Map<number, number> | null = null;
   private nextTickMs = 0;
+  /** Capture time of the packet being processed, ms (see processPacket). */
+  private pktMs = 0;
+  private readonly sipPorts: SipPortSet;
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
 
@@ -79,6 +82,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.decoder = new PacketDecoder({ vxlanPort: d.vxlanPort, tzspPort: d.tzspPort, maxFragmentChains: d.maxFragmentChains, fragmentTimeoutMs: d.fragmentTimeoutMs });
     const r = config.rtp;
     this.heuristic = r.heuristic.enabled;
+    this.sipPorts = new SipPortSet(config.sip.ports);
     this.nodeName = config.hep.nodeName;
     this.ctx = new StreamContexts(r.maxStreams);
     // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
@@ -131,21 +135,27 @@ export class Pipeline<C extends CallView = CallTracker> {
     const pkt = this.pkt;
     this.counts.packets++;
     if (!this.decoder.decode(batch, i, pkt)) return;
+    // The packet's capture time reaches the rare paths (tick, SIP, RTCP) through this field, never as an
+    // argument: a double passed to a call that is not inlined is boxed, and the box would be made for
+    // every packet (16 bytes each, most of the replay's garbage).
     const now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
+    this.pktMs = now;
     // Ticks follow capture time packet by packet: a replayed batch can span many report intervals.
-    if (now >= this.nextTickMs) this.tick(now);
+    if (now >= this.nextTickMs) this.tickAtPacket();
     else if (now > this.nowMs) this.nowMs = now;
-    if (this.calls.onPacket(pkt, now)) {
-      this.counts.sip++;
-      return;
-    }
-    if (pkt.ipProto !== 17) return;
     const b = pkt.payloadBuf;
     const off = pkt.payloadOffset;
     const len = pkt.payloadLength;
+    if (pkt.ipProto !== 17) {
+      if (pkt.ipProto === 6) this.sipPacket(pkt);
+      return;
+    }
+    // The SIP screen of both CallView kinds (CallTracker, the workers' BindingMirror): a UDP datagram is
+    // SIP when it is on a SIP port or looks like SIP; only then is it offered.
+    if ((this.sipPorts.has(pkt.srcPort) || this.sipPorts.has(pkt.dstPort) || looksLikeSip(b, off, len)) && this.sipPacket(pkt)) return;
     if (isRtcp(b, off, len)) {
       this.counts.rtcp++;
-      this.onRtcp(pkt, now);
+      this.onRtcp(pkt, this.pktMs);
       return;
     }
     if (!this.engine.isRtpCandidate(b, off, len)) {
@@ -155,6 +165,17 @@ export class Pipeline<C extends CallView = CallTracker> {
     // Known streams and heuristic candidates first; the binding lookup only for packets not yet counted.
     if (this.heuristic && this.engine.onRtp(pkt, false, batch.buf) >= 0) return;
     if (this.isSignalled(pkt)) this.engine.onRtp(pkt, true, batch.buf);
+  }
+
+  /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
+  private sipPacket(pkt: DecodedPacket): boolean {
+    if (!this.calls.onPacket(pkt, this.pktMs)) return false;
+    this.counts.sip++;
+    return true;
+  }
+
+  private tickAtPacket(): void {
+    this.tick(this.pktMs);
   }
 
   /**
@@ -265,8 +286,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private onRtcp(pkt: DecodedPacket, now: number): void {
     const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
     if (c.packets.length === 0) return;
-    const env = envelopeOf(pkt, now);
-    const samples = this.rtt.observe(c, now, `${env.srcIp}:${env.srcPort}`, `${env.dstIp}:${env.dstPort}`);
+    const v = pkt.ipVersion;
+    const samples = this.rtt.observe(c, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
     let byes = false;
     for (const p of c.packets) {
       if (p.kind !== 'BYE') continue;
@@ -279,10 +300,12 @@ export class Pipeline<C extends CallView = CallTracker> {
         bye: c.packets.flatMap((p) => (p.kind === 'BYE' ? [{ ssrcs: p.ssrcs, src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3] as [number, number, number, number] }] : [])),
       });
     }
+    // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
+    if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
     let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
     if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
     const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : null;
-    this.sink.rtcp(rtcpToHomerJson(c), env, callId);
+    this.sink.rtcp(rtcpToHomerJson(c), envelopeOf(pkt, now), callId);
   }
 
   /** RTCP BYE: the sender's streams (same source address, listed SSRC) end. */
@@ -341,6 +364,14 @@ export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
     aLegHeaders: s.correlationHeaders,
     natBindSource: s.natBindSource,
   };
+}
+
+/**
+ * An RTCP endpoint as the round-trip tracker compares it (only equality matters): the address words and
+ * port as numbers, cheaper than the address text.
+ */
+function endpointKey(ipVersion: number, w0: number, w1: number, w2: number, w3: number, port: number): string {
+  return ipVersion === 6 ? `6/${w0 >>> 0}.${w1 >>> 0}.${w2 >>> 0}.${w3 >>> 0}/${port}` : `4/${w3 >>> 0}/${port}`;
 }
 
 function envelopeOf(pkt: DecodedPacket, now: number): Envelope {

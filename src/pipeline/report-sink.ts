@@ -26,6 +26,8 @@ export interface Envelope {
 export interface ReportTarget {
   qos(report: QosReport, env: Envelope, send: boolean, log: boolean): void;
   rtcp(json: string, env: Envelope, callId: string | null): void;
+  /** False when rtcp() would discard everything (no collector, or RTCP forwarding off): the JSON is not built. Absent = true. */
+  wantsRtcp?(): boolean;
 }
 
 /** Fans reports out to HEP collectors and the JSON-lines file; counts what went where. */
@@ -54,6 +56,10 @@ export class ReportSink implements ReportTarget {
     });
     if (ok) this.counts.qosSent++;
     else this.counts.hepRefused++;
+  }
+
+  wantsRtcp(): boolean {
+    return this.o.sendRtcp && this.o.hep !== null;
   }
 
   /** RTCP as HEP type 5 JSON; without a Call-ID HOMER drops it, so it is only counted. */

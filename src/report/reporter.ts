@@ -68,7 +68,20 @@ export class QosReporter {
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
     const d = estimateOneWayDelay(input.rttMs, this.delay);
     this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d);
-    return { ...input, oneWayDelayMs: d.oneWayDelayMs, delaySource: d.source };
+    // Field by field, not a spread: this runs for every report and a spread with extra keys is slow.
+    return {
+      callId: input.callId,
+      xcid: input.xcid,
+      codecName: input.codecName,
+      nodeName: input.nodeName,
+      dir: input.dir,
+      party: input.party,
+      hostTimestamps: input.hostTimestamps,
+      oneWayDelayMs: d.oneWayDelayMs,
+      delaySource: d.source,
+      captureDrops: input.captureDrops,
+      reverseStreamSeen: input.reverseStreamSeen,
+    };
   }
 
   /**

@@ -35,6 +35,8 @@ export class ReportScheduler {
   private readonly intervalMs: Float64Array;
   private readonly firing: Uint32Array;
   private readonly active: Uint8Array;
+  /** No slot at or above this index is active: due() scans only below it (slots are mostly low). */
+  private slotLimit = 0;
   // mathjs only accepts plain objects or Maps as a scope: one plain object, refilled at each evaluation.
   private readonly scope: Record<string, number> = {};
   /** Rule evaluations that threw at run time (counted; the rule counts as not firing). */
@@ -68,6 +70,7 @@ export class ReportScheduler {
   /** A stream appeared in `slot` at `nowMs`: first report after the base interval. */
   start(slot: number, nowMs: number): void {
     this.active[slot] = 1;
+    if (slot >= this.slotLimit) this.slotLimit = slot + 1;
     this.firing[slot] = 0;
     this.intervalMs[slot] = this.baseIntervalS * 1000;
     this.dueMs[slot] = nowMs + this.intervalMs[slot];
@@ -101,9 +104,14 @@ export class ReportScheduler {
     const active = this.active;
     const dueMs = this.dueMs;
     const out = this.dueSlots;
-    for (let s = 0; s < this.maxStreams; s++) {
-      if (active[s] === 1 && dueMs[s] <= nowMs) out[n++] = s;
+    const limit = this.slotLimit;
+    let last = -1;
+    for (let s = 0; s < limit; s++) {
+      if (active[s] !== 1) continue;
+      last = s;
+      if (dueMs[s] <= nowMs) out[n++] = s;
     }
+    this.slotLimit = last + 1;
     return n;
   }
 

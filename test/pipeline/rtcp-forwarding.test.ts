@@ -1,0 +1,163 @@
+/**
+ * The pipeline builds HOMER's RTCP JSON and its envelope only for a target that forwards RTCP
+ * (ReportTarget.wantsRtcp). Skipping it must change nothing else: the same capture through a target that
+ * takes every RTCP packet and through a ReportSink without a collector (--no-hep) gives byte-identical
+ * QoS reports, round trips included; the forwarding target gets one message per RTCP compound, with the
+ * packet's JSON, addresses and Call-ID.
+ */
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { allocateBatch, LinkType, readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
+import { DecodedPacket, PacketDecoder, addressToString } from '../../src/decode/index.js';
+import { generateScenario } from '../../src/gen/index.js';
+import { HepSender, decodeHep3Strict } from '../../src/hep/index.js';
+import { defaultConfig } from '../../src/ops/config.js';
+import { Pipeline, ReportSink, type Envelope, type ReportTarget } from '../../src/pipeline/index.js';
+import type { QosReport } from '../../src/report/index.js';
+import { RttTracker, isRtcp, parseRtcp, rtcpToHomerJson } from '../../src/rtcp/index.js';
+import { CAPTURES } from '../sip/helpers.js';
+
+function scenarioBatch(): PacketBatch {
+  const records = [...generateScenario({ calls: 6, concurrentCalls: 6, durationS: 0, callDurationS: 25, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs: 4, rtcp: true, seed: 3, startEpochS: 1_700_000_000 })].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() }));
+  const b = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
+  let off = 0;
+  records.forEach((r, i) => {
+    b.buf.set(r.data, off);
+    b.offset[i] = off;
+    b.caplen[i] = b.wirelen[i] = r.data.length;
+    b.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
+    b.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
+    b.linkType[i] = LinkType.EN10MB;
+    off += r.data.length;
+  });
+  b.count = records.length;
+  return b;
+}
+
+/** A public capture's batches, copied (the reader may reuse its buffers). */
+function captureBatches(name: string): PacketBatch[] {
+  const out: PacketBatch[] = [];
+  for (const b of readCaptureBuffer(new Uint8Array(readFileSync(join(CAPTURES, name))))) {
+    const c = allocateBatch(b.count, b.buf.length);
+    c.buf.set(b.buf);
+    for (const k of ['offset', 'caplen', 'wirelen', 'tsSec', 'tsNsec', 'linkType'] as const) c[k].set(b[k].subarray(0, b.count));
+    c.count = b.count;
+    out.push(c);
+  }
+  return out;
+}
+
+interface RtcpMessage { json: string; env: Envelope; callId: string | null }
+
+/** What the RTCP of the batch is, independently of the pipeline: JSON and envelope per compound, in order. */
+function expectedRtcp(batches: PacketBatch[], rtt: RttTracker): Array<{ json: string; env: Envelope }> {
+  const dec = new PacketDecoder();
+  const pkt = new DecodedPacket();
+  const out: Array<{ json: string; env: Envelope }> = [];
+  for (const batch of batches) for (let i = 0; i < batch.count; i++) {
+    if (!dec.decode(batch, i, pkt) || pkt.ipProto !== 17 || !isRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) continue;
+    const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
+    if (c.packets.length === 0) continue;
+    const src = addressToString(pkt.ipVersion, pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+    const dst = addressToString(pkt.ipVersion, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3);
+    // Round trips as the pipeline measured them before it keyed endpoints by numbers: 'ip:port' text.
+    rtt.observe(c, pkt.tsSec * 1000 + pkt.tsNsec / 1e6, `${src}:${pkt.srcPort}`, `${dst}:${pkt.dstPort}`);
+    out.push({
+      json: rtcpToHomerJson(c),
+      env: {
+        ipVersion: pkt.ipVersion,
+        srcIp: addressToString(pkt.ipVersion, pkt.src0, pkt.src1, pkt.src2, pkt.src3),
+        srcPort: pkt.srcPort,
+        dstIp: addressToString(pkt.ipVersion, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3),
+        dstPort: pkt.dstPort,
+        tsMs: pkt.tsSec * 1000 + pkt.tsNsec / 1e6,
+      },
+    });
+  }
+  return out;
+}
+
+function run(config: ReturnType<typeof defaultConfig>, batches: PacketBatch[], target: ReportTarget): Pipeline {
+  const p = new Pipeline(config, target);
+  for (const b of batches) p.processBatch(b);
+  p.finish();
+  return p;
+}
+
+describe('RTCP forwarding in the pipeline', () => {
+  const config = defaultConfig();
+  config.reports.intervalS = 5;
+  const inputs: Array<[string, PacketBatch[], number]> = [
+    // name, batches, round trips the capture yields (the generator's RTCP has no LSR echo)
+    ['generated calls', [scenarioBatch()], 0],
+    ['SIP_CALL_RTP_G711.pcap', captureBatches('SIP_CALL_RTP_G711.pcap'), 2],
+  ];
+
+  it.each(inputs)('%s: a forwarding target gets every compound; a ReportSink without collector the same QoS reports', (_name, batches, roundTrips) => {
+    const forwarded: RtcpMessage[] = [];
+    const viaTarget: string[] = [];
+    const target: ReportTarget = { qos: (r) => viaTarget.push(JSON.stringify(r)), rtcp: (json, env, callId) => forwarded.push({ json, env: { ...env }, callId }) };
+    const a = run(config, batches, target);
+
+    const viaSink: string[] = [];
+    const sink = new ReportSink({ hep: null, qosHepType: 99, sendRtcp: true, jsonl: null, onReport: (r: QosReport) => viaSink.push(JSON.stringify(r)) });
+    expect(sink.wantsRtcp()).toBe(false);
+    const b = run(config, batches, sink);
+
+    expect(viaTarget.length).toBeGreaterThan(0);
+    expect(viaSink).toEqual(viaTarget);
+    expect(b.counts).toEqual(a.counts);
+    expect(b.rtcpStats).toEqual(a.rtcpStats);
+    expect(sink.counts).toMatchObject({ rtcpSent: 0, rtcpUncorrelated: 0, qosReports: viaTarget.length });
+
+    const rtt = new RttTracker();
+    const want = expectedRtcp(batches, rtt);
+    expect(want.length).toBeGreaterThan(0);
+    expect(forwarded.map(({ json, env }) => ({ json, env }))).toEqual(want);
+    expect(forwarded.some((m) => typeof m.callId === 'string' && m.callId.length > 0), 'RTCP of a SIP call carries its Call-ID').toBe(true);
+
+    // Round trips: the same per SSRC as with 'ip:port' endpoints, and reports that used them.
+    const ssrcs = new Set(viaSink.map((r) => Number((JSON.parse(r) as QosReport).SSRC)));
+    for (const ssrc of ssrcs) {
+      expect(Object.is(b.rtt.latestRttMs(ssrc), rtt.latestRttMs(ssrc)), `round trip of SSRC ${ssrc}`).toBe(true);
+    }
+    const finals = viaSink.map((r) => JSON.parse(r) as QosReport).filter((r) => r.TYPE === 'FINAL' || r.TYPE === 'HANGUP');
+    expect(finals.filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(roundTrips);
+  });
+
+  it('with a HEP collector configured, the ReportSink sends every correlated RTCP compound as type 5 JSON', async () => {
+    const batches = captureBatches('SIP_CALL_RTP_G711.pcap');
+    const socket = createSocket('udp4');
+    const received: Buffer[] = [];
+    socket.on('message', (m) => received.push(m));
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const hep = new HepSender({ collectors: [{ host: '127.0.0.1', port: socket.address().port, transport: 'udp', queueSize: 100_000 }], captureId: 7 });
+    try {
+      const sink = new ReportSink({ hep, qosHepType: 99, sendRtcp: true, jsonl: null });
+      expect(sink.wantsRtcp()).toBe(true);
+      run(config, batches, sink);
+      // What a target that takes every RTCP message gets: the sink sends those with a Call-ID.
+      const all: RtcpMessage[] = [];
+      run(config, batches, { qos: () => {}, rtcp: (json, env, callId) => all.push({ json, env: { ...env }, callId }) });
+      const correlated = all.filter((m) => m.callId !== null);
+      expect(correlated.length).toBeGreaterThan(0);
+      await hep.close(2000);
+      let n = -1;
+      while (n !== received.length) {
+        n = received.length;
+        await sleep(100);
+      }
+      const rtcp = received.map((m) => decodeHep3Strict(m)).filter((d) => d.protoType === 5);
+      expect(sink.counts).toMatchObject({ rtcpSent: correlated.length, rtcpUncorrelated: all.length - correlated.length });
+      expect(rtcp.map((d) => d.payload.toString('utf8'))).toEqual(correlated.map((w) => w.json));
+      expect(rtcp.map((d) => d.correlationId)).toEqual(correlated.map((w) => w.callId));
+      expect(rtcp.map((d) => `${d.srcIp}:${d.srcPort}>${d.dstIp}:${d.dstPort}`)).toEqual(correlated.map((w) => `${w.env.srcIp}:${w.env.srcPort}>${w.env.dstIp}:${w.env.dstPort}`));
+      expect(new ReportSink({ hep, qosHepType: 99, sendRtcp: false, jsonl: null }).wantsRtcp()).toBe(false);
+    } finally {
+      socket.close();
+    }
+  });
+});
