@@ -44,15 +44,18 @@ export class ReportSink implements ReportTarget {
   qos(report: QosReport, env: Envelope, send: boolean, log: boolean): void {
     this.counts.qosReports++;
     this.o.onReport?.(report);
-    if (log && this.o.jsonl) this.o.jsonl.write(report);
-    if (!send || !this.o.hep) return;
+    const toHep = send && this.o.hep !== null;
+    // One JSON text for both outputs when both take the report.
+    const json = (log && this.o.jsonl) || toHep ? JSON.stringify(report) : '';
+    if (log && this.o.jsonl) this.o.jsonl.writeLine(json);
+    if (!toHep || !this.o.hep) return;
     const mos = typeof report.MOS === 'number' && report.MOS >= 1 ? report.MOS : undefined;
     const ok = this.o.hep.send({
       ...envelopeFields(env),
       protoType: this.o.qosHepType,
       correlationId: String(report.CORRELATION_ID),
       mos,
-      payload: JSON.stringify(report),
+      payload: json,
     });
     if (ok) this.counts.qosSent++;
     else this.counts.hepRefused++;

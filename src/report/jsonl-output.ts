@@ -17,7 +17,8 @@ export interface JsonLinesOptions {
 export class JsonLinesOutput {
   private readonly out: Writable;
   private readonly ownsStream: boolean;
-  private parts: string[] = [];
+  /** Lines not yet handed to the destination, UTF-8 encoded as they arrive (no join, no second encoding pass). */
+  private buf: Buffer;
   private pendingBytes = 0;
   private inFlightBytes = 0;
   private readonly timer: NodeJS.Timeout | null;
@@ -47,6 +48,7 @@ export class JsonLinesOutput {
       this.errors++;
     });
     this.highWater = o.highWaterBytes ?? 64 * 1024;
+    this.buf = Buffer.allocUnsafe(this.highWater + 16 * 1024);
     this.maxBuffered = o.maxBufferedBytes ?? 16 * 1024 * 1024;
     const every = o.flushIntervalMs ?? 1000;
     this.timer = every > 0 ? setInterval(() => this.writeOut(), every) : null;
@@ -60,23 +62,35 @@ export class JsonLinesOutput {
   /** `json` must be one JSON text without newlines (JSON.stringify output is). */
   writeLine(json: string): boolean {
     if (this.closed) return false;
-    const n = Buffer.byteLength(json) + 1;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; make sure the line fits before encoding it in place.
+    const room = json.length * 3 + 1;
+    if (this.pendingBytes + room > this.buf.length) this.grow(room);
+    const at = this.pendingBytes;
+    const n = this.buf.write(json, at) + 1;
     if (this.pendingBytes + this.inFlightBytes + n > this.maxBuffered) {
-      this.dropped++;
+      this.dropped++; // the encoded bytes past pendingBytes are simply overwritten by the next line
       return false;
     }
-    this.parts.push(json, '\n');
+    this.buf[at + n - 1] = 10;
     this.pendingBytes += n;
     this.lines++;
     if (this.pendingBytes >= this.highWater) this.writeOut();
     return true;
   }
 
+  /** Room for `bytes` more: a larger buffer holding the pending lines. */
+  private grow(bytes: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pendingBytes + bytes));
+    this.buf.copy(next, 0, 0, this.pendingBytes);
+    this.buf = next;
+  }
+
   private writeOut(): void {
     if (this.pendingBytes === 0) return;
-    const chunk = this.parts.join('');
+    const chunk = this.buf.subarray(0, this.pendingBytes);
     const n = this.pendingBytes;
-    this.parts = [];
+    // The destination keeps `chunk` until written: later lines go to a fresh buffer.
+    this.buf = Buffer.allocUnsafe(Math.max(this.highWater + 16 * 1024, this.buf.length));
     this.pendingBytes = 0;
     this.inFlightBytes += n;
     this.out.write(chunk, (err) => {

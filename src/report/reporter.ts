@@ -95,7 +95,9 @@ export class QosReporter {
       return [];
     }
     const ctx = this.score(snap, input);
-    const started = this.scheduler.evaluate(snap.slot, this.metrics.fill(snap, this.qos), nowMs);
+    const sched = this.scheduler;
+    // The rules' variables are only read when there are rules.
+    const started = sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos) : this.metrics, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
       this.dropped++;
