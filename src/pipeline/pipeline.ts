@@ -277,6 +277,7 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** SIP ended or moved the media: its streams get their final report now, not at the silence timeout. */
   private endStreamsOfBinding(id: number, kind: 'FINAL' | 'HANGUP'): void {
+    if (!this.ctx.hasStreams(id)) return; // RTCP addresses and legs without media: no scan of every stream
     this.sipEndKind = kind;
     this.engine.forEachActive((slot) => {
       if (this.ctx.binding[slot] === id) this.engine.endStream(slot, EndReason.sipBye);

@@ -15,6 +15,8 @@ export class StreamContexts {
   readonly dir: Uint8Array;
   /** RTPAgent PARTY: the SIP side (0 caller, 1 callee) whose SDP announced the matched address. */
   readonly party: Uint8Array;
+  /** How many slots each binding id has attached (ids with none are absent): lets SIP skip scanning the streams. */
+  private readonly attachedCount = new Map<number, number>();
 
   constructor(maxStreams: number) {
     this.callId = new Array<string | null>(maxStreams).fill(null);
@@ -26,7 +28,9 @@ export class StreamContexts {
   }
 
   attach(slot: number, b: MediaBinding, byDestination: boolean, pt: number): void {
+    this.detach(slot);
     this.binding[slot] = b.id;
+    this.attachedCount.set(b.id, (this.attachedCount.get(b.id) ?? 0) + 1);
     this.callId[slot] = b.callId;
     this.xcid[slot] = b.aLegCallId || b.xcid || null;
     this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
@@ -40,12 +44,26 @@ export class StreamContexts {
     if (name) this.codecName[slot] = name;
   }
 
+  /** True when some slot is attached to binding `id`. */
+  hasStreams(id: number): boolean {
+    return this.attachedCount.has(id);
+  }
+
   clear(slot: number): void {
-    this.binding[slot] = -1;
+    this.detach(slot);
     this.callId[slot] = null;
     this.xcid[slot] = null;
     this.codecName[slot] = null;
     this.dir[slot] = 0;
     this.party[slot] = 0;
+  }
+
+  private detach(slot: number): void {
+    const id = this.binding[slot];
+    if (id < 0) return;
+    this.binding[slot] = -1;
+    const n = (this.attachedCount.get(id) ?? 1) - 1;
+    if (n > 0) this.attachedCount.set(id, n);
+    else this.attachedCount.delete(id);
   }
 }
