@@ -10,43 +10,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { allocateBatch, LinkType, readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
+import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../../src/decode/index.js';
-import { generateScenario } from '../../src/gen/index.js';
 import { HepSender, decodeHep3Strict } from '../../src/hep/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline, ReportSink, type Envelope, type ReportTarget } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
 import { RttTracker, isRtcp, parseRtcp, rtcpToHomerJson } from '../../src/rtcp/index.js';
 import { CAPTURES } from '../sip/helpers.js';
-
-function scenarioBatch(): PacketBatch {
-  const records = [...generateScenario({ calls: 6, concurrentCalls: 6, durationS: 0, callDurationS: 25, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs: 4, rtcp: true, seed: 3, startEpochS: 1_700_000_000 })].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() }));
-  const b = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
-  let off = 0;
-  records.forEach((r, i) => {
-    b.buf.set(r.data, off);
-    b.offset[i] = off;
-    b.caplen[i] = b.wirelen[i] = r.data.length;
-    b.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
-    b.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
-    b.linkType[i] = LinkType.EN10MB;
-    off += r.data.length;
-  });
-  b.count = records.length;
-  return b;
-}
+import { copyBatch, scenarioBatch } from './batches.js';
 
 /** A public capture's batches, copied (the reader may reuse its buffers). */
 function captureBatches(name: string): PacketBatch[] {
   const out: PacketBatch[] = [];
-  for (const b of readCaptureBuffer(new Uint8Array(readFileSync(join(CAPTURES, name))))) {
-    const c = allocateBatch(b.count, b.buf.length);
-    c.buf.set(b.buf);
-    for (const k of ['offset', 'caplen', 'wirelen', 'tsSec', 'tsNsec', 'linkType'] as const) c[k].set(b[k].subarray(0, b.count));
-    c.count = b.count;
-    out.push(c);
-  }
+  for (const b of readCaptureBuffer(new Uint8Array(readFileSync(join(CAPTURES, name))))) out.push(copyBatch(b)); // copied as yielded
   return out;
 }
 
@@ -92,7 +69,7 @@ describe('RTCP forwarding in the pipeline', () => {
   config.reports.intervalS = 5;
   const inputs: Array<[string, PacketBatch[], number]> = [
     // name, batches, round trips the capture yields (the generator's RTCP has no LSR echo)
-    ['generated calls', [scenarioBatch()], 0],
+    ['generated calls', [scenarioBatch({ calls: 6, concurrentCalls: 6, durationS: 0, callDurationS: 25, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs: 4, rtcp: true, seed: 3, startEpochS: 1_700_000_000 })], 0],
     ['SIP_CALL_RTP_G711.pcap', captureBatches('SIP_CALL_RTP_G711.pcap'), 2],
   ];
 

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allocateBatch, LinkType, readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
+import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { generateScenario, sdpBody, sipRequest, TcpFlags, tcpFrame, text } from '../../src/gen/index.js';
+import { sdpBody, sipRequest, TcpFlags, tcpFrame, text } from '../../src/gen/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
@@ -16,23 +16,10 @@ import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { CAPTURES, pcapOf, words } from '../sip/helpers.js';
+import { copyBatch, scenarioBatch } from './batches.js';
 
-function scenarioBatch(seed: number): PacketBatch {
-  const records = [...generateScenario({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 })].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() }));
-  const bytes = records.reduce((n, r) => n + r.data.length, 0);
-  const b = allocateBatch(records.length, bytes);
-  let off = 0;
-  records.forEach((r, i) => {
-    b.buf.set(r.data, off);
-    b.offset[i] = off;
-    b.caplen[i] = b.wirelen[i] = r.data.length;
-    b.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
-    b.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
-    b.linkType[i] = LinkType.EN10MB;
-    off += r.data.length;
-  });
-  b.count = records.length;
-  return b;
+function scenarioOf(seed: number): PacketBatch {
+  return scenarioBatch({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 });
 }
 
 function collector(): { sink: ReportTarget; reports: QosReport[] } {
@@ -100,24 +87,11 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
 }
 
 /** Batches of a file reader share buffers: keep a copy of each. */
-function copyBatch(b: PacketBatch): PacketBatch {
-  const c = allocateBatch(b.count, b.buf.length);
-  c.buf.set(b.buf);
-  c.offset.set(b.offset.subarray(0, b.count));
-  c.caplen.set(b.caplen.subarray(0, b.count));
-  c.wirelen.set(b.wirelen.subarray(0, b.count));
-  c.tsSec.set(b.tsSec.subarray(0, b.count));
-  c.tsNsec.set(b.tsNsec.subarray(0, b.count));
-  c.linkType.set(b.linkType.subarray(0, b.count));
-  c.count = b.count;
-  return c;
-}
-
 describe('worker mode: signalling owner + binding mirrors', () => {
   it('two mirrored pipelines fed by a flow hash report every stream as the single pipeline does', () => {
     const config = defaultConfig();
     config.reports.intervalS = 3600;
-    const batch = scenarioBatch(7);
+    const batch = scenarioOf(7);
     const { want, got, used } = singleAndSplit(config, [batch], (pkt) => Math.imul((pkt.src3 ^ pkt.dst3) + (pkt.srcPort ^ pkt.dstPort) * 65537 + pkt.srcPort + pkt.dstPort, 0x9e3779b1) >>> 31);
     expect(used[0]).toBeGreaterThan(batch.count / 5);
     expect(used[1]).toBeGreaterThan(batch.count / 5);
@@ -142,7 +116,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
 
   it('after every call ended by BYE the mirror holds no binding, like the owner', () => {
     const config = defaultConfig();
-    const batch = scenarioBatch(11);
+    const batch = scenarioOf(11);
     const split = collector();
     const pending: MainToWorker[] = [];
     const owner = new SignallingOwner(config, (m) => pending.push(m));
