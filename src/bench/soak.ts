@@ -19,6 +19,9 @@ interface Sample {
   tS: number;
   rssMb: number;
   heapMb: number;
+  /** V8 heap reserved (committed) and memory outside it (ArrayBuffers, native): where RSS growth comes from. */
+  heapTotalMb: number;
+  externalMb: number;
   streams: number;
   calls: number;
   packets: number;
@@ -96,6 +99,8 @@ function sample(): void {
     tS: Math.round((Date.now() - started) / 1000),
     rssMb: m.rss / 2 ** 20,
     heapMb: m.heapUsed / 2 ** 20,
+    heapTotalMb: m.heapTotal / 2 ** 20,
+    externalMb: m.external / 2 ** 20,
     streams: pipeline.engine.activeStreams,
     calls: pipeline.calls.activeCalls,
     packets: pipeline.counts.packets,
@@ -105,7 +110,7 @@ function sample(): void {
   const rtt = pipeline.rtt as unknown as Record<string, Map<number, unknown>>;
   samples.push(s);
   console.log(
-    `t=${s.tS}s rss=${s.rssMb.toFixed(1)}MB heapUsed=${s.heapMb.toFixed(1)}MB streams=${s.streams} calls=${s.calls} packets=${s.packets} reports=${reports} captureTime=${epochS - 1_700_000_000}s rttMaps=${rtt.srs?.size}/${rtt.rrtrs?.size}/${rtt.latest?.size}`,
+    `t=${s.tS}s rss=${s.rssMb.toFixed(1)}MB heapUsed=${s.heapMb.toFixed(1)}MB heapTotal=${s.heapTotalMb.toFixed(1)}MB external=${s.externalMb.toFixed(1)}MB streams=${s.streams} calls=${s.calls} packets=${s.packets} reports=${reports} captureTime=${epochS - 1_700_000_000}s rttMaps=${rtt.srs?.size}/${rtt.rrtrs?.size}/${rtt.latest?.size}`,
   );
 }
 
