@@ -14,6 +14,7 @@ import { isPrivateAddress, isUnspecifiedAddress } from './ip.js';
 import { type MalformedReason, SipParser, type SipMessage } from './message.js';
 import { parseSdp, type SdpMedia } from './sdp.js';
 import { SipTcpReassembler } from './tcp.js';
+import { IndexList } from './index-list.js';
 
 export type CallEndReason = 'bye' | 'cancel' | 'rejected' | 'idle-timeout' | 'max-age' | 'evicted';
 export type BindingRetireReason = 'moved' | 'rejected' | 'call-end';
@@ -125,15 +126,9 @@ export class CallTracker {
   private readonly idleMs: number;
   private readonly lingerMs: number;
   private readonly natBindSource: boolean;
-  // Two intrusive lists over call slots: by last activity (LRU) and by creation (age).
-  private readonly lruPrev: Int32Array;
-  private readonly lruNext: Int32Array;
-  private lruHead = -1;
-  private lruTail = -1;
-  private readonly agePrev: Int32Array;
-  private readonly ageNext: Int32Array;
-  private ageHead = -1;
-  private ageTail = -1;
+  // Two lists over call slots: by last activity (LRU) and by creation (age).
+  private readonly lru: IndexList;
+  private readonly age: IndexList;
   private readonly freeSlots: Int32Array;
   private freeTop: number;
   private readonly hookCallStart: (callIndex: number, callId: string) => void;
@@ -158,10 +153,8 @@ export class CallTracker {
     this.tcp = new SipTcpReassembler(o.maxTcpConnections ?? 1024, o.maxTcpBuffer ?? 65536);
     this.table = new BindingTable(o.maxBindings ?? this.maxCalls * 4);
     this.calls = new Array<SipCall | null>(this.maxCalls).fill(null);
-    this.lruPrev = new Int32Array(this.maxCalls).fill(-1);
-    this.lruNext = new Int32Array(this.maxCalls).fill(-1);
-    this.agePrev = new Int32Array(this.maxCalls).fill(-1);
-    this.ageNext = new Int32Array(this.maxCalls).fill(-1);
+    this.lru = new IndexList(this.maxCalls);
+    this.age = new IndexList(this.maxCalls);
     this.freeSlots = new Int32Array(this.maxCalls);
     for (let i = 0; i < this.maxCalls; i++) this.freeSlots[i] = this.maxCalls - 1 - i;
     this.freeTop = this.maxCalls;
@@ -259,7 +252,7 @@ export class CallTracker {
     const c = this.call(callIndex);
     if (c === null || c.state === 'ended') return;
     c.lastMs = nowMs;
-    this.lruMoveToTail(callIndex);
+    this.lru.moveToTail(callIndex);
   }
 
   // ---------------------------------------------------------------- input
@@ -345,7 +338,7 @@ export class CallTracker {
       return;
     }
     call.lastMs = nowMs;
-    this.lruMoveToTail(idx);
+    this.lru.moveToTail(idx);
 
     const senderTag = msg.isRequest ? msg.fromTag : msg.toTag;
     const side = senderTag === call.callerTag ? 0 : 1;
@@ -383,7 +376,7 @@ export class CallTracker {
 
   private startCall(msg: SipMessage, nowMs: number): number {
     if (this.freeTop === 0) {
-      const victim = this.lruHead;
+      const victim = this.lru.head;
       this.stats.callsEvicted++;
       if (this.calls[victim]!.state !== 'ended') this.endCall(victim, 'evicted', 0, nowMs);
       this.freeCall(victim);
@@ -410,8 +403,8 @@ export class CallTracker {
     };
     this.calls[idx] = call;
     this.byCallId.set(msg.callId, idx);
-    this.lruAppend(idx);
-    this.ageAppend(idx);
+    this.lru.append(idx);
+    this.age.append(idx);
     this.stats.callsStarted++;
     this.hookCallStart(idx, msg.callId);
     return idx;
@@ -581,7 +574,7 @@ export class CallTracker {
     call.endReason = reason;
     call.endStatus = status;
     call.lastMs = nowMs;
-    this.lruMoveToTail(idx);
+    this.lru.moveToTail(idx);
     this.stats.callsEnded++;
     this.hookCallEnd(idx, reason);
   }
@@ -589,8 +582,8 @@ export class CallTracker {
   private freeCall(idx: number): void {
     const call = this.calls[idx]!;
     if (this.byCallId.get(call.callId) === idx) this.byCallId.delete(call.callId);
-    this.lruUnlink(idx);
-    this.ageUnlink(idx);
+    this.lru.unlink(idx);
+    this.age.unlink(idx);
     this.calls[idx] = null;
     this.freeSlots[this.freeTop++] = idx;
   }
@@ -601,8 +594,8 @@ export class CallTracker {
    */
   expire(nowMs: number): void {
     // Oldest by creation first: max age.
-    while (this.ageHead >= 0) {
-      const c = this.calls[this.ageHead]!;
+    while (this.age.head >= 0) {
+      const c = this.calls[this.age.head]!;
       if (nowMs - c.createdMs < this.maxAgeMs) break;
       if (c.state !== 'ended') {
         this.stats.callsExpired++;
@@ -611,8 +604,8 @@ export class CallTracker {
       this.freeCall(c.index);
     }
     // Least recently active first: idle calls, then ended calls past their linger.
-    while (this.lruHead >= 0) {
-      const c = this.calls[this.lruHead]!;
+    while (this.lru.head >= 0) {
+      const c = this.calls[this.lru.head]!;
       const idle = nowMs - c.lastMs;
       if (c.state === 'ended') {
         if (idle < this.lingerMs) break;
@@ -628,57 +621,11 @@ export class CallTracker {
 
   /** Ends every call (shutdown): hooks fire so final reports can be sent. */
   endAll(nowMs: number): void {
-    while (this.ageHead >= 0) {
-      const idx = this.ageHead;
+    while (this.age.head >= 0) {
+      const idx = this.age.head;
       if (this.calls[idx]!.state !== 'ended') this.endCall(idx, 'evicted', 0, nowMs);
       this.freeCall(idx);
     }
-  }
-
-  // ---------------------------------------------------------------- intrusive lists
-
-  private lruAppend(i: number): void {
-    this.lruPrev[i] = this.lruTail;
-    this.lruNext[i] = -1;
-    if (this.lruTail >= 0) this.lruNext[this.lruTail] = i;
-    else this.lruHead = i;
-    this.lruTail = i;
-  }
-
-  private lruUnlink(i: number): void {
-    const p = this.lruPrev[i];
-    const n = this.lruNext[i];
-    if (p >= 0) this.lruNext[p] = n;
-    else this.lruHead = n;
-    if (n >= 0) this.lruPrev[n] = p;
-    else this.lruTail = p;
-    this.lruPrev[i] = -1;
-    this.lruNext[i] = -1;
-  }
-
-  private lruMoveToTail(i: number): void {
-    if (this.lruTail === i) return;
-    this.lruUnlink(i);
-    this.lruAppend(i);
-  }
-
-  private ageAppend(i: number): void {
-    this.agePrev[i] = this.ageTail;
-    this.ageNext[i] = -1;
-    if (this.ageTail >= 0) this.ageNext[this.ageTail] = i;
-    else this.ageHead = i;
-    this.ageTail = i;
-  }
-
-  private ageUnlink(i: number): void {
-    const p = this.agePrev[i];
-    const n = this.ageNext[i];
-    if (p >= 0) this.ageNext[p] = n;
-    else this.ageHead = n;
-    if (n >= 0) this.agePrev[n] = p;
-    else this.ageTail = p;
-    this.agePrev[i] = -1;
-    this.ageNext[i] = -1;
   }
 }
 
