@@ -17,7 +17,7 @@ import { CandidateCache } from './candidates.js';
 import { rtpHeaderLength, rtpPaddingLength, isRtpCandidate } from './rtp-header.js';
 import { staticClockRate, staticPayloadKind } from './payload-types.js';
 import { EndReason } from './reasons.js';
-import { lossFeed, lossResolve, lossCopy, lossSetBase, lossMetrics, type LossMetrics } from './loss-model.js';
+import { lossFeed, lossResolve, lossCopy, lossSetBase, lossMetrics } from './loss-model.js';
 import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
 import { L, StreamStore } from './stream-store.js';
@@ -137,7 +137,6 @@ export class RtpEngine {
   private readonly newKey = new Int32Array(KEY_WORDS);
   /** Arrival time of the packet handed to nextPacket: a double argument would be boxed in every call. */
   private readonly arrivalMs = new Float64Array(1);
-  private readonly lossOut: LossMetrics = { lossP: 0, lossQ: 0, burstR: 1, burstDensity: 0, gapDensity: 0, burstDurationMs: 0, gapDurationMs: 0 };
   /** Slots: active ones in [0, activeCount), free ones after (next allocated: slotList[activeCount]). */
   private readonly slotList: Int32Array;
   /** Position of each slot in slotList. */
@@ -825,12 +824,10 @@ export class RtpEngine {
     const packetMs = this.packetMs(slot);
     this.fillCounters(slot, out.cumulative, expected, epochMs, true);
     const x = this.maxStreams;
-    lossMetrics(w, u8, x * L.HOT_BYTES, this.cw(x), expected, hb, cw, 0, packetMs, this.lossOut);
-    copyLoss(this.lossOut, out.cumulative);
+    lossMetrics(w, u8, x * L.HOT_BYTES, this.cw(x), expected, hb, cw, 0, packetMs, out.cumulative);
     const prior = w[cw + L.W_EXP_PRIOR];
     this.fillCounters(slot, out.interval, expected - prior, epochMs, false);
-    lossMetrics(w, u8, x * L.HOT_BYTES, this.cw(x), expected, hb, cw, prior, packetMs, this.lossOut);
-    copyLoss(this.lossOut, out.interval);
+    lossMetrics(w, u8, x * L.HOT_BYTES, this.cw(x), expected, hb, cw, prior, packetMs, out.interval);
   }
 
   private fillCounters(slot: number, o: StreamCounters, expected: number, epochMs: number, cumulative: boolean): void {
@@ -979,14 +976,4 @@ export class RtpEngine {
   forEachActive(fn: (slot: number) => void): void {
     for (let i = this.activeCount - 1; i >= 0; i--) fn(this.slotList[i]);
   }
-}
-
-function copyLoss(l: LossMetrics, o: StreamCounters): void {
-  o.lossP = l.lossP;
-  o.lossQ = l.lossQ;
-  o.burstR = l.burstR;
-  o.burstDensity = l.burstDensity;
-  o.gapDensity = l.gapDensity;
-  o.burstDurationMs = l.burstDurationMs;
-  o.gapDurationMs = l.gapDurationMs;
 }

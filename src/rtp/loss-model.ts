@@ -15,6 +15,7 @@
  *   F = burst packets + gap packets + open cluster + pending received run, L = burst + gap + open losses.
  */
 import { L } from './stream-store.js';
+import type { StreamCounters } from './snapshot.js';
 
 export const GMIN = 16;
 
@@ -72,16 +73,8 @@ export function lossSetBase(w: Int32Array, b: Uint8Array, hb: number, cw: number
   for (let i = 0; i < L.W_LB_NRL - L.W_NRL; i++) w[baseCw + L.W_LB_NRL + i] = w[cw + L.W_NRL + i];
 }
 
-/** Output of lossMetrics (a caller-owned object). */
-export interface LossMetrics {
-  lossP: number;
-  lossQ: number;
-  burstR: number;
-  burstDensity: number;
-  gapDensity: number;
-  burstDurationMs: number;
-  gapDurationMs: number;
-}
+/** What lossMetrics writes: the loss-pattern fields of a snapshot's counter set (written in place). */
+export type LossMetrics = Pick<StreamCounters, 'lossP' | 'lossQ' | 'burstR' | 'burstDensity' | 'gapDensity' | 'burstDurationMs' | 'gapDurationMs'>;
 
 /**
  * Metrics of the resolved state (hb/cw, `fed` numbers fed) minus the slot's resolved interval baseline
