@@ -5,15 +5,10 @@ import { FlowTable } from './flow-table.js';
 import { DecodedPacket } from './packet.js';
 import { ipToString } from './text.js';
 
-/** One direction of a UDP or TCP 5-tuple seen in a capture. */
-export interface FlowSummary {
-  proto: 'udp' | 'tcp';
-  src: string;
-  srcPort: number;
-  dst: string;
-  dstPort: number;
+/** Packets, bytes and the time of the first and last of them (0 when none). */
+export interface TrafficSpan {
   packets: number;
-  /** Frame bytes on the wire (pcap original length), the last fragment's frame for reassembled datagrams. */
+  /** Frame bytes on the wire (pcap original length). */
   bytes: number;
   firstSec: number;
   firstNsec: number;
@@ -21,16 +16,21 @@ export interface FlowSummary {
   lastNsec: number;
 }
 
-export interface CaptureSummary {
+/**
+ * One direction of a UDP or TCP 5-tuple seen in a capture. `bytes` counts the last fragment's frame for
+ * reassembled datagrams.
+ */
+export interface FlowSummary extends TrafficSpan {
+  proto: 'udp' | 'tcp';
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+}
+
+/** The whole file: `packets` are its records. */
+export interface CaptureSummary extends TrafficSpan {
   file: string;
-  /** Records in the file. */
-  packets: number;
-  bytes: number;
-  /** Time of the first / last record (0 when empty). */
-  firstSec: number;
-  firstNsec: number;
-  lastSec: number;
-  lastNsec: number;
   /** Flows, most packets first (ties: by first appearance). */
   flows: FlowSummary[];
   /** Non-zero decoder protocol counters by name (packets, ipv4, udp, vxlan, fragments...). */
