@@ -12,17 +12,7 @@ import { QosReporter } from '../report/index.js';
 import type { StreamReportInput } from '../report/index.js';
 import { parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { StreamCounters, StreamSnapshot } from '../rtp/snapshot.js';
-
-function timeIt(label: string, iterations: number, fn: (i: number) => number): number {
-  let sink = 0;
-  for (let i = 0; i < Math.min(iterations, 20_000); i++) sink += fn(i);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) sink += fn(i);
-  const ns = Number(process.hrtime.bigint() - t0) / iterations;
-  if (sink === 0.5) console.log('unreachable');
-  console.log(`${label.padEnd(48)} ${ns.toFixed(1).padStart(10)} ns/op`);
-  return ns;
-}
+import { timePerOp } from './time-per-op.js';
 
 const counters = (o: Partial<StreamCounters>): StreamCounters => ({
   packets: 500, bytes: 86000, expected: 500, lost: 0, seqErrors: 0, outOfOrder: 0, duplicates: 0, minDeltaMs: 19.1, meanDeltaMs: 20,
@@ -45,16 +35,16 @@ for (let s = 0; s < SLOTS; s++) reporter.streamStarted(s, s % 10_000);
 
 const report = reporter.onInterval(snap, input, 0)[0].report;
 const N = 200_000;
-const refNs = timeIt('reference: JSON.stringify(report)', N, () => JSON.stringify(report).length);
-const tickNs = timeIt('QosReporter.onInterval (score+rules+build)', N, (i) => reporter.onInterval(snap, input, i).length);
-const dueNs = timeIt(`ReportScheduler.due over ${SLOTS} slots`, 2000, (i) => reporter.scheduler.due(i * 5));
+const refNs = timePerOp('reference: JSON.stringify(report)', N, () => JSON.stringify(report).length);
+const tickNs = timePerOp('QosReporter.onInterval (score+rules+build)', N, (i) => reporter.onInterval(snap, input, i).length);
+const dueNs = timePerOp(`ReportScheduler.due over ${SLOTS} slots`, 2000, (i) => reporter.scheduler.due(i * 5));
 const compound = rtcpCompound(
   rtcpSr({ ssrc: 1, ntpSec: 2, ntpFrac: 3, rtpTs: 4, packets: 5, octets: 6, reports: [{ ssrc: 7, fractionLost: 1, cumulativeLost: 2, extHighestSeq: 3, jitter: 4, lsr: 5, dlsr: 6 }] }),
   rtcpSdes([{ ssrc: 1, items: [{ type: 1, value: 'user@10.0.0.1' }] }]),
 );
-const parseNs = timeIt('parseRtcp (SR + SDES)', N, () => parseRtcp(compound, 0, compound.length).packets.length);
+const parseNs = timePerOp('parseRtcp (SR + SDES)', N, () => parseRtcp(compound, 0, compound.length).packets.length);
 const parsed = parseRtcp(compound, 0, compound.length);
-const homerNs = timeIt('rtcpToHomerJson', N, () => rtcpToHomerJson(parsed).length);
+const homerNs = timePerOp('rtcpToHomerJson', N, () => rtcpToHomerJson(parsed).length);
 console.log('\nratios against the reference (JSON.stringify of one report):');
 for (const [k, v] of [['onInterval', tickNs], ['due() scan per slot', dueNs / SLOTS], ['parseRtcp', parseNs], ['rtcpToHomerJson', homerNs]] as const) {
   console.log(`  ${k.padEnd(24)} ${(v / refNs).toPrecision(3)}x`);

@@ -10,17 +10,10 @@
 import { DecodedPacket } from '../decode/packet.js';
 import { rtp, sdpBody, sipRequest, text } from '../gen/index.js';
 import { CallTracker, SipParser } from '../sip/index.js';
+import { timePerOp } from './time-per-op.js';
 
-function timeIt(label: string, iterations: number, fn: (i: number) => number): number {
-  let sink = 0;
-  for (let i = 0; i < Math.min(iterations, 200_000); i++) sink += fn(i); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) sink += fn(i);
-  const ns = Number(process.hrtime.bigint() - t0) / iterations;
-  if (sink === 0.5) console.log('unreachable');
-  console.log(`${label.padEnd(44)} ${ns.toFixed(1).padStart(8)} ns/op`);
-  return ns;
-}
+/** The SIP lookups are a few ns: a longer warm-up than the default settles them. */
+const timeSip = (label: string, iterations: number, fn: (i: number) => number) => timePerOp(label, iterations, fn, 200_000);
 
 const CALLS = 5000;
 const tracker = new CallTracker({}, { maxCalls: CALLS });
@@ -48,15 +41,15 @@ for (let c = 0; c < CALLS; c++) {
 console.log(`bindings: ${tracker.activeBindings}, calls: ${tracker.activeCalls}`);
 
 const N = 2_000_000;
-const refNs = timeIt('reference: Map<string> with key built per call', N, (i) => {
+const refNs = timeSip('reference: Map<string> with key built per call', N, (i) => {
   const c = i % CALLS;
   return ref.get(`10.0.${(c >>> 12) & 255}.${(c >>> 4) & 255}:${10000 + (c & 15) * 2}`) ?? -1;
 });
-const findNs = timeIt('findBinding (hit)', N, (i) => {
+const findNs = timeSip('findBinding (hit)', N, (i) => {
   const c = i % CALLS;
   return tracker.findBinding(0, 0, 0xffff, 0x0a000000 + (c >>> 4), 10000 + (c & 15) * 2);
 });
-const missNs = timeIt('findBinding (miss)', N, (i) => tracker.findBinding(0, 0, 0xffff, 0x0b000000 + i, 20001));
+const missNs = timeSip('findBinding (miss)', N, (i) => tracker.findBinding(0, 0, 0xffff, 0x0b000000 + i, 20001));
 
 const rtpBytes = rtp({ pt: 8, seq: 1, ts: 0, ssrc: 1 });
 const rtpPkt = new DecodedPacket();
@@ -65,10 +58,10 @@ rtpPkt.srcPort = 40000;
 rtpPkt.dstPort = 20000;
 rtpPkt.payloadBuf = rtpBytes;
 rtpPkt.payloadLength = rtpBytes.length;
-const classifyNs = timeIt('onPacket on an RTP packet (not SIP)', N, () => (tracker.onPacket(rtpPkt, 0) ? 1 : 0));
+const classifyNs = timeSip('onPacket on an RTP packet (not SIP)', N, () => (tracker.onPacket(rtpPkt, 0) ? 1 : 0));
 
 const parser = new SipParser();
 const invite = text(sipRequest('INVITE', 'sip:b@h', { callId: 'x', fromTag: 'a', cseq: 1, headers: [['User-Agent', 'bench']], body: sdpBody({ ip: '10.0.0.1', media: [{ port: 4000 }] }) }));
-const parseNs = timeIt('SipParser.parse (INVITE with SDP)', 100_000, () => parser.parse(invite, 0, invite.length, false)!.length);
+const parseNs = timeSip('SipParser.parse (INVITE with SDP)', 100_000, () => parser.parse(invite, 0, invite.length, false)!.length);
 
 console.log(`ratios vs reference: findBinding hit ${(findNs / refNs).toFixed(3)}, miss ${(missNs / refNs).toFixed(3)}, onPacket(RTP) ${(classifyNs / refNs).toFixed(3)}, parse INVITE ${(parseNs / refNs).toFixed(1)}`);
