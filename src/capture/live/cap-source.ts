@@ -4,7 +4,7 @@ import { isMainThread } from 'node:worker_threads';
 import { allocateBatch, LinkType, type PacketBatch } from '../batch.js';
 import type { LivePacketSource } from './live-source.js';
 import type { ResolvedLiveOptions } from './options.js';
-import { liveStatsDelta, zeroLiveStats, type LiveCaptureStats } from './stats.js';
+import { LiveStatsDeltas, type LiveCaptureStats } from './stats.js';
 
 /** The parts of cap 0.2.1's Cap object used here. */
 interface CapHandle {
@@ -103,7 +103,7 @@ export class CapLiveSource implements LivePacketSource {
   private wake: (() => void) | null = null;
   private delivered = 0;
   private droppedQueue = 0;
-  private last: LiveCaptureStats = zeroLiveStats(false);
+  private readonly deltas = new LiveStatsDeltas(false);
   // Wall clock at open, split in integer seconds + ns, and the monotonic reading at that moment.
   private readonly baseSec: number;
   private readonly baseNsec: number;
@@ -230,10 +230,7 @@ export class CapLiveSource implements LivePacketSource {
   }
 
   statsDelta(): LiveCaptureStats {
-    const cur = this.stats();
-    const d = liveStatsDelta(this.last, cur);
-    this.last = cur;
-    return d;
+    return this.deltas.since(this.stats());
   }
 
   async close(): Promise<void> {

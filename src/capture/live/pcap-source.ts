@@ -2,7 +2,7 @@ import { allocateBatch, type PacketBatch } from '../batch.js';
 import type { LivePacketSource } from './live-source.js';
 import type { NativeCaptureAddon, NativeCaptureHandle } from './native-addon.js';
 import type { ResolvedLiveOptions } from './options.js';
-import { liveStatsDelta, zeroLiveStats, type LiveCaptureStats } from './stats.js';
+import { LiveStatsDeltas, type LiveCaptureStats } from './stats.js';
 
 /**
  * Live capture through the project's addon (src/capture/native): kernel timestamps in ns, TPACKET_V3
@@ -21,7 +21,7 @@ export class PcapLiveSource implements LivePacketSource {
   private closed = false;
   private delivered = 0;
   private wake: (() => void) | null = null;
-  private last: LiveCaptureStats = zeroLiveStats(true);
+  private readonly deltas = new LiveStatsDeltas(true);
   private final: LiveCaptureStats | null = null;
 
   constructor(addon: NativeCaptureAddon, o: ResolvedLiveOptions, warnings: string[]) {
@@ -94,10 +94,7 @@ export class PcapLiveSource implements LivePacketSource {
   }
 
   statsDelta(): LiveCaptureStats {
-    const cur = this.stats();
-    const d = liveStatsDelta(this.last, cur);
-    this.last = cur;
-    return d;
+    return this.deltas.since(this.stats());
   }
 
   async close(): Promise<void> {

@@ -25,3 +25,18 @@ export function liveStatsDelta(prev: LiveCaptureStats, cur: LiveCaptureStats): L
     statsAvailable: cur.statsAvailable,
   };
 }
+
+/** A source's statsDelta(): each call returns what accumulated since the previous call. */
+export class LiveStatsDeltas {
+  private last: LiveCaptureStats;
+
+  constructor(statsAvailable: boolean) {
+    this.last = zeroLiveStats(statsAvailable);
+  }
+
+  since(cur: LiveCaptureStats): LiveCaptureStats {
+    const d = liveStatsDelta(this.last, cur);
+    this.last = cur;
+    return d;
+  }
+}
