@@ -12,7 +12,7 @@ import { QosReporter } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
-import { CallTracker, SipPortSet, looksLikeSip } from '../sip/index.js';
+import { CallTracker, SipPortSet } from '../sip/index.js';
 import type { CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
@@ -150,9 +150,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (pkt.ipProto === 6) this.sipPacket(pkt);
       return;
     }
-    // The SIP screen of both CallView kinds (CallTracker, the workers' BindingMirror): a UDP datagram is
-    // SIP when it is on a SIP port or looks like SIP; only then is it offered.
-    if ((this.sipPorts.has(pkt.srcPort) || this.sipPorts.has(pkt.dstPort) || looksLikeSip(b, off, len)) && this.sipPacket(pkt)) return;
+    // The call view's own UDP SIP screen, applied here so that only SIP is offered to it.
+    if (this.sipPorts.isSipDatagram(pkt.srcPort, pkt.dstPort, b, off, len) && this.sipPacket(pkt)) return;
     if (isRtcp(b, off, len)) {
       this.counts.rtcp++;
       this.onRtcp(pkt, this.pktMs);

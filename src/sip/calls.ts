@@ -260,8 +260,7 @@ export class CallTracker {
   /** Feeds one decoded packet; true when it was SIP (or SIP-port traffic) and has been consumed. */
   onPacket(pkt: DecodedPacket, nowMs: number): boolean {
     if (pkt.ipProto === 17) {
-      const sipPort = this.ports.has(pkt.srcPort) || this.ports.has(pkt.dstPort);
-      if (!sipPort && !looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) return false;
+      if (!this.ports.isSipDatagram(pkt.srcPort, pkt.dstPort, pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) return false;
       this.datagram(pkt, nowMs);
       return true;
     }

@@ -71,6 +71,14 @@ export class SipPortSet {
   has(port: number): boolean {
     return this.ports[port & 0xffff] === 1;
   }
+
+  /**
+   * The UDP SIP screen (the pipeline, CallTracker and the workers' BindingMirror all classify by it): a
+   * datagram is SIP when either port is a SIP port or its payload looks like SIP.
+   */
+  isSipDatagram(srcPort: number, dstPort: number, buf: Uint8Array, off: number, len: number): boolean {
+    return this.has(srcPort) || this.has(dstPort) || looksLikeSip(buf, off, len);
+  }
 }
 
 const STATUS_PREFIX = Uint8Array.from('SIP/2.0 ', (c) => c.charCodeAt(0));

@@ -65,16 +65,16 @@ export class BindingMirror implements CallView {
 
   /** Same classification as CallTracker.onPacket; SIP is copied out for the owner instead of parsed. */
   onPacket(pkt: DecodedPacket, _nowMs: number): boolean {
-    const sipPort = this.ports.has(pkt.srcPort) || this.ports.has(pkt.dstPort);
     const buf = pkt.payloadBuf;
     const off = pkt.payloadOffset;
     const len = Math.max(0, Math.min(pkt.payloadLength, buf.length - off));
     if (pkt.ipProto === 17) {
-      if (!sipPort && !looksLikeSip(buf, off, len)) return false;
+      if (!this.ports.isSipDatagram(pkt.srcPort, pkt.dstPort, buf, off, len)) return false;
       this.forward(pkt, off, len);
       return true;
     }
     if (pkt.ipProto !== 6) return false;
+    const sipPort = this.ports.has(pkt.srcPort) || this.ports.has(pkt.dstPort);
     // Both directions of a connection share the flow hash; collisions only forward a little more.
     const flow = (Math.imul(pkt.src3 ^ pkt.dst3, 0x9e3779b1) ^ (pkt.srcPort ^ pkt.dstPort) ^ (pkt.srcPort + pkt.dstPort) * 65536) | 0;
     const known = this.sipTcpFlows.size > 0 && this.sipTcpFlows.has(flow);
