@@ -19,6 +19,7 @@ import { get } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argString, argNumber } from './args.js';
 
 const SENDER_C = String.raw`
 #define _GNU_SOURCE
@@ -116,11 +117,6 @@ interface Step {
   mainThreadNsPerPacket: number;
   senderNsPerPacket: number;
   lossFree: boolean;
-}
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? String(process.argv[i + 1]) : dflt;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -250,13 +246,13 @@ function show(s: Step): void {
 }
 
 async function main(): Promise<void> {
-  const workerCounts = arg('workers', '1,2').split(',').map(Number);
-  const flows = Number(arg('flows', '64'));
-  const seconds = Number(arg('seconds', '2'));
-  const start = Number(arg('start', '50000'));
-  const factor = Number(arg('factor', '1.5'));
-  const max = Number(arg('max', '3200000'));
-  const refine = Number(arg('refine', '2'));
+  const workerCounts = argString('workers', '1,2').split(',').map(Number);
+  const flows = argNumber('flows', 64);
+  const seconds = argNumber('seconds', 2);
+  const start = argNumber('start', 50000);
+  const factor = argNumber('factor', 1.5);
+  const max = argNumber('max', 3200000);
+  const refine = argNumber('refine', 2);
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-bench-workers-'));
   const src = join(dir, 'sender.c');
@@ -264,7 +260,7 @@ async function main(): Promise<void> {
   writeFileSync(src, SENDER_C);
   const cc = spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`cannot build the C sender: ${cc.stderr}`);
-  const o = { base: Number(arg('base-port', '42000')), flows, seconds, metricsPort: 19000 + (process.pid % 1000) };
+  const o = { base: argNumber('base-port', 42000), flows, seconds, metricsPort: 19000 + (process.pid % 1000) };
   console.log(`live scaling bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), lo, ${flows} RTP flows, ${seconds} s per step, 214-byte frames; probe = dist/cli.js run`);
   const best = new Map<number, Step>();
   const all: Step[] = [];

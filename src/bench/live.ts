@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLiveCapture, type LiveBackendName, type LivePacketSource } from '../capture/live/index.js';
+import { argNumber } from './args.js';
 
 const SENDER_C = String.raw`
 #define _GNU_SOURCE
@@ -67,11 +68,6 @@ interface Step {
   droppedKernel: number | null;
   cpuNsPerPacket: number;
   lossFree: boolean;
-}
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
 function buildSender(dir: string): string {
@@ -135,9 +131,9 @@ async function step(backend: LiveBackendName, bin: string, port: number, rate: n
 }
 
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 2);
-  const start = arg('start', 25_000);
-  const max = arg('max', 3_200_000);
+  const seconds = argNumber('seconds', 2);
+  const start = argNumber('start', 25_000);
+  const max = argNumber('max', 3_200_000);
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-bench-live-'));
   const bin = buildSender(dir);
   const port = 47000 + (process.pid % 1000);

@@ -16,15 +16,11 @@ import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { RtpEngine } from '../rtp/index.js';
 import { looksLikeSip } from '../sip/index.js';
 import { diffStream, elapsedMs, gc, HotLoop, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
+import { argNumber } from './args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-const calls = arg('--calls', 1000);
-const callDurationS = arg('--call-duration', 12);
-const rounds = arg('--rounds', 5);
+const calls = argNumber('calls', 1000);
+const callDurationS = argNumber('call-duration', 12);
+const rounds = argNumber('rounds', 5);
 const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
 
 interface NativeRun {

@@ -21,11 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { writeScenarioPcap } from '../gen/scenario.js';
 import { RtpEngine } from '../rtp/index.js';
 import { elapsedMs, gc, HotLoop, streamKeyOf, streamResults } from './pipeline.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
+import { argString, argNumber } from './args.js';
 
 interface TsharkStream {
   key: string;
@@ -106,9 +102,9 @@ function checkAgainst(what: string, rows: TsharkStream[], ours: Map<string, { pa
 }
 
 async function main(): Promise<void> {
-  const mb = Number(arg('--mb', '200'));
-  const given = arg('--file', '');
-  const keep = arg('--keep', '');
+  const mb = argNumber('mb', 200);
+  const given = argString('file', '');
+  const keep = argString('keep', '');
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-replay-'));
   const file = given !== '' ? given : keep !== '' ? keep : join(dir, 'replay.pcap');
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -125,7 +121,7 @@ async function main(): Promise<void> {
     }
     const size = statSync(file).size;
 
-    const rounds = Number(arg('--rounds', '2'));
+    const rounds = argNumber('rounds', 2);
     const jsonl = join(dir, 'reports.jsonl');
     const best = { tshark: Infinity, loop: Infinity, cli: Infinity, cliJsonl: Infinity };
     const cpu = { tshark: Infinity, loop: Infinity, cli: Infinity, cliJsonl: Infinity };

@@ -19,15 +19,11 @@ import { rtp, udpFrame } from '../gen/index.js';
 import { RtpEngine } from '../rtp/index.js';
 import { looksLikeSip } from '../sip/index.js';
 import { elapsedMs, gc, HotLoop } from './pipeline.js';
+import { argString, argNumber } from './args.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
-
-const measured = Number(arg('--packets', '1000000'));
-const sizes = arg('--sizes', '1000,10000,100000').split(',').map(Number);
-const rounds = Number(arg('--rounds', '5'));
+const measured = argNumber('packets', 1000000);
+const sizes = argString('sizes', '1000,10000,100000').split(',').map(Number);
+const rounds = argNumber('rounds', 5);
 const withC = !process.argv.includes('--no-c');
 const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
 

@@ -14,6 +14,7 @@ import { scenarioFrames, type ScenarioOptions } from '../gen/index.js';
 import { defaultConfig } from '../ops/config.js';
 import { Pipeline, ReportSink } from '../pipeline/index.js';
 import type { QosReport } from '../report/index.js';
+import { argNumber } from './args.js';
 
 interface Sample {
   tS: number;
@@ -27,16 +28,11 @@ interface Sample {
   packets: number;
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
-
-const minutes = arg('minutes', 10);
-const concurrent = arg('calls', 200);
-const warmupS = arg('warmup', 60);
-const bandPct = arg('band', 10);
-const sampleS = arg('sample', 10);
+const minutes = argNumber('minutes', 10);
+const concurrent = argNumber('calls', 200);
+const warmupS = argNumber('warmup', 60);
+const bandPct = argNumber('band', 10);
+const sampleS = argNumber('sample', 10);
 /** Capture seconds per generated round; calls last 20 s so each round has calls starting and ending. */
 const ROUND_S = 60;
 const CALL_S = 20;
