@@ -16,7 +16,7 @@ import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
-import { CaptureLoop } from './pipeline/capture-loop.js';
+import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
@@ -95,17 +95,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const rt = opsRuntime();
   if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
   const open = () =>
-    openLiveCapture({
-      interface: c.interface,
-      backend: c.backend,
-      snapLength: c.snapLength,
-      bufferSizeMb: c.bufferSizeMb,
-      bufferTimeoutMs: c.bufferTimeoutMs,
-      filter: c.filter || undefined,
-      promiscuous: c.promiscuous,
-      fanoutGroup: c.fanoutGroup || undefined,
-      onWarning: (m) => log.warn(m),
-    }).catch((err: Error & { code?: string }) => {
+    openLiveCapture(liveCaptureOptions(c, { backend: c.backend, fanoutGroup: c.fanoutGroup || undefined, onWarning: (m) => log.warn(m) })).catch((err: Error & { code?: string }) => {
       throw Object.assign(explainFanoutError(err, c.fanoutGroup, false), { name: 'CaptureOpenError' });
     });
   const source: LivePacketSource = await open();

@@ -1,5 +1,25 @@
 import type { PacketBatch } from '../capture/index.js';
-import type { LivePacketSource } from '../capture/live/index.js';
+import type { LiveCaptureOptions, LivePacketSource } from '../capture/live/index.js';
+import type { ProbeConfig } from '../ops/config.js';
+
+/**
+ * Capture options from the `capture` config section, as both modes open it: the caller picks the backend
+ * (workers can only run the pcap addon), the fanout group (workers join one) and where warnings go.
+ */
+export function liveCaptureOptions(
+  c: ProbeConfig['capture'],
+  chosen: Pick<LiveCaptureOptions, 'backend' | 'fanoutGroup' | 'onWarning'>,
+): LiveCaptureOptions {
+  return {
+    interface: c.interface,
+    snapLength: c.snapLength,
+    bufferSizeMb: c.bufferSizeMb,
+    bufferTimeoutMs: c.bufferTimeoutMs,
+    filter: c.filter || undefined,
+    promiscuous: c.promiscuous,
+    ...chosen,
+  };
+}
 
 /** The log calls the loop makes (a pino Logger, or a media worker's link to the main thread's logger). */
 export interface LoopLog {

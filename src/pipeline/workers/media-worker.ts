@@ -7,7 +7,7 @@
 import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { openLiveCapture } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
-import { CaptureLoop, type LoopLog } from '../capture-loop.js';
+import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
 import { Pipeline, type RtcpFacts } from '../pipeline.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
@@ -47,17 +47,13 @@ const pipeline = new Pipeline(
 );
 
 const open = (): Promise<LivePacketSource> =>
-  openLiveCapture({
-    interface: c.interface,
-    backend: 'pcap', // the cap fallback cannot run in worker threads
-    snapLength: c.snapLength,
-    bufferSizeMb: c.bufferSizeMb,
-    bufferTimeoutMs: c.bufferTimeoutMs,
-    filter: c.filter || undefined,
-    promiscuous: c.promiscuous,
-    fanoutGroup,
-    onWarning: (m) => log.warn({}, m),
-  });
+  openLiveCapture(
+    liveCaptureOptions(c, {
+      backend: 'pcap', // the cap fallback cannot run in worker threads
+      fanoutGroup,
+      onWarning: (m) => log.warn({}, m),
+    }),
+  );
 
 let source: LivePacketSource;
 try {
