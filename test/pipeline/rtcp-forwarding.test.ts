@@ -46,9 +46,9 @@ function expectedRtcp(batches: PacketBatch[], rtt: RttTracker): Array<{ json: st
       json: rtcpToHomerJson(c),
       env: {
         ipVersion: pkt.ipVersion,
-        srcIp: addressToString(pkt.ipVersion, pkt.src0, pkt.src1, pkt.src2, pkt.src3),
+        srcIp: src,
         srcPort: pkt.srcPort,
-        dstIp: addressToString(pkt.ipVersion, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3),
+        dstIp: dst,
         dstPort: pkt.dstPort,
         tsMs: pkt.tsSec * 1000 + pkt.tsNsec / 1e6,
       },
