@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeScenarioPcap } from '../gen/scenario.js';
+import { callDurationForSize, writeScenarioPcap } from '../gen/scenario.js';
 import { RtpEngine } from '../rtp/index.js';
 import { elapsedMs, gc, HotLoop, streamKeyOf, streamResults } from './pipeline.js';
 import { argString, argNumber } from './args.js';
@@ -112,8 +112,7 @@ async function main(): Promise<void> {
     let t0 = process.hrtime.bigint();
     if (given === '' || !existsSync(given)) {
       const calls = 500;
-      // ~230 bytes per G.711 packet with its record header, 50 packets/s per direction.
-      const callDurationS = Math.max(5, Math.round((mb * 1e6) / (calls * 2 * 50 * 230)));
+      const callDurationS = Math.max(5, callDurationForSize(mb, calls, 'PCMA'));
       const stats = writeScenarioPcap(file, {
         calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 0.5, burstLossPct: 25, jitterMs: 4, rtcp: true, seed: 9, startEpochS: 1_700_000_000,
       });
