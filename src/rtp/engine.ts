@@ -271,10 +271,10 @@ export class RtpEngine {
   }
 
   private cw(slot: number): number {
-    return this.coldW0 + slot * (L.COLD_BYTES >> 2);
+    return (this.coldW0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 2);
   }
   private cd(slot: number): number {
-    return this.coldD0 + slot * (L.COLD_BYTES >> 3);
+    return (this.coldD0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 3);
   }
 
   /**
@@ -537,7 +537,8 @@ export class RtpEngine {
   }
 
   /** The next packet of a stream; its arrival time (ms) is in arrivalMs[0], ts is the RTP timestamp as int32. */
-  private nextPacket(slot: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
+  private nextPacket(slotArg: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
+    const slot = slotArg & L.SLOT_MASK; // range for the compiler (stream-store.ts)
     const t = this.arrivalMs[0];
     const f = this.f;
     const w = this.w;
@@ -563,7 +564,7 @@ export class RtpEngine {
     const under = u8[hb + L.B_WS_UNDER];
     if (under === 0 ? seq < firstSeq || (seq === 0 && h16[hh + L.H_STOP_SEQ] === 65535) : seq > firstSeq) {
       if (under === 0) {
-        h16[this.coldH0 + slot * (L.COLD_BYTES >> 1) + L.H_WS_CYCLES]++;
+        h16[(this.coldH0 & L.INDEX_MASK) + slot * (L.COLD_BYTES >> 1) + L.H_WS_CYCLES]++;
         u8[hb + L.B_WS_UNDER] = 1;
       } else {
         u8[hb + L.B_WS_UNDER] = 0;
@@ -678,7 +679,10 @@ export class RtpEngine {
   }
 
   /** RFC 3550 A.1 validation plus the reorder window (duplicates, out-of-order, final loss states). */
-  private rfcSequence(slot: number, hw: number, hh: number, seq: number): void {
+  private rfcSequence(slotArg: number, hwArg: number, hhArg: number, seq: number): void {
+    const slot = slotArg & L.SLOT_MASK;
+    const hw = hwArg & L.INDEX_MASK;
+    const hh = hhArg & L.INDEX_MASK;
     const w = this.w;
     const h16 = this.h16;
     const maxSeq = h16[hh + L.H_MAX_SEQ];
@@ -735,7 +739,8 @@ export class RtpEngine {
   }
 
   /** Feed final received/lost states of extended numbers up to `last` into the loss model. */
-  private finalizeUpTo(slot: number, last: number): void {
+  private finalizeUpTo(slotArg: number, last: number): void {
+    const slot = slotArg & L.SLOT_MASK;
     const w = this.w;
     const hw = slot * L.HOT_W;
     const hb = slot * L.HOT_BYTES;

@@ -20,7 +20,9 @@ import type { StreamCounters } from './snapshot.js';
 export const GMIN = 16;
 
 /** Feed one number's final state. hw/hb: the slot's hot int32/byte bases; cw: its cold int32 base. */
-export function lossFeed(w: Int32Array, b: Uint8Array, hw: number, hb: number, cw: number, received: boolean): void {
+export function lossFeed(w: Int32Array, b: Uint8Array, hwArg: number, hbArg: number, cwArg: number, received: boolean): void {
+  // Ranges for the compiler (stream-store.ts INDEX_MASK): no overflow checks on the offsets below.
+  const hw = hwArg & L.INDEX_MASK, hb = hbArg & L.INDEX_MASK, cw = cwArg & L.INDEX_MASK;
   const last = b[hb + L.B_LAST];
   if (received) {
     b[hb + L.B_LAST] = 1;

@@ -129,7 +129,7 @@ export class StreamIndex extends RecordIndex {
       const e = t[i];
       if (e < 0) return -1;
       if (((e ^ h) & tagMask) === 0) {
-        const s = e >>> this.tagBits;
+        const s = (e >>> this.tagBits) & L.SLOT_MASK; // range for the compiler (stream-store.ts)
         const b = s * L.HOT_W;
         // Most distinctive words first: SSRC, ports, the low address words.
         if (ks[b + 9] === k9 && ks[b + 8] === k8 && ks[b + 3] === k3 && ks[b + 7] === k7 && ks[b] === k0 && ks[b + 1] === k1 &&

@@ -29,6 +29,15 @@ export const enum L {
   COLD_W = COLD_BYTES / 4,
   COLD_D = COLD_BYTES / 8,
   COLD_H = COLD_BYTES / 2,
+  /**
+   * Slots are below 2^21 (MAX_SLOTS), so every index into any view of the store is below 2^30. The hot
+   * paths write `slot & SLOT_MASK` and `base & INDEX_MASK`: a no-op on the value, but it tells V8's
+   * compiler the range, so `slot * HOT_W + W_PK` needs no int32 overflow check (one compare-and-branch
+   * and a sign extension less on each of the ~60 record accesses per packet; measured ~5 ns/pkt).
+   */
+  MAX_SLOTS = 1 << 21,
+  SLOT_MASK = MAX_SLOTS - 1,
+  INDEX_MASK = (1 << 30) - 1,
 
   // ---- hot, int32 words 0..27 ----
   /** Stream key: src0..3, dst0..3, (srcPort << 16 | dstPort), SSRC. Words 0..8 are the 5-tuple. */
@@ -156,6 +165,8 @@ export class StreamStore {
   readonly coldByte: number;
 
   constructor(slots: number) {
+    // The scratch record takes index `slots`: it must stay below MAX_SLOTS too.
+    if (!Number.isInteger(slots) || slots < 1 || slots >= L.MAX_SLOTS) throw new RangeError(`stream slots must be an integer from 1 to ${L.MAX_SLOTS - 1}, got ${slots}`);
     this.slots = slots;
     const records = slots + 1;
     this.coldByte = records * L.HOT_BYTES;

@@ -84,7 +84,7 @@ describe('validation messages name the field, the value and what is allowed', ()
 
   it('non-integer where an integer is required', () => {
     expect(problems({ file: yamlFile('rtp:\n  max_streams: 12.5\n') })).toEqual([
-      'rtp.max_streams: 12.5 is not allowed: must be an integer from 16 to 10000000',
+      'rtp.max_streams: 12.5 is not allowed: must be an integer from 16 to 2000000',
     ]);
   });
 

@@ -19,6 +19,11 @@ describe('state size', () => {
       expect(bd.recordHot / n).toBe(320);
     }
   });
+
+  it('refuses more slots than the record indexes can address as small integers (2^21 - 1: the scratch record takes index max_streams)', () => {
+    expect(() => new RtpEngine({ maxStreams: 1 << 21 })).toThrow(/stream slots must be an integer from 1 to 2097151, got 2097152/);
+    expect(new RtpEngine({ maxStreams: 2_000_000 }).maxStreams).toBe(2_000_000); // the config's largest max_streams
+  });
 });
 
 /** A stream with losses, reordering, duplicates, a restart and PT changes, from a fast-check seed. */
