@@ -5,6 +5,7 @@
  * (new stream, SIP message, RTCP packet, report).
  */
 import type { PacketBatch } from '../capture/index.js';
+import type { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { CodecTable } from '../qos/index.js';
@@ -132,9 +133,33 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   processPacket(batch: PacketBatch, i: number): void {
-    const pkt = this.pkt;
     this.counts.packets++;
-    if (!this.decoder.decode(batch, i, pkt)) return;
+    if (this.decoder.decode(batch, i, this.pkt)) this.processDecoded(batch.buf);
+  }
+
+  /**
+   * The records of a capture cursor's window, each decoded as soon as its header is read (file replay:
+   * one pass over the records instead of filling a batch and reading it back). Throws the cursor's
+   * CaptureFileError at damage, after processing every record before it.
+   */
+  processRecords(cur: CaptureCursor): void {
+    const dec = this.decoder;
+    const pkt = this.pkt;
+    let n = 0;
+    try {
+      while (cur.next()) {
+        n++;
+        const buf = cur.data;
+        if (dec.decodeFrame(buf, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt)) this.processDecoded(buf);
+      }
+    } finally {
+      this.counts.packets += n;
+    }
+  }
+
+  /** Everything after decoding, for the packet in `this.pkt` (its bytes in `buf`). */
+  private processDecoded(buf: Uint8Array): void {
+    const pkt = this.pkt;
     // The packet's capture time reaches the rare paths (tick, SIP, RTCP) through this field, never as an
     // argument: a double passed to a call that is not inlined is boxed, and the box would be made for
     // every packet (16 bytes each, most of the replay's garbage).
@@ -162,8 +187,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     // Known streams and heuristic candidates first; the binding lookup only for packets not yet counted.
-    if (this.heuristic && this.engine.onRtp(pkt, false, batch.buf) >= 0) return;
-    if (this.isSignalled(pkt)) this.engine.onRtp(pkt, true, batch.buf);
+    if (this.heuristic && this.engine.onRtp(pkt, false, buf) >= 0) return;
+    if (this.isSignalled(pkt)) this.engine.onRtp(pkt, true, buf);
   }
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
@@ -189,12 +214,18 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.calls.expire(now);
     const sched = this.reporter.scheduler;
     const n = sched.due(now);
+    // Nothing takes PERIODIC/ALERT reports (replay without HEP or JSON lines): intervals are scored, not reported.
+    const build = this.sink.wantsIntervalReports ? this.sink.wantsIntervalReports() : true;
     for (let i = 0; i < n; i++) {
       const slot = sched.dueSlots[i];
       this.engine.snapshot(slot, this.snap);
-      const outs = this.reporter.onInterval(this.snap, this.reportInput(slot), now);
+      if (build) {
+        const outs = this.reporter.onInterval(this.snap, this.reportInput(slot), now);
+        for (const out of outs) this.emit(out);
+      } else {
+        this.sink.countUnbuilt!(this.reporter.onIntervalUnbuilt(this.snap, this.reportInput(slot), now));
+      }
       this.engine.resetInterval(slot);
-      for (const out of outs) this.emit(out);
       const bindingId = this.ctx.binding[slot];
       const binding = bindingId >= 0 ? this.calls.binding(bindingId) : null;
       if (binding) this.calls.touch(binding.callIndex, now); // media flowing keeps the call from idle expiry

@@ -1,6 +1,7 @@
 import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { allocateBatch, type CaptureStats, type PacketBatch, type PacketSource } from '../batch.js';
+import { CaptureCursor } from './cursor.js';
 import { CaptureParser, ParseStop } from './parser.js';
 
 export interface CaptureFileOptions {
@@ -8,6 +9,16 @@ export interface CaptureFileOptions {
   chunkBytes?: number;
   /** Maximum packets per batch (default 4096). */
   batchPackets?: number;
+}
+
+/** A capture file: its packets as batches (any PacketSource's way), or record by record through a cursor. */
+export interface CaptureFileReader extends PacketSource {
+  /**
+   * The file's records in one pass: the same cursor, moved to each consecutive window of the file. Drain
+   * it (`while (cur.next())`) before taking the next window. Throws CaptureFileError at damage, after
+   * every complete record before it. Use either this or batches(), once.
+   */
+  records(): AsyncIterable<CaptureCursor>;
 }
 
 const DEFAULT_CHUNK = 4 * 1024 * 1024;
@@ -20,7 +31,7 @@ const DEFAULT_BATCH = 4096;
  * `room` bytes in front of its chunk, where the record cut by the chunk boundary is moved so it stays
  * contiguous with its continuation; a record larger than that room grows both buffers.
  */
-export function openCaptureFile(path: string, opts: CaptureFileOptions = {}): PacketSource {
+export function openCaptureFile(path: string, opts: CaptureFileOptions = {}): CaptureFileReader {
   return new CaptureFileSource(path, opts.chunkBytes ?? DEFAULT_CHUNK, opts.batchPackets ?? DEFAULT_BATCH);
 }
 
@@ -35,10 +46,20 @@ function readAt(fd: number, buf: Uint8Array, offset: number, length: number, pos
 /** Room before each chunk for the unfinished record of the previous one: a full 256 KiB snap-length record. */
 const TAIL_ROOM = 256 * 1024 + 64;
 
-class CaptureFileSource implements PacketSource {
+/** A piece of the file in memory: buf[pos..end) holds file bytes base + pos ..; `eof` when nothing follows `end`. */
+interface FileWindow {
+  buf: Uint8Array;
+  pos: number;
+  end: number;
+  base: number;
+  eof: boolean;
+}
+
+class CaptureFileSource implements CaptureFileReader {
   readonly hostTimestamps = false;
   private received = 0;
   private closed = false;
+  private cursor: CaptureCursor | null = null;
 
   constructor(
     readonly name: string,
@@ -47,26 +68,13 @@ class CaptureFileSource implements PacketSource {
   ) {}
 
   async *batches(): AsyncIterable<PacketBatch> {
-    const fh = await open(this.name, 'r');
-    const chunk = this.chunkBytes;
-    let room = Math.min(TAIL_ROOM, chunk);
-    let buf = new Uint8Array(room + chunk);
-    let spare = new Uint8Array(room + chunk);
-    let pending: Promise<number> | null = null;
-    try {
-      const parser = new CaptureParser(this.name);
-      const batch = allocateBatch(this.batchPackets, 0);
-      const fd = fh.fd;
-      let fileOff = await readAt(fd, buf, room, chunk, 0); // file offset of the next byte to read
-      let pos = room;
-      let end = room + fileOff;
-      let base = -room; // file offset of buf[0]
-      let eof = fileOff === 0;
-      if (!eof) pending = readAt(fd, spare, room, chunk, fileOff);
+    const parser = new CaptureParser(this.name);
+    const batch = allocateBatch(this.batchPackets, 0);
+    for await (const w of this.windows()) {
+      batch.buf = w.buf;
       for (;;) {
-        batch.buf = buf;
         batch.count = 0;
-        pos = parser.parse(buf, pos, end, base, eof, batch);
+        w.pos = parser.parse(w.buf, w.pos, w.end, w.base, w.eof, batch);
         const stop = parser.stop;
         if (batch.count > 0) {
           this.received += batch.count;
@@ -74,33 +82,75 @@ class CaptureFileSource implements PacketSource {
         }
         if (stop === ParseStop.ERROR) throw parser.error;
         if (stop === ParseStop.END || this.closed) return;
-        if (stop === ParseStop.FULL) continue;
-        // NEED_MORE: the consumer is done with `buf`; continue in `spare`, where the next chunk is being read.
+        if (stop === ParseStop.NEED_MORE) break; // w.pos: the unfinished record, continued in the next window
+      }
+    }
+  }
+
+  async *records(): AsyncIterable<CaptureCursor> {
+    const cur = (this.cursor = new CaptureCursor(undefined, this.name));
+    for await (const w of this.windows()) {
+      cur.window(w.buf, w.pos, w.end, w.base, w.eof);
+      yield cur;
+      if (cur.ended || this.closed) return;
+      w.pos = cur.position; // the unfinished record, continued in the next window
+    }
+  }
+
+  stats(): CaptureStats {
+    return { received: this.received + (this.cursor?.records ?? 0), droppedKernel: 0, droppedInterface: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /**
+   * The file as a sequence of windows, each already read while the previous one was processed. The
+   * consumer sets `pos` to the first byte it did not use (a record cut by the window's end) before asking
+   * for the next window, which then starts with those bytes; it stops iterating at the end or at damage.
+   */
+  private async *windows(): AsyncGenerator<FileWindow, void, undefined> {
+    const fh = await open(this.name, 'r');
+    const chunk = this.chunkBytes;
+    let room = Math.min(TAIL_ROOM, chunk);
+    let buf = new Uint8Array(room + chunk);
+    let spare = new Uint8Array(room + chunk);
+    let pending: Promise<number> | null = null;
+    try {
+      const fd = fh.fd;
+      let fileOff = await readAt(fd, buf, room, chunk, 0); // file offset of the next byte to read
+      const w: FileWindow = { buf, pos: room, end: room + fileOff, base: -room, eof: fileOff === 0 };
+      if (!w.eof) pending = readAt(fd, spare, room, chunk, fileOff);
+      for (;;) {
+        yield w;
+        if (w.eof || this.closed) return;
+        // The consumer is done with `buf`; continue in `spare`, where the next chunk is being read.
         const got = pending === null ? 0 : await pending;
         pending = null;
         if (got === 0) {
-          eof = true; // parse the rest once more knowing nothing follows: END, or the damage is reported
+          w.eof = true; // the rest once more knowing nothing follows: the end, or the damage is reported
           continue;
         }
-        const tail = end - pos;
+        const tail = w.end - w.pos;
         if (tail > room) {
           // A record longer than the room: grow both buffers (rare; only for huge records).
           const bigger = Math.max(tail, room * 2);
           const grown = new Uint8Array(bigger + chunk);
           grown.set(spare.subarray(room, room + got), bigger);
           spare = grown;
-          buf = buf.subarray(pos, end).slice(); // keep only the tail; the old buffer is dropped
-          pos = 0;
-          end = tail;
+          buf = buf.subarray(w.pos, w.end).slice(); // keep only the tail; the old buffer is dropped
+          w.pos = 0;
+          w.end = tail;
           room = bigger;
         }
-        spare.set(buf.subarray(pos, end), room - tail);
-        base = fileOff - room;
-        pos = room - tail;
-        end = room + got;
+        spare.set(buf.subarray(w.pos, w.end), room - tail);
+        w.base = fileOff - room;
+        w.pos = room - tail;
+        w.end = room + got;
         fileOff += got;
         const used = buf;
-        buf = spare;
+        buf = w.buf = spare;
         spare = used.length === room + chunk ? used : new Uint8Array(room + chunk);
         pending = readAt(fd, spare, room, chunk, fileOff);
       }
@@ -109,14 +159,6 @@ class CaptureFileSource implements PacketSource {
       if (pending !== null) await pending.catch(() => undefined);
       await fh.close();
     }
-  }
-
-  stats(): CaptureStats {
-    return { received: this.received, droppedKernel: 0, droppedInterface: 0 };
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
   }
 }
 
