@@ -17,11 +17,12 @@ export interface Outputs {
   close(deadlineMs: number): Promise<void>;
 }
 
-export function openOutputs(config: ProbeConfig, onReport?: (r: QosReport) => void): Outputs {
+/** `onFinalReport` receives every FINAL and HANGUP report (the replay's closing table). */
+export function openOutputs(config: ProbeConfig, onFinalReport?: (r: QosReport) => void): Outputs {
   const j = config.reports.jsonl;
   const jsonl = j.enabled ? new JsonLinesOutput(j.path) : null;
   const hep = openHep(config);
-  const sink = new ReportSink({ hep, qosHepType: config.reports.qosHepType, sendRtcp: config.reports.sendRtcp, jsonl, onReport });
+  const sink = new ReportSink({ hep, qosHepType: config.reports.qosHepType, sendRtcp: config.reports.sendRtcp, jsonl, onFinalReport });
   const outputs: Outputs = {
     sink,
     hep,

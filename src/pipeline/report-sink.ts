@@ -8,8 +8,10 @@ export interface ReportSinkOptions {
   qosHepType: number;
   sendRtcp: boolean;
   jsonl: JsonLinesOutput | null;
-  /** Every report object built, for the replay summary and tests (called before encoding). */
+  /** Every report object built, for tests (called before encoding). */
   onReport?: (report: QosReport) => void;
+  /** Every FINAL and HANGUP report, for the replay's closing table (called before encoding). */
+  onFinalReport?: (report: QosReport) => void;
 }
 
 /** Where a media packet came from and went to, for the HEP envelope (HOMER groups QoS rows by it). */
@@ -28,6 +30,13 @@ export interface ReportTarget {
   rtcp(json: string, env: Envelope, callId: string | null): void;
   /** False when rtcp() would discard everything (no collector, or RTCP forwarding off): the JSON is not built. Absent = true. */
   wantsRtcp?(): boolean;
+  /**
+   * False when qos() would only count PERIODIC and ALERT reports (no collector, no JSON lines, no report
+   * callback): the pipeline then scores intervals without building their reports and gives their number
+   * to countUnbuilt(). Absent = true.
+   */
+  wantsIntervalReports?(): boolean;
+  countUnbuilt?(reports: number): void;
 }
 
 /** Fans reports out to HEP collectors and the JSON-lines file; counts what went where. */
@@ -44,6 +53,7 @@ export class ReportSink implements ReportTarget {
   qos(report: QosReport, env: Envelope, send: boolean, log: boolean): void {
     this.counts.qosReports++;
     this.o.onReport?.(report);
+    if (this.o.onFinalReport && (report.TYPE === 'FINAL' || report.TYPE === 'HANGUP')) this.o.onFinalReport(report);
     const toHep = send && this.o.hep !== null;
     // One JSON text for both outputs when both take the report.
     const json = (log && this.o.jsonl) || toHep ? JSON.stringify(report) : '';
@@ -59,6 +69,14 @@ export class ReportSink implements ReportTarget {
     });
     if (ok) this.counts.qosSent++;
     else this.counts.hepRefused++;
+  }
+
+  wantsIntervalReports(): boolean {
+    return this.o.hep !== null || this.o.jsonl !== null || this.o.onReport !== undefined;
+  }
+
+  countUnbuilt(reports: number): void {
+    this.counts.qosReports += reports;
   }
 
   wantsRtcp(): boolean {

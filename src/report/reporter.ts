@@ -95,9 +95,7 @@ export class QosReporter {
       return [];
     }
     const ctx = this.score(snap, input);
-    const sched = this.scheduler;
-    // The rules' variables are only read when there are rules.
-    const started = sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos) : this.metrics, nowMs);
+    const started = this.evaluateRules(snap, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
       this.dropped++;
@@ -111,6 +109,35 @@ export class QosReporter {
       }
     }
     return out;
+  }
+
+  /**
+   * onInterval for a caller that would discard the reports (nothing takes PERIODIC or ALERT reports):
+   * the same scoring, rule and schedule updates and drop count, so later reports come out the same, but
+   * no report is built. Returns how many onInterval would have returned.
+   */
+  onIntervalUnbuilt(snap: StreamSnapshot, input: StreamReportInput, nowMs: number): number {
+    if (snap.interval.packets === 0) {
+      this.scheduler.postpone(snap.slot, nowMs);
+      return 0;
+    }
+    this.score(snap, input);
+    let started = this.evaluateRules(snap, nowMs);
+    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    if (!decision.send && !decision.log) {
+      this.dropped++;
+      return 0;
+    }
+    let n = 1;
+    for (; started !== 0; started &= started - 1) n++;
+    return n;
+  }
+
+  /** The adaptive rules on the interval just scored: bit i set when rule i started firing. */
+  private evaluateRules(snap: StreamSnapshot, nowMs: number): number {
+    const sched = this.scheduler;
+    // The rules' variables are only read when there are rules.
+    return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos) : this.metrics, nowMs);
   }
 
   /** Stream ended: scores the last partial interval, builds the FINAL/HANGUP report, frees the slot's schedule. */
