@@ -3,6 +3,9 @@ import { MalformedReason as M, ProtocolCounter as C, TunnelType } from './counte
 import { FRAGMENT_BAD, FRAGMENT_PENDING, FragmentReassembler } from './fragments.js';
 import type { DecodedPacket } from './packet.js';
 
+/** Packets at larger buffer offsets take the general path (only a capture of over 1 GiB held in memory has them). */
+const FAST_OFFSET_LIMIT = (1 << 30) - 1;
+
 export interface DecoderOptions {
   /** UDP destination port decoded as VXLAN (default 4789). */
   vxlanPort?: number;
@@ -83,12 +86,15 @@ export class PacketDecoder {
     // options or fragmentation, UDP whose lengths are consistent and fully captured, not to a tunnel port.
     // It checks everything the general path checks for such a packet and sets every field it would set;
     // any other packet (or any doubt) takes the general path below, which starts over.
-    if (linkType === this.fastLinkType && caplen >= 42 && off + caplen <= buf.length) {
+    if (linkType === this.fastLinkType && caplen >= 42 && off + caplen <= buf.length && off <= FAST_OFFSET_LIMIT) {
       // Big-endian words through a DataView: one bounds check and one load per field instead of per byte.
       if (buf !== this.viewBuf) this.setView(buf);
       const v = this.view;
-      let ip = off + 14;
-      let type = v.getUint16(off + 12);
+      // The same value (off <= FAST_OFFSET_LIMIT), but with a range V8's compiler knows: the offsets below
+      // then need no int32 overflow checks.
+      const o = off & FAST_OFFSET_LIMIT;
+      let ip = o + 14;
+      let type = v.getUint16(o + 12);
       let vlan = -1;
       if (type === 0x8100 && caplen >= 46) {
         vlan = v.getUint16(ip) & 0x0fff;
@@ -105,7 +111,7 @@ export class PacketDecoder {
         const ulen = v.getUint16(udp + 4);
         const dstPort = ports & 0xffff;
         // claimedEnd >= udp + 8 and <= the captured end: both headers are inside the packet.
-        if (claimedEnd - udp >= 8 && claimedEnd <= off + caplen && ulen >= 8 && udp + ulen <= claimedEnd &&
+        if (claimedEnd - udp >= 8 && claimedEnd <= o + caplen && ulen >= 8 && udp + ulen <= claimedEnd &&
           dstPort !== this.vxlanPort && dstPort !== this.tzspPort) {
           this.fastPackets++;
           if (vlan >= 0) this.protocolCounts[C.VLAN_TAGS]++;
@@ -118,8 +124,8 @@ export class PacketDecoder {
           out.srcPort = ports >>> 16;
           out.dstPort = dstPort;
           out.vlan = vlan;
-          out.dstMacOffset = off;
-          out.srcMacOffset = off + 6;
+          out.dstMacOffset = o;
+          out.srcMacOffset = o + 6;
           out.tcpSeq = 0;
           out.tcpFlags = 0;
           out.payloadBuf = buf;
