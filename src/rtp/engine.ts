@@ -152,6 +152,9 @@ export class RtpEngine {
   /** Whole second of the first packet: times are float64 ms relative to it to keep sub-us precision. */
   private epochSec = -1;
   private nowRelMs = 0;
+  /** Big-endian view of the payload buffer onRtp last read (replaced when the buffer changes). */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private viewBuf: Uint8Array = new Uint8Array(0);
 
   constructor(options: Partial<RtpEngineOptions> = {}, hooks: RtpEngineHooks = {}) {
     this.opts = {
@@ -270,6 +273,11 @@ export class RtpEngine {
     return this.f[slot * L.HOT_D + L.D_SKEW];
   }
 
+  private setView(b: Uint8Array): void {
+    this.viewBuf = b;
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
   private cw(slot: number): number {
     return (this.coldW0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 2);
   }
@@ -287,16 +295,20 @@ export class RtpEngine {
     const b = pkt.payloadBuf;
     const off = pkt.payloadOffset;
     const len = pkt.payloadLength;
-    if (len < 12 || b[off] >> 6 !== 2) {
+    if (len < 12) {
       this.counters.notRtp++;
       return -1;
     }
-    const pt = b[off + 1] & 0x7f;
-    if (pt >= 72 && pt <= 95) {
-      this.counters.notRtp++; // RTCP multiplexed on the RTP port
+    // The fixed header as three big-endian words: 3 bounds-checked loads instead of 12.
+    if (b !== this.viewBuf) this.setView(b);
+    const v = this.view;
+    const h0 = v.getInt32(off); // V P X CC | M PT | sequence number
+    const b0 = h0 >>> 24;
+    const pt = (h0 >> 16) & 0x7f;
+    if (b0 >> 6 !== 2 || (pt >= 72 && pt <= 95)) {
+      this.counters.notRtp++; // not version 2, or RTCP multiplexed on the RTP port
       return -1;
     }
-    const b0 = b[off];
     let bytes: number;
     if ((b0 & 0x30) === 0 && 12 + ((b0 & 0x0f) << 2) <= len) {
       bytes = len - 12 - ((b0 & 0x0f) << 2); // no extension, no padding: the common header
@@ -308,11 +320,11 @@ export class RtpEngine {
       }
       bytes = len - hdr - rtpPaddingLength(b, off, len);
     }
-    const marker = b[off + 1] >> 7;
-    const seq = (b[off + 2] << 8) | b[off + 3];
+    const marker = (h0 >> 23) & 1;
+    const seq = h0 & 0xffff;
     // As int32 (every use is modulo 2^32): a uint32 above 2^31 would be boxed as a heap number in each call.
-    const ts = (b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7];
-    const k9 = (b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11];
+    const ts = v.getInt32(off + 4);
+    const k9 = v.getInt32(off + 8);
 
     if (this.epochSec < 0) this.epochSec = pkt.tsSec;
     const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6;
