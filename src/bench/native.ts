@@ -15,7 +15,7 @@ import { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { RtpEngine } from '../rtp/index.js';
 import { looksLikeSip } from '../sip/index.js';
-import { diffStream, elapsedMs, gc, HotLoop, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
+import { diffStream, elapsedMs, gc, HotLoop, keepAlive, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
 import { argNumber } from './args.js';
 
 const calls = argNumber('calls', 1000);
@@ -54,10 +54,11 @@ type Stage = 'walk' | 'decode' | 'screen';
 class PartialLoop {
   private readonly dec = new PacketDecoder();
   private readonly pkt = new DecodedPacket();
+  private cursor: CaptureCursor | null = null;
   run(data: Uint8Array, stage: Stage): number {
     const dec = this.dec;
     const pkt = this.pkt;
-    const cur = new CaptureCursor(data, 'bench');
+    const cur = (this.cursor = new CaptureCursor(data, 'bench'));
     let n = 0;
     if (stage === 'walk') {
       while (cur.next()) n += data[cur.off];
@@ -123,6 +124,7 @@ function main(): void {
       for (const stage of ['walk', 'decode', 'screen'] as const) {
         gc();
         const d = new PartialLoop();
+        keepAlive.push(d);
         const t1 = process.hrtime.bigint();
         d.run(data, stage);
         bestStage[stage] = Math.min(bestStage[stage], elapsedMs(t1));
@@ -130,11 +132,13 @@ function main(): void {
       gc();
       const e = new RtpEngine({ maxStreams: stats.rtpStreams + 16 });
       const l = new HotLoop(e);
+      keepAlive.push(l);
       const t0 = process.hrtime.bigint();
       l.runBuffer(data);
       bestTs = Math.min(bestTs, elapsedMs(t0));
       gc();
       const lb = new HotLoop(new RtpEngine({ maxStreams: stats.rtpStreams + 16 }));
+      keepAlive.push(lb);
       const t2 = process.hrtime.bigint();
       lb.runBufferBatches(data);
       bestTsBatch = Math.min(bestTsBatch, elapsedMs(t2));

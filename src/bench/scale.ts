@@ -18,7 +18,7 @@ import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { rtp, udpFrame } from '../gen/index.js';
 import { RtpEngine } from '../rtp/index.js';
 import { looksLikeSip } from '../sip/index.js';
-import { elapsedMs, gc, HotLoop } from './pipeline.js';
+import { elapsedMs, gc, HotLoop, keepAlive } from './pipeline.js';
 import { argString, argNumber } from './args.js';
 
 const measured = argNumber('packets', 1000000);
@@ -99,6 +99,7 @@ function measure(z: Size): void {
   gc();
   const dec = new PacketDecoder();
   const pkt = new DecodedPacket();
+  keepAlive.push(dec, pkt);
   let t0 = process.hrtime.bigint();
   decodeAndScreen(z.data, dec, pkt);
   z.bestRef = Math.min(z.bestRef, elapsedMs(t0));
@@ -106,6 +107,7 @@ function measure(z: Size): void {
   gc();
   const engine = (z.engine = new RtpEngine({ maxStreams: z.streams }));
   const loop = new HotLoop(engine);
+  keepAlive.push(loop);
   loop.runBuffer(z.warm); // every stream starts here: creation is not what is timed
   gc();
   t0 = process.hrtime.bigint();
