@@ -2,20 +2,26 @@
  * V8's inlining budget, raised for the per-packet path (imported by engine.ts, so the probe, its media
  * workers, the benches and the tests all run with it).
  *
- * TurboFan inlines a function only when its bytecode is at most 460 bytes (920 in total per compiled
- * function). The packet path is PacketDecoder.decodeFrame (~660 bytes), RtpEngine.onRtp (~860) and
+ * TurboFan inlines a function only when its bytecode is at most 460 bytes, 920 in total per compiled
+ * function and never over 4600. The packet path is PacketDecoder.decodeFrame (~660 bytes), RtpEngine.onRtp (~860) and
  * nextPacket (~2460), so every packet paid two or three real calls: arguments passed as tagged values,
  * the typed arrays' base and length reloaded, registers spilled at each boundary. With this budget the
  * capture loop compiles them into one function, as the C reference's compiler inlines next_packet into
- * on_rtp (native-bench). Measured on the bench loop: ~92-95 -> ~86-89 ns/packet, alternating runs.
- * The limits leave room for those functions to grow by half before inlining silently stops.
+ * on_rtp (native-bench), helpers included (the divisor, cold-part bases, the loss model, the RFC 3550
+ * sequence checks: with only the single-function limit raised, the 4600 total ran out before them).
+ * Measured on the bench loop, alternating runs: V8 defaults ~89-93 ns/packet, single limit raised
+ * ~86-89, all three ~82-88. The limits leave room for those functions to grow by half.
  *
  * Flags are process-wide and read when a function gets optimized, long after this module loads.
  * RTPPROBE_V8_DEFAULT_INLINING=1 keeps V8's defaults (to measure the difference).
  */
 import { setFlagsFromString } from 'node:v8';
 
-export const HOT_PATH_V8_FLAGS = ['--max-inlined-bytecode-size=4000', '--max-inlined-bytecode-size-cumulative=8000'] as const;
+export const HOT_PATH_V8_FLAGS = [
+  '--max-inlined-bytecode-size=4000',
+  '--max-inlined-bytecode-size-cumulative=12000',
+  '--max-inlined-bytecode-size-absolute=12000',
+] as const;
 
 export const hotPathInlining = process.env.RTPPROBE_V8_DEFAULT_INLINING !== '1';
 if (hotPathInlining) for (const flag of HOT_PATH_V8_FLAGS) setFlagsFromString(flag);
