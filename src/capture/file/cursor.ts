@@ -28,8 +28,12 @@ export class CaptureCursor {
 
   private pos = 0;
   private end = 0;
-  /** Capture offset of data[0] (for the offsets in error messages). */
-  private base = 0;
+  /**
+   * Capture offset of data[0] (for the offsets in error messages). In a typed array, not a field: past
+   * 2^30 a field would change from small integer to double, and with it the cursor's hidden class, which
+   * throws away the optimised code of the loop walking it.
+   */
+  private readonly base = new Float64Array(1);
   /** Nothing follows the window: an incomplete record at its end is damage, not a chunk boundary. */
   private eof = true;
   private view: DataView<ArrayBufferLike>;
@@ -72,7 +76,7 @@ export class CaptureCursor {
     }
     this.pos = pos;
     this.end = end;
-    this.base = base;
+    this.base[0] = base;
     this.eof = eof;
     this.queue.count = 0;
     this.qi = 0;
@@ -87,7 +91,7 @@ export class CaptureCursor {
 
   /** Capture bytes walked so far: the offset in the capture of the next byte the cursor reads. */
   get capturePosition(): number {
-    return this.base + this.pos;
+    return this.base[0] + this.pos;
   }
 
   /** After next() returned false: true at the clean end of the capture, false when the window needs its continuation. */
@@ -137,7 +141,7 @@ export class CaptureCursor {
       q.count = 0;
       q.buf = this.data;
       this.qi = 0;
-      this.pos = p.parse(this.data, this.pos, this.end, this.base, this.eof, q);
+      this.pos = p.parse(this.data, this.pos, this.end, this.base[0], this.eof, q);
       if (p.stop !== ParseStop.FULL) this.stop = p.stop;
       if (this.classicHl === 0 && p.classicRecordHeader !== 0) {
         this.le = p.littleEndian;
