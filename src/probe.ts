@@ -26,6 +26,7 @@ import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
+import { hotPathInlining } from './rtp/hot-path-inlining.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -343,7 +344,7 @@ function writeOut(text: string): Promise<void> {
  * functions save (~0.03 s for its 9.5 M packets). Live capture runs for days and keeps the raised limits.
  */
 function replayInlining(): void {
-  if (process.env.RTPPROBE_V8_DEFAULT_INLINING === '1') return;
+  if (!hotPathInlining) return;
   for (const flag of ['--max-inlined-bytecode-size=460', '--max-inlined-bytecode-size-cumulative=920', '--max-inlined-bytecode-size-absolute=4600']) setFlagsFromString(flag);
 }
 
