@@ -109,12 +109,9 @@ describe('file records through the cursor, cut anywhere by the reads', () => {
   });
 
   it('pcapng: several interfaces and link types, SPBs, unknown blocks, two sections in both byte orders', async () => {
-    const ipPkt = ipv4Udp('10.0.0.1', 1, '10.0.0.2', 2, new Uint8Array(30).fill(7));
-    const ifaces = [
-      { linkType: 1, tsresol: 9 },
-      { linkType: 101, tsresol: 6 },
-      { linkType: 113, tsresol: 0x80 | 20 },
-    ];
+    const ipPkt = ipv4Udp('192.0.2.7', 5060, '192.0.2.9', 5062, new Uint8Array(61).fill(0x5a)); // not a multiple of 4: padded blocks
+    // Ethernet in milliseconds, raw IP in microseconds, Linux cooked in 2^-10 s.
+    const ifaces = [{ linkType: 1, tsresol: 3 }, { linkType: 101, tsresol: 6 }, { linkType: 113, tsresol: 0x80 | 10 }];
     const data = pcapngSections([
       {
         interfaces: ifaces,
