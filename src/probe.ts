@@ -4,7 +4,6 @@
  * them. The CLI (src/cli.ts) calls these; tests and embedders may too (then without the ops runtime).
  */
 import { statSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { openCaptureFile } from './capture/index.js';
@@ -26,7 +25,7 @@ import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
-import { hotPathInlining } from './rtp/hot-path-inlining.js';
+import { restoreDefaultInlining } from './rtp/hot-path-inlining.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -44,7 +43,10 @@ export interface ReplayOptions {
 }
 
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  replayInlining();
+  // V8's own inlining limits: with the hot-path ones every first-time deoptimisation recompiles the whole
+  // capture loop, ~0.1 s of compiler CPU each; a 2.19 GB replay took 2.1-2.3 s CPU against 1.7 s, far
+  // more than the ~3 ns per packet the larger functions save (src/rtp/hot-path-inlining.ts).
+  restoreDefaultInlining();
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, (r) => finals.push(r));
   const rt = opsRuntime();
@@ -333,19 +335,6 @@ function writeOut(text: string): Promise<void> {
       resolve();
     });
   });
-}
-
-/**
- * V8's own inlining limits back for a replay (src/rtp/hot-path-inlining.ts raises them for the packet
- * path; RTPPROBE_V8_DEFAULT_INLINING=1 skips both). With the raised limits every deoptimisation of the
- * per-packet code (a rare branch of the engine taken for the first time) recompiles the whole capture
- * loop with everything inlined in it, ~0.1 s of compiler CPU each: on a 2.19 GB replay, 2.1-2.3 s of CPU
- * against 1.7 s with V8's limits (alternating runs), far more than the ~3 ns per packet the larger
- * functions save (~0.03 s for its 9.5 M packets). Live capture runs for days and keeps the raised limits.
- */
-function replayInlining(): void {
-  if (!hotPathInlining) return;
-  for (const flag of ['--max-inlined-bytecode-size=460', '--max-inlined-bytecode-size-cumulative=920', '--max-inlined-bytecode-size-absolute=4600']) setFlagsFromString(flag);
 }
 
 /** Bytes a pcap record header adds to each packet: used only to estimate progress through a file. */

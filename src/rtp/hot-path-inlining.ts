@@ -13,7 +13,8 @@
  * ~86-89, all three ~82-88. The limits leave room for those functions to grow by half.
  *
  * Flags are process-wide and read when a function gets optimized, long after this module loads.
- * RTPPROBE_V8_DEFAULT_INLINING=1 keeps V8's defaults (to measure the difference).
+ * RTPPROBE_V8_DEFAULT_INLINING=1 keeps V8's defaults (to measure the difference). The replay command
+ * puts the defaults back (restoreDefaultInlining).
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -23,5 +24,22 @@ export const HOT_PATH_V8_FLAGS = [
   '--max-inlined-bytecode-size-absolute=12000',
 ] as const;
 
+/** V8's own limits (Node 20, V8 11.3). */
+const V8_DEFAULT_INLINING_FLAGS = [
+  '--max-inlined-bytecode-size=460',
+  '--max-inlined-bytecode-size-cumulative=920',
+  '--max-inlined-bytecode-size-absolute=4600',
+] as const;
+
 export const hotPathInlining = process.env.RTPPROBE_V8_DEFAULT_INLINING !== '1';
 if (hotPathInlining) for (const flag of HOT_PATH_V8_FLAGS) setFlagsFromString(flag);
+
+/**
+ * V8's own limits back, for a short job (replay), before its packet path is optimized: with the raised
+ * limits every deoptimisation of the per-packet code (a rare branch taken for the first time) recompiles
+ * the whole capture loop with everything inlined in it, and a replay of seconds pays that compiler time
+ * more than it gains per packet (src/probe.ts, replayInlining). A live probe runs for days and keeps them.
+ */
+export function restoreDefaultInlining(): void {
+  if (hotPathInlining) for (const flag of V8_DEFAULT_INLINING_FLAGS) setFlagsFromString(flag);
+}
