@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <pcap/pcap.h>
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -205,6 +207,15 @@ static capture_t *unwrap(napi_env env, napi_callback_info info, napi_value *args
 
 /* ---------- open ---------- */
 
+/* The capture device is a loopback interface (IFF_LOOPBACK); fd is any socket to ask through. */
+static int is_loopback(int fd, const char *device) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (strlen(device) >= sizeof ifr.ifr_name) return 0;
+  strcpy(ifr.ifr_name, device);
+  return ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK) != 0;
+}
+
 static napi_value open_capture(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value opts;
@@ -337,6 +348,16 @@ static napi_value open_capture(napi_env env, napi_callback_info info) {
   if (pcap_setnonblock(c->p, 1, errbuf) < 0) FAIL("EPCAP", "cannot set non-blocking mode on '%s': %s", device, errbuf);
   int fd = pcap_get_selectable_fd(c->p);
   if (fd < 0) FAIL("EPCAP", "interface '%s' has no selectable descriptor", device);
+
+  if (is_loopback(fd, device)) {
+#ifdef PACKET_IGNORE_OUTGOING
+    /* On loopback the kernel queues every packet twice, as sent and as received, and libpcap drops the
+       sent copy in user space. Not queueing sent packets gives the same packets for half the copies into
+       the ring (Linux >= 4.20; an older kernel refuses it and libpcap keeps dropping them). */
+    int one = 1;
+    (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+#endif
+  }
 
   if (fanout_group >= 0) {
     /* libpcap has no fanout API; the socket is an AF_PACKET socket already bound to the device. */
