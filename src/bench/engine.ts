@@ -8,7 +8,7 @@
  * steady state (every stream started untimed), best of 7.
  */
 import { classicPcap, rtp, udpFrame, type PcapRecord } from '../gen/index.js';
-import { elapsedMs } from './pipeline.js';
+import { elapsedMs, keepAlive } from './pipeline.js';
 import { readCaptureBuffer } from '../capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { RtpEngine } from '../rtp/index.js';
@@ -66,6 +66,7 @@ function decodeOnly(data: Uint8Array): number {
 function decodeAndEngine(data: Uint8Array, engine: RtpEngine): number {
   const dec = new PacketDecoder();
   const pkt = new DecodedPacket();
+  keepAlive.push(dec, pkt, engine); // see keepAlive: dead rounds' classes would deoptimize the next round
   let n = 0;
   for (const b of readCaptureBuffer(data, 'bench')) {
     for (let i = 0; i < b.count; i++) {
@@ -158,6 +159,7 @@ function engineAlone(): void {
   for (let r = 0; r < 8; r++) {
     gc?.();
     const e = new RtpEngine({ maxStreams: streams });
+    keepAlive.push(e);
     for (let i = 0; i < first; i++) {
       refill(p, all, i);
       e.onRtp(p, true, all.buf);
