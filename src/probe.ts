@@ -43,9 +43,8 @@ export interface ReplayOptions {
 }
 
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  // V8's own inlining limits: with the hot-path ones every first-time deoptimisation recompiles the whole
-  // capture loop, ~0.1 s of compiler CPU each; a 2.19 GB replay took 2.1-2.3 s CPU against 1.7 s, far
-  // more than the ~3 ns per packet the larger functions save (src/rtp/hot-path-inlining.ts).
+  // A replay is short: V8's own inlining limits cost less compiler time than the raised ones save (the
+  // measurement is in src/rtp/hot-path-inlining.ts).
   restoreDefaultInlining();
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, (r) => finals.push(r));

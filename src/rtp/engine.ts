@@ -230,11 +230,11 @@ export class RtpEngine {
   }
 
   setCallRef(slot: number, ref: number): void {
-    this.w[this.coldW0 + slot * (L.COLD_BYTES >> 2) + L.W_CALLREF] = ref;
+    this.w[this.cw(slot) + L.W_CALLREF] = ref;
   }
 
   callRef(slot: number): number {
-    return this.w[this.coldW0 + slot * (L.COLD_BYTES >> 2) + L.W_CALLREF];
+    return this.w[this.cw(slot) + L.W_CALLREF];
   }
 
   isActive(slot: number): boolean {
@@ -284,6 +284,12 @@ export class RtpEngine {
   }
   private cd(slot: number): number {
     return (this.coldD0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 3);
+  }
+  private ch(slot: number): number {
+    return (this.coldH0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 1);
+  }
+  private cb(slot: number): number {
+    return (this.coldB0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * L.COLD_BYTES;
   }
 
   /**
@@ -440,10 +446,10 @@ export class RtpEngine {
     for (let i = 0; i < KEY_WORDS; i++) w[hw + i] = this.newKey[i];
     this.streams.insert(slot, h);
     const hb = slot * L.HOT_BYTES;
-    const cb = this.coldB0 + slot * L.COLD_BYTES;
+    const cb = this.cb(slot);
     let flags = (link & 0xff) === 6 ? L.FLAG_IPV6 : 0;
     if (this.hostTimestamps) flags |= L.FLAG_HOST_TS;
-    this.h16[this.coldH0 + slot * (L.COLD_BYTES >> 1) + L.H_VLAN1] = (link >> 8) & 0xffff;
+    this.h16[this.ch(slot) + L.H_VLAN1] = (link >> 8) & 0xffff;
     const cw = this.cw(slot);
     w[cw + L.W_CALLREF] = -1;
     if (mo >= 0 && md >= 0 && mo + 6 <= frameBuf.length && md + 6 <= frameBuf.length) {
@@ -577,7 +583,7 @@ export class RtpEngine {
     const under = u8[hb + L.B_WS_UNDER];
     if (under === 0 ? seq < firstSeq || (seq === 0 && h16[hh + L.H_STOP_SEQ] === 65535) : seq > firstSeq) {
       if (under === 0) {
-        h16[(this.coldH0 & L.INDEX_MASK) + slot * (L.COLD_BYTES >> 1) + L.H_WS_CYCLES]++;
+        h16[this.ch(slot) + L.H_WS_CYCLES]++;
         u8[hb + L.B_WS_UNDER] = 1;
       } else {
         u8[hb + L.B_WS_UNDER] = 0;
@@ -663,7 +669,7 @@ export class RtpEngine {
     // ---- RFC 3550 A.1: the next sequence number inline, everything else in rfcSequence ----
     const maxSeq = h16[hh + L.H_MAX_SEQ];
     if (seq !== ((maxSeq + 1) & 0xffff)) {
-      this.rfcSequence(slot, hw, hh, seq);
+      this.rfcSequence(slot, seq);
       return;
     }
     const cycles = seq === 0 ? w[hw + L.W_CYCLES] + SEQ_MOD : w[hw + L.W_CYCLES];
@@ -692,10 +698,10 @@ export class RtpEngine {
   }
 
   /** RFC 3550 A.1 validation plus the reorder window (duplicates, out-of-order, final loss states). */
-  private rfcSequence(slotArg: number, hwArg: number, hhArg: number, seq: number): void {
+  private rfcSequence(slotArg: number, seq: number): void {
     const slot = slotArg & L.SLOT_MASK;
-    const hw = hwArg & L.INDEX_MASK;
-    const hh = hhArg & L.INDEX_MASK;
+    const hw = slot * L.HOT_W;
+    const hh = slot * L.HOT_H;
     const w = this.w;
     const h16 = this.h16;
     const maxSeq = h16[hh + L.H_MAX_SEQ];
@@ -800,7 +806,7 @@ export class RtpEngine {
     const hb = slot * L.HOT_BYTES;
     const hh = slot * L.HOT_H;
     const cw = this.cw(slot);
-    const cb = this.coldB0 + slot * L.COLD_BYTES;
+    const cb = this.cb(slot);
     const flags = u8[hb + L.B_FLAGS];
     const v = (flags & L.FLAG_IPV6) !== 0 ? 6 : 4;
     out.slot = slot;
@@ -813,7 +819,7 @@ export class RtpEngine {
     const hasMac = (flags & L.FLAG_HAS_MAC) !== 0;
     out.srcMac = hasMac ? formatMac(u8, cb + L.B_MACS) : '';
     out.dstMac = hasMac ? formatMac(u8, cb + L.B_MACS + 6) : '';
-    out.vlan = this.h16[this.coldH0 + slot * (L.COLD_BYTES >> 1) + L.H_VLAN1] - 1;
+    out.vlan = this.h16[this.ch(slot) + L.H_VLAN1] - 1;
     const clock = w[hw + L.W_CLOCK];
     out.payloadType = u8[hb + L.B_PT];
     out.clockRate = clock;
@@ -832,7 +838,7 @@ export class RtpEngine {
     out.wiresharkJitterMs = f[hf + L.D_WS_JIT];
     out.wiresharkDeltaMs = f[hf + L.D_WS_DELTA];
     const h16 = this.h16;
-    const wsCycles = h16[this.coldH0 + slot * (L.COLD_BYTES >> 1) + L.H_WS_CYCLES];
+    const wsCycles = h16[this.ch(slot) + L.H_WS_CYCLES];
     const wsExpected = h16[hh + L.H_STOP_SEQ] + wsCycles * SEQ_MOD - h16[hh + L.H_FIRST_SEQ] + 1;
     out.wiresharkExpected = wsExpected;
     out.wiresharkLost = wsExpected - w[hw + L.W_PK];
