@@ -36,5 +36,7 @@ export function openJsonlOutput(config: ProbeConfig, log: OutputLog): JsonlOutpu
   const j = config.reports.jsonl;
   if (!j.enabled) return null;
   const label = j.path === '-' || j.path === 'stdout' ? 'stdout' : j.path;
-  return new JsonlOutput(new JsonLinesOutput(j.path, { log }), label);
+  // Room for every stream's FINAL at shutdown (~1.5 KB each) while the writes catch up.
+  const maxBufferedBytes = Math.max(16 << 20, config.rtp.maxStreams * 2048);
+  return new JsonlOutput(new JsonLinesOutput(j.path, { log, maxBufferedBytes }), label);
 }
