@@ -108,7 +108,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 /** True (and logged) when an output dropped or failed to deliver anything during the run. */
 function undelivered(log: Logger, outputs: Outputs): boolean {
   const lost = outputs.destinations(true).filter((d) => d.dropped > 0 || d.failed > 0);
-  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, lastError: d.lastError }, 'not every report was delivered');
+  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors, lastError: d.lastError }, 'not every report was delivered');
   return lost.length > 0;
 }
 
@@ -421,7 +421,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   const prevMalformed: number[] = [];
-  const prevDest = new Map<string, { sent: number; failed: number; dropped: number }>();
+  const prevDest = new Map<string, { sent: number; failed: number; dropped: number; errors: number }>();
   // Per destination, including those a reload adds.
   const depthKnown = new Set<string>();
   const watchQueues = () => {
@@ -452,11 +452,12 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
     delivery.update();
     for (const c of outputs.destinations()) {
       const key = `${c.output} ${c.name}`;
-      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0 };
+      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0, errors: 0 };
       if (c.sent > prev.sent) m.reportSent(c.name, c.sent - prev.sent);
       if (c.failed > prev.failed) m.reportFailed(c.name, c.failed - prev.failed);
       if (c.dropped > prev.dropped) m.reportDropped(c.name, c.dropped - prev.dropped);
-      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped });
+      if (c.errors > prev.errors) m.outputError(c.name, c.errors - prev.errors);
+      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped, errors: c.errors });
     }
   }, 1000);
   timer.unref();
@@ -513,7 +514,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       streams: v.streamsStarted(),
       evicted: v.evicted(),
       reports: outputs.sink.counts,
-      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped })),
+      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,
       elapsedMs: elapsedMs || undefined,
     },

@@ -53,6 +53,7 @@ export class ProbeMetrics {
   private readonly reportsSentC: Counter<'collector'>;
   private readonly reportsFailedC: Counter<'collector'>;
   private readonly reportsDroppedC: Counter<'collector'>;
+  private readonly outputErrorsC: Counter<'collector'>;
   private readonly mos: Histogram;
 
   constructor(opts: ProbeMetricsOptions = {}) {
@@ -101,6 +102,7 @@ export class ProbeMetrics {
     this.reportsSentC = new Counter({ name: `${p}reports_sent_total`, help: 'Reports sent, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsFailedC = new Counter({ name: `${p}reports_failed_total`, help: 'Reports whose send failed, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsDroppedC = new Counter({ name: `${p}reports_dropped_total`, help: 'Reports dropped because the collector queue was full, per collector.', labelNames: ['collector'] as const, registers });
+    this.outputErrorsC = new Counter({ name: `${p}output_errors_total`, help: 'Delivery problems per destination: collector connect, name resolution and TLS failures; file write errors (retried).', labelNames: ['collector'] as const, registers });
     new Gauge({
       name: `${p}hep_queue_depth`,
       help: 'Messages waiting in each collector queue.',
@@ -203,6 +205,9 @@ export class ProbeMetrics {
   }
   reportDropped(collector: string, n = 1): void {
     this.reportsDroppedC.inc({ collector }, n);
+  }
+  outputError(collector: string, n = 1): void {
+    this.outputErrorsC.inc({ collector }, n);
   }
   observeMos(mos: number): void {
     if (mos >= 1 && mos <= 5) this.mos.observe(mos);

@@ -23,7 +23,8 @@ export class JsonlOutput implements Output {
 
   stats(): DestinationStats[] {
     const f = this.file;
-    return [{ name: this.label, sent: f.lines - f.pendingLines, failed: f.errors, dropped: f.dropped, queued: f.pendingLines, up: f.writable, lastError: f.lastError }];
+    // A failed write is retried, not lost: lines lost for good are counted as dropped.
+    return [{ name: this.label, sent: f.writtenLines, failed: 0, errors: f.errors, dropped: f.dropped, queued: f.pendingLines, up: f.writable, lastError: f.lastError }];
   }
 
   close(deadlineMs: number): Promise<void> {
