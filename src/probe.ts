@@ -204,7 +204,7 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
   onReload(log, outputs, async (next) => {
     const r = await pool.reload(next);
-    for (const f of r.failed) log.error({ worker: f.worker, reason: f.reason }, 'media worker did not apply the reloaded report rules: it keeps its previous ones');
+    for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
