@@ -133,8 +133,8 @@ export const probeSchema = obj(
           {
             enabled: bool({ doc: 'Track RTP seen without SIP/SDP.', default: true }),
             min_consecutive: int({ doc: 'Consecutive in-sequence packets with one SSRC before a flow is taken as RTP.', default: 4, min: 2, max: 1000 }),
-            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention).', default: true }),
-            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, 3, 4, 8, 9, 18, '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
+            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention; SCCP, WebRTC and ephemeral senders use odd ones).', default: false }),
+            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, '3-12', '14-18', '25-26', 28, '31-34', '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
           },
           { doc: 'RTP detection without signalling.' },
         ),

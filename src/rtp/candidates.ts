@@ -80,6 +80,10 @@ export class CandidateCache {
       this.count[i] = 0;
       this.head[i] = 0;
       this.run[i] = 0;
+    } else if (seq === this.lastSeq[i]) {
+      // A duplicate (SPAN ports copy both directions of a link): a packet of the flow that neither
+      // extends nor breaks the run, or a flow whose every packet arrives twice would never pass.
+      counts = false;
     } else if (!counts || seq !== ((this.lastSeq[i] + 1) & 0xffff)) {
       this.run[i] = 0;
     }
