@@ -41,6 +41,8 @@ export interface RunResult {
   streams: Map<string, StreamSnapshot>;
   perPacket: PerPacket;
   engine: RtpEngine;
+  /** Wireshark packet time of each slot after its latest packet (per-packet deltas). */
+  lastTime: Map<string, number>;
 }
 
 /** Payload kinds and clocks from the capture's own SDP (a=rtpmap lines found anywhere in the file). */
@@ -66,7 +68,7 @@ function collector(opts: Partial<RtpEngineOptions>, sdp: Map<number, { clock: nu
       streams.set(streamKey(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc), snap);
     },
   });
-  return { streams, perPacket, engine };
+  return { streams, perPacket, engine, lastTime: new Map() };
 }
 
 function record(r: RunResult, slot: number): void {
@@ -75,7 +77,12 @@ function record(r: RunResult, slot: number): void {
   const key = `${slot}`;
   let list = r.perPacket.get(key);
   if (!list) r.perPacket.set(key, (list = []));
-  list.push({ d: e.lastDeltaMs(slot), j: e.wiresharkJitterMs(slot), sk: e.skewMs(slot) });
+  // Wireshark's delta: the change of its packet time; a packet it does not analyse keeps the last one.
+  const time = e.wiresharkTimeMs(slot);
+  const prev = r.lastTime.get(key);
+  const d = prev === undefined ? 0 : time !== prev ? time - prev : list[list.length - 1].d;
+  r.lastTime.set(key, time);
+  list.push({ d, j: e.wiresharkJitterMs(slot), sk: e.skewMs(slot) });
 }
 
 /** Rename per-packet lists from slot numbers to stream keys (slots are reused only after end). */
