@@ -55,6 +55,12 @@ export interface RtpEngineOptions {
   wiresharkCompatibleClock: boolean;
   /** A new SSRC on a 5-tuple ends the previous stream on that 5-tuple (reason ssrcChange). */
   endOnSsrcChange: boolean;
+  /**
+   * Consecutive in-sequence packets of one SSRC before a signalled flow (an SDP binding covers it) counts,
+   * from its first packet. 2 (RFC 3550 A.1 MIN_SEQUENTIAL): junk or sprayed SSRCs on a bound port never
+   * start streams, and a lone stray packet is not reported as a stream of one packet.
+   */
+  signalledMinConsecutive: number;
 }
 
 export interface RtpEngineHooks {
@@ -77,6 +83,8 @@ export class RtpEngineCounters {
   /** Well-formed but not (yet) counted: unsignalled packets below the heuristic's bar. */
   heuristicPending = 0;
   heuristicRejected = 0;
+  /** Signalled packets held until their SSRC shows signalledMinConsecutive packets in sequence. */
+  signalledPending = 0;
   streamsStarted = 0;
   streamsEnded = 0;
   evicted = 0;
@@ -175,6 +183,7 @@ export class RtpEngine {
       defaultClockRate: options.defaultClockRate ?? 0,
       wiresharkCompatibleClock: options.wiresharkCompatibleClock ?? false,
       endOnSsrcChange: options.endOnSsrcChange ?? false,
+      signalledMinConsecutive: options.signalledMinConsecutive ?? 2,
     };
     this.heur = { ...DEFAULT_HEURISTIC, ...this.opts.heuristic };
     this.wsClock = this.opts.wiresharkCompatibleClock;
@@ -384,15 +393,11 @@ export class RtpEngine {
       cand = this.promote(h, pt, seq, ts, t, marker, bytes, k8 >>> 16, k8 & 0xffff);
       if (cand < 0) return -1;
     } else {
-      cand = this.adoptCandidate(h, pt, seq, ts, t, marker, bytes);
+      cand = this.signalledCandidate(h, pt, seq, ts, t, marker, bytes);
+      if (cand < 0) return -1;
     }
     const slot = this.startStream(h, link, mo, md, frameBuf);
-    if (cand >= 0) {
-      this.replayCandidate(slot, cand);
-    } else {
-      this.counters.packets++;
-      this.firstPacket(slot, t, seq, ts, pt, marker, bytes);
-    }
+    this.replayCandidate(slot, cand);
     return slot;
   }
 
@@ -422,16 +427,34 @@ export class RtpEngine {
   }
 
   /**
-   * Signalled start of a stream whose earlier packets sit in a candidate entry (the pipeline tries the
-   * heuristic first, so the current packet may already be its newest entry): entry index or -1.
+   * Signalled packet of an unknown stream: held in its candidate entry with the packets before it (the
+   * pipeline tries the heuristic first, so the current packet may already be the entry's newest) until
+   * the SSRC shows signalledMinConsecutive packets in sequence; then the entry index, else -1. A payload
+   * type no RTP profile assigns (35..71) never extends the run: a binding admits what looks like RTP.
    */
-  private adoptCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
+  private signalledCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
     const cands = this.cands;
     const c = cands.find(h, this.newKey);
-    if (c < 0) return -1;
+    let run: number;
+    if (c >= 0 && cands.pendingCount(c) > 0 && this.isNewestPending(c, seq, ts, t)) {
+      run = cands.runLength(c);
+    } else {
+      run = cands.add(h, this.newKey, pt <= 34 || pt >= 96, seq, ts, t, pt, marker, bytes);
+    }
+    if (run >= this.opts.signalledMinConsecutive) return h & cands.mask;
+    this.counters.signalledPending++;
+    return -1;
+  }
+
+  private isNewestPending(c: number, seq: number, ts: number, t: number): boolean {
+    const cands = this.cands;
     const p = cands.pending(c, cands.pendingCount(c) - 1);
-    if (!(cands.pSeq[p] === seq && cands.pMs[p] === t && cands.pTs[p] === ts)) cands.add(h, this.newKey, true, seq, ts, t, pt, marker, bytes);
-    return c;
+    return cands.pSeq[p] === seq && cands.pMs[p] === t && cands.pTs[p] === ts;
+  }
+
+  /** Packets held as candidates that were never measured (stray SSRCs, junk, flows too short to pass). */
+  get heldDiscarded(): number {
+    return this.cands.discarded;
   }
 
   /** Feed a promoted candidate's packets (the promoting one last) as the stream's first packets. */
@@ -1113,8 +1136,10 @@ export class RtpEngine {
     return ended;
   }
 
+  /** End of input or shutdown: every stream ends; packets still held as candidates count as discarded. */
   endAll(reason: number): void {
     for (let i = this.activeCount - 1; i >= 0; i--) this.endStream(this.slotList[i], reason);
+    this.cands.discardAll();
   }
 
   /** Visit active slots; `fn` may end the slot it is given (and only that one). */

@@ -59,7 +59,8 @@ export function sdpPayloadMap(bytes: Uint8Array): Map<number, { clock: number; k
 function collector(opts: Partial<RtpEngineOptions>, sdp: Map<number, { clock: number; kind: number }>): RunResult {
   const streams = new Map<string, StreamSnapshot>();
   const perPacket: PerPacket = new Map();
-  const engine: RtpEngine = new RtpEngine(opts, {
+  // The arithmetic is compared per packet from the first: signalled packets count at once here.
+  const engine: RtpEngine = new RtpEngine({ signalledMinConsecutive: 1, ...opts }, {
     resolveClock: (_s, pt) => sdp.get(pt)?.clock ?? 0,
     resolvePayloadKind: (_s, pt) => sdp.get(pt)?.kind ?? -1,
     onStreamEnd: (slot) => {
