@@ -8,9 +8,10 @@
  * Decision rules, cheapest evidence first:
  *  - video: a frame of several packets sharing one timestamp, the marker on its last, then a timestamp
  *    advance: every RTP video payload format uses 90 kHz;
- *  - votes: each pair of consecutive packets votes for the candidate within 5 % of its timestamp advance
- *    per ms of arrival; a candidate with at least 4 votes, a quarter of the pairs and twice the runner-up
- *    wins (a median: robust to bursts at the start of a capture);
+ *  - votes: each pair of consecutive packets votes for the candidate within 3.5 % of its timestamp
+ *    advance per ms of arrival; a candidate with at least 4 votes, a quarter of the pairs and twice the
+ *    runner-up wins (a median: robust to bursts at the start of a capture) if the mean rate since the
+ *    first packet is within 35 % of it (packets sent two at a time would otherwise vote for half the clock);
  *  - least squares: the slope of timestamp over arrival time within 3 % of a candidate, once 16 packets
  *    span 500 ms (a mean: robust to packets that always arrive in pairs or trios);
  *  - after INFER_MAX_PACKETS packets without a decision the clock stays unknown (no jitter is reported).
@@ -28,7 +29,9 @@ export const INFER_VIDEO = 5; // index of 90000
 
 /** Packets of the inferred payload type after which the clock stays unknown. */
 export const INFER_MAX_PACKETS = 256;
-const VOTE_TOLERANCE = 0.05;
+const VOTE_TOLERANCE = 0.035; // 44.1 kHz + 3.5 % < 48 kHz - 3.5 %: a pair never fits both
+/** A vote's winner must agree with the mean rate since the first packet within this factor (bursts). */
+const VOTE_SPAN_FACTOR = 1.35;
 const LSQ_TOLERANCE = 0.03;
 const LSQ_MIN_PACKETS = 16;
 const LSQ_MIN_SPAN_MS = 500;
@@ -201,8 +204,8 @@ export class ClockInference {
         if (jitter < cd[o + C.MINJ]) cd[o + C.MINJ] = jitter;
         cd[o + C.SUMJ] += jitter;
       }
-      const d = a8dt - (dts * 1000) / clock;
-      cd[o + C.A8] += (Math.abs(d) - cd[o + C.A8]) / 16;
+      const d = Math.abs(a8dt - (dts * 1000) / clock);
+      if (d < 1000) cd[o + C.A8] += (d - cd[o + C.A8]) / 16; // as the engine: a second or more is a discontinuity
     }
     const x = t - firstMs;
     const l = e * 4;
@@ -217,7 +220,7 @@ export class ClockInference {
   }
 
   /** Index into INFER_CLOCKS once the evidence is enough, -1 to go on, -2 to give up. */
-  decide(e: number, spanMs: number): number {
+  decide(e: number, spanMs: number, sinceFirst: number): number {
     if (this.videoFrames[e] > 0) return INFER_VIDEO;
     const pairs = this.pairs[e];
     if (pairs >= 6) {
@@ -234,7 +237,9 @@ export class ClockInference {
           second = v;
         }
       }
-      if (best >= 4 && best * 4 >= pairs && best >= 2 * second) return bestK;
+      const meanHz = spanMs > 0 ? (sinceFirst * 1000) / spanMs : 0;
+      const ratio = meanHz / INFER_CLOCKS[bestK < 0 ? 0 : bestK];
+      if (best >= 4 && best * 4 >= pairs && best >= 2 * second && ratio * VOTE_SPAN_FACTOR >= 1 && ratio <= VOTE_SPAN_FACTOR) return bestK;
     }
     const n = this.lsN[e] + 1; // the first packet is the origin (0, 0): counted, adds nothing to the sums
     if (n >= LSQ_MIN_PACKETS && spanMs >= LSQ_MIN_SPAN_MS) {

@@ -584,7 +584,7 @@ export class RtpEngine {
     const t = this.arrivalMs[0];
     const firstMs = this.f[slot * L.HOT_D + L.D_FIRST_MS];
     inf.sample(e, t, this.wsPrevMs[0], seq, ts, marker, sinceFirst, firstMs, included, before, this.wsClock);
-    const k = inf.decide(e, t - firstMs);
+    const k = inf.decide(e, t - firstMs, sinceFirst);
     if (k !== -1) this.endInference(slot, e, k);
   }
 
@@ -800,9 +800,11 @@ export class RtpEngine {
     // ---- RFC 3550 A.8 interarrival jitter in timestamp units, exact clock, 32-bit timestamp wrap ----
     if (kind !== TEV && clock > 0) {
       if (u8[hb + L.B_A8_VALID] !== 0) {
-        const d = ((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0);
+        // A transit change of a second or more is a discontinuity (the sender restarted its timestamps),
+        // not jitter: it is skipped instead of dominating the estimate for hundreds of packets.
+        const d = Math.abs(((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0));
         const j = f[hf + L.D_A8_J];
-        f[hf + L.D_A8_J] = j + (Math.abs(d) - j) / 16;
+        if (d < clock) f[hf + L.D_A8_J] = j + (d - j) / 16;
       }
       f[hf + L.D_A8_PREV_MS] = t;
       w[hw + L.W_A8_PREV_TS] = ts;

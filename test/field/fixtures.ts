@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classicPcap, rtp, udpFrame, type PcapRecord } from '../../src/gen/index.js';
+import { classicPcap, rtp, sdpBody, sipRequest, sipResponse, text, udpFrame, type PcapRecord } from '../../src/gen/index.js';
 import { parseTshark, streamKey, type TsharkRow } from '../rtp/helpers.js';
 import type { E2eReport } from '../e2e/helpers.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
@@ -50,13 +50,21 @@ export interface FixtureRun {
   probe: Map<string, E2eReport>;
 }
 
-/** tshark (heuristic RTP on, as for unsignalled traffic) and the probe (shipped defaults) on one fixture. */
-export async function runFixture(packets: FixturePacket[], config?: ProbeConfig, tsharkArgs: string[] = []): Promise<FixtureRun> {
+/**
+ * tshark (heuristic RTP on, as for unsignalled traffic) and the probe (shipped defaults) on one fixture;
+ * tshark reads `tsharkPackets` instead when given (e.g. the fixture plus an SDP that tells it the clock).
+ */
+export async function runFixture(packets: FixturePacket[], config?: ProbeConfig, tsharkPackets?: FixturePacket[]): Promise<FixtureRun> {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-fixture-'));
   try {
     const file = join(dir, 'fixture.pcap');
     writeFileSync(file, fixturePcap(packets));
-    const out = execFileSync('tshark', ['-n', '-r', file, '-o', 'rtp.heuristic_rtp:TRUE', ...tsharkArgs, '-q', '-z', 'rtp,streams'], {
+    let tsharkFile = file;
+    if (tsharkPackets) {
+      tsharkFile = join(dir, 'fixture-for-tshark.pcap');
+      writeFileSync(tsharkFile, fixturePcap(tsharkPackets));
+    }
+    const out = execFileSync('tshark', ['-n', '-r', tsharkFile, '-o', 'rtp.heuristic_rtp:TRUE', '-q', '-z', 'rtp,streams'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     });
@@ -82,3 +90,24 @@ export function g711(n: number, o: { seq0?: number; ts0?: number; ms0?: number; 
 
 export const fixtureKey = (p: Partial<FixturePacket> = {}) =>
   streamKey(p.src ?? FIX.src, p.srcPort ?? FIX.srcPort, p.dst ?? FIX.dst, p.dstPort ?? FIX.dstPort, p.ssrc ?? FIX.ssrc);
+
+/**
+ * An INVITE and its 200 OK (SIP on 5060 between the fixture's two addresses) whose SDP maps `pt` to
+ * `encoding` ("opus/48000/2"): what tells tshark a dynamic payload type's clock. At ms -200 and -100.
+ */
+export function sdpSetup(pt: number, encoding: string, kind = 'audio'): FixturePacket[] {
+  const offer = sdpBody({ ip: FIX.src, media: [{ kind, port: FIX.srcPort, formats: [pt], rtpmap: [[pt, encoding]] }] });
+  const answer = sdpBody({ ip: FIX.dst, media: [{ kind, port: FIX.dstPort, formats: [pt], rtpmap: [[pt, encoding]] }] });
+  const sip = { callId: 'fixture-call@example.com', fromTag: 'a1', cseq: 1 };
+  const invite = sipRequest('INVITE', `sip:bob@${FIX.dst}`, { ...sip, body: offer });
+  const ok = sipResponse(200, { ...sip, toTag: 'b2', cseqMethod: 'INVITE', body: answer });
+  return [
+    { ms: -200, seq: 0, ts: 0, srcPort: 5060, dstPort: 5060, raw: text(invite) },
+    { ms: -100, seq: 0, ts: 0, src: FIX.dst, srcPort: 5060, dst: FIX.src, dstPort: 5060, raw: text(ok) },
+  ];
+}
+
+/** Seeded arrival jitter in [-amp, amp] ms (a linear congruential sequence: the same on every run). */
+export function jitterOf(seed: number, amp: number): (i: number) => number {
+  return (i: number) => ((((seed + i) * 2654435761) >>> 0) / 0xffffffff - 0.5) * 2 * amp;
+}

@@ -17,7 +17,7 @@ export interface TsharkRow {
 /** Rows of `tshark -q -z rtp,streams` output. */
 export function parseTshark(path: string): TsharkRow[] {
   const rows: TsharkRow[] = [];
-  const re = /^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s*(X?)\s*$/;
+  const re = /^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s*(X?)\s*$/;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const m = re.exec(line);
     if (!m) continue;
