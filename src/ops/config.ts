@@ -128,14 +128,14 @@ export const probeSchema = obj(
       {
         max_streams: int({ doc: 'Stream slots; when full the idlest stream is ended with a final report.', default: 40000, min: 16, max: 2_000_000 }),
         silence_timeout_s: num({ doc: 'A stream with no packet for this long ends (final report).', default: 30, min: 1, max: 86400 }),
-        default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap.', default: 8000, min: 1000, max: 1_000_000 }),
+        default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap; 0 = inferred from the stream (8/16/32/44.1/48/90 kHz), no jitter until then.', default: 0, min: 0, max: 1_000_000 }),
         wireshark_compatible_clock: bool({ doc: 'Integer clock/1000 like Wireshark 4.0 (matches tshark; wrong for 11.025/22.05/44.1 kHz). Default: exact clock.', default: false }),
         heuristic: obj(
           {
             enabled: bool({ doc: 'Track RTP seen without SIP/SDP.', default: true }),
             min_consecutive: int({ doc: 'Consecutive in-sequence packets with one SSRC before a flow is taken as RTP.', default: 4, min: 2, max: 1000 }),
-            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention).', default: true }),
-            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, 3, 4, 8, 9, 18, '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
+            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention; SCCP, WebRTC and ephemeral senders use odd ones).', default: false }),
+            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, '3-12', '14-18', '25-26', 28, '31-34', '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
           },
           { doc: 'RTP detection without signalling.' },
         ),
