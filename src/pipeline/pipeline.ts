@@ -264,6 +264,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (!b) return;
     this.ctx.attach(slot, b, byDestination, this.engine.payloadType(slot));
     this.engine.setCallRef(slot, bindingId);
+    this.calls.touch(b.callIndex, this.nowMs); // a call with media is the last the full table evicts
   }
 
   private bindingOf(slot: number): MediaBinding | null {
@@ -394,6 +395,7 @@ export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
     sipPorts: s.ports,
     aLegHeaders: s.correlationHeaders,
     natBindSource: s.natBindSource,
+    mediaLingerMs: s.mediaLingerS * 1000,
   };
 }
 
