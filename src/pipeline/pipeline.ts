@@ -234,6 +234,7 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** End of input or shutdown: every open stream gets its final report, every call ends. */
   finish(): void {
+    this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     this.engine.endAll(EndReason.shutdown);
     this.calls.endAll(this.nowMs);
   }

@@ -796,6 +796,11 @@ export class CallTracker {
     }
   }
 
+  /** End of input: lingering media retires now with its own reason (nothing more can join it). */
+  settle(): void {
+    this.retireDue(Number.POSITIVE_INFINITY);
+  }
+
   /** Ends every call (shutdown): hooks fire so final reports can be sent. */
   endAll(nowMs: number): void {
     while (this.age.head >= 0) {
