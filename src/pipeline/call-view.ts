@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/index.js';
-import type { MediaBinding } from '../sip/index.js';
+import type { CallEvictionKind, MediaBinding } from '../sip/index.js';
 
 /**
  * What the pipeline needs from SIP state. In a single thread it is the CallTracker itself; in a media
@@ -26,4 +26,5 @@ export interface CallView {
 export interface CallViewHooks {
   onBinding(bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number): void;
   onBindingRetired(bindingId: number, reason: 'moved' | 'rejected' | 'call-end'): void;
+  onCallEvicted?(kind: CallEvictionKind, callId: string): void;
 }

@@ -14,7 +14,7 @@ import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
 import { CallTracker, SipPortSet } from '../sip/index.js';
-import type { CallTrackerOptions } from '../sip/index.js';
+import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
@@ -26,6 +26,8 @@ const TICK_MS = 1000;
 export interface PipelineEvents {
   streamStarted?(): void;
   streamEnded?(reason: number, finalMos: number): void;
+  /** The full call table evicted a call (rare; counted and logged by the integrator). */
+  callEvicted?(kind: CallEvictionKind, callId: string): void;
   /**
    * What an RTCP packet taught that can concern streams elsewhere (worker mode: the RTCP flow and the RTP
    * streams it describes may sit on different workers); given to their pipelines' applyRtcpFacts().
@@ -110,6 +112,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const hooks: CallViewHooks = {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
+      onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
     };
     this.calls = makeCalls ? makeCalls(hooks) : (new CallTracker(hooks, callTrackerOptions(config)) as unknown as C);
     const q = config.qos;
