@@ -100,7 +100,7 @@ export class ProbeMetrics {
     this.streamsEvicted = new Counter({ name: `${p}streams_evicted_total`, help: 'Streams ended early because the stream table was full.', registers });
     this.callsEvicted = new Counter({
       name: `${p}sip_calls_evicted_total`,
-      help: 'SIP calls dropped because the call table was full, by what they were (ended, unanswered, answered, media); calls with media go last.',
+      help: 'SIP calls dropped because the call table was full, by what they were (ended, unanswered, answered, media); refused: new dialogs not tracked because every tracked call had recent media.',
       labelNames: ['kind'] as const,
       registers,
     });

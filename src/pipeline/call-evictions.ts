@@ -14,13 +14,15 @@ const WARN_INTERVAL_MS = 10_000;
  */
 export function callEvictionReporter(log: Logger, metrics: ProbeMetrics | undefined): (kind: CallEvictionKind, callId: string) => void {
   const warn = rateLimitedWarn(log, 'sip-call-evicted', WARN_INTERVAL_MS);
-  const since: Record<CallEvictionKind, number> = { ended: 0, unanswered: 0, answered: 0, media: 0 };
+  const since: Record<CallEvictionKind, number> = { ended: 0, unanswered: 0, answered: 0, media: 0, refused: 0 };
   return (kind, callId) => {
     metrics?.callEvicted(kind);
     since[kind]++;
     const before = warn.suppressed;
     warn(
-      since.media > 0 ? 'SIP call table full: calls with media evicted (raise sip.max_calls)' : 'SIP call table full: evicting calls without media (INVITE flood or sip.max_calls too small)',
+      since.media + since.refused > 0
+        ? 'SIP call table full of calls with media: new calls not tracked or idle ones evicted (raise sip.max_calls)'
+        : 'SIP call table full: evicting calls without media (INVITE flood or sip.max_calls too small)',
       { evicted: { ...since }, lastCallId: callId },
     );
     if (warn.suppressed === before) for (const k of Object.keys(since) as CallEvictionKind[]) since[k] = 0; // a line went out: count afresh

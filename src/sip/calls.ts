@@ -22,14 +22,17 @@ export type BindingRetireReason = 'moved' | 'rejected' | 'call-end';
 /**
  * What a call was when the full table evicted it, in eviction order: ended calls still lingering go
  * first, then dialogs nobody answered (no provisional beyond 100, no SDP from the callee, no media), then
- * answered dialogs without media; calls with media go last.
+ * answered dialogs without media; calls with media go last, and only when the least recently active of
+ * them has had no media for MEDIA_PROTECT_MS: otherwise the NEW dialog is not tracked ('refused').
  */
-export const CALL_EVICTION_KINDS = ['ended', 'unanswered', 'answered', 'media'] as const;
+export const CALL_EVICTION_KINDS = ['ended', 'unanswered', 'answered', 'media', 'refused'] as const;
 export type CallEvictionKind = (typeof CALL_EVICTION_KINDS)[number];
 const CLASS_ENDED = 0;
 const CLASS_UNANSWERED = 1;
 const CLASS_ANSWERED = 2;
 const CLASS_MEDIA = 3;
+/** A call whose media was seen this recently is never evicted for a new dialog (media touches it every report interval). */
+const MEDIA_PROTECT_MS = 120_000;
 
 export interface CallTrackerHooks {
   onCallStart?: (callIndex: number, callId: string) => void;
@@ -133,7 +136,7 @@ export interface CallTrackerStats {
   callsStarted: number;
   callsEnded: number;
   callsEvicted: number;
-  /** Evictions by what the call was (CALL_EVICTION_KINDS). */
+  /** Evictions by what the call was (CALL_EVICTION_KINDS; 'refused': new dialogs not tracked, not counted in callsEvicted). */
   callsEvictedByKind: Record<CallEvictionKind, number>;
   callsExpired: number;
   /** Re-offers answered with a final failure (e.g. a T.38 offer answered 488): media did not move. */
@@ -235,7 +238,7 @@ export class CallTracker {
       callsStarted: 0,
       callsEnded: 0,
       callsEvicted: 0,
-      callsEvictedByKind: { ended: 0, unanswered: 0, answered: 0, media: 0 },
+      callsEvictedByKind: { ended: 0, unanswered: 0, answered: 0, media: 0, refused: 0 },
       callsExpired: 0,
       offersRejected: 0,
       bindingsCreated: 0,
@@ -384,6 +387,7 @@ export class CallTracker {
         return;
       }
       idx = this.startCall(msg, nowMs);
+      if (idx < 0) return;
     }
     const call = this.calls[idx]!;
     if (call.state === 'ended') {
@@ -482,7 +486,11 @@ export class CallTracker {
   }
 
   private startCall(msg: SipMessage, nowMs: number): number {
-    if (this.freeTop === 0) this.evictOne(nowMs);
+    if (this.freeTop === 0 && !this.evictOne(nowMs)) {
+      this.stats.callsEvictedByKind.refused++;
+      this.hookEvicted('refused', msg.callId);
+      return -1;
+    }
     const idx = this.freeSlots[--this.freeTop];
     const b2b = B2B_SUFFIX.exec(msg.callId);
     // An in-dialog INVITE (To tag present) for an unknown call is a re-INVITE of a call whose start was
@@ -518,18 +526,20 @@ export class CallTracker {
     return idx;
   }
 
-  /** Frees one slot for a new call: the least recently active of the lowest eviction class. */
-  private evictOne(nowMs: number): void {
+  /** Frees one slot for a new call: the least recently active of the lowest eviction class; false when none may go. */
+  private evictOne(nowMs: number): boolean {
     let cls = CLASS_ENDED;
     while (cls < CLASS_MEDIA && this.lists[cls].head < 0) cls++;
     const victim = this.lists[cls].head;
     const call = this.calls[victim]!;
+    if (cls === CLASS_MEDIA && nowMs - call.lastMs < MEDIA_PROTECT_MS) return false;
     const kind = CALL_EVICTION_KINDS[cls];
     this.stats.callsEvicted++;
     this.stats.callsEvictedByKind[kind]++;
     if (call.state !== 'ended') this.endCall(victim, 'evicted', 0, nowMs);
     this.freeCall(victim);
     this.hookEvicted(kind, call.callId);
+    return true;
   }
 
   private refreshALeg(call: SipCall): void {

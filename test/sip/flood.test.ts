@@ -24,7 +24,7 @@ function replay(records: ReturnType<typeof inviteFloodBesideCalls>['records'], m
     rtcp: () => {},
     wantsRtcp: () => false,
   };
-  const evicted: Record<CallEvictionKind, number> = { ended: 0, unanswered: 0, answered: 0, media: 0 };
+  const evicted: Record<CallEvictionKind, number> = { ended: 0, unanswered: 0, answered: 0, media: 0, refused: 0 };
   const p = new Pipeline(config, sink, { callEvicted: (kind) => evicted[kind]++ });
   for (const batch of readCaptureBuffer(classicPcap(records))) p.processBatch(batch);
   p.finish();
@@ -36,7 +36,7 @@ describe('SIP flood beside live calls', () => {
     const s = inviteFloodBesideCalls({ t0Ms: 1_750_000_000_000, liveCalls: 20, floodPerSecond: 4000, seconds: 8 });
     const { finals, evicted, stats } = replay(s.records, 20_000);
     expect(stats.callsEvicted).toBeGreaterThan(8000);
-    expect(evicted).toEqual({ ended: 0, unanswered: stats.callsEvicted, answered: 0, media: 0 });
+    expect(evicted).toEqual({ ended: 0, unanswered: stats.callsEvicted, answered: 0, media: 0, refused: 0 });
     expect(stats.callsEvictedByKind).toEqual(evicted);
     for (const st of s.liveStreams) {
       const mine = finals.filter((r) => r.SRC_IP === st.src && r.SRC_PORT === st.srcPort);
@@ -45,8 +45,17 @@ describe('SIP flood beside live calls', () => {
     }
   });
 
-  it('a table too small for the live calls themselves evicts calls with media last, and says so', () => {
+  it('a table full of calls with media keeps them: new dialogs are refused (counted), not the live calls evicted', () => {
     const s = inviteFloodBesideCalls({ t0Ms: 1_750_000_000_000, liveCalls: 20, floodPerSecond: 500, seconds: 2 });
+    const { evicted, finals } = replay(s.records, 16);
+    // 20 answered calls in 16 slots: 4 of them go while they have no media yet (answered), after that the
+    // flood's INVITEs find only calls with media and are not tracked.
+    expect(evicted.answered + evicted.media).toBe(4);
+    expect(evicted.media).toBe(0);
+    expect(evicted.refused).toBeGreaterThan(800);
+    const kept = s.liveStreams.filter((st) => finals.some((r) => r.SRC_IP === st.src && r.CORRELATION_ID === st.callId && r.TOTAL_PK === st.packets && r.TYPE === 'FINAL'));
+    expect(kept.length).toBe(32); // the 16 calls tracked keep both streams whole
+  });
     const { evicted, finals } = replay(s.records, 16);
     // 20 answered calls in 16 slots: 4 of them go (answered ones still without media before those with
     // media), counted as such; the flood's dialogs go as they come.

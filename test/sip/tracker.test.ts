@@ -212,7 +212,7 @@ describe('CallTracker dialogs', () => {
     // although x1 was less recently active.
     h.feed([up(invite('x3', { ip: A, media: [{ port: 4004 }] }), 62_000), up(invite('x4', { ip: A, media: [{ port: 4006 }] }), 63_000)]);
     expect(h.tracker.stats.callsEvicted).toBe(1);
-    expect(h.tracker.stats.callsEvictedByKind).toEqual({ ended: 0, unanswered: 1, answered: 0, media: 0 });
+    expect(h.tracker.stats.callsEvictedByKind).toEqual({ ended: 0, unanswered: 1, answered: 0, media: 0, refused: 0 });
     expect(h.callIdAt(A, 4000)).toBe('x1');
     expect(h.callIdAt(A, 4004)).toBeNull();
     expect(h.callIdAt(A, 4006)).toBe('x4');
