@@ -16,6 +16,7 @@ import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
+import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
@@ -49,7 +50,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, { onFinalReport: (r) => finals.push(r), log });
   const rt = opsRuntime();
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
@@ -135,7 +136,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }
   if (config.process.user) dropPrivileges(config.process.user, log);
 
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   const loop = new CaptureLoop(source, {

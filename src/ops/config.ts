@@ -149,6 +149,7 @@ export const probeSchema = obj(
         call_max_age_s: num({ doc: 'A call older than this is ended whatever happens (lost BYE).', default: 14400, min: 60, max: 604800 }),
         call_idle_timeout_s: num({ doc: 'A call with no SIP message and no active stream for this long ends.', default: 600, min: 5, max: 86400 }),
         nat_bind_source: bool({ doc: 'Bind a call to the observed RTP source when it differs from the SDP address (NAT).', default: true }),
+        media_linger_s: num({ doc: 'An ended call (and media a re-INVITE moved) keeps its media this long, so trailing RTP/RTCP joins its stream before the final report.', default: 3, min: 0, max: 60 }),
         correlation_headers: list({ doc: 'Headers that link B2BUA legs (value = other leg Call-ID).', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => (/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? undefined : 'a header name') }), default: ['X-CID'] }),
       },
       { doc: 'SIP correlation.' },
