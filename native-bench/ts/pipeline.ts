@@ -5,11 +5,11 @@
  * signalling packets, so the C reference (native-bench/rtpbench.c) can do exactly the same.
  * Also per-stream result extraction, shared by native.ts, scale.ts and replay-vs-tshark.ts.
  */
-import { openCaptureFile, readCaptureBuffer, type PacketBatch } from '../capture/index.js';
-import { CaptureCursor } from '../capture/file/index.js';
-import { DecodedPacket, PacketDecoder } from '../decode/index.js';
-import { RtpEngine, createStreamSnapshot } from '../rtp/index.js';
-import { looksLikeSip } from '../sip/index.js';
+import { openCaptureFile, readCaptureBuffer, type PacketBatch } from '../../dist/capture/index.js';
+import { CaptureCursor } from '../../dist/capture/file/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
+import { RtpEngine, createStreamSnapshot } from '../../dist/rtp/index.js';
+import { looksLikeSip } from '../../dist/sip/index.js';
 
 export interface HotLoopCounts {
   packets: number;

@@ -2,7 +2,7 @@
  * TypeScript hot loop vs the C reference (native-bench/rtpbench.c) over the SAME generated capture.
  * First both must produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean
  * delta to 1e-6 ms), then each is timed over the capture in memory (best of N), and the TS/C time ratio
- * is printed. Run after build: node --expose-gc dist/bench/native.js [--calls N] [--call-duration S]
+ * is printed. Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
  *   [--rounds N] [--keep FILE]
  */
 import { execFileSync } from 'node:child_process';
@@ -10,18 +10,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeScenarioPcap } from '../gen/scenario.js';
-import { CaptureCursor } from '../capture/file/index.js';
-import { DecodedPacket, PacketDecoder } from '../decode/index.js';
-import { RtpEngine } from '../rtp/index.js';
-import { looksLikeSip } from '../sip/index.js';
+import { writeScenarioPcap } from '../../dist/gen/scenario.js';
+import { CaptureCursor } from '../../dist/capture/file/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
+import { RtpEngine } from '../../dist/rtp/index.js';
+import { looksLikeSip } from '../../dist/sip/index.js';
 import { diffStream, elapsedMs, gc, HotLoop, keepAlive, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
 import { argNumber } from './args.js';
 
 const calls = argNumber('calls', 1000);
 const callDurationS = argNumber('call-duration', 12);
 const rounds = argNumber('rounds', 5);
-const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
+const nativeDir = fileURLToPath(new URL('../', import.meta.url));
 
 interface NativeRun {
   packets: number;

@@ -10,7 +10,7 @@
  * stream (2 also max delta / max jitter to tshark's printed 3 decimals), and prints the speed ratios.
  * Each is timed --rounds times (default 2), alternating, best kept, as wall time and as CPU time (user +
  * system, child processes from /proc/self/stat): on a shared machine the CPU-time ratio is the steadier one.
- * Run after build: node --expose-gc dist/bench/replay-vs-tshark.js [--mb 200] [--file FILE] [--keep FILE] [--rounds N]
+ * Run after build: node --expose-gc native-bench/out/replay-vs-tshark.js [--mb 200] [--file FILE] [--keep FILE] [--rounds N]
  *   --file: use this capture (kept); --keep: write the generated capture there and keep it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,8 +18,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { callDurationForSize, writeScenarioPcap } from '../gen/scenario.js';
-import { RtpEngine } from '../rtp/index.js';
+import { callDurationForSize, writeScenarioPcap } from '../../dist/gen/scenario.js';
+import { RtpEngine } from '../../dist/rtp/index.js';
 import { elapsedMs, gc, HotLoop, streamKeyOf, streamResults } from './pipeline.js';
 import { argString, argNumber } from './args.js';
 
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const keep = argString('keep', '');
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-replay-'));
   const file = given !== '' ? given : keep !== '' ? keep : join(dir, 'replay.pcap');
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
   try {
     let t0 = process.hrtime.bigint();
     if (given === '' || !existsSync(given)) {

@@ -6,18 +6,18 @@
  * run, so the engine's own share is visible. Target: cost within 25 % across the sizes.
  * The C reference (native-bench/rtpbench, same per-stream state and formulas) runs over the same bytes,
  * streams started untimed the same way (--warm), for its own whole-loop and engine cost (--no-c: skip).
- * Run after build: node --expose-gc dist/bench/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 5] [--no-c]
+ * Run after build: node --expose-gc native-bench/out/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 5] [--no-c]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CaptureCursor } from '../capture/file/index.js';
-import { DecodedPacket, PacketDecoder } from '../decode/index.js';
-import { rtp, udpFrame } from '../gen/index.js';
-import { RtpEngine } from '../rtp/index.js';
-import { looksLikeSip } from '../sip/index.js';
+import { CaptureCursor } from '../../dist/capture/file/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
+import { rtp, udpFrame } from '../../dist/gen/index.js';
+import { RtpEngine } from '../../dist/rtp/index.js';
+import { looksLikeSip } from '../../dist/sip/index.js';
 import { elapsedMs, gc, HotLoop, keepAlive } from './pipeline.js';
 import { argString, argNumber } from './args.js';
 
@@ -25,7 +25,7 @@ const measured = argNumber('packets', 1000000);
 const sizes = argString('sizes', '1000,10000,100000').split(',').map(Number);
 const rounds = argNumber('rounds', 5);
 const withC = !process.argv.includes('--no-c');
-const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
+const nativeDir = fileURLToPath(new URL('../', import.meta.url));
 
 /** Best ns per timed packet of the C reference over warm + data (warm records untimed). */
 function cNs(dir: string, warm: Uint8Array, data: Uint8Array, warmRecords: number, timed: number, decodeOnly: boolean): number {
