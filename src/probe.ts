@@ -25,7 +25,7 @@ import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
-import { restoreDefaultInlining } from './rtp/hot-path-inlining.js';
+import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -43,9 +43,6 @@ export interface ReplayOptions {
 }
 
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  // A replay is short: V8's own inlining limits cost less compiler time than the raised ones save (the
-  // measurement is in src/rtp/hot-path-inlining.ts).
-  restoreDefaultInlining();
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, (r) => finals.push(r));
   const rt = opsRuntime();
@@ -105,6 +102,8 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  // Before any packet code is optimized; process-wide, so media workers get it too (measurement in the file).
+  raiseLiveInlining();
   if (c.workers > 1) return runLiveWorkers(config, log);
   const rt = opsRuntime();
   if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
