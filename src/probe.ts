@@ -26,7 +26,7 @@ import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
-import { restoreDefaultInlining } from './rtp/hot-path-inlining.js';
+import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -44,9 +44,6 @@ export interface ReplayOptions {
 }
 
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  // A replay is short: V8's own inlining limits cost less compiler time than the raised ones save (the
-  // measurement is in src/rtp/hot-path-inlining.ts).
-  restoreDefaultInlining();
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, { onFinalReport: (r) => finals.push(r), log });
   const rt = opsRuntime();
@@ -116,6 +113,8 @@ function undelivered(log: Logger, outputs: Outputs): boolean {
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  // Before any packet code is optimized; process-wide, so media workers get it too (measurement in the file).
+  raiseLiveInlining();
   if (c.workers > 1) return runLiveWorkers(config, log);
   const rt = opsRuntime();
   if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
