@@ -8,6 +8,7 @@ import type { PacketBatch } from '../capture/index.js';
 import type { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.js';
 import type { ProbeConfig } from '../ops/config.js';
+import { nodeNameOf } from '../outbound/index.js';
 import { CodecTable } from '../qos/index.js';
 import { QosReporter } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
@@ -19,6 +20,7 @@ import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
+import { sipMessageHook, type SipTarget } from './sip-out.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
 const TICK_MS = 1000;
@@ -84,7 +86,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const r = config.rtp;
     this.heuristic = r.heuristic.enabled;
     this.sipPorts = new SipPortSet(config.sip.ports);
-    this.nodeName = config.hep.nodeName;
+    this.nodeName = nodeNameOf(config);
     this.ctx = new StreamContexts(r.maxStreams);
     // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
     this.rtt = new RttTracker(r.maxStreams);
@@ -111,7 +113,10 @@ export class Pipeline<C extends CallView = CallTracker> {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
     };
-    this.calls = makeCalls ? makeCalls(hooks) : (new CallTracker(hooks, callTrackerOptions(config)) as unknown as C);
+    // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
+    const sipTarget = sink as Partial<SipTarget>;
+    const withSip = sipTarget.sip && sipTarget.wantsSip ? { ...hooks, onMessage: sipMessageHook(sipTarget as SipTarget) } : hooks;
+    this.calls = makeCalls ? makeCalls(hooks) : (new CallTracker(withSip, callTrackerOptions(config)) as unknown as C);
     const q = config.qos;
     this.reporter = new QosReporter({
       maxStreams: r.maxStreams,

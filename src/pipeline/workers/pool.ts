@@ -4,6 +4,7 @@ import type { ProbeConfig } from '../../ops/config.js';
 import type { ReportTarget } from '../report-sink.js';
 import type { MainToWorker, WorkerStats, WorkerToMain } from './messages.js';
 import { SignallingOwner } from './signalling.js';
+import type { SipTarget } from '../sip-out.js';
 
 export interface MediaWorkerPoolHandlers {
   /** Where the workers' reports go (the main thread's one ReportSink: one HEP sender, one JSON-lines file). */
@@ -60,7 +61,9 @@ export class MediaWorkerPool {
     readonly fanoutGroup: number,
     private readonly h: MediaWorkerPoolHandlers,
   ) {
-    this.signalling = new SignallingOwner(config, (m) => this.broadcast(m));
+    // SIP is parsed here, on the main thread: it leaves through the sink from here too (HEP type 1).
+    const sink = h.sink as Partial<SipTarget>;
+    this.signalling = new SignallingOwner(config, (m) => this.broadcast(m), sink.sip && sink.wantsSip ? (sink as SipTarget) : undefined);
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
     crashed.catch(() => {}); // observed through `finished`
