@@ -263,8 +263,9 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
   addSettingOptions(program.command('replay').description('analyse capture files (pcap, pcapng) and report').argument('<files...>', 'capture files, read in order'), false)
     .option('--realtime', 'replay at the recorded speed instead of as fast as possible')
     .option('--metrics', 'serve the metrics endpoint during the replay (off by default)')
+    .option('--html <file>', 'also write an HTML call report: calls, SIP ladder, per-interval charts (1 s intervals unless --set reports.interval_s=N)')
     .addHelpText('after', '\nExample:\n  rtpprobe replay call.pcap --jsonl - --no-hep\n')
-    .action(async (files: string[], flags: SettingFlags & { realtime?: boolean; metrics?: boolean }) => {
+    .action(async (files: string[], flags: SettingFlags & { realtime?: boolean; metrics?: boolean; html?: string }) => {
       let total = 0;
       for (const f of files) {
         const problem = checkInputFile(f);
@@ -274,7 +275,10 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
         }
         total += statSync(f).size;
       }
-      const resolved = resolveConfig(io, flags, flags.metrics ? {} : { 'metrics.enabled': 'false' });
+      const extra: Record<string, unknown> = flags.metrics ? {} : { 'metrics.enabled': 'false' };
+      // The report's charts have one point per report interval: 1 s shows a call's course.
+      if (flags.html) Object.assign(extra, { 'reports.html.path': flags.html, 'reports.interval_s': '1' });
+      const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
       const bar = io.stderrIsTty && total >= io.progressMinBytes ? progressBar(io) : undefined;

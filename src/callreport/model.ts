@@ -81,4 +81,6 @@ export interface CallReportData {
   intervalS: number;
   calls: ReportCall[];
   streams: ReportStream[];
+  /** SIP dialogs without an INVITE or media (REGISTER, SUBSCRIBE, OPTIONS...): counted, not listed. */
+  otherDialogs: number;
 }

@@ -44,6 +44,8 @@ interface CallAcc {
   last: number;
   messages: LadderMessage[];
   omitted: number;
+  /** An INVITE was seen: a call, not a registration, subscription or OPTIONS ping. */
+  invite: boolean;
 }
 
 export class CallReportRecorder {
@@ -57,9 +59,10 @@ export class CallReportRecorder {
     if (!head || !head.callId) return;
     let call = this.calls.get(head.callId);
     if (!call) {
-      call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0 };
+      call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
       this.calls.set(head.callId, call);
     }
+    if (head.label === 'INVITE') call.invite = true;
     if (m.tsMs < call.first) call.first = m.tsMs;
     if (m.tsMs > call.last) call.last = m.tsMs;
     if (call.messages.length >= this.limits.messagesPerCall) {
@@ -136,21 +139,23 @@ export class CallReportRecorder {
     );
     for (const s of streams) if (s.series.t.length > perStream) thin(s, perStream);
 
+    // Calls are the INVITE dialogs and the Call-IDs media was correlated to; other dialogs are only counted.
     const calls = new Map<string, ReportCall>();
-    for (const c of this.calls.values()) calls.set(c.callId, newCall(c));
+    for (const c of this.calls.values()) if (c.invite) calls.set(c.callId, newCall(c));
     for (const s of streams) {
       if (s.callId === null) continue;
       let call = calls.get(s.callId);
       if (!call) {
         // Media correlated to a call whose SIP the capture does not hold (it started before).
-        call = newCall({ callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0 });
+        const seen = this.calls.get(s.callId);
+        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false });
         calls.set(s.callId, call);
       }
       call.streams.push(s.id);
     }
     for (const call of calls.values()) summarise(call, streams);
     const ordered = [...calls.values()].sort(worstFirst);
-    return { title, generatedAt, intervalS, calls: ordered, streams };
+    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs: this.calls.size - [...this.calls.keys()].filter((id) => calls.has(id)).length };
   }
 }
 

@@ -188,6 +188,12 @@ export const probeSchema = obj(
           },
           { doc: 'JSON-lines output.' },
         ),
+        html: obj(
+          {
+            path: str({ doc: 'Write an HTML call report (calls, SIP ladder, per-interval charts of every stream) to this file when the run ends; empty = none.', default: '' }),
+          },
+          { doc: 'HTML call report.' },
+        ),
       },
       {
         doc: 'QoS reports.',

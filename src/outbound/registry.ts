@@ -5,6 +5,7 @@
  */
 import type { ProbeConfig } from '../ops/config.js';
 import { openHepOutput } from './hep-output.js';
+import { openHtmlOutput } from './html-output.js';
 import { openJsonlOutput } from './jsonl-output.js';
 import type { Output, OutputLog } from './output.js';
 
@@ -13,6 +14,7 @@ export type OutputOpener = (config: ProbeConfig, log: OutputLog) => Output | nul
 export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'hep', open: openHepOutput },
   { name: 'jsonl', open: openJsonlOutput },
+  { name: 'html', open: openHtmlOutput },
 ];
 
 /** Opens every enabled output. If one fails to open, those already opened are closed and the error rethrown. */

@@ -7,6 +7,7 @@ import uPlot from 'uplot';
 import type { CallReportData, ReportCall, ReportStream } from '../model.js';
 
 const PAGE_SIZE = 50;
+const LABEL_ROWS = 6;
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
 type CallColumn = 'callId' | 'parties' | 'start' | 'duration' | 'worstMos' | 'lossPct' | 'flags';
@@ -206,7 +207,9 @@ function renderLadder(call: ReportCall, streams: ReportStream[], range: [number,
     g.append(title);
     root.append(g);
   });
-  call.messages.forEach((m, k) => {
+  // Labels go to the first of LABEL_ROWS rows below the arrow's top where they do not overlap the previous one.
+  const rowEnds = new Array<number>(LABEL_ROWS).fill(-Infinity);
+  call.messages.forEach((m) => {
     const a = lane(hostOf(m.src));
     const b = lane(hostOf(m.dst));
     const xm = x(m.t);
@@ -217,8 +220,11 @@ function renderLadder(call: ReportCall, streams: ReportStream[], range: [number,
     const y2 = a === b ? y(a) + 20 : y(b) - dir * 4;
     g.append(svg('line', { x1: xm, x2: xm, y1, y2 }));
     g.append(svg('path', { d: `M${xm - 4},${y2 - dir * 6} L${xm},${y2} L${xm + 4},${y2 - dir * 6}`, class: 'head' }));
-    const label = m.label.split(' ')[0]!; // method, or status code: the full line is in the tooltip
-    g.append(svg('text', { x: xm + 3, y: Math.min(y1, y2) + 12 + (k % 3) * 11, class: 'msg-label' }, label + (m.sdp.length ? ' (SDP)' : '')));
+    const label = m.label.split(' ')[0]! + (m.sdp.length ? ' (SDP)' : ''); // method or status; the full line is in the tooltip
+    let row = rowEnds.findIndex((end) => end < xm + 3);
+    if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
+    rowEnds[row] = xm + 3 + label.length * 6;
+    g.append(svg('text', { x: xm + 3, y: Math.min(y1, y2) + 11 + row * 10, class: 'msg-label' }, label));
     g.append(svg('title', {}, `${fmtTime(m.t)}  ${m.src} → ${m.dst}\n${m.label}  [${m.cseq}]${m.sdp.length ? '\n' + m.sdp.join('\n') : ''}`));
     root.append(g);
   });
@@ -300,7 +306,7 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
       title,
       width,
       height: 170,
-      scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, ...(metric === 'mos' ? { y: { range: [1, 4.6] as uPlot.Range.MinMax } } : {}) },
+      scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, y: { range: yRange(metric) } },
       series: [{}, ...streams.map((s, k) => ({ label: `${s.src}→${s.dst} ${s.ssrc}`, stroke: COLORS[k % COLORS.length]!, width: 1.5, spanGaps: metric === 'jitter' || metric === 'mos', points: { show: true, size: 4 } }))],
       legend: { show: metric === 'delta' },
       hooks: {
@@ -326,6 +332,12 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
     };
     st.plots.push(new uPlot(opts, data as uPlot.AlignedData, box));
   }
+}
+
+/** MOS on its whole scale; the others from 0, with a little room above flat series. */
+function yRange(metric: Metric): uPlot.Scale.Range {
+  if (metric === 'mos') return [1, 4.6];
+  return (_u: uPlot, _min: number, max: number) => [0, Math.max(metric === 'loss' ? 5 : 1, max * 1.1)];
 }
 
 function chartWidth(): number {
@@ -397,7 +409,7 @@ function render(st: State): void {
   document.title = d.title;
   document.getElementById('title')!.textContent = d.title;
   document.getElementById('meta')!.textContent =
-    `${d.calls.length} calls · ${d.streams.length} streams · one point per ${d.intervalS} s report interval · generated ${fmtTime(d.generatedAt)}`;
+    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...) · one point per ${d.intervalS} s report interval · generated ${fmtTime(d.generatedAt)}`;
   renderCallList(st);
   renderOrphans(st);
   const first = st.selected && d.calls.some((c) => c.callId === st.selected) ? st.selected : d.calls[0]?.callId;
@@ -407,7 +419,7 @@ function render(st: State): void {
 }
 
 async function start(): Promise<void> {
-  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [] }, sort: null, page: 0, orphanPage: 0, selected: null, plots: [] };
+  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, page: 0, orphanPage: 0, selected: null, plots: [] };
   const live = window.RTPPROBE_LIVE;
   if (!live) {
     st.data = JSON.parse(document.getElementById('report-data')!.textContent!) as CallReportData;
