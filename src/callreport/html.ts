@@ -3,9 +3,11 @@
  * into dist/callreport/page.js), its styles and the data are inlined, so it opens with no network.
  * The live page is the same shell fed by the probe's JSON API instead of embedded data.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CallReportData } from './model.js';
+import { packCallReport } from './pack.js';
 
 const PAGE_STYLE = `
 body{font:13px/1.4 system-ui,sans-serif;margin:16px 24px;color:#222;background:#fafafa}
@@ -35,12 +37,11 @@ let assets: { script: string; style: string } | null = null;
 /** The bundled page script and uPlot's styles, read once from the build output. */
 function pageAssets(): { script: string; style: string } {
   if (assets) return assets;
-  const dir = fileURLToPath(new URL('.', import.meta.url));
-  try {
-    assets = { script: readFileSync(`${dir}page.js`, 'utf8'), style: readFileSync(`${dir}page.css`, 'utf8') };
-  } catch (err) {
-    throw new Error(`the HTML report's page script is missing from ${dir} (run \`npm run build\`): ${(err as Error).message}`);
-  }
+  // Beside this module in dist/; from the sources (tests), in the build output.
+  const dirs = ['.', '../../dist/callreport/'].map((d) => fileURLToPath(new URL(d, import.meta.url)));
+  const dir = dirs.find((d) => existsSync(join(d, 'page.js')));
+  if (!dir) throw new Error(`the HTML report's page script is missing from ${dirs[0]} (run \`npm run build\`)`);
+  assets = { script: readFileSync(join(dir, 'page.js'), 'utf8'), style: readFileSync(join(dir, 'page.css'), 'utf8') };
   return assets;
 }
 
@@ -70,13 +71,13 @@ ${body}
 `;
 }
 
-/** The replay's report: the data embedded as JSON. */
+/** The replay's report: the data embedded as JSON (packed: see pack.ts). */
 export function renderCallReportHtml(data: CallReportData): string {
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const json = JSON.stringify(packCallReport(data)).replace(/</g, '\\u003c');
   return shell(data.title, `<script type="application/json" id="report-data">${json}</script>`);
 }
 
-/** The live page: fetches `dataUrl` (the probe's call report API) every `refreshMs`. */
+/** The live page: fetches `dataUrl` (the probe's call report API, packed) every `refreshMs`. */
 export function renderLivePageHtml(title: string, dataUrl: string, refreshMs: number): string {
   const cfg = JSON.stringify({ url: dataUrl, refreshMs }).replace(/</g, '\\u003c');
   return shell(title, `<script>window.RTPPROBE_LIVE=${cfg};</script>`);

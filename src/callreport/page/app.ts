@@ -5,6 +5,7 @@
  */
 import uPlot from 'uplot';
 import type { CallReportData, ReportCall, ReportStream } from '../model.js';
+import { unpackCallReport, type PackedCallReport } from '../pack.js';
 
 const PAGE_SIZE = 50;
 const LABEL_ROWS = 6;
@@ -422,7 +423,7 @@ async function start(): Promise<void> {
   const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, page: 0, orphanPage: 0, selected: null, plots: [] };
   const live = window.RTPPROBE_LIVE;
   if (!live) {
-    st.data = JSON.parse(document.getElementById('report-data')!.textContent!) as CallReportData;
+    st.data = unpackCallReport(JSON.parse(document.getElementById('report-data')!.textContent!) as PackedCallReport);
     render(st);
     return;
   }
@@ -430,7 +431,7 @@ async function start(): Promise<void> {
     try {
       const res = await fetch(live.url, { cache: 'no-store' });
       if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
-      st.data = (await res.json()) as CallReportData;
+      st.data = unpackCallReport((await res.json()) as PackedCallReport);
       document.getElementById('error')!.textContent = '';
       render(st);
     } catch (err) {
