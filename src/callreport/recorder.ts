@@ -27,6 +27,12 @@ export interface CallReportLimits {
   totalPoints: number;
   minPointsPerStream: number;
   maxPointsPerStream: number;
+  /**
+   * A long-running probe keeps only the most recently active dialogs and streams (the least recently
+   * active are forgotten first); a replay keeps everything (Infinity).
+   */
+  retainDialogs: number;
+  retainStreams: number;
 }
 
 export const DEFAULT_CALL_REPORT_LIMITS: CallReportLimits = {
@@ -34,6 +40,8 @@ export const DEFAULT_CALL_REPORT_LIMITS: CallReportLimits = {
   totalPoints: 1_000_000,
   minPointsPerStream: 8,
   maxPointsPerStream: 2000,
+  retainDialogs: Infinity,
+  retainStreams: Infinity,
 };
 
 interface CallAcc {
@@ -58,10 +66,10 @@ export class CallReportRecorder {
     const head = parseSipHead(m.text);
     if (!head || !head.callId) return;
     let call = this.calls.get(head.callId);
-    if (!call) {
-      call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
-      this.calls.set(head.callId, call);
-    }
+    if (call) this.calls.delete(head.callId); // re-inserted last: the map iterates least recently active first
+    else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
+    this.calls.set(head.callId, call);
+    if (this.calls.size > this.limits.retainDialogs) this.calls.delete(this.calls.keys().next().value!);
     if (head.label === 'INVITE') call.invite = true;
     if (m.tsMs < call.first) call.first = m.tsMs;
     if (m.tsMs > call.last) call.last = m.tsMs;
@@ -82,9 +90,10 @@ export class CallReportRecorder {
   onQos(r: QosReport): void {
     const key = `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}|${r.RTP_START}`;
     let s = this.streams.get(key);
-    if (!s) {
+    if (s) this.streams.delete(key);
+    else {
       s = {
-        id: this.streams.size,
+        id: 0, // its index in the built report
         callId: Number(r.SYNTHETIC_ID) ? null : String(r.CORRELATION_ID),
         ssrc: `0x${(Number(r.SSRC) >>> 0).toString(16).toUpperCase().padStart(8, '0')}`,
         src: hostPort(String(r.SRC_IP), Number(r.SRC_PORT)),
@@ -105,7 +114,13 @@ export class CallReportRecorder {
         thinned: false,
         series: { t: [], delta: [], jitter: [], loss: [], mos: [] },
       };
-      this.streams.set(key, s);
+    }
+    this.streams.set(key, s);
+    if (this.streams.size > this.limits.retainStreams) this.streams.delete(this.streams.keys().next().value!);
+    // A stream reporting for days keeps a bounded series: thinned to half its bound whenever it reaches it.
+    if (s.series.t.length >= this.limits.maxPointsPerStream) {
+      s.series = thinned(s.series, this.limits.maxPointsPerStream >> 1);
+      s.thinned = true;
     }
     const t = sec(r.REPORT_END);
     const kind = r.TYPE;
@@ -132,12 +147,13 @@ export class CallReportRecorder {
 
   /** The report's data: calls worst first (lowest worst-interval MOS), then streams without a call. */
   build(title: string, intervalS: number, generatedAt = Date.now()): CallReportData {
-    const streams = [...this.streams.values()];
     const perStream = Math.max(
       this.limits.minPointsPerStream,
-      Math.min(this.limits.maxPointsPerStream, Math.floor(this.limits.totalPoints / Math.max(1, streams.length))),
+      Math.min(this.limits.maxPointsPerStream, Math.floor(this.limits.totalPoints / Math.max(1, this.streams.size))),
     );
-    for (const s of streams) if (s.series.t.length > perStream) thin(s, perStream);
+    // Copies: the recorder keeps its own series whole (a live probe builds again and again).
+    const streams = [...this.streams.values()].map((s, id) =>
+      s.series.t.length > perStream ? { ...s, id, series: thinned(s.series, perStream), thinned: true } : { ...s, id });
 
     // Calls are the INVITE dialogs and the Call-IDs media was correlated to; other dialogs are only counted.
     const calls = new Map<string, ReportCall>();
@@ -209,9 +225,8 @@ function push(s: StreamSeries, t: number, delta: number | null, jitter: number |
   s.mos.push(mos);
 }
 
-/** Keeps `n` points: each kept point stands for a run of consecutive ones and carries their worst values. */
-function thin(s: ReportStream, n: number): void {
-  const src = s.series;
+/** `n` points: each stands for a run of consecutive ones, at the run's end, with their worst values. */
+function thinned(src: StreamSeries, n: number): StreamSeries {
   const out: StreamSeries = { t: [], delta: [], jitter: [], loss: [], mos: [] };
   const len = src.t.length;
   for (let k = 0; k < n; k++) {
@@ -227,8 +242,7 @@ function thin(s: ReportStream, n: number): void {
       worst(src.mos, from, to, Math.min),
     );
   }
-  s.series = out;
-  s.thinned = true;
+  return out;
 }
 
 function worst(v: Array<number | null>, from: number, to: number, pick: (a: number, b: number) => number): number | null {
