@@ -107,7 +107,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 
 /** True (and logged) when an output dropped or failed to deliver anything during the run. */
 function undelivered(log: Logger, outputs: Outputs): boolean {
-  const lost = outputs.destinations().filter((d) => d.dropped > 0 || d.failed > 0);
+  const lost = outputs.destinations(true).filter((d) => d.dropped > 0 || d.failed > 0);
   for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, lastError: d.lastError }, 'not every report was delivered');
   return lost.length > 0;
 }
@@ -513,7 +513,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       streams: v.streamsStarted(),
       evicted: v.evicted(),
       reports: outputs.sink.counts,
-      outputs: outputs.destinations().map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped })),
+      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped })),
       malformed,
       elapsedMs: elapsedMs || undefined,
     },

@@ -38,7 +38,7 @@ export interface HepTransportTuning {
   /**
    * UDP datagrams per second at most (token bucket, bursts of udpMaxInFlight). A UDP receiver gives no
    * back pressure: past its socket buffer it drops silently, so a burst is spread out instead. Default
-   * 20,000/s; 0 = unpaced.
+   * 10,000/s; 0 = unpaced.
    */
   udpMaxRate?: number;
   /** Delivery problems and recoveries, for logs (the caller rate-limits). */
@@ -150,12 +150,13 @@ export abstract class HepCollector {
 
   /** Resolves once the queue is below half its capacity (immediately: null). */
   room(): Promise<void> | null {
-    if (this.queue.size < this.queue.capacity / 2 || this.abandoned) return null;
+    // A collector that is down takes nothing however long one waits: its queue drops the oldest instead.
+    if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected) return null;
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   private wakeRoomWaiters(): void {
-    if (this.roomWaiters.length === 0 || this.queue.size >= this.queue.capacity / 2) return;
+    if (this.roomWaiters.length === 0 || (this.connected && this.queue.size >= this.queue.capacity / 2)) return;
     const w = this.roomWaiters;
     this.roomWaiters = [];
     for (const f of w) f();
@@ -238,6 +239,7 @@ export abstract class HepCollector {
   protected onDisconnected(err: string | undefined): void {
     this.connected = false;
     if (err !== undefined) this.lastError = err;
+    this.wakeRoomWaiters();
     if (this.abandoned) return;
     this.reconnects++;
     const delay = backoffDelayMs(this.attempt++, this.backoffInitialMs, this.backoffMaxMs);
@@ -416,7 +418,7 @@ export class HepUdpCollector extends HepCollector {
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
     this.maxInFlight = tuning.udpMaxInFlight ?? 64;
-    this.maxRate = tuning.udpMaxRate ?? 20_000;
+    this.maxRate = tuning.udpMaxRate ?? 10_000;
     this.tokens = this.maxInFlight;
   }
 

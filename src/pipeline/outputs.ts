@@ -17,8 +17,11 @@ export interface Outputs {
   sink: OutboundSink;
   /** The open outputs (they change on reload). */
   readonly list: readonly Output[];
-  /** Every destination of every output (collectors, files), for metrics, /healthz and the run summary. */
-  destinations(): OutputDestinationStats[];
+  /**
+   * Every destination of the open outputs (collectors, files), for metrics and /healthz; with
+   * `includeClosed`, also those closed by a reload or by close() (run summary, replay's exit code).
+   */
+  destinations(includeClosed?: boolean): OutputDestinationStats[];
   /**
    * Null while every output has room; otherwise resolves once they have (a replay awaits it between
    * windows so reports are produced at the pace the destinations take them).
@@ -33,13 +36,15 @@ export interface Outputs {
 export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}): Outputs {
   const log = opts.log ?? silentLog;
   const sink = new OutboundSink(openConfiguredOutputs(config, log), { onFinalReport: opts.onFinalReport });
+  const closed: Output[] = [];
+  const statsOf = (list: readonly Output[]) => list.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
   return {
     sink,
     get list() {
       return sink.current;
     },
-    destinations() {
-      return sink.current.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
+    destinations(includeClosed = false) {
+      return includeClosed ? statsOf([...closed, ...sink.current]) : statsOf(sink.current);
     },
     room() {
       const waits = sink.current.map((o) => o.room?.() ?? null).filter((p): p is Promise<void> => p !== null);
@@ -48,11 +53,13 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
     async reload(next: ProbeConfig, drainMs: number) {
       const old = sink.current;
       sink.setOutputs(openConfiguredOutputs(next, log));
+      closed.push(...old);
       await Promise.all(old.map((o) => o.close(drainMs)));
     },
     async close(deadlineMs: number) {
       const old = sink.current;
       sink.setOutputs([]);
+      closed.push(...old);
       await Promise.all(old.map((o) => o.close(deadlineMs)));
     },
   };
