@@ -236,6 +236,7 @@ export const probeSchema = obj(
         enabled: bool({ doc: 'Serve Prometheus /metrics and /healthz.', default: true }),
         listen: str({ doc: 'Address to bind (0.0.0.0 to expose).', default: '127.0.0.1', allowEmpty: false, check: hostCheck }),
         port: int({ doc: 'HTTP port; 0 = any free port.', default: 9090, min: 0, max: 65535 }),
+        live_page: bool({ doc: 'Serve the live call page (GET /calls: call list, SIP ladder, per-interval charts, refreshed) and its data (GET /api/callreport) on the metrics address.', default: false }),
       },
       { doc: 'Metrics endpoint.' },
     ),

@@ -4,20 +4,16 @@
  */
 import { accessSync, constants, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CallReportRecorder, renderCallReportHtml } from '../callreport/index.js';
+import { renderCallReportHtml } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
-import { SipDuplicateFilter } from './sip-dedup.js';
-
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+import { CallReportFeed } from './call-report-feed.js';
 
 export class HtmlReportOutput implements Output {
   readonly name = 'html';
   readonly scope = 'local' as const;
-  private readonly recorder = new CallReportRecorder();
-  private readonly dedup: SipDuplicateFilter;
-  private events = 0;
+  private readonly feed: CallReportFeed;
   private failed = 0;
   private lastError: string | undefined;
 
@@ -27,7 +23,7 @@ export class HtmlReportOutput implements Output {
     duplicateWindowMs: number,
     private readonly log: OutputLog,
   ) {
-    this.dedup = new SipDuplicateFilter(duplicateWindowMs);
+    this.feed = new CallReportFeed(duplicateWindowMs);
   }
 
   wants(kind: EventKind): boolean {
@@ -35,23 +31,16 @@ export class HtmlReportOutput implements Output {
   }
 
   write(e: OutboundEvent): void {
-    if (e.kind === 'sip') {
-      if (this.dedup.isDuplicate(e.bytes, e.env)) return;
-      const env = e.env;
-      this.recorder.onSip({ tsMs: env.tsMs, srcIp: env.srcIp, srcPort: env.srcPort, dstIp: env.dstIp, dstPort: env.dstPort, text: utf8.decode(e.bytes) });
-    } else if (e.kind === 'qos' || e.kind === 'alert') {
-      this.recorder.onQos(e.report);
-    } else return;
-    this.events++;
+    this.feed.write(e);
   }
 
   stats(): DestinationStats[] {
-    return [{ name: this.path, sent: this.failed ? 0 : this.events, failed: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
+    return [{ name: this.path, sent: this.failed ? 0 : this.feed.events, failed: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
   }
 
   /** Writes the page (to a temporary name, then renamed: a reader never sees half a file). */
   async close(): Promise<void> {
-    const data = this.recorder.build('rtpprobe call report', this.intervalS);
+    const data = this.feed.recorder.build('rtpprobe call report', this.intervalS);
     const tmp = `${this.path}.tmp-${process.pid}`;
     try {
       writeFileSync(tmp, renderCallReportHtml(data));
