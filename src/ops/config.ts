@@ -189,6 +189,12 @@ export const probeSchema = obj(
           },
           { doc: 'JSON-lines output.' },
         ),
+        html: obj(
+          {
+            path: str({ doc: 'Write an HTML call report (calls, SIP ladder, per-interval charts of every stream) to this file when the run ends; empty = none.', default: '' }),
+          },
+          { doc: 'HTML call report.' },
+        ),
       },
       {
         doc: 'QoS reports.',
@@ -231,6 +237,7 @@ export const probeSchema = obj(
         enabled: bool({ doc: 'Serve Prometheus /metrics and /healthz.', default: true }),
         listen: str({ doc: 'Address to bind (0.0.0.0 to expose).', default: '127.0.0.1', allowEmpty: false, check: hostCheck }),
         port: int({ doc: 'HTTP port; 0 = any free port.', default: 9090, min: 0, max: 65535 }),
+        live_page: bool({ doc: 'Serve the live call page (GET /calls: call list, SIP ladder, per-interval charts, refreshed) and its data (GET /api/callreport) on the metrics address.', default: false }),
       },
       { doc: 'Metrics endpoint.' },
     ),
