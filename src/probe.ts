@@ -16,6 +16,7 @@ import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
+import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
@@ -25,7 +26,7 @@ import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
-import { restoreDefaultInlining } from './rtp/hot-path-inlining.js';
+import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -43,13 +44,10 @@ export interface ReplayOptions {
 }
 
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  // A replay is short: V8's own inlining limits cost less compiler time than the raised ones save (the
-  // measurement is in src/rtp/hot-path-inlining.ts).
-  restoreDefaultInlining();
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, { onFinalReport: (r) => finals.push(r), log });
   const rt = opsRuntime();
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
@@ -115,6 +113,8 @@ function undelivered(log: Logger, outputs: Outputs): boolean {
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  // Before any packet code is optimized; process-wide, so media workers get it too (measurement in the file).
+  raiseLiveInlining();
   if (c.workers > 1) return runLiveWorkers(config, log);
   const rt = opsRuntime();
   if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
@@ -135,7 +135,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }
   if (config.process.user) dropPrivileges(config.process.user, log);
 
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   const loop = new CaptureLoop(source, {
@@ -221,7 +221,7 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
   onReload(log, outputs, async (next) => {
     const r = await pool.reload(next);
-    for (const f of r.failed) log.error({ worker: f.worker, reason: f.reason }, 'media worker did not apply the reloaded report rules: it keeps its previous ones');
+    for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.

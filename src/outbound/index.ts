@@ -9,3 +9,5 @@ export { RateLimitedLog, silentLog } from './rate-limited-log.js';
 export { AddressFilter, parseCidr } from './address-filter.js';
 export { SipDuplicateFilter } from './sip-dedup.js';
 export { nodeNameOf } from './identity.js';
+export { HtmlReportOutput, openHtmlOutput } from './html-output.js';
+export { LiveCallPageOutput, openLivePageOutput } from './live-page-output.js';

@@ -5,6 +5,8 @@
  */
 import type { ProbeConfig } from '../ops/config.js';
 import { openHepOutput } from './hep-output.js';
+import { openHtmlOutput } from './html-output.js';
+import { openLivePageOutput } from './live-page-output.js';
 import { openJsonlOutput } from './jsonl-output.js';
 import type { Output, OutputLog } from './output.js';
 
@@ -13,6 +15,8 @@ export type OutputOpener = (config: ProbeConfig, log: OutputLog) => Output | nul
 export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'hep', open: openHepOutput },
   { name: 'jsonl', open: openJsonlOutput },
+  { name: 'html', open: openHtmlOutput },
+  { name: 'live_page', open: openLivePageOutput },
 ];
 
 /**
