@@ -35,7 +35,7 @@ export class HtmlReportOutput implements Output {
   }
 
   stats(): DestinationStats[] {
-    return [{ name: this.path, sent: this.failed ? 0 : this.feed.events, failed: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
+    return [{ name: this.path, sent: this.failed ? 0 : this.feed.events, failed: this.failed, errors: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
   }
 
   /** Writes the page (to a temporary name, then renamed: a reader never sees half a file). */
