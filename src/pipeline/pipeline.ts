@@ -318,6 +318,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
   private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
     const e = this.engine;
+    if (this.ctx.attachedSlots >= e.activeStreams) return; // every stream already belongs to a call: nothing to scan
     e.forEachActive((slot) => {
       if (this.ctx.binding[slot] >= 0) return;
       if (e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3) {
@@ -330,11 +331,11 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** SIP ended or moved the media: its streams get their final report now, not at the silence timeout. */
   private endStreamsOfBinding(id: number, kind: 'FINAL' | 'HANGUP'): void {
-    if (!this.ctx.hasStreams(id)) return; // RTCP addresses and legs without media: no scan of every stream
     this.sipEndKind = kind;
-    this.engine.forEachActive((slot) => {
-      if (this.ctx.binding[slot] === id) this.engine.endStream(slot, EndReason.sipBye);
-    });
+    for (let slot = this.ctx.anySlotOf(id); slot >= 0; slot = this.ctx.anySlotOf(id)) {
+      this.engine.endStream(slot, EndReason.sipBye);
+      if (this.ctx.binding[slot] === id) this.ctx.clear(slot); // the end hook clears it; never loop on a slot
+    }
   }
 
   private onRtcp(pkt: DecodedPacket, now: number): void {
