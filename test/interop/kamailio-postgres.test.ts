@@ -99,7 +99,7 @@ describe.skipIf(missing !== undefined)('HOMER 5 on PostgreSQL through Kamailio s
       routes: transport === 'udp' ? NATIVE_ROUTES : SCRIPT_ROUTES,
       tls: transport === 'tls' ? tls : undefined,
     });
-    const tap: UdpSink = await startUdpSink();
+    const tap: UdpSink = await startUdpSink(0, 4 << 20);
     try {
       const config: ProbeConfig = defaultConfig();
       config.reports.intervalS = 5;
