@@ -93,6 +93,9 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     }
   } finally {
     pipeline.finish();
+    // The end of the input is no stop: deliver everything a collector that is up takes (the deadline
+    // bounds only a stop by signal, or a collector that is down).
+    if (!stopping) await outputs.settled(config.process.shutdownDeadlineMs);
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
   }
