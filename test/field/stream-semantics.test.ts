@@ -188,3 +188,32 @@ describe('heuristic defaults', () => {
 });
 
 export { FIX };
+
+describe('host clock steps (NTP): streams and calls kept, the step out of delta and jitter', () => {
+  /** A call (SIP, then both directions of G.711) whose capture clock steps by `stepMs` after 10 s. */
+  function call(stepMs: number, stepAfterMs = 10_000): FixturePacket[] {
+    const j = jitterOf(16, 2);
+    const shift = (ms: number) => (ms >= stepAfterMs ? ms + stepMs : ms);
+    const fwd = g711(1000, { pt: 8, jitterMs: j });
+    const back = g711(1000, { pt: 8, jitterMs: (i) => j(i + 7) }).map((p) => ({ ...p, ms: p.ms + 7, src: FIX.dst, srcPort: FIX.dstPort, dst: FIX.src, dstPort: FIX.srcPort, ssrc: 0xbacc }));
+    const media = [...fwd, ...back].sort((a, b) => a.ms - b.ms).map((p) => ({ ...p, ms: shift(p.ms) }));
+    return [...sdpSetup(8, 'PCMA/8000'), ...media];
+  }
+  for (const stepMs of [700_000, -30_000]) {
+    it(`a step of ${stepMs / 1000} s in the middle: one stream each way, under the Call-ID, equal to tshark without the step`, async () => {
+      const ref = await runFixture(call(0));
+      const stepped = await runFixture(call(stepMs));
+      for (const k of [KEY, fixtureKey({ src: FIX.dst, srcPort: FIX.dstPort, dst: FIX.src, dstPort: FIX.srcPort, ssrc: 0xbacc })]) {
+        const row = ref.tshark.get(k)!;
+        expect(row.packets).toBe(1000);
+        const rep = stepped.probe.get(k)!;
+        expect(rep, k).toBeDefined();
+        expect(rep.CORRELATION_ID).toBe('fixture-call@example.com');
+        expect(fieldMismatches(rep, row), k).toEqual([]);
+        // tshark takes the step for a delta (and, backwards, for jitter): the probe does not.
+        expect(Math.abs(stepped.tshark.get(k)!.maxDelta - row.maxDelta)).toBeGreaterThan(Math.abs(stepMs) / 2 - 1000);
+      }
+      expect(stepped.probe.size).toBe(2);
+    });
+  }
+});
