@@ -222,3 +222,27 @@ describe('host clock steps (NTP): streams and calls kept, the step out of delta 
     });
   }
 });
+
+describe('an SDP binding admits only what looks like RTP', () => {
+  it('junk on the RTCP port and random SSRCs sprayed at the bound RTP port start no stream; the call stays measurable', async () => {
+    const j = jitterOf(17, 2);
+    const real = g711(200, { jitterMs: j });
+    const rnd = jitterOf(18, 0.5);
+    const byte = (i: number) => Math.floor((rnd(i) + 0.5) * 256) & 0xff;
+    const attack: FixturePacket[] = [];
+    for (let i = 0; i < 600; i++) {
+      // RTP-looking (version 2, PT 8) with a new SSRC each time, on the call's own 5-tuple.
+      attack.push({ ms: i * 6.5 + 1, seq: byte(i) * 256 + byte(i + 1), ts: byte(i + 2) * 65536, pt: 8, ssrc: (byte(i + 3) << 24) | (byte(i + 4) << 16) | i });
+      // Junk to the RTCP port (the m= port + 1), some of it with a version-2 first byte.
+      const junk = Uint8Array.from({ length: 30 + (i % 40) }, (_, k) => byte(i * 131 + k));
+      attack.push({ ms: i * 6.5 + 2, seq: 0, ts: 0, srcPort: FIX.srcPort + 1, dstPort: FIX.dstPort + 1, raw: junk });
+    }
+    const all = [...sdpSetup(8, 'PCMA/8000'), ...[...real, ...attack].sort((a, b) => a.ms - b.ms)];
+    const r = await runFixture(all);
+    expect(r.tshark.size, 'tshark takes the sprayed packets for streams').toBeGreaterThan(100);
+    expect([...r.probe.keys()]).toEqual([KEY]);
+    const rep = r.probe.get(KEY)!;
+    expect(rep.CORRELATION_ID).toBe('fixture-call@example.com');
+    expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+  });
+});
