@@ -365,6 +365,8 @@ interface CounterView {
   activeCalls(): number;
   streamsStarted(): number;
   evicted(): number;
+  /** RTP-looking packets held for a stream that never started (stray SSRC, junk on a bound port); one pipeline only. */
+  rtpNotMeasured?(): number;
 }
 
 function pipelineView(p: Pipeline): CounterView {
@@ -375,6 +377,7 @@ function pipelineView(p: Pipeline): CounterView {
     activeCalls: () => p.calls.activeCalls,
     streamsStarted: () => p.engine.counters.streamsStarted,
     evicted: () => p.engine.counters.evicted,
+    rtpNotMeasured: () => p.engine.heldDiscarded,
   };
 }
 
@@ -450,6 +453,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       rtcp: counts.rtcp,
       streams: v.streamsStarted(),
       evicted: v.evicted(),
+      rtpNotMeasured: v.rtpNotMeasured?.(),
       reports: outputs.sink.counts,
       hep: outputs.hep?.stats().collectors.map((c) => ({ collector: c.name, sent: c.sent, failed: c.failed, dropped: c.dropped })),
       malformed,

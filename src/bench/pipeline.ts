@@ -34,7 +34,8 @@ export class HotLoop {
     const n = b.count;
     let udp = 0;
     let sip = 0;
-    let rtp = 0;
+    // RTP packets counted by the engine (a stream's first packet is held, then counted with its second).
+    const rtp0 = engine.counters.packets;
     for (let i = 0; i < n; i++) {
       if (!dec.decode(b, i, pkt) || pkt.ipProto !== 17) continue;
       udp++;
@@ -42,13 +43,13 @@ export class HotLoop {
         sip++;
         continue;
       }
-      if (engine.onRtp(pkt, true, buf) >= 0) rtp++;
+      engine.onRtp(pkt, true, buf);
     }
     const c = this.counts;
     c.packets += n;
     c.udp += udp;
     c.sip += sip;
-    c.rtp += rtp;
+    c.rtp += engine.counters.packets - rtp0;
   }
 
   /**
@@ -64,7 +65,8 @@ export class HotLoop {
     let n = 0;
     let udp = 0;
     let sip = 0;
-    let rtp = 0;
+    // RTP packets counted by the engine (a stream's first packet is held, then counted with its second).
+    const rtp0 = engine.counters.packets;
     while (cur.next()) {
       n++;
       if (!dec.decodeFrame(data, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt) || pkt.ipProto !== 17) continue;
@@ -73,13 +75,13 @@ export class HotLoop {
         sip++;
         continue;
       }
-      if (engine.onRtp(pkt, true, data) >= 0) rtp++;
+      engine.onRtp(pkt, true, data);
     }
     const c = this.counts;
     c.packets += n;
     c.udp += udp;
     c.sip += sip;
-    c.rtp += rtp;
+    c.rtp += engine.counters.packets - rtp0;
     return c;
   }
 
