@@ -8,7 +8,7 @@
  * steady state (every stream started untimed), best of 7.
  */
 import { classicPcap, rtp, udpFrame, type PcapRecord } from '../gen/index.js';
-import { elapsedMs, keepAlive } from './pipeline.js';
+import { BENCH_ENGINE, elapsedMs, keepAlive } from './pipeline.js';
 import { readCaptureBuffer } from '../capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { RtpEngine } from '../rtp/index.js';
@@ -81,14 +81,14 @@ const total = streams * perStream;
 const gc = (globalThis as { gc?: () => void }).gc;
 const rounds = 3;
 const best = { ref: Infinity, dec: Infinity, eng: Infinity };
-let engine = new RtpEngine({ maxStreams: streams });
+let engine = new RtpEngine({ maxStreams: streams, ...BENCH_ENGINE });
 for (let r = 0; r < rounds; r++) {
   gc?.();
   best.ref = Math.min(best.ref, time(() => reference(data)).ms);
   gc?.();
   best.dec = Math.min(best.dec, time(() => decodeOnly(data)).ms);
   gc?.();
-  engine = new RtpEngine({ maxStreams: streams });
+  engine = new RtpEngine({ maxStreams: streams, ...BENCH_ENGINE });
   const heap0 = process.memoryUsage().heapUsed;
   const e = time(() => decodeAndEngine(data, engine));
   if (e.n !== total) throw new Error(`engine counted ${e.n} of ${total}`);
@@ -158,7 +158,7 @@ function engineAlone(): void {
   p.payloadBuf = all.buf;
   for (let r = 0; r < 8; r++) {
     gc?.();
-    const e = new RtpEngine({ maxStreams: streams });
+    const e = new RtpEngine({ maxStreams: streams, ...BENCH_ENGINE });
     keepAlive.push(e);
     for (let i = 0; i < first; i++) {
       refill(p, all, i);

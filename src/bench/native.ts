@@ -15,7 +15,7 @@ import { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder } from '../decode/index.js';
 import { RtpEngine } from '../rtp/index.js';
 import { looksLikeSip } from '../sip/index.js';
-import { diffStream, elapsedMs, gc, HotLoop, keepAlive, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
+import { BENCH_ENGINE, diffStream, elapsedMs, gc, HotLoop, keepAlive, streamKeyOf, streamResults, type StreamResult } from './pipeline.js';
 import { argNumber } from './args.js';
 
 const calls = argNumber('calls', 1000);
@@ -88,7 +88,7 @@ function main(): void {
 
     // 1. Same results, stream by stream.
     const c = runNative(file, 1, true);
-    const engine = new RtpEngine({ maxStreams: stats.rtpStreams + 16 });
+    const engine = new RtpEngine({ maxStreams: stats.rtpStreams + 16, ...BENCH_ENGINE });
     const loop = new HotLoop(engine);
     loop.runBuffer(data);
     const ts = streamResults(engine);
@@ -104,7 +104,7 @@ function main(): void {
       worst = Math.max(worst, Math.abs(a.meanJitterMs - b.meanJitterMs), Math.abs(a.maxJitterMs - b.maxJitterMs));
     }
     // The PacketBatch path (file and live sources) must agree with the one-pass path it is timed beside.
-    const eb = new RtpEngine({ maxStreams: stats.rtpStreams + 16 });
+    const eb = new RtpEngine({ maxStreams: stats.rtpStreams + 16, ...BENCH_ENGINE });
     new HotLoop(eb).runBufferBatches(data);
     for (const [key, a] of streamResults(eb)) {
       const bad = diffStream(a, ts.get(key)!, 0);
@@ -130,14 +130,14 @@ function main(): void {
         bestStage[stage] = Math.min(bestStage[stage], elapsedMs(t1));
       }
       gc();
-      const e = new RtpEngine({ maxStreams: stats.rtpStreams + 16 });
+      const e = new RtpEngine({ maxStreams: stats.rtpStreams + 16, ...BENCH_ENGINE });
       const l = new HotLoop(e);
       keepAlive.push(l);
       const t0 = process.hrtime.bigint();
       l.runBuffer(data);
       bestTs = Math.min(bestTs, elapsedMs(t0));
       gc();
-      const lb = new HotLoop(new RtpEngine({ maxStreams: stats.rtpStreams + 16 }));
+      const lb = new HotLoop(new RtpEngine({ maxStreams: stats.rtpStreams + 16, ...BENCH_ENGINE }));
       keepAlive.push(lb);
       const t2 = process.hrtime.bigint();
       lb.runBufferBatches(data);

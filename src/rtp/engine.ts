@@ -33,7 +33,7 @@ export interface RtpHeuristicOptions {
   allowedPayloadTypes: Array<[number, number]>;
   /** Unsignalled packets to or from ports below this are ignored (well-known service ports). */
   minPort: number;
-  /** Size of the candidate cache (rounded up to a power of two). */
+  /** Size of the candidate cache (rounded up to a power of two; at least max streams / 2). */
   candidateSlots: number;
 }
 
@@ -214,7 +214,7 @@ export class RtpEngine {
       this.slotList[i] = i; // slot 0 is allocated first
       this.slotPos[i] = i;
     }
-    this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
+    this.cands = new CandidateCache(Math.max(this.heur.candidateSlots, n >> 1), KEY_WORDS);
     this.infer = new ClockInference(Math.min(n, 1024));
   }
 
@@ -456,7 +456,7 @@ export class RtpEngine {
       return -1;
     }
     const run = cands.add(h, this.newKey, ptOk, seq, ts, t, pt, marker, bytes);
-    if (run >= hs.minConsecutive) return h & cands.mask;
+    if (run >= hs.minConsecutive) return cands.lastEntry;
     if (ptOk) this.counters.heuristicPending++;
     else this.counters.heuristicRejected++;
     return -1;
@@ -470,14 +470,15 @@ export class RtpEngine {
    */
   private signalledCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
     const cands = this.cands;
-    const c = cands.find(h, this.newKey);
+    let c = cands.find(h, this.newKey);
     let run: number;
     if (c >= 0 && cands.pendingCount(c) > 0 && this.isNewestPending(c, seq, ts, t)) {
       run = cands.runLength(c);
     } else {
       run = cands.add(h, this.newKey, pt <= 34 || pt >= 96, seq, ts, t, pt, marker, bytes);
+      c = cands.lastEntry;
     }
-    if (run >= this.opts.signalledMinConsecutive) return h & cands.mask;
+    if (run >= this.opts.signalledMinConsecutive) return c;
     this.counters.signalledPending++;
     return -1;
   }
