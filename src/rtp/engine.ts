@@ -11,7 +11,6 @@
  *    out-of-order from a 128-packet reorder window, and the Gilbert / RFC 3611 loss pattern.
  * Both are kept cumulative and per report interval side by side; a report is a read of the records.
  */
-import './hot-path-inlining.js'; // V8 flags for the per-packet path, before any of it is optimized
 import { DecodedPacket } from '../decode/packet.js';
 import type { StreamCounters, StreamSnapshot } from './snapshot.js';
 import { CandidateCache } from './candidates.js';
