@@ -389,6 +389,8 @@ interface CounterView {
   activeCalls(): number;
   streamsStarted(): number;
   evicted(): number;
+  /** RTP-looking packets held for a stream that never started (stray SSRC, junk on a bound port); one pipeline only. */
+  rtpNotMeasured?(): number;
 }
 
 function pipelineView(p: Pipeline): CounterView {
@@ -399,6 +401,7 @@ function pipelineView(p: Pipeline): CounterView {
     activeCalls: () => p.calls.activeCalls,
     streamsStarted: () => p.engine.counters.streamsStarted,
     evicted: () => p.engine.counters.evicted,
+    rtpNotMeasured: () => p.engine.heldDiscarded,
   };
 }
 
@@ -516,6 +519,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       rtcp: counts.rtcp,
       streams: v.streamsStarted(),
       evicted: v.evicted(),
+      rtpNotMeasured: v.rtpNotMeasured?.(),
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,
