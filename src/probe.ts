@@ -16,6 +16,7 @@ import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
+import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
@@ -46,7 +47,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, { onFinalReport: (r) => finals.push(r), log });
   const rt = opsRuntime();
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
@@ -92,6 +93,9 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     }
   } finally {
     pipeline.finish();
+    // The end of the input is no stop: deliver everything a collector that is up takes (the deadline
+    // bounds only a stop by signal, or a collector that is down).
+    if (!stopping) await outputs.settled(config.process.shutdownDeadlineMs);
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
   }
@@ -105,7 +109,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 /** True (and logged) when an output dropped or failed to deliver anything during the run. */
 function undelivered(log: Logger, outputs: Outputs): boolean {
   const lost = outputs.destinations(true).filter((d) => d.dropped > 0 || d.failed > 0);
-  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, lastError: d.lastError }, 'not every report was delivered');
+  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors, lastError: d.lastError }, 'not every report was delivered');
   return lost.length > 0;
 }
 
@@ -134,7 +138,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }
   if (config.process.user) dropPrivileges(config.process.user, log);
 
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   const loop = new CaptureLoop(source, {
@@ -385,6 +389,8 @@ interface CounterView {
   activeCalls(): number;
   streamsStarted(): number;
   evicted(): number;
+  /** RTP-looking packets held for a stream that never started (stray SSRC, junk on a bound port); one pipeline only. */
+  rtpNotMeasured?(): number;
 }
 
 function pipelineView(p: Pipeline): CounterView {
@@ -395,6 +401,7 @@ function pipelineView(p: Pipeline): CounterView {
     activeCalls: () => p.calls.activeCalls,
     streamsStarted: () => p.engine.counters.streamsStarted,
     evicted: () => p.engine.counters.evicted,
+    rtpNotMeasured: () => p.engine.heldDiscarded,
   };
 }
 
@@ -420,7 +427,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   const prevMalformed: number[] = [];
-  const prevDest = new Map<string, { sent: number; failed: number; dropped: number }>();
+  const prevDest = new Map<string, { sent: number; failed: number; dropped: number; errors: number }>();
   // Per destination, including those a reload adds.
   const depthKnown = new Set<string>();
   const watchQueues = () => {
@@ -451,11 +458,12 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
     delivery.update();
     for (const c of outputs.destinations()) {
       const key = `${c.output} ${c.name}`;
-      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0 };
+      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0, errors: 0 };
       if (c.sent > prev.sent) m.reportSent(c.name, c.sent - prev.sent);
       if (c.failed > prev.failed) m.reportFailed(c.name, c.failed - prev.failed);
       if (c.dropped > prev.dropped) m.reportDropped(c.name, c.dropped - prev.dropped);
-      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped });
+      if (c.errors > prev.errors) m.outputError(c.name, c.errors - prev.errors);
+      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped, errors: c.errors });
     }
   }, 1000);
   timer.unref();
@@ -511,8 +519,9 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       rtcp: counts.rtcp,
       streams: v.streamsStarted(),
       evicted: v.evicted(),
+      rtpNotMeasured: v.rtpNotMeasured?.(),
       reports: outputs.sink.counts,
-      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped })),
+      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,
       elapsedMs: elapsedMs || undefined,
     },

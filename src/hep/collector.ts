@@ -107,6 +107,7 @@ export abstract class HepCollector {
   /** True once a connection was lost or never made: the next successful connect reports 'up'. */
   private wasDown = false;
   private roomWaiters: Array<() => void> = [];
+  private settleWaiters: Array<() => void> = [];
   protected readonly onEvent: (e: HepCollectorEvent) => void;
   private readonly flushBound = (): void => {
     this.flushScheduled = false;
@@ -155,6 +156,22 @@ export abstract class HepCollector {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
+  /**
+   * Resolves once everything queued has been handed over, or at once while the collector is down (nothing
+   * would move). A replay awaits it at the end of its input, so the shutdown deadline only bounds a stop.
+   */
+  settled(): Promise<void> | null {
+    if ((this.queue.size === 0 && this.inFlight === 0) || !this.connected || this.abandoned) return null;
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  private wakeSettleWaiters(): void {
+    if (this.settleWaiters.length === 0 || (this.connected && (this.queue.size > 0 || this.inFlight > 0))) return;
+    const w = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const f of w) f();
+  }
+
   private wakeRoomWaiters(): void {
     if (this.roomWaiters.length === 0 || (this.connected && this.queue.size >= this.queue.capacity / 2)) return;
     const w = this.roomWaiters;
@@ -191,7 +208,20 @@ export abstract class HepCollector {
     };
   }
 
-  abstract start(): void;
+  private resolving = false;
+
+  /** Resolves the collector's name (never blocking, never throwing), then opens the socket. */
+  start(): void {
+    if (this.hasSocket() || this.abandoned || this.resolving) return;
+    this.resolving = true;
+    void this.resolve().then((address) => {
+      this.resolving = false;
+      if (address !== undefined && !this.abandoned) this.connect(address);
+    });
+  }
+
+  protected abstract hasSocket(): boolean;
+  protected abstract connect(address: string): void;
   protected abstract flush(): void;
   /** Ends the socket gracefully once drained (TCP FIN after the last byte). */
   protected abstract endGracefully(): Promise<void>;
@@ -217,6 +247,7 @@ export abstract class HepCollector {
     }
     if (this.queue.size > 0) this.scheduleFlush();
     this.wakeRoomWaiters();
+    this.wakeSettleWaiters();
     this.checkDrained();
   }
 
@@ -240,6 +271,7 @@ export abstract class HepCollector {
     this.connected = false;
     if (err !== undefined) this.lastError = err;
     this.wakeRoomWaiters();
+    this.wakeSettleWaiters();
     if (this.abandoned) return;
     this.reconnects++;
     const delay = backoffDelayMs(this.attempt++, this.backoffInitialMs, this.backoffMaxMs);
@@ -288,8 +320,9 @@ export abstract class HepCollector {
   private finish(): void {
     this.abandoned = true;
     this.drainWaiter = undefined;
-    const w = this.roomWaiters;
+    const w = [...this.roomWaiters, ...this.settleWaiters];
     this.roomWaiters = [];
+    this.settleWaiters = [];
     for (const f of w) f();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -301,7 +334,6 @@ export abstract class HepCollector {
 /** HEP over TCP or TLS: packets written back to back, framed by their own total-length field. */
 export class HepStreamCollector extends HepCollector {
   private socket: net.Socket | undefined;
-  private resolving = false;
   private waitingDrain = false;
   private readonly connectTimeoutMs: number;
   private readonly onWriteDone = (err: Error | null | undefined): void => this.onPacketDone(err);
@@ -311,16 +343,11 @@ export class HepStreamCollector extends HepCollector {
     this.connectTimeoutMs = tuning.connectTimeoutMs ?? 5000;
   }
 
-  start(): void {
-    if (this.socket !== undefined || this.abandoned || this.resolving) return;
-    this.resolving = true;
-    void this.resolve().then((address) => {
-      this.resolving = false;
-      if (address !== undefined && !this.abandoned) this.connect(address);
-    });
+  protected hasSocket(): boolean {
+    return this.socket !== undefined;
   }
 
-  private connect(address: string): void {
+  protected connect(address: string): void {
     const c = this.config;
     let s: net.Socket;
     const readyEvent = c.transport === 'tls' ? 'secureConnect' : 'connect';
@@ -402,7 +429,6 @@ export class HepStreamCollector extends HepCollector {
 /** HEP over UDP: one datagram per packet on a connected socket, so ICMP unreachable surfaces as send errors. */
 export class HepUdpCollector extends HepCollector {
   private socket: dgram.Socket | undefined;
-  private resolving = false;
   private readonly maxInFlight: number;
   /** Token bucket: datagrams that may leave now, refilled at maxRate per second up to maxInFlight. */
   private readonly maxRate: number;
@@ -422,16 +448,11 @@ export class HepUdpCollector extends HepCollector {
     this.tokens = this.maxInFlight;
   }
 
-  start(): void {
-    if (this.socket !== undefined || this.abandoned || this.resolving) return;
-    this.resolving = true;
-    void this.resolve().then((address) => {
-      this.resolving = false;
-      if (address !== undefined && !this.abandoned) this.connect(address);
-    });
+  protected hasSocket(): boolean {
+    return this.socket !== undefined;
   }
 
-  private connect(address: string): void {
+  protected connect(address: string): void {
     const s = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     this.socket = s;
     s.on('error', (e: NodeJS.ErrnoException) => {

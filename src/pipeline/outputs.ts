@@ -1,5 +1,5 @@
 import type { ProbeConfig } from '../ops/config.js';
-import { OutboundSink, openConfiguredOutputs, silentLog, type DestinationStats, type Output, type OutputLog } from '../outbound/index.js';
+import { OutboundSink, openConfiguredOutputs, reopenOutputs, silentLog, type DestinationStats, type Output, type OutputLog } from '../outbound/index.js';
 import type { QosReport } from '../report/index.js';
 
 export interface OpenOutputsOptions {
@@ -27,7 +27,16 @@ export interface Outputs {
    * windows so reports are produced at the pace the destinations take them).
    */
   room(): Promise<void> | null;
-  /** Configuration reload: opens the new outputs, switches events to them, drains the old ones. */
+  /**
+   * Resolves once every output has delivered what it accepted or cannot deliver now (destination down),
+   * or when nothing at all was delivered for `stallMs` (a collector that accepts a connection but reads
+   * nothing must not hold a replay forever).
+   */
+  settled(stallMs: number): Promise<void>;
+  /**
+   * Configuration reload: opens the new outputs, switches events to them, drains the old ones. An output
+   * that cannot be reopened keeps running as it was (logged).
+   */
   reload(config: ProbeConfig, drainMs: number): Promise<void>;
   /** Delivers what is queued within the deadline (every output in parallel), then closes. */
   close(deadlineMs: number): Promise<void>;
@@ -50,9 +59,26 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
       const waits = sink.current.map((o) => o.room?.() ?? null).filter((p): p is Promise<void> => p !== null);
       return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
     },
+    async settled(stallMs: number) {
+      const all = Promise.all(sink.current.map((o) => o.settled?.() ?? null)).then(() => true);
+      const moved = () => sink.current.reduce((n, o) => n + o.stats().reduce((m, d) => m + d.sent + d.failed + d.dropped, 0), 0);
+      for (let last = moved(); ; ) {
+        let timer: NodeJS.Timeout | undefined;
+        const stall = new Promise<false>((r) => (timer = setTimeout(() => r(false), stallMs)));
+        const done = await Promise.race([all, stall]);
+        clearTimeout(timer);
+        if (done) return;
+        const now = moved();
+        if (now === last) return;
+        last = now;
+      }
+    },
     async reload(next: ProbeConfig, drainMs: number) {
-      const old = sink.current;
-      sink.setOutputs(openConfiguredOutputs(next, log));
+      const running = sink.current;
+      const { opened, kept, errors } = reopenOutputs(next, log, running);
+      for (const e of errors) log.error(e, 'output could not be reopened with the reloaded configuration: its running instance stays');
+      sink.setOutputs([...opened, ...kept]);
+      const old = running.filter((o) => !kept.includes(o));
       closed.push(...old);
       await Promise.all(old.map((o) => o.close(drainMs)));
     },

@@ -46,7 +46,7 @@ export class StreamContexts {
     this.firstSlot.set(b.id, slot);
     this.attachedSlots++;
     this.callId[slot] = b.callId;
-    this.xcid[slot] = b.aLegCallId || b.xcid || null;
+    this.xcid[slot] = b.aLegCallId || b.xcid || b.otherLegCallId || null;
     this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
     this.dir[slot] = byDestination ? 0 : 1;
     this.party[slot] = b.side;

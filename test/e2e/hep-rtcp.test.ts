@@ -8,12 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
-import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
-import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
-import { runReplay } from '../../src/probe.js';
+import type { HepDecoded } from '../../src/hep/index.js';
 import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpRr, udp, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
-import { startUdpSink, sleep } from '../hep/helpers.js';
+import { replayToUdp } from './hep-helpers.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
 const ip = (b: Uint8Array, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
@@ -80,24 +77,6 @@ function buildCapture(dir: string): Capture {
   return { file, clearRtcp, srtcpPorts, negativeLossSsrc: bSide!.ssrc };
 }
 
-async function replayHep(file: string, edit: (c: ProbeConfig) => void): Promise<HepDecoded[]> {
-  const sink = await startUdpSink();
-  try {
-    const c = defaultConfig();
-    c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
-    c.metrics.enabled = false;
-    edit(c);
-    expect(await runReplay([file], c, { realtime: false, print: () => {} }, pino({ level: 'silent' }))).toBe(0);
-    let n = -1;
-    while (n !== sink.packets.length) {
-      n = sink.packets.length;
-      await sleep(150);
-    }
-    return sink.packets.map((p) => decodeHep3Strict(p));
-  } finally {
-    await sink.close();
-  }
-}
 
 describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed', () => {
   let dir: string;
@@ -106,7 +85,7 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-'));
     cap = buildCapture(dir);
-    synthetic = await replayHep(cap.file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    synthetic = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'synthetic'));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -138,8 +117,37 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     expect(rr[0]!.report_blocks[0]!.packets_lost).toBe(-3);
   });
 
+  it('RTCP arriving while the call lingers after its BYE goes out under the Call-ID; after the linger it does not', async () => {
+    const records: PcapRecord[] = [];
+    let byeNs = 0n;
+    let bRtcp: Uint8Array | undefined;
+    for (const r of generateScenario({ calls: 1, durationS: 0, callDurationS: 8, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 9, startEpochS: 1_760_000_100 })) {
+      const d = r.data;
+      if (isSip(d) && Buffer.from(d.subarray(UDP_PAYLOAD, UDP_PAYLOAD + 4)).toString() === 'BYE ') byeNs = r.tsNs;
+      if (isRtcpFrame(d) && ip(d, 26).startsWith('10.128.')) bRtcp = d;
+      records.push(r);
+    }
+    expect(byeNs > 0n && bRtcp !== undefined).toBe(true);
+    const b = bRtcp!;
+    const ssrc = ((b[UDP_PAYLOAD + 4]! << 24) | (b[UDP_PAYLOAD + 5]! << 16) | (b[UDP_PAYLOAD + 6]! << 8) | b[UDP_PAYLOAD + 7]!) >>> 0;
+    const lastRr = (afterMs: number, seq: number) => ({
+      tsNs: byeNs + BigInt(afterMs) * 1_000_000n,
+      data: ethernet(ipv4(ip(b, 26), ip(b, 30), 17, udp(u16(b, 34), u16(b, 36), rtcpRr({ ssrc, reports: [{ ssrc: 0x77, fractionLost: 0, cumulativeLost: 0, extHighestSeq: seq, jitter: 1, lsr: 0, dlsr: 0 }] }))), EtherType.IPV4),
+    });
+    records.push(lastRr(1000, 111), lastRr(20_000, 222));
+    const file = path.join(dir, 'linger.pcap');
+    writePcapFile(file, records);
+    const hep = await replayToUdp(file);
+    const callId = hep.find((d) => d.protoType === 1)!.correlationId;
+    const lastRtcp = hep
+      .filter((d) => d.protoType === 5)
+      .map((d) => ({ cid: d.correlationId, j: JSON.parse(d.payload.toString('utf8')) as { type: number; report_blocks: Array<{ highest_seq_no: number }> } }))
+      .filter((x) => x.j.type === 201);
+    expect(lastRtcp.map((x) => [x.j.report_blocks[0]!.highest_seq_no, x.cid])).toEqual([[111, callId]]);
+  });
+
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
-    const hep = await replayHep(cap.file, (c) => (c.reports.unknownCallId = 'log'));
+    const hep = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'log'));
     expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);
   });
 });
