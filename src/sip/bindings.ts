@@ -36,9 +36,8 @@ export interface MediaBinding {
   rtcpMux: boolean;
   /** NAT: the SIP packet's source address, also bound with port/rtcpPort; null when not applied. */
   natIp: Uint32Array | null;
+  /** Formats by payload type (a=rtpmap, else the static table): encoding name and clock rate. */
   payloads: Map<number, PayloadFormat>;
-  /** Clock rate by payload type (0 = unknown), for the RTP engine to read without a Map lookup. */
-  clockRates: Int32Array;
   /** a=ptime in ms, 0 when absent. */
   ptime: number;
   direction: MediaDirection;

@@ -611,7 +611,6 @@ export class CallTracker {
 
   private updateBinding(b: MediaBinding, m: SdpMedia, hold: boolean, userAgent: string, nowMs: number): void {
     b.payloads = m.payloads;
-    fillClockRates(b.clockRates, m);
     b.ptime = m.ptime;
     b.direction = m.direction;
     b.onHold = hold;
@@ -642,7 +641,6 @@ export class CallTracker {
       rtcpMux: m.rtcpMux,
       natIp,
       payloads: m.payloads,
-      clockRates: new Int32Array(128),
       ptime: m.ptime,
       direction: m.direction,
       onHold: hold,
@@ -656,7 +654,6 @@ export class CallTracker {
       this.stats.bindingTableFull++;
       return;
     }
-    fillClockRates(b.clockRates, m);
     call.bindings[slot] = b.id;
     this.stats.bindingsCreated++;
     this.claimAll(b);
@@ -696,14 +693,15 @@ export class CallTracker {
 
   /**
    * The binding stops being the call's media: it leaves the call now and stops correlating after
-   * mediaLingerMs of capture time (trailing RTP/RTCP of a BYE or a move still joins its stream).
+   * mediaLingerMs of capture time (trailing RTP/RTCP of a BYE or a move still joins its stream);
+   * nowMs < 0: at once.
    */
   private retire(call: SipCall, slot: number, reason: BindingRetireReason, nowMs: number): void {
     const id = call.bindings[slot];
     call.bindings[slot] = -1;
     const b = this.table.get(id);
     if (b === null) return;
-    if (this.mediaLingerMs === 0) {
+    if (this.mediaLingerMs === 0 || nowMs < 0) {
       this.finishRetire(b, reason);
       return;
     }
@@ -753,7 +751,10 @@ export class CallTracker {
     const call = this.calls[idx]!;
     if (call.state === 'ended') return;
     call.pendingOffer = null;
-    for (let s = 0; s < call.bindings.length; s++) if (call.bindings[s] >= 0) this.retire(call, s, 'call-end', nowMs);
+    // Only a call that ended by signalling waits for media in flight; evicted and expired calls are
+    // freed at once (and their media was idle or must make room).
+    const signalled = reason === 'bye' || reason === 'cancel' || reason === 'rejected';
+    for (let s = 0; s < call.bindings.length; s++) if (call.bindings[s] >= 0) this.retire(call, s, 'call-end', signalled ? nowMs : -1);
     call.state = 'ended';
     call.endReason = reason;
     call.endStatus = status;
@@ -827,7 +828,3 @@ function sameAddress(a: Uint32Array, b: Uint32Array): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
-function fillClockRates(out: Int32Array, m: SdpMedia): void {
-  out.fill(0);
-  for (const [pt, f] of m.payloads) out[pt] = f.clockRate;
-}
