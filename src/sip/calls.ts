@@ -192,6 +192,7 @@ export class CallTracker {
   private curPkt: DecodedPacket | null = null;
   private curNowMs = 0;
   private readonly consumeStream: (buf: Uint8Array, off: number, len: number) => number;
+  private readonly srcScratch = new Uint32Array(4);
 
   constructor(hooks: CallTrackerHooks = {}, o: CallTrackerOptions = {}) {
     this.maxCalls = Math.max(1, o.maxCalls ?? 10000);
@@ -456,9 +457,15 @@ export class CallTracker {
     }
     if (side === 1) call.answered = true;
     let src: Uint32Array | null = null;
-    if (pkt.ipVersion !== 0) src = Uint32Array.of(pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+    if (pkt.ipVersion !== 0) {
+      src = this.srcScratch; // copied by bind() only when the NAT binding uses it
+      src[0] = pkt.src0;
+      src[1] = pkt.src1;
+      src[2] = pkt.src2;
+      src[3] = pkt.src3;
+    }
     if (msg.isRequest && (msg.method === 'INVITE' || msg.method === 'UPDATE') && call.state === 'confirmed') {
-      call.pendingOffer = { method: msg.method, cseq: msg.cseqNum, side, sdp, src };
+      call.pendingOffer = { method: msg.method, cseq: msg.cseqNum, side, sdp, src: src === null ? null : src.slice() };
       return;
     }
     const answer = !msg.isRequest || msg.method === 'ACK' || msg.method === 'PRACK';
@@ -623,7 +630,7 @@ export class CallTracker {
 
   private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, hold: boolean, src: Uint32Array | null, nowMs: number): void {
     let natIp: Uint32Array | null = null;
-    if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = src;
+    if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = src.slice();
     const b = this.table.add((id) => ({
       id,
       callIndex: call.index,
