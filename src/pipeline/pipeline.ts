@@ -72,6 +72,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
   private readonly sipPorts: SipPortSet;
+  /** Active streams attached to no call: a new SIP binding scans the streams only while there are some. */
+  private unattached = 0;
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
 
@@ -259,6 +261,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       byDestination = false;
     }
     if (id >= 0) this.attach(slot, id, byDestination);
+    if (this.ctx.binding[slot] < 0) this.unattached++;
     this.reporter.streamStarted(slot, e.nowMs);
     this.events.streamStarted?.();
   }
@@ -288,6 +291,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   private onStreamEnd(slot: number, reason: number): void {
+    if (this.ctx.binding[slot] < 0) this.unattached--;
     this.engine.snapshot(slot, this.snap);
     const kind = reason === EndReason.sipBye ? this.sipEndKind : 'FINAL';
     const out = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind);
@@ -299,13 +303,17 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
   private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
+    // Every running stream already has its call (the usual case under SIP load): nothing to scan for.
+    if (this.unattached <= 0) return;
     const e = this.engine;
     e.forEachActive((slot) => {
       if (this.ctx.binding[slot] >= 0) return;
       if (e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3) {
         this.attach(slot, id, true);
+        if (this.ctx.binding[slot] >= 0) this.unattached--;
       } else if (e.srcPort(slot) === port && e.srcAddrWord(slot, 0) === w0 && e.srcAddrWord(slot, 1) === w1 && e.srcAddrWord(slot, 2) === w2 && e.srcAddrWord(slot, 3) === w3) {
         this.attach(slot, id, false);
+        if (this.ctx.binding[slot] >= 0) this.unattached--;
       }
     });
   }
