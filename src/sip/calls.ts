@@ -449,7 +449,7 @@ export class CallTracker {
    * answer (response, ACK, PRACK) completes the exchange: both ends of it become this call's.
    */
   private onSdp(call: SipCall, side: number, msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
-    const sdp = parseSdp(msg.sdp);
+    const sdp = parseSdp(msg.sdp, MAX_MEDIA_PER_SIDE);
     if (sdp === null) {
       this.stats.sdpUnparsable++;
       this.stats.malformed['bad-sdp']++;
@@ -561,7 +561,7 @@ export class CallTracker {
   }
 
   private applySdp(call: SipCall, side: number, sdp: SdpSession, src: Uint32Array | null, nowMs: number, answer: boolean): void {
-    if (sdp.media.length > MAX_MEDIA_PER_SIDE) this.stats.sdpTooManyMedia++;
+    if (sdp.mediaLines > MAX_MEDIA_PER_SIDE) this.stats.sdpTooManyMedia++;
     const n = Math.min(sdp.media.length, MAX_MEDIA_PER_SIDE);
     for (let i = 0; i < n; i++) {
       const m = sdp.media[i];

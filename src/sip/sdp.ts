@@ -37,6 +37,8 @@ export interface SdpMedia {
 
 export interface SdpSession {
   media: SdpMedia[];
+  /** m= lines in the text, also those past `maxMedia` that were not parsed. */
+  mediaLines: number;
 }
 
 /** RFC 3551 static payload types (table 4 and 5), used when a format has no a=rtpmap. */
@@ -204,8 +206,11 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
   return m;
 }
 
-/** Returns null when the text has no m= line and no v= line (not SDP at all). */
-export function parseSdp(text: string): SdpSession | null {
+/**
+ * Returns null when the text has no m= line and no v= line (not SDP at all). Only the first `maxMedia`
+ * m= sections are parsed (a hostile SDP with hundreds costs no more than that); the rest are counted.
+ */
+export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): SdpSession | null {
   const sessionIp = new Uint32Array(4);
   let sessionHasIp = false;
   let sessionDir: MediaDirection = 'sendrecv';
@@ -217,6 +222,8 @@ export function parseSdp(text: string): SdpSession | null {
   const explicitDir: Array<MediaDirection | null> = [];
   const explicitRtcp: boolean[] = [];
   let sawVersion = false;
+  let mediaLines = 0;
+  let skipping = false;
   const n = text.length;
   let ls = 0;
   while (ls < n) {
@@ -231,6 +238,14 @@ export function parseSdp(text: string): SdpSession | null {
     }
     const type = text.charCodeAt(ls);
     const v = ls + 2;
+    if (type === 109) {
+      mediaLines++;
+      skipping = media.length >= maxMedia;
+    }
+    if (skipping) {
+      ls = next;
+      continue;
+    }
     if (type === 118) sawVersion = true; // v
     else if (type === 99) { // c
       if (cur) cur.hasIp = parseConnection(text, v, e, cur.ip);
@@ -294,5 +309,5 @@ export function parseSdp(text: string): SdpSession | null {
       }
     }
   }
-  return { media };
+  return { media, mediaLines };
 }
