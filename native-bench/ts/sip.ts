@@ -6,14 +6,13 @@
  *   - onPacket on an RTP packet (the classification check every UDP packet goes through)
  *   - parsing one INVITE with SDP (signalling cost, per message)
  *   - parse + track at wire speed: typical INVITE / 200 OK with SDP of new calls through
- *     CallTracker.onPacket (what the probe runs per SIP datagram), in messages per second on one core;
+ *     CallTracker.onPacket (what the probe runs per SIP datagram), in messages per second of CPU time;
  *     hostile messages (20 m= lines, 30 KB of headers) in us each
- *   - call table memory: heap bytes per tracked call with the table full (every call with two bindings)
- * Run: node dist/bench/sip.js  (memory figures need --expose-gc)
+ * Run: node native-bench/out/sip.js
  */
-import { DecodedPacket } from '../decode/packet.js';
-import { rtp, sdpBody, sipRequest, sipResponse, text } from '../gen/index.js';
-import { CallTracker, SipParser } from '../sip/index.js';
+import { DecodedPacket } from '../../dist/decode/packet.js';
+import { rtp, sdpBody, sipRequest, sipResponse, text } from '../../dist/gen/index.js';
+import { CallTracker, SipParser } from '../../dist/sip/index.js';
 import { timePerOp } from './time-per-op.js';
 
 /** The SIP lookups are a few ns: a longer warm-up than the default settles them. */
