@@ -25,11 +25,6 @@ const CLOCK_NOT_INFERRED: Record<string, string> = {
 
 /** Streams that differ for reasons outside the RTP engine, with the part of the probe they wait for. */
 const PENDING: Record<string, string> = {
-  [key('10.0.2.4', 7078, '10.0.2.5', 7078, 0x6615aa11)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
-  [key('10.0.2.4', 7078, '10.0.2.5', 7078, 0x15d7b1ac)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
-  [key('10.0.2.4', 7078, '10.0.2.5', 7078, 0x15d7b1ac) + '/2']: 'SIP: RTP after the BYE starts no new stream (call lingering)',
-  [key('10.0.2.5', 7078, '10.0.2.4', 7078, 0x577b10e5)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
-  [key('10.0.2.4', 7078, '10.0.2.15', 15264, 0x369cc75d)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
   [key('10.35.60.100', 15580, '10.23.1.52', 16756, 0x0eaf0eaf)]:
     'SIP: a rejected T.38 re-INVITE must not move the media; also tshark decodes 27 RTP packets after that offer as T.38, and the stream is silent 34 s (> rtp.silence_timeout_s)',
   [key('10.35.60.100', 15580, '10.23.1.52', 16756, 0x0eaf0eaf) + '/2']: 'the same stream after its 34 s silence (see above)',
