@@ -39,9 +39,13 @@ function fillRecords(calls: number, withMedia: boolean): PcapRecord[] {
     add(udpFrame('192.0.2.2', 5060, '192.0.2.1', 5060, text(sipResponse(200, { ...tags, toTag: `t${i}q1`, cseqMethod: 'INVITE', headers: [['Server', 'PBX 18.1']], body: sdp(calleeIp(i), 30000) }))));
   }
   if (withMedia) {
+    // A few packets each way, stream after stream: a signalled address admits a stream once its RTP
+    // looks consistent (candidates are few at a time).
     for (let i = 0; i < calls; i++) {
-      add(udpFrame(callerIp(i), 16384, calleeIp(i), 30000, rtp({ pt: 8, seq: 1, ts: 0, ssrc: 0x100000 + i })));
-      add(udpFrame(calleeIp(i), 30000, callerIp(i), 16384, rtp({ pt: 8, seq: 1, ts: 0, ssrc: 0x200000 + i })));
+      for (let k = 0; k < 3; k++) {
+        add(udpFrame(callerIp(i), 16384, calleeIp(i), 30000, rtp({ pt: 8, seq: 1 + k, ts: 160 * k, ssrc: 0x100000 + i })));
+        add(udpFrame(calleeIp(i), 30000, callerIp(i), 16384, rtp({ pt: 8, seq: 1 + k, ts: 160 * k, ssrc: 0x200000 + i })));
+      }
     }
   }
   return recs;
@@ -88,7 +92,7 @@ describe('call table memory', { timeout: 240_000 }, () => {
     const calls = config.sip.maxCalls;
     const m = await measure(calls, config.rtp.maxStreams, calls, true);
     expect(m.pipeline.calls.activeCalls).toBe(calls);
-    expect(m.pipeline.engine.activeStreams).toBe(config.rtp.maxStreams);
+    expect(m.pipeline.engine.activeStreams).toBeGreaterThanOrEqual(config.rtp.maxStreams * 0.999); // the table full, give or take a candidate collision
     const streams = await measure(16, config.rtp.maxStreams, 0, false);
     console.log(
       `all tables full: ${(m.full / 2 ** 20).toFixed(0)} MiB (${calls} calls, ${config.rtp.maxStreams} streams); stream slot ${Math.round(streams.empty / config.rtp.maxStreams)} B preallocated`,
