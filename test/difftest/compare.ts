@@ -1,0 +1,65 @@
+/**
+ * Stream-by-stream comparison of the probe's final reports with tshark's rtp,streams rows: packets, lost,
+ * min/mean/max delta and jitter at tshark's printed precision, and the Call-ID.
+ */
+import { syntheticCallId } from '../../src/report/index.js';
+import type { ProbeStream } from './probe.js';
+import { streamKey, type TsharkStream } from './tshark.js';
+
+/** tshark prints %.3f and the report rounds to 3 decimals: equal within half a unit of the last digit. */
+export function same3(ours: number, printed: number): boolean {
+  return Math.abs(ours - printed) <= 0.0005 + 1e-9;
+}
+
+export interface StreamDiff {
+  key: string;
+  problems: string[];
+}
+
+export function probeKey(r: ProbeStream): string {
+  return streamKey(r.SRC_IP, r.SRC_PORT, r.DST_IP, r.DST_PORT, r.SSRC);
+}
+
+/** What differs for one stream tshark lists; `ours` are the probe's finals with the same key. */
+export function compareStream(row: TsharkStream, ours: ProbeStream[]): string[] {
+  if (ours.length === 0) return ['missing: tshark lists it, the probe reported nothing'];
+  const errs: string[] = [];
+  if (ours.length > 1) errs.push(`${ours.length} final reports for one stream`);
+  const r = ours[0];
+  if (r.TOTAL_PK !== row.packets) errs.push(`packets ${r.TOTAL_PK} != ${row.packets}`);
+  if (r.EXPECTED_PK - r.TOTAL_PK !== row.lost) errs.push(`lost ${r.EXPECTED_PK - r.TOTAL_PK} != ${row.lost}`);
+  const pairs: Array<[string, number, number]> = [
+    ['min delta', r.MIN_DELTA, row.minDelta], ['mean delta', r.DELTA, row.meanDelta], ['max delta', r.MAX_DELTA, row.maxDelta],
+  ];
+  // tshark prints -1 for min jitter when it has no clock for the payload type: nothing to compare with.
+  if (row.minJitter !== -1) {
+    pairs.push(['min jitter', r.MIN_JITTER, row.minJitter], ['mean jitter', r.MEAN_JITTER, row.meanJitter], ['max jitter', r.MAX_JITTER, row.maxJitter]);
+  }
+  for (const [name, a, b] of pairs) if (!same3(a, b)) errs.push(`${name} ${a} != ${b}`);
+  const want = row.callId || syntheticCallId({ srcIp: r.SRC_IP, srcPort: r.SRC_PORT, dstIp: r.DST_IP, dstPort: r.DST_PORT, ssrc: r.SSRC });
+  if (r.CORRELATION_ID !== want) errs.push(`Call-ID ${r.CORRELATION_ID} != ${want}${row.callId ? '' : ' (no SIP set it up)'}`);
+  return errs;
+}
+
+/** Every stream of either side that differs; `compared` counts tshark's streams. */
+export function compareStreams(theirs: TsharkStream[], ours: ProbeStream[]): { compared: number; diffs: StreamDiff[] } {
+  const byKey = new Map<string, ProbeStream[]>();
+  for (const r of ours) {
+    const k = probeKey(r);
+    const list = byKey.get(k);
+    if (list) list.push(r);
+    else byKey.set(k, [r]);
+  }
+  const diffs: StreamDiff[] = [];
+  const listed = new Set<string>();
+  for (const row of theirs) {
+    const key = streamKey(row.src, row.srcPort, row.dst, row.dstPort, row.ssrc);
+    listed.add(key);
+    const problems = compareStream(row, byKey.get(key) ?? []);
+    if (problems.length) diffs.push({ key, problems });
+  }
+  for (const [key, list] of byKey) {
+    if (!listed.has(key)) diffs.push({ key, problems: [`extra: the probe reported ${list[0].TOTAL_PK} packets, tshark lists no such stream`] });
+  }
+  return { compared: theirs.length, diffs };
+}

@@ -1,0 +1,213 @@
+/**
+ * The differential test: seeded random field scenarios (src/gen/field-scenarios.ts), many per capture on
+ * disjoint addresses, through tshark and through the probe's replay; every stream compared. A scenario is
+ * named `KIND:WRAP:v4|v6:SEED`, and that name alone rebuilds it (`--only NAME`).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildFieldScenario, classicPcap, DYNAMIC_CLOCKS, FIELD_KINDS, scenarioSeed, SeededRandom, WRAPS,
+  type FieldKind, type FieldScenario, type Wrap,
+} from '../../src/gen/index.js';
+import { compareStreams, type StreamDiff } from './compare.js';
+import { PROBE_SETTINGS, probeStreams } from './probe.js';
+import { tsharkArgs, tsharkStreams } from './tshark.js';
+
+export interface ScenarioRef {
+  kind: FieldKind;
+  wrap: Wrap;
+  ipv6: boolean;
+  seed: number;
+}
+
+export function refName(r: ScenarioRef): string {
+  return `${r.kind}:${r.wrap}:${r.ipv6 ? 'v6' : 'v4'}:${r.seed}`;
+}
+
+export function parseRef(name: string): ScenarioRef {
+  const [kind, wrap, ip, seed] = name.split(':');
+  if (!(FIELD_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown scenario kind "${kind}" (kinds: ${FIELD_KINDS.join(', ')})`);
+  if (!(WRAPS as readonly string[]).includes(wrap)) throw new Error(`unknown wrap "${wrap}" (wraps: ${WRAPS.join(', ')})`);
+  if (ip !== 'v4' && ip !== 'v6') throw new Error(`"${ip}" is not v4 or v6`);
+  if (!/^\d+$/.test(seed ?? '')) throw new Error(`"${seed}" is not a seed`);
+  return { kind: kind as FieldKind, wrap: wrap as Wrap, ipv6: ip === 'v6', seed: +seed };
+}
+
+/** The command that replays one scenario alone and prints both sides. */
+export function reproduceCommand(r: ScenarioRef): string {
+  return `npm run difftest -- --only ${refName(r)}`;
+}
+
+export interface Selection {
+  kinds: readonly FieldKind[];
+  wraps: readonly Wrap[];
+  /** Share of scenarios over IPv6 (0..1). */
+  ipv6Share: number;
+}
+
+export const ALL: Selection = { kinds: FIELD_KINDS, wraps: WRAPS, ipv6Share: 0.25 };
+
+/** Scenario `index` of run `runSeed`: kind, wrap and IP version drawn from the selection. */
+export function pickScenario(runSeed: number, index: number, sel: Selection): ScenarioRef {
+  const seed = scenarioSeed(runSeed, index);
+  const r = new SeededRandom(seed);
+  return { kind: sel.kinds[r.int(0, sel.kinds.length - 1)], wrap: sel.wraps[r.int(0, sel.wraps.length - 1)], ipv6: r.next() < sel.ipv6Share, seed };
+}
+
+export interface ScenarioResult {
+  ref: ScenarioRef;
+  /** Streams tshark lists for the scenario. */
+  streams: number;
+  diffs: StreamDiff[];
+}
+
+export interface BatchFiles {
+  signalled: string;
+  unsignalled: string;
+}
+
+const START_EPOCH_NS = 1_700_000_000n * 1_000_000_000n;
+/** Scenario starts are spread so they overlap in time (as calls do) without starting together. */
+const STAGGER_NS = 7_000_000;
+/** tshark decode-as that gives each unsignalled dynamic type its true clock. */
+export const DECODE_AS: Array<[number, string]> = Object.values(DYNAMIC_CLOCKS).map((d) => [d.pt, d.tsharkDecodeAs]);
+
+function writeCapture(path: string, scenarios: FieldScenario[]): void {
+  const records = scenarios.flatMap((s) => s.frames).sort((a, b) => a.tNs - b.tNs).map((f) => ({ tsNs: START_EPOCH_NS + BigInt(f.tNs), data: f.data }));
+  writeFileSync(path, classicPcap(records));
+}
+
+/**
+ * Runs scenarios side by side: signalled ones in one capture (tshark without heuristics), unsignalled ones
+ * in another (tshark with heuristic RTP and the true clocks); the probe replays each capture with its
+ * defaults. Returns one result per scenario; `dir` keeps the captures.
+ */
+export async function runBatch(refs: ScenarioRef[], dir: string): Promise<ScenarioResult[]> {
+  const built = refs.map((ref, slot) => buildFieldScenario({ ...ref, slot, startNs: slot * STAGGER_NS }));
+  const files: BatchFiles = { signalled: join(dir, 'signalled.pcap'), unsignalled: join(dir, 'unsignalled.pcap') };
+  const groups: Array<[string, boolean, FieldScenario[]]> = [
+    [files.signalled, false, built.filter((s) => !s.unsignalled)],
+    [files.unsignalled, true, built.filter((s) => s.unsignalled)],
+  ];
+  const owner = new Map<string, number>();
+  built.forEach((s, i) => s.addresses.forEach((a) => owner.set(a, i)));
+  const results: ScenarioResult[] = refs.map((ref) => ({ ref, streams: 0, diffs: [] }));
+  for (const [file, heuristic, list] of groups) {
+    if (list.length === 0) continue;
+    writeCapture(file, list);
+    const reference = tsharkStreams(file, heuristic, heuristic ? DECODE_AS : []);
+    const ours = await probeStreams(file);
+    const theirs = await reference;
+    for (const row of theirs) {
+      const i = owner.get(row.src) ?? owner.get(row.dst);
+      if (i !== undefined) results[i].streams++;
+    }
+    for (const d of compareStreams(theirs, ours).diffs) {
+      const ip = d.key.slice(0, d.key.lastIndexOf(':', d.key.indexOf('>')));
+      const i = owner.get(ip);
+      if (i === undefined) throw new Error(`stream ${d.key} belongs to no scenario`);
+      results[i].diffs.push(d);
+    }
+  }
+  return results;
+}
+
+export interface RunOptions {
+  seed: number;
+  selection: Selection;
+  /** Stop after this many scenarios... */
+  count?: number;
+  /** ...or once this many seconds have passed (whichever comes first). */
+  seconds?: number;
+  batchSize?: number;
+  /** Called after each batch. */
+  onBatch?: (results: ScenarioResult[], total: RunSummary) => void;
+}
+
+export interface KindFigures {
+  scenarios: number;
+  streams: number;
+  failedScenarios: number;
+  mismatchedStreams: number;
+  /** First failing scenario of the kind (the smallest seed seen). */
+  firstFailure?: ScenarioResult;
+}
+
+export interface RunSummary {
+  scenarios: number;
+  streams: number;
+  mismatchedStreams: number;
+  failedScenarios: number;
+  byKind: Map<string, KindFigures>;
+  failures: ScenarioResult[];
+  seconds: number;
+}
+
+function tally(into: Map<string, KindFigures>, name: string, r: ScenarioResult): void {
+  let k = into.get(name);
+  if (!k) into.set(name, (k = { scenarios: 0, streams: 0, failedScenarios: 0, mismatchedStreams: 0 }));
+  k.scenarios++;
+  k.streams += r.streams;
+  if (r.diffs.length) {
+    k.failedScenarios++;
+    k.mismatchedStreams += r.diffs.length;
+    if (!k.firstFailure || r.ref.seed < k.firstFailure.ref.seed) k.firstFailure = r;
+  }
+}
+
+/** Batches of seeded scenarios until `count` or `seconds` is reached. */
+export async function runDifftest(o: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const batchSize = o.batchSize ?? 50;
+  const summary: RunSummary = { scenarios: 0, streams: 0, mismatchedStreams: 0, failedScenarios: 0, byKind: new Map(), failures: [], seconds: 0 };
+  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-difftest-'));
+  try {
+    let index = 0;
+    for (;;) {
+      const left = o.count !== undefined ? o.count - index : batchSize;
+      if (left <= 0 || (o.seconds !== undefined && Date.now() - started >= o.seconds * 1000)) break;
+      const refs: ScenarioRef[] = [];
+      for (let i = 0; i < Math.min(batchSize, left); i++) refs.push(pickScenario(o.seed, index++, o.selection));
+      const results = await runBatch(refs, dir);
+      for (const r of results) {
+        summary.scenarios++;
+        summary.streams += r.streams;
+        tally(summary.byKind, r.ref.kind, r);
+        tally(summary.byKind, `wrap ${r.ref.wrap}`, r);
+        tally(summary.byKind, r.ref.ipv6 ? 'ipv6' : 'ipv4', r);
+        if (r.diffs.length) {
+          summary.failedScenarios++;
+          summary.mismatchedStreams += r.diffs.length;
+          summary.failures.push(r);
+        }
+      }
+      summary.seconds = (Date.now() - started) / 1000;
+      o.onBatch?.(results, summary);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  summary.seconds = (Date.now() - started) / 1000;
+  return summary;
+}
+
+/** One scenario alone, its captures kept in `dir`, with the commands that show each side. */
+export async function runOne(ref: ScenarioRef, dir: string): Promise<{ result: ScenarioResult; file: string; commands: string[] }> {
+  mkdirSync(dir, { recursive: true });
+  const [result] = await runBatch([ref], dir);
+  const unsignalled = buildFieldScenario({ ...ref, slot: 0, startNs: 0 }).unsignalled;
+  const file = join(dir, unsignalled ? 'unsignalled.pcap' : 'signalled.pcap');
+  const commands = [
+    `tshark ${tsharkArgs(file, unsignalled, unsignalled ? DECODE_AS : []).join(' ')} -q -z rtp,streams`,
+    `node dist/cli.js replay ${file} --no-hep --jsonl - ${PROBE_SETTINGS.map((s) => `--set ${s}`).join(' ')} --log-level warn`,
+  ];
+  return { result, file, commands };
+}
+
+/** One line per problem of a failing scenario, with the command that reproduces it. */
+export function describeFailure(r: ScenarioResult): string {
+  const lines = [`${refName(r.ref)}: ${r.diffs.length} of ${r.streams} streams differ  (reproduce: ${reproduceCommand(r.ref)})`];
+  for (const d of r.diffs) lines.push(`  ${d.key}: ${d.problems.join('; ')}`);
+  return lines.join('\n');
+}
