@@ -24,14 +24,14 @@ export type FieldKind = (typeof FIELD_KINDS)[number];
 export const UNSIGNALLED_KINDS: ReadonlySet<FieldKind> = new Set(['unsignalled', 'unsignalled-odd-port', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k']);
 
 /**
- * Payload type and true clock of each unsignalled dynamic kind, with the tshark decode-as dissector whose
- * name tshark maps to that clock (tshark shows no jitter for a dynamic type it has no clock for).
+ * Payload type, true clock and SDP encoding of each unsignalled dynamic kind. tshark shows no jitter for a
+ * dynamic type it has no clock for: its reference comes from a twin capture where SIP declares the type.
  */
-export const DYNAMIC_CLOCKS: Record<'dyn-8k' | 'dyn-16k' | 'dyn-48k' | 'dyn-90k', { pt: number; clock: number; tsharkDecodeAs: string }> = {
-  'dyn-8k': { pt: 118, clock: 8000, tsharkDecodeAs: 'amr' },
-  'dyn-16k': { pt: 97, clock: 16000, tsharkDecodeAs: 'evs' },
-  'dyn-48k': { pt: 111, clock: 48000, tsharkDecodeAs: 'opus' },
-  'dyn-90k': { pt: 96, clock: 90000, tsharkDecodeAs: 'h264' },
+export const DYNAMIC_CLOCKS: Record<'dyn-8k' | 'dyn-16k' | 'dyn-48k' | 'dyn-90k', { pt: number; clock: number; encoding: string }> = {
+  'dyn-8k': { pt: 118, clock: 8000, encoding: 'AMR/8000' },
+  'dyn-16k': { pt: 97, clock: 16000, encoding: 'AMR-WB/16000' },
+  'dyn-48k': { pt: 111, clock: 48000, encoding: 'opus/48000/2' },
+  'dyn-90k': { pt: 96, clock: 90000, encoding: 'H264/90000' },
 };
 
 export interface FieldScenarioSpec {
@@ -51,6 +51,11 @@ export interface FieldScenario {
   unsignalled: boolean;
   /** Frames in capture order: time in ns after the capture start (whole microseconds) and bytes. */
   frames: Array<{ tNs: number; data: Uint8Array }>;
+  /**
+   * The same frames plus SIP that declares what the scenario leaves unsignalled (dynamic payload types and
+   * their clocks): what the reference reads so it can measure jitter. Equal to `frames` otherwise.
+   */
+  referenceFrames: Array<{ tNs: number; data: Uint8Array }>;
   /** Inner IP addresses the scenario uses: a stream belongs to the scenario whose address it carries. */
   addresses: string[];
 }
@@ -170,6 +175,8 @@ class RtpSender {
 class ScenarioBuilder {
   readonly rnd: SeededRandom;
   readonly arrivals: ArrivedPacket[] = [];
+  /** SIP only the reference capture carries (see FieldScenario.referenceFrames). */
+  readonly declarations: ArrivedPacket[] = [];
   readonly a: string;
   readonly b: string;
   readonly c: string;
@@ -197,9 +204,12 @@ class ScenarioBuilder {
     return new RtpSender(this.rnd, from, to, codec, startNs);
   }
 
+  /** While true, sip() writes reference-only declarations. */
+  declaring = false;
+
   /** A SIP message over UDP 5060, delivered 1 ms after `tNs`, never lost. */
   sip(tNs: number, from: string, to: string, message: string): void {
-    this.arrivals.push({ tNs: Math.round(tNs / 1000) * 1000 + MS, ip: ipUdp(from, 5060, to, 5060, text(message)) });
+    (this.declaring ? this.declarations : this.arrivals).push({ tNs: Math.round(tNs / 1000) * 1000 + MS, ip: ipUdp(from, 5060, to, 5060, text(message)) });
   }
 
   /** A sender's packets through the network. */
@@ -226,9 +236,11 @@ class ScenarioBuilder {
     this.arrivals.push({ tNs: Math.round(byeNs / 1000) * 1000, ip: ipUdp(from.ip, from.rtp, to.ip, to.rtp, rtcpCompound(rtcpSdes([{ ssrc: s.ssrc, items: [] }]), rtcpBye({ ssrcs: [s.ssrc] }))) });
   }
 
-  frames(): FieldScenario['frames'] {
+  /** Frames in capture order; `withDeclarations` adds the reference-only SIP. */
+  frames(withDeclarations: boolean): FieldScenario['frames'] {
     const w = new FrameWrapper(this.spec.wrap, this.spec.slot, (this.spec.seed & 1) === 1);
-    const order = this.arrivals.map((p, i) => ({ p, i })).sort((x, y) => x.p.tNs - y.p.tNs || x.i - y.i);
+    const all = withDeclarations ? [...this.arrivals, ...this.declarations] : this.arrivals;
+    const order = all.map((p, i) => ({ p, i })).sort((x, y) => x.p.tNs - y.p.tNs || x.i - y.i);
     return order.map(({ p }) => ({ tNs: p.tNs, data: w.frame(p.ip) }));
   }
 }
@@ -324,12 +336,22 @@ function signalledCall(s: ScenarioBuilder, o: { impair?: (dirA: boolean) => Impa
 }
 
 /** An unsignalled two-way (or one-way) RTP exchange between A and B. */
-function unsignalled(s: ScenarioBuilder, codec: Codec, o: { odd?: boolean; media?: (x: RtpSender) => void; oneWay?: boolean; ptimeMs?: number } = {}): void {
+function unsignalled(s: ScenarioBuilder, codec: Codec, o: { odd?: boolean; media?: (x: RtpSender) => void; oneWay?: boolean; ptimeMs?: number; declare?: string } = {}): void {
   const r = s.rnd;
   const pa = s.party(s.a, o.odd);
   const pb = s.party(s.b, o.odd);
-  const senders = [new RtpSender(r, pa, pb, codec, s.startNs, o.ptimeMs)];
-  if (!o.oneWay) senders.push(new RtpSender(r, pb, pa, codec, s.startNs + r.int(1, 30) * MS, o.ptimeMs));
+  if (o.declare !== undefined) {
+    // For the reference only: an offer/answer that names the type's encoding and clock, before any RTP.
+    const sdp = (p: Party) => sdpBody({ ip: p.ip, media: [{ port: p.rtp, formats: [codec.pt], rtpmap: [[codec.pt, o.declare!]] }] });
+    const d = new Dialog(s, leg(s.spec, s.a, s.b));
+    s.declaring = true;
+    d.invite(s.startNs, sdp(pa), 1);
+    d.respond(s.startNs + 10 * MS, 200, 1, 'INVITE', sdp(pb));
+    s.declaring = false;
+  }
+  const t0 = s.startNs + 50 * MS;
+  const senders = [new RtpSender(r, pa, pb, codec, t0, o.ptimeMs)];
+  if (!o.oneWay) senders.push(new RtpSender(r, pb, pa, codec, t0 + r.int(1, 30) * MS, o.ptimeMs));
   for (const x of senders) {
     if (o.media) o.media(x);
     else x.voice(r.int(60, 200), true);
@@ -341,15 +363,16 @@ function unsignalled(s: ScenarioBuilder, codec: Codec, o: { odd?: boolean; media
 /** Dynamic-type media at its clock: audio every 20 ms, or video frames of 1..4 packets sharing a timestamp. */
 function dynamic(kind: keyof typeof DYNAMIC_CLOCKS): KindBuilder {
   return (s) => {
-    const { pt, clock } = DYNAMIC_CLOCKS[kind];
+    const { pt, clock, encoding } = DYNAMIC_CLOCKS[kind];
     const r = s.rnd;
     if (clock !== 90000) {
       const bytes = clock === 48000 ? r.int(60, 120) : clock === 16000 ? 61 : 32;
-      unsignalled(s, { pt, name: kind, clock, bytes, fill: 0x3c });
+      unsignalled(s, { pt, name: kind, clock, bytes, fill: 0x3c }, { declare: encoding });
       return;
     }
     const fps = r.next() < 0.5 ? 25 : 30;
     unsignalled(s, { pt, name: 'video', clock, bytes: 900, fill: 0x41 }, {
+      declare: encoding,
       oneWay: r.next() < 0.5,
       media: (x) => {
         const frames = r.int(40, 120);
@@ -597,7 +620,9 @@ function earlyMedia(s: ScenarioBuilder, rejected: boolean): void {
 export function buildFieldScenario(spec: FieldScenarioSpec): FieldScenario {
   const s = new ScenarioBuilder(spec);
   KINDS[spec.kind](s);
-  return { spec, unsignalled: UNSIGNALLED_KINDS.has(spec.kind), frames: s.frames(), addresses: [s.a, s.b, s.c] };
+  const frames = s.frames(false);
+  const referenceFrames = s.declarations.length ? s.frames(true) : frames;
+  return { spec, unsignalled: UNSIGNALLED_KINDS.has(spec.kind), frames, referenceFrames, addresses: [s.a, s.b, s.c] };
 }
 
 /** Mixes a run seed and a scenario index into the scenario's seed (31 bits, printable). */

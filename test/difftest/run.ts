@@ -7,12 +7,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  buildFieldScenario, classicPcap, DYNAMIC_CLOCKS, FIELD_KINDS, scenarioSeed, SeededRandom, WRAPS,
+  buildFieldScenario, classicPcap, FIELD_KINDS, scenarioSeed, SeededRandom, WRAPS,
   type FieldKind, type FieldScenario, type Wrap,
 } from '../../src/gen/index.js';
 import { compareStreams, type StreamDiff } from './compare.js';
 import { PROBE_SETTINGS, probeStreams } from './probe.js';
-import { tsharkArgs, tsharkStreams } from './tshark.js';
+import { streamKey, tsharkArgs, tsharkStreams } from './tshark.js';
 
 export interface ScenarioRef {
   kind: FieldKind;
@@ -62,46 +62,45 @@ export interface ScenarioResult {
   diffs: StreamDiff[];
 }
 
-export interface BatchFiles {
-  signalled: string;
-  unsignalled: string;
-}
 
 const START_EPOCH_NS = 1_700_000_000n * 1_000_000_000n;
 /** Scenario starts are spread so they overlap in time (as calls do) without starting together. */
 const STAGGER_NS = 7_000_000;
-/** tshark decode-as that gives each unsignalled dynamic type its true clock. */
-export const DECODE_AS: Array<[number, string]> = Object.values(DYNAMIC_CLOCKS).map((d) => [d.pt, d.tsharkDecodeAs]);
-
-function writeCapture(path: string, scenarios: FieldScenario[]): void {
-  const records = scenarios.flatMap((s) => s.frames).sort((a, b) => a.tNs - b.tNs).map((f) => ({ tsNs: START_EPOCH_NS + BigInt(f.tNs), data: f.data }));
+function writeCapture(path: string, scenarios: FieldScenario[], reference: boolean): void {
+  const records = scenarios.flatMap((s) => (reference ? s.referenceFrames : s.frames)).sort((a, b) => a.tNs - b.tNs).map((f) => ({ tsNs: START_EPOCH_NS + BigInt(f.tNs), data: f.data }));
   writeFileSync(path, classicPcap(records));
 }
 
 /**
  * Runs scenarios side by side: signalled ones in one capture (tshark without heuristics), unsignalled ones
- * in another (tshark with heuristic RTP and the true clocks); the probe replays each capture with its
+ * in another (tshark with heuristic RTP, reading the twin capture whose SIP declares the dynamic types'
+ * clocks; unsignalled streams belong to no call whatever it says); the probe replays each capture with its
  * defaults. Returns one result per scenario; `dir` keeps the captures.
  */
 export async function runBatch(refs: ScenarioRef[], dir: string): Promise<ScenarioResult[]> {
   const built = refs.map((ref, slot) => buildFieldScenario({ ...ref, slot, startNs: slot * STAGGER_NS }));
-  const files: BatchFiles = { signalled: join(dir, 'signalled.pcap'), unsignalled: join(dir, 'unsignalled.pcap') };
   const groups: Array<[string, boolean, FieldScenario[]]> = [
-    [files.signalled, false, built.filter((s) => !s.unsignalled)],
-    [files.unsignalled, true, built.filter((s) => s.unsignalled)],
+    ['signalled', false, built.filter((s) => !s.unsignalled)],
+    ['unsignalled', true, built.filter((s) => s.unsignalled)],
   ];
   const owner = new Map<string, number>();
   built.forEach((s, i) => s.addresses.forEach((a) => owner.set(a, i)));
   const results: ScenarioResult[] = refs.map((ref) => ({ ref, streams: 0, diffs: [] }));
-  for (const [file, heuristic, list] of groups) {
+  for (const [name, unsignalled, list] of groups) {
     if (list.length === 0) continue;
-    writeCapture(file, list);
-    const reference = tsharkStreams(file, heuristic, heuristic ? DECODE_AS : []);
+    const file = join(dir, `${name}.pcap`);
+    const refFile = unsignalled ? join(dir, `${name}-reference.pcap`) : file;
+    writeCapture(file, list, false);
+    if (unsignalled) writeCapture(refFile, list, true);
+    const reference = tsharkStreams(refFile, unsignalled);
     const ours = await probeStreams(file);
     const theirs = await reference;
     for (const row of theirs) {
       const i = owner.get(row.src) ?? owner.get(row.dst);
       if (i !== undefined) results[i].streams++;
+      if (unsignalled) row.callId = '';
+      // The reference must know every generated stream's clock, or its jitter would go unchecked.
+      if (i !== undefined && row.minJitter === -1) results[i].diffs.push({ key: streamKey(row.src, row.srcPort, row.dst, row.dstPort, row.ssrc), problems: ['reference: tshark has no clock for this stream (harness)'] });
     }
     for (const d of compareStreams(theirs, ours).diffs) {
       const ip = d.key.slice(0, d.key.lastIndexOf(':', d.key.indexOf('>')));
@@ -199,7 +198,7 @@ export async function runOne(ref: ScenarioRef, dir: string): Promise<{ result: S
   const unsignalled = buildFieldScenario({ ...ref, slot: 0, startNs: 0 }).unsignalled;
   const file = join(dir, unsignalled ? 'unsignalled.pcap' : 'signalled.pcap');
   const commands = [
-    `tshark ${tsharkArgs(file, unsignalled, unsignalled ? DECODE_AS : []).join(' ')} -q -z rtp,streams`,
+    `tshark ${tsharkArgs(unsignalled ? join(dir, 'unsignalled-reference.pcap') : file, unsignalled).join(' ')} -q -z rtp,streams`,
     `node dist/cli.js replay ${file} --no-hep --jsonl - ${PROBE_SETTINGS.map((s) => `--set ${s}`).join(' ')} --log-level warn`,
   ];
   return { result, file, commands };

@@ -30,17 +30,15 @@ export function streamKey(src: string, srcPort: number, dst: string, dstPort: nu
   return `${src}:${srcPort}>${dst}:${dstPort}#${(ssrc >>> 0).toString(16)}`;
 }
 
-/** tshark's arguments for a capture: heuristic RTP for unsignalled streams, decode-as for true clocks. */
-export function tsharkArgs(file: string, heuristic: boolean, decodeAs: Array<[number, string]> = []): string[] {
-  const args = ['-n', '-r', file, '-o', `rtp.heuristic_rtp:${heuristic ? 'TRUE' : 'FALSE'}`];
-  for (const [pt, name] of decodeAs) args.push('-d', `rtp.pt==${pt},${name}`);
-  return args;
+/** tshark's arguments for a capture: heuristic RTP for unsignalled streams. */
+export function tsharkArgs(file: string, heuristic: boolean): string[] {
+  return ['-n', '-r', file, '-o', `rtp.heuristic_rtp:${heuristic ? 'TRUE' : 'FALSE'}`];
 }
 
 const FIELDS = ['frame.number', 'sip.Call-ID', 'frame.protocols', 'ip.src', 'ipv6.src', 'udp.srcport', 'ip.dst', 'ipv6.dst', 'udp.dstport', 'rtp.ssrc', 'rtp.setup-frame'];
 
-export async function tsharkStreams(file: string, heuristic: boolean, decodeAs: Array<[number, string]> = []): Promise<TsharkStream[]> {
-  const args = [...tsharkArgs(file, heuristic, decodeAs), '-z', 'rtp,streams', '-Y', 'rtp || sip', '-T', 'fields', ...FIELDS.flatMap((f) => ['-e', f])];
+export async function tsharkStreams(file: string, heuristic: boolean): Promise<TsharkStream[]> {
+  const args = [...tsharkArgs(file, heuristic), '-z', 'rtp,streams', '-Y', 'rtp || sip', '-T', 'fields', ...FIELDS.flatMap((f) => ['-e', f])];
   const { stdout } = await run('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 30 });
   const callIds = new Map<string, string>();
   const setup = new Map<string, string>();
