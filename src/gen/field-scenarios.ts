@@ -14,7 +14,7 @@ import { rtcpBye, rtcpCompound, rtcpSdes, rtcpSr } from './rtcp.js';
 import { sdpBody, sipRequest, sipResponse, type SdpMediaSpec } from './sip.js';
 
 export const FIELD_KINDS = [
-  'basic', 'reorder', 'duplicates', 'ssrc-change', 'ts-reset', 'talkspurts', 'comfort-noise', 'events-sdp',
+  'basic', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset', 'talkspurts', 'comfort-noise', 'events-sdp',
   'after-bye', 'rejected-reinvite', 'reinvite-move', 'early-media', 'early-media-rejected', 'b2bua',
   'unsignalled', 'unsignalled-odd-port', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
 ] as const;
@@ -395,8 +395,13 @@ const KINDS: Record<FieldKind, KindBuilder> = {
   basic: (s) => signalledCall(s),
   reorder: (s) =>
     signalledCall(s, {
-      impair: () => ({ jitterMs: s.rnd.int(0, 3), swapFirst: s.rnd.next() < 0.6, swapPct: s.rnd.int(0, 8), latePct: s.rnd.int(0, 3) }),
+      impair: () => ({ jitterMs: s.rnd.int(0, 3), swapPct: s.rnd.int(1, 8), latePct: s.rnd.int(0, 3) }),
     }),
+  // Packet 2 before packet 1 (in one or both directions): the stream starts with a timestamp older than its first.
+  'reorder-first': (s) => {
+    const both = s.rnd.next() < 0.5;
+    signalledCall(s, { impair: (dirA) => ({ jitterMs: s.rnd.int(0, 3), swapFirst: dirA || both, swapPct: s.rnd.int(0, 4) }) });
+  },
   duplicates: (s) => {
     const every = s.rnd.next() < 0.5;
     const both = s.rnd.next() < 0.5;

@@ -18,6 +18,7 @@ const USAGE = `usage: npm run difftest -- [options]
   --batch N          scenarios per capture file                         (default 50)
   --only NAME        one scenario (KIND:WRAP:v4|v6:SEED, as printed for a failure): both sides printed
   --keep DIR         with --only: where its captures are written       (default ./difftest-NAME)
+  --all-failures     print every failing scenario (default: the first of each kind)
 kinds: ${FIELD_KINDS.join(', ')}
 wraps: ${WRAPS.join(', ')}`;
 
@@ -35,6 +36,7 @@ interface Args {
   batch: number;
   only?: string;
   keep?: string;
+  allFailures?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -64,6 +66,7 @@ function parseArgs(argv: string[]): Args {
       case '--batch': a.batch = Math.max(1, Math.floor(num())); break;
       case '--only': a.only = v(); break;
       case '--keep': a.keep = v(); break;
+      case '--all-failures': a.allFailures = true; break;
       case '-h': case '--help': console.log(USAGE); process.exit(0);
       default: throw new Error(`unexpected argument ${flag}\n${USAGE}`);
     }
@@ -105,7 +108,7 @@ async function main(): Promise<number> {
     onBatch: (results, total) => {
       // The first failure of each kind in full; later ones are counted in the summary.
       for (const r of results) {
-        if (r.diffs.length && !shown.has(r.ref.kind)) {
+        if (r.diffs.length && (a.allFailures || !shown.has(r.ref.kind))) {
           shown.add(r.ref.kind);
           console.log(describeFailure(r));
         }

@@ -6,9 +6,12 @@ import { syntheticCallId } from '../../src/report/index.js';
 import type { ProbeStream } from './probe.js';
 import { streamKey, type TsharkStream } from './tshark.js';
 
-/** tshark prints %.3f and the report rounds to 3 decimals: equal within half a unit of the last digit. */
+/**
+ * tshark prints %.3f and the report rounds to 3 decimals. The two sides sum in different orders, so a value
+ * within a rounding error of a half unit prints one unit apart: equal within one unit of the last digit.
+ */
 export function same3(ours: number, printed: number): boolean {
-  return Math.abs(ours - printed) <= 0.0005 + 1e-9;
+  return Math.abs(ours - printed) <= 0.001 + 1e-9;
 }
 
 export interface StreamDiff {
@@ -27,7 +30,10 @@ export function compareStream(row: TsharkStream, ours: ProbeStream[]): string[] 
   if (ours.length > 1) errs.push(`${ours.length} final reports for one stream`);
   const r = ours[0];
   if (r.TOTAL_PK !== row.packets) errs.push(`packets ${r.TOTAL_PK} != ${row.packets}`);
-  if (r.EXPECTED_PK - r.TOTAL_PK !== row.lost) errs.push(`lost ${r.EXPECTED_PK - r.TOTAL_PK} != ${row.lost}`);
+  // Documented deviation (README, "Loss"): the report counts to the highest sequence number (RFC 3550),
+  // tshark to the last one seen; they differ when the last packet arrived late.
+  const lost = r.EXPECTED_PK - r.TOTAL_PK;
+  if (lost !== row.lost && lost !== row.lostToMaxSeq) errs.push(`lost ${lost} != ${row.lost}${row.lostToMaxSeq !== row.lost ? ` (RFC 3550: ${row.lostToMaxSeq})` : ''}`);
   const pairs: Array<[string, number, number]> = [
     ['min delta', r.MIN_DELTA, row.minDelta], ['mean delta', r.DELTA, row.meanDelta], ['max delta', r.MAX_DELTA, row.maxDelta],
   ];

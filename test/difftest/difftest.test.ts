@@ -25,14 +25,15 @@ describe('differential test: generated field scenarios, probe replay vs tshark',
   it('reports a stream that differs, one missing and one extra', () => {
     const row: TsharkStream = {
       src: '10.0.0.1', srcPort: 4000, dst: '10.0.0.2', dstPort: 5000, ssrc: 0x1234, packets: 50, lost: 1,
-      minDelta: 19.5, meanDelta: 20, maxDelta: 40.1, minJitter: 0.01, meanJitter: 0.5, maxJitter: 1.2, callId: 'call-1',
+      minDelta: 19.5, meanDelta: 20, maxDelta: 40.1, minJitter: 0.01, meanJitter: 0.5, maxJitter: 1.2, callId: 'call-1', lostToMaxSeq: 1,
     };
     const report: ProbeStream = {
       TYPE: 'FINAL', CORRELATION_ID: 'call-1', SRC_IP: '10.0.0.1', SRC_PORT: 4000, DST_IP: '10.0.0.2', DST_PORT: 5000, SSRC: 0x1234,
       TOTAL_PK: 50, EXPECTED_PK: 51, MIN_DELTA: 19.5, DELTA: 20, MAX_DELTA: 40.1, MIN_JITTER: 0.01, MEAN_JITTER: 0.5, MAX_JITTER: 1.2, CLOCK: 8000,
     };
     expect(compareStreams([row], [report]).diffs).toEqual([]);
-    expect(compareStreams([row], [{ ...report, MAX_JITTER: 1.201 }]).diffs[0].problems).toEqual(['max jitter 1.201 != 1.2']);
+    expect(compareStreams([row], [{ ...report, MAX_JITTER: 1.201 }]).diffs).toEqual([]); // one printed unit: rounding
+    expect(compareStreams([row], [{ ...report, MAX_JITTER: 1.202 }]).diffs[0].problems).toEqual(['max jitter 1.202 != 1.2']);
     expect(compareStreams([row], [{ ...report, CORRELATION_ID: 'call-2' }]).diffs[0].problems).toEqual(['Call-ID call-2 != call-1']);
     expect(compareStreams([row], []).diffs[0].problems[0]).toMatch(/^missing/);
     expect(compareStreams([], [report]).diffs[0].problems[0]).toMatch(/^extra/);

@@ -24,6 +24,35 @@ export interface TsharkStream {
   maxJitter: number;
   /** Call-ID of the SIP message whose SDP set the stream up; '' when nothing did. */
   callId: string;
+  /**
+   * Loss counted RFC 3550's way from the same packets: highest extended sequence number - first + 1 -
+   * received. tshark's `lost` uses the last packet's sequence number instead (the README's "Loss" deviation).
+   */
+  lostToMaxSeq: number;
+}
+
+/** Extended sequence numbers of one stream, in arrival order. */
+class SeqTracker {
+  private last = -1;
+  private maxExt = 0;
+  received = 0;
+
+  add(seq: number): void {
+    this.received++;
+    if (this.last < 0) {
+      this.last = seq;
+      return;
+    }
+    const d = ((seq - this.last + 32768) & 0xffff) - 32768; // signed distance from the highest so far
+    if (d > 0) {
+      this.maxExt += d;
+      this.last = seq;
+    }
+  }
+
+  lost(): number {
+    return this.maxExt + 1 - this.received;
+  }
 }
 
 export function streamKey(src: string, srcPort: number, dst: string, dstPort: number, ssrc: number): string {
@@ -35,13 +64,14 @@ export function tsharkArgs(file: string, heuristic: boolean): string[] {
   return ['-n', '-r', file, '-o', `rtp.heuristic_rtp:${heuristic ? 'TRUE' : 'FALSE'}`];
 }
 
-const FIELDS = ['frame.number', 'sip.Call-ID', 'frame.protocols', 'ip.src', 'ipv6.src', 'udp.srcport', 'ip.dst', 'ipv6.dst', 'udp.dstport', 'rtp.ssrc', 'rtp.setup-frame'];
+const FIELDS = ['frame.number', 'sip.Call-ID', 'frame.protocols', 'ip.src', 'ipv6.src', 'udp.srcport', 'ip.dst', 'ipv6.dst', 'udp.dstport', 'rtp.ssrc', 'rtp.setup-frame', 'rtp.seq'];
 
 export async function tsharkStreams(file: string, heuristic: boolean): Promise<TsharkStream[]> {
   const args = [...tsharkArgs(file, heuristic), '-z', 'rtp,streams', '-Y', 'rtp || sip', '-T', 'fields', ...FIELDS.flatMap((f) => ['-e', f])];
   const { stdout } = await run('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 30 });
   const callIds = new Map<string, string>();
   const setup = new Map<string, string>();
+  const seqs = new Map<string, SeqTracker>();
   const rows: TsharkStream[] = [];
   let table = false;
   for (const line of stdout.split('\n')) {
@@ -64,8 +94,15 @@ export async function tsharkStreams(file: string, heuristic: boolean): Promise<T
     const v6 = layers.lastIndexOf('ipv6') > layers.lastIndexOf('ip');
     const key = streamKey(last(v6 ? f[4] : f[3]), +last(f[5]), last(v6 ? f[7] : f[6]), +last(f[8]), parseInt(last(f[9]), 16));
     if (!setup.has(key)) setup.set(key, last(f[10]));
+    let t = seqs.get(key);
+    if (!t) seqs.set(key, (t = new SeqTracker()));
+    t.add(+last(f[11]));
   }
-  for (const r of rows) r.callId = callIds.get(setup.get(streamKey(r.src, r.srcPort, r.dst, r.dstPort, r.ssrc)) ?? '') ?? '';
+  for (const r of rows) {
+    const key = streamKey(r.src, r.srcPort, r.dst, r.dstPort, r.ssrc);
+    r.callId = callIds.get(setup.get(key) ?? '') ?? '';
+    r.lostToMaxSeq = seqs.get(key)?.lost() ?? r.lost;
+  }
   return rows;
 }
 
@@ -76,6 +113,6 @@ function parseStreamRow(line: string): TsharkStream | null {
   if (!m) return null;
   return {
     src: m[1], srcPort: +m[2], dst: m[3], dstPort: +m[4], ssrc: parseInt(m[5], 16), packets: +m[6], lost: +m[7],
-    minDelta: +m[8], meanDelta: +m[9], maxDelta: +m[10], minJitter: +m[11], meanJitter: +m[12], maxJitter: +m[13], callId: '',
+    minDelta: +m[8], meanDelta: +m[9], maxDelta: +m[10], minJitter: +m[11], meanJitter: +m[12], maxJitter: +m[13], callId: '', lostToMaxSeq: +m[7],
   };
 }
