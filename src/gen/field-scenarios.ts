@@ -16,12 +16,12 @@ import { sdpBody, sipRequest, sipResponse, type SdpMediaSpec } from './sip.js';
 export const FIELD_KINDS = [
   'basic', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset', 'talkspurts', 'comfort-noise', 'events-sdp',
   'after-bye', 'rejected-reinvite', 'reinvite-move', 'early-media', 'early-media-rejected', 'b2bua',
-  'unsignalled', 'unsignalled-odd-port', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
+  'stray-ssrc', 'unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
 ] as const;
 export type FieldKind = (typeof FIELD_KINDS)[number];
 
 /** Kinds whose RTP no SIP sets up: tshark needs `-o rtp.heuristic_rtp:TRUE` to list them. */
-export const UNSIGNALLED_KINDS: ReadonlySet<FieldKind> = new Set(['unsignalled', 'unsignalled-odd-port', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k']);
+export const UNSIGNALLED_KINDS: ReadonlySet<FieldKind> = new Set(['unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k']);
 
 /**
  * Payload type, true clock and SDP encoding of each unsignalled dynamic kind. tshark shows no jitter for a
@@ -336,7 +336,7 @@ function signalledCall(s: ScenarioBuilder, o: { impair?: (dirA: boolean) => Impa
 }
 
 /** An unsignalled two-way (or one-way) RTP exchange between A and B. */
-function unsignalled(s: ScenarioBuilder, codec: Codec, o: { odd?: boolean; media?: (x: RtpSender) => void; oneWay?: boolean; ptimeMs?: number; declare?: string } = {}): void {
+function unsignalled(s: ScenarioBuilder, codec: Codec, o: { odd?: boolean; media?: (x: RtpSender) => void; oneWay?: boolean; ptimeMs?: number; declare?: string; impair?: Impairments } = {}): void {
   const r = s.rnd;
   const pa = s.party(s.a, o.odd);
   const pb = s.party(s.b, o.odd);
@@ -355,7 +355,7 @@ function unsignalled(s: ScenarioBuilder, codec: Codec, o: { odd?: boolean; media
   for (const x of senders) {
     if (o.media) o.media(x);
     else x.voice(r.int(60, 200), true);
-    s.deliver(x, s.everyday());
+    s.deliver(x, o.impair ?? s.everyday());
     if (r.next() < 0.3) s.rtcp(x, s.startNs, x.tNs, x.tNs + 5 * MS);
   }
 }
@@ -571,7 +571,25 @@ const KINDS: Record<FieldKind, KindBuilder> = {
     s.deliver(a, s.everyday());
     s.deliver(b, s.everyday());
   },
+  // One packet of another SSRC inside a stream (a stray from elsewhere on the same 5-tuple).
+  'stray-ssrc': (s) =>
+    signalledCall(s, {
+      media: (a, b) => {
+        const n = s.rnd.int(60, 150);
+        const m = s.rnd.int(5, n - 5);
+        a.voice(m, true);
+        const [ssrc, seq, ts] = [a.ssrc, a.seq, a.ts];
+        a.restart();
+        a.packet(a.codec.pt, new Uint8Array(a.codec.bytes).fill(a.codec.fill));
+        [a.ssrc, a.seq, a.ts] = [ssrc, seq, ts];
+        a.tNs += 3 * MS;
+        a.voice(n - m);
+        b.voice(n, true);
+      },
+    }),
   unsignalled: (s) => unsignalled(s, s.codec()),
+  // A mirror port that delivers every packet twice.
+  'unsignalled-duplicates': (s) => unsignalled(s, s.codec(), { impair: { jitterMs: s.rnd.int(0, 2), duplicatePct: 100 } }),
   'unsignalled-odd-port': (s) => unsignalled(s, s.codec(), { odd: true }),
   'events-nosdp': (s) => {
     const pt = s.rnd.next() < 0.6 ? 101 : 100;

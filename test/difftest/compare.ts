@@ -34,12 +34,14 @@ export function compareStream(row: TsharkStream, ours: ProbeStream[]): string[] 
   // tshark to the last one seen; they differ when the last packet arrived late.
   const lost = r.EXPECTED_PK - r.TOTAL_PK;
   if (lost !== row.lost && lost !== row.lostToMaxSeq) errs.push(`lost ${lost} != ${row.lost}${row.lostToMaxSeq !== row.lost ? ` (RFC 3550: ${row.lostToMaxSeq})` : ''}`);
+  // tshark prints -1 for a minimum it never set: no packet was measured (a stream of one packet, or every
+  // later one excluded), where the report says 0; or, for jitter alone, it knows no clock for the type.
+  const min = (printed: number) => (printed === -1 ? 0 : printed);
   const pairs: Array<[string, number, number]> = [
-    ['min delta', r.MIN_DELTA, row.minDelta], ['mean delta', r.DELTA, row.meanDelta], ['max delta', r.MAX_DELTA, row.maxDelta],
+    ['min delta', r.MIN_DELTA, min(row.minDelta)], ['mean delta', r.DELTA, row.meanDelta], ['max delta', r.MAX_DELTA, row.maxDelta],
   ];
-  // tshark prints -1 for min jitter when it has no clock for the payload type: nothing to compare with.
-  if (row.minJitter !== -1) {
-    pairs.push(['min jitter', r.MIN_JITTER, row.minJitter], ['mean jitter', r.MEAN_JITTER, row.meanJitter], ['max jitter', r.MAX_JITTER, row.maxJitter]);
+  if (row.minJitter !== -1 || row.minDelta === -1) {
+    pairs.push(['min jitter', r.MIN_JITTER, min(row.minJitter)], ['mean jitter', r.MEAN_JITTER, row.meanJitter], ['max jitter', r.MAX_JITTER, row.maxJitter]);
   }
   for (const [name, a, b] of pairs) if (!same3(a, b)) errs.push(`${name} ${a} != ${b}`);
   const want = row.callId || syntheticCallId({ srcIp: r.SRC_IP, srcPort: r.SRC_PORT, dstIp: r.DST_IP, dstPort: r.DST_PORT, ssrc: r.SSRC });

@@ -100,7 +100,7 @@ export async function runBatch(refs: ScenarioRef[], dir: string): Promise<Scenar
       if (i !== undefined) results[i].streams++;
       if (unsignalled) row.callId = '';
       // The reference must know every generated stream's clock, or its jitter would go unchecked.
-      if (i !== undefined && row.minJitter === -1) results[i].diffs.push({ key: streamKey(row.src, row.srcPort, row.dst, row.dstPort, row.ssrc), problems: ['reference: tshark has no clock for this stream (harness)'] });
+      if (i !== undefined && row.minJitter === -1 && row.minDelta !== -1) results[i].diffs.push({ key: streamKey(row.src, row.srcPort, row.dst, row.dstPort, row.ssrc), problems: ['reference: tshark has no clock for this stream (harness)'] });
     }
     for (const d of compareStreams(theirs, ours).diffs) {
       const ip = d.key.slice(0, d.key.lastIndexOf(':', d.key.indexOf('>')));
