@@ -63,6 +63,18 @@ export interface FieldScenario {
 const MS = 1_000_000;
 const NTP_UNIX_OFFSET = 2208988800;
 
+/**
+ * UDP ports in the media range that decoders give to another protocol by port number (tshark 4.0's
+ * udp.port table: TZSP, UA/UDP, quake...): RTP there is not RTP to them, so media ports avoid them.
+ */
+const CLAIMED_UDP_PORTS: ReadonlySet<number> = new Set([
+  10253, 10500, 11211, 11273, 11898, 12000, 12001, 12002, 12003, 12004, 12220, 12222, 12223, 13400, 13819, 13907,
+  13910, 17220, 17500, 17754, 17755, 17756, 18246, 19132, 19788, 19948, 19999, 20000, 20561, 22222, 23272, 24576,
+  24577, 25826, 26000, 27036, 27500, 27910, 27950, 27951, 27952, 27953, 27960, 27961, 27962, 27963, 30030, 32000,
+  32512, 34962, 34980, 37008, 41170, 44818, 45564, 47000, 47808, 49999, 54328, 56000, 56001, 56500, 56501, 57000,
+  57001, 57032, 57033, 57500, 57501, 57532, 57533, 59000, 59001, 59032, 59033, 59500, 59501, 59532, 59533,
+]);
+
 interface Party {
   ip: string;
   rtp: number;
@@ -192,8 +204,12 @@ class ScenarioBuilder {
     this.startNs = spec.startNs;
   }
 
+  /** An endpoint with an RTP port (even unless `odd`) whose port and the next are nobody else's. */
   party(ip: string, odd = false): Party {
-    return { ip, rtp: this.rnd.int(5000, 29999) * 2 + (odd ? 1 : 0) };
+    for (;;) {
+      const rtp = this.rnd.int(5000, 29999) * 2 + (odd ? 1 : 0);
+      if (!CLAIMED_UDP_PORTS.has(rtp) && !CLAIMED_UDP_PORTS.has(rtp + 1)) return { ip, rtp };
+    }
   }
 
   codec(): Codec {
