@@ -108,7 +108,8 @@ export async function tsharkStreams(file: string, heuristic: boolean): Promise<T
 
 const ROW = /^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*X?\s*$/;
 
-function parseStreamRow(line: string): TsharkStream | null {
+/** One row of the `-z rtp,streams` table (also read from saved references), null for any other line. */
+export function parseStreamRow(line: string): TsharkStream | null {
   const m = ROW.exec(line);
   if (!m) return null;
   return {
