@@ -11,7 +11,7 @@ import { impair, ipUdp, FrameWrapper, type ArrivedPacket, type Impairments, type
 import { rtp, text } from './packets.js';
 import { SeededRandom } from './random.js';
 import { rtcpBye, rtcpCompound, rtcpSdes, rtcpSr } from './rtcp.js';
-import { sdpBody, sipRequest, sipResponse, type SdpMediaSpec } from './sip.js';
+import { sdpBody, sipRequest, sipResponse } from './sip.js';
 
 export const FIELD_KINDS = [
   'basic', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset', 'talkspurts', 'comfort-noise', 'events-sdp',
@@ -84,6 +84,7 @@ interface Codec {
   pt: number;
   name: string;
   clock: number;
+  /** Payload bytes of 20 ms. */
   bytes: number;
   fill: number;
 }
@@ -134,7 +135,7 @@ class RtpSender {
   voice(n: number, talkspurt = false): void {
     const c = this.codec;
     for (let i = 0; i < n; i++) {
-      const payload = new Uint8Array(c.bytes).fill(c.fill);
+      const payload = new Uint8Array(Math.max(1, Math.round((c.bytes * this.ptimeMs) / 20))).fill(c.fill);
       payload[0] = this.rnd.int(0, 255); // payloads differ, as real ones do
       this.packet(c.pt, payload, talkspurt && i === 0);
       this.advance(this.ptimeMs);
@@ -193,9 +194,13 @@ class ScenarioBuilder {
   readonly b: string;
   readonly c: string;
   readonly startNs: number;
+  /** Packetization of the scenario's audio: mostly 20 ms, sometimes 10, 30 or 40. */
+  readonly ptimeMs: number;
 
   constructor(readonly spec: FieldScenarioSpec) {
     this.rnd = new SeededRandom(spec.seed ^ 0x5bd1e995);
+    const p = new SeededRandom(spec.seed ^ 0x2545f491).next();
+    this.ptimeMs = p < 0.7 ? 20 : p < 0.8 ? 10 : p < 0.9 ? 30 : 40;
     const k = spec.slot;
     const host = (h: number) => (spec.ipv6 ? `2001:db8:${(0x100 + (k >> 8)).toString(16)}:${((k & 255) + 1).toString(16)}::${h}` : `10.${64 + (k >> 8)}.${k & 255}.${h}`);
     this.a = host(1);
@@ -217,7 +222,7 @@ class ScenarioBuilder {
   }
 
   sender(from: Party, to: Party, codec: Codec, startNs: number): RtpSender {
-    return new RtpSender(this.rnd, from, to, codec, startNs);
+    return new RtpSender(this.rnd, from, to, codec, startNs, this.ptimeMs);
   }
 
   /** While true, sip() writes reference-only declarations. */
@@ -271,8 +276,8 @@ interface Leg {
   headers?: Array<[string, string]>;
 }
 
-function audioSdp(p: Party, c: Codec, extra: Partial<SdpMediaSpec> = {}): string {
-  return sdpBody({ ip: p.ip, media: [{ port: p.rtp, formats: [c.pt, 13, 101], rtpmap: [[101, 'telephone-event/8000']], ptime: 20, ...extra }] });
+function audioSdp(p: Party, c: Codec, ptime: number): string {
+  return sdpBody({ ip: p.ip, media: [{ port: p.rtp, formats: [c.pt, 13, 101], rtpmap: [[101, 'telephone-event/8000']], ptime }] });
 }
 
 /** SIP of one dialog; every request from the caller unless `fromCallee`. */
@@ -336,7 +341,7 @@ function signalledCall(s: ScenarioBuilder, o: { impair?: (dirA: boolean) => Impa
   const pa = s.party(s.a);
   const pb = s.party(s.b);
   const d = new Dialog(s, leg(s.spec, s.a, s.b));
-  const media = d.establish(s.startNs, audioSdp(pa, codec), audioSdp(pb, codec), r.int(100, 1500));
+  const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 1500));
   const a = s.sender(pa, pb, codec, media + r.int(0, 20) * MS);
   const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
   if (o.media) o.media(a, b);
@@ -489,7 +494,7 @@ const KINDS: Record<FieldKind, KindBuilder> = {
     const pa = s.party(s.a);
     const pb = s.party(s.b);
     const d = new Dialog(s, leg(s.spec, s.a, s.b));
-    const media = d.establish(s.startNs, audioSdp(pa, codec), audioSdp(pb, codec), r.int(100, 800));
+    const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 800));
     const a = s.sender(pa, pb, codec, media);
     const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
     talk(a, b, r.int(1000, 3000));
@@ -508,14 +513,14 @@ const KINDS: Record<FieldKind, KindBuilder> = {
     const pa = s.party(s.a);
     const pb = s.party(s.b);
     const d = new Dialog(s, leg(s.spec, s.a, s.b));
-    const media = d.establish(s.startNs, audioSdp(pa, codec), audioSdp(pb, codec), r.int(100, 800));
+    const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 800));
     const a = s.sender(pa, pb, codec, media);
     const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
     talk(a, b, r.int(800, 2000));
     const moved = s.party(s.a);
     const offer = r.next() < 0.5
       ? sdpBody({ ip: s.a, media: [{ kind: 'image', port: moved.rtp, proto: 'udptl', formats: ['t38'] }] })
-      : audioSdp(moved, codec);
+      : audioSdp(moved, codec, s.ptimeMs);
     const t = Math.max(a.tNs, b.tNs);
     d.invite(t, offer, 2);
     d.respond(t + 5 * MS, 100, 2);
@@ -534,19 +539,19 @@ const KINDS: Record<FieldKind, KindBuilder> = {
     const pa = s.party(s.a);
     const pb = s.party(s.b);
     const d = new Dialog(s, leg(s.spec, s.a, s.b));
-    const media = d.establish(s.startNs, audioSdp(pa, codec), audioSdp(pb, codec), r.int(100, 800));
+    const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 800));
     const a = s.sender(pa, pb, codec, media);
     const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
     talk(a, b, r.int(800, 2000));
     const moved = s.party(s.a);
     const t = Math.max(a.tNs, b.tNs) + 10 * MS;
-    d.invite(t, audioSdp(moved, codec), 2);
-    d.respond(t + 40 * MS, 200, 2, 'INVITE', audioSdp(pb, codec));
+    d.invite(t, audioSdp(moved, codec, s.ptimeMs), 2);
+    d.respond(t + 40 * MS, 200, 2, 'INVITE', audioSdp(pb, codec, s.ptimeMs));
     d.request(t + 45 * MS, 'ACK', 2);
-    const a2 = new RtpSender(r, moved, pb, codec, t + 60 * MS);
+    const a2 = s.sender(moved, pb, codec, t + 60 * MS);
     a2.ssrc = a.ssrc;
     a2.seq = a.seq;
-    const b2 = new RtpSender(r, pb, moved, codec, t + 60 * MS);
+    const b2 = s.sender(pb, moved, codec, t + 60 * MS);
     b2.ssrc = b.ssrc;
     b2.seq = b.seq;
     talk(a2, b2, r.int(800, 2000));
@@ -567,16 +572,16 @@ const KINDS: Record<FieldKind, KindBuilder> = {
     const d1 = new Dialog(s, l1);
     const d2 = new Dialog(s, l2);
     const t0 = s.startNs;
-    d1.invite(t0, audioSdp(pa, codec), 1);
+    d1.invite(t0, audioSdp(pa, codec, s.ptimeMs), 1);
     d1.respond(t0 + 3 * MS, 100, 1);
-    d2.invite(t0 + 10 * MS, audioSdp(pa, codec), 1);
+    d2.invite(t0 + 10 * MS, audioSdp(pa, codec, s.ptimeMs), 1);
     d2.respond(t0 + 15 * MS, 100, 1);
     d2.respond(t0 + 40 * MS, 180, 1);
     d1.respond(t0 + 45 * MS, 180, 1);
     const ok = t0 + r.int(200, 1200) * MS;
-    d2.respond(ok, 200, 1, 'INVITE', audioSdp(pb, codec));
+    d2.respond(ok, 200, 1, 'INVITE', audioSdp(pb, codec, s.ptimeMs));
     d2.request(ok + 3 * MS, 'ACK', 1);
-    d1.respond(ok + 8 * MS, 200, 1, 'INVITE', audioSdp(pb, codec));
+    d1.respond(ok + 8 * MS, 200, 1, 'INVITE', audioSdp(pb, codec, s.ptimeMs));
     d1.request(ok + 12 * MS, 'ACK', 1);
     const a = s.sender(pa, pb, codec, ok + 20 * MS);
     const b = s.sender(pb, pa, codec, ok + 12 * MS);
@@ -603,10 +608,10 @@ const KINDS: Record<FieldKind, KindBuilder> = {
         b.voice(n, true);
       },
     }),
-  unsignalled: (s) => unsignalled(s, s.codec()),
+  unsignalled: (s) => unsignalled(s, s.codec(), { ptimeMs: s.ptimeMs }),
   // A mirror port that delivers every packet twice.
-  'unsignalled-duplicates': (s) => unsignalled(s, s.codec(), { impair: { jitterMs: s.rnd.int(0, 2), duplicatePct: 100 } }),
-  'unsignalled-odd-port': (s) => unsignalled(s, s.codec(), { odd: true }),
+  'unsignalled-duplicates': (s) => unsignalled(s, s.codec(), { ptimeMs: s.ptimeMs, impair: { jitterMs: s.rnd.int(0, 2), duplicatePct: 100 } }),
+  'unsignalled-odd-port': (s) => unsignalled(s, s.codec(), { odd: true, ptimeMs: s.ptimeMs }),
   'events-nosdp': (s) => {
     const pt = s.rnd.next() < 0.6 ? 101 : 100;
     const sameSeq = s.rnd.next() < 0.5;
@@ -632,9 +637,9 @@ function earlyMedia(s: ScenarioBuilder, rejected: boolean): void {
   const pb = s.party(s.b);
   const d = new Dialog(s, leg(s.spec, s.a, s.b));
   const t0 = s.startNs;
-  d.invite(t0, audioSdp(pa, codec), 1);
+  d.invite(t0, audioSdp(pa, codec, s.ptimeMs), 1);
   d.respond(t0 + 5 * MS, 100, 1);
-  d.respond(t0 + 30 * MS, 183, 1, 'INVITE', audioSdp(pb, codec));
+  d.respond(t0 + 30 * MS, 183, 1, 'INVITE', audioSdp(pb, codec, s.ptimeMs));
   const b = s.sender(pb, pa, codec, t0 + 50 * MS);
   const a = s.sender(pa, pb, codec, t0 + 60 * MS);
   const n = r.int(10, 100);
@@ -646,7 +651,7 @@ function earlyMedia(s: ScenarioBuilder, rejected: boolean): void {
     d.request(t + 5 * MS, 'ACK', 1);
   } else {
     const ok = b.tNs;
-    d.respond(ok, 200, 1, 'INVITE', audioSdp(pb, codec));
+    d.respond(ok, 200, 1, 'INVITE', audioSdp(pb, codec, s.ptimeMs));
     d.request(ok + 5 * MS, 'ACK', 1);
     if (a.packets === 0) a.tNs = ok + 10 * MS;
     talk(a, b, r.int(800, 2500));
