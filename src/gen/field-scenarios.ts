@@ -14,7 +14,7 @@ import { rtcpBye, rtcpCompound, rtcpSdes, rtcpSr } from './rtcp.js';
 import { sdpBody, sipRequest, sipResponse } from './sip.js';
 
 export const FIELD_KINDS = [
-  'basic', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset', 'talkspurts', 'comfort-noise', 'events-sdp',
+  'basic', 'lossy', 'seq-wrap', 'rtcp-mux', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset', 'talkspurts', 'comfort-noise', 'events-sdp',
   'after-bye', 'rejected-reinvite', 'reinvite-move', 'early-media', 'early-media-rejected', 'b2bua',
   'stray-ssrc', 'unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
 ] as const;
@@ -233,9 +233,14 @@ class ScenarioBuilder {
     (this.declaring ? this.declarations : this.arrivals).push({ tNs: Math.round(tNs / 1000) * 1000 + MS, ip: ipUdp(from, 5060, to, 5060, text(message)) });
   }
 
-  /** A sender's packets through the network. */
-  deliver(s: RtpSender, o: Impairments): void {
-    for (const p of impair(s.sent, this.rnd, o)) this.arrivals.push(p);
+  /** A sender's packets through the network; returns when the last one arrives (ns). */
+  deliver(s: RtpSender, o: Impairments): number {
+    let last = 0;
+    for (const p of impair(s.sent, this.rnd, o)) {
+      this.arrivals.push(p);
+      if (p.tNs > last) last = p.tNs;
+    }
+    return last;
   }
 
   /** Everyday network: a few ms of delay variation, sometimes a little loss. */
@@ -243,10 +248,10 @@ class ScenarioBuilder {
     return { jitterMs: this.rnd.int(0, 4), lossPct: this.rnd.next() < 0.3 ? this.rnd.int(1, 3) : 0 };
   }
 
-  /** SR + SDES every second while the sender sent, then an RTCP BYE at `byeNs` (RTP port + 1). */
-  rtcp(s: RtpSender, fromNs: number, untilNs: number, byeNs: number): void {
-    const from = { ip: s.from.ip, rtp: s.from.rtp + 1 };
-    const to = { ip: s.to.ip, rtp: s.to.rtp + 1 };
+  /** SR + SDES every second while the sender sent, then an RTCP BYE at `byeNs` (RTP port + 1, or the RTP port with `mux`). */
+  rtcp(s: RtpSender, fromNs: number, untilNs: number, byeNs: number, mux = false): void {
+    const from = { ip: s.from.ip, rtp: s.from.rtp + (mux ? 0 : 1) };
+    const to = { ip: s.to.ip, rtp: s.to.rtp + (mux ? 0 : 1) };
     const sdes = () => rtcpSdes([{ ssrc: s.ssrc, items: [{ type: 1, value: `u${s.ssrc}@difftest` }] }]);
     for (let t = fromNs + 1000 * MS; t < untilNs; t += 1000 * MS) {
       const abs = 1_700_000_000 + t / 1e9;
@@ -276,8 +281,8 @@ interface Leg {
   headers?: Array<[string, string]>;
 }
 
-function audioSdp(p: Party, c: Codec, ptime: number): string {
-  return sdpBody({ ip: p.ip, media: [{ port: p.rtp, formats: [c.pt, 13, 101], rtpmap: [[101, 'telephone-event/8000']], ptime }] });
+function audioSdp(p: Party, c: Codec, ptime: number, rtcpMux = false): string {
+  return sdpBody({ ip: p.ip, media: [{ port: p.rtp, formats: [c.pt, 13, 101], rtpmap: [[101, 'telephone-event/8000']], ptime, rtcpMux }] });
 }
 
 /** SIP of one dialog; every request from the caller unless `fromCallee`. */
@@ -335,24 +340,30 @@ function talk(a: RtpSender, b: RtpSender, ms: number): void {
 type KindBuilder = (s: ScenarioBuilder) => void;
 
 /** The plain signalled call every other signalled kind varies: A calls B, both talk, A hangs up. */
-function signalledCall(s: ScenarioBuilder, o: { impair?: (dirA: boolean) => Impairments; media?: (a: RtpSender, b: RtpSender) => void; codec?: Codec } = {}): void {
+function signalledCall(
+  s: ScenarioBuilder,
+  o: { impair?: (dirA: boolean) => Impairments; media?: (a: RtpSender, b: RtpSender) => void; codec?: Codec; rtcpMux?: boolean; senders?: (a: RtpSender, b: RtpSender) => void } = {},
+): void {
   const r = s.rnd;
   const codec = o.codec ?? s.codec();
   const pa = s.party(s.a);
   const pb = s.party(s.b);
   const d = new Dialog(s, leg(s.spec, s.a, s.b));
-  const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 1500));
+  const mux = o.rtcpMux === true;
+  const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs, mux), audioSdp(pb, codec, s.ptimeMs, mux), r.int(100, 1500));
   const a = s.sender(pa, pb, codec, media + r.int(0, 20) * MS);
   const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
+  o.senders?.(a, b);
   if (o.media) o.media(a, b);
   else talk(a, b, r.int(1500, 4000));
-  const end = Math.max(a.tNs, b.tNs);
-  d.hangup(end + r.int(20, 200) * MS);
-  s.deliver(a, o.impair ? o.impair(true) : s.everyday());
-  s.deliver(b, o.impair ? o.impair(false) : s.everyday());
-  if (r.next() < 0.5) {
-    s.rtcp(a, media, a.tNs, end + 5 * MS);
-    s.rtcp(b, media, b.tNs, end + 6 * MS);
+  const lastA = s.deliver(a, o.impair ? o.impair(true) : s.everyday());
+  const lastB = s.deliver(b, o.impair ? o.impair(false) : s.everyday());
+  // BYE once the last RTP has arrived (RTP still in flight after it is what after-bye does).
+  d.hangup(Math.max(lastA, lastB) + r.int(20, 200) * MS);
+  // The RTCP BYE arrives after the sender's last RTP (overtaking it is what after-bye does).
+  if (mux || r.next() < 0.5) {
+    s.rtcp(a, media, a.tNs, lastA + r.int(1, 5) * MS, mux);
+    s.rtcp(b, media, b.tNs, lastB + r.int(1, 5) * MS, mux);
   }
 }
 
@@ -376,8 +387,8 @@ function unsignalled(s: ScenarioBuilder, codec: Codec, o: { odd?: boolean; media
   for (const x of senders) {
     if (o.media) o.media(x);
     else x.voice(r.int(60, 200), true);
-    s.deliver(x, o.impair ?? s.everyday());
-    if (r.next() < 0.3) s.rtcp(x, s.startNs, x.tNs, x.tNs + 5 * MS);
+    const last = s.deliver(x, o.impair ?? s.everyday());
+    if (r.next() < 0.3) s.rtcp(x, s.startNs, x.tNs, last + r.int(1, 5) * MS);
   }
 }
 
@@ -414,6 +425,20 @@ function dynamic(kind: keyof typeof DYNAMIC_CLOCKS): KindBuilder {
 
 const KINDS: Record<FieldKind, KindBuilder> = {
   basic: (s) => signalledCall(s),
+  // A bad network: 5..20 % loss, in bursts or not, and up to 60 ms of delay variation (order kept).
+  lossy: (s) => signalledCall(s, { impair: () => ({ jitterMs: s.rnd.int(10, 60), lossPct: s.rnd.int(5, 20) }) }),
+  // Sequence numbers and timestamps that wrap during the call.
+  'seq-wrap': (s) =>
+    signalledCall(s, {
+      senders: (a, b) => {
+        for (const x of [a, b]) {
+          x.seq = 65535 - s.rnd.int(0, 40);
+          x.ts = 0xffffffff - s.rnd.int(0, 40) * 160;
+        }
+      },
+    }),
+  // RTCP on the RTP port (RFC 5761), announced by a=rtcp-mux.
+  'rtcp-mux': (s) => signalledCall(s, { rtcpMux: true }),
   reorder: (s) =>
     signalledCall(s, {
       impair: () => ({ jitterMs: s.rnd.int(0, 3), swapPct: s.rnd.int(1, 8), latePct: s.rnd.int(0, 3) }),
