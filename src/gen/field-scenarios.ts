@@ -671,7 +671,8 @@ function earlyMedia(s: ScenarioBuilder, rejected: boolean): void {
   b.voice(n, true);
   if (r.next() < 0.3) a.voice(n, true);
   if (rejected) {
-    const t = b.tNs + r.int(0, 30) * MS;
+    // After the last early media has arrived (RTP still in flight after the end is after-bye's case).
+    const t = Math.max(a.tNs, b.tNs) + r.int(5, 30) * MS;
     d.respond(t, 480, 1);
     d.request(t + 5 * MS, 'ACK', 1);
   } else {

@@ -79,9 +79,9 @@ function parseArgs(argv: string[]): Args {
 
 function printSummary(s: RunSummary, seed: number): void {
   const rows = [...s.byKind.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1));
-  console.log(`\n${'group'.padEnd(24)} ${'scenarios'.padStart(9)} ${'streams'.padStart(8)} ${'failed'.padStart(7)} ${'mismatched streams'.padStart(19)}  first failure`);
+  console.log(`\n${'group'.padEnd(24)} ${'scenarios'.padStart(9)} ${'streams'.padStart(8)} ${'failed'.padStart(7)} ${'mismatched streams'.padStart(19)}  smallest failure`);
   for (const [name, k] of rows) {
-    console.log(`${name.padEnd(24)} ${String(k.scenarios).padStart(9)} ${String(k.streams).padStart(8)} ${String(k.failedScenarios).padStart(7)} ${String(k.mismatchedStreams).padStart(19)}  ${k.firstFailure ? refName(k.firstFailure.ref) : ''}`);
+    console.log(`${name.padEnd(24)} ${String(k.scenarios).padStart(9)} ${String(k.streams).padStart(8)} ${String(k.failedScenarios).padStart(7)} ${String(k.mismatchedStreams).padStart(19)}  ${k.smallestFailure ? `${refName(k.smallestFailure.ref)} (${k.smallestFailure.frames} frames)` : ''}`);
   }
   console.log(`\nrun seed ${seed}: ${s.scenarios} scenarios, ${s.streams} streams compared, ${s.failedScenarios} scenarios with ${s.mismatchedStreams} mismatched streams, ${s.seconds.toFixed(1)} s`);
 }

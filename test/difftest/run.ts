@@ -57,6 +57,8 @@ export function pickScenario(runSeed: number, index: number, sel: Selection): Sc
 
 export interface ScenarioResult {
   ref: ScenarioRef;
+  /** Frames of the scenario's capture (its size: the smallest failure is the easiest to read). */
+  frames: number;
   /** Streams tshark lists for the scenario. */
   streams: number;
   diffs: StreamDiff[];
@@ -85,7 +87,7 @@ export async function runBatch(refs: ScenarioRef[], dir: string): Promise<Scenar
   ];
   const owner = new Map<string, number>();
   built.forEach((s, i) => s.addresses.forEach((a) => owner.set(a, i)));
-  const results: ScenarioResult[] = refs.map((ref) => ({ ref, streams: 0, diffs: [] }));
+  const results: ScenarioResult[] = refs.map((ref, i) => ({ ref, frames: built[i].frames.length, streams: 0, diffs: [] }));
   for (const [name, unsignalled, list] of groups) {
     if (list.length === 0) continue;
     const file = join(dir, `${name}.pcap`);
@@ -129,8 +131,8 @@ export interface KindFigures {
   streams: number;
   failedScenarios: number;
   mismatchedStreams: number;
-  /** First failing scenario of the kind (the smallest seed seen). */
-  firstFailure?: ScenarioResult;
+  /** The failing scenario with the fewest frames. */
+  smallestFailure?: ScenarioResult;
 }
 
 export interface RunSummary {
@@ -151,7 +153,7 @@ function tally(into: Map<string, KindFigures>, name: string, r: ScenarioResult):
   if (r.diffs.length) {
     k.failedScenarios++;
     k.mismatchedStreams += r.diffs.length;
-    if (!k.firstFailure || r.ref.seed < k.firstFailure.ref.seed) k.firstFailure = r;
+    if (!k.smallestFailure || r.frames < k.smallestFailure.frames) k.smallestFailure = r;
   }
 }
 
