@@ -16,7 +16,7 @@ import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } fro
 import type { RtcpCompound } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
 import { CallTracker, SipPortSet } from '../sip/index.js';
-import type { CallTrackerOptions } from '../sip/index.js';
+import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
@@ -29,6 +29,8 @@ const TICK_MS = 1000;
 export interface PipelineEvents {
   streamStarted?(): void;
   streamEnded?(reason: number, finalMos: number): void;
+  /** The full call table evicted a call (rare; counted and logged by the integrator). */
+  callEvicted?(kind: CallEvictionKind, callId: string): void;
   /**
    * What an RTCP packet taught that can concern streams elsewhere (worker mode: the RTCP flow and the RTP
    * streams it describes may sit on different workers); given to their pipelines' applyRtcpFacts().
@@ -118,6 +120,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const hooks: CallViewHooks = {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
+      onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
     };
     // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
     const sipTarget = sink as Partial<SipTarget>;
@@ -246,6 +249,7 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** End of input or shutdown: every open stream gets its final report, every call ends. */
   finish(): void {
+    this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     this.engine.endAll(EndReason.shutdown);
     this.calls.endAll(this.nowMs);
   }
@@ -277,6 +281,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (!b) return;
     this.ctx.attach(slot, b, byDestination, this.engine.payloadType(slot));
     this.engine.setCallRef(slot, bindingId);
+    this.calls.touch(b.callIndex, this.nowMs); // a call with media is the last the full table evicts
   }
 
   private bindingOf(slot: number): MediaBinding | null {
@@ -313,6 +318,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
   private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
     const e = this.engine;
+    if (this.ctx.attachedSlots >= e.activeStreams) return; // every stream already belongs to a call: nothing to scan
     e.forEachActive((slot) => {
       if (this.ctx.binding[slot] >= 0) return;
       if (e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3) {
@@ -325,11 +331,11 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** SIP ended or moved the media: its streams get their final report now, not at the silence timeout. */
   private endStreamsOfBinding(id: number, kind: 'FINAL' | 'HANGUP'): void {
-    if (!this.ctx.hasStreams(id)) return; // RTCP addresses and legs without media: no scan of every stream
     this.sipEndKind = kind;
-    this.engine.forEachActive((slot) => {
-      if (this.ctx.binding[slot] === id) this.engine.endStream(slot, EndReason.sipBye);
-    });
+    for (let slot = this.ctx.anySlotOf(id); slot >= 0; slot = this.ctx.anySlotOf(id)) {
+      this.engine.endStream(slot, EndReason.sipBye);
+      if (this.ctx.binding[slot] === id) this.ctx.clear(slot); // the end hook clears it; never loop on a slot
+    }
   }
 
   private onRtcp(pkt: DecodedPacket, now: number): void {
@@ -430,6 +436,7 @@ export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
     sipPorts: s.ports,
     aLegHeaders: s.correlationHeaders,
     natBindSource: s.natBindSource,
+    mediaLingerMs: s.mediaLingerS * 1000,
   };
 }
 
