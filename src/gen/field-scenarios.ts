@@ -526,10 +526,11 @@ const KINDS: Record<FieldKind, KindBuilder> = {
     const trailing = Math.min(a.sent.length, b.sent.length, r.int(1, 3));
     const bye = Math.min(a.sent[a.sent.length - trailing].sendNs, b.sent[b.sent.length - trailing].sendNs) + MS - r.int(0, 800) * 1000;
     d.hangup(bye - MS); // sip() adds the 1 ms path delay
-    s.deliver(a, { jitterMs: r.int(0, 2) });
-    s.deliver(b, { jitterMs: r.int(0, 2) });
-    s.rtcp(a, media, a.tNs, bye + r.int(200, 18000) * 1000);
-    s.rtcp(b, media, b.tNs, bye + r.int(200, 18000) * 1000);
+    const lastA = s.deliver(a, { jitterMs: r.int(0, 2) });
+    const lastB = s.deliver(b, { jitterMs: r.int(0, 2) });
+    // Each sender's RTCP BYE follows its own last RTP packet.
+    s.rtcp(a, media, a.tNs, Math.max(bye + r.int(200, 18000) * 1000, lastA + r.int(100, 2000) * 1000));
+    s.rtcp(b, media, b.tNs, Math.max(bye + r.int(200, 18000) * 1000, lastB + r.int(100, 2000) * 1000));
   },
   'rejected-reinvite': (s) => {
     // Mid-call the caller offers T.38 (or audio on a new port); the callee answers 488; media carries on.
