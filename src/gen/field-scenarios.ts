@@ -1,9 +1,10 @@
 /**
- * Small calls that do what real networks do, each reproducible from (kind, seed): reordering (the first
- * packets too), SPAN duplicates, an SSRC change on one 5-tuple, a timestamp reset, talkspurts, comfort
- * noise, RFC 4733 events with and without SDP, unsignalled dynamic payload types at 8/16/48/90 kHz, RTP
- * and RTCP after BYE, rejected and accepted re-INVITEs, early media of answered and rejected calls, B2BUA
- * legs sharing media addresses, unsignalled RTP on even and odd ports; each over any FrameWrapper
+ * Small calls that do what real networks do, each reproducible from (kind, seed): heavy loss and delay
+ * variation, sequence/timestamp wrap, rtcp-mux, reordering (the first packets too), SPAN duplicates, an
+ * SSRC change and a stray SSRC on one 5-tuple, a timestamp reset, talkspurts, comfort noise, RFC 4733
+ * events with and without SDP, unsignalled dynamic payload types at 8/16/48/90 kHz, RTP and RTCP after
+ * BYE, rejected and accepted re-INVITEs, early media of answered and rejected calls, B2BUA legs sharing
+ * media addresses, unsignalled RTP on even and odd ports and duplicated; each over any FrameWrapper
  * encapsulation and IPv4 or IPv6. Scenarios of one capture use disjoint addresses (their `slot`), so many
  * run side by side in one file. Fixtures for differential tests against tshark; clarity over speed.
  */
@@ -14,14 +15,17 @@ import { rtcpBye, rtcpCompound, rtcpSdes, rtcpSr } from './rtcp.js';
 import { sdpBody, sipRequest, sipResponse } from './sip.js';
 
 export const FIELD_KINDS = [
-  'basic', 'lossy', 'seq-wrap', 'rtcp-mux', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset', 'talkspurts', 'comfort-noise', 'events-sdp',
-  'after-bye', 'rejected-reinvite', 'reinvite-move', 'early-media', 'early-media-rejected', 'b2bua',
-  'stray-ssrc', 'unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
+  'basic', 'lossy', 'seq-wrap', 'rtcp-mux', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset',
+  'talkspurts', 'comfort-noise', 'events-sdp', 'after-bye', 'rejected-reinvite', 'reinvite-move', 'early-media',
+  'early-media-rejected', 'b2bua', 'stray-ssrc', 'unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates',
+  'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
 ] as const;
 export type FieldKind = (typeof FIELD_KINDS)[number];
 
 /** Kinds whose RTP no SIP sets up: tshark needs `-o rtp.heuristic_rtp:TRUE` to list them. */
-export const UNSIGNALLED_KINDS: ReadonlySet<FieldKind> = new Set(['unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k']);
+export const UNSIGNALLED_KINDS: ReadonlySet<FieldKind> = new Set([
+  'unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates', 'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
+]);
 
 /**
  * Payload type, true clock and SDP encoding of each unsignalled dynamic kind. tshark shows no jitter for a
