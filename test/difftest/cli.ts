@@ -17,7 +17,9 @@ const USAGE = `usage: npm run difftest -- [options]
   --ci               the kinds, wraps and IPv6 share the CI test runs
   --batch N          scenarios per capture file                         (default 50)
   --only NAME        one scenario (KIND:WRAP:v4|v6:SEED, as printed for a failure): both sides printed
-  --keep DIR         with --only: where its captures are written       (default ./difftest-NAME)
+  --from N           index of the first scenario (rebuilds a batch of a run: seed, from, count, batch)
+  --keep DIR         where captures are kept: with --only, its own (default ./difftest-NAME);
+                     otherwise those of every batch with a failure, in DIR/batch-FROM
   --all-failures     print every failing scenario (default: the first of each kind)
 kinds: ${FIELD_KINDS.join(', ')}
 wraps: ${WRAPS.join(', ')}`;
@@ -36,6 +38,7 @@ interface Args {
   batch: number;
   only?: string;
   keep?: string;
+  from?: number;
   allFailures?: boolean;
 }
 
@@ -66,6 +69,7 @@ function parseArgs(argv: string[]): Args {
       case '--batch': a.batch = Math.max(1, Math.floor(num())); break;
       case '--only': a.only = v(); break;
       case '--keep': a.keep = v(); break;
+      case '--from': a.from = Math.floor(num()); break;
       case '--all-failures': a.allFailures = true; break;
       case '-h': case '--help': console.log(USAGE); process.exit(0);
       default: throw new Error(`unexpected argument ${flag}\n${USAGE}`);
@@ -105,12 +109,14 @@ async function main(): Promise<number> {
     count: a.count,
     seconds: a.seconds,
     batchSize: a.batch,
+    from: a.from,
+    keepDir: a.keep,
     onBatch: (results, total) => {
       // The first failure of each kind in full; later ones are counted in the summary.
       for (const r of results) {
         if (r.diffs.length && (a.allFailures || !shown.has(r.ref.kind))) {
           shown.add(r.ref.kind);
-          console.log(describeFailure(r));
+          console.log(describeFailure(r, { seed: a.seed, selection: a.selection, batchSize: a.batch }));
         }
       }
       process.stderr.write(`${total.scenarios} scenarios, ${total.streams} streams, ${total.failedScenarios} failing, ${total.seconds.toFixed(0)} s\n`);

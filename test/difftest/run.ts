@@ -3,7 +3,7 @@
  * disjoint addresses, through tshark and through the probe's replay; every stream compared. A scenario is
  * named `KIND:WRAP:v4|v6:SEED`, and that name alone rebuilds it (`--only NAME`).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -57,6 +57,9 @@ export function pickScenario(runSeed: number, index: number, sel: Selection): Sc
 
 export interface ScenarioResult {
   ref: ScenarioRef;
+  /** Index of the scenario in its run, and of its batch's first scenario. */
+  index: number;
+  batchStart: number;
   /** Frames of the scenario's capture (its size: the smallest failure is the easiest to read). */
   frames: number;
   /** Streams tshark lists for the scenario. */
@@ -79,7 +82,7 @@ function writeCapture(path: string, scenarios: FieldScenario[], reference: boole
  * clocks; unsignalled streams belong to no call whatever it says); the probe replays each capture with its
  * defaults. Returns one result per scenario; `dir` keeps the captures.
  */
-export async function runBatch(refs: ScenarioRef[], dir: string): Promise<ScenarioResult[]> {
+export async function runBatch(refs: ScenarioRef[], dir: string, firstIndex = 0): Promise<ScenarioResult[]> {
   const built = refs.map((ref, slot) => buildFieldScenario({ ...ref, slot, startNs: slot * STAGGER_NS }));
   const groups: Array<[string, boolean, FieldScenario[]]> = [
     ['signalled', false, built.filter((s) => !s.unsignalled)],
@@ -87,7 +90,7 @@ export async function runBatch(refs: ScenarioRef[], dir: string): Promise<Scenar
   ];
   const owner = new Map<string, number>();
   built.forEach((s, i) => s.addresses.forEach((a) => owner.set(a, i)));
-  const results: ScenarioResult[] = refs.map((ref, i) => ({ ref, frames: built[i].frames.length, streams: 0, diffs: [] }));
+  const results: ScenarioResult[] = refs.map((ref, i) => ({ ref, index: firstIndex + i, batchStart: firstIndex, frames: built[i].frames.length, streams: 0, diffs: [] }));
   for (const [name, unsignalled, list] of groups) {
     if (list.length === 0) continue;
     const file = join(dir, `${name}.pcap`);
@@ -117,6 +120,10 @@ export async function runBatch(refs: ScenarioRef[], dir: string): Promise<Scenar
 export interface RunOptions {
   seed: number;
   selection: Selection;
+  /** Index of the first scenario (default 0): a batch is rebuilt from the run seed and its first index. */
+  from?: number;
+  /** Where the captures of batches with a failure are kept (default: nowhere). */
+  keepDir?: string;
   /** Stop after this many scenarios... */
   count?: number;
   /** ...or once this many seconds have passed (whichever comes first). */
@@ -164,13 +171,20 @@ export async function runDifftest(o: RunOptions): Promise<RunSummary> {
   const summary: RunSummary = { scenarios: 0, streams: 0, mismatchedStreams: 0, failedScenarios: 0, byKind: new Map(), failures: [], seconds: 0 };
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-difftest-'));
   try {
-    let index = 0;
+    const from = o.from ?? 0;
+    let index = from;
     for (;;) {
-      const left = o.count !== undefined ? o.count - index : batchSize;
+      const left = o.count !== undefined ? from + o.count - index : batchSize;
       if (left <= 0 || (o.seconds !== undefined && Date.now() - started >= o.seconds * 1000)) break;
       const refs: ScenarioRef[] = [];
+      const batchStart = index;
       for (let i = 0; i < Math.min(batchSize, left); i++) refs.push(pickScenario(o.seed, index++, o.selection));
-      const results = await runBatch(refs, dir);
+      const results = await runBatch(refs, dir, batchStart);
+      if (o.keepDir !== undefined && results.some((r) => r.diffs.length)) {
+        const keep = join(o.keepDir, `batch-${batchStart}`);
+        mkdirSync(keep, { recursive: true });
+        for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(keep, f));
+      }
       for (const r of results) {
         summary.scenarios++;
         summary.streams += r.streams;
@@ -206,9 +220,20 @@ export async function runOne(ref: ScenarioRef, dir: string): Promise<{ result: S
   return { result, file, commands };
 }
 
-/** One line per problem of a failing scenario, with the command that reproduces it. */
-export function describeFailure(r: ScenarioResult): string {
+/** The flags that draw the same scenarios from a run seed. */
+export function selectionFlags(sel: Selection): string {
+  return `--kinds ${sel.kinds.join(',')} --wraps ${sel.wraps.join(',')} --ipv6-share ${sel.ipv6Share}`;
+}
+
+/**
+ * One line per problem of a failing scenario, with the commands that reproduce it: alone, and in its
+ * batch (a scenario that passes alone fails through what the others in its capture do to the probe).
+ */
+export function describeFailure(r: ScenarioResult, run?: { seed: number; selection: Selection; batchSize: number }): string {
   const lines = [`${refName(r.ref)}: ${r.diffs.length} of ${r.streams} streams differ  (reproduce: ${reproduceCommand(r.ref)})`];
+  if (run) {
+    lines.push(`  in its batch: npm run difftest -- --seed ${run.seed} --from ${r.batchStart} --count ${run.batchSize} --batch ${run.batchSize} ${selectionFlags(run.selection)} --all-failures --keep DIR`);
+  }
   for (const d of r.diffs) lines.push(`  ${d.key}: ${d.problems.join('; ')}`);
   return lines.join('\n');
 }
