@@ -11,11 +11,12 @@ import type { TsharkStream } from './tshark.js';
 
 const SCENARIOS = 200;
 const RUN_SEED = 14;
+const BATCH = 50;
 
 describe('differential test: generated field scenarios, probe replay vs tshark', () => {
   it(`${SCENARIOS} scenarios (run seed ${RUN_SEED}): every stream equals tshark's`, async () => {
-    const s = await runDifftest({ seed: RUN_SEED, selection: CI_SELECTION, count: SCENARIOS, batchSize: 50 });
-    expect(s.failures.map(describeFailure).join('\n')).toBe('');
+    const s = await runDifftest({ seed: RUN_SEED, selection: CI_SELECTION, count: SCENARIOS, batchSize: BATCH });
+    expect(s.failures.map((f) => describeFailure(f, { seed: RUN_SEED, selection: CI_SELECTION, batchSize: BATCH })).join('\n')).toBe('');
     expect(s.scenarios).toBe(SCENARIOS);
     // Every scenario has at least one stream, most two or more.
     expect(s.streams).toBeGreaterThan(SCENARIOS * 1.5);
