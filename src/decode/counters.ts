@@ -32,13 +32,15 @@ export const MalformedReason = {
   FRAGMENT: 14,
   /** More nested tunnels than the decoder follows (protects against crafted recursion). */
   TUNNEL_DEPTH: 15,
-  COUNT: 16,
+  /** GTP-U header, its optional fields or an extension header cut short, or an extension of length 0. */
+  GTP_HEADER: 16,
+  COUNT: 17,
 } as const;
 
 export const malformedReasonNames: readonly string[] = [
   'link_header', 'vlan_header', 'mpls_header', 'ipv4_header', 'ipv4_length', 'ipv6_header', 'ipv6_extension',
   'udp_header', 'udp_length', 'tcp_header', 'gre_header', 'erspan_header', 'vxlan_header', 'tzsp_header',
-  'fragment', 'tunnel_depth',
+  'fragment', 'tunnel_depth', 'gtp_header',
 ];
 
 /** What the decoder saw (decoder.counts[counter]). Layers are counted once per packet and layer instance. */
@@ -72,14 +74,17 @@ export const ProtocolCounter = {
   UNKNOWN_LINK_TYPE: 23,
   /** UDP length beyond the IP payload: delivered with the payload cut at the IP end, as Wireshark still dissects it. */
   UDP_LENGTH_CLAMPED: 24,
-  COUNT: 25,
+  /** GTP-U v1 G-PDUs (mobile core user plane) whose inner IP packet was decoded. */
+  GTP_U: 25,
+  COUNT: 26,
 } as const;
 
 export const protocolCounterNames: readonly string[] = [
   'packets', 'ipv4', 'ipv6', 'udp', 'tcp', 'other', 'vlan_tags', 'mpls', 'fragments', 'reassembled',
   'fragment_duplicates', 'fragment_overlaps', 'fragment_timeouts', 'fragment_evictions', 'gre', 'erspan_i',
   'erspan_ii', 'erspan_iii', 'vxlan', 'tzsp', 'ip_in_ip', 'pppoe', 'truncated', 'unknown_link_type', 'udp_length_clamped',
+  'gtp_u',
 ];
 
 /** Value of DecodedPacket.tunnel: the innermost tunnel the payload came out of. */
-export const TunnelType = { NONE: 0, GRE: 1, ERSPAN_I: 2, ERSPAN_II: 3, ERSPAN_III: 4, VXLAN: 5, TZSP: 6, IP_IN_IP: 7, MPLS: 8 } as const;
+export const TunnelType = { NONE: 0, GRE: 1, ERSPAN_I: 2, ERSPAN_II: 3, ERSPAN_III: 4, VXLAN: 5, TZSP: 6, IP_IN_IP: 7, MPLS: 8, GTP_U: 9 } as const;

@@ -11,6 +11,8 @@ export interface DecoderOptions {
   vxlanPort?: number;
   /** UDP destination port decoded as TZSP (default 37008). */
   tzspPort?: number;
+  /** UDP port (source or destination) decoded as GTP-U v1 (default 2152). */
+  gtpPort?: number;
   maxFragmentChains?: number;
   maxFragmentBytes?: number;
   fragmentTimeoutMs?: number;
@@ -25,6 +27,7 @@ export interface DecoderOptions {
 const MAX_DEPTH = 8;
 const MAX_MPLS_LABELS = 16;
 const MAX_IPV6_EXTENSIONS = 16;
+const MAX_GTP_EXTENSIONS = 16;
 
 /**
  * Decodes link layer to transport payload by offset arithmetic into one reused DecodedPacket. Nothing is
@@ -48,6 +51,7 @@ export class PacketDecoder {
   private readonly fastLinkType: number;
   private readonly vxlanPort: number;
   private readonly tzspPort: number;
+  private readonly gtpPort: number;
   private readonly fragments: FragmentReassembler;
   private out: DecodedPacket | null = null;
   /** The batch buffer of the packet being decoded: MAC offsets are only meaningful inside it. */
@@ -61,6 +65,7 @@ export class PacketDecoder {
     this.fastLinkType = opts.fastPath === false ? -1 : 1;
     this.vxlanPort = opts.vxlanPort ?? 4789;
     this.tzspPort = opts.tzspPort ?? 37008;
+    this.gtpPort = opts.gtpPort ?? 2152;
     this.fragments = new FragmentReassembler(
       {
         maxFragmentChains: opts.maxFragmentChains ?? 64,
@@ -110,9 +115,10 @@ export class PacketDecoder {
         const ports = v.getUint32(udp);
         const ulen = v.getUint16(udp + 4);
         const dstPort = ports & 0xffff;
+        const gtp = this.gtpPort;
         // claimedEnd >= udp + 8 and <= the captured end: both headers are inside the packet.
         if (claimedEnd - udp >= 8 && claimedEnd <= o + caplen && ulen >= 8 && udp + ulen <= claimedEnd &&
-          dstPort !== this.vxlanPort && dstPort !== this.tzspPort) {
+          dstPort !== this.vxlanPort && dstPort !== this.tzspPort && dstPort !== gtp && ports >>> 16 !== gtp) {
           this.fastPackets++;
           if (vlan >= 0) this.protocolCounts[C.VLAN_TAGS]++;
           out.ipVersion = 4;
@@ -478,6 +484,11 @@ export class PacketDecoder {
       return this.tunnelEthernet(TunnelType.VXLAN, buf, payOff + 8, payEnd);
     }
     if (dstPort === this.tzspPort && payEnd - payOff >= 4 && buf[payOff] === 1) return this.tzsp(buf, payOff, payEnd);
+    // GTP-U v1 (3GPP TS 29.281) G-PDU: version 1, protocol type GTP, message type 255. Anything else on the
+    // port (GTP' or echo requests, or RTP that happens to use it) stays plain UDP.
+    if ((dstPort === this.gtpPort || srcPort === this.gtpPort) && payEnd - payOff >= 8 && (buf[payOff] & 0xf0) === 0x30 && buf[payOff + 1] === 0xff) {
+      return this.gtpU(buf, payOff, payEnd);
+    }
     out.payloadBuf = buf;
     out.payloadOffset = payOff;
     out.payloadLength = payEnd - payOff;
@@ -563,6 +574,33 @@ export class PacketDecoder {
     if (frameType === 0) return this.ethernet(buf, off + hl, end);
     if (frameType === 2) return this.ipByVersion(buf, off + hl, end);
     return this.other();
+  }
+
+  /**
+   * GTP-U v1: flags, message type, length (bytes after the first 8), TEID; when E, S or PN is set, a
+   * sequence number, N-PDU number and next extension type follow; each extension header is a length in
+   * 4-byte units, its content and the next type (0: none). Then the user's IPv4 or IPv6 packet.
+   */
+  private gtpU(buf: Uint8Array, off: number, end: number): boolean {
+    const flags = buf[off];
+    const claimed = off + 8 + ((buf[off + 2] << 8) | buf[off + 3]);
+    if (claimed < end) end = claimed;
+    let o = off + 8;
+    if ((flags & 0x07) !== 0) {
+      if (end - o < 4) return this.bad(M.GTP_HEADER);
+      let next = (flags & 0x04) !== 0 ? buf[o + 3] : 0;
+      o += 4;
+      for (let n = 0; next !== 0; n++) {
+        if (n === MAX_GTP_EXTENSIONS || end - o < 4) return this.bad(M.GTP_HEADER);
+        const len = buf[o] << 2;
+        if (len === 0 || end - o < len) return this.bad(M.GTP_HEADER);
+        next = buf[o + len - 1];
+        o += len;
+      }
+    }
+    if (!this.enterTunnel(TunnelType.GTP_U)) return false;
+    this.protocolCounts[C.GTP_U]++;
+    return this.ipByVersion(buf, o, end);
   }
 
   /** TZSP: version 1, type, encapsulation, tagged fields up to the END tag (1); PADDING (0) is one byte. */

@@ -5,3 +5,6 @@ export * from './tunnels.js';
 export * from './sip.js';
 export * from './scenario.js';
 export * from './sip-scenarios.js';
+export * from './network.js';
+export * from './field-scenarios.js';
+export * from './random.js';

@@ -7,7 +7,8 @@ export interface SdpMediaSpec {
   kind?: string; // default "audio"
   port: number;
   proto?: string; // default "RTP/AVP"
-  formats?: number[]; // default [0, 8, 101]
+  /** Formats on the m= line: payload types, or names for non-RTP media ("t38"). Default [0, 8, 101]. */
+  formats?: Array<number | string>;
   /** Extra a=rtpmap lines: [pt, "name/rate[/channels]"]. */
   rtpmap?: Array<[number, string]>;
   /** Media-level c= address. */

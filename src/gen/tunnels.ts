@@ -71,6 +71,45 @@ export function vxlan(frame: Uint8Array, vni = 100): Uint8Array {
   return concat(h, frame);
 }
 
+export interface GtpUOptions {
+  teid?: number;
+  /** Sequence number (sets S). */
+  seq?: number;
+  /** N-PDU number (sets PN). */
+  npdu?: number;
+  /** Extension headers (set E): [type, content]; content is padded so each header is a multiple of 4 bytes. */
+  extensions?: Array<[number, Uint8Array]>;
+}
+
+/** GTP-U v1 G-PDU (message type 255) carrying an IP packet: the UDP payload towards port 2152. */
+export function gtpu(ipPacket: Uint8Array, o: GtpUOptions = {}): Uint8Array {
+  const ext = o.extensions ?? [];
+  const optional = o.seq !== undefined || o.npdu !== undefined || ext.length > 0;
+  const parts: Uint8Array[] = [];
+  const h = new Uint8Array(optional ? 12 : 8);
+  h[0] = 0x30 | (ext.length ? 4 : 0) | (o.seq !== undefined ? 2 : 0) | (o.npdu !== undefined ? 1 : 0);
+  h[1] = 0xff;
+  writeU32(h, 4, o.teid ?? 1);
+  if (optional) {
+    writeU16(h, 8, o.seq ?? 0);
+    h[10] = o.npdu ?? 0;
+    h[11] = ext.length ? ext[0][0] : 0;
+  }
+  parts.push(h);
+  ext.forEach(([, content], i) => {
+    const len = Math.ceil((content.length + 2) / 4) * 4;
+    const e = new Uint8Array(len);
+    e[0] = len / 4;
+    e.set(content, 1);
+    e[len - 1] = i + 1 < ext.length ? ext[i + 1][0] : 0;
+    parts.push(e);
+  });
+  parts.push(ipPacket);
+  const out = concat(...parts);
+  writeU16(out, 2, out.length - 8);
+  return out;
+}
+
 /** TZSP (version 1, type received, encapsulation Ethernet) with optional tagged fields before END. */
 export function tzsp(frame: Uint8Array, tags: Array<[number, Uint8Array]> = [], o: { type?: number; encapsulation?: number; padding?: number } = {}): Uint8Array {
   const parts: Uint8Array[] = [Uint8Array.from([1, o.type ?? 0, 0, 0])];

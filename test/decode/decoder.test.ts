@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  concat, erspan2, erspan3, ethernet, EtherType, gre, ipv4, ipv4Fragments, ipv4Udp, ipv6, ipv6AuthHeader, ipv6Fragments,
+  concat, erspan2, erspan3, ethernet, EtherType, gre, gtpu, ipv4, ipv4Fragments, ipv4Udp, ipv6, ipv6AuthHeader, ipv6Fragments,
   ipv6OptionsHeader, ipv6RoutingHeader, IpProto, loopback, mpls, pppoe, pwControlWord, sll, sll2, tcp, TcpFlags, text, tzsp, udp,
   udpFrame, vxlan,
 } from '../../src/gen/index.js';
@@ -368,6 +368,9 @@ describe('PacketDecoder: malformed packets are counted per reason', () => {
     ['ERSPAN II wrong version', ethernet(ipv4('1.1.1.1', '2.2.2.2', 47, gre(0x88be, new Uint8Array(30), { seq: 1 })), EtherType.IPV4), 1, MalformedReason.ERSPAN_HEADER],
     ['TZSP without end tag', udpFrame('1.1.1.1', 1, '2.2.2.2', 37008, Uint8Array.from([1, 0, 0, 1, 0, 0, 10, 5, 1])), 1, MalformedReason.TZSP_HEADER],
     ['short SLL', new Uint8Array(10), 113, MalformedReason.LINK_HEADER],
+    ['GTP-U optional fields cut', udpFrame('1.1.1.1', 2152, '2.2.2.2', 2152, Uint8Array.from([0x32, 0xff, 0, 2, 0, 0, 0, 1, 0, 0])), 1, MalformedReason.GTP_HEADER],
+    ['GTP-U extension of length 0', udpFrame('1.1.1.1', 2152, '2.2.2.2', 2152, gtpu(ipv4Udp('10.0.0.1', 1, '10.0.0.2', 2, PAYLOAD), { extensions: [[0x85, Uint8Array.from([0, 9])]] }).map((b, i) => (i === 12 ? 0 : b))), 1, MalformedReason.GTP_HEADER],
+    ['GTP-U extension past its length', udpFrame('1.1.1.1', 2152, '2.2.2.2', 2152, gtpu(new Uint8Array(0), { extensions: [[0x85, Uint8Array.from([0, 9])]] }).map((b, i) => (i === 12 ? 9 : b))), 1, MalformedReason.GTP_HEADER],
   ];
   for (const [name, frame, lt, reason] of cases) {
     it(`${name} -> ${malformedReasonNames[reason]}`, () => {
@@ -395,5 +398,24 @@ describe('text helpers', () => {
       expect(ipToString(a, b, c, d)).toBe(new URL(`http://[${hex}]/`).hostname.slice(1, -1));
     }
     expect(ipToString(0, 0, 0xffff, 0xc0a80001)).toBe('192.168.0.1');
+  });
+});
+
+describe('PacketDecoder: GTP-U', () => {
+  const inner = ipv4Udp('10.0.0.1', 4000, '10.0.0.2', 5000, PAYLOAD);
+  it('delivers the inner UDP flow with sequence, N-PDU and chained extension headers, either port at 2152', () => {
+    const frames = [
+      udpFrame('1.1.1.1', 2152, '2.2.2.2', 2152, gtpu(inner, { seq: 7, npdu: 3, extensions: [[0x85, Uint8Array.from([0, 9])], [0x40, Uint8Array.from([1, 2, 3, 4, 5])]] })),
+      udpFrame('1.1.1.1', 40000, '2.2.2.2', 2152, gtpu(inner)),
+      udpFrame('1.1.1.1', 2152, '2.2.2.2', 40000, gtpu(inner)),
+    ];
+    const { results, decoder } = decodeAll(frames);
+    expect(results).toEqual([true, true, true]);
+    expect(decoder.counts[ProtocolCounter.GTP_U]).toBe(3);
+  });
+  it('keeps other UDP on port 2152 as plain UDP (not a G-PDU)', () => {
+    const r = decodeOne(udpFrame('1.1.1.1', 2152, '2.2.2.2', 2152, PAYLOAD), 1);
+    expect(r.ok).toBe(true);
+    expect(r.decoder.counts[ProtocolCounter.GTP_U]).toBe(0);
   });
 });

@@ -12,16 +12,20 @@ import { DecodedPacket, ipToString, PacketDecoder, type DecoderOptions } from '.
 export function tsharkUdpFlows(file: string, extraArgs: string[] = []): Map<string, number> {
   const out = execFileSync(
     'tshark',
-    ['-r', file, ...extraArgs, '-T', 'fields', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'ipv6.dst', '-e', 'udp.dstport', '-Y', 'udp'],
+    ['-r', file, ...extraArgs, '-T', 'fields', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'ipv6.dst', '-e', 'udp.dstport', '-e', 'frame.protocols', '-Y', 'udp'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const flows = new Map<string, number>();
   for (const line of out.split('\n')) {
     if (!line) continue;
     const f = line.split('\t').map((v) => v.split(',').pop() ?? '');
-    // When both IPv4 and IPv6 layers exist (6in4 etc.) the innermost one is whichever tshark lists; prefer v6 when v4 is outer.
-    const src = f[1] || f[0];
-    const dst = f[4] || f[3];
+    // Not a UDP flow of the probe's: a UDP header quoted by an ICMP error, or TCP inside a UDP tunnel (GTP-U).
+    const layers = f[6].split(':');
+    if (layers.some((l) => l === 'icmp' || l === 'icmpv6') || layers.lastIndexOf('tcp') > layers.lastIndexOf('udp')) continue;
+    // When both IPv4 and IPv6 layers exist (6in4, GTP-U over IPv6...) the innermost is the later in frame.protocols.
+    const v6 = layers.lastIndexOf('ipv6') > layers.lastIndexOf('ip');
+    const src = v6 ? f[1] : f[0];
+    const dst = v6 ? f[4] : f[3];
     const key = `${src}|${f[2]}|${dst}|${f[5]}`;
     flows.set(key, (flows.get(key) ?? 0) + 1);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  erspan2, erspan3, ethernet, EtherType, gre, ipv4, ipv4Fragments, ipv4Udp, ipv6, ipv6Fragments, ipv6OptionsHeader, ipv6RoutingHeader,
+  erspan2, erspan3, ethernet, EtherType, gre, gtpu, tcp, ipv4, ipv4Fragments, ipv4Udp, ipv6, ipv6Fragments, ipv6OptionsHeader, ipv6RoutingHeader,
   IpProto, loopback, mpls, pcapngSections, pwControlWord, rtp, sll, sll2, tzsp, udp, udpFrame, vxlan, concat,
 } from '../../src/gen/index.js';
 import { decoderUdpFlows, sorted, tsharkUdpFlows } from './flows.js';
@@ -39,6 +39,20 @@ describe('generated mirror-port capture: UDP flows match tshark', () => {
     eth.push(outer(IpProto.GRE, gre(0x86dd, ipv6('2001:db8::17', '2001:db8::18', IpProto.UDP, udp(4017, 6017, voice(i))))));
     for (const f of ipv4Fragments('10.19.0.1', '10.19.0.2', IpProto.UDP, udp(5060, 5060, sip), 1480, { id: 100 + i })) eth.push(ethernet(f, EtherType.IPV4));
     for (const f of ipv6Fragments('2001:db8::20', '2001:db8::21', IpProto.UDP, udp(5062, 5062, sip), 1232, 900 + i)) eth.push(ethernet(f, EtherType.IPV6));
+    // GTP-U v1 (mobile core): plain, sequence number, N-PDU number, extension headers, IPv6 inside and outside,
+    // TCP inside (not a UDP flow), and an echo request on the port (not a G-PDU: plain UDP for both).
+    const gtpOuter = (body: Uint8Array, v6 = false) =>
+      v6 ? udpFrame('2001:db8:1::1', 2152, '2001:db8:1::2', 2152, body) : udpFrame('172.16.1.1', 2152, '172.16.1.2', 2152, body, { vlans: [30, 40] });
+    eth.push(gtpOuter(gtpu(innerIp(41, i), { teid: 0x1000 + i })));
+    eth.push(gtpOuter(gtpu(innerIp(42, i), { seq: i })));
+    eth.push(gtpOuter(gtpu(innerIp(43, i), { npdu: i + 1 })));
+    eth.push(gtpOuter(gtpu(innerIp(44, i), { seq: i, extensions: [[0x85, Uint8Array.from([0x00, 0x09])], [0x40, Uint8Array.from([0x13, 0xc4])]] })));
+    eth.push(gtpOuter(gtpu(ipv6('2001:db8::45', '2001:db8::46', IpProto.UDP, udp(4045, 6045, voice(i))), { extensions: [[0x85, Uint8Array.from([0x10, 0x05, 0, 0, 0, 0])]] })));
+    eth.push(gtpOuter(gtpu(innerIp(47, i)), true));
+    eth.push(gtpOuter(gtpu(ipv4('10.48.0.1', '10.48.0.2', IpProto.TCP, tcp(4048, 80, i, voice(i))))));
+    const echo = gtpu(new Uint8Array(0), { seq: i });
+    echo[1] = 1;
+    eth.push(udpFrame('172.16.1.3', 2152, '172.16.1.4', 2152, echo));
     eth.push(outer(1, new Uint8Array(8)));
     const bogus = Uint8Array.from(udpFrame('10.40.0.1', 4040, '10.40.0.2', 6040, voice(i)));
     bogus[38] = 0x7f; // UDP length far past the IP payload: both tshark and we still count the datagram
@@ -71,7 +85,7 @@ describe('generated mirror-port capture: UDP flows match tshark', () => {
     const theirs = tsharkUdpFlows(file);
     const ours = decoderUdpFlows(data);
     expect(sorted(ours.flows)).toEqual(sorted(theirs));
-    expect(theirs.size).toBe(24); // 19 Ethernet-borne flows, 2 raw IP, SLL, SLL2, NULL (the NULL IPv6 one repeats a raw flow)
+    expect(theirs.size).toBe(31); // 26 Ethernet-borne flows, 2 raw IP, SLL, SLL2, NULL (the NULL IPv6 one repeats a raw flow)
     expect([...ours.decoder.malformed].every((n) => n === 0)).toBe(true);
   });
 });
