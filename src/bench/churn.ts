@@ -128,14 +128,14 @@ function measure(v: Variant): void {
   keepAlive.push(dec, pkt, engine);
   run(engine, v.warm, dec, pkt, v.endAtLast); // fills the table (full variants): not timed
   const ev0 = engine.counters.evicted;
-  const pend0 = engine.counters.heuristicPending;
+  const pend0 = engine.counters.heldBack;
   gc();
   const t0 = process.hrtime.bigint();
   run(engine, v.timed, dec, pkt, v.endAtLast);
   const ms = elapsedMs(t0);
   v.best = Math.min(v.best, (ms * 1e6) / v.timed.packets);
   v.evicted = engine.counters.evicted - ev0;
-  v.heldBack = engine.counters.heuristicPending - pend0;
+  v.heldBack = engine.counters.heldBack - pend0;
   v.active = engine.activeStreams;
 }
 

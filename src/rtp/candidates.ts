@@ -1,7 +1,9 @@
 /**
  * Candidate cache of the RTP heuristic: unsignalled (5-tuple, SSRC) flows not yet taken as RTP.
  *
- * Direct-mapped by key hash (a colliding flow takes the entry over). Besides the run of consecutive
+ * Two-way set associative by key hash: a new flow takes the empty entry of its pair, else the one whose
+ * last packet is older (direct-mapped, two flows that collide would take the entry from each other on
+ * every packet and neither would ever reach its run). Besides the run of consecutive
  * sequence numbers that decides promotion, each entry keeps the packets seen so far (up to DEPTH) so a
  * promoted stream can be fed from its first packet: Wireshark counts a stream from its first packet,
  * and metrics computed from the promoting packet on would miss packets, deltas and jitter samples.
@@ -14,6 +16,8 @@ const DMASK = CANDIDATE_DEPTH - 1;
 
 export class CandidateCache {
   readonly keyWords: number;
+  /** Entry of the latest add(). */
+  lastEntry = 0;
   readonly mask: number;
   private readonly keys: Int32Array;
   /** Last sequence number of the entry, -1 when the entry is empty. */
@@ -60,11 +64,26 @@ export class CandidateCache {
   /** Entry of hash h holding exactly `key`, or -1. */
   find(h: number, key: Int32Array): number {
     const i = h & this.mask;
-    if (this.lastSeq[i] < 0) return -1;
+    if (this.holds(i, key)) return i;
+    if (this.holds(i ^ 1, key)) return i ^ 1;
+    return -1;
+  }
+
+  private holds(i: number, key: Int32Array): boolean {
+    if (this.lastSeq[i] < 0) return false;
     const b = i * this.keyWords;
     const ks = this.keys;
-    for (let w = 0; w < this.keyWords; w++) if (ks[b + w] !== key[w]) return -1;
-    return i;
+    for (let w = 0; w < this.keyWords; w++) if (ks[b + w] !== key[w]) return false;
+    return true;
+  }
+
+  /** Entry for a new flow of hash h: an empty one of the pair, else the one idle longer. */
+  private victim(h: number): number {
+    const i = h & this.mask;
+    const j = i ^ 1;
+    if (this.lastSeq[i] < 0) return i;
+    if (this.lastSeq[j] < 0) return j;
+    return this.pMs[this.pending(j, this.count[j] - 1)] < this.pMs[this.pending(i, this.count[i] - 1)] ? j : i;
   }
 
   /**
@@ -74,7 +93,7 @@ export class CandidateCache {
   add(h: number, key: Int32Array, counts: boolean, seq: number, ts: number, ms: number, pt: number, marker: number, bytes: number): number {
     let i = this.find(h, key);
     if (i < 0) {
-      i = h & this.mask;
+      i = this.victim(h);
       const b = i * this.keyWords;
       for (let w = 0; w < this.keyWords; w++) this.keys[b + w] = key[w];
       this.count[i] = 0;
@@ -99,6 +118,7 @@ export class CandidateCache {
     this.pMarker[p] = marker;
     this.pBytes[p] = bytes;
     this.count[i] = c + 1;
+    this.lastEntry = i;
     return this.run[i];
   }
 

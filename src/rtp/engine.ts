@@ -75,7 +75,11 @@ export class RtpEngineCounters {
   heuristicRejected = 0;
   streamsStarted = 0;
   streamsEnded = 0;
+  /** Streams ended to make room (table full), all kinds; and of those, the ones on their first packet. */
   evicted = 0;
+  evictedUnconfirmed = 0;
+  /** Packets of new one-packet streams held in the candidate cache because the table was full of confirmed streams. */
+  heldBack = 0;
   ssrcChanges = 0;
 }
 
@@ -87,6 +91,11 @@ const WIN = 128;
 const KEY_WORDS = 10; // src0..3, dst0..3, ports, ssrc
 const TEV = 2; // PayloadKind.telephoneEvent (a literal: the hot loop compares with it)
 const CN = 1; // PayloadKind.comfortNoise
+
+/** A stream still on its first packet this long after it (capture time) is the first a full table gives up. */
+const PROBATION_MS = 1000;
+/** Slots the eviction's CLOCK hand visits at most per new stream. */
+const CLOCK_STEPS = 64;
 
 const DEFAULT_HEURISTIC: RtpHeuristicOptions = {
   minConsecutive: 2, // RFC 3550 A.1 MIN_SEQUENTIAL
@@ -143,6 +152,13 @@ export class RtpEngine {
   /** Position of each slot in slotList. */
   private readonly slotPos: Int32Array;
   private activeCount = 0;
+  /** Eviction: ring of slots whose stream started on one packet, oldest first (re-checked when taken). */
+  private readonly unconfirmed: Int32Array;
+  private unconfirmedHead = 0;
+  private unconfirmedLength = 0;
+  /** Eviction: CLOCK hand over the slots and each slot's packet count when the hand last passed it. */
+  private hand = 0;
+  private readonly handPackets: Int32Array;
 
   // Candidate cache for unsignalled streams: direct-mapped by key hash.
   private readonly cands: CandidateCache;
@@ -190,6 +206,8 @@ export class RtpEngine {
       this.slotList[i] = i; // slot 0 is allocated first
       this.slotPos[i] = i;
     }
+    this.unconfirmed = new Int32Array(n);
+    this.handPackets = new Int32Array(n);
     this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
   }
 
@@ -206,7 +224,7 @@ export class RtpEngine {
     const scratch = this.store.byteSize - recordHot - recordCold;
     const streamIndex = this.streams.byteSize;
     const tupleIndex = this.tuples.byteSize;
-    const lists = this.slotList.byteLength + this.slotPos.byteLength;
+    const lists = this.slotList.byteLength + this.slotPos.byteLength + this.unconfirmed.byteLength + this.handPackets.byteLength;
     const fixed = this.cands.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength;
     const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed;
     return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, total, perStream: (total - fixed) / n, slots: n };
@@ -372,7 +390,13 @@ export class RtpEngine {
     } else {
       cand = this.adoptCandidate(h, pt, seq, ts, t, marker, bytes);
     }
+    const confirmed = cand >= 0 && this.cands.pendingCount(cand) >= 2;
+    if (this.activeCount === this.maxStreams) {
+      if (!confirmed) return this.holdBack(h, cand, pt, seq, ts, t, marker, bytes);
+      this.makeRoom();
+    }
     const slot = this.startStream(h, link, mo, md, frameBuf);
+    if (!confirmed) this.noteUnconfirmed(slot);
     if (cand >= 0) {
       this.replayCandidate(slot, cand);
     } else {
@@ -401,7 +425,7 @@ export class RtpEngine {
       return -1;
     }
     const run = cands.add(h, this.newKey, ptOk, seq, ts, t, pt, marker, bytes);
-    if (run >= hs.minConsecutive) return h & cands.mask;
+    if (run >= hs.minConsecutive) return cands.lastEntry;
     if (ptOk) this.counters.heuristicPending++;
     else this.counters.heuristicRejected++;
     return -1;
@@ -437,7 +461,6 @@ export class RtpEngine {
 
   /** New stream for the key in newKey (hash h); link-layer details as unknownStream's. */
   private startStream(h: number, link: number, mo: number, md: number, frameBuf: Uint8Array): number {
-    if (this.activeCount === this.maxStreams) this.evictIdlest();
     const slot = this.slotList[this.activeCount++];
     const store = this.store;
     store.clear(slot);
@@ -478,16 +501,80 @@ export class RtpEngine {
     return slot;
   }
 
-  private evictIdlest(): void {
-    let best = -1;
-    let bestMs = Infinity;
-    for (let i = 0; i < this.activeCount; i++) {
-      const s = this.slotList[i];
-      const last = this.f[s * L.HOT_D + L.D_LAST_MS];
-      if (last < bestMs) { bestMs = last; best = s; }
+  /**
+   * Free a slot of the full table for a confirmed newcomer (two packets or more; a one-packet one waits in
+   * the candidate cache, see holdBack) in O(1) amortized, never by a scan. First choice: the oldest stream
+   * still on its one packet after PROBATION_MS (a ring of such starts; entries whose stream has since got
+   * a second packet are dropped). Else CLOCK over the slots (all active when full): the first stream that
+   * received no packet since the hand last passed it; the others get a second chance (their packet count
+   * is noted). At most CLOCK_STEPS slots per call, then the idlest of those: bounded work per new stream,
+   * and the hand never notes the whole table at one instant (which would make every slot look silent
+   * on its next visit, moments later).
+   */
+  private makeRoom(): void {
+    const w = this.w;
+    const f = this.f;
+    const ring = this.unconfirmed;
+    while (this.unconfirmedLength > 0) {
+      const s = ring[this.unconfirmedHead];
+      if (w[s * L.HOT_W + L.W_PK] < 2) {
+        if (f[s * L.HOT_D + L.D_LAST_MS] > this.nowRelMs - PROBATION_MS) break; // the oldest is still young
+        if (++this.unconfirmedHead === ring.length) this.unconfirmedHead = 0;
+        this.unconfirmedLength--;
+        this.counters.evictedUnconfirmed++;
+        this.evict(s);
+        return;
+      }
+      if (++this.unconfirmedHead === ring.length) this.unconfirmedHead = 0;
+      this.unconfirmedLength--;
     }
+    const n = this.maxStreams;
+    const seen = this.handPackets;
+    let idlest = 0;
+    let idlestMs = Infinity;
+    for (let steps = Math.min(n, CLOCK_STEPS); steps > 0; steps--) {
+      const s = this.hand;
+      if (++this.hand === n) this.hand = 0;
+      const pk = w[s * L.HOT_W + L.W_PK];
+      if (pk === seen[s]) {
+        if (pk < 2) this.counters.evictedUnconfirmed++;
+        this.evict(s);
+        return;
+      }
+      seen[s] = pk;
+      const last = f[s * L.HOT_D + L.D_LAST_MS];
+      if (last < idlestMs) { idlestMs = last; idlest = s; }
+    }
+    // None silent since the last pass (the first pass over a newly full table, or every stream busy).
+    this.evict(idlest);
+  }
+
+  private evict(slot: number): void {
     this.counters.evicted++;
-    this.endStream(best, EndReason.evicted);
+    this.endStream(slot, EndReason.evicted);
+    this.handPackets[slot] = 0; // its successor in the slot gets a second chance on the first pass
+  }
+
+  /** A stream started on one packet: the first the table gives up when full (ring full: the oldest entry goes). */
+  private noteUnconfirmed(slot: number): void {
+    const ring = this.unconfirmed;
+    if (this.unconfirmedLength === ring.length) {
+      if (++this.unconfirmedHead === ring.length) this.unconfirmedHead = 0;
+      this.unconfirmedLength--;
+    }
+    let i = this.unconfirmedHead + this.unconfirmedLength++;
+    if (i >= ring.length) i -= ring.length;
+    ring[i] = slot;
+  }
+
+  /**
+   * New one-packet stream, table full of confirmed streams: the packet waits in the candidate cache (entry
+   * `cand`, or a new one) until a second one confirms the stream, which then gets a slot with both. -1.
+   */
+  private holdBack(h: number, cand: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
+    if (cand < 0) this.cands.add(h, this.newKey, true, seq, ts, t, pt, marker, bytes);
+    this.counters.heldBack++;
+    return -1;
   }
 
   /** Clock and kind of a new payload type (rare: stream start or PT change). */
