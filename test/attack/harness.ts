@@ -156,7 +156,7 @@ export class Probe {
     writeFileSync(cfg, o.yaml ?? '');
     const args = [cli, 'run', '-i', 'lo', '-f', `udp and net ${NET}.0.0/16`, '-c', cfg, '--hep', o.hep.uri, '--metrics-port', String(this.metricsPort),
       '--metrics-listen', '127.0.0.1', '--log-format', 'json', '--log-level', 'info', ...(o.args ?? [])];
-    this.child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...(process.env.RTPPROBE_ATTACK_NODE_ARGS ?? '').split(' ').filter(Boolean), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString('latin1')));
     this.child.stderr!.on('data', (d: Buffer) => (this.out += d.toString('latin1')));
     this.exited = new Promise((r) => this.child.on('exit', (code) => r((this.exitCode = code))));
@@ -201,19 +201,37 @@ export class Probe {
   }
 }
 
-/** Run sender.mjs with `spec` in its own process; its JSON result. */
-export function runSender<T = Record<string, unknown>>(spec: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [senderScript, JSON.stringify(spec)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+export interface SenderRun<T> {
+  /** Resolves once the sender has built its packets (only with spec.waitForGo). */
+  ready: Promise<void>;
+  go(): void;
+  done: Promise<T>;
+}
+
+/** Run sender.mjs with `spec` in its own process; `done` is its JSON result. */
+export function startSender<T = Record<string, unknown>>(spec: Record<string, unknown>): SenderRun<T> {
+  const c = spawn(process.execPath, [senderScript, JSON.stringify(spec)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (onReady = r));
+  c.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.startsWith('ready\n')) onReady();
+  });
+  c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<T>((resolve, reject) => {
     c.on('exit', (code) => {
+      onReady();
       if (code !== 0) reject(new Error(`sender ${String(spec.role)}/${String(spec.kind ?? '')} exited ${code}: ${err}`));
       else resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
     });
   });
+  return { ready, done, go: () => c.stdin.end('go\n') };
+}
+
+export function runSender<T = Record<string, unknown>>(spec: Record<string, unknown>): Promise<T> {
+  return startSender<T>(spec).done;
 }
 
 export interface SentStream {

@@ -7,7 +7,11 @@
 // Every sender is bounded in count and time.
 import { createSocket } from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
-import { rtp, sipRequest, sipResponse, sdpBody, text } from '../../dist/gen/index.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { classicPcap, rtp, sipRequest, sipResponse, sdpBody, text, udpFrame } from '../../dist/gen/index.js';
 
 const spec = JSON.parse(process.argv[2]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -98,81 +102,131 @@ const random32 = () => {
   return rnd >>> 0;
 };
 
-async function attack() {
+/**
+ * The attack's packets in sending order: i -> { payload, src, sport, dst, dport } (count of them). Sent by
+ * tcpreplay from a capture file written here (a C sender: the rates of the field report on a small machine),
+ * or from UDP sockets when tcpreplay is missing.
+ */
+function attackPackets() {
   const { kind, rate, seconds, net = '127.77', targets = [] } = spec;
-  const count = Math.ceil(rate * seconds);
   const src = `${net}.9.1`;
   const dst = `${net}.10.1`;
-  const sock = await udp(src, 0);
-  const sock5060 = kind === 'invite-flood' || kind === 'sip-rate' ? await udp(src, 5060) : null;
   const payload = new Uint8Array(160).fill(0xd5);
-  let r;
+  const count = Math.ceil(rate * seconds);
   if (kind === 'invite-flood') {
     // New Call-ID per INVITE, never answered, each with an SDP offer (media address of its own).
-    r = await paced(rate, count, seconds + 5, (i) => {
+    return { count, make: (i) => {
       const body = sdpBody({ ip: dst, media: [{ port: 40000 + 2 * (i % 10000), formats: [0] }] });
-      sock5060.send(text(sipRequest('INVITE', `sip:flood${i}@${dst}`, { callId: `flood-${i}-${process.pid}@attack.test`, fromTag: `f${i}`, cseq: 1, via: `${src}:5060`, body })), 5060, dst);
-    });
-  } else if (kind === 'random-ssrc') {
-    // One packet per SSRC to the real calls' signalled RTP ports (every packet a new stream).
-    r = await paced(rate, count, seconds + 5, (i) => {
+      return { payload: text(sipRequest('INVITE', `sip:flood${i}@${dst}`, { callId: `flood-${i}-${process.pid}@attack.test`, fromTag: `f${i}`, cseq: 1, via: `${src}:5060`, body })), src, sport: 5060, dst, dport: 5060 };
+    } };
+  }
+  if (kind === 'random-ssrc') {
+    // One packet per SSRC to the real calls' signalled RTP ports (every packet a would-be new stream).
+    return { count, make: (i) => {
       const t = targets[i % targets.length];
-      sock.send(rtp({ pt: 8, seq: random32() & 0xffff, ts: random32(), ssrc: random32(), payload }), t.port, t.ip);
-    });
-  } else if (kind === 'streams') {
-    // `streams` distinct signalled-port streams of `per` packets each (report burst at SIGTERM).
+      return { payload: rtp({ pt: 8, seq: random32() & 0xffff, ts: random32(), ssrc: random32(), payload }), src, sport: 7000, dst: t.ip, dport: t.port };
+    } };
+  }
+  if (kind === 'streams') {
+    // `streams` distinct streams of `per` packets each to the calls' signalled ports (a report burst).
     const { streams, per } = spec;
-    r = await paced(rate, streams * per, seconds + 30, (i) => {
+    return { count: streams * per, make: (i) => {
       const s = i % streams;
       const k = Math.floor(i / streams);
       const t = targets[s % targets.length];
-      sock.send(rtp({ pt: 8, seq: k, ts: k * 160, ssrc: (0x7e000000 + s) >>> 0, payload }), t.port, t.ip);
-    });
-  } else if (kind === 'junk') {
-    // Random bytes (random lengths) to the real calls' RTP ports and to the SIP port.
-    r = await paced(rate, count, seconds + 5, (i) => {
-      const len = 1 + (random32() % 1400);
-      const b = randomFillSync(Buffer.allocUnsafe(len));
-      if (i % 4 === 0) sock.send(b, 5060, dst);
-      else { const t = targets[i % targets.length]; sock.send(b, t.port, t.ip); }
-    });
-  } else if (kind === 'sip-rate') {
-    // SIP messages at `rate`/s (INVITE with SDP, then 200 with SDP, new Call-ID per pair) plus RTP at
-    // `rtpRate` pps over `rtpStreams` streams between the flood's own SDP ports.
-    const { rtpRate, rtpStreams } = spec;
-    const rtpSock = await udp(dst, 0);
-    let rtpSent = 0;
-    const rtpT0 = nowMs();
-    const rtpTimer = setInterval(() => {
-      const due = Math.min(Math.ceil(rtpRate * seconds), Math.floor(((nowMs() - rtpT0) * rtpRate) / 1000));
-      while (rtpSent < due) {
-        const s = rtpSent % rtpStreams;
-        const k = Math.floor(rtpSent / rtpStreams);
-        rtpSock.send(rtp({ pt: 0, seq: k, ts: k * 160, ssrc: (0x6d000000 + s) >>> 0, payload }), 50000 + 2 * s, src);
-        rtpSent++;
-      }
-    }, 2);
-    r = await paced(rate, count, seconds + 5, (i) => {
-      const pair = i >> 1;
-      const cid = `rate-${pair}-${process.pid}@attack.test`;
-      if ((i & 1) === 0) {
-        const body = sdpBody({ ip: src, media: [{ port: 50000 + 2 * (pair % 1000), formats: [0] }] });
-        sock5060.send(text(sipRequest('INVITE', `sip:r${pair}@${dst}`, { callId: cid, fromTag: `r${pair}`, cseq: 1, via: `${src}:5060`, body })), 5060, dst);
-      } else {
-        const body = sdpBody({ ip: dst, media: [{ port: 51000 + 2 * (pair % 1000), formats: [0] }] });
-        sock5060.send(text(sipResponse(200, { callId: cid, fromTag: `r${pair}`, toTag: `t${pair}`, cseq: 1, cseqMethod: 'INVITE', via: `${src}:5060`, body })), 5060, src);
-      }
-    });
-    clearInterval(rtpTimer);
-    r.rtpSent = rtpSent;
-    rtpSock.close();
-  } else {
-    throw new Error(`unknown attack kind ${kind}`);
+      return { payload: rtp({ pt: 8, seq: k, ts: k * 160, ssrc: (0x7e000000 + s) >>> 0, payload }), src, sport: 7000 + 2 * (s % 500), dst: t.ip, dport: t.port };
+    } };
   }
+  if (kind === 'junk') {
+    // Random bytes (random lengths) to the real calls' RTP ports and to the SIP port.
+    return { count, make: (i) => {
+      const b = randomFillSync(Buffer.allocUnsafe(1 + (random32() % 1400)));
+      if (i % 4 === 0) return { payload: b, src, sport: 7000, dst, dport: 5060 };
+      const t = targets[i % targets.length];
+      return { payload: b, src, sport: 7000, dst: t.ip, dport: t.port };
+    } };
+  }
+  if (kind === 'sip-rate') {
+    // SIP at `rate`/s (INVITE with SDP then 200 with SDP, a new Call-ID per pair) interleaved with RTP at
+    // `rtpRate` pps over `rtpStreams` streams between the flood's own addresses.
+    const { rtpRate, rtpStreams } = spec;
+    const total = Math.ceil((rate + rtpRate) * seconds);
+    let sipN = 0;
+    let rtpN = 0;
+    return { count: total, make: (i) => {
+      if (Math.floor(((i + 1) * rate) / (rate + rtpRate)) > sipN) {
+        const n = sipN++;
+        const pair = n >> 1;
+        const cid = `rate-${pair}-${process.pid}@attack.test`;
+        if ((n & 1) === 0) {
+          const body = sdpBody({ ip: src, media: [{ port: 50000 + 2 * (pair % 1000), formats: [0] }] });
+          return { payload: text(sipRequest('INVITE', `sip:r${pair}@${dst}`, { callId: cid, fromTag: `r${pair}`, cseq: 1, via: `${src}:5060`, body })), src, sport: 5060, dst, dport: 5060 };
+        }
+        const body = sdpBody({ ip: dst, media: [{ port: 51000 + 2 * (pair % 1000), formats: [0] }] });
+        return { payload: text(sipResponse(200, { callId: cid, fromTag: `r${pair}`, toTag: `t${pair}`, cseq: 1, cseqMethod: 'INVITE', via: `${src}:5060`, body })), src: dst, sport: 5060, dst: src, dport: 5060 };
+      }
+      const n = rtpN++;
+      const st = n % rtpStreams;
+      const k = Math.floor(n / rtpStreams);
+      return { payload: rtp({ pt: 0, seq: k, ts: k * 160, ssrc: (0x6d000000 + st) >>> 0, payload }), src: dst, sport: 52000 + 2 * st, dst: src, dport: 50000 + 2 * (st % 1000) };
+    } };
+  }
+  throw new Error(`unknown attack kind ${kind}`);
+}
+
+/** Built and ready: say so, then wait for the harness's go (a line on stdin) when it asked for one. */
+async function ready() {
+  if (!spec.waitForGo) return;
+  process.stdout.write('ready\n');
+  await new Promise((r) => process.stdin.once('data', r));
+  process.stdin.pause();
+}
+
+function hasTcpreplay() {
+  return spawnSync('tcpreplay', ['--version']).status === 0;
+}
+
+async function attack() {
+  const { rate, seconds } = spec;
+  const { count, make } = attackPackets();
+  const totalRate = spec.kind === 'sip-rate' ? rate + spec.rtpRate : rate;
+  if (hasTcpreplay() && spec.via !== 'socket') {
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-attack-pcap-'));
+    const file = join(dir, 'attack.pcap');
+    const records = [];
+    for (let i = 0; i < count; i++) {
+      const p = make(i);
+      records.push({ tsNs: BigInt(i) * 1000n, data: udpFrame(p.src, p.sport, p.dst, p.dport, p.payload) });
+    }
+    writeFileSync(file, classicPcap(records));
+    await ready();
+    const t0 = nowMs();
+    const r = spawnSync('tcpreplay', ['-i', 'lo', '-q', `--pps=${totalRate}`, file], { encoding: 'utf8' });
+    const secs = (nowMs() - t0) / 1000;
+    rmSync(dir, { recursive: true, force: true });
+    if (r.status !== 0) throw new Error(`tcpreplay: ${r.stderr}`);
+    const m = /Successful packets:\s+(\d+)/.exec(r.stdout);
+    return { sent: m ? Number(m[1]) : count, seconds: secs, via: 'tcpreplay' };
+  }
+  const socks = new Map();
+  const sockFor = async (addr, port) => {
+    const k = `${addr}:${port}`;
+    if (!socks.has(k)) socks.set(k, await udp(addr, port));
+    return socks.get(k);
+  };
+  const items = [];
+  for (let i = 0; i < count; i++) {
+    const p = make(i);
+    items.push([await sockFor(p.src, p.sport), p]);
+  }
+  await ready();
+  const r = await paced(totalRate, count, seconds + 10, (i) => {
+    const [s, p] = items[i];
+    s.send(p.payload, p.dport, p.dst);
+  });
   await sleep(50);
-  sock.close();
-  sock5060?.close();
-  return r;
+  for (const s of socks.values()) s.close();
+  return { ...r, via: 'socket' };
 }
 
 const out = spec.role === 'calls' ? await calls() : await attack();
