@@ -160,7 +160,7 @@ export class RtpEngine {
   private hand = 0;
   private readonly handPackets: Int32Array;
 
-  // Candidate cache for unsignalled streams: direct-mapped by key hash.
+  // Candidate cache for unsignalled streams (and new ones waiting for room): two-way associative by key hash.
   private readonly cands: CandidateCache;
 
   private hostTimestamps = false;
@@ -396,6 +396,7 @@ export class RtpEngine {
       this.makeRoom();
     }
     const slot = this.startStream(h, link, mo, md, frameBuf);
+    this.handPackets[slot] = 0; // a second chance on the CLOCK hand's first pass
     if (!confirmed) this.noteUnconfirmed(slot);
     if (cand >= 0) {
       this.replayCandidate(slot, cand);
@@ -552,7 +553,6 @@ export class RtpEngine {
   private evict(slot: number): void {
     this.counters.evicted++;
     this.endStream(slot, EndReason.evicted);
-    this.handPackets[slot] = 0; // its successor in the slot gets a second chance on the first pass
   }
 
   /** A stream started on one packet: the first the table gives up when full (ring full: the oldest entry goes). */
