@@ -111,12 +111,17 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     figures.kernel_drops = m.status === 200 ? metricValue(m.body, 'rtpprobe_capture_packets_dropped_kernel_total') : 'no /metrics';
     figures.evicted_streams = m.status === 200 ? metricValue(m.body, 'rtpprobe_streams_evicted_total') : '-';
     figures.healthz_max_ms = h.maxMs;
-    figures.reports_at_collector = hep.reports.length;
     figures.shutdown_ms = stop.ms;
     if (s.maxKernelDrops !== undefined && typeof figures.kernel_drops === 'number' && figures.kernel_drops > s.maxKernelDrops) problems.push(`${figures.kernel_drops} kernel drops`);
     if (h.failures > 0) problems.push(`/healthz failed ${h.failures} of ${h.polls} polls (max ${h.maxMs} ms)`);
     if (stop.code !== 0) problems.push(`exit code ${stop.code} after SIGTERM`);
     if (stop.ms > limits.shutdownMs) problems.push(`SIGTERM took ${stop.ms} ms (deadline ${limits.shutdownMs})`);
+    // Every stream the probe started (its own run summary) must have its one closing report at the collector.
+    const summary = probe.logLines('"run summary"').map((l) => JSON.parse(l) as { streams: number; hep?: Array<{ dropped: number }> })[0];
+    const closing = hep.finals().length;
+    figures.closing_reports = summary ? `${closing}/${summary.streams}` : `${closing}/?`;
+    if (!summary) problems.push('no run summary logged at exit');
+    else if (closing !== summary.streams) problems.push(`${closing} closing reports reached the collector for ${summary.streams} streams (probe: hep dropped ${summary.hep?.map((c) => c.dropped).join('+') ?? '?'})`);
     if (hep.bad > 0) problems.push(`${hep.bad} undecodable HEP packets at the collector`);
     const real = checkRealCalls(sentCalls.streams, hep.reports);
     figures.real_streams_exact = `${sentCalls.streams.length - new Set(real.map((x) => x.split(':').slice(0, 2).join(':'))).size}/${sentCalls.streams.length}`;
@@ -163,6 +168,12 @@ export const CASES: AttackCase[] = [
         yaml: size === 'ci' ? 'sip:\n  max_calls: 1000\n' : '',
         attacks: [{ kind: 'invite-flood', rate: big(size, 2000, 4000), seconds: big(size, 2.5, 10) }],
       }),
+  },
+  {
+    name: 'hostile-sip',
+    what: 'INVITEs with 20 m= lines and 6 KB of long headers',
+    ci: false,
+    run: (size) => scenario({ size, packets: big(size, 150, 500), attacks: [{ kind: 'hostile-sip', rate: big(size, 1000, 5000), seconds: big(size, 2.5, 8) }] }),
   },
   {
     name: 'random-ssrc',

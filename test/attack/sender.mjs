@@ -120,6 +120,15 @@ function attackPackets() {
       return { payload: text(sipRequest('INVITE', `sip:flood${i}@${dst}`, { callId: `flood-${i}-${process.pid}@attack.test`, fromTag: `f${i}`, cseq: 1, via: `${src}:5060`, body })), src, sport: 5060, dst, dport: 5060 };
     } };
   }
+  if (kind === 'hostile-sip') {
+    // INVITEs built to be expensive: 20 m= lines each with rtpmaps, and a few KB of long headers.
+    const media = Array.from({ length: 20 }, (_, k) => ({ port: 42000 + 2 * k, formats: [0, 8, 96, 97, 101], rtpmap: [[96, 'opus/48000/2'], [97, 'AMR/8000'], [101, 'telephone-event/8000']] }));
+    const headers = Array.from({ length: 16 }, (_, k) => [`X-Long-${k}`, 'x'.repeat(400)]);
+    return { count, make: (i) => {
+      const body = sdpBody({ ip: dst, media });
+      return { payload: text(sipRequest('INVITE', `sip:h${i}@${dst}`, { callId: `hostile-${i}-${process.pid}@attack.test`, fromTag: `h${i}`, cseq: 1, via: `${src}:5060`, headers, body })), src, sport: 5060, dst, dport: 5060 };
+    } };
+  }
   if (kind === 'random-ssrc') {
     // One packet per SSRC to the real calls' signalled RTP ports (every packet a would-be new stream).
     return { count, make: (i) => {
@@ -199,9 +208,10 @@ async function attack() {
       records.push({ tsNs: BigInt(i) * 1000n, data: udpFrame(p.src, p.sport, p.dst, p.dport, p.payload) });
     }
     writeFileSync(file, classicPcap(records));
+    if (spec.writeOnly) return { file: spec.writeOnly, count, written: (writeFileSync(spec.writeOnly, classicPcap(records)), true) };
     await ready();
     const t0 = nowMs();
-    const r = spawnSync('tcpreplay', ['-i', 'lo', '-q', `--pps=${totalRate}`, file], { encoding: 'utf8' });
+    const r = spawnSync('tcpreplay', ['-i', 'lo', '-q', `--pps=${totalRate}`, `--duration=${Math.ceil(seconds * 1.2)}`, file], { encoding: 'utf8' });
     const secs = (nowMs() - t0) / 1000;
     rmSync(dir, { recursive: true, force: true });
     if (r.status !== 0) throw new Error(`tcpreplay: ${r.stderr}`);
