@@ -1,9 +1,11 @@
 /**
  * Candidate cache of the RTP heuristic: unsignalled (5-tuple, SSRC) flows not yet taken as RTP.
  *
- * Two-way set associative by key hash: a new flow takes the empty entry of its pair, else the one whose
- * last packet is older (direct-mapped, two flows that collide would take the entry from each other on
- * every packet and neither would ever reach its run). Besides the run of consecutive
+ * Two-way set associative by key hash: a new flow takes the empty entry of its pair, else a stale one
+ * (the older), else one of the two at random. Direct-mapped, two flows that collide would take the
+ * entry from each other on every packet and neither would ever reach its run; always taking the older,
+ * three would (each flow's entry is the older one when the next flow comes); at random, each flow keeps
+ * its entry until its next packet often enough to reach its run. Besides the run of consecutive
  * sequence numbers that decides promotion, each entry keeps the packets seen so far (up to DEPTH) so a
  * promoted stream can be fed from its first packet: Wireshark counts a stream from its first packet,
  * and metrics computed from the promoting packet on would miss packets, deltas and jitter samples.
@@ -13,11 +15,15 @@
 /** Pending packets kept per candidate (a power of two). Promotion needs min_consecutive - 1 of them. */
 export const CANDIDATE_DEPTH = 16;
 const DMASK = CANDIDATE_DEPTH - 1;
+/** An entry whose last packet is older than this (ms) is taken before a recent one. */
+const STALE_MS = 200;
 
 export class CandidateCache {
   readonly keyWords: number;
   /** Entry of the latest add(). */
   lastEntry = 0;
+  /** xorshift32 state for the choice between two recent entries. */
+  private rnd = 0x2545f491;
   readonly mask: number;
   private readonly keys: Int32Array;
   /** Last sequence number of the entry, -1 when the entry is empty. */
@@ -77,13 +83,21 @@ export class CandidateCache {
     return true;
   }
 
-  /** Entry for a new flow of hash h: an empty one of the pair, else the one idle longer. */
-  private victim(h: number): number {
+  /** Entry for a new flow of hash h at time ms: an empty one of the pair, else a stale one, else either. */
+  private victim(h: number, ms: number): number {
     const i = h & this.mask;
     const j = i ^ 1;
     if (this.lastSeq[i] < 0) return i;
     if (this.lastSeq[j] < 0) return j;
-    return this.pMs[this.pending(j, this.count[j] - 1)] < this.pMs[this.pending(i, this.count[i] - 1)] ? j : i;
+    const mi = this.pMs[this.pending(i, this.count[i] - 1)];
+    const mj = this.pMs[this.pending(j, this.count[j] - 1)];
+    if (ms - mi > STALE_MS || ms - mj > STALE_MS) return mj < mi ? j : i;
+    let r = this.rnd;
+    r ^= r << 13;
+    r ^= r >>> 17;
+    r ^= r << 5;
+    this.rnd = r;
+    return (r & 1) === 0 ? i : j;
   }
 
   /**
@@ -93,7 +107,7 @@ export class CandidateCache {
   add(h: number, key: Int32Array, counts: boolean, seq: number, ts: number, ms: number, pt: number, marker: number, bytes: number): number {
     let i = this.find(h, key);
     if (i < 0) {
-      i = this.victim(h);
+      i = this.victim(h, ms);
       const b = i * this.keyWords;
       for (let w = 0; w < this.keyWords; w++) this.keys[b + w] = key[w];
       this.count[i] = 0;

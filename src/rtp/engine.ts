@@ -94,8 +94,10 @@ const CN = 1; // PayloadKind.comfortNoise
 
 /** A stream still on its first packet this long after it (capture time) is the first a full table gives up. */
 const PROBATION_MS = 1000;
-/** Slots the eviction's CLOCK hand visits at most per new stream. */
-const CLOCK_STEPS = 64;
+/** Slots the eviction's CLOCK hand visits at most per new stream, and the blocks it notes times by. */
+const CLOCK_STEPS = 1024;
+const HAND_BLOCK_BITS = 6;
+const HAND_BLOCK = 1 << HAND_BLOCK_BITS;
 
 const DEFAULT_HEURISTIC: RtpHeuristicOptions = {
   minConsecutive: 2, // RFC 3550 A.1 MIN_SEQUENTIAL
@@ -156,9 +158,15 @@ export class RtpEngine {
   private readonly unconfirmed: Int32Array;
   private unconfirmedHead = 0;
   private unconfirmedLength = 0;
-  /** Eviction: CLOCK hand over the slots and each slot's packet count when the hand last passed it. */
+  /**
+   * Eviction: CLOCK hand over the slots, and per block of HAND_BLOCK slots the capture time (ms, as
+   * D_LAST_MS) the hand entered it on this pass and on the pass before: a slot whose last packet is
+   * older than the latter got nothing since the hand last passed it (a block's start is at or before
+   * each of its slots' visits, so the test errs on the side of keeping). 0.25 B per slot, no per-packet work.
+   */
   private hand = 0;
-  private readonly handPackets: Int32Array;
+  private readonly handEnteredMs: Float64Array;
+  private readonly handEnteredBeforeMs: Float64Array;
 
   // Candidate cache for unsignalled streams (and new ones waiting for room): two-way associative by key hash.
   private readonly cands: CandidateCache;
@@ -206,8 +214,10 @@ export class RtpEngine {
       this.slotList[i] = i; // slot 0 is allocated first
       this.slotPos[i] = i;
     }
-    this.unconfirmed = new Int32Array(n);
-    this.handPackets = new Int32Array(n);
+    this.unconfirmed = new Int32Array(Math.max(16, n >> 2));
+    const blocks = Math.ceil(n / HAND_BLOCK);
+    this.handEnteredMs = new Float64Array(blocks).fill(-Infinity);
+    this.handEnteredBeforeMs = new Float64Array(blocks).fill(-Infinity);
     this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
   }
 
@@ -224,7 +234,7 @@ export class RtpEngine {
     const scratch = this.store.byteSize - recordHot - recordCold;
     const streamIndex = this.streams.byteSize;
     const tupleIndex = this.tuples.byteSize;
-    const lists = this.slotList.byteLength + this.slotPos.byteLength + this.unconfirmed.byteLength + this.handPackets.byteLength;
+    const lists = this.slotList.byteLength + this.slotPos.byteLength + this.unconfirmed.byteLength + this.handEnteredMs.byteLength + this.handEnteredBeforeMs.byteLength;
     const fixed = this.cands.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength;
     const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed;
     return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, total, perStream: (total - fixed) / n, slots: n };
@@ -396,7 +406,6 @@ export class RtpEngine {
       this.makeRoom();
     }
     const slot = this.startStream(h, link, mo, md, frameBuf);
-    this.handPackets[slot] = 0; // a second chance on the CLOCK hand's first pass
     if (!confirmed) this.noteUnconfirmed(slot);
     if (cand >= 0) {
       this.replayCandidate(slot, cand);
@@ -507,10 +516,10 @@ export class RtpEngine {
    * the candidate cache, see holdBack) in O(1) amortized, never by a scan. First choice: the oldest stream
    * still on its one packet after PROBATION_MS (a ring of such starts; entries whose stream has since got
    * a second packet are dropped). Else CLOCK over the slots (all active when full): the first stream that
-   * received no packet since the hand last passed it; the others get a second chance (their packet count
-   * is noted). At most CLOCK_STEPS slots per call, then the idlest of those: bounded work per new stream,
-   * and the hand never notes the whole table at one instant (which would make every slot look silent
-   * on its next visit, moments later).
+   * received no packet since the hand last passed it; the others get a second chance. At most CLOCK_STEPS
+   * slots per call, then the idlest of those (the first pass over a newly full table, or a run of busy
+   * streams): bounded work per new stream, and each slot passed over was paid for by a packet it
+   * received since the previous pass, so O(1) per packet amortized.
    */
   private makeRoom(): void {
     const w = this.w;
@@ -530,20 +539,23 @@ export class RtpEngine {
       this.unconfirmedLength--;
     }
     const n = this.maxStreams;
-    const seen = this.handPackets;
+    const now = this.nowRelMs;
     let idlest = 0;
     let idlestMs = Infinity;
     for (let steps = Math.min(n, CLOCK_STEPS); steps > 0; steps--) {
       const s = this.hand;
       if (++this.hand === n) this.hand = 0;
-      const pk = w[s * L.HOT_W + L.W_PK];
-      if (pk === seen[s]) {
-        if (pk < 2) this.counters.evictedUnconfirmed++;
+      const b = s >> HAND_BLOCK_BITS;
+      if ((s & (HAND_BLOCK - 1)) === 0) {
+        this.handEnteredBeforeMs[b] = this.handEnteredMs[b];
+        this.handEnteredMs[b] = now;
+      }
+      const last = f[s * L.HOT_D + L.D_LAST_MS];
+      if (last < this.handEnteredBeforeMs[b]) {
+        if (w[s * L.HOT_W + L.W_PK] < 2) this.counters.evictedUnconfirmed++;
         this.evict(s);
         return;
       }
-      seen[s] = pk;
-      const last = f[s * L.HOT_D + L.D_LAST_MS];
       if (last < idlestMs) { idlestMs = last; idlest = s; }
     }
     // None silent since the last pass (the first pass over a newly full table, or every stream busy).
@@ -555,7 +567,10 @@ export class RtpEngine {
     this.endStream(slot, EndReason.evicted);
   }
 
-  /** A stream started on one packet: the first the table gives up when full (ring full: the oldest entry goes). */
+  /**
+   * A stream started on one packet: the first the table gives up when full. The ring holds a quarter of
+   * the slots; when full its oldest entry goes (that stream is then found by the CLOCK hand instead).
+   */
   private noteUnconfirmed(slot: number): void {
     const ring = this.unconfirmed;
     if (this.unconfirmedLength === ring.length) {
