@@ -103,6 +103,14 @@ export class HepReceiver {
   }
 }
 
+/** The kernel's UDP receive-buffer overflow count (all sockets): a UDP collector's own losses show here. */
+export function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/);
+  return Number(values[names.indexOf('RcvbufErrors')]);
+}
+
 export async function freeTcpPort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
