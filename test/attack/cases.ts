@@ -28,7 +28,7 @@ const CALLS = 20;
  * Time limits: the field report's in the full run (SIGTERM to exit 5 s, /healthz within 2 s); the CI
  * machine is shared and often loaded many times over its cores, so there only a hang fails.
  */
-const LIMITS = { full: { shutdownMs: 5000, healthMs: 2000 }, ci: { shutdownMs: 20_000, healthMs: 10_000 } };
+const LIMITS = { full: { shutdownMs: 5000, healthMs: 2000 }, ci: { shutdownMs: 20_000, healthMs: 15_000 } };
 
 interface Scenario {
   size: Size;
@@ -86,7 +86,8 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     const senders = (s.attacks ?? []).map((a) => startSender<Record<string, number>>({ role: 'attack', net: NET, targets: callTargets(), waitForGo: true, ...a }));
     await Promise.all(senders.map((x) => x.ready));
     const calls = runSender<{ streams: SentStream[] }>({ role: 'calls', calls: CALLS, packets: s.packets, net: NET, ...s.calls });
-    await until(() => false, 400);
+    // The flood starts once every real stream is being measured.
+    for (const end = Date.now() + 10_000; Date.now() < end && (await probe.metric('rtpprobe_streams_active')) < 2 * CALLS; ) await new Promise((r) => setTimeout(r, 100));
     for (const x of senders) x.go();
     const attacks = Promise.all(senders.map((x) => x.done));
     const limits = LIMITS[s.size];
@@ -100,13 +101,15 @@ async function scenario(s: Scenario): Promise<CaseResult> {
       problems.push(...d.problems);
       Object.assign(figures, d.figures);
     }
-    await until(() => false, 1000); // the capture ring hands over its last block
+    const attackSent = sentAttacks.reduce((n, a) => n + (a.sent ?? 0), 0);
+    const callSent = sentCalls.streams.reduce((n, x) => n + x.sent, 0) + CALLS * 6; // + SIP
+    figures.captured = await probe.waitCaptured(attackSent + callSent, 15_000);
     const m = await probe.metrics(5000);
     const cpuMs = probe.cpuMs() - cpu0;
     const stop = await probe.stop('SIGTERM', 60_000);
-    await until(() => false, 500); // datagrams in flight to the collector
-    const attackPackets = sentAttacks.reduce((n, a) => n + (a.sent ?? 0), 0);
-    const callPackets = sentCalls.streams.reduce((n, x) => n + x.sent, 0);
+    await hep.settled(300, 5000); // datagrams in flight to the collector
+    const attackPackets = attackSent;
+    const callPackets = callSent;
     figures.seconds = ((Date.now() - t0) / 1000).toFixed(1);
     figures.attack_pkts = attackPackets;
     figures.attack_pps = sentAttacks.map((a) => Math.round(a.sent / a.seconds)).join("+") || 0;
@@ -216,7 +219,7 @@ export const CASES: AttackCase[] = [
         calls: { bye: false },
         hep: 'udp',
         yaml: 'reports:\n  interval_s: 3600\n',
-        attacks: [{ kind: 'streams', streams, per: 4, rate: big(size, 6000, 20000), seconds: 1 }],
+        attacks: [{ kind: 'streams', streams, per: 4, rate: big(size, 6000, 20000), seconds: (streams * 4) / big(size, 6000, 20000) }],
         after: (hep) => {
           const finals = hep.finals().filter((r) => r.ssrc >= 0x7e000000 && r.ssrc < 0x7e000000 + streams);
           const got = new Set(finals.map((r) => r.ssrc - 0x7e000000));

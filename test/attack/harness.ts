@@ -44,6 +44,8 @@ export interface Report {
 /** A HEP collector on 127.0.0.1 (UDP or TCP) counting every decoded QoS report that arrives. */
 export class HepReceiver {
   readonly reports: Report[] = [];
+  /** Date.now() of the latest arrival. */
+  lastArrival = 0;
   /** Datagrams or frames that did not decode as HEP v3 with a JSON payload. */
   bad = 0;
   port = 0;
@@ -79,6 +81,7 @@ export class HepReceiver {
   }
 
   private take(m: Uint8Array): void {
+    this.lastArrival = Date.now();
     try {
       const d = decodeHep3Strict(m);
       const j = JSON.parse(Buffer.from(d.payload).toString('utf8')) as Record<string, unknown>;
@@ -90,6 +93,11 @@ export class HepReceiver {
     } catch {
       this.bad++;
     }
+  }
+
+  /** Resolves once nothing arrived for quietMs (and the probe has exited), at most ms. */
+  settled(quietMs: number, ms: number): Promise<boolean> {
+    return until(() => Date.now() - this.lastArrival >= quietMs, ms);
   }
 
   finals(): Report[] {
@@ -170,7 +178,6 @@ export class Probe {
     this.exited = new Promise((r) => this.child.on('exit', (code) => r((this.exitCode = code))));
     if (!(await until(() => this.out.includes('capture open') || this.exitCode !== null, 20_000))) throw new Error(`probe did not open its capture:\n${this.out}`);
     if (this.exitCode !== null) throw new Error(`probe exited with ${this.exitCode}:\n${this.out}`);
-    await until(() => false, 300); // the ring is live before traffic starts
     return this;
   }
 
@@ -183,6 +190,31 @@ export class Probe {
 
   metrics(timeoutMs = 5000) {
     return httpGet(this.metricsPort, '/metrics', timeoutMs);
+  }
+
+  /** A metric's value (summed over labels), or -1 without an answer. */
+  async metric(name: string): Promise<number> {
+    const m = await this.metrics();
+    return m.status === 200 ? metricValue(m.body, name) : -1;
+  }
+
+  /**
+   * Wait until the capture has delivered `packets` packets, or its count stopped moving for a second
+   * (packets lost before capture never come), at most `ms`. The count reached.
+   */
+  async waitCaptured(packets: number, ms: number): Promise<number> {
+    const end = Date.now() + ms;
+    let last = -1;
+    let stillSince = Date.now();
+    for (;;) {
+      const n = await this.metric('rtpprobe_capture_packets_received_total');
+      if (n >= packets || Date.now() > end) return n;
+      if (n !== last) {
+        last = n;
+        stillSince = Date.now();
+      } else if (Date.now() - stillSince > 1000) return n;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Signal, then wait for exit: code and ms from signal to exit (Infinity if it had to be killed). */
