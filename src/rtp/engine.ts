@@ -32,7 +32,7 @@ export interface RtpHeuristicOptions {
   allowedPayloadTypes: Array<[number, number]>;
   /** Unsignalled packets to or from ports below this are ignored (well-known service ports). */
   minPort: number;
-  /** Size of the candidate cache (rounded up to a power of two). */
+  /** Size of the candidate cache (rounded up to a power of two); default max(4096, maxStreams / 2). */
   candidateSlots: number;
 }
 
@@ -236,7 +236,9 @@ export class RtpEngine {
     const blocks = Math.ceil(n / HAND_BLOCK);
     this.handEnteredMs = new Float64Array(blocks).fill(-Infinity);
     this.handEnteredBeforeMs = new Float64Array(blocks).fill(-Infinity);
-    this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
+    // Every new stream waits here for its probation (signalled ones too): sized from the table by default,
+    // or a burst of new streams (a probe started under load) would take the entries from each other.
+    this.cands = new CandidateCache(this.opts.heuristic.candidateSlots ?? Math.max(this.heur.candidateSlots, n >> 1), KEY_WORDS);
     this.infer = new ClockInference(Math.min(n, 1024));
   }
 

@@ -46,8 +46,10 @@ export class HepReceiver {
   readonly reports: Report[] = [];
   /** Date.now() of the latest arrival. */
   lastArrival = 0;
-  /** Datagrams or frames that did not decode as HEP v3 with a JSON payload. */
+  /** Datagrams or frames that did not decode as HEP v3, or whose JSON payload did not parse. */
   bad = 0;
+  /** HEP packets with another payload (SIP). */
+  other = 0;
   port = 0;
   private udp?: Socket;
   private tcp?: Server;
@@ -82,9 +84,19 @@ export class HepReceiver {
 
   private take(m: Uint8Array): void {
     this.lastArrival = Date.now();
+    let payload: string;
     try {
-      const d = decodeHep3Strict(m);
-      const j = JSON.parse(Buffer.from(d.payload).toString('utf8')) as Record<string, unknown>;
+      payload = Buffer.from(decodeHep3Strict(m).payload).toString('utf8');
+    } catch {
+      this.bad++;
+      return;
+    }
+    if (!payload.startsWith('{')) {
+      this.other++; // SIP messages the probe forwards, and the like
+      return;
+    }
+    try {
+      const j = JSON.parse(payload) as Record<string, unknown>;
       if (typeof j.TYPE !== 'string') return; // RTCP JSON (type 5) and others: not QoS reports
       this.reports.push({
         callId: String(j.CORRELATION_ID), type: j.TYPE, ssrc: Number(j.SSRC), srcIp: String(j.SRC_IP), srcPort: Number(j.SRC_PORT),
