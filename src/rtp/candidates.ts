@@ -1,11 +1,10 @@
 /**
  * Candidate cache of the RTP heuristic: unsignalled (5-tuple, SSRC) flows not yet taken as RTP.
  *
- * Two-way set associative by key hash: a new flow takes the empty entry of its pair, else a stale one
- * (the older), else one of the two at random. Direct-mapped, two flows that collide would take the
- * entry from each other on every packet and neither would ever reach its run; always taking the older,
- * three would (each flow's entry is the older one when the next flow comes); at random, each flow keeps
- * its entry until its next packet often enough to reach its run. Besides the run of consecutive
+ * 4-way set-associative by key hash. A new flow takes an empty way, else one silent for a second (a
+ * flow in probation sends every few tens of ms); when every way is busy the newcomer's packet is not held
+ * (counted as discarded) and it gets in once a way frees: flows that keep arriving interleaved would
+ * otherwise evict each other forever and none would ever start. Besides the run of consecutive
  * sequence numbers that decides promotion, each entry keeps the packets seen so far (up to DEPTH) so a
  * promoted stream can be fed from its first packet: Wireshark counts a stream from its first packet,
  * and metrics computed from the promoting packet on would miss packets, deltas and jitter samples.
@@ -15,15 +14,11 @@
 /** Pending packets kept per candidate (a power of two). Promotion needs min_consecutive - 1 of them. */
 export const CANDIDATE_DEPTH = 16;
 const DMASK = CANDIDATE_DEPTH - 1;
-/** An entry whose last packet is older than this (ms) is taken before a recent one. */
-const STALE_MS = 200;
+/** A flow in probation silent this long (ms) gives its way to a new flow. */
+const STALE_MS = 1000;
 
 export class CandidateCache {
   readonly keyWords: number;
-  /** Entry of the latest add(). */
-  lastEntry = 0;
-  /** xorshift32 state for the choice between two recent entries. */
-  private rnd = 0x2545f491;
   readonly mask: number;
   private readonly keys: Int32Array;
   /** Last sequence number of the entry, -1 when the entry is empty. */
@@ -32,6 +27,10 @@ export class CandidateCache {
   private readonly run: Int32Array;
   /** Pending packets buffered (<= DEPTH) and the ring position of the oldest. */
   private readonly count: Int32Array;
+  /** Arrival (ms) of each entry's last packet: a way silent for STALE_MS may be taken by a new flow. */
+  private readonly used: Float64Array;
+  /** Entry index add() last wrote to, -1 when it could not hold the packet. */
+  lastEntry = -1;
   private readonly head: Int32Array;
   // Pending packets, CANDIDATE_DEPTH per entry.
   readonly pSeq: Uint16Array;
@@ -56,6 +55,7 @@ export class CandidateCache {
     this.lastSeq = new Int32Array(n).fill(-1);
     this.run = new Int32Array(n);
     this.count = new Int32Array(n);
+    this.used = new Float64Array(n);
     this.head = new Int32Array(n);
     this.pSeq = new Uint16Array(n * CANDIDATE_DEPTH);
     this.pTs = new Uint32Array(n * CANDIDATE_DEPTH);
@@ -67,42 +67,35 @@ export class CandidateCache {
 
   get byteSize(): number {
     return (
-      this.keys.byteLength + this.lastSeq.byteLength + this.run.byteLength + this.count.byteLength + this.head.byteLength +
+      this.keys.byteLength + this.lastSeq.byteLength + this.run.byteLength + this.count.byteLength + this.head.byteLength + this.used.byteLength +
       this.pSeq.byteLength + this.pTs.byteLength + this.pMs.byteLength + this.pPt.byteLength + this.pMarker.byteLength + this.pBytes.byteLength
     );
   }
 
   /** Entry of hash h holding exactly `key`, or -1. */
   find(h: number, key: Int32Array): number {
-    const i = h & this.mask;
-    if (this.holds(i, key)) return i;
-    if (this.holds(i ^ 1, key)) return i ^ 1;
+    const set = h & this.mask & ~3;
+    const ks = this.keys;
+    const kw = this.keyWords;
+    for (let i = set; i < set + 4; i++) {
+      if (this.lastSeq[i] < 0) continue;
+      const b = i * kw;
+      let w = 0;
+      while (w < kw && ks[b + w] === key[w]) w++;
+      if (w === kw) return i;
+    }
     return -1;
   }
 
-  private holds(i: number, key: Int32Array): boolean {
-    if (this.lastSeq[i] < 0) return false;
-    const b = i * this.keyWords;
-    const ks = this.keys;
-    for (let w = 0; w < this.keyWords; w++) if (ks[b + w] !== key[w]) return false;
-    return true;
-  }
-
-  /** Entry for a new flow of hash h at time ms: an empty one of the pair, else a stale one, else either. */
+  /** The way of hash h's set a new flow arriving at `ms` takes: an empty one, else a stale one, else -1. */
   private victim(h: number, ms: number): number {
-    const i = h & this.mask;
-    const j = i ^ 1;
-    if (this.lastSeq[i] < 0) return i;
-    if (this.lastSeq[j] < 0) return j;
-    const mi = this.pMs[this.pending(i, this.count[i] - 1)];
-    const mj = this.pMs[this.pending(j, this.count[j] - 1)];
-    if (ms - mi > STALE_MS || ms - mj > STALE_MS) return mj < mi ? j : i;
-    let r = this.rnd;
-    r ^= r << 13;
-    r ^= r >>> 17;
-    r ^= r << 5;
-    this.rnd = r;
-    return (r & 1) === 0 ? i : j;
+    const set = h & this.mask & ~3;
+    let best = set;
+    for (let i = set; i < set + 4; i++) {
+      if (this.lastSeq[i] < 0) return i;
+      if (this.used[i] < this.used[best]) best = i;
+    }
+    return ms - this.used[best] >= STALE_MS || ms < this.used[best] ? best : -1;
   }
 
   /**
@@ -113,6 +106,11 @@ export class CandidateCache {
     let i = this.find(h, key);
     if (i < 0) {
       i = this.victim(h, ms);
+      this.lastEntry = i;
+      if (i < 0) {
+        this.discarded++;
+        return 0;
+      }
       if (this.lastSeq[i] >= 0) this.discarded += this.count[i];
       const b = i * this.keyWords;
       for (let w = 0; w < this.keyWords; w++) this.keys[b + w] = key[w];
@@ -128,6 +126,8 @@ export class CandidateCache {
     }
     if (counts) this.run[i]++;
     this.lastSeq[i] = seq;
+    this.used[i] = ms;
+    this.lastEntry = i;
     // Full ring: the oldest packet is dropped (only when min_consecutive > DEPTH or the flow keeps breaking).
     let c = this.count[i];
     if (c === CANDIDATE_DEPTH) {
@@ -143,7 +143,6 @@ export class CandidateCache {
     this.pMarker[p] = marker;
     this.pBytes[p] = bytes;
     this.count[i] = c + 1;
-    this.lastEntry = i;
     return this.run[i];
   }
 
