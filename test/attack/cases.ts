@@ -155,6 +155,8 @@ export const CASES: AttackCase[] = [
   {
     name: 'duplicates',
     what: 'every 3rd RTP packet of the real calls twice (mirror port duplicates)',
+    // Fails: PACKET_LOSS is expected - received with duplicates counted as received, so each duplicate
+    // hides one lost packet (1-3 designed losses per stream reported as 0).
     ci: false,
     run: (size) => scenario({ size, packets: big(size, 100, 500), calls: { dupEvery: 3 } }),
   },
@@ -167,6 +169,8 @@ export const CASES: AttackCase[] = [
   {
     name: 'invite-flood',
     what: 'unanswered INVITEs with new Call-IDs beyond max_calls / interval',
+    // Real calls come through exact; /healthz took up to 15 s to answer at 1,300 INVITEs/s on the loaded
+    // CI machine (SIP parsing on the capture thread), too close to the CI limit to run there.
     ci: false,
     run: (size) =>
       scenario({
@@ -180,6 +184,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'hostile-sip',
     what: 'INVITEs with 20 m= lines and 6 KB of long headers',
+    // As the INVITE flood: calls exact, /healthz up to 11 s late at 630 INVITEs/s on the CI machine.
     ci: false,
     run: (size) => scenario({ size, packets: big(size, 150, 500), attacks: [{ kind: 'hostile-sip', rate: big(size, 1000, 5000), seconds: big(size, 2.5, 8) }] }),
   },
@@ -198,6 +203,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'sip-rate',
     what: 'SIP INVITE/200 with SDP at a high message rate plus RTP',
+    // Fails: /healthz unanswered for 15 s at 5.4k packets/s (SIP work starves the capture thread).
     ci: false,
     run: (size) =>
       scenario({
