@@ -16,6 +16,7 @@ const benches: Array<[string, string[]]> = [
   ['sip', []],
   ['report', []],
   ['hep', []],
+  ['churn', quick ? ['--slots', '2000', '--rounds', '50', '--repeat', '2'] : []],
   ['scale', quick ? ['--packets', '200000', '--sizes', '1000,10000'] : []],
   ['native', quick ? ['--calls', '100', '--call-duration', '10'] : []],
 ];

@@ -126,7 +126,7 @@ export const probeSchema = obj(
     ),
     rtp: obj(
       {
-        max_streams: int({ doc: 'Stream slots; when full the idlest stream is ended with a final report.', default: 40000, min: 16, max: 2_000_000 }),
+        max_streams: int({ doc: 'Stream slots; when full, a new stream with two packets takes the slot of a silent one (ended with a final report).', default: 40000, min: 16, max: 2_000_000 }),
         silence_timeout_s: num({ doc: 'A stream with no packet for this long ends (final report).', default: 30, min: 1, max: 86400 }),
         default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap; 0 = inferred from the stream (8/16/32/44.1/48/90 kHz), no jitter until then.', default: 0, min: 0, max: 1_000_000 }),
         wireshark_compatible_clock: bool({ doc: 'Integer clock/1000 like Wireshark 4.0 (matches tshark; wrong for 11.025/22.05/44.1 kHz). Default: exact clock.', default: false }),

@@ -86,7 +86,11 @@ export class RtpEngineCounters {
   signalledPending = 0;
   streamsStarted = 0;
   streamsEnded = 0;
+  /** Streams ended to make room (table full), all kinds; and of those, the ones on their first packet. */
   evicted = 0;
+  evictedUnconfirmed = 0;
+  /** Packets of new one-packet streams held in the candidate cache because the table was full of confirmed streams. */
+  heldBack = 0;
   ssrcChanges = 0;
   /** Streams of an unexplained payload type whose clock could not be inferred because the inference pool entry was busy. */
   clockInferenceBusy = 0;
@@ -100,6 +104,13 @@ const WIN = 128;
 const KEY_WORDS = 10; // src0..3, dst0..3, ports, ssrc
 const TEV = 2; // PayloadKind.telephoneEvent (a literal: the hot loop compares with it)
 const CN = 1; // PayloadKind.comfortNoise
+
+/** A stream still on its first packet this long after it (capture time) is the first a full table gives up. */
+const PROBATION_MS = 1000;
+/** Slots the eviction's CLOCK hand visits at most per new stream, and the blocks it notes times by. */
+const CLOCK_STEPS = 1024;
+const HAND_BLOCK_BITS = 6;
+const HAND_BLOCK = 1 << HAND_BLOCK_BITS;
 
 const DEFAULT_HEURISTIC: RtpHeuristicOptions = {
   minConsecutive: 2, // RFC 3550 A.1 MIN_SEQUENTIAL
@@ -156,8 +167,21 @@ export class RtpEngine {
   /** Position of each slot in slotList. */
   private readonly slotPos: Int32Array;
   private activeCount = 0;
+  /** Eviction: ring of slots whose stream started on one packet, oldest first (re-checked when taken). */
+  private readonly unconfirmed: Int32Array;
+  private unconfirmedHead = 0;
+  private unconfirmedLength = 0;
+  /**
+   * Eviction: CLOCK hand over the slots, and per block of HAND_BLOCK slots the capture time (ms, as
+   * D_LAST_MS) the hand entered it on this pass and on the pass before: a slot whose last packet is
+   * older than the latter got nothing since the hand last passed it (a block's start is at or before
+   * each of its slots' visits, so the test errs on the side of keeping). 0.25 B per slot, no per-packet work.
+   */
+  private hand = 0;
+  private readonly handEnteredMs: Float64Array;
+  private readonly handEnteredBeforeMs: Float64Array;
 
-  // Candidate cache for unsignalled streams: direct-mapped by key hash.
+  // Candidate cache for unsignalled streams (and new ones waiting for room): two-way associative by key hash.
   private readonly cands: CandidateCache;
   /** Clock inference for streams of a payload type nothing explains (fixed pool, direct-mapped by slot). */
   private readonly infer: ClockInference;
@@ -213,6 +237,10 @@ export class RtpEngine {
       this.slotList[i] = i; // slot 0 is allocated first
       this.slotPos[i] = i;
     }
+    this.unconfirmed = new Int32Array(Math.max(16, n >> 2));
+    const blocks = Math.ceil(n / HAND_BLOCK);
+    this.handEnteredMs = new Float64Array(blocks).fill(-Infinity);
+    this.handEnteredBeforeMs = new Float64Array(blocks).fill(-Infinity);
     this.cands = new CandidateCache(Math.max(this.heur.candidateSlots, n >> 1), KEY_WORDS);
     this.infer = new ClockInference(Math.min(n, 1024));
   }
@@ -230,7 +258,7 @@ export class RtpEngine {
     const scratch = this.store.byteSize - recordHot - recordCold;
     const streamIndex = this.streams.byteSize;
     const tupleIndex = this.tuples.byteSize;
-    const lists = this.slotList.byteLength + this.slotPos.byteLength;
+    const lists = this.slotList.byteLength + this.slotPos.byteLength + this.unconfirmed.byteLength + this.handEnteredMs.byteLength + this.handEnteredBeforeMs.byteLength;
     const fixed = this.cands.byteSize + this.infer.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength + this.wsPrevMs.byteLength;
     const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed;
     return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, total, perStream: (total - fixed) / n, slots: n };
@@ -431,7 +459,14 @@ export class RtpEngine {
       cand = this.signalledCandidate(h, pt, seq, ts, t, marker, bytes);
       if (cand < 0) return -1;
     }
+    // One packet only when a minimum consecutive count is set to 1: such a stream never pushes one out.
+    const confirmed = this.cands.pendingCount(cand) >= 2;
+    if (this.activeCount === this.maxStreams) {
+      if (!confirmed) return this.holdBack();
+      this.makeRoom();
+    }
     const slot = this.startStream(h, link, mo, md, frameBuf);
+    if (!confirmed) this.noteUnconfirmed(slot);
     this.replayCandidate(slot, cand);
     return slot;
   }
@@ -510,7 +545,6 @@ export class RtpEngine {
 
   /** New stream for the key in newKey (hash h); link-layer details as unknownStream's. */
   private startStream(h: number, link: number, mo: number, md: number, frameBuf: Uint8Array): number {
-    if (this.activeCount === this.maxStreams) this.evictIdlest();
     const slot = this.slotList[this.activeCount++];
     const store = this.store;
     store.clear(slot);
@@ -552,17 +586,86 @@ export class RtpEngine {
     return slot;
   }
 
-  private evictIdlest(): void {
-    let best = -1;
-    let bestMs = Infinity;
-    for (let i = 0; i < this.activeCount; i++) {
-      const s = this.slotList[i];
-      const last = this.f[s * L.HOT_D + L.D_LAST_MS];
-      if (last < bestMs) { bestMs = last; best = s; }
+  /**
+   * Free a slot of the full table for a confirmed newcomer (two packets or more; a one-packet one waits in
+   * the candidate cache, see holdBack) in O(1) amortized, never by a scan. First choice: the oldest stream
+   * still on its one packet after PROBATION_MS (a ring of such starts; entries whose stream has since got
+   * a second packet are dropped). Else CLOCK over the slots (all active when full): the first stream that
+   * received no packet since the hand last passed it; the others get a second chance. At most CLOCK_STEPS
+   * slots per call, then the idlest of those (the first pass over a newly full table, or a run of busy
+   * streams): bounded work per new stream, and each slot passed over was paid for by a packet it
+   * received since the previous pass, so O(1) per packet amortized.
+   */
+  private makeRoom(): void {
+    const w = this.w;
+    const f = this.f;
+    const ring = this.unconfirmed;
+    while (this.unconfirmedLength > 0) {
+      const s = ring[this.unconfirmedHead];
+      if (w[s * L.HOT_W + L.W_PK] < 2) {
+        if (f[s * L.HOT_D + L.D_LAST_MS] > this.nowRelMs - PROBATION_MS) break; // the oldest is still young
+        if (++this.unconfirmedHead === ring.length) this.unconfirmedHead = 0;
+        this.unconfirmedLength--;
+        this.counters.evictedUnconfirmed++;
+        this.evict(s);
+        return;
+      }
+      if (++this.unconfirmedHead === ring.length) this.unconfirmedHead = 0;
+      this.unconfirmedLength--;
     }
-    this.counters.evicted++;
-    this.endStream(best, EndReason.evicted);
+    const n = this.maxStreams;
+    const now = this.nowRelMs;
+    let idlest = 0;
+    let idlestMs = Infinity;
+    for (let steps = Math.min(n, CLOCK_STEPS); steps > 0; steps--) {
+      const s = this.hand;
+      if (++this.hand === n) this.hand = 0;
+      const b = s >> HAND_BLOCK_BITS;
+      if ((s & (HAND_BLOCK - 1)) === 0) {
+        this.handEnteredBeforeMs[b] = this.handEnteredMs[b];
+        this.handEnteredMs[b] = now;
+      }
+      const last = f[s * L.HOT_D + L.D_LAST_MS];
+      if (last < this.handEnteredBeforeMs[b]) {
+        if (w[s * L.HOT_W + L.W_PK] < 2) this.counters.evictedUnconfirmed++;
+        this.evict(s);
+        return;
+      }
+      if (last < idlestMs) { idlestMs = last; idlest = s; }
+    }
+    // None silent since the last pass (the first pass over a newly full table, or every stream busy).
+    this.evict(idlest);
   }
+
+  private evict(slot: number): void {
+    this.counters.evicted++;
+    this.endStream(slot, EndReason.evicted);
+  }
+
+  /**
+   * A stream started on one packet: the first the table gives up when full. The ring holds a quarter of
+   * the slots; when full its oldest entry goes (that stream is then found by the CLOCK hand instead).
+   */
+  private noteUnconfirmed(slot: number): void {
+    const ring = this.unconfirmed;
+    if (this.unconfirmedLength === ring.length) {
+      if (++this.unconfirmedHead === ring.length) this.unconfirmedHead = 0;
+      this.unconfirmedLength--;
+    }
+    let i = this.unconfirmedHead + this.unconfirmedLength++;
+    if (i >= ring.length) i -= ring.length;
+    ring[i] = slot;
+  }
+
+  /**
+   * New one-packet stream, table full of confirmed streams: its packet stays in the candidate cache until
+   * a second one confirms the stream, which then gets a slot with both. -1.
+   */
+  private holdBack(): number {
+    this.counters.heldBack++;
+    return -1;
+  }
+
 
   /**
    * Clock, its source and kind of a new payload type (rare: stream start or PT change); `bytes` is the

