@@ -11,8 +11,13 @@ export const ExitCode = {
   USAGE: 2,
   /** The capture could not be opened: missing permission/capability, unknown interface, bad BPF filter. */
   CAPTURE_OPEN: 3,
-  /** An input capture file is missing, unreadable or corrupt. */
+  /** An input capture is missing, unreadable, not a capture, or compressed in a way this runtime cannot read. */
   INPUT_FILE: 4,
+  /**
+   * An input capture was cut short (a killed tcpdump) or is damaged part-way: a one-line warning names
+   * the file and byte; the reports and the table cover every packet before that point.
+   */
+  INPUT_CUT_SHORT: 5,
   /** A second SIGINT/SIGTERM forced the exit before the graceful stop finished (128 + SIGINT). */
   FORCED: 130,
 } as const;
