@@ -313,6 +313,11 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
         io.err('rtpprobe: capture.interface: nothing set: give -i IFACE, RTPPROBE_CAPTURE_INTERFACE or capture.interface in the file (see `rtpprobe interfaces`)\n');
         return io.exit(ExitCode.USAGE);
       }
+      const missing = await interfaceProblem(io, config.capture.interface);
+      if (missing) {
+        io.err(`rtpprobe: ${missing}\n`);
+        return io.exit(ExitCode.CAPTURE_OPEN);
+      }
       await runWithOps(io, config, options, (log) => {
         checkCaptureCapabilities(log);
         return io.probe.runLive(config, log);
@@ -489,16 +494,27 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
   }
   if (c.interface) {
     try {
-      const names = (await io.probe.listInterfaces()).map((i) => i.name);
-      if (!names.includes(c.interface)) {
-        const real = names.filter((n) => !isPseudoDevice(n));
-        problems.push(`capture.interface: ${JSON.stringify(c.interface)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`);
-      }
+      const missing = await interfaceProblem(io, c.interface, true);
+      if (missing) problems.push(missing);
     } catch (err) {
       notes.push(`capture.interface not checked: cannot list interfaces: ${(err as Error).message}`);
     }
   }
   return { problems, notes };
+}
+
+/** A one-line problem when `name` is not an interface of this host (undefined when it is, or unknown). */
+async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = (await io.probe.listInterfaces()).map((i) => i.name);
+  } catch (err) {
+    if (rethrow) throw err;
+    return undefined; // the capture itself will say why it cannot open
+  }
+  if (names.includes(name)) return undefined;
+  const real = names.filter((n) => !isPseudoDevice(n));
+  return `capture.interface: ${JSON.stringify(name)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`;
 }
 
 /** The typed configuration back in the file's snake_case form, for --print. */

@@ -19,7 +19,7 @@ import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, StreamTable, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
-import { MediaWorkerPool } from './pipeline/workers/pool.js';
+import { MediaWorkerPool, RELOAD_ACK_MS } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
@@ -108,7 +108,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         if (err.partial) {
           analysed++;
           log.warn(`${err.message}: the capture was cut short or is damaged here; results cover the ${reader.stats().received} packets before it`);
-        } else log.error(`${err.message}: not read`);
+        } else log.error(/not a pcap/.test(err.problem) ? `${err.message}: give a pcap or pcapng capture (as tcpdump -w or dumpcap write it)` : err.message);
       } finally {
         before += reader.bytesRead;
         await reader.close();
@@ -232,7 +232,11 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
   onReload(log, outputs, async (next) => {
     const r = await pool.reload(next);
-    for (const f of r.failed) log.error({ worker: f.worker, reason: f.reason }, 'media worker did not apply the reloaded report rules: it keeps its previous ones');
+    for (const f of r.failed) {
+      // A worker that is late still applies the rules when it reads the message; only an error keeps the old ones.
+      if (f.timedOut) log.warn({ worker: f.worker }, `media worker did not confirm the reloaded report rules within ${RELOAD_ACK_MS / 1000} s`);
+      else log.error({ worker: f.worker, reason: f.reason }, 'media worker refused the reloaded report rules: it keeps its previous ones');
+    }
     return { workers: r.applied };
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.

@@ -54,7 +54,7 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(r.out).toMatch(/Exit codes:[\s\S]*2 +usage or configuration error[\s\S]*3 +capture could not be opened[\s\S]*4 +input file/);
     const run = await cli(['run', '--help']);
     expect(run.out).toContain('--interface <name>');
-    expect(run.out).toContain('--set <path=value...>');
+    expect(run.out).toContain('--set <path=value>');
   });
 
   it('an unknown command or option is a usage error (2) with a suggestion', async () => {
@@ -79,7 +79,10 @@ describe('rtpprobe CLI (in-process)', () => {
 
   it('check-config reads RTPPROBE_CONFIG and the environment, --set, and prints the effective configuration', async () => {
     const f = file('env.yaml', 'capture:\n  interface: eth5\n');
-    const r = await cli(['check-config', '--print', '--set', 'rtp.max_streams=1000'], { env: { RTPPROBE_CONFIG: f, RTPPROBE_REPORTS_INTERVAL_S: '3' } });
+    const r = await cli(['check-config', '--print', '--set', 'rtp.max_streams=1000'], {
+      env: { RTPPROBE_CONFIG: f, RTPPROBE_REPORTS_INTERVAL_S: '3' },
+      probe: { runLive: async () => 0, runReplay: async () => 0, listInterfaces: async () => [{ name: 'eth5', addresses: [], loopback: false, up: true }] },
+    });
     expect(r.code).toBe(0);
     expect(r.out).toContain('interface: eth5');
     expect(r.out).toContain('max_streams: 1000');
@@ -102,7 +105,7 @@ describe('rtpprobe CLI (in-process)', () => {
       },
     });
     expect(r.code).toBe(2);
-    expect(r.err).toContain('  - reports.rules[0].when: "mos <" is not allowed');
+    expect(r.err).toBe('rtpprobe: invalid configuration: reports.rules[0].when: "mos <" is not allowed: must be a valid expression\n');
   });
 
   it('check-config --env lists the variables', async () => {
@@ -200,7 +203,7 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(r.code).toBe(4);
   });
 
-  it('interfaces prints one line per interface', async () => {
+  it('interfaces prints a header, one line per interface, and hides pseudo-devices unless --all', async () => {
     const r = await cli(['interfaces'], {
       probe: {
         runLive: async () => 0,
@@ -208,12 +211,18 @@ describe('rtpprobe CLI (in-process)', () => {
         listInterfaces: async () => [
           { name: 'eth1', addresses: ['10.0.0.2'], loopback: false, up: true },
           { name: 'lo', addresses: ['127.0.0.1'], loopback: true, up: true },
+          { name: 'any', addresses: [], loopback: false, up: true },
+          { name: 'nflog', addresses: [], loopback: false, up: false },
         ],
       },
     });
     expect(r.code).toBe(0);
-    expect(r.out.split('\n')[0]).toMatch(/^eth1 +up +10\.0\.0\.2$/);
-    expect(r.out.split('\n')[1]).toMatch(/^lo +up, loopback +127\.0\.0\.1$/);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^NAME +STATE +ADDRESSES$/);
+    expect(lines[1]).toMatch(/^eth1 +up +10\.0\.0\.2$/);
+    expect(lines[2]).toMatch(/^lo +up, loopback +127\.0\.0\.1$/);
+    expect(lines[3]).toBe('(2 pseudo-devices such as any and nflog not shown: --all lists them)');
+    expect(r.out).not.toMatch(/^(any|nflog) /m);
   });
 });
 
@@ -225,7 +234,7 @@ describe('run wires logs, lifecycle and metrics for the probe', () => {
     const r = await cli(['run', '-i', 'eth9', '--no-hep', '--metrics-port', '0', '--log-level', 'silent'], {
       probe: {
         runReplay: async () => 0,
-        listInterfaces: async () => [],
+        listInterfaces: async () => [{ name: 'eth9', addresses: [], loopback: false, up: true }],
         runLive: async (config) => {
           expect(config.capture.interface).toBe('eth9');
           const rt = opsRuntime()!;

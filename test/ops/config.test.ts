@@ -183,7 +183,7 @@ describe('validation messages name the field, the value and what is allowed', ()
       throw new Error('no error');
     } catch (err) {
       const msg = (err as Error).message;
-      expect(msg).toMatch(/^Invalid configuration \(2 problems\) in .*c\d+\.yaml:/);
+      expect(msg).toMatch(/^invalid configuration in .*c\d+\.yaml \(2 problems\):/);
       expect(msg).toContain('  - reports.interval_s: 0 is not allowed');
       expect(msg).toContain('  - log.level: "loud" is not allowed: must be one of trace, debug, info, warn, error, fatal, silent');
     }

@@ -38,7 +38,7 @@ export interface WorkerHealth {
 /** A worker silent for this long counts as down (it posts counters every second, also under load). */
 const STALE_MS = 5000;
 /** How long a reload waits for every worker to confirm. */
-const RELOAD_ACK_MS = 3000;
+export const RELOAD_ACK_MS = 3000;
 
 /**
  * N media workers on one PACKET_FANOUT group plus the signalling owner (this thread's CallTracker).
@@ -166,15 +166,15 @@ export class MediaWorkerPool {
    * Configuration reload: report intervals and rules change in every worker. Resolves when each running
    * worker confirmed (or after RELOAD_ACK_MS) with the workers that applied it and those that did not.
    */
-  reload(next: ProbeConfig): Promise<{ applied: number[]; failed: Array<{ worker: number; reason: string }> }> {
+  reload(next: ProbeConfig): Promise<{ applied: number[]; failed: Array<{ worker: number; reason: string; timedOut?: boolean }> }> {
     const seq = ++this.reloadSeq;
     const waiting = new Set(this.members.filter((x) => !x.done && x.running).map((x) => x.index));
-    const result = { applied: [] as number[], failed: [] as Array<{ worker: number; reason: string }> };
+    const result = { applied: [] as number[], failed: [] as Array<{ worker: number; reason: string; timedOut?: boolean }> };
     return new Promise((resolve) => {
       const finish = () => {
         clearTimeout(timer);
         this.reloadAcks.delete(seq);
-        for (const worker of waiting) result.failed.push({ worker, reason: `no answer within ${RELOAD_ACK_MS} ms` });
+        for (const worker of waiting) result.failed.push({ worker, reason: `no answer within ${RELOAD_ACK_MS} ms`, timedOut: true });
         result.applied.sort((a, b) => a - b);
         resolve(result);
       };
