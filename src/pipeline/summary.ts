@@ -33,6 +33,8 @@ export class StreamTable {
   private readonly rows: string[] = [];
   private readonly widths = HEAD.map((h) => h.length);
   private readonly callIds: Set<string> | null;
+  /** Streams offered, selected or not. */
+  private offered = 0;
 
   constructor(private readonly select: StreamSelection = {}) {
     this.callIds = select.callIds?.length ? new Set(select.callIds) : null;
@@ -45,6 +47,7 @@ export class StreamTable {
 
   /** Offers one FINAL/HANGUP report; kept when the selection takes it. */
   add(r: QosReport): void {
+    this.offered++;
     if (!this.selected(r)) return;
     const cells = rowCells(r);
     const w = this.widths;
@@ -73,7 +76,7 @@ export class StreamTable {
   *chunks(format: TableFormat): Generator<string, void, undefined> {
     if (format === 'none') return;
     if (format === 'text' && this.rows.length === 0) {
-      yield 'no RTP streams found\n';
+      yield this.offered === 0 ? 'no RTP streams found\n' : `no stream matches the selection (${this.offered} streams in all)\n`;
       return;
     }
     const line = format === 'text' ? (cells: string[]) => this.textLine(cells) : format === 'csv' ? csvLine : jsonLine;
