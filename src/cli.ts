@@ -387,7 +387,7 @@ names the byte, the table covers the packets before it, and the exit code is 5.
         io.err(`rtpprobe: ${table}\n`);
         return io.exit(ExitCode.USAGE);
       }
-      const bar = io.stderrIsTty && total >= io.progressMinBytes ? progressBar(io) : undefined;
+      const bar = io.stderrIsTty && total > 0 && total >= io.progressMinBytes ? progressBar(io) : undefined;
       await runWithOps(io, config, options, async (log) => {
         try {
           return await io.probe.runReplay(

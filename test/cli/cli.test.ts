@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { overridesFromFlags, runCli, type CliIo } from '../../src/cli.js';
+import { overridesFromFlags, runCli, splitReplayInputs, type CliIo } from '../../src/cli.js';
 import { loadConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { opsRuntime } from '../../src/ops/runtime.js';
 
@@ -187,6 +187,91 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(quiet.code).toBe(0);
   });
 
+  it('the progress bar ends its line before the probe logs or prints (progressEnd), once', async () => {
+    const pcap = file('p.pcap', 'x'.repeat(4096));
+    let afterEnd = '';
+    const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
+      stderrIsTty: true,
+      progressMinBytes: 1024,
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (_f, _c, opts) => {
+          opts.progress!(2048, 4096);
+          opts.progressEnd!();
+          afterEnd = 'mark';
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(afterEnd).toBe('mark');
+    expect(r.err).toMatch(/\r\[#{15}\.{15}\]  50\.0%.*\n$/);
+    expect(r.err.match(/\n/g)).toHaveLength(1);
+  });
+
+  it('standard input and pipes get no progress bar, even on a terminal', async () => {
+    let progress: unknown = 'unset';
+    const r = await cli(['replay', '-', '--log-level', 'silent', '--no-hep'], {
+      stderrIsTty: true,
+      progressMinBytes: 0,
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (_f, _c, opts) => {
+          progress = opts.progress;
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(progress).toBeUndefined();
+  });
+
+  it('replay words: capture files first, then the words of a BPF filter', () => {
+    expect(splitReplayInputs([join(root, 'package.json'), 'host', '10.0.0.1'])).toEqual({ files: [join(root, 'package.json')], filter: 'host 10.0.0.1' });
+    expect(splitReplayInputs(['-', 'missing.pcap.gz', 'udp port 5060'])).toEqual({ files: ['-', 'missing.pcap.gz'], filter: 'udp port 5060' });
+    expect(splitReplayInputs(['typo'])).toEqual({ files: ['typo'], filter: '' });
+  });
+
+  it('check-config compiles capture.filter and checks capture.interface on this host', async () => {
+    const probe = { runLive: async () => 0, runReplay: async () => 0, listInterfaces: async () => [{ name: 'eth1', addresses: [], loopback: false, up: true }, { name: 'any', addresses: [], loopback: false, up: true }] };
+    const ok = await cli(['check-config', '--set', 'capture.interface=eth1', '--set', 'capture.filter=udp and not port 22'], { probe });
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    const bad = await cli(['check-config', '--set', 'capture.interface=eth7', '--set', 'capture.filter=udp and hots'], { probe });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('  - capture.filter: "udp and hots" does not compile: syntax error in filter expression (see man pcap-filter)');
+    expect(bad.err).toContain('  - capture.interface: "eth7" is not an interface of this host: use one of eth1 (see `rtpprobe interfaces`)');
+  });
+
+  it('run on an interface this host does not have: exit 3, one line', async () => {
+    let started = false;
+    const r = await cli(['run', '-i', 'eth7', '--no-hep'], {
+      probe: {
+        runReplay: async () => 0,
+        listInterfaces: async () => [{ name: 'eth1', addresses: [], loopback: false, up: true }],
+        runLive: async () => {
+          started = true;
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(3);
+    expect(r.err).toBe('rtpprobe: capture.interface: "eth7" is not an interface of this host: use one of eth1 (see `rtpprobe interfaces`)\n');
+    expect(started).toBe(false);
+  });
+
+  it('an unexpected error is one line (the stack only with --log-level debug)', async () => {
+    const boom = { runLive: async () => 0, listInterfaces: async () => { throw Object.assign(new TypeError('boom'), { exitCode: 1 }); }, runReplay: async () => 0 };
+    // interfaces maps its own failures; check-config's host checks note them; a thrown error reaches runCli via the probe's checkConfig.
+    const r = await cli(['check-config'], { probe: { ...boom, checkConfig: () => { throw new TypeError('boom'); } } });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('rtpprobe: boom (unexpected: run with --log-level debug for details and report it)\n');
+    const d = await cli(['check-config'], { env: { RTPPROBE_LOG_LEVEL: 'debug' }, probe: { ...boom, checkConfig: () => { throw new TypeError('boom'); } } });
+    expect(d.err).toMatch(/^rtpprobe: TypeError: boom\n +at /);
+  });
+
   it('a probe error is mapped to its exit code (CaptureFileError -> 4)', async () => {
     const pcap = file('y.pcap', 'x');
     const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
@@ -223,6 +308,8 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(lines[2]).toMatch(/^lo +up, loopback +127\.0\.0\.1$/);
     expect(lines[3]).toBe('(2 pseudo-devices such as any and nflog not shown: --all lists them)');
     expect(r.out).not.toMatch(/^(any|nflog) /m);
+    const all = await cli(['interfaces', '--all'], { probe: { runLive: async () => 0, runReplay: async () => 0, listInterfaces: async () => [{ name: 'any', addresses: [], loopback: false, up: true }] } });
+    expect(all.out).toMatch(/^any +up$/m);
   });
 });
 
