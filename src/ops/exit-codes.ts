@@ -9,7 +9,7 @@ export const ExitCode = {
   RUNTIME: 1,
   /** Bad command line or invalid configuration. */
   USAGE: 2,
-  /** The capture could not be opened: missing permission/capability, unknown interface, bad BPF filter. */
+  /** The capture could not be opened: missing permission/capability, unknown interface (a BPF filter libpcap refuses is USAGE, found before). */
   CAPTURE_OPEN: 3,
   /** An input capture is missing, unreadable, not a capture, or compressed in a way this runtime cannot read. */
   INPUT_FILE: 4,

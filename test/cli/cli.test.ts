@@ -262,6 +262,14 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(started).toBe(false);
   });
 
+  it('run with a BPF filter libpcap refuses: exit 2 before the capture opens, one line', async () => {
+    const r = await cli(['run', '-i', 'eth1', '-f', 'udp and hots', '--no-hep'], {
+      probe: { runReplay: async () => 0, listInterfaces: async () => [{ name: 'eth1', addresses: [], loopback: false, up: true }], runLive: async () => 0 },
+    });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('rtpprobe: capture filter "udp and hots": syntax error in filter expression: fix the expression (see man pcap-filter)\n');
+  });
+
   it('an unexpected error is one line (the stack only with --log-level debug)', async () => {
     const boom = { runLive: async () => 0, listInterfaces: async () => { throw Object.assign(new TypeError('boom'), { exitCode: 1 }); }, runReplay: async () => 0 };
     // interfaces maps its own failures; check-config's host checks note them; a thrown error reaches runCli via the probe's checkConfig.

@@ -74,7 +74,7 @@ describe('BPF filters on capture files, as tcpdump -r', () => {
     expect(r.stderr).toBe('rtpprobe: capture filter "hots 10.0.0.1": can\'t parse filter expression: syntax error: fix the expression (see man pcap-filter)\n');
   });
 
-  it('options before the files: --hep and --set no longer swallow the file name', () => {
+  it('options before the files: --hep, --set and --call-id take one value each, the file name stays a file', () => {
     const r = runCliSync(bundle, ['replay', '--set', 'reports.interval_s=5', '--no-hep', '--call-id', '12013223@200.57.7.195', '--log-level', 'warn', CALL, 'udp']);
     expect(r.status, r.stderr).toBe(0);
     expect(tableRows(r.stdout)).toHaveLength(2);
