@@ -160,6 +160,25 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(seen!.config.metrics.enabled).toBe(false);
   });
 
+  it('options before the files take one value each: the files stay files', async () => {
+    const pcap = file('o.pcap', 'x');
+    let seen: { files: string[]; config: ProbeConfig } | undefined;
+    const r = await cli(['replay', '--hep', 'tcp://10.9.9.9:9061', '--hep', 'udp://10.9.9.8', '--set', 'reports.interval_s=7', '--call-id', 'a@b', pcap, pcap], {
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (files, config) => {
+          seen = { files, config };
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(seen!.files).toEqual([pcap, pcap]);
+    expect(seen!.config.hep.collectors.map((c) => c.host)).toEqual(['10.9.9.9', '10.9.9.8']);
+    expect(seen!.config.reports.intervalS).toBe(7);
+  });
+
   it('a replay on a terminal draws a progress bar on stderr and ends the line', async () => {
     const pcap = file('z.pcap', 'x'.repeat(4096));
     const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
