@@ -3,7 +3,7 @@
  * The rtpprobe command. `buildCli()` builds the commander program without running it, so tests parse argv
  * in-process; `main()` runs when this file is the entry point.
  */
-import { createWriteStream, readFileSync, realpathSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
@@ -386,7 +386,7 @@ names the byte, the table covers the packets before it, and the exit code is 5.
       if (config.capture.filter && !checkFilter(io, config.capture.filter)) return io.exit(ExitCode.USAGE);
       const sizes = split.files.map(regularFileSize);
       const total = sizes.every((n) => n !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : 0;
-      const table = tableDestination(io, flags.tableOut, config.reports.jsonl.enabled && config.reports.jsonl.path === '-');
+      const table = await tableDestination(io, flags.tableOut, config.reports.jsonl.enabled && config.reports.jsonl.path === '-');
       if (typeof table === 'string') {
         io.err(`rtpprobe: ${table}\n`);
         return io.exit(ExitCode.USAGE);
@@ -528,6 +528,11 @@ function snakeKeys(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(x)]));
 }
 
+interface TableOutput {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 interface ReplayFlags extends SettingFlags {
   realtime?: boolean;
   metrics?: boolean;
@@ -597,20 +602,23 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
  * Where the closing table goes: --table-out, else standard output, else (when stdout carries the JSON
  * lines) standard error, so `--jsonl - | jq` reads reports only.
  */
-function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdout: boolean): { write: (t: string) => Promise<void>; close: () => Promise<void> } | string {
+async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdout: boolean): Promise<TableOutput | string> {
   if (out === undefined || out === '-') {
     if (out === '-' && jsonlOnStdout) return '--table-out - and --jsonl - both want standard output: send the table or the reports to a file';
     const toStderr = jsonlOnStdout;
     return { write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), close: async () => undefined };
   }
-  let file: WriteStream | undefined;
-  const write = (t: string) =>
-    new Promise<void>((resolve, reject) => {
-      file ??= createWriteStream(out);
-      file.write(t, (err) => (err ? reject(err) : resolve()));
-    });
-  const close = () => new Promise<void>((resolve) => (file ? file.end(resolve) : resolve()));
-  return { write, close };
+  // Opened before the replay starts: a path that cannot be written is found now, not after the whole run.
+  const file = createWriteStream(out);
+  const problem = await new Promise<string | undefined>((resolve) => {
+    file.once('open', () => resolve(undefined));
+    file.once('error', (err: NodeJS.ErrnoException) => resolve(`--table-out ${out}: cannot write: ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such directory' : err.message}`));
+  });
+  if (problem) return problem;
+  return {
+    write: (t) => new Promise<void>((resolve, reject) => file.write(t, (err) => (err ? reject(err) : resolve()))),
+    close: () => new Promise<void>((resolve) => file.end(resolve)),
+  };
 }
 
 /** A one-line progress bar on standard error, redrawn at most 10 times a second. */
