@@ -181,7 +181,7 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
     .option('-c, --config <file>', 'configuration file (YAML or JSON); default $RTPPROBE_CONFIG, else built-in defaults')
     .option('--hep <uri>', 'HEP collector as [udp|tcp|tls://]host[:port], replacing hep.collectors (repeat for more)', collect)
     .option('--no-hep', 'do not send HEP (hep.enabled false)')
-    .addOption(new Option('--hep-type <type>', 'HEP type of QoS reports (reports.qos_hep_type)').choices(['99', '34']))
+    .addOption(new Option('--hep-type <type>', 'HEP type of QoS reports (reports.qos_hep_type)').choices(['35', '34', '99']))
     .option('--jsonl <path>', "also write reports as JSON lines to a file ('-' = stdout)")
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent')
     .option('--log-format <format>', 'json, pretty or auto')
@@ -282,7 +282,7 @@ export function buildCli(ioOverrides: Partial<CliIo> = {}): Command {
 Examples:
   rtpprobe run -i eth1 -c /etc/rtpprobe/rtpprobe.yaml
   rtpprobe run -i eth1 --hep udp://homer.example.net:9060 --set reports.interval_s=5
-  rtpprobe replay call.pcap --jsonl - --no-hep | jq .
+  rtpprobe replay call.pcap --jsonl - | jq .
   rtpprobe replay day1.pcapng.gz day2.pcapng 'host 10.0.0.1' --realtime --hep tcp://10.0.0.5:9061
   rtpprobe interfaces
   rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml
@@ -298,9 +298,11 @@ Exit codes:
   2  usage or configuration error (including a BPF filter that does not compile)
   3  capture could not be opened (permission/capability, interface)
   4  input file missing, unreadable, not a capture
-  5  input capture cut short or damaged part-way (results cover every packet before it)
+  5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
+     file not writable); the log names each destination with its sent/failed/dropped counts
+  6  input capture cut short or damaged part-way (results cover every packet before it)
   130 a second SIGINT/SIGTERM forced the exit
-Exits 2-5 print one line naming the problem and its fix (stack traces with --log-level debug).
+Exits 2, 3, 4 and 6 print one line naming the problem and its fix (stack traces with --log-level debug).
 Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP reloads the configuration file.
 `,
     );
@@ -337,6 +339,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
   )
     .option('--realtime', 'replay at the recorded speed instead of as fast as possible')
     .option('--metrics', 'serve the metrics endpoint during the replay (off by default)')
+    .option('--html <file>', 'also write an HTML call report: calls, SIP ladder, per-interval charts (1 s intervals unless --set reports.interval_s=N)')
     .option('--call-id <id>', 'table: only the streams of this Call-ID (repeatable)', collect)
     .option('--mos-below <mos>', 'table: only streams with a MOS below this (or above the --loss-above threshold)')
     .option('--loss-above <percent>', 'table: only streams losing more than this percentage of packets (or below the --mos-below threshold)')
@@ -345,15 +348,19 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     .addHelpText(
       'after',
       `
+HEP is sent only with --hep (the configuration's collectors are not used by replay).
+
 Examples:
   rtpprobe replay call.pcap
   rtpprobe replay call.pcap 'host 10.0.0.1 and udp'
   rtpprobe replay --mos-below 3.6 --table csv day.pcapng.gz > worst.csv
-  rtpprobe replay call.pcap --jsonl - --no-hep | jq .
+  rtpprobe replay call.pcap --jsonl - | jq .
   tcpdump -i eth1 -w - udp | rtpprobe replay -
+  rtpprobe replay call.pcap --hep udp://127.0.0.1:9060
+  rtpprobe replay call.pcap --html call.html
 
 A capture cut short (a killed tcpdump) or damaged part-way is analysed up to that point: one warning
-names the byte, the table covers the packets before it, and the exit code is 5.
+names the byte, the table covers the packets before it, and the exit code is 6.
 `,
     )
     .action(async (inputs: string[], flags: ReplayFlags) => {
@@ -378,7 +385,12 @@ names the byte, the table covers the packets before it, and the exit code is 5.
           return io.exit(ExitCode.INPUT_FILE);
         }
       }
-      const extra: Record<string, unknown> = flags.metrics ? {} : { 'metrics.enabled': 'false' };
+      // A file analysis sends HEP only when asked with --hep: old calls never reach a production HOMER by
+      // default (not even from hep settings in the configuration file).
+      const extra: Record<string, unknown> = Array.isArray(flags.hep) ? {} : { 'hep.enabled': 'false' };
+      if (!flags.metrics) extra['metrics.enabled'] = 'false';
+      // The report's charts have one point per report interval: 1 s shows a call's course.
+      if (flags.html) Object.assign(extra, { 'reports.html.path': flags.html, 'reports.interval_s': '1' });
       if (split.filter) extra['capture.filter'] = split.filter;
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
@@ -536,6 +548,7 @@ interface TableOutput {
 interface ReplayFlags extends SettingFlags {
   realtime?: boolean;
   metrics?: boolean;
+  html?: string;
   callId?: string[];
   mosBelow?: string;
   lossAbove?: string;

@@ -15,15 +15,16 @@ import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
+import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, StreamTable, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
-import { MediaWorkerPool, RELOAD_ACK_MS } from './pipeline/workers/pool.js';
+import { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
-import { restoreDefaultInlining } from './rtp/hot-path-inlining.js';
+import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -52,14 +53,11 @@ export interface ReplayOptions {
  * analysed and the run ends with INPUT_CUT_SHORT. A file that is no capture at all ends with INPUT_FILE.
  */
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  // A replay is short: V8's own inlining limits cost less compiler time than the raised ones save (the
-  // measurement is in src/rtp/hot-path-inlining.ts).
-  restoreDefaultInlining();
   const filter = config.capture.filter ? new PacketFilter(config.capture.filter) : undefined;
   const table = new StreamTable(opts.select);
-  const outputs = openOutputs(config, (r) => table.add(r));
+  const outputs = openOutputs(config, { onFinalReport: (r) => table.add(r), log });
   const rt = opsRuntime();
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
@@ -99,6 +97,9 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
             pipeline.processRecords(cur);
             progress?.(before + reader.bytesRead, total);
             if (stopping) break;
+            // A file is read faster than any collector takes reports: wait for the queues, never overflow them.
+            const room = outputs.room();
+            if (room !== null) await room;
           }
         }
         analysed++;
@@ -122,7 +123,9 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   }
   logRunSummary(log.child(filter ? { filteredOut: filter.rejected } : {}), pipelineView(pipeline), outputs, Date.now() - started);
   if (analysed > 0) await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
-  return code;
+  // Both are logged; an input's problem is the one the exit code names.
+  const lost = undelivered(log, outputs);
+  return code !== ExitCode.OK ? code : lost ? ExitCode.UNDELIVERED : ExitCode.OK;
 }
 
 /** A damaged input's exit code: no capture at all is INPUT_FILE; cut short or damaged part-way INPUT_CUT_SHORT. */
@@ -130,9 +133,18 @@ function inputExitCode(err: CaptureFileError): number {
   return err.partial ? ExitCode.INPUT_CUT_SHORT : ExitCode.INPUT_FILE;
 }
 
+/** True (and logged) when an output dropped or failed to deliver anything during the run. */
+function undelivered(log: Logger, outputs: Outputs): boolean {
+  const lost = outputs.destinations(true).filter((d) => d.dropped > 0 || d.failed > 0);
+  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors, lastError: d.lastError }, 'not every report was delivered');
+  return lost.length > 0;
+}
+
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  // Before any packet code is optimized; process-wide, so media workers get it too (measurement in the file).
+  raiseLiveInlining();
   if (c.workers > 1) return runLiveWorkers(config, log);
   const rt = opsRuntime();
   if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
@@ -143,10 +155,17 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const source: LivePacketSource = await open();
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
   if (source.hostTimestamps) log.warn('timestamps come from the host clock (cap backend): jitter includes event-loop delay; reports carry HOST_TIMESTAMPS=1');
+  // Outputs open before privileges drop: the JSON-lines file may be writable only by the starting user.
+  let outputs: Outputs;
+  try {
+    outputs = openOutputs(config, { log });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
   if (config.process.user) dropPrivileges(config.process.user, log);
 
-  const outputs = openOutputs(config);
-  const pipeline = new Pipeline(config, outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   const loop = new CaptureLoop(source, {
@@ -186,7 +205,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
 async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   const rt = opsRuntime();
-  const outputs = openOutputs(config);
+  const outputs = openOutputs(config, { log });
   const events = metricsEvents(rt?.metrics);
   const fanoutGroup = workersFanoutGroup(log, c.interface, c.fanoutGroup);
   const pool = new MediaWorkerPool(config, fanoutGroup, {
@@ -232,11 +251,7 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
   onReload(log, outputs, async (next) => {
     const r = await pool.reload(next);
-    for (const f of r.failed) {
-      // A worker that is late still applies the rules when it reads the message; only an error keeps the old ones.
-      if (f.timedOut) log.warn({ worker: f.worker }, `media worker did not confirm the reloaded report rules within ${RELOAD_ACK_MS / 1000} s`);
-      else log.error({ worker: f.worker, reason: f.reason }, 'media worker refused the reloaded report rules: it keeps its previous ones');
-    }
+    for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
@@ -266,10 +281,14 @@ function dropWatch(log: Logger, totals: () => { droppedKernel: number; droppedIn
 function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig) => void | Promise<object>): void {
   opsRuntime()?.lifecycle.onReload(async (next) => {
     const applied = await applyRules(next);
-    await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
+    try {
+      await outputs.reload(next, next.process.shutdownDeadlineMs);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'the reloaded outputs could not be opened: the running ones stay');
+    }
     log.info(
-      { intervalS: next.reports.intervalS, rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0, ...applied },
-      'report rules and collectors reloaded; capture and table sizes need a restart',
+      { intervalS: next.reports.intervalS, rules: next.reports.rules.length, outputs: outputs.list.map((o) => o.name), ...applied },
+      'report rules and outputs reloaded; capture and table sizes need a restart',
     );
   });
 }
@@ -431,17 +450,19 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   const prevMalformed: number[] = [];
-  const prevCollector = new Map<string, { sent: number; failed: number; dropped: number }>();
-  // Per collector, including those a reload adds (outputs.hep changes then).
+  const prevDest = new Map<string, { sent: number; failed: number; dropped: number; errors: number }>();
+  // Per destination, including those a reload adds.
   const depthKnown = new Set<string>();
   const watchQueues = () => {
-    for (const c of outputs.hep?.stats().collectors ?? []) {
-      if (depthKnown.has(c.name)) continue;
-      depthKnown.add(c.name);
-      m.setQueueDepth(c.name, () => outputs.hep?.stats().collectors.find((x) => x.name === c.name)?.queued ?? 0);
+    for (const d of outputs.destinations()) {
+      if (depthKnown.has(d.name)) continue;
+      depthKnown.add(d.name);
+      m.setQueueDepth(d.name, () => outputs.destinations().find((x) => x.name === d.name)?.queued ?? 0);
     }
   };
   watchQueues();
+  const delivery = deliveryHealth(outputs);
+  m.setDeliveryHealth(() => delivery.view());
   const prevPackets = { sip: 0, rtcp: 0, otherUdp: 0, packets: 0 };
   const timer = setInterval(() => {
     watchQueues();
@@ -457,15 +478,55 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
       if (mal[i] > prev) m.decodeError(malformedReasonNames[i] ?? String(i), mal[i] - prev);
       prevMalformed[i] = mal[i];
     }
-    for (const c of outputs.hep?.stats().collectors ?? []) {
-      const prev = prevCollector.get(c.name) ?? { sent: 0, failed: 0, dropped: 0 };
+    delivery.update();
+    for (const c of outputs.destinations()) {
+      const key = `${c.output} ${c.name}`;
+      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0, errors: 0 };
       if (c.sent > prev.sent) m.reportSent(c.name, c.sent - prev.sent);
       if (c.failed > prev.failed) m.reportFailed(c.name, c.failed - prev.failed);
       if (c.dropped > prev.dropped) m.reportDropped(c.name, c.dropped - prev.dropped);
-      prevCollector.set(c.name, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped });
+      if (c.errors > prev.errors) m.outputError(c.name, c.errors - prev.errors);
+      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped, errors: c.errors });
     }
   }, 1000);
   timer.unref();
+}
+
+/** How long a drop keeps /healthz degraded after it happened. */
+const DROP_DEGRADES_MS = 60_000;
+
+/**
+ * /healthz's view of delivery: destinations down now, and those that dropped reports within the last
+ * minute (a collector slower than the report rate is up but loses reports).
+ */
+function deliveryHealth(outputs: Outputs): { update(): void; view(): { degraded: Array<{ destination: string; reason: string }> } } {
+  const lastLoss = new Map<string, { lost: number; at: number }>();
+  const update = () => {
+    const now = Date.now();
+    for (const d of outputs.destinations()) {
+      const lost = d.dropped + d.failed;
+      const prev = lastLoss.get(d.name);
+      if (prev === undefined) lastLoss.set(d.name, { lost, at: lost > 0 ? now : 0 });
+      else if (lost > prev.lost) {
+        prev.lost = lost;
+        prev.at = now;
+      }
+    }
+  };
+  return {
+    update,
+    view() {
+      update();
+      const now = Date.now();
+      const degraded: Array<{ destination: string; reason: string }> = [];
+      for (const d of outputs.destinations()) {
+        const at = lastLoss.get(d.name)?.at ?? 0;
+        if (!d.up) degraded.push({ destination: d.name, reason: d.lastError ?? 'not connected' });
+        else if (at > 0 && now - at < DROP_DEGRADES_MS) degraded.push({ destination: d.name, reason: `reports lost in the last minute (dropped ${d.dropped}, failed ${d.failed} in all)${d.lastError ? `: ${d.lastError}` : ''}` });
+      }
+      return { degraded };
+    },
+  };
 }
 
 function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs: number): void {
@@ -482,7 +543,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       streams: v.streamsStarted(),
       evicted: v.evicted(),
       reports: outputs.sink.counts,
-      hep: outputs.hep?.stats().collectors.map((c) => ({ collector: c.name, sent: c.sent, failed: c.failed, dropped: c.dropped })),
+      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,
       elapsedMs: elapsedMs || undefined,
     },

@@ -6,6 +6,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
+import { parseCidr } from '../outbound/address-filter.js';
 import {
   array,
   bool,
@@ -48,7 +49,7 @@ const collectorSchema = obj(
       },
       { doc: 'TLS options, used when transport is tls.' },
     ),
-    queue_size: int({ doc: 'Reports buffered while the collector is slow or reconnecting; oldest dropped beyond.', default: 10000, min: 1, max: 10_000_000 }),
+    queue_size: int({ doc: 'HEP messages buffered while the collector is slow or reconnecting; oldest dropped beyond. 0 = 2 x rtp.max_streams (at least 10,000): every stream\'s final report fits.', default: 0, min: 0, max: 10_000_000 }),
   },
   {
     doc: 'One HEP destination.',
@@ -129,14 +130,14 @@ export const probeSchema = obj(
       {
         max_streams: int({ doc: 'Stream slots; when full the idlest stream is ended with a final report.', default: 40000, min: 16, max: 2_000_000 }),
         silence_timeout_s: num({ doc: 'A stream with no packet for this long ends (final report).', default: 30, min: 1, max: 86400 }),
-        default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap.', default: 8000, min: 1000, max: 1_000_000 }),
+        default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap; 0 = inferred from the stream (8/16/32/44.1/48/90 kHz), no jitter until then.', default: 0, min: 0, max: 1_000_000 }),
         wireshark_compatible_clock: bool({ doc: 'Integer clock/1000 like Wireshark 4.0 (matches tshark; wrong for 11.025/22.05/44.1 kHz). Default: exact clock.', default: false }),
         heuristic: obj(
           {
             enabled: bool({ doc: 'Track RTP seen without SIP/SDP.', default: true }),
             min_consecutive: int({ doc: 'Consecutive in-sequence packets with one SSRC before a flow is taken as RTP.', default: 4, min: 2, max: 1000 }),
-            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention).', default: true }),
-            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, 3, 4, 8, 9, 18, '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
+            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention; SCCP, WebRTC and ephemeral senders use odd ones).', default: false }),
+            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, '3-12', '14-18', '25-26', 28, '31-34', '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
           },
           { doc: 'RTP detection without signalling.' },
         ),
@@ -150,6 +151,7 @@ export const probeSchema = obj(
         call_max_age_s: num({ doc: 'A call older than this is ended whatever happens (lost BYE).', default: 14400, min: 60, max: 604800 }),
         call_idle_timeout_s: num({ doc: 'A call with no SIP message and no active stream for this long ends.', default: 600, min: 5, max: 86400 }),
         nat_bind_source: bool({ doc: 'Bind a call to the observed RTP source when it differs from the SDP address (NAT).', default: true }),
+        media_linger_s: num({ doc: 'An ended call (and media a re-INVITE moved) keeps its media this long, so trailing RTP/RTCP joins its stream before the final report.', default: 3, min: 0, max: 60 }),
         correlation_headers: list({ doc: 'Headers that link B2BUA legs (value = other leg Call-ID).', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => (/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? undefined : 'a header name') }), default: ['X-CID'] }),
       },
       { doc: 'SIP correlation.' },
@@ -180,7 +182,7 @@ export const probeSchema = obj(
         interval_s: num({ doc: 'Periodic report interval per stream.', default: 10, min: 1, max: 86400 }),
         rules: array({ doc: 'Adaptive intervals: the first rule whose expression is true sets the interval.', item: ruleSchema, default: [] }),
         unknown_call_id: oneOf({ doc: 'Streams with no SIP call: synthetic id, log only, or drop.', values: ['synthetic', 'log', 'drop'] as const, default: 'synthetic' }),
-        qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 99 (Kamailio/HOMER report_capture) or 34 (heplify-server metrics).', values: [99, 34] as const, default: 99 }),
+        qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 35 (heplify-server with HOMER 7 or 5, HOMER 11), 34 (heplify-server Prometheus metrics) or 99 (Kamailio sipcapture). See the receiver table in the README.', values: [35, 34, 99] as const, default: 35 }),
         send_rtcp: bool({ doc: 'Forward captured RTCP as HEP type 5 JSON.', default: true }),
         jsonl: obj(
           {
@@ -188,6 +190,12 @@ export const probeSchema = obj(
             path: str({ doc: 'File to append to; "-" = standard output.', default: '-', allowEmpty: false }),
           },
           { doc: 'JSON-lines output.' },
+        ),
+        html: obj(
+          {
+            path: str({ doc: 'Write an HTML call report (calls, SIP ladder, per-interval charts of every stream) to this file when the run ends; empty = none.', default: '' }),
+          },
+          { doc: 'HTML call report.' },
         ),
       },
       {
@@ -207,7 +215,16 @@ export const probeSchema = obj(
         collectors: array({ doc: 'Destinations; every report goes to each.', item: collectorSchema, default: [{ host: '127.0.0.1', port: 9060, transport: 'udp' }] }),
         capture_id: int({ doc: 'HEP capture agent id (chunk 0x000c).', default: 2001, min: 0, max: 4294967295 }),
         auth_key: str({ doc: 'HEP auth key / capture password (chunk 0x000e); empty = none.', default: '' }),
-        node_name: str({ doc: 'HEP node name (chunk 0x0013); empty = host name.', default: '' }),
+        node_name: str({ doc: 'HEP node name (chunk 0x0013) and NODE of reports; empty = this host\'s name.', default: '' }),
+        sip: obj(
+          {
+            enabled: bool({ doc: 'Send every captured SIP message as HEP type 1 (off when another agent, e.g. heplify, already sends the SIP).', default: true }),
+            exclude_methods: list({ doc: 'SIP methods not sent (requests and their responses), e.g. [OPTIONS, REGISTER, NOTIFY].', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => (/^[A-Za-z]+$/.test(v) ? undefined : 'a SIP method name') }), default: [] }),
+            exclude_addresses: list({ doc: 'SIP from or to these addresses or CIDR prefixes is not sent.', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => { const p = parseCidr(v); return typeof p === 'string' ? 'an IP address or CIDR prefix' : undefined; } }), default: [] }),
+            duplicate_window_ms: int({ doc: 'The same SIP bytes on the same addresses seen again within this many ms are a mirror-port duplicate and sent once; 0 = send every copy.', default: 100, min: 0, max: 10000 }),
+          },
+          { doc: 'SIP to HOMER (HEP type 1).' },
+        ),
       },
       {
         doc: 'HEP output.',
@@ -222,6 +239,7 @@ export const probeSchema = obj(
         enabled: bool({ doc: 'Serve Prometheus /metrics and /healthz.', default: true }),
         listen: str({ doc: 'Address to bind (0.0.0.0 to expose).', default: '127.0.0.1', allowEmpty: false, check: hostCheck }),
         port: int({ doc: 'HTTP port; 0 = any free port.', default: 9090, min: 0, max: 65535 }),
+        live_page: bool({ doc: 'Serve the live call page (GET /calls: call list, SIP ladder, per-interval charts, refreshed) and its data (GET /api/callreport) on the metrics address.', default: false }),
       },
       { doc: 'Metrics endpoint.' },
     ),

@@ -14,10 +14,16 @@ export const ExitCode = {
   /** An input capture is missing, unreadable, not a capture, or compressed in a way this runtime cannot read. */
   INPUT_FILE: 4,
   /**
+   * replay only: the analysis finished but not every report reached its destinations (a collector was
+   * down or slower than the reports for longer than its queue covers, or the JSON-lines file could not be
+   * written); the log names each destination with its sent/failed/dropped counts.
+   */
+  UNDELIVERED: 5,
+  /**
    * An input capture was cut short (a killed tcpdump) or is damaged part-way: a one-line warning names
    * the file and byte; the reports and the table cover every packet before that point.
    */
-  INPUT_CUT_SHORT: 5,
+  INPUT_CUT_SHORT: 6,
   /** A second SIGINT/SIGTERM forced the exit before the graceful stop finished (128 + SIGINT). */
   FORCED: 130,
 } as const;

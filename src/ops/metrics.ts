@@ -40,6 +40,7 @@ export class ProbeMetrics {
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
   private readonly startedAt = Date.now();
+  private deliveryView: (() => { degraded: Array<{ destination: string; reason: string }> }) | undefined;
 
   private readonly captureReceived: Counter<'interface'>;
   private readonly captureDroppedKernel: Counter<'interface'>;
@@ -49,9 +50,11 @@ export class ProbeMetrics {
   private readonly streamsStarted: Counter;
   private readonly streamsEnded: Counter<'reason'>;
   private readonly streamsEvicted: Counter;
+  private readonly callsEvicted: Counter<'kind'>;
   private readonly reportsSentC: Counter<'collector'>;
   private readonly reportsFailedC: Counter<'collector'>;
   private readonly reportsDroppedC: Counter<'collector'>;
+  private readonly outputErrorsC: Counter<'collector'>;
   private readonly mos: Histogram;
 
   constructor(opts: ProbeMetricsOptions = {}) {
@@ -97,9 +100,16 @@ export class ProbeMetrics {
     this.streamsStarted = new Counter({ name: `${p}streams_started_total`, help: 'RTP streams started.', registers });
     this.streamsEnded = new Counter({ name: `${p}streams_ended_total`, help: 'RTP streams ended, by reason (bye, timeout, eviction, shutdown).', labelNames: ['reason'] as const, registers });
     this.streamsEvicted = new Counter({ name: `${p}streams_evicted_total`, help: 'Streams ended early because the stream table was full.', registers });
+    this.callsEvicted = new Counter({
+      name: `${p}sip_calls_evicted_total`,
+      help: 'SIP calls dropped because the call table was full, by what they were (ended, unanswered, answered, media); refused: new dialogs not tracked because every tracked call had recent media.',
+      labelNames: ['kind'] as const,
+      registers,
+    });
     this.reportsSentC = new Counter({ name: `${p}reports_sent_total`, help: 'Reports sent, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsFailedC = new Counter({ name: `${p}reports_failed_total`, help: 'Reports whose send failed, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsDroppedC = new Counter({ name: `${p}reports_dropped_total`, help: 'Reports dropped because the collector queue was full, per collector.', labelNames: ['collector'] as const, registers });
+    this.outputErrorsC = new Counter({ name: `${p}output_errors_total`, help: 'Delivery problems per destination: collector connect, name resolution and TLS failures; file write errors (retried).', labelNames: ['collector'] as const, registers });
     new Gauge({
       name: `${p}hep_queue_depth`,
       help: 'Messages waiting in each collector queue.',
@@ -194,6 +204,9 @@ export class ProbeMetrics {
   streamEvicted(n = 1): void {
     this.streamsEvicted.inc(n);
   }
+  callEvicted(kind: string): void {
+    this.callsEvicted.inc({ kind });
+  }
   reportSent(collector: string, n = 1): void {
     this.reportsSentC.inc({ collector }, n);
   }
@@ -202,6 +215,9 @@ export class ProbeMetrics {
   }
   reportDropped(collector: string, n = 1): void {
     this.reportsDroppedC.inc({ collector }, n);
+  }
+  outputError(collector: string, n = 1): void {
+    this.outputErrorsC.inc({ collector }, n);
   }
   observeMos(mos: number): void {
     if (mos >= 1 && mos <= 5) this.mos.observe(mos);
@@ -212,16 +228,20 @@ export class ProbeMetrics {
   setCaptureState(state: CaptureState): void {
     this.captureState = state;
   }
+  /** Outputs whose destinations are down or lost reports recently make /healthz say 'degraded' (still 200). */
+  setDeliveryHealth(view: () => { degraded: Array<{ destination: string; reason: string }> }): void {
+    this.deliveryView = view;
+  }
   health(): { healthy: boolean; body: HealthBody } {
     const healthy = this.captureState !== 'failed';
-    return {
-      healthy,
-      body: {
-        status: healthy ? 'ok' : 'capture stopped',
-        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-        capture: { state: this.captureState, running: this.captureState === 'running' },
-      },
+    const degraded = this.deliveryView?.().degraded ?? [];
+    const body: HealthBody = {
+      status: !healthy ? 'capture stopped' : degraded.length > 0 ? 'degraded' : 'ok',
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      capture: { state: this.captureState, running: this.captureState === 'running' },
     };
+    if (degraded.length > 0) body.delivery = { degraded };
+    return { healthy, body };
   }
 
   async text(): Promise<string> {
@@ -230,7 +250,9 @@ export class ProbeMetrics {
 }
 
 export interface HealthBody {
-  status: 'ok' | 'capture stopped';
+  /** degraded: capture runs but a report destination is down or lost reports in the last minute. */
+  status: 'ok' | 'degraded' | 'capture stopped';
+  delivery?: { degraded: Array<{ destination: string; reason: string }> };
   uptime_s: number;
   capture: { state: CaptureState; running: boolean };
 }

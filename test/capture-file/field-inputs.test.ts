@@ -74,9 +74,9 @@ describe('a capture cut short (a killed tcpdump)', () => {
     writeFileSync(cut, readFileSync(CAPTURE).subarray(0, 200_000));
   });
 
-  it('warns in one line, prints the table for every packet read, exits 5; packet counts equal tshark on the same file', () => {
+  it('warns in one line, prints the table for every packet read, exits 6; packet counts equal tshark on the same file', () => {
     const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
-    expect(r.status).toBe(5);
+    expect(r.status).toBe(6);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/cut\.pcap: at byte \d+: truncated packet.*cut short or is damaged here; results cover the \d+ packets before it/);
@@ -94,7 +94,7 @@ describe('a capture cut short (a killed tcpdump)', () => {
     const cutGz = join(tmp, 'cut.pcap.gz');
     writeFileSync(cutGz, gz.subarray(0, Math.floor(gz.length / 2)));
     const r = runCliSync(bundle, ['replay', cutGz, '--no-hep', '--log-level', 'warn']);
-    expect(r.status).toBe(5);
+    expect(r.status).toBe(6);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/cut short/);
     expect(ourStreams(r.stdout).size).toBeGreaterThan(0);
@@ -102,7 +102,7 @@ describe('a capture cut short (a killed tcpdump)', () => {
 
   it('the files after a cut one are still read', () => {
     const r = runCliSync(bundle, ['replay', cut, CAPTURE, '--no-hep', '--log-level', 'warn']);
-    expect(r.status).toBe(5);
+    expect(r.status).toBe(6);
     expect(r.stdout.split('\n').length).toBeGreaterThan(3);
   });
 });
