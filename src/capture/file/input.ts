@@ -6,6 +6,7 @@
 import { createReadStream, fstatSync, read, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
+import { isatty } from 'node:tty';
 import * as zlib from 'node:zlib';
 import { CaptureFileError } from './error.js';
 
@@ -46,7 +47,7 @@ export function inputProblem(path: string): string | undefined {
     const st = path === STDIN ? fstatSync(0) : statSync(path);
     const name = path === STDIN ? 'standard input' : path;
     if (st.isDirectory()) return `${name}: is a directory: give a capture file`;
-    if (st.isCharacterDevice() && (path === STDIN ? process.stdin.isTTY : false)) {
+    if (st.isCharacterDevice() && /^(-|\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0)$/.test(path) && isatty(0)) {
       return 'standard input is a terminal: pipe a capture into it, e.g. tcpdump -w - | rtpprobe replay -';
     }
     return undefined;
