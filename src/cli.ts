@@ -22,7 +22,6 @@ import type { MetricsServer } from './ops/http.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import * as probe from './probe.js';
-import { runDemo } from './ops/demo.js';
 import { compileBpf, FilterError, inputProblem, regularFileSize, STDIN } from './capture/index.js';
 import { TABLE_FORMATS, type StreamSelection, type TableFormat } from './pipeline/index.js';
 
@@ -428,7 +427,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
     .action(async (flags: SettingFlags) => {
       const resolved = resolveConfig(io, flags, { 'metrics.enabled': 'false' });
       if (!resolved) return io.exit(ExitCode.USAGE);
-      await runWithOps(io, resolved.config, resolved.options, (log) => runDemo(resolved.config, log, io.out));
+      await runWithOps(io, resolved.config, resolved.options, async (log) => (await import('./ops/demo.js')).runDemo(resolved.config, log, io.out));
     });
 
   program
