@@ -3,7 +3,7 @@
  * The rtpprobe command. `buildCli()` builds the commander program without running it, so tests parse argv
  * in-process; `main()` runs when this file is the entry point.
  */
-import { readFileSync, statSync, accessSync, constants as fsConstants, realpathSync } from 'node:fs';
+import { createWriteStream, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
@@ -22,10 +22,17 @@ import type { MetricsServer } from './ops/http.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import * as probe from './probe.js';
+import { compileBpf, FilterError, inputProblem, regularFileSize, STDIN } from './capture/index.js';
+import { TABLE_FORMATS, type StreamSelection, type TableFormat } from './pipeline/index.js';
 
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /**
+   * Writes and waits until the text is handed to the OS (large tables: a pipe takes 64 KiB at once, and
+   * the process exits right after). Without it, out/err are used.
+   */
+  write?(to: 'out' | 'err', text: string): Promise<void>;
   /** Ends the command with a code (process.exit outside tests). */
   exit(code: number): void;
   env: Record<string, string | undefined>;
@@ -40,12 +47,32 @@ function defaultIo(): CliIo {
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
+    write: (to, t) => writeFully(to === 'out' ? process.stdout : process.stderr, t),
     exit: (code) => process.exit(code),
     env: process.env,
     stderrIsTty: Boolean(process.stderr.isTTY),
     probe,
     progressMinBytes: 50 * 1024 * 1024,
   };
+}
+
+/** Writes to stdout/stderr and waits for it; a reader that went away (EPIPE, e.g. `| head`) ends the output, not the run. */
+function writeFully(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    // The failed write's 'error' event follows its callback, so the listener stays for it.
+    const gone = (): void => resolve();
+    stream.once('error', gone);
+    stream.write(text, (err) => {
+      if (!err) stream.off('error', gone);
+      resolve();
+    });
+  });
+}
+
+function writeAsync(io: CliIo, to: 'out' | 'err', text: string): Promise<void> {
+  if (io.write) return io.write(to, text);
+  (to === 'out' ? io.out : io.err)(text);
+  return Promise.resolve();
 }
 
 export function packageVersion(): string {
@@ -143,20 +170,25 @@ function resolveConfig(io: CliIo, flags: SettingFlags, extra: Record<string, unk
   }
 }
 
+/** Repeatable option: each use adds one value (never variadic, so options can precede the files). */
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
 function addSettingOptions(cmd: Command, live: boolean): Command {
   cmd
     .option('-c, --config <file>', 'configuration file (YAML or JSON); default $RTPPROBE_CONFIG, else built-in defaults')
-    .option('--hep <uri...>', 'HEP collector(s) as [udp|tcp|tls://]host[:port], replacing hep.collectors')
+    .option('--hep <uri>', 'HEP collector as [udp|tcp|tls://]host[:port], replacing hep.collectors (repeat for more)', collect)
     .option('--no-hep', 'do not send HEP (hep.enabled false)')
     .addOption(new Option('--hep-type <type>', 'HEP type of QoS reports (reports.qos_hep_type)').choices(['35', '34', '99']))
     .option('--jsonl <path>', "also write reports as JSON lines to a file ('-' = stdout)")
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent')
     .option('--log-format <format>', 'json, pretty or auto')
-    .option('--set <path=value...>', 'any setting by its YAML path, e.g. --set rtp.max_streams=80000', (v: string, prev: string[] = []) => [...prev, v]);
+    .option('--set <path=value>', 'any setting by its YAML path, e.g. --set rtp.max_streams=80000 (repeatable)', collect)
+    .option('-f, --filter <bpf>', live ? 'BPF filter (capture.filter)' : 'BPF filter applied to every packet read, as tcpdump -r (capture.filter)');
   if (live) {
     cmd
       .option('-i, --interface <name>', 'interface to sniff (capture.interface)')
-      .option('-f, --filter <bpf>', 'BPF filter (capture.filter)')
       .option('--metrics-port <port>', 'metrics/health port (metrics.port)')
       .option('--metrics-listen <addr>', 'metrics/health address (metrics.listen)')
       .option('--user <name>', 'user to switch to once capture is open (process.user)');
@@ -164,7 +196,6 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
   return cmd;
 }
 
-/** Set up logs, lifecycle, metrics; run `main` through the lifecycle (which exits). */
 /**
  * The configuration plus the checks other modules own (threshold expressions, wired in src/probe.ts):
  * a start and a reload are refused alike when any fails.
@@ -176,6 +207,25 @@ function loadCheckedConfig(io: CliIo, options: LoadConfigOptions): ProbeConfig {
   return config;
 }
 
+/** The metrics endpoint could not listen: one line naming the setting and the fix. */
+export function listenProblem(err: NodeJS.ErrnoException, listen: string, port: number): string {
+  const where = `metrics endpoint: cannot listen on ${listen.includes(':') ? `[${listen}]` : listen}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `${where}: the port is in use: set another with --metrics-port (metrics.port), or stop the other program`;
+    case 'EADDRNOTAVAIL':
+      return `${where}: the address is not on this host: set metrics.listen (--metrics-listen) to one of its addresses, 127.0.0.1 or 0.0.0.0`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `${where}: the name does not resolve: set metrics.listen (--metrics-listen) to an address of this host, 127.0.0.1 or 0.0.0.0`;
+    case 'EACCES':
+      return `${where}: permission denied (ports below 1024 need privileges): set metrics.port (--metrics-port) to 1024 or above`;
+    default:
+      return `${where}: ${err.message}: check metrics.listen and metrics.port`;
+  }
+}
+
+/** Set up logs, lifecycle, metrics; run `main` through the lifecycle (which exits). */
 async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOptions, main: (log: Logger) => Promise<number>): Promise<void> {
   const log = createLogger(config.log, { isTty: io.stderrIsTty });
   const lifecycle = new Lifecycle({
@@ -197,8 +247,10 @@ async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOpt
       const s = server;
       lifecycle.onStop('metrics endpoint', () => s.close(), 100);
     } catch (err) {
-      log.error({ err }, `metrics endpoint: cannot listen on ${config.metrics.listen}:${config.metrics.port}`);
-      io.exit(ExitCode.RUNTIME);
+      // A listen address that is not on this host, a port in use or refused: the configuration's to fix.
+      log.debug({ err }, 'metrics endpoint listen failed');
+      io.err(`rtpprobe: ${listenProblem(err as NodeJS.ErrnoException, config.metrics.listen, config.metrics.port)}\n`);
+      io.exit(ExitCode.USAGE);
       return;
     }
   }
@@ -207,8 +259,15 @@ async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOpt
   await lifecycle.run(() => main(log));
 }
 
+/** The io for a command: the process's, with the overrides (tests replacing out/err also replace write). */
+function makeIo(overrides: Partial<CliIo>): CliIo {
+  const io: CliIo = { ...defaultIo(), ...overrides };
+  if ((overrides.out || overrides.err) && !overrides.write) io.write = undefined;
+  return io;
+}
+
 export function buildCli(ioOverrides: Partial<CliIo> = {}): Command {
-  const io: CliIo = { ...defaultIo(), ...ioOverrides };
+  const io = makeIo(ioOverrides);
   const program = new Command('rtpprobe');
   program
     .description('Edge RTP/RTCP quality probe: per-stream loss, jitter and MOS, correlated to SIP calls, reported to HOMER over HEP v3.')
@@ -222,8 +281,8 @@ export function buildCli(ioOverrides: Partial<CliIo> = {}): Command {
 Examples:
   rtpprobe run -i eth1 -c /etc/rtpprobe/rtpprobe.yaml
   rtpprobe run -i eth1 --hep udp://homer.example.net:9060 --set reports.interval_s=5
-  rtpprobe replay call.pcap --jsonl -
-  rtpprobe replay day1.pcapng day2.pcapng --realtime --hep tcp://10.0.0.5:9061
+  rtpprobe replay call.pcap --jsonl - | jq .
+  rtpprobe replay day1.pcapng.gz day2.pcapng 'host 10.0.0.1' --realtime --hep tcp://10.0.0.5:9061
   rtpprobe interfaces
   rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml
 
@@ -235,12 +294,14 @@ ${environmentVariables().length} environment variables are recognised: see \`rtp
 Exit codes:
   0  ok (replay finished, or stopped by SIGTERM/SIGINT within the shutdown deadline)
   1  runtime error (or the shutdown deadline was exceeded)
-  2  usage or configuration error
-  3  capture could not be opened (permission/capability, interface, filter)
-  4  input file missing, unreadable or corrupt
+  2  usage or configuration error (including a BPF filter that does not compile)
+  3  capture could not be opened (permission/capability, interface)
+  4  input file missing, unreadable, not a capture
   5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
      file not writable); the log names each destination with its sent/failed/dropped counts
+  6  input capture cut short or damaged part-way (results cover every packet before it)
   130 a second SIGINT/SIGTERM forced the exit
+Exits 2, 3, 4 and 6 print one line naming the problem and its fix (stack traces with --log-level debug).
 Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP reloads the configuration file.
 `,
     );
@@ -255,26 +316,73 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
         io.err('rtpprobe: capture.interface: nothing set: give -i IFACE, RTPPROBE_CAPTURE_INTERFACE or capture.interface in the file (see `rtpprobe interfaces`)\n');
         return io.exit(ExitCode.USAGE);
       }
+      // A filter libpcap refuses is a configuration error (2), found before the capture opens.
+      if (config.capture.filter && !checkFilter(io, config.capture.filter, true)) return io.exit(ExitCode.USAGE);
+      const missing = await interfaceProblem(io, config.capture.interface);
+      if (missing) {
+        io.err(`rtpprobe: ${missing}\n`);
+        return io.exit(ExitCode.CAPTURE_OPEN);
+      }
       await runWithOps(io, config, options, (log) => {
         checkCaptureCapabilities(log);
         return io.probe.runLive(config, log);
       });
     });
 
-  addSettingOptions(program.command('replay').description('analyse capture files (pcap, pcapng) and report').argument('<files...>', 'capture files, read in order'), false)
+  addSettingOptions(
+    program
+      .command('replay')
+      .description('analyse captures (pcap, pcapng; gzip or zstd compressed; - for standard input) and report')
+      .argument('<inputs...>', 'capture files read in order (- = standard input), then optionally a BPF filter expression as tcpdump -r takes one'),
+    false,
+  )
     .option('--realtime', 'replay at the recorded speed instead of as fast as possible')
     .option('--metrics', 'serve the metrics endpoint during the replay (off by default)')
     .option('--html <file>', 'also write an HTML call report: calls, SIP ladder, per-interval charts (1 s intervals unless --set reports.interval_s=N)')
-    .addHelpText('after', '\nHEP is sent only with --hep (the configuration\'s collectors are not used by replay).\n\nExamples:\n  rtpprobe replay call.pcap --jsonl -\n  rtpprobe replay call.pcap --hep udp://127.0.0.1:9060\n  rtpprobe replay call.pcap --html call.html\n')
-    .action(async (files: string[], flags: SettingFlags & { realtime?: boolean; metrics?: boolean; html?: string }) => {
-      let total = 0;
-      for (const f of files) {
-        const problem = checkInputFile(f);
+    .option('--call-id <id>', 'table: only the streams of this Call-ID (repeatable)', collect)
+    .option('--mos-below <mos>', 'table: only streams with a MOS below this (or above the --loss-above threshold)')
+    .option('--loss-above <percent>', 'table: only streams losing more than this percentage of packets (or below the --mos-below threshold)')
+    .addOption(new Option('--table <format>', 'closing stream table: text, csv, json or none').choices([...TABLE_FORMATS]).default('text'))
+    .option('--table-out <path>', "write the table to this file ('-' = stdout); default stdout, or stderr when --jsonl - puts reports on stdout")
+    .addHelpText(
+      'after',
+      `
+HEP is sent only with --hep (the configuration's collectors are not used by replay).
+
+Examples:
+  rtpprobe replay call.pcap
+  rtpprobe replay call.pcap 'host 10.0.0.1 and udp'
+  rtpprobe replay --mos-below 3.6 --table csv day.pcapng.gz > worst.csv
+  rtpprobe replay call.pcap --jsonl - | jq .
+  tcpdump -i eth1 -w - udp | rtpprobe replay -
+  rtpprobe replay call.pcap --hep udp://127.0.0.1:9060
+  rtpprobe replay call.pcap --html call.html
+
+A capture cut short (a killed tcpdump) or damaged part-way is analysed up to that point: one warning
+names the byte, the table covers the packets before it, and the exit code is 6.
+`,
+    )
+    .action(async (inputs: string[], flags: ReplayFlags) => {
+      const split = splitReplayInputs(inputs);
+      if (split.filter && flags.filter) {
+        io.err(`rtpprobe: two filters given (${JSON.stringify(split.filter)} and --filter ${JSON.stringify(flags.filter)}): give one\n`);
+        return io.exit(ExitCode.USAGE);
+      }
+      if (split.files.filter((f) => f === STDIN).length > 1) {
+        io.err('rtpprobe: standard input (-) can be read only once\n');
+        return io.exit(ExitCode.USAGE);
+      }
+      const select = tableSelection(flags);
+      if (typeof select === 'string') {
+        io.err(`rtpprobe: ${select}\n`);
+        return io.exit(ExitCode.USAGE);
+      }
+      for (const f of split.files) {
+        const problem = inputProblem(f);
         if (problem) {
           io.err(`rtpprobe: ${problem}\n`);
           return io.exit(ExitCode.INPUT_FILE);
         }
-        total += statSync(f).size;
       }
       // A file analysis sends HEP only when asked with --hep: old calls never reach a production HOMER by
       // default (not even from hep settings in the configuration file).
@@ -282,15 +390,30 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       if (!flags.metrics) extra['metrics.enabled'] = 'false';
       // The report's charts have one point per report interval: 1 s shows a call's course.
       if (flags.html) Object.assign(extra, { 'reports.html.path': flags.html, 'reports.interval_s': '1' });
+      if (split.filter) extra['capture.filter'] = split.filter;
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
-      const bar = io.stderrIsTty && total >= io.progressMinBytes ? progressBar(io) : undefined;
+      if (config.capture.filter && !checkFilter(io, config.capture.filter)) return io.exit(ExitCode.USAGE);
+      const sizes = split.files.map(regularFileSize);
+      const total = sizes.every((n) => n !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : 0;
+      const table = await tableDestination(io, flags.tableOut, config.reports.jsonl.enabled && config.reports.jsonl.path === '-');
+      if (typeof table === 'string') {
+        io.err(`rtpprobe: ${table}\n`);
+        return io.exit(ExitCode.USAGE);
+      }
+      const bar = io.stderrIsTty && total > 0 && total >= io.progressMinBytes ? progressBar(io) : undefined;
       await runWithOps(io, config, options, async (log) => {
         try {
-          return await io.probe.runReplay(files, config, { realtime: Boolean(flags.realtime), progress: bar?.update }, log);
+          return await io.probe.runReplay(
+            split.files,
+            config,
+            { realtime: Boolean(flags.realtime), progress: bar?.update, progressEnd: bar?.done, print: table.write, tableFormat: flags.table, select },
+            log,
+          );
         } finally {
           bar?.done();
+          await table.close();
         }
       });
     });
@@ -311,16 +434,13 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     .command('interfaces')
     .description('list the interfaces live capture can open')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
+    .option('--all', 'also list pseudo-devices (any, nflog, nfqueue, D-Bus, Bluetooth, USB monitors)')
+    .action(async (flags: { json?: boolean; all?: boolean }) => {
       try {
-        const list = await io.probe.listInterfaces();
+        const all = await io.probe.listInterfaces();
+        const list = flags.all ? all : all.filter((i) => !isPseudoDevice(i.name));
         if (flags.json) io.out(`${JSON.stringify(list, null, 2)}\n`);
-        else {
-          for (const i of list) {
-            const state = `${i.up ? 'up' : 'down'}${i.loopback ? ', loopback' : ''}`;
-            io.out(`${i.name.padEnd(16)} ${state.padEnd(14)} ${i.addresses.join(' ')}${i.description ? `  (${i.description})` : ''}\n`);
-          }
-        }
+        else io.out(formatInterfaces(list, all.length - list.length));
         io.exit(ExitCode.OK);
       } catch (err) {
         io.err(`rtpprobe: cannot list interfaces: ${(err as Error).message}\n`);
@@ -330,19 +450,25 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
 
   program
     .command('check-config')
-    .description('validate the configuration (file + environment + flags) and exit 0 when valid, 2 when not')
+    .description('validate the configuration (file + environment + flags), compile its capture filter and check its interface; exit 0 when valid, 2 when not')
     .option('-c, --config <file>', 'configuration file; default $RTPPROBE_CONFIG')
-    .option('--set <path=value...>', 'override a setting, as for run', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--set <path=value>', 'override a setting, as for run (repeatable)', collect)
     .option('--print', 'print the effective configuration (YAML) when valid')
     .option('--env', 'list the environment variables that set values')
     .addHelpText('after', '\nExample:\n  rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml --print\n')
-    .action((flags: SettingFlags & { print?: boolean; env?: boolean }) => {
+    .action(async (flags: SettingFlags & { print?: boolean; env?: boolean }) => {
       if (flags.env) {
         io.out(`${environmentVariables().join('\n')}\n`);
         return io.exit(ExitCode.OK);
       }
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
+      const { problems, notes } = await hostChecks(io, resolved.config);
+      if (problems.length) {
+        io.err(`rtpprobe: ${new ConfigError(problems.map((message) => ({ path: '', message })), resolved.options.file).message}\n`);
+        return io.exit(ExitCode.USAGE);
+      }
+      for (const n of notes) io.err(`rtpprobe: note: ${n}\n`);
       const src = resolved.options.file ?? 'built-in defaults';
       if (flags.print) io.out(stringify(snakeKeys(resolved.config)));
       else io.out(`configuration OK (${src})\n`);
@@ -352,6 +478,60 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
   return program;
 }
 
+/** libpcap's pseudo-devices: listed by pcap_findalldevs, but no mirror port. */
+export function isPseudoDevice(name: string): boolean {
+  return /^(any|nflog|nfqueue|dbus-.*|bluetooth.*|usbmon\d*)$/.test(name);
+}
+
+function formatInterfaces(list: Awaited<ReturnType<CliIo['probe']['listInterfaces']>>, hidden: number): string {
+  const rows = [['NAME', 'STATE', 'ADDRESSES'], ...list.map((i) => [i.name, `${i.up ? 'up' : 'down'}${i.loopback ? ', loopback' : ''}`, i.addresses.join(' ')])];
+  const w = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length)));
+  const text = rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`.trimEnd()).join('\n');
+  return `${text}\n${hidden ? `(${hidden} pseudo-devices such as any and nflog not shown: --all lists them)\n` : ''}`;
+}
+
+/**
+ * What only this host can say about a configuration: the capture filter compiles (libpcap, for Ethernet)
+ * and the capture interface exists. `notes` are checks that could not run.
+ */
+async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: string[]; notes: string[] }> {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const c = config.capture;
+  if (c.filter) {
+    try {
+      compileBpf(c.filter);
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err;
+      if (err.unchecked) notes.push(`capture.filter not compiled: ${err.reason}`);
+      else problems.push(`capture.filter: ${JSON.stringify(c.filter)} does not compile: ${err.reason} (see man pcap-filter)`);
+    }
+  }
+  if (c.interface) {
+    try {
+      const missing = await interfaceProblem(io, c.interface, true);
+      if (missing) problems.push(missing);
+    } catch (err) {
+      notes.push(`capture.interface not checked: cannot list interfaces: ${(err as Error).message}`);
+    }
+  }
+  return { problems, notes };
+}
+
+/** A one-line problem when `name` is not an interface of this host (undefined when it is, or unknown). */
+async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = (await io.probe.listInterfaces()).map((i) => i.name);
+  } catch (err) {
+    if (rethrow) throw err;
+    return undefined; // the capture itself will say why it cannot open
+  }
+  if (names.includes(name)) return undefined;
+  const real = names.filter((n) => !isPseudoDevice(n));
+  return `capture.interface: ${JSON.stringify(name)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`;
+}
+
 /** The typed configuration back in the file's snake_case form, for --print. */
 function snakeKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(snakeKeys);
@@ -359,16 +539,98 @@ function snakeKeys(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(x)]));
 }
 
-function checkInputFile(f: string): string | undefined {
+interface TableOutput {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface ReplayFlags extends SettingFlags {
+  realtime?: boolean;
+  metrics?: boolean;
+  html?: string;
+  callId?: string[];
+  mosBelow?: string;
+  lossAbove?: string;
+  table: TableFormat;
+  tableOut?: string;
+}
+
+/** Names that are taken as capture files even when missing (so a typo is "no such file", not a filter). */
+const CAPTURE_NAME = /(^-$|\/|\.(pcap|pcapng|cap|dmp|gz|zst|zstd)$)/i;
+
+/**
+ * `replay`'s positional words, as tcpdump -r reads them: capture files first (a name that exists, '-', or
+ * that looks like a capture), then the words of a BPF filter expression, joined with spaces.
+ */
+export function splitReplayInputs(words: string[]): { files: string[]; filter: string } {
+  let i = 0;
+  while (i < words.length && (CAPTURE_NAME.test(words[i]) || exists(words[i]))) i++;
+  if (i === 0 && words.length) i = 1; // the first word is always an input: its problem is named as such
+  return { files: words.slice(0, i), filter: words.slice(i).join(' ').trim() };
+}
+
+function exists(path: string): boolean {
   try {
-    const st = statSync(f);
-    if (!st.isFile()) return `${f}: not a regular file`;
-    accessSync(f, fsConstants.R_OK);
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return `${f}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`;
+    statSync(path);
+    return true;
+  } catch {
+    return false;
   }
+}
+
+/** The table options as a StreamSelection, or a one-line problem. */
+function tableSelection(flags: ReplayFlags): StreamSelection | string {
+  const select: StreamSelection = { callIds: flags.callId };
+  if (flags.mosBelow !== undefined) {
+    const v = Number(flags.mosBelow);
+    if (!(v > 1 && v <= 5)) return `--mos-below ${JSON.stringify(flags.mosBelow)}: must be a MOS above 1 and at most 5, e.g. --mos-below 3.6`;
+    select.mosBelow = v;
+  }
+  if (flags.lossAbove !== undefined) {
+    const v = Number(flags.lossAbove.replace(/%$/, ''));
+    if (flags.lossAbove.trim() === '' || !(v >= 0 && v < 100)) return `--loss-above ${JSON.stringify(flags.lossAbove)}: must be a percentage from 0 to below 100, e.g. --loss-above 1`;
+    select.lossAbovePct = v;
+  }
+  return select;
+}
+
+/**
+ * Compiles a BPF expression (libpcap); false after printing the one-line problem. `live`: without the
+ * native addon the capture backend compiles the filter itself, so an unchecked expression passes.
+ */
+function checkFilter(io: CliIo, expression: string, live = false): boolean {
+  try {
+    compileBpf(expression);
+    return true;
+  } catch (err) {
+    if (!(err instanceof FilterError)) throw err;
+    if (live && err.unchecked) return true;
+    io.err(`rtpprobe: ${err.message}: fix the expression (see man pcap-filter)\n`);
+    return false;
+  }
+}
+
+/**
+ * Where the closing table goes: --table-out, else standard output, else (when stdout carries the JSON
+ * lines) standard error, so `--jsonl - | jq` reads reports only.
+ */
+async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdout: boolean): Promise<TableOutput | string> {
+  if (out === undefined || out === '-') {
+    if (out === '-' && jsonlOnStdout) return '--table-out - and --jsonl - both want standard output: send the table or the reports to a file';
+    const toStderr = jsonlOnStdout;
+    return { write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), close: async () => undefined };
+  }
+  // Opened before the replay starts: a path that cannot be written is found now, not after the whole run.
+  const file = createWriteStream(out);
+  const problem = await new Promise<string | undefined>((resolve) => {
+    file.once('open', () => resolve(undefined));
+    file.once('error', (err: NodeJS.ErrnoException) => resolve(`--table-out ${out}: cannot write: ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such directory' : err.message}`));
+  });
+  if (problem) return problem;
+  return {
+    write: (t) => new Promise<void>((resolve, reject) => file.write(t, (err) => (err ? reject(err) : resolve()))),
+    close: () => new Promise<void>((resolve) => file.end(resolve)),
+  };
 }
 
 /** A one-line progress bar on standard error, redrawn at most 10 times a second. */
@@ -393,13 +655,14 @@ function progressBar(io: CliIo): { update: (done: number, total: number) => void
     },
     done() {
       if (drawn) io.err('\n');
+      drawn = false;
     },
   };
 }
 
 /** Parse and run one command line with the given io; the code reaches io.exit. */
 export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): Promise<void> {
-  const io: CliIo = { ...defaultIo(), ...ioOverrides };
+  const io = makeIo(ioOverrides);
   const program = buildCli(io);
   try {
     await program.parseAsync(argv);
@@ -409,9 +672,22 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
       io.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
       return;
     }
-    io.err(`rtpprobe: ${(err as Error).stack ?? String(err)}\n`);
-    io.exit(exitCodeFor(err));
+    // One line for the user; the stack only when asked for (--log-level debug or trace).
+    const debug = /^(debug|trace)$/.test(argValue(argv, '--log-level') ?? io.env.RTPPROBE_LOG_LEVEL ?? '');
+    const code = exitCodeFor(err);
+    const text = debug ? ((err as Error).stack ?? String(err)) : ((err as Error).message ?? String(err));
+    io.err(`rtpprobe: ${text}${code === ExitCode.RUNTIME && !debug ? ' (unexpected: run with --log-level debug for details and report it)' : ''}\n`);
+    io.exit(code);
   }
+}
+
+/** The value of `--flag value` or `--flag=value` in argv, if present. */
+function argValue(argv: string[], flag: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === flag) return argv[i + 1];
+    if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
+  }
+  return undefined;
 }
 
 /** Entry point: run process.argv; exit codes as documented in --help. */

@@ -3,10 +3,9 @@
  * pipeline (src/pipeline), the pipeline into the outputs, and the ops runtime (metrics, signals) around
  * them. The CLI (src/cli.ts) calls these; tests and embedders may too (then without the ops runtime).
  */
-import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { openCaptureFile } from './capture/index.js';
+import { CaptureFileError, PacketFilter, openCaptureFile, regularFileSize } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
 import { listInterfaces as listCaptureInterfaces, openLiveCapture } from './capture/live/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
@@ -18,13 +17,12 @@ import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
 import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
-import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
+import { Pipeline, StreamTable, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
 import { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
-import type { QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
 import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
 
@@ -39,59 +37,86 @@ export interface InterfaceInfo {
 export interface ReplayOptions {
   realtime: boolean;
   progress?: (done: number, total: number) => void;
-  /** Receives the closing per-stream table (default: standard output). */
-  print?: (text: string) => void;
+  /** Called once reading ends, before anything else is logged or printed (the progress bar ends its line). */
+  progressEnd?: () => void;
+  /** Receives the closing per-stream table in pieces (default: standard output). */
+  print?: (text: string) => void | Promise<void>;
+  /** The table's format (default text) and which streams get a row (default all). */
+  tableFormat?: TableFormat;
+  select?: StreamSelection;
 }
 
+/**
+ * Replays capture files ('-' = standard input; gzip/zstd read transparently) through the pipeline, then
+ * prints the stream table. capture.filter, when set, is applied to every record (BPF, as tcpdump -r).
+ * A capture cut short or damaged part-way is reported in one line; the packets before the damage are
+ * analysed and the run ends with INPUT_CUT_SHORT. A file that is no capture at all ends with INPUT_FILE.
+ */
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  const finals: QosReport[] = [];
-  const outputs = openOutputs(config, { onFinalReport: (r) => finals.push(r), log });
+  const filter = config.capture.filter ? new PacketFilter(config.capture.filter) : undefined;
+  const table = new StreamTable(opts.select);
+  const outputs = openOutputs(config, { onFinalReport: (r) => table.add(r), log });
   const rt = opsRuntime();
   const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
+  const stopped = new AbortController();
   rt?.lifecycle.onStop('replay input', async () => {
     stopping = true;
+    stopped.abort();
     await source?.close();
   });
   rt?.metrics?.setCaptureState('running');
 
-  const total = files.reduce((n, f) => n + statSync(f).size, 0);
+  // Progress only when every input has a size (regular files; not standard input or a pipe).
+  const sizes = files.map(regularFileSize);
+  const total = sizes.every((n) => n !== undefined) ? sizes.reduce((n: number, s) => n + s!, 0) : 0;
+  const progress = total > 0 ? opts.progress : undefined;
   let before = 0; // bytes of the files already replayed
-  let done = 0;
+  let code: number = ExitCode.OK;
+  let analysed = 0; // files whose packets (all or up to damage) went through the pipeline
   const started = Date.now();
   try {
     for (const file of files) {
       if (stopping) break;
-      const reader = openCaptureFile(file);
+      const reader = openCaptureFile(file, { filter });
       source = reader;
-      log.info({ file }, 'replaying');
-      if (opts.realtime) {
-        const pacer = new RealtimePacer();
-        for await (const batch of reader.batches()) {
-          await pacer.feed(batch, pipeline);
-          done += batchBytes(batch);
-          opts.progress?.(done, total);
-          if (stopping) break;
+      log.info({ file, filter: filter?.expression }, 'replaying');
+      try {
+        if (opts.realtime) {
+          const pacer = new RealtimePacer(stopped.signal);
+          for await (const batch of reader.batches()) {
+            if (!(await pacer.feed(batch, pipeline))) break;
+            progress?.(before + reader.bytesRead, total);
+            if (stopping) break;
+          }
+        } else {
+          // As fast as possible: one pass over each window of the file, every record decoded as it is read.
+          for await (const cur of reader.records()) {
+            pipeline.processRecords(cur);
+            progress?.(before + reader.bytesRead, total);
+            if (stopping) break;
+            // A file is read faster than any collector takes reports: wait for the queues, never overflow them.
+            const room = outputs.room();
+            if (room !== null) await room;
+          }
         }
-      } else {
-        // As fast as possible: one pass over each window of the file, every record decoded as it is read.
-        for await (const cur of reader.records()) {
-          pipeline.processRecords(cur);
-          done = before + cur.capturePosition;
-          opts.progress?.(done, total);
-          if (stopping) break;
-          // A file is read faster than any collector takes reports: wait for the queues, never overflow them.
-          const room = outputs.room();
-          if (room !== null) await room;
-        }
+        analysed++;
+      } catch (err) {
+        if (!(err instanceof CaptureFileError)) throw err;
+        code = Math.max(code, inputExitCode(err));
+        if (err.partial) {
+          analysed++;
+          log.warn(`${err.message}: the capture was cut short or is damaged here; results cover the ${reader.stats().received} packets before it`);
+        } else log.error(/not a pcap/.test(err.problem) ? `${err.message}: give a pcap or pcapng capture (as tcpdump -w or dumpcap write it)` : err.message);
+      } finally {
+        before += reader.bytesRead;
+        await reader.close();
       }
-      before += statSync(file).size;
-      done = before;
-      await source.close();
     }
   } finally {
+    opts.progressEnd?.();
     pipeline.finish();
     // The end of the input is no stop: deliver everything a collector that is up takes (the deadline
     // bounds only a stop by signal, or a collector that is down).
@@ -99,11 +124,16 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
   }
-  logRunSummary(log, pipelineView(pipeline), outputs, Date.now() - started);
-  const table = finals.length ? formatStreamTable(finals) : 'no RTP streams found\n';
-  if (opts.print) opts.print(table);
-  else await writeOut(table);
-  return undelivered(log, outputs) ? ExitCode.UNDELIVERED : ExitCode.OK;
+  logRunSummary(log.child(filter ? { filteredOut: filter.rejected } : {}), pipelineView(pipeline), outputs, Date.now() - started);
+  if (analysed > 0) await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
+  // Both are logged; an input's problem is the one the exit code names.
+  const lost = undelivered(log, outputs);
+  return code !== ExitCode.OK ? code : lost ? ExitCode.UNDELIVERED : ExitCode.OK;
+}
+
+/** A damaged input's exit code: no capture at all is INPUT_FILE; cut short or damaged part-way INPUT_CUT_SHORT. */
+function inputExitCode(err: CaptureFileError): number {
+  return err.partial ? ExitCode.INPUT_CUT_SHORT : ExitCode.INPUT_FILE;
 }
 
 /** True (and logged) when an output dropped or failed to deliver anything during the run. */
@@ -322,12 +352,18 @@ export function checkConfig(config: ProbeConfig): string[] {
   return problems;
 }
 
-/** Plays a file back at its recorded pace: each packet is processed when its capture time comes. */
+/**
+ * Plays a file back at its recorded pace: each packet is processed when its capture time comes. A stop
+ * (signal) aborts the wait at once, however long the gap in the capture.
+ */
 class RealtimePacer {
   private firstCaptureMs = -1;
   private startWallMs = 0;
 
-  async feed(batch: PacketBatch, pipeline: Pipeline): Promise<void> {
+  constructor(private readonly stopped: AbortSignal) {}
+
+  /** False when a stop interrupted the batch (packets after the stop are not processed). */
+  async feed(batch: PacketBatch, pipeline: Pipeline): Promise<boolean> {
     for (let i = 0; i < batch.count; i++) {
       const t = batch.tsSec[i] * 1000 + batch.tsNsec[i] / 1e6;
       if (this.firstCaptureMs < 0) {
@@ -335,10 +371,12 @@ class RealtimePacer {
         this.startWallMs = Date.now();
       }
       const wait = t - this.firstCaptureMs - (Date.now() - this.startWallMs);
-      if (wait > 1) await sleep(wait);
+      if (wait > 1) await sleep(wait, undefined, { signal: this.stopped }).catch(() => undefined);
+      if (this.stopped.aborted) return false;
       pipeline.processPacket(batch, i);
     }
     pipeline.tick(pipeline.nowMs);
+    return true;
   }
 }
 
@@ -358,15 +396,6 @@ function writeOut(text: string): Promise<void> {
       resolve();
     });
   });
-}
-
-/** Bytes a pcap record header adds to each packet: used only to estimate progress through a file. */
-const RECORD_OVERHEAD = 16;
-
-function batchBytes(b: PacketBatch): number {
-  let n = 0;
-  for (let i = 0; i < b.count; i++) n += b.caplen[i] + RECORD_OVERHEAD;
-  return n;
 }
 
 function metricsEvents(m: ProbeMetrics | undefined) {

@@ -3,7 +3,7 @@
  * then RTPPROBE_<SECTION>_<KEY> environment variables, then command-line overrides (later wins).
  * Every problem is reported at once, each naming the field, the value and what is allowed.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { parseCidr } from '../outbound/address-filter.js';
@@ -29,6 +29,8 @@ const port = (doc: string, def: number) => int({ doc, default: def, min: 1, max:
 
 function hostCheck(v: string): string | undefined {
   if (isIP(v)) return undefined;
+  // Digits and dots only is meant as an IPv4 address (a resolver would try it as a name and fail late).
+  if (/^[\d.]+$/.test(v)) return 'an IP address (four numbers 0-255) or a host name';
   return /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(v) ? undefined : 'an IP address or a host name';
 }
 
@@ -277,8 +279,13 @@ export class ConfigError extends Error {
     readonly problems: Problem[],
     readonly source?: string,
   ) {
-    const head = problems.length === 1 ? 'Invalid configuration' : `Invalid configuration (${problems.length} problems)`;
-    super(`${head}${source ? ` in ${source}` : ''}:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`);
+    // One problem is one line; several are listed one per line so they can all be fixed in one pass.
+    const where = source ? ` in ${source}` : '';
+    super(
+      problems.length === 1
+        ? `invalid configuration${where}: ${problems[0].message.replace(/^\(file\): /, '')}`
+        : `invalid configuration${where} (${problems.length} problems):\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -348,21 +355,65 @@ function setPath(root: Record<string, unknown>, segments: string[], value: unkno
   cur[segments[segments.length - 1]!] = value;
 }
 
-function readFileRaw(file: string, issues: Issues): unknown {
-  let text: string;
+/** A configuration file larger than this is refused: the shipped, fully commented file is ~12 KB. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** YAML aliases (*name) a file may use: enough for shared blocks, far too few for an expansion bomb. */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * Reads the file as text: a regular file only (a FIFO would block the probe at start and at SIGHUP,
+ * /dev/zero would grow it without end), at most MAX_CONFIG_BYTES. Problems go to `issues`.
+ */
+function readConfigText(file: string, issues: Issues): string | undefined {
+  const problem = (text: string) => void issues.add('(file)', `${file}: ${text}`);
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    const st = statSync(file);
+    if (!st.isFile()) return problem(`not a regular file (${fileKind(st)}): give the path of a YAML or JSON file`);
+    if (st.size > MAX_CONFIG_BYTES) return problem(`${st.size} bytes is more than the ${MAX_CONFIG_BYTES} a configuration file may have: is this the right file?`);
+    // Opened without blocking and checked again: the path may have been swapped for a FIFO meanwhile.
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return problem('not a regular file: give the path of a YAML or JSON file');
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_CONFIG_BYTES) return problem(`more than the ${MAX_CONFIG_BYTES} bytes a configuration file may have: is this the right file?`);
+    return buf.toString('utf8', 0, n);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     issues.add('(file)', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+function readFileRaw(file: string, issues: Issues): unknown {
+  const text = readConfigText(file, issues);
+  if (text === undefined) return undefined;
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     for (const e of doc.errors) issues.add('(file)', `${file}: ${e.message.split('\n')[0]}`);
     return undefined;
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    // The yaml package refuses an alias expansion bomb with a ReferenceError; anything else is a bad file too.
+    const bomb = /alias/i.test((err as Error).message);
+    issues.add('(file)', bomb ? `${file}: YAML aliases expand too far (more than ${MAX_YAML_ALIASES} uses): write the values out` : `${file}: ${(err as Error).message}`);
+    return undefined;
+  }
   return value === null ? {} : value;
 }
 

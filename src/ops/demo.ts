@@ -48,7 +48,7 @@ export async function runDemo(base: ProbeConfig, log: Logger, print: (t: string)
     };
     print(`rtpprobe demo: replaying 2 generated captures (clean calls, then 6 % bursty loss + 35 ms jitter);\nQoS reports go over HEP v3 to a local collector on 127.0.0.1:${port}\n\n`);
     let table = '';
-    const code = await runReplay([clean, impaired], config, { realtime: false, print: (t) => (table = t) }, log);
+    const code = await runReplay([clean, impaired], config, { realtime: false, print: (t) => void (table += t) }, log);
     await new Promise((r) => setTimeout(r, 200)); // let the last datagrams arrive
     print(`QoS reports the collector decoded (${received.length}), plus ${sipMessages} SIP messages (type 1) and ${rtcpMessages} RTCP messages (type 5):\n${received.join('\n')}\n\nStreams (final reports):\n${table}`);
     return code;

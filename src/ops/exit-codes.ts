@@ -9,9 +9,9 @@ export const ExitCode = {
   RUNTIME: 1,
   /** Bad command line or invalid configuration. */
   USAGE: 2,
-  /** The capture could not be opened: missing permission/capability, unknown interface, bad BPF filter. */
+  /** The capture could not be opened: missing permission/capability, unknown interface (a BPF filter libpcap refuses is USAGE, found before). */
   CAPTURE_OPEN: 3,
-  /** An input capture file is missing, unreadable or corrupt. */
+  /** An input capture is missing, unreadable, not a capture, or compressed in a way this runtime cannot read. */
   INPUT_FILE: 4,
   /**
    * replay only: the analysis finished but not every report reached its destinations (a collector was
@@ -19,6 +19,11 @@ export const ExitCode = {
    * written); the log names each destination with its sent/failed/dropped counts.
    */
   UNDELIVERED: 5,
+  /**
+   * An input capture was cut short (a killed tcpdump) or is damaged part-way: a one-line warning names
+   * the file and byte; the reports and the table cover every packet before that point.
+   */
+  INPUT_CUT_SHORT: 6,
   /** A second SIGINT/SIGTERM forced the exit before the graceful stop finished (128 + SIGINT). */
   FORCED: 130,
 } as const;

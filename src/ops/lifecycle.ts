@@ -147,8 +147,13 @@ export class Lifecycle {
     try {
       code = await main();
     } catch (err) {
-      this.log.error({ err }, 'probe failed');
       code = exitCodeFor(err);
+      // A user's problem (usage, capture open, input file) is one line naming it; a bug keeps its stack.
+      if (code === ExitCode.RUNTIME) this.log.error({ err }, 'probe failed');
+      else {
+        this.log.debug({ err }, 'probe failed');
+        this.log.error((err as Error).message ?? String(err));
+      }
     }
     // Main ended by itself (replay finished, capture failed) or after a stop: make sure every step ran.
     const inTime = await this.stop(this.stopping ? 'signal' : 'end');
@@ -226,7 +231,7 @@ export function exitCodeFor(err: unknown): number {
     case 'PrivilegeError':
       return ExitCode.CAPTURE_OPEN;
     case 'CaptureFileError':
-      return ExitCode.INPUT_FILE;
+      return (e as { partial?: boolean }).partial ? ExitCode.INPUT_CUT_SHORT : ExitCode.INPUT_FILE;
   }
   return ExitCode.RUNTIME;
 }

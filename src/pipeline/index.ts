@@ -2,5 +2,5 @@ export { Pipeline, callTrackerOptions, type CallViewFactory, type PipelineEvents
 export type { CallView, CallViewHooks } from './call-view.js';
 export { ReportSink, type Envelope, type ReportTarget } from './report-sink.js';
 export { openOutputs, type Outputs, type OpenOutputsOptions, type OutputDestinationStats } from './outputs.js';
-export { formatStreamTable } from './summary.js';
+export { formatStreamTable, StreamTable, TABLE_FORMATS, type StreamSelection, type TableFormat } from './summary.js';
 export { StreamContexts } from './stream-context.js';

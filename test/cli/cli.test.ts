@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { overridesFromFlags, runCli, type CliIo } from '../../src/cli.js';
+import { overridesFromFlags, runCli, splitReplayInputs, type CliIo } from '../../src/cli.js';
 import { loadConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { opsRuntime } from '../../src/ops/runtime.js';
 
@@ -54,7 +54,7 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(r.out).toMatch(/Exit codes:[\s\S]*2 +usage or configuration error[\s\S]*3 +capture could not be opened[\s\S]*4 +input file/);
     const run = await cli(['run', '--help']);
     expect(run.out).toContain('--interface <name>');
-    expect(run.out).toContain('--set <path=value...>');
+    expect(run.out).toContain('--set <path=value>');
   });
 
   it('an unknown command or option is a usage error (2) with a suggestion', async () => {
@@ -79,7 +79,10 @@ describe('rtpprobe CLI (in-process)', () => {
 
   it('check-config reads RTPPROBE_CONFIG and the environment, --set, and prints the effective configuration', async () => {
     const f = file('env.yaml', 'capture:\n  interface: eth5\n');
-    const r = await cli(['check-config', '--print', '--set', 'rtp.max_streams=1000'], { env: { RTPPROBE_CONFIG: f, RTPPROBE_REPORTS_INTERVAL_S: '3' } });
+    const r = await cli(['check-config', '--print', '--set', 'rtp.max_streams=1000'], {
+      env: { RTPPROBE_CONFIG: f, RTPPROBE_REPORTS_INTERVAL_S: '3' },
+      probe: { runLive: async () => 0, runReplay: async () => 0, listInterfaces: async () => [{ name: 'eth5', addresses: [], loopback: false, up: true }] },
+    });
     expect(r.code).toBe(0);
     expect(r.out).toContain('interface: eth5');
     expect(r.out).toContain('max_streams: 1000');
@@ -102,7 +105,7 @@ describe('rtpprobe CLI (in-process)', () => {
       },
     });
     expect(r.code).toBe(2);
-    expect(r.err).toContain('  - reports.rules[0].when: "mos <" is not allowed');
+    expect(r.err).toBe('rtpprobe: invalid configuration: reports.rules[0].when: "mos <" is not allowed: must be a valid expression\n');
   });
 
   it('check-config --env lists the variables', async () => {
@@ -157,6 +160,25 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(seen!.config.metrics.enabled).toBe(false);
   });
 
+  it('options before the files take one value each: the files stay files', async () => {
+    const pcap = file('o.pcap', 'x');
+    let seen: { files: string[]; config: ProbeConfig } | undefined;
+    const r = await cli(['replay', '--hep', 'tcp://10.9.9.9:9061', '--hep', 'udp://10.9.9.8', '--set', 'reports.interval_s=7', '--call-id', 'a@b', pcap, pcap], {
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (files, config) => {
+          seen = { files, config };
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(seen!.files).toEqual([pcap, pcap]);
+    expect(seen!.config.hep.collectors.map((c) => c.host)).toEqual(['10.9.9.9', '10.9.9.8']);
+    expect(seen!.config.reports.intervalS).toBe(7);
+  });
+
   it('replay sends HEP only with --hep: not by default, not from the configuration or environment', async () => {
     const pcap = file('y.pcap', 'not really a pcap');
     const configs: ProbeConfig[] = [];
@@ -202,6 +224,99 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(quiet.code).toBe(0);
   });
 
+  it('the progress bar ends its line before the probe logs or prints (progressEnd), once', async () => {
+    const pcap = file('p.pcap', 'x'.repeat(4096));
+    let afterEnd = '';
+    const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
+      stderrIsTty: true,
+      progressMinBytes: 1024,
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (_f, _c, opts) => {
+          opts.progress!(2048, 4096);
+          opts.progressEnd!();
+          afterEnd = 'mark';
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(afterEnd).toBe('mark');
+    expect(r.err).toMatch(/\r\[#{15}\.{15}\]  50\.0%.*\n$/);
+    expect(r.err.match(/\n/g)).toHaveLength(1);
+  });
+
+  it('standard input and pipes get no progress bar, even on a terminal', async () => {
+    let progress: unknown = 'unset';
+    const r = await cli(['replay', '-', '--log-level', 'silent', '--no-hep'], {
+      stderrIsTty: true,
+      progressMinBytes: 0,
+      probe: {
+        runLive: async () => 0,
+        listInterfaces: async () => [],
+        runReplay: async (_f, _c, opts) => {
+          progress = opts.progress;
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(progress).toBeUndefined();
+  });
+
+  it('replay words: capture files first, then the words of a BPF filter', () => {
+    expect(splitReplayInputs([join(root, 'package.json'), 'host', '10.0.0.1'])).toEqual({ files: [join(root, 'package.json')], filter: 'host 10.0.0.1' });
+    expect(splitReplayInputs(['-', 'missing.pcap.gz', 'udp port 5060'])).toEqual({ files: ['-', 'missing.pcap.gz'], filter: 'udp port 5060' });
+    expect(splitReplayInputs(['typo'])).toEqual({ files: ['typo'], filter: '' });
+  });
+
+  it('check-config compiles capture.filter and checks capture.interface on this host', async () => {
+    const probe = { runLive: async () => 0, runReplay: async () => 0, listInterfaces: async () => [{ name: 'eth1', addresses: [], loopback: false, up: true }, { name: 'any', addresses: [], loopback: false, up: true }] };
+    const ok = await cli(['check-config', '--set', 'capture.interface=eth1', '--set', 'capture.filter=udp and not port 22'], { probe });
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    const bad = await cli(['check-config', '--set', 'capture.interface=eth7', '--set', 'capture.filter=udp and hots'], { probe });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('  - capture.filter: "udp and hots" does not compile: syntax error in filter expression (see man pcap-filter)');
+    expect(bad.err).toContain('  - capture.interface: "eth7" is not an interface of this host: use one of eth1 (see `rtpprobe interfaces`)');
+  });
+
+  it('run on an interface this host does not have: exit 3, one line', async () => {
+    let started = false;
+    const r = await cli(['run', '-i', 'eth7', '--no-hep'], {
+      probe: {
+        runReplay: async () => 0,
+        listInterfaces: async () => [{ name: 'eth1', addresses: [], loopback: false, up: true }],
+        runLive: async () => {
+          started = true;
+          return 0;
+        },
+      },
+    });
+    expect(r.code).toBe(3);
+    expect(r.err).toBe('rtpprobe: capture.interface: "eth7" is not an interface of this host: use one of eth1 (see `rtpprobe interfaces`)\n');
+    expect(started).toBe(false);
+  });
+
+  it('run with a BPF filter libpcap refuses: exit 2 before the capture opens, one line', async () => {
+    const r = await cli(['run', '-i', 'eth1', '-f', 'udp and hots', '--no-hep'], {
+      probe: { runReplay: async () => 0, listInterfaces: async () => [{ name: 'eth1', addresses: [], loopback: false, up: true }], runLive: async () => 0 },
+    });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('rtpprobe: capture filter "udp and hots": syntax error in filter expression: fix the expression (see man pcap-filter)\n');
+  });
+
+  it('an unexpected error is one line (the stack only with --log-level debug)', async () => {
+    const boom = { runLive: async () => 0, listInterfaces: async () => { throw Object.assign(new TypeError('boom'), { exitCode: 1 }); }, runReplay: async () => 0 };
+    // interfaces maps its own failures; check-config's host checks note them; a thrown error reaches runCli via the probe's checkConfig.
+    const r = await cli(['check-config'], { probe: { ...boom, checkConfig: () => { throw new TypeError('boom'); } } });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('rtpprobe: boom (unexpected: run with --log-level debug for details and report it)\n');
+    const d = await cli(['check-config'], { env: { RTPPROBE_LOG_LEVEL: 'debug' }, probe: { ...boom, checkConfig: () => { throw new TypeError('boom'); } } });
+    expect(d.err).toMatch(/^rtpprobe: TypeError: boom\n +at /);
+  });
+
   it('a probe error is mapped to its exit code (CaptureFileError -> 4)', async () => {
     const pcap = file('y.pcap', 'x');
     const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {
@@ -218,7 +333,7 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(r.code).toBe(4);
   });
 
-  it('interfaces prints one line per interface', async () => {
+  it('interfaces prints a header, one line per interface, and hides pseudo-devices unless --all', async () => {
     const r = await cli(['interfaces'], {
       probe: {
         runLive: async () => 0,
@@ -226,12 +341,20 @@ describe('rtpprobe CLI (in-process)', () => {
         listInterfaces: async () => [
           { name: 'eth1', addresses: ['10.0.0.2'], loopback: false, up: true },
           { name: 'lo', addresses: ['127.0.0.1'], loopback: true, up: true },
+          { name: 'any', addresses: [], loopback: false, up: true },
+          { name: 'nflog', addresses: [], loopback: false, up: false },
         ],
       },
     });
     expect(r.code).toBe(0);
-    expect(r.out.split('\n')[0]).toMatch(/^eth1 +up +10\.0\.0\.2$/);
-    expect(r.out.split('\n')[1]).toMatch(/^lo +up, loopback +127\.0\.0\.1$/);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^NAME +STATE +ADDRESSES$/);
+    expect(lines[1]).toMatch(/^eth1 +up +10\.0\.0\.2$/);
+    expect(lines[2]).toMatch(/^lo +up, loopback +127\.0\.0\.1$/);
+    expect(lines[3]).toBe('(2 pseudo-devices such as any and nflog not shown: --all lists them)');
+    expect(r.out).not.toMatch(/^(any|nflog) /m);
+    const all = await cli(['interfaces', '--all'], { probe: { runLive: async () => 0, runReplay: async () => 0, listInterfaces: async () => [{ name: 'any', addresses: [], loopback: false, up: true }] } });
+    expect(all.out).toMatch(/^any +up$/m);
   });
 });
 
@@ -243,7 +366,7 @@ describe('run wires logs, lifecycle and metrics for the probe', () => {
     const r = await cli(['run', '-i', 'eth9', '--no-hep', '--metrics-port', '0', '--log-level', 'silent'], {
       probe: {
         runReplay: async () => 0,
-        listInterfaces: async () => [],
+        listInterfaces: async () => [{ name: 'eth9', addresses: [], loopback: false, up: true }],
         runLive: async (config) => {
           expect(config.capture.interface).toBe('eth9');
           const rt = opsRuntime()!;

@@ -1,5 +1,5 @@
 import type { PacketBatch } from '../batch.js';
-import { CaptureFileError } from './error.js';
+import { CaptureFileError, type CaptureFileProblem } from './error.js';
 import { TimestampConverter } from './timestamp.js';
 
 /** Why `CaptureParser.parse` returned. */
@@ -323,16 +323,16 @@ export class CaptureParser {
         this.stop = ParseStop.END;
         return pos;
       }
-      return this.fail(base + pos, `${problem}; only ${end - pos} bytes left in the file`);
+      return this.fail(base + pos, `${problem}; only ${end - pos} bytes left in the file`, this.format === FORMAT_UNKNOWN ? 'not-capture' : 'cut-short');
     }
     this.stop = ParseStop.NEED_MORE;
     this.needBytes = need;
     return pos;
   }
 
-  private fail(at: number, problem: string): number {
+  private fail(at: number, problem: string, kind: CaptureFileProblem = this.format === FORMAT_UNKNOWN ? 'not-capture' : 'damaged'): number {
     this.stop = ParseStop.ERROR;
-    this.error = new CaptureFileError(this.name, at, problem);
+    this.error = new CaptureFileError(this.name, at, problem, kind);
     // The caller returns the position of the damaged record; the value returned here is unused.
     return 0;
   }

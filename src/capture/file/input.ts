@@ -1,0 +1,224 @@
+/**
+ * The bytes of a capture as the field delivers them: a file, standard input (`-`, /dev/stdin), a pipe or
+ * FIFO, each possibly gzip- or zstd-compressed (recognised by content, not by name). A plain regular
+ * file is read with positioned reads (the fast path); everything else is read as a stream.
+ */
+import { createReadStream, fstatSync, read, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable, pipeline } from 'node:stream';
+import { isatty } from 'node:tty';
+import * as zlib from 'node:zlib';
+import { CaptureFileError } from './error.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** A source of capture bytes, read front to back. */
+export interface ByteInput {
+  /** Reads up to `len` bytes into buf[off..]; 0 at the end. */
+  read(buf: Uint8Array, off: number, len: number): Promise<number>;
+  close(): Promise<void>;
+  /** Bytes taken from the file or pipe so far (compressed bytes when compressed): progress. */
+  readonly bytesRead: number;
+  readonly compression: Compression;
+  /**
+   * Why the data ended early although no read failed: a compressed stream cut short or damaged. The
+   * capture before it is good; the reader reports this once it has parsed everything.
+   */
+  readonly problem: string | null;
+}
+
+/** The name standard input goes by on the command line. */
+export const STDIN = '-';
+
+const GZIP = [0x1f, 0x8b];
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+const XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+const BZIP2 = [0x42, 0x5a, 0x68];
+const MAGIC_BYTES = 6;
+
+type ZstdFactory = () => NodeJS.ReadWriteStream & zlib.Zlib;
+/** zlib's zstd decompressor where the runtime has it (Node.js 22.15 and later; not Node.js 20). */
+const createZstd = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+export const zstdAvailable = typeof createZstd === 'function';
+
+/** What the command line can check before starting: undefined when `path` can be read as a capture. */
+export function inputProblem(path: string): string | undefined {
+  try {
+    const st = path === STDIN ? fstatSync(0) : statSync(path);
+    const name = path === STDIN ? 'standard input' : path;
+    if (st.isDirectory()) return `${name}: is a directory: give a capture file`;
+    if (st.isCharacterDevice() && /^(-|\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0)$/.test(path) && isatty(0)) {
+      return 'standard input is a terminal: pipe a capture into it, e.g. tcpdump -w - | rtpprobe replay -';
+    }
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`;
+  }
+}
+
+/** Size in bytes of a regular file (progress), undefined for standard input, pipes and devices. */
+export function regularFileSize(path: string): number | undefined {
+  if (path === STDIN) return undefined;
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens `path` ('-' = standard input); throws CaptureFileError for a compression it cannot read. */
+export async function openInput(path: string): Promise<ByteInput> {
+  if (path !== STDIN && regularFileSize(path) !== undefined) {
+    const fh = await open(path, 'r');
+    const head = new Uint8Array(MAGIC_BYTES);
+    const got = await readAt(fh.fd, head, 0, MAGIC_BYTES, 0);
+    const kind = compressionOf(path, head.subarray(0, got));
+    if (kind === 'none') return new FileInput(fh.fd, () => fh.close());
+    await fh.close();
+  }
+  const raw = path === STDIN ? createReadStream('', { fd: 0, autoClose: false }) : createReadStream(path);
+  return StreamInput.open(path, raw);
+}
+
+function startsWith(b: Uint8Array, magic: number[]): boolean {
+  return b.length >= magic.length && magic.every((m, i) => b[i] === m);
+}
+
+function compressionOf(path: string, head: Uint8Array): Compression {
+  const name = path === STDIN ? 'standard input' : path;
+  if (startsWith(head, GZIP)) return 'gzip';
+  if (startsWith(head, ZSTD)) {
+    if (zstdAvailable) return 'zstd';
+    throw new CaptureFileError(name, 0, `zstd-compressed, and this Node.js (${process.version}) cannot decompress zstd (Node.js 22.15 or later can): run \`zstd -dc ${path === STDIN ? '' : path} | rtpprobe replay -\``, 'not-capture');
+  }
+  if (startsWith(head, XZ)) throw new CaptureFileError(name, 0, `xz-compressed: run \`xz -dc ${path === STDIN ? '' : path} | rtpprobe replay -\``, 'not-capture');
+  if (startsWith(head, BZIP2)) throw new CaptureFileError(name, 0, `bzip2-compressed: run \`bzip2 -dc ${path === STDIN ? '' : path} | rtpprobe replay -\``, 'not-capture');
+  return 'none';
+}
+
+/**
+ * One positioned read through the callback API: measured to block the event loop about 5x less per
+ * call than FileHandle.read (~0.05 vs ~0.25 ms per 4 MiB chunk while the loop is busy decoding).
+ */
+function readAt(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))));
+}
+
+/** A plain regular file: positioned reads from the start. */
+class FileInput implements ByteInput {
+  readonly compression = 'none' as const;
+  readonly problem = null;
+  bytesRead = 0;
+  constructor(
+    private readonly fd: number,
+    private readonly closeFile: () => Promise<void>,
+  ) {}
+
+  async read(buf: Uint8Array, off: number, len: number): Promise<number> {
+    const n = await readAt(this.fd, buf, off, len, this.bytesRead);
+    this.bytesRead += n;
+    return n;
+  }
+
+  close(): Promise<void> {
+    return this.closeFile();
+  }
+}
+
+/** Smallest amount a stream read waits for (unless the stream ends): a pipe delivers 64 KiB at a time. */
+const STREAM_FILL = 1024 * 1024;
+
+/** Standard input, a pipe, a FIFO, a device or a compressed file: read as a stream, decompressed if needed. */
+class StreamInput implements ByteInput {
+  problem: string | null = null;
+  private cur: Uint8Array | null = null;
+  private curOff = 0;
+  private ended = false;
+
+  private constructor(
+    private readonly raw: Readable & { bytesRead?: number },
+    private readonly data: AsyncIterator<Uint8Array>,
+    readonly compression: Compression,
+  ) {}
+
+  get bytesRead(): number {
+    return this.raw.bytesRead ?? 0;
+  }
+
+  static async open(path: string, raw: Readable): Promise<StreamInput> {
+    const it = raw[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    // Enough bytes to tell the format, however small the pipe's first writes were.
+    const head: Uint8Array[] = [];
+    let have = 0;
+    let done = false;
+    while (have < MAGIC_BYTES) {
+      const r = await it.next();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      head.push(r.value);
+      have += r.value.length;
+    }
+    const first = Buffer.concat(head);
+    const kind = compressionOf(path, first);
+    const rest = Readable.from(
+      (async function* () {
+        yield first;
+        if (done) return;
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return;
+          yield r.value;
+        }
+      })(),
+      { objectMode: false },
+    );
+    let data: Readable = rest;
+    if (kind !== 'none') {
+      const unpack = kind === 'gzip' ? zlib.createGunzip() : createZstd!();
+      data = pipeline(rest, unpack, () => undefined) as unknown as Readable;
+    }
+    return new StreamInput(raw, data[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>, kind);
+  }
+
+  async read(buf: Uint8Array, off: number, len: number): Promise<number> {
+    let n = 0;
+    const want = Math.min(len, STREAM_FILL);
+    while (n < want) {
+      if (this.cur === null || this.curOff === this.cur.length) {
+        if (this.ended) break;
+        const next = await this.nextChunk();
+        if (next === null) break;
+        this.cur = next;
+        this.curOff = 0;
+      }
+      const take = Math.min(len - n, this.cur.length - this.curOff);
+      buf.set(this.cur.subarray(this.curOff, this.curOff + take), off + n);
+      this.curOff += take;
+      n += take;
+    }
+    return n;
+  }
+
+  private async nextChunk(): Promise<Uint8Array | null> {
+    try {
+      const r = await this.data.next();
+      if (!r.done) return r.value;
+    } catch (err) {
+      // A decompressor failing means its input ended early or is damaged; a read error is not ours to hide.
+      if (this.compression === 'none') throw err;
+      const msg = (err as Error).message;
+      this.problem = /unexpected end/i.test(msg) ? `${this.compression} data cut short (${msg})` : `${this.compression} data damaged (${msg})`;
+    }
+    this.ended = true;
+    return null;
+  }
+
+  async close(): Promise<void> {
+    this.ended = true;
+    this.raw.destroy();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Captures as the field delivers them, through the real command in a child process: gzip-compressed,
+ * standard input ('-' and /dev/stdin) from a real pipe, a FIFO written by another process, a capture cut
+ * short (compared with tshark on the same bytes), a gzip stream cut short, zstd.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { zstdAvailable } from '../../src/capture/index.js';
+import { bundleCli, CAPTURES, ourStreams, runCliSync, shell, tsharkStreams } from '../cli/helpers.js';
+
+const CAPTURE = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
+const tmp = mkdtempSync(join(tmpdir(), 'rtpprobe-inputs-'));
+let bundle = '';
+let plain = '';
+
+beforeAll(async () => {
+  ({ bundle } = await bundleCli());
+  const r = runCliSync(bundle, ['replay', CAPTURE, '--no-hep', '--log-level', 'warn']);
+  expect(r.status).toBe(0);
+  plain = r.stdout;
+  expect(ourStreams(plain).size).toBeGreaterThanOrEqual(3);
+});
+
+describe('replay reads captures as the field delivers them', () => {
+  it('a gzip-compressed capture gives the same table as the plain one', () => {
+    const gz = join(tmp, 'call.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(CAPTURE)));
+    const r = runCliSync(bundle, ['replay', gz, '--no-hep', '--log-level', 'warn']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(plain);
+  });
+
+  it("standard input: '-' and /dev/stdin from a real pipe, gzip'd or not", () => {
+    for (const script of [
+      `cat "${CAPTURE}" | rtpprobe replay - --no-hep --log-level warn`,
+      `cat "${CAPTURE}" | rtpprobe replay /dev/stdin --no-hep --log-level warn`,
+      `gzip -c "${CAPTURE}" | rtpprobe replay - --no-hep --log-level warn`,
+    ]) {
+      const r = shell(bundle, script);
+      expect(r.stderr, script).toBe('');
+      expect(r.status, script).toBe(0);
+      expect(r.stdout, script).toBe(plain);
+    }
+  });
+
+  it('a FIFO written by another process, in small pieces', async () => {
+    const fifo = join(tmp, 'capture.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // dd writes 1000-byte blocks: records arrive split across reads.
+    const writer = spawn('sh', ['-c', `dd if="${CAPTURE}" of="${fifo}" bs=1000 2>/dev/null`]);
+    const r = runCliSync(bundle, ['replay', fifo, '--no-hep', '--log-level', 'warn']);
+    await new Promise((resolve) => writer.on('exit', resolve));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(plain);
+  });
+
+  it('standard input on a terminal or read twice is refused in one line', () => {
+    const twice = shell(bundle, `cat "${CAPTURE}" | rtpprobe replay - - --no-hep`);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toBe('rtpprobe: standard input (-) can be read only once\n');
+  });
+});
+
+describe('a capture cut short (a killed tcpdump)', () => {
+  const cut = join(tmp, 'cut.pcap');
+  beforeAll(() => {
+    // Cut inside a packet record, part-way through the call.
+    writeFileSync(cut, readFileSync(CAPTURE).subarray(0, 200_000));
+  });
+
+  it('warns in one line, prints the table for every packet read, exits 6; packet counts equal tshark on the same file', () => {
+    const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
+    expect(r.status).toBe(6);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/cut\.pcap: at byte \d+: truncated packet.*cut short or is damaged here; results cover the \d+ packets before it/);
+    const ours = ourStreams(r.stdout);
+    const tshark = tsharkStreams(cut);
+    expect(tshark.size).toBeGreaterThan(0);
+    for (const [key, packets] of tshark) expect(ours.get(key), key).toBe(packets);
+    // tshark, too, warns and prints its statistics for the part it read.
+    const t = spawnSync('tshark', ['-r', cut, '-q'], { encoding: 'utf8' });
+    expect(t.stderr).toMatch(/cut short in the middle of a packet/);
+  });
+
+  it('a gzip stream cut short: the same warning and exit code, results for what was decompressed', () => {
+    const gz = gzipSync(readFileSync(CAPTURE));
+    const cutGz = join(tmp, 'cut.pcap.gz');
+    writeFileSync(cutGz, gz.subarray(0, Math.floor(gz.length / 2)));
+    const r = runCliSync(bundle, ['replay', cutGz, '--no-hep', '--log-level', 'warn']);
+    expect(r.status).toBe(6);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cut short/);
+    expect(ourStreams(r.stdout).size).toBeGreaterThan(0);
+  });
+
+  it('the files after a cut one are still read', () => {
+    const r = runCliSync(bundle, ['replay', cut, CAPTURE, '--no-hep', '--log-level', 'warn']);
+    expect(r.status).toBe(6);
+    expect(r.stdout.split('\n').length).toBeGreaterThan(3);
+  });
+});
+
+describe('what cannot be read is named in one line with the fix', () => {
+  it('not a capture: exit 4', () => {
+    const f = join(tmp, 'notes.txt');
+    writeFileSync(f, 'hello, not a capture\n');
+    const r = runCliSync(bundle, ['replay', f, '--no-hep', '--log-level', 'warn']);
+    expect(r.status).toBe(4);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).msg).toMatch(/notes\.txt: at byte 0: not a pcap or pcapng file .*: give a pcap or pcapng capture/);
+  });
+
+  it(`zstd: ${zstdAvailable ? 'read like gzip' : `refused on this Node.js (${process.version}) with the command that works, exit 4`}`, () => {
+    const zst = join(tmp, 'call.pcap.zst');
+    const z = spawnSync('zstd', ['-q', '-c', CAPTURE]);
+    // zstd's frame magic is all the reader looks at before it decides.
+    writeFileSync(z.status === 0 ? zst : zst, z.status === 0 ? z.stdout : Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]));
+    const r = runCliSync(bundle, ['replay', zst, '--no-hep', '--log-level', 'warn']);
+    if (zstdAvailable && z.status === 0) {
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(plain);
+    } else {
+      expect(r.status).toBe(4);
+      expect(r.stderr).toMatch(/zstd-compressed, and this Node\.js .* cannot decompress zstd .*zstd -dc .* \| rtpprobe replay -/);
+    }
+  });
+
+  it('a missing file and a directory: exit 4 before anything starts', () => {
+    const missing = runCliSync(bundle, ['replay', join(tmp, 'absent.pcap')]);
+    expect(missing.status).toBe(4);
+    expect(missing.stderr).toBe(`rtpprobe: ${join(tmp, 'absent.pcap')}: no such file\n`);
+    const dir = runCliSync(bundle, ['replay', `${tmp}/`]);
+    expect(dir.status).toBe(4);
+    expect(dir.stderr).toMatch(/is a directory: give a capture file\n$/);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * `rtpprobe replay` as users run it, in a child process: stdout carries only what was asked for, BPF
+ * filters on files (counted against tcpdump -r), options before the files, the table's formats and
+ * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleCli, CAPTURES, runCliSync, shell, startCli, tableRows, until } from './helpers.js';
+
+const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
+const LOSS = join(CAPTURES, 'synth/s03_loss.pcap');
+const CLEAN = join(CAPTURES, 'synth/s01_clean.pcap');
+const tmp = mkdtempSync(join(tmpdir(), 'rtpprobe-replay-'));
+let bundle = '';
+
+beforeAll(async () => {
+  ({ bundle } = await bundleCli());
+});
+
+/** Packets the pipeline read, from the JSON run summary on stderr. */
+function summary(stderr: string): { packets: number; filteredOut?: number } {
+  const line = stderr.split('\n').find((l) => l.includes('"run summary"'));
+  expect(line, stderr).toBeDefined();
+  return JSON.parse(line!) as { packets: number; filteredOut?: number };
+}
+
+describe('stdout carries only what was asked for', () => {
+  it('replay FILE --jsonl - --no-hep | jq . : every stdout line is a report, the table goes to stderr', () => {
+    const r = shell(bundle, `rtpprobe replay "${CALL}" --jsonl - --no-hep --log-level warn | jq -c .`);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    for (const l of lines) expect(JSON.parse(l)).toHaveProperty('TYPE');
+    expect(r.stderr).toMatch(/^Src +Dst +SSRC/m);
+  });
+
+  it('--table-out puts the table in a file; --table-out - with --jsonl - is refused', () => {
+    const out = join(tmp, 'table.csv');
+    const r = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--no-hep', '--log-level', 'warn', '--table', 'csv', '--table-out', out]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('Src,Dst,SSRC,Codec,Pkts,Lost,MaxDelta,MeanJit,MaxJit,MaxSkew,MOS,Call-ID');
+    const nowhere = runCliSync(bundle, ['replay', CALL, '--table-out', join(tmp, 'no/such/dir/t.txt')]);
+    expect(nowhere.status).toBe(2);
+    expect(nowhere.stderr).toBe(`rtpprobe: --table-out ${join(tmp, 'no/such/dir/t.txt')}: cannot write: no such directory\n`);
+    const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');
+  });
+});
+
+describe('BPF filters on capture files, as tcpdump -r', () => {
+  const tcpdumpCount = (filter: string) => spawnSync('tcpdump', ['-n', '-r', CALL, filter], { encoding: 'utf8' }).stdout.trim().split('\n').filter((l) => l).length;
+
+  it.each([
+    ['positional', ['host 200.57.7.204']],
+    ['positional, several words', ['udp', 'and', 'port', '8000']],
+    ['--filter', ['--filter', 'udp port 5060 or udp port 40376']],
+    ['--set capture.filter', ['--set', 'capture.filter=src host 200.57.7.196 and greater 200']],
+  ])('%s: the pipeline reads exactly the packets tcpdump -r keeps', (_name, args) => {
+    const expr = args[0].startsWith('--') ? args[1].replace(/^capture\.filter=/, '') : args.join(' ');
+    const r = runCliSync(bundle, ['replay', CALL, ...args, '--no-hep', '--log-format', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const s = summary(r.stderr);
+    const kept = tcpdumpCount(expr);
+    expect(kept).toBeGreaterThan(0);
+    expect(s.packets).toBe(kept);
+    expect(s.packets + s.filteredOut!).toBe(4269);
+  });
+
+  it('a filter that does not compile: exit 2, one line with libpcap reason and where to look', () => {
+    const r = runCliSync(bundle, ['replay', CALL, 'hots', '10.0.0.1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('rtpprobe: capture filter "hots 10.0.0.1": can\'t parse filter expression: syntax error: fix the expression (see man pcap-filter)\n');
+  });
+
+  it('options before the files: --hep, --set and --call-id take one value each, the file name stays a file', () => {
+    const r = runCliSync(bundle, ['replay', '--set', 'reports.interval_s=5', '--no-hep', '--call-id', '12013223@200.57.7.195', '--log-level', 'warn', CALL, 'udp']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(tableRows(r.stdout)).toHaveLength(2);
+  });
+});
+
+describe('the table answers questions', () => {
+  const both = [CALL, LOSS];
+  const rows = (args: string[]) => {
+    const r = runCliSync(bundle, ['replay', ...both, '--no-hep', '--log-level', 'warn', ...args]);
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout;
+  };
+
+  it('--call-id keeps that call\'s streams', () => {
+    const t = tableRows(rows(['--call-id', '12013223@200.57.7.195']));
+    expect(t).toHaveLength(2);
+    for (const r of t) expect(r[11]).toBe('12013223@200.57.7.195');
+  });
+
+  it('--mos-below and --loss-above keep only worse streams; nothing worse says so', () => {
+    const all = tableRows(rows([]));
+    const lossy = all.filter((r) => Number(r[10]) < 4);
+    expect(lossy.length).toBeGreaterThan(0);
+    expect(lossy.length).toBeLessThan(all.length);
+    expect(tableRows(rows(['--mos-below', '4']))).toEqual(lossy);
+    expect(tableRows(rows(['--loss-above', '5']))).toEqual(all.filter((r) => Number(/\(([\d.]+)%\)/.exec(r[5])![1]) > 5));
+    expect(rows(['--loss-above', '50'])).toMatch(/^no stream matches the selection \(\d+ streams in all\)\n$/);
+    const bad = runCliSync(bundle, ['replay', CALL, '--mos-below', 'bad']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^rtpprobe: --mos-below "bad": must be a MOS above 1 and at most 5, e.g. --mos-below 3.6\n$/);
+  });
+
+  it('--table csv and --table json carry the same rows as the text table', () => {
+    const text = tableRows(rows([]));
+    const csv = rows(['--table', 'csv']).trim().split('\n');
+    expect(csv).toHaveLength(text.length + 1);
+    const json = JSON.parse(rows(['--table', 'json'])) as Array<Record<string, unknown>>;
+    expect(json).toHaveLength(text.length);
+    json.forEach((j, i) => {
+      expect(j.src).toBe(text[i][0]);
+      expect(j.packets).toBe(Number(text[i][4]));
+      expect(j.mos).toBe(Number(text[i][10]));
+      expect(csv[i + 1].split(',')[4]).toBe(text[i][4]);
+    });
+    expect(rows(['--table', 'none'])).toBe('');
+  });
+});
+
+describe('replay --realtime stops on a signal at any point', () => {
+  /** s01_clean (1 s of RTP), then the same again one hour later: the replay waits in the gap. */
+  const gap = join(tmp, 'gap.pcap');
+  beforeAll(() => {
+    const later = join(tmp, 'later.pcap');
+    expect(spawnSync('editcap', ['-t', '3600', CLEAN, later]).status).toBe(0);
+    expect(spawnSync('mergecap', ['-a', '-F', 'pcap', '-w', gap, CLEAN, later]).status).toBe(0);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s inside a one-hour gap: FINAL reports written, table printed, exit 0 within the deadline', async (signal) => {
+    const jsonl = join(tmp, `${signal}.jsonl`);
+    const p = startCli(bundle, ['replay', gap, '--realtime', '--no-hep', '--jsonl', jsonl, '--metrics', '--set', 'metrics.port=0', '--log-format', 'json']);
+    // The metrics endpoint says when the first part's stream has started; the gap follows right after it.
+    let port = 0;
+    expect(await until(() => ((port = Number(/"port":(\d+)[^\n]*metrics and health endpoint listening/.exec(p.out.stderr)?.[1] ?? 0)), port > 0))).toBe(true);
+    // All 50 packets of the first part counted (metrics fold the counters in every second): the replay is
+    // now waiting for the packet an hour later.
+    let inGap = false;
+    const poll = async () => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+      inGap = /^rtpprobe_packets_total\{protocol="all"\} 50$/m.test(text) && /^rtpprobe_streams_started_total 1$/m.test(text);
+    };
+    expect(await until(() => (void poll(), inGap))).toBe(true);
+    const t0 = Date.now();
+    p.child.kill(signal);
+    const { code } = await p.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const finals = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { TYPE: string; TOTAL_PK: number });
+    expect(finals.filter((r) => r.TYPE === 'FINAL')).toHaveLength(1);
+    expect(finals.find((r) => r.TYPE === 'FINAL')!.TOTAL_PK).toBe(50);
+    expect(tableRows(p.out.stdout)).toHaveLength(1);
+  });
+});
