@@ -90,6 +90,9 @@ const ruleSchema = obj(
  */
 export const AUTO_FANOUT_GROUPS = { min: 61440, max: 65535 } as const;
 
+/** The metrics endpoint's port unless configured (Dockerfile, systemd unit and docs follow it). */
+export const DEFAULT_METRICS_PORT = 9470;
+
 export const probeSchema = obj(
   {
     capture: obj(
@@ -219,7 +222,9 @@ export const probeSchema = obj(
       {
         enabled: bool({ doc: 'Serve Prometheus /metrics and /healthz.', default: true }),
         listen: str({ doc: 'Address to bind (0.0.0.0 to expose).', default: '127.0.0.1', allowEmpty: false, check: hostCheck }),
-        port: int({ doc: 'HTTP port; 0 = any free port.', default: 9090, min: 0, max: 65535 }),
+        port: int({ doc: `HTTP port; 0 = any free port. The default stays clear of Prometheus (9090), Alertmanager (9093), node_exporter (9100), heplify-server (9060, 9096) and HOMER (9080).`, default: DEFAULT_METRICS_PORT, min: 0, max: 65535 }),
+        max_connections: int({ doc: 'Open connections at most; a new one beyond closes the longest-idle connection, so scrapes and health checks always get through.', default: 64, min: 2, max: 10000 }),
+        idle_timeout_ms: int({ doc: 'A connection without traffic (or with an unfinished request) for this long is closed.', default: 10000, min: 100, max: 600000 }),
       },
       { doc: 'Metrics endpoint.' },
     ),
@@ -227,6 +232,8 @@ export const probeSchema = obj(
       {
         level: oneOf({ doc: 'Minimum level.', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, default: 'info' }),
         format: oneOf({ doc: 'json, pretty, or auto (pretty on a terminal, JSON otherwise).', values: ['json', 'pretty', 'auto'] as const, default: 'auto' }),
+        status_interval_s: int({ doc: 'Live capture: one status line (calls, streams, worst MOS, alerts, drops) this often; 0 = never.', default: 60, min: 0, max: 86400 }),
+        calls: bool({ doc: 'Live capture: log each call start and end (at most 20 lines per 10 s; the rest are counted).', default: true }),
       },
       { doc: 'Logging (to standard error).' },
     ),
