@@ -69,6 +69,8 @@ export interface SettingFlags {
   logFormat?: string;
   user?: string;
   set?: string[];
+  /** Alert rules as `name=...;when=...;interval_s=...`, replacing reports.rules. */
+  rule?: string[];
 }
 
 const FLAG_PATHS: Array<[keyof SettingFlags, string, string]> = [
@@ -113,6 +115,10 @@ export function overridesFromFlags(flags: SettingFlags): { overrides: Record<str
     overrides['hep.enabled'] = 'false';
     origins['hep.enabled'] = '--no-hep';
   }
+  if (flags.rule?.length) {
+    overrides['reports.rules'] = flags.rule;
+    origins['reports.rules'] = '--rule';
+  }
   if (typeof flags.jsonl === 'string') {
     overrides['reports.jsonl.enabled'] = 'true';
     overrides['reports.jsonl.path'] = flags.jsonl;
@@ -153,7 +159,8 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
     .option('--jsonl <path>', "also write reports as JSON lines to a file ('-' = stdout)")
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent')
     .option('--log-format <format>', 'json, pretty or auto')
-    .option('--set <path=value...>', 'any setting by its YAML path, e.g. --set rtp.max_streams=80000', (v: string, prev: string[] = []) => [...prev, v]);
+    .option('--set <path=value...>', 'any setting by its YAML path, e.g. --set rtp.max_streams=80000', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--rule <rule>', "alert rule 'name=NAME;when=EXPR;interval_s=N' (repeat for more; replaces reports.rules)", (v: string, prev: string[] = []) => [...prev, v]);
   if (live) {
     cmd
       .option('-i, --interface <name>', 'interface to sniff (capture.interface)')
@@ -300,6 +307,33 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     });
 
   program
+    .command('top')
+    .description("live view of a running probe's calls and streams, worst MOS first (reads its /api/calls and /api/streams)")
+    .option('-c, --config <file>', "the probe's configuration file, for its metrics address; default $RTPPROBE_CONFIG")
+    .option('--url <url>', 'metrics endpoint of the probe; default http://127.0.0.1:<metrics.port>')
+    .option('--interval <s>', 'seconds between refreshes', '1')
+    .option('--streams', 'start with the stream list (default: calls)')
+    .option('--once', 'print one screen and exit (also when standard output is not a terminal)')
+    .addHelpText('after', '\nKeys: c calls, s streams, q quit.\nExample:\n  rtpprobe top\n  rtpprobe top --url http://probe1:9470 --streams\n')
+    .action(async (flags: SettingFlags & { url?: string; interval: string; streams?: boolean; once?: boolean }) => {
+      const interval = Number(flags.interval);
+      if (!(interval >= 0.2 && interval <= 3600)) {
+        io.err(`rtpprobe: --interval ${JSON.stringify(flags.interval)}: must be a number of seconds from 0.2 to 3600\n`);
+        return io.exit(ExitCode.USAGE);
+      }
+      let url = flags.url;
+      if (!url) {
+        const resolved = resolveConfig(io, flags);
+        if (!resolved) return io.exit(ExitCode.USAGE);
+        const m = resolved.config.metrics;
+        const host = m.listen === '0.0.0.0' || m.listen === '::' ? '127.0.0.1' : m.listen.includes(':') ? `[${m.listen}]` : m.listen;
+        url = `http://${host}:${m.port}`;
+      }
+      const { runTop } = await import('./ops/top.js');
+      io.exit(await runTop({ url, intervalMs: interval * 1000, once: Boolean(flags.once), view: flags.streams ? 'streams' : 'calls', out: process.stdout, input: process.stdin }));
+    });
+
+  program
     .command('interfaces')
     .description('list the interfaces live capture can open')
     .option('--json', 'print JSON')
@@ -325,6 +359,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     .description('validate the configuration (file + environment + flags) and exit 0 when valid, 2 when not')
     .option('-c, --config <file>', 'configuration file; default $RTPPROBE_CONFIG')
     .option('--set <path=value...>', 'override a setting, as for run', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--rule <rule>', 'alert rule, as for run', (v: string, prev: string[] = []) => [...prev, v])
     .option('--print', 'print the effective configuration (YAML) when valid')
     .option('--env', 'list the environment variables that set values')
     .addHelpText('after', '\nExample:\n  rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml --print\n')

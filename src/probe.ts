@@ -96,6 +96,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       await source.close();
     }
   } finally {
+    live?.stopping();
     pipeline.finish();
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
+import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
   array,
   bool,
@@ -289,15 +290,18 @@ const leafByPath = new Map(textLeaves.map((l) => [l.path.join('.'), l]));
 const sections = Object.keys(probeSchema.fields);
 const COLLECTORS_PATH = 'hep.collectors';
 const COLLECTORS_ENV = 'RTPPROBE_HEP_COLLECTORS';
+/** Lists of mappings whose items can be set by index (config-items.ts). */
+const itemListsByPath = itemLists(probeSchema);
 
 /** Every environment variable name the probe reads (for docs and --help). */
 export function environmentVariables(): string[] {
-  return [...envNames.keys(), COLLECTORS_ENV, 'RTPPROBE_CONFIG'];
+  const items = [...itemListsByPath.values()].map((l) => `${ENV_PREFIX}${l.path.join('_').toUpperCase()}_<N>[_<FIELD>]`);
+  return [...envNames.keys(), COLLECTORS_ENV, ...items, 'RTPPROBE_CONFIG'];
 }
 
 /** Every setting accepted by `--set path=value` and the `overrides` argument. */
 export function overridablePaths(): string[] {
-  return [...leafByPath.keys(), COLLECTORS_PATH];
+  return [...leafByPath.keys(), COLLECTORS_PATH, ...[...itemListsByPath.keys()].map((p) => `${p}.<N>[.<field>]`)];
 }
 
 /**
@@ -396,8 +400,15 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
     raw = fromFile as Record<string, unknown>;
   }
 
+  // List items by index (RTPPROBE_REPORTS_RULES_0...), applied after the other variables, by index.
+  const envItems: Array<{ name: string; addr: ItemAddress; value: string }> = [];
   for (const [name, value] of Object.entries(opts.env ?? {})) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined || ENV_RESERVED.has(name)) continue;
+    const item = name === COLLECTORS_ENV ? undefined : itemAddressOfEnv(name, ENV_PREFIX, itemListsByPath);
+    if (item) {
+      envItems.push({ name, addr: item, value });
+      continue;
+    }
     if (name === COLLECTORS_ENV) {
       origins.set(COLLECTORS_PATH, name);
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, COLLECTORS_PATH, issues));
@@ -419,9 +430,29 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
     setPath(raw, leaf.path, leaf.node.fromText!(value));
   }
 
+  envItems.sort((a, b) => a.addr.index - b.addr.index || Number(a.addr.field !== undefined) - Number(b.addr.field !== undefined));
+  for (const { name, addr, value } of envItems) applyItem(raw, addr, value, name, origins, issues);
+
   for (const [key, value] of Object.entries(opts.overrides ?? {})) {
     if (value === undefined) continue;
     const from = opts.origins?.[key] ?? `override ${key}`;
+    const list = itemListsByPath.get(key);
+    if (list && key !== COLLECTORS_PATH && Array.isArray(value)) {
+      // A whole list from item texts (--rule ...).
+      origins.set(key, from);
+      const items = value.map((text, i) => {
+        const item = typeof text === 'string' ? parseItemText(list, text) : { value: text as Record<string, unknown> };
+        if ('error' in item) issues.add(`${key}[${i}]`, item.error);
+        return 'error' in item ? {} : item.value;
+      });
+      setPath(raw, list.path, items);
+      continue;
+    }
+    const item = itemAddress(key, itemListsByPath);
+    if (item) {
+      applyItem(raw, item, String(value), from, origins, issues);
+      continue;
+    }
     if (key === COLLECTORS_PATH) {
       origins.set(key, from);
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, key, issues));
@@ -440,6 +471,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
   const cfg = probeSchema.validate(raw, '', issues);
   if (issues.list.length) throw new ConfigError(issues.list, opts.file);
   return cfg;
+}
+
+/** One list item (or one field of it) set from text; problems name the item and where the text came from. */
+function applyItem(raw: Record<string, unknown>, addr: ItemAddress, text: string, from: string, origins: Map<string, string>, issues: Issues): void {
+  const path = itemPath(addr);
+  const error = setItem(raw, addr, text);
+  if (error) issues.add(path, `${error} (set by ${from})`);
+  else origins.set(path, from);
 }
 
 /** Validate an already parsed raw object (YAML form), e.g. for tests or a config API. */

@@ -28,7 +28,8 @@ export class CallLog {
     this.budget = lineBudget(log, 'call lines', LINES, WINDOW_MS);
   }
 
-  poll(calls: CallSource): void {
+  /** `stopped`: the run ended; calls gone since the last reading were ended by the stop. */
+  poll(calls: CallSource, stopped = false): void {
     const now = new Map<string, Seen>();
     calls.forEach((c) => {
       now.set(c.callId, { state: c.state, createdMs: c.createdMs, lastMs: c.lastMs });
@@ -37,7 +38,7 @@ export class CallLog {
       else if (c.state === 'ended' && before?.state !== 'ended') this.ended(c.callId, c.endReason ?? 'ended', c.endStatus, c.createdMs, c.lastMs);
     });
     // Gone without an 'ended' reading: expired (idle or max age) and freed at once, or evicted.
-    for (const [callId, s] of this.seen) if (s.state !== 'ended' && !now.has(callId)) this.ended(callId, 'expired', 0, s.createdMs, s.lastMs);
+    for (const [callId, s] of this.seen) if (s.state !== 'ended' && !now.has(callId)) this.ended(callId, stopped ? 'stopped' : 'expired', 0, s.createdMs, s.lastMs);
     this.seen = now;
   }
 

@@ -35,6 +35,7 @@ export class LiveRun {
   private rules: readonly string[];
   private lastDrops = 0;
   private captureDrops: (() => { droppedKernel: number; droppedInterface: number }) | null = null;
+  private calls: CallSource | null = null;
 
   constructor(private readonly o: LiveRunOptions) {
     this.rules = o.config.reports.rules.map((r) => r.name);
@@ -78,6 +79,7 @@ export class LiveRun {
   /** Starts reading the call table (`calls`), logging calls, and the status line (with the capture's drops). */
   start(calls: CallSource, captureDrops?: () => { droppedKernel: number; droppedInterface: number }): void {
     this.state.setCallSource(calls);
+    this.calls = calls;
     this.captureDrops = captureDrops ?? null;
     if (this.callLog) this.every(1000, () => this.callLog!.poll(calls));
     const s = this.o.config.log.statusIntervalS;
@@ -116,6 +118,8 @@ export class LiveRun {
   /** The stop began: the final reports that follow make the table printed at stop. */
   stopping(): void {
     this.state.collectFinals();
+    // Calls that ended by themselves are logged as such before the stop ends every call.
+    if (this.calls) this.callLog?.poll(this.calls);
   }
 
   /**
@@ -124,6 +128,7 @@ export class LiveRun {
    */
   finish(): string {
     for (const t of this.timers) clearInterval(t);
+    if (this.calls) this.callLog?.poll(this.calls, true);
     this.callLog?.flush();
     this.alertLog?.flush();
     const finals = this.state.takeFinals();

@@ -267,14 +267,18 @@ export class LiveState {
   }
 
   /** Calls now (SIP calls of the tracker, plus streams under synthetic ids grouped by id), worst first. */
-  callList(limit = Infinity, nowS = Date.now() / 1000): LiveCall[] {
+  callList(limit = Infinity): LiveCall[] {
     const byId = new Map<string, LiveCall>();
+    // Durations run on capture time (a replay's clock), up to the latest activity seen anywhere.
+    let nowMs = 0;
+    this.calls?.forEach((c) => (nowMs = Math.max(nowMs, c.lastMs)));
+    for (const s of this.streamsByKey.values()) nowMs = Math.max(nowMs, s.reportS * 1000);
     this.calls?.forEach((c) => {
       byId.set(c.callId, {
         callId: c.callId,
         state: c.state,
         startS: c.createdMs / 1000,
-        durationS: Math.max(0, Math.round((c.state === 'ended' ? c.lastMs : Math.max(c.lastMs, nowS * 1000)) / 1000 - c.createdMs / 1000)),
+        durationS: Math.max(0, Math.round(((c.state === 'ended' ? c.lastMs : nowMs) - c.createdMs) / 1000)),
         endReason: c.endReason,
         streams: 0,
         worstMos: 0,
