@@ -325,12 +325,34 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       if (!url) {
         const resolved = resolveConfig(io, flags);
         if (!resolved) return io.exit(ExitCode.USAGE);
-        const m = resolved.config.metrics;
-        const host = m.listen === '0.0.0.0' || m.listen === '::' ? '127.0.0.1' : m.listen.includes(':') ? `[${m.listen}]` : m.listen;
-        url = `http://${host}:${m.port}`;
+        url = metricsBaseUrl(resolved.config.metrics);
       }
       const { runTop } = await import('./ops/top.js');
       io.exit(await runTop({ url, intervalMs: interval * 1000, once: Boolean(flags.once), view: flags.streams ? 'streams' : 'calls', out: process.stdout, input: process.stdin }));
+    });
+
+  program
+    .command('health')
+    .description("ask a running probe's /healthz (metrics endpoint from the configuration); exit 0 when healthy, 1 when not")
+    .option('-c, --config <file>', "the probe's configuration file; default $RTPPROBE_CONFIG")
+    .addHelpText('after', '\nUsed by the Docker HEALTHCHECK. With metrics.enabled false there is nothing to ask: exit 0.\n')
+    .action(async (flags: SettingFlags) => {
+      const resolved = resolveConfig(io, flags);
+      if (!resolved) return io.exit(ExitCode.USAGE);
+      const m = resolved.config.metrics;
+      if (!m.enabled) {
+        io.out('metrics.enabled is false: no health endpoint to ask\n');
+        return io.exit(ExitCode.OK);
+      }
+      const url = `${metricsBaseUrl(m)}/healthz`;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(4000) });
+        io.out(`${url}: ${res.status} ${await res.text()}\n`);
+        io.exit(res.ok ? ExitCode.OK : ExitCode.RUNTIME);
+      } catch (err) {
+        io.err(`rtpprobe: ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}\n`);
+        io.exit(ExitCode.RUNTIME);
+      }
     });
 
   program
@@ -377,6 +399,12 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     });
 
   return program;
+}
+
+/** Where a probe with these metrics settings answers, seen from this host (a wildcard listen = loopback). */
+function metricsBaseUrl(m: ProbeConfig['metrics']): string {
+  const host = m.listen === '0.0.0.0' || m.listen === '::' ? '127.0.0.1' : m.listen.includes(':') ? `[${m.listen}]` : m.listen;
+  return `http://${host}:${m.port}`;
 }
 
 /** The typed configuration back in the file's snake_case form, for --print. */
