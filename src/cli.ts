@@ -155,7 +155,7 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
     .option('-c, --config <file>', 'configuration file (YAML or JSON); default $RTPPROBE_CONFIG, else built-in defaults')
     .option('--hep <uri...>', 'HEP collector(s) as [udp|tcp|tls://]host[:port], replacing hep.collectors')
     .option('--no-hep', 'do not send HEP (hep.enabled false)')
-    .addOption(new Option('--hep-type <type>', 'HEP type of QoS reports (reports.qos_hep_type)').choices(['99', '34']))
+    .addOption(new Option('--hep-type <type>', 'HEP type of QoS reports (reports.qos_hep_type)').choices(['35', '34', '99']))
     .option('--jsonl <path>', "also write reports as JSON lines to a file ('-' = stdout)")
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent')
     .option('--log-format <format>', 'json, pretty or auto')
@@ -230,7 +230,7 @@ export function buildCli(ioOverrides: Partial<CliIo> = {}): Command {
 Examples:
   rtpprobe run -i eth1 -c /etc/rtpprobe/rtpprobe.yaml
   rtpprobe run -i eth1 --hep udp://homer.example.net:9060 --set reports.interval_s=5
-  rtpprobe replay call.pcap --jsonl - --no-hep
+  rtpprobe replay call.pcap --jsonl -
   rtpprobe replay day1.pcapng day2.pcapng --realtime --hep tcp://10.0.0.5:9061
   rtpprobe interfaces
   rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml
@@ -246,6 +246,8 @@ Exit codes:
   2  usage or configuration error
   3  capture could not be opened (permission/capability, interface, filter)
   4  input file missing, unreadable or corrupt
+  5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
+     file not writable); the log names each destination with its sent/failed/dropped counts
   130 a second SIGINT/SIGTERM forced the exit
 Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP reloads the configuration file.
 `,
@@ -270,7 +272,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
   addSettingOptions(program.command('replay').description('analyse capture files (pcap, pcapng) and report').argument('<files...>', 'capture files, read in order'), false)
     .option('--realtime', 'replay at the recorded speed instead of as fast as possible')
     .option('--metrics', 'serve the metrics endpoint during the replay (off by default)')
-    .addHelpText('after', '\nExample:\n  rtpprobe replay call.pcap --jsonl - --no-hep\n')
+    .addHelpText('after', '\nHEP is sent only with --hep (the configuration\'s collectors are not used by replay).\n\nExamples:\n  rtpprobe replay call.pcap --jsonl -\n  rtpprobe replay call.pcap --hep udp://127.0.0.1:9060\n')
     .action(async (files: string[], flags: SettingFlags & { realtime?: boolean; metrics?: boolean }) => {
       let total = 0;
       for (const f of files) {
@@ -281,7 +283,11 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
         }
         total += statSync(f).size;
       }
-      const resolved = resolveConfig(io, flags, flags.metrics ? {} : { 'metrics.enabled': 'false' });
+      // A file analysis sends HEP only when asked with --hep: old calls never reach a production HOMER by
+      // default (not even from hep settings in the configuration file).
+      const extra: Record<string, unknown> = Array.isArray(flags.hep) ? {} : { 'hep.enabled': 'false' };
+      if (!flags.metrics) extra['metrics.enabled'] = 'false';
+      const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
       const bar = io.stderrIsTty && total >= io.progressMinBytes ? progressBar(io) : undefined;

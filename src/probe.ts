@@ -49,7 +49,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   // measurement is in src/rtp/hot-path-inlining.ts).
   restoreDefaultInlining();
   const finals: QosReport[] = [];
-  const outputs = openOutputs(config, (r) => finals.push(r));
+  const outputs = openOutputs(config, { onFinalReport: (r) => finals.push(r), log });
   const rt = opsRuntime();
   // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
   const live = rt?.metrics ? new LiveRun({ log, config, metrics: rt.metrics, logEvents: opts.realtime, reportTotals: () => reportTotals(outputs) }) : null;
@@ -89,6 +89,9 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
           done = before + cur.capturePosition;
           opts.progress?.(done, total);
           if (stopping) break;
+          // A file is read faster than any collector takes reports: wait for the queues, never overflow them.
+          const room = outputs.room();
+          if (room !== null) await room;
         }
       }
       before += statSync(file).size;
@@ -106,7 +109,14 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   const table = finals.length ? formatStreamTable(finals) : 'no RTP streams found\n';
   if (opts.print) opts.print(table);
   else await writeOut(table);
-  return ExitCode.OK;
+  return undelivered(log, outputs) ? ExitCode.UNDELIVERED : ExitCode.OK;
+}
+
+/** True (and logged) when an output dropped or failed to deliver anything during the run. */
+function undelivered(log: Logger, outputs: Outputs): boolean {
+  const lost = outputs.destinations(true).filter((d) => d.dropped > 0 || d.failed > 0);
+  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, lastError: d.lastError }, 'not every report was delivered');
+  return lost.length > 0;
 }
 
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
@@ -122,9 +132,16 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const source: LivePacketSource = await open();
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
   if (source.hostTimestamps) log.warn('timestamps come from the host clock (cap backend): jitter includes event-loop delay; reports carry HOST_TIMESTAMPS=1');
+  // Outputs open before privileges drop: the JSON-lines file may be writable only by the starting user.
+  let outputs: Outputs;
+  try {
+    outputs = openOutputs(config, { log });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
   if (config.process.user) dropPrivileges(config.process.user, log);
 
-  const outputs = openOutputs(config);
   const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const pipeline = new Pipeline(config, live.target(outputs.sink), metricsEvents(rt?.metrics));
   pipeline.setHostTimestamps(source.hostTimestamps);
@@ -174,7 +191,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
 async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   const rt = opsRuntime();
-  const outputs = openOutputs(config);
+  const outputs = openOutputs(config, { log });
   const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
   const fanoutGroup = workersFanoutGroup(log, c.interface, c.fanoutGroup);
@@ -226,7 +243,7 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   onReload(log, outputs, async (next) => {
     live.setRules(next);
     const r = await pool.reload(next);
-    for (const f of r.failed) log.error({ worker: f.worker, reason: f.reason }, 'media worker did not apply the reloaded report rules: it keeps its previous ones');
+    for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
@@ -248,13 +265,13 @@ function printStopTable(log: Logger, live: LiveRun): void {
   else log.info('no streams were running at stop');
 }
 
-/** Reports the outputs accepted for HEP and dropped, summed over collectors (status line). */
+/** Messages the outputs delivered and dropped, summed over their destinations (status line). */
 function reportTotals(outputs: Outputs): { sent: number; dropped: number } {
   let sent = 0;
   let dropped = 0;
-  for (const c of outputs.hep?.stats().collectors ?? []) {
-    sent += c.sent;
-    dropped += c.dropped;
+  for (const d of outputs.destinations()) {
+    sent += d.sent;
+    dropped += d.dropped;
   }
   return { sent, dropped };
 }
@@ -278,10 +295,14 @@ function dropWatch(log: Logger, totals: () => { droppedKernel: number; droppedIn
 function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig) => void | Promise<object>): void {
   opsRuntime()?.lifecycle.onReload(async (next) => {
     const applied = await applyRules(next);
-    await outputs.replaceCollectors(next, next.process.shutdownDeadlineMs);
+    try {
+      await outputs.reload(next, next.process.shutdownDeadlineMs);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'the reloaded outputs could not be opened: the running ones stay');
+    }
     log.info(
-      { intervalS: next.reports.intervalS, rules: next.reports.rules.length, collectors: next.hep.enabled ? next.hep.collectors.length : 0, ...applied },
-      'report rules and collectors reloaded; capture and table sizes need a restart',
+      { intervalS: next.reports.intervalS, rules: next.reports.rules.length, outputs: outputs.list.map((o) => o.name), ...applied },
+      'report rules and outputs reloaded; capture and table sizes need a restart',
     );
   });
 }
@@ -445,17 +466,19 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   const prevMalformed: number[] = [];
-  const prevCollector = new Map<string, { sent: number; failed: number; dropped: number }>();
-  // Per collector, including those a reload adds (outputs.hep changes then).
+  const prevDest = new Map<string, { sent: number; failed: number; dropped: number }>();
+  // Per destination, including those a reload adds.
   const depthKnown = new Set<string>();
   const watchQueues = () => {
-    for (const c of outputs.hep?.stats().collectors ?? []) {
-      if (depthKnown.has(c.name)) continue;
-      depthKnown.add(c.name);
-      m.setQueueDepth(c.name, () => outputs.hep?.stats().collectors.find((x) => x.name === c.name)?.queued ?? 0);
+    for (const d of outputs.destinations()) {
+      if (depthKnown.has(d.name)) continue;
+      depthKnown.add(d.name);
+      m.setQueueDepth(d.name, () => outputs.destinations().find((x) => x.name === d.name)?.queued ?? 0);
     }
   };
   watchQueues();
+  const delivery = deliveryHealth(outputs);
+  m.setDeliveryHealth(() => delivery.view());
   // Packets by class; 'other' is the rest of every packet captured, so the classes sum to the total.
   const prevPackets = { sip: 0, rtp: 0, rtcp: 0, other: 0 };
   const timer = setInterval(() => {
@@ -476,15 +499,54 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
       if (mal[i] > prev) m.decodeError(malformedReasonNames[i] ?? String(i), mal[i] - prev);
       prevMalformed[i] = mal[i];
     }
-    for (const c of outputs.hep?.stats().collectors ?? []) {
-      const prev = prevCollector.get(c.name) ?? { sent: 0, failed: 0, dropped: 0 };
+    delivery.update();
+    for (const c of outputs.destinations()) {
+      const key = `${c.output} ${c.name}`;
+      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0 };
       if (c.sent > prev.sent) m.reportSent(c.name, c.sent - prev.sent);
       if (c.failed > prev.failed) m.reportFailed(c.name, c.failed - prev.failed);
       if (c.dropped > prev.dropped) m.reportDropped(c.name, c.dropped - prev.dropped);
-      prevCollector.set(c.name, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped });
+      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped });
     }
   }, 1000);
   timer.unref();
+}
+
+/** How long a drop keeps /healthz degraded after it happened. */
+const DROP_DEGRADES_MS = 60_000;
+
+/**
+ * /healthz's view of delivery: destinations down now, and those that dropped reports within the last
+ * minute (a collector slower than the report rate is up but loses reports).
+ */
+function deliveryHealth(outputs: Outputs): { update(): void; view(): { degraded: Array<{ destination: string; reason: string }> } } {
+  const lastLoss = new Map<string, { lost: number; at: number }>();
+  const update = () => {
+    const now = Date.now();
+    for (const d of outputs.destinations()) {
+      const lost = d.dropped + d.failed;
+      const prev = lastLoss.get(d.name);
+      if (prev === undefined) lastLoss.set(d.name, { lost, at: lost > 0 ? now : 0 });
+      else if (lost > prev.lost) {
+        prev.lost = lost;
+        prev.at = now;
+      }
+    }
+  };
+  return {
+    update,
+    view() {
+      update();
+      const now = Date.now();
+      const degraded: Array<{ destination: string; reason: string }> = [];
+      for (const d of outputs.destinations()) {
+        const at = lastLoss.get(d.name)?.at ?? 0;
+        if (!d.up) degraded.push({ destination: d.name, reason: d.lastError ?? 'not connected' });
+        else if (at > 0 && now - at < DROP_DEGRADES_MS) degraded.push({ destination: d.name, reason: `reports lost in the last minute (dropped ${d.dropped}, failed ${d.failed} in all)${d.lastError ? `: ${d.lastError}` : ''}` });
+      }
+      return { degraded };
+    },
+  };
 }
 
 function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs: number): void {
@@ -501,7 +563,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       streams: v.streamsStarted(),
       evicted: v.evicted(),
       reports: outputs.sink.counts,
-      hep: outputs.hep?.stats().collectors.map((c) => ({ collector: c.name, sent: c.sent, failed: c.failed, dropped: c.dropped })),
+      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped })),
       malformed,
       elapsedMs: elapsedMs || undefined,
     },

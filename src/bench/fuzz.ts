@@ -66,12 +66,7 @@ export interface FuzzOutcome {
 /** Feeds one capture image through a fresh pipeline; throws only what the contract does not allow. */
 export function runCapture(data: Uint8Array, config: ProbeConfig = fuzzConfig()): FuzzOutcome {
   const out: FuzzOutcome = { fileError: false, packets: 0, malformed: 0, reports: 0, badJson: 0, maxActiveStreams: 0, maxActiveCalls: 0 };
-  const sink = new ReportSink({
-    hep: null,
-    qosHepType: 99,
-    sendRtcp: false,
-    jsonl: null,
-    onReport: (r) => {
+  const sink = new ReportSink([], { onReport: (r) => {
       out.reports++;
       const back = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
       if (back.CORRELATION_ID === undefined || back.TYPE !== r.TYPE) out.badJson++;

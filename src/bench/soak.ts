@@ -42,12 +42,7 @@ const config = defaultConfig();
 let reports = 0;
 let finals = 0;
 let badJson = 0;
-const sink = new ReportSink({
-  hep: null,
-  qosHepType: 99,
-  sendRtcp: false,
-  jsonl: null,
-  onReport: (r: QosReport) => {
+const sink = new ReportSink([], { onReport: (r: QosReport) => {
     reports++;
     if (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') finals++;
     // Every 64th report re-parsed: the reports stay valid JSON all along (cheap enough not to dominate).

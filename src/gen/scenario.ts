@@ -46,6 +46,10 @@ export interface ScenarioOptions {
   startEpochS: number;
   /** Collect per-stream ground truth in stats.streams (small scenarios: tests). */
   collectStreams?: boolean;
+  /** Call-ID of call k (default `scn<seed>-<k>@rtpprobe.gen`). */
+  callIdOf?: (k: number) => string;
+  /** Extra SIP headers of every message of call k, e.g. [['X-CID', 'a-leg-id']]. */
+  sipHeadersOf?: (k: number) => Array<[string, string]>;
 }
 
 /** Bytes a classic-pcap file spends per RTP packet: record header 16 + Ethernet 14 + IPv4 20 + UDP 8 + RTP 12. */
@@ -234,7 +238,7 @@ class Generator_ {
     const answerNs = startNs + RING_NS + 60 * MS;
     return {
       index: k,
-      callId: `scn${this.o.seed}-${k}@rtpprobe.gen`,
+      callId: this.o.callIdOf ? this.o.callIdOf(k) : `scn${this.o.seed}-${k}@rtpprobe.gen`,
       aIp: `10.${1 + ((k >> 16) & 63)}.${(k >> 8) & 255}.${k & 255}`,
       bIp: `10.${128 + ((k >> 16) & 63)}.${(k >> 8) & 255}.${k & 255}`,
       aRtp: 16384 + 2 * (k % 8192),
@@ -280,7 +284,7 @@ class SignallingSource implements Source {
     const sdp = (ip: string, port: number) =>
       sdpBody({ ip, media: [{ port, formats: [g.codec.pt, 101], ptime: g.ptimeNs / MS, rtpmap: [[101, 'telephone-event/8000']] }] });
     const uri = `sip:bob@${p.bIp}`;
-    const base = { callId: p.callId, fromTag, via: `${p.aIp}:5060` };
+    const base = { callId: p.callId, fromTag, via: `${p.aIp}:5060`, headers: g.o.sipHeadersOf?.(p.index) };
     this.steps = [
       { at: p.startNs, fromA: true, msg: () => sipRequest('INVITE', uri, { ...base, cseq: 1, body: sdp(p.aIp, p.aRtp) }) },
       { at: p.startNs + 5 * MS, fromA: false, msg: () => sipResponse(100, { ...base, cseq: 1, cseqMethod: 'INVITE' }) },

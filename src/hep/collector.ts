@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { BoundedPacketQueue, backoffDelayMs } from './queue.js';
@@ -34,6 +35,25 @@ export interface HepTransportTuning {
   connectTimeoutMs?: number;
   /** UDP datagrams handed to libuv but not yet confirmed. Default 64. */
   udpMaxInFlight?: number;
+  /**
+   * UDP datagrams per second at most (token bucket, bursts of udpMaxInFlight). A UDP receiver gives no
+   * back pressure: past its socket buffer it drops silently, so a burst is spread out instead. Default
+   * 10,000/s; 0 = unpaced.
+   */
+  udpMaxRate?: number;
+  /** Delivery problems and recoveries, for logs (the caller rate-limits). */
+  onEvent?: (e: HepCollectorEvent) => void;
+}
+
+/**
+ * down: cannot connect / resolve / TLS handshake failed, or the connection broke (reason says which);
+ * up: connected again after being down; failed: a send or write failed; dropped: the queue was full and
+ * the oldest message was evicted (the collector is down or slower than the report rate).
+ */
+export interface HepCollectorEvent {
+  collector: string;
+  kind: 'down' | 'up' | 'failed' | 'dropped';
+  reason: string;
 }
 
 export interface HepCollectorStats {
@@ -55,6 +75,8 @@ export interface HepCollectorStats {
   /** Reconnect attempts scheduled after a failure or a lost connection. */
   reconnects: number;
   lastError: string | undefined;
+  /** Connect/resolve/TLS failures and lost connections so far. */
+  connectFailures: number;
 }
 
 /**
@@ -81,6 +103,11 @@ export abstract class HepCollector {
   private drainWaiter: (() => void) | undefined;
   protected readonly backoffInitialMs: number;
   protected readonly backoffMaxMs: number;
+  protected connectFailures = 0;
+  /** True once a connection was lost or never made: the next successful connect reports 'up'. */
+  private wasDown = false;
+  private roomWaiters: Array<() => void> = [];
+  protected readonly onEvent: (e: HepCollectorEvent) => void;
   private readonly flushBound = (): void => {
     this.flushScheduled = false;
     this.flush();
@@ -97,6 +124,42 @@ export abstract class HepCollector {
     this.queue = new BoundedPacketQueue(config.queueSize ?? 1000);
     this.backoffInitialMs = tuning.backoffInitialMs ?? 250;
     this.backoffMaxMs = tuning.backoffMaxMs ?? 30_000;
+    this.onEvent = tuning.onEvent ?? (() => {});
+  }
+
+  /** The address to connect to: `host` itself when it is an IP, else resolved now (asynchronously, never throws). */
+  protected async resolve(): Promise<string | undefined> {
+    const host = this.config.host;
+    if (net.isIP(host) !== 0) return host;
+    try {
+      return (await lookup(host)).address;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      this.onConnectFailed(`cannot resolve ${host}: ${code}`);
+      return undefined;
+    }
+  }
+
+  /** Connect, resolve or TLS failure before a connection was up: counted, logged, retried with backoff. */
+  protected onConnectFailed(reason: string): void {
+    this.connectFailures++;
+    this.wasDown = true;
+    this.onEvent({ collector: this.name, kind: 'down', reason });
+    this.onDisconnected(reason);
+  }
+
+  /** Resolves once the queue is below half its capacity (immediately: null). */
+  room(): Promise<void> | null {
+    // A collector that is down takes nothing however long one waits: its queue drops the oldest instead.
+    if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected) return null;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0 || (this.connected && this.queue.size >= this.queue.capacity / 2)) return;
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const f of w) f();
   }
 
   /** O(1), synchronous, never throws, never waits for the socket. After close() began: counted as dropped. */
@@ -105,7 +168,10 @@ export abstract class HepCollector {
       this.dropped++;
       return;
     }
-    this.dropped += this.queue.push(packet);
+    if (this.queue.push(packet) > 0) {
+      this.dropped++;
+      this.onEvent({ collector: this.name, kind: 'dropped', reason: this.connected ? 'queue full: the collector takes reports slower than they are made' : `queue full while the collector is down (${this.lastError ?? 'not connected'})` });
+    }
     this.scheduleFlush();
   }
 
@@ -121,6 +187,7 @@ export abstract class HepCollector {
       connected: this.connected,
       reconnects: this.reconnects,
       lastError: this.lastError,
+      connectFailures: this.connectFailures,
     };
   }
 
@@ -140,24 +207,39 @@ export abstract class HepCollector {
     this.inFlight--;
     if (err) {
       if (this.abandoned) this.dropped++;
-      else this.failed++;
+      else {
+        this.failed++;
+        this.onEvent({ collector: this.name, kind: 'failed', reason: err.message });
+      }
       this.lastError = err.message;
     } else {
       this.sent++;
     }
     if (this.queue.size > 0) this.scheduleFlush();
+    this.wakeRoomWaiters();
     this.checkDrained();
   }
 
   protected onConnected(): void {
     this.connected = true;
     this.attempt = 0;
+    if (this.wasDown) this.onEvent({ collector: this.name, kind: 'up', reason: 'connected' });
+    this.wasDown = false;
     this.scheduleFlush();
+  }
+
+  /** An established connection broke. */
+  protected onConnectionLost(reason: string): void {
+    this.wasDown = true;
+    this.connectFailures++;
+    this.onEvent({ collector: this.name, kind: 'down', reason });
+    this.onDisconnected(reason);
   }
 
   protected onDisconnected(err: string | undefined): void {
     this.connected = false;
     if (err !== undefined) this.lastError = err;
+    this.wakeRoomWaiters();
     if (this.abandoned) return;
     this.reconnects++;
     const delay = backoffDelayMs(this.attempt++, this.backoffInitialMs, this.backoffMaxMs);
@@ -206,6 +288,9 @@ export abstract class HepCollector {
   private finish(): void {
     this.abandoned = true;
     this.drainWaiter = undefined;
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const f of w) f();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.destroySocket();
@@ -216,6 +301,7 @@ export abstract class HepCollector {
 /** HEP over TCP or TLS: packets written back to back, framed by their own total-length field. */
 export class HepStreamCollector extends HepCollector {
   private socket: net.Socket | undefined;
+  private resolving = false;
   private waitingDrain = false;
   private readonly connectTimeoutMs: number;
   private readonly onWriteDone = (err: Error | null | undefined): void => this.onPacketDone(err);
@@ -226,33 +312,45 @@ export class HepStreamCollector extends HepCollector {
   }
 
   start(): void {
-    if (this.socket !== undefined || this.abandoned) return;
+    if (this.socket !== undefined || this.abandoned || this.resolving) return;
+    this.resolving = true;
+    void this.resolve().then((address) => {
+      this.resolving = false;
+      if (address !== undefined && !this.abandoned) this.connect(address);
+    });
+  }
+
+  private connect(address: string): void {
     const c = this.config;
     let s: net.Socket;
     const readyEvent = c.transport === 'tls' ? 'secureConnect' : 'connect';
     if (c.transport === 'tls') {
       const t = c.tls ?? {};
       const opts: tls.ConnectionOptions = {
-        host: c.host,
+        host: address,
         port: c.port,
         rejectUnauthorized: t.rejectUnauthorized ?? true,
       };
       if (t.ca !== undefined) opts.ca = t.ca;
       if (t.cert !== undefined) opts.cert = t.cert;
       if (t.key !== undefined) opts.key = t.key;
-      // SNI must not be an IP address (RFC 6066); leave it unset then.
+      // The certificate is checked against the configured name, not the address it resolved to. SNI must
+      // not be an IP address (RFC 6066); leave it unset then.
       const sni = t.servername ?? (net.isIP(c.host) === 0 ? c.host : undefined);
       if (sni !== undefined) opts.servername = sni;
+      else opts.checkServerIdentity = (_name, cert) => tls.checkServerIdentity(c.host, cert);
       s = tls.connect(opts);
     } else {
-      s = net.connect({ host: c.host, port: c.port });
+      s = net.connect({ host: address, port: c.port });
     }
     this.socket = s;
     this.waitingDrain = false;
     let errMsg: string | undefined;
+    let up = false;
     const connectTimer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
     s.once(readyEvent, () => {
       clearTimeout(connectTimer);
+      up = true;
       s.setNoDelay(true);
       s.setKeepAlive(true, 10_000);
       this.onConnected();
@@ -263,14 +361,17 @@ export class HepStreamCollector extends HepCollector {
     });
     // HEP receivers do not answer; read and discard so the socket never stalls on its read side.
     s.on('data', () => {});
-    s.on('error', (e: Error) => {
-      errMsg = e.message;
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      errMsg = e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
     });
     s.on('close', () => {
       clearTimeout(connectTimer);
       if (this.socket === s) this.socket = undefined;
       this.waitingDrain = false;
-      this.onDisconnected(errMsg ?? 'connection closed');
+      if (this.abandoned) return;
+      const reason = errMsg ?? 'connection closed by the collector';
+      if (up) this.onConnectionLost(reason);
+      else this.onConnectFailed(c.transport === 'tls' && errMsg !== undefined ? `TLS: ${reason}` : reason);
     });
   }
 
@@ -301,17 +402,37 @@ export class HepStreamCollector extends HepCollector {
 /** HEP over UDP: one datagram per packet on a connected socket, so ICMP unreachable surfaces as send errors. */
 export class HepUdpCollector extends HepCollector {
   private socket: dgram.Socket | undefined;
+  private resolving = false;
   private readonly maxInFlight: number;
+  /** Token bucket: datagrams that may leave now, refilled at maxRate per second up to maxInFlight. */
+  private readonly maxRate: number;
+  private tokens: number;
+  private tokensAt = 0;
+  private paceTimer: NodeJS.Timeout | undefined;
   private readonly onSendDone = (err: Error | null): void => this.onPacketDone(err);
+  private readonly paceBound = (): void => {
+    this.paceTimer = undefined;
+    this.flush();
+  };
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
     this.maxInFlight = tuning.udpMaxInFlight ?? 64;
+    this.maxRate = tuning.udpMaxRate ?? 10_000;
+    this.tokens = this.maxInFlight;
   }
 
   start(): void {
-    if (this.socket !== undefined || this.abandoned) return;
-    const s = dgram.createSocket(net.isIPv6(this.config.host) ? 'udp6' : 'udp4');
+    if (this.socket !== undefined || this.abandoned || this.resolving) return;
+    this.resolving = true;
+    void this.resolve().then((address) => {
+      this.resolving = false;
+      if (address !== undefined && !this.abandoned) this.connect(address);
+    });
+  }
+
+  private connect(address: string): void {
+    const s = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     this.socket = s;
     s.on('error', (e: NodeJS.ErrnoException) => {
       this.lastError = e.message;
@@ -321,24 +442,39 @@ export class HepUdpCollector extends HepCollector {
         // sent + failed + dropped + queued + inFlight still equals what was enqueued.
         if (this.sent > 0) this.sent--;
         this.failed++;
+        this.onEvent({ collector: this.name, kind: 'failed', reason: 'ICMP port unreachable: nothing listens on the collector port' });
         return;
       }
       if (!this.connected && this.socket === s) {
         this.socket = undefined;
         s.close();
-        this.onDisconnected(e.message);
+        this.onConnectFailed(e.message);
       }
     });
-    s.connect(this.config.port, this.config.host, () => this.onConnected());
+    s.connect(this.config.port, address, () => {
+      if (this.socket === s) this.onConnected();
+    });
   }
 
   protected flush(): void {
     const s = this.socket;
     if (s === undefined || !this.connected) return;
-    while (this.inFlight < this.maxInFlight && this.queue.size > 0) {
+    if (this.maxRate > 0) {
+      const now = performance.now();
+      this.tokens = Math.min(this.maxInFlight, this.tokens + ((now - this.tokensAt) * this.maxRate) / 1000);
+      this.tokensAt = now;
+    } else {
+      this.tokens = this.maxInFlight;
+    }
+    while (this.inFlight < this.maxInFlight && this.tokens >= 1 && this.queue.size > 0) {
       const b = this.queue.shift()!;
       this.inFlight++;
+      this.tokens--;
       s.send(b, this.onSendDone);
+    }
+    // Out of tokens with work left: come back when the next datagrams may leave.
+    if (this.queue.size > 0 && this.tokens < 1 && this.paceTimer === undefined && !this.abandoned) {
+      this.paceTimer = setTimeout(this.paceBound, Math.max(1, Math.ceil((1000 * (1 - this.tokens)) / this.maxRate)));
     }
   }
 
@@ -347,6 +483,8 @@ export class HepUdpCollector extends HepCollector {
   }
 
   protected destroySocket(): void {
+    if (this.paceTimer !== undefined) clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
     const s = this.socket;
     this.socket = undefined;
     if (s !== undefined) {

@@ -113,6 +113,12 @@ export class HepSender {
     };
   }
 
+  /** Null while every collector's queue is below half full; otherwise resolves once they all are. */
+  room(): Promise<void> | null {
+    const waits = this.collectors.map((c) => c.room()).filter((p): p is Promise<void> => p !== null);
+    return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+  }
+
   /** Drains every collector's queue within `deadlineMs` (in parallel), then gives up: leftovers count as dropped. */
   async close(deadlineMs: number): Promise<void> {
     if (this.closed) return;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
+import { parseCidr } from '../outbound/address-filter.js';
 import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
   array,
@@ -47,7 +48,7 @@ const collectorSchema = obj(
       },
       { doc: 'TLS options, used when transport is tls.' },
     ),
-    queue_size: int({ doc: 'Reports buffered while the collector is slow or reconnecting; oldest dropped beyond.', default: 10000, min: 1, max: 10_000_000 }),
+    queue_size: int({ doc: 'HEP messages buffered while the collector is slow or reconnecting; oldest dropped beyond. 0 = 2 x rtp.max_streams (at least 10,000): every stream\'s final report fits.', default: 0, min: 0, max: 10_000_000 }),
   },
   {
     doc: 'One HEP destination.',
@@ -182,7 +183,7 @@ export const probeSchema = obj(
         interval_s: num({ doc: 'Periodic report interval per stream.', default: 10, min: 1, max: 86400 }),
         rules: array({ doc: 'Adaptive intervals: the first rule whose expression is true sets the interval.', item: ruleSchema, default: [] }),
         unknown_call_id: oneOf({ doc: 'Streams with no SIP call: synthetic id, log only, or drop.', values: ['synthetic', 'log', 'drop'] as const, default: 'synthetic' }),
-        qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 99 (Kamailio/HOMER report_capture) or 34 (heplify-server metrics).', values: [99, 34] as const, default: 99 }),
+        qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 35 (heplify-server with HOMER 7 or 5, HOMER 11), 34 (heplify-server Prometheus metrics) or 99 (Kamailio sipcapture). See the receiver table in the README.', values: [35, 34, 99] as const, default: 35 }),
         send_rtcp: bool({ doc: 'Forward captured RTCP as HEP type 5 JSON.', default: true }),
         jsonl: obj(
           {
@@ -209,7 +210,16 @@ export const probeSchema = obj(
         collectors: array({ doc: 'Destinations; every report goes to each.', item: collectorSchema, default: [{ host: '127.0.0.1', port: 9060, transport: 'udp' }] }),
         capture_id: int({ doc: 'HEP capture agent id (chunk 0x000c).', default: 2001, min: 0, max: 4294967295 }),
         auth_key: str({ doc: 'HEP auth key / capture password (chunk 0x000e); empty = none.', default: '' }),
-        node_name: str({ doc: 'HEP node name (chunk 0x0013); empty = host name.', default: '' }),
+        node_name: str({ doc: 'HEP node name (chunk 0x0013) and NODE of reports; empty = this host\'s name.', default: '' }),
+        sip: obj(
+          {
+            enabled: bool({ doc: 'Send every captured SIP message as HEP type 1 (off when another agent, e.g. heplify, already sends the SIP).', default: true }),
+            exclude_methods: list({ doc: 'SIP methods not sent (requests and their responses), e.g. [OPTIONS, REGISTER, NOTIFY].', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => (/^[A-Za-z]+$/.test(v) ? undefined : 'a SIP method name') }), default: [] }),
+            exclude_addresses: list({ doc: 'SIP from or to these addresses or CIDR prefixes is not sent.', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => { const p = parseCidr(v); return typeof p === 'string' ? 'an IP address or CIDR prefix' : undefined; } }), default: [] }),
+            duplicate_window_ms: int({ doc: 'The same SIP bytes on the same addresses seen again within this many ms are a mirror-port duplicate and sent once; 0 = send every copy.', default: 100, min: 0, max: 10000 }),
+          },
+          { doc: 'SIP to HOMER (HEP type 1).' },
+        ),
       },
       {
         doc: 'HEP output.',
@@ -218,6 +228,19 @@ export const probeSchema = obj(
             issues.add(`${path}.collectors`, 'an empty list is not allowed while hep.enabled is true: give at least one collector or set hep.enabled: false');
         },
       },
+    ),
+    webhook: obj(
+      {
+        url: str({
+          doc: 'HTTP(S) URL that receives each alert (ALERT) and its end (CLEARED) as a JSON POST; empty = off.',
+          default: '',
+          check: (v) => (v === '' || /^https?:\/\/[^\s/]+/.test(v) ? undefined : 'an http:// or https:// URL, or empty'),
+        }),
+        timeout_ms: int({ doc: 'Time one POST may take before it counts as failed.', default: 5000, min: 100, max: 60000 }),
+        retries: int({ doc: 'Attempts after a failed one (network error, timeout, HTTP 5xx or 429), with backoff 1 s, 2 s, 4 s ... 30 s.', default: 3, min: 0, max: 20 }),
+        queue_size: int({ doc: 'Events waiting for delivery; when full the oldest is dropped (counted and logged).', default: 1000, min: 1, max: 1_000_000 }),
+      },
+      { doc: 'Alert webhook.' },
     ),
     metrics: obj(
       {

@@ -13,6 +13,12 @@ export const ExitCode = {
   CAPTURE_OPEN: 3,
   /** An input capture file is missing, unreadable or corrupt. */
   INPUT_FILE: 4,
+  /**
+   * replay only: the analysis finished but not every report reached its destinations (a collector was
+   * down or slower than the reports for longer than its queue covers, or the JSON-lines file could not be
+   * written); the log names each destination with its sent/failed/dropped counts.
+   */
+  UNDELIVERED: 5,
   /** A second SIGINT/SIGTERM forced the exit before the graceful stop finished (128 + SIGINT). */
   FORCED: 130,
 } as const;

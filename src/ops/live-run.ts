@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ReportTarget } from '../pipeline/index.js';
+import type { SipTarget } from '../pipeline/sip-out.js';
 import { formatStreamTable } from '../pipeline/index.js';
 import type { QosReport } from '../report/index.js';
 import type { ProbeConfig } from './config.js';
@@ -61,10 +62,13 @@ export class LiveRun {
     this.rules = config.reports.rules.map((r) => r.name);
   }
 
-  /** The pipeline's report target: reports reach the live state, then `sink`. Interval reports are always built. */
-  target(sink: ReportTarget): ReportTarget {
+  /**
+   * The pipeline's report target: reports reach the live state, then `sink` (SIP messages go straight to
+   * it). Interval reports are always built: the live view and the MOS histogram read them.
+   */
+  target(sink: ReportTarget & Partial<SipTarget>): ReportTarget & Partial<SipTarget> {
     const state = this.state;
-    return {
+    const t: ReportTarget & Partial<SipTarget> = {
       qos(report: QosReport, env, send, log) {
         state.observe(report);
         sink.qos(report, env, send, log);
@@ -74,6 +78,11 @@ export class LiveRun {
       wantsIntervalReports: () => true,
       countUnbuilt: (n) => sink.countUnbuilt?.(n),
     };
+    if (sink.sip && sink.wantsSip) {
+      t.sip = (bytes, env, callId, method, status) => sink.sip!(bytes, env, callId, method, status);
+      t.wantsSip = () => sink.wantsSip!();
+    }
+    return t;
   }
 
   /** Starts reading the call table (`calls`), logging calls, and the status line (with the capture's drops). */

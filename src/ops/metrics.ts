@@ -43,6 +43,7 @@ export class ProbeMetrics {
   private liveState: LiveState | null = null;
   private ruleNames: () => readonly string[] = () => [];
   private readonly startedAt = Date.now();
+  private deliveryView: (() => { degraded: Array<{ destination: string; reason: string }> }) | undefined;
 
   private readonly captureReceived: Counter<'interface'>;
   private readonly captureDroppedKernel: Counter<'interface'>;
@@ -243,16 +244,20 @@ export class ProbeMetrics {
   setCaptureState(state: CaptureState): void {
     this.captureState = state;
   }
+  /** Outputs whose destinations are down or lost reports recently make /healthz say 'degraded' (still 200). */
+  setDeliveryHealth(view: () => { degraded: Array<{ destination: string; reason: string }> }): void {
+    this.deliveryView = view;
+  }
   health(): { healthy: boolean; body: HealthBody } {
     const healthy = this.captureState !== 'failed';
-    return {
-      healthy,
-      body: {
-        status: healthy ? 'ok' : 'capture stopped',
-        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-        capture: { state: this.captureState, running: this.captureState === 'running' },
-      },
+    const degraded = this.deliveryView?.().degraded ?? [];
+    const body: HealthBody = {
+      status: !healthy ? 'capture stopped' : degraded.length > 0 ? 'degraded' : 'ok',
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      capture: { state: this.captureState, running: this.captureState === 'running' },
     };
+    if (degraded.length > 0) body.delivery = { degraded };
+    return { healthy, body };
   }
 
   async text(): Promise<string> {
@@ -261,7 +266,9 @@ export class ProbeMetrics {
 }
 
 export interface HealthBody {
-  status: 'ok' | 'capture stopped';
+  /** degraded: capture runs but a report destination is down or lost reports in the last minute. */
+  status: 'ok' | 'degraded' | 'capture stopped';
+  delivery?: { degraded: Array<{ destination: string; reason: string }> };
   uptime_s: number;
   capture: { state: CaptureState; running: boolean };
 }

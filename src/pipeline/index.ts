@@ -1,6 +1,6 @@
 export { Pipeline, callTrackerOptions, type CallViewFactory, type PipelineEvents, type RtcpFacts } from './pipeline.js';
 export type { CallView, CallViewHooks } from './call-view.js';
-export { ReportSink, type Envelope, type ReportSinkOptions, type ReportTarget } from './report-sink.js';
-export { openOutputs, type Outputs } from './outputs.js';
+export { ReportSink, type Envelope, type ReportTarget } from './report-sink.js';
+export { openOutputs, type Outputs, type OpenOutputsOptions, type OutputDestinationStats } from './outputs.js';
 export { formatStreamTable } from './summary.js';
 export { StreamContexts } from './stream-context.js';

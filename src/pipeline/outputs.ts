@@ -1,69 +1,66 @@
-import { readFileSync } from 'node:fs';
-import { HepSender } from '../hep/index.js';
-import type { HepCollectorConfig } from '../hep/index.js';
 import type { ProbeConfig } from '../ops/config.js';
-import { JsonLinesOutput } from '../report/index.js';
+import { OutboundSink, openConfiguredOutputs, silentLog, type DestinationStats, type Output, type OutputLog } from '../outbound/index.js';
 import type { QosReport } from '../report/index.js';
-import { ReportSink } from './report-sink.js';
 
-/** The report destinations the configuration asks for, opened once at start. */
+export interface OpenOutputsOptions {
+  /** Receives every FINAL and HANGUP report (the replay's closing table). */
+  onFinalReport?: (r: QosReport) => void;
+  /** Where outputs log delivery problems (rate-limited by them). */
+  log?: OutputLog;
+}
+
+/** One destination's counters, with the output it belongs to. */
+export type OutputDestinationStats = DestinationStats & { output: string };
+
+/** The outputs the configuration asks for, behind the one sink the pipeline writes to. */
 export interface Outputs {
-  sink: ReportSink;
-  hep: HepSender | null;
-  /** Configuration reload: opens the new collectors, switches reports to them, drains the old ones. */
-  replaceCollectors(config: ProbeConfig, drainMs: number): Promise<void>;
-  jsonl: JsonLinesOutput | null;
-  /** Drains the HEP queues within the deadline and flushes the JSON-lines file. */
+  sink: OutboundSink;
+  /** The open outputs (they change on reload). */
+  readonly list: readonly Output[];
+  /**
+   * Every destination of the open outputs (collectors, files), for metrics and /healthz; with
+   * `includeClosed`, also those closed by a reload or by close() (run summary, replay's exit code).
+   */
+  destinations(includeClosed?: boolean): OutputDestinationStats[];
+  /**
+   * Null while every output has room; otherwise resolves once they have (a replay awaits it between
+   * windows so reports are produced at the pace the destinations take them).
+   */
+  room(): Promise<void> | null;
+  /** Configuration reload: opens the new outputs, switches events to them, drains the old ones. */
+  reload(config: ProbeConfig, drainMs: number): Promise<void>;
+  /** Delivers what is queued within the deadline (every output in parallel), then closes. */
   close(deadlineMs: number): Promise<void>;
 }
 
-/** `onFinalReport` receives every FINAL and HANGUP report (the replay's closing table). */
-export function openOutputs(config: ProbeConfig, onFinalReport?: (r: QosReport) => void): Outputs {
-  const j = config.reports.jsonl;
-  const jsonl = j.enabled ? new JsonLinesOutput(j.path) : null;
-  const hep = openHep(config);
-  const sink = new ReportSink({ hep, qosHepType: config.reports.qosHepType, sendRtcp: config.reports.sendRtcp, jsonl, onFinalReport });
-  const outputs: Outputs = {
+export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}): Outputs {
+  const log = opts.log ?? silentLog;
+  const sink = new OutboundSink(openConfiguredOutputs(config, log), { onFinalReport: opts.onFinalReport });
+  const closed: Output[] = [];
+  const statsOf = (list: readonly Output[]) => list.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
+  return {
     sink,
-    hep,
-    jsonl,
-    async replaceCollectors(next: ProbeConfig, drainMs: number) {
-      const old = outputs.hep;
-      outputs.hep = openHep(next);
-      sink.setHep(outputs.hep);
-      await old?.close(drainMs);
+    get list() {
+      return sink.current;
+    },
+    destinations(includeClosed = false) {
+      return includeClosed ? statsOf([...closed, ...sink.current]) : statsOf(sink.current);
+    },
+    room() {
+      const waits = sink.current.map((o) => o.room?.() ?? null).filter((p): p is Promise<void> => p !== null);
+      return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+    },
+    async reload(next: ProbeConfig, drainMs: number) {
+      const old = sink.current;
+      sink.setOutputs(openConfiguredOutputs(next, log));
+      closed.push(...old);
+      await Promise.all(old.map((o) => o.close(drainMs)));
     },
     async close(deadlineMs: number) {
-      await Promise.all([outputs.hep?.close(deadlineMs), jsonl?.close()]);
+      const old = sink.current;
+      sink.setOutputs([]);
+      closed.push(...old);
+      await Promise.all(old.map((o) => o.close(deadlineMs)));
     },
-  };
-  return outputs;
-}
-
-function openHep(config: ProbeConfig): HepSender | null {
-  const h = config.hep;
-  if (!h.enabled || h.collectors.length === 0) return null;
-  return new HepSender({
-    collectors: h.collectors.map(collectorOptions),
-    captureId: h.captureId,
-    authKey: h.authKey || undefined,
-    nodeName: h.nodeName || undefined,
-  });
-}
-
-type CollectorSetting = ProbeConfig['hep']['collectors'][number];
-
-function collectorOptions(c: CollectorSetting): HepCollectorConfig {
-  const pem = (path: string) => (path ? readFileSync(path) : undefined);
-  return {
-    host: c.host,
-    port: c.port,
-    transport: c.transport,
-    queueSize: c.queueSize,
-    name: `${c.transport}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
-    tls:
-      c.transport === 'tls'
-        ? { ca: pem(c.tls.ca), cert: pem(c.tls.cert), key: pem(c.tls.key), servername: c.tls.servername || undefined, rejectUnauthorized: c.tls.rejectUnauthorized }
-        : undefined,
   };
 }

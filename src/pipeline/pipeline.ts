@@ -8,10 +8,12 @@ import type { PacketBatch } from '../capture/index.js';
 import type { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.js';
 import type { ProbeConfig } from '../ops/config.js';
+import { nodeNameOf } from '../outbound/index.js';
 import { CodecTable } from '../qos/index.js';
-import { QosReporter } from '../report/index.js';
+import { QosReporter, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
+import type { RtcpCompound } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
 import { CallTracker, SipPortSet } from '../sip/index.js';
 import type { CallTrackerOptions } from '../sip/index.js';
@@ -19,6 +21,7 @@ import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
+import { sipMessageHook, type SipTarget } from './sip-out.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
 const TICK_MS = 1000;
@@ -72,6 +75,11 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly sipPorts: SipPortSet;
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
+  /**
+   * Streams that started without a SIP binding, by sender (address words, RTP port, SSRC): their RTCP is
+   * sent under the same synthetic id as their QoS reports (reports.unknown_call_id 'synthetic' only).
+   */
+  private readonly unsignalled: Map<string, number> | null;
 
   constructor(
     config: ProbeConfig,
@@ -84,7 +92,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const r = config.rtp;
     this.heuristic = r.heuristic.enabled;
     this.sipPorts = new SipPortSet(config.sip.ports);
-    this.nodeName = config.hep.nodeName;
+    this.nodeName = nodeNameOf(config);
     this.ctx = new StreamContexts(r.maxStreams);
     // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
     this.rtt = new RttTracker(r.maxStreams);
@@ -111,7 +119,11 @@ export class Pipeline<C extends CallView = CallTracker> {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
     };
-    this.calls = makeCalls ? makeCalls(hooks) : (new CallTracker(hooks, callTrackerOptions(config)) as unknown as C);
+    // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
+    const sipTarget = sink as Partial<SipTarget>;
+    const withSip = sipTarget.sip && sipTarget.wantsSip ? { ...hooks, onMessage: sipMessageHook(sipTarget as SipTarget) } : hooks;
+    this.calls = makeCalls ? makeCalls(hooks) : (new CallTracker(withSip, callTrackerOptions(config)) as unknown as C);
+    this.unsignalled = config.reports.unknownCallId === 'synthetic' ? new Map() : null;
     const q = config.qos;
     this.reporter = new QosReporter({
       maxStreams: r.maxStreams,
@@ -255,6 +267,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       byDestination = false;
     }
     if (id >= 0) this.attach(slot, id, byDestination);
+    else if (this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
     this.reporter.streamStarted(slot, e.nowMs);
     this.events.streamStarted?.();
   }
@@ -289,6 +302,11 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (out) this.emit(out);
     this.counts.streamsEnded++;
     this.events.streamEnded?.(reason, out ? Number(out.report.MOS) : 0);
+    if (this.unsignalled !== null && this.unsignalled.size > 0) {
+      const e = this.engine;
+      const k = senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot));
+      if (this.unsignalled.get(k) === slot) this.unsignalled.delete(k);
+    }
     this.ctx.clear(slot);
   }
 
@@ -316,7 +334,10 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   private onRtcp(pkt: DecodedPacket, now: number): void {
     const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
-    if (c.packets.length === 0) return;
+    // Only a compound that parses to its last byte is clear RTCP. SRTCP (RFC 3711: encrypted after the
+    // first 8 bytes, then an index and an authentication tag) never does; its "sender info" would be
+    // ciphertext. Such compounds are counted (rtcpStats.malformed) and neither used nor forwarded.
+    if (c.malformed || c.packets.length === 0) return;
     const v = pkt.ipVersion;
     const samples = this.rtt.observe(c, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
     let byes = false;
@@ -335,8 +356,23 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
     let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
     if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
-    const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : null;
+    const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
     this.sink.rtcp(rtcpToHomerJson(c), envelopeOf(pkt, now), callId);
+  }
+
+  /**
+   * RTCP without a SIP binding follows the rule of the stream it describes: sent under that stream's
+   * synthetic id when its QoS reports are (reports.unknown_call_id 'synthetic'), else not sent. The stream
+   * is the sender's: same address, RTP port one below (or the same with rtcp-mux), same SSRC.
+   */
+  private unsignalledId(pkt: DecodedPacket, first: RtcpCompound['packets'][number]): string | null {
+    if (this.unsignalled === null || this.unsignalled.size === 0 || !('ssrc' in first)) return null;
+    const ssrc = first.ssrc;
+    let slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort - 1, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort, ssrc));
+    if (slot === undefined || !this.engine.isActive(slot) || this.ctx.binding[slot] >= 0) return null;
+    this.engine.snapshot(slot, this.snap);
+    return syntheticCallId(this.snap);
   }
 
   /** RTCP BYE: the sender's streams (same source address, listed SSRC) end. */
@@ -395,6 +431,11 @@ export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
     aLegHeaders: s.correlationHeaders,
     natBindSource: s.natBindSource,
   };
+}
+
+/** A media sender as the unsignalled-stream index keys it: address words, RTP port, SSRC. */
+function senderKey(w0: number, w1: number, w2: number, w3: number, port: number, ssrc: number): string {
+  return `${w0 >>> 0}.${w1 >>> 0}.${w2 >>> 0}.${w3 >>> 0}/${port}/${ssrc >>> 0}`;
 }
 
 /**

@@ -1,59 +1,102 @@
-import { createWriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { closeSync, openSync, write as fsWrite } from 'node:fs';
+
+export interface JsonLinesLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
 
 export interface JsonLinesOptions {
   /** Write out once this many bytes are buffered (default 64 KiB). */
   highWaterBytes?: number;
-  /** Also write out buffered lines this often (default 1000 ms; 0 disables the timer). */
+  /** Also write out buffered lines this often, and retry after a write error (default 1000 ms). */
   flushIntervalMs?: number;
-  /** Lines beyond this many buffered bytes (a stuck destination) are dropped and counted (default 16 MiB). */
+  /** Lines beyond this many buffered bytes (a full disk that does not recover) are dropped and counted (default 16 MiB). */
   maxBufferedBytes?: number;
+  /** Write errors and recoveries (rate-limited here: one line per error code per 10 s). */
+  log?: JsonLinesLog;
 }
 
+/** Errors after which the same write is retried later: the destination may recover. */
+const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EAGAIN', 'EWOULDBLOCK', 'EINTR', 'EIO', 'ENOBUFS', 'EFBIG']);
+
 /**
- * Report objects as JSON lines (one JSON text per line) on stdout or a file (appended). Lines are
- * batched into few large writes; close() writes what is left and ends the file.
+ * Report objects as JSON lines (one JSON text per line) appended to a file, or standard output.
+ *
+ * The file is opened when this is constructed (before the probe drops privileges; an unwritable path
+ * throws there, a clear error at start). Lines are batched into few large writes, one write in flight at
+ * a time. A write error is counted and logged (rate-limited) and the unwritten bytes stay queued: after
+ * a full disk the output resumes when space returns, continuing the interrupted line, so the file only
+ * ever holds whole lines. Past maxBufferedBytes new lines are dropped whole and counted. close() writes
+ * everything within its deadline.
  */
 export class JsonLinesOutput {
-  private readonly out: Writable;
-  private readonly ownsStream: boolean;
-  /** Lines not yet handed to the destination, UTF-8 encoded as they arrive (no join, no second encoding pass). */
+  private readonly fd: number;
+  private readonly ownsFd: boolean;
+  /** Whole lines not yet handed to a write, UTF-8 encoded as they arrive. */
   private buf: Buffer;
   private pendingBytes = 0;
-  private inFlightBytes = 0;
+  private pendingLineCount = 0;
+  /** Chunks waiting for their write, oldest first, each with the number of lines it ends. */
+  private readonly queue: Array<{ bytes: Buffer; lines: number }> = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private retryTimer: NodeJS.Timeout | null = null;
   private readonly timer: NodeJS.Timeout | null;
+  private readonly retryMs: number;
   private closed = false;
   private readonly highWater: number;
   private readonly maxBuffered: number;
+  private readonly log: JsonLinesLog | undefined;
+  private lastLogged = new Map<string, number>();
+  private idleWaiters: Array<() => void> = [];
+  /** Lines accepted. */
   lines = 0;
+  /** Lines completely written. */
+  writtenLines = 0;
   bytes = 0;
+  /** Lines not written: buffer bound reached, destination gone, or shutdown deadline. */
   dropped = 0;
+  /** Write errors (each retried write that fails again counts again). */
   errors = 0;
+  lastError: string | undefined;
+  /** False while writes fail. */
+  writable = true;
 
-  /** target: 'stdout' or '-' for standard output, otherwise a file path, or any Writable. */
-  constructor(target: string | Writable, o: JsonLinesOptions = {}) {
-    if (typeof target === 'string') {
-      if (target === 'stdout' || target === '-') {
-        this.out = process.stdout;
-        this.ownsStream = false;
-      } else {
-        this.out = createWriteStream(target, { flags: 'a' });
-        this.ownsStream = true;
-      }
+  /** target: 'stdout' or '-' for standard output, otherwise a file path (created if missing, appended to). */
+  constructor(
+    readonly target: string,
+    o: JsonLinesOptions = {},
+  ) {
+    if (target === 'stdout' || target === '-') {
+      this.fd = 1;
+      this.ownsFd = false;
     } else {
-      this.out = target;
-      this.ownsStream = false;
+      try {
+        this.fd = openSync(target, 'a', 0o640);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`cannot open the JSON-lines file ${target}: ${e.code ?? e.message}`), { code: e.code, exitCode: 2 });
+      }
+      this.ownsFd = true;
     }
-    this.out.on('error', () => {
-      this.errors++;
-    });
     this.highWater = o.highWaterBytes ?? 64 * 1024;
     this.buf = Buffer.allocUnsafe(this.highWater + 16 * 1024);
     this.maxBuffered = o.maxBufferedBytes ?? 16 * 1024 * 1024;
+    this.log = o.log;
     const every = o.flushIntervalMs ?? 1000;
+    this.retryMs = every > 0 ? every : 1000;
     this.timer = every > 0 ? setInterval(() => this.writeOut(), every) : null;
     if (this.timer) this.timer.unref();
   }
+
+  /** Lines accepted but not yet completely written. */
+  get pendingLines(): number {
+    return this.lines - this.writtenLines - this.droppedAccepted;
+  }
+
+  /** Accepted lines dropped later (destination gone, deadline), as opposed to refused at once. */
+  private droppedAccepted = 0;
 
   write(report: object): boolean {
     return this.writeLine(JSON.stringify(report));
@@ -67,12 +110,14 @@ export class JsonLinesOutput {
     if (this.pendingBytes + room > this.buf.length) this.grow(room);
     const at = this.pendingBytes;
     const n = this.buf.write(json, at) + 1;
-    if (this.pendingBytes + this.inFlightBytes + n > this.maxBuffered) {
+    if (this.pendingBytes + this.queuedBytes + n > this.maxBuffered) {
       this.dropped++; // the encoded bytes past pendingBytes are simply overwritten by the next line
+      this.warn('buffer-full', { file: this.target, bufferedBytes: this.pendingBytes + this.queuedBytes, lastError: this.lastError }, 'JSON-lines output: buffer full, report lines dropped');
       return false;
     }
     this.buf[at + n - 1] = 10;
     this.pendingBytes += n;
+    this.pendingLineCount++;
     this.lines++;
     if (this.pendingBytes >= this.highWater) this.writeOut();
     return true;
@@ -85,40 +130,124 @@ export class JsonLinesOutput {
     this.buf = next;
   }
 
+  /** Moves the buffered lines to the write queue and starts writing. */
   private writeOut(): void {
-    if (this.pendingBytes === 0) return;
-    const chunk = this.buf.subarray(0, this.pendingBytes);
-    const n = this.pendingBytes;
-    // The destination keeps `chunk` until written: later lines go to a fresh buffer.
-    this.buf = Buffer.allocUnsafe(Math.max(this.highWater + 16 * 1024, this.buf.length));
-    this.pendingBytes = 0;
-    this.inFlightBytes += n;
-    this.out.write(chunk, (err) => {
-      this.inFlightBytes -= n;
-      if (err) this.errors++;
-      else this.bytes += n;
+    if (this.pendingBytes > 0) {
+      this.queue.push({ bytes: this.buf.subarray(0, this.pendingBytes), lines: this.pendingLineCount });
+      this.queuedBytes += this.pendingBytes;
+      // The queue keeps that memory until written: later lines go to a fresh buffer.
+      this.buf = Buffer.allocUnsafe(Math.max(this.highWater + 16 * 1024, this.buf.length));
+      this.pendingBytes = 0;
+      this.pendingLineCount = 0;
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.writing || this.retryTimer !== null || this.queue.length === 0) {
+      if (!this.writing && this.queue.length === 0) this.wakeIdle();
+      return;
+    }
+    const head = this.queue[0]!;
+    this.writing = true;
+    fsWrite(this.fd, head.bytes, 0, head.bytes.length, null, (err, n) => {
+      this.writing = false;
+      if (err) {
+        this.onWriteError(err);
+        return;
+      }
+      if (!this.writable) {
+        this.writable = true;
+        this.log?.info({ file: this.target }, 'JSON-lines output writing again');
+      }
+      this.bytes += n;
+      this.queuedBytes -= n;
+      if (n < head.bytes.length) {
+        head.bytes = head.bytes.subarray(n); // the rest of a line goes first next time: lines stay whole
+      } else {
+        this.queue.shift();
+        this.writtenLines += head.lines;
+      }
+      this.pump();
     });
   }
 
-  /** Hands buffered lines to the destination and resolves when it has accepted them. */
+  private onWriteError(err: NodeJS.ErrnoException): void {
+    this.errors++;
+    this.writable = false;
+    const code = err.code ?? err.message;
+    this.lastError = code;
+    if (TRANSIENT.has(code)) {
+      this.warn(code, { file: this.target, error: code, queuedBytes: this.queuedBytes }, 'JSON-lines output cannot write: lines are kept and written when it can again');
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.pump();
+      }, this.retryMs);
+      this.retryTimer.unref();
+      if (this.closed && this.queue.length === 0) this.wakeIdle();
+      return;
+    }
+    // EBADF, EPIPE (reader of standard output gone)...: nothing will ever be written here again.
+    let lost = 0;
+    for (const q of this.queue) lost += q.lines;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.dropped += lost;
+    this.droppedAccepted += lost;
+    this.warn(code, { file: this.target, error: code, droppedLines: lost }, 'JSON-lines output failed for good: report lines dropped');
+    this.wakeIdle();
+  }
+
+  private warn(key: string, obj: object, msg: string): void {
+    if (!this.log) return;
+    const now = Date.now();
+    const last = this.lastLogged.get(key) ?? 0;
+    if (now - last < 10_000) return;
+    this.lastLogged.set(key, now);
+    this.log.warn(obj, msg);
+  }
+
+  private wakeIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Hands buffered lines to the destination and resolves when they are all written (or dropped for good). */
   flush(): Promise<void> {
     this.writeOut();
-    return new Promise((resolve) => {
-      if (this.out.writableLength === 0 && this.inFlightBytes === 0) return resolve();
-      // An empty write's callback runs after everything queued before it.
-      this.out.write('', () => resolve());
-    });
+    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  async close(): Promise<void> {
+  /**
+   * Writes what is buffered, waiting at most `deadlineMs` (a full disk at shutdown), then closes the file.
+   * Lines still unwritten then are counted as dropped.
+   */
+  async close(deadlineMs = 5000): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
-    await this.flush();
     this.closed = true;
-    if (this.ownsStream) {
-      await new Promise<void>((resolve) => {
-        this.out.end(() => resolve());
-      });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadlineMs));
+    });
+    // Retries come sooner while closing: space may return any moment.
+    await Promise.race([this.flush(), deadline]);
+    clearTimeout(timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const lost = this.pendingLines;
+    if (lost > 0) {
+      this.dropped += lost;
+      this.droppedAccepted += lost;
+      this.log?.error({ file: this.target, droppedLines: lost, lastError: this.lastError }, 'JSON-lines output: lines not written by the shutdown deadline');
+      this.queue.length = 0;
+    }
+    // A write still in flight finishes on its own; the descriptor is closed after it.
+    if (this.ownsFd) {
+      if (this.writing) await new Promise<void>((r) => this.idleWaiters.push(r));
+      closeSync(this.fd);
     }
   }
 }

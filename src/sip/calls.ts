@@ -28,6 +28,11 @@ export interface CallTrackerHooks {
   onBindingRetired?: (bindingId: number, reason: BindingRetireReason) => void;
   /** A live binding's fields changed in place (re-offer with the same address, hold, A-leg id learned). */
   onBindingUpdated?: (bindingId: number) => void;
+  /**
+   * Every SIP message parsed (UDP datagram or one message of a reassembled TCP stream), before the dialog
+   * logic: its bytes are buf[off, off + len), `pkt` the packet that completed it. For the outputs (HEP type 1).
+   */
+  onMessage?: (msg: SipMessage, buf: Uint8Array, off: number, len: number, pkt: DecodedPacket, nowMs: number) => void;
 }
 
 export interface CallTrackerOptions {
@@ -136,6 +141,7 @@ export class CallTracker {
   private readonly hookBinding: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   private readonly hookRetired: (bindingId: number, reason: BindingRetireReason) => void;
   private readonly hookUpdated: (bindingId: number) => void;
+  private readonly hookMessage: CallTrackerHooks['onMessage'];
   // The packet being consumed, for the TCP callback (bound once, no closure per packet).
   private curPkt: DecodedPacket | null = null;
   private curNowMs = 0;
@@ -163,6 +169,7 @@ export class CallTracker {
     this.hookBinding = hooks.onBinding ?? noop;
     this.hookRetired = hooks.onBindingRetired ?? noop;
     this.hookUpdated = hooks.onBindingUpdated ?? noop;
+    this.hookMessage = hooks.onMessage;
     this.consumeStream = (buf, off, len) => this.streamMessage(buf, off, len);
     this.stats = {
       sipMessages: 0,
@@ -291,7 +298,9 @@ export class CallTracker {
     const msg = this.parser.parse(buf, off + i, len - i, false);
     this.stats.sipUdp++;
     this.countParse();
-    if (msg !== null) this.handle(msg, pkt, nowMs);
+    if (msg === null) return;
+    if (this.hookMessage !== undefined) this.hookMessage(msg, buf, off + i, len - i, pkt, nowMs);
+    this.handle(msg, pkt, nowMs);
   }
 
   private streamMessage(buf: Uint8Array, off: number, len: number): number {
@@ -305,7 +314,10 @@ export class CallTracker {
     this.countParse();
     if (msg === null) return this.parser.lastLength > 0 ? this.parser.lastLength : -1;
     const pkt = this.curPkt;
-    if (pkt !== null) this.handle(msg, pkt, this.curNowMs);
+    if (pkt !== null) {
+      if (this.hookMessage !== undefined) this.hookMessage(msg, buf, off, msg.length, pkt, this.curNowMs);
+      this.handle(msg, pkt, this.curNowMs);
+    }
     return msg.length;
   }
 

@@ -157,6 +157,24 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(seen!.config.metrics.enabled).toBe(false);
   });
 
+  it('replay sends HEP only with --hep: not by default, not from the configuration or environment', async () => {
+    const pcap = file('y.pcap', 'not really a pcap');
+    const configs: ProbeConfig[] = [];
+    const probe = {
+      runLive: async () => 0,
+      listInterfaces: async () => [],
+      runReplay: async (_files: string[], config: ProbeConfig) => {
+        configs.push(config);
+        return 0;
+      },
+    };
+    const env = { RTPPROBE_HEP_COLLECTORS: 'udp://10.1.1.1:9060', RTPPROBE_HEP_ENABLED: 'true' };
+    expect((await cli(['replay', pcap, '--log-level', 'silent'], { probe, env })).code).toBe(0);
+    expect((await cli(['replay', pcap, '--log-level', 'silent', '--hep', 'udp://10.2.2.2:9060'], { probe, env })).code).toBe(0);
+    expect(configs.map((c) => c.hep.enabled)).toEqual([false, true]);
+    expect(configs[1]!.hep.collectors[0]).toMatchObject({ host: '10.2.2.2' });
+  });
+
   it('a replay on a terminal draws a progress bar on stderr and ends the line', async () => {
     const pcap = file('z.pcap', 'x'.repeat(4096));
     const r = await cli(['replay', pcap, '--log-level', 'silent', '--no-hep'], {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import type { HepDecoded } from '../../src/hep/index.js';
 import { parseTshark, streamKey } from '../rtp/helpers.js';
@@ -51,12 +52,24 @@ describe('HEP end to end: SIP_CALL_RTP_G711 replayed to a UDP collector', () => 
       });
       expect(Buffer.from(r.payload).toString('hex')).toBe(d.payload.toString('hex'));
       expect(d.correlationId.length, 'HOMER drops non-SIP HEP without a correlation id').toBeGreaterThan(0);
-      expect(() => JSON.parse(d.payload.toString('utf8'))).not.toThrow();
+      expect(d.nodeName, 'node name defaults to the host name').toBe(hostname());
+      if (d.protoType === 1) expect(d.payload.toString('utf8')).toMatch(/^(?:[A-Z]+ sip:|SIP\/2\.0 \d{3} )/);
+      else expect(() => JSON.parse(d.payload.toString('utf8'))).not.toThrow();
     });
+    expect(new Set(hep.map((d) => d.protoType))).toEqual(new Set([1, 5, 35]));
   });
 
-  it('type 99 QoS reports: Call-ID, the RTP stream as envelope, MOS chunk = MOS*100, one FINAL per tshark stream', () => {
-    const qos = hep.filter((d) => d.protoType === 99);
+  it('type 1 SIP: every SIP message tshark sees, once, with its bytes, capture time, addresses and Call-ID', () => {
+    const want = tshark(FILE, ['-Y', 'sip', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'sip.Call-ID', '-e', 'udp.payload']);
+    const sip = hep.filter((d) => d.protoType === 1);
+    expect(want.length).toBeGreaterThan(0);
+    expect(sip.map((d) => [`${d.tsSec}.${String(d.tsUsec).padStart(6, '0')}`, d.srcIp, String(d.srcPort), d.dstIp, String(d.dstPort), d.correlationId, d.payload.toString('hex'), d.ipProto])).toEqual(
+      want.map(([t, s, sp, dst, dp, cid, payload]) => [t!.slice(0, -3), s, sp, dst, dp, cid, payload!.replace(/:/g, ''), 17]),
+    );
+  });
+
+  it('type 35 QoS reports (the default): Call-ID, the RTP stream as envelope, MOS chunk = MOS*100, one FINAL per tshark stream', () => {
+    const qos = hep.filter((d) => d.protoType === 35);
     expect(qos.length).toBe(jsonl.length); // every report went out over HEP too
     const truth = new Map(tsharkTruth(FILE).map((e) => [`${e.src}:${e.sport}>${e.dst}:${e.dport}`, e.callId]));
     const finalKeys: string[] = [];

@@ -19,23 +19,13 @@
  *   (nonsip_hook=1 also reroutes UDP HEP through that script, hence two separate Kamailio instances here.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { encodeHep3, HepProtoType, HepSender, type HepSendInput } from '../../src/hep/index.js';
-import { freePort, sleep, waitFor } from '../hep/helpers.js';
+import { waitFor } from '../hep/helpers.js';
+import { kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
 
-const MODDIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
-const KAMAILIO = ['/usr/sbin/kamailio', '/usr/bin/kamailio'].find((p) => fs.existsSync(p));
-const missing = !KAMAILIO
-  ? 'kamailio binary not installed (apt package kamailio)'
-  : !fs.existsSync(`${MODDIR}/sipcapture.so`)
-    ? `${MODDIR}/sipcapture.so missing`
-    : !fs.existsSync(`${MODDIR}/db_flatstore.so`)
-      ? `${MODDIR}/db_flatstore.so missing`
-      : undefined;
+const missing = kamailioMissing(['sipcapture', 'db_flatstore']);
 if (missing) console.warn(`kamailio interop skipped: ${missing}`);
 
 interface Row {
@@ -60,13 +50,6 @@ function readRows(dbDir: string, table: string): Row[] {
   return rows;
 }
 
-interface Kamailio {
-  port: number;
-  dbDir: string;
-  log(): string;
-  stop(): Promise<void>;
-}
-
 const NATIVE_ROUTES = `request_route {
   sip_capture();
   drop;
@@ -86,73 +69,18 @@ event_route[sipcapture:request] {
 }
 ${NATIVE_ROUTES}`;
 
-async function startKamailio(routes: string): Promise<Kamailio> {
-  // Digits-only directory name: with some mkdtemp names (e.g. /tmp/kam-hep-z8qdks/db) db_flatstore 5.6.3
-  // fails in flat_new_connection ("No such file or directory") and the receiver child segfaults; cause not
-  // identified, a numeric path has always worked here.
-  const dir = path.join(os.tmpdir(), `kh-${process.pid}-${Date.now() % 1_000_000_000}-${Math.floor(Math.random() * 1e6)}`);
-  fs.mkdirSync(dir, { recursive: true });
-  const dbDir = path.join(dir, 'db');
-  fs.mkdirSync(dbDir);
-  const port = await freePort();
-  const cfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-fork=yes
-children=1
-tcp_children=1
-auto_aliases=no
-dns=no
-rev_dns=no
-listen=udp:127.0.0.1:${port}
-listen=tcp:127.0.0.1:${port}
-tcp_accept_hep3=yes
-tcp_accept_no_cl=yes
-mpath="${MODDIR}/"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "db_flatstore.so"
-loadmodule "sipcapture.so"
-modparam("sipcapture", "db_url", "flatstore:${dbDir}")
-modparam("sipcapture", "capture_on", 1)
-modparam("sipcapture", "hep_capture_on", 1)
-modparam("sipcapture", "table_name", "sip_capture")
-${routes}`;
-  fs.writeFileSync(path.join(dir, 'kamailio.cfg'), cfg);
-  const kam: ChildProcess = spawn(
-    KAMAILIO!,
-    ['-f', path.join(dir, 'kamailio.cfg'), '-DD', '-E', '-m', '32', '-M', '4', '-P', path.join(dir, 'k.pid'), '-Y', dir, '-w', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  kam.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  kam.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const stop = async () => {
-    if (kam.exitCode === null) {
-      const exited = new Promise<void>((r) => kam.once('exit', () => r()));
-      kam.kill('SIGTERM');
-      await Promise.race([exited, sleep(3000)]);
-      if (kam.exitCode === null) kam.kill('SIGKILL');
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(() => kam.exitCode === null && /Listening on/.test(log), 10_000, 'kamailio start');
-    // Ready once its TCP listener accepts (UDP is bound before the TCP children start).
-    for (let i = 0; ; i++) {
-      const ok = await new Promise<boolean>((r) => {
-        const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      });
-      if (ok) break;
-      if (i > 100 || kam.exitCode !== null) throw new Error(`kamailio did not come up:\n${log}`);
-      await sleep(50);
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { port, dbDir, log: () => log, stop };
+/** A flatstore-backed receiver: one pipe-separated line per stored row in `<dir>/db/<table>_<rank>.log`. */
+async function startFlatstore(routes: string, listen: Array<'udp' | 'tcp'> = ['udp', 'tcp']): Promise<Kamailio & { dbDir: string }> {
+  const k = await startKamailio({
+    dbUrl: (dir) => {
+      fs.mkdirSync(path.join(dir, 'db'));
+      return `flatstore:${path.join(dir, 'db')}`;
+    },
+    modules: ['db_flatstore'],
+    listen,
+    routes,
+  });
+  return { ...k, dbDir: path.join(k.dir, 'db') };
 }
 
 function qosFixture(callId: string) {
@@ -185,9 +113,9 @@ function qosFixture(callId: string) {
 }
 
 describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UDP) stores what HepSender sends', () => {
-  let k: Kamailio;
+  let k: Kamailio & { dbDir: string };
   beforeAll(async () => {
-    k = await startKamailio(NATIVE_ROUTES);
+    k = await startFlatstore(NATIVE_ROUTES);
   });
   afterAll(async () => {
     await k?.stop();
@@ -217,6 +145,21 @@ describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UD
     await waitFor(() => readRows(k.dbDir, 'sip_capture').some((r) => r.msg.includes(callId)), 5000, 'sip row');
     const sipRows = readRows(k.dbDir, 'sip_capture').filter((r) => r.msg.includes(callId));
     expect(sipRows).toHaveLength(1);
+  });
+
+  it('stores QoS reports natively only as type 99: 34 and 35 need a script (the README receiver table)', async () => {
+    const sender = new HepSender({ captureId: 2001, collectors: [{ host: '127.0.0.1', port: k.port, transport: 'udp' }] });
+    const ids: Record<number, string> = {};
+    for (const type of [34, 35, 99]) {
+      ids[type] = `type-${type}-${process.pid}@probe`;
+      const { qos } = qosFixture(ids[type]);
+      expect(sender.send({ ...qos, protoType: type })).toBe(true);
+    }
+    await sender.close(2000);
+    await waitFor(() => readRows(k.dbDir, 'report_capture').some((r) => r.correlationId === ids[99]), 10_000, 'type 99 row');
+    // Sent before the 99 on the same socket and worker: had they been stored, they would be there now.
+    const stored = new Set(['report_capture', 'rtcp_capture', 'logs_capture', 'sip_capture'].flatMap((t) => readRows(k.dbDir, t)).map((r) => r.correlationId));
+    expect([34, 35, 99].filter((t) => stored.has(ids[t]!))).toEqual([99]);
   });
 
   it('does not store a QoS report without correlation id (why the encoder refuses to send one)', async () => {
@@ -249,9 +192,9 @@ describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UD
 });
 
 describe.skipIf(missing !== undefined)('Kamailio sipcapture over TCP (tcp_accept_hep3 + nonsip_hook script)', () => {
-  let k: Kamailio;
+  let k: Kamailio & { dbDir: string };
   beforeAll(async () => {
-    k = await startKamailio(TCP_SCRIPT_ROUTES);
+    k = await startFlatstore(TCP_SCRIPT_ROUTES);
   });
   afterAll(async () => {
     await k?.stop();

@@ -36,7 +36,7 @@ describe('configuration reload', () => {
     const outputs = openOutputs(withCollector(a.port));
     outputs.sink.qos({ CORRELATION_ID: 'before', TYPE: 'PERIODIC', MOS: 4.1 }, env, true, false);
     await until(() => a.got.length === 1);
-    await outputs.replaceCollectors(withCollector(b.port), 1000);
+    await outputs.reload(withCollector(b.port), 1000);
     outputs.sink.qos({ CORRELATION_ID: 'after', TYPE: 'PERIODIC', MOS: 4.1 }, env, true, false);
     await until(() => b.got.length === 1);
     await outputs.close(1000);

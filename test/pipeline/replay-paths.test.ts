@@ -40,9 +40,7 @@ function config(rules: boolean): ProbeConfig {
 async function replay(cfg: ProbeConfig, path: 'batches' | 'records', keepAll: boolean): Promise<Run> {
   const reports: string[] = [];
   const finals: string[] = [];
-  const sink = new ReportSink({
-    hep: null, qosHepType: 99, sendRtcp: false, jsonl: null,
-    onReport: keepAll ? (r: QosReport) => reports.push(JSON.stringify(r)) : undefined,
+  const sink = new ReportSink([], { onReport: keepAll ? (r: QosReport) => reports.push(JSON.stringify(r)) : undefined,
     onFinalReport: (r: QosReport) => finals.push(JSON.stringify(r)),
   });
   expect(sink.wantsIntervalReports()).toBe(keepAll);

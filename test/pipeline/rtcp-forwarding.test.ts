@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../../src/decode/index.js';
 import { HepSender, decodeHep3Strict } from '../../src/hep/index.js';
+import { HepOutput } from '../../src/outbound/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline, ReportSink, type Envelope, type ReportTarget } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
@@ -80,7 +81,7 @@ describe('RTCP forwarding in the pipeline', () => {
     const a = run(config, batches, target);
 
     const viaSink: string[] = [];
-    const sink = new ReportSink({ hep: null, qosHepType: 99, sendRtcp: true, jsonl: null, onReport: (r: QosReport) => viaSink.push(JSON.stringify(r)) });
+    const sink = new ReportSink([], { onReport: (r: QosReport) => viaSink.push(JSON.stringify(r)) });
     expect(sink.wantsRtcp()).toBe(false);
     const b = run(config, batches, sink);
 
@@ -113,7 +114,7 @@ describe('RTCP forwarding in the pipeline', () => {
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const hep = new HepSender({ collectors: [{ host: '127.0.0.1', port: socket.address().port, transport: 'udp', queueSize: 100_000 }], captureId: 7 });
     try {
-      const sink = new ReportSink({ hep, qosHepType: 99, sendRtcp: true, jsonl: null });
+      const sink = new ReportSink([new HepOutput({ sender: hep, qosHepType: 99, sendRtcp: true, sendSip: false })]);
       expect(sink.wantsRtcp()).toBe(true);
       run(config, batches, sink);
       // What a target that takes every RTCP message gets: the sink sends those with a Call-ID.
@@ -132,7 +133,7 @@ describe('RTCP forwarding in the pipeline', () => {
       expect(rtcp.map((d) => d.payload.toString('utf8'))).toEqual(correlated.map((w) => w.json));
       expect(rtcp.map((d) => d.correlationId)).toEqual(correlated.map((w) => w.callId));
       expect(rtcp.map((d) => `${d.srcIp}:${d.srcPort}>${d.dstIp}:${d.dstPort}`)).toEqual(correlated.map((w) => `${w.env.srcIp}:${w.env.srcPort}>${w.env.dstIp}:${w.env.dstPort}`));
-      expect(new ReportSink({ hep, qosHepType: 99, sendRtcp: false, jsonl: null }).wantsRtcp()).toBe(false);
+      expect(new ReportSink([new HepOutput({ sender: hep, qosHepType: 99, sendRtcp: false, sendSip: false })]).wantsRtcp()).toBe(false);
     } finally {
       socket.close();
     }

@@ -34,7 +34,7 @@ interface Run {
 function run(records: PcapRecord[], config = smallConfig()): Run {
   const reports: QosReport[] = [];
   const ends: number[] = [];
-  const sink = new ReportSink({ hep: null, qosHepType: 99, sendRtcp: false, jsonl: null, onReport: (r) => reports.push(r) });
+  const sink = new ReportSink([], { onReport: (r) => reports.push(r) });
   const p = new Pipeline(config, sink, { streamEnded: (reason) => ends.push(reason) });
   const r: Run = { p, reports, ends, maxStreams: 0, maxCalls: 0 };
   for (const b of readCaptureBuffer(classicPcap(records), 'limits', 32)) {

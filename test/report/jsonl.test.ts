@@ -1,44 +1,122 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { JsonLinesOutput } from '../../src/report/index.js';
 
+const tmp = () => mkdtempSync(join(tmpdir(), 'rtpprobe-jsonl-'));
+const waitFor = async (cond: () => boolean, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+/** A tmpfs of `kb` KiB mounted for the test (root only); null when mounting is not allowed here. */
+function smallFilesystem(kb: number): { dir: string; unmount(): void } | null {
+  const dir = tmp();
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${kb}k`, 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+  return {
+    dir,
+    unmount() {
+      execFileSync('umount', [dir], { stdio: 'ignore' });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+const fsAvailable = smallFilesystem(8);
+fsAvailable?.unmount();
+
 describe('JSON-lines output', () => {
   it('writes one JSON text per line to a file, buffered, everything there after close', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'rtpprobe-jsonl-')), 'reports.jsonl');
+    const file = join(tmp(), 'reports.jsonl');
     const out = new JsonLinesOutput(file, { highWaterBytes: 1 << 20, flushIntervalMs: 0 });
     for (let i = 0; i < 500; i++) out.write({ TYPE: 'PERIODIC', N: i, TEXT: 'line\nbreak "quoted" \u2028' });
-    // Nothing is written before the buffer fills or close().
-    expect(existsSync(file) ? readFileSync(file, 'utf8') : '').toBe('');
+    // The file exists from the start (opened before privileges drop); nothing is written before the buffer fills or close().
+    expect(readFileSync(file, 'utf8')).toBe('');
     await out.close();
     const lines = readFileSync(file, 'utf8').split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(500);
     expect(lines.map((l) => JSON.parse(l).N)).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(out.lines).toBe(500);
+    expect(out.writtenLines).toBe(500);
     expect(out.write({ late: true })).toBe(false);
   });
 
   it('writes out when the high-water mark is reached, in few large writes', async () => {
-    const sink = new PassThrough();
-    const chunks: Buffer[] = [];
-    sink.on('data', (c: Buffer) => chunks.push(c));
-    const out = new JsonLinesOutput(sink, { highWaterBytes: 1000, flushIntervalMs: 0 });
+    const file = join(tmp(), 'r.jsonl');
+    const out = new JsonLinesOutput(file, { highWaterBytes: 1000, flushIntervalMs: 0 });
     for (let i = 0; i < 100; i++) out.write({ i, pad: 'x'.repeat(80) });
-    await out.flush();
-    const text = Buffer.concat(chunks).toString('utf8');
-    expect(text.trim().split('\n')).toHaveLength(100);
-    expect(chunks.length).toBeLessThan(20);
+    await waitFor(() => out.writtenLines >= 90);
+    expect(readFileSync(file, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(90);
     await out.close();
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(100);
   });
 
-  it('drops and counts lines beyond the buffer bound', () => {
-    const sink = new PassThrough({ highWaterMark: 1 });
-    const out = new JsonLinesOutput(sink, { highWaterBytes: 1 << 20, maxBufferedBytes: 100, flushIntervalMs: 0 });
+  it('an unwritable path is an error at open, naming the file and the reason', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'sub'));
+    expect(() => new JsonLinesOutput(join(dir, 'missing', 'r.jsonl'))).toThrow(/cannot open the JSON-lines file .*missing.*ENOENT/);
+    expect(() => new JsonLinesOutput(join(dir, 'sub'))).toThrow(/EISDIR/);
+  });
+
+  it('counts and logs write errors (ENOSPC on /dev/full) and drops nothing silently at close', async () => {
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    const log = { warn: (_o: object, m: string) => warnings.push(m), error: (_o: object, m: string) => errors.push(m), info: () => {} };
+    const out = new JsonLinesOutput('/dev/full', { flushIntervalMs: 20, log });
+    for (let i = 0; i < 10; i++) out.write({ i });
+    await waitFor(() => out.errors >= 2);
+    expect(out.writable).toBe(false);
+    expect(out.lastError).toBe('ENOSPC');
+    expect(warnings.length).toBe(1); // rate-limited: one line however many retries
+    await out.close(100);
+    expect(out.dropped).toBe(10);
+    expect(out.pendingLines).toBe(0);
+    expect(errors.join()).toMatch(/not written by the shutdown deadline/);
+  });
+
+  it.skipIf(fsAvailable === null)('on a full disk keeps the lines and resumes when space returns, leaving only whole lines', async () => {
+    const fs = smallFilesystem(64)!;
+    try {
+      // Fill the filesystem but for a few KiB.
+      const filler = join(fs.dir, 'filler');
+      writeFileSync(filler, Buffer.alloc(58 * 1024));
+      const file = join(fs.dir, 'reports.jsonl');
+      const out = new JsonLinesOutput(file, { highWaterBytes: 4096, flushIntervalMs: 50 });
+      const line = (i: number) => ({ i, pad: 'y'.repeat(200) });
+      for (let i = 0; i < 200; i++) out.write(line(i)); // ~43 KB: cannot fit
+      await waitFor(() => out.errors > 0);
+      const partial = readFileSync(file, 'utf8');
+      expect(partial.length).toBeGreaterThan(0);
+      expect(out.writable).toBe(false);
+      // Space returns: the rest is written, continuing the interrupted line.
+      unlinkSync(filler);
+      await waitFor(() => out.writable && out.pendingLines === 0);
+      await out.close();
+      const lines = readFileSync(file, 'utf8').split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(out.dropped).toBe(0);
+      expect(statSync(file).size).toBe(out.bytes);
+    } finally {
+      fs.unmount();
+    }
+  });
+
+  it('drops whole lines beyond the buffer bound and counts them', async () => {
+    const out = new JsonLinesOutput('/dev/full', { highWaterBytes: 1 << 20, maxBufferedBytes: 100, flushIntervalMs: 0 });
     out.write({ a: 'x'.repeat(50) });
     expect(out.write({ a: 'x'.repeat(50) })).toBe(false);
     expect(out.dropped).toBe(1);
+    await out.close(10);
   });
 });

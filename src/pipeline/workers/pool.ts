@@ -4,6 +4,7 @@ import type { ProbeConfig } from '../../ops/config.js';
 import type { ReportTarget } from '../report-sink.js';
 import type { MainToWorker, WorkerStats, WorkerToMain } from './messages.js';
 import { SignallingOwner } from './signalling.js';
+import type { SipTarget } from '../sip-out.js';
 
 export interface MediaWorkerPoolHandlers {
   /** Where the workers' reports go (the main thread's one ReportSink: one HEP sender, one JSON-lines file). */
@@ -37,8 +38,11 @@ export interface WorkerHealth {
 
 /** A worker silent for this long counts as down (it posts counters every second, also under load). */
 const STALE_MS = 5000;
-/** How long a reload waits for every worker to confirm. */
-const RELOAD_ACK_MS = 3000;
+/**
+ * How long a reload waits for every worker to confirm. A worker that misses it still applies the rules
+ * when it reads the message; a loaded 2-core host can take several seconds to get there.
+ */
+export const RELOAD_ACK_MS = 10_000;
 
 /**
  * N media workers on one PACKET_FANOUT group plus the signalling owner (this thread's CallTracker).
@@ -57,7 +61,9 @@ export class MediaWorkerPool {
     readonly fanoutGroup: number,
     private readonly h: MediaWorkerPoolHandlers,
   ) {
-    this.signalling = new SignallingOwner(config, (m) => this.broadcast(m));
+    // SIP is parsed here, on the main thread: it leaves through the sink from here too (HEP type 1).
+    const sink = h.sink as Partial<SipTarget>;
+    this.signalling = new SignallingOwner(config, (m) => this.broadcast(m), sink.sip && sink.wantsSip ? (sink as SipTarget) : undefined);
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
     crashed.catch(() => {}); // observed through `finished`
@@ -174,7 +180,7 @@ export class MediaWorkerPool {
       const finish = () => {
         clearTimeout(timer);
         this.reloadAcks.delete(seq);
-        for (const worker of waiting) result.failed.push({ worker, reason: `no answer within ${RELOAD_ACK_MS} ms` });
+        for (const worker of waiting) result.failed.push({ worker, reason: `did not confirm within ${RELOAD_ACK_MS / 1000} s (it applies the rules once it reads the reload)` });
         result.applied.sort((a, b) => a - b);
         resolve(result);
       };

@@ -2,6 +2,7 @@ import { DecodedPacket } from '../../decode/index.js';
 import type { ProbeConfig } from '../../ops/config.js';
 import { CallTracker } from '../../sip/index.js';
 import { callTrackerOptions } from '../pipeline.js';
+import { sipMessageHook, type SipTarget } from '../sip-out.js';
 import type { ForwardedSip, MainToWorker } from './messages.js';
 
 /**
@@ -18,9 +19,11 @@ export class SignallingOwner {
   constructor(
     config: ProbeConfig,
     private readonly broadcast: (m: MainToWorker) => void,
+    sip?: SipTarget,
   ) {
     this.calls = new CallTracker(
       {
+        onMessage: sip ? sipMessageHook(sip) : undefined,
         onBinding: (id, w0, w1, w2, w3, port) => {
           const binding = this.calls.binding(id);
           if (binding) this.broadcast({ t: 'bind', binding, w: [w0, w1, w2, w3], port, rtcp: this.calls.isRtcpAddress(w0, w1, w2, w3, port) });

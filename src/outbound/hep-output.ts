@@ -1,0 +1,196 @@
+/**
+ * HEP v3 to HOMER collectors (heplify-server, Kamailio sipcapture, HOMER 11): QoS reports and ALERTs as
+ * reports.qos_hep_type, RTCP as type 5 JSON, SIP as type 1, each with the Call-ID as correlation id.
+ * The wire format and the sockets are src/hep's; this module maps events onto HEP messages.
+ */
+import { readFileSync } from 'node:fs';
+import { HepProtoType, HepSender, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
+import type { ProbeConfig } from '../ops/config.js';
+import { AddressFilter } from './address-filter.js';
+import type { Envelope, EventKind, OutboundEvent } from './events.js';
+import { nodeNameOf } from './identity.js';
+import type { DestinationStats, Output, OutputLog } from './output.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import { SipDuplicateFilter } from './sip-dedup.js';
+
+export interface HepOutputOptions {
+  sender: HepSender;
+  qosHepType: number;
+  sendRtcp: boolean;
+  sendSip: boolean;
+  /** SIP methods (requests and their responses, by CSeq method) not sent. Upper case. */
+  sipExcludeMethods?: readonly string[];
+  /** SIP from or to these addresses / prefixes is not sent. */
+  sipExcludeAddresses?: readonly string[];
+  /** Same SIP bytes on the same addresses within this many ms of capture time = SPAN duplicate. 0 = off. */
+  sipDuplicateWindowMs?: number;
+}
+
+export class HepOutput implements Output {
+  readonly name = 'hep';
+  readonly scope = 'collector' as const;
+  /** SIP not sent, by reason (the rest goes through the sender and is counted there). */
+  readonly sipSkipped = { duplicate: 0, method: 0, address: 0 };
+  private readonly excludeMethods: Set<string>;
+  private readonly excludeAddresses: AddressFilter;
+  private readonly dedup: SipDuplicateFilter;
+  /** One reused input object: its fields are overwritten per message (send() copies what it keeps). */
+  private readonly msg: HepSendInput = {
+    ipFamily: 4, ipProto: 17, srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, tsSec: 0, tsUsec: 0, protoType: 1,
+    correlationId: '', mos: undefined, payload: '',
+  };
+
+  constructor(private readonly o: HepOutputOptions) {
+    this.excludeMethods = new Set((o.sipExcludeMethods ?? []).map((m) => m.toUpperCase()));
+    this.excludeAddresses = new AddressFilter(o.sipExcludeAddresses ?? []);
+    this.dedup = new SipDuplicateFilter(o.sipDuplicateWindowMs ?? 0);
+  }
+
+  get sender(): HepSender {
+    return this.o.sender;
+  }
+
+  wants(kind: EventKind): boolean {
+    if (kind === 'rtcp') return this.o.sendRtcp;
+    if (kind === 'sip') return this.o.sendSip;
+    return true;
+  }
+
+  write(e: OutboundEvent): void {
+    const m = this.msg;
+    switch (e.kind) {
+      case 'qos':
+      case 'alert':
+        setEnvelope(m, e.env);
+        m.protoType = this.o.qosHepType;
+        m.correlationId = String(e.report.CORRELATION_ID);
+        m.mos = typeof e.report.MOS === 'number' && e.report.MOS >= 1 ? e.report.MOS : undefined;
+        m.payload = e.json;
+        break;
+      case 'rtcp':
+        setEnvelope(m, e.env);
+        m.protoType = HepProtoType.RTCP_JSON;
+        m.correlationId = e.callId;
+        m.mos = undefined;
+        m.payload = e.json;
+        break;
+      case 'sip':
+        if (!this.sipPasses(e.bytes, e.env, e.method)) return;
+        setEnvelope(m, e.env);
+        m.protoType = HepProtoType.SIP;
+        m.correlationId = e.callId;
+        m.mos = undefined;
+        m.payload = e.bytes;
+        break;
+    }
+    this.o.sender.send(m);
+    m.payload = '';
+  }
+
+  private sipPasses(bytes: Uint8Array, env: Envelope, method: string): boolean {
+    if (this.excludeMethods.size > 0 && this.excludeMethods.has(method)) {
+      this.sipSkipped.method++;
+      return false;
+    }
+    if (!this.excludeAddresses.empty && (this.excludeAddresses.matches(env.srcIp) || this.excludeAddresses.matches(env.dstIp))) {
+      this.sipSkipped.address++;
+      return false;
+    }
+    if (this.dedup.isDuplicate(bytes, env)) {
+      this.sipSkipped.duplicate++;
+      return false;
+    }
+    return true;
+  }
+
+  stats(): DestinationStats[] {
+    return this.o.sender.stats().collectors.map((c) => ({
+      name: c.name,
+      sent: c.sent,
+      failed: c.failed,
+      dropped: c.dropped,
+      queued: c.queued + c.inFlight,
+      up: c.connected,
+      lastError: c.lastError,
+    }));
+  }
+
+  room(): Promise<void> | null {
+    return this.o.sender.room();
+  }
+
+  close(deadlineMs: number): Promise<void> {
+    return this.o.sender.close(deadlineMs);
+  }
+}
+
+function setEnvelope(m: HepSendInput, env: Envelope): void {
+  const sec = Math.floor(env.tsMs / 1000);
+  m.ipFamily = env.ipVersion === 6 ? 6 : 4;
+  m.ipProto = env.ipProto ?? 17;
+  m.srcIp = env.srcIp;
+  m.dstIp = env.dstIp;
+  m.srcPort = env.srcPort;
+  m.dstPort = env.dstPort;
+  m.tsSec = sec;
+  m.tsUsec = Math.max(0, Math.min(999_999, Math.round((env.tsMs - sec * 1000) * 1000)));
+}
+
+/** The HEP output of a configuration, or null when hep.enabled is false. */
+export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | null {
+  const h = config.hep;
+  if (!h.enabled || h.collectors.length === 0) return null;
+  const sender = new HepSender({
+    collectors: h.collectors.map((c) => collectorOptions(c, config.rtp.maxStreams)),
+    captureId: h.captureId,
+    authKey: h.authKey || undefined,
+    nodeName: nodeNameOf(config),
+    onEvent: collectorEventLogger(log),
+  });
+  return new HepOutput({
+    sender,
+    qosHepType: config.reports.qosHepType,
+    sendRtcp: config.reports.sendRtcp,
+    sendSip: h.sip.enabled,
+    sipExcludeMethods: h.sip.excludeMethods,
+    sipExcludeAddresses: h.sip.excludeAddresses,
+    sipDuplicateWindowMs: h.sip.duplicateWindowMs,
+  });
+}
+
+/** Collector problems as log lines: at most one per collector and kind every 10 s, recoveries always. */
+export function collectorEventLogger(log: OutputLog): (e: HepCollectorEvent) => void {
+  const limited = new RateLimitedLog(log);
+  return (e) => {
+    const obj = { collector: e.collector, reason: e.reason };
+    if (e.kind === 'up') log.info(obj, 'HEP collector reachable again');
+    else if (e.kind === 'down') limited.warn(`${e.collector} down`, obj, 'HEP collector unreachable: reports are queued and it is retried');
+    else if (e.kind === 'failed') limited.warn(`${e.collector} failed`, obj, 'HEP send failed');
+    else limited.error(`${e.collector} dropped`, obj, 'HEP reports dropped: the collector queue is full');
+  };
+}
+
+type CollectorSetting = ProbeConfig['hep']['collectors'][number];
+
+/**
+ * A collector's queue holds a burst of reports: every stream's FINAL at shutdown plus an interval's
+ * PERIODICs, so by default twice max_streams (at least 10,000).
+ */
+export function defaultQueueSize(maxStreams: number): number {
+  return Math.max(10_000, 2 * maxStreams);
+}
+
+function collectorOptions(c: CollectorSetting, maxStreams: number): HepCollectorConfig {
+  const pem = (path: string) => (path ? readFileSync(path) : undefined);
+  return {
+    host: c.host,
+    port: c.port,
+    transport: c.transport,
+    queueSize: c.queueSize > 0 ? c.queueSize : defaultQueueSize(maxStreams),
+    name: `${c.transport}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
+    tls:
+      c.transport === 'tls'
+        ? { ca: pem(c.tls.ca), cert: pem(c.tls.cert), key: pem(c.tls.key), servername: c.tls.servername || undefined, rejectUnauthorized: c.tls.rejectUnauthorized }
+        : undefined,
+  };
+}

@@ -1,0 +1,11 @@
+export type { Envelope, EventKind, OutboundEvent, QosEvent, RtcpEvent, SipEvent } from './events.js';
+export { EVENT_KINDS } from './events.js';
+export type { DestinationStats, Output, OutputLog } from './output.js';
+export { OutboundSink, type OutboundSinkHooks } from './sink.js';
+export { OUTPUTS, openConfiguredOutputs, type OutputOpener } from './registry.js';
+export { HepOutput, openHepOutput, defaultQueueSize, type HepOutputOptions } from './hep-output.js';
+export { JsonlOutput, openJsonlOutput } from './jsonl-output.js';
+export { RateLimitedLog, silentLog } from './rate-limited-log.js';
+export { AddressFilter, parseCidr } from './address-filter.js';
+export { SipDuplicateFilter } from './sip-dedup.js';
+export { nodeNameOf } from './identity.js';

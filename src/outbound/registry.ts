@@ -1,0 +1,31 @@
+/**
+ * The outputs the probe knows, by name. Adding one: write src/outbound/<name>-output.ts implementing
+ * Output, add its settings to the configuration schema (src/ops/config.ts), and one line here. Each
+ * opener reads its own settings and returns null when the output is not enabled.
+ */
+import type { ProbeConfig } from '../ops/config.js';
+import { openHepOutput } from './hep-output.js';
+import { openJsonlOutput } from './jsonl-output.js';
+import type { Output, OutputLog } from './output.js';
+
+export type OutputOpener = (config: ProbeConfig, log: OutputLog) => Output | null;
+
+export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
+  { name: 'hep', open: openHepOutput },
+  { name: 'jsonl', open: openJsonlOutput },
+];
+
+/** Opens every enabled output. If one fails to open, those already opened are closed and the error rethrown. */
+export function openConfiguredOutputs(config: ProbeConfig, log: OutputLog): Output[] {
+  const opened: Output[] = [];
+  try {
+    for (const o of OUTPUTS) {
+      const out = o.open(config, log);
+      if (out !== null) opened.push(out);
+    }
+  } catch (err) {
+    for (const o of opened) void o.close(0);
+    throw err;
+  }
+  return opened;
+}

@@ -1,0 +1,52 @@
+import type { Envelope } from './events.js';
+
+/**
+ * SPAN duplicates: a mirror port often delivers the same SIP message twice (ingress and egress of the
+ * mirrored port, two VLANs, a tunnel and its inner copy) within microseconds. A retransmission is a new
+ * send after at least T1 (500 ms): it is kept. A message is a duplicate when the same bytes between the
+ * same addresses and ports were seen less than `windowMs` ago.
+ */
+export class SipDuplicateFilter {
+  /** Fingerprint -> capture time (ms) it was last seen; pruned in insertion order. */
+  private readonly seen = new Map<string, number>();
+  duplicates = 0;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxEntries = 65_536,
+  ) {}
+
+  /** True when this message is a copy of one seen within the window (then it is not to be sent again). */
+  isDuplicate(bytes: Uint8Array, env: Envelope): boolean {
+    if (this.windowMs <= 0) return false;
+    const tsMs = env.tsMs;
+    const key = `${fnv1a(bytes)}:${bytes.length}:${env.srcIp}:${env.srcPort}:${env.dstIp}:${env.dstPort}`;
+    this.prune(tsMs);
+    const at = this.seen.get(key);
+    if (at !== undefined && Math.abs(tsMs - at) < this.windowMs) {
+      this.duplicates++;
+      return true;
+    }
+    this.seen.delete(key);
+    this.seen.set(key, tsMs);
+    if (this.seen.size > this.maxEntries) this.seen.delete(this.seen.keys().next().value!);
+    return false;
+  }
+
+  private prune(tsMs: number): void {
+    for (const [k, at] of this.seen) {
+      if (tsMs - at < this.windowMs) break;
+      this.seen.delete(k);
+    }
+  }
+}
+
+/** 32-bit FNV-1a over the bytes. */
+function fnv1a(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) {
+    h ^= b[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

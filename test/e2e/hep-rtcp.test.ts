@@ -1,0 +1,145 @@
+/**
+ * RTCP to HOMER follows one rule with the QoS reports: a stream without SIP/SDP has its RTCP sent under
+ * the same synthetic id as its reports when reports.unknown_call_id is 'synthetic', and neither is sent
+ * otherwise. SRTCP is never read as clear RTCP, and a negative cumulative loss (duplicates) stays signed.
+ * Replayed through runReplay (the CLI's path) to a real UDP socket.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
+import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { runReplay } from '../../src/probe.js';
+import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpRr, udp, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
+import { startUdpSink, sleep } from '../hep/helpers.js';
+
+const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
+const ip = (b: Uint8Array, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+/** Ethernet + IPv4 (20 bytes) + UDP: the generator's frames. */
+const UDP_PAYLOAD = 42;
+const isRtcpFrame = (d: Uint8Array) => d.length > UDP_PAYLOAD + 8 && u16(d, 34) % 2 === 1 && d[UDP_PAYLOAD + 1]! >= 200 && d[UDP_PAYLOAD + 1]! <= 204;
+const isSip = (d: Uint8Array) => u16(d, 34) === 5060 || u16(d, 36) === 5060;
+
+/** The same datagram as SRTCP (RFC 3711): first 8 bytes clear, the rest ciphertext, E flag + index, 80-bit tag. */
+function asSrtcp(d: Uint8Array, index: number, seed: number): Uint8Array {
+  const rtcp = d.subarray(UDP_PAYLOAD);
+  const out = new Uint8Array(rtcp.length + 4 + 10);
+  out.set(rtcp.subarray(0, 8));
+  let x = seed * 2654435761;
+  for (let i = 8; i < out.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  const e = rtcp.length;
+  out[e] = 0x80 | ((index >>> 24) & 0x7f);
+  out[e + 1] = (index >>> 16) & 0xff;
+  out[e + 2] = (index >>> 8) & 0xff;
+  out[e + 3] = index & 0xff;
+  return ethernet(ipv4(ip(d, 26), ip(d, 30), 17, udp(u16(d, 34), u16(d, 36), out)), EtherType.IPV4);
+}
+
+interface Capture {
+  file: string;
+  clearRtcp: number;
+  srtcpPorts: Set<number>;
+  negativeLossSsrc: number;
+}
+
+/** Two calls' media without their SIP: call 0's RTCP in clear plus one RR with cumulative loss -3, call 1's as SRTCP. */
+function buildCapture(dir: string): Capture {
+  const records: PcapRecord[] = [];
+  let clearRtcp = 0;
+  const srtcpPorts = new Set<number>();
+  let bSide: { rec: PcapRecord; ssrc: number } | undefined;
+  let i = 0;
+  for (const r of generateScenario({ calls: 2, concurrentCalls: 2, durationS: 0, callDurationS: 16, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 5, startEpochS: 1_760_000_000 })) {
+    const d = r.data;
+    if (isSip(d)) continue;
+    if (isRtcpFrame(d)) {
+      const call1 = d[29] === 1; // the generator numbers calls in the last address byte: 10.x.0.<k>
+      if (call1) {
+        records.push({ tsNs: r.tsNs, data: asSrtcp(d, 1000 + i++, i) });
+        srtcpPorts.add(u16(d, 34));
+        continue;
+      }
+      clearRtcp++;
+      if (bSide === undefined && ip(d, 26).startsWith('10.128.')) bSide = { rec: r, ssrc: ((d[UDP_PAYLOAD + 4]! << 24) | (d[UDP_PAYLOAD + 5]! << 16) | (d[UDP_PAYLOAD + 6]! << 8) | d[UDP_PAYLOAD + 7]!) >>> 0 };
+    }
+    records.push(r);
+  }
+  // Duplicates make the receiver's cumulative loss negative (RFC 3550 6.4.1: signed 24-bit).
+  const b = bSide!.rec.data;
+  const rr = rtcpRr({ ssrc: bSide!.ssrc, reports: [{ ssrc: 0x1234, fractionLost: 0, cumulativeLost: -3, extHighestSeq: 500, jitter: 7, lsr: 0, dlsr: 0 }] });
+  records.push({ tsNs: bSide!.rec.tsNs + 1000n, data: ethernet(ipv4(ip(b, 26), ip(b, 30), 17, udp(u16(b, 34), u16(b, 36), concat(rr))), EtherType.IPV4) });
+  clearRtcp++;
+  records.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
+  const file = path.join(dir, 'unsignalled.pcap');
+  writePcapFile(file, records);
+  return { file, clearRtcp, srtcpPorts, negativeLossSsrc: bSide!.ssrc };
+}
+
+async function replayHep(file: string, edit: (c: ProbeConfig) => void): Promise<HepDecoded[]> {
+  const sink = await startUdpSink();
+  try {
+    const c = defaultConfig();
+    c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
+    c.metrics.enabled = false;
+    edit(c);
+    expect(await runReplay([file], c, { realtime: false, print: () => {} }, pino({ level: 'silent' }))).toBe(0);
+    let n = -1;
+    while (n !== sink.packets.length) {
+      n = sink.packets.length;
+      await sleep(150);
+    }
+    return sink.packets.map((p) => decodeHep3Strict(p));
+  } finally {
+    await sink.close();
+  }
+}
+
+describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed', () => {
+  let dir: string;
+  let cap: Capture;
+  let synthetic: HepDecoded[];
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-'));
+    cap = buildCapture(dir);
+    synthetic = await replayHep(cap.file, (c) => (c.reports.unknownCallId = 'synthetic'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("streams without SDP: every clear RTCP packet sent under its stream's synthetic id, the one its reports carry", () => {
+    const rtcp = synthetic.filter((d) => d.protoType === 5);
+    const qos = synthetic.filter((d) => d.protoType === 35).map((d) => JSON.parse(d.payload.toString('utf8')) as Record<string, string | number>);
+    expect(rtcp).toHaveLength(cap.clearRtcp);
+    for (const d of rtcp) {
+      const j = JSON.parse(d.payload.toString('utf8')) as { ssrc: number };
+      const stream = qos.find((r) => r.SRC_IP === d.srcIp && r.SRC_PORT === d.srcPort - 1 && r.SSRC === j.ssrc);
+      expect(stream, `${d.srcIp}:${d.srcPort} ssrc ${j.ssrc}`).toBeDefined();
+      expect(d.correlationId).toBe(stream!.CORRELATION_ID);
+      expect(d.correlationId).toMatch(/^rtpprobe-/);
+    }
+  });
+
+  it('SRTCP is neither parsed nor forwarded; its streams are still reported', () => {
+    expect(synthetic.filter((d) => d.protoType === 5 && cap.srtcpPorts.has(d.srcPort))).toEqual([]);
+    const reported = new Set(synthetic.filter((d) => d.protoType === 35).map((d) => d.srcPort));
+    for (const p of cap.srtcpPorts) expect(reported.has(p - 1), `RTP ${p - 1}`).toBe(true);
+  });
+
+  it('a negative cumulative loss stays negative in packets_lost', () => {
+    const rr = synthetic
+      .filter((d) => d.protoType === 5)
+      .map((d) => JSON.parse(d.payload.toString('utf8')) as { ssrc: number; type: number; report_blocks: Array<{ packets_lost: number }> })
+      .filter((j) => j.ssrc === cap.negativeLossSsrc && j.type === 201);
+    expect(rr).toHaveLength(1);
+    expect(rr[0]!.report_blocks[0]!.packets_lost).toBe(-3);
+  });
+
+  it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
+    const hep = await replayHep(cap.file, (c) => (c.reports.unknownCallId = 'log'));
+    expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * SIP to HOMER as HEP type 1: every SIP message the probe decodes leaves once, with its capture time, its
+ * original (inner) addresses, the transport it came over and the Call-ID as correlation id: UDP over IPv4
+ * and IPv6, TCP split across segments and two messages in one segment, reassembled IPv4 fragments, inside
+ * VXLAN. A mirror-port duplicate is sent once, a retransmission again; method and address filters and the
+ * off switch hold. Replayed through runReplay (the CLI's path) to a real UDP socket.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
+import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { runReplay } from '../../src/probe.js';
+import { EtherType, ethernet, ipv4Fragments, sdpBody, sipRequest, sipResponse, tcpFrame, text, udp, udpFrame, vxlan } from '../../src/gen/index.js';
+import { pcapOf } from '../sip/helpers.js';
+import { startUdpSink, sleep } from '../hep/helpers.js';
+
+const T0 = 1_765_000_000_000;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-hep-sip-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const sdp = (ip: string, port: number) => sdpBody({ ip, media: [{ port, formats: [8] }] });
+const invite = (callId: string, ip: string, port: number, pad = '') =>
+  sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'f1', cseq: 1, body: sdp(ip, port), headers: pad ? [['X-Pad', pad]] : [] });
+const ok = (callId: string, ip: string, port: number) => sipResponse(200, { callId, fromTag: 'f1', toTag: 't1', cseq: 1, cseqMethod: 'INVITE', body: sdp(ip, port) });
+
+interface Want {
+  t: number;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  proto: number;
+  callId: string;
+  msg: string;
+}
+
+/** The capture, and every SIP message HOMER should get from it, in capture order. */
+function build(): { file: string; want: Want[] } {
+  const f: Array<[number, Uint8Array]> = [];
+  const want: Want[] = [];
+  const udpMsg = (t: number, src: string, sport: number, dst: string, dport: number, callId: string, msg: string, expect = true) => {
+    f.push([T0 + t, udpFrame(src, sport, dst, dport, text(msg))]);
+    if (expect) want.push({ t: T0 + t, src, sport, dst, dport, proto: 17, callId, msg });
+  };
+  // UDP/IPv4, then the same datagram again 1 ms later (a SPAN copy: sent once) and 600 ms later (a retransmission: sent).
+  const i1 = invite('s1@probe', '10.1.0.1', 4000);
+  udpMsg(0, '10.1.0.1', 5060, '10.2.0.1', 5060, 's1@probe', i1);
+  udpMsg(1, '10.1.0.1', 5060, '10.2.0.1', 5060, 's1@probe', i1, false);
+  udpMsg(600, '10.1.0.1', 5060, '10.2.0.1', 5060, 's1@probe', i1);
+  udpMsg(700, '10.2.0.1', 5060, '10.1.0.1', 5060, 's1@probe', ok('s1@probe', '10.2.0.1', 6000));
+  // TCP: an INVITE split over two segments, then a 200 OK and a 180 in one segment.
+  const i2 = text(invite('s2@probe', '10.3.0.1', 5000));
+  f.push([T0 + 1000, tcpFrame('10.3.0.1', 40000, '10.4.0.1', 5060, 1, i2.subarray(0, 70))]);
+  f.push([T0 + 1001, tcpFrame('10.3.0.1', 40000, '10.4.0.1', 5060, 71, i2.subarray(70))]);
+  want.push({ t: T0 + 1001, src: '10.3.0.1', sport: 40000, dst: '10.4.0.1', dport: 5060, proto: 6, callId: 's2@probe', msg: Buffer.from(i2).toString() });
+  const o2 = ok('s2@probe', '10.4.0.1', 7000);
+  const r3 = sipResponse(180, { callId: 's3@probe', fromTag: 'x', toTag: 'y', cseq: 1, cseqMethod: 'INVITE' });
+  f.push([T0 + 1010, tcpFrame('10.4.0.1', 5060, '10.3.0.1', 40000, 1, text(o2 + r3))]);
+  want.push({ t: T0 + 1010, src: '10.4.0.1', sport: 5060, dst: '10.3.0.1', dport: 40000, proto: 6, callId: 's2@probe', msg: o2 });
+  want.push({ t: T0 + 1010, src: '10.4.0.1', sport: 5060, dst: '10.3.0.1', dport: 40000, proto: 6, callId: 's3@probe', msg: r3 });
+  // IPv6.
+  udpMsg(2000, '2001:db8::1', 5060, '2001:db8::2', 5060, 's4@probe', invite('s4@probe', '2001:db8::1', 8000));
+  // An INVITE of ~3 KB in IPv4 fragments: one message, at the time of the fragment that completed it.
+  const i5 = invite('s5@probe', '10.5.0.1', 8200, 'p'.repeat(2500));
+  const frags = ipv4Fragments('10.5.0.1', '10.6.0.1', 17, udp(5060, 5060, text(i5)), 1200, { id: 77 });
+  frags.forEach((p, k) => f.push([T0 + 3000 + k, ethernet(p, EtherType.IPV4)]));
+  want.push({ t: T0 + 3000 + frags.length - 1, src: '10.5.0.1', sport: 5060, dst: '10.6.0.1', dport: 5060, proto: 17, callId: 's5@probe', msg: i5 });
+  // Inside VXLAN: the inner addresses are the message's.
+  const i6 = invite('s6@probe', '10.7.0.1', 9000);
+  f.push([T0 + 4000, udpFrame('172.16.0.1', 40001, '172.16.0.2', 4789, vxlan(udpFrame('10.7.0.1', 5060, '10.8.0.1', 5060, text(i6))))]);
+  want.push({ t: T0 + 4000, src: '10.7.0.1', sport: 5060, dst: '10.8.0.1', dport: 5060, proto: 17, callId: 's6@probe', msg: i6 });
+  // No call: an OPTIONS ping and a REGISTER from a load balancer's range (what the filters are for).
+  udpMsg(5000, '10.9.9.9', 5060, '10.1.0.1', 5060, 'opt@probe', sipRequest('OPTIONS', 'sip:10.1.0.1', { callId: 'opt@probe', fromTag: 'o', cseq: 9 }));
+  udpMsg(5001, '192.0.2.50', 5060, '10.1.0.1', 5060, 'reg@probe', sipRequest('REGISTER', 'sip:example.com', { callId: 'reg@probe', fromTag: 'r', cseq: 3 }));
+  const file = path.join(dir, 'sip.pcap');
+  fs.writeFileSync(file, pcapOf(f));
+  return { file, want };
+}
+
+async function sipSent(file: string, edit: (c: ProbeConfig) => void = () => {}): Promise<HepDecoded[]> {
+  const sink = await startUdpSink();
+  try {
+    const c = defaultConfig();
+    c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
+    c.metrics.enabled = false;
+    edit(c);
+    expect(await runReplay([file], c, { realtime: false, print: () => {} }, pino({ level: 'silent' }))).toBe(0);
+    let n = -1;
+    while (n !== sink.packets.length) {
+      n = sink.packets.length;
+      await sleep(150);
+    }
+    return sink.packets.map((p) => decodeHep3Strict(p)).filter((d) => d.protoType === 1);
+  } finally {
+    await sink.close();
+  }
+}
+
+const { file, want } = build();
+const view = (d: HepDecoded) => ({
+  t: d.tsSec * 1000 + d.tsUsec / 1000, src: d.srcIp, sport: d.srcPort, dst: d.dstIp, dport: d.dstPort, proto: d.ipProto, callId: d.correlationId, msg: d.payload.toString(),
+});
+
+describe('SIP to HOMER as HEP type 1', () => {
+  it('every decoded SIP message once (UDP v4/v6, TCP, fragments, VXLAN), with time, original addresses, transport and Call-ID', async () => {
+    expect((await sipSent(file)).map(view)).toEqual(want);
+  });
+
+  it('filters: methods (with their responses) and address prefixes are left out', async () => {
+    const got = await sipSent(file, (c) => {
+      c.hep.sip.excludeMethods = ['OPTIONS'];
+      c.hep.sip.excludeAddresses = ['192.0.2.0/24', '2001:db8::/32'];
+    });
+    expect(got.map((d) => d.correlationId)).toEqual(want.filter((w) => !['opt@probe', 'reg@probe', 's4@probe'].includes(w.callId)).map((w) => w.callId));
+  });
+
+  it('duplicate_window_ms 0 sends every copy; hep.sip.enabled false sends no SIP (another agent does)', async () => {
+    expect((await sipSent(file, (c) => (c.hep.sip.duplicateWindowMs = 0))).length).toBe(want.length + 1);
+    expect(await sipSent(file, (c) => (c.hep.sip.enabled = false))).toEqual([]);
+  });
+});

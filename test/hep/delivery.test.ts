@@ -1,0 +1,127 @@
+/**
+ * Delivery that says when it fails: unresolvable names, refused connections, rejected certificates and
+ * full queues are counted, reported as events (logged rate-limited by the HEP output), never thrown; UDP
+ * bursts are paced; a replay-style producer that waits for room() loses nothing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import dgram from 'node:dgram';
+import { HepProtoType, HepSender, decodeHep3Strict, type HepCollectorEvent, type HepSendInput } from '../../src/hep/index.js';
+import { collectorEventLogger } from '../../src/outbound/hep-output.js';
+import { freePort, selfSignedCert, startStreamSink, waitFor } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+function report(i: number): HepSendInput {
+  return {
+    ipFamily: 4, ipProto: 17, srcIp: '10.1.2.3', dstIp: '10.4.5.6', srcPort: 40000, dstPort: 20000, tsSec: 1_700_000_000, tsUsec: i,
+    protoType: HepProtoType.MOS_SHORT_REPORT, correlationId: `call-${i}@probe`, payload: JSON.stringify({ SEQ: i, PAD: 'p'.repeat(900) }),
+  };
+}
+
+function collect(): { events: HepCollectorEvent[]; onEvent: (e: HepCollectorEvent) => void } {
+  const events: HepCollectorEvent[] = [];
+  return { events, onEvent: (e) => events.push(e) };
+}
+
+describe('HEP delivery failures', () => {
+  it('an unresolvable collector name: no crash, "down" with the reason, retried, reports dropped only at close', async () => {
+    const { events, onEvent } = collect();
+    for (const transport of ['udp', 'tcp', 'tls'] as const) {
+      const sender = new HepSender({ captureId: 1, backoffInitialMs: 20, backoffMaxMs: 40, onEvent, collectors: [{ host: 'no-such-host.invalid', port: 9060, transport }] });
+      for (let i = 0; i < 5; i++) sender.send(report(i));
+      await waitFor(() => sender.stats().collectors[0]!.connectFailures >= 2, 20_000, `${transport} retries`);
+      const c = sender.stats().collectors[0]!;
+      expect(c).toMatchObject({ connected: false, queued: 5, sent: 0 });
+      expect(c.lastError).toMatch(/cannot resolve no-such-host\.invalid: (ENOTFOUND|EAI_AGAIN)/);
+      await sender.close(50);
+      expect(sender.stats().collectors[0]).toMatchObject({ dropped: 5, queued: 0 });
+    }
+    expect(events.filter((e) => e.kind === 'down').length).toBeGreaterThanOrEqual(6);
+    expect(events[0]).toMatchObject({ collector: 'udp://no-such-host.invalid:9060', kind: 'down' });
+  });
+
+  it('a refused TCP connection and a rejected TLS certificate are logged with collector and reason, rate-limited, and counted', async () => {
+    const { cert, key, dir } = selfSignedCert();
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const tlsSink = await startStreamSink({ tls: { cert, key } });
+    cleanups.push(() => tlsSink.close());
+    const refused = await freePort();
+    const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+    const log = {
+      warn: (obj: object, msg: string) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+      error: (obj: object, msg: string) => lines.push({ level: 'error', obj: obj as Record<string, unknown>, msg }),
+      info: (obj: object, msg: string) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+    };
+    const sender = new HepSender({
+      captureId: 1, backoffInitialMs: 10, backoffMaxMs: 20, onEvent: collectorEventLogger(log),
+      collectors: [
+        { host: '127.0.0.1', port: refused, transport: 'tcp' },
+        // No CA given: the self-signed certificate does not verify.
+        { host: '127.0.0.1', port: tlsSink.port, transport: 'tls' },
+      ],
+    });
+    cleanups.push(() => sender.close(50));
+    await waitFor(() => sender.stats().collectors.every((c) => c.connectFailures >= 5), 20_000, 'repeated failures');
+    const [tcp, tls] = sender.stats().collectors;
+    expect(tcp!.lastError).toMatch(/ECONNREFUSED/);
+    expect(tls!.lastError).toMatch(/TLS: .*(self-signed|self signed|certificate)/i);
+    const warns = lines.filter((l) => l.level === 'warn');
+    // One line per collector within the rate-limit window, naming it and the reason.
+    expect(warns.map((l) => l.obj.collector).sort()).toEqual([`tcp://127.0.0.1:${refused}`, `tls://127.0.0.1:${tlsSink.port}`]);
+    expect(String(warns.find((l) => String(l.obj.collector).startsWith('tls'))!.obj.reason)).toMatch(/certificate/i);
+    expect(tlsSink.frames).toEqual([]);
+  });
+
+  it('a full queue reports "dropped" events; counters stay balanced', async () => {
+    const { events, onEvent } = collect();
+    const port = await freePort();
+    const sender = new HepSender({ captureId: 1, onEvent, backoffInitialMs: 1000, collectors: [{ host: '127.0.0.1', port, transport: 'tcp', queueSize: 10 }] });
+    cleanups.push(() => sender.close(10));
+    for (let i = 0; i < 25; i++) sender.send(report(i));
+    const c = sender.stats().collectors[0]!;
+    expect(c.dropped).toBe(15);
+    expect(events.filter((e) => e.kind === 'dropped')).toHaveLength(15);
+    expect(c.sent + c.failed + c.dropped + c.queued + c.inFlight).toBe(25);
+  });
+
+  it('UDP bursts are paced (10,000/s by default) and a producer waiting for room() loses nothing', async () => {
+    // The receiver is another socket in this process with a large buffer: what it counts is what arrived.
+    const rx = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+    let got = 0;
+    let bad = 0;
+    rx.on('message', (m) => {
+      try {
+        decodeHep3Strict(m);
+        got++;
+      } catch {
+        bad++;
+      }
+    });
+    await new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => rx.close(() => r())));
+    const sender = new HepSender({ captureId: 1, collectors: [{ host: '127.0.0.1', port: rx.address().port, transport: 'udp', queueSize: 2000 }] });
+    await waitFor(() => sender.stats().collectors[0]!.connected);
+    const total = 12_000;
+    const t0 = performance.now();
+    for (let i = 0; i < total; i++) {
+      sender.send(report(i));
+      // As the replay does between windows: wait while the queue is over half full.
+      if (i % 500 === 499) {
+        const room = sender.room();
+        if (room) await room;
+      }
+    }
+    await sender.close(30_000);
+    const elapsedS = (performance.now() - t0) / 1000;
+    const c = sender.stats().collectors[0]!;
+    expect(c).toMatchObject({ sent: total, dropped: 0, failed: 0 });
+    await waitFor(() => got === total, 10_000, `receiver got ${got} of ${total}`);
+    expect(bad).toBe(0);
+    // 12,000 datagrams at 10,000/s with a 64-datagram burst take at least ~1.19 s.
+    expect(elapsedS).toBeGreaterThan(1.1);
+  });
+});
