@@ -9,3 +9,4 @@ export { RateLimitedLog, silentLog } from './rate-limited-log.js';
 export { AddressFilter, parseCidr } from './address-filter.js';
 export { SipDuplicateFilter } from './sip-dedup.js';
 export { nodeNameOf } from './identity.js';
+export { WebhookOutput, openWebhookOutput, publicUrl, type WebhookPayload, type WebhookOptions } from './webhook-output.js';

@@ -7,12 +7,14 @@ import type { ProbeConfig } from '../ops/config.js';
 import { openHepOutput } from './hep-output.js';
 import { openJsonlOutput } from './jsonl-output.js';
 import type { Output, OutputLog } from './output.js';
+import { openWebhookOutput } from './webhook-output.js';
 
 export type OutputOpener = (config: ProbeConfig, log: OutputLog) => Output | null;
 
 export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'hep', open: openHepOutput },
   { name: 'jsonl', open: openJsonlOutput },
+  { name: 'webhook', open: openWebhookOutput },
 ];
 
 /** Opens every enabled output. If one fails to open, those already opened are closed and the error rethrown. */
