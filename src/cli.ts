@@ -272,8 +272,9 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
   addSettingOptions(program.command('replay').description('analyse capture files (pcap, pcapng) and report').argument('<files...>', 'capture files, read in order'), false)
     .option('--realtime', 'replay at the recorded speed instead of as fast as possible')
     .option('--metrics', 'serve the metrics endpoint during the replay (off by default)')
-    .addHelpText('after', '\nHEP is sent only with --hep (the configuration\'s collectors are not used by replay).\n\nExamples:\n  rtpprobe replay call.pcap --jsonl -\n  rtpprobe replay call.pcap --hep udp://127.0.0.1:9060\n')
-    .action(async (files: string[], flags: SettingFlags & { realtime?: boolean; metrics?: boolean }) => {
+    .option('--html <file>', 'also write an HTML call report: calls, SIP ladder, per-interval charts (1 s intervals unless --set reports.interval_s=N)')
+    .addHelpText('after', '\nHEP is sent only with --hep (the configuration\'s collectors are not used by replay).\n\nExamples:\n  rtpprobe replay call.pcap --jsonl -\n  rtpprobe replay call.pcap --hep udp://127.0.0.1:9060\n  rtpprobe replay call.pcap --html call.html\n')
+    .action(async (files: string[], flags: SettingFlags & { realtime?: boolean; metrics?: boolean; html?: string }) => {
       let total = 0;
       for (const f of files) {
         const problem = checkInputFile(f);
@@ -287,6 +288,8 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       // default (not even from hep settings in the configuration file).
       const extra: Record<string, unknown> = Array.isArray(flags.hep) ? {} : { 'hep.enabled': 'false' };
       if (!flags.metrics) extra['metrics.enabled'] = 'false';
+      // The report's charts have one point per report interval: 1 s shows a call's course.
+      if (flags.html) Object.assign(extra, { 'reports.html.path': flags.html, 'reports.interval_s': '1' });
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;

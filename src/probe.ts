@@ -18,6 +18,7 @@ import { LiveRun } from './ops/live-run.js';
 import { trackerCalls } from './ops/live-state.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
+import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, formatStreamTable, openOutputs } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
@@ -27,7 +28,7 @@ import type { Outputs } from './pipeline/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import type { QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
-import { restoreDefaultInlining } from './rtp/hot-path-inlining.js';
+import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
 
 export interface InterfaceInfo {
   name: string;
@@ -45,15 +46,12 @@ export interface ReplayOptions {
 }
 
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
-  // A replay is short: V8's own inlining limits cost less compiler time than the raised ones save (the
-  // measurement is in src/rtp/hot-path-inlining.ts).
-  restoreDefaultInlining();
   const finals: QosReport[] = [];
   const outputs = openOutputs(config, { onFinalReport: (r) => finals.push(r), log });
   const rt = opsRuntime();
   // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
   const live = rt?.metrics ? new LiveRun({ log, config, metrics: rt.metrics, logEvents: opts.realtime, reportTotals: () => reportTotals(outputs) }) : null;
-  const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   live?.start(trackerCalls(pipeline.calls));
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
@@ -115,13 +113,15 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 /** True (and logged) when an output dropped or failed to deliver anything during the run. */
 function undelivered(log: Logger, outputs: Outputs): boolean {
   const lost = outputs.destinations(true).filter((d) => d.dropped > 0 || d.failed > 0);
-  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, lastError: d.lastError }, 'not every report was delivered');
+  for (const d of lost) log.error({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors, lastError: d.lastError }, 'not every report was delivered');
   return lost.length > 0;
 }
 
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  // Before any packet code is optimized; process-wide, so media workers get it too (measurement in the file).
+  raiseLiveInlining();
   if (c.workers > 1) return runLiveWorkers(config, log);
   const rt = opsRuntime();
   if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
@@ -143,7 +143,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   if (config.process.user) dropPrivileges(config.process.user, log);
 
   const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
-  const pipeline = new Pipeline(config, live.target(outputs.sink), metricsEvents(rt?.metrics));
+  const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   const loop = new CaptureLoop(source, {
@@ -466,7 +466,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   const prevMalformed: number[] = [];
-  const prevDest = new Map<string, { sent: number; failed: number; dropped: number }>();
+  const prevDest = new Map<string, { sent: number; failed: number; dropped: number; errors: number }>();
   // Per destination, including those a reload adds.
   const depthKnown = new Set<string>();
   const watchQueues = () => {
@@ -502,11 +502,12 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
     delivery.update();
     for (const c of outputs.destinations()) {
       const key = `${c.output} ${c.name}`;
-      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0 };
+      const prev = prevDest.get(key) ?? { sent: 0, failed: 0, dropped: 0, errors: 0 };
       if (c.sent > prev.sent) m.reportSent(c.name, c.sent - prev.sent);
       if (c.failed > prev.failed) m.reportFailed(c.name, c.failed - prev.failed);
       if (c.dropped > prev.dropped) m.reportDropped(c.name, c.dropped - prev.dropped);
-      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped });
+      if (c.errors > prev.errors) m.outputError(c.name, c.errors - prev.errors);
+      prevDest.set(key, { sent: Math.max(c.sent, prev.sent), failed: c.failed, dropped: c.dropped, errors: c.errors });
     }
   }, 1000);
   timer.unref();
@@ -563,7 +564,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       streams: v.streamsStarted(),
       evicted: v.evicted(),
       reports: outputs.sink.counts,
-      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped })),
+      outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,
       elapsedMs: elapsedMs || undefined,
     },

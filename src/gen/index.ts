@@ -4,3 +4,4 @@ export * from './rtcp.js';
 export * from './tunnels.js';
 export * from './sip.js';
 export * from './scenario.js';
+export * from './sip-scenarios.js';

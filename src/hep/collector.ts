@@ -191,7 +191,20 @@ export abstract class HepCollector {
     };
   }
 
-  abstract start(): void;
+  private resolving = false;
+
+  /** Resolves the collector's name (never blocking, never throwing), then opens the socket. */
+  start(): void {
+    if (this.hasSocket() || this.abandoned || this.resolving) return;
+    this.resolving = true;
+    void this.resolve().then((address) => {
+      this.resolving = false;
+      if (address !== undefined && !this.abandoned) this.connect(address);
+    });
+  }
+
+  protected abstract hasSocket(): boolean;
+  protected abstract connect(address: string): void;
   protected abstract flush(): void;
   /** Ends the socket gracefully once drained (TCP FIN after the last byte). */
   protected abstract endGracefully(): Promise<void>;
@@ -301,7 +314,6 @@ export abstract class HepCollector {
 /** HEP over TCP or TLS: packets written back to back, framed by their own total-length field. */
 export class HepStreamCollector extends HepCollector {
   private socket: net.Socket | undefined;
-  private resolving = false;
   private waitingDrain = false;
   private readonly connectTimeoutMs: number;
   private readonly onWriteDone = (err: Error | null | undefined): void => this.onPacketDone(err);
@@ -311,16 +323,11 @@ export class HepStreamCollector extends HepCollector {
     this.connectTimeoutMs = tuning.connectTimeoutMs ?? 5000;
   }
 
-  start(): void {
-    if (this.socket !== undefined || this.abandoned || this.resolving) return;
-    this.resolving = true;
-    void this.resolve().then((address) => {
-      this.resolving = false;
-      if (address !== undefined && !this.abandoned) this.connect(address);
-    });
+  protected hasSocket(): boolean {
+    return this.socket !== undefined;
   }
 
-  private connect(address: string): void {
+  protected connect(address: string): void {
     const c = this.config;
     let s: net.Socket;
     const readyEvent = c.transport === 'tls' ? 'secureConnect' : 'connect';
@@ -402,7 +409,6 @@ export class HepStreamCollector extends HepCollector {
 /** HEP over UDP: one datagram per packet on a connected socket, so ICMP unreachable surfaces as send errors. */
 export class HepUdpCollector extends HepCollector {
   private socket: dgram.Socket | undefined;
-  private resolving = false;
   private readonly maxInFlight: number;
   /** Token bucket: datagrams that may leave now, refilled at maxRate per second up to maxInFlight. */
   private readonly maxRate: number;
@@ -422,16 +428,11 @@ export class HepUdpCollector extends HepCollector {
     this.tokens = this.maxInFlight;
   }
 
-  start(): void {
-    if (this.socket !== undefined || this.abandoned || this.resolving) return;
-    this.resolving = true;
-    void this.resolve().then((address) => {
-      this.resolving = false;
-      if (address !== undefined && !this.abandoned) this.connect(address);
-    });
+  protected hasSocket(): boolean {
+    return this.socket !== undefined;
   }
 
-  private connect(address: string): void {
+  protected connect(address: string): void {
     const s = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     this.socket = s;
     s.on('error', (e: NodeJS.ErrnoException) => {

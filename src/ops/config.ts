@@ -132,14 +132,14 @@ export const probeSchema = obj(
       {
         max_streams: int({ doc: 'Stream slots; when full the idlest stream is ended with a final report.', default: 40000, min: 16, max: 2_000_000 }),
         silence_timeout_s: num({ doc: 'A stream with no packet for this long ends (final report).', default: 30, min: 1, max: 86400 }),
-        default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap.', default: 8000, min: 1000, max: 1_000_000 }),
+        default_clock_rate: int({ doc: 'Clock rate for a dynamic payload type with no SDP rtpmap; 0 = inferred from the stream (8/16/32/44.1/48/90 kHz), no jitter until then.', default: 0, min: 0, max: 1_000_000 }),
         wireshark_compatible_clock: bool({ doc: 'Integer clock/1000 like Wireshark 4.0 (matches tshark; wrong for 11.025/22.05/44.1 kHz). Default: exact clock.', default: false }),
         heuristic: obj(
           {
             enabled: bool({ doc: 'Track RTP seen without SIP/SDP.', default: true }),
             min_consecutive: int({ doc: 'Consecutive in-sequence packets with one SSRC before a flow is taken as RTP.', default: 4, min: 2, max: 1000 }),
-            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention).', default: true }),
-            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, 3, 4, 8, 9, 18, '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
+            require_even_port: bool({ doc: 'Heuristic RTP only on even UDP ports (RFC 3550 convention; SCCP, WebRTC and ephemeral senders use odd ones).', default: false }),
+            payload_types: list({ doc: 'Payload types accepted by the heuristic; "a-b" ranges allowed.', item: int({ doc: '', default: 0, min: 0, max: 127 }), default: [0, '3-12', '14-18', '25-26', 28, '31-34', '96-127'] as unknown as number[], ranges: true, minItems: 1 }),
           },
           { doc: 'RTP detection without signalling.' },
         ),
@@ -153,6 +153,7 @@ export const probeSchema = obj(
         call_max_age_s: num({ doc: 'A call older than this is ended whatever happens (lost BYE).', default: 14400, min: 60, max: 604800 }),
         call_idle_timeout_s: num({ doc: 'A call with no SIP message and no active stream for this long ends.', default: 600, min: 5, max: 86400 }),
         nat_bind_source: bool({ doc: 'Bind a call to the observed RTP source when it differs from the SDP address (NAT).', default: true }),
+        media_linger_s: num({ doc: 'An ended call (and media a re-INVITE moved) keeps its media this long, so trailing RTP/RTCP joins its stream before the final report.', default: 3, min: 0, max: 60 }),
         correlation_headers: list({ doc: 'Headers that link B2BUA legs (value = other leg Call-ID).', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => (/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? undefined : 'a header name') }), default: ['X-CID'] }),
       },
       { doc: 'SIP correlation.' },
@@ -191,6 +192,12 @@ export const probeSchema = obj(
             path: str({ doc: 'File to append to; "-" = standard output.', default: '-', allowEmpty: false }),
           },
           { doc: 'JSON-lines output.' },
+        ),
+        html: obj(
+          {
+            path: str({ doc: 'Write an HTML call report (calls, SIP ladder, per-interval charts of every stream) to this file when the run ends; empty = none.', default: '' }),
+          },
+          { doc: 'HTML call report.' },
         ),
       },
       {
@@ -249,6 +256,7 @@ export const probeSchema = obj(
         port: int({ doc: `HTTP port; 0 = any free port. The default stays clear of Prometheus (9090), Alertmanager (9093), node_exporter (9100), heplify-server (9060, 9096) and HOMER (9080).`, default: DEFAULT_METRICS_PORT, min: 0, max: 65535 }),
         max_connections: int({ doc: 'Open connections at most; a new one beyond closes the longest-idle connection, so scrapes and health checks always get through.', default: 64, min: 2, max: 10000 }),
         idle_timeout_ms: int({ doc: 'A connection without traffic (or with an unfinished request) for this long is closed.', default: 10000, min: 100, max: 600000 }),
+        live_page: bool({ doc: 'Serve the live call page (GET /calls: call list, SIP ladder, per-interval charts, refreshed) and its data (GET /api/callreport) on the metrics address.', default: false }),
       },
       { doc: 'Metrics endpoint.' },
     ),

@@ -22,9 +22,11 @@ export async function runDemo(base: ProbeConfig, log: Logger, print: (t: string)
   const collector = createSocket('udp4');
   const received: string[] = [];
   let rtcpMessages = 0;
+  let sipMessages = 0;
   collector.on('message', (msg) => {
     const line = describeHep(msg);
     if (line === RTCP_LINE) rtcpMessages++;
+    else if (line === SIP_LINE) sipMessages++;
     else received.push(line);
   });
   await new Promise<void>((resolve) => collector.bind(0, '127.0.0.1', resolve));
@@ -48,7 +50,7 @@ export async function runDemo(base: ProbeConfig, log: Logger, print: (t: string)
     let table = '';
     const code = await runReplay([clean, impaired], config, { realtime: false, print: (t) => (table = t) }, log);
     await new Promise((r) => setTimeout(r, 200)); // let the last datagrams arrive
-    print(`QoS reports the collector decoded (${received.length}), plus ${rtcpMessages} RTCP messages (type 5):\n${received.join('\n')}\n\nStreams (final reports):\n${table}`);
+    print(`QoS reports the collector decoded (${received.length}), plus ${sipMessages} SIP messages (type 1) and ${rtcpMessages} RTCP messages (type 5):\n${received.join('\n')}\n\nStreams (final reports):\n${table}`);
     return code;
   } finally {
     collector.close();
@@ -57,13 +59,15 @@ export async function runDemo(base: ProbeConfig, log: Logger, print: (t: string)
 }
 
 const RTCP_LINE = 'rtcp';
+const SIP_LINE = 'sip';
 
-/** One line per QoS report as the collector decoded it; RTCP messages are only counted. */
+/** One line per QoS report as the collector decoded it; SIP and RTCP messages are only counted. */
 function describeHep(msg: Buffer): string {
   try {
     const h = decodeHep3Strict(msg);
     const addr = `${h.srcIp}:${h.srcPort} -> ${h.dstIp}:${h.dstPort}`;
     if (h.protoType === 5) return RTCP_LINE;
+    if (h.protoType === 1) return SIP_LINE;
     const r = JSON.parse(h.payload.toString('utf8')) as Record<string, number | string>;
     const loss = Number(r.EXPECTED_PK) > 0 ? ((100 * Number(r.PACKET_LOSS)) / Number(r.EXPECTED_PK)).toFixed(1) : '0.0';
     const alert = r.ALERT_RULE ? `  rule ${r.ALERT_RULE}` : '';

@@ -53,9 +53,11 @@ export class ProbeMetrics {
   private readonly streamsStarted: Counter;
   private readonly streamsEnded: Counter<'reason'>;
   private readonly streamsEvicted: Counter;
+  private readonly callsEvicted: Counter<'kind'>;
   private readonly reportsSentC: Counter<'collector'>;
   private readonly reportsFailedC: Counter<'collector'>;
   private readonly reportsDroppedC: Counter<'collector'>;
+  private readonly outputErrorsC: Counter<'collector'>;
   private readonly mos: Histogram;
 
   constructor(opts: ProbeMetricsOptions = {}) {
@@ -101,9 +103,16 @@ export class ProbeMetrics {
     this.streamsStarted = new Counter({ name: `${p}streams_started_total`, help: 'RTP streams started.', registers });
     this.streamsEnded = new Counter({ name: `${p}streams_ended_total`, help: 'RTP streams ended, by reason (bye, timeout, eviction, shutdown).', labelNames: ['reason'] as const, registers });
     this.streamsEvicted = new Counter({ name: `${p}streams_evicted_total`, help: 'Streams ended early because the stream table was full.', registers });
+    this.callsEvicted = new Counter({
+      name: `${p}sip_calls_evicted_total`,
+      help: 'SIP calls dropped because the call table was full, by what they were (ended, unanswered, answered, media); refused: new dialogs not tracked because every tracked call had recent media.',
+      labelNames: ['kind'] as const,
+      registers,
+    });
     this.reportsSentC = new Counter({ name: `${p}reports_sent_total`, help: 'Reports sent, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsFailedC = new Counter({ name: `${p}reports_failed_total`, help: 'Reports whose send failed, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsDroppedC = new Counter({ name: `${p}reports_dropped_total`, help: 'Reports dropped because the collector queue was full, per collector.', labelNames: ['collector'] as const, registers });
+    this.outputErrorsC = new Counter({ name: `${p}output_errors_total`, help: 'Delivery problems per destination: collector connect, name resolution and TLS failures; file write errors (retried).', labelNames: ['collector'] as const, registers });
     new Gauge({
       name: `${p}hep_queue_depth`,
       help: 'Messages waiting in each collector queue.',
@@ -225,6 +234,9 @@ export class ProbeMetrics {
   streamEvicted(n = 1): void {
     this.streamsEvicted.inc(n);
   }
+  callEvicted(kind: string): void {
+    this.callsEvicted.inc({ kind });
+  }
   reportSent(collector: string, n = 1): void {
     this.reportsSentC.inc({ collector }, n);
   }
@@ -233,6 +245,9 @@ export class ProbeMetrics {
   }
   reportDropped(collector: string, n = 1): void {
     this.reportsDroppedC.inc({ collector }, n);
+  }
+  outputError(collector: string, n = 1): void {
+    this.outputErrorsC.inc({ collector }, n);
   }
   /** One interval's MOS of one stream. */
   observeMos(mos: number): void {

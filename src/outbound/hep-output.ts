@@ -58,30 +58,14 @@ export class HepOutput implements Output {
 
   write(e: OutboundEvent): void {
     const m = this.msg;
-    switch (e.kind) {
-      case 'qos':
-      case 'alert':
-        setEnvelope(m, e.env);
-        m.protoType = this.o.qosHepType;
-        m.correlationId = String(e.report.CORRELATION_ID);
-        m.mos = typeof e.report.MOS === 'number' && e.report.MOS >= 1 ? e.report.MOS : undefined;
-        m.payload = e.json;
-        break;
-      case 'rtcp':
-        setEnvelope(m, e.env);
-        m.protoType = HepProtoType.RTCP_JSON;
-        m.correlationId = e.callId;
-        m.mos = undefined;
-        m.payload = e.json;
-        break;
-      case 'sip':
-        if (!this.sipPasses(e.bytes, e.env, e.method)) return;
-        setEnvelope(m, e.env);
-        m.protoType = HepProtoType.SIP;
-        m.correlationId = e.callId;
-        m.mos = undefined;
-        m.payload = e.bytes;
-        break;
+    if (e.kind === 'sip') {
+      if (!this.sipPasses(e.bytes, e.env, e.method)) return;
+      fill(m, e.env, HepProtoType.SIP, e.callId, undefined, e.bytes);
+    } else if (e.kind === 'rtcp') {
+      fill(m, e.env, HepProtoType.RTCP_JSON, e.callId, undefined, e.json);
+    } else {
+      const mos = e.report.MOS;
+      fill(m, e.env, this.o.qosHepType, String(e.report.CORRELATION_ID), typeof mos === 'number' && mos >= 1 ? mos : undefined, e.json);
     }
     this.o.sender.send(m);
     m.payload = '';
@@ -108,6 +92,7 @@ export class HepOutput implements Output {
       name: c.name,
       sent: c.sent,
       failed: c.failed,
+      errors: c.connectFailures,
       dropped: c.dropped,
       queued: c.queued + c.inFlight,
       up: c.connected,
@@ -124,7 +109,8 @@ export class HepOutput implements Output {
   }
 }
 
-function setEnvelope(m: HepSendInput, env: Envelope): void {
+/** Fills the reused message: the event's envelope (HOMER groups rows by it), type, Call-ID, MOS chunk, payload. */
+function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: string, mos: number | undefined, payload: string | Uint8Array): void {
   const sec = Math.floor(env.tsMs / 1000);
   m.ipFamily = env.ipVersion === 6 ? 6 : 4;
   m.ipProto = env.ipProto ?? 17;
@@ -134,6 +120,10 @@ function setEnvelope(m: HepSendInput, env: Envelope): void {
   m.dstPort = env.dstPort;
   m.tsSec = sec;
   m.tsUsec = Math.max(0, Math.min(999_999, Math.round((env.tsMs - sec * 1000) * 1000)));
+  m.protoType = protoType;
+  m.correlationId = correlationId;
+  m.mos = mos;
+  m.payload = payload;
 }
 
 /** The HEP output of a configuration, or null when hep.enabled is false. */

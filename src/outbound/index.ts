@@ -2,11 +2,13 @@ export type { Envelope, EventKind, OutboundEvent, QosEvent, RtcpEvent, SipEvent 
 export { EVENT_KINDS } from './events.js';
 export type { DestinationStats, Output, OutputLog } from './output.js';
 export { OutboundSink, type OutboundSinkHooks } from './sink.js';
-export { OUTPUTS, openConfiguredOutputs, type OutputOpener } from './registry.js';
+export { OUTPUTS, openConfiguredOutputs, reopenOutputs, type OutputOpener } from './registry.js';
 export { HepOutput, openHepOutput, defaultQueueSize, type HepOutputOptions } from './hep-output.js';
 export { JsonlOutput, openJsonlOutput } from './jsonl-output.js';
 export { RateLimitedLog, silentLog } from './rate-limited-log.js';
 export { AddressFilter, parseCidr } from './address-filter.js';
 export { SipDuplicateFilter } from './sip-dedup.js';
 export { nodeNameOf } from './identity.js';
+export { HtmlReportOutput, openHtmlOutput } from './html-output.js';
+export { LiveCallPageOutput, openLivePageOutput } from './live-page-output.js';
 export { WebhookOutput, openWebhookOutput, publicUrl, type WebhookPayload, type WebhookOptions } from './webhook-output.js';

@@ -23,7 +23,8 @@ export class JsonlOutput implements Output {
 
   stats(): DestinationStats[] {
     const f = this.file;
-    return [{ name: this.label, sent: f.lines - f.pendingLines, failed: f.errors, dropped: f.dropped, queued: f.pendingLines, up: f.writable, lastError: f.lastError }];
+    // A failed write is retried, not lost: lines lost for good are counted as dropped.
+    return [{ name: this.label, sent: f.writtenLines, failed: 0, errors: f.errors, dropped: f.dropped, queued: f.pendingLines, up: f.writable, lastError: f.lastError }];
   }
 
   close(deadlineMs: number): Promise<void> {
@@ -36,5 +37,7 @@ export function openJsonlOutput(config: ProbeConfig, log: OutputLog): JsonlOutpu
   const j = config.reports.jsonl;
   if (!j.enabled) return null;
   const label = j.path === '-' || j.path === 'stdout' ? 'stdout' : j.path;
-  return new JsonlOutput(new JsonLinesOutput(j.path, { log }), label);
+  // Room for every stream's FINAL at shutdown (~1.5 KB each) while the writes catch up.
+  const maxBufferedBytes = Math.max(16 << 20, config.rtp.maxStreams * 2048);
+  return new JsonlOutput(new JsonLinesOutput(j.path, { log, maxBufferedBytes }), label);
 }

@@ -20,8 +20,13 @@ export interface DestinationStats {
   name: string;
   /** Delivered (handed to the kernel / written). */
   sent: number;
-  /** Delivery errors (send/write failed). */
+  /** Items lost to a delivery error (a send that failed). */
   failed: number;
+  /**
+   * Problems seen, whether or not anything was lost: connect/resolve/TLS failures of a collector, write
+   * errors of a file that were retried.
+   */
+  errors: number;
   /** Never delivered: evicted from a full queue, abandoned at the shutdown deadline, refused. */
   dropped: number;
   /** Waiting to be delivered. */

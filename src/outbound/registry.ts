@@ -5,6 +5,8 @@
  */
 import type { ProbeConfig } from '../ops/config.js';
 import { openHepOutput } from './hep-output.js';
+import { openHtmlOutput } from './html-output.js';
+import { openLivePageOutput } from './live-page-output.js';
 import { openJsonlOutput } from './jsonl-output.js';
 import type { Output, OutputLog } from './output.js';
 import { openWebhookOutput } from './webhook-output.js';
@@ -14,8 +16,32 @@ export type OutputOpener = (config: ProbeConfig, log: OutputLog) => Output | nul
 export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'hep', open: openHepOutput },
   { name: 'jsonl', open: openJsonlOutput },
+  { name: 'html', open: openHtmlOutput },
+  { name: 'live_page', open: openLivePageOutput },
   { name: 'webhook', open: openWebhookOutput },
 ];
+
+/**
+ * Opens the outputs of a reloaded configuration. An output that fails to open (a JSON-lines file no longer
+ * writable after privileges were dropped) keeps its running instance, named in `kept`, so one bad setting
+ * does not stop the others from changing.
+ */
+export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: readonly Output[]): { opened: Output[]; kept: Output[]; errors: Array<{ output: string; error: string }> } {
+  const opened: Output[] = [];
+  const kept: Output[] = [];
+  const errors: Array<{ output: string; error: string }> = [];
+  for (const o of OUTPUTS) {
+    try {
+      const out = o.open(config, log);
+      if (out !== null) opened.push(out);
+    } catch (err) {
+      errors.push({ output: o.name, error: (err as Error).message });
+      const old = running.find((r) => r.name === o.name);
+      if (old !== undefined) kept.push(old);
+    }
+  }
+  return { opened, kept, errors };
+}
 
 /** Opens every enabled output. If one fails to open, those already opened are closed and the error rethrown. */
 export function openConfiguredOutputs(config: ProbeConfig, log: OutputLog): Output[] {

@@ -6,8 +6,10 @@
  * Delivery: one request at a time in event order (a CLEARED never overtakes its ALERT); a failed attempt
  * (network error, timeout, HTTP 5xx or 429) is retried `webhook.retries` times with backoff (1 s, 2 s,
  * 4 s... at most 30 s); other HTTP errors are not retried. Events wait in a queue of `webhook.queue_size`;
- * when it is full the oldest is dropped. Every failure and drop is counted (/metrics) and logged at most
- * once per 10 s; at stop, what is queued is delivered within the shutdown deadline, the rest dropped.
+ * when it is full the oldest is dropped. Counted per destination (/metrics): each failed attempt as an
+ * error, an event given up after its attempts as failed, an event evicted or abandoned at the shutdown
+ * deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
+ * shutdown deadline.
  */
 import type { ProbeConfig } from '../ops/config.js';
 import type { QosReport } from '../report/index.js';
@@ -69,7 +71,7 @@ export class WebhookOutput implements Output {
   private size = 0;
   /** Rules firing per stream, to send their CLEARED when the stream ends. */
   private readonly firing = new Map<string, Set<string>>();
-  private readonly counters = { sent: 0, failed: 0, dropped: 0 };
+  private readonly counters = { sent: 0, failed: 0, errors: 0, dropped: 0 };
   private up = true;
   private lastError: string | undefined;
   private pumping: Promise<void> | null = null;
@@ -180,8 +182,10 @@ export class WebhookOutput implements Output {
         this.counters.sent++;
         if (!this.up) this.o.log.info({ webhook: this.label }, 'webhook reachable again');
         this.up = true;
+      } else if (this.abort.signal.aborted) {
+        this.counters.dropped++; // abandoned at the shutdown deadline
       } else {
-        this.counters.dropped++;
+        this.counters.failed++;
         this.limited.error('webhook gave up', { webhook: this.label, reason: this.lastError, event: p.event, rule: p.rule }, 'webhook event not delivered after its retries');
       }
     }
@@ -208,7 +212,7 @@ export class WebhookOutput implements Output {
   }
 
   private failedAttempt(reason: string): void {
-    this.counters.failed++;
+    this.counters.errors++;
     this.lastError = reason;
     this.up = false;
     this.limited.warn('webhook failed', { webhook: this.label, reason }, 'webhook POST failed: retrying');
@@ -231,7 +235,8 @@ export class WebhookOutput implements Output {
   }
 
   stats(): DestinationStats[] {
-    return [{ name: this.label, sent: this.counters.sent, failed: this.counters.failed, dropped: this.counters.dropped, queued: this.size, up: this.up, lastError: this.lastError }];
+    const c = this.counters;
+    return [{ name: this.label, sent: c.sent, failed: c.failed, errors: c.errors, dropped: c.dropped, queued: this.size, up: this.up, lastError: this.lastError }];
   }
 
   async close(deadlineMs: number): Promise<void> {

@@ -1,5 +1,5 @@
 import type { DecodedPacket } from '../decode/index.js';
-import type { MediaBinding } from '../sip/index.js';
+import type { CallEvictionKind, MediaBinding } from '../sip/index.js';
 
 /**
  * What the pipeline needs from SIP state. In a single thread it is the CallTracker itself; in a media
@@ -16,6 +16,8 @@ export interface CallView {
   /** True when the packet is SIP (or SIP-port traffic) and has been consumed. */
   onPacket(pkt: DecodedPacket, nowMs: number): boolean;
   expire(nowMs: number): void;
+  /** End of input: media of ended calls that still lingers retires now (optional: the owner does it in worker mode). */
+  settle?(): void;
   endAll(nowMs: number): void;
   readonly activeCalls: number;
 }
@@ -24,4 +26,5 @@ export interface CallView {
 export interface CallViewHooks {
   onBinding(bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number): void;
   onBindingRetired(bindingId: number, reason: 'moved' | 'rejected' | 'call-end'): void;
+  onCallEvicted?(kind: CallEvictionKind, callId: string): void;
 }

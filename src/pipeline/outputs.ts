@@ -1,5 +1,5 @@
 import type { ProbeConfig } from '../ops/config.js';
-import { OutboundSink, openConfiguredOutputs, silentLog, type DestinationStats, type Output, type OutputLog } from '../outbound/index.js';
+import { OutboundSink, openConfiguredOutputs, reopenOutputs, silentLog, type DestinationStats, type Output, type OutputLog } from '../outbound/index.js';
 import type { QosReport } from '../report/index.js';
 
 export interface OpenOutputsOptions {
@@ -27,7 +27,10 @@ export interface Outputs {
    * windows so reports are produced at the pace the destinations take them).
    */
   room(): Promise<void> | null;
-  /** Configuration reload: opens the new outputs, switches events to them, drains the old ones. */
+  /**
+   * Configuration reload: opens the new outputs, switches events to them, drains the old ones. An output
+   * that cannot be reopened keeps running as it was (logged).
+   */
   reload(config: ProbeConfig, drainMs: number): Promise<void>;
   /** Delivers what is queued within the deadline (every output in parallel), then closes. */
   close(deadlineMs: number): Promise<void>;
@@ -51,8 +54,11 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
       return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
     },
     async reload(next: ProbeConfig, drainMs: number) {
-      const old = sink.current;
-      sink.setOutputs(openConfiguredOutputs(next, log));
+      const running = sink.current;
+      const { opened, kept, errors } = reopenOutputs(next, log, running);
+      for (const e of errors) log.error(e, 'output could not be reopened with the reloaded configuration: its running instance stays');
+      sink.setOutputs([...opened, ...kept]);
+      const old = running.filter((o) => !kept.includes(o));
       closed.push(...old);
       await Promise.all(old.map((o) => o.close(drainMs)));
     },

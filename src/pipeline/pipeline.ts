@@ -16,7 +16,7 @@ import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } fro
 import type { RtcpCompound } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
 import { CallTracker, SipPortSet } from '../sip/index.js';
-import type { CallTrackerOptions } from '../sip/index.js';
+import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
@@ -29,6 +29,8 @@ const TICK_MS = 1000;
 export interface PipelineEvents {
   streamStarted?(): void;
   streamEnded?(reason: number, finalMos: number): void;
+  /** The full call table evicted a call (rare; counted and logged by the integrator). */
+  callEvicted?(kind: CallEvictionKind, callId: string): void;
   /**
    * What an RTCP packet taught that can concern streams elsewhere (worker mode: the RTCP flow and the RTP
    * streams it describes may sit on different workers); given to their pipelines' applyRtcpFacts().
@@ -118,6 +120,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const hooks: CallViewHooks = {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
+      onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
     };
     // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
     const sipTarget = sink as Partial<SipTarget>;
@@ -246,6 +249,7 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** End of input or shutdown: every open stream gets its final report, every call ends. */
   finish(): void {
+    this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     this.engine.endAll(EndReason.shutdown);
     this.calls.endAll(this.nowMs);
   }
@@ -277,6 +281,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (!b) return;
     this.ctx.attach(slot, b, byDestination, this.engine.payloadType(slot));
     this.engine.setCallRef(slot, bindingId);
+    this.calls.touch(b.callIndex, this.nowMs); // a call with media is the last the full table evicts
   }
 
   private bindingOf(slot: number): MediaBinding | null {
@@ -430,6 +435,7 @@ export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
     sipPorts: s.ports,
     aLegHeaders: s.correlationHeaders,
     natBindSource: s.natBindSource,
+    mediaLingerMs: s.mediaLingerS * 1000,
   };
 }
 

@@ -32,7 +32,7 @@ export class StreamContexts {
     this.binding[slot] = b.id;
     this.attachedCount.set(b.id, (this.attachedCount.get(b.id) ?? 0) + 1);
     this.callId[slot] = b.callId;
-    this.xcid[slot] = b.aLegCallId || b.xcid || null;
+    this.xcid[slot] = b.aLegCallId || b.xcid || b.otherLegCallId || null;
     this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
     this.dir[slot] = byDestination ? 0 : 1;
     this.party[slot] = b.side;

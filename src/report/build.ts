@@ -1,4 +1,5 @@
 import type { StreamCounters, StreamSnapshot } from '../rtp/snapshot.js';
+import { clockSourceName } from '../rtp/clock-inference.js';
 import { syntheticCallId } from './correlation.js';
 import { staticPayloadName } from './codec-names.js';
 import type { StreamQosState } from './qos-state.js';
@@ -88,6 +89,9 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     // spelling per codec so HOMER groups and filters them together; lower case as HOMER's agents send.
     CODEC_NAME: (ctx.codecName || staticPayloadName(snap.payloadType)).toLowerCase(),
     CLOCK: snap.clockRate,
+    // Where CLOCK came from: sdp, static (RFC 3551), inferred (timestamps vs arrival), config, unknown
+    // (then CLOCK is 0 and the stream has no jitter or skew, as tshark shows none).
+    CLOCK_SOURCE: clockSourceName(snap.clockSource ?? 0),
     DIR: ctx.dir,
     PARTY: ctx.party,
     REPORT_NAME: snap.srcIp.includes(':') ? `[${snap.srcIp}]:${snap.srcPort}` : `${snap.srcIp}:${snap.srcPort}`,

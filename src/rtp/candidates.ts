@@ -31,6 +31,11 @@ export class CandidateCache {
   readonly pMarker: Uint8Array;
   /** RTP payload bytes (a UDP payload is below 64 KiB). */
   readonly pBytes: Uint16Array;
+  /**
+   * Packets held that will never be measured: dropped from a full ring, or from an entry another flow took
+   * over (a stray packet of another SSRC, junk, a flow too short to pass). Monotonic.
+   */
+  discarded = 0;
 
   constructor(slots: number, keyWords: number) {
     let n = 16;
@@ -75,11 +80,16 @@ export class CandidateCache {
     let i = this.find(h, key);
     if (i < 0) {
       i = h & this.mask;
+      if (this.lastSeq[i] >= 0) this.discarded += this.count[i];
       const b = i * this.keyWords;
       for (let w = 0; w < this.keyWords; w++) this.keys[b + w] = key[w];
       this.count[i] = 0;
       this.head[i] = 0;
       this.run[i] = 0;
+    } else if (seq === this.lastSeq[i]) {
+      // A duplicate (SPAN ports copy both directions of a link): a packet of the flow that neither
+      // extends nor breaks the run, or a flow whose every packet arrives twice would never pass.
+      counts = false;
     } else if (!counts || seq !== ((this.lastSeq[i] + 1) & 0xffff)) {
       this.run[i] = 0;
     }
@@ -89,6 +99,7 @@ export class CandidateCache {
     let c = this.count[i];
     if (c === CANDIDATE_DEPTH) {
       this.head[i] = (this.head[i] + 1) & DMASK;
+      this.discarded++;
       c--;
     }
     const p = i * CANDIDATE_DEPTH + ((this.head[i] + c) & DMASK);
@@ -100,6 +111,19 @@ export class CandidateCache {
     this.pBytes[p] = bytes;
     this.count[i] = c + 1;
     return this.run[i];
+  }
+
+  /** Consecutive in-sequence packets ending at entry i's last one. */
+  runLength(i: number): number {
+    return this.run[i];
+  }
+
+  /** Every entry emptied, its packets counted as discarded (end of input). */
+  discardAll(): void {
+    for (let i = 0; i <= this.mask; i++) {
+      if (this.lastSeq[i] >= 0) this.discarded += this.count[i];
+      this.clear(i);
+    }
   }
 
   /** Packets buffered in entry i, oldest first: index k of pending(i, k) runs 0..pendingCount-1. */

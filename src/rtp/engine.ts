@@ -11,7 +11,6 @@
  *    out-of-order from a 128-packet reorder window, and the Gilbert / RFC 3611 loss pattern.
  * Both are kept cumulative and per report interval side by side; a report is a read of the records.
  */
-import './hot-path-inlining.js'; // V8 flags for the per-packet path, before any of it is optimized
 import { DecodedPacket } from '../decode/packet.js';
 import type { StreamCounters, StreamSnapshot } from './snapshot.js';
 import { CandidateCache } from './candidates.js';
@@ -22,6 +21,7 @@ import { lossFeed, lossResolve, lossCopy, lossSetBase, lossMetrics } from './los
 import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
 import { L, StreamStore } from './stream-store.js';
+import { C, ClockInference, ClockSource, INFER_CLOCKS } from './clock-inference.js';
 
 export interface RtpHeuristicOptions {
   /** Consecutive in-sequence packets of one (5-tuple, SSRC) before an unsignalled stream counts. */
@@ -41,7 +41,10 @@ export interface RtpEngineOptions {
   /** A stream with no packet for this long (capture time) is ended by expire(). */
   silenceTimeoutMs: number;
   heuristic: Partial<RtpHeuristicOptions>;
-  /** Clock for payload types neither the hooks nor RFC 3551 know (dynamic PT without SDP). */
+  /**
+   * Clock for payload types neither the hooks nor RFC 3551 know (dynamic PT without SDP); 0 (default):
+   * inferred from the stream's timestamps (clock-inference.ts), unknown until then.
+   */
   defaultClockRate: number;
   /**
    * Wireshark converts timestamps to ms with INTEGER clock/1000 (44100 Hz -> 44, a 0.2 % error that
@@ -51,6 +54,12 @@ export interface RtpEngineOptions {
   wiresharkCompatibleClock: boolean;
   /** A new SSRC on a 5-tuple ends the previous stream on that 5-tuple (reason ssrcChange). */
   endOnSsrcChange: boolean;
+  /**
+   * Consecutive in-sequence packets of one SSRC before a signalled flow (an SDP binding covers it) counts,
+   * from its first packet. 2 (RFC 3550 A.1 MIN_SEQUENTIAL): junk or sprayed SSRCs on a bound port never
+   * start streams, and a lone stray packet is not reported as a stream of one packet.
+   */
+  signalledMinConsecutive: number;
 }
 
 export interface RtpEngineHooks {
@@ -73,10 +82,14 @@ export class RtpEngineCounters {
   /** Well-formed but not (yet) counted: unsignalled packets below the heuristic's bar. */
   heuristicPending = 0;
   heuristicRejected = 0;
+  /** Signalled packets held until their SSRC shows signalledMinConsecutive packets in sequence. */
+  signalledPending = 0;
   streamsStarted = 0;
   streamsEnded = 0;
   evicted = 0;
   ssrcChanges = 0;
+  /** Streams of an unexplained payload type whose clock could not be inferred because the inference pool entry was busy. */
+  clockInferenceBusy = 0;
 }
 
 const MAX_DROPOUT = 3000;
@@ -146,6 +159,10 @@ export class RtpEngine {
 
   // Candidate cache for unsignalled streams: direct-mapped by key hash.
   private readonly cands: CandidateCache;
+  /** Clock inference for streams of a payload type nothing explains (fixed pool, direct-mapped by slot). */
+  private readonly infer: ClockInference;
+  /** Wireshark's previous packet time handed to the inference (a double argument would be boxed). */
+  private readonly wsPrevMs = new Float64Array(1);
 
   private hostTimestamps = false;
   /** opts.wiresharkCompatibleClock, read per packet. */
@@ -162,9 +179,10 @@ export class RtpEngine {
       maxStreams: options.maxStreams ?? 10000,
       silenceTimeoutMs: options.silenceTimeoutMs ?? 30000,
       heuristic: options.heuristic ?? {},
-      defaultClockRate: options.defaultClockRate ?? 8000,
+      defaultClockRate: options.defaultClockRate ?? 0,
       wiresharkCompatibleClock: options.wiresharkCompatibleClock ?? false,
       endOnSsrcChange: options.endOnSsrcChange ?? false,
+      signalledMinConsecutive: options.signalledMinConsecutive ?? 2,
     };
     this.heur = { ...DEFAULT_HEURISTIC, ...this.opts.heuristic };
     this.wsClock = this.opts.wiresharkCompatibleClock;
@@ -191,6 +209,7 @@ export class RtpEngine {
       this.slotPos[i] = i;
     }
     this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
+    this.infer = new ClockInference(Math.min(n, 1024));
   }
 
   /** Bytes of typed-array state (for the memory-per-stream figure). */
@@ -207,7 +226,7 @@ export class RtpEngine {
     const streamIndex = this.streams.byteSize;
     const tupleIndex = this.tuples.byteSize;
     const lists = this.slotList.byteLength + this.slotPos.byteLength;
-    const fixed = this.cands.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength;
+    const fixed = this.cands.byteSize + this.infer.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength + this.wsPrevMs.byteLength;
     const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed;
     return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, total, perStream: (total - fixed) / n, slots: n };
   }
@@ -263,9 +282,12 @@ export class RtpEngine {
   payloadType(slot: number): number {
     return this.u8[slot * L.HOT_BYTES + L.B_PT];
   }
-  /** Wireshark's per-packet values after the latest packet (what sharkd's analysis lists): delta, jitter, skew in ms. */
-  lastDeltaMs(slot: number): number {
-    return this.f[slot * L.HOT_D + L.D_WS_DELTA];
+  /**
+   * Wireshark's per-packet values after the latest packet (what sharkd's analysis lists): the time of the
+   * last packet its analysis took (delta = the difference of two successive values), jitter, skew in ms.
+   */
+  wiresharkTimeMs(slot: number): number {
+    return this.f[slot * L.HOT_D + L.D_WS_PREV_MS];
   }
   wiresharkJitterMs(slot: number): number {
     return this.f[slot * L.HOT_D + L.D_WS_JIT];
@@ -370,15 +392,11 @@ export class RtpEngine {
       cand = this.promote(h, pt, seq, ts, t, marker, bytes, k8 >>> 16, k8 & 0xffff);
       if (cand < 0) return -1;
     } else {
-      cand = this.adoptCandidate(h, pt, seq, ts, t, marker, bytes);
+      cand = this.signalledCandidate(h, pt, seq, ts, t, marker, bytes);
+      if (cand < 0) return -1;
     }
     const slot = this.startStream(h, link, mo, md, frameBuf);
-    if (cand >= 0) {
-      this.replayCandidate(slot, cand);
-    } else {
-      this.counters.packets++;
-      this.firstPacket(slot, t, seq, ts, pt, marker, bytes);
-    }
+    this.replayCandidate(slot, cand);
     return slot;
   }
 
@@ -408,16 +426,34 @@ export class RtpEngine {
   }
 
   /**
-   * Signalled start of a stream whose earlier packets sit in a candidate entry (the pipeline tries the
-   * heuristic first, so the current packet may already be its newest entry): entry index or -1.
+   * Signalled packet of an unknown stream: held in its candidate entry with the packets before it (the
+   * pipeline tries the heuristic first, so the current packet may already be the entry's newest) until
+   * the SSRC shows signalledMinConsecutive packets in sequence; then the entry index, else -1. A payload
+   * type no RTP profile assigns (35..71) never extends the run: a binding admits what looks like RTP.
    */
-  private adoptCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
+  private signalledCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
     const cands = this.cands;
     const c = cands.find(h, this.newKey);
-    if (c < 0) return -1;
+    let run: number;
+    if (c >= 0 && cands.pendingCount(c) > 0 && this.isNewestPending(c, seq, ts, t)) {
+      run = cands.runLength(c);
+    } else {
+      run = cands.add(h, this.newKey, pt <= 34 || pt >= 96, seq, ts, t, pt, marker, bytes);
+    }
+    if (run >= this.opts.signalledMinConsecutive) return h & cands.mask;
+    this.counters.signalledPending++;
+    return -1;
+  }
+
+  private isNewestPending(c: number, seq: number, ts: number, t: number): boolean {
+    const cands = this.cands;
     const p = cands.pending(c, cands.pendingCount(c) - 1);
-    if (!(cands.pSeq[p] === seq && cands.pMs[p] === t && cands.pTs[p] === ts)) cands.add(h, this.newKey, true, seq, ts, t, pt, marker, bytes);
-    return c;
+    return cands.pSeq[p] === seq && cands.pMs[p] === t && cands.pTs[p] === ts;
+  }
+
+  /** Packets held as candidates that were never measured (stray SSRCs, junk, flows too short to pass). */
+  get heldDiscarded(): number {
+    return this.cands.discarded;
   }
 
   /** Feed a promoted candidate's packets (the promoting one last) as the stream's first packets. */
@@ -464,7 +500,8 @@ export class RtpEngine {
     const th = hashStreamKey(w[hw], w[hw + 1], w[hw + 2], w[hw + 3], w[hw + 4], w[hw + 5], w[hw + 6], w[hw + 7], w[hw + 8], 0);
     const prev = this.tuples.findLike(th, slot);
     if (prev >= 0) {
-      w[cw + L.W_SSRC_CHANGES] = w[this.cw(prev) + L.W_SSRC_CHANGES] + 1;
+      const changes = this.h16[this.ch(prev) + L.H_SSRC_CHANGES];
+      this.h16[this.ch(slot) + L.H_SSRC_CHANGES] = changes === 0xffff ? changes : changes + 1;
       this.counters.ssrcChanges++;
       this.tuples.remove(prev);
       this.u8[prev * L.HOT_BYTES + L.B_FLAGS] &= ~L.FLAG_IN_TUPLES;
@@ -490,16 +527,106 @@ export class RtpEngine {
     this.endStream(best, EndReason.evicted);
   }
 
-  /** Clock and kind of a new payload type (rare: stream start or PT change). */
-  private resolvePayload(slot: number, pt: number): void {
+  /**
+   * Clock, its source and kind of a new payload type (rare: stream start or PT change); `bytes` is the
+   * packet's payload size. Clock 0 = unknown: delta only, no jitter or skew, as tshark for a clock it
+   * cannot know.
+   */
+  private resolvePayload(slot: number, pt: number, bytes: number): void {
     const hk = this.hooks;
+    const cb = this.cb(slot);
+    const u8 = this.u8;
     let clock = hk.resolveClock !== undefined ? hk.resolveClock(slot, pt) : 0;
-    if (!(clock > 0)) clock = staticClockRate(pt);
-    if (!(clock > 0)) clock = this.opts.defaultClockRate;
+    let source: number = ClockSource.sdp;
+    if (!(clock > 0)) {
+      clock = staticClockRate(pt);
+      source = ClockSource.static;
+    }
+    if (!(clock > 0)) {
+      const inferred = u8[cb + L.B_CLK] >> 3;
+      clock = u8[cb + L.B_INFER_PT] === (pt | 0x80) && inferred > 0 ? INFER_CLOCKS[inferred - 1] : 0;
+      source = ClockSource.inferred;
+    }
+    if (!(clock > 0)) {
+      clock = this.opts.defaultClockRate;
+      source = clock > 0 ? ClockSource.config : ClockSource.unknown;
+    }
     let kind = hk.resolvePayloadKind !== undefined ? hk.resolvePayloadKind(slot, pt) : -1;
+    // Unsignalled PT 101 is telephone-event, as Wireshark assumes (rtpevent.event_payload_type_value),
+    // unless its payload cannot be events (RFC 4733: 4 bytes per event; video also runs on 101).
+    if (!(kind >= 0) && pt === 101 && bytes <= 16 && (bytes & 3) === 0) kind = TEV;
     if (!(kind >= 0)) kind = staticPayloadKind(pt);
     this.w[slot * L.HOT_W + L.W_CLOCK] = clock; // clock rates are integers (RFC 4566 rtpmap)
-    this.u8[slot * L.HOT_BYTES + L.B_KIND] = kind;
+    u8[slot * L.HOT_BYTES + L.B_KIND] = kind;
+    u8[cb + L.B_CLK] = (u8[cb + L.B_CLK] & 0x38) | source;
+    // A known clock ends an inference still running for another payload type of the stream.
+    if (clock > 0) {
+      const e = this.infer.entryOf(slot);
+      if (e >= 0) this.endInference(slot, e, -1);
+    }
+  }
+
+  /** Infer the clock of the stream's first payload type when nothing else gives it. */
+  private beginInference(slot: number, pt: number, t: number, seq: number, ts: number): void {
+    if (this.u8[this.cb(slot) + L.B_INFER_PT] !== 0) return; // already tried for this stream
+    if (!this.infer.begin(slot, pt, t, seq, ts)) this.counters.clockInferenceBusy++;
+  }
+
+  /**
+   * A packet of a stream whose clock is unknown (arrival in arrivalMs, Wireshark's previous time in
+   * wsPrevMs): a sample for its inference, if one runs for this payload type; the decision applied.
+   */
+  private unknownClockPacket(slot: number, pt: number, seq: number, ts: number, marker: number, sinceFirst: number, included: boolean, before: number): void {
+    const inf = this.infer;
+    const e = inf.entryOf(slot);
+    if (e < 0 || inf.pt[e] !== pt) return;
+    const t = this.arrivalMs[0];
+    const firstMs = this.f[slot * L.HOT_D + L.D_FIRST_MS];
+    inf.sample(e, t, this.wsPrevMs[0], seq, ts, marker, sinceFirst, firstMs, included, before, this.wsClock);
+    const k = inf.decide(e, t - firstMs, sinceFirst);
+    if (k !== -1) this.endInference(slot, e, k);
+  }
+
+  /**
+   * Inference over: k = the chosen INFER_CLOCKS index (its jitter, skew, A.8 jitter and drift sums become
+   * the stream's, as if the clock had been known from the first packet), or < 0 = the clock stays unknown.
+   */
+  private endInference(slot: number, e: number, k: number): void {
+    const inf = this.infer;
+    const cb = this.cb(slot);
+    const u8 = this.u8;
+    u8[cb + L.B_INFER_PT] = inf.pt[e] | 0x80;
+    if (k >= 0) {
+      const f = this.f;
+      const w = this.w;
+      const hf = slot * L.HOT_D;
+      const hw = slot * L.HOT_W;
+      const clock = INFER_CLOCKS[k];
+      const cd = inf.cand;
+      const o = inf.candidate(e, k);
+      u8[cb + L.B_CLK] = ((k + 1) << 3) | ClockSource.inferred;
+      w[hw + L.W_CLOCK] = clock;
+      f[hf + L.D_WS_JIT] = cd[o + C.JIT];
+      f[hf + L.D_LAST_NOM] = cd[o + C.NOM];
+      f[hf + L.D_SKEW] = cd[o + C.SKEW];
+      if (Math.abs(cd[o + C.MAXSK]) > Math.abs(f[hf + L.D_I_MAXSK])) f[hf + L.D_I_MAXSK] = cd[o + C.MAXSK];
+      f[hf + L.D_MEANJ] = cd[o + C.MEANJ];
+      w[hw + L.W_NINCJ] += inf.nincj[e];
+      if (cd[o + C.MAXJ] > f[hf + L.D_I_MAXJ]) f[hf + L.D_I_MAXJ] = cd[o + C.MAXJ];
+      if (cd[o + C.MINJ] < f[hf + L.D_I_MINJ]) f[hf + L.D_I_MINJ] = cd[o + C.MINJ];
+      f[hf + L.D_I_SUMJ] += cd[o + C.SUMJ];
+      f[hf + L.D_A8_J] = (cd[o + C.A8] * clock) / 1000;
+      f[hf + L.D_A8_PREV_MS] = inf.prevMs[e];
+      w[hw + L.W_A8_PREV_TS] = inf.prevTs[e];
+      u8[slot * L.HOT_BYTES + L.B_A8_VALID] = 1;
+      const l = e * 4;
+      w[hw + L.W_LS_N] += inf.lsN[e];
+      f[hf + L.D_LS_X] += inf.ls[l];
+      f[hf + L.D_LS_Y] += (inf.ls[l + 1] * 1000) / clock;
+      f[hf + L.D_LS_XX] += inf.ls[l + 2];
+      f[hf + L.D_LS_XY] += (inf.ls[l + 3] * 1000) / clock;
+    }
+    inf.release(e);
   }
 
   /** Wireshark's timestamp-to-ms divisor; 0 for telephone events (timestamps do not advance per packet). */
@@ -520,15 +647,17 @@ export class RtpEngine {
     const cd = this.cd(slot);
     f[hf + L.D_FIRST_MS] = t;
     f[hf + L.D_LAST_MS] = t;
+    f[hf + L.D_WS_PREV_MS] = t;
     w[hw + L.W_FIRST_TS] = ts;
     const h16 = this.h16;
     h16[hh + L.H_FIRST_SEQ] = seq;
     h16[hh + L.H_STOP_SEQ] = seq;
     h16[hh + L.H_WS_SEQ] = seq;
     u8[hb + L.B_PT] = pt;
-    this.resolvePayload(slot, pt);
+    this.resolvePayload(slot, pt, bytes);
     const kind = u8[hb + L.B_KIND];
     u8[hb + L.B_PREV_KIND] = kind;
+    if (w[hw + L.W_CLOCK] === 0 && kind !== TEV) this.beginInference(slot, pt, t, seq, ts);
     // RFC 3550 A.1: the heuristic (or signalling) already served as probation, so start valid.
     h16[hh + L.H_MAX_SEQ] = seq;
     w[hw + L.W_CYCLES] = SEQ_MOD; // extended numbers start one cycle up so a resync to seq 0 stays positive
@@ -537,8 +666,8 @@ export class RtpEngine {
     w[hw + L.W_FIN_EXT] = ext;
     w[hw + L.W_BAD_SEQ] = -1;
     w[hw + L.W_WIN + ((ext >> 5) & 3)] |= 1 << (ext & 31);
-    if (kind !== TEV) {
-      // A.8 jitter starts at the next packet (it is not in nextPacket for telephone events).
+    if (kind !== TEV && w[hw + L.W_CLOCK] > 0) {
+      // A.8 jitter starts at the next packet (not for telephone events, nor without a clock).
       f[hf + L.D_A8_PREV_MS] = t;
       w[hw + L.W_A8_PREV_TS] = ts;
       u8[hb + L.B_A8_VALID] = 1;
@@ -567,7 +696,6 @@ export class RtpEngine {
     const hw = slot * L.HOT_W;
     const hh = slot * L.HOT_H;
     const hb = slot * L.HOT_BYTES;
-    const prevMs = f[hf + L.D_LAST_MS]; // the previous packet's time
     f[hf + L.D_LAST_MS] = t;
     const before = w[hw + L.W_PK]; // Wireshark's running-mean divisor: packets before this one
     if (f[hf + L.D_I_START] !== f[hf + L.D_I_START]) f[hf + L.D_I_START] = t; // NaN since the reset: first packet of the interval
@@ -577,8 +705,10 @@ export class RtpEngine {
 
     // ---- Wireshark sequence bookkeeping (cycles for its "expected", sequence errors) ----
     const firstTs = w[hw + L.W_FIRST_TS];
-    const sinceFirst = (ts - firstTs) >>> 0;
-    const wrongTs = sinceFirst >= 0x80000000; // timestamp older than the first packet's
+    // Signed: a timestamp older than the first packet's is a negative distance, not 2^32 minus it.
+    const sinceFirst = (ts - firstTs) | 0;
+    const wrongTs = sinceFirst < 0;
+
     const firstSeq = h16[hh + L.H_FIRST_SEQ];
     const under = u8[hb + L.B_WS_UNDER];
     if (under === 0 ? seq < firstSeq || (seq === 0 && h16[hh + L.H_STOP_SEQ] === 65535) : seq > firstSeq) {
@@ -603,7 +733,7 @@ export class RtpEngine {
     if (pt !== u8[hb + L.B_PT]) {
       u8[hb + L.B_PT] = pt;
       w[this.cw(slot) + L.W_PT_CHANGES]++;
-      this.resolvePayload(slot, pt);
+      this.resolvePayload(slot, pt, bytes);
     }
     const kind = u8[hb + L.B_KIND];
     u8[hb + L.B_PREV_KIND] = kind;
@@ -611,56 +741,69 @@ export class RtpEngine {
     else if (kind === TEV) w[this.cw(slot) + L.W_TEV]++;
 
     // ---- Wireshark delta / jitter / skew ----
+    // A packet whose timestamp is older than the first packet's (the first packets reordered, a sender
+    // restarting its timestamps) is not analysed at all, as tshark does ("Incorrect timestamp"): no delta,
+    // jitter or skew, and the next packet's delta runs from the packet before it.
     const clock = w[hw + L.W_CLOCK];
-    const div = this.divisor(clock, kind);
-    const delta = t - prevMs;
-    let jitter = f[hf + L.D_WS_JIT];
-    if (div > 0) {
-      const nominal = sinceFirst / div;
-      const expected = prevMs + (nominal - f[hf + L.D_LAST_NOM]);
-      jitter = (15 * jitter + Math.abs(t - expected)) / 16;
-      f[hf + L.D_WS_JIT] = jitter;
-      f[hf + L.D_LAST_NOM] = nominal;
-      const skew = nominal - (t - f[hf + L.D_FIRST_MS]);
-      f[hf + L.D_SKEW] = skew;
-      if (Math.abs(skew) > Math.abs(f[hf + L.D_I_MAXSK])) f[hf + L.D_I_MAXSK] = skew;
-      if (!wrongTs && kind !== TEV) {
-        // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
-        const x = t - f[hf + L.D_FIRST_MS];
-        const y = (sinceFirst * 1000) / clock;
-        w[hw + L.W_LS_N]++;
-        f[hf + L.D_LS_X] += x;
-        f[hf + L.D_LS_Y] += y;
-        f[hf + L.D_LS_XX] += x * x;
-        f[hf + L.D_LS_XY] += x * y;
-      }
-    }
-    f[hf + L.D_WS_DELTA] = delta;
-    // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
-    // after comfort noise, timestamp older than the first packet's. Min/max are kept for the interval
-    // only; the cumulative ones combine them with those of the earlier intervals (resetInterval).
-    if (marker === 0 && kind !== CN && prevKind !== CN && !wrongTs) {
-      // Wireshark's running means divide by the number of packets before this one, excluded ones too.
-      f[hf + L.D_MEAND] = (f[hf + L.D_MEAND] * (before - 1) + delta) / before;
-      w[hw + L.W_NINC]++;
-      f[hf + L.D_SUMD] += delta;
-      if (delta > f[hf + L.D_I_MAXD]) f[hf + L.D_I_MAXD] = delta;
-      if (delta < f[hf + L.D_I_MIND]) f[hf + L.D_I_MIND] = delta;
-      f[hf + L.D_I_SUMD] += delta;
+    if (!wrongTs) {
+      const div = this.divisor(clock, kind);
+      const wsPrev = f[hf + L.D_WS_PREV_MS];
+      f[hf + L.D_WS_PREV_MS] = t;
+      const delta = t - wsPrev;
+      let jitter = f[hf + L.D_WS_JIT];
       if (div > 0) {
-        f[hf + L.D_MEANJ] = (f[hf + L.D_MEANJ] * (before - 1) + jitter) / before;
-        w[hw + L.W_NINCJ]++;
-        if (jitter > f[hf + L.D_I_MAXJ]) f[hf + L.D_I_MAXJ] = jitter;
-        if (jitter < f[hf + L.D_I_MINJ]) f[hf + L.D_I_MINJ] = jitter;
-        f[hf + L.D_I_SUMJ] += jitter;
+        const nominal = sinceFirst / div;
+        const expected = wsPrev + (nominal - f[hf + L.D_LAST_NOM]);
+        jitter = (15 * jitter + Math.abs(t - expected)) / 16;
+        f[hf + L.D_WS_JIT] = jitter;
+        f[hf + L.D_LAST_NOM] = nominal;
+        const skew = nominal - (t - f[hf + L.D_FIRST_MS]);
+        f[hf + L.D_SKEW] = skew;
+        if (Math.abs(skew) > Math.abs(f[hf + L.D_I_MAXSK])) f[hf + L.D_I_MAXSK] = skew;
+        if (kind !== TEV) {
+          // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
+          const x = t - f[hf + L.D_FIRST_MS];
+          const y = (sinceFirst * 1000) / clock;
+          w[hw + L.W_LS_N]++;
+          f[hf + L.D_LS_X] += x;
+          f[hf + L.D_LS_Y] += y;
+          f[hf + L.D_LS_XX] += x * x;
+          f[hf + L.D_LS_XY] += x * y;
+        }
+      }
+      // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
+      // after comfort noise. Min/max are kept for the interval only; the cumulative ones combine them with
+      // those of the earlier intervals (resetInterval).
+      const included = marker === 0 && kind !== CN && prevKind !== CN;
+      if (included) {
+        // Wireshark's running means divide by the number of packets before this one, excluded ones too.
+        f[hf + L.D_MEAND] = (f[hf + L.D_MEAND] * (before - 1) + delta) / before;
+        w[hw + L.W_NINC]++;
+        f[hf + L.D_SUMD] += delta;
+        if (delta > f[hf + L.D_I_MAXD]) f[hf + L.D_I_MAXD] = delta;
+        if (delta < f[hf + L.D_I_MIND]) f[hf + L.D_I_MIND] = delta;
+        f[hf + L.D_I_SUMD] += delta;
+        if (div > 0) {
+          f[hf + L.D_MEANJ] = (f[hf + L.D_MEANJ] * (before - 1) + jitter) / before;
+          w[hw + L.W_NINCJ]++;
+          if (jitter > f[hf + L.D_I_MAXJ]) f[hf + L.D_I_MAXJ] = jitter;
+          if (jitter < f[hf + L.D_I_MINJ]) f[hf + L.D_I_MINJ] = jitter;
+          f[hf + L.D_I_SUMJ] += jitter;
+        }
+      }
+      if (clock === 0 && kind !== TEV) {
+        this.wsPrevMs[0] = wsPrev;
+        this.unknownClockPacket(slot, pt, seq, ts, marker, sinceFirst, included, before);
       }
     }
     // ---- RFC 3550 A.8 interarrival jitter in timestamp units, exact clock, 32-bit timestamp wrap ----
-    if (kind !== TEV) {
+    if (kind !== TEV && clock > 0) {
       if (u8[hb + L.B_A8_VALID] !== 0) {
-        const d = ((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0);
+        // A transit change of a second or more is a discontinuity (the sender restarted its timestamps),
+        // not jitter: it is skipped instead of dominating the estimate for hundreds of packets.
+        const d = Math.abs(((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0));
         const j = f[hf + L.D_A8_J];
-        f[hf + L.D_A8_J] = j + (Math.abs(d) - j) / 16;
+        if (d < clock) f[hf + L.D_A8_J] = j + (d - j) / 16;
       }
       f[hf + L.D_A8_PREV_MS] = t;
       w[hw + L.W_A8_PREV_TS] = ts;
@@ -826,7 +969,8 @@ export class RtpEngine {
     out.jitterMs = clock > 0 ? (f[hf + L.D_A8_J] * 1000) / clock : 0;
     out.skewMs = f[hf + L.D_SKEW];
     out.clockDriftPpm = this.driftPpm(hw, hf);
-    out.ssrcChanges = w[cw + L.W_SSRC_CHANGES];
+    out.ssrcChanges = this.h16[this.ch(slot) + L.H_SSRC_CHANGES];
+    out.clockSource = u8[cb + L.B_CLK] & 7;
     out.payloadTypeChanges = w[cw + L.W_PT_CHANGES];
     out.markers = w[hw + L.W_MARKERS];
     out.comfortNoise = w[cw + L.W_CN];
@@ -836,7 +980,6 @@ export class RtpEngine {
     out.firstSeenMs = epochMs + f[hf + L.D_FIRST_MS];
     out.lastSeenMs = epochMs + f[hf + L.D_LAST_MS];
     out.wiresharkJitterMs = f[hf + L.D_WS_JIT];
-    out.wiresharkDeltaMs = f[hf + L.D_WS_DELTA];
     const h16 = this.h16;
     const wsCycles = h16[this.ch(slot) + L.H_WS_CYCLES];
     const wsExpected = h16[hh + L.H_STOP_SEQ] + wsCycles * SEQ_MOD - h16[hh + L.H_FIRST_SEQ] + 1;
@@ -966,6 +1109,8 @@ export class RtpEngine {
     this.slotPos[slot] = lastPos;
     const hk = this.hooks.onStreamEnd;
     if (hk !== undefined) hk(slot, reason);
+    const e = this.infer.entryOf(slot);
+    if (e >= 0) this.infer.release(e);
     this.streams.remove(slot);
     const hb = slot * L.HOT_BYTES;
     if ((this.u8[hb + L.B_FLAGS] & L.FLAG_IN_TUPLES) !== 0) {
@@ -992,8 +1137,10 @@ export class RtpEngine {
     return ended;
   }
 
+  /** End of input or shutdown: every stream ends; packets still held as candidates count as discarded. */
   endAll(reason: number): void {
     for (let i = this.activeCount - 1; i >= 0; i--) this.endStream(this.slotList[i], reason);
+    this.cands.discardAll();
   }
 
   /** Visit active slots; `fn` may end the slot it is given (and only that one). */

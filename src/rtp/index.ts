@@ -5,3 +5,4 @@ export { EndReason, endReasonName } from './reasons.js';
 export { PayloadKind, staticClockRate, staticPayloadKind, payloadKindOfEncoding } from './payload-types.js';
 export { rtpHeaderLength, rtpPaddingLength, isRtpCandidate } from './rtp-header.js';
 export { GMIN } from './loss-model.js';
+export { ClockSource, clockSourceName, INFER_CLOCKS } from './clock-inference.js';

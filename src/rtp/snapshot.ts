@@ -48,7 +48,10 @@ export interface StreamSnapshot {
   dstMac: string;
   vlan: number;
   payloadType: number;
+  /** 0 when unknown (a payload type nothing explains, clock not inferred yet): no jitter or skew then. */
   clockRate: number;
+  /** Where clockRate came from: ClockSource (clock-inference.ts); clockSourceName() gives the report's text. */
+  clockSource?: number;
   /** Current RFC 3550 interarrival jitter and current skew, ms. */
   jitterMs: number;
   skewMs: number;
@@ -65,9 +68,8 @@ export interface StreamSnapshot {
   lastSeenMs: number;
   cumulative: StreamCounters;
   interval: StreamCounters;
-  /** Wireshark's current (running) jitter and last delta, ms: what its per-packet analysis shows. */
+  /** Wireshark's current (running) jitter, ms: what its per-packet analysis shows. */
   wiresharkJitterMs?: number;
-  wiresharkDeltaMs?: number;
   /**
    * Wireshark's expected = last seq + wraps * 65536 - first seq + 1 and lost = expected - packets
    * (cumulative). Differs from the RFC 3550 counts after a sequence restart (RFC resyncs, Wireshark
@@ -90,9 +92,9 @@ function emptyCounters(): StreamCounters {
 export function createStreamSnapshot(): StreamSnapshot {
   return {
     slot: -1, ssrc: 0, ipVersion: 0, srcIp: '', srcPort: 0, dstIp: '', dstPort: 0, srcMac: '', dstMac: '', vlan: -1,
-    payloadType: 0, clockRate: 0, jitterMs: 0, skewMs: 0, clockDriftPpm: 0, ssrcChanges: 0, payloadTypeChanges: 0,
+    payloadType: 0, clockRate: 0, clockSource: 0, jitterMs: 0, skewMs: 0, clockDriftPpm: 0, ssrcChanges: 0, payloadTypeChanges: 0,
     markers: 0, comfortNoise: 0, telephoneEvents: 0, hostTimestamps: false, firstSeenMs: 0, lastSeenMs: 0,
     cumulative: emptyCounters(), interval: emptyCounters(),
-    wiresharkJitterMs: 0, wiresharkDeltaMs: 0, wiresharkExpected: 0, wiresharkLost: 0,
+    wiresharkJitterMs: 0, wiresharkExpected: 0, wiresharkLost: 0,
   };
 }

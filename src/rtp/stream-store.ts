@@ -85,7 +85,8 @@ export const enum L {
   D_FIRST_MS = 17,
   D_LAST_NOM = 18,
   D_WS_JIT = 19,
-  D_WS_DELTA = 20,
+  /** Wireshark's "time": arrival of the last packet it analysed (one with a timestamp older than the first's is not). */
+  D_WS_PREV_MS = 20,
   D_SKEW = 21,
   D_A8_J = 22,
   D_A8_PREV_MS = 23,
@@ -123,7 +124,7 @@ export const enum L {
   W_CN = 15,
   W_TEV = 16,
   W_PT_CHANGES = 17,
-  W_SSRC_CHANGES = 18,
+  // int32 word 18 is split: uint16 36, bytes 74..75.
   /** Expected = cycles + max_seq - EXP_OFF + 1 (EXP_OFF = base_ext minus packets expected in closed segments). */
   W_EXP_OFF = 19,
   /** Interval baselines: expected, packets, seq errors, out-of-order, duplicates, measured counts. */
@@ -146,6 +147,13 @@ export const enum L {
   W_LB_BURST_LOST = 35,
   W_LB_NBURSTS = 36,
   W_CALLREF = 37,
+  // ---- cold, uint16 36, bytes 74..75 (in int32 word 18) ----
+  /** SSRC changes on this 5-tuple before this stream (saturates at 65535). */
+  H_SSRC_CHANGES = 36,
+  /** Payload type whose clock the stream inferred (bit 7 set once inference ended, success or not). */
+  B_INFER_PT = 74,
+  /** Clock source (ClockSource, bits 0..2) and the inferred clock's index + 1 in INFER_CLOCKS (bits 3..5). */
+  B_CLK = 75,
   // ---- cold, uint16 76..77, bytes 156..167 ----
   H_WS_CYCLES = 76,
   /** VLAN id + 1 (0 = none). */

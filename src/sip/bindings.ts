@@ -16,6 +16,11 @@ export interface MediaBinding {
   aLegCallId: string;
   /** Raw X-CID (configured header) value seen on the call, '' if none. */
   xcid: string;
+  /**
+   * Call-ID of another leg whose SDP named one of this binding's addresses before this call took it
+   * (B2BUA legs or a proxy re-using the SDP without X-CID), '' if none.
+   */
+  otherLegCallId: string;
   /** 0 = the party that sent the call's first seen message (normally the caller), 1 = the other party. */
   side: number;
   /** Index of the m= line in the SDP. */
@@ -44,6 +49,10 @@ export interface MediaBinding {
   /** Capture time (ms) when bound and last updated by SDP. */
   createdMs: number;
   updatedMs: number;
+  /** Capture time (ms) when a retired binding stops correlating; 0 while live, -1 once gone. */
+  retireAtMs: number;
+  /** Why it is retiring (meaningful when retireAtMs > 0). */
+  retireReason: 'moved' | 'rejected' | 'call-end';
 }
 
 const KEY_WORDS = 5; // ip0..ip3, port

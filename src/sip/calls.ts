@@ -12,12 +12,27 @@ import { BindingTable, type MediaBinding } from './bindings.js';
 import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
 import { isPrivateAddress, isUnspecifiedAddress } from './ip.js';
 import { type MalformedReason, SipParser, type SipMessage } from './message.js';
-import { parseSdp, type SdpMedia } from './sdp.js';
+import { parseSdp, type SdpMedia, type SdpSession } from './sdp.js';
 import { SipTcpReassembler } from './tcp.js';
 import { IndexList } from './index-list.js';
 
 export type CallEndReason = 'bye' | 'cancel' | 'rejected' | 'idle-timeout' | 'max-age' | 'evicted';
 export type BindingRetireReason = 'moved' | 'rejected' | 'call-end';
+
+/**
+ * What a call was when the full table evicted it, in eviction order: ended calls still lingering go
+ * first, then dialogs nobody answered (no provisional beyond 100, no SDP from the callee, no media), then
+ * answered dialogs without media; calls with media go last, and only when the least recently active of
+ * them has had no media for MEDIA_PROTECT_MS: otherwise the NEW dialog is not tracked ('refused').
+ */
+export const CALL_EVICTION_KINDS = ['ended', 'unanswered', 'answered', 'media', 'refused'] as const;
+export type CallEvictionKind = (typeof CALL_EVICTION_KINDS)[number];
+const CLASS_ENDED = 0;
+const CLASS_UNANSWERED = 1;
+const CLASS_ANSWERED = 2;
+const CLASS_MEDIA = 3;
+/** A call whose media was seen this recently is never evicted for a new dialog (media touches it every report interval). */
+const MEDIA_PROTECT_MS = 120_000;
 
 export interface CallTrackerHooks {
   onCallStart?: (callIndex: number, callId: string) => void;
@@ -33,6 +48,8 @@ export interface CallTrackerHooks {
    * logic: its bytes are buf[off, off + len), `pkt` the packet that completed it. For the outputs (HEP type 1).
    */
   onMessage?: (msg: SipMessage, buf: Uint8Array, off: number, len: number, pkt: DecodedPacket, nowMs: number) => void;
+  /** The table was full and this call made room for a new one (counted in stats.callsEvictedByKind too). */
+  onCallEvicted?: (kind: CallEvictionKind, callId: string) => void;
 }
 
 export interface CallTrackerOptions {
@@ -46,6 +63,12 @@ export interface CallTrackerOptions {
   idleMs?: number;
   /** Keep an ended call this long so retransmissions and late responses do not start it again. Default 30 s. */
   endedLingerMs?: number;
+  /**
+   * An ended call (BYE, CANCEL, rejection) and media moved away by a re-INVITE keep their media bindings
+   * this long in capture time, so RTP/RTCP still in flight joins its stream before the final report.
+   * Default 3 s.
+   */
+  mediaLingerMs?: number;
   /** Ports where UDP/TCP is treated as SIP even when the content check fails. Default [5060, 5061]. */
   sipPorts?: readonly number[];
   /** Headers carrying the A-leg Call-ID on a B2BUA leg; first found wins. Default ['X-CID']. */
@@ -79,6 +102,24 @@ export interface SipCall {
   userAgents: [string, string];
   /** Binding id per side x m-line index, -1 when none. */
   bindings: Int32Array;
+  /** The callee side answered (provisional beyond 100, a final response, or SDP from side 1). */
+  answered: boolean;
+  /** RTP of the call was seen (touch()). */
+  hasMedia: boolean;
+  /** A re-offer (re-INVITE/UPDATE in a confirmed dialog) waiting for its 2xx; null when none. */
+  pendingOffer: PendingOffer | null;
+  /** Bindings retired but still lingering (mediaLingerMs); null when none. */
+  lingering: MediaBinding[] | null;
+}
+
+/** An SDP offer held until its transaction's final response: only an accepted offer moves media. */
+interface PendingOffer {
+  method: string;
+  cseq: number;
+  side: number;
+  sdp: SdpSession;
+  /** Source address words of the message (NAT binding), null when unknown. */
+  src: Uint32Array | null;
 }
 
 /** m= lines tracked per SDP; further ones are counted and ignored. */
@@ -100,7 +141,11 @@ export interface CallTrackerStats {
   callsStarted: number;
   callsEnded: number;
   callsEvicted: number;
+  /** Evictions by what the call was (CALL_EVICTION_KINDS; 'refused': new dialogs not tracked, not counted in callsEvicted). */
+  callsEvictedByKind: Record<CallEvictionKind, number>;
   callsExpired: number;
+  /** Re-offers answered with a final failure (e.g. a T.38 offer answered 488): media did not move. */
+  offersRejected: number;
   bindingsCreated: number;
   bindingsRetired: number;
   bindingTableFull: number;
@@ -130,10 +175,16 @@ export class CallTracker {
   private readonly maxAgeMs: number;
   private readonly idleMs: number;
   private readonly lingerMs: number;
+  private readonly mediaLingerMs: number;
   private readonly natBindSource: boolean;
-  // Two lists over call slots: by last activity (LRU) and by creation (age).
-  private readonly lru: IndexList;
+  // Each call slot sits in one of four activity lists (least recent first), by eviction class
+  // (CLASS_*), and in one list by creation (max age).
+  private readonly lists: IndexList[];
+  private readonly classOf: Uint8Array;
   private readonly age: IndexList;
+  // Retired bindings waiting out mediaLingerMs, in retirement order (= due order).
+  private lingerQueue: MediaBinding[] = [];
+  private lingerHead = 0;
   private readonly freeSlots: Int32Array;
   private freeTop: number;
   private readonly hookCallStart: (callIndex: number, callId: string) => void;
@@ -142,24 +193,26 @@ export class CallTracker {
   private readonly hookRetired: (bindingId: number, reason: BindingRetireReason) => void;
   private readonly hookUpdated: (bindingId: number) => void;
   private readonly hookMessage: CallTrackerHooks['onMessage'];
+  private readonly hookEvicted: (kind: CallEvictionKind, callId: string) => void;
   // The packet being consumed, for the TCP callback (bound once, no closure per packet).
   private curPkt: DecodedPacket | null = null;
   private curNowMs = 0;
   private readonly consumeStream: (buf: Uint8Array, off: number, len: number) => number;
-  private readonly natScratch = new Uint32Array(4);
 
   constructor(hooks: CallTrackerHooks = {}, o: CallTrackerOptions = {}) {
     this.maxCalls = Math.max(1, o.maxCalls ?? 10000);
     this.maxAgeMs = o.maxAgeMs ?? 4 * 3600_000;
     this.idleMs = o.idleMs ?? 3600_000;
     this.lingerMs = o.endedLingerMs ?? 30_000;
+    this.mediaLingerMs = Math.max(0, o.mediaLingerMs ?? 3000);
     this.natBindSource = o.natBindSource ?? true;
     this.parser = new SipParser({ aLegHeaders: o.aLegHeaders ?? ['X-CID'] });
     this.ports = new SipPortSet(o.sipPorts ?? [5060, 5061]);
     this.tcp = new SipTcpReassembler(o.maxTcpConnections ?? 1024, o.maxTcpBuffer ?? 65536);
     this.table = new BindingTable(o.maxBindings ?? this.maxCalls * 4);
     this.calls = new Array<SipCall | null>(this.maxCalls).fill(null);
-    this.lru = new IndexList(this.maxCalls);
+    this.lists = [new IndexList(this.maxCalls), new IndexList(this.maxCalls), new IndexList(this.maxCalls), new IndexList(this.maxCalls)];
+    this.classOf = new Uint8Array(this.maxCalls);
     this.age = new IndexList(this.maxCalls);
     this.freeSlots = new Int32Array(this.maxCalls);
     for (let i = 0; i < this.maxCalls; i++) this.freeSlots[i] = this.maxCalls - 1 - i;
@@ -170,6 +223,7 @@ export class CallTracker {
     this.hookRetired = hooks.onBindingRetired ?? noop;
     this.hookUpdated = hooks.onBindingUpdated ?? noop;
     this.hookMessage = hooks.onMessage;
+    this.hookEvicted = hooks.onCallEvicted ?? noop;
     this.consumeStream = (buf, off, len) => this.streamMessage(buf, off, len);
     this.stats = {
       sipMessages: 0,
@@ -191,7 +245,9 @@ export class CallTracker {
       callsStarted: 0,
       callsEnded: 0,
       callsEvicted: 0,
+      callsEvictedByKind: { ended: 0, unanswered: 0, answered: 0, media: 0, refused: 0 },
       callsExpired: 0,
+      offersRejected: 0,
       bindingsCreated: 0,
       bindingsRetired: 0,
       bindingTableFull: 0,
@@ -259,7 +315,8 @@ export class CallTracker {
     const c = this.call(callIndex);
     if (c === null || c.state === 'ended') return;
     c.lastMs = nowMs;
-    this.lru.moveToTail(callIndex);
+    c.hasMedia = true;
+    this.activity(callIndex);
   }
 
   // ---------------------------------------------------------------- input
@@ -342,6 +399,7 @@ export class CallTracker {
         return;
       }
       idx = this.startCall(msg, nowMs);
+      if (idx < 0) return;
     }
     const call = this.calls[idx]!;
     if (call.state === 'ended') {
@@ -349,7 +407,6 @@ export class CallTracker {
       return;
     }
     call.lastMs = nowMs;
-    this.lru.moveToTail(idx);
 
     const senderTag = msg.isRequest ? msg.fromTag : msg.toTag;
     const side = senderTag === call.callerTag ? 0 : 1;
@@ -362,12 +419,24 @@ export class CallTracker {
 
     if (msg.isRequest) {
       if (msg.method === 'INVITE' && call.state === 'early') call.inviteCseq = msg.cseqNum;
-    } else if (msg.cseqMethod === 'INVITE') {
-      if (call.inviteCseq < 0 && call.state === 'early') call.inviteCseq = msg.cseqNum;
-      if (msg.statusCode >= 200 && msg.statusCode < 300) call.state = 'confirmed';
+    } else {
+      if (msg.statusCode > 100) call.answered = true;
+      if (msg.cseqMethod === 'INVITE') {
+        if (call.inviteCseq < 0 && call.state === 'early') call.inviteCseq = msg.cseqNum;
+        if (msg.statusCode >= 200 && msg.statusCode < 300) call.state = 'confirmed';
+      }
+      const p = call.pendingOffer;
+      if (p !== null && msg.statusCode >= 200 && msg.cseqNum === p.cseq && msg.cseqMethod === p.method) {
+        // The re-offer's final response: accepted, it moves media (before the answer in this response
+        // is applied, so the answer completes it); refused (488 to a T.38 offer...), nothing moves.
+        call.pendingOffer = null;
+        if (msg.statusCode < 300) this.applySdp(call, p.side, p.sdp, p.src, nowMs, false);
+        else this.stats.offersRejected++;
+      }
     }
+    this.activity(idx);
 
-    if (msg.sdp !== '' && SDP_METHODS.has(method) && msg.statusCode < 300) this.applySdp(call, side, msg, pkt, nowMs);
+    if (msg.sdp !== '' && SDP_METHODS.has(method) && msg.statusCode < 300) this.onSdp(call, side, msg, pkt, nowMs);
 
     if (msg.isRequest) {
       if (msg.method === 'BYE') this.endCall(idx, 'bye', 0, nowMs);
@@ -385,12 +454,54 @@ export class CallTracker {
     }
   }
 
+  /**
+   * SDP of an offer or answer. A re-offer in a confirmed dialog (re-INVITE, UPDATE) waits for its 2xx;
+   * anything else applies now (an initial offer sets up its address at once, as early media needs). An
+   * answer (response, ACK, PRACK) completes the exchange: both ends of it become this call's.
+   */
+  private onSdp(call: SipCall, side: number, msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
+    const sdp = parseSdp(msg.sdp);
+    if (sdp === null) {
+      this.stats.sdpUnparsable++;
+      this.stats.malformed['bad-sdp']++;
+      return;
+    }
+    if (side === 1) call.answered = true;
+    let src: Uint32Array | null = null;
+    if (pkt.ipVersion !== 0) src = Uint32Array.of(pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+    if (msg.isRequest && (msg.method === 'INVITE' || msg.method === 'UPDATE') && call.state === 'confirmed') {
+      call.pendingOffer = { method: msg.method, cseq: msg.cseqNum, side, sdp, src };
+      return;
+    }
+    const answer = !msg.isRequest || msg.method === 'ACK' || msg.method === 'PRACK';
+    this.applySdp(call, side, sdp, src, nowMs, answer);
+  }
+
+  /** Eviction class of a live call from what it has seen. */
+  private classOfCall(call: SipCall): number {
+    if (call.state === 'ended') return CLASS_ENDED;
+    if (call.hasMedia) return CLASS_MEDIA;
+    return call.answered ? CLASS_ANSWERED : CLASS_UNANSWERED;
+  }
+
+  /** The call was active now: it goes to the tail of its class's list (changing list if its class changed). */
+  private activity(idx: number): void {
+    const cls = this.classOfCall(this.calls[idx]!);
+    const old = this.classOf[idx];
+    if (cls === old) {
+      this.lists[cls].moveToTail(idx);
+      return;
+    }
+    this.lists[old].unlink(idx);
+    this.lists[cls].append(idx);
+    this.classOf[idx] = cls;
+  }
+
   private startCall(msg: SipMessage, nowMs: number): number {
-    if (this.freeTop === 0) {
-      const victim = this.lru.head;
-      this.stats.callsEvicted++;
-      if (this.calls[victim]!.state !== 'ended') this.endCall(victim, 'evicted', 0, nowMs);
-      this.freeCall(victim);
+    if (this.freeTop === 0 && !this.evictOne(nowMs)) {
+      this.stats.callsEvictedByKind.refused++;
+      this.hookEvicted('refused', msg.callId);
+      return -1;
     }
     const idx = this.freeSlots[--this.freeTop];
     const b2b = B2B_SUFFIX.exec(msg.callId);
@@ -411,14 +522,36 @@ export class CallTracker {
       aLegCallId: b2b ? msg.callId.slice(0, b2b.index) : '',
       userAgents: ['', ''],
       bindings: new Int32Array(2 * MAX_MEDIA_PER_SIDE).fill(-1),
+      answered: inDialog,
+      hasMedia: false,
+      pendingOffer: null,
+      lingering: null,
     };
     this.calls[idx] = call;
     this.byCallId.set(msg.callId, idx);
-    this.lru.append(idx);
+    const cls = this.classOfCall(call);
+    this.classOf[idx] = cls;
+    this.lists[cls].append(idx);
     this.age.append(idx);
     this.stats.callsStarted++;
     this.hookCallStart(idx, msg.callId);
     return idx;
+  }
+
+  /** Frees one slot for a new call: the least recently active of the lowest eviction class; false when none may go. */
+  private evictOne(nowMs: number): boolean {
+    let cls = CLASS_ENDED;
+    while (cls < CLASS_MEDIA && this.lists[cls].head < 0) cls++;
+    const victim = this.lists[cls].head;
+    const call = this.calls[victim]!;
+    if (cls === CLASS_MEDIA && nowMs - call.lastMs < MEDIA_PROTECT_MS) return false;
+    const kind = CALL_EVICTION_KINDS[cls];
+    this.stats.callsEvicted++;
+    this.stats.callsEvictedByKind[kind]++;
+    if (call.state !== 'ended') this.endCall(victim, 'evicted', 0, nowMs);
+    this.freeCall(victim);
+    this.hookEvicted(kind, call.callId);
+    return true;
   }
 
   private refreshALeg(call: SipCall): void {
@@ -432,29 +565,23 @@ export class CallTracker {
     }
   }
 
-  private applySdp(call: SipCall, side: number, msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
-    const sdp = parseSdp(msg.sdp);
-    if (sdp === null) {
-      this.stats.sdpUnparsable++;
-      this.stats.malformed['bad-sdp']++;
-      return;
-    }
+  private applySdp(call: SipCall, side: number, sdp: SdpSession, src: Uint32Array | null, nowMs: number, answer: boolean): void {
     if (sdp.media.length > MAX_MEDIA_PER_SIDE) this.stats.sdpTooManyMedia++;
     const n = Math.min(sdp.media.length, MAX_MEDIA_PER_SIDE);
     for (let i = 0; i < n; i++) {
       const m = sdp.media[i];
       const slot = side * MAX_MEDIA_PER_SIDE + i;
+      const other = (1 - side) * MAX_MEDIA_PER_SIDE + i;
       const existing = this.table.get(call.bindings[slot]);
       if (m.port === 0) {
         // Rejected or disabled stream (RFC 3264 6, 8.2): neither side sends it any more.
-        if (existing !== null) this.retire(call, slot, 'rejected');
-        const other = (1 - side) * MAX_MEDIA_PER_SIDE + i;
-        if (call.bindings[other] >= 0) this.retire(call, other, 'rejected');
+        if (existing !== null) this.retire(call, slot, 'rejected', nowMs);
+        if (call.bindings[other] >= 0) this.retire(call, other, 'rejected', nowMs);
         continue;
       }
       if (m.proto.toUpperCase().indexOf('RTP') < 0) {
         // Not RTP (T.38 udptl, MSRP...): media of this m-line moved off RTP.
-        if (existing !== null) this.retire(call, slot, 'moved');
+        if (existing !== null) this.retire(call, slot, 'moved', nowMs);
         continue;
       }
       if (!m.hasIp) {
@@ -480,10 +607,17 @@ export class CallTracker {
         sameAddress(existing.rtcpIp, m.rtcpIp ?? m.ip)
       ) {
         this.updateBinding(existing, m, hold, call.userAgents[side], nowMs);
-        continue;
+        this.claimAll(existing); // named again: taken back if another leg's SDP took it meanwhile
+      } else {
+        if (existing !== null) this.retire(call, slot, 'moved', nowMs);
+        this.bind(call, side, i, slot, m, hold, src, nowMs);
       }
-      if (existing !== null) this.retire(call, slot, 'moved');
-      this.bind(call, side, i, slot, m, hold, pkt, nowMs);
+      // An answer completes the exchange: the offer's address is this call's too (both directions of
+      // the media session under one Call-ID, whichever leg named the address last).
+      if (answer) {
+        const offered = this.table.get(call.bindings[other]);
+        if (offered !== null) this.claimAll(offered);
+      }
     }
   }
 
@@ -500,22 +634,16 @@ export class CallTracker {
     this.hookUpdated(b.id);
   }
 
-  private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, hold: boolean, pkt: DecodedPacket, nowMs: number): void {
+  private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, hold: boolean, src: Uint32Array | null, nowMs: number): void {
     let natIp: Uint32Array | null = null;
-    if (this.natBindSource && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3])) {
-      const s = this.natScratch;
-      s[0] = pkt.src0;
-      s[1] = pkt.src1;
-      s[2] = pkt.src2;
-      s[3] = pkt.src3;
-      if (!sameAddress(s, m.ip) && pkt.ipVersion !== 0) natIp = Uint32Array.from(s);
-    }
+    if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = src;
     const b = this.table.add((id) => ({
       id,
       callIndex: call.index,
       callId: call.callId,
       aLegCallId: call.aLegCallId,
       xcid: call.xcid,
+      otherLegCallId: '',
       side,
       mediaIndex,
       kind: m.kind,
@@ -533,6 +661,8 @@ export class CallTracker {
       userAgent: call.userAgents[side],
       createdMs: nowMs,
       updatedMs: nowMs,
+      retireAtMs: 0,
+      retireReason: 'moved',
     }));
     if (b === null) {
       this.stats.bindingTableFull++;
@@ -541,12 +671,18 @@ export class CallTracker {
     fillClockRates(b.clockRates, m);
     call.bindings[slot] = b.id;
     this.stats.bindingsCreated++;
-    this.claim(b, m.ip, m.port, true, false);
-    if (m.rtcpPort > 0 && (m.rtcpPort !== m.port || !sameAddress(b.rtcpIp, m.ip))) this.claim(b, b.rtcpIp, m.rtcpPort, true, true);
+    this.claimAll(b);
+  }
+
+  /** Points every address of the binding at it: SDP addresses taken from any other binding, NAT guesses only where free. */
+  private claimAll(b: MediaBinding): void {
+    this.claim(b, b.ip, b.port, true, false);
+    if (b.rtcpPort > 0 && (b.rtcpPort !== b.port || !sameAddress(b.rtcpIp, b.ip))) this.claim(b, b.rtcpIp, b.rtcpPort, true, true);
+    const natIp = b.natIp;
     if (natIp !== null) {
       // A guessed address never takes an address another SDP named explicitly.
-      this.claim(b, natIp, m.port, false, false);
-      if (m.rtcpPort > 0 && m.rtcpPort !== m.port) this.claim(b, natIp, m.rtcpPort, false, true);
+      this.claim(b, natIp, b.port, false, false);
+      if (b.rtcpPort > 0 && b.rtcpPort !== b.port) this.claim(b, natIp, b.rtcpPort, false, true);
     }
   }
 
@@ -557,53 +693,106 @@ export class CallTracker {
       this.stats.rtcpKeysYielded++;
       return;
     }
-    if (old >= 0 && old !== b.id) this.stats.keysTakenOver++;
+    if (old === b.id) return; // already ours: nothing changed for the integrator
+    if (old >= 0) {
+      this.stats.keysTakenOver++;
+      const from = this.table.get(old);
+      // Another leg (B2BUA, a proxy re-using the SDP) named the same address: carry its Call-ID.
+      if (from !== null && from.callId !== b.callId && b.otherLegCallId === '') {
+        b.otherLegCallId = from.callId;
+        this.hookUpdated(b.id);
+      }
+    }
     this.hookBinding(b.id, ip[0], ip[1], ip[2], ip[3], port);
   }
 
-  private retire(call: SipCall, slot: number, reason: BindingRetireReason): void {
+  /**
+   * The binding stops being the call's media: it leaves the call now and stops correlating after
+   * mediaLingerMs of capture time (trailing RTP/RTCP of a BYE or a move still joins its stream).
+   */
+  private retire(call: SipCall, slot: number, reason: BindingRetireReason, nowMs: number): void {
     const id = call.bindings[slot];
     call.bindings[slot] = -1;
     const b = this.table.get(id);
     if (b === null) return;
+    if (this.mediaLingerMs === 0) {
+      this.finishRetire(b, reason);
+      return;
+    }
+    b.retireAtMs = nowMs + this.mediaLingerMs;
+    b.retireReason = reason;
+    (call.lingering ??= []).push(b);
+    this.lingerQueue.push(b);
+  }
+
+  private finishRetire(b: MediaBinding, reason: BindingRetireReason): void {
+    const id = b.id;
     this.table.removeKey(b.ip, b.port, id);
     if (b.rtcpPort > 0) this.table.removeKey(b.rtcpIp, b.rtcpPort, id);
     if (b.natIp !== null) {
       this.table.removeKey(b.natIp, b.port, id);
       if (b.rtcpPort > 0) this.table.removeKey(b.natIp, b.rtcpPort, id);
     }
+    b.retireAtMs = -1;
     this.stats.bindingsRetired++;
     this.hookRetired(id, reason);
     this.table.release(id);
   }
 
+  /** True when `b` is a lingering binding still in the table. */
+  private isLingering(b: MediaBinding): boolean {
+    return b.retireAtMs > 0 && this.table.get(b.id) === b;
+  }
+
+  /** Retires lingering bindings whose time has come. */
+  private retireDue(nowMs: number): void {
+    const q = this.lingerQueue;
+    while (this.lingerHead < q.length && q[this.lingerHead].retireAtMs <= nowMs) {
+      const b = q[this.lingerHead++];
+      if (!this.isLingering(b)) continue;
+      const call = this.calls[b.callIndex];
+      const list = call?.lingering;
+      if (list) list.splice(list.indexOf(b), 1);
+      this.finishRetire(b, b.retireReason);
+    }
+    if (this.lingerHead > 1024 && this.lingerHead * 2 > q.length) {
+      this.lingerQueue = q.slice(this.lingerHead);
+      this.lingerHead = 0;
+    }
+  }
+
   private endCall(idx: number, reason: CallEndReason, status: number, nowMs: number): void {
     const call = this.calls[idx]!;
     if (call.state === 'ended') return;
-    for (let s = 0; s < call.bindings.length; s++) if (call.bindings[s] >= 0) this.retire(call, s, 'call-end');
+    call.pendingOffer = null;
+    for (let s = 0; s < call.bindings.length; s++) if (call.bindings[s] >= 0) this.retire(call, s, 'call-end', nowMs);
     call.state = 'ended';
     call.endReason = reason;
     call.endStatus = status;
     call.lastMs = nowMs;
-    this.lru.moveToTail(idx);
+    this.activity(idx);
     this.stats.callsEnded++;
     this.hookCallEnd(idx, reason);
   }
 
   private freeCall(idx: number): void {
     const call = this.calls[idx]!;
+    // Its slot is about to be reused: lingering bindings (which name the slot) retire now.
+    if (call.lingering !== null) for (const b of call.lingering) if (this.isLingering(b)) this.finishRetire(b, b.retireReason);
+    call.lingering = null;
     if (this.byCallId.get(call.callId) === idx) this.byCallId.delete(call.callId);
-    this.lru.unlink(idx);
+    this.lists[this.classOf[idx]].unlink(idx);
     this.age.unlink(idx);
     this.calls[idx] = null;
     this.freeSlots[this.freeTop++] = idx;
   }
 
   /**
-   * Ends calls idle longer than idleMs or older than maxAgeMs, and forgets ended calls after their
-   * linger time. Driven by capture time; call it about once a second.
+   * Retires lingering media, ends calls idle longer than idleMs or older than maxAgeMs, and forgets ended
+   * calls after their linger time. Driven by capture time; call it about once a second.
    */
   expire(nowMs: number): void {
+    this.retireDue(nowMs);
     // Oldest by creation first: max age.
     while (this.age.head >= 0) {
       const c = this.calls[this.age.head]!;
@@ -614,20 +803,24 @@ export class CallTracker {
       }
       this.freeCall(c.index);
     }
-    // Least recently active first: idle calls, then ended calls past their linger.
-    while (this.lru.head >= 0) {
-      const c = this.calls[this.lru.head]!;
-      const idle = nowMs - c.lastMs;
-      if (c.state === 'ended') {
-        if (idle < this.lingerMs) break;
-        this.freeCall(c.index);
-        continue;
+    // Ended calls past their linger, then each live class least recently active first.
+    const ended = this.lists[CLASS_ENDED];
+    while (ended.head >= 0 && nowMs - this.calls[ended.head]!.lastMs >= this.lingerMs) this.freeCall(ended.head);
+    for (let cls = CLASS_UNANSWERED; cls <= CLASS_MEDIA; cls++) {
+      const list = this.lists[cls];
+      while (list.head >= 0) {
+        const c = this.calls[list.head]!;
+        if (nowMs - c.lastMs < this.idleMs) break;
+        this.stats.callsExpired++;
+        this.endCall(c.index, 'idle-timeout', 0, nowMs);
+        this.freeCall(c.index); // it was idle for idleMs already: no need to linger
       }
-      if (idle < this.idleMs) break;
-      this.stats.callsExpired++;
-      this.endCall(c.index, 'idle-timeout', 0, nowMs); // moves it to the LRU tail to linger
-      this.freeCall(c.index); // it was idle for idleMs already: no need to linger
     }
+  }
+
+  /** End of input: lingering media retires now with its own reason (nothing more can join it). */
+  settle(): void {
+    this.retireDue(Number.POSITIVE_INFINITY);
   }
 
   /** Ends every call (shutdown): hooks fire so final reports can be sent. */
@@ -637,6 +830,8 @@ export class CallTracker {
       if (this.calls[idx]!.state !== 'ended') this.endCall(idx, 'evicted', 0, nowMs);
       this.freeCall(idx);
     }
+    this.lingerQueue = [];
+    this.lingerHead = 0;
   }
 }
 

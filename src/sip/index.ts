@@ -6,7 +6,9 @@ export { BindingTable, type MediaBinding } from './bindings.js';
 export { SipTcpReassembler, type TcpStats } from './tcp.js';
 export {
   CallTracker,
+  CALL_EVICTION_KINDS,
   MAX_MEDIA_PER_SIDE,
+  type CallEvictionKind,
   type CallTrackerHooks,
   type CallTrackerOptions,
   type CallTrackerStats,

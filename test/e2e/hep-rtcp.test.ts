@@ -8,12 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
-import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
-import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
-import { runReplay } from '../../src/probe.js';
+import type { HepDecoded } from '../../src/hep/index.js';
 import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpRr, udp, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
-import { startUdpSink, sleep } from '../hep/helpers.js';
+import { replayToUdp } from './hep-helpers.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
 const ip = (b: Uint8Array, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
@@ -80,24 +77,6 @@ function buildCapture(dir: string): Capture {
   return { file, clearRtcp, srtcpPorts, negativeLossSsrc: bSide!.ssrc };
 }
 
-async function replayHep(file: string, edit: (c: ProbeConfig) => void): Promise<HepDecoded[]> {
-  const sink = await startUdpSink();
-  try {
-    const c = defaultConfig();
-    c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
-    c.metrics.enabled = false;
-    edit(c);
-    expect(await runReplay([file], c, { realtime: false, print: () => {} }, pino({ level: 'silent' }))).toBe(0);
-    let n = -1;
-    while (n !== sink.packets.length) {
-      n = sink.packets.length;
-      await sleep(150);
-    }
-    return sink.packets.map((p) => decodeHep3Strict(p));
-  } finally {
-    await sink.close();
-  }
-}
 
 describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed', () => {
   let dir: string;
@@ -106,7 +85,7 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-'));
     cap = buildCapture(dir);
-    synthetic = await replayHep(cap.file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    synthetic = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'synthetic'));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -139,7 +118,7 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
   });
 
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
-    const hep = await replayHep(cap.file, (c) => (c.reports.unknownCallId = 'log'));
+    const hep = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'log'));
     expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);
   });
 });

@@ -9,13 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
-import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
-import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
-import { runReplay } from '../../src/probe.js';
+import type { HepDecoded } from '../../src/hep/index.js';
+import type { ProbeConfig } from '../../src/ops/config.js';
 import { EtherType, ethernet, ipv4Fragments, sdpBody, sipRequest, sipResponse, tcpFrame, text, udp, udpFrame, vxlan } from '../../src/gen/index.js';
 import { pcapOf } from '../sip/helpers.js';
-import { startUdpSink, sleep } from '../hep/helpers.js';
+import { replayToUdp } from './hep-helpers.js';
 
 const T0 = 1_765_000_000_000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-hep-sip-'));
@@ -80,37 +78,21 @@ function build(): { file: string; want: Want[] } {
   return { file, want };
 }
 
-async function sipSent(file: string, edit: (c: ProbeConfig) => void = () => {}): Promise<HepDecoded[]> {
-  const sink = await startUdpSink();
-  try {
-    const c = defaultConfig();
-    c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
-    c.metrics.enabled = false;
-    edit(c);
-    expect(await runReplay([file], c, { realtime: false, print: () => {} }, pino({ level: 'silent' }))).toBe(0);
-    let n = -1;
-    while (n !== sink.packets.length) {
-      n = sink.packets.length;
-      await sleep(150);
-    }
-    return sink.packets.map((p) => decodeHep3Strict(p)).filter((d) => d.protoType === 1);
-  } finally {
-    await sink.close();
-  }
-}
 
 const { file, want } = build();
 const view = (d: HepDecoded) => ({
   t: d.tsSec * 1000 + d.tsUsec / 1000, src: d.srcIp, sport: d.srcPort, dst: d.dstIp, dport: d.dstPort, proto: d.ipProto, callId: d.correlationId, msg: d.payload.toString(),
 });
 
+const sipOnly = async (f: string, edit?: (c: ProbeConfig) => void) => (await replayToUdp(f, edit)).filter((d) => d.protoType === 1);
+
 describe('SIP to HOMER as HEP type 1', () => {
   it('every decoded SIP message once (UDP v4/v6, TCP, fragments, VXLAN), with time, original addresses, transport and Call-ID', async () => {
-    expect((await sipSent(file)).map(view)).toEqual(want);
+    expect((await sipOnly(file)).map(view)).toEqual(want);
   });
 
   it('filters: methods (with their responses) and address prefixes are left out', async () => {
-    const got = await sipSent(file, (c) => {
+    const got = await sipOnly(file, (c) => {
       c.hep.sip.excludeMethods = ['OPTIONS'];
       c.hep.sip.excludeAddresses = ['192.0.2.0/24', '2001:db8::/32'];
     });
@@ -118,7 +100,7 @@ describe('SIP to HOMER as HEP type 1', () => {
   });
 
   it('duplicate_window_ms 0 sends every copy; hep.sip.enabled false sends no SIP (another agent does)', async () => {
-    expect((await sipSent(file, (c) => (c.hep.sip.duplicateWindowMs = 0))).length).toBe(want.length + 1);
-    expect(await sipSent(file, (c) => (c.hep.sip.enabled = false))).toEqual([]);
+    expect((await sipOnly(file, (c) => (c.hep.sip.duplicateWindowMs = 0))).length).toBe(want.length + 1);
+    expect(await sipOnly(file, (c) => (c.hep.sip.enabled = false))).toEqual([]);
   });
 });

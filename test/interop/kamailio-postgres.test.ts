@@ -26,7 +26,7 @@ import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { runReplay } from '../../src/probe.js';
 import { writeScenarioPcap } from '../../src/gen/index.js';
 import { selfSignedCert, startUdpSink, waitFor, type UdpSink } from '../hep/helpers.js';
-import { kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
+import { NATIVE_ROUTES, kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
 import { homer5Schema, postgresMissing, startPostgres, type Postgres } from './postgres.js';
 
 const require = createRequire(import.meta.url);
@@ -50,24 +50,7 @@ event_route[sipcapture:request] {
   if ($hep(0x00b) == 5) { report_capture("rtcp_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
   return 1;
 }
-request_route {
-  sip_capture();
-  drop;
-}
-onreply_route {
-  sip_capture();
-  drop;
-}
-`;
-const NATIVE_ROUTES = `request_route {
-  sip_capture();
-  drop;
-}
-onreply_route {
-  sip_capture();
-  drop;
-}
-`;
+${NATIVE_ROUTES}`;
 
 interface Run {
   /** Every HEP message the probe sent (the tap collector's copy), decoded. */

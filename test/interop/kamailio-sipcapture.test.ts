@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeHep3, HepProtoType, HepSender, type HepSendInput } from '../../src/hep/index.js';
 import { waitFor } from '../hep/helpers.js';
-import { kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
+import { NATIVE_ROUTES, kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
 
 const missing = kamailioMissing(['sipcapture', 'db_flatstore']);
 if (missing) console.warn(`kamailio interop skipped: ${missing}`);
@@ -50,15 +50,6 @@ function readRows(dbDir: string, table: string): Row[] {
   return rows;
 }
 
-const NATIVE_ROUTES = `request_route {
-  sip_capture();
-  drop;
-}
-onreply_route {
-  sip_capture();
-  drop;
-}
-`;
 
 /** HEP over TCP needs the script to store non-SIP types (see the header comment). */
 const TCP_SCRIPT_ROUTES = `modparam("sipcapture", "nonsip_hook", 1)

@@ -121,3 +121,14 @@ ${o.routes}`;
   }
   return { port, dir, log: () => log, stop };
 }
+
+/** sipcapture's native path: SIP through sip_capture(), types 5/32/99/100 stored by the module itself. */
+export const NATIVE_ROUTES = `request_route {
+  sip_capture();
+  drop;
+}
+onreply_route {
+  sip_capture();
+  drop;
+}
+`;

@@ -32,9 +32,9 @@ describe('defaults and the shipped file', () => {
     const c = defaultConfig();
     expect(c.rtp.maxStreams).toBe(40000);
     expect(c.sip.maxCalls).toBe(20000);
-    expect(c.reports.qosHepType).toBe(99);
+    expect(c.reports.qosHepType).toBe(35);
     expect(c.sip.correlationHeaders).toEqual(['X-CID']);
-    expect(c.metrics).toEqual({ enabled: true, listen: '127.0.0.1', port: DEFAULT_METRICS_PORT, maxConnections: 64, idleTimeoutMs: 10000 });
+    expect(c.metrics).toEqual({ enabled: true, listen: '127.0.0.1', port: DEFAULT_METRICS_PORT, maxConnections: 64, idleTimeoutMs: 10000, livePage: false });
     expect(DEFAULT_METRICS_PORT).not.toBe(9090); // Prometheus's own port
     // "96-127" in the default is expanded.
     expect(c.rtp.heuristic.payloadTypes).toContain(96);
@@ -99,8 +99,8 @@ describe('validation messages name the field, the value and what is allowed', ()
     expect(problems({ file: yamlFile('capture:\n  backend: pacp\n') })).toEqual([
       'capture.backend: "pacp" is not allowed: must be one of auto, pcap, cap',
     ]);
-    expect(problems({ file: yamlFile('reports:\n  qos_hep_type: 35\n') })).toEqual([
-      'reports.qos_hep_type: 35 is not allowed: must be one of 99, 34',
+    expect(problems({ file: yamlFile('reports:\n  qos_hep_type: 36\n') })).toEqual([
+      'reports.qos_hep_type: 36 is not allowed: must be one of 35, 34, 99',
     ]);
   });
 
@@ -175,7 +175,7 @@ describe('validation messages name the field, the value and what is allowed', ()
 
   it('an unknown key far from every known one gets no suggestion', () => {
     const [msg] = problems({ file: yamlFile('metrics:\n  zzzzzzzzzz: 1\n') });
-    expect(msg).toMatch(/^metrics\.zzzzzzzzzz: unknown setting \(allowed here: enabled, listen, port, max_connections, idle_timeout_ms\)/);
+    expect(msg).toMatch(/^metrics\.zzzzzzzzzz: unknown setting \(allowed here: enabled, listen, port, max_connections, idle_timeout_ms, live_page\)/);
   });
 
   it('all problems are listed together in the error message', () => {
@@ -261,7 +261,7 @@ describe('overrides (command-line flags)', () => {
     expect(c.capture.interface).toBe('eth3');
     expect(c.rtp.maxStreams).toBe(80000);
     expect(c.hep.collectors).toHaveLength(1);
-    expect(c.hep.collectors[0]).toMatchObject({ host: 'h', port: 1, transport: 'tcp', queueSize: 10000 });
+    expect(c.hep.collectors[0]).toMatchObject({ host: 'h', port: 1, transport: 'tcp', queueSize: 0 });
   });
 
   it('unknown override paths get a suggestion; bad values name the flag', () => {

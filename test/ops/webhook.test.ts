@@ -100,7 +100,7 @@ describe('webhook output', () => {
     ]);
     expect(rx.got[0]).toMatchObject({ callId: 'call-1@test', node: 'probe-1', time: '2023-11-14T22:13:30.500Z', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', codec: 'pcma' }, mos: 3.1, lossPct: 6.5, jitterMs: 12 });
     expect(rx.got[0]!.report.TYPE).toBe('ALERT');
-    expect(w.stats()).toEqual([{ name: rx.url.replace(/\?.*$/, ''), sent: 6, failed: 0, dropped: 0, queued: 0, up: true, lastError: undefined }]);
+    expect(w.stats()).toEqual([{ name: rx.url.replace(/\?.*$/, ''), sent: 6, failed: 0, errors: 0, dropped: 0, queued: 0, up: true, lastError: undefined }]);
   });
 
   it('retries 5xx and refused connections with backoff, does not retry 4xx, and counts each', async () => {
@@ -111,19 +111,19 @@ describe('webhook output', () => {
     a.write(event('ALERT', { ALERT_RULE: 'poor' }));
     await a.close(5000);
     expect(flaky.got.length).toBe(1);
-    expect(a.stats()[0]).toMatchObject({ sent: 1, failed: 2, dropped: 0, up: true });
+    expect(a.stats()[0]).toMatchObject({ sent: 1, errors: 2, failed: 0, dropped: 0, up: true });
     const b = output(refusing.url);
     b.write(event('ALERT', { ALERT_RULE: 'poor' }));
     await b.close(5000);
     expect(refusing.hits).toBe(1);
-    expect(b.stats()[0]).toMatchObject({ sent: 0, failed: 1, dropped: 1, lastError: 'HTTP 400' });
+    expect(b.stats()[0]).toMatchObject({ sent: 0, errors: 1, failed: 1, dropped: 0, lastError: 'HTTP 400' });
 
     const gone = await receiver();
     await gone.close(); // nothing listens on its port any more
     const c = output(gone.url, { retries: 2 });
     c.write(event('ALERT', { ALERT_RULE: 'poor' }));
     await c.close(5000);
-    expect(c.stats()[0]).toMatchObject({ sent: 0, failed: 3, dropped: 1, up: false, lastError: 'ECONNREFUSED' });
+    expect(c.stats()[0]).toMatchObject({ sent: 0, errors: 3, failed: 1, dropped: 0, up: false, lastError: 'ECONNREFUSED' });
     const gaveUp = logs.filter((l) => l.msg === 'webhook event not delivered after its retries');
     expect(gaveUp.length).toBeGreaterThan(0);
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs

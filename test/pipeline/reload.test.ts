@@ -1,4 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
@@ -42,6 +45,27 @@ describe('configuration reload', () => {
     await outputs.close(1000);
     expect(a.got).toEqual(['before']);
     expect(b.got).toEqual(['after']);
+  });
+
+  it('an output that cannot be reopened keeps running; the others still change', async () => {
+    const a = await receiver();
+    const b = await receiver();
+    sockets.push(a.sock, b.sock);
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-'));
+    const first = withCollector(a.port);
+    first.reports.jsonl = { enabled: true, path: join(dir, 'r.jsonl') };
+    const outputs = openOutputs(first);
+    const jsonl = outputs.list.find((o) => o.name === 'jsonl');
+    const next = withCollector(b.port);
+    next.reports.jsonl = { enabled: true, path: join(dir, 'missing', 'r.jsonl') };
+    await outputs.reload(next, 1000);
+    expect(outputs.list.find((o) => o.name === 'jsonl')).toBe(jsonl);
+    outputs.sink.qos({ CORRELATION_ID: 'kept', TYPE: 'PERIODIC', MOS: 4.1 }, env, true, true);
+    await until(() => b.got.length === 1);
+    await outputs.close(1000);
+    expect(b.got).toEqual(['kept']);
+    expect(readFileSync(join(dir, 'r.jsonl'), 'utf8')).toContain('"kept"');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('swaps threshold rules, and refuses an invalid set without changing the running one', () => {

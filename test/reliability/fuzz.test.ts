@@ -1,13 +1,13 @@
 /**
  * Fuzzing the whole pipeline (issue 9). Capture images come from src/gen and are damaged by the mutation
- * fuzzer of src/bench/fuzz.ts (bounded here; `node dist/bench/fuzz.js --seconds 600` runs the long
+ * fuzzer of native-bench/ts/fuzz.ts (bounded here; `npm run build:bench; node native-bench/out/fuzz.js --seconds 600` runs the long
  * version), and fast-check builds packets of every kind with arbitrary fields. Contract: only
  * CaptureFileError leaves the file reader, nothing leaves the pipeline, tables stay within their maxima,
  * reports round-trip through JSON, and corruption is counted as malformed.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exoticRecords, fuzzConfig, fuzzInput, mutateRecords, runCapture, scenarioRecords, violations } from '../../src/bench/fuzz.js';
+import { exoticRecords, fuzzConfig, fuzzInput, mutateRecords, runCapture, scenarioRecords, violations } from '../../native-bench/ts/fuzz.js';
 import { classicPcap, pcapng, rtcpCompound, rtcpSdes, rtcpSr, rtp, sdpBody, sipRequest, text, udpFrame } from '../../src/gen/index.js';
 import type { PcapRecord } from '../../src/gen/index.js';
 import { SeededRandom } from '../../src/gen/random.js';

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonLinesOutput } from '../../src/report/index.js';
+import { openJsonlOutput } from '../../src/outbound/index.js';
+import { defaultConfig } from '../../src/ops/config.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rtpprobe-jsonl-'));
 const waitFor = async (cond: () => boolean, ms = 10_000) => {
@@ -110,6 +112,19 @@ describe('JSON-lines output', () => {
     } finally {
       fs.unmount();
     }
+  });
+
+  it("every FINAL of a full stream table at shutdown is written (the default output's buffer is sized from rtp.max_streams)", async () => {
+    const file = join(tmp(), 'finals.jsonl');
+    const config = defaultConfig();
+    config.reports.jsonl = { enabled: true, path: file };
+    const out = openJsonlOutput(config, { warn: () => {}, error: () => {}, info: () => {} })!;
+    const line = JSON.stringify({ TYPE: 'FINAL', PAD: 'f'.repeat(1400) });
+    const n = 20_000;
+    for (let i = 0; i < n; i++) out.file.writeLine(line);
+    await out.close(30_000);
+    expect(out.file.dropped).toBe(0);
+    expect(readFileSync(file, 'utf8').split('\n').length - 1).toBe(n);
   });
 
   it('drops whole lines beyond the buffer bound and counts them', async () => {

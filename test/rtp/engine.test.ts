@@ -98,7 +98,8 @@ describe('RFC 3550 counters derived from the scenario descriptions', () => {
 function driver(opts: ConstructorParameters<typeof RtpEngine>[0] = {}) {
   const ends: Array<[number, number]> = [];
   const starts: number[] = [];
-  const engine = new RtpEngine({ maxStreams: 16, ...opts }, {
+  // Lifecycle and counting tests: a signalled packet counts at once (admission has its own tests).
+  const engine = new RtpEngine({ maxStreams: 16, signalledMinConsecutive: 1, ...opts }, {
     onStreamStart: (s) => starts.push(s),
     onStreamEnd: (s, r) => ends.push([s, r]),
   });
@@ -290,7 +291,7 @@ describe('stream lifecycle', () => {
 describe('allocation', () => {
   it('a million packets across 1000 streams keep the heap flat', () => {
     const streams = 1000;
-    const engine = new RtpEngine({ maxStreams: streams, silenceTimeoutMs: 60000 });
+    const engine = new RtpEngine({ maxStreams: streams, silenceTimeoutMs: 60000, signalledMinConsecutive: 1 });
     const pkt = new DecodedPacket();
     const payloads = Array.from({ length: streams }, (_, i) => rtp({ pt: 0, seq: 0, ts: 0, ssrc: i + 1 }));
     synthPacket(pkt, payloads[0], 0);

@@ -17,7 +17,7 @@ export interface TsharkRow {
 /** Rows of `tshark -q -z rtp,streams` output. */
 export function parseTshark(path: string): TsharkRow[] {
   const rows: TsharkRow[] = [];
-  const re = /^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*(X?)\s*$/;
+  const re = /^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s*(X?)\s*$/;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const m = re.exec(line);
     if (!m) continue;
@@ -41,6 +41,8 @@ export interface RunResult {
   streams: Map<string, StreamSnapshot>;
   perPacket: PerPacket;
   engine: RtpEngine;
+  /** Wireshark packet time of each slot after its latest packet (per-packet deltas). */
+  lastTime: Map<string, number>;
 }
 
 /** Payload kinds and clocks from the capture's own SDP (a=rtpmap lines found anywhere in the file). */
@@ -57,7 +59,8 @@ export function sdpPayloadMap(bytes: Uint8Array): Map<number, { clock: number; k
 function collector(opts: Partial<RtpEngineOptions>, sdp: Map<number, { clock: number; kind: number }>): RunResult {
   const streams = new Map<string, StreamSnapshot>();
   const perPacket: PerPacket = new Map();
-  const engine: RtpEngine = new RtpEngine(opts, {
+  // The arithmetic is compared per packet from the first: signalled packets count at once here.
+  const engine: RtpEngine = new RtpEngine({ signalledMinConsecutive: 1, ...opts }, {
     resolveClock: (_s, pt) => sdp.get(pt)?.clock ?? 0,
     resolvePayloadKind: (_s, pt) => sdp.get(pt)?.kind ?? -1,
     onStreamEnd: (slot) => {
@@ -66,7 +69,7 @@ function collector(opts: Partial<RtpEngineOptions>, sdp: Map<number, { clock: nu
       streams.set(streamKey(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc), snap);
     },
   });
-  return { streams, perPacket, engine };
+  return { streams, perPacket, engine, lastTime: new Map() };
 }
 
 function record(r: RunResult, slot: number): void {
@@ -75,7 +78,12 @@ function record(r: RunResult, slot: number): void {
   const key = `${slot}`;
   let list = r.perPacket.get(key);
   if (!list) r.perPacket.set(key, (list = []));
-  list.push({ d: e.lastDeltaMs(slot), j: e.wiresharkJitterMs(slot), sk: e.skewMs(slot) });
+  // Wireshark's delta: the change of its packet time; a packet it does not analyse keeps the last one.
+  const time = e.wiresharkTimeMs(slot);
+  const prev = r.lastTime.get(key);
+  const d = prev === undefined ? 0 : time !== prev ? time - prev : list[list.length - 1].d;
+  r.lastTime.set(key, time);
+  list.push({ d, j: e.wiresharkJitterMs(slot), sk: e.skewMs(slot) });
 }
 
 /** Rename per-packet lists from slot numbers to stream keys (slots are reused only after end). */

@@ -56,7 +56,7 @@ describe('CallTracker under random dialogs', () => {
               if (!live.delete(id)) retiredUnknown++;
             },
           },
-          { maxCalls: 3, maxBindings: 12, idleMs: 100_000, maxAgeMs: 300_000, endedLingerMs: 5000 },
+          { maxCalls: 3, maxBindings: 12, idleMs: 100_000, maxAgeMs: 300_000, endedLingerMs: 5000, mediaLingerMs: 2000 },
         );
         const pkt = new DecodedPacket();
         pkt.ipVersion = 4;
@@ -86,12 +86,19 @@ describe('CallTracker under random dialogs', () => {
           tracker.expire(now);
           // Every live binding is owned by a live call slot and findable at its SDP address.
           expect(tracker.activeBindings).toBe(live.size);
+          // A retired binding lingers (mediaLingerMs) in its call's list, never past the call's slot.
           for (const id of live) {
             const b = tracker.binding(id)!;
             expect(b).not.toBeNull();
             const call = tracker.call(b.callIndex)!;
-            expect(call.state).not.toBe('ended');
-            expect(call.bindings[b.side * MAX_MEDIA_PER_SIDE + b.mediaIndex]).toBe(id);
+            expect(call.callId).toBe(b.callId);
+            if (b.retireAtMs > 0) {
+              expect(call.lingering).toContain(b);
+              expect(b.retireAtMs).toBeGreaterThan(now);
+            } else {
+              expect(call.state).not.toBe('ended');
+              expect(call.bindings[b.side * MAX_MEDIA_PER_SIDE + b.mediaIndex]).toBe(id);
+            }
           }
           expect(tracker.activeCalls).toBeLessThanOrEqual(3);
         }
@@ -105,7 +112,7 @@ describe('CallTracker under random dialogs', () => {
     );
     // The generator really reaches the interesting paths.
     expect(created).toBeGreaterThan(300);
-    expect(moved).toBeGreaterThan(10);
-    expect(reasons.rejected).toBeGreaterThan(10);
+    expect(moved).toBeGreaterThan(5); // fewer than rejections: a re-offer moves media only with its 2xx
+    expect(reasons.rejected).toBeGreaterThan(2);
   });
 });

@@ -6,7 +6,9 @@ import { eachPacket, pcapOf, words } from './helpers.js';
 const T0 = 1_700_000_000_000;
 
 /** A tracker with every hook recorded as text, fed through the real pcap reader and decoder. */
-function harness(o: CallTrackerOptions = {}) {
+/** Bindings retire at once unless a test sets mediaLingerMs (the linger has its own tests). */
+function harness(opts: CallTrackerOptions = {}) {
+  const o = { mediaLingerMs: 0, ...opts };
   const events: string[] = [];
   const tracker = new CallTracker(
     {
@@ -92,12 +94,15 @@ describe('CallTracker dialogs', () => {
     const h = harness();
     h.feed([up(invite('hold', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('hold', 200, { ip: B, media: [{ port: 6000 }] }), 10)]);
     const id = h.tracker.findBinding(...words(A), 4000);
+    // Each re-offer counts once its 200 is seen.
     h.feed([up(invite('hold', { ip: A, media: [{ port: 4000, direction: 'sendonly' }] }, { cseq: 2, toTag: 'callee' }), 100)]);
+    expect(h.tracker.binding(id)).toMatchObject({ direction: 'sendrecv', onHold: false });
+    h.feed([down(resp('hold', 200, { ip: B, media: [{ port: 6000, direction: 'recvonly' }] }, 'INVITE', 2), 110)]);
     expect(h.tracker.binding(id)).toMatchObject({ direction: 'sendonly', onHold: true });
-    h.feed([up(invite('hold', { ip: '0.0.0.0', media: [{ port: 4000 }] }, { cseq: 3, toTag: 'callee' }), 200)]);
+    h.feed([up(invite('hold', { ip: '0.0.0.0', media: [{ port: 4000 }] }, { cseq: 3, toTag: 'callee' }), 200), down(resp('hold', 200, null, 'INVITE', 3), 210)]);
     expect(h.tracker.findBinding(...words(A), 4000)).toBe(id);
     expect(h.tracker.binding(id)!.onHold).toBe(true);
-    h.feed([up(invite('hold', { ip: A, media: [{ port: 4000 }] }, { cseq: 4, toTag: 'callee' }), 300)]);
+    h.feed([up(invite('hold', { ip: A, media: [{ port: 4000 }] }, { cseq: 4, toTag: 'callee' }), 300), down(resp('hold', 200, null, 'INVITE', 4), 310)]);
     expect(h.tracker.binding(id)).toMatchObject({ direction: 'sendrecv', onHold: false });
     expect(h.events.some((e) => e.startsWith('retire'))).toBe(false);
   });
@@ -203,10 +208,13 @@ describe('CallTracker dialogs', () => {
     expect(h.events).toContain('end 1 idle-timeout'); // x2 (slot 1) idle; x1 was touched by its media
     expect(h.callIdAt(A, 4002)).toBeNull();
     expect(h.callIdAt(A, 4000)).toBe('x1');
-    // Full: x3 and x4 arrive; x1 (least recently active) is evicted when x4 needs room.
+    // Full: x3 and x4 arrive; x3 (never answered) is evicted when x4 needs room, not x1 (media flowing)
+    // although x1 was less recently active.
     h.feed([up(invite('x3', { ip: A, media: [{ port: 4004 }] }), 62_000), up(invite('x4', { ip: A, media: [{ port: 4006 }] }), 63_000)]);
     expect(h.tracker.stats.callsEvicted).toBe(1);
-    expect(h.callIdAt(A, 4000)).toBeNull();
+    expect(h.tracker.stats.callsEvictedByKind).toEqual({ ended: 0, unanswered: 1, answered: 0, media: 0, refused: 0 });
+    expect(h.callIdAt(A, 4000)).toBe('x1');
+    expect(h.callIdAt(A, 4004)).toBeNull();
     expect(h.callIdAt(A, 4006)).toBe('x4');
     h.tracker.expire(T0 + 700_000);
     expect(h.tracker.activeCalls).toBe(0);

@@ -1,17 +1,17 @@
 /**
  * Benchmark of decode + RTP engine over an in-memory capture of many G.711 streams (not a test).
- * Run after build: node --expose-gc dist/bench/engine.js [streams] [packetsPerStream]
+ * Run after build: node --expose-gc native-bench/out/engine.js [streams] [packetsPerStream]
  * Reported as ratios against a reference loop measured in the same run: the reference touches every
  * packet's RTP header (sequence, timestamp, SSRC) into a typed array, the least any analysis must do.
  * Last, the engine alone: every packet decoded once beforehand into typed arrays, then only
  * engine.onRtp is timed (one DecodedPacket refilled per call, the refill timed alone and subtracted),
  * steady state (every stream started untimed), best of 7.
  */
-import { classicPcap, rtp, udpFrame, type PcapRecord } from '../gen/index.js';
+import { classicPcap, rtp, udpFrame, type PcapRecord } from '../../dist/gen/index.js';
 import { elapsedMs, keepAlive } from './pipeline.js';
-import { readCaptureBuffer } from '../capture/index.js';
-import { DecodedPacket, PacketDecoder } from '../decode/index.js';
-import { RtpEngine } from '../rtp/index.js';
+import { readCaptureBuffer } from '../../dist/capture/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
+import { RtpEngine } from '../../dist/rtp/index.js';
 
 const streams = Number(process.argv[2] ?? 2000);
 const perStream = Number(process.argv[3] ?? 250);

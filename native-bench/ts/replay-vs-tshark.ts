@@ -10,7 +10,7 @@
  * stream (2 also max delta / max jitter to tshark's printed 3 decimals), and prints the speed ratios.
  * Each is timed --rounds times (default 2), alternating, best kept, as wall time and as CPU time (user +
  * system, child processes from /proc/self/stat): on a shared machine the CPU-time ratio is the steadier one.
- * Run after build: node --expose-gc dist/bench/replay-vs-tshark.js [--mb 200] [--file FILE] [--keep FILE] [--rounds N]
+ * Run after build: node --expose-gc native-bench/out/replay-vs-tshark.js [--mb 200] [--file FILE] [--keep FILE] [--rounds N]
  *   --file: use this capture (kept); --keep: write the generated capture there and keep it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,9 +18,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { callDurationForSize, writeScenarioPcap } from '../gen/scenario.js';
-import { RtpEngine } from '../rtp/index.js';
-import { elapsedMs, gc, HotLoop, streamKeyOf, streamResults } from './pipeline.js';
+import { callDurationForSize, writeScenarioPcap } from '../../dist/gen/scenario.js';
+import { benchConfig, benchPipeline, elapsedMs, gc, replayFile, streamKeyOf, streamResults } from './pipeline.js';
 import { argString, argNumber } from './args.js';
 
 interface TsharkStream {
@@ -107,7 +106,7 @@ async function main(): Promise<void> {
   const keep = argString('keep', '');
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-replay-'));
   const file = given !== '' ? given : keep !== '' ? keep : join(dir, 'replay.pcap');
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
   try {
     let t0 = process.hrtime.bigint();
     if (given === '' || !existsSync(given)) {
@@ -138,14 +137,12 @@ async function main(): Promise<void> {
       gc();
       c0 = selfCpuS();
       t0 = process.hrtime.bigint();
-      const engine = new RtpEngine({ maxStreams: rows.length + 64, wiresharkCompatibleClock: true });
-      const loop = new HotLoop(engine);
-      await loop.runFile(file);
+      const pipeline = benchPipeline(benchConfig());
+      packets = await replayFile(pipeline, file);
       best.loop = Math.min(best.loop, elapsedMs(t0));
       cpu.loop = Math.min(cpu.loop, selfCpuS() - c0); // includes the file reads on libuv's threads
-      packets = loop.counts.packets;
-      const ours = streamResults(engine);
-      checkAgainst('hot loop', rows, ours);
+      const ours = streamResults(pipeline.engine);
+      checkAgainst('replay path in process', rows, ours);
       for (const row of rows) {
         const o = ours.get(row.key)!;
         if (Math.abs(o.maxDeltaMs - row.maxDelta) > 0.0005 + 1e-9 || Math.abs(o.maxJitterMs - row.maxJitter) > 0.0005 + 1e-9) {
@@ -183,7 +180,7 @@ async function main(): Promise<void> {
     console.log(`== replay vs tshark: ${(size / 1e6).toFixed(0)} MB, ${packets} packets, ${rows.length} RTP streams, best of ${rounds} ==`);
     console.log(`same ${rows.length} streams as tshark with the same packets and lost per stream: hot loop (also max delta and max jitter to 3 decimals), rtpprobe replay (table and JSON lines)`);
     line('tshark -q -z rtp,streams', 'tshark', ', includes start-up');
-    line('hot loop (file source .. RTP engine)', 'loop', '');
+    line('replay path in process (file .. Pipeline)', 'loop', '');
     line('rtpprobe replay --no-hep (stream table)', 'cli', ', includes start-up');
     line('rtpprobe replay --no-hep --jsonl FILE', 'cliJsonl', ', includes start-up');
   } finally {

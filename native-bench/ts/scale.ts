@@ -1,40 +1,45 @@
 /**
  * Cost per packet as the number of concurrent streams grows (1k, 10k, 100k by default) and the engine's
- * memory per stream. Every configuration times the same number of packets (G.729 20 ms frames, streams
+ * memory per stream, through the probe's replay path (Pipeline.processRecords, the CLI's defaults; the
+ * stream table sized to at least the streams). Every configuration times the same number of packets (G.729 20 ms frames, streams
  * interleaved as on a real link) AFTER every stream has started, so the figure is steady-state cost, not
- * stream creation; the decode + SIP screen loop over the same bytes is the reference measured in the same
+ * stream creation (the heuristic starts every stream in the untimed warm-up, each stream's first packets
+ * back to back so its candidate cache is not what is measured); the decode + SIP screen loop over the same bytes is the reference measured in the same
  * run, so the engine's own share is visible. Target: cost within 25 % across the sizes.
  * The C reference (native-bench/rtpbench, same per-stream state and formulas) runs over the same bytes,
  * streams started untimed the same way (--warm), for its own whole-loop and engine cost (--no-c: skip).
- * Run after build: node --expose-gc dist/bench/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 5] [--no-c]
+ * Run after build: node --expose-gc native-bench/out/scale.js [--packets N] [--sizes 1000,10000,100000] [--rounds 5] [--no-c]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CaptureCursor } from '../capture/file/index.js';
-import { DecodedPacket, PacketDecoder } from '../decode/index.js';
-import { rtp, udpFrame } from '../gen/index.js';
-import { RtpEngine } from '../rtp/index.js';
-import { looksLikeSip } from '../sip/index.js';
-import { elapsedMs, gc, HotLoop, keepAlive } from './pipeline.js';
+import { CaptureCursor } from '../../dist/capture/file/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
+import { rtp, udpFrame } from '../../dist/gen/index.js';
+import type { Pipeline } from '../../dist/pipeline/index.js';
+import { looksLikeSip } from '../../dist/sip/index.js';
+import { benchConfig, benchPipeline, elapsedMs, gc, keepAlive, replayBuffer } from './pipeline.js';
 import { argString, argNumber } from './args.js';
 
 const measured = argNumber('packets', 1000000);
 const sizes = argString('sizes', '1000,10000,100000').split(',').map(Number);
 const rounds = argNumber('rounds', 5);
 const withC = !process.argv.includes('--no-c');
-const nativeDir = fileURLToPath(new URL('../../native-bench/', import.meta.url));
+const nativeDir = fileURLToPath(new URL('../', import.meta.url));
+/** Packets per stream in the untimed warm-up: enough for the heuristic (min_consecutive 4) to start it. */
+const WARM_ROUNDS = 6;
+const tableSize = (streams: number) => Math.max(benchConfig().rtp.maxStreams, streams);
 
 /** Best ns per timed packet of the C reference over warm + data (warm records untimed). */
-function cNs(dir: string, warm: Uint8Array, data: Uint8Array, warmRecords: number, timed: number, decodeOnly: boolean): number {
+function cNs(dir: string, warm: Uint8Array, data: Uint8Array, streams: number, timed: number, decodeOnly: boolean): number {
   const file = join(dir, 'scale.pcap');
   const all = new Uint8Array(warm.length + data.length - 24);
   all.set(warm, 0);
   all.set(data.subarray(24), warm.length);
   writeFileSync(file, all);
-  const args = [file, '--repeat', String(rounds), '--warm', String(warmRecords), '--max-streams', String(warmRecords / 2), ...(decodeOnly ? ['--decode-only'] : [])];
+  const args = [file, '--repeat', String(rounds), '--warm', String(WARM_ROUNDS * streams), '--max-streams', String(tableSize(streams)), ...(decodeOnly ? ['--decode-only'] : [])];
   const out = execFileSync(join(nativeDir, 'rtpbench'), args, { encoding: 'utf8' });
   const best = Number(/best_ns=(\d+)/.exec(out)![1]);
   if (Number(/malformed=(\d+)/.exec(out)![1]) !== 0) throw new Error(`C reference ran out of stream slots: ${out}`);
@@ -42,8 +47,11 @@ function cNs(dir: string, warm: Uint8Array, data: Uint8Array, warmRecords: numbe
 }
 const RTP_AT = 14 + 20 + 8;
 
-/** Classic pcap of `rounds` packets per stream starting at round `first`, streams interleaved. */
-function capture(streams: number, first: number, rounds: number, templates: Uint8Array[]): Uint8Array {
+/**
+ * Classic pcap of `rounds` packets per stream starting at round `first`, streams interleaved (or, with
+ * `byStream`, each stream's packets back to back).
+ */
+function capture(streams: number, first: number, rounds: number, templates: Uint8Array[], byStream = false): Uint8Array {
   const frameLen = templates[0].length;
   const out = new Uint8Array(24 + streams * rounds * (16 + frameLen));
   const dv = new DataView(out.buffer);
@@ -53,8 +61,10 @@ function capture(streams: number, first: number, rounds: number, templates: Uint
   dv.setUint32(16, 65535, true);
   dv.setUint32(20, 1, true);
   let o = 24;
-  for (let r = first; r < first + rounds; r++) {
-    for (let s = 0; s < streams; s++) {
+  for (let i = 0; i < streams * rounds; i++) {
+    const r = first + (byStream ? i % rounds : Math.floor(i / streams));
+    const s = byStream ? Math.floor(i / rounds) : i % streams;
+    {
       const us = r * 20_000 + Math.floor((s * 20_000) / streams) + ((s * 7919 + r * 31) % 500); // up to 0.5 ms jitter
       dv.setUint32(o, 1_700_000_000 + Math.floor(us / 1e6), true);
       dv.setUint32(o + 4, us % 1e6, true);
@@ -73,7 +83,7 @@ function capture(streams: number, first: number, rounds: number, templates: Uint
   return out;
 }
 
-/** The whole loop up to the engine, with the same one-pass record walk as HotLoop.runBuffer. */
+/** The whole loop up to the engine, with the same one-pass record walk as Pipeline.processRecords. */
 function decodeAndScreen(data: Uint8Array, dec: PacketDecoder, pkt: DecodedPacket): number {
   let n = 0;
   const cur = new CaptureCursor(data, 'bench');
@@ -91,7 +101,7 @@ interface Size {
   timed: number;
   bestRef: number;
   bestFull: number;
-  engine: RtpEngine | null;
+  pipeline: Pipeline | null;
 }
 
 /** One timed round of one size: the decode + screen reference, then the whole loop on a fresh engine. */
@@ -103,17 +113,17 @@ function measure(z: Size): void {
   let t0 = process.hrtime.bigint();
   decodeAndScreen(z.data, dec, pkt);
   z.bestRef = Math.min(z.bestRef, elapsedMs(t0));
-  z.engine = null;
+  z.pipeline = null;
   gc();
-  const engine = (z.engine = new RtpEngine({ maxStreams: z.streams }));
-  const loop = new HotLoop(engine);
-  keepAlive.push(loop);
-  loop.runBuffer(z.warm); // every stream starts here: creation is not what is timed
+  const p = (z.pipeline = benchPipeline(benchConfig(tableSize(z.streams))));
+  if (keepAlive.length < 4) keepAlive.push(p);
+  replayBuffer(p, z.warm); // every stream starts here: creation is not what is timed
   gc();
   t0 = process.hrtime.bigint();
-  loop.runBuffer(z.data);
+  replayBuffer(p, z.data);
   z.bestFull = Math.min(z.bestFull, elapsedMs(t0));
-  if (engine.activeStreams !== z.streams || loop.counts.rtp !== 2 * z.streams + z.timed) throw new Error(`expected ${z.streams} streams, got ${engine.activeStreams}`);
+  const e = p.engine;
+  if (e.activeStreams !== z.streams) throw new Error(`expected ${z.streams} streams, got ${e.activeStreams}`);
 }
 
 function main(): void {
@@ -124,7 +134,7 @@ function main(): void {
       udpFrame(`10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}`, 10000 + 2 * (s % 25000), `172.16.${(s >> 8) & 255}.${s & 255}`, 20000 + 2 * (s % 20000), rtp({ pt: 18, seq: 0, ts: 0, ssrc: 0x1000 + s, payload })),
     );
     const perStream = Math.max(2, Math.round(measured / streams));
-    return { streams, warm: capture(streams, 0, 2, templates), data: capture(streams, 2, perStream, templates), timed: streams * perStream, bestRef: Infinity, bestFull: Infinity, engine: null };
+    return { streams, warm: capture(streams, 0, WARM_ROUNDS, templates, true), data: capture(streams, WARM_ROUNDS, perStream, templates), timed: streams * perStream, bestRef: Infinity, bestFull: Infinity, pipeline: null };
   });
   // Untimed first pass (JIT warm-up), then rounds over all sizes in turn, so a busy spell of a shared
   // machine does not land on one size only.
@@ -141,11 +151,11 @@ function main(): void {
     const ns = (ms: number) => (ms * 1e6) / n;
     let cText = '';
     if (withC) {
-      const cFull = cNs(dir, z.warm, z.data, 2 * z.streams, n, false);
-      const cDecode = cNs(dir, z.warm, z.data, 2 * z.streams, n, true);
+      const cFull = cNs(dir, z.warm, z.data, z.streams, n, false);
+      const cDecode = cNs(dir, z.warm, z.data, z.streams, n, true);
       cText = `${cFull.toFixed(1).padStart(12)} ${(cFull - cDecode).toFixed(1).padStart(12)}`;
     }
-    const bd = z.engine!.stateBreakdown();
+    const bd = z.pipeline!.engine.stateBreakdown();
     console.log(
       `${String(z.streams).padStart(7)} ${ns(z.bestRef).toFixed(1).padStart(12)} ${ns(z.bestFull).toFixed(1).padStart(12)} ${(ns(z.bestFull) - ns(z.bestRef)).toFixed(1).padStart(14)} ${(n / z.bestFull / 1000).toFixed(2).padStart(10)} ${bd.perStream.toFixed(1).padStart(19)}${cText}`,
     );

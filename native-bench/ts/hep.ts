@@ -1,9 +1,9 @@
 /**
  * HEP encoder throughput: encodes/s of a typical RTPAgent-style QoS report into a reused buffer, reported as a
  * ratio against Buffer.from(JSON) of the same payload measured in the same run (the floor any encoder pays to
- * get the JSON text into bytes). Run after build: node dist/bench/hep.js
+ * get the JSON text into bytes). Run after build: node native-bench/out/hep.js
  */
-import { encodeHep3, HepProtoType, type HepMessage } from '../hep/index.js';
+import { encodeHep3, HepProtoType, type HepMessage } from '../../dist/hep/index.js';
 
 const callId = '56a2e1c7-4b3f-11e5-9a3b-0800273c4d2e@192.168.178.34';
 const payload = JSON.stringify({

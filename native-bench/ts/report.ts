@@ -5,13 +5,13 @@
  *   - QosReporter.onInterval: E-model on the interval + mathjs rules + building the report object
  *   - ReportScheduler.due over 100k slots (the timer scan)
  *   - parseRtcp of an SR+SDES compound, and rtcpToHomerJson of it
- * Run: node dist/bench/report.js
+ * Run: node native-bench/out/report.js
  */
-import { rtcpCompound, rtcpSdes, rtcpSr } from '../gen/index.js';
-import { QosReporter } from '../report/index.js';
-import type { StreamReportInput } from '../report/index.js';
-import { parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
-import type { StreamCounters, StreamSnapshot } from '../rtp/snapshot.js';
+import { rtcpCompound, rtcpSdes, rtcpSr } from '../../dist/gen/index.js';
+import { QosReporter } from '../../dist/report/index.js';
+import type { StreamReportInput } from '../../dist/report/index.js';
+import { parseRtcp, rtcpToHomerJson } from '../../dist/rtcp/index.js';
+import type { StreamCounters, StreamSnapshot } from '../../dist/rtp/snapshot.js';
 import { timePerOp } from './time-per-op.js';
 
 const counters = (o: Partial<StreamCounters>): StreamCounters => ({

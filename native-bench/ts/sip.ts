@@ -5,11 +5,11 @@
  *   - findBinding over a populated table (what the integrator calls for a new stream)
  *   - onPacket on an RTP packet (the classification check every UDP packet goes through)
  *   - parsing one INVITE with SDP (signalling cost, per message)
- * Run: node dist/bench/sip.js
+ * Run: node native-bench/out/sip.js
  */
-import { DecodedPacket } from '../decode/packet.js';
-import { rtp, sdpBody, sipRequest, text } from '../gen/index.js';
-import { CallTracker, SipParser } from '../sip/index.js';
+import { DecodedPacket } from '../../dist/decode/packet.js';
+import { rtp, sdpBody, sipRequest, text } from '../../dist/gen/index.js';
+import { CallTracker, SipParser } from '../../dist/sip/index.js';
 import { timePerOp } from './time-per-op.js';
 
 /** The SIP lookups are a few ns: a longer warm-up than the default settles them. */

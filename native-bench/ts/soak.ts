@@ -5,15 +5,15 @@
  * engine's active streams and the tracker's active calls. After the warm-up those samples must stay within
  * a band (default 10 % of the minimum) and the tables must not grow: a leak shows as a rising series.
  *
- *   node --expose-gc dist/bench/soak.js --minutes 10 [--calls 200] [--warmup 60] [--band 10]
+ *   node --expose-gc native-bench/out/soak.js --minutes 10 [--calls 200] [--warmup 60] [--band 10]
  *
  * Exit code 0 when the run stays flat, 1 when it does not.
  */
-import { allocateBatch, LinkType, type PacketBatch } from '../capture/index.js';
-import { scenarioFrames, type ScenarioOptions } from '../gen/index.js';
-import { defaultConfig } from '../ops/config.js';
-import { Pipeline, ReportSink } from '../pipeline/index.js';
-import type { QosReport } from '../report/index.js';
+import { allocateBatch, LinkType, type PacketBatch } from '../../dist/capture/index.js';
+import { scenarioFrames, type ScenarioOptions } from '../../dist/gen/index.js';
+import { defaultConfig } from '../../dist/ops/config.js';
+import { Pipeline, ReportSink } from '../../dist/pipeline/index.js';
+import type { QosReport } from '../../dist/report/index.js';
 import { argNumber } from './args.js';
 
 interface Sample {

@@ -1,5 +1,5 @@
 /**
- * Live capture benchmark (not a test): `node dist/bench/live.js [--seconds 2] [--start 25000] [--max 3200000]`.
+ * Live capture benchmark (not a test): `node native-bench/out/live.js [--seconds 2] [--start 25000] [--max 3200000]`.
  *
  * For each backend (the project's addon `pcap`, the `cap` fallback) it captures G.711-sized RTP-like
  * datagrams (172-byte payload, 214-byte frames) that a small C sender in ANOTHER process sends to lo at a
@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openLiveCapture, type LiveBackendName, type LivePacketSource } from '../capture/live/index.js';
+import { openLiveCapture, type LiveBackendName, type LivePacketSource } from '../../dist/capture/live/index.js';
 import { argNumber } from './args.js';
 
 const SENDER_C = String.raw`

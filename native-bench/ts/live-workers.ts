@@ -1,5 +1,5 @@
 /**
- * Live scaling benchmark (not a test): `node dist/bench/live-workers.js [--workers 1,2] [--flows 64]
+ * Live scaling benchmark (not a test): `node native-bench/out/live-workers.js [--workers 1,2] [--flows 64]
  * [--seconds 2] [--start 50000] [--factor 1.5] [--max 3200000] [--refine 2]`. Needs root and a C compiler.
  *
  * The real product (`node dist/cli.js run -i lo`, capture.workers = N, no outputs) in its own process;
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
   const factor = argNumber('factor', 1.5);
   const max = argNumber('max', 3200000);
   const refine = argNumber('refine', 2);
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-bench-workers-'));
   const src = join(dir, 'sender.c');
   const bin = join(dir, 'sender');

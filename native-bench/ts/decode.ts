@@ -1,6 +1,6 @@
 /**
  * Benchmark of capture reading + packet decoding (not a test).
- * Run after build: node --expose-gc dist/bench/decode.js [packets]
+ * Run after build: node --expose-gc native-bench/out/decode.js [packets]
  * Reported as ratios against a reference measured in the same run over the same in-memory capture: the
  * reference iterates every batch and reads one byte per packet (the floor any consumer pays). Mixes:
  *   plain  Ethernet/IPv4/UDP RTP           vlan  802.1Q + IPv6/UDP
@@ -10,9 +10,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCaptureFile, readCaptureBuffer } from '../capture/index.js';
-import { DecodedPacket, PacketDecoder } from '../decode/index.js';
-import { classicPcap, erspan2, ethernet, EtherType, gre, ipv4, rtp, udpFrame, vxlan, type PcapRecord } from '../gen/index.js';
+import { openCaptureFile, readCaptureBuffer } from '../../dist/capture/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
+import { classicPcap, erspan2, ethernet, EtherType, gre, ipv4, rtp, udpFrame, vxlan, type PcapRecord } from '../../dist/gen/index.js';
 
 const total = Number(process.argv[2] ?? 400_000);
 

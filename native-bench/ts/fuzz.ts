@@ -7,10 +7,10 @@
  *   - the engine's and the call tracker's tables stay within the configured maxima;
  *   - every report built serialises to JSON that parses back.
  * The test (test/reliability/fuzz.test.ts) runs a bounded number of inputs; this script runs for a time:
- *   node dist/bench/fuzz.js --seconds 600 [--seed 1]
+ *   node native-bench/out/fuzz.js --seconds 600 [--seed 1]
  */
 import { pathToFileURL } from 'node:url';
-import { CaptureFileError, readCaptureBuffer } from '../capture/index.js';
+import { CaptureFileError, readCaptureBuffer } from '../../dist/capture/index.js';
 import {
   classicPcap,
   erspan2,
@@ -36,12 +36,12 @@ import {
   ethernet,
   EtherType,
   ipv4,
-} from '../gen/index.js';
-import { SeededRandom } from '../gen/random.js';
-import type { PcapRecord } from '../gen/index.js';
-import { defaultConfig } from '../ops/config.js';
-import type { ProbeConfig } from '../ops/config.js';
-import { Pipeline, ReportSink } from '../pipeline/index.js';
+} from '../../dist/gen/index.js';
+import { SeededRandom } from '../../dist/gen/random.js';
+import type { PcapRecord } from '../../dist/gen/index.js';
+import { defaultConfig } from '../../dist/ops/config.js';
+import type { ProbeConfig } from '../../dist/ops/config.js';
+import { Pipeline, ReportSink } from '../../dist/pipeline/index.js';
 
 /** Small tables so eviction paths run on every input. */
 export function fuzzConfig(): ProbeConfig {

@@ -1,0 +1,200 @@
+/**
+ * The probe's packet path vs the C reference (native-bench/rtpbench.c) over the SAME generated capture.
+ * The TypeScript side is the product's Pipeline, built from the CLI's defaults, fed as replay feeds it
+ * (processRecords) and as live capture feeds it (processBatch over PacketBatches). First all three must
+ * produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean delta to 1e-6
+ * ms), then each is timed over the capture in memory (best of N, alternating; CPU time of the timing
+ * thread on both sides), and TS/C ratios are printed. Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
+ *   [--rounds N] [--keep FILE]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeScenarioPcap } from '../../dist/gen/scenario.js';
+import { CaptureCursor } from '../../dist/capture/file/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
+import { looksLikeSip } from '../../dist/sip/index.js';
+import { benchConfig, benchPipeline, collectEnded, diffStream, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, type StreamResult } from './pipeline.js';
+import { argNumber, argString } from './args.js';
+import { raiseLiveInlining } from '../../dist/rtp/hot-path-inlining.js';
+
+const calls = argNumber('calls', 1000);
+const callDurationS = argNumber('call-duration', 12);
+const rounds = argNumber('rounds', 5);
+const nativeDir = fileURLToPath(new URL('../', import.meta.url));
+/** The CLI's defaults (stream table of 40,000 slots); the C reference gets the same table size. */
+const config = benchConfig();
+
+interface NativeRun {
+  packets: number;
+  rtp: number;
+  streams: number;
+  bestNs: number;
+  results: Map<string, StreamResult>;
+}
+
+function runNative(file: string, repeat: number, dump: boolean, decodeOnly = false): NativeRun {
+  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), '--max-streams', String(config.rtp.maxStreams), ...(dump ? ['--dump'] : []), ...(decodeOnly ? ['--decode-only'] : [])], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const lines = out.trim().split('\n');
+  const head = Object.fromEntries(lines[0].split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
+  const results = new Map<string, StreamResult>();
+  for (const l of lines.slice(1)) {
+    const [src, sp, dst, dp, ssrc, packets, lost, maxD, maxJ, meanJ, meanD] = l.split(' ');
+    const key = streamKeyOf(src, +sp, dst, +dp, +ssrc);
+    results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD });
+  }
+  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results };
+}
+
+/**
+ * The loop without the engine, cut at each stage so the split figures can subtract (the same one-pass
+ * record walk as Pipeline.processRecords): `walk` reads the records and touches one byte per packet, `decode`
+ * adds PacketDecoder.decodeFrame, `screen` adds looksLikeSip on every UDP payload (the same work as
+ * rtpbench --decode-only).
+ */
+type Stage = 'walk' | 'decode' | 'screen';
+class PartialLoop {
+  private readonly dec = new PacketDecoder();
+  private readonly pkt = new DecodedPacket();
+  private cursor: CaptureCursor | null = null;
+  run(data: Uint8Array, stage: Stage): number {
+    const dec = this.dec;
+    const pkt = this.pkt;
+    const cur = (this.cursor = new CaptureCursor(data, 'bench'));
+    let n = 0;
+    if (stage === 'walk') {
+      while (cur.next()) n += data[cur.off];
+    } else if (stage === 'decode') {
+      while (cur.next()) if (dec.decodeFrame(data, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt) && pkt.ipProto === 17) n++;
+    } else {
+      while (cur.next()) {
+        if (dec.decodeFrame(data, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt) && pkt.ipProto === 17 &&
+          !looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) n++;
+      }
+    }
+    return n;
+  }
+}
+
+/** Timed paths: [mode, label, target note]. */
+const MODES: Array<[ChildMode, string, string]> = [
+  ['replay', 'replay path (Pipeline.processRecords; V8 defaults, as replay)', '  (target <= 1.5, >= 10 Mpps)'],
+  ['live', 'live path (Pipeline.processBatch; inlining as `run` sets it)', '  (target <= 1.6, >= 10 Mpps)'],
+  ['live-v8-defaults', 'live path with V8\'s default inlining limits', ''],
+  ['replay-raised', 'replay path with the live inlining limits', ''],
+];
+type ChildMode = 'replay' | 'live' | 'live-v8-defaults' | 'replay-raised';
+interface ChildTiming {
+  ts: number;
+  c: number;
+  cDecode?: number;
+  stages?: Record<Stage, number>;
+}
+
+/** One timed path, alternating with the C reference: prints a ChildTiming as JSON (ms). */
+function child(mode: ChildMode, file: string): void {
+  if (mode === 'live' || mode === 'replay-raised') raiseLiveInlining();
+  const data = readFileSync(file);
+  const batches = mode.startsWith('live') ? liveBatches(data) : [];
+  const t: ChildTiming = { ts: Infinity, c: Infinity };
+  const split = mode === 'replay';
+  if (split) {
+    t.cDecode = Infinity;
+    t.stages = { walk: Infinity, decode: Infinity, screen: Infinity };
+  }
+  for (let r = 0; r < rounds + 1; r++) {
+    // Best of 3 passes inside each C process: its first pass over freshly read memory is not steady state
+    // (the TypeScript side walks the same buffer every round).
+    t.c = Math.min(t.c, runNative(file, 3, false).bestNs / 1e6);
+    if (split) {
+      t.cDecode = Math.min(t.cDecode!, runNative(file, 3, false, true).bestNs / 1e6);
+      for (const stage of ['walk', 'decode', 'screen'] as const) {
+        gc();
+        const d = new PartialLoop();
+        keepAlive.push(d);
+        const t1 = threadCpuNs();
+        d.run(data, stage);
+        t.stages![stage] = Math.min(t.stages![stage], (threadCpuNs() - t1) / 1e6);
+      }
+    }
+    gc();
+    const p = benchPipeline(config);
+    if (r < 2) keepAlive.push(p); // see keepAlive
+    const t0 = threadCpuNs();
+    if (mode.startsWith('live')) liveRun(p, batches);
+    else replayBuffer(p, data);
+    const ms = (threadCpuNs() - t0) / 1e6;
+    if (r > 0) t.ts = Math.min(t.ts, ms); // round 0 warms the JIT up
+  }
+  console.log(JSON.stringify(t));
+}
+
+function main(): void {
+  console.log('== the probe\'s packet path vs the C reference (decode + SIP screen + RTP metrics, one core, capture in memory) ==');
+  execFileSync('make', ['-s', '-C', nativeDir], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-native-'));
+  try {
+    const file = join(dir, 'scenario.pcap');
+    const stats = writeScenarioPcap(file, {
+      calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs: 5, rtcp: true, seed: 42, startEpochS: 1_700_000_000,
+    });
+    const data = readFileSync(file);
+    console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, 5 ms jitter, RTCP): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
+
+    // 1. Same results, stream by stream: C, replay path, live path.
+    const c = runNative(file, 1, true);
+    const batches = liveBatches(data);
+    const replay = benchPipeline(config);
+    const live = benchPipeline(config);
+    keepAlive.push(replay, live); // see keepAlive: later rounds' pipelines share these maps
+    const endedReplay = collectEnded(replay);
+    const endedLive = collectEnded(live);
+    const nReplay = replayBuffer(replay, data);
+    const nLive = liveRun(live, batches);
+    const ts = streamResults(replay.engine, endedReplay);
+    if (c.packets !== stats.records || nReplay !== stats.records || nLive !== stats.records) throw new Error(`packet counts differ: C ${c.packets}, replay ${nReplay}, live ${nLive}, file ${stats.records}`);
+    if (c.rtp !== stats.rtpPackets) throw new Error(`RTP packets differ: C ${c.rtp}, generated ${stats.rtpPackets}`);
+    if (ts.size !== c.results.size || ts.size !== stats.rtpStreams) throw new Error(`stream counts differ: C ${c.results.size}, TS ${ts.size}`);
+    let worst = 0;
+    for (const [key, a] of ts) {
+      const b = c.results.get(key);
+      if (b === undefined) throw new Error(`stream ${key} missing in C output`);
+      const bad = diffStream(a, b);
+      if (bad.length) throw new Error(`stream ${key} differs: ${bad.join(', ')}`);
+      worst = Math.max(worst, Math.abs(a.meanJitterMs - b.meanJitterMs), Math.abs(a.maxJitterMs - b.maxJitterMs));
+    }
+    const tl = streamResults(live.engine, endedLive);
+    if (tl.size !== ts.size) throw new Error(`live path: ${tl.size} streams, replay path ${ts.size}`);
+    for (const [key, a] of tl) {
+      const bad = diffStream(a, ts.get(key)!, 0);
+      if (bad.length) throw new Error(`live path: stream ${key} differs: ${bad.join(', ')}`);
+    }
+    console.log(`results identical for all ${ts.size} streams, C / replay path / live path (packets, lost, max delta, max/mean jitter, mean delta; largest jitter difference to C ${worst.toExponential(1)} ms)`);
+
+    // 2. Timing: each path in its own process (V8 flags are process-wide, and each mode sets its own, as the
+    // CLI does), alternating with the C reference there so both see the same machine load.
+    const n = stats.records;
+    const per = (ms: number) => ((ms * 1e6) / n).toFixed(1);
+    const mpps = (ms: number) => (n / ms / 1000).toFixed(2);
+    console.log(`timing: best of ${rounds} rounds, CPU time of the timing thread; each row is TS / C of its own process`);
+    console.log(`${'path'.padEnd(58)} ${'TS ns/pkt'.padStart(9)} ${'Mpps'.padStart(6)} ${'C ns/pkt'.padStart(9)}  TS/C`);
+    for (const [mode, label, target] of MODES) {
+      const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', mode, '--file', file, '--rounds', String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const t = JSON.parse(out.trim().split('\n').pop()!) as ChildTiming;
+      console.log(`${label.padEnd(58)} ${per(t.ts).padStart(9)} ${mpps(t.ts).padStart(6)} ${per(t.c).padStart(9)}  ${(t.ts / t.c).toFixed(2)}${target}`);
+      if (t.stages) {
+        const st = t.stages;
+        console.log(`  split: record walk + decode + SIP screen  C ${per(t.cDecode!)} ns, TS ${per(st.screen)} ns (walk ${per(st.walk)}, decode ${per(st.decode - st.walk)}, screen ${per(st.screen - st.decode)});` +
+          ` the rest (C: RTP engine; TS: engine, SIP/RTCP handling, ticks, reports)  C ${per(t.c - t.cDecode!)} ns, TS ${per(t.ts - st.screen)} ns`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const childMode = argString('child', '');
+if (childMode !== '') child(childMode as ChildMode, argString('file', ''));
+else main();

@@ -1,0 +1,157 @@
+/**
+ * The probe's own packet path, as the benches time it: a Pipeline (src/pipeline) built from the CLI's
+ * configuration, fed either through Pipeline.processRecords (file replay: a capture cursor decodes each
+ * record as it reads it) or through Pipeline.processBatch (live capture: the addon fills PacketBatch
+ * arrays, the pipeline reads them). No copy of the loop: what is timed is what `rtpprobe replay` and
+ * `rtpprobe run` call per packet. Also per-stream result extraction, shared by native.ts, scale.ts and
+ * replay-vs-tshark.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { openCaptureFile, readCaptureBuffer, type PacketBatch } from '../../dist/capture/index.js';
+import { CaptureCursor } from '../../dist/capture/file/index.js';
+import { defaultConfig, type ProbeConfig } from '../../dist/ops/config.js';
+import { openOutputs, Pipeline } from '../../dist/pipeline/index.js';
+import { type RtpEngine, createStreamSnapshot } from '../../dist/rtp/index.js';
+
+/** The CLI's defaults with no report destination (as `rtpprobe replay FILE --no-hep`). */
+export function benchConfig(maxStreams?: number): ProbeConfig {
+  const c = defaultConfig();
+  c.hep.enabled = false;
+  c.reports.jsonl.enabled = false;
+  if (maxStreams !== undefined) c.rtp.maxStreams = maxStreams;
+  return c;
+}
+
+/** A pipeline wired as the CLI wires it (its report sink from openOutputs). */
+export function benchPipeline(config: ProbeConfig): Pipeline {
+  return new Pipeline(config, openOutputs(config).sink);
+}
+
+/** Replay path over a capture in memory: one window, the whole capture. Returns packets processed. */
+export function replayBuffer(p: Pipeline, data: Uint8Array): number {
+  const before = p.counts.packets;
+  const cur = new CaptureCursor(data, 'bench');
+  keepAlive.push(cur); // as the file reader keeps its cursor for the whole replay (see keepAlive)
+  p.processRecords(cur);
+  return p.counts.packets - before;
+}
+
+/** Replay path over a file, through the file reader's windows (what runReplay does without --realtime). */
+export async function replayFile(p: Pipeline, path: string): Promise<number> {
+  const reader = openCaptureFile(path);
+  try {
+    for await (const cur of reader.records()) p.processRecords(cur);
+  } finally {
+    await reader.close();
+  }
+  return p.counts.packets;
+}
+
+/**
+ * The capture as live capture's batches: `batchPackets` packets each (the addon's default 4096), arrays
+ * filled beforehand, so only what JavaScript does with a batch is timed (the addon fills them in C).
+ * The packets stay where they are in `data` (a batch's offsets may point anywhere in its buffer).
+ */
+export function liveBatches(data: Uint8Array, batchPackets = 4096): PacketBatch[] {
+  const out: PacketBatch[] = [];
+  for (const b of readCaptureBuffer(data, 'bench', batchPackets)) {
+    const n = b.count;
+    out.push({
+      buf: b.buf, count: n, offset: b.offset.slice(0, n), caplen: b.caplen.slice(0, n), wirelen: b.wirelen.slice(0, n),
+      tsSec: b.tsSec.slice(0, n), tsNsec: b.tsNsec.slice(0, n), linkType: b.linkType.slice(0, n),
+    });
+  }
+  return out;
+}
+
+/** Live path: each batch as the capture loop hands it over. Returns packets processed. */
+export function liveRun(p: Pipeline, batches: PacketBatch[]): number {
+  const before = p.counts.packets;
+  for (let i = 0; i < batches.length; i++) p.processBatch(batches[i]);
+  return p.counts.packets - before;
+}
+
+export interface StreamResult {
+  key: string;
+  packets: number;
+  /** Wireshark's lost (expected from first/last sequence number minus packets). */
+  lost: number;
+  maxDeltaMs: number;
+  maxJitterMs: number;
+  meanJitterMs: number;
+  meanDeltaMs: number;
+}
+
+export function streamKeyOf(src: string, srcPort: number, dst: string, dstPort: number, ssrc: number): string {
+  return `${src}:${srcPort}>${dst}:${dstPort}#${ssrc >>> 0}`;
+}
+
+/** Cumulative per-stream results of every active stream (report time: allocates). */
+export function streamResults(engine: RtpEngine, out = new Map<string, StreamResult>()): Map<string, StreamResult> {
+  const snap = createStreamSnapshot();
+  engine.forEachActive((slot) => addResult(engine, slot, snap, out));
+  return out;
+}
+
+/**
+ * Collects the results of every stream `p` ends from now on (calls end with BYE inside a capture), read
+ * just before the pipeline's own end-of-stream work. For a verification run only: not timed.
+ */
+export function collectEnded(p: Pipeline): Map<string, StreamResult> {
+  const out = new Map<string, StreamResult>();
+  const snap = createStreamSnapshot();
+  const hooks = p.engine.hooks;
+  const onEnd = hooks.onStreamEnd;
+  hooks.onStreamEnd = (slot, reason) => {
+    addResult(p.engine, slot, snap, out);
+    onEnd?.(slot, reason);
+  };
+  return out;
+}
+
+function addResult(engine: RtpEngine, slot: number, snap: ReturnType<typeof createStreamSnapshot>, out: Map<string, StreamResult>): void {
+  engine.snapshot(slot, snap);
+  const key = streamKeyOf(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc);
+  if (out.has(key)) throw new Error(`stream ${key} ended twice`);
+  const c = snap.cumulative;
+  out.set(key, {
+    key, packets: c.packets, lost: snap.wiresharkLost ?? 0, maxDeltaMs: c.maxDeltaMs, maxJitterMs: c.maxJitterMs,
+    meanJitterMs: c.meanJitterMs, meanDeltaMs: c.meanDeltaMs,
+  });
+}
+
+/** Names of the fields where `a` and `b` differ (counts exactly, times within `tol` ms). */
+export function diffStream(a: StreamResult, b: StreamResult, tol = 1e-6): string[] {
+  const bad: string[] = [];
+  if (a.packets !== b.packets) bad.push(`packets ${a.packets} vs ${b.packets}`);
+  if (a.lost !== b.lost) bad.push(`lost ${a.lost} vs ${b.lost}`);
+  for (const f of ['maxDeltaMs', 'maxJitterMs', 'meanJitterMs', 'meanDeltaMs'] as const) {
+    if (!(Math.abs(a[f] - b[f]) <= tol)) bad.push(`${f} ${a[f]} vs ${b[f]}`);
+  }
+  return bad;
+}
+
+/**
+ * Objects of finished timed rounds, kept reachable until the bench ends. When every instance of a class
+ * of the loop (cursor, parser, engine) has died, the next full GC collects their maps, which clears the
+ * inline caches that named them and deoptimizes the compiled loop that embedded them: with gc() between
+ * rounds, every round then started unoptimized and re-optimized mid-run (measured 93-116 ns/pkt instead of
+ * 84-88 in the same window). A probe keeps these objects for its whole run, so that is not its cost.
+ */
+export const keepAlive: unknown[] = [];
+
+export function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * CPU time of this thread so far, ns (/proc/thread-self/schedstat): on a machine shared with other jobs,
+ * time spent descheduled is not the loop's. The C reference times itself with CLOCK_THREAD_CPUTIME_ID.
+ */
+export function threadCpuNs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+}
+
+export function elapsedMs(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}

@@ -1,0 +1,445 @@
+/**
+ * The call report's page: reads the embedded data (or, on the live page, the probe's JSON API) and
+ * renders the call list, a call's SIP ladder with its media, and each stream's interval series on the
+ * ladder's time axis. Bundled with uPlot into one script by `npm run build:page`.
+ */
+import uPlot from 'uplot';
+import type { CallReportData, ReportCall, ReportStream } from '../model.js';
+import { unpackCallReport, type PackedCallReport } from '../pack.js';
+
+const PAGE_SIZE = 50;
+const LABEL_ROWS = 6;
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+type CallColumn = 'callId' | 'parties' | 'start' | 'duration' | 'worstMos' | 'lossPct' | 'flags';
+
+interface State {
+  data: CallReportData;
+  sort: { col: CallColumn; asc: boolean } | null;
+  page: number;
+  orphanPage: number;
+  selected: string | null;
+  plots: uPlot[];
+}
+
+declare global {
+  interface Window {
+    /** Set by the live page: where to fetch the data from and how often. */
+    RTPPROBE_LIVE?: { url: string; refreshMs: number };
+  }
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag: string, attrs: Record<string, string | number>, text?: string): SVGElement {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function fmtTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function fmtDuration(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+function mosClass(mos: number): string {
+  if (mos <= 0) return 'na';
+  return mos < 3.1 ? 'bad' : mos < 3.6 ? 'poor' : mos < 4.0 ? 'fair' : 'good';
+}
+
+function flagText(c: ReportCall): string {
+  const f: string[] = [];
+  if (c.flags.oneWay) f.push('one-way audio');
+  if (c.flags.captureDrops) f.push('capture drops');
+  if (c.flags.alerts) f.push(`${c.flags.alerts} alert${c.flags.alerts > 1 ? 's' : ''}`);
+  return f.join(', ');
+}
+
+function sortValue(c: ReportCall, col: CallColumn): string | number {
+  switch (col) {
+    case 'callId': return c.callId;
+    case 'parties': return `${c.from} ${c.to}`;
+    case 'start': return c.start;
+    case 'duration': return c.end - c.start;
+    case 'worstMos': return c.worstMos > 0 ? c.worstMos : 99;
+    case 'lossPct': return c.lossPct;
+    case 'flags': return (c.flags.oneWay ? 4 : 0) + (c.flags.captureDrops ? 2 : 0) + c.flags.alerts;
+  }
+}
+
+function sortedCalls(st: State): ReportCall[] {
+  const calls = st.data.calls.slice();
+  const s = st.sort;
+  if (!s) return calls; // the data comes worst first
+  calls.sort((a, b) => {
+    const x = sortValue(a, s.col);
+    const y = sortValue(b, s.col);
+    const r = x < y ? -1 : x > y ? 1 : 0;
+    return s.asc ? r : -r;
+  });
+  return calls;
+}
+
+function pager(total: number, page: number, onPage: (p: number) => void, id: string): HTMLElement {
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const box = el('div', { class: 'pager', id });
+  const prev = el('button', { type: 'button' }, '‹ previous');
+  const next = el('button', { type: 'button' }, 'next ›');
+  prev.disabled = page <= 0;
+  next.disabled = page >= pages - 1;
+  prev.onclick = () => onPage(page - 1);
+  next.onclick = () => onPage(page + 1);
+  box.append(prev, ` page ${page + 1} of ${pages} (${total}) `, next);
+  return box;
+}
+
+function renderCallList(st: State): void {
+  const host = document.getElementById('calls')!;
+  host.replaceChildren();
+  host.dataset.total = String(st.data.calls.length);
+  const calls = sortedCalls(st);
+  if (calls.length === 0) {
+    host.append(el('p', { class: 'empty' }, 'No SIP call in this capture.'));
+    return;
+  }
+  const cols: Array<[CallColumn, string]> = [
+    ['callId', 'Call-ID'], ['parties', 'From → To'], ['start', 'Start'], ['duration', 'Duration'],
+    ['worstMos', 'Worst MOS'], ['lossPct', 'Loss %'], ['flags', 'Flags'],
+  ];
+  const head = el('tr');
+  for (const [col, name] of cols) {
+    const arrow = st.sort?.col === col ? (st.sort.asc ? ' ▲' : ' ▼') : '';
+    const th = el('th', { 'data-col': col, title: 'sort' }, name + arrow);
+    th.onclick = () => {
+      st.sort = { col, asc: st.sort?.col === col ? !st.sort.asc : true };
+      st.page = 0;
+      renderCallList(st);
+    };
+    head.append(th);
+  }
+  const body = el('tbody');
+  for (const c of calls.slice(st.page * PAGE_SIZE, (st.page + 1) * PAGE_SIZE)) {
+    const tr = el('tr', { class: c.callId === st.selected ? 'call selected' : 'call', 'data-call-id': c.callId },
+      el('td', { class: 'mono' }, c.callId),
+      el('td', {}, c.from || c.to ? `${c.from} → ${c.to}` : '—'),
+      el('td', {}, fmtTime(c.start)),
+      el('td', {}, fmtDuration(c.end - c.start)),
+      el('td', { class: `mos ${mosClass(c.worstMos)}` }, c.worstMos > 0 ? c.worstMos.toFixed(2) : '—'),
+      el('td', {}, c.lossPct.toFixed(2)),
+      el('td', { class: 'flags' }, flagText(c)),
+    );
+    tr.onclick = () => selectCall(st, c.callId);
+    body.append(tr);
+  }
+  host.append(el('table', { class: 'list' }, el('thead', {}, head), body));
+  host.append(pager(calls.length, st.page, (p) => { st.page = p; renderCallList(st); }, 'calls-pager'));
+}
+
+function selectCall(st: State, callId: string): void {
+  st.selected = callId;
+  renderCallList(st);
+  const call = st.data.calls.find((c) => c.callId === callId);
+  if (call) renderDetail(st, call);
+}
+
+/** Time range shown for a call: its messages and media, with a small margin. */
+function callRange(call: ReportCall, streams: ReportStream[]): [number, number] {
+  let lo = call.start;
+  let hi = call.end;
+  for (const s of streams) {
+    lo = Math.min(lo, s.start);
+    hi = Math.max(hi, s.end);
+  }
+  const pad = Math.max(200, (hi - lo) * 0.02);
+  return [lo - pad, hi + pad];
+}
+
+function hostOf(addr: string): string {
+  const i = addr.lastIndexOf(':');
+  const h = i > 0 ? addr.slice(0, i) : addr;
+  return h.startsWith('[') ? h.slice(1, -1) : h;
+}
+
+/**
+ * The ladder on a horizontal time axis shared with the charts: one lane per host, each SIP message an
+ * arrow from its sender's lane to its receiver's at its capture time, each media stream a bar on its
+ * sender's lane from first to last packet.
+ */
+function renderLadder(call: ReportCall, streams: ReportStream[], range: [number, number], width: number): SVGElement {
+  const lanes: string[] = [];
+  const lane = (h: string) => {
+    let i = lanes.indexOf(h);
+    if (i < 0) i = lanes.push(h) - 1;
+    return i;
+  };
+  for (const m of call.messages) { lane(hostOf(m.src)); lane(hostOf(m.dst)); }
+  for (const s of streams) { lane(hostOf(s.src)); lane(hostOf(s.dst)); }
+  const left = 130;
+  const right = 20;
+  const laneGap = 70;
+  const top = 40;
+  const height = top + Math.max(1, lanes.length - 1) * laneGap + 60;
+  const x = (t: number) => left + ((t - range[0]) / (range[1] - range[0])) * (width - left - right);
+  const y = (i: number) => top + i * laneGap;
+  const root = svg('svg', { class: 'ladder', width, height, viewBox: `0 0 ${width} ${height}`, 'data-messages': call.messages.length });
+  lanes.forEach((h, i) => {
+    root.append(svg('line', { x1: left, x2: width - right, y1: y(i), y2: y(i), class: 'lane' }));
+    root.append(svg('text', { x: 4, y: y(i) + 4, class: 'lane-name' }, h));
+  });
+  streams.forEach((s, k) => {
+    const i = lane(hostOf(s.src));
+    const g = svg('g', { class: 'media', 'data-stream': s.id });
+    const off = 6 + (k % 3) * 6;
+    g.append(svg('rect', { x: x(s.start), y: y(i) + off, width: Math.max(2, x(s.end) - x(s.start)), height: 5, fill: COLORS[k % COLORS.length]! }));
+    const title = svg('title', {}, `RTP ${s.codec} ${s.ssrc} ${s.src} → ${s.dst}, ${s.packets} packets, ${fmtTime(s.start)} – ${fmtTime(s.end)}`);
+    g.append(title);
+    root.append(g);
+  });
+  // Labels go to the first of LABEL_ROWS rows below the arrow's top where they do not overlap the previous one.
+  const rowEnds = new Array<number>(LABEL_ROWS).fill(-Infinity);
+  call.messages.forEach((m) => {
+    const a = lane(hostOf(m.src));
+    const b = lane(hostOf(m.dst));
+    const xm = x(m.t);
+    const cls = /^\d/.test(m.label) ? (m.label[0] === '1' ? 'provisional' : m.label[0] === '2' ? 'success' : 'failure') : 'request';
+    const g = svg('g', { class: `msg ${cls}` });
+    const dir = b >= a ? 1 : -1;
+    const y1 = y(a);
+    const y2 = a === b ? y(a) + 20 : y(b) - dir * 4;
+    g.append(svg('line', { x1: xm, x2: xm, y1, y2 }));
+    g.append(svg('path', { d: `M${xm - 4},${y2 - dir * 6} L${xm},${y2} L${xm + 4},${y2 - dir * 6}`, class: 'head' }));
+    const label = m.label.split(' ')[0]! + (m.sdp.length ? ' (SDP)' : ''); // method or status; the full line is in the tooltip
+    let row = rowEnds.findIndex((end) => end < xm + 3);
+    if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
+    rowEnds[row] = xm + 3 + label.length * 6;
+    g.append(svg('text', { x: xm + 3, y: Math.min(y1, y2) + 11 + row * 10, class: 'msg-label' }, label));
+    g.append(svg('title', {}, `${fmtTime(m.t)}  ${m.src} → ${m.dst}\n${m.label}  [${m.cseq}]${m.sdp.length ? '\n' + m.sdp.join('\n') : ''}`));
+    root.append(g);
+  });
+  // Time ticks along the bottom.
+  const span = range[1] - range[0];
+  const step = niceStep(span / 8);
+  for (let t = Math.ceil(range[0] / step) * step; t <= range[1]; t += step) {
+    root.append(svg('line', { x1: x(t), x2: x(t), y1: height - 30, y2: height - 24, class: 'tick' }));
+    root.append(svg('text', { x: x(t) - 20, y: height - 10, class: 'tick-label' }, new Date(t).toISOString().slice(11, 23)));
+  }
+  return root;
+}
+
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+function messageTable(call: ReportCall): HTMLElement {
+  const body = el('tbody');
+  for (const m of call.messages) {
+    body.append(el('tr', { class: 'message' },
+      el('td', {}, `+${((m.t - call.start) / 1000).toFixed(3)} s`),
+      el('td', { class: 'mono' }, m.src),
+      el('td', { class: 'mono' }, m.dst),
+      el('td', {}, m.label),
+      el('td', {}, m.cseq),
+      el('td', { class: 'sdp' }, ...m.sdp.flatMap((l, i) => (i ? [el('br'), l] : [l]))),
+    ));
+  }
+  const t = el('table', { class: 'list', id: 'messages' },
+    el('thead', {}, el('tr', {}, el('th', {}, 'Time'), el('th', {}, 'From'), el('th', {}, 'To'), el('th', {}, 'Message'), el('th', {}, 'CSeq'), el('th', {}, 'SDP'))),
+    body);
+  return t;
+}
+
+function streamTable(streams: ReportStream[], id: string, onClick?: (s: ReportStream) => void): HTMLElement {
+  const body = el('tbody');
+  streams.forEach((s, k) => {
+    const tr = el('tr', { class: 'stream', 'data-stream': String(s.id) },
+      el('td', {}, el('span', { class: 'swatch', style: `background:${COLORS[k % COLORS.length]}` })),
+      el('td', { class: 'mono' }, `${s.src} → ${s.dst}`),
+      el('td', { class: 'mono' }, s.ssrc),
+      el('td', {}, s.codec),
+      el('td', {}, String(s.packets)),
+      el('td', {}, `${s.lost} (${s.lossPct.toFixed(1)} %)`),
+      el('td', {}, s.maxDelta.toFixed(1)),
+      el('td', {}, s.maxJitter.toFixed(2)),
+      el('td', { class: `mos ${mosClass(s.minMos)}` }, s.minMos > 0 ? s.minMos.toFixed(2) : '—'),
+      el('td', { class: `mos ${mosClass(s.mos)}` }, s.mos > 0 ? s.mos.toFixed(2) : '—'),
+      el('td', {}, s.alerts.map((a) => a.rule).join(', ')),
+    );
+    if (onClick) tr.onclick = () => onClick(s);
+    body.append(tr);
+  });
+  const head = ['', 'Src → Dst', 'SSRC', 'Codec', 'Packets', 'Lost', 'Max delta ms', 'Max jitter ms', 'Worst MOS', 'MOS', 'Alerts'];
+  return el('table', { class: 'list', id }, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))), body);
+}
+
+type Metric = 'delta' | 'jitter' | 'loss' | 'mos';
+const METRICS: Array<[Metric, string]> = [['delta', 'Delta (ms, interval mean)'], ['jitter', 'Jitter (ms)'], ['loss', 'Loss (%)'], ['mos', 'MOS']];
+
+/** One chart per metric, every stream a series, x = time in s (uPlot's unit), markers for alerts and SIP. */
+function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], range: [number, number], marks: Array<{ t: number; kind: 'alert' | 'sip' }>, width: number): void {
+  // uPlot wants one shared x array: the union of the streams' interval end times.
+  const xs = [...new Set(streams.flatMap((s) => s.series.t))].sort((a, b) => a - b);
+  const index = new Map(xs.map((t, i) => [t, i]));
+  for (const [metric, title] of METRICS) {
+    const data: Array<Array<number | null>> = [xs.map((t) => t / 1000)];
+    for (const s of streams) {
+      const col: Array<number | null> = new Array(xs.length).fill(null);
+      s.series.t.forEach((t, i) => { col[index.get(t)!] = s.series[metric][i]!; });
+      data.push(col);
+    }
+    const box = el('div', { class: 'chart', 'data-metric': metric });
+    host.append(box);
+    const opts: uPlot.Options = {
+      title,
+      width,
+      height: 170,
+      scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, y: { range: yRange(metric) } },
+      series: [{}, ...streams.map((s, k) => ({ label: `${s.src}→${s.dst} ${s.ssrc}`, stroke: COLORS[k % COLORS.length]!, width: 1.5, spanGaps: metric === 'jitter' || metric === 'mos', points: { show: true, size: 4 } }))],
+      legend: { show: metric === 'delta' },
+      hooks: {
+        draw: [
+          (u: uPlot) => {
+            const ctx = u.ctx;
+            ctx.save();
+            for (const m of marks) {
+              const px = u.valToPos(m.t / 1000, 'x', true);
+              if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
+              ctx.strokeStyle = m.kind === 'alert' ? '#d00' : '#bbb';
+              ctx.setLineDash(m.kind === 'alert' ? [6, 3] : [2, 3]);
+              ctx.lineWidth = m.kind === 'alert' ? 2 : 1;
+              ctx.beginPath();
+              ctx.moveTo(px, u.bbox.top);
+              ctx.lineTo(px, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+    st.plots.push(new uPlot(opts, data as uPlot.AlignedData, box));
+  }
+}
+
+/** MOS on its whole scale; the others from 0, with a little room above flat series. */
+function yRange(metric: Metric): uPlot.Scale.Range {
+  if (metric === 'mos') return [1, 4.6];
+  return (_u: uPlot, _min: number, max: number) => [0, Math.max(metric === 'loss' ? 5 : 1, max * 1.1)];
+}
+
+function chartWidth(): number {
+  return Math.max(600, Math.min(1400, document.documentElement.clientWidth - 60));
+}
+
+function clearPlots(st: State): void {
+  for (const p of st.plots) p.destroy();
+  st.plots = [];
+}
+
+function renderDetail(st: State, call: ReportCall): void {
+  clearPlots(st);
+  const host = document.getElementById('detail')!;
+  host.replaceChildren();
+  host.dataset.callId = call.callId;
+  const streams = call.streams.map((i) => st.data.streams[i]!);
+  const range = callRange(call, streams);
+  const width = chartWidth();
+  host.append(el('h2', {}, `Call ${call.callId}`));
+  host.append(el('p', { class: 'summary' },
+    `${call.from || '?'} → ${call.to || '?'} · ${fmtTime(call.start)} · ${fmtDuration(call.end - call.start)} · ` +
+    `${call.messages.length} SIP messages${call.messagesOmitted ? ` (+${call.messagesOmitted} not kept)` : ''} · ${streams.length} streams`));
+  host.append(el('h3', {}, 'SIP ladder and media'));
+  host.append(renderLadder(call, streams, range, width));
+  host.append(el('h3', {}, 'Streams'));
+  host.append(streamTable(streams, 'call-streams'));
+  if (streams.length) {
+    host.append(el('h3', {}, 'Per interval'));
+    const charts = el('div', { class: 'charts' });
+    host.append(charts);
+    const marks = [
+      ...call.messages.map((m) => ({ t: m.t, kind: 'sip' as const })),
+      ...streams.flatMap((s) => s.alerts.map((a) => ({ t: a.t, kind: 'alert' as const }))),
+    ];
+    renderCharts(st, charts, streams, range, marks, width);
+  }
+  host.append(el('h3', {}, 'Messages'));
+  host.append(messageTable(call));
+}
+
+function renderOrphans(st: State): void {
+  const host = document.getElementById('orphans')!;
+  host.replaceChildren();
+  const orphans = st.data.streams.filter((s) => s.callId === null);
+  host.dataset.total = String(orphans.length);
+  if (!orphans.length) {
+    host.append(el('p', { class: 'empty' }, 'Every stream belongs to a call.'));
+    return;
+  }
+  const page = orphans.slice(st.orphanPage * PAGE_SIZE, (st.orphanPage + 1) * PAGE_SIZE);
+  host.append(streamTable(page, 'orphan-streams', (s) => showOrphan(st, s)));
+  host.append(pager(orphans.length, st.orphanPage, (p) => { st.orphanPage = p; renderOrphans(st); }, 'orphans-pager'));
+}
+
+function showOrphan(st: State, s: ReportStream): void {
+  clearPlots(st);
+  const host = document.getElementById('detail')!;
+  host.replaceChildren(el('h2', {}, `Stream ${s.src} → ${s.dst} ${s.ssrc} (no call)`));
+  delete host.dataset.callId;
+  const charts = el('div', { class: 'charts' });
+  host.append(charts);
+  const pad = Math.max(200, (s.end - s.start) * 0.02);
+  renderCharts(st, charts, [s], [s.start - pad, s.end + pad], s.alerts.map((a) => ({ t: a.t, kind: 'alert' as const })), chartWidth());
+}
+
+function render(st: State): void {
+  const d = st.data;
+  document.title = d.title;
+  document.getElementById('title')!.textContent = d.title;
+  document.getElementById('meta')!.textContent =
+    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...) · one point per ${d.intervalS} s report interval · generated ${fmtTime(d.generatedAt)}`;
+  renderCallList(st);
+  renderOrphans(st);
+  const first = st.selected && d.calls.some((c) => c.callId === st.selected) ? st.selected : d.calls[0]?.callId;
+  if (first) selectCall(st, first);
+  else if (d.streams[0]) showOrphan(st, d.streams[0]);
+  document.body.dataset.ready = String(Date.now());
+}
+
+async function start(): Promise<void> {
+  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, page: 0, orphanPage: 0, selected: null, plots: [] };
+  const live = window.RTPPROBE_LIVE;
+  if (!live) {
+    st.data = unpackCallReport(JSON.parse(document.getElementById('report-data')!.textContent!) as PackedCallReport);
+    render(st);
+    return;
+  }
+  const refresh = async () => {
+    try {
+      const res = await fetch(live.url, { cache: 'no-store' });
+      if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+      st.data = unpackCallReport((await res.json()) as PackedCallReport);
+      document.getElementById('error')!.textContent = '';
+      render(st);
+    } catch (err) {
+      document.getElementById('error')!.textContent = `probe not reachable: ${(err as Error).message}`;
+    }
+  };
+  await refresh();
+  setInterval(refresh, live.refreshMs);
+}
+
+void start();

@@ -1,0 +1,339 @@
+/**
+ * Collects what a replay's HTML call report shows: the SIP messages of each call and the QoS reports of
+ * each stream. Works on the rare events only (SIP messages, reports), never per packet. Sizes are bounded
+ * so that a capture with 100,000 streams still gives a file a browser opens: messages per call, and the
+ * points of each stream's series (thinned to a budget shared by all streams, keeping the worst values).
+ */
+import { ipToString } from '../decode/index.js';
+import { parseSdp } from '../sip/index.js';
+import type { QosReport } from '../report/index.js';
+import type { CallReportData, LadderMessage, ReportCall, ReportStream, StreamSeries } from './model.js';
+
+/** A SIP message as the capture delivered it. */
+export interface SipRecord {
+  tsMs: number;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  /** The message text (start line, headers, body). */
+  text: string;
+}
+
+export interface CallReportLimits {
+  /** SIP messages kept per call. */
+  messagesPerCall: number;
+  /** Series points kept over all streams; each stream keeps at least `minPointsPerStream`. */
+  totalPoints: number;
+  minPointsPerStream: number;
+  maxPointsPerStream: number;
+  /**
+   * A long-running probe keeps only the most recently active dialogs and streams (the least recently
+   * active are forgotten first); a replay keeps everything (Infinity).
+   */
+  retainDialogs: number;
+  retainStreams: number;
+}
+
+export const DEFAULT_CALL_REPORT_LIMITS: CallReportLimits = {
+  messagesPerCall: 500,
+  totalPoints: 1_000_000,
+  minPointsPerStream: 8,
+  maxPointsPerStream: 2000,
+  retainDialogs: Infinity,
+  retainStreams: Infinity,
+};
+
+interface CallAcc {
+  callId: string;
+  from: string;
+  to: string;
+  first: number;
+  last: number;
+  messages: LadderMessage[];
+  omitted: number;
+  /** An INVITE was seen: a call, not a registration, subscription or OPTIONS ping. */
+  invite: boolean;
+}
+
+export class CallReportRecorder {
+  private readonly calls = new Map<string, CallAcc>();
+  private readonly streams = new Map<string, ReportStream>();
+
+  constructor(private readonly limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS) {}
+
+  onSip(m: SipRecord): void {
+    const head = parseSipHead(m.text);
+    if (!head || !head.callId) return;
+    let call = this.calls.get(head.callId);
+    if (call) this.calls.delete(head.callId); // re-inserted last: the map iterates least recently active first
+    else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
+    this.calls.set(head.callId, call);
+    if (this.calls.size > this.limits.retainDialogs) this.calls.delete(this.calls.keys().next().value!);
+    if (head.label === 'INVITE') call.invite = true;
+    if (m.tsMs < call.first) call.first = m.tsMs;
+    if (m.tsMs > call.last) call.last = m.tsMs;
+    if (call.messages.length >= this.limits.messagesPerCall) {
+      call.omitted++;
+      return;
+    }
+    call.messages.push({
+      t: m.tsMs,
+      src: hostPort(m.srcIp, m.srcPort),
+      dst: hostPort(m.dstIp, m.dstPort),
+      label: head.label,
+      cseq: head.cseq,
+      sdp: head.body ? sdpSummary(head.body) : [],
+    });
+  }
+
+  onQos(r: QosReport): void {
+    const key = `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}|${r.RTP_START}`;
+    let s = this.streams.get(key);
+    if (s) this.streams.delete(key);
+    else {
+      s = {
+        id: 0, // its index in the built report
+        callId: Number(r.SYNTHETIC_ID) ? null : String(r.CORRELATION_ID),
+        ssrc: `0x${(Number(r.SSRC) >>> 0).toString(16).toUpperCase().padStart(8, '0')}`,
+        src: hostPort(String(r.SRC_IP), Number(r.SRC_PORT)),
+        dst: hostPort(String(r.DST_IP), Number(r.DST_PORT)),
+        codec: String(r.CODEC_NAME ?? ''),
+        start: sec(r.RTP_START),
+        end: sec(r.RTP_STOP),
+        packets: 0,
+        lost: 0,
+        lossPct: 0,
+        maxJitter: 0,
+        maxDelta: 0,
+        mos: 0,
+        minMos: 0,
+        alerts: [],
+        captureDrops: 0,
+        oneWay: false,
+        thinned: false,
+        series: { t: [], delta: [], jitter: [], loss: [], mos: [] },
+      };
+    }
+    this.streams.set(key, s);
+    if (this.streams.size > this.limits.retainStreams) this.streams.delete(this.streams.keys().next().value!);
+    // A stream reporting for days keeps a bounded series: thinned to half its bound whenever it reaches it.
+    if (s.series.t.length >= this.limits.maxPointsPerStream) {
+      s.series = thinned(s.series, this.limits.maxPointsPerStream >> 1);
+      s.thinned = true;
+    }
+    const t = sec(r.REPORT_END);
+    const kind = r.TYPE;
+    if (kind === 'ALERT') s.alerts.push({ t, rule: String(r.ALERT_RULE ?? '') });
+    if (kind === 'PERIODIC' || kind === 'ALERT') {
+      push(s.series, t, num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
+      return;
+    }
+    // FINAL / HANGUP: cumulative counters; the closing point carries the last interval's MOS and the
+    // jitter at the end (its interval delta and loss are not in a cumulative report).
+    s.end = sec(r.RTP_STOP);
+    s.packets = num(r.TOTAL_PK);
+    s.lost = Math.max(0, num(r.PACKET_LOSS));
+    s.lossPct = num(r.PACKET_LOSS_PCT);
+    s.maxJitter = num(r.MAX_JITTER);
+    s.maxDelta = num(r.MAX_DELTA);
+    s.mos = num(r.MOS);
+    s.minMos = num(r.MIN_MOS);
+    s.captureDrops = num(r.CAPTURE_DROPS);
+    s.oneWay = num(r.ONE_WAY_RTP) === 1;
+    const last = s.series.t.length ? s.series.t[s.series.t.length - 1]! : -Infinity;
+    if (t > last) push(s.series, t, null, num(r.JITTER), null, positive(r.LAST_MOS));
+  }
+
+  /** The report's data: calls worst first (lowest worst-interval MOS), then streams without a call. */
+  build(title: string, intervalS: number, generatedAt = Date.now()): CallReportData {
+    const perStream = Math.max(
+      this.limits.minPointsPerStream,
+      Math.min(this.limits.maxPointsPerStream, Math.floor(this.limits.totalPoints / Math.max(1, this.streams.size))),
+    );
+    // Copies: the recorder keeps its own series whole (a live probe builds again and again).
+    const streams = [...this.streams.values()].map((s, id) =>
+      s.series.t.length > perStream ? { ...s, id, series: thinned(s.series, perStream), thinned: true } : { ...s, id });
+
+    // Calls are the INVITE dialogs and the Call-IDs media was correlated to; other dialogs are only counted.
+    const calls = new Map<string, ReportCall>();
+    for (const c of this.calls.values()) if (c.invite) calls.set(c.callId, newCall(c));
+    for (const s of streams) {
+      if (s.callId === null) continue;
+      let call = calls.get(s.callId);
+      if (!call) {
+        // Media correlated to a call whose SIP the capture does not hold (it started before).
+        const seen = this.calls.get(s.callId);
+        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false });
+        calls.set(s.callId, call);
+      }
+      call.streams.push(s.id);
+    }
+    for (const call of calls.values()) summarise(call, streams);
+    const ordered = [...calls.values()].sort(worstFirst);
+    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs: this.calls.size - [...this.calls.keys()].filter((id) => calls.has(id)).length };
+  }
+}
+
+function newCall(c: CallAcc): ReportCall {
+  return {
+    callId: c.callId,
+    from: c.from,
+    to: c.to,
+    start: c.first,
+    end: c.last,
+    worstMos: 0,
+    lossPct: 0,
+    flags: { oneWay: false, captureDrops: false, alerts: 0 },
+    messages: c.messages,
+    messagesOmitted: c.omitted,
+    streams: [],
+  };
+}
+
+function summarise(call: ReportCall, streams: ReportStream[]): void {
+  let worst = 0;
+  let lost = 0;
+  let expected = 0;
+  for (const id of call.streams) {
+    const s = streams[id]!;
+    if (s.minMos > 0 && (worst === 0 || s.minMos < worst)) worst = s.minMos;
+    lost += s.lost;
+    expected += s.packets + s.lost;
+    if (s.start < call.start) call.start = s.start;
+    if (s.end > call.end) call.end = s.end;
+    call.flags.oneWay ||= s.oneWay;
+    call.flags.captureDrops ||= s.captureDrops > 0;
+    call.flags.alerts += s.alerts.length;
+  }
+  call.worstMos = worst;
+  call.lossPct = expected ? Math.round((lost / expected) * 100_000) / 1000 : 0;
+}
+
+/** Scored calls by worst MOS ascending; calls without media after them, by start time. */
+function worstFirst(a: ReportCall, b: ReportCall): number {
+  if ((a.worstMos > 0) !== (b.worstMos > 0)) return a.worstMos > 0 ? -1 : 1;
+  if (a.worstMos !== b.worstMos) return a.worstMos - b.worstMos;
+  return a.start - b.start;
+}
+
+function push(s: StreamSeries, t: number, delta: number | null, jitter: number | null, loss: number | null, mos: number | null): void {
+  s.t.push(t);
+  s.delta.push(delta);
+  s.jitter.push(jitter);
+  s.loss.push(loss);
+  s.mos.push(mos);
+}
+
+/** `n` points: each stands for a run of consecutive ones, at the run's end, with their worst values. */
+function thinned(src: StreamSeries, n: number): StreamSeries {
+  const out: StreamSeries = { t: [], delta: [], jitter: [], loss: [], mos: [] };
+  const len = src.t.length;
+  for (let k = 0; k < n; k++) {
+    const from = Math.floor((k * len) / n);
+    const to = Math.floor(((k + 1) * len) / n);
+    if (to <= from) continue;
+    push(
+      out,
+      src.t[to - 1]!,
+      worst(src.delta, from, to, Math.max),
+      worst(src.jitter, from, to, Math.max),
+      worst(src.loss, from, to, Math.max),
+      worst(src.mos, from, to, Math.min),
+    );
+  }
+  return out;
+}
+
+function worst(v: Array<number | null>, from: number, to: number, pick: (a: number, b: number) => number): number | null {
+  let w: number | null = null;
+  for (let i = from; i < to; i++) {
+    const x = v[i];
+    if (x !== null && x !== undefined) w = w === null ? x : pick(w, x);
+  }
+  return w;
+}
+
+interface SipHead {
+  callId: string;
+  label: string;
+  cseq: string;
+  from: string;
+  to: string;
+  body: string;
+}
+
+/** Start line, Call-ID, CSeq, From/To addresses and body of a SIP message; null when it is not one. */
+export function parseSipHead(text: string): SipHead | null {
+  const end = headerEnd(text);
+  const head = end < 0 ? text : text.slice(0, end);
+  const lines = head.split(/\r?\n/);
+  const start = lines[0] ?? '';
+  let label: string;
+  const status = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/.exec(start);
+  if (status) label = `${status[1]} ${status[2]}`.trim();
+  else {
+    const req = /^([A-Z]+)\s+\S+\s+SIP\/2\.0$/.exec(start.trim());
+    if (!req) return null;
+    label = req[1]!;
+  }
+  const h: SipHead = { callId: '', label, cseq: '', from: '', to: '', body: end < 0 ? '' : text.slice(end).replace(/^\r?\n\r?\n/, '') };
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'call-id' || name === 'i') h.callId = value;
+    else if (name === 'cseq') h.cseq = value;
+    else if ((name === 'from' || name === 'f') && !h.from) h.from = sipAddress(value);
+    else if ((name === 't' || name === 'to') && !h.to) h.to = sipAddress(value);
+  }
+  return h;
+}
+
+function headerEnd(text: string): number {
+  const crlf = text.indexOf('\r\n\r\n');
+  const lf = text.indexOf('\n\n');
+  if (crlf < 0) return lf;
+  if (lf < 0) return crlf;
+  return Math.min(crlf, lf);
+}
+
+/** "user@host" of a From/To value ("Alice" <sip:alice@example.com>;tag=1 -> alice@example.com). */
+function sipAddress(value: string): string {
+  const m = /<?(?:sips?|tel):([^>;\s]+)/i.exec(value);
+  return m ? m[1]! : value;
+}
+
+/** One line per m= section: kind, address:port, codecs, direction. */
+export function sdpSummary(body: string): string[] {
+  const sdp = parseSdp(body);
+  if (!sdp) return [];
+  return sdp.media.map((m) => {
+    const codecs = m.formats.map((pt) => {
+      const p = m.payloads.get(pt);
+      return p ? `${p.name}/${p.clockRate}` : String(pt);
+    });
+    const addr = m.hasIp ? ipToString(m.ip[0]!, m.ip[1]!, m.ip[2]!, m.ip[3]!) : '?';
+    return `${m.kind} ${hostPort(addr, m.port)} ${codecs.join(' ')} ${m.direction}`.trim();
+  });
+}
+
+function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+function sec(v: string | number | undefined): number {
+  return Math.round(Number(v ?? 0) * 1000);
+}
+
+function num(v: string | number | undefined): number {
+  const x = Number(v ?? 0);
+  return Number.isFinite(x) ? x : 0;
+}
+
+function positive(v: string | number | undefined): number | null {
+  const x = num(v);
+  return x > 0 ? x : null;
+}

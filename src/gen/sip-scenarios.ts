@@ -1,0 +1,291 @@
+/**
+ * Small SIP call scenarios as capture records: the dialog shapes real networks produce and that decide
+ * which Call-ID a stream gets and where it ends (media after BYE, a refused re-offer, B2BUA legs naming
+ * the same media addresses, early media of a rejected call, an INVITE flood beside live calls). Each
+ * returns its records in capture order plus what the scenario means for tests to check.
+ */
+import { rtp, text, udpFrame } from './packets.js';
+import { classicPcap, type PcapRecord } from './pcap-writer.js';
+import { rtcpCompound, rtcpSdes, rtcpSr } from './rtcp.js';
+import { sdpBody, sipRequest, sipResponse, type SdpSpec } from './sip.js';
+
+/** Collects frames at capture times (ms since the epoch, fractional allowed) and writes them in order. */
+export class CaptureTimeline {
+  private readonly frames: Array<{ ms: number; n: number; data: Uint8Array }> = [];
+
+  add(ms: number, data: Uint8Array): void {
+    this.frames.push({ ms, n: this.frames.length, data });
+  }
+
+  /** A UDP SIP message between two hosts on port 5060. */
+  sip(ms: number, src: string, dst: string, message: string): void {
+    this.add(ms, udpFrame(src, 5060, dst, 5060, text(message)));
+  }
+
+  /**
+   * `count` RTP packets of 20 ms PCMA from `first` on, one every 20 ms; returns the next sequence number
+   * and timestamp so a stream can be continued.
+   */
+  rtp(first: number, src: string, srcPort: number, dst: string, dstPort: number, s: { ssrc: number; seq: number; ts: number; count: number }): { seq: number; ts: number } {
+    let { seq, ts } = s;
+    for (let i = 0; i < s.count; i++) {
+      this.add(first + i * 20, udpFrame(src, srcPort, dst, dstPort, rtp({ pt: 8, seq, ts, ssrc: s.ssrc })));
+      seq = (seq + 1) & 0xffff;
+      ts = (ts + 160) >>> 0;
+    }
+    return { seq, ts };
+  }
+
+  /** One RTCP SR + SDES from the RTP sender (port + 1 to port + 1). */
+  rtcp(ms: number, src: string, srcPort: number, dst: string, dstPort: number, ssrc: number, packets: number): void {
+    const sr = rtcpSr({ ssrc, ntpSec: Math.floor(ms / 1000) + 2208988800, ntpFrac: 0, rtpTs: packets * 160, packets, octets: packets * 160 });
+    this.add(ms, udpFrame(src, srcPort, dst, dstPort, rtcpCompound(sr, rtcpSdes([{ ssrc, items: [{ type: 1, value: 'gen' }] }]))));
+  }
+
+  records(): PcapRecord[] {
+    return [...this.frames].sort((a, b) => a.ms - b.ms || a.n - b.n).map((f) => ({ tsNs: BigInt(Math.round(f.ms * 1000)) * 1000n, data: f.data }));
+  }
+
+  pcap(): Buffer {
+    return classicPcap(this.records());
+  }
+}
+
+/** One SIP dialog's messages with consistent tags and CSeqs: caller side 'a', callee side 'b'. */
+export class DialogWriter {
+  private cseq = 1;
+
+  constructor(
+    private readonly t: CaptureTimeline,
+    readonly callId: string,
+    private readonly caller: string,
+    private readonly callee: string,
+    private readonly headers: Array<[string, string]> = [],
+  ) {}
+
+  /** INVITE (initial when no To tag is known yet, re-INVITE otherwise) from `fromCaller`'s side. */
+  invite(ms: number, sdp: SdpSpec | null, o: { fromCaller?: boolean; reinvite?: boolean } = {}): number {
+    const cseq = o.reinvite ? ++this.cseq : this.cseq;
+    this.request(ms, 'INVITE', cseq, o.fromCaller ?? true, o.reinvite ?? false, sdp);
+    return cseq;
+  }
+
+  /** A response to the INVITE (or other method) with CSeq `cseq`, sent by the side that did not send it. */
+  respond(ms: number, status: number, cseq: number, sdp: SdpSpec | null, o: { toCaller?: boolean; method?: string } = {}): void {
+    const toCaller = o.toCaller ?? true;
+    const [src, dst] = toCaller ? [this.callee, this.caller] : [this.caller, this.callee];
+    const tags = toCaller ? { fromTag: 'a', toTag: 'b' } : { fromTag: 'b', toTag: 'a' };
+    this.t.sip(ms, src, dst, sipResponse(status, { callId: this.callId, ...tags, cseq, cseqMethod: o.method ?? 'INVITE', body: sdp ? sdpBody(sdp) : '', headers: this.headers }));
+  }
+
+  ack(ms: number, cseq: number, fromCaller = true): void {
+    this.request(ms, 'ACK', cseq, fromCaller, true, null);
+  }
+
+  bye(ms: number, fromCaller = true): number {
+    const cseq = ++this.cseq;
+    this.request(ms, 'BYE', cseq, fromCaller, true, null);
+    return cseq;
+  }
+
+  private request(ms: number, method: string, cseq: number, fromCaller: boolean, inDialog: boolean, sdp: SdpSpec | null): void {
+    const [src, dst] = fromCaller ? [this.caller, this.callee] : [this.callee, this.caller];
+    const tags = fromCaller ? { fromTag: 'a', toTag: inDialog ? 'b' : undefined } : { fromTag: 'b', toTag: 'a' };
+    this.t.sip(ms, src, dst, sipRequest(method, 'sip:peer@example.com', { callId: this.callId, ...tags, cseq, body: sdp ? sdpBody(sdp) : '', headers: this.headers }));
+  }
+}
+
+const audio = (ip: string, port: number): SdpSpec => ({ ip, media: [{ port, formats: [8] }] });
+
+export interface ScenarioParty {
+  ip: string;
+  port: number;
+  ssrc: number;
+}
+
+export interface SipScenario {
+  records: PcapRecord[];
+  callId: string;
+  /** Parties of the media: a (caller) and b (callee). */
+  a: ScenarioParty;
+  b: ScenarioParty;
+  /** RTP packets written per direction (a->b, b->a), trailing ones included. */
+  packets: { ab: number; ba: number };
+}
+
+/**
+ * A call of `media` 20 ms packets each way, ended by BYE; `trailing` more packets each way (and one RTCP
+ * SR each way) arrive 0.2-18 ms after the BYE, as in real captures. With `moveAfter`, a re-INVITE from the
+ * caller moves its media to port + 100 after that many packets, and packets to the old port keep arriving
+ * for a few ms after the 200 OK.
+ */
+export function callWithTrailingMedia(o: { t0Ms: number; media: number; trailing: number; moveAfter?: number }): SipScenario & { movedPort: number } {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.1.0.10', port: 40000, ssrc: 0x1111aaaa };
+  const b = { ip: '10.2.0.20', port: 50000, ssrc: 0x2222bbbb };
+  const d = new DialogWriter(t, 'trailing-media@gen', a.ip, b.ip);
+  const c = d.invite(o.t0Ms, audio(a.ip, a.port));
+  d.respond(o.t0Ms + 50, 200, c, audio(b.ip, b.port));
+  d.ack(o.t0Ms + 60, c);
+  const start = o.t0Ms + 100;
+  let ab = { seq: 100, ts: 1000 };
+  let ba = { seq: 500, ts: 9000 };
+  const movedPort = a.port + 100;
+  let toA = a.port;
+  let sent = 0;
+  if (o.moveAfter !== undefined) {
+    ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.moveAfter });
+    ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.moveAfter });
+    const at = start + o.moveAfter * 20;
+    const r = d.invite(at - 15, audio(a.ip, movedPort), { reinvite: true });
+    d.respond(at - 10, 200, r, audio(b.ip, b.port));
+    d.ack(at - 8, r);
+    // In flight towards the old port when the answer was seen: still the old stream.
+    ba = t.rtp(at - 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: 1 });
+    toA = movedPort;
+    sent = o.moveAfter;
+  }
+  const rest = o.media - sent;
+  const from = start + sent * 20 + 10;
+  ab = t.rtp(from, a.ip, toA, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: rest });
+  ba = t.rtp(from + 5, b.ip, b.port, a.ip, toA, { ssrc: b.ssrc, ...ba, count: rest });
+  const byeAt = from + rest * 20;
+  const bc = d.bye(byeAt);
+  d.respond(byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
+  for (let i = 0; i < o.trailing; i++) {
+    t.add(byeAt + 0.2 + i * 6, udpFrame(a.ip, toA, b.ip, b.port, rtp({ pt: 8, seq: ab.seq + i, ts: ab.ts + i * 160, ssrc: a.ssrc })));
+    t.add(byeAt + 0.5 + i * 6, udpFrame(b.ip, b.port, a.ip, toA, rtp({ pt: 8, seq: ba.seq + i, ts: ba.ts + i * 160, ssrc: b.ssrc })));
+  }
+  t.rtcp(byeAt + 18, a.ip, toA + 1, b.ip, b.port + 1, a.ssrc, o.media + o.trailing);
+  t.rtcp(byeAt + 18, b.ip, b.port + 1, a.ip, toA + 1, b.ssrc, o.media + o.trailing);
+  const moved = o.moveAfter !== undefined;
+  return {
+    records: t.records(),
+    callId: 'trailing-media@gen',
+    a,
+    b,
+    movedPort,
+    packets: { ab: o.media + o.trailing, ba: o.media + o.trailing + (moved ? 1 : 0) },
+  };
+}
+
+/**
+ * An audio call in which the callee offers T.38 (m=image udptl) by re-INVITE, the caller answers 488,
+ * and the audio carries on both ways: the refused offer moves nothing.
+ */
+export function rejectedT38Reinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.1.0.11', port: 40010, ssrc: 0x3333cccc };
+  const b = { ip: '10.2.0.21', port: 50010, ssrc: 0x4444dddd };
+  const d = new DialogWriter(t, 'refused-t38@gen', a.ip, b.ip);
+  const c = d.invite(o.t0Ms, audio(a.ip, a.port));
+  d.respond(o.t0Ms + 50, 200, c, audio(b.ip, b.port));
+  d.ack(o.t0Ms + 60, c);
+  const start = o.t0Ms + 100;
+  let ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.before });
+  let ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.before });
+  const at = start + o.before * 20;
+  const t38: SdpSpec = { ip: b.ip, media: [{ kind: 'image', port: b.port + 2, proto: 'udptl', formats: [] }] };
+  const r = d.invite(at, t38, { fromCaller: false, reinvite: true });
+  d.respond(at + 30, 488, r, null, { toCaller: false });
+  d.ack(at + 31, r, false);
+  ab = t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.after });
+  ba = t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.after });
+  const byeAt = at + 10 + o.after * 20 + 40;
+  const bc = d.bye(byeAt);
+  d.respond(byeAt + 1, 200, bc, null, { method: 'BYE' });
+  return { records: t.records(), callId: 'refused-t38@gen', a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
+}
+
+/**
+ * A B2BUA between a and b: leg 1 (a <-> B2BUA) and leg 2 (B2BUA <-> b) first anchor the media on the
+ * B2BUA, then each leg is re-INVITEd so a and b send to each other directly: both legs' SDP name a's
+ * and b's media addresses. `lastLeg` says which leg's re-INVITE completes last.
+ */
+export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 | 2 }): SipScenario & { leg1: string; leg2: string } {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.1.0.12', port: 7078, ssrc: 0x5555eeee };
+  const b = { ip: '10.2.0.22', port: 7078, ssrc: 0x6666ffff };
+  const pbx = '10.9.0.1';
+  const leg1 = new DialogWriter(t, 'leg-one@gen', a.ip, pbx);
+  const leg2 = new DialogWriter(t, 'leg-two@gen', pbx, b.ip);
+  const c1 = leg1.invite(o.t0Ms, audio(a.ip, a.port));
+  const c2 = leg2.invite(o.t0Ms + 10, audio(pbx, 30000));
+  leg2.respond(o.t0Ms + 100, 200, c2, audio(b.ip, b.port));
+  leg2.ack(o.t0Ms + 101, c2);
+  leg1.respond(o.t0Ms + 102, 200, c1, audio(pbx, 30002));
+  leg1.ack(o.t0Ms + 103, c1);
+  // Direct media: leg 1 tells a to send to b; leg 2 tells b to send to a (the B2BUA sends both offers).
+  const legs: Array<[DialogWriter, string, SdpSpec, SdpSpec]> = [
+    [leg1, 'leg1', audio(b.ip, b.port), audio(a.ip, a.port)],
+    [leg2, 'leg2', audio(a.ip, a.port), audio(b.ip, b.port)],
+  ];
+  if (o.lastLeg === 1) legs.reverse();
+  let at = o.t0Ms + 200;
+  for (const [leg, , offer, answer] of legs) {
+    const fromPbxIsCaller = leg === leg2;
+    const r = leg.invite(at, offer, { reinvite: true, fromCaller: fromPbxIsCaller });
+    leg.respond(at + 10, 200, r, answer, { toCaller: fromPbxIsCaller });
+    leg.ack(at + 11, r, fromPbxIsCaller);
+    at += 20;
+  }
+  t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
+  const byeAt = at + 40 + o.packets * 20;
+  const b1 = leg1.bye(byeAt);
+  leg1.respond(byeAt + 1, 200, b1, null, { method: 'BYE', toCaller: true });
+  const b2 = leg2.bye(byeAt + 2);
+  leg2.respond(byeAt + 3, 200, b2, null, { method: 'BYE', toCaller: true });
+  const last = o.lastLeg === 1 ? 'leg-one@gen' : 'leg-two@gen';
+  return { records: t.records(), callId: last, leg1: 'leg-one@gen', leg2: 'leg-two@gen', a, b, packets: { ab: o.packets, ba: o.packets } };
+}
+
+/**
+ * Early media of a rejected call: INVITE, 183 with SDP, the callee's announcement (RTP towards the
+ * caller) starting `mediaDelayMs` after the 183, then 480 while or before it plays.
+ */
+export function rejectedCallEarlyMedia(o: { t0Ms: number; packets: number; rejectAfterMs: number; mediaDelayMs: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.1.0.13', port: 30000, ssrc: 0 };
+  const b = { ip: '10.2.0.23', port: 40392, ssrc: 0x3796cb71 };
+  const d = new DialogWriter(t, 'early-rejected@gen', a.ip, b.ip);
+  const c = d.invite(o.t0Ms, audio(a.ip, a.port));
+  d.respond(o.t0Ms + 100, 183, c, audio(b.ip, b.port));
+  t.rtp(o.t0Ms + 100 + o.mediaDelayMs, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 28590, ts: 1000, count: o.packets });
+  d.respond(o.t0Ms + 100 + o.rejectAfterMs, 480, c, null);
+  d.ack(o.t0Ms + 101 + o.rejectAfterMs, c);
+  return { records: t.records(), callId: 'early-rejected@gen', a, b, packets: { ab: 0, ba: o.packets } };
+}
+
+/**
+ * `liveCalls` answered calls with media both ways for `seconds`, while `floodPerSecond` INVITEs with new
+ * Call-IDs (never answered) arrive from a flooder. The live calls start first and send RTP all along.
+ */
+export function inviteFloodBesideCalls(o: { t0Ms: number; liveCalls: number; floodPerSecond: number; seconds: number }): { records: PcapRecord[]; liveCallIds: string[]; liveStreams: Array<{ src: string; srcPort: number; callId: string; packets: number }> } {
+  const t = new CaptureTimeline();
+  const liveCallIds: string[] = [];
+  const liveStreams: Array<{ src: string; srcPort: number; callId: string; packets: number }> = [];
+  const packets = (o.seconds * 1000) / 20;
+  for (let i = 0; i < o.liveCalls; i++) {
+    const a = `10.3.${i >> 8}.${i & 255}`;
+    const b = `10.4.${i >> 8}.${i & 255}`;
+    const id = `live-${i}@gen`;
+    const d = new DialogWriter(t, id, a, b);
+    const at = o.t0Ms + i * 5;
+    const c = d.invite(at, audio(a, 20000));
+    d.respond(at + 20, 200, c, audio(b, 30000));
+    d.ack(at + 21, c);
+    t.rtp(at + 30, a, 20000, b, 30000, { ssrc: 0x10000 + i, seq: 1, ts: 0, count: packets });
+    t.rtp(at + 35, b, 30000, a, 20000, { ssrc: 0x20000 + i, seq: 1, ts: 0, count: packets });
+    liveCallIds.push(id);
+    liveStreams.push({ src: a, srcPort: 20000, callId: id, packets }, { src: b, srcPort: 30000, callId: id, packets });
+  }
+  const floodStart = o.t0Ms + o.liveCalls * 5 + 100;
+  const n = Math.floor(o.floodPerSecond * o.seconds * 0.9);
+  const gap = 1000 / o.floodPerSecond;
+  for (let i = 0; i < n; i++) {
+    const sdp = audio(`172.16.${(i >> 8) & 255}.${i & 255}`, 10000 + (i % 20000) * 2);
+    t.sip(floodStart + i * gap, '172.31.0.1', '10.9.0.9', sipRequest('INVITE', 'sip:x@victim', { callId: `flood-${i}@attacker`, fromTag: `f${i}`, cseq: 1, body: sdpBody(sdp) }));
+  }
+  return { records: t.records(), liveCallIds, liveStreams };
+}

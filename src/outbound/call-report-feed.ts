@@ -1,0 +1,29 @@
+import { CallReportRecorder, type CallReportLimits } from '../callreport/index.js';
+import type { OutboundEvent } from './events.js';
+import { SipDuplicateFilter } from './sip-dedup.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** The outbound events a call report shows, handed to its recorder: SPAN duplicates of SIP once. */
+export class CallReportFeed {
+  readonly recorder: CallReportRecorder;
+  private readonly dedup: SipDuplicateFilter;
+  /** Events recorded. */
+  events = 0;
+
+  constructor(duplicateWindowMs: number, limits?: CallReportLimits) {
+    this.recorder = new CallReportRecorder(limits);
+    this.dedup = new SipDuplicateFilter(duplicateWindowMs);
+  }
+
+  write(e: OutboundEvent): void {
+    if (e.kind === 'sip') {
+      if (this.dedup.isDuplicate(e.bytes, e.env)) return;
+      const env = e.env;
+      this.recorder.onSip({ tsMs: env.tsMs, srcIp: env.srcIp, srcPort: env.srcPort, dstIp: env.dstIp, dstPort: env.dstPort, text: utf8.decode(e.bytes) });
+    } else if (e.kind === 'qos' || e.kind === 'alert') {
+      this.recorder.onQos(e.report);
+    } else return;
+    this.events++;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The HTML call report (reports.html.path): collects the run's SIP messages and QoS reports and writes
+ * one self-contained page when the output closes (end of a replay, or probe stop).
+ */
+import { accessSync, constants, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { renderCallReportHtml } from '../callreport/index.js';
+import type { ProbeConfig } from '../ops/config.js';
+import type { EventKind, OutboundEvent } from './events.js';
+import type { DestinationStats, Output, OutputLog } from './output.js';
+import { CallReportFeed } from './call-report-feed.js';
+
+export class HtmlReportOutput implements Output {
+  readonly name = 'html';
+  readonly scope = 'local' as const;
+  private readonly feed: CallReportFeed;
+  private failed = 0;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly intervalS: number,
+    duplicateWindowMs: number,
+    private readonly log: OutputLog,
+  ) {
+    this.feed = new CallReportFeed(duplicateWindowMs);
+  }
+
+  wants(kind: EventKind): boolean {
+    return kind === 'qos' || kind === 'alert' || kind === 'sip';
+  }
+
+  write(e: OutboundEvent): void {
+    this.feed.write(e);
+  }
+
+  stats(): DestinationStats[] {
+    return [{ name: this.path, sent: this.failed ? 0 : this.feed.events, failed: this.failed, errors: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
+  }
+
+  /** Writes the page (to a temporary name, then renamed: a reader never sees half a file). */
+  async close(): Promise<void> {
+    const data = this.feed.recorder.build('rtpprobe call report', this.intervalS);
+    const tmp = `${this.path}.tmp-${process.pid}`;
+    try {
+      writeFileSync(tmp, renderCallReportHtml(data));
+      renameSync(tmp, this.path);
+      this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length }, 'HTML call report written');
+    } catch (err) {
+      this.failed++;
+      this.lastError = (err as Error).message;
+      this.log.error({ path: this.path, err: this.lastError }, 'HTML call report not written');
+    }
+  }
+}
+
+/** The HTML report output of a configuration, or null when reports.html.path is empty. */
+export function openHtmlOutput(config: ProbeConfig, log: OutputLog): HtmlReportOutput | null {
+  const path = config.reports.html.path;
+  if (!path) return null;
+  // The page is written at the end of the run: say now, not after the analysis, that it cannot be.
+  try {
+    accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw Object.assign(new Error(`cannot write the HTML report ${path}: ${code}`), { code, exitCode: 2 });
+  }
+  return new HtmlReportOutput(path, config.reports.intervalS, config.hep.sip.duplicateWindowMs, log);
+}

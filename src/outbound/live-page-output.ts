@@ -1,0 +1,52 @@
+/**
+ * The live call page's data (metrics.live_page): the same recorder as the HTML report, bounded for a
+ * probe that runs for months (the most recently active dialogs and streams), read by the metrics server.
+ */
+import { DEFAULT_CALL_REPORT_LIMITS, packCallReport, type PackedCallReport } from '../callreport/index.js';
+import type { ProbeConfig } from '../ops/config.js';
+import { CallReportFeed } from './call-report-feed.js';
+import type { EventKind, OutboundEvent } from './events.js';
+import type { DestinationStats, Output } from './output.js';
+
+const LIVE_LIMITS = { ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2000, retainStreams: 4000, totalPoints: 400_000, maxPointsPerStream: 600 };
+
+export class LiveCallPageOutput implements Output {
+  readonly name = 'live_page';
+  readonly scope = 'local' as const;
+  private readonly feed: CallReportFeed;
+
+  constructor(
+    private readonly intervalS: number,
+    duplicateWindowMs: number,
+  ) {
+    this.feed = new CallReportFeed(duplicateWindowMs, LIVE_LIMITS);
+  }
+
+  wants(kind: EventKind): boolean {
+    return kind === 'qos' || kind === 'alert' || kind === 'sip';
+  }
+
+  write(e: OutboundEvent): void {
+    this.feed.write(e);
+  }
+
+  /** The page's data now (packed, as the HTML report embeds it). */
+  snapshot(): PackedCallReport {
+    return packCallReport(this.feed.recorder.build('rtpprobe live calls', this.intervalS));
+  }
+
+  /** Not a destination: nothing to deliver, nothing to report in /healthz. */
+  stats(): DestinationStats[] {
+    return [];
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The live page's recorder when metrics.live_page is on (and metrics serve it), else null. */
+export function openLivePageOutput(config: ProbeConfig): LiveCallPageOutput | null {
+  if (!config.metrics.enabled || !config.metrics.livePage) return null;
+  return new LiveCallPageOutput(config.reports.intervalS, config.hep.sip.duplicateWindowMs);
+}

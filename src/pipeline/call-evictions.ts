@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { ProbeMetrics } from '../ops/metrics.js';
+import { rateLimitedWarn } from '../ops/log.js';
+import type { CallEvictionKind } from '../sip/index.js';
+
+/** One warning line per this long at most while the call table keeps evicting. */
+const WARN_INTERVAL_MS = 10_000;
+
+/**
+ * What the probe does when a full call table evicts a call: counts it by kind
+ * (rtpprobe_sip_calls_evicted_total) and warns, rate-limited, with the counts since the last line. A
+ * call with media being evicted means the table is too small for the calls really up (or a flood of
+ * answered dialogs): the line says so.
+ */
+export function callEvictionReporter(log: Logger, metrics: ProbeMetrics | undefined): (kind: CallEvictionKind, callId: string) => void {
+  const warn = rateLimitedWarn(log, 'sip-call-evicted', WARN_INTERVAL_MS);
+  const since: Record<CallEvictionKind, number> = { ended: 0, unanswered: 0, answered: 0, media: 0, refused: 0 };
+  return (kind, callId) => {
+    metrics?.callEvicted(kind);
+    since[kind]++;
+    const before = warn.suppressed;
+    warn(
+      since.media + since.refused > 0
+        ? 'SIP call table full of calls with media: new calls not tracked or idle ones evicted (raise sip.max_calls)'
+        : 'SIP call table full: evicting calls without media (INVITE flood or sip.max_calls too small)',
+      { evicted: { ...since }, lastCallId: callId },
+    );
+    if (warn.suppressed === before) for (const k of Object.keys(since) as CallEvictionKind[]) since[k] = 0; // a line went out: count afresh
+  };
+}

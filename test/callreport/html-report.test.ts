@@ -1,0 +1,120 @@
+/**
+ * `rtpprobe replay FILE --html OUT` through the real CLI, opened in headless chromium: no console errors,
+ * no network request, and the calls, SIP messages and streams the DOM shows are the ones tshark sees in
+ * the capture (calls and messages) and the probe reported (streams, from its JSON lines of the same run).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+
+const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
+const FIELD = new URL('../../../shared/captures/field/', import.meta.url).pathname;
+
+/** SIP messages per Call-ID as tshark decodes them, and the Call-IDs that carried an INVITE. */
+function tsharkSip(file: string): { perCall: Map<string, number>; invited: Set<string> } {
+  const out = execFileSync('tshark', ['-r', file, '-Y', 'sip', '-T', 'fields', '-E', 'separator=|', '-e', 'sip.Call-ID', '-e', 'sip.Method', '-e', 'sip.CSeq.method'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const perCall = new Map<string, number>();
+  const invited = new Set<string>();
+  for (const line of out.split('\n')) {
+    if (!line) continue;
+    const [ids, method] = line.split('|');
+    // One frame can carry several messages (TCP): tshark joins their values with commas.
+    for (const id of ids!.split(',')) perCall.set(id, (perCall.get(id) ?? 0) + 1);
+    if (method?.split(',').includes('INVITE')) for (const id of ids!.split(',')) invited.add(id);
+  }
+  return { perCall, invited };
+}
+
+interface Replayed {
+  html: string;
+  /** FINAL/HANGUP reports per CORRELATION_ID (synthetic ids under 'none'). */
+  streamsPerCall: Map<string, number>;
+}
+
+function replay(parent: string, file: string, extra: string[] = []): Replayed {
+  const dir = mkdtempSync(join(parent, 'run-')); // JSON lines append: one folder per replay
+  const html = join(dir, 'report.html');
+  const jsonl = join(dir, 'reports.jsonl');
+  execFileSync('node', [CLI, 'replay', file, '--html', html, '--jsonl', jsonl, '--no-hep', '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const streamsPerCall = new Map<string, number>();
+  for (const line of readFileSync(jsonl, 'utf8').split('\n')) {
+    if (!line) continue;
+    const r = JSON.parse(line) as Record<string, string | number>;
+    if (r.TYPE !== 'FINAL' && r.TYPE !== 'HANGUP') continue;
+    const id = Number(r.SYNTHETIC_ID) ? 'none' : String(r.CORRELATION_ID);
+    streamsPerCall.set(id, (streamsPerCall.get(id) ?? 0) + 1);
+  }
+  return { html, streamsPerCall };
+}
+
+describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
+  let browser: Browser;
+  let dir: string;
+  beforeAll(async () => {
+    browser = await launch();
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-html-'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('isa-real-call: every call, message and stream rendered; ladder shows the re-INVITEs and the media moves', async () => {
+    const file = join(FIELD, 'isa-real-call.pcap');
+    const { perCall, invited } = tsharkSip(file);
+    const run = replay(dir, file);
+    const { page, errors, requests } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector('body[data-ready]');
+
+    expect(await page.locator('#calls').getAttribute('data-total')).toBe(String(invited.size));
+    const rows = page.locator('#calls tr.call');
+    expect(await rows.count()).toBe(invited.size);
+    for (let i = 0; i < invited.size; i++) {
+      const row = rows.nth(i);
+      const callId = (await row.getAttribute('data-call-id'))!;
+      expect(invited.has(callId)).toBe(true);
+      await row.click();
+      await page.waitForSelector(`#detail[data-call-id="${callId}"]`);
+      expect(await page.locator('#messages tbody tr').count()).toBe(perCall.get(callId));
+      expect(await page.locator('svg.ladder g.msg').count()).toBe(perCall.get(callId));
+      const streams = run.streamsPerCall.get(callId) ?? 0;
+      expect(await page.locator('#call-streams tbody tr').count()).toBe(streams);
+      expect(await page.locator('svg.ladder g.media').count()).toBe(streams);
+      // One chart per metric when the call has media.
+      expect(await page.locator('#detail .chart .uplot').count()).toBe(streams ? 4 : 0);
+    }
+    // The call with the re-INVITEs: four INVITE transactions, their SDP moving the media between the
+    // Asterisk (10.0.2.15) and the phones' direct 7078 <-> 7078 path.
+    const reinvited = [...invited].sort((a, b) => perCall.get(b)! - perCall.get(a)!)[0]!;
+    await page.locator(`#calls tr.call[data-call-id="${reinvited}"]`).click();
+    await page.waitForSelector(`#detail[data-call-id="${reinvited}"]`);
+    const sdps = await page.locator('#messages td.sdp').allTextContents();
+    expect(sdps.filter((t) => t.includes('10.0.2.15:')).length).toBeGreaterThan(0);
+    expect(sdps.filter((t) => /10\.0\.2\.[45]:7078/.test(t)).length).toBeGreaterThan(0);
+    expect((await page.locator('#messages tbody tr td:nth-child(4)').allTextContents()).filter((t) => t === 'INVITE').length).toBeGreaterThanOrEqual(4);
+    const shot = await screenshot(page, 'callreport-isa-real-call.png');
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+  });
+
+  it('sngrep-aaa: registrations and other dialogs are counted, not listed; the call list is paginated', async () => {
+    const file = join(FIELD, 'sngrep-aaa.pcap');
+    const { perCall, invited } = tsharkSip(file);
+    const run = replay(dir, file);
+    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector('body[data-ready]');
+    const listed = Number(await page.locator('#calls').getAttribute('data-total'));
+    const withMedia = [...run.streamsPerCall.keys()].filter((id) => id !== 'none' && !invited.has(id)).length;
+    expect(listed).toBe(invited.size + withMedia);
+    expect(await page.locator('#meta').textContent()).toContain(`${perCall.size - listed} other SIP dialogs`);
+    // Paginated: at most 50 rows a page.
+    expect(await page.locator('#calls tr.call').count()).toBe(Math.min(50, listed));
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { CallReportRecorder, DEFAULT_CALL_REPORT_LIMITS, parseSipHead, sdpSummary } from '../../src/callreport/index.js';
+
+const at = { srcIp: '10.0.0.1', srcPort: 5060, dstIp: '10.0.0.2', dstPort: 5060 };
+
+function invite(callId: string, tsMs: number) {
+  return { ...at, tsMs, text: `INVITE sip:b@x SIP/2.0\r\ni: ${callId}\r\nf: "A" <sip:a@x>;tag=1\r\nt: <sip:b@x>\r\nCSeq: 1 INVITE\r\n\r\n` };
+}
+
+function periodic(i: number, t: number, jitter: number, mos: number) {
+  return { TYPE: 'PERIODIC', CORRELATION_ID: 'c1', SYNTHETIC_ID: 0, SSRC: 1, SRC_IP: '10.0.0.1', SRC_PORT: 4000, DST_IP: '10.0.0.2', DST_PORT: 4000, RTP_START: 1, REPORT_END: t / 1000, DELTA: 20 + i, JITTER: jitter, PACKET_LOSS_PCT: 0, MOS: mos };
+}
+
+describe('call report recorder', () => {
+  it('reads the start line, compact headers, From/To addresses and SDP media lines', () => {
+    const h = parseSipHead('SIP/2.0 183 Session Progress\r\ni: abc@h\r\nf: <sip:alice@a.example>;tag=9\r\nt: "Bob" <sips:bob@b.example>\r\nCSeq: 7 INVITE\r\n\r\nv=0\r\nc=IN IP4 192.0.2.7\r\nm=audio 4002 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n')!;
+    expect(h).toMatchObject({ callId: 'abc@h', label: '183 Session Progress', cseq: '7 INVITE', from: 'alice@a.example', to: 'bob@b.example' });
+    expect(sdpSummary(h.body)).toEqual(['audio 192.0.2.7:4002 PCMU/8000 telephone-event/8000 sendonly']);
+    expect(parseSipHead('not sip at all')).toBeNull();
+  });
+
+  it('thins a long series to its bound, each point the worst of those it stands for, without touching what it keeps', () => {
+    const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, totalPoints: 10, minPointsPerStream: 10 });
+    r.onSip(invite('c1', 0));
+    for (let i = 0; i < 100; i++) r.onQos(periodic(i, 1000 * (i + 1), i === 37 ? 90 : 1, i === 42 ? 1.5 : 4.4));
+    const s = r.build('t', 1).streams[0]!;
+    expect(s.thinned).toBe(true);
+    expect(s.series.t).toHaveLength(10);
+    expect(Math.max(...(s.series.jitter as number[]))).toBe(90);
+    expect(Math.min(...(s.series.mos as number[]))).toBe(1.5);
+    expect(s.series.t.at(-1)).toBe(100_000);
+    // Built again from the recorder's whole series, the same thinning.
+    const again = r.build('t', 1).streams[0]!;
+    expect(again.series).toEqual(s.series);
+  });
+
+  it('a live recorder forgets the least recently active dialogs first', () => {
+    const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2 });
+    r.onSip(invite('a', 1));
+    r.onSip(invite('b', 2));
+    r.onSip(invite('a', 3)); // a is active again: b is now the oldest
+    r.onSip(invite('c', 4));
+    expect(r.build('t', 1).calls.map((c) => c.callId).sort()).toEqual(['a', 'c']);
+  });
+});

@@ -1,0 +1,30 @@
+import { expect } from 'vitest';
+import { pino } from 'pino';
+import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
+import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { runReplay } from '../../src/probe.js';
+import { sleep, startUdpSink } from '../hep/helpers.js';
+
+/**
+ * Replays `file` through runReplay (the CLI's path) with the shipped defaults, `edit` applied, HEP going to
+ * a real UDP socket; returns every message that arrived, decoded by the strict decoder.
+ */
+export async function replayToUdp(file: string, edit: (c: ProbeConfig) => void = () => {}): Promise<HepDecoded[]> {
+  const sink = await startUdpSink();
+  try {
+    const c = defaultConfig();
+    c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
+    c.metrics.enabled = false;
+    edit(c);
+    expect(await runReplay([file], c, { realtime: false, print: () => {} }, pino({ level: 'silent' }))).toBe(0);
+    // runReplay drains the sender before returning; loopback delivery needs a moment more at most.
+    let n = -1;
+    while (n !== sink.packets.length) {
+      n = sink.packets.length;
+      await sleep(150);
+    }
+    return sink.packets.map((p) => decodeHep3Strict(p));
+  } finally {
+    await sink.close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Every capture of ../shared/captures/field replayed with the shipped defaults (no NAME.probe-args): each
+ * stream's packets, lost, min/mean/max delta and min/mean/max jitter equal tshark's row at its printed
+ * precision (NAME.tshark-clock.txt's row where tshark could not know the clock), or the stream is listed
+ * below with the reason it differs (README, "How the numbers relate to Wireshark's").
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { streamKey } from '../rtp/helpers.js';
+import { fieldCaptures, fieldMismatches, referenceRows, replayFinals } from './helpers.js';
+
+const key = (src: string, sp: number, dst: string, dp: number, ssrc: number) => streamKey(src, sp, dst, dp, ssrc);
+
+/**
+ * Deviations kept on purpose: the clock of these streams cannot be inferred, so, like tshark without the
+ * clock, the probe reports no jitter (CLOCK 0, CLOCK_SOURCE unknown). They are compared with tshark's own
+ * table (NAME.tshark.txt), not with the table recomputed with the true clock.
+ */
+const CLOCK_NOT_INFERRED: Record<string, string> = {
+  [key('192.113.193.227', 50003, '150.219.118.19', 54234, 0x001a757d)]: '6 packets whose arrival spacing varies by +-50 %: no clock within tolerance',
+  [key('150.219.118.19', 54234, '192.113.193.227', 50003, 0x001a7e73)]: '7 packets whose arrival spacing varies by +-50 %: no clock within tolerance',
+  [key('2001:4860:4864:6::81', 19305, '2001:b07:a3d:c112:48a1:1094:1227:281e', 45572, 0)]: 'padding probes whose timestamp never advances: no clock is observable',
+  [key('142.250.82.76', 19305, '192.168.12.156', 38152, 0)]: 'padding probes whose timestamp never advances: no clock is observable',
+  [key('192.168.12.156', 38152, '142.250.82.76', 3478, 0xc362591e)]: 'padding probes whose timestamp never advances: no clock is observable',
+};
+
+/** Streams that differ for reasons outside the RTP engine, with the part of the probe they wait for. */
+const PENDING: Record<string, string> = {
+  [key('10.0.2.4', 7078, '10.0.2.5', 7078, 0x6615aa11)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
+  [key('10.0.2.4', 7078, '10.0.2.5', 7078, 0x15d7b1ac)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
+  [key('10.0.2.4', 7078, '10.0.2.5', 7078, 0x15d7b1ac) + '/2']: 'SIP: RTP after the BYE starts no new stream (call lingering)',
+  [key('10.0.2.5', 7078, '10.0.2.4', 7078, 0x577b10e5)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
+  [key('10.0.2.4', 7078, '10.0.2.15', 15264, 0x369cc75d)]: 'SIP: RTP after the BYE belongs to the stream (call lingering)',
+  [key('10.35.60.100', 15580, '10.23.1.52', 16756, 0x0eaf0eaf)]:
+    'SIP: a rejected T.38 re-INVITE must not move the media; also tshark decodes 27 RTP packets after that offer as T.38, and the stream is silent 34 s (> rtp.silence_timeout_s)',
+  [key('10.35.60.100', 15580, '10.23.1.52', 16756, 0x0eaf0eaf) + '/2']: 'the same stream after its 34 s silence (see above)',
+  [key('10.133.32.101', 36408, '10.110.31.25', 1272, 0x40100005)]: 'decode: RTP inside GTP-U',
+  [key('10.133.48.100', 21176, '10.102.45.249', 31046, 0x60060002)]: 'decode: RTP inside GTP-U',
+  [key('10.102.45.249', 31046, '10.133.48.100', 21176, 0x205e9160)]: 'decode: RTP inside GTP-U',
+};
+
+const summary: string[] = [];
+afterAll(() => console.log(`field captures, streams equal to tshark / streams:\n${summary.join('\n')}`));
+
+describe('field captures replayed with the defaults equal tshark -z rtp,streams', () => {
+  for (const { name, file } of fieldCaptures()) {
+    it(name, async () => {
+      const ref = referenceRows(name);
+      expect(ref.size, 'reference rows').toBeGreaterThan(0);
+      const got = await replayFinals(file);
+      let equal = 0;
+      let pending = 0;
+      let deviations = 0;
+      for (const [k, row] of ref) {
+        const r = got.get(k);
+        if (PENDING[k] !== undefined) {
+          pending++;
+          if (r && fieldMismatches(r, row).length === 0) equal++;
+          continue;
+        }
+        expect(r, `${k} reported`).toBeDefined();
+        const reason = CLOCK_NOT_INFERRED[k];
+        if (reason !== undefined) {
+          // Compared with tshark's own table (no clock, no jitter), and said to be unknown.
+          const plain = referenceRows(name, false).get(k)!;
+          expect(plain.minJitter, `${k}: tshark has no clock either`).toBe(-1);
+          expect(fieldMismatches(r!, plain), `${k} (${reason})`).toEqual([]);
+          expect([r!.CLOCK, r!.CLOCK_SOURCE], k).toEqual([0, 'unknown']);
+          deviations++;
+          equal++;
+          continue;
+        }
+        expect(fieldMismatches(r!, row), `${k}${row.trueClock ? ' (true clock)' : ''}`).toEqual([]);
+        if (row.trueClock) expect(r!.CLOCK_SOURCE, `${k} clock inferred`).toBe('inferred');
+        equal++;
+      }
+      // Nothing reported that tshark does not list, except the pending splits above.
+      for (const k of got.keys()) if (!ref.has(k)) expect(PENDING[k], `${k} reported but not by tshark`).toBeDefined();
+      summary.push(`  ${name}: ${equal}/${ref.size} (${deviations} without a clock as tshark, ${pending} pending elsewhere)`);
+    });
+  }
+});

@@ -1,0 +1,131 @@
+/**
+ * Where a call's streams end and which Call-ID they carry, on generated dialogs, against tshark:
+ * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, B2BUA legs naming the
+ * same media addresses, early media of a rejected call. Each capture is replayed through the CLI's
+ * path (runReplay) and compared with `tshark -z rtp,streams` (packets per stream) and rtp.setup-frame
+ * (Call-ID of each stream's first packet).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { b2buaSharedMedia, callWithTrailingMedia, classicPcap, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
+import type { ProbeConfig } from '../../src/ops/config.js';
+import { e2eConfig, finals, replayReports, reportKey, type E2eReport } from '../e2e/helpers.js';
+import { parseTshark, streamKey } from '../rtp/helpers.js';
+import { tsharkTruth } from './truth.js';
+
+const T0 = 1_750_000_000_000;
+const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-lifetime-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Compared {
+  reports: E2eReport[];
+  /** tshark's packets per stream (5-tuple + SSRC). */
+  tsharkPackets: Map<string, number>;
+  /** tshark's Call-ID per 5-tuple ("src:port>dst:port"), '' when no SIP set it up. */
+  tsharkCallId: Map<string, string>;
+}
+
+async function compare(name: string, records: PcapRecord[], edit?: (c: ProbeConfig) => void): Promise<Compared> {
+  const file = join(dir, `${name}.pcap`);
+  writeFileSync(file, classicPcap(records));
+  const text = execFileSync('tshark', ['-n', '-r', file, '-q', '-z', 'rtp,streams'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const streamsFile = join(dir, `${name}.streams.txt`);
+  writeFileSync(streamsFile, text);
+  const tsharkPackets = new Map(parseTshark(streamsFile).map((r) => [streamKey(r.src, r.srcPort, r.dst, r.dstPort, r.ssrc), r.packets]));
+  const tsharkCallId = new Map(tsharkTruth(file).map((e) => [`${e.src}:${e.sport}>${e.dst}:${e.dport}`, e.callId]));
+  const reports = finals(await replayReports(file, e2eConfig(edit)));
+  return { reports, tsharkPackets, tsharkCallId };
+}
+
+/** Every final report equals tshark's stream (packets) and Call-ID; one report per tshark stream. */
+function expectSameAsTshark(c: Compared): void {
+  const keys = c.reports.map(reportKey);
+  expect(new Set(keys).size, 'one final report per stream').toBe(keys.length);
+  expect([...keys].sort()).toEqual([...c.tsharkPackets.keys()].sort());
+  for (const r of c.reports) {
+    const key = reportKey(r);
+    expect(r.TOTAL_PK, key).toBe(c.tsharkPackets.get(key));
+    expect(r.CORRELATION_ID, key).toBe(c.tsharkCallId.get(`${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`));
+  }
+}
+
+const byKey = (reports: E2eReport[], src: string, srcPort: number): E2eReport[] => reports.filter((r) => r.SRC_IP === src && r.SRC_PORT === srcPort);
+
+describe('media after the end of a call', () => {
+  it('RTP and RTCP 0.2-18 ms after BYE join their streams: one HANGUP each, as tshark counts them', async () => {
+    const s = callWithTrailingMedia({ t0Ms: T0, media: 100, trailing: 3 });
+    const c = await compare('after-bye', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.length).toBe(2);
+    for (const r of c.reports) {
+      expect(r.TYPE).toBe('HANGUP');
+      expect(r.TOTAL_PK).toBe(103);
+    }
+  });
+
+  it('without the linger (sip.media_linger_s 0) the trailing packets are lost or split off: the fixture shows the bug', async () => {
+    const s = callWithTrailingMedia({ t0Ms: T0, media: 100, trailing: 3 });
+    const c = await compare('after-bye-nolinger', s.records, (cfg) => (cfg.sip.mediaLingerS = 0));
+    const a = byKey(c.reports, s.a.ip, s.a.port);
+    expect(a.length === 1 && a[0].TOTAL_PK === 103).toBe(false);
+  });
+
+  it('RTP to the old port after a re-INVITE moved the media stays in the old stream', async () => {
+    const s = callWithTrailingMedia({ t0Ms: T0, media: 100, trailing: 2, moveAfter: 40 });
+    const c = await compare('after-move', s.records);
+    expectSameAsTshark(c);
+    const toOld = c.reports.filter((r) => r.DST_PORT === s.a.port);
+    expect(toOld.map((r) => r.TOTAL_PK)).toEqual([41]); // 40 before the move + 1 in flight
+    expect(c.reports.every((r) => r.CORRELATION_ID === s.callId)).toBe(true);
+  });
+});
+
+describe('a refused re-offer moves nothing', () => {
+  it('T.38 re-INVITE answered 488: the audio carries on as one stream each way', async () => {
+    const s = rejectedT38Reinvite({ t0Ms: T0, before: 50, after: 50 });
+    const c = await compare('t38-488', s.records);
+    expect(c.reports.length).toBe(2);
+    for (const r of c.reports) {
+      expect(r.TOTAL_PK).toBe(100);
+      expect(r.CORRELATION_ID).toBe(s.callId);
+      expect(r.TYPE).toBe('HANGUP');
+    }
+    // tshark decodes the audio to the offerer as RTP throughout too (its own counts, same streams).
+    expectSameAsTshark(c);
+  });
+});
+
+describe('B2BUA legs naming the same media addresses', () => {
+  for (const lastLeg of [1, 2] as const) {
+    it(`both directions under the leg whose offer/answer completed last (leg ${lastLeg}), the other leg in X_CID`, async () => {
+      const s = b2buaSharedMedia({ t0Ms: T0, packets: 60, lastLeg });
+      const c = await compare(`b2bua-${lastLeg}`, s.records);
+      expectSameAsTshark(c);
+      const other = lastLeg === 1 ? s.leg2 : s.leg1;
+      expect(c.reports.length).toBe(2);
+      for (const r of c.reports) {
+        expect(r.CORRELATION_ID).toBe(s.callId);
+        expect(r.X_CID).toBe(other);
+      }
+    });
+  }
+});
+
+describe('early media of a rejected call', () => {
+  it('183 with SDP, the announcement, then 480: reported under the call, all packets', async () => {
+    const s = rejectedCallEarlyMedia({ t0Ms: T0, packets: 9, rejectAfterMs: 40, mediaDelayMs: 1000 });
+    const c = await compare('early-480', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TOTAL_PK])).toEqual([[s.callId, 9]]);
+  });
+
+  it('the announcement already playing when the 480 arrives ends with the call after the linger', async () => {
+    const s = rejectedCallEarlyMedia({ t0Ms: T0, packets: 50, rejectAfterMs: 500, mediaDelayMs: 20 });
+    const c = await compare('early-480-playing', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TOTAL_PK])).toEqual([[s.callId, 50]]);
+  });
+});
