@@ -149,10 +149,10 @@ describe.skipIf(!built)('a realtime replay watched through the API and rtpprobe 
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     exit = new Promise((r) => child.on('exit', (code) => r(code)));
-    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 20_000), out).toBe(true);
+    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 60_000), out).toBe(true);
     const line = out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!;
     base = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
-  }, 60_000);
+  }, 120_000);
 
   afterAll(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -166,7 +166,7 @@ describe.skipIf(!built)('a realtime replay watched through the API and rtpprobe 
         const r = (await (await fetch(`${base}/api/streams`)).json()) as { streams: typeof streams };
         streams = r.streams;
         return streams.length === 8 && streams.every((s) => s.mos > 0);
-      }, 20_000),
+      }, 40_000),
       JSON.stringify(streams),
     ).toBe(true);
     const mos = streams.map((s) => s.mos);
@@ -183,7 +183,7 @@ describe.skipIf(!built)('a realtime replay watched through the API and rtpprobe 
     expect(text).toMatch(/^rtpprobe_alerts_fired_total\{rule="lossy"\} [1-9]\d*$/m);
     expect(Number(/^rtpprobe_stream_mos_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(8); // per interval, before any stream ended
     expect(Number(/^rtpprobe_packets_total\{protocol="rtp"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
-  }, 40_000);
+  }, 90_000);
 
   it('rtpprobe top --once prints the call list worst first; in a terminal it redraws and obeys its keys', async () => {
     const once = spawnSync(process.execPath, [cli, 'top', '--url', base, '--once'], { encoding: 'utf8' });

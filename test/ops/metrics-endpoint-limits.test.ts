@@ -77,7 +77,7 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
       const t0 = Date.now();
       const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) });
       expect(res.status).toBe(200);
-      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(Date.now() - t0).toBeLessThan(10_000); // loose: the machine may be loaded; starving would time out
     }
     // The probe closed all but the newest few; its descriptors did not grow with the connections.
     expect(await until(() => clients.length - closedByProbe <= MAX_CONNECTIONS, 5000)).toBe(true);
@@ -88,13 +88,13 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
   }, 60_000);
 
   it('connections that stay idle (or never finish their request) are closed after metrics.idle_timeout_ms', async () => {
+    const t0 = Date.now(); // before the connections exist: the probe's idle timers start later
     const quiet = await Promise.all(Array.from({ length: 10 }, (_, i) => openSocket(port, i % 2 ? 'GET /healthz HTTP/1.1\r\n' : undefined)));
     const closed = quiet.map((s) => new Promise<number>((r) => s.once('close', () => r(Date.now()))));
-    const t0 = Date.now();
     const at = await Promise.all(closed);
     for (const t of at) {
-      expect(t - t0).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS - 200);
-      expect(t - t0).toBeLessThan(IDLE_TIMEOUT_MS + 3000);
+      expect(t - t0).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS - 50);
+      expect(t - t0).toBeLessThan(IDLE_TIMEOUT_MS + 5000);
     }
   }, 30_000);
 });
