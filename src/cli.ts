@@ -22,7 +22,6 @@ import type { MetricsServer } from './ops/http.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import * as probe from './probe.js';
-import { runDemo } from './ops/demo.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -312,7 +311,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     .action(async (flags: SettingFlags) => {
       const resolved = resolveConfig(io, flags, { 'metrics.enabled': 'false' });
       if (!resolved) return io.exit(ExitCode.USAGE);
-      await runWithOps(io, resolved.config, resolved.options, (log) => runDemo(resolved.config, log, io.out));
+      await runWithOps(io, resolved.config, resolved.options, async (log) => (await import('./ops/demo.js')).runDemo(resolved.config, log, io.out));
     });
 
   program

@@ -99,6 +99,9 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   } finally {
     live?.stopping();
     pipeline.finish();
+    // The end of the input is no stop: deliver everything a collector that is up takes (the deadline
+    // bounds only a stop by signal, or a collector that is down).
+    if (!stopping) await outputs.settled(config.process.shutdownDeadlineMs);
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
     live?.finish();
@@ -431,6 +434,8 @@ interface CounterView {
   activeCalls(): number;
   streamsStarted(): number;
   evicted(): number;
+  /** RTP-looking packets held for a stream that never started (stray SSRC, junk on a bound port); one pipeline only. */
+  rtpNotMeasured?(): number;
 }
 
 function pipelineView(p: Pipeline): CounterView {
@@ -441,6 +446,7 @@ function pipelineView(p: Pipeline): CounterView {
     activeCalls: () => p.calls.activeCalls,
     streamsStarted: () => p.engine.counters.streamsStarted,
     evicted: () => p.engine.counters.evicted,
+    rtpNotMeasured: () => p.engine.heldDiscarded,
   };
 }
 
@@ -563,6 +569,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       rtcp: counts.rtcp,
       streams: v.streamsStarted(),
       evicted: v.evicted(),
+      rtpNotMeasured: v.rtpNotMeasured?.(),
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,

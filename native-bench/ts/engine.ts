@@ -13,6 +13,12 @@ import { readCaptureBuffer } from '../../dist/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
 import { RtpEngine } from '../../dist/rtp/index.js';
 
+/**
+ * A signalled stream counts from its first packet at once (the 2-packet admission off): 2000 streams
+ * starting in the same 20 ms would otherwise overflow the candidate cache's sets and lose a few first
+ * packets; the per-packet path timed here, that of established streams, is the same.
+ */
+const ENGINE = { signalledMinConsecutive: 1 } as const;
 const streams = Number(process.argv[2] ?? 2000);
 const perStream = Number(process.argv[3] ?? 250);
 
@@ -67,13 +73,13 @@ function decodeAndEngine(data: Uint8Array, engine: RtpEngine): number {
   const dec = new PacketDecoder();
   const pkt = new DecodedPacket();
   keepAlive.push(dec, pkt, engine); // see keepAlive: dead rounds' classes would deoptimize the next round
-  let n = 0;
+  const n0 = engine.counters.packets; // counted by the engine: a held first packet counts with the second
   for (const b of readCaptureBuffer(data, 'bench')) {
     for (let i = 0; i < b.count; i++) {
-      if (dec.decode(b, i, pkt) && pkt.ipProto === 17 && engine.onRtp(pkt, true, b.buf) >= 0) n++;
+      if (dec.decode(b, i, pkt) && pkt.ipProto === 17) engine.onRtp(pkt, true, b.buf);
     }
   }
-  return n;
+  return engine.counters.packets - n0;
 }
 
 const data = buildCapture();
@@ -81,14 +87,14 @@ const total = streams * perStream;
 const gc = (globalThis as { gc?: () => void }).gc;
 const rounds = 3;
 const best = { ref: Infinity, dec: Infinity, eng: Infinity };
-let engine = new RtpEngine({ maxStreams: streams });
+let engine = new RtpEngine({ maxStreams: streams, ...ENGINE });
 for (let r = 0; r < rounds; r++) {
   gc?.();
   best.ref = Math.min(best.ref, time(() => reference(data)).ms);
   gc?.();
   best.dec = Math.min(best.dec, time(() => decodeOnly(data)).ms);
   gc?.();
-  engine = new RtpEngine({ maxStreams: streams });
+  engine = new RtpEngine({ maxStreams: streams, ...ENGINE });
   const heap0 = process.memoryUsage().heapUsed;
   const e = time(() => decodeAndEngine(data, engine));
   if (e.n !== total) throw new Error(`engine counted ${e.n} of ${total}`);
@@ -158,7 +164,7 @@ function engineAlone(): void {
   p.payloadBuf = all.buf;
   for (let r = 0; r < 8; r++) {
     gc?.();
-    const e = new RtpEngine({ maxStreams: streams });
+    const e = new RtpEngine({ maxStreams: streams, ...ENGINE });
     keepAlive.push(e);
     for (let i = 0; i < first; i++) {
       refill(p, all, i);

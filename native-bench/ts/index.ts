@@ -1,6 +1,6 @@
 /**
  * Runs every benchmark in sequence, each in its own Node process (clean JIT state and heap), after
- * printing the machine. `npm run bench` (after `npm run build`); `--live` adds the live-capture benches (addon vs cap, worker scaling),
+ * printing the machine. `npm run bench` (after `npm run build`); `--live` adds the live-capture benches (addon vs cap, probe vs tcpdump, worker scaling),
  * `--quick` passes smaller sizes where a bench accepts them.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ const benches: Array<[string, string[]]> = [
   ['scale', quick ? ['--packets', '200000', '--sizes', '1000,10000'] : []],
   ['native', quick ? ['--calls', '100', '--call-duration', '10'] : []],
 ];
-if (live) benches.push(['live', []], ['live-workers', quick ? ['--seconds', '1', '--refine', '0'] : []]);
+if (live) benches.push(['live', []], ['live-vs-tcpdump', quick ? ['--rates', '50000,250000'] : []], ['live-workers', quick ? ['--seconds', '1', '--refine', '0'] : []]);
 
 const cpu = cpus();
 console.log(`machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${osType()} ${release()}`);

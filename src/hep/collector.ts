@@ -107,6 +107,7 @@ export abstract class HepCollector {
   /** True once a connection was lost or never made: the next successful connect reports 'up'. */
   private wasDown = false;
   private roomWaiters: Array<() => void> = [];
+  private settleWaiters: Array<() => void> = [];
   protected readonly onEvent: (e: HepCollectorEvent) => void;
   private readonly flushBound = (): void => {
     this.flushScheduled = false;
@@ -153,6 +154,22 @@ export abstract class HepCollector {
     // A collector that is down takes nothing however long one waits: its queue drops the oldest instead.
     if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected) return null;
     return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once everything queued has been handed over, or at once while the collector is down (nothing
+   * would move). A replay awaits it at the end of its input, so the shutdown deadline only bounds a stop.
+   */
+  settled(): Promise<void> | null {
+    if ((this.queue.size === 0 && this.inFlight === 0) || !this.connected || this.abandoned) return null;
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  private wakeSettleWaiters(): void {
+    if (this.settleWaiters.length === 0 || (this.connected && (this.queue.size > 0 || this.inFlight > 0))) return;
+    const w = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const f of w) f();
   }
 
   private wakeRoomWaiters(): void {
@@ -230,6 +247,7 @@ export abstract class HepCollector {
     }
     if (this.queue.size > 0) this.scheduleFlush();
     this.wakeRoomWaiters();
+    this.wakeSettleWaiters();
     this.checkDrained();
   }
 
@@ -253,6 +271,7 @@ export abstract class HepCollector {
     this.connected = false;
     if (err !== undefined) this.lastError = err;
     this.wakeRoomWaiters();
+    this.wakeSettleWaiters();
     if (this.abandoned) return;
     this.reconnects++;
     const delay = backoffDelayMs(this.attempt++, this.backoffInitialMs, this.backoffMaxMs);
@@ -301,8 +320,9 @@ export abstract class HepCollector {
   private finish(): void {
     this.abandoned = true;
     this.drainWaiter = undefined;
-    const w = this.roomWaiters;
+    const w = [...this.roomWaiters, ...this.settleWaiters];
     this.roomWaiters = [];
+    this.settleWaiters = [];
     for (const f of w) f();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;

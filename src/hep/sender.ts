@@ -119,6 +119,12 @@ export class HepSender {
     return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
   }
 
+  /** Null when every collector has handed over its queue (or is down); otherwise resolves once they have. */
+  settled(): Promise<void> | null {
+    const waits = this.collectors.map((c) => c.settled()).filter((p): p is Promise<void> => p !== null);
+    return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+  }
+
   /** Drains every collector's queue within `deadlineMs` (in parallel), then gives up: leftovers count as dropped. */
   async close(deadlineMs: number): Promise<void> {
     if (this.closed) return;

@@ -3,8 +3,9 @@
  * human-readable through pino-pretty when format is "pretty", or "auto" on a terminal. Synchronous writes:
  * the probe logs events, never packets, so the cost does not matter and nothing is lost on exit.
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogConfig } from './config.js';
 
 export type { Logger };
@@ -27,6 +28,8 @@ export function createLogger(cfg: LogConfig, opts: CreateLoggerOptions = {}): Lo
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (usePretty) {
+    // Loaded only for pretty output: ~40 modules a JSON log (and every non-terminal replay) does not need.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const stream = pretty({
       destination: (opts.destination as NodeJS.WritableStream | undefined) ?? 2,
       colorize: tty,

@@ -104,6 +104,10 @@ export class HepOutput implements Output {
     return this.o.sender.room();
   }
 
+  settled(): Promise<void> | null {
+    return this.o.sender.settled();
+  }
+
   close(deadlineMs: number): Promise<void> {
     return this.o.sender.close(deadlineMs);
   }

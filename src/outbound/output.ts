@@ -49,6 +49,12 @@ export interface Output {
    * absent = always has room.
    */
   room?(): Promise<void> | null;
+  /**
+   * Null when everything accepted has been delivered, or the destination is down (waiting would not
+   * help); otherwise resolves when one of those is true. A replay awaits it at the end of its input.
+   * Optional: absent = always settled.
+   */
+  settled?(): Promise<void> | null;
   close(deadlineMs: number): Promise<void>;
 }
 

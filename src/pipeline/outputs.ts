@@ -28,6 +28,12 @@ export interface Outputs {
    */
   room(): Promise<void> | null;
   /**
+   * Resolves once every output has delivered what it accepted or cannot deliver now (destination down),
+   * or when nothing at all was delivered for `stallMs` (a collector that accepts a connection but reads
+   * nothing must not hold a replay forever).
+   */
+  settled(stallMs: number): Promise<void>;
+  /**
    * Configuration reload: opens the new outputs, switches events to them, drains the old ones. An output
    * that cannot be reopened keeps running as it was (logged).
    */
@@ -52,6 +58,20 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
     room() {
       const waits = sink.current.map((o) => o.room?.() ?? null).filter((p): p is Promise<void> => p !== null);
       return waits.length === 0 ? null : Promise.all(waits).then(() => undefined);
+    },
+    async settled(stallMs: number) {
+      const all = Promise.all(sink.current.map((o) => o.settled?.() ?? null)).then(() => true);
+      const moved = () => sink.current.reduce((n, o) => n + o.stats().reduce((m, d) => m + d.sent + d.failed + d.dropped, 0), 0);
+      for (let last = moved(); ; ) {
+        let timer: NodeJS.Timeout | undefined;
+        const stall = new Promise<false>((r) => (timer = setTimeout(() => r(false), stallMs)));
+        const done = await Promise.race([all, stall]);
+        clearTimeout(timer);
+        if (done) return;
+        const now = moved();
+        if (now === last) return;
+        last = now;
+      }
     },
     async reload(next: ProbeConfig, drainMs: number) {
       const running = sink.current;

@@ -25,6 +25,10 @@ import { sipMessageHook, type SipTarget } from './sip-out.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
 const TICK_MS = 1000;
+/** A jump of capture time this large (either way) is checked for a host clock step. */
+const CLOCK_STEP_MS = 1000;
+/** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
+const CLOCK_STEP_HOLD_PACKETS = 256;
 
 export interface PipelineEvents {
   streamStarted?(): void;
@@ -62,6 +66,10 @@ export class Pipeline<C extends CallView = CallTracker> {
   nowMs = 0;
   /** Kernel + interface drops of the source so far (reported so they are not read as network loss). */
   captureDrops = 0;
+  /** Host clock steps detected, and their sum subtracted from capture time since (see clockJump). */
+  clockSteps = 0;
+  clockOffsetMs = 0;
+  private heldJumpPackets = 0;
 
   private readonly pkt = new DecodedPacket();
   private readonly snap = createStreamSnapshot();
@@ -178,7 +186,8 @@ export class Pipeline<C extends CallView = CallTracker> {
     // The packet's capture time reaches the rare paths (tick, SIP, RTCP) through this field, never as an
     // argument: a double passed to a call that is not inlined is boxed, and the box would be made for
     // every packet (16 bytes each, most of the replay's garbage).
-    const now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
+    let now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
+    if (this.nowMs > 0 && (now - this.nowMs > CLOCK_STEP_MS || this.nowMs - now > CLOCK_STEP_MS)) now = this.clockJump(now);
     this.pktMs = now;
     // Ticks follow capture time packet by packet: a replayed batch can span many report intervals.
     if (now >= this.nextTickMs) this.tickAtPacket();
@@ -204,6 +213,29 @@ export class Pipeline<C extends CallView = CallTracker> {
     // Known streams and heuristic candidates first; the binding lookup only for packets not yet counted.
     if (this.heuristic && this.engine.onRtp(pkt, false, buf) >= 0) return;
     if (this.isSignalled(pkt)) this.engine.onRtp(pkt, true, buf);
+  }
+
+  /**
+   * Capture time jumped by a second or more at this packet (`now`, offset applied): a host clock step (NTP)
+   * or a real silence. An RTP packet of an active stream tells them apart (RTP timestamps follow the
+   * sender, not our clock): on a step the offset grows by it, so streams, calls and their delta and jitter
+   * never see it; live capture and replay alike. Until such a packet comes (SIP or RTCP first), capture
+   * time holds. Returns the packet's time to use.
+   */
+  private clockJump(now: number): number {
+    const pkt = this.pkt;
+    const step = pkt.ipProto === 17 ? this.engine.clockStepAt(pkt) : Number.NaN;
+    if (step === step) {
+      this.heldJumpPackets = 0;
+      if (Math.abs(step) < CLOCK_STEP_MS) return now; // the stream was silent as long: real time passed
+      this.clockSteps++;
+      this.clockOffsetMs += step;
+      this.engine.setClockOffsetMs(this.clockOffsetMs);
+      return now - step;
+    }
+    if (this.engine.activeStreams > 0 && this.heldJumpPackets++ < CLOCK_STEP_HOLD_PACKETS) return this.nowMs;
+    this.heldJumpPackets = 0;
+    return now;
   }
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
@@ -318,6 +350,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
   private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
     const e = this.engine;
+    if (this.ctx.attachedSlots >= e.activeStreams) return; // every stream already belongs to a call: nothing to scan
     e.forEachActive((slot) => {
       if (this.ctx.binding[slot] >= 0) return;
       if (e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3) {
@@ -330,11 +363,11 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** SIP ended or moved the media: its streams get their final report now, not at the silence timeout. */
   private endStreamsOfBinding(id: number, kind: 'FINAL' | 'HANGUP'): void {
-    if (!this.ctx.hasStreams(id)) return; // RTCP addresses and legs without media: no scan of every stream
     this.sipEndKind = kind;
-    this.engine.forEachActive((slot) => {
-      if (this.ctx.binding[slot] === id) this.engine.endStream(slot, EndReason.sipBye);
-    });
+    for (let slot = this.ctx.anySlotOf(id); slot >= 0; slot = this.ctx.anySlotOf(id)) {
+      this.engine.endStream(slot, EndReason.sipBye);
+      if (this.ctx.binding[slot] === id) this.ctx.clear(slot); // the end hook clears it; never loop on a slot
+    }
   }
 
   private onRtcp(pkt: DecodedPacket, now: number): void {

@@ -15,8 +15,15 @@ export class StreamContexts {
   readonly dir: Uint8Array;
   /** RTPAgent PARTY: the SIP side (0 caller, 1 callee) whose SDP announced the matched address. */
   readonly party: Uint8Array;
-  /** How many slots each binding id has attached (ids with none are absent): lets SIP skip scanning the streams. */
-  private readonly attachedCount = new Map<number, number>();
+  /**
+   * The slots attached to each binding id, as a list through `nextSlot`/`prevSlot` starting at
+   * `firstSlot.get(id)` (ids with none are absent): SIP ends a binding's streams without scanning all.
+   */
+  private readonly firstSlot = new Map<number, number>();
+  private readonly nextSlot: Int32Array;
+  private readonly prevSlot: Int32Array;
+  /** Slots attached to some binding. */
+  attachedSlots = 0;
 
   constructor(maxStreams: number) {
     this.callId = new Array<string | null>(maxStreams).fill(null);
@@ -25,12 +32,19 @@ export class StreamContexts {
     this.binding = new Int32Array(maxStreams).fill(-1);
     this.dir = new Uint8Array(maxStreams);
     this.party = new Uint8Array(maxStreams);
+    this.nextSlot = new Int32Array(maxStreams).fill(-1);
+    this.prevSlot = new Int32Array(maxStreams).fill(-1);
   }
 
   attach(slot: number, b: MediaBinding, byDestination: boolean, pt: number): void {
     this.detach(slot);
     this.binding[slot] = b.id;
-    this.attachedCount.set(b.id, (this.attachedCount.get(b.id) ?? 0) + 1);
+    const head = this.firstSlot.get(b.id) ?? -1;
+    this.nextSlot[slot] = head;
+    this.prevSlot[slot] = -1;
+    if (head >= 0) this.prevSlot[head] = slot;
+    this.firstSlot.set(b.id, slot);
+    this.attachedSlots++;
     this.callId[slot] = b.callId;
     this.xcid[slot] = b.aLegCallId || b.xcid || b.otherLegCallId || null;
     this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
@@ -46,7 +60,12 @@ export class StreamContexts {
 
   /** True when some slot is attached to binding `id`. */
   hasStreams(id: number): boolean {
-    return this.attachedCount.has(id);
+    return this.firstSlot.has(id);
+  }
+
+  /** A slot attached to binding `id`, -1 when none. */
+  anySlotOf(id: number): number {
+    return this.firstSlot.get(id) ?? -1;
   }
 
   clear(slot: number): void {
@@ -62,8 +81,14 @@ export class StreamContexts {
     const id = this.binding[slot];
     if (id < 0) return;
     this.binding[slot] = -1;
-    const n = (this.attachedCount.get(id) ?? 1) - 1;
-    if (n > 0) this.attachedCount.set(id, n);
-    else this.attachedCount.delete(id);
+    const next = this.nextSlot[slot];
+    const prev = this.prevSlot[slot];
+    if (prev >= 0) this.nextSlot[prev] = next;
+    else if (next >= 0) this.firstSlot.set(id, next);
+    else this.firstSlot.delete(id);
+    if (next >= 0) this.prevSlot[next] = prev;
+    this.nextSlot[slot] = -1;
+    this.prevSlot[slot] = -1;
+    this.attachedSlots--;
   }
 }

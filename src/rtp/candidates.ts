@@ -1,7 +1,10 @@
 /**
  * Candidate cache of the RTP heuristic: unsignalled (5-tuple, SSRC) flows not yet taken as RTP.
  *
- * Direct-mapped by key hash (a colliding flow takes the entry over). Besides the run of consecutive
+ * 4-way set-associative by key hash. A new flow takes an empty way, else one silent for a second (a
+ * flow in probation sends every few tens of ms); when every way is busy the newcomer's packet is not held
+ * (counted as discarded) and it gets in once a way frees: flows that keep arriving interleaved would
+ * otherwise evict each other forever and none would ever start. Besides the run of consecutive
  * sequence numbers that decides promotion, each entry keeps the packets seen so far (up to DEPTH) so a
  * promoted stream can be fed from its first packet: Wireshark counts a stream from its first packet,
  * and metrics computed from the promoting packet on would miss packets, deltas and jitter samples.
@@ -11,6 +14,8 @@
 /** Pending packets kept per candidate (a power of two). Promotion needs min_consecutive - 1 of them. */
 export const CANDIDATE_DEPTH = 16;
 const DMASK = CANDIDATE_DEPTH - 1;
+/** A flow in probation silent this long (ms) gives its way to a new flow. */
+const STALE_MS = 1000;
 
 export class CandidateCache {
   readonly keyWords: number;
@@ -22,6 +27,10 @@ export class CandidateCache {
   private readonly run: Int32Array;
   /** Pending packets buffered (<= DEPTH) and the ring position of the oldest. */
   private readonly count: Int32Array;
+  /** Arrival (ms) of each entry's last packet: a way silent for STALE_MS may be taken by a new flow. */
+  private readonly used: Float64Array;
+  /** Entry index add() last wrote to, -1 when it could not hold the packet. */
+  lastEntry = -1;
   private readonly head: Int32Array;
   // Pending packets, CANDIDATE_DEPTH per entry.
   readonly pSeq: Uint16Array;
@@ -46,6 +55,7 @@ export class CandidateCache {
     this.lastSeq = new Int32Array(n).fill(-1);
     this.run = new Int32Array(n);
     this.count = new Int32Array(n);
+    this.used = new Float64Array(n);
     this.head = new Int32Array(n);
     this.pSeq = new Uint16Array(n * CANDIDATE_DEPTH);
     this.pTs = new Uint32Array(n * CANDIDATE_DEPTH);
@@ -57,19 +67,35 @@ export class CandidateCache {
 
   get byteSize(): number {
     return (
-      this.keys.byteLength + this.lastSeq.byteLength + this.run.byteLength + this.count.byteLength + this.head.byteLength +
+      this.keys.byteLength + this.lastSeq.byteLength + this.run.byteLength + this.count.byteLength + this.head.byteLength + this.used.byteLength +
       this.pSeq.byteLength + this.pTs.byteLength + this.pMs.byteLength + this.pPt.byteLength + this.pMarker.byteLength + this.pBytes.byteLength
     );
   }
 
   /** Entry of hash h holding exactly `key`, or -1. */
   find(h: number, key: Int32Array): number {
-    const i = h & this.mask;
-    if (this.lastSeq[i] < 0) return -1;
-    const b = i * this.keyWords;
+    const set = h & this.mask & ~3;
     const ks = this.keys;
-    for (let w = 0; w < this.keyWords; w++) if (ks[b + w] !== key[w]) return -1;
-    return i;
+    const kw = this.keyWords;
+    for (let i = set; i < set + 4; i++) {
+      if (this.lastSeq[i] < 0) continue;
+      const b = i * kw;
+      let w = 0;
+      while (w < kw && ks[b + w] === key[w]) w++;
+      if (w === kw) return i;
+    }
+    return -1;
+  }
+
+  /** The way of hash h's set a new flow arriving at `ms` takes: an empty one, else a stale one, else -1. */
+  private victim(h: number, ms: number): number {
+    const set = h & this.mask & ~3;
+    let best = set;
+    for (let i = set; i < set + 4; i++) {
+      if (this.lastSeq[i] < 0) return i;
+      if (this.used[i] < this.used[best]) best = i;
+    }
+    return ms - this.used[best] >= STALE_MS || ms < this.used[best] ? best : -1;
   }
 
   /**
@@ -79,7 +105,12 @@ export class CandidateCache {
   add(h: number, key: Int32Array, counts: boolean, seq: number, ts: number, ms: number, pt: number, marker: number, bytes: number): number {
     let i = this.find(h, key);
     if (i < 0) {
-      i = h & this.mask;
+      i = this.victim(h, ms);
+      this.lastEntry = i;
+      if (i < 0) {
+        this.discarded++;
+        return 0;
+      }
       if (this.lastSeq[i] >= 0) this.discarded += this.count[i];
       const b = i * this.keyWords;
       for (let w = 0; w < this.keyWords; w++) this.keys[b + w] = key[w];
@@ -95,6 +126,8 @@ export class CandidateCache {
     }
     if (counts) this.run[i]++;
     this.lastSeq[i] = seq;
+    this.used[i] = ms;
+    this.lastEntry = i;
     // Full ring: the oldest packet is dropped (only when min_consecutive > DEPTH or the flow keeps breaking).
     let c = this.count[i];
     if (c === CANDIDATE_DEPTH) {

@@ -32,7 +32,7 @@ export interface RtpHeuristicOptions {
   allowedPayloadTypes: Array<[number, number]>;
   /** Unsignalled packets to or from ports below this are ignored (well-known service ports). */
   minPort: number;
-  /** Size of the candidate cache (rounded up to a power of two). */
+  /** Size of the candidate cache (rounded up to a power of two; at least max streams / 2). */
   candidateSlots: number;
 }
 
@@ -165,6 +165,11 @@ export class RtpEngine {
   private readonly wsPrevMs = new Float64Array(1);
 
   private hostTimestamps = false;
+  /**
+   * Subtracted from every packet time: the sum of the host clock steps seen (clockStepAt), so that time
+   * inside the engine (and everything it reports) stays continuous across an NTP step.
+   */
+  private clockOffsetMs = 0;
   /** opts.wiresharkCompatibleClock, read per packet. */
   private readonly wsClock: boolean;
   /** Whole second of the first packet: times are float64 ms relative to it to keep sub-us precision. */
@@ -208,7 +213,7 @@ export class RtpEngine {
       this.slotList[i] = i; // slot 0 is allocated first
       this.slotPos[i] = i;
     }
-    this.cands = new CandidateCache(this.heur.candidateSlots, KEY_WORDS);
+    this.cands = new CandidateCache(Math.max(this.heur.candidateSlots, n >> 1), KEY_WORDS);
     this.infer = new ClockInference(Math.min(n, 1024));
   }
 
@@ -238,6 +243,37 @@ export class RtpEngine {
   /** Capture time of the latest packet, ms since the Unix epoch (0 before the first packet). */
   get nowMs(): number {
     return this.epochSec < 0 ? 0 : this.epochSec * 1000 + this.nowRelMs;
+  }
+
+  /** Capture-time offset after host clock steps (the caller decides them, see clockStepAt). */
+  setClockOffsetMs(ms: number): void {
+    this.clockOffsetMs = ms;
+  }
+
+  /**
+   * Evidence of a host clock step at this packet, whose capture time jumped from the previous packet's:
+   * when it belongs to an active stream with a known clock, the arrival advance minus the media advance
+   * since that stream's previous packet, ms (about the jump when the clock stepped, about 0 when the
+   * network or the capture was merely silent: RTP timestamps follow the sender's sampling, not the host
+   * clock); NaN when the packet says nothing (not a stream's, no clock). Rare: called on a jump only.
+   */
+  clockStepAt(pkt: DecodedPacket): number {
+    const b = pkt.payloadBuf;
+    const off = pkt.payloadOffset;
+    if (this.epochSec < 0 || pkt.payloadLength < 12 || b[off] >> 6 !== 2) return NaN;
+    if (b !== this.viewBuf) this.setView(b);
+    const ts = this.view.getInt32(off + 4);
+    const k9 = this.view.getInt32(off + 8);
+    const k8 = (pkt.srcPort << 16) | pkt.dstPort;
+    const h = hashStreamKey(pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
+    const slot = this.streams.find(h, pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
+    if (slot < 0) return NaN;
+    const clock = this.w[slot * L.HOT_W + L.W_CLOCK];
+    if (clock === 0 || this.u8[slot * L.HOT_BYTES + L.B_A8_VALID] === 0) return NaN;
+    const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
+    const arrival = t - this.f[slot * L.HOT_D + L.D_A8_PREV_MS];
+    const media = (((ts - this.w[slot * L.HOT_W + L.W_A8_PREV_TS]) | 0) * 1000) / clock;
+    return arrival - media;
   }
 
   setHostTimestamps(on: boolean): void {
@@ -356,7 +392,7 @@ export class RtpEngine {
     const k9 = v.getInt32(off + 8);
 
     if (this.epochSec < 0) this.epochSec = pkt.tsSec;
-    const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6;
+    const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
     if (t > this.nowRelMs) this.nowRelMs = t;
 
     const k0 = pkt.src0 | 0, k1 = pkt.src1 | 0, k2 = pkt.src2 | 0, k3 = pkt.src3 | 0;
@@ -419,7 +455,7 @@ export class RtpEngine {
       return -1;
     }
     const run = cands.add(h, this.newKey, ptOk, seq, ts, t, pt, marker, bytes);
-    if (run >= hs.minConsecutive) return h & cands.mask;
+    if (run >= hs.minConsecutive) return cands.lastEntry;
     if (ptOk) this.counters.heuristicPending++;
     else this.counters.heuristicRejected++;
     return -1;
@@ -433,14 +469,15 @@ export class RtpEngine {
    */
   private signalledCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
     const cands = this.cands;
-    const c = cands.find(h, this.newKey);
+    let c = cands.find(h, this.newKey);
     let run: number;
     if (c >= 0 && cands.pendingCount(c) > 0 && this.isNewestPending(c, seq, ts, t)) {
       run = cands.runLength(c);
     } else {
       run = cands.add(h, this.newKey, pt <= 34 || pt >= 96, seq, ts, t, pt, marker, bytes);
+      c = cands.lastEntry;
     }
-    if (run >= this.opts.signalledMinConsecutive) return h & cands.mask;
+    if (run >= this.opts.signalledMinConsecutive) return c;
     this.counters.signalledPending++;
     return -1;
   }

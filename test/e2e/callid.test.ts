@@ -14,10 +14,7 @@ describe('CORRELATION_ID = the Call-ID tshark attributes the stream to', () => {
     it(name, async () => {
       const truth = new Map(tsharkTruth(file).map((e) => [`${e.src}:${e.sport}>${e.dst}:${e.dport}`, e.callId]));
       const sipCallIds = new Set(tshark(file, ['-Y', 'sip', '-T', 'fields', '-e', 'sip.Call-ID']).map((f) => f[0]));
-      const cfg = e2eConfig((c) => {
-        if (name === 's13_l16_44k') c.rtp.heuristic.payloadTypes = [...c.rtp.heuristic.payloadTypes, 10, 11]; // see replay-vs-tshark
-      });
-      const reports = finals(await replayReports(file, cfg));
+      const reports = finals(await replayReports(file, e2eConfig()));
       expect(reports.length).toBeGreaterThan(0);
       for (const r of reports) {
         const tuple = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;

@@ -10,7 +10,7 @@ import { sleep, startUdpSink } from '../hep/helpers.js';
  * a real UDP socket; returns every message that arrived, decoded by the strict decoder.
  */
 export async function replayToUdp(file: string, edit: (c: ProbeConfig) => void = () => {}): Promise<HepDecoded[]> {
-  const sink = await startUdpSink();
+  const sink = await startUdpSink(0, 4 << 20);
   try {
     const c = defaultConfig();
     c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];

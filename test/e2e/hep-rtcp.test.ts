@@ -117,6 +117,35 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     expect(rr[0]!.report_blocks[0]!.packets_lost).toBe(-3);
   });
 
+  it('RTCP arriving while the call lingers after its BYE goes out under the Call-ID; after the linger it does not', async () => {
+    const records: PcapRecord[] = [];
+    let byeNs = 0n;
+    let bRtcp: Uint8Array | undefined;
+    for (const r of generateScenario({ calls: 1, durationS: 0, callDurationS: 8, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 9, startEpochS: 1_760_000_100 })) {
+      const d = r.data;
+      if (isSip(d) && Buffer.from(d.subarray(UDP_PAYLOAD, UDP_PAYLOAD + 4)).toString() === 'BYE ') byeNs = r.tsNs;
+      if (isRtcpFrame(d) && ip(d, 26).startsWith('10.128.')) bRtcp = d;
+      records.push(r);
+    }
+    expect(byeNs > 0n && bRtcp !== undefined).toBe(true);
+    const b = bRtcp!;
+    const ssrc = ((b[UDP_PAYLOAD + 4]! << 24) | (b[UDP_PAYLOAD + 5]! << 16) | (b[UDP_PAYLOAD + 6]! << 8) | b[UDP_PAYLOAD + 7]!) >>> 0;
+    const lastRr = (afterMs: number, seq: number) => ({
+      tsNs: byeNs + BigInt(afterMs) * 1_000_000n,
+      data: ethernet(ipv4(ip(b, 26), ip(b, 30), 17, udp(u16(b, 34), u16(b, 36), rtcpRr({ ssrc, reports: [{ ssrc: 0x77, fractionLost: 0, cumulativeLost: 0, extHighestSeq: seq, jitter: 1, lsr: 0, dlsr: 0 }] }))), EtherType.IPV4),
+    });
+    records.push(lastRr(1000, 111), lastRr(20_000, 222));
+    const file = path.join(dir, 'linger.pcap');
+    writePcapFile(file, records);
+    const hep = await replayToUdp(file);
+    const callId = hep.find((d) => d.protoType === 1)!.correlationId;
+    const lastRtcp = hep
+      .filter((d) => d.protoType === 5)
+      .map((d) => ({ cid: d.correlationId, j: JSON.parse(d.payload.toString('utf8')) as { type: number; report_blocks: Array<{ highest_seq_no: number }> } }))
+      .filter((x) => x.j.type === 201);
+    expect(lastRtcp.map((x) => [x.j.report_blocks[0]!.highest_seq_no, x.cid])).toEqual([[111, callId]]);
+  });
+
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
     const hep = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'log'));
     expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);

@@ -188,3 +188,61 @@ describe('heuristic defaults', () => {
 });
 
 export { FIX };
+
+describe('host clock steps (NTP): streams and calls kept, the step out of delta and jitter', () => {
+  /**
+   * A call (SIP, then both directions of G.711) whose capture clock steps by `stepMs` after 10 s. The
+   * packets next to the step arrive on time: the step is measured from the first packet after it, whose own
+   * jitter cannot be told from the step (it would shift the rest of the stream by that much).
+   */
+  function call(stepMs: number, stepAfterMs = 10_000): FixturePacket[] {
+    const jj = jitterOf(16, 2);
+    const j = (i: number) => (Math.abs(i * 20 - stepAfterMs) <= 60 ? 0 : jj(i));
+    const shift = (ms: number) => (ms >= stepAfterMs ? ms + stepMs : ms);
+    const fwd = g711(1000, { pt: 8, jitterMs: j });
+    const back = g711(1000, { pt: 8, jitterMs: (i) => j(i + 7) }).map((p) => ({ ...p, ms: p.ms + 7, src: FIX.dst, srcPort: FIX.dstPort, dst: FIX.src, dstPort: FIX.srcPort, ssrc: 0xbacc }));
+    const media = [...fwd, ...back].sort((a, b) => a.ms - b.ms).map((p) => ({ ...p, ms: shift(p.ms) }));
+    return [...sdpSetup(8, 'PCMA/8000'), ...media];
+  }
+  for (const stepMs of [700_000, -30_000]) {
+    it(`a step of ${stepMs / 1000} s in the middle: one stream each way, under the Call-ID, equal to tshark without the step`, async () => {
+      const ref = await runFixture(call(0));
+      const stepped = await runFixture(call(stepMs));
+      for (const k of [KEY, fixtureKey({ src: FIX.dst, srcPort: FIX.dstPort, dst: FIX.src, dstPort: FIX.srcPort, ssrc: 0xbacc })]) {
+        const row = ref.tshark.get(k)!;
+        expect(row.packets).toBe(1000);
+        const rep = stepped.probe.get(k)!;
+        expect(rep, k).toBeDefined();
+        expect(rep.CORRELATION_ID).toBe('fixture-call@example.com');
+        expect(fieldMismatches(rep, row), k).toEqual([]);
+        // tshark takes a forward step for a delta of its size: the probe does not.
+        if (stepMs > 0) expect(stepped.tshark.get(k)!.maxDelta).toBeGreaterThan(stepMs);
+      }
+      expect(stepped.probe.size).toBe(2);
+    });
+  }
+});
+
+describe('an SDP binding admits only what looks like RTP', () => {
+  it('junk on the RTCP port and random SSRCs sprayed at the bound RTP port start no stream; the call stays measurable', async () => {
+    const j = jitterOf(17, 2);
+    const real = g711(200, { jitterMs: j });
+    const rnd = jitterOf(18, 0.5);
+    const byte = (i: number) => Math.floor((rnd(i) + 0.5) * 256) & 0xff;
+    const attack: FixturePacket[] = [];
+    for (let i = 0; i < 600; i++) {
+      // RTP-looking (version 2, PT 8) with a new SSRC each time, on the call's own 5-tuple.
+      attack.push({ ms: i * 6.5 + 1, seq: byte(i) * 256 + byte(i + 1), ts: byte(i + 2) * 65536, pt: 8, ssrc: (byte(i + 3) << 24) | (byte(i + 4) << 16) | i });
+      // Junk to the RTCP port (the m= port + 1), some of it with a version-2 first byte.
+      const junk = Uint8Array.from({ length: 30 + (i % 40) }, (_, k) => byte(i * 131 + k));
+      attack.push({ ms: i * 6.5 + 2, seq: 0, ts: 0, srcPort: FIX.srcPort + 1, dstPort: FIX.dstPort + 1, raw: junk });
+    }
+    const all = [...sdpSetup(8, 'PCMA/8000'), ...[...real, ...attack].sort((a, b) => a.ms - b.ms)];
+    const r = await runFixture(all);
+    expect(r.tshark.size, 'tshark takes the sprayed packets for streams').toBeGreaterThan(100);
+    expect([...r.probe.keys()]).toEqual([KEY]);
+    const rep = r.probe.get(KEY)!;
+    expect(rep.CORRELATION_ID).toBe('fixture-call@example.com');
+    expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+  });
+});

@@ -23,8 +23,9 @@ export interface UdpSink {
   close(): Promise<void>;
 }
 
-export async function startUdpSink(port = 0): Promise<UdpSink> {
-  const s = dgram.createSocket('udp4');
+/** `recvBufferSize`: a receiver that must not lose a burst while this process is busy (capped by net.core.rmem_max). */
+export async function startUdpSink(port = 0, recvBufferSize?: number): Promise<UdpSink> {
+  const s = dgram.createSocket({ type: 'udp4', recvBufferSize });
   const packets: Buffer[] = [];
   s.on('message', (m) => packets.push(m));
   await new Promise<void>((r) => s.bind(port, '127.0.0.1', () => r()));

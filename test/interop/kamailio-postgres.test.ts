@@ -25,7 +25,7 @@ import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { runReplay } from '../../src/probe.js';
 import { writeScenarioPcap } from '../../src/gen/index.js';
-import { selfSignedCert, startUdpSink, waitFor, type UdpSink } from '../hep/helpers.js';
+import { selfSignedCert, sleep, startUdpSink, waitFor, type UdpSink } from '../hep/helpers.js';
 import { NATIVE_ROUTES, kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
 import { homer5Schema, postgresMissing, startPostgres, type Postgres } from './postgres.js';
 
@@ -99,7 +99,7 @@ describe.skipIf(missing !== undefined)('HOMER 5 on PostgreSQL through Kamailio s
       routes: transport === 'udp' ? NATIVE_ROUTES : SCRIPT_ROUTES,
       tls: transport === 'tls' ? tls : undefined,
     });
-    const tap: UdpSink = await startUdpSink();
+    const tap: UdpSink = await startUdpSink(0, 4 << 20);
     try {
       const config: ProbeConfig = defaultConfig();
       config.reports.intervalS = 5;
@@ -113,6 +113,12 @@ describe.skipIf(missing !== undefined)('HOMER 5 on PostgreSQL through Kamailio s
       config.metrics.enabled = false;
       const code = await runReplay([pcap], config, { realtime: false, print: () => {} }, pino({ level: 'silent' }));
       expect(code, 'every report delivered (exit 0, not 5)').toBe(0);
+      // The tap's datagrams are read by this process's event loop, which psql (synchronous) blocks: let it
+      // take everything that arrived before counting what was sent.
+      for (let n = -1; n !== tap.packets.length; ) {
+        n = tap.packets.length;
+        await sleep(200);
+      }
       const sent = () => tap.packets.map((p) => decodeHep3Strict(p));
       const count = (t: number) => sent().filter((d) => d.protoType === t).length;
       const rows = (table: string) => Number(pg.query(db, `SELECT count(*) FROM ${table}`)[0]![0]);
