@@ -89,7 +89,7 @@ describe('webhook output', () => {
     w.write(event('ALERT', { ALERT_RULE: 'jitter', SSRC: 78 }));
     w.write(event('FINAL', { SSRC: 78 }));
     w.write(event('FINAL')); // its alert had cleared already
-    await w.close(5000);
+    await w.close(30_000);
     expect(rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual([
       'ALERT poor null 77',
       'CLEARED poor rule 77',
@@ -109,12 +109,12 @@ describe('webhook output', () => {
     open.push(flaky, refusing);
     const a = output(flaky.url);
     a.write(event('ALERT', { ALERT_RULE: 'poor' }));
-    await a.close(5000);
+    await a.close(30_000);
     expect(flaky.got.length).toBe(1);
     expect(a.stats()[0]).toMatchObject({ sent: 1, errors: 2, failed: 0, dropped: 0, up: true });
     const b = output(refusing.url);
     b.write(event('ALERT', { ALERT_RULE: 'poor' }));
-    await b.close(5000);
+    await b.close(30_000);
     expect(refusing.hits).toBe(1);
     expect(b.stats()[0]).toMatchObject({ sent: 0, errors: 1, failed: 1, dropped: 0, lastError: 'HTTP 400' });
 
@@ -122,7 +122,7 @@ describe('webhook output', () => {
     await gone.close(); // nothing listens on its port any more
     const c = output(gone.url, { retries: 2 });
     c.write(event('ALERT', { ALERT_RULE: 'poor' }));
-    await c.close(5000);
+    await c.close(30_000);
     expect(c.stats()[0]).toMatchObject({ sent: 0, errors: 3, failed: 1, dropped: 0, up: false, lastError: 'ECONNREFUSED' });
     const gaveUp = logs.filter((l) => l.msg === 'webhook event not delivered after its retries');
     expect(gaveUp.length).toBeGreaterThan(0);
