@@ -149,10 +149,10 @@ describe.skipIf(!built)('a realtime replay watched through the API and rtpprobe 
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     exit = new Promise((r) => child.on('exit', (code) => r(code)));
-    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 60_000), out).toBe(true);
+    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 150_000), out).toBe(true);
     const line = out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!;
     base = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
-  }, 120_000);
+  }, 200_000);
 
   afterAll(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');

@@ -51,9 +51,9 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
     );
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 20_000), out).toBe(true);
+    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 120_000), out).toBe(true);
     port = (JSON.parse(out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
-  }, 60_000);
+  }, 180_000);
 
   afterAll(() => {
     for (const s of clients) s.destroy();
@@ -85,7 +85,7 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('rtpprobe_capture_running 1');
-  }, 60_000);
+  }, 240_000);
 
   it('connections that stay idle (or never finish their request) are closed after metrics.idle_timeout_ms', async () => {
     const t0 = Date.now(); // before the connections exist: the probe's idle timers start later
