@@ -5,10 +5,13 @@
  *   - findBinding over a populated table (what the integrator calls for a new stream)
  *   - onPacket on an RTP packet (the classification check every UDP packet goes through)
  *   - parsing one INVITE with SDP (signalling cost, per message)
+ *   - parse + track at wire speed: typical INVITE / 200 OK with SDP of new calls through
+ *     CallTracker.onPacket (what the probe runs per SIP datagram), in messages per second of CPU time;
+ *     hostile messages (20 m= lines, 30 KB of headers) in us each
  * Run: node native-bench/out/sip.js
  */
 import { DecodedPacket } from '../../dist/decode/packet.js';
-import { rtp, sdpBody, sipRequest, text } from '../../dist/gen/index.js';
+import { rtp, sdpBody, sipRequest, sipResponse, text } from '../../dist/gen/index.js';
 import { CallTracker, SipParser } from '../../dist/sip/index.js';
 import { timePerOp } from './time-per-op.js';
 
@@ -65,3 +68,97 @@ const invite = text(sipRequest('INVITE', 'sip:b@h', { callId: 'x', fromTag: 'a',
 const parseNs = timeSip('SipParser.parse (INVITE with SDP)', 100_000, () => parser.parse(invite, 0, invite.length, false)!.length);
 
 console.log(`ratios vs reference: findBinding hit ${(findNs / refNs).toFixed(3)}, miss ${(missNs / refNs).toFixed(3)}, onPacket(RTP) ${(classifyNs / refNs).toFixed(3)}, parse INVITE ${(parseNs / refNs).toFixed(1)}`);
+
+// ------------------------------------------------------------------ parse + track at wire speed
+
+/** A typical softphone INVITE / 200 OK with SDP (3 codecs + telephone-event), Call-ID with 8 hex digits to patch. */
+function dialogTemplate(kind: 'invite' | 'ok'): { bytes: Uint8Array; idAt: number } {
+  const headers: Array<[string, string]> = [
+    ['Contact', '<sip:alice@198.51.100.7:5060;transport=udp>'],
+    ['Allow', 'INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, OPTIONS, UPDATE, PRACK, INFO'],
+    ['Supported', 'replaces, timer, 100rel'],
+    ['User-Agent', 'Softphone 7.2.1'],
+    ['Session-Expires', '1800'],
+  ];
+  const sdp = (ip: string, port: number) =>
+    sdpBody({ ip, media: [{ port, formats: [8, 0, 18, 101], rtpmap: [[8, 'PCMA/8000'], [0, 'PCMU/8000'], [18, 'G729/8000'], [101, 'telephone-event/8000']], ptime: 20 }] });
+  const spec = { callId: 'c0000000@bench.example.com', fromTag: 'f81d4fae', cseq: 1, headers, via: '198.51.100.7:5060' };
+  const msg =
+    kind === 'invite'
+      ? sipRequest('INVITE', 'sip:bob@203.0.113.9', { ...spec, body: sdp('198.51.100.7', 16384) })
+      : sipResponse(200, { ...spec, toTag: '314159', cseqMethod: 'INVITE', body: sdp('203.0.113.9', 30000) });
+  const bytes = text(msg);
+  return { bytes, idAt: msg.indexOf('c0000000@') + 1 };
+}
+
+const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+function patchId(b: Uint8Array, at: number, n: number): void {
+  for (let k = 6; k >= 0; k--) {
+    b[at + k] = HEX[n & 15];
+    n >>>= 4;
+  }
+}
+
+const sipPkt = new DecodedPacket();
+sipPkt.ipVersion = 4;
+sipPkt.ipProto = 17;
+sipPkt.src2 = sipPkt.dst2 = 0xffff;
+sipPkt.src3 = 0xc6336407;
+sipPkt.dst3 = 0xcb007109;
+sipPkt.srcPort = sipPkt.dstPort = 5060;
+
+/** Messages per second through one tracker (default capacity), a new call every two messages, 10 us of capture time per message. */
+function trackRate(label: string, msgs: Array<{ bytes: Uint8Array; idAt: number }>, total: number): number {
+  const t = new CallTracker({}, {});
+  let now = 1_700_000_000_000;
+  const run = (from: number, n: number) => {
+    for (let i = from; i < from + n; i++) {
+      const m = msgs[i % msgs.length];
+      if (m.idAt > 0) patchId(m.bytes, m.idAt, i >>> 1);
+      sipPkt.payloadBuf = m.bytes;
+      sipPkt.payloadOffset = 0;
+      sipPkt.payloadLength = m.bytes.length;
+      t.onPacket(sipPkt, now);
+      now += 0.01;
+      if ((i & 1023) === 0) t.expire(now);
+    }
+  };
+  run(0, Math.min(total, 200_000)); // warm-up (JIT, table filled)
+  // CPU time of this process (one thread), not wall time: on a shared machine the wall clock counts
+  // other processes' turns.
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  run(200_000, total);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
+  const rate = total / cpu;
+  console.log(
+    `${label.padEnd(48)} ${(1e6 / rate).toFixed(2).padStart(10)} us/msg CPU  ${Math.round(rate).toLocaleString('en-US')} msg/s per core  (wall ${Math.round(total / wall).toLocaleString('en-US')} msg/s; calls ${t.activeCalls}, evicted ${t.stats.callsEvicted})`,
+  );
+  return rate;
+}
+
+const typical = trackRate('track INVITE + 200 OK with SDP (new calls)', [dialogTemplate('invite'), dialogTemplate('ok')], 1_000_000);
+
+const manyM = text(
+  sipRequest('INVITE', 'sip:bob@h', {
+    callId: 'c0000000@hostile',
+    fromTag: 'a',
+    cseq: 1,
+    body: sdpBody({ ip: '10.0.0.1', media: Array.from({ length: 20 }, (_, i) => ({ port: 4000 + i * 2, formats: [96, 97, 98, 99, 100, 101, 0, 8, 18, 9], rtpmap: [[96, 'opus/48000/2'], [97, 'AMR-WB/16000'], [98, 'AMR/8000'], [99, 'H264/90000'], [100, 'VP8/90000'], [101, 'telephone-event/8000']] as Array<[number, string]> })) }),
+  }),
+);
+const hugeHeaders = text(
+  sipRequest('INVITE', 'sip:bob@h', {
+    callId: 'c0000000@hostile',
+    fromTag: 'a',
+    cseq: 1,
+    headers: Array.from({ length: 300 }, (_, i) => [`X-Junk-${i}`, 'x'.repeat(100)] as [string, string]),
+    body: sdpBody({ ip: '10.0.0.1', media: [{ port: 4000 }] }),
+  }),
+);
+const idOf = (b: Uint8Array) => Buffer.from(b).indexOf('c0000000@') + 1;
+const hostileM = trackRate(`hostile: 20 m= lines (${manyM.length} B)`, [{ bytes: manyM, idAt: idOf(manyM) }, { bytes: manyM, idAt: idOf(manyM) }], 100_000);
+const hostileH = trackRate(`hostile: 300 headers (${hugeHeaders.length} B)`, [{ bytes: hugeHeaders, idAt: idOf(hugeHeaders) }, { bytes: hugeHeaders, idAt: idOf(hugeHeaders) }], 50_000);
+console.log(`parse + track: typical ${Math.round(typical).toLocaleString('en-US')} msg/s (target >= 100,000); hostile ${(1e6 / hostileM).toFixed(1)} us (20 m=), ${(1e6 / hostileH).toFixed(1)} us (300 headers); ratio hostile/typical ${(typical / hostileM).toFixed(1)}x, ${(typical / hostileH).toFixed(1)}x`);

@@ -324,7 +324,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private resolveClock(slot: number, pt: number): number {
     const b = this.bindingOf(slot);
     this.ctx.updateCodec(slot, b, pt);
-    return b ? b.clockRates[pt] : 0;
+    return b ? (b.payloads.get(pt)?.clockRate ?? 0) : 0;
   }
 
   private resolvePayloadKind(slot: number, pt: number): number {

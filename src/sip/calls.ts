@@ -198,6 +198,7 @@ export class CallTracker {
   private curPkt: DecodedPacket | null = null;
   private curNowMs = 0;
   private readonly consumeStream: (buf: Uint8Array, off: number, len: number) => number;
+  private readonly srcScratch = new Uint32Array(4);
 
   constructor(hooks: CallTrackerHooks = {}, o: CallTrackerOptions = {}) {
     this.maxCalls = Math.max(1, o.maxCalls ?? 10000);
@@ -460,7 +461,7 @@ export class CallTracker {
    * answer (response, ACK, PRACK) completes the exchange: both ends of it become this call's.
    */
   private onSdp(call: SipCall, side: number, msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
-    const sdp = parseSdp(msg.sdp);
+    const sdp = parseSdp(msg.sdp, MAX_MEDIA_PER_SIDE);
     if (sdp === null) {
       this.stats.sdpUnparsable++;
       this.stats.malformed['bad-sdp']++;
@@ -468,9 +469,15 @@ export class CallTracker {
     }
     if (side === 1) call.answered = true;
     let src: Uint32Array | null = null;
-    if (pkt.ipVersion !== 0) src = Uint32Array.of(pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+    if (pkt.ipVersion !== 0) {
+      src = this.srcScratch; // copied by bind() only when the NAT binding uses it
+      src[0] = pkt.src0;
+      src[1] = pkt.src1;
+      src[2] = pkt.src2;
+      src[3] = pkt.src3;
+    }
     if (msg.isRequest && (msg.method === 'INVITE' || msg.method === 'UPDATE') && call.state === 'confirmed') {
-      call.pendingOffer = { method: msg.method, cseq: msg.cseqNum, side, sdp, src };
+      call.pendingOffer = { method: msg.method, cseq: msg.cseqNum, side, sdp, src: src === null ? null : src.slice() };
       return;
     }
     const answer = !msg.isRequest || msg.method === 'ACK' || msg.method === 'PRACK';
@@ -566,7 +573,7 @@ export class CallTracker {
   }
 
   private applySdp(call: SipCall, side: number, sdp: SdpSession, src: Uint32Array | null, nowMs: number, answer: boolean): void {
-    if (sdp.media.length > MAX_MEDIA_PER_SIDE) this.stats.sdpTooManyMedia++;
+    if (sdp.mediaLines > MAX_MEDIA_PER_SIDE) this.stats.sdpTooManyMedia++;
     const n = Math.min(sdp.media.length, MAX_MEDIA_PER_SIDE);
     for (let i = 0; i < n; i++) {
       const m = sdp.media[i];
@@ -623,7 +630,6 @@ export class CallTracker {
 
   private updateBinding(b: MediaBinding, m: SdpMedia, hold: boolean, userAgent: string, nowMs: number): void {
     b.payloads = m.payloads;
-    fillClockRates(b.clockRates, m);
     b.ptime = m.ptime;
     b.direction = m.direction;
     b.onHold = hold;
@@ -636,7 +642,7 @@ export class CallTracker {
 
   private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, hold: boolean, src: Uint32Array | null, nowMs: number): void {
     let natIp: Uint32Array | null = null;
-    if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = src;
+    if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = src.slice();
     const b = this.table.add((id) => ({
       id,
       callIndex: call.index,
@@ -654,7 +660,6 @@ export class CallTracker {
       rtcpMux: m.rtcpMux,
       natIp,
       payloads: m.payloads,
-      clockRates: new Int32Array(128),
       ptime: m.ptime,
       direction: m.direction,
       onHold: hold,
@@ -668,7 +673,6 @@ export class CallTracker {
       this.stats.bindingTableFull++;
       return;
     }
-    fillClockRates(b.clockRates, m);
     call.bindings[slot] = b.id;
     this.stats.bindingsCreated++;
     this.claimAll(b);
@@ -708,14 +712,15 @@ export class CallTracker {
 
   /**
    * The binding stops being the call's media: it leaves the call now and stops correlating after
-   * mediaLingerMs of capture time (trailing RTP/RTCP of a BYE or a move still joins its stream).
+   * mediaLingerMs of capture time (trailing RTP/RTCP of a BYE or a move still joins its stream);
+   * nowMs < 0: at once.
    */
   private retire(call: SipCall, slot: number, reason: BindingRetireReason, nowMs: number): void {
     const id = call.bindings[slot];
     call.bindings[slot] = -1;
     const b = this.table.get(id);
     if (b === null) return;
-    if (this.mediaLingerMs === 0) {
+    if (this.mediaLingerMs === 0 || nowMs < 0) {
       this.finishRetire(b, reason);
       return;
     }
@@ -765,7 +770,10 @@ export class CallTracker {
     const call = this.calls[idx]!;
     if (call.state === 'ended') return;
     call.pendingOffer = null;
-    for (let s = 0; s < call.bindings.length; s++) if (call.bindings[s] >= 0) this.retire(call, s, 'call-end', nowMs);
+    // Only a call that ended by signalling waits for media in flight; evicted and expired calls are
+    // freed at once (and their media was idle or must make room).
+    const signalled = reason === 'bye' || reason === 'cancel' || reason === 'rejected';
+    for (let s = 0; s < call.bindings.length; s++) if (call.bindings[s] >= 0) this.retire(call, s, 'call-end', signalled ? nowMs : -1);
     call.state = 'ended';
     call.endReason = reason;
     call.endStatus = status;
@@ -839,7 +847,3 @@ function sameAddress(a: Uint32Array, b: Uint32Array): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
-function fillClockRates(out: Int32Array, m: SdpMedia): void {
-  out.fill(0);
-  for (const [pt, f] of m.payloads) out[pt] = f.clockRate;
-}

@@ -1,7 +1,8 @@
 /**
- * SIP message parser: only what call correlation needs. SIP is a few hundred messages per second at
- * most, so this allocates strings freely; the RTP hot path never comes here. Never throws: a bad
- * message returns null and `lastError` says why.
+ * SIP message parser: only what call correlation needs. A mirror port can carry tens of thousands of
+ * SIP messages per second (and floods), so headers are scanned as bytes and only the values correlation
+ * keeps become strings (Call-ID, tags, User-Agent, the SDP). Never throws: a bad message returns null
+ * and `lastError` says why.
  */
 
 export type MalformedReason =
@@ -41,28 +42,15 @@ export interface SipMessage {
   length: number;
 }
 
-// Compact forms (RFC 3261 7.3.3 and extensions) we need, mapped to full names.
-const COMPACT: Record<string, string> = {
-  i: 'call-id',
-  v: 'via',
-  f: 'from',
-  t: 'to',
-  l: 'content-length',
-  c: 'content-type',
-  m: 'contact',
-  k: 'supported',
-  s: 'subject',
-  e: 'content-encoding',
-};
-
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /** Index just past the blank line ending the header block, or -1. Accepts CRLFCRLF and bare LFLF. */
 export function findHeaderEnd(buf: Uint8Array, off: number, end: number): number {
-  for (let i = off; i + 1 < end; i++) {
-    if (buf[i] !== 10) continue;
+  let i = buf.indexOf(10, off);
+  while (i >= 0 && i + 1 < end) {
     if (buf[i + 1] === 10) return i + 2;
     if (buf[i + 1] === 13 && i + 2 < end && buf[i + 2] === 10) return i + 3;
+    i = buf.indexOf(10, i + 1);
   }
   return -1;
 }
@@ -72,6 +60,57 @@ export interface SipParserOptions {
   aLegHeaders?: readonly string[];
 }
 
+// Headers the parser reads, by id. Names are matched as bytes, case-insensitively, with the compact
+// forms of RFC 3261 7.3.3 (i, f, t, c, l); every other header is skipped without making a string.
+const H_OTHER = 0;
+const H_CALL_ID = 1;
+const H_CSEQ = 2;
+const H_FROM = 3;
+const H_TO = 4;
+const H_USER_AGENT = 5;
+const H_SERVER = 6;
+const H_CONTENT_TYPE = 7;
+const H_CONTENT_LENGTH = 8;
+const H_ALEG = 9;
+
+const ascii = (t: string) => Uint8Array.from(t, (c) => c.charCodeAt(0));
+const NAMES: Array<[Uint8Array, number]> = [
+  [ascii('call-id'), H_CALL_ID],
+  [ascii('cseq'), H_CSEQ],
+  [ascii('from'), H_FROM],
+  [ascii('to'), H_TO],
+  [ascii('user-agent'), H_USER_AGENT],
+  [ascii('server'), H_SERVER],
+  [ascii('content-type'), H_CONTENT_TYPE],
+  [ascii('content-length'), H_CONTENT_LENGTH],
+];
+const COMPACT_IDS: Record<number, number> = { 105: H_CALL_ID, 102: H_FROM, 116: H_TO, 99: H_CONTENT_TYPE, 108: H_CONTENT_LENGTH }; // i f t c l
+const APPLICATION_SDP = ascii('application/sdp');
+const MULTIPART = ascii('multipart/');
+const TAG = ascii('tag');
+
+/** Methods as interned strings, so the common ones cost no allocation. */
+const KNOWN_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'].map((m) => ({ text: m, bytes: ascii(m) }));
+
+const lower = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
+const isWs = (c: number) => c === 32 || c === 9;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/** buf[s..e) equals the lower-case ASCII `word`, ignoring case. */
+function equalsIgnoreCase(buf: Uint8Array, s: number, e: number, word: Uint8Array): boolean {
+  if (e - s !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (lower(buf[s + i]) !== word[i]) return false;
+  return true;
+}
+
+/** buf[s..) starts with the lower-case ASCII `word`, ignoring case. */
+function startsWithIgnoreCase(buf: Uint8Array, s: number, e: number, word: Uint8Array): boolean {
+  if (e - s < word.length) return false;
+  for (let i = 0; i < word.length; i++) if (lower(buf[s + i]) !== word[i]) return false;
+  return true;
+}
+
 export class SipParser {
   lastError: MalformedReason = 'none';
   /**
@@ -79,10 +118,12 @@ export class SipParser {
    * 0 when the framing itself is unknown (incomplete, or no usable Content-Length).
    */
   lastLength = 0;
-  private readonly aLegHeaders: string[];
+  private readonly aLegHeaders: Uint8Array[];
+  // The message being parsed, as a Buffer view (its text slices are made by the runtime, not by JS).
+  private text: Buffer = Buffer.alloc(0);
 
   constructor(o: SipParserOptions = {}) {
-    this.aLegHeaders = (o.aLegHeaders ?? ['X-CID']).map((h) => h.toLowerCase());
+    this.aLegHeaders = (o.aLegHeaders ?? ['X-CID']).map((h) => ascii(h.toLowerCase()));
   }
 
   /**
@@ -94,14 +135,16 @@ export class SipParser {
     this.lastError = 'none';
     this.lastLength = 0;
     const end = Math.min(buf.length, off + len);
+    if (off < 0 || off >= end) {
+      if (stream) return this.fail('incomplete');
+      return this.fail('bad-start-line');
+    }
     let hdrEnd = findHeaderEnd(buf, off, end);
     if (hdrEnd < 0) {
       if (stream) return this.fail('incomplete');
       hdrEnd = end; // tolerate a datagram without the final blank line: headers only
     }
-    const head = decoder.decode(buf.subarray(off, hdrEnd));
-    const lines = head.split(/\r?\n/);
-    const start = lines[0];
+    this.text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     const msg: SipMessage = {
       isRequest: false,
       method: '',
@@ -118,69 +161,74 @@ export class SipParser {
       bodyTruncated: false,
       length: 0,
     };
-    const startOk = parseStartLine(start, msg);
+    let eol = lineEnd(buf, off, hdrEnd);
+    const startOk = this.parseStartLine(buf, off, trimCr(buf, off, eol), msg);
 
     let contentLength = -1;
-    let contentTypeFull = '';
+    let ctStart = -1;
+    let ctEnd = -1;
     let server = '';
     let aLegRank = this.aLegHeaders.length;
-    // Unfold continuation lines (RFC 3261 7.3.1: leading SP/HT continues the previous header).
-    let name = '';
-    let value = '';
-    for (let i = 1; i <= lines.length; i++) {
-      const line = i < lines.length ? lines[i] : '';
-      if (i < lines.length && line.length > 0 && (line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9)) {
-        if (name !== '') value += ' ' + line.trim();
+    let ls = eol + 1;
+    while (ls < hdrEnd) {
+      eol = lineEnd(buf, ls, hdrEnd);
+      // A header's value runs on over continuation lines (RFC 3261 7.3.1: leading SP/HT).
+      let ve = eol;
+      while (ve + 1 < hdrEnd && isWs(buf[ve + 1])) ve = lineEnd(buf, ve + 1, hdrEnd);
+      const next = ve + 1;
+      const colon = buf.indexOf(58, ls);
+      if (colon <= ls || colon >= eol) {
+        ls = next; // junk line or the blank end line: skipped, not fatal
         continue;
       }
-      if (name !== '') {
-        switch (name) {
-          case 'call-id':
-            if (msg.callId === '') msg.callId = value;
+      let ne = colon;
+      while (ne > ls && isWs(buf[ne - 1])) ne--;
+      let ns = ls;
+      while (ns < ne && isWs(buf[ns])) ns++;
+      const id = this.headerId(buf, ns, ne);
+      if (id !== H_OTHER) {
+        let vs = colon + 1;
+        let vEnd = trimCr(buf, vs, ve);
+        while (vs < vEnd && (isWs(buf[vs]) || buf[vs] === 13 || buf[vs] === 10)) vs++;
+        while (vEnd > vs && (isWs(buf[vEnd - 1]) || buf[vEnd - 1] === 13 || buf[vEnd - 1] === 10)) vEnd--;
+        const folded = ve !== eol;
+        switch (id) {
+          case H_CALL_ID:
+            if (msg.callId === '') msg.callId = this.value(vs, vEnd, folded);
             break;
-          case 'cseq': {
-            const m = /^(\d{1,10})\s+([A-Za-z]+)/.exec(value);
-            if (m) {
-              msg.cseqNum = Number(m[1]);
-              msg.cseqMethod = m[2].toUpperCase();
-            }
+          case H_CSEQ:
+            parseCseq(buf, vs, vEnd, msg);
             break;
-          }
-          case 'from':
-            msg.fromTag = tagOf(value);
+          case H_FROM:
+            msg.fromTag = this.tagOf(buf, vs, vEnd);
             break;
-          case 'to':
-            msg.toTag = tagOf(value);
+          case H_TO:
+            msg.toTag = this.tagOf(buf, vs, vEnd);
             break;
-          case 'user-agent':
-            msg.userAgent = value;
+          case H_USER_AGENT:
+            msg.userAgent = this.value(vs, vEnd, folded);
             break;
-          case 'server':
-            server = value;
+          case H_SERVER:
+            server = this.value(vs, vEnd, folded);
             break;
-          case 'content-type':
-            contentTypeFull = value;
-            msg.contentType = value.split(';')[0].trim().toLowerCase();
+          case H_CONTENT_TYPE:
+            ctStart = vs;
+            ctEnd = vEnd;
+            msg.contentType = mediaType(buf, vs, vEnd, this.text);
             break;
-          case 'content-length':
-            contentLength = /^\d{1,9}$/.test(value) ? Number(value) : -2;
+          case H_CONTENT_LENGTH:
+            contentLength = parseLength(buf, vs, vEnd);
             break;
           default: {
-            const rank = this.aLegHeaders.indexOf(name);
-            if (rank >= 0 && rank < aLegRank && value !== '') {
-              msg.aLegId = value;
+            const rank = id - H_ALEG;
+            if (rank < aLegRank && vEnd > vs) {
+              msg.aLegId = this.value(vs, vEnd, folded);
               aLegRank = rank;
             }
           }
         }
       }
-      name = '';
-      value = '';
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue; // junk line or the blank end line: skipped, not fatal
-      name = line.slice(0, colon).trim().toLowerCase();
-      if (name.length === 1) name = COMPACT[name] ?? name;
-      value = line.slice(colon + 1).trim();
+      ls = next;
     }
     if (msg.userAgent === '') msg.userAgent = server;
     if (contentLength === -2) return this.fail('bad-content-length');
@@ -203,8 +251,9 @@ export class SipParser {
     if (bodyLen > 0) {
       const ct = msg.contentType;
       if (ct === 'application/sdp' || (ct === '' && startsWithSdp(buf, hdrEnd))) {
-        msg.sdp = decoder.decode(buf.subarray(hdrEnd, hdrEnd + bodyLen));
+        msg.sdp = this.text.toString('utf8', hdrEnd, hdrEnd + bodyLen);
       } else if (ct.startsWith('multipart/')) {
+        const contentTypeFull = this.value(ctStart, ctEnd, true);
         const sdp = sdpFromMultipart(decoder.decode(buf.subarray(hdrEnd, hdrEnd + bodyLen)), contentTypeFull);
         if (sdp === null) {
           this.lastError = 'bad-multipart';
@@ -221,32 +270,149 @@ export class SipParser {
     this.lastError = reason;
     return null;
   }
+
+  /** Header id of the name buf[s..e) (H_ALEG + rank for the configured A-leg headers). */
+  private headerId(buf: Uint8Array, s: number, e: number): number {
+    const n = e - s;
+    if (n === 1) return COMPACT_IDS[lower(buf[s])] ?? H_OTHER;
+    for (let i = 0; i < NAMES.length; i++) if (equalsIgnoreCase(buf, s, e, NAMES[i][0])) return NAMES[i][1];
+    for (let r = 0; r < this.aLegHeaders.length; r++) if (equalsIgnoreCase(buf, s, e, this.aLegHeaders[r])) return H_ALEG + r;
+    return H_OTHER;
+  }
+
+  /** Text of a header value; folded values have their line breaks and indents collapsed to one space. */
+  private value(s: number, e: number, folded: boolean): string {
+    const v = this.text.toString('utf8', s, e);
+    return folded ? v.replace(/\r?\n[ \t]+/g, ' ') : v;
+  }
+
+  /** The tag parameter of a From/To value; angle-bracketed URI parameters are not header parameters. */
+  private tagOf(buf: Uint8Array, s: number, e: number): string {
+    let p = s;
+    for (let i = e - 1; i >= s; i--) {
+      if (buf[i] === 62) {
+        p = i + 1; // '>'
+        break;
+      }
+    }
+    for (; p < e; p++) {
+      if (buf[p] !== 59) continue; // ';'
+      let q = p + 1;
+      while (q < e && isWs(buf[q])) q++;
+      if (!startsWithIgnoreCase(buf, q, e, TAG)) continue;
+      q += 3;
+      while (q < e && isWs(buf[q])) q++;
+      if (q >= e || buf[q] !== 61) continue; // '='
+      q++;
+      while (q < e && isWs(buf[q])) q++;
+      let t = q;
+      while (t < e && buf[t] !== 59 && buf[t] !== 44 && !isWs(buf[t]) && buf[t] !== 13 && buf[t] !== 10) t++;
+      if (t > q) return this.text.toString('utf8', q, t);
+    }
+    return '';
+  }
+
+  /** "SIP/2.0 NNN ..." or "METHOD SP uri SP SIP/2.0". */
+  private parseStartLine(buf: Uint8Array, s: number, e: number, msg: SipMessage): boolean {
+    if (startsWithBytes(buf, s, e, SIP20_SP)) {
+      const d = s + 8;
+      if (d + 3 > e || !isDigit(buf[d]) || !isDigit(buf[d + 1]) || !isDigit(buf[d + 2]) || (d + 3 < e && buf[d + 3] !== 32)) return false;
+      msg.statusCode = (buf[d] - 48) * 100 + (buf[d + 1] - 48) * 10 + (buf[d + 2] - 48);
+      return msg.statusCode >= 100 && msg.statusCode <= 699;
+    }
+    let m = s;
+    while (m < e && isAlpha(buf[m])) m++;
+    if (m === s || m >= e || buf[m] !== 32) return false;
+    // " SIP/2.0" then optional whitespace to the end of the line, with a non-empty URI before it.
+    let t = e;
+    while (t > m && isWs(buf[t - 1])) t--;
+    const v = t - 7;
+    if (v < m + 3 || !startsWithBytes(buf, v, t, SIP20) || buf[v - 1] !== 32) return false;
+    let u = m + 1;
+    let uriChars = 0;
+    for (; u < v - 1; u++) {
+      if (buf[u] === 32 || buf[u] === 9) return false; // the URI is one token
+      uriChars++;
+    }
+    if (uriChars === 0) return false;
+    msg.isRequest = true;
+    msg.method = methodText(buf, s, m, this.text);
+    return true;
+  }
+}
+
+const SIP20 = ascii('SIP/2.0');
+const SIP20_SP = ascii('SIP/2.0 ');
+
+function startsWithBytes(buf: Uint8Array, s: number, e: number, word: Uint8Array): boolean {
+  if (e - s < word.length) return false;
+  for (let i = 0; i < word.length; i++) if (buf[s + i] !== word[i]) return false;
+  return true;
+}
+
+/** Index of the LF ending the line that starts at s (or `end`). */
+function lineEnd(buf: Uint8Array, s: number, end: number): number {
+  const i = buf.indexOf(10, s);
+  return i < 0 || i > end ? end : i;
+}
+
+/** e, less a CR just before it. */
+function trimCr(buf: Uint8Array, s: number, e: number): number {
+  return e > s && buf[e - 1] === 13 ? e - 1 : e;
+}
+
+function methodText(buf: Uint8Array, s: number, e: number, text: Buffer): string {
+  for (let k = 0; k < KNOWN_METHODS.length; k++) if (startsWithBytes(buf, s, e, KNOWN_METHODS[k].bytes) && e - s === KNOWN_METHODS[k].bytes.length) return KNOWN_METHODS[k].text;
+  return text.toString('latin1', s, e).toUpperCase();
+}
+
+/** CSeq "NNN METHOD": up to 10 digits, whitespace, letters. */
+function parseCseq(buf: Uint8Array, s: number, e: number, msg: SipMessage): void {
+  let p = s;
+  let n = 0;
+  while (p < e && isDigit(buf[p]) && p - s < 10) n = n * 10 + (buf[p++] - 48);
+  if (p === s || p >= e || !isWs(buf[p])) return;
+  while (p < e && isWs(buf[p])) p++;
+  let q = p;
+  while (q < e && isAlpha(buf[q])) q++;
+  if (q === p) return;
+  msg.cseqNum = n;
+  let method = '';
+  for (let k = 0; k < KNOWN_METHODS.length && method === ''; k++) {
+    const w = KNOWN_METHODS[k].bytes;
+    if (q - p === w.length && startsWithIgnoreCase(buf, p, q, ascii_lower(k))) method = KNOWN_METHODS[k].text;
+  }
+  msg.cseqMethod = method !== '' ? method : String.fromCharCode(...buf.subarray(p, q)).toUpperCase();
+}
+
+const LOWER_METHODS = KNOWN_METHODS.map((m) => ascii(m.text.toLowerCase()));
+function ascii_lower(k: number): Uint8Array {
+  return LOWER_METHODS[k];
+}
+
+/** Content-Length: 1-9 digits, -2 when anything else. */
+function parseLength(buf: Uint8Array, s: number, e: number): number {
+  if (e <= s || e - s > 9) return -2;
+  let n = 0;
+  for (let p = s; p < e; p++) {
+    if (!isDigit(buf[p])) return -2;
+    n = n * 10 + (buf[p] - 48);
+  }
+  return n;
+}
+
+/** Lower-case media type of a Content-Type value, without parameters. */
+function mediaType(buf: Uint8Array, s: number, e: number, text: Buffer): string {
+  let t = s;
+  while (t < e && buf[t] !== 59) t++;
+  while (t > s && isWs(buf[t - 1])) t--;
+  if (equalsIgnoreCase(buf, s, t, APPLICATION_SDP)) return 'application/sdp';
+  if (startsWithIgnoreCase(buf, s, t, MULTIPART)) return text.toString('utf8', s, t).toLowerCase();
+  return text.toString('utf8', s, t).trim().toLowerCase();
 }
 
 function startsWithSdp(buf: Uint8Array, o: number): boolean {
   return buf[o] === 0x76 && buf[o + 1] === 0x3d; // "v="
-}
-
-function parseStartLine(line: string, msg: SipMessage): boolean {
-  if (line.startsWith('SIP/2.0 ')) {
-    const m = /^SIP\/2\.0 (\d{3})(?: |$)/.exec(line);
-    if (!m) return false;
-    msg.statusCode = Number(m[1]);
-    return msg.statusCode >= 100 && msg.statusCode <= 699;
-  }
-  const m = /^([A-Za-z]+) \S+ SIP\/2\.0\s*$/.exec(line);
-  if (!m) return false;
-  msg.isRequest = true;
-  msg.method = m[1].toUpperCase();
-  return true;
-}
-
-/** The tag parameter of a From/To value; angle-bracketed URI parameters are not header parameters. */
-function tagOf(value: string): string {
-  const gt = value.lastIndexOf('>');
-  const params = gt >= 0 ? value.slice(gt + 1) : value;
-  const m = /;\s*tag\s*=\s*([^;,\s]+)/i.exec(params);
-  return m ? m[1] : '';
 }
 
 /**

@@ -37,6 +37,8 @@ export interface SdpMedia {
 
 export interface SdpSession {
   media: SdpMedia[];
+  /** m= lines in the text, also those past `maxMedia` that were not parsed. */
+  mediaLines: number;
 }
 
 /** RFC 3551 static payload types (table 4 and 5), used when a format has no a=rtpmap. */
@@ -67,102 +69,228 @@ export const STATIC_PAYLOADS: ReadonlyMap<number, PayloadFormat> = new Map<numbe
   [34, { name: 'H263', clockRate: 90000, channels: 1 }],
 ]);
 
-function directionOf(attr: string): MediaDirection | null {
-  return attr === 'sendrecv' || attr === 'sendonly' || attr === 'recvonly' || attr === 'inactive' ? attr : null;
+/** c=IN IP4 1.2.3.4[/ttl[/count]] in text[s..e) into words; false when not an IN IP4/IP6 literal address (FQDN, junk). */
+function parseConnection(text: string, s: number, e: number, out: Uint32Array): boolean {
+  let p = skipWs(text, s, e);
+  if (!text.startsWith('IN', p) || !isWsAt(text, p + 2)) return false;
+  p = skipWs(text, p + 2, e);
+  if (!(text.startsWith('IP4', p) || text.startsWith('IP6', p)) || !isWsAt(text, p + 3)) return false;
+  p = skipWs(text, p + 3, e);
+  let q = p;
+  while (q < e && !isWsAt(text, q) && text.charCodeAt(q) !== 47) q++; // up to '/' (TTL) or space
+  return q > p && parseIpWords(text.slice(p, q), out, 0);
 }
 
-/** c=IN IP4 1.2.3.4[/ttl[/count]] into words; false when not an IN IP4/IP6 literal address (FQDN, junk). */
-function parseConnection(value: string, out: Uint32Array): boolean {
-  const parts = value.trim().split(/\s+/);
-  if (parts.length < 3 || parts[0] !== 'IN' || (parts[1] !== 'IP4' && parts[1] !== 'IP6')) return false;
-  const addr = parts[2].split('/')[0];
-  return parseIpWords(addr, out, 0);
+function isWsAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c === 32 || c === 9;
 }
 
-function toInt(s: string | undefined, max: number): number {
-  if (s === undefined || !/^\d{1,10}$/.test(s)) return -1;
-  const n = Number(s);
+function skipWs(text: string, p: number, e: number): number {
+  while (p < e && isWsAt(text, p)) p++;
+  return p;
+}
+
+/** End of the token starting at p (next space, tab or e). */
+function tokenEnd(text: string, p: number, e: number): number {
+  while (p < e && !isWsAt(text, p)) p++;
+  return p;
+}
+
+/** Decimal text[s..e) of 1-10 digits not above max, -1 otherwise. */
+function intAt(text: string, s: number, e: number, max: number): number {
+  if (e <= s || e - s > 10) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
   return n <= max ? n : -1;
 }
 
-/** Returns null when the text has no m= line and no v= line (not SDP at all). */
-export function parseSdp(text: string): SdpSession | null {
-  const lines = text.split(/\r?\n/);
+/** text[s..) starts with the lower-case `word`, ignoring ASCII case. */
+function startsWithLower(text: string, s: number, e: number, word: string): boolean {
+  if (e - s < word.length) return false;
+  for (let i = 0; i < word.length; i++) {
+    let c = text.charCodeAt(s + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const DIRECTIONS: MediaDirection[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
+
+/** Direction attribute a=<dir> in text[s..e) (whole attribute), null when it is another attribute. */
+function directionAt(text: string, s: number, e: number): MediaDirection | null {
+  if (e - s !== 8) return null;
+  for (const d of DIRECTIONS) if (startsWithLower(text, s, e, d)) return d;
+  return null;
+}
+
+/** Payload formats are shared between SDPs that name the same encoding (most of them). */
+const formatCache = new Map<string, PayloadFormat>();
+const FORMAT_CACHE_MAX = 4096;
+
+function payloadFormat(name: string, clockRate: number, channels: number): PayloadFormat {
+  const key = `${name}/${clockRate}/${channels}`;
+  let f = formatCache.get(key);
+  if (f === undefined) {
+    f = { name, clockRate, channels };
+    if (formatCache.size < FORMAT_CACHE_MAX) formatCache.set(key, f);
+  }
+  return f;
+}
+
+/** a=rtpmap:<pt> <name>/<rate>[/<channels>] in text[s..e) (after the colon) into the media's formats. */
+function parseRtpmap(text: string, s: number, e: number, cur: SdpMedia): void {
+  let p = skipWs(text, s, e);
+  const ptEnd = tokenEnd(text, p, e);
+  const pt = ptEnd - p <= 3 ? intAt(text, p, ptEnd, 127) : -1;
+  if (pt < 0) return;
+  p = skipWs(text, ptEnd, e);
+  let q = p;
+  while (q < e && !isWsAt(text, q) && text.charCodeAt(q) !== 47) q++;
+  if (q === p || q >= e || text.charCodeAt(q) !== 47) return;
+  const name = text.slice(p, q);
+  let r = q + 1;
+  while (r < e && r - q - 1 < 7 && text.charCodeAt(r) >= 48 && text.charCodeAt(r) <= 57) r++;
+  const rate = intAt(text, q + 1, r, 9_999_999);
+  if (rate < 0) return;
+  let channels = 1;
+  if (r < e && text.charCodeAt(r) === 47) {
+    let t = r + 1;
+    while (t < e && t - r - 1 < 2 && text.charCodeAt(t) >= 48 && text.charCodeAt(t) <= 57) t++;
+    if (t > r + 1) channels = intAt(text, r + 1, t, 99);
+  }
+  cur.payloads.set(pt, payloadFormat(name, rate, channels));
+}
+
+const KINDS = ['audio', 'video', 'image', 'application', 'text', 'message'];
+
+function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection): SdpMedia {
+  let p = skipWs(text, s, e);
+  const kEnd = tokenEnd(text, p, e);
+  let kind = '';
+  for (const k of KINDS) if (kEnd - p === k.length && startsWithLower(text, p, kEnd, k)) kind = k;
+  if (kind === '' && kEnd > p) kind = text.slice(p, kEnd).toLowerCase();
+  p = skipWs(text, kEnd, e);
+  const portEnd = tokenEnd(text, p, e);
+  let slash = p;
+  while (slash < portEnd && text.charCodeAt(slash) !== 47) slash++;
+  const port = intAt(text, p, slash, 65535);
+  p = skipWs(text, portEnd, e);
+  const protoEnd = tokenEnd(text, p, e);
+  const m: SdpMedia = {
+    kind,
+    port: port < 0 ? 0 : port,
+    proto: text.slice(p, protoEnd),
+    formats: [],
+    ip: new Uint32Array(4),
+    hasIp: false,
+    payloads: new Map(),
+    ptime: 0,
+    rtcpPort: 0,
+    rtcpIp: null,
+    rtcpMux: false,
+    direction: sessionDir,
+  };
+  p = skipWs(text, protoEnd, e);
+  while (p < e) {
+    const f = tokenEnd(text, p, e);
+    const pt = intAt(text, p, f, 127);
+    if (pt >= 0) m.formats.push(pt);
+    p = skipWs(text, f, e);
+  }
+  return m;
+}
+
+/**
+ * Returns null when the text has no m= line and no v= line (not SDP at all). Only the first `maxMedia`
+ * m= sections are parsed (a hostile SDP with hundreds costs no more than that); the rest are counted.
+ */
+export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): SdpSession | null {
   const sessionIp = new Uint32Array(4);
   let sessionHasIp = false;
   let sessionDir: MediaDirection = 'sendrecv';
   const media: SdpMedia[] = [];
   let cur: SdpMedia | null = null;
-  let sawVersion = false;
-  // Media-level direction is only known after the whole block; track explicit values separately.
+  // Media-level direction and a=rtcp are only final after the whole block.
+  let curDir: MediaDirection | null = null;
+  let curRtcp = false;
   const explicitDir: Array<MediaDirection | null> = [];
   const explicitRtcp: boolean[] = [];
-  for (const raw of lines) {
-    const line = raw.trimEnd();
-    if (line.length < 2 || line.charCodeAt(1) !== 61) continue; // "x="
-    const type = line[0];
-    const value = line.slice(2);
-    if (type === 'v') sawVersion = true;
-    else if (type === 'c') {
-      if (cur) cur.hasIp = parseConnection(value, cur.ip);
-      else sessionHasIp = parseConnection(value, sessionIp);
-    } else if (type === 'm') {
-      const p = value.trim().split(/\s+/);
-      const port = toInt(p[1]?.split('/')[0], 65535);
-      cur = {
-        kind: (p[0] ?? '').toLowerCase(),
-        port: port < 0 ? 0 : port,
-        proto: p[2] ?? '',
-        formats: [],
-        ip: new Uint32Array(4),
-        hasIp: false,
-        payloads: new Map(),
-        ptime: 0,
-        rtcpPort: 0,
-        rtcpIp: null,
-        rtcpMux: false,
-        direction: sessionDir,
-      };
-      for (let i = 3; i < p.length; i++) {
-        const pt = toInt(p[i], 127);
-        if (pt >= 0) cur.formats.push(pt);
+  let sawVersion = false;
+  let mediaLines = 0;
+  let skipping = false;
+  const n = text.length;
+  let ls = 0;
+  while (ls < n) {
+    let le = text.indexOf('\n', ls);
+    if (le < 0) le = n;
+    const next = le + 1;
+    let e = le;
+    while (e > ls && (text.charCodeAt(e - 1) === 13 || isWsAt(text, e - 1))) e--;
+    if (e - ls < 2 || text.charCodeAt(ls + 1) !== 61) {
+      ls = next; // "x="
+      continue;
+    }
+    const type = text.charCodeAt(ls);
+    const v = ls + 2;
+    if (type === 109) {
+      mediaLines++;
+      skipping = media.length >= maxMedia;
+    }
+    if (skipping) {
+      ls = next;
+      continue;
+    }
+    if (type === 118) sawVersion = true; // v
+    else if (type === 99) { // c
+      if (cur) cur.hasIp = parseConnection(text, v, e, cur.ip);
+      else sessionHasIp = parseConnection(text, v, e, sessionIp);
+    } else if (type === 109) { // m
+      if (cur) {
+        explicitDir.push(curDir);
+        explicitRtcp.push(curRtcp);
       }
+      cur = newMedia(text, v, e, sessionDir);
+      curDir = null;
+      curRtcp = false;
       media.push(cur);
-      explicitDir.push(null);
-      explicitRtcp.push(false);
-    } else if (type === 'a') {
-      const colon = value.indexOf(':');
-      const attr = (colon < 0 ? value : value.slice(0, colon)).trim().toLowerCase();
-      const arg = colon < 0 ? '' : value.slice(colon + 1).trim();
-      const dir = directionOf(attr);
+    } else if (type === 97) { // a
+      const dir = directionAt(text, v, e);
       if (dir) {
-        if (cur) explicitDir[media.length - 1] = dir;
+        if (cur) curDir = dir;
         else sessionDir = dir;
-        continue;
-      }
-      if (!cur) continue;
-      if (attr === 'rtpmap') {
-        const m = /^(\d{1,3})\s+([^/\s]+)\/(\d{1,7})(?:\/(\d{1,2}))?/.exec(arg);
-        if (m) {
-          const pt = Number(m[1]);
-          if (pt <= 127) cur.payloads.set(pt, { name: m[2], clockRate: Number(m[3]), channels: m[4] ? Number(m[4]) : 1 });
-        }
-      } else if (attr === 'ptime') {
-        const v = Number.parseFloat(arg);
-        if (v > 0 && v < 10000) cur.ptime = v;
-      } else if (attr === 'rtcp') {
-        const p = arg.split(/\s+/);
-        const port = toInt(p[0], 65535);
-        if (port > 0) {
-          cur.rtcpPort = port;
-          explicitRtcp[media.length - 1] = true;
-          if (p.length >= 4) {
-            const ip = new Uint32Array(4);
-            if (parseConnection(p.slice(1).join(' '), ip)) cur.rtcpIp = ip;
+      } else if (cur) {
+        if (startsWithLower(text, v, e, 'rtpmap:')) parseRtpmap(text, v + 7, e, cur);
+        else if (startsWithLower(text, v, e, 'ptime:')) {
+          const x = Number.parseFloat(text.slice(v + 6, e).trim());
+          if (x > 0 && x < 10000) cur.ptime = x;
+        } else if (startsWithLower(text, v, e, 'rtcp-mux') && e - v === 8) cur.rtcpMux = true;
+        else if (startsWithLower(text, v, e, 'rtcp:')) {
+          const p = skipWs(text, v + 5, e);
+          const pe = tokenEnd(text, p, e);
+          const port = intAt(text, p, pe, 65535);
+          if (port > 0) {
+            cur.rtcpPort = port;
+            curRtcp = true;
+            const rest = skipWs(text, pe, e);
+            if (rest < e) {
+              const ip = new Uint32Array(4);
+              if (parseConnection(text, rest, e, ip)) cur.rtcpIp = ip;
+            }
           }
         }
-      } else if (attr === 'rtcp-mux') cur.rtcpMux = true;
+      }
     }
+    ls = next;
+  }
+  if (cur) {
+    explicitDir.push(curDir);
+    explicitRtcp.push(curRtcp);
   }
   if (!sawVersion && media.length === 0) return null;
   for (let i = 0; i < media.length; i++) {
@@ -176,10 +304,10 @@ export function parseSdp(text: string): SdpSession | null {
     else if (!explicitRtcp[i]) m.rtcpPort = m.port > 0 && m.port < 65535 ? m.port + 1 : 0;
     for (const pt of m.formats) {
       if (!m.payloads.has(pt)) {
-        const s = STATIC_PAYLOADS.get(pt);
-        if (s) m.payloads.set(pt, s);
+        const st = STATIC_PAYLOADS.get(pt);
+        if (st) m.payloads.set(pt, st);
       }
     }
   }
-  return { media };
+  return { media, mediaLines };
 }

@@ -26,7 +26,7 @@ import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { runReplay } from '../../src/probe.js';
 import { writeScenarioPcap } from '../../src/gen/index.js';
 import { selfSignedCert, sleep, startUdpSink, waitFor, type UdpSink } from '../hep/helpers.js';
-import { NATIVE_ROUTES, kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
+import { NATIVE_ROUTES, kamailioMissing, scriptRoutes, startKamailio, type Kamailio } from './kamailio.js';
 import { homer5Schema, postgresMissing, startPostgres, type Postgres } from './postgres.js';
 
 const require = createRequire(import.meta.url);
@@ -43,14 +43,7 @@ const XCID = `aleg-${'A'.repeat(235)}@probe.test`;
 const CALLS = CALL_IDS.length;
 const SIP_PER_CALL = 7; // INVITE 100 180 200 ACK BYE 200
 
-/** What Kamailio forwards to the script for TCP/TLS: store reports and RTCP, let SIP reach sip_capture(). */
-const SCRIPT_ROUTES = `modparam("sipcapture", "nonsip_hook", 1)
-event_route[sipcapture:request] {
-  if ($hep(0x00b) == 35) { report_capture("report_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
-  if ($hep(0x00b) == 5) { report_capture("rtcp_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
-  return 1;
-}
-${NATIVE_ROUTES}`;
+const SCRIPT_ROUTES = scriptRoutes(35);
 
 interface Run {
   /** Every HEP message the probe sent (the tap collector's copy), decoded. */

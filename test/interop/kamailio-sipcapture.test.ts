@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeHep3, HepProtoType, HepSender, type HepSendInput } from '../../src/hep/index.js';
 import { waitFor } from '../hep/helpers.js';
-import { NATIVE_ROUTES, kamailioMissing, startKamailio, type Kamailio } from './kamailio.js';
+import { NATIVE_ROUTES, kamailioMissing, scriptRoutes, startKamailio, type Kamailio } from './kamailio.js';
 
 const missing = kamailioMissing(['sipcapture', 'db_flatstore']);
 if (missing) console.warn(`kamailio interop skipped: ${missing}`);
@@ -51,14 +51,7 @@ function readRows(dbDir: string, table: string): Row[] {
 }
 
 
-/** HEP over TCP needs the script to store non-SIP types (see the header comment). */
-const TCP_SCRIPT_ROUTES = `modparam("sipcapture", "nonsip_hook", 1)
-event_route[sipcapture:request] {
-  if ($hep(0x00b) == 99) { report_capture("report_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
-  if ($hep(0x00b) == 5) { report_capture("rtcp_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
-  return 1;
-}
-${NATIVE_ROUTES}`;
+const TCP_SCRIPT_ROUTES = scriptRoutes(99);
 
 /** A flatstore-backed receiver: one pipe-separated line per stored row in `<dir>/db/<table>_<rank>.log`. */
 async function startFlatstore(routes: string, listen: Array<'udp' | 'tcp'> = ['udp', 'tcp']): Promise<Kamailio & { dbDir: string }> {

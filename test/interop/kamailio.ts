@@ -132,3 +132,18 @@ onreply_route {
   drop;
 }
 `;
+
+/**
+ * The script path (the only one for HEP over TCP/TLS, and for report types other than 99): nonsip_hook
+ * hands every HEP message to event_route[sipcapture:request], which stores reports of `reportType` and
+ * RTCP with report_capture() and lets SIP through to sip_capture().
+ */
+export function scriptRoutes(reportType: number): string {
+  return `modparam("sipcapture", "nonsip_hook", 1)
+event_route[sipcapture:request] {
+  if ($hep(0x00b) == ${reportType}) { report_capture("report_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
+  if ($hep(0x00b) == 5) { report_capture("rtcp_capture", "$hep(0x011)", "$hep(0x00f)"); drop; }
+  return 1;
+}
+${NATIVE_ROUTES}`;
+}

@@ -78,6 +78,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       if (sip) owner.onSip(sip);
     }
   }
+  owner.settle(); // as MediaWorkerPool.stop: lingering media of ended calls retires before the workers stop
   for (const w of [0, 1]) {
     deliver(w);
     workers[w]!.finish();
@@ -128,6 +129,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
       const sip = mirror.takeSip();
       if (sip) owner.onSip(sip);
     }
+    owner.settle(); // media of ended calls lingers (sip.media_linger_s) until capture time passes it or input ends
     for (const m of pending.splice(0)) mirror.apply(m);
     // Every call of the scenario ended by BYE: no binding is left in the mirror, as in the owner.
     expect(owner.calls.activeBindings).toBe(0);

@@ -56,12 +56,4 @@ describe('SIP flood beside live calls', () => {
     const kept = s.liveStreams.filter((st) => finals.some((r) => r.SRC_IP === st.src && r.CORRELATION_ID === st.callId && r.TOTAL_PK === st.packets && r.TYPE === 'FINAL'));
     expect(kept.length).toBe(32); // the 16 calls tracked keep both streams whole
   });
-    const { evicted, finals } = replay(s.records, 16);
-    // 20 answered calls in 16 slots: 4 of them go (answered ones still without media before those with
-    // media), counted as such; the flood's dialogs go as they come.
-    expect(evicted.answered + evicted.media).toBe(4);
-    expect(evicted.unanswered).toBeGreaterThan(800);
-    const hangups = finals.filter((r) => r.TYPE === 'HANGUP').length;
-    expect(hangups).toBeGreaterThan(0); // the evicted live calls' streams end with the call
-  });
 });

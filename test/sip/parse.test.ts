@@ -137,3 +137,14 @@ describe('parseSdp', () => {
     for (const bad of ['1.2.3', '1.2.3.256', '1::2::3', 'x', '1.2.3.4.5', '12345::', '']) expect(parseIpWords(bad, w), bad).toBe(false);
   });
 });
+
+describe('parseSdp with a media limit', () => {
+  it('parses the first maxMedia m= sections and counts the rest (a hostile SDP costs no more)', () => {
+    const text20 = sdpBody({ ip: '10.0.0.1', media: Array.from({ length: 20 }, (_, i) => ({ port: 4000 + 2 * i, ptime: 20 + i })) });
+    const all = parseSdp(text20)!;
+    const first = parseSdp(text20, 8)!;
+    expect(all.media.length).toBe(20);
+    expect(first.mediaLines).toBe(20);
+    expect(first.media.map((m) => [m.port, m.ptime])).toEqual(all.media.slice(0, 8).map((m) => [m.port, m.ptime]));
+  });
+});

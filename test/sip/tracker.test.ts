@@ -66,7 +66,7 @@ describe('CallTracker dialogs', () => {
     const b = h.tracker.binding(h.tracker.findBinding(...words(B), 6000))!;
     expect(b).toMatchObject({ side: 1, mediaIndex: 0, kind: 'audio', port: 6000, rtcpPort: 6100, direction: 'sendrecv', onHold: false });
     expect(b.payloads.get(8)?.name).toBe('PCMA');
-    expect(b.clockRates[0]).toBe(8000);
+    expect(b.payloads.get(0)?.clockRate).toBe(8000);
     h.feed([up(req('BYE', 'c1', 2), 5000), down(resp('c1', 200, null, 'BYE', 2), 5010)]);
     expect(h.callIdAt(A, 4000)).toBeNull();
     expect(h.callIdAt(B, 6000)).toBeNull();

@@ -198,6 +198,7 @@ export class MediaWorkerPool {
 
   /** Every worker stops capturing, sends each stream's final report, and exits; then the owner ends its calls. */
   async stop(): Promise<void> {
+    this.signalling.settle(); // its retirements reach the workers before their stop
     this.broadcast({ t: 'stop' });
     await Promise.all(this.members.map((m) => m.exited));
     this.signalling.endAll();

@@ -80,6 +80,11 @@ export class SignallingOwner {
     this.calls.expire(this.nowMs);
   }
 
+  /** End of capture: media of calls that already ended retires now (its streams get HANGUP, not a shutdown FINAL). */
+  settle(): void {
+    this.calls.settle();
+  }
+
   endAll(): void {
     this.calls.endAll(this.nowMs);
   }
