@@ -95,6 +95,8 @@ export interface SettingFlags {
   logFormat?: string;
   user?: string;
   set?: string[];
+  /** Alert rules as `name=...;when=...;interval_s=...`, replacing reports.rules. */
+  rule?: string[];
 }
 
 const FLAG_PATHS: Array<[keyof SettingFlags, string, string]> = [
@@ -138,6 +140,10 @@ export function overridesFromFlags(flags: SettingFlags): { overrides: Record<str
   if (flags.hep === false) {
     overrides['hep.enabled'] = 'false';
     origins['hep.enabled'] = '--no-hep';
+  }
+  if (flags.rule?.length) {
+    overrides['reports.rules'] = flags.rule;
+    origins['reports.rules'] = '--rule';
   }
   if (typeof flags.jsonl === 'string') {
     overrides['reports.jsonl.enabled'] = 'true';
@@ -185,6 +191,7 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent')
     .option('--log-format <format>', 'json, pretty or auto')
     .option('--set <path=value>', 'any setting by its YAML path, e.g. --set rtp.max_streams=80000 (repeatable)', collect)
+    .option('--rule <rule>', "alert rule 'name=NAME;when=EXPR;interval_s=N' (repeat for more; replaces reports.rules)", collect)
     .option('-f, --filter <bpf>', live ? 'BPF filter (capture.filter)' : 'BPF filter applied to every packet read, as tcpdump -r (capture.filter)');
   if (live) {
     cmd
@@ -431,6 +438,55 @@ names the byte, the table covers the packets before it, and the exit code is 6.
     });
 
   program
+    .command('top')
+    .description("live view of a running probe's calls and streams, worst MOS first (reads its /api/calls and /api/streams)")
+    .option('-c, --config <file>', "the probe's configuration file, for its metrics address; default $RTPPROBE_CONFIG")
+    .option('--url <url>', 'metrics endpoint of the probe; default http://127.0.0.1:<metrics.port>')
+    .option('--interval <s>', 'seconds between refreshes', '1')
+    .option('--streams', 'start with the stream list (default: calls)')
+    .option('--once', 'print one screen and exit (also when standard output is not a terminal)')
+    .addHelpText('after', '\nKeys: c calls, s streams, q quit.\nExample:\n  rtpprobe top\n  rtpprobe top --url http://probe1:9470 --streams\n')
+    .action(async (flags: SettingFlags & { url?: string; interval: string; streams?: boolean; once?: boolean }) => {
+      const interval = Number(flags.interval);
+      if (!(interval >= 0.2 && interval <= 3600)) {
+        io.err(`rtpprobe: --interval ${JSON.stringify(flags.interval)}: must be a number of seconds from 0.2 to 3600\n`);
+        return io.exit(ExitCode.USAGE);
+      }
+      let url = flags.url;
+      if (!url) {
+        const resolved = resolveConfig(io, flags);
+        if (!resolved) return io.exit(ExitCode.USAGE);
+        url = metricsBaseUrl(resolved.config.metrics);
+      }
+      const { runTop } = await import('./ops/top.js');
+      io.exit(await runTop({ url, intervalMs: interval * 1000, once: Boolean(flags.once), view: flags.streams ? 'streams' : 'calls', out: process.stdout, input: process.stdin }));
+    });
+
+  program
+    .command('health')
+    .description("ask a running probe's /healthz (metrics endpoint from the configuration); exit 0 when healthy, 1 when not")
+    .option('-c, --config <file>', "the probe's configuration file; default $RTPPROBE_CONFIG")
+    .addHelpText('after', '\nUsed by the Docker HEALTHCHECK. With metrics.enabled false there is nothing to ask: exit 0.\n')
+    .action(async (flags: SettingFlags) => {
+      const resolved = resolveConfig(io, flags);
+      if (!resolved) return io.exit(ExitCode.USAGE);
+      const m = resolved.config.metrics;
+      if (!m.enabled) {
+        io.out('metrics.enabled is false: no health endpoint to ask\n');
+        return io.exit(ExitCode.OK);
+      }
+      const url = `${metricsBaseUrl(m)}/healthz`;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(4000) });
+        io.out(`${url}: ${res.status} ${await res.text()}\n`);
+        io.exit(res.ok ? ExitCode.OK : ExitCode.RUNTIME);
+      } catch (err) {
+        io.err(`rtpprobe: ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}\n`);
+        io.exit(ExitCode.RUNTIME);
+      }
+    });
+
+  program
     .command('interfaces')
     .description('list the interfaces live capture can open')
     .option('--json', 'print JSON')
@@ -453,6 +509,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
     .description('validate the configuration (file + environment + flags), compile its capture filter and check its interface; exit 0 when valid, 2 when not')
     .option('-c, --config <file>', 'configuration file; default $RTPPROBE_CONFIG')
     .option('--set <path=value>', 'override a setting, as for run (repeatable)', collect)
+    .option('--rule <rule>', 'alert rule, as for run (repeatable)', collect)
     .option('--print', 'print the effective configuration (YAML) when valid')
     .option('--env', 'list the environment variables that set values')
     .addHelpText('after', '\nExample:\n  rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml --print\n')
@@ -530,6 +587,12 @@ async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promi
   if (names.includes(name)) return undefined;
   const real = names.filter((n) => !isPseudoDevice(n));
   return `capture.interface: ${JSON.stringify(name)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`;
+}
+
+/** Where a probe with these metrics settings answers, seen from this host (a wildcard listen = loopback). */
+function metricsBaseUrl(m: ProbeConfig['metrics']): string {
+  const host = m.listen === '0.0.0.0' || m.listen === '::' ? '127.0.0.1' : m.listen.includes(':') ? `[${m.listen}]` : m.listen;
+  return `http://${host}:${m.port}`;
 }
 
 /** The typed configuration back in the file's snake_case form, for --print. */

@@ -13,6 +13,8 @@ import { malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
 import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
+import { LiveRun } from './ops/live-run.js';
+import { trackerCalls } from './ops/live-state.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
 import { callEvictionReporter } from './pipeline/call-evictions.js';
@@ -57,7 +59,10 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   const table = new StreamTable(opts.select);
   const outputs = openOutputs(config, { onFinalReport: (r) => table.add(r), log });
   const rt = opsRuntime();
-  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
+  // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
+  const live = rt?.metrics ? new LiveRun({ log, config, metrics: rt.metrics, logEvents: opts.realtime, reportTotals: () => reportTotals(outputs) }) : null;
+  const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
+  live?.start(trackerCalls(pipeline.calls));
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
@@ -117,12 +122,14 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     }
   } finally {
     opts.progressEnd?.();
+    live?.stopping();
     pipeline.finish();
     // The end of the input is no stop: deliver everything a collector that is up takes (the deadline
     // bounds only a stop by signal, or a collector that is down).
     if (!stopping) await outputs.settled(config.process.shutdownDeadlineMs);
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
+    live?.finish();
   }
   logRunSummary(log.child(filter ? { filteredOut: filter.rejected } : {}), pipelineView(pipeline), outputs, Date.now() - started);
   if (analysed > 0) await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
@@ -168,7 +175,8 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }
   if (config.process.user) dropPrivileges(config.process.user, log);
 
-  const pipeline = new Pipeline(config, outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
+  const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
+  const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   const loop = new CaptureLoop(source, {
@@ -180,6 +188,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   });
   rt?.metrics?.addCaptureSource(c.interface, () => loop.totals());
   rt?.metrics?.setCaptureState('running');
+  live.start(trackerCalls(pipeline.calls), () => loop.totals());
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   const drops = dropWatch(log, () => loop.totals());
@@ -189,12 +198,19 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }, 1000);
   timer.unref();
 
-  rt?.lifecycle.onStop('capture', () => loop.stop(), 0);
+  rt?.lifecycle.onStop('capture', () => {
+    live.stopping();
+    return loop.stop();
+  }, 0);
   rt?.lifecycle.onStop('final reports', async () => {
     pipeline.finish();
     await outputs.close(config.process.shutdownDeadlineMs);
   }, 10);
-  onReload(log, outputs, (next) => pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules }));
+  onReload(log, outputs, (next) => {
+    pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
+    live.setRules(next);
+  });
+  rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   await captureUntilStopped(loop.run(), timer);
   logRunSummary(log, pipelineView(pipeline), outputs, 0);
   return ExitCode.OK;
@@ -209,10 +225,11 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   const c = config.capture;
   const rt = opsRuntime();
   const outputs = openOutputs(config, { log });
+  const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
   const fanoutGroup = workersFanoutGroup(log, c.interface, c.fanoutGroup);
   const pool = new MediaWorkerPool(config, fanoutGroup, {
-    sink: outputs.sink,
+    sink: live.target(outputs.sink),
     log,
     streamsStarted: (n) => rt?.metrics?.streamStarted(n),
     streamEnded: events.streamEnded,
@@ -243,6 +260,7 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   );
   rt?.metrics?.addCaptureSource(c.interface, () => pool.captureTotals());
   rt?.metrics?.setCaptureState('running');
+  live.start(trackerCalls(pool.signalling.calls), () => pool.captureTotals());
   const drops = dropWatch(log, () => pool.captureTotals());
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
@@ -250,19 +268,45 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   }, 1000);
   timer.unref();
 
-  rt?.lifecycle.onStop('capture and final reports (workers)', () => pool.stop(), 0);
+  rt?.lifecycle.onStop('capture and final reports (workers)', () => {
+    live.stopping();
+    return pool.stop();
+  }, 0);
   rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
   onReload(log, outputs, async (next) => {
+    live.setRules(next);
     const r = await pool.reload(next);
     for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
+  rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   await captureUntilStopped(pool.finished, timer);
   // How the flow hash spread the load: packets and streams per worker.
   const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
   logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
   return ExitCode.OK;
+}
+
+/**
+ * A stop step after the final reports: the table of the streams running at stop goes to standard error
+ * (standard output may carry JSON lines).
+ */
+function printStopTable(log: Logger, live: LiveRun): void {
+  const table = live.finish();
+  if (table) process.stderr.write(table);
+  else log.info('no streams were running at stop');
+}
+
+/** Messages the outputs delivered and dropped, summed over their destinations (status line). */
+function reportTotals(outputs: Outputs): { sent: number; dropped: number } {
+  let sent = 0;
+  let dropped = 0;
+  for (const d of outputs.destinations()) {
+    sent += d.sent;
+    dropped += d.dropped;
+  }
+  return { sent, dropped };
 }
 
 /** Logs when the capture's drop counters grow; returns the current kernel + interface drops. */
@@ -402,17 +446,18 @@ function metricsEvents(m: ProbeMetrics | undefined) {
   if (!m) return {};
   return {
     streamStarted: () => m.streamStarted(),
-    streamEnded: (reason: number, mos: number) => {
+    // The MOS histogram is fed per interval by the live run (src/ops/live-run.ts), not at stream end.
+    streamEnded: (reason: number) => {
       m.streamEnded(endReasonName(reason));
       if (reason === EndReason.evicted) m.streamEvicted();
-      if (mos >= 1) m.observeMos(mos);
     },
   };
 }
 
 /** The cumulative counters metrics and the run summary read: one pipeline's, or the media workers' summed. */
 interface CounterView {
-  counts(): { packets: number; sip: number; rtcp: number; otherUdp: number };
+  /** rtp: packets counted in a stream. */
+  counts(): { packets: number; sip: number; rtp: number; rtcp: number; otherUdp: number };
   malformed(): ArrayLike<number>;
   activeStreams(): number;
   activeCalls(): number;
@@ -424,7 +469,7 @@ interface CounterView {
 
 function pipelineView(p: Pipeline): CounterView {
   return {
-    counts: () => p.counts,
+    counts: () => ({ packets: p.counts.packets, sip: p.counts.sip, rtp: p.engine.counters.packets, rtcp: p.counts.rtcp, otherUdp: p.counts.otherUdp }),
     malformed: () => p.decoder.malformed,
     activeStreams: () => p.engine.activeStreams,
     activeCalls: () => p.calls.activeCalls,
@@ -437,7 +482,7 @@ function pipelineView(p: Pipeline): CounterView {
 function poolView(pool: MediaWorkerPool): CounterView {
   const sum = (f: (s: WorkerStats) => number) => pool.workerStats().reduce((n, s) => n + f(s), 0);
   return {
-    counts: () => ({ packets: sum((s) => s.packets), sip: sum((s) => s.sip), rtcp: sum((s) => s.rtcp), otherUdp: sum((s) => s.otherUdp) }),
+    counts: () => ({ packets: sum((s) => s.packets), sip: sum((s) => s.sip), rtp: sum((s) => s.rtp), rtcp: sum((s) => s.rtcp), otherUdp: sum((s) => s.otherUdp) }),
     malformed: () => {
       const out: number[] = [];
       for (const s of pool.workerStats()) s.malformed.forEach((n, i) => (out[i] = (out[i] ?? 0) + n));
@@ -469,14 +514,19 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   watchQueues();
   const delivery = deliveryHealth(outputs);
   m.setDeliveryHealth(() => delivery.view());
-  const prevPackets = { sip: 0, rtcp: 0, otherUdp: 0, packets: 0 };
+  // Packets by class; 'other' is the rest of every packet captured, so the classes sum to the total.
+  const prevPackets = { sip: 0, rtp: 0, rtcp: 0, other: 0 };
   const timer = setInterval(() => {
     watchQueues();
-    const counts = v.counts();
-    for (const k of ['packets', 'sip', 'rtcp', 'otherUdp'] as const) {
-      const d = counts[k] - prevPackets[k];
-      if (d > 0) m.addPackets(k === 'packets' ? 'all' : k === 'otherUdp' ? 'other_udp' : k, d);
-      prevPackets[k] = counts[k];
+    const c = v.counts();
+    const now = { sip: c.sip, rtp: c.rtp, rtcp: c.rtcp, other: c.packets - c.sip - c.rtp - c.rtcp };
+    for (const k of ['sip', 'rtp', 'rtcp', 'other'] as const) {
+      // Heuristic RTP is counted as rtp once its stream is accepted, after it counted as other: never negative.
+      const d = now[k] - prevPackets[k];
+      if (d > 0) {
+        m.addPackets(k, d);
+        prevPackets[k] = now[k];
+      }
     }
     const mal = v.malformed();
     for (let i = 0; i < mal.length; i++) {

@@ -7,6 +7,7 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, sta
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { parseCidr } from '../outbound/address-filter.js';
+import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
   array,
   bool,
@@ -92,6 +93,9 @@ const ruleSchema = obj(
  * must stay below, so no probe configured by hand joins an automatic group.
  */
 export const AUTO_FANOUT_GROUPS = { min: 61440, max: 65535 } as const;
+
+/** The metrics endpoint's port unless configured (Dockerfile, systemd unit and docs follow it). */
+export const DEFAULT_METRICS_PORT = 9470;
 
 export const probeSchema = obj(
   {
@@ -234,11 +238,26 @@ export const probeSchema = obj(
         },
       },
     ),
+    webhook: obj(
+      {
+        url: str({
+          doc: 'HTTP(S) URL that receives each alert (ALERT) and its end (CLEARED) as a JSON POST; empty = off.',
+          default: '',
+          check: (v) => (v === '' || /^https?:\/\/[^\s/]+/.test(v) ? undefined : 'an http:// or https:// URL, or empty'),
+        }),
+        timeout_ms: int({ doc: 'Time one POST may take before it counts as failed.', default: 5000, min: 100, max: 60000 }),
+        retries: int({ doc: 'Attempts after a failed one (network error, timeout, HTTP 5xx or 429), with backoff 1 s, 2 s, 4 s ... 30 s.', default: 3, min: 0, max: 20 }),
+        queue_size: int({ doc: 'Events waiting for delivery; when full the oldest is dropped (counted and logged).', default: 1000, min: 1, max: 1_000_000 }),
+      },
+      { doc: 'Alert webhook.' },
+    ),
     metrics: obj(
       {
         enabled: bool({ doc: 'Serve Prometheus /metrics and /healthz.', default: true }),
         listen: str({ doc: 'Address to bind (0.0.0.0 to expose).', default: '127.0.0.1', allowEmpty: false, check: hostCheck }),
-        port: int({ doc: 'HTTP port; 0 = any free port.', default: 9090, min: 0, max: 65535 }),
+        port: int({ doc: `HTTP port; 0 = any free port. The default stays clear of Prometheus (9090), Alertmanager (9093), node_exporter (9100), heplify-server (9060, 9096) and HOMER (9080).`, default: DEFAULT_METRICS_PORT, min: 0, max: 65535 }),
+        max_connections: int({ doc: 'Open connections at most; a new one beyond closes the longest-idle connection, so scrapes and health checks always get through.', default: 64, min: 2, max: 10000 }),
+        idle_timeout_ms: int({ doc: 'A connection without traffic (or with an unfinished request) for this long is closed.', default: 10000, min: 100, max: 600000 }),
         live_page: bool({ doc: 'Serve the live call page (GET /calls: call list, SIP ladder, per-interval charts, refreshed) and its data (GET /api/callreport) on the metrics address.', default: false }),
       },
       { doc: 'Metrics endpoint.' },
@@ -247,6 +266,8 @@ export const probeSchema = obj(
       {
         level: oneOf({ doc: 'Minimum level.', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, default: 'info' }),
         format: oneOf({ doc: 'json, pretty, or auto (pretty on a terminal, JSON otherwise).', values: ['json', 'pretty', 'auto'] as const, default: 'auto' }),
+        status_interval_s: int({ doc: 'Live capture: one status line (calls, streams, worst MOS, alerts, drops) this often; 0 = never.', default: 60, min: 0, max: 86400 }),
+        calls: bool({ doc: 'Live capture: log each call start and end (at most 20 lines per 10 s; the rest are counted).', default: true }),
       },
       { doc: 'Logging (to standard error).' },
     ),
@@ -307,15 +328,18 @@ const leafByPath = new Map(textLeaves.map((l) => [l.path.join('.'), l]));
 const sections = Object.keys(probeSchema.fields);
 const COLLECTORS_PATH = 'hep.collectors';
 const COLLECTORS_ENV = 'RTPPROBE_HEP_COLLECTORS';
+/** Lists of mappings whose items can be set by index (config-items.ts). */
+const itemListsByPath = itemLists(probeSchema);
 
 /** Every environment variable name the probe reads (for docs and --help). */
 export function environmentVariables(): string[] {
-  return [...envNames.keys(), COLLECTORS_ENV, 'RTPPROBE_CONFIG'];
+  const items = [...itemListsByPath.values()].map((l) => `${ENV_PREFIX}${l.path.join('_').toUpperCase()}_<N>[_<FIELD>]`);
+  return [...envNames.keys(), COLLECTORS_ENV, ...items, 'RTPPROBE_CONFIG'];
 }
 
 /** Every setting accepted by `--set path=value` and the `overrides` argument. */
 export function overridablePaths(): string[] {
-  return [...leafByPath.keys(), COLLECTORS_PATH];
+  return [...leafByPath.keys(), COLLECTORS_PATH, ...[...itemListsByPath.keys()].map((p) => `${p}.<N>[.<field>]`)];
 }
 
 /**
@@ -458,8 +482,15 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
     raw = fromFile as Record<string, unknown>;
   }
 
+  // List items by index (RTPPROBE_REPORTS_RULES_0...), applied after the other variables, by index.
+  const envItems: Array<{ name: string; addr: ItemAddress; value: string }> = [];
   for (const [name, value] of Object.entries(opts.env ?? {})) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined || ENV_RESERVED.has(name)) continue;
+    const item = name === COLLECTORS_ENV ? undefined : itemAddressOfEnv(name, ENV_PREFIX, itemListsByPath);
+    if (item) {
+      envItems.push({ name, addr: item, value });
+      continue;
+    }
     if (name === COLLECTORS_ENV) {
       origins.set(COLLECTORS_PATH, name);
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, COLLECTORS_PATH, issues));
@@ -481,9 +512,29 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
     setPath(raw, leaf.path, leaf.node.fromText!(value));
   }
 
+  envItems.sort((a, b) => a.addr.index - b.addr.index || Number(a.addr.field !== undefined) - Number(b.addr.field !== undefined));
+  for (const { name, addr, value } of envItems) applyItem(raw, addr, value, name, origins, issues);
+
   for (const [key, value] of Object.entries(opts.overrides ?? {})) {
     if (value === undefined) continue;
     const from = opts.origins?.[key] ?? `override ${key}`;
+    const list = itemListsByPath.get(key);
+    if (list && key !== COLLECTORS_PATH && Array.isArray(value)) {
+      // A whole list from item texts (--rule ...).
+      origins.set(key, from);
+      const items = value.map((text, i) => {
+        const item = typeof text === 'string' ? parseItemText(list, text) : { value: text as Record<string, unknown> };
+        if ('error' in item) issues.add(`${key}[${i}]`, item.error);
+        return 'error' in item ? {} : item.value;
+      });
+      setPath(raw, list.path, items);
+      continue;
+    }
+    const item = itemAddress(key, itemListsByPath);
+    if (item) {
+      applyItem(raw, item, String(value), from, origins, issues);
+      continue;
+    }
     if (key === COLLECTORS_PATH) {
       origins.set(key, from);
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, key, issues));
@@ -502,6 +553,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
   const cfg = probeSchema.validate(raw, '', issues);
   if (issues.list.length) throw new ConfigError(issues.list, opts.file);
   return cfg;
+}
+
+/** One list item (or one field of it) set from text; problems name the item and where the text came from. */
+function applyItem(raw: Record<string, unknown>, addr: ItemAddress, text: string, from: string, origins: Map<string, string>, issues: Issues): void {
+  const path = itemPath(addr);
+  const error = setItem(raw, addr, text);
+  if (error) issues.add(path, `${error} (set by ${from})`);
+  else origins.set(path, from);
 }
 
 /** Validate an already parsed raw object (YAML form), e.g. for tests or a config API. */

@@ -1,9 +1,15 @@
 /**
- * The metrics HTTP endpoint: GET /metrics (Prometheus text format) and GET /healthz (200 with JSON while
- * healthy, 503 once capture stopped unexpectedly). node:http only; no framework for two routes.
+ * The metrics HTTP endpoint: GET /metrics (Prometheus text format), GET /healthz (200 with JSON while
+ * healthy, 503 once capture stopped unexpectedly), and the live JSON API the `top` command reads:
+ * GET /api/streams and GET /api/calls (worst first; `?limit=N`). node:http only; no framework.
+ *
+ * The endpoint cannot be exhausted by clients that connect and say nothing: connections are capped
+ * (`metrics.max_connections`); a new connection beyond the cap closes the longest-idle one that has no
+ * request in progress (or itself when every connection is busy), and a connection idle for
+ * `metrics.idle_timeout_ms` is closed. A scrape or health check therefore always gets a socket.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ProbeMetrics } from './metrics.js';
 
 export interface MetricsServer {
@@ -11,40 +17,74 @@ export interface MetricsServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly address: string;
+  /** Connections open now (bounded by maxConnections). */
+  readonly connections: number;
+  /** Connections closed to make room for new ones, and closed for idling. */
+  readonly evicted: { full: number; idle: number };
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(metrics: ProbeMetrics, opts: { listen: string; port: number }): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
+export interface MetricsServerOptions {
+  listen: string;
+  port: number;
+  /** Open connections at most. Default 64. */
+  maxConnections?: number;
+  /** A connection without traffic for this long is closed. Default 10,000 ms. */
+  idleTimeoutMs?: number;
+}
+
+/** Rows an API answer carries unless `?limit=` says otherwise, and the most it carries. */
+const API_DEFAULT_LIMIT = 500;
+const API_MAX_LIMIT = 100_000;
+
+export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsServerOptions): Promise<MetricsServer> {
+  const maxConnections = opts.maxConnections ?? 64;
+  const idleMs = opts.idleTimeoutMs ?? 10_000;
+  const server = createServer(
+    {
+      // A client sending its headers slowly is cut off too (checked every second, not every 30 s).
+      headersTimeout: idleMs,
+      requestTimeout: idleMs,
+      connectionsCheckingInterval: Math.min(1000, idleMs),
+    },
+    (req, res) => handle(metrics, req, res),
+  );
+  server.keepAliveTimeout = Math.min(5000, idleMs);
+
+  // Connections in arrival order (a Set iterates in insertion order): the first idle one is the oldest.
+  const open = new Set<Socket>();
+  const busy = new WeakSet<Socket>();
+  const evicted = { full: 0, idle: 0 };
+  server.on('connection', (sock: Socket) => {
+    if (open.size >= maxConnections) {
+      let victim: Socket | null = null;
+      for (const s of open) {
+        if (!busy.has(s)) {
+          victim = s;
+          break;
+        }
+      }
+      evicted.full++;
+      if (!victim) {
+        sock.destroy(); // every slot is serving a request: the newcomer waits for none
+        return;
+      }
+      open.delete(victim);
+      victim.destroy();
     }
-    if (url === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(req.method === 'HEAD' ? undefined : text);
-        },
-        (err: Error) => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(`metrics collection failed: ${err.message}\n`);
-        },
-      );
-      return;
-    }
-    if (url === '/healthz') {
-      const { healthy, body } = metrics.health();
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(body));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: try /metrics or /healthz\n');
+    open.add(sock);
+    sock.once('close', () => open.delete(sock));
+    sock.setTimeout(idleMs, () => {
+      evicted.idle++;
+      sock.destroy();
+    });
   });
-  // Scrapers keep connections alive; do not let them hold the process open at shutdown.
-  server.keepAliveTimeout = 5000;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const sock = req.socket;
+    busy.add(sock);
+    res.once('close', () => busy.delete(sock));
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.listen, () => {
@@ -57,10 +97,72 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: { listen: 
     server,
     port: addr.port,
     address: addr.address,
+    get connections() {
+      return open.size;
+    },
+    evicted,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+function handle(metrics: ProbeMetrics, req: IncomingMessage, res: ServerResponse): void {
+  const [path, query = ''] = (req.url ?? '/').split('?');
+  const head = req.method === 'HEAD';
+  if (req.method !== 'GET' && !head) {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  if (path === '/metrics') {
+    metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(head ? undefined : text);
+      },
+      (err: Error) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`metrics collection failed: ${err.message}\n`);
+      },
+    );
+    return;
+  }
+  if (path === '/healthz') {
+    const { healthy, body } = metrics.health();
+    json(res, healthy ? 200 : 503, body, head);
+    return;
+  }
+  if (path === '/api/streams' || path === '/api/calls') {
+    const live = metrics.live;
+    if (!live) {
+      json(res, 404, { error: 'no live data: this command does not track calls (replay needs --metrics)' }, head);
+      return;
+    }
+    const limit = limitOf(query);
+    if (limit === null) {
+      json(res, 400, { error: 'limit must be an integer from 1 to 100000' }, head);
+      return;
+    }
+    const summary = { ...live.summary(), ...metrics.health().body };
+    const body = path === '/api/streams' ? { summary, streams: live.streams(limit) } : { summary, calls: live.callList(limit) };
+    json(res, 200, body, head);
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end(head ? undefined : 'not found: try /metrics, /healthz, /api/streams or /api/calls\n');
+}
+
+function json(res: ServerResponse, status: number, body: unknown, head: boolean): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(head ? undefined : JSON.stringify(body));
+}
+
+/** `limit=N` from a query string; the default when absent, null when invalid. */
+function limitOf(query: string): number | null {
+  const v = new URLSearchParams(query).get('limit');
+  if (v === null) return API_DEFAULT_LIMIT;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= API_MAX_LIMIT ? n : null;
 }

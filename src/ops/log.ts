@@ -98,3 +98,51 @@ interface LimiterState {
   lastMsg: string;
 }
 const limiterState = new WeakMap<Logger, Map<string, LimiterState>>();
+
+/** A budget of log lines per window for a stream of events (calls, alerts): the rest are counted. */
+export interface LineBudget {
+  /** True when one more line may be written now; false counts it as suppressed. */
+  take(): boolean;
+  /** Lines suppressed since the last summary; writes the summary line when there were any and resets. */
+  flush(): number;
+}
+
+/**
+ * `lineBudget(log, 'calls', 20, 10_000)`: at most 20 lines per 10 s window; when a window had more, the
+ * next take() or flush() after it writes one line `<what>: N more not logged` (info, or `level`).
+ */
+export function lineBudget(
+  log: Logger,
+  what: string,
+  perWindow: number,
+  windowMs: number,
+  now: () => number = () => performance.now(),
+  level: 'info' | 'warn' = 'info',
+): LineBudget {
+  let windowStart = -Infinity;
+  let used = 0;
+  let suppressed = 0;
+  const flush = (): number => {
+    const n = suppressed;
+    if (n > 0) log[level]({ suppressed: n, what }, `${what}: ${n} more not logged (at most ${perWindow} lines per ${windowMs / 1000} s)`);
+    suppressed = 0;
+    return n;
+  };
+  return {
+    take() {
+      const t = now();
+      if (t - windowStart >= windowMs) {
+        flush();
+        windowStart = t;
+        used = 0;
+      }
+      if (used < perWindow) {
+        used++;
+        return true;
+      }
+      suppressed++;
+      return false;
+    },
+    flush,
+  };
+}

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CaptureStats } from '../capture/batch.js';
+import type { LiveState } from './live-state.js';
 
 /** MOS buckets 1..4.5, finer at the top where calls usually are. */
 export const MOS_BUCKETS = [1, 1.5, 2, 2.5, 3, 3.5, 3.8, 4, 4.1, 4.2, 4.3, 4.4, 4.5];
@@ -39,6 +40,8 @@ export class ProbeMetrics {
   private activeCallsFn: () => number = () => 0;
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
+  private liveState: LiveState | null = null;
+  private ruleNames: () => readonly string[] = () => [];
   private readonly startedAt = Date.now();
   private deliveryView: (() => { degraded: Array<{ destination: string; reason: string }> }) | undefined;
 
@@ -80,7 +83,7 @@ export class ProbeMetrics {
     this.captureDroppedKernel = captureCounter('capture_packets_dropped_kernel_total', 'Packets dropped by the kernel because the probe was too slow (ring full).', 'droppedKernel');
     this.captureDroppedInterface = captureCounter('capture_packets_dropped_interface_total', 'Packets dropped by the interface or driver.', 'droppedInterface');
     this.decodeErrors = new Counter({ name: `${p}decode_errors_total`, help: 'Malformed or undecodable packets, by reason.', labelNames: ['reason'] as const, registers });
-    this.packets = new Counter({ name: `${p}packets_total`, help: 'Packets by classified protocol.', labelNames: ['protocol'] as const, registers });
+    this.packets = new Counter({ name: `${p}packets_total`, help: 'Packets by class: sip, rtp (counted in a stream), rtcp, other (everything else: other UDP, RTP not yet accepted, non-IP, malformed); the classes sum to every packet captured.', labelNames: ['protocol'] as const, registers });
     new Gauge({
       name: `${p}streams_active`,
       help: 'RTP streams currently tracked.',
@@ -119,7 +122,26 @@ export class ProbeMetrics {
         for (const [collector, fn] of self.queueDepthFns) this.set({ collector }, fn());
       },
     });
-    this.mos = new Histogram({ name: `${p}stream_mos`, help: 'MOS of each report (1..4.5).', buckets: MOS_BUCKETS, registers });
+    this.mos = new Histogram({ name: `${p}stream_mos`, help: "MOS of each stream's interval, observed at each interval report (1..4.5).", buckets: MOS_BUCKETS, registers });
+    // Alert rules: one series per configured rule (0 until it fires), fed from the live state.
+    new Gauge({
+      name: `${p}alerts_firing`,
+      help: 'Streams for which each alert rule fires now.',
+      labelNames: ['rule'] as const,
+      registers,
+      collect() {
+        this.reset(); // a rule removed by a reload disappears
+        const firing = self.liveState?.firing() ?? new Map<string, number>();
+        for (const rule of self.ruleNames()) this.set({ rule }, firing.get(rule) ?? 0);
+        for (const [rule, n] of firing) this.set({ rule }, n);
+      },
+    });
+    cumulativeCounter('alerts_fired_total', 'Times each alert rule started firing for a stream.', 'rule', () => {
+      const fired = self.liveState?.fired() ?? new Map<string, number>();
+      const out: Array<[string, number]> = self.ruleNames().map((r) => [r, fired.get(r) ?? 0]);
+      for (const [r, n] of fired) if (!self.ruleNames().includes(r)) out.push([r, n]);
+      return out;
+    });
     new Gauge({
       name: `${p}capture_running`,
       help: '1 while the capture source is running.',
@@ -185,13 +207,21 @@ export class ProbeMetrics {
   setQueueDepth(collector: string, fn: () => number): void {
     this.queueDepthFns.set(collector, fn);
   }
+  /** The running probe's streams, calls and alerts (per-rule series, /api/*); `rules` names the configured rules. */
+  setLive(state: LiveState, rules: () => readonly string[]): void {
+    this.liveState = state;
+    this.ruleNames = rules;
+  }
+  get live(): LiveState | null {
+    return this.liveState;
+  }
 
   // --- events ------------------------------------------------------------------------------------
 
   decodeError(reason: string, n = 1): void {
     this.decodeErrors.inc({ reason }, n);
   }
-  /** Add a batch's count of packets of one protocol ('sip', 'rtp', 'rtcp', 'other', ...). */
+  /** Add a count of packets of one protocol ('sip', 'rtp', 'rtcp', 'other'). */
   addPackets(protocol: string, n: number): void {
     if (n > 0) this.packets.inc({ protocol }, n);
   }
@@ -219,6 +249,7 @@ export class ProbeMetrics {
   outputError(collector: string, n = 1): void {
     this.outputErrorsC.inc({ collector }, n);
   }
+  /** One interval's MOS of one stream. */
   observeMos(mos: number): void {
     if (mos >= 1 && mos <= 5) this.mos.observe(mos);
   }

@@ -18,8 +18,8 @@ export interface Envelope {
 }
 
 /**
- * A QoS report of one RTP stream (PERIODIC, FINAL, HANGUP) or an ALERT (a threshold rule started firing;
- * TYPE 'ALERT', ALERT_RULE names it). `json` is the report's JSON text, made once for every output.
+ * A QoS report of one RTP stream (PERIODIC, FINAL, HANGUP) or an alert: TYPE 'ALERT' when a threshold
+ * rule started firing, 'CLEARED' when it stopped (ALERT_RULE names the rule). `json` is the report's JSON text, made once for every output.
  * `toCollectors` is false when the stream has no SIP Call-ID and reports.unknown_call_id keeps such
  * reports local; `toLocal` is false when it drops them altogether.
  */

@@ -11,3 +11,4 @@ export { SipDuplicateFilter } from './sip-dedup.js';
 export { nodeNameOf } from './identity.js';
 export { HtmlReportOutput, openHtmlOutput } from './html-output.js';
 export { LiveCallPageOutput, openLivePageOutput } from './live-page-output.js';
+export { WebhookOutput, openWebhookOutput, publicUrl, type WebhookPayload, type WebhookOptions } from './webhook-output.js';

@@ -9,6 +9,7 @@ import { openHtmlOutput } from './html-output.js';
 import { openLivePageOutput } from './live-page-output.js';
 import { openJsonlOutput } from './jsonl-output.js';
 import type { Output, OutputLog } from './output.js';
+import { openWebhookOutput } from './webhook-output.js';
 
 export type OutputOpener = (config: ProbeConfig, log: OutputLog) => Output | null;
 
@@ -17,6 +18,7 @@ export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'jsonl', open: openJsonlOutput },
   { name: 'html', open: openHtmlOutput },
   { name: 'live_page', open: openLivePageOutput },
+  { name: 'webhook', open: openWebhookOutput },
 ];
 
 /**

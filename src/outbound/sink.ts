@@ -62,7 +62,8 @@ export class OutboundSink {
     this.counts.qosReports++;
     this.hooks.onReport?.(report);
     if (this.hooks.onFinalReport && (report.TYPE === 'FINAL' || report.TYPE === 'HANGUP')) this.hooks.onFinalReport(report);
-    const kind = report.TYPE === 'ALERT' ? 'alert' : 'qos';
+    // A rule starting (ALERT) or stopping (CLEARED) to fire is an alert event.
+    const kind = report.TYPE === 'ALERT' || report.TYPE === 'CLEARED' ? 'alert' : 'qos';
     const t = this.byKind.get(kind)!;
     const toCollectors = send && t.collector.length > 0;
     const toLocal = log && t.local.length > 0;

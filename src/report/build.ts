@@ -4,7 +4,7 @@ import { syntheticCallId } from './correlation.js';
 import { staticPayloadName } from './codec-names.js';
 import type { StreamQosState } from './qos-state.js';
 
-export type ReportKind = 'PERIODIC' | 'FINAL' | 'HANGUP' | 'ALERT';
+export type ReportKind = 'PERIODIC' | 'FINAL' | 'HANGUP' | 'ALERT' | 'CLEARED';
 
 export interface ReportContext {
   /** SIP Call-ID of the leg, null when unknown (a synthetic id is used, see correlation.ts). */
@@ -30,7 +30,7 @@ export interface ReportContext {
 export interface ReportOptions {
   /** REPORT_TS source (ms since epoch); default: end of the reported period (capture time). */
   reportTsMs?: number;
-  /** For ALERT reports: the rule that started firing. */
+  /** For ALERT reports: the rule that started firing; for CLEARED reports: the rule that stopped. */
   alertRule?: string;
   /** The stream's current report interval, s (from ReportScheduler). */
   intervalS?: number;
@@ -51,7 +51,7 @@ export function round3(x: number): number {
  * Builds one QoS report from a snapshot and the stream's MOS history (record the interval in `qos`
  * BEFORE building, see StreamQosState.assessInterval).
  *
- * PERIODIC and ALERT carry the interval's counters and the interval's MOS/R (MOS, RFACTOR); MIN_* and
+ * PERIODIC, ALERT and CLEARED carry the interval's counters and the interval's MOS/R (MOS, RFACTOR); MIN_* and
  * MEAN_* are over all intervals of the stream so far.
  * FINAL and HANGUP carry cumulative counters; MOS and RFACTOR there are the MEAN over the intervals
  * (MOS is never computed from cumulative loss), LAST_MOS/LAST_RFACTOR the last interval's values.
@@ -147,6 +147,6 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
   };
   if (ctx.xcid) rep.X_CID = ctx.xcid;
   if (opts.intervalS !== undefined) rep.INTERVAL_S = round3(opts.intervalS);
-  if (kind === 'ALERT') rep.ALERT_RULE = opts.alertRule ?? '';
+  if (kind === 'ALERT' || kind === 'CLEARED') rep.ALERT_RULE = opts.alertRule ?? '';
   return rep;
 }

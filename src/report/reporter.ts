@@ -35,7 +35,7 @@ export interface ReportOut {
 
 /**
  * The report stage in one object: scores each interval (E-model on the interval's own loss), applies
- * the adaptive rules, and builds PERIODIC, ALERT and FINAL/HANGUP reports. Wiring:
+ * the adaptive rules, and builds PERIODIC, ALERT, CLEARED and FINAL/HANGUP reports. Wiring:
  *   on new stream:  reporter.streamStarted(slot, nowMs)
  *   on timer:       n = reporter.scheduler.due(nowMs); for each reporter.scheduler.dueSlots[i]:
  *                   engine snapshot -> reporter.onInterval(snap, input, nowMs) -> engine interval reset
@@ -85,7 +85,8 @@ export class QosReporter {
   }
 
   /**
-   * One interval ended for `snap.slot`: PERIODIC report plus one ALERT per rule that started firing.
+   * One interval ended for `snap.slot`: PERIODIC report plus one ALERT per rule that started firing and
+   * one CLEARED per rule that stopped firing.
    * An interval without a single packet (on hold, or the stream is about to time out) produces no report
    * and leaves the rules' state as it was; the next tick is one interval later.
    */
@@ -103,10 +104,10 @@ export class QosReporter {
     }
     const intervalS = this.scheduler.intervalS(snap.slot);
     const out: ReportOut[] = [{ report: buildQosReport(snap, ctx, 'PERIODIC', this.qos, { intervalS }), send: decision.send, log: decision.log }];
-    for (let i = 0; started !== 0 && i < this.scheduler.rules.length; i++) {
-      if (started & (1 << i)) {
-        out.push({ report: buildQosReport(snap, ctx, 'ALERT', this.qos, { intervalS, alertRule: this.scheduler.ruleName(i) }), send: decision.send, log: decision.log });
-      }
+    const cleared = this.scheduler.lastCleared;
+    for (let i = 0; (started | cleared) !== 0 && i < this.scheduler.rules.length; i++) {
+      const kind = started & (1 << i) ? 'ALERT' : cleared & (1 << i) ? 'CLEARED' : null;
+      if (kind) out.push({ report: buildQosReport(snap, ctx, kind, this.qos, { intervalS, alertRule: this.scheduler.ruleName(i) }), send: decision.send, log: decision.log });
     }
     return out;
   }
@@ -122,14 +123,14 @@ export class QosReporter {
       return 0;
     }
     this.score(snap, input);
-    let started = this.evaluateRules(snap, nowMs);
+    let changed = this.evaluateRules(snap, nowMs) | this.scheduler.lastCleared;
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
       this.dropped++;
       return 0;
     }
     let n = 1;
-    for (; started !== 0; started &= started - 1) n++;
+    for (; changed !== 0; changed &= changed - 1) n++;
     return n;
   }
 

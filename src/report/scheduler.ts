@@ -41,6 +41,8 @@ export class ReportScheduler {
   private readonly scope: Record<string, number> = {};
   /** Rule evaluations that threw at run time (counted; the rule counts as not firing). */
   evaluationErrors = 0;
+  /** Set by evaluate(): the rules that STOPPED firing for that slot (bit i = rules[i]). */
+  lastCleared = 0;
 
   constructor(config: SchedulerConfig, maxStreams: number) {
     const c = compileSchedule(config);
@@ -117,7 +119,8 @@ export class ReportScheduler {
 
   /**
    * Evaluates the rules on the interval that just ended and schedules the slot's next report.
-   * Returns the mask of rules that STARTED firing (0 most of the time).
+   * Returns the mask of rules that STARTED firing (0 most of the time); the rules that stopped firing
+   * are in `lastCleared` until the next call.
    */
   evaluate(slot: number, metrics: IntervalMetrics, nowMs: number): number {
     let mask = 0;
@@ -142,6 +145,7 @@ export class ReportScheduler {
     }
     if (interval < 0) interval = this.baseIntervalS * 1000;
     const started = (mask & ~this.firing[slot]) >>> 0;
+    this.lastCleared = (this.firing[slot] & ~mask) >>> 0;
     this.firing[slot] = mask >>> 0;
     this.intervalMs[slot] = interval;
     this.dueMs[slot] = nowMs + interval;

@@ -49,7 +49,7 @@ export interface RunningProbe {
 }
 
 /** `node dist/cli.js run ARGS --log-format json` with /metrics on a free port; resolves once the capture is open. */
-export async function startProbe(cli: string, args: string[]): Promise<RunningProbe> {
+export async function startProbe(cli: string, args: string[], openWithinMs = 10_000): Promise<RunningProbe> {
   const child = spawn(process.execPath, [cli, 'run', ...args, '--log-format', 'json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },
@@ -58,7 +58,7 @@ export async function startProbe(cli: string, args: string[]): Promise<RunningPr
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  if (!(await until(() => out.includes('capture open') || child.exitCode !== null)) || child.exitCode !== null) throw new Error(`probe did not open its capture:\n${out}`);
+  if (!(await until(() => out.includes('capture open') || child.exitCode !== null, openWithinMs)) || child.exitCode !== null) throw new Error(`probe did not open its capture:\n${out}`);
   const listening = out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!;
   return { child, log: () => out, exit, metricsPort: (JSON.parse(listening) as { port: number }).port };
 }

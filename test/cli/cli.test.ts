@@ -406,7 +406,7 @@ describe('flags map onto configuration overrides', () => {
     expect(c.reports.qosHepType).toBe(34);
     expect(c.metrics.port).toBe(9191);
     expect(c.metrics.listen).toBe('0.0.0.0');
-    expect(c.log).toEqual({ level: 'debug', format: 'json' });
+    expect(c.log).toMatchObject({ level: 'debug', format: 'json' });
     expect(c.process.user).toBe('rtpprobe');
     expect(c.rtp.maxStreams).toBe(5000);
     expect(loadConfig(overridesFromFlags({ hep: false })).hep.enabled).toBe(false);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ConfigError, defaultConfig, loadConfig, parseCollectorUri, probeSchema } from '../../src/ops/config.js';
+import { ConfigError, DEFAULT_METRICS_PORT, defaultConfig, loadConfig, parseCollectorUri, probeSchema } from '../../src/ops/config.js';
 import { allSettings } from '../../src/ops/schema.js';
 
 const shipped = fileURLToPath(new URL('../../config/rtpprobe.yaml', import.meta.url));
@@ -34,7 +34,8 @@ describe('defaults and the shipped file', () => {
     expect(c.sip.maxCalls).toBe(20000);
     expect(c.reports.qosHepType).toBe(35);
     expect(c.sip.correlationHeaders).toEqual(['X-CID']);
-    expect(c.metrics).toMatchObject({ enabled: true, listen: '127.0.0.1', port: 9090 });
+    expect(c.metrics).toEqual({ enabled: true, listen: '127.0.0.1', port: DEFAULT_METRICS_PORT, maxConnections: 64, idleTimeoutMs: 10000, livePage: false });
+    expect(DEFAULT_METRICS_PORT).not.toBe(9090); // Prometheus's own port
     // "96-127" in the default is expanded.
     expect(c.rtp.heuristic.payloadTypes).toContain(96);
     expect(c.rtp.heuristic.payloadTypes).toContain(127);
@@ -174,7 +175,7 @@ describe('validation messages name the field, the value and what is allowed', ()
 
   it('an unknown key far from every known one gets no suggestion', () => {
     const [msg] = problems({ file: yamlFile('metrics:\n  zzzzzzzzzz: 1\n') });
-    expect(msg).toMatch(/^metrics\.zzzzzzzzzz: unknown setting \(allowed here: enabled, listen, port, live_page\)/);
+    expect(msg).toMatch(/^metrics\.zzzzzzzzzz: unknown setting \(allowed here: enabled, listen, port, max_connections, idle_timeout_ms, live_page\)/);
   });
 
   it('all problems are listed together in the error message', () => {

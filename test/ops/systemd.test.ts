@@ -31,7 +31,7 @@ describe('config/rtpprobe.service', () => {
     const r = spawnSync('systemd-analyze', ['verify', join(dir, 'rtpprobe.service')], { encoding: 'utf8' });
     const complaints = `${r.stdout}${r.stderr}`
       .split('\n')
-      .filter((l) => l.trim() !== '' && !/Command \/usr\/bin\/rtpprobe is not executable/.test(l));
+      .filter((l) => l.trim() !== '' && !/Command \/usr\/local\/bin\/rtpprobe is not executable/.test(l));
     expect(complaints).toEqual([]);
   });
 });

@@ -113,6 +113,7 @@ function sendStats(): void {
     stats: {
       packets: p.counts.packets,
       sip: p.counts.sip,
+      rtp: p.engine.counters.packets,
       rtcp: p.counts.rtcp,
       otherUdp: p.counts.otherUdp,
       malformed: Array.from(p.decoder.malformed),

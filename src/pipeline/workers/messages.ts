@@ -39,6 +39,8 @@ export type ForwardedReport =
 export interface WorkerStats {
   packets: number;
   sip: number;
+  /** Packets counted in a stream. */
+  rtp: number;
   rtcp: number;
   otherUdp: number;
   malformed: number[];

@@ -1,0 +1,98 @@
+/**
+ * Log lines of a live run that concern people: calls starting and ending, alert rules starting and
+ * clearing. Each kind has a line budget (LINES per WINDOW_MS); beyond it lines are counted and one
+ * summary line says how many were not written.
+ */
+import type { Logger } from 'pino';
+import { lineBudget, type LineBudget } from './log.js';
+import type { AlertEvent, CallSource, LiveState, TrackedCall } from './live-state.js';
+
+const LINES = 20;
+const WINDOW_MS = 10_000;
+
+interface Seen {
+  state: TrackedCall['state'];
+  createdMs: number;
+  lastMs: number;
+}
+
+/** Compares the call table with its previous reading (once a second) and logs what changed. */
+export class CallLog {
+  private seen = new Map<string, Seen>();
+  private readonly budget: LineBudget;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly live: LiveState,
+  ) {
+    this.budget = lineBudget(log, 'call lines', LINES, WINDOW_MS);
+  }
+
+  /** `stopped`: the run ended; calls gone since the last reading were ended by the stop. */
+  poll(calls: CallSource, stopped = false): void {
+    const now = new Map<string, Seen>();
+    calls.forEach((c) => {
+      now.set(c.callId, { state: c.state, createdMs: c.createdMs, lastMs: c.lastMs });
+      const before = this.seen.get(c.callId);
+      if (before === undefined && c.state !== 'ended') this.started(c.callId, c.state);
+      else if (c.state === 'ended' && before?.state !== 'ended') this.ended(c.callId, c.endReason ?? 'ended', c.endStatus, c.createdMs, c.lastMs);
+    });
+    // Gone without an 'ended' reading: expired (idle or max age) and freed at once, or evicted.
+    for (const [callId, s] of this.seen) if (s.state !== 'ended' && !now.has(callId)) this.ended(callId, stopped ? 'stopped' : 'expired', 0, s.createdMs, s.lastMs);
+    this.seen = now;
+  }
+
+  private started(callId: string, state: string): void {
+    if (this.budget.take()) this.log.info({ callId, state }, 'call started');
+  }
+
+  private ended(callId: string, reason: string, status: number, createdMs: number, lastMs: number): void {
+    const media = this.live.takeEndedCall(callId);
+    if (!this.budget.take()) return;
+    this.log.info(
+      {
+        callId,
+        reason,
+        status: status || undefined,
+        durationS: Math.max(0, Math.round((lastMs - createdMs) / 1000)),
+        streams: media?.streams ?? 0,
+        worstMos: media?.worstMos || null,
+      },
+      'call ended',
+    );
+  }
+
+  flush(): void {
+    this.budget.flush();
+  }
+}
+
+/** One line when an alert rule starts firing for a stream (warn) and when it clears (info). */
+export class AlertLog {
+  private readonly budget: LineBudget;
+
+  constructor(private readonly log: Logger) {
+    this.budget = lineBudget(log, 'alert lines', LINES, WINDOW_MS, undefined, 'warn');
+  }
+
+  event(e: AlertEvent): void {
+    if (!this.budget.take()) return;
+    const r = e.report;
+    const fields = {
+      rule: e.rule,
+      callId: e.callId,
+      src: e.stream.src,
+      dst: e.stream.dst,
+      ssrc: e.stream.ssrc,
+      mos: Number(r.MOS),
+      lossPct: Number(r.PACKET_LOSS_PCT),
+      jitterMs: Number(r.JITTER),
+    };
+    if (e.event === 'ALERT') this.log.warn(fields, `alert ${e.rule} started`);
+    else this.log.info({ ...fields, reason: e.reason }, `alert ${e.rule} cleared${e.reason === 'stream-ended' ? ' (stream ended)' : ''}`);
+  }
+
+  flush(): void {
+    this.budget.flush();
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Alerts to people: every ALERT (a threshold rule started firing for a stream) and its CLEARED (the rule
+ * stopped firing, or the stream ended while it fired) as an HTTP POST of JSON to `webhook.url` (a chat
+ * bridge, an incident tool, Alertmanager-style receivers behind a small adapter).
+ *
+ * Delivery: one request at a time in event order (a CLEARED never overtakes its ALERT); a failed attempt
+ * (network error, timeout, HTTP 5xx or 429) is retried `webhook.retries` times with backoff (1 s, 2 s,
+ * 4 s... at most 30 s); other HTTP errors are not retried. Events wait in a queue of `webhook.queue_size`;
+ * when it is full the oldest is dropped. Counted per destination (/metrics): each failed attempt as an
+ * error, an event given up after its attempts as failed, an event evicted or abandoned at the shutdown
+ * deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
+ * shutdown deadline.
+ */
+import type { ProbeConfig } from '../ops/config.js';
+import type { QosReport } from '../report/index.js';
+import type { EventKind, OutboundEvent } from './events.js';
+import { nodeNameOf } from './identity.js';
+import type { DestinationStats, Output, OutputLog } from './output.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+
+/** The JSON body of one POST. */
+export interface WebhookPayload {
+  event: 'ALERT' | 'CLEARED';
+  rule: string;
+  /** For CLEARED: the expression turned false ('rule') or the stream ended while it fired ('stream-ended'). */
+  reason: 'rule' | 'stream-ended' | null;
+  callId: string;
+  node: string;
+  /** Capture time of the report that carried the change, ISO 8601. */
+  time: string;
+  stream: { src: string; dst: string; ssrc: number; codec: string };
+  mos: number;
+  lossPct: number;
+  jitterMs: number;
+  /** The QoS report itself (RTPAgent fields). */
+  report: QosReport;
+}
+
+export interface WebhookOptions {
+  url: string;
+  timeoutMs: number;
+  retries: number;
+  queueSize: number;
+  node: string;
+  log: OutputLog;
+  /** Backoff before retry k (1-based), ms. Default 1 s, 2 s, 4 s... at most 30 s. */
+  backoffMs?: (k: number) => number;
+}
+
+const defaultBackoff = (k: number): number => Math.min(30_000, 1000 * 2 ** (k - 1));
+
+function streamKey(r: QosReport): string {
+  return `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}`;
+}
+
+/** The URL as it may appear in logs and metrics: no credentials, no query (tokens often ride there). */
+export function publicUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'webhook';
+  }
+}
+
+export class WebhookOutput implements Output {
+  readonly name = 'webhook';
+  readonly scope = 'collector' as const;
+  private readonly queue: (WebhookPayload | undefined)[];
+  private head = 0;
+  private size = 0;
+  /** Rules firing per stream, to send their CLEARED when the stream ends. */
+  private readonly firing = new Map<string, Set<string>>();
+  private readonly counters = { sent: 0, failed: 0, errors: 0, dropped: 0 };
+  private up = true;
+  private lastError: string | undefined;
+  private pumping: Promise<void> | null = null;
+  private closing = false;
+  private readonly abort = new AbortController();
+  private readonly limited: RateLimitedLog;
+  private readonly label: string;
+  private readonly backoff: (k: number) => number;
+
+  constructor(private readonly o: WebhookOptions) {
+    this.queue = new Array(o.queueSize);
+    this.limited = new RateLimitedLog(o.log);
+    this.label = publicUrl(o.url);
+    this.backoff = o.backoffMs ?? defaultBackoff;
+  }
+
+  /** ALERT and CLEARED; QoS reports only to see streams end (FINAL, HANGUP) while a rule fires. */
+  wants(kind: EventKind): boolean {
+    return kind === 'alert' || kind === 'qos';
+  }
+
+  write(e: OutboundEvent): void {
+    if (e.kind !== 'alert' && e.kind !== 'qos') return;
+    const r = e.report;
+    const type = r.TYPE;
+    if (type === 'PERIODIC') return;
+    const key = streamKey(r);
+    const rule = String(r.ALERT_RULE ?? '');
+    if (type === 'ALERT') {
+      let rules = this.firing.get(key);
+      if (!rules) this.firing.set(key, (rules = new Set()));
+      rules.add(rule);
+      this.enqueue(this.payload('ALERT', rule, null, r));
+    } else if (type === 'CLEARED') {
+      const rules = this.firing.get(key);
+      if (!rules?.delete(rule)) return;
+      if (rules.size === 0) this.firing.delete(key);
+      this.enqueue(this.payload('CLEARED', rule, 'rule', r));
+    } else if (type === 'FINAL' || type === 'HANGUP') {
+      const rules = this.firing.get(key);
+      if (!rules) return;
+      this.firing.delete(key);
+      for (const ruleName of rules) this.enqueue(this.payload('CLEARED', ruleName, 'stream-ended', r));
+    }
+  }
+
+  private payload(event: 'ALERT' | 'CLEARED', rule: string, reason: WebhookPayload['reason'], r: QosReport): WebhookPayload {
+    const ip = (a: unknown, p: unknown) => (String(a).includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
+    const ts = Number(r.REPORT_END) || Number(r.REPORT_TS);
+    return {
+      event,
+      rule,
+      reason,
+      callId: String(r.CORRELATION_ID),
+      node: this.o.node,
+      time: new Date((Number.isFinite(ts) ? ts : 0) * 1000).toISOString(),
+      stream: { src: ip(r.SRC_IP, r.SRC_PORT), dst: ip(r.DST_IP, r.DST_PORT), ssrc: Number(r.SSRC), codec: String(r.CODEC_NAME) },
+      mos: Number(r.MOS),
+      lossPct: Number(r.PACKET_LOSS_PCT),
+      jitterMs: Number(r.JITTER),
+      report: r,
+    };
+  }
+
+  private enqueue(p: WebhookPayload): void {
+    if (this.closing) {
+      this.counters.dropped++;
+      return;
+    }
+    const cap = this.queue.length;
+    if (this.size === cap) {
+      // Full: the oldest goes (the newest says most about now).
+      this.queue[this.head] = undefined;
+      this.head = (this.head + 1) % cap;
+      this.size--;
+      this.counters.dropped++;
+      this.limited.error('webhook queue full', { webhook: this.label, queueSize: cap }, 'webhook events dropped: the queue is full (the receiver is down or slower than the alerts)');
+    }
+    this.queue[(this.head + this.size) % cap] = p;
+    this.size++;
+    this.pumping ??= this.pump().finally(() => (this.pumping = null));
+  }
+
+  private take(): WebhookPayload | undefined {
+    if (this.size === 0) return undefined;
+    const p = this.queue[this.head];
+    this.queue[this.head] = undefined;
+    this.head = (this.head + 1) % this.queue.length;
+    this.size--;
+    return p;
+  }
+
+  /** Delivers queued events one at a time until the queue is empty. */
+  private async pump(): Promise<void> {
+    for (let p = this.take(); p !== undefined; p = this.take()) {
+      const body = JSON.stringify(p);
+      let delivered = false;
+      for (let attempt = 0; attempt <= this.o.retries && !this.abort.signal.aborted; attempt++) {
+        if (attempt > 0 && !(await this.sleep(this.backoff(attempt)))) break;
+        const outcome = await this.post(body);
+        if (outcome === 'ok') {
+          delivered = true;
+          break;
+        }
+        if (outcome === 'final') break;
+      }
+      if (delivered) {
+        this.counters.sent++;
+        if (!this.up) this.o.log.info({ webhook: this.label }, 'webhook reachable again');
+        this.up = true;
+      } else if (this.abort.signal.aborted) {
+        this.counters.dropped++; // abandoned at the shutdown deadline
+      } else {
+        this.counters.failed++;
+        this.limited.error('webhook gave up', { webhook: this.label, reason: this.lastError, event: p.event, rule: p.rule }, 'webhook event not delivered after its retries');
+      }
+    }
+  }
+
+  /** One attempt: 'ok', 'retry' (worth another attempt) or 'final' (the receiver refused it). */
+  private async post(body: string): Promise<'ok' | 'retry' | 'final'> {
+    try {
+      const res = await fetch(this.o.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'rtpprobe' },
+        body,
+        signal: AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]),
+      });
+      await res.arrayBuffer().catch(() => undefined); // let the connection be reused
+      if (res.ok) return 'ok';
+      this.failedAttempt(`HTTP ${res.status}`);
+      return res.status >= 500 || res.status === 429 ? 'retry' : 'final';
+    } catch (err) {
+      const e = err as { name?: string; cause?: { code?: string }; message?: string };
+      this.failedAttempt(e.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : (e.cause?.code ?? e.message ?? String(err)));
+      return 'retry';
+    }
+  }
+
+  private failedAttempt(reason: string): void {
+    this.counters.errors++;
+    this.lastError = reason;
+    this.up = false;
+    this.limited.warn('webhook failed', { webhook: this.label, reason }, 'webhook POST failed: retrying');
+  }
+
+  /** Waits `ms`; false when the output was aborted meanwhile. */
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const signal = this.abort.signal;
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve(false);
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  stats(): DestinationStats[] {
+    const c = this.counters;
+    return [{ name: this.label, sent: c.sent, failed: c.failed, errors: c.errors, dropped: c.dropped, queued: this.size, up: this.up, lastError: this.lastError }];
+  }
+
+  async close(deadlineMs: number): Promise<void> {
+    this.closing = true;
+    if (this.pumping) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+      await Promise.race([this.pumping, late]);
+      clearTimeout(timer);
+    }
+    // Past the deadline: the request in flight is abandoned, the queue counted as dropped.
+    this.abort.abort();
+    this.counters.dropped += this.size;
+    while (this.take() !== undefined);
+    await this.pumping?.catch(() => undefined);
+  }
+}
+
+export function openWebhookOutput(config: ProbeConfig, log: OutputLog): WebhookOutput | null {
+  const w = config.webhook;
+  if (w.url === '') return null;
+  return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log });
+}

@@ -1,0 +1,100 @@
+/**
+ * The metrics endpoint of a real probe (the CLI from dist/, `replay --realtime --metrics` on a generated
+ * capture) cannot be exhausted: thousands of real TCP connections that say nothing, or send half a
+ * request, neither use up the probe's file descriptors nor keep /healthz and /metrics from answering.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = existsSync(cli) && existsSync('/proc/self/fd');
+
+const IDLE_CONNECTIONS = 4000;
+const MAX_CONNECTIONS = 32;
+const IDLE_TIMEOUT_MS = 1500;
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  return cond();
+}
+
+function openSocket(port: number, first?: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => {
+      if (first) s.write(first);
+      resolve(s);
+    });
+    s.on('error', reject);
+  });
+}
+
+describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
+  let dir: string;
+  let child: ReturnType<typeof spawn>;
+  let out = '';
+  let port = 0;
+  const clients: Socket[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-http-'));
+    const gen = spawnSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), join(dir, 'long.pcap'), '--calls', '2', '--call-duration', '60', '--concurrent', '2', '--seed', '2'], { encoding: 'utf8' });
+    expect(gen.status, gen.stderr).toBe(0);
+    child = spawn(
+      process.execPath,
+      [cli, 'replay', join(dir, 'long.pcap'), '--realtime', '--metrics', '--no-hep', '--log-format', 'json', '--set', 'metrics.port=0', '--set', `metrics.max_connections=${MAX_CONNECTIONS}`, '--set', `metrics.idle_timeout_ms=${IDLE_TIMEOUT_MS}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 120_000), out).toBe(true);
+    port = (JSON.parse(out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
+  }, 180_000);
+
+  afterAll(() => {
+    for (const s of clients) s.destroy();
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const probeFds = () => readdirSync(`/proc/${child.pid}/fd`).length;
+
+  it(`${IDLE_CONNECTIONS} idle connections: the probe holds at most ${MAX_CONNECTIONS} of them and /healthz answers throughout`, async () => {
+    const before = probeFds();
+    let closedByProbe = 0;
+    for (let i = 0; i < IDLE_CONNECTIONS; i += 200) {
+      const batch = await Promise.all(Array.from({ length: 200 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined)));
+      for (const s of batch) {
+        s.on('error', () => {});
+        s.once('close', () => closedByProbe++);
+        clients.push(s);
+      }
+      // A health check between the batches gets its answer at once.
+      const t0 = Date.now();
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      expect(res.status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(10_000); // loose: the machine may be loaded; starving would time out
+    }
+    // The probe closed all but the newest few; its descriptors did not grow with the connections.
+    expect(await until(() => clients.length - closedByProbe <= MAX_CONNECTIONS, 5000)).toBe(true);
+    expect(probeFds() - before).toBeLessThanOrEqual(MAX_CONNECTIONS + 4);
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('rtpprobe_capture_running 1');
+  }, 240_000);
+
+  it('connections that stay idle (or never finish their request) are closed after metrics.idle_timeout_ms', async () => {
+    const t0 = Date.now(); // before the connections exist: the probe's idle timers start later
+    const quiet = await Promise.all(Array.from({ length: 10 }, (_, i) => openSocket(port, i % 2 ? 'GET /healthz HTTP/1.1\r\n' : undefined)));
+    const closed = quiet.map((s) => new Promise<number>((r) => s.once('close', () => r(Date.now()))));
+    const at = await Promise.all(closed);
+    for (const t of at) {
+      expect(t - t0).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS - 50);
+      expect(t - t0).toBeLessThan(IDLE_TIMEOUT_MS + 5000);
+    }
+  }, 30_000);
+});

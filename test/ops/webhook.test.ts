@@ -1,0 +1,174 @@
+/**
+ * The alert webhook against a real HTTP receiver on loopback: what it posts (ALERT, CLEARED when the rule
+ * turns false or the stream ends), in order; retries on 5xx and refused connections, no retry on 4xx;
+ * the bounded queue dropping the oldest; the shutdown deadline. Then end to end: the CLI replaying a
+ * generated lossy capture with a rule and `--set webhook.url=...`, every alert and its end received.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { QosEvent } from '../../src/outbound/index.js';
+import { WebhookOutput, type WebhookPayload } from '../../src/outbound/webhook-output.js';
+import type { QosReport } from '../../src/report/index.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+
+interface Receiver {
+  url: string;
+  got: WebhookPayload[];
+  hits: number;
+  close(): Promise<void>;
+}
+
+/** A receiver whose `answer(n)` decides the status of the n-th request (1-based); 'hang' never answers. */
+async function receiver(answer: (n: number) => number | 'hang' = () => 200): Promise<Receiver> {
+  const r = { got: [] as WebhookPayload[], hits: 0 } as Receiver;
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      r.hits++;
+      const status = answer(r.hits);
+      if (status === 'hang') return;
+      if (status >= 200 && status < 300) r.got.push(JSON.parse(body) as WebhookPayload);
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts?token=secret`;
+  r.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return r;
+}
+
+function event(type: string, fields: Partial<QosReport> = {}): QosEvent {
+  const report: QosReport = { TYPE: type, CORRELATION_ID: 'call-1@test', SRC_IP: '10.0.0.1', SRC_PORT: 4000, DST_IP: '10.0.0.2', DST_PORT: 5000, SSRC: 77, CODEC_NAME: 'pcma', MOS: 3.1, PACKET_LOSS_PCT: 6.5, JITTER: 12, REPORT_END: 1700000010.5, ...fields };
+  return { kind: type === 'ALERT' || type === 'CLEARED' ? 'alert' : 'qos', report, json: JSON.stringify(report), env: { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: 0 }, toCollectors: true, toLocal: true };
+}
+
+const logs: Array<{ level: string; msg: string; obj: object }> = [];
+const log = {
+  warn: (obj: object, msg: string) => logs.push({ level: 'warn', msg, obj }),
+  error: (obj: object, msg: string) => logs.push({ level: 'error', msg, obj }),
+  info: (obj: object, msg: string) => logs.push({ level: 'info', msg, obj }),
+};
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  return cond();
+}
+
+let open: Receiver[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((r) => r.close()));
+  open = [];
+  logs.length = 0;
+});
+
+const output = (url: string, o: Partial<ConstructorParameters<typeof WebhookOutput>[0]> = {}) =>
+  new WebhookOutput({ url, timeoutMs: 2000, retries: 3, queueSize: 100, node: 'probe-1', log, backoffMs: () => 20, ...o });
+
+describe('webhook output', () => {
+  it('posts ALERT and CLEARED (rule false, or stream ended while firing) in order; interval reports are not posted', async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const w = output(rx.url);
+    w.write(event('PERIODIC'));
+    w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    w.write(event('CLEARED', { ALERT_RULE: 'poor', MOS: 4.2 }));
+    w.write(event('CLEARED', { ALERT_RULE: 'poor' })); // not firing: nothing to clear
+    w.write(event('ALERT', { ALERT_RULE: 'poor', SSRC: 78 }));
+    w.write(event('ALERT', { ALERT_RULE: 'jitter', SSRC: 78 }));
+    w.write(event('FINAL', { SSRC: 78 }));
+    w.write(event('FINAL')); // its alert had cleared already
+    await w.close(30_000);
+    expect(rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual([
+      'ALERT poor null 77',
+      'CLEARED poor rule 77',
+      'ALERT poor null 78',
+      'ALERT jitter null 78',
+      'CLEARED poor stream-ended 78',
+      'CLEARED jitter stream-ended 78',
+    ]);
+    expect(rx.got[0]).toMatchObject({ callId: 'call-1@test', node: 'probe-1', time: '2023-11-14T22:13:30.500Z', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', codec: 'pcma' }, mos: 3.1, lossPct: 6.5, jitterMs: 12 });
+    expect(rx.got[0]!.report.TYPE).toBe('ALERT');
+    expect(w.stats()).toEqual([{ name: rx.url.replace(/\?.*$/, ''), sent: 6, failed: 0, errors: 0, dropped: 0, queued: 0, up: true, lastError: undefined }]);
+  });
+
+  it('retries 5xx and refused connections with backoff, does not retry 4xx, and counts each', async () => {
+    const flaky = await receiver((n) => (n <= 2 ? 503 : 200));
+    const refusing = await receiver(() => 400);
+    open.push(flaky, refusing);
+    const a = output(flaky.url);
+    a.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await a.close(30_000);
+    expect(flaky.got.length).toBe(1);
+    expect(a.stats()[0]).toMatchObject({ sent: 1, errors: 2, failed: 0, dropped: 0, up: true });
+    const b = output(refusing.url);
+    b.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await b.close(30_000);
+    expect(refusing.hits).toBe(1);
+    expect(b.stats()[0]).toMatchObject({ sent: 0, errors: 1, failed: 1, dropped: 0, lastError: 'HTTP 400' });
+
+    const gone = await receiver();
+    await gone.close(); // nothing listens on its port any more
+    const c = output(gone.url, { retries: 2 });
+    c.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await c.close(30_000);
+    expect(c.stats()[0]).toMatchObject({ sent: 0, errors: 3, failed: 1, dropped: 0, up: false, lastError: 'ECONNREFUSED' });
+    const gaveUp = logs.filter((l) => l.msg === 'webhook event not delivered after its retries');
+    expect(gaveUp.length).toBeGreaterThan(0);
+    expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
+  });
+
+  it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery', async () => {
+    const stuck = await receiver(() => 'hang');
+    open.push(stuck);
+    const w = output(stuck.url, { queueSize: 3, timeoutMs: 60_000 });
+    for (let i = 0; i < 10; i++) w.write(event('ALERT', { ALERT_RULE: 'poor', SSRC: 100 + i }));
+    expect(await until(() => stuck.hits === 1, 5000)).toBe(true);
+    // One in flight, three queued (the newest), six dropped.
+    expect(w.stats()[0]).toMatchObject({ queued: 3, dropped: 6, sent: 0 });
+    expect(logs.filter((l) => l.msg.startsWith('webhook events dropped: the queue is full')).length).toBe(1); // rate-limited
+    const t0 = Date.now();
+    await w.close(300);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(w.stats()[0]).toMatchObject({ queued: 0, dropped: 10, sent: 0 });
+  });
+});
+
+describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {
+  it('every ALERT of the run reaches the receiver, each with its CLEARED', async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-webhook-'));
+    try {
+      const gen = spawnSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), join(dir, 'lossy.pcap'), '--calls', '3', '--concurrent', '3', '--call-duration', '12', '--loss', '8', '--burst', '40', '--seed', '5'], { encoding: 'utf8' });
+      expect(gen.status, gen.stderr).toBe(0);
+      // Asynchronously: the receiver runs in this process and must answer while the probe runs.
+      const child = spawn(process.execPath, [cli, 'replay', join(dir, 'lossy.pcap'), '--no-hep', '--log-format', 'json', '--set', `webhook.url=${rx.url}`, '--set', 'reports.interval_s=2', '--rule', 'name=low-mos;when=mean_mos < 4.2;interval_s=1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(code, stderr).toBe(0);
+      const alerts = rx.got.filter((p) => p.event === 'ALERT');
+      const cleared = rx.got.filter((p) => p.event === 'CLEARED');
+      expect(alerts.length).toBe(6); // 3 calls x 2 directions, all below MOS 4.2 on average
+      expect(new Set(alerts.map((p) => `${p.stream.src}>${p.stream.dst}`)).size).toBe(6);
+      expect(cleared.map((p) => p.reason)).toEqual(Array(6).fill('stream-ended'));
+      expect(alerts.every((p) => p.rule === 'low-mos' && /^scn5-\d@rtpprobe\.gen$/.test(p.callId) && p.mos > 0)).toBe(true);
+      // Each CLEARED comes after its ALERT.
+      for (const c of cleared) expect(rx.got.indexOf(c)).toBeGreaterThan(rx.got.findIndex((p) => p.event === 'ALERT' && p.stream.src === c.stream.src));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
