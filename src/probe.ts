@@ -24,6 +24,7 @@ import type { WorkerStats } from './pipeline/workers/messages.js';
 import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
 import { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
+import { LiveCallPageOutput } from './outbound/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
 import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
@@ -498,6 +499,9 @@ function poolView(pool: MediaWorkerPool): CounterView {
 /** Gauges read at scrape time, and counters fed from the cumulative counters as deltas. */
 function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outputs): void {
   if (!m) return;
+  // The live call page reads the live_page output open now (a reload opens a new one).
+  if (outputs.list.some((o) => o instanceof LiveCallPageOutput))
+    m.setCallPage(() => (outputs.list.find((o) => o instanceof LiveCallPageOutput) as LiveCallPageOutput | undefined)?.snapshot() ?? { error: 'reloading' });
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   const prevMalformed: number[] = [];

@@ -58,7 +58,7 @@ function shell(title: string, body: string): string {
   const a = pageAssets();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title>
+<link rel="icon" href="data:,"><title>${escapeHtml(title)}</title>
 <style>${a.style}</style><style>${PAGE_STYLE}</style></head>
 <body>
 <h1 id="title">${escapeHtml(title)}</h1><div id="meta"></div><div id="error"></div>

@@ -10,7 +10,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { renderLivePageHtml } from '../callreport/index.js';
 import type { ProbeMetrics } from './metrics.js';
+
+/** How often the live call page fetches its data. */
+const LIVE_PAGE_REFRESH_MS = 3000;
 
 export interface MetricsServer {
   readonly server: Server;
@@ -132,6 +136,19 @@ function handle(metrics: ProbeMetrics, req: IncomingMessage, res: ServerResponse
   if (path === '/healthz') {
     const { healthy, body } = metrics.health();
     json(res, healthy ? 200 : 503, body, head);
+    return;
+  }
+  if (path === '/calls' || path === '/api/callreport') {
+    const data = metrics.callPage;
+    if (!data) {
+      json(res, 404, { error: 'the live call page is off: set metrics.live_page: true' }, head);
+      return;
+    }
+    if (path === '/api/callreport') json(res, 200, data(), head);
+    else {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(head ? undefined : renderLivePageHtml('rtpprobe live calls', '/api/callreport', LIVE_PAGE_REFRESH_MS));
+    }
     return;
   }
   if (path === '/api/streams' || path === '/api/calls') {

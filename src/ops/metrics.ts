@@ -41,6 +41,7 @@ export class ProbeMetrics {
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
   private liveState: LiveState | null = null;
+  private callPageData: (() => unknown) | null = null;
   private ruleNames: () => readonly string[] = () => [];
   private readonly startedAt = Date.now();
   private deliveryView: (() => { degraded: Array<{ destination: string; reason: string }> }) | undefined;
@@ -214,6 +215,13 @@ export class ProbeMetrics {
   }
   get live(): LiveState | null {
     return this.liveState;
+  }
+  /** The live call page's data (metrics.live_page); null while the page is off. */
+  setCallPage(data: () => unknown): void {
+    this.callPageData = data;
+  }
+  get callPage(): (() => unknown) | null {
+    return this.callPageData;
   }
 
   // --- events ------------------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+/**
+ * The live call page (metrics.live_page) of a probe replaying a generated capture in real time, opened in
+ * headless chromium: the page refreshes from /api/callreport and shows the calls, their SIP messages and
+ * streams as the probe sees them; off by default.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const CALLS = 3;
+
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function startProbe(pcap: string, livePage: boolean): { out: () => string; child: ReturnType<typeof spawn> } {
+  let out = '';
+  const child = spawn(
+    process.execPath,
+    [cli, 'replay', pcap, '--realtime', '--metrics', '--no-hep', '--log-format', 'json', '--set', 'metrics.port=0', '--set', 'reports.interval_s=1', '--set', `metrics.live_page=${livePage}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { out: () => out, child };
+}
+
+async function metricsBase(p: { out: () => string; child: ReturnType<typeof spawn> }): Promise<string> {
+  const listening = () => p.out().split('\n').find((l) => l.includes('metrics and health endpoint listening'));
+  expect(await until(() => listening() !== undefined || p.child.exitCode !== null, 30_000), p.out()).toBe(true);
+  return `http://127.0.0.1:${(JSON.parse(listening()!) as { port: number }).port}`;
+}
+
+describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () => {
+  let dir: string;
+  let browser: Browser;
+  const probes: Array<ReturnType<typeof spawn>> = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-livepage-'));
+    // Calls of 30 s starting 1 s apart: the page is opened while every call is up.
+    const gen = spawnSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), join(dir, 'calls.pcap'), '--calls', String(CALLS), '--concurrent', '30', '--call-duration', '30', '--seed', '3'], { encoding: 'utf8' });
+    expect(gen.status, gen.stderr).toBe(0);
+    browser = await launch();
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of probes) if (c.exitCode === null) c.kill('SIGKILL');
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is off by default', async () => {
+    const p = startProbe(join(dir, 'calls.pcap'), false);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    expect((await fetch(`${base}/calls`)).status).toBe(404);
+    expect((await fetch(`${base}/api/callreport`)).status).toBe(404);
+    p.child.kill('SIGTERM');
+  }, 60_000);
+
+  it('shows the running calls, their messages and streams, refreshed, with no console error', async () => {
+    const p = startProbe(join(dir, 'calls.pcap'), true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    // Every call answered and both its streams reported at least once.
+    const ready = async () => {
+      const d = (await (await fetch(`${base}/api/callreport`)).json()) as { calls: unknown[]; streams: Array<[number]> };
+      return d.calls.length === CALLS && d.streams.length === 2 * CALLS;
+    };
+    expect(await until(ready, 30_000), p.out()).toBe(true);
+    const { page, errors, requests } = await openPage(browser, `${base}/calls`, base);
+    await page.waitForSelector('body[data-ready]');
+    expect(await page.locator('#calls').getAttribute('data-total')).toBe(String(CALLS));
+    expect(await page.locator('#calls tr.call').count()).toBe(CALLS);
+    // The generator's call: INVITE, 100, 180, 200, ACK so far (BYE comes at the end).
+    expect(await page.locator('svg.ladder g.msg').count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator('#call-streams tbody tr').count()).toBe(2);
+    // Refreshed: the page re-renders with newer data.
+    const first = Number(await page.locator('body').getAttribute('data-ready'));
+    expect(await until(async () => Number(await page.locator('body').getAttribute('data-ready')) > first, 15_000)).toBe(true);
+    await screenshot(page, 'callreport-live-page.png');
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    p.child.kill('SIGTERM');
+  }, 90_000);
+});
