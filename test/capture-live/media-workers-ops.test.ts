@@ -175,7 +175,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
 
     writeFileSync(cfg(), config('  interval_s: 1\n'));
     const log = await hup('configuration reloaded');
-    const line = JSON.parse(log.split('\n').find((l) => l.includes('report rules and collectors reloaded'))!) as { workers: number[]; intervalS: number };
+    const line = JSON.parse(log.split('\n').find((l) => l.includes('report rules and outputs reloaded'))!) as { workers: number[]; intervalS: number };
     expect(line.workers).toEqual([0, 1]); // both workers confirmed before the reload was logged
     expect(line.intervalS).toBe(1);
     const after = Date.now();
@@ -188,7 +188,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     writeFileSync(cfg(), config('  interval_s: -5\n'));
     const log = await hup('configuration reload refused');
     expect(log).toMatch(/reports\.interval_s: -5 is not allowed: must be a number from 1 to 86400/);
-    expect(log).not.toContain('report rules and collectors reloaded');
+    expect(log).not.toContain('report rules and outputs reloaded');
     const after = Date.now();
     expect(await until(() => latestSince(after).size === 2 * CALLS, 5000)).toBe(true);
     for (const p of latestSince(after).values()) expect(p.INTERVAL_S).toBe(1);
@@ -199,7 +199,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     writeFileSync(cfg(), config('  interval_s: 1\n  rules:\n    - { name: after-hup, when: "packets > 0", interval_s: 3 }\n'));
     const sentAt = Date.now(); // no ALERT can come before: the rule did not exist
     const log = await hup('configuration reloaded');
-    expect(JSON.parse(log.split('\n').find((l) => l.includes('report rules and collectors reloaded'))!)).toMatchObject({ rules: 1, workers: [0, 1] });
+    expect(JSON.parse(log.split('\n').find((l) => l.includes('report rules and outputs reloaded'))!)).toMatchObject({ rules: 1, workers: [0, 1] });
     expect(await until(() => latestSince(sentAt, 'ALERT').size === 2 * CALLS, 5000)).toBe(true);
     for (const p of latestSince(sentAt, 'ALERT').values()) {
       expect(p.ALERT_RULE).toBe('after-hup');

@@ -147,7 +147,7 @@ describe('replay --realtime stops on a signal at any point', () => {
     let inGap = false;
     const poll = async () => {
       const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-      inGap = /^rtpprobe_packets_total\{protocol="all"\} 50$/m.test(text) && /^rtpprobe_streams_started_total 1$/m.test(text);
+      inGap = /^rtpprobe_packets_total\{protocol="rtp"\} 50$/m.test(text) && /^rtpprobe_streams_started_total 1$/m.test(text);
     };
     expect(await until(() => (void poll(), inGap))).toBe(true);
     const t0 = Date.now();
