@@ -40,7 +40,7 @@ describe.skipIf(!canRun)('a running probe says when a collector is down', () => 
   it('logs refused and unresolvable collectors once each, /healthz degraded until the collector is back', async () => {
     const hepPort = await freePort();
     const metricsPort = await freePort();
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '--filter', 'udp port 9', '--hep', `tcp://127.0.0.1:${hepPort}`, 'udp://no-such-host.invalid:9060',
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '--filter', 'udp port 9', '--hep', `tcp://127.0.0.1:${hepPort}`, '--hep', 'udp://no-such-host.invalid:9060',
       '--metrics-port', String(metricsPort), '--log-format', 'json', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
