@@ -238,11 +238,19 @@ export class LiveState {
     this.o.onAlert?.({ event, rule, reason, callId: s.callId, stream: { src: s.src, dst: s.dst, ssrc: s.ssrc }, report: r });
   }
 
-  /** The worst MOS of a call's ended streams (and forgets it): for the "call ended" log line. */
+  /** The worst MOS of a call's streams, ended or still running (forgets the ended ones): for the "call ended" log line. */
   takeEndedCall(callId: string): { worstMos: number; streams: number } | undefined {
     const e = this.ended.get(callId);
     this.ended.delete(callId);
-    return e;
+    // The call's streams still running count too: media lingers after a BYE (sip.media_linger_s).
+    let streams = e?.streams ?? 0;
+    let worstMos = e?.worstMos ?? 0;
+    for (const s of this.streamsByKey.values()) {
+      if (s.callId !== callId) continue;
+      streams++;
+      if (s.minMos > 0 && (worstMos === 0 || s.minMos < worstMos)) worstMos = s.minMos;
+    }
+    return streams ? { streams, worstMos } : undefined;
   }
 
   /** Streams now, worst first; at most `limit`. */
