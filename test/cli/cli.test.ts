@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { overridesFromFlags, runCli, splitReplayInputs, type CliIo } from '../../src/cli.js';
 import { loadConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { opsRuntime } from '../../src/ops/runtime.js';
+import { bundleCli } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -414,22 +414,9 @@ describe('flags map onto configuration overrides', () => {
 });
 
 describe('the real entry point (bundled, run with node)', () => {
-  const bundle = join(dir, 'dist', 'cli.mjs');
+  let bundle = '';
   beforeAll(async () => {
-    mkdirSync(join(dir, 'dist'), { recursive: true });
-    // cli reads ../package.json relative to itself, as dist/cli.js does.
-    copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
-    await build({
-      entryPoints: [join(root, 'src/cli.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'error',
-      external: ['cap'],
-      banner: { js: "import { createRequire as bundleCreateRequire } from 'node:module'; const require = bundleCreateRequire(import.meta.url);" },
-    });
+    ({ bundle } = await bundleCli());
   });
 
   const run = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
