@@ -10,7 +10,7 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { BindingTable, type MediaBinding } from './bindings.js';
 import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
-import { isPrivateAddress, isUnspecifiedAddress } from './ip.js';
+import { internAddress, isPrivateAddress, isUnspecifiedAddress } from './ip.js';
 import { type MalformedReason, SipParser, type SipMessage } from './message.js';
 import { parseSdp, type SdpMedia, type SdpSession } from './sdp.js';
 import { SipTcpReassembler } from './tcp.js';
@@ -186,6 +186,8 @@ export class CallTracker {
   private lingerQueue: MediaBinding[] = [];
   private lingerHead = 0;
   private readonly freeSlots: Int32Array;
+  // Per call slot, its binding-id array, reused by the slot's next call (a typed array costs more to make than to clear).
+  private readonly slotBindings: Array<Int32Array | null>;
   private freeTop: number;
   private readonly hookCallStart: (callIndex: number, callId: string) => void;
   private readonly hookCallEnd: (callIndex: number, reason: CallEndReason) => void;
@@ -216,6 +218,7 @@ export class CallTracker {
     this.classOf = new Uint8Array(this.maxCalls);
     this.age = new IndexList(this.maxCalls);
     this.freeSlots = new Int32Array(this.maxCalls);
+    this.slotBindings = new Array<Int32Array | null>(this.maxCalls).fill(null);
     for (let i = 0; i < this.maxCalls; i++) this.freeSlots[i] = this.maxCalls - 1 - i;
     this.freeTop = this.maxCalls;
     this.hookCallStart = hooks.onCallStart ?? noop;
@@ -477,7 +480,7 @@ export class CallTracker {
       src[3] = pkt.src3;
     }
     if (msg.isRequest && (msg.method === 'INVITE' || msg.method === 'UPDATE') && call.state === 'confirmed') {
-      call.pendingOffer = { method: msg.method, cseq: msg.cseqNum, side, sdp, src: src === null ? null : src.slice() };
+      call.pendingOffer = { method: msg.method, cseq: msg.cseqNum, side, sdp, src: src === null ? null : internAddress(src) };
       return;
     }
     const answer = !msg.isRequest || msg.method === 'ACK' || msg.method === 'PRACK';
@@ -511,7 +514,7 @@ export class CallTracker {
       return -1;
     }
     const idx = this.freeSlots[--this.freeTop];
-    const b2b = B2B_SUFFIX.exec(msg.callId);
+    const b2b = msg.callId.includes('_b2b-') ? B2B_SUFFIX.exec(msg.callId) : null;
     // An in-dialog INVITE (To tag present) for an unknown call is a re-INVITE of a call whose start was
     // missed: treat it as confirmed so a failed re-INVITE does not end it.
     const inDialog = msg.isRequest && msg.toTag !== '';
@@ -528,7 +531,7 @@ export class CallTracker {
       xcid: '',
       aLegCallId: b2b ? msg.callId.slice(0, b2b.index) : '',
       userAgents: ['', ''],
-      bindings: new Int32Array(2 * MAX_MEDIA_PER_SIDE).fill(-1),
+      bindings: this.freshBindings(idx),
       answered: inDialog,
       hasMedia: false,
       pendingOffer: null,
@@ -543,6 +546,14 @@ export class CallTracker {
     this.stats.callsStarted++;
     this.hookCallStart(idx, msg.callId);
     return idx;
+  }
+
+  /** The cleared binding-id array of call slot `idx` (a freed call's bindings are all -1 already). */
+  private freshBindings(idx: number): Int32Array {
+    let b = this.slotBindings[idx];
+    if (b === null) this.slotBindings[idx] = b = new Int32Array(2 * MAX_MEDIA_PER_SIDE);
+    b.fill(-1);
+    return b;
   }
 
   /** Frees one slot for a new call: the least recently active of the lowest eviction class; false when none may go. */
@@ -642,7 +653,7 @@ export class CallTracker {
 
   private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, hold: boolean, src: Uint32Array | null, nowMs: number): void {
     let natIp: Uint32Array | null = null;
-    if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = src.slice();
+    if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = internAddress(src);
     const b = this.table.add((id) => ({
       id,
       callIndex: call.index,

@@ -19,10 +19,15 @@ export function parseIpWords(text: string, out: Uint32Array, o = 0): boolean {
 
 /** Dotted quad to an unsigned 32-bit number, -1 when malformed. */
 export function parseIpv4(text: string): number {
+  return parseIpv4At(text, 0, text.length);
+}
+
+/** parseIpv4 of text[s..e), without making the substring. */
+export function parseIpv4At(text: string, s: number, e: number): number {
   let value = 0;
   let part = -1;
   let parts = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = s; i < e; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       part = part < 0 ? c - 48 : part * 10 + (c - 48);
@@ -112,6 +117,24 @@ export function isPrivateAddress(w0: number, w1: number, w2: number, w3: number)
 
 export function isUnspecifiedAddress(w0: number, w1: number, w2: number, w3: number): boolean {
   return w3 === 0 && w0 === 0 && w1 === 0 && (w2 === 0 || w2 === 0xffff);
+}
+
+/** The all-zero address (no address), shared: never written. */
+export const NO_ADDRESS = new Uint32Array(4);
+
+// Addresses seen lately, by a hash of their words: SDPs name the same few addresses over and over, and
+// a typed array costs more to make than the lookup. Entries are shared and must never be written.
+const INTERNED = 1024;
+const interned = new Array<Uint32Array | null>(INTERNED).fill(null);
+
+/** A shared array holding the words of `w` (a copy made once per address while it stays in the cache). */
+export function internAddress(w: Uint32Array): Uint32Array {
+  const h = (Math.imul(w[3] ^ Math.imul(w[2], 0x9e3779b1) ^ Math.imul(w[0] ^ w[1], 0x85ebca6b), 0x27d4eb2d) >>> 22) & (INTERNED - 1);
+  const e = interned[h];
+  if (e !== null && e[0] === w[0] && e[1] === w[1] && e[2] === w[2] && e[3] === w[3]) return e;
+  const c = w.slice();
+  interned[h] = c;
+  return c;
 }
 
 /** Words to text (IPv4-mapped as dotted quad); for reports and logs, not the hot path. */

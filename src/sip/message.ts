@@ -122,8 +122,14 @@ export class SipParser {
   // The message being parsed, as a Buffer view (its text slices are made by the runtime, not by JS).
   private text: Buffer = Buffer.alloc(0);
 
+  // The names the parser reads, by length (the standard ones first, then the A-leg headers by rank).
+  private readonly namesByLength: Array<Array<{ name: Uint8Array; id: number }> | null>;
+
   constructor(o: SipParserOptions = {}) {
     this.aLegHeaders = (o.aLegHeaders ?? ['X-CID']).map((h) => ascii(h.toLowerCase()));
+    const all = [...NAMES.map(([name, id]) => ({ name, id })), ...this.aLegHeaders.map((name, r) => ({ name, id: H_ALEG + r }))];
+    this.namesByLength = new Array<Array<{ name: Uint8Array; id: number }> | null>(Math.max(...all.map((x) => x.name.length)) + 1).fill(null);
+    for (const x of all) (this.namesByLength[x.name.length] ??= []).push(x);
   }
 
   /**
@@ -139,12 +145,16 @@ export class SipParser {
       if (stream) return this.fail('incomplete');
       return this.fail('bad-start-line');
     }
-    let hdrEnd = findHeaderEnd(buf, off, end);
-    if (hdrEnd < 0) {
-      if (stream) return this.fail('incomplete');
-      hdrEnd = end; // tolerate a datagram without the final blank line: headers only
+    // TCP: nothing is parsed before the whole header block is there (segments arrive one by one).
+    // A datagram is complete: its header block ends at the first blank line, found by the line walk.
+    let hdrEnd = -1;
+    if (stream) {
+      hdrEnd = findHeaderEnd(buf, off, end);
+      if (hdrEnd < 0) return this.fail('incomplete');
     }
-    this.text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    const text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.text = text;
+    const limit = stream ? hdrEnd : end;
     const msg: SipMessage = {
       isRequest: false,
       method: '',
@@ -161,7 +171,7 @@ export class SipParser {
       bodyTruncated: false,
       length: 0,
     };
-    let eol = lineEnd(buf, off, hdrEnd);
+    let eol = lineEnd(text, off, limit);
     const startOk = this.parseStartLine(buf, off, trimCr(buf, off, eol), msg);
 
     let contentLength = -1;
@@ -170,15 +180,27 @@ export class SipParser {
     let server = '';
     let aLegRank = this.aLegHeaders.length;
     let ls = eol + 1;
-    while (ls < hdrEnd) {
-      eol = lineEnd(buf, ls, hdrEnd);
+    while (ls < limit) {
+      // The blank line (LF or CRLF alone) ends the header block.
+      const c0 = buf[ls];
+      if (c0 === 10) {
+        hdrEnd = ls + 1;
+        break;
+      }
+      if (c0 === 13 && ls + 1 < limit && buf[ls + 1] === 10) {
+        hdrEnd = ls + 2;
+        break;
+      }
+      eol = lineEnd(text, ls, limit);
       // A header's value runs on over continuation lines (RFC 3261 7.3.1: leading SP/HT).
       let ve = eol;
-      while (ve + 1 < hdrEnd && isWs(buf[ve + 1])) ve = lineEnd(buf, ve + 1, hdrEnd);
+      while (ve + 1 < limit && isWs(buf[ve + 1])) ve = lineEnd(text, ve + 1, limit);
       const next = ve + 1;
-      const colon = buf.indexOf(58, ls);
-      if (colon <= ls || colon >= eol) {
-        ls = next; // junk line or the blank end line: skipped, not fatal
+      // The colon is looked for on this line only: a hostile block of colon-less lines stays linear.
+      let colon = ls;
+      while (colon < eol && buf[colon] !== 58) colon++;
+      if (colon === ls || colon >= eol) {
+        ls = next; // junk line: skipped, not fatal
         continue;
       }
       let ne = colon;
@@ -214,7 +236,7 @@ export class SipParser {
           case H_CONTENT_TYPE:
             ctStart = vs;
             ctEnd = vEnd;
-            msg.contentType = mediaType(buf, vs, vEnd, this.text);
+            msg.contentType = mediaType(buf, vs, vEnd, text);
             break;
           case H_CONTENT_LENGTH:
             contentLength = parseLength(buf, vs, vEnd);
@@ -230,6 +252,7 @@ export class SipParser {
       }
       ls = next;
     }
+    if (hdrEnd < 0) hdrEnd = end; // a datagram without the final blank line: headers only
     if (msg.userAgent === '') msg.userAgent = server;
     if (contentLength === -2) return this.fail('bad-content-length');
 
@@ -275,8 +298,10 @@ export class SipParser {
   private headerId(buf: Uint8Array, s: number, e: number): number {
     const n = e - s;
     if (n === 1) return COMPACT_IDS[lower(buf[s])] ?? H_OTHER;
-    for (let i = 0; i < NAMES.length; i++) if (equalsIgnoreCase(buf, s, e, NAMES[i][0])) return NAMES[i][1];
-    for (let r = 0; r < this.aLegHeaders.length; r++) if (equalsIgnoreCase(buf, s, e, this.aLegHeaders[r])) return H_ALEG + r;
+    // Only names of the same length are compared: most headers (Via, Contact, Allow...) match none.
+    const names = n < this.namesByLength.length ? this.namesByLength[n] : null;
+    if (names === null) return H_OTHER;
+    for (let i = 0; i < names.length; i++) if (equalsIgnoreCase(buf, s, e, names[i].name)) return names[i].id;
     return H_OTHER;
   }
 
@@ -351,8 +376,9 @@ function startsWithBytes(buf: Uint8Array, s: number, e: number, word: Uint8Array
 }
 
 /** Index of the LF ending the line that starts at s (or `end`). */
-function lineEnd(buf: Uint8Array, s: number, end: number): number {
-  const i = buf.indexOf(10, s);
+function lineEnd(text: Buffer, s: number, end: number): number {
+  // Buffer's indexOf (memchr) costs less per line than Uint8Array's or a byte loop.
+  const i = text.indexOf(10, s);
   return i < 0 || i > end ? end : i;
 }
 

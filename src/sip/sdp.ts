@@ -2,7 +2,7 @@
  * SDP (RFC 8866) subset for media correlation: c=, m=, a=rtpmap, a=ptime, a=rtcp, a=rtcp-mux and the
  * direction attributes, at session and media level. Never throws; unknown lines are ignored.
  */
-import { parseIpWords } from './ip.js';
+import { internAddress, NO_ADDRESS, parseIpv4At, parseIpWords } from './ip.js';
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
@@ -21,7 +21,10 @@ export interface SdpMedia {
   proto: string;
   /** Payload type numbers in preference order (only numeric formats). */
   formats: number[];
-  /** Connection address words (media c= or the session c=); all zero when absent or unparsable. */
+  /**
+   * Connection address words (media c= or the session c=); all zero when absent or unparsable. Shared
+   * between every holder of the same address (internAddress): read, never written.
+   */
   ip: Uint32Array;
   /** False when neither media nor session level gave a parsable c= address. */
   hasIp: boolean;
@@ -29,7 +32,7 @@ export interface SdpMedia {
   ptime: number;
   /** RTCP port: a=rtcp or port + 1 (RFC 3605 / 3550); equals port with rtcp-mux. */
   rtcpPort: number;
-  /** a=rtcp address when given, else null (same as ip). */
+  /** a=rtcp address when given (shared like `ip`), else null (same as ip). */
   rtcpIp: Uint32Array | null;
   rtcpMux: boolean;
   direction: MediaDirection;
@@ -77,8 +80,22 @@ function parseConnection(text: string, s: number, e: number, out: Uint32Array): 
   if (!(text.startsWith('IP4', p) || text.startsWith('IP6', p)) || !isWsAt(text, p + 3)) return false;
   p = skipWs(text, p + 3, e);
   let q = p;
-  while (q < e && !isWsAt(text, q) && text.charCodeAt(q) !== 47) q++; // up to '/' (TTL) or space
-  return q > p && parseIpWords(text.slice(p, q), out, 0);
+  let colon = false;
+  for (; q < e && !isWsAt(text, q); q++) {
+    const c = text.charCodeAt(q);
+    if (c === 47) break; // '/' (TTL)
+    if (c === 58) colon = true;
+  }
+  if (q === p) return false;
+  if (colon) return parseIpWords(text.slice(p, q), out, 0);
+  // IPv4 (nearly every SDP): read in place, no substring.
+  const v4 = parseIpv4At(text, p, q);
+  if (v4 < 0) return false;
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = 0xffff;
+  out[3] = v4;
+  return true;
 }
 
 function isWsAt(text: string, i: number): boolean {
@@ -129,16 +146,36 @@ function directionAt(text: string, s: number, e: number): MediaDirection | null 
   return null;
 }
 
-/** Payload formats are shared between SDPs that name the same encoding (most of them). */
-const formatCache = new Map<string, PayloadFormat>();
+/** Payload formats are shared between SDPs that name the same encoding (most of them): by name, then rate and channels. */
+const formatCache = new Map<string, PayloadFormat[]>();
 const FORMAT_CACHE_MAX = 4096;
+let formatsCached = 0;
+
+// In front of the cache, by a hash of the name's length, first letters and the rate: a format seen before
+// is found without making its name a string.
+const recentFormats = new Array<PayloadFormat | null>(256).fill(null);
+
+/** The shared format for the encoding name text[s..e) at this rate and channel count. */
+function formatAt(text: string, s: number, e: number, clockRate: number, channels: number): PayloadFormat {
+  const n = e - s;
+  const h = (n * 31 + text.charCodeAt(s) * 7 + text.charCodeAt(e - 1) + clockRate + channels) & 255;
+  const r = recentFormats[h];
+  if (r !== null && r.clockRate === clockRate && r.channels === channels && r.name.length === n && text.startsWith(r.name, s)) return r;
+  const f = payloadFormat(text.slice(s, e), clockRate, channels);
+  recentFormats[h] = f;
+  return f;
+}
 
 function payloadFormat(name: string, clockRate: number, channels: number): PayloadFormat {
-  const key = `${name}/${clockRate}/${channels}`;
-  let f = formatCache.get(key);
-  if (f === undefined) {
-    f = { name, clockRate, channels };
-    if (formatCache.size < FORMAT_CACHE_MAX) formatCache.set(key, f);
+  const same = formatCache.get(name);
+  if (same !== undefined) {
+    for (let i = 0; i < same.length; i++) if (same[i].clockRate === clockRate && same[i].channels === channels) return same[i];
+  }
+  const f = { name, clockRate, channels };
+  if (formatsCached < FORMAT_CACHE_MAX) {
+    formatsCached++;
+    if (same !== undefined) same.push(f);
+    else formatCache.set(name, [f]);
   }
   return f;
 }
@@ -153,7 +190,6 @@ function parseRtpmap(text: string, s: number, e: number, cur: SdpMedia): void {
   let q = p;
   while (q < e && !isWsAt(text, q) && text.charCodeAt(q) !== 47) q++;
   if (q === p || q >= e || text.charCodeAt(q) !== 47) return;
-  const name = text.slice(p, q);
   let r = q + 1;
   while (r < e && r - q - 1 < 7 && text.charCodeAt(r) >= 48 && text.charCodeAt(r) <= 57) r++;
   const rate = intAt(text, q + 1, r, 9_999_999);
@@ -164,10 +200,17 @@ function parseRtpmap(text: string, s: number, e: number, cur: SdpMedia): void {
     while (t < e && t - r - 1 < 2 && text.charCodeAt(t) >= 48 && text.charCodeAt(t) <= 57) t++;
     if (t > r + 1) channels = intAt(text, r + 1, t, 99);
   }
-  cur.payloads.set(pt, payloadFormat(name, rate, channels));
+  cur.payloads.set(pt, formatAt(text, p, q, rate, channels));
 }
 
 const KINDS = ['audio', 'video', 'image', 'application', 'text', 'message'];
+/** Transport protocols as shared strings, so the common ones cost no allocation. */
+const PROTOS = ['RTP/AVP', 'RTP/SAVP', 'RTP/AVPF', 'RTP/SAVPF', 'UDP/TLS/RTP/SAVP', 'UDP/TLS/RTP/SAVPF', 'udptl'];
+
+function protoText(text: string, s: number, e: number): string {
+  for (const p of PROTOS) if (e - s === p.length && text.startsWith(p, s)) return p;
+  return text.slice(s, e);
+}
 
 function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection): SdpMedia {
   let p = skipWs(text, s, e);
@@ -185,9 +228,9 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
   const m: SdpMedia = {
     kind,
     port: port < 0 ? 0 : port,
-    proto: text.slice(p, protoEnd),
+    proto: protoText(text, p, protoEnd),
     formats: [],
-    ip: new Uint32Array(4),
+    ip: NO_ADDRESS,
     hasIp: false,
     payloads: new Map(),
     ptime: 0,
@@ -206,12 +249,27 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
   return m;
 }
 
+/** a=ptime value: digits (the usual case) read in place, anything else through parseFloat. */
+function ptimeAt(text: string, s: number, e: number): number {
+  const p = skipWs(text, s, e);
+  const n = intAt(text, p, e, 9999);
+  return n >= 0 ? n : Number.parseFloat(text.slice(p, e).trim());
+}
+
+// parseSdp's working state, reused (it runs to completion, never re-entered): the session address is
+// copied into each media, the per-media flags are read back before it returns.
+const sessionIpScratch = new Uint32Array(4);
+const addressScratch = new Uint32Array(4);
+const explicitDirScratch: Array<MediaDirection | null> = [];
+const explicitRtcpScratch: boolean[] = [];
+
 /**
  * Returns null when the text has no m= line and no v= line (not SDP at all). Only the first `maxMedia`
  * m= sections are parsed (a hostile SDP with hundreds costs no more than that); the rest are counted.
  */
 export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): SdpSession | null {
-  const sessionIp = new Uint32Array(4);
+  const sessionIp = sessionIpScratch;
+  sessionIp.fill(0);
   let sessionHasIp = false;
   let sessionDir: MediaDirection = 'sendrecv';
   const media: SdpMedia[] = [];
@@ -219,8 +277,10 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
   // Media-level direction and a=rtcp are only final after the whole block.
   let curDir: MediaDirection | null = null;
   let curRtcp = false;
-  const explicitDir: Array<MediaDirection | null> = [];
-  const explicitRtcp: boolean[] = [];
+  const explicitDir = explicitDirScratch;
+  const explicitRtcp = explicitRtcpScratch;
+  explicitDir.length = 0;
+  explicitRtcp.length = 0;
   let sawVersion = false;
   let mediaLines = 0;
   let skipping = false;
@@ -248,7 +308,10 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
     }
     if (type === 118) sawVersion = true; // v
     else if (type === 99) { // c
-      if (cur) cur.hasIp = parseConnection(text, v, e, cur.ip);
+      if (cur) {
+        cur.hasIp = parseConnection(text, v, e, addressScratch);
+        cur.ip = cur.hasIp ? internAddress(addressScratch) : NO_ADDRESS;
+      }
       else sessionHasIp = parseConnection(text, v, e, sessionIp);
     } else if (type === 109) { // m
       if (cur) {
@@ -267,7 +330,7 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
       } else if (cur) {
         if (startsWithLower(text, v, e, 'rtpmap:')) parseRtpmap(text, v + 7, e, cur);
         else if (startsWithLower(text, v, e, 'ptime:')) {
-          const x = Number.parseFloat(text.slice(v + 6, e).trim());
+          const x = ptimeAt(text, v + 6, e);
           if (x > 0 && x < 10000) cur.ptime = x;
         } else if (startsWithLower(text, v, e, 'rtcp-mux') && e - v === 8) cur.rtcpMux = true;
         else if (startsWithLower(text, v, e, 'rtcp:')) {
@@ -279,8 +342,7 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
             curRtcp = true;
             const rest = skipWs(text, pe, e);
             if (rest < e) {
-              const ip = new Uint32Array(4);
-              if (parseConnection(text, rest, e, ip)) cur.rtcpIp = ip;
+              if (parseConnection(text, rest, e, addressScratch)) cur.rtcpIp = internAddress(addressScratch);
             }
           }
         }
@@ -296,7 +358,7 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
   for (let i = 0; i < media.length; i++) {
     const m = media[i];
     if (!m.hasIp && sessionHasIp) {
-      m.ip.set(sessionIp);
+      m.ip = internAddress(sessionIp);
       m.hasIp = true;
     }
     m.direction = explicitDir[i] ?? sessionDir;

@@ -99,6 +99,51 @@ describe('SipParser', () => {
   });
 });
 
+describe('SipParser header walk', () => {
+  /** A request with these header lines (CRLF or bare LF line ends) and a small SDP body. */
+  const build = (lines: string[], eol: string) => {
+    const body = `v=0${eol}c=IN IP4 192.0.2.5${eol}m=audio 7000 RTP/AVP 0${eol}`;
+    return `INVITE sip:b@h SIP/2.0${eol}${lines.join(eol)}${eol}Content-Length: ${body.length}${eol}${eol}${body}`;
+  };
+  const FIELDS = ['isRequest', 'method', 'callId', 'cseqNum', 'cseqMethod', 'fromTag', 'toTag', 'aLegId', 'userAgent', 'contentType', 'sdp', 'length'] as const;
+  const pick = (m: ReturnType<SipParser['parse']>) => (m === null ? null : Object.fromEntries(FIELDS.map((f) => [f, m[f]])));
+
+  it('a datagram (one walk to the blank line) reads what a TCP stream (header end found first) reads', () => {
+    const line = fc.oneof(
+      fc.constantFrom('Call-ID: id-1@h', 'i: id-2', 'CSeq: 4 INVITE', 'From: <sip:a@h>;tag=fa', 'To: <sip:b@h>;tag=tb', 'User-Agent: UA/1', 'X-CID: aleg-7', 'Content-Type: application/sdp', 'Via: SIP/2.0/UDP h', 'Subject: hi'),
+      fc.constantFrom('junk without colon', ' folded continuation', ':', 'X-Empty:', 'Contact:<sip:x@y>'),
+      fc.stringMatching(/^[A-Za-z-]{1,12}: [ -~]{0,40}$/),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 25 }), fc.constantFrom('\r\n', '\n'), (lines, eol) => {
+        const raw = text(build(lines, eol));
+        const parser = new SipParser();
+        const datagram = pick(parser.parse(raw, 0, raw.length, false));
+        const dErr = parser.lastError;
+        const stream = pick(parser.parse(raw, 0, raw.length, true));
+        expect(parser.lastError).toBe(dErr);
+        expect(datagram).toEqual(stream);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('skips lines without a colon and reads the headers after them', () => {
+    const raw = text(build([...Array.from({ length: 2000 }, () => 'x'.repeat(30)), 'Call-ID: after-junk', 'CSeq: 1 INVITE'], '\r\n'));
+    const m = new SipParser().parse(raw, 0, raw.length, false)!;
+    expect(m.callId).toBe('after-junk');
+    expect(m.sdp).toContain('m=audio 7000');
+  });
+
+  it('matches configured A-leg headers of any length, also of a standard header\'s length, by rank', () => {
+    const parser = new SipParser({ aLegHeaders: ['Subject', 'X-Leg-Correlation-Identifier'] }); // 7 letters, as Call-ID
+    const both = text(build(['Call-ID: own', 'CSeq: 1 INVITE', 'X-Leg-Correlation-Identifier: second', 'subject: first'], '\r\n'));
+    expect(parser.parse(both, 0, both.length, false)).toMatchObject({ callId: 'own', aLegId: 'first' });
+    const one = text(build(['Call-ID: own', 'CSeq: 1 INVITE', 'x-leg-correlation-identifier: only'], '\r\n'));
+    expect(parser.parse(one, 0, one.length, false)).toMatchObject({ callId: 'own', aLegId: 'only' });
+  });
+});
+
 describe('parseSdp', () => {
   it('reads session and media level attributes', () => {
     const s = parseSdp(
@@ -120,6 +165,19 @@ describe('parseSdp', () => {
     expect(rejected.port).toBe(0);
     expect(l16.payloads.get(10)).toEqual({ name: 'L16', clockRate: 44100, channels: 2 });
     expect(l16).toMatchObject({ rtcpPort: 6001, direction: 'inactive' });
+  });
+
+  it('shares one array per address between SDPs and never changes one already handed out', () => {
+    const a = parseSdp('v=0\r\nc=IN IP4 192.0.2.44\r\nm=audio 4000 RTP/AVP 0\r\nm=audio 4002 RTP/AVP 0\r\nc=IN IP4 192.0.2.45\r\na=rtcp:4005 IN IP4 192.0.2.46\r\n')!;
+    const b = parseSdp('v=0\r\nm=audio 5000 RTP/AVP 8\r\nc=IN IP4 192.0.2.44\r\n')!;
+    expect(b.media[0].ip).toBe(a.media[0].ip);
+    const words = (w: Uint32Array | null) => (w === null ? '' : formatIpWords(w[0], w[1], w[2], w[3]));
+    // Many other addresses later (cache slots reused): the earlier SDP's arrays keep their words.
+    for (let i = 0; i < 5000; i++) parseSdp(`v=0\r\nc=IN IP4 10.${(i >> 8) & 255}.${i & 255}.1\r\nm=audio 4000 RTP/AVP 0\r\n`);
+    expect([words(a.media[0].ip), words(a.media[1].ip), words(a.media[1].rtcpIp), words(b.media[0].ip)]).toEqual(['192.0.2.44', '192.0.2.45', '192.0.2.46', '192.0.2.44']);
+    const none = parseSdp('v=0\r\nm=audio 4000 RTP/AVP 0\r\n')!;
+    expect(none.media[0]).toMatchObject({ hasIp: false });
+    expect(words(none.media[0].ip)).toBe('::');
   });
 
   it('treats an FQDN connection address as unbindable and garbage as not SDP', () => {
