@@ -464,6 +464,9 @@ interface CounterView {
   activeCalls(): number;
   streamsStarted(): number;
   evicted(): number;
+  /** Of evicted(), streams on their first packet; packets held back because the stream table was full of confirmed streams. */
+  evictedUnconfirmed(): number;
+  heldBack(): number;
   /** RTP-looking packets held for a stream that never started (stray SSRC, junk on a bound port); one pipeline only. */
   rtpNotMeasured?(): number;
 }
@@ -476,6 +479,8 @@ function pipelineView(p: Pipeline): CounterView {
     activeCalls: () => p.calls.activeCalls,
     streamsStarted: () => p.engine.counters.streamsStarted,
     evicted: () => p.engine.counters.evicted,
+    evictedUnconfirmed: () => p.engine.counters.evictedUnconfirmed,
+    heldBack: () => p.engine.counters.heldBack,
     rtpNotMeasured: () => p.engine.heldDiscarded,
   };
 }
@@ -493,6 +498,8 @@ function poolView(pool: MediaWorkerPool): CounterView {
     activeCalls: () => pool.signalling.calls.activeCalls,
     streamsStarted: () => sum((s) => s.streamsStarted),
     evicted: () => sum((s) => s.evicted),
+    evictedUnconfirmed: () => sum((s) => s.evictedUnconfirmed),
+    heldBack: () => sum((s) => s.heldBack),
   };
 }
 
@@ -504,6 +511,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
     m.setCallPage(() => (outputs.list.find((o) => o instanceof LiveCallPageOutput) as LiveCallPageOutput | undefined)?.snapshot() ?? { error: 'reloading' });
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
+  m.setStreamTable(() => ({ evictedUnconfirmed: v.evictedUnconfirmed(), heldBack: v.heldBack() }));
   const prevMalformed: number[] = [];
   const prevDest = new Map<string, { sent: number; failed: number; dropped: number; errors: number }>();
   // Per destination, including those a reload adds.

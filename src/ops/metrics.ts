@@ -38,6 +38,7 @@ export class ProbeMetrics {
   private workersFn: () => WorkerSample[] = () => [];
   private activeStreamsFn: () => number = () => 0;
   private activeCallsFn: () => number = () => 0;
+  private streamTableFn: () => StreamTableCounts = () => ({ evictedUnconfirmed: 0, heldBack: 0 });
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
   private liveState: LiveState | null = null;
@@ -104,6 +105,25 @@ export class ProbeMetrics {
     this.streamsStarted = new Counter({ name: `${p}streams_started_total`, help: 'RTP streams started.', registers });
     this.streamsEnded = new Counter({ name: `${p}streams_ended_total`, help: 'RTP streams ended, by reason (bye, timeout, eviction, shutdown).', labelNames: ['reason'] as const, registers });
     this.streamsEvicted = new Counter({ name: `${p}streams_evicted_total`, help: 'Streams ended early because the stream table was full.', registers });
+    const streamTableCounter = (name: string, help: string, field: keyof StreamTableCounts) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        registers,
+        collect() {
+          self.addCumulative(this as Counter<string>, name, {}, self.streamTableFn()[field]);
+        },
+      });
+    streamTableCounter(
+      'streams_evicted_unconfirmed_total',
+      'Of streams_evicted_total, the streams still on their first packet when the full table gave up their slot (a flood of one-packet SSRCs goes first).',
+      'evictedUnconfirmed',
+    );
+    streamTableCounter(
+      'rtp_packets_held_back_total',
+      'Packets of new one-packet streams kept out of the full stream table (held until a second packet confirms the stream), so that confirmed streams keep their slots.',
+      'heldBack',
+    );
     this.callsEvicted = new Counter({
       name: `${p}sip_calls_evicted_total`,
       help: 'SIP calls dropped because the call table was full, by what they were (ended, unanswered, answered, media); refused: new dialogs not tracked because every tracked call had recent media.',
@@ -205,6 +225,10 @@ export class ProbeMetrics {
   setActiveCalls(fn: () => number): void {
     this.activeCallsFn = fn;
   }
+  /** The stream table's cumulative eviction and hold-back counts (one pipeline, or the media workers summed). */
+  setStreamTable(fn: () => StreamTableCounts): void {
+    this.streamTableFn = fn;
+  }
   setQueueDepth(collector: string, fn: () => number): void {
     this.queueDepthFns.set(collector, fn);
   }
@@ -286,6 +310,12 @@ export class ProbeMetrics {
   async text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** Cumulative counts of the RTP engine's stream table (RtpCounters). */
+export interface StreamTableCounts {
+  evictedUnconfirmed: number;
+  heldBack: number;
 }
 
 export interface HealthBody {

@@ -97,8 +97,8 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     REPORT_NAME: snap.srcIp.includes(':') ? `[${snap.srcIp}]:${snap.srcPort}` : `${snap.srcIp}:${snap.srcPort}`,
     TOTAL_PK: c.packets,
     EXPECTED_PK: c.expected,
-    // Duplicates can make expected - received negative (RFC 3550 A.3); a negative loss count would read
-    // as nonsense on HOMER's chart, so it is clamped and the duplicates reported separately.
+    // Late packets from before the stream's first sequence number can make the loss count negative; it
+    // would read as nonsense on HOMER's chart, so it is clamped (duplicates never offset loss: DUPLICATES).
     PACKET_LOSS: lossCount,
     SEQ: c.seqErrors,
     OUT_ORDER: c.outOfOrder,

@@ -1149,10 +1149,12 @@ export class RtpEngine {
     o.packets = n;
     o.bytes = f[hf + L.D_BY] - (cumulative ? 0 : f[cd + L.D_BY_BASE]);
     o.expected = expected;
-    o.lost = expected - n;
     o.seqErrors = w[cw + L.W_SE] - bw * w[cw + L.W_B_SE];
     o.outOfOrder = w[cw + L.W_OO] - bw * w[cw + L.W_B_OO];
     o.duplicates = w[cw + L.W_DU] - bw * w[cw + L.W_B_DU];
+    // Distinct packets: RFC 3550 A.3 counts a duplicate as received, so each one would cancel a lost
+    // packet (a mirror port that sees some packets twice would hide real loss).
+    o.lost = expected - (n - o.duplicates);
     const ninc = w[hw + L.W_NINC] - bw * w[cw + L.W_B_NINC];
     const nincj = w[hw + L.W_NINCJ] - bw * w[cw + L.W_B_NINCJ];
     let minD = f[hf + L.D_I_MIND];

@@ -8,7 +8,11 @@ export interface StreamCounters {
   bytes: number;
   /** RFC 3550 A.3 expected count over the period. */
   expected: number;
-  /** expected - packets; negative when duplicates outnumber losses. */
+  /**
+   * expected - distinct packets received (packets - duplicates): a duplicate does not cancel a lost packet
+   * as in RFC 3550 A.3's received count. Negative only with packets from before the stream's first
+   * sequence number (late beyond the reorder window).
+   */
   lost: number;
   /** Wireshark's "sequence errors": +1 per gap, +1 per late or duplicate packet. */
   seqErrors: number;

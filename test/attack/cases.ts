@@ -171,9 +171,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'duplicates',
     what: 'every 3rd RTP packet of the real calls twice (mirror port duplicates)',
-    // Fails: PACKET_LOSS is expected - received with duplicates counted as received, so each duplicate
-    // hides one lost packet (1-3 designed losses per stream reported as 0).
-    ci: false,
+    ci: true,
     run: (size) => scenario({ size, packets: big(size, 100, 500), calls: { dupEvery: 3 } }),
   },
   {

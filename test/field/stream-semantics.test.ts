@@ -142,6 +142,26 @@ describe('SPAN duplicates', () => {
   });
 });
 
+describe('duplicates beside loss', () => {
+  it('tshark counts a duplicate as a received packet (Lost = expected - packets); PACKET_LOSS counts the packets that never came', async () => {
+    const sent = g711(80, { jitterMs: jitterOf(16, 2) });
+    const lost = new Set([11, 30, 31, 57]);
+    const out: FixturePacket[] = [];
+    sent.forEach((p, i) => {
+      if (lost.has(i)) return;
+      out.push(p);
+      if (i % 9 === 4) out.push({ ...p, ms: p.ms + 0.05 }); // a mirror port's second copy
+    });
+    const dups = out.length - (sent.length - lost.size);
+    const r = await runFixture(out);
+    const rep = r.probe.get(KEY)!;
+    const row = r.tshark.get(KEY)!;
+    expect(row.lost).toBe(lost.size - dups); // tshark: each duplicate cancels a lost packet
+    expect(fieldMismatches(rep, row)).toEqual([]);
+    expect([rep.PACKET_LOSS, rep.DUPLICATES, rep.TOTAL_PK]).toEqual([lost.size, dups, out.length]);
+  });
+});
+
 describe('a stray packet of another SSRC inside a stream', () => {
   it('is no stream (tshark: a stream of one packet); the stream around it equals tshark', async () => {
     const a = g711(50, { jitterMs: jitterOf(13, 2) });

@@ -46,9 +46,11 @@ describe('RFC 3550 counters derived from the scenario descriptions', () => {
     expect(c.lossP).toBe(0);
   });
 
-  it('s05 duplicate: lost -1, one duplicate', () => {
-    const c = snapOf('s05_duplicate').cumulative;
-    expect([c.packets, c.expected, c.lost, c.duplicates, c.outOfOrder]).toEqual([51, 50, -1, 1, 0]);
+  it('s05 duplicate: one duplicate, no loss (RFC 3550 A.3 would say -1)', () => {
+    const s = snapOf('s05_duplicate');
+    const c = s.cumulative;
+    expect([c.packets, c.expected, c.lost, c.duplicates, c.outOfOrder]).toEqual([51, 50, 0, 1, 0]);
+    expect(s.wiresharkLost).toBe(-1); // Wireshark: expected - packets
   });
 
   it('s10 sequence restart: RFC 3550 resyncs (no loss) while Wireshark counts the jump', () => {
@@ -140,6 +142,36 @@ describe('wrap-arounds (property)', () => {
         return s.cumulative.expected === 1000 && s.cumulative.lost === dropped.size && s.wiresharkLost === dropped.size;
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('duplicates do not hide loss', () => {
+  it('random losses and duplicates (each right after its original or up to 40 packets late): lost is the number dropped, Wireshark\'s lost counts duplicates as received', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 498 }), { maxLength: 20 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 499 }), { maxLength: 30 }),
+        fc.integer({ min: 0, max: 40 }),
+        (drops, dups, lateBy) => {
+          const d = driver();
+          const dropped = new Set(drops);
+          const order: number[] = [];
+          for (let i = 0; i < 500; i++) if (!dropped.has(i)) order.push(i);
+          // Each duplicated (and not dropped) packet comes again lateBy packets after its original.
+          const twice = dups.filter((i) => !dropped.has(i));
+          for (const i of twice) order.splice(Math.min(order.indexOf(i) + 1 + lateBy, order.length), 0, i);
+          let slot = -1;
+          order.forEach((i, k) => (slot = d.send(rtp({ pt: 8, seq: (64000 + i) & 0xffff, ts: i * 160, ssrc: 9 }), k * 20000)));
+          const s = createStreamSnapshot();
+          d.engine.snapshot(slot, s);
+          const c = s.cumulative;
+          expect([c.expected, c.packets, c.duplicates, c.lost]).toEqual([500, 500 - dropped.size + twice.length, twice.length, dropped.size]);
+          // Wireshark: the last packet's sequence number (not the highest) - the first + 1, less every packet.
+          expect(s.wiresharkLost).toBe(order[order.length - 1] + 1 - c.packets);
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 });

@@ -120,6 +120,8 @@ function sendStats(): void {
       activeStreams: p.engine.activeStreams,
       streamsStarted: p.engine.counters.streamsStarted,
       evicted: p.engine.counters.evicted,
+      evictedUnconfirmed: p.engine.counters.evictedUnconfirmed,
+      heldBack: p.engine.counters.heldBack,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },
     },
     ended,

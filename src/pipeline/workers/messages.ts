@@ -47,6 +47,9 @@ export interface WorkerStats {
   activeStreams: number;
   streamsStarted: number;
   evicted: number;
+  /** Of `evicted`, streams on their first packet; packets held back because the table was full of confirmed streams (RtpCounters). */
+  evictedUnconfirmed: number;
+  heldBack: number;
   capture: { received: number; droppedKernel: number; droppedInterface: number };
 }
 
