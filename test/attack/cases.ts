@@ -131,6 +131,10 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     figures.cpu_us_per_pkt = ((cpuMs * 1000) / (attackPackets + callPackets + 1)).toFixed(2);
     figures.kernel_drops = m.status === 200 ? metricValue(m.body, 'rtpprobe_capture_packets_dropped_kernel_total') : 'no /metrics';
     figures.evicted_streams = m.status === 200 ? metricValue(m.body, 'rtpprobe_streams_evicted_total') : '-';
+    if (m.status === 200) {
+      figures.evicted_unconfirmed = metricValue(m.body, 'rtpprobe_streams_evicted_unconfirmed_total');
+      figures.held_back = metricValue(m.body, 'rtpprobe_rtp_packets_held_back_total');
+    }
     figures.healthz_max_ms = h.maxMs;
     if (h.retried > 0) figures.healthz_retried = h.retried;
     figures.shutdown_ms = stop.ms;
@@ -212,6 +216,12 @@ export const CASES: AttackCase[] = [
         packets: big(size, 150, 500),
         yaml: size === 'ci' ? 'rtp:\n  max_streams: 2000\n' : '',
         attacks: [{ kind: 'random-ssrc', rate: big(size, 4000, 58000), seconds: big(size, 2.5, 8) }],
+        // One packet per SSRC never confirms a stream (2 in sequence on a signalled port): the flood stays in
+        // the candidate cache, so nothing is evicted, unconfirmed or held back.
+        after: (_hep, _sent, p) =>
+          ['rtpprobe_streams_evicted_total', 'rtpprobe_streams_evicted_unconfirmed_total', 'rtpprobe_rtp_packets_held_back_total']
+            .filter((name) => !p.lastMetrics.includes(`${name} 0`))
+            .map((name) => `${name} is not served as 0: ${p.lastMetrics.split('\n').find((l) => l.startsWith(name + ' ')) ?? 'absent'}`),
       }),
   },
   {

@@ -200,8 +200,13 @@ export class Probe {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
   }
 
-  metrics(timeoutMs = 5000) {
-    return httpGet(this.metricsPort, '/metrics', timeoutMs);
+  /** The body of the latest /metrics answered (for checks after the probe stopped). */
+  lastMetrics = '';
+
+  async metrics(timeoutMs = 5000) {
+    const r = await httpGet(this.metricsPort, '/metrics', timeoutMs);
+    if (r.status === 200) this.lastMetrics = r.body;
+    return r;
   }
 
   /** A metric's value (summed over labels), or -1 without an answer. */

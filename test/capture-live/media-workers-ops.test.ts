@@ -167,6 +167,9 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     }
     expect(metric(text, 'rtpprobe_worker_up{worker="2"}')).toBeNaN();
     expect(metric(text, 'rtpprobe_streams_active')).toBe(2 * CALLS); // the existing total is still there
+    // The stream table's counters, summed over the workers (nothing to evict or hold back here).
+    expect(metric(text, 'rtpprobe_streams_evicted_unconfirmed_total')).toBe(0);
+    expect(metric(text, 'rtpprobe_rtp_packets_held_back_total')).toBe(0);
   });
 
   it('SIGHUP with a new reports.interval_s: every stream, on either worker, reports at the new interval', async () => {

@@ -23,6 +23,8 @@ describe('metrics endpoint on a real port', () => {
     let streams = 12;
     m.setActiveStreams(() => streams);
     m.setActiveCalls(() => 6);
+    const table = { evictedUnconfirmed: 7, heldBack: 40 };
+    m.setStreamTable(() => table);
     m.setQueueDepth('udp://127.0.0.1:9060', () => 42);
     m.decodeError('truncated-udp', 2);
     m.addPackets('rtp', 900);
@@ -54,6 +56,8 @@ describe('metrics endpoint on a real port', () => {
     expect(sample(text, 'rtpprobe_streams_started_total')).toBe(12);
     expect(sample(text, 'rtpprobe_streams_ended_total', '{reason="timeout"}')).toBe(2);
     expect(sample(text, 'rtpprobe_streams_evicted_total')).toBe(1);
+    expect(sample(text, 'rtpprobe_streams_evicted_unconfirmed_total')).toBe(7);
+    expect(sample(text, 'rtpprobe_rtp_packets_held_back_total')).toBe(40);
     expect(sample(text, 'rtpprobe_reports_sent_total', c)).toBe(5);
     expect(sample(text, 'rtpprobe_reports_failed_total', c)).toBe(1);
     expect(sample(text, 'rtpprobe_reports_dropped_total', c)).toBe(3);
@@ -68,7 +72,10 @@ describe('metrics endpoint on a real port', () => {
     stats.received = 1500;
     stats.droppedKernel = 10;
     streams = 3;
+    table.heldBack = 45;
     text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    expect(sample(text, 'rtpprobe_rtp_packets_held_back_total')).toBe(45);
+    expect(sample(text, 'rtpprobe_streams_evicted_unconfirmed_total')).toBe(7);
     expect(sample(text, 'rtpprobe_capture_packets_received_total', '{interface="eth1"}')).toBe(1500);
     expect(sample(text, 'rtpprobe_capture_packets_dropped_kernel_total', '{interface="eth1"}')).toBe(10);
     expect(sample(text, 'rtpprobe_streams_active')).toBe(3);
