@@ -17,7 +17,7 @@ import { LiveRun } from './ops/live-run.js';
 import { trackerCalls } from './ops/live-state.js';
 import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
-import { callEvictionReporter } from './pipeline/call-evictions.js';
+import { callEvictionReporter, sipDropReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, StreamTable, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
@@ -177,7 +177,9 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   if (config.process.user) dropPrivileges(config.process.user, log);
 
   const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
-  const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
+  const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), sipDropped: sipDropReporter(log, rt?.metrics) });
+  pipeline.enableSipBacklog();
+  rt?.metrics?.setSipBacklog(() => pipeline.sipBacklogLength);
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   const loop = new CaptureLoop(source, {

@@ -38,6 +38,7 @@ export class ProbeMetrics {
   private workersFn: () => WorkerSample[] = () => [];
   private activeStreamsFn: () => number = () => 0;
   private activeCallsFn: () => number = () => 0;
+  private sipBacklogFn: () => number = () => 0;
   private streamTableFn: () => StreamTableCounts = () => ({ evictedUnconfirmed: 0, heldBack: 0 });
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
@@ -56,6 +57,7 @@ export class ProbeMetrics {
   private readonly streamsEnded: Counter<'reason'>;
   private readonly streamsEvicted: Counter;
   private readonly callsEvicted: Counter<'kind'>;
+  private readonly sipDroppedC: Counter;
   private readonly reportsSentC: Counter<'collector'>;
   private readonly reportsFailedC: Counter<'collector'>;
   private readonly reportsDroppedC: Counter<'collector'>;
@@ -129,6 +131,19 @@ export class ProbeMetrics {
       help: 'SIP calls dropped because the call table was full, by what they were (ended, unanswered, answered, media); refused: new dialogs not tracked because every tracked call had recent media.',
       labelNames: ['kind'] as const,
       registers,
+    });
+    this.sipDroppedC = new Counter({
+      name: `${p}sip_messages_dropped_total`,
+      help: 'SIP packets not handled because the SIP backlog was full (more SIP than the probe parses while keeping up with the media; live capture, one thread).',
+      registers,
+    });
+    new Gauge({
+      name: `${p}sip_backlog`,
+      help: 'SIP packets waiting to be handled behind the media (live capture, one thread).',
+      registers,
+      collect() {
+        this.set(self.sipBacklogFn());
+      },
     });
     this.reportsSentC = new Counter({ name: `${p}reports_sent_total`, help: 'Reports sent, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsFailedC = new Counter({ name: `${p}reports_failed_total`, help: 'Reports whose send failed, per collector.', labelNames: ['collector'] as const, registers });
@@ -225,6 +240,9 @@ export class ProbeMetrics {
   setActiveCalls(fn: () => number): void {
     this.activeCallsFn = fn;
   }
+  setSipBacklog(fn: () => number): void {
+    this.sipBacklogFn = fn;
+  }
   /** The stream table's cumulative eviction and hold-back counts (one pipeline, or the media workers summed). */
   setStreamTable(fn: () => StreamTableCounts): void {
     this.streamTableFn = fn;
@@ -265,6 +283,9 @@ export class ProbeMetrics {
   }
   streamEvicted(n = 1): void {
     this.streamsEvicted.inc(n);
+  }
+  sipDropped(n = 1): void {
+    this.sipDroppedC.inc(n);
   }
   callEvicted(kind: string): void {
     this.callsEvicted.inc({ kind });

@@ -28,3 +28,20 @@ export function callEvictionReporter(log: Logger, metrics: ProbeMetrics | undefi
     if (warn.suppressed === before) for (const k of Object.keys(since) as CallEvictionKind[]) since[k] = 0; // a line went out: count afresh
   };
 }
+
+/**
+ * SIP packets the live capture could not queue (SIP backlog full: more SIP than the probe parses while
+ * keeping up with the media): counted (rtpprobe_sip_messages_dropped_total) and warned, rate-limited, with
+ * the count since the last line. Their calls may miss media bindings or their end.
+ */
+export function sipDropReporter(log: Logger, metrics: ProbeMetrics | undefined): () => void {
+  const warn = rateLimitedWarn(log, 'sip-backlog-full', WARN_INTERVAL_MS);
+  let since = 0;
+  return () => {
+    metrics?.sipDropped();
+    since++;
+    const before = warn.suppressed;
+    warn('SIP dropped: more SIP than the probe parses while keeping up with the media (SIP backlog full)', { dropped: since });
+    if (warn.suppressed === before) since = 0;
+  };
+}

@@ -38,6 +38,12 @@ export interface CaptureLoopOptions {
   log: LoopLog;
 }
 
+/**
+ * While the capture always has packets, its loop runs on promise continuations and would never let timers
+ * and sockets (/healthz, report sending, queued SIP) in: it gives them a turn at least this often.
+ */
+const YIELD_EVERY_MS = 20;
+
 /** Backoff between attempts to reopen a lost capture interface. */
 const RECAPTURE_MIN_MS = 500;
 const RECAPTURE_MAX_MS = 10_000;
@@ -74,9 +80,14 @@ export class CaptureLoop {
     const o = this.o;
     for (let retryMs = RECAPTURE_MIN_MS; !this.stopped; ) {
       try {
+        let turnAt = performance.now() + YIELD_EVERY_MS;
         for await (const batch of this.source.batches()) {
           o.onBatch(batch);
           retryMs = RECAPTURE_MIN_MS;
+          if (performance.now() >= turnAt) {
+            await new Promise<void>((r) => setImmediate(r));
+            turnAt = performance.now() + YIELD_EVERY_MS;
+          }
         }
       } catch (err) {
         if (!this.stopped) o.log.error({ err, interface: o.interface }, 'capture lost');

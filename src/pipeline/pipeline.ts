@@ -15,7 +15,7 @@ import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpCompound } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
-import { CallTracker, SipPortSet } from '../sip/index.js';
+import { CallTracker, SipBacklog, SipPortSet } from '../sip/index.js';
 import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
@@ -25,6 +25,16 @@ import { sipMessageHook, type SipTarget } from './sip-out.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
 const TICK_MS = 1000;
+/**
+ * Live capture: SIP handled inline takes at most this much of each batch; the rest of the batch's SIP waits
+ * in the backlog and is handled after the batch's media, in slices of this length, so a SIP flood costs
+ * SIP (the backlog fills and refuses, counted) instead of kernel drops of media.
+ */
+const SIP_SLICE_MS = 2;
+/** Backlog size: 8,192 messages (0.4 s of 20,000 messages/s) in 8 MiB of payload. */
+const SIP_BACKLOG_MESSAGES = 8192;
+const SIP_BACKLOG_BYTES = 8 << 20;
+
 /** A jump of capture time this large (either way) is checked for a host clock step. */
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
@@ -33,6 +43,8 @@ const CLOCK_STEP_HOLD_PACKETS = 256;
 export interface PipelineEvents {
   streamStarted?(): void;
   streamEnded?(reason: number, finalMos: number): void;
+  /** The SIP backlog was full: this SIP packet is not handled (counted in sipBacklogDropped; log it rate-limited). */
+  sipDropped?(): void;
   /** The full call table evicted a call (rare; counted and logged by the integrator). */
   callEvicted?(kind: CallEvictionKind, callId: string): void;
   /**
@@ -61,7 +73,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly reporter: QosReporter;
   readonly rtt: RttTracker;
   readonly rtcpStats = newRtcpParseStats();
-  readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0 };
+  readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0, sipDeferred: 0, sipBacklogDropped: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
   /** Kernel + interface drops of the source so far (reported so they are not read as network loss). */
@@ -83,6 +95,13 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
   private readonly sipPorts: SipPortSet;
+  /** Live capture only (enableSipBacklog): SIP beyond SIP_SLICE_MS per batch waits here. */
+  private sipBacklog: SipBacklog | null = null;
+  private readonly sipPkt = new DecodedPacket();
+  /** performance.now() until which this batch's SIP is handled inline. */
+  private sipInlineUntil = 0;
+  private sipDrainScheduled = false;
+  private sipSliceMs = SIP_SLICE_MS;
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
   /**
@@ -151,8 +170,57 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.engine.setHostTimestamps(on);
   }
 
+  /**
+   * Live capture: SIP is handled inline for SIP_SLICE_MS of each batch, then queued behind the batch's
+   * media (drained after each batch and while the capture is idle). Replay keeps packet order exact and
+   * never calls this.
+   */
+  enableSipBacklog(o: { sliceMs?: number; messages?: number; bytes?: number } = {}): void {
+    this.sipBacklog ??= new SipBacklog(o.messages ?? SIP_BACKLOG_MESSAGES, o.bytes ?? SIP_BACKLOG_BYTES);
+    this.sipSliceMs = o.sliceMs ?? SIP_SLICE_MS;
+  }
+
+  /** SIP packets waiting in the backlog. */
+  get sipBacklogLength(): number {
+    return this.sipBacklog?.length ?? 0;
+  }
+
   processBatch(batch: PacketBatch): void {
+    const q = this.sipBacklog;
+    const t0 = q !== null ? performance.now() : 0;
+    this.sipInlineUntil = t0 + this.sipSliceMs;
     for (let i = 0; i < batch.count; i++) this.processPacket(batch, i);
+    if (q !== null && q.length > 0) {
+      // While batches keep coming, queued SIP gets at most as long as the batch took (half the thread).
+      this.drainSip(Math.min(this.sipSliceMs, performance.now() - t0));
+      this.scheduleSipDrain();
+    }
+  }
+
+  /** Handles queued SIP in order for up to `sliceMs` (Infinity: all of it). */
+  drainSip(sliceMs: number): void {
+    const q = this.sipBacklog;
+    if (q === null) return;
+    const until = performance.now() + sliceMs;
+    const pkt = this.sipPkt;
+    const nowBefore = this.pktMs;
+    while (q.length > 0) {
+      this.pktMs = q.shift(pkt);
+      if (this.calls.onPacket(pkt, this.pktMs)) this.counts.sip++;
+      if ((q.length & 15) === 0 && performance.now() >= until) break;
+    }
+    this.pktMs = nowBefore;
+  }
+
+  /** While the capture has nothing to deliver, the backlog drains in slices between event-loop turns. */
+  private scheduleSipDrain(): void {
+    if (this.sipDrainScheduled) return;
+    this.sipDrainScheduled = true;
+    setImmediate(() => {
+      this.sipDrainScheduled = false;
+      this.drainSip(Math.max(this.sipSliceMs, 0.1));
+      if (this.sipBacklogLength > 0) this.scheduleSipDrain();
+    });
   }
 
   processPacket(batch: PacketBatch, i: number): void {
@@ -240,6 +308,16 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
   private sipPacket(pkt: DecodedPacket): boolean {
+    // Past its share of this batch (or behind SIP already waiting), SIP is queued, in order.
+    const q = this.sipBacklog;
+    if (q !== null && (q.length > 0 || performance.now() >= this.sipInlineUntil)) {
+      this.counts.sipDeferred++;
+      if (!q.push(pkt, this.pktMs)) {
+        this.counts.sipBacklogDropped++;
+        this.events.sipDropped?.();
+      }
+      return true;
+    }
     if (!this.calls.onPacket(pkt, this.pktMs)) return false;
     this.counts.sip++;
     return true;
@@ -281,6 +359,7 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** End of input or shutdown: every open stream gets its final report, every call ends. */
   finish(): void {
+    this.drainSip(Number.POSITIVE_INFINITY);
     this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     this.engine.endAll(EndReason.shutdown);
     this.calls.endAll(this.nowMs);

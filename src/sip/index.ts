@@ -4,6 +4,7 @@ export { parseSdp, STATIC_PAYLOADS, type SdpSession, type SdpMedia, type Payload
 export { parseIpWords, parseIpv4, isPrivateAddress, isUnspecifiedAddress, formatIpWords } from './ip.js';
 export { BindingTable, type MediaBinding } from './bindings.js';
 export { SipTcpReassembler, type TcpStats } from './tcp.js';
+export { SipBacklog } from './backlog.js';
 export {
   CallTracker,
   CALL_EVICTION_KINDS,
