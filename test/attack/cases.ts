@@ -187,9 +187,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'invite-flood',
     what: 'unanswered INVITEs with new Call-IDs beyond max_calls / interval',
-    // Real calls come through exact; /healthz took up to 15 s to answer at 1,300 INVITEs/s on the loaded
-    // CI machine (SIP parsing on the capture thread), too close to the CI limit to run there.
-    ci: false,
+    ci: true,
     run: (size) =>
       scenario({
         size,
@@ -202,8 +200,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'hostile-sip',
     what: 'INVITEs with 20 m= lines and 6 KB of long headers',
-    // As the INVITE flood: calls exact, /healthz up to 11 s late at 630 INVITEs/s on the CI machine.
-    ci: false,
+    ci: true,
     run: (size) => scenario({ size, packets: big(size, 150, 500), attacks: [{ kind: 'hostile-sip', rate: big(size, 1000, 5000), seconds: big(size, 2.5, 8) }] }),
   },
   {
@@ -227,8 +224,7 @@ export const CASES: AttackCase[] = [
   {
     name: 'sip-rate',
     what: 'SIP INVITE/200 with SDP at a high message rate plus RTP',
-    // Fails: /healthz unanswered for 15 s at 5.4k packets/s (SIP work starves the capture thread).
-    ci: false,
+    ci: true,
     run: (size) =>
       scenario({
         size,
