@@ -14,6 +14,7 @@ const benches: Array<[string, string[]]> = [
   ['decode', quick ? ['100000'] : []],
   ['engine', quick ? ['500', '100'] : []],
   ['sip', []],
+  ['sip-backlog', quick ? ['--batches', '200'] : []],
   ['report', []],
   ['hep', []],
   ['churn', quick ? ['--slots', '2000', '--rounds', '50', '--repeat', '2'] : []],
