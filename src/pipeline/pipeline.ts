@@ -206,7 +206,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const nowBefore = this.pktMs;
     while (q.length > 0) {
       this.pktMs = q.shift(pkt);
-      if (this.calls.onPacket(pkt, this.pktMs)) this.counts.sip++;
+      if (this.calls.onPacket(pkt, this.pktMs) && pkt.ipProto !== 17) this.counts.sip++;
       if ((q.length & 15) === 0 && performance.now() >= until) break;
     }
     this.pktMs = nowBefore;
@@ -312,6 +312,8 @@ export class Pipeline<C extends CallView = CallTracker> {
     const q = this.sipBacklog;
     if (q !== null && (q.length > 0 || performance.now() >= this.sipInlineUntil)) {
       this.counts.sipDeferred++;
+      // A UDP datagram is SIP by the screen already (counted now, also if refused); TCP once its stream is read.
+      if (pkt.ipProto === 17) this.counts.sip++;
       if (!q.push(pkt, this.pktMs)) {
         this.counts.sipBacklogDropped++;
         this.events.sipDropped?.();
