@@ -283,7 +283,6 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
   explicitRtcp.length = 0;
   let sawVersion = false;
   let mediaLines = 0;
-  let skipping = false;
   const n = text.length;
   let ls = 0;
   while (ls < n) {
@@ -300,11 +299,11 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
     const v = ls + 2;
     if (type === 109) {
       mediaLines++;
-      skipping = media.length >= maxMedia;
-    }
-    if (skipping) {
-      ls = next;
-      continue;
+      if (media.length >= maxMedia) {
+        // Past the sections kept: the rest of the text is only counted (its m= lines), not read.
+        for (let i = text.indexOf('\nm=', le); i >= 0; i = text.indexOf('\nm=', i + 3)) mediaLines++;
+        break;
+      }
     }
     if (type === 118) sawVersion = true; // v
     else if (type === 99) { // c
