@@ -469,6 +469,8 @@ interface CounterView {
   /** Of evicted(), streams on their first packet; packets held back because the stream table was full of confirmed streams. */
   evictedUnconfirmed(): number;
   heldBack(): number;
+  /** SIP packets refused by the full SIP backlog (live capture, one pipeline only). */
+  sipDropped?(): number;
   /** RTP-looking packets held for a stream that never started (stray SSRC, junk on a bound port); one pipeline only. */
   rtpNotMeasured?(): number;
 }
@@ -484,6 +486,7 @@ function pipelineView(p: Pipeline): CounterView {
     evictedUnconfirmed: () => p.engine.counters.evictedUnconfirmed,
     heldBack: () => p.engine.counters.heldBack,
     rtpNotMeasured: () => p.engine.heldDiscarded,
+    sipDropped: () => p.counts.sipBacklogDropped,
   };
 }
 
@@ -613,6 +616,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       streams: v.streamsStarted(),
       evicted: v.evicted(),
       rtpNotMeasured: v.rtpNotMeasured?.(),
+      sipDropped: v.sipDropped?.() || undefined,
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,
