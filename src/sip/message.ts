@@ -121,6 +121,7 @@ export class SipParser {
   private readonly aLegHeaders: Uint8Array[];
   // The message being parsed, as a Buffer view (its text slices are made by the runtime, not by JS).
   private text: Buffer = Buffer.alloc(0);
+  private textOf: Uint8Array | null = null;
 
   // The names the parser reads, by length (the standard ones first, then the A-leg headers by rank).
   private readonly namesByLength: Array<Array<{ name: Uint8Array; id: number }> | null>;
@@ -152,8 +153,12 @@ export class SipParser {
       hdrEnd = findHeaderEnd(buf, off, end);
       if (hdrEnd < 0) return this.fail('incomplete');
     }
-    const text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.text = text;
+    // The capture batch (or file window) is one buffer for many messages: its Buffer view is made once.
+    if (buf !== this.textOf) {
+      this.textOf = buf;
+      this.text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const text = this.text;
     const limit = stream ? hdrEnd : end;
     const msg: SipMessage = {
       isRequest: false,
