@@ -29,6 +29,12 @@ const TICK_MS = 1000;
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
+/**
+ * A jump waits only for streams heard this recently before it: a stream silent longer (its call ended,
+ * silence suppression) may never send again, and waiting for it would hold capture time still, keeping
+ * lingering calls alive for whatever arrives meanwhile.
+ */
+const CLOCK_STEP_RECENT_MS = 1000;
 
 export interface PipelineEvents {
   streamStarted?(): void;
@@ -220,7 +226,8 @@ export class Pipeline<C extends CallView = CallTracker> {
    * or a real silence. An RTP packet of an active stream tells them apart (RTP timestamps follow the
    * sender, not our clock): on a step the offset grows by it, so streams, calls and their delta and jitter
    * never see it; live capture and replay alike. Until such a packet comes (SIP or RTCP first), capture
-   * time holds. Returns the packet's time to use.
+   * time holds, if a stream heard just before the jump can be expected to send one (CLOCK_STEP_RECENT_MS)
+   * and for CLOCK_STEP_HOLD_PACKETS packets at most. Returns the packet's time to use.
    */
   private clockJump(now: number): number {
     const pkt = this.pkt;
@@ -233,7 +240,10 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.engine.setClockOffsetMs(this.clockOffsetMs);
       return now - step;
     }
-    if (this.engine.activeStreams > 0 && this.heldJumpPackets++ < CLOCK_STEP_HOLD_PACKETS) return this.nowMs;
+    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && this.engine.canTellClockStepSince(this.nowMs - CLOCK_STEP_RECENT_MS)) {
+      this.heldJumpPackets++;
+      return this.nowMs;
+    }
     this.heldJumpPackets = 0;
     return now;
   }
@@ -371,10 +381,18 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   private onRtcp(pkt: DecodedPacket, now: number): void {
+    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
+    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    const binding = id >= 0 ? this.calls.binding(id) : null;
+    // SRTCP (RFC 3711) is encrypted after its first 8 bytes, then carries an index and an authentication
+    // tag. Where the SDP names a secure profile it is not parsed at all: ciphertext can happen to parse (a
+    // "BYE" would end the stream). Elsewhere only a compound that parses to its last byte is clear RTCP;
+    // SRTCP almost never does. Both are counted (rtcpStats.srtcp, .malformed), neither used nor forwarded.
+    if (binding !== null && binding.srtp) {
+      this.rtcpStats.srtcp++;
+      return;
+    }
     const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
-    // Only a compound that parses to its last byte is clear RTCP. SRTCP (RFC 3711: encrypted after the
-    // first 8 bytes, then an index and an authentication tag) never does; its "sender info" would be
-    // ciphertext. Such compounds are counted (rtcpStats.malformed) and neither used nor forwarded.
     if (c.malformed || c.packets.length === 0) return;
     const v = pkt.ipVersion;
     const samples = this.rtt.observe(c, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
@@ -392,9 +410,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
     if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
-    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
-    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
-    const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
+    const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
     this.sink.rtcp(rtcpToHomerJson(c), envelopeOf(pkt, now), callId);
   }
 
