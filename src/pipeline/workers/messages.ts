@@ -47,6 +47,10 @@ export interface WorkerStats {
   activeStreams: number;
   streamsStarted: number;
   evicted: number;
+  /** RTP-looking packets held for a stream that never started; RTCP not used (SRTCP by SDP, malformed). */
+  rtpNotMeasured: number;
+  srtcp: number;
+  rtcpMalformed: number;
   capture: { received: number; droppedKernel: number; droppedInterface: number };
 }
 
