@@ -708,12 +708,12 @@ const KINDS: Record<FieldKind, KindBuilder> = {
   'dyn-48k': dynamic('dyn-48k'),
   'dyn-90k': dynamic('dyn-90k'),
   // The capture host's clock steps (NTP) mid-call, forward up to 700 s or back up to 60 s; the reference is
-  // the same call without the step. Arrival without delay variation: the first packet after the step
-  // measures it, and its own delay variation could not be told from it.
+  // the same call without the step. Packets sent within 100 ms of the step arrive without delay variation:
+  // the first packet after the step measures it, and its own delay variation could not be told from it.
   'clock-step': (s) => {
     let mid = 0;
     signalledCall(s, {
-      impair: () => ({ lossPct: s.rnd.next() < 0.3 ? s.rnd.int(1, 3) : 0 }),
+      impair: () => ({ ...s.everyday(), steadyNs: [mid - 100 * MS, mid + 100 * MS] }),
       media: (a, b) => {
         talk(a, b, s.rnd.int(1500, 4000));
         mid = a.sent[Math.floor(a.sent.length / 2)].sendNs;
