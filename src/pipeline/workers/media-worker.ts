@@ -123,6 +123,7 @@ function sendStats(): void {
       rtpNotMeasured: p.engine.heldDiscarded,
       srtcp: p.rtcpStats.srtcp,
       rtcpMalformed: p.rtcpStats.malformed,
+      clockOffsetMs: p.clockOffsetMs,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },
     },
     ended,

@@ -51,6 +51,8 @@ export interface WorkerStats {
   rtpNotMeasured: number;
   srtcp: number;
   rtcpMalformed: number;
+  /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
+  clockOffsetMs: number;
   capture: { received: number; droppedKernel: number; droppedInterface: number };
 }
 
