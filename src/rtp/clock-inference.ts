@@ -16,8 +16,9 @@
  *    the delay variation) within 3 % of a candidate, once 16 packets span 500 ms (a mean: robust to packets
  *    that always arrive in pairs or trios);
  *  - confidence: 44.1 and 48 kHz are only 8.8 % apart, less than a few ms of delay variation moves one
- *    20 ms pair; so either of them is chosen (by votes or least squares) only once the fitted rate, widened
- *    by CONFIDENCE_Z standard errors, stays on that candidate's side of the midpoint between the two;
+ *    20 ms pair (up to 4 ms of it gives the wrong one 0.6 votes for each of the right one's); so either of
+ *    them is chosen only once the fitted rate, widened by CONFIDENCE_Z standard errors, stays on that
+ *    candidate's side of the midpoint between the two (and, without votes for it, within 3 % of it);
  *  - after INFER_MAX_PACKETS packets without a decision the clock stays unknown (no jitter is reported).
  *
  * State: a fixed pool of entries, direct-mapped by stream slot (no per-stream memory); a stream whose entry
@@ -46,6 +47,12 @@ const HALF_GAP = INFER_CLOCKS.map((c, k) => {
   let d = Infinity;
   for (let j = 0; j < INFER_CLOCKS.length; j++) if (j !== k) d = Math.min(d, Math.abs(INFER_CLOCKS[j] - c));
   return d / 2 / c;
+});
+/** Whether each candidate's nearest neighbour is above it. */
+const NEIGHBOUR_ABOVE = INFER_CLOCKS.map((c, k) => {
+  let best = -1;
+  for (let j = 0; j < INFER_CLOCKS.length; j++) if (j !== k && (best < 0 || Math.abs(INFER_CLOCKS[j] - c) < Math.abs(INFER_CLOCKS[best] - c))) best = j;
+  return INFER_CLOCKS[best] > c;
 });
 /** Candidates whose neighbour is too close for a vote alone (44.1 and 48 kHz). */
 const NEEDS_CONFIRMATION = HALF_GAP.map((h) => h < 2 * VOTE_TOLERANCE);
@@ -260,7 +267,7 @@ export class ClockInference {
       const ratio = meanHz / INFER_CLOCKS[bestK < 0 ? 0 : bestK];
       if (best >= 4 && best * 4 >= pairs && best >= 2 * second && ratio * VOTE_SPAN_FACTOR >= 1 && ratio <= VOTE_SPAN_FACTOR) {
         if (!NEEDS_CONFIRMATION[bestK]) return bestK;
-        if (n >= CONFIRM_MIN_PACKETS && this.fit(e, n) === bestK) return bestK;
+        if (n >= CONFIRM_MIN_PACKETS && this.prefers(e, n, bestK)) return bestK;
       }
     }
     if (n >= LSQ_MIN_PACKETS && spanMs >= LSQ_MIN_SPAN_MS) {
@@ -271,27 +278,46 @@ export class ClockInference {
   }
 
   /**
-   * The candidate the least-squares rate fits: within LSQ_TOLERANCE and, for a candidate with a close
-   * neighbour, CONFIDENCE_Z standard errors short of the midpoint to it; -1 when none.
+   * True when the least-squares rate, widened by CONFIDENCE_Z standard errors, lies wholly on candidate
+   * k's side of the midpoint to its nearest neighbour (however far from k itself: bursts at the start of a
+   * short stream move the mean rate more than they move the votes).
    */
-  private fit(e: number, n: number): number {
+  private prefers(e: number, n: number, k: number): boolean {
+    const f = this.rate(e, n);
+    if (f === null) return false;
+    const mid = INFER_CLOCKS[k] * (1 + (NEIGHBOUR_ABOVE[k] ? HALF_GAP[k] : -HALF_GAP[k]));
+    const lo = f.hz * (1 - CONFIDENCE_Z * f.relSe);
+    const hi = f.hz * (1 + CONFIDENCE_Z * f.relSe);
+    return NEIGHBOUR_ABOVE[k] ? hi < mid : lo > mid;
+  }
+
+  /** Least-squares rate (Hz) of the entry and its relative standard error; null without a fit. */
+  private rate(e: number, n: number): { hz: number; relSe: number } | null {
     const l = e * LS;
     const sx = this.ls[l];
     const sy = this.ls[l + 1];
     const syy = this.ls[l + 4] - (sy * sy) / n;
-    if (!(syy > 0) || n < 3) return -1;
+    if (!(syy > 0) || n < 3) return null;
     const sxy = this.ls[l + 3] - (sx * sy) / n;
     const sxx = this.ls[l + 2] - (sx * sx) / n;
     const msPerTick = sxy / syy;
-    if (!(msPerTick > 0)) return -1;
-    const hz = 1000 / msPerTick;
-    // Relative standard error of the rate: that of the slope (residuals in arrival ms) over the slope.
+    if (!(msPerTick > 0)) return null;
+    // Residuals in arrival ms; the rate's relative standard error is the slope's.
     const rss = Math.max(0, sxx - sxy * msPerTick);
-    const relSe = Math.sqrt(rss / (n - 2) / syy) / msPerTick;
+    return { hz: 1000 / msPerTick, relSe: Math.sqrt(rss / (n - 2) / syy) / msPerTick };
+  }
+
+  /**
+   * The candidate the least-squares rate fits: within LSQ_TOLERANCE and, for a candidate with a close
+   * neighbour, CONFIDENCE_Z standard errors short of the midpoint to it; -1 when none.
+   */
+  private fit(e: number, n: number): number {
+    const f = this.rate(e, n);
+    if (f === null) return -1;
     for (let k = 0; k < K; k++) {
-      const off = Math.abs(hz / INFER_CLOCKS[k] - 1);
+      const off = Math.abs(f.hz / INFER_CLOCKS[k] - 1);
       if (off > LSQ_TOLERANCE) continue;
-      return !NEEDS_CONFIRMATION[k] || off + CONFIDENCE_Z * relSe <= HALF_GAP[k] ? k : -1;
+      return !NEEDS_CONFIRMATION[k] || off + CONFIDENCE_Z * f.relSe <= HALF_GAP[k] ? k : -1;
     }
     return -1;
   }
