@@ -29,12 +29,6 @@ const TICK_MS = 1000;
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
-/**
- * A jump waits only for streams heard this recently before it: a stream silent longer (its call ended,
- * silence suppression) may never send again, and waiting for it would hold capture time still, keeping
- * lingering calls alive for whatever arrives meanwhile.
- */
-const CLOCK_STEP_RECENT_MS = 1000;
 
 export interface PipelineEvents {
   streamStarted?(): void;
@@ -226,8 +220,8 @@ export class Pipeline<C extends CallView = CallTracker> {
    * or a real silence. An RTP packet of an active stream tells them apart (RTP timestamps follow the
    * sender, not our clock): on a step the offset grows by it, so streams, calls and their delta and jitter
    * never see it; live capture and replay alike. Until such a packet comes (SIP or RTCP first), capture
-   * time holds, if a stream heard just before the jump can be expected to send one (CLOCK_STEP_RECENT_MS)
-   * and for CLOCK_STEP_HOLD_PACKETS packets at most. Returns the packet's time to use.
+   * time holds, while a stream can be expected to send one (aStreamCanTellClockStep) and for
+   * CLOCK_STEP_HOLD_PACKETS packets at most. Returns the packet's time to use.
    */
   private clockJump(now: number): number {
     const pkt = this.pkt;
@@ -240,12 +234,30 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.engine.setClockOffsetMs(this.clockOffsetMs);
       return now - step;
     }
-    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && this.engine.canTellClockStepSince(this.nowMs - CLOCK_STEP_RECENT_MS)) {
+    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && this.aStreamCanTellClockStep()) {
       this.heldJumpPackets++;
       return this.nowMs;
     }
     this.heldJumpPackets = 0;
     return now;
+  }
+
+  /**
+   * True when an active stream with a known clock (what clockStepAt judges) may still send: one whose
+   * media is not lingering after its call ended or moved. Waiting for a stream that will not send would
+   * hold capture time still, keeping the lingering call alive for whatever arrives meanwhile (RTCP long
+   * after a BYE). Rare: on a jump only.
+   */
+  private aStreamCanTellClockStep(): boolean {
+    const e = this.engine;
+    let found = false;
+    e.forEachActive((slot) => {
+      if (found || e.clockRate(slot) === 0) return;
+      const id = this.ctx.binding[slot];
+      const b = id >= 0 ? this.calls.binding(id) : null;
+      if (b === null || b.retireAtMs <= 0) found = true;
+    });
+    return found;
   }
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */

@@ -304,18 +304,9 @@ export class RtpEngine {
     return arrival - media;
   }
 
-  /**
-   * True when an active stream that clockStepAt could judge (known clock) had a packet at or after `ms`
-   * (capture time, offsets applied): one that is likely to send again at once. Rare: called on a jump only.
-   */
-  canTellClockStepSince(ms: number): boolean {
-    if (this.epochSec < 0) return false;
-    const rel = ms - this.epochSec * 1000;
-    for (let i = this.activeCount - 1; i >= 0; i--) {
-      const s = this.slotList[i];
-      if (this.f[s * L.HOT_D + L.D_LAST_MS] >= rel && this.w[s * L.HOT_W + L.W_CLOCK] !== 0) return true;
-    }
-    return false;
+  /** The stream's clock rate (Hz), 0 while unknown: clockStepAt judges only streams with one. */
+  clockRate(slot: number): number {
+    return this.w[slot * L.HOT_W + L.W_CLOCK];
   }
 
   setHostTimestamps(on: boolean): void {
