@@ -117,8 +117,9 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     expect(rr[0]!.report_blocks[0]!.packets_lost).toBe(-3);
   });
 
-  // The RR 20 s after the BYE is the capture's last packet: a jump of capture time after which no RTP
-  // can tell a host clock step from silence (the call's streams were silent since the BYE), so time moves on.
+  // The RR 20 s after the BYE is the capture's last packet: a jump of capture time that no RTP will follow
+  // (the call's streams linger after its BYE), so it is taken as time passing, not held as a possible host
+  // clock step: the linger is over and the RR has no call.
   it('RTCP arriving while the call lingers after its BYE goes out under the Call-ID; after the linger it does not', async () => {
     const records: PcapRecord[] = [];
     let byeNs = 0n;
