@@ -195,7 +195,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const drops = dropWatch(log, () => loop.totals());
   const timer = setInterval(() => {
     pipeline.captureDrops = drops();
-    pipeline.tick(Date.now());
+    pipeline.wallTick(Date.now());
   }, 1000);
   timer.unref();
 

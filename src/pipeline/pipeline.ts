@@ -29,6 +29,10 @@ const TICK_MS = 1000;
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
+/** A wall-clock tick this far from capture time (the timer runs once a second) may be a host clock step. */
+const WALL_STEP_MS = 3000;
+/** Wall-clock ticks such a jump waits for an RTP packet to measure the step. */
+const WALL_STEP_HOLD_TICKS = 5;
 
 export interface PipelineEvents {
   streamStarted?(): void;
@@ -70,6 +74,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   clockSteps = 0;
   clockOffsetMs = 0;
   private heldJumpPackets = 0;
+  private heldWallTicks = 0;
 
   private readonly pkt = new DecodedPacket();
   private readonly snap = createStreamSnapshot();
@@ -272,9 +277,25 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /**
-   * Advances capture-time work: silent streams end, idle calls expire, due streams are reported.
-   * Live capture also calls it from a wall-clock timer so reports flow when traffic stops.
+   * Live capture's once-a-second timer (`wallMs`: the wall clock, which capture timestamps follow): reports
+   * and timeouts keep flowing when traffic stops. Host clock steps already measured are removed, as from
+   * packets; a tick that jumps past what the timer explains while a stream can still measure the step
+   * (the next RTP packet does) holds time for up to WALL_STEP_HOLD_TICKS ticks: expiring at the stepped
+   * time first would end every stream and call for a step forward.
    */
+  wallTick(wallMs: number): void {
+    const now = wallMs - this.clockOffsetMs;
+    const jump = this.nowMs > 0 && Math.abs(now - this.nowMs) >= WALL_STEP_MS;
+    if (jump && this.heldWallTicks < WALL_STEP_HOLD_TICKS && this.aStreamCanTellClockStep()) {
+      this.heldWallTicks++;
+      this.tick(this.nowMs);
+      return;
+    }
+    this.heldWallTicks = 0;
+    this.tick(now);
+  }
+
+  /** Advances capture-time work: silent streams end, idle calls expire, due streams are reported. */
   tick(nowMs: number): void {
     if (nowMs > this.nowMs) this.nowMs = nowMs;
     const now = this.nowMs;

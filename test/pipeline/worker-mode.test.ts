@@ -42,8 +42,9 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
 /**
  * The same packets through one pipeline, and through a signalling owner + two mirrored pipelines that
  * `workerOf` deals them to, with every message delivered before the receiving worker's next packet.
- * `live`: once a second of capture time the owner also gets what the pool gives it in a live run (each
- * worker's touched calls and clock offset, then expiry at the wall clock, which capture time stands for).
+ * `live`: once a second of capture time, as in a live run, each worker's wall-clock timer fires and the
+ * owner gets what the pool gives it (each worker's touched calls and clock offset, then expiry at the wall
+ * clock); capture time stands for the wall clock.
  */
 function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false) {
   const single = collector();
@@ -77,6 +78,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       if (live && (rawMs >= nextTickMs || rawMs < nextTickMs - 2000)) {
         nextTickMs = rawMs + 1000;
         for (const x of [0, 1]) {
+          workers[x]!.wallTick(rawMs);
           const touched = mirrors[x]!.takeTouched();
           if (touched) owner.touch([...touched.keys()], [...touched.values()], workers[x]!.nowMs);
           owner.workerClock(x, workers[x]!.clockOffsetMs);

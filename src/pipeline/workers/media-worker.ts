@@ -152,7 +152,7 @@ const timer = setInterval(() => {
   drainControl();
   const s = loop!.totals();
   pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
-  pipeline.tick(Date.now());
+  pipeline.wallTick(Date.now());
   flush();
   sendStats();
 }, 1000);
