@@ -29,6 +29,10 @@ const TICK_MS = 1000;
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
+/** A wall-clock tick this far from capture time (the timer runs once a second) may be a host clock step. */
+const WALL_STEP_MS = 3000;
+/** Wall-clock ticks such a jump waits for an RTP packet to measure the step. */
+const WALL_STEP_HOLD_TICKS = 5;
 
 export interface PipelineEvents {
   streamStarted?(): void;
@@ -70,6 +74,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   clockSteps = 0;
   clockOffsetMs = 0;
   private heldJumpPackets = 0;
+  private heldWallTicks = 0;
 
   private readonly pkt = new DecodedPacket();
   private readonly snap = createStreamSnapshot();
@@ -220,7 +225,8 @@ export class Pipeline<C extends CallView = CallTracker> {
    * or a real silence. An RTP packet of an active stream tells them apart (RTP timestamps follow the
    * sender, not our clock): on a step the offset grows by it, so streams, calls and their delta and jitter
    * never see it; live capture and replay alike. Until such a packet comes (SIP or RTCP first), capture
-   * time holds. Returns the packet's time to use.
+   * time holds, while a stream can be expected to send one (aStreamCanTellClockStep) and for
+   * CLOCK_STEP_HOLD_PACKETS packets at most. Returns the packet's time to use.
    */
   private clockJump(now: number): number {
     const pkt = this.pkt;
@@ -233,9 +239,30 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.engine.setClockOffsetMs(this.clockOffsetMs);
       return now - step;
     }
-    if (this.engine.activeStreams > 0 && this.heldJumpPackets++ < CLOCK_STEP_HOLD_PACKETS) return this.nowMs;
+    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && this.aStreamCanTellClockStep()) {
+      this.heldJumpPackets++;
+      return this.nowMs;
+    }
     this.heldJumpPackets = 0;
     return now;
+  }
+
+  /**
+   * True when an active stream with a known clock (what clockStepAt judges) may still send: one whose
+   * media is not lingering after its call ended or moved. Waiting for a stream that will not send would
+   * hold capture time still, keeping the lingering call alive for whatever arrives meanwhile (RTCP long
+   * after a BYE). Rare: on a jump only.
+   */
+  private aStreamCanTellClockStep(): boolean {
+    const e = this.engine;
+    let found = false;
+    e.forEachActive((slot) => {
+      if (found || e.clockRate(slot) === 0) return;
+      const id = this.ctx.binding[slot];
+      const b = id >= 0 ? this.calls.binding(id) : null;
+      if (b === null || b.retireAtMs <= 0) found = true;
+    });
+    return found;
   }
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
@@ -250,9 +277,25 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /**
-   * Advances capture-time work: silent streams end, idle calls expire, due streams are reported.
-   * Live capture also calls it from a wall-clock timer so reports flow when traffic stops.
+   * Live capture's once-a-second timer (`wallMs`: the wall clock, which capture timestamps follow): reports
+   * and timeouts keep flowing when traffic stops. Host clock steps already measured are removed, as from
+   * packets; a tick that jumps past what the timer explains while a stream can still measure the step
+   * (the next RTP packet does) holds time for up to WALL_STEP_HOLD_TICKS ticks: expiring at the stepped
+   * time first would end every stream and call for a step forward.
    */
+  wallTick(wallMs: number): void {
+    const now = wallMs - this.clockOffsetMs;
+    const jump = this.nowMs > 0 && Math.abs(now - this.nowMs) >= WALL_STEP_MS;
+    if (jump && this.heldWallTicks < WALL_STEP_HOLD_TICKS && this.aStreamCanTellClockStep()) {
+      this.heldWallTicks++;
+      this.tick(this.nowMs);
+      return;
+    }
+    this.heldWallTicks = 0;
+    this.tick(now);
+  }
+
+  /** Advances capture-time work: silent streams end, idle calls expire, due streams are reported. */
   tick(nowMs: number): void {
     if (nowMs > this.nowMs) this.nowMs = nowMs;
     const now = this.nowMs;
@@ -371,10 +414,18 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   private onRtcp(pkt: DecodedPacket, now: number): void {
+    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
+    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    const binding = id >= 0 ? this.calls.binding(id) : null;
+    // SRTCP (RFC 3711) is encrypted after its first 8 bytes, then carries an index and an authentication
+    // tag. Where the SDP names a secure profile it is not parsed at all: ciphertext can happen to parse (a
+    // "BYE" would end the stream). Elsewhere only a compound that parses to its last byte is clear RTCP;
+    // SRTCP almost never does. Both are counted (rtcpStats.srtcp, .malformed), neither used nor forwarded.
+    if (binding !== null && binding.srtp) {
+      this.rtcpStats.srtcp++;
+      return;
+    }
     const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
-    // Only a compound that parses to its last byte is clear RTCP. SRTCP (RFC 3711: encrypted after the
-    // first 8 bytes, then an index and an authentication tag) never does; its "sender info" would be
-    // ciphertext. Such compounds are counted (rtcpStats.malformed) and neither used nor forwarded.
     if (c.malformed || c.packets.length === 0) return;
     const v = pkt.ipVersion;
     const samples = this.rtt.observe(c, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
@@ -392,9 +443,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
     if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
-    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
-    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
-    const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
+    const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
     this.sink.rtcp(rtcpToHomerJson(c), envelopeOf(pkt, now), callId);
   }
 

@@ -304,6 +304,11 @@ export class RtpEngine {
     return arrival - media;
   }
 
+  /** The stream's clock rate (Hz), 0 while unknown: clockStepAt judges only streams with one. */
+  clockRate(slot: number): number {
+    return this.w[slot * L.HOT_W + L.W_CLOCK];
+  }
+
   setHostTimestamps(on: boolean): void {
     this.hostTimestamps = on;
   }

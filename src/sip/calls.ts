@@ -634,6 +634,7 @@ export class CallTracker {
     b.direction = m.direction;
     b.onHold = hold;
     b.rtcpMux = m.rtcpMux;
+    b.srtp = m.secure;
     if (userAgent !== '') b.userAgent = userAgent;
     b.kind = m.kind;
     b.updatedMs = nowMs;
@@ -658,6 +659,7 @@ export class CallTracker {
       rtcpIp: m.rtcpIp ?? m.ip,
       rtcpPort: m.rtcpPort,
       rtcpMux: m.rtcpMux,
+      srtp: m.secure,
       natIp,
       payloads: m.payloads,
       ptime: m.ptime,

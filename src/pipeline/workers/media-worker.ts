@@ -120,6 +120,10 @@ function sendStats(): void {
       activeStreams: p.engine.activeStreams,
       streamsStarted: p.engine.counters.streamsStarted,
       evicted: p.engine.counters.evicted,
+      rtpNotMeasured: p.engine.heldDiscarded,
+      srtcp: p.rtcpStats.srtcp,
+      rtcpMalformed: p.rtcpStats.malformed,
+      clockOffsetMs: p.clockOffsetMs,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },
     },
     ended,
@@ -148,7 +152,7 @@ const timer = setInterval(() => {
   drainControl();
   const s = loop!.totals();
   pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
-  pipeline.tick(Date.now());
+  pipeline.wallTick(Date.now());
   flush();
   sendStats();
 }, 1000);

@@ -47,6 +47,12 @@ export interface WorkerStats {
   activeStreams: number;
   streamsStarted: number;
   evicted: number;
+  /** RTP-looking packets held for a stream that never started; RTCP not used (SRTCP by SDP, malformed). */
+  rtpNotMeasured: number;
+  srtcp: number;
+  rtcpMalformed: number;
+  /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
+  clockOffsetMs: number;
   capture: { received: number; droppedKernel: number; droppedInterface: number };
 }
 
