@@ -25,6 +25,12 @@ export interface ReportContext {
   captureDrops?: number;
   /** Whether the opposite direction of the call's media was seen; ONE_WAY_RTP is 1 only when known false. */
   reverseStreamSeen?: boolean;
+  /** Completed silences of the stream (report/silences.ts): count, total and longest, ms. */
+  silences?: number;
+  silenceMs?: number;
+  maxSilenceMs?: number;
+  /** Length of the pause in progress (ALERT/CLEARED of rule 'silence'), ms; 0 when none. */
+  currentSilenceMs?: number;
 }
 
 export interface ReportOptions {
@@ -141,6 +147,10 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     MOS_INTERVALS: n,
     HOST_TIMESTAMPS: ctx.hostTimestamps || snap.hostTimestamps ? 1 : 0,
     CAPTURE_DROPS: ctx.captureDrops ?? 0,
+    SILENCES: ctx.silences ?? 0,
+    SILENCE_MS: round3(ctx.silenceMs ?? 0),
+    MAX_SILENCE_MS: round3(ctx.maxSilenceMs ?? 0),
+    CURRENT_SILENCE_MS: round3(ctx.currentSilenceMs ?? 0),
     VLAN: snap.vlan,
     NODE: ctx.nodeName,
     SYNTHETIC_ID: ctx.callId ? 0 : 1,

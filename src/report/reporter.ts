@@ -1,13 +1,14 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { CodecTable } from '../qos/codecs.js';
 import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay } from '../qos/delay.js';
-import type { DelayAssumptions } from '../qos/delay.js';
+import type { DelayAssumptions, DelayEstimate } from '../qos/delay.js';
 import { buildQosReport } from './build.js';
 import type { QosReport, ReportContext } from './build.js';
 import { decideCorrelation } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
 import { StreamQosState } from './qos-state.js';
+import { StreamSilences } from './silences.js';
 import { ReportScheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
 
@@ -17,6 +18,8 @@ export interface QosReporterConfig {
   unknownCallId: UnknownCallIdPolicy;
   codecs?: CodecTable;
   delay?: DelayAssumptions;
+  /** A stream with no packet for this long is paused (silence or loss outage), ms; 0 = off. Default 0. */
+  silenceMs?: number;
 }
 
 /** What the pipeline knows about a stream at report time; the reporter works out the delay itself. */
@@ -47,6 +50,10 @@ export class QosReporter {
   readonly codecs: CodecTable;
   readonly delay: DelayAssumptions;
   readonly unknownCallId: UnknownCallIdPolicy;
+  /** Pauses and silences per stream slot (fed by the pipeline's media-fault checks). */
+  readonly silences: StreamSilences;
+  /** 1 while the slot's call has audio in this stream's direction only (ONE_WAY_RTP, see call-faults.ts). */
+  readonly oneWay: Uint8Array;
   private readonly metrics = new IntervalMetrics();
   /** Reports withheld by the 'drop' policy. */
   dropped = 0;
@@ -57,10 +64,14 @@ export class QosReporter {
     this.codecs = c.codecs ?? new CodecTable();
     this.delay = c.delay ?? DEFAULT_DELAY_ASSUMPTIONS;
     this.unknownCallId = c.unknownCallId;
+    this.silences = new StreamSilences(c.maxStreams, c.silenceMs ?? 0);
+    this.oneWay = new Uint8Array(c.maxStreams);
   }
 
   streamStarted(slot: number, nowMs: number): void {
     this.qos.reset(slot);
+    this.silences.reset(slot);
+    this.oneWay[slot] = 0;
     this.scheduler.start(slot, nowMs);
   }
 
@@ -68,6 +79,12 @@ export class QosReporter {
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
     const d = estimateOneWayDelay(input.rttMs, this.delay);
     this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d);
+    return this.context(snap, input, d);
+  }
+
+  private context(snap: StreamSnapshot, input: StreamReportInput, d: DelayEstimate): ReportContext {
+    const slot = snap.slot;
+    const sil = this.silences;
     // Field by field, not a spread: this runs for every report and a spread with extra keys is slow.
     return {
       callId: input.callId,
@@ -80,8 +97,29 @@ export class QosReporter {
       oneWayDelayMs: d.oneWayDelayMs,
       delaySource: d.source,
       captureDrops: input.captureDrops,
-      reverseStreamSeen: input.reverseStreamSeen,
+      reverseStreamSeen: this.oneWay[slot] === 1 ? false : input.reverseStreamSeen,
+      silences: sil.count[slot],
+      silenceMs: sil.totalMs[slot],
+      maxSilenceMs: sil.maxMs[slot],
+      currentSilenceMs: 0,
     };
+  }
+
+  /**
+   * An ALERT or CLEARED report for a media fault (silence, one-way-rtp) found outside the report
+   * schedule: the interval in progress, nothing scored, the schedule untouched. Null when the
+   * unknown-Call-ID policy withholds it.
+   */
+  faultReport(snap: StreamSnapshot, input: StreamReportInput, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): ReportOut | null {
+    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    if (!decision.send && !decision.log) {
+      this.dropped++;
+      return null;
+    }
+    const ctx = this.context(snap, input, estimateOneWayDelay(input.rttMs, this.delay));
+    if (this.silences.paused(snap.slot)) ctx.currentSilenceMs = this.silences.currentMs(snap.slot, nowMs);
+    const report = buildQosReport(snap, ctx, kind, this.qos, { alertRule: rule, reportTsMs: nowMs, intervalS: this.scheduler.intervalS(snap.slot) });
+    return { report, send: decision.send, log: decision.log };
   }
 
   /**

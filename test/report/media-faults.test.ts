@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
+import type { SdpSpec } from '../../src/gen/index.js';
+import { e2eConfig, replayReports } from '../e2e/helpers.js';
+import type { E2eReport } from '../e2e/helpers.js';
+
+// Media faults that are not loss, from generated captures replayed through runReplay (the CLI's path):
+// the call shapes are written here with the generator's SIP dialog and RTP timeline, and the reports
+// are read back as JSON lines.
+const T0 = 1_700_000_000_000;
+const A = { ip: '10.1.0.10', port: 40000, ssrc: 0x1111aaaa };
+const B = { ip: '10.2.0.20', port: 50000, ssrc: 0x2222bbbb };
+const audio = (ip: string, port: number, direction?: SdpSpec['direction']): SdpSpec => ({ ip, media: [{ port, formats: [8], direction }] });
+const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-faults-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Replay advances capture time with packets only (live capture also ticks on a timer): other traffic of
+ * the mirror port, a non-RTP datagram every 250 ms, keeps the once-a-second checks going through pauses.
+ */
+function background(t: CaptureTimeline, untilMs: number): void {
+  for (let ms = T0; ms <= untilMs; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
+}
+
+/** An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. */
+async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port)): Promise<E2eReport[]> {
+  const t = new CaptureTimeline();
+  background(t, T0 + byeAt);
+  const d = new DialogWriter(t, `${name}@gen`, A.ip, B.ip);
+  const c = d.invite(T0, audio(A.ip, A.port));
+  d.respond(T0 + 50, 200, c, sdpB);
+  d.ack(T0 + 60, c);
+  media(t, T0 + 100);
+  const bc = d.bye(T0 + byeAt);
+  d.respond(T0 + byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
+  const file = join(dir, `${name}.pcap`);
+  writeFileSync(file, t.pcap());
+  return replayReports(file, e2eConfig());
+}
+
+const ab = (r: E2eReport) => r.SRC_IP === A.ip && r.DST_IP === B.ip;
+const ba = (r: E2eReport) => r.SRC_IP === B.ip && r.DST_IP === A.ip;
+const alerts = (reports: E2eReport[], rule: string) => reports.filter((r) => r.ALERT_RULE === rule);
+
+describe('media faults (reports.faults defaults: 5 s each)', () => {
+  it('one-way RTP: an ALERT on the flowing stream 5 s after the answer, ONE_WAY_RTP 1 until the call ends', async () => {
+    const reports = await replayCall('one-way', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }));
+    const ow = alerts(reports, 'one-way-rtp');
+    expect(ow.filter((r) => r.TYPE === 'ALERT')).toHaveLength(1);
+    const alert = ow.find((r) => r.TYPE === 'ALERT')!;
+    expect(ab(alert)).toBe(true);
+    expect(alert.ONE_WAY_RTP).toBe(1);
+    // Checked once per second of capture time: between 5 and 6 s after the 200 OK.
+    expect(alert.REPORT_TS).toBeGreaterThanOrEqual(Math.floor((T0 + 50 + 5000) / 1000));
+    expect(alert.REPORT_TS).toBeLessThanOrEqual(Math.floor((T0 + 50 + 6000) / 1000) + 1);
+    const end = reports.find((r) => r.TYPE === 'HANGUP' && ab(r))!;
+    expect(end.ONE_WAY_RTP).toBe(1);
+    expect(alerts(reports, 'no-media')).toHaveLength(0);
+  });
+
+  it('two-way RTP raises no fault, and ONE_WAY_RTP stays 0', async () => {
+    const reports = await replayCall('two-way', 12_000, (t, s) => {
+      t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+      t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 550 });
+    });
+    expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED')).toHaveLength(0);
+    const ends = reports.filter((r) => r.TYPE === 'HANGUP');
+    expect(ends).toHaveLength(2);
+    for (const r of ends) expect(r).toMatchObject({ ONE_WAY_RTP: 0, SILENCES: 0, SILENCE_MS: 0 });
+  });
+
+  it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {
+    const reports = await replayCall('held', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }), audio(B.ip, B.port, 'recvonly'));
+    expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
+  });
+
+  it('no media after the answer: a call-level ALERT after 5 s, CLEARED when media arrives', async () => {
+    const reports = await replayCall('no-media', 12_000, (t, s) => {
+      // Both directions start 8 s after the answer.
+      t.rtp(s + 8000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+      t.rtp(s + 8005, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+    });
+    const nm = alerts(reports, 'no-media');
+    expect(nm.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    const [alert, cleared] = nm;
+    expect(alert).toMatchObject({ CORRELATION_ID: 'no-media@gen', NO_MEDIA: 1, SSRC: 0, SRC_IP: B.ip, SRC_PORT: B.port, DST_IP: A.ip, DST_PORT: A.port });
+    expect(alert.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
+    expect(alert.NO_MEDIA_MS as number).toBeLessThan(6100);
+    expect(cleared).toMatchObject({ NO_MEDIA: 0, SRC_IP: B.ip, DST_IP: A.ip });
+    expect(cleared.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(8000);
+    expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
+  });
+
+  it('a call without any media is cleared at its end', async () => {
+    const reports = await replayCall('silent-call', 9_000, () => {});
+    expect(alerts(reports, 'no-media').map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+  });
+
+  it('a pause with the sequence continuing is a silence; one with the sequence jumping is loss', async () => {
+    const reports = await replayCall('pauses', 16_500, (t, s) => {
+      // Both directions stop for 7 s. a -> b is silent (DTX, mute): the sequence continues, the timestamps
+      // advance by the pause.
+      const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+      const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 200 });
+      t.rtp(s + 4000 + 7000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 350 * 160, count: 250 });
+      // b -> a: the network loses 7 s (350 packets): the sequence jumps.
+      t.rtp(s + 4005 + 7000, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq + 350, ts: b.ts + 350 * 160, count: 250 });
+    });
+    const sa = alerts(reports, 'silence').filter(ab);
+    const sb = alerts(reports, 'silence').filter(ba);
+    expect(sa.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    expect(sb.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    expect(sa[0].CURRENT_SILENCE_MS as number).toBeGreaterThanOrEqual(5000);
+    // The pause lasted 7 s minus one packet spacing (last packet at +3980, next at +11000).
+    expect(Math.abs((sa[1].CURRENT_SILENCE_MS as number) - 7020)).toBeLessThanOrEqual(40);
+    expect(sa[1]).toMatchObject({ PAUSE_WAS_LOSS: 0, SILENCES: 1 });
+    expect(sb[1]).toMatchObject({ PAUSE_WAS_LOSS: 1, SILENCES: 0 });
+    const endA = reports.find((r) => r.TYPE === 'HANGUP' && ab(r))!;
+    const endB = reports.find((r) => r.TYPE === 'HANGUP' && ba(r))!;
+    expect(endA).toMatchObject({ SILENCES: 1, PACKET_LOSS: 0 });
+    expect(Math.abs((endA.MAX_SILENCE_MS as number) - 7020)).toBeLessThanOrEqual(40);
+    expect(endB).toMatchObject({ SILENCES: 0, SILENCE_MS: 0, PACKET_LOSS: 350 });
+  });
+
+  it('thresholds come from reports.faults; 0 turns a check off', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 12_000);
+    const d = new DialogWriter(t, 'off@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+    const file = join(dir, 'off.pcap');
+    writeFileSync(file, t.pcap());
+    const off = await replayReports(file, e2eConfig((cfg) => void (cfg.reports.faults.oneWayS = 0)));
+    expect(alerts(off, 'one-way-rtp')).toHaveLength(0);
+    const late = await replayReports(file, e2eConfig((cfg) => void (cfg.reports.faults.oneWayS = 9)));
+    const alert = alerts(late, 'one-way-rtp').find((r) => r.TYPE === 'ALERT')!;
+    expect(alert.REPORT_TS).toBeGreaterThanOrEqual(Math.floor((T0 + 50 + 9000) / 1000));
+  });
+});
