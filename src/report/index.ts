@@ -10,3 +10,4 @@ export * from './reporter.js';
 export * from './silences.js';
 export * from './call-faults.js';
 export * from './call-fault-report.js';
+export * from './fields.js';

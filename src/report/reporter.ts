@@ -176,7 +176,7 @@ export class QosReporter {
   private evaluateRules(snap: StreamSnapshot, nowMs: number): number {
     const sched = this.scheduler;
     // The rules' variables are only read when there are rules.
-    return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos) : this.metrics, nowMs);
+    return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos, this) : this.metrics, nowMs);
   }
 
   /** Stream ended: scores the last partial interval, builds the FINAL/HANGUP report, frees the slot's schedule. */

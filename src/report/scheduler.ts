@@ -1,6 +1,6 @@
 import { compileRule } from './rules.js';
 import type { CompiledRule, RuleConfig } from './rules.js';
-import { METRIC_VARIABLES } from './metrics-scope.js';
+import { METRIC_VARIABLES } from './fields.js';
 import type { IntervalMetrics } from './metrics-scope.js';
 
 export interface SchedulerConfig {
