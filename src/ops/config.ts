@@ -162,8 +162,8 @@ export const probeSchema = obj(
     ),
     qos: obj(
       {
-        nominal_one_way_delay_ms: num({ doc: 'Assumed network one-way delay when RTCP gives no round trip.', default: 0, min: 0, max: 10000 }),
-        jitter_buffer_ms: num({ doc: 'Receiver jitter-buffer delay added to the one-way delay.', default: 0, min: 0, max: 10000 }),
+        nominal_one_way_delay_ms: num({ doc: 'Assumed network one-way delay when RTCP gives no round trip on any path of the call.', default: 0, min: 0, max: 10000 }),
+        jitter_buffer_ms: num({ doc: 'Receiver jitter-buffer delay added to the network one-way delay (assumed; reported as BUFFER_DELAY).', default: 0, min: 0, max: 10000 }),
         codecs: record({
           doc: 'E-model codec table by encoding name (lower case); "default" applies to unknown codecs.',
           item: codecSchema,

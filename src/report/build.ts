@@ -3,6 +3,7 @@ import { clockSourceName } from '../rtp/clock-inference.js';
 import { syntheticCallId } from './correlation.js';
 import { staticPayloadName } from './codec-names.js';
 import type { StreamQosState } from './qos-state.js';
+import type { DelayEstimate, DelaySource } from '../qos/delay.js';
 
 export type ReportKind = 'PERIODIC' | 'FINAL' | 'HANGUP' | 'ALERT' | 'CLEARED';
 
@@ -20,7 +21,9 @@ export interface ReportContext {
   hostTimestamps: boolean;
   /** The one-way delay the E-model used (ms), and where it came from. */
   oneWayDelayMs: number;
-  delaySource?: 'rtcp' | 'nominal';
+  delaySource?: DelaySource;
+  /** Its parts, measured and assumed (qos/delay.ts); absent: all of oneWayDelayMs is network delay. */
+  delay?: DelayEstimate;
   /** Capture drops the source reported (kernel + interface) since start; reported so they are not read as network loss. */
   captureDrops?: number;
   /** Whether the opposite direction of the call's media was seen; ONE_WAY_RTP is 1 only when known false. */
@@ -142,6 +145,12 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     ID: round3(n ? qos.lastId[slot] : 0),
     ONE_WAY_DELAY: round3(ctx.oneWayDelayMs),
     DELAY_SOURCE: ctx.delaySource ?? 'nominal',
+    NETWORK_DELAY: round3(ctx.delay?.networkOneWayDelayMs ?? ctx.oneWayDelayMs),
+    BUFFER_DELAY: round3(ctx.delay?.bufferMs ?? 0),
+    BUFFER_DELAY_SOURCE: ctx.delay?.bufferSource ?? 'assumed',
+    DELAY_LEGS: ctx.delay?.legs ?? 1,
+    DELAY_PATHS: ctx.delay?.paths ?? 2,
+    DELAY_PATHS_MEASURED: ctx.delay?.pathsMeasured ?? (ctx.delaySource === 'rtcp' ? 1 : 0),
     LAST_MOS: round3(n ? qos.lastMos[slot] : 0),
     LAST_RFACTOR: round3(n ? qos.lastR[slot] : 0),
     MOS_INTERVALS: n,

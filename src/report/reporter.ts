@@ -1,7 +1,7 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { CodecTable } from '../qos/codecs.js';
-import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay } from '../qos/delay.js';
-import type { DelayAssumptions, DelayEstimate } from '../qos/delay.js';
+import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay, estimatePathDelay } from '../qos/delay.js';
+import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
 import { buildQosReport } from './build.js';
 import type { QosReport, ReportContext } from './build.js';
 import { decideCorrelation } from './correlation.js';
@@ -23,9 +23,14 @@ export interface QosReporterConfig {
 }
 
 /** What the pipeline knows about a stream at report time; the reporter works out the delay itself. */
-export type StreamReportInput = Omit<ReportContext, 'oneWayDelayMs' | 'delaySource'> & {
-  /** Round trip from RTCP (rtcp/RttTracker, both directions summed when known), ms; null when none. */
+export type StreamReportInput = Omit<ReportContext, 'oneWayDelayMs' | 'delaySource' | 'delay'> & {
+  /** The probe's round trip with this stream's receiver (rtcp/RttTracker), ms; null when none. */
   rttMs: number | null;
+  /**
+   * Round trips of every leg of the stream's call the probe sees (qos/delay.ts LegRoundTrips); absent:
+   * one leg whose only known path is rttMs.
+   */
+  legRtts?: LegRoundTrips;
 };
 
 export interface ReportOut {
@@ -77,9 +82,14 @@ export class QosReporter {
 
   /** Scores the interval that just ended (if anything was expected) and returns the report context. */
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
-    const d = estimateOneWayDelay(input.rttMs, this.delay);
+    const d = this.delayOf(input);
     this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d);
     return this.context(snap, input, d);
+  }
+
+  /** Mouth-to-ear delay from the legs' round trips (qos/delay.ts). */
+  private delayOf(input: StreamReportInput): DelayEstimate {
+    return input.legRtts !== undefined ? estimatePathDelay(input.legRtts, this.delay) : estimateOneWayDelay(input.rttMs, this.delay);
   }
 
   private context(snap: StreamSnapshot, input: StreamReportInput, d: DelayEstimate): ReportContext {
@@ -96,6 +106,7 @@ export class QosReporter {
       hostTimestamps: input.hostTimestamps,
       oneWayDelayMs: d.oneWayDelayMs,
       delaySource: d.source,
+      delay: d,
       captureDrops: input.captureDrops,
       reverseStreamSeen: this.oneWay[slot] === 1 ? false : input.reverseStreamSeen,
       silences: sil.count[slot],
@@ -116,7 +127,7 @@ export class QosReporter {
       this.dropped++;
       return null;
     }
-    const ctx = this.context(snap, input, estimateOneWayDelay(input.rttMs, this.delay));
+    const ctx = this.context(snap, input, this.delayOf(input));
     if (this.silences.paused(snap.slot)) ctx.currentSilenceMs = this.silences.currentMs(snap.slot, nowMs);
     const report = buildQosReport(snap, ctx, kind, this.qos, { alertRule: rule, reportTsMs: nowMs, intervalS: this.scheduler.intervalS(snap.slot) });
     return { report, send: decision.send, log: decision.log };
