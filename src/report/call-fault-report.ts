@@ -35,6 +35,8 @@ export function buildNoMediaReport(kind: 'ALERT' | 'CLEARED', c: CallFaultReport
     DST_IP: c.callerIp,
     DST_PORT: c.callerPort,
     REPORT_NAME: c.calleeIp.includes(':') ? `[${c.calleeIp}]:${c.calleePort}` : `${c.calleeIp}:${c.calleePort}`,
+    REPORT_START: round3(c.answeredMs / 1000),
+    REPORT_END: round3(nowMs / 1000),
     NO_MEDIA: kind === 'ALERT' ? 1 : 0,
     NO_MEDIA_MS: round3(nowMs - c.answeredMs),
     NODE: c.nodeName,

@@ -16,6 +16,8 @@ export interface ReportField {
   group: 'rtpagent' | 'probe' | 'call';
   /** Present only in some reports (text says which); absent = in every stream report. */
   only?: string;
+  /** Also in call-level fault reports (call-fault-report.ts), which carry these keys and the 'call' group's. */
+  inCallReport?: boolean;
   /** Rule variable name, when rules may use the value. */
   variable?: string;
   /** Rule variable value for the interval just ended. */
@@ -35,15 +37,15 @@ const lostOf = (m: MetricSource): number => (m.snap.interval.lost > 0 ? m.snap.i
 
 export const REPORT_FIELDS = [
   // ------------------------------------------------------------------ RTPAgent's keys
-  { key: 'CORRELATION_ID', group: 'rtpagent', doc: 'SIP Call-ID of the leg (a synthetic id for streams without SIP, see SYNTHETIC_ID)' },
-  { key: 'RTP_SIP_CALL_ID', group: 'rtpagent', doc: 'same as CORRELATION_ID' },
-  { key: 'REPORT_TS', group: 'rtpagent', doc: 'end of the reported period, integer seconds since the epoch' },
-  { key: 'TYPE', group: 'rtpagent', doc: 'PERIODIC, ALERT, CLEARED, HANGUP or FINAL (table above)' },
-  { key: 'SSRC', group: 'rtpagent', doc: 'RTP SSRC (0 in call-level reports)' },
-  { key: 'SRC_IP', group: 'rtpagent', doc: 'RTP source address' },
-  { key: 'SRC_PORT', group: 'rtpagent', doc: 'RTP source port' },
-  { key: 'DST_IP', group: 'rtpagent', doc: 'RTP destination address' },
-  { key: 'DST_PORT', group: 'rtpagent', doc: 'RTP destination port' },
+  { key: 'CORRELATION_ID', inCallReport: true, group: 'rtpagent', doc: 'SIP Call-ID of the leg (a synthetic id for streams without SIP, see SYNTHETIC_ID)' },
+  { key: 'RTP_SIP_CALL_ID', inCallReport: true, group: 'rtpagent', doc: 'same as CORRELATION_ID' },
+  { key: 'REPORT_TS', inCallReport: true, group: 'rtpagent', doc: 'end of the reported period, integer seconds since the epoch' },
+  { key: 'TYPE', inCallReport: true, group: 'rtpagent', doc: 'PERIODIC, ALERT, CLEARED, HANGUP or FINAL (table above)' },
+  { key: 'SSRC', inCallReport: true, group: 'rtpagent', doc: 'RTP SSRC (0 in call-level reports)' },
+  { key: 'SRC_IP', inCallReport: true, group: 'rtpagent', doc: 'RTP source address' },
+  { key: 'SRC_PORT', inCallReport: true, group: 'rtpagent', doc: 'RTP source port' },
+  { key: 'DST_IP', inCallReport: true, group: 'rtpagent', doc: 'RTP destination address' },
+  { key: 'DST_PORT', inCallReport: true, group: 'rtpagent', doc: 'RTP destination port' },
   { key: 'SRC_MAC', group: 'rtpagent', doc: 'source MAC as 00-04-13-29-64-22, empty without a link layer' },
   { key: 'DST_MAC', group: 'rtpagent', doc: 'destination MAC, same form' },
   { key: 'CODEC_PT', group: 'rtpagent', doc: 'RTP payload type' },
@@ -51,7 +53,7 @@ export const REPORT_FIELDS = [
   { key: 'CLOCK', group: 'rtpagent', doc: 'RTP clock rate, Hz (0 when unknown: no jitter or skew then)' },
   { key: 'DIR', group: 'rtpagent', doc: '0: the stream flows towards the SDP address it matched, 1: from it' },
   { key: 'PARTY', group: 'rtpagent', doc: "0: the caller's SDP named that address, 1: the callee's" },
-  { key: 'REPORT_NAME', group: 'rtpagent', doc: 'source address:port' },
+  { key: 'REPORT_NAME', inCallReport: true, group: 'rtpagent', doc: 'source address:port' },
   { key: 'TOTAL_PK', group: 'rtpagent', doc: 'packets received', variable: 'packets', read: (m) => m.snap.interval.packets },
   { key: 'EXPECTED_PK', group: 'rtpagent', doc: 'packets expected from the sequence numbers (RFC 3550 A.3)', variable: 'expected', read: (m) => m.snap.interval.expected },
   { key: 'PACKET_LOSS', group: 'rtpagent', doc: 'packets lost (never negative; duplicates are counted apart)', variable: 'lost', read: lostOf },
@@ -72,8 +74,8 @@ export const REPORT_FIELDS = [
   { key: 'RFACTOR', group: 'rtpagent', doc: "the interval's R-factor; in HANGUP/FINAL the mean", variable: 'rfactor', read: (m) => (scored(m) ? m.qos.lastR[m.snap.slot] : 0) },
   { key: 'MIN_RFACTOR', group: 'rtpagent', doc: 'lowest interval R-factor so far' },
   { key: 'MEAN_RFACTOR', group: 'rtpagent', doc: 'mean interval R-factor so far' },
-  { key: 'REPORT_START', group: 'rtpagent', doc: 'start of the reported period, seconds (ms precision)' },
-  { key: 'REPORT_END', group: 'rtpagent', doc: 'end of the reported period, seconds' },
+  { key: 'REPORT_START', inCallReport: true, group: 'rtpagent', doc: 'start of the reported period, seconds (ms precision)' },
+  { key: 'REPORT_END', inCallReport: true, group: 'rtpagent', doc: 'end of the reported period, seconds' },
   { key: 'RTP_START', group: 'rtpagent', doc: "the stream's first packet, seconds" },
   { key: 'RTP_STOP', group: 'rtpagent', doc: "the stream's latest packet, seconds" },
   {
@@ -112,11 +114,11 @@ export const REPORT_FIELDS = [
   { key: 'CURRENT_SILENCE_MS', group: 'probe', doc: "rule silence: the pause so far (ALERT) or the pause that ended (CLEARED), ms; 0 otherwise" },
   { key: 'PAUSE_WAS_LOSS', group: 'probe', only: 'CLEARED of rule silence', doc: '1 when the sequence jumped across the pause (loss, counted in PACKET_LOSS), 0 for a silence' },
   { key: 'VLAN', group: 'probe', doc: 'outer VLAN id, -1 when none' },
-  { key: 'NODE', group: 'probe', doc: 'hep.node_name' },
-  { key: 'SYNTHETIC_ID', group: 'probe', doc: '1 when CORRELATION_ID is synthetic (no SIP call)' },
-  { key: 'X_CID', group: 'probe', only: 'B2BUA B legs', doc: 'A-leg Call-ID (X-CID header or correlation)' },
+  { key: 'NODE', inCallReport: true, group: 'probe', doc: 'hep.node_name' },
+  { key: 'SYNTHETIC_ID', inCallReport: true, group: 'probe', doc: '1 when CORRELATION_ID is synthetic (no SIP call)' },
+  { key: 'X_CID', inCallReport: true, group: 'probe', only: 'B2BUA B legs', doc: 'A-leg Call-ID (X-CID header or correlation)' },
   { key: 'INTERVAL_S', group: 'probe', only: 'PERIODIC, ALERT, CLEARED', doc: "the stream's report interval from now on, s (rule variable: the length of the interval just ended)", variable: 'interval_s', read: (m) => (m.snap.interval.endMs - m.snap.interval.startMs) / 1000 },
-  { key: 'ALERT_RULE', group: 'probe', only: 'ALERT, CLEARED', doc: 'the rule that started or stopped firing: a reports.rules name, or silence, one-way-rtp, no-media' },
+  { key: 'ALERT_RULE', inCallReport: true, group: 'probe', only: 'ALERT, CLEARED', doc: 'the rule that started or stopped firing: a reports.rules name, or silence, one-way-rtp, no-media' },
   // ------------------------------------------------------------------ call-level fault reports (no stream)
   { key: 'NO_MEDIA', group: 'call', only: 'rule no-media', doc: '1 in the ALERT (answered, no RTP either way for reports.faults.no_media_s), 0 in its CLEARED' },
   { key: 'NO_MEDIA_MS', group: 'call', only: 'rule no-media', doc: 'time since the answer, ms' },
@@ -140,7 +142,7 @@ export const VARIABLE_READERS: ReadonlyArray<readonly [MetricVariable, (m: Metri
 const GROUP_TITLES: Record<ReportField['group'], string> = {
   rtpagent: "HOMER RTPAgent's keys",
   probe: "The probe's own",
-  call: 'Call-level reports (no stream: rule no-media; with CORRELATION_ID, RTP_SIP_CALL_ID, REPORT_TS, TYPE, ALERT_RULE, SSRC 0, SRC/DST from the SDP, REPORT_NAME, NODE, SYNTHETIC_ID, X_CID)',
+  call: 'Call-level reports (rule no-media, no stream to report on) carry the fields marked "call" above (SSRC 0, SRC the callee\'s SDP address, DST the caller\'s, REPORT_START the answer) and',
 };
 
 /** The README's field list (between its report-fields markers), generated from the table. */
@@ -151,7 +153,8 @@ export function renderFieldList(): string {
     for (const f of REPORT_FIELDS as readonly ReportField[]) {
       if (f.group !== group) continue;
       const only = f.only ? ` (only in: ${f.only})` : '';
-      out.push(`| \`${f.key}\` | ${f.variable ? `\`${f.variable}\`` : ''} | ${f.doc}${only} |`);
+      const call = f.inCallReport ? ' (call)' : '';
+      out.push(`| \`${f.key}\`${call} | ${f.variable ? `\`${f.variable}\`` : ''} | ${f.doc}${only} |`);
     }
     out.push('');
   }

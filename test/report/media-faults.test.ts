@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
+import { LiveState } from '../../src/ops/live-state.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
 import type { E2eReport } from '../e2e/helpers.js';
 
@@ -94,9 +95,18 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
   });
 
-  it('a call without any media is cleared at its end', async () => {
+  it('a call without any media is cleared at its end; the live view keeps no stream for it', async () => {
     const reports = await replayCall('silent-call', 9_000, () => {});
-    expect(alerts(reports, 'no-media').map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    const nm = alerts(reports, 'no-media');
+    expect(nm.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    expect(nm[0]).toMatchObject({ REPORT_START: (T0 + 50) / 1000 });
+    const events: string[] = [];
+    const live = new LiveState({ onAlert: (e) => events.push(`${e.event} ${e.rule}`) });
+    live.observe(nm[0]);
+    expect(live.streams()).toHaveLength(1);
+    live.observe(nm[1]);
+    expect(events).toEqual(['ALERT no-media', 'CLEARED no-media']);
+    expect(live.streams()).toHaveLength(0);
   });
 
   it('a pause with the sequence continuing is a silence; one with the sequence jumping is loss', async () => {
