@@ -11,6 +11,16 @@ import type { StreamContexts } from './stream-context.js';
 /** Rule name of the ALERT/CLEARED pair a stream's pause sends (report/silences.ts). */
 export const SILENCE_RULE = 'silence';
 
+/** reports.faults in ms; 0 turns a check off. */
+export interface MediaFaultLimits extends CallFaultLimits {
+  silenceMs: number;
+}
+
+/** The limits of a configuration's reports.faults. */
+export function mediaFaultLimits(f: { noMediaS: number; oneWayS: number; silenceS: number }): MediaFaultLimits {
+  return { noMediaMs: f.noMediaS * 1000, oneWayMs: f.oneWayS * 1000, silenceMs: f.silenceS * 1000 };
+}
+
 export interface MediaFaultParts {
   engine: RtpEngine;
   ctx: StreamContexts;
@@ -39,18 +49,30 @@ export class MediaFaultMonitor implements CallFaultEvents {
   /** What a no-media ALERT said, by call index: its CLEARED names the same call and addresses. */
   private readonly noMediaReports = new Map<number, CallFaultReportInput>();
 
+  private on = false;
+
   constructor(
     private readonly p: MediaFaultParts,
-    limits: CallFaultLimits,
+    limits: MediaFaultLimits,
     tracker: CallTracker | null,
   ) {
     this.tracker = tracker;
-    this.callFaults = tracker !== null && (limits.noMediaMs > 0 || limits.oneWayMs > 0) ? new CallFaults(limits) : null;
+    this.callFaults = tracker !== null ? new CallFaults({ noMediaMs: 0, oneWayMs: 0 }) : null;
     this.visit = (slot) => this.checkStream(slot);
+    this.setLimits(limits);
+  }
+
+  /** New thresholds (configuration reload); faults in progress keep going under them. */
+  setLimits(l: MediaFaultLimits): void {
+    this.p.reporter.silences.minMs = l.silenceMs;
+    if (this.callFaults !== null) this.callFaults.limits = { noMediaMs: l.noMediaMs, oneWayMs: l.oneWayMs };
+    this.on = l.silenceMs > 0 || (this.callFaults !== null && (l.noMediaMs > 0 || l.oneWayMs > 0));
   }
 
   tick(nowMs: number): void {
     this.nowMs = nowMs;
+    // Off: nothing to scan. Faults in progress when a reload turned the checks off stay as they are.
+    if (!this.on) return;
     this.p.engine.forEachActive(this.visit);
     this.callFaults?.check(nowMs, this);
   }

@@ -21,7 +21,7 @@ import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
-import { MediaFaultMonitor } from './media-faults.js';
+import { MediaFaultMonitor, mediaFaultLimits } from './media-faults.js';
 import { sipMessageHook, type SipTarget } from './sip-out.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
@@ -62,8 +62,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly reporter: QosReporter;
   readonly rtt: RttTracker;
   readonly rtcpStats = newRtcpParseStats();
-  /** Silences, one-way and missing media (reports.faults); null when every check is off. */
-  readonly faults: MediaFaultMonitor | null;
+  /** Silences, one-way and missing media (reports.faults). */
+  readonly faults: MediaFaultMonitor;
   readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
@@ -132,8 +132,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
       onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
-      onCallAnswered: (callIndex, nowMs) => this.faults?.answered(callIndex, nowMs),
-      onCallEnd: (callIndex) => this.faults?.callEnded(callIndex),
+      onCallAnswered: (callIndex, nowMs) => this.faults.answered(callIndex, nowMs),
+      onCallEnd: (callIndex) => this.faults.callEnded(callIndex),
     };
     // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
     const sipTarget = sink as Partial<SipTarget>;
@@ -147,18 +147,12 @@ export class Pipeline<C extends CallView = CallTracker> {
       unknownCallId: config.reports.unknownCallId,
       codecs: CodecTable.fromConfig(q.codecs),
       delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
-      silenceMs: config.reports.faults.silenceS * 1000,
     });
-    const f = config.reports.faults;
-    const limits = { noMediaMs: f.noMediaS * 1000, oneWayMs: f.oneWayS * 1000 };
-    this.faults =
-      f.silenceS > 0 || limits.noMediaMs > 0 || limits.oneWayMs > 0
-        ? new MediaFaultMonitor(
-            { engine: this.engine, ctx: this.ctx, calls: this.calls, reporter: this.reporter, sink, snap: this.snap, input: (slot) => this.reportInput(slot), emit: (out) => this.emit(out), nodeName: this.nodeName },
-            limits,
-            this.calls instanceof CallTracker ? this.calls : null,
-          )
-        : null;
+    this.faults = new MediaFaultMonitor(
+      { engine: this.engine, ctx: this.ctx, calls: this.calls, reporter: this.reporter, sink, snap: this.snap, input: (slot) => this.reportInput(slot), emit: (out) => this.emit(out), nodeName: this.nodeName },
+      mediaFaultLimits(config.reports.faults),
+      this.calls instanceof CallTracker ? this.calls : null,
+    );
   }
 
   /** Marks every stream of this source as host-timestamped (cap backend). */
@@ -275,7 +269,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.nextTickMs = now + TICK_MS;
     this.engine.expire(now);
     this.calls.expire(now);
-    this.faults?.tick(now);
+    this.faults.tick(now);
     const sched = this.reporter.scheduler;
     const n = sched.due(now);
     // Nothing takes PERIODIC/ALERT reports (replay without HEP or JSON lines): intervals are scored, not reported.

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
+import { allocateBatch, LinkType } from '../../src/capture/index.js';
+import { defaultConfig } from '../../src/ops/config.js';
 import { LiveState } from '../../src/ops/live-state.js';
+import { Pipeline, mediaFaultLimits } from '../../src/pipeline/index.js';
+import type { QosReport } from '../../src/report/index.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
 import type { E2eReport } from '../e2e/helpers.js';
 
@@ -149,5 +153,41 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     const late = await replayReports(file, e2eConfig((cfg) => void (cfg.reports.faults.oneWayS = 9)));
     const alert = alerts(late, 'one-way-rtp').find((r) => r.TYPE === 'ALERT')!;
     expect(alert.REPORT_TS).toBeGreaterThanOrEqual(Math.floor((T0 + 50 + 9000) / 1000));
+  });
+
+  it('a configuration reload changes the thresholds of a running pipeline (off at start, on after)', () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 12_000);
+    const d = new DialogWriter(t, 'reload@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+    const records = t.records();
+    const batch = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
+    let off = 0;
+    records.forEach((r, i) => {
+      batch.buf.set(r.data, off);
+      batch.offset[i] = off;
+      batch.caplen[i] = batch.wirelen[i] = r.data.length;
+      batch.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
+      batch.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
+      batch.linkType[i] = LinkType.EN10MB;
+      off += r.data.length;
+    });
+    batch.count = records.length;
+    const run = (reload: boolean): QosReport[] => {
+      const config = defaultConfig();
+      config.reports.faults = { noMediaS: 0, oneWayS: 0, silenceS: 0 };
+      const out: QosReport[] = [];
+      const p = new Pipeline(config, { qos: (r) => out.push(r), rtcp: () => {} });
+      if (reload) p.faults.setLimits(mediaFaultLimits({ noMediaS: 0, oneWayS: 3, silenceS: 0 }));
+      p.processBatch(batch);
+      p.finish();
+      return out;
+    };
+    expect(run(false).filter((r) => r.TYPE === 'ALERT')).toHaveLength(0);
+    const alert = run(true).filter((r) => r.TYPE === 'ALERT');
+    expect(alert.map((r) => r.ALERT_RULE)).toEqual(['one-way-rtp']);
+    expect(alert[0].REPORT_TS).toBeLessThanOrEqual(Math.floor((T0 + 50 + 4000) / 1000) + 1);
   });
 });
