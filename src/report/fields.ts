@@ -126,10 +126,33 @@ export const REPORT_FIELDS = [
 
 type Row = (typeof REPORT_FIELDS)[number];
 export type ReportKey = Row['key'];
+/** The rule variables of the table above (families add theirs: METRIC_VARIABLES has all). */
 export type MetricVariable = Extract<Row, { variable: string }>['variable'];
 
-/** The rule variables, in table order. */
-export const METRIC_VARIABLES: readonly MetricVariable[] = REPORT_FIELDS.flatMap((f) => ('variable' in f ? [f.variable] : []));
+/**
+ * A family of fields declared in a module of its own, added whole: its report keys with their meaning,
+ * its rule variables and how it fills them. The builder that writes its keys is the family's; the tests
+ * hold every emitted key to REPORT_KEYS and the README to renderFieldList, families included.
+ */
+export interface FieldFamily {
+  /** Heading of its part of the README's list. */
+  title: string;
+  rows: ReadonlyArray<readonly [key: string, doc: string]>;
+  variables: readonly string[];
+  fill(scope: Record<string, number>, src: MetricSource): void;
+}
+
+/** The families, in README order. */
+export const FIELD_FAMILIES: readonly FieldFamily[] = [];
+
+/** Every report key: the table's and the families'. */
+export const REPORT_KEYS: ReadonlySet<string> = new Set([...REPORT_FIELDS.map((f) => f.key), ...FIELD_FAMILIES.flatMap((fam) => fam.rows.map(([key]) => key))]);
+
+/** Every rule variable: the table's, in table order, then the families'. */
+export const METRIC_VARIABLES: readonly string[] = [
+  ...REPORT_FIELDS.flatMap((f) => ('variable' in f ? [f.variable] : [])),
+  ...FIELD_FAMILIES.flatMap((fam) => fam.variables),
+];
 
 /** Variable name -> the report key it mirrors. */
 export const VARIABLE_KEYS: ReadonlyMap<MetricVariable, ReportKey> = new Map(REPORT_FIELDS.flatMap((f) => ('variable' in f ? [[f.variable, f.key] as const] : [])));
@@ -146,7 +169,7 @@ const GROUP_TITLES: Record<ReportField['group'], string> = {
 };
 
 /** The README's field list (between its report-fields markers), generated from the table. */
-export function renderFieldList(): string {
+export function renderFieldList(families: readonly FieldFamily[] = FIELD_FAMILIES): string {
   const out: string[] = [];
   for (const group of ['rtpagent', 'probe', 'call'] as const) {
     out.push(`${GROUP_TITLES[group]}:`, '', '| field | rule variable | meaning |', '|---|---|---|');
@@ -157,6 +180,11 @@ export function renderFieldList(): string {
       out.push(`| \`${f.key}\`${call} | ${f.variable ? `\`${f.variable}\`` : ''} | ${f.doc}${only} |`);
     }
     out.push('');
+  }
+  for (const fam of families) {
+    out.push(`${fam.title}:`, '', '| field | meaning |', '|---|---|');
+    for (const [key, doc] of fam.rows) out.push(`| \`${key}\` | ${doc} |`);
+    out.push('', `Rule variables: ${fam.variables.map((v) => `\`${v}\``).join(', ')}.`, '');
   }
   return out.join('\n');
 }

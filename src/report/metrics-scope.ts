@@ -1,5 +1,5 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
-import { METRIC_VARIABLES, VARIABLE_READERS } from './fields.js';
+import { FIELD_FAMILIES, METRIC_VARIABLES, VARIABLE_READERS } from './fields.js';
 import type { MetricSource, MetricVariable } from './fields.js';
 import type { StreamQosState } from './qos-state.js';
 import type { StreamSilences } from './silences.js';
@@ -35,6 +35,7 @@ export class IntervalMetrics {
     src.oneWay = faults?.oneWay ?? null;
     const self = this as unknown as Record<string, number>;
     for (let i = 0; i < VARIABLE_READERS.length; i++) self[VARIABLE_READERS[i][0]] = VARIABLE_READERS[i][1](src);
+    for (let i = 0; i < FIELD_FAMILIES.length; i++) FIELD_FAMILIES[i].fill(self, src);
     return this;
   }
 }

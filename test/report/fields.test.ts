@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
 import { CodecTable, estimateOneWayDelay } from '../../src/qos/index.js';
 import {
-  IntervalMetrics, METRIC_VARIABLES, REPORT_FIELDS, StreamQosState, StreamSilences, VARIABLE_KEYS, buildNoMediaReport, buildQosReport, renderFieldList, round3,
+  FIELD_FAMILIES, IntervalMetrics, METRIC_VARIABLES, REPORT_FIELDS, REPORT_KEYS, StreamQosState, StreamSilences, VARIABLE_KEYS, buildNoMediaReport, buildQosReport, renderFieldList, round3,
 } from '../../src/report/index.js';
 import type { QosReport, ReportField, ReportKind } from '../../src/report/index.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
@@ -15,7 +15,7 @@ import { counters, snapshot } from './snapshot-fixture.js';
 // list: the keys real reports carry are exactly the table's, each variable reads what its key reports,
 // and the README's list is the table rendered.
 const README = new URL('../../README.md', import.meta.url);
-const TABLE_KEYS = new Set<string>(REPORT_FIELDS.map((f) => f.key));
+const TABLE_KEYS = REPORT_KEYS;
 const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-fields-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -92,14 +92,22 @@ describe('report field table', () => {
     const ctx = { callId: 'c@x', xcid: null, codecName: 'PCMA', nodeName: 'n', dir: 0, party: 1, hostTimestamps: false, oneWayDelayMs: delay.oneWayDelayMs, delaySource: delay.source, reverseStreamSeen: false, silences: silences.count[3], silenceMs: silences.totalMs[3], maxSilenceMs: silences.maxMs[3] };
     const rep = buildQosReport(snap, ctx, 'PERIODIC', q, { intervalS: 5 });
     expect(Object.keys(m).sort()).toEqual([...METRIC_VARIABLES].sort());
-    for (const v of METRIC_VARIABLES) {
-      const key = VARIABLE_KEYS.get(v)!;
+    expect(new Set(METRIC_VARIABLES).size).toBe(METRIC_VARIABLES.length);
+    for (const v of METRIC_VARIABLES) expect(m[v as keyof IntervalMetrics], v).not.toBeNaN();
+    // The table's own variables each mirror one key (a family's are its own business: fill()).
+    for (const [v, key] of VARIABLE_KEYS) {
       // interval_s is the interval just ended; INTERVAL_S the one that follows (equal here: no rule changed it).
       expect(round3(m[v]), `${v} vs ${key}`).toBe(rep[key]);
-      expect(m[v], v).not.toBeNaN();
     }
     expect(m.silences).toBe(1);
     expect(m.one_way_rtp).toBe(1);
+  });
+
+  it('a family of fields renders as its own part of the list, with its rule variables', () => {
+    const fam = { title: 'Jitter buffers', rows: [['MOS_F1', 'MOS through F1'], ['DISCARDS_F1', 'late packets']] as const, variables: ['mos_f1'], fill: () => {} };
+    const text = renderFieldList([fam]);
+    expect(text.startsWith(renderFieldList([]))).toBe(true);
+    expect(text.slice(renderFieldList([]).length)).toBe('\nJitter buffers:\n\n| field | meaning |\n|---|---|\n| `MOS_F1` | MOS through F1 |\n| `DISCARDS_F1` | late packets |\n\nRule variables: `mos_f1`.\n');
   });
 
   it("README's field list is the table rendered", () => {
@@ -111,6 +119,7 @@ describe('report field table', () => {
     const want = `\n${renderFieldList()}`;
     if (process.env.RTPPROBE_WRITE_FIELDS === '1') writeFileSync(README, readme.slice(0, head) + want + readme.slice(end));
     else expect(readme.slice(head, end), 'regenerate: RTPPROBE_WRITE_FIELDS=1 npx vitest run --config test/vitest.config.ts test/report/fields.test.ts').toBe(want);
-    for (const f of REPORT_FIELDS) expect(readme).toContain(`| \`${f.key}\``);
+    for (const k of REPORT_KEYS) expect(readme).toContain(`| \`${k}\``);
+    for (const fam of FIELD_FAMILIES) for (const v of fam.variables) expect(readme).toContain(`\`${v}\``);
   });
 });
