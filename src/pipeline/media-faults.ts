@@ -2,7 +2,7 @@ import { formatIpWords } from '../sip/index.js';
 import type { CallTracker, MediaBinding } from '../sip/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
-import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, buildNoMediaReport, mediaDirection } from '../report/index.js';
+import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
 import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, QosReport, WatchedCall } from '../report/index.js';
 import type { CallView } from './call-view.js';
 import type { ReportTarget } from './report-sink.js';
@@ -92,11 +92,11 @@ export class MediaFaultMonitor implements CallFaultEvents {
     const now = this.nowMs;
     if (sil.shouldPause(slot, last, now)) {
       const snap = this.snapshot(slot);
-      sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs);
+      sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
       this.streamReport(slot, 'ALERT', SILENCE_RULE);
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
-      const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets);
+      const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
       this.streamReport(slot, 'CLEARED', SILENCE_RULE, sil.lastPauseMs, end === PauseEnd.silence ? 0 : 1);
     }
     const cf = this.callFaults;
@@ -120,7 +120,7 @@ export class MediaFaultMonitor implements CallFaultEvents {
     const out = this.p.reporter.faultReport(snap, this.p.input(slot), kind, rule, this.nowMs);
     if (out === null) return;
     if (pauseMs !== undefined) {
-      out.report.CURRENT_SILENCE_MS = Math.round(pauseMs);
+      out.report.CURRENT_SILENCE_MS = round3(pauseMs);
       out.report.PAUSE_WAS_LOSS = pauseWasLoss ?? 0;
     }
     this.p.emit(out);

@@ -22,6 +22,8 @@ export class StreamSilences {
   private readonly expectedAt: Float64Array;
   private readonly packetsAt: Float64Array;
   private readonly spacingMs: Float64Array;
+  /** The report interval's largest inter-arrival time when the pause was seen. */
+  private readonly maxDeltaAt: Float64Array;
   /** Completed silences of the stream: how many, their total and the longest, ms. */
   readonly count: Uint32Array;
   readonly totalMs: Float64Array;
@@ -38,6 +40,7 @@ export class StreamSilences {
     this.expectedAt = new Float64Array(maxStreams);
     this.packetsAt = new Float64Array(maxStreams);
     this.spacingMs = new Float64Array(maxStreams);
+    this.maxDeltaAt = new Float64Array(maxStreams);
     this.count = new Uint32Array(maxStreams);
     this.totalMs = new Float64Array(maxStreams);
     this.maxMs = new Float64Array(maxStreams);
@@ -60,12 +63,16 @@ export class StreamSilences {
     return this.minMs > 0 && this.pauseFromMs[slot] === 0 && lastSeenMs > 0 && nowMs - lastSeenMs >= this.minMs;
   }
 
-  /** The pause starts: the stream's cumulative counts and mean packet spacing at this point. */
-  pause(slot: number, lastSeenMs: number, expected: number, packets: number, meanSpacingMs: number): void {
+  /**
+   * The pause starts: the stream's cumulative counts and mean packet spacing at this point, and the
+   * largest inter-arrival time of its report interval so far.
+   */
+  pause(slot: number, lastSeenMs: number, expected: number, packets: number, meanSpacingMs: number, intervalMaxDeltaMs = 0): void {
     this.pauseFromMs[slot] = lastSeenMs;
     this.expectedAt[slot] = expected;
     this.packetsAt[slot] = packets;
     this.spacingMs[slot] = meanSpacingMs > 0 ? meanSpacingMs : 20;
+    this.maxDeltaAt[slot] = intervalMaxDeltaMs;
   }
 
   /** Length of the pause in progress at nowMs, 0 when none. */
@@ -76,17 +83,27 @@ export class StreamSilences {
 
   /**
    * Packets arrived again: classifies the pause from the counts now (cumulative expected and received,
-   * latest arrival). The first packet after the pause is placed one spacing per packet received since
-   * before the latest arrival (ticks see the stream once a second, not at each packet).
+   * latest arrival) and measures it. The pause is the inter-arrival time of the first packet after it:
+   * the report interval's largest one when that can only be it (the interval began after the pause, or
+   * had none as long before it; Wireshark's rules leave out the delta of a marker packet, which a
+   * talkspurt after DTX often is). Otherwise it is estimated: the first packet after the pause is placed
+   * one mean spacing per packet received since before the latest arrival (ticks see the stream once a
+   * second, not at each packet).
    */
-  resumed(slot: number, lastSeenMs: number, expected: number, packets: number): PauseEnd {
+  resumed(slot: number, lastSeenMs: number, expected: number, packets: number, intervalMaxDeltaMs = 0, intervalStartMs = 0): PauseEnd {
     const from = this.pauseFromMs[slot];
     const spacing = this.spacingMs[slot];
     const received = packets - this.packetsAt[slot];
     const missing = expected - this.expectedAt[slot] - received;
-    let firstBack = lastSeenMs - (received > 1 ? (received - 1) * spacing : 0);
-    if (firstBack < from + this.minMs) firstBack = Math.min(lastSeenMs, from + this.minMs);
-    const pauseMs = firstBack - from;
+    const floor = Math.min(this.minMs, lastSeenMs - from);
+    let pauseMs: number;
+    const onlyThePause = intervalStartMs > from || this.maxDeltaAt[slot] < floor;
+    if (onlyThePause && intervalMaxDeltaMs >= floor && from + intervalMaxDeltaMs <= lastSeenMs + 1e-6) {
+      pauseMs = intervalMaxDeltaMs;
+    } else {
+      const firstBack = lastSeenMs - (received > 1 ? (received - 1) * spacing : 0);
+      pauseMs = Math.max(firstBack - from, floor);
+    }
     this.pauseFromMs[slot] = 0;
     this.lastPauseMs = pauseMs;
     if (missing * spacing >= pauseMs / 2) return PauseEnd.loss;
