@@ -102,7 +102,13 @@ export class MediaFaultMonitor implements CallFaultEvents {
     const cf = this.callFaults;
     if (cf === null || cf.size === 0) return;
     const b = this.bindingOf(slot);
-    if (b !== null && b.kind === 'audio') cf.media(b.callIndex, mediaDirection(this.p.ctx.dir[slot], this.p.ctx.party[slot]), last);
+    if (b === null || b.kind !== 'audio') return;
+    cf.media(b.callIndex, mediaDirection(this.p.ctx.dir[slot], this.p.ctx.party[slot]), last);
+    // The other leg whose SDP named this address before (B2BUA direct media) has this media too.
+    if (b.otherLegCallId !== '' && this.tracker !== null) {
+      const other = this.tracker.callIndexOf(b.otherLegCallId);
+      if (other >= 0) cf.sharedMedia(other, last);
+    }
   }
 
   private bindingOf(slot: number): MediaBinding | null {

@@ -23,6 +23,12 @@ export interface WatchedCall {
   answeredMs: number;
   /** Latest audio arrival per direction (ms), 0 when none since the answer. */
   lastMs: [number, number];
+  /**
+   * Latest audio of another call on this call's media addresses (a B2BUA that moved both legs' media to
+   * one direct path: the streams join the leg whose SDP named the addresses last), 0 when none. It counts
+   * as media for no-media; its direction in this call is unknown, so it plays no part in one-way.
+   */
+  sharedMs: number;
   noMedia: boolean;
   /** Direction that flows alone while the one-way fault lasts, -1 when none. */
   oneWayDir: number;
@@ -60,13 +66,19 @@ export class CallFaults {
 
   answered(callIndex: number, nowMs: number): void {
     if (this.limits.noMediaMs <= 0 && this.limits.oneWayMs <= 0) return;
-    this.calls.set(callIndex, { callIndex, answeredMs: nowMs, lastMs: [0, 0], noMedia: false, oneWayDir: -1 });
+    this.calls.set(callIndex, { callIndex, answeredMs: nowMs, lastMs: [0, 0], sharedMs: 0, noMedia: false, oneWayDir: -1 });
   }
 
   /** Audio of the call arrived in `dir` at `atMs` (the stream's latest packet). */
   media(callIndex: number, dir: number, atMs: number): void {
     const c = this.calls.get(callIndex);
     if (c !== undefined && atMs >= c.answeredMs && atMs > c.lastMs[dir]) c.lastMs[dir] = atMs;
+  }
+
+  /** Audio of another call on this call's media addresses arrived at `atMs` (see sharedMs). */
+  sharedMedia(callIndex: number, atMs: number): void {
+    const c = this.calls.get(callIndex);
+    if (c !== undefined && atMs >= c.answeredMs && atMs > c.sharedMs) c.sharedMs = atMs;
   }
 
   /**
@@ -87,12 +99,13 @@ export class CallFaults {
       const heard0 = c.lastMs[0] > 0;
       const heard1 = c.lastMs[1] > 0;
       const exempt = ev.exempt(c.callIndex);
+      const heardAny = heard0 || heard1 || c.sharedMs > 0;
       if (c.noMedia) {
-        if (heard0 || heard1 || exempt) {
+        if (heardAny || exempt) {
           c.noMedia = false;
           ev.cleared(c, CALL_FAULT_NO_MEDIA, -1, nowMs);
         }
-      } else if (noMediaMs > 0 && !heard0 && !heard1 && since >= noMediaMs && !exempt) {
+      } else if (noMediaMs > 0 && !heardAny && since >= noMediaMs && !exempt) {
         c.noMedia = true;
         ev.started(c, CALL_FAULT_NO_MEDIA, -1, nowMs);
       }

@@ -212,3 +212,21 @@ describe('silences in a public capture, against tshark', () => {
     expect(silent).toBe(2);
   });
 });
+
+describe('no-media in public captures', () => {
+  it('isa-real-sip-call.pcap: a PBX re-INVITEs both legs to one direct media path; the leg whose streams joined the other is not without media', async () => {
+    const file = new URL('../../../shared/captures/field/isa-real-sip-call.pcap', import.meta.url).pathname;
+    const reports = await replayReports(file, e2eConfig());
+    const ends = reports.filter((r) => r.TYPE === 'HANGUP');
+    expect(ends.map((r) => r.CORRELATION_ID)).toEqual(['6ec6bf8a55eeede74301b30b42cb039f@10.0.2.15:5060', '6ec6bf8a55eeede74301b30b42cb039f@10.0.2.15:5060']);
+    expect(reports.filter((r) => r.TYPE === 'ALERT')).toEqual([]);
+  });
+
+  it('SIP_DTMF2.pcap: media starts 15 s after the answer (no-media until then), and flows caller to callee only, through a relay', async () => {
+    const reports = await replayReports(new URL('../../../shared/captures/SIP_DTMF2.pcap', import.meta.url).pathname, e2eConfig());
+    expect(alerts(reports, 'no-media').map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    // Both streams carry the caller's audio: into the relay (from the caller's SDP address) and out of it (to the callee's).
+    const ow = alerts(reports, 'one-way-rtp');
+    expect(ow.map((r) => `${r.TYPE} ${r.SRC_IP}:${r.SRC_PORT}`).sort()).toEqual(['ALERT 192.168.105.110:4374', 'ALERT 192.168.105.172:4376']);
+  });
+});
