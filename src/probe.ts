@@ -19,7 +19,7 @@ import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
 import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
-import { Pipeline, StreamTable, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
+import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
 import { MediaWorkerPool } from './pipeline/workers/pool.js';
@@ -209,6 +209,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }, 10);
   onReload(log, outputs, (next) => {
     pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
+    pipeline.faults.setLimits(mediaFaultLimits(next.reports.faults));
     live.setRules(next);
   });
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);

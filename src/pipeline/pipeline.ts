@@ -10,7 +10,7 @@ import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.j
 import type { ProbeConfig } from '../ops/config.js';
 import { nodeNameOf } from '../outbound/index.js';
 import { CodecTable } from '../qos/index.js';
-import { QosReporter, syntheticCallId } from '../report/index.js';
+import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpCompound } from '../rtcp/index.js';
@@ -21,6 +21,7 @@ import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
+import { MediaFaultMonitor, mediaFaultLimits } from './media-faults.js';
 import { sipMessageHook, type SipTarget } from './sip-out.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
@@ -65,6 +66,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly reporter: QosReporter;
   readonly rtt: RttTracker;
   readonly rtcpStats = newRtcpParseStats();
+  /** Silences, one-way and missing media (reports.faults). */
+  readonly faults: MediaFaultMonitor;
   readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
@@ -134,6 +137,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
       onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
+      onCallAnswered: (callIndex, nowMs) => this.faults.answered(callIndex, nowMs),
+      onCallEnd: (callIndex) => this.faults.callEnded(callIndex),
     };
     // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
     const sipTarget = sink as Partial<SipTarget>;
@@ -148,6 +153,11 @@ export class Pipeline<C extends CallView = CallTracker> {
       codecs: CodecTable.fromConfig(q.codecs),
       delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
     });
+    this.faults = new MediaFaultMonitor(
+      { engine: this.engine, ctx: this.ctx, calls: this.calls, reporter: this.reporter, sink, snap: this.snap, input: (slot) => this.reportInput(slot), emit: (out) => this.emit(out), nodeName: this.nodeName },
+      mediaFaultLimits(config.reports.faults),
+      this.calls instanceof CallTracker ? this.calls : null,
+    );
   }
 
   /** Marks every stream of this source as host-timestamped (cap backend). */
@@ -302,6 +312,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.nextTickMs = now + TICK_MS;
     this.engine.expire(now);
     this.calls.expire(now);
+    this.faults.tick(now);
     const sched = this.reporter.scheduler;
     const n = sched.due(now);
     // Nothing takes PERIODIC/ALERT reports (replay without HEP or JSON lines): intervals are scored, not reported.
@@ -484,10 +495,40 @@ export class Pipeline<C extends CallView = CallTracker> {
     for (const b of f.bye) this.endStreamsBySsrc(b.ssrcs, b.src[0], b.src[1], b.src[2], b.src[3]);
   }
 
+  /** The probe's latest round trip with the receiver of the stream with this SSRC, ms; NaN when none. */
+  private rttOf(ssrc: number): number {
+    const rtt = this.rtt.latestRttMs(ssrc);
+    return Number.isNaN(rtt) && this.remoteRtt ? (this.remoteRtt.get(ssrc >>> 0) ?? Number.NaN) : rtt;
+  }
+
+  /**
+   * Round trips of every leg of the slot's call this pipeline sees (qos/delay.ts LegRoundTrips): per leg
+   * (Call-ID of the conversation), the receiver round trip of a caller-to-callee stream (probe to callee
+   * side) and of a callee-to-caller stream (probe to caller side), NaN when none is measured. Undefined
+   * for a stream without a call.
+   */
+  private legRoundTrips(slot: number): number[] | undefined {
+    const conv = this.ctx.conversation[slot];
+    if (conv === null) return undefined;
+    const slots = this.ctx.slotsOfConversation(conv);
+    const legs: string[] = [];
+    const rtts: number[] = [];
+    for (const s of slots) {
+      const callId = this.ctx.callId[s];
+      if (callId === null) continue;
+      let leg = legs.indexOf(callId);
+      if (leg < 0) {
+        leg = legs.push(callId) - 1;
+        rtts.push(Number.NaN, Number.NaN);
+      }
+      const i = 2 * leg + mediaDirection(this.ctx.dir[s], this.ctx.party[s]);
+      if (Number.isNaN(rtts[i])) rtts[i] = this.rttOf(this.engine.ssrc(s));
+    }
+    return rtts.length > 0 ? rtts : undefined;
+  }
+
   private reportInput(slot: number): StreamReportInput {
-    const ssrc = this.engine.ssrc(slot);
-    let rtt = this.rtt.latestRttMs(ssrc);
-    if (Number.isNaN(rtt) && this.remoteRtt) rtt = this.remoteRtt.get(ssrc >>> 0) ?? Number.NaN;
+    const rtt = this.rttOf(this.engine.ssrc(slot));
     return {
       callId: this.ctx.callId[slot],
       xcid: this.ctx.xcid[slot],
@@ -497,6 +538,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       party: this.ctx.party[slot],
       hostTimestamps: this.hostTimestamps,
       rttMs: Number.isFinite(rtt) ? rtt : null,
+      legRtts: this.legRoundTrips(slot),
       captureDrops: this.captureDrops,
     };
   }

@@ -329,6 +329,11 @@ export class RtpEngine {
     return slot >= 0 && slot < this.maxStreams && this.slotPos[slot] < this.activeCount;
   }
 
+  /** Capture time of the stream's latest packet, ms since the Unix epoch (media-fault checks, once per tick). */
+  lastSeenMs(slot: number): number {
+    return this.epochSec * 1000 + this.f[slot * L.HOT_D + L.D_LAST_MS];
+  }
+
   private keyWord(slot: number, i: number): number {
     return this.w[slot * L.HOT_W + i] >>> 0;
   }

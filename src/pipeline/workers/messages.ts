@@ -80,5 +80,5 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
-  | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules'] }
+  | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }
   | { t: 'stop' };

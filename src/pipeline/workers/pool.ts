@@ -192,7 +192,7 @@ export class MediaWorkerPool {
         else result.failed.push({ worker, reason: error });
         if (waiting.size === 0) finish();
       });
-      this.broadcast({ t: 'reload', seq, intervalS: next.reports.intervalS, rules: next.reports.rules });
+      this.broadcast({ t: 'reload', seq, intervalS: next.reports.intervalS, rules: next.reports.rules, faults: next.reports.faults });
       if (waiting.size === 0) finish();
     });
   }
