@@ -35,6 +35,8 @@ export interface SdpMedia {
   /** a=rtcp address when given (shared like `ip`), else null (same as ip). */
   rtcpIp: Uint32Array | null;
   rtcpMux: boolean;
+  /** A secure profile (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP[F]): its RTCP is SRTCP, encrypted past 8 bytes. */
+  secure: boolean;
   direction: MediaDirection;
 }
 
@@ -225,10 +227,11 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
   const port = intAt(text, p, slash, 65535);
   p = skipWs(text, portEnd, e);
   const protoEnd = tokenEnd(text, p, e);
+  const proto = protoText(text, p, protoEnd);
   const m: SdpMedia = {
     kind,
     port: port < 0 ? 0 : port,
-    proto: protoText(text, p, protoEnd),
+    proto,
     formats: [],
     ip: NO_ADDRESS,
     hasIp: false,
@@ -237,6 +240,7 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
     rtcpPort: 0,
     rtcpIp: null,
     rtcpMux: false,
+    secure: proto.toUpperCase().includes('/SAVP'),
     direction: sessionDir,
   };
   p = skipWs(text, protoEnd, e);

@@ -50,6 +50,12 @@ export interface WorkerStats {
   /** Of `evicted`, streams on their first packet; packets held back because the table was full of confirmed streams (RtpCounters). */
   evictedUnconfirmed: number;
   heldBack: number;
+  /** RTP-looking packets held for a stream that never started; RTCP not used (SRTCP by SDP, malformed). */
+  rtpNotMeasured: number;
+  srtcp: number;
+  rtcpMalformed: number;
+  /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
+  clockOffsetMs: number;
   capture: { received: number; droppedKernel: number; droppedInterface: number };
 }
 
@@ -77,5 +83,5 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
-  | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules'] }
+  | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }
   | { t: 'stop' };
