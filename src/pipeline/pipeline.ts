@@ -32,6 +32,8 @@ const TICK_MS = 1000;
  * SIP (the backlog fills and refuses, counted) instead of kernel drops of media.
  */
 const SIP_SLICE_MS = 2;
+/** At shutdown, queued SIP is handled this long at most. */
+const SIP_SHUTDOWN_MS = 1000;
 /** Backlog size: 8,192 messages (0.4 s of 20,000 messages/s) in 8 MiB of payload. */
 const SIP_BACKLOG_MESSAGES = 8192;
 const SIP_BACKLOG_BYTES = 8 << 20;
@@ -110,6 +112,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private sipInlineUntil = 0;
   private sipDrainScheduled = false;
   private sipSliceMs = SIP_SLICE_MS;
+  private sipShutdownMs = SIP_SHUTDOWN_MS;
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
   /**
@@ -190,9 +193,10 @@ export class Pipeline<C extends CallView = CallTracker> {
    * media (drained after each batch and while the capture is idle). Replay keeps packet order exact and
    * never calls this.
    */
-  enableSipBacklog(o: { sliceMs?: number; messages?: number; bytes?: number } = {}): void {
+  enableSipBacklog(o: { sliceMs?: number; shutdownMs?: number; messages?: number; bytes?: number } = {}): void {
     this.sipBacklog ??= new SipBacklog(o.messages ?? SIP_BACKLOG_MESSAGES, o.bytes ?? SIP_BACKLOG_BYTES);
     this.sipSliceMs = o.sliceMs ?? SIP_SLICE_MS;
+    this.sipShutdownMs = o.shutdownMs ?? SIP_SHUTDOWN_MS;
   }
 
   /** SIP packets waiting in the backlog. */
@@ -225,6 +229,21 @@ export class Pipeline<C extends CallView = CallTracker> {
       if ((q.length & 15) === 0 && performance.now() >= until) break;
     }
     this.pktMs = nowBefore;
+  }
+
+  /**
+   * Shutdown: queued SIP is handled for at most SIP_SHUTDOWN_MS (the shutdown deadline also covers the
+   * final reports and their delivery); what is left is dropped, counted.
+   */
+  private finishSip(): void {
+    const q = this.sipBacklog;
+    if (q === null || q.length === 0) return;
+    this.drainSip(this.sipShutdownMs);
+    while (q.length > 0) {
+      q.shift(this.sipPkt);
+      this.counts.sipBacklogDropped++;
+      this.events.sipDropped?.();
+    }
   }
 
   /** While the capture has nothing to deliver, the backlog drains in slices between event-loop turns. */
@@ -415,7 +434,7 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** End of input or shutdown: every open stream gets its final report, every call ends. */
   finish(): void {
-    this.drainSip(Number.POSITIVE_INFINITY);
+    this.finishSip();
     this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     this.engine.endAll(EndReason.shutdown);
     this.calls.endAll(this.nowMs);

@@ -72,6 +72,15 @@ describe('SIP backlog (live capture)', () => {
     expect(bytes.counts.sipBacklogDropped).toBeGreaterThan(0);
   });
 
+  it('at shutdown queued SIP is handled for a bounded time, the rest dropped and counted', () => {
+    const all = run(4096, { sliceMs: 0 });
+    expect(all.counts.sipBacklogDropped).toBe(0);
+    const cut = run(4096, { sliceMs: 0, shutdownMs: 0 });
+    expect(cut.counts.sipBacklogDropped).toBeGreaterThan(0);
+    expect(cut.dropped).toBe(cut.counts.sipBacklogDropped);
+    expect(cut.calls).toBeLessThan(all.calls);
+  });
+
   it('SIP over TCP, split across segments, goes through the backlog in order', () => {
     const T0 = 1_700_000_000;
     const inv = text(sipRequest('INVITE', 'sip:b@h', { callId: 'tcp-backlog', fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.3.0.1', media: [{ port: 4000, formats: [8] }] }) }));
