@@ -84,7 +84,7 @@ function run(input: PacketBatch[], backlog: boolean): { p99: number; max: number
     p99: steady[Math.floor(steady.length * 0.99)],
     max: steady[steady.length - 1],
     mean: steady.reduce((a, b) => a + b, 0) / steady.length,
-    sip: p.counts.sip,
+    sip: p.counts.sip - p.counts.sipBacklogDropped - left, // SIP datagrams count when queued
     refused: p.counts.sipBacklogDropped,
     left,
   };

@@ -210,8 +210,10 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.sipInlineUntil = t0 + this.sipSliceMs;
     for (let i = 0; i < batch.count; i++) this.processPacket(batch, i);
     if (q !== null && q.length > 0) {
-      // While batches keep coming, queued SIP gets at most as long as the batch took (half the thread).
-      this.drainSip(Math.min(this.sipSliceMs, performance.now() - t0));
+      // A batch less than half full means the capture emptied the ring: queued SIP gets its full slice.
+      // Fuller ones mean the capture is behind: SIP gets at most as long as the batch took (half the thread).
+      const behind = batch.count * 2 >= batch.offset.length;
+      this.drainSip(behind ? Math.min(this.sipSliceMs, performance.now() - t0) : this.sipSliceMs);
       this.scheduleSipDrain();
     }
   }
