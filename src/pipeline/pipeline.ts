@@ -108,6 +108,13 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Live capture only (enableSipBacklog): SIP beyond SIP_SLICE_MS per batch waits here. */
   private sipBacklog: SipBacklog | null = null;
   private readonly sipPkt = new DecodedPacket();
+  /**
+   * Running streams without a call, by their destination and source ports: a new binding finds the streams
+   * on its address among these instead of scanning every stream (an INVITE binds up to 32 addresses).
+   */
+  private readonly unattachedByPort = new Map<number, Set<number>>();
+  /** Per slot: the two ports it is indexed under, -1 when not indexed. */
+  private readonly unattachedPorts: Int32Array;
   /** performance.now() until which this batch's SIP is handled inline. */
   private sipInlineUntil = 0;
   private sipDrainScheduled = false;
@@ -134,6 +141,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.sipPorts = new SipPortSet(config.sip.ports);
     this.nodeName = nodeNameOf(config);
     this.ctx = new StreamContexts(r.maxStreams);
+    this.unattachedPorts = new Int32Array(2 * r.maxStreams).fill(-1);
     // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
     this.rtt = new RttTracker(r.maxStreams);
     this.engine = new RtpEngine(
@@ -459,7 +467,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       byDestination = false;
     }
     if (id >= 0) this.attach(slot, id, byDestination);
-    else if (this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
+    else this.indexUnattached(slot);
+    if (id < 0 && this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
     this.reporter.streamStarted(slot, e.nowMs);
     this.events.streamStarted?.();
   }
@@ -467,6 +476,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private attach(slot: number, bindingId: number, byDestination: boolean): void {
     const b = this.calls.binding(bindingId);
     if (!b) return;
+    this.unindexUnattached(slot);
     this.ctx.attach(slot, b, byDestination, this.engine.payloadType(slot));
     this.engine.setCallRef(slot, bindingId);
     this.calls.touch(b.callIndex, this.nowMs); // a call with media is the last the full table evicts
@@ -494,6 +504,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const out = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind);
     if (out) this.emit(out);
     this.counts.streamsEnded++;
+    this.unindexUnattached(slot);
     this.events.streamEnded?.(reason, out ? Number(out.report.MOS) : 0);
     if (this.unsignalled !== null && this.unsignalled.size > 0) {
       const e = this.engine;
@@ -506,15 +517,39 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
   private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
     const e = this.engine;
-    if (this.ctx.attachedSlots >= e.activeStreams) return; // every stream already belongs to a call: nothing to scan
-    e.forEachActive((slot) => {
-      if (this.ctx.binding[slot] >= 0) return;
+    const onPort = this.unattachedByPort.get(port);
+    if (onPort === undefined) return;
+    for (const slot of onPort) {
+      if (this.ctx.binding[slot] >= 0) continue;
       if (e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3) {
         this.attach(slot, id, true);
       } else if (e.srcPort(slot) === port && e.srcAddrWord(slot, 0) === w0 && e.srcAddrWord(slot, 1) === w1 && e.srcAddrWord(slot, 2) === w2 && e.srcAddrWord(slot, 3) === w3) {
         this.attach(slot, id, false);
       }
-    });
+    }
+  }
+
+  private indexUnattached(slot: number): void {
+    this.unindexUnattached(slot); // a slot reused without its end hook: its old ports go first
+    const e = this.engine;
+    this.unattachedPorts[2 * slot] = e.dstPort(slot);
+    this.unattachedPorts[2 * slot + 1] = e.srcPort(slot);
+    for (let k = 0; k < 2; k++) {
+      const port = this.unattachedPorts[2 * slot + k];
+      const set = this.unattachedByPort.get(port);
+      if (set === undefined) this.unattachedByPort.set(port, new Set([slot]));
+      else set.add(slot);
+    }
+  }
+
+  private unindexUnattached(slot: number): void {
+    if (this.unattachedPorts[2 * slot] < 0) return;
+    for (let k = 0; k < 2; k++) {
+      const port = this.unattachedPorts[2 * slot + k];
+      this.unattachedPorts[2 * slot + k] = -1;
+      const set = this.unattachedByPort.get(port);
+      if (set !== undefined && set.delete(slot) && set.size === 0) this.unattachedByPort.delete(port);
+    }
   }
 
   /** SIP ended or moved the media: its streams get their final report now, not at the silence timeout. */
