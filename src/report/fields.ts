@@ -56,7 +56,7 @@ export const REPORT_FIELDS = [
   { key: 'REPORT_NAME', inCallReport: true, group: 'rtpagent', doc: 'source address:port' },
   { key: 'TOTAL_PK', group: 'rtpagent', doc: 'packets received', variable: 'packets', read: (m) => m.snap.interval.packets },
   { key: 'EXPECTED_PK', group: 'rtpagent', doc: 'packets expected from the sequence numbers (RFC 3550 A.3)', variable: 'expected', read: (m) => m.snap.interval.expected },
-  { key: 'PACKET_LOSS', group: 'rtpagent', doc: 'packets lost (never negative; duplicates are counted apart)', variable: 'lost', read: lostOf },
+  { key: 'PACKET_LOSS', group: 'rtpagent', doc: 'packets lost: expected less the distinct packets received (a duplicate does not cancel a loss; never negative)', variable: 'lost', read: lostOf },
   { key: 'SEQ', group: 'rtpagent', doc: "sequence errors as Wireshark counts them (+1 per gap, late or duplicate packet)", variable: 'seq_errors', read: (m) => m.snap.interval.seqErrors },
   { key: 'OUT_ORDER', group: 'rtpagent', doc: 'packets that arrived late (out of order)', variable: 'out_of_order', read: (m) => m.snap.interval.outOfOrder },
   { key: 'SSRC_CHG', group: 'rtpagent', doc: 'SSRC changes seen on the stream so far', variable: 'ssrc_changes', read: (m) => m.snap.ssrcChanges },
