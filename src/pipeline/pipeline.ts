@@ -14,7 +14,8 @@ import { QosReporter, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpCompound } from '../rtcp/index.js';
-import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
+import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
+import type { JitterBufferOptions } from '../rtp/index.js';
 import { CallTracker, SipPortSet } from '../sip/index.js';
 import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
@@ -112,6 +113,7 @@ export class Pipeline<C extends CallView = CallTracker> {
         silenceTimeoutMs: r.silenceTimeoutS * 1000,
         defaultClockRate: r.defaultClockRate,
         wiresharkCompatibleClock: r.wiresharkCompatibleClock,
+        jitterBuffer: jitterBufferOptions(config.qos.jitterBuffers),
         heuristic: {
           minConsecutive: r.heuristic.minConsecutive,
           requireEvenPort: r.heuristic.requireEvenPort,
@@ -142,6 +144,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       unknownCallId: config.reports.unknownCallId,
       codecs: CodecTable.fromConfig(q.codecs),
       delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
+      jitterBuffer: { fixed1Ms: q.jitterBuffers.fixed1Ms, fixed2Ms: q.jitterBuffers.fixed2Ms, adaptiveMaxMs: q.jitterBuffers.adaptiveMaxMs, reference: jitterBufferIndex(q.jitterBuffers.reference) },
     });
   }
 
@@ -459,6 +462,16 @@ export class Pipeline<C extends CallView = CallTracker> {
 }
 
 /** The CallTracker settings of a configuration (also used by the signalling owner in worker mode). */
+/** The engine's jitter-buffer options from the configuration (null: emulation off). */
+export function jitterBufferOptions(j: ProbeConfig['qos']['jitterBuffers']): JitterBufferOptions | null {
+  if (!j.emulate) return null;
+  const reference = jitterBufferIndex(j.reference);
+  return {
+    fixed1Ms: j.fixed1Ms, fixed2Ms: j.fixed2Ms, adaptiveMinMs: j.adaptiveMinMs, adaptiveMaxMs: j.adaptiveMaxMs,
+    adaptiveMarginMs: j.adaptiveMarginMs, adaptiveHistory: j.adaptiveHistory, reference: reference < 0 ? 2 : reference,
+  };
+}
+
 export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
   const s = config.sip;
   return {

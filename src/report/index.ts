@@ -7,3 +7,4 @@ export * from './rules.js';
 export * from './scheduler.js';
 export * from './jsonl-output.js';
 export * from './reporter.js';
+export * from './jb-fields.js';

@@ -1,5 +1,6 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import type { StreamQosState } from './qos-state.js';
+import { JB_METRIC_VARIABLES, fillJitterBufferVariables } from './jb-fields.js';
 
 /**
  * The variables an adaptive-reporting rule may use (`when: 'mos < 3.6 or loss_pct > 2'`). All are
@@ -17,11 +18,17 @@ import type { StreamQosState } from './qos-state.js';
  *   ssrc_changes        SSRC changes seen on the stream (cumulative)
  *   interval_s          length of the interval just ended, seconds
  *   one_way_delay_ms    the delay the E-model assumed
+ * and the jitter-buffer / RFC 3611 ones of jb-fields.ts (JB_METRIC_VARIABLES):
+ *   mos_net             MOS from network loss only; mos_f1, mos_f2, mos_adapt through each buffer
+ *   discards_f1, discards_f2, discards_adapt   interval discards; eff_loss_pct loss + reference discards, %
+ *   jb_delay_ms         reference buffer's delay in the interval
+ *   xr_*                RFC 3611 4.7 (see jb-fields.ts)
  */
 export const METRIC_VARIABLES = [
   'mos', 'rfactor', 'mean_mos', 'min_mos', 'loss_pct', 'lost', 'packets', 'expected', 'duplicates', 'out_of_order',
   'seq_errors', 'jitter_ms', 'mean_jitter_ms', 'max_jitter_ms', 'delta_ms', 'max_delta_ms', 'skew_ms', 'max_skew_ms',
   'burst_r', 'drift_ppm', 'ssrc_changes', 'interval_s', 'one_way_delay_ms',
+  ...JB_METRIC_VARIABLES,
 ] as const;
 
 export type MetricVariable = (typeof METRIC_VARIABLES)[number];
@@ -51,6 +58,29 @@ export class IntervalMetrics implements Record<MetricVariable, number> {
   ssrc_changes = 0;
   interval_s = 0;
   one_way_delay_ms = 0;
+  // jitter buffers and RFC 3611 (jb-fields.ts)
+  mos_net = 0;
+  mos_f1 = 0;
+  mos_f2 = 0;
+  mos_adapt = 0;
+  discards_f1 = 0;
+  discards_f2 = 0;
+  discards_adapt = 0;
+  eff_loss_pct = 0;
+  jb_delay_ms = 0;
+  xr_loss_rate = 0;
+  xr_discard_rate = 0;
+  xr_burst_density = 0;
+  xr_gap_density = 0;
+  xr_burst_duration_ms = 0;
+  xr_gap_duration_ms = 0;
+  xr_rtd_ms = 0;
+  xr_r = 0;
+  xr_mos_lq = 0;
+  xr_mos_cq = 0;
+  xr_jb_nominal_ms = 0;
+  xr_jb_max_ms = 0;
+  xr_jb_abs_max_ms = 0;
 
   /** Reads the interval from the snapshot and the MOS history (record the interval in `qos` first). */
   fill(snap: StreamSnapshot, qos: StreamQosState): this {
@@ -80,6 +110,7 @@ export class IntervalMetrics implements Record<MetricVariable, number> {
     this.ssrc_changes = snap.ssrcChanges;
     this.interval_s = (c.endMs - c.startMs) / 1000;
     this.one_way_delay_ms = qos.lastDelayMs[slot];
+    fillJitterBufferVariables(this, snap, qos);
     return this;
   }
 }

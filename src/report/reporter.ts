@@ -8,6 +8,7 @@ import { decideCorrelation } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
 import { StreamQosState } from './qos-state.js';
+import type { JitterBufferScoring } from './qos-state.js';
 import { ReportScheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
 
@@ -17,6 +18,8 @@ export interface QosReporterConfig {
   unknownCallId: UnknownCallIdPolicy;
   codecs?: CodecTable;
   delay?: DelayAssumptions;
+  /** Jitter-buffer sizes and the reference buffer of the report's MOS (default: the engine's defaults, adaptive). */
+  jitterBuffer?: JitterBufferScoring;
 }
 
 /** What the pipeline knows about a stream at report time; the reporter works out the delay itself. */
@@ -52,7 +55,7 @@ export class QosReporter {
   dropped = 0;
 
   constructor(c: QosReporterConfig) {
-    this.qos = new StreamQosState(c.maxStreams);
+    this.qos = new StreamQosState(c.maxStreams, c.jitterBuffer);
     this.scheduler = new ReportScheduler(c.schedule, c.maxStreams);
     this.codecs = c.codecs ?? new CodecTable();
     this.delay = c.delay ?? DEFAULT_DELAY_ASSUMPTIONS;
@@ -67,7 +70,8 @@ export class QosReporter {
   /** Scores the interval that just ended (if anything was expected) and returns the report context. */
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
     const d = estimateOneWayDelay(input.rttMs, this.delay);
-    this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d);
+    const jb = snap.jitterBuffers && snap.jb ? snap.jb.interval : null;
+    this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d, jb, input.rttMs);
     // Field by field, not a spread: this runs for every report and a spread with extra keys is slow.
     return {
       callId: input.callId,

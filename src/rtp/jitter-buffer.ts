@@ -1,0 +1,451 @@
+/**
+ * Jitter-buffer emulation per stream: what a receiving phone would play and what it would throw away.
+ * Three buffers run side by side on every audio packet, in capture time (VoIPmonitor's set):
+ *   F1, F2  fixed playout delay (defaults 50 and 200 ms),
+ *   ADAPT   adaptive: the delay follows the spread of the recent network delays.
+ * A packet that arrives after its playout time is discarded. Discards and network losses together are
+ * the effective loss; its loss runs (packets in sequence order, lost or discarded vs played) feed a
+ * Gilbert model per buffer for the E-model's BurstR, and RFC 3611 4.7 burst/gap counters (Gmin 16) for
+ * the reference buffer.
+ *
+ * Model (a test re-implements it from this text):
+ *  - Relative transit of a packet: arrival ms - RTP timestamp in ms (both from the stream's first packet).
+ *  - Fixed buffer of size D: playout time = anchor transit + D past the packet's media time; late when
+ *    transit > anchor + D. The anchor is the transit of the talkspurt's first packet: the stream's first
+ *    audio packet, a packet with the marker bit, the first audio packet after comfort noise or
+ *    telephone events. A packet earlier than anchor - D would overflow the buffer and one later than
+ *    anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer resyncs.
+ *  - Adaptive buffer: playout time = lo + D past the media time, lo and hi the 5th and 95th percentiles of
+ *    the last `history` transits, D = clamp(hi - lo + margin, min, max); recomputed every RECOMPUTE
+ *    packets and at talkspurt starts (a new delay applies from there). Starts at D = min, lo = the first
+ *    transit. A jump beyond max + RESYNC_MS restarts its history.
+ *  - Comfort noise and telephone events are not played through the audio buffer (neither played nor
+ *    discarded); the audio after them starts a talkspurt. Duplicates are ignored.
+ *  - Out-of-order packets are checked against their own playout time (discarded when late); the loss
+ *    runs take packets in arrival order, so a reordered packet's slot was already fed as lost.
+ *
+ * State: one Float64 and one Int32 record per slot (fields declared once in JB_FIELDS, offsets derived)
+ * plus a Float32 ring of `history` transits per slot. Nothing is allocated per packet.
+ */
+
+/** Buffers, in the order of every per-buffer field. */
+export const JB_NAMES = ['F1', 'F2', 'ADAPT'] as const;
+export type JitterBufferName = (typeof JB_NAMES)[number];
+export const JB_F1 = 0;
+export const JB_F2 = 1;
+export const JB_ADAPT = 2;
+const NB = 3;
+
+/** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
+export const RESYNC_MS = 1000;
+/** The adaptive buffer recomputes its delay every this many audio packets. */
+export const RECOMPUTE = 16;
+/** Percentiles of the adaptive buffer's delay window (low and high). */
+export const LO_PCT = 5;
+export const HI_PCT = 95;
+/** RFC 3611 4.7.2 Gmin: a burst contains no run of this many received (played) packets. */
+export const JB_GMIN = 16;
+
+export interface JitterBufferOptions {
+  fixed1Ms: number;
+  fixed2Ms: number;
+  adaptiveMinMs: number;
+  adaptiveMaxMs: number;
+  adaptiveMarginMs: number;
+  /** Transits the adaptive buffer keeps per stream (memory: 4 bytes each). */
+  adaptiveHistory: number;
+  /** Buffer whose discards feed the RFC 3611 burst/gap metrics: 0 F1, 1 F2, 2 ADAPT. */
+  reference: number;
+}
+
+export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
+  fixed1Ms: 50,
+  fixed2Ms: 200,
+  adaptiveMinMs: 20,
+  adaptiveMaxMs: 500,
+  adaptiveMarginMs: 10,
+  adaptiveHistory: 64,
+  reference: JB_ADAPT,
+};
+
+/**
+ * Field table: [name, view, count]. Offsets are derived by declaration order (jbLayout) and mirrored in
+ * the const enum J below for the hot loop (tsc inlines them); a test checks that the two agree and that
+ * no two fields overlap.
+ */
+export const JB_FIELDS = [
+  // float64 record
+  ['D_TREF', 'f64', 1], // arrival ms minus media ms of the stream's first packet: transits are relative to it
+  ['D_BASE', 'f64', NB], // fixed: anchor transit; adaptive: low percentile (lo)
+  ['D_AD', 'f64', 1], // adaptive delay D (ms)
+  ['D_AD_SUM', 'f64', 1], // sum of D over played audio packets (cumulative), and at the interval reset
+  ['D_AD_SUM_B', 'f64', 1],
+  ['D_AD_MAX_I', 'f64', 1], // largest D in the interval, and before it
+  ['D_AD_MAX_C', 'f64', 1],
+  // int32 record
+  ['W_DISC', 'i32', NB], // discards per buffer (cumulative), and at the interval reset
+  ['W_DISC_B', 'i32', NB],
+  ['W_TR', 'i32', 4 * NB], // Gilbert transitions per buffer: RR, RL, LR, LL
+  ['W_TR_B', 'i32', 4 * NB],
+  ['W_LAST', 'i32', NB], // last state fed per buffer: 0 none, 1 played, 2 lost/discarded
+  ['W_AD_N', 'i32', 1], // audio packets checked by the adaptive buffer (cumulative), and at the reset
+  ['W_AD_N_B', 'i32', 1],
+  ['W_HPOS', 'i32', 1], // history ring: next write index, samples held, packets since the last recompute
+  ['W_HN', 'i32', 1],
+  ['W_SINCE', 'i32', 1],
+  ['W_STATE', 'i32', 1], // bit 0: fed a number; bit 1: the next audio packet starts a talkspurt; bit 2: D_TREF set
+  ['W_FED', 'i32', 1], // reference buffer, RFC 3611 4.7: numbers fed, lost+discarded among them
+  ['W_FED_LOST', 'i32', 1],
+  ['W_RUN', 'i32', 1], // played run since the open cluster's last loss
+  ['W_CL_PKTS', 'i32', 1], // open cluster: packets, losses
+  ['W_CL_LOST', 'i32', 1],
+  ['W_BURST_PKTS', 'i32', 1], // closed bursts: packets, losses, count
+  ['W_BURST_LOST', 'i32', 1],
+  ['W_NBURSTS', 'i32', 1],
+] as const;
+
+export interface JbFieldLayout {
+  name: string;
+  view: 'f64' | 'i32';
+  offset: number;
+  count: number;
+}
+
+/** Offsets derived from JB_FIELDS, and the record sizes in units of each view. */
+export function jbLayout(): { fields: JbFieldLayout[]; f64: number; i32: number } {
+  const next = { f64: 0, i32: 0 };
+  const fields = JB_FIELDS.map(([name, view, count]) => {
+    const offset = next[view];
+    next[view] += count;
+    return { name, view, offset, count };
+  });
+  return { fields, f64: next.f64, i32: next.i32 };
+}
+
+/** The offsets of JB_FIELDS as literals for the hot loop (checked against jbLayout() by a test). */
+export const enum J {
+  D_TREF = 0,
+  D_BASE = 1,
+  D_AD = 4,
+  D_AD_SUM = 5,
+  D_AD_SUM_B = 6,
+  D_AD_MAX_I = 7,
+  D_AD_MAX_C = 8,
+  D_SIZE = 9,
+  W_DISC = 0,
+  W_DISC_B = 3,
+  W_TR = 6,
+  W_TR_B = 18,
+  W_LAST = 30,
+  W_AD_N = 33,
+  W_AD_N_B = 34,
+  W_HPOS = 35,
+  W_HN = 36,
+  W_SINCE = 37,
+  W_STATE = 38,
+  W_FED = 39,
+  W_FED_LOST = 40,
+  W_RUN = 41,
+  W_CL_PKTS = 42,
+  W_CL_LOST = 43,
+  W_BURST_PKTS = 44,
+  W_BURST_LOST = 45,
+  W_NBURSTS = 46,
+  W_SIZE = 47,
+  // Transition kinds inside W_TR (+ 4 * buffer).
+  RR = 0,
+  RL = 1,
+  LR = 2,
+  LL = 3,
+  STARTED = 1,
+  TALKSPURT = 2,
+  ANCHORED = 4,
+}
+
+/** What a snapshot carries per buffer and for the adaptive delay (period: interval or cumulative). */
+export interface JitterBufferCounters {
+  /** Packets discarded as late, per buffer (JB_NAMES order). */
+  discards: number[];
+  /** Gilbert BurstR of the effective loss (losses + discards), per buffer; 1 without loss. */
+  burstR: number[];
+  /** Mean adaptive delay over the period's audio packets, and its largest value, ms. */
+  adaptiveDelayMs: number;
+  adaptiveMaxMs: number;
+}
+
+/** RFC 3611 4.7 burst/gap of the reference buffer since the stream started (lost or discarded vs played). */
+export interface JitterBufferXr {
+  burstDensity: number;
+  gapDensity: number;
+  burstDurationMs: number;
+  gapDurationMs: number;
+  /** Current adaptive delay (the reference buffer's nominal delay when it is the adaptive one), ms. */
+  adaptiveNowMs: number;
+}
+
+export function emptyJitterBufferCounters(): JitterBufferCounters {
+  return { discards: [0, 0, 0], burstR: [1, 1, 1], adaptiveDelayMs: 0, adaptiveMaxMs: 0 };
+}
+
+export function emptyJitterBufferXr(): JitterBufferXr {
+  return { burstDensity: 0, gapDensity: 0, burstDurationMs: 0, gapDurationMs: 0, adaptiveNowMs: 0 };
+}
+
+export class JitterBuffers {
+  readonly opts: JitterBufferOptions;
+  readonly f: Float64Array;
+  readonly w: Int32Array;
+  /** Adaptive history: `hist` float32 transits per slot (relative to D_TREF, so float32 keeps µs precision). */
+  readonly ring: Float32Array;
+  readonly hist: number;
+  private readonly size1: number;
+  private readonly size2: number;
+  private readonly ref: number;
+  /** Sort scratch for the percentiles (one, shared by all streams). */
+  private readonly scratch: Float32Array;
+
+  constructor(slots: number, options: Partial<JitterBufferOptions> = {}) {
+    const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
+    if (!(o.adaptiveHistory >= 8 && o.adaptiveHistory <= 1024)) throw new RangeError(`jitter buffer history must be 8..1024 packets, got ${o.adaptiveHistory}`);
+    if (!(o.adaptiveMinMs <= o.adaptiveMaxMs)) throw new RangeError(`adaptive jitter buffer min ${o.adaptiveMinMs} ms is above its max ${o.adaptiveMaxMs} ms`);
+    this.f = new Float64Array(slots * J.D_SIZE);
+    this.w = new Int32Array(slots * J.W_SIZE);
+    this.hist = o.adaptiveHistory | 0;
+    this.ring = new Float32Array(slots * this.hist);
+    this.scratch = new Float32Array(this.hist);
+    this.size1 = o.fixed1Ms;
+    this.size2 = o.fixed2Ms;
+    this.ref = o.reference | 0;
+  }
+
+  get byteSize(): number {
+    return this.f.byteLength + this.w.byteLength + this.ring.byteLength + this.scratch.byteLength;
+  }
+
+  /** Bytes per stream slot. */
+  get bytesPerStream(): number {
+    return J.D_SIZE * 8 + J.W_SIZE * 4 + this.hist * 4;
+  }
+
+  /** Size of buffer b (the adaptive one: its current delay). */
+  delayOf(slot: number, b: number): number {
+    return b === JB_F1 ? this.size1 : b === JB_F2 ? this.size2 : this.f[slot * J.D_SIZE + J.D_AD];
+  }
+
+  /** A new stream in `slot`. */
+  start(slot: number): void {
+    const d = slot * J.D_SIZE;
+    this.f.fill(0, d, d + J.D_SIZE);
+    const w = slot * J.W_SIZE;
+    this.w.fill(0, w, w + J.W_SIZE);
+    this.f[d + J.D_AD] = this.opts.adaptiveMinMs;
+  }
+
+  /**
+   * One packet of the stream. t: arrival ms; mediaMs: its RTP timestamp in ms since the stream's first
+   * packet; audio: 1 audio, 0 comfort noise or telephone event; marker: the RTP marker bit;
+   * gap: sequence numbers skipped before it (>= 0, in order), -1 = behind the highest (reordered), -2 =
+   * a sequence restart (re-anchors). Duplicates are not passed.
+   */
+  packet(slotArg: number, t: number, mediaMs: number, audio: number, marker: number, gap: number): void {
+    const slot = slotArg & 0x1fffff;
+    const f = this.f;
+    const w = this.w;
+    const fd = slot * J.D_SIZE;
+    const ww = slot * J.W_SIZE;
+    let state = w[ww + J.W_STATE];
+    if ((state & J.STARTED) === 0) state = J.STARTED | J.TALKSPURT; // the stream's first number fed
+    if (audio === 0) {
+      w[ww + J.W_STATE] = state | J.TALKSPURT;
+      // Not played, but its sequence number is no loss: fed as played so runs stay in sequence.
+      if (gap >= 0) this.feedAll(ww, gap, 0);
+      return;
+    }
+    if ((state & J.ANCHORED) === 0) {
+      f[fd + J.D_TREF] = t - mediaMs;
+      state |= J.ANCHORED | J.TALKSPURT;
+    }
+    const r = t - mediaMs - f[fd + J.D_TREF];
+    const spurt = (state & J.TALKSPURT) !== 0 || marker !== 0 || gap === -2;
+    w[ww + J.W_STATE] = state & ~J.TALKSPURT;
+    let late = 0;
+    // Fixed buffers.
+    for (let b = 0; b < 2; b++) {
+      const size = b === 0 ? this.size1 : this.size2;
+      const base = f[fd + J.D_BASE + b];
+      if (spurt || r < base - size || r > base + size + RESYNC_MS) f[fd + J.D_BASE + b] = r;
+      else if (r > base + size) late |= 1 << b;
+    }
+    // Adaptive buffer.
+    const h = this.hist;
+    const hw = slot * h;
+    let lo = f[fd + J.D_BASE + JB_ADAPT];
+    let dAd = f[fd + J.D_AD];
+    if (w[ww + J.W_HN] === 0 || r > lo + this.opts.adaptiveMaxMs + RESYNC_MS || r < lo - this.opts.adaptiveMaxMs - RESYNC_MS) {
+      w[ww + J.W_HN] = 0;
+      w[ww + J.W_HPOS] = 0;
+      w[ww + J.W_SINCE] = 0;
+      lo = r;
+      f[fd + J.D_BASE + JB_ADAPT] = r;
+    } else if (r > lo + dAd) {
+      late |= 4;
+    }
+    const pos = w[ww + J.W_HPOS];
+    this.ring[hw + pos] = r;
+    w[ww + J.W_HPOS] = pos + 1 === h ? 0 : pos + 1;
+    const n = w[ww + J.W_HN];
+    if (n < h) w[ww + J.W_HN] = n + 1;
+    const since = w[ww + J.W_SINCE] + 1;
+    if (since >= RECOMPUTE || spurt) {
+      w[ww + J.W_SINCE] = 0;
+      dAd = this.recompute(fd, hw, n < h ? n + 1 : h);
+    } else {
+      w[ww + J.W_SINCE] = since;
+    }
+    f[fd + J.D_AD_SUM] += dAd;
+    w[ww + J.W_AD_N]++;
+    if (dAd > f[fd + J.D_AD_MAX_I]) f[fd + J.D_AD_MAX_I] = dAd;
+    if (late !== 0) {
+      if ((late & 1) !== 0) w[ww + J.W_DISC]++;
+      if ((late & 2) !== 0) w[ww + J.W_DISC + 1]++;
+      if ((late & 4) !== 0) w[ww + J.W_DISC + 2]++;
+    }
+    if (gap >= 0) this.feedAll(ww, gap, late);
+  }
+
+  /** Adaptive delay from the history's percentiles (a sort of at most `hist` floats, every RECOMPUTE packets). */
+  private recompute(fd: number, hw: number, n: number): number {
+    // The whole scratch is sorted (no subarray view to allocate): unfilled entries are +Infinity, last.
+    const s = this.scratch;
+    for (let i = 0; i < n; i++) s[i] = this.ring[hw + i];
+    if (n < s.length) s.fill(Infinity, n);
+    s.sort();
+    const lo = s[Math.floor(((n - 1) * LO_PCT) / 100)];
+    const hi = s[Math.ceil(((n - 1) * HI_PCT) / 100)];
+    const o = this.opts;
+    let d = hi - lo + o.adaptiveMarginMs;
+    if (d < o.adaptiveMinMs) d = o.adaptiveMinMs;
+    if (d > o.adaptiveMaxMs) d = o.adaptiveMaxMs;
+    this.f[fd + J.D_BASE + JB_ADAPT] = lo;
+    this.f[fd + J.D_AD] = d;
+    return d;
+  }
+
+  /** Feed `gap` lost numbers then one number (lost in buffer b when bit b of lateBits) to every buffer's runs. */
+  private feedAll(ww: number, gap: number, lateBits: number): void {
+    const w = this.w;
+    for (let b = 0; b < NB; b++) {
+      const tr = ww + J.W_TR + 4 * b;
+      let last = w[ww + J.W_LAST + b];
+      if (gap > 0) {
+        if (last === 1) w[tr + J.RL]++;
+        else if (last === 2) w[tr + J.LL]++;
+        w[tr + J.LL] += gap - 1;
+        last = 2;
+      }
+      const st = (lateBits >> b) & 1 ? 2 : 1;
+      if (last !== 0) w[tr + (last === 1 ? (st === 1 ? J.RR : J.RL) : st === 1 ? J.LR : J.LL)]++;
+      w[ww + J.W_LAST + b] = st;
+    }
+    // RFC 3611 4.7 clusters for the reference buffer.
+    if (gap > 0) this.lossRun(ww, gap);
+    if (((lateBits >> this.ref) & 1) !== 0) this.lossRun(ww, 1);
+    else {
+      w[ww + J.W_FED]++;
+      const run = w[ww + J.W_RUN] + 1;
+      w[ww + J.W_RUN] = run;
+      if (run >= JB_GMIN && w[ww + J.W_CL_LOST] > 0) closeCluster(w, ww);
+    }
+  }
+
+  private lossRun(ww: number, g: number): void {
+    const w = this.w;
+    w[ww + J.W_FED] += g;
+    w[ww + J.W_FED_LOST] += g;
+    if (w[ww + J.W_CL_LOST] > 0) w[ww + J.W_CL_PKTS] += w[ww + J.W_RUN] + g;
+    else w[ww + J.W_CL_PKTS] = g;
+    w[ww + J.W_CL_LOST] += g;
+    w[ww + J.W_RUN] = 0;
+  }
+
+  /** Start a new report interval for `slot`. */
+  resetInterval(slot: number): void {
+    const f = this.f;
+    const w = this.w;
+    const fd = slot * J.D_SIZE;
+    const ww = slot * J.W_SIZE;
+    for (let i = 0; i < NB; i++) w[ww + J.W_DISC_B + i] = w[ww + J.W_DISC + i];
+    for (let i = 0; i < 4 * NB; i++) w[ww + J.W_TR_B + i] = w[ww + J.W_TR + i];
+    w[ww + J.W_AD_N_B] = w[ww + J.W_AD_N];
+    f[fd + J.D_AD_SUM_B] = f[fd + J.D_AD_SUM];
+    if (f[fd + J.D_AD_MAX_I] > f[fd + J.D_AD_MAX_C]) f[fd + J.D_AD_MAX_C] = f[fd + J.D_AD_MAX_I];
+    f[fd + J.D_AD_MAX_I] = 0;
+  }
+
+  /** Counters of the interval (cumulative false) or since the stream started. */
+  read(slot: number, cumulative: boolean, out: JitterBufferCounters): void {
+    const f = this.f;
+    const w = this.w;
+    const fd = slot * J.D_SIZE;
+    const ww = slot * J.W_SIZE;
+    const k = cumulative ? 0 : 1;
+    for (let b = 0; b < NB; b++) {
+      out.discards[b] = w[ww + J.W_DISC + b] - k * w[ww + J.W_DISC_B + b];
+      const tr = ww + J.W_TR + 4 * b;
+      const trb = ww + J.W_TR_B + 4 * b;
+      const rr = w[tr + J.RR] - k * w[trb + J.RR];
+      const rl = w[tr + J.RL] - k * w[trb + J.RL];
+      const lr = w[tr + J.LR] - k * w[trb + J.LR];
+      const ll = w[tr + J.LL] - k * w[trb + J.LL];
+      out.burstR[b] = gilbertBurstR(rr, rl, lr, ll);
+    }
+    const n = w[ww + J.W_AD_N] - k * w[ww + J.W_AD_N_B];
+    out.adaptiveDelayMs = n > 0 ? (f[fd + J.D_AD_SUM] - k * f[fd + J.D_AD_SUM_B]) / n : 0;
+    const maxI = f[fd + J.D_AD_MAX_I];
+    out.adaptiveMaxMs = cumulative && f[fd + J.D_AD_MAX_C] > maxI ? f[fd + J.D_AD_MAX_C] : maxI;
+  }
+
+  /** RFC 3611 4.7 burst/gap of the reference buffer since the start, open cluster resolved as if ended here. */
+  readXr(slot: number, packetMs: number, out: JitterBufferXr): void {
+    const w = this.w;
+    const ww = slot * J.W_SIZE;
+    let bp = w[ww + J.W_BURST_PKTS];
+    let bl = w[ww + J.W_BURST_LOST];
+    let nb = w[ww + J.W_NBURSTS];
+    if (w[ww + J.W_CL_LOST] >= 2) {
+      bp += w[ww + J.W_CL_PKTS];
+      bl += w[ww + J.W_CL_LOST];
+      nb++;
+    }
+    const gp = w[ww + J.W_FED] - bp;
+    const gl = w[ww + J.W_FED_LOST] - bl;
+    out.burstDensity = bp > 0 ? bl / bp : 0;
+    out.gapDensity = gp > 0 ? gl / gp : 0;
+    out.burstDurationMs = nb > 0 ? (bp * packetMs) / nb : 0;
+    out.gapDurationMs = gp > 0 ? (gp * packetMs) / (nb + 1) : 0;
+    out.adaptiveNowMs = this.f[slot * J.D_SIZE + J.D_AD];
+  }
+}
+
+function closeCluster(w: Int32Array, ww: number): void {
+  if (w[ww + J.W_CL_LOST] >= 2) {
+    w[ww + J.W_BURST_PKTS] += w[ww + J.W_CL_PKTS];
+    w[ww + J.W_BURST_LOST] += w[ww + J.W_CL_LOST];
+    w[ww + J.W_NBURSTS]++;
+  }
+  w[ww + J.W_CL_PKTS] = 0;
+  w[ww + J.W_CL_LOST] = 0;
+}
+
+/** BurstR = 1/(p+q) from transition counts, with loss-model.ts's conventions (no loss 1, no recovery q = 1). */
+export function gilbertBurstR(rr: number, rl: number, lr: number, ll: number): number {
+  if (rl === 0) return 1;
+  const p = rr + rl > 0 ? rl / (rr + rl) : 0;
+  const q = lr + ll > 0 ? lr / (lr + ll) : 1;
+  return 1 / (p + q);
+}
+
+/** Buffer index of a configured reference name; -1 for 'none' (the report's MOS from network loss only). */
+export function jitterBufferIndex(name: 'adaptive' | 'fixed1' | 'fixed2' | 'none'): number {
+  return name === 'fixed1' ? JB_F1 : name === 'fixed2' ? JB_F2 : name === 'adaptive' ? JB_ADAPT : -1;
+}
