@@ -1,0 +1,265 @@
+/**
+ * Jitter-buffer emulation (src/rtp/jitter-buffer.ts) through the real engine and the real scoring:
+ * its field table, zero jitter (no discards, the network-loss MOS exactly), discards against a plain
+ * reference model of the buffers written here from the module's description, the adaptive buffer's
+ * convergence, and the worked example of the README (10 s of PCMU with 20 delay spikes and a 5-packet loss).
+ */
+import { describe, expect, it } from 'vitest';
+import { DecodedPacket } from '../../src/decode/packet.js';
+import { rtp } from '../../src/gen/index.js';
+import { CodecTable, estimateOneWayDelay } from '../../src/qos/index.js';
+import { QosReporter, StreamQosState } from '../../src/report/index.js';
+import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
+import { J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, RECOMPUTE, LO_PCT, HI_PCT } from '../../src/rtp/jitter-buffer.js';
+import { synthPacket } from './helpers.js';
+
+const BASE_SEC = 1_700_000_000;
+
+interface Pkt {
+  seq: number;
+  /** RTP timestamp in samples (8 kHz). */
+  ts: number;
+  /** Arrival, µs after BASE_SEC. */
+  us: number;
+  marker?: boolean;
+  pt?: number;
+}
+
+/** 20 ms PCMU packets: seq i, ts 160 i, sent at 20 ms i, arriving after delayUs(i); `drop` lost in the network. */
+function stream(n: number, delayUs: (i: number) => number, drop: (i: number) => boolean = () => false, marker: (i: number) => boolean = () => false): Pkt[] {
+  const out: Pkt[] = [];
+  for (let i = 0; i < n; i++) {
+    if (drop(i)) continue;
+    out.push({ seq: (1000 + i) & 0xffff, ts: 160 * i, us: 1_000_000 + 20_000 * i + delayUs(i), marker: marker(i) });
+  }
+  // Arrival order (stable: equal arrival times keep sequence order).
+  return out.sort((a, b) => a.us - b.us);
+}
+
+/** Feed packets to a fresh engine; snapshot + interval reset every `every` packets; returns the snapshots. */
+function run(pkts: Pkt[], every = Infinity, jitterBuffer: ConstructorParameters<typeof JitterBuffers>[1] = {}): { engine: RtpEngine; snaps: StreamSnapshot[]; final: StreamSnapshot } {
+  const engine = new RtpEngine({ maxStreams: 4, jitterBuffer });
+  const pkt = new DecodedPacket();
+  const snaps: StreamSnapshot[] = [];
+  let slot = -1;
+  pkts.forEach((p, i) => {
+    synthPacket(pkt, rtp({ pt: p.pt ?? 0, seq: p.seq, ts: p.ts, ssrc: 0x1234, marker: p.marker ?? false, payload: new Uint8Array(160) }), p.us, BASE_SEC);
+    const s = engine.onRtp(pkt, true);
+    if (s >= 0) slot = s;
+    if ((i + 1) % every === 0 && slot >= 0) {
+      const snap = createStreamSnapshot();
+      engine.snapshot(slot, snap);
+      snaps.push(snap);
+      engine.resetInterval(slot);
+    }
+  });
+  const final = createStreamSnapshot();
+  engine.snapshot(slot, final);
+  return { engine, snaps, final };
+}
+
+/** Arrival time as the engine computes it (ms since the first packet's whole second). */
+function arrivalMs(us: number, firstUs: number): number {
+  const sec = BASE_SEC + Math.floor(us / 1e6);
+  const epoch = BASE_SEC + Math.floor(firstUs / 1e6);
+  return (sec - epoch) * 1000 + ((us % 1e6) * 1000) / 1e6;
+}
+
+/**
+ * The reference: each buffer written out plainly from the description in jitter-buffer.ts (audio only,
+ * no duplicates in these streams). Returns discards per buffer [F1, F2, ADAPT].
+ */
+function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number; max: number; margin: number; history: number }): number[] {
+  const firstUs = pkts[0].us;
+  const firstTs = pkts[0].ts;
+  const tref = arrivalMs(firstUs, firstUs);
+  const discards = [0, 0, 0];
+  const base = [0, 0];
+  let lo = 0;
+  let d = o.min;
+  let hist: number[] = [];
+  let since = 0;
+  pkts.forEach((p, i) => {
+    const r = arrivalMs(p.us, firstUs) - ((p.ts - firstTs) * 1000) / 8000 - tref;
+    const spurt = i === 0 || p.marker === true;
+    [o.f1, o.f2].forEach((size, b) => {
+      if (spurt || r < base[b] - size || r > base[b] + size + RESYNC_MS) base[b] = r;
+      else if (r > base[b] + size) discards[b]++;
+    });
+    if (hist.length === 0 || r > lo + o.max + RESYNC_MS || r < lo - o.max - RESYNC_MS) {
+      hist = [];
+      since = 0;
+      lo = r;
+    } else if (r > lo + d) discards[2]++;
+    hist.push(Math.fround(r));
+    if (hist.length > o.history) hist.shift();
+    since++;
+    if (since >= RECOMPUTE || spurt) {
+      since = 0;
+      const s = [...hist].sort((a, b) => a - b);
+      lo = s[Math.floor(((s.length - 1) * LO_PCT) / 100)];
+      const hi = s[Math.ceil(((s.length - 1) * HI_PCT) / 100)];
+      d = Math.min(o.max, Math.max(o.min, hi - lo + o.margin));
+    }
+  });
+  return discards;
+}
+
+/** A deterministic generator (xorshift) for delays. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+const codec = new CodecTable().resolve('PCMU', 0);
+
+/** Scores snapshots as the reporter does; returns the state. */
+function score(snaps: StreamSnapshot[], reference = 2): StreamQosState {
+  const q = new StreamQosState(4, { fixed1Ms: 50, fixed2Ms: 200, adaptiveMaxMs: 500, reference });
+  for (const s of snaps) q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), s.jb!.interval, null);
+  return q;
+}
+
+describe('jitter-buffer state layout', () => {
+  it('derives the offsets from the field table; the literals match it and no two fields overlap', () => {
+    const l = jbLayout();
+    const lit = J as unknown as Record<string, number>;
+    for (const f of l.fields) expect(lit[f.name], f.name).toBe(f.offset);
+    expect(lit.D_SIZE).toBe(l.f64);
+    expect(lit.W_SIZE).toBe(l.i32);
+    for (const view of ['f64', 'i32'] as const) {
+      const fs = l.fields.filter((f) => f.view === view).sort((a, b) => a.offset - b.offset);
+      for (let i = 1; i < fs.length; i++) expect(fs[i].offset, `${fs[i - 1].name} / ${fs[i].name}`).toBeGreaterThanOrEqual(fs[i - 1].offset + fs[i - 1].count);
+    }
+    expect(new Set(JB_FIELDS.map((f) => f[0])).size).toBe(JB_FIELDS.length);
+  });
+
+  it('states its memory per stream: records plus 4 bytes per history entry', () => {
+    const jb = new JitterBuffers(1000, { adaptiveHistory: 64 });
+    expect(jb.bytesPerStream).toBe(J.D_SIZE * 8 + J.W_SIZE * 4 + 64 * 4);
+    expect(jb.byteSize).toBe(1000 * jb.bytesPerStream + 64 * 4);
+    const bd = new RtpEngine({ maxStreams: 1000 }).stateBreakdown();
+    expect(bd.jitterBuffer).toBe(jb.byteSize);
+    expect(new RtpEngine({ maxStreams: 1000, jitterBuffer: null }).stateBreakdown().jitterBuffer).toBe(0);
+  });
+});
+
+describe('zero jitter', () => {
+  it('discards nothing and scores every buffer at exactly the network-loss MOS, interval by interval', () => {
+    const r = rng(7);
+    const lost = new Set<number>();
+    for (let i = 30; i < 3000; i++) {
+      if (r() < 0.02) for (let k = 0, n = 1 + Math.floor(r() * 4); k < n; k++) lost.add(i + k);
+    }
+    const { snaps } = run(stream(3000, () => 0, (i) => lost.has(i)), 250);
+    expect(snaps.length).toBeGreaterThan(8);
+    const q = new StreamQosState(4);
+    let lossy = 0;
+    for (const s of snaps) {
+      expect(s.jb!.interval.discards).toEqual([0, 0, 0]);
+      for (let b = 0; b < 3; b++) expect(s.jb!.interval.burstR[b], `burstR ${b}`).toBe(s.interval.burstR);
+      q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), s.jb!.interval, null);
+      for (let b = 0; b < 3; b++) expect(q.lastMosB[s.slot * 3 + b]).toBe(q.lastNetMos[s.slot]);
+      expect(q.lastMos[s.slot]).toBe(q.lastNetMos[s.slot]);
+      if (s.interval.lost > 0) lossy++;
+    }
+    expect(lossy).toBeGreaterThan(5); // the MOS compared is not the trivial no-loss one
+  });
+});
+
+describe('discards against the reference model', () => {
+  const o = { f1: 50, f2: 200, min: 20, max: 500, margin: 10, history: 64 };
+  for (const [name, seed, maxDelayMs, markers] of [
+    ['uniform 0-120 ms', 1, 120, false],
+    ['uniform 0-300 ms with talkspurts', 2, 300, true],
+    ['uniform 0-60 ms', 3, 60, false],
+  ] as const) {
+    it(`${name}: F1, F2 and ADAPT discard exactly what the plain model does`, () => {
+      const r = rng(seed);
+      // Delays in multiples of 13 µs: no difference of two is exactly a buffer size (no ties to round).
+      const pkts = stream(2000, () => 13 * Math.floor((r() * maxDelayMs * 1000) / 13), () => false, (i) => markers && i % 150 === 0);
+      const { final } = run(pkts);
+      const want = referenceDiscards(pkts, o);
+      expect(final.jb!.cumulative.discards).toEqual(want);
+      expect(want[0]).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('adaptive buffer', () => {
+  it('converges to the spread of the delays plus the margin and then discards little', () => {
+    const r = rng(11);
+    const pkts = stream(3000, () => Math.floor(r() * 120_000));
+    const { snaps } = run(pkts, 500);
+    const last = snaps[snaps.length - 1].jb!.interval;
+    // 5th..95th percentile spread of uniform 0..120 ms is 108 ms; + 10 ms margin.
+    expect(last.adaptiveDelayMs).toBeGreaterThan(100);
+    expect(last.adaptiveDelayMs).toBeLessThan(135);
+    expect(last.discards[2]).toBeLessThan(500 * 0.04);
+    expect(last.discards[0]).toBeGreaterThan(500 * 0.2); // the 50 ms buffer keeps losing
+    // Quiet line afterwards: the delay comes back down to the minimum.
+    const quiet = stream(4000, (i) => (i < 3000 ? Math.floor(r() * 120_000) : 0));
+    const after = run(quiet, 500).snaps.at(-1)!.jb!.interval;
+    expect(after.adaptiveDelayMs).toBe(20);
+    expect(after.discards).toEqual([0, 0, 0]);
+  });
+});
+
+describe('worked example (README)', () => {
+  // 10 s of PCMU (500 packets): 20 delay spikes (a 120 ms stall, the next 5 packets queued behind it) and
+  // one burst of 5 packets lost in the network.
+  const spikes = Array.from({ length: 20 }, (_, k) => 20 + 24 * k);
+  const spikeDelay = (i: number): number => {
+    for (const s of spikes) if (i >= s && i <= s + 5) return (120 - 20 * (i - s)) * 1000;
+    return 0;
+  };
+  const burst = (i: number): boolean => i >= 250 && i < 255;
+
+  function figures(pkts: Pkt[]): { mos: number[]; net: number; main: number; discards: number[] } {
+    const { final } = run(pkts);
+    const q = score([final]);
+    return { mos: [0, 1, 2].map((b) => q.lastMosB[final.slot * 3 + b]), net: q.lastNetMos[final.slot], main: q.lastMos[final.slot], discards: final.jb!.cumulative.discards };
+  }
+
+  it('scores lower through 50 ms than through 200 ms, both below a clean stream', () => {
+    const clean = figures(stream(500, () => 0));
+    const jittery = figures(stream(500, spikeDelay, burst));
+    expect(clean.mos.map((m) => +m.toFixed(2))).toEqual([4.41, 4.41, 4.41]);
+    // The spikes delay 4 packets each beyond 50 ms (120, 100, 80, 60), none beyond 200 ms.
+    expect(jittery.discards[0]).toBe(80);
+    expect(jittery.discards[1]).toBe(0);
+    expect(jittery.mos[0]).toBeLessThan(jittery.mos[1]);
+    expect(jittery.mos[1]).toBeLessThan(clean.mos[1]);
+    expect(jittery.mos[1]).toBe(jittery.net); // 200 ms plays every packet that arrived
+    expect(jittery.main).toBe(jittery.mos[2]); // the report's MOS is the adaptive buffer's
+    // The figures quoted in the README.
+    const fmt = (f: typeof jittery) => `F1 ${f.mos[0].toFixed(2)} (${f.discards[0]} discarded), F2 ${f.mos[1].toFixed(2)} (${f.discards[1]}), ADAPT ${f.mos[2].toFixed(2)} (${f.discards[2]}), network only ${f.net.toFixed(2)}`;
+    expect(fmt(jittery)).toBe(WORKED_EXAMPLE);
+  });
+
+  it('reaches the report: MOS is MOS_ADAPT, per-buffer keys and RFC 3611 fields present', () => {
+    const { final } = run(stream(500, spikeDelay, burst));
+    const rep = new QosReporter({ maxStreams: 4, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
+    rep.streamStarted(final.slot, final.firstSeenMs);
+    const out = rep.onStreamEnd(final, { callId: 'c1', xcid: null, codecName: 'PCMU', nodeName: 'n', dir: 0, party: 0, hostTimestamps: false, rttMs: 40 }, 'FINAL')!;
+    const r = out.report;
+    expect(r.MOS).toBe(r.MOS_ADAPT);
+    expect(r.DISCARDS_F1).toBe(80);
+    expect(r.EFF_LOSS_PCT_F1).toBe(17);
+    expect(r.JB_REFERENCE).toBe('adaptive');
+    expect(r.XR_LOSS_RATE).toBe(1);
+    expect(r.XR_RTD).toBe(40);
+    expect(r.XR_JB_ABS_MAX).toBe(500);
+    expect(r.XR_MOS_LQ as number).toBeGreaterThanOrEqual(r.XR_MOS_CQ as number);
+    expect(r.XR_BURST_DENSITY as number).toBeGreaterThan(0);
+    expect(r.WORST_MOS).toBe(r.MIN_MOS);
+    expect(r.WORST_MOS_START).toBe(r.REPORT_START);
+  });
+});
+
+const WORKED_EXAMPLE = 'F1 2.05 (80 discarded), F2 4.33 (0), ADAPT 3.80 (24), network only 4.33';
