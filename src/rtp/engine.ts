@@ -829,7 +829,9 @@ export class RtpEngine {
     const jb = this.jb;
     if (jb !== null) {
       jb.start(slot);
-      jb.packet(slot, t, 0, w[hw + L.W_CLOCK] > 0 && kind !== CN && kind !== TEV ? 1 : 0, marker, 0);
+      jb.io[0] = t;
+      jb.io[1] = 0;
+      jb.packet(slot, w[hw + L.W_CLOCK] > 0 && kind !== CN && kind !== TEV ? 1 : 0, marker, 0);
     }
     f[hf + L.D_BY] = bytes;
     f[hf + L.D_I_START] = t;
@@ -964,7 +966,7 @@ export class RtpEngine {
       w[hw + L.W_A8_PREV_TS] = ts;
       u8[hb + L.B_A8_VALID] = 1;
     }
-    if (this.jb !== null) this.jbPacket(slot, t, sinceFirst, clock, kind, marker, seq);
+    if (this.jb !== null) this.jbPacket(slot, sinceFirst, clock, kind, marker, seq);
     // ---- RFC 3550 A.1: the next sequence number inline, everything else in rfcSequence ----
     const maxSeq = h16[hh + L.H_MAX_SEQ];
     if (seq !== ((maxSeq + 1) & 0xffff)) {
@@ -1001,7 +1003,7 @@ export class RtpEngine {
    * its position relative to the highest number decides the gap it closes, a restart or a reordered
    * packet; duplicates (the highest number again, or a number already in the reorder window) are skipped.
    */
-  private jbPacket(slotArg: number, t: number, sinceFirst: number, clock: number, kind: number, marker: number, seq: number): void {
+  private jbPacket(slotArg: number, sinceFirst: number, clock: number, kind: number, marker: number, seq: number): void {
     const slot = slotArg & L.SLOT_MASK;
     const maxSeq = this.h16[slot * L.HOT_H + L.H_MAX_SEQ];
     const ud = (seq - maxSeq) & 0xffff;
@@ -1017,7 +1019,10 @@ export class RtpEngine {
       gap = -1;
     }
     const audio = clock > 0 && kind !== CN && kind !== TEV;
-    this.jb!.packet(slot, t, audio ? (sinceFirst * 1000) / clock : 0, audio ? 1 : 0, marker, gap);
+    const jb = this.jb!;
+    jb.io[0] = this.arrivalMs[0];
+    jb.io[1] = audio ? (sinceFirst * 1000) / clock : 0;
+    jb.packet(slot, audio ? 1 : 0, marker, gap);
   }
 
   /** RFC 3550 A.1 validation plus the reorder window (duplicates, out-of-order, final loss states). */

@@ -39,7 +39,7 @@ const NB = 3;
 /** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
 export const RESYNC_MS = 1000;
 /** The adaptive buffer recomputes its delay every this many audio packets. */
-export const RECOMPUTE = 16;
+export const RECOMPUTE = 32;
 /** Percentiles of the adaptive buffer's delay window (low and high). */
 export const LO_PCT = 5;
 export const HI_PCT = 95;
@@ -85,16 +85,17 @@ export const JB_FIELDS = [
   // int32 record
   ['W_DISC', 'i32', NB], // discards per buffer (cumulative), and at the interval reset
   ['W_DISC_B', 'i32', NB],
-  ['W_TR', 'i32', 4 * NB], // Gilbert transitions per buffer: RR, RL, LR, LL
-  ['W_TR_B', 'i32', 4 * NB],
-  ['W_LAST', 'i32', NB], // last state fed per buffer: 0 none, 1 played, 2 lost/discarded
+  ['W_TR', 'i32', 3 * NB], // Gilbert transitions per buffer: RL, LR, LL (RR = numbers fed - 1 - those)
+  ['W_TR_B', 'i32', 3 * NB],
+  ['W_LOSTBITS', 'i32', 1], // bit b: the last number fed was lost or discarded in buffer b
+  ['W_FED_B', 'i32', 1], // W_FED at the interval reset
   ['W_AD_N', 'i32', 1], // audio packets checked by the adaptive buffer (cumulative), and at the reset
   ['W_AD_N_B', 'i32', 1],
   ['W_HPOS', 'i32', 1], // history ring: next write index, samples held, packets since the last recompute
   ['W_HN', 'i32', 1],
   ['W_SINCE', 'i32', 1],
   ['W_STATE', 'i32', 1], // bit 0: fed a number; bit 1: the next audio packet starts a talkspurt; bit 2: D_TREF set
-  ['W_FED', 'i32', 1], // reference buffer, RFC 3611 4.7: numbers fed, lost+discarded among them
+  ['W_FED', 'i32', 1], // numbers fed (all buffers); RFC 3611 4.7 for the reference buffer: lost+discarded among them
   ['W_FED_LOST', 'i32', 1],
   ['W_RUN', 'i32', 1], // played run since the open cluster's last loss
   ['W_CL_PKTS', 'i32', 1], // open cluster: packets, losses
@@ -135,28 +136,28 @@ export const enum J {
   W_DISC = 0,
   W_DISC_B = 3,
   W_TR = 6,
-  W_TR_B = 18,
-  W_LAST = 30,
-  W_AD_N = 33,
-  W_AD_N_B = 34,
-  W_HPOS = 35,
-  W_HN = 36,
-  W_SINCE = 37,
-  W_STATE = 38,
-  W_FED = 39,
-  W_FED_LOST = 40,
-  W_RUN = 41,
-  W_CL_PKTS = 42,
-  W_CL_LOST = 43,
-  W_BURST_PKTS = 44,
-  W_BURST_LOST = 45,
-  W_NBURSTS = 46,
-  W_SIZE = 47,
-  // Transition kinds inside W_TR (+ 4 * buffer).
-  RR = 0,
-  RL = 1,
-  LR = 2,
-  LL = 3,
+  W_TR_B = 15,
+  W_LOSTBITS = 24,
+  W_FED_B = 25,
+  W_AD_N = 26,
+  W_AD_N_B = 27,
+  W_HPOS = 28,
+  W_HN = 29,
+  W_SINCE = 30,
+  W_STATE = 31,
+  W_FED = 32,
+  W_FED_LOST = 33,
+  W_RUN = 34,
+  W_CL_PKTS = 35,
+  W_CL_LOST = 36,
+  W_BURST_PKTS = 37,
+  W_BURST_LOST = 38,
+  W_NBURSTS = 39,
+  W_SIZE = 40,
+  // Transition kinds inside W_TR (+ 3 * buffer).
+  RL = 0,
+  LR = 1,
+  LL = 2,
   STARTED = 1,
   TALKSPURT = 2,
   ANCHORED = 4,
@@ -198,12 +199,14 @@ export class JitterBuffers {
   /** Adaptive history: `hist` float32 transits per slot (relative to D_TREF, so float32 keeps µs precision). */
   readonly ring: Float32Array;
   readonly hist: number;
+  /** The packet's arrival and media time for packet(). */
+  readonly io = new Float64Array(2);
   private readonly size1: number;
   private readonly size2: number;
   private readonly ref: number;
   /** The smallest and largest samples of a recompute, sorted (shared by all streams). */
-  private readonly lowest: Float32Array;
-  private readonly highest: Float32Array;
+  private readonly lowest: Float64Array;
+  private readonly highest: Float64Array;
 
   constructor(slots: number, options: Partial<JitterBufferOptions> = {}) {
     const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
@@ -214,8 +217,8 @@ export class JitterBuffers {
     this.hist = o.adaptiveHistory | 0;
     this.ring = new Float32Array(slots * this.hist);
     const k = Math.floor(((this.hist - 1) * LO_PCT) / 100) + Math.ceil(((this.hist - 1) * (100 - HI_PCT)) / 100) + 2;
-    this.lowest = new Float32Array(k);
-    this.highest = new Float32Array(k);
+    this.lowest = new Float64Array(k);
+    this.highest = new Float64Array(k);
     this.size1 = o.fixed1Ms;
     this.size2 = o.fixed2Ms;
     this.ref = o.reference | 0;
@@ -245,13 +248,16 @@ export class JitterBuffers {
   }
 
   /**
-   * One packet of the stream. t: arrival ms; mediaMs: its RTP timestamp in ms since the stream's first
-   * packet; audio: 1 audio, 0 comfort noise or telephone event; marker: the RTP marker bit;
-   * gap: sequence numbers skipped before it (>= 0, in order), -1 = behind the highest (reordered), -2 =
-   * a sequence restart (re-anchors). Duplicates are not passed.
+   * One packet of the stream; its arrival ms in io[0] and its RTP timestamp in ms since the stream's first
+   * packet in io[1] (double arguments would be boxed in every call). audio: 1 audio, 0 comfort noise or
+   * telephone event; marker: the RTP marker bit; gap: sequence numbers skipped before it (>= 0, in
+   * order), -1 = behind the highest (reordered), -2 = a sequence restart (re-anchors). Duplicates are
+   * not passed.
    */
-  packet(slotArg: number, t: number, mediaMs: number, audio: number, marker: number, gap: number): void {
+  packet(slotArg: number, audio: number, marker: number, gap: number): void {
     const slot = slotArg & 0x1fffff;
+    const t = this.io[0];
+    const mediaMs = this.io[1];
     const f = this.f;
     const w = this.w;
     const fd = slot * J.D_SIZE;
@@ -261,7 +267,7 @@ export class JitterBuffers {
     if (audio === 0) {
       w[ww + J.W_STATE] = state | J.TALKSPURT;
       // Not played, but its sequence number is no loss: fed as played so runs stay in sequence.
-      if (gap >= 0) this.feedAll(ww, gap, 0);
+      if (gap >= 0) this.feed(ww, gap, 0);
       return;
     }
     if ((state & J.ANCHORED) === 0) {
@@ -273,11 +279,18 @@ export class JitterBuffers {
     w[ww + J.W_STATE] = state & ~J.TALKSPURT;
     let late = 0;
     // Fixed buffers.
-    for (let b = 0; b < 2; b++) {
-      const size = b === 0 ? this.size1 : this.size2;
-      const base = f[fd + J.D_BASE + b];
-      if (spurt || r < base - size || r > base + size + RESYNC_MS) f[fd + J.D_BASE + b] = r;
-      else if (r > base + size) late |= 1 << b;
+    if (spurt) {
+      f[fd + J.D_BASE] = r;
+      f[fd + J.D_BASE + 1] = r;
+    } else {
+      const s1 = this.size1;
+      const b1 = f[fd + J.D_BASE];
+      if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f[fd + J.D_BASE] = r;
+      else if (r > b1 + s1) late = 1;
+      const s2 = this.size2;
+      const b2 = f[fd + J.D_BASE + 1];
+      if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f[fd + J.D_BASE + 1] = r;
+      else if (r > b2 + s2) late |= 2;
     }
     // Adaptive buffer.
     const h = this.hist;
@@ -301,7 +314,8 @@ export class JitterBuffers {
     const since = w[ww + J.W_SINCE] + 1;
     if (since >= RECOMPUTE || spurt) {
       w[ww + J.W_SINCE] = 0;
-      dAd = this.recompute(fd, hw, n < h ? n + 1 : h);
+      this.recompute(fd, hw, n < h ? n + 1 : h);
+      dAd = f[fd + J.D_AD];
     } else {
       w[ww + J.W_SINCE] = since;
     }
@@ -313,7 +327,7 @@ export class JitterBuffers {
       if ((late & 2) !== 0) w[ww + J.W_DISC + 1]++;
       if ((late & 4) !== 0) w[ww + J.W_DISC + 2]++;
     }
-    if (gap >= 0) this.feedAll(ww, gap, late);
+    if (gap >= 0) this.feed(ww, gap, late);
   }
 
   /**
@@ -321,7 +335,7 @@ export class JitterBuffers {
    * (k = 4 of 64 for the 5th and 95th percentiles): one pass keeping each set sorted by insertion, not a
    * sort of the history (which cost more than the rest of the packet path together).
    */
-  private recompute(fd: number, hw: number, n: number): number {
+  private recompute(fd: number, hw: number, n: number): void {
     const ring = this.ring;
     const lo = this.lowest;
     const hi = this.highest;
@@ -329,17 +343,22 @@ export class JitterBuffers {
     const iHi = n - 1 - Math.ceil(((n - 1) * HI_PCT) / 100); // rank from the top
     let nLo = 0;
     let nHi = 0;
+    // Thresholds to enter each set: +-Infinity until it holds its k values.
+    let tLo = Infinity;
+    let tHi = -Infinity;
     for (let i = 0; i < n; i++) {
       const v = ring[hw + i];
-      if (nLo <= iLo || v < lo[iLo]) {
+      if (v < tLo) {
         let j = nLo <= iLo ? nLo++ : iLo;
         for (; j > 0 && lo[j - 1] > v; j--) lo[j] = lo[j - 1];
         lo[j] = v;
+        if (nLo > iLo) tLo = lo[iLo];
       }
-      if (nHi <= iHi || v > hi[iHi]) {
+      if (v > tHi) {
         let j = nHi <= iHi ? nHi++ : iHi;
         for (; j > 0 && hi[j - 1] < v; j--) hi[j] = hi[j - 1];
         hi[j] = v;
+        if (nHi > iHi) tHi = hi[iHi];
       }
     }
     const o = this.opts;
@@ -348,27 +367,40 @@ export class JitterBuffers {
     if (d > o.adaptiveMaxMs) d = o.adaptiveMaxMs;
     this.f[fd + J.D_BASE + JB_ADAPT] = lo[iLo];
     this.f[fd + J.D_AD] = d;
-    return d;
   }
 
-  /** Feed `gap` lost numbers then one number (lost in buffer b when bit b of lateBits) to every buffer's runs. */
-  private feedAll(ww: number, gap: number, lateBits: number): void {
+  /**
+   * Feed `gap` lost numbers then one number (lost in buffer b when bit b of lateBits) to every buffer's
+   * loss runs. The common case (nothing lost now or before) touches no transition counter.
+   */
+  private feed(ww: number, gap: number, lateBits: number): void {
     const w = this.w;
-    for (let b = 0; b < NB; b++) {
-      const tr = ww + J.W_TR + 4 * b;
-      let last = w[ww + J.W_LAST + b];
-      if (gap > 0) {
-        if (last === 1) w[tr + J.RL]++;
-        else if (last === 2) w[tr + J.LL]++;
-        w[tr + J.LL] += gap - 1;
-        last = 2;
+    let bits = w[ww + J.W_LOSTBITS];
+    if (gap > 0) {
+      const tr = ww + J.W_TR;
+      if (w[ww + J.W_FED] > 0) {
+        w[tr + ((bits & 1) !== 0 ? J.LL : J.RL)]++;
+        w[tr + 3 + ((bits & 2) !== 0 ? J.LL : J.RL)]++;
+        w[tr + 6 + ((bits & 4) !== 0 ? J.LL : J.RL)]++;
       }
-      const st = (lateBits >> b) & 1 ? 2 : 1;
-      if (last !== 0) w[tr + (last === 1 ? (st === 1 ? J.RR : J.RL) : st === 1 ? J.LR : J.LL)]++;
-      w[ww + J.W_LAST + b] = st;
+      w[tr + J.LL] += gap - 1;
+      w[tr + 3 + J.LL] += gap - 1;
+      w[tr + 6 + J.LL] += gap - 1;
+      bits = 7;
+      this.lossRun(ww, gap);
+    }
+    if ((bits | lateBits) !== 0) {
+      if (w[ww + J.W_FED] > 0) {
+        for (let b = 0; b < NB; b++) {
+          const now = (lateBits >> b) & 1;
+          const tr = ww + J.W_TR + 3 * b;
+          if (((bits >> b) & 1) !== 0) w[tr + (now !== 0 ? J.LL : J.LR)]++;
+          else if (now !== 0) w[tr + J.RL]++;
+        }
+      }
+      w[ww + J.W_LOSTBITS] = lateBits;
     }
     // RFC 3611 4.7 clusters for the reference buffer.
-    if (gap > 0) this.lossRun(ww, gap);
     if (((lateBits >> this.ref) & 1) !== 0) this.lossRun(ww, 1);
     else {
       w[ww + J.W_FED]++;
@@ -395,7 +427,8 @@ export class JitterBuffers {
     const fd = slot * J.D_SIZE;
     const ww = slot * J.W_SIZE;
     for (let i = 0; i < NB; i++) w[ww + J.W_DISC_B + i] = w[ww + J.W_DISC + i];
-    for (let i = 0; i < 4 * NB; i++) w[ww + J.W_TR_B + i] = w[ww + J.W_TR + i];
+    for (let i = 0; i < 3 * NB; i++) w[ww + J.W_TR_B + i] = w[ww + J.W_TR + i];
+    w[ww + J.W_FED_B] = w[ww + J.W_FED];
     w[ww + J.W_AD_N_B] = w[ww + J.W_AD_N];
     f[fd + J.D_AD_SUM_B] = f[fd + J.D_AD_SUM];
     if (f[fd + J.D_AD_MAX_I] > f[fd + J.D_AD_MAX_C]) f[fd + J.D_AD_MAX_C] = f[fd + J.D_AD_MAX_I];
@@ -409,14 +442,18 @@ export class JitterBuffers {
     const fd = slot * J.D_SIZE;
     const ww = slot * J.W_SIZE;
     const k = cumulative ? 0 : 1;
+    // Transitions: one per number fed after the first (in the interval: per number fed since the reset).
+    const fed = w[ww + J.W_FED];
+    const fedB = w[ww + J.W_FED_B];
+    const transitions = !cumulative && fedB > 0 ? fed - fedB : fed > 0 ? fed - 1 : 0;
     for (let b = 0; b < NB; b++) {
       out.discards[b] = w[ww + J.W_DISC + b] - k * w[ww + J.W_DISC_B + b];
-      const tr = ww + J.W_TR + 4 * b;
-      const trb = ww + J.W_TR_B + 4 * b;
-      const rr = w[tr + J.RR] - k * w[trb + J.RR];
+      const tr = ww + J.W_TR + 3 * b;
+      const trb = ww + J.W_TR_B + 3 * b;
       const rl = w[tr + J.RL] - k * w[trb + J.RL];
       const lr = w[tr + J.LR] - k * w[trb + J.LR];
       const ll = w[tr + J.LL] - k * w[trb + J.LL];
+      const rr = transitions - rl - lr - ll;
       out.burstR[b] = gilbertBurstR(rr, rl, lr, ll);
     }
     const n = w[ww + J.W_AD_N] - k * w[ww + J.W_AD_N_B];
