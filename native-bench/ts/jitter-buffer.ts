@@ -45,8 +45,7 @@ function child(emulate: boolean, file: string): void {
     const ms = (threadCpuNs() - t0) / 1e6;
     if (r > 0) ts = Math.min(ts, ms);
     const jb = p.engine.jb;
-    // Discard counters are the first three int32 words of each slot's record (jitter-buffer.ts W_DISC).
-    if (jb !== null && r === 0) for (let i = 0, stride = jb.w.length / p.engine.maxStreams; i < jb.w.length; i += stride) discards += jb.w[i] + jb.w[i + 1] + jb.w[i + 2];
+    if (jb !== null && r === 0) for (let slot = 0; slot < p.engine.maxStreams; slot++) discards += jb.discards(slot, 0) + jb.discards(slot, 1) + jb.discards(slot, 2);
   }
   console.log(JSON.stringify({ ts, c, discards }));
 }

@@ -24,8 +24,8 @@
  *  - Out-of-order packets are checked against their own playout time (discarded when late); the loss
  *    runs take packets in arrival order, so a reordered packet's slot was already fed as lost.
  *
- * State: one Float64 and one Int32 record per slot (fields declared once in JB_FIELDS, offsets derived)
- * plus a Float32 ring of `history` transits per slot. Nothing is allocated per packet.
+ * State: a hot and a cold record per slot (fields declared once in JB_FIELDS, offsets derived) plus a
+ * Float32 ring of `history` transits per slot. Nothing is allocated per packet.
  */
 
 /** Buffers, in the order of every per-buffer field. */
@@ -69,92 +69,106 @@ export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
 };
 
 /**
- * Field table: [name, view, count]. Offsets are derived by declaration order (jbLayout) and mirrored in
- * the const enum J below for the hot loop (tsc inlines them); a test checks that the two agree and that
- * no two fields overlap.
+ * Field table: [name, part, view, count]. A slot's record has a HOT part (128 bytes, two cache lines,
+ * what an in-order packet touches) and a COLD part (losses, discards, interval baselines, RFC 3611
+ * bursts), in one buffer: hot records first, cold ones after. Offsets are derived by declaration order
+ * (jbLayout: in each part float64 fields first, int32 after them) and mirrored in the const enum J for
+ * the hot loop (tsc inlines it); a test checks that the two agree and that no two fields overlap.
  */
 export const JB_FIELDS = [
-  // float64 record
-  ['D_TREF', 'f64', 1], // arrival ms minus media ms of the stream's first packet: transits are relative to it
-  ['D_BASE', 'f64', NB], // fixed: anchor transit; adaptive: low percentile (lo)
-  ['D_AD', 'f64', 1], // adaptive delay D (ms)
-  ['D_AD_SUM', 'f64', 1], // sum of D over played audio packets (cumulative), and at the interval reset
-  ['D_AD_SUM_B', 'f64', 1],
-  ['D_AD_MAX_I', 'f64', 1], // largest D in the interval, and before it
-  ['D_AD_MAX_C', 'f64', 1],
-  // int32 record
-  ['W_DISC', 'i32', NB], // discards per buffer (cumulative), and at the interval reset
-  ['W_DISC_B', 'i32', NB],
-  ['W_TR', 'i32', 3 * NB], // Gilbert transitions per buffer: RL, LR, LL (RR = numbers fed - 1 - those)
-  ['W_TR_B', 'i32', 3 * NB],
-  ['W_LOSTBITS', 'i32', 1], // bit b: the last number fed was lost or discarded in buffer b
-  ['W_FED_B', 'i32', 1], // W_FED at the interval reset
-  ['W_AD_N', 'i32', 1], // audio packets checked by the adaptive buffer (cumulative), and at the reset
-  ['W_AD_N_B', 'i32', 1],
-  ['W_HPOS', 'i32', 1], // history ring: next write index, samples held, packets since the last recompute
-  ['W_HN', 'i32', 1],
-  ['W_SINCE', 'i32', 1],
-  ['W_STATE', 'i32', 1], // bit 0: fed a number; bit 1: the next audio packet starts a talkspurt; bit 2: D_TREF set
-  ['W_FED', 'i32', 1], // numbers fed (all buffers); RFC 3611 4.7 for the reference buffer: lost+discarded among them
-  ['W_FED_LOST', 'i32', 1],
-  ['W_RUN', 'i32', 1], // played run since the open cluster's last loss
-  ['W_CL_PKTS', 'i32', 1], // open cluster: packets, losses
-  ['W_CL_LOST', 'i32', 1],
-  ['W_BURST_PKTS', 'i32', 1], // closed bursts: packets, losses, count
-  ['W_BURST_LOST', 'i32', 1],
-  ['W_NBURSTS', 'i32', 1],
+  // hot, float64
+  ['D_TREF', 'hot', 'f64', 1], // arrival ms minus media ms of the stream's first audio packet: transits are relative to it
+  ['D_BASE', 'hot', 'f64', NB], // fixed: anchor transit; adaptive: low percentile (lo)
+  ['D_AD', 'hot', 'f64', 1], // adaptive delay D (ms)
+  ['D_AD_SUM', 'hot', 'f64', 1], // sum of D over its audio packets (cumulative)
+  ['D_AD_MAX_I', 'hot', 'f64', 1], // largest D in the interval
+  // hot, int32
+  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; bit 1: the next audio packet starts a talkspurt; bit 2: D_TREF set
+  ['W_LOSTBITS', 'hot', 'i32', 1], // bit b: the last number fed was lost or discarded in buffer b
+  ['W_FED', 'hot', 'i32', 1], // numbers fed (every buffer sees the same numbers)
+  ['W_RUN', 'hot', 'i32', 1], // RFC 3611 (reference buffer): played run since the open cluster's last loss
+  ['W_CL_LOST', 'hot', 'i32', 1], // open cluster's losses
+  ['W_AD_N', 'hot', 'i32', 1], // audio packets the adaptive buffer checked (cumulative)
+  ['W_HPOS', 'hot', 'i32', 1], // history ring: next write index, samples held, packets since the last recompute
+  ['W_HN', 'hot', 'i32', 1],
+  ['W_SINCE', 'hot', 'i32', 1],
+  // cold, float64
+  ['CD_AD_SUM_B', 'cold', 'f64', 1], // D_AD_SUM at the interval reset; largest D before the interval
+  ['CD_AD_MAX_C', 'cold', 'f64', 1],
+  // cold, int32
+  ['CW_DISC', 'cold', 'i32', NB], // discards per buffer (cumulative), and at the interval reset
+  ['CW_DISC_B', 'cold', 'i32', NB],
+  ['CW_TR', 'cold', 'i32', 3 * NB], // Gilbert transitions per buffer: RL, LR, LL (RR = numbers fed - 1 - those)
+  ['CW_TR_B', 'cold', 'i32', 3 * NB],
+  ['CW_FED_B', 'cold', 'i32', 1], // W_FED and W_AD_N at the interval reset
+  ['CW_AD_N_B', 'cold', 'i32', 1],
+  ['CW_FED_LOST', 'cold', 'i32', 1], // RFC 3611 (reference buffer): numbers lost or discarded
+  ['CW_CL_PKTS', 'cold', 'i32', 1], // open cluster's packets
+  ['CW_BURST_PKTS', 'cold', 'i32', 1], // closed bursts: packets, losses, count
+  ['CW_BURST_LOST', 'cold', 'i32', 1],
+  ['CW_NBURSTS', 'cold', 'i32', 1],
 ] as const;
 
 export interface JbFieldLayout {
   name: string;
+  part: 'hot' | 'cold';
   view: 'f64' | 'i32';
+  /** In units of the view, from the start of the slot's part. */
   offset: number;
   count: number;
 }
 
-/** Offsets derived from JB_FIELDS, and the record sizes in units of each view. */
-export function jbLayout(): { fields: JbFieldLayout[]; f64: number; i32: number } {
-  const next = { f64: 0, i32: 0 };
-  const fields = JB_FIELDS.map(([name, view, count]) => {
-    const offset = next[view];
-    next[view] += count;
-    return { name, view, offset, count };
+/** Offsets derived from JB_FIELDS, and each part's size in bytes. */
+export function jbLayout(): { fields: JbFieldLayout[]; hotBytes: number; coldBytes: number } {
+  const f64 = { hot: 0, cold: 0 };
+  for (const [, part, view, count] of JB_FIELDS) if (view === 'f64') f64[part] += count;
+  const next = { hot: { f64: 0, i32: 2 * f64.hot }, cold: { f64: 0, i32: 2 * f64.cold } };
+  const fields = JB_FIELDS.map(([name, part, view, count]) => {
+    const offset = next[part][view];
+    next[part][view] += count;
+    return { name, part, view, offset, count };
   });
-  return { fields, f64: next.f64, i32: next.i32 };
+  const bytes = (part: 'hot' | 'cold') => Math.ceil((next[part].i32 * 4) / 8) * 8;
+  return { fields, hotBytes: bytes('hot'), coldBytes: bytes('cold') };
 }
 
 /** The offsets of JB_FIELDS as literals for the hot loop (checked against jbLayout() by a test). */
 export const enum J {
+  /** Hot part: 128 bytes (16 float64, 32 int32); cold part: 144 bytes (18 float64, 36 int32). */
+  HOT_BYTES = 128,
+  COLD_BYTES = 144,
+  HOT_D = 16,
+  HOT_W = 32,
+  COLD_D = 18,
+  COLD_W = 36,
   D_TREF = 0,
   D_BASE = 1,
   D_AD = 4,
   D_AD_SUM = 5,
-  D_AD_SUM_B = 6,
-  D_AD_MAX_I = 7,
-  D_AD_MAX_C = 8,
-  D_SIZE = 9,
-  W_DISC = 0,
-  W_DISC_B = 3,
-  W_TR = 6,
-  W_TR_B = 15,
-  W_LOSTBITS = 24,
-  W_FED_B = 25,
-  W_AD_N = 26,
-  W_AD_N_B = 27,
-  W_HPOS = 28,
-  W_HN = 29,
-  W_SINCE = 30,
-  W_STATE = 31,
-  W_FED = 32,
-  W_FED_LOST = 33,
-  W_RUN = 34,
-  W_CL_PKTS = 35,
-  W_CL_LOST = 36,
-  W_BURST_PKTS = 37,
-  W_BURST_LOST = 38,
-  W_NBURSTS = 39,
-  W_SIZE = 40,
-  // Transition kinds inside W_TR (+ 3 * buffer).
+  D_AD_MAX_I = 6,
+  W_STATE = 14,
+  W_LOSTBITS = 15,
+  W_FED = 16,
+  W_RUN = 17,
+  W_CL_LOST = 18,
+  W_AD_N = 19,
+  W_HPOS = 20,
+  W_HN = 21,
+  W_SINCE = 22,
+  CD_AD_SUM_B = 0,
+  CD_AD_MAX_C = 1,
+  CW_DISC = 4,
+  CW_DISC_B = 7,
+  CW_TR = 10,
+  CW_TR_B = 19,
+  CW_FED_B = 28,
+  CW_AD_N_B = 29,
+  CW_FED_LOST = 30,
+  CW_CL_PKTS = 31,
+  CW_BURST_PKTS = 32,
+  CW_BURST_LOST = 33,
+  CW_NBURSTS = 34,
+  // Transition kinds inside CW_TR (+ 3 * buffer).
   RL = 0,
   LR = 1,
   LL = 2,
@@ -194,13 +208,18 @@ export function emptyJitterBufferXr(): JitterBufferXr {
 
 export class JitterBuffers {
   readonly opts: JitterBufferOptions;
+  /** Hot records (slot * HOT_BYTES), then cold ones (coldByte + slot * COLD_BYTES). */
+  readonly buffer: ArrayBuffer;
   readonly f: Float64Array;
   readonly w: Int32Array;
+  readonly coldByte: number;
   /** Adaptive history: `hist` float32 transits per slot (relative to D_TREF, so float32 keeps µs precision). */
   readonly ring: Float32Array;
   readonly hist: number;
   /** The packet's arrival and media time for packet(). */
   readonly io = new Float64Array(2);
+  private readonly coldD0: number;
+  private readonly coldW0: number;
   private readonly size1: number;
   private readonly size2: number;
   private readonly ref: number;
@@ -212,8 +231,12 @@ export class JitterBuffers {
     const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
     if (!(o.adaptiveHistory >= 8 && o.adaptiveHistory <= 1024)) throw new RangeError(`jitter buffer history must be 8..1024 packets, got ${o.adaptiveHistory}`);
     if (!(o.adaptiveMinMs <= o.adaptiveMaxMs)) throw new RangeError(`adaptive jitter buffer min ${o.adaptiveMinMs} ms is above its max ${o.adaptiveMaxMs} ms`);
-    this.f = new Float64Array(slots * J.D_SIZE);
-    this.w = new Int32Array(slots * J.W_SIZE);
+    this.coldByte = slots * J.HOT_BYTES;
+    this.buffer = new ArrayBuffer(this.coldByte + slots * J.COLD_BYTES);
+    this.f = new Float64Array(this.buffer);
+    this.w = new Int32Array(this.buffer);
+    this.coldD0 = this.coldByte >> 3;
+    this.coldW0 = this.coldByte >> 2;
     this.hist = o.adaptiveHistory | 0;
     this.ring = new Float32Array(slots * this.hist);
     const k = Math.floor(((this.hist - 1) * LO_PCT) / 100) + Math.ceil(((this.hist - 1) * (100 - HI_PCT)) / 100) + 2;
@@ -225,26 +248,33 @@ export class JitterBuffers {
   }
 
   get byteSize(): number {
-    return this.f.byteLength + this.w.byteLength + this.ring.byteLength + this.lowest.byteLength + this.highest.byteLength;
+    return this.buffer.byteLength + this.ring.byteLength + this.lowest.byteLength + this.highest.byteLength;
   }
 
   /** Bytes per stream slot. */
   get bytesPerStream(): number {
-    return J.D_SIZE * 8 + J.W_SIZE * 4 + this.hist * 4;
+    return J.HOT_BYTES + J.COLD_BYTES + this.hist * 4;
   }
 
-  /** Size of buffer b (the adaptive one: its current delay). */
-  delayOf(slot: number, b: number): number {
-    return b === JB_F1 ? this.size1 : b === JB_F2 ? this.size2 : this.f[slot * J.D_SIZE + J.D_AD];
+  private cd(slot: number): number {
+    return this.coldD0 + slot * J.COLD_D;
+  }
+  private cw(slot: number): number {
+    return this.coldW0 + slot * J.COLD_W;
+  }
+
+  /** Discards of buffer b since the stream started. */
+  discards(slot: number, b: number): number {
+    return this.w[this.cw(slot) + J.CW_DISC + b];
   }
 
   /** A new stream in `slot`. */
   start(slot: number): void {
-    const d = slot * J.D_SIZE;
-    this.f.fill(0, d, d + J.D_SIZE);
-    const w = slot * J.W_SIZE;
-    this.w.fill(0, w, w + J.W_SIZE);
-    this.f[d + J.D_AD] = this.opts.adaptiveMinMs;
+    const u = new Uint8Array(this.buffer);
+    u.fill(0, slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES);
+    const c = this.coldByte + slot * J.COLD_BYTES;
+    u.fill(0, c, c + J.COLD_BYTES);
+    this.f[slot * J.HOT_D + J.D_AD] = this.opts.adaptiveMinMs;
   }
 
   /**
@@ -256,78 +286,79 @@ export class JitterBuffers {
    */
   packet(slotArg: number, audio: number, marker: number, gap: number): void {
     const slot = slotArg & 0x1fffff;
-    const t = this.io[0];
-    const mediaMs = this.io[1];
     const f = this.f;
     const w = this.w;
-    const fd = slot * J.D_SIZE;
-    const ww = slot * J.W_SIZE;
-    let state = w[ww + J.W_STATE];
+    const hd = slot * J.HOT_D;
+    const hw = slot * J.HOT_W;
+    let state = w[hw + J.W_STATE];
     if ((state & J.STARTED) === 0) state = J.STARTED | J.TALKSPURT; // the stream's first number fed
     if (audio === 0) {
-      w[ww + J.W_STATE] = state | J.TALKSPURT;
+      w[hw + J.W_STATE] = state | J.TALKSPURT;
       // Not played, but its sequence number is no loss: fed as played so runs stay in sequence.
-      if (gap >= 0) this.feed(ww, gap, 0);
+      if (gap >= 0) this.feed(slot, gap, 0);
       return;
     }
+    const transit = this.io[0] - this.io[1];
     if ((state & J.ANCHORED) === 0) {
-      f[fd + J.D_TREF] = t - mediaMs;
+      f[hd + J.D_TREF] = transit;
       state |= J.ANCHORED | J.TALKSPURT;
     }
-    const r = t - mediaMs - f[fd + J.D_TREF];
+    const r = transit - f[hd + J.D_TREF];
     const spurt = (state & J.TALKSPURT) !== 0 || marker !== 0 || gap === -2;
-    w[ww + J.W_STATE] = state & ~J.TALKSPURT;
+    w[hw + J.W_STATE] = state & ~J.TALKSPURT;
     let late = 0;
     // Fixed buffers.
     if (spurt) {
-      f[fd + J.D_BASE] = r;
-      f[fd + J.D_BASE + 1] = r;
+      f[hd + J.D_BASE] = r;
+      f[hd + J.D_BASE + 1] = r;
     } else {
       const s1 = this.size1;
-      const b1 = f[fd + J.D_BASE];
-      if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f[fd + J.D_BASE] = r;
+      const b1 = f[hd + J.D_BASE];
+      if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f[hd + J.D_BASE] = r;
       else if (r > b1 + s1) late = 1;
       const s2 = this.size2;
-      const b2 = f[fd + J.D_BASE + 1];
-      if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f[fd + J.D_BASE + 1] = r;
+      const b2 = f[hd + J.D_BASE + 1];
+      if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f[hd + J.D_BASE + 1] = r;
       else if (r > b2 + s2) late |= 2;
     }
     // Adaptive buffer.
     const h = this.hist;
-    const hw = slot * h;
-    let lo = f[fd + J.D_BASE + JB_ADAPT];
-    let dAd = f[fd + J.D_AD];
-    if (w[ww + J.W_HN] === 0 || r > lo + this.opts.adaptiveMaxMs + RESYNC_MS || r < lo - this.opts.adaptiveMaxMs - RESYNC_MS) {
-      w[ww + J.W_HN] = 0;
-      w[ww + J.W_HPOS] = 0;
-      w[ww + J.W_SINCE] = 0;
-      lo = r;
-      f[fd + J.D_BASE + JB_ADAPT] = r;
+    const rw = slot * h;
+    const lo = f[hd + J.D_BASE + JB_ADAPT];
+    let dAd = f[hd + J.D_AD];
+    const maxMs = this.opts.adaptiveMaxMs;
+    let n = w[hw + J.W_HN];
+    let since = w[hw + J.W_SINCE] + 1;
+    let pos = w[hw + J.W_HPOS];
+    if (n === 0 || r > lo + maxMs + RESYNC_MS || r < lo - maxMs - RESYNC_MS) {
+      // First sample, or a jump far beyond any delay the buffer can take: its history restarts here.
+      n = 0;
+      pos = 0;
+      since = 1;
+      f[hd + J.D_BASE + JB_ADAPT] = r;
     } else if (r > lo + dAd) {
       late |= 4;
     }
-    const pos = w[ww + J.W_HPOS];
-    this.ring[hw + pos] = r;
-    w[ww + J.W_HPOS] = pos + 1 === h ? 0 : pos + 1;
-    const n = w[ww + J.W_HN];
-    if (n < h) w[ww + J.W_HN] = n + 1;
-    const since = w[ww + J.W_SINCE] + 1;
+    this.ring[rw + pos] = r;
+    w[hw + J.W_HPOS] = pos + 1 === h ? 0 : pos + 1;
+    if (n < h) w[hw + J.W_HN] = ++n;
     if (since >= RECOMPUTE || spurt) {
-      w[ww + J.W_SINCE] = 0;
-      this.recompute(fd, hw, n < h ? n + 1 : h);
-      dAd = f[fd + J.D_AD];
+      w[hw + J.W_SINCE] = 0;
+      this.recompute(hd, rw, n);
+      dAd = f[hd + J.D_AD];
     } else {
-      w[ww + J.W_SINCE] = since;
+      w[hw + J.W_SINCE] = since;
     }
-    f[fd + J.D_AD_SUM] += dAd;
-    w[ww + J.W_AD_N]++;
-    if (dAd > f[fd + J.D_AD_MAX_I]) f[fd + J.D_AD_MAX_I] = dAd;
+    f[hd + J.D_AD_SUM] += dAd;
+    w[hw + J.W_AD_N]++;
+    if (dAd > f[hd + J.D_AD_MAX_I]) f[hd + J.D_AD_MAX_I] = dAd;
     if (late !== 0) {
-      if ((late & 1) !== 0) w[ww + J.W_DISC]++;
-      if ((late & 2) !== 0) w[ww + J.W_DISC + 1]++;
-      if ((late & 4) !== 0) w[ww + J.W_DISC + 2]++;
+      const cw = this.cw(slot);
+      if ((late & 1) !== 0) w[cw + J.CW_DISC]++;
+      if ((late & 2) !== 0) w[cw + J.CW_DISC + 1]++;
+      if ((late & 4) !== 0) w[cw + J.CW_DISC + 2]++;
     }
-    if (gap >= 0) this.feed(ww, gap, late);
+    if (gap >= 0) this.feed(slot, gap, late);
   }
 
   /**
@@ -335,7 +366,7 @@ export class JitterBuffers {
    * (k = 4 of 64 for the 5th and 95th percentiles): one pass keeping each set sorted by insertion, not a
    * sort of the history (which cost more than the rest of the packet path together).
    */
-  private recompute(fd: number, hw: number, n: number): void {
+  private recompute(hd: number, rw: number, n: number): void {
     const ring = this.ring;
     const lo = this.lowest;
     const hi = this.highest;
@@ -347,7 +378,7 @@ export class JitterBuffers {
     let tLo = Infinity;
     let tHi = -Infinity;
     for (let i = 0; i < n; i++) {
-      const v = ring[hw + i];
+      const v = ring[rw + i];
       if (v < tLo) {
         let j = nLo <= iLo ? nLo++ : iLo;
         for (; j > 0 && lo[j - 1] > v; j--) lo[j] = lo[j - 1];
@@ -365,20 +396,21 @@ export class JitterBuffers {
     let d = hi[iHi] - lo[iLo] + o.adaptiveMarginMs;
     if (d < o.adaptiveMinMs) d = o.adaptiveMinMs;
     if (d > o.adaptiveMaxMs) d = o.adaptiveMaxMs;
-    this.f[fd + J.D_BASE + JB_ADAPT] = lo[iLo];
-    this.f[fd + J.D_AD] = d;
+    this.f[hd + J.D_BASE + JB_ADAPT] = lo[iLo];
+    this.f[hd + J.D_AD] = d;
   }
 
   /**
    * Feed `gap` lost numbers then one number (lost in buffer b when bit b of lateBits) to every buffer's
-   * loss runs. The common case (nothing lost now or before) touches no transition counter.
+   * loss runs. The common case (nothing lost now or before) touches only the hot record.
    */
-  private feed(ww: number, gap: number, lateBits: number): void {
+  private feed(slot: number, gap: number, lateBits: number): void {
     const w = this.w;
-    let bits = w[ww + J.W_LOSTBITS];
+    const hw = slot * J.HOT_W;
+    let bits = w[hw + J.W_LOSTBITS];
     if (gap > 0) {
-      const tr = ww + J.W_TR;
-      if (w[ww + J.W_FED] > 0) {
+      const tr = this.cw(slot) + J.CW_TR;
+      if (w[hw + J.W_FED] > 0) {
         w[tr + ((bits & 1) !== 0 ? J.LL : J.RL)]++;
         w[tr + 3 + ((bits & 2) !== 0 ? J.LL : J.RL)]++;
         w[tr + 6 + ((bits & 4) !== 0 ? J.LL : J.RL)]++;
@@ -387,111 +419,122 @@ export class JitterBuffers {
       w[tr + 3 + J.LL] += gap - 1;
       w[tr + 6 + J.LL] += gap - 1;
       bits = 7;
-      this.lossRun(ww, gap);
+      this.lossRun(slot, gap);
     }
     if ((bits | lateBits) !== 0) {
-      if (w[ww + J.W_FED] > 0) {
+      if (w[hw + J.W_FED] > 0) {
+        const cw = this.cw(slot);
         for (let b = 0; b < NB; b++) {
           const now = (lateBits >> b) & 1;
-          const tr = ww + J.W_TR + 3 * b;
+          const tr = cw + J.CW_TR + 3 * b;
           if (((bits >> b) & 1) !== 0) w[tr + (now !== 0 ? J.LL : J.LR)]++;
           else if (now !== 0) w[tr + J.RL]++;
         }
       }
-      w[ww + J.W_LOSTBITS] = lateBits;
+      w[hw + J.W_LOSTBITS] = lateBits;
     }
     // RFC 3611 4.7 clusters for the reference buffer.
-    if (((lateBits >> this.ref) & 1) !== 0) this.lossRun(ww, 1);
+    if (((lateBits >> this.ref) & 1) !== 0) this.lossRun(slot, 1);
     else {
-      w[ww + J.W_FED]++;
-      const run = w[ww + J.W_RUN] + 1;
-      w[ww + J.W_RUN] = run;
-      if (run >= JB_GMIN && w[ww + J.W_CL_LOST] > 0) closeCluster(w, ww);
+      w[hw + J.W_FED]++;
+      const run = w[hw + J.W_RUN] + 1;
+      w[hw + J.W_RUN] = run;
+      if (run >= JB_GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
     }
   }
 
-  private lossRun(ww: number, g: number): void {
+  private lossRun(slot: number, g: number): void {
     const w = this.w;
-    w[ww + J.W_FED] += g;
-    w[ww + J.W_FED_LOST] += g;
-    if (w[ww + J.W_CL_LOST] > 0) w[ww + J.W_CL_PKTS] += w[ww + J.W_RUN] + g;
-    else w[ww + J.W_CL_PKTS] = g;
-    w[ww + J.W_CL_LOST] += g;
-    w[ww + J.W_RUN] = 0;
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    w[hw + J.W_FED] += g;
+    w[cw + J.CW_FED_LOST] += g;
+    if (w[hw + J.W_CL_LOST] > 0) w[cw + J.CW_CL_PKTS] += w[hw + J.W_RUN] + g;
+    else w[cw + J.CW_CL_PKTS] = g;
+    w[hw + J.W_CL_LOST] += g;
+    w[hw + J.W_RUN] = 0;
+  }
+
+  private closeCluster(slot: number): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    if (w[hw + J.W_CL_LOST] >= 2) {
+      w[cw + J.CW_BURST_PKTS] += w[cw + J.CW_CL_PKTS];
+      w[cw + J.CW_BURST_LOST] += w[hw + J.W_CL_LOST];
+      w[cw + J.CW_NBURSTS]++;
+    }
+    w[cw + J.CW_CL_PKTS] = 0;
+    w[hw + J.W_CL_LOST] = 0;
   }
 
   /** Start a new report interval for `slot`. */
   resetInterval(slot: number): void {
     const f = this.f;
     const w = this.w;
-    const fd = slot * J.D_SIZE;
-    const ww = slot * J.W_SIZE;
-    for (let i = 0; i < NB; i++) w[ww + J.W_DISC_B + i] = w[ww + J.W_DISC + i];
-    for (let i = 0; i < 3 * NB; i++) w[ww + J.W_TR_B + i] = w[ww + J.W_TR + i];
-    w[ww + J.W_FED_B] = w[ww + J.W_FED];
-    w[ww + J.W_AD_N_B] = w[ww + J.W_AD_N];
-    f[fd + J.D_AD_SUM_B] = f[fd + J.D_AD_SUM];
-    if (f[fd + J.D_AD_MAX_I] > f[fd + J.D_AD_MAX_C]) f[fd + J.D_AD_MAX_C] = f[fd + J.D_AD_MAX_I];
-    f[fd + J.D_AD_MAX_I] = 0;
+    const hd = slot * J.HOT_D;
+    const hw = slot * J.HOT_W;
+    const cd = this.cd(slot);
+    const cw = this.cw(slot);
+    for (let i = 0; i < NB; i++) w[cw + J.CW_DISC_B + i] = w[cw + J.CW_DISC + i];
+    for (let i = 0; i < 3 * NB; i++) w[cw + J.CW_TR_B + i] = w[cw + J.CW_TR + i];
+    w[cw + J.CW_FED_B] = w[hw + J.W_FED];
+    w[cw + J.CW_AD_N_B] = w[hw + J.W_AD_N];
+    f[cd + J.CD_AD_SUM_B] = f[hd + J.D_AD_SUM];
+    if (f[hd + J.D_AD_MAX_I] > f[cd + J.CD_AD_MAX_C]) f[cd + J.CD_AD_MAX_C] = f[hd + J.D_AD_MAX_I];
+    f[hd + J.D_AD_MAX_I] = 0;
   }
 
   /** Counters of the interval (cumulative false) or since the stream started. */
   read(slot: number, cumulative: boolean, out: JitterBufferCounters): void {
     const f = this.f;
     const w = this.w;
-    const fd = slot * J.D_SIZE;
-    const ww = slot * J.W_SIZE;
+    const hd = slot * J.HOT_D;
+    const hw = slot * J.HOT_W;
+    const cd = this.cd(slot);
+    const cw = this.cw(slot);
     const k = cumulative ? 0 : 1;
     // Transitions: one per number fed after the first (in the interval: per number fed since the reset).
-    const fed = w[ww + J.W_FED];
-    const fedB = w[ww + J.W_FED_B];
+    const fed = w[hw + J.W_FED];
+    const fedB = w[cw + J.CW_FED_B];
     const transitions = !cumulative && fedB > 0 ? fed - fedB : fed > 0 ? fed - 1 : 0;
     for (let b = 0; b < NB; b++) {
-      out.discards[b] = w[ww + J.W_DISC + b] - k * w[ww + J.W_DISC_B + b];
-      const tr = ww + J.W_TR + 3 * b;
-      const trb = ww + J.W_TR_B + 3 * b;
+      out.discards[b] = w[cw + J.CW_DISC + b] - k * w[cw + J.CW_DISC_B + b];
+      const tr = cw + J.CW_TR + 3 * b;
+      const trb = cw + J.CW_TR_B + 3 * b;
       const rl = w[tr + J.RL] - k * w[trb + J.RL];
       const lr = w[tr + J.LR] - k * w[trb + J.LR];
       const ll = w[tr + J.LL] - k * w[trb + J.LL];
       const rr = transitions - rl - lr - ll;
       out.burstR[b] = gilbertBurstR(rr, rl, lr, ll);
     }
-    const n = w[ww + J.W_AD_N] - k * w[ww + J.W_AD_N_B];
-    out.adaptiveDelayMs = n > 0 ? (f[fd + J.D_AD_SUM] - k * f[fd + J.D_AD_SUM_B]) / n : 0;
-    const maxI = f[fd + J.D_AD_MAX_I];
-    out.adaptiveMaxMs = cumulative && f[fd + J.D_AD_MAX_C] > maxI ? f[fd + J.D_AD_MAX_C] : maxI;
+    const n = w[hw + J.W_AD_N] - k * w[cw + J.CW_AD_N_B];
+    out.adaptiveDelayMs = n > 0 ? (f[hd + J.D_AD_SUM] - k * f[cd + J.CD_AD_SUM_B]) / n : 0;
+    const maxI = f[hd + J.D_AD_MAX_I];
+    out.adaptiveMaxMs = cumulative && f[cd + J.CD_AD_MAX_C] > maxI ? f[cd + J.CD_AD_MAX_C] : maxI;
   }
 
   /** RFC 3611 4.7 burst/gap of the reference buffer since the start, open cluster resolved as if ended here. */
   readXr(slot: number, packetMs: number, out: JitterBufferXr): void {
     const w = this.w;
-    const ww = slot * J.W_SIZE;
-    let bp = w[ww + J.W_BURST_PKTS];
-    let bl = w[ww + J.W_BURST_LOST];
-    let nb = w[ww + J.W_NBURSTS];
-    if (w[ww + J.W_CL_LOST] >= 2) {
-      bp += w[ww + J.W_CL_PKTS];
-      bl += w[ww + J.W_CL_LOST];
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    let bp = w[cw + J.CW_BURST_PKTS];
+    let bl = w[cw + J.CW_BURST_LOST];
+    let nb = w[cw + J.CW_NBURSTS];
+    if (w[hw + J.W_CL_LOST] >= 2) {
+      bp += w[cw + J.CW_CL_PKTS];
+      bl += w[hw + J.W_CL_LOST];
       nb++;
     }
-    const gp = w[ww + J.W_FED] - bp;
-    const gl = w[ww + J.W_FED_LOST] - bl;
+    const gp = w[hw + J.W_FED] - bp;
+    const gl = w[cw + J.CW_FED_LOST] - bl;
     out.burstDensity = bp > 0 ? bl / bp : 0;
     out.gapDensity = gp > 0 ? gl / gp : 0;
     out.burstDurationMs = nb > 0 ? (bp * packetMs) / nb : 0;
     out.gapDurationMs = gp > 0 ? (gp * packetMs) / (nb + 1) : 0;
-    out.adaptiveNowMs = this.f[slot * J.D_SIZE + J.D_AD];
+    out.adaptiveNowMs = this.f[slot * J.HOT_D + J.D_AD];
   }
-}
-
-function closeCluster(w: Int32Array, ww: number): void {
-  if (w[ww + J.W_CL_LOST] >= 2) {
-    w[ww + J.W_BURST_PKTS] += w[ww + J.W_CL_PKTS];
-    w[ww + J.W_BURST_LOST] += w[ww + J.W_CL_LOST];
-    w[ww + J.W_NBURSTS]++;
-  }
-  w[ww + J.W_CL_PKTS] = 0;
-  w[ww + J.W_CL_LOST] = 0;
 }
 
 /** BurstR = 1/(p+q) from transition counts, with loss-model.ts's conventions (no loss 1, no recovery q = 1). */

@@ -130,18 +130,25 @@ describe('jitter-buffer state layout', () => {
     const l = jbLayout();
     const lit = J as unknown as Record<string, number>;
     for (const f of l.fields) expect(lit[f.name], f.name).toBe(f.offset);
-    expect(lit.D_SIZE).toBe(l.f64);
-    expect(lit.W_SIZE).toBe(l.i32);
-    for (const view of ['f64', 'i32'] as const) {
-      const fs = l.fields.filter((f) => f.view === view).sort((a, b) => a.offset - b.offset);
-      for (let i = 1; i < fs.length; i++) expect(fs[i].offset, `${fs[i - 1].name} / ${fs[i].name}`).toBeGreaterThanOrEqual(fs[i - 1].offset + fs[i - 1].count);
+    expect(l.hotBytes).toBeLessThanOrEqual(lit.HOT_BYTES);
+    expect(l.coldBytes).toBeLessThanOrEqual(lit.COLD_BYTES);
+    expect(lit.HOT_BYTES % 64).toBe(0); // whole cache lines
+    expect([lit.HOT_D, lit.HOT_W, lit.COLD_D, lit.COLD_W]).toEqual([lit.HOT_BYTES / 8, lit.HOT_BYTES / 4, lit.COLD_BYTES / 8, lit.COLD_BYTES / 4]);
+    for (const part of ['hot', 'cold'] as const) {
+      // Byte ranges of every field of the part, float64 and int32 alike (they share the record).
+      const ranges = l.fields.filter((f) => f.part === part).map((f) => {
+        const size = f.view === 'f64' ? 8 : 4;
+        return { name: f.name, from: f.offset * size, to: (f.offset + f.count) * size };
+      }).sort((a, b) => a.from - b.from);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i].from, `${ranges[i - 1].name} / ${ranges[i].name}`).toBeGreaterThanOrEqual(ranges[i - 1].to);
+      expect(ranges.at(-1)!.to).toBeLessThanOrEqual(part === 'hot' ? lit.HOT_BYTES : lit.COLD_BYTES);
     }
     expect(new Set(JB_FIELDS.map((f) => f[0])).size).toBe(JB_FIELDS.length);
   });
 
   it('states its memory per stream: records plus 4 bytes per history entry', () => {
     const jb = new JitterBuffers(1000, { adaptiveHistory: 64 });
-    expect(jb.bytesPerStream).toBe(J.D_SIZE * 8 + J.W_SIZE * 4 + 64 * 4);
+    expect(jb.bytesPerStream).toBe(J.HOT_BYTES + J.COLD_BYTES + 64 * 4);
     expect(jb.byteSize - 1000 * jb.bytesPerStream).toBeLessThan(256); // shared percentile scratch, not per stream
     const bd = new RtpEngine({ maxStreams: 1000 }).stateBreakdown();
     expect(bd.jitterBuffer).toBe(jb.byteSize);
