@@ -16,9 +16,10 @@
  *    telephone events. A packet earlier than anchor - D would overflow the buffer and one later than
  *    anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer resyncs.
  *  - Adaptive buffer: playout time = lo + D past the media time, lo and hi the 5th and 95th percentiles of
- *    the last `history` transits, D = clamp(hi - lo + margin, min, max); recomputed every RECOMPUTE
- *    packets and at talkspurt starts (a new delay applies from there). Starts at D = min, lo = the first
- *    transit. A jump beyond max + RESYNC_MS restarts its history.
+ *    the last `history` transits, D = clamp(hi - lo + margin, min, max); recomputed once per history
+ *    (every `history` audio packets: each sample is looked at once) and at talkspurt starts (a new delay
+ *    applies from there). Starts at D = min, lo = the first transit. A jump beyond max + RESYNC_MS
+ *    restarts its history.
  *  - Comfort noise and telephone events are not played through the audio buffer (neither played nor
  *    discarded); the audio after them starts a talkspurt. Duplicates are ignored.
  *  - Out-of-order packets are checked against their own playout time (discarded when late); the loss
@@ -38,8 +39,6 @@ const NB = 3;
 
 /** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
 export const RESYNC_MS = 1000;
-/** The adaptive buffer recomputes its delay every this many audio packets. */
-export const RECOMPUTE = 32;
 /** Percentiles of the adaptive buffer's delay window (low and high). */
 export const LO_PCT = 5;
 export const HI_PCT = 95;
@@ -342,7 +341,7 @@ export class JitterBuffers {
     this.ring[rw + pos] = r;
     w[hw + J.W_HPOS] = pos + 1 === h ? 0 : pos + 1;
     if (n < h) w[hw + J.W_HN] = ++n;
-    if (since >= RECOMPUTE || spurt) {
+    if (since >= h || spurt) {
       w[hw + J.W_SINCE] = 0;
       this.recompute(hd, rw, n);
       dAd = f[hd + J.D_AD];
