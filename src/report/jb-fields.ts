@@ -54,6 +54,8 @@ export const JB_METRIC_VARIABLES = [
 export type JbMetricVariable = (typeof JB_METRIC_VARIABLES)[number];
 
 const REFERENCE_NAMES = ['fixed1', 'fixed2', 'adaptive'];
+/** Per-buffer keys, built once (a template string per report would allocate). */
+const KEYS = JB_NAMES.map((n) => ({ mos: `MOS_${n}`, r: `RFACTOR_${n}`, discards: `DISCARDS_${n}`, eff: `EFF_LOSS_PCT_${n}` }));
 
 /** RFC 3611 4.7 figures of a stream (cumulative where the RFC says since the start). */
 export interface VoipMetrics {
@@ -133,12 +135,12 @@ export function addJitterBufferFields(rep: Record<string, string | number>, snap
   const lost = c.lost > 0 ? c.lost : 0;
   rep.MOS_NET = round(n === 0 ? 0 : final ? qos.meanNetMos(slot) : qos.lastNetMos[slot]);
   for (let b = 0; b < 3; b++) {
-    const name = JB_NAMES[b];
+    const k = KEYS[b];
     const on = jb !== null && n > 0;
-    rep[`MOS_${name}`] = round(!on ? 0 : final ? qos.meanMosB(slot, b) : qos.lastMosB[slot * 3 + b]);
-    rep[`RFACTOR_${name}`] = round(!on ? 0 : final ? qos.meanRB(slot, b) : qos.lastRB[slot * 3 + b]);
-    rep[`DISCARDS_${name}`] = jb !== null ? jb.discards[b] : 0;
-    rep[`EFF_LOSS_PCT_${name}`] = round(c.expected > 0 ? Math.min(100, (100 * (lost + (jb !== null ? jb.discards[b] : 0))) / c.expected) : 0);
+    rep[k.mos] = round(!on ? 0 : final ? qos.meanMosB(slot, b) : qos.lastMosB[slot * 3 + b]);
+    rep[k.r] = round(!on ? 0 : final ? qos.meanRB(slot, b) : qos.lastRB[slot * 3 + b]);
+    rep[k.discards] = jb !== null ? jb.discards[b] : 0;
+    rep[k.eff] = round(c.expected > 0 ? Math.min(100, (100 * (lost + (jb !== null ? jb.discards[b] : 0))) / c.expected) : 0);
   }
   const ref = qos.jbScoring.reference;
   rep.JB_REFERENCE = jb === null || ref < 0 ? 'none' : REFERENCE_NAMES[ref];
