@@ -221,6 +221,9 @@ export class JitterBuffers {
   private readonly coldW0: number;
   private readonly size1: number;
   private readonly size2: number;
+  private readonly minMs: number;
+  private readonly maxMs: number;
+  private readonly marginMs: number;
   private readonly ref: number;
   /** The smallest and largest samples of a recompute, sorted (shared by all streams). */
   private readonly lowest: Float64Array;
@@ -243,6 +246,9 @@ export class JitterBuffers {
     this.highest = new Float64Array(k);
     this.size1 = o.fixed1Ms;
     this.size2 = o.fixed2Ms;
+    this.minMs = o.adaptiveMinMs;
+    this.maxMs = o.adaptiveMaxMs;
+    this.marginMs = o.adaptiveMarginMs;
     this.ref = o.reference | 0;
   }
 
@@ -273,7 +279,7 @@ export class JitterBuffers {
     u.fill(0, slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES);
     const c = this.coldByte + slot * J.COLD_BYTES;
     u.fill(0, c, c + J.COLD_BYTES);
-    this.f[slot * J.HOT_D + J.D_AD] = this.opts.adaptiveMinMs;
+    this.f[slot * J.HOT_D + J.D_AD] = this.minMs;
   }
 
   /**
@@ -325,7 +331,7 @@ export class JitterBuffers {
     const rw = slot * h;
     const lo = f[hd + J.D_BASE + JB_ADAPT];
     let dAd = f[hd + J.D_AD];
-    const maxMs = this.opts.adaptiveMaxMs;
+    const maxMs = this.maxMs;
     let n = w[hw + J.W_HN];
     let since = w[hw + J.W_SINCE] + 1;
     let pos = w[hw + J.W_HPOS];
@@ -391,10 +397,9 @@ export class JitterBuffers {
         if (nHi > iHi) tHi = hi[iHi];
       }
     }
-    const o = this.opts;
-    let d = hi[iHi] - lo[iLo] + o.adaptiveMarginMs;
-    if (d < o.adaptiveMinMs) d = o.adaptiveMinMs;
-    if (d > o.adaptiveMaxMs) d = o.adaptiveMaxMs;
+    let d = hi[iHi] - lo[iLo] + this.marginMs;
+    if (d < this.minMs) d = this.minMs;
+    if (d > this.maxMs) d = this.maxMs;
     this.f[hd + J.D_BASE + JB_ADAPT] = lo[iLo];
     this.f[hd + J.D_AD] = d;
   }
