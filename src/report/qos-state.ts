@@ -166,7 +166,7 @@ export class StreamQosState {
         }
       }
       const s = this.jbScoring;
-      this.lastJbDelayMs[slot] = ref === JB_F1 ? s.fixed1Ms : ref === JB_ADAPT || ref < 0 ? jb.adaptiveDelayMs : s.fixed2Ms;
+      this.lastJbDelayMs[slot] = ref < 0 ? 0 : ref === JB_F1 ? s.fixed1Ms : ref === JB_ADAPT ? jb.adaptiveDelayMs : s.fixed2Ms;
     }
     // RFC 3611 4.7: listening quality without any delay impairment, conversational with network + buffer delay.
     this.lastMosLq[slot] = mosFromR(res.r + res.id);
