@@ -5,6 +5,7 @@
  * convergence, and the worked example of the README (10 s of PCMU with 20 delay spikes and a 5-packet loss).
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { DecodedPacket } from '../../src/decode/packet.js';
 import { rtp } from '../../src/gen/index.js';
 import { CodecTable, estimateOneWayDelay } from '../../src/qos/index.js';
@@ -79,7 +80,10 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
   let d = o.min;
   let hist: number[] = [];
   let since = 0;
+  const seen = new Set<number>();
   pkts.forEach((p, i) => {
+    if (seen.has(p.seq)) return; // a duplicate is not played twice
+    seen.add(p.seq);
     const r = arrivalMs(p.us, firstUs) - ((p.ts - firstTs) * 1000) / 8000 - tref;
     const spurt = i === 0 || p.marker === true;
     [o.f1, o.f2].forEach((size, b) => {
@@ -239,6 +243,32 @@ describe('discards against the reference model', () => {
       expect(want[0]).toBeGreaterThan(0);
     });
   }
+});
+
+describe('discards against the reference model, any stream', () => {
+  it('holds for random delays, losses, duplicates and talkspurts', () => {
+    const o = { f1: 50, f2: 200, min: 20, max: 500, margin: 10, history: 64 };
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ delay13: fc.integer({ min: 0, max: 30_000 }), lost: fc.boolean(), dup: fc.integer({ min: 0, max: 20 }), marker: fc.integer({ min: 0, max: 40 }) }), { minLength: 30, maxLength: 600 }),
+        (steps) => {
+          const pkts: Pkt[] = [];
+          steps.forEach((s, i) => {
+            // The first 3 packets clean: the engine admits a stream on 2 packets in sequence, and what
+            // arrives before that is its admission's business, not the buffers'.
+            const clean = i < 3;
+            if (s.lost && !clean && i % 3 === 0) return;
+            const p = { seq: (65000 + i) & 0xffff, ts: 160 * i, us: 1_000_000 + 20_000 * i + (clean ? 0 : 13 * s.delay13), marker: s.marker === 0 };
+            pkts.push(p);
+            if (s.dup === 0 && !clean) pkts.push({ ...p, us: p.us + 13 * 577 }); // a duplicate a few ms later
+          });
+          pkts.sort((a, b) => a.us - b.us);
+          expect(run(pkts).final.jb!.cumulative.discards).toEqual(referenceDiscards(pkts, o));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 });
 
 describe('adaptive buffer', () => {
