@@ -1,11 +1,13 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { JB_ADAPT, JB_F1, JB_NAMES } from '../rtp/jitter-buffer.js';
 import type { StreamQosState } from './qos-state.js';
+import type { FieldFamily } from './fields.js';
 
 /**
  * Report fields and rule variables of the jitter-buffer emulation (rtp/jitter-buffer.ts) and of the
- * RFC 3611 4.7 VoIP metrics, in one place: the report keys (JB_REPORT_FIELDS, written by
- * addJitterBufferFields) and the rule variables (JB_METRIC_VARIABLES, filled by fillJitterBufferVariables).
+ * RFC 3611 4.7 VoIP metrics, a family of the field table (fields.ts, JB_FIELD_FAMILY): the report keys
+ * (JB_REPORT_FIELDS, written by addJitterBufferFields) and the rule variables (JB_METRIC_VARIABLES,
+ * filled by fillJitterBufferVariables).
  */
 
 /** Report keys with what they hold (the README's list is checked against it). */
@@ -197,3 +199,11 @@ export function fillJitterBufferVariables(m: Record<JbMetricVariable, number>, s
   m.xr_jb_max_ms = x.jbMaxMs;
   m.xr_jb_abs_max_ms = x.jbAbsMaxMs;
 }
+
+/** The family as the field table takes it (README list, key and variable checks, rule scope). */
+export const JB_FIELD_FAMILY: FieldFamily = {
+  title: 'Jitter buffers and RFC 3611 voice metrics (see [MOS through emulated jitter buffers](#mos-through-emulated-jitter-buffers))',
+  rows: JB_REPORT_FIELDS,
+  variables: JB_METRIC_VARIABLES,
+  fill: (scope, src) => fillJitterBufferVariables(scope as Record<JbMetricVariable, number>, src.snap, src.qos),
+};

@@ -40,6 +40,8 @@ export class StreamQosState {
   readonly lastLossPct: Float64Array;
   readonly lastBurstR: Float64Array;
   readonly lastDelayMs: Float64Array;
+  /** Network part of lastDelayMs (qos/delay.ts). */
+  readonly lastNetworkDelayMs: Float64Array;
   /** 0 nominal, 1 rtcp. */
   readonly lastDelaySource: Uint8Array;
 
@@ -60,7 +62,7 @@ export class StreamQosState {
   /** RFC 3611 4.7 for the last interval: MOS-LQ (no delay impairment), MOS-CQ (network + buffer delay). */
   readonly lastMosLq: Float64Array;
   readonly lastMosCq: Float64Array;
-  /** Round trip from RTCP at the last scoring, ms; NaN when unknown. */
+  /** Round trip over the call's measured paths at the last scoring, ms; NaN when none is measured. */
   readonly lastRttMs: Float64Array;
   /** The interval of the lowest MOS (capture time, ms since the epoch). */
   readonly worstStartMs: Float64Array;
@@ -95,6 +97,7 @@ export class StreamQosState {
     this.lastLossPct = new Float64Array(maxStreams);
     this.lastBurstR = new Float64Array(maxStreams);
     this.lastDelayMs = new Float64Array(maxStreams);
+    this.lastNetworkDelayMs = new Float64Array(maxStreams);
     this.lastDelaySource = new Uint8Array(maxStreams);
   }
 
@@ -112,6 +115,7 @@ export class StreamQosState {
     this.lastLossPct[slot] = 0;
     this.lastBurstR[slot] = 1;
     this.lastDelayMs[slot] = 0;
+    this.lastNetworkDelayMs[slot] = 0;
     this.lastDelaySource[slot] = 0;
     this.lastNetR[slot] = 0;
     this.lastNetMos[slot] = 0;
@@ -135,7 +139,7 @@ export class StreamQosState {
    * Computes R and MOS for one interval from its OWN loss and burst ratio and records it. An interval
    * with nothing expected (silent, on hold) is not scored: it returns false and keeps the last values.
    */
-  assessInterval(slot: number, interval: StreamCounters, codec: CodecParams, delay: DelayEstimate, jb?: JitterBufferCounters | null, rttMs?: number | null): boolean {
+  assessInterval(slot: number, interval: StreamCounters, codec: CodecParams, delay: DelayEstimate, jb?: JitterBufferCounters | null): boolean {
     if (!(interval.expected > 0)) return false;
     const lossPct = intervalLossPct(interval.lost, interval.expected);
     const burstR = interval.burstR > 0 && Number.isFinite(interval.burstR) ? interval.burstR : 1;
@@ -170,8 +174,10 @@ export class StreamQosState {
     }
     // RFC 3611 4.7: listening quality without any delay impairment, conversational with network + buffer delay.
     this.lastMosLq[slot] = mosFromR(res.r + res.id);
-    this.lastMosCq[slot] = mosFromR(R_DEFAULT - delayImpairment(delay.oneWayDelayMs + this.lastJbDelayMs[slot]) - res.ieEff);
-    this.lastRttMs[slot] = rttMs != null && Number.isFinite(rttMs) && rttMs >= 0 ? rttMs : NaN;
+    const cqDelayMs = jb && ref >= 0 ? delay.networkOneWayDelayMs + this.lastJbDelayMs[slot] : delay.oneWayDelayMs;
+    this.lastMosCq[slot] = mosFromR(R_DEFAULT - delayImpairment(cqDelayMs) - res.ieEff);
+    // RFC 3611 round-trip delay: the measured paths' round trips summed (twice the network one-way delay).
+    this.lastRttMs[slot] = delay.source === 'rtcp' ? 2 * delay.networkOneWayDelayMs : NaN;
     if (this.count[slot] === 0 || res.mos < this.minMos[slot]) {
       this.worstStartMs[slot] = interval.startMs;
       this.worstEndMs[slot] = interval.endMs;
@@ -182,6 +188,7 @@ export class StreamQosState {
     this.lastLossPct[slot] = mainLossPct;
     this.lastBurstR[slot] = mainBurstR;
     this.lastDelayMs[slot] = delay.oneWayDelayMs;
+    this.lastNetworkDelayMs[slot] = delay.networkOneWayDelayMs;
     this.lastDelaySource[slot] = delay.source === 'rtcp' ? 1 : 0;
     return true;
   }

@@ -125,7 +125,7 @@ const codec = new CodecTable().resolve('PCMU', 0);
 /** Scores snapshots as the reporter does; returns the state. */
 function score(snaps: StreamSnapshot[], reference = 2): StreamQosState {
   const q = new StreamQosState(4, { fixed1Ms: 50, fixed2Ms: 200, adaptiveMaxMs: 500, reference });
-  for (const s of snaps) q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), s.jb!.interval, null);
+  for (const s of snaps) q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), s.jb!.interval);
   return q;
 }
 
@@ -174,7 +174,7 @@ describe('zero jitter', () => {
     for (const s of snaps) {
       expect(s.jb!.interval.discards).toEqual([0, 0, 0]);
       for (let b = 0; b < 3; b++) expect(s.jb!.interval.burstR[b], `burstR ${b}`).toBe(s.interval.burstR);
-      q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), s.jb!.interval, null);
+      q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), s.jb!.interval);
       for (let b = 0; b < 3; b++) expect(q.lastMosB[s.slot * 3 + b]).toBe(q.lastNetMos[s.slot]);
       expect(q.lastMos[s.slot]).toBe(q.lastNetMos[s.slot]);
       if (s.interval.lost > 0) lossy++;
