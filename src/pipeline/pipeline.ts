@@ -552,7 +552,6 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 }
 
-/** The CallTracker settings of a configuration (also used by the signalling owner in worker mode). */
 /** The engine's jitter-buffer options from the configuration (null: emulation off). */
 export function jitterBufferOptions(j: ProbeConfig['qos']['jitterBuffers']): JitterBufferOptions | null {
   if (!j.emulate) return null;
@@ -563,6 +562,7 @@ export function jitterBufferOptions(j: ProbeConfig['qos']['jitterBuffers']): Jit
   };
 }
 
+/** The CallTracker settings of a configuration (also used by the signalling owner in worker mode). */
 export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
   const s = config.sip;
   return {
