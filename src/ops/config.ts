@@ -173,7 +173,7 @@ export const probeSchema = obj(
             adaptive_min_ms: num({ doc: 'Smallest delay of the adaptive buffer (MOS_ADAPT), also its delay at stream start.', default: 20, min: 0, max: 5000 }),
             adaptive_max_ms: num({ doc: 'Largest delay of the adaptive buffer.', default: 500, min: 1, max: 5000 }),
             adaptive_margin_ms: num({ doc: 'Added to the spread (95th minus 5th percentile) of the recent network delays to give the adaptive delay.', default: 10, min: 0, max: 1000 }),
-            adaptive_history: int({ doc: 'Packets of delay history per stream the adaptive buffer takes its percentiles from (4 bytes each per stream slot).', default: 64, min: 8, max: 1024 }),
+            adaptive_history: int({ doc: 'Packets of delay history per stream the adaptive buffer takes its percentiles from (4 bytes each per stream slot).', default: 64, min: 8, max: 1023 }),
           },
           {
             doc: 'Jitter-buffer emulation (MOS that hears jitter).',

@@ -68,29 +68,26 @@ export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
 };
 
 /**
- * Field table: [name, part, view, count]. A slot's record has a HOT part (128 bytes, two cache lines,
- * what an in-order packet touches) and a COLD part (losses, discards, interval baselines, RFC 3611
- * bursts), in one buffer: hot records first, cold ones after. Offsets are derived by declaration order
- * (jbLayout: in each part float64 fields first, int32 after them) and mirrored in the const enum J for
- * the hot loop (tsc inlines it); a test checks that the two agree and that no two fields overlap.
+ * Field table: [name, part, view, count]. A slot's record has a HOT part (64 bytes, one cache line: what
+ * an in-order packet touches) and a COLD part (losses, discards, interval baselines, RFC 3611 bursts), in
+ * one buffer: hot records first, cold ones after. Offsets are derived by declaration order (jbLayout: in
+ * each part float64 fields first, then float32, then int32) and mirrored in the const enum J for the hot
+ * loop (tsc inlines it); a test checks that the two agree and that no two fields overlap. Delays in the
+ * hot part are float32 (relative to D_TREF, a microsecond is far above their precision).
  */
 export const JB_FIELDS = [
-  // hot, float64
+  // hot
   ['D_TREF', 'hot', 'f64', 1], // arrival ms minus media ms of the stream's first audio packet: transits are relative to it
-  ['D_BASE', 'hot', 'f64', NB], // fixed: anchor transit; adaptive: low percentile (lo)
-  ['D_AD', 'hot', 'f64', 1], // adaptive delay D (ms)
-  ['D_AD_SUM', 'hot', 'f64', 1], // sum of D over its audio packets (cumulative)
-  ['D_AD_MAX_I', 'hot', 'f64', 1], // largest D in the interval
-  // hot, int32
-  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; bit 1: the next audio packet starts a talkspurt; bit 2: D_TREF set
-  ['W_LOSTBITS', 'hot', 'i32', 1], // bit b: the last number fed was lost or discarded in buffer b
+  ['D_AD_SUM', 'hot', 'f64', 1], // sum of the adaptive delay over its audio packets (cumulative)
+  ['F_BASE', 'hot', 'f32', NB], // fixed: anchor transit; adaptive: low percentile (lo)
+  ['F_AD', 'hot', 'f32', 1], // adaptive delay D (ms)
+  ['F_AD_MAX_I', 'hot', 'f32', 1], // largest D in the interval
+  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; 1: the next audio packet starts a talkspurt; 2: D_TREF set; 3..5: the last number fed was lost or discarded in buffer 0..2
   ['W_FED', 'hot', 'i32', 1], // numbers fed (every buffer sees the same numbers)
   ['W_RUN', 'hot', 'i32', 1], // RFC 3611 (reference buffer): played run since the open cluster's last loss
   ['W_CL_LOST', 'hot', 'i32', 1], // open cluster's losses
   ['W_AD_N', 'hot', 'i32', 1], // audio packets the adaptive buffer checked (cumulative)
-  ['W_HPOS', 'hot', 'i32', 1], // history ring: next write index, samples held, packets since the last recompute
-  ['W_HN', 'hot', 'i32', 1],
-  ['W_SINCE', 'hot', 'i32', 1],
+  ['W_POS', 'hot', 'i32', 1], // history ring: next write index (bits 0..9), samples held (10..20), packets since the last recompute (21..30)
   // cold, float64
   ['CD_AD_SUM_B', 'cold', 'f64', 1], // D_AD_SUM at the interval reset; largest D before the interval
   ['CD_AD_MAX_C', 'cold', 'f64', 1],
@@ -111,49 +108,49 @@ export const JB_FIELDS = [
 export interface JbFieldLayout {
   name: string;
   part: 'hot' | 'cold';
-  view: 'f64' | 'i32';
+  view: 'f64' | 'f32' | 'i32';
   /** In units of the view, from the start of the slot's part. */
   offset: number;
   count: number;
 }
 
+const VIEW_BYTES = { f64: 8, f32: 4, i32: 4 } as const;
+
 /** Offsets derived from JB_FIELDS, and each part's size in bytes. */
 export function jbLayout(): { fields: JbFieldLayout[]; hotBytes: number; coldBytes: number } {
-  const f64 = { hot: 0, cold: 0 };
-  for (const [, part, view, count] of JB_FIELDS) if (view === 'f64') f64[part] += count;
-  const next = { hot: { f64: 0, i32: 2 * f64.hot }, cold: { f64: 0, i32: 2 * f64.cold } };
-  const fields = JB_FIELDS.map(([name, part, view, count]) => {
-    const offset = next[part][view];
-    next[part][view] += count;
-    return { name, part, view, offset, count };
-  });
-  const bytes = (part: 'hot' | 'cold') => Math.ceil((next[part].i32 * 4) / 8) * 8;
-  return { fields, hotBytes: bytes('hot'), coldBytes: bytes('cold') };
+  const bytes = { hot: 0, cold: 0 };
+  const fields: JbFieldLayout[] = [];
+  for (const view of ['f64', 'f32', 'i32'] as const) {
+    for (const [name, part, v, count] of JB_FIELDS) {
+      if (v !== view) continue;
+      fields.push({ name, part, view, offset: bytes[part] / VIEW_BYTES[view], count });
+      bytes[part] += count * VIEW_BYTES[view];
+    }
+  }
+  const round8 = (n: number) => Math.ceil(n / 8) * 8;
+  return { fields, hotBytes: round8(bytes.hot), coldBytes: round8(bytes.cold) };
 }
 
 /** The offsets of JB_FIELDS as literals for the hot loop (checked against jbLayout() by a test). */
 export const enum J {
-  /** Hot part: 128 bytes (16 float64, 32 int32); cold part: 144 bytes (18 float64, 36 int32). */
-  HOT_BYTES = 128,
+  /** Hot part: 64 bytes (8 float64, 16 float32 or int32); cold part: 144 bytes (18 float64, 36 int32). */
+  HOT_BYTES = 64,
   COLD_BYTES = 144,
-  HOT_D = 16,
-  HOT_W = 32,
+  HOT_D = 8,
+  HOT_W = 16,
   COLD_D = 18,
   COLD_W = 36,
   D_TREF = 0,
-  D_BASE = 1,
-  D_AD = 4,
-  D_AD_SUM = 5,
-  D_AD_MAX_I = 6,
-  W_STATE = 14,
-  W_LOSTBITS = 15,
-  W_FED = 16,
-  W_RUN = 17,
-  W_CL_LOST = 18,
-  W_AD_N = 19,
-  W_HPOS = 20,
-  W_HN = 21,
-  W_SINCE = 22,
+  D_AD_SUM = 1,
+  F_BASE = 4,
+  F_AD = 7,
+  F_AD_MAX_I = 8,
+  W_STATE = 9,
+  W_FED = 10,
+  W_RUN = 11,
+  W_CL_LOST = 12,
+  W_AD_N = 13,
+  W_POS = 14,
   CD_AD_SUM_B = 0,
   CD_AD_MAX_C = 1,
   CW_DISC = 4,
@@ -171,9 +168,16 @@ export const enum J {
   RL = 0,
   LR = 1,
   LL = 2,
+  // W_STATE bits.
   STARTED = 1,
   TALKSPURT = 2,
   ANCHORED = 4,
+  LOST_SHIFT = 3,
+  // W_POS fields.
+  POS_MASK = 1023,
+  HN_SHIFT = 10,
+  HN_MASK = 2047,
+  SINCE_SHIFT = 21,
 }
 
 /** What a snapshot carries per buffer and for the adaptive delay (period: interval or cumulative). */
@@ -210,6 +214,7 @@ export class JitterBuffers {
   /** Hot records (slot * HOT_BYTES), then cold ones (coldByte + slot * COLD_BYTES). */
   readonly buffer: ArrayBuffer;
   readonly f: Float64Array;
+  readonly f32: Float32Array;
   readonly w: Int32Array;
   readonly coldByte: number;
   /** Adaptive history: `hist` float32 transits per slot (relative to D_TREF, so float32 keeps µs precision). */
@@ -231,11 +236,12 @@ export class JitterBuffers {
 
   constructor(slots: number, options: Partial<JitterBufferOptions> = {}) {
     const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
-    if (!(o.adaptiveHistory >= 8 && o.adaptiveHistory <= 1024)) throw new RangeError(`jitter buffer history must be 8..1024 packets, got ${o.adaptiveHistory}`);
+    if (!(o.adaptiveHistory >= 8 && o.adaptiveHistory <= 1023)) throw new RangeError(`jitter buffer history must be 8..1023 packets, got ${o.adaptiveHistory}`);
     if (!(o.adaptiveMinMs <= o.adaptiveMaxMs)) throw new RangeError(`adaptive jitter buffer min ${o.adaptiveMinMs} ms is above its max ${o.adaptiveMaxMs} ms`);
     this.coldByte = slots * J.HOT_BYTES;
     this.buffer = new ArrayBuffer(this.coldByte + slots * J.COLD_BYTES);
     this.f = new Float64Array(this.buffer);
+    this.f32 = new Float32Array(this.buffer);
     this.w = new Int32Array(this.buffer);
     this.coldD0 = this.coldByte >> 3;
     this.coldW0 = this.coldByte >> 2;
@@ -279,7 +285,7 @@ export class JitterBuffers {
     u.fill(0, slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES);
     const c = this.coldByte + slot * J.COLD_BYTES;
     u.fill(0, c, c + J.COLD_BYTES);
-    this.f[slot * J.HOT_D + J.D_AD] = this.minMs;
+    this.f32[slot * J.HOT_W + J.F_AD] = this.minMs;
   }
 
   /**
@@ -292,6 +298,7 @@ export class JitterBuffers {
   packet(slotArg: number, audio: number, marker: number, gap: number): void {
     const slot = slotArg & 0x1fffff;
     const f = this.f;
+    const f32 = this.f32;
     const w = this.w;
     const hd = slot * J.HOT_D;
     const hw = slot * J.HOT_W;
@@ -314,49 +321,49 @@ export class JitterBuffers {
     let late = 0;
     // Fixed buffers.
     if (spurt) {
-      f[hd + J.D_BASE] = r;
-      f[hd + J.D_BASE + 1] = r;
+      f32[hw + J.F_BASE] = r;
+      f32[hw + J.F_BASE + 1] = r;
     } else {
       const s1 = this.size1;
-      const b1 = f[hd + J.D_BASE];
-      if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f[hd + J.D_BASE] = r;
+      const b1 = f32[hw + J.F_BASE];
+      if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f32[hw + J.F_BASE] = r;
       else if (r > b1 + s1) late = 1;
       const s2 = this.size2;
-      const b2 = f[hd + J.D_BASE + 1];
-      if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f[hd + J.D_BASE + 1] = r;
+      const b2 = f32[hw + J.F_BASE + 1];
+      if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
       else if (r > b2 + s2) late |= 2;
     }
     // Adaptive buffer.
     const h = this.hist;
     const rw = slot * h;
-    const lo = f[hd + J.D_BASE + JB_ADAPT];
-    let dAd = f[hd + J.D_AD];
+    const lo = f32[hw + J.F_BASE + JB_ADAPT];
+    let dAd = f32[hw + J.F_AD];
     const maxMs = this.maxMs;
-    let n = w[hw + J.W_HN];
-    let since = w[hw + J.W_SINCE] + 1;
-    let pos = w[hw + J.W_HPOS];
+    const p = w[hw + J.W_POS];
+    let pos = p & J.POS_MASK;
+    let n = (p >> J.HN_SHIFT) & J.HN_MASK;
+    let since = (p >> J.SINCE_SHIFT) + 1;
     if (n === 0 || r > lo + maxMs + RESYNC_MS || r < lo - maxMs - RESYNC_MS) {
       // First sample, or a jump far beyond any delay the buffer can take: its history restarts here.
       n = 0;
       pos = 0;
       since = 1;
-      f[hd + J.D_BASE + JB_ADAPT] = r;
+      f32[hw + J.F_BASE + JB_ADAPT] = r;
     } else if (r > lo + dAd) {
       late |= 4;
     }
     this.ring[rw + pos] = r;
-    w[hw + J.W_HPOS] = pos + 1 === h ? 0 : pos + 1;
-    if (n < h) w[hw + J.W_HN] = ++n;
+    pos = pos + 1 === h ? 0 : pos + 1;
+    if (n < h) n++;
     if (since >= h || spurt) {
-      w[hw + J.W_SINCE] = 0;
-      this.recompute(hd, rw, n);
-      dAd = f[hd + J.D_AD];
-    } else {
-      w[hw + J.W_SINCE] = since;
+      since = 0;
+      this.recompute(hw, rw, n);
+      dAd = f32[hw + J.F_AD];
     }
+    w[hw + J.W_POS] = pos | (n << J.HN_SHIFT) | (since << J.SINCE_SHIFT);
     f[hd + J.D_AD_SUM] += dAd;
     w[hw + J.W_AD_N]++;
-    if (dAd > f[hd + J.D_AD_MAX_I]) f[hd + J.D_AD_MAX_I] = dAd;
+    if (dAd > f32[hw + J.F_AD_MAX_I]) f32[hw + J.F_AD_MAX_I] = dAd;
     if (late !== 0) {
       const cw = this.cw(slot);
       if ((late & 1) !== 0) w[cw + J.CW_DISC]++;
@@ -371,7 +378,7 @@ export class JitterBuffers {
    * (k = 4 of 64 for the 5th and 95th percentiles): one pass keeping each set sorted by insertion, not a
    * sort of the history (which cost more than the rest of the packet path together).
    */
-  private recompute(hd: number, rw: number, n: number): void {
+  private recompute(hw: number, rw: number, n: number): void {
     const ring = this.ring;
     const lo = this.lowest;
     const hi = this.highest;
@@ -400,8 +407,8 @@ export class JitterBuffers {
     let d = hi[iHi] - lo[iLo] + this.marginMs;
     if (d < this.minMs) d = this.minMs;
     if (d > this.maxMs) d = this.maxMs;
-    this.f[hd + J.D_BASE + JB_ADAPT] = lo[iLo];
-    this.f[hd + J.D_AD] = d;
+    this.f32[hw + J.F_BASE + JB_ADAPT] = lo[iLo];
+    this.f32[hw + J.F_AD] = d;
   }
 
   /**
@@ -411,7 +418,8 @@ export class JitterBuffers {
   private feed(slot: number, gap: number, lateBits: number): void {
     const w = this.w;
     const hw = slot * J.HOT_W;
-    let bits = w[hw + J.W_LOSTBITS];
+    const state = w[hw + J.W_STATE];
+    let bits = (state >> J.LOST_SHIFT) & 7;
     if (gap > 0) {
       const tr = this.cw(slot) + J.CW_TR;
       if (w[hw + J.W_FED] > 0) {
@@ -435,7 +443,7 @@ export class JitterBuffers {
           else if (now !== 0) w[tr + J.RL]++;
         }
       }
-      w[hw + J.W_LOSTBITS] = lateBits;
+      w[hw + J.W_STATE] = (state & ~(7 << J.LOST_SHIFT)) | (lateBits << J.LOST_SHIFT);
     }
     // RFC 3611 4.7 clusters for the reference buffer.
     if (((lateBits >> this.ref) & 1) !== 0) this.lossRun(slot, 1);
@@ -485,8 +493,9 @@ export class JitterBuffers {
     w[cw + J.CW_FED_B] = w[hw + J.W_FED];
     w[cw + J.CW_AD_N_B] = w[hw + J.W_AD_N];
     f[cd + J.CD_AD_SUM_B] = f[hd + J.D_AD_SUM];
-    if (f[hd + J.D_AD_MAX_I] > f[cd + J.CD_AD_MAX_C]) f[cd + J.CD_AD_MAX_C] = f[hd + J.D_AD_MAX_I];
-    f[hd + J.D_AD_MAX_I] = 0;
+    const f32 = this.f32;
+    if (f32[hw + J.F_AD_MAX_I] > f[cd + J.CD_AD_MAX_C]) f[cd + J.CD_AD_MAX_C] = f32[hw + J.F_AD_MAX_I];
+    f32[hw + J.F_AD_MAX_I] = 0;
   }
 
   /** Counters of the interval (cumulative false) or since the stream started. */
@@ -514,7 +523,7 @@ export class JitterBuffers {
     }
     const n = w[hw + J.W_AD_N] - k * w[cw + J.CW_AD_N_B];
     out.adaptiveDelayMs = n > 0 ? (f[hd + J.D_AD_SUM] - k * f[cd + J.CD_AD_SUM_B]) / n : 0;
-    const maxI = f[hd + J.D_AD_MAX_I];
+    const maxI = this.f32[hw + J.F_AD_MAX_I];
     out.adaptiveMaxMs = cumulative && f[cd + J.CD_AD_MAX_C] > maxI ? f[cd + J.CD_AD_MAX_C] : maxI;
   }
 
@@ -537,7 +546,7 @@ export class JitterBuffers {
     out.gapDensity = gp > 0 ? gl / gp : 0;
     out.burstDurationMs = nb > 0 ? (bp * packetMs) / nb : 0;
     out.gapDurationMs = gp > 0 ? (gp * packetMs) / (nb + 1) : 0;
-    out.adaptiveNowMs = this.f[slot * J.HOT_D + J.D_AD];
+    out.adaptiveNowMs = this.f32[hw + J.F_AD];
   }
 }
 

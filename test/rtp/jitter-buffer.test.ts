@@ -87,13 +87,14 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
     const r = arrivalMs(p.us, firstUs) - ((p.ts - firstTs) * 1000) / 8000 - tref;
     const spurt = i === 0 || p.marker === true;
     [o.f1, o.f2].forEach((size, b) => {
-      if (spurt || r < base[b] - size || r > base[b] + size + RESYNC_MS) base[b] = r;
+      // Delays are kept as float32 (jitter-buffer.ts), so is the anchor here.
+      if (spurt || r < base[b] - size || r > base[b] + size + RESYNC_MS) base[b] = Math.fround(r);
       else if (r > base[b] + size) discards[b]++;
     });
     if (hist.length === 0 || r > lo + o.max + RESYNC_MS || r < lo - o.max - RESYNC_MS) {
       hist = [];
       since = 0;
-      lo = r;
+      lo = Math.fround(r);
     } else if (r > lo + d) discards[2]++;
     hist.push(Math.fround(r));
     if (hist.length > o.history) hist.shift();
@@ -103,7 +104,7 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
       const s = [...hist].sort((a, b) => a - b);
       lo = s[Math.floor(((s.length - 1) * LO_PCT) / 100)];
       const hi = s[Math.ceil(((s.length - 1) * HI_PCT) / 100)];
-      d = Math.min(o.max, Math.max(o.min, hi - lo + o.margin));
+      d = Math.fround(Math.min(o.max, Math.max(o.min, hi - lo + o.margin)));
     }
   });
   return discards;
