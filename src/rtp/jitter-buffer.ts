@@ -216,6 +216,7 @@ export class JitterBuffers {
   readonly f: Float64Array;
   readonly f32: Float32Array;
   readonly w: Int32Array;
+  private readonly u8: Uint8Array;
   readonly coldByte: number;
   /** Adaptive history: `hist` float32 transits per slot (relative to D_TREF, so float32 keeps µs precision). */
   readonly ring: Float32Array;
@@ -242,6 +243,7 @@ export class JitterBuffers {
     this.buffer = new ArrayBuffer(this.coldByte + slots * J.COLD_BYTES);
     this.f = new Float64Array(this.buffer);
     this.f32 = new Float32Array(this.buffer);
+    this.u8 = new Uint8Array(this.buffer);
     this.w = new Int32Array(this.buffer);
     this.coldD0 = this.coldByte >> 3;
     this.coldW0 = this.coldByte >> 2;
@@ -281,7 +283,7 @@ export class JitterBuffers {
 
   /** A new stream in `slot`. */
   start(slot: number): void {
-    const u = new Uint8Array(this.buffer);
+    const u = this.u8;
     u.fill(0, slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES);
     const c = this.coldByte + slot * J.COLD_BYTES;
     u.fill(0, c, c + J.COLD_BYTES);
