@@ -168,6 +168,7 @@ export const probeSchema = obj(
           {
             emulate: bool({ doc: 'Play every stream through emulated jitter buffers (two fixed, one adaptive) and score MOS on what they play; false: MOS from network loss only.', default: true }),
             reference: oneOf({ doc: "Buffer whose MOS is the report's MOS (and feeds the rules' mos and the RFC 3611 metrics): adaptive, fixed1, fixed2, or none (network loss only).", values: ['adaptive', 'fixed1', 'fixed2', 'none'] as const, default: 'adaptive' }),
+            delay_in_mos: bool({ doc: "Each buffer's MOS also pays for that buffer's playout delay (E-model delay = network + buffer; BUFFER_DELAY is then the reference buffer's, emulated); false: MOS counts the buffers' discards only and BUFFER_DELAY is qos.jitter_buffer_ms.", default: false }),
             fixed1_ms: num({ doc: 'Playout delay of the first fixed buffer (MOS_F1).', default: 50, min: 1, max: 5000 }),
             fixed2_ms: num({ doc: 'Playout delay of the second fixed buffer (MOS_F2).', default: 200, min: 1, max: 5000 }),
             adaptive_min_ms: num({ doc: 'Smallest delay of the adaptive buffer (MOS_ADAPT), also its delay at stream start.', default: 20, min: 0, max: 5000 }),

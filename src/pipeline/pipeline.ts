@@ -154,7 +154,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       unknownCallId: config.reports.unknownCallId,
       codecs: CodecTable.fromConfig(q.codecs),
       delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
-      jitterBuffer: { fixed1Ms: q.jitterBuffers.fixed1Ms, fixed2Ms: q.jitterBuffers.fixed2Ms, adaptiveMaxMs: q.jitterBuffers.adaptiveMaxMs, reference: jitterBufferIndex(q.jitterBuffers.reference) },
+      jitterBuffer: { fixed1Ms: q.jitterBuffers.fixed1Ms, fixed2Ms: q.jitterBuffers.fixed2Ms, adaptiveMaxMs: q.jitterBuffers.adaptiveMaxMs, reference: jitterBufferIndex(q.jitterBuffers.reference), delayInMos: q.jitterBuffers.delayInMos },
     });
     this.faults = new MediaFaultMonitor(
       { engine: this.engine, ctx: this.ctx, calls: this.calls, reporter: this.reporter, sink, snap: this.snap, input: (slot) => this.reportInput(slot), emit: (out) => this.emit(out), nodeName: this.nodeName },

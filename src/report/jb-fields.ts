@@ -12,7 +12,7 @@ import type { FieldFamily } from './fields.js';
 
 /** Report keys with what they hold (the README's list is checked against it). */
 export const JB_REPORT_FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ['MOS_NET', 'MOS from network loss only (no jitter buffer)'],
+  ['MOS_NET', 'MOS from network loss only (no jitter buffer), at the same delay as MOS'],
   ['MOS_F1', 'MOS through the first fixed buffer (qos.jitter_buffers.fixed1_ms, 50 ms)'],
   ['MOS_F2', 'MOS through the second fixed buffer (fixed2_ms, 200 ms)'],
   ['MOS_ADAPT', 'MOS through the adaptive buffer'],

@@ -11,6 +11,11 @@ export interface JitterBufferScoring {
   adaptiveMaxMs: number;
   /** 0 F1, 1 F2, 2 ADAPT; -1: MOS from network loss only (the buffers are still scored). */
   reference: number;
+  /**
+   * Each buffer's MOS takes that buffer's playout delay as the E-model's buffer delay (and the report's
+   * BUFFER_DELAY is the reference buffer's, emulated); false: every MOS takes the delay estimate as given.
+   */
+  delayInMos?: boolean;
 }
 
 export const DEFAULT_JB_SCORING: JitterBufferScoring = {
@@ -156,7 +161,8 @@ export class StreamQosState {
       for (let b = 0; b < 3; b++) {
         const effPct = Math.min(100, (100 * (lost + jb.discards[b])) / interval.expected);
         const br = jb.burstR[b] > 0 && Number.isFinite(jb.burstR[b]) ? jb.burstR[b] : 1;
-        const rb = computeRFactor({ lossPct: effPct, burstR: br, oneWayDelayMs: delay.oneWayDelayMs, codec });
+        const dB = this.jbScoring.delayInMos ? delay.networkOneWayDelayMs + this.bufferDelayMs(jb, b) : delay.oneWayDelayMs;
+        const rb = computeRFactor({ lossPct: effPct, burstR: br, oneWayDelayMs: dB, codec });
         const i = slot * 3 + b;
         this.lastMosB[i] = rb.mos;
         this.lastRB[i] = rb.r;
@@ -169,8 +175,7 @@ export class StreamQosState {
           mainBurstR = br;
         }
       }
-      const s = this.jbScoring;
-      this.lastJbDelayMs[slot] = ref < 0 ? 0 : ref === JB_F1 ? s.fixed1Ms : ref === JB_ADAPT ? jb.adaptiveDelayMs : s.fixed2Ms;
+      this.lastJbDelayMs[slot] = ref < 0 ? 0 : this.bufferDelayMs(jb, ref);
     }
     // RFC 3611 4.7: listening quality without any delay impairment, conversational with network + buffer delay.
     this.lastMosLq[slot] = mosFromR(res.r + res.id);
@@ -207,6 +212,12 @@ export class StreamQosState {
   meanR(slot: number): number {
     const n = this.count[slot];
     return n ? this.sumR[slot] / n : 0;
+  }
+
+  /** Playout delay of buffer b in the interval: the fixed size, or the adaptive buffer's mean delay, ms. */
+  bufferDelayMs(jb: JitterBufferCounters, b: number): number {
+    const s = this.jbScoring;
+    return b === JB_F1 ? s.fixed1Ms : b === JB_ADAPT ? jb.adaptiveDelayMs : s.fixed2Ms;
   }
 
   /** Mean over the scored intervals of buffer b's MOS / R, and of the network-only MOS. */

@@ -18,14 +18,19 @@ const file = join(dir, 'calls.pcap');
 // Uniform 0..150 ms arrival jitter (kept in order per direction): beyond 50 ms, within 200 ms.
 writeScenarioPcap(file, { calls: 2, concurrentCalls: 2, durationS: 0, callDurationS: 20, codec: 'PCMU', lossPct: 1, jitterMs: 150, rtcp: false, seed: 3, startEpochS: 1_700_000_000 });
 
-async function finals(edit: (c: ProbeConfig) => void): Promise<QosReport[]> {
+async function reports(edit: (c: ProbeConfig) => void): Promise<{ finals: QosReport[]; periodic: QosReport[] }> {
   const c = defaultConfig();
   edit(c);
-  const out: QosReport[] = [];
-  const p = new Pipeline(c, new ReportSink([], { onFinalReport: (r: QosReport) => out.push(r) }));
+  const finals: QosReport[] = [];
+  const periodic: QosReport[] = [];
+  const p = new Pipeline(c, new ReportSink([], { onFinalReport: (r: QosReport) => finals.push(r), onReport: (r: QosReport) => { if (r.TYPE === 'PERIODIC') periodic.push(r); } }));
   for await (const cur of openCaptureFile(file).records()) p.processRecords(cur);
   p.finish();
-  return out;
+  return { finals, periodic };
+}
+
+async function finals(edit: (c: ProbeConfig) => void): Promise<QosReport[]> {
+  return (await reports(edit)).finals;
 }
 
 describe('qos.jitter_buffers', () => {
@@ -57,5 +62,21 @@ describe('qos.jitter_buffers', () => {
     // A larger first buffer discards less.
     const wide = await finals((c) => { c.qos.jitterBuffers.fixed1Ms = 120; });
     wide.forEach((r, i) => expect(r.DISCARDS_F1 as number).toBeLessThan(def[i].DISCARDS_F1 as number));
+  });
+
+  it('delay_in_mos: the reference buffer\'s delay is the E-model\'s buffer delay, and each buffer pays for its own', async () => {
+    const plain = await reports(() => {});
+    const withDelay = await reports((c) => { c.qos.jitterBuffers.delayInMos = true; });
+    expect(withDelay.periodic.length).toBeGreaterThan(4);
+    for (const r of plain.periodic) expect(r.BUFFER_DELAY_SOURCE).toBe('assumed');
+    withDelay.periodic.forEach((r, i) => {
+      expect(r.BUFFER_DELAY_SOURCE).toBe('emulated');
+      expect(r.BUFFER_DELAY).toBe(r.JB_ADAPT_DELAY);
+      expect(r.ONE_WAY_DELAY).toBeCloseTo((r.NETWORK_DELAY as number) + (r.BUFFER_DELAY as number), 2);
+      const p = plain.periodic[i];
+      expect(r.DISCARDS_F2).toBe(p.DISCARDS_F2); // the same playout, only scored with its delay
+      expect(r.MOS_F2 as number).toBeLessThan(p.MOS_F2 as number); // 200 ms costs conversational quality
+      expect(r.MOS).toBe(r.MOS_ADAPT);
+    });
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DecodedPacket } from '../../src/decode/packet.js';
 import { rtp } from '../../src/gen/index.js';
-import { CodecTable, estimateOneWayDelay } from '../../src/qos/index.js';
+import { CodecTable, computeRFactor, estimateOneWayDelay, intervalLossPct } from '../../src/qos/index.js';
 import { QosReporter, StreamQosState } from '../../src/report/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
 import { J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT } from '../../src/rtp/jitter-buffer.js';
@@ -181,6 +181,23 @@ describe('zero jitter', () => {
       if (s.interval.lost > 0) lossy++;
     }
     expect(lossy).toBeGreaterThan(5); // the MOS compared is not the trivial no-loss one
+  });
+
+  it("with delay_in_mos, scores each buffer at exactly the network-loss MOS at that buffer's delay", () => {
+    const r = rng(9);
+    const lost = new Set<number>();
+    for (let i = 30; i < 1500; i++) if (r() < 0.03) lost.add(i);
+    const { snaps } = run(stream(1500, () => 0, (i) => lost.has(i)), 250);
+    const q = new StreamQosState(4, { fixed1Ms: 50, fixed2Ms: 200, adaptiveMaxMs: 500, reference: 2, delayInMos: true });
+    for (const s of snaps) {
+      const jb = s.jb!.interval;
+      q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), jb);
+      const lossPct = intervalLossPct(s.interval.lost, s.interval.expected);
+      [50, 200, jb.adaptiveDelayMs].forEach((delayMs, b) => {
+        expect(q.lastMosB[s.slot * 3 + b]).toBe(computeRFactor({ lossPct, burstR: s.interval.burstR, oneWayDelayMs: delayMs, codec }).mos);
+      });
+      expect(jb.adaptiveDelayMs).toBe(20); // no jitter: the adaptive buffer stays at its minimum
+    }
   });
 
   it('gives the RFC 3611 burst/gap metrics of the network loss model (Gmin 16) when nothing is discarded', () => {
