@@ -164,6 +164,25 @@ export const probeSchema = obj(
       {
         nominal_one_way_delay_ms: num({ doc: 'Assumed network one-way delay when RTCP gives no round trip on any path of the call.', default: 0, min: 0, max: 10000 }),
         jitter_buffer_ms: num({ doc: 'Receiver jitter-buffer delay added to the network one-way delay (assumed; reported as BUFFER_DELAY).', default: 0, min: 0, max: 10000 }),
+        jitter_buffers: obj(
+          {
+            emulate: bool({ doc: 'Play every stream through emulated jitter buffers (two fixed, one adaptive) and score MOS on what they play; false: MOS from network loss only.', default: true }),
+            reference: oneOf({ doc: "Buffer whose MOS is the report's MOS (and feeds the rules' mos and the RFC 3611 metrics): adaptive, fixed1, fixed2, or none (network loss only).", values: ['adaptive', 'fixed1', 'fixed2', 'none'] as const, default: 'adaptive' }),
+            delay_in_mos: bool({ doc: "Each buffer's MOS also pays for that buffer's playout delay (E-model delay = network + buffer; BUFFER_DELAY is then the reference buffer's, emulated); false: MOS counts the buffers' discards only and BUFFER_DELAY is qos.jitter_buffer_ms.", default: false }),
+            fixed1_ms: num({ doc: 'Playout delay of the first fixed buffer (MOS_F1).', default: 50, min: 1, max: 5000 }),
+            fixed2_ms: num({ doc: 'Playout delay of the second fixed buffer (MOS_F2).', default: 200, min: 1, max: 5000 }),
+            adaptive_min_ms: num({ doc: 'Smallest delay of the adaptive buffer (MOS_ADAPT), also its delay at stream start.', default: 20, min: 0, max: 5000 }),
+            adaptive_max_ms: num({ doc: 'Largest delay of the adaptive buffer.', default: 500, min: 1, max: 5000 }),
+            adaptive_margin_ms: num({ doc: 'Added to the spread (95th minus 5th percentile) of the recent network delays to give the adaptive delay.', default: 10, min: 0, max: 1000 }),
+            adaptive_history: int({ doc: 'Packets of delay history per stream the adaptive buffer takes its percentiles from (4 bytes each per stream slot).', default: 64, min: 8, max: 1023 }),
+          },
+          {
+            doc: 'Jitter-buffer emulation (MOS that hears jitter).',
+            check(v, path, issues) {
+              if (v.adaptiveMinMs > v.adaptiveMaxMs) issues.add(`${path}.adaptive_min_ms`, `${v.adaptiveMinMs} is not allowed: above adaptive_max_ms (${v.adaptiveMaxMs})`);
+            },
+          },
+        ),
         codecs: record({
           doc: 'E-model codec table by encoding name (lower case); "default" applies to unknown codecs.',
           item: codecSchema,

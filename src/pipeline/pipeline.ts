@@ -14,7 +14,8 @@ import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpCompound } from '../rtcp/index.js';
-import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding } from '../rtp/index.js';
+import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
+import type { JitterBufferOptions } from '../rtp/index.js';
 import { CallTracker, SipBacklog, SipPortSet } from '../sip/index.js';
 import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
@@ -150,6 +151,7 @@ export class Pipeline<C extends CallView = CallTracker> {
         silenceTimeoutMs: r.silenceTimeoutS * 1000,
         defaultClockRate: r.defaultClockRate,
         wiresharkCompatibleClock: r.wiresharkCompatibleClock,
+        jitterBuffer: jitterBufferOptions(config.qos.jitterBuffers),
         heuristic: {
           minConsecutive: r.heuristic.minConsecutive,
           requireEvenPort: r.heuristic.requireEvenPort,
@@ -182,6 +184,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       unknownCallId: config.reports.unknownCallId,
       codecs: CodecTable.fromConfig(q.codecs),
       delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
+      jitterBuffer: { fixed1Ms: q.jitterBuffers.fixed1Ms, fixed2Ms: q.jitterBuffers.fixed2Ms, adaptiveMaxMs: q.jitterBuffers.adaptiveMaxMs, reference: jitterBufferIndex(q.jitterBuffers.reference), delayInMos: q.jitterBuffers.delayInMos },
     });
     this.faults = new MediaFaultMonitor(
       { engine: this.engine, ctx: this.ctx, calls: this.calls, reporter: this.reporter, sink, snap: this.snap, input: (slot) => this.reportInput(slot), emit: (out) => this.emit(out), nodeName: this.nodeName },
@@ -684,6 +687,16 @@ export class Pipeline<C extends CallView = CallTracker> {
     const s = this.snap;
     this.sink.qos(out.report, { ipVersion: s.ipVersion, srcIp: s.srcIp, srcPort: s.srcPort, dstIp: s.dstIp, dstPort: s.dstPort, tsMs: this.nowMs }, out.send, out.log);
   }
+}
+
+/** The engine's jitter-buffer options from the configuration (null: emulation off). */
+export function jitterBufferOptions(j: ProbeConfig['qos']['jitterBuffers']): JitterBufferOptions | null {
+  if (!j.emulate) return null;
+  const reference = jitterBufferIndex(j.reference);
+  return {
+    fixed1Ms: j.fixed1Ms, fixed2Ms: j.fixed2Ms, adaptiveMinMs: j.adaptiveMinMs, adaptiveMaxMs: j.adaptiveMaxMs,
+    adaptiveMarginMs: j.adaptiveMarginMs, adaptiveHistory: j.adaptiveHistory, reference: reference < 0 ? 2 : reference,
+  };
 }
 
 /** The CallTracker settings of a configuration (also used by the signalling owner in worker mode). */

@@ -3,6 +3,7 @@ import { clockSourceName } from '../rtp/clock-inference.js';
 import { syntheticCallId } from './correlation.js';
 import { staticPayloadName } from './codec-names.js';
 import type { StreamQosState } from './qos-state.js';
+import { addJitterBufferFields } from './jb-fields.js';
 import type { DelayEstimate, DelaySource } from '../qos/delay.js';
 
 export type ReportKind = 'PERIODIC' | 'FINAL' | 'HANGUP' | 'ALERT' | 'CLEARED';
@@ -164,6 +165,8 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     NODE: ctx.nodeName,
     SYNTHETIC_ID: ctx.callId ? 0 : 1,
   };
+  // ---- jitter buffers and RFC 3611 voice metrics: keys and meanings in jb-fields.ts ----
+  addJitterBufferFields(rep, snap, final, qos, round3);
   if (ctx.xcid) rep.X_CID = ctx.xcid;
   if (opts.intervalS !== undefined) rep.INTERVAL_S = round3(opts.intervalS);
   if (kind === 'ALERT' || kind === 'CLEARED') rep.ALERT_RULE = opts.alertRule ?? '';

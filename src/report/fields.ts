@@ -1,6 +1,7 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import type { StreamQosState } from './qos-state.js';
 import type { StreamSilences } from './silences.js';
+import { JB_FIELD_FAMILY } from './jb-fields.js';
 
 /**
  * Every key a QoS report can carry, in one table: what it means (the README's field list is generated
@@ -143,7 +144,7 @@ export interface FieldFamily {
 }
 
 /** The families, in README order. */
-export const FIELD_FAMILIES: readonly FieldFamily[] = [];
+export const FIELD_FAMILIES: readonly FieldFamily[] = [JB_FIELD_FAMILY];
 
 /** Every report key: the table's and the families'. */
 export const REPORT_KEYS: ReadonlySet<string> = new Set([...REPORT_FIELDS.map((f) => f.key), ...FIELD_FAMILIES.flatMap((fam) => fam.rows.map(([key]) => key))]);

@@ -1,7 +1,29 @@
 import type { StreamCounters } from '../rtp/snapshot.js';
 import type { CodecParams } from '../qos/codecs.js';
 import type { DelayEstimate } from '../qos/delay.js';
-import { computeRFactor, intervalLossPct } from '../qos/emodel.js';
+import { computeRFactor, delayImpairment, intervalLossPct, mosFromR, R_DEFAULT } from '../qos/emodel.js';
+import { DEFAULT_JITTER_BUFFER, JB_ADAPT, JB_F1, type JitterBufferCounters } from '../rtp/jitter-buffer.js';
+
+/** Jitter buffers as the scoring sees them: sizes of the fixed ones, and which one gives the report's MOS. */
+export interface JitterBufferScoring {
+  fixed1Ms: number;
+  fixed2Ms: number;
+  adaptiveMaxMs: number;
+  /** 0 F1, 1 F2, 2 ADAPT; -1: MOS from network loss only (the buffers are still scored). */
+  reference: number;
+  /**
+   * Each buffer's MOS takes that buffer's playout delay as the E-model's buffer delay (and the report's
+   * BUFFER_DELAY is the reference buffer's, emulated); false: every MOS takes the delay estimate as given.
+   */
+  delayInMos?: boolean;
+}
+
+export const DEFAULT_JB_SCORING: JitterBufferScoring = {
+  fixed1Ms: DEFAULT_JITTER_BUFFER.fixed1Ms,
+  fixed2Ms: DEFAULT_JITTER_BUFFER.fixed2Ms,
+  adaptiveMaxMs: DEFAULT_JITTER_BUFFER.adaptiveMaxMs,
+  reference: JB_ADAPT,
+};
 
 /**
  * Per-stream R/MOS history across report intervals, struct-of-arrays by stream slot (no object per
@@ -28,8 +50,46 @@ export class StreamQosState {
   /** 0 nominal, 1 rtcp. */
   readonly lastDelaySource: Uint8Array;
 
-  constructor(maxStreams: number) {
+  // ---- jitter buffers (jitter-buffer.ts): per buffer b at slot * 3 + b ----
+  readonly jbScoring: JitterBufferScoring;
+  /** Network loss only (no buffer): the interval's R and MOS. */
+  readonly lastNetR: Float64Array;
+  readonly lastNetMos: Float64Array;
+  readonly sumNetMos: Float64Array;
+  readonly lastMosB: Float64Array;
+  readonly lastRB: Float64Array;
+  readonly sumMosB: Float64Array;
+  readonly sumRB: Float64Array;
+  /** Interval loss + discards, percent of expected. */
+  readonly lastEffLossPctB: Float64Array;
+  /** Reference buffer's playout delay in the interval (fixed size or mean adaptive delay), ms. */
+  readonly lastJbDelayMs: Float64Array;
+  /** RFC 3611 4.7 for the last interval: MOS-LQ (no delay impairment), MOS-CQ (network + buffer delay). */
+  readonly lastMosLq: Float64Array;
+  readonly lastMosCq: Float64Array;
+  /** Round trip over the call's measured paths at the last scoring, ms; NaN when none is measured. */
+  readonly lastRttMs: Float64Array;
+  /** The interval of the lowest MOS (capture time, ms since the epoch). */
+  readonly worstStartMs: Float64Array;
+  readonly worstEndMs: Float64Array;
+
+  constructor(maxStreams: number, jb: JitterBufferScoring = DEFAULT_JB_SCORING) {
     this.maxStreams = maxStreams;
+    this.jbScoring = jb;
+    this.lastNetR = new Float64Array(maxStreams);
+    this.lastNetMos = new Float64Array(maxStreams);
+    this.sumNetMos = new Float64Array(maxStreams);
+    this.lastMosB = new Float64Array(maxStreams * 3);
+    this.lastRB = new Float64Array(maxStreams * 3);
+    this.sumMosB = new Float64Array(maxStreams * 3);
+    this.sumRB = new Float64Array(maxStreams * 3);
+    this.lastEffLossPctB = new Float64Array(maxStreams * 3);
+    this.lastJbDelayMs = new Float64Array(maxStreams);
+    this.lastMosLq = new Float64Array(maxStreams);
+    this.lastMosCq = new Float64Array(maxStreams);
+    this.lastRttMs = new Float64Array(maxStreams).fill(NaN);
+    this.worstStartMs = new Float64Array(maxStreams);
+    this.worstEndMs = new Float64Array(maxStreams);
     this.count = new Uint32Array(maxStreams);
     this.lastR = new Float64Array(maxStreams);
     this.lastMos = new Float64Array(maxStreams);
@@ -62,22 +122,76 @@ export class StreamQosState {
     this.lastDelayMs[slot] = 0;
     this.lastNetworkDelayMs[slot] = 0;
     this.lastDelaySource[slot] = 0;
+    this.lastNetR[slot] = 0;
+    this.lastNetMos[slot] = 0;
+    this.sumNetMos[slot] = 0;
+    for (let b = slot * 3; b < slot * 3 + 3; b++) {
+      this.lastMosB[b] = 0;
+      this.lastRB[b] = 0;
+      this.sumMosB[b] = 0;
+      this.sumRB[b] = 0;
+      this.lastEffLossPctB[b] = 0;
+    }
+    this.lastJbDelayMs[slot] = 0;
+    this.lastMosLq[slot] = 0;
+    this.lastMosCq[slot] = 0;
+    this.lastRttMs[slot] = NaN;
+    this.worstStartMs[slot] = 0;
+    this.worstEndMs[slot] = 0;
   }
 
   /**
    * Computes R and MOS for one interval from its OWN loss and burst ratio and records it. An interval
    * with nothing expected (silent, on hold) is not scored: it returns false and keeps the last values.
    */
-  assessInterval(slot: number, interval: StreamCounters, codec: CodecParams, delay: DelayEstimate): boolean {
+  assessInterval(slot: number, interval: StreamCounters, codec: CodecParams, delay: DelayEstimate, jb?: JitterBufferCounters | null): boolean {
     if (!(interval.expected > 0)) return false;
     const lossPct = intervalLossPct(interval.lost, interval.expected);
     const burstR = interval.burstR > 0 && Number.isFinite(interval.burstR) ? interval.burstR : 1;
-    const res = computeRFactor({ lossPct, burstR, oneWayDelayMs: delay.oneWayDelayMs, codec });
+    let res = computeRFactor({ lossPct, burstR, oneWayDelayMs: delay.oneWayDelayMs, codec });
+    this.lastNetR[slot] = res.r;
+    this.lastNetMos[slot] = res.mos;
+    this.sumNetMos[slot] += res.mos;
+    let mainLossPct = lossPct;
+    let mainBurstR = burstR;
+    const ref = this.jbScoring.reference;
+    if (jb) {
+      // Each buffer: the interval's network losses plus its discards, with the runs they formed together.
+      const lost = interval.lost > 0 ? interval.lost : 0;
+      for (let b = 0; b < 3; b++) {
+        const effPct = Math.min(100, (100 * (lost + jb.discards[b])) / interval.expected);
+        const br = jb.burstR[b] > 0 && Number.isFinite(jb.burstR[b]) ? jb.burstR[b] : 1;
+        const dB = this.jbScoring.delayInMos ? delay.networkOneWayDelayMs + this.bufferDelayMs(jb, b) : delay.oneWayDelayMs;
+        const rb = computeRFactor({ lossPct: effPct, burstR: br, oneWayDelayMs: dB, codec });
+        const i = slot * 3 + b;
+        this.lastMosB[i] = rb.mos;
+        this.lastRB[i] = rb.r;
+        this.sumMosB[i] += rb.mos;
+        this.sumRB[i] += rb.r;
+        this.lastEffLossPctB[i] = effPct;
+        if (b === ref) {
+          res = rb;
+          mainLossPct = effPct;
+          mainBurstR = br;
+        }
+      }
+      this.lastJbDelayMs[slot] = ref < 0 ? 0 : this.bufferDelayMs(jb, ref);
+    }
+    // RFC 3611 4.7: listening quality without any delay impairment, conversational with network + buffer delay.
+    this.lastMosLq[slot] = mosFromR(res.r + res.id);
+    const cqDelayMs = jb && ref >= 0 ? delay.networkOneWayDelayMs + this.lastJbDelayMs[slot] : delay.oneWayDelayMs;
+    this.lastMosCq[slot] = mosFromR(R_DEFAULT - delayImpairment(cqDelayMs) - res.ieEff);
+    // RFC 3611 round-trip delay: the measured paths' round trips summed (twice the network one-way delay).
+    this.lastRttMs[slot] = delay.source === 'rtcp' ? 2 * delay.networkOneWayDelayMs : NaN;
+    if (this.count[slot] === 0 || res.mos < this.minMos[slot]) {
+      this.worstStartMs[slot] = interval.startMs;
+      this.worstEndMs[slot] = interval.endMs;
+    }
     this.record(slot, res.r, res.mos);
     this.lastIeEff[slot] = res.ieEff;
     this.lastId[slot] = res.id;
-    this.lastLossPct[slot] = lossPct;
-    this.lastBurstR[slot] = burstR;
+    this.lastLossPct[slot] = mainLossPct;
+    this.lastBurstR[slot] = mainBurstR;
     this.lastDelayMs[slot] = delay.oneWayDelayMs;
     this.lastNetworkDelayMs[slot] = delay.networkOneWayDelayMs;
     this.lastDelaySource[slot] = delay.source === 'rtcp' ? 1 : 0;
@@ -98,6 +212,28 @@ export class StreamQosState {
   meanR(slot: number): number {
     const n = this.count[slot];
     return n ? this.sumR[slot] / n : 0;
+  }
+
+  /** Playout delay of buffer b in the interval: the fixed size, or the adaptive buffer's mean delay, ms. */
+  bufferDelayMs(jb: JitterBufferCounters, b: number): number {
+    const s = this.jbScoring;
+    return b === JB_F1 ? s.fixed1Ms : b === JB_ADAPT ? jb.adaptiveDelayMs : s.fixed2Ms;
+  }
+
+  /** Mean over the scored intervals of buffer b's MOS / R, and of the network-only MOS. */
+  meanMosB(slot: number, b: number): number {
+    const n = this.count[slot];
+    return n ? this.sumMosB[slot * 3 + b] / n : 0;
+  }
+
+  meanRB(slot: number, b: number): number {
+    const n = this.count[slot];
+    return n ? this.sumRB[slot * 3 + b] / n : 0;
+  }
+
+  meanNetMos(slot: number): number {
+    const n = this.count[slot];
+    return n ? this.sumNetMos[slot] / n : 0;
   }
 
   meanMos(slot: number): number {

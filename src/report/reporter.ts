@@ -1,6 +1,6 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { CodecTable } from '../qos/codecs.js';
-import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay, estimatePathDelay } from '../qos/delay.js';
+import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay, estimatePathDelay, withBufferDelay } from '../qos/delay.js';
 import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
 import { buildQosReport } from './build.js';
 import type { QosReport, ReportContext } from './build.js';
@@ -8,6 +8,8 @@ import { decideCorrelation } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
 import { StreamQosState } from './qos-state.js';
+import type { JitterBufferScoring } from './qos-state.js';
+import type { JitterBufferCounters } from '../rtp/jitter-buffer.js';
 import { StreamSilences } from './silences.js';
 import { ReportScheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
@@ -18,6 +20,8 @@ export interface QosReporterConfig {
   unknownCallId: UnknownCallIdPolicy;
   codecs?: CodecTable;
   delay?: DelayAssumptions;
+  /** Jitter-buffer sizes and the reference buffer of the report's MOS (default: the engine's defaults, adaptive). */
+  jitterBuffer?: JitterBufferScoring;
   /** A stream with no packet for this long is paused (silence or loss outage), ms; 0 = off. Default 0. */
   silenceMs?: number;
 }
@@ -64,7 +68,7 @@ export class QosReporter {
   dropped = 0;
 
   constructor(c: QosReporterConfig) {
-    this.qos = new StreamQosState(c.maxStreams);
+    this.qos = new StreamQosState(c.maxStreams, c.jitterBuffer);
     this.scheduler = new ReportScheduler(c.schedule, c.maxStreams);
     this.codecs = c.codecs ?? new CodecTable();
     this.delay = c.delay ?? DEFAULT_DELAY_ASSUMPTIONS;
@@ -82,14 +86,20 @@ export class QosReporter {
 
   /** Scores the interval that just ended (if anything was expected) and returns the report context. */
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
-    const d = this.delayOf(input);
-    this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d);
+    const jb = snap.jitterBuffers && snap.jb ? snap.jb.interval : null;
+    const d = this.delayOf(input, jb);
+    this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d, jb);
     return this.context(snap, input, d);
   }
 
-  /** Mouth-to-ear delay from the legs' round trips (qos/delay.ts). */
-  private delayOf(input: StreamReportInput): DelayEstimate {
-    return input.legRtts !== undefined ? estimatePathDelay(input.legRtts, this.delay) : estimateOneWayDelay(input.rttMs, this.delay);
+  /**
+   * Mouth-to-ear delay from the legs' round trips (qos/delay.ts); with qos.jitter_buffers.delay_in_mos,
+   * the reference buffer's emulated delay in place of the assumed one.
+   */
+  private delayOf(input: StreamReportInput, jb: JitterBufferCounters | null): DelayEstimate {
+    const d = input.legRtts !== undefined ? estimatePathDelay(input.legRtts, this.delay) : estimateOneWayDelay(input.rttMs, this.delay);
+    const s = this.qos.jbScoring;
+    return jb !== null && s.delayInMos && s.reference >= 0 ? withBufferDelay(d, this.qos.bufferDelayMs(jb, s.reference)) : d;
   }
 
   private context(snap: StreamSnapshot, input: StreamReportInput, d: DelayEstimate): ReportContext {
@@ -127,7 +137,7 @@ export class QosReporter {
       this.dropped++;
       return null;
     }
-    const ctx = this.context(snap, input, this.delayOf(input));
+    const ctx = this.context(snap, input, this.delayOf(input, snap.jitterBuffers && snap.jb ? snap.jb.interval : null));
     if (this.silences.paused(snap.slot)) ctx.currentSilenceMs = this.silences.currentMs(snap.slot, nowMs);
     const report = buildQosReport(snap, ctx, kind, this.qos, { alertRule: rule, reportTsMs: nowMs, intervalS: this.scheduler.intervalS(snap.slot) });
     return { report, send: decision.send, log: decision.log };

@@ -22,6 +22,7 @@ import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
 import { L, StreamStore } from './stream-store.js';
 import { C, ClockInference, ClockSource, INFER_CLOCKS } from './clock-inference.js';
+import { JitterBuffers, type JitterBufferOptions } from './jitter-buffer.js';
 
 export interface RtpHeuristicOptions {
   /** Consecutive in-sequence packets of one (5-tuple, SSRC) before an unsignalled stream counts. */
@@ -60,6 +61,8 @@ export interface RtpEngineOptions {
    * start streams, and a lone stray packet is not reported as a stream of one packet.
    */
   signalledMinConsecutive: number;
+  /** Jitter-buffer emulation (jitter-buffer.ts) per stream; null = off (no discards, no buffer MOS). */
+  jitterBuffer: Partial<JitterBufferOptions> | null;
 }
 
 export interface RtpEngineHooks {
@@ -133,6 +136,8 @@ export interface StateBreakdown {
   lists: number;
   /** Heuristic candidate cache (fixed size, not per stream) and other fixed scratch arrays. */
   fixed: number;
+  /** Jitter-buffer emulation records and adaptive histories (0 when off). */
+  jitterBuffer: number;
   total: number;
   perStream: number;
   slots: number;
@@ -185,6 +190,8 @@ export class RtpEngine {
   private readonly cands: CandidateCache;
   /** Clock inference for streams of a payload type nothing explains (fixed pool, direct-mapped by slot). */
   private readonly infer: ClockInference;
+  /** Jitter-buffer emulation, or null when off. */
+  readonly jb: JitterBuffers | null;
   /** Wireshark's previous packet time handed to the inference (a double argument would be boxed). */
   private readonly wsPrevMs = new Float64Array(1);
 
@@ -212,6 +219,7 @@ export class RtpEngine {
       wiresharkCompatibleClock: options.wiresharkCompatibleClock ?? false,
       endOnSsrcChange: options.endOnSsrcChange ?? false,
       signalledMinConsecutive: options.signalledMinConsecutive ?? 2,
+      jitterBuffer: options.jitterBuffer === undefined ? {} : options.jitterBuffer,
     };
     this.heur = { ...DEFAULT_HEURISTIC, ...this.opts.heuristic };
     this.wsClock = this.opts.wiresharkCompatibleClock;
@@ -243,6 +251,7 @@ export class RtpEngine {
     this.handEnteredBeforeMs = new Float64Array(blocks).fill(-Infinity);
     this.cands = new CandidateCache(Math.max(this.heur.candidateSlots, n >> 1), KEY_WORDS);
     this.infer = new ClockInference(Math.min(n, 1024));
+    this.jb = this.opts.jitterBuffer === null ? null : new JitterBuffers(n, this.opts.jitterBuffer);
   }
 
   /** Bytes of typed-array state (for the memory-per-stream figure). */
@@ -260,8 +269,9 @@ export class RtpEngine {
     const tupleIndex = this.tuples.byteSize;
     const lists = this.slotList.byteLength + this.slotPos.byteLength + this.unconfirmed.byteLength + this.handEnteredMs.byteLength + this.handEnteredBeforeMs.byteLength;
     const fixed = this.cands.byteSize + this.infer.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength + this.wsPrevMs.byteLength;
-    const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed;
-    return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, total, perStream: (total - fixed) / n, slots: n };
+    const jitterBuffer = this.jb === null ? 0 : this.jb.byteSize;
+    const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed + jitterBuffer;
+    return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, jitterBuffer, total, perStream: (total - fixed) / n, slots: n };
   }
 
   get activeStreams(): number {
@@ -826,6 +836,13 @@ export class RtpEngine {
     if (kind === CN) w[cw + L.W_CN]++;
     else if (kind === TEV) w[cw + L.W_TEV]++;
     w[hw + L.W_PK] = 1;
+    const jb = this.jb;
+    if (jb !== null) {
+      jb.start(slot);
+      jb.io[0] = t;
+      jb.io[1] = 0;
+      jb.packet(slot, w[hw + L.W_CLOCK] > 0 && kind !== CN && kind !== TEV ? 1 : 0, marker, 0);
+    }
     f[hf + L.D_BY] = bytes;
     f[hf + L.D_I_START] = t;
     f[hf + L.D_I_MIND] = Infinity;
@@ -959,6 +976,7 @@ export class RtpEngine {
       w[hw + L.W_A8_PREV_TS] = ts;
       u8[hb + L.B_A8_VALID] = 1;
     }
+    if (this.jb !== null) this.jbPacket(slot, sinceFirst, clock, kind, marker, seq);
     // ---- RFC 3550 A.1: the next sequence number inline, everything else in rfcSequence ----
     const maxSeq = h16[hh + L.H_MAX_SEQ];
     if (seq !== ((maxSeq + 1) & 0xffff)) {
@@ -988,6 +1006,33 @@ export class RtpEngine {
       this.finalizeUpTo(slot, newMax - WIN);
     }
     w[hw + L.W_WIN + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
+  }
+
+  /**
+   * The packet through the jitter buffers (before the RFC 3550 step updates the highest sequence number):
+   * its position relative to the highest number decides the gap it closes, a restart or a reordered
+   * packet; duplicates (the highest number again, or a number already in the reorder window) are skipped.
+   */
+  private jbPacket(slotArg: number, sinceFirst: number, clock: number, kind: number, marker: number, seq: number): void {
+    const slot = slotArg & L.SLOT_MASK;
+    const maxSeq = this.h16[slot * L.HOT_H + L.H_MAX_SEQ];
+    const ud = (seq - maxSeq) & 0xffff;
+    let gap: number;
+    if (ud === 0) return;
+    if (ud < MAX_DROPOUT) gap = ud - 1;
+    else if (ud <= SEQ_MOD - MAX_MISORDER) gap = -2;
+    else {
+      const hw = slot * L.HOT_W;
+      const maxExt = this.w[hw + L.W_CYCLES] + maxSeq;
+      const ext = maxExt - ((maxSeq - seq) & 0xffff);
+      if (ext > maxExt - WIN && ext >= this.w[hw + L.W_FIN_EXT] && (this.w[hw + L.W_WIN + ((ext >> 5) & 3)] & (1 << (ext & 31))) !== 0) return;
+      gap = -1;
+    }
+    const audio = clock > 0 && kind !== CN && kind !== TEV;
+    const jb = this.jb!;
+    jb.io[0] = this.arrivalMs[0];
+    jb.io[1] = audio ? (sinceFirst * 1000) / clock : 0;
+    jb.packet(slot, audio ? 1 : 0, marker, gap);
   }
 
   /** RFC 3550 A.1 validation plus the reorder window (duplicates, out-of-order, final loss states). */
@@ -1145,6 +1190,13 @@ export class RtpEngine {
     const prior = w[cw + L.W_EXP_PRIOR];
     this.fillCounters(slot, out.interval, expected - prior, epochMs, false);
     lossMetrics(w, u8, x * L.HOT_BYTES, this.cw(x), expected, hb, cw, prior, packetMs, out.interval);
+    const jb = this.jb;
+    out.jitterBuffers = jb !== null;
+    if (jb !== null && out.jb !== undefined) {
+      jb.read(slot, true, out.jb.cumulative);
+      jb.read(slot, false, out.jb.interval);
+      jb.readXr(slot, packetMs, out.jb.xr);
+    }
   }
 
   private fillCounters(slot: number, o: StreamCounters, expected: number, epochMs: number, cumulative: boolean): void {
@@ -1246,6 +1298,7 @@ export class RtpEngine {
     this.resolvedLoss(slot);
     const x = this.maxStreams;
     lossSetBase(w, this.u8, x * L.HOT_BYTES, this.cw(x), slot * L.HOT_BYTES, cw);
+    if (this.jb !== null) this.jb.resetInterval(slot);
   }
 
   /** End a stream (RTCP BYE, SIP BYE, shutdown...): onStreamEnd once, then the slot is freed. */

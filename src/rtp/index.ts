@@ -6,3 +6,5 @@ export { PayloadKind, staticClockRate, staticPayloadKind, payloadKindOfEncoding 
 export { rtpHeaderLength, rtpPaddingLength, isRtpCandidate } from './rtp-header.js';
 export { GMIN } from './loss-model.js';
 export { ClockSource, clockSourceName, INFER_CLOCKS } from './clock-inference.js';
+export { JitterBuffers, JB_NAMES, JB_F1, JB_F2, JB_ADAPT, DEFAULT_JITTER_BUFFER, jitterBufferIndex } from './jitter-buffer.js';
+export type { JitterBufferOptions, JitterBufferCounters, JitterBufferXr } from './jitter-buffer.js';

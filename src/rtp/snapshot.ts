@@ -1,3 +1,5 @@
+import { emptyJitterBufferCounters, emptyJitterBufferXr, type JitterBufferCounters, type JitterBufferXr } from './jitter-buffer.js';
+
 /**
  * What the RTP engine hands to reporting: a plain read of one stream's typed-array state, taken at a
  * report tick or at stream end (never per packet). The engine fills a caller-owned instance.
@@ -81,6 +83,10 @@ export interface StreamSnapshot {
    */
   wiresharkExpected?: number;
   wiresharkLost?: number;
+  /** Whether the engine emulates jitter buffers (then `jb` holds their counters). */
+  jitterBuffers?: boolean;
+  /** Jitter-buffer emulation (jitter-buffer.ts): interval and cumulative counters, RFC 3611 burst/gap. */
+  jb?: { interval: JitterBufferCounters; cumulative: JitterBufferCounters; xr: JitterBufferXr };
 }
 
 function emptyCounters(): StreamCounters {
@@ -100,5 +106,7 @@ export function createStreamSnapshot(): StreamSnapshot {
     markers: 0, comfortNoise: 0, telephoneEvents: 0, hostTimestamps: false, firstSeenMs: 0, lastSeenMs: 0,
     cumulative: emptyCounters(), interval: emptyCounters(),
     wiresharkJitterMs: 0, wiresharkExpected: 0, wiresharkLost: 0,
+    jitterBuffers: false,
+    jb: { interval: emptyJitterBufferCounters(), cumulative: emptyJitterBufferCounters(), xr: emptyJitterBufferXr() },
   };
 }

@@ -11,11 +11,13 @@ import { RtpEngine, createStreamSnapshot, type StreamCounters } from '../../src/
 import { synthPacket } from './helpers.js';
 
 describe('state size', () => {
-  it('is under 512 bytes per stream, and the parts add up to the arrays allocated', () => {
+  it('is under 512 bytes per stream without the jitter buffers (under 1100 with them), and the parts add up to the arrays allocated', () => {
     for (const n of [1000, 10_000, 100_000]) {
       const bd = new RtpEngine({ maxStreams: n }).stateBreakdown();
-      expect(bd.perStream).toBeLessThan(512);
-      expect(bd.recordHot + bd.recordCold + bd.scratch + bd.streamIndex + bd.tupleIndex + bd.lists + bd.fixed).toBe(bd.total);
+      expect(bd.perStream - bd.jitterBuffer / n).toBeLessThan(512);
+      expect(bd.perStream).toBeLessThan(1100);
+      expect(new RtpEngine({ maxStreams: n, jitterBuffer: null }).stateBreakdown().perStream).toBeLessThan(512);
+      expect(bd.recordHot + bd.recordCold + bd.scratch + bd.streamIndex + bd.tupleIndex + bd.lists + bd.fixed + bd.jitterBuffer).toBe(bd.total);
       expect(bd.recordHot / n).toBe(320);
     }
   });

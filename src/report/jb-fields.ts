@@ -1,0 +1,209 @@
+import type { StreamSnapshot } from '../rtp/snapshot.js';
+import { JB_ADAPT, JB_F1, JB_NAMES } from '../rtp/jitter-buffer.js';
+import type { StreamQosState } from './qos-state.js';
+import type { FieldFamily } from './fields.js';
+
+/**
+ * Report fields and rule variables of the jitter-buffer emulation (rtp/jitter-buffer.ts) and of the
+ * RFC 3611 4.7 VoIP metrics, a family of the field table (fields.ts, JB_FIELD_FAMILY): the report keys
+ * (JB_REPORT_FIELDS, written by addJitterBufferFields) and the rule variables (JB_METRIC_VARIABLES,
+ * filled by fillJitterBufferVariables).
+ */
+
+/** Report keys with what they hold (the README's list is checked against it). */
+export const JB_REPORT_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['MOS_NET', 'MOS from network loss only (no jitter buffer), at the same delay as MOS'],
+  ['MOS_F1', 'MOS through the first fixed buffer (qos.jitter_buffers.fixed1_ms, 50 ms)'],
+  ['MOS_F2', 'MOS through the second fixed buffer (fixed2_ms, 200 ms)'],
+  ['MOS_ADAPT', 'MOS through the adaptive buffer'],
+  ['RFACTOR_F1', 'R through the first fixed buffer'],
+  ['RFACTOR_F2', 'R through the second fixed buffer'],
+  ['RFACTOR_ADAPT', 'R through the adaptive buffer'],
+  ['DISCARDS_F1', 'packets the first fixed buffer discarded as late'],
+  ['DISCARDS_F2', 'packets the second fixed buffer discarded as late'],
+  ['DISCARDS_ADAPT', 'packets the adaptive buffer discarded as late'],
+  ['EFF_LOSS_PCT_F1', 'network loss plus the first fixed buffer\'s discards, % of expected'],
+  ['EFF_LOSS_PCT_F2', 'network loss plus the second fixed buffer\'s discards, %'],
+  ['EFF_LOSS_PCT_ADAPT', 'network loss plus the adaptive buffer\'s discards, %'],
+  ['JB_REFERENCE', 'buffer whose MOS is MOS: adaptive, fixed1, fixed2 or none'],
+  ['JB_ADAPT_DELAY', 'mean delay of the adaptive buffer over the period, ms'],
+  ['JB_ADAPT_MAX', 'largest delay of the adaptive buffer over the period, ms'],
+  ['WORST_MOS', 'lowest interval MOS of the stream so far (= MIN_MOS)'],
+  ['WORST_MOS_START', 'start of the interval WORST_MOS was scored on, s'],
+  ['WORST_MOS_END', 'end of that interval, s'],
+  ['XR_LOSS_RATE', 'RFC 3611 4.7 loss rate since the stream started, %'],
+  ['XR_DISCARD_RATE', 'RFC 3611 discard rate (reference buffer) since the start, %'],
+  ['XR_BURST_DENSITY', 'RFC 3611 burst density (losses + discards, Gmin 16), %'],
+  ['XR_GAP_DENSITY', 'RFC 3611 gap density, %'],
+  ['XR_BURST_DURATION', 'RFC 3611 mean burst duration, ms'],
+  ['XR_GAP_DURATION', 'RFC 3611 mean gap duration, ms'],
+  ['XR_RTD', 'round-trip delay from RTCP, ms; 0 = not measured'],
+  ['XR_R', 'R of the last interval (reference buffer)'],
+  ['XR_MOS_LQ', 'listening-quality MOS: R without any delay impairment'],
+  ['XR_MOS_CQ', 'conversational MOS: delay impairment of the one-way delay plus the reference buffer\'s delay'],
+  ['XR_JB_NOMINAL', 'reference buffer\'s nominal delay (fixed size, or the adaptive buffer\'s current delay), ms'],
+  ['XR_JB_MAX', 'its largest delay so far, ms'],
+  ['XR_JB_ABS_MAX', 'the largest delay it can reach, ms'],
+];
+
+/** Rule variables (interval values unless noted). */
+export const JB_METRIC_VARIABLES = [
+  'mos_net', 'mos_f1', 'mos_f2', 'mos_adapt', 'discards_f1', 'discards_f2', 'discards_adapt', 'eff_loss_pct', 'jb_delay_ms',
+  'xr_loss_rate', 'xr_discard_rate', 'xr_burst_density', 'xr_gap_density', 'xr_burst_duration_ms', 'xr_gap_duration_ms',
+  'xr_rtd_ms', 'xr_r', 'xr_mos_lq', 'xr_mos_cq', 'xr_jb_nominal_ms', 'xr_jb_max_ms', 'xr_jb_abs_max_ms',
+] as const;
+
+export type JbMetricVariable = (typeof JB_METRIC_VARIABLES)[number];
+
+const REFERENCE_NAMES = ['fixed1', 'fixed2', 'adaptive'];
+/** Per-buffer keys, built once (a template string per report would allocate). */
+const KEYS = JB_NAMES.map((n) => ({ mos: `MOS_${n}`, r: `RFACTOR_${n}`, discards: `DISCARDS_${n}`, eff: `EFF_LOSS_PCT_${n}` }));
+
+/** RFC 3611 4.7 figures of a stream (cumulative where the RFC says since the start). */
+export interface VoipMetrics {
+  lossRate: number;
+  discardRate: number;
+  burstDensity: number;
+  gapDensity: number;
+  burstDurationMs: number;
+  gapDurationMs: number;
+  roundTripMs: number;
+  r: number;
+  mosLq: number;
+  mosCq: number;
+  jbNominalMs: number;
+  jbMaxMs: number;
+  jbAbsMaxMs: number;
+}
+
+export function emptyVoipMetrics(): VoipMetrics {
+  return { lossRate: 0, discardRate: 0, burstDensity: 0, gapDensity: 0, burstDurationMs: 0, gapDurationMs: 0, roundTripMs: 0, r: 0, mosLq: 0, mosCq: 0, jbNominalMs: 0, jbMaxMs: 0, jbAbsMaxMs: 0 };
+}
+
+/**
+ * RFC 3611 4.7 figures. Rates are percentages (the RFC's 8-bit fractions x 100 / 256). Burst and gap
+ * count discards of the reference buffer with the losses; without emulation (or reference none) they
+ * are the network loss pattern. Round trip 0 = none measured; end-system delay is not known to a
+ * passive probe and not reported as a number.
+ */
+export function fillVoipMetrics(snap: StreamSnapshot, qos: StreamQosState, out: VoipMetrics): VoipMetrics {
+  const c = snap.cumulative;
+  const slot = snap.slot;
+  const n = qos.count[slot];
+  const ref = qos.jbScoring.reference;
+  const jb = snap.jitterBuffers && snap.jb ? snap.jb : null;
+  const lost = c.lost > 0 ? c.lost : 0;
+  out.lossRate = c.expected > 0 ? (100 * lost) / c.expected : 0;
+  if (jb !== null && ref >= 0) {
+    out.discardRate = c.expected > 0 ? (100 * jb.cumulative.discards[ref]) / c.expected : 0;
+    out.burstDensity = 100 * jb.xr.burstDensity;
+    out.gapDensity = 100 * jb.xr.gapDensity;
+    out.burstDurationMs = jb.xr.burstDurationMs;
+    out.gapDurationMs = jb.xr.gapDurationMs;
+    const s = qos.jbScoring;
+    const fixed = ref === JB_F1 ? s.fixed1Ms : s.fixed2Ms;
+    out.jbNominalMs = ref === JB_ADAPT ? jb.xr.adaptiveNowMs : fixed;
+    out.jbMaxMs = ref === JB_ADAPT ? Math.max(jb.cumulative.adaptiveMaxMs, jb.xr.adaptiveNowMs) : fixed;
+    out.jbAbsMaxMs = ref === JB_ADAPT ? s.adaptiveMaxMs : fixed;
+  } else {
+    out.discardRate = 0;
+    out.burstDensity = 100 * c.burstDensity;
+    out.gapDensity = 100 * c.gapDensity;
+    out.burstDurationMs = c.burstDurationMs;
+    out.gapDurationMs = c.gapDurationMs;
+    out.jbNominalMs = 0;
+    out.jbMaxMs = 0;
+    out.jbAbsMaxMs = 0;
+  }
+  const rtt = qos.lastRttMs[slot];
+  out.roundTripMs = rtt === rtt ? rtt : 0;
+  out.r = n ? qos.lastR[slot] : 0;
+  out.mosLq = n ? qos.lastMosLq[slot] : 0;
+  out.mosCq = n ? qos.lastMosCq[slot] : 0;
+  return out;
+}
+
+const XR = emptyVoipMetrics();
+
+/**
+ * Adds the jitter-buffer and RFC 3611 keys to a report. final: FINAL/HANGUP (cumulative counts, MOS
+ * the mean over the intervals, as MOS itself); else the interval's.
+ */
+export function addJitterBufferFields(rep: Record<string, string | number>, snap: StreamSnapshot, final: boolean, qos: StreamQosState, round: (x: number) => number): void {
+  const slot = snap.slot;
+  const n = qos.count[slot];
+  const jb = snap.jitterBuffers && snap.jb ? (final ? snap.jb.cumulative : snap.jb.interval) : null;
+  const c = final ? snap.cumulative : snap.interval;
+  const lost = c.lost > 0 ? c.lost : 0;
+  rep.MOS_NET = round(n === 0 ? 0 : final ? qos.meanNetMos(slot) : qos.lastNetMos[slot]);
+  for (let b = 0; b < 3; b++) {
+    const k = KEYS[b];
+    const on = jb !== null && n > 0;
+    rep[k.mos] = round(!on ? 0 : final ? qos.meanMosB(slot, b) : qos.lastMosB[slot * 3 + b]);
+    rep[k.r] = round(!on ? 0 : final ? qos.meanRB(slot, b) : qos.lastRB[slot * 3 + b]);
+    rep[k.discards] = jb !== null ? jb.discards[b] : 0;
+    rep[k.eff] = round(c.expected > 0 ? Math.min(100, (100 * (lost + (jb !== null ? jb.discards[b] : 0))) / c.expected) : 0);
+  }
+  const ref = qos.jbScoring.reference;
+  rep.JB_REFERENCE = jb === null || ref < 0 ? 'none' : REFERENCE_NAMES[ref];
+  rep.JB_ADAPT_DELAY = round(jb !== null ? jb.adaptiveDelayMs : 0);
+  rep.JB_ADAPT_MAX = round(jb !== null ? jb.adaptiveMaxMs : 0);
+  rep.WORST_MOS = round(n ? qos.minMos[slot] : 0);
+  rep.WORST_MOS_START = round(n ? qos.worstStartMs[slot] / 1000 : 0);
+  rep.WORST_MOS_END = round(n ? qos.worstEndMs[slot] / 1000 : 0);
+  const x = fillVoipMetrics(snap, qos, XR);
+  rep.XR_LOSS_RATE = round(x.lossRate);
+  rep.XR_DISCARD_RATE = round(x.discardRate);
+  rep.XR_BURST_DENSITY = round(x.burstDensity);
+  rep.XR_GAP_DENSITY = round(x.gapDensity);
+  rep.XR_BURST_DURATION = round(x.burstDurationMs);
+  rep.XR_GAP_DURATION = round(x.gapDurationMs);
+  rep.XR_RTD = round(x.roundTripMs);
+  rep.XR_R = round(x.r);
+  rep.XR_MOS_LQ = round(x.mosLq);
+  rep.XR_MOS_CQ = round(x.mosCq);
+  rep.XR_JB_NOMINAL = round(x.jbNominalMs);
+  rep.XR_JB_MAX = round(x.jbMaxMs);
+  rep.XR_JB_ABS_MAX = round(x.jbAbsMaxMs);
+}
+
+/** Fills the rule variables of JB_METRIC_VARIABLES on `m` (interval values, RFC 3611 ones as defined). */
+export function fillJitterBufferVariables(m: Record<JbMetricVariable, number>, snap: StreamSnapshot, qos: StreamQosState): void {
+  const slot = snap.slot;
+  const n = qos.count[slot];
+  const jb = snap.jitterBuffers && snap.jb ? snap.jb.interval : null;
+  const c = snap.interval;
+  const ref = qos.jbScoring.reference;
+  m.mos_net = n ? qos.lastNetMos[slot] : 0;
+  m.mos_f1 = n && jb ? qos.lastMosB[slot * 3] : 0;
+  m.mos_f2 = n && jb ? qos.lastMosB[slot * 3 + 1] : 0;
+  m.mos_adapt = n && jb ? qos.lastMosB[slot * 3 + 2] : 0;
+  m.discards_f1 = jb ? jb.discards[0] : 0;
+  m.discards_f2 = jb ? jb.discards[1] : 0;
+  m.discards_adapt = jb ? jb.discards[2] : 0;
+  const lost = c.lost > 0 ? c.lost : 0;
+  m.eff_loss_pct = c.expected > 0 ? Math.min(100, (100 * (lost + (jb && ref >= 0 ? jb.discards[ref] : 0))) / c.expected) : 0;
+  m.jb_delay_ms = jb ? qos.lastJbDelayMs[slot] : 0;
+  const x = fillVoipMetrics(snap, qos, XR);
+  m.xr_loss_rate = x.lossRate;
+  m.xr_discard_rate = x.discardRate;
+  m.xr_burst_density = x.burstDensity;
+  m.xr_gap_density = x.gapDensity;
+  m.xr_burst_duration_ms = x.burstDurationMs;
+  m.xr_gap_duration_ms = x.gapDurationMs;
+  m.xr_rtd_ms = x.roundTripMs;
+  m.xr_r = x.r;
+  m.xr_mos_lq = x.mosLq;
+  m.xr_mos_cq = x.mosCq;
+  m.xr_jb_nominal_ms = x.jbNominalMs;
+  m.xr_jb_max_ms = x.jbMaxMs;
+  m.xr_jb_abs_max_ms = x.jbAbsMaxMs;
+}
+
+/** The family as the field table takes it (README list, key and variable checks, rule scope). */
+export const JB_FIELD_FAMILY: FieldFamily = {
+  title: 'Jitter buffers and RFC 3611 voice metrics (see [MOS through emulated jitter buffers](#mos-through-emulated-jitter-buffers))',
+  rows: JB_REPORT_FIELDS,
+  variables: JB_METRIC_VARIABLES,
+  fill: (scope, src) => fillJitterBufferVariables(scope as Record<JbMetricVariable, number>, src.snap, src.qos),
+};

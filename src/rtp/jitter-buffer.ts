@@ -1,0 +1,566 @@
+/**
+ * Jitter-buffer emulation per stream: what a receiving phone would play and what it would throw away.
+ * Three buffers run side by side on every audio packet, in capture time (VoIPmonitor's set):
+ *   F1, F2  fixed playout delay (defaults 50 and 200 ms),
+ *   ADAPT   adaptive: the delay follows the spread of the recent network delays.
+ * A packet that arrives after its playout time is discarded. Discards and network losses together are
+ * the effective loss; its loss runs (packets in sequence order, lost or discarded vs played) feed a
+ * Gilbert model per buffer for the E-model's BurstR, and RFC 3611 4.7 burst/gap counters (Gmin 16) for
+ * the reference buffer.
+ *
+ * Model (a test re-implements it from this text):
+ *  - Relative transit of a packet: arrival ms - RTP timestamp in ms (both from the stream's first packet).
+ *  - Fixed buffer of size D: playout time = anchor transit + D past the packet's media time; late when
+ *    transit > anchor + D. The anchor is the transit of the talkspurt's first packet: the stream's first
+ *    audio packet, a packet with the marker bit, the first audio packet after comfort noise or
+ *    telephone events. A packet earlier than anchor - D would overflow the buffer and one later than
+ *    anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer resyncs.
+ *  - Adaptive buffer: playout time = lo + D past the media time, lo and hi the 5th and 95th percentiles of
+ *    the last `history` transits, D = clamp(hi - lo + margin, min, max); recomputed once per history
+ *    (every `history` audio packets: each sample is looked at once) and at talkspurt starts (a new delay
+ *    applies from there). Starts at D = min, lo = the first transit. A jump beyond max + RESYNC_MS
+ *    restarts its history.
+ *  - Comfort noise and telephone events are not played through the audio buffer (neither played nor
+ *    discarded); the audio after them starts a talkspurt. Duplicates are ignored.
+ *  - Out-of-order packets are checked against their own playout time (discarded when late); the loss
+ *    runs take packets in arrival order, so a reordered packet's slot was already fed as lost.
+ *
+ * State: a hot and a cold record per slot (fields declared once in JB_FIELDS, offsets derived) plus a
+ * Float32 ring of `history` transits per slot. Nothing is allocated per packet.
+ */
+
+/** Buffers, in the order of every per-buffer field. */
+export const JB_NAMES = ['F1', 'F2', 'ADAPT'] as const;
+export type JitterBufferName = (typeof JB_NAMES)[number];
+export const JB_F1 = 0;
+export const JB_F2 = 1;
+export const JB_ADAPT = 2;
+const NB = 3;
+
+/** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
+export const RESYNC_MS = 1000;
+/** Percentiles of the adaptive buffer's delay window (low and high). */
+export const LO_PCT = 5;
+export const HI_PCT = 95;
+/** RFC 3611 4.7.2 Gmin: a burst contains no run of this many received (played) packets. */
+export const JB_GMIN = 16;
+
+export interface JitterBufferOptions {
+  fixed1Ms: number;
+  fixed2Ms: number;
+  adaptiveMinMs: number;
+  adaptiveMaxMs: number;
+  adaptiveMarginMs: number;
+  /** Transits the adaptive buffer keeps per stream (memory: 4 bytes each). */
+  adaptiveHistory: number;
+  /** Buffer whose discards feed the RFC 3611 burst/gap metrics: 0 F1, 1 F2, 2 ADAPT. */
+  reference: number;
+}
+
+export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
+  fixed1Ms: 50,
+  fixed2Ms: 200,
+  adaptiveMinMs: 20,
+  adaptiveMaxMs: 500,
+  adaptiveMarginMs: 10,
+  adaptiveHistory: 64,
+  reference: JB_ADAPT,
+};
+
+/**
+ * Field table: [name, part, view, count]. A slot's record has a HOT part (64 bytes, one cache line: what
+ * an in-order packet touches) and a COLD part (losses, discards, interval baselines, RFC 3611 bursts), in
+ * one buffer: hot records first, cold ones after. Offsets are derived by declaration order (jbLayout: in
+ * each part float64 fields first, then float32, then int32) and mirrored in the const enum J for the hot
+ * loop (tsc inlines it); a test checks that the two agree and that no two fields overlap. Delays in the
+ * hot part are float32 (relative to D_TREF, a microsecond is far above their precision).
+ */
+export const JB_FIELDS = [
+  // hot
+  ['D_TREF', 'hot', 'f64', 1], // arrival ms minus media ms of the stream's first audio packet: transits are relative to it
+  ['D_AD_SUM', 'hot', 'f64', 1], // sum of the adaptive delay over its audio packets (cumulative)
+  ['F_BASE', 'hot', 'f32', NB], // fixed: anchor transit; adaptive: low percentile (lo)
+  ['F_AD', 'hot', 'f32', 1], // adaptive delay D (ms)
+  ['F_AD_MAX_I', 'hot', 'f32', 1], // largest D in the interval
+  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; 1: the next audio packet starts a talkspurt; 2: D_TREF set; 3..5: the last number fed was lost or discarded in buffer 0..2
+  ['W_FED', 'hot', 'i32', 1], // numbers fed (every buffer sees the same numbers)
+  ['W_RUN', 'hot', 'i32', 1], // RFC 3611 (reference buffer): played run since the open cluster's last loss
+  ['W_CL_LOST', 'hot', 'i32', 1], // open cluster's losses
+  ['W_AD_N', 'hot', 'i32', 1], // audio packets the adaptive buffer checked (cumulative)
+  ['W_POS', 'hot', 'i32', 1], // history ring: next write index (bits 0..9), samples held (10..20), packets since the last recompute (21..30)
+  // cold, float64
+  ['CD_AD_SUM_B', 'cold', 'f64', 1], // D_AD_SUM at the interval reset; largest D before the interval
+  ['CD_AD_MAX_C', 'cold', 'f64', 1],
+  // cold, int32
+  ['CW_DISC', 'cold', 'i32', NB], // discards per buffer (cumulative), and at the interval reset
+  ['CW_DISC_B', 'cold', 'i32', NB],
+  ['CW_TR', 'cold', 'i32', 3 * NB], // Gilbert transitions per buffer: RL, LR, LL (RR = numbers fed - 1 - those)
+  ['CW_TR_B', 'cold', 'i32', 3 * NB],
+  ['CW_FED_B', 'cold', 'i32', 1], // W_FED and W_AD_N at the interval reset
+  ['CW_AD_N_B', 'cold', 'i32', 1],
+  ['CW_FED_LOST', 'cold', 'i32', 1], // RFC 3611 (reference buffer): numbers lost or discarded
+  ['CW_CL_PKTS', 'cold', 'i32', 1], // open cluster's packets
+  ['CW_BURST_PKTS', 'cold', 'i32', 1], // closed bursts: packets, losses, count
+  ['CW_BURST_LOST', 'cold', 'i32', 1],
+  ['CW_NBURSTS', 'cold', 'i32', 1],
+] as const;
+
+export interface JbFieldLayout {
+  name: string;
+  part: 'hot' | 'cold';
+  view: 'f64' | 'f32' | 'i32';
+  /** In units of the view, from the start of the slot's part. */
+  offset: number;
+  count: number;
+}
+
+const VIEW_BYTES = { f64: 8, f32: 4, i32: 4 } as const;
+
+/** Offsets derived from JB_FIELDS, and each part's size in bytes. */
+export function jbLayout(): { fields: JbFieldLayout[]; hotBytes: number; coldBytes: number } {
+  const bytes = { hot: 0, cold: 0 };
+  const fields: JbFieldLayout[] = [];
+  for (const view of ['f64', 'f32', 'i32'] as const) {
+    for (const [name, part, v, count] of JB_FIELDS) {
+      if (v !== view) continue;
+      fields.push({ name, part, view, offset: bytes[part] / VIEW_BYTES[view], count });
+      bytes[part] += count * VIEW_BYTES[view];
+    }
+  }
+  const round8 = (n: number) => Math.ceil(n / 8) * 8;
+  return { fields, hotBytes: round8(bytes.hot), coldBytes: round8(bytes.cold) };
+}
+
+/** The offsets of JB_FIELDS as literals for the hot loop (checked against jbLayout() by a test). */
+export const enum J {
+  /** Hot part: 64 bytes (8 float64, 16 float32 or int32); cold part: 144 bytes (18 float64, 36 int32). */
+  HOT_BYTES = 64,
+  COLD_BYTES = 144,
+  HOT_D = 8,
+  HOT_W = 16,
+  COLD_D = 18,
+  COLD_W = 36,
+  D_TREF = 0,
+  D_AD_SUM = 1,
+  F_BASE = 4,
+  F_AD = 7,
+  F_AD_MAX_I = 8,
+  W_STATE = 9,
+  W_FED = 10,
+  W_RUN = 11,
+  W_CL_LOST = 12,
+  W_AD_N = 13,
+  W_POS = 14,
+  CD_AD_SUM_B = 0,
+  CD_AD_MAX_C = 1,
+  CW_DISC = 4,
+  CW_DISC_B = 7,
+  CW_TR = 10,
+  CW_TR_B = 19,
+  CW_FED_B = 28,
+  CW_AD_N_B = 29,
+  CW_FED_LOST = 30,
+  CW_CL_PKTS = 31,
+  CW_BURST_PKTS = 32,
+  CW_BURST_LOST = 33,
+  CW_NBURSTS = 34,
+  // Transition kinds inside CW_TR (+ 3 * buffer).
+  RL = 0,
+  LR = 1,
+  LL = 2,
+  // W_STATE bits.
+  STARTED = 1,
+  TALKSPURT = 2,
+  ANCHORED = 4,
+  LOST_SHIFT = 3,
+  // W_POS fields.
+  POS_MASK = 1023,
+  HN_SHIFT = 10,
+  HN_MASK = 2047,
+  SINCE_SHIFT = 21,
+}
+
+/** What a snapshot carries per buffer and for the adaptive delay (period: interval or cumulative). */
+export interface JitterBufferCounters {
+  /** Packets discarded as late, per buffer (JB_NAMES order). */
+  discards: number[];
+  /** Gilbert BurstR of the effective loss (losses + discards), per buffer; 1 without loss. */
+  burstR: number[];
+  /** Mean adaptive delay over the period's audio packets, and its largest value, ms. */
+  adaptiveDelayMs: number;
+  adaptiveMaxMs: number;
+}
+
+/** RFC 3611 4.7 burst/gap of the reference buffer since the stream started (lost or discarded vs played). */
+export interface JitterBufferXr {
+  burstDensity: number;
+  gapDensity: number;
+  burstDurationMs: number;
+  gapDurationMs: number;
+  /** Current adaptive delay (the reference buffer's nominal delay when it is the adaptive one), ms. */
+  adaptiveNowMs: number;
+}
+
+export function emptyJitterBufferCounters(): JitterBufferCounters {
+  return { discards: [0, 0, 0], burstR: [1, 1, 1], adaptiveDelayMs: 0, adaptiveMaxMs: 0 };
+}
+
+export function emptyJitterBufferXr(): JitterBufferXr {
+  return { burstDensity: 0, gapDensity: 0, burstDurationMs: 0, gapDurationMs: 0, adaptiveNowMs: 0 };
+}
+
+export class JitterBuffers {
+  readonly opts: JitterBufferOptions;
+  /** Hot records (slot * HOT_BYTES), then cold ones (coldByte + slot * COLD_BYTES). */
+  readonly buffer: ArrayBuffer;
+  readonly f: Float64Array;
+  readonly f32: Float32Array;
+  readonly w: Int32Array;
+  private readonly u8: Uint8Array;
+  readonly coldByte: number;
+  /** Adaptive history: `hist` float32 transits per slot (relative to D_TREF, so float32 keeps µs precision). */
+  readonly ring: Float32Array;
+  readonly hist: number;
+  /** The packet's arrival and media time for packet(). */
+  readonly io = new Float64Array(2);
+  private readonly coldD0: number;
+  private readonly coldW0: number;
+  private readonly size1: number;
+  private readonly size2: number;
+  private readonly minMs: number;
+  private readonly maxMs: number;
+  private readonly marginMs: number;
+  private readonly ref: number;
+  /** The smallest and largest samples of a recompute, sorted (shared by all streams). */
+  private readonly lowest: Float64Array;
+  private readonly highest: Float64Array;
+
+  constructor(slots: number, options: Partial<JitterBufferOptions> = {}) {
+    const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
+    if (!(o.adaptiveHistory >= 8 && o.adaptiveHistory <= 1023)) throw new RangeError(`jitter buffer history must be 8..1023 packets, got ${o.adaptiveHistory}`);
+    if (!(o.adaptiveMinMs <= o.adaptiveMaxMs)) throw new RangeError(`adaptive jitter buffer min ${o.adaptiveMinMs} ms is above its max ${o.adaptiveMaxMs} ms`);
+    this.coldByte = slots * J.HOT_BYTES;
+    this.buffer = new ArrayBuffer(this.coldByte + slots * J.COLD_BYTES);
+    this.f = new Float64Array(this.buffer);
+    this.f32 = new Float32Array(this.buffer);
+    this.u8 = new Uint8Array(this.buffer);
+    this.w = new Int32Array(this.buffer);
+    this.coldD0 = this.coldByte >> 3;
+    this.coldW0 = this.coldByte >> 2;
+    this.hist = o.adaptiveHistory | 0;
+    this.ring = new Float32Array(slots * this.hist);
+    const k = Math.floor(((this.hist - 1) * LO_PCT) / 100) + Math.ceil(((this.hist - 1) * (100 - HI_PCT)) / 100) + 2;
+    this.lowest = new Float64Array(k);
+    this.highest = new Float64Array(k);
+    this.size1 = o.fixed1Ms;
+    this.size2 = o.fixed2Ms;
+    this.minMs = o.adaptiveMinMs;
+    this.maxMs = o.adaptiveMaxMs;
+    this.marginMs = o.adaptiveMarginMs;
+    this.ref = o.reference | 0;
+  }
+
+  get byteSize(): number {
+    return this.buffer.byteLength + this.ring.byteLength + this.lowest.byteLength + this.highest.byteLength;
+  }
+
+  /** Bytes per stream slot. */
+  get bytesPerStream(): number {
+    return J.HOT_BYTES + J.COLD_BYTES + this.hist * 4;
+  }
+
+  private cd(slot: number): number {
+    return this.coldD0 + slot * J.COLD_D;
+  }
+  private cw(slot: number): number {
+    return this.coldW0 + slot * J.COLD_W;
+  }
+
+  /** Discards of buffer b since the stream started. */
+  discards(slot: number, b: number): number {
+    return this.w[this.cw(slot) + J.CW_DISC + b];
+  }
+
+  /** A new stream in `slot`. */
+  start(slot: number): void {
+    const u = this.u8;
+    u.fill(0, slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES);
+    const c = this.coldByte + slot * J.COLD_BYTES;
+    u.fill(0, c, c + J.COLD_BYTES);
+    this.f32[slot * J.HOT_W + J.F_AD] = this.minMs;
+  }
+
+  /**
+   * One packet of the stream; its arrival ms in io[0] and its RTP timestamp in ms since the stream's first
+   * packet in io[1] (double arguments would be boxed in every call). audio: 1 audio, 0 comfort noise or
+   * telephone event; marker: the RTP marker bit; gap: sequence numbers skipped before it (>= 0, in
+   * order), -1 = behind the highest (reordered), -2 = a sequence restart (re-anchors). Duplicates are
+   * not passed.
+   */
+  packet(slotArg: number, audio: number, marker: number, gap: number): void {
+    const slot = slotArg & 0x1fffff;
+    const f = this.f;
+    const f32 = this.f32;
+    const w = this.w;
+    const hd = slot * J.HOT_D;
+    const hw = slot * J.HOT_W;
+    let state = w[hw + J.W_STATE];
+    if ((state & J.STARTED) === 0) state = J.STARTED | J.TALKSPURT; // the stream's first number fed
+    if (audio === 0) {
+      w[hw + J.W_STATE] = state | J.TALKSPURT;
+      // Not played, but its sequence number is no loss: fed as played so runs stay in sequence.
+      if (gap >= 0) this.feed(slot, gap, 0);
+      return;
+    }
+    const transit = this.io[0] - this.io[1];
+    if ((state & J.ANCHORED) === 0) {
+      f[hd + J.D_TREF] = transit;
+      state |= J.ANCHORED | J.TALKSPURT;
+    }
+    const r = transit - f[hd + J.D_TREF];
+    const spurt = (state & J.TALKSPURT) !== 0 || marker !== 0 || gap === -2;
+    w[hw + J.W_STATE] = state & ~J.TALKSPURT;
+    let late = 0;
+    // Fixed buffers.
+    if (spurt) {
+      f32[hw + J.F_BASE] = r;
+      f32[hw + J.F_BASE + 1] = r;
+    } else {
+      const s1 = this.size1;
+      const b1 = f32[hw + J.F_BASE];
+      if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f32[hw + J.F_BASE] = r;
+      else if (r > b1 + s1) late = 1;
+      const s2 = this.size2;
+      const b2 = f32[hw + J.F_BASE + 1];
+      if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
+      else if (r > b2 + s2) late |= 2;
+    }
+    // Adaptive buffer.
+    const h = this.hist;
+    const rw = slot * h;
+    const lo = f32[hw + J.F_BASE + JB_ADAPT];
+    let dAd = f32[hw + J.F_AD];
+    const maxMs = this.maxMs;
+    const p = w[hw + J.W_POS];
+    let pos = p & J.POS_MASK;
+    let n = (p >> J.HN_SHIFT) & J.HN_MASK;
+    let since = (p >> J.SINCE_SHIFT) + 1;
+    if (n === 0 || r > lo + maxMs + RESYNC_MS || r < lo - maxMs - RESYNC_MS) {
+      // First sample, or a jump far beyond any delay the buffer can take: its history restarts here.
+      n = 0;
+      pos = 0;
+      since = 1;
+      f32[hw + J.F_BASE + JB_ADAPT] = r;
+    } else if (r > lo + dAd) {
+      late |= 4;
+    }
+    this.ring[rw + pos] = r;
+    pos = pos + 1 === h ? 0 : pos + 1;
+    if (n < h) n++;
+    if (since >= h || spurt) {
+      since = 0;
+      this.recompute(hw, rw, n);
+      dAd = f32[hw + J.F_AD];
+    }
+    w[hw + J.W_POS] = pos | (n << J.HN_SHIFT) | (since << J.SINCE_SHIFT);
+    f[hd + J.D_AD_SUM] += dAd;
+    w[hw + J.W_AD_N]++;
+    if (dAd > f32[hw + J.F_AD_MAX_I]) f32[hw + J.F_AD_MAX_I] = dAd;
+    if (late !== 0) {
+      const cw = this.cw(slot);
+      if ((late & 1) !== 0) w[cw + J.CW_DISC]++;
+      if ((late & 2) !== 0) w[cw + J.CW_DISC + 1]++;
+      if ((late & 4) !== 0) w[cw + J.CW_DISC + 2]++;
+    }
+    if (gap >= 0) this.feed(slot, gap, late);
+  }
+
+  /**
+   * Adaptive delay from the history's percentiles. Only the k smallest and k largest samples are needed
+   * (k = 4 of 64 for the 5th and 95th percentiles): one pass keeping each set sorted by insertion, not a
+   * sort of the history (which cost more than the rest of the packet path together).
+   */
+  private recompute(hw: number, rw: number, n: number): void {
+    const ring = this.ring;
+    const lo = this.lowest;
+    const hi = this.highest;
+    const iLo = Math.floor(((n - 1) * LO_PCT) / 100); // rank from the bottom
+    const iHi = n - 1 - Math.ceil(((n - 1) * HI_PCT) / 100); // rank from the top
+    let nLo = 0;
+    let nHi = 0;
+    // Thresholds to enter each set: +-Infinity until it holds its k values.
+    let tLo = Infinity;
+    let tHi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = ring[rw + i];
+      if (v < tLo) {
+        let j = nLo <= iLo ? nLo++ : iLo;
+        for (; j > 0 && lo[j - 1] > v; j--) lo[j] = lo[j - 1];
+        lo[j] = v;
+        if (nLo > iLo) tLo = lo[iLo];
+      }
+      if (v > tHi) {
+        let j = nHi <= iHi ? nHi++ : iHi;
+        for (; j > 0 && hi[j - 1] < v; j--) hi[j] = hi[j - 1];
+        hi[j] = v;
+        if (nHi > iHi) tHi = hi[iHi];
+      }
+    }
+    let d = hi[iHi] - lo[iLo] + this.marginMs;
+    if (d < this.minMs) d = this.minMs;
+    if (d > this.maxMs) d = this.maxMs;
+    this.f32[hw + J.F_BASE + JB_ADAPT] = lo[iLo];
+    this.f32[hw + J.F_AD] = d;
+  }
+
+  /**
+   * Feed `gap` lost numbers then one number (lost in buffer b when bit b of lateBits) to every buffer's
+   * loss runs. The common case (nothing lost now or before) touches only the hot record.
+   */
+  private feed(slot: number, gap: number, lateBits: number): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    const state = w[hw + J.W_STATE];
+    let bits = (state >> J.LOST_SHIFT) & 7;
+    if (gap > 0) {
+      const tr = this.cw(slot) + J.CW_TR;
+      if (w[hw + J.W_FED] > 0) {
+        w[tr + ((bits & 1) !== 0 ? J.LL : J.RL)]++;
+        w[tr + 3 + ((bits & 2) !== 0 ? J.LL : J.RL)]++;
+        w[tr + 6 + ((bits & 4) !== 0 ? J.LL : J.RL)]++;
+      }
+      w[tr + J.LL] += gap - 1;
+      w[tr + 3 + J.LL] += gap - 1;
+      w[tr + 6 + J.LL] += gap - 1;
+      bits = 7;
+      this.lossRun(slot, gap);
+    }
+    if ((bits | lateBits) !== 0) {
+      if (w[hw + J.W_FED] > 0) {
+        const cw = this.cw(slot);
+        for (let b = 0; b < NB; b++) {
+          const now = (lateBits >> b) & 1;
+          const tr = cw + J.CW_TR + 3 * b;
+          if (((bits >> b) & 1) !== 0) w[tr + (now !== 0 ? J.LL : J.LR)]++;
+          else if (now !== 0) w[tr + J.RL]++;
+        }
+      }
+      w[hw + J.W_STATE] = (state & ~(7 << J.LOST_SHIFT)) | (lateBits << J.LOST_SHIFT);
+    }
+    // RFC 3611 4.7 clusters for the reference buffer.
+    if (((lateBits >> this.ref) & 1) !== 0) this.lossRun(slot, 1);
+    else {
+      w[hw + J.W_FED]++;
+      const run = w[hw + J.W_RUN] + 1;
+      w[hw + J.W_RUN] = run;
+      if (run >= JB_GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
+    }
+  }
+
+  private lossRun(slot: number, g: number): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    w[hw + J.W_FED] += g;
+    w[cw + J.CW_FED_LOST] += g;
+    if (w[hw + J.W_CL_LOST] > 0) w[cw + J.CW_CL_PKTS] += w[hw + J.W_RUN] + g;
+    else w[cw + J.CW_CL_PKTS] = g;
+    w[hw + J.W_CL_LOST] += g;
+    w[hw + J.W_RUN] = 0;
+  }
+
+  private closeCluster(slot: number): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    if (w[hw + J.W_CL_LOST] >= 2) {
+      w[cw + J.CW_BURST_PKTS] += w[cw + J.CW_CL_PKTS];
+      w[cw + J.CW_BURST_LOST] += w[hw + J.W_CL_LOST];
+      w[cw + J.CW_NBURSTS]++;
+    }
+    w[cw + J.CW_CL_PKTS] = 0;
+    w[hw + J.W_CL_LOST] = 0;
+  }
+
+  /** Start a new report interval for `slot`. */
+  resetInterval(slot: number): void {
+    const f = this.f;
+    const w = this.w;
+    const hd = slot * J.HOT_D;
+    const hw = slot * J.HOT_W;
+    const cd = this.cd(slot);
+    const cw = this.cw(slot);
+    for (let i = 0; i < NB; i++) w[cw + J.CW_DISC_B + i] = w[cw + J.CW_DISC + i];
+    for (let i = 0; i < 3 * NB; i++) w[cw + J.CW_TR_B + i] = w[cw + J.CW_TR + i];
+    w[cw + J.CW_FED_B] = w[hw + J.W_FED];
+    w[cw + J.CW_AD_N_B] = w[hw + J.W_AD_N];
+    f[cd + J.CD_AD_SUM_B] = f[hd + J.D_AD_SUM];
+    const f32 = this.f32;
+    if (f32[hw + J.F_AD_MAX_I] > f[cd + J.CD_AD_MAX_C]) f[cd + J.CD_AD_MAX_C] = f32[hw + J.F_AD_MAX_I];
+    f32[hw + J.F_AD_MAX_I] = 0;
+  }
+
+  /** Counters of the interval (cumulative false) or since the stream started. */
+  read(slot: number, cumulative: boolean, out: JitterBufferCounters): void {
+    const f = this.f;
+    const w = this.w;
+    const hd = slot * J.HOT_D;
+    const hw = slot * J.HOT_W;
+    const cd = this.cd(slot);
+    const cw = this.cw(slot);
+    const k = cumulative ? 0 : 1;
+    // Transitions: one per number fed after the first (in the interval: per number fed since the reset).
+    const fed = w[hw + J.W_FED];
+    const fedB = w[cw + J.CW_FED_B];
+    const transitions = !cumulative && fedB > 0 ? fed - fedB : fed > 0 ? fed - 1 : 0;
+    for (let b = 0; b < NB; b++) {
+      out.discards[b] = w[cw + J.CW_DISC + b] - k * w[cw + J.CW_DISC_B + b];
+      const tr = cw + J.CW_TR + 3 * b;
+      const trb = cw + J.CW_TR_B + 3 * b;
+      const rl = w[tr + J.RL] - k * w[trb + J.RL];
+      const lr = w[tr + J.LR] - k * w[trb + J.LR];
+      const ll = w[tr + J.LL] - k * w[trb + J.LL];
+      const rr = transitions - rl - lr - ll;
+      out.burstR[b] = gilbertBurstR(rr, rl, lr, ll);
+    }
+    const n = w[hw + J.W_AD_N] - k * w[cw + J.CW_AD_N_B];
+    out.adaptiveDelayMs = n > 0 ? (f[hd + J.D_AD_SUM] - k * f[cd + J.CD_AD_SUM_B]) / n : 0;
+    const maxI = this.f32[hw + J.F_AD_MAX_I];
+    out.adaptiveMaxMs = cumulative && f[cd + J.CD_AD_MAX_C] > maxI ? f[cd + J.CD_AD_MAX_C] : maxI;
+  }
+
+  /** RFC 3611 4.7 burst/gap of the reference buffer since the start, open cluster resolved as if ended here. */
+  readXr(slot: number, packetMs: number, out: JitterBufferXr): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    let bp = w[cw + J.CW_BURST_PKTS];
+    let bl = w[cw + J.CW_BURST_LOST];
+    let nb = w[cw + J.CW_NBURSTS];
+    if (w[hw + J.W_CL_LOST] >= 2) {
+      bp += w[cw + J.CW_CL_PKTS];
+      bl += w[hw + J.W_CL_LOST];
+      nb++;
+    }
+    const gp = w[hw + J.W_FED] - bp;
+    const gl = w[cw + J.CW_FED_LOST] - bl;
+    out.burstDensity = bp > 0 ? bl / bp : 0;
+    out.gapDensity = gp > 0 ? gl / gp : 0;
+    out.burstDurationMs = nb > 0 ? (bp * packetMs) / nb : 0;
+    out.gapDurationMs = gp > 0 ? (gp * packetMs) / (nb + 1) : 0;
+    out.adaptiveNowMs = this.f32[hw + J.F_AD];
+  }
+}
+
+/** BurstR = 1/(p+q) from transition counts, with loss-model.ts's conventions (no loss 1, no recovery q = 1). */
+export function gilbertBurstR(rr: number, rl: number, lr: number, ll: number): number {
+  if (rl === 0) return 1;
+  const p = rr + rl > 0 ? rl / (rr + rl) : 0;
+  const q = lr + ll > 0 ? lr / (lr + ll) : 1;
+  return 1 / (p + q);
+}
+
+/** Buffer index of a configured reference name; -1 for 'none' (the report's MOS from network loss only). */
+export function jitterBufferIndex(name: 'adaptive' | 'fixed1' | 'fixed2' | 'none'): number {
+  return name === 'fixed1' ? JB_F1 : name === 'fixed2' ? JB_F2 : name === 'adaptive' ? JB_ADAPT : -1;
+}

@@ -1,0 +1,100 @@
+/**
+ * The jitter-buffer and RFC 3611 report fields and rule variables (src/report/jb-fields.ts): the report
+ * carries exactly the keys the table lists and the README names them; the rules see the interval's
+ * per-buffer MOS and discards; WORST_MOS says which interval it was.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DecodedPacket } from '../../src/decode/packet.js';
+import { rtp } from '../../src/gen/index.js';
+import { IntervalMetrics, JB_METRIC_VARIABLES, JB_REPORT_FIELDS, QosReporter, compileRule } from '../../src/report/index.js';
+import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
+import { synthPacket } from '../rtp/helpers.js';
+
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const input = { callId: 'c1', xcid: null, codecName: 'PCMU', nodeName: 'n', dir: 0, party: 0, hostTimestamps: false, rttMs: null };
+
+/**
+ * 30 s of PCMU read every 10 s: the middle 10 s has delay spikes (120 ms) every 10th packet, the other
+ * intervals are clean. Returns the three interval snapshots and the final one.
+ */
+function call(): { intervals: StreamSnapshot[]; final: StreamSnapshot } {
+  const engine = new RtpEngine({ maxStreams: 2 });
+  const pkt = new DecodedPacket();
+  const intervals: StreamSnapshot[] = [];
+  let slot = -1;
+  for (let i = 0; i < 1500; i++) {
+    // A 120 ms stall on every 10th packet of the middle interval; the next 5 queue behind it.
+    const us = 1_000_000 + 20_000 * i + (i >= 500 && i < 1000 ? Math.max(120_000 - 20_000 * (i % 10), 0) : 0);
+    synthPacket(pkt, rtp({ pt: 0, seq: i, ts: 160 * i, ssrc: 9, payload: new Uint8Array(160) }), us);
+    const s = engine.onRtp(pkt, true);
+    if (s >= 0) slot = s;
+    if ((i + 1) % 500 === 0) {
+      const snap = createStreamSnapshot();
+      engine.snapshot(slot, snap);
+      intervals.push(snap);
+      engine.resetInterval(slot);
+    }
+  }
+  const final = createStreamSnapshot();
+  engine.snapshot(slot, final);
+  return { intervals, final };
+}
+
+describe('jitter-buffer report fields', () => {
+  it('are exactly the keys of JB_REPORT_FIELDS, each named in the README', () => {
+    const { intervals } = call();
+    const withJb = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
+    withJb.streamStarted(intervals[0].slot, 0);
+    const rep = withJb.onInterval(intervals[0], input, intervals[0].interval.endMs)[0].report;
+    const plain = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
+    const before = { ...intervals[0], jitterBuffers: false, jb: undefined };
+    plain.streamStarted(before.slot, 0);
+    const base = plain.onInterval(before, input, before.interval.endMs)[0].report;
+    expect(new Set(Object.keys(rep))).toEqual(new Set(Object.keys(base))); // the same keys with emulation off
+    expect(base.DISCARDS_F1).toBe(0);
+    expect(base.MOS).toBe(base.MOS_NET);
+    for (const [k] of JB_REPORT_FIELDS) {
+      expect(k in rep, k).toBe(true);
+      expect(README, k).toContain(`\`${k}\``);
+    }
+  });
+
+  it('score the jittery interval lower through the reference buffer and name it as the worst', () => {
+    const { intervals, final } = call();
+    const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
+    rep.streamStarted(final.slot, 0);
+    const periodic = intervals.map((s) => rep.onInterval(s, input, s.interval.endMs)[0].report);
+    expect(periodic.map((r) => r.MOS_NET)).toEqual([4.409, 4.409, 4.409]); // no network loss at all (R 93.2)
+    expect(periodic[0].MOS).toBe(4.409);
+    expect(periodic[2].MOS).toBe(4.409);
+    expect(periodic[1].MOS as number).toBeLessThan(4.2);
+    expect(periodic[1].DISCARDS_F1 as number).toBeGreaterThan(0);
+    expect(periodic[1].DISCARDS_F2).toBe(0);
+    const fin = rep.onStreamEnd(final, input, 'FINAL')!.report;
+    expect(fin.WORST_MOS).toBe(periodic[1].MOS);
+    expect(fin.WORST_MOS_START).toBe(periodic[1].REPORT_START);
+    expect(fin.WORST_MOS_END).toBe(periodic[1].REPORT_END);
+    expect(fin.DISCARDS_F1).toBe(periodic[1].DISCARDS_F1);
+    expect(fin.XR_DISCARD_RATE as number).toBeGreaterThan(0);
+  });
+});
+
+describe('jitter-buffer rule variables', () => {
+  it('are known to the rules and hold the interval values', () => {
+    const { intervals } = call();
+    const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
+    rep.streamStarted(intervals[1].slot, 0);
+    rep.onInterval(intervals[0], input, 10_000);
+    rep.onInterval(intervals[1], input, 20_000);
+    const m = new IntervalMetrics().fill(intervals[1], rep.qos);
+    expect(m.discards_f1).toBe(intervals[1].jb!.interval.discards[0]);
+    expect(m.mos_adapt).toBe(m.mos);
+    expect(m.mos_f2).toBe(m.mos_net);
+    expect(m.mos_f1).toBeLessThan(m.mos_f2);
+    expect(m.xr_jb_abs_max_ms).toBe(500);
+    for (const v of JB_METRIC_VARIABLES) expect(() => compileRule({ name: 'r', when: `${v} > 1`, intervalS: 1 }), v).not.toThrow();
+    const rule = compileRule({ name: 'jittery', when: 'mos_f1 < mos_net - 0.5 and discards_f1 > 10', intervalS: 2 });
+    expect(rule.code.evaluate({ ...m })).toBe(true);
+  });
+});
