@@ -8,6 +8,9 @@ import { allocateBatch, LinkType } from '../../src/capture/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { LiveState } from '../../src/ops/live-state.js';
 import { Pipeline, mediaFaultLimits } from '../../src/pipeline/index.js';
+import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
+import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
+import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
 import type { E2eReport } from '../e2e/helpers.js';
@@ -228,5 +231,68 @@ describe('no-media in public captures', () => {
     // Both streams carry the caller's audio: into the relay (from the caller's SDP address) and out of it (to the callee's).
     const ow = alerts(reports, 'one-way-rtp');
     expect(ow.map((r) => `${r.TYPE} ${r.SRC_IP}:${r.SRC_PORT}`).sort()).toEqual(['ALERT 192.168.105.110:4374', 'ALERT 192.168.105.172:4376']);
+  });
+});
+
+describe('no-media in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
+  it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts", () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 13_000);
+    // Call 1: media 8 s after the answer. Call 2: early media (183) from the start, going on after the
+    // answer: its stream started before the answer, so only the worker's later touches tell the owner.
+    const d1 = new DialogWriter(t, 'late@gen', A.ip, B.ip);
+    const c1 = d1.invite(T0, audio(A.ip, A.port));
+    d1.respond(T0 + 50, 200, c1, audio(B.ip, B.port));
+    t.rtp(T0 + 8100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 8105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+    const C = { ip: '10.1.0.11', port: 41000 };
+    const D = { ip: '10.2.0.21', port: 51000 };
+    const d2 = new DialogWriter(t, 'early@gen', C.ip, D.ip);
+    const c2 = d2.invite(T0, audio(C.ip, C.port));
+    d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
+    t.rtp(T0 + 200, D.ip, D.port, C.ip, C.port, { ssrc: 0x33, seq: 1, ts: 0, count: 600 });
+    d2.respond(T0 + 3000, 200, c2, audio(D.ip, D.port));
+    const records = t.records();
+    const batch = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
+    let off = 0;
+    records.forEach((r, i) => {
+      batch.buf.set(r.data, off);
+      batch.offset[i] = off;
+      batch.caplen[i] = batch.wirelen[i] = r.data.length;
+      batch.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
+      batch.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
+      batch.linkType[i] = LinkType.EN10MB;
+      off += r.data.length;
+    });
+    batch.count = records.length;
+
+    const config = defaultConfig();
+    const fromOwner: QosReport[] = [];
+    const fromWorker: QosReport[] = [];
+    const pending: MainToWorker[] = [];
+    const owner = new SignallingOwner(config, (m) => pending.push(m), undefined, { target: { qos: (r) => fromOwner.push(r), rtcp: () => {} }, nodeName: 'n' });
+    let mirror!: BindingMirror;
+    const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+    let nextMs = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
+      if (ms >= nextMs) {
+        // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
+        nextMs = ms + 1000;
+        const touched = mirror.takeTouched();
+        if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
+        owner.expire(ms);
+      }
+      for (const m of pending.splice(0)) mirror.apply(m);
+      worker.processPacket(batch, i);
+      const sip = mirror.takeSip();
+      if (sip) owner.onSip(sip);
+    }
+    const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
+    expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
+    expect(nm[0]!.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
+    expect(nm[1]!.NO_MEDIA_MS as number).toBeLessThan(8050 + 2100);
+    // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
+    expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
   });
 });
