@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
-import { allocateBatch, LinkType } from '../../src/capture/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { LiveState } from '../../src/ops/live-state.js';
 import { Pipeline, mediaFaultLimits } from '../../src/pipeline/index.js';
@@ -13,6 +12,7 @@ import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
+import { recordsBatch } from '../pipeline/batches.js';
 import type { E2eReport } from '../e2e/helpers.js';
 
 // Media faults that are not loss, from generated captures replayed through runReplay (the CLI's path):
@@ -165,19 +165,7 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     const c = d.invite(T0, audio(A.ip, A.port));
     d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
     t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
-    const records = t.records();
-    const batch = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
-    let off = 0;
-    records.forEach((r, i) => {
-      batch.buf.set(r.data, off);
-      batch.offset[i] = off;
-      batch.caplen[i] = batch.wirelen[i] = r.data.length;
-      batch.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
-      batch.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
-      batch.linkType[i] = LinkType.EN10MB;
-      off += r.data.length;
-    });
-    batch.count = records.length;
+    const batch = recordsBatch(t.records());
     const run = (reload: boolean): QosReport[] => {
       const config = defaultConfig();
       config.reports.faults = { noMediaS: 0, oneWayS: 0, silenceS: 0 };
@@ -252,19 +240,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
     t.rtp(T0 + 200, D.ip, D.port, C.ip, C.port, { ssrc: 0x33, seq: 1, ts: 0, count: 600 });
     d2.respond(T0 + 3000, 200, c2, audio(D.ip, D.port));
-    const records = t.records();
-    const batch = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
-    let off = 0;
-    records.forEach((r, i) => {
-      batch.buf.set(r.data, off);
-      batch.offset[i] = off;
-      batch.caplen[i] = batch.wirelen[i] = r.data.length;
-      batch.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
-      batch.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
-      batch.linkType[i] = LinkType.EN10MB;
-      off += r.data.length;
-    });
-    batch.count = records.length;
+    const batch = recordsBatch(t.records());
 
     const config = defaultConfig();
     const fromOwner: QosReport[] = [];
