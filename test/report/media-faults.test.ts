@@ -33,14 +33,20 @@ function background(t: CaptureTimeline, untilMs: number): void {
   for (let ms = T0; ms <= untilMs; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
 }
 
+/** A call between A and B answered (200 OK) 50 ms after its INVITE at T0. */
+function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(B.ip, B.port)): DialogWriter {
+  const d = new DialogWriter(t, callId, A.ip, B.ip);
+  const c = d.invite(T0, audio(A.ip, A.port));
+  d.respond(T0 + 50, 200, c, sdpB);
+  d.ack(T0 + 60, c);
+  return d;
+}
+
 /** An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. */
 async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port)): Promise<E2eReport[]> {
   const t = new CaptureTimeline();
   background(t, T0 + byeAt);
-  const d = new DialogWriter(t, `${name}@gen`, A.ip, B.ip);
-  const c = d.invite(T0, audio(A.ip, A.port));
-  d.respond(T0 + 50, 200, c, sdpB);
-  d.ack(T0 + 60, c);
+  const d = answeredCall(t, `${name}@gen`, sdpB);
   media(t, T0 + 100);
   const bc = d.bye(T0 + byeAt);
   d.respond(T0 + byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
@@ -145,9 +151,7 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   it('thresholds come from reports.faults; 0 turns a check off', async () => {
     const t = new CaptureTimeline();
     background(t, T0 + 12_000);
-    const d = new DialogWriter(t, 'off@gen', A.ip, B.ip);
-    const c = d.invite(T0, audio(A.ip, A.port));
-    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    answeredCall(t, 'off@gen');
     t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
     const file = join(dir, 'off.pcap');
     writeFileSync(file, t.pcap());
@@ -161,9 +165,7 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   it('a configuration reload changes the thresholds of a running pipeline (off at start, on after)', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 12_000);
-    const d = new DialogWriter(t, 'reload@gen', A.ip, B.ip);
-    const c = d.invite(T0, audio(A.ip, A.port));
-    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    answeredCall(t, 'reload@gen');
     t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
     const batch = recordsBatch(t.records());
     const run = (reload: boolean): QosReport[] => {
@@ -228,9 +230,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     background(t, T0 + 13_000);
     // Call 1: media 8 s after the answer. Call 2: early media (183) from the start, going on after the
     // answer: its stream started before the answer, so only the worker's later touches tell the owner.
-    const d1 = new DialogWriter(t, 'late@gen', A.ip, B.ip);
-    const c1 = d1.invite(T0, audio(A.ip, A.port));
-    d1.respond(T0 + 50, 200, c1, audio(B.ip, B.port));
+    answeredCall(t, 'late@gen');
     t.rtp(T0 + 8100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
     t.rtp(T0 + 8105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
     const C = { ip: '10.1.0.11', port: 41000 };
