@@ -57,7 +57,7 @@ export class MediaFaultMonitor implements CallFaultEvents {
     tracker: CallTracker | null,
   ) {
     this.tracker = tracker;
-    this.callFaults = tracker !== null ? new CallFaults({ noMediaMs: 0, oneWayMs: 0 }) : null;
+    this.callFaults = tracker !== null ? new CallFaults({ noMediaMs: 0, oneWayMs: 0 }, tracker.maxCalls) : null;
     this.visit = (slot) => this.checkStream(slot);
     this.noMedia = new NoMediaReports(p.sink, p.nodeName);
     this.setLimits(limits);

@@ -48,7 +48,7 @@ export class SignallingOwner {
     reports?: { target: ReportTarget; nodeName: string },
   ) {
     if (reports) {
-      const faults = new CallFaults({ noMediaMs: config.reports.faults.noMediaS * 1000, oneWayMs: 0 });
+      const faults = new CallFaults({ noMediaMs: config.reports.faults.noMediaS * 1000, oneWayMs: 0 }, Math.max(1, config.sip.maxCalls));
       const out = new NoMediaReports(reports.target, reports.nodeName);
       const send = (w: WatchedCall, fault: string, kind: 'ALERT' | 'CLEARED', nowMs: number) => {
         if (fault === CALL_FAULT_NO_MEDIA) out.send(this.calls, w, kind, fault, nowMs);
