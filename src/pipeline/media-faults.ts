@@ -211,8 +211,13 @@ export class NoMediaReports {
       }
       return ['', 0];
     };
-    const [callerIp, callerPort] = side(0);
-    const [calleeIp, calleePort] = side(1);
+    let [callerIp, callerPort] = side(0);
+    let [calleeIp, calleePort] = side(1);
+    // A side whose SDP the probe has not seen (an answer without SDP): the unspecified address of the
+    // other side's family, so the report still has an envelope HEP can carry.
+    const unspecified = callerIp.includes(':') || calleeIp.includes(':') ? '::' : '0.0.0.0';
+    if (callerIp === '') [callerIp, callerPort] = [unspecified, 0];
+    if (calleeIp === '') [calleeIp, calleePort] = [unspecified, 0];
     input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.nodeName, callerIp, callerPort, calleeIp, calleePort, answeredMs: w.answeredMs };
     this.sent.set(w.callIndex, input);
     this.emit(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
+import { decodeHep3Strict, encodeHep3 } from '../../src/hep/index.js';
 import { LiveState } from '../../src/ops/live-state.js';
 import { Pipeline, mediaFaultLimits } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
@@ -270,5 +271,22 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     expect(nm[1]!.NO_MEDIA_MS as number).toBeLessThan(8050 + 2100);
     // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
+  });
+});
+
+describe('no-media of a call whose answer had no SDP', () => {
+  it("names the unknown side 0.0.0.0 port 0, and HEP can carry the report", async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 9000);
+    const d = new DialogWriter(t, 'no-sdp-answer@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, null);
+    const file = join(dir, 'no-sdp-answer.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig());
+    const alert = reports.find((r) => r.TYPE === 'ALERT' && r.ALERT_RULE === 'no-media')!;
+    expect(alert).toMatchObject({ SRC_IP: '0.0.0.0', SRC_PORT: 0, DST_IP: A.ip, DST_PORT: A.port });
+    const bytes = encodeHep3({ ipFamily: 4, ipProto: 17, srcIp: String(alert.SRC_IP), dstIp: String(alert.DST_IP), srcPort: alert.SRC_PORT, dstPort: alert.DST_PORT, tsSec: 1, tsUsec: 0, protoType: 35, captureId: 1, correlationId: String(alert.CORRELATION_ID), payload: JSON.stringify(alert) });
+    expect(decodeHep3Strict(bytes)).toMatchObject({ srcIp: '0.0.0.0', correlationId: 'no-sdp-answer@gen' });
   });
 });
