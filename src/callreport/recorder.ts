@@ -88,6 +88,8 @@ export class CallReportRecorder {
   }
 
   onQos(r: QosReport): void {
+    // A call-level fault report (no-media) has no stream to chart.
+    if (r.NO_MEDIA !== undefined) return;
     const key = `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}|${r.RTP_START}`;
     let s = this.streams.get(key);
     if (s) this.streams.delete(key);
@@ -129,6 +131,8 @@ export class CallReportRecorder {
       push(s.series, t, num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
       return;
     }
+    // CLEARED carries an interval's counters, not the stream's: only FINAL/HANGUP close it.
+    if (kind === 'CLEARED') return;
     // FINAL / HANGUP: cumulative counters; the closing point carries the last interval's MOS and the
     // jitter at the end (its interval delta and loss are not in a cumulative report).
     s.end = sec(r.RTP_STOP);

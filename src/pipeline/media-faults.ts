@@ -45,9 +45,9 @@ export class MediaFaultMonitor implements CallFaultEvents {
   readonly callFaults: CallFaults | null;
   private readonly tracker: CallTracker | null;
   private nowMs = 0;
+  private prevTickMs = 0;
   private readonly visit: (slot: number) => void;
-  /** What a no-media ALERT said, by call index: its CLEARED names the same call and addresses. */
-  private readonly noMediaReports = new Map<number, CallFaultReportInput>();
+  private readonly noMedia: NoMediaReports;
 
   private on = false;
 
@@ -57,8 +57,9 @@ export class MediaFaultMonitor implements CallFaultEvents {
     tracker: CallTracker | null,
   ) {
     this.tracker = tracker;
-    this.callFaults = tracker !== null ? new CallFaults({ noMediaMs: 0, oneWayMs: 0 }) : null;
+    this.callFaults = tracker !== null ? new CallFaults({ noMediaMs: 0, oneWayMs: 0 }, tracker.maxCalls) : null;
     this.visit = (slot) => this.checkStream(slot);
+    this.noMedia = new NoMediaReports(p.sink, p.nodeName);
     this.setLimits(limits);
   }
 
@@ -66,10 +67,12 @@ export class MediaFaultMonitor implements CallFaultEvents {
   setLimits(l: MediaFaultLimits): void {
     this.p.reporter.silences.minMs = l.silenceMs;
     if (this.callFaults !== null) this.callFaults.limits = { noMediaMs: l.noMediaMs, oneWayMs: l.oneWayMs };
-    this.on = l.silenceMs > 0 || (this.callFaults !== null && (l.noMediaMs > 0 || l.oneWayMs > 0));
+    // In worker mode (no tracker here) the ticks also touch calls for the owner's no-media check.
+    this.on = l.silenceMs > 0 || l.noMediaMs > 0 || (this.callFaults !== null && l.oneWayMs > 0);
   }
 
   tick(nowMs: number): void {
+    this.prevTickMs = this.nowMs;
     this.nowMs = nowMs;
     // Off: nothing to scan. Faults in progress when a reload turned the checks off stay as they are.
     if (!this.on) return;
@@ -100,7 +103,16 @@ export class MediaFaultMonitor implements CallFaultEvents {
       this.streamReport(slot, 'CLEARED', SILENCE_RULE, sil.lastPauseMs, end === PauseEnd.silence ? 0 : 1);
     }
     const cf = this.callFaults;
-    if (cf === null || cf.size === 0) return;
+    if (cf === null) {
+      // Worker mode: the call's media is checked where its SIP is (signalling.ts), told by touches. A
+      // touch per tick with packets keeps that within a tick or two (the mirror sends each call once).
+      if (this.tracker === null && last > this.prevTickMs) {
+        const b = this.bindingOf(slot);
+        if (b !== null && b.kind === 'audio') this.p.calls.touch(b.callIndex, now);
+      }
+      return;
+    }
+    if (cf.size === 0) return;
     const b = this.bindingOf(slot);
     if (b === null || b.kind !== 'audio') return;
     cf.media(b.callIndex, mediaDirection(this.p.ctx.dir[slot], this.p.ctx.party[slot]), last);
@@ -166,30 +178,53 @@ export class MediaFaultMonitor implements CallFaultEvents {
   }
 
   private callReport(w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): void {
-    let input = this.noMediaReports.get(w.callIndex);
+    if (this.tracker !== null) this.noMedia.send(this.tracker, w, kind, rule, nowMs);
+  }
+}
+
+/**
+ * The call-level reports of rule no-media (there is no stream to report on): the ALERT names the call and
+ * the SDP addresses media was due between; its CLEARED repeats them, as the call's bindings may be gone.
+ */
+export class NoMediaReports {
+  private readonly sent = new Map<number, CallFaultReportInput>();
+
+  constructor(
+    private readonly sink: ReportTarget,
+    private readonly nodeName: string,
+  ) {}
+
+  send(tracker: CallTracker, w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): void {
+    let input = this.sent.get(w.callIndex);
     if (kind === 'CLEARED') {
-      this.noMediaReports.delete(w.callIndex);
-      if (input !== undefined) this.sendCallReport(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
+      this.sent.delete(w.callIndex);
+      if (input !== undefined) this.emit(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
       return;
     }
-    const call = this.tracker?.call(w.callIndex);
+    const call = tracker.call(w.callIndex);
     if (!call) return;
+    const half = call.bindings.length / 2;
     const side = (s: number): [string, number] => {
-      for (let i = s * (call.bindings.length / 2); i < (s + 1) * (call.bindings.length / 2); i++) {
-        const b = this.p.calls.binding(call.bindings[i]);
+      for (let i = s * half; i < (s + 1) * half; i++) {
+        const b = tracker.binding(call.bindings[i]);
         if (b !== null && b.kind === 'audio') return [formatIpWords(b.ip[0], b.ip[1], b.ip[2], b.ip[3]), b.port];
       }
       return ['', 0];
     };
-    const [callerIp, callerPort] = side(0);
-    const [calleeIp, calleePort] = side(1);
-    input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.p.nodeName, callerIp, callerPort, calleeIp, calleePort, answeredMs: w.answeredMs };
-    this.noMediaReports.set(w.callIndex, input);
-    this.sendCallReport(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
+    let [callerIp, callerPort] = side(0);
+    let [calleeIp, calleePort] = side(1);
+    // A side whose SDP the probe has not seen (an answer without SDP): the unspecified address of the
+    // other side's family, so the report still has an envelope HEP can carry.
+    const unspecified = callerIp.includes(':') || calleeIp.includes(':') ? '::' : '0.0.0.0';
+    if (callerIp === '') [callerIp, callerPort] = [unspecified, 0];
+    if (calleeIp === '') [calleeIp, calleePort] = [unspecified, 0];
+    input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.nodeName, callerIp, callerPort, calleeIp, calleePort, answeredMs: w.answeredMs };
+    this.sent.set(w.callIndex, input);
+    this.emit(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
   }
 
-  private sendCallReport(report: QosReport, c: CallFaultReportInput, nowMs: number): void {
+  private emit(report: QosReport, c: CallFaultReportInput, nowMs: number): void {
     const v6 = c.calleeIp.includes(':') || c.callerIp.includes(':');
-    this.p.sink.qos(report, { ipVersion: v6 ? 6 : 4, srcIp: c.calleeIp, srcPort: c.calleePort, dstIp: c.callerIp, dstPort: c.callerPort, tsMs: nowMs }, true, true);
+    this.sink.qos(report, { ipVersion: v6 ? 6 : 4, srcIp: c.calleeIp, srcPort: c.calleePort, dstIp: c.callerIp, dstPort: c.callerPort, tsMs: nowMs }, true, true);
   }
 }

@@ -18,20 +18,11 @@ export interface CallFaultLimits {
   oneWayMs: number;
 }
 
+/** The call an event is about (a view the checker reuses: read it during the call only). */
 export interface WatchedCall {
   callIndex: number;
+  /** Capture time of the answer, ms. */
   answeredMs: number;
-  /** Latest audio arrival per direction (ms), 0 when none since the answer. */
-  lastMs: [number, number];
-  /**
-   * Latest audio of another call on this call's media addresses (a B2BUA that moved both legs' media to
-   * one direct path: the streams join the leg whose SDP named the addresses last), 0 when none. It counts
-   * as media for no-media; its direction in this call is unknown, so it plays no part in one-way.
-   */
-  sharedMs: number;
-  noMedia: boolean;
-  /** Direction that flows alone while the one-way fault lasts, -1 when none. */
-  oneWayDir: number;
 }
 
 export interface CallFaultEvents {
@@ -50,35 +41,75 @@ export function mediaDirection(dir: number, party: number): number {
   return (dir === 0) === (party === 1) ? 0 : 1;
 }
 
+/**
+ * The answered calls still running, in arrays by call index (allocated once for the call table's size:
+ * nothing per call), and a dense list of them for the checks.
+ */
 export class CallFaults {
-  /** Answered calls still running, by call index. */
-  private readonly calls = new Map<number, WatchedCall>();
+  private readonly answeredMs: Float64Array;
+  /** Latest audio arrival per direction (ms), 0 when none since the answer. */
+  private readonly last0: Float64Array;
+  private readonly last1: Float64Array;
+  /**
+   * Latest audio of another call on this call's media addresses (a B2BUA that moved both legs' media to
+   * one direct path: the streams join the leg whose SDP named the addresses last), 0 when none. It counts
+   * as media for no-media; its direction in this call is unknown, so it plays no part in one-way.
+   */
+  private readonly sharedMs: Float64Array;
+  /** 1 while a no-media fault is open. */
+  private readonly noMedia: Uint8Array;
+  /** Direction that flows alone while the one-way fault lasts, -1 when none. */
+  private readonly oneWayDir: Int8Array;
+  /** The watched calls (first `count`), and each call's place there (-1 when not watched). */
+  private readonly list: Int32Array;
+  private readonly pos: Int32Array;
+  private count = 0;
+  private readonly view: WatchedCall = { callIndex: -1, answeredMs: 0 };
 
-  constructor(public limits: CallFaultLimits) {}
-
-  get size(): number {
-    return this.calls.size;
+  constructor(
+    public limits: CallFaultLimits,
+    maxCalls: number,
+  ) {
+    this.answeredMs = new Float64Array(maxCalls);
+    this.last0 = new Float64Array(maxCalls);
+    this.last1 = new Float64Array(maxCalls);
+    this.sharedMs = new Float64Array(maxCalls);
+    this.noMedia = new Uint8Array(maxCalls);
+    this.oneWayDir = new Int8Array(maxCalls).fill(-1);
+    this.list = new Int32Array(maxCalls);
+    this.pos = new Int32Array(maxCalls).fill(-1);
   }
 
-  watched(callIndex: number): WatchedCall | undefined {
-    return this.calls.get(callIndex);
+  /** Calls watched. */
+  get size(): number {
+    return this.count;
   }
 
   answered(callIndex: number, nowMs: number): void {
     if (this.limits.noMediaMs <= 0 && this.limits.oneWayMs <= 0) return;
-    this.calls.set(callIndex, { callIndex, answeredMs: nowMs, lastMs: [0, 0], sharedMs: 0, noMedia: false, oneWayDir: -1 });
+    if (callIndex < 0 || callIndex >= this.pos.length) return;
+    if (this.pos[callIndex] < 0) {
+      this.pos[callIndex] = this.count;
+      this.list[this.count++] = callIndex;
+    }
+    this.answeredMs[callIndex] = nowMs;
+    this.last0[callIndex] = 0;
+    this.last1[callIndex] = 0;
+    this.sharedMs[callIndex] = 0;
+    this.noMedia[callIndex] = 0;
+    this.oneWayDir[callIndex] = -1;
   }
 
   /** Audio of the call arrived in `dir` at `atMs` (the stream's latest packet). */
   media(callIndex: number, dir: number, atMs: number): void {
-    const c = this.calls.get(callIndex);
-    if (c !== undefined && atMs >= c.answeredMs && atMs > c.lastMs[dir]) c.lastMs[dir] = atMs;
+    if (!this.watching(callIndex) || atMs < this.answeredMs[callIndex]) return;
+    const last = dir === 0 ? this.last0 : this.last1;
+    if (atMs > last[callIndex]) last[callIndex] = atMs;
   }
 
   /** Audio of another call on this call's media addresses arrived at `atMs` (see sharedMs). */
   sharedMedia(callIndex: number, atMs: number): void {
-    const c = this.calls.get(callIndex);
-    if (c !== undefined && atMs >= c.answeredMs && atMs > c.sharedMs) c.sharedMs = atMs;
+    if (this.watching(callIndex) && atMs >= this.answeredMs[callIndex] && atMs > this.sharedMs[callIndex]) this.sharedMs[callIndex] = atMs;
   }
 
   /**
@@ -86,43 +117,63 @@ export class CallFaults {
    * with its streams, whose final reports keep ONE_WAY_RTP 1.
    */
   ended(callIndex: number, nowMs: number, ev: CallFaultEvents): void {
-    const c = this.calls.get(callIndex);
-    if (c === undefined) return;
-    this.calls.delete(callIndex);
-    if (c.noMedia) ev.cleared(c, CALL_FAULT_NO_MEDIA, -1, nowMs);
+    if (!this.watching(callIndex)) return;
+    const open = this.noMedia[callIndex] === 1;
+    const answeredMs = this.answeredMs[callIndex];
+    const i = this.pos[callIndex];
+    const moved = this.list[--this.count];
+    this.list[i] = moved;
+    this.pos[moved] = i;
+    this.pos[callIndex] = -1;
+    if (open) ev.cleared(this.viewOf(callIndex, answeredMs), CALL_FAULT_NO_MEDIA, -1, nowMs);
   }
 
   check(nowMs: number, ev: CallFaultEvents): void {
     const { noMediaMs, oneWayMs } = this.limits;
-    for (const c of this.calls.values()) {
-      const since = nowMs - c.answeredMs;
-      const heard0 = c.lastMs[0] > 0;
-      const heard1 = c.lastMs[1] > 0;
-      const exempt = ev.exempt(c.callIndex);
-      const heardAny = heard0 || heard1 || c.sharedMs > 0;
-      if (c.noMedia) {
+    // Events may end calls (never in practice): walk a snapshot of the count, re-reading each entry.
+    for (let k = this.count - 1; k >= 0; k--) {
+      if (k >= this.count) continue;
+      const c = this.list[k];
+      const since = nowMs - this.answeredMs[c];
+      const l0 = this.last0[c];
+      const l1 = this.last1[c];
+      const heard0 = l0 > 0;
+      const heard1 = l1 > 0;
+      const exempt = ev.exempt(c);
+      const heardAny = heard0 || heard1 || this.sharedMs[c] > 0;
+      if (this.noMedia[c] === 1) {
         if (heardAny || exempt) {
-          c.noMedia = false;
-          ev.cleared(c, CALL_FAULT_NO_MEDIA, -1, nowMs);
+          this.noMedia[c] = 0;
+          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
         }
       } else if (noMediaMs > 0 && !heardAny && since >= noMediaMs && !exempt) {
-        c.noMedia = true;
-        ev.started(c, CALL_FAULT_NO_MEDIA, -1, nowMs);
+        this.noMedia[c] = 1;
+        ev.started(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
       }
       if (oneWayMs <= 0) continue;
       // A direction is live when heard within oneWayMs; one-way when exactly one is live.
-      const live0 = heard0 && nowMs - c.lastMs[0] < oneWayMs;
-      const live1 = heard1 && nowMs - c.lastMs[1] < oneWayMs;
+      const live0 = heard0 && nowMs - l0 < oneWayMs;
+      const live1 = heard1 && nowMs - l1 < oneWayMs;
       const flowing = live0 !== live1 && !exempt ? (live0 ? 0 : 1) : -1;
-      if (c.oneWayDir >= 0 && flowing !== c.oneWayDir) {
-        const was = c.oneWayDir;
-        c.oneWayDir = -1;
-        ev.cleared(c, CALL_FAULT_ONE_WAY, was, nowMs);
+      const was = this.oneWayDir[c];
+      if (was >= 0 && flowing !== was) {
+        this.oneWayDir[c] = -1;
+        ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs);
       }
-      if (c.oneWayDir < 0 && flowing >= 0 && since >= oneWayMs) {
-        c.oneWayDir = flowing;
-        ev.started(c, CALL_FAULT_ONE_WAY, flowing, nowMs);
+      if (this.oneWayDir[c] < 0 && flowing >= 0 && since >= oneWayMs) {
+        this.oneWayDir[c] = flowing;
+        ev.started(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, flowing, nowMs);
       }
     }
+  }
+
+  private watching(callIndex: number): boolean {
+    return callIndex >= 0 && callIndex < this.pos.length && this.pos[callIndex] >= 0;
+  }
+
+  private viewOf(callIndex: number, answeredMs: number): WatchedCall {
+    this.view.callIndex = callIndex;
+    this.view.answeredMs = answeredMs;
+    return this.view;
   }
 }

@@ -166,7 +166,7 @@ export const VARIABLE_READERS: ReadonlyArray<readonly [MetricVariable, (m: Metri
 const GROUP_TITLES: Record<ReportField['group'], string> = {
   rtpagent: "HOMER RTPAgent's keys",
   probe: "The probe's own",
-  call: 'Call-level reports (rule no-media, no stream to report on) carry the fields marked "call" above (SSRC 0, SRC the callee\'s SDP address, DST the caller\'s, REPORT_START the answer) and',
+  call: 'Call-level reports (rule no-media, no stream to report on) carry the fields marked "call" above (SSRC 0, SRC the callee\'s SDP address, DST the caller\'s, 0.0.0.0 or :: and port 0 for a side whose SDP was not seen, REPORT_START the answer) and',
 };
 
 /** The README's field list (between its report-fields markers), generated from the table. */

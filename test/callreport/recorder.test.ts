@@ -19,6 +19,23 @@ describe('call report recorder', () => {
     expect(parseSipHead('not sip at all')).toBeNull();
   });
 
+  it('a call-level fault report (no-media: no stream) adds no stream', () => {
+    const r = new CallReportRecorder();
+    r.onSip(invite('c1', 0));
+    r.onQos({ TYPE: 'ALERT', ALERT_RULE: 'no-media', NO_MEDIA: 1, NO_MEDIA_MS: 5000, CORRELATION_ID: 'c1', SYNTHETIC_ID: 0, SSRC: 0, SRC_IP: '10.0.0.2', SRC_PORT: 4000, DST_IP: '10.0.0.1', DST_PORT: 4000, REPORT_END: 5 });
+    r.onQos(periodic(0, 6000, 1, 4.4));
+    expect(r.build('t', 1).streams.map((s) => s.ssrc)).toEqual(['0x00000001']);
+  });
+
+  it("a CLEARED report (an interval's counters) does not stand for the stream's totals", () => {
+    const r = new CallReportRecorder();
+    r.onSip(invite('c1', 0));
+    const s0 = { CORRELATION_ID: 'c1', SYNTHETIC_ID: 0, SSRC: 1, SRC_IP: '10.0.0.1', SRC_PORT: 4000, DST_IP: '10.0.0.2', DST_PORT: 4000, RTP_START: 1 };
+    r.onQos({ ...s0, TYPE: 'HANGUP', RTP_STOP: 30, TOTAL_PK: 1500, MOS: 4.4 });
+    r.onQos({ ...s0, TYPE: 'CLEARED', ALERT_RULE: 'silence', REPORT_END: 31, TOTAL_PK: 3, RTP_STOP: 31 });
+    expect(r.build('t', 1).streams[0]).toMatchObject({ packets: 1500, end: 30_000 });
+  });
+
   it('thins a long series to its bound, each point the worst of those it stands for, without touching what it keeps', () => {
     const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, totalPoints: 10, minPointsPerStream: 10 });
     r.onSip(invite('c1', 0));

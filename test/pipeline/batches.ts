@@ -1,9 +1,13 @@
 import { allocateBatch, LinkType, type PacketBatch } from '../../src/capture/index.js';
-import { generateScenario, type ScenarioOptions } from '../../src/gen/index.js';
+import { generateScenario, type PcapRecord, type ScenarioOptions } from '../../src/gen/index.js';
 
 /** A generated scenario as one in-memory batch (Ethernet frames, capture times from the generator). */
 export function scenarioBatch(opts: ScenarioOptions): PacketBatch {
-  const records = [...generateScenario(opts)].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() }));
+  return recordsBatch([...generateScenario(opts)].map((r) => ({ tsNs: r.tsNs, data: r.data.slice() })));
+}
+
+/** Capture records (Ethernet frames) as one in-memory batch. */
+export function recordsBatch(records: readonly PcapRecord[]): PacketBatch {
   const b = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
   let off = 0;
   records.forEach((r, i) => {

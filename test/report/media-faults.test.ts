@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
-import { allocateBatch, LinkType } from '../../src/capture/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
+import { decodeHep3Strict, encodeHep3 } from '../../src/hep/index.js';
 import { LiveState } from '../../src/ops/live-state.js';
 import { Pipeline, mediaFaultLimits } from '../../src/pipeline/index.js';
+import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
+import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
+import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
+import { recordsBatch } from '../pipeline/batches.js';
 import type { E2eReport } from '../e2e/helpers.js';
 
 // Media faults that are not loss, from generated captures replayed through runReplay (the CLI's path):
@@ -30,14 +34,20 @@ function background(t: CaptureTimeline, untilMs: number): void {
   for (let ms = T0; ms <= untilMs; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
 }
 
+/** A call between A and B answered (200 OK) 50 ms after its INVITE at T0. */
+function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(B.ip, B.port)): DialogWriter {
+  const d = new DialogWriter(t, callId, A.ip, B.ip);
+  const c = d.invite(T0, audio(A.ip, A.port));
+  d.respond(T0 + 50, 200, c, sdpB);
+  d.ack(T0 + 60, c);
+  return d;
+}
+
 /** An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. */
 async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port)): Promise<E2eReport[]> {
   const t = new CaptureTimeline();
   background(t, T0 + byeAt);
-  const d = new DialogWriter(t, `${name}@gen`, A.ip, B.ip);
-  const c = d.invite(T0, audio(A.ip, A.port));
-  d.respond(T0 + 50, 200, c, sdpB);
-  d.ack(T0 + 60, c);
+  const d = answeredCall(t, `${name}@gen`, sdpB);
   media(t, T0 + 100);
   const bc = d.bye(T0 + byeAt);
   d.respond(T0 + byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
@@ -142,9 +152,7 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   it('thresholds come from reports.faults; 0 turns a check off', async () => {
     const t = new CaptureTimeline();
     background(t, T0 + 12_000);
-    const d = new DialogWriter(t, 'off@gen', A.ip, B.ip);
-    const c = d.invite(T0, audio(A.ip, A.port));
-    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    answeredCall(t, 'off@gen');
     t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
     const file = join(dir, 'off.pcap');
     writeFileSync(file, t.pcap());
@@ -158,23 +166,9 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   it('a configuration reload changes the thresholds of a running pipeline (off at start, on after)', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 12_000);
-    const d = new DialogWriter(t, 'reload@gen', A.ip, B.ip);
-    const c = d.invite(T0, audio(A.ip, A.port));
-    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    answeredCall(t, 'reload@gen');
     t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
-    const records = t.records();
-    const batch = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
-    let off = 0;
-    records.forEach((r, i) => {
-      batch.buf.set(r.data, off);
-      batch.offset[i] = off;
-      batch.caplen[i] = batch.wirelen[i] = r.data.length;
-      batch.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
-      batch.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
-      batch.linkType[i] = LinkType.EN10MB;
-      off += r.data.length;
-    });
-    batch.count = records.length;
+    const batch = recordsBatch(t.records());
     const run = (reload: boolean): QosReport[] => {
       const config = defaultConfig();
       config.reports.faults = { noMediaS: 0, oneWayS: 0, silenceS: 0 };
@@ -228,5 +222,71 @@ describe('no-media in public captures', () => {
     // Both streams carry the caller's audio: into the relay (from the caller's SDP address) and out of it (to the callee's).
     const ow = alerts(reports, 'one-way-rtp');
     expect(ow.map((r) => `${r.TYPE} ${r.SRC_IP}:${r.SRC_PORT}`).sort()).toEqual(['ALERT 192.168.105.110:4374', 'ALERT 192.168.105.172:4376']);
+  });
+});
+
+describe('no-media in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
+  it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts", () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 13_000);
+    // Call 1: media 8 s after the answer. Call 2: early media (183) from the start, going on after the
+    // answer: its stream started before the answer, so only the worker's later touches tell the owner.
+    answeredCall(t, 'late@gen');
+    t.rtp(T0 + 8100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 8105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+    const C = { ip: '10.1.0.11', port: 41000 };
+    const D = { ip: '10.2.0.21', port: 51000 };
+    const d2 = new DialogWriter(t, 'early@gen', C.ip, D.ip);
+    const c2 = d2.invite(T0, audio(C.ip, C.port));
+    d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
+    t.rtp(T0 + 200, D.ip, D.port, C.ip, C.port, { ssrc: 0x33, seq: 1, ts: 0, count: 600 });
+    d2.respond(T0 + 3000, 200, c2, audio(D.ip, D.port));
+    const batch = recordsBatch(t.records());
+
+    const config = defaultConfig();
+    const fromOwner: QosReport[] = [];
+    const fromWorker: QosReport[] = [];
+    const pending: MainToWorker[] = [];
+    const owner = new SignallingOwner(config, (m) => pending.push(m), undefined, { target: { qos: (r) => fromOwner.push(r), rtcp: () => {} }, nodeName: 'n' });
+    let mirror!: BindingMirror;
+    const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+    let nextMs = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
+      if (ms >= nextMs) {
+        // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
+        nextMs = ms + 1000;
+        const touched = mirror.takeTouched();
+        if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
+        owner.expire(ms);
+      }
+      for (const m of pending.splice(0)) mirror.apply(m);
+      worker.processPacket(batch, i);
+      const sip = mirror.takeSip();
+      if (sip) owner.onSip(sip);
+    }
+    const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
+    expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
+    expect(nm[0]!.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
+    expect(nm[1]!.NO_MEDIA_MS as number).toBeLessThan(8050 + 2100);
+    // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
+    expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
+  });
+});
+
+describe('no-media of a call whose answer had no SDP', () => {
+  it("names the unknown side 0.0.0.0 port 0, and HEP can carry the report", async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 9000);
+    const d = new DialogWriter(t, 'no-sdp-answer@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, null);
+    const file = join(dir, 'no-sdp-answer.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig());
+    const alert = reports.find((r) => r.TYPE === 'ALERT' && r.ALERT_RULE === 'no-media')!;
+    expect(alert).toMatchObject({ SRC_IP: '0.0.0.0', SRC_PORT: 0, DST_IP: A.ip, DST_PORT: A.port });
+    const bytes = encodeHep3({ ipFamily: 4, ipProto: 17, srcIp: String(alert.SRC_IP), dstIp: String(alert.DST_IP), srcPort: alert.SRC_PORT, dstPort: alert.DST_PORT, tsSec: 1, tsUsec: 0, protoType: 35, captureId: 1, correlationId: String(alert.CORRELATION_ID), payload: JSON.stringify(alert) });
+    expect(decodeHep3Strict(bytes)).toMatchObject({ srcIp: '0.0.0.0', correlationId: 'no-sdp-answer@gen' });
   });
 });

@@ -4,6 +4,8 @@ import type { ProbeConfig } from '../../ops/config.js';
 import type { ReportTarget } from '../report-sink.js';
 import type { MainToWorker, WorkerStats, WorkerToMain } from './messages.js';
 import { SignallingOwner } from './signalling.js';
+import { mediaFaultLimits } from '../media-faults.js';
+import { nodeNameOf } from '../../outbound/index.js';
 import type { SipTarget } from '../sip-out.js';
 
 export interface MediaWorkerPoolHandlers {
@@ -63,7 +65,7 @@ export class MediaWorkerPool {
   ) {
     // SIP is parsed here, on the main thread: it leaves through the sink from here too (HEP type 1).
     const sink = h.sink as Partial<SipTarget>;
-    this.signalling = new SignallingOwner(config, (m) => this.broadcast(m), sink.sip && sink.wantsSip ? (sink as SipTarget) : undefined);
+    this.signalling = new SignallingOwner(config, (m) => this.broadcast(m), sink.sip && sink.wantsSip ? (sink as SipTarget) : undefined, { target: h.sink, nodeName: nodeNameOf(config) });
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
     crashed.catch(() => {}); // observed through `finished`
@@ -193,6 +195,7 @@ export class MediaWorkerPool {
         if (waiting.size === 0) finish();
       });
       this.broadcast({ t: 'reload', seq, intervalS: next.reports.intervalS, rules: next.reports.rules, faults: next.reports.faults });
+      this.signalling.setFaultLimits(mediaFaultLimits(next.reports.faults));
       if (waiting.size === 0) finish();
     });
   }

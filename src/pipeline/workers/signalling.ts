@@ -3,6 +3,10 @@ import type { ProbeConfig } from '../../ops/config.js';
 import { CallTracker } from '../../sip/index.js';
 import { callTrackerOptions } from '../pipeline.js';
 import { sipMessageHook, type SipTarget } from '../sip-out.js';
+import { CALL_FAULT_NO_MEDIA, CallFaults } from '../../report/index.js';
+import type { CallFaultEvents, WatchedCall } from '../../report/index.js';
+import { NoMediaReports, type MediaFaultLimits } from '../media-faults.js';
+import type { ReportTarget } from '../report-sink.js';
 import type { ForwardedSip, MainToWorker } from './messages.js';
 
 /** A jump of the owner's time this large (either way; expiry runs once a second) may be a host clock step. */
@@ -30,14 +34,36 @@ export class SignallingOwner {
   private lastRawMs = 0;
   /** Expiry calls since the owner's time jumped without a step measured (see advance). */
   private heldExpires = 0;
+  /**
+   * No-media checks of answered calls (reports.faults.no_media_s), when the owner has a report target:
+   * the workers' touches say a call has media. Its direction stays in the worker, so one-way RTP is not
+   * checked in worker mode.
+   */
+  private readonly faults: { calls: CallFaults; reports: NoMediaReports; events: CallFaultEvents } | null;
 
   constructor(
     config: ProbeConfig,
     private readonly broadcast: (m: MainToWorker) => void,
     sip?: SipTarget,
+    reports?: { target: ReportTarget; nodeName: string },
   ) {
+    if (reports) {
+      const faults = new CallFaults({ noMediaMs: config.reports.faults.noMediaS * 1000, oneWayMs: 0 }, Math.max(1, config.sip.maxCalls));
+      const out = new NoMediaReports(reports.target, reports.nodeName);
+      const send = (w: WatchedCall, fault: string, kind: 'ALERT' | 'CLEARED', nowMs: number) => {
+        if (fault === CALL_FAULT_NO_MEDIA) out.send(this.calls, w, kind, fault, nowMs);
+      };
+      const events: CallFaultEvents = {
+        started: (w, fault, _dir, nowMs) => send(w, fault, 'ALERT', nowMs),
+        cleared: (w, fault, _dir, nowMs) => send(w, fault, 'CLEARED', nowMs),
+        exempt: (callIndex) => this.calls.mediaOneWayBySdp(callIndex),
+      };
+      this.faults = { calls: faults, reports: out, events };
+    } else this.faults = null;
     this.calls = new CallTracker(
       {
+        onCallAnswered: (callIndex, nowMs) => this.faults?.calls.answered(callIndex, nowMs),
+        onCallEnd: (callIndex) => this.faults?.calls.ended(callIndex, this.nowMs, this.faults.events),
         onMessage: sip ? sipMessageHook(sip) : undefined,
         onBinding: (id, w0, w1, w2, w3, port) => {
           const binding = this.calls.binding(id);
@@ -84,14 +110,22 @@ export class SignallingOwner {
   /** Media flowed for these calls (index and Call-ID: an index may have been reused since). */
   touch(callIndex: number[], callId: string[], nowMs: number): void {
     for (let i = 0; i < callIndex.length; i++) {
-      if (this.calls.call(callIndex[i])?.callId === callId[i]) this.calls.touch(callIndex[i], nowMs);
+      if (this.calls.call(callIndex[i])?.callId !== callId[i]) continue;
+      this.calls.touch(callIndex[i], nowMs);
+      this.faults?.calls.sharedMedia(callIndex[i], nowMs);
     }
+  }
+
+  /** New no-media threshold (configuration reload). */
+  setFaultLimits(l: MediaFaultLimits): void {
+    if (this.faults) this.faults.calls.limits = { noMediaMs: l.noMediaMs, oneWayMs: 0 };
   }
 
   /** Calls idle or too old end; `rawMs` is the wall clock (live capture time), host clock steps included. */
   expire(rawMs: number): void {
     this.advance(rawMs, true);
     this.calls.expire(this.nowMs);
+    if (this.faults) this.faults.calls.check(this.nowMs, this.faults.events);
   }
 
   /**
