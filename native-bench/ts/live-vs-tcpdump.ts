@@ -72,7 +72,7 @@ async function measure(cli: string, bin: string, rate: number, o: { base: number
     const p0 = processCpuNs(probe.p.pid!);
     const t0 = processCpuNs(tcpdump.p.pid!);
     const s = await runSender(bin, o.base, o.flows, rate, o.seconds, rounds);
-    await sleep(150); // the last ring blocks retire (10 ms buffer timeout) and are read
+    await sleep(300); // the last ring blocks retire and are read (buffer timeout, 100 ms by default)
     const probeCpu = processCpuNs(probe.p.pid!) - p0;
     const tcpdumpCpu = processCpuNs(tcpdump.p.pid!) - t0;
     let m1 = await metrics(o.metricsPort);
@@ -105,7 +105,7 @@ async function measure(cli: string, bin: string, rate: number, o: { base: number
 
 async function main(): Promise<void> {
   const rates = argString('rates', '50000,100000,250000,500000').split(',').map(Number);
-  const o = { base: argNumber('base-port', 44000), flows: argNumber('flows', 64), seconds: argNumber('seconds', 3), warmup: argNumber('warmup', 5), metricsPort: 19500 + (process.pid % 400) };
+  const o = { base: argNumber('base-port', 44000), flows: argNumber('flows', 64), seconds: argNumber('seconds', 3), warmup: argNumber('warmup', 12), metricsPort: 19500 + (process.pid % 400) };
   const repeat = argNumber('repeat', 1);
   const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
   const { dir, bin } = buildSender();
