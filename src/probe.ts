@@ -19,7 +19,7 @@ import { dropPrivileges } from './ops/privileges.js';
 import { opsRuntime } from './ops/runtime.js';
 import { callEvictionReporter } from './pipeline/call-evictions.js';
 import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
-import { Pipeline, StreamTable, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
+import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
 import { MediaWorkerPool } from './pipeline/workers/pool.js';
@@ -195,7 +195,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const drops = dropWatch(log, () => loop.totals());
   const timer = setInterval(() => {
     pipeline.captureDrops = drops();
-    pipeline.tick(Date.now());
+    pipeline.wallTick(Date.now());
   }, 1000);
   timer.unref();
 
@@ -209,6 +209,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }, 10);
   onReload(log, outputs, (next) => {
     pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
+    pipeline.faults.setLimits(mediaFaultLimits(next.reports.faults));
     live.setRules(next);
   });
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
@@ -464,8 +465,8 @@ interface CounterView {
   activeCalls(): number;
   streamsStarted(): number;
   evicted(): number;
-  /** RTP-looking packets held for a stream that never started (stray SSRC, junk on a bound port); one pipeline only. */
-  rtpNotMeasured?(): number;
+  /** Packets counted but not measured, by reason (rtpprobe_packets_not_used_total). */
+  notUsed(): { rtpNotMeasured: number; srtcp: number; rtcpMalformed: number };
 }
 
 function pipelineView(p: Pipeline): CounterView {
@@ -476,7 +477,7 @@ function pipelineView(p: Pipeline): CounterView {
     activeCalls: () => p.calls.activeCalls,
     streamsStarted: () => p.engine.counters.streamsStarted,
     evicted: () => p.engine.counters.evicted,
-    rtpNotMeasured: () => p.engine.heldDiscarded,
+    notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
   };
 }
 
@@ -493,6 +494,7 @@ function poolView(pool: MediaWorkerPool): CounterView {
     activeCalls: () => pool.signalling.calls.activeCalls,
     streamsStarted: () => sum((s) => s.streamsStarted),
     evicted: () => sum((s) => s.evicted),
+    notUsed: () => ({ rtpNotMeasured: sum((s) => s.rtpNotMeasured), srtcp: sum((s) => s.srtcp), rtcpMalformed: sum((s) => s.rtcpMalformed) }),
   };
 }
 
@@ -504,6 +506,10 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
     m.setCallPage(() => (outputs.list.find((o) => o instanceof LiveCallPageOutput) as LiveCallPageOutput | undefined)?.snapshot() ?? { error: 'reloading' });
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
+  m.setNotUsed(() => {
+    const n = v.notUsed();
+    return [['rtp_not_measured', n.rtpNotMeasured], ['srtcp', n.srtcp], ['rtcp_malformed', n.rtcpMalformed]];
+  });
   const prevMalformed: number[] = [];
   const prevDest = new Map<string, { sent: number; failed: number; dropped: number; errors: number }>();
   // Per destination, including those a reload adds.
@@ -602,7 +608,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       rtcp: counts.rtcp,
       streams: v.streamsStarted(),
       evicted: v.evicted(),
-      rtpNotMeasured: v.rtpNotMeasured?.(),
+      ...v.notUsed(),
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,

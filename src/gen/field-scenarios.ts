@@ -4,12 +4,13 @@
  * SSRC change and a stray SSRC on one 5-tuple, a timestamp reset, talkspurts, comfort noise, RFC 4733
  * events with and without SDP, unsignalled dynamic payload types at 8/16/48/90 kHz, RTP and RTCP after
  * BYE, rejected and accepted re-INVITEs, early media of answered and rejected calls, B2BUA legs sharing
- * media addresses, unsignalled RTP on even and odd ports and duplicated; each over any FrameWrapper
+ * media addresses, unsignalled RTP on even and odd ports and duplicated, a host clock step, random SSRCs and
+ * junk sprayed at a call's bound ports, SIP over TCP; each over any FrameWrapper
  * encapsulation and IPv4 or IPv6. Scenarios of one capture use disjoint addresses (their `slot`), so many
  * run side by side in one file. Fixtures for differential tests against tshark; clarity over speed.
  */
 import { impair, ipUdp, FrameWrapper, type ArrivedPacket, type Impairments, type SentPacket, type Wrap } from './network.js';
-import { rtp, text } from './packets.js';
+import { ipv4, ipv6, rtp, tcp, TcpFlags, text } from './packets.js';
 import { SeededRandom } from './random.js';
 import { rtcpBye, rtcpCompound, rtcpSdes, rtcpSr } from './rtcp.js';
 import { sdpBody, sipRequest, sipResponse } from './sip.js';
@@ -18,7 +19,7 @@ export const FIELD_KINDS = [
   'basic', 'lossy', 'seq-wrap', 'rtcp-mux', 'reorder', 'reorder-first', 'duplicates', 'ssrc-change', 'ts-reset',
   'talkspurts', 'comfort-noise', 'events-sdp', 'after-bye', 'rejected-reinvite', 'reinvite-move', 'early-media',
   'early-media-rejected', 'b2bua', 'stray-ssrc', 'unsignalled', 'unsignalled-odd-port', 'unsignalled-duplicates',
-  'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k',
+  'events-nosdp', 'dyn-8k', 'dyn-16k', 'dyn-48k', 'dyn-90k', 'clock-step', 'junk-ssrc', 'sip-tcp',
 ] as const;
 export type FieldKind = (typeof FIELD_KINDS)[number];
 
@@ -62,6 +63,12 @@ export interface FieldScenario {
   referenceFrames: Array<{ tNs: number; data: Uint8Array }>;
   /** Inner IP addresses the scenario uses: a stream belongs to the scenario whose address it carries. */
   addresses: string[];
+  /**
+   * The capture host's clock steps during the scenario (`frames` carry the step, `referenceFrames` do not):
+   * a step concerns every packet of a capture, so such a scenario is replayed alone, and its frames are in
+   * capture order, which is not time order after a step back.
+   */
+  ownCapture: boolean;
 }
 
 const MS = 1_000_000;
@@ -231,10 +238,49 @@ class ScenarioBuilder {
 
   /** While true, sip() writes reference-only declarations. */
   declaring = false;
+  /** The capture clock steps by stepNs at atNs (capture time before the step); probe frames only. */
+  clockStep: { atNs: number; stepNs: number } | null = null;
+  /** SIP over TCP: one connection per pair of addresses, its client on an ephemeral port (null: UDP). */
+  sipTcp: Map<string, { client: string; clientPort: number; seq: Map<string, number> }> | null = null;
 
-  /** A SIP message over UDP 5060, delivered 1 ms after `tNs`, never lost. */
+  /** A SIP message over UDP 5060 (or TCP, see sipTcp), delivered 1 ms after `tNs`, never lost. */
   sip(tNs: number, from: string, to: string, message: string): void {
-    (this.declaring ? this.declarations : this.arrivals).push({ tNs: Math.round(tNs / 1000) * 1000 + MS, ip: ipUdp(from, 5060, to, 5060, text(message)) });
+    const t = Math.round(tNs / 1000) * 1000 + MS;
+    const into = this.declaring ? this.declarations : this.arrivals;
+    if (this.sipTcp === null || this.declaring) {
+      into.push({ tNs: t, ip: ipUdp(from, 5060, to, 5060, text(message)) });
+      return;
+    }
+    for (const [i, seg] of this.tcpSegments(from, to, text(message)).entries()) into.push({ tNs: t + i * 20_000, ip: seg });
+  }
+
+  /**
+   * TCP segments carrying `payload` from `from` to `to` on their connection (opened by a handshake on first
+   * use); a message is sometimes split in two segments, as a stack with a small send buffer does.
+   */
+  private tcpSegments(from: string, to: string, payload: Uint8Array): Uint8Array[] {
+    const key = from < to ? `${from} ${to}` : `${to} ${from}`;
+    const out: Uint8Array[] = [];
+    const ip = (src: string, dst: string, seg: Uint8Array) => (src.includes(':') ? ipv6(src, dst, 6, seg) : ipv4(src, dst, 6, seg));
+    let c = this.sipTcp!.get(key);
+    const port = (addr: string) => (addr === c!.client ? c!.clientPort : 5060);
+    if (c === undefined) {
+      c = { client: from, clientPort: this.rnd.int(20000, 60000), seq: new Map([[from, this.rnd.int(1, 0x7fffffff)], [to, this.rnd.int(1, 0x7fffffff)]]) };
+      this.sipTcp!.set(key, c);
+      const [cs, ss] = [c.seq.get(from)!, c.seq.get(to)!];
+      out.push(ip(from, to, tcp(port(from), 5060, cs, new Uint8Array(0), TcpFlags.SYN)));
+      out.push(ip(to, from, tcp(5060, port(from), ss, new Uint8Array(0), TcpFlags.SYN | TcpFlags.ACK, cs + 1)));
+      out.push(ip(from, to, tcp(port(from), 5060, cs + 1, new Uint8Array(0), TcpFlags.ACK, ss + 1)));
+      c.seq.set(from, cs + 1);
+      c.seq.set(to, ss + 1);
+    }
+    const parts = payload.length > 200 && this.rnd.next() < 0.3 ? [payload.subarray(0, 120), payload.subarray(120)] : [payload];
+    for (const part of parts) {
+      const seq = c.seq.get(from)!;
+      out.push(ip(from, to, tcp(port(from), port(to), seq, part, TcpFlags.ACK | TcpFlags.PSH, c.seq.get(to)!)));
+      c.seq.set(from, (seq + part.length) >>> 0);
+    }
+    return out;
   }
 
   /** A sender's packets through the network; returns when the last one arrives (ns). */
@@ -266,12 +312,16 @@ class ScenarioBuilder {
     this.arrivals.push({ tNs: Math.round(byeNs / 1000) * 1000, ip: ipUdp(from.ip, from.rtp, to.ip, to.rtp, rtcpCompound(rtcpSdes([{ ssrc: s.ssrc, items: [] }]), rtcpBye({ ssrcs: [s.ssrc] }))) });
   }
 
-  /** Frames in capture order; `withDeclarations` adds the reference-only SIP. */
-  frames(withDeclarations: boolean): FieldScenario['frames'] {
+  /**
+   * Frames in capture order: the probe's (with the clock step), or the reference's (with the declarations,
+   * without the step).
+   */
+  frames(reference: boolean): FieldScenario['frames'] {
     const w = new FrameWrapper(this.spec.wrap, this.spec.slot, (this.spec.seed & 1) === 1);
-    const all = withDeclarations ? [...this.arrivals, ...this.declarations] : this.arrivals;
+    const all = reference ? [...this.arrivals, ...this.declarations] : this.arrivals;
     const order = all.map((p, i) => ({ p, i })).sort((x, y) => x.p.tNs - y.p.tNs || x.i - y.i);
-    return order.map(({ p }) => ({ tNs: p.tNs, data: w.frame(p.ip) }));
+    const step = reference ? null : this.clockStep;
+    return order.map(({ p }) => ({ tNs: step !== null && p.tNs >= step.atNs ? p.tNs + step.stepNs : p.tNs, data: w.frame(p.ip) }));
   }
 }
 
@@ -657,6 +707,53 @@ const KINDS: Record<FieldKind, KindBuilder> = {
   'dyn-16k': dynamic('dyn-16k'),
   'dyn-48k': dynamic('dyn-48k'),
   'dyn-90k': dynamic('dyn-90k'),
+  // The capture host's clock steps (NTP) mid-call, forward up to 700 s or back up to 60 s; the reference is
+  // the same call without the step. Packets sent within 100 ms of the step arrive without delay variation:
+  // the first packet after the step measures it, and its own delay variation could not be told from it.
+  'clock-step': (s) => {
+    let mid = 0;
+    signalledCall(s, {
+      impair: () => ({ ...s.everyday(), steadyNs: [mid - 100 * MS, mid + 100 * MS] }),
+      media: (a, b) => {
+        talk(a, b, s.rnd.int(1500, 4000));
+        mid = a.sent[Math.floor(a.sent.length / 2)].sendNs;
+      },
+    });
+    const stepMs = s.rnd.next() < 0.6 ? s.rnd.int(2000, 700_000) : -s.rnd.int(1500, 60_000);
+    s.clockStep = { atNs: mid + MS + 500_000, stepNs: stepMs * MS };
+  },
+  // Random SSRCs sprayed at a call's bound RTP port (from its peer's address and port, and from elsewhere)
+  // and junk at its RTCP port: none may start a stream or disturb the call's.
+  'junk-ssrc': (s) => {
+    const spray: Array<{ from: Party; to: Party; pt: number }> = [];
+    signalledCall(s, {
+      senders: (a) => {
+        spray.push({ from: a.from, to: a.to, pt: a.codec.pt }, { from: s.party(s.c), to: a.to, pt: s.rnd.int(0, 127) });
+      },
+      media: (a, b) => {
+        talk(a, b, s.rnd.int(1500, 4000));
+        const t0 = a.sent[0].sendNs;
+        const t1 = a.sent[a.sent.length - 1].sendNs;
+        const r = s.rnd;
+        for (let i = r.int(20, 300); i > 0; i--) {
+          const x = spray[r.next() < 0.7 ? 0 : 1];
+          const payload = new Uint8Array(r.int(10, 200)).map(() => r.int(0, 255));
+          const data = rtp({ pt: x.pt, seq: r.int(0, 65535), ts: r.int(0, 0x7fffffff), ssrc: r.int(1, 0xfffffffe) >>> 0, marker: r.next() < 0.1, payload });
+          s.arrivals.push({ tNs: Math.round((t0 + r.next() * (t1 - t0)) / 1000) * 1000, ip: ipUdp(x.from.ip, x.from.rtp, x.to.ip, x.to.rtp, data) });
+        }
+        for (let i = r.int(5, 60); i > 0; i--) {
+          const junk = new Uint8Array(r.int(4, 120)).map(() => r.int(0, 255));
+          if (r.next() < 0.5) junk[0] = 0x80 | (junk[0] & 0x3f); // version 2, as RTCP and RTP have
+          s.arrivals.push({ tNs: Math.round((t0 + r.next() * (t1 - t0)) / 1000) * 1000, ip: ipUdp(a.from.ip, a.from.rtp + 1, a.to.ip, a.to.rtp + 1, junk) });
+        }
+      },
+    });
+  },
+  // The call's SIP over TCP (one connection, a message sometimes in two segments).
+  'sip-tcp': (s) => {
+    s.sipTcp = new Map();
+    signalledCall(s);
+  },
 };
 
 /** INVITE, 183 with SDP, early media from the callee (and sometimes the caller), then 200 or 480. */
@@ -696,8 +793,8 @@ export function buildFieldScenario(spec: FieldScenarioSpec): FieldScenario {
   const s = new ScenarioBuilder(spec);
   KINDS[spec.kind](s);
   const frames = s.frames(false);
-  const referenceFrames = s.declarations.length ? s.frames(true) : frames;
-  return { spec, unsignalled: UNSIGNALLED_KINDS.has(spec.kind), frames, referenceFrames, addresses: [s.a, s.b, s.c] };
+  const referenceFrames = s.declarations.length || s.clockStep !== null ? s.frames(true) : frames;
+  return { spec, unsignalled: UNSIGNALLED_KINDS.has(spec.kind), frames, referenceFrames, addresses: [s.a, s.b, s.c], ownCapture: s.clockStep !== null };
 }
 
 /** Mixes a run seed and a scenario index into the scenario's seed (31 bits, printable). */

@@ -22,6 +22,8 @@ export interface ArrivedPacket {
 export interface Impairments {
   /** Each packet arrives 0..jitterMs after its send time (plus a fixed 1 ms path delay). */
   jitterMs?: number;
+  /** Packets sent in this window [from, to) (ns) arrive without delay variation. */
+  steadyNs?: [number, number];
   /** Percent of packets lost. */
   lossPct?: number;
   /** Percent of packets that arrive after their successor (adjacent swap). */
@@ -46,7 +48,8 @@ export function impair(sent: SentPacket[], rnd: SeededRandom, o: Impairments = {
   const times: number[] = [];
   let prev = -1;
   for (const s of sent) {
-    let t = Math.round((s.sendNs + PATH_DELAY_NS) / US) + (jitterUs > 0 ? rnd.int(0, jitterUs) : 0);
+    const steady = o.steadyNs !== undefined && s.sendNs >= o.steadyNs[0] && s.sendNs < o.steadyNs[1];
+    let t = Math.round((s.sendNs + PATH_DELAY_NS) / US) + (jitterUs > 0 && !steady ? rnd.int(0, jitterUs) : 0);
     if (t <= prev) t = prev + 1;
     times.push(t);
     prev = t;

@@ -162,8 +162,8 @@ export const probeSchema = obj(
     ),
     qos: obj(
       {
-        nominal_one_way_delay_ms: num({ doc: 'Assumed network one-way delay when RTCP gives no round trip.', default: 0, min: 0, max: 10000 }),
-        jitter_buffer_ms: num({ doc: 'Receiver jitter-buffer delay added to the one-way delay.', default: 0, min: 0, max: 10000 }),
+        nominal_one_way_delay_ms: num({ doc: 'Assumed network one-way delay when RTCP gives no round trip on any path of the call.', default: 0, min: 0, max: 10000 }),
+        jitter_buffer_ms: num({ doc: 'Receiver jitter-buffer delay added to the network one-way delay (assumed; reported as BUFFER_DELAY).', default: 0, min: 0, max: 10000 }),
         codecs: record({
           doc: 'E-model codec table by encoding name (lower case); "default" applies to unknown codecs.',
           item: codecSchema,
@@ -188,6 +188,14 @@ export const probeSchema = obj(
         unknown_call_id: oneOf({ doc: 'Streams with no SIP call: synthetic id, log only, or drop.', values: ['synthetic', 'log', 'drop'] as const, default: 'synthetic' }),
         qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 35 (heplify-server with HOMER 7 or 5, HOMER 11), 34 (heplify-server Prometheus metrics) or 99 (Kamailio sipcapture). See the receiver table in the README.', values: [35, 34, 99] as const, default: 35 }),
         send_rtcp: bool({ doc: 'Forward captured RTCP as HEP type 5 JSON.', default: true }),
+        faults: obj(
+          {
+            no_media_s: num({ doc: 'An answered call with no RTP in either direction for this long sends an ALERT report (rule "no-media"); 0 = off.', default: 5, min: 0, max: 3600 }),
+            one_way_s: num({ doc: 'An answered call whose audio flows in one direction only for this long sends an ALERT report on the flowing stream (rule "one-way-rtp", ONE_WAY_RTP 1); calls the SDP puts on hold or sendonly are exempt; 0 = off.', default: 5, min: 0, max: 3600 }),
+            silence_s: num({ doc: 'A stream with no packet for this long sends an ALERT report (rule "silence"); when it resumes without a sequence gap covering the pause, the pause counts as a silence (DTX, hold), otherwise as loss; 0 = off. No effect at or above rtp.silence_timeout_s, which ends the stream.', default: 5, min: 0, max: 86400 }),
+          },
+          { doc: 'Media faults that are not loss, detected once per second of capture time.' },
+        ),
         jsonl: obj(
           {
             enabled: bool({ doc: 'Also write every report as one JSON line.', default: false }),

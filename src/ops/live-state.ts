@@ -214,6 +214,8 @@ export class LiveState {
       if (i < 0) return;
       s.alerts.splice(i, 1);
       this.alert('CLEARED', rule, 'rule', s, r);
+      // A call-level fault report (no-media) stands for no stream: nothing else would remove its entry.
+      if (r.NO_MEDIA !== undefined) this.streamsByKey.delete(key);
     }
   }
 

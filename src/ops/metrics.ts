@@ -36,6 +36,7 @@ export class ProbeMetrics {
   /** Last value seen of each cumulative source (capture counters, per-worker counters), by series. */
   private readonly lastCumulative = new Map<string, number>();
   private workersFn: () => WorkerSample[] = () => [];
+  private notUsedFn: () => Array<[string, number]> = () => [];
   private activeStreamsFn: () => number = () => 0;
   private activeCallsFn: () => number = () => 0;
   private queueDepthFns = new Map<string, () => number>();
@@ -123,6 +124,12 @@ export class ProbeMetrics {
         for (const [collector, fn] of self.queueDepthFns) this.set({ collector }, fn());
       },
     });
+    cumulativeCounter(
+      'packets_not_used_total',
+      'Packets counted but not measured, by reason: rtp_not_measured (RTP-looking packets held for a stream that never started: a stray SSRC, junk on a bound port), srtcp (RTCP to an address whose SDP names a secure profile), rtcp_malformed (RTCP that does not parse to its last byte, SRTCP elsewhere).',
+      'reason',
+      () => self.notUsedFn(),
+    );
     this.mos = new Histogram({ name: `${p}stream_mos`, help: "MOS of each stream's interval, observed at each interval report (1..4.5).", buckets: MOS_BUCKETS, registers });
     // Alert rules: one series per configured rule (0 until it fires), fed from the live state.
     new Gauge({
@@ -203,6 +210,10 @@ export class ProbeMetrics {
   }
   setActiveStreams(fn: () => number): void {
     this.activeStreamsFn = fn;
+  }
+  /** Cumulative counts of packets not used, by reason (see packets_not_used_total). */
+  setNotUsed(fn: () => Array<[string, number]>): void {
+    this.notUsedFn = fn;
   }
   setActiveCalls(fn: () => number): void {
     this.activeCallsFn = fn;

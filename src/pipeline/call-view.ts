@@ -27,4 +27,7 @@ export interface CallViewHooks {
   onBinding(bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number): void;
   onBindingRetired(bindingId: number, reason: 'moved' | 'rejected' | 'call-end'): void;
   onCallEvicted?(kind: CallEvictionKind, callId: string): void;
+  /** Only where the view is the CallTracker itself (media-fault checks of answered calls). */
+  onCallAnswered?(callIndex: number, nowMs: number): void;
+  onCallEnd?(callIndex: number): void;
 }

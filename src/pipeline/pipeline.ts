@@ -10,7 +10,7 @@ import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.j
 import type { ProbeConfig } from '../ops/config.js';
 import { nodeNameOf } from '../outbound/index.js';
 import { CodecTable } from '../qos/index.js';
-import { QosReporter, syntheticCallId } from '../report/index.js';
+import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpCompound } from '../rtcp/index.js';
@@ -21,6 +21,7 @@ import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
+import { MediaFaultMonitor, mediaFaultLimits } from './media-faults.js';
 import { sipMessageHook, type SipTarget } from './sip-out.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
@@ -29,6 +30,10 @@ const TICK_MS = 1000;
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
+/** A wall-clock tick this far from capture time (the timer runs once a second) may be a host clock step. */
+const WALL_STEP_MS = 3000;
+/** Wall-clock ticks such a jump waits for an RTP packet to measure the step. */
+const WALL_STEP_HOLD_TICKS = 5;
 
 export interface PipelineEvents {
   streamStarted?(): void;
@@ -61,6 +66,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly reporter: QosReporter;
   readonly rtt: RttTracker;
   readonly rtcpStats = newRtcpParseStats();
+  /** Silences, one-way and missing media (reports.faults). */
+  readonly faults: MediaFaultMonitor;
   readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
@@ -70,6 +77,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   clockSteps = 0;
   clockOffsetMs = 0;
   private heldJumpPackets = 0;
+  private heldWallTicks = 0;
 
   private readonly pkt = new DecodedPacket();
   private readonly snap = createStreamSnapshot();
@@ -129,6 +137,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
       onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
+      onCallAnswered: (callIndex, nowMs) => this.faults.answered(callIndex, nowMs),
+      onCallEnd: (callIndex) => this.faults.callEnded(callIndex),
     };
     // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
     const sipTarget = sink as Partial<SipTarget>;
@@ -143,6 +153,11 @@ export class Pipeline<C extends CallView = CallTracker> {
       codecs: CodecTable.fromConfig(q.codecs),
       delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
     });
+    this.faults = new MediaFaultMonitor(
+      { engine: this.engine, ctx: this.ctx, calls: this.calls, reporter: this.reporter, sink, snap: this.snap, input: (slot) => this.reportInput(slot), emit: (out) => this.emit(out), nodeName: this.nodeName },
+      mediaFaultLimits(config.reports.faults),
+      this.calls instanceof CallTracker ? this.calls : null,
+    );
   }
 
   /** Marks every stream of this source as host-timestamped (cap backend). */
@@ -220,7 +235,8 @@ export class Pipeline<C extends CallView = CallTracker> {
    * or a real silence. An RTP packet of an active stream tells them apart (RTP timestamps follow the
    * sender, not our clock): on a step the offset grows by it, so streams, calls and their delta and jitter
    * never see it; live capture and replay alike. Until such a packet comes (SIP or RTCP first), capture
-   * time holds. Returns the packet's time to use.
+   * time holds, while a stream can be expected to send one (aStreamCanTellClockStep) and for
+   * CLOCK_STEP_HOLD_PACKETS packets at most. Returns the packet's time to use.
    */
   private clockJump(now: number): number {
     const pkt = this.pkt;
@@ -233,9 +249,30 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.engine.setClockOffsetMs(this.clockOffsetMs);
       return now - step;
     }
-    if (this.engine.activeStreams > 0 && this.heldJumpPackets++ < CLOCK_STEP_HOLD_PACKETS) return this.nowMs;
+    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && this.aStreamCanTellClockStep()) {
+      this.heldJumpPackets++;
+      return this.nowMs;
+    }
     this.heldJumpPackets = 0;
     return now;
+  }
+
+  /**
+   * True when an active stream with a known clock (what clockStepAt judges) may still send: one whose
+   * media is not lingering after its call ended or moved. Waiting for a stream that will not send would
+   * hold capture time still, keeping the lingering call alive for whatever arrives meanwhile (RTCP long
+   * after a BYE). Rare: on a jump only.
+   */
+  private aStreamCanTellClockStep(): boolean {
+    const e = this.engine;
+    let found = false;
+    e.forEachActive((slot) => {
+      if (found || e.clockRate(slot) === 0) return;
+      const id = this.ctx.binding[slot];
+      const b = id >= 0 ? this.calls.binding(id) : null;
+      if (b === null || b.retireAtMs <= 0) found = true;
+    });
+    return found;
   }
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
@@ -250,15 +287,32 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /**
-   * Advances capture-time work: silent streams end, idle calls expire, due streams are reported.
-   * Live capture also calls it from a wall-clock timer so reports flow when traffic stops.
+   * Live capture's once-a-second timer (`wallMs`: the wall clock, which capture timestamps follow): reports
+   * and timeouts keep flowing when traffic stops. Host clock steps already measured are removed, as from
+   * packets; a tick that jumps past what the timer explains while a stream can still measure the step
+   * (the next RTP packet does) holds time for up to WALL_STEP_HOLD_TICKS ticks: expiring at the stepped
+   * time first would end every stream and call for a step forward.
    */
+  wallTick(wallMs: number): void {
+    const now = wallMs - this.clockOffsetMs;
+    const jump = this.nowMs > 0 && Math.abs(now - this.nowMs) >= WALL_STEP_MS;
+    if (jump && this.heldWallTicks < WALL_STEP_HOLD_TICKS && this.aStreamCanTellClockStep()) {
+      this.heldWallTicks++;
+      this.tick(this.nowMs);
+      return;
+    }
+    this.heldWallTicks = 0;
+    this.tick(now);
+  }
+
+  /** Advances capture-time work: silent streams end, idle calls expire, due streams are reported. */
   tick(nowMs: number): void {
     if (nowMs > this.nowMs) this.nowMs = nowMs;
     const now = this.nowMs;
     this.nextTickMs = now + TICK_MS;
     this.engine.expire(now);
     this.calls.expire(now);
+    this.faults.tick(now);
     const sched = this.reporter.scheduler;
     const n = sched.due(now);
     // Nothing takes PERIODIC/ALERT reports (replay without HEP or JSON lines): intervals are scored, not reported.
@@ -371,10 +425,18 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   private onRtcp(pkt: DecodedPacket, now: number): void {
+    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
+    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    const binding = id >= 0 ? this.calls.binding(id) : null;
+    // SRTCP (RFC 3711) is encrypted after its first 8 bytes, then carries an index and an authentication
+    // tag. Where the SDP names a secure profile it is not parsed at all: ciphertext can happen to parse (a
+    // "BYE" would end the stream). Elsewhere only a compound that parses to its last byte is clear RTCP;
+    // SRTCP almost never does. Both are counted (rtcpStats.srtcp, .malformed), neither used nor forwarded.
+    if (binding !== null && binding.srtp) {
+      this.rtcpStats.srtcp++;
+      return;
+    }
     const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
-    // Only a compound that parses to its last byte is clear RTCP. SRTCP (RFC 3711: encrypted after the
-    // first 8 bytes, then an index and an authentication tag) never does; its "sender info" would be
-    // ciphertext. Such compounds are counted (rtcpStats.malformed) and neither used nor forwarded.
     if (c.malformed || c.packets.length === 0) return;
     const v = pkt.ipVersion;
     const samples = this.rtt.observe(c, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
@@ -392,9 +454,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
     if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
-    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
-    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
-    const callId = id >= 0 ? (this.calls.binding(id)?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
+    const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
     this.sink.rtcp(rtcpToHomerJson(c), envelopeOf(pkt, now), callId);
   }
 
@@ -435,10 +495,40 @@ export class Pipeline<C extends CallView = CallTracker> {
     for (const b of f.bye) this.endStreamsBySsrc(b.ssrcs, b.src[0], b.src[1], b.src[2], b.src[3]);
   }
 
+  /** The probe's latest round trip with the receiver of the stream with this SSRC, ms; NaN when none. */
+  private rttOf(ssrc: number): number {
+    const rtt = this.rtt.latestRttMs(ssrc);
+    return Number.isNaN(rtt) && this.remoteRtt ? (this.remoteRtt.get(ssrc >>> 0) ?? Number.NaN) : rtt;
+  }
+
+  /**
+   * Round trips of every leg of the slot's call this pipeline sees (qos/delay.ts LegRoundTrips): per leg
+   * (Call-ID of the conversation), the receiver round trip of a caller-to-callee stream (probe to callee
+   * side) and of a callee-to-caller stream (probe to caller side), NaN when none is measured. Undefined
+   * for a stream without a call.
+   */
+  private legRoundTrips(slot: number): number[] | undefined {
+    const conv = this.ctx.conversation[slot];
+    if (conv === null) return undefined;
+    const slots = this.ctx.slotsOfConversation(conv);
+    const legs: string[] = [];
+    const rtts: number[] = [];
+    for (const s of slots) {
+      const callId = this.ctx.callId[s];
+      if (callId === null) continue;
+      let leg = legs.indexOf(callId);
+      if (leg < 0) {
+        leg = legs.push(callId) - 1;
+        rtts.push(Number.NaN, Number.NaN);
+      }
+      const i = 2 * leg + mediaDirection(this.ctx.dir[s], this.ctx.party[s]);
+      if (Number.isNaN(rtts[i])) rtts[i] = this.rttOf(this.engine.ssrc(s));
+    }
+    return rtts.length > 0 ? rtts : undefined;
+  }
+
   private reportInput(slot: number): StreamReportInput {
-    const ssrc = this.engine.ssrc(slot);
-    let rtt = this.rtt.latestRttMs(ssrc);
-    if (Number.isNaN(rtt) && this.remoteRtt) rtt = this.remoteRtt.get(ssrc >>> 0) ?? Number.NaN;
+    const rtt = this.rttOf(this.engine.ssrc(slot));
     return {
       callId: this.ctx.callId[slot],
       xcid: this.ctx.xcid[slot],
@@ -448,6 +538,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       party: this.ctx.party[slot],
       hostTimestamps: this.hostTimestamps,
       rttMs: Number.isFinite(rtt) ? rtt : null,
+      legRtts: this.legRoundTrips(slot),
       captureDrops: this.captureDrops,
     };
   }

@@ -1,5 +1,7 @@
 import type { MediaBinding } from '../sip/index.js';
 
+const NO_SLOTS: readonly number[] = [];
+
 /**
  * What the pipeline remembers about each RTP stream slot beyond the engine's numbers: the SIP leg it
  * belongs to, copied when the stream is attached, because SIP bindings are retired (and their ids
@@ -24,11 +26,19 @@ export class StreamContexts {
   private readonly prevSlot: Int32Array;
   /** Slots attached to some binding. */
   attachedSlots = 0;
+  /**
+   * The conversation of each attached slot: the A-leg Call-ID of its call (its own Call-ID on an A leg
+   * or a call without B2BUA), null when not attached; and the slots of each conversation, every leg of
+   * the call the probe sees (the delay estimate sums them).
+   */
+  readonly conversation: (string | null)[];
+  private readonly conversationSlots = new Map<string, number[]>();
 
   constructor(maxStreams: number) {
     this.callId = new Array<string | null>(maxStreams).fill(null);
     this.xcid = new Array<string | null>(maxStreams).fill(null);
     this.codecName = new Array<string | null>(maxStreams).fill(null);
+    this.conversation = new Array<string | null>(maxStreams).fill(null);
     this.binding = new Int32Array(maxStreams).fill(-1);
     this.dir = new Uint8Array(maxStreams);
     this.party = new Uint8Array(maxStreams);
@@ -50,6 +60,16 @@ export class StreamContexts {
     this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
     this.dir[slot] = byDestination ? 0 : 1;
     this.party[slot] = b.side;
+    const conv = b.aLegCallId || b.xcid || b.callId;
+    this.conversation[slot] = conv;
+    const list = this.conversationSlots.get(conv);
+    if (list === undefined) this.conversationSlots.set(conv, [slot]);
+    else list.push(slot);
+  }
+
+  /** The attached slots of a conversation (see `conversation`); empty when none. */
+  slotsOfConversation(conv: string): readonly number[] {
+    return this.conversationSlots.get(conv) ?? NO_SLOTS;
   }
 
   /** Payload type changed mid-stream: the codec name follows it when the SDP mapped it. */
@@ -81,6 +101,16 @@ export class StreamContexts {
     const id = this.binding[slot];
     if (id < 0) return;
     this.binding[slot] = -1;
+    const conv = this.conversation[slot];
+    if (conv !== null) {
+      this.conversation[slot] = null;
+      const list = this.conversationSlots.get(conv);
+      if (list !== undefined) {
+        const i = list.indexOf(slot);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.conversationSlots.delete(conv);
+      }
+    }
     const next = this.nextSlot[slot];
     const prev = this.prevSlot[slot];
     if (prev >= 0) this.nextSlot[prev] = next;

@@ -3,6 +3,7 @@ import { clockSourceName } from '../rtp/clock-inference.js';
 import { syntheticCallId } from './correlation.js';
 import { staticPayloadName } from './codec-names.js';
 import type { StreamQosState } from './qos-state.js';
+import type { DelayEstimate, DelaySource } from '../qos/delay.js';
 
 export type ReportKind = 'PERIODIC' | 'FINAL' | 'HANGUP' | 'ALERT' | 'CLEARED';
 
@@ -20,11 +21,19 @@ export interface ReportContext {
   hostTimestamps: boolean;
   /** The one-way delay the E-model used (ms), and where it came from. */
   oneWayDelayMs: number;
-  delaySource?: 'rtcp' | 'nominal';
+  delaySource?: DelaySource;
+  /** Its parts, measured and assumed (qos/delay.ts); absent: all of oneWayDelayMs is network delay. */
+  delay?: DelayEstimate;
   /** Capture drops the source reported (kernel + interface) since start; reported so they are not read as network loss. */
   captureDrops?: number;
   /** Whether the opposite direction of the call's media was seen; ONE_WAY_RTP is 1 only when known false. */
   reverseStreamSeen?: boolean;
+  /** Completed silences of the stream (report/silences.ts): count, total and longest, ms. */
+  silences?: number;
+  silenceMs?: number;
+  maxSilenceMs?: number;
+  /** Length of the pause in progress (ALERT/CLEARED of rule 'silence'), ms; 0 when none. */
+  currentSilenceMs?: number;
 }
 
 export interface ReportOptions {
@@ -136,11 +145,21 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     ID: round3(n ? qos.lastId[slot] : 0),
     ONE_WAY_DELAY: round3(ctx.oneWayDelayMs),
     DELAY_SOURCE: ctx.delaySource ?? 'nominal',
+    NETWORK_DELAY: round3(ctx.delay?.networkOneWayDelayMs ?? ctx.oneWayDelayMs),
+    BUFFER_DELAY: round3(ctx.delay?.bufferMs ?? 0),
+    BUFFER_DELAY_SOURCE: ctx.delay?.bufferSource ?? 'assumed',
+    DELAY_LEGS: ctx.delay?.legs ?? 1,
+    DELAY_PATHS: ctx.delay?.paths ?? 2,
+    DELAY_PATHS_MEASURED: ctx.delay?.pathsMeasured ?? (ctx.delaySource === 'rtcp' ? 1 : 0),
     LAST_MOS: round3(n ? qos.lastMos[slot] : 0),
     LAST_RFACTOR: round3(n ? qos.lastR[slot] : 0),
     MOS_INTERVALS: n,
     HOST_TIMESTAMPS: ctx.hostTimestamps || snap.hostTimestamps ? 1 : 0,
     CAPTURE_DROPS: ctx.captureDrops ?? 0,
+    SILENCES: ctx.silences ?? 0,
+    SILENCE_MS: round3(ctx.silenceMs ?? 0),
+    MAX_SILENCE_MS: round3(ctx.maxSilenceMs ?? 0),
+    CURRENT_SILENCE_MS: round3(ctx.currentSilenceMs ?? 0),
     VLAN: snap.vlan,
     NODE: ctx.nodeName,
     SYNTHETIC_ID: ctx.callId ? 0 : 1,

@@ -7,3 +7,7 @@ export * from './rules.js';
 export * from './scheduler.js';
 export * from './jsonl-output.js';
 export * from './reporter.js';
+export * from './silences.js';
+export * from './call-faults.js';
+export * from './call-fault-report.js';
+export * from './fields.js';

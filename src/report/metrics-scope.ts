@@ -1,85 +1,41 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
+import { FIELD_FAMILIES, METRIC_VARIABLES, VARIABLE_READERS } from './fields.js';
+import type { MetricSource, MetricVariable } from './fields.js';
 import type { StreamQosState } from './qos-state.js';
+import type { StreamSilences } from './silences.js';
+
+/** Per-stream fault state the rule variables read (the reporter's): pauses/silences and one-way flags. */
+export interface FaultState {
+  silences: StreamSilences;
+  oneWay: Uint8Array;
+}
+
+// The interface gives the class one typed number property per variable of the field table.
+export interface IntervalMetrics extends Record<MetricVariable, number> {}
 
 /**
- * The variables an adaptive-reporting rule may use (`when: 'mos < 3.6 or loss_pct > 2'`). All are
- * numbers of the interval just ended unless noted:
- *   mos, rfactor        MOS / R of the interval (the last scored interval when this one had no packets)
- *   mean_mos, min_mos   over the stream so far
- *   loss_pct, lost      interval loss in percent and packets (>= 0)
- *   packets, expected   interval packets received / expected
- *   duplicates, out_of_order, seq_errors   interval counts
- *   jitter_ms           current RFC 3550 jitter; mean_jitter_ms, max_jitter_ms over the interval
- *   delta_ms            mean inter-arrival delta; max_delta_ms
- *   skew_ms             current skew; max_skew_ms (largest absolute value, sign kept)
- *   burst_r             Gilbert burst ratio of the interval (1 = random loss)
- *   drift_ppm           sender clock drift estimate
- *   ssrc_changes        SSRC changes seen on the stream (cumulative)
- *   interval_s          length of the interval just ended, seconds
- *   one_way_delay_ms    the delay the E-model assumed
+ * One reusable scope object for the alert rules: one numeric property per rule variable of the field
+ * table (fields.ts: names, meanings and how each is read), created once with every property so its
+ * shape never changes; fill it per stream, never allocate.
  */
-export const METRIC_VARIABLES = [
-  'mos', 'rfactor', 'mean_mos', 'min_mos', 'loss_pct', 'lost', 'packets', 'expected', 'duplicates', 'out_of_order',
-  'seq_errors', 'jitter_ms', 'mean_jitter_ms', 'max_jitter_ms', 'delta_ms', 'max_delta_ms', 'skew_ms', 'max_skew_ms',
-  'burst_r', 'drift_ppm', 'ssrc_changes', 'interval_s', 'one_way_delay_ms',
-] as const;
+export class IntervalMetrics {
+  // A private field is no property: Object.keys() of the scope are exactly the variables.
+  readonly #source = { snap: null, qos: null, silences: null, oneWay: null } as unknown as MetricSource;
 
-export type MetricVariable = (typeof METRIC_VARIABLES)[number];
+  constructor() {
+    for (const v of METRIC_VARIABLES) (this as unknown as Record<string, number>)[v] = v === 'burst_r' ? 1 : 0;
+  }
 
-/** One reusable scope object (own numeric properties, fixed shape); fill it per stream, never allocate. */
-export class IntervalMetrics implements Record<MetricVariable, number> {
-  mos = 0;
-  rfactor = 0;
-  mean_mos = 0;
-  min_mos = 0;
-  loss_pct = 0;
-  lost = 0;
-  packets = 0;
-  expected = 0;
-  duplicates = 0;
-  out_of_order = 0;
-  seq_errors = 0;
-  jitter_ms = 0;
-  mean_jitter_ms = 0;
-  max_jitter_ms = 0;
-  delta_ms = 0;
-  max_delta_ms = 0;
-  skew_ms = 0;
-  max_skew_ms = 0;
-  burst_r = 1;
-  drift_ppm = 0;
-  ssrc_changes = 0;
-  interval_s = 0;
-  one_way_delay_ms = 0;
-
-  /** Reads the interval from the snapshot and the MOS history (record the interval in `qos` first). */
-  fill(snap: StreamSnapshot, qos: StreamQosState): this {
-    const c = snap.interval;
-    const slot = snap.slot;
-    const n = qos.count[slot];
-    this.mos = n ? qos.lastMos[slot] : 0;
-    this.rfactor = n ? qos.lastR[slot] : 0;
-    this.mean_mos = qos.meanMos(slot);
-    this.min_mos = n ? qos.minMos[slot] : 0;
-    this.lost = c.lost > 0 ? c.lost : 0;
-    this.loss_pct = c.expected > 0 ? (100 * this.lost) / c.expected : 0;
-    this.packets = c.packets;
-    this.expected = c.expected;
-    this.duplicates = c.duplicates;
-    this.out_of_order = c.outOfOrder;
-    this.seq_errors = c.seqErrors;
-    this.jitter_ms = snap.jitterMs;
-    this.mean_jitter_ms = c.meanJitterMs;
-    this.max_jitter_ms = c.maxJitterMs;
-    this.delta_ms = c.meanDeltaMs;
-    this.max_delta_ms = c.maxDeltaMs;
-    this.skew_ms = snap.skewMs;
-    this.max_skew_ms = c.maxSkewMs;
-    this.burst_r = c.burstR > 0 ? c.burstR : 1;
-    this.drift_ppm = snap.clockDriftPpm;
-    this.ssrc_changes = snap.ssrcChanges;
-    this.interval_s = (c.endMs - c.startMs) / 1000;
-    this.one_way_delay_ms = qos.lastDelayMs[slot];
+  /** Reads the interval from the snapshot, the MOS history and the fault state (record the interval in `qos` first). */
+  fill(snap: StreamSnapshot, qos: StreamQosState, faults: FaultState | null = null): this {
+    const src = this.#source;
+    src.snap = snap;
+    src.qos = qos;
+    src.silences = faults?.silences ?? null;
+    src.oneWay = faults?.oneWay ?? null;
+    const self = this as unknown as Record<string, number>;
+    for (let i = 0; i < VARIABLE_READERS.length; i++) self[VARIABLE_READERS[i][0]] = VARIABLE_READERS[i][1](src);
+    for (let i = 0; i < FIELD_FAMILIES.length; i++) FIELD_FAMILIES[i].fill(self, src);
     return this;
   }
 }

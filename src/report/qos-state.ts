@@ -23,6 +23,8 @@ export class StreamQosState {
   readonly lastLossPct: Float64Array;
   readonly lastBurstR: Float64Array;
   readonly lastDelayMs: Float64Array;
+  /** Network part of lastDelayMs (qos/delay.ts). */
+  readonly lastNetworkDelayMs: Float64Array;
   /** 0 nominal, 1 rtcp. */
   readonly lastDelaySource: Uint8Array;
 
@@ -40,6 +42,7 @@ export class StreamQosState {
     this.lastLossPct = new Float64Array(maxStreams);
     this.lastBurstR = new Float64Array(maxStreams);
     this.lastDelayMs = new Float64Array(maxStreams);
+    this.lastNetworkDelayMs = new Float64Array(maxStreams);
     this.lastDelaySource = new Uint8Array(maxStreams);
   }
 
@@ -57,6 +60,7 @@ export class StreamQosState {
     this.lastLossPct[slot] = 0;
     this.lastBurstR[slot] = 1;
     this.lastDelayMs[slot] = 0;
+    this.lastNetworkDelayMs[slot] = 0;
     this.lastDelaySource[slot] = 0;
   }
 
@@ -75,6 +79,7 @@ export class StreamQosState {
     this.lastLossPct[slot] = lossPct;
     this.lastBurstR[slot] = burstR;
     this.lastDelayMs[slot] = delay.oneWayDelayMs;
+    this.lastNetworkDelayMs[slot] = delay.networkOneWayDelayMs;
     this.lastDelaySource[slot] = delay.source === 'rtcp' ? 1 : 0;
     return true;
   }

@@ -1,13 +1,14 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { CodecTable } from '../qos/codecs.js';
-import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay } from '../qos/delay.js';
-import type { DelayAssumptions } from '../qos/delay.js';
+import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay, estimatePathDelay } from '../qos/delay.js';
+import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
 import { buildQosReport } from './build.js';
 import type { QosReport, ReportContext } from './build.js';
 import { decideCorrelation } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
 import { StreamQosState } from './qos-state.js';
+import { StreamSilences } from './silences.js';
 import { ReportScheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
 
@@ -17,12 +18,19 @@ export interface QosReporterConfig {
   unknownCallId: UnknownCallIdPolicy;
   codecs?: CodecTable;
   delay?: DelayAssumptions;
+  /** A stream with no packet for this long is paused (silence or loss outage), ms; 0 = off. Default 0. */
+  silenceMs?: number;
 }
 
 /** What the pipeline knows about a stream at report time; the reporter works out the delay itself. */
-export type StreamReportInput = Omit<ReportContext, 'oneWayDelayMs' | 'delaySource'> & {
-  /** Round trip from RTCP (rtcp/RttTracker, both directions summed when known), ms; null when none. */
+export type StreamReportInput = Omit<ReportContext, 'oneWayDelayMs' | 'delaySource' | 'delay'> & {
+  /** The probe's round trip with this stream's receiver (rtcp/RttTracker), ms; null when none. */
   rttMs: number | null;
+  /**
+   * Round trips of every leg of the stream's call the probe sees (qos/delay.ts LegRoundTrips); absent:
+   * one leg whose only known path is rttMs.
+   */
+  legRtts?: LegRoundTrips;
 };
 
 export interface ReportOut {
@@ -47,6 +55,10 @@ export class QosReporter {
   readonly codecs: CodecTable;
   readonly delay: DelayAssumptions;
   readonly unknownCallId: UnknownCallIdPolicy;
+  /** Pauses and silences per stream slot (fed by the pipeline's media-fault checks). */
+  readonly silences: StreamSilences;
+  /** 1 while the slot's call has audio in this stream's direction only (ONE_WAY_RTP, see call-faults.ts). */
+  readonly oneWay: Uint8Array;
   private readonly metrics = new IntervalMetrics();
   /** Reports withheld by the 'drop' policy. */
   dropped = 0;
@@ -57,17 +69,32 @@ export class QosReporter {
     this.codecs = c.codecs ?? new CodecTable();
     this.delay = c.delay ?? DEFAULT_DELAY_ASSUMPTIONS;
     this.unknownCallId = c.unknownCallId;
+    this.silences = new StreamSilences(c.maxStreams, c.silenceMs ?? 0);
+    this.oneWay = new Uint8Array(c.maxStreams);
   }
 
   streamStarted(slot: number, nowMs: number): void {
     this.qos.reset(slot);
+    this.silences.reset(slot);
+    this.oneWay[slot] = 0;
     this.scheduler.start(slot, nowMs);
   }
 
   /** Scores the interval that just ended (if anything was expected) and returns the report context. */
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
-    const d = estimateOneWayDelay(input.rttMs, this.delay);
+    const d = this.delayOf(input);
     this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d);
+    return this.context(snap, input, d);
+  }
+
+  /** Mouth-to-ear delay from the legs' round trips (qos/delay.ts). */
+  private delayOf(input: StreamReportInput): DelayEstimate {
+    return input.legRtts !== undefined ? estimatePathDelay(input.legRtts, this.delay) : estimateOneWayDelay(input.rttMs, this.delay);
+  }
+
+  private context(snap: StreamSnapshot, input: StreamReportInput, d: DelayEstimate): ReportContext {
+    const slot = snap.slot;
+    const sil = this.silences;
     // Field by field, not a spread: this runs for every report and a spread with extra keys is slow.
     return {
       callId: input.callId,
@@ -79,9 +106,31 @@ export class QosReporter {
       hostTimestamps: input.hostTimestamps,
       oneWayDelayMs: d.oneWayDelayMs,
       delaySource: d.source,
+      delay: d,
       captureDrops: input.captureDrops,
-      reverseStreamSeen: input.reverseStreamSeen,
+      reverseStreamSeen: this.oneWay[slot] === 1 ? false : input.reverseStreamSeen,
+      silences: sil.count[slot],
+      silenceMs: sil.totalMs[slot],
+      maxSilenceMs: sil.maxMs[slot],
+      currentSilenceMs: 0,
     };
+  }
+
+  /**
+   * An ALERT or CLEARED report for a media fault (silence, one-way-rtp) found outside the report
+   * schedule: the interval in progress, nothing scored, the schedule untouched. Null when the
+   * unknown-Call-ID policy withholds it.
+   */
+  faultReport(snap: StreamSnapshot, input: StreamReportInput, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): ReportOut | null {
+    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    if (!decision.send && !decision.log) {
+      this.dropped++;
+      return null;
+    }
+    const ctx = this.context(snap, input, this.delayOf(input));
+    if (this.silences.paused(snap.slot)) ctx.currentSilenceMs = this.silences.currentMs(snap.slot, nowMs);
+    const report = buildQosReport(snap, ctx, kind, this.qos, { alertRule: rule, reportTsMs: nowMs, intervalS: this.scheduler.intervalS(snap.slot) });
+    return { report, send: decision.send, log: decision.log };
   }
 
   /**
@@ -138,7 +187,7 @@ export class QosReporter {
   private evaluateRules(snap: StreamSnapshot, nowMs: number): number {
     const sched = this.scheduler;
     // The rules' variables are only read when there are rules.
-    return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos) : this.metrics, nowMs);
+    return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos, this) : this.metrics, nowMs);
   }
 
   /** Stream ended: scores the last partial interval, builds the FINAL/HANGUP report, frees the slot's schedule. */

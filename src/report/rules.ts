@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { EvalFunction, MathNode } from 'mathjs';
-import { METRIC_VARIABLES } from './metrics-scope.js';
+import { METRIC_VARIABLES } from './fields.js';
 
 /**
  * Adaptive-reporting rule expressions, compiled ONCE with mathjs and checked before use: syntax (with

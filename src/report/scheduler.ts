@@ -1,6 +1,6 @@
 import { compileRule } from './rules.js';
 import type { CompiledRule, RuleConfig } from './rules.js';
-import { METRIC_VARIABLES } from './metrics-scope.js';
+import { METRIC_VARIABLES } from './fields.js';
 import type { IntervalMetrics } from './metrics-scope.js';
 
 export interface SchedulerConfig {
@@ -129,7 +129,8 @@ export class ReportScheduler {
     const rules = this.rules;
     const scope = this.scope;
     // Without rules (the default) there is nothing to evaluate: no scope to fill.
-    if (rules.length > 0) for (let k = 0; k < METRIC_VARIABLES.length; k++) scope[METRIC_VARIABLES[k]] = metrics[METRIC_VARIABLES[k]];
+    const values = metrics as unknown as Record<string, number>;
+    if (rules.length > 0) for (let k = 0; k < METRIC_VARIABLES.length; k++) scope[METRIC_VARIABLES[k]] = values[METRIC_VARIABLES[k]];
     for (let i = 0; i < rules.length; i++) {
       let fired = false;
       try {

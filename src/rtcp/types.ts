@@ -164,8 +164,10 @@ export interface RtcpParseStats {
   compounds: number;
   packets: number;
   malformed: number;
+  /** Compounds not parsed at all: the SDP of their address names a secure profile (SRTCP). */
+  srtcp: number;
 }
 
 export function newRtcpParseStats(): RtcpParseStats {
-  return { compounds: 0, packets: 0, malformed: 0 };
+  return { compounds: 0, packets: 0, malformed: 0, srtcp: 0 };
 }

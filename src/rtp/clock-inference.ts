@@ -12,11 +12,14 @@
  *    advance per ms of arrival; a candidate with at least 4 votes, a quarter of the pairs and twice the
  *    runner-up wins (a median: robust to bursts at the start of a capture) if the mean rate since the
  *    first packet is within 35 % of it (packets sent two at a time would otherwise vote for half the clock);
- *  - least squares: the slope of timestamp over arrival time within 3 % of a candidate, once 16 packets
- *    span 500 ms (a mean: robust to packets that always arrive in pairs or trios);
+ *  - least squares: the rate fitted to arrival time over timestamp (the timestamp is exact, arrival carries
+ *    the delay variation) within 3 % of a candidate, once 16 packets span 500 ms (a mean: robust to packets
+ *    that always arrive in pairs or trios);
+ *  - confidence: 44.1 and 48 kHz are only 8.8 % apart, less than a few ms of delay variation moves one
+ *    20 ms pair (up to 4 ms of it gives the wrong one 0.6 votes for each of the right one's); so either of
+ *    them is chosen only once the fitted rate, widened by CONFIDENCE_Z standard errors, stays on that
+ *    candidate's side of the midpoint between the two (and, without votes for it, within 3 % of it);
  *  - after INFER_MAX_PACKETS packets without a decision the clock stays unknown (no jitter is reported).
- * Candidates next to each other are 8.8 % apart at least (44.1 / 48 kHz), so neither rule can pick the
- * neighbour of a clock that fits within its tolerance.
  *
  * State: a fixed pool of entries, direct-mapped by stream slot (no per-stream memory); a stream whose entry
  * is taken by another inferring stream keeps an unknown clock (counted by the engine).
@@ -35,6 +38,24 @@ const VOTE_SPAN_FACTOR = 1.35;
 const LSQ_TOLERANCE = 0.03;
 const LSQ_MIN_PACKETS = 16;
 const LSQ_MIN_SPAN_MS = 500;
+/** Standard errors the fitted rate must stay clear of the midpoint to a close neighbour by. */
+const CONFIDENCE_Z = 4;
+/** Packets before a confident fit can confirm a vote for a candidate with a close neighbour. */
+const CONFIRM_MIN_PACKETS = 8;
+/** Half the relative distance from each candidate to its nearest neighbour: how far a fit may stray. */
+const HALF_GAP = INFER_CLOCKS.map((c, k) => {
+  let d = Infinity;
+  for (let j = 0; j < INFER_CLOCKS.length; j++) if (j !== k) d = Math.min(d, Math.abs(INFER_CLOCKS[j] - c));
+  return d / 2 / c;
+});
+/** Whether each candidate's nearest neighbour is above it. */
+const NEIGHBOUR_ABOVE = INFER_CLOCKS.map((c, k) => {
+  let best = -1;
+  for (let j = 0; j < INFER_CLOCKS.length; j++) if (j !== k && (best < 0 || Math.abs(INFER_CLOCKS[j] - c) < Math.abs(INFER_CLOCKS[best] - c))) best = j;
+  return INFER_CLOCKS[best] > c;
+});
+/** Candidates whose neighbour is too close for a vote alone (44.1 and 48 kHz). */
+const NEEDS_CONFIRMATION = HALF_GAP.map((h) => h < 2 * VOTE_TOLERANCE);
 
 /** Where a stream's clock came from (report field CLOCK_SOURCE). */
 export const ClockSource = { unknown: 0, sdp: 1, static: 2, inferred: 3, config: 4 } as const;
@@ -46,6 +67,9 @@ export function clockSourceName(s: number): string {
 }
 
 /** Per candidate, float64 offsets: Wireshark's jitter family and RFC 3550 A.8 jitter (ms). */
+/** Float64 least-squares sums per entry (see ClockInference.ls). */
+const LS = 5;
+
 export const enum C {
   JIT = 0,
   NOM = 1,
@@ -76,7 +100,7 @@ export class ClockInference {
   readonly videoFrames: Int32Array;
   /** Measured (included) jitter samples, the same for every candidate. */
   readonly nincj: Int32Array;
-  /** Least squares of (arrival ms since first, timestamp ticks since first): n, then x, y, xx, xy. */
+  /** Least squares of (arrival ms since first, timestamp ticks since first): n, then x, y, xx, xy, yy. */
   readonly lsN: Int32Array;
   readonly ls: Float64Array;
   /** K candidates x C.SIZE float64 per entry. */
@@ -99,7 +123,7 @@ export class ClockInference {
     this.videoFrames = new Int32Array(n);
     this.nincj = new Int32Array(n);
     this.lsN = new Int32Array(n);
-    this.ls = new Float64Array(n * 4);
+    this.ls = new Float64Array(n * LS);
     this.cand = new Float64Array(n * K * C.SIZE);
   }
 
@@ -134,7 +158,7 @@ export class ClockInference {
     this.videoFrames[e] = 0;
     this.nincj[e] = 0;
     this.lsN[e] = 0;
-    this.ls.fill(0, e * 4, e * 4 + 4);
+    this.ls.fill(0, e * LS, e * LS + LS);
     const cb = e * K * C.SIZE;
     this.cand.fill(0, cb, cb + K * C.SIZE);
     for (let k = 0; k < K; k++) this.cand[cb + k * C.SIZE + C.MINJ] = Infinity;
@@ -208,12 +232,13 @@ export class ClockInference {
       if (d < 1000) cd[o + C.A8] += (d - cd[o + C.A8]) / 16; // as the engine: a second or more is a discontinuity
     }
     const x = t - firstMs;
-    const l = e * 4;
+    const l = e * LS;
     this.lsN[e]++;
     this.ls[l] += x;
     this.ls[l + 1] += sinceFirst;
     this.ls[l + 2] += x * x;
     this.ls[l + 3] += x * sinceFirst;
+    this.ls[l + 4] += sinceFirst * sinceFirst;
     this.prevSeq[e] = seq;
     this.prevTs[e] = ts;
     this.prevMs[e] = t;
@@ -223,6 +248,7 @@ export class ClockInference {
   decide(e: number, spanMs: number, sinceFirst: number): number {
     if (this.videoFrames[e] > 0) return INFER_VIDEO;
     const pairs = this.pairs[e];
+    const n = this.lsN[e] + 1; // the first packet is the origin (0, 0): counted, adds nothing to the sums
     if (pairs >= 6) {
       let best = 0;
       let second = 0;
@@ -239,19 +265,61 @@ export class ClockInference {
       }
       const meanHz = spanMs > 0 ? (sinceFirst * 1000) / spanMs : 0;
       const ratio = meanHz / INFER_CLOCKS[bestK < 0 ? 0 : bestK];
-      if (best >= 4 && best * 4 >= pairs && best >= 2 * second && ratio * VOTE_SPAN_FACTOR >= 1 && ratio <= VOTE_SPAN_FACTOR) return bestK;
-    }
-    const n = this.lsN[e] + 1; // the first packet is the origin (0, 0): counted, adds nothing to the sums
-    if (n >= LSQ_MIN_PACKETS && spanMs >= LSQ_MIN_SPAN_MS) {
-      const l = e * 4;
-      const sx = this.ls[l];
-      const den = n * this.ls[l + 2] - sx * sx;
-      if (den > 0) {
-        const hz = ((n * this.ls[l + 3] - sx * this.ls[l + 1]) / den) * 1000;
-        for (let k = 0; k < K; k++) if (Math.abs(hz / INFER_CLOCKS[k] - 1) <= LSQ_TOLERANCE) return k;
+      if (best >= 4 && best * 4 >= pairs && best >= 2 * second && ratio * VOTE_SPAN_FACTOR >= 1 && ratio <= VOTE_SPAN_FACTOR) {
+        if (!NEEDS_CONFIRMATION[bestK]) return bestK;
+        if (n >= CONFIRM_MIN_PACKETS && this.prefers(e, n, bestK)) return bestK;
       }
     }
+    if (n >= LSQ_MIN_PACKETS && spanMs >= LSQ_MIN_SPAN_MS) {
+      const k = this.fit(e, n);
+      if (k >= 0) return k;
+    }
     return this.packets[e] >= INFER_MAX_PACKETS ? -2 : -1;
+  }
+
+  /**
+   * True when the least-squares rate, widened by CONFIDENCE_Z standard errors, lies wholly on candidate
+   * k's side of the midpoint to its nearest neighbour (however far from k itself: bursts at the start of a
+   * short stream move the mean rate more than they move the votes).
+   */
+  private prefers(e: number, n: number, k: number): boolean {
+    const f = this.rate(e, n);
+    if (f === null) return false;
+    const mid = INFER_CLOCKS[k] * (1 + (NEIGHBOUR_ABOVE[k] ? HALF_GAP[k] : -HALF_GAP[k]));
+    const lo = f.hz * (1 - CONFIDENCE_Z * f.relSe);
+    const hi = f.hz * (1 + CONFIDENCE_Z * f.relSe);
+    return NEIGHBOUR_ABOVE[k] ? hi < mid : lo > mid;
+  }
+
+  /** Least-squares rate (Hz) of the entry and its relative standard error; null without a fit. */
+  private rate(e: number, n: number): { hz: number; relSe: number } | null {
+    const l = e * LS;
+    const sx = this.ls[l];
+    const sy = this.ls[l + 1];
+    const syy = this.ls[l + 4] - (sy * sy) / n;
+    if (!(syy > 0) || n < 3) return null;
+    const sxy = this.ls[l + 3] - (sx * sy) / n;
+    const sxx = this.ls[l + 2] - (sx * sx) / n;
+    const msPerTick = sxy / syy;
+    if (!(msPerTick > 0)) return null;
+    // Residuals in arrival ms; the rate's relative standard error is the slope's.
+    const rss = Math.max(0, sxx - sxy * msPerTick);
+    return { hz: 1000 / msPerTick, relSe: Math.sqrt(rss / (n - 2) / syy) / msPerTick };
+  }
+
+  /**
+   * The candidate the least-squares rate fits: within LSQ_TOLERANCE and, for a candidate with a close
+   * neighbour, CONFIDENCE_Z standard errors short of the midpoint to it; -1 when none.
+   */
+  private fit(e: number, n: number): number {
+    const f = this.rate(e, n);
+    if (f === null) return -1;
+    for (let k = 0; k < K; k++) {
+      const off = Math.abs(f.hz / INFER_CLOCKS[k] - 1);
+      if (off > LSQ_TOLERANCE) continue;
+      return !NEEDS_CONFIRMATION[k] || off + CONFIDENCE_Z * f.relSe <= HALF_GAP[k] ? k : -1;
+    }
+    return -1;
   }
 
   /** Float64 base of candidate k of entry e in `cand`. */

@@ -304,6 +304,11 @@ export class RtpEngine {
     return arrival - media;
   }
 
+  /** The stream's clock rate (Hz), 0 while unknown: clockStepAt judges only streams with one. */
+  clockRate(slot: number): number {
+    return this.w[slot * L.HOT_W + L.W_CLOCK];
+  }
+
   setHostTimestamps(on: boolean): void {
     this.hostTimestamps = on;
   }
@@ -322,6 +327,11 @@ export class RtpEngine {
 
   isActive(slot: number): boolean {
     return slot >= 0 && slot < this.maxStreams && this.slotPos[slot] < this.activeCount;
+  }
+
+  /** Capture time of the stream's latest packet, ms since the Unix epoch (media-fault checks, once per tick). */
+  lastSeenMs(slot: number): number {
+    return this.epochSec * 1000 + this.f[slot * L.HOT_D + L.D_LAST_MS];
   }
 
   private keyWord(slot: number, i: number): number {

@@ -34,6 +34,8 @@ export interface MediaBinding {
   rtcpIp: Uint32Array;
   rtcpPort: number;
   rtcpMux: boolean;
+  /** The SDP's profile is secure (RTP/SAVP...): RTCP to this binding is SRTCP, never parsed as RTCP. */
+  srtp: boolean;
   /** NAT: the SIP packet's source address, also bound with port/rtcpPort; null when not applied. */
   natIp: Uint32Array | null;
   /** Formats by payload type (a=rtpmap, else the static table): encoding name and clock rate. */

@@ -37,6 +37,8 @@ const MEDIA_PROTECT_MS = 120_000;
 export interface CallTrackerHooks {
   onCallStart?: (callIndex: number, callId: string) => void;
   onCallEnd?: (callIndex: number, reason: CallEndReason) => void;
+  /** The initial INVITE got its 2xx (the call is confirmed): media is due from now on (media-fault checks). */
+  onCallAnswered?: (callIndex: number, nowMs: number) => void;
   /** Once per bound address (RTP, RTCP, NAT source): lets the integrator attach streams already running. */
   onBinding?: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   /** The binding stops correlating (its id may be reused afterwards). */
@@ -104,6 +106,8 @@ export interface SipCall {
   bindings: Int32Array;
   /** The callee side answered (provisional beyond 100, a final response, or SDP from side 1). */
   answered: boolean;
+  /** Capture time of the 2xx that confirmed the call (ms), 0 while not confirmed or when the start was missed. */
+  answeredMs: number;
   /** RTP of the call was seen (touch()). */
   hasMedia: boolean;
   /** A re-offer (re-INVITE/UPDATE in a confirmed dialog) waiting for its 2xx; null when none. */
@@ -189,6 +193,7 @@ export class CallTracker {
   private freeTop: number;
   private readonly hookCallStart: (callIndex: number, callId: string) => void;
   private readonly hookCallEnd: (callIndex: number, reason: CallEndReason) => void;
+  private readonly hookAnswered: (callIndex: number, nowMs: number) => void;
   private readonly hookBinding: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   private readonly hookRetired: (bindingId: number, reason: BindingRetireReason) => void;
   private readonly hookUpdated: (bindingId: number) => void;
@@ -220,6 +225,7 @@ export class CallTracker {
     this.freeTop = this.maxCalls;
     this.hookCallStart = hooks.onCallStart ?? noop;
     this.hookCallEnd = hooks.onCallEnd ?? noop;
+    this.hookAnswered = hooks.onCallAnswered ?? noop;
     this.hookBinding = hooks.onBinding ?? noop;
     this.hookRetired = hooks.onBindingRetired ?? noop;
     this.hookUpdated = hooks.onBindingUpdated ?? noop;
@@ -292,6 +298,20 @@ export class CallTracker {
     const c = this.call(callIndex);
     if (c === null || c.aLegCallId === '') return -1;
     return this.callIndexOf(c.aLegCallId);
+  }
+
+  /**
+   * True when the call's current SDP makes its media flow one way or not at all by intent: an m-line on
+   * hold (sendonly, inactive, c=0.0.0.0) or recvonly. Such calls are exempt from one-way and no-media alerts.
+   */
+  mediaOneWayBySdp(callIndex: number): boolean {
+    const c = this.call(callIndex);
+    if (c === null) return false;
+    for (let i = 0; i < c.bindings.length; i++) {
+      const b = this.table.get(c.bindings[i]);
+      if (b !== null && (b.onHold || b.direction !== 'sendrecv')) return true;
+    }
+    return false;
   }
 
   get activeCalls(): number {
@@ -424,7 +444,11 @@ export class CallTracker {
       if (msg.statusCode > 100) call.answered = true;
       if (msg.cseqMethod === 'INVITE') {
         if (call.inviteCseq < 0 && call.state === 'early') call.inviteCseq = msg.cseqNum;
-        if (msg.statusCode >= 200 && msg.statusCode < 300) call.state = 'confirmed';
+        if (msg.statusCode >= 200 && msg.statusCode < 300 && call.state === 'early') {
+          call.state = 'confirmed';
+          call.answeredMs = nowMs;
+          this.hookAnswered(idx, nowMs);
+        }
       }
       const p = call.pendingOffer;
       if (p !== null && msg.statusCode >= 200 && msg.cseqNum === p.cseq && msg.cseqMethod === p.method) {
@@ -530,6 +554,7 @@ export class CallTracker {
       userAgents: ['', ''],
       bindings: new Int32Array(2 * MAX_MEDIA_PER_SIDE).fill(-1),
       answered: inDialog,
+      answeredMs: 0,
       hasMedia: false,
       pendingOffer: null,
       lingering: null,
@@ -634,6 +659,7 @@ export class CallTracker {
     b.direction = m.direction;
     b.onHold = hold;
     b.rtcpMux = m.rtcpMux;
+    b.srtp = m.secure;
     if (userAgent !== '') b.userAgent = userAgent;
     b.kind = m.kind;
     b.updatedMs = nowMs;
@@ -658,6 +684,7 @@ export class CallTracker {
       rtcpIp: m.rtcpIp ?? m.ip,
       rtcpPort: m.rtcpPort,
       rtcpMux: m.rtcpMux,
+      srtp: m.secure,
       natIp,
       payloads: m.payloads,
       ptime: m.ptime,

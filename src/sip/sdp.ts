@@ -32,6 +32,8 @@ export interface SdpMedia {
   /** a=rtcp address when given, else null (same as ip). */
   rtcpIp: Uint32Array | null;
   rtcpMux: boolean;
+  /** A secure profile (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP[F]): its RTCP is SRTCP, encrypted past 8 bytes. */
+  secure: boolean;
   direction: MediaDirection;
 }
 
@@ -182,10 +184,11 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
   const port = intAt(text, p, slash, 65535);
   p = skipWs(text, portEnd, e);
   const protoEnd = tokenEnd(text, p, e);
+  const proto = text.slice(p, protoEnd);
   const m: SdpMedia = {
     kind,
     port: port < 0 ? 0 : port,
-    proto: text.slice(p, protoEnd),
+    proto,
     formats: [],
     ip: new Uint32Array(4),
     hasIp: false,
@@ -194,6 +197,7 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
     rtcpPort: 0,
     rtcpIp: null,
     rtcpMux: false,
+    secure: proto.toUpperCase().includes('/SAVP'),
     direction: sessionDir,
   };
   p = skipWs(text, protoEnd, e);

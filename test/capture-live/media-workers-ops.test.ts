@@ -145,7 +145,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   const hup = async (done: string) => {
     const from = log().length;
     child.kill('SIGHUP');
-    expect(await until(() => log().slice(from).includes(done), 8000), log().slice(from)).toBe(true);
+    expect(await until(() => log().slice(from).includes(done), 30_000), log().slice(from)).toBe(true);
     return log().slice(from);
   };
 

@@ -142,8 +142,10 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     expect(mine.length).toBe(2 * CALLS);
 
     // The flow hash spread the streams over both workers (16 independent calls: all on one worker has p = 2^-15).
-    const summary = JSON.parse(probe.log().split('\n').find((l) => l.includes('run summary'))!) as { workers: { packets: number; streams: number; droppedKernel: number }[] };
+    const summary = JSON.parse(probe.log().split('\n').find((l) => l.includes('run summary'))!) as { workers: { packets: number; streams: number; droppedKernel: number }[]; rtpNotMeasured: number; srtcp: number };
     expect(summary.workers.length).toBe(2);
+    // Counters of packets not used are the workers' sums too (nothing here is junk).
+    expect([summary.rtpNotMeasured, summary.srtcp]).toEqual([0, 0]);
     for (const w of summary.workers) {
       expect(w.streams).toBeGreaterThan(0);
       expect(w.droppedKernel).toBe(0);

@@ -71,22 +71,26 @@ export interface ScenarioResult {
 const START_EPOCH_NS = 1_700_000_000n * 1_000_000_000n;
 /** Scenario starts are spread so they overlap in time (as calls do) without starting together. */
 const STAGGER_NS = 7_000_000;
+/** Scenarios merged in time order; a scenario alone keeps its capture order (after a clock step back). */
 function writeCapture(path: string, scenarios: FieldScenario[], reference: boolean): void {
-  const records = scenarios.flatMap((s) => (reference ? s.referenceFrames : s.frames)).sort((a, b) => a.tNs - b.tNs).map((f) => ({ tsNs: START_EPOCH_NS + BigInt(f.tNs), data: f.data }));
-  writeFileSync(path, classicPcap(records));
+  const frames = scenarios.flatMap((s) => (reference ? s.referenceFrames : s.frames));
+  if (scenarios.length > 1) frames.sort((a, b) => a.tNs - b.tNs);
+  writeFileSync(path, classicPcap(frames.map((f) => ({ tsNs: START_EPOCH_NS + BigInt(f.tNs), data: f.data }))));
 }
 
 /**
  * Runs scenarios side by side: signalled ones in one capture (tshark without heuristics), unsignalled ones
  * in another (tshark with heuristic RTP, reading the twin capture whose SIP declares the dynamic types'
- * clocks; unsignalled streams belong to no call whatever it says); the probe replays each capture with its
- * defaults. Returns one result per scenario; `dir` keeps the captures.
+ * clocks; unsignalled streams belong to no call whatever it says), and each one whose capture clock steps
+ * alone (tshark reads the twin without the step); the probe replays each capture with its defaults.
+ * Returns one result per scenario; `dir` keeps the captures.
  */
 export async function runBatch(refs: ScenarioRef[], dir: string, firstIndex = 0): Promise<ScenarioResult[]> {
   const built = refs.map((ref, slot) => buildFieldScenario({ ...ref, slot, startNs: slot * STAGGER_NS }));
   const groups: Array<[string, boolean, FieldScenario[]]> = [
-    ['signalled', false, built.filter((s) => !s.unsignalled)],
-    ['unsignalled', true, built.filter((s) => s.unsignalled)],
+    ['signalled', false, built.filter((s) => !s.unsignalled && !s.ownCapture)],
+    ['unsignalled', true, built.filter((s) => s.unsignalled && !s.ownCapture)],
+    ...built.flatMap((s, i): Array<[string, boolean, FieldScenario[]]> => (s.ownCapture ? [[`alone-${i}`, s.unsignalled, [s]]] : [])),
   ];
   const owner = new Map<string, number>();
   built.forEach((s, i) => s.addresses.forEach((a) => owner.set(a, i)));
@@ -94,9 +98,10 @@ export async function runBatch(refs: ScenarioRef[], dir: string, firstIndex = 0)
   for (const [name, unsignalled, list] of groups) {
     if (list.length === 0) continue;
     const file = join(dir, `${name}.pcap`);
-    const refFile = unsignalled ? join(dir, `${name}-reference.pcap`) : file;
+    const twin = list.some((s) => s.referenceFrames !== s.frames);
+    const refFile = twin ? join(dir, `${name}-reference.pcap`) : file;
     writeCapture(file, list, false);
-    if (unsignalled) writeCapture(refFile, list, true);
+    if (twin) writeCapture(refFile, list, true);
     const reference = tsharkStreams(refFile, unsignalled);
     const ours = await probeStreams(file);
     const theirs = await reference;
@@ -211,10 +216,12 @@ export async function runDifftest(o: RunOptions): Promise<RunSummary> {
 export async function runOne(ref: ScenarioRef, dir: string): Promise<{ result: ScenarioResult; file: string; commands: string[] }> {
   mkdirSync(dir, { recursive: true });
   const [result] = await runBatch([ref], dir);
-  const unsignalled = buildFieldScenario({ ...ref, slot: 0, startNs: 0 }).unsignalled;
-  const file = join(dir, unsignalled ? 'unsignalled.pcap' : 'signalled.pcap');
+  const s = buildFieldScenario({ ...ref, slot: 0, startNs: 0 });
+  const unsignalled = s.unsignalled;
+  const name = s.ownCapture ? 'alone-0' : unsignalled ? 'unsignalled' : 'signalled';
+  const file = join(dir, `${name}.pcap`);
   const commands = [
-    `tshark ${tsharkArgs(unsignalled ? join(dir, 'unsignalled-reference.pcap') : file, unsignalled).join(' ')} -q -z rtp,streams`,
+    `tshark ${tsharkArgs(s.referenceFrames !== s.frames ? join(dir, `${name}-reference.pcap`) : file, unsignalled).join(' ')} -q -z rtp,streams`,
     `node dist/cli.js replay ${file} --no-hep --jsonl - ${PROBE_SETTINGS.map((s) => `--set ${s}`).join(' ')} --log-level warn`,
   ];
   return { result, file, commands };

@@ -246,3 +246,25 @@ describe('an SDP binding admits only what looks like RTP', () => {
     expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
   });
 });
+
+describe('SRTCP where the SDP names a secure profile (RTP/SAVP) is never parsed as RTCP', () => {
+  /**
+   * SRTCP (RFC 3711) whose ciphertext happens to read as clear RTCP: an RR header (clear), "encrypted"
+   * bytes that form a BYE for the stream's SSRC, then the E flag and index and the tag that form another
+   * RR and 2 zero bytes. Parsed as RTCP, the BYE would end the stream in the middle of the call.
+   */
+  function srtcpLookingLikeBye(ms: number): FixturePacket {
+    const s = [FIX.ssrc >>> 24, (FIX.ssrc >>> 16) & 0xff, (FIX.ssrc >>> 8) & 0xff, FIX.ssrc & 0xff];
+    const raw = Uint8Array.from([0x80, 0xc9, 0, 1, ...s, 0x81, 0xcb, 0, 1, ...s, 0x80, 0xc9, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0]);
+    return { ms, seq: 0, ts: 0, srcPort: FIX.srcPort + 1, dstPort: FIX.dstPort + 1, raw };
+  }
+  for (const proto of ['RTP/SAVP', 'UDP/TLS/RTP/SAVPF']) {
+    it(`${proto}: the stream runs on through the SRTCP, one record equal to tshark's`, async () => {
+      const media = g711(150, { jitterMs: jitterOf(19, 2) });
+      const r = await runFixture([...sdpSetup(8, 'PCMA/8000', 'audio', proto), ...media.slice(0, 75), srtcpLookingLikeBye(75 * 20 - 5), ...media.slice(75)]);
+      const rep = r.probe.get(KEY)!;
+      expect([rep.TOTAL_PK, rep.CORRELATION_ID]).toEqual([150, 'fixture-call@example.com']);
+      expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+    });
+  }
+});

@@ -30,7 +30,7 @@ describe('field scenarios', () => {
     }
   });
 
-  it('decode, under each wrap, to UDP between the scenario\'s own addresses', () => {
+  it('decode, under each wrap, to UDP (TCP for sip-tcp\'s SIP) between the scenario\'s own addresses', () => {
     for (const [w, wrap] of WRAPS.entries()) {
       for (const [i, kind] of FIELD_KINDS.entries()) {
         if (i % WRAPS.length !== w && kind !== 'basic') continue; // every kind under one wrap, basic under all
@@ -39,15 +39,18 @@ describe('field scenarios', () => {
         const decoder = new PacketDecoder();
         const pkt = new DecodedPacket();
         let udp = 0;
+        let tcp = 0;
         for (const batch of readCaptureBuffer(data)) {
           for (let k = 0; k < batch.count; k++) {
             expect(decoder.decode(batch, k, pkt), `${kind} ${wrap}`).toBe(true);
             expect(s.addresses).toContain(ipToString(pkt.src0, pkt.src1, pkt.src2, pkt.src3));
             expect(s.addresses).toContain(ipToString(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3));
             udp += pkt.ipProto === 17 ? 1 : 0;
+            if (pkt.ipProto === 6 && (pkt.srcPort === 5060 || pkt.dstPort === 5060)) tcp++;
           }
         }
-        expect(udp, `${kind} ${wrap}`).toBe(s.frames.length);
+        expect(udp + tcp, `${kind} ${wrap}`).toBe(s.frames.length);
+        expect(tcp > 0, `${kind} ${wrap}: SIP over TCP`).toBe(kind === 'sip-tcp');
         expect(udp).toBeGreaterThan(20);
       }
     }

@@ -33,6 +33,7 @@ describe('metrics endpoint on a real port', () => {
     m.reportSent('udp://127.0.0.1:9060', 5);
     m.reportFailed('udp://127.0.0.1:9060');
     m.reportDropped('udp://127.0.0.1:9060', 3);
+    m.setNotUsed(() => [['rtp_not_measured', 7], ['srtcp', 2]]);
     m.observeMos(4.41);
     m.observeMos(2.2);
     m.setCaptureState('running');
@@ -58,6 +59,8 @@ describe('metrics endpoint on a real port', () => {
     expect(sample(text, 'rtpprobe_reports_failed_total', c)).toBe(1);
     expect(sample(text, 'rtpprobe_reports_dropped_total', c)).toBe(3);
     expect(sample(text, 'rtpprobe_hep_queue_depth', c)).toBe(42);
+    expect(sample(text, 'rtpprobe_packets_not_used_total', '{reason="rtp_not_measured"}')).toBe(7);
+    expect(sample(text, 'rtpprobe_packets_not_used_total', '{reason="srtcp"}')).toBe(2);
     expect(sample(text, 'rtpprobe_stream_mos_count')).toBe(2);
     expect(sample(text, 'rtpprobe_stream_mos_bucket', '{le="2.5"}')).toBe(1);
     expect(sample(text, 'rtpprobe_stream_mos_bucket', '{le="4.5"}')).toBe(2);

@@ -69,9 +69,11 @@ describe('RTCP forwarding in the pipeline', () => {
   const config = defaultConfig();
   config.reports.intervalS = 5;
   const inputs: Array<[string, PacketBatch[], number]> = [
-    // name, batches, round trips the capture yields (the generator's RTCP has no LSR echo)
+    // name, batches, final reports whose delay rests on a measured round trip (the generator's RTCP has no
+    // LSR echo; the capture measures the path to one end of its SIP leg, which both streams of that leg
+    // cross, and the relayed stream of the other leg carries the measured SSRC)
     ['generated calls', [scenarioBatch({ calls: 6, concurrentCalls: 6, durationS: 0, callDurationS: 25, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs: 4, rtcp: true, seed: 3, startEpochS: 1_700_000_000 })], 0],
-    ['SIP_CALL_RTP_G711.pcap', captureBatches('SIP_CALL_RTP_G711.pcap'), 2],
+    ['SIP_CALL_RTP_G711.pcap', captureBatches('SIP_CALL_RTP_G711.pcap'), 3],
   ];
 
   it.each(inputs)('%s: a forwarding target gets every compound; a ReportSink without collector the same QoS reports', (_name, batches, roundTrips) => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { sdpBody, sipRequest, TcpFlags, tcpFrame, text } from '../../src/gen/index.js';
+import { buildFieldScenario, classicPcap, sdpBody, sipRequest, TcpFlags, tcpFrame, text } from '../../src/gen/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
@@ -42,8 +42,11 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
 /**
  * The same packets through one pipeline, and through a signalling owner + two mirrored pipelines that
  * `workerOf` deals them to, with every message delivered before the receiving worker's next packet.
+ * `live`: once a second of capture time, as in a live run, each worker's wall-clock timer fires and the
+ * owner gets what the pool gives it (each worker's touched calls and clock offset, then expiry at the wall
+ * clock); capture time stands for the wall clock.
  */
-function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number) {
+function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false) {
   const single = collector();
   const p = new Pipeline(config, single.sink);
   for (const b of batches) p.processBatch(b);
@@ -68,8 +71,20 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   const dec = new PacketDecoder();
   const pkt = new DecodedPacket();
   const used = [0, 0];
+  let nextTickMs = 0;
   for (const batch of batches) {
     for (let i = 0; i < batch.count; i++) {
+      const rawMs = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
+      if (live && (rawMs >= nextTickMs || rawMs < nextTickMs - 2000)) {
+        nextTickMs = rawMs + 1000;
+        for (const x of [0, 1]) {
+          workers[x]!.wallTick(rawMs);
+          const touched = mirrors[x]!.takeTouched();
+          if (touched) owner.touch([...touched.keys()], [...touched.values()], workers[x]!.nowMs);
+          owner.workerClock(x, workers[x]!.clockOffsetMs);
+        }
+        owner.expire(rawMs);
+      }
       const w = dec.decode(batch, i, pkt) ? workerOf(pkt) : 0;
       used[w]++;
       deliver(w); // the worker drains bindings before its batch
@@ -111,7 +126,23 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const { want, got, used } = singleAndSplit(config, batches, (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1);
     expect(used[1]).toBeGreaterThan(0);
     expect(want.size).toBe(5);
-    expect([...want.values()].filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(2);
+    // The measured path serves both streams of the SIP leg and the relayed stream with the same SSRC.
+    expect([...want.values()].filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(3);
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('a host clock step of 700 s (past the call idle timeout) in a live run: calls kept, every stream as in one pipeline', () => {
+    const config = defaultConfig();
+    // The first generated call whose capture clock steps forward past sip.call_idle_timeout_s (600 s).
+    let s = buildFieldScenario({ kind: 'clock-step', seed: 1, wrap: 'none', ipv6: false, slot: 1, startNs: 0 });
+    const bigStep = () => Math.max(...s.frames.slice(1).map((f, i) => f.tNs - s.frames[i]!.tNs)) > 650_000 * 1e6;
+    for (let seed = 2; !bigStep(); seed++) s = buildFieldScenario({ kind: 'clock-step', seed, wrap: 'none', ipv6: false, slot: 1, startNs: 0 });
+    const batches: PacketBatch[] = [];
+    for (const b of readCaptureBuffer(classicPcap(s.frames.map((f) => ({ tsNs: 1_700_000_000_000_000_000n + BigInt(f.tNs), data: f.data }))))) batches.push(copyBatch(b));
+    // Even ports (RTP, SIP 5060) on worker 0, odd ones (RTCP, if the call has any) on worker 1, which sees no step.
+    const { want, got } = singleAndSplit(config, batches, (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, true);
+    expect(want.size).toBe(2);
+    expect([...want.values()].every((r) => String(r.CORRELATION_ID).startsWith('clock-step-'))).toBe(true);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 

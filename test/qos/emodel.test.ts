@@ -124,10 +124,10 @@ describe('codec table from configuration', () => {
 
 describe('one-way delay estimate', () => {
   it('uses RTT/2 plus the jitter-buffer assumption when RTCP gave a round trip', () => {
-    expect(estimateOneWayDelay(100)).toEqual({ oneWayDelayMs: 50 + DEFAULT_DELAY_ASSUMPTIONS.jitterBufferMs, source: 'rtcp' });
+    expect(estimateOneWayDelay(100)).toMatchObject({ oneWayDelayMs: 50 + DEFAULT_DELAY_ASSUMPTIONS.jitterBufferMs, source: 'rtcp' });
   });
-  it('falls back to the configured nominal delay', () => {
-    expect(estimateOneWayDelay(null)).toEqual({ oneWayDelayMs: 0, source: 'nominal' });
-    expect(estimateOneWayDelay(Number.NaN, { nominalOneWayDelayMs: 80, jitterBufferMs: 20 })).toEqual({ oneWayDelayMs: 80, source: 'nominal' });
+  it('falls back to the configured nominal network delay, plus the jitter-buffer assumption', () => {
+    expect(estimateOneWayDelay(null)).toMatchObject({ oneWayDelayMs: 0, source: 'nominal' });
+    expect(estimateOneWayDelay(Number.NaN, { nominalOneWayDelayMs: 80, jitterBufferMs: 20 })).toMatchObject({ oneWayDelayMs: 100, networkOneWayDelayMs: 80, source: 'nominal' });
   });
 });

@@ -122,6 +122,11 @@ describe('parseSdp', () => {
     expect(l16).toMatchObject({ rtcpPort: 6001, direction: 'inactive' });
   });
 
+  it('marks secure profiles (their RTCP is SRTCP)', () => {
+    const sdp = (proto: string) => parseSdp(`v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 ${proto} 0\r\n`)!.media[0].secure;
+    expect(['RTP/AVP', 'RTP/AVPF', 'RTP/SAVP', 'RTP/SAVPF', 'UDP/TLS/RTP/SAVPF', 'udptl'].map(sdp)).toEqual([false, false, true, true, true, false]);
+  });
+
   it('treats an FQDN connection address as unbindable and garbage as not SDP', () => {
     const s = parseSdp('v=0\r\nc=IN IP4 host.example\r\nm=audio 4000 RTP/AVP 0\r\n')!;
     expect(s.media[0].hasIp).toBe(false);

@@ -9,6 +9,7 @@ import { openLiveCapture } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
 import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
 import { Pipeline, type RtcpFacts } from '../pipeline.js';
+import { mediaFaultLimits } from '../media-faults.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
 import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
@@ -83,6 +84,7 @@ function onControl(m: MainToWorker): void {
     // Validated by the main thread already; a failure here keeps this worker's schedule and is reported.
     try {
       pipeline.reporter.scheduler.reconfigure({ baseIntervalS: m.intervalS, rules: m.rules });
+      pipeline.faults.setLimits(mediaFaultLimits(m.faults));
       post({ t: 'reloaded', seq: m.seq });
     } catch (err) {
       post({ t: 'reloaded', seq: m.seq, error: (err as Error).message });
@@ -120,6 +122,10 @@ function sendStats(): void {
       activeStreams: p.engine.activeStreams,
       streamsStarted: p.engine.counters.streamsStarted,
       evicted: p.engine.counters.evicted,
+      rtpNotMeasured: p.engine.heldDiscarded,
+      srtcp: p.rtcpStats.srtcp,
+      rtcpMalformed: p.rtcpStats.malformed,
+      clockOffsetMs: p.clockOffsetMs,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },
     },
     ended,
@@ -148,7 +154,7 @@ const timer = setInterval(() => {
   drainControl();
   const s = loop!.totals();
   pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
-  pipeline.tick(Date.now());
+  pipeline.wallTick(Date.now());
   flush();
   sendStats();
 }, 1000);

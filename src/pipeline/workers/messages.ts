@@ -47,6 +47,12 @@ export interface WorkerStats {
   activeStreams: number;
   streamsStarted: number;
   evicted: number;
+  /** RTP-looking packets held for a stream that never started; RTCP not used (SRTCP by SDP, malformed). */
+  rtpNotMeasured: number;
+  srtcp: number;
+  rtcpMalformed: number;
+  /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
+  clockOffsetMs: number;
   capture: { received: number; droppedKernel: number; droppedInterface: number };
 }
 
@@ -74,5 +80,5 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
-  | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules'] }
+  | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }
   | { t: 'stop' };

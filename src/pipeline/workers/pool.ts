@@ -140,6 +140,7 @@ export class MediaWorkerPool {
         const before = member.stats?.streamsStarted ?? 0;
         member.stats = m.stats;
         member.statsAtMs = Date.now();
+        this.signalling.workerClock(member.index, m.stats.clockOffsetMs);
         if (m.stats.streamsStarted > before) this.h.streamsStarted?.(m.stats.streamsStarted - before);
         for (const [reason, mos] of m.ended) this.h.streamEnded?.(reason, mos);
         break;
@@ -191,7 +192,7 @@ export class MediaWorkerPool {
         else result.failed.push({ worker, reason: error });
         if (waiting.size === 0) finish();
       });
-      this.broadcast({ t: 'reload', seq, intervalS: next.reports.intervalS, rules: next.reports.rules });
+      this.broadcast({ t: 'reload', seq, intervalS: next.reports.intervalS, rules: next.reports.rules, faults: next.reports.faults });
       if (waiting.size === 0) finish();
     });
   }

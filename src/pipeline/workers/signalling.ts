@@ -5,6 +5,11 @@ import { callTrackerOptions } from '../pipeline.js';
 import { sipMessageHook, type SipTarget } from '../sip-out.js';
 import type { ForwardedSip, MainToWorker } from './messages.js';
 
+/** A jump of the owner's time this large (either way; expiry runs once a second) may be a host clock step. */
+const CLOCK_STEP_MS = 3000;
+/** Expiry calls (one a second) a jump waits for a worker to measure the step before it is taken as time passing. */
+const CLOCK_STEP_HOLD_EXPIRES = 5;
+
 /**
  * The one CallTracker of a multi-worker probe, on the main thread. Media workers forward the SIP they
  * capture (the flow hash spreads it over all of them); every binding change is pushed to every worker in
@@ -13,8 +18,18 @@ import type { ForwardedSip, MainToWorker } from './messages.js';
 export class SignallingOwner {
   readonly calls: CallTracker;
   private readonly pkt = new DecodedPacket();
-  /** Latest capture time of forwarded SIP, ms. */
+  /** Latest time of the calls (capture time of forwarded SIP, or the wall clock), host clock steps removed, ms. */
   nowMs = 0;
+  /**
+   * Host clock steps removed from every time, ms: the offset the latest worker to detect a step reported
+   * (the workers' pipelines detect steps from RTP timestamps; touches arrive with their corrected times).
+   */
+  private clockOffsetMs = 0;
+  private readonly workerOffsets = new Map<number, number>();
+  /** The latest time seen before offsets were removed, ms. */
+  private lastRawMs = 0;
+  /** Expiry calls since the owner's time jumped without a step measured (see advance). */
+  private heldExpires = 0;
 
   constructor(
     config: ProbeConfig,
@@ -62,9 +77,7 @@ export class SignallingOwner {
       p.payloadWireLength = s.wireLength;
       p.tsSec = s.tsSec;
       p.tsNsec = s.tsNsec;
-      const now = s.tsSec * 1000 + s.tsNsec / 1e6;
-      if (now > this.nowMs) this.nowMs = now;
-      this.calls.onPacket(p, now);
+      this.calls.onPacket(p, this.advance(s.tsSec * 1000 + s.tsNsec / 1e6, false));
     }
   }
 
@@ -75,9 +88,42 @@ export class SignallingOwner {
     }
   }
 
-  expire(nowMs: number): void {
-    if (nowMs > this.nowMs) this.nowMs = nowMs;
+  /** Calls idle or too old end; `rawMs` is the wall clock (live capture time), host clock steps included. */
+  expire(rawMs: number): void {
+    this.advance(rawMs, true);
     this.calls.expire(this.nowMs);
+  }
+
+  /**
+   * The time to use for `rawMs`. A jump of CLOCK_STEP_MS or more is held (time stands still) for up to
+   * CLOCK_STEP_HOLD_EXPIRES expiry calls: a host clock step moves the wall clock and SIP capture times at
+   * once, and only the workers can measure it (workerClock); expiring calls at the stepped time first
+   * would end every call for a step forward past the idle timeout.
+   */
+  private advance(rawMs: number, expiry: boolean): number {
+    this.lastRawMs = rawMs;
+    const now = rawMs - this.clockOffsetMs;
+    if (this.nowMs > 0 && Math.abs(now - this.nowMs) >= CLOCK_STEP_MS && this.heldExpires < CLOCK_STEP_HOLD_EXPIRES) {
+      if (expiry) this.heldExpires++;
+      return this.nowMs;
+    }
+    if (expiry) this.heldExpires = 0;
+    if (now > this.nowMs) this.nowMs = now;
+    return now;
+  }
+
+  /**
+   * A worker's clock offset (its pipeline's sum of host clock steps). A change is a step that worker
+   * detected: the owner takes its offset, and its own time moves to the latest raw time less it (a step
+   * forward must not make every call look idle for the step's length, nor a step back hold time still).
+   */
+  workerClock(worker: number, offsetMs: number): void {
+    const prev = this.workerOffsets.get(worker) ?? 0;
+    this.workerOffsets.set(worker, offsetMs);
+    if (offsetMs === prev || offsetMs === this.clockOffsetMs) return;
+    this.clockOffsetMs = offsetMs;
+    this.heldExpires = 0;
+    if (this.lastRawMs > 0) this.nowMs = this.lastRawMs - offsetMs;
   }
 
   /** End of capture: media of calls that already ended retires now (its streams get HANGUP, not a shutdown FINAL). */

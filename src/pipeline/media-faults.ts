@@ -1,0 +1,195 @@
+import { formatIpWords } from '../sip/index.js';
+import type { CallTracker, MediaBinding } from '../sip/index.js';
+import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
+import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
+import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
+import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, QosReport, WatchedCall } from '../report/index.js';
+import type { CallView } from './call-view.js';
+import type { ReportTarget } from './report-sink.js';
+import type { StreamContexts } from './stream-context.js';
+
+/** Rule name of the ALERT/CLEARED pair a stream's pause sends (report/silences.ts). */
+export const SILENCE_RULE = 'silence';
+
+/** reports.faults in ms; 0 turns a check off. */
+export interface MediaFaultLimits extends CallFaultLimits {
+  silenceMs: number;
+}
+
+/** The limits of a configuration's reports.faults. */
+export function mediaFaultLimits(f: { noMediaS: number; oneWayS: number; silenceS: number }): MediaFaultLimits {
+  return { noMediaMs: f.noMediaS * 1000, oneWayMs: f.oneWayS * 1000, silenceMs: f.silenceS * 1000 };
+}
+
+export interface MediaFaultParts {
+  engine: RtpEngine;
+  ctx: StreamContexts;
+  calls: CallView;
+  reporter: QosReporter;
+  sink: ReportTarget;
+  /** The pipeline's snapshot object (emit() reads the envelope from it). */
+  snap: StreamSnapshot;
+  input(slot: number): StreamReportInput;
+  emit(out: ReportOut): void;
+  nodeName: string;
+}
+
+/**
+ * Media faults that are not loss, checked once per tick of capture time over the active streams:
+ * pauses and silences of each stream (report/silences.ts) and, where this pipeline owns the SIP state,
+ * one-way and missing media of answered calls (report/call-faults.ts). Each start and end leaves as an
+ * ALERT and a CLEARED report.
+ */
+export class MediaFaultMonitor implements CallFaultEvents {
+  /** Null when the call view is not a CallTracker (worker mode: calls live in another thread). */
+  readonly callFaults: CallFaults | null;
+  private readonly tracker: CallTracker | null;
+  private nowMs = 0;
+  private readonly visit: (slot: number) => void;
+  /** What a no-media ALERT said, by call index: its CLEARED names the same call and addresses. */
+  private readonly noMediaReports = new Map<number, CallFaultReportInput>();
+
+  private on = false;
+
+  constructor(
+    private readonly p: MediaFaultParts,
+    limits: MediaFaultLimits,
+    tracker: CallTracker | null,
+  ) {
+    this.tracker = tracker;
+    this.callFaults = tracker !== null ? new CallFaults({ noMediaMs: 0, oneWayMs: 0 }) : null;
+    this.visit = (slot) => this.checkStream(slot);
+    this.setLimits(limits);
+  }
+
+  /** New thresholds (configuration reload); faults in progress keep going under them. */
+  setLimits(l: MediaFaultLimits): void {
+    this.p.reporter.silences.minMs = l.silenceMs;
+    if (this.callFaults !== null) this.callFaults.limits = { noMediaMs: l.noMediaMs, oneWayMs: l.oneWayMs };
+    this.on = l.silenceMs > 0 || (this.callFaults !== null && (l.noMediaMs > 0 || l.oneWayMs > 0));
+  }
+
+  tick(nowMs: number): void {
+    this.nowMs = nowMs;
+    // Off: nothing to scan. Faults in progress when a reload turned the checks off stay as they are.
+    if (!this.on) return;
+    this.p.engine.forEachActive(this.visit);
+    this.callFaults?.check(nowMs, this);
+  }
+
+  answered(callIndex: number, nowMs: number): void {
+    this.callFaults?.answered(callIndex, nowMs);
+  }
+
+  callEnded(callIndex: number): void {
+    this.callFaults?.ended(callIndex, this.nowMs, this);
+  }
+
+  private checkStream(slot: number): void {
+    const { engine, reporter } = this.p;
+    const sil = reporter.silences;
+    const last = engine.lastSeenMs(slot);
+    const now = this.nowMs;
+    if (sil.shouldPause(slot, last, now)) {
+      const snap = this.snapshot(slot);
+      sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
+      this.streamReport(slot, 'ALERT', SILENCE_RULE);
+    } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
+      const snap = this.snapshot(slot);
+      const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
+      this.streamReport(slot, 'CLEARED', SILENCE_RULE, sil.lastPauseMs, end === PauseEnd.silence ? 0 : 1);
+    }
+    const cf = this.callFaults;
+    if (cf === null || cf.size === 0) return;
+    const b = this.bindingOf(slot);
+    if (b === null || b.kind !== 'audio') return;
+    cf.media(b.callIndex, mediaDirection(this.p.ctx.dir[slot], this.p.ctx.party[slot]), last);
+    // The other leg whose SDP named this address before (B2BUA direct media) has this media too.
+    if (b.otherLegCallId !== '' && this.tracker !== null) {
+      const other = this.tracker.callIndexOf(b.otherLegCallId);
+      if (other >= 0) cf.sharedMedia(other, last);
+    }
+  }
+
+  private bindingOf(slot: number): MediaBinding | null {
+    const id = this.p.ctx.binding[slot];
+    return id >= 0 ? this.p.calls.binding(id) : null;
+  }
+
+  private snapshot(slot: number): StreamSnapshot {
+    this.p.engine.snapshot(slot, this.p.snap);
+    return this.p.snap;
+  }
+
+  private streamReport(slot: number, kind: 'ALERT' | 'CLEARED', rule: string, pauseMs?: number, pauseWasLoss?: number): void {
+    const snap = this.snapshot(slot);
+    const out = this.p.reporter.faultReport(snap, this.p.input(slot), kind, rule, this.nowMs);
+    if (out === null) return;
+    if (pauseMs !== undefined) {
+      out.report.CURRENT_SILENCE_MS = round3(pauseMs);
+      out.report.PAUSE_WAS_LOSS = pauseWasLoss ?? 0;
+    }
+    this.p.emit(out);
+  }
+
+  // ------------------------------------------------------------ CallFaultEvents
+
+  exempt(callIndex: number): boolean {
+    return this.tracker !== null && this.tracker.mediaOneWayBySdp(callIndex);
+  }
+
+  started(call: WatchedCall, fault: string, dir: number, nowMs: number): void {
+    if (fault === CALL_FAULT_NO_MEDIA) return this.callReport(call, 'ALERT', fault, nowMs);
+    this.forStreamsOf(call.callIndex, dir, (slot) => {
+      this.p.reporter.oneWay[slot] = 1;
+      this.streamReport(slot, 'ALERT', fault);
+    });
+  }
+
+  cleared(call: WatchedCall, fault: string, dir: number, nowMs: number): void {
+    if (fault === CALL_FAULT_NO_MEDIA) return this.callReport(call, 'CLEARED', fault, nowMs);
+    const oneWay = this.p.reporter.oneWay;
+    this.forStreamsOf(call.callIndex, dir, (slot) => {
+      if (oneWay[slot] === 0) return;
+      oneWay[slot] = 0;
+      this.streamReport(slot, 'CLEARED', fault);
+    });
+  }
+
+  /** The active audio streams of a call in direction `dir` (rare: a fault starts or ends). */
+  private forStreamsOf(callIndex: number, dir: number, fn: (slot: number) => void): void {
+    const { engine, ctx } = this.p;
+    engine.forEachActive((slot) => {
+      const b = this.bindingOf(slot);
+      if (b !== null && b.callIndex === callIndex && b.kind === 'audio' && mediaDirection(ctx.dir[slot], ctx.party[slot]) === dir) fn(slot);
+    });
+  }
+
+  private callReport(w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): void {
+    let input = this.noMediaReports.get(w.callIndex);
+    if (kind === 'CLEARED') {
+      this.noMediaReports.delete(w.callIndex);
+      if (input !== undefined) this.sendCallReport(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
+      return;
+    }
+    const call = this.tracker?.call(w.callIndex);
+    if (!call) return;
+    const side = (s: number): [string, number] => {
+      for (let i = s * (call.bindings.length / 2); i < (s + 1) * (call.bindings.length / 2); i++) {
+        const b = this.p.calls.binding(call.bindings[i]);
+        if (b !== null && b.kind === 'audio') return [formatIpWords(b.ip[0], b.ip[1], b.ip[2], b.ip[3]), b.port];
+      }
+      return ['', 0];
+    };
+    const [callerIp, callerPort] = side(0);
+    const [calleeIp, calleePort] = side(1);
+    input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.p.nodeName, callerIp, callerPort, calleeIp, calleePort, answeredMs: w.answeredMs };
+    this.noMediaReports.set(w.callIndex, input);
+    this.sendCallReport(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
+  }
+
+  private sendCallReport(report: QosReport, c: CallFaultReportInput, nowMs: number): void {
+    const v6 = c.calleeIp.includes(':') || c.callerIp.includes(':');
+    this.p.sink.qos(report, { ipVersion: v6 ? 6 : 4, srcIp: c.calleeIp, srcPort: c.calleePort, dstIp: c.callerIp, dstPort: c.callerPort, tsMs: nowMs }, true, true);
+  }
+}

@@ -1,0 +1,232 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
+import type { SdpSpec } from '../../src/gen/index.js';
+import { allocateBatch, LinkType } from '../../src/capture/index.js';
+import { defaultConfig } from '../../src/ops/config.js';
+import { LiveState } from '../../src/ops/live-state.js';
+import { Pipeline, mediaFaultLimits } from '../../src/pipeline/index.js';
+import type { QosReport } from '../../src/report/index.js';
+import { e2eConfig, replayReports } from '../e2e/helpers.js';
+import type { E2eReport } from '../e2e/helpers.js';
+
+// Media faults that are not loss, from generated captures replayed through runReplay (the CLI's path):
+// the call shapes are written here with the generator's SIP dialog and RTP timeline, and the reports
+// are read back as JSON lines.
+const T0 = 1_700_000_000_000;
+const A = { ip: '10.1.0.10', port: 40000, ssrc: 0x1111aaaa };
+const B = { ip: '10.2.0.20', port: 50000, ssrc: 0x2222bbbb };
+const audio = (ip: string, port: number, direction?: SdpSpec['direction']): SdpSpec => ({ ip, media: [{ port, formats: [8], direction }] });
+const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-faults-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Replay advances capture time with packets only (live capture also ticks on a timer): other traffic of
+ * the mirror port, a non-RTP datagram every 250 ms, keeps the once-a-second checks going through pauses.
+ */
+function background(t: CaptureTimeline, untilMs: number): void {
+  for (let ms = T0; ms <= untilMs; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
+}
+
+/** An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. */
+async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port)): Promise<E2eReport[]> {
+  const t = new CaptureTimeline();
+  background(t, T0 + byeAt);
+  const d = new DialogWriter(t, `${name}@gen`, A.ip, B.ip);
+  const c = d.invite(T0, audio(A.ip, A.port));
+  d.respond(T0 + 50, 200, c, sdpB);
+  d.ack(T0 + 60, c);
+  media(t, T0 + 100);
+  const bc = d.bye(T0 + byeAt);
+  d.respond(T0 + byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
+  const file = join(dir, `${name}.pcap`);
+  writeFileSync(file, t.pcap());
+  return replayReports(file, e2eConfig());
+}
+
+const ab = (r: E2eReport) => r.SRC_IP === A.ip && r.DST_IP === B.ip;
+const ba = (r: E2eReport) => r.SRC_IP === B.ip && r.DST_IP === A.ip;
+const alerts = (reports: E2eReport[], rule: string) => reports.filter((r) => r.ALERT_RULE === rule);
+
+describe('media faults (reports.faults defaults: 5 s each)', () => {
+  it('one-way RTP: an ALERT on the flowing stream 5 s after the answer, ONE_WAY_RTP 1 until the call ends', async () => {
+    const reports = await replayCall('one-way', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }));
+    const ow = alerts(reports, 'one-way-rtp');
+    expect(ow.filter((r) => r.TYPE === 'ALERT')).toHaveLength(1);
+    const alert = ow.find((r) => r.TYPE === 'ALERT')!;
+    expect(ab(alert)).toBe(true);
+    expect(alert.ONE_WAY_RTP).toBe(1);
+    // Checked once per second of capture time: between 5 and 6 s after the 200 OK.
+    expect(alert.REPORT_TS).toBeGreaterThanOrEqual(Math.floor((T0 + 50 + 5000) / 1000));
+    expect(alert.REPORT_TS).toBeLessThanOrEqual(Math.floor((T0 + 50 + 6000) / 1000) + 1);
+    const end = reports.find((r) => r.TYPE === 'HANGUP' && ab(r))!;
+    expect(end.ONE_WAY_RTP).toBe(1);
+    expect(alerts(reports, 'no-media')).toHaveLength(0);
+  });
+
+  it('two-way RTP raises no fault, and ONE_WAY_RTP stays 0', async () => {
+    const reports = await replayCall('two-way', 12_000, (t, s) => {
+      t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+      t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 550 });
+    });
+    expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED')).toHaveLength(0);
+    const ends = reports.filter((r) => r.TYPE === 'HANGUP');
+    expect(ends).toHaveLength(2);
+    for (const r of ends) expect(r).toMatchObject({ ONE_WAY_RTP: 0, SILENCES: 0, SILENCE_MS: 0 });
+  });
+
+  it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {
+    const reports = await replayCall('held', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }), audio(B.ip, B.port, 'recvonly'));
+    expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
+  });
+
+  it('no media after the answer: a call-level ALERT after 5 s, CLEARED when media arrives', async () => {
+    const reports = await replayCall('no-media', 12_000, (t, s) => {
+      // Both directions start 8 s after the answer.
+      t.rtp(s + 8000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+      t.rtp(s + 8005, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+    });
+    const nm = alerts(reports, 'no-media');
+    expect(nm.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    const [alert, cleared] = nm;
+    expect(alert).toMatchObject({ CORRELATION_ID: 'no-media@gen', NO_MEDIA: 1, SSRC: 0, SRC_IP: B.ip, SRC_PORT: B.port, DST_IP: A.ip, DST_PORT: A.port });
+    expect(alert.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
+    expect(alert.NO_MEDIA_MS as number).toBeLessThan(6100);
+    expect(cleared).toMatchObject({ NO_MEDIA: 0, SRC_IP: B.ip, DST_IP: A.ip });
+    expect(cleared.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(8000);
+    expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
+  });
+
+  it('a call without any media is cleared at its end; the live view keeps no stream for it', async () => {
+    const reports = await replayCall('silent-call', 9_000, () => {});
+    const nm = alerts(reports, 'no-media');
+    expect(nm.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    expect(nm[0]).toMatchObject({ REPORT_START: (T0 + 50) / 1000 });
+    const events: string[] = [];
+    const live = new LiveState({ onAlert: (e) => events.push(`${e.event} ${e.rule}`) });
+    live.observe(nm[0]);
+    expect(live.streams()).toHaveLength(1);
+    live.observe(nm[1]);
+    expect(events).toEqual(['ALERT no-media', 'CLEARED no-media']);
+    expect(live.streams()).toHaveLength(0);
+  });
+
+  it('a pause with the sequence continuing is a silence; one with the sequence jumping is loss', async () => {
+    const reports = await replayCall('pauses', 16_500, (t, s) => {
+      // Both directions stop for 7 s. a -> b is silent (DTX, mute): the sequence continues, the timestamps
+      // advance by the pause.
+      const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+      const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 200 });
+      t.rtp(s + 4000 + 7000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 350 * 160, count: 250 });
+      // b -> a: the network loses 7 s (350 packets): the sequence jumps.
+      t.rtp(s + 4005 + 7000, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq + 350, ts: b.ts + 350 * 160, count: 250 });
+    });
+    const sa = alerts(reports, 'silence').filter(ab);
+    const sb = alerts(reports, 'silence').filter(ba);
+    expect(sa.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    expect(sb.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    expect(sa[0].CURRENT_SILENCE_MS as number).toBeGreaterThanOrEqual(5000);
+    // Last packet before the pause at +3980 ms, first after it at +11000 ms.
+    expect(sa[1].CURRENT_SILENCE_MS).toBe(7020);
+    expect(sa[1]).toMatchObject({ PAUSE_WAS_LOSS: 0, SILENCES: 1 });
+    expect(sb[1]).toMatchObject({ PAUSE_WAS_LOSS: 1, SILENCES: 0 });
+    const endA = reports.find((r) => r.TYPE === 'HANGUP' && ab(r))!;
+    const endB = reports.find((r) => r.TYPE === 'HANGUP' && ba(r))!;
+    expect(endA).toMatchObject({ SILENCES: 1, PACKET_LOSS: 0 });
+    expect(endA).toMatchObject({ MAX_SILENCE_MS: 7020, SILENCE_MS: 7020 });
+    expect(endB).toMatchObject({ SILENCES: 0, SILENCE_MS: 0, PACKET_LOSS: 350 });
+  });
+
+  it('thresholds come from reports.faults; 0 turns a check off', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 12_000);
+    const d = new DialogWriter(t, 'off@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+    const file = join(dir, 'off.pcap');
+    writeFileSync(file, t.pcap());
+    const off = await replayReports(file, e2eConfig((cfg) => void (cfg.reports.faults.oneWayS = 0)));
+    expect(alerts(off, 'one-way-rtp')).toHaveLength(0);
+    const late = await replayReports(file, e2eConfig((cfg) => void (cfg.reports.faults.oneWayS = 9)));
+    const alert = alerts(late, 'one-way-rtp').find((r) => r.TYPE === 'ALERT')!;
+    expect(alert.REPORT_TS).toBeGreaterThanOrEqual(Math.floor((T0 + 50 + 9000) / 1000));
+  });
+
+  it('a configuration reload changes the thresholds of a running pipeline (off at start, on after)', () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 12_000);
+    const d = new DialogWriter(t, 'reload@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+    const records = t.records();
+    const batch = allocateBatch(records.length, records.reduce((n, r) => n + r.data.length, 0));
+    let off = 0;
+    records.forEach((r, i) => {
+      batch.buf.set(r.data, off);
+      batch.offset[i] = off;
+      batch.caplen[i] = batch.wirelen[i] = r.data.length;
+      batch.tsSec[i] = Number(r.tsNs / 1_000_000_000n);
+      batch.tsNsec[i] = Number(r.tsNs % 1_000_000_000n);
+      batch.linkType[i] = LinkType.EN10MB;
+      off += r.data.length;
+    });
+    batch.count = records.length;
+    const run = (reload: boolean): QosReport[] => {
+      const config = defaultConfig();
+      config.reports.faults = { noMediaS: 0, oneWayS: 0, silenceS: 0 };
+      const out: QosReport[] = [];
+      const p = new Pipeline(config, { qos: (r) => out.push(r), rtcp: () => {} });
+      if (reload) p.faults.setLimits(mediaFaultLimits({ noMediaS: 0, oneWayS: 3, silenceS: 0 }));
+      p.processBatch(batch);
+      p.finish();
+      return out;
+    };
+    expect(run(false).filter((r) => r.TYPE === 'ALERT')).toHaveLength(0);
+    const alert = run(true).filter((r) => r.TYPE === 'ALERT');
+    expect(alert.map((r) => r.ALERT_RULE)).toEqual(['one-way-rtp']);
+    expect(alert[0].REPORT_TS).toBeLessThanOrEqual(Math.floor((T0 + 50 + 4000) / 1000) + 1);
+  });
+});
+
+describe('silences in a public capture, against tshark', () => {
+  it("SIP_CALL_RTP_G711.pcap: the 5.8 s pause of SSRC 0xD2BD4E3E on both legs is a silence as long as tshark's Max Delta", async () => {
+    const file = new URL('../../../shared/captures/SIP_CALL_RTP_G711.pcap', import.meta.url).pathname;
+    const tshark = readFileSync(file.replace(/\.pcap$/, '.tshark.txt'), 'utf8');
+    // tshark -z rtp,streams rows: ... Src IP, port, Dst IP, port, SSRC, payload, packets, lost, min, mean, max delta ...
+    const rows = [...tshark.matchAll(/^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-F]+)\s+\S+\s+\d+\s+\d+ \([^)]*\)\s+[\d.]+\s+[\d.]+\s+([\d.]+)/gm)];
+    const reports = await replayReports(file, e2eConfig());
+    const finals = reports.filter((r) => r.TYPE === 'FINAL' || r.TYPE === 'HANGUP');
+    let silent = 0;
+    for (const [, src, sport, dst, dport, ssrc, maxDelta] of rows) {
+      const r = finals.find((f) => f.SRC_IP === src && f.SRC_PORT === +sport && f.DST_IP === dst && f.DST_PORT === +dport && f.SSRC === parseInt(ssrc, 16))!;
+      expect(r, `${src}:${sport} > ${dst}:${dport}`).toBeDefined();
+      if (+maxDelta >= 5000) {
+        silent++;
+        expect(r).toMatchObject({ SILENCES: 1, MAX_SILENCE_MS: +maxDelta, PACKET_LOSS: 0 });
+      } else expect(r.SILENCES).toBe(0);
+    }
+    expect(silent).toBe(2);
+  });
+});
+
+describe('no-media in public captures', () => {
+  it('isa-real-sip-call.pcap: a PBX re-INVITEs both legs to one direct media path; the leg whose streams joined the other is not without media', async () => {
+    const file = new URL('../../../shared/captures/field/isa-real-sip-call.pcap', import.meta.url).pathname;
+    const reports = await replayReports(file, e2eConfig());
+    const ends = reports.filter((r) => r.TYPE === 'HANGUP');
+    expect(ends.map((r) => r.CORRELATION_ID)).toEqual(['6ec6bf8a55eeede74301b30b42cb039f@10.0.2.15:5060', '6ec6bf8a55eeede74301b30b42cb039f@10.0.2.15:5060']);
+    expect(reports.filter((r) => r.TYPE === 'ALERT')).toEqual([]);
+  });
+
+  it('SIP_DTMF2.pcap: media starts 15 s after the answer (no-media until then), and flows caller to callee only, through a relay', async () => {
+    const reports = await replayReports(new URL('../../../shared/captures/SIP_DTMF2.pcap', import.meta.url).pathname, e2eConfig());
+    expect(alerts(reports, 'no-media').map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    // Both streams carry the caller's audio: into the relay (from the caller's SDP address) and out of it (to the callee's).
+    const ow = alerts(reports, 'one-way-rtp');
+    expect(ow.map((r) => `${r.TYPE} ${r.SRC_IP}:${r.SRC_PORT}`).sort()).toEqual(['ALERT 192.168.105.110:4374', 'ALERT 192.168.105.172:4376']);
+  });
+});
