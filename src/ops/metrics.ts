@@ -183,8 +183,8 @@ export class ProbeMetrics {
         for (const w of self.workersFn()) this.set({ worker: String(w.worker) }, w.activeStreams);
       },
     });
-    // Event loop delay sampled every 100 ms, not prom-client's 10: each sample wakes the loop, and 100
-    // wake-ups a second were a third of an idle probe's CPU.
+    // Event loop delay sampled every 100 ms, not prom-client's 10: each sample wakes the loop, and at 10 ms
+    // those wake-ups are a third of an idle probe's CPU (native-bench/README.md).
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p, eventLoopMonitoringPrecision: 100 });
   }
 
