@@ -85,7 +85,7 @@ describe('RTCP parser', () => {
     const r = parseRtcp(concat(good, truncated), 0, good.length + truncated.length, stats);
     expect(r.malformed).toBe(true);
     expect(r.packets.map((p) => p.kind)).toEqual(['RR']);
-    expect(stats).toEqual({ compounds: 1, packets: 1, malformed: 1 });
+    expect(stats).toEqual({ compounds: 1, packets: 1, malformed: 1, srtcp: 0 });
     // A report count that claims more blocks than the length holds.
     const lying = Uint8Array.from(good);
     lying[0] = 0x81;
