@@ -360,7 +360,7 @@ static void next_packet(hot_t *s, cold_t *c, double t, int seq, uint32_t ts, int
     if (fabs(skew) > fabs(s->i_maxsk)) s->i_maxsk = skew;
     if (!wrong_ts && kind != K_TEV) {
       double x = t - s->first_ms;
-      double y = ((double)since_first * 1000) / clock;
+      double y = ((double)since_first / clock) * 1000;
       s->ls_n++;
       s->ls_x += x;
       s->ls_y += y;

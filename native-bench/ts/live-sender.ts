@@ -4,7 +4,7 @@
  * benches use to charge CPU to a process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,13 +102,22 @@ export function buildSender(): { dir: string; bin: string } {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** User + system CPU of a process (every thread), or with `thread` of that thread only, ns. */
+/**
+ * CPU time (user + system) of a process, summed over its threads, or with `thread` of that thread only,
+ * ns: /proc/PID/task/TID/schedstat counts in ns (/proc/PID/stat in clock ticks of 10 ms, too coarse for
+ * tcpdump's few tens of ms per window). The capturers' threads live as long as they do.
+ */
 export function processCpuNs(pid: number, thread?: number): number {
-  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e9; // utime, stime (fields 14, 15)
+  const tids = thread === undefined ? readdirSync(`/proc/${pid}/task`) : [String(thread)];
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns;
 }
 
 /** Sends `rate` packets/s on `flows` flows for `seconds` on lo; resolves with what the sender reports. */

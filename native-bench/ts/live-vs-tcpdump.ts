@@ -2,11 +2,12 @@
  * Live capture against the floor: the probe (`node dist/cli.js run -i lo`, one capture thread, no
  * outputs) and `tcpdump -i lo -w /dev/null` capture the SAME packets in the same run, from a C sender in
  * another process (G.711 RTP, 214-byte frames, `flows` flows). Per rate: packets each received, kernel
- * drops of each, and the CPU each process used (user + system, all threads, /proc/PID/stat) over the
- * sending window per received packet, and the probe / tcpdump ratio. Both capture with the same filter,
+ * drops of each, and the CPU each process used (every thread's run time, /proc/PID/task/TID/schedstat) over
+ * the sending window per received packet, and the probe / tcpdump ratio. Both capture with the same filter,
  * a 64 MiB ring and incoming packets only (`-Q in`; the probe's addon sets PACKET_IGNORE_OUTGOING on
  * loopback), so each sees every packet once.
- *   node native-bench/out/live-vs-tcpdump.js [--rates 50000,100000,250000,500000] [--seconds 3] [--warmup 5] [--flows 64] [--repeat 1]
+ *   node native-bench/out/live-vs-tcpdump.js [--rates 50000,100000,250000,500000] [--seconds 3] [--warmup 12] [--flows 64] [--repeat 1]
+ *     [--probe-set PATH=VALUE]   (a setting for the probe, e.g. capture.buffer_timeout_ms=10)
  * Needs root (packet sockets), tcpdump and a C compiler.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -56,14 +57,15 @@ interface Row {
 }
 
 /** One rate: both capturers started, a warm-up at the rate, then the measured window. */
-async function measure(cli: string, bin: string, rate: number, o: { base: number; flows: number; seconds: number; warmup: number; metricsPort: number }): Promise<Row> {
+async function measure(cli: string, bin: string, rate: number, o: { base: number; flows: number; seconds: number; warmup: number; metricsPort: number; probeSet: string }): Promise<Row> {
   const filter = `udp and dst portrange ${o.base}-${o.base + 2 * o.flows}`;
-  const probe = start(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '--no-hep', '--metrics-port', String(o.metricsPort), '--log-format', 'json', '--set', 'capture.buffer_size_mb=64']);
+  const probe = start(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '--no-hep', '--metrics-port', String(o.metricsPort), '--log-format', 'json', '--set', 'capture.buffer_size_mb=64', ...(o.probeSet ? ['--set', o.probeSet] : [])]);
   const tcpdump = start('tcpdump', ['-i', 'lo', '-Q', 'in', '-B', String(64 * 1024), '-n', '-w', '/dev/null', filter]);
   try {
     await until('probe', () => probe.out.includes('metrics and health endpoint listening') && probe.out.includes('capture open'), probe);
     await until('tcpdump', () => tcpdump.out.includes('listening on'), tcpdump);
-    // Warm-up at the rate, not measured: stream creation and the probe's JIT, which keeps optimising (and
+    // Warm-up at the rate, not measured (12 s by default: it also covers V8's memory reducer, whose full
+    // collections come once, about 8 s after start): stream creation and the probe's JIT, which keeps optimising (and
     // re-optimising as rare branches are first taken) for a few seconds; whole rounds of the flows.
     const rounds = Math.ceil((o.warmup * rate) / o.flows);
     await runSender(bin, o.base, o.flows, rate, (rounds * o.flows + 0.5) / rate);
@@ -72,7 +74,7 @@ async function measure(cli: string, bin: string, rate: number, o: { base: number
     const p0 = processCpuNs(probe.p.pid!);
     const t0 = processCpuNs(tcpdump.p.pid!);
     const s = await runSender(bin, o.base, o.flows, rate, o.seconds, rounds);
-    await sleep(150); // the last ring blocks retire (10 ms buffer timeout) and are read
+    await sleep(300); // the last ring blocks retire and are read (buffer timeout, 100 ms by default)
     const probeCpu = processCpuNs(probe.p.pid!) - p0;
     const tcpdumpCpu = processCpuNs(tcpdump.p.pid!) - t0;
     let m1 = await metrics(o.metricsPort);
@@ -105,12 +107,12 @@ async function measure(cli: string, bin: string, rate: number, o: { base: number
 
 async function main(): Promise<void> {
   const rates = argString('rates', '50000,100000,250000,500000').split(',').map(Number);
-  const o = { base: argNumber('base-port', 44000), flows: argNumber('flows', 64), seconds: argNumber('seconds', 3), warmup: argNumber('warmup', 5), metricsPort: 19500 + (process.pid % 400) };
+  const o = { base: argNumber('base-port', 44000), flows: argNumber('flows', 64), seconds: argNumber('seconds', 3), warmup: argNumber('warmup', 12), metricsPort: 19500 + (process.pid % 400), probeSet: argString('probe-set', '') };
   const repeat = argNumber('repeat', 1);
   const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
   const { dir, bin } = buildSender();
   console.log(`live capture vs tcpdump: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), lo, ${o.flows} G.711 flows, 214-byte frames, ${o.seconds} s per rate; ` +
-    'probe = dist/cli.js run (1 capture thread, no outputs), tcpdump -Q in -w /dev/null; CPU = user + system of each process over the window, per packet it received');
+    'probe = dist/cli.js run (1 capture thread, no outputs), tcpdump -Q in -w /dev/null; CPU = run time of every thread of each process over the window (schedstat, ns), per packet it received');
   console.log('    rate   achieved |    probe: received  drops   ns/pkt | tcpdump: received  drops   ns/pkt | probe/tcpdump');
   try {
     for (let r = 0; r < repeat; r++) {

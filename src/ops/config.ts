@@ -105,7 +105,7 @@ export const probeSchema = obj(
         interface: str({ doc: 'Interface to sniff (the SPAN/mirror port). Required for `run` (or -i).', default: '' }),
         snap_length: int({ doc: 'Bytes kept per packet. 9216 covers jumbo frames and tunnel headers.', default: 9216, min: 64, max: 262144 }),
         buffer_size_mb: int({ doc: 'Kernel ring size in MiB; the burst the probe can absorb.', default: 64, min: 1, max: 4096 }),
-        buffer_timeout_ms: int({ doc: 'Longest wait before a partly filled block is delivered (batching latency).', default: 10, min: 1, max: 1000 }),
+        buffer_timeout_ms: int({ doc: 'Longest wait before a partly filled block is delivered, and the least time between two reads of the ring while it fills slowly (batching latency).', default: 100, min: 1, max: 1000 }),
         filter: str({ doc: 'BPF filter applied in the kernel; empty = everything.', default: '' }),
         promiscuous: bool({ doc: 'Promiscuous mode (needed on a mirror port: frames are not addressed to us).', default: true }),
         fanout_group: int({ doc: `PACKET_FANOUT group id shared by the workers (1..${AUTO_FANOUT_GROUPS.min - 1}); 0 = no fanout with one worker, an automatic id (${AUTO_FANOUT_GROUPS.min}..${AUTO_FANOUT_GROUPS.max}, one not in use on the host) with several.`, default: 0, min: 0, max: 65535 }),

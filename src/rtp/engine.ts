@@ -930,7 +930,9 @@ export class RtpEngine {
         if (kind !== TEV) {
           // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
           const x = t - f[hf + L.D_FIRST_MS];
-          const y = (sinceFirst * 1000) / clock;
+          // Divided first: sinceFirst * 1000 leaves the int32 range after 2^31 / 1000 clock ticks (268 s at
+          // 8 kHz), and the compiled loop, built on int32 multiplications, would be thrown away then.
+          const y = (sinceFirst / clock) * 1000;
           w[hw + L.W_LS_N]++;
           f[hf + L.D_LS_X] += x;
           f[hf + L.D_LS_Y] += y;

@@ -13,6 +13,7 @@ export interface NativeOpenOptions {
   device: string;
   snaplen: number;
   bufferSize: number;
+  /** Kernel buffer timeout (TPACKET_V3 block retirement), also the least time between two onReadable calls. */
   timeoutMs: number;
   promisc: boolean;
   filter: string;
@@ -46,7 +47,8 @@ export interface NativeInterface {
 export interface NativeCaptureAddon {
   open(o: NativeOpenOptions): NativeCaptureHandle;
   dispatch(h: NativeCaptureHandle): number;
-  arm(h: NativeCaptureHandle, timeoutMs: number): void;
+  /** One-shot: onReadable() once the ring is readable (at most once per timeoutMs of open) or after idleMs. */
+  arm(h: NativeCaptureHandle, idleMs: number): void;
   stats(h: NativeCaptureHandle): NativeStats;
   close(h: NativeCaptureHandle): void;
   listInterfaces(): NativeInterface[];

@@ -10,7 +10,8 @@ export interface LiveCaptureOptions {
   /** Kernel ring size in MiB (pcap_set_buffer_size). */
   bufferSizeMb?: number;
   /**
-   * Buffer timeout: the kernel hands over a TPACKET_V3 block when full or after this long. It bounds
+   * Buffer timeout: the kernel hands over a TPACKET_V3 block when full or after this long, and the pcap
+   * backend reads the ring at most about this often while it fills slowly (fewer wake-ups). It bounds
    * delivery latency only; packet timestamps are taken by the kernel at arrival.
    */
   bufferTimeoutMs?: number;
@@ -47,7 +48,7 @@ export const LIVE_DEFAULTS = {
   backend: 'auto' as LiveBackend,
   snapLength: 65535,
   bufferSizeMb: 32,
-  bufferTimeoutMs: 10,
+  bufferTimeoutMs: 100,
   filter: '',
   promiscuous: true,
   batchPackets: 4096,

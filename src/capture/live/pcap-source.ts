@@ -5,6 +5,12 @@ import type { ResolvedLiveOptions } from './options.js';
 import { LiveStatsDeltas, type LiveCaptureStats } from './stats.js';
 
 /**
+ * Longest wait for readiness before the source looks at the ring anyway. The kernel wakes the poll when a
+ * block retires (full, or on its buffer timeout), so this only bounds a wait that readiness should end.
+ */
+const IDLE_WAKE_MS = 1000;
+
+/**
  * Live capture through the project's addon (src/capture/native): kernel timestamps in ns, TPACKET_V3
  * blocks, one native call per batch. The batch arrays are handed to the addon once; dispatch() fills them.
  */
@@ -17,7 +23,6 @@ export class PcapLiveSource implements LivePacketSource {
   private readonly addon: NativeCaptureAddon;
   private readonly handle: NativeCaptureHandle;
   private readonly batch: PacketBatch;
-  private readonly timeoutMs: number;
   private closed = false;
   private delivered = 0;
   private wake: (() => void) | null = null;
@@ -27,7 +32,6 @@ export class PcapLiveSource implements LivePacketSource {
   constructor(addon: NativeCaptureAddon, o: ResolvedLiveOptions, warnings: string[]) {
     this.addon = addon;
     this.name = o.interface;
-    this.timeoutMs = o.bufferTimeoutMs;
     this.warnings = warnings;
     this.batch = allocateBatch(o.batchPackets, o.batchBytes);
     const b = this.batch;
@@ -73,8 +77,7 @@ export class PcapLiveSource implements LivePacketSource {
       if (n < 0) break; // closed underneath us
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        // The timer half of arm() also covers a block the kernel retires on its timeout.
-        this.addon.arm(this.handle, this.timeoutMs);
+        this.addon.arm(this.handle, IDLE_WAKE_MS);
       });
     }
     b.count = 0;
