@@ -15,6 +15,11 @@
  *    audio packet, a packet with the marker bit, the first audio packet after comfort noise or
  *    telephone events. A packet earlier than anchor - D would overflow the buffer and one later than
  *    anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer resyncs.
+ *  - Underrun: after UNDERRUN_DISCARDS late packets in a row the buffer has been dry for that long, and
+ *    the next late packet re-anchors (played), as a phone restarts playout when its buffer runs empty. A
+ *    sender whose clock runs slower than its timestamps, or a delay step within RESYNC_MS, therefore costs
+ *    a few discards per underrun instead of every packet after it. The adaptive buffer does the same with
+ *    its lo.
  *  - Adaptive buffer: playout time = lo + D past the media time, lo and hi the 5th and 95th percentiles of
  *    the last `history` transits, D = clamp(hi - lo + margin, min, max); recomputed once per history
  *    (every `history` audio packets: each sample is looked at once) and at talkspurt starts (a new delay
@@ -42,6 +47,13 @@ export const RESYNC_MS = 1000;
 /** Percentiles of the adaptive buffer's delay window (low and high). */
 export const LO_PCT = 5;
 export const HI_PCT = 95;
+/**
+ * Late packets in a row before a buffer treats itself as run dry and re-anchors at the next late one: 8
+ * frames (160 ms at 20 ms) of concealment. A stall's queued packets (late by less than the stall) stay
+ * discards as in a plain fixed buffer; a slow sender clock or a delay step, late without end, does not
+ * discard everything after it.
+ */
+export const UNDERRUN_DISCARDS = 8;
 /** RFC 3611 4.7.2 Gmin: a burst contains no run of this many received (played) packets. */
 export const JB_GMIN = 16;
 
@@ -88,6 +100,7 @@ export const JB_FIELDS = [
   ['W_CL_LOST', 'hot', 'i32', 1], // open cluster's losses
   ['W_AD_N', 'hot', 'i32', 1], // audio packets the adaptive buffer checked (cumulative)
   ['W_POS', 'hot', 'i32', 1], // history ring: next write index (bits 0..9), samples held (10..20), packets since the last recompute (21..30)
+  ['W_LATE_RUN', 'hot', 'i32', 1], // late packets in a row per buffer: bits 0..7 F1, 8..15 F2, 16..23 ADAPT
   // cold, float64
   ['CD_AD_SUM_B', 'cold', 'f64', 1], // D_AD_SUM at the interval reset; largest D before the interval
   ['CD_AD_MAX_C', 'cold', 'f64', 1],
@@ -151,6 +164,7 @@ export const enum J {
   W_CL_LOST = 12,
   W_AD_N = 13,
   W_POS = 14,
+  W_LATE_RUN = 15,
   CD_AD_SUM_B = 0,
   CD_AD_MAX_C = 1,
   CW_DISC = 4,
@@ -321,6 +335,8 @@ export class JitterBuffers {
     const spurt = (state & J.TALKSPURT) !== 0 || marker !== 0 || gap === -2;
     w[hw + J.W_STATE] = state & ~J.TALKSPURT;
     let late = 0;
+    // Late packets in a row so far, per buffer (8 bits each).
+    const runs = w[hw + J.W_LATE_RUN];
     // Fixed buffers.
     if (spurt) {
       f32[hw + J.F_BASE] = r;
@@ -329,11 +345,17 @@ export class JitterBuffers {
       const s1 = this.size1;
       const b1 = f32[hw + J.F_BASE];
       if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f32[hw + J.F_BASE] = r;
-      else if (r > b1 + s1) late = 1;
+      else if (r > b1 + s1) {
+        if ((runs & 0xff) >= UNDERRUN_DISCARDS) f32[hw + J.F_BASE] = r;
+        else late = 1;
+      }
       const s2 = this.size2;
       const b2 = f32[hw + J.F_BASE + 1];
       if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
-      else if (r > b2 + s2) late |= 2;
+      else if (r > b2 + s2) {
+        if (((runs >> 8) & 0xff) >= UNDERRUN_DISCARDS) f32[hw + J.F_BASE + 1] = r;
+        else late |= 2;
+      }
     }
     // Adaptive buffer.
     const h = this.hist;
@@ -352,7 +374,8 @@ export class JitterBuffers {
       since = 1;
       f32[hw + J.F_BASE + JB_ADAPT] = r;
     } else if (r > lo + dAd) {
-      late |= 4;
+      if (((runs >> 16) & 0xff) >= UNDERRUN_DISCARDS) f32[hw + J.F_BASE + JB_ADAPT] = r;
+      else late |= 4;
     }
     this.ring[rw + pos] = r;
     pos = pos + 1 === h ? 0 : pos + 1;
@@ -366,6 +389,12 @@ export class JitterBuffers {
     f[hd + J.D_AD_SUM] += dAd;
     w[hw + J.W_AD_N]++;
     if (dAd > f32[hw + J.F_AD_MAX_I]) f32[hw + J.F_AD_MAX_I] = dAd;
+    if ((runs | late) !== 0) {
+      w[hw + J.W_LATE_RUN] =
+        ((late & 1) !== 0 ? (runs & 0xff) + 1 : 0) |
+        ((late & 2) !== 0 ? (runs & 0xff00) + 0x100 : 0) |
+        ((late & 4) !== 0 ? (runs & 0xff0000) + 0x10000 : 0);
+    }
     if (late !== 0) {
       const cw = this.cw(slot);
       if ((late & 1) !== 0) w[cw + J.CW_DISC]++;

@@ -11,7 +11,7 @@ import { rtp } from '../../src/gen/index.js';
 import { CodecTable, computeRFactor, estimateOneWayDelay, intervalLossPct } from '../../src/qos/index.js';
 import { QosReporter, StreamQosState } from '../../src/report/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
-import { J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT } from '../../src/rtp/jitter-buffer.js';
+import { J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT, UNDERRUN_DISCARDS } from '../../src/rtp/jitter-buffer.js';
 import { synthPacket } from './helpers.js';
 
 const BASE_SEC = 1_700_000_000;
@@ -76,6 +76,7 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
   const tref = arrivalMs(firstUs, firstUs);
   const discards = [0, 0, 0];
   const base = [0, 0];
+  const runs = [0, 0, 0]; // late packets in a row per buffer
   let lo = 0;
   let d = o.min;
   let hist: number[] = [];
@@ -88,14 +89,26 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
     const spurt = i === 0 || p.marker === true;
     [o.f1, o.f2].forEach((size, b) => {
       // Delays are kept as float32 (jitter-buffer.ts), so is the anchor here.
+      let late = false;
       if (spurt || r < base[b] - size || r > base[b] + size + RESYNC_MS) base[b] = Math.fround(r);
-      else if (r > base[b] + size) discards[b]++;
+      else if (r > base[b] + size) {
+        if (runs[b] >= UNDERRUN_DISCARDS) base[b] = Math.fround(r); // run dry: playout restarts here
+        else late = true;
+      }
+      if (late) discards[b]++;
+      runs[b] = late ? runs[b] + 1 : 0;
     });
+    let lateAdapt = false;
     if (hist.length === 0 || r > lo + o.max + RESYNC_MS || r < lo - o.max - RESYNC_MS) {
       hist = [];
       since = 0;
       lo = Math.fround(r);
-    } else if (r > lo + d) discards[2]++;
+    } else if (r > lo + d) {
+      if (runs[2] >= UNDERRUN_DISCARDS) lo = Math.fround(r);
+      else lateAdapt = true;
+    }
+    if (lateAdapt) discards[2]++;
+    runs[2] = lateAdapt ? runs[2] + 1 : 0;
     hist.push(Math.fround(r));
     if (hist.length > o.history) hist.shift();
     since++;
@@ -231,10 +244,11 @@ describe('talkspurts, comfort noise and telephone events', () => {
       const d = run(pkts(between)).final.jb!.cumulative.discards;
       expect(d, between).toEqual([0, 0, d[2]]);
     }
-    // The same delay step inside continuous audio: the 50 ms buffer discards everything after it (a step
-    // under its 1 s resync), the 200 ms one nothing.
+    // The same delay step inside continuous audio: the 50 ms buffer discards until it has run dry
+    // (UNDERRUN_DISCARDS late packets in a row) and restarts playout at the new delay; the 200 ms one
+    // discards nothing.
     const cont = run(pkts('audio')).final.jb!.cumulative.discards;
-    expect(cont[0]).toBe(90);
+    expect(cont[0]).toBe(UNDERRUN_DISCARDS);
     expect(cont[1]).toBe(0);
   });
 
