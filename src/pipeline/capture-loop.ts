@@ -47,6 +47,8 @@ const YIELD_EVERY_MS = 20;
 /** Backoff between attempts to reopen a lost capture interface. */
 const RECAPTURE_MIN_MS = 500;
 const RECAPTURE_MAX_MS = 10_000;
+/** Longest a stop waits for the packets captured before it (the ring's last block retires on its buffer timeout). */
+const DRAIN_MAX_MS = 2000;
 
 /**
  * Drains a live capture into `onBatch` until stop(). The interface may go down (link loss, driver reset):
@@ -69,10 +71,14 @@ export class CaptureLoop {
     return { received: b.received + s.received, droppedKernel: b.droppedKernel + s.droppedKernel, droppedInterface: b.droppedInterface + s.droppedInterface };
   }
 
-  /** Ends run(): closes the capture (the batch in progress finishes first). */
+  /**
+   * Ends run(): the packets the kernel captured before the stop are still read and handed on (at most
+   * DRAIN_MAX_MS), then the capture closes.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    await this.source.drain?.(DRAIN_MAX_MS);
     await this.source.close();
   }
 

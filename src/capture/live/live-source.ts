@@ -12,4 +12,10 @@ export interface LivePacketSource extends PacketSource {
   readonly warnings: readonly string[];
   stats(): LiveCaptureStats;
   statsDelta(): LiveCaptureStats;
+  /**
+   * Before close() at a stop: go on delivering batches until what the kernel captured up to now has been
+   * read (the ring's current block retires within the buffer timeout), then end batches(). Resolves when
+   * batches() has ended or `maxMs` passed.
+   */
+  drain?(maxMs: number): Promise<void>;
 }

@@ -28,12 +28,17 @@ export class PcapLiveSource implements LivePacketSource {
   private wake: (() => void) | null = null;
   private readonly deltas = new LiveStatsDeltas(true);
   private final: LiveCaptureStats | null = null;
+  private readonly bufferTimeoutMs: number;
+  /** While draining: the performance.now() by which batches() ends, and who waits for that. */
+  private drainBy = 0;
+  private drained: (() => void) | null = null;
 
   constructor(addon: NativeCaptureAddon, o: ResolvedLiveOptions, warnings: string[]) {
     this.addon = addon;
     this.name = o.interface;
     this.warnings = warnings;
     this.batch = allocateBatch(o.batchPackets, o.batchBytes);
+    this.bufferTimeoutMs = o.bufferTimeoutMs;
     const b = this.batch;
     this.handle = addon.open({
       device: o.interface,
@@ -75,12 +80,34 @@ export class PcapLiveSource implements LivePacketSource {
         continue;
       }
       if (n < 0) break; // closed underneath us
+      let waitMs = IDLE_WAKE_MS;
+      if (this.drainBy > 0) {
+        waitMs = Math.ceil(this.drainBy - performance.now());
+        if (waitMs <= 0) break;
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        this.addon.arm(this.handle, IDLE_WAKE_MS);
+        this.addon.arm(this.handle, waitMs);
       });
     }
     b.count = 0;
+    this.drained?.();
+  }
+
+  drain(maxMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    // A block the kernel has not retired yet is not readable: it retires on its buffer timeout, so the
+    // packets captured before the stop are all readable one timeout (plus scheduling) from now.
+    const waitMs = Math.min(maxMs, 2 * this.bufferTimeoutMs + 50);
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, maxMs);
+      this.drained = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.drainBy = performance.now() + waitMs;
+      this.onReadable(); // an idle wait re-arms with the drain's deadline
+    });
   }
 
   stats(): LiveCaptureStats {

@@ -13,7 +13,7 @@
  *   open(opts) -> handle { linkType, snaplen, warning }
  *   dispatch(handle) -> packets copied (0 when nothing is ready; non-blocking)
  *   arm(handle, idleMs)  one-shot: calls opts.onReadable() once the fd is readable (paced, see on_poll) or
- *     after idleMs
+ *     after idleMs; armed already, it restarts the idleMs limit
  *   stats(handle) -> { received, dropped, ifDropped }   (pcap_stats)
  *   close(handle)  idempotent
  *   listInterfaces() -> [{ name, description, loopback, up, running, addresses: [{ family, address, netmask }] }]
@@ -521,10 +521,16 @@ static napi_value arm(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   capture_t *c = unwrap(env, info, args, &argc);
   if (!c) return NULL;
-  if (c->closed || c->armed) return NULL;
+  if (c->closed) return NULL;
   int64_t ms = 1000;
   if (argc >= 2) napi_get_value_int64(env, args[1], &ms);
   if (ms < 1) ms = 1;
+  if (c->armed) {
+    /* Armed already (JavaScript woke itself, e.g. to drain at a stop): the new wait's time limit applies. */
+    uv_timer_stop(c->timer);
+    uv_timer_start(c->timer, on_timer, (uint64_t)ms, 0);
+    return NULL;
+  }
   c->armed = 1;
   uv_poll_start(c->poll, UV_READABLE, on_poll);
   uv_timer_start(c->timer, on_timer, (uint64_t)ms, 0);
