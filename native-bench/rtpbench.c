@@ -9,10 +9,13 @@
  *   - Wireshark's sequence bookkeeping, delta, jitter, skew, min/max/running means (cumulative and
  *     interval sets), RFC 3550 A.1 sequence validation with a 128-entry reorder window, A.8 jitter,
  *     least-squares drift sums, Gilbert/RFC 3611 loss-state counters.
- * Usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N]
+ *   - the jitter-buffer emulation of src/rtp/jitter-buffer.ts per stream (two fixed buffers, one adaptive;
+ *     on by default as qos.jitter_buffers.emulate, off with --no-jb).
+ * Usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb]
  *   prints "packets=... rtp=... streams=... best_ns=..." (with --warm N: time from record N on, the
  *   first N records start the streams untimed) and with --dump one line per stream
- *   (src sport dst dport ssrc packets lost maxDelta maxJitter meanJitter meanDelta) sorted by key.
+ *   (src sport dst dport ssrc packets lost maxDelta maxJitter meanJitter meanDelta, then with the
+ *   emulation the discards of F1 F2 ADAPT) sorted by key.
  * Not hardened for hostile files beyond length checks: it is a benchmark.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -304,7 +307,245 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
   }
 }
 
-static void next_packet(hot_t *s, cold_t *c, double t, int seq, uint32_t ts, int pt, int marker, double bytes) {
+/* ---------------- jitter-buffer emulation (src/rtp/jitter-buffer.ts) ----------------
+ * Three buffers per stream on every audio packet, the model of that file's header comment: F1 and F2
+ * fixed (50 and 200 ms), ADAPT adaptive (5th/95th percentiles of a 64-entry ring of transits, D =
+ * clamp(hi - lo + 10, 20, 500), recomputed every 64 packets and at talkspurts); relative transits from the
+ * stream's first audio packet; fixed buffers re-anchor at talkspurts, overflow and steps beyond
+ * RESYNC_MS; after UNDERRUN_DISCARDS late packets in a row the next late one re-anchors; Gilbert
+ * transitions per buffer and RFC 3611 clusters of the reference buffer (ADAPT) on the numbers fed. The
+ * same state split and float32 storage as the TS records (a 64-byte hot record, a cold one, a ring). */
+#define JB_NB 3
+#define JB_HIST 64
+#define JB_RESYNC_MS 1000.0
+#define JB_LO_PCT 5
+#define JB_HI_PCT 95
+#define JB_UNDERRUN 8
+#define JB_F1_MS 50.0
+#define JB_F2_MS 200.0
+#define JB_MIN_MS 20.0
+#define JB_MAX_MS 500.0
+#define JB_MARGIN_MS 10.0
+#define JB_REF 2
+enum { JB_STARTED = 1, JB_TALKSPURT = 2, JB_ANCHORED = 4, JB_LOST_SHIFT = 3 };
+enum { JB_RL = 0, JB_LR = 1, JB_LL = 2 };
+
+typedef struct {
+  double tref, ad_sum;
+  float base[JB_NB], ad, ad_max_i;
+  int32_t state, fed, run, cl_lost, ad_n, pos, late_run;
+} jb_hot_t;
+
+typedef struct {
+  double ad_sum_b, ad_max_c;
+  int32_t disc[JB_NB], disc_b[JB_NB], tr[3 * JB_NB], tr_b[3 * JB_NB];
+  int32_t fed_b, ad_n_b, fed_lost, cl_pkts, burst_pkts, burst_lost, nbursts, pad_;
+} jb_cold_t;
+
+_Static_assert(sizeof(jb_hot_t) == 64, "jitter-buffer hot record is one cache line");
+_Static_assert(sizeof(jb_cold_t) == 144, "jitter-buffer cold record as in jitter-buffer.ts");
+
+static int g_jb = 1; /* --no-jb: no jitter-buffer emulation (qos.jitter_buffers.emulate: false) */
+static jb_hot_t *g_jbh;
+static jb_cold_t *g_jbc;
+static float *g_ring;
+
+static void jb_alloc(int slots) {
+  g_jbh = aligned_alloc(64, (size_t)slots * sizeof(jb_hot_t));
+  g_jbc = calloc((size_t)slots, sizeof(jb_cold_t));
+  g_ring = calloc((size_t)slots * JB_HIST, sizeof(float));
+  memset(g_jbh, 0, (size_t)slots * sizeof(jb_hot_t));
+}
+
+static void jb_free(void) {
+  free(g_jbh);
+  free(g_jbc);
+  free(g_ring);
+}
+
+static void jb_start(int slot) {
+  memset(&g_jbh[slot], 0, sizeof(jb_hot_t));
+  memset(&g_jbc[slot], 0, sizeof(jb_cold_t));
+  g_jbh[slot].ad = (float)JB_MIN_MS;
+}
+
+static void jb_loss_run(jb_hot_t *h, jb_cold_t *c, int g) {
+  h->fed += g;
+  c->fed_lost += g;
+  if (h->cl_lost > 0) c->cl_pkts += h->run + g;
+  else c->cl_pkts = g;
+  h->cl_lost += g;
+  h->run = 0;
+}
+
+static void jb_close_cluster(jb_hot_t *h, jb_cold_t *c) {
+  if (h->cl_lost >= 2) {
+    c->burst_pkts += c->cl_pkts;
+    c->burst_lost += h->cl_lost;
+    c->nbursts++;
+  }
+  c->cl_pkts = 0;
+  h->cl_lost = 0;
+}
+
+static void jb_feed(jb_hot_t *h, jb_cold_t *c, int gap, int late_bits) {
+  int32_t state = h->state;
+  int bits = (state >> JB_LOST_SHIFT) & 7;
+  if (gap > 0) {
+    if (h->fed > 0) {
+      for (int b = 0; b < JB_NB; b++) c->tr[3 * b + (((bits >> b) & 1) ? JB_LL : JB_RL)]++;
+    }
+    for (int b = 0; b < JB_NB; b++) c->tr[3 * b + JB_LL] += gap - 1;
+    bits = 7;
+    jb_loss_run(h, c, gap);
+  }
+  if ((bits | late_bits) != 0) {
+    if (h->fed > 0) {
+      for (int b = 0; b < JB_NB; b++) {
+        int now = (late_bits >> b) & 1;
+        if ((bits >> b) & 1) c->tr[3 * b + (now ? JB_LL : JB_LR)]++;
+        else if (now) c->tr[3 * b + JB_RL]++;
+      }
+    }
+    h->state = (state & ~(7 << JB_LOST_SHIFT)) | (late_bits << JB_LOST_SHIFT);
+  }
+  if ((late_bits >> JB_REF) & 1) jb_loss_run(h, c, 1);
+  else {
+    h->fed++;
+    int32_t run = ++h->run;
+    if (run >= GMIN && h->cl_lost > 0) jb_close_cluster(h, c);
+  }
+}
+
+/* The k lowest and highest samples by insertion (as the TS recompute), percentiles, the new delay. */
+static void jb_recompute(jb_hot_t *h, const float *ring, int n) {
+  double lo[8], hi[8];
+  int i_lo = ((n - 1) * JB_LO_PCT) / 100;
+  int i_hi = n - 1 - (int)ceil(((double)(n - 1) * JB_HI_PCT) / 100);
+  int n_lo = 0, n_hi = 0;
+  double t_lo = INFINITY, t_hi = -INFINITY;
+  for (int i = 0; i < n; i++) {
+    double v = ring[i];
+    if (v < t_lo) {
+      int j = n_lo <= i_lo ? n_lo++ : i_lo;
+      for (; j > 0 && lo[j - 1] > v; j--) lo[j] = lo[j - 1];
+      lo[j] = v;
+      if (n_lo > i_lo) t_lo = lo[i_lo];
+    }
+    if (v > t_hi) {
+      int j = n_hi <= i_hi ? n_hi++ : i_hi;
+      for (; j > 0 && hi[j - 1] < v; j--) hi[j] = hi[j - 1];
+      hi[j] = v;
+      if (n_hi > i_hi) t_hi = hi[i_hi];
+    }
+  }
+  double d = hi[i_hi] - lo[i_lo] + JB_MARGIN_MS;
+  if (d < JB_MIN_MS) d = JB_MIN_MS;
+  if (d > JB_MAX_MS) d = JB_MAX_MS;
+  h->base[2] = (float)lo[i_lo];
+  h->ad = (float)d;
+}
+
+/* One packet: arrival ms, media ms since the stream's first packet, audio (0: CN / telephone event),
+ * marker, gap (>= 0 numbers skipped, -1 reordered, -2 sequence restart). */
+static void jb_packet(int slot, double arrival, double media, int audio, int marker, int gap) {
+  jb_hot_t *h = &g_jbh[slot];
+  int32_t state = h->state;
+  if ((state & JB_STARTED) == 0) state = JB_STARTED | JB_TALKSPURT;
+  if (!audio) {
+    h->state = state | JB_TALKSPURT;
+    if (gap >= 0) jb_feed(h, &g_jbc[slot], gap, 0);
+    return;
+  }
+  double transit = arrival - media;
+  if ((state & JB_ANCHORED) == 0) {
+    h->tref = transit;
+    state |= JB_ANCHORED | JB_TALKSPURT;
+  }
+  double r = transit - h->tref;
+  int spurt = (state & JB_TALKSPURT) != 0 || marker != 0 || gap == -2;
+  h->state = state & ~JB_TALKSPURT;
+  int late = 0;
+  int32_t runs = h->late_run;
+  if (spurt) {
+    h->base[0] = (float)r;
+    h->base[1] = (float)r;
+  } else {
+    double b1 = h->base[0];
+    if (r < b1 - JB_F1_MS || r > b1 + JB_F1_MS + JB_RESYNC_MS) h->base[0] = (float)r;
+    else if (r > b1 + JB_F1_MS) {
+      if ((runs & 0xff) >= JB_UNDERRUN) h->base[0] = (float)r;
+      else late = 1;
+    }
+    double b2 = h->base[1];
+    if (r < b2 - JB_F2_MS || r > b2 + JB_F2_MS + JB_RESYNC_MS) h->base[1] = (float)r;
+    else if (r > b2 + JB_F2_MS) {
+      if (((runs >> 8) & 0xff) >= JB_UNDERRUN) h->base[1] = (float)r;
+      else late |= 2;
+    }
+  }
+  float *ring = g_ring + (size_t)slot * JB_HIST;
+  double lo = h->base[2];
+  double d_ad = h->ad;
+  int32_t p = h->pos;
+  int pos = p & 1023;
+  int n = (p >> 10) & 2047;
+  int since = (p >> 21) + 1;
+  if (n == 0 || r > lo + JB_MAX_MS + JB_RESYNC_MS || r < lo - JB_MAX_MS - JB_RESYNC_MS) {
+    n = 0;
+    pos = 0;
+    since = 1;
+    h->base[2] = (float)r;
+  } else if (r > lo + d_ad) {
+    if (((runs >> 16) & 0xff) >= JB_UNDERRUN) h->base[2] = (float)r;
+    else late |= 4;
+  }
+  ring[pos] = (float)r;
+  pos = pos + 1 == JB_HIST ? 0 : pos + 1;
+  if (n < JB_HIST) n++;
+  if (since >= JB_HIST || spurt) {
+    since = 0;
+    jb_recompute(h, ring, n);
+    d_ad = h->ad;
+  }
+  h->pos = pos | (n << 10) | (since << 21);
+  h->ad_sum += d_ad;
+  h->ad_n++;
+  if (d_ad > h->ad_max_i) h->ad_max_i = (float)d_ad;
+  if ((runs | late) != 0) {
+    h->late_run = ((late & 1) ? (runs & 0xff) + 1 : 0) | ((late & 2) ? (runs & 0xff00) + 0x100 : 0) |
+                  ((late & 4) ? (runs & 0xff0000) + 0x10000 : 0);
+  }
+  if (late != 0) {
+    jb_cold_t *c = &g_jbc[slot];
+    if (late & 1) c->disc[0]++;
+    if (late & 2) c->disc[1]++;
+    if (late & 4) c->disc[2]++;
+  }
+  if (gap >= 0) jb_feed(h, &g_jbc[slot], gap, late);
+}
+
+/* The packet's gap relative to the highest sequence number before the RFC 3550 step (engine.ts
+ * jbPacket); duplicates are not played. */
+static void jb_on_packet(hot_t *s, int slot, double t, int seq, uint32_t ts, int marker) {
+  int max_seq = s->max_seq;
+  int ud = (seq - max_seq) & 0xffff;
+  int gap;
+  if (ud == 0) return;
+  if (ud < MAX_DROPOUT) gap = ud - 1;
+  else if (ud <= SEQ_MOD - MAX_MISORDER) gap = -2;
+  else {
+    int32_t max_ext = s->cycles + max_seq;
+    int32_t ext = max_ext - ((max_seq - seq) & 0xffff);
+    if (ext > max_ext - WIN && ext >= s->fin_ext && (s->win[(ext >> 5) & 3] & (1u << (ext & 31))) != 0) return;
+    gap = -1;
+  }
+  int audio = s->clock > 0 && s->kind != K_CN && s->kind != K_TEV;
+  double media = audio ? ((double)(int32_t)(ts - (uint32_t)s->first_ts) * 1000) / s->clock : 0;
+  jb_packet(slot, t, media, audio, marker, gap);
+}
+
+static void next_packet(hot_t *s, cold_t *c, int slot, double t, int seq, uint32_t ts, int pt, int marker, double bytes) {
   double prev_ms = s->last_ms;
   s->last_ms = t;
   int32_t before = s->pk;
@@ -385,6 +626,7 @@ static void next_packet(hot_t *s, cold_t *c, double t, int seq, uint32_t ts, int
     }
   }
   a8(s, t, ts);
+  if (g_jb) jb_on_packet(s, slot, t, seq, ts, marker);
   rfc_sequence(s, c, seq);
 }
 
@@ -427,7 +669,7 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
       hot_t *s = &e->hot[slot];
       if (memcmp(s->key, key, sizeof key) == 0) {
         e->rtp++;
-        next_packet(s, &e->cold[slot], t, seq, ts, pt, marker, bytes);
+        next_packet(s, &e->cold[slot], slot, t, seq, ts, pt, marker, bytes);
         return;
       }
     }
@@ -443,6 +685,10 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
   memcpy(s->key, key, sizeof key);
   e->rtp++;
   first_packet(s, c, t, seq, ts, pt, marker, bytes);
+  if (g_jb) {
+    jb_start(slot);
+    jb_packet(slot, t, 0, s->clock > 0 && s->kind != K_CN && s->kind != K_TEV, marker, 0);
+  }
 }
 
 /* ---------------- decode ---------------- */
@@ -561,7 +807,7 @@ static void ip_text(const uint32_t *w, char *out) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N]\n");
+    fprintf(stderr, "usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb]\n");
     return 2;
   }
   int repeat = 1, dump = 0;
@@ -571,6 +817,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
     else if (strcmp(argv[i], "--dump") == 0) dump = 1;
     else if (strcmp(argv[i], "--decode-only") == 0) g_decode_only = 1;
+    else if (strcmp(argv[i], "--no-jb") == 0) g_jb = 0;
     else if (strcmp(argv[i], "--warm") == 0 && i + 1 < argc) warm = (uint64_t)atoll(argv[++i]);
     else if (strcmp(argv[i], "--max-streams") == 0 && i + 1 < argc) max_streams_arg = atoi(argv[++i]);
   }
@@ -600,8 +847,12 @@ int main(int argc, char **argv) {
   uint64_t n = 0;
   engine_t e = {0};
   for (int r = 0; r < repeat; r++) {
-    if (r > 0) engine_free(&e);
+    if (r > 0) {
+      engine_free(&e);
+      if (g_jb) jb_free();
+    }
     engine_init(&e, max_streams);
+    if (g_jb) jb_alloc(max_streams);
     g_sip = g_udp = g_bad = 0;
     double t0;
     n = run(&e, &p, warm, &t0);
@@ -627,12 +878,18 @@ int main(int argc, char **argv) {
       /* No interval reset in this program: the cumulative max is the current interval's. */
       double max_d = c->c_maxd > s->i_maxd ? c->c_maxd : s->i_maxd;
       double max_j = c->c_maxj > s->i_maxj ? c->c_maxj : s->i_maxj;
-      printf("%s %u %s %u %u %d %.0f %.9f %.9f %.9f %.9f\n", a, k[8] >> 16, b, k[8] & 0xffff, k[9], s->pk,
+      printf("%s %u %s %u %u %d %.0f %.9f %.9f %.9f %.9f", a, k[8] >> 16, b, k[8] & 0xffff, k[9], s->pk,
              ws_expected - s->pk, max_d, max_j, s->meanj, s->meand);
+      if (g_jb) {
+        const jb_cold_t *jc = &g_jbc[s - e.hot];
+        printf(" %d %d %d", jc->disc[0], jc->disc[1], jc->disc[2]);
+      }
+      printf("\n");
     }
     free(refs);
   }
   engine_free(&e);
+  if (g_jb) jb_free();
   free(data);
   return 0;
 }

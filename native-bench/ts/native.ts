@@ -3,9 +3,9 @@
  * The TypeScript side is the product's Pipeline, built from the CLI's defaults, fed as replay feeds it
  * (processRecords) and as live capture feeds it (processBatch over PacketBatches). First all three must
  * produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean delta to 1e-6
- * ms), then each is timed over the capture in memory (best of N, alternating; CPU time of the timing
+ * ms, and with the jitter-buffer emulation, on by default as in the CLI, the discards of each buffer), then each is timed over the capture in memory (best of N, alternating; CPU time of the timing
  * thread on both sides), and TS/C ratios are printed. Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
- *   [--rounds N] [--keep FILE]
+ *   [--rounds N] [--jitter-ms MS] [--keep FILE]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,9 +23,13 @@ import { raiseLiveInlining } from '../../dist/rtp/hot-path-inlining.js';
 const calls = argNumber('calls', 1000);
 const callDurationS = argNumber('call-duration', 12);
 const rounds = argNumber('rounds', 5);
+/** Network jitter of the generated capture (ms); 5 for the figures, larger to exercise the buffers' discards. */
+const jitterMs = argNumber('jitter-ms', 5);
 const nativeDir = fileURLToPath(new URL('../', import.meta.url));
 /** The CLI's defaults (stream table of 40,000 slots); the C reference gets the same table size. */
 const config = benchConfig();
+/** The C reference emulates the jitter buffers when the configuration does (qos.jitter_buffers.emulate). */
+const jbOn = config.qos.jitterBuffers.emulate;
 
 interface NativeRun {
   packets: number;
@@ -36,14 +40,14 @@ interface NativeRun {
 }
 
 function runNative(file: string, repeat: number, dump: boolean, decodeOnly = false): NativeRun {
-  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), '--max-streams', String(config.rtp.maxStreams), ...(dump ? ['--dump'] : []), ...(decodeOnly ? ['--decode-only'] : [])], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), '--max-streams', String(config.rtp.maxStreams), ...(dump ? ['--dump'] : []), ...(decodeOnly ? ['--decode-only'] : []), ...(jbOn ? [] : ['--no-jb'])], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const lines = out.trim().split('\n');
   const head = Object.fromEntries(lines[0].split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
   const results = new Map<string, StreamResult>();
   for (const l of lines.slice(1)) {
-    const [src, sp, dst, dp, ssrc, packets, lost, maxD, maxJ, meanJ, meanD] = l.split(' ');
+    const [src, sp, dst, dp, ssrc, packets, lost, maxD, maxJ, meanJ, meanD, ...disc] = l.split(' ');
     const key = streamKeyOf(src, +sp, dst, +dp, +ssrc);
-    results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD });
+    results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD, ...(disc.length === 3 ? { discards: disc.map(Number) } : {}) });
   }
   return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results };
 }
@@ -138,10 +142,10 @@ function main(): void {
   try {
     const file = join(dir, 'scenario.pcap');
     const stats = writeScenarioPcap(file, {
-      calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs: 5, rtcp: true, seed: 42, startEpochS: 1_700_000_000,
+      calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs, rtcp: true, seed: 42, startEpochS: 1_700_000_000,
     });
     const data = readFileSync(file);
-    console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, 5 ms jitter, RTCP): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
+    console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, ${jitterMs} ms jitter, RTCP): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
 
     // 1. Same results, stream by stream: C, replay path, live path.
     const c = runNative(file, 1, true);
@@ -158,11 +162,14 @@ function main(): void {
     if (c.rtp !== stats.rtpPackets) throw new Error(`RTP packets differ: C ${c.rtp}, generated ${stats.rtpPackets}`);
     if (ts.size !== c.results.size || ts.size !== stats.rtpStreams) throw new Error(`stream counts differ: C ${c.results.size}, TS ${ts.size}`);
     let worst = 0;
+    const discards = [0, 0, 0];
     for (const [key, a] of ts) {
       const b = c.results.get(key);
       if (b === undefined) throw new Error(`stream ${key} missing in C output`);
+      if (jbOn && (a.discards === undefined || b.discards === undefined)) throw new Error(`stream ${key}: jitter-buffer discards missing (TS ${a.discards !== undefined}, C ${b.discards !== undefined})`);
       const bad = diffStream(a, b);
       if (bad.length) throw new Error(`stream ${key} differs: ${bad.join(', ')}`);
+      if (a.discards !== undefined) a.discards.forEach((d, i) => (discards[i] += d));
       worst = Math.max(worst, Math.abs(a.meanJitterMs - b.meanJitterMs), Math.abs(a.maxJitterMs - b.maxJitterMs));
     }
     const tl = streamResults(live.engine, endedLive);
@@ -171,7 +178,9 @@ function main(): void {
       const bad = diffStream(a, ts.get(key)!, 0);
       if (bad.length) throw new Error(`live path: stream ${key} differs: ${bad.join(', ')}`);
     }
-    console.log(`results identical for all ${ts.size} streams, C / replay path / live path (packets, lost, max delta, max/mean jitter, mean delta; largest jitter difference to C ${worst.toExponential(1)} ms)`);
+    const jbNote = jbOn ? `, jitter-buffer discards per buffer (in all: F1 ${discards[0]}, F2 ${discards[1]}, ADAPT ${discards[2]})` : '';
+    console.log(`results identical for all ${ts.size} streams, C / replay path / live path (packets, lost, max delta, max/mean jitter, mean delta${jbNote}; largest jitter difference to C ${worst.toExponential(1)} ms)`);
+    console.log(`jitter-buffer emulation (qos.jitter_buffers.emulate): ${jbOn ? 'on in both the probe and the C reference' : 'off in both'}`);
 
     // 2. Timing: each path in its own process (V8 flags are process-wide, and each mode sets its own, as the
     // CLI does), alternating with the C reference there so both see the same machine load.

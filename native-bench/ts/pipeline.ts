@@ -80,6 +80,8 @@ export interface StreamResult {
   maxJitterMs: number;
   meanJitterMs: number;
   meanDeltaMs: number;
+  /** Jitter-buffer discards per buffer (F1, F2, ADAPT) when the emulation is on. */
+  discards?: number[];
 }
 
 export function streamKeyOf(src: string, srcPort: number, dst: string, dstPort: number, ssrc: number): string {
@@ -117,6 +119,7 @@ function addResult(engine: RtpEngine, slot: number, snap: ReturnType<typeof crea
   out.set(key, {
     key, packets: c.packets, lost: snap.wiresharkLost ?? 0, maxDeltaMs: c.maxDeltaMs, maxJitterMs: c.maxJitterMs,
     meanJitterMs: c.meanJitterMs, meanDeltaMs: c.meanDeltaMs,
+    ...(snap.jitterBuffers === true && snap.jb !== undefined ? { discards: [...snap.jb.cumulative.discards] } : {}),
   });
 }
 
@@ -128,6 +131,7 @@ export function diffStream(a: StreamResult, b: StreamResult, tol = 1e-6): string
   for (const f of ['maxDeltaMs', 'maxJitterMs', 'meanJitterMs', 'meanDeltaMs'] as const) {
     if (!(Math.abs(a[f] - b[f]) <= tol)) bad.push(`${f} ${a[f]} vs ${b[f]}`);
   }
+  if (a.discards !== undefined && b.discards !== undefined && a.discards.join() !== b.discards.join()) bad.push(`discards ${a.discards.join('/')} vs ${b.discards.join('/')}`);
   return bad;
 }
 
