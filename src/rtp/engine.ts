@@ -22,7 +22,7 @@ import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
 import { L, StreamStore } from './stream-store.js';
 import { C, ClockInference, ClockSource, INFER_CLOCKS } from './clock-inference.js';
-import { JitterBuffers, type JitterBufferOptions } from './jitter-buffer.js';
+import { JitterBuffers, warmJitterBuffers, type JitterBufferOptions } from './jitter-buffer.js';
 
 export interface RtpHeuristicOptions {
   /** Consecutive in-sequence packets of one (5-tuple, SSRC) before an unsignalled stream counts. */
@@ -252,6 +252,7 @@ export class RtpEngine {
     this.cands = new CandidateCache(Math.max(this.heur.candidateSlots, n >> 1), KEY_WORDS);
     this.infer = new ClockInference(Math.min(n, 1024));
     this.jb = this.opts.jitterBuffer === null ? null : new JitterBuffers(n, this.opts.jitterBuffer);
+    if (this.opts.jitterBuffer !== null) warmJitterBuffers(this.opts.jitterBuffer);
   }
 
   /** Bytes of typed-array state (for the memory-per-stream figure). */

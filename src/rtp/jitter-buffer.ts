@@ -593,3 +593,45 @@ export function gilbertBurstR(rr: number, rl: number, lr: number, ll: number): n
 export function jitterBufferIndex(name: 'adaptive' | 'fixed1' | 'fixed2' | 'none'): number {
   return name === 'fixed1' ? JB_F1 : name === 'fixed2' ? JB_F2 : name === 'adaptive' ? JB_ADAPT : -1;
 }
+
+/**
+ * Runs a scratch stream through every branch of packet() and the bookkeeping it calls (late packets,
+ * underruns, overflow and step resyncs, losses, reordering, restarts, comfort noise, recomputes) so that
+ * V8 has type feedback for all of them before the packet loop is optimized. A branch first taken inside
+ * optimized code deoptimizes the whole inlined capture loop, and recompiling it costs a compiler thread
+ * 50-250 ms: at live rates of tens of thousands of packets a second that is more than the packets cost.
+ * Methods live on the prototype, so the feedback serves every instance.
+ */
+export function warmJitterBuffers(options: Partial<JitterBufferOptions>): void {
+  const jb = new JitterBuffers(1, options);
+  const counters = emptyJitterBufferCounters();
+  const xr = emptyJitterBufferXr();
+  let media = 0;
+  const pkt = (transit: number, audio: number, marker: number, gap: number): void => {
+    jb.io[0] = media + transit;
+    jb.io[1] = media;
+    jb.packet(0, audio, marker, gap);
+    media += 20;
+  };
+  for (let round = 0; round < 2; round++) {
+    jb.start(0);
+    media = 0;
+    pkt(0, 1, 1, 0);
+    for (let i = 0; i < 150; i++) pkt(0, 1, 0, 0);
+    for (let i = 0; i < UNDERRUN_DISCARDS + 4; i++) pkt(300, 1, 0, 0); // late in every buffer, then underruns
+    for (let i = 0; i < 20; i++) pkt(0, 1, 0, 0); // early: overflow resyncs
+    pkt(2500, 1, 0, 0); // a step beyond every buffer
+    pkt(2500, 1, 0, 3); // losses
+    for (let i = 0; i < 40; i++) pkt(2500, 1, 0, i % 9 === 0 ? 1 : 0);
+    pkt(2400, 1, 0, -1); // reordered
+    pkt(-3000, 1, 0, -2); // sequence restart, far back
+    pkt(0, 0, 0, 0); // comfort noise / events
+    pkt(0, 0, 0, -1);
+    pkt(0, 1, 1, 0); // talkspurt
+    for (let i = 0; i < 200; i++) pkt((i % 7) * 30, 1, 0, i % 5 === 0 ? 1 : 0);
+    jb.resetInterval(0);
+    jb.read(0, false, counters);
+    jb.read(0, true, counters);
+    jb.readXr(0, 20, xr);
+  }
+}

@@ -375,3 +375,16 @@ describe('worked example (README)', () => {
 });
 
 const WORKED_EXAMPLE = 'F1 2.05 (80 discarded), F2 4.33 (0), ADAPT 3.69 (28), network only 4.33';
+
+describe('warm-up of the packet path', () => {
+  it('runs every branch on its own scratch buffers, for any valid options, and leaves engines untouched', async () => {
+    const { warmJitterBuffers } = await import('../../src/rtp/jitter-buffer.js');
+    for (const o of [{}, { adaptiveHistory: 8, adaptiveMinMs: 40, adaptiveMaxMs: 40 }, { fixed1Ms: 1, fixed2Ms: 1000, reference: 0 }]) {
+      expect(() => warmJitterBuffers(o)).not.toThrow();
+    }
+    // A stream after the warm-up scores exactly as the reference model says (no shared state).
+    const r = rng(7);
+    const pkts = stream(600, () => 13 * Math.floor((r() * 90_000) / 13));
+    expect(run(pkts).final.jb!.cumulative.discards).toEqual(referenceDiscards(pkts, { f1: 50, f2: 200, min: 20, max: 500, margin: 10, history: 64 }));
+  });
+});
