@@ -393,6 +393,19 @@ function talk(a: RtpSender, b: RtpSender, ms: number): void {
 
 type KindBuilder = (s: ScenarioBuilder) => void;
 
+/** A calls B, B answers and both start sending: the start of the kinds that act in the middle of a call. */
+function answeredCall(s: ScenarioBuilder) {
+  const r = s.rnd;
+  const codec = s.codec();
+  const pa = s.party(s.a);
+  const pb = s.party(s.b);
+  const d = new Dialog(s, leg(s.spec, s.a, s.b));
+  const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 800));
+  const a = s.sender(pa, pb, codec, media);
+  const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
+  return { r, codec, pa, pb, d, media, a, b };
+}
+
 /** The plain signalled call every other signalled kind varies: A calls B, both talk, A hangs up. */
 function signalledCall(
   s: ScenarioBuilder,
@@ -568,14 +581,7 @@ const KINDS: Record<FieldKind, KindBuilder> = {
   'after-bye': (s) => {
     // The BYE goes out while RTP is still in flight: the last 1..3 packets of each direction and the RTCP BYEs
     // arrive 0.2..18 ms after it.
-    const r = s.rnd;
-    const codec = s.codec();
-    const pa = s.party(s.a);
-    const pb = s.party(s.b);
-    const d = new Dialog(s, leg(s.spec, s.a, s.b));
-    const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 800));
-    const a = s.sender(pa, pb, codec, media);
-    const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
+    const { r, codec, pa, pb, d, media, a, b } = answeredCall(s);
     talk(a, b, r.int(1000, 3000));
     const trailing = Math.min(a.sent.length, b.sent.length, r.int(1, 3));
     const bye = Math.min(a.sent[a.sent.length - trailing].sendNs, b.sent[b.sent.length - trailing].sendNs) + MS - r.int(0, 800) * 1000;
@@ -588,14 +594,7 @@ const KINDS: Record<FieldKind, KindBuilder> = {
   },
   'rejected-reinvite': (s) => {
     // Mid-call the caller offers T.38 (or audio on a new port); the callee answers 488; media carries on.
-    const r = s.rnd;
-    const codec = s.codec();
-    const pa = s.party(s.a);
-    const pb = s.party(s.b);
-    const d = new Dialog(s, leg(s.spec, s.a, s.b));
-    const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 800));
-    const a = s.sender(pa, pb, codec, media);
-    const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
+    const { r, codec, pa, pb, d, media, a, b } = answeredCall(s);
     talk(a, b, r.int(800, 2000));
     const moved = s.party(s.a);
     const offer = r.next() < 0.5
@@ -614,14 +613,7 @@ const KINDS: Record<FieldKind, KindBuilder> = {
   },
   'reinvite-move': (s) => {
     // An accepted re-INVITE moves the caller's media to a new port (same SSRC carries on).
-    const r = s.rnd;
-    const codec = s.codec();
-    const pa = s.party(s.a);
-    const pb = s.party(s.b);
-    const d = new Dialog(s, leg(s.spec, s.a, s.b));
-    const media = d.establish(s.startNs, audioSdp(pa, codec, s.ptimeMs), audioSdp(pb, codec, s.ptimeMs), r.int(100, 800));
-    const a = s.sender(pa, pb, codec, media);
-    const b = s.sender(pb, pa, codec, media + r.int(0, 20) * MS);
+    const { r, codec, pa, pb, d, media, a, b } = answeredCall(s);
     talk(a, b, r.int(800, 2000));
     const moved = s.party(s.a);
     const t = Math.max(a.tNs, b.tNs) + 10 * MS;
