@@ -487,7 +487,7 @@ function pipelineView(p: Pipeline): CounterView {
     evictedUnconfirmed: () => p.engine.counters.evictedUnconfirmed,
     heldBack: () => p.engine.counters.heldBack,
     sipDropped: () => p.counts.sipBacklogDropped,
-    notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
+    notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded + p.counts.rtpHeldDropped, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
   };
 }
 

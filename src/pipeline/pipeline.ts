@@ -83,7 +83,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly rtcpStats = newRtcpParseStats();
   /** Silences, one-way and missing media (reports.faults). */
   readonly faults: MediaFaultMonitor;
-  readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0, sipDeferred: 0, sipBacklogDropped: 0 };
+  readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0, sipDeferred: 0, sipBacklogDropped: 0, rtpHeldBehindSip: 0, rtpNotHeld: 0, rtpHeldDropped: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
   /** Kernel + interface drops of the source so far (reported so they are not read as network loss). */
@@ -238,7 +238,8 @@ export class Pipeline<C extends CallView = CallTracker> {
     const nowBefore = this.pktMs;
     while (q.length > 0) {
       this.pktMs = q.shift(pkt);
-      if (this.calls.onPacket(pkt, this.pktMs) && pkt.ipProto !== 17) this.counts.sip++;
+      if (q.shiftedMedia) this.rtpPacket(pkt, q.bytes);
+      else if (this.calls.onPacket(pkt, this.pktMs) && pkt.ipProto !== 17) this.counts.sip++;
       if ((q.length & 15) === 0 && performance.now() >= until) break;
     }
     this.pktMs = nowBefore;
@@ -254,6 +255,10 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.drainSip(this.sipShutdownMs);
     while (q.length > 0) {
       q.shift(this.sipPkt);
+      if (q.shiftedMedia) {
+        this.counts.rtpHeldDropped++;
+        continue;
+      }
       this.counts.sipBacklogDropped++;
       this.events.sipDropped?.();
     }
@@ -325,9 +330,35 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.counts.otherUdp++;
       return;
     }
+    const q = this.sipBacklog;
+    if (q !== null && q.length > 0 && this.holdBehindSip(q, pkt, buf)) return;
+    this.rtpPacket(pkt, buf);
+  }
+
+  /** An RTP candidate packet (not SIP, not RTCP), its frame in `buf`. */
+  private rtpPacket(pkt: DecodedPacket, buf: Uint8Array): void {
     // Known streams and heuristic candidates first; the binding lookup only for packets not yet counted.
     if (this.heuristic && this.engine.onRtp(pkt, false, buf) >= 0) return;
     if (this.isSignalled(pkt)) this.engine.onRtp(pkt, true, buf);
+  }
+
+  /**
+   * SIP waits in the backlog: an RTP packet of no stream yet may be signalled by an SDP among the waiting
+   * messages (the first packets of a call often share a capture batch with its 200 OK; a binding known
+   * from the INVITE alone would start it on the wrong side). It is queued behind that SIP, and so is every
+   * later packet of its stream while one waits, and handled in capture order: measured as if the SIP had
+   * been handled inline. True when queued; false (handled now) for a known stream with nothing waiting,
+   * or when the backlog has no room for media (counted).
+   */
+  private holdBehindSip(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
+    const key = this.engine.streamKey(pkt);
+    if (!q.holdsMediaFor(key) && this.engine.hasStream(pkt)) return false;
+    if (q.pushMedia(pkt, buf, this.pktMs, key)) {
+      this.counts.rtpHeldBehindSip++;
+      return true;
+    }
+    this.counts.rtpNotHeld++;
+    return false;
   }
 
   /**

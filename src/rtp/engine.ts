@@ -297,22 +297,38 @@ export class RtpEngine {
    * clock); NaN when the packet says nothing (not a stream's, no clock). Rare: called on a jump only.
    */
   clockStepAt(pkt: DecodedPacket): number {
-    const b = pkt.payloadBuf;
-    const off = pkt.payloadOffset;
-    if (this.epochSec < 0 || pkt.payloadLength < 12 || b[off] >> 6 !== 2) return NaN;
-    if (b !== this.viewBuf) this.setView(b);
-    const ts = this.view.getInt32(off + 4);
-    const k9 = this.view.getInt32(off + 8);
-    const k8 = (pkt.srcPort << 16) | pkt.dstPort;
-    const h = hashStreamKey(pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
-    const slot = this.streams.find(h, pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
+    const slot = this.streamOf(pkt);
     if (slot < 0) return NaN;
     const clock = this.w[slot * L.HOT_W + L.W_CLOCK];
     if (clock === 0 || this.u8[slot * L.HOT_BYTES + L.B_A8_VALID] === 0) return NaN;
     const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
     const arrival = t - this.f[slot * L.HOT_D + L.D_A8_PREV_MS];
-    const media = (((ts - this.w[slot * L.HOT_W + L.W_A8_PREV_TS]) | 0) * 1000) / clock;
+    const media = (((this.view.getInt32(pkt.payloadOffset + 4) - this.w[slot * L.HOT_W + L.W_A8_PREV_TS]) | 0) * 1000) / clock;
     return arrival - media;
+  }
+
+  /** True when the RTP packet belongs to a stream being measured (not a candidate). Rare path: no counting. */
+  hasStream(pkt: DecodedPacket): boolean {
+    return this.streamOf(pkt) >= 0;
+  }
+
+  /** The stream key hash of an RTP packet (addresses, ports, SSRC: what the stream index is keyed by). */
+  streamKey(pkt: DecodedPacket): number {
+    const b = pkt.payloadBuf;
+    const o = pkt.payloadOffset;
+    const ssrc = (b[o + 8] << 24) | (b[o + 9] << 16) | (b[o + 10] << 8) | b[o + 11];
+    return hashStreamKey(pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, (pkt.srcPort << 16) | pkt.dstPort, ssrc);
+  }
+
+  /** Slot of the active stream the RTP packet belongs to, or -1 (leaves `view` on the packet's buffer). */
+  private streamOf(pkt: DecodedPacket): number {
+    const b = pkt.payloadBuf;
+    const off = pkt.payloadOffset;
+    if (this.epochSec < 0 || pkt.payloadLength < 12 || b[off] >> 6 !== 2) return -1;
+    if (b !== this.viewBuf) this.setView(b);
+    const k9 = this.view.getInt32(off + 8);
+    const k8 = (pkt.srcPort << 16) | pkt.dstPort;
+    return this.streams.find(this.streamKey(pkt), pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
   }
 
   /** The stream's clock rate (Hz), 0 while unknown: clockStepAt judges only streams with one. */

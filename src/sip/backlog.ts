@@ -3,6 +3,10 @@
  * addresses, times and payload bytes, so that SIP beyond its share of a batch is handled after the batch's
  * media instead of delaying the capture. Fixed memory: entry fields in typed arrays, payloads in one byte
  * ring. When either is full the packet is refused (the caller counts it): SIP is given up before media.
+ *
+ * RTP of no known stream that arrives while SIP waits is queued too (pushMedia), behind that SIP: the SDP
+ * that signals it may be among the waiting messages, and handled in capture order the packet is measured
+ * as if the SIP had been handled inline. Such entries take at most a quarter of the queue.
  */
 import { DecodedPacket } from '../decode/packet.js';
 
@@ -19,7 +23,19 @@ const M_TS_SEC = 14;
 const M_TS_NSEC = 15;
 const M_OFF = 16;
 const M_LEN = 17;
-const M_WORDS = 18;
+const M_KIND = 18; // KIND_SIP or KIND_MEDIA
+const M_VLAN = 19; // vlan + 1 (0: untagged)
+const M_WIRE_LEN = 20;
+const M_MACS = 21; // ring offset of the source then destination MAC (12 bytes), NO_MACS when none
+const M_KEY = 22; // media: the stream key hash the caller gave
+const M_WORDS = 23;
+
+const KIND_SIP = 0;
+const KIND_MEDIA = 1;
+const NO_MACS = 0xffffffff;
+const MAC_BYTES = 12;
+/** Media entries are counted per stream key hash modulo this (a collision only holds a packet longer). */
+const KEY_BUCKETS = 4096;
 
 export class SipBacklog {
   readonly capacity: number;
@@ -27,25 +43,61 @@ export class SipBacklog {
   private readonly meta: Uint32Array;
   private readonly nowMs: Float64Array;
   private head = 0;
+  private lastSlot = 0;
   length = 0;
+  /** Entries queued by pushMedia (at most mediaCapacity). */
+  mediaLength = 0;
+  readonly mediaCapacity: number;
+  /** What the last shift() returned: a media entry (true) or SIP. */
+  shiftedMedia = false;
+  private readonly mediaByKey = new Int32Array(KEY_BUCKETS);
   // Payload ring: bytes [readAt, writeAt) are in use (wrapping); both 0 when empty.
   private readAt = 0;
   private writeAt = 0;
 
   constructor(entries: number, bytes: number) {
     this.capacity = Math.max(1, entries | 0);
+    this.mediaCapacity = this.capacity >> 2;
     this.meta = new Uint32Array(this.capacity * M_WORDS);
     this.nowMs = new Float64Array(this.capacity);
     this.bytes = Buffer.alloc(Math.max(1, bytes | 0));
   }
 
-  /** Copies the packet in; false when the queue or its byte ring is full (nothing is kept). */
+  /** Copies the SIP packet in; false when the queue or its byte ring is full (nothing is kept). */
   push(pkt: DecodedPacket, nowMs: number): boolean {
+    return this.enqueue(pkt, nowMs, KIND_SIP, null);
+  }
+
+  /**
+   * Copies an RTP packet in behind the waiting SIP, with its MAC addresses when `frameBuf` holds them (at
+   * pkt.srcMacOffset / dstMacOffset) and its stream key hash `key`; false when media entries already fill
+   * their share or the queue is full.
+   */
+  pushMedia(pkt: DecodedPacket, frameBuf: Uint8Array, nowMs: number, key: number): boolean {
+    if (this.mediaLength >= this.mediaCapacity) return false;
+    if (!this.enqueue(pkt, nowMs, KIND_MEDIA, pkt.srcMacOffset >= 0 && pkt.dstMacOffset >= 0 ? frameBuf : null)) return false;
+    this.meta[this.lastSlot * M_WORDS + M_KEY] = key;
+    this.mediaByKey[key & (KEY_BUCKETS - 1)]++;
+    this.mediaLength++;
+    return true;
+  }
+
+  /** True when a media entry with this stream key hash (or one sharing its bucket) is queued. */
+  holdsMediaFor(key: number): boolean {
+    return this.mediaByKey[key & (KEY_BUCKETS - 1)] > 0;
+  }
+
+  private enqueue(pkt: DecodedPacket, nowMs: number, kind: number, macsFrom: Uint8Array | null): boolean {
     if (this.length === this.capacity) return false;
     const len = Math.min(pkt.payloadLength, pkt.payloadBuf.length - pkt.payloadOffset);
-    const at = this.reserve(len);
+    const macs = macsFrom === null ? 0 : MAC_BYTES;
+    const at = this.reserve(len + macs);
     if (at < 0) return false;
-    this.bytes.set(pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + len), at);
+    if (macsFrom !== null) {
+      this.bytes.set(macsFrom.subarray(pkt.srcMacOffset, pkt.srcMacOffset + 6), at);
+      this.bytes.set(macsFrom.subarray(pkt.dstMacOffset, pkt.dstMacOffset + 6), at + 6);
+    }
+    this.bytes.set(pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + len), at + macs);
     let slot = this.head + this.length;
     if (slot >= this.capacity) slot -= this.capacity;
     const m = this.meta;
@@ -66,16 +118,22 @@ export class SipBacklog {
     m[o + M_TCP_FLAGS] = pkt.tcpFlags;
     m[o + M_TS_SEC] = pkt.tsSec;
     m[o + M_TS_NSEC] = pkt.tsNsec;
-    m[o + M_OFF] = at;
+    m[o + M_OFF] = at + macs;
     m[o + M_LEN] = len;
+    m[o + M_KIND] = kind;
+    m[o + M_VLAN] = pkt.vlan + 1;
+    m[o + M_WIRE_LEN] = pkt.payloadWireLength;
+    m[o + M_MACS] = macsFrom === null ? NO_MACS : at;
     this.nowMs[slot] = nowMs;
+    this.lastSlot = slot;
     this.length++;
     return true;
   }
 
   /**
-   * Moves the oldest entry into `out` (its payload a view of the ring, valid until the next push) and
-   * returns its capture time; NaN when empty.
+   * Moves the oldest entry into `out` (its payload, and a media entry's MAC addresses, views of the ring
+   * `bytes`, valid until the next push) and returns its capture time; NaN when empty. `shiftedMedia` says
+   * which kind it was.
    */
   shift(out: DecodedPacket): number {
     if (this.length === 0) return Number.NaN;
@@ -103,14 +161,24 @@ export class SipBacklog {
     out.payloadBuf = this.bytes;
     out.payloadOffset = at;
     out.payloadLength = len;
-    out.payloadWireLength = len;
+    out.payloadWireLength = m[o + M_KIND] === KIND_MEDIA ? m[o + M_WIRE_LEN] : len;
+    out.vlan = m[o + M_VLAN] - 1;
+    const macs = m[o + M_MACS];
+    out.srcMacOffset = macs === NO_MACS ? -1 : macs;
+    out.dstMacOffset = macs === NO_MACS ? -1 : macs + 6;
+    this.shiftedMedia = m[o + M_KIND] === KIND_MEDIA;
+    if (this.shiftedMedia) {
+      this.mediaLength--;
+      this.mediaByKey[m[o + M_KEY] & (KEY_BUCKETS - 1)]--;
+    }
     if (++this.head === this.capacity) this.head = 0;
     if (--this.length === 0) {
       this.head = 0;
       this.readAt = 0;
       this.writeAt = 0;
     } else {
-      this.readAt = this.meta[this.head * M_WORDS + M_OFF];
+      const next = this.head * M_WORDS;
+      this.readAt = this.meta[next + M_MACS] === NO_MACS ? this.meta[next + M_OFF] : this.meta[next + M_MACS];
     }
     return this.nowMs[slot];
   }
