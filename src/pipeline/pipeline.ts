@@ -83,6 +83,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly rtcpStats = newRtcpParseStats();
   /** Silences, one-way and missing media (reports.faults). */
   readonly faults: MediaFaultMonitor;
+  /** rtpHeldBehindSip: RTP queued behind waiting SIP; rtpHeldDropped: of those (or refused behind them) not measured; rtpNotHeld: handled at once, no room. */
   readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0, sipDeferred: 0, sipBacklogDropped: 0, rtpHeldBehindSip: 0, rtpNotHeld: 0, rtpHeldDropped: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
@@ -347,14 +348,20 @@ export class Pipeline<C extends CallView = CallTracker> {
    * messages (the first packets of a call often share a capture batch with its 200 OK; a binding known
    * from the INVITE alone would start it on the wrong side). It is queued behind that SIP, and so is every
    * later packet of its stream while one waits, and handled in capture order: measured as if the SIP had
-   * been handled inline. True when queued; false (handled now) for a known stream with nothing waiting,
-   * or when the backlog has no room for media (counted).
+   * been handled inline. True when queued (or dropped); false (handled now) for a known stream with
+   * nothing waiting. When the backlog has no room for media, a packet whose stream has packets waiting is
+   * dropped (counted: handled now it would overtake them), any other is handled now (counted).
    */
   private holdBehindSip(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
     const key = this.engine.streamKey(pkt);
-    if (!q.holdsMediaFor(key) && this.engine.hasStream(pkt)) return false;
+    const waiting = q.holdsMediaFor(key);
+    if (!waiting && this.engine.hasStream(pkt)) return false;
     if (q.pushMedia(pkt, buf, this.pktMs, key)) {
       this.counts.rtpHeldBehindSip++;
+      return true;
+    }
+    if (waiting) {
+      this.counts.rtpHeldDropped++;
       return true;
     }
     this.counts.rtpNotHeld++;
