@@ -13,6 +13,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeHep3Strict, HepStreamDeframer } from '../../src/hep/index.js';
+import { until } from '../wait.js';
 
 export const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -22,11 +23,6 @@ const senderScript = join(root, 'test/attack/sender.mjs');
 export const canRun = process.getuid?.() === 0 && existsSync(cli) && existsSync(join(root, 'dist/gen/index.js')) && existsSync('/sys/class/net/lo');
 
 export const NET = '127.77';
-
-export async function until(cond: () => boolean, ms: number, stepMs = 50): Promise<boolean> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, stepMs));
-  return cond();
-}
 
 export interface Report {
   callId: string;

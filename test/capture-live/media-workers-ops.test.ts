@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
-import { PY_SIP, canNetns, sh, startProbe, until, vethNamespaces } from './media-workers-helpers.js';
+import { PY_SIP, canNetns, sh, startProbe, vethNamespaces } from './media-workers-helpers.js';
+import { until } from '../wait.js';
 import { fanoutGroupInUse, pickAutoFanoutGroup, preferredAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 
 const root = new URL('../../', import.meta.url).pathname;

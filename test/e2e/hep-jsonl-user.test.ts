@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rtp, sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
-import { freePort, sleep, waitFor } from '../hep/helpers.js';
+import { freePort, sleep } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');

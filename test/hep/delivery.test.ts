@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import dgram from 'node:dgram';
 import { HepProtoType, HepSender, decodeHep3Strict, type HepCollectorEvent, type HepSendInput } from '../../src/hep/index.js';
 import { collectorEventLogger } from '../../src/outbound/hep-output.js';
-import { freePort, selfSignedCert, startStreamSink, waitFor } from './helpers.js';
+import { freePort, selfSignedCert, startStreamSink } from './helpers.js';
+import { waitFor } from '../wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

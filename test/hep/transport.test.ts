@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
-import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink, waitFor } from './helpers.js';
+import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink } from './helpers.js';
+import { waitFor } from '../wait.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -22,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeHep3, HepProtoType, HepSender, type HepSendInput } from '../../src/hep/index.js';
-import { waitFor } from '../hep/helpers.js';
+import {  } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 import { NATIVE_ROUTES, kamailioMissing, scriptRoutes, startKamailio, type Kamailio } from './kamailio.js';
 
 const missing = kamailioMissing(['sipcapture', 'db_flatstore']);

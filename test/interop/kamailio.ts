@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, sleep, waitFor } from '../hep/helpers.js';
+import { freePort, sleep } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 
 export const MODDIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
 export const KAMAILIO = ['/usr/sbin/kamailio', '/usr/bin/kamailio'].find((p) => fs.existsSync(p));

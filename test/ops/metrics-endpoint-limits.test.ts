@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -17,11 +18,6 @@ const canRun = existsSync(cli) && existsSync('/proc/self/fd');
 const IDLE_CONNECTIONS = 4000;
 const MAX_CONNECTIONS = 32;
 const IDLE_TIMEOUT_MS = 1500;
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 function openSocket(port: number, first?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {

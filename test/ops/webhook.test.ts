@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { QosEvent } from '../../src/outbound/index.js';
 import { WebhookOutput, type WebhookPayload } from '../../src/outbound/webhook-output.js';
 import type { QosReport } from '../../src/report/index.js';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -60,11 +61,6 @@ const log = {
   error: (obj: object, msg: string) => logs.push({ level: 'error', msg, obj }),
   info: (obj: object, msg: string) => logs.push({ level: 'info', msg, obj }),
 };
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
-  return cond();
-}
 
 let open: Receiver[] = [];
 afterEach(async () => {
