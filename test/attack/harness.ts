@@ -184,7 +184,7 @@ export class Probe {
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString('latin1')));
     this.child.stderr!.on('data', (d: Buffer) => (this.out += d.toString('latin1')));
     this.exited = new Promise((r) => this.child.on('exit', (code) => r((this.exitCode = code))));
-    if (!(await until(() => this.out.includes('capture open') || this.exitCode !== null, 20_000))) throw new Error(`probe did not open its capture:\n${this.out}`);
+    if (!(await until(() => this.out.includes('capture open') || this.exitCode !== null, 30_000))) throw new Error(`probe did not open its capture:\n${this.out}`);
     if (this.exitCode !== null) throw new Error(`probe exited with ${this.exitCode}:\n${this.out}`);
     return this;
   }

@@ -81,7 +81,7 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     expect(await page.locator('#call-streams tbody tr').count()).toBe(2);
     // Refreshed: the page re-renders with newer data.
     const first = Number(await page.locator('body').getAttribute('data-ready'));
-    expect(await until(async () => Number(await page.locator('body').getAttribute('data-ready')) > first, 15_000)).toBe(true);
+    expect(await until(async () => Number(await page.locator('body').getAttribute('data-ready')) > first, 30_000)).toBe(true);
     await screenshot(page, 'callreport-live-page.png');
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);

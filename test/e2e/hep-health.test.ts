@@ -46,7 +46,7 @@ describe.skipIf(!canRun)('a running probe says when a collector is down', () => 
     let log = '';
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     let h: Awaited<ReturnType<typeof health>> = null;
-    await waitFor(() => log.includes('no-such-host.invalid') && log.includes(`tcp://127.0.0.1:${hepPort}`), 20_000, `down logs (log: ${log})`);
+    await waitFor(() => log.includes('no-such-host.invalid') && log.includes(`tcp://127.0.0.1:${hepPort}`), 30_000, `down logs (log: ${log})`);
     await waitFor(() => {
       void health(metricsPort).then((x) => (h = x));
       return h !== null && h.body.delivery?.degraded.length === 2;

@@ -34,7 +34,7 @@ describe.skipIf(!canRun)('JSON lines with process.user', () => {
       '--set', `sip.ports=${sipPort}`, '--metrics-port', '0', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await waitFor(() => /"capture open"/.test(log) && /nobody|privileges|uid/i.test(log), 20_000, `start (log: ${log})`);
+    await waitFor(() => /"capture open"/.test(log) && /nobody|privileges|uid/i.test(log), 30_000, `start (log: ${log})`);
     expect(statSync(file).uid).toBe(0);
     // A call from another socket: INVITE/200 with SDP, then RTP both ways.
     const s = dgram.createSocket('udp4');

@@ -101,7 +101,7 @@ ${o.routes}`;
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(() => kam.exitCode === null && /Listening on/.test(log), 20_000, 'kamailio start');
+    await waitFor(() => kam.exitCode === null && /Listening on/.test(log), 30_000, 'kamailio start');
     // Ready once its TCP listener accepts (UDP is bound before the TCP children start).
     if (stream) {
       for (let i = 0; ; i++) {

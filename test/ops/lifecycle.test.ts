@@ -93,7 +93,7 @@ describe('lifecycle in a real process with real signals', () => {
 
     writeFileSync(file, 'reports:\n  interval_s: -5\n  intervall: 3\n');
     run.proc.kill('SIGHUP');
-    await waitFor(() => run.stderr().includes('configuration reload refused'), 10_000, 'reload refusal log');
+    await waitFor(() => run.stderr().includes('configuration reload refused'), 30_000, 'reload refusal log');
     const refusal = run.stderr().split('\n').find((l) => l.includes('configuration reload refused'))!;
     const rec = JSON.parse(refusal) as { level: number; msg: string };
     expect(rec.level).toBe(50);

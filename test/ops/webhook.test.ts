@@ -130,7 +130,7 @@ describe('webhook output', () => {
     open.push(stuck);
     const w = output(stuck.url, { queueSize: 3, timeoutMs: 60_000 });
     for (let i = 0; i < 10; i++) w.write(event('ALERT', { ALERT_RULE: 'poor', SSRC: 100 + i }));
-    expect(await until(() => stuck.hits === 1, 5000)).toBe(true);
+    expect(await until(() => stuck.hits === 1, 30_000)).toBe(true);
     // One in flight, three queued (the newest), six dropped.
     expect(w.stats()[0]).toMatchObject({ queued: 3, dropped: 6, sent: 0 });
     expect(logs.filter((l) => l.msg.startsWith('webhook events dropped: the queue is full')).length).toBe(1); // rate-limited
