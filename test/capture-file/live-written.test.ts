@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarizeCapture } from '../../src/decode/index.js';
 import { decoderUdpFlowsOfFile, sorted, tsharkUdpFlows } from '../decode/flows.js';
-import { waitFor } from '../wait.js';
+import { until } from '../wait.js';
 
 /**
  * Files written by real capture tools from real traffic: tcpdump on "any" (nanosecond pcap, LINUX_SLL2,
@@ -30,25 +30,18 @@ async function captureWhileSending(cmd: string, args: string[], file: string, po
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(() => /listening on|Capturing on/.test(err), 30_000, `${cmd} to start: ${err}`);
+  if (!(await until(() => /listening on|Capturing on/.test(err)))) throw new Error(`${cmd} did not start: ${err}`);
   // The start message does not say the filter is in place (dumpcap prints it before opening the
   // interface): markers from a socket bound to `port` are sent until one is in the file.
   const marker = createSocket('udp4');
   await new Promise<void>((r) => marker.bind(port, '127.0.0.1', r));
   const markerFlow = `127.0.0.1|${port}|127.0.0.1|${port + 1}`;
-  try {
-    await waitFor(
-      () => {
-        marker.send(Buffer.alloc(8), port + 1, '127.0.0.1');
-        return (flowsSoFar(file).get(markerFlow) ?? 0) > 0;
-      },
-      30_000,
-      `a marker in ${file} (${cmd}: ${err})`,
-      100,
-    );
-  } finally {
-    marker.close();
-  }
+  const markerSeen = () => {
+    marker.send(Buffer.alloc(8), port + 1, '127.0.0.1');
+    return (flowsSoFar(file).get(markerFlow) ?? 0) > 0;
+  };
+  const attached = await until(markerSeen, 30_000, 100).finally(() => marker.close());
+  if (!attached) throw new Error(`${cmd} wrote no marker to ${file}: ${err}`);
   let sent = 0;
   for (const [family, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
     const sock = createSocket(family);
@@ -65,7 +58,7 @@ async function captureWhileSending(cmd: string, args: string[], file: string, po
   }
   // libpcap hands packets over in TPACKET_V3 blocks retired by a timeout: they reach the file that much later.
   const toPort = () => [...flowsSoFar(file)].reduce((n, [flow, count]) => (flow.endsWith(`|${port}`) ? n + count : n), 0);
-  await waitFor(() => toPort() >= sent, 30_000, `${sent} datagrams in ${file}`, 100);
+  if (!(await until(() => toPort() >= sent, 30_000, 100))) throw new Error(`${toPort()} of ${sent} datagrams in ${file}: ${err}`);
   const exited = new Promise((r) => proc.on('exit', r));
   proc.kill('SIGINT');
   await exited;

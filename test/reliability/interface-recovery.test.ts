@@ -39,7 +39,6 @@ for i in range(${from}, ${to}):
 `);
 }
 
-
 /** RTP packets the probe has counted, read from its /metrics inside namespace B (-1 while unreadable). */
 function rtpCounted(port: number): number {
   const r = spawnSync('ip', ['netns', 'exec', nsB, 'python3', '-c', `
