@@ -53,7 +53,8 @@ describe.skipIf(!canRun)('rtpprobe run watched live (workers 2 on lo)', () => {
   it('serves the calls and streams of the workers, logs status lines, and prints the stream table at SIGTERM', async () => {
     const tag = String(process.pid);
     const base = 43000 + (process.pid % 300) * 20;
-    const filter = `udp and portrange ${base}-${base + 4 * CALLS + 1}`;
+    // Both ends in the test's ports: other suites' sockets get ephemeral ports (32768-60999) in this range too.
+    const filter = `udp and src portrange ${base}-${base + 4 * CALLS + 1} and dst portrange ${base}-${base + 4 * CALLS + 1}`;
     probe = await startProbe(cli, [
       '-i', 'lo', '-f', filter, '--no-hep',
       '--set', 'capture.workers=2', '--set', `sip.ports=${base + 4 * CALLS}`, '--set', 'reports.interval_s=1', '--set', 'log.status_interval_s=1',

@@ -126,7 +126,8 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     hepA = await receiver();
     hepB = await receiver();
     writeFileSync(cfg(), config('  interval_s: 2\n'));
-    const filter = `udp and portrange ${base}-${sipPort + 1}`;
+    // Both ends in the test's ports: other suites' sockets get ephemeral ports (32768-60999) in this range too.
+    const filter = `udp and src portrange ${base}-${sipPort + 1} and dst portrange ${base}-${sipPort + 1}`;
     const probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg()]);
     ({ child, exit, metricsPort } = probe);
     log = probe.log;
@@ -242,7 +243,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     const settled = await until(async () => {
       text = await scrape();
       return metric(text, 'rtpprobe_capture_packets_received_total{interface="lo"}') === sent && perWorker('rtpprobe_worker_capture_packets_received_total') === sent;
-    }, 5000);
+    }, 30_000);
     expect(settled, `sent ${sent}\n${text}`).toBe(true);
     expect(perWorker('rtpprobe_worker_capture_packets_dropped_kernel_total')).toBe(metric(text, 'rtpprobe_capture_packets_dropped_kernel_total{interface="lo"}'));
     expect(perWorker('rtpprobe_worker_capture_packets_dropped_interface_total')).toBe(metric(text, 'rtpprobe_capture_packets_dropped_interface_total{interface="lo"}'));
@@ -311,7 +312,7 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
       const all = await until(async () => {
         text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         return metric(text, 'rtpprobe_capture_packets_received_total{interface="lo"}') === 64;
-      }, 5000);
+      }, 30_000);
       expect(all, text).toBe(true);
     } finally {
       probe.kill('SIGTERM');

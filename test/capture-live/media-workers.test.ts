@@ -75,7 +75,8 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
     const cfg = join(dir, 'probe.yaml');
     writeFileSync(cfg, `capture:\n  workers: 2\nsip:\n  ports: [${base + 4 * CALLS}]\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
-    const filter = `udp and portrange ${base}-${base + 4 * CALLS + 1}`;
+    // Both ends in the test's ports: other suites' sockets get ephemeral ports (32768-60999) in this range too.
+    const filter = `udp and src portrange ${base}-${base + 4 * CALLS + 1} and dst portrange ${base}-${base + 4 * CALLS + 1}`;
     probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`]);
   });
 
