@@ -5,7 +5,8 @@
  * 2-core CI machine sustains) and 'full' (the rates of the field report, `npm run attack`).
  */
 import { createConnection, type Socket as TcpSocket } from 'node:net';
-import { checkRealCalls, HepReceiver, httpGet, metricValue, NET, Probe, runSender, startSender, udpRcvbufErrors, until, type SentStream } from './harness.js';
+import { checkRealCalls, HepReceiver, httpGet, metricValue, NET, Probe, runSender, startSender, udpRcvbufErrors, type SentStream } from './harness.js';
+import { until } from '../wait.js';
 
 export type Size = 'ci' | 'full';
 
@@ -79,7 +80,7 @@ async function watchHealth(p: Probe, running: () => boolean, timeoutMs: number, 
     polls++;
     maxMs = Math.max(maxMs, r.ms);
     if (r.status !== 200) failures++;
-    await new Promise((res) => setTimeout(res, 200));
+    await new Promise((res) => setTimeout(res, 200)); // the polling period while the attack runs
   }
   return { maxMs, failures, retried, polls };
 }
@@ -102,7 +103,7 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     await Promise.all(senders.map((x) => x.ready));
     const calls = runSender<{ streams: SentStream[] }>({ role: 'calls', calls: CALLS, packets: s.packets, net: NET, ...s.calls });
     // The flood starts once every real stream is being measured.
-    for (const end = Date.now() + 10_000; Date.now() < end && (await probe.metric('rtpprobe_streams_active')) < 2 * CALLS; ) await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (await probe.metric('rtpprobe_streams_active')) >= 2 * CALLS, 30_000, 100);
     for (const x of senders) x.go();
     const attacks = Promise.all(senders.map((x) => x.done));
     const limits = LIMITS[s.size];

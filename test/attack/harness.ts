@@ -13,6 +13,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeHep3Strict, HepStreamDeframer } from '../../src/hep/index.js';
+import { until } from '../wait.js';
 
 export const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -22,11 +23,6 @@ const senderScript = join(root, 'test/attack/sender.mjs');
 export const canRun = process.getuid?.() === 0 && existsSync(cli) && existsSync(join(root, 'dist/gen/index.js')) && existsSync('/sys/class/net/lo');
 
 export const NET = '127.77';
-
-export async function until(cond: () => boolean, ms: number, stepMs = 50): Promise<boolean> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, stepMs));
-  return cond();
-}
 
 export interface Report {
   callId: string;
@@ -188,7 +184,7 @@ export class Probe {
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString('latin1')));
     this.child.stderr!.on('data', (d: Buffer) => (this.out += d.toString('latin1')));
     this.exited = new Promise((r) => this.child.on('exit', (code) => r((this.exitCode = code))));
-    if (!(await until(() => this.out.includes('capture open') || this.exitCode !== null, 20_000))) throw new Error(`probe did not open its capture:\n${this.out}`);
+    if (!(await until(() => this.out.includes('capture open') || this.exitCode !== null, 30_000))) throw new Error(`probe did not open its capture:\n${this.out}`);
     if (this.exitCode !== null) throw new Error(`probe exited with ${this.exitCode}:\n${this.out}`);
     return this;
   }

@@ -10,19 +10,11 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
 const CALLS = 3;
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function startProbe(pcap: string, livePage: boolean): { out: () => string; child: ReturnType<typeof spawn> } {
   let out = '';
@@ -89,7 +81,7 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     expect(await page.locator('#call-streams tbody tr').count()).toBe(2);
     // Refreshed: the page re-renders with newer data.
     const first = Number(await page.locator('body').getAttribute('data-ready'));
-    expect(await until(async () => Number(await page.locator('body').getAttribute('data-ready')) > first, 15_000)).toBe(true);
+    expect(await until(async () => Number(await page.locator('body').getAttribute('data-ready')) > first, 30_000)).toBe(true);
     await screenshot(page, 'callreport-live-page.png');
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { until } from '../wait.js';
 
 /** Runs a command; throws with its standard error when it fails. */
 export function sh(...args: string[]): string {
@@ -34,12 +35,6 @@ export function vethNamespaces(nsA: string, nsB: string, a: string, b: string) {
   };
 }
 
-/** Polls `cond` every 50 ms until it holds or `ms` pass; returns its last value. */
-export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
-
 export interface RunningProbe {
   child: ChildProcess;
   /** Everything the probe wrote (JSON log lines). */
@@ -49,7 +44,7 @@ export interface RunningProbe {
 }
 
 /** `node dist/cli.js run ARGS --log-format json` with /metrics on a free port; resolves once the capture is open. */
-export async function startProbe(cli: string, args: string[], openWithinMs = 10_000): Promise<RunningProbe> {
+export async function startProbe(cli: string, args: string[], openWithinMs = 30_000): Promise<RunningProbe> {
   const child = spawn(process.execPath, [cli, 'run', ...args, '--log-format', 'json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RTPPROBE_METRICS_PORT: '0', RTPPROBE_METRICS_LISTEN: '127.0.0.1' },

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
-import { PY_SIP, canNetns, sh, startProbe, until, vethNamespaces, type RunningProbe } from './media-workers-helpers.js';
+import { PY_SIP, canNetns, sh, startProbe, vethNamespaces, type RunningProbe } from './media-workers-helpers.js';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -74,7 +75,8 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
     const cfg = join(dir, 'probe.yaml');
     writeFileSync(cfg, `capture:\n  workers: 2\nsip:\n  ports: [${base + 4 * CALLS}]\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
-    const filter = `udp and portrange ${base}-${base + 4 * CALLS + 1}`;
+    // Both ends in the test's ports: other suites' sockets get ephemeral ports (32768-60999) in this range too.
+    const filter = `udp and src portrange ${base}-${base + 4 * CALLS + 1} and dst portrange ${base}-${base + 4 * CALLS + 1}`;
     probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`]);
   });
 
@@ -89,22 +91,22 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     expect(JSON.parse(open)).toMatchObject({ workers: 2, backend: 'pcap' });
     const sender = spawnSync('python3', ['-c', SENDER, String(base), String(CALLS), String(PACKETS), String(EARLY), tag], { encoding: 'utf8' });
     expect(sender.stdout, sender.stderr).toContain('sent');
-    await new Promise((r) => setTimeout(r, 1000)); // the capture rings hand over their last blocks
-    expect(reports.length).toBe(0); // nothing final before the stop (interval 3600 s, streams still live)
 
-    // /metrics sums the workers' counters (published once a second) and reads the calls from the owner.
+    // /metrics sums the workers' counters (published once a second) and reads the calls from the owner:
+    // the wait ends when every packet sent is counted (the capture rings hand over their last blocks).
     const sentPackets = 2 * CALLS * PACKETS + EARLY + 2 * CALLS;
     let text = '';
     const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     // The packet classes sum to every packet captured.
     const allPackets = () => ['sip', 'rtp', 'rtcp', 'other'].reduce((n, p) => n + (metric(`rtpprobe_packets_total{protocol="${p}"}`) || 0), 0);
     expect(
-      await until(() => {
-        void fetch(`http://127.0.0.1:${probe.metricsPort}/metrics`).then(async (r) => (text = await r.text()));
+      await until(async () => {
+        text = await (await fetch(`http://127.0.0.1:${probe.metricsPort}/metrics`)).text();
         return metric('rtpprobe_streams_active') === 2 * CALLS && allPackets() >= sentPackets;
-      }, 5000),
+      }, 30_000),
       text,
     ).toBe(true);
+    expect(reports.length).toBe(0); // nothing final before the stop (interval 3600 s, streams still live)
     expect(allPackets()).toBe(sentPackets); // the filter lets in only this test's packets
     expect(metric('rtpprobe_packets_total{protocol="rtp"}')).toBe(2 * CALLS * PACKETS + EARLY);
     expect(metric('rtpprobe_packets_total{protocol="sip"}')).toBe(2 * CALLS);
@@ -182,7 +184,8 @@ describe.skipIf(!canNetnsHere)('a media worker dying', () => {
     const exited = new Promise<number | null>((r) => probe.on('exit', r));
     expect(await until(() => log.includes('dropped root privileges')), log).toBe(true);
     sh('ip', '-n', nsB, 'link', 'del', 'wb');
-    await new Promise((r) => setTimeout(r, 700));
+    // The interface comes back once the capture has noticed it gone.
+    expect(await until(() => log.includes('"msg":"capture lost"'), 30_000), log).toBe(true);
     net.linkUp();
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
     if (code === 'still running') probe.kill('SIGKILL');

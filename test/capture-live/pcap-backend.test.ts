@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LinkType } from '../../src/capture/batch.js';
 import { listInterfaces, openLiveCapture, type LivePacketSource } from '../../src/capture/live/index.js';
 import { collect, compareToReference, isRoot, sendGstRtp, sendUdp, sleep, Tcpdump, testPort } from './helpers.js';
+import { until } from '../wait.js';
 
 /** Runs `send` while both tcpdump and our source capture `filter` on lo; returns both packet lists. */
 async function captureAlongsideTcpdump(
@@ -15,11 +16,23 @@ async function captureAlongsideTcpdump(
   const src = await open(filter);
   const ours = collect(src);
   await send();
-  await sleep(300); // > buffer timeout: the last TPACKET_V3 block is retired and delivered
+  await delivered(src);
   await src.close();
   const mine = await ours;
   const ref = await td.stop();
   return { src, mine, ref };
+}
+
+/**
+ * Resolves once the source has handed over every packet the kernel captured for it (the last TPACKET_V3
+ * block retires on the buffer timeout, and the reading loop may be slow to get there on a loaded machine).
+ */
+async function delivered(src: LivePacketSource): Promise<void> {
+  const all = () => {
+    const s = src.stats();
+    return s.kernelReceived > 0 && s.received >= s.kernelReceived;
+  };
+  expect(await until(all), JSON.stringify(src.stats())).toBe(true);
 }
 
 describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
@@ -75,9 +88,7 @@ describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
       }
     })();
     await Promise.all([sendUdp(port, 3000, 30), sendUdp(other, 500, 30)]);
-    // The last ring block is delivered after the buffer timeout; on a loaded machine the loop may need longer.
-    for (let waited = 0; mine.length < 3000 && waited < 5000; waited += 100) await sleep(100);
-    await sleep(300);
+    await delivered(src);
     const delta = src.statsDelta();
     await src.close();
     await loop;
@@ -115,7 +126,8 @@ describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
     const pa = collect(a);
     const pb = collect(b);
     await sendUdp(port, 800, 30, 16); // 16 source ports: the flow hash spreads them over both members
-    await sleep(300);
+    // In a fanout group the kernel counters are not per member: wait for the members' sum.
+    expect(await until(() => a.stats().received + b.stats().received >= 800), JSON.stringify([a.stats(), b.stats()])).toBe(true);
     await Promise.all([a.close(), b.close()]);
     const [ma, mb] = await Promise.all([pa, pb]);
     const ref = await td.stop();

@@ -56,12 +56,6 @@ export function startCli(bundle: string, args: string[]) {
   return { child, out, exited };
 }
 
-/** Polls `cond` until true or `ms` passed (never a fixed sleep). */
-export async function until(cond: () => boolean, ms = 30_000): Promise<boolean> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
-
 /** The data rows of the text stream table (header dropped), split on runs of spaces. */
 export function tableRows(text: string): string[][] {
   const lines = text.split('\n').filter((l) => l.trim() !== '');

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, CAPTURES, runCliSync, shell, startCli, tableRows, until } from './helpers.js';
+import { bundleCli, CAPTURES, runCliSync, shell, startCli, tableRows } from './helpers.js';
+import { until } from '../wait.js';
 
 const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
 const LOSS = join(CAPTURES, 'synth/s03_loss.pcap');
@@ -141,7 +142,7 @@ describe('replay --realtime stops on a signal at any point', () => {
     const p = startCli(bundle, ['replay', gap, '--realtime', '--no-hep', '--jsonl', jsonl, '--metrics', '--set', 'metrics.port=0', '--log-format', 'json']);
     // The metrics endpoint says when the first part's stream has started; the gap follows right after it.
     let port = 0;
-    expect(await until(() => ((port = Number(/"port":(\d+)[^\n]*metrics and health endpoint listening/.exec(p.out.stderr)?.[1] ?? 0)), port > 0))).toBe(true);
+    expect(await until(() => ((port = Number(/"port":(\d+)[^\n]*metrics and health endpoint listening/.exec(p.out.stderr)?.[1] ?? 0)), port > 0), 30_000)).toBe(true);
     // All 50 packets of the first part counted (metrics fold the counters in every second): the replay is
     // now waiting for the packet an hour later.
     let inGap = false;
@@ -149,7 +150,7 @@ describe('replay --realtime stops on a signal at any point', () => {
       const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
       inGap = /^rtpprobe_packets_total\{protocol="rtp"\} 50$/m.test(text) && /^rtpprobe_streams_started_total 1$/m.test(text);
     };
-    expect(await until(() => (void poll(), inGap))).toBe(true);
+    expect(await until(() => (void poll(), inGap), 30_000)).toBe(true);
     const t0 = Date.now();
     p.child.kill(signal);
     const { code } = await p.exited;

@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, waitFor } from '../hep/helpers.js';
+import { freePort } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -45,7 +46,7 @@ describe.skipIf(!canRun)('a running probe says when a collector is down', () => 
     let log = '';
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     let h: Awaited<ReturnType<typeof health>> = null;
-    await waitFor(() => log.includes('no-such-host.invalid') && log.includes(`tcp://127.0.0.1:${hepPort}`), 20_000, `down logs (log: ${log})`);
+    await waitFor(() => log.includes('no-such-host.invalid') && log.includes(`tcp://127.0.0.1:${hepPort}`), 30_000, `down logs (log: ${log})`);
     await waitFor(() => {
       void health(metricsPort).then((x) => (h = x));
       return h !== null && h.body.delivery?.degraded.length === 2;

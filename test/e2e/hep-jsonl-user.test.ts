@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rtp, sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
-import { freePort, sleep, waitFor } from '../hep/helpers.js';
+import { freePort, sleep } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -33,7 +34,7 @@ describe.skipIf(!canRun)('JSON lines with process.user', () => {
       '--set', `sip.ports=${sipPort}`, '--metrics-port', '0', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await waitFor(() => /"capture open"/.test(log) && /nobody|privileges|uid/i.test(log), 20_000, `start (log: ${log})`);
+    await waitFor(() => /"capture open"/.test(log) && /nobody|privileges|uid/i.test(log), 30_000, `start (log: ${log})`);
     expect(statSync(file).uid).toBe(0);
     // A call from another socket: INVITE/200 with SDP, then RTP both ways.
     const s = dgram.createSocket('udp4');

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import dgram from 'node:dgram';
 import { HepProtoType, HepSender, decodeHep3Strict, type HepCollectorEvent, type HepSendInput } from '../../src/hep/index.js';
 import { collectorEventLogger } from '../../src/outbound/hep-output.js';
-import { freePort, selfSignedCert, startStreamSink, waitFor } from './helpers.js';
+import { freePort, selfSignedCert, startStreamSink } from './helpers.js';
+import { waitFor } from '../wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -33,7 +34,7 @@ describe('HEP delivery failures', () => {
     for (const transport of ['udp', 'tcp', 'tls'] as const) {
       const sender = new HepSender({ captureId: 1, backoffInitialMs: 20, backoffMaxMs: 40, onEvent, collectors: [{ host: 'no-such-host.invalid', port: 9060, transport }] });
       for (let i = 0; i < 5; i++) sender.send(report(i));
-      await waitFor(() => sender.stats().collectors[0]!.connectFailures >= 2, 20_000, `${transport} retries`);
+      await waitFor(() => sender.stats().collectors[0]!.connectFailures >= 2, 30_000, `${transport} retries`);
       const c = sender.stats().collectors[0]!;
       expect(c).toMatchObject({ connected: false, queued: 5, sent: 0 });
       expect(c.lastError).toMatch(/cannot resolve no-such-host\.invalid: (ENOTFOUND|EAI_AGAIN)/);
@@ -65,7 +66,7 @@ describe('HEP delivery failures', () => {
       ],
     });
     cleanups.push(() => sender.close(50));
-    await waitFor(() => sender.stats().collectors.every((c) => c.connectFailures >= 5), 20_000, 'repeated failures');
+    await waitFor(() => sender.stats().collectors.every((c) => c.connectFailures >= 5), 30_000, 'repeated failures');
     const [tcp, tls] = sender.stats().collectors;
     expect(tcp!.lastError).toMatch(/ECONNREFUSED/);
     expect(tls!.lastError).toMatch(/TLS: .*(self-signed|self signed|certificate)/i);
@@ -119,7 +120,7 @@ describe('HEP delivery failures', () => {
     const elapsedS = (performance.now() - t0) / 1000;
     const c = sender.stats().collectors[0]!;
     expect(c).toMatchObject({ sent: total, dropped: 0, failed: 0 });
-    await waitFor(() => got === total, 10_000, `receiver got ${got} of ${total}`);
+    await waitFor(() => got === total, 30_000, `receiver got ${got} of ${total}`);
     expect(bad).toBe(0);
     // 12,000 datagrams at 10,000/s with a 64-datagram burst take at least ~1.19 s.
     expect(elapsedS).toBeGreaterThan(1.1);

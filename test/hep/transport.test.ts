@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
-import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink, waitFor } from './helpers.js';
+import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink } from './helpers.js';
+import { waitFor } from '../wait.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -66,7 +67,7 @@ describe('HepSender over real sockets', () => {
       report(2, { protoType: HepProtoType.RTCP_JSON, payload: '{"ssrc":1,"type":200,"report_count":0,"report_blocks":[]}', mos: undefined }),
     ];
     for (const m of msgs) expect(sender.send(m)).toBe(true);
-    await waitFor(() => udp.packets.length === 3 && tcp.frames.length === 3 && tlsSink.frames.length === 3, 10_000, 'all packets');
+    await waitFor(() => udp.packets.length === 3 && tcp.frames.length === 3 && tlsSink.frames.length === 3, 30_000, 'all packets');
     for (const got of [udp.packets, tcp.frames, tlsSink.frames]) {
       got.forEach((p, i) => checkSame(p, msgs[i]!, 2001));
     }
@@ -136,13 +137,13 @@ describe('HepSender over real sockets', () => {
     cleanups.push(() => sender.close(100));
     const msgs = [0, 1, 2, 3, 4].map((i) => report(i));
     for (const m of msgs) sender.send(m);
-    await waitFor(() => sender.stats().collectors[0]!.reconnects >= 2, 5000, 'reconnect attempts');
+    await waitFor(() => sender.stats().collectors[0]!.reconnects >= 2, 30_000, 'reconnect attempts');
     let c = sender.stats().collectors[0]!;
     expect(c).toMatchObject({ connected: false, queued: 5, sent: 0 });
     expect(c.lastError).toMatch(/ECONNREFUSED/);
     const sink = await startStreamSink({ port });
     cleanups.push(() => sink.close());
-    await waitFor(() => sink.frames.length === 5, 10_000, 'queued packets after reconnect');
+    await waitFor(() => sink.frames.length === 5, 30_000, 'queued packets after reconnect');
     sink.frames.forEach((f, i) => checkSame(f, msgs[i]!, 7));
     c = sender.stats().collectors[0]!;
     expect(c).toMatchObject({ connected: true, sent: 5, queued: 0, dropped: 0, failed: 0 });
@@ -195,7 +196,7 @@ describe('HepSender over real sockets', () => {
       return s.queued === 0 && s.inFlight === 0;
     }, 20_000, 'drain after resume');
     const end = sender.stats().collectors[0]!;
-    await waitFor(() => sink.frames.length === end.sent, 20_000, 'receiver got every sent packet');
+    await waitFor(() => sink.frames.length === end.sent, 30_000, 'receiver got every sent packet');
     expect(end.sent + end.dropped).toBe(600);
     expect(sink.deframeErrors).toEqual([]);
     for (const f of sink.frames) expect(decodeHep3Strict(f).payload.length).toBe(big.length);

@@ -25,7 +25,8 @@ import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { runReplay } from '../../src/probe.js';
 import { writeScenarioPcap } from '../../src/gen/index.js';
-import { selfSignedCert, sleep, startUdpSink, waitFor, type UdpSink } from '../hep/helpers.js';
+import { selfSignedCert, sleep, startUdpSink, type UdpSink } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 import { NATIVE_ROUTES, kamailioMissing, scriptRoutes, startKamailio, type Kamailio } from './kamailio.js';
 import { homer5Schema, postgresMissing, startPostgres, type Postgres } from './postgres.js';
 

@@ -22,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeHep3, HepProtoType, HepSender, type HepSendInput } from '../../src/hep/index.js';
-import { waitFor } from '../hep/helpers.js';
+import {  } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 import { NATIVE_ROUTES, kamailioMissing, scriptRoutes, startKamailio, type Kamailio } from './kamailio.js';
 
 const missing = kamailioMissing(['sipcapture', 'db_flatstore']);
@@ -114,7 +115,7 @@ describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UD
     expect(sender.stats().collectors[0]).toMatchObject({ sent: 3, failed: 0, dropped: 0 });
 
     const mine = (t: string) => readRows(k.dbDir, t).filter((r) => r.correlationId === callId);
-    await waitFor(() => mine('report_capture').length >= 1 && mine('rtcp_capture').length >= 1, 10_000, `rows (log:\n${k.log()})`);
+    await waitFor(() => mine('report_capture').length >= 1 && mine('rtcp_capture').length >= 1, 30_000, `rows (log:\n${k.log()})`);
     const reports = mine('report_capture');
     expect(reports).toHaveLength(1);
     // HEP envelope = the RTP stream's addresses: what HOMER's QoS chart groups by.
@@ -126,7 +127,7 @@ describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UD
     expect(rtcps).toHaveLength(1);
     expect(rtcps[0]).toMatchObject({ srcIp: '192.0.2.10', srcPort: 40377, dstIp: '192.0.2.20', dstPort: 8001, type: 3 });
     expect(JSON.parse(rtcps[0]!.msg)).toEqual(JSON.parse(rtcpPayload));
-    await waitFor(() => readRows(k.dbDir, 'sip_capture').some((r) => r.msg.includes(callId)), 5000, 'sip row');
+    await waitFor(() => readRows(k.dbDir, 'sip_capture').some((r) => r.msg.includes(callId)), 30_000, 'sip row');
     const sipRows = readRows(k.dbDir, 'sip_capture').filter((r) => r.msg.includes(callId));
     expect(sipRows).toHaveLength(1);
   });
@@ -140,7 +141,7 @@ describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UD
       expect(sender.send({ ...qos, protoType: type })).toBe(true);
     }
     await sender.close(2000);
-    await waitFor(() => readRows(k.dbDir, 'report_capture').some((r) => r.correlationId === ids[99]), 10_000, 'type 99 row');
+    await waitFor(() => readRows(k.dbDir, 'report_capture').some((r) => r.correlationId === ids[99]), 30_000, 'type 99 row');
     // Sent before the 99 on the same socket and worker: had they been stored, they would be there now.
     const stored = new Set(['report_capture', 'rtcp_capture', 'logs_capture', 'sip_capture'].flatMap((t) => readRows(k.dbDir, t)).map((r) => r.correlationId));
     expect([34, 35, 99].filter((t) => stored.has(ids[t]!))).toEqual([99]);
@@ -168,8 +169,8 @@ describe.skipIf(missing !== undefined)('Kamailio sipcapture (native HEP path, UD
     expect(sender.send({ ...m, protoType: HepProtoType.QOS_REPORT })).toBe(false); // refused locally
     expect(sender.stats().refused.emptyCorrelationId).toBe(1);
     await sender.close(2000);
-    await waitFor(() => readRows(k.dbDir, 'report_capture').some((r) => r.correlationId === okCid), 10_000, 'control row');
-    await waitFor(() => /no correlation id/.test(k.log()), 5000, 'kamailio "no correlation id" log line');
+    await waitFor(() => readRows(k.dbDir, 'report_capture').some((r) => r.correlationId === okCid), 30_000, 'control row');
+    await waitFor(() => /no correlation id/.test(k.log()), 30_000, 'kamailio "no correlation id" log line');
     const rows = readRows(k.dbDir, 'report_capture').filter((r) => r.msg.includes(marker));
     expect(rows.map((r) => r.correlationId)).toEqual([okCid]);
   });
@@ -193,13 +194,13 @@ describe.skipIf(missing !== undefined)('Kamailio sipcapture over TCP (tcp_accept
     await sender.close(3000);
     expect(sender.stats().collectors[0]).toMatchObject({ sent: 3, failed: 0, dropped: 0 });
     const mine = (t: string) => readRows(k.dbDir, t).filter((r) => r.correlationId === callId);
-    await waitFor(() => mine('report_capture').length >= 1 && mine('rtcp_capture').length >= 1, 10_000, `rows (log:\n${k.log()})`);
+    await waitFor(() => mine('report_capture').length >= 1 && mine('rtcp_capture').length >= 1, 30_000, `rows (log:\n${k.log()})`);
     const [report] = mine('report_capture');
     // proto 2 = Kamailio's PROTO_TCP; addresses are the TCP connection's (report_capture() limitation).
     expect(report).toMatchObject({ proto: 2, microTs: '1700000123456789', node: 'homer01:2001' });
     expect(JSON.parse(report!.msg)).toEqual(JSON.parse(qosPayload));
     expect(JSON.parse(mine('rtcp_capture')[0]!.msg)).toEqual(JSON.parse(rtcpPayload));
-    await waitFor(() => readRows(k.dbDir, 'sip_capture').some((r) => r.msg.includes(callId)), 5000, 'sip row');
+    await waitFor(() => readRows(k.dbDir, 'sip_capture').some((r) => r.msg.includes(callId)), 30_000, 'sip row');
     expect(k.log()).not.toMatch(/content length not present/);
   });
 });

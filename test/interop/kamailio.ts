@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, sleep, waitFor } from '../hep/helpers.js';
+import { freePort, sleep } from '../hep/helpers.js';
+import { waitFor } from '../wait.js';
 
 export const MODDIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
 export const KAMAILIO = ['/usr/sbin/kamailio', '/usr/bin/kamailio'].find((p) => fs.existsSync(p));
@@ -100,7 +101,7 @@ ${o.routes}`;
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(() => kam.exitCode === null && /Listening on/.test(log), 20_000, 'kamailio start');
+    await waitFor(() => kam.exitCode === null && /Listening on/.test(log), 30_000, 'kamailio start');
     // Ready once its TCP listener accepts (UDP is bound before the TCP children start).
     if (stream) {
       for (let i = 0; ; i++) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-lifecycle-'));
@@ -83,14 +84,6 @@ function start(file: string, stopDelayMs: number, deadlineMs: number, env: Recor
   };
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('lifecycle in a real process with real signals', () => {
   it('SIGHUP with an invalid file keeps the running config; a valid one is applied; SIGTERM stops cleanly with 0', async () => {
     const file = join(dir, 'reload.yaml');
@@ -100,7 +93,7 @@ describe('lifecycle in a real process with real signals', () => {
 
     writeFileSync(file, 'reports:\n  interval_s: -5\n  intervall: 3\n');
     run.proc.kill('SIGHUP');
-    await until(() => run.stderr().includes('configuration reload refused'), 'reload refusal log');
+    await waitFor(() => run.stderr().includes('configuration reload refused'), 30_000, 'reload refusal log');
     const refusal = run.stderr().split('\n').find((l) => l.includes('configuration reload refused'))!;
     const rec = JSON.parse(refusal) as { level: number; msg: string };
     expect(rec.level).toBe(50);

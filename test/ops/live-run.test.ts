@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveState, type AlertEvent, type TrackedCall } from '../../src/ops/live-state.js';
 import type { QosReport } from '../../src/report/index.js';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -91,12 +92,6 @@ describe('LiveState', () => {
     expect(live.summary().calls).toBe(2);
   });
 });
-
-/** Polls `cond` every 100 ms until it holds or `ms` pass. */
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
-  return cond();
-}
 
 /**
  * Runs `rtpprobe top` in a pseudo-terminal of 140x30: waits (up to 20 s) for a call row, presses `s`,

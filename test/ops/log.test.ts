@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, rateLimitedWarn } from '../../src/ops/log.js';
+import { until } from '../wait.js';
 
 function sink() {
   const lines: string[] = [];
@@ -27,8 +28,8 @@ describe('createLogger', () => {
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
     createLogger({ level: 'info', format: 'auto' }, { destination: out, isTty: true }).info('hello pretty');
-    await new Promise((r) => setTimeout(r, 20));
-    expect(text).toContain('hello pretty');
+    // pino-pretty hands its output to the destination stream asynchronously.
+    expect(await until(() => text.includes('hello pretty')), text).toBe(true);
     expect(text).toContain('INFO');
     expect(() => JSON.parse(text)).toThrow();
   });

@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -17,11 +18,6 @@ const canRun = existsSync(cli) && existsSync('/proc/self/fd');
 const IDLE_CONNECTIONS = 4000;
 const MAX_CONNECTIONS = 32;
 const IDLE_TIMEOUT_MS = 1500;
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; !(await cond()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 function openSocket(port: number, first?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -80,7 +76,7 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
       expect(Date.now() - t0).toBeLessThan(10_000); // loose: the machine may be loaded; starving would time out
     }
     // The probe closed all but the newest few; its descriptors did not grow with the connections.
-    expect(await until(() => clients.length - closedByProbe <= MAX_CONNECTIONS, 5000)).toBe(true);
+    expect(await until(() => clients.length - closedByProbe <= MAX_CONNECTIONS, 30_000)).toBe(true);
     expect(probeFds() - before).toBeLessThanOrEqual(MAX_CONNECTIONS + 4);
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
     expect(metrics.status).toBe(200);

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { QosEvent } from '../../src/outbound/index.js';
 import { WebhookOutput, type WebhookPayload } from '../../src/outbound/webhook-output.js';
 import type { QosReport } from '../../src/report/index.js';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -60,11 +61,6 @@ const log = {
   error: (obj: object, msg: string) => logs.push({ level: 'error', msg, obj }),
   info: (obj: object, msg: string) => logs.push({ level: 'info', msg, obj }),
 };
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
-  return cond();
-}
 
 let open: Receiver[] = [];
 afterEach(async () => {
@@ -134,7 +130,7 @@ describe('webhook output', () => {
     open.push(stuck);
     const w = output(stuck.url, { queueSize: 3, timeoutMs: 60_000 });
     for (let i = 0; i < 10; i++) w.write(event('ALERT', { ALERT_RULE: 'poor', SSRC: 100 + i }));
-    expect(await until(() => stuck.hits === 1, 5000)).toBe(true);
+    expect(await until(() => stuck.hits === 1, 30_000)).toBe(true);
     // One in flight, three queued (the newest), six dropped.
     expect(w.stats()[0]).toMatchObject({ queued: 3, dropped: 6, sent: 0 });
     expect(logs.filter((l) => l.msg.startsWith('webhook events dropped: the queue is full')).length).toBe(1); // rate-limited

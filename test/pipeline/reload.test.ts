@@ -7,6 +7,7 @@ import { decodeHep3Strict } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { openOutputs } from '../../src/pipeline/index.js';
 import { ReportScheduler } from '../../src/report/index.js';
+import { until } from '../wait.js';
 
 // SIGHUP applies new collectors and thresholds without touching streams: checked with real UDP receivers.
 async function receiver(): Promise<{ sock: Socket; port: number; got: string[] }> {
@@ -24,9 +25,6 @@ function withCollector(port: number): ProbeConfig {
 }
 
 const env = { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: 1_700_000_000_000 };
-const until = async (cond: () => boolean) => {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
-};
 
 describe('configuration reload', () => {
   const sockets: Socket[] = [];

@@ -19,6 +19,7 @@ import { HepStreamDeframer, decodeHep3Strict } from '../../src/hep/index.js';
 import { ExitCode } from '../../src/ops/exit-codes.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { runReplay } from '../../src/probe.js';
+import { until } from '../wait.js';
 
 let dir: string;
 let file: string;
@@ -81,9 +82,10 @@ describe('HEP collector faults during a replay', () => {
       expect(code).toBe(0);
       expect(summary.packets).toBe(truth.records);
       const [c] = (summary.outputs as Array<{ output: string; sent: number; failed: number; dropped: number }>).filter((d) => d.output === 'hep');
-      await new Promise((r) => setTimeout(r, 200));
       // Reports made while the collector was down were queued (none dropped) and arrived after it came up.
       expect(c.dropped).toBe(0);
+      // The replay ends once the last report is written to the socket: the server here reads it after that.
+      expect(await until(() => got.length >= summary.reports.qosSent, 30_000), `${got.length} of ${summary.reports.qosSent}`).toBe(true);
       expect(got.length).toBe(summary.reports.qosSent);
       expect(got.filter((g) => g.type === 'PERIODIC').length).toBeGreaterThan(0);
       expect(got.filter((g) => g.type === 'FINAL' || g.type === 'HANGUP').length).toBe(truth.rtpStreams);

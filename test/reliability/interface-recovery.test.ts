@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../wait.js';
 
 const root = join(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli.js');
@@ -37,8 +38,6 @@ for i in range(${from}, ${to}):
     s.sendto(struct.pack('!BBHII', 0x80, 8, i, i * 160, 0x1234) + b'\\xd5' * 160, ('10.77.0.2', 40000)); time.sleep(0.02)
 `);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** RTP packets the probe has counted, read from its /metrics inside namespace B (-1 while unreadable). */
 function rtpCounted(port: number): number {
@@ -70,17 +69,17 @@ describe.skipIf(!canRun)('capture interface lost and recreated', () => {
     let log = '';
     probe.stderr.on('data', (d) => (log += d));
     const exited = new Promise<number | null>((r) => probe.on('exit', r));
-    for (let i = 0; i < 50 && !log.includes('capture open'); i++) await sleep(100);
+    expect(await until(() => log.includes('capture open')), log).toBe(true);
     const listening = log.split('\n').find((l) => l.includes('metrics and health endpoint listening'));
     const port = (JSON.parse(listening!) as { port: number }).port;
     sendRtp(0, 50);
     // The ring's block still open when the interface goes away goes with it (up to one buffer timeout of
     // packets): the link is taken away once the probe has read the first 50.
-    for (let i = 0; i < 300 && rtpCounted(port) < 50; i++) await sleep(100);
+    expect(await until(() => rtpCounted(port) >= 50, 30_000, 100), log).toBe(true);
     sh('ip', '-n', nsB, 'link', 'del', 'vb'); // takes the peer with it
-    for (let i = 0; i < 300 && !log.includes('capture lost'); i++) await sleep(100);
+    expect(await until(() => log.includes('capture lost')), log).toBe(true);
     linkUp();
-    for (let i = 0; i < 100 && !log.includes('capture reopened'); i++) await sleep(100);
+    expect(await until(() => log.includes('capture reopened')), log).toBe(true);
     sendRtp(50, 100);
     // No wait: a stop still reads what the kernel captured before it.
     probe.kill('SIGTERM');

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
+import { until } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -36,11 +37,6 @@ async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
   await new Promise((r) => srv.close(r));
   return p;
 }
-
-const until = async (cond: () => boolean, ms = 10_000) => {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-};
 
 /** The sender: a separate python3 process; SIP from 5070 to 5060, RTP both ways between the SDP ports. */
 const SENDER = String.raw`
@@ -118,25 +114,36 @@ describe.skipIf(!canRun)('probe CLI on lo: listening sockets, SIGHUP with a bad 
     writeFileSync(cfgPath(), 'rtp:\n  max_streams: lots\nreports: [unclosed\n');
     const before = out.length;
     child.kill('SIGHUP');
-    expect(await until(() => out.slice(before).includes('configuration reload refused'))).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    expect(await until(() => out.slice(before).includes('configuration reload refused'), 30_000)).toBe(true);
+    // Still running after the refusal: it answers /metrics.
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
     expect(child.exitCode).toBeNull();
   });
 
   it('SIGTERM: one FINAL per open stream reaches the collector before exit 0; everything escaped', async () => {
+    // Only this test's calls: the probe captures all UDP on lo, where other suites run calls meanwhile.
+    const ours = (id: string) => id === 'normal-call-1@probe.test' || id.startsWith('evil-');
+    // The series appears with the first RTP packet counted.
+    const rtpPackets = async () => Number(/^rtpprobe_packets_total\{protocol="rtp"\} (\S+)$/m.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1] ?? 0);
     const ports = await Promise.all([freePort('udp'), freePort('udp'), freePort('udp'), freePort('udp')]);
     const even = ports.map((p) => p & ~1);
+    const rtpBefore = await rtpPackets();
     const sender = spawnSync('python3', ['-c', SENDER, ...even.map(String)], { encoding: 'utf8' });
     expect(sender.stdout, sender.stderr).toContain('sent');
-    await new Promise((r) => setTimeout(r, 1500)); // the capture ring hands over its last block
+    // The streams are open when the probe holds both calls and has counted at least the 400 RTP packets
+    // sent (other suites' RTP on lo counts too: a lower bound; SIGTERM reads whatever is left in the ring).
+    let calls: { callId: string; state: string }[] = [];
+    const bothOpen = async () => {
+      calls = ((await (await fetch(`http://127.0.0.1:${metricsPort}/api/calls?limit=100000`)).json()) as { calls: typeof calls }).calls.filter((c) => ours(c.callId));
+      return calls.length === 2 && calls.every((c) => c.state === 'confirmed') && (await rtpPackets()) >= rtpBefore + 400;
+    };
+    expect(await until(bothOpen, 30_000), JSON.stringify(calls)).toBe(true);
     const termAt = Date.now();
     child.kill('SIGTERM');
     const code = await exit;
     const exitedAt = Date.now();
     expect(code).toBe(0);
 
-    // Only this test's calls: the probe captures all UDP on lo, where other suites run calls meanwhile.
-    const ours = (id: string) => id === 'normal-call-1@probe.test' || id.startsWith('evil-');
     const finals = reports.filter((r) => ours(r.callId) && (JSON.parse(r.payload) as { TYPE: string }).TYPE === 'FINAL');
     // Two calls x two directions = four streams open at SIGTERM; each gets exactly one FINAL.
     expect(finals.length).toBe(4);

@@ -6,15 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { JsonLinesOutput } from '../../src/report/index.js';
 import { openJsonlOutput } from '../../src/outbound/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
+import { waitFor } from '../wait.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rtpprobe-jsonl-'));
-const waitFor = async (cond: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 /** A tmpfs of `kb` KiB mounted for the test (root only); null when mounting is not allowed here. */
 function smallFilesystem(kb: number): { dir: string; unmount(): void } | null {
