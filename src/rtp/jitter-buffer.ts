@@ -54,6 +54,8 @@ export const HI_PCT = 95;
  * discard everything after it.
  */
 export const UNDERRUN_DISCARDS = 8;
+/** Ranks below this are selected in registers (selectFew). */
+const FEW = 4;
 /** RFC 3611 4.7.2 Gmin: a burst contains no run of this many received (played) packets. */
 export const JB_GMIN = 16;
 
@@ -248,6 +250,8 @@ export class JitterBuffers {
   /** The smallest and largest samples of a recompute, sorted (shared by all streams). */
   private readonly lowest: Float64Array;
   private readonly highest: Float64Array;
+  /** A recompute's low and high percentile. */
+  private readonly selected = new Float64Array(2);
 
   constructor(slots: number, options: Partial<JitterBufferOptions> = {}) {
     const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
@@ -401,7 +405,13 @@ export class JitterBuffers {
       if ((late & 2) !== 0) w[cw + J.CW_DISC + 1]++;
       if ((late & 4) !== 0) w[cw + J.CW_DISC + 2]++;
     }
-    if (gap >= 0) this.feed(slot, gap, late);
+    if (gap === 0 && (late | (state & (7 << J.LOST_SHIFT))) === 0) {
+      // feed()'s common case (the next number, played everywhere, nothing lost before) without the call.
+      w[hw + J.W_FED]++;
+      const run = w[hw + J.W_RUN] + 1;
+      w[hw + J.W_RUN] = run;
+      if (run >= JB_GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
+    } else if (gap >= 0) this.feed(slot, gap, late);
   }
 
   /**
@@ -410,11 +420,75 @@ export class JitterBuffers {
    * sort of the history (which cost more than the rest of the packet path together).
    */
   private recompute(hw: number, rw: number, n: number): void {
+    const iLo = Math.floor(((n - 1) * LO_PCT) / 100); // rank from the bottom
+    const iHi = n - 1 - Math.ceil(((n - 1) * HI_PCT) / 100); // rank from the top
+    if (iLo < FEW && iHi < FEW) this.selectFew(rw, n, iLo, iHi);
+    else this.selectAny(rw, n, iLo, iHi);
+    const sel = this.selected;
+    let d = sel[1] - sel[0] + this.marginMs;
+    if (d < this.minMs) d = this.minMs;
+    if (d > this.maxMs) d = this.maxMs;
+    this.f32[hw + J.F_BASE + JB_ADAPT] = sel[0];
+    this.f32[hw + J.F_AD] = d;
+  }
+
+  /**
+   * selectAny for ranks below FEW (histories up to 80, the default 64): the FEW smallest and largest in
+   * locals, which V8 keeps in registers, instead of arrays in memory (half the time of selectAny here).
+   * Equal values are inserted behind each other as in selectAny, so both pick the same sample.
+   */
+  private selectFew(rw: number, n: number, iLo: number, iHi: number): void {
+    const ring = this.ring;
+    let a0 = Infinity;
+    let a1 = Infinity;
+    let a2 = Infinity;
+    let a3 = Infinity;
+    let b0 = -Infinity;
+    let b1 = -Infinity;
+    let b2 = -Infinity;
+    let b3 = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = ring[rw + i];
+      if (v < a3) {
+        if (v >= a2) a3 = v;
+        else {
+          a3 = a2;
+          if (v >= a1) a2 = v;
+          else {
+            a2 = a1;
+            if (v >= a0) a1 = v;
+            else {
+              a1 = a0;
+              a0 = v;
+            }
+          }
+        }
+      }
+      if (v > b3) {
+        if (v <= b2) b3 = v;
+        else {
+          b3 = b2;
+          if (v <= b1) b2 = v;
+          else {
+            b2 = b1;
+            if (v <= b0) b1 = v;
+            else {
+              b1 = b0;
+              b0 = v;
+            }
+          }
+        }
+      }
+    }
+    this.selected[0] = iLo === 0 ? a0 : iLo === 1 ? a1 : iLo === 2 ? a2 : a3;
+    this.selected[1] = iHi === 0 ? b0 : iHi === 1 ? b1 : iHi === 2 ? b2 : b3;
+  }
+
+  /** The iLo-th smallest and iHi-th largest of the slot's n history samples, into selected[0] and [1]. */
+  private selectAny(rw: number, n: number, iLo: number, iHi: number): void {
     const ring = this.ring;
     const lo = this.lowest;
     const hi = this.highest;
-    const iLo = Math.floor(((n - 1) * LO_PCT) / 100); // rank from the bottom
-    const iHi = n - 1 - Math.ceil(((n - 1) * HI_PCT) / 100); // rank from the top
     let nLo = 0;
     let nHi = 0;
     // Thresholds to enter each set: +-Infinity until it holds its k values.
@@ -435,11 +509,8 @@ export class JitterBuffers {
         if (nHi > iHi) tHi = hi[iHi];
       }
     }
-    let d = hi[iHi] - lo[iLo] + this.marginMs;
-    if (d < this.minMs) d = this.minMs;
-    if (d > this.maxMs) d = this.maxMs;
-    this.f32[hw + J.F_BASE + JB_ADAPT] = lo[iLo];
-    this.f32[hw + J.F_AD] = d;
+    this.selected[0] = lo[iLo];
+    this.selected[1] = hi[iHi];
   }
 
   /**
