@@ -455,8 +455,8 @@ export class JitterBuffers {
 
   /**
    * selectAny for ranks below FEW (histories up to 80, the default 64): the FEW smallest and largest in
-   * locals, which V8 keeps in registers, instead of arrays in memory (half the time of selectAny here).
-   * Equal values are inserted behind each other as in selectAny, so both pick the same sample.
+   * locals, which V8 keeps in registers, instead of arrays in memory. Equal values are inserted behind
+   * each other as in selectAny, so both pick the same sample.
    */
   private selectFew(rw: number, n: number, iLo: number, iHi: number): void {
     const ring = this.ring;
