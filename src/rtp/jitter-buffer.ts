@@ -39,23 +39,48 @@ export const JB_NAMES = ['F1', 'F2', 'ADAPT'] as const;
 export type JitterBufferName = (typeof JB_NAMES)[number];
 export const JB_F1 = 0;
 export const JB_F2 = 1;
-export const JB_ADAPT = 2;
-const NB = 3;
+export const JB_ADAPT: number = M.ADAPT;
 
-/** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
-export const RESYNC_MS = 1000;
-/** Percentiles of the adaptive buffer's delay window (low and high). */
-export const LO_PCT = 5;
-export const HI_PCT = 95;
 /**
- * Late packets in a row before a buffer treats itself as run dry and re-anchors at the next late one: 8
- * frames (160 ms at 20 ms) of concealment. A stall's queued packets (late by less than the stall) stay
- * discards as in a plain fixed buffer; a slow sender clock or a delay step, late without end, does not
- * discard everything after it.
+ * The model's constants, as literals: the packet path reads these (tsc inlines a const enum, where V8
+ * loads an exported module constant from its cell and checks it at every use).
  */
-export const UNDERRUN_DISCARDS = 8;
-/** RFC 3611 4.7.2 Gmin: a burst contains no run of this many received (played) packets. */
-export const JB_GMIN = 16;
+const enum M {
+  /** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
+  RESYNC_MS = 1000,
+  /** Percentiles of the adaptive buffer's delay window (low and high). */
+  LO_PCT = 5,
+  HI_PCT = 95,
+  /**
+   * Late packets in a row before a buffer treats itself as run dry and re-anchors at the next late one:
+   * 8 frames (160 ms at 20 ms) of concealment. A stall's queued packets (late by less than the stall)
+   * stay discards as in a plain fixed buffer; a slow sender clock or a delay step, late without end,
+   * does not discard everything after it.
+   */
+  UNDERRUN_DISCARDS = 8,
+  /** RFC 3611 4.7.2 Gmin: a burst contains no run of this many received (played) packets. */
+  GMIN = 16,
+  /** Ranks below this are selected in registers (selectFew). */
+  FEW = 4,
+  /** Buffers, and the adaptive one's index. */
+  NB = 3,
+  ADAPT = 2,
+}
+const NB: number = M.NB;
+/** Indices of JitterBuffers.ms. */
+const enum P {
+  SIZE1,
+  SIZE2,
+  MIN,
+  MAX,
+  MARGIN,
+}
+
+export const RESYNC_MS: number = M.RESYNC_MS;
+export const LO_PCT: number = M.LO_PCT;
+export const HI_PCT: number = M.HI_PCT;
+export const UNDERRUN_DISCARDS: number = M.UNDERRUN_DISCARDS;
+export const JB_GMIN: number = M.GMIN;
 
 export interface JitterBufferOptions {
   fixed1Ms: number;
@@ -239,15 +264,14 @@ export class JitterBuffers {
   readonly io = new Float64Array(2);
   private readonly coldD0: number;
   private readonly coldW0: number;
-  private readonly size1: number;
-  private readonly size2: number;
-  private readonly minMs: number;
-  private readonly maxMs: number;
-  private readonly marginMs: number;
+  /** The options' delays (ms), indexed by P: a typed array reads as a plain double in optimized code. */
+  private readonly ms = new Float64Array(5);
   private readonly ref: number;
   /** The smallest and largest samples of a recompute, sorted (shared by all streams). */
   private readonly lowest: Float64Array;
   private readonly highest: Float64Array;
+  /** A recompute's low and high percentile. */
+  private readonly selected = new Float64Array(2);
 
   constructor(slots: number, options: Partial<JitterBufferOptions> = {}) {
     const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
@@ -263,14 +287,14 @@ export class JitterBuffers {
     this.coldW0 = this.coldByte >> 2;
     this.hist = o.adaptiveHistory | 0;
     this.ring = new Float32Array(slots * this.hist);
-    const k = Math.floor(((this.hist - 1) * LO_PCT) / 100) + Math.ceil(((this.hist - 1) * (100 - HI_PCT)) / 100) + 2;
+    const k = Math.floor(((this.hist - 1) * M.LO_PCT) / 100) + Math.ceil(((this.hist - 1) * (100 - M.HI_PCT)) / 100) + 2;
     this.lowest = new Float64Array(k);
     this.highest = new Float64Array(k);
-    this.size1 = o.fixed1Ms;
-    this.size2 = o.fixed2Ms;
-    this.minMs = o.adaptiveMinMs;
-    this.maxMs = o.adaptiveMaxMs;
-    this.marginMs = o.adaptiveMarginMs;
+    this.ms[P.SIZE1] = o.fixed1Ms;
+    this.ms[P.SIZE2] = o.fixed2Ms;
+    this.ms[P.MIN] = o.adaptiveMinMs;
+    this.ms[P.MAX] = o.adaptiveMaxMs;
+    this.ms[P.MARGIN] = o.adaptiveMarginMs;
     this.ref = o.reference | 0;
   }
 
@@ -301,7 +325,7 @@ export class JitterBuffers {
     u.fill(0, slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES);
     const c = this.coldByte + slot * J.COLD_BYTES;
     u.fill(0, c, c + J.COLD_BYTES);
-    this.f32[slot * J.HOT_W + J.F_AD] = this.minMs;
+    this.f32[slot * J.HOT_W + J.F_AD] = this.ms[P.MIN];
   }
 
   /**
@@ -342,39 +366,39 @@ export class JitterBuffers {
       f32[hw + J.F_BASE] = r;
       f32[hw + J.F_BASE + 1] = r;
     } else {
-      const s1 = this.size1;
+      const s1 = this.ms[P.SIZE1];
       const b1 = f32[hw + J.F_BASE];
-      if (r < b1 - s1 || r > b1 + s1 + RESYNC_MS) f32[hw + J.F_BASE] = r;
+      if (r < b1 - s1 || r > b1 + s1 + M.RESYNC_MS) f32[hw + J.F_BASE] = r;
       else if (r > b1 + s1) {
-        if ((runs & 0xff) >= UNDERRUN_DISCARDS) f32[hw + J.F_BASE] = r;
+        if ((runs & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE] = r;
         else late = 1;
       }
-      const s2 = this.size2;
+      const s2 = this.ms[P.SIZE2];
       const b2 = f32[hw + J.F_BASE + 1];
-      if (r < b2 - s2 || r > b2 + s2 + RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
+      if (r < b2 - s2 || r > b2 + s2 + M.RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
       else if (r > b2 + s2) {
-        if (((runs >> 8) & 0xff) >= UNDERRUN_DISCARDS) f32[hw + J.F_BASE + 1] = r;
+        if (((runs >> 8) & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE + 1] = r;
         else late |= 2;
       }
     }
     // Adaptive buffer.
     const h = this.hist;
     const rw = slot * h;
-    const lo = f32[hw + J.F_BASE + JB_ADAPT];
+    const lo = f32[hw + J.F_BASE + M.ADAPT];
     let dAd = f32[hw + J.F_AD];
-    const maxMs = this.maxMs;
+    const maxMs = this.ms[P.MAX];
     const p = w[hw + J.W_POS];
     let pos = p & J.POS_MASK;
     let n = (p >> J.HN_SHIFT) & J.HN_MASK;
     let since = (p >> J.SINCE_SHIFT) + 1;
-    if (n === 0 || r > lo + maxMs + RESYNC_MS || r < lo - maxMs - RESYNC_MS) {
+    if (n === 0 || r > lo + maxMs + M.RESYNC_MS || r < lo - maxMs - M.RESYNC_MS) {
       // First sample, or a jump far beyond any delay the buffer can take: its history restarts here.
       n = 0;
       pos = 0;
       since = 1;
-      f32[hw + J.F_BASE + JB_ADAPT] = r;
+      f32[hw + J.F_BASE + M.ADAPT] = r;
     } else if (r > lo + dAd) {
-      if (((runs >> 16) & 0xff) >= UNDERRUN_DISCARDS) f32[hw + J.F_BASE + JB_ADAPT] = r;
+      if (((runs >> 16) & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE + M.ADAPT] = r;
       else late |= 4;
     }
     this.ring[rw + pos] = r;
@@ -401,7 +425,13 @@ export class JitterBuffers {
       if ((late & 2) !== 0) w[cw + J.CW_DISC + 1]++;
       if ((late & 4) !== 0) w[cw + J.CW_DISC + 2]++;
     }
-    if (gap >= 0) this.feed(slot, gap, late);
+    if (gap === 0 && (late | (state & (7 << J.LOST_SHIFT))) === 0) {
+      // feed()'s common case (the next number, played everywhere, nothing lost before) without the call.
+      w[hw + J.W_FED]++;
+      const run = w[hw + J.W_RUN] + 1;
+      w[hw + J.W_RUN] = run;
+      if (run >= M.GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
+    } else if (gap >= 0) this.feed(slot, gap, late);
   }
 
   /**
@@ -410,11 +440,76 @@ export class JitterBuffers {
    * sort of the history (which cost more than the rest of the packet path together).
    */
   private recompute(hw: number, rw: number, n: number): void {
+    const iLo = Math.floor(((n - 1) * M.LO_PCT) / 100); // rank from the bottom
+    const iHi = n - 1 - Math.ceil(((n - 1) * M.HI_PCT) / 100); // rank from the top
+    if (iLo < M.FEW && iHi < M.FEW) this.selectFew(rw, n, iLo, iHi);
+    else this.selectAny(rw, n, iLo, iHi);
+    const sel = this.selected;
+    const ms = this.ms;
+    let d = sel[1] - sel[0] + ms[P.MARGIN];
+    if (d < ms[P.MIN]) d = ms[P.MIN];
+    if (d > ms[P.MAX]) d = ms[P.MAX];
+    this.f32[hw + J.F_BASE + M.ADAPT] = sel[0];
+    this.f32[hw + J.F_AD] = d;
+  }
+
+  /**
+   * selectAny for ranks below FEW (histories up to 80, the default 64): the FEW smallest and largest in
+   * locals, which V8 keeps in registers, instead of arrays in memory. Equal values are inserted behind
+   * each other as in selectAny, so both pick the same sample.
+   */
+  private selectFew(rw: number, n: number, iLo: number, iHi: number): void {
+    const ring = this.ring;
+    let a0 = Infinity;
+    let a1 = Infinity;
+    let a2 = Infinity;
+    let a3 = Infinity;
+    let b0 = -Infinity;
+    let b1 = -Infinity;
+    let b2 = -Infinity;
+    let b3 = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = ring[rw + i];
+      if (v < a3) {
+        if (v >= a2) a3 = v;
+        else {
+          a3 = a2;
+          if (v >= a1) a2 = v;
+          else {
+            a2 = a1;
+            if (v >= a0) a1 = v;
+            else {
+              a1 = a0;
+              a0 = v;
+            }
+          }
+        }
+      }
+      if (v > b3) {
+        if (v <= b2) b3 = v;
+        else {
+          b3 = b2;
+          if (v <= b1) b2 = v;
+          else {
+            b2 = b1;
+            if (v <= b0) b1 = v;
+            else {
+              b1 = b0;
+              b0 = v;
+            }
+          }
+        }
+      }
+    }
+    this.selected[0] = iLo === 0 ? a0 : iLo === 1 ? a1 : iLo === 2 ? a2 : a3;
+    this.selected[1] = iHi === 0 ? b0 : iHi === 1 ? b1 : iHi === 2 ? b2 : b3;
+  }
+
+  /** The iLo-th smallest and iHi-th largest of the slot's n history samples, into selected[0] and [1]. */
+  private selectAny(rw: number, n: number, iLo: number, iHi: number): void {
     const ring = this.ring;
     const lo = this.lowest;
     const hi = this.highest;
-    const iLo = Math.floor(((n - 1) * LO_PCT) / 100); // rank from the bottom
-    const iHi = n - 1 - Math.ceil(((n - 1) * HI_PCT) / 100); // rank from the top
     let nLo = 0;
     let nHi = 0;
     // Thresholds to enter each set: +-Infinity until it holds its k values.
@@ -435,11 +530,8 @@ export class JitterBuffers {
         if (nHi > iHi) tHi = hi[iHi];
       }
     }
-    let d = hi[iHi] - lo[iLo] + this.marginMs;
-    if (d < this.minMs) d = this.minMs;
-    if (d > this.maxMs) d = this.maxMs;
-    this.f32[hw + J.F_BASE + JB_ADAPT] = lo[iLo];
-    this.f32[hw + J.F_AD] = d;
+    this.selected[0] = lo[iLo];
+    this.selected[1] = hi[iHi];
   }
 
   /**
@@ -467,7 +559,7 @@ export class JitterBuffers {
     if ((bits | lateBits) !== 0) {
       if (w[hw + J.W_FED] > 0) {
         const cw = this.cw(slot);
-        for (let b = 0; b < NB; b++) {
+        for (let b = 0; b < M.NB; b++) {
           const now = (lateBits >> b) & 1;
           const tr = cw + J.CW_TR + 3 * b;
           if (((bits >> b) & 1) !== 0) w[tr + (now !== 0 ? J.LL : J.LR)]++;
@@ -482,7 +574,7 @@ export class JitterBuffers {
       w[hw + J.W_FED]++;
       const run = w[hw + J.W_RUN] + 1;
       w[hw + J.W_RUN] = run;
-      if (run >= JB_GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
+      if (run >= M.GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
     }
   }
 
@@ -519,8 +611,8 @@ export class JitterBuffers {
     const hw = slot * J.HOT_W;
     const cd = this.cd(slot);
     const cw = this.cw(slot);
-    for (let i = 0; i < NB; i++) w[cw + J.CW_DISC_B + i] = w[cw + J.CW_DISC + i];
-    for (let i = 0; i < 3 * NB; i++) w[cw + J.CW_TR_B + i] = w[cw + J.CW_TR + i];
+    for (let i = 0; i < M.NB; i++) w[cw + J.CW_DISC_B + i] = w[cw + J.CW_DISC + i];
+    for (let i = 0; i < 3 * M.NB; i++) w[cw + J.CW_TR_B + i] = w[cw + J.CW_TR + i];
     w[cw + J.CW_FED_B] = w[hw + J.W_FED];
     w[cw + J.CW_AD_N_B] = w[hw + J.W_AD_N];
     f[cd + J.CD_AD_SUM_B] = f[hd + J.D_AD_SUM];
@@ -542,7 +634,7 @@ export class JitterBuffers {
     const fed = w[hw + J.W_FED];
     const fedB = w[cw + J.CW_FED_B];
     const transitions = !cumulative && fedB > 0 ? fed - fedB : fed > 0 ? fed - 1 : 0;
-    for (let b = 0; b < NB; b++) {
+    for (let b = 0; b < M.NB; b++) {
       out.discards[b] = w[cw + J.CW_DISC + b] - k * w[cw + J.CW_DISC_B + b];
       const tr = cw + J.CW_TR + 3 * b;
       const trb = cw + J.CW_TR_B + 3 * b;
@@ -591,7 +683,7 @@ export function gilbertBurstR(rr: number, rl: number, lr: number, ll: number): n
 
 /** Buffer index of a configured reference name; -1 for 'none' (the report's MOS from network loss only). */
 export function jitterBufferIndex(name: 'adaptive' | 'fixed1' | 'fixed2' | 'none'): number {
-  return name === 'fixed1' ? JB_F1 : name === 'fixed2' ? JB_F2 : name === 'adaptive' ? JB_ADAPT : -1;
+  return name === 'fixed1' ? JB_F1 : name === 'fixed2' ? JB_F2 : name === 'adaptive' ? M.ADAPT : -1;
 }
 
 /**

@@ -275,6 +275,17 @@ describe('discards against the reference model', () => {
       expect(want[0]).toBeGreaterThan(0);
     });
   }
+  // Percentile ranks up to 3 (histories up to 80) are selected in registers, larger ones in arrays.
+  for (const history of [8, 80, 81, 200]) {
+    it(`history ${history}: ADAPT discards exactly what the plain model does`, () => {
+      const r = rng(history);
+      const pkts = stream(3000, () => 13 * Math.floor((r() * 150_000) / 13), () => false, (i) => i % 700 === 0);
+      const { final } = run(pkts, Infinity, { adaptiveHistory: history });
+      const want = referenceDiscards(pkts, { ...o, history });
+      expect(final.jb!.cumulative.discards).toEqual(want);
+      expect(want[2]).toBeGreaterThan(0);
+    });
+  }
 });
 
 describe('discards against the reference model, any stream', () => {
