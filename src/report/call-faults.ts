@@ -139,14 +139,16 @@ export class CallFaults {
       const l1 = this.last1[c];
       const heard0 = l0 > 0;
       const heard1 = l1 > 0;
-      const exempt = ev.exempt(c);
       const heardAny = heard0 || heard1 || this.sharedMs[c] > 0;
+      // Whether the SDP exempts the call (a walk over its bindings) is asked only where the answer
+      // decides something: not for a call with media both ways, the usual case. -1: not asked yet.
+      let exempt = -1;
       if (this.noMedia[c] === 1) {
-        if (heardAny || exempt) {
+        if (heardAny || (exempt = ev.exempt(c) ? 1 : 0) === 1) {
           this.noMedia[c] = 0;
           ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
         }
-      } else if (noMediaMs > 0 && !heardAny && since >= noMediaMs && !exempt) {
+      } else if (noMediaMs > 0 && !heardAny && since >= noMediaMs && (exempt = ev.exempt(c) ? 1 : 0) === 0) {
         this.noMedia[c] = 1;
         ev.started(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
       }
@@ -154,7 +156,8 @@ export class CallFaults {
       // A direction is live when heard within oneWayMs; one-way when exactly one is live.
       const live0 = heard0 && nowMs - l0 < oneWayMs;
       const live1 = heard1 && nowMs - l1 < oneWayMs;
-      const flowing = live0 !== live1 && !exempt ? (live0 ? 0 : 1) : -1;
+      if (live0 !== live1 && exempt < 0) exempt = ev.exempt(c) ? 1 : 0;
+      const flowing = live0 !== live1 && exempt === 0 ? (live0 ? 0 : 1) : -1;
       const was = this.oneWayDir[c];
       if (was >= 0 && flowing !== was) {
         this.oneWayDir[c] = -1;

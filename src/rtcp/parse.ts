@@ -57,6 +57,19 @@ function reportBlocks(b: Uint8Array, o: number, count: number): RtcpReportBlock[
   return out;
 }
 
+/**
+ * SDES item text b[s..e) as UTF-8. An ASCII item (nearly every CNAME) in a Buffer is read in place: the
+ * same string, without a view and a decoder call per item.
+ */
+function itemText(b: Uint8Array, s: number, e: number): string {
+  if (Buffer.isBuffer(b)) {
+    let i = s;
+    while (i < e && b[i] < 0x80) i++;
+    if (i === e) return b.toString('latin1', s, e);
+  }
+  return utf8.decode(b.subarray(s, e));
+}
+
 /** Returns the parsed SDES chunks, or a string naming the error. `end` is exclusive. */
 function sdesChunks(b: Uint8Array, o: number, end: number, count: number): SdesChunk[] | string {
   const chunks: SdesChunk[] = [];
@@ -77,7 +90,7 @@ function sdesChunks(b: Uint8Array, o: number, end: number, count: number): SdesC
       if (o + 2 > end) return 'SDES item header truncated';
       const n = b[o + 1];
       if (o + 2 + n > end) return 'SDES item text exceeds packet';
-      const text = utf8.decode(b.subarray(o + 2, o + 2 + n));
+      const text = itemText(b, o + 2, o + 2 + n);
       items.push({ type, text });
       if (type === 1 && cname === null) cname = text;
       o += 2 + n;

@@ -27,10 +27,14 @@ export interface RttSample {
 
 const RING = 8;
 
+/**
+ * An SSRC's last RING references. Plain arrays filled as they come: one ring is made per SR sender (about
+ * one per stream), and typed arrays cost far more to create than these few entries cost to store.
+ */
 class RefRing {
-  readonly mids = new Uint32Array(RING);
-  readonly times = new Float64Array(RING);
-  readonly paths: string[] = new Array<string>(RING).fill('');
+  readonly mids: number[] = [];
+  readonly times: number[] = [];
+  readonly paths: string[] = [];
   next = 0;
   used = 0;
   add(mid: number, t: number, path: string): void {

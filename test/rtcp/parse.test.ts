@@ -166,6 +166,21 @@ describe('HOMER RTCP JSON', () => {
     expect(jc.report_blocks_xr).toEqual({ type: 7, id: 0xd2bd4e3e, fraction_lost: 12, fraction_discard: 3, burst_density: 200, gap_density: 5, burst_duration: 120, gap_duration: 4000, round_trip_delay: 150, end_system_delay: 60 });
   });
 
+  it('reads SDES text the same from a Buffer (in place) as from a Uint8Array, as the WHATWG UTF-8 decoder does', () => {
+    const values: Array<string | Uint8Array> = [
+      'alice@198.51.100.7', '', 'x', 'Zoë Ünal', '日本語', '\u0000\u007f', // ASCII, empty, Latin-1 and CJK text, NUL and DEL
+      Uint8Array.of(0xef, 0xbb, 0xbf, 0x61), Uint8Array.of(0x61, 0xff, 0xc3, 0x28, 0x80), Uint8Array.of(0x7f, 0x80), // BOM, invalid bytes
+    ];
+    const compound = rtcpSdes(values.map((value, i) => ({ ssrc: i + 1, items: [{ type: 1, value }, { type: 6, value }] })));
+    const expected = values.map((v) => new TextDecoder('utf-8').decode(typeof v === 'string' ? new TextEncoder().encode(v) : v));
+    // The packet inside a larger Buffer, as a capture holds it, and alone in a Uint8Array.
+    const inCapture = Buffer.concat([Buffer.from('frame headers'), compound, Buffer.from('next')]);
+    const texts = (c: ReturnType<typeof parse>) => c.packets.flatMap((p) => (p.kind === 'SDES' ? p.chunks.map((x) => x.items.map((it) => it.text)) : []));
+    const fromBuffer = texts(parseRtcp(inCapture, 13, compound.length));
+    expect(fromBuffer).toEqual(expected.map((t) => [t, t]));
+    expect(texts(parse(Uint8Array.from(compound)))).toEqual(fromBuffer);
+  });
+
   it('escapes hostile SDES text into valid UTF-8 JSON', () => {
     const evil = rtcpSdes([{ ssrc: 5, items: [{ type: 1, value: Uint8Array.of(0x22, 0x5c, 0x00, 0x0a, 0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80) }] }]);
     const json = rtcpToHomerJson(parse(evil));
