@@ -6,11 +6,11 @@
 import { createWriteStream, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { stringify } from 'yaml';
 import {
   ConfigError,
   loadConfig,
   environmentVariables,
-  yamlModule,
   type LoadConfigOptions,
   type ProbeConfig,
 } from './ops/config.js';
@@ -527,7 +527,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
       for (const n of notes) io.err(`rtpprobe: note: ${n}\n`);
       const src = resolved.options.file ?? 'built-in defaults';
-      if (flags.print) io.out(yamlModule().stringify(snakeKeys(resolved.config)));
+      if (flags.print) io.out(stringify(snakeKeys(resolved.config)));
       else io.out(`configuration OK (${src})\n`);
       io.exit(ExitCode.OK);
     });

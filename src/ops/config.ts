@@ -4,8 +4,8 @@
  * Every problem is reported at once, each naming the field, the value and what is allowed.
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
+import { parseDocument } from 'yaml';
 import { parseCidr } from '../outbound/address-filter.js';
 import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
@@ -448,18 +448,10 @@ function fileKind(st: Stats): string {
   return 'not a file';
 }
 
-/**
- * The YAML parser, loaded on first use: a run on the built-in defaults parses no YAML, and loading the
- * package is a large part of a short replay's start-up.
- */
-export function yamlModule(): typeof import('yaml') {
-  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
-}
-
 function readFileRaw(file: string, issues: Issues): unknown {
   const text = readConfigText(file, issues);
   if (text === undefined) return undefined;
-  const doc = yamlModule().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     for (const e of doc.errors) issues.add('(file)', `${file}: ${e.message.split('\n')[0]}`);
     return undefined;
