@@ -7,27 +7,45 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { CaptureFileError, PacketFilter, openCaptureFile, regularFileSize } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
-import { listInterfaces as listCaptureInterfaces, openLiveCapture } from './capture/live/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
 import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
-import { LiveRun } from './ops/live-run.js';
-import { trackerCalls } from './ops/live-state.js';
-import { dropPrivileges } from './ops/privileges.js';
+import type { LiveRun } from './ops/live-run.js';
 import { opsRuntime } from './ops/runtime.js';
 import { callEvictionReporter, sipDropReporter } from './pipeline/call-evictions.js';
-import { CaptureLoop, liveCaptureOptions } from './pipeline/capture-loop.js';
 import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
-import { explainFanoutError, fanoutGroupInUse, pickAutoFanoutGroup } from './pipeline/workers/fanout-group.js';
-import { MediaWorkerPool } from './pipeline/workers/pool.js';
+import type { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { LiveCallPageOutput } from './outbound/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
-import { raiseLiveInlining } from './rtp/hot-path-inlining.js';
+
+/**
+ * The modules only live capture needs (the capture addon, the worker pool, privileges, the live run),
+ * loaded when it starts: a replay's start-up is mostly module loading and does without them.
+ */
+async function liveModules() {
+  const [capture, loop, fanout, pool, privileges, inlining, liveRun] = await Promise.all([
+    import('./capture/live/index.js'),
+    import('./pipeline/capture-loop.js'),
+    import('./pipeline/workers/fanout-group.js'),
+    import('./pipeline/workers/pool.js'),
+    import('./ops/privileges.js'),
+    import('./rtp/hot-path-inlining.js'),
+    liveRunModules(),
+  ]);
+  return { ...capture, ...loop, ...fanout, ...pool, ...privileges, ...inlining, ...liveRun };
+}
+type LiveModules = Awaited<ReturnType<typeof liveModules>>;
+
+/** The live run (status, call log, the live API): live capture, and a replay with --metrics. */
+async function liveRunModules() {
+  const [run, state] = await Promise.all([import('./ops/live-run.js'), import('./ops/live-state.js')]);
+  return { LiveRun: run.LiveRun, trackerCalls: state.trackerCalls };
+}
 
 export interface InterfaceInfo {
   name: string;
@@ -61,9 +79,10 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   const outputs = openOutputs(config, { onFinalReport: (r) => table.add(r), log });
   const rt = opsRuntime();
   // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
-  const live = rt?.metrics ? new LiveRun({ log, config, metrics: rt.metrics, logEvents: opts.realtime, reportTotals: () => reportTotals(outputs) }) : null;
+  const liveRun = rt?.metrics ? await liveRunModules() : undefined;
+  const live = liveRun && rt?.metrics ? new liveRun.LiveRun({ log, config, metrics: rt.metrics, logEvents: opts.realtime, reportTotals: () => reportTotals(outputs) }) : null;
   const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
-  live?.start(trackerCalls(pipeline.calls));
+  if (live && liveRun) live.start(liveRun.trackerCalls(pipeline.calls));
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
@@ -154,14 +173,15 @@ function undelivered(log: Logger, outputs: Outputs): boolean {
 export async function runLive(config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   if (!c.interface) throw Object.assign(new Error('capture.interface is empty: name the interface to capture on (-i IFACE)'), { exitCode: ExitCode.USAGE });
+  const m = await liveModules();
   // Before any packet code is optimized; process-wide, so media workers get it too (measurement in the file).
-  raiseLiveInlining();
-  if (c.workers > 1) return runLiveWorkers(config, log);
+  m.raiseLiveInlining();
+  if (c.workers > 1) return runLiveWorkers(m, config, log);
   const rt = opsRuntime();
-  if (c.fanoutGroup) checkExplicitFanoutGroup(log, c.interface, c.fanoutGroup);
+  if (c.fanoutGroup) checkExplicitFanoutGroup(m, log, c.interface, c.fanoutGroup);
   const open = () =>
-    openLiveCapture(liveCaptureOptions(c, { backend: c.backend, fanoutGroup: c.fanoutGroup || undefined, onWarning: (m) => log.warn(m) })).catch((err: Error & { code?: string }) => {
-      throw Object.assign(explainFanoutError(err, c.fanoutGroup, false), { name: 'CaptureOpenError' });
+    m.openLiveCapture(m.liveCaptureOptions(c, { backend: c.backend, fanoutGroup: c.fanoutGroup || undefined, onWarning: (w) => log.warn(w) })).catch((err: Error & { code?: string }) => {
+      throw Object.assign(m.explainFanoutError(err, c.fanoutGroup, false), { name: 'CaptureOpenError' });
     });
   const source: LivePacketSource = await open();
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
@@ -174,15 +194,15 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     await source.close();
     throw err;
   }
-  if (config.process.user) dropPrivileges(config.process.user, log);
+  if (config.process.user) m.dropPrivileges(config.process.user, log);
 
-  const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
+  const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), sipDropped: sipDropReporter(log, rt?.metrics) });
   pipeline.enableSipBacklog();
   rt?.metrics?.setSipBacklog(() => pipeline.sipBacklogLength);
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
-  const loop = new CaptureLoop(source, {
+  const loop = new m.CaptureLoop(source, {
     interface: c.interface,
     open,
     onBatch: (batch) => pipeline.processBatch(batch),
@@ -191,7 +211,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   });
   rt?.metrics?.addCaptureSource(c.interface, () => loop.totals());
   rt?.metrics?.setCaptureState('running');
-  live.start(trackerCalls(pipeline.calls), () => loop.totals());
+  live.start(m.trackerCalls(pipeline.calls), () => loop.totals());
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   const drops = dropWatch(log, () => loop.totals());
@@ -225,14 +245,14 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
  * Live capture on `capture.workers` media workers sharing the interface through PACKET_FANOUT (hash: a
  * 5-tuple stays on one worker). This thread owns SIP state, the outputs (one HEP sender) and metrics.
  */
-async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number> {
+async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   const rt = opsRuntime();
   const outputs = openOutputs(config, { log });
-  const live = new LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
+  const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
-  const fanoutGroup = workersFanoutGroup(log, c.interface, c.fanoutGroup);
-  const pool = new MediaWorkerPool(config, fanoutGroup, {
+  const fanoutGroup = workersFanoutGroup(m, log, c.interface, c.fanoutGroup);
+  const pool = new m.MediaWorkerPool(config, fanoutGroup, {
     sink: live.target(outputs.sink),
     log,
     streamsStarted: (n) => rt?.metrics?.streamStarted(n),
@@ -244,11 +264,11 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
     opened = await pool.start();
   } catch (err) {
     await outputs.close(0);
-    throw Object.assign(explainFanoutError(err as Error, fanoutGroup, !c.fanoutGroup), { name: 'CaptureOpenError' });
+    throw Object.assign(m.explainFanoutError(err as Error, fanoutGroup, !c.fanoutGroup), { name: 'CaptureOpenError' });
   }
   for (const w of opened.warnings) log.warn(w);
   log.info({ interface: c.interface, backend: opened.backend, linkType: opened.linkType, workers: c.workers, fanoutGroup: pool.fanoutGroup }, 'capture open');
-  if (config.process.user) dropPrivileges(config.process.user, log);
+  if (config.process.user) m.dropPrivileges(config.process.user, log);
 
   const view = poolView(pool);
   wireMetrics(rt?.metrics, view, outputs);
@@ -264,7 +284,7 @@ async function runLiveWorkers(config: ProbeConfig, log: Logger): Promise<number>
   );
   rt?.metrics?.addCaptureSource(c.interface, () => pool.captureTotals());
   rt?.metrics?.setCaptureState('running');
-  live.start(trackerCalls(pool.signalling.calls), () => pool.captureTotals());
+  live.start(m.trackerCalls(pool.signalling.calls), () => pool.captureTotals());
   const drops = dropWatch(log, () => pool.captureTotals());
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
@@ -345,19 +365,19 @@ function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig)
 }
 
 /** Worker mode's fanout group: the configured one, or an automatic id not in use on this host. */
-function workersFanoutGroup(log: Logger, iface: string, configured: number): number {
+function workersFanoutGroup(m: LiveModules, log: Logger, iface: string, configured: number): number {
   if (configured) {
-    checkExplicitFanoutGroup(log, iface, configured);
+    checkExplicitFanoutGroup(m, log, iface, configured);
     return configured;
   }
-  const { group, skipped } = pickAutoFanoutGroup(iface);
+  const { group, skipped } = m.pickAutoFanoutGroup(iface);
   if (skipped.length) log.warn({ fanoutGroup: group, inUse: skipped }, 'automatic fanout group ids already in use on this host were skipped');
   return group;
 }
 
 /** An explicit group that already has sockets shares the traffic with them (or refuses to join): say so. */
-function checkExplicitFanoutGroup(log: Logger, iface: string, group: number): void {
-  if (fanoutGroupInUse(iface, group) === true) {
+function checkExplicitFanoutGroup(m: LiveModules, log: Logger, iface: string, group: number): void {
+  if (m.fanoutGroupInUse(iface, group) === true) {
     log.warn({ fanoutGroup: group }, 'capture.fanout_group is already in use on this host: this probe shares the packets with the sockets already in it (another probe on the same group), or the join fails if their settings differ');
   }
 }
@@ -377,6 +397,7 @@ async function captureUntilStopped(capture: Promise<void>, timer: NodeJS.Timeout
 }
 
 export async function listInterfaces(): Promise<InterfaceInfo[]> {
+  const { listInterfaces: listCaptureInterfaces } = await import('./capture/live/index.js');
   return listCaptureInterfaces().map((i) => ({
     name: i.name,
     description: i.description || undefined,

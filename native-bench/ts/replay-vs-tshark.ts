@@ -10,7 +10,9 @@
  * stream (2 also max delta / max jitter to tshark's printed 3 decimals), and prints the speed ratios.
  * Each is timed --rounds times (default 2), alternating, best kept, as wall time and as CPU time (user +
  * system, child processes from /proc/self/stat): on a shared machine the CPU-time ratio is the steadier one.
- * Run after build: node --expose-gc native-bench/out/replay-vs-tshark.js [--mb 200] [--file FILE] [--keep FILE] [--rounds N]
+ * Then the command's start-up: `rtpprobe replay` of a one-call capture against `node -e 0`, alternating,
+ * --startup-runs times (default 10; 0 skips it), fastest and median.
+ * Run after build: node --expose-gc native-bench/out/replay-vs-tshark.js [--mb 200] [--file FILE] [--keep FILE] [--rounds N] [--startup-runs N]
  *   --file: use this capture (kept); --keep: write the generated capture there and keep it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -100,6 +102,38 @@ function checkAgainst(what: string, rows: TsharkStream[], ours: Map<string, { pa
   }
 }
 
+/**
+ * What a fresh command costs besides its packets: `rtpprobe replay` of a capture of one 2-second call
+ * (about 200 packets) against Node.js doing nothing, alternating, `runs` times each. CPU counts every thread.
+ */
+function startup(cli: string, dir: string, runs: number): void {
+  if (runs <= 0) return;
+  const tiny = join(dir, 'one-call.pcap');
+  writeScenarioPcap(tiny, { calls: 1, durationS: 0, callDurationS: 2, codec: 'PCMA', lossPct: 0, jitterMs: 4, rtcp: true, seed: 9, startEpochS: 1_700_000_000 });
+  const commands: Array<[string, string[]]> = [
+    ['node -e 0', ['-e', '0']],
+    ['rtpprobe replay ONE-CALL --no-hep', [cli, 'replay', tiny, '--no-hep', '--log-level', 'warn']],
+  ];
+  const wall = commands.map((): number[] => []);
+  const cpu = commands.map((): number[] => []);
+  for (let r = 0; r < runs; r++) {
+    commands.forEach(([, args], i) => {
+      const c0 = childCpuS();
+      const t0 = process.hrtime.bigint();
+      const run = spawnSync(process.execPath, args, { stdio: 'ignore' });
+      wall[i].push(elapsedMs(t0));
+      cpu[i].push((childCpuS() - c0) * 1000);
+      if (run.status !== 0) throw new Error(`${commands[i][0]} exited with ${run.status ?? run.signal}`);
+    });
+  }
+  const range = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    return `${s[0].toFixed(0).padStart(4)} / ${s[s.length >> 1].toFixed(0).padStart(4)} ms`;
+  };
+  console.log(`== start-up: ${runs} alternating runs each, fastest / median ==`);
+  commands.forEach(([name], i) => console.log(`${name.padEnd(40)} wall ${range(wall[i])}, CPU ${range(cpu[i])}`));
+}
+
 async function main(): Promise<void> {
   const mb = argNumber('mb', 200);
   const given = argString('file', '');
@@ -184,6 +218,7 @@ async function main(): Promise<void> {
     line('replay path in process (file .. Pipeline)', 'loop', '');
     line('rtpprobe replay --no-hep (stream table)', 'cli', ', includes start-up');
     line('rtpprobe replay --no-hep --jsonl FILE', 'cliJsonl', ', includes start-up');
+    startup(cli, dir, argNumber('startup-runs', 10));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
