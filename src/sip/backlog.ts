@@ -34,8 +34,6 @@ const KIND_SIP = 0;
 const KIND_MEDIA = 1;
 const NO_MACS = 0xffffffff;
 const MAC_BYTES = 12;
-/** Media entries are counted per stream key hash modulo this (a collision only holds a packet longer). */
-const KEY_BUCKETS = 4096;
 
 export class SipBacklog {
   readonly capacity: number;
@@ -50,7 +48,12 @@ export class SipBacklog {
   readonly mediaCapacity: number;
   /** What the last shift() returned: a media entry (true) or SIP. */
   shiftedMedia = false;
-  private readonly mediaByKey = new Int32Array(KEY_BUCKETS);
+  /**
+   * Media entries per stream key hash. A Map, not a table of hash buckets: a bucket shared with another
+   * stream would hold packets of a running stream behind SIP (and drop them when media fills its share).
+   * Used only while SIP waits.
+   */
+  private readonly mediaByKey = new Map<number, number>();
   // Payload ring: bytes [readAt, writeAt) are in use (wrapping); both 0 when empty.
   private readAt = 0;
   private writeAt = 0;
@@ -77,14 +80,14 @@ export class SipBacklog {
     if (this.mediaLength >= this.mediaCapacity) return false;
     if (!this.enqueue(pkt, nowMs, KIND_MEDIA, pkt.srcMacOffset >= 0 && pkt.dstMacOffset >= 0 ? frameBuf : null)) return false;
     this.meta[this.lastSlot * M_WORDS + M_KEY] = key;
-    this.mediaByKey[key & (KEY_BUCKETS - 1)]++;
+    this.mediaByKey.set(key, (this.mediaByKey.get(key) ?? 0) + 1);
     this.mediaLength++;
     return true;
   }
 
-  /** True when a media entry with this stream key hash (or one sharing its bucket) is queued. */
+  /** True when a media entry with this stream key hash is queued. */
   holdsMediaFor(key: number): boolean {
-    return this.mediaByKey[key & (KEY_BUCKETS - 1)] > 0;
+    return this.mediaByKey.has(key);
   }
 
   private enqueue(pkt: DecodedPacket, nowMs: number, kind: number, macsFrom: Uint8Array | null): boolean {
@@ -169,7 +172,10 @@ export class SipBacklog {
     this.shiftedMedia = m[o + M_KIND] === KIND_MEDIA;
     if (this.shiftedMedia) {
       this.mediaLength--;
-      this.mediaByKey[m[o + M_KEY] & (KEY_BUCKETS - 1)]--;
+      const key = m[o + M_KEY] | 0;
+      const n = this.mediaByKey.get(key) ?? 0;
+      if (n > 1) this.mediaByKey.set(key, n - 1);
+      else this.mediaByKey.delete(key);
     }
     if (++this.head === this.capacity) this.head = 0;
     if (--this.length === 0) {
