@@ -156,10 +156,6 @@ export class RtpEngine {
   private readonly w: Int32Array;
   private readonly h16: Uint16Array;
   private readonly u8: Uint8Array;
-  private readonly coldW0: number;
-  private readonly coldD0: number;
-  private readonly coldH0: number;
-  private readonly coldB0: number;
   private readonly streams: StreamIndex;
   /** 5-tuple -> the latest stream on it (SSRC changes). */
   private readonly tuples: RecordIndex;
@@ -233,10 +229,6 @@ export class RtpEngine {
     this.w = store.w;
     this.h16 = store.h;
     this.u8 = store.b;
-    this.coldW0 = store.coldW(0);
-    this.coldD0 = store.coldD(0);
-    this.coldH0 = store.coldH(0);
-    this.coldB0 = store.coldB(0);
     this.streams = new StreamIndex(store.w, n);
     this.tuples = new RecordIndex(store.w, n, 9);
     this.slotList = new Int32Array(n);
@@ -300,7 +292,7 @@ export class RtpEngine {
     const slot = this.streamOf(pkt);
     if (slot < 0) return NaN;
     const clock = this.w[slot * L.HOT_W + L.W_CLOCK];
-    if (clock === 0 || this.u8[slot * L.HOT_BYTES + L.B_A8_VALID] === 0) return NaN;
+    if (clock === 0 || this.u8[slot * L.HOT_BYTES + L.B_A8_STARTED] === 0) return NaN;
     const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
     const arrival = t - this.f[slot * L.HOT_D + L.D_A8_PREV_MS];
     const media = (((this.view.getInt32(pkt.payloadOffset + 4) - this.w[slot * L.HOT_W + L.W_A8_PREV_TS]) | 0) * 1000) / clock;
@@ -345,11 +337,11 @@ export class RtpEngine {
   }
 
   setCallRef(slot: number, ref: number): void {
-    this.w[this.cw(slot) + L.W_CALLREF] = ref;
+    this.w[this.store.coldW(slot) + L.CW_CALL_REF] = ref;
   }
 
   callRef(slot: number): number {
-    return this.w[this.cw(slot) + L.W_CALLREF];
+    return this.w[this.store.coldW(slot) + L.CW_CALL_REF];
   }
 
   isActive(slot: number): boolean {
@@ -391,7 +383,7 @@ export class RtpEngine {
     return this.f[slot * L.HOT_D + L.D_WS_PREV_MS];
   }
   wiresharkJitterMs(slot: number): number {
-    return this.f[slot * L.HOT_D + L.D_WS_JIT];
+    return this.f[slot * L.HOT_D + L.D_WS_JITTER];
   }
   skewMs(slot: number): number {
     return this.f[slot * L.HOT_D + L.D_SKEW];
@@ -400,19 +392,6 @@ export class RtpEngine {
   private setView(b: Uint8Array): void {
     this.viewBuf = b;
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
-
-  private cw(slot: number): number {
-    return (this.coldW0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 2);
-  }
-  private cd(slot: number): number {
-    return (this.coldD0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 3);
-  }
-  private ch(slot: number): number {
-    return (this.coldH0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * (L.COLD_BYTES >> 1);
-  }
-  private cb(slot: number): number {
-    return (this.coldB0 & L.INDEX_MASK) + (slot & L.SLOT_MASK) * L.COLD_BYTES;
   }
 
   /**
@@ -590,16 +569,16 @@ export class RtpEngine {
     for (let i = 0; i < KEY_WORDS; i++) w[hw + i] = this.newKey[i];
     this.streams.insert(slot, h);
     const hb = slot * L.HOT_BYTES;
-    const cb = this.cb(slot);
+    const cb = this.store.coldB(slot);
     let flags = (link & 0xff) === 6 ? L.FLAG_IPV6 : 0;
     if (this.hostTimestamps) flags |= L.FLAG_HOST_TS;
-    this.h16[this.ch(slot) + L.H_VLAN1] = (link >> 8) & 0xffff;
-    const cw = this.cw(slot);
-    w[cw + L.W_CALLREF] = -1;
+    this.h16[this.store.coldH(slot) + L.CH_VLAN_PLUS_1] = (link >> 8) & 0xffff;
+    const cw = this.store.coldW(slot);
+    w[cw + L.CW_CALL_REF] = -1;
     if (mo >= 0 && md >= 0 && mo + 6 <= frameBuf.length && md + 6 <= frameBuf.length) {
       for (let i = 0; i < 6; i++) {
-        this.u8[cb + L.B_MACS + i] = frameBuf[mo + i];
-        this.u8[cb + L.B_MACS + 6 + i] = frameBuf[md + i];
+        this.u8[cb + L.CB_MACS + i] = frameBuf[mo + i];
+        this.u8[cb + L.CB_MACS + 6 + i] = frameBuf[md + i];
       }
       flags |= L.FLAG_HAS_MAC;
     }
@@ -608,8 +587,8 @@ export class RtpEngine {
     const th = hashStreamKey(w[hw], w[hw + 1], w[hw + 2], w[hw + 3], w[hw + 4], w[hw + 5], w[hw + 6], w[hw + 7], w[hw + 8], 0);
     const prev = this.tuples.findLike(th, slot);
     if (prev >= 0) {
-      const changes = this.h16[this.ch(prev) + L.H_SSRC_CHANGES];
-      this.h16[this.ch(slot) + L.H_SSRC_CHANGES] = changes === 0xffff ? changes : changes + 1;
+      const changes = this.h16[this.store.coldH(prev) + L.CH_SSRC_CHANGES];
+      this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES] = changes === 0xffff ? changes : changes + 1;
       this.counters.ssrcChanges++;
       this.tuples.remove(prev);
       this.u8[prev * L.HOT_BYTES + L.B_FLAGS] &= ~L.FLAG_IN_TUPLES;
@@ -639,7 +618,7 @@ export class RtpEngine {
     const ring = this.unconfirmed;
     while (this.unconfirmedLength > 0) {
       const s = ring[this.unconfirmedHead];
-      if (w[s * L.HOT_W + L.W_PK] < 2) {
+      if (w[s * L.HOT_W + L.W_PACKETS] < 2) {
         if (f[s * L.HOT_D + L.D_LAST_MS] > this.nowRelMs - PROBATION_MS) break; // the oldest is still young
         if (++this.unconfirmedHead === ring.length) this.unconfirmedHead = 0;
         this.unconfirmedLength--;
@@ -664,7 +643,7 @@ export class RtpEngine {
       }
       const last = f[s * L.HOT_D + L.D_LAST_MS];
       if (last < this.handEnteredBeforeMs[b]) {
-        if (w[s * L.HOT_W + L.W_PK] < 2) this.counters.evictedUnconfirmed++;
+        if (w[s * L.HOT_W + L.W_PACKETS] < 2) this.counters.evictedUnconfirmed++;
         this.evict(s);
         return;
       }
@@ -711,7 +690,7 @@ export class RtpEngine {
    */
   private resolvePayload(slot: number, pt: number, bytes: number): void {
     const hk = this.hooks;
-    const cb = this.cb(slot);
+    const cb = this.store.coldB(slot);
     const u8 = this.u8;
     let clock = hk.resolveClock !== undefined ? hk.resolveClock(slot, pt) : 0;
     let source: number = ClockSource.sdp;
@@ -720,8 +699,8 @@ export class RtpEngine {
       source = ClockSource.static;
     }
     if (!(clock > 0)) {
-      const inferred = u8[cb + L.B_CLK] >> 3;
-      clock = u8[cb + L.B_INFER_PT] === (pt | 0x80) && inferred > 0 ? INFER_CLOCKS[inferred - 1] : 0;
+      const inferred = u8[cb + L.CB_CLOCK] >> 3;
+      clock = u8[cb + L.CB_INFER_PT] === (pt | 0x80) && inferred > 0 ? INFER_CLOCKS[inferred - 1] : 0;
       source = ClockSource.inferred;
     }
     if (!(clock > 0)) {
@@ -735,7 +714,7 @@ export class RtpEngine {
     if (!(kind >= 0)) kind = staticPayloadKind(pt);
     this.w[slot * L.HOT_W + L.W_CLOCK] = clock; // clock rates are integers (RFC 4566 rtpmap)
     u8[slot * L.HOT_BYTES + L.B_KIND] = kind;
-    u8[cb + L.B_CLK] = (u8[cb + L.B_CLK] & 0x38) | source;
+    u8[cb + L.CB_CLOCK] = (u8[cb + L.CB_CLOCK] & 0x38) | source;
     // A known clock ends an inference still running for another payload type of the stream.
     if (clock > 0) {
       const e = this.infer.entryOf(slot);
@@ -745,7 +724,7 @@ export class RtpEngine {
 
   /** Infer the clock of the stream's first payload type when nothing else gives it. */
   private beginInference(slot: number, pt: number, t: number, seq: number, ts: number): void {
-    if (this.u8[this.cb(slot) + L.B_INFER_PT] !== 0) return; // already tried for this stream
+    if (this.u8[this.store.coldB(slot) + L.CB_INFER_PT] !== 0) return; // already tried for this stream
     if (!this.infer.begin(slot, pt, t, seq, ts)) this.counters.clockInferenceBusy++;
   }
 
@@ -770,9 +749,9 @@ export class RtpEngine {
    */
   private endInference(slot: number, e: number, k: number): void {
     const inf = this.infer;
-    const cb = this.cb(slot);
+    const cb = this.store.coldB(slot);
     const u8 = this.u8;
-    u8[cb + L.B_INFER_PT] = inf.pt[e] | 0x80;
+    u8[cb + L.CB_INFER_PT] = inf.pt[e] | 0x80;
     if (k >= 0) {
       const f = this.f;
       const w = this.w;
@@ -781,27 +760,27 @@ export class RtpEngine {
       const clock = INFER_CLOCKS[k];
       const cd = inf.cand;
       const o = inf.candidate(e, k);
-      u8[cb + L.B_CLK] = ((k + 1) << 3) | ClockSource.inferred;
+      u8[cb + L.CB_CLOCK] = ((k + 1) << 3) | ClockSource.inferred;
       w[hw + L.W_CLOCK] = clock;
-      f[hf + L.D_WS_JIT] = cd[o + C.JIT];
-      f[hf + L.D_LAST_NOM] = cd[o + C.NOM];
+      f[hf + L.D_WS_JITTER] = cd[o + C.JIT];
+      f[hf + L.D_WS_NOMINAL] = cd[o + C.NOM];
       f[hf + L.D_SKEW] = cd[o + C.SKEW];
-      if (Math.abs(cd[o + C.MAXSK]) > Math.abs(f[hf + L.D_I_MAXSK])) f[hf + L.D_I_MAXSK] = cd[o + C.MAXSK];
-      f[hf + L.D_MEANJ] = cd[o + C.MEANJ];
-      w[hw + L.W_NINCJ] += inf.nincj[e];
-      if (cd[o + C.MAXJ] > f[hf + L.D_I_MAXJ]) f[hf + L.D_I_MAXJ] = cd[o + C.MAXJ];
-      if (cd[o + C.MINJ] < f[hf + L.D_I_MINJ]) f[hf + L.D_I_MINJ] = cd[o + C.MINJ];
-      f[hf + L.D_I_SUMJ] += cd[o + C.SUMJ];
-      f[hf + L.D_A8_J] = (cd[o + C.A8] * clock) / 1000;
+      if (Math.abs(cd[o + C.MAXSK]) > Math.abs(f[hf + L.D_IV_MAX_SKEW])) f[hf + L.D_IV_MAX_SKEW] = cd[o + C.MAXSK];
+      f[hf + L.D_MEAN_JITTER] = cd[o + C.MEANJ];
+      w[hw + L.W_JITTERS] += inf.nincj[e];
+      if (cd[o + C.MAXJ] > f[hf + L.D_IV_MAX_JITTER]) f[hf + L.D_IV_MAX_JITTER] = cd[o + C.MAXJ];
+      if (cd[o + C.MINJ] < f[hf + L.D_IV_MIN_JITTER]) f[hf + L.D_IV_MIN_JITTER] = cd[o + C.MINJ];
+      f[hf + L.D_IV_SUM_JITTER] += cd[o + C.SUMJ];
+      f[hf + L.D_A8_JITTER] = (cd[o + C.A8] * clock) / 1000;
       f[hf + L.D_A8_PREV_MS] = inf.prevMs[e];
       w[hw + L.W_A8_PREV_TS] = inf.prevTs[e];
-      u8[slot * L.HOT_BYTES + L.B_A8_VALID] = 1;
+      u8[slot * L.HOT_BYTES + L.B_A8_STARTED] = 1;
       const l = e * 4;
-      w[hw + L.W_LS_N] += inf.lsN[e];
-      f[hf + L.D_LS_X] += inf.ls[l];
-      f[hf + L.D_LS_Y] += (inf.ls[l + 1] * 1000) / clock;
-      f[hf + L.D_LS_XX] += inf.ls[l + 2];
-      f[hf + L.D_LS_XY] += (inf.ls[l + 3] * 1000) / clock;
+      w[hw + L.W_DRIFT_N] += inf.lsN[e];
+      f[hf + L.D_DRIFT_X] += inf.ls[l];
+      f[hf + L.D_DRIFT_Y] += (inf.ls[l + 1] * 1000) / clock;
+      f[hf + L.D_DRIFT_XX] += inf.ls[l + 2];
+      f[hf + L.D_DRIFT_XY] += (inf.ls[l + 3] * 1000) / clock;
     }
     inf.release(e);
   }
@@ -820,15 +799,15 @@ export class RtpEngine {
     const hw = slot * L.HOT_W;
     const hh = slot * L.HOT_H;
     const hb = slot * L.HOT_BYTES;
-    const cw = this.cw(slot);
-    const cd = this.cd(slot);
+    const cw = this.store.coldW(slot);
+    const cd = this.store.coldD(slot);
     f[hf + L.D_FIRST_MS] = t;
     f[hf + L.D_LAST_MS] = t;
     f[hf + L.D_WS_PREV_MS] = t;
     w[hw + L.W_FIRST_TS] = ts;
     const h16 = this.h16;
     h16[hh + L.H_FIRST_SEQ] = seq;
-    h16[hh + L.H_STOP_SEQ] = seq;
+    h16[hh + L.H_WS_LAST_SEQ] = seq;
     h16[hh + L.H_WS_SEQ] = seq;
     u8[hb + L.B_PT] = pt;
     this.resolvePayload(slot, pt, bytes);
@@ -839,20 +818,20 @@ export class RtpEngine {
     h16[hh + L.H_MAX_SEQ] = seq;
     w[hw + L.W_CYCLES] = SEQ_MOD; // extended numbers start one cycle up so a resync to seq 0 stays positive
     const ext = SEQ_MOD + seq;
-    w[cw + L.W_EXP_OFF] = ext;
-    w[hw + L.W_FIN_EXT] = ext;
+    w[cw + L.CW_EXPECTED_OFFSET] = ext;
+    w[hw + L.W_FINAL_EXT] = ext;
     w[hw + L.W_BAD_SEQ] = -1;
-    w[hw + L.W_WIN + ((ext >> 5) & 3)] |= 1 << (ext & 31);
+    w[hw + L.W_REORDER + ((ext >> 5) & 3)] |= 1 << (ext & 31);
     if (kind !== TEV && w[hw + L.W_CLOCK] > 0) {
       // A.8 jitter starts at the next packet (not for telephone events, nor without a clock).
       f[hf + L.D_A8_PREV_MS] = t;
       w[hw + L.W_A8_PREV_TS] = ts;
-      u8[hb + L.B_A8_VALID] = 1;
+      u8[hb + L.B_A8_STARTED] = 1;
     }
     if (marker) w[hw + L.W_MARKERS]++;
-    if (kind === CN) w[cw + L.W_CN]++;
-    else if (kind === TEV) w[cw + L.W_TEV]++;
-    w[hw + L.W_PK] = 1;
+    if (kind === CN) w[cw + L.CW_COMFORT_NOISE]++;
+    else if (kind === TEV) w[cw + L.CW_EVENTS]++;
+    w[hw + L.W_PACKETS] = 1;
     const jb = this.jb;
     if (jb !== null) {
       jb.start(slot);
@@ -860,12 +839,12 @@ export class RtpEngine {
       jb.io[1] = 0;
       jb.packet(slot, w[hw + L.W_CLOCK] > 0 && kind !== CN && kind !== TEV ? 1 : 0, marker, 0);
     }
-    f[hf + L.D_BY] = bytes;
-    f[hf + L.D_I_START] = t;
-    f[hf + L.D_I_MIND] = Infinity;
-    f[hf + L.D_I_MINJ] = Infinity;
-    f[cd + L.D_C_MIND] = Infinity;
-    f[cd + L.D_C_MINJ] = Infinity;
+    f[hf + L.D_BYTES] = bytes;
+    f[hf + L.D_IV_START_MS] = t;
+    f[hf + L.D_IV_MIN_DELTA] = Infinity;
+    f[hf + L.D_IV_MIN_JITTER] = Infinity;
+    f[cd + L.CD_PRIOR_MIN_DELTA] = Infinity;
+    f[cd + L.CD_PRIOR_MIN_JITTER] = Infinity;
   }
 
   /** The next packet of a stream; its arrival time (ms) is in arrivalMs[0], ts is the RTP timestamp as int32. */
@@ -881,10 +860,10 @@ export class RtpEngine {
     const hh = slot * L.HOT_H;
     const hb = slot * L.HOT_BYTES;
     f[hf + L.D_LAST_MS] = t;
-    const before = w[hw + L.W_PK]; // Wireshark's running-mean divisor: packets before this one
-    if (f[hf + L.D_I_START] !== f[hf + L.D_I_START]) f[hf + L.D_I_START] = t; // NaN since the reset: first packet of the interval
-    w[hw + L.W_PK] = before + 1;
-    f[hf + L.D_BY] += bytes;
+    const before = w[hw + L.W_PACKETS]; // Wireshark's running-mean divisor: packets before this one
+    if (f[hf + L.D_IV_START_MS] !== f[hf + L.D_IV_START_MS]) f[hf + L.D_IV_START_MS] = t; // NaN since the reset: first packet of the interval
+    w[hw + L.W_PACKETS] = before + 1;
+    f[hf + L.D_BYTES] += bytes;
     if (marker) w[hw + L.W_MARKERS]++;
 
     // ---- Wireshark sequence bookkeeping (cycles for its "expected", sequence errors) ----
@@ -894,13 +873,13 @@ export class RtpEngine {
     const wrongTs = sinceFirst < 0;
 
     const firstSeq = h16[hh + L.H_FIRST_SEQ];
-    const under = u8[hb + L.B_WS_UNDER];
-    if (under === 0 ? seq < firstSeq || (seq === 0 && h16[hh + L.H_STOP_SEQ] === 65535) : seq > firstSeq) {
+    const under = u8[hb + L.B_WS_BELOW_FIRST];
+    if (under === 0 ? seq < firstSeq || (seq === 0 && h16[hh + L.H_WS_LAST_SEQ] === 65535) : seq > firstSeq) {
       if (under === 0) {
-        h16[this.ch(slot) + L.H_WS_CYCLES]++;
-        u8[hb + L.B_WS_UNDER] = 1;
+        h16[this.store.coldH(slot) + L.CH_WS_CYCLES]++;
+        u8[hb + L.B_WS_BELOW_FIRST] = 1;
       } else {
-        u8[hb + L.B_WS_UNDER] = 0;
+        u8[hb + L.B_WS_BELOW_FIRST] = 0;
       }
     }
     const wsSeq = h16[hh + L.H_WS_SEQ];
@@ -908,21 +887,21 @@ export class RtpEngine {
       h16[hh + L.H_WS_SEQ] = seq;
     } else {
       if (wsSeq + 1 < seq || wsSeq - seq > 0xff00) h16[hh + L.H_WS_SEQ] = seq; // a gap: one error however many are missing
-      w[this.cw(slot) + L.W_SE]++; // else late or duplicate
+      w[this.store.coldW(slot) + L.CW_SEQ_ERRORS]++; // else late or duplicate
     }
-    h16[hh + L.H_STOP_SEQ] = seq;
+    h16[hh + L.H_WS_LAST_SEQ] = seq;
 
     // ---- payload type ----
     const prevKind = u8[hb + L.B_PREV_KIND];
     if (pt !== u8[hb + L.B_PT]) {
       u8[hb + L.B_PT] = pt;
-      w[this.cw(slot) + L.W_PT_CHANGES]++;
+      w[this.store.coldW(slot) + L.CW_PT_CHANGES]++;
       this.resolvePayload(slot, pt, bytes);
     }
     const kind = u8[hb + L.B_KIND];
     u8[hb + L.B_PREV_KIND] = kind;
-    if (kind === CN) w[this.cw(slot) + L.W_CN]++;
-    else if (kind === TEV) w[this.cw(slot) + L.W_TEV]++;
+    if (kind === CN) w[this.store.coldW(slot) + L.CW_COMFORT_NOISE]++;
+    else if (kind === TEV) w[this.store.coldW(slot) + L.CW_EVENTS]++;
 
     // ---- Wireshark delta / jitter / skew ----
     // A packet whose timestamp is older than the first packet's (the first packets reordered, a sender
@@ -934,27 +913,27 @@ export class RtpEngine {
       const wsPrev = f[hf + L.D_WS_PREV_MS];
       f[hf + L.D_WS_PREV_MS] = t;
       const delta = t - wsPrev;
-      let jitter = f[hf + L.D_WS_JIT];
+      let jitter = f[hf + L.D_WS_JITTER];
       if (div > 0) {
         const nominal = sinceFirst / div;
-        const expected = wsPrev + (nominal - f[hf + L.D_LAST_NOM]);
+        const expected = wsPrev + (nominal - f[hf + L.D_WS_NOMINAL]);
         jitter = (15 * jitter + Math.abs(t - expected)) / 16;
-        f[hf + L.D_WS_JIT] = jitter;
-        f[hf + L.D_LAST_NOM] = nominal;
+        f[hf + L.D_WS_JITTER] = jitter;
+        f[hf + L.D_WS_NOMINAL] = nominal;
         const skew = nominal - (t - f[hf + L.D_FIRST_MS]);
         f[hf + L.D_SKEW] = skew;
-        if (Math.abs(skew) > Math.abs(f[hf + L.D_I_MAXSK])) f[hf + L.D_I_MAXSK] = skew;
+        if (Math.abs(skew) > Math.abs(f[hf + L.D_IV_MAX_SKEW])) f[hf + L.D_IV_MAX_SKEW] = skew;
         if (kind !== TEV) {
           // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
           const x = t - f[hf + L.D_FIRST_MS];
           // Divided first: sinceFirst * 1000 leaves the int32 range after 2^31 / 1000 clock ticks (268 s at
           // 8 kHz), and the compiled loop, built on int32 multiplications, would be thrown away then.
           const y = (sinceFirst / clock) * 1000;
-          w[hw + L.W_LS_N]++;
-          f[hf + L.D_LS_X] += x;
-          f[hf + L.D_LS_Y] += y;
-          f[hf + L.D_LS_XX] += x * x;
-          f[hf + L.D_LS_XY] += x * y;
+          w[hw + L.W_DRIFT_N]++;
+          f[hf + L.D_DRIFT_X] += x;
+          f[hf + L.D_DRIFT_Y] += y;
+          f[hf + L.D_DRIFT_XX] += x * x;
+          f[hf + L.D_DRIFT_XY] += x * y;
         }
       }
       // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
@@ -963,18 +942,18 @@ export class RtpEngine {
       const included = marker === 0 && kind !== CN && prevKind !== CN;
       if (included) {
         // Wireshark's running means divide by the number of packets before this one, excluded ones too.
-        f[hf + L.D_MEAND] = (f[hf + L.D_MEAND] * (before - 1) + delta) / before;
-        w[hw + L.W_NINC]++;
-        f[hf + L.D_SUMD] += delta;
-        if (delta > f[hf + L.D_I_MAXD]) f[hf + L.D_I_MAXD] = delta;
-        if (delta < f[hf + L.D_I_MIND]) f[hf + L.D_I_MIND] = delta;
-        f[hf + L.D_I_SUMD] += delta;
+        f[hf + L.D_MEAN_DELTA] = (f[hf + L.D_MEAN_DELTA] * (before - 1) + delta) / before;
+        w[hw + L.W_DELTAS]++;
+        f[hf + L.D_SUM_DELTA] += delta;
+        if (delta > f[hf + L.D_IV_MAX_DELTA]) f[hf + L.D_IV_MAX_DELTA] = delta;
+        if (delta < f[hf + L.D_IV_MIN_DELTA]) f[hf + L.D_IV_MIN_DELTA] = delta;
+        f[hf + L.D_IV_SUM_DELTA] += delta;
         if (div > 0) {
-          f[hf + L.D_MEANJ] = (f[hf + L.D_MEANJ] * (before - 1) + jitter) / before;
-          w[hw + L.W_NINCJ]++;
-          if (jitter > f[hf + L.D_I_MAXJ]) f[hf + L.D_I_MAXJ] = jitter;
-          if (jitter < f[hf + L.D_I_MINJ]) f[hf + L.D_I_MINJ] = jitter;
-          f[hf + L.D_I_SUMJ] += jitter;
+          f[hf + L.D_MEAN_JITTER] = (f[hf + L.D_MEAN_JITTER] * (before - 1) + jitter) / before;
+          w[hw + L.W_JITTERS]++;
+          if (jitter > f[hf + L.D_IV_MAX_JITTER]) f[hf + L.D_IV_MAX_JITTER] = jitter;
+          if (jitter < f[hf + L.D_IV_MIN_JITTER]) f[hf + L.D_IV_MIN_JITTER] = jitter;
+          f[hf + L.D_IV_SUM_JITTER] += jitter;
         }
       }
       if (clock === 0 && kind !== TEV) {
@@ -984,16 +963,16 @@ export class RtpEngine {
     }
     // ---- RFC 3550 A.8 interarrival jitter in timestamp units, exact clock, 32-bit timestamp wrap ----
     if (kind !== TEV && clock > 0) {
-      if (u8[hb + L.B_A8_VALID] !== 0) {
+      if (u8[hb + L.B_A8_STARTED] !== 0) {
         // A transit change of a second or more is a discontinuity (the sender restarted its timestamps),
         // not jitter: it is skipped instead of dominating the estimate for hundreds of packets.
         const d = Math.abs(((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0));
-        const j = f[hf + L.D_A8_J];
-        if (d < clock) f[hf + L.D_A8_J] = j + (d - j) / 16;
+        const j = f[hf + L.D_A8_JITTER];
+        if (d < clock) f[hf + L.D_A8_JITTER] = j + (d - j) / 16;
       }
       f[hf + L.D_A8_PREV_MS] = t;
       w[hw + L.W_A8_PREV_TS] = ts;
-      u8[hb + L.B_A8_VALID] = 1;
+      u8[hb + L.B_A8_STARTED] = 1;
     }
     if (this.jb !== null) this.jbPacket(slot, sinceFirst, clock, kind, marker, seq);
     // ---- RFC 3550 A.1: the next sequence number inline, everything else in rfcSequence ----
@@ -1007,24 +986,24 @@ export class RtpEngine {
     h16[hh + L.H_MAX_SEQ] = seq;
     w[hw + L.W_BAD_SEQ] = -1;
     const newMax = cycles + seq;
-    const fin = w[hw + L.W_FIN_EXT];
+    const fin = w[hw + L.W_FINAL_EXT];
     if (fin === newMax - WIN) {
       // Exactly one number leaves the window: usually received, the loss model's received branch inline.
-      const wi = hw + L.W_WIN + ((fin >> 5) & 3);
+      const wi = hw + L.W_REORDER + ((fin >> 5) & 3);
       const bit = 1 << (fin & 31);
       const word = w[wi];
       w[wi] = word & ~bit;
-      w[hw + L.W_FIN_EXT] = fin + 1;
-      if ((word & bit) !== 0 && w[hw + L.W_CL_LOST] === 0) {
-        u8[hb + L.B_LAST] = 1;
+      w[hw + L.W_FINAL_EXT] = fin + 1;
+      if ((word & bit) !== 0 && w[hw + L.W_CLUSTER_LOST] === 0) {
+        u8[hb + L.B_LOSS_LAST] = 1;
         w[hw + L.W_RECV_RUN]++;
       } else {
-        lossFeed(w, u8, hw, hb, this.cw(slot), (word & bit) !== 0);
+        lossFeed(w, u8, hw, hb, this.store.coldW(slot), (word & bit) !== 0);
       }
     } else if (fin < newMax - WIN) {
       this.finalizeUpTo(slot, newMax - WIN);
     }
-    w[hw + L.W_WIN + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
+    w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
   }
 
   /**
@@ -1044,7 +1023,7 @@ export class RtpEngine {
       const hw = slot * L.HOT_W;
       const maxExt = this.w[hw + L.W_CYCLES] + maxSeq;
       const ext = maxExt - ((maxSeq - seq) & 0xffff);
-      if (ext > maxExt - WIN && ext >= this.w[hw + L.W_FIN_EXT] && (this.w[hw + L.W_WIN + ((ext >> 5) & 3)] & (1 << (ext & 31))) !== 0) return;
+      if (ext > maxExt - WIN && ext >= this.w[hw + L.W_FINAL_EXT] && (this.w[hw + L.W_REORDER + ((ext >> 5) & 3)] & (1 << (ext & 31))) !== 0) return;
       gap = -1;
     }
     const audio = clock > 0 && kind !== CN && kind !== TEV;
@@ -1066,15 +1045,15 @@ export class RtpEngine {
     const cycles = w[hw + L.W_CYCLES];
     const maxExt = cycles + maxSeq;
     if (udelta === 0) {
-      w[this.cw(slot) + L.W_DU]++;
+      w[this.store.coldW(slot) + L.CW_DUPLICATES]++;
     } else if (udelta < MAX_DROPOUT) {
       const newCycles = seq < maxSeq ? cycles + SEQ_MOD : cycles;
       w[hw + L.W_CYCLES] = newCycles;
       h16[hh + L.H_MAX_SEQ] = seq;
       w[hw + L.W_BAD_SEQ] = -1;
       const newMax = newCycles + seq;
-      if (w[hw + L.W_FIN_EXT] <= newMax - WIN) this.finalizeUpTo(slot, newMax - WIN);
-      w[hw + L.W_WIN + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
+      if (w[hw + L.W_FINAL_EXT] <= newMax - WIN) this.finalizeUpTo(slot, newMax - WIN);
+      w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
     } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
       // A big jump: believe it (a restart) only when the next packet follows it (RFC 3550 A.1 bad_seq).
       if (seq === w[hw + L.W_BAD_SEQ]) {
@@ -1082,34 +1061,34 @@ export class RtpEngine {
         this.finalizeUpTo(slot, maxExt);
         // The new segment starts at the packet that announced the jump, so both count as expected.
         const base = SEQ_MOD + ((seq - 1) & 0xffff);
-        const cw = this.cw(slot);
+        const cw = this.store.coldW(slot);
         // expected = cycles + max_seq - EXP_OFF + 1 keeps the closed segment's maxExt - oldBase + 1.
-        w[cw + L.W_EXP_OFF] += base - maxExt - 1;
+        w[cw + L.CW_EXPECTED_OFFSET] += base - maxExt - 1;
         w[hw + L.W_CYCLES] = seq === 0 ? 2 * SEQ_MOD : SEQ_MOD;
         h16[hh + L.H_MAX_SEQ] = seq;
-        w[hw + L.W_FIN_EXT] = base;
+        w[hw + L.W_FINAL_EXT] = base;
         w[hw + L.W_BAD_SEQ] = -1;
-        w[hw + L.W_WIN] = 0; w[hw + L.W_WIN + 1] = 0; w[hw + L.W_WIN + 2] = 0; w[hw + L.W_WIN + 3] = 0;
-        w[hw + L.W_WIN + ((base >> 5) & 3)] |= 1 << (base & 31);
-        w[hw + L.W_WIN + (((base + 1) >> 5) & 3)] |= 1 << ((base + 1) & 31);
+        w[hw + L.W_REORDER] = 0; w[hw + L.W_REORDER + 1] = 0; w[hw + L.W_REORDER + 2] = 0; w[hw + L.W_REORDER + 3] = 0;
+        w[hw + L.W_REORDER + ((base >> 5) & 3)] |= 1 << (base & 31);
+        w[hw + L.W_REORDER + (((base + 1) >> 5) & 3)] |= 1 << ((base + 1) & 31);
       } else {
         w[hw + L.W_BAD_SEQ] = (seq + 1) & 0xffff;
       }
     } else {
       // Behind the highest sequence number: a duplicate if already seen inside the window, else late.
       const ext = maxExt - ((maxSeq - seq) & 0xffff);
-      const cw = this.cw(slot);
-      if (ext > maxExt - WIN && ext >= w[hw + L.W_FIN_EXT]) {
-        const wi = hw + L.W_WIN + ((ext >> 5) & 3);
+      const cw = this.store.coldW(slot);
+      if (ext > maxExt - WIN && ext >= w[hw + L.W_FINAL_EXT]) {
+        const wi = hw + L.W_REORDER + ((ext >> 5) & 3);
         const bit = 1 << (ext & 31);
         if ((w[wi] & bit) !== 0) {
-          w[cw + L.W_DU]++;
+          w[cw + L.CW_DUPLICATES]++;
         } else {
           w[wi] |= bit;
-          w[cw + L.W_OO]++;
+          w[cw + L.CW_OUT_OF_ORDER]++;
         }
       } else {
-        w[cw + L.W_OO]++;
+        w[cw + L.CW_OUT_OF_ORDER]++;
       }
     }
   }
@@ -1120,21 +1099,21 @@ export class RtpEngine {
     const w = this.w;
     const hw = slot * L.HOT_W;
     const hb = slot * L.HOT_BYTES;
-    const cw = this.cw(slot);
-    let e = w[hw + L.W_FIN_EXT];
+    const cw = this.store.coldW(slot);
+    let e = w[hw + L.W_FINAL_EXT];
     for (; e <= last; e++) {
-      const wi = hw + L.W_WIN + ((e >> 5) & 3);
+      const wi = hw + L.W_REORDER + ((e >> 5) & 3);
       const bit = 1 << (e & 31);
       lossFeed(w, this.u8, hw, hb, cw, (w[wi] & bit) !== 0);
       w[wi] &= ~bit;
     }
-    if (e > w[hw + L.W_FIN_EXT]) w[hw + L.W_FIN_EXT] = e;
+    if (e > w[hw + L.W_FINAL_EXT]) w[hw + L.W_FINAL_EXT] = e;
   }
 
   /** RFC 3550 A.3 expected count since the stream started (all segments). */
   private rfcExpected(slot: number): number {
     const hw = slot * L.HOT_W;
-    return this.w[hw + L.W_CYCLES] + this.h16[slot * L.HOT_H + L.H_MAX_SEQ] - this.w[this.cw(slot) + L.W_EXP_OFF] + 1;
+    return this.w[hw + L.W_CYCLES] + this.h16[slot * L.HOT_H + L.H_MAX_SEQ] - this.w[this.store.coldW(slot) + L.CW_EXPECTED_OFFSET] + 1;
   }
 
   /** Loss model as if the stream ended now (window contents taken as final), into the scratch record. */
@@ -1143,12 +1122,12 @@ export class RtpEngine {
     const x = this.maxStreams; // the scratch record
     const xw = x * L.HOT_W;
     const xb = x * L.HOT_BYTES;
-    const xc = this.cw(x);
+    const xc = this.store.coldW(x);
     const hw = slot * L.HOT_W;
-    lossCopy(w, this.u8, hw, slot * L.HOT_BYTES, this.cw(slot), xw, xb, xc);
+    lossCopy(w, this.u8, hw, slot * L.HOT_BYTES, this.store.coldW(slot), xw, xb, xc);
     const maxExt = w[hw + L.W_CYCLES] + this.h16[slot * L.HOT_H + L.H_MAX_SEQ];
-    for (let e = w[hw + L.W_FIN_EXT]; e <= maxExt; e++) {
-      lossFeed(w, this.u8, xw, xb, xc, (w[hw + L.W_WIN + ((e >> 5) & 3)] & (1 << (e & 31))) !== 0);
+    for (let e = w[hw + L.W_FINAL_EXT]; e <= maxExt; e++) {
+      lossFeed(w, this.u8, xw, xb, xc, (w[hw + L.W_REORDER + ((e >> 5) & 3)] & (1 << (e & 31))) !== 0);
     }
     lossResolve(w, xw, xc);
   }
@@ -1162,8 +1141,8 @@ export class RtpEngine {
     const hw = slot * L.HOT_W;
     const hb = slot * L.HOT_BYTES;
     const hh = slot * L.HOT_H;
-    const cw = this.cw(slot);
-    const cb = this.cb(slot);
+    const cw = this.store.coldW(slot);
+    const cb = this.store.coldB(slot);
     const flags = u8[hb + L.B_FLAGS];
     const v = (flags & L.FLAG_IPV6) !== 0 ? 6 : 4;
     out.slot = slot;
@@ -1174,41 +1153,41 @@ export class RtpEngine {
     out.srcPort = this.keyWord(slot, 8) >>> 16;
     out.dstPort = this.keyWord(slot, 8) & 0xffff;
     const hasMac = (flags & L.FLAG_HAS_MAC) !== 0;
-    out.srcMac = hasMac ? formatMac(u8, cb + L.B_MACS) : '';
-    out.dstMac = hasMac ? formatMac(u8, cb + L.B_MACS + 6) : '';
-    out.vlan = this.h16[this.ch(slot) + L.H_VLAN1] - 1;
+    out.srcMac = hasMac ? formatMac(u8, cb + L.CB_MACS) : '';
+    out.dstMac = hasMac ? formatMac(u8, cb + L.CB_MACS + 6) : '';
+    out.vlan = this.h16[this.store.coldH(slot) + L.CH_VLAN_PLUS_1] - 1;
     const clock = w[hw + L.W_CLOCK];
     out.payloadType = u8[hb + L.B_PT];
     out.clockRate = clock;
-    out.jitterMs = clock > 0 ? (f[hf + L.D_A8_J] * 1000) / clock : 0;
+    out.jitterMs = clock > 0 ? (f[hf + L.D_A8_JITTER] * 1000) / clock : 0;
     out.skewMs = f[hf + L.D_SKEW];
     out.clockDriftPpm = this.driftPpm(hw, hf);
-    out.ssrcChanges = this.h16[this.ch(slot) + L.H_SSRC_CHANGES];
-    out.clockSource = u8[cb + L.B_CLK] & 7;
-    out.payloadTypeChanges = w[cw + L.W_PT_CHANGES];
+    out.ssrcChanges = this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES];
+    out.clockSource = u8[cb + L.CB_CLOCK] & 7;
+    out.payloadTypeChanges = w[cw + L.CW_PT_CHANGES];
     out.markers = w[hw + L.W_MARKERS];
-    out.comfortNoise = w[cw + L.W_CN];
-    out.telephoneEvents = w[cw + L.W_TEV];
+    out.comfortNoise = w[cw + L.CW_COMFORT_NOISE];
+    out.telephoneEvents = w[cw + L.CW_EVENTS];
     out.hostTimestamps = (flags & L.FLAG_HOST_TS) !== 0;
     const epochMs = this.epochSec * 1000;
     out.firstSeenMs = epochMs + f[hf + L.D_FIRST_MS];
     out.lastSeenMs = epochMs + f[hf + L.D_LAST_MS];
-    out.wiresharkJitterMs = f[hf + L.D_WS_JIT];
+    out.wiresharkJitterMs = f[hf + L.D_WS_JITTER];
     const h16 = this.h16;
-    const wsCycles = h16[this.ch(slot) + L.H_WS_CYCLES];
-    const wsExpected = h16[hh + L.H_STOP_SEQ] + wsCycles * SEQ_MOD - h16[hh + L.H_FIRST_SEQ] + 1;
+    const wsCycles = h16[this.store.coldH(slot) + L.CH_WS_CYCLES];
+    const wsExpected = h16[hh + L.H_WS_LAST_SEQ] + wsCycles * SEQ_MOD - h16[hh + L.H_FIRST_SEQ] + 1;
     out.wiresharkExpected = wsExpected;
-    out.wiresharkLost = wsExpected - w[hw + L.W_PK];
+    out.wiresharkLost = wsExpected - w[hw + L.W_PACKETS];
 
     this.resolvedLoss(slot);
     const expected = this.rfcExpected(slot);
     const packetMs = this.packetMs(slot);
     this.fillCounters(slot, out.cumulative, expected, epochMs, true);
     const x = this.maxStreams;
-    lossMetrics(w, u8, x * L.HOT_BYTES, this.cw(x), expected, hb, cw, 0, packetMs, out.cumulative);
-    const prior = w[cw + L.W_EXP_PRIOR];
+    lossMetrics(w, u8, x * L.HOT_BYTES, this.store.coldW(x), expected, hb, cw, 0, packetMs, out.cumulative);
+    const prior = w[cw + L.CW_EXPECTED_BASE];
     this.fillCounters(slot, out.interval, expected - prior, epochMs, false);
-    lossMetrics(w, u8, x * L.HOT_BYTES, this.cw(x), expected, hb, cw, prior, packetMs, out.interval);
+    lossMetrics(w, u8, x * L.HOT_BYTES, this.store.coldW(x), expected, hb, cw, prior, packetMs, out.interval);
     const jb = this.jb;
     out.jitterBuffers = jb !== null;
     if (jb !== null && out.jb !== undefined) {
@@ -1223,64 +1202,64 @@ export class RtpEngine {
     const w = this.w;
     const hf = slot * L.HOT_D;
     const hw = slot * L.HOT_W;
-    const cw = this.cw(slot);
-    const cd = this.cd(slot);
+    const cw = this.store.coldW(slot);
+    const cd = this.store.coldD(slot);
     const bw = cumulative ? 0 : 1; // subtract the interval baselines or not
-    const n = w[hw + L.W_PK] - bw * w[cw + L.W_B_PK];
+    const n = w[hw + L.W_PACKETS] - bw * w[cw + L.CW_PACKETS_BASE];
     o.packets = n;
-    o.bytes = f[hf + L.D_BY] - (cumulative ? 0 : f[cd + L.D_BY_BASE]);
+    o.bytes = f[hf + L.D_BYTES] - (cumulative ? 0 : f[cd + L.CD_BYTES_BASE]);
     o.expected = expected;
-    o.seqErrors = w[cw + L.W_SE] - bw * w[cw + L.W_B_SE];
-    o.outOfOrder = w[cw + L.W_OO] - bw * w[cw + L.W_B_OO];
-    o.duplicates = w[cw + L.W_DU] - bw * w[cw + L.W_B_DU];
+    o.seqErrors = w[cw + L.CW_SEQ_ERRORS] - bw * w[cw + L.CW_SEQ_ERRORS_BASE];
+    o.outOfOrder = w[cw + L.CW_OUT_OF_ORDER] - bw * w[cw + L.CW_OUT_OF_ORDER_BASE];
+    o.duplicates = w[cw + L.CW_DUPLICATES] - bw * w[cw + L.CW_DUPLICATES_BASE];
     // Distinct packets: RFC 3550 A.3 counts a duplicate as received, so each one would cancel a lost
     // packet (a mirror port that sees some packets twice would hide real loss).
     o.lost = expected - (n - o.duplicates);
-    const ninc = w[hw + L.W_NINC] - bw * w[cw + L.W_B_NINC];
-    const nincj = w[hw + L.W_NINCJ] - bw * w[cw + L.W_B_NINCJ];
-    let minD = f[hf + L.D_I_MIND];
-    let maxD = f[hf + L.D_I_MAXD];
-    let minJ = f[hf + L.D_I_MINJ];
-    let maxJ = f[hf + L.D_I_MAXJ];
-    let maxSk = f[hf + L.D_I_MAXSK];
+    const ninc = w[hw + L.W_DELTAS] - bw * w[cw + L.CW_DELTAS_BASE];
+    const nincj = w[hw + L.W_JITTERS] - bw * w[cw + L.CW_JITTERS_BASE];
+    let minD = f[hf + L.D_IV_MIN_DELTA];
+    let maxD = f[hf + L.D_IV_MAX_DELTA];
+    let minJ = f[hf + L.D_IV_MIN_JITTER];
+    let maxJ = f[hf + L.D_IV_MAX_JITTER];
+    let maxSk = f[hf + L.D_IV_MAX_SKEW];
     if (cumulative) {
       // Earlier intervals first: a later value replaces the max |skew| only when strictly larger.
-      if (f[cd + L.D_C_MIND] < minD) minD = f[cd + L.D_C_MIND];
-      if (f[cd + L.D_C_MAXD] > maxD) maxD = f[cd + L.D_C_MAXD];
-      if (f[cd + L.D_C_MINJ] < minJ) minJ = f[cd + L.D_C_MINJ];
-      if (f[cd + L.D_C_MAXJ] > maxJ) maxJ = f[cd + L.D_C_MAXJ];
-      if (!(Math.abs(maxSk) > Math.abs(f[cd + L.D_C_MAXSK]))) maxSk = f[cd + L.D_C_MAXSK];
+      if (f[cd + L.CD_PRIOR_MIN_DELTA] < minD) minD = f[cd + L.CD_PRIOR_MIN_DELTA];
+      if (f[cd + L.CD_PRIOR_MAX_DELTA] > maxD) maxD = f[cd + L.CD_PRIOR_MAX_DELTA];
+      if (f[cd + L.CD_PRIOR_MIN_JITTER] < minJ) minJ = f[cd + L.CD_PRIOR_MIN_JITTER];
+      if (f[cd + L.CD_PRIOR_MAX_JITTER] > maxJ) maxJ = f[cd + L.CD_PRIOR_MAX_JITTER];
+      if (!(Math.abs(maxSk) > Math.abs(f[cd + L.CD_PRIOR_MAX_SKEW]))) maxSk = f[cd + L.CD_PRIOR_MAX_SKEW];
     }
     o.minDeltaMs = ninc > 0 ? minD : 0;
     o.maxDeltaMs = maxD;
     o.minJitterMs = nincj > 0 ? minJ : 0;
     o.maxJitterMs = maxJ;
     if (cumulative) {
-      o.meanDeltaMs = f[hf + L.D_MEAND];
-      o.meanJitterMs = f[hf + L.D_MEANJ];
+      o.meanDeltaMs = f[hf + L.D_MEAN_DELTA];
+      o.meanJitterMs = f[hf + L.D_MEAN_JITTER];
     } else {
-      o.meanDeltaMs = ninc > 0 ? f[hf + L.D_I_SUMD] / ninc : 0;
-      o.meanJitterMs = nincj > 0 ? f[hf + L.D_I_SUMJ] / nincj : 0;
+      o.meanDeltaMs = ninc > 0 ? f[hf + L.D_IV_SUM_DELTA] / ninc : 0;
+      o.meanJitterMs = nincj > 0 ? f[hf + L.D_IV_SUM_JITTER] / nincj : 0;
     }
     o.maxSkewMs = maxSk;
-    o.startMs = n > 0 ? epochMs + (cumulative ? f[hf + L.D_FIRST_MS] : f[hf + L.D_I_START]) : 0;
+    o.startMs = n > 0 ? epochMs + (cumulative ? f[hf + L.D_FIRST_MS] : f[hf + L.D_IV_START_MS]) : 0;
     o.endMs = n > 0 ? epochMs + f[hf + L.D_LAST_MS] : 0;
   }
 
   /** Mean packet spacing for converting loss-run lengths to durations. */
   private packetMs(slot: number): number {
-    const n = this.w[slot * L.HOT_W + L.W_NINC];
-    return n > 0 ? this.f[slot * L.HOT_D + L.D_SUMD] / n : 20;
+    const n = this.w[slot * L.HOT_W + L.W_DELTAS];
+    return n > 0 ? this.f[slot * L.HOT_D + L.D_SUM_DELTA] / n : 20;
   }
 
   private driftPpm(hw: number, hf: number): number {
     const f = this.f;
-    const n = this.w[hw + L.W_LS_N];
+    const n = this.w[hw + L.W_DRIFT_N];
     if (n < 2) return 0;
-    const sx = f[hf + L.D_LS_X];
-    const den = n * f[hf + L.D_LS_XX] - sx * sx;
+    const sx = f[hf + L.D_DRIFT_X];
+    const den = n * f[hf + L.D_DRIFT_XX] - sx * sx;
     if (!(den > 0)) return 0;
-    const slope = (n * f[hf + L.D_LS_XY] - sx * f[hf + L.D_LS_Y]) / den;
+    const slope = (n * f[hf + L.D_DRIFT_XY] - sx * f[hf + L.D_DRIFT_Y]) / den;
     return (slope - 1) * 1e6;
   }
 
@@ -1290,33 +1269,33 @@ export class RtpEngine {
     const w = this.w;
     const hf = slot * L.HOT_D;
     const hw = slot * L.HOT_W;
-    const cw = this.cw(slot);
-    const cd = this.cd(slot);
+    const cw = this.store.coldW(slot);
+    const cd = this.store.coldD(slot);
     // Fold the ending interval's min/max into the earlier intervals'.
-    if (f[hf + L.D_I_MIND] < f[cd + L.D_C_MIND]) f[cd + L.D_C_MIND] = f[hf + L.D_I_MIND];
-    if (f[hf + L.D_I_MAXD] > f[cd + L.D_C_MAXD]) f[cd + L.D_C_MAXD] = f[hf + L.D_I_MAXD];
-    if (f[hf + L.D_I_MINJ] < f[cd + L.D_C_MINJ]) f[cd + L.D_C_MINJ] = f[hf + L.D_I_MINJ];
-    if (f[hf + L.D_I_MAXJ] > f[cd + L.D_C_MAXJ]) f[cd + L.D_C_MAXJ] = f[hf + L.D_I_MAXJ];
-    if (Math.abs(f[hf + L.D_I_MAXSK]) > Math.abs(f[cd + L.D_C_MAXSK])) f[cd + L.D_C_MAXSK] = f[hf + L.D_I_MAXSK];
-    f[hf + L.D_I_MIND] = Infinity;
-    f[hf + L.D_I_MAXD] = 0;
-    f[hf + L.D_I_MINJ] = Infinity;
-    f[hf + L.D_I_MAXJ] = 0;
-    f[hf + L.D_I_MAXSK] = 0;
-    f[hf + L.D_I_SUMD] = 0;
-    f[hf + L.D_I_SUMJ] = 0;
-    f[hf + L.D_I_START] = NaN;
-    f[cd + L.D_BY_BASE] = f[hf + L.D_BY];
-    w[cw + L.W_EXP_PRIOR] = this.rfcExpected(slot);
-    w[cw + L.W_B_PK] = w[hw + L.W_PK];
-    w[cw + L.W_B_SE] = w[cw + L.W_SE];
-    w[cw + L.W_B_OO] = w[cw + L.W_OO];
-    w[cw + L.W_B_DU] = w[cw + L.W_DU];
-    w[cw + L.W_B_NINC] = w[hw + L.W_NINC];
-    w[cw + L.W_B_NINCJ] = w[hw + L.W_NINCJ];
+    if (f[hf + L.D_IV_MIN_DELTA] < f[cd + L.CD_PRIOR_MIN_DELTA]) f[cd + L.CD_PRIOR_MIN_DELTA] = f[hf + L.D_IV_MIN_DELTA];
+    if (f[hf + L.D_IV_MAX_DELTA] > f[cd + L.CD_PRIOR_MAX_DELTA]) f[cd + L.CD_PRIOR_MAX_DELTA] = f[hf + L.D_IV_MAX_DELTA];
+    if (f[hf + L.D_IV_MIN_JITTER] < f[cd + L.CD_PRIOR_MIN_JITTER]) f[cd + L.CD_PRIOR_MIN_JITTER] = f[hf + L.D_IV_MIN_JITTER];
+    if (f[hf + L.D_IV_MAX_JITTER] > f[cd + L.CD_PRIOR_MAX_JITTER]) f[cd + L.CD_PRIOR_MAX_JITTER] = f[hf + L.D_IV_MAX_JITTER];
+    if (Math.abs(f[hf + L.D_IV_MAX_SKEW]) > Math.abs(f[cd + L.CD_PRIOR_MAX_SKEW])) f[cd + L.CD_PRIOR_MAX_SKEW] = f[hf + L.D_IV_MAX_SKEW];
+    f[hf + L.D_IV_MIN_DELTA] = Infinity;
+    f[hf + L.D_IV_MAX_DELTA] = 0;
+    f[hf + L.D_IV_MIN_JITTER] = Infinity;
+    f[hf + L.D_IV_MAX_JITTER] = 0;
+    f[hf + L.D_IV_MAX_SKEW] = 0;
+    f[hf + L.D_IV_SUM_DELTA] = 0;
+    f[hf + L.D_IV_SUM_JITTER] = 0;
+    f[hf + L.D_IV_START_MS] = NaN;
+    f[cd + L.CD_BYTES_BASE] = f[hf + L.D_BYTES];
+    w[cw + L.CW_EXPECTED_BASE] = this.rfcExpected(slot);
+    w[cw + L.CW_PACKETS_BASE] = w[hw + L.W_PACKETS];
+    w[cw + L.CW_SEQ_ERRORS_BASE] = w[cw + L.CW_SEQ_ERRORS];
+    w[cw + L.CW_OUT_OF_ORDER_BASE] = w[cw + L.CW_OUT_OF_ORDER];
+    w[cw + L.CW_DUPLICATES_BASE] = w[cw + L.CW_DUPLICATES];
+    w[cw + L.CW_DELTAS_BASE] = w[hw + L.W_DELTAS];
+    w[cw + L.CW_JITTERS_BASE] = w[hw + L.W_JITTERS];
     this.resolvedLoss(slot);
     const x = this.maxStreams;
-    lossSetBase(w, this.u8, x * L.HOT_BYTES, this.cw(x), slot * L.HOT_BYTES, cw);
+    lossSetBase(w, this.u8, x * L.HOT_BYTES, this.store.coldW(x), slot * L.HOT_BYTES, cw);
     if (this.jb !== null) this.jb.resetInterval(slot);
   }
 
@@ -1341,7 +1320,7 @@ export class RtpEngine {
       this.tuples.remove(slot);
       this.u8[hb + L.B_FLAGS] &= ~L.FLAG_IN_TUPLES;
     }
-    this.w[this.cw(slot) + L.W_CALLREF] = -1;
+    this.w[this.store.coldW(slot) + L.CW_CALL_REF] = -1;
     this.counters.streamsEnded++;
     return true;
   }

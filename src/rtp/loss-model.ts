@@ -19,60 +19,72 @@ import type { StreamCounters } from './snapshot.js';
 
 export const GMIN = 16;
 
+/** The event counters at L.CW_LOSS (and their interval baseline at L.CW_LOSS_BASE), in this order. */
+export const enum Loss {
+  /** Transitions received -> lost and lost -> lost. */
+  RL = 0,
+  LL = 1,
+  /** Closed bursts: their packets, losses and number. */
+  BURST_PKTS = 2,
+  BURST_LOST = 3,
+  BURSTS = 4,
+  COUNT = 5,
+}
+
 /** Feed one number's final state. hw/hb: the slot's hot int32/byte bases; cw: its cold int32 base. */
 export function lossFeed(w: Int32Array, b: Uint8Array, hwArg: number, hbArg: number, cwArg: number, received: boolean): void {
   // Ranges for the compiler (stream-store.ts INDEX_MASK): no overflow checks on the offsets below.
   const hw = hwArg & L.INDEX_MASK, hb = hbArg & L.INDEX_MASK, cw = cwArg & L.INDEX_MASK;
-  const last = b[hb + L.B_LAST];
+  const last = b[hb + L.B_LOSS_LAST];
   if (received) {
-    b[hb + L.B_LAST] = 1;
+    b[hb + L.B_LOSS_LAST] = 1;
     const run = w[hw + L.W_RECV_RUN] + 1;
     w[hw + L.W_RECV_RUN] = run;
-    if (run >= GMIN && w[hw + L.W_CL_LOST] > 0) closeCluster(w, hw, cw);
+    if (run >= GMIN && w[hw + L.W_CLUSTER_LOST] > 0) closeCluster(w, hw, cw);
   } else {
-    if (last === 1) w[cw + L.W_NRL]++;
-    else if (last === 2) w[cw + L.W_NLL]++;
-    b[hb + L.B_LAST] = 2;
-    if (w[hw + L.W_CL_LOST] > 0) {
-      w[hw + L.W_CL_PKTS] += w[hw + L.W_RECV_RUN] + 1;
-      w[hw + L.W_CL_LOST]++;
+    if (last === 1) w[cw + L.CW_LOSS + Loss.RL]++;
+    else if (last === 2) w[cw + L.CW_LOSS + Loss.LL]++;
+    b[hb + L.B_LOSS_LAST] = 2;
+    if (w[hw + L.W_CLUSTER_LOST] > 0) {
+      w[hw + L.W_CLUSTER_PKTS] += w[hw + L.W_RECV_RUN] + 1;
+      w[hw + L.W_CLUSTER_LOST]++;
     } else {
-      w[hw + L.W_CL_PKTS] = 1;
-      w[hw + L.W_CL_LOST] = 1;
+      w[hw + L.W_CLUSTER_PKTS] = 1;
+      w[hw + L.W_CLUSTER_LOST] = 1;
     }
     w[hw + L.W_RECV_RUN] = 0;
   }
 }
 
 function closeCluster(w: Int32Array, hw: number, cw: number): void {
-  if (w[hw + L.W_CL_LOST] >= 2) {
-    w[cw + L.W_BURST_PKTS] += w[hw + L.W_CL_PKTS];
-    w[cw + L.W_BURST_LOST] += w[hw + L.W_CL_LOST];
-    w[cw + L.W_NBURSTS]++;
+  if (w[hw + L.W_CLUSTER_LOST] >= 2) {
+    w[cw + L.CW_LOSS + Loss.BURST_PKTS] += w[hw + L.W_CLUSTER_PKTS];
+    w[cw + L.CW_LOSS + Loss.BURST_LOST] += w[hw + L.W_CLUSTER_LOST];
+    w[cw + L.CW_LOSS + Loss.BURSTS]++;
   } // else: a gap cluster; gap counts are derived
-  w[hw + L.W_CL_PKTS] = 0;
-  w[hw + L.W_CL_LOST] = 0;
+  w[hw + L.W_CLUSTER_PKTS] = 0;
+  w[hw + L.W_CLUSTER_LOST] = 0;
 }
 
 /** Resolve what is still pending (open cluster, trailing received run) as if the stream ended here. */
 export function lossResolve(w: Int32Array, hw: number, cw: number): void {
-  if (w[hw + L.W_CL_LOST] > 0) closeCluster(w, hw, cw);
+  if (w[hw + L.W_CLUSTER_LOST] > 0) closeCluster(w, hw, cw);
   w[hw + L.W_RECV_RUN] = 0;
 }
 
 /** Copy the loss state of one record to another (same layout). */
 export function lossCopy(w: Int32Array, b: Uint8Array, fromHw: number, fromHb: number, fromCw: number, toHw: number, toHb: number, toCw: number): void {
-  b[toHb + L.B_LAST] = b[fromHb + L.B_LAST];
+  b[toHb + L.B_LOSS_LAST] = b[fromHb + L.B_LOSS_LAST];
   w[toHw + L.W_RECV_RUN] = w[fromHw + L.W_RECV_RUN];
-  w[toHw + L.W_CL_PKTS] = w[fromHw + L.W_CL_PKTS];
-  w[toHw + L.W_CL_LOST] = w[fromHw + L.W_CL_LOST];
-  for (let i = L.W_NRL; i <= L.W_NBURSTS; i++) w[toCw + i] = w[fromCw + i];
+  w[toHw + L.W_CLUSTER_PKTS] = w[fromHw + L.W_CLUSTER_PKTS];
+  w[toHw + L.W_CLUSTER_LOST] = w[fromHw + L.W_CLUSTER_LOST];
+  for (let i = 0; i < Loss.COUNT; i++) w[toCw + L.CW_LOSS + i] = w[fromCw + L.CW_LOSS + i];
 }
 
 /** Store a resolved state (at hw/hb/cw) as the slot's interval baseline (cold base baseCw, byte baseHb). */
 export function lossSetBase(w: Int32Array, b: Uint8Array, hb: number, cw: number, baseHb: number, baseCw: number): void {
-  b[baseHb + L.B_LAST_BASE] = b[hb + L.B_LAST];
-  for (let i = 0; i < L.W_LB_NRL - L.W_NRL; i++) w[baseCw + L.W_LB_NRL + i] = w[cw + L.W_NRL + i];
+  b[baseHb + L.B_LOSS_LAST_BASE] = b[hb + L.B_LOSS_LAST];
+  for (let i = 0; i < Loss.COUNT; i++) w[baseCw + L.CW_LOSS_BASE + i] = w[cw + L.CW_LOSS + i];
 }
 
 /** What lossMetrics writes: the loss-pattern fields of a snapshot's counter set (written in place). */
@@ -87,19 +99,19 @@ export function lossMetrics(
   w: Int32Array, b: Uint8Array, hb: number, cw: number, fed: number,
   baseHb: number, baseCw: number, baseFed: number, packetMs: number, out: LossMetrics,
 ): void {
-  const nrl = w[cw + L.W_NRL];
-  const nll = w[cw + L.W_NLL];
-  const nlr = fed > 0 ? nrl - (b[hb + L.B_LAST] === 2 ? 1 : 0) : 0;
+  const nrl = w[cw + L.CW_LOSS + Loss.RL];
+  const nll = w[cw + L.CW_LOSS + Loss.LL];
+  const nlr = fed > 0 ? nrl - (b[hb + L.B_LOSS_LAST] === 2 ? 1 : 0) : 0;
   const nrr = fed > 0 ? fed - 1 - nrl - nlr - nll : 0;
   let bnrl = 0, bnll = 0, bnlr = 0, bnrr = 0, bbp = 0, bbl = 0, bnb = 0;
   if (baseFed > 0) {
-    bnrl = w[baseCw + L.W_LB_NRL];
-    bnll = w[baseCw + L.W_LB_NLL];
-    bnlr = bnrl - (b[baseHb + L.B_LAST_BASE] === 2 ? 1 : 0);
+    bnrl = w[baseCw + L.CW_LOSS_BASE + Loss.RL];
+    bnll = w[baseCw + L.CW_LOSS_BASE + Loss.LL];
+    bnlr = bnrl - (b[baseHb + L.B_LOSS_LAST_BASE] === 2 ? 1 : 0);
     bnrr = baseFed - 1 - bnrl - bnlr - bnll;
-    bbp = w[baseCw + L.W_LB_BURST_PKTS];
-    bbl = w[baseCw + L.W_LB_BURST_LOST];
-    bnb = w[baseCw + L.W_LB_NBURSTS];
+    bbp = w[baseCw + L.CW_LOSS_BASE + Loss.BURST_PKTS];
+    bbl = w[baseCw + L.CW_LOSS_BASE + Loss.BURST_LOST];
+    bnb = w[baseCw + L.CW_LOSS_BASE + Loss.BURSTS];
   }
   const rr = nrr - bnrr;
   const rl = nrl - bnrl;
@@ -112,11 +124,11 @@ export function lossMetrics(
   out.lossP = p;
   out.lossQ = q;
   out.burstR = rl === 0 ? 1 : 1 / (p + q); // no loss -> 1 by definition
-  const burstPkts = w[cw + L.W_BURST_PKTS];
-  const burstLost = w[cw + L.W_BURST_LOST];
+  const burstPkts = w[cw + L.CW_LOSS + Loss.BURST_PKTS];
+  const burstLost = w[cw + L.CW_LOSS + Loss.BURST_LOST];
   const bp = burstPkts - bbp;
   const bl = burstLost - bbl;
-  const nb = w[cw + L.W_NBURSTS] - bnb;
+  const nb = w[cw + L.CW_LOSS + Loss.BURSTS] - bnb;
   // Resolved: every number fed is in a burst or a gap, every loss too.
   const gp = fed - burstPkts - (baseFed - bbp);
   const gl = nrl + nll - burstLost - (bnrl + bnll - bbl);
