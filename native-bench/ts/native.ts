@@ -5,7 +5,7 @@
  * produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean delta to 1e-6
  * ms, and with the jitter-buffer emulation, on by default as in the CLI, the discards of each buffer), then each is timed over the capture in memory (best of N, alternating; CPU time of the timing
  * thread on both sides), and TS/C ratios are printed. Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
- *   [--rounds N] [--jitter-ms MS] [--keep FILE]
+ *   [--rounds N] [--jitter-ms MS]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
