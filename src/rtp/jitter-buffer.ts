@@ -34,6 +34,8 @@
  * Float32 ring of `history` transits per slot. Nothing is allocated per packet.
  */
 
+import { layoutRecord } from './record-layout.js';
+
 /** Buffers, in the order of every per-buffer field. */
 export const JB_NAMES = ['F1', 'F2', 'ADAPT'] as const;
 export type JitterBufferName = (typeof JB_NAMES)[number];
@@ -107,9 +109,10 @@ export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
 /**
  * Field table: [name, part, view, count]. A slot's record has a HOT part (64 bytes, one cache line: what
  * an in-order packet touches) and a COLD part (losses, discards, interval baselines, RFC 3611 bursts), in
- * one buffer: hot records first, cold ones after. Offsets are derived by declaration order (jbLayout: in
- * each part float64 fields first, then float32, then int32) and mirrored in the const enum J for the hot
- * loop (tsc inlines it); a test checks that the two agree and that no two fields overlap. Delays in the
+ * one buffer: hot records first, cold ones after. Offsets are derived by declaration order (layoutRecord;
+ * each part declares its float64 fields first, then float32, then int32, so nothing is padded) and
+ * mirrored in the const enum J for the hot loop (tsc inlines it); a test checks that the two agree and
+ * that no two fields overlap. Delays in the
  * hot part are float32 (relative to D_TREF, a microsecond is far above their precision).
  */
 export const JB_FIELDS = [
@@ -143,30 +146,9 @@ export const JB_FIELDS = [
   ['CW_NBURSTS', 'cold', 'i32', 1],
 ] as const;
 
-export interface JbFieldLayout {
-  name: string;
-  part: 'hot' | 'cold';
-  view: 'f64' | 'f32' | 'i32';
-  /** In units of the view, from the start of the slot's part. */
-  offset: number;
-  count: number;
-}
-
-const VIEW_BYTES = { f64: 8, f32: 4, i32: 4 } as const;
-
-/** Offsets derived from JB_FIELDS, and each part's size in bytes. */
-export function jbLayout(): { fields: JbFieldLayout[]; hotBytes: number; coldBytes: number } {
-  const bytes = { hot: 0, cold: 0 };
-  const fields: JbFieldLayout[] = [];
-  for (const view of ['f64', 'f32', 'i32'] as const) {
-    for (const [name, part, v, count] of JB_FIELDS) {
-      if (v !== view) continue;
-      fields.push({ name, part, view, offset: bytes[part] / VIEW_BYTES[view], count });
-      bytes[part] += count * VIEW_BYTES[view];
-    }
-  }
-  const round8 = (n: number) => Math.ceil(n / 8) * 8;
-  return { fields, hotBytes: round8(bytes.hot), coldBytes: round8(bytes.cold) };
+/** Offsets derived from JB_FIELDS (the convention of every record: record-layout.ts), and each part's size in bytes. */
+export function jbLayout(): ReturnType<typeof layoutRecord> {
+  return layoutRecord(JB_FIELDS);
 }
 
 /** The offsets of JB_FIELDS as literals for the hot loop (checked against jbLayout() by a test). */
