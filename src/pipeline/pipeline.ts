@@ -355,7 +355,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private holdBehindSip(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
     const key = this.engine.streamKey(pkt);
     const waiting = q.holdsMediaFor(key);
-    if (!waiting && this.engine.hasStream(pkt)) return false;
+    if (!waiting && this.engine.hasStream(pkt, key)) return false;
     if (q.pushMedia(pkt, buf, this.pktMs, key)) {
       this.counts.rtpHeldBehindSip++;
       return true;

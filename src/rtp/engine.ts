@@ -289,7 +289,8 @@ export class RtpEngine {
    * clock); NaN when the packet says nothing (not a stream's, no clock). Rare: called on a jump only.
    */
   clockStepAt(pkt: DecodedPacket): number {
-    const slot = this.streamOf(pkt);
+    if (pkt.payloadLength < 12) return NaN;
+    const slot = this.streamOf(pkt, this.streamKey(pkt));
     if (slot < 0) return NaN;
     const clock = this.w[slot * L.HOT_W + L.W_CLOCK];
     if (clock === 0 || this.u8[slot * L.HOT_BYTES + L.B_A8_STARTED] === 0) return NaN;
@@ -299,12 +300,15 @@ export class RtpEngine {
     return arrival - media;
   }
 
-  /** True when the RTP packet belongs to a stream being measured (not a candidate). Rare path: no counting. */
-  hasStream(pkt: DecodedPacket): boolean {
-    return this.streamOf(pkt) >= 0;
+  /**
+   * True when the RTP packet, whose streamKey() is `key`, belongs to a stream being measured (not a
+   * candidate). Rare path: no counting.
+   */
+  hasStream(pkt: DecodedPacket, key: number): boolean {
+    return this.streamOf(pkt, key) >= 0;
   }
 
-  /** The stream key hash of an RTP packet (addresses, ports, SSRC: what the stream index is keyed by). */
+  /** The stream key hash of an RTP packet of 12 bytes or more (addresses, ports, SSRC: what the stream index is keyed by). */
   streamKey(pkt: DecodedPacket): number {
     const b = pkt.payloadBuf;
     const o = pkt.payloadOffset;
@@ -312,15 +316,15 @@ export class RtpEngine {
     return hashStreamKey(pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, (pkt.srcPort << 16) | pkt.dstPort, ssrc);
   }
 
-  /** Slot of the active stream the RTP packet belongs to, or -1 (leaves `view` on the packet's buffer). */
-  private streamOf(pkt: DecodedPacket): number {
+  /** Slot of the active stream the RTP packet (stream key hash `key`) belongs to, or -1 (leaves `view` on the packet's buffer). */
+  private streamOf(pkt: DecodedPacket, key: number): number {
     const b = pkt.payloadBuf;
     const off = pkt.payloadOffset;
     if (this.epochSec < 0 || pkt.payloadLength < 12 || b[off] >> 6 !== 2) return -1;
     if (b !== this.viewBuf) this.setView(b);
     const k9 = this.view.getInt32(off + 8);
     const k8 = (pkt.srcPort << 16) | pkt.dstPort;
-    return this.streams.find(this.streamKey(pkt), pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
+    return this.streams.find(key, pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
   }
 
   /** The stream's clock rate (Hz), 0 while unknown: clockStepAt judges only streams with one. */
