@@ -1,5 +1,5 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
-import { JB_ADAPT, JB_F1, JB_F2 } from '../rtp/jitter-buffer.js';
+import { JB_ADAPT, JB_F1, JB_NAMES } from '../rtp/jitter-buffer.js';
 import type { StreamQosState } from './qos-state.js';
 import type { FieldFamily } from './fields.js';
 
@@ -56,6 +56,8 @@ export const JB_METRIC_VARIABLES = [
 export type JbMetricVariable = (typeof JB_METRIC_VARIABLES)[number];
 
 const REFERENCE_NAMES = ['fixed1', 'fixed2', 'adaptive'];
+/** Per-buffer keys, built once (a template string per report would allocate). */
+const KEYS = JB_NAMES.map((n) => ({ mos: `MOS_${n}`, r: `RFACTOR_${n}`, discards: `DISCARDS_${n}`, eff: `EFF_LOSS_PCT_${n}` }));
 
 /** RFC 3611 4.7 figures of a stream (cumulative where the RFC says since the start). */
 export interface VoipMetrics {
@@ -150,21 +152,14 @@ export function addJitterBufferFields(rep: Record<string, string | number>, snap
   const lost = c.lost > 0 ? c.lost : 0;
   rep.MOS_NET = round(n === 0 ? 0 : final ? qos.meanNetMos(slot) : qos.lastNetMos[slot]);
   const on = jb !== null && n > 0;
-  const d = jb !== null ? jb.discards : null;
-  // Named stores, buffer by buffer in JB_NAMES order: a store under a computed key that adds a property
-  // costs several times as much, and every report adds these twelve.
-  rep.MOS_F1 = round(bufferMos(qos, slot, JB_F1, on, final));
-  rep.RFACTOR_F1 = round(bufferR(qos, slot, JB_F1, on, final));
-  rep.DISCARDS_F1 = d !== null ? d[JB_F1] : 0;
-  rep.EFF_LOSS_PCT_F1 = round(effectiveLossPct(c.expected, lost, d !== null ? d[JB_F1] : 0));
-  rep.MOS_F2 = round(bufferMos(qos, slot, JB_F2, on, final));
-  rep.RFACTOR_F2 = round(bufferR(qos, slot, JB_F2, on, final));
-  rep.DISCARDS_F2 = d !== null ? d[JB_F2] : 0;
-  rep.EFF_LOSS_PCT_F2 = round(effectiveLossPct(c.expected, lost, d !== null ? d[JB_F2] : 0));
-  rep.MOS_ADAPT = round(bufferMos(qos, slot, JB_ADAPT, on, final));
-  rep.RFACTOR_ADAPT = round(bufferR(qos, slot, JB_ADAPT, on, final));
-  rep.DISCARDS_ADAPT = d !== null ? d[JB_ADAPT] : 0;
-  rep.EFF_LOSS_PCT_ADAPT = round(effectiveLossPct(c.expected, lost, d !== null ? d[JB_ADAPT] : 0));
+  for (let b = 0; b < 3; b++) {
+    const k = KEYS[b];
+    const discards = jb !== null ? jb.discards[b] : 0;
+    rep[k.mos] = round(bufferMos(qos, slot, b, on, final));
+    rep[k.r] = round(bufferR(qos, slot, b, on, final));
+    rep[k.discards] = discards;
+    rep[k.eff] = round(effectiveLossPct(c.expected, lost, discards));
+  }
   const ref = qos.jbScoring.reference;
   rep.JB_REFERENCE = jb === null || ref < 0 ? 'none' : REFERENCE_NAMES[ref];
   rep.JB_ADAPT_DELAY = round(jb !== null ? jb.adaptiveDelayMs : 0);
