@@ -283,7 +283,7 @@ export const probeSchema = obj(
         enabled: bool({ doc: 'Serve Prometheus /metrics and /healthz.', default: true }),
         listen: str({ doc: 'Address to bind (0.0.0.0 to expose).', default: '127.0.0.1', allowEmpty: false, check: hostCheck }),
         port: int({ doc: `HTTP port; 0 = any free port. The default stays clear of Prometheus (9090), Alertmanager (9093), node_exporter (9100), heplify-server (9060, 9096) and HOMER (9080).`, default: DEFAULT_METRICS_PORT, min: 0, max: 65535 }),
-        max_connections: int({ doc: 'Open connections at most; a new one beyond closes the longest-idle connection, so scrapes and health checks always get through.', default: 64, min: 2, max: 10000 }),
+        max_connections: int({ doc: 'Open connections at most; a new one beyond closes the longest-idle connection older than 250 ms (younger ones may exceed the cap by up to 1,024 until then), so scrapes and health checks always get through.', default: 64, min: 2, max: 10000 }),
         idle_timeout_ms: int({ doc: 'A connection without traffic (or with an unfinished request) for this long is closed.', default: 10000, min: 100, max: 600000 }),
         live_page: bool({ doc: 'Serve the live call page (GET /calls: call list, SIP ladder, per-interval charts, refreshed) and its data (GET /api/callreport) on the metrics address.', default: false }),
       },

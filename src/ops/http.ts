@@ -5,8 +5,12 @@
  *
  * The endpoint cannot be exhausted by clients that connect and say nothing: connections are capped
  * (`metrics.max_connections`); a new connection beyond the cap closes the longest-idle one that has no
- * request in progress (or itself when every connection is busy), and a connection idle for
- * `metrics.idle_timeout_ms` is closed. A scrape or health check therefore always gets a socket.
+ * request in progress and is older than a short grace period (a health check's request may still be on the
+ * wire when a burst of connections arrives behind it). Connections within their grace period may exceed the
+ * cap by a bounded burst allowance and are trimmed once it passes; beyond that the oldest idle one is closed
+ * at once, and a newcomer only when every connection is busy. A
+ * connection idle for `metrics.idle_timeout_ms` is closed. A scrape or health check therefore gets a socket
+ * and is read before it can be shed.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -39,6 +43,11 @@ export interface MetricsServerOptions {
 
 /** Rows an API answer carries unless `?limit=` says otherwise, and the most it carries. */
 const API_DEFAULT_LIMIT = 500;
+
+/** How long a new connection is safe from being shed: time for its client to send the request. */
+const SHED_GRACE_MS = 250;
+/** Connections younger than the grace period may exceed `maxConnections` by this many at most. */
+const BURST_ALLOWANCE = 1024;
 const API_MAX_LIMIT = 100_000;
 
 export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsServerOptions): Promise<MetricsServer> {
@@ -55,28 +64,48 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
   );
   server.keepAliveTimeout = Math.min(5000, idleMs);
 
-  // Connections in arrival order (a Set iterates in insertion order): the first idle one is the oldest.
-  const open = new Set<Socket>();
+  // Connections in arrival order with their accept time (a Map iterates in insertion order: the first
+  // idle one is the oldest).
+  const open = new Map<Socket, number>();
   const busy = new WeakSet<Socket>();
   const evicted = { full: 0, idle: 0 };
-  server.on('connection', (sock: Socket) => {
-    if (open.size >= maxConnections) {
-      let victim: Socket | null = null;
-      for (const s of open) {
-        if (!busy.has(s)) {
-          victim = s;
-          break;
-        }
-      }
+  let trimTimer: NodeJS.Timeout | null = null;
+  /**
+   * Close up to `n` idle connections, oldest first, that are older than the grace period. A connection
+   * younger than that may have its request on the wire, not read yet: shedding it at once would let a
+   * flood of new connections shed every health check before the server reads it.
+   */
+  const shed = (n: number, now: number, graceMs: number): void => {
+    for (const [s, at] of open) {
+      if (n <= 0 || now - at < graceMs) return; // the rest are younger still
+      if (busy.has(s)) continue;
+      open.delete(s);
+      s.destroy();
       evicted.full++;
-      if (!victim) {
-        sock.destroy(); // every slot is serving a request: the newcomer waits for none
-        return;
-      }
-      open.delete(victim);
-      victim.destroy();
+      n--;
     }
-    open.add(sock);
+  };
+  const trimLater = (): void => {
+    if (trimTimer) return;
+    trimTimer = setTimeout(() => {
+      trimTimer = null;
+      shed(open.size - maxConnections, Date.now(), SHED_GRACE_MS);
+      if (open.size > maxConnections) trimLater();
+    }, SHED_GRACE_MS);
+    trimTimer.unref();
+  };
+  server.on('connection', (sock: Socket) => {
+    if (open.size >= maxConnections) shed(open.size - maxConnections + 1, Date.now(), SHED_GRACE_MS);
+    // A burst beyond the allowance: the oldest idle goes even within its grace period (a flood this fast
+    // would otherwise lock every newcomer out), and when every connection is busy the newcomer waits for none.
+    if (open.size >= maxConnections + BURST_ALLOWANCE) shed(1, Date.now(), 0);
+    if (open.size >= maxConnections + BURST_ALLOWANCE) {
+      evicted.full++;
+      sock.destroy();
+      return;
+    }
+    open.set(sock, Date.now());
+    if (open.size > maxConnections) trimLater();
     sock.once('close', () => open.delete(sock));
     sock.setTimeout(idleMs, () => {
       evicted.idle++;
@@ -107,6 +136,7 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
     evicted,
     close: () =>
       new Promise<void>((resolve) => {
+        if (trimTimer) clearTimeout(trimTimer);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

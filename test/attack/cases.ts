@@ -46,9 +46,9 @@ interface Scenario {
   maxKernelDrops?: number;
   /**
    * A failed /healthz poll is retried this many times at once before it counts (default 0). Only for a
-   * connection flood beyond `metrics.max_connections`: the server sheds the oldest idle connection per new
-   * one, so a check whose request is still unread when the cap fills again is shed too, as a real liveness
-   * probe's single attempt can be; a probe that is really down fails the retries as well.
+   * connection flood: a check whose request is still unread when a whole burst allowance of newer
+   * connections has arrived behind it is shed, as a real liveness probe's single attempt can be; a probe
+   * that is really down fails the retries as well.
    */
   healthRetries?: number;
   /** Extra checks once the collector has everything. */

@@ -63,7 +63,12 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
     const before = probeFds();
     let closedByProbe = 0;
     for (let i = 0; i < IDLE_CONNECTIONS; i += 200) {
-      const batch = await Promise.all(Array.from({ length: 200 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined)));
+      // A health check inside the batch: its connection arrives among 200 others, well beyond the cap.
+      const first = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined));
+      const within = fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      const rest = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined));
+      const batch = await Promise.all([...first, ...rest]);
+      expect(await within.then((r) => r.status, (e: Error & { cause?: { code?: string } }) => `batch ${i}: ${e.cause?.code} conns=${clients.length}`)).toBe(200);
       for (const s of batch) {
         s.on('error', () => {});
         s.once('close', () => closedByProbe++);
