@@ -39,6 +39,8 @@ export interface MetricsServerOptions {
   maxConnections?: number;
   /** A connection without traffic for this long is closed. Default 10,000 ms. */
   idleTimeoutMs?: number;
+  /** The live call page is configured (metrics.live_page): until the probe attaches it, it is starting. */
+  livePage?: boolean;
 }
 
 /** Rows an API answer carries unless `?limit=` says otherwise, and the most it carries. */
@@ -60,7 +62,7 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
       requestTimeout: idleMs,
       connectionsCheckingInterval: Math.min(1000, idleMs),
     },
-    (req, res) => handle(metrics, req, res),
+    (req, res) => handle(metrics, opts.livePage === true, req, res),
   );
   server.keepAliveTimeout = Math.min(5000, idleMs);
 
@@ -143,7 +145,7 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
   };
 }
 
-function handle(metrics: ProbeMetrics, req: IncomingMessage, res: ServerResponse): void {
+function handle(metrics: ProbeMetrics, livePage: boolean, req: IncomingMessage, res: ServerResponse): void {
   const [path, query = ''] = (req.url ?? '/').split('?');
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
@@ -170,11 +172,16 @@ function handle(metrics: ProbeMetrics, req: IncomingMessage, res: ServerResponse
   }
   if (path === '/calls' || path === '/api/callreport') {
     const data = metrics.callPage;
-    if (!data) {
+    if (!data && !livePage) {
       json(res, 404, { error: 'the live call page is off: set metrics.live_page: true' }, head);
       return;
     }
-    if (path === '/api/callreport') json(res, 200, data(), head);
+    if (path === '/api/callreport') {
+      // Null while the probe is starting (the endpoint listens before capture opens) or reloading.
+      const snapshot = data?.() ?? null;
+      if (snapshot === null) json(res, 503, { error: 'the probe is starting or reloading: retry' }, head);
+      else json(res, 200, snapshot, head);
+    }
     else {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(head ? undefined : renderLivePageHtml('rtpprobe live calls', '/api/callreport', LIVE_PAGE_REFRESH_MS));

@@ -67,8 +67,12 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     probes.push(p.child);
     const base = await metricsBase(p);
     // Every call answered and both its streams reported at least once.
+    // Until capture opens the endpoint answers 503 (starting).
     const ready = async () => {
-      const d = (await (await fetch(`${base}/api/callreport`)).json()) as { calls: unknown[]; streams: Array<[number]> };
+      const res = await fetch(`${base}/api/callreport`);
+      if (res.status === 503) return false;
+      expect(res.status).toBe(200);
+      const d = (await res.json()) as { calls: unknown[]; streams: Array<[number]> };
       return d.calls.length === CALLS && d.streams.length === 2 * CALLS;
     };
     expect(await until(ready, 30_000), p.out()).toBe(true);

@@ -102,6 +102,24 @@ describe('metrics endpoint on a real port', () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 
+  it('/api/callreport: 404 when the live page is off, 503 until the probe attaches it or while it reloads, then its data', async () => {
+    const off = new ProbeMetrics({ processMetrics: false });
+    server = await startMetricsServer(off, { listen: '127.0.0.1', port: 0 });
+    expect((await fetch(`http://127.0.0.1:${server.port}/api/callreport`)).status).toBe(404);
+    await server.close();
+    const m = new ProbeMetrics({ processMetrics: false });
+    server = await startMetricsServer(m, { listen: '127.0.0.1', port: 0, livePage: true });
+    const url = `http://127.0.0.1:${server.port}/api/callreport`;
+    expect((await fetch(url)).status).toBe(503);
+    let snapshot: unknown = null;
+    m.setCallPage(() => snapshot);
+    expect((await fetch(url)).status).toBe(503);
+    snapshot = { calls: [] };
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ calls: [] });
+  });
+
   it('process metrics are included by default', async () => {
     const m = new ProbeMetrics();
     const text = await m.text();
