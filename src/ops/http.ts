@@ -191,7 +191,7 @@ function handle(metrics: ProbeMetrics, livePage: boolean, req: IncomingMessage, 
   if (path === '/api/streams' || path === '/api/calls') {
     const live = metrics.live;
     if (!live) {
-      json(res, 404, { error: 'no live data: this command does not track calls (replay needs --metrics)' }, head);
+      json(res, 503, { error: 'the probe is starting: retry' }, head); // the endpoint listens before capture opens
       return;
     }
     const limit = limitOf(query);

@@ -11,6 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
 import { until } from '../wait.js';
+import { liveApi } from '../live-api.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -67,13 +68,9 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     probes.push(p.child);
     const base = await metricsBase(p);
     // Every call answered and both its streams reported at least once.
-    // Until capture opens the endpoint answers 503 (starting).
     const ready = async () => {
-      const res = await fetch(`${base}/api/callreport`);
-      if (res.status === 503) return false;
-      expect(res.status).toBe(200);
-      const d = (await res.json()) as { calls: unknown[]; streams: Array<[number]> };
-      return d.calls.length === CALLS && d.streams.length === 2 * CALLS;
+      const d = await liveApi<{ calls: unknown[]; streams: Array<[number]> }>(`${base}/api/callreport`);
+      return d !== null && d.calls.length === CALLS && d.streams.length === 2 * CALLS;
     };
     expect(await until(ready, 30_000), p.out()).toBe(true);
     const { page, errors, requests } = await openPage(browser, `${base}/calls`, base);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PY_SIP, startProbe, type RunningProbe } from './media-workers-helpers.js';
 import { until } from '../wait.js';
+import { liveApi } from '../live-api.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -69,7 +70,7 @@ describe.skipIf(!canRun)('rtpprobe run watched live (workers 2 on lo)', () => {
     let streams: Array<{ callId: string; ssrc: string; mos: number; lossPct: number; alerts: string[] }> = [];
     expect(
       await until(async () => {
-        streams = ((await (await fetch(`${api}/api/streams`)).json()) as { streams: typeof streams }).streams;
+        streams = (await liveApi<{ streams: typeof streams }>(`${api}/api/streams`))?.streams ?? [];
         return streams.length === 2 * CALLS && streams.every((s) => s.mos > 0) && (streams.find((s) => s.ssrc === LOSSY)?.alerts.length ?? 0) > 0;
       }, 60_000),
       JSON.stringify(streams),

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveState, type AlertEvent, type TrackedCall } from '../../src/ops/live-state.js';
 import type { QosReport } from '../../src/report/index.js';
 import { until } from '../wait.js';
+import { liveApi } from '../live-api.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -158,8 +159,8 @@ describe.skipIf(!built)('a realtime replay watched through the API and rtpprobe 
     let streams: Array<{ mos: number; packets: number; callId: string }> = [];
     expect(
       await until(async () => {
-        const r = (await (await fetch(`${base}/api/streams`)).json()) as { streams: typeof streams };
-        streams = r.streams;
+        const r = await liveApi<{ streams: typeof streams }>(`${base}/api/streams`);
+        streams = r?.streams ?? [];
         return streams.length === 8 && streams.every((s) => s.mos > 0);
       }, 40_000),
       JSON.stringify(streams),

@@ -106,6 +106,7 @@ describe('metrics endpoint on a real port', () => {
     const off = new ProbeMetrics({ processMetrics: false });
     server = await startMetricsServer(off, { listen: '127.0.0.1', port: 0 });
     expect((await fetch(`http://127.0.0.1:${server.port}/api/callreport`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${server.port}/api/streams`)).status).toBe(503); // no live state attached yet
     await server.close();
     const m = new ProbeMetrics({ processMetrics: false });
     server = await startMetricsServer(m, { listen: '127.0.0.1', port: 0, livePage: true });

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { until } from '../wait.js';
+import { liveApi } from '../live-api.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -134,7 +135,7 @@ describe.skipIf(!canRun)('probe CLI on lo: listening sockets, SIGHUP with a bad 
     // sent (other suites' RTP on lo counts too: a lower bound; SIGTERM reads whatever is left in the ring).
     let calls: { callId: string; state: string }[] = [];
     const bothOpen = async () => {
-      calls = ((await (await fetch(`http://127.0.0.1:${metricsPort}/api/calls?limit=100000`)).json()) as { calls: typeof calls }).calls.filter((c) => ours(c.callId));
+      calls = ((await liveApi<{ calls: typeof calls }>(`http://127.0.0.1:${metricsPort}/api/calls?limit=100000`))?.calls ?? []).filter((c) => ours(c.callId));
       return calls.length === 2 && calls.every((c) => c.state === 'confirmed') && (await rtpPackets()) >= rtpBefore + 400;
     };
     expect(await until(bothOpen, 30_000), JSON.stringify(calls)).toBe(true);
