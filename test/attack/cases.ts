@@ -144,13 +144,13 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     if (stop.code !== 0) problems.push(`exit code ${stop.code} after SIGTERM`);
     if (stop.ms > limits.shutdownMs) problems.push(`SIGTERM took ${stop.ms} ms (deadline ${limits.shutdownMs})`);
     // Every stream the probe started (its own run summary) must have its one closing report at the collector.
-    const summary = probe.logLines('"run summary"').map((l) => JSON.parse(l) as { streams: number; packets: number; hep?: Array<{ dropped: number }> })[0];
+    const summary = probe.logLines('"run summary"').map((l) => JSON.parse(l) as { streams: number; packets: number; outputs?: Array<{ output: string; dropped: number }> })[0];
     figures.probe_packets = summary?.packets ?? '?';
     const closing = hep.finals().length;
     figures.closing_reports = summary ? `${closing}/${summary.streams}` : `${closing}/?`;
     if (hep.transport === 'udp') figures.udp_rcvbuf_errors = udpRcvbufErrors() - rcvbuf0;
     if (!summary) problems.push('no run summary logged at exit');
-    else if (closing !== summary.streams) problems.push(`${closing} closing reports reached the collector for ${summary.streams} streams (probe: hep dropped ${summary.hep?.map((c) => c.dropped).join('+') ?? '?'}${hep.transport === 'udp' ? `; UDP receive-buffer overflows on this host meanwhile: ${figures.udp_rcvbuf_errors}` : ''})`);
+    else if (closing !== summary.streams) problems.push(`${closing} closing reports reached the collector for ${summary.streams} streams (probe: hep dropped ${summary.outputs?.filter((o) => o.output === 'hep').map((o) => o.dropped).join('+') ?? '?'}${hep.transport === 'udp' ? `; UDP receive-buffer overflows on this host meanwhile: ${figures.udp_rcvbuf_errors}` : ''})`);
     if (hep.bad > 0) problems.push(`${hep.bad} undecodable HEP packets at the collector`);
     const real = checkRealCalls(sentCalls.streams, hep.reports);
     figures.real_streams_exact = `${sentCalls.streams.length - new Set(real.map((x) => x.split(':').slice(0, 2).join(':'))).size}/${sentCalls.streams.length}`;
@@ -244,7 +244,10 @@ export const CASES: AttackCase[] = [
         size,
         packets: big(size, 100, 300),
         calls: { bye: false },
-        hep: 'udp',
+        // UDP (paced by the probe) in the full run. On a loaded CI host the test's own UDP receiver overflows
+        // its socket buffer (net.core.rmem_max caps it; the kernel counts those as RcvbufErrors), so there
+        // the burst's delivery is checked exactly over TCP.
+        hep: size === 'ci' ? 'tcp' : 'udp',
         yaml: 'reports:\n  interval_s: 3600\n',
         attacks: [{ kind: 'streams', streams, per: 4, rate: big(size, 6000, 20000), seconds: (streams * 4) / big(size, 6000, 20000) }],
         after: (hep) => {
