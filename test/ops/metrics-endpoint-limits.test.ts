@@ -59,19 +59,17 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
 
   const probeFds = () => readdirSync(`/proc/${child.pid}/fd`).length;
 
-  it(`${IDLE_CONNECTIONS} idle connections: the probe holds at most ${MAX_CONNECTIONS} of them and /healthz answers throughout`, async () => {
+  it(`${IDLE_CONNECTIONS} idle connections: the probe sheds them down to ${MAX_CONNECTIONS} and /healthz answers throughout`, async () => {
     const before = probeFds();
-    let closedByProbe = 0;
     for (let i = 0; i < IDLE_CONNECTIONS; i += 200) {
       // A health check inside the batch: its connection arrives among 200 others, well beyond the cap.
       const first = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined));
       const within = fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
       const rest = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined));
       const batch = await Promise.all([...first, ...rest]);
-      expect(await within.then((r) => r.status, (e: Error & { cause?: { code?: string } }) => `batch ${i}: ${e.cause?.code} conns=${clients.length}`)).toBe(200);
+      expect((await within).status).toBe(200);
       for (const s of batch) {
         s.on('error', () => {});
-        s.once('close', () => closedByProbe++);
         clients.push(s);
       }
       // A health check between the batches gets its answer at once.
@@ -80,9 +78,11 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
       expect(res.status).toBe(200);
       expect(Date.now() - t0).toBeLessThan(10_000); // loose: the machine may be loaded; starving would time out
     }
-    // The probe closed all but the newest few; its descriptors did not grow with the connections.
-    expect(await until(() => clients.length - closedByProbe <= MAX_CONNECTIONS, 30_000)).toBe(true);
-    expect(probeFds() - before).toBeLessThanOrEqual(MAX_CONNECTIONS + 4);
+    // The probe closed all but the newest few: its descriptors did not grow with the connections. Counted on
+    // the probe's side: under load the kernel's accept queue overflows, and a client whose handshake the
+    // server never completed believes it is connected until it sends something, so the clients' view of
+    // closed connections lags.
+    expect(await until(() => probeFds() - before <= MAX_CONNECTIONS + 4, 30_000), `${probeFds() - before} descriptors more`).toBe(true);
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('rtpprobe_capture_running 1');
