@@ -220,7 +220,16 @@ export class Pipeline<C extends CallView = CallTracker> {
     const q = this.sipBacklog;
     const t0 = q !== null ? performance.now() : 0;
     this.sipInlineUntil = t0 + this.sipSliceMs;
-    for (let i = 0; i < batch.count; i++) this.processPacket(batch, i);
+    const dec = this.decoder;
+    const pkt = this.pkt;
+    const n = batch.count;
+    let i = 0;
+    try {
+      for (; i < n; i++) if (dec.decode(batch, i, pkt)) this.processDecoded(batch.buf);
+    } finally {
+      // Counted once per batch, as processRecords counts (a packet that threw counts as processed).
+      this.counts.packets += i < n ? i + 1 : n;
+    }
     if (q !== null && q.length > 0) {
       // A batch less than half full means the capture emptied the ring: queued SIP gets its full slice.
       // Fuller ones mean the capture is behind: SIP gets at most as long as the batch took (half the thread).
