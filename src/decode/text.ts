@@ -38,12 +38,15 @@ export function ipv6ToString(w0: number, w1: number, w2: number, w3: number): st
 
 /** Six bytes at `off` as "00-04-13-29-64-22" (upper-case, dash separated: the RTPAgent report form). */
 export function macToString(buf: Uint8Array, off: number): string {
-  let s = '';
-  for (let i = 0; i < 6; i++) {
-    const b = buf[off + i];
-    s += (i ? '-' : '') + HEX[b >> 4] + HEX[b & 15];
-  }
-  return s;
+  // One string made from its 17 character codes: concatenating pieces would make a string per piece.
+  const a = buf[off], b = buf[off + 1], c = buf[off + 2], d = buf[off + 3], e = buf[off + 4], f = buf[off + 5];
+  const H = HEX;
+  return String.fromCharCode(
+    H[a >> 4], H[a & 15], DASH, H[b >> 4], H[b & 15], DASH, H[c >> 4], H[c & 15], DASH,
+    H[d >> 4], H[d & 15], DASH, H[e >> 4], H[e & 15], DASH, H[f >> 4], H[f & 15],
+  );
 }
 
-const HEX = '0123456789ABCDEF';
+/** Character codes of the hexadecimal digits, upper-case. */
+const HEX = Uint8Array.from('0123456789ABCDEF', (ch) => ch.charCodeAt(0));
+const DASH = 45;

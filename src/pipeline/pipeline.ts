@@ -14,7 +14,7 @@ import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpCompound } from '../rtcp/index.js';
-import { EndReason, RtpEngine, createStreamSnapshot, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
+import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
 import type { JitterBufferOptions } from '../rtp/index.js';
 import { CallTracker, SipBacklog, SipPortSet } from '../sip/index.js';
 import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
@@ -220,7 +220,16 @@ export class Pipeline<C extends CallView = CallTracker> {
     const q = this.sipBacklog;
     const t0 = q !== null ? performance.now() : 0;
     this.sipInlineUntil = t0 + this.sipSliceMs;
-    for (let i = 0; i < batch.count; i++) this.processPacket(batch, i);
+    const dec = this.decoder;
+    const pkt = this.pkt;
+    const n = batch.count;
+    let i = 0;
+    try {
+      for (; i < n; i++) if (dec.decode(batch, i, pkt)) this.processDecoded(batch.buf);
+    } finally {
+      // Counted once per batch, as processRecords counts (a packet that threw counts as processed).
+      this.counts.packets += i < n ? i + 1 : n;
+    }
     if (q !== null && q.length > 0) {
       // A batch less than half full means the capture emptied the ring: queued SIP gets its full slice.
       // Fuller ones mean the capture is behind: SIP gets at most as long as the batch took (half the thread).
@@ -301,7 +310,11 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
   }
 
-  /** Everything after decoding, for the packet in `this.pkt` (its bytes in `buf`). */
+  /**
+   * Everything after decoding, for the packet in `this.pkt` (its bytes in `buf`). Kept small (the usual
+   * RTP packet here, the rest in classify): inlined into the packet loops with the call into the engine,
+   * inside V8's inlining budget for replay.
+   */
   private processDecoded(buf: Uint8Array): void {
     const pkt = this.pkt;
     // The packet's capture time reaches the rare paths (tick, SIP, RTCP) through this field, never as an
@@ -313,6 +326,19 @@ export class Pipeline<C extends CallView = CallTracker> {
     // Ticks follow capture time packet by packet: a replayed batch can span many report intervals.
     if (now >= this.nextTickMs) this.tickAtPacket();
     else if (now > this.nowMs) this.nowMs = now;
+    // UDP off the SIP ports with an RTP version-2 header whose payload type is not RTCP's is RTP to the
+    // engine, the answer classify would give: a first byte of 0x80..0xBF starts no SIP text, and RTCP's
+    // packet types 200..207 read as payload types 72..79, which isRtpCandidate refuses.
+    if (pkt.ipProto === 17 && !this.sipPorts.has(pkt.srcPort) && !this.sipPorts.has(pkt.dstPort) &&
+      isRtpCandidate(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) {
+      this.rtpCandidate(pkt, buf);
+    } else {
+      this.classify(pkt, buf);
+    }
+  }
+
+  /** Every packet processDecoded does not take at once: TCP, SIP, RTCP, other UDP, and RTP on a SIP port. */
+  private classify(pkt: DecodedPacket, buf: Uint8Array): void {
     const b = pkt.payloadBuf;
     const off = pkt.payloadOffset;
     const len = pkt.payloadLength;
@@ -327,10 +353,15 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.onRtcp(pkt, this.pktMs);
       return;
     }
-    if (!this.engine.isRtpCandidate(b, off, len)) {
+    if (!isRtpCandidate(b, off, len)) {
       this.counts.otherUdp++;
       return;
     }
+    this.rtpCandidate(pkt, buf);
+  }
+
+  /** A packet that passed the RTP screen: measured now, or queued behind waiting SIP (live capture). */
+  private rtpCandidate(pkt: DecodedPacket, buf: Uint8Array): void {
     const q = this.sipBacklog;
     if (q !== null && q.length > 0 && this.holdBehindSip(q, pkt, buf)) return;
     this.rtpPacket(pkt, buf);
