@@ -1,10 +1,10 @@
 /** Report-time formatting of addresses held as 32-bit words (never called per packet). */
 import { addressToString, macToString } from '../decode/text.js';
 
-// Every snapshot (each report interval, media-fault check and stream end) names its stream's addresses,
-// and a capture holds few distinct ones: a direct-mapped cache of recent texts answers most of them
-// with a few comparisons, where building the text allocates a string per part. Strings are immutable,
-// so sharing them is safe.
+// Every snapshot (each report interval, media-fault check and stream end) names its stream's addresses
+// again, and many streams share a MAC pair: a direct-mapped cache of recent texts answers repeats with a
+// few comparisons, where building the text allocates a string per part. Strings are immutable, so
+// sharing them is safe.
 const CACHED = 1024;
 const ipKeys = new Int32Array(CACHED * 5);
 const ipTexts = new Array<string>(CACHED).fill('');
