@@ -12,6 +12,7 @@ import { nodeNameOf } from '../outbound/index.js';
 import { CodecTable } from '../qos/index.js';
 import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
+import type { LegRoundTrips } from '../qos/index.js';
 import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpCompound } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
@@ -129,6 +130,12 @@ export class Pipeline<C extends CallView = CallTracker> {
    * sent under the same synthetic id as their QoS reports (reports.unknown_call_id 'synthetic' only).
    */
   private readonly unsignalled: Map<string, number> | null;
+  /** reportInput's object and legRoundTrips' arrays (see there). */
+  private readonly input: StreamReportInput;
+  private readonly legIds: string[] = [];
+  private legRtts: Float64Array = new Float64Array(8);
+  /** legRtts' first 2n entries, by n: made once per leg count. */
+  private readonly legViews: LegRoundTrips[] = [];
 
   constructor(
     config: ProbeConfig,
@@ -142,6 +149,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.heuristic = r.heuristic.enabled;
     this.sipPorts = new SipPortSet(config.sip.ports);
     this.nodeName = nodeNameOf(config);
+    this.input = { callId: null, xcid: null, codecName: null, nodeName: this.nodeName, dir: 0, party: 0, hostTimestamps: false, rttMs: null, legRtts: undefined, captureDrops: 0 };
     this.ctx = new StreamContexts(r.maxStreams);
     this.unattachedPorts = new Int32Array(2 * r.maxStreams).fill(-1);
     // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
@@ -714,42 +722,50 @@ export class Pipeline<C extends CallView = CallTracker> {
    * Round trips of every leg of the slot's call this pipeline sees (qos/delay.ts LegRoundTrips): per leg
    * (Call-ID of the conversation), the receiver round trip of a caller-to-callee stream (probe to callee
    * side) and of a callee-to-caller stream (probe to caller side), NaN when none is measured. Undefined
-   * for a stream without a call.
+   * for a stream without a call. The arrays are this pipeline's scratch, valid until the next call: the
+   * reporter reads them while scoring and keeps nothing.
    */
-  private legRoundTrips(slot: number): number[] | undefined {
+  private legRoundTrips(slot: number): LegRoundTrips | undefined {
     const conv = this.ctx.conversation[slot];
     if (conv === null) return undefined;
     const slots = this.ctx.slotsOfConversation(conv);
-    const legs: string[] = [];
-    const rtts: number[] = [];
+    const legs = this.legIds;
+    let n = 0;
     for (const s of slots) {
       const callId = this.ctx.callId[s];
       if (callId === null) continue;
-      let leg = legs.indexOf(callId);
-      if (leg < 0) {
-        leg = legs.push(callId) - 1;
-        rtts.push(Number.NaN, Number.NaN);
+      let leg = 0;
+      while (leg < n && legs[leg] !== callId) leg++;
+      if (leg === n) {
+        if (2 * n + 2 > this.legRtts.length) this.legRtts = growRtts(this.legRtts, this.legViews);
+        legs[n++] = callId;
+        this.legRtts[2 * leg] = Number.NaN;
+        this.legRtts[2 * leg + 1] = Number.NaN;
       }
       const i = 2 * leg + mediaDirection(this.ctx.dir[s], this.ctx.party[s]);
-      if (Number.isNaN(rtts[i])) rtts[i] = this.rttOf(this.engine.ssrc(s));
+      if (Number.isNaN(this.legRtts[i])) this.legRtts[i] = this.rttOf(this.engine.ssrc(s));
     }
-    return rtts.length > 0 ? rtts : undefined;
+    if (n === 0) return undefined;
+    return (this.legViews[n] ??= this.legRtts.subarray(0, 2 * n));
   }
 
+  /**
+   * What the reporter needs of the slot besides its snapshot. One object per pipeline, refilled at each
+   * report: the reporter copies what it keeps, and streams end and intervals close by the thousand.
+   */
   private reportInput(slot: number): StreamReportInput {
     const rtt = this.rttOf(this.engine.ssrc(slot));
-    return {
-      callId: this.ctx.callId[slot],
-      xcid: this.ctx.xcid[slot],
-      codecName: this.ctx.codecName[slot],
-      nodeName: this.nodeName,
-      dir: this.ctx.dir[slot],
-      party: this.ctx.party[slot],
-      hostTimestamps: this.hostTimestamps,
-      rttMs: Number.isFinite(rtt) ? rtt : null,
-      legRtts: this.legRoundTrips(slot),
-      captureDrops: this.captureDrops,
-    };
+    const input = this.input;
+    input.callId = this.ctx.callId[slot];
+    input.xcid = this.ctx.xcid[slot];
+    input.codecName = this.ctx.codecName[slot];
+    input.dir = this.ctx.dir[slot];
+    input.party = this.ctx.party[slot];
+    input.hostTimestamps = this.hostTimestamps;
+    input.rttMs = Number.isFinite(rtt) ? rtt : null;
+    input.legRtts = this.legRoundTrips(slot);
+    input.captureDrops = this.captureDrops;
+    return input;
   }
 
   private emit(out: ReportOut): void {
@@ -780,6 +796,14 @@ export function callTrackerOptions(config: ProbeConfig): CallTrackerOptions {
     natBindSource: s.natBindSource,
     mediaLingerMs: s.mediaLingerS * 1000,
   };
+}
+
+/** Round-trip scratch of twice the size (a call with more legs than ever before); its views are made again. */
+function growRtts(old: Float64Array, views: LegRoundTrips[]): Float64Array {
+  const next = new Float64Array(old.length * 2);
+  next.set(old);
+  views.length = 0;
+  return next;
 }
 
 /** A media sender as the unsignalled-stream index keys it: address words, RTP port, SSRC. */

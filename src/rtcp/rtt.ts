@@ -29,27 +29,31 @@ const RING = 8;
 
 /**
  * An SSRC's last RING references. Plain arrays filled as they come: one ring is made per SR sender (about
- * one per stream), and typed arrays cost far more to create than these few entries cost to store.
+ * one per stream), and typed arrays cost far more to create than these few entries cost to store. The
+ * path a reference travelled is kept as its two endpoints ('' when not known), compared as they are:
+ * joining them into one text per packet would cost a string, and its comparison a flattening.
  */
 class RefRing {
   readonly mids: number[] = [];
   readonly times: number[] = [];
-  readonly paths: string[] = [];
+  readonly froms: string[] = [];
+  readonly tos: string[] = [];
   next = 0;
   used = 0;
-  add(mid: number, t: number, path: string): void {
+  add(mid: number, t: number, from: string, to: string): void {
     this.mids[this.next] = mid;
     this.times[this.next] = t;
-    this.paths[this.next] = path;
+    this.froms[this.next] = from;
+    this.tos[this.next] = to;
     this.next = (this.next + 1) % RING;
     if (this.used < RING) this.used++;
   }
-  /** Time of the reference with this NTP value that travelled `path` ('' = any path; earliest wins). */
-  find(mid: number, path: string): number {
+  /** Time of the reference with this NTP value that travelled from `from` to `to` ('' = any path; earliest wins). */
+  find(mid: number, from: string, to: string): number {
     let t = -1;
     for (let i = 0; i < this.used; i++) {
       if (this.mids[i] !== mid) continue;
-      if (path !== '' && this.paths[i] !== '' && this.paths[i] !== path) continue;
+      if (from !== '' && this.froms[i] !== '' && (this.froms[i] !== from || this.tos[i] !== to)) continue;
       if (t < 0 || this.times[i] < t) t = this.times[i];
     }
     return t;
@@ -82,20 +86,21 @@ export class RttTracker {
   observe(c: RtcpCompound, arrivalMs: number, src = '', dst = ''): RttSample[] {
     const out: RttSample[] = [];
     // The referenced SR/RRTR travelled from this packet's destination to its source.
-    const back = src !== '' && dst !== '' ? `${dst}>${src}` : '';
-    const fwd = src !== '' && dst !== '' ? `${src}>${dst}` : '';
+    const paths = src !== '' && dst !== '';
+    const from = paths ? src : '';
+    const to = paths ? dst : '';
     for (const p of c.packets) {
       if (p.kind === 'SR' || p.kind === 'RR') {
         for (const rb of p.reports) {
           if (rb.lsr === 0) continue;
-          this.match(this.srs, rb.ssrc, rb.lsr, rb.dlsr, arrivalMs, p.ssrc, 'RR', back, out);
+          this.match(this.srs, rb.ssrc, rb.lsr, rb.dlsr, arrivalMs, p.ssrc, 'RR', to, from, out);
         }
       } else if (p.kind === 'XR') {
         for (const b of p.blocks) {
           if (b.kind === 'DLRR') {
             for (const it of b.items) {
               if (it.lrr === 0) continue;
-              this.match(this.rrtrs, it.ssrc, it.lrr, it.dlrr, arrivalMs, p.ssrc, 'DLRR', back, out);
+              this.match(this.rrtrs, it.ssrc, it.lrr, it.dlrr, arrivalMs, p.ssrc, 'DLRR', to, from, out);
             }
           }
         }
@@ -103,9 +108,9 @@ export class RttTracker {
     }
     // References are recorded after matching so a compound never matches itself.
     for (const p of c.packets) {
-      if (p.kind === 'SR') this.remember(this.srs, p.ssrc, ntpMiddle32(p.ntpSec, p.ntpFrac), arrivalMs, fwd);
+      if (p.kind === 'SR') this.remember(this.srs, p.ssrc, ntpMiddle32(p.ntpSec, p.ntpFrac), arrivalMs, from, to);
       else if (p.kind === 'XR') {
-        for (const b of p.blocks) if (b.kind === 'RRTR') this.remember(this.rrtrs, p.ssrc, ntpMiddle32(b.ntpSec, b.ntpFrac), arrivalMs, fwd);
+        for (const b of p.blocks) if (b.kind === 'RRTR') this.remember(this.rrtrs, p.ssrc, ntpMiddle32(b.ntpSec, b.ntpFrac), arrivalMs, from, to);
       }
     }
     return out;
@@ -117,7 +122,7 @@ export class RttTracker {
     return v === undefined ? Number.NaN : v;
   }
 
-  private remember(m: Map<number, RefRing>, ssrc: number, mid: number, t: number, path: string): void {
+  private remember(m: Map<number, RefRing>, ssrc: number, mid: number, t: number, from: string, to: string): void {
     let r = m.get(ssrc);
     if (!r) {
       if (m.size >= this.maxSsrcs) {
@@ -127,12 +132,12 @@ export class RttTracker {
       r = new RefRing();
       m.set(ssrc, r);
     }
-    r.add(mid, t, path);
+    r.add(mid, t, from, to);
   }
 
-  private match(m: Map<number, RefRing>, source: number, ref: number, delay: number, t: number, reporter: number, via: 'RR' | 'DLRR', path: string, out: RttSample[]): void {
+  private match(m: Map<number, RefRing>, source: number, ref: number, delay: number, t: number, reporter: number, via: 'RR' | 'DLRR', from: string, to: string, out: RttSample[]): void {
     const ring = m.get(source);
-    const tRef = ring ? ring.find(ref, path) : -1;
+    const tRef = ring ? ring.find(ref, from, to) : -1;
     if (tRef < 0) {
       this.unmatched++;
       return;
