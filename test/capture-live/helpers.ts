@@ -23,10 +23,11 @@ export interface SeenPacket {
   linkType: number;
 }
 
-/** Drains a live source into a list until it is closed. */
-export async function collect(src: LivePacketSource): Promise<SeenPacket[]> {
+/** Drains a live source into a list until it is closed; `seen.n` counts the packets so far (to wait on). */
+export async function collect(src: LivePacketSource, seen: { n: number } = { n: 0 }): Promise<SeenPacket[]> {
   const out: SeenPacket[] = [];
   for await (const b of src.batches()) {
+    seen.n += b.count;
     for (let i = 0; i < b.count; i++) {
       const bytes = b.buf.subarray(b.offset[i]!, b.offset[i]! + b.caplen[i]!);
       out.push({
@@ -74,6 +75,12 @@ export class Tcpdump {
       });
       p.once('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
     });
+  }
+
+  /** Packets tcpdump has written so far (it writes each as it comes: -U). */
+  records(): number {
+    const f = readFileSync(this.file);
+    return f.length < 24 ? 0 : readNanoPcap(f).length; // the file header is written with the first packet
   }
 
   /** Stops tcpdump and parses its file. */

@@ -17,6 +17,8 @@ async function captureAlongsideTcpdump(
   const ours = collect(src);
   await send();
   await delivered(src);
+  // tcpdump too has written what the kernel gave the probe before it is stopped (SIGINT ends its loop).
+  expect(await until(() => td.records() >= src.stats().kernelReceived)).toBe(true);
   await src.close();
   const mine = await ours;
   const ref = await td.stop();

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../wait.js';
 import { compareToReference, isRoot, sendUdp, sleep, Tcpdump, testPort, type SeenPacket } from './helpers.js';
 
 const srcDir = fileURLToPath(new URL('../../src/capture/', import.meta.url));
@@ -33,7 +34,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openLiveCapture } from './capture/live/index.js';
 const src = await openLiveCapture({ interface: 'lo', backend: 'auto', filter: workerData.filter, fanoutGroup: workerData.group });
 const seen = [];
-parentPort.on('message', (m) => { if (m === 'stop') src.close(); });
+parentPort.on('message', (m) => {
+  if (m === 'stop') src.close();
+  else if (m === 'count') parentPort.postMessage({ count: seen.length });
+});
 parentPort.postMessage({ ready: true, backend: src.backend });
 if (workerData.leaveOpen) { setInterval(() => {}, 1000); } else {
   for await (const b of src.batches()) {
@@ -66,6 +70,19 @@ function startWorker(data: { filter: string; group?: number; leaveOpen?: boolean
   });
 }
 
+/** Packets the worker has seen so far. */
+function countSeen(w: Worker): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: { count?: number }) => {
+      if (m.count === undefined) return;
+      w.off('message', on);
+      resolve(m.count);
+    };
+    w.on('message', on);
+    w.postMessage('count');
+  });
+}
+
 function stopWorker(w: Worker): Promise<{ seen: SeenPacket[]; stats: { received: number } }> {
   return new Promise((resolve, reject) => {
     w.once('error', reject);
@@ -90,7 +107,10 @@ describe.skipIf(!isRoot)('live capture inside worker_threads (pcap addon)', () =
     const group = 3000 + (process.pid % 1000);
     const workers = await Promise.all([startWorker({ filter, group }), startWorker({ filter, group })]);
     await sendUdp(port, 600, 30, 16);
-    await sleep(300);
+    // Both have every packet before they stop (the last block retires on the buffer timeout, later on a
+    // loaded machine; tcpdump writes each packet as it comes).
+    const counted = async () => (await Promise.all(workers.map(countSeen))).reduce((a, n) => a + n, 0);
+    expect(await until(async () => (await counted()) >= 600 && td.records() >= 600)).toBe(true);
     const results = await Promise.all(workers.map(stopWorker));
     await Promise.all(workers.map((w) => w.terminate()));
     const ref = await td.stop();

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { openLiveCapture } from '../../src/capture/live/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
-import { isRoot, sendGstRtp, sleep, Tcpdump, testPort } from '../capture-live/helpers.js';
+import { isRoot, sendGstRtp, Tcpdump, testPort } from '../capture-live/helpers.js';
+import { until } from '../wait.js';
 import { fieldConfig } from './helpers.js';
 
 describe.skipIf(!isRoot)('GStreamer udpsink on lo with the default heuristic', () => {
@@ -30,7 +31,12 @@ describe.skipIf(!isRoot)('GStreamer udpsink on lo with the default heuristic', (
         for await (const b of src.batches()) pipeline.processBatch(b);
       })();
       await sendGstRtp(port, 60);
-      await sleep(300); // > buffer timeout: the last block is delivered
+      // Every packet handed over (the last block retires on the buffer timeout) and written by tcpdump.
+      const all = () => {
+        const st = src.stats();
+        return st.kernelReceived >= 60 && st.received >= st.kernelReceived && td.records() >= 60;
+      };
+      expect(await until(all), JSON.stringify(src.stats())).toBe(true);
       await src.close();
       await loop;
       pipeline.finish();
