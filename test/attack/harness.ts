@@ -1,6 +1,6 @@
 /**
  * The attack and fault harness: the REAL probe (`node dist/cli.js run -i lo`) in a child process, traffic
- * from other processes (test/attack/sender.mjs, packets from the project's generators) on 127.77.0.0/16
+ * from other processes (test/attack/sender.mjs, packets from the project's generators) on a 127.N.0.0/16
  * (the probe's BPF filter keeps other suites' loopback traffic out), and a real HEP receiver here that
  * decodes and counts what actually arrives. Nothing is read from the probe's own counters to decide
  * whether a report was delivered; its /metrics are read only for the figures printed (kernel drops).
@@ -22,7 +22,11 @@ const senderScript = join(root, 'test/attack/sender.mjs');
 /** Root (capture on lo) and a built dist/ (the probe and the generators the sender imports). */
 export const canRun = process.getuid?.() === 0 && existsSync(cli) && existsSync(join(root, 'dist/gen/index.js')) && existsSync('/sys/class/net/lo');
 
-export const NET = '127.77';
+/**
+ * The /16 of this run, from the process id: two suites running at once on one host (CI jobs, worktrees)
+ * then use different addresses and ports rather than each other's packets and SIP port.
+ */
+export const NET = `127.${64 + (process.pid % 128)}`;
 
 export interface Report {
   callId: string;
@@ -164,7 +168,7 @@ export interface ProbeOptions {
   args?: string[];
 }
 
-/** The probe as operators run it, capturing 127.77.0.0/16 on lo. */
+/** The probe as operators run it, capturing NET.0.0/16 on lo. */
 export class Probe {
   child!: ChildProcess;
   out = '';

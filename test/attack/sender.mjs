@@ -40,7 +40,7 @@ async function paced(rate, count, maxSeconds, send) {
 }
 
 async function calls() {
-  const { calls: n, packets, net = '127.77', tag = 'call', sipPort = 5060, dupEvery = 0 } = spec;
+  const { calls: n, packets, net, tag = 'call', sipPort = 5060, dupEvery = 0 } = spec;
   const streams = [];
   const legs = [];
   for (let c = 0; c < n; c++) {
@@ -108,7 +108,7 @@ const random32 = () => {
  * or from UDP sockets when tcpreplay is missing.
  */
 function attackPackets() {
-  const { kind, rate, seconds, net = '127.77', targets = [] } = spec;
+  const { kind, rate, seconds, net, targets = [] } = spec;
   const src = `${net}.9.1`;
   const dst = `${net}.10.1`;
   const payload = new Uint8Array(160).fill(0xd5);
