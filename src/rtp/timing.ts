@@ -15,12 +15,13 @@ import { Kind } from './payload-types.js';
 import { C, type ClockInference, INFER_CLOCKS } from './clock-inference.js';
 import { L, type StreamStore } from './stream-store.js';
 
-/** The stream's first packet (arrival in D_FIRST_MS), RTP timestamp ts; a8: A.8 jitter starts here. */
+/** The stream's first packet (arrival in D_FIRST_MS, kind in B_KIND), RTP timestamp ts; a8: A.8 jitter starts here. */
 export function timingStart(st: StreamStore, slot: number, ts: number, a8: boolean): void {
   const f = st.f;
   const hf = slot * L.HOT_D;
   const cd = st.coldD(slot);
   const t = f[hf + L.D_FIRST_MS];
+  st.b[slot * L.HOT_BYTES + L.B_PREV_KIND] = st.b[slot * L.HOT_BYTES + L.B_KIND];
   f[hf + L.D_WS_PREV_MS] = t;
   st.w[slot * L.HOT_W + L.W_FIRST_TS] = ts;
   if (a8) {
@@ -36,10 +37,10 @@ export function timingStart(st: StreamStore, slot: number, ts: number, a8: boole
 }
 
 /**
- * A packet after the first (arrival in D_LAST_MS; W_PACKETS, B_KIND and W_CLOCK already its own,
- * B_PREV_KIND still the previous packet's kind), ts its RTP timestamp as int32, sinceFirst the signed
- * timestamp distance from the first packet; wsClock: Wireshark's timestamp-to-ms divisor, INTEGER
- * clock/1000 (44100 Hz -> 44), else the exact clock. True when Wireshark's min/mean/max include the packet.
+ * A packet after the first (arrival in D_LAST_MS; W_PACKETS, B_KIND and W_CLOCK already its own), ts its
+ * RTP timestamp as int32, sinceFirst the signed timestamp distance from the first packet; wsClock:
+ * Wireshark's timestamp-to-ms divisor, INTEGER clock/1000 (44100 Hz -> 44), else the exact clock. True
+ * when Wireshark's min/mean/max include the packet.
  */
 export function packetTiming(f: Float64Array, w: Int32Array, u8: Uint8Array, slotArg: number, ts: number, sinceFirst: number, marker: number, wsClock: boolean): boolean {
   const slot = slotArg & L.SLOT_MASK; // range for the compiler (stream-store.ts L.SLOT_MASK)
@@ -47,6 +48,8 @@ export function packetTiming(f: Float64Array, w: Int32Array, u8: Uint8Array, slo
   const hw = slot * L.HOT_W;
   const hb = slot * L.HOT_BYTES;
   const kind = u8[hb + L.B_KIND];
+  const prevKind = u8[hb + L.B_PREV_KIND];
+  u8[hb + L.B_PREV_KIND] = kind;
   const clock = w[hw + L.W_CLOCK];
   const t = f[hf + L.D_LAST_MS];
   let included = false;
@@ -84,7 +87,7 @@ export function packetTiming(f: Float64Array, w: Int32Array, u8: Uint8Array, slo
     }
     // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
     // after comfort noise.
-    included = marker === 0 && kind !== Kind.CN && u8[hb + L.B_PREV_KIND] !== Kind.CN;
+    included = marker === 0 && kind !== Kind.CN && prevKind !== Kind.CN;
     if (included) {
       // Wireshark's running means divide by the number of packets before this one, excluded ones too.
       const before = w[hw + L.W_PACKETS] - 1;
