@@ -830,6 +830,7 @@ export class RtpEngine {
     const inferring = clock === 0 && kind !== Kind.TEV && sinceFirst >= 0;
     if (inferring) this.wsPrevMs[0] = f[hf + L.D_WS_PREV_MS];
     const included = packetTiming(f, w, u8, slot, ts, sinceFirst, marker, this.wsClock);
+    u8[hb + L.B_PREV_KIND] = kind;
     if (inferring) this.unknownClockPacket(slot, pt, seq, ts, marker, sinceFirst, included, before);
     const gap = rfcSequence(w, h16, u8, slot, cw, seq);
     if (this.jb !== null && gap !== Gap.DUPLICATE) this.jbPacket(slot, sinceFirst, clock, kind, marker, gap);

@@ -37,8 +37,9 @@ export function timingStart(st: StreamStore, slot: number, ts: number, a8: boole
 }
 
 /**
- * A packet after the first (arrival in D_LAST_MS; W_PACKETS, B_KIND and W_CLOCK already its own), ts its
- * RTP timestamp as int32, sinceFirst the signed timestamp distance from the first packet; wsClock:
+ * A packet after the first (arrival in D_LAST_MS; W_PACKETS, B_KIND and W_CLOCK already its own,
+ * B_PREV_KIND still the previous packet's kind: the engine moves it on after this call), ts its RTP
+ * timestamp as int32, sinceFirst the signed timestamp distance from the first packet; wsClock:
  * Wireshark's timestamp-to-ms divisor, INTEGER clock/1000 (44100 Hz -> 44), else the exact clock. True
  * when Wireshark's min/mean/max include the packet.
  */
@@ -48,8 +49,6 @@ export function packetTiming(f: Float64Array, w: Int32Array, u8: Uint8Array, slo
   const hw = slot * L.HOT_W;
   const hb = slot * L.HOT_BYTES;
   const kind = u8[hb + L.B_KIND];
-  const prevKind = u8[hb + L.B_PREV_KIND];
-  u8[hb + L.B_PREV_KIND] = kind;
   const clock = w[hw + L.W_CLOCK];
   const t = f[hf + L.D_LAST_MS];
   let included = false;
@@ -87,7 +86,7 @@ export function packetTiming(f: Float64Array, w: Int32Array, u8: Uint8Array, slo
     }
     // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
     // after comfort noise.
-    included = marker === 0 && kind !== Kind.CN && prevKind !== Kind.CN;
+    included = marker === 0 && kind !== Kind.CN && u8[hb + L.B_PREV_KIND] !== Kind.CN;
     if (included) {
       // Wireshark's running means divide by the number of packets before this one, excluded ones too.
       const before = w[hw + L.W_PACKETS] - 1;
