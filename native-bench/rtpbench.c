@@ -1,7 +1,8 @@
 /*
  * C reference of rtpprobe's hot loop, for the TypeScript/C speed ratio. It does the same work per packet
  * as PacketDecoder.decode + looksLikeSip + RtpEngine.onRtp (src/decode/decoder.ts, src/sip/detect.ts,
- * src/rtp/engine.ts), with the same formulas in double precision so both produce the same numbers:
+ * src/rtp/engine.ts with src/rtp/sequence.ts, timing.ts and loss-model.ts), with the same formulas in
+ * double precision so both produce the same numbers:
  *   - pcap records (classic, us or ns, either byte order) read from one in-memory buffer
  *   - Ethernet, 802.1Q/QinQ, IPv4 (non-fragments), IPv6 (no extension headers), UDP
  *   - SIP content screen on every UDP payload, RTP v2 header checks (CSRC, extension, padding)
@@ -129,7 +130,7 @@ static int looks_like_sip(const uint8_t *b, size_t off, size_t len) {
 
 /* ---------------- engine ---------------- */
 
-/* hashStreamKey of src/rtp/engine.ts: independent per-word multiplies, then the murmur3 finalizer. */
+/* hashStreamKey of src/rtp/stream-index.ts: independent per-word multiplies, then the murmur3 finalizer. */
 static uint32_t rotl16(uint32_t x) { return (x << 16) | (x >> 16); }
 static uint32_t hash_key(const uint32_t *k) {
   uint32_t h = (k[9] * 0x9e3779b1u) ^ (k[8] * 0x85ebca77u) ^ (k[3] * 0xc2b2ae3du) ^ (k[7] * 0x27d4eb2fu) ^
@@ -525,8 +526,8 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
   if (gap >= 0) jb_feed(h, &g_jbc[slot], gap, late);
 }
 
-/* The packet's gap relative to the highest sequence number before the RFC 3550 step (engine.ts
- * jbPacket); duplicates are not played. */
+/* The packet's gap relative to the highest sequence number before the RFC 3550 step (the Gap that
+ * sequence.ts rfcSequence returns); duplicates are not played. */
 static void jb_on_packet(hot_t *s, int slot, double t, int seq, uint32_t ts, int marker) {
   int max_seq = s->max_seq;
   int ud = (seq - max_seq) & 0xffff;

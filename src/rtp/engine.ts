@@ -2,26 +2,31 @@
  * The RTP stream engine: the hot loop. One call per RTP packet, all state in one typed buffer of
  * fixed-size per-stream records (stream-store.ts), nothing allocated per packet.
  *
- * Two families of metrics are kept per stream:
- *  - Wireshark's (tshark 4.0 `-z rtp,streams` / RTP Stream Analysis): delta, jitter, skew, sequence
- *    errors, "lost" from first/last sequence number. Reproduced exactly (see nextPacket) so that numbers
- *    users compare with tshark agree to its printed precision.
- *  - RFC 3550's: A.1 sequence validation (MAX_DROPOUT, MAX_MISORDER, resync after two sequential packets
- *    past a jump), A.3 expected/lost per interval, A.8 interarrival jitter, plus duplicates and
- *    out-of-order from a 128-packet reorder window, and the Gilbert / RFC 3611 loss pattern.
- * Both are kept cumulative and per report interval side by side; a report is a read of the records.
+ * The engine finds the packet's stream (or starts one) and hands the packet to each metric family, each
+ * in its own module of functions over the records:
+ *  - sequence.ts: Wireshark's sequence errors and "expected", RFC 3550 A.1 validation, A.3 expected/lost,
+ *    duplicates and out-of-order from a 128-packet reorder window;
+ *  - loss-model.ts: the Gilbert / RFC 3611 loss pattern, fed by sequence.ts;
+ *  - timing.ts: Wireshark's delta, jitter and skew, RFC 3550 A.8 jitter, clock drift;
+ *  - clock-inference.ts: the clock of a payload type nothing explains;
+ *  - jitter-buffer.ts: the emulated jitter buffers.
+ * Wireshark's figures (tshark 4.0 `-z rtp,streams` / RTP Stream Analysis) are reproduced exactly so that
+ * numbers users compare with tshark agree to its printed precision. Every family keeps its figures
+ * cumulative and per report interval side by side; a report is a read of the records.
  */
 import { DecodedPacket } from '../decode/packet.js';
 import type { StreamCounters, StreamSnapshot } from './snapshot.js';
 import { CandidateCache } from './candidates.js';
 import { rtpHeaderLength, rtpPaddingLength, isRtpCandidate } from './rtp-header.js';
-import { staticClockRate, staticPayloadKind } from './payload-types.js';
+import { Kind, staticClockRate, staticPayloadKind } from './payload-types.js';
 import { EndReason } from './reasons.js';
-import { lossFeed, lossResolve, lossCopy, lossSetBase, lossMetrics } from './loss-model.js';
+import { lossMetrics } from './loss-model.js';
+import { fillSequenceCounters, Gap, resolvedLoss, rfcExpected, rfcSequence, sequenceStart, setSequenceBase, wiresharkExpected, wiresharkSequence } from './sequence.js';
+import { a8JitterMs, adoptInferredClock, driftPpm, fillTimingCounters, foldTimingInterval, packetMs, packetTiming, timingStart, transitChangeMs } from './timing.js';
 import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
 import { L, StreamStore } from './stream-store.js';
-import { C, ClockInference, ClockSource, INFER_CLOCKS } from './clock-inference.js';
+import { ClockInference, ClockSource, INFER_CLOCKS } from './clock-inference.js';
 import { JitterBuffers, warmJitterBuffers, type JitterBufferOptions } from './jitter-buffer.js';
 
 export interface RtpHeuristicOptions {
@@ -99,14 +104,7 @@ export class RtpEngineCounters {
   clockInferenceBusy = 0;
 }
 
-const MAX_DROPOUT = 3000;
-const MAX_MISORDER = 100;
-const SEQ_MOD = 65536;
-/** Reorder window for duplicate/out-of-order detection and for finalizing loss states (bits in 4 words). */
-const WIN = 128;
 const KEY_WORDS = 10; // src0..3, dst0..3, ports, ssrc
-const TEV = 2; // PayloadKind.telephoneEvent (a literal: the hot loop compares with it)
-const CN = 1; // PayloadKind.comfortNoise
 
 /** A stream still on its first packet this long after it (capture time) is the first a full table gives up. */
 const PROBATION_MS = 1000;
@@ -292,12 +290,8 @@ export class RtpEngine {
     if (pkt.payloadLength < 12) return NaN;
     const slot = this.streamOf(pkt, this.streamKey(pkt));
     if (slot < 0) return NaN;
-    const clock = this.w[slot * L.HOT_W + L.W_CLOCK];
-    if (clock === 0 || this.u8[slot * L.HOT_BYTES + L.B_A8_STARTED] === 0) return NaN;
     const t = (pkt.tsSec - this.epochSec) * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
-    const arrival = t - this.f[slot * L.HOT_D + L.D_A8_PREV_MS];
-    const media = (((this.view.getInt32(pkt.payloadOffset + 4) - this.w[slot * L.HOT_W + L.W_A8_PREV_TS]) | 0) * 1000) / clock;
-    return arrival - media;
+    return transitChangeMs(this.store, slot, t, this.view.getInt32(pkt.payloadOffset + 4));
   }
 
   /**
@@ -714,7 +708,7 @@ export class RtpEngine {
     let kind = hk.resolvePayloadKind !== undefined ? hk.resolvePayloadKind(slot, pt) : -1;
     // Unsignalled PT 101 is telephone-event, as Wireshark assumes (rtpevent.event_payload_type_value),
     // unless its payload cannot be events (RFC 4733: 4 bytes per event; video also runs on 101).
-    if (!(kind >= 0) && pt === 101 && bytes <= 16 && (bytes & 3) === 0) kind = TEV;
+    if (!(kind >= 0) && pt === 101 && bytes <= 16 && (bytes & 3) === 0) kind = Kind.TEV;
     if (!(kind >= 0)) kind = staticPayloadKind(pt);
     this.w[slot * L.HOT_W + L.W_CLOCK] = clock; // clock rates are integers (RFC 4566 rtpmap)
     u8[slot * L.HOT_BYTES + L.B_KIND] = kind;
@@ -757,101 +751,49 @@ export class RtpEngine {
     const u8 = this.u8;
     u8[cb + L.CB_INFER_PT] = inf.pt[e] | 0x80;
     if (k >= 0) {
-      const f = this.f;
-      const w = this.w;
-      const hf = slot * L.HOT_D;
-      const hw = slot * L.HOT_W;
-      const clock = INFER_CLOCKS[k];
-      const cd = inf.cand;
-      const o = inf.candidate(e, k);
       u8[cb + L.CB_CLOCK] = ((k + 1) << 3) | ClockSource.inferred;
-      w[hw + L.W_CLOCK] = clock;
-      f[hf + L.D_WS_JITTER] = cd[o + C.JIT];
-      f[hf + L.D_WS_NOMINAL] = cd[o + C.NOM];
-      f[hf + L.D_SKEW] = cd[o + C.SKEW];
-      if (Math.abs(cd[o + C.MAXSK]) > Math.abs(f[hf + L.D_IV_MAX_SKEW])) f[hf + L.D_IV_MAX_SKEW] = cd[o + C.MAXSK];
-      f[hf + L.D_MEAN_JITTER] = cd[o + C.MEANJ];
-      w[hw + L.W_JITTERS] += inf.nincj[e];
-      if (cd[o + C.MAXJ] > f[hf + L.D_IV_MAX_JITTER]) f[hf + L.D_IV_MAX_JITTER] = cd[o + C.MAXJ];
-      if (cd[o + C.MINJ] < f[hf + L.D_IV_MIN_JITTER]) f[hf + L.D_IV_MIN_JITTER] = cd[o + C.MINJ];
-      f[hf + L.D_IV_SUM_JITTER] += cd[o + C.SUMJ];
-      f[hf + L.D_A8_JITTER] = (cd[o + C.A8] * clock) / 1000;
-      f[hf + L.D_A8_PREV_MS] = inf.prevMs[e];
-      w[hw + L.W_A8_PREV_TS] = inf.prevTs[e];
-      u8[slot * L.HOT_BYTES + L.B_A8_STARTED] = 1;
-      const l = e * 4;
-      w[hw + L.W_DRIFT_N] += inf.lsN[e];
-      f[hf + L.D_DRIFT_X] += inf.ls[l];
-      f[hf + L.D_DRIFT_Y] += (inf.ls[l + 1] * 1000) / clock;
-      f[hf + L.D_DRIFT_XX] += inf.ls[l + 2];
-      f[hf + L.D_DRIFT_XY] += (inf.ls[l + 3] * 1000) / clock;
+      adoptInferredClock(this.store, slot, inf, e, k);
     }
     inf.release(e);
   }
 
-  /** Wireshark's timestamp-to-ms divisor; 0 for telephone events (timestamps do not advance per packet). */
-  private divisor(clock: number, kind: number): number {
-    if (kind === TEV) return 0;
-    return this.wsClock ? Math.floor(clock / 1000) : clock / 1000;
-  }
-
   private firstPacket(slot: number, t: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
+    const st = this.store;
     const f = this.f;
     const w = this.w;
     const u8 = this.u8;
     const hf = slot * L.HOT_D;
     const hw = slot * L.HOT_W;
-    const hh = slot * L.HOT_H;
     const hb = slot * L.HOT_BYTES;
-    const cw = this.store.coldW(slot);
-    const cd = this.store.coldD(slot);
+    const cw = st.coldW(slot);
     f[hf + L.D_FIRST_MS] = t;
     f[hf + L.D_LAST_MS] = t;
-    f[hf + L.D_WS_PREV_MS] = t;
-    w[hw + L.W_FIRST_TS] = ts;
-    const h16 = this.h16;
-    h16[hh + L.H_FIRST_SEQ] = seq;
-    h16[hh + L.H_WS_LAST_SEQ] = seq;
-    h16[hh + L.H_WS_SEQ] = seq;
     u8[hb + L.B_PT] = pt;
     this.resolvePayload(slot, pt, bytes);
     const kind = u8[hb + L.B_KIND];
-    u8[hb + L.B_PREV_KIND] = kind;
-    if (w[hw + L.W_CLOCK] === 0 && kind !== TEV) this.beginInference(slot, pt, t, seq, ts);
-    // RFC 3550 A.1: the heuristic (or signalling) already served as probation, so start valid.
-    h16[hh + L.H_MAX_SEQ] = seq;
-    w[hw + L.W_CYCLES] = SEQ_MOD; // extended numbers start one cycle up so a resync to seq 0 stays positive
-    const ext = SEQ_MOD + seq;
-    w[cw + L.CW_EXPECTED_OFFSET] = ext;
-    w[hw + L.W_FINAL_EXT] = ext;
-    w[hw + L.W_BAD_SEQ] = -1;
-    w[hw + L.W_REORDER + ((ext >> 5) & 3)] |= 1 << (ext & 31);
-    if (kind !== TEV && w[hw + L.W_CLOCK] > 0) {
-      // A.8 jitter starts at the next packet (not for telephone events, nor without a clock).
-      f[hf + L.D_A8_PREV_MS] = t;
-      w[hw + L.W_A8_PREV_TS] = ts;
-      u8[hb + L.B_A8_STARTED] = 1;
-    }
+    const clock = w[hw + L.W_CLOCK];
+    if (clock === 0 && kind !== Kind.TEV) this.beginInference(slot, pt, t, seq, ts);
+    sequenceStart(st, slot, seq);
+    // A.8 jitter starts at the next packet (not for telephone events, nor without a clock).
+    timingStart(st, slot, ts, kind !== Kind.TEV && clock > 0);
     if (marker) w[hw + L.W_MARKERS]++;
-    if (kind === CN) w[cw + L.CW_COMFORT_NOISE]++;
-    else if (kind === TEV) w[cw + L.CW_EVENTS]++;
+    if (kind === Kind.CN) w[cw + L.CW_COMFORT_NOISE]++;
+    else if (kind === Kind.TEV) w[cw + L.CW_EVENTS]++;
     w[hw + L.W_PACKETS] = 1;
     const jb = this.jb;
     if (jb !== null) {
       jb.start(slot);
       jb.io[0] = t;
       jb.io[1] = 0;
-      jb.packet(slot, w[hw + L.W_CLOCK] > 0 && kind !== CN && kind !== TEV ? 1 : 0, marker, 0);
+      jb.packet(slot, clock > 0 && kind !== Kind.CN && kind !== Kind.TEV ? 1 : 0, marker, 0);
     }
     f[hf + L.D_BYTES] = bytes;
-    f[hf + L.D_IV_START_MS] = t;
-    f[hf + L.D_IV_MIN_DELTA] = Infinity;
-    f[hf + L.D_IV_MIN_JITTER] = Infinity;
-    f[cd + L.CD_PRIOR_MIN_DELTA] = Infinity;
-    f[cd + L.CD_PRIOR_MIN_JITTER] = Infinity;
   }
 
-  /** The next packet of a stream; its arrival time (ms) is in arrivalMs[0], ts is the RTP timestamp as int32. */
+  /**
+   * The next packet of a stream; its arrival time (ms) is in arrivalMs[0], ts is the RTP timestamp as
+   * int32. The packet's own counts here, then each metric family in turn.
+   */
   private nextPacket(slotArg: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
     const slot = slotArg & L.SLOT_MASK; // range for the compiler (stream-store.ts)
     const t = this.arrivalMs[0];
@@ -861,292 +803,60 @@ export class RtpEngine {
     const h16 = this.h16;
     const hf = slot * L.HOT_D;
     const hw = slot * L.HOT_W;
-    const hh = slot * L.HOT_H;
     const hb = slot * L.HOT_BYTES;
-    f[hf + L.D_LAST_MS] = t;
+    const cw = this.store.coldW(slot);
+    f[hf + L.D_LAST_MS] = t; // the arrival timing.ts reads
     const before = w[hw + L.W_PACKETS]; // Wireshark's running-mean divisor: packets before this one
     if (f[hf + L.D_IV_START_MS] !== f[hf + L.D_IV_START_MS]) f[hf + L.D_IV_START_MS] = t; // NaN since the reset: first packet of the interval
     w[hw + L.W_PACKETS] = before + 1;
     f[hf + L.D_BYTES] += bytes;
     if (marker) w[hw + L.W_MARKERS]++;
-
-    // ---- Wireshark sequence bookkeeping (cycles for its "expected", sequence errors) ----
-    const firstTs = w[hw + L.W_FIRST_TS];
-    // Signed: a timestamp older than the first packet's is a negative distance, not 2^32 minus it.
-    const sinceFirst = (ts - firstTs) | 0;
-    const wrongTs = sinceFirst < 0;
-
-    const firstSeq = h16[hh + L.H_FIRST_SEQ];
-    const under = u8[hb + L.B_WS_BELOW_FIRST];
-    if (under === 0 ? seq < firstSeq || (seq === 0 && h16[hh + L.H_WS_LAST_SEQ] === 65535) : seq > firstSeq) {
-      if (under === 0) {
-        h16[this.store.coldH(slot) + L.CH_WS_CYCLES]++;
-        u8[hb + L.B_WS_BELOW_FIRST] = 1;
-      } else {
-        u8[hb + L.B_WS_BELOW_FIRST] = 0;
-      }
-    }
-    const wsSeq = h16[hh + L.H_WS_SEQ];
-    if (wsSeq + 1 === seq || (wsSeq === 65535 && seq === 0)) {
-      h16[hh + L.H_WS_SEQ] = seq;
-    } else {
-      if (wsSeq + 1 < seq || wsSeq - seq > 0xff00) h16[hh + L.H_WS_SEQ] = seq; // a gap: one error however many are missing
-      w[this.store.coldW(slot) + L.CW_SEQ_ERRORS]++; // else late or duplicate
-    }
-    h16[hh + L.H_WS_LAST_SEQ] = seq;
+    wiresharkSequence(w, h16, u8, slot, cw, seq);
 
     // ---- payload type ----
-    const prevKind = u8[hb + L.B_PREV_KIND];
     if (pt !== u8[hb + L.B_PT]) {
       u8[hb + L.B_PT] = pt;
-      w[this.store.coldW(slot) + L.CW_PT_CHANGES]++;
+      w[cw + L.CW_PT_CHANGES]++;
       this.resolvePayload(slot, pt, bytes);
     }
     const kind = u8[hb + L.B_KIND];
-    u8[hb + L.B_PREV_KIND] = kind;
-    if (kind === CN) w[this.store.coldW(slot) + L.CW_COMFORT_NOISE]++;
-    else if (kind === TEV) w[this.store.coldW(slot) + L.CW_EVENTS]++;
+    if (kind === Kind.CN) w[cw + L.CW_COMFORT_NOISE]++;
+    else if (kind === Kind.TEV) w[cw + L.CW_EVENTS]++;
 
-    // ---- Wireshark delta / jitter / skew ----
-    // A packet whose timestamp is older than the first packet's (the first packets reordered, a sender
-    // restarting its timestamps) is not analysed at all, as tshark does ("Incorrect timestamp"): no delta,
-    // jitter or skew, and the next packet's delta runs from the packet before it.
+    // Signed: a timestamp older than the first packet's is a negative distance, not 2^32 minus it.
+    const sinceFirst = (ts - w[hw + L.W_FIRST_TS]) | 0;
     const clock = w[hw + L.W_CLOCK];
-    if (!wrongTs) {
-      const div = this.divisor(clock, kind);
-      const wsPrev = f[hf + L.D_WS_PREV_MS];
-      f[hf + L.D_WS_PREV_MS] = t;
-      const delta = t - wsPrev;
-      let jitter = f[hf + L.D_WS_JITTER];
-      if (div > 0) {
-        const nominal = sinceFirst / div;
-        const expected = wsPrev + (nominal - f[hf + L.D_WS_NOMINAL]);
-        jitter = (15 * jitter + Math.abs(t - expected)) / 16;
-        f[hf + L.D_WS_JITTER] = jitter;
-        f[hf + L.D_WS_NOMINAL] = nominal;
-        const skew = nominal - (t - f[hf + L.D_FIRST_MS]);
-        f[hf + L.D_SKEW] = skew;
-        if (Math.abs(skew) > Math.abs(f[hf + L.D_IV_MAX_SKEW])) f[hf + L.D_IV_MAX_SKEW] = skew;
-        if (kind !== TEV) {
-          // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
-          const x = t - f[hf + L.D_FIRST_MS];
-          // Divided first: sinceFirst * 1000 leaves the int32 range after 2^31 / 1000 clock ticks (268 s at
-          // 8 kHz), and the compiled loop, built on int32 multiplications, would be thrown away then.
-          const y = (sinceFirst / clock) * 1000;
-          w[hw + L.W_DRIFT_N]++;
-          f[hf + L.D_DRIFT_X] += x;
-          f[hf + L.D_DRIFT_Y] += y;
-          f[hf + L.D_DRIFT_XX] += x * x;
-          f[hf + L.D_DRIFT_XY] += x * y;
-        }
-      }
-      // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
-      // after comfort noise. Min/max are kept for the interval only; the cumulative ones combine them with
-      // those of the earlier intervals (resetInterval).
-      const included = marker === 0 && kind !== CN && prevKind !== CN;
-      if (included) {
-        // Wireshark's running means divide by the number of packets before this one, excluded ones too.
-        f[hf + L.D_MEAN_DELTA] = (f[hf + L.D_MEAN_DELTA] * (before - 1) + delta) / before;
-        w[hw + L.W_DELTAS]++;
-        f[hf + L.D_SUM_DELTA] += delta;
-        if (delta > f[hf + L.D_IV_MAX_DELTA]) f[hf + L.D_IV_MAX_DELTA] = delta;
-        if (delta < f[hf + L.D_IV_MIN_DELTA]) f[hf + L.D_IV_MIN_DELTA] = delta;
-        f[hf + L.D_IV_SUM_DELTA] += delta;
-        if (div > 0) {
-          f[hf + L.D_MEAN_JITTER] = (f[hf + L.D_MEAN_JITTER] * (before - 1) + jitter) / before;
-          w[hw + L.W_JITTERS]++;
-          if (jitter > f[hf + L.D_IV_MAX_JITTER]) f[hf + L.D_IV_MAX_JITTER] = jitter;
-          if (jitter < f[hf + L.D_IV_MIN_JITTER]) f[hf + L.D_IV_MIN_JITTER] = jitter;
-          f[hf + L.D_IV_SUM_JITTER] += jitter;
-        }
-      }
-      if (clock === 0 && kind !== TEV) {
-        this.wsPrevMs[0] = wsPrev;
-        this.unknownClockPacket(slot, pt, seq, ts, marker, sinceFirst, included, before);
-      }
-    }
-    // ---- RFC 3550 A.8 interarrival jitter in timestamp units, exact clock, 32-bit timestamp wrap ----
-    if (kind !== TEV && clock > 0) {
-      if (u8[hb + L.B_A8_STARTED] !== 0) {
-        // A transit change of a second or more is a discontinuity (the sender restarted its timestamps),
-        // not jitter: it is skipped instead of dominating the estimate for hundreds of packets.
-        const d = Math.abs(((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0));
-        const j = f[hf + L.D_A8_JITTER];
-        if (d < clock) f[hf + L.D_A8_JITTER] = j + (d - j) / 16;
-      }
-      f[hf + L.D_A8_PREV_MS] = t;
-      w[hw + L.W_A8_PREV_TS] = ts;
-      u8[hb + L.B_A8_STARTED] = 1;
-    }
-    if (this.jb !== null) this.jbPacket(slot, sinceFirst, clock, kind, marker, seq);
-    // ---- RFC 3550 A.1: the next sequence number inline, everything else in rfcSequence ----
-    const maxSeq = h16[hh + L.H_MAX_SEQ];
-    if (seq !== ((maxSeq + 1) & 0xffff)) {
-      this.rfcSequence(slot, seq);
-      return;
-    }
-    const cycles = seq === 0 ? w[hw + L.W_CYCLES] + SEQ_MOD : w[hw + L.W_CYCLES];
-    w[hw + L.W_CYCLES] = cycles;
-    h16[hh + L.H_MAX_SEQ] = seq;
-    w[hw + L.W_BAD_SEQ] = -1;
-    const newMax = cycles + seq;
-    const fin = w[hw + L.W_FINAL_EXT];
-    if (fin === newMax - WIN) {
-      // Exactly one number leaves the window: usually received, the loss model's received branch inline.
-      const wi = hw + L.W_REORDER + ((fin >> 5) & 3);
-      const bit = 1 << (fin & 31);
-      const word = w[wi];
-      w[wi] = word & ~bit;
-      w[hw + L.W_FINAL_EXT] = fin + 1;
-      if ((word & bit) !== 0 && w[hw + L.W_CLUSTER_LOST] === 0) {
-        u8[hb + L.B_LOSS_LAST] = 1;
-        w[hw + L.W_RECV_RUN]++;
-      } else {
-        lossFeed(w, u8, hw, hb, this.store.coldW(slot), (word & bit) !== 0);
-      }
-    } else if (fin < newMax - WIN) {
-      this.finalizeUpTo(slot, newMax - WIN);
-    }
-    w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
+    // Without a clock the packet is a sample for the inference, with Wireshark's previous time as it was.
+    const inferring = clock === 0 && kind !== Kind.TEV && sinceFirst >= 0;
+    if (inferring) this.wsPrevMs[0] = f[hf + L.D_WS_PREV_MS];
+    const included = packetTiming(f, w, u8, slot, ts, sinceFirst, marker, this.wsClock);
+    u8[hb + L.B_PREV_KIND] = kind;
+    if (inferring) this.unknownClockPacket(slot, pt, seq, ts, marker, sinceFirst, included, before);
+    const gap = rfcSequence(w, h16, u8, slot, cw, seq);
+    if (this.jb !== null && gap !== Gap.DUPLICATE) this.jbPacket(slot, sinceFirst, clock, kind, marker, gap);
   }
 
-  /**
-   * The packet through the jitter buffers (before the RFC 3550 step updates the highest sequence number):
-   * its position relative to the highest number decides the gap it closes, a restart or a reordered
-   * packet; duplicates (the highest number again, or a number already in the reorder window) are skipped.
-   */
-  private jbPacket(slotArg: number, sinceFirst: number, clock: number, kind: number, marker: number, seq: number): void {
-    const slot = slotArg & L.SLOT_MASK;
-    const maxSeq = this.h16[slot * L.HOT_H + L.H_MAX_SEQ];
-    const ud = (seq - maxSeq) & 0xffff;
-    let gap: number;
-    if (ud === 0) return;
-    if (ud < MAX_DROPOUT) gap = ud - 1;
-    else if (ud <= SEQ_MOD - MAX_MISORDER) gap = -2;
-    else {
-      const hw = slot * L.HOT_W;
-      const maxExt = this.w[hw + L.W_CYCLES] + maxSeq;
-      const ext = maxExt - ((maxSeq - seq) & 0xffff);
-      if (ext > maxExt - WIN && ext >= this.w[hw + L.W_FINAL_EXT] && (this.w[hw + L.W_REORDER + ((ext >> 5) & 3)] & (1 << (ext & 31))) !== 0) return;
-      gap = -1;
-    }
-    const audio = clock > 0 && kind !== CN && kind !== TEV;
+  /** The packet through the jitter buffers; `gap` (sequence.ts Gap, never DUPLICATE) says what it closes. */
+  private jbPacket(slot: number, sinceFirst: number, clock: number, kind: number, marker: number, gap: number): void {
+    const audio = clock > 0 && kind !== Kind.CN && kind !== Kind.TEV;
     const jb = this.jb!;
     jb.io[0] = this.arrivalMs[0];
     jb.io[1] = audio ? (sinceFirst * 1000) / clock : 0;
     jb.packet(slot, audio ? 1 : 0, marker, gap);
   }
 
-  /** RFC 3550 A.1 validation plus the reorder window (duplicates, out-of-order, final loss states). */
-  private rfcSequence(slotArg: number, seq: number): void {
-    const slot = slotArg & L.SLOT_MASK;
-    const hw = slot * L.HOT_W;
-    const hh = slot * L.HOT_H;
-    const w = this.w;
-    const h16 = this.h16;
-    const maxSeq = h16[hh + L.H_MAX_SEQ];
-    const udelta = (seq - maxSeq) & 0xffff;
-    const cycles = w[hw + L.W_CYCLES];
-    const maxExt = cycles + maxSeq;
-    if (udelta === 0) {
-      w[this.store.coldW(slot) + L.CW_DUPLICATES]++;
-    } else if (udelta < MAX_DROPOUT) {
-      const newCycles = seq < maxSeq ? cycles + SEQ_MOD : cycles;
-      w[hw + L.W_CYCLES] = newCycles;
-      h16[hh + L.H_MAX_SEQ] = seq;
-      w[hw + L.W_BAD_SEQ] = -1;
-      const newMax = newCycles + seq;
-      if (w[hw + L.W_FINAL_EXT] <= newMax - WIN) this.finalizeUpTo(slot, newMax - WIN);
-      w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
-    } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
-      // A big jump: believe it (a restart) only when the next packet follows it (RFC 3550 A.1 bad_seq).
-      if (seq === w[hw + L.W_BAD_SEQ]) {
-        // Close the old segment: its expected count is kept, its window is flushed to the loss model.
-        this.finalizeUpTo(slot, maxExt);
-        // The new segment starts at the packet that announced the jump, so both count as expected.
-        const base = SEQ_MOD + ((seq - 1) & 0xffff);
-        const cw = this.store.coldW(slot);
-        // expected = cycles + max_seq - EXP_OFF + 1 keeps the closed segment's maxExt - oldBase + 1.
-        w[cw + L.CW_EXPECTED_OFFSET] += base - maxExt - 1;
-        w[hw + L.W_CYCLES] = seq === 0 ? 2 * SEQ_MOD : SEQ_MOD;
-        h16[hh + L.H_MAX_SEQ] = seq;
-        w[hw + L.W_FINAL_EXT] = base;
-        w[hw + L.W_BAD_SEQ] = -1;
-        w[hw + L.W_REORDER] = 0; w[hw + L.W_REORDER + 1] = 0; w[hw + L.W_REORDER + 2] = 0; w[hw + L.W_REORDER + 3] = 0;
-        w[hw + L.W_REORDER + ((base >> 5) & 3)] |= 1 << (base & 31);
-        w[hw + L.W_REORDER + (((base + 1) >> 5) & 3)] |= 1 << ((base + 1) & 31);
-      } else {
-        w[hw + L.W_BAD_SEQ] = (seq + 1) & 0xffff;
-      }
-    } else {
-      // Behind the highest sequence number: a duplicate if already seen inside the window, else late.
-      const ext = maxExt - ((maxSeq - seq) & 0xffff);
-      const cw = this.store.coldW(slot);
-      if (ext > maxExt - WIN && ext >= w[hw + L.W_FINAL_EXT]) {
-        const wi = hw + L.W_REORDER + ((ext >> 5) & 3);
-        const bit = 1 << (ext & 31);
-        if ((w[wi] & bit) !== 0) {
-          w[cw + L.CW_DUPLICATES]++;
-        } else {
-          w[wi] |= bit;
-          w[cw + L.CW_OUT_OF_ORDER]++;
-        }
-      } else {
-        w[cw + L.CW_OUT_OF_ORDER]++;
-      }
-    }
-  }
-
-  /** Feed final received/lost states of extended numbers up to `last` into the loss model. */
-  private finalizeUpTo(slotArg: number, last: number): void {
-    const slot = slotArg & L.SLOT_MASK;
-    const w = this.w;
-    const hw = slot * L.HOT_W;
-    const hb = slot * L.HOT_BYTES;
-    const cw = this.store.coldW(slot);
-    let e = w[hw + L.W_FINAL_EXT];
-    for (; e <= last; e++) {
-      const wi = hw + L.W_REORDER + ((e >> 5) & 3);
-      const bit = 1 << (e & 31);
-      lossFeed(w, this.u8, hw, hb, cw, (w[wi] & bit) !== 0);
-      w[wi] &= ~bit;
-    }
-    if (e > w[hw + L.W_FINAL_EXT]) w[hw + L.W_FINAL_EXT] = e;
-  }
-
-  /** RFC 3550 A.3 expected count since the stream started (all segments). */
-  private rfcExpected(slot: number): number {
-    const hw = slot * L.HOT_W;
-    return this.w[hw + L.W_CYCLES] + this.h16[slot * L.HOT_H + L.H_MAX_SEQ] - this.w[this.store.coldW(slot) + L.CW_EXPECTED_OFFSET] + 1;
-  }
-
-  /** Loss model as if the stream ended now (window contents taken as final), into the scratch record. */
-  private resolvedLoss(slot: number): void {
-    const w = this.w;
-    const x = this.maxStreams; // the scratch record
-    const xw = x * L.HOT_W;
-    const xb = x * L.HOT_BYTES;
-    const xc = this.store.coldW(x);
-    const hw = slot * L.HOT_W;
-    lossCopy(w, this.u8, hw, slot * L.HOT_BYTES, this.store.coldW(slot), xw, xb, xc);
-    const maxExt = w[hw + L.W_CYCLES] + this.h16[slot * L.HOT_H + L.H_MAX_SEQ];
-    for (let e = w[hw + L.W_FINAL_EXT]; e <= maxExt; e++) {
-      lossFeed(w, this.u8, xw, xb, xc, (w[hw + L.W_REORDER + ((e >> 5) & 3)] & (1 << (e & 31))) !== 0);
-    }
-    lossResolve(w, xw, xc);
-  }
-
   /** Fill `out` with the stream's state. Report time only: formats addresses (allocates strings). */
   snapshot(slot: number, out: StreamSnapshot): void {
+    const st = this.store;
     const f = this.f;
     const w = this.w;
     const u8 = this.u8;
     const hf = slot * L.HOT_D;
     const hw = slot * L.HOT_W;
     const hb = slot * L.HOT_BYTES;
-    const hh = slot * L.HOT_H;
-    const cw = this.store.coldW(slot);
-    const cb = this.store.coldB(slot);
+    const cw = st.coldW(slot);
+    const cb = st.coldB(slot);
+    const ch = st.coldH(slot);
     const flags = u8[hb + L.B_FLAGS];
     const v = (flags & L.FLAG_IPV6) !== 0 ? 6 : 4;
     out.slot = slot;
@@ -1159,14 +869,13 @@ export class RtpEngine {
     const hasMac = (flags & L.FLAG_HAS_MAC) !== 0;
     out.srcMac = hasMac ? formatMac(u8, cb + L.CB_MACS) : '';
     out.dstMac = hasMac ? formatMac(u8, cb + L.CB_MACS + 6) : '';
-    out.vlan = this.h16[this.store.coldH(slot) + L.CH_VLAN_PLUS_1] - 1;
-    const clock = w[hw + L.W_CLOCK];
+    out.vlan = this.h16[ch + L.CH_VLAN_PLUS_1] - 1;
     out.payloadType = u8[hb + L.B_PT];
-    out.clockRate = clock;
-    out.jitterMs = clock > 0 ? (f[hf + L.D_A8_JITTER] * 1000) / clock : 0;
+    out.clockRate = w[hw + L.W_CLOCK];
+    out.jitterMs = a8JitterMs(st, slot);
     out.skewMs = f[hf + L.D_SKEW];
-    out.clockDriftPpm = this.driftPpm(hw, hf);
-    out.ssrcChanges = this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES];
+    out.clockDriftPpm = driftPpm(st, slot);
+    out.ssrcChanges = this.h16[ch + L.CH_SSRC_CHANGES];
     out.clockSource = u8[cb + L.CB_CLOCK] & 7;
     out.payloadTypeChanges = w[cw + L.CW_PT_CHANGES];
     out.markers = w[hw + L.W_MARKERS];
@@ -1177,129 +886,38 @@ export class RtpEngine {
     out.firstSeenMs = epochMs + f[hf + L.D_FIRST_MS];
     out.lastSeenMs = epochMs + f[hf + L.D_LAST_MS];
     out.wiresharkJitterMs = f[hf + L.D_WS_JITTER];
-    const h16 = this.h16;
-    const wsCycles = h16[this.store.coldH(slot) + L.CH_WS_CYCLES];
-    const wsExpected = h16[hh + L.H_WS_LAST_SEQ] + wsCycles * SEQ_MOD - h16[hh + L.H_FIRST_SEQ] + 1;
+    const wsExpected = wiresharkExpected(st, slot);
     out.wiresharkExpected = wsExpected;
     out.wiresharkLost = wsExpected - w[hw + L.W_PACKETS];
 
-    this.resolvedLoss(slot);
-    const expected = this.rfcExpected(slot);
-    const packetMs = this.packetMs(slot);
+    const x = this.maxStreams; // the scratch record
+    resolvedLoss(st, slot, x);
+    const expected = rfcExpected(st, slot);
+    const spacingMs = packetMs(st, slot);
     this.fillCounters(slot, out.cumulative, expected, epochMs, true);
-    const x = this.maxStreams;
-    lossMetrics(w, u8, x * L.HOT_BYTES, this.store.coldW(x), expected, hb, cw, 0, packetMs, out.cumulative);
+    lossMetrics(w, u8, x * L.HOT_BYTES, st.coldW(x), expected, hb, cw, 0, spacingMs, out.cumulative);
     const prior = w[cw + L.CW_EXPECTED_BASE];
     this.fillCounters(slot, out.interval, expected - prior, epochMs, false);
-    lossMetrics(w, u8, x * L.HOT_BYTES, this.store.coldW(x), expected, hb, cw, prior, packetMs, out.interval);
+    lossMetrics(w, u8, x * L.HOT_BYTES, st.coldW(x), expected, hb, cw, prior, spacingMs, out.interval);
     const jb = this.jb;
     out.jitterBuffers = jb !== null;
     if (jb !== null && out.jb !== undefined) {
       jb.read(slot, true, out.jb.cumulative);
       jb.read(slot, false, out.jb.interval);
-      jb.readXr(slot, packetMs, out.jb.xr);
+      jb.readXr(slot, spacingMs, out.jb.xr);
     }
   }
 
+  /** One counter set of a snapshot: the cumulative one, or the interval's; `expected` is the period's. */
   private fillCounters(slot: number, o: StreamCounters, expected: number, epochMs: number, cumulative: boolean): void {
-    const f = this.f;
-    const w = this.w;
-    const hf = slot * L.HOT_D;
-    const hw = slot * L.HOT_W;
-    const cw = this.store.coldW(slot);
-    const cd = this.store.coldD(slot);
-    const bw = cumulative ? 0 : 1; // subtract the interval baselines or not
-    const n = w[hw + L.W_PACKETS] - bw * w[cw + L.CW_PACKETS_BASE];
-    o.packets = n;
-    o.bytes = f[hf + L.D_BYTES] - (cumulative ? 0 : f[cd + L.CD_BYTES_BASE]);
-    o.expected = expected;
-    o.seqErrors = w[cw + L.CW_SEQ_ERRORS] - bw * w[cw + L.CW_SEQ_ERRORS_BASE];
-    o.outOfOrder = w[cw + L.CW_OUT_OF_ORDER] - bw * w[cw + L.CW_OUT_OF_ORDER_BASE];
-    o.duplicates = w[cw + L.CW_DUPLICATES] - bw * w[cw + L.CW_DUPLICATES_BASE];
-    // Distinct packets: RFC 3550 A.3 counts a duplicate as received, so each one would cancel a lost
-    // packet (a mirror port that sees some packets twice would hide real loss).
-    o.lost = expected - (n - o.duplicates);
-    const ninc = w[hw + L.W_DELTAS] - bw * w[cw + L.CW_DELTAS_BASE];
-    const nincj = w[hw + L.W_JITTERS] - bw * w[cw + L.CW_JITTERS_BASE];
-    let minD = f[hf + L.D_IV_MIN_DELTA];
-    let maxD = f[hf + L.D_IV_MAX_DELTA];
-    let minJ = f[hf + L.D_IV_MIN_JITTER];
-    let maxJ = f[hf + L.D_IV_MAX_JITTER];
-    let maxSk = f[hf + L.D_IV_MAX_SKEW];
-    if (cumulative) {
-      // Earlier intervals first: a later value replaces the max |skew| only when strictly larger.
-      if (f[cd + L.CD_PRIOR_MIN_DELTA] < minD) minD = f[cd + L.CD_PRIOR_MIN_DELTA];
-      if (f[cd + L.CD_PRIOR_MAX_DELTA] > maxD) maxD = f[cd + L.CD_PRIOR_MAX_DELTA];
-      if (f[cd + L.CD_PRIOR_MIN_JITTER] < minJ) minJ = f[cd + L.CD_PRIOR_MIN_JITTER];
-      if (f[cd + L.CD_PRIOR_MAX_JITTER] > maxJ) maxJ = f[cd + L.CD_PRIOR_MAX_JITTER];
-      if (!(Math.abs(maxSk) > Math.abs(f[cd + L.CD_PRIOR_MAX_SKEW]))) maxSk = f[cd + L.CD_PRIOR_MAX_SKEW];
-    }
-    o.minDeltaMs = ninc > 0 ? minD : 0;
-    o.maxDeltaMs = maxD;
-    o.minJitterMs = nincj > 0 ? minJ : 0;
-    o.maxJitterMs = maxJ;
-    if (cumulative) {
-      o.meanDeltaMs = f[hf + L.D_MEAN_DELTA];
-      o.meanJitterMs = f[hf + L.D_MEAN_JITTER];
-    } else {
-      o.meanDeltaMs = ninc > 0 ? f[hf + L.D_IV_SUM_DELTA] / ninc : 0;
-      o.meanJitterMs = nincj > 0 ? f[hf + L.D_IV_SUM_JITTER] / nincj : 0;
-    }
-    o.maxSkewMs = maxSk;
-    o.startMs = n > 0 ? epochMs + (cumulative ? f[hf + L.D_FIRST_MS] : f[hf + L.D_IV_START_MS]) : 0;
-    o.endMs = n > 0 ? epochMs + f[hf + L.D_LAST_MS] : 0;
-  }
-
-  /** Mean packet spacing for converting loss-run lengths to durations. */
-  private packetMs(slot: number): number {
-    const n = this.w[slot * L.HOT_W + L.W_DELTAS];
-    return n > 0 ? this.f[slot * L.HOT_D + L.D_SUM_DELTA] / n : 20;
-  }
-
-  private driftPpm(hw: number, hf: number): number {
-    const f = this.f;
-    const n = this.w[hw + L.W_DRIFT_N];
-    if (n < 2) return 0;
-    const sx = f[hf + L.D_DRIFT_X];
-    const den = n * f[hf + L.D_DRIFT_XX] - sx * sx;
-    if (!(den > 0)) return 0;
-    const slope = (n * f[hf + L.D_DRIFT_XY] - sx * f[hf + L.D_DRIFT_Y]) / den;
-    return (slope - 1) * 1e6;
+    fillSequenceCounters(this.store, slot, o, expected, cumulative);
+    fillTimingCounters(this.store, slot, o, o.packets, epochMs, cumulative);
   }
 
   /** Start a new report interval for `slot` (call right after reading its snapshot). */
   resetInterval(slot: number): void {
-    const f = this.f;
-    const w = this.w;
-    const hf = slot * L.HOT_D;
-    const hw = slot * L.HOT_W;
-    const cw = this.store.coldW(slot);
-    const cd = this.store.coldD(slot);
-    // Fold the ending interval's min/max into the earlier intervals'.
-    if (f[hf + L.D_IV_MIN_DELTA] < f[cd + L.CD_PRIOR_MIN_DELTA]) f[cd + L.CD_PRIOR_MIN_DELTA] = f[hf + L.D_IV_MIN_DELTA];
-    if (f[hf + L.D_IV_MAX_DELTA] > f[cd + L.CD_PRIOR_MAX_DELTA]) f[cd + L.CD_PRIOR_MAX_DELTA] = f[hf + L.D_IV_MAX_DELTA];
-    if (f[hf + L.D_IV_MIN_JITTER] < f[cd + L.CD_PRIOR_MIN_JITTER]) f[cd + L.CD_PRIOR_MIN_JITTER] = f[hf + L.D_IV_MIN_JITTER];
-    if (f[hf + L.D_IV_MAX_JITTER] > f[cd + L.CD_PRIOR_MAX_JITTER]) f[cd + L.CD_PRIOR_MAX_JITTER] = f[hf + L.D_IV_MAX_JITTER];
-    if (Math.abs(f[hf + L.D_IV_MAX_SKEW]) > Math.abs(f[cd + L.CD_PRIOR_MAX_SKEW])) f[cd + L.CD_PRIOR_MAX_SKEW] = f[hf + L.D_IV_MAX_SKEW];
-    f[hf + L.D_IV_MIN_DELTA] = Infinity;
-    f[hf + L.D_IV_MAX_DELTA] = 0;
-    f[hf + L.D_IV_MIN_JITTER] = Infinity;
-    f[hf + L.D_IV_MAX_JITTER] = 0;
-    f[hf + L.D_IV_MAX_SKEW] = 0;
-    f[hf + L.D_IV_SUM_DELTA] = 0;
-    f[hf + L.D_IV_SUM_JITTER] = 0;
-    f[hf + L.D_IV_START_MS] = NaN;
-    f[cd + L.CD_BYTES_BASE] = f[hf + L.D_BYTES];
-    w[cw + L.CW_EXPECTED_BASE] = this.rfcExpected(slot);
-    w[cw + L.CW_PACKETS_BASE] = w[hw + L.W_PACKETS];
-    w[cw + L.CW_SEQ_ERRORS_BASE] = w[cw + L.CW_SEQ_ERRORS];
-    w[cw + L.CW_OUT_OF_ORDER_BASE] = w[cw + L.CW_OUT_OF_ORDER];
-    w[cw + L.CW_DUPLICATES_BASE] = w[cw + L.CW_DUPLICATES];
-    w[cw + L.CW_DELTAS_BASE] = w[hw + L.W_DELTAS];
-    w[cw + L.CW_JITTERS_BASE] = w[hw + L.W_JITTERS];
-    this.resolvedLoss(slot);
-    const x = this.maxStreams;
-    lossSetBase(w, this.u8, x * L.HOT_BYTES, this.store.coldW(x), slot * L.HOT_BYTES, cw);
+    foldTimingInterval(this.store, slot);
+    setSequenceBase(this.store, slot, this.maxStreams);
     if (this.jb !== null) this.jb.resetInterval(slot);
   }
 

@@ -2,13 +2,21 @@
  * Payload type knowledge the engine needs: the RFC 3551 static clock table and the kinds that change how
  * a packet is measured (comfort noise, RFC 4733 telephone events).
  */
+
+/** The kinds as a const enum, for the per-packet code (tsc inlines the numbers as literals). */
+export const enum Kind {
+  MEDIA = 0,
+  CN = 1,
+  TEV = 2,
+}
+
 export const PayloadKind = {
   /** Ordinary media: full delta/jitter/skew. */
-  media: 0,
+  media: Kind.MEDIA,
   /** Comfort noise (PT 13, or 19 the old CN number): excluded from min/mean/max, and so is the packet after it. */
-  comfortNoise: 1,
+  comfortNoise: Kind.CN,
   /** RFC 4733 telephone-event: timestamps do not advance per packet, so only delta is measured. */
-  telephoneEvent: 2,
+  telephoneEvent: Kind.TEV,
 } as const;
 export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
 
