@@ -17,7 +17,7 @@
 import { DecodedPacket } from '../decode/packet.js';
 import type { StreamCounters, StreamSnapshot } from './snapshot.js';
 import { CandidateCache } from './candidates.js';
-import { rtpHeaderLength, rtpPaddingLength, isRtpCandidate } from './rtp-header.js';
+import { rtpHeaderLength, rtpPaddingLength } from './rtp-header.js';
 import { Kind, staticClockRate, staticPayloadKind } from './payload-types.js';
 import { EndReason } from './reasons.js';
 import { lossMetrics } from './loss-model.js';
@@ -328,10 +328,6 @@ export class RtpEngine {
 
   setHostTimestamps(on: boolean): void {
     this.hostTimestamps = on;
-  }
-
-  isRtpCandidate(buf: Uint8Array, off: number, len: number): boolean {
-    return isRtpCandidate(buf, off, len);
   }
 
   setCallRef(slot: number, ref: number): void {
