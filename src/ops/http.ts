@@ -8,9 +8,9 @@
  * request in progress and is older than a short grace period (a health check's request may still be on the
  * wire when a burst of connections arrives behind it). Connections within their grace period may exceed the
  * cap by a bounded burst allowance and are trimmed once it passes; beyond that the oldest idle one is closed
- * at once, and a newcomer only when every connection is busy. A
- * connection idle for `metrics.idle_timeout_ms` is closed. A scrape or health check therefore gets a socket
- * and is read before it can be shed.
+ * at once, and a newcomer only when every connection is busy. A connection idle for
+ * `metrics.idle_timeout_ms` is closed. A scrape or health check therefore gets a socket and is read before
+ * it can be shed.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -45,12 +45,12 @@ export interface MetricsServerOptions {
 
 /** Rows an API answer carries unless `?limit=` says otherwise, and the most it carries. */
 const API_DEFAULT_LIMIT = 500;
+const API_MAX_LIMIT = 100_000;
 
 /** How long a new connection is safe from being shed: time for its client to send the request. */
 const SHED_GRACE_MS = 250;
 /** Connections younger than the grace period may exceed `maxConnections` by this many at most. */
 const BURST_ALLOWANCE = 1024;
-const API_MAX_LIMIT = 100_000;
 
 export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsServerOptions): Promise<MetricsServer> {
   const maxConnections = opts.maxConnections ?? 64;
@@ -97,16 +97,19 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
     trimTimer.unref();
   };
   server.on('connection', (sock: Socket) => {
-    if (open.size >= maxConnections) shed(open.size - maxConnections + 1, Date.now(), SHED_GRACE_MS);
+    const now = Date.now();
+    if (open.size >= maxConnections) shed(open.size - maxConnections + 1, now, SHED_GRACE_MS);
     // A burst beyond the allowance: the oldest idle goes even within its grace period (a flood this fast
     // would otherwise lock every newcomer out), and when every connection is busy the newcomer waits for none.
-    if (open.size >= maxConnections + BURST_ALLOWANCE) shed(1, Date.now(), 0);
     if (open.size >= maxConnections + BURST_ALLOWANCE) {
-      evicted.full++;
-      sock.destroy();
-      return;
+      shed(1, now, 0);
+      if (open.size >= maxConnections + BURST_ALLOWANCE) {
+        evicted.full++;
+        sock.destroy();
+        return;
+      }
     }
-    open.set(sock, Date.now());
+    open.set(sock, now);
     if (open.size > maxConnections) trimLater();
     sock.once('close', () => open.delete(sock));
     sock.setTimeout(idleMs, () => {
@@ -181,8 +184,7 @@ function handle(metrics: ProbeMetrics, livePage: boolean, req: IncomingMessage, 
       const snapshot = data?.() ?? null;
       if (snapshot === null) json(res, 503, { error: 'the probe is starting or reloading: retry' }, head);
       else json(res, 200, snapshot, head);
-    }
-    else {
+    } else {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(head ? undefined : renderLivePageHtml('rtpprobe live calls', '/api/callreport', LIVE_PAGE_REFRESH_MS));
     }
