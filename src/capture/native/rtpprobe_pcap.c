@@ -38,6 +38,9 @@
 #include <uv.h>
 
 #define MAX_STR 1024
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000 /* linux/if_packet.h of Linux >= 4.20 */
+#endif
 
 typedef struct capture {
   pcap_t *p;
@@ -373,7 +376,15 @@ static napi_value open_capture(napi_env env, napi_callback_info info) {
   if (fanout_group >= 0) {
     /* libpcap has no fanout API; the socket is an AF_PACKET socket already bound to the device. */
     int val = (int)(fanout_group & 0xffff) | (int)(fanout_mode << 16);
-    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, sizeof val) < 0)
+    /* A fanout group delivers through its own hook, which ignores the socket's PACKET_IGNORE_OUTGOING: on
+       loopback the group takes the same flag (Linux >= 4.20), or the sent copies fill the rings again.
+       Every member must join with the same flags, so an older kernel's refusal is retried without it. */
+    int joined = 0;
+    if (is_loopback(fd, device)) {
+      int flagged = val | (PACKET_FANOUT_FLAG_IGNORE_OUTGOING << 16);
+      joined = setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &flagged, sizeof flagged) == 0;
+    }
+    if (!joined && setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, sizeof val) < 0)
       FAIL("EFANOUT", "cannot join PACKET_FANOUT group %lld on '%s': %s", (long long)fanout_group, device,
            strerror(errno));
   }
