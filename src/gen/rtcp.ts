@@ -2,19 +2,11 @@
  * RTCP builders (RFC 3550 6.4-6.7, RFC 3611) for the project's fixtures. Clarity over speed: each call
  * returns a fresh buffer with correct length fields; `rtcpCompound` concatenates packets.
  */
-import type { XrVoipMetrics } from '../rtcp/types.js';
+import type { RtcpReportBlock, XrVoipMetrics } from '../rtcp/types.js';
 import { concat, writeU16, writeU32 } from './packets.js';
 
-export interface RtcpReportBlockFields {
-  ssrc: number;
-  fractionLost: number;
-  /** Cumulative lost, signed 24-bit. */
-  cumulativeLost: number;
-  extHighestSeq: number;
-  jitter: number;
-  lsr: number;
-  dlsr: number;
-}
+/** A report block as the builders take it: the parsed form's fields, raw wire units. */
+export type RtcpReportBlockFields = RtcpReportBlock;
 
 export interface RtcpSrFields {
   ssrc: number;

@@ -68,25 +68,10 @@ export interface HepMessage {
   payload: string | Uint8Array;
 }
 
-export interface HepDecoded {
-  ipFamily: 4 | 6;
-  ipProto: number;
+/** A received HEP packet: the message's fields as decoded (addresses as text, MOS x 100 back on the 1..5 scale). */
+export interface HepDecoded extends Omit<HepMessage, 'srcIp' | 'dstIp' | 'payload'> {
   srcIp: string;
   dstIp: string;
-  srcPort: number;
-  dstPort: number;
-  tsSec: number;
-  tsUsec: number;
-  protoType: number;
-  captureId: number;
-  authKey?: string;
-  correlationId: string;
-  nodeName?: string;
-  vlan?: number;
-  /** MOS x 100 divided back to the 1..5 scale. */
-  mos?: number;
-  rfactor?: number;
-  jitter?: number;
   payload: Buffer;
   /** Chunk type ids in wire order (vendor chunks as vendor<<16|type). */
   chunkOrder: number[];
