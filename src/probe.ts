@@ -69,8 +69,9 @@ export interface ReplayOptions {
 
 /**
  * Replays of at least this many bytes (at full speed) warm the packet loop up first (src/pipeline/warm-up.ts,
- * loaded only then): it costs about 20 ms, less than what a capture this size loses to the packet loop's
- * deoptimisations without it (measured in native-bench/README.md, "Replay against tshark").
+ * loaded only then). It costs 40-75 ms of the main thread on the 2-core machine of native-bench/README.md;
+ * a capture this size spends about as much recompiling the loop without it, and a smaller one may not
+ * reach the optimised loop at all (measured there, "Replay against tshark").
  */
 const WARM_UP_MIN_BYTES = 32 * 1024 * 1024;
 

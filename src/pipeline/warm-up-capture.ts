@@ -1,5 +1,5 @@
 /**
- * The capture a replay's warm-up runs (src/pipeline/warm-up.ts): about five seconds of traffic that take
+ * The capture a replay's warm-up runs (src/pipeline/warm-up.ts): about four seconds of traffic that take
  * the packet loop's rare branches besides its common one, so V8 has type feedback for all of them before
  * it optimises the loop. Three SIP calls (IPv4, IPv4 in an 802.1Q VLAN, IPv6), each INVITE / 100 / 180 /
  * 200 with SDP / ACK, G.711 both ways with a loss, a burst, a reordered pair, a duplicate, a late run,

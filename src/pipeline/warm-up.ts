@@ -2,10 +2,11 @@
  * Warm-up of a replay's packet loop. V8 optimises Pipeline.processRecords with everything it calls inlined
  * once the loop is hot, from the type feedback gathered so far; a branch first taken after that (the first
  * report tick, RTCP, SIP BYE, stream end, a loss, a window's end) has none, deoptimises the whole loop and
- * sends it back to the interpreter until a compiler thread has rebuilt it. On a capture of hundreds of
- * megabytes that happened a dozen times in the first half second. Running a small capture that takes
+ * sends it back to the interpreter until a compiler thread has rebuilt it (10-60 ms of a compiler thread
+ * each time, on a machine whose two cores the main thread shares with it). On a capture of hundreds of
+ * megabytes that happened about twenty times in the first half second. Running a small capture that takes
  * those branches (warm-up-capture.ts) through a scratch pipeline first gives the first optimisation their
- * feedback. Feedback lives with the functions, not the instances, so a scratch pipeline of the same classes
+ * feedback: the loop is then optimised once. Feedback lives with the functions, not the instances, so a scratch pipeline of the same classes
  * serves the real one; the scratch one, its calls, streams and reports are dropped, and nothing reaches
  * the real run's outputs, counters, logs or metrics.
  */
@@ -20,9 +21,10 @@ import { warmUpCapture } from './warm-up-capture.js';
 const WINDOWS = 3;
 
 /**
- * Runs the warm-up capture through a scratch pipeline configured like the real one (small tables, a short
- * report interval and media linger so that everything happens within its five seconds), whose sink has
- * outputs that take the kinds of events the real `outputs` take and drop them.
+ * Runs the warm-up capture through a scratch pipeline configured like the real one (small tables, so that
+ * the hash tables' collision paths run too; a short report interval and media linger, so that everything
+ * happens within its four seconds), whose sink has outputs that take the kinds of events the real
+ * `outputs` take and drop them.
  */
 export function warmUpReplay(config: ProbeConfig, outputs: readonly Output[]): void {
   const scratchConfig: ProbeConfig = {
