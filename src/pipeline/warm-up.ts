@@ -3,12 +3,13 @@
  * once the loop is hot, from the type feedback gathered so far; a branch first taken after that (the first
  * report tick, RTCP, SIP BYE, stream end, a loss, a window's end) has none, deoptimises the whole loop and
  * sends it back to the interpreter until a compiler thread has rebuilt it (10-60 ms of a compiler thread
- * each time, on a machine whose two cores the main thread shares with it). On a capture of hundreds of
- * megabytes that happened about twenty times in the first half second. Running a small capture that takes
- * those branches (warm-up-capture.ts) through a scratch pipeline first gives the first optimisation their
- * feedback: the loop is then optimised once. Feedback lives with the functions, not the instances, so a scratch pipeline of the same classes
- * serves the real one; the scratch one, its calls, streams and reports are dropped, and nothing reaches
- * the real run's outputs, counters, logs or metrics.
+ * each time, on a machine whose two cores the main thread shares with it). Without a warm-up that happens
+ * about twenty times in the first half second of a capture of hundreds of megabytes. Running a small
+ * capture that takes those branches (warm-up-capture.ts) through a scratch pipeline first gives the first
+ * optimisation their feedback: the loop is then optimised once. Feedback lives with the functions, not
+ * the instances, so a scratch pipeline of the same classes serves the real one; the scratch one, its
+ * calls, streams and reports are dropped, and nothing reaches the real run's outputs, counters, logs or
+ * metrics.
  */
 import { CaptureCursor } from '../capture/file/index.js';
 import type { ProbeConfig } from '../ops/config.js';
