@@ -21,7 +21,7 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const CHUNK_NAME = /^cli\.[^.]+-[A-Z0-9]+\.js(\.map)?$/;
 
 /** Packages loaded only by modes that need them (createRequire or a lazy import), kept out of the bundle. */
-const EXTERNAL = ['pino-pretty', 'mathjs', 'prom-client', 'cap'];
+const EXTERNAL = ['pino-pretty', 'mathjs', 'prom-client', 'cap', 'yaml'];
 
 const ownUrl = {
   name: 'module-own-url',

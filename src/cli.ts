@@ -6,7 +6,6 @@
 import { createWriteStream, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { stringify } from 'yaml';
 import {
   ConfigError,
   loadConfig,
@@ -21,6 +20,7 @@ import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
+import { yaml } from './ops/yaml.js';
 import * as probe from './probe.js';
 import { compileBpf, FilterError, inputProblem, regularFileSize, STDIN } from './capture/index.js';
 import { TABLE_FORMATS, type StreamSelection, type TableFormat } from './pipeline/index.js';
@@ -527,7 +527,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
       for (const n of notes) io.err(`rtpprobe: note: ${n}\n`);
       const src = resolved.options.file ?? 'built-in defaults';
-      if (flags.print) io.out(stringify(snakeKeys(resolved.config)));
+      if (flags.print) io.out(yaml().stringify(snakeKeys(resolved.config)));
       else io.out(`configuration OK (${src})\n`);
       io.exit(ExitCode.OK);
     });

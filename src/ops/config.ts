@@ -5,7 +5,6 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseDocument } from 'yaml';
 import { parseCidr } from '../outbound/address-filter.js';
 import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
@@ -25,6 +24,7 @@ import {
   type Problem,
   type SchemaNode,
 } from './schema.js';
+import { yaml } from './yaml.js';
 
 const port = (doc: string, def: number) => int({ doc, default: def, min: 1, max: 65535 });
 
@@ -451,7 +451,7 @@ function fileKind(st: Stats): string {
 function readFileRaw(file: string, issues: Issues): unknown {
   const text = readConfigText(file, issues);
   if (text === undefined) return undefined;
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     for (const e of doc.errors) issues.add('(file)', `${file}: ${e.message.split('\n')[0]}`);
     return undefined;
