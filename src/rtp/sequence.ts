@@ -9,7 +9,7 @@
  * Extended numbers start one cycle up (W_CYCLES = 65536) so that a restart at number 0 stays positive.
  *
  * The per-packet functions take the record's views and the slot's cold int32 base `cw` (its cold uint16
- * base is cw * 2: both views start the cold region at the same byte); the engine inlines them.
+ * base is cw * 2: both views start the cold region at the same byte).
  */
 import type { StreamCounters } from './snapshot.js';
 import { lossCopy, lossFeed, lossResolve, lossSetBase } from './loss-model.js';
@@ -59,7 +59,10 @@ export function sequenceStart(st: StreamStore, slot: number, seq: number): void 
  * Both bookkeepings for a packet after the first; the packet's gap (see Gap). The next number (not across
  * the wrap) on the same side of the first number as the one before is done here: Wireshark has nothing to
  * count, and one number leaves RFC 3550's reorder window (lossFeed's received step inline when it was
- * received and no loss cluster is open). Any other number takes otherSequence. Small enough for V8's default inlining limit: the engine's packet function inlines it.
+ * received and no loss cluster is open). Any other number takes otherSequence.
+ * The engine's onRtp inlines this function under V8's default limits only while its bytecode stays
+ * within what the stream lookup leaves of onRtp's budget (372 of about 373 bytes): check a change with
+ * `node --trace-turbo-inlining` (native-bench/README.md).
  */
 export function packetSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slot: number, cw: number, seq: number): number {
   const hw = slot * L.HOT_W;
