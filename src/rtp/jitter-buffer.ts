@@ -322,16 +322,18 @@ export class JitterBuffers {
    * under V8's default inlining limit, so the engine's packet function inlines them.
    */
   packet(slot: number, audio: number, marker: number, gap: number): void {
-    // An anchored talkspurt goes on with no number lost before: checked against the buffers next.
-    if ((marker | gap) !== 0 || audio === 0 || this.w[slot * J.HOT_W + J.W_STATE] !== (J.STARTED | J.ANCHORED)) this.otherPacket(slot, audio, marker, gap);
-    else this.nextInSpurt(slot);
+    // One call site of otherPacket: where V8 inlines it (the live path's raised limits), it does so once.
+    if ((marker | gap) !== 0 || audio === 0 || this.w[slot * J.HOT_W + J.W_STATE] !== (J.STARTED | J.ANCHORED) || !this.nextInSpurt(slot)) {
+      this.otherPacket(slot, audio, marker, gap);
+    }
   }
 
   /**
-   * packet() of the next number of an anchored talkspurt, nothing lost before: on time in every buffer,
-   * not beyond the adaptive one's restart bound and no recompute due here, anything else in otherPacket.
+   * packet() of the next number of an anchored talkspurt with no number lost before it, when it is on
+   * time in every buffer, not beyond the adaptive one's restart bound and no recompute is due: true. Else
+   * false, nothing written (otherPacket takes it).
    */
-  private nextInSpurt(slot: number): void {
+  private nextInSpurt(slot: number): boolean {
     const w = this.w;
     const f = this.f;
     const f32 = this.f32;
@@ -350,8 +352,7 @@ export class JitterBuffers {
       r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] || r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] ||
       r > lo + dAd || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.SINCE_SHIFT) + 1 >= h
     ) {
-      this.otherPacket(slot, 1, 0, 0);
-      return;
+      return false;
     }
     const pos = p & J.POS_MASK;
     this.ring[slot * h + pos] = r;
@@ -363,6 +364,7 @@ export class JitterBuffers {
     if (dAd > f32[hw + J.F_AD_MAX_I]) f32[hw + J.F_AD_MAX_I] = dAd;
     w[hw + J.W_LATE_RUN] = 0; // on time everywhere: every late run ends
     this.played(slot);
+    return true;
   }
 
   /** packet() for any packet: talkspurt starts, late packets, underruns, resyncs, losses, recomputes, comfort noise. */
