@@ -5,7 +5,7 @@
  *
  * TurboFan inlines a function only when its bytecode is at most 460 bytes, 920 in total per compiled
  * function and never over 4600. The packet path is PacketDecoder.decode (~660 bytes), RtpEngine.onRtp
- * (~940, plus ~840 of stream lookup and sequence.ts that it inlines), nextPacket (~450, plus ~610 of the
+ * (~940, plus ~880 of stream lookup and sequence.ts that it inlines), nextPacket (~450, plus ~580 of the
  * jitter buffers' common packet that it inlines) and timing.ts packetTiming (~980), so with V8's limits
  * every packet pays three or four real calls (arguments as tagged values, typed arrays' base and length
  * reloaded, registers spilled). With this budget the batch loop compiles them into one function, as the
