@@ -21,7 +21,7 @@ import { rtpHeaderLength, rtpPaddingLength } from './rtp-header.js';
 import { Kind, staticClockRate, staticPayloadKind } from './payload-types.js';
 import { EndReason } from './reasons.js';
 import { lossMetrics } from './loss-model.js';
-import { fillSequenceCounters, Gap, resolvedLoss, rfcExpected, rfcSequence, sequenceStart, setSequenceBase, wiresharkExpected, wiresharkSequence } from './sequence.js';
+import { fillSequenceCounters, Gap, resolvedLoss, packetSequence, rfcExpected, sequenceStart, setSequenceBase, wiresharkExpected } from './sequence.js';
 import { a8JitterMs, adoptInferredClock, driftPpm, fillTimingCounters, foldTimingInterval, packetMs, packetTiming, timingStart, transitChangeMs } from './timing.js';
 import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
@@ -441,7 +441,8 @@ export class RtpEngine {
     if (slot >= 0) {
       this.counters.packets++;
       this.arrivalMs[0] = t;
-      this.nextPacket(slot, seq, ts, pt, marker, bytes);
+      const s = slot & L.SLOT_MASK; // range for the compiler (stream-store.ts)
+      this.nextPacket(s, seq, ts, pt, marker, bytes, packetSequence(this.w, this.h16, this.u8, s, this.store.coldW(s), seq));
       return slot;
     }
     const k = this.newKey;
@@ -547,7 +548,8 @@ export class RtpEngine {
     for (let k = 1; k < n; k++) {
       p = cd.pending(c, k);
       this.arrivalMs[0] = cd.pMs[p];
-      this.nextPacket(slot, cd.pSeq[p], cd.pTs[p] | 0, cd.pPt[p], cd.pMarker[p], cd.pBytes[p]);
+      const seq = cd.pSeq[p];
+      this.nextPacket(slot, seq, cd.pTs[p] | 0, cd.pPt[p], cd.pMarker[p], cd.pBytes[p], packetSequence(this.w, this.h16, this.u8, slot, this.store.coldW(slot), seq));
     }
     this.counters.packets += n;
     cd.clear(c);
@@ -788,57 +790,77 @@ export class RtpEngine {
 
   /**
    * The next packet of a stream; its arrival time (ms) is in arrivalMs[0], ts is the RTP timestamp as
-   * int32. The packet's own counts here, then each metric family in turn.
+   * int32, gap what packetSequence (sequence.ts) said of its number: the caller runs that first. The
+   * packet's own counts here, then timing and the jitter buffers. A packet of a new payload type, of
+   * comfort noise or events, or of a stream without a clock takes its own functions (newPayloadType,
+   * otherKindTiming).
+   *
+   * Under V8's default inlining limits (460 bytes of bytecode per function, 920 in all per compiled
+   * function) the common packet costs three calls: onRtp inlines the stream lookup and packetSequence,
+   * this function inlines the jitter buffers' packet(), and timing.ts packetTiming (about 900 bytes for
+   * the common packet alone) is a call of its own.
    */
-  private nextPacket(slotArg: number, seq: number, ts: number, pt: number, marker: number, bytes: number): void {
+  private nextPacket(slotArg: number, seq: number, ts: number, pt: number, marker: number, bytes: number, gap: number): void {
     const slot = slotArg & L.SLOT_MASK; // range for the compiler (stream-store.ts)
     const t = this.arrivalMs[0];
     const f = this.f;
     const w = this.w;
     const u8 = this.u8;
-    const h16 = this.h16;
     const hf = slot * L.HOT_D;
     const hw = slot * L.HOT_W;
     const hb = slot * L.HOT_BYTES;
-    const cw = this.store.coldW(slot);
     f[hf + L.D_LAST_MS] = t; // the arrival timing.ts reads
     const before = w[hw + L.W_PACKETS]; // Wireshark's running-mean divisor: packets before this one
     if (f[hf + L.D_IV_START_MS] !== f[hf + L.D_IV_START_MS]) f[hf + L.D_IV_START_MS] = t; // NaN since the reset: first packet of the interval
     w[hw + L.W_PACKETS] = before + 1;
     f[hf + L.D_BYTES] += bytes;
-    if (marker) w[hw + L.W_MARKERS]++;
-    wiresharkSequence(w, h16, u8, slot, cw, seq);
-
-    // ---- payload type ----
-    if (pt !== u8[hb + L.B_PT]) {
-      u8[hb + L.B_PT] = pt;
-      w[cw + L.CW_PT_CHANGES]++;
-      this.resolvePayload(slot, pt, bytes);
-    }
+    if (marker !== 0) w[hw + L.W_MARKERS]++;
+    if (pt !== u8[hb + L.B_PT]) this.newPayloadType(slot, pt, bytes);
     const kind = u8[hb + L.B_KIND];
-    if (kind === Kind.CN) w[cw + L.CW_COMFORT_NOISE]++;
-    else if (kind === Kind.TEV) w[cw + L.CW_EVENTS]++;
-
     // Signed: a timestamp older than the first packet's is a negative distance, not 2^32 minus it.
     const sinceFirst = (ts - w[hw + L.W_FIRST_TS]) | 0;
     const clock = w[hw + L.W_CLOCK];
-    // Without a clock the packet is a sample for the inference, with Wireshark's previous time as it was.
-    const inferring = clock === 0 && kind !== Kind.TEV && sinceFirst >= 0;
-    if (inferring) this.wsPrevMs[0] = f[hf + L.D_WS_PREV_MS];
+    if (kind !== Kind.MEDIA || clock === 0) this.otherKindTiming(slot, seq, ts, pt, marker, sinceFirst, before);
+    else {
+      packetTiming(f, w, u8, slot, ts, sinceFirst, marker, this.wsClock);
+      u8[hb + L.B_PREV_KIND] = kind;
+    }
+    const jb = this.jb;
+    if (jb !== null && gap !== Gap.DUPLICATE) {
+      // Comfort noise and events go through the buffers as not audio; without a clock nothing is.
+      const audio = clock > 0 && kind !== Kind.CN && kind !== Kind.TEV;
+      jb.io[0] = t;
+      jb.io[1] = audio ? (sinceFirst * 1000) / clock : 0;
+      jb.packet(slot, audio ? 1 : 0, marker, gap);
+    }
+  }
+
+  /** A packet whose payload type differs from the stream's previous packet's. */
+  private newPayloadType(slot: number, pt: number, bytes: number): void {
+    this.u8[slot * L.HOT_BYTES + L.B_PT] = pt;
+    this.w[this.store.coldW(slot) + L.CW_PT_CHANGES]++;
+    this.resolvePayload(slot, pt, bytes);
+  }
+
+  /**
+   * nextPacket's timing for comfort noise, telephone events and streams without a clock (arrival in
+   * arrivalMs): counted by kind; without a clock the packet is a sample for the inference, with
+   * Wireshark's previous time as it was.
+   */
+  private otherKindTiming(slot: number, seq: number, ts: number, pt: number, marker: number, sinceFirst: number, before: number): void {
+    const f = this.f;
+    const w = this.w;
+    const u8 = this.u8;
+    const hb = slot * L.HOT_BYTES;
+    const kind = u8[hb + L.B_KIND];
+    const cw = this.store.coldW(slot);
+    if (kind === Kind.CN) w[cw + L.CW_COMFORT_NOISE]++;
+    else if (kind === Kind.TEV) w[cw + L.CW_EVENTS]++;
+    const inferring = w[slot * L.HOT_W + L.W_CLOCK] === 0 && kind !== Kind.TEV && sinceFirst >= 0;
+    if (inferring) this.wsPrevMs[0] = f[slot * L.HOT_D + L.D_WS_PREV_MS];
     const included = packetTiming(f, w, u8, slot, ts, sinceFirst, marker, this.wsClock);
     u8[hb + L.B_PREV_KIND] = kind;
     if (inferring) this.unknownClockPacket(slot, pt, seq, ts, marker, sinceFirst, included, before);
-    const gap = rfcSequence(w, h16, u8, slot, cw, seq);
-    if (this.jb !== null && gap !== Gap.DUPLICATE) this.jbPacket(slot, sinceFirst, clock, kind, marker, gap);
-  }
-
-  /** The packet through the jitter buffers; `gap` (sequence.ts Gap, never DUPLICATE) says what it closes. */
-  private jbPacket(slot: number, sinceFirst: number, clock: number, kind: number, marker: number, gap: number): void {
-    const audio = clock > 0 && kind !== Kind.CN && kind !== Kind.TEV;
-    const jb = this.jb!;
-    jb.io[0] = this.arrivalMs[0];
-    jb.io[1] = audio ? (sinceFirst * 1000) / clock : 0;
-    jb.packet(slot, audio ? 1 : 0, marker, gap);
   }
 
   /** Fill `out` with the stream's state. Report time only: formats addresses (allocates strings). */

@@ -316,8 +316,59 @@ export class JitterBuffers {
    * telephone event; marker: the RTP marker bit; gap: sequence numbers skipped before it (>= 0, in
    * order), -1 = behind the highest (reordered), -2 = a sequence restart (re-anchors). Duplicates are
    * not passed.
+   *
+   * The common packet (the next number of a talkspurt, on time in every buffer, nothing lost before it,
+   * no recompute due) takes nextInSpurt, any other otherPacket: both this function and nextInSpurt are
+   * under V8's default inlining limit, so the engine's packet function inlines them.
    */
-  packet(slotArg: number, audio: number, marker: number, gap: number): void {
+  packet(slot: number, audio: number, marker: number, gap: number): void {
+    // One call site of otherPacket: where V8 inlines it (the live path's raised limits), it does so once.
+    if ((marker | gap) !== 0 || audio === 0 || this.w[slot * J.HOT_W + J.W_STATE] !== (J.STARTED | J.ANCHORED) || !this.nextInSpurt(slot)) {
+      this.otherPacket(slot, audio, marker, gap);
+    }
+  }
+
+  /**
+   * packet() of the next number of an anchored talkspurt with no number lost before it, when it is on
+   * time in every buffer, not beyond the adaptive one's restart bound and no recompute is due: true. Else
+   * false, nothing written (otherPacket takes it).
+   */
+  private nextInSpurt(slot: number): boolean {
+    const w = this.w;
+    const f = this.f;
+    const f32 = this.f32;
+    const ms = this.ms;
+    const io = this.io;
+    const hw = slot * J.HOT_W;
+    const hd = slot * J.HOT_D;
+    const r = io[0] - io[1] - f[hd + J.D_TREF];
+    const lo = f32[hw + (J.F_BASE + M.ADAPT)];
+    const dAd = f32[hw + J.F_AD];
+    const h = this.hist;
+    const p = w[hw + J.W_POS];
+    // Not late in the adaptive buffer is also not above its restart bound (D <= max).
+    if (
+      r < f32[hw + J.F_BASE] - ms[P.SIZE1] || r > f32[hw + J.F_BASE] + ms[P.SIZE1] ||
+      r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] || r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] ||
+      r > lo + dAd || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.SINCE_SHIFT) + 1 >= h
+    ) {
+      return false;
+    }
+    const pos = p & J.POS_MASK;
+    this.ring[slot * h + pos] = r;
+    // One more sample: the write index (wrapping), the samples held (until full) and the packets since
+    // the recompute each advance by one.
+    w[hw + J.W_POS] = p + (((p >> J.HN_SHIFT) & J.HN_MASK) < h ? (1 << J.SINCE_SHIFT) + (1 << J.HN_SHIFT) + 1 : (1 << J.SINCE_SHIFT) + 1) - (pos + 1 === h ? h : 0);
+    f[hd + J.D_AD_SUM] += dAd;
+    w[hw + J.W_AD_N]++;
+    if (dAd > f32[hw + J.F_AD_MAX_I]) f32[hw + J.F_AD_MAX_I] = dAd;
+    w[hw + J.W_LATE_RUN] = 0; // on time everywhere: every late run ends
+    this.played(slot);
+    return true;
+  }
+
+  /** packet() for any packet: talkspurt starts, late packets, underruns, resyncs, losses, recomputes, comfort noise. */
+  private otherPacket(slotArg: number, audio: number, marker: number, gap: number): void {
     const slot = slotArg & 0x1fffff;
     const f = this.f;
     const f32 = this.f32;
@@ -407,13 +458,18 @@ export class JitterBuffers {
       if ((late & 2) !== 0) w[cw + J.CW_DISC + 1]++;
       if ((late & 4) !== 0) w[cw + J.CW_DISC + 2]++;
     }
-    if (gap === 0 && (late | (state & (7 << J.LOST_SHIFT))) === 0) {
-      // feed()'s common case (the next number, played everywhere, nothing lost before) without the call.
-      w[hw + J.W_FED]++;
-      const run = w[hw + J.W_RUN] + 1;
-      w[hw + J.W_RUN] = run;
-      if (run >= M.GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
-    } else if (gap >= 0) this.feed(slot, gap, late);
+    if (gap === 0 && (late | (state & (7 << J.LOST_SHIFT))) === 0) this.played(slot); // feed()'s common case
+    else if (gap >= 0) this.feed(slot, gap, late);
+  }
+
+  /** The next number, played in the reference buffer: one more number fed, the played run goes on. */
+  private played(slot: number): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    w[hw + J.W_FED]++;
+    const run = w[hw + J.W_RUN] + 1;
+    w[hw + J.W_RUN] = run;
+    if (run >= M.GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
   }
 
   /**
@@ -552,12 +608,7 @@ export class JitterBuffers {
     }
     // RFC 3611 4.7 clusters for the reference buffer.
     if (((lateBits >> this.ref) & 1) !== 0) this.lossRun(slot, 1);
-    else {
-      w[hw + J.W_FED]++;
-      const run = w[hw + J.W_RUN] + 1;
-      w[hw + J.W_RUN] = run;
-      if (run >= M.GMIN && w[hw + J.W_CL_LOST] > 0) this.closeCluster(slot);
-    }
+    else this.played(slot);
   }
 
   private lossRun(slot: number, g: number): void {

@@ -9,7 +9,7 @@
  * Extended numbers start one cycle up (W_CYCLES = 65536) so that a restart at number 0 stays positive.
  *
  * The per-packet functions take the record's views and the slot's cold int32 base `cw` (its cold uint16
- * base is cw * 2: both views start the cold region at the same byte); the engine inlines them.
+ * base is cw * 2: both views start the cold region at the same byte).
  */
 import type { StreamCounters } from './snapshot.js';
 import { lossCopy, lossFeed, lossResolve, lossSetBase } from './loss-model.js';
@@ -25,7 +25,7 @@ const enum Seq {
 }
 
 /**
- * What rfcSequence tells of a packet, from where it stands against the highest number before it: the
+ * What packetSequence tells of a packet, from where it stands against the highest number before it: the
  * numbers it skips (0 for the next one), or one of these.
  */
 export const enum Gap {
@@ -55,8 +55,50 @@ export function sequenceStart(st: StreamStore, slot: number, seq: number): void 
   w[hw + L.W_REORDER + ((ext >> 5) & 3)] |= 1 << (ext & 31);
 }
 
-/** Wireshark's sequence bookkeeping for a packet after the first: its cycles and sequence errors. */
-export function wiresharkSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotArg: number, cwArg: number, seq: number): void {
+/**
+ * Both bookkeepings for a packet after the first; the packet's gap (see Gap). The next number (not across
+ * the wrap) on the same side of the first number as the one before is done here: Wireshark has nothing to
+ * count, and one number leaves RFC 3550's reorder window (lossFeed's received step inline when it was
+ * received and no loss cluster is open). Any other number takes otherSequence.
+ * The engine's onRtp inlines this function under V8's default limits only while its bytecode stays
+ * within what the stream lookup leaves of onRtp's budget (372 of about 373 bytes): check a change with
+ * `node --trace-turbo-inlining` (native-bench/README.md).
+ */
+export function packetSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slot: number, cw: number, seq: number): number {
+  const hw = slot * L.HOT_W;
+  const hh = slot * L.HOT_H;
+  const hb = slot * L.HOT_BYTES;
+  if (seq !== h16[hh + L.H_MAX_SEQ] + 1 || seq !== h16[hh + L.H_WS_SEQ] + 1 || (u8[hb + L.B_WS_BELOW_FIRST] === 0) !== seq >= h16[hh + L.H_FIRST_SEQ]) {
+    return otherSequence(w, h16, u8, slot, cw, seq);
+  }
+  h16[hh + L.H_WS_SEQ] = seq;
+  h16[hh + L.H_WS_LAST_SEQ] = seq;
+  h16[hh + L.H_MAX_SEQ] = seq;
+  w[hw + L.W_BAD_SEQ] = -1;
+  const newMax = w[hw + L.W_CYCLES] + seq;
+  const last = newMax - Seq.WIN; // the number leaving the window
+  const fin = w[hw + L.W_FINAL_EXT];
+  if (fin === last && (w[hw + L.W_REORDER + ((fin >> 5) & 3)] & (1 << (fin & 31))) !== 0 && w[hw + L.W_CLUSTER_LOST] === 0) {
+    // Exactly one number leaves the window, received, no loss cluster open: lossFeed's received step. The
+    // new highest number takes that number's bit (the window is 128 numbers), which so stays set.
+    w[hw + L.W_FINAL_EXT] = fin + 1;
+    u8[hb + L.B_LOSS_LAST] = 1;
+    w[hw + L.W_RECV_RUN]++;
+    return 0;
+  }
+  if (fin <= last) finalizeUpTo(w, u8, slot, cw, last);
+  w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
+  return 0;
+}
+
+/** packetSequence for any number: both bookkeepings in full. */
+function otherSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slot: number, cw: number, seq: number): number {
+  wiresharkOtherSequence(w, h16, u8, slot, cw, seq);
+  return rfcOtherSequence(w, h16, u8, slot, cw, seq);
+}
+
+/** Wireshark's bookkeeping for any packet after the first: its cycles and sequence errors. */
+function wiresharkOtherSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotArg: number, cwArg: number, seq: number): void {
   const slot = slotArg & L.SLOT_MASK; // ranges for the compiler (stream-store.ts L.SLOT_MASK)
   const cw = cwArg & L.INDEX_MASK;
   const hh = slot * L.HOT_H;
@@ -81,45 +123,8 @@ export function wiresharkSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Arra
   h16[hh + L.H_WS_LAST_SEQ] = seq;
 }
 
-/**
- * RFC 3550 A.1 for a packet after the first: the next number inline (with the loss model's step for the
- * number leaving the window), everything else in rfcOutOfSequence. The packet's gap (see Gap).
- */
-export function rfcSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotArg: number, cwArg: number, seq: number): number {
-  const slot = slotArg & L.SLOT_MASK;
-  const cw = cwArg & L.INDEX_MASK;
-  const hw = slot * L.HOT_W;
-  const hh = slot * L.HOT_H;
-  const maxSeq = h16[hh + L.H_MAX_SEQ];
-  if (seq !== ((maxSeq + 1) & 0xffff)) return rfcOutOfSequence(w, h16, u8, slot, cw, seq);
-  const cycles = seq === 0 ? w[hw + L.W_CYCLES] + Seq.MOD : w[hw + L.W_CYCLES];
-  w[hw + L.W_CYCLES] = cycles;
-  h16[hh + L.H_MAX_SEQ] = seq;
-  w[hw + L.W_BAD_SEQ] = -1;
-  const newMax = cycles + seq;
-  const fin = w[hw + L.W_FINAL_EXT];
-  if (fin === newMax - Seq.WIN) {
-    // Exactly one number leaves the window: usually received, the loss model's received branch inline.
-    const wi = hw + L.W_REORDER + ((fin >> 5) & 3);
-    const bit = 1 << (fin & 31);
-    const word = w[wi];
-    w[wi] = word & ~bit;
-    w[hw + L.W_FINAL_EXT] = fin + 1;
-    if ((word & bit) !== 0 && w[hw + L.W_CLUSTER_LOST] === 0) {
-      u8[slot * L.HOT_BYTES + L.B_LOSS_LAST] = 1;
-      w[hw + L.W_RECV_RUN]++;
-    } else {
-      lossFeed(w, u8, hw, slot * L.HOT_BYTES, cw, (word & bit) !== 0);
-    }
-  } else if (fin < newMax - Seq.WIN) {
-    finalizeUpTo(w, u8, slot, cw, newMax - Seq.WIN);
-  }
-  w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
-  return 0;
-}
-
-/** A number other than the next one: a duplicate, a gap, a jump (restart) or a late packet; its gap. */
-function rfcOutOfSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotArg: number, cwArg: number, seq: number): number {
+/** RFC 3550 A.1 for any packet after the first (a duplicate, a gap, a jump, a late packet, the next one); its gap. */
+function rfcOtherSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotArg: number, cwArg: number, seq: number): number {
   const slot = slotArg & L.SLOT_MASK;
   const cw = cwArg & L.INDEX_MASK;
   const hw = slot * L.HOT_W;

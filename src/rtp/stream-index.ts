@@ -14,14 +14,15 @@ import { L } from './stream-store.js';
  * can collide (bounded by the load factor and linear probing). native-bench/rtpbench.c uses the same.
  */
 export function hashStreamKey(k0: number, k1: number, k2: number, k3: number, k4: number, k5: number, k6: number, k7: number, k8: number, k9: number): number {
+  const imul = Math.imul; // read once: a third less bytecode, so the engine's onRtp can inline more
   let h =
-    Math.imul(k9, 0x9e3779b1) ^ Math.imul(k8, 0x85ebca77) ^ Math.imul(k3, 0xc2b2ae3d) ^ Math.imul(k7, 0x27d4eb2f) ^
-    Math.imul(k2 ^ ((k6 << 16) | (k6 >>> 16)), 0x165667b1) ^ Math.imul(k1 ^ ((k5 << 16) | (k5 >>> 16)), 0xd3a2646d) ^
-    Math.imul(k0 ^ ((k4 << 16) | (k4 >>> 16)), 0xfd7046c5);
+    imul(k9, 0x9e3779b1) ^ imul(k8, 0x85ebca77) ^ imul(k3, 0xc2b2ae3d) ^ imul(k7, 0x27d4eb2f) ^
+    imul(k2 ^ ((k6 << 16) | (k6 >>> 16)), 0x165667b1) ^ imul(k1 ^ ((k5 << 16) | (k5 >>> 16)), 0xd3a2646d) ^
+    imul(k0 ^ ((k4 << 16) | (k4 >>> 16)), 0xfd7046c5);
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h & 0x7fffffff; // non-negative int32
 }
