@@ -68,14 +68,6 @@ export interface ReplayOptions {
 }
 
 /**
- * Replays of at least this many bytes (at full speed) warm the packet loop up first (src/pipeline/warm-up.ts,
- * loaded only then). It costs 40-75 ms of the main thread on the 2-core machine of native-bench/README.md;
- * a capture this size spends about as much recompiling the loop without it, and a smaller one may not
- * reach the optimised loop at all (measured there, "Replay against tshark").
- */
-const WARM_UP_MIN_BYTES = 32 * 1024 * 1024;
-
-/**
  * Replays capture files ('-' = standard input; gzip/zstd read transparently) through the pipeline, then
  * prints the stream table. capture.filter, when set, is applied to every record (BPF, as tcpdump -r).
  * A capture cut short or damaged part-way is reported in one line; the packets before the damage are
@@ -110,7 +102,6 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   let code: number = ExitCode.OK;
   let analysed = 0; // files whose packets (all or up to damage) went through the pipeline
   const started = Date.now();
-  if (!opts.realtime && total >= WARM_UP_MIN_BYTES) (await import('./pipeline/warm-up.js')).warmUpReplay(config, outputs.list);
   try {
     for (const file of files) {
       if (stopping) break;
