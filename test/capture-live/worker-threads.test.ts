@@ -119,9 +119,12 @@ describe.skipIf(!isRoot)('live capture inside worker_threads (pcap addon)', () =
     for (const r of results) {
       expect(r.seen.length).toBeGreaterThan(0);
       expect(r.stats.received).toBe(r.seen.length);
-      // On loopback each packet reaches the group's rings once, as received: the sent copy is not queued.
-      expect(r.stats.kernelReceived).toBe(r.seen.length);
     }
+    // On loopback each packet reaches the group's rings once, as received: queued as sent too, the kernel
+    // would count all 600 twice. (Other traffic on lo that reached a socket before its filter was attached
+    // adds a few to the kernel's count, filtered out by libpcap.)
+    const kernelCounted = results.reduce((n, r) => n + r.stats.kernelReceived, 0);
+    expect(kernelCounted - 600, JSON.stringify(results.map((r) => r.stats))).toBeLessThan(300);
     const cmp = compareToReference(all, ref);
     expect(cmp).toMatchObject({ matched: 600, onlyOurs: 0, onlyRef: 0 });
     expect(Number(cmp.maxDiffNs)).toBeLessThan(100_000);
