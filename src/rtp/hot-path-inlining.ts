@@ -9,10 +9,11 @@
  * jitter buffers' common packet that it inlines) and timing.ts packetTiming (~980), so with V8's limits
  * every packet pays three or four real calls (arguments as tagged values, typed arrays' base and length
  * reloaded, registers spilled). With this budget the batch loop compiles them into one function, as the
- * C reference's compiler inlines next_packet into on_rtp (native-bench). What it pays on the live path, and what it costs replay, is
- * measured by native-bench (`native.js`: live path with and without, replay path with and without;
- * figures in native-bench/README.md). Replay keeps V8's defaults: with everything inlined, each first-time
- * deoptimisation recompiles the whole capture loop, more compiler time than a replay of seconds gains.
+ * C reference's compiler inlines next_packet into on_rtp (native-bench). What it pays on the live path,
+ * and what it costs replay, is measured by native-bench (`native.js`: live path with and without, replay
+ * path with and without; figures in native-bench/README.md). Replay keeps V8's defaults: with everything
+ * inlined, each first-time deoptimisation recompiles the whole capture loop, more compiler time than a
+ * replay of seconds gains.
  */
 import { setFlagsFromString } from 'node:v8';
 
