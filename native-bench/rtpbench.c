@@ -527,7 +527,7 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
 }
 
 /* The packet's gap relative to the highest sequence number before the RFC 3550 step (the Gap that
- * sequence.ts rfcSequence returns); duplicates are not played. */
+ * sequence.ts packetSequence returns); duplicates are not played. */
 static void jb_on_packet(hot_t *s, int slot, double t, int seq, uint32_t ts, int marker) {
   int max_seq = s->max_seq;
   int ud = (seq - max_seq) & 0xffff;
