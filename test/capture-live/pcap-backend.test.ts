@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LinkType } from '../../src/capture/batch.js';
 import { listInterfaces, openLiveCapture, type LivePacketSource } from '../../src/capture/live/index.js';
-import { collect, compareToReference, isRoot, sendGstRtp, sendUdp, sleep, Tcpdump, testPort } from './helpers.js';
+import { collect, compareToReference, isRoot, sendGstRtp, sendUdp, Tcpdump, testPort } from './helpers.js';
 import { until } from '../wait.js';
 
 /** Runs `send` while both tcpdump and our source capture `filter` on lo; returns both packet lists. */
