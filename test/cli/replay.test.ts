@@ -4,11 +4,11 @@
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, CAPTURES, runCliSync, shell, startCli, tableRows } from './helpers.js';
+import { bundleCli, CAPTURES, childEnv, runCliSync, shell, startCli, tableRows } from './helpers.js';
 import { until } from '../wait.js';
 
 const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -16,9 +16,10 @@ const LOSS = join(CAPTURES, 'synth/s03_loss.pcap');
 const CLEAN = join(CAPTURES, 'synth/s01_clean.pcap');
 const tmp = mkdtempSync(join(tmpdir(), 'rtpprobe-replay-'));
 let bundle = '';
+let bundleDir = '';
 
 beforeAll(async () => {
-  ({ bundle } = await bundleCli());
+  ({ bundle, dir: bundleDir } = await bundleCli());
 });
 
 /** Packets the pipeline read, from the JSON run summary on stderr. */
@@ -50,6 +51,24 @@ describe('stdout carries only what was asked for', () => {
     const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');
+  });
+});
+
+describe('an input this user may not read', () => {
+  /** The CLI as an unprivileged user: root reads any file, so root runs it as nobody. */
+  const runAsUser = (args: string[]) => {
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) for (const d of [bundleDir, join(bundleDir, 'dist'), tmp]) chmodSync(d, 0o755);
+    return spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8', env: childEnv(), timeout: 120_000, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+  };
+
+  it('exit 4 before anything starts, one line naming the file and the permission (no stack trace)', () => {
+    const locked = join(tmp, 'locked.pcap');
+    copyFileSync(CALL, locked);
+    chmodSync(locked, 0o600);
+    const r = runAsUser(['replay', locked, '--no-hep']);
+    expect(r.stderr).toBe(`rtpprobe: ${locked}: permission denied: this user cannot read it\n`);
+    expect(r.status).toBe(4);
   });
 });
 

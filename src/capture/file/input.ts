@@ -3,7 +3,7 @@
  * FIFO, each possibly gzip- or zstd-compressed (recognised by content, not by name). A plain regular
  * file is read with positioned reads (the fast path); everything else is read as a stream.
  */
-import { createReadStream, fstatSync, read, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, fstatSync, read, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { isatty } from 'node:tty';
@@ -50,11 +50,20 @@ export function inputProblem(path: string): string | undefined {
     if (st.isCharacterDevice() && /^(-|\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0)$/.test(path) && isatty(0)) {
       return 'standard input is a terminal: pipe a capture into it, e.g. tcpdump -w - | rtpprobe replay -';
     }
+    // stat needs no read permission on the file itself: ask whether this user may read it.
+    if (path !== STDIN) accessSync(path, constants.R_OK);
     return undefined;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`;
+    return `${path}: ${openProblem(err)}`;
   }
+}
+
+/** Why a file could not be opened, in words: permission, absence, or the system's message. */
+function openProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied: this user cannot read it';
+  return (err as Error).message;
 }
 
 /** Size in bytes of a regular file (progress), undefined for standard input, pipes and devices. */
@@ -71,7 +80,9 @@ export function regularFileSize(path: string): number | undefined {
 /** Opens `path` ('-' = standard input); throws CaptureFileError for a compression it cannot read. */
 export async function openInput(path: string): Promise<ByteInput> {
   if (path !== STDIN && regularFileSize(path) !== undefined) {
-    const fh = await open(path, 'r');
+    const fh = await open(path, 'r').catch((err: unknown) => {
+      throw new CaptureFileError(path, 0, openProblem(err), 'not-capture');
+    });
     const head = new Uint8Array(MAGIC_BYTES);
     const got = await readAt(fh.fd, head, 0, MAGIC_BYTES, 0);
     const kind = compressionOf(path, head.subarray(0, got));
