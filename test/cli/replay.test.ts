@@ -3,12 +3,12 @@
  * filters on files (counted against tcpdump -r), options before the files, the table's formats and
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, CAPTURES, childEnv, runCliSync, shell, startCli, tableRows } from './helpers.js';
+import { bundleCli, CAPTURES, childEnv, ourStreams, runCliSync, shell, startCli, tableRows } from './helpers.js';
 import { until } from '../wait.js';
 
 const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -181,3 +181,60 @@ describe('replay --realtime stops on a signal at any point', () => {
     expect(tableRows(p.out.stdout)).toHaveLength(1);
   });
 });
+
+describe('a stop while a pipe or FIFO sends nothing', () => {
+  /** The probe's exit, or null when it has not exited within `ms` (then it is killed). */
+  async function exitWithin(p: ReturnType<typeof startCli>, ms: number): Promise<number | null> {
+    let code: number | null | undefined;
+    void p.exited.then((e) => (code = e.code));
+    if (!(await until(() => code !== undefined, ms))) p.child.kill('SIGKILL');
+    return code ?? null;
+  }
+
+  it('a FIFO no writer has opened: SIGTERM ends the replay at once, exit 0', async () => {
+    const fifo = join(tmp, 'no-writer.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const p = startCli(bundle, ['replay', fifo, '--no-hep', '--log-format', 'json']);
+    expect(await until(() => p.out.stderr.includes('"msg":"replaying"'))).toBe(true);
+    p.child.kill('SIGTERM');
+    expect(await exitWithin(p, 20_000), p.out.stderr).toBe(0);
+    expect(p.out.stderr).toContain('"msg":"run summary"');
+    expect(p.out.stderr).not.toContain('deadline exceeded');
+    expect(p.out.stdout).toBe('no RTP streams found\n');
+  });
+
+  it('tcpdump -w - | replay - on a quiet link: SIGINT measures every packet read, prints the table, exit 0', async () => {
+    const data = readFileSync(CALL);
+    const child = spawn(process.execPath, [bundle, 'replay', '-', '--no-hep', '--log-format', 'json'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = { child, out: { stdout: '', stderr: '' }, exited: new Promise<{ code: number | null }>((resolve) => child.on('exit', (code) => resolve({ code }))) };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (p.out.stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (p.out.stderr += d));
+    // The whole capture written and the pipe kept open, as a tcpdump that has nothing more to write.
+    let written = false;
+    child.stdin.write(data, () => (written = true));
+    expect(await until(() => written && p.out.stderr.includes('"msg":"replaying"'))).toBe(true);
+    child.kill('SIGINT');
+    expect(await exitWithin(p, 20_000), p.out.stderr).toBe(0);
+    child.stdin.destroy();
+    const packets = (JSON.parse(p.out.stderr.split('\n').find((l) => l.includes('"run summary"'))!) as { packets: number }).packets;
+    // Once the write completed at most a pipe's buffer (64 KiB) was still unread: every record before it
+    // was read, and is measured.
+    expect(packets).toBeGreaterThanOrEqual(recordsBefore(data, data.length - 65536));
+    expect(packets).toBeLessThanOrEqual(recordsBefore(data, data.length));
+    // What was measured is what a replay of the file gives for those streams.
+    const file = ourStreams(runCliSync(bundle, ['replay', CALL, '--no-hep', '--log-level', 'warn']).stdout);
+    for (const [key, n] of ourStreams(p.out.stdout)) expect(n).toBeLessThanOrEqual(file.get(key)!);
+    expect(ourStreams(p.out.stdout).size).toBeGreaterThan(0);
+  });
+});
+
+/** Complete records of a classic little-endian pcap that end at or before byte `limit`. */
+function recordsBefore(pcap: Buffer, limit: number): number {
+  let n = 0;
+  for (let off = 24; off + 16 <= pcap.length; n++) {
+    const end = off + 16 + pcap.readUInt32LE(off + 8);
+    if (end > limit) break;
+    off = end;
+  }
+  return n;
+}

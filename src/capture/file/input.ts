@@ -3,8 +3,9 @@
  * FIFO, each possibly gzip- or zstd-compressed (recognised by content, not by name). A plain regular
  * file is read with positioned reads (the fast path); everything else is read as a stream.
  */
-import { accessSync, constants, createReadStream, fstatSync, read, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, fstatSync, openSync, read, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { Readable, pipeline } from 'node:stream';
 import { isatty } from 'node:tty';
 import * as zlib from 'node:zlib';
@@ -77,8 +78,12 @@ export function regularFileSize(path: string): number | undefined {
   }
 }
 
-/** Opens `path` ('-' = standard input); throws CaptureFileError for a compression it cannot read. */
-export async function openInput(path: string): Promise<ByteInput> {
+/**
+ * Opens `path` ('-' = standard input); throws CaptureFileError for a compression it cannot read. `stop`
+ * ends a pipe or FIFO at once, even one whose writer has not started or sends nothing: the input then
+ * ends after the bytes already read.
+ */
+export async function openInput(path: string, stop?: AbortSignal): Promise<ByteInput> {
   if (path !== STDIN && regularFileSize(path) !== undefined) {
     const fh = await open(path, 'r').catch((err: unknown) => {
       throw new CaptureFileError(path, 0, openProblem(err), 'not-capture');
@@ -89,8 +94,35 @@ export async function openInput(path: string): Promise<ByteInput> {
     if (kind === 'none') return new FileInput(fh.fd, () => fh.close());
     await fh.close();
   }
-  const raw = path === STDIN ? createReadStream('', { fd: 0, autoClose: false }) : createReadStream(path);
-  return StreamInput.open(path, raw);
+  const raw = openStream(path);
+  const onStop = () => raw.destroy();
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
+  return StreamInput.open(path, raw, stop);
+}
+
+/**
+ * A pipe, FIFO or socket is read through the event loop, where a stop can end a read that waits; a read
+ * of the thread pool cannot be cancelled, and would hold even the process's exit until data came. A FIFO
+ * is opened non-blocking: no writer yet is no data yet, not the end.
+ */
+function openStream(path: string): Readable {
+  let st: Stats;
+  try {
+    st = path === STDIN ? fstatSync(0) : statSync(path);
+  } catch (err) {
+    throw new CaptureFileError(path, 0, openProblem(err), 'not-capture');
+  }
+  if (!st.isFIFO() && !st.isSocket()) return path === STDIN ? createReadStream('', { fd: 0, autoClose: false }) : createReadStream(path);
+  let fd = 0;
+  if (path !== STDIN) {
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      throw new CaptureFileError(path, 0, openProblem(err), 'not-capture');
+    }
+  }
+  return new Socket({ fd, readable: true, writable: false });
 }
 
 function startsWith(b: Uint8Array, magic: number[]): boolean {
@@ -152,20 +184,24 @@ class StreamInput implements ByteInput {
     private readonly raw: Readable & { bytesRead?: number },
     private readonly data: AsyncIterator<Uint8Array>,
     readonly compression: Compression,
+    private readonly stop: AbortSignal | undefined,
   ) {}
 
   get bytesRead(): number {
     return this.raw.bytesRead ?? 0;
   }
 
-  static async open(path: string, raw: Readable): Promise<StreamInput> {
+  static async open(path: string, raw: Readable, stop?: AbortSignal): Promise<StreamInput> {
     const it = raw[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
     // Enough bytes to tell the format, however small the pipe's first writes were.
     const head: Uint8Array[] = [];
     let have = 0;
     let done = false;
     while (have < MAGIC_BYTES) {
-      const r = await it.next();
+      const r = await it.next().catch((err: unknown) => {
+        if (stop?.aborted) return { done: true as const, value: undefined };
+        throw err;
+      });
       if (r.done) {
         done = true;
         break;
@@ -192,7 +228,7 @@ class StreamInput implements ByteInput {
       const unpack = kind === 'gzip' ? zlib.createGunzip() : createZstd!();
       data = pipeline(rest, unpack, () => undefined) as unknown as Readable;
     }
-    return new StreamInput(raw, data[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>, kind);
+    return new StreamInput(raw, data[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>, kind, stop);
   }
 
   async read(buf: Uint8Array, off: number, len: number): Promise<number> {
@@ -219,6 +255,11 @@ class StreamInput implements ByteInput {
       const r = await this.data.next();
       if (!r.done) return r.value;
     } catch (err) {
+      // A stop ends the stream where it is: nothing is wrong with the input.
+      if (this.stop?.aborted) {
+        this.ended = true;
+        return null;
+      }
       // A decompressor failing means its input ended early or is damaged; a read error is not ours to hide.
       if (this.compression === 'none') throw err;
       const msg = (err as Error).message;

@@ -59,6 +59,8 @@ class CaptureFileSource implements CaptureFileReader {
   private closed = false;
   private cursor: CaptureCursor | null = null;
   private input: ByteInput | null = null;
+  /** Aborted by close(): a pipe that is waiting for data ends at once. */
+  private readonly stop = new AbortController();
 
   constructor(
     private readonly path: string,
@@ -118,6 +120,7 @@ class CaptureFileSource implements CaptureFileReader {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stop.abort();
   }
 
   /**
@@ -126,7 +129,7 @@ class CaptureFileSource implements CaptureFileReader {
    * for the next window, which then starts with those bytes; it stops iterating at the end or at damage.
    */
   private async *windows(): AsyncGenerator<FileWindow, void, undefined> {
-    const input = (this.input = await openInput(this.path));
+    const input = (this.input = await openInput(this.path, this.stop.signal));
     const chunk = this.chunkBytes;
     let room = Math.min(TAIL_ROOM, chunk);
     let buf = new Uint8Array(room + chunk);
@@ -134,14 +137,18 @@ class CaptureFileSource implements CaptureFileReader {
     let pending: Promise<number> | null = null;
     try {
       let fileOff = await input.read(buf, room, chunk); // capture offset of the next byte to read
+      // Closed before the capture began (a pipe whose writer sent nothing): nothing to analyse, no error.
+      if (this.closed && fileOff === 0) return;
       const w: FileWindow = { buf, pos: room, end: room + fileOff, base: -room, eof: fileOff === 0 };
-      if (!w.eof) pending = input.read(spare, room, chunk);
+      if (!w.eof && !this.closed) pending = input.read(spare, room, chunk);
       for (;;) {
         yield w;
         if (w.eof || this.closed) return;
         // The consumer is done with `buf`; continue in `spare`, where the next chunk is being read.
         const got = pending === null ? 0 : await pending;
         pending = null;
+        // Closed while the read waited: what it got still makes a window, whose cut record is no damage (no eof).
+        if (got === 0 && this.closed) return;
         if (got === 0) {
           w.eof = true; // the rest once more knowing nothing follows: the end, or the damage is reported
           continue;
