@@ -441,7 +441,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
     .command('top')
     .description("live view of a running probe's calls and streams, worst MOS first (reads its /api/calls and /api/streams)")
     .option('-c, --config <file>', "the probe's configuration file, for its metrics address; default $RTPPROBE_CONFIG")
-    .option('--url <url>', 'metrics endpoint of the probe; default http://127.0.0.1:<metrics.port>')
+    .option('--url <url>', 'metrics endpoint of the probe as [http[s]://]host[:port]; default http://127.0.0.1:<metrics.port>')
     .option('--interval <s>', 'seconds between refreshes', '1')
     .option('--streams', 'start with the stream list (default: calls)')
     .option('--once', 'print one screen and exit (also when standard output is not a terminal)')
@@ -452,7 +452,11 @@ names the byte, the table covers the packets before it, and the exit code is 6.
         io.err(`rtpprobe: --interval ${JSON.stringify(flags.interval)}: must be a number of seconds from 0.2 to 3600\n`);
         return io.exit(ExitCode.USAGE);
       }
-      let url = flags.url;
+      let url = flags.url === undefined ? undefined : probeUrl(flags.url);
+      if (url === null) {
+        io.err(`rtpprobe: --url ${JSON.stringify(flags.url)}: must be the probe's metrics endpoint as [http[s]://]host[:port], e.g. --url http://probe1:9470\n`);
+        return io.exit(ExitCode.USAGE);
+      }
       if (!url) {
         const resolved = resolveConfig(io, flags);
         if (!resolved) return io.exit(ExitCode.USAGE);
@@ -593,6 +597,20 @@ async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promi
 function metricsBaseUrl(m: ProbeConfig['metrics']): string {
   const host = m.listen === '0.0.0.0' || m.listen === '::' ? '127.0.0.1' : m.listen.includes(':') ? `[${m.listen}]` : m.listen;
   return `http://${host}:${m.port}`;
+}
+
+/**
+ * `top --url` as users type it: a URL, or host[:port] as --hep takes it (http assumed); null when it
+ * names no HTTP endpoint.
+ */
+export function probeUrl(text: string): string | null {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  try {
+    const u = new URL(withScheme);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' ? withScheme : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The typed configuration back in the file's snake_case form, for --print. */

@@ -150,5 +150,6 @@ function describe(err: unknown): string {
   const e = err as { cause?: { code?: string }; message?: string; name?: string };
   if (e?.cause?.code === 'ECONNREFUSED') return 'connection refused (is the probe running, with metrics.enabled and this port?)';
   if (e?.name === 'TimeoutError') return 'no answer within 3 s';
+  if (e?.cause?.code === 'ENOTFOUND' || e?.cause?.code === 'EAI_AGAIN') return 'the host name does not resolve';
   return e?.cause?.code ?? e?.message ?? String(err);
 }

@@ -57,6 +57,14 @@ describe('rtpprobe CLI (in-process)', () => {
     expect(run.out).toContain('--set <path=value>');
   });
 
+  it('top --url that names no HTTP endpoint is a usage error (2), one line with the form', async () => {
+    for (const url of ['ftp://probe1:9470', 'http://', ':9470']) {
+      const r = await cli(['top', '--once', '--url', url]);
+      expect(r.err).toBe(`rtpprobe: --url ${JSON.stringify(url)}: must be the probe's metrics endpoint as [http[s]://]host[:port], e.g. --url http://probe1:9470\n`);
+      expect(r.code).toBe(2);
+    }
+  });
+
   it('an unknown command or option is a usage error (2) with a suggestion', async () => {
     const r = await cli(['chek-config']);
     expect(r.code).toBe(2);

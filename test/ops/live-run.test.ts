@@ -191,6 +191,11 @@ describe.skipIf(!built)('a realtime replay watched through the API and rtpprobe 
     expect(rows.every((r) => /scn\d+-\d@rtpprobe\.gen$/.test(r))).toBe(true);
     const callMos = rows.map((r) => Number(r.trim().split(/\s+/)[0]));
     expect(callMos).toEqual([...callMos].sort((a, b) => a - b));
+    // host:port, as --hep takes an address, is the same endpoint.
+    const bare = spawnSync(process.execPath, [cli, 'top', '--url', base.replace(/^http:\/\//, ''), '--once'], { encoding: 'utf8' });
+    expect(bare.stderr).toBe('');
+    expect(bare.status).toBe(0);
+    expect(bare.stdout.split('\n')[0]).toMatch(new RegExp(`^rtpprobe top  ${base.replace(/[.]/g, '\\.')} `));
 
     const pty = spawnSync('python3', ['-c', PTY_DRIVER, process.execPath, cli, 'top', '--url', base, '--interval', '0.5'], { encoding: 'utf8', timeout: 60_000 });
     const screen = pty.stdout;
