@@ -134,6 +134,21 @@ describe('what cannot be read is named in one line with the fix', () => {
     }
   });
 
+  it.each(['xz', 'bzip2'])('%s, from a file and from standard input: exit 4 and a command that works in each case', (tool) => {
+    const packed = join(tmp, `call.pcap.${tool}`);
+    const z = spawnSync(tool, ['-c', CAPTURE]);
+    expect(z.status, String(z.stderr)).toBe(0);
+    writeFileSync(packed, z.stdout);
+    const file = runCliSync(bundle, ['replay', packed, '--no-hep', '--log-level', 'warn']);
+    expect(file.status).toBe(4);
+    expect(JSON.parse(file.stderr).msg).toBe(`${packed}: at byte 0: ${tool}-compressed: run \`${tool} -dc ${packed} | rtpprobe replay -\``);
+    const piped = shell(bundle, `cat "${packed}" | rtpprobe replay - --no-hep --log-level warn`);
+    expect(piped.status).toBe(4);
+    expect(JSON.parse(piped.stderr).msg).toBe(`standard input: at byte 0: ${tool}-compressed: run \`... | ${tool} -dc | rtpprobe replay -\``);
+    // The command it names gives the table of the capture.
+    expect(shell(bundle, `cat "${packed}" | ${tool} -dc | rtpprobe replay - --no-hep --log-level warn`).stdout).toBe(plain);
+  });
+
   it('a missing file and a directory: exit 4 before anything starts', () => {
     const missing = runCliSync(bundle, ['replay', join(tmp, 'absent.pcap')]);
     expect(missing.status).toBe(4);

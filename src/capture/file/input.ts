@@ -129,15 +129,20 @@ function startsWith(b: Uint8Array, magic: number[]): boolean {
   return b.length >= magic.length && magic.every((m, i) => b[i] === m);
 }
 
+/** The command that decompresses the input before replay: a file by name, standard input inside the pipe. */
+function decompressFirst(tool: string, path: string): string {
+  return path === STDIN ? `\`... | ${tool} -dc | rtpprobe replay -\`` : `\`${tool} -dc ${path} | rtpprobe replay -\``;
+}
+
 function compressionOf(path: string, head: Uint8Array): Compression {
   const name = path === STDIN ? 'standard input' : path;
   if (startsWith(head, GZIP)) return 'gzip';
   if (startsWith(head, ZSTD)) {
     if (zstdAvailable) return 'zstd';
-    throw new CaptureFileError(name, 0, `zstd-compressed, and this Node.js (${process.version}) cannot decompress zstd (Node.js 22.15 or later can): run \`zstd -dc ${path === STDIN ? '' : path} | rtpprobe replay -\``, 'not-capture');
+    throw new CaptureFileError(name, 0, `zstd-compressed, and this Node.js (${process.version}) cannot decompress zstd (Node.js 22.15 or later can): run ${decompressFirst('zstd', path)}`, 'not-capture');
   }
-  if (startsWith(head, XZ)) throw new CaptureFileError(name, 0, `xz-compressed: run \`xz -dc ${path === STDIN ? '' : path} | rtpprobe replay -\``, 'not-capture');
-  if (startsWith(head, BZIP2)) throw new CaptureFileError(name, 0, `bzip2-compressed: run \`bzip2 -dc ${path === STDIN ? '' : path} | rtpprobe replay -\``, 'not-capture');
+  if (startsWith(head, XZ)) throw new CaptureFileError(name, 0, `xz-compressed: run ${decompressFirst('xz', path)}`, 'not-capture');
+  if (startsWith(head, BZIP2)) throw new CaptureFileError(name, 0, `bzip2-compressed: run ${decompressFirst('bzip2', path)}`, 'not-capture');
   return 'none';
 }
 
