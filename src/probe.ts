@@ -225,16 +225,14 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     live.stopping();
     return loop.stop();
   }, 0);
-  rt?.lifecycle.onStop('final reports', async () => {
-    pipeline.finish();
-    await outputs.close(config.process.shutdownDeadlineMs);
-  }, 10);
+  rt?.lifecycle.onStop('final reports', () => pipeline.finish(), 10);
   onReload(log, outputs, (next) => {
     pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
     pipeline.faults.setLimits(mediaFaultLimits(next.reports.faults));
     live.setRules(next);
   });
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
+  rt?.lifecycle.onStop('report delivery', () => outputs.close(config.process.shutdownDeadlineMs), STOP_DELIVERY);
   await captureUntilStopped(loop.run(), timer);
   logRunSummary(log, pipelineView(pipeline), outputs, 0);
   return ExitCode.OK;
@@ -296,7 +294,6 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
     live.stopping();
     return pool.stop();
   }, 0);
-  rt?.lifecycle.onStop('final reports', () => outputs.close(config.process.shutdownDeadlineMs), 10);
   onReload(log, outputs, async (next) => {
     live.setRules(next);
     const r = await pool.reload(next);
@@ -305,12 +302,19 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
+  rt?.lifecycle.onStop('report delivery', () => outputs.close(config.process.shutdownDeadlineMs), STOP_DELIVERY);
   await captureUntilStopped(pool.finished, timer);
   // How the flow hash spread the load: packets and streams per worker.
   const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
   logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
   return ExitCode.OK;
 }
+
+/**
+ * The stop step that drains the outputs comes after the stream table: a collector that is down holds it
+ * until the shutdown deadline, and what was measured must be printed by then.
+ */
+const STOP_DELIVERY = 60;
 
 /**
  * A stop step after the final reports: the table of the streams running at stop goes to standard error
