@@ -546,10 +546,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
     if (value === undefined) continue;
     const from = opts.origins?.[key] ?? `override ${key}`;
     const list = itemListsByPath.get(key);
-    if (list && key !== COLLECTORS_PATH && Array.isArray(value)) {
-      // A whole list from item texts (--rule ...).
+    if (list && key !== COLLECTORS_PATH && (Array.isArray(value) || typeof value === 'string')) {
+      // A whole list from item texts (--rule ...); --set PATH=TEXT is a list of that one item, empty: none.
       origins.set(key, from);
-      const items = value.map((text, i) => {
+      const texts = Array.isArray(value) ? value : value.trim() === '' ? [] : [value];
+      const items = texts.map((text, i) => {
         const item = typeof text === 'string' ? parseItemText(list, text) : { value: text as Record<string, unknown> };
         if ('error' in item) issues.add(`${key}[${i}]`, item.error);
         return 'error' in item ? {} : item.value;

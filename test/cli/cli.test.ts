@@ -103,6 +103,21 @@ describe('rtpprobe CLI (in-process)', () => {
     expect((await cli(['check-config', '--set', 'nonsense'])).code).toBe(2);
   });
 
+  it('--set reports.rules= empties the file\'s rules; --set reports.rules=TEXT is that one rule, as --rule', async () => {
+    const f = file('rules.yaml', 'reports:\n  rules:\n    - { name: poor, when: "mos < 3.6" }\n    - { name: jittery, when: "max_jitter_ms > 30" }\n');
+    const none = await cli(['check-config', '-c', f, '--print', '--set', 'reports.rules=']);
+    expect(none.err).toBe('');
+    expect(none.code).toBe(0);
+    expect(loadConfig({ file: file('none.yaml', none.out) }).reports.rules).toEqual([]);
+    const one = await cli(['check-config', '-c', f, '--print', '--set', 'reports.rules=name=lossy;when=loss_pct > 2;interval_s=2']);
+    expect(one.code).toBe(0);
+    expect(loadConfig({ file: file('one.yaml', one.out) }).reports.rules).toEqual([{ name: 'lossy', when: 'loss_pct > 2', intervalS: 2 }]);
+    const bad = await cli(['check-config', '-c', f, '--set', 'reports.rules=lossy']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('reports.rules[0]: "lossy" is not key=value');
+    expect(bad.err).toContain('(set by --set reports.rules)');
+  });
+
   it('check-config also reports the checks src/probe.ts adds (threshold rules) and exits 2', async () => {
     const r = await cli(['check-config'], {
       probe: {
