@@ -263,7 +263,7 @@ async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOpt
   }
   setOpsRuntime({ log, lifecycle, metrics, metricsServer: server });
   lifecycle.install();
-  await lifecycle.run(() => main(log));
+  await lifecycle.run(() => main(log), { stepsFromMain: true });
 }
 
 /** The io for a command: the process's, with the overrides (tests replacing out/err also replace write). */

@@ -35,6 +35,8 @@ export class Lifecycle {
   private installed: Array<() => void> = [];
   private reloading: Promise<boolean> = Promise.resolve(true);
   private exited = false;
+  /** With run()'s `stepsFromMain`: the stop steps registered before main, which registers its own once running. */
+  private stepsBeforeMain: number | undefined;
   log: Logger;
   deadlineMs: number;
   config: ProbeConfig | undefined;
@@ -109,6 +111,13 @@ export class Lifecycle {
       this.finish(ExitCode.FORCED);
       return;
     }
+    // A probe still starting (opening the capture, starting its workers) has measured nothing: the start is
+    // abandoned and the process ends with the steps already registered, not when the start completes.
+    if (this.stepsBeforeMain !== undefined && this.stopSteps.length === this.stepsBeforeMain) {
+      this.log.info({ signal: sig }, 'stopped during start-up: nothing was measured yet');
+      void this.stop(sig).then(() => this.finish(ExitCode.OK));
+      return;
+    }
     this.log.info({ signal: sig, deadlineMs: this.deadlineMs }, 'stopping: flushing final reports');
     // The whole stop (steps, then the main function returning) must fit the deadline counted from the signal.
     const hard = setTimeout(() => {
@@ -140,9 +149,11 @@ export class Lifecycle {
 
   /**
    * Run the probe's main function and exit with its code. When a signal asked for the stop, the stop steps
-   * (and the main function) get the deadline; overrunning it exits with RUNTIME.
+   * (and the main function) get the deadline; overrunning it exits with RUNTIME. `stepsFromMain`: main
+   * registers its stop steps once it runs, so a signal before that ends a start-up with OK at once.
    */
-  async run(main: () => Promise<number>): Promise<void> {
+  async run(main: () => Promise<number>, opts: { stepsFromMain?: boolean } = {}): Promise<void> {
+    if (opts.stepsFromMain) this.stepsBeforeMain = this.stopSteps.length;
     let code: number;
     try {
       code = await main();
