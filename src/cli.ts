@@ -241,7 +241,10 @@ async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOpt
     config,
     reload: options.file !== undefined ? () => loadCheckedConfig(io, options) : undefined,
     exit: io.exit,
+    stepsFromMain: true,
   });
+  // Signals are handled from here on: a Ctrl-C while the probe starts ends the start (exit 0).
+  lifecycle.install();
   let metrics: ProbeMetrics | undefined;
   let server: MetricsServer | undefined;
   if (config.metrics.enabled) {
@@ -257,13 +260,13 @@ async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOpt
       // A listen address that is not on this host, a port in use or refused: the configuration's to fix.
       log.debug({ err }, 'metrics endpoint listen failed');
       io.err(`rtpprobe: ${listenProblem(err as NodeJS.ErrnoException, config.metrics.listen, config.metrics.port)}\n`);
+      lifecycle.uninstall();
       io.exit(ExitCode.USAGE);
       return;
     }
   }
   setOpsRuntime({ log, lifecycle, metrics, metricsServer: server });
-  lifecycle.install();
-  await lifecycle.run(() => main(log), { stepsFromMain: true });
+  await lifecycle.run(() => main(log));
 }
 
 /** The io for a command: the process's, with the overrides (tests replacing out/err also replace write). */

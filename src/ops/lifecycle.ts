@@ -24,6 +24,11 @@ export interface LifecycleOptions {
   config?: ProbeConfig;
   /** Called to end the process; default process.exit. */
   exit?: (code: number) => void;
+  /**
+   * The main function registers its stop steps once it runs (those registered before run() are the
+   * caller's own): a signal before that finds nothing measured and ends the start-up at once with OK.
+   */
+  stepsFromMain?: boolean;
 }
 
 export class Lifecycle {
@@ -35,7 +40,8 @@ export class Lifecycle {
   private installed: Array<() => void> = [];
   private reloading: Promise<boolean> = Promise.resolve(true);
   private exited = false;
-  /** With run()'s `stepsFromMain`: the stop steps registered before main, which registers its own once running. */
+  private readonly stepsFromMain: boolean;
+  /** With `stepsFromMain`: the stop steps registered before run() started main. */
   private stepsBeforeMain: number | undefined;
   log: Logger;
   deadlineMs: number;
@@ -49,6 +55,7 @@ export class Lifecycle {
     this.reloader = opts.reload;
     this.config = opts.config;
     this.exitFn = opts.exit ?? ((code) => process.exit(code));
+    this.stepsFromMain = opts.stepsFromMain ?? false;
   }
 
   /** True once a stop has begun. */
@@ -113,7 +120,7 @@ export class Lifecycle {
     }
     // A probe still starting (opening the capture, starting its workers) has measured nothing: the start is
     // abandoned and the process ends with the steps already registered, not when the start completes.
-    if (this.stepsBeforeMain !== undefined && this.stopSteps.length === this.stepsBeforeMain) {
+    if (this.stepsFromMain && (this.stepsBeforeMain === undefined || this.stopSteps.length === this.stepsBeforeMain)) {
       this.log.info({ signal: sig }, 'stopped during start-up: nothing was measured yet');
       void this.stop(sig).then(() => this.finish(ExitCode.OK));
       return;
@@ -149,11 +156,10 @@ export class Lifecycle {
 
   /**
    * Run the probe's main function and exit with its code. When a signal asked for the stop, the stop steps
-   * (and the main function) get the deadline; overrunning it exits with RUNTIME. `stepsFromMain`: main
-   * registers its stop steps once it runs, so a signal before that ends a start-up with OK at once.
+   * (and the main function) get the deadline; overrunning it exits with RUNTIME.
    */
-  async run(main: () => Promise<number>, opts: { stepsFromMain?: boolean } = {}): Promise<void> {
-    if (opts.stepsFromMain) this.stepsBeforeMain = this.stopSteps.length;
+  async run(main: () => Promise<number>): Promise<void> {
+    if (this.stepsFromMain) this.stepsBeforeMain = this.stopSteps.length;
     let code: number;
     try {
       code = await main();
