@@ -149,6 +149,17 @@ describe('what cannot be read is named in one line with the fix', () => {
     expect(shell(bundle, `cat "${packed}" | ${tool} -dc | rtpprobe replay - --no-hep --log-level warn`).stdout).toBe(plain);
   });
 
+  it('an empty file and empty standard input (a tcpdump that failed at once): exit 4, said as such', () => {
+    const empty = join(tmp, 'empty.pcap');
+    writeFileSync(empty, '');
+    const file = runCliSync(bundle, ['replay', empty, '--no-hep', '--log-level', 'warn']);
+    expect(file.status).toBe(4);
+    expect(JSON.parse(file.stderr).msg).toBe(`${empty}: at byte 0: empty, no capture in it: check that the program writing it ran (e.g. tcpdump -w FILE)`);
+    const piped = shell(bundle, 'true | rtpprobe replay - --no-hep --log-level warn');
+    expect(piped.status).toBe(4);
+    expect(JSON.parse(piped.stderr).msg).toMatch(/^standard input: at byte 0: empty, no capture in it/);
+  });
+
   it('a missing file and a directory: exit 4 before anything starts', () => {
     const missing = runCliSync(bundle, ['replay', join(tmp, 'absent.pcap')]);
     expect(missing.status).toBe(4);

@@ -88,6 +88,8 @@ export class CaptureParser {
     for (;;) {
       const avail = end - pos;
       if (this.format === FORMAT_UNKNOWN) {
+        // Nothing at all: a tcpdump that failed before writing, the wrong file; not a capture cut short.
+        if (avail === 0 && eof && base + pos === 0) return this.fail(0, 'empty, no capture in it: check that the program writing it ran (e.g. tcpdump -w FILE)');
         if (avail < 4 || (avail < 24 && !eof)) return this.needMore(24, pos, end, base, eof, 'file too short for a capture header');
         if (!this.readFileHeader(buf, pos, end, base)) return pos;
         if (this.format === FORMAT_PCAP) pos += 24;
