@@ -360,7 +360,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (this.sipPorts.isSipDatagram(pkt.srcPort, pkt.dstPort, b, off, len) && this.sipPacket(pkt)) return;
     if (isRtcp(b, off, len)) {
       this.counts.rtcp++;
-      this.onRtcp(pkt, this.pktMs);
+      this.onRtcp(pkt);
       return;
     }
     if (!isRtpCandidate(b, off, len)) {
@@ -643,7 +643,9 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
   }
 
-  private onRtcp(pkt: DecodedPacket, now: number): void {
+  /** An RTCP compound at capture time this.pktMs (read here: a double argument would be boxed per packet). */
+  private onRtcp(pkt: DecodedPacket): void {
+    const now = this.pktMs;
     let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
     if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
     const binding = id >= 0 ? this.calls.binding(id) : null;
