@@ -665,7 +665,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] !== 203) continue;
       byes = true;
-      this.endStreamsBySsrc(r, i, pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+      this.endStreamsBySsrc((ssrc) => r.byeLists(i, ssrc), pkt.src0, pkt.src1, pkt.src2, pkt.src3);
     }
     if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt));
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
@@ -702,12 +702,11 @@ export class Pipeline<C extends CallView = CallTracker> {
     return syntheticCallId(this.snap);
   }
 
-  /** RTCP BYE (sub-packet `i` of `r`, or a list from another pipeline): the sender's streams (same source address, listed SSRC) end. */
-  private endStreamsBySsrc(r: RtcpReader | number[], i: number, s0: number, s1: number, s2: number, s3: number): void {
+  /** RTCP BYE: the sender's streams (same source address, an SSRC the BYE lists) end. */
+  private endStreamsBySsrc(listed: (ssrc: number) => boolean, s0: number, s1: number, s2: number, s3: number): void {
     const e = this.engine;
     e.forEachActive((slot) => {
-      const ssrc = e.ssrc(slot);
-      if (Array.isArray(r) ? !r.includes(ssrc) : !r.byeLists(i, ssrc)) return;
+      if (!listed(e.ssrc(slot))) return;
       if (e.srcAddrWord(slot, 0) !== s0 || e.srcAddrWord(slot, 1) !== s1 || e.srcAddrWord(slot, 2) !== s2 || e.srcAddrWord(slot, 3) !== s3) return;
       e.endStream(slot, EndReason.rtcpBye);
     });
@@ -722,7 +721,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
       remote.set(ssrc >>> 0, ms);
     }
-    for (const b of f.bye) this.endStreamsBySsrc(b.ssrcs, 0, b.src[0], b.src[1], b.src[2], b.src[3]);
+    for (const b of f.bye) this.endStreamsBySsrc((ssrc) => b.ssrcs.includes(ssrc), b.src[0], b.src[1], b.src[2], b.src[3]);
   }
 
   /** The probe's latest round trip with the receiver of the stream with this SSRC, ms; NaN when none. */
