@@ -4,7 +4,7 @@
  * never runs, and unlike time it does not move with the machine's load. Each round replays the capture
  * through a new pipeline (as native.ts does); printed per round: bytes allocated (used heap after the
  * round less before it), per call, and the young-generation collections that ran during the round (their
- * time from Node's gc performance entries, against the loop's thread CPU time). The byte count is exact only when no collection ran in the round: give the young generation room for a
+ * pauses from Node's gc performance entries, wall time, against the loop's thread CPU time). The byte count is exact only when no collection ran in the round: give the young generation room for a
  * whole round (the first command below); with V8's default sizes the same rounds count the collections.
  * --sites: the sampling heap profiler over the last round, allocation sites by bytes per call.
  *
@@ -18,9 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import { writeScenarioPcap } from '../../dist/gen/scenario.js';
 import { argNumber } from './args.js';
-import { benchConfig, benchPipeline, gc, keepAlive, replayBuffer, threadCpuNs } from './pipeline.js';
+import { benchConfig, benchPipeline, gc, keepAlive, replayBuffer, threadCpuNs, writeBenchScenario } from './pipeline.js';
 
 const calls = argNumber('calls', 1000);
 const callDurationS = argNumber('call-duration', 12);
@@ -59,10 +58,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-alloc-'));
   try {
     const file = join(dir, 'scenario.pcap');
-    // native.ts's scenario.
-    const stats = writeScenarioPcap(file, {
-      calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs, rtcp: true, seed: 42, startEpochS: 1_700_000_000,
-    });
+    const stats = writeBenchScenario(file, calls, callDurationS, jitterMs);
     const data = readFileSync(file);
     console.log(`input: ${calls} calls x ${callDurationS} s G.711 (${stats.records} packets, ${stats.rtpStreams} streams, ${stats.sipMessages} SIP, ${stats.rtcpPackets} RTCP)`);
     let collections = 0;
