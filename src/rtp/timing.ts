@@ -12,7 +12,7 @@
  */
 import type { StreamCounters } from './snapshot.js';
 import { Kind } from './payload-types.js';
-import { C, type ClockInference, INFER_CLOCKS } from './clock-inference.js';
+import { C, type ClockInference, INFER_CLOCKS, LS } from './clock-inference.js';
 import { L, type StreamStore } from './stream-store.js';
 
 /** The stream's first packet (arrival in D_FIRST_MS, kind in B_KIND), RTP timestamp ts; a8: A.8 jitter starts here. */
@@ -162,7 +162,7 @@ export function adoptInferredClock(st: StreamStore, slot: number, inf: ClockInfe
   f[hf + L.D_A8_PREV_MS] = inf.prevMs[e];
   w[hw + L.W_A8_PREV_TS] = inf.prevTs[e];
   st.b[slot * L.HOT_BYTES + L.B_A8_STARTED] = 1;
-  const l = e * 4;
+  const l = e * LS;
   w[hw + L.W_DRIFT_N] += inf.lsN[e];
   f[hf + L.D_DRIFT_X] += inf.ls[l];
   f[hf + L.D_DRIFT_Y] += (inf.ls[l + 1] * 1000) / clock;
