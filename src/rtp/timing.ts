@@ -189,10 +189,16 @@ export function driftPpm(st: StreamStore, slot: number): number {
   return (slope - 1) * 1e6;
 }
 
-/** Mean packet spacing (ms) for converting loss-run lengths to durations; 20 before any delta. */
-export function packetMs(st: StreamStore, slot: number): number {
+/**
+ * Packet duration (ms) for converting loss-run lengths to durations: the measured inter-arrival times over
+ * the packet times they span: the delta after k lost packets spans k + 1 of them, a duplicate's none
+ * (`lost`, `duplicates`: the stream's counts). Deltas Wireshark leaves out (a marker packet's, the pause
+ * before a talkspurt) are not among them. 20 before any delta.
+ */
+export function packetMs(st: StreamStore, slot: number, lost: number, duplicates: number): number {
   const n = st.w[slot * L.HOT_W + L.W_DELTAS];
-  return n > 0 ? st.f[slot * L.HOT_D + L.D_SUM_DELTA] / n : 20;
+  const spans = n + (lost > 0 ? lost : 0) - duplicates;
+  return n > 0 && spans > 0 ? st.f[slot * L.HOT_D + L.D_SUM_DELTA] / spans : 20;
 }
 
 /** Delta, jitter and skew figures of a snapshot's counter set (cumulative or the interval's); the period's packets `n`. */

@@ -80,6 +80,32 @@ describe('jitter-buffer report fields', () => {
   });
 });
 
+describe('RFC 3611 burst and gap metrics of a known loss pattern', () => {
+  it('are counted in packets of 20 ms, whatever the loss does to the mean inter-arrival time', () => {
+    // 1000 packets of 20 ms on time; lost: one burst of 5 (100..104) and 20 lone packets 50 apart
+    // (25, 75, ...: at least Gmin = 16 received on each side, so they lie in gaps).
+    const lost = new Set([100, 101, 102, 103, 104]);
+    for (let i = 25; i < 1000; i += 50) lost.add(i);
+    const engine = new RtpEngine({ maxStreams: 2 });
+    const pkt = new DecodedPacket();
+    let slot = -1;
+    for (let i = 0; i < 1000; i++) {
+      if (lost.has(i)) continue;
+      synthPacket(pkt, rtp({ pt: 0, seq: i, ts: 160 * i, ssrc: 9, payload: new Uint8Array(160) }), 1_000_000 + 20_000 * i);
+      const s = engine.onRtp(pkt, true);
+      if (s >= 0) slot = s;
+    }
+    const final = createStreamSnapshot();
+    engine.snapshot(slot, final);
+    const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
+    rep.streamStarted(slot, 0);
+    const fin = rep.onStreamEnd(final, input, 'FINAL')!.report;
+    // One burst of 5 packets (100 ms), all lost; two gaps of 995 packets together (19.9 s), 20 lost.
+    expect(fin).toMatchObject({ PACKET_LOSS: 25, XR_LOSS_RATE: 2.5, XR_DISCARD_RATE: 0, XR_BURST_DENSITY: 100, XR_BURST_DURATION: 100 });
+    expect(fin).toMatchObject({ XR_GAP_DENSITY: Math.round((100_000 * 20) / 995) / 1000, XR_GAP_DURATION: (995 * 20) / 2 });
+  });
+});
+
 describe('jitter-buffer rule variables', () => {
   it('are known to the rules and hold the interval values', () => {
     const { intervals } = call();
