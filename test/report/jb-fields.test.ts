@@ -9,6 +9,7 @@ import { DecodedPacket } from '../../src/decode/packet.js';
 import { rtp } from '../../src/gen/index.js';
 import { IntervalMetrics, JB_METRIC_VARIABLES, JB_REPORT_FIELDS, QosReporter, compileRule } from '../../src/report/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
+import { R_DEFAULT, delayImpairment, mosFromR } from '../../src/qos/index.js';
 import { synthPacket } from '../rtp/helpers.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -77,6 +78,22 @@ describe('jitter-buffer report fields', () => {
     expect(fin.WORST_MOS_END).toBe(periodic[1].REPORT_END);
     expect(fin.DISCARDS_F1).toBe(periodic[1].DISCARDS_F1);
     expect(fin.XR_DISCARD_RATE as number).toBeGreaterThan(0);
+  });
+});
+
+describe('RFC 3611 conversational MOS', () => {
+  it("XR_MOS_CQ pays for NETWORK_DELAY plus the reference buffer's delay in the interval (JB_ADAPT_DELAY), not the assumed buffer", () => {
+    const { intervals } = call();
+    // 100 ms of network delay assumed, and a 40 ms buffer the emulated one stands in for.
+    const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 }, delay: { nominalOneWayDelayMs: 100, jitterBufferMs: 40 } });
+    rep.streamStarted(intervals[0].slot, 0);
+    for (const s of intervals) {
+      const r = rep.onInterval(s, input, s.interval.endMs)[0].report;
+      expect(r).toMatchObject({ NETWORK_DELAY: 100, BUFFER_DELAY: 40, ONE_WAY_DELAY: 140, JB_REFERENCE: 'adaptive' });
+      const cqDelay = (r.NETWORK_DELAY as number) + (r.JB_ADAPT_DELAY as number);
+      expect(r.XR_MOS_CQ as number).toBeCloseTo(mosFromR(R_DEFAULT - delayImpairment(cqDelay) - (r.IE_EFF as number)), 2);
+      expect(r.XR_MOS_LQ as number).toBeCloseTo(mosFromR(R_DEFAULT - (r.IE_EFF as number)), 2);
+    }
   });
 });
 
