@@ -80,7 +80,12 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
   const id = ctx.callId || syntheticCallId(snap);
   const lossCount = c.lost > 0 ? c.lost : 0;
   const lossPct = c.expected > 0 ? (100 * lossCount) / c.expected : 0;
-  const reportTsMs = opts.reportTsMs ?? c.endMs;
+  // A fault report during a pause can have no packet in its interval: its period then runs from the
+  // stream's latest packet to the report, not from time 0.
+  const idle = !final && c.packets === 0;
+  const startMs = idle ? snap.lastSeenMs : c.startMs;
+  const endMs = idle ? (opts.reportTsMs ?? snap.lastSeenMs) : c.endMs;
+  const reportTsMs = opts.reportTsMs ?? endMs;
   const j = jitterBufferReportValues(snap, final, qos);
   const x = j.xr;
 
@@ -131,8 +136,8 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     RFACTOR: round3(r),
     MIN_RFACTOR: round3(n ? qos.minR[slot] : 0),
     MEAN_RFACTOR: round3(meanR),
-    REPORT_START: round3(c.startMs / 1000),
-    REPORT_END: round3(c.endMs / 1000),
+    REPORT_START: round3(startMs / 1000),
+    REPORT_END: round3(endMs / 1000),
     RTP_START: round3(snap.firstSeenMs / 1000),
     RTP_STOP: round3(snap.lastSeenMs / 1000),
     ONE_WAY_RTP: ctx.reverseStreamSeen === false ? 1 : 0,

@@ -40,7 +40,7 @@ export const JB_REPORT_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['XR_RTD', 'round-trip delay from RTCP, ms; 0 = not measured'],
   ['XR_R', 'R of the last interval (reference buffer)'],
   ['XR_MOS_LQ', 'listening-quality MOS: R without any delay impairment'],
-  ['XR_MOS_CQ', 'conversational MOS: delay impairment of the one-way delay plus the reference buffer\'s delay'],
+  ['XR_MOS_CQ', "conversational MOS: delay impairment of NETWORK_DELAY plus the reference buffer's delay in the interval (its size, or JB_ADAPT_DELAY)"],
   ['XR_JB_NOMINAL', 'reference buffer\'s nominal delay (fixed size, or the adaptive buffer\'s current delay), ms'],
   ['XR_JB_MAX', 'its largest delay so far, ms'],
   ['XR_JB_ABS_MAX', 'the largest delay it can reach, ms'],
