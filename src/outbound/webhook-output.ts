@@ -70,7 +70,9 @@ export class WebhookOutput implements Output {
   private head = 0;
   private size = 0;
   /** Rules firing per stream, to send their CLEARED when the stream ends. */
-  private readonly firing = new Map<string, Set<string>>();
+  private readonly firing: Map<string, Set<string>>;
+  /** The instance this one replaced at a reload, while it still delivers: its events go first. */
+  private readonly before: Promise<void> | null;
   private readonly counters = { sent: 0, failed: 0, errors: 0, dropped: 0 };
   private up = true;
   private lastError: string | undefined;
@@ -81,7 +83,16 @@ export class WebhookOutput implements Output {
   private readonly label: string;
   private readonly backoff: (k: number) => number;
 
-  constructor(private readonly o: WebhookOptions) {
+  /**
+   * `replaces`: the running instance a configuration reload replaces. Its firing rules carry over (their
+   * CLEARED are this instance's to send) and what it still delivers goes before this instance's events.
+   */
+  constructor(
+    private readonly o: WebhookOptions,
+    replaces?: WebhookOutput,
+  ) {
+    this.firing = replaces?.firing ?? new Map();
+    this.before = replaces?.pumping ?? null;
     this.queue = new Array(o.queueSize);
     this.limited = new RateLimitedLog(o.log);
     this.label = publicUrl(o.url);
@@ -166,6 +177,7 @@ export class WebhookOutput implements Output {
 
   /** Delivers queued events one at a time until the queue is empty. */
   private async pump(): Promise<void> {
+    if (this.before !== null) await this.before;
     for (let p = this.take(); p !== undefined; p = this.take()) {
       const body = JSON.stringify(p);
       let delivered = false;
@@ -255,8 +267,9 @@ export class WebhookOutput implements Output {
   }
 }
 
-export function openWebhookOutput(config: ProbeConfig, log: OutputLog): WebhookOutput | null {
+export function openWebhookOutput(config: ProbeConfig, log: OutputLog, running?: Output): WebhookOutput | null {
   const w = config.webhook;
   if (w.url === '') return null;
-  return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log });
+  const replaces = running instanceof WebhookOutput ? running : undefined;
+  return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log }, replaces);
 }

@@ -11,8 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/ops/config.js';
 import type { QosEvent } from '../../src/outbound/index.js';
 import { WebhookOutput, type WebhookPayload } from '../../src/outbound/webhook-output.js';
+import { openOutputs } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
 import { until } from '../wait.js';
 
@@ -138,6 +140,32 @@ describe('webhook output', () => {
     await w.close(300);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(w.stats()[0]).toMatchObject({ queued: 0, dropped: 10, sent: 0 });
+  });
+  it('a configuration reload (SIGHUP) keeps the rules firing: their CLEARED still follow, after the ALERT', async () => {
+    // The first ALERT is answered 503: the replaced instance is still retrying it when the CLEARED comes.
+    const rx = await receiver((n) => (n === 1 ? 503 : 200));
+    open.push(rx);
+    const config = defaultConfig();
+    config.hep.enabled = false;
+    config.webhook.url = rx.url;
+    const outputs = openOutputs(config, { log });
+    const send = (type: string, fields: Partial<QosReport>) => {
+      const e = event(type, fields);
+      outputs.sink.qos(e.report, e.env, true, true);
+    };
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2 });
+    const reloaded = outputs.reload(config, 30_000);
+    send('CLEARED', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('HANGUP', { SSRC: 2 });
+    await reloaded;
+    await outputs.close(30_000);
+    expect(rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual([
+      'ALERT poor null 1',
+      'ALERT jitter null 2',
+      'CLEARED poor rule 1',
+      'CLEARED jitter stream-ended 2',
+    ]);
   });
 });
 
