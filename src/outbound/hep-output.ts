@@ -88,12 +88,15 @@ export class HepOutput implements Output {
   }
 
   stats(): DestinationStats[] {
-    return this.o.sender.stats().collectors.map((c) => ({
+    const s = this.o.sender.stats();
+    // A message the encoder refused reaches no collector: a drop for each of them.
+    const refused = s.refused.emptyCorrelationId + s.refused.tooBig + s.refused.invalid;
+    return s.collectors.map((c) => ({
       name: c.name,
       sent: c.sent,
       failed: c.failed,
       errors: c.connectFailures,
-      dropped: c.dropped,
+      dropped: c.dropped + refused,
       queued: c.queued + c.inFlight,
       up: c.connected,
       lastError: c.lastError,
@@ -140,6 +143,7 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
     authKey: h.authKey || undefined,
     nodeName: nodeNameOf(config),
     onEvent: collectorEventLogger(log),
+    onRefused: refusalLogger(log),
   });
   return new HepOutput({
     sender,
@@ -161,6 +165,15 @@ export function collectorEventLogger(log: OutputLog): (e: HepCollectorEvent) => 
     else if (e.kind === 'down') limited.warn(`${e.collector} down`, obj, 'HEP collector unreachable: reports are queued and it is retried');
     else if (e.kind === 'failed') limited.warn(`${e.collector} failed`, obj, 'HEP send failed');
     else limited.error(`${e.collector} dropped`, obj, 'HEP reports dropped: the collector queue is full');
+  };
+}
+
+/** Messages HEP cannot carry (see HepEncodeStatus), as error lines: at most one per reason every 10 s. */
+function refusalLogger(log: OutputLog): (reason: string, m: HepSendInput) => void {
+  const limited = new RateLimitedLog(log);
+  return (reason, m) => {
+    const obj = { reason, hepType: m.protoType, correlationId: m.correlationId, src: `${m.srcIp}:${m.srcPort}`, dst: `${m.dstIp}:${m.dstPort}` };
+    limited.error(`refused ${reason}`, obj, 'HEP message not sent: it cannot be encoded (counted as dropped for every collector)');
   };
 }
 
