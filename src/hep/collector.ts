@@ -345,11 +345,24 @@ export class HepStreamCollector extends HepCollector {
   private socket: net.Socket | undefined;
   private waitingDrain = false;
   private readonly connectTimeoutMs: number;
+  /**
+   * TLS: CA, certificate and key made into a context once, here: files Node cannot use throw from the
+   * constructor (the output is not opened), not from a connect later, where nothing could catch it.
+   */
+  private readonly secureContext: tls.SecureContext | undefined;
   private readonly onWriteDone = (err: Error | null | undefined): void => this.onPacketDone(err);
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
     this.connectTimeoutMs = tuning.connectTimeoutMs ?? 5000;
+    if (config.transport === 'tls') {
+      const t = config.tls ?? {};
+      try {
+        this.secureContext = tlsModule().createSecureContext({ ca: t.ca, cert: t.cert, key: t.key });
+      } catch (err) {
+        throw new RangeError(`${this.name}: the TLS certificate, key or CA cannot be used (${(err as Error).message})`);
+      }
+    }
   }
 
   protected hasSocket(): boolean {
@@ -366,10 +379,8 @@ export class HepStreamCollector extends HepCollector {
         host: address,
         port: c.port,
         rejectUnauthorized: t.rejectUnauthorized ?? true,
+        secureContext: this.secureContext,
       };
-      if (t.ca !== undefined) opts.ca = t.ca;
-      if (t.cert !== undefined) opts.cert = t.cert;
-      if (t.key !== undefined) opts.key = t.key;
       // The certificate is checked against the configured name, not the address it resolved to. SNI must
       // not be an IP address (RFC 6066); leave it unset then.
       const sni = t.servername ?? (net.isIP(c.host) === 0 ? c.host : undefined);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { HepProtoType, HepSender, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
 import type { ProbeConfig } from '../ops/config.js';
+import { ExitCode } from '../ops/exit-codes.js';
 import { AddressFilter } from './address-filter.js';
 import type { Envelope, EventKind, OutboundEvent } from './events.js';
 import { nodeNameOf } from './identity.js';
@@ -137,14 +138,21 @@ function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: 
 export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | null {
   const h = config.hep;
   if (!h.enabled || h.collectors.length === 0) return null;
-  const sender = new HepSender({
-    collectors: h.collectors.map((c) => collectorOptions(c, config.rtp.maxStreams)),
-    captureId: h.captureId,
-    authKey: h.authKey || undefined,
-    nodeName: nodeNameOf(config),
-    onEvent: collectorEventLogger(log),
-    onRefused: refusalLogger(log),
-  });
+  let sender: HepSender;
+  try {
+    sender = new HepSender({
+      collectors: h.collectors.map((c, i) => collectorOptions(c, i, config.rtp.maxStreams)),
+      captureId: h.captureId,
+      authKey: h.authKey || undefined,
+      nodeName: nodeNameOf(config),
+      onEvent: collectorEventLogger(log),
+      onRefused: refusalLogger(log),
+    });
+  } catch (err) {
+    // A setting the schema cannot check (a TLS file): the operator's to fix, not a crash.
+    const message = (err as Error).message;
+    throw Object.assign(new Error(message.startsWith('hep.') ? message : `hep.collectors: ${message}`), { exitCode: ExitCode.USAGE });
+  }
   return new HepOutput({
     sender,
     qosHepType: config.reports.qosHepType,
@@ -187,8 +195,15 @@ export function defaultQueueSize(maxStreams: number): number {
   return Math.max(10_000, 2 * maxStreams);
 }
 
-function collectorOptions(c: CollectorSetting, maxStreams: number): HepCollectorConfig {
-  const pem = (path: string) => (path ? readFileSync(path) : undefined);
+function collectorOptions(c: CollectorSetting, index: number, maxStreams: number): HepCollectorConfig {
+  const pem = (path: string, field: string): Buffer | undefined => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`hep.collectors[${index}].tls.${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
   return {
     host: c.host,
     port: c.port,
@@ -197,7 +212,7 @@ function collectorOptions(c: CollectorSetting, maxStreams: number): HepCollector
     name: `${c.transport}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
     tls:
       c.transport === 'tls'
-        ? { ca: pem(c.tls.ca), cert: pem(c.tls.cert), key: pem(c.tls.key), servername: c.tls.servername || undefined, rejectUnauthorized: c.tls.rejectUnauthorized }
+        ? { ca: pem(c.tls.ca, 'ca'), cert: pem(c.tls.cert, 'cert'), key: pem(c.tls.key, 'key'), servername: c.tls.servername || undefined, rejectUnauthorized: c.tls.rejectUnauthorized }
         : undefined,
   };
 }
