@@ -9,7 +9,8 @@
  * when it is full the oldest is dropped. Counted per destination (/metrics): each failed attempt as an
  * error, an event given up after its attempts as failed, an event evicted or abandoned at the shutdown
  * deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
- * shutdown deadline.
+ * shutdown deadline. A replay goes at the receiver's pace (room()) and waits at the end of its input
+ * until everything is delivered (settled()), unless the receiver is failing.
  */
 import type { ProbeConfig } from '../ops/config.js';
 import type { QosReport } from '../report/index.js';
@@ -82,6 +83,8 @@ export class WebhookOutput implements Output {
   private readonly limited: RateLimitedLog;
   private readonly label: string;
   private readonly backoff: (k: number) => number;
+  private roomWaiters: Array<() => void> = [];
+  private settleWaiters: Array<() => void> = [];
 
   /**
    * `replaces`: the running instance a configuration reload replaces. Its firing rules carry over (their
@@ -163,7 +166,35 @@ export class WebhookOutput implements Output {
     }
     this.queue[(this.head + this.size) % cap] = p;
     this.size++;
-    this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    this.pumping ??= this.pump().finally(() => {
+      this.pumping = null;
+      this.wake();
+    });
+  }
+
+  /** Null while the queue is below half full (or the receiver fails: waiting would not help); else resolves once it is. */
+  room(): Promise<void> | null {
+    if (this.hasRoom()) return null;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Null once every event was delivered (or the receiver fails); else resolves then. A replay awaits it at the end of its input. */
+  settled(): Promise<void> | null {
+    if (this.isSettled()) return null;
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  private hasRoom(): boolean {
+    return this.size < this.queue.length / 2 || !this.up || this.closing;
+  }
+
+  private isSettled(): boolean {
+    return (this.size === 0 && this.pumping === null) || !this.up || this.closing;
+  }
+
+  private wake(): void {
+    if (this.roomWaiters.length > 0 && this.hasRoom()) for (const f of this.roomWaiters.splice(0)) f();
+    if (this.settleWaiters.length > 0 && this.isSettled()) for (const f of this.settleWaiters.splice(0)) f();
   }
 
   private take(): WebhookPayload | undefined {
@@ -200,6 +231,7 @@ export class WebhookOutput implements Output {
         this.counters.failed++;
         this.limited.error('webhook gave up', { webhook: this.label, reason: this.lastError, event: p.event, rule: p.rule }, 'webhook event not delivered after its retries');
       }
+      this.wake();
     }
   }
 
@@ -227,6 +259,7 @@ export class WebhookOutput implements Output {
     this.counters.errors++;
     this.lastError = reason;
     this.up = false;
+    this.wake();
     this.limited.warn('webhook failed', { webhook: this.label, reason }, 'webhook POST failed: retrying');
   }
 
@@ -253,6 +286,7 @@ export class WebhookOutput implements Output {
 
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    this.wake();
     if (this.pumping) {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
