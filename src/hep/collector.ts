@@ -350,6 +350,8 @@ export class HepStreamCollector extends HepCollector {
    * constructor (the output is not opened), not from a connect later, where nothing could catch it.
    */
   private readonly secureContext: tls.SecureContext | undefined;
+  /** The socket close() is ending: its closing is the probe's doing. */
+  private endedSocket: net.Socket | undefined;
   private readonly onWriteDone = (err: Error | null | undefined): void => this.onPacketDone(err);
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
@@ -415,7 +417,8 @@ export class HepStreamCollector extends HepCollector {
       clearTimeout(connectTimer);
       if (this.socket === s) this.socket = undefined;
       this.waitingDrain = false;
-      if (this.abandoned) return;
+      // Closed by close() (abandoned), or the end of the graceful end close() began: not an outage.
+      if (this.abandoned || this.endedSocket === s) return;
       const reason = errMsg ?? 'connection closed by the collector';
       if (up) this.onConnectionLost(reason);
       else this.onConnectFailed(c.transport === 'tls' && errMsg !== undefined ? `TLS: ${reason}` : reason);
@@ -435,6 +438,7 @@ export class HepStreamCollector extends HepCollector {
   protected endGracefully(): Promise<void> {
     const s = this.socket;
     if (s === undefined || s.destroyed) return Promise.resolve();
+    this.endedSocket = s;
     return new Promise((resolve) => {
       s.once('close', () => resolve());
       s.end();
