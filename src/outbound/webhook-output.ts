@@ -54,6 +54,27 @@ function streamKey(r: QosReport): string {
   return `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}`;
 }
 
+/**
+ * Where to POST and with which headers. Credentials in the URL (https://user:password@host/...) go in an
+ * HTTP Basic Authorization header: fetch refuses a URL that carries them (and its error would log them).
+ */
+function requestOf(url: string): { target: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'rtpprobe' };
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { target: url, headers };
+  }
+  if (u.username === '' && u.password === '') return { target: url, headers };
+  const user = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { target: u.href, headers };
+}
+
 /** The URL as it may appear in logs and metrics: no credentials, no query (tokens often ride there). */
 export function publicUrl(url: string): string {
   try {
@@ -82,6 +103,7 @@ export class WebhookOutput implements Output {
   private readonly abort = new AbortController();
   private readonly limited: RateLimitedLog;
   private readonly label: string;
+  private readonly request: { target: string; headers: Record<string, string> };
   private readonly backoff: (k: number) => number;
   private roomWaiters: Array<() => void> = [];
   private settleWaiters: Array<() => void> = [];
@@ -99,6 +121,7 @@ export class WebhookOutput implements Output {
     this.queue = new Array(o.queueSize);
     this.limited = new RateLimitedLog(o.log);
     this.label = publicUrl(o.url);
+    this.request = requestOf(o.url);
     this.backoff = o.backoffMs ?? defaultBackoff;
   }
 
@@ -238,9 +261,9 @@ export class WebhookOutput implements Output {
   /** One attempt: 'ok', 'retry' (worth another attempt) or 'final' (the receiver refused it). */
   private async post(body: string): Promise<'ok' | 'retry' | 'final'> {
     try {
-      const res = await fetch(this.o.url, {
+      const res = await fetch(this.request.target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'rtpprobe' },
+        headers: this.request.headers,
         body,
         signal: AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]),
       });

@@ -24,6 +24,8 @@ const cli = join(root, 'dist/cli.js');
 interface Receiver {
   url: string;
   got: WebhookPayload[];
+  /** The Authorization header of each request. */
+  auth: Array<string | undefined>;
   hits: number;
   close(): Promise<void>;
 }
@@ -33,12 +35,13 @@ interface Receiver {
  * Each answer comes `delayMs` after the request (a receiver slower than the alerts).
  */
 async function receiver(answer: (n: number) => number | 'hang' = () => 200, delayMs = 0): Promise<Receiver> {
-  const r = { got: [] as WebhookPayload[], hits: 0 } as Receiver;
+  const r = { got: [] as WebhookPayload[], auth: [] as Array<string | undefined>, hits: 0 } as Receiver;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       r.hits++;
+      r.auth.push(req.headers.authorization);
       const status = answer(r.hits);
       if (status === 'hang') return;
       setTimeout(() => {
@@ -146,6 +149,20 @@ describe('webhook output', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(w.stats()[0]).toMatchObject({ queued: 0, dropped: 10, sent: 0 });
   });
+  it('credentials in the URL (https://user:password@host/...) are sent as HTTP Basic authorization and never logged', async () => {
+    const rx = await receiver((n) => (n === 1 ? 503 : 200));
+    open.push(rx);
+    const url = rx.url.replace('http://', 'http://alerts%40ops:s3cr%3At@');
+    const w = output(url);
+    w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await w.close(30_000);
+    expect(rx.got.map((p) => p.event)).toEqual(['ALERT']);
+    expect(rx.auth).toEqual(Array(2).fill(`Basic ${Buffer.from('alerts@ops:s3cr:t').toString('base64')}`));
+    expect(w.stats()[0]).toMatchObject({ sent: 1, errors: 1, name: rx.url.replace(/\?.*$/, '') });
+    expect(logs.length).toBeGreaterThan(0); // the 503 was logged
+    expect(JSON.stringify(logs)).not.toMatch(/s3cr|alerts%40ops/);
+  });
+
   it('room() holds a producer while the queue is half full, so a replay goes at the receiver\'s pace and drops nothing', async () => {
     const rx = await receiver(() => 200, 50);
     open.push(rx);
