@@ -252,7 +252,7 @@ export const probeSchema = obj(
             enabled: bool({ doc: 'Send every captured SIP message as HEP type 1 (off when another agent, e.g. heplify, already sends the SIP).', default: true }),
             exclude_methods: list({ doc: 'SIP methods not sent (requests and their responses), e.g. [OPTIONS, REGISTER, NOTIFY].', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => (/^[A-Za-z]+$/.test(v) ? undefined : 'a SIP method name') }), default: [] }),
             exclude_addresses: list({ doc: 'SIP from or to these addresses or CIDR prefixes is not sent.', item: str({ doc: '', default: '', allowEmpty: false, check: (v) => { const p = parseCidr(v); return typeof p === 'string' ? 'an IP address or CIDR prefix' : undefined; } }), default: [] }),
-            duplicate_window_ms: int({ doc: 'The same SIP bytes on the same addresses seen again within this many ms are a mirror-port duplicate and sent once; 0 = send every copy.', default: 100, min: 0, max: 10000 }),
+            duplicate_window_ms: int({ doc: 'The same SIP bytes (or RTCP compound) on the same addresses seen again within this many ms are a mirror-port duplicate and sent once; 0 = send every copy.', default: 100, min: 0, max: 10000 }),
           },
           { doc: 'SIP to HOMER (HEP type 1).' },
         ),
