@@ -123,10 +123,11 @@ export class HepOutput implements Output {
 /** Fills the reused message: the event's envelope (HOMER groups rows by it), type, Call-ID, MOS chunk, payload. */
 function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: string, mos: number | undefined, payload: string | Uint8Array): void {
   const sec = Math.floor(env.tsMs / 1000);
-  m.ipFamily = env.ipVersion === 6 ? 6 : 4;
+  const v6 = env.ipVersion === 6;
+  m.ipFamily = v6 ? 6 : 4;
   m.ipProto = env.ipProto ?? 17;
-  m.srcIp = env.srcIp;
-  m.dstIp = env.dstIp;
+  m.srcIp = v6 ? asIpv6(env.srcIp) : env.srcIp;
+  m.dstIp = v6 ? asIpv6(env.dstIp) : env.dstIp;
   m.srcPort = env.srcPort;
   m.dstPort = env.dstPort;
   m.tsSec = sec;
@@ -135,6 +136,14 @@ function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: 
   m.correlationId = correlationId;
   m.mos = mos;
   m.payload = payload;
+}
+
+/**
+ * HEP carries one family per message; a call-level report can pair an IPv4 SDP address with an IPv6 one
+ * (a dual-stack answerer): the IPv4 side then goes as its IPv4-mapped IPv6 address.
+ */
+function asIpv6(ip: string): string {
+  return ip.includes(':') ? ip : `::ffff:${ip}`;
 }
 
 /** The HEP output of a configuration, or null when hep.enabled is false. */
