@@ -303,6 +303,13 @@ export abstract class HepCollector {
   /** Drains within `deadlineMs`; what is still queued then is counted as dropped and the socket destroyed. */
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    // A collector waiting out its backoff (up to backoffMaxMs) may be back by now: try it at once, so what
+    // queued during an outage is not dropped at a stop only because the next attempt was due later.
+    if (this.reconnectTimer !== undefined) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      this.start();
+    }
     const drained = new Promise<void>((resolve) => {
       this.drainWaiter = resolve;
       this.checkDrained();

@@ -273,4 +273,17 @@ describe('HepSender over real sockets', () => {
       expect(sender.stats().collectors[0], transport).toMatchObject({ sent: 5, dropped: 0, connectFailures: 0, reconnects: 0 });
     }
   });
+
+  it('close() tries a collector that is waiting out its backoff at once: one back up by then gets the queue within the deadline', async () => {
+    const port = await freePort();
+    // Backoff of 10 to 20 s after each failure: longer than the 5 s deadline below.
+    const sender = new HepSender({ captureId: 1, backoffInitialMs: 20_000, backoffMaxMs: 20_000, collectors: [{ host: '127.0.0.1', port, transport: 'tcp' }] });
+    for (let i = 0; i < 5; i++) sender.send(report(i));
+    await waitFor(() => sender.stats().collectors[0]!.connectFailures >= 1, 30_000, 'first connect refused');
+    const sink = await startStreamSink({ port });
+    cleanups.push(() => sink.close());
+    await sender.close(5000);
+    expect(sender.stats().collectors[0]).toMatchObject({ sent: 5, dropped: 0, queued: 0 });
+    await waitFor(() => sink.frames.length === 5);
+  });
 });
