@@ -50,6 +50,12 @@ export interface HepTransportTuning {
    * 10,000/s; 0 = unpaced.
    */
   udpMaxRate?: number;
+  /**
+   * A connected collector that takes nothing for this long while a producer waits in room() is stalled
+   * (it accepted the connection but does not read): room() stops waiting for it, and its queue drops the
+   * oldest, until it takes something again. Default 5 s.
+   */
+  stallMs?: number;
   /** Delivery problems and recoveries, for logs (the caller rate-limits). */
   onEvent?: (e: HepCollectorEvent) => void;
 }
@@ -116,6 +122,11 @@ export abstract class HepCollector {
   /** True once a connection was lost or never made: the next successful connect reports 'up'. */
   private wasDown = false;
   private roomWaiters: Array<() => void> = [];
+  private readonly stallMs: number;
+  /** performance.now() of the last packet handed over, or of the start of a wait for room. */
+  private progressAt = 0;
+  private stalled = false;
+  private stallTimer: NodeJS.Timeout | undefined;
   private settleWaiters: Array<() => void> = [];
   protected readonly onEvent: (e: HepCollectorEvent) => void;
   private readonly flushBound = (): void => {
@@ -135,6 +146,7 @@ export abstract class HepCollector {
     this.backoffInitialMs = tuning.backoffInitialMs ?? 250;
     this.backoffMaxMs = tuning.backoffMaxMs ?? 30_000;
     this.onEvent = tuning.onEvent ?? (() => {});
+    this.stallMs = tuning.stallMs ?? 5000;
   }
 
   /** The address to connect to: `host` itself when it is an IP, else resolved now (asynchronously, never throws). */
@@ -158,11 +170,27 @@ export abstract class HepCollector {
     this.onDisconnected(reason);
   }
 
-  /** Resolves once the queue is below half its capacity (immediately: null). */
+  /** Resolves once the queue is below half its capacity, or the collector is down or stalled (immediately: null). */
   room(): Promise<void> | null {
-    // A collector that is down takes nothing however long one waits: its queue drops the oldest instead.
-    if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected) return null;
+    // A collector that is down or stalled takes nothing however long one waits: its queue drops the oldest instead.
+    if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected || this.stalled) return null;
+    if (this.stallTimer === undefined) {
+      this.progressAt = performance.now();
+      this.armStallTimer(this.stallMs);
+    }
     return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private armStallTimer(ms: number): void {
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.roomWaiters.length === 0) return;
+      const quiet = performance.now() - this.progressAt;
+      if (quiet < this.stallMs) return this.armStallTimer(this.stallMs - quiet);
+      this.stalled = true;
+      this.wakeRoomWaiters();
+    }, Math.max(1, Math.ceil(ms)));
+    this.stallTimer.unref();
   }
 
   /**
@@ -182,7 +210,7 @@ export abstract class HepCollector {
   }
 
   private wakeRoomWaiters(): void {
-    if (this.roomWaiters.length === 0 || (this.connected && this.queue.size >= this.queue.capacity / 2)) return;
+    if (this.roomWaiters.length === 0 || (this.connected && !this.stalled && this.queue.size >= this.queue.capacity / 2)) return;
     const w = this.roomWaiters;
     this.roomWaiters = [];
     for (const f of w) f();
@@ -244,6 +272,8 @@ export abstract class HepCollector {
 
   protected onPacketDone(err: Error | null | undefined): void {
     this.inFlight--;
+    this.progressAt = performance.now();
+    this.stalled = false;
     if (err) {
       if (this.abandoned) this.dropped++;
       else {
@@ -342,6 +372,8 @@ export abstract class HepCollector {
     for (const f of w) f();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     this.destroySocket();
     this.connected = false;
   }

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import path from 'node:path';
 import { HepProtoType, HepSender, decodeHep3Strict, type HepCollectorEvent, type HepSendInput } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
@@ -122,6 +123,32 @@ describe('HEP delivery failures', () => {
     expect(decodeHep3Strict(rx.packets[0]!).correlationId).toBe('kept');
     expect(tlsSink.connections).toBe(0);
   });
+
+  it('a collector that accepts the connection but reads nothing: room() stops waiting for it, its queue drops the oldest (counted), a replay-style producer is never held for good', async () => {
+    const held: net.Socket[] = [];
+    const deaf = net.createServer((sock) => {
+      sock.pause(); // takes the connection, never reads: the kernel buffers fill, then nothing moves
+      sock.on('error', () => {});
+      held.push(sock);
+    });
+    await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => (held.forEach((x) => x.destroy()), deaf.close(() => r()))));
+    const { events, onEvent } = collect();
+    const sender = new HepSender({ captureId: 1, onEvent, stallMs: 300, collectors: [{ host: '127.0.0.1', port: (deaf.address() as net.AddressInfo).port, transport: 'tcp', queueSize: 100 }] });
+    cleanups.push(() => sender.close(50));
+    await waitFor(() => sender.stats().collectors[0]!.connected, 30_000, 'connected');
+    const pad = 'p'.repeat(60_000);
+    const n = 400; // 24 MB: more than loopback's socket buffers take
+    for (let i = 0; i < n; i++) {
+      const room = sender.room();
+      if (room !== null) await room;
+      sender.send({ ...report(i), payload: JSON.stringify({ SEQ: i, PAD: pad }) });
+    }
+    const c = sender.stats().collectors[0]!;
+    expect(c.dropped).toBeGreaterThan(0);
+    expect(c.sent + c.failed + c.dropped + c.queued + c.inFlight).toBe(n);
+    expect(events.filter((e) => e.kind === 'dropped').length).toBe(c.dropped);
+  }, 60_000);
 
   it('a full queue reports "dropped" events; counters stay balanced', async () => {
     const { events, onEvent } = collect();
