@@ -272,6 +272,8 @@ export class WebhookOutput implements Output {
       this.failedAttempt(`HTTP ${res.status}`);
       return res.status >= 500 || res.status === 429 ? 'retry' : 'final';
     } catch (err) {
+      // Abandoned at the stop deadline (counted as dropped by pump()): no failure of the receiver's.
+      if (this.abort.signal.aborted) return 'final';
       const e = err as { name?: string; cause?: { code?: string }; message?: string };
       this.failedAttempt(e.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : (e.cause?.code ?? e.message ?? String(err)));
       return 'retry';

@@ -135,7 +135,7 @@ describe('webhook output', () => {
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
   });
 
-  it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery', async () => {
+  it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery (abandoned, not a failed attempt)', async () => {
     const stuck = await receiver(() => 'hang');
     open.push(stuck);
     const w = output(stuck.url, { queueSize: 3, timeoutMs: 60_000 });
@@ -147,8 +147,10 @@ describe('webhook output', () => {
     const t0 = Date.now();
     await w.close(300);
     expect(Date.now() - t0).toBeLessThan(2000);
-    expect(w.stats()[0]).toMatchObject({ queued: 0, dropped: 10, sent: 0 });
+    expect(w.stats()[0]).toMatchObject({ queued: 0, dropped: 10, sent: 0, errors: 0 });
+    expect(logs.filter((l) => l.msg.startsWith('webhook POST failed'))).toEqual([]);
   });
+
   it('credentials in the URL (https://user:password@host/...) are sent as HTTP Basic authorization and never logged', async () => {
     const rx = await receiver((n) => (n === 1 ? 503 : 200));
     open.push(rx);
