@@ -234,9 +234,9 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     pipeline.faults.setLimits(mediaFaultLimits(next.reports.faults));
     live.setRules(next);
   });
+  rt?.lifecycle.onStop('run summary', () => logRunSummary(log, pipelineView(pipeline), outputs, 0), RUN_SUMMARY_STEP);
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   await captureUntilStopped(loop.run(), timer);
-  logRunSummary(log, pipelineView(pipeline), outputs, 0);
   return ExitCode.OK;
 }
 
@@ -304,13 +304,18 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
     return { workers: r.applied };
   });
   // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
+  rt?.lifecycle.onStop('run summary', () => {
+    // How the flow hash spread the load: packets and streams per worker.
+    const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
+    logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
+  }, RUN_SUMMARY_STEP);
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   await captureUntilStopped(pool.finished, timer);
-  // How the flow hash spread the load: packets and streams per worker.
-  const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
-  logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
   return ExitCode.OK;
 }
+
+/** Stop step of a live run's summary: after the final reports (10) were written, so it counts them. */
+const RUN_SUMMARY_STEP = 20;
 
 /**
  * A stop step after the final reports: the table of the streams running at stop goes to standard error
