@@ -303,13 +303,13 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
     for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
-  // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
   rt?.lifecycle.onStop('run summary', () => {
     // How the flow hash spread the load: packets and streams per worker.
     const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
     logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
   }, RUN_SUMMARY_STEP);
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
+  // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
   await captureUntilStopped(pool.finished, timer);
   return ExitCode.OK;
 }
