@@ -3,7 +3,8 @@
  * two network namespaces, the probe capturing inside the second one, in one thread and with media workers:
  * - `call ended` of calls shorter than the report interval (the default 10 s) names the call's streams
  *   and their worst MOS, as the call's HANGUP reports (the JSON lines output) carry them;
- * - the `run summary` at a stop counts the final reports the stop wrote.
+ * - the `run summary` at a stop counts the final reports the stop wrote, and is logged also when the
+ *   shutdown deadline cuts the stop short.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,10 +47,11 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
 
   /**
    * Starts the probe on `cb` writing reports to `jsonl`, replays `pcap` from the other side (tcpreplay
-   * ARGS first), waits for `stopWhen` to hold on the log lines, stops it with SIGTERM; returns its log once it exited 0.
+   * ARGS first), waits for `stopWhen` to hold on the log lines, stops it with SIGTERM; returns its log once it
+   * exited with `exitCode`.
    */
-  async function runProbe(workers: number, jsonl: string, replayArgs: string[], stopWhen: (lines: LogLine[]) => boolean): Promise<string> {
-    const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'cb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', `capture.workers=${workers}`, '--log-format', 'json'];
+  async function runProbe(workers: number, jsonl: string, replayArgs: string[], stopWhen: (lines: LogLine[]) => boolean, probeArgs = ['--no-hep'], exitCode = 0): Promise<string> {
+    const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'cb', ...probeArgs, '--jsonl', jsonl, '--metrics-port', '0', '--set', `capture.workers=${workers}`, '--log-format', 'json'];
     const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     probe.stderr.on('data', (d) => (log += d));
@@ -61,7 +63,7 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       const lines = (): LogLine[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
       expect(await until(() => stopWhen(lines()), 30_000), log).toBe(true);
       probe.kill('SIGTERM');
-      expect(await exited, log).toBe(0);
+      expect(await exited, log).toBe(exitCode);
     } finally {
       if (probe.exitCode === null) probe.kill('SIGKILL');
     }
@@ -100,6 +102,16 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       };
       expect(summary.reports.qosReports).toBe(written.length);
       expect(summary.outputs.find((o) => o.output === 'jsonl')?.sent).toBe(written.length);
+    }, 120_000);
+
+    it(`capture.workers ${workers}: a stop cut short by the shutdown deadline still logs the run summary`, async () => {
+      // A HEP collector refusing connections: its queue holds the final reports until the 1 s deadline ends the process.
+      const probeArgs = ['--hep', 'tcp://127.0.0.1:1', '--set', 'process.shutdown_deadline_ms=1000'];
+      const log = await runProbe(workers, join(dir, `deadline-${workers}.jsonl`), ['--limit', '800'], () => true, probeArgs, 1);
+      const lines = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine & { outputs?: Array<{ output: string }> });
+      expect(lines.some((l) => l.msg === 'shutdown deadline exceeded: exiting, some final reports may be lost'), log).toBe(true);
+      const summary = lines.find((l) => l.msg === 'run summary');
+      expect(summary?.outputs?.map((o) => o.output).sort(), log).toEqual(['hep', 'jsonl']);
     }, 120_000);
   }
 });
