@@ -150,6 +150,21 @@ describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
     });
   });
 
+  it('names the interface and the fix when it is down', async () => {
+    const name = `rpd${process.pid % 100000}`;
+    spawnSync('ip', ['link', 'del', name]);
+    const add = spawnSync('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`], { encoding: 'utf8' });
+    expect(add.status, add.stderr).toBe(0);
+    try {
+      await expect(openLiveCapture({ interface: name, backend: 'pcap' })).rejects.toMatchObject({
+        code: 'ENETDOWN',
+        message: expect.stringContaining(`'${name}' is not up: bring it up first (ip link set ${name} up)`),
+      });
+    } finally {
+      spawnSync('ip', ['link', 'del', name]);
+    }
+  });
+
   it("rejects a bad BPF filter with pcap's own message (same as tcpdump's)", async () => {
     const bad = 'udp port and';
     // tcpdump -d compiles the expression with the same libpcap: its message is the reference.
