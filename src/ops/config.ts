@@ -104,7 +104,7 @@ export const probeSchema = obj(
         backend: oneOf({ doc: 'auto: native TPACKET_V3 addon, else cap; pcap: native addon only; cap: the portable cap binding (host timestamps).', values: ['auto', 'pcap', 'cap'] as const, default: 'auto' }),
         interface: str({ doc: 'Interface to sniff (the SPAN/mirror port). Required for `run` (or -i).', default: '' }),
         snap_length: int({ doc: 'Bytes kept per packet. 9216 covers jumbo frames and tunnel headers.', default: 9216, min: 64, max: 262144 }),
-        buffer_size_mb: int({ doc: 'Kernel ring size in MiB; the burst the probe can absorb.', default: 64, min: 1, max: 4096 }),
+        buffer_size_mb: int({ doc: 'Kernel ring size in MiB; the burst the probe can absorb.', default: 64, min: 1, max: 2047 }),
         buffer_timeout_ms: int({ doc: 'Longest wait before a partly filled block is delivered, and the least time between two reads of the ring while it fills slowly (batching latency).', default: 100, min: 1, max: 1000 }),
         filter: str({ doc: 'BPF filter applied in the kernel; empty = everything.', default: '' }),
         promiscuous: bool({ doc: 'Promiscuous mode (needed on a mirror port: frames are not addressed to us).', default: true }),
