@@ -88,6 +88,11 @@ export class DialogWriter {
     return cseq;
   }
 
+  /** CANCEL of the INVITE with CSeq `cseq` (in the dialog when `inDialog`: a re-INVITE's). */
+  cancel(ms: number, cseq: number, o: { fromCaller?: boolean; inDialog?: boolean } = {}): void {
+    this.request(ms, 'CANCEL', cseq, o.fromCaller ?? true, o.inDialog ?? false, null);
+  }
+
   private request(ms: number, method: string, cseq: number, fromCaller: boolean, inDialog: boolean, sdp: SdpSpec | null): void {
     const [src, dst] = fromCaller ? [this.caller, this.callee] : [this.callee, this.caller];
     const tags = fromCaller ? { fromTag: 'a', toTag: inDialog ? 'b' : undefined } : { fromTag: 'b', toTag: 'a' };
@@ -195,6 +200,36 @@ export function rejectedT38Reinvite(o: { t0Ms: number; before: number; after: nu
   const bc = d.bye(byeAt);
   d.respond(byeAt + 1, 200, bc, null, { method: 'BYE' });
   return { records: t.records(), callId: 'refused-t38@gen', a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
+}
+
+/**
+ * An answered call whose caller offers hold by re-INVITE and CANCELs it before any answer: the callee
+ * answers the CANCEL 200 and the re-INVITE 487, and the audio carries on both ways until the BYE (a
+ * cancelled re-INVITE leaves the dialog and its session as they were, RFC 3261 14.1).
+ */
+export function cancelledReinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.1.0.14', port: 40020, ssrc: 0x7777aaaa };
+  const b = { ip: '10.2.0.24', port: 50020, ssrc: 0x8888bbbb };
+  const d = new DialogWriter(t, 'cancelled-reinvite@gen', a.ip, b.ip);
+  const c = d.invite(o.t0Ms, audio(a.ip, a.port));
+  d.respond(o.t0Ms + 50, 200, c, audio(b.ip, b.port));
+  d.ack(o.t0Ms + 60, c);
+  const start = o.t0Ms + 100;
+  const ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.before });
+  const ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.before });
+  const at = start + o.before * 20;
+  const r = d.invite(at, { ip: a.ip, media: [{ port: a.port, formats: [8], direction: 'sendonly' }] }, { reinvite: true });
+  d.cancel(at + 500, r, { inDialog: true });
+  d.respond(at + 510, 200, r, null, { method: 'CANCEL' });
+  d.respond(at + 520, 487, r, null);
+  d.ack(at + 530, r);
+  t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.after });
+  t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.after });
+  const byeAt = at + 10 + o.after * 20 + 40;
+  const bc = d.bye(byeAt);
+  d.respond(byeAt + 1, 200, bc, null, { method: 'BYE' });
+  return { records: t.records(), callId: 'cancelled-reinvite@gen', a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
 }
 
 /**

@@ -468,7 +468,9 @@ export class CallTracker {
 
     if (msg.isRequest) {
       if (msg.method === 'BYE') this.endCall(idx, 'bye', 0, nowMs);
-      else if (msg.method === 'CANCEL') this.endCall(idx, 'cancel', 0, nowMs);
+      // CANCEL ends only an attempt still unanswered: a cancelled re-INVITE (or a CANCEL crossing the
+      // 2xx) leaves the confirmed dialog and its media as they were (RFC 3261 9.1, 14.1).
+      else if (msg.method === 'CANCEL' && call.state === 'early') this.endCall(idx, 'cancel', 0, nowMs);
     } else if (msg.cseqMethod === 'BYE' && msg.statusCode >= 200 && msg.statusCode < 300) {
       this.endCall(idx, 'bye', 0, nowMs); // BYE itself was missed
     } else if (

@@ -1,6 +1,6 @@
 /**
  * Where a call's streams end and which Call-ID they carry, on generated dialogs, against tshark:
- * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, B2BUA legs naming the
+ * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, a cancelled re-INVITE, B2BUA legs naming the
  * same media addresses, early media of a rejected call. Each capture is replayed through the CLI's
  * path (runReplay) and compared with `tshark -z rtp,streams` (packets per stream) and rtp.setup-frame
  * (Call-ID of each stream's first packet).
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { b2buaSharedMedia, callWithTrailingMedia, classicPcap, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
+import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
 import { e2eConfig, finals, replayReports, reportKey, type E2eReport } from '../e2e/helpers.js';
 import { parseTshark, streamKey } from '../rtp/helpers.js';
@@ -95,6 +95,18 @@ describe('a refused re-offer moves nothing', () => {
     }
     // tshark decodes the audio to the offerer as RTP throughout too (its own counts, same streams).
     expectSameAsTshark(c);
+  });
+});
+
+describe('a cancelled re-INVITE ends nothing', () => {
+  it('CANCEL of a hold re-INVITE, 487: the call and its audio carry on as one stream each way to the BYE', async () => {
+    const s = cancelledReinvite({ t0Ms: T0, before: 50, after: 250 });
+    const c = await compare('cancelled-reinvite', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
+      [s.callId, 'HANGUP', 300],
+      [s.callId, 'HANGUP', 300],
+    ]);
   });
 });
 
