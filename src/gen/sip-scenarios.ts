@@ -233,6 +233,67 @@ export function cancelledReinvite(o: { t0Ms: number; before: number; after: numb
 }
 
 /**
+ * Parallel forking seen at the proxy: one INVITE (one Call-ID) goes to two branches; branch 1 is busy
+ * (486 at once), branch 2 rings for `ringMs` and answers with SDP; the caller and branch 2 then talk
+ * directly, `packets` each way, until the BYE. The 486 ends one early dialog, not the call.
+ */
+export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packets: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const callId = 'forked@gen';
+  const a = { ip: '10.1.0.15', port: 40030, ssrc: 0x9999aaaa };
+  const b = { ip: '10.2.0.26', port: 50030, ssrc: 0xaaaa9999 };
+  const proxy = '10.9.0.2';
+  const busy = '10.2.0.25';
+  const offer = sdpBody(audio(a.ip, a.port));
+  const invite = sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: offer });
+  const reply = (status: number, toTag: string, method = 'INVITE', body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: method, body });
+  t.sip(o.t0Ms, proxy, busy, invite);
+  t.sip(o.t0Ms + 1, proxy, b.ip, invite);
+  t.sip(o.t0Ms + 30, busy, proxy, reply(486, 'b1'));
+  t.sip(o.t0Ms + 31, proxy, busy, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b1', cseq: 1 }));
+  t.sip(o.t0Ms + 60, b.ip, proxy, reply(180, 'b2'));
+  const answerAt = o.t0Ms + 60 + o.ringMs;
+  t.sip(answerAt, b.ip, proxy, reply(200, 'b2', 'INVITE', sdpBody(audio(b.ip, b.port))));
+  t.sip(answerAt + 10, proxy, b.ip, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 1 }));
+  t.rtp(answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
+  const byeAt = answerAt + 100 + o.packets * 20;
+  t.sip(byeAt, proxy, b.ip, sipRequest('BYE', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 2 }));
+  t.sip(byeAt + 5, b.ip, proxy, sipResponse(200, { callId, fromTag: 'a', toTag: 'b2', cseq: 2, cseqMethod: 'BYE' }));
+  return { records: t.records(), callId, a, b, packets: { ab: o.packets, ba: o.packets } };
+}
+
+/**
+ * Serial forking at a proxy (least-cost-routing failover): the INVITE goes to a first gateway, which
+ * answers 503; the proxy sends the same INVITE (same Call-ID and CSeq, a new branch) to a second gateway,
+ * which rings and answers with SDP; `packets` each way between the caller and the second gateway, then BYE.
+ */
+export function failoverToSecondGateway(o: { t0Ms: number; packets: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const callId = 'failover@gen';
+  const a = { ip: '10.1.0.16', port: 40040, ssrc: 0xbbbb1111 };
+  const b = { ip: '10.2.0.28', port: 50040, ssrc: 0x1111bbbb };
+  const proxy = '10.9.0.3';
+  const first = '10.2.0.27';
+  const invite = sipRequest('INVITE', 'sip:+15551234@example.com', { callId, fromTag: 'a', cseq: 1, body: sdpBody(audio(a.ip, a.port)) });
+  const reply = (status: number, toTag: string, body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: 'INVITE', body });
+  t.sip(o.t0Ms, proxy, first, invite);
+  t.sip(o.t0Ms + 40, first, proxy, reply(503, 'gw1'));
+  t.sip(o.t0Ms + 41, proxy, first, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw1', cseq: 1 }));
+  t.sip(o.t0Ms + 45, proxy, b.ip, invite);
+  t.sip(o.t0Ms + 300, b.ip, proxy, reply(180, 'gw2'));
+  const answerAt = o.t0Ms + 4000;
+  t.sip(answerAt, b.ip, proxy, reply(200, 'gw2', sdpBody(audio(b.ip, b.port))));
+  t.sip(answerAt + 10, proxy, b.ip, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw2', cseq: 1 }));
+  t.rtp(answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
+  const byeAt = answerAt + 100 + o.packets * 20;
+  t.sip(byeAt, proxy, b.ip, sipRequest('BYE', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw2', cseq: 2 }));
+  t.sip(byeAt + 5, b.ip, proxy, sipResponse(200, { callId, fromTag: 'a', toTag: 'gw2', cseq: 2, cseqMethod: 'BYE' }));
+  return { records: t.records(), callId, a, b, packets: { ab: o.packets, ba: o.packets } };
+}
+
+/**
  * A B2BUA between a and b: leg 1 (a <-> B2BUA) and leg 2 (B2BUA <-> b) first anchor the media on the
  * B2BUA, then each leg is re-INVITEd so a and b send to each other directly: both legs' SDP name a's
  * and b's media addresses. `lastLeg` says which leg's re-INVITE completes last.

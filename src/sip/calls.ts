@@ -427,8 +427,11 @@ export class CallTracker {
     }
     const call = this.calls[idx]!;
     if (call.state === 'ended') {
-      this.stats.ignoredAfterEnd++;
-      return;
+      if (!answersEndedAttempt(call, msg)) {
+        this.stats.ignoredAfterEnd++;
+        return;
+      }
+      this.reopen(call);
     }
     call.lastMs = nowMs;
 
@@ -823,6 +826,28 @@ export class CallTracker {
     this.hookCallEnd(idx, reason);
   }
 
+  /**
+   * A 2xx to the initial INVITE after a failure or CANCEL ended it: another fork answered, or the answer
+   * crossed the CANCEL (RFC 3261 9.1, 16.7). The attempt is live again (the 2xx confirms it) and its
+   * media bindings still lingering are its own again.
+   */
+  private reopen(call: SipCall): void {
+    call.state = 'early';
+    call.endReason = null;
+    call.endStatus = 0;
+    const lingering = call.lingering;
+    if (lingering === null) return;
+    for (let i = lingering.length - 1; i >= 0; i--) {
+      const b = lingering[i];
+      if (!this.isLingering(b) || b.retireReason !== 'call-end') continue;
+      const slot = b.side * MAX_MEDIA_PER_SIDE + b.mediaIndex;
+      if (call.bindings[slot] >= 0) continue;
+      b.retireAtMs = 0; // left in the linger queue, which skips bindings no longer lingering
+      call.bindings[slot] = b.id;
+      lingering.splice(i, 1);
+    }
+  }
+
   private freeCall(idx: number): void {
     const call = this.calls[idx]!;
     // Its slot is about to be reused: lingering bindings (which name the slot) retire now.
@@ -881,6 +906,18 @@ export class CallTracker {
     this.lingerQueue = [];
     this.lingerHead = 0;
   }
+}
+
+/** A 2xx to the initial INVITE of a call that ended by a failure response or a CANCEL. */
+function answersEndedAttempt(call: SipCall, msg: SipMessage): boolean {
+  return (
+    (call.endReason === 'rejected' || call.endReason === 'cancel') &&
+    !msg.isRequest &&
+    msg.cseqMethod === 'INVITE' &&
+    msg.statusCode >= 200 &&
+    msg.statusCode < 300 &&
+    msg.cseqNum === call.inviteCseq
+  );
 }
 
 function sameAddress(a: Uint32Array, b: Uint32Array): boolean {

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
+import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
 import { e2eConfig, finals, replayReports, reportKey, type E2eReport } from '../e2e/helpers.js';
 import { parseTshark, streamKey } from '../rtp/helpers.js';
@@ -106,6 +106,31 @@ describe('a cancelled re-INVITE ends nothing', () => {
     expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
       [s.callId, 'HANGUP', 300],
       [s.callId, 'HANGUP', 300],
+    ]);
+  });
+});
+
+describe('a forked call', () => {
+  // 1 s: the 2xx comes while the offer's binding still lingers; 5 s: after it retired.
+  for (const ringMs of [1000, 5000]) {
+    it(`one branch busy (486), the other answers ${ringMs / 1000} s later: the call and its audio carry on to the BYE`, async () => {
+      const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs, packets: 100 });
+      const c = await compare(`forked-busy-${ringMs}`, s.records);
+      expectSameAsTshark(c);
+      expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
+        [s.callId, 'HANGUP', 100],
+        [s.callId, 'HANGUP', 100],
+      ]);
+    });
+  }
+
+  it('serial forking: the first gateway answers 503, the proxy sends the INVITE on to a second that answers', async () => {
+    const s = failoverToSecondGateway({ t0Ms: T0, packets: 100 });
+    const c = await compare('failover-503', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
+      [s.callId, 'HANGUP', 100],
+      [s.callId, 'HANGUP', 100],
     ]);
   });
 });
