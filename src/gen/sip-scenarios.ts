@@ -235,9 +235,10 @@ export function cancelledReinvite(o: { t0Ms: number; before: number; after: numb
 /**
  * Parallel forking seen at the proxy: one INVITE (one Call-ID) goes to two branches; branch 1 is busy
  * (486 at once), branch 2 rings for `ringMs` and answers with SDP; the caller and branch 2 then talk
- * directly, `packets` each way, until the BYE. The 486 ends one early dialog, not the call.
+ * directly, `packets` each way, until the BYE. The 486 ends one early dialog, not the call. With
+ * `earlyMedia`, branch 2 rings with a 183 with SDP and plays that many packets of ringback (SSRC b + 1).
  */
-export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packets: number }): SipScenario {
+export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packets: number; earlyMedia?: number }): SipScenario {
   const t = new CaptureTimeline();
   const callId = 'forked@gen';
   const a = { ip: '10.1.0.15', port: 40030, ssrc: 0x9999aaaa };
@@ -251,7 +252,7 @@ export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packe
   t.sip(o.t0Ms + 1, proxy, b.ip, invite);
   t.sip(o.t0Ms + 30, busy, proxy, reply(486, 'b1'));
   t.sip(o.t0Ms + 31, proxy, busy, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b1', cseq: 1 }));
-  t.sip(o.t0Ms + 60, b.ip, proxy, reply(180, 'b2'));
+  ringing(t, o.t0Ms + 60, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'b2', 'INVITE', body));
   const answerAt = o.t0Ms + 60 + o.ringMs;
   t.sip(answerAt, b.ip, proxy, reply(200, 'b2', 'INVITE', sdpBody(audio(b.ip, b.port))));
   t.sip(answerAt + 10, proxy, b.ip, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 1 }));
@@ -264,11 +265,25 @@ export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packe
 }
 
 /**
+ * The callee `b` rings towards `proxy`: a 180, or with `earlyMedia` a 183 with SDP and that many packets
+ * of ringback from b to the caller `a` (SSRC b + 1).
+ */
+function ringing(t: CaptureTimeline, ms: number, a: ScenarioParty, b: ScenarioParty, proxy: string, earlyMedia: number | undefined, reply: (status: number, body: string) => string): void {
+  if (earlyMedia === undefined) {
+    t.sip(ms, b.ip, proxy, reply(180, ''));
+    return;
+  }
+  t.sip(ms, b.ip, proxy, reply(183, sdpBody(audio(b.ip, b.port))));
+  t.rtp(ms + 20, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc + 1, seq: 1, ts: 0, count: earlyMedia });
+}
+
+/**
  * Serial forking at a proxy (least-cost-routing failover): the INVITE goes to a first gateway, which
  * answers 503; the proxy sends the same INVITE (same Call-ID and CSeq, a new branch) to a second gateway,
- * which rings and answers with SDP; `packets` each way between the caller and the second gateway, then BYE.
+ * which rings and answers with SDP; `packets` each way between the caller and the second gateway, then
+ * BYE. With `earlyMedia`, the second gateway rings with a 183 with SDP and that many packets of ringback.
  */
-export function failoverToSecondGateway(o: { t0Ms: number; packets: number }): SipScenario {
+export function failoverToSecondGateway(o: { t0Ms: number; packets: number; earlyMedia?: number }): SipScenario {
   const t = new CaptureTimeline();
   const callId = 'failover@gen';
   const a = { ip: '10.1.0.16', port: 40040, ssrc: 0xbbbb1111 };
@@ -281,8 +296,8 @@ export function failoverToSecondGateway(o: { t0Ms: number; packets: number }): S
   t.sip(o.t0Ms + 40, first, proxy, reply(503, 'gw1'));
   t.sip(o.t0Ms + 41, proxy, first, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw1', cseq: 1 }));
   t.sip(o.t0Ms + 45, proxy, b.ip, invite);
-  t.sip(o.t0Ms + 300, b.ip, proxy, reply(180, 'gw2'));
-  const answerAt = o.t0Ms + 4000;
+  ringing(t, o.t0Ms + 300, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'gw2', body));
+  const answerAt = o.t0Ms + 800 + (o.earlyMedia ?? 160) * 20;
   t.sip(answerAt, b.ip, proxy, reply(200, 'gw2', sdpBody(audio(b.ip, b.port))));
   t.sip(answerAt + 10, proxy, b.ip, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw2', cseq: 1 }));
   t.rtp(answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });

@@ -92,6 +92,8 @@ export interface SipCall {
   endReason: CallEndReason | null;
   /** Final status that ended the call (>= 300), 0 otherwise. */
   endStatus: number;
+  /** To tag of that final response: the early dialog it ended ('' otherwise). */
+  endTag: string;
   /** From tag of the first message seen: identifies side 0. */
   callerTag: string;
   /** CSeq number of the current initial INVITE (auth retries raise it). */
@@ -427,7 +429,7 @@ export class CallTracker {
     }
     const call = this.calls[idx]!;
     if (call.state === 'ended') {
-      if (!answersEndedAttempt(call, msg)) {
+      if (!continuesEndedAttempt(call, msg)) {
         this.stats.ignoredAfterEnd++;
         return;
       }
@@ -483,6 +485,7 @@ export class CallTracker {
       msg.cseqNum === call.inviteCseq &&
       !RETRIED_STATUSES.has(msg.statusCode)
     ) {
+      call.endTag = msg.toTag;
       this.endCall(idx, 'rejected', msg.statusCode, nowMs);
     }
   }
@@ -555,6 +558,7 @@ export class CallTracker {
       lastMs: nowMs,
       endReason: null,
       endStatus: 0,
+      endTag: '',
       callerTag: msg.fromTag,
       inviteCseq: -1,
       xcid: '',
@@ -827,14 +831,14 @@ export class CallTracker {
   }
 
   /**
-   * A 2xx to the initial INVITE after a failure or CANCEL ended it: another fork answered, or the answer
-   * crossed the CANCEL (RFC 3261 9.1, 16.7). The attempt is live again (the 2xx confirms it) and its
+   * The attempt a failure or CANCEL ended goes on (see continuesEndedAttempt): it is live again and its
    * media bindings still lingering are its own again.
    */
   private reopen(call: SipCall): void {
     call.state = 'early';
     call.endReason = null;
     call.endStatus = 0;
+    call.endTag = '';
     const lingering = call.lingering;
     if (lingering === null) return;
     for (let i = lingering.length - 1; i >= 0; i--) {
@@ -908,16 +912,19 @@ export class CallTracker {
   }
 }
 
-/** A 2xx to the initial INVITE of a call that ended by a failure response or a CANCEL. */
-function answersEndedAttempt(call: SipCall, msg: SipMessage): boolean {
-  return (
-    (call.endReason === 'rejected' || call.endReason === 'cancel') &&
-    !msg.isRequest &&
-    msg.cseqMethod === 'INVITE' &&
-    msg.statusCode >= 200 &&
-    msg.statusCode < 300 &&
-    msg.cseqNum === call.inviteCseq
-  );
+/**
+ * The call attempt a failure response or a CANCEL ended goes on: a 2xx to its INVITE (another fork
+ * answered, or the answer crossed the CANCEL: RFC 3261 9.1, 16.7); after a failure, also a provisional
+ * from another early dialog (a parallel fork still ringing) or a new INVITE outside the dialog (a proxy
+ * trying the next target, or the caller retrying with the same Call-ID: RFC 3261 8.1.3.5, 16.6).
+ */
+function continuesEndedAttempt(call: SipCall, msg: SipMessage): boolean {
+  const failed = call.endReason === 'rejected';
+  if (!failed && call.endReason !== 'cancel') return false;
+  if (msg.isRequest) return failed && msg.method === 'INVITE' && msg.toTag === '' && msg.cseqNum >= call.inviteCseq;
+  if (msg.cseqMethod !== 'INVITE' || msg.cseqNum !== call.inviteCseq || msg.statusCode >= 300) return false;
+  if (msg.statusCode >= 200) return true;
+  return failed && msg.statusCode > 100 && msg.toTag !== '' && msg.toTag !== call.endTag;
 }
 
 function sameAddress(a: Uint32Array, b: Uint32Array): boolean {

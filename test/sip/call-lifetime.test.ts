@@ -124,6 +124,13 @@ describe('a forked call', () => {
     });
   }
 
+  it('one branch busy (486), the other plays ringback after a 183 for 4 s, then answers: every stream under the call', async () => {
+    const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 5000, packets: 100, earlyMedia: 200 });
+    const c = await compare('forked-busy-early-media', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TOTAL_PK]).sort()).toEqual([[s.callId, 100], [s.callId, 100], [s.callId, 200]]);
+  });
+
   it('serial forking: the first gateway answers 503, the proxy sends the INVITE on to a second that answers', async () => {
     const s = failoverToSecondGateway({ t0Ms: T0, packets: 100 });
     const c = await compare('failover-503', s.records);
@@ -132,6 +139,13 @@ describe('a forked call', () => {
       [s.callId, 'HANGUP', 100],
       [s.callId, 'HANGUP', 100],
     ]);
+  });
+
+  it('serial forking with early media: the second gateway plays ringback after a 183 for 5 s, then answers', async () => {
+    const s = failoverToSecondGateway({ t0Ms: T0, packets: 100, earlyMedia: 250 });
+    const c = await compare('failover-503-early-media', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TOTAL_PK]).sort()).toEqual([[s.callId, 100], [s.callId, 100], [s.callId, 250]]);
   });
 });
 
