@@ -57,7 +57,11 @@ interface CallAcc {
 }
 
 export class CallReportRecorder {
+  // Dialogs with an INVITE, and the others (REGISTER, OPTIONS pings...), each least recently active
+  // first. A live recorder forgets the others first: a new Call-ID per OPTIONS ping must not push the
+  // running calls out.
   private readonly calls = new Map<string, CallAcc>();
+  private readonly others = new Map<string, CallAcc>();
   private readonly streams = new Map<string, ReportStream>();
 
   constructor(private readonly limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS) {}
@@ -65,12 +69,20 @@ export class CallReportRecorder {
   onSip(m: SipRecord): void {
     const head = parseSipHead(m.text);
     if (!head || !head.callId) return;
+    // Re-inserted last: the maps iterate least recently active first.
     let call = this.calls.get(head.callId);
-    if (call) this.calls.delete(head.callId); // re-inserted last: the map iterates least recently active first
-    else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
-    this.calls.set(head.callId, call);
-    if (this.calls.size > this.limits.retainDialogs) this.calls.delete(this.calls.keys().next().value!);
+    if (call) this.calls.delete(head.callId);
+    else {
+      call = this.others.get(head.callId);
+      if (call) this.others.delete(head.callId);
+      else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
+    }
     if (head.label === 'INVITE') call.invite = true;
+    (call.invite ? this.calls : this.others).set(head.callId, call);
+    if (this.calls.size + this.others.size > this.limits.retainDialogs) {
+      const oldest = this.others.size > 0 ? this.others : this.calls;
+      oldest.delete(oldest.keys().next().value!);
+    }
     if (m.tsMs < call.first) call.first = m.tsMs;
     if (m.tsMs > call.last) call.last = m.tsMs;
     if (call.messages.length >= this.limits.messagesPerCall) {
@@ -161,13 +173,13 @@ export class CallReportRecorder {
 
     // Calls are the INVITE dialogs and the Call-IDs media was correlated to; other dialogs are only counted.
     const calls = new Map<string, ReportCall>();
-    for (const c of this.calls.values()) if (c.invite) calls.set(c.callId, newCall(c));
+    for (const c of this.calls.values()) calls.set(c.callId, newCall(c));
     for (const s of streams) {
       if (s.callId === null) continue;
       let call = calls.get(s.callId);
       if (!call) {
         // Media correlated to a call whose SIP the capture does not hold (it started before).
-        const seen = this.calls.get(s.callId);
+        const seen = this.others.get(s.callId);
         call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false });
         calls.set(s.callId, call);
       }
@@ -175,7 +187,7 @@ export class CallReportRecorder {
     }
     for (const call of calls.values()) summarise(call, streams);
     const ordered = [...calls.values()].sort(worstFirst);
-    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs: this.calls.size - [...this.calls.keys()].filter((id) => calls.has(id)).length };
+    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs: this.others.size - [...this.others.keys()].filter((id) => calls.has(id)).length };
   }
 }
 

@@ -59,4 +59,13 @@ describe('call report recorder', () => {
     r.onSip(invite('c', 4));
     expect(r.build('t', 1).calls.map((c) => c.callId).sort()).toEqual(['a', 'c']);
   });
+
+  it('a live recorder forgets dialogs without an INVITE (an OPTIONS ping per Call-ID) before a call', () => {
+    const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 3 });
+    r.onSip(invite('call', 1));
+    for (let i = 0; i < 10; i++) r.onSip({ ...at, tsMs: 2 + i, text: `OPTIONS sip:b@x SIP/2.0\r\ni: ping-${i}\r\nCSeq: 1 OPTIONS\r\n\r\n` });
+    const d = r.build('t', 1);
+    expect(d.calls.map((c) => [c.callId, c.messages.length])).toEqual([['call', 1]]);
+    expect(d.otherDialogs).toBe(2);
+  });
 });
