@@ -846,7 +846,11 @@ export class CallTracker {
       if (!this.isLingering(b) || b.retireReason !== 'call-end') continue;
       const slot = b.side * MAX_MEDIA_PER_SIDE + b.mediaIndex;
       if (call.bindings[slot] >= 0) continue;
-      b.retireAtMs = 0; // left in the linger queue, which skips bindings no longer lingering
+      // Out of the linger queue too: retired again later, it queues again at its new time (the queue
+      // stays in due order).
+      const at = this.lingerQueue.indexOf(b, this.lingerHead);
+      if (at >= 0) this.lingerQueue.splice(at, 1);
+      b.retireAtMs = 0;
       call.bindings[slot] = b.id;
       lingering.splice(i, 1);
     }

@@ -138,6 +138,23 @@ describe('CallTracker dialogs', () => {
     expect(h.events.filter((e) => e.startsWith('end') || e.startsWith('start'))).toEqual(['start 0 fk', 'end 0 rejected', 'end 0 bye']);
   });
 
+  it('a reopened call ended again lingers from its new end; media of other calls retires on time meanwhile', () => {
+    const h = harness({ mediaLingerMs: 3000 });
+    const fork = (status: number, toTag: string) => text(sipResponse(status, { callId: 'x', fromTag: 'caller', toTag, cseq: 1, cseqMethod: 'INVITE' }));
+    h.feed([
+      up(invite('x', { ip: A, media: [{ port: 4500 }] }), 0),
+      up(invite('y', { ip: A, media: [{ port: 4600 }] }), 1),
+      down(fork(486, 'first'), 10), // x ends: its binding lingers to 3010
+      down(resp('y', 486, null), 100), // y ends: to 3100
+      down(fork(180, 'second'), 500), // x goes on
+      down(fork(480, 'second'), 1000), // and ends again: to 4000
+    ]);
+    h.tracker.expire(T0 + 3200);
+    expect([h.callIdAt(A, 4500), h.callIdAt(A, 4600)]).toEqual(['x', null]);
+    h.tracker.expire(T0 + 4000);
+    expect(h.callIdAt(A, 4500)).toBeNull();
+  });
+
   it('early media in 183 and SDP in PRACK/UPDATE bind; a port-0 answer rejects the stream', () => {
     const h = harness();
     h.feed([
