@@ -309,6 +309,28 @@ export function failoverToSecondGateway(o: { t0Ms: number; packets: number; earl
 }
 
 /**
+ * A call already running when the capture starts: `before` packets each way with no SIP seen, then a
+ * re-INVITE (in the dialog) naming the same media addresses, its 200 OK and ACK, `after` more packets
+ * each way, BYE. The probe learns the call at the re-INVITE.
+ */
+export function callLearnedAtReinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.1.0.17', port: 40050, ssrc: 0xcccc1111 };
+  const b = { ip: '10.2.0.29', port: 50050, ssrc: 0x1111cccc };
+  const d = new DialogWriter(t, 'running-before-capture@gen', a.ip, b.ip);
+  const n = o.before + o.after;
+  t.rtp(o.t0Ms, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: n });
+  t.rtp(o.t0Ms + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: n });
+  const at = o.t0Ms + o.before * 20;
+  const r = d.invite(at, audio(a.ip, a.port), { reinvite: true });
+  d.respond(at + 10, 200, r, audio(b.ip, b.port));
+  d.ack(at + 11, r);
+  const bc = d.bye(o.t0Ms + n * 20 + 40);
+  d.respond(o.t0Ms + n * 20 + 41, 200, bc, null, { method: 'BYE' });
+  return { records: t.records(), callId: 'running-before-capture@gen', a, b, packets: { ab: n, ba: n } };
+}
+
+/**
  * A B2BUA between a and b: leg 1 (a <-> B2BUA) and leg 2 (B2BUA <-> b) first anchor the media on the
  * B2BUA, then each leg is re-INVITEd so a and b send to each other directly: both legs' SDP name a's
  * and b's media addresses. `lastLeg` says which leg's re-INVITE completes last.
