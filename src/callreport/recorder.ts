@@ -130,8 +130,9 @@ export class CallReportRecorder {
       };
     }
     // A stream that ran before its call's SDP was seen (a call learned at a re-INVITE) reports under a
-    // synthetic id first, then under the Call-ID: it belongs to the call.
+    // synthetic id first, then under the Call-ID and the SDP's codec name: the latest report says.
     if (!Number(r.SYNTHETIC_ID)) s.callId = String(r.CORRELATION_ID);
+    if (r.CODEC_NAME) s.codec = String(r.CODEC_NAME);
     this.streams.set(key, s);
     if (this.streams.size > this.limits.retainStreams) this.streams.delete(this.streams.keys().next().value!);
     // A stream reporting for days keeps a bounded series: thinned to half its bound whenever it reaches it.

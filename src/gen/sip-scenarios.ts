@@ -311,7 +311,8 @@ export function failoverToSecondGateway(o: { t0Ms: number; packets: number; earl
 /**
  * A call already running when the capture starts: `before` packets each way with no SIP seen, then a
  * re-INVITE (in the dialog) naming the same media addresses, its 200 OK and ACK, `after` more packets
- * each way, BYE. The probe learns the call at the re-INVITE.
+ * each way, BYE. The probe learns the call at the re-INVITE. a sends Opus (dynamic PT 96, named only by
+ * the SDP), b PCMA.
  */
 export function callLearnedAtReinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
   const t = new CaptureTimeline();
@@ -319,11 +320,12 @@ export function callLearnedAtReinvite(o: { t0Ms: number; before: number; after: 
   const b = { ip: '10.2.0.29', port: 50050, ssrc: 0x1111cccc };
   const d = new DialogWriter(t, 'running-before-capture@gen', a.ip, b.ip);
   const n = o.before + o.after;
-  t.rtp(o.t0Ms, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: n });
+  for (let i = 0; i < n; i++) t.add(o.t0Ms + i * 20, udpFrame(a.ip, a.port, b.ip, b.port, rtp({ pt: 96, seq: i + 1, ts: i * 960, ssrc: a.ssrc })));
   t.rtp(o.t0Ms + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: n });
   const at = o.t0Ms + o.before * 20;
-  const r = d.invite(at, audio(a.ip, a.port), { reinvite: true });
-  d.respond(at + 10, 200, r, audio(b.ip, b.port));
+  const sdp = (ip: string, port: number): SdpSpec => ({ ip, media: [{ port, formats: [96, 8], rtpmap: [[96, 'opus/48000/2']] }] });
+  const r = d.invite(at, sdp(a.ip, a.port), { reinvite: true });
+  d.respond(at + 10, 200, r, sdp(b.ip, b.port));
   d.ack(at + 11, r);
   const bc = d.bye(o.t0Ms + n * 20 + 40);
   d.respond(o.t0Ms + n * 20 + 41, 200, bc, null, { method: 'BYE' });

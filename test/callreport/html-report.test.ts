@@ -104,7 +104,7 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(requests).toEqual([]);
   });
 
-  it('a call running before the capture, learned at its re-INVITE: its streams are listed under it, as their final reports say', async () => {
+  it('a call running before the capture, learned at its re-INVITE: its streams and their SDP codecs are listed under it, as their final reports say', async () => {
     const s = callLearnedAtReinvite({ t0Ms: 1_750_000_000_000, before: 150, after: 150 });
     const file = join(dir, 'learned-at-reinvite.pcap');
     writeFileSync(file, classicPcap(s.records));
@@ -115,6 +115,7 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     await page.waitForSelector(`#detail[data-call-id="${s.callId}"]`);
     expect(await page.locator('#call-streams tbody tr').count()).toBe(2);
     expect(await page.locator('#orphans').getAttribute('data-total')).toBe('0');
+    expect((await page.locator('#call-streams tbody tr td:nth-child(4)').allTextContents()).sort()).toEqual(['opus', 'pcma']);
     expect(errors).toEqual([]);
   });
 
