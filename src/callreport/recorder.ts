@@ -54,6 +54,8 @@ interface CallAcc {
   omitted: number;
   /** An INVITE was seen: a call, not a registration, subscription or OPTIONS ping. */
   invite: boolean;
+  /** ALERT reports of the call itself (no-media), which no stream carries. */
+  alerts: number;
 }
 
 export class CallReportRecorder {
@@ -75,7 +77,7 @@ export class CallReportRecorder {
     else {
       call = this.others.get(head.callId);
       if (call) this.others.delete(head.callId);
-      else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
+      else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false, alerts: 0 };
     }
     if (head.label === 'INVITE') call.invite = true;
     (call.invite ? this.calls : this.others).set(head.callId, call);
@@ -100,8 +102,13 @@ export class CallReportRecorder {
   }
 
   onQos(r: QosReport): void {
-    // A call-level fault report (no-media) has no stream to chart.
-    if (r.NO_MEDIA !== undefined) return;
+    // A call-level fault report (no-media) has no stream to chart: its ALERT counts on the call.
+    if (r.NO_MEDIA !== undefined) {
+      const id = String(r.CORRELATION_ID);
+      const call = this.calls.get(id) ?? this.others.get(id);
+      if (call && r.TYPE === 'ALERT') call.alerts++;
+      return;
+    }
     const key = `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}|${r.RTP_START}`;
     let s = this.streams.get(key);
     if (s) this.streams.delete(key);
@@ -184,7 +191,7 @@ export class CallReportRecorder {
       if (!call) {
         // Media correlated to a call whose SIP the capture does not hold (it started before).
         const seen = this.others.get(s.callId);
-        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false });
+        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false, alerts: 0 });
         calls.set(s.callId, call);
       }
       call.streams.push(s.id);
@@ -204,7 +211,7 @@ function newCall(c: CallAcc): ReportCall {
     end: c.last,
     worstMos: 0,
     lossPct: 0,
-    flags: { oneWay: false, captureDrops: false, alerts: 0 },
+    flags: { oneWay: false, captureDrops: false, alerts: c.alerts },
     messages: c.messages,
     messagesOmitted: c.omitted,
     streams: [],
