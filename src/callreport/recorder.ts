@@ -151,6 +151,8 @@ export class CallReportRecorder {
     const kind = r.TYPE;
     if (kind === 'ALERT') s.alerts.push({ t, rule: String(r.ALERT_RULE ?? '') });
     if (kind === 'PERIODIC' || kind === 'ALERT') {
+      // A rule's ALERT comes with the PERIODIC of the same interval: its counters are counted once.
+      if (kind === 'PERIODIC') addInterval(s, r);
       push(s.series, t, num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
       return;
     }
@@ -242,6 +244,23 @@ function worstFirst(a: ReportCall, b: ReportCall): number {
   if ((a.worstMos > 0) !== (b.worstMos > 0)) return a.worstMos > 0 ? -1 : 1;
   if (a.worstMos !== b.worstMos) return a.worstMos - b.worstMos;
   return a.start - b.start;
+}
+
+/**
+ * Running totals from an interval report, so that a stream still running (the live page) shows its
+ * packets, loss and MOS so far; its FINAL/HANGUP report replaces them with the cumulative counters.
+ */
+function addInterval(s: ReportStream, r: QosReport): void {
+  s.end = Math.max(s.end, sec(r.RTP_STOP));
+  s.packets += num(r.TOTAL_PK);
+  s.lost += Math.max(0, num(r.PACKET_LOSS));
+  s.lossPct = s.packets + s.lost > 0 ? Math.round((s.lost / (s.packets + s.lost)) * 100_000) / 1000 : 0;
+  s.maxJitter = Math.max(s.maxJitter, num(r.MAX_JITTER));
+  s.maxDelta = Math.max(s.maxDelta, num(r.MAX_DELTA));
+  if (num(r.MEAN_MOS) > 0) s.mos = num(r.MEAN_MOS);
+  if (num(r.MIN_MOS) > 0) s.minMos = num(r.MIN_MOS);
+  s.captureDrops = num(r.CAPTURE_DROPS);
+  s.oneWay = num(r.ONE_WAY_RTP) === 1;
 }
 
 function push(s: StreamSeries, t: number, delta: number | null, jitter: number | null, loss: number | null, mos: number | null): void {

@@ -80,6 +80,10 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     // The generator's call: INVITE, 100, 180, 200, ACK so far (BYE comes at the end).
     expect(await page.locator('svg.ladder g.msg').count()).toBeGreaterThanOrEqual(5);
     expect(await page.locator('#call-streams tbody tr').count()).toBe(2);
+    // Running streams show what their interval reports said so far: packets and a MOS; so do their calls.
+    for (const packets of await page.locator('#call-streams tbody tr td:nth-child(5)').allTextContents()) expect(Number(packets)).toBeGreaterThan(0);
+    for (const mos of await page.locator('#call-streams tbody tr td:nth-child(10)').allTextContents()) expect(Number(mos)).toBeGreaterThan(1);
+    for (const mos of await page.locator('#calls tr.call td:nth-child(5)').allTextContents()) expect(Number(mos)).toBeGreaterThan(1);
     // Refreshed: the page re-renders with newer data.
     const first = Number(await page.locator('body').getAttribute('data-ready'));
     expect(await until(async () => Number(await page.locator('body').getAttribute('data-ready')) > first, 30_000)).toBe(true);
