@@ -237,8 +237,10 @@ export function cancelledReinvite(o: { t0Ms: number; before: number; after: numb
  * (486 at once), branch 2 rings for `ringMs` and answers with SDP; the caller and branch 2 then talk
  * directly, `packets` each way, until the BYE. The 486 ends one early dialog, not the call. With
  * `earlyMedia`, branch 2 rings with a 183 with SDP and plays that many packets of ringback (SSRC b + 1).
+ * With `firstRings`, branch 1 rings (180) instead of being busy, and the proxy CANCELs it once branch 2
+ * has answered (200 to the CANCEL, 487, ACK).
  */
-export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packets: number; earlyMedia?: number }): SipScenario {
+export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packets: number; earlyMedia?: number; firstRings?: boolean }): SipScenario {
   const t = new CaptureTimeline();
   const callId = 'forked@gen';
   const a = { ip: '10.1.0.15', port: 40030, ssrc: 0x9999aaaa };
@@ -250,12 +252,21 @@ export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packe
   const reply = (status: number, toTag: string, method = 'INVITE', body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: method, body });
   t.sip(o.t0Ms, proxy, busy, invite);
   t.sip(o.t0Ms + 1, proxy, b.ip, invite);
-  t.sip(o.t0Ms + 30, busy, proxy, reply(486, 'b1'));
-  t.sip(o.t0Ms + 31, proxy, busy, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b1', cseq: 1 }));
+  const failFirst = (ms: number, status: number) => {
+    t.sip(ms, busy, proxy, reply(status, 'b1'));
+    t.sip(ms + 1, proxy, busy, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b1', cseq: 1 }));
+  };
+  if (o.firstRings) t.sip(o.t0Ms + 30, busy, proxy, reply(180, 'b1'));
+  else failFirst(o.t0Ms + 30, 486);
   ringing(t, o.t0Ms + 60, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'b2', 'INVITE', body));
   const answerAt = o.t0Ms + 60 + o.ringMs;
   t.sip(answerAt, b.ip, proxy, reply(200, 'b2', 'INVITE', sdpBody(audio(b.ip, b.port))));
   t.sip(answerAt + 10, proxy, b.ip, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 1 }));
+  if (o.firstRings) {
+    t.sip(answerAt + 11, proxy, busy, sipRequest('CANCEL', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1 }));
+    t.sip(answerAt + 20, busy, proxy, reply(200, 'b1', 'CANCEL'));
+    failFirst(answerAt + 21, 487);
+  }
   t.rtp(answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
   t.rtp(answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
   const byeAt = answerAt + 100 + o.packets * 20;

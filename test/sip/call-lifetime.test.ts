@@ -124,6 +124,16 @@ describe('a forked call', () => {
     });
   }
 
+  it('both branches ring, one answers, the proxy CANCELs the other (487): the call and its audio carry on to the BYE', async () => {
+    const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 3000, packets: 250, firstRings: true });
+    const c = await compare('forked-cancelled', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
+      [s.callId, 'HANGUP', 250],
+      [s.callId, 'HANGUP', 250],
+    ]);
+  });
+
   it('one branch busy (486), the other plays ringback after a 183 for 4 s, then answers: every stream under the call', async () => {
     const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 5000, packets: 100, earlyMedia: 200 });
     const c = await compare('forked-busy-early-media', s.records);
