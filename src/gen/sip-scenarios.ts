@@ -175,31 +175,41 @@ export function callWithTrailingMedia(o: { t0Ms: number; media: number; trailing
 }
 
 /**
- * An audio call in which the callee offers T.38 (m=image udptl) by re-INVITE, the caller answers 488,
- * and the audio carries on both ways: the refused offer moves nothing.
+ * An answered audio call with `before` packets each way, then `reoffer` (a re-INVITE at `at` that does
+ * not move the media), `after` more packets each way from 10 ms after it, then BYE.
  */
-export function rejectedT38Reinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+function callAroundReoffer(o: { t0Ms: number; before: number; after: number }, callId: string, a: ScenarioParty, b: ScenarioParty, reoffer: (d: DialogWriter, at: number) => void): SipScenario {
   const t = new CaptureTimeline();
-  const a = { ip: '10.1.0.11', port: 40010, ssrc: 0x3333cccc };
-  const b = { ip: '10.2.0.21', port: 50010, ssrc: 0x4444dddd };
-  const d = new DialogWriter(t, 'refused-t38@gen', a.ip, b.ip);
+  const d = new DialogWriter(t, callId, a.ip, b.ip);
   const c = d.invite(o.t0Ms, audio(a.ip, a.port));
   d.respond(o.t0Ms + 50, 200, c, audio(b.ip, b.port));
   d.ack(o.t0Ms + 60, c);
   const start = o.t0Ms + 100;
-  let ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.before });
-  let ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.before });
+  const ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.before });
+  const ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.before });
   const at = start + o.before * 20;
-  const t38: SdpSpec = { ip: b.ip, media: [{ kind: 'image', port: b.port + 2, proto: 'udptl', formats: [] }] };
-  const r = d.invite(at, t38, { fromCaller: false, reinvite: true });
-  d.respond(at + 30, 488, r, null, { toCaller: false });
-  d.ack(at + 31, r, false);
-  ab = t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.after });
-  ba = t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.after });
+  reoffer(d, at);
+  t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.after });
+  t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.after });
   const byeAt = at + 10 + o.after * 20 + 40;
   const bc = d.bye(byeAt);
   d.respond(byeAt + 1, 200, bc, null, { method: 'BYE' });
-  return { records: t.records(), callId: 'refused-t38@gen', a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
+  return { records: t.records(), callId, a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
+}
+
+/**
+ * An audio call in which the callee offers T.38 (m=image udptl) by re-INVITE, the caller answers 488,
+ * and the audio carries on both ways: the refused offer moves nothing.
+ */
+export function rejectedT38Reinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+  const a = { ip: '10.1.0.11', port: 40010, ssrc: 0x3333cccc };
+  const b = { ip: '10.2.0.21', port: 50010, ssrc: 0x4444dddd };
+  return callAroundReoffer(o, 'refused-t38@gen', a, b, (d, at) => {
+    const t38: SdpSpec = { ip: b.ip, media: [{ kind: 'image', port: b.port + 2, proto: 'udptl', formats: [] }] };
+    const r = d.invite(at, t38, { fromCaller: false, reinvite: true });
+    d.respond(at + 30, 488, r, null, { toCaller: false });
+    d.ack(at + 31, r, false);
+  });
 }
 
 /**
@@ -208,28 +218,15 @@ export function rejectedT38Reinvite(o: { t0Ms: number; before: number; after: nu
  * cancelled re-INVITE leaves the dialog and its session as they were, RFC 3261 14.1).
  */
 export function cancelledReinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
-  const t = new CaptureTimeline();
   const a = { ip: '10.1.0.14', port: 40020, ssrc: 0x7777aaaa };
   const b = { ip: '10.2.0.24', port: 50020, ssrc: 0x8888bbbb };
-  const d = new DialogWriter(t, 'cancelled-reinvite@gen', a.ip, b.ip);
-  const c = d.invite(o.t0Ms, audio(a.ip, a.port));
-  d.respond(o.t0Ms + 50, 200, c, audio(b.ip, b.port));
-  d.ack(o.t0Ms + 60, c);
-  const start = o.t0Ms + 100;
-  const ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.before });
-  const ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.before });
-  const at = start + o.before * 20;
-  const r = d.invite(at, { ip: a.ip, media: [{ port: a.port, formats: [8], direction: 'sendonly' }] }, { reinvite: true });
-  d.cancel(at + 500, r, { inDialog: true });
-  d.respond(at + 510, 200, r, null, { method: 'CANCEL' });
-  d.respond(at + 520, 487, r, null);
-  d.ack(at + 530, r);
-  t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.after });
-  t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.after });
-  const byeAt = at + 10 + o.after * 20 + 40;
-  const bc = d.bye(byeAt);
-  d.respond(byeAt + 1, 200, bc, null, { method: 'BYE' });
-  return { records: t.records(), callId: 'cancelled-reinvite@gen', a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
+  return callAroundReoffer(o, 'cancelled-reinvite@gen', a, b, (d, at) => {
+    const r = d.invite(at, { ip: a.ip, media: [{ port: a.port, formats: [8], direction: 'sendonly' }] }, { reinvite: true });
+    d.cancel(at + 500, r, { inDialog: true });
+    d.respond(at + 510, 200, r, null, { method: 'CANCEL' });
+    d.respond(at + 520, 487, r, null);
+    d.ack(at + 530, r);
+  });
 }
 
 /**
@@ -260,19 +257,28 @@ export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packe
   else failFirst(o.t0Ms + 30, 486);
   ringing(t, o.t0Ms + 60, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'b2', 'INVITE', body));
   const answerAt = o.t0Ms + 60 + o.ringMs;
-  t.sip(answerAt, b.ip, proxy, reply(200, 'b2', 'INVITE', sdpBody(audio(b.ip, b.port))));
-  t.sip(answerAt + 10, proxy, b.ip, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 1 }));
+  answeredAtProxy(t, { callId, uri: 'sip:bob@example.com', toTag: 'b2', answerAt, packets: o.packets }, a, b, proxy);
   if (o.firstRings) {
     t.sip(answerAt + 11, proxy, busy, sipRequest('CANCEL', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1 }));
     t.sip(answerAt + 20, busy, proxy, reply(200, 'b1', 'CANCEL'));
     failFirst(answerAt + 21, 487);
   }
-  t.rtp(answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
-  t.rtp(answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
-  const byeAt = answerAt + 100 + o.packets * 20;
-  t.sip(byeAt, proxy, b.ip, sipRequest('BYE', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 2 }));
-  t.sip(byeAt + 5, b.ip, proxy, sipResponse(200, { callId, fromTag: 'a', toTag: 'b2', cseq: 2, cseqMethod: 'BYE' }));
   return { records: t.records(), callId, a, b, packets: { ab: o.packets, ba: o.packets } };
+}
+
+/**
+ * The callee `b` (To tag `toTag`) answers the proxy's INVITE (CSeq 1) with SDP at `answerAt`; the proxy
+ * ACKs; `packets` each way between the caller `a` and b; then the proxy's BYE and b's 200.
+ */
+function answeredAtProxy(t: CaptureTimeline, o: { callId: string; uri: string; toTag: string; answerAt: number; packets: number }, a: ScenarioParty, b: ScenarioParty, proxy: string): void {
+  const tags = { callId: o.callId, fromTag: 'a', toTag: o.toTag };
+  t.sip(o.answerAt, b.ip, proxy, sipResponse(200, { ...tags, cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(b.ip, b.port)) }));
+  t.sip(o.answerAt + 10, proxy, b.ip, sipRequest('ACK', o.uri, { ...tags, cseq: 1 }));
+  t.rtp(o.answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(o.answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
+  const byeAt = o.answerAt + 100 + o.packets * 20;
+  t.sip(byeAt, proxy, b.ip, sipRequest('BYE', o.uri, { ...tags, cseq: 2 }));
+  t.sip(byeAt + 5, b.ip, proxy, sipResponse(200, { ...tags, cseq: 2, cseqMethod: 'BYE' }));
 }
 
 /**
@@ -309,13 +315,7 @@ export function failoverToSecondGateway(o: { t0Ms: number; packets: number; earl
   t.sip(o.t0Ms + 45, proxy, b.ip, invite);
   ringing(t, o.t0Ms + 300, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'gw2', body));
   const answerAt = o.t0Ms + 800 + (o.earlyMedia ?? 160) * 20;
-  t.sip(answerAt, b.ip, proxy, reply(200, 'gw2', sdpBody(audio(b.ip, b.port))));
-  t.sip(answerAt + 10, proxy, b.ip, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw2', cseq: 1 }));
-  t.rtp(answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
-  t.rtp(answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
-  const byeAt = answerAt + 100 + o.packets * 20;
-  t.sip(byeAt, proxy, b.ip, sipRequest('BYE', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw2', cseq: 2 }));
-  t.sip(byeAt + 5, b.ip, proxy, sipResponse(200, { callId, fromTag: 'a', toTag: 'gw2', cseq: 2, cseqMethod: 'BYE' }));
+  answeredAtProxy(t, { callId, uri: 'sip:+15551234@example.com', toTag: 'gw2', answerAt, packets: o.packets }, a, b, proxy);
   return { records: t.records(), callId, a, b, packets: { ab: o.packets, ba: o.packets } };
 }
 

@@ -52,6 +52,14 @@ function expectSameAsTshark(c: Compared): void {
   }
 }
 
+/** One HANGUP each way under `callId`, `packets` each. */
+function expectHangups(c: Compared, callId: string, packets: number): void {
+  expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
+    [callId, 'HANGUP', packets],
+    [callId, 'HANGUP', packets],
+  ]);
+}
+
 const byKey = (reports: E2eReport[], src: string, srcPort: number): E2eReport[] => reports.filter((r) => r.SRC_IP === src && r.SRC_PORT === srcPort);
 
 describe('media after the end of a call', () => {
@@ -103,10 +111,7 @@ describe('a cancelled re-INVITE ends nothing', () => {
     const s = cancelledReinvite({ t0Ms: T0, before: 50, after: 250 });
     const c = await compare('cancelled-reinvite', s.records);
     expectSameAsTshark(c);
-    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
-      [s.callId, 'HANGUP', 300],
-      [s.callId, 'HANGUP', 300],
-    ]);
+    expectHangups(c, s.callId, 300);
   });
 });
 
@@ -117,10 +122,7 @@ describe('a forked call', () => {
       const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs, packets: 100 });
       const c = await compare(`forked-busy-${ringMs}`, s.records);
       expectSameAsTshark(c);
-      expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
-        [s.callId, 'HANGUP', 100],
-        [s.callId, 'HANGUP', 100],
-      ]);
+      expectHangups(c, s.callId, 100);
     });
   }
 
@@ -128,10 +130,7 @@ describe('a forked call', () => {
     const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 3000, packets: 250, firstRings: true });
     const c = await compare('forked-cancelled', s.records);
     expectSameAsTshark(c);
-    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
-      [s.callId, 'HANGUP', 250],
-      [s.callId, 'HANGUP', 250],
-    ]);
+    expectHangups(c, s.callId, 250);
   });
 
   it('one branch busy (486), the other plays ringback after a 183 for 4 s, then answers: every stream under the call', async () => {
@@ -145,10 +144,7 @@ describe('a forked call', () => {
     const s = failoverToSecondGateway({ t0Ms: T0, packets: 100 });
     const c = await compare('failover-503', s.records);
     expectSameAsTshark(c);
-    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
-      [s.callId, 'HANGUP', 100],
-      [s.callId, 'HANGUP', 100],
-    ]);
+    expectHangups(c, s.callId, 100);
   });
 
   it('serial forking with early media: the second gateway plays ringback after a 183 for 5 s, then answers', async () => {
