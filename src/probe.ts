@@ -231,10 +231,10 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     pipeline.faults.setLimits(mediaFaultLimits(next.reports.faults));
     live.setRules(next);
   });
+  summaryAtStop(config, () => logRunSummary(log, pipelineView(pipeline), outputs, 0));
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   rt?.lifecycle.onStop('report delivery', () => outputs.close(config.process.shutdownDeadlineMs), STOP_DELIVERY);
   await captureUntilStopped(loop.run(), timer);
-  logRunSummary(log, pipelineView(pipeline), outputs, 0);
   return ExitCode.OK;
 }
 
@@ -300,13 +300,15 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
     for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
-  // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
+  summaryAtStop(config, () => {
+    // How the flow hash spread the load: packets and streams per worker.
+    const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
+    logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
+  });
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   rt?.lifecycle.onStop('report delivery', () => outputs.close(config.process.shutdownDeadlineMs), STOP_DELIVERY);
+  // Ends when every worker has flushed and exited after a stop; a worker dying on its own rejects it.
   await captureUntilStopped(pool.finished, timer);
-  // How the flow hash spread the load: packets and streams per worker.
-  const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
-  logRunSummary(log.child({ workers: perWorker }), view, outputs, 0);
   return ExitCode.OK;
 }
 
@@ -315,6 +317,25 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
  * until the shutdown deadline, and what was measured must be printed by then.
  */
 const STOP_DELIVERY = 60;
+
+/**
+ * A live run's summary, logged once at the stop: after the final reports were delivered (STOP_DELIVERY),
+ * so it counts them; or, when they are still being sent just before the shutdown deadline ends the
+ * process, with what was sent by then.
+ */
+function summaryAtStop(config: ProbeConfig, logSummary: () => void): void {
+  const lifecycle = opsRuntime()?.lifecycle;
+  if (!lifecycle) return;
+  let logged = false;
+  const once = () => {
+    if (logged) return;
+    logged = true;
+    logSummary();
+  };
+  // The deadline counts from the signal, which came just before the first step.
+  lifecycle.onStop('run summary at the deadline', () => void setTimeout(once, Math.max(0, config.process.shutdownDeadlineMs - 50)).unref(), -1);
+  lifecycle.onStop('run summary', once, STOP_DELIVERY + 1);
+}
 
 /**
  * A stop step after the final reports: the table of the streams running at stop goes to standard error

@@ -12,11 +12,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeScenarioPcap } from '../../dist/gen/scenario.js';
 import { CaptureCursor } from '../../dist/capture/file/index.js';
 import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
 import { looksLikeSip } from '../../dist/sip/index.js';
-import { benchConfig, benchPipeline, collectEnded, diffStream, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, type StreamResult } from './pipeline.js';
+import { benchConfig, benchPipeline, collectEnded, diffStream, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, writeBenchScenario, type StreamResult } from './pipeline.js';
 import { argNumber, argString } from './args.js';
 import { raiseLiveInlining } from '../../dist/rtp/hot-path-inlining.js';
 
@@ -141,9 +140,7 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-native-'));
   try {
     const file = join(dir, 'scenario.pcap');
-    const stats = writeScenarioPcap(file, {
-      calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs, rtcp: true, seed: 42, startEpochS: 1_700_000_000,
-    });
+    const stats = writeBenchScenario(file, calls, callDurationS, jitterMs);
     const data = readFileSync(file);
     console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, ${jitterMs} ms jitter, RTCP): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
 

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { openCaptureFile, readCaptureBuffer, type PacketBatch } from '../../dist/capture/index.js';
 import { CaptureCursor } from '../../dist/capture/file/index.js';
 import { defaultConfig, type ProbeConfig } from '../../dist/ops/config.js';
+import { writeScenarioPcap } from '../../dist/gen/scenario.js';
 import { openOutputs, Pipeline } from '../../dist/pipeline/index.js';
 import { type RtpEngine, createStreamSnapshot } from '../../dist/rtp/index.js';
 
@@ -20,6 +21,16 @@ export function benchConfig(maxStreams?: number): ProbeConfig {
   c.reports.jsonl.enabled = false;
   if (maxStreams !== undefined) c.rtp.maxStreams = maxStreams;
   return c;
+}
+
+/**
+ * native.ts's scenario (alloc.ts reads the same): `calls` concurrent G.711 calls of `callDurationS`, 1 %
+ * bursty loss, `jitterMs` of network jitter, RTCP. Returns the generator's counts.
+ */
+export function writeBenchScenario(file: string, calls: number, callDurationS: number, jitterMs: number): ReturnType<typeof writeScenarioPcap> {
+  return writeScenarioPcap(file, {
+    calls, concurrentCalls: calls, durationS: 0, callDurationS, codec: 'PCMA', lossPct: 1, burstLossPct: 30, jitterMs, rtcp: true, seed: 42, startEpochS: 1_700_000_000,
+  });
 }
 
 /** A pipeline wired as the CLI wires it (its report sink from openOutputs). */

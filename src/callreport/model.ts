@@ -67,6 +67,7 @@ export interface ReportCall {
   worstMos: number;
   /** Loss over the call's streams: lost / expected, %. */
   lossPct: number;
+  /** alerts: ALERT reports of the call's streams and of the call itself (no-media). */
   flags: { oneWay: boolean; captureDrops: boolean; alerts: number };
   messages: LadderMessage[];
   /** Messages seen beyond the per-call bound (not in `messages`). */

@@ -54,10 +54,16 @@ interface CallAcc {
   omitted: number;
   /** An INVITE was seen: a call, not a registration, subscription or OPTIONS ping. */
   invite: boolean;
+  /** ALERT reports of the call itself (no-media), which no stream carries. */
+  alerts: number;
 }
 
 export class CallReportRecorder {
+  // Dialogs with an INVITE, and the others (REGISTER, OPTIONS pings...), each least recently active
+  // first. A live recorder forgets the others first: a new Call-ID per OPTIONS ping must not push the
+  // running calls out.
   private readonly calls = new Map<string, CallAcc>();
+  private readonly others = new Map<string, CallAcc>();
   private readonly streams = new Map<string, ReportStream>();
 
   constructor(private readonly limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS) {}
@@ -65,12 +71,20 @@ export class CallReportRecorder {
   onSip(m: SipRecord): void {
     const head = parseSipHead(m.text);
     if (!head || !head.callId) return;
+    // Re-inserted last: the maps iterate least recently active first.
     let call = this.calls.get(head.callId);
-    if (call) this.calls.delete(head.callId); // re-inserted last: the map iterates least recently active first
-    else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false };
-    this.calls.set(head.callId, call);
-    if (this.calls.size > this.limits.retainDialogs) this.calls.delete(this.calls.keys().next().value!);
+    if (call) this.calls.delete(head.callId);
+    else {
+      call = this.others.get(head.callId);
+      if (call) this.others.delete(head.callId);
+      else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false, alerts: 0 };
+    }
     if (head.label === 'INVITE') call.invite = true;
+    (call.invite ? this.calls : this.others).set(head.callId, call);
+    if (this.calls.size + this.others.size > this.limits.retainDialogs) {
+      const oldest = this.others.size > 0 ? this.others : this.calls;
+      oldest.delete(oldest.keys().next().value!);
+    }
     if (m.tsMs < call.first) call.first = m.tsMs;
     if (m.tsMs > call.last) call.last = m.tsMs;
     if (call.messages.length >= this.limits.messagesPerCall) {
@@ -88,8 +102,13 @@ export class CallReportRecorder {
   }
 
   onQos(r: QosReport): void {
-    // A call-level fault report (no-media) has no stream to chart.
-    if (r.NO_MEDIA !== undefined) return;
+    // A call-level fault report (no-media) has no stream to chart: its ALERT counts on the call.
+    if (r.NO_MEDIA !== undefined) {
+      const id = String(r.CORRELATION_ID);
+      const call = this.calls.get(id) ?? this.others.get(id);
+      if (call && r.TYPE === 'ALERT') call.alerts++;
+      return;
+    }
     const key = `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}|${r.RTP_START}`;
     let s = this.streams.get(key);
     if (s) this.streams.delete(key);
@@ -117,6 +136,10 @@ export class CallReportRecorder {
         series: { t: [], delta: [], jitter: [], loss: [], mos: [] },
       };
     }
+    // A stream that ran before its call's SDP was seen (a call learned at a re-INVITE) reports under a
+    // synthetic id first, then under the Call-ID and the SDP's codec name: the latest report says.
+    if (!Number(r.SYNTHETIC_ID)) s.callId = String(r.CORRELATION_ID);
+    if (r.CODEC_NAME) s.codec = String(r.CODEC_NAME);
     this.streams.set(key, s);
     if (this.streams.size > this.limits.retainStreams) this.streams.delete(this.streams.keys().next().value!);
     // A stream reporting for days keeps a bounded series: thinned to half its bound whenever it reaches it.
@@ -128,6 +151,8 @@ export class CallReportRecorder {
     const kind = r.TYPE;
     if (kind === 'ALERT') s.alerts.push({ t, rule: String(r.ALERT_RULE ?? '') });
     if (kind === 'PERIODIC' || kind === 'ALERT') {
+      // A rule's ALERT comes with the PERIODIC of the same interval: its counters are counted once.
+      if (kind === 'PERIODIC') addInterval(s, r);
       push(s.series, t, num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
       return;
     }
@@ -161,21 +186,21 @@ export class CallReportRecorder {
 
     // Calls are the INVITE dialogs and the Call-IDs media was correlated to; other dialogs are only counted.
     const calls = new Map<string, ReportCall>();
-    for (const c of this.calls.values()) if (c.invite) calls.set(c.callId, newCall(c));
+    for (const c of this.calls.values()) calls.set(c.callId, newCall(c));
     for (const s of streams) {
       if (s.callId === null) continue;
       let call = calls.get(s.callId);
       if (!call) {
         // Media correlated to a call whose SIP the capture does not hold (it started before).
-        const seen = this.calls.get(s.callId);
-        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false });
+        const seen = this.others.get(s.callId);
+        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false, alerts: 0 });
         calls.set(s.callId, call);
       }
       call.streams.push(s.id);
     }
     for (const call of calls.values()) summarise(call, streams);
     const ordered = [...calls.values()].sort(worstFirst);
-    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs: this.calls.size - [...this.calls.keys()].filter((id) => calls.has(id)).length };
+    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs: this.others.size - [...this.others.keys()].filter((id) => calls.has(id)).length };
   }
 }
 
@@ -188,7 +213,7 @@ function newCall(c: CallAcc): ReportCall {
     end: c.last,
     worstMos: 0,
     lossPct: 0,
-    flags: { oneWay: false, captureDrops: false, alerts: 0 },
+    flags: { oneWay: false, captureDrops: false, alerts: c.alerts },
     messages: c.messages,
     messagesOmitted: c.omitted,
     streams: [],
@@ -219,6 +244,23 @@ function worstFirst(a: ReportCall, b: ReportCall): number {
   if ((a.worstMos > 0) !== (b.worstMos > 0)) return a.worstMos > 0 ? -1 : 1;
   if (a.worstMos !== b.worstMos) return a.worstMos - b.worstMos;
   return a.start - b.start;
+}
+
+/**
+ * Running totals from an interval report, so that a stream still running (the live page) shows its
+ * packets, loss and MOS so far; its FINAL/HANGUP report replaces them with the cumulative counters.
+ */
+function addInterval(s: ReportStream, r: QosReport): void {
+  s.end = Math.max(s.end, sec(r.RTP_STOP));
+  s.packets += num(r.TOTAL_PK);
+  s.lost += Math.max(0, num(r.PACKET_LOSS));
+  s.lossPct = s.packets + s.lost > 0 ? Math.round((s.lost / (s.packets + s.lost)) * 100_000) / 1000 : 0;
+  s.maxJitter = Math.max(s.maxJitter, num(r.MAX_JITTER));
+  s.maxDelta = Math.max(s.maxDelta, num(r.MAX_DELTA));
+  if (num(r.MEAN_MOS) > 0) s.mos = num(r.MEAN_MOS);
+  if (num(r.MIN_MOS) > 0) s.minMos = num(r.MIN_MOS);
+  s.captureDrops = num(r.CAPTURE_DROPS);
+  s.oneWay = num(r.ONE_WAY_RTP) === 1;
 }
 
 function push(s: StreamSeries, t: number, delta: number | null, jitter: number | null, loss: number | null, mos: number | null): void {

@@ -88,6 +88,11 @@ export class DialogWriter {
     return cseq;
   }
 
+  /** CANCEL of the INVITE with CSeq `cseq` (in the dialog when `inDialog`: a re-INVITE's). */
+  cancel(ms: number, cseq: number, o: { fromCaller?: boolean; inDialog?: boolean } = {}): void {
+    this.request(ms, 'CANCEL', cseq, o.fromCaller ?? true, o.inDialog ?? false, null);
+  }
+
   private request(ms: number, method: string, cseq: number, fromCaller: boolean, inDialog: boolean, sdp: SdpSpec | null): void {
     const [src, dst] = fromCaller ? [this.caller, this.callee] : [this.callee, this.caller];
     const tags = fromCaller ? { fromTag: 'a', toTag: inDialog ? 'b' : undefined } : { fromTag: 'b', toTag: 'a' };
@@ -170,31 +175,172 @@ export function callWithTrailingMedia(o: { t0Ms: number; media: number; trailing
 }
 
 /**
- * An audio call in which the callee offers T.38 (m=image udptl) by re-INVITE, the caller answers 488,
- * and the audio carries on both ways: the refused offer moves nothing.
+ * An answered audio call with `before` packets each way, then `reoffer` (a re-INVITE at `at` that does
+ * not move the media), `after` more packets each way from 10 ms after it, then BYE.
  */
-export function rejectedT38Reinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+function callAroundReoffer(o: { t0Ms: number; before: number; after: number }, callId: string, a: ScenarioParty, b: ScenarioParty, reoffer: (d: DialogWriter, at: number) => void): SipScenario {
   const t = new CaptureTimeline();
-  const a = { ip: '10.1.0.11', port: 40010, ssrc: 0x3333cccc };
-  const b = { ip: '10.2.0.21', port: 50010, ssrc: 0x4444dddd };
-  const d = new DialogWriter(t, 'refused-t38@gen', a.ip, b.ip);
+  const d = new DialogWriter(t, callId, a.ip, b.ip);
   const c = d.invite(o.t0Ms, audio(a.ip, a.port));
   d.respond(o.t0Ms + 50, 200, c, audio(b.ip, b.port));
   d.ack(o.t0Ms + 60, c);
   const start = o.t0Ms + 100;
-  let ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.before });
-  let ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.before });
+  const ab = t.rtp(start, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.before });
+  const ba = t.rtp(start + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.before });
   const at = start + o.before * 20;
-  const t38: SdpSpec = { ip: b.ip, media: [{ kind: 'image', port: b.port + 2, proto: 'udptl', formats: [] }] };
-  const r = d.invite(at, t38, { fromCaller: false, reinvite: true });
-  d.respond(at + 30, 488, r, null, { toCaller: false });
-  d.ack(at + 31, r, false);
-  ab = t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.after });
-  ba = t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.after });
+  reoffer(d, at);
+  t.rtp(at + 10, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, ...ab, count: o.after });
+  t.rtp(at + 15, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, ...ba, count: o.after });
   const byeAt = at + 10 + o.after * 20 + 40;
   const bc = d.bye(byeAt);
   d.respond(byeAt + 1, 200, bc, null, { method: 'BYE' });
-  return { records: t.records(), callId: 'refused-t38@gen', a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
+  return { records: t.records(), callId, a, b, packets: { ab: o.before + o.after, ba: o.before + o.after } };
+}
+
+/**
+ * An audio call in which the callee offers T.38 (m=image udptl) by re-INVITE, the caller answers 488,
+ * and the audio carries on both ways: the refused offer moves nothing.
+ */
+export function rejectedT38Reinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+  const a = { ip: '10.1.0.11', port: 40010, ssrc: 0x3333cccc };
+  const b = { ip: '10.2.0.21', port: 50010, ssrc: 0x4444dddd };
+  return callAroundReoffer(o, 'refused-t38@gen', a, b, (d, at) => {
+    const t38: SdpSpec = { ip: b.ip, media: [{ kind: 'image', port: b.port + 2, proto: 'udptl', formats: [] }] };
+    const r = d.invite(at, t38, { fromCaller: false, reinvite: true });
+    d.respond(at + 30, 488, r, null, { toCaller: false });
+    d.ack(at + 31, r, false);
+  });
+}
+
+/**
+ * An answered call whose caller offers hold by re-INVITE and CANCELs it before any answer: the callee
+ * answers the CANCEL 200 and the re-INVITE 487, and the audio carries on both ways until the BYE (a
+ * cancelled re-INVITE leaves the dialog and its session as they were, RFC 3261 14.1).
+ */
+export function cancelledReinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+  const a = { ip: '10.1.0.14', port: 40020, ssrc: 0x7777aaaa };
+  const b = { ip: '10.2.0.24', port: 50020, ssrc: 0x8888bbbb };
+  return callAroundReoffer(o, 'cancelled-reinvite@gen', a, b, (d, at) => {
+    const r = d.invite(at, { ip: a.ip, media: [{ port: a.port, formats: [8], direction: 'sendonly' }] }, { reinvite: true });
+    d.cancel(at + 500, r, { inDialog: true });
+    d.respond(at + 510, 200, r, null, { method: 'CANCEL' });
+    d.respond(at + 520, 487, r, null);
+    d.ack(at + 530, r);
+  });
+}
+
+/**
+ * Parallel forking seen at the proxy: one INVITE (one Call-ID) goes to two branches; branch 1 is busy
+ * (486 at once), branch 2 rings for `ringMs` and answers with SDP; the caller and branch 2 then talk
+ * directly, `packets` each way, until the BYE. The 486 ends one early dialog, not the call. With
+ * `earlyMedia`, branch 2 rings with a 183 with SDP and plays that many packets of ringback (SSRC b + 1).
+ * With `firstRings`, branch 1 rings (180) instead of being busy, and the proxy CANCELs it once branch 2
+ * has answered (200 to the CANCEL, 487, ACK).
+ */
+export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packets: number; earlyMedia?: number; firstRings?: boolean }): SipScenario {
+  const t = new CaptureTimeline();
+  const callId = 'forked@gen';
+  const a = { ip: '10.1.0.15', port: 40030, ssrc: 0x9999aaaa };
+  const b = { ip: '10.2.0.26', port: 50030, ssrc: 0xaaaa9999 };
+  const proxy = '10.9.0.2';
+  const busy = '10.2.0.25';
+  const offer = sdpBody(audio(a.ip, a.port));
+  const invite = sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: offer });
+  const reply = (status: number, toTag: string, method = 'INVITE', body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: method, body });
+  t.sip(o.t0Ms, proxy, busy, invite);
+  t.sip(o.t0Ms + 1, proxy, b.ip, invite);
+  const failFirst = (ms: number, status: number) => {
+    t.sip(ms, busy, proxy, reply(status, 'b1'));
+    t.sip(ms + 1, proxy, busy, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b1', cseq: 1 }));
+  };
+  if (o.firstRings) t.sip(o.t0Ms + 30, busy, proxy, reply(180, 'b1'));
+  else failFirst(o.t0Ms + 30, 486);
+  ringing(t, o.t0Ms + 60, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'b2', 'INVITE', body));
+  const answerAt = o.t0Ms + 60 + o.ringMs;
+  answeredAtProxy(t, { callId, uri: 'sip:bob@example.com', toTag: 'b2', answerAt, packets: o.packets }, a, b, proxy);
+  if (o.firstRings) {
+    t.sip(answerAt + 11, proxy, busy, sipRequest('CANCEL', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1 }));
+    t.sip(answerAt + 20, busy, proxy, reply(200, 'b1', 'CANCEL'));
+    failFirst(answerAt + 21, 487);
+  }
+  return { records: t.records(), callId, a, b, packets: { ab: o.packets, ba: o.packets } };
+}
+
+/**
+ * The callee `b` (To tag `toTag`) answers the proxy's INVITE (CSeq 1) with SDP at `answerAt`; the proxy
+ * ACKs; `packets` each way between the caller `a` and b; then the proxy's BYE and b's 200.
+ */
+function answeredAtProxy(t: CaptureTimeline, o: { callId: string; uri: string; toTag: string; answerAt: number; packets: number }, a: ScenarioParty, b: ScenarioParty, proxy: string): void {
+  const tags = { callId: o.callId, fromTag: 'a', toTag: o.toTag };
+  t.sip(o.answerAt, b.ip, proxy, sipResponse(200, { ...tags, cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(b.ip, b.port)) }));
+  t.sip(o.answerAt + 10, proxy, b.ip, sipRequest('ACK', o.uri, { ...tags, cseq: 1 }));
+  t.rtp(o.answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(o.answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
+  const byeAt = o.answerAt + 100 + o.packets * 20;
+  t.sip(byeAt, proxy, b.ip, sipRequest('BYE', o.uri, { ...tags, cseq: 2 }));
+  t.sip(byeAt + 5, b.ip, proxy, sipResponse(200, { ...tags, cseq: 2, cseqMethod: 'BYE' }));
+}
+
+/**
+ * The callee `b` rings towards `proxy`: a 180, or with `earlyMedia` a 183 with SDP and that many packets
+ * of ringback from b to the caller `a` (SSRC b + 1).
+ */
+function ringing(t: CaptureTimeline, ms: number, a: ScenarioParty, b: ScenarioParty, proxy: string, earlyMedia: number | undefined, reply: (status: number, body: string) => string): void {
+  if (earlyMedia === undefined) {
+    t.sip(ms, b.ip, proxy, reply(180, ''));
+    return;
+  }
+  t.sip(ms, b.ip, proxy, reply(183, sdpBody(audio(b.ip, b.port))));
+  t.rtp(ms + 20, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc + 1, seq: 1, ts: 0, count: earlyMedia });
+}
+
+/**
+ * Serial forking at a proxy (least-cost-routing failover): the INVITE goes to a first gateway, which
+ * answers 503; the proxy sends the same INVITE (same Call-ID and CSeq, a new branch) to a second gateway,
+ * which rings and answers with SDP; `packets` each way between the caller and the second gateway, then
+ * BYE. With `earlyMedia`, the second gateway rings with a 183 with SDP and that many packets of ringback.
+ */
+export function failoverToSecondGateway(o: { t0Ms: number; packets: number; earlyMedia?: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const callId = 'failover@gen';
+  const a = { ip: '10.1.0.16', port: 40040, ssrc: 0xbbbb1111 };
+  const b = { ip: '10.2.0.28', port: 50040, ssrc: 0x1111bbbb };
+  const proxy = '10.9.0.3';
+  const first = '10.2.0.27';
+  const invite = sipRequest('INVITE', 'sip:+15551234@example.com', { callId, fromTag: 'a', cseq: 1, body: sdpBody(audio(a.ip, a.port)) });
+  const reply = (status: number, toTag: string, body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: 'INVITE', body });
+  t.sip(o.t0Ms, proxy, first, invite);
+  t.sip(o.t0Ms + 40, first, proxy, reply(503, 'gw1'));
+  t.sip(o.t0Ms + 41, proxy, first, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw1', cseq: 1 }));
+  t.sip(o.t0Ms + 45, proxy, b.ip, invite);
+  ringing(t, o.t0Ms + 300, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'gw2', body));
+  const answerAt = o.t0Ms + 800 + (o.earlyMedia ?? 160) * 20;
+  answeredAtProxy(t, { callId, uri: 'sip:+15551234@example.com', toTag: 'gw2', answerAt, packets: o.packets }, a, b, proxy);
+  return { records: t.records(), callId, a, b, packets: { ab: o.packets, ba: o.packets } };
+}
+
+/**
+ * A call already running when the capture starts: `before` packets each way with no SIP seen, then a
+ * re-INVITE (in the dialog) naming the same media addresses, its 200 OK and ACK, `after` more packets
+ * each way, BYE. The probe learns the call at the re-INVITE. a sends Opus (dynamic PT 96, named only by
+ * the SDP), b PCMA.
+ */
+export function callLearnedAtReinvite(o: { t0Ms: number; before: number; after: number }): SipScenario {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.1.0.17', port: 40050, ssrc: 0xcccc1111 };
+  const b = { ip: '10.2.0.29', port: 50050, ssrc: 0x1111cccc };
+  const d = new DialogWriter(t, 'running-before-capture@gen', a.ip, b.ip);
+  const n = o.before + o.after;
+  for (let i = 0; i < n; i++) t.add(o.t0Ms + i * 20, udpFrame(a.ip, a.port, b.ip, b.port, rtp({ pt: 96, seq: i + 1, ts: i * 960, ssrc: a.ssrc })));
+  t.rtp(o.t0Ms + 5, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: n });
+  const at = o.t0Ms + o.before * 20;
+  const sdp = (ip: string, port: number): SdpSpec => ({ ip, media: [{ port, formats: [96, 8], rtpmap: [[96, 'opus/48000/2']] }] });
+  const r = d.invite(at, sdp(a.ip, a.port), { reinvite: true });
+  d.respond(at + 10, 200, r, sdp(b.ip, b.port));
+  d.ack(at + 11, r);
+  const bc = d.bye(o.t0Ms + n * 20 + 40);
+  d.respond(o.t0Ms + n * 20 + 41, 200, bc, null, { method: 'BYE' });
+  return { records: t.records(), callId: 'running-before-capture@gen', a, b, packets: { ab: n, ba: n } };
 }
 
 /**

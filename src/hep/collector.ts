@@ -50,6 +50,12 @@ export interface HepTransportTuning {
    * 10,000/s; 0 = unpaced.
    */
   udpMaxRate?: number;
+  /**
+   * A connected collector that takes nothing for this long while a producer waits in room() is stalled
+   * (it accepted the connection but does not read): room() stops waiting for it, and its queue drops the
+   * oldest, until it takes something again. Default 5 s.
+   */
+  stallMs?: number;
   /** Delivery problems and recoveries, for logs (the caller rate-limits). */
   onEvent?: (e: HepCollectorEvent) => void;
 }
@@ -116,6 +122,11 @@ export abstract class HepCollector {
   /** True once a connection was lost or never made: the next successful connect reports 'up'. */
   private wasDown = false;
   private roomWaiters: Array<() => void> = [];
+  private readonly stallMs: number;
+  /** performance.now() of the last packet handed over, or of the start of a wait for room. */
+  private progressAt = 0;
+  private stalled = false;
+  private stallTimer: NodeJS.Timeout | undefined;
   private settleWaiters: Array<() => void> = [];
   protected readonly onEvent: (e: HepCollectorEvent) => void;
   private readonly flushBound = (): void => {
@@ -135,6 +146,7 @@ export abstract class HepCollector {
     this.backoffInitialMs = tuning.backoffInitialMs ?? 250;
     this.backoffMaxMs = tuning.backoffMaxMs ?? 30_000;
     this.onEvent = tuning.onEvent ?? (() => {});
+    this.stallMs = tuning.stallMs ?? 5000;
   }
 
   /** The address to connect to: `host` itself when it is an IP, else resolved now (asynchronously, never throws). */
@@ -158,11 +170,27 @@ export abstract class HepCollector {
     this.onDisconnected(reason);
   }
 
-  /** Resolves once the queue is below half its capacity (immediately: null). */
+  /** Resolves once the queue is below half its capacity, or the collector is down or stalled (immediately: null). */
   room(): Promise<void> | null {
-    // A collector that is down takes nothing however long one waits: its queue drops the oldest instead.
-    if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected) return null;
+    // A collector that is down or stalled takes nothing however long one waits: its queue drops the oldest instead.
+    if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected || this.stalled) return null;
+    if (this.stallTimer === undefined) {
+      this.progressAt = performance.now();
+      this.armStallTimer(this.stallMs);
+    }
     return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private armStallTimer(ms: number): void {
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.roomWaiters.length === 0) return;
+      const quiet = performance.now() - this.progressAt;
+      if (quiet < this.stallMs) return this.armStallTimer(this.stallMs - quiet);
+      this.stalled = true;
+      this.wakeRoomWaiters();
+    }, Math.max(1, Math.ceil(ms)));
+    this.stallTimer.unref();
   }
 
   /**
@@ -182,7 +210,7 @@ export abstract class HepCollector {
   }
 
   private wakeRoomWaiters(): void {
-    if (this.roomWaiters.length === 0 || (this.connected && this.queue.size >= this.queue.capacity / 2)) return;
+    if (this.roomWaiters.length === 0 || (this.connected && !this.stalled && this.queue.size >= this.queue.capacity / 2)) return;
     const w = this.roomWaiters;
     this.roomWaiters = [];
     for (const f of w) f();
@@ -244,6 +272,8 @@ export abstract class HepCollector {
 
   protected onPacketDone(err: Error | null | undefined): void {
     this.inFlight--;
+    this.progressAt = performance.now();
+    this.stalled = false;
     if (err) {
       if (this.abandoned) this.dropped++;
       else {
@@ -303,6 +333,13 @@ export abstract class HepCollector {
   /** Drains within `deadlineMs`; what is still queued then is counted as dropped and the socket destroyed. */
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    // A collector waiting out its backoff (up to backoffMaxMs) may be back by now: try it at once, so what
+    // queued during an outage is not dropped at a stop only because the next attempt was due later.
+    if (this.reconnectTimer !== undefined) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      this.start();
+    }
     const drained = new Promise<void>((resolve) => {
       this.drainWaiter = resolve;
       this.checkDrained();
@@ -335,6 +372,8 @@ export abstract class HepCollector {
     for (const f of w) f();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     this.destroySocket();
     this.connected = false;
   }
@@ -345,11 +384,26 @@ export class HepStreamCollector extends HepCollector {
   private socket: net.Socket | undefined;
   private waitingDrain = false;
   private readonly connectTimeoutMs: number;
+  /**
+   * TLS: CA, certificate and key made into a context once, here: files Node cannot use throw from the
+   * constructor (the output is not opened), not from a connect later, where nothing could catch it.
+   */
+  private readonly secureContext: tls.SecureContext | undefined;
+  /** The socket close() is ending: its closing is the probe's doing. */
+  private endedSocket: net.Socket | undefined;
   private readonly onWriteDone = (err: Error | null | undefined): void => this.onPacketDone(err);
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
     this.connectTimeoutMs = tuning.connectTimeoutMs ?? 5000;
+    if (config.transport === 'tls') {
+      const t = config.tls ?? {};
+      try {
+        this.secureContext = tlsModule().createSecureContext({ ca: t.ca, cert: t.cert, key: t.key });
+      } catch (err) {
+        throw new RangeError(`${this.name}: the TLS certificate, key or CA cannot be used (${(err as Error).message})`);
+      }
+    }
   }
 
   protected hasSocket(): boolean {
@@ -366,10 +420,8 @@ export class HepStreamCollector extends HepCollector {
         host: address,
         port: c.port,
         rejectUnauthorized: t.rejectUnauthorized ?? true,
+        secureContext: this.secureContext,
       };
-      if (t.ca !== undefined) opts.ca = t.ca;
-      if (t.cert !== undefined) opts.cert = t.cert;
-      if (t.key !== undefined) opts.key = t.key;
       // The certificate is checked against the configured name, not the address it resolved to. SNI must
       // not be an IP address (RFC 6066); leave it unset then.
       const sni = t.servername ?? (net.isIP(c.host) === 0 ? c.host : undefined);
@@ -404,7 +456,8 @@ export class HepStreamCollector extends HepCollector {
       clearTimeout(connectTimer);
       if (this.socket === s) this.socket = undefined;
       this.waitingDrain = false;
-      if (this.abandoned) return;
+      // Closed by close() (abandoned), or the end of the graceful end close() began: not an outage.
+      if (this.abandoned || this.endedSocket === s) return;
       const reason = errMsg ?? 'connection closed by the collector';
       if (up) this.onConnectionLost(reason);
       else this.onConnectFailed(c.transport === 'tls' && errMsg !== undefined ? `TLS: ${reason}` : reason);
@@ -424,6 +477,7 @@ export class HepStreamCollector extends HepCollector {
   protected endGracefully(): Promise<void> {
     const s = this.socket;
     if (s === undefined || s.destroyed) return Promise.resolve();
+    this.endedSocket = s;
     return new Promise((resolve) => {
       s.once('close', () => resolve());
       s.end();

@@ -1,4 +1,4 @@
-import { encodeHep3, HepEncodeStatus } from './encode.js';
+import { describeHepEncodeStatus, encodeHep3, HepEncodeStatus } from './encode.js';
 import { HEP_MAX_PACKET, type HepMessage } from './types.js';
 import {
   HepStreamCollector,
@@ -17,6 +17,8 @@ export interface HepSenderOptions extends HepTransportTuning {
   captureId: number;
   authKey?: string;
   nodeName?: string;
+  /** A message refused before queueing (it reaches no collector): why, and the message (valid during the call). */
+  onRefused?: (reason: string, msg: HepSendInput) => void;
 }
 
 /** A message as the report layer hands it over: captureId/authKey/nodeName default to the sender's. */
@@ -96,6 +98,7 @@ export class HepSender {
       if (n === HepEncodeStatus.EMPTY_CORRELATION_ID) this.refusedCid++;
       else if (n === HepEncodeStatus.TOO_BIG) this.refusedBig++;
       else this.refusedInvalid++;
+      this.opts.onRefused?.(describeHepEncodeStatus(n), msg);
       return false;
     }
     const packet = Buffer.allocUnsafe(n);

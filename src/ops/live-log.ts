@@ -14,11 +14,24 @@ interface Seen {
   state: TrackedCall['state'];
   createdMs: number;
   lastMs: number;
+  /** Its media still lingers after its end: its streams have not ended yet. */
+  lingering: boolean;
+}
+
+/** A call that ended, its line waiting for its streams' end reports. */
+interface Ending {
+  reason: string;
+  status: number;
+  createdMs: number;
+  lastMs: number;
+  /** A reading found its media no longer lingering: the line is written at the next one. */
+  mediaRetired: boolean;
 }
 
 /** Compares the call table with its previous reading (once a second) and logs what changed. */
 export class CallLog {
   private seen = new Map<string, Seen>();
+  private readonly ending = new Map<string, Ending>();
   private readonly budget: LineBudget;
 
   constructor(
@@ -28,15 +41,32 @@ export class CallLog {
     this.budget = lineBudget(log, 'call lines', LINES, WINDOW_MS);
   }
 
-  /** `stopped`: the run ended; calls gone since the last reading were ended by the stop. */
+  /**
+   * `stopped`: the run ended (its streams have ended too); calls gone since the last reading were ended by
+   * the stop, and every line still waiting is written.
+   */
   poll(calls: CallSource, stopped = false): void {
     const now = new Map<string, Seen>();
     calls.forEach((c) => {
-      now.set(c.callId, { state: c.state, createdMs: c.createdMs, lastMs: c.lastMs });
+      now.set(c.callId, { state: c.state, createdMs: c.createdMs, lastMs: c.lastMs, lingering: c.lingering !== null && c.lingering.length > 0 });
       const before = this.seen.get(c.callId);
       if (before === undefined && c.state !== 'ended') this.started(c.callId, c.state);
-      else if (c.state === 'ended' && before?.state !== 'ended') this.ended(c.callId, c.endReason ?? 'ended', c.endStatus, c.createdMs, c.lastMs);
+      else if (c.state === 'ended' && before?.state !== 'ended') {
+        this.ending.set(c.callId, { reason: c.endReason ?? 'ended', status: c.endStatus, createdMs: c.createdMs, lastMs: c.lastMs, mediaRetired: false });
+      }
     });
+    // A call's streams end (HANGUP) when its media stops lingering after the BYE (sip.media_linger_s); with
+    // media workers their reports reach this thread a moment later. The line waits for them: one reading
+    // after the media retired, or once the call left the table.
+    for (const [callId, e] of this.ending) {
+      const c = now.get(callId);
+      if (!stopped && c !== undefined && !e.mediaRetired) {
+        e.mediaRetired = !c.lingering;
+        continue;
+      }
+      this.ending.delete(callId);
+      this.ended(callId, e.reason, e.status, e.createdMs, e.lastMs);
+    }
     // Gone without an 'ended' reading: expired (idle or max age) and freed at once, or evicted.
     for (const [callId, s] of this.seen) if (s.state !== 'ended' && !now.has(callId)) this.ended(callId, stopped ? 'stopped' : 'expired', 0, s.createdMs, s.lastMs);
     this.seen = now;

@@ -15,6 +15,8 @@ export interface TrackedCall {
   lastMs: number;
   endReason: string | null;
   endStatus: number;
+  /** Media bindings still lingering after the call ended (sip.media_linger_s): its streams have not ended yet. */
+  lingering: readonly unknown[] | null;
 }
 
 /** Reads the calls currently tracked. */

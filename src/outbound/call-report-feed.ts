@@ -1,19 +1,19 @@
 import { CallReportRecorder, type CallReportLimits } from '../callreport/index.js';
 import type { OutboundEvent } from './events.js';
-import { SipDuplicateFilter } from './sip-dedup.js';
+import { DuplicateFilter } from './duplicate-filter.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** The outbound events a call report shows, handed to its recorder: SPAN duplicates of SIP once. */
 export class CallReportFeed {
   readonly recorder: CallReportRecorder;
-  private readonly dedup: SipDuplicateFilter;
+  private readonly dedup: DuplicateFilter;
   /** Events recorded. */
   events = 0;
 
   constructor(duplicateWindowMs: number, limits?: CallReportLimits) {
     this.recorder = new CallReportRecorder(limits);
-    this.dedup = new SipDuplicateFilter(duplicateWindowMs);
+    this.dedup = new DuplicateFilter(duplicateWindowMs);
   }
 
   write(e: OutboundEvent): void {

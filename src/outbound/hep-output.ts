@@ -6,12 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { HepProtoType, HepSender, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
 import type { ProbeConfig } from '../ops/config.js';
+import { ExitCode } from '../ops/exit-codes.js';
 import { AddressFilter } from './address-filter.js';
 import type { Envelope, EventKind, OutboundEvent } from './events.js';
 import { nodeNameOf } from './identity.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { RateLimitedLog } from './rate-limited-log.js';
-import { SipDuplicateFilter } from './sip-dedup.js';
+import { DuplicateFilter } from './duplicate-filter.js';
 
 export interface HepOutputOptions {
   sender: HepSender;
@@ -22,7 +23,7 @@ export interface HepOutputOptions {
   sipExcludeMethods?: readonly string[];
   /** SIP from or to these addresses / prefixes is not sent. */
   sipExcludeAddresses?: readonly string[];
-  /** Same SIP bytes on the same addresses within this many ms of capture time = SPAN duplicate. 0 = off. */
+  /** Same SIP bytes (or RTCP compound) on the same addresses within this many ms of capture time = SPAN duplicate. 0 = off. */
   sipDuplicateWindowMs?: number;
 }
 
@@ -33,7 +34,8 @@ export class HepOutput implements Output {
   readonly sipSkipped = { duplicate: 0, method: 0, address: 0 };
   private readonly excludeMethods: Set<string>;
   private readonly excludeAddresses: AddressFilter;
-  private readonly dedup: SipDuplicateFilter;
+  private readonly dedup: DuplicateFilter;
+  private readonly rtcpDedup: DuplicateFilter;
   /** One reused input object: its fields are overwritten per message (send() copies what it keeps). */
   private readonly msg: HepSendInput = {
     ipFamily: 4, ipProto: 17, srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, tsSec: 0, tsUsec: 0, protoType: 1,
@@ -43,7 +45,8 @@ export class HepOutput implements Output {
   constructor(private readonly o: HepOutputOptions) {
     this.excludeMethods = new Set((o.sipExcludeMethods ?? []).map((m) => m.toUpperCase()));
     this.excludeAddresses = new AddressFilter(o.sipExcludeAddresses ?? []);
-    this.dedup = new SipDuplicateFilter(o.sipDuplicateWindowMs ?? 0);
+    this.dedup = new DuplicateFilter(o.sipDuplicateWindowMs ?? 0);
+    this.rtcpDedup = new DuplicateFilter(o.sipDuplicateWindowMs ?? 0);
   }
 
   get sender(): HepSender {
@@ -62,6 +65,7 @@ export class HepOutput implements Output {
       if (!this.sipPasses(e.bytes, e.env, e.method)) return;
       fill(m, e.env, HepProtoType.SIP, e.callId, undefined, e.bytes);
     } else if (e.kind === 'rtcp') {
+      if (this.rtcpDedup.isDuplicate(e.json, e.env)) return;
       fill(m, e.env, HepProtoType.RTCP_JSON, e.callId, undefined, e.json);
     } else {
       const mos = e.report.MOS;
@@ -88,12 +92,15 @@ export class HepOutput implements Output {
   }
 
   stats(): DestinationStats[] {
-    return this.o.sender.stats().collectors.map((c) => ({
+    const s = this.o.sender.stats();
+    // A message the encoder refused reaches no collector: a drop for each of them.
+    const refused = s.refused.emptyCorrelationId + s.refused.tooBig + s.refused.invalid;
+    return s.collectors.map((c) => ({
       name: c.name,
       sent: c.sent,
       failed: c.failed,
       errors: c.connectFailures,
-      dropped: c.dropped,
+      dropped: c.dropped + refused,
       queued: c.queued + c.inFlight,
       up: c.connected,
       lastError: c.lastError,
@@ -116,10 +123,11 @@ export class HepOutput implements Output {
 /** Fills the reused message: the event's envelope (HOMER groups rows by it), type, Call-ID, MOS chunk, payload. */
 function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: string, mos: number | undefined, payload: string | Uint8Array): void {
   const sec = Math.floor(env.tsMs / 1000);
-  m.ipFamily = env.ipVersion === 6 ? 6 : 4;
+  const v6 = env.ipVersion === 6;
+  m.ipFamily = v6 ? 6 : 4;
   m.ipProto = env.ipProto ?? 17;
-  m.srcIp = env.srcIp;
-  m.dstIp = env.dstIp;
+  m.srcIp = v6 ? asIpv6(env.srcIp) : env.srcIp;
+  m.dstIp = v6 ? asIpv6(env.dstIp) : env.dstIp;
   m.srcPort = env.srcPort;
   m.dstPort = env.dstPort;
   m.tsSec = sec;
@@ -130,17 +138,33 @@ function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: 
   m.payload = payload;
 }
 
+/**
+ * HEP carries one family per message; a call-level report can pair an IPv4 SDP address with an IPv6 one
+ * (a dual-stack answerer): the IPv4 side then goes as its IPv4-mapped IPv6 address.
+ */
+function asIpv6(ip: string): string {
+  return ip.includes(':') ? ip : `::ffff:${ip}`;
+}
+
 /** The HEP output of a configuration, or null when hep.enabled is false. */
 export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | null {
   const h = config.hep;
   if (!h.enabled || h.collectors.length === 0) return null;
-  const sender = new HepSender({
-    collectors: h.collectors.map((c) => collectorOptions(c, config.rtp.maxStreams)),
-    captureId: h.captureId,
-    authKey: h.authKey || undefined,
-    nodeName: nodeNameOf(config),
-    onEvent: collectorEventLogger(log),
-  });
+  let sender: HepSender;
+  try {
+    sender = new HepSender({
+      collectors: h.collectors.map((c, i) => collectorOptions(c, i, config.rtp.maxStreams)),
+      captureId: h.captureId,
+      authKey: h.authKey || undefined,
+      nodeName: nodeNameOf(config),
+      onEvent: collectorEventLogger(log),
+      onRefused: refusalLogger(log),
+    });
+  } catch (err) {
+    // A setting the schema cannot check (a TLS file): the operator's to fix, not a crash.
+    const message = (err as Error).message;
+    throw Object.assign(new Error(message.startsWith('hep.') ? message : `hep.collectors: ${message}`), { exitCode: ExitCode.USAGE });
+  }
   return new HepOutput({
     sender,
     qosHepType: config.reports.qosHepType,
@@ -164,6 +188,15 @@ export function collectorEventLogger(log: OutputLog): (e: HepCollectorEvent) => 
   };
 }
 
+/** Messages HEP cannot carry (see HepEncodeStatus), as error lines: at most one per reason every 10 s. */
+function refusalLogger(log: OutputLog): (reason: string, m: HepSendInput) => void {
+  const limited = new RateLimitedLog(log);
+  return (reason, m) => {
+    const obj = { reason, hepType: m.protoType, correlationId: m.correlationId, src: `${m.srcIp}:${m.srcPort}`, dst: `${m.dstIp}:${m.dstPort}` };
+    limited.error(`refused ${reason}`, obj, 'HEP message not sent: it cannot be encoded (counted as dropped for every collector)');
+  };
+}
+
 type CollectorSetting = ProbeConfig['hep']['collectors'][number];
 
 /**
@@ -174,8 +207,15 @@ export function defaultQueueSize(maxStreams: number): number {
   return Math.max(10_000, 2 * maxStreams);
 }
 
-function collectorOptions(c: CollectorSetting, maxStreams: number): HepCollectorConfig {
-  const pem = (path: string) => (path ? readFileSync(path) : undefined);
+function collectorOptions(c: CollectorSetting, index: number, maxStreams: number): HepCollectorConfig {
+  const pem = (path: string, field: string): Buffer | undefined => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`hep.collectors[${index}].tls.${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
   return {
     host: c.host,
     port: c.port,
@@ -184,7 +224,7 @@ function collectorOptions(c: CollectorSetting, maxStreams: number): HepCollector
     name: `${c.transport}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
     tls:
       c.transport === 'tls'
-        ? { ca: pem(c.tls.ca), cert: pem(c.tls.cert), key: pem(c.tls.key), servername: c.tls.servername || undefined, rejectUnauthorized: c.tls.rejectUnauthorized }
+        ? { ca: pem(c.tls.ca, 'ca'), cert: pem(c.tls.cert, 'cert'), key: pem(c.tls.key, 'key'), servername: c.tls.servername || undefined, rejectUnauthorized: c.tls.rejectUnauthorized }
         : undefined,
   };
 }

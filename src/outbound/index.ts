@@ -7,7 +7,7 @@ export { HepOutput, openHepOutput, defaultQueueSize, type HepOutputOptions } fro
 export { JsonlOutput, openJsonlOutput } from './jsonl-output.js';
 export { RateLimitedLog, silentLog } from './rate-limited-log.js';
 export { AddressFilter, parseCidr } from './address-filter.js';
-export { SipDuplicateFilter } from './sip-dedup.js';
+export { DuplicateFilter } from './duplicate-filter.js';
 export { nodeNameOf } from './identity.js';
 export { HtmlReportOutput, openHtmlOutput } from './html-output.js';
 export { LiveCallPageOutput, openLivePageOutput } from './live-page-output.js';

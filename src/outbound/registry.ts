@@ -11,7 +11,8 @@ import { openJsonlOutput } from './jsonl-output.js';
 import type { Output, OutputLog } from './output.js';
 import { openWebhookOutput } from './webhook-output.js';
 
-export type OutputOpener = (config: ProbeConfig, log: OutputLog) => Output | null;
+/** `running`: at a reload, the instance of this output that runs now (state that must outlive a reload). */
+export type OutputOpener = (config: ProbeConfig, log: OutputLog, running?: Output) => Output | null;
 
 export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'hep', open: openHepOutput },
@@ -31,12 +32,12 @@ export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: read
   const kept: Output[] = [];
   const errors: Array<{ output: string; error: string }> = [];
   for (const o of OUTPUTS) {
+    const old = running.find((r) => r.name === o.name);
     try {
-      const out = o.open(config, log);
+      const out = o.open(config, log, old);
       if (out !== null) opened.push(out);
     } catch (err) {
       errors.push({ output: o.name, error: (err as Error).message });
-      const old = running.find((r) => r.name === o.name);
       if (old !== undefined) kept.push(old);
     }
   }

@@ -9,7 +9,8 @@
  * when it is full the oldest is dropped. Counted per destination (/metrics): each failed attempt as an
  * error, an event given up after its attempts as failed, an event evicted or abandoned at the shutdown
  * deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
- * shutdown deadline.
+ * shutdown deadline. A replay goes at the receiver's pace (room()) and waits at the end of its input
+ * until everything is delivered (settled()), unless the receiver is failing.
  */
 import type { ProbeConfig } from '../ops/config.js';
 import type { QosReport } from '../report/index.js';
@@ -53,6 +54,27 @@ function streamKey(r: QosReport): string {
   return `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}`;
 }
 
+/**
+ * Where to POST and with which headers. Credentials in the URL (https://user:password@host/...) go in an
+ * HTTP Basic Authorization header: fetch refuses a URL that carries them (and its error would log them).
+ */
+function requestOf(url: string): { target: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'rtpprobe' };
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { target: url, headers };
+  }
+  if (u.username === '' && u.password === '') return { target: url, headers };
+  const user = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { target: u.href, headers };
+}
+
 /** The URL as it may appear in logs and metrics: no credentials, no query (tokens often ride there). */
 export function publicUrl(url: string): string {
   try {
@@ -70,7 +92,9 @@ export class WebhookOutput implements Output {
   private head = 0;
   private size = 0;
   /** Rules firing per stream, to send their CLEARED when the stream ends. */
-  private readonly firing = new Map<string, Set<string>>();
+  private readonly firing: Map<string, Set<string>>;
+  /** The instance this one replaced at a reload, while it still delivers: its events go first. */
+  private readonly before: Promise<void> | null;
   private readonly counters = { sent: 0, failed: 0, errors: 0, dropped: 0 };
   private up = true;
   private lastError: string | undefined;
@@ -79,12 +103,25 @@ export class WebhookOutput implements Output {
   private readonly abort = new AbortController();
   private readonly limited: RateLimitedLog;
   private readonly label: string;
+  private readonly request: { target: string; headers: Record<string, string> };
   private readonly backoff: (k: number) => number;
+  private roomWaiters: Array<() => void> = [];
+  private settleWaiters: Array<() => void> = [];
 
-  constructor(private readonly o: WebhookOptions) {
+  /**
+   * `replaces`: the running instance a configuration reload replaces. Its firing rules carry over (their
+   * CLEARED are this instance's to send) and what it still delivers goes before this instance's events.
+   */
+  constructor(
+    private readonly o: WebhookOptions,
+    replaces?: WebhookOutput,
+  ) {
+    this.firing = replaces?.firing ?? new Map();
+    this.before = replaces?.pumping ?? null;
     this.queue = new Array(o.queueSize);
     this.limited = new RateLimitedLog(o.log);
     this.label = publicUrl(o.url);
+    this.request = requestOf(o.url);
     this.backoff = o.backoffMs ?? defaultBackoff;
   }
 
@@ -152,7 +189,35 @@ export class WebhookOutput implements Output {
     }
     this.queue[(this.head + this.size) % cap] = p;
     this.size++;
-    this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    this.pumping ??= this.pump().finally(() => {
+      this.pumping = null;
+      this.wake();
+    });
+  }
+
+  /** Null while the queue is below half full (or the receiver fails: waiting would not help); else resolves once it is. */
+  room(): Promise<void> | null {
+    if (this.hasRoom()) return null;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Null once every event was delivered (or the receiver fails); else resolves then. A replay awaits it at the end of its input. */
+  settled(): Promise<void> | null {
+    if (this.isSettled()) return null;
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  private hasRoom(): boolean {
+    return this.size < this.queue.length / 2 || !this.up || this.closing;
+  }
+
+  private isSettled(): boolean {
+    return (this.size === 0 && this.pumping === null) || !this.up || this.closing;
+  }
+
+  private wake(): void {
+    if (this.roomWaiters.length > 0 && this.hasRoom()) for (const f of this.roomWaiters.splice(0)) f();
+    if (this.settleWaiters.length > 0 && this.isSettled()) for (const f of this.settleWaiters.splice(0)) f();
   }
 
   private take(): WebhookPayload | undefined {
@@ -166,6 +231,7 @@ export class WebhookOutput implements Output {
 
   /** Delivers queued events one at a time until the queue is empty. */
   private async pump(): Promise<void> {
+    if (this.before !== null) await this.before;
     for (let p = this.take(); p !== undefined; p = this.take()) {
       const body = JSON.stringify(p);
       let delivered = false;
@@ -188,15 +254,16 @@ export class WebhookOutput implements Output {
         this.counters.failed++;
         this.limited.error('webhook gave up', { webhook: this.label, reason: this.lastError, event: p.event, rule: p.rule }, 'webhook event not delivered after its retries');
       }
+      this.wake();
     }
   }
 
   /** One attempt: 'ok', 'retry' (worth another attempt) or 'final' (the receiver refused it). */
   private async post(body: string): Promise<'ok' | 'retry' | 'final'> {
     try {
-      const res = await fetch(this.o.url, {
+      const res = await fetch(this.request.target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'rtpprobe' },
+        headers: this.request.headers,
         body,
         signal: AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]),
       });
@@ -205,6 +272,8 @@ export class WebhookOutput implements Output {
       this.failedAttempt(`HTTP ${res.status}`);
       return res.status >= 500 || res.status === 429 ? 'retry' : 'final';
     } catch (err) {
+      // Abandoned at the stop deadline (counted as dropped by pump()): no failure of the receiver's.
+      if (this.abort.signal.aborted) return 'final';
       const e = err as { name?: string; cause?: { code?: string }; message?: string };
       this.failedAttempt(e.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : (e.cause?.code ?? e.message ?? String(err)));
       return 'retry';
@@ -215,6 +284,7 @@ export class WebhookOutput implements Output {
     this.counters.errors++;
     this.lastError = reason;
     this.up = false;
+    this.wake();
     this.limited.warn('webhook failed', { webhook: this.label, reason }, 'webhook POST failed: retrying');
   }
 
@@ -241,6 +311,7 @@ export class WebhookOutput implements Output {
 
   async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    this.wake();
     if (this.pumping) {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
@@ -255,8 +326,9 @@ export class WebhookOutput implements Output {
   }
 }
 
-export function openWebhookOutput(config: ProbeConfig, log: OutputLog): WebhookOutput | null {
+export function openWebhookOutput(config: ProbeConfig, log: OutputLog, running?: Output): WebhookOutput | null {
   const w = config.webhook;
   if (w.url === '') return null;
-  return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log });
+  const replaces = running instanceof WebhookOutput ? running : undefined;
+  return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log }, replaces);
 }

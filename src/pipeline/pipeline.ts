@@ -13,8 +13,8 @@ import { CodecTable } from '../qos/index.js';
 import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import type { LegRoundTrips } from '../qos/index.js';
-import { RttTracker, isRtcp, newRtcpParseStats, parseRtcp, rtcpToHomerJson } from '../rtcp/index.js';
-import type { RtcpCompound } from '../rtcp/index.js';
+import { RtcpReader, RttTracker, compoundOf, isRtcp, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
+import type { RtcpEndpoint } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
 import type { JitterBufferOptions } from '../rtp/index.js';
 import { CallTracker, SipBacklog, SipPortSet } from '../sip/index.js';
@@ -82,6 +82,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly reporter: QosReporter;
   readonly rtt: RttTracker;
   readonly rtcpStats = newRtcpParseStats();
+  /** Every RTCP packet is read into these tables (objects only for HOMER's JSON). */
+  private readonly rtcpReader = new RtcpReader();
   /** Silences, one-way and missing media (reports.faults). */
   readonly faults: MediaFaultMonitor;
   /** rtpHeldBehindSip: RTP queued behind waiting SIP; rtpHeldDropped: of those (or refused behind them) not measured; rtpNotHeld: handled at once, no room. */
@@ -358,7 +360,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (this.sipPorts.isSipDatagram(pkt.srcPort, pkt.dstPort, b, off, len) && this.sipPacket(pkt)) return;
     if (isRtcp(b, off, len)) {
       this.counts.rtcp++;
-      this.onRtcp(pkt, this.pktMs);
+      this.onRtcp(pkt);
       return;
     }
     if (!isRtpCandidate(b, off, len)) {
@@ -641,7 +643,9 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
   }
 
-  private onRtcp(pkt: DecodedPacket, now: number): void {
+  /** An RTCP compound at capture time this.pktMs (read here: a double argument would be boxed per packet). */
+  private onRtcp(pkt: DecodedPacket): void {
+    const now = this.pktMs;
     let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
     if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
     const binding = id >= 0 ? this.calls.binding(id) : null;
@@ -653,36 +657,44 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.rtcpStats.srtcp++;
       return;
     }
-    const c = parseRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats);
-    if (c.malformed || c.packets.length === 0) return;
+    const r = this.rtcpReader;
+    if (!r.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats) || r.packets === 0) return;
     const v = pkt.ipVersion;
-    const samples = this.rtt.observe(c, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
+    const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
     let byes = false;
-    for (const p of c.packets) {
-      if (p.kind !== 'BYE') continue;
+    for (let i = 0; i < r.packets; i++) {
+      if (r.pt[i] !== 203) continue;
       byes = true;
-      this.endStreamsBySsrc(p.ssrcs, pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+      this.endStreamsBySsrc((ssrc) => r.byeLists(i, ssrc), pkt.src0, pkt.src1, pkt.src2, pkt.src3);
     }
-    if (this.events.rtcpFacts && (samples.length > 0 || byes)) {
-      this.events.rtcpFacts({
-        rtt: samples.map((x) => [x.sourceSsrc, x.rttMs]),
-        bye: c.packets.flatMap((p) => (p.kind === 'BYE' ? [{ ssrcs: p.ssrcs, src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3] as [number, number, number, number] }] : [])),
-      });
-    }
+    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt));
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
     if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
-    const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, c.packets[0]!);
-    this.sink.rtcp(rtcpToHomerJson(c), envelopeOf(pkt, now), callId);
+    const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
+    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, now), callId);
+  }
+
+  /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */
+  private rtcpFactsOf(r: RtcpReader, samples: number, pkt: DecodedPacket): RtcpFacts {
+    const facts: RtcpFacts = { rtt: [], bye: [] };
+    for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
+    for (let i = 0; i < r.packets; i++) {
+      if (r.pt[i] !== 203) continue;
+      const ssrcs: number[] = [];
+      for (let k = 0; k < r.count[i]; k++) ssrcs.push(r.u32(r.body[i] + 4 * k));
+      facts.bye.push({ ssrcs, src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3] });
+    }
+    return facts;
   }
 
   /**
    * RTCP without a SIP binding follows the rule of the stream it describes: sent under that stream's
    * synthetic id when its QoS reports are (reports.unknown_call_id 'synthetic'), else not sent. The stream
-   * is the sender's: same address, RTP port one below (or the same with rtcp-mux), same SSRC.
+   * is the sender's (`ssrc`, -1 when the first sub-packet names none): same address, RTP port one below
+   * (or the same with rtcp-mux), same SSRC.
    */
-  private unsignalledId(pkt: DecodedPacket, first: RtcpCompound['packets'][number]): string | null {
-    if (this.unsignalled === null || this.unsignalled.size === 0 || !('ssrc' in first)) return null;
-    const ssrc = first.ssrc;
+  private unsignalledId(pkt: DecodedPacket, ssrc: number): string | null {
+    if (this.unsignalled === null || this.unsignalled.size === 0 || ssrc < 0) return null;
     let slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort - 1, ssrc));
     if (slot === undefined) slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort, ssrc));
     if (slot === undefined || !this.engine.isActive(slot) || this.ctx.binding[slot] >= 0) return null;
@@ -690,11 +702,11 @@ export class Pipeline<C extends CallView = CallTracker> {
     return syntheticCallId(this.snap);
   }
 
-  /** RTCP BYE: the sender's streams (same source address, listed SSRC) end. */
-  private endStreamsBySsrc(ssrcs: number[], s0: number, s1: number, s2: number, s3: number): void {
+  /** RTCP BYE: the sender's streams (same source address, an SSRC the BYE lists) end. */
+  private endStreamsBySsrc(listed: (ssrc: number) => boolean, s0: number, s1: number, s2: number, s3: number): void {
     const e = this.engine;
     e.forEachActive((slot) => {
-      if (!ssrcs.includes(e.ssrc(slot))) return;
+      if (!listed(e.ssrc(slot))) return;
       if (e.srcAddrWord(slot, 0) !== s0 || e.srcAddrWord(slot, 1) !== s1 || e.srcAddrWord(slot, 2) !== s2 || e.srcAddrWord(slot, 3) !== s3) return;
       e.endStream(slot, EndReason.rtcpBye);
     });
@@ -709,7 +721,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
       remote.set(ssrc >>> 0, ms);
     }
-    for (const b of f.bye) this.endStreamsBySsrc(b.ssrcs, b.src[0], b.src[1], b.src[2], b.src[3]);
+    for (const b of f.bye) this.endStreamsBySsrc((ssrc) => b.ssrcs.includes(ssrc), b.src[0], b.src[1], b.src[2], b.src[3]);
   }
 
   /** The probe's latest round trip with the receiver of the stream with this SSRC, ms; NaN when none. */
@@ -812,11 +824,11 @@ function senderKey(w0: number, w1: number, w2: number, w3: number, port: number,
 }
 
 /**
- * An RTCP endpoint as the round-trip tracker compares it (only equality matters): the address words and
- * port as numbers, cheaper than the address text.
+ * An RTCP endpoint as the round-trip tracker compares it (only equality matters): for IPv4 one number,
+ * address and port (48 bits, exact in a double), with no string per packet; for IPv6 the words as text.
  */
-function endpointKey(ipVersion: number, w0: number, w1: number, w2: number, w3: number, port: number): string {
-  return ipVersion === 6 ? `6/${w0 >>> 0}.${w1 >>> 0}.${w2 >>> 0}.${w3 >>> 0}/${port}` : `4/${w3 >>> 0}/${port}`;
+function endpointKey(ipVersion: number, w0: number, w1: number, w2: number, w3: number, port: number): RtcpEndpoint {
+  return ipVersion === 6 ? `6/${w0 >>> 0}.${w1 >>> 0}.${w2 >>> 0}.${w3 >>> 0}/${port}` : (w3 >>> 0) * 65536 + port;
 }
 
 function envelopeOf(pkt: DecodedPacket, now: number): Envelope {

@@ -1,3 +1,4 @@
+import { PayloadKind, payloadKindOfEncoding } from '../rtp/index.js';
 import type { MediaBinding } from '../sip/index.js';
 
 const NO_SLOTS: readonly number[] = [];
@@ -72,10 +73,14 @@ export class StreamContexts {
     return this.conversationSlots.get(conv) ?? NO_SLOTS;
   }
 
-  /** Payload type changed mid-stream: the codec name follows it when the SDP mapped it. */
+  /**
+   * Payload type changed mid-stream: the codec name follows it when the SDP mapped it to audio. Telephone
+   * events and comfort noise ride on the stream's SSRC between its audio packets: the stream's codec (its
+   * CODEC_NAME, the E-model's codec) stays the audio one, even for an interval that ends in them.
+   */
   updateCodec(slot: number, b: MediaBinding | null, pt: number): void {
     const name = b?.payloads.get(pt)?.name;
-    if (name) this.codecName[slot] = name;
+    if (name && (this.codecName[slot] === null || payloadKindOfEncoding(name) === PayloadKind.media)) this.codecName[slot] = name;
   }
 
   /** True when some slot is attached to binding `id`. */

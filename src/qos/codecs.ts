@@ -63,6 +63,9 @@ STATIC_PT_NAMES[18] = 'g729';
 /** Used for unknown codecs: the G.711-with-PLC figures (no evidence of a worse codec). */
 export const DEFAULT_CODEC: CodecParams = { name: 'default', ie: 0, bpl: 25.1, clockRate: 8000, authoritative: false };
 
+/** Names byCodecName remembers as given, at most. */
+const RAW_NAMES_CACHED = 256;
+
 /** 'G.711 A-law', 'PCMA/8000', 'g711A' -> 'g711alaw'/'pcma'/'g711a'. Drops an rtpmap '/clock/channels' suffix. */
 export function normaliseCodecName(name: string): string {
   const slash = name.indexOf('/');
@@ -83,6 +86,12 @@ export interface CodecOverride {
 export class CodecTable {
   private readonly byName = new Map<string, CodecParams>();
   private readonly byPt: (CodecParams | undefined)[] = new Array(128);
+  /**
+   * byCodecName's answers by the name as given (null: none): a report resolves its stream's codec, and
+   * normalising the name each time would make two strings per report. Cleared when it reaches
+   * RAW_NAMES_CACHED names (SDP can carry any name).
+   */
+  private readonly byRawName = new Map<string, CodecParams | null>();
   readonly fallback: CodecParams;
 
   constructor(entries: readonly CodecEntry[] = DEFAULT_CODECS, fallback: CodecParams = DEFAULT_CODEC) {
@@ -118,13 +127,20 @@ export class CodecTable {
       name: e.name, ie: e.ie, bpl: e.bpl, clockRate: e.clockRate ?? 8000,
       authoritative: 'authoritative' in e ? e.authoritative : true,
     };
+    this.byRawName.clear();
     this.byName.set(normaliseCodecName(e.name), params);
     for (const a of e.aliases ?? []) this.byName.set(normaliseCodecName(a), params);
     for (const pt of e.staticPts ?? []) if (pt >= 0 && pt < 128) this.byPt[pt] = params;
   }
 
   byCodecName(name: string): CodecParams | undefined {
-    return this.byName.get(normaliseCodecName(name));
+    let p = this.byRawName.get(name);
+    if (p === undefined) {
+      p = this.byName.get(normaliseCodecName(name)) ?? null;
+      if (this.byRawName.size >= RAW_NAMES_CACHED) this.byRawName.clear();
+      this.byRawName.set(name, p);
+    }
+    return p ?? undefined;
   }
 
   byStaticPt(pt: number): CodecParams | undefined {

@@ -65,8 +65,8 @@ function measured(x: number): boolean {
   return x >= 0 && Number.isFinite(x);
 }
 
-/** Network one-way delay over the legs, plus the assumed buffer delay. */
-export function estimatePathDelay(legs: LegRoundTrips, a: DelayAssumptions = DEFAULT_DELAY_ASSUMPTIONS): DelayEstimate {
+/** Network one-way delay over the legs, plus the assumed buffer delay; into `out` when given (a caller scoring every interval reuses one). */
+export function estimatePathDelay(legs: LegRoundTrips, a: DelayAssumptions = DEFAULT_DELAY_ASSUMPTIONS, out?: DelayEstimate): DelayEstimate {
   const paths = legs.length & ~1;
   let sum = 0;
   let pathsMeasured = 0;
@@ -77,16 +77,20 @@ export function estimatePathDelay(legs: LegRoundTrips, a: DelayAssumptions = DEF
     pathsMeasured++;
   }
   const network = pathsMeasured > 0 ? sum / 2 : a.nominalOneWayDelayMs;
-  return {
-    oneWayDelayMs: network + a.jitterBufferMs,
-    networkOneWayDelayMs: network,
-    source: pathsMeasured > 0 ? 'rtcp' : 'nominal',
-    legs: paths / 2,
-    paths,
-    pathsMeasured,
-    bufferMs: a.jitterBufferMs,
-    bufferSource: 'assumed',
-  };
+  const d = out ?? emptyDelayEstimate();
+  d.oneWayDelayMs = network + a.jitterBufferMs;
+  d.networkOneWayDelayMs = network;
+  d.source = pathsMeasured > 0 ? 'rtcp' : 'nominal';
+  d.legs = paths / 2;
+  d.paths = paths;
+  d.pathsMeasured = pathsMeasured;
+  d.bufferMs = a.jitterBufferMs;
+  d.bufferSource = 'assumed';
+  return d;
+}
+
+export function emptyDelayEstimate(): DelayEstimate {
+  return { oneWayDelayMs: 0, networkOneWayDelayMs: 0, source: 'nominal', legs: 0, paths: 0, pathsMeasured: 0, bufferMs: 0, bufferSource: 'assumed' };
 }
 
 const oneLeg = new Float64Array(2);
@@ -95,13 +99,17 @@ const oneLeg = new Float64Array(2);
  * One leg known by one path only: the stream's own round trip (probe to its receiver; null/NaN when
  * unknown), the other path unmeasured.
  */
-export function estimateOneWayDelay(rttMs: number | null | undefined, a: DelayAssumptions = DEFAULT_DELAY_ASSUMPTIONS): DelayEstimate {
+export function estimateOneWayDelay(rttMs: number | null | undefined, a: DelayAssumptions = DEFAULT_DELAY_ASSUMPTIONS, out?: DelayEstimate): DelayEstimate {
   oneLeg[0] = rttMs ?? Number.NaN;
   oneLeg[1] = Number.NaN;
-  return estimatePathDelay(oneLeg, a);
+  return estimatePathDelay(oneLeg, a, out);
 }
 
-/** The estimate with an emulated jitter buffer's delay in place of the assumed one. */
-export function withBufferDelay(d: DelayEstimate, bufferMs: number): DelayEstimate {
-  return { ...d, bufferMs, bufferSource: 'emulated', oneWayDelayMs: d.networkOneWayDelayMs + bufferMs };
+/** The estimate with an emulated jitter buffer's delay in place of the assumed one (in place when `out` is `d`). */
+export function withBufferDelay(d: DelayEstimate, bufferMs: number, out?: DelayEstimate): DelayEstimate {
+  const e = out === d ? d : Object.assign(out ?? emptyDelayEstimate(), d);
+  e.bufferMs = bufferMs;
+  e.bufferSource = 'emulated';
+  e.oneWayDelayMs = d.networkOneWayDelayMs + bufferMs;
+  return e;
 }

@@ -48,10 +48,16 @@ export function mosFromR(r: number): number {
 }
 
 export function computeRFactor(input: RFactorInput): RFactorResult {
-  const id = delayImpairment(input.oneWayDelayMs);
-  const ieEff = effectiveEquipmentImpairment(input.codec.ie, input.codec.bpl, input.lossPct, input.burstR);
-  const r = R_DEFAULT - id - ieEff;
-  return { r, mos: mosFromR(r), ieEff, id };
+  return rFactorInto({ r: 0, mos: 0, ieEff: 0, id: 0 }, input.lossPct, input.burstR, input.oneWayDelayMs, input.codec);
+}
+
+/** computeRFactor into `out` (a caller scoring every interval reuses one). */
+export function rFactorInto(out: RFactorResult, lossPct: number, burstR: number, oneWayDelayMs: number, codec: CodecParams): RFactorResult {
+  out.id = delayImpairment(oneWayDelayMs);
+  out.ieEff = effectiveEquipmentImpairment(codec.ie, codec.bpl, lossPct, burstR);
+  out.r = R_DEFAULT - out.id - out.ieEff;
+  out.mos = mosFromR(out.r);
+  return out;
 }
 
 /** Interval loss percentage from interval counts; duplicates (lost < 0) count as no loss. */

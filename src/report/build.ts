@@ -3,7 +3,7 @@ import { clockSourceName } from '../rtp/clock-inference.js';
 import { syntheticCallId } from './correlation.js';
 import { staticPayloadName } from './codec-names.js';
 import type { StreamQosState } from './qos-state.js';
-import { addJitterBufferFields } from './jb-fields.js';
+import { jitterBufferReportValues } from './jb-fields.js';
 import type { DelayEstimate, DelaySource } from '../qos/delay.js';
 
 export type ReportKind = 'PERIODIC' | 'FINAL' | 'HANGUP' | 'ALERT' | 'CLEARED';
@@ -80,8 +80,17 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
   const id = ctx.callId || syntheticCallId(snap);
   const lossCount = c.lost > 0 ? c.lost : 0;
   const lossPct = c.expected > 0 ? (100 * lossCount) / c.expected : 0;
-  const reportTsMs = opts.reportTsMs ?? c.endMs;
+  // A fault report during a pause can have no packet in its interval: its period then runs from the
+  // stream's latest packet to the report, not from time 0.
+  const idle = !final && c.packets === 0;
+  const startMs = idle ? snap.lastSeenMs : c.startMs;
+  const endMs = idle ? (opts.reportTsMs ?? snap.lastSeenMs) : c.endMs;
+  const reportTsMs = opts.reportTsMs ?? endMs;
+  const j = jitterBufferReportValues(snap, final, qos);
+  const x = j.xr;
 
+  // One literal with every key a report always has: made with all its fields at once (keys added after
+  // would grow its property store a few at a time).
   const rep: QosReport = {
     CORRELATION_ID: id,
     RTP_SIP_CALL_ID: id,
@@ -127,8 +136,8 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     RFACTOR: round3(r),
     MIN_RFACTOR: round3(n ? qos.minR[slot] : 0),
     MEAN_RFACTOR: round3(meanR),
-    REPORT_START: round3(c.startMs / 1000),
-    REPORT_END: round3(c.endMs / 1000),
+    REPORT_START: round3(startMs / 1000),
+    REPORT_END: round3(endMs / 1000),
     RTP_START: round3(snap.firstSeenMs / 1000),
     RTP_STOP: round3(snap.lastSeenMs / 1000),
     ONE_WAY_RTP: ctx.reverseStreamSeen === false ? 1 : 0,
@@ -164,9 +173,40 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     VLAN: snap.vlan,
     NODE: ctx.nodeName,
     SYNTHETIC_ID: ctx.callId ? 0 : 1,
+    // ---- jitter buffers and RFC 3611 voice metrics: meanings in jb-fields.ts ----
+    MOS_NET: round3(j.mosNet),
+    MOS_F1: round3(j.mos[0]),
+    RFACTOR_F1: round3(j.r[0]),
+    DISCARDS_F1: j.discards[0],
+    EFF_LOSS_PCT_F1: round3(j.effLossPct[0]),
+    MOS_F2: round3(j.mos[1]),
+    RFACTOR_F2: round3(j.r[1]),
+    DISCARDS_F2: j.discards[1],
+    EFF_LOSS_PCT_F2: round3(j.effLossPct[1]),
+    MOS_ADAPT: round3(j.mos[2]),
+    RFACTOR_ADAPT: round3(j.r[2]),
+    DISCARDS_ADAPT: j.discards[2],
+    EFF_LOSS_PCT_ADAPT: round3(j.effLossPct[2]),
+    JB_REFERENCE: j.reference,
+    JB_ADAPT_DELAY: round3(j.adaptDelayMs),
+    JB_ADAPT_MAX: round3(j.adaptMaxMs),
+    WORST_MOS: round3(j.worstMos),
+    WORST_MOS_START: round3(j.worstMosStartS),
+    WORST_MOS_END: round3(j.worstMosEndS),
+    XR_LOSS_RATE: round3(x.lossRate),
+    XR_DISCARD_RATE: round3(x.discardRate),
+    XR_BURST_DENSITY: round3(x.burstDensity),
+    XR_GAP_DENSITY: round3(x.gapDensity),
+    XR_BURST_DURATION: round3(x.burstDurationMs),
+    XR_GAP_DURATION: round3(x.gapDurationMs),
+    XR_RTD: round3(x.roundTripMs),
+    XR_R: round3(x.r),
+    XR_MOS_LQ: round3(x.mosLq),
+    XR_MOS_CQ: round3(x.mosCq),
+    XR_JB_NOMINAL: round3(x.jbNominalMs),
+    XR_JB_MAX: round3(x.jbMaxMs),
+    XR_JB_ABS_MAX: round3(x.jbAbsMaxMs),
   };
-  // ---- jitter buffers and RFC 3611 voice metrics: keys and meanings in jb-fields.ts ----
-  addJitterBufferFields(rep, snap, final, qos, round3);
   if (ctx.xcid) rep.X_CID = ctx.xcid;
   if (opts.intervalS !== undefined) rep.INTERVAL_S = round3(opts.intervalS);
   if (kind === 'ALERT' || kind === 'CLEARED') rep.ALERT_RULE = opts.alertRule ?? '';

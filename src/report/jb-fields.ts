@@ -1,5 +1,5 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
-import { JB_ADAPT, JB_F1, JB_NAMES } from '../rtp/jitter-buffer.js';
+import { JB_ADAPT, JB_F1 } from '../rtp/jitter-buffer.js';
 import type { StreamQosState } from './qos-state.js';
 import type { FieldFamily } from './fields.js';
 
@@ -7,7 +7,7 @@ import type { FieldFamily } from './fields.js';
  * Report fields and rule variables of the jitter-buffer emulation (rtp/jitter-buffer.ts) and of the
  * RFC 3611 4.7 VoIP metrics, a family of the field table (fields.ts, JB_FIELD_FAMILY): the report keys
  * (JB_REPORT_FIELDS, written by addJitterBufferFields) and the rule variables (JB_METRIC_VARIABLES,
- * filled by fillJitterBufferVariables).
+ * filled by fillJitterBufferVariables); build.ts writes the keys from jitterBufferReportValues.
  */
 
 /** Report keys with what they hold (the README's list is checked against it). */
@@ -40,7 +40,7 @@ export const JB_REPORT_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['XR_RTD', 'round-trip delay from RTCP, ms; 0 = not measured'],
   ['XR_R', 'R of the last interval (reference buffer)'],
   ['XR_MOS_LQ', 'listening-quality MOS: R without any delay impairment'],
-  ['XR_MOS_CQ', 'conversational MOS: delay impairment of the one-way delay plus the reference buffer\'s delay'],
+  ['XR_MOS_CQ', "conversational MOS: delay impairment of NETWORK_DELAY plus the reference buffer's delay in the interval (its size, or JB_ADAPT_DELAY)"],
   ['XR_JB_NOMINAL', 'reference buffer\'s nominal delay (fixed size, or the adaptive buffer\'s current delay), ms'],
   ['XR_JB_MAX', 'its largest delay so far, ms'],
   ['XR_JB_ABS_MAX', 'the largest delay it can reach, ms'],
@@ -56,8 +56,6 @@ export const JB_METRIC_VARIABLES = [
 export type JbMetricVariable = (typeof JB_METRIC_VARIABLES)[number];
 
 const REFERENCE_NAMES = ['fixed1', 'fixed2', 'adaptive'];
-/** Per-buffer keys, built once (a template string per report would allocate). */
-const KEYS = JB_NAMES.map((n) => ({ mos: `MOS_${n}`, r: `RFACTOR_${n}`, discards: `DISCARDS_${n}`, eff: `EFF_LOSS_PCT_${n}` }));
 
 /** RFC 3611 4.7 figures of a stream (cumulative where the RFC says since the start). */
 export interface VoipMetrics {
@@ -141,46 +139,60 @@ function effectiveLossPct(expected: number, lost: number, discards: number): num
 }
 
 /**
- * Adds the jitter-buffer and RFC 3611 keys to a report. final: FINAL/HANGUP (cumulative counts, MOS
- * the mean over the intervals, as MOS itself); else the interval's.
+ * A report's values of JB_REPORT_FIELDS, unrounded: per buffer (F1, F2, ADAPT) at index b of the arrays.
+ * build.ts writes them into the report's one object literal, so a report is made with all its keys at
+ * once instead of growing by 33 of them.
  */
-export function addJitterBufferFields(rep: Record<string, string | number>, snap: StreamSnapshot, final: boolean, qos: StreamQosState, round: (x: number) => number): void {
+export interface JitterBufferReportValues {
+  mosNet: number;
+  mos: Float64Array;
+  r: Float64Array;
+  discards: Float64Array;
+  effLossPct: Float64Array;
+  reference: string;
+  adaptDelayMs: number;
+  adaptMaxMs: number;
+  worstMos: number;
+  worstMosStartS: number;
+  worstMosEndS: number;
+  xr: VoipMetrics;
+}
+
+const VALUES: JitterBufferReportValues = {
+  mosNet: 0, mos: new Float64Array(3), r: new Float64Array(3), discards: new Float64Array(3), effLossPct: new Float64Array(3),
+  reference: 'none', adaptDelayMs: 0, adaptMaxMs: 0, worstMos: 0, worstMosStartS: 0, worstMosEndS: 0, xr: emptyVoipMetrics(),
+};
+
+/**
+ * The jitter-buffer and RFC 3611 values of a report, in one object reused by every call (read before the
+ * next). final: FINAL/HANGUP (cumulative counts, MOS the mean over the intervals, as MOS itself); else
+ * the interval's.
+ */
+export function jitterBufferReportValues(snap: StreamSnapshot, final: boolean, qos: StreamQosState): JitterBufferReportValues {
+  const v = VALUES;
   const slot = snap.slot;
   const n = qos.count[slot];
   const jb = snap.jitterBuffers && snap.jb ? (final ? snap.jb.cumulative : snap.jb.interval) : null;
   const c = final ? snap.cumulative : snap.interval;
   const lost = c.lost > 0 ? c.lost : 0;
-  rep.MOS_NET = round(n === 0 ? 0 : final ? qos.meanNetMos(slot) : qos.lastNetMos[slot]);
+  v.mosNet = n === 0 ? 0 : final ? qos.meanNetMos(slot) : qos.lastNetMos[slot];
   const on = jb !== null && n > 0;
   for (let b = 0; b < 3; b++) {
-    const k = KEYS[b];
     const discards = jb !== null ? jb.discards[b] : 0;
-    rep[k.mos] = round(bufferMos(qos, slot, b, on, final));
-    rep[k.r] = round(bufferR(qos, slot, b, on, final));
-    rep[k.discards] = discards;
-    rep[k.eff] = round(effectiveLossPct(c.expected, lost, discards));
+    v.mos[b] = bufferMos(qos, slot, b, on, final);
+    v.r[b] = bufferR(qos, slot, b, on, final);
+    v.discards[b] = discards;
+    v.effLossPct[b] = effectiveLossPct(c.expected, lost, discards);
   }
   const ref = qos.jbScoring.reference;
-  rep.JB_REFERENCE = jb === null || ref < 0 ? 'none' : REFERENCE_NAMES[ref];
-  rep.JB_ADAPT_DELAY = round(jb !== null ? jb.adaptiveDelayMs : 0);
-  rep.JB_ADAPT_MAX = round(jb !== null ? jb.adaptiveMaxMs : 0);
-  rep.WORST_MOS = round(n ? qos.minMos[slot] : 0);
-  rep.WORST_MOS_START = round(n ? qos.worstStartMs[slot] / 1000 : 0);
-  rep.WORST_MOS_END = round(n ? qos.worstEndMs[slot] / 1000 : 0);
-  const x = fillVoipMetrics(snap, qos, XR);
-  rep.XR_LOSS_RATE = round(x.lossRate);
-  rep.XR_DISCARD_RATE = round(x.discardRate);
-  rep.XR_BURST_DENSITY = round(x.burstDensity);
-  rep.XR_GAP_DENSITY = round(x.gapDensity);
-  rep.XR_BURST_DURATION = round(x.burstDurationMs);
-  rep.XR_GAP_DURATION = round(x.gapDurationMs);
-  rep.XR_RTD = round(x.roundTripMs);
-  rep.XR_R = round(x.r);
-  rep.XR_MOS_LQ = round(x.mosLq);
-  rep.XR_MOS_CQ = round(x.mosCq);
-  rep.XR_JB_NOMINAL = round(x.jbNominalMs);
-  rep.XR_JB_MAX = round(x.jbMaxMs);
-  rep.XR_JB_ABS_MAX = round(x.jbAbsMaxMs);
+  v.reference = jb === null || ref < 0 ? 'none' : REFERENCE_NAMES[ref];
+  v.adaptDelayMs = jb !== null ? jb.adaptiveDelayMs : 0;
+  v.adaptMaxMs = jb !== null ? jb.adaptiveMaxMs : 0;
+  v.worstMos = n ? qos.minMos[slot] : 0;
+  v.worstMosStartS = n ? qos.worstStartMs[slot] / 1000 : 0;
+  v.worstMosEndS = n ? qos.worstEndMs[slot] / 1000 : 0;
+  fillVoipMetrics(snap, qos, v.xr);
+  return v;
 }
 
 /** Fills the rule variables of JB_METRIC_VARIABLES on `m` (interval values, RFC 3611 ones as defined). */

@@ -1,7 +1,7 @@
 import type { StreamCounters } from '../rtp/snapshot.js';
 import type { CodecParams } from '../qos/codecs.js';
 import type { DelayEstimate } from '../qos/delay.js';
-import { computeRFactor, delayImpairment, intervalLossPct, mosFromR, R_DEFAULT } from '../qos/emodel.js';
+import { delayImpairment, intervalLossPct, mosFromR, rFactorInto, R_DEFAULT, type RFactorResult } from '../qos/emodel.js';
 import { DEFAULT_JITTER_BUFFER, JB_ADAPT, JB_F1, type JitterBufferCounters } from '../rtp/jitter-buffer.js';
 
 /** Jitter buffers as the scoring sees them: sizes of the fixed ones, and which one gives the report's MOS. */
@@ -72,6 +72,9 @@ export class StreamQosState {
   /** The interval of the lowest MOS (capture time, ms since the epoch). */
   readonly worstStartMs: Float64Array;
   readonly worstEndMs: Float64Array;
+  /** assessInterval's E-model results: network loss only, and through each buffer (reused every interval). */
+  private readonly net: RFactorResult = { r: 0, mos: 0, ieEff: 0, id: 0 };
+  private readonly buffers: RFactorResult[] = [0, 1, 2].map(() => ({ r: 0, mos: 0, ieEff: 0, id: 0 }));
 
   constructor(maxStreams: number, jb: JitterBufferScoring = DEFAULT_JB_SCORING) {
     this.maxStreams = maxStreams;
@@ -148,10 +151,11 @@ export class StreamQosState {
     if (!(interval.expected > 0)) return false;
     const lossPct = intervalLossPct(interval.lost, interval.expected);
     const burstR = interval.burstR > 0 && Number.isFinite(interval.burstR) ? interval.burstR : 1;
-    let res = computeRFactor({ lossPct, burstR, oneWayDelayMs: delay.oneWayDelayMs, codec });
-    this.lastNetR[slot] = res.r;
-    this.lastNetMos[slot] = res.mos;
-    this.sumNetMos[slot] += res.mos;
+    const net = rFactorInto(this.net, lossPct, burstR, delay.oneWayDelayMs, codec);
+    this.lastNetR[slot] = net.r;
+    this.lastNetMos[slot] = net.mos;
+    this.sumNetMos[slot] += net.mos;
+    let res = net;
     let mainLossPct = lossPct;
     let mainBurstR = burstR;
     const ref = this.jbScoring.reference;
@@ -162,7 +166,7 @@ export class StreamQosState {
         const effPct = Math.min(100, (100 * (lost + jb.discards[b])) / interval.expected);
         const br = jb.burstR[b] > 0 && Number.isFinite(jb.burstR[b]) ? jb.burstR[b] : 1;
         const dB = this.jbScoring.delayInMos ? delay.networkOneWayDelayMs + this.bufferDelayMs(jb, b) : delay.oneWayDelayMs;
-        const rb = computeRFactor({ lossPct: effPct, burstR: br, oneWayDelayMs: dB, codec });
+        const rb = rFactorInto(this.buffers[b], effPct, br, dB, codec);
         const i = slot * 3 + b;
         this.lastMosB[i] = rb.mos;
         this.lastRB[i] = rb.r;

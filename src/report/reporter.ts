@@ -1,6 +1,6 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { CodecTable } from '../qos/codecs.js';
-import { DEFAULT_DELAY_ASSUMPTIONS, estimateOneWayDelay, estimatePathDelay, withBufferDelay } from '../qos/delay.js';
+import { DEFAULT_DELAY_ASSUMPTIONS, emptyDelayEstimate, estimateOneWayDelay, estimatePathDelay, withBufferDelay } from '../qos/delay.js';
 import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
 import { buildQosReport } from './build.js';
 import type { QosReport, ReportContext } from './build.js';
@@ -64,6 +64,15 @@ export class QosReporter {
   /** 1 while the slot's call has audio in this stream's direction only (ONE_WAY_RTP, see call-faults.ts). */
   readonly oneWay: Uint8Array;
   private readonly metrics = new IntervalMetrics();
+  /**
+   * The delay estimate and report context of the report being made, refilled for each: buildQosReport
+   * copies what it needs, and intervals are scored by the thousand.
+   */
+  private readonly delayScratch = emptyDelayEstimate();
+  private readonly ctx: ReportContext = {
+    callId: null, xcid: null, codecName: null, nodeName: '', dir: 0, party: 0, hostTimestamps: false, oneWayDelayMs: 0, delaySource: 'nominal',
+    delay: this.delayScratch, captureDrops: 0, reverseStreamSeen: undefined, silences: 0, silenceMs: 0, maxSilenceMs: 0, currentSilenceMs: 0,
+  };
   /** Reports withheld by the 'drop' policy. */
   dropped = 0;
 
@@ -97,33 +106,34 @@ export class QosReporter {
    * the reference buffer's emulated delay in place of the assumed one.
    */
   private delayOf(input: StreamReportInput, jb: JitterBufferCounters | null): DelayEstimate {
-    const d = input.legRtts !== undefined ? estimatePathDelay(input.legRtts, this.delay) : estimateOneWayDelay(input.rttMs, this.delay);
+    const out = this.delayScratch;
+    const d = input.legRtts !== undefined ? estimatePathDelay(input.legRtts, this.delay, out) : estimateOneWayDelay(input.rttMs, this.delay, out);
     const s = this.qos.jbScoring;
-    return jb !== null && s.delayInMos && s.reference >= 0 ? withBufferDelay(d, this.qos.bufferDelayMs(jb, s.reference)) : d;
+    return jb !== null && s.delayInMos && s.reference >= 0 ? withBufferDelay(d, this.qos.bufferDelayMs(jb, s.reference), d) : d;
   }
 
   private context(snap: StreamSnapshot, input: StreamReportInput, d: DelayEstimate): ReportContext {
     const slot = snap.slot;
     const sil = this.silences;
-    // Field by field, not a spread: this runs for every report and a spread with extra keys is slow.
-    return {
-      callId: input.callId,
-      xcid: input.xcid,
-      codecName: input.codecName,
-      nodeName: input.nodeName,
-      dir: input.dir,
-      party: input.party,
-      hostTimestamps: input.hostTimestamps,
-      oneWayDelayMs: d.oneWayDelayMs,
-      delaySource: d.source,
-      delay: d,
-      captureDrops: input.captureDrops,
-      reverseStreamSeen: this.oneWay[slot] === 1 ? false : input.reverseStreamSeen,
-      silences: sil.count[slot],
-      silenceMs: sil.totalMs[slot],
-      maxSilenceMs: sil.maxMs[slot],
-      currentSilenceMs: 0,
-    };
+    // Field by field into the reused context: this runs for every report.
+    const ctx = this.ctx;
+    ctx.callId = input.callId;
+    ctx.xcid = input.xcid;
+    ctx.codecName = input.codecName;
+    ctx.nodeName = input.nodeName;
+    ctx.dir = input.dir;
+    ctx.party = input.party;
+    ctx.hostTimestamps = input.hostTimestamps;
+    ctx.oneWayDelayMs = d.oneWayDelayMs;
+    ctx.delaySource = d.source;
+    ctx.delay = d;
+    ctx.captureDrops = input.captureDrops;
+    ctx.reverseStreamSeen = this.oneWay[slot] === 1 ? false : input.reverseStreamSeen;
+    ctx.silences = sil.count[slot];
+    ctx.silenceMs = sil.totalMs[slot];
+    ctx.maxSilenceMs = sil.maxMs[slot];
+    ctx.currentSilenceMs = 0;
+    return ctx;
   }
 
   /**

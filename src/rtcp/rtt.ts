@@ -1,4 +1,4 @@
-import type { RtcpCompound } from './types.js';
+import type { RtcpReader } from './reader.js';
 
 /** Middle 32 bits of a 64-bit NTP timestamp (what LSR / LRR carry). */
 export function ntpMiddle32(ntpSec: number, ntpFrac: number): number {
@@ -25,39 +25,112 @@ export interface RttSample {
   refTimeMs: number;
 }
 
+/**
+ * One end of the path an RTCP packet travelled, compared with === only: any value that names the address
+ * and port ('ip:port', or the pipeline's number for IPv4); '' when not known.
+ */
+export type RtcpEndpoint = string | number;
+
 const RING = 8;
+/** Rings the tables start with (doubled as SSRCs come, up to the tracker's maxSsrcs). */
+const FIRST_RINGS = 64;
 
 /**
- * An SSRC's last RING references. Plain arrays filled as they come: one ring is made per SR sender (about
- * one per stream), and typed arrays cost far more to create than these few entries cost to store. The
- * path a reference travelled is kept as its two endpoints ('' when not known), compared as they are:
- * joining them into one text per packet would cost a string, and its comparison a flattening.
+ * The last RING references of each SSRC (SR or RRTR sender), at most `max` SSRCs (the oldest inserted
+ * evicted, its ring reused). Every ring lives in typed arrays shared by all: no object per sender. A
+ * reference's path is kept as its two endpoints, compared as they are: numbers in place, text ('' when not
+ * known) beside them in an array made at the first text endpoint.
  */
-class RefRing {
-  readonly mids: number[] = [];
-  readonly times: number[] = [];
-  readonly froms: string[] = [];
-  readonly tos: string[] = [];
-  next = 0;
-  used = 0;
-  add(mid: number, t: number, from: string, to: string): void {
-    this.mids[this.next] = mid;
-    this.times[this.next] = t;
-    this.froms[this.next] = from;
-    this.tos[this.next] = to;
-    this.next = (this.next + 1) % RING;
-    if (this.used < RING) this.used++;
+class RefRings {
+  private readonly ring = new Map<number, number>();
+  private mids = new Uint32Array(FIRST_RINGS * RING);
+  private times = new Float64Array(FIRST_RINGS * RING);
+  /** Numeric endpoints of each reference; NaN when they are text (in `texts`, from and to at 2i, 2i + 1). */
+  private froms = new Float64Array(FIRST_RINGS * RING);
+  private tos = new Float64Array(FIRST_RINGS * RING);
+  private texts: RtcpEndpoint[] | null = null;
+  private next = new Uint8Array(FIRST_RINGS);
+  private used = new Uint8Array(FIRST_RINGS);
+  /** Rings handed out so far. */
+  private rings = 0;
+
+  constructor(private readonly max: number) {}
+
+  add(ssrc: number, mid: number, t: number, from: RtcpEndpoint, to: RtcpEndpoint): void {
+    let r = this.ring.get(ssrc);
+    if (r === undefined) {
+      r = this.newRing();
+      this.ring.set(ssrc, r);
+    }
+    const i = r * RING + this.next[r];
+    this.mids[i] = mid;
+    this.times[i] = t;
+    if (typeof from === 'number' && typeof to === 'number') {
+      this.froms[i] = from;
+      this.tos[i] = to;
+    } else {
+      this.froms[i] = Number.NaN;
+      this.tos[i] = Number.NaN;
+      const texts = (this.texts ??= new Array<RtcpEndpoint>(2 * this.mids.length).fill(''));
+      texts[2 * i] = from;
+      texts[2 * i + 1] = to;
+    }
+    this.next[r] = (this.next[r] + 1) % RING;
+    if (this.used[r] < RING) this.used[r]++;
   }
-  /** Time of the reference with this NTP value that travelled from `from` to `to` ('' = any path; earliest wins). */
-  find(mid: number, from: string, to: string): number {
+
+  /** Time of `ssrc`'s reference with this NTP value that travelled from `from` to `to` ('' = any path; earliest wins); -1 when none. */
+  find(ssrc: number, mid: number, from: RtcpEndpoint, to: RtcpEndpoint): number {
+    const r = this.ring.get(ssrc);
+    if (r === undefined) return -1;
     let t = -1;
-    for (let i = 0; i < this.used; i++) {
-      if (this.mids[i] !== mid) continue;
-      if (from !== '' && this.froms[i] !== '' && (this.froms[i] !== from || this.tos[i] !== to)) continue;
+    for (let i = r * RING; i < r * RING + this.used[r]; i++) {
+      if (this.mids[i] !== mid || this.otherPath(i, from, to)) continue;
       if (t < 0 || this.times[i] < t) t = this.times[i];
     }
     return t;
   }
+
+  /** True when reference i and `from`/`to` are both known and differ. */
+  private otherPath(i: number, from: RtcpEndpoint, to: RtcpEndpoint): boolean {
+    if (from === '') return false;
+    const f = this.froms[i];
+    if (f === f) return f !== from || this.tos[i] !== to;
+    const tf = this.texts![2 * i];
+    return tf !== '' && (tf !== from || this.texts![2 * i + 1] !== to);
+  }
+
+  private newRing(): number {
+    let r: number;
+    if (this.ring.size >= this.max) {
+      const oldest = this.ring.keys().next().value!;
+      r = this.ring.get(oldest)!;
+      this.ring.delete(oldest);
+    } else {
+      if (this.rings === this.next.length) this.grow();
+      r = this.rings++;
+    }
+    this.next[r] = 0;
+    this.used[r] = 0;
+    return r;
+  }
+
+  private grow(): void {
+    const n = this.next.length * 2;
+    this.mids = grown(this.mids, new Uint32Array(n * RING));
+    this.times = grown(this.times, new Float64Array(n * RING));
+    this.froms = grown(this.froms, new Float64Array(n * RING));
+    this.tos = grown(this.tos, new Float64Array(n * RING));
+    this.next = grown(this.next, new Uint8Array(n));
+    this.used = grown(this.used, new Uint8Array(n));
+    if (this.texts !== null) this.texts = this.texts.concat(new Array<RtcpEndpoint>(this.texts.length).fill(''));
+  }
+}
+
+/** `next` holding `old` at its start. */
+function grown<T extends Uint8Array | Uint32Array | Float64Array>(old: T, next: T): T {
+  next.set(old);
+  return next;
 }
 
 /**
@@ -73,47 +146,66 @@ class RefRing {
  * (oldest inserted evicted).
  */
 export class RttTracker {
-  private readonly srs = new Map<number, RefRing>();
-  private readonly rrtrs = new Map<number, RefRing>();
+  private readonly srs: RefRings;
+  private readonly rrtrs: RefRings;
   private readonly latest = new Map<number, number>();
+  /** The samples of the last observe() (its count): reused objects, as many as the largest compound needed. */
+  readonly samples: RttSample[] = [];
+  private sampleCount = 0;
   /** References not found (LSR pointing to an SR the probe did not see) and inconsistent samples. */
   unmatched = 0;
   inconsistent = 0;
 
-  constructor(private readonly maxSsrcs = 65536) {}
+  constructor(private readonly maxSsrcs = 65536) {
+    this.srs = new RefRings(maxSsrcs);
+    this.rrtrs = new RefRings(maxSsrcs);
+  }
 
-  /** Feeds one parsed compound seen at `arrivalMs` (capture time, ms); returns the RTT samples it completed. */
-  observe(c: RtcpCompound, arrivalMs: number, src = '', dst = ''): RttSample[] {
-    const out: RttSample[] = [];
+  /**
+   * Feeds the compound `r` read last, seen at `arrivalMs` (capture time, ms); returns how many RTT samples
+   * it completed, in `samples[0..n)` (objects reused by the next call: copy what is kept).
+   */
+  observe(r: RtcpReader, arrivalMs: number, src: RtcpEndpoint = '', dst: RtcpEndpoint = ''): number {
+    this.sampleCount = 0;
     // The referenced SR/RRTR travelled from this packet's destination to its source.
     const paths = src !== '' && dst !== '';
     const from = paths ? src : '';
     const to = paths ? dst : '';
-    for (const p of c.packets) {
-      if (p.kind === 'SR' || p.kind === 'RR') {
-        for (const rb of p.reports) {
-          if (rb.lsr === 0) continue;
-          this.match(this.srs, rb.ssrc, rb.lsr, rb.dlsr, arrivalMs, p.ssrc, 'RR', to, from, out);
+    for (let i = 0; i < r.packets; i++) {
+      const pt = r.pt[i];
+      if (pt === 200 || pt === 201) {
+        const reporter = r.u32(r.body[i]);
+        for (let k = 0; k < r.count[i]; k++) {
+          const o = r.reportBlock(i, k);
+          const lsr = r.u32(o + 16);
+          if (lsr === 0) continue;
+          this.match(this.srs, r.u32(o), lsr, r.u32(o + 20), arrivalMs, reporter, 'RR', to, from);
         }
-      } else if (p.kind === 'XR') {
-        for (const b of p.blocks) {
-          if (b.kind === 'DLRR') {
-            for (const it of b.items) {
-              if (it.lrr === 0) continue;
-              this.match(this.rrtrs, it.ssrc, it.lrr, it.dlrr, arrivalMs, p.ssrc, 'DLRR', to, from, out);
-            }
+      } else if (pt === 207) {
+        const reporter = r.u32(r.body[i]);
+        for (let k = r.first[i]; k < r.first[i] + r.entries[i]; k++) {
+          if (r.xrBt[k] !== 5) continue;
+          for (let q = r.xrBody[k]; q < r.xrBody[k] + 4 * r.xrWords[k]; q += 12) {
+            const lrr = r.u32(q + 4);
+            if (lrr === 0) continue;
+            this.match(this.rrtrs, r.u32(q), lrr, r.u32(q + 8), arrivalMs, reporter, 'DLRR', to, from);
           }
         }
       }
     }
     // References are recorded after matching so a compound never matches itself.
-    for (const p of c.packets) {
-      if (p.kind === 'SR') this.remember(this.srs, p.ssrc, ntpMiddle32(p.ntpSec, p.ntpFrac), arrivalMs, from, to);
-      else if (p.kind === 'XR') {
-        for (const b of p.blocks) if (b.kind === 'RRTR') this.remember(this.rrtrs, p.ssrc, ntpMiddle32(b.ntpSec, b.ntpFrac), arrivalMs, from, to);
+    for (let i = 0; i < r.packets; i++) {
+      const pt = r.pt[i];
+      const p = r.body[i];
+      if (pt === 200) this.srs.add(r.u32(p), ntpMiddle32(r.u32(p + 4), r.u32(p + 8)), arrivalMs, from, to);
+      else if (pt === 207) {
+        for (let k = r.first[i]; k < r.first[i] + r.entries[i]; k++) {
+          const b = r.xrBody[k];
+          if (r.xrBt[k] === 4) this.rrtrs.add(r.u32(p), ntpMiddle32(r.u32(b), r.u32(b + 4)), arrivalMs, from, to);
+        }
       }
     }
-    return out;
+    return this.sampleCount;
   }
 
   /** Latest probe<->far-end round trip (ms) measured from reports about `sourceSsrc`, or NaN. */
@@ -122,22 +214,8 @@ export class RttTracker {
     return v === undefined ? Number.NaN : v;
   }
 
-  private remember(m: Map<number, RefRing>, ssrc: number, mid: number, t: number, from: string, to: string): void {
-    let r = m.get(ssrc);
-    if (!r) {
-      if (m.size >= this.maxSsrcs) {
-        const oldest = m.keys().next().value;
-        if (oldest !== undefined) m.delete(oldest);
-      }
-      r = new RefRing();
-      m.set(ssrc, r);
-    }
-    r.add(mid, t, from, to);
-  }
-
-  private match(m: Map<number, RefRing>, source: number, ref: number, delay: number, t: number, reporter: number, via: 'RR' | 'DLRR', from: string, to: string, out: RttSample[]): void {
-    const ring = m.get(source);
-    const tRef = ring ? ring.find(ref, from, to) : -1;
+  private match(m: RefRings, source: number, ref: number, delay: number, t: number, reporter: number, via: 'RR' | 'DLRR', from: RtcpEndpoint, to: RtcpEndpoint): void {
+    const tRef = m.find(source, ref, from, to);
     if (tRef < 0) {
       this.unmatched++;
       return;
@@ -156,6 +234,12 @@ export class RttTracker {
       if (oldest !== undefined) this.latest.delete(oldest);
     }
     this.latest.set(source, rttMs);
-    out.push({ reporterSsrc: reporter, sourceSsrc: source, rttMs, via, refTimeMs: tRef });
+    const n = this.sampleCount++;
+    const sample = n < this.samples.length ? this.samples[n] : (this.samples[n] = { reporterSsrc: 0, sourceSsrc: 0, rttMs: 0, via: 'RR', refTimeMs: 0 });
+    sample.reporterSsrc = reporter;
+    sample.sourceSsrc = source;
+    sample.rttMs = rttMs;
+    sample.via = via;
+    sample.refTimeMs = tRef;
   }
 }

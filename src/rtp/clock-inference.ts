@@ -66,10 +66,10 @@ export function clockSourceName(s: number): string {
   return SOURCE_NAMES[s] ?? 'unknown';
 }
 
-/** Per candidate, float64 offsets: Wireshark's jitter family and RFC 3550 A.8 jitter (ms). */
-/** Float64 least-squares sums per entry (see ClockInference.ls). */
-const LS = 5;
+/** Float64 least-squares sums per entry (see ClockInference.ls): entry e's start at e * LS. */
+export const LS = 5;
 
+/** Per candidate, float64 offsets: Wireshark's jitter family and RFC 3550 A.8 jitter (ms). */
 export const enum C {
   JIT = 0,
   NOM = 1,

@@ -911,8 +911,8 @@ export class RtpEngine {
     const x = this.maxStreams; // the scratch record
     resolvedLoss(st, slot, x);
     const expected = rfcExpected(st, slot);
-    const spacingMs = packetMs(st, slot);
     this.fillCounters(slot, out.cumulative, expected, epochMs, true);
+    const spacingMs = packetMs(st, slot, out.cumulative.lost, out.cumulative.duplicates);
     lossMetrics(w, u8, x * L.HOT_BYTES, st.coldW(x), expected, hb, cw, 0, spacingMs, out.cumulative);
     const prior = w[cw + L.CW_EXPECTED_BASE];
     this.fillCounters(slot, out.interval, expected - prior, epochMs, false);

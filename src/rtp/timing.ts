@@ -12,7 +12,7 @@
  */
 import type { StreamCounters } from './snapshot.js';
 import { Kind } from './payload-types.js';
-import { C, type ClockInference, INFER_CLOCKS } from './clock-inference.js';
+import { C, type ClockInference, INFER_CLOCKS, LS } from './clock-inference.js';
 import { L, type StreamStore } from './stream-store.js';
 
 /** The stream's first packet (arrival in D_FIRST_MS, kind in B_KIND), RTP timestamp ts; a8: A.8 jitter starts here. */
@@ -162,7 +162,7 @@ export function adoptInferredClock(st: StreamStore, slot: number, inf: ClockInfe
   f[hf + L.D_A8_PREV_MS] = inf.prevMs[e];
   w[hw + L.W_A8_PREV_TS] = inf.prevTs[e];
   st.b[slot * L.HOT_BYTES + L.B_A8_STARTED] = 1;
-  const l = e * 4;
+  const l = e * LS;
   w[hw + L.W_DRIFT_N] += inf.lsN[e];
   f[hf + L.D_DRIFT_X] += inf.ls[l];
   f[hf + L.D_DRIFT_Y] += (inf.ls[l + 1] * 1000) / clock;
@@ -189,10 +189,16 @@ export function driftPpm(st: StreamStore, slot: number): number {
   return (slope - 1) * 1e6;
 }
 
-/** Mean packet spacing (ms) for converting loss-run lengths to durations; 20 before any delta. */
-export function packetMs(st: StreamStore, slot: number): number {
+/**
+ * Packet duration (ms) for converting loss-run lengths to durations: the measured inter-arrival times over
+ * the packet times they span: the delta after k lost packets spans k + 1 of them, a duplicate's none
+ * (`lost`, `duplicates`: the stream's counts). Deltas Wireshark leaves out (a marker packet's, the pause
+ * before a talkspurt) are not among them. 20 before any delta.
+ */
+export function packetMs(st: StreamStore, slot: number, lost: number, duplicates: number): number {
   const n = st.w[slot * L.HOT_W + L.W_DELTAS];
-  return n > 0 ? st.f[slot * L.HOT_D + L.D_SUM_DELTA] / n : 20;
+  const spans = n + (lost > 0 ? lost : 0) - duplicates;
+  return n > 0 && spans > 0 ? st.f[slot * L.HOT_D + L.D_SUM_DELTA] / spans : 20;
 }
 
 /** Delta, jitter and skew figures of a snapshot's counter set (cumulative or the interval's); the period's packets `n`. */

@@ -92,6 +92,8 @@ export interface SipCall {
   endReason: CallEndReason | null;
   /** Final status that ended the call (>= 300), 0 otherwise. */
   endStatus: number;
+  /** To tag of that final response: the early dialog it ended ('' otherwise). */
+  endTag: string;
   /** From tag of the first message seen: identifies side 0. */
   callerTag: string;
   /** CSeq number of the current initial INVITE (auth retries raise it). */
@@ -427,8 +429,11 @@ export class CallTracker {
     }
     const call = this.calls[idx]!;
     if (call.state === 'ended') {
-      this.stats.ignoredAfterEnd++;
-      return;
+      if (!continuesEndedAttempt(call, msg)) {
+        this.stats.ignoredAfterEnd++;
+        return;
+      }
+      this.reopen(call);
     }
     call.lastMs = nowMs;
 
@@ -468,7 +473,9 @@ export class CallTracker {
 
     if (msg.isRequest) {
       if (msg.method === 'BYE') this.endCall(idx, 'bye', 0, nowMs);
-      else if (msg.method === 'CANCEL') this.endCall(idx, 'cancel', 0, nowMs);
+      // CANCEL ends only an attempt still unanswered: a cancelled re-INVITE (or a CANCEL crossing the
+      // 2xx) leaves the confirmed dialog and its media as they were (RFC 3261 9.1, 14.1).
+      else if (msg.method === 'CANCEL' && call.state === 'early') this.endCall(idx, 'cancel', 0, nowMs);
     } else if (msg.cseqMethod === 'BYE' && msg.statusCode >= 200 && msg.statusCode < 300) {
       this.endCall(idx, 'bye', 0, nowMs); // BYE itself was missed
     } else if (
@@ -478,6 +485,7 @@ export class CallTracker {
       msg.cseqNum === call.inviteCseq &&
       !RETRIED_STATUSES.has(msg.statusCode)
     ) {
+      call.endTag = msg.toTag;
       this.endCall(idx, 'rejected', msg.statusCode, nowMs);
     }
   }
@@ -550,6 +558,7 @@ export class CallTracker {
       lastMs: nowMs,
       endReason: null,
       endStatus: 0,
+      endTag: '',
       callerTag: msg.fromTag,
       inviteCseq: -1,
       xcid: '',
@@ -821,6 +830,32 @@ export class CallTracker {
     this.hookCallEnd(idx, reason);
   }
 
+  /**
+   * The attempt a failure or CANCEL ended goes on (see continuesEndedAttempt): it is live again and its
+   * media bindings still lingering are its own again.
+   */
+  private reopen(call: SipCall): void {
+    call.state = 'early';
+    call.endReason = null;
+    call.endStatus = 0;
+    call.endTag = '';
+    const lingering = call.lingering;
+    if (lingering === null) return;
+    for (let i = lingering.length - 1; i >= 0; i--) {
+      const b = lingering[i];
+      if (!this.isLingering(b) || b.retireReason !== 'call-end') continue;
+      const slot = b.side * MAX_MEDIA_PER_SIDE + b.mediaIndex;
+      if (call.bindings[slot] >= 0) continue;
+      // Out of the linger queue too: retired again later, it queues again at its new time (the queue
+      // stays in due order).
+      const at = this.lingerQueue.indexOf(b, this.lingerHead);
+      if (at >= 0) this.lingerQueue.splice(at, 1);
+      b.retireAtMs = 0;
+      call.bindings[slot] = b.id;
+      lingering.splice(i, 1);
+    }
+  }
+
   private freeCall(idx: number): void {
     const call = this.calls[idx]!;
     // Its slot is about to be reused: lingering bindings (which name the slot) retire now.
@@ -879,6 +914,21 @@ export class CallTracker {
     this.lingerQueue = [];
     this.lingerHead = 0;
   }
+}
+
+/**
+ * The call attempt a failure response or a CANCEL ended goes on: a 2xx to its INVITE (another fork
+ * answered, or the answer crossed the CANCEL: RFC 3261 9.1, 16.7); after a failure, also a provisional
+ * from another early dialog (a parallel fork still ringing) or a new INVITE outside the dialog (a proxy
+ * trying the next target, or the caller retrying with the same Call-ID: RFC 3261 8.1.3.5, 16.6).
+ */
+function continuesEndedAttempt(call: SipCall, msg: SipMessage): boolean {
+  const failed = call.endReason === 'rejected';
+  if (!failed && call.endReason !== 'cancel') return false;
+  if (msg.isRequest) return failed && msg.method === 'INVITE' && msg.toTag === '' && msg.cseqNum >= call.inviteCseq;
+  if (msg.cseqMethod !== 'INVITE' || msg.cseqNum !== call.inviteCseq || msg.statusCode >= 300) return false;
+  if (msg.statusCode >= 200) return true;
+  return failed && msg.statusCode > 100 && msg.toTag !== '' && msg.toTag !== call.endTag;
 }
 
 function sameAddress(a: Uint32Array, b: Uint32Array): boolean {

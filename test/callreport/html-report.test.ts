@@ -4,12 +4,13 @@
  * the capture (calls and messages) and the probe reported (streams, from its JSON lines of the same run).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callLearnedAtReinvite, classicPcap } from '../../src/gen/index.js';
 import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
@@ -101,6 +102,21 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(statSync(shot).size).toBeGreaterThan(10_000);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
+  });
+
+  it('a call running before the capture, learned at its re-INVITE: its streams and their SDP codecs are listed under it, as their final reports say', async () => {
+    const s = callLearnedAtReinvite({ t0Ms: 1_750_000_000_000, before: 150, after: 150 });
+    const file = join(dir, 'learned-at-reinvite.pcap');
+    writeFileSync(file, classicPcap(s.records));
+    const run = replay(dir, file);
+    expect([...run.streamsPerCall]).toEqual([[s.callId, 2]]);
+    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector('body[data-ready]');
+    await page.waitForSelector(`#detail[data-call-id="${s.callId}"]`);
+    expect(await page.locator('#call-streams tbody tr').count()).toBe(2);
+    expect(await page.locator('#orphans').getAttribute('data-total')).toBe('0');
+    expect((await page.locator('#call-streams tbody tr td:nth-child(4)').allTextContents()).sort()).toEqual(['opus', 'pcma']);
+    expect(errors).toEqual([]);
   });
 
   it('sngrep-aaa: registrations and other dialogs are counted, not listed; the call list is paginated', async () => {

@@ -4,12 +4,13 @@
  * streams as the probe sees them; off by default.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+import { CaptureTimeline, DialogWriter } from '../../src/gen/index.js';
 import { until } from '../wait.js';
 import { liveApi } from '../live-api.js';
 
@@ -45,6 +46,16 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     // Calls of 30 s starting 1 s apart: the page is opened while every call is up.
     const gen = spawnSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), join(dir, 'calls.pcap'), '--calls', String(CALLS), '--concurrent', '30', '--call-duration', '30', '--seed', '3'], { encoding: 'utf8' });
     expect(gen.status, gen.stderr).toBe(0);
+    // One call and one stream without SIP, 30 s each from the start.
+    const t = new CaptureTimeline();
+    const t0 = Date.UTC(2025, 0, 1);
+    const d = new DialogWriter(t, 'with-orphan@gen', '10.7.0.1', '10.7.0.2');
+    const c = d.invite(t0, { ip: '10.7.0.1', media: [{ port: 4000, formats: [8] }] });
+    d.respond(t0 + 20, 200, c, { ip: '10.7.0.2', media: [{ port: 6000, formats: [8] }] });
+    t.rtp(t0 + 40, '10.7.0.1', 4000, '10.7.0.2', 6000, { ssrc: 0x1001, seq: 1, ts: 0, count: 1500 });
+    t.rtp(t0 + 45, '10.7.0.2', 6000, '10.7.0.1', 4000, { ssrc: 0x1002, seq: 1, ts: 0, count: 1500 });
+    t.rtp(t0 + 50, '10.7.9.1', 30000, '10.7.9.2', 30002, { ssrc: 0x1003, seq: 1, ts: 0, count: 1500 });
+    writeFileSync(join(dir, 'orphan.pcap'), t.pcap());
     browser = await launch();
   }, 60_000);
 
@@ -80,12 +91,45 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     // The generator's call: INVITE, 100, 180, 200, ACK so far (BYE comes at the end).
     expect(await page.locator('svg.ladder g.msg').count()).toBeGreaterThanOrEqual(5);
     expect(await page.locator('#call-streams tbody tr').count()).toBe(2);
+    // Running streams show what their interval reports said so far: packets and a MOS; so do their calls.
+    for (const packets of await page.locator('#call-streams tbody tr td:nth-child(5)').allTextContents()) expect(Number(packets)).toBeGreaterThan(0);
+    for (const mos of await page.locator('#call-streams tbody tr td:nth-child(10)').allTextContents()) expect(Number(mos)).toBeGreaterThan(1);
+    for (const mos of await page.locator('#calls tr.call td:nth-child(5)').allTextContents()) expect(Number(mos)).toBeGreaterThan(1);
     // Refreshed: the page re-renders with newer data.
     const first = Number(await page.locator('body').getAttribute('data-ready'));
     expect(await until(async () => Number(await page.locator('body').getAttribute('data-ready')) > first, 30_000)).toBe(true);
     await screenshot(page, 'callreport-live-page.png');
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
+    p.child.kill('SIGTERM');
+  }, 90_000);
+
+  it('a stream without a call, clicked, stays shown across refreshes', async () => {
+    const p = startProbe(join(dir, 'orphan.pcap'), true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    const ready = async () => {
+      const d = await liveApi<{ calls: unknown[]; streams: Array<[number]> }>(`${base}/api/callreport`);
+      return d !== null && d.calls.length === 1 && d.streams.length === 3 && d.streams.some((s) => s[0] === -1);
+    };
+    expect(await until(ready, 30_000), p.out()).toBe(true);
+    const { page, errors } = await openPage(browser, `${base}/calls`, base);
+    await page.waitForSelector('body[data-ready]');
+    await page.locator('#orphan-streams tr.stream').first().click();
+    const heading = () => page.locator('#detail h2').first().textContent();
+    expect(await heading()).toMatch(/^Stream 10\.7\.9\.1:30000 → 10\.7\.9\.2:30002 .*\(no call\)$/);
+    // Two refreshes later (one every 3 s) it is still the one shown.
+    const clicked = Number(await page.locator('body').getAttribute('data-ready'));
+    let refreshes = 0;
+    let last = clicked;
+    expect(await until(async () => {
+      const now = Number(await page.locator('body').getAttribute('data-ready'));
+      if (now > last) [refreshes, last] = [refreshes + 1, now];
+      return refreshes >= 2;
+    }, 30_000)).toBe(true);
+    expect(await heading()).toMatch(/^Stream 10\.7\.9\.1:30000 .*\(no call\)$/);
+    expect(await page.locator('#detail .chart .uplot').count()).toBe(4);
+    expect(errors).toEqual([]);
     p.child.kill('SIGTERM');
   }, 90_000);
 });

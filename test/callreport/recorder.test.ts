@@ -19,12 +19,16 @@ describe('call report recorder', () => {
     expect(parseSipHead('not sip at all')).toBeNull();
   });
 
-  it('a call-level fault report (no-media: no stream) adds no stream', () => {
+  it('a call-level fault report (no-media: no stream) adds no stream; its ALERT counts on the call', () => {
     const r = new CallReportRecorder();
     r.onSip(invite('c1', 0));
-    r.onQos({ TYPE: 'ALERT', ALERT_RULE: 'no-media', NO_MEDIA: 1, NO_MEDIA_MS: 5000, CORRELATION_ID: 'c1', SYNTHETIC_ID: 0, SSRC: 0, SRC_IP: '10.0.0.2', SRC_PORT: 4000, DST_IP: '10.0.0.1', DST_PORT: 4000, REPORT_END: 5 });
+    const noMedia = { ALERT_RULE: 'no-media', NO_MEDIA_MS: 5000, CORRELATION_ID: 'c1', SYNTHETIC_ID: 0, SSRC: 0, SRC_IP: '10.0.0.2', SRC_PORT: 4000, DST_IP: '10.0.0.1', DST_PORT: 4000 };
+    r.onQos({ ...noMedia, TYPE: 'ALERT', NO_MEDIA: 1, REPORT_END: 5 });
+    r.onQos({ ...noMedia, TYPE: 'CLEARED', NO_MEDIA: 0, REPORT_END: 6 });
     r.onQos(periodic(0, 6000, 1, 4.4));
-    expect(r.build('t', 1).streams.map((s) => s.ssrc)).toEqual(['0x00000001']);
+    const d = r.build('t', 1);
+    expect(d.streams.map((s) => s.ssrc)).toEqual(['0x00000001']);
+    expect(d.calls[0]!.flags.alerts).toBe(1);
   });
 
   it("a CLEARED report (an interval's counters) does not stand for the stream's totals", () => {
@@ -58,5 +62,14 @@ describe('call report recorder', () => {
     r.onSip(invite('a', 3)); // a is active again: b is now the oldest
     r.onSip(invite('c', 4));
     expect(r.build('t', 1).calls.map((c) => c.callId).sort()).toEqual(['a', 'c']);
+  });
+
+  it('a live recorder forgets dialogs without an INVITE (an OPTIONS ping per Call-ID) before a call', () => {
+    const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 3 });
+    r.onSip(invite('call', 1));
+    for (let i = 0; i < 10; i++) r.onSip({ ...at, tsMs: 2 + i, text: `OPTIONS sip:b@x SIP/2.0\r\ni: ping-${i}\r\nCSeq: 1 OPTIONS\r\n\r\n` });
+    const d = r.build('t', 1);
+    expect(d.calls.map((c) => [c.callId, c.messages.length])).toEqual([['call', 1]]);
+    expect(d.otherDialogs).toBe(2);
   });
 });

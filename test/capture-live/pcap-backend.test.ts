@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LinkType } from '../../src/capture/batch.js';
 import { listInterfaces, openLiveCapture, type LivePacketSource } from '../../src/capture/live/index.js';
@@ -149,6 +150,21 @@ describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
     });
   });
 
+  it('names the interface and the fix when it is down', async () => {
+    const name = `rpd${process.pid % 100000}`;
+    spawnSync('ip', ['link', 'del', name]);
+    const add = spawnSync('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`], { encoding: 'utf8' });
+    expect(add.status, add.stderr).toBe(0);
+    try {
+      await expect(openLiveCapture({ interface: name, backend: 'pcap' })).rejects.toMatchObject({
+        code: 'ENETDOWN',
+        message: expect.stringContaining(`'${name}' is not up: bring it up first (ip link set ${name} up)`),
+      });
+    } finally {
+      spawnSync('ip', ['link', 'del', name]);
+    }
+  });
+
   it("rejects a bad BPF filter with pcap's own message (same as tcpdump's)", async () => {
     const bad = 'udp port and';
     // tcpdump -d compiles the expression with the same libpcap: its message is the reference.
@@ -169,5 +185,20 @@ describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
     await src.close();
     await expect(next).resolves.toMatchObject({ done: true });
     expect(src.stats().received).toBe(0);
+  });
+});
+
+const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+
+describe.skipIf(!existsSync(cli))('capture.buffer_size_mb', () => {
+  // libpcap takes the ring size as an int of bytes: 2047 MiB is the largest it can be given.
+  it('past what the capture can open: refused at validation (exit 2, the setting named), not at open', () => {
+    const run = spawnSync(process.execPath, [cli, 'run', '-i', 'lo', '--no-hep', '--set', 'metrics.enabled=false', '--set', 'capture.buffer_size_mb=2048'], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr).toContain('capture.buffer_size_mb');
+    const check = spawnSync(process.execPath, [cli, 'check-config', '--set', 'capture.buffer_size_mb=2048'], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(2);
+    const largest = spawnSync(process.execPath, [cli, 'check-config', '--set', 'capture.buffer_size_mb=2047'], { encoding: 'utf8' });
+    expect(largest.status, largest.stderr).toBe(0);
   });
 });

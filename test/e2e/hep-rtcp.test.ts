@@ -154,3 +154,33 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);
   });
 });
+
+describe('RTCP to HOMER from a mirror port that copies packets', () => {
+  let dir: string;
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a copy of an RTCP compound on the same addresses within hep.sip.duplicate_window_ms is sent once (0: every copy)', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-dup-'));
+    // One call with its SIP; every RTCP datagram seen twice, 30 us apart (ingress and egress of a mirrored port).
+    const records: PcapRecord[] = [];
+    let rtcp = 0;
+    for (const r of generateScenario({ calls: 1, concurrentCalls: 1, durationS: 0, callDurationS: 16, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 7, startEpochS: 1_760_000_000 })) {
+      records.push(r);
+      if (isRtcpFrame(r.data)) {
+        rtcp++;
+        records.push({ tsNs: r.tsNs + 30_000n, data: r.data });
+      }
+    }
+    records.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
+    const file = path.join(dir, 'mirrored.pcap');
+    writePcapFile(file, records);
+    expect(rtcp).toBeGreaterThan(4);
+
+    const once = (await replayToUdp(file)).filter((d) => d.protoType === 5);
+    expect(once).toHaveLength(rtcp);
+    expect(new Set(once.map((d) => `${d.srcIp}:${d.srcPort}>${d.dstIp}:${d.dstPort} ${d.payload.toString()}`)).size).toBe(rtcp);
+    expect(once.every((d) => d.correlationId === 'scn7-0@rtpprobe.gen')).toBe(true);
+    const every = (await replayToUdp(file, (c) => (c.hep.sip.duplicateWindowMs = 0))).filter((d) => d.protoType === 5);
+    expect(every).toHaveLength(2 * rtcp);
+  });
+});

@@ -6,13 +6,18 @@
  * off switch hold. Replayed through runReplay (the CLI's path) to a real UDP socket.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { HepDecoded } from '../../src/hep/index.js';
-import type { ProbeConfig } from '../../src/ops/config.js';
+import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
+import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { ExitCode } from '../../src/ops/exit-codes.js';
+import { runReplay } from '../../src/probe.js';
 import { EtherType, ethernet, ipv4Fragments, sdpBody, sipRequest, sipResponse, tcpFrame, text, udp, udpFrame, vxlan } from '../../src/gen/index.js';
 import { pcapOf } from '../sip/helpers.js';
+import { startUdpSink } from '../hep/helpers.js';
+import { until } from '../wait.js';
 import { replayToUdp } from './hep-helpers.js';
 
 const T0 = 1_765_000_000_000;
@@ -102,5 +107,39 @@ describe('SIP to HOMER as HEP type 1', () => {
   it('duplicate_window_ms 0 sends every copy; hep.sip.enabled false sends no SIP (another agent does)', async () => {
     expect((await sipOnly(file, (c) => (c.hep.sip.duplicateWindowMs = 0))).length).toBe(want.length + 1);
     expect(await sipOnly(file, (c) => (c.hep.sip.enabled = false))).toEqual([]);
+  });
+
+  it('a message HEP cannot carry (over 65,535 bytes with its chunks) is counted as dropped and logged; the replay exits 5', async () => {
+    // An INVITE of about 65,450 bytes in IPv4 fragments: a valid UDP datagram, but with the HEP chunks around it
+    // the packet would exceed HEP's 16-bit total length.
+    const big = invite('big@probe', '10.5.0.1', 8200, 'p'.repeat(65_100));
+    expect(big.length).toBeGreaterThan(65_420);
+    expect(big.length).toBeLessThan(65_500);
+    const small = invite('small@probe', '10.5.0.3', 8400);
+    const frags = ipv4Fragments('10.5.0.1', '10.6.0.1', 17, udp(5060, 5060, text(big)), 1480, { id: 78 });
+    const frames: Array<[number, Uint8Array]> = frags.map((p, k) => [T0 + k, ethernet(p, EtherType.IPV4)]);
+    frames.push([T0 + 100, udpFrame('10.5.0.3', 5060, '10.6.0.1', 5060, text(small))]);
+    const bigFile = path.join(dir, 'big.pcap');
+    fs.writeFileSync(bigFile, pcapOf(frames));
+
+    const sink = await startUdpSink(0, 4 << 20);
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    try {
+      const c = defaultConfig();
+      const where = `udp://127.0.0.1:${sink.port}`;
+      c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
+      c.metrics.enabled = false;
+      expect(await runReplay([bigFile], c, { realtime: false, print: () => {} }, log)).toBe(ExitCode.UNDELIVERED);
+      await until(() => sink.packets.length >= 1);
+      expect(sink.packets.map((p) => decodeHep3Strict(p).correlationId)).toEqual(['small@probe']);
+      const summary = lines.find((l) => l.msg === 'run summary') as { outputs: Array<{ destination: string; sent: number; dropped: number }> };
+      expect(summary.outputs).toEqual([expect.objectContaining({ destination: where, sent: 1, dropped: 1 })]);
+      const why = lines.filter((l) => typeof l.msg === 'string' && /HEP message not sent/.test(l.msg));
+      expect(why).toHaveLength(1);
+      expect(JSON.stringify(why[0])).toMatch(/65535/);
+    } finally {
+      await sink.close();
+    }
   });
 });

@@ -6,10 +6,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import dgram from 'node:dgram';
+import net from 'node:net';
+import path from 'node:path';
 import { HepProtoType, HepSender, decodeHep3Strict, type HepCollectorEvent, type HepSendInput } from '../../src/hep/index.js';
+import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { ExitCode } from '../../src/ops/exit-codes.js';
 import { collectorEventLogger } from '../../src/outbound/hep-output.js';
-import { freePort, selfSignedCert, startStreamSink } from './helpers.js';
-import { waitFor } from '../wait.js';
+import { openOutputs } from '../../src/pipeline/index.js';
+import { freePort, selfSignedCert, startStreamSink, startUdpSink } from './helpers.js';
+import { until, waitFor } from '../wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -76,6 +81,74 @@ describe('HEP delivery failures', () => {
     expect(String(warns.find((l) => String(l.obj.collector).startsWith('tls'))!.obj.reason)).toMatch(/certificate/i);
     expect(tlsSink.frames).toEqual([]);
   });
+
+  it('TLS files that cannot be used (missing, not PEM) refuse the output at open with a usage error naming the setting; a reload to them keeps the running output', async () => {
+    const { cert, key, dir } = selfSignedCert();
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const tlsSink = await startStreamSink({ tls: { cert, key } });
+    cleanups.push(() => tlsSink.close());
+    const rx = await startUdpSink();
+    cleanups.push(() => rx.close());
+    const notPem = path.join(dir, 'not-pem.txt');
+    fs.writeFileSync(notPem, 'not a certificate\n');
+    const config = (c: Partial<ProbeConfig['hep']['collectors'][number]>): ProbeConfig => {
+      const cfg = defaultConfig();
+      cfg.metrics.enabled = false;
+      const base = cfg.hep.collectors[0]!;
+      cfg.hep.collectors = [{ ...base, host: '127.0.0.1', ...c, tls: { ...base.tls, ...c.tls } }];
+      return cfg;
+    };
+    const badCert = config({ port: tlsSink.port, transport: 'tls', tls: { ca: '', cert: notPem, key: notPem, servername: '', rejectUnauthorized: false } });
+    const missingCa = config({ port: tlsSink.port, transport: 'tls', tls: { ca: path.join(dir, 'missing.pem'), cert: '', key: '', servername: '', rejectUnauthorized: true } });
+    for (const [cfg, names] of [[badCert, /hep\.collectors.*tls.*certificate, key or CA/], [missingCa, /hep\.collectors\[0\]\.tls\.ca: cannot read .*missing\.pem/]] as const) {
+      let err: (Error & { exitCode?: number }) | undefined;
+      try {
+        openOutputs(cfg);
+      } catch (e) {
+        err = e as Error & { exitCode?: number };
+      }
+      expect(err?.message).toMatch(names);
+      expect(err?.exitCode).toBe(ExitCode.USAGE);
+    }
+
+    const lines: string[] = [];
+    const log = { warn: () => {}, info: () => {}, error: (_obj: object, msg: string) => void lines.push(msg) };
+    const outputs = openOutputs(config({ port: rx.port, transport: 'udp' }), { log });
+    await outputs.reload(badCert, 1000);
+    expect(lines.filter((m) => m.startsWith('output could not be reopened'))).toHaveLength(1);
+    const env = { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: 1_700_000_000_000 };
+    outputs.sink.qos({ CORRELATION_ID: 'kept', TYPE: 'PERIODIC', MOS: 4.1 }, env, true, false);
+    expect(await until(() => rx.packets.length === 1)).toBe(true);
+    await outputs.close(1000);
+    expect(decodeHep3Strict(rx.packets[0]!).correlationId).toBe('kept');
+    expect(tlsSink.connections).toBe(0);
+  });
+
+  it('a collector that accepts the connection but reads nothing: room() stops waiting for it, its queue drops the oldest (counted), a replay-style producer is never held for good', async () => {
+    const held: net.Socket[] = [];
+    const deaf = net.createServer((sock) => {
+      sock.pause(); // takes the connection, never reads: the kernel buffers fill, then nothing moves
+      sock.on('error', () => {});
+      held.push(sock);
+    });
+    await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => (held.forEach((x) => x.destroy()), deaf.close(() => r()))));
+    const { events, onEvent } = collect();
+    const sender = new HepSender({ captureId: 1, onEvent, stallMs: 300, collectors: [{ host: '127.0.0.1', port: (deaf.address() as net.AddressInfo).port, transport: 'tcp', queueSize: 100 }] });
+    cleanups.push(() => sender.close(50));
+    await waitFor(() => sender.stats().collectors[0]!.connected, 30_000, 'connected');
+    const pad = 'p'.repeat(60_000);
+    const n = 400; // 24 MB: more than loopback's socket buffers take
+    for (let i = 0; i < n; i++) {
+      const room = sender.room();
+      if (room !== null) await room;
+      sender.send({ ...report(i), payload: JSON.stringify({ SEQ: i, PAD: pad }) });
+    }
+    const c = sender.stats().collectors[0]!;
+    expect(c.dropped).toBeGreaterThan(0);
+    expect(c.sent + c.failed + c.dropped + c.queued + c.inFlight).toBe(n);
+    expect(events.filter((e) => e.kind === 'dropped').length).toBe(c.dropped);
+  }, 60_000);
 
   it('a full queue reports "dropped" events; counters stay balanced', async () => {
     const { events, onEvent } = collect();

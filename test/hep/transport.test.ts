@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
+import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
 import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink } from './helpers.js';
 import { waitFor } from '../wait.js';
 
@@ -253,5 +253,37 @@ describe('HepSender over real sockets', () => {
     await waitFor(() => sink.frames.length === 20);
     expect(sender.send(report(99))).toBe(false);
     expect(sender.stats().collectors[0]!.dropped).toBe(1); // after close: counted, not sent
+  });
+
+  it('close() ending a TCP or TLS connection itself is no outage: no "down" event, no connect failure counted', async () => {
+    const { cert, key, dir } = selfSignedCert();
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    for (const transport of ['tcp', 'tls'] as const) {
+      const sink = await startStreamSink(transport === 'tls' ? { tls: { cert, key } } : {});
+      cleanups.push(() => sink.close());
+      const events: HepCollectorEvent[] = [];
+      const sender = new HepSender({
+        captureId: 1, onEvent: (e) => events.push(e),
+        collectors: [{ host: '127.0.0.1', port: sink.port, transport, tls: { ca: cert } }],
+      });
+      for (let i = 0; i < 5; i++) sender.send(report(i));
+      await sender.close(5000);
+      await waitFor(() => sink.frames.length === 5);
+      expect(events, transport).toEqual([]);
+      expect(sender.stats().collectors[0], transport).toMatchObject({ sent: 5, dropped: 0, connectFailures: 0, reconnects: 0 });
+    }
+  });
+
+  it('close() tries a collector that is waiting out its backoff at once: one back up by then gets the queue within the deadline', async () => {
+    const port = await freePort();
+    // Backoff of 10 to 20 s after each failure: longer than the 5 s deadline below.
+    const sender = new HepSender({ captureId: 1, backoffInitialMs: 20_000, backoffMaxMs: 20_000, collectors: [{ host: '127.0.0.1', port, transport: 'tcp' }] });
+    for (let i = 0; i < 5; i++) sender.send(report(i));
+    await waitFor(() => sender.stats().collectors[0]!.connectFailures >= 1, 30_000, 'first connect refused');
+    const sink = await startStreamSink({ port });
+    cleanups.push(() => sink.close());
+    await sender.close(5000);
+    expect(sender.stats().collectors[0]).toMatchObject({ sent: 5, dropped: 0, queued: 0 });
+    await waitFor(() => sink.frames.length === 5);
   });
 });

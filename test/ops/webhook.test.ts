@@ -11,8 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/ops/config.js';
 import type { QosEvent } from '../../src/outbound/index.js';
 import { WebhookOutput, type WebhookPayload } from '../../src/outbound/webhook-output.js';
+import { openOutputs } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
 import { until } from '../wait.js';
 
@@ -22,22 +24,30 @@ const cli = join(root, 'dist/cli.js');
 interface Receiver {
   url: string;
   got: WebhookPayload[];
+  /** The Authorization header of each request. */
+  auth: Array<string | undefined>;
   hits: number;
   close(): Promise<void>;
 }
 
-/** A receiver whose `answer(n)` decides the status of the n-th request (1-based); 'hang' never answers. */
-async function receiver(answer: (n: number) => number | 'hang' = () => 200): Promise<Receiver> {
-  const r = { got: [] as WebhookPayload[], hits: 0 } as Receiver;
+/**
+ * A receiver whose `answer(n)` decides the status of the n-th request (1-based); 'hang' never answers.
+ * Each answer comes `delayMs` after the request (a receiver slower than the alerts).
+ */
+async function receiver(answer: (n: number) => number | 'hang' = () => 200, delayMs = 0): Promise<Receiver> {
+  const r = { got: [] as WebhookPayload[], auth: [] as Array<string | undefined>, hits: 0 } as Receiver;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       r.hits++;
+      r.auth.push(req.headers.authorization);
       const status = answer(r.hits);
       if (status === 'hang') return;
-      if (status >= 200 && status < 300) r.got.push(JSON.parse(body) as WebhookPayload);
-      res.writeHead(status).end();
+      setTimeout(() => {
+        if (status >= 200 && status < 300) r.got.push(JSON.parse(body) as WebhookPayload);
+        res.writeHead(status).end();
+      }, delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -125,7 +135,7 @@ describe('webhook output', () => {
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
   });
 
-  it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery', async () => {
+  it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery (abandoned, not a failed attempt)', async () => {
     const stuck = await receiver(() => 'hang');
     open.push(stuck);
     const w = output(stuck.url, { queueSize: 3, timeoutMs: 60_000 });
@@ -137,23 +147,91 @@ describe('webhook output', () => {
     const t0 = Date.now();
     await w.close(300);
     expect(Date.now() - t0).toBeLessThan(2000);
-    expect(w.stats()[0]).toMatchObject({ queued: 0, dropped: 10, sent: 0 });
+    expect(w.stats()[0]).toMatchObject({ queued: 0, dropped: 10, sent: 0, errors: 0 });
+    expect(logs.filter((l) => l.msg.startsWith('webhook POST failed'))).toEqual([]);
+  });
+
+  it('credentials in the URL (https://user:password@host/...) are sent as HTTP Basic authorization and never logged', async () => {
+    const rx = await receiver((n) => (n === 1 ? 503 : 200));
+    open.push(rx);
+    const url = rx.url.replace('http://', 'http://alerts%40ops:s3cr%3At@');
+    const w = output(url);
+    w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await w.close(30_000);
+    expect(rx.got.map((p) => p.event)).toEqual(['ALERT']);
+    expect(rx.auth).toEqual(Array(2).fill(`Basic ${Buffer.from('alerts@ops:s3cr:t').toString('base64')}`));
+    expect(w.stats()[0]).toMatchObject({ sent: 1, errors: 1, name: rx.url.replace(/\?.*$/, '') });
+    expect(logs.length).toBeGreaterThan(0); // the 503 was logged
+    expect(JSON.stringify(logs)).not.toMatch(/s3cr|alerts%40ops/);
+  });
+
+  it('room() holds a producer while the queue is half full, so a replay goes at the receiver\'s pace and drops nothing', async () => {
+    const rx = await receiver(() => 200, 50);
+    open.push(rx);
+    const w = output(rx.url, { queueSize: 4 });
+    for (let i = 0; i < 20; i++) {
+      const room = w.room();
+      if (room !== null) await room;
+      expect(w.stats()[0]!.queued).toBeLessThan(2);
+      w.write(event('ALERT', { ALERT_RULE: 'poor', SSRC: 200 + i }));
+    }
+    await w.settled();
+    expect(rx.got.map((p) => p.stream.ssrc)).toEqual(Array.from({ length: 20 }, (_, i) => 200 + i));
+    await w.close(1000);
+    expect(w.stats()[0]).toMatchObject({ sent: 20, dropped: 0 });
+  });
+
+  it('a configuration reload (SIGHUP) keeps the rules firing: their CLEARED still follow, after the ALERT', async () => {
+    // The first ALERT is answered 503: the replaced instance is still retrying it when the CLEARED comes.
+    const rx = await receiver((n) => (n === 1 ? 503 : 200));
+    open.push(rx);
+    const config = defaultConfig();
+    config.hep.enabled = false;
+    config.webhook.url = rx.url;
+    const outputs = openOutputs(config, { log });
+    const send = (type: string, fields: Partial<QosReport>) => {
+      const e = event(type, fields);
+      outputs.sink.qos(e.report, e.env, true, true);
+    };
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2 });
+    const reloaded = outputs.reload(config, 30_000);
+    send('CLEARED', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('HANGUP', { SSRC: 2 });
+    await reloaded;
+    await outputs.close(30_000);
+    expect(rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual([
+      'ALERT poor null 1',
+      'ALERT jitter null 2',
+      'CLEARED poor rule 1',
+      'CLEARED jitter stream-ended 2',
+    ]);
   });
 });
 
 describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {
-  it('every ALERT of the run reaches the receiver, each with its CLEARED', async () => {
-    const rx = await receiver();
-    open.push(rx);
+  /** Replays 3 lossy calls whose 6 streams all fire the rule, with the webhook to `rx`; the exit code and stderr. */
+  async function replayLossy(rx: Receiver, extra: string[] = []): Promise<{ code: number | null; stderr: string }> {
     const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-webhook-'));
     try {
       const gen = spawnSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), join(dir, 'lossy.pcap'), '--calls', '3', '--concurrent', '3', '--call-duration', '12', '--loss', '8', '--burst', '40', '--seed', '5'], { encoding: 'utf8' });
       expect(gen.status, gen.stderr).toBe(0);
       // Asynchronously: the receiver runs in this process and must answer while the probe runs.
-      const child = spawn(process.execPath, [cli, 'replay', join(dir, 'lossy.pcap'), '--no-hep', '--log-format', 'json', '--set', `webhook.url=${rx.url}`, '--set', 'reports.interval_s=2', '--rule', 'name=low-mos;when=mean_mos < 4.2;interval_s=1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [cli, 'replay', join(dir, 'lossy.pcap'), '--no-hep', '--log-format', 'json', '--set', `webhook.url=${rx.url}`, '--set', 'reports.interval_s=2', '--rule', 'name=low-mos;when=mean_mos < 4.2;interval_s=1', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise<number | null>((r) => child.on('exit', r));
+      return { code, stderr };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('every ALERT of the run reaches the receiver, each with its CLEARED', async () => {
+    const rx = await receiver();
+    open.push(rx);
+    {
+      const { code, stderr } = await replayLossy(rx);
       expect(code, stderr).toBe(0);
       const alerts = rx.got.filter((p) => p.event === 'ALERT');
       const cleared = rx.got.filter((p) => p.event === 'CLEARED');
@@ -163,8 +241,16 @@ describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {
       expect(alerts.every((p) => p.rule === 'low-mos' && /^scn5-\d@rtpprobe\.gen$/.test(p.callId) && p.mos > 0)).toBe(true);
       // Each CLEARED comes after its ALERT.
       for (const c of cleared) expect(rx.got.indexOf(c)).toBeGreaterThan(rx.got.findIndex((p) => p.event === 'ALERT' && p.stream.src === c.stream.src));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
+  }, 90_000);
+
+  it('a receiver slower than the replay: the replay waits for the webhook at the end of its input, as for HEP, and loses nothing', async () => {
+    // 12 events at 150 ms each take 1.8 s; the stop deadline (0.5 s) bounds only a stop, not the end of the input.
+    const rx = await receiver(() => 200, 150);
+    open.push(rx);
+    const { code, stderr } = await replayLossy(rx, ['--set', 'process.shutdown_deadline_ms=500']);
+    expect(code, stderr).toBe(0);
+    expect(rx.got.filter((p) => p.event === 'ALERT')).toHaveLength(6);
+    expect(rx.got.filter((p) => p.event === 'CLEARED')).toHaveLength(6);
   }, 90_000);
 });

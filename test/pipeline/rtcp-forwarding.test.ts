@@ -17,7 +17,7 @@ import { HepOutput } from '../../src/outbound/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline, ReportSink, type Envelope, type ReportTarget } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
-import { RttTracker, isRtcp, parseRtcp, rtcpToHomerJson } from '../../src/rtcp/index.js';
+import { RtcpReader, RttTracker, isRtcp, parseRtcp, rtcpToHomerJson } from '../../src/rtcp/index.js';
 import { CAPTURES } from '../sip/helpers.js';
 import { copyBatch, scenarioBatch } from './batches.js';
 
@@ -34,6 +34,7 @@ interface RtcpMessage { json: string; env: Envelope; callId: string | null }
 function expectedRtcp(batches: PacketBatch[], rtt: RttTracker): Array<{ json: string; env: Envelope }> {
   const dec = new PacketDecoder();
   const pkt = new DecodedPacket();
+  const reader = new RtcpReader();
   const out: Array<{ json: string; env: Envelope }> = [];
   for (const batch of batches) for (let i = 0; i < batch.count; i++) {
     if (!dec.decode(batch, i, pkt) || pkt.ipProto !== 17 || !isRtcp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) continue;
@@ -42,7 +43,8 @@ function expectedRtcp(batches: PacketBatch[], rtt: RttTracker): Array<{ json: st
     const src = addressToString(pkt.ipVersion, pkt.src0, pkt.src1, pkt.src2, pkt.src3);
     const dst = addressToString(pkt.ipVersion, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3);
     // Round trips as the pipeline measured them before it keyed endpoints by numbers: 'ip:port' text.
-    rtt.observe(c, pkt.tsSec * 1000 + pkt.tsNsec / 1e6, `${src}:${pkt.srcPort}`, `${dst}:${pkt.dstPort}`);
+    reader.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
+    rtt.observe(reader, pkt.tsSec * 1000 + pkt.tsNsec / 1e6, `${src}:${pkt.srcPort}`, `${dst}:${pkt.dstPort}`);
     out.push({
       json: rtcpToHomerJson(c),
       env: {

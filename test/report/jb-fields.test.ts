@@ -9,6 +9,7 @@ import { DecodedPacket } from '../../src/decode/packet.js';
 import { rtp } from '../../src/gen/index.js';
 import { IntervalMetrics, JB_METRIC_VARIABLES, JB_REPORT_FIELDS, QosReporter, compileRule } from '../../src/report/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
+import { R_DEFAULT, delayImpairment, mosFromR } from '../../src/qos/index.js';
 import { synthPacket } from '../rtp/helpers.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -77,6 +78,48 @@ describe('jitter-buffer report fields', () => {
     expect(fin.WORST_MOS_END).toBe(periodic[1].REPORT_END);
     expect(fin.DISCARDS_F1).toBe(periodic[1].DISCARDS_F1);
     expect(fin.XR_DISCARD_RATE as number).toBeGreaterThan(0);
+  });
+});
+
+describe('RFC 3611 conversational MOS', () => {
+  it("XR_MOS_CQ pays for NETWORK_DELAY plus the reference buffer's delay in the interval (JB_ADAPT_DELAY), not the assumed buffer", () => {
+    const { intervals } = call();
+    // 100 ms of network delay assumed, and a 40 ms buffer the emulated one stands in for.
+    const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 }, delay: { nominalOneWayDelayMs: 100, jitterBufferMs: 40 } });
+    rep.streamStarted(intervals[0].slot, 0);
+    for (const s of intervals) {
+      const r = rep.onInterval(s, input, s.interval.endMs)[0].report;
+      expect(r).toMatchObject({ NETWORK_DELAY: 100, BUFFER_DELAY: 40, ONE_WAY_DELAY: 140, JB_REFERENCE: 'adaptive' });
+      const cqDelay = (r.NETWORK_DELAY as number) + (r.JB_ADAPT_DELAY as number);
+      expect(r.XR_MOS_CQ as number).toBeCloseTo(mosFromR(R_DEFAULT - delayImpairment(cqDelay) - (r.IE_EFF as number)), 2);
+      expect(r.XR_MOS_LQ as number).toBeCloseTo(mosFromR(R_DEFAULT - (r.IE_EFF as number)), 2);
+    }
+  });
+});
+
+describe('RFC 3611 burst and gap metrics of a known loss pattern', () => {
+  it('are counted in packets of 20 ms, whatever the loss does to the mean inter-arrival time', () => {
+    // 1000 packets of 20 ms on time; lost: one burst of 5 (100..104) and 20 lone packets 50 apart
+    // (25, 75, ...: at least Gmin = 16 received on each side, so they lie in gaps).
+    const lost = new Set([100, 101, 102, 103, 104]);
+    for (let i = 25; i < 1000; i += 50) lost.add(i);
+    const engine = new RtpEngine({ maxStreams: 2 });
+    const pkt = new DecodedPacket();
+    let slot = -1;
+    for (let i = 0; i < 1000; i++) {
+      if (lost.has(i)) continue;
+      synthPacket(pkt, rtp({ pt: 0, seq: i, ts: 160 * i, ssrc: 9, payload: new Uint8Array(160) }), 1_000_000 + 20_000 * i);
+      const s = engine.onRtp(pkt, true);
+      if (s >= 0) slot = s;
+    }
+    const final = createStreamSnapshot();
+    engine.snapshot(slot, final);
+    const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
+    rep.streamStarted(slot, 0);
+    const fin = rep.onStreamEnd(final, input, 'FINAL')!.report;
+    // One burst of 5 packets (100 ms), all lost; two gaps of 995 packets together (19.9 s), 20 lost.
+    expect(fin).toMatchObject({ PACKET_LOSS: 25, XR_LOSS_RATE: 2.5, XR_DISCARD_RATE: 0, XR_BURST_DENSITY: 100, XR_BURST_DURATION: 100 });
+    expect(fin).toMatchObject({ XR_GAP_DENSITY: Math.round((100_000 * 20) / 995) / 1000, XR_GAP_DURATION: (995 * 20) / 2 });
   });
 });
 

@@ -149,6 +149,25 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(endB).toMatchObject({ SILENCES: 0, SILENCE_MS: 0, PACKET_LOSS: 350 });
   });
 
+  it("a silence ALERT after the interval report closed the stream's last packets reports the pause so far as its period", async () => {
+    const reports = await replayCall('pause-after-report', 20_000, (t, s) => {
+      // Both directions pause from +7980 ms to +14980 ms: the interval report due at +10 s comes first,
+      // so the ALERT 5 s into the pause has no packet of its own.
+      const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 400 });
+      const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 400 });
+      t.rtp(s + 7980 + 7000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 349 * 160, count: 200 });
+      t.rtp(s + 7985 + 7000, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 349 * 160, count: 200 });
+    });
+    const periodic = reports.find((r) => r.TYPE === 'PERIODIC' && ab(r))!;
+    const alert = alerts(reports, 'silence').find((r) => r.TYPE === 'ALERT' && ab(r))!;
+    const lastBefore = (T0 + 100 + 7980) / 1000;
+    expect(periodic.REPORT_END).toBe(lastBefore);
+    expect(alert).toMatchObject({ TOTAL_PK: 0, RTP_STOP: lastBefore, REPORT_START: lastBefore });
+    // From the last packet to the check that found the pause: CURRENT_SILENCE_MS long, REPORT_TS its end.
+    expect(alert.REPORT_END as number).toBeCloseTo(lastBefore + (alert.CURRENT_SILENCE_MS as number) / 1000, 3);
+    expect(alert.REPORT_TS).toBe(Math.floor(alert.REPORT_END as number));
+  });
+
   it('thresholds come from reports.faults; 0 turns a check off', async () => {
     const t = new CaptureTimeline();
     background(t, T0 + 12_000);

@@ -4,7 +4,7 @@ import { readCaptureBuffer } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder, ipToString } from '../../src/decode/index.js';
 import { QosReporter, round3 } from '../../src/report/index.js';
 import type { QosReport, StreamReportInput } from '../../src/report/index.js';
-import { RttTracker, isRtcp, parseRtcp } from '../../src/rtcp/index.js';
+import { RtcpReader, RttTracker, isRtcp } from '../../src/rtcp/index.js';
 import { RtpEngine, createStreamSnapshot } from '../../src/rtp/index.js';
 import { mosFromR, R_DEFAULT } from '../../src/qos/index.js';
 
@@ -28,6 +28,7 @@ function run(file: string, intervalS: number) {
   const bytes = new Uint8Array(readFileSync(new URL(file, CAPTURES)));
   const reporter = new QosReporter({ maxStreams: 64, unknownCallId: 'synthetic', schedule: { baseIntervalS: intervalS, rules: [{ name: 'lossy', when: 'loss_pct > 2', intervalS: 1 }] } });
   const rtt = new RttTracker();
+  const rtcp = new RtcpReader();
   const reports: QosReport[] = [];
   const snap = createStreamSnapshot();
   const input = (): StreamReportInput => {
@@ -52,7 +53,8 @@ function run(file: string, intervalS: number) {
       const buf = pkt.payloadBuf!;
       if (isRtcp(buf, pkt.payloadOffset, pkt.payloadLength)) {
         const tMs = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
-        rtt.observe(parseRtcp(buf, pkt.payloadOffset, pkt.payloadLength), tMs);
+        rtcp.read(buf, pkt.payloadOffset, pkt.payloadLength);
+        rtt.observe(rtcp, tMs);
         rtcpCompounds++;
         continue;
       }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { DecodedPacket } from '../../src/decode/packet.js';
 import { rtp, rtcpSr, rtcpRr, rtcpBye, rtcpCompound, text } from '../../src/gen/index.js';
 import { RtpEngine, EndReason, createStreamSnapshot, GMIN, isRtpCandidate, rtpHeaderLength } from '../../src/rtp/index.js';
+import { clockSourceName } from '../../src/rtp/clock-inference.js';
 import { CAPTURES, runScenario, synthPacket, SYNTH, streamKey, type SynthScenario } from './helpers.js';
 
 const key = streamKey(SYNTH.src, SYNTH.srcPort, SYNTH.dst, SYNTH.dstPort, SYNTH.ssrc);
@@ -113,6 +114,29 @@ function driver(opts: ConstructorParameters<typeof RtpEngine>[0] = {}) {
   };
   return { engine, ends, starts, send, pkt };
 }
+
+describe('clock drift of streams whose clock was inferred', () => {
+  it('each stream has its own sender drift (48 kHz, +300, -200 and +150 ppm), whichever inference entry it used', () => {
+    const { engine, send } = driver();
+    const drifts = [300, -200, 150];
+    const slots = new Set<number>();
+    // Dynamic payload type, no clock given: each stream's clock is inferred (its own inference entry).
+    for (let i = 0; i < 500; i++) {
+      for (let s = 0; s < drifts.length; s++) {
+        const ts = Math.round(i * 960 * (1 + drifts[s] * 1e-6));
+        slots.add(send(rtp({ pt: 111, seq: i, ts, ssrc: SYNTH.ssrc + s }), 100_000 + i * 20_000 + s * 1000, true, SYNTH.srcPort + 2 * s));
+      }
+    }
+    expect(slots.size).toBe(drifts.length);
+    const got = [...slots].map((slot, s) => {
+      const snap = createStreamSnapshot();
+      engine.snapshot(slot, snap);
+      // Timestamps are whole ticks: within 1 ppm of the sender's drift.
+      return { clock: snap.clockRate, source: clockSourceName(snap.clockSource ?? 0), ppm: Math.abs(snap.clockDriftPpm - drifts[s]) < 1 ? drifts[s] : snap.clockDriftPpm };
+    });
+    expect(got).toEqual(drifts.map((ppm) => ({ clock: 48000, source: 'inferred', ppm })));
+  });
+});
 
 describe('wrap-arounds (property)', () => {
   it('sequence and timestamp wrap give no false loss, errors or jitter', () => {

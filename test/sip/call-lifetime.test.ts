@@ -1,6 +1,6 @@
 /**
  * Where a call's streams end and which Call-ID they carry, on generated dialogs, against tshark:
- * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, B2BUA legs naming the
+ * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, a cancelled re-INVITE, B2BUA legs naming the
  * same media addresses, early media of a rejected call. Each capture is replayed through the CLI's
  * path (runReplay) and compared with `tshark -z rtp,streams` (packets per stream) and rtp.setup-frame
  * (Call-ID of each stream's first packet).
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { b2buaSharedMedia, callWithTrailingMedia, classicPcap, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
+import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
 import { e2eConfig, finals, replayReports, reportKey, type E2eReport } from '../e2e/helpers.js';
 import { parseTshark, streamKey } from '../rtp/helpers.js';
@@ -50,6 +50,14 @@ function expectSameAsTshark(c: Compared): void {
     expect(r.TOTAL_PK, key).toBe(c.tsharkPackets.get(key));
     expect(r.CORRELATION_ID, key).toBe(c.tsharkCallId.get(`${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`));
   }
+}
+
+/** One HANGUP each way under `callId`, `packets` each. */
+function expectHangups(c: Compared, callId: string, packets: number): void {
+  expect(c.reports.map((r) => [r.CORRELATION_ID, r.TYPE, r.TOTAL_PK])).toEqual([
+    [callId, 'HANGUP', packets],
+    [callId, 'HANGUP', packets],
+  ]);
 }
 
 const byKey = (reports: E2eReport[], src: string, srcPort: number): E2eReport[] => reports.filter((r) => r.SRC_IP === src && r.SRC_PORT === srcPort);
@@ -95,6 +103,55 @@ describe('a refused re-offer moves nothing', () => {
     }
     // tshark decodes the audio to the offerer as RTP throughout too (its own counts, same streams).
     expectSameAsTshark(c);
+  });
+});
+
+describe('a cancelled re-INVITE ends nothing', () => {
+  it('CANCEL of a hold re-INVITE, 487: the call and its audio carry on as one stream each way to the BYE', async () => {
+    const s = cancelledReinvite({ t0Ms: T0, before: 50, after: 250 });
+    const c = await compare('cancelled-reinvite', s.records);
+    expectSameAsTshark(c);
+    expectHangups(c, s.callId, 300);
+  });
+});
+
+describe('a forked call', () => {
+  // 1 s: the 2xx comes while the offer's binding still lingers; 5 s: after it retired.
+  for (const ringMs of [1000, 5000]) {
+    it(`one branch busy (486), the other answers ${ringMs / 1000} s later: the call and its audio carry on to the BYE`, async () => {
+      const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs, packets: 100 });
+      const c = await compare(`forked-busy-${ringMs}`, s.records);
+      expectSameAsTshark(c);
+      expectHangups(c, s.callId, 100);
+    });
+  }
+
+  it('both branches ring, one answers, the proxy CANCELs the other (487): the call and its audio carry on to the BYE', async () => {
+    const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 3000, packets: 250, firstRings: true });
+    const c = await compare('forked-cancelled', s.records);
+    expectSameAsTshark(c);
+    expectHangups(c, s.callId, 250);
+  });
+
+  it('one branch busy (486), the other plays ringback after a 183 for 4 s, then answers: every stream under the call', async () => {
+    const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 5000, packets: 100, earlyMedia: 200 });
+    const c = await compare('forked-busy-early-media', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TOTAL_PK]).sort()).toEqual([[s.callId, 100], [s.callId, 100], [s.callId, 200]]);
+  });
+
+  it('serial forking: the first gateway answers 503, the proxy sends the INVITE on to a second that answers', async () => {
+    const s = failoverToSecondGateway({ t0Ms: T0, packets: 100 });
+    const c = await compare('failover-503', s.records);
+    expectSameAsTshark(c);
+    expectHangups(c, s.callId, 100);
+  });
+
+  it('serial forking with early media: the second gateway plays ringback after a 183 for 5 s, then answers', async () => {
+    const s = failoverToSecondGateway({ t0Ms: T0, packets: 100, earlyMedia: 250 });
+    const c = await compare('failover-503-early-media', s.records);
+    expectSameAsTshark(c);
+    expect(c.reports.map((r) => [r.CORRELATION_ID, r.TOTAL_PK]).sort()).toEqual([[s.callId, 100], [s.callId, 100], [s.callId, 250]]);
   });
 });
 

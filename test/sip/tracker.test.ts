@@ -123,6 +123,38 @@ describe('CallTracker dialogs', () => {
     expect(h.callIdAt(B, 6300)).toBe('ok');
   });
 
+  it('after a fork fails, only its own late messages are ignored: another fork ringing or answering reopens the call', () => {
+    const h = harness({ mediaLingerMs: 3000 }); // the offer's binding, still lingering, is the call's again
+    const fork = (status: number, toTag: string, sdp: SdpSpec | null = null) => text(sipResponse(status, { callId: 'fk', fromTag: 'caller', toTag, cseq: 1, cseqMethod: 'INVITE', body: sdp ? sdpBody(sdp) : '' }));
+    h.feed([up(invite('fk', { ip: A, media: [{ port: 4400 }] }), 0), down(fork(486, 'busy'), 5), up(req('ACK', 'fk', 1), 6), down(fork(180, 'busy'), 7)]);
+    const idx = h.tracker.callIndexOf('fk');
+    expect(h.tracker.call(idx)).toMatchObject({ state: 'ended', endReason: 'rejected', endStatus: 486 });
+    h.feed([down(fork(180, 'ringing'), 20)]);
+    expect(h.tracker.call(idx)).toMatchObject({ state: 'early', endReason: null, endStatus: 0 });
+    h.feed([down(fork(200, 'ringing', { ip: B, media: [{ port: 6400 }] }), 30)]);
+    expect(h.tracker.call(idx)!.state).toBe('confirmed');
+    expect([h.callIdAt(A, 4400), h.callIdAt(B, 6400)]).toEqual(['fk', 'fk']);
+    h.feed([up(text(sipRequest('BYE', 'sip:x@example.com', { callId: 'fk', fromTag: 'caller', toTag: 'ringing', cseq: 2 })), 40)]);
+    expect(h.events.filter((e) => e.startsWith('end') || e.startsWith('start'))).toEqual(['start 0 fk', 'end 0 rejected', 'end 0 bye']);
+  });
+
+  it('a reopened call ended again lingers from its new end; media of other calls retires on time meanwhile', () => {
+    const h = harness({ mediaLingerMs: 3000 });
+    const fork = (status: number, toTag: string) => text(sipResponse(status, { callId: 'x', fromTag: 'caller', toTag, cseq: 1, cseqMethod: 'INVITE' }));
+    h.feed([
+      up(invite('x', { ip: A, media: [{ port: 4500 }] }), 0),
+      up(invite('y', { ip: A, media: [{ port: 4600 }] }), 1),
+      down(fork(486, 'first'), 10), // x ends: its binding lingers to 3010
+      down(resp('y', 486, null), 100), // y ends: to 3100
+      down(fork(180, 'second'), 500), // x goes on
+      down(fork(480, 'second'), 1000), // and ends again: to 4000
+    ]);
+    h.tracker.expire(T0 + 3200);
+    expect([h.callIdAt(A, 4500), h.callIdAt(A, 4600)]).toEqual(['x', null]);
+    h.tracker.expire(T0 + 4000);
+    expect(h.callIdAt(A, 4500)).toBeNull();
+  });
+
   it('early media in 183 and SDP in PRACK/UPDATE bind; a port-0 answer rejects the stream', () => {
     const h = harness();
     h.feed([

@@ -19,6 +19,8 @@ interface State {
   page: number;
   orphanPage: number;
   selected: string | null;
+  /** The stream without a call shown in the detail (streamKey), null when a call is: kept across live refreshes. */
+  orphan: string | null;
   plots: uPlot[];
 }
 
@@ -150,6 +152,7 @@ function renderCallList(st: State): void {
 
 function selectCall(st: State, callId: string): void {
   st.selected = callId;
+  st.orphan = null;
   renderCallList(st);
   const call = st.data.calls.find((c) => c.callId === callId);
   if (call) renderDetail(st, call);
@@ -394,7 +397,17 @@ function renderOrphans(st: State): void {
   host.append(pager(orphans.length, st.orphanPage, (p) => { st.orphanPage = p; renderOrphans(st); }, 'orphans-pager'));
 }
 
+/** A stream's identity across refreshes of the live page (its id is its index in one build). */
+function streamKey(s: ReportStream): string {
+  return `${s.src}|${s.dst}|${s.ssrc}|${s.start}`;
+}
+
 function showOrphan(st: State, s: ReportStream): void {
+  st.orphan = streamKey(s);
+  if (st.selected !== null) {
+    st.selected = null;
+    renderCallList(st);
+  }
   clearPlots(st);
   const host = document.getElementById('detail')!;
   host.replaceChildren(el('h2', {}, `Stream ${s.src} → ${s.dst} ${s.ssrc} (no call)`));
@@ -413,14 +426,16 @@ function render(st: State): void {
     `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...) · one point per ${d.intervalS} s report interval · generated ${fmtTime(d.generatedAt)}`;
   renderCallList(st);
   renderOrphans(st);
+  const orphan = st.orphan === null ? undefined : d.streams.find((s) => s.callId === null && streamKey(s) === st.orphan);
   const first = st.selected && d.calls.some((c) => c.callId === st.selected) ? st.selected : d.calls[0]?.callId;
-  if (first) selectCall(st, first);
+  if (orphan) showOrphan(st, orphan);
+  else if (first) selectCall(st, first);
   else if (d.streams[0]) showOrphan(st, d.streams[0]);
   document.body.dataset.ready = String(Date.now());
 }
 
 async function start(): Promise<void> {
-  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, page: 0, orphanPage: 0, selected: null, plots: [] };
+  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
   const live = window.RTPPROBE_LIVE;
   if (!live) {
     st.data = unpackCallReport(JSON.parse(document.getElementById('report-data')!.textContent!) as PackedCallReport);

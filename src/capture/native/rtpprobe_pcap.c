@@ -332,7 +332,7 @@ static napi_value open_capture(napi_env env, napi_callback_info info) {
     case PCAP_ERROR_NO_SUCH_DEVICE:
       FAIL("ENODEV", "no such capture interface '%s' (%s)", device, detail);
     case PCAP_ERROR_IFACE_NOT_UP:
-      FAIL("ENETDOWN", "capture interface '%s' is not up (%s)", device, detail);
+      FAIL("ENETDOWN", "capture interface '%s' is not up: bring it up first (ip link set %s up) (%s)", device, device, detail);
     default:
       FAIL("EPCAP", "cannot start capture on '%s': %s", device, detail);
     }

@@ -1,12 +1,13 @@
 import type { Envelope } from './events.js';
 
 /**
- * SPAN duplicates: a mirror port often delivers the same SIP message twice (ingress and egress of the
- * mirrored port, two VLANs, a tunnel and its inner copy) within microseconds. A retransmission is a new
- * send after at least T1 (500 ms): it is kept. A message is a duplicate when the same bytes between the
- * same addresses and ports were seen less than `windowMs` ago.
+ * SPAN duplicates: a mirror port often delivers the same packet twice (ingress and egress of the mirrored
+ * port, two VLANs, a tunnel and its inner copy) within microseconds. A SIP retransmission is a new send
+ * after at least T1 (500 ms), an RTCP compound repeats its content seconds later at the earliest: both are
+ * kept. A message (SIP bytes, RTCP as its JSON) is a duplicate when the same content between the same
+ * addresses and ports was seen less than `windowMs` ago.
  */
-export class SipDuplicateFilter {
+export class DuplicateFilter {
   /** Fingerprint -> capture time (ms) it was last seen; pruned in insertion order. */
   private readonly seen = new Map<string, number>();
   duplicates = 0;
@@ -17,7 +18,7 @@ export class SipDuplicateFilter {
   ) {}
 
   /** True when this message is a copy of one seen within the window (then it is not to be sent again). */
-  isDuplicate(bytes: Uint8Array, env: Envelope): boolean {
+  isDuplicate(bytes: Uint8Array | string, env: Envelope): boolean {
     if (this.windowMs <= 0) return false;
     const tsMs = env.tsMs;
     const key = `${fnv1a(bytes)}:${bytes.length}:${env.srcIp}:${env.srcPort}:${env.dstIp}:${env.dstPort}`;
@@ -41,9 +42,16 @@ export class SipDuplicateFilter {
   }
 }
 
-/** 32-bit FNV-1a over the bytes. */
-function fnv1a(b: Uint8Array): number {
+/** 32-bit FNV-1a over the bytes (of a string: over its UTF-16 code units). */
+function fnv1a(b: Uint8Array | string): number {
   let h = 0x811c9dc5;
+  if (typeof b === 'string') {
+    for (let i = 0; i < b.length; i++) {
+      h ^= b.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    return h >>> 0;
+  }
   for (let i = 0; i < b.length; i++) {
     h ^= b[i]!;
     h = Math.imul(h, 0x01000193);

@@ -1,0 +1,117 @@
+/**
+ * The log lines of `rtpprobe run` an operator reads, on traffic replayed by tcpreplay on a veth pair between
+ * two network namespaces, the probe capturing inside the second one, in one thread and with media workers:
+ * - `call ended` of calls shorter than the report interval (the default 10 s) names the call's streams
+ *   and their worst MOS, as the call's HANGUP reports (the JSON lines output) carry them;
+ * - the `run summary` at a stop counts the final reports the stop wrote, and is logged also when the
+ *   shutdown deadline cuts the stop short.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../wait.js';
+import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = canNetns && existsSync(cli) && spawnSync('tcpreplay', ['--version']).status === 0;
+
+interface LogLine {
+  msg: string;
+  callId?: string;
+  streams?: number;
+  worstMos?: number | null;
+}
+
+describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and the run summary', () => {
+  const nsA = `rca${process.pid}`;
+  const nsB = `rcb${process.pid}`;
+  const net = vethNamespaces(nsA, nsB, 'ca', 'cb');
+  let dir = '';
+  let pcap = '';
+
+  beforeAll(() => {
+    net.setup();
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-call-log-'));
+    pcap = join(dir, 'calls.pcap');
+    // 3 calls of 6 s starting 2 s apart, 4 % loss: each ends (BYE) before its first 10 s report.
+    sh(process.execPath, join(root, 'dist/gen/scenario-cli.js'), pcap, '--calls', '3', '--concurrent', '3', '--call-duration', '6', '--loss', '4', '--seed', '3');
+  });
+
+  afterAll(() => {
+    net.teardown();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Starts the probe on `cb` writing reports to `jsonl`, replays `pcap` from the other side (tcpreplay
+   * ARGS first), waits for `stopWhen` to hold on the log lines, stops it with SIGTERM; returns its log once it
+   * exited with `exitCode`.
+   */
+  async function runProbe(workers: number, jsonl: string, replayArgs: string[], stopWhen: (lines: LogLine[]) => boolean, probeArgs = ['--no-hep'], exitCode = 0): Promise<string> {
+    const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'cb', ...probeArgs, '--jsonl', jsonl, '--metrics-port', '0', '--set', `capture.workers=${workers}`, '--log-format', 'json'];
+    const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    probe.stderr.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((r) => probe.on('exit', r));
+    try {
+      expect(await until(() => log.includes('"msg":"capture open"') || probe.exitCode !== null), log).toBe(true);
+      const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'ca', ...replayArgs, pcap], { encoding: 'utf8' });
+      expect(replay.status, replay.stderr).toBe(0);
+      const lines = (): LogLine[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+      expect(await until(() => stopWhen(lines()), 30_000), log).toBe(true);
+      probe.kill('SIGTERM');
+      expect(await exited, log).toBe(exitCode);
+    } finally {
+      if (probe.exitCode === null) probe.kill('SIGKILL');
+    }
+    return log;
+  }
+
+  for (const workers of [1, 2]) {
+    it(`capture.workers ${workers}: call ended names the streams and worst MOS of the call's HANGUP reports`, async () => {
+      const jsonl = join(dir, `reports-${workers}.jsonl`);
+      // The first two calls end while the third still sends: their media retires during the run.
+      const log = await runProbe(workers, jsonl, [], (lines) => lines.filter((l) => l.msg === 'call ended').length >= 2);
+      const hangups = new Map<string, number[]>();
+      for (const l of readFileSync(jsonl, 'utf8').trim().split('\n')) {
+        const r = JSON.parse(l) as { TYPE: string; CORRELATION_ID: string; MIN_MOS: number };
+        if (r.TYPE === 'HANGUP') hangups.set(r.CORRELATION_ID, [...(hangups.get(r.CORRELATION_ID) ?? []), r.MIN_MOS]);
+      }
+      expect([...hangups.values()].map((m) => m.length), 'two HANGUP reports per call').toEqual([2, 2, 2]);
+      const ended = log
+        .split('\n')
+        .filter((l) => l.includes('"msg":"call ended"'))
+        .map((l) => JSON.parse(l) as LogLine);
+      expect(ended.map((l) => [l.callId, l.streams, l.worstMos]).sort(), log).toEqual(
+        [...hangups].map(([callId, mos]) => [callId, 2, Math.min(...mos)]).sort(),
+      );
+    }, 120_000);
+
+    it(`capture.workers ${workers}: the run summary counts the FINAL reports of the streams running at stop`, async () => {
+      const jsonl = join(dir, `stop-${workers}.jsonl`);
+      // The first 800 packets: about 3 s, every call still sending when the stop comes.
+      const log = await runProbe(workers, jsonl, ['--limit', '800'], () => true);
+      const written = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { TYPE: string });
+      expect(written.filter((r) => r.TYPE === 'FINAL').length, log).toBeGreaterThanOrEqual(4);
+      const summary = JSON.parse(log.split('\n').find((l) => l.includes('"msg":"run summary"'))!) as {
+        reports: { qosReports: number };
+        outputs: Array<{ output: string; sent: number }>;
+      };
+      expect(summary.reports.qosReports).toBe(written.length);
+      expect(summary.outputs.find((o) => o.output === 'jsonl')?.sent).toBe(written.length);
+    }, 120_000);
+
+    it(`capture.workers ${workers}: a stop cut short by the shutdown deadline still logs the run summary`, async () => {
+      // A HEP collector refusing connections: its queue holds the final reports until the 1 s deadline ends the process.
+      const probeArgs = ['--hep', 'tcp://127.0.0.1:1', '--set', 'process.shutdown_deadline_ms=1000'];
+      const log = await runProbe(workers, join(dir, `deadline-${workers}.jsonl`), ['--limit', '800'], () => true, probeArgs, 1);
+      const lines = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine & { outputs?: Array<{ output: string }> });
+      expect(lines.some((l) => l.msg === 'shutdown deadline exceeded: exiting, some final reports may be lost'), log).toBe(true);
+      const summary = lines.find((l) => l.msg === 'run summary');
+      expect(summary?.outputs?.map((o) => o.output).sort(), log).toEqual(['hep', 'jsonl']);
+    }, 120_000);
+  }
+});
