@@ -357,7 +357,8 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     .addHelpText(
       'after',
       `
-HEP is sent only with --hep (the configuration's collectors are not used by replay).
+HEP is sent only with --hep (the configuration's collectors are not used by replay), alerts
+to a webhook only with --set webhook.url=URL (the configuration's is not used either).
 
 Examples:
   rtpprobe replay call.pcap
@@ -394,9 +395,11 @@ names the byte, the table covers the packets before it, and the exit code is 6.
           return io.exit(ExitCode.INPUT_FILE);
         }
       }
-      // A file analysis sends HEP only when asked with --hep: old calls never reach a production HOMER by
-      // default (not even from hep settings in the configuration file).
+      // A file analysis sends HEP only when asked with --hep, and alerts only to a webhook named on the
+      // command line (--set webhook.url=URL, which wins over this): old calls never reach a production
+      // HOMER or page anyone from the configuration file's settings.
       const extra: Record<string, unknown> = Array.isArray(flags.hep) ? {} : { 'hep.enabled': 'false' };
+      extra['webhook.url'] = '';
       if (!flags.metrics) extra['metrics.enabled'] = 'false';
       // The report's charts have one point per report interval: 1 s shows a call's course.
       if (flags.html) Object.assign(extra, { 'reports.html.path': flags.html, 'reports.interval_s': '1' });

@@ -5,7 +5,7 @@
  * generated lossy capture with a rule and `--set webhook.url=...`, every alert and its end received.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -241,6 +241,27 @@ describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {
       expect(alerts.every((p) => p.rule === 'low-mos' && /^scn5-\d@rtpprobe\.gen$/.test(p.callId) && p.mos > 0)).toBe(true);
       // Each CLEARED comes after its ALERT.
       for (const c of cleared) expect(rx.got.indexOf(c)).toBeGreaterThan(rx.got.findIndex((p) => p.event === 'ALERT' && p.stream.src === c.stream.src));
+    }
+  }, 90_000);
+
+  it("the configuration file's webhook is not used by replay: its rule fires, nothing is posted", async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-webhook-'));
+    try {
+      const gen = spawnSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), join(dir, 'lossy.pcap'), '--calls', '1', '--call-duration', '6', '--loss', '8', '--burst', '40', '--seed', '5'], { encoding: 'utf8' });
+      expect(gen.status, gen.stderr).toBe(0);
+      const cfg = join(dir, 'probe.yaml');
+      writeFileSync(cfg, `webhook:\n  url: ${rx.url}\nreports:\n  interval_s: 2\n  rules:\n    - name: low-mos\n      when: mean_mos < 4.2\n      interval_s: 1\n`);
+      const out = join(dir, 'reports.jsonl');
+      const r = spawnSync(process.execPath, [cli, 'replay', join(dir, 'lossy.pcap'), '-c', cfg, '--jsonl', out, '--table', 'none'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      // The file's rule applied (so the file was read): ALERT reports in the JSON lines.
+      const types = readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as QosReport).TYPE);
+      expect(types).toContain('ALERT');
+      expect(rx.hits).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
 
