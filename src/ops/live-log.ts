@@ -61,7 +61,9 @@ export class CallLog {
           this.started(c.callId, c.state);
           s.open = true;
         }
-      } else if (before?.state !== 'ended') {
+      } else if (before?.state !== 'ended' || before.lastMs !== c.lastMs) {
+        // Ended since the last reading, or reopened and ended again in between (an ended call's lastMs
+        // stays as it was): the latest end is the one logged.
         this.ending.set(c.callId, { reason: c.endReason ?? 'ended', status: c.endStatus, createdMs: c.createdMs, lastMs: c.lastMs, mediaRetired: false });
       }
     });
