@@ -107,8 +107,12 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       expect(mine(lines, 'call started').length, log).toBe(1);
       const hangups = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { TYPE: string; CORRELATION_ID: string; MIN_MOS: number });
       expect(hangups.filter((r) => r.TYPE === 'HANGUP').map((r) => r.CORRELATION_ID), 'two HANGUP reports under the call').toEqual([s.callId, s.callId]);
-      // INVITE to the BYE's 200: 5060 ms ringing, 100 ms to the media, 2000 ms of media, 5 ms.
-      expect(mine(lines, 'call ended').map((l) => [l.reason, l.durationS, l.streams]), log).toEqual([['bye', 7, 2]]);
+      const ended = mine(lines, 'call ended');
+      expect(ended.map((l) => [l.reason, l.streams]), log).toEqual([['bye', 2]]);
+      // INVITE to the BYE's 200: 5060 ms ringing, 100 ms to the media, 2000 ms of media, 5 ms (7.2 s in the
+      // file; tcpreplay's pacing on a loaded machine stretches it by up to a second). From the answer: 2 s.
+      expect(ended[0]!.durationS, log).toBeGreaterThanOrEqual(7);
+      expect(ended[0]!.durationS, log).toBeLessThanOrEqual(8);
     }, 120_000);
 
     it(`capture.workers ${workers}: the run summary counts the FINAL reports of the streams running at stop`, async () => {
