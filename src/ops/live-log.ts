@@ -16,6 +16,8 @@ interface Seen {
   lastMs: number;
   /** Its media still lingers after its end: its streams have not ended yet. */
   lingering: boolean;
+  /** Its `call started` line was written and its `call ended` line not yet. */
+  open: boolean;
 }
 
 /** A call that ended, its line waiting for its streams' end reports. */
@@ -48,10 +50,20 @@ export class CallLog {
   poll(calls: CallSource, stopped = false): void {
     const now = new Map<string, Seen>();
     calls.forEach((c) => {
-      now.set(c.callId, { state: c.state, createdMs: c.createdMs, lastMs: c.lastMs, lingering: c.lingering !== null && c.lingering.length > 0 });
       const before = this.seen.get(c.callId);
-      if (before === undefined && c.state !== 'ended') this.started(c.callId, c.state);
-      else if (c.state === 'ended' && before?.state !== 'ended') {
+      const s: Seen = { state: c.state, createdMs: c.createdMs, lastMs: c.lastMs, lingering: c.lingering !== null && c.lingering.length > 0, open: before?.open ?? false };
+      now.set(c.callId, s);
+      if (c.state !== 'ended') {
+        // An error answer or CANCEL that another fork's answer overrode (the tracker reopened the call)
+        // did not end it: its line waits for the real end.
+        this.ending.delete(c.callId);
+        if (!s.open) {
+          this.started(c.callId, c.state);
+          s.open = true;
+        }
+      } else if (before?.state !== 'ended' || before.lastMs !== c.lastMs) {
+        // Ended since the last reading, or reopened and ended again in between (an ended call's lastMs
+        // stays as it was): the latest end is the one logged.
         this.ending.set(c.callId, { reason: c.endReason ?? 'ended', status: c.endStatus, createdMs: c.createdMs, lastMs: c.lastMs, mediaRetired: false });
       }
     });
@@ -66,6 +78,7 @@ export class CallLog {
       }
       this.ending.delete(callId);
       this.ended(callId, e.reason, e.status, e.createdMs, e.lastMs);
+      if (c !== undefined) c.open = false;
     }
     // Gone without an 'ended' reading: expired (idle or max age) and freed at once, or evicted.
     for (const [callId, s] of this.seen) if (s.state !== 'ended' && !now.has(callId)) this.ended(callId, stopped ? 'stopped' : 'expired', 0, s.createdMs, s.lastMs);

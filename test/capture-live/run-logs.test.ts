@@ -4,13 +4,16 @@
  * - `call ended` of calls shorter than the report interval (the default 10 s) names the call's streams
  *   and their worst MOS, as the call's HANGUP reports (the JSON lines output) carry them;
  * - the `run summary` at a stop counts the final reports the stop wrote, and is logged also when the
- *   shutdown deadline cuts the stop short.
+ *   shutdown deadline cuts the stop short;
+ * - a forked call (one branch busy, 486, the other answering 5 s later) is one call: one `call started`,
+ *   one `call ended` with the BYE, the whole call's duration and its two streams.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classicPcap, forkedCallOneBranchBusy } from '../../src/gen/index.js';
 import { until } from '../wait.js';
 import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
 
@@ -21,6 +24,8 @@ const canRun = canNetns && existsSync(cli) && spawnSync('tcpreplay', ['--version
 interface LogLine {
   msg: string;
   callId?: string;
+  reason?: string;
+  durationS?: number;
   streams?: number;
   worstMos?: number | null;
 }
@@ -50,7 +55,7 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
    * ARGS first), waits for `stopWhen` to hold on the log lines, stops it with SIGTERM; returns its log once it
    * exited with `exitCode`.
    */
-  async function runProbe(workers: number, jsonl: string, replayArgs: string[], stopWhen: (lines: LogLine[]) => boolean, probeArgs = ['--no-hep'], exitCode = 0): Promise<string> {
+  async function runProbe(workers: number, jsonl: string, replayArgs: string[], stopWhen: (lines: LogLine[]) => boolean, probeArgs = ['--no-hep'], exitCode = 0, file = pcap): Promise<string> {
     const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'cb', ...probeArgs, '--jsonl', jsonl, '--metrics-port', '0', '--set', `capture.workers=${workers}`, '--log-format', 'json'];
     const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
@@ -58,7 +63,7 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
     const exited = new Promise<number | null>((r) => probe.on('exit', r));
     try {
       expect(await until(() => log.includes('"msg":"capture open"') || probe.exitCode !== null), log).toBe(true);
-      const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'ca', ...replayArgs, pcap], { encoding: 'utf8' });
+      const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'ca', ...replayArgs, file], { encoding: 'utf8' });
       expect(replay.status, replay.stderr).toBe(0);
       const lines = (): LogLine[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
       expect(await until(() => stopWhen(lines()), 30_000), log).toBe(true);
@@ -88,6 +93,26 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       expect(ended.map((l) => [l.callId, l.streams, l.worstMos]).sort(), log).toEqual(
         [...hangups].map(([callId, mos]) => [callId, 2, Math.min(...mos)]).sort(),
       );
+    }, 120_000);
+
+    it(`capture.workers ${workers}: a forked call (486 from one branch, 200 from the other 5 s later) is logged as one call`, async () => {
+      const s = forkedCallOneBranchBusy({ t0Ms: Date.UTC(2026, 0, 1), ringMs: 5000, packets: 100 });
+      const forked = join(dir, `forked-${workers}.pcap`);
+      writeFileSync(forked, classicPcap(s.records));
+      const jsonl = join(dir, `forked-${workers}.jsonl`);
+      const mine = (lines: LogLine[], msg: string) => lines.filter((l) => l.msg === msg && l.callId === s.callId);
+      // The 486 comes 30 ms after the INVITE, the 200 5 s later: the call log reads the table (every 1 s) in between.
+      const log = await runProbe(workers, jsonl, [], (lines) => mine(lines, 'call ended').some((l) => l.reason === 'bye'), ['--no-hep'], 0, forked);
+      const lines = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+      expect(mine(lines, 'call started').length, log).toBe(1);
+      const hangups = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { TYPE: string; CORRELATION_ID: string; MIN_MOS: number });
+      expect(hangups.filter((r) => r.TYPE === 'HANGUP').map((r) => r.CORRELATION_ID), 'two HANGUP reports under the call').toEqual([s.callId, s.callId]);
+      const ended = mine(lines, 'call ended');
+      expect(ended.map((l) => [l.reason, l.streams]), log).toEqual([['bye', 2]]);
+      // INVITE to the BYE's 200: 5060 ms ringing, 100 ms to the media, 2000 ms of media, 5 ms (7.2 s in the
+      // file; tcpreplay's pacing on a loaded machine stretches it by up to a second). From the answer: 2 s.
+      expect(ended[0]!.durationS, log).toBeGreaterThanOrEqual(7);
+      expect(ended[0]!.durationS, log).toBeLessThanOrEqual(8);
     }, 120_000);
 
     it(`capture.workers ${workers}: the run summary counts the FINAL reports of the streams running at stop`, async () => {

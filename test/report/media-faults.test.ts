@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
+import { CaptureTimeline, DialogWriter, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { decodeHep3Strict, encodeHep3 } from '../../src/hep/index.js';
@@ -43,11 +43,19 @@ function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(
   return d;
 }
 
-/** An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. */
-async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port)): Promise<E2eReport[]> {
+/**
+ * An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. `forked`:
+ * another branch of the INVITE (To tag 'busy') answers 486 at T0 + 20 ms, before B's 200 OK.
+ */
+async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false): Promise<E2eReport[]> {
   const t = new CaptureTimeline();
   background(t, T0 + byeAt);
   const d = answeredCall(t, `${name}@gen`, sdpB);
+  if (forked) {
+    const tags = { callId: d.callId, fromTag: 'a', toTag: 'busy', cseq: 1 };
+    t.sip(T0 + 20, '10.2.0.99', A.ip, sipResponse(486, { ...tags, cseqMethod: 'INVITE' }));
+    t.sip(T0 + 21, A.ip, '10.2.0.99', sipRequest('ACK', 'sip:peer@example.com', tags));
+  }
   media(t, T0 + 100);
   const bc = d.bye(T0 + byeAt);
   d.respond(T0 + byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
@@ -122,6 +130,29 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(events).toEqual(['ALERT no-media', 'CLEARED no-media']);
     expect(live.streams()).toHaveLength(0);
   });
+
+  // One branch of the INVITE busy (486) before the other answers: the call reopens (src/sip/calls.ts) and
+  // its faults are those of the same call without the busy branch.
+  const shapes: Array<[string, (t: CaptureTimeline, s: number) => void]> = [
+    ['media 8 s late', (t, s) => {
+      t.rtp(s + 8000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+      t.rtp(s + 8005, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+    }],
+    ['no media', () => {}],
+    ['one-way media', (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 })],
+  ];
+  for (const [shape, media] of shapes) {
+    it(`a forked call (one branch 486, then the 200 OK) with ${shape}: the same fault reports as the call without the busy branch`, async () => {
+      const name = shape.replace(/ /g, '-');
+      // The reports of each call, its Call-ID written CALL.
+      const faults = (callName: string, reports: E2eReport[]) =>
+        reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED' || r.TYPE === 'HANGUP').map((r) => JSON.parse(JSON.stringify(r).replaceAll(`${callName}@gen`, 'CALL')) as E2eReport);
+      const plain = faults(`plain-${name}`, await replayCall(`plain-${name}`, 12_000, media));
+      const forked = faults(`forked-${name}`, await replayCall(`forked-${name}`, 12_000, media, audio(B.ip, B.port), true));
+      expect(plain.some((r) => r.TYPE === 'ALERT')).toBe(true);
+      expect(forked).toEqual(plain);
+    });
+  }
 
   it('a pause with the sequence continuing is a silence; one with the sequence jumping is loss', async () => {
     const reports = await replayCall('pauses', 16_500, (t, s) => {
