@@ -18,6 +18,7 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
+import { outputFileProblem } from './ops/output-file.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import { yaml } from './ops/yaml.js';
@@ -407,6 +408,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
+      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
       if (config.capture.filter && !checkFilter(io, config.capture.filter)) return io.exit(ExitCode.USAGE);
       const sizes = split.files.map(regularFileSize);
       const total = sizes.every((n) => n !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : 0;
@@ -695,6 +697,19 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
     io.err(`rtpprobe: ${err.message}: fix the expression (see man pcap-filter)\n`);
     return false;
   }
+}
+
+/** False (the problem printed, naming the option) when an --html file cannot be written. */
+function checkOutputFiles(io: CliIo, flags: { html?: string }): boolean {
+  const files: Array<[string, string | undefined]> = [['--html', flags.html]];
+  for (const [option, path] of files) {
+    const problem = path === undefined ? undefined : outputFileProblem(path);
+    if (problem) {
+      io.err(`rtpprobe: ${option} ${path}: ${problem}\n`);
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

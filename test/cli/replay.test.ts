@@ -4,11 +4,11 @@
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, CAPTURES, childEnv, ourStreams, runCliSync, shell, startCli, tableRows } from './helpers.js';
+import { bundleCli, CAPTURES, childEnv, ourStreams, root, runCliSync, shell, startCli, tableRows } from './helpers.js';
 import { until } from '../wait.js';
 
 const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -51,6 +51,35 @@ describe('stdout carries only what was asked for', () => {
     const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');
+  });
+});
+
+describe('report files that cannot be written', () => {
+  it('--html DIR, an existing directory: exit 2 before the analysis, one line naming the option; nothing left beside it', () => {
+    const dir = mkdtempSync(join(tmp, 'html-dir-'));
+    const page = join(dir, 'call.html');
+    mkdirSync(page);
+    const r = runCliSync(bundle, ['replay', CALL, '--html', page]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe(`rtpprobe: --html ${page}: is a directory: name a file in it\n`);
+    expect(r.stdout).toBe('');
+    expect(readdirSync(dir)).toEqual(['call.html']);
+  });
+
+  it('the HTML page cannot be written at the end (its path became a directory during the run): exit 5, no temporary file left', async () => {
+    const dir = mkdtempSync(join(tmp, 'html-late-'));
+    const page = join(dir, 'call.html');
+    // dist/cli.js (npm run build): the page script the report embeds is built beside it.
+    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), 'replay', '-', '--html', page, '--log-format', 'json'], { env: childEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    expect(await until(() => stderr.includes('"msg":"replaying"'))).toBe(true);
+    mkdirSync(page);
+    child.stdin.end(readFileSync(CALL));
+    expect(await exited, stderr).toBe(5);
+    expect(stderr).toContain('HTML call report not written');
+    expect(readdirSync(dir)).toEqual(['call.html']);
   });
 });
 
