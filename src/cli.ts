@@ -323,6 +323,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
+      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
       if (config.capture.interface === '') {
         io.err('rtpprobe: capture.interface: nothing set: give -i IFACE, RTPPROBE_CAPTURE_INTERFACE or capture.interface in the file (see `rtpprobe interfaces`)\n');
         return io.exit(ExitCode.USAGE);
@@ -699,9 +700,9 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
   }
 }
 
-/** False (the problem printed, naming the option) when an --html file cannot be written. */
-function checkOutputFiles(io: CliIo, flags: { html?: string }): boolean {
-  const files: Array<[string, string | undefined]> = [['--html', flags.html]];
+/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written. */
+function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string }): boolean {
+  const files: Array<[string, string | undefined]> = [['--jsonl', flags.jsonl === '-' || flags.jsonl === 'stdout' ? undefined : flags.jsonl], ['--html', flags.html]];
   for (const [option, path] of files) {
     const problem = path === undefined ? undefined : outputFileProblem(path);
     if (problem) {

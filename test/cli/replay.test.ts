@@ -66,6 +66,15 @@ describe('report files that cannot be written', () => {
     expect(readdirSync(dir)).toEqual(['call.html']);
   });
 
+  it('--jsonl and --html in a directory that does not exist: exit 2, one line naming the option and the directory', () => {
+    const missing = join(tmp, 'no-such-dir');
+    for (const option of ['--jsonl', '--html']) {
+      const r = runCliSync(bundle, ['replay', CALL, option, join(missing, 'x')]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`rtpprobe: ${option} ${join(missing, 'x')}: the directory ${missing} does not exist: create it or name a file in an existing directory\n`);
+    }
+  });
+
   it('the HTML page cannot be written at the end (its path became a directory during the run): exit 5, no temporary file left', async () => {
     const dir = mkdtempSync(join(tmp, 'html-late-'));
     const page = join(dir, 'call.html');
