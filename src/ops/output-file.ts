@@ -1,6 +1,6 @@
 /**
- * Whether a report file (--html, --jsonl, --table-out) can be written, checked before the run: a page
- * written at the end of an analysis must not fail only after it.
+ * Whether a report file (--html, --jsonl) can be written, checked before the run: a page written at the
+ * end of an analysis must not fail only after it.
  */
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
