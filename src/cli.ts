@@ -18,6 +18,7 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
+import { outputFileProblem } from './ops/output-file.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import { yaml } from './ops/yaml.js';
@@ -322,6 +323,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
+      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
       if (config.capture.interface === '') {
         io.err('rtpprobe: capture.interface: nothing set: give -i IFACE, RTPPROBE_CAPTURE_INTERFACE or capture.interface in the file (see `rtpprobe interfaces`)\n');
         return io.exit(ExitCode.USAGE);
@@ -407,6 +409,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
+      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
       if (config.capture.filter && !checkFilter(io, config.capture.filter)) return io.exit(ExitCode.USAGE);
       const sizes = split.files.map(regularFileSize);
       const total = sizes.every((n) => n !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : 0;
@@ -695,6 +698,19 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
     io.err(`rtpprobe: ${err.message}: fix the expression (see man pcap-filter)\n`);
     return false;
   }
+}
+
+/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written. */
+function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string }): boolean {
+  const files: Array<[string, string | undefined]> = [['--jsonl', flags.jsonl === '-' || flags.jsonl === 'stdout' ? undefined : flags.jsonl], ['--html', flags.html]];
+  for (const [option, path] of files) {
+    const problem = path === undefined ? undefined : outputFileProblem(path);
+    if (problem) {
+      io.err(`rtpprobe: ${option} ${path}: ${problem}\n`);
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -5,10 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CaptureFileError, PacketFilter, openCaptureFile, regularFileSize } from './capture/index.js';
+import { CaptureFileError, PacketFilter, linkTypeName, openCaptureFile, regularFileSize } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
-import { malformedReasonNames } from './decode/index.js';
+import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
 import { ExitCode } from './ops/exit-codes.js';
 import type { ProbeMetrics } from './ops/metrics.js';
@@ -107,6 +107,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       if (stopping) break;
       const reader = openCaptureFile(file, { filter });
       source = reader;
+      const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
       log.info({ file, filter: filter?.expression }, 'replaying');
       try {
         if (opts.realtime) {
@@ -138,6 +139,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       } finally {
         before += reader.bytesRead;
         await reader.close();
+        warnUndecodedLinkType(log, reader.name, pipeline.decoder, pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE] - undecodedBefore);
       }
     }
   } finally {
@@ -156,6 +158,14 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   // Both are logged; an input's problem is the one the exit code names.
   const lost = undelivered(log, outputs);
   return code !== ExitCode.OK ? code : lost ? ExitCode.UNDELIVERED : ExitCode.OK;
+}
+
+/** Without it, a capture of a link type the decoder does not know ends in "no RTP streams found" and nothing says why. */
+function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder, records: number): void {
+  if (records === 0) return;
+  const type = decoder.lastUnknownLinkType;
+  const name = linkTypeName(type);
+  log.warn(`${file}: ${records} records of link type ${type}${name ? ` (${name})` : ''} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
 }
 
 /** A damaged input's exit code: no capture at all is INPUT_FILE; cut short or damaged part-way INPUT_CUT_SHORT. */

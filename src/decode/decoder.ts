@@ -41,6 +41,8 @@ export class PacketDecoder {
   /** Malformed packets per MalformedReason. */
   readonly malformed = new Float64Array(M.COUNT);
   private readonly protocolCounts = new Float64Array(C.COUNT);
+  /** The link type of the last packet counted as unknown_link_type (-1 while none was). */
+  lastUnknownLinkType = -1;
   /**
    * Packets taken by the fast path since the last read of `counts`: each is one packet, one IPv4 and one
    * UDP, added to those three counters when they are read (one increment per packet instead of three).
@@ -206,6 +208,9 @@ export class PacketDecoder {
     return this.fragments.bytesHeld();
   }
 
+  /** The link types link() decodes, as a user reads them; kept beside its switch. */
+  static readonly decodedLinkTypes = 'Ethernet (1), raw IP (12, 14, 101, 228, 229), Linux cooked (113, 276) and BSD loopback (0, 108)';
+
   private link(linkType: number, buf: Uint8Array, off: number, end: number): boolean {
     switch (linkType) {
       case 1:
@@ -220,6 +225,7 @@ export class PacketDecoder {
         return this.loopback(buf, off, end);
       default:
         this.protocolCounts[C.UNKNOWN_LINK_TYPE]++;
+        this.lastUnknownLinkType = linkType;
         return this.other();
     }
   }

@@ -2,10 +2,10 @@
  * The HTML call report (reports.html.path): collects the run's SIP messages and QoS reports and writes
  * one self-contained page when the output closes (end of a replay, or probe stop).
  */
-import { accessSync, constants, existsSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { renderCallReportHtml } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
+import { outputFileProblem } from '../ops/output-file.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { CallReportFeed } from './call-report-feed.js';
@@ -47,6 +47,7 @@ export class HtmlReportOutput implements Output {
       renameSync(tmp, this.path);
       this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length }, 'HTML call report written');
     } catch (err) {
+      rmSync(tmp, { force: true });
       this.failed++;
       this.lastError = (err as Error).message;
       this.log.error({ path: this.path, err: this.lastError }, 'HTML call report not written');
@@ -59,11 +60,7 @@ export function openHtmlOutput(config: ProbeConfig, log: OutputLog): HtmlReportO
   const path = config.reports.html.path;
   if (!path) return null;
   // The page is written at the end of the run: say now, not after the analysis, that it cannot be.
-  try {
-    accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw Object.assign(new Error(`cannot write the HTML report ${path}: ${code}`), { code, exitCode: 2 });
-  }
+  const problem = outputFileProblem(path);
+  if (problem) throw Object.assign(new Error(`cannot write the HTML report ${path}: ${problem}`), { exitCode: 2 });
   return new HtmlReportOutput(path, config.reports.intervalS, config.hep.sip.duplicateWindowMs, log);
 }

@@ -1,5 +1,6 @@
 /** QoS reports and ALERTs as JSON lines on a file or standard output (reports.jsonl). */
 import type { ProbeConfig } from '../ops/config.js';
+import { outputFileProblem } from '../ops/output-file.js';
 import { JsonLinesOutput } from '../report/index.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
@@ -37,6 +38,8 @@ export function openJsonlOutput(config: ProbeConfig, log: OutputLog): JsonlOutpu
   const j = config.reports.jsonl;
   if (!j.enabled) return null;
   const label = j.path === '-' || j.path === 'stdout' ? 'stdout' : j.path;
+  const problem = label === 'stdout' ? undefined : outputFileProblem(j.path);
+  if (problem) throw Object.assign(new Error(`cannot write the JSON-lines file ${j.path}: ${problem}`), { exitCode: 2 });
   // Room for every stream's FINAL at shutdown (~1.5 KB each) while the writes catch up.
   const maxBufferedBytes = Math.max(16 << 20, config.rtp.maxStreams * 2048);
   return new JsonlOutput(new JsonLinesOutput(j.path, { log, maxBufferedBytes }), label);

@@ -4,12 +4,13 @@
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, CAPTURES, childEnv, ourStreams, runCliSync, shell, startCli, tableRows } from './helpers.js';
+import { bundleCli, CAPTURES, childEnv, ourStreams, root, runCliSync, shell, startCli, tableRows } from './helpers.js';
 import { until } from '../wait.js';
+import { DecodedPacket, PacketDecoder, ProtocolCounter } from '../../src/decode/index.js';
 
 const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
 const LOSS = join(CAPTURES, 'synth/s03_loss.pcap');
@@ -51,6 +52,88 @@ describe('stdout carries only what was asked for', () => {
     const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');
+  });
+});
+
+describe('report files that cannot be written', () => {
+  it('--html DIR, an existing directory: exit 2 before the analysis, one line naming the option; nothing left beside it', () => {
+    const dir = mkdtempSync(join(tmp, 'html-dir-'));
+    const page = join(dir, 'call.html');
+    mkdirSync(page);
+    const r = runCliSync(bundle, ['replay', CALL, '--html', page]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe(`rtpprobe: --html ${page}: is a directory: name a file in it\n`);
+    expect(r.stdout).toBe('');
+    expect(readdirSync(dir)).toEqual(['call.html']);
+  });
+
+  it('--jsonl and --html in a directory that does not exist: exit 2, one line naming the option and the directory', () => {
+    const missing = join(tmp, 'no-such-dir');
+    for (const option of ['--jsonl', '--html']) {
+      const r = runCliSync(bundle, ['replay', CALL, option, join(missing, 'x')]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`rtpprobe: ${option} ${join(missing, 'x')}: the directory ${missing} does not exist: create it or name a file in an existing directory\n`);
+    }
+  });
+
+  it('the HTML page cannot be written at the end (its path became a directory during the run): exit 5, no temporary file left', async () => {
+    const dir = mkdtempSync(join(tmp, 'html-late-'));
+    const page = join(dir, 'call.html');
+    // dist/cli.js (npm run build): the page script the report embeds is built beside it.
+    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), 'replay', '-', '--html', page, '--log-format', 'json'], { env: childEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    expect(await until(() => stderr.includes('"msg":"replaying"'))).toBe(true);
+    mkdirSync(page);
+    child.stdin.end(readFileSync(CALL));
+    expect(await exited, stderr).toBe(5);
+    expect(stderr).toContain('HTML call report not written');
+    expect(readdirSync(dir)).toEqual(['call.html']);
+  });
+});
+
+describe('a capture of a link type the decoder does not know', () => {
+  /** The call capture (Ethernet frames) with its file header's link type set to `linkType`. */
+  function withLinkType(linkType: number): string {
+    const data = readFileSync(CALL);
+    data.writeUInt32LE(linkType, 20);
+    const file = join(tmp, `link-${linkType}.pcap`);
+    writeFileSync(file, data);
+    return file;
+  }
+
+  it('USER0 (147) and NFLOG (239): one warning naming the link type, its records and what is decoded; exit 0, no streams', () => {
+    const records = recordsBefore(readFileSync(CALL), Infinity);
+    for (const [linkType, name] of [[147, 'USER0'], [239, 'NFLOG']] as const) {
+      const file = withLinkType(linkType);
+      const r = runCliSync(bundle, ['replay', file, '--log-level', 'warn']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('no RTP streams found\n');
+      const warnings = r.stderr.trim().split('\n');
+      expect(warnings, r.stderr).toHaveLength(1);
+      const w = JSON.parse(warnings[0]) as { level: number; msg: string };
+      expect(w.level).toBe(40);
+      expect(w.msg).toBe(`${file}: ${records} records of link type ${linkType} (${name}) not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
+    }
+  });
+
+  it('every link type the warning names as decoded is decoded', () => {
+    const listed = PacketDecoder.decodedLinkTypes.match(/\d+/g)!.map(Number);
+    expect(listed).toHaveLength(10);
+    const frame = new Uint8Array(64);
+    for (const linkType of [...listed, 147]) {
+      const d = new PacketDecoder();
+      d.decodeFrame(frame, 0, frame.length, linkType, 0, 0, new DecodedPacket());
+      expect(d.counts[ProtocolCounter.UNKNOWN_LINK_TYPE], String(linkType)).toBe(linkType === 147 ? 1 : 0);
+    }
+  });
+
+  it('a link type the decoder knows gives no such warning', () => {
+    const r = runCliSync(bundle, ['replay', withLinkType(1), '--log-level', 'warn']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(ourStreams(r.stdout).size).toBe(5);
   });
 });
 
