@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, CAPTURES, childEnv, ourStreams, root, runCliSync, shell, startCli, tableRows } from './helpers.js';
 import { until } from '../wait.js';
@@ -138,11 +139,16 @@ describe('a capture of a link type the decoder does not know', () => {
 });
 
 describe('an input this user may not read', () => {
-  /** The CLI as an unprivileged user: root reads any file, so root runs it as nobody. */
+  /**
+   * The CLI as an unprivileged user: root reads any file, so root runs it as nobody. Node starts as root and
+   * drops to nobody before it loads the CLI: its own binary may lie where nobody cannot reach it (CI's
+   * second Node under /root/.cache).
+   */
   const runAsUser = (args: string[]) => {
-    const asRoot = process.getuid?.() === 0;
-    if (asRoot) for (const d of [bundleDir, join(bundleDir, 'dist'), tmp]) chmodSync(d, 0o755);
-    return spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8', env: childEnv(), timeout: 120_000, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    if (process.getuid?.() !== 0) return spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8', env: childEnv(), timeout: 120_000 });
+    for (const d of [bundleDir, join(bundleDir, 'dist'), tmp]) chmodSync(d, 0o755);
+    const asNobody = `process.setgid(65534); process.setuid(65534); process.argv.splice(1, 0, ${JSON.stringify(bundle)}); await import(${JSON.stringify(pathToFileURL(bundle).href)});`;
+    return spawnSync(process.execPath, ['--input-type=module', '-e', asNobody, '--', ...args], { encoding: 'utf8', env: childEnv(), timeout: 120_000 });
   };
 
   it('exit 4 before anything starts, one line naming the file and the permission (no stack trace)', () => {
