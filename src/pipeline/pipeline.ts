@@ -679,10 +679,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const facts: RtcpFacts = { rtt: [], bye: [] };
     for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
-      if (r.pt[i] !== 203) continue;
-      const ssrcs: number[] = [];
-      for (let k = 0; k < r.count[i]; k++) ssrcs.push(r.u32(r.body[i] + 4 * k));
-      facts.bye.push({ ssrcs, src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3] });
+      if (r.pt[i] === 203) facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3] });
     }
     return facts;
   }

@@ -137,11 +137,9 @@ export function compoundOf(r: RtcpReader): RtcpCompound {
     } else if (pt === 202) {
       packets.push({ kind: 'SDES', pt: 202, chunks: sdesChunks(r, i) });
     } else if (pt === 203) {
-      const ssrcs: number[] = [];
-      for (let k = 0; k < count; k++) ssrcs.push(r.u32(p + 4 * k));
       const at = p + 4 * count;
       const reason = at < r.end[i] ? utf8.decode(b.subarray(at + 1, at + 1 + b[at])) : null;
-      packets.push({ kind: 'BYE', pt: 203, ssrcs, reason });
+      packets.push({ kind: 'BYE', pt: 203, ssrcs: r.byeSsrcs(i), reason });
     } else if (pt === 204) {
       packets.push({ kind: 'APP', pt: 204, subtype: count, ssrc: r.u32(p), name: appName(b, p + 4), dataLength: r.end[i] - p - 8 });
     } else if (pt === 207) {

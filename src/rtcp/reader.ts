@@ -148,6 +148,14 @@ export class RtcpReader {
   }
 
   /** True when BYE sub-packet i lists `ssrc`. */
+  /** The SSRCs BYE sub-packet i lists, as a new array (for objects that outlive the read: HOMER's JSON, worker facts). */
+  byeSsrcs(i: number): number[] {
+    const p = this.body[i];
+    const ssrcs: number[] = [];
+    for (let k = 0; k < this.count[i]; k++) ssrcs.push(this.u32(p + 4 * k));
+    return ssrcs;
+  }
+
   byeLists(i: number, ssrc: number): boolean {
     const p = this.body[i];
     for (let k = 0; k < this.count[i]; k++) if (this.u32(p + 4 * k) === ssrc >>> 0) return true;
