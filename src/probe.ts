@@ -108,6 +108,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       const reader = openCaptureFile(file, { filter });
       source = reader;
       const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
+      const snapCutBefore = pipeline.calls.stats.snapCut;
       log.info({ file, filter: filter?.expression }, 'replaying');
       try {
         if (opts.realtime) {
@@ -140,6 +141,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         before += reader.bytesRead;
         await reader.close();
         warnUndecodedLinkType(log, reader.name, pipeline.decoder, pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE] - undecodedBefore);
+        warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
       }
     }
   } finally {
@@ -166,6 +168,12 @@ function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder
   const type = decoder.lastUnknownLinkType;
   const name = linkTypeName(type);
   log.warn(`${file}: ${records} records of link type ${type}${name ? ` (${name})` : ''} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
+}
+
+/** Without it, calls whose SDP a small snap length (tcpdump -s 200) cut off have streams without a Call-ID and nothing says why. */
+function warnSnapCutSip(log: Logger, file: string, packets: number): void {
+  if (packets === 0) return;
+  log.warn(`${file}: ${packets} SIP packets were cut short by the capture's snap length: what they carried past the cut (their SDP) was not read, so streams of their calls may lack the Call-ID; capture SIP whole (tcpdump -s 0)`);
 }
 
 /** A damaged input's exit code: no capture at all is INPUT_FILE; cut short or damaged part-way INPUT_CUT_SHORT. */

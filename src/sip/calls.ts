@@ -143,6 +143,8 @@ export interface CallTrackerStats {
   sipUdp: number;
   sipTcp: number;
   keepalives: number;
+  /** SIP datagrams and TCP segments the capture's snap length cut short: their bytes past the cut are not read. */
+  snapCut: number;
   malformed: Record<MalformedReason, number>;
   callsStarted: number;
   callsEnded: number;
@@ -242,6 +244,7 @@ export class CallTracker {
       sipUdp: 0,
       sipTcp: 0,
       keepalives: 0,
+      snapCut: 0,
       malformed: {
         none: 0,
         incomplete: 0,
@@ -351,6 +354,7 @@ export class CallTracker {
   onPacket(pkt: DecodedPacket, nowMs: number): boolean {
     if (pkt.ipProto === 17) {
       if (!this.ports.isSipDatagram(pkt.srcPort, pkt.dstPort, pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) return false;
+      if (pkt.payloadLength < pkt.payloadWireLength) this.stats.snapCut++;
       this.datagram(pkt, nowMs);
       return true;
     }
@@ -363,6 +367,7 @@ export class CallTracker {
         pkt.tcpSeq, pkt.tcpFlags, pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, sipPort, this.consumeStream,
       );
       this.curPkt = null;
+      if ((mine || sipPort) && pkt.payloadLength < pkt.payloadWireLength) this.stats.snapCut++;
       return mine || sipPort;
     }
     return false;

@@ -107,6 +107,36 @@ describe('a capture cut short (a killed tcpdump)', () => {
   });
 });
 
+describe('a capture taken with a small snap length (tcpdump -s 400)', () => {
+  it('measures every stream as the whole capture does and names, in one warning, the SIP messages the snap length cut (as tshark counts them)', () => {
+    const snapped = join(tmp, 'snap400.pcap');
+    const e = spawnSync('editcap', ['-s', '400', CAPTURE, snapped], { encoding: 'utf8' });
+    expect(e.status, e.stderr).toBe(0);
+    const t = spawnSync('tshark', ['-n', '-r', snapped, '-Y', 'sip && frame.cap_len < frame.len'], { encoding: 'utf8' });
+    const cutSip = t.stdout.split('\n').filter((l) => l.trim()).length;
+    expect(cutSip).toBe(14);
+
+    const r = runCliSync(bundle, ['replay', snapped, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).msg).toBe(
+      `${snapped}: ${cutSip} SIP packets were cut short by the capture's snap length: what they carried past the cut (their SDP) was not read, so streams of their calls may lack the Call-ID; capture SIP whole (tcpdump -s 0)`,
+    );
+    // The RTP headers are all there: every number but the Call-ID equals the whole capture's.
+    const numbers = (csv: string) => csv.trim().split('\n').slice(1).map((row) => row.split(',').slice(0, 11).join(',')).sort();
+    const whole = runCliSync(bundle, ['replay', CAPTURE, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(numbers(r.stdout)).toEqual(numbers(whole.stdout));
+    expect(numbers(r.stdout).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a capture whose SIP is whole gives no such warning', () => {
+    const r = runCliSync(bundle, ['replay', CAPTURE, '--no-hep', '--log-level', 'warn', '--table', 'none']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
+
 describe('what cannot be read is named in one line with the fix', () => {
   it('not a capture: exit 4', () => {
     const f = join(tmp, 'notes.txt');
