@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CaptureFileError, PacketFilter, linkTypeName, openCaptureFile, regularFileSize } from './capture/index.js';
+import { CaptureFileError, InputTimeline, PacketFilter, linkTypeName, openCaptureFile, regularFileSize } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
@@ -101,6 +101,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   let before = 0; // bytes of the files already replayed
   let code: number = ExitCode.OK;
   let analysed = 0; // files whose packets (all or up to damage) went through the pipeline
+  const timeline = new InputTimeline();
   const started = Date.now();
   try {
     for (const file of files) {
@@ -142,6 +143,8 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         await reader.close();
         warnUndecodedLinkType(log, reader.name, pipeline.decoder, pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE] - undecodedBefore);
         warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
+        const outOfOrder = timeline.add(reader.name, reader.firstPacketMs, reader.lastPacketMs);
+        if (outOfOrder) log.warn(outOfOrder);
       }
     }
   } finally {

@@ -4,12 +4,13 @@
  * short (compared with tshark on the same bytes), a gzip stream cut short, zstd.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zstdAvailable } from '../../src/capture/index.js';
+import { callDurationForSize, writeScenarioPcap } from '../../src/gen/index.js';
 import { bundleCli, CAPTURES, ourStreams, runCliSync, shell, tsharkStreams } from '../cli/helpers.js';
 
 const CAPTURE = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -134,6 +135,45 @@ describe('a capture taken with a small snap length (tcpdump -s 400)', () => {
     const r = runCliSync(bundle, ['replay', CAPTURE, '--no-hep', '--log-level', 'warn', '--table', 'none']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
+  });
+});
+
+describe('files rotated by tcpdump -C (f, f1, ..., f11)', () => {
+  const dir = join(tmp, 'rotated');
+  let whole = '';
+  let files: string[] = [];
+  const rows = (csv: string) => csv.trim().split('\n').slice(1).sort();
+  beforeAll(() => {
+    mkdirSync(dir);
+    const big = join(dir, 'call.pcap');
+    writeScenarioPcap(big, { calls: 10, concurrentCalls: 10, durationS: 0, callDurationS: callDurationForSize(12, 10, 'PCMA'), codec: 'PCMA', lossPct: 1, jitterMs: 5, rtcp: true, seed: 3, startEpochS: 1_700_000_000 });
+    // tcpdump -C names its files rot.pcap, rot.pcap1, rot.pcap2, ...: one per million bytes.
+    const t = spawnSync('tcpdump', ['-r', big, '-w', join(dir, 'rot.pcap'), '-C', '1', '-Z', userInfo().username], { encoding: 'utf8' });
+    expect(t.status, t.stderr).toBe(0);
+    files = readdirSync(dir).filter((f) => f.startsWith('rot.pcap')).sort((a, b) => Number(a.slice(8) || 0) - Number(b.slice(8) || 0));
+    expect(files.length).toBeGreaterThanOrEqual(11);
+    const r = runCliSync(bundle, ['replay', big, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(r.status).toBe(0);
+    whole = r.stdout;
+  });
+
+  it('given in time order (ls -v): the same streams as the whole capture, no warning', () => {
+    const r = runCliSync(bundle, ['replay', ...files, '--no-hep', '--log-level', 'warn', '--table', 'csv'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(rows(r.stdout)).toEqual(rows(whole));
+  });
+
+  it('given by a shell glob (rot.pcap10 before rot.pcap2): one warning naming the file that goes back in time, and the fix', () => {
+    const r = shell(bundle, 'rtpprobe replay rot.pcap* --no-hep --log-level warn --table csv', dir);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).msg).toMatch(
+      /^rot\.pcap2: its first packet \(2023-11-\d\dT[\d:.]+Z\) is [\d.]+ s before the last one of rot\.pcap11 \(2023-11-\d\dT[\d:.]+Z\): inputs are analysed in the order given, so streams that span them are split and look reordered and lost; give the files in time order \(ls -v FILES, or mergecap -w merged\.pcap FILES\)$/,
+    );
+    // What the warning is about: out of order, the streams are cut in pieces.
+    expect(rows(r.stdout).length).toBeGreaterThan(rows(whole).length);
   });
 });
 

@@ -4,3 +4,4 @@ export { openCaptureFile, readCaptureBuffer, type CaptureFileOptions, type Captu
 export { inputProblem, regularFileSize, STDIN, zstdAvailable } from './input.js';
 export { compileBpf, FilterError, PacketFilter, LINKTYPE_ETHERNET } from './bpf.js';
 export { linkTypeName } from './link-types.js';
+export { InputTimeline } from './order.js';
