@@ -159,6 +159,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     live?.finish();
   }
   logRunSummary(log.child(filter ? { filteredOut: filter.rejected } : {}), pipelineView(pipeline), outputs, Date.now() - started);
+  warnStreamsEvicted(log, pipeline, config.rtp.maxStreams);
   if (analysed > 0) await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
   // Both are logged; an input's problem is the one the exit code names.
   const lost = undelivered(log, outputs);
@@ -177,6 +178,17 @@ function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder
 function warnSnapCutSip(log: Logger, file: string, packets: number): void {
   if (packets === 0) return;
   log.warn(`${file}: ${packets} SIP packets were cut short by the capture's snap length: what they carried past the cut (their SDP) was not read, so streams of their calls may lack the Call-ID; capture SIP whole (tcpdump -s 0)`);
+}
+
+/**
+ * Without it, a capture with more streams at once than the stream table holds gives a table with a row per
+ * piece of each stream cut by an eviction, and only the run summary's count hints at it.
+ */
+function warnStreamsEvicted(log: Logger, pipeline: Pipeline, maxStreams: number): void {
+  const c = pipeline.engine.counters;
+  const evicted = c.evicted - c.evictedUnconfirmed; // one-packet strays given up are no stream cut short
+  if (evicted === 0) return;
+  log.warn(`the stream table (rtp.max_streams ${maxStreams}) was full: ${evicted} streams were ended to make room, each counted again as a new stream if it went on sending; raise rtp.max_streams`);
 }
 
 /** A damaged input's exit code: no capture at all is INPUT_FILE; cut short or damaged part-way INPUT_CUT_SHORT. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zstdAvailable } from '../../src/capture/index.js';
-import { callDurationForSize, writeScenarioPcap } from '../../src/gen/index.js';
+import { callDurationForSize, rtp, udpFrame, writePcapFile, writeScenarioPcap } from '../../src/gen/index.js';
 import { bundleCli, CAPTURES, ourStreams, runCliSync, shell, tsharkStreams } from '../cli/helpers.js';
 
 const CAPTURE = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -174,6 +174,42 @@ describe('files rotated by tcpdump -C (f, f1, ..., f11)', () => {
     );
     // What the warning is about: out of order, the streams are cut in pieces.
     expect(rows(r.stdout).length).toBeGreaterThan(rows(whole).length);
+  });
+});
+
+describe('a capture with more streams at once than rtp.max_streams', () => {
+  // 300 unsignalled streams sending at once (a capture started on a busy link), 40 packets each.
+  const file = join(tmp, 'streams-300.pcap');
+  beforeAll(() => {
+    const records = [];
+    for (let k = 0; k < 40; k++) {
+      for (let i = 0; i < 300; i++) {
+        const frame = udpFrame(`10.1.${i >> 8}.${i & 255}`, 20000 + 2 * i, '10.2.0.1', 30000, rtp({ pt: 8, seq: k, ts: 160 * k, ssrc: 0x1000 + i }));
+        records.push({ tsNs: 1_700_000_000_000_000_000n + BigInt(k * 20_000_000 + i * 50_000), data: frame });
+      }
+    }
+    writePcapFile(file, records);
+  });
+
+  it('fits the default table: a row per stream, all its packets, no warning', () => {
+    const r = runCliSync(bundle, ['replay', file, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(r.stderr).toBe('');
+    const rows = r.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(300);
+    expect(new Set(rows.map((row) => row.split(',')[4]))).toEqual(new Set(['40']));
+  });
+
+  it('a table too small for them: the evictions that cut streams in pieces are named in one warning with the setting to raise', () => {
+    const r = runCliSync(bundle, ['replay', file, '--no-hep', '--log-level', 'warn', '--table', 'csv', '--set', 'rtp.max_streams=200']);
+    expect(r.status).toBe(0);
+    const rows = r.stdout.trim().split('\n').slice(1);
+    expect(rows.length).toBeGreaterThan(300);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const m = /^the stream table \(rtp\.max_streams 200\) was full: (\d+) streams were ended to make room, each counted again as a new stream if it went on sending; raise rtp\.max_streams$/.exec(JSON.parse(lines[0]).msg);
+    expect(m).not.toBeNull();
+    // Every extra row is a piece of a stream one of those evictions cut.
+    expect(Number(m![1])).toBeGreaterThanOrEqual(rows.length - 300);
   });
 });
 
