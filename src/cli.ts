@@ -519,7 +519,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
 
   program
     .command('check-config')
-    .description('validate the configuration (file + environment + flags), compile its capture filter and check its interface; exit 0 when valid, 2 when not')
+    .description('validate the configuration (file + environment + flags), compile its capture filter, check its interface and TLS files; exit 0 when valid, 2 when not')
     .option('-c, --config <file>', 'configuration file; default $RTPPROBE_CONFIG')
     .option('--set <path=value>', 'override a setting, as for run (repeatable)', collect)
     .option('--rule <rule>', 'alert rule, as for run (repeatable)', collect)
@@ -561,8 +561,9 @@ function formatInterfaces(list: Awaited<ReturnType<CliIo['probe']['listInterface
 }
 
 /**
- * What only this host can say about a configuration: the capture filter compiles (libpcap, for Ethernet)
- * and the capture interface exists. `notes` are checks that could not run.
+ * What only this host can say about a configuration: the capture filter compiles (libpcap, for Ethernet),
+ * the capture interface exists and the TLS collectors' files can be used (as `run` opens them). `notes`
+ * are checks that could not run.
  */
 async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: string[]; notes: string[] }> {
   const problems: string[] = [];
@@ -583,6 +584,15 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
       if (missing) problems.push(missing);
     } catch (err) {
       notes.push(`capture.interface not checked: cannot list interfaces: ${(err as Error).message}`);
+    }
+  }
+  if (config.hep.enabled && config.hep.collectors.some((h) => h.transport === 'tls')) {
+    const { hepCollectorConfigs } = await import('./outbound/hep-output.js');
+    try {
+      hepCollectorConfigs(config);
+    } catch (err) {
+      if (exitCodeFor(err) !== ExitCode.USAGE) throw err;
+      problems.push((err as Error).message);
     }
   }
   return { problems, notes };

@@ -4,7 +4,7 @@
  * The wire format and the sockets are src/hep's; this module maps events onto HEP messages.
  */
 import { readFileSync } from 'node:fs';
-import { HepProtoType, HepSender, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
+import { HepProtoType, HepSender, tlsContext, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { ExitCode } from '../ops/exit-codes.js';
 import { AddressFilter } from './address-filter.js';
@@ -150,10 +150,11 @@ function asIpv6(ip: string): string {
 export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | null {
   const h = config.hep;
   if (!h.enabled || h.collectors.length === 0) return null;
+  const collectors = hepCollectorConfigs(config);
   let sender: HepSender;
   try {
     sender = new HepSender({
-      collectors: h.collectors.map((c, i) => collectorOptions(c, i, config.rtp.maxStreams)),
+      collectors,
       captureId: h.captureId,
       authKey: h.authKey || undefined,
       nodeName: nodeNameOf(config),
@@ -161,9 +162,7 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
       onRefused: refusalLogger(log),
     });
   } catch (err) {
-    // A setting the schema cannot check (a TLS file): the operator's to fix, not a crash.
-    const message = (err as Error).message;
-    throw Object.assign(new Error(message.startsWith('hep.') ? message : `hep.collectors: ${message}`), { exitCode: ExitCode.USAGE });
+    throw usageError(err);
   }
   return new HepOutput({
     sender,
@@ -174,6 +173,29 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
     sipExcludeAddresses: h.sip.excludeAddresses,
     sipDuplicateWindowMs: h.sip.duplicateWindowMs,
   });
+}
+
+/**
+ * The collectors as the sender takes them, each TLS collector's files read and made into its context:
+ * the checks the schema cannot make, the same for a start, a reload and `check-config`. A file missing or
+ * not usable throws a usage error (exit 2) naming the setting.
+ */
+export function hepCollectorConfigs(config: ProbeConfig): HepCollectorConfig[] {
+  try {
+    return config.hep.collectors.map((c, i) => {
+      const options = collectorOptions(c, i, config.rtp.maxStreams);
+      if (options.tls) tlsContext(options.name!, options.tls);
+      return options;
+    });
+  } catch (err) {
+    throw usageError(err);
+  }
+}
+
+/** A setting the schema cannot check (a TLS file): the operator's to fix, not a crash. */
+function usageError(err: unknown): Error {
+  const message = (err as Error).message;
+  return Object.assign(new Error(message.startsWith('hep.') ? message : `hep.collectors: ${message}`), { exitCode: ExitCode.USAGE });
 }
 
 /** Collector problems as log lines: at most one per collector and kind every 10 s, recoveries always. */
