@@ -23,7 +23,7 @@ export interface HepOutputOptions {
   sipExcludeMethods?: readonly string[];
   /** SIP from or to these addresses / prefixes is not sent. */
   sipExcludeAddresses?: readonly string[];
-  /** Same SIP bytes (or RTCP compound) on the same addresses within this many ms of capture time = SPAN duplicate. 0 = off. */
+  /** Same SIP bytes on the same addresses within this many ms of capture time = SPAN duplicate (RTCP: the sink's). 0 = off. */
   sipDuplicateWindowMs?: number;
 }
 
@@ -35,7 +35,6 @@ export class HepOutput implements Output {
   private readonly excludeMethods: Set<string>;
   private readonly excludeAddresses: AddressFilter;
   private readonly dedup: DuplicateFilter;
-  private readonly rtcpDedup: DuplicateFilter;
   /** One reused input object: its fields are overwritten per message (send() copies what it keeps). */
   private readonly msg: HepSendInput = {
     ipFamily: 4, ipProto: 17, srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, tsSec: 0, tsUsec: 0, protoType: 1,
@@ -46,7 +45,6 @@ export class HepOutput implements Output {
     this.excludeMethods = new Set((o.sipExcludeMethods ?? []).map((m) => m.toUpperCase()));
     this.excludeAddresses = new AddressFilter(o.sipExcludeAddresses ?? []);
     this.dedup = new DuplicateFilter(o.sipDuplicateWindowMs ?? 0);
-    this.rtcpDedup = new DuplicateFilter(o.sipDuplicateWindowMs ?? 0);
   }
 
   get sender(): HepSender {
@@ -65,7 +63,7 @@ export class HepOutput implements Output {
       if (!this.sipPasses(e.bytes, e.env, e.method)) return;
       fill(m, e.env, HepProtoType.SIP, e.callId, undefined, e.bytes);
     } else if (e.kind === 'rtcp') {
-      if (this.rtcpDedup.isDuplicate(e.json, e.env)) return;
+      // Mirror-port copies of RTCP never get here: the sink sends each compound once.
       fill(m, e.env, HepProtoType.RTCP_JSON, e.callId, undefined, e.json);
     } else {
       const mos = e.report.MOS;

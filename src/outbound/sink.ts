@@ -4,6 +4,7 @@
  * wants its kind. Outputs can be swapped at run time (SIGHUP) without the pipeline noticing.
  */
 import type { QosReport } from '../report/index.js';
+import { DuplicateFilter } from './duplicate-filter.js';
 import type { Envelope, EventKind, OutboundEvent, QosEvent, RtcpEvent, SipEvent } from './events.js';
 import type { Output } from './output.js';
 
@@ -20,7 +21,10 @@ export class OutboundSink {
     qosReports: 0,
     /** QoS events handed to at least one collector output. */
     qosSent: 0,
+    /** RTCP compounds handed to the outputs, a mirror-port copy of one not again: what HEP sends. */
     rtcpSent: 0,
+    /** Mirror-port copies of an RTCP compound (hep.sip.duplicate_window_ms): sent once, counted here. */
+    rtcpDuplicates: 0,
     /** RTCP without a Call-ID: HOMER would drop it, so it is not sent. */
     rtcpUncorrelated: 0,
     sipSent: 0,
@@ -28,18 +32,24 @@ export class OutboundSink {
   private outputs: Output[] = [];
   private readonly byKind = new Map<EventKind, { collector: Output[]; local: Output[] }>();
   private anyInterval = false;
+  /** RTCP goes to HEP only: its mirror-port copies are told here, so the counts say what HEP gets. */
+  private rtcpDuplicates: DuplicateFilter;
   /** Reused event objects: outputs must not keep them beyond write(). */
   private readonly sipEvent: SipEvent = { kind: 'sip', bytes: new Uint8Array(0), env: undefined as unknown as Envelope, callId: '', method: '', statusCode: 0 };
 
+  /** `duplicateWindowMs`: hep.sip.duplicate_window_ms, within which the same RTCP compound is a copy. */
   constructor(
     outputs: Output[],
     private readonly hooks: OutboundSinkHooks = {},
+    duplicateWindowMs = 0,
   ) {
-    this.setOutputs(outputs);
+    this.rtcpDuplicates = new DuplicateFilter(duplicateWindowMs);
+    this.setOutputs(outputs, duplicateWindowMs);
   }
 
-  /** The outputs events go to from now on (configuration reload). */
-  setOutputs(outputs: Output[]): void {
+  /** The outputs events go to from now on (configuration reload), and the RTCP duplicate window. */
+  setOutputs(outputs: Output[], duplicateWindowMs = this.rtcpDuplicates.windowMs): void {
+    if (duplicateWindowMs !== this.rtcpDuplicates.windowMs) this.rtcpDuplicates = new DuplicateFilter(duplicateWindowMs);
     this.outputs = outputs;
     for (const k of ['qos', 'alert', 'rtcp', 'sip'] as const) {
       const takers = outputs.filter((o) => o.wants(k));
@@ -89,11 +99,15 @@ export class OutboundSink {
     return this.wants('rtcp');
   }
 
-  /** RTCP as HOMER's JSON; without a Call-ID HOMER drops it, so it is only counted. */
+  /** RTCP as HOMER's JSON; without a Call-ID HOMER drops it, so it is only counted, as a mirror-port copy is. */
   rtcp(json: string, env: Envelope, callId: string | null): void {
     if (!this.wants('rtcp')) return;
     if (!callId) {
       this.counts.rtcpUncorrelated++;
+      return;
+    }
+    if (this.rtcpDuplicates.isDuplicate(json, env)) {
+      this.counts.rtcpDuplicates++;
       return;
     }
     const e: RtcpEvent = { kind: 'rtcp', json, env, callId };
