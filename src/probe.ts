@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CaptureFileError, PacketFilter, linkTypeName, openCaptureFile, regularFileSize } from './capture/index.js';
+import { CaptureFileError, PacketFilter, openCaptureFile, regularFileSize, undecodedLinkTypesText } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
@@ -108,6 +108,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       const reader = openCaptureFile(file, { filter });
       source = reader;
       const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
+      pipeline.decoder.unknownLinkTypes.clear();
       log.info({ file, filter: filter?.expression }, 'replaying');
       try {
         if (opts.realtime) {
@@ -163,9 +164,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 /** Without it, a capture of a link type the decoder does not know ends in "no RTP streams found" and nothing says why. */
 function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder, records: number): void {
   if (records === 0) return;
-  const type = decoder.lastUnknownLinkType;
-  const name = linkTypeName(type);
-  log.warn(`${file}: ${records} records of link type ${type}${name ? ` (${name})` : ''} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
+  log.warn(`${file}: ${undecodedLinkTypesText(records, decoder.unknownLinkTypes)} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
 }
 
 /** A damaged input's exit code: no capture at all is INPUT_FILE; cut short or damaged part-way INPUT_CUT_SHORT. */
