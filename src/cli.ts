@@ -534,6 +534,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
+      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
       const { problems, notes } = await hostChecks(io, resolved.config);
       if (problems.length) {
         io.err(`rtpprobe: ${new ConfigError(problems.map((message) => ({ path: '', message })), resolved.options.file).message}\n`);

@@ -99,6 +99,10 @@ describe('rtpprobe CLI (in-process)', () => {
     const wrong = await cli(['check-config', '-i', 'eth6'], { probe });
     expect(wrong.code).toBe(2);
     expect(wrong.err).toContain('capture.interface: "eth6" is not an interface of this host: use one of eth5');
+    const jsonl = join(dir, 'no-such-dir', 'r.jsonl');
+    const unwritable = await cli(['check-config', '--jsonl', jsonl], { probe });
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.err).toBe(`rtpprobe: --jsonl ${jsonl}: the directory ${join(dir, 'no-such-dir')} does not exist: create it or name a file in an existing directory\n`);
   });
 
   it('check-config reads RTPPROBE_CONFIG and the environment, --set, and prints the effective configuration', async () => {
