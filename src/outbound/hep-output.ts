@@ -12,7 +12,6 @@ import type { Envelope, EventKind, OutboundEvent } from './events.js';
 import { nodeNameOf } from './identity.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { RateLimitedLog } from './rate-limited-log.js';
-import { DuplicateFilter } from './duplicate-filter.js';
 
 export interface HepOutputOptions {
   sender: HepSender;
@@ -23,18 +22,15 @@ export interface HepOutputOptions {
   sipExcludeMethods?: readonly string[];
   /** SIP from or to these addresses / prefixes is not sent. */
   sipExcludeAddresses?: readonly string[];
-  /** Same SIP bytes on the same addresses within this many ms of capture time = SPAN duplicate (RTCP: the sink's). 0 = off. */
-  sipDuplicateWindowMs?: number;
 }
 
 export class HepOutput implements Output {
   readonly name = 'hep';
   readonly scope = 'collector' as const;
-  /** SIP not sent, by reason (the rest goes through the sender and is counted there). */
-  readonly sipSkipped = { duplicate: 0, method: 0, address: 0 };
+  /** SIP not sent, by reason (the rest goes through the sender and is counted there; mirror-port copies never come: the sink's). */
+  readonly sipSkipped = { method: 0, address: 0 };
   private readonly excludeMethods: Set<string>;
   private readonly excludeAddresses: AddressFilter;
-  private readonly dedup: DuplicateFilter;
   /** One reused input object: its fields are overwritten per message (send() copies what it keeps). */
   private readonly msg: HepSendInput = {
     ipFamily: 4, ipProto: 17, srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, tsSec: 0, tsUsec: 0, protoType: 1,
@@ -44,7 +40,6 @@ export class HepOutput implements Output {
   constructor(private readonly o: HepOutputOptions) {
     this.excludeMethods = new Set((o.sipExcludeMethods ?? []).map((m) => m.toUpperCase()));
     this.excludeAddresses = new AddressFilter(o.sipExcludeAddresses ?? []);
-    this.dedup = new DuplicateFilter(o.sipDuplicateWindowMs ?? 0);
   }
 
   get sender(): HepSender {
@@ -60,10 +55,9 @@ export class HepOutput implements Output {
   write(e: OutboundEvent): void {
     const m = this.msg;
     if (e.kind === 'sip') {
-      if (!this.sipPasses(e.bytes, e.env, e.method)) return;
+      if (!this.sipPasses(e.env, e.method)) return;
       fill(m, e.env, HepProtoType.SIP, e.callId, undefined, e.bytes);
     } else if (e.kind === 'rtcp') {
-      // Mirror-port copies of RTCP never get here: the sink sends each compound once.
       fill(m, e.env, HepProtoType.RTCP_JSON, e.callId, undefined, e.json);
     } else {
       const mos = e.report.MOS;
@@ -73,17 +67,13 @@ export class HepOutput implements Output {
     m.payload = '';
   }
 
-  private sipPasses(bytes: Uint8Array, env: Envelope, method: string): boolean {
+  private sipPasses(env: Envelope, method: string): boolean {
     if (this.excludeMethods.size > 0 && this.excludeMethods.has(method)) {
       this.sipSkipped.method++;
       return false;
     }
     if (!this.excludeAddresses.empty && (this.excludeAddresses.matches(env.srcIp) || this.excludeAddresses.matches(env.dstIp))) {
       this.sipSkipped.address++;
-      return false;
-    }
-    if (this.dedup.isDuplicate(bytes, env)) {
-      this.sipSkipped.duplicate++;
       return false;
     }
     return true;
@@ -169,7 +159,6 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
     sendSip: h.sip.enabled,
     sipExcludeMethods: h.sip.excludeMethods,
     sipExcludeAddresses: h.sip.excludeAddresses,
-    sipDuplicateWindowMs: h.sip.duplicateWindowMs,
   });
 }
 

@@ -27,29 +27,40 @@ export class OutboundSink {
     rtcpDuplicates: 0,
     /** RTCP without a Call-ID: HOMER would drop it, so it is not sent. */
     rtcpUncorrelated: 0,
+    /** SIP messages handed to the outputs, a mirror-port copy of one not again: what HEP sends (before its exclusions). */
     sipSent: 0,
+    /** Mirror-port copies of a SIP message (hep.sip.duplicate_window_ms): handed on once, counted here. */
+    sipDuplicates: 0,
   };
   private outputs: Output[] = [];
   private readonly byKind = new Map<EventKind, { collector: Output[]; local: Output[] }>();
   private anyInterval = false;
-  /** RTCP goes to HEP only: its mirror-port copies are told here, so the counts say what HEP gets. */
-  private rtcpDuplicates: DuplicateFilter;
+  /**
+   * Mirror-port copies of SIP and RTCP are told here, once for every output (HEP, the call reports), so
+   * the counts say what the outputs get.
+   */
+  private sipCopies: DuplicateFilter;
+  private rtcpCopies: DuplicateFilter;
   /** Reused event objects: outputs must not keep them beyond write(). */
   private readonly sipEvent: SipEvent = { kind: 'sip', bytes: new Uint8Array(0), env: undefined as unknown as Envelope, callId: '', method: '', statusCode: 0 };
 
-  /** `duplicateWindowMs`: hep.sip.duplicate_window_ms, within which the same RTCP compound is a copy. */
+  /** `duplicateWindowMs`: hep.sip.duplicate_window_ms, within which the same SIP message or RTCP compound is a copy. */
   constructor(
     outputs: Output[],
     private readonly hooks: OutboundSinkHooks = {},
     duplicateWindowMs = 0,
   ) {
-    this.rtcpDuplicates = new DuplicateFilter(duplicateWindowMs);
+    this.sipCopies = new DuplicateFilter(duplicateWindowMs);
+    this.rtcpCopies = new DuplicateFilter(duplicateWindowMs);
     this.setOutputs(outputs, duplicateWindowMs);
   }
 
-  /** The outputs events go to from now on (configuration reload), and the RTCP duplicate window. */
-  setOutputs(outputs: Output[], duplicateWindowMs = this.rtcpDuplicates.windowMs): void {
-    if (duplicateWindowMs !== this.rtcpDuplicates.windowMs) this.rtcpDuplicates = new DuplicateFilter(duplicateWindowMs);
+  /** The outputs events go to from now on (configuration reload), and the duplicate window. */
+  setOutputs(outputs: Output[], duplicateWindowMs = this.sipCopies.windowMs): void {
+    if (duplicateWindowMs !== this.sipCopies.windowMs) {
+      this.sipCopies = new DuplicateFilter(duplicateWindowMs);
+      this.rtcpCopies = new DuplicateFilter(duplicateWindowMs);
+    }
     this.outputs = outputs;
     for (const k of ['qos', 'alert', 'rtcp', 'sip'] as const) {
       const takers = outputs.filter((o) => o.wants(k));
@@ -106,7 +117,7 @@ export class OutboundSink {
       this.counts.rtcpUncorrelated++;
       return;
     }
-    if (this.rtcpDuplicates.isDuplicate(json, env)) {
+    if (this.rtcpCopies.isDuplicate(json, env)) {
       this.counts.rtcpDuplicates++;
       return;
     }
@@ -119,9 +130,13 @@ export class OutboundSink {
     return this.wants('sip');
   }
 
-  /** One captured SIP message (bytes valid only during the call). */
+  /** One captured SIP message (bytes valid only during the call); a mirror-port copy is only counted. */
   sip(bytes: Uint8Array, env: Envelope, callId: string, method: string, statusCode: number): void {
     if (!this.wants('sip')) return;
+    if (this.sipCopies.isDuplicate(bytes, env)) {
+      this.counts.sipDuplicates++;
+      return;
+    }
     const e = this.sipEvent;
     e.bytes = bytes;
     e.env = env;
