@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CaptureFileError, InputTimeline, PacketFilter, linkTypeName, openCaptureFile, regularFileSize } from './capture/index.js';
+import { CaptureFileError, InputTimeline, PacketFilter, openCaptureFile, regularFileSize, undecodedLinkTypesText } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
@@ -109,6 +109,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       const reader = openCaptureFile(file, { filter });
       source = reader;
       const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
+      pipeline.decoder.unknownLinkTypes.clear();
       const snapCutBefore = pipeline.calls.stats.snapCut;
       log.info({ file, filter: filter?.expression }, 'replaying');
       try {
@@ -169,9 +170,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 /** Without it, a capture of a link type the decoder does not know ends in "no RTP streams found" and nothing says why. */
 function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder, records: number): void {
   if (records === 0) return;
-  const type = decoder.lastUnknownLinkType;
-  const name = linkTypeName(type);
-  log.warn(`${file}: ${records} records of link type ${type}${name ? ` (${name})` : ''} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
+  log.warn(`${file}: ${undecodedLinkTypesText(records, decoder.unknownLinkTypes)} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
 }
 
 /** Without it, calls whose SDP a small snap length (tcpdump -s 200) cut off have streams without a Call-ID and nothing says why. */

@@ -922,14 +922,22 @@ export class CallTracker {
 }
 
 /**
+ * A call a failure response or a CANCEL ended may still go on (continuesEndedAttempt) as long as the
+ * tracker keeps it (endedLingerMs): its end is final only then.
+ */
+export function endMayBeUndone(endReason: string | null): boolean {
+  return endReason === 'rejected' || endReason === 'cancel';
+}
+
+/**
  * The call attempt a failure response or a CANCEL ended goes on: a 2xx to its INVITE (another fork
  * answered, or the answer crossed the CANCEL: RFC 3261 9.1, 16.7); after a failure, also a provisional
  * from another early dialog (a parallel fork still ringing) or a new INVITE outside the dialog (a proxy
  * trying the next target, or the caller retrying with the same Call-ID: RFC 3261 8.1.3.5, 16.6).
  */
 function continuesEndedAttempt(call: SipCall, msg: SipMessage): boolean {
+  if (!endMayBeUndone(call.endReason)) return false;
   const failed = call.endReason === 'rejected';
-  if (!failed && call.endReason !== 'cancel') return false;
   if (msg.isRequest) return failed && msg.method === 'INVITE' && msg.toTag === '' && msg.cseqNum >= call.inviteCseq;
   if (msg.cseqMethod !== 'INVITE' || msg.cseqNum !== call.inviteCseq || msg.statusCode >= 300) return false;
   if (msg.statusCode >= 200) return true;
