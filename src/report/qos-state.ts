@@ -185,16 +185,9 @@ export class StreamQosState {
     this.worstStartMs[slot] = 0;
     this.worstEndMs[slot] = 0;
     this.sumWeight[slot] = 0;
-    this.unitMos[slot] = 0;
-    this.unitR[slot] = 0;
-    this.unitWeight[slot] = 0;
-    this.unitSpanMs[slot] = 0;
-    this.unitStartMs[slot] = 0;
-    this.unitEndMs[slot] = 0;
+    // No closed unit; the first period scored opens a unit, every unit field written.
     this.closedMinMos[slot] = Infinity;
     this.closedMinR[slot] = Infinity;
-    this.closedWorstStartMs[slot] = 0;
-    this.closedWorstEndMs[slot] = 0;
   }
 
   /**
