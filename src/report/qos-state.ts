@@ -43,9 +43,10 @@ export const FRAGMENT_MS = 500;
  * Means weigh each interval by the audio it held (its expected packets), so a stream's last 7 packets
  * count as 7 packets, not as a tenth of a 70 s call. The lowest-interval figures (minR, minMos and the
  * worst interval's times) are taken over units: an interval, with any fragment (FRAGMENT_MS) after it
- * folded in, its MOS and R the units' periods' expected-weighted mean. A fragment is too short to be
+ * folded in, its MOS and R the unit's periods' expected-weighted mean. A fragment is too short to be
  * heard as an interval, so it cannot set the worst MOS on its own; folded, its loss still counts, at its
- * share of the audio. A stream whose only period is a fragment is scored on it.
+ * share of the audio. The lowest never rises (a fragment that raises its unit's score leaves it), except
+ * while the stream's first unit is still a fragment: until then that unit's score stands in for it.
  */
 export class StreamQosState {
   readonly maxStreams: number;
@@ -92,18 +93,13 @@ export class StreamQosState {
   readonly worstEndMs: Float64Array;
   /** Weight of the means: expected packets of the scored intervals. */
   readonly sumWeight: Float64Array;
-  // ---- the unit being built (its last period may be followed by a fragment) and the closed units' lowest ----
+  // ---- the unit being built: the latest interval and the fragments after it ----
   private readonly unitMos: Float64Array;
   private readonly unitR: Float64Array;
   private readonly unitWeight: Float64Array;
   private readonly unitSpanMs: Float64Array;
   private readonly unitStartMs: Float64Array;
   private readonly unitEndMs: Float64Array;
-  /** Lowest MOS and R of the closed units (Infinity: none closed), and the times of that MOS's unit. */
-  private readonly closedMinMos: Float64Array;
-  private readonly closedMinR: Float64Array;
-  private readonly closedWorstStartMs: Float64Array;
-  private readonly closedWorstEndMs: Float64Array;
   /** assessInterval's E-model results: network loss only, and through each buffer (reused every interval). */
   private readonly net: RFactorResult = { r: 0, mos: 0, ieEff: 0, id: 0 };
   private readonly buffers: RFactorResult[] = [0, 1, 2].map(() => ({ r: 0, mos: 0, ieEff: 0, id: 0 }));
@@ -132,10 +128,6 @@ export class StreamQosState {
     this.unitSpanMs = new Float64Array(maxStreams);
     this.unitStartMs = new Float64Array(maxStreams);
     this.unitEndMs = new Float64Array(maxStreams);
-    this.closedMinMos = new Float64Array(maxStreams).fill(Infinity);
-    this.closedMinR = new Float64Array(maxStreams).fill(Infinity);
-    this.closedWorstStartMs = new Float64Array(maxStreams);
-    this.closedWorstEndMs = new Float64Array(maxStreams);
     this.count = new Uint32Array(maxStreams);
     this.lastR = new Float64Array(maxStreams);
     this.lastMos = new Float64Array(maxStreams);
@@ -184,10 +176,7 @@ export class StreamQosState {
     this.lastRttMs[slot] = NaN;
     this.worstStartMs[slot] = 0;
     this.worstEndMs[slot] = 0;
-    this.sumWeight[slot] = 0;
-    // No closed unit; the first period scored opens a unit, every unit field written.
-    this.closedMinMos[slot] = Infinity;
-    this.closedMinR[slot] = Infinity;
+    this.sumWeight[slot] = 0; // the first period scored opens a unit, every unit field written
   }
 
   /**
@@ -259,6 +248,8 @@ export class StreamQosState {
     this.lastMos[slot] = mos;
     this.count[slot] = n + 1;
     const spanMs = endMs - startMs > 0 ? endMs - startMs : 0; // NaN or reversed times: a fragment
+    // Nothing yet, or only the stream's first unit while still a fragment: the lowest is not settled.
+    const provisional = n === 0 || this.unitSpanMs[slot] < FRAGMENT_MS;
     if (n > 0 && (spanMs < FRAGMENT_MS || this.unitSpanMs[slot] < FRAGMENT_MS)) {
       // A fragment joins the unit before it, and a unit that is still a fragment takes the next period.
       const w = this.unitWeight[slot];
@@ -269,7 +260,6 @@ export class StreamQosState {
       this.unitSpanMs[slot] += spanMs;
       this.unitEndMs[slot] = endMs;
     } else {
-      if (n > 0) this.closeUnit(slot);
       this.unitMos[slot] = mos;
       this.unitR[slot] = r;
       this.unitWeight[slot] = weight;
@@ -277,22 +267,13 @@ export class StreamQosState {
       this.unitStartMs[slot] = startMs;
       this.unitEndMs[slot] = endMs;
     }
-    // The lowest so far: the closed units' or the open one's (the earlier unit on a tie).
-    const open = this.unitMos[slot] < this.closedMinMos[slot];
-    this.minMos[slot] = open ? this.unitMos[slot] : this.closedMinMos[slot];
-    this.worstStartMs[slot] = open ? this.unitStartMs[slot] : this.closedWorstStartMs[slot];
-    this.worstEndMs[slot] = open ? this.unitEndMs[slot] : this.closedWorstEndMs[slot];
-    this.minR[slot] = Math.min(this.unitR[slot], this.closedMinR[slot]);
-  }
-
-  /** The open unit is complete: it joins the closed units' lowest figures. */
-  private closeUnit(slot: number): void {
-    if (this.unitMos[slot] < this.closedMinMos[slot]) {
-      this.closedMinMos[slot] = this.unitMos[slot];
-      this.closedWorstStartMs[slot] = this.unitStartMs[slot];
-      this.closedWorstEndMs[slot] = this.unitEndMs[slot];
+    // The earlier unit stays the worst on a tie.
+    if (provisional || this.unitMos[slot] < this.minMos[slot]) {
+      this.minMos[slot] = this.unitMos[slot];
+      this.worstStartMs[slot] = this.unitStartMs[slot];
+      this.worstEndMs[slot] = this.unitEndMs[slot];
     }
-    if (this.unitR[slot] < this.closedMinR[slot]) this.closedMinR[slot] = this.unitR[slot];
+    if (provisional || this.unitR[slot] < this.minR[slot]) this.minR[slot] = this.unitR[slot];
   }
 
   /** Mean R over the scored intervals, each weighed by its expected packets (as every mean here). */

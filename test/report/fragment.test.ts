@@ -122,7 +122,10 @@ describe('StreamQosState units', () => {
         const q = new StreamQosState(4);
         q.reset(2);
         let t = 0;
-        const units: Array<{ r: number; mos: number; w: number; span: number; start: number; end: number }> = [];
+        type Unit = { r: number; mos: number; w: number; span: number; start: number; end: number };
+        const units: Unit[] = [];
+        // Every state a unit was in once it spanned FRAGMENT_MS: the lowest never rises above one of them.
+        const heard: Unit[] = [];
         for (const [r, mos, w, span] of xs) {
           q.record(2, r, mos, w, t, t + span);
           const u = units[units.length - 1];
@@ -133,13 +136,17 @@ describe('StreamQosState units', () => {
             u.span += span;
             u.end = t + span;
           } else units.push({ r, mos, w, span, start: t, end: t + span });
+          const last = units[units.length - 1];
+          if (last.span >= FRAGMENT_MS) heard.push({ ...last });
           t += span + 1000;
+          // Nothing heard yet: the stream's only unit, a fragment so far, stands in.
+          const pool = heard.length > 0 ? heard : [last];
+          const worst = pool.reduce((a, x) => (x.mos < a.mos ? x : a));
+          expect(q.minMos[2]).toBeCloseTo(worst.mos, 9);
+          expect(q.worstStartMs[2]).toBe(worst.start);
+          expect(q.worstEndMs[2]).toBe(worst.end);
+          expect(q.minR[2]).toBeCloseTo(Math.min(...pool.map((x) => x.r)), 9);
         }
-        const worst = units.reduce((a, u) => (u.mos < a.mos ? u : a));
-        expect(q.minMos[2]).toBeCloseTo(worst.mos, 9);
-        expect(q.worstStartMs[2]).toBe(worst.start);
-        expect(q.worstEndMs[2]).toBe(worst.end);
-        expect(q.minR[2]).toBeCloseTo(Math.min(...units.map((u) => u.r)), 9);
         const w = xs.reduce((a, x) => a + x[2], 0);
         expect(q.meanMos(2)).toBeCloseTo(xs.reduce((a, x) => a + x[1] * x[2], 0) / w, 9);
         expect(q.meanR(2)).toBeCloseTo(xs.reduce((a, x) => a + x[0] * x[2], 0) / w, 9);
