@@ -311,7 +311,8 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
 /* ---------------- jitter-buffer emulation (src/rtp/jitter-buffer.ts) ----------------
  * Three buffers per stream on every audio packet, the model of that file's header comment: F1 and F2
  * fixed (50 and 200 ms), ADAPT adaptive (5th/95th percentiles of a 64-entry ring of transits, D =
- * clamp(hi - lo + 10, 20, 500), recomputed every 64 packets and at talkspurts); relative transits from the
+ * clamp(hi - lo + 10, 20, 500), starting at 40, recomputed as the ring fills (8, 16, 32, 64 samples), then
+ * every 64 packets, and at talkspurts from 8 samples on); relative transits from the
  * stream's first audio packet; fixed buffers re-anchor at talkspurts, overflow and steps beyond
  * RESYNC_MS; after UNDERRUN_DISCARDS late packets in a row the next late one re-anchors; Gilbert
  * transitions per buffer and RFC 3611 clusters of the reference buffer (ADAPT) on the numbers fed. The
@@ -327,6 +328,8 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
 #define JB_MIN_MS 20.0
 #define JB_MAX_MS 500.0
 #define JB_MARGIN_MS 10.0
+#define JB_START_MS 40.0
+#define JB_EARLY 8
 #define JB_REF 2
 enum { JB_STARTED = 1, JB_TALKSPURT = 2, JB_ANCHORED = 4, JB_LOST_SHIFT = 3 };
 enum { JB_RL = 0, JB_LR = 1, JB_LL = 2 };
@@ -367,7 +370,7 @@ static void jb_free(void) {
 static void jb_start(int slot) {
   memset(&g_jbh[slot], 0, sizeof(jb_hot_t));
   memset(&g_jbc[slot], 0, sizeof(jb_cold_t));
-  g_jbh[slot].ad = (float)JB_MIN_MS;
+  g_jbh[slot].ad = (float)fmin(fmax(JB_START_MS, JB_MIN_MS), JB_MAX_MS);
 }
 
 static void jb_loss_run(jb_hot_t *h, jb_cold_t *c, int g) {
@@ -491,11 +494,11 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
   int32_t p = h->pos;
   int pos = p & 1023;
   int n = (p >> 10) & 2047;
-  int since = (p >> 21) + 1;
+  int until = (p >> 21) - 1; /* packets until the next recompute, this one taken */
   if (n == 0 || r > lo + JB_MAX_MS + JB_RESYNC_MS || r < lo - JB_MAX_MS - JB_RESYNC_MS) {
     n = 0;
     pos = 0;
-    since = 1;
+    until = JB_EARLY - 1;
     h->base[2] = (float)r;
   } else if (r > lo + d_ad) {
     if (((runs >> 16) & 0xff) >= JB_UNDERRUN) h->base[2] = (float)r;
@@ -504,12 +507,18 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
   ring[pos] = (float)r;
   pos = pos + 1 == JB_HIST ? 0 : pos + 1;
   if (n < JB_HIST) n++;
-  if (since >= JB_HIST || spurt) {
-    since = 0;
+  if (until <= 0 || (spurt && n >= JB_EARLY)) {
     jb_recompute(h, ring, n);
+    /* filling: at the next power of two of the samples held (or full); full: a history on */
+    if (n < JB_HIST) {
+      int next = 1 << (32 - __builtin_clz((unsigned)n));
+      until = (next < JB_HIST ? next : JB_HIST) - n;
+    } else {
+      until = JB_HIST;
+    }
     d_ad = h->ad;
   }
-  h->pos = pos | (n << 10) | (since << 21);
+  h->pos = pos | (n << 10) | (until << 21);
   h->ad_sum += d_ad;
   h->ad_n++;
   if (d_ad > h->ad_max_i) h->ad_max_i = (float)d_ad;

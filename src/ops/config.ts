@@ -171,9 +171,10 @@ export const probeSchema = obj(
             delay_in_mos: bool({ doc: "Each buffer's MOS also pays for that buffer's playout delay (E-model delay = network + buffer; BUFFER_DELAY is then the reference buffer's, emulated); false: MOS counts the buffers' discards only and BUFFER_DELAY is qos.jitter_buffer_ms.", default: false }),
             fixed1_ms: num({ doc: 'Playout delay of the first fixed buffer (MOS_F1).', default: 50, min: 1, max: 5000 }),
             fixed2_ms: num({ doc: 'Playout delay of the second fixed buffer (MOS_F2).', default: 200, min: 1, max: 5000 }),
-            adaptive_min_ms: num({ doc: 'Smallest delay of the adaptive buffer (MOS_ADAPT), also its delay at stream start.', default: 20, min: 0, max: 5000 }),
+            adaptive_min_ms: num({ doc: 'Smallest delay of the adaptive buffer (MOS_ADAPT).', default: 20, min: 0, max: 5000 }),
             adaptive_max_ms: num({ doc: 'Largest delay of the adaptive buffer.', default: 500, min: 1, max: 5000 }),
             adaptive_margin_ms: num({ doc: 'Added to the spread (95th minus 5th percentile) of the recent network delays to give the adaptive delay.', default: 10, min: 0, max: 1000 }),
+            adaptive_start_ms: num({ doc: "The adaptive buffer's delay at stream start, until it has 8 packets of delay history to adapt from (held within adaptive_min_ms..adaptive_max_ms).", default: 40, min: 0, max: 5000 }),
             adaptive_history: int({ doc: 'Packets of delay history per stream the adaptive buffer takes its percentiles from (4 bytes each per stream slot).', default: 64, min: 8, max: 1023 }),
           },
           {

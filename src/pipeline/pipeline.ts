@@ -789,7 +789,7 @@ export function jitterBufferOptions(j: ProbeConfig['qos']['jitterBuffers']): Jit
   const reference = jitterBufferIndex(j.reference);
   return {
     fixed1Ms: j.fixed1Ms, fixed2Ms: j.fixed2Ms, adaptiveMinMs: j.adaptiveMinMs, adaptiveMaxMs: j.adaptiveMaxMs,
-    adaptiveMarginMs: j.adaptiveMarginMs, adaptiveHistory: j.adaptiveHistory, reference: reference < 0 ? 2 : reference,
+    adaptiveMarginMs: j.adaptiveMarginMs, adaptiveStartMs: j.adaptiveStartMs, adaptiveHistory: j.adaptiveHistory, reference: reference < 0 ? 2 : reference,
   };
 }
 

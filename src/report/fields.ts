@@ -1,5 +1,5 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
-import type { StreamQosState } from './qos-state.js';
+import { FRAGMENT_MS, type StreamQosState } from './qos-state.js';
 import type { StreamSilences } from './silences.js';
 import { JB_FIELD_FAMILY } from './jb-fields.js';
 
@@ -69,12 +69,12 @@ export const REPORT_FIELDS = [
   { key: 'MEAN_JITTER', group: 'rtpagent', doc: 'mean jitter of the period, ms', variable: 'mean_jitter_ms', read: (m) => m.snap.interval.meanJitterMs },
   { key: 'SKEW', group: 'rtpagent', doc: 'current skew (arrival against RTP timestamps), ms', variable: 'skew_ms', read: (m) => m.snap.skewMs },
   { key: 'MAX_SKEW', group: 'rtpagent', doc: 'skew of the largest magnitude in the period, sign kept, ms', variable: 'max_skew_ms', read: (m) => m.snap.interval.maxSkewMs },
-  { key: 'MOS', group: 'rtpagent', doc: "the interval's MOS (E-model); in HANGUP/FINAL the mean over the intervals", variable: 'mos', read: (m) => (scored(m) ? m.qos.lastMos[m.snap.slot] : 0) },
-  { key: 'MIN_MOS', group: 'rtpagent', doc: 'lowest interval MOS of the stream so far', variable: 'min_mos', read: (m) => (scored(m) ? m.qos.minMos[m.snap.slot] : 0) },
-  { key: 'MEAN_MOS', group: 'rtpagent', doc: 'mean interval MOS of the stream so far', variable: 'mean_mos', read: (m) => m.qos.meanMos(m.snap.slot) },
+  { key: 'MOS', group: 'rtpagent', doc: "the interval's MOS (E-model); in HANGUP/FINAL the mean over the intervals (MEAN_MOS)", variable: 'mos', read: (m) => (scored(m) ? m.qos.lastMos[m.snap.slot] : 0) },
+  { key: 'MIN_MOS', group: 'rtpagent', doc: `lowest interval MOS of the stream so far; a period whose packets span under ${FRAGMENT_MS / 1000} s (a stream that ended or paused in it) is scored together with the interval before it (after it, when it is the stream's first), weighted as MEAN_MOS`, variable: 'min_mos', read: (m) => (scored(m) ? m.qos.minMos[m.snap.slot] : 0) },
+  { key: 'MEAN_MOS', group: 'rtpagent', doc: "mean interval MOS of the stream so far, each interval weighted by the audio it held (its EXPECTED_PK)", variable: 'mean_mos', read: (m) => m.qos.meanMos(m.snap.slot) },
   { key: 'RFACTOR', group: 'rtpagent', doc: "the interval's R-factor; in HANGUP/FINAL the mean", variable: 'rfactor', read: (m) => (scored(m) ? m.qos.lastR[m.snap.slot] : 0) },
-  { key: 'MIN_RFACTOR', group: 'rtpagent', doc: 'lowest interval R-factor so far' },
-  { key: 'MEAN_RFACTOR', group: 'rtpagent', doc: 'mean interval R-factor so far' },
+  { key: 'MIN_RFACTOR', group: 'rtpagent', doc: 'lowest interval R-factor so far, intervals as MIN_MOS' },
+  { key: 'MEAN_RFACTOR', group: 'rtpagent', doc: 'mean interval R-factor so far, weighted as MEAN_MOS' },
   { key: 'REPORT_START', inCallReport: true, group: 'rtpagent', doc: "start of the reported period, seconds (ms precision); in an ALERT or CLEARED whose period has no packet (a pause), the stream's latest packet" },
   { key: 'REPORT_END', inCallReport: true, group: 'rtpagent', doc: 'end of the reported period, seconds; in such a report, when the fault was found' },
   { key: 'RTP_START', group: 'rtpagent', doc: "the stream's first packet, seconds" },

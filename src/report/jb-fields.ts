@@ -30,7 +30,7 @@ export const JB_REPORT_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['JB_ADAPT_MAX', 'largest delay of the adaptive buffer over the period, ms'],
   ['WORST_MOS', 'lowest interval MOS of the stream so far (= MIN_MOS)'],
   ['WORST_MOS_START', 'start of the interval WORST_MOS was scored on, s'],
-  ['WORST_MOS_END', 'end of that interval, s'],
+  ['WORST_MOS_END', 'end of that interval, s (of a short period after it, when one was scored with it, see MIN_MOS)'],
   ['XR_LOSS_RATE', 'RFC 3611 4.7 loss rate since the stream started, %'],
   ['XR_DISCARD_RATE', 'RFC 3611 discard rate (reference buffer) since the start, %'],
   ['XR_BURST_DENSITY', 'RFC 3611 burst density (losses + discards, Gmin 16), %'],
@@ -123,7 +123,7 @@ export function fillVoipMetrics(snap: StreamSnapshot, qos: StreamQosState, out: 
 
 const XR = emptyVoipMetrics();
 
-/** MOS through buffer b: the mean over the intervals for a final report, else the last interval's; 0 when off. */
+/** MOS through buffer b: the (weighted) mean over the intervals for a final report, else the last interval's; 0 when off. */
 function bufferMos(qos: StreamQosState, slot: number, b: number, on: boolean, final: boolean): number {
   return !on ? 0 : final ? qos.meanMosB(slot, b) : qos.lastMosB[slot * 3 + b];
 }

@@ -26,9 +26,27 @@ export const DEFAULT_JB_SCORING: JitterBufferScoring = {
 };
 
 /**
+ * A scored period whose packets span less than this is a fragment, ms: it does not stand as an interval
+ * of its own for the lowest-interval figures but joins its neighbour (see StreamQosState). Half a
+ * second is a word or two of speech, not a listening sample (P.800 rates 8 s samples; VoIPmonitor
+ * scores 10 s intervals and skips a last one under 1 s); it is half the shortest report interval a
+ * configuration can set (1 s), so only a remainder, a stream that ended or paused in its interval, is
+ * ever one.
+ */
+export const FRAGMENT_MS = 500;
+
+/**
  * Per-stream R/MOS history across report intervals, struct-of-arrays by stream slot (no object per
  * stream). MOS is only ever computed from ONE interval's loss (homer#258: cumulative loss hides recent
  * trouble and drifts toward the call average); the call-level figures are min and mean over intervals.
+ *
+ * Means weigh each interval by the audio it held (its expected packets), so a stream's last 7 packets
+ * count as 7 packets, not as a tenth of a 70 s call. The lowest-interval figures (minR, minMos and the
+ * worst interval's times) are taken over units: an interval, with any fragment (FRAGMENT_MS) after it
+ * folded in, its MOS and R the unit's periods' expected-weighted mean. A fragment is too short to be
+ * heard as an interval, so it cannot set the worst MOS on its own; folded, its loss still counts, at its
+ * share of the audio. The lowest never rises (a fragment that raises its unit's score leaves it), except
+ * while the stream's first unit is still a fragment: until then that unit's score stands in for it.
  */
 export class StreamQosState {
   readonly maxStreams: number;
@@ -38,6 +56,7 @@ export class StreamQosState {
   readonly lastMos: Float64Array;
   readonly minR: Float64Array;
   readonly minMos: Float64Array;
+  /** Sums of R and MOS times each interval's weight (sumWeight). */
   readonly sumR: Float64Array;
   readonly sumMos: Float64Array;
   readonly lastIeEff: Float64Array;
@@ -69,9 +88,18 @@ export class StreamQosState {
   readonly lastMosCq: Float64Array;
   /** Round trip over the call's measured paths at the last scoring, ms; NaN when none is measured. */
   readonly lastRttMs: Float64Array;
-  /** The interval of the lowest MOS (capture time, ms since the epoch). */
+  /** The interval (unit) of the lowest MOS (capture time, ms since the epoch). */
   readonly worstStartMs: Float64Array;
   readonly worstEndMs: Float64Array;
+  /** Weight of the means: expected packets of the scored intervals. */
+  readonly sumWeight: Float64Array;
+  // ---- the unit being built: the latest interval and the fragments after it ----
+  private readonly unitMos: Float64Array;
+  private readonly unitR: Float64Array;
+  private readonly unitWeight: Float64Array;
+  private readonly unitSpanMs: Float64Array;
+  private readonly unitStartMs: Float64Array;
+  private readonly unitEndMs: Float64Array;
   /** assessInterval's E-model results: network loss only, and through each buffer (reused every interval). */
   private readonly net: RFactorResult = { r: 0, mos: 0, ieEff: 0, id: 0 };
   private readonly buffers: RFactorResult[] = [0, 1, 2].map(() => ({ r: 0, mos: 0, ieEff: 0, id: 0 }));
@@ -93,6 +121,13 @@ export class StreamQosState {
     this.lastRttMs = new Float64Array(maxStreams).fill(NaN);
     this.worstStartMs = new Float64Array(maxStreams);
     this.worstEndMs = new Float64Array(maxStreams);
+    this.sumWeight = new Float64Array(maxStreams);
+    this.unitMos = new Float64Array(maxStreams);
+    this.unitR = new Float64Array(maxStreams);
+    this.unitWeight = new Float64Array(maxStreams);
+    this.unitSpanMs = new Float64Array(maxStreams);
+    this.unitStartMs = new Float64Array(maxStreams);
+    this.unitEndMs = new Float64Array(maxStreams);
     this.count = new Uint32Array(maxStreams);
     this.lastR = new Float64Array(maxStreams);
     this.lastMos = new Float64Array(maxStreams);
@@ -141,6 +176,7 @@ export class StreamQosState {
     this.lastRttMs[slot] = NaN;
     this.worstStartMs[slot] = 0;
     this.worstEndMs[slot] = 0;
+    this.sumWeight[slot] = 0; // the first period scored opens a unit, every unit field written
   }
 
   /**
@@ -149,12 +185,13 @@ export class StreamQosState {
    */
   assessInterval(slot: number, interval: StreamCounters, codec: CodecParams, delay: DelayEstimate, jb?: JitterBufferCounters | null): boolean {
     if (!(interval.expected > 0)) return false;
+    const weight = interval.expected;
     const lossPct = intervalLossPct(interval.lost, interval.expected);
     const burstR = interval.burstR > 0 && Number.isFinite(interval.burstR) ? interval.burstR : 1;
     const net = rFactorInto(this.net, lossPct, burstR, delay.oneWayDelayMs, codec);
     this.lastNetR[slot] = net.r;
     this.lastNetMos[slot] = net.mos;
-    this.sumNetMos[slot] += net.mos;
+    this.sumNetMos[slot] += net.mos * weight;
     let res = net;
     let mainLossPct = lossPct;
     let mainBurstR = burstR;
@@ -170,8 +207,8 @@ export class StreamQosState {
         const i = slot * 3 + b;
         this.lastMosB[i] = rb.mos;
         this.lastRB[i] = rb.r;
-        this.sumMosB[i] += rb.mos;
-        this.sumRB[i] += rb.r;
+        this.sumMosB[i] += rb.mos * weight;
+        this.sumRB[i] += rb.r * weight;
         this.lastEffLossPctB[i] = effPct;
         if (b === ref) {
           res = rb;
@@ -187,11 +224,7 @@ export class StreamQosState {
     this.lastMosCq[slot] = mosFromR(R_DEFAULT - delayImpairment(cqDelayMs) - res.ieEff);
     // RFC 3611 round-trip delay: the measured paths' round trips summed (twice the network one-way delay).
     this.lastRttMs[slot] = delay.source === 'rtcp' ? 2 * delay.networkOneWayDelayMs : NaN;
-    if (this.count[slot] === 0 || res.mos < this.minMos[slot]) {
-      this.worstStartMs[slot] = interval.startMs;
-      this.worstEndMs[slot] = interval.endMs;
-    }
-    this.record(slot, res.r, res.mos);
+    this.record(slot, res.r, res.mos, weight, interval.startMs, interval.endMs);
     this.lastIeEff[slot] = res.ieEff;
     this.lastId[slot] = res.id;
     this.lastLossPct[slot] = mainLossPct;
@@ -202,20 +235,51 @@ export class StreamQosState {
     return true;
   }
 
-  record(slot: number, r: number, mos: number): void {
+  /**
+   * Records one scored period: its R and MOS, its weight in the means (expected packets) and its first
+   * and last packet's times, which tell a fragment (FRAGMENT_MS) and date the worst unit.
+   */
+  record(slot: number, r: number, mos: number, weight: number, startMs: number, endMs: number): void {
     const n = this.count[slot];
-    if (n === 0 || r < this.minR[slot]) this.minR[slot] = r;
-    if (n === 0 || mos < this.minMos[slot]) this.minMos[slot] = mos;
-    this.sumR[slot] += r;
-    this.sumMos[slot] += mos;
+    this.sumR[slot] += r * weight;
+    this.sumMos[slot] += mos * weight;
+    this.sumWeight[slot] += weight;
     this.lastR[slot] = r;
     this.lastMos[slot] = mos;
     this.count[slot] = n + 1;
+    const spanMs = endMs - startMs > 0 ? endMs - startMs : 0; // NaN or reversed times: a fragment
+    // Nothing yet, or only the stream's first unit while still a fragment: the lowest is not settled.
+    const provisional = n === 0 || this.unitSpanMs[slot] < FRAGMENT_MS;
+    if (n > 0 && (spanMs < FRAGMENT_MS || this.unitSpanMs[slot] < FRAGMENT_MS)) {
+      // A fragment joins the unit before it, and a unit that is still a fragment takes the next period.
+      const w = this.unitWeight[slot];
+      const sum = w + weight;
+      this.unitMos[slot] = (this.unitMos[slot] * w + mos * weight) / sum;
+      this.unitR[slot] = (this.unitR[slot] * w + r * weight) / sum;
+      this.unitWeight[slot] = sum;
+      this.unitSpanMs[slot] += spanMs;
+      this.unitEndMs[slot] = endMs;
+    } else {
+      this.unitMos[slot] = mos;
+      this.unitR[slot] = r;
+      this.unitWeight[slot] = weight;
+      this.unitSpanMs[slot] = spanMs;
+      this.unitStartMs[slot] = startMs;
+      this.unitEndMs[slot] = endMs;
+    }
+    // The earlier unit stays the worst on a tie.
+    if (provisional || this.unitMos[slot] < this.minMos[slot]) {
+      this.minMos[slot] = this.unitMos[slot];
+      this.worstStartMs[slot] = this.unitStartMs[slot];
+      this.worstEndMs[slot] = this.unitEndMs[slot];
+    }
+    if (provisional || this.unitR[slot] < this.minR[slot]) this.minR[slot] = this.unitR[slot];
   }
 
+  /** Mean R over the scored intervals, each weighed by its expected packets (as every mean here). */
   meanR(slot: number): number {
-    const n = this.count[slot];
-    return n ? this.sumR[slot] / n : 0;
+    const w = this.sumWeight[slot];
+    return w > 0 ? this.sumR[slot] / w : 0;
   }
 
   /** Playout delay of buffer b in the interval: the fixed size, or the adaptive buffer's mean delay, ms. */
@@ -224,24 +288,24 @@ export class StreamQosState {
     return b === JB_F1 ? s.fixed1Ms : b === JB_ADAPT ? jb.adaptiveDelayMs : s.fixed2Ms;
   }
 
-  /** Mean over the scored intervals of buffer b's MOS / R, and of the network-only MOS. */
+  /** Mean over the scored intervals of buffer b's MOS / R, and of the network-only MOS (weighed as meanR). */
   meanMosB(slot: number, b: number): number {
-    const n = this.count[slot];
-    return n ? this.sumMosB[slot * 3 + b] / n : 0;
+    const w = this.sumWeight[slot];
+    return w > 0 ? this.sumMosB[slot * 3 + b] / w : 0;
   }
 
   meanRB(slot: number, b: number): number {
-    const n = this.count[slot];
-    return n ? this.sumRB[slot * 3 + b] / n : 0;
+    const w = this.sumWeight[slot];
+    return w > 0 ? this.sumRB[slot * 3 + b] / w : 0;
   }
 
   meanNetMos(slot: number): number {
-    const n = this.count[slot];
-    return n ? this.sumNetMos[slot] / n : 0;
+    const w = this.sumWeight[slot];
+    return w > 0 ? this.sumNetMos[slot] / w : 0;
   }
 
   meanMos(slot: number): number {
-    const n = this.count[slot];
-    return n ? this.sumMos[slot] / n : 0;
+    const w = this.sumWeight[slot];
+    return w > 0 ? this.sumMos[slot] / w : 0;
   }
 }

@@ -21,10 +21,16 @@
  *    a few discards per underrun instead of every packet after it. The adaptive buffer does the same with
  *    its lo.
  *  - Adaptive buffer: playout time = lo + D past the media time, lo and hi the 5th and 95th percentiles of
- *    the last `history` transits, D = clamp(hi - lo + margin, min, max); recomputed once per history
- *    (every `history` audio packets: each sample is looked at once) and at talkspurt starts (a new delay
- *    applies from there). Starts at D = min, lo = the first transit. A jump beyond max + RESYNC_MS
- *    restarts its history.
+ *    the last `history` transits, D = clamp(hi - lo + margin, min, max). Starts at D = clamp(start, min,
+ *    max), lo = the first transit. Recomputed as its history fills, when it holds EARLY_SAMPLES (8), 16,
+ *    32, ... samples and when it is full (at most `history`), then once per history (every `history`
+ *    audio packets: each sample is looked at once), and at talkspurt starts once it holds EARLY_SAMPLES (a
+ *    new delay applies from there; the next recompute is the next of those sizes while it fills, a
+ *    history later once full). A jump beyond max + RESYNC_MS restarts its history (D kept, lo = that
+ *    transit). A real adaptive buffer starts at a nominal delay and adapts from its first packets
+ *    (Asterisk's, which VoIPmonitor plays streams through, starts at 40 ms and recomputes on the history so
+ *    far): starting at the minimum and waiting a whole history would discard most of a jittery stream's
+ *    first packets.
  *  - Comfort noise and telephone events are not played through the audio buffer (neither played nor
  *    discarded); the audio after them starts a talkspurt. Duplicates are ignored.
  *  - Out-of-order packets are checked against their own playout time (discarded when late); the loss
@@ -64,6 +70,8 @@ const enum M {
   GMIN = 16,
   /** Ranks below this are selected in registers (selectFew). */
   FEW = 4,
+  /** Samples the adaptive buffer's history holds at its first recompute (the smallest history allowed). */
+  EARLY_SAMPLES = 8,
   /** Buffers, and the adaptive one's index. */
   NB = 3,
   ADAPT = 2,
@@ -76,6 +84,7 @@ const enum P {
   MIN,
   MAX,
   MARGIN,
+  START,
 }
 
 export const RESYNC_MS: number = M.RESYNC_MS;
@@ -83,6 +92,7 @@ export const LO_PCT: number = M.LO_PCT;
 export const HI_PCT: number = M.HI_PCT;
 export const UNDERRUN_DISCARDS: number = M.UNDERRUN_DISCARDS;
 export const JB_GMIN: number = M.GMIN;
+export const EARLY_SAMPLES: number = M.EARLY_SAMPLES;
 
 export interface JitterBufferOptions {
   fixed1Ms: number;
@@ -90,6 +100,8 @@ export interface JitterBufferOptions {
   adaptiveMinMs: number;
   adaptiveMaxMs: number;
   adaptiveMarginMs: number;
+  /** The adaptive buffer's delay until its first recompute (held within min..max), ms. */
+  adaptiveStartMs: number;
   /** Transits the adaptive buffer keeps per stream (memory: 4 bytes each). */
   adaptiveHistory: number;
   /** Buffer whose discards feed the RFC 3611 burst/gap metrics: 0 F1, 1 F2, 2 ADAPT. */
@@ -102,6 +114,7 @@ export const DEFAULT_JITTER_BUFFER: JitterBufferOptions = {
   adaptiveMinMs: 20,
   adaptiveMaxMs: 500,
   adaptiveMarginMs: 10,
+  adaptiveStartMs: 40,
   adaptiveHistory: 64,
   reference: JB_ADAPT,
 };
@@ -127,7 +140,7 @@ export const JB_FIELDS = [
   ['W_RUN', 'hot', 'i32', 1], // RFC 3611 (reference buffer): played run since the open cluster's last loss
   ['W_CL_LOST', 'hot', 'i32', 1], // open cluster's losses
   ['W_AD_N', 'hot', 'i32', 1], // audio packets the adaptive buffer checked (cumulative)
-  ['W_POS', 'hot', 'i32', 1], // history ring: next write index (bits 0..9), samples held (10..20), packets since the last recompute (21..30)
+  ['W_POS', 'hot', 'i32', 1], // history ring: next write index (bits 0..9), samples held (10..20), packets until the next recompute (21..30, 1..history)
   ['W_LATE_RUN', 'hot', 'i32', 1], // late packets in a row per buffer: bits 0..7 F1, 8..15 F2, 16..23 ADAPT
   // cold, float64
   ['CD_AD_SUM_B', 'cold', 'f64', 1], // D_AD_SUM at the interval reset; largest D before the interval
@@ -198,7 +211,7 @@ export const enum J {
   POS_MASK = 1023,
   HN_SHIFT = 10,
   HN_MASK = 2047,
-  SINCE_SHIFT = 21,
+  UNTIL_SHIFT = 21,
 }
 
 /** What a snapshot carries per buffer and for the adaptive delay (period: interval or cumulative). */
@@ -247,7 +260,7 @@ export class JitterBuffers {
   private readonly coldD0: number;
   private readonly coldW0: number;
   /** The options' delays (ms), indexed by P: a typed array reads as a plain double in optimized code. */
-  private readonly ms = new Float64Array(5);
+  private readonly ms = new Float64Array(6);
   private readonly ref: number;
   /** The smallest and largest samples of a recompute, sorted (shared by all streams). */
   private readonly lowest: Float64Array;
@@ -277,6 +290,7 @@ export class JitterBuffers {
     this.ms[P.MIN] = o.adaptiveMinMs;
     this.ms[P.MAX] = o.adaptiveMaxMs;
     this.ms[P.MARGIN] = o.adaptiveMarginMs;
+    this.ms[P.START] = Math.min(Math.max(o.adaptiveStartMs, o.adaptiveMinMs), o.adaptiveMaxMs);
     this.ref = o.reference | 0;
   }
 
@@ -307,7 +321,7 @@ export class JitterBuffers {
     u.fill(0, slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES);
     const c = this.coldByte + slot * J.COLD_BYTES;
     u.fill(0, c, c + J.COLD_BYTES);
-    this.f32[slot * J.HOT_W + J.F_AD] = this.ms[P.MIN];
+    this.f32[slot * J.HOT_W + J.F_AD] = this.ms[P.START];
   }
 
   /**
@@ -350,15 +364,15 @@ export class JitterBuffers {
     if (
       r < f32[hw + J.F_BASE] - ms[P.SIZE1] || r > f32[hw + J.F_BASE] + ms[P.SIZE1] ||
       r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] || r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] ||
-      r > lo + dAd || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.SINCE_SHIFT) + 1 >= h
+      r > lo + dAd || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.UNTIL_SHIFT) <= 1
     ) {
       return false;
     }
     const pos = p & J.POS_MASK;
     this.ring[slot * h + pos] = r;
-    // One more sample: the write index (wrapping), the samples held (until full) and the packets since
-    // the recompute each advance by one.
-    w[hw + J.W_POS] = p + (((p >> J.HN_SHIFT) & J.HN_MASK) < h ? (1 << J.SINCE_SHIFT) + (1 << J.HN_SHIFT) + 1 : (1 << J.SINCE_SHIFT) + 1) - (pos + 1 === h ? h : 0);
+    // One more sample: the write index (wrapping) and the samples held (until full) advance by one, the
+    // packets until the recompute go down by one.
+    w[hw + J.W_POS] = p + (((p >> J.HN_SHIFT) & J.HN_MASK) < h ? (1 << J.HN_SHIFT) + 1 - (1 << J.UNTIL_SHIFT) : 1 - (1 << J.UNTIL_SHIFT)) - (pos + 1 === h ? h : 0);
     f[hd + J.D_AD_SUM] += dAd;
     w[hw + J.W_AD_N]++;
     if (dAd > f32[hw + J.F_AD_MAX_I]) f32[hw + J.F_AD_MAX_I] = dAd;
@@ -423,12 +437,12 @@ export class JitterBuffers {
     const p = w[hw + J.W_POS];
     let pos = p & J.POS_MASK;
     let n = (p >> J.HN_SHIFT) & J.HN_MASK;
-    let since = (p >> J.SINCE_SHIFT) + 1;
+    let until = (p >> J.UNTIL_SHIFT) - 1;
     if (n === 0 || r > lo + maxMs + M.RESYNC_MS || r < lo - maxMs - M.RESYNC_MS) {
       // First sample, or a jump far beyond any delay the buffer can take: its history restarts here.
       n = 0;
       pos = 0;
-      since = 1;
+      until = M.EARLY_SAMPLES - 1;
       f32[hw + J.F_BASE + M.ADAPT] = r;
     } else if (r > lo + dAd) {
       if (((runs >> 16) & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE + M.ADAPT] = r;
@@ -437,12 +451,13 @@ export class JitterBuffers {
     this.ring[rw + pos] = r;
     pos = pos + 1 === h ? 0 : pos + 1;
     if (n < h) n++;
-    if (since >= h || spurt) {
-      since = 0;
+    if (until <= 0 || (spurt && n >= M.EARLY_SAMPLES)) {
       this.recompute(hw, rw, n);
+      // While the history fills: at the next power of two of its samples (or full); then a history on.
+      until = n < h ? Math.min(1 << (32 - Math.clz32(n)), h) - n : h;
       dAd = f32[hw + J.F_AD];
     }
-    w[hw + J.W_POS] = pos | (n << J.HN_SHIFT) | (since << J.SINCE_SHIFT);
+    w[hw + J.W_POS] = pos | (n << J.HN_SHIFT) | (until << J.UNTIL_SHIFT);
     f[hd + J.D_AD_SUM] += dAd;
     w[hw + J.W_AD_N]++;
     if (dAd > f32[hw + J.F_AD_MAX_I]) f32[hw + J.F_AD_MAX_I] = dAd;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntervalMetrics, METRIC_VARIABLES, ReportScheduler, RuleError, StreamQosState, compileRule } from '../../src/report/index.js';
+import { IntervalMetrics, METRIC_VARIABLES, ReportScheduler, RuleError, compileRule } from '../../src/report/index.js';
 
 describe('properties', () => {
   it('any rule text is either compiled or refused with a RuleError naming the rule', () => {
@@ -46,22 +46,6 @@ describe('properties', () => {
           expect(s.nextDueMs(0)).toBe(now + s.intervalS(0) * 1000);
           prev = cur;
         }
-      }),
-    );
-  });
-
-  it('MOS tracker min/mean/last equal a naive computation', () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.double({ min: 0, max: 100, noNaN: true }), fc.double({ min: 1, max: 4.5, noNaN: true })), { minLength: 1, maxLength: 50 }), (xs) => {
-        const q = new StreamQosState(4);
-        q.reset(2);
-        for (const [r, mos] of xs) q.record(2, r, mos);
-        expect(q.minR[2]).toBe(Math.min(...xs.map((x) => x[0])));
-        expect(q.minMos[2]).toBe(Math.min(...xs.map((x) => x[1])));
-        expect(q.meanMos(2)).toBeCloseTo(xs.reduce((a, x) => a + x[1], 0) / xs.length, 9);
-        expect(q.lastR[2]).toBe(xs[xs.length - 1][0]);
-        expect(q.count[2]).toBe(xs.length);
-        expect(q.count[1]).toBe(0);
       }),
     );
   });

@@ -21,7 +21,12 @@ const STRING_KEYS = new Set(['CORRELATION_ID', 'RTP_SIP_CALL_ID', 'TYPE', 'SRC_I
 function scored(loss: Array<[number, number]>) {
   const q = new StreamQosState(8);
   const codec = codecs.resolve('PCMA', 8);
-  for (const [lost, expected] of loss) q.assessInterval(3, counters({ lost, expected, packets: expected - lost }), codec, estimateOneWayDelay(null));
+  // Back to back, 20 ms a packet: every interval spans well over FRAGMENT_MS.
+  let t = 0;
+  for (const [lost, expected] of loss) {
+    q.assessInterval(3, counters({ lost, expected, packets: expected - lost, startMs: t, endMs: t + 20 * (expected - 1) }), codec, estimateOneWayDelay(null));
+    t += 20 * expected;
+  }
   return q;
 }
 

@@ -11,7 +11,7 @@ import { rtp } from '../../src/gen/index.js';
 import { CodecTable, computeRFactor, estimateOneWayDelay, intervalLossPct } from '../../src/qos/index.js';
 import { QosReporter, StreamQosState } from '../../src/report/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
-import { J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT, UNDERRUN_DISCARDS } from '../../src/rtp/jitter-buffer.js';
+import { DEFAULT_JITTER_BUFFER, EARLY_SAMPLES, J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT, UNDERRUN_DISCARDS } from '../../src/rtp/jitter-buffer.js';
 import { synthPacket } from './helpers.js';
 
 const BASE_SEC = 1_700_000_000;
@@ -70,7 +70,7 @@ function arrivalMs(us: number, firstUs: number): number {
  * The reference: each buffer written out plainly from the description in jitter-buffer.ts (audio only,
  * no duplicates in these streams). Returns discards per buffer [F1, F2, ADAPT].
  */
-function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number; max: number; margin: number; history: number }): number[] {
+function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number; max: number; margin: number; start: number; history: number }): number[] {
   const firstUs = pkts[0].us;
   const firstTs = pkts[0].ts;
   const tref = arrivalMs(firstUs, firstUs);
@@ -78,7 +78,7 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
   const base = [0, 0];
   const runs = [0, 0, 0]; // late packets in a row per buffer
   let lo = 0;
-  let d = o.min;
+  let d = Math.fround(Math.min(o.max, Math.max(o.min, o.start)));
   let hist: number[] = [];
   let since = 0;
   const seen = new Set<number>();
@@ -109,10 +109,14 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
     }
     if (lateAdapt) discards[2]++;
     runs[2] = lateAdapt ? runs[2] + 1 : 0;
+    const filling = hist.length < o.history;
     hist.push(Math.fround(r));
     if (hist.length > o.history) hist.shift();
     since++;
-    if (since >= o.history || spurt) {
+    // While it fills: at 8, 16, 32, ... samples and when full; then every history; at talkspurts from 8 on.
+    const n = hist.length;
+    const grown = filling && n >= EARLY_SAMPLES && ((n & (n - 1)) === 0 || n === o.history);
+    if (grown || (!filling && since >= o.history) || (spurt && n >= EARLY_SAMPLES)) {
       since = 0;
       const s = [...hist].sort((a, b) => a - b);
       lo = s[Math.floor(((s.length - 1) * LO_PCT) / 100)];
@@ -122,6 +126,10 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
   });
   return discards;
 }
+
+/** The reference model's options for the buffers' defaults. */
+const D = DEFAULT_JITTER_BUFFER;
+const DEFAULTS = { f1: D.fixed1Ms, f2: D.fixed2Ms, min: D.adaptiveMinMs, max: D.adaptiveMaxMs, margin: D.adaptiveMarginMs, start: D.adaptiveStartMs, history: D.adaptiveHistory };
 
 /** A deterministic generator (xorshift) for delays. */
 function rng(seed: number): () => number {
@@ -202,15 +210,18 @@ describe('zero jitter', () => {
     for (let i = 30; i < 1500; i++) if (r() < 0.03) lost.add(i);
     const { snaps } = run(stream(1500, () => 0, (i) => lost.has(i)), 250);
     const q = new StreamQosState(4, { fixed1Ms: 50, fixed2Ms: 200, adaptiveMaxMs: 500, reference: 2, delayInMos: true });
-    for (const s of snaps) {
+    snaps.forEach((s, i) => {
       const jb = s.jb!.interval;
       q.assessInterval(s.slot, s.interval, codec, estimateOneWayDelay(null), jb);
       const lossPct = intervalLossPct(s.interval.lost, s.interval.expected);
       [50, 200, jb.adaptiveDelayMs].forEach((delayMs, b) => {
         expect(q.lastMosB[s.slot * 3 + b]).toBe(computeRFactor({ lossPct, burstR: s.interval.burstR, oneWayDelayMs: delayMs, codec }).mos);
       });
-      expect(jb.adaptiveDelayMs).toBe(20); // no jitter: the adaptive buffer stays at its minimum
-    }
+      // No jitter: the adaptive buffer plays its first EARLY_SAMPLES - 1 packets at its start delay, then
+      // stays at its minimum from its first recompute on.
+      const early = EARLY_SAMPLES - 1;
+      expect(jb.adaptiveDelayMs).toBeCloseTo(i === 0 ? (early * D.adaptiveStartMs + (250 - early) * D.adaptiveMinMs) / 250 : D.adaptiveMinMs, 9);
+    });
   });
 
   it('gives the RFC 3611 burst/gap metrics of the network loss model (Gmin 16) when nothing is discarded', () => {
@@ -259,7 +270,7 @@ describe('talkspurts, comfort noise and telephone events', () => {
 });
 
 describe('discards against the reference model', () => {
-  const o = { f1: 50, f2: 200, min: 20, max: 500, margin: 10, history: 64 };
+  const o = DEFAULTS;
   for (const [name, seed, maxDelayMs, markers] of [
     ['uniform 0-120 ms', 1, 120, false],
     ['uniform 0-300 ms with talkspurts', 2, 300, true],
@@ -290,7 +301,7 @@ describe('discards against the reference model', () => {
 
 describe('discards against the reference model, any stream', () => {
   it('holds for random delays, losses, duplicates and talkspurts', () => {
-    const o = { f1: 50, f2: 200, min: 20, max: 500, margin: 10, history: 64 };
+    const o = DEFAULTS;
     fc.assert(
       fc.property(
         fc.array(fc.record({ delay13: fc.integer({ min: 0, max: 30_000 }), lost: fc.boolean(), dup: fc.integer({ min: 0, max: 20 }), marker: fc.integer({ min: 0, max: 40 }) }), { minLength: 30, maxLength: 600 }),
@@ -315,6 +326,24 @@ describe('discards against the reference model, any stream', () => {
 });
 
 describe('adaptive buffer', () => {
+  it('starts at adaptive_start_ms and adapts from its first packets: 0-40 ms of jitter costs it no more than the 50 ms fixed buffer', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = rng(seed);
+      const { snaps } = run(stream(500, () => Math.floor(r() * 40_000)), 500);
+      const first = snaps[0].jb!.interval;
+      expect(first.discards[0], `seed ${seed}`).toBe(0); // within 50 ms of the first packet's delay
+      expect(first.discards[2], `seed ${seed}`).toBeLessThanOrEqual(1);
+      const q = score(snaps);
+      expect(q.lastMosB[snaps[0].slot * 3 + 2]).toBeGreaterThan(4.35);
+    }
+    // Held within min..max: a start below the minimum starts at the minimum.
+    const quiet = run(stream(250, () => 0), 250, { adaptiveStartMs: 5, adaptiveMinMs: 30 }).snaps[0].jb!.interval;
+    expect(quiet.adaptiveDelayMs).toBe(30);
+    const high = run(stream(250, () => 0), 250, { adaptiveStartMs: 80 }).snaps[0].jb!.interval;
+    expect(high.adaptiveMaxMs).toBe(80);
+    expect(high.adaptiveDelayMs).toBeCloseTo(((EARLY_SAMPLES - 1) * 80 + (250 - EARLY_SAMPLES + 1) * D.adaptiveMinMs) / 250, 9);
+  });
+
   it('converges to the spread of the delays plus the margin and then discards little', () => {
     const r = rng(11);
     const pkts = stream(3000, () => Math.floor(r() * 120_000));
@@ -385,7 +414,7 @@ describe('worked example (README)', () => {
   });
 });
 
-const WORKED_EXAMPLE = 'F1 2.05 (80 discarded), F2 4.33 (0), ADAPT 3.69 (28), network only 4.33';
+const WORKED_EXAMPLE = 'F1 2.05 (80 discarded), F2 4.33 (0), ADAPT 3.80 (24), network only 4.33';
 
 describe('warm-up of the packet path', () => {
   it('runs every branch on its own scratch buffers, for any valid options, and leaves engines untouched', async () => {
@@ -396,6 +425,6 @@ describe('warm-up of the packet path', () => {
     // A stream after the warm-up scores exactly as the reference model says (no shared state).
     const r = rng(7);
     const pkts = stream(600, () => 13 * Math.floor((r() * 90_000) / 13));
-    expect(run(pkts).final.jb!.cumulative.discards).toEqual(referenceDiscards(pkts, { f1: 50, f2: 200, min: 20, max: 500, margin: 10, history: 64 }));
+    expect(run(pkts).final.jb!.cumulative.discards).toEqual(referenceDiscards(pkts, DEFAULTS));
   });
 });
