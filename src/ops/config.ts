@@ -6,6 +6,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseCidr } from '../outbound/address-filter.js';
+import { DEFAULT_JITTER_BUFFER } from '../rtp/jitter-buffer.js';
 import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
   array,
@@ -169,13 +170,13 @@ export const probeSchema = obj(
             emulate: bool({ doc: 'Play every stream through emulated jitter buffers (two fixed, one adaptive) and score MOS on what they play; false: MOS from network loss only.', default: true }),
             reference: oneOf({ doc: "Buffer whose MOS is the report's MOS (and feeds the rules' mos and the RFC 3611 metrics): adaptive, fixed1, fixed2, or none (network loss only).", values: ['adaptive', 'fixed1', 'fixed2', 'none'] as const, default: 'adaptive' }),
             delay_in_mos: bool({ doc: "Each buffer's MOS also pays for that buffer's playout delay (E-model delay = network + buffer; BUFFER_DELAY is then the reference buffer's, emulated); false: MOS counts the buffers' discards only and BUFFER_DELAY is qos.jitter_buffer_ms.", default: false }),
-            fixed1_ms: num({ doc: 'Playout delay of the first fixed buffer (MOS_F1).', default: 50, min: 1, max: 5000 }),
-            fixed2_ms: num({ doc: 'Playout delay of the second fixed buffer (MOS_F2).', default: 200, min: 1, max: 5000 }),
-            adaptive_min_ms: num({ doc: 'Smallest delay of the adaptive buffer (MOS_ADAPT).', default: 20, min: 0, max: 5000 }),
-            adaptive_max_ms: num({ doc: 'Largest delay of the adaptive buffer.', default: 500, min: 1, max: 5000 }),
-            adaptive_margin_ms: num({ doc: 'Added to the spread (95th minus 5th percentile) of the recent network delays to give the adaptive delay.', default: 10, min: 0, max: 1000 }),
-            adaptive_start_ms: num({ doc: "The adaptive buffer's delay at stream start, until it has 8 packets of delay history to adapt from (held within adaptive_min_ms..adaptive_max_ms).", default: 40, min: 0, max: 5000 }),
-            adaptive_history: int({ doc: 'Packets of delay history per stream the adaptive buffer takes its percentiles from (4 bytes each per stream slot).', default: 64, min: 8, max: 1023 }),
+            fixed1_ms: num({ doc: 'Playout delay of the first fixed buffer (MOS_F1).', default: DEFAULT_JITTER_BUFFER.fixed1Ms, min: 1, max: 5000 }),
+            fixed2_ms: num({ doc: 'Playout delay of the second fixed buffer (MOS_F2).', default: DEFAULT_JITTER_BUFFER.fixed2Ms, min: 1, max: 5000 }),
+            adaptive_min_ms: num({ doc: 'Smallest delay of the adaptive buffer (MOS_ADAPT).', default: DEFAULT_JITTER_BUFFER.adaptiveMinMs, min: 0, max: 5000 }),
+            adaptive_max_ms: num({ doc: 'Largest delay of the adaptive buffer.', default: DEFAULT_JITTER_BUFFER.adaptiveMaxMs, min: 1, max: 5000 }),
+            adaptive_margin_ms: num({ doc: 'Added to the spread (95th minus 5th percentile) of the recent network delays to give the adaptive delay.', default: DEFAULT_JITTER_BUFFER.adaptiveMarginMs, min: 0, max: 1000 }),
+            adaptive_start_ms: num({ doc: "The adaptive buffer's delay at stream start, until it has 8 packets of delay history to adapt from (held within adaptive_min_ms..adaptive_max_ms).", default: DEFAULT_JITTER_BUFFER.adaptiveStartMs, min: 0, max: 5000 }),
+            adaptive_history: int({ doc: 'Packets of delay history per stream the adaptive buffer takes its percentiles from (4 bytes each per stream slot).', default: DEFAULT_JITTER_BUFFER.adaptiveHistory, min: 8, max: 1023 }),
           },
           {
             doc: 'Jitter-buffer emulation (MOS that hears jitter).',
