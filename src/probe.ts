@@ -11,6 +11,7 @@ import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
 import { ExitCode } from './ops/exit-codes.js';
+import type { DeadlineLoss } from './ops/lifecycle.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { LiveRun } from './ops/live-run.js';
 import { opsRuntime } from './ops/runtime.js';
@@ -235,13 +236,14 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     live.stopping();
     return loop.stop();
   }, 0);
-  rt?.lifecycle.onStop('final reports', () => pipeline.finish(), 10);
+  rt?.lifecycle.onStop('final reports', () => pipeline.finishInTurns(), 10);
   onReload(log, outputs, (next) => {
     pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
     pipeline.faults.setLimits(mediaFaultLimits(next.reports.faults));
     live.setRules(next);
   });
   summaryAtStop(config, () => logRunSummary(log, pipelineView(pipeline), outputs, 0));
+  rt?.lifecycle.setDeadlineLoss(() => deadlineLoss(pipelineView(pipeline), outputs));
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   rt?.lifecycle.onStop('report delivery', () => outputs.close(config.process.shutdownDeadlineMs), STOP_DELIVERY);
   await captureUntilStopped(loop.run(), timer);
@@ -310,6 +312,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
     for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
+  rt?.lifecycle.setDeadlineLoss(() => deadlineLoss(view, outputs));
   summaryAtStop(config, () => {
     // How the flow hash spread the load: packets and streams per worker.
     const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
@@ -345,6 +348,18 @@ function summaryAtStop(config: ProbeConfig, logSummary: () => void): void {
   // The deadline counts from the signal, which came just before the first step.
   lifecycle.onStop('run summary at the deadline', () => void setTimeout(once, Math.max(0, config.process.shutdownDeadlineMs - 50)).unref(), -1);
   lifecycle.onStop('run summary', once, STOP_DELIVERY + 1);
+}
+
+/**
+ * What the shutdown deadline cuts off: the final reports of the streams still open (not built; in worker mode
+ * as of each worker's latest message, which follows the reports it posted before it), and per destination
+ * the messages built but not yet handed over (queued, or written to a socket that has not taken them yet).
+ */
+function deadlineLoss(v: CounterView, outputs: Outputs): DeadlineLoss {
+  const notBuilt = v.activeStreams();
+  const notSent = outputs.destinations(true).map((d) => ({ destination: d.name, messages: d.queued }));
+  const sends = notSent.map((d) => `, ${d.messages} built but not sent to ${d.destination}`).join('');
+  return { fields: { finalReportsNotBuilt: notBuilt, notSent }, text: `final reports lost: ${notBuilt} not built${sends}` };
 }
 
 /**

@@ -8,7 +8,7 @@ import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from '
 import { openLiveCapture } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
 import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
-import { Pipeline, type RtcpFacts } from '../pipeline.js';
+import { FINISH_PART_STREAMS, Pipeline, type RtcpFacts } from '../pipeline.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
@@ -166,10 +166,13 @@ try {
 } finally {
   clearInterval(timer);
 }
-// Stopped: bindings sent before the stop still apply, then every stream's final report.
+// Stopped: bindings sent before the stop still apply, then every stream's final report, posted a part at a
+// time so the main thread sends them as they come; each part's stats say how many streams are still open.
 drainControl();
-pipeline.finish();
-flush();
-sendStats();
+for (let done = false; !done; ) {
+  done = pipeline.finishSome(FINISH_PART_STREAMS);
+  flush();
+  sendStats();
+}
 post({ t: 'done' });
 control.close();
