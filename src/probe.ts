@@ -29,7 +29,7 @@ import { EndReason, endReasonName } from './rtp/index.js';
  * loaded when it starts: a replay's start-up is mostly module loading and does without them.
  */
 async function liveModules() {
-  const [capture, loop, fanout, pool, privileges, inlining, liveRun] = await Promise.all([
+  const [capture, loop, fanout, pool, privileges, inlining, liveRun, link] = await Promise.all([
     import('./capture/live/index.js'),
     import('./pipeline/capture-loop.js'),
     import('./pipeline/workers/fanout-group.js'),
@@ -37,8 +37,9 @@ async function liveModules() {
     import('./ops/privileges.js'),
     import('./rtp/hot-path-inlining.js'),
     liveRunModules(),
+    import('./ops/link-watch.js'),
   ]);
-  return { ...capture, ...loop, ...fanout, ...pool, ...privileges, ...inlining, ...liveRun };
+  return { ...capture, ...loop, ...fanout, ...pool, ...privileges, ...inlining, ...liveRun, ...link };
 }
 type LiveModules = Awaited<ReturnType<typeof liveModules>>;
 
@@ -194,7 +195,8 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     m.openLiveCapture(m.liveCaptureOptions(c, { backend: c.backend, fanoutGroup: c.fanoutGroup || undefined, onWarning: (w) => log.warn(w) })).catch((err: Error & { code?: string }) => {
       throw Object.assign(m.explainFanoutError(err, c.fanoutGroup, false), { name: 'CaptureOpenError' });
     });
-  const source: LivePacketSource = await open();
+  const link = watchLink(m, c.interface, log);
+  const source: LivePacketSource = await m.openWhenUp(open, link, log);
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
   if (source.hostTimestamps) log.warn('timestamps come from the host clock (cap backend): jitter includes event-loop delay; reports carry HOST_TIMESTAMPS=1');
   // Outputs open before privileges drop: the JSON-lines file may be writable only by the starting user.
@@ -229,6 +231,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const timer = setInterval(() => {
     pipeline.captureDrops = drops();
     pipeline.wallTick(Date.now());
+    link.poll();
   }, 1000);
   timer.unref();
 
@@ -262,16 +265,23 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
   const fanoutGroup = workersFanoutGroup(m, log, c.interface, c.fanoutGroup);
-  const pool = new m.MediaWorkerPool(config, fanoutGroup, {
-    sink: live.target(outputs.sink),
-    log,
-    streamsStarted: (n) => rt?.metrics?.streamStarted(n),
-    streamEnded: events.streamEnded,
-    captureState: (state) => rt?.metrics?.setCaptureState(state),
-  });
+  const newPool = () =>
+    new m.MediaWorkerPool(config, fanoutGroup, {
+      sink: live.target(outputs.sink),
+      log,
+      streamsStarted: (n) => rt?.metrics?.streamStarted(n),
+      streamEnded: events.streamEnded,
+      captureState: (state) => rt?.metrics?.setCaptureState(state),
+    });
+  const link = watchLink(m, c.interface, log);
+  let pool: MediaWorkerPool;
   let opened: Awaited<ReturnType<MediaWorkerPool['start']>>;
   try {
-    opened = await pool.start();
+    // A pool whose start failed has ended its workers: a retry starts a new one.
+    ({ pool, opened } = await m.openWhenUp(async () => {
+      const p = newPool();
+      return { pool: p, opened: await p.start() };
+    }, link, log));
   } catch (err) {
     await outputs.close(0);
     throw Object.assign(m.explainFanoutError(err as Error, fanoutGroup, !c.fanoutGroup), { name: 'CaptureOpenError' });
@@ -299,6 +309,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
     pool.signalling.expire(Date.now());
+    link.poll();
   }, 1000);
   timer.unref();
 
@@ -370,6 +381,13 @@ function printStopTable(log: Logger, live: LiveRun): void {
   const table = live.finish();
   if (table) process.stderr.write(table);
   else log.info('no streams were running at stop');
+}
+
+/** The capture interface's link, for the logs, /healthz and /metrics (polled at the run's 1 s tick). */
+function watchLink(m: LiveModules, iface: string, log: Logger) {
+  const link = new m.LinkWatch(iface, log, m.readLinkState);
+  opsRuntime()?.metrics?.setLink(() => link.view());
+  return link;
 }
 
 /** Messages the outputs delivered and dropped, summed over their destinations (status line). */
