@@ -197,13 +197,14 @@ export class ProbeMetrics {
     });
     new Gauge({
       name: `${p}capture_interface_up`,
-      help: "1 while the capture interface is up with a link, 0 while it is down (administratively or no carrier) or gone; absent where the link cannot be read.",
+      help: '1 while the capture interface is up with a link, 0 while it is down (administratively or no carrier); absent where its link cannot be read (no sysfs, the "any" pseudo-interface).',
       labelNames: ['interface'] as const,
       registers,
       collect() {
         this.reset();
         const l = self.linkView?.();
-        if (l && l.state !== 'unknown') this.set({ interface: l.interface }, l.state === 'up' ? 1 : 0);
+        // Absent from sysfs: a pseudo-interface, or one deleted (capture_running and /healthz say that).
+        if (l && l.state !== 'unknown' && l.state !== 'absent') this.set({ interface: l.interface }, l.state === 'up' ? 1 : 0);
       },
     });
     // Worker mode: one series per media worker, so a stalled worker or one dropping packets stands out

@@ -93,7 +93,7 @@ describe.skipIf(!canRun)('capture interface down', () => {
       expect(JSON.parse(h.body)).toMatchObject({ status: 'capture interface down', capture: { interface: { name: 'db', link: 'admin-down' } } });
       expect(get(nsB, port, '/metrics').body).toMatch(/^rtpprobe_capture_interface_up\{interface="db"\} 0$/m);
       sh('ip', '-n', nsB, 'link', 'set', 'db', 'up');
-      expect(await until(() => log().includes('capture open'), 60_000), log()).toBe(true);
+      expect(await until(() => log().includes('"msg":"capture open"'), 60_000), log()).toBe(true);
       expect(await until(() => get(nsB, port, '/healthz').status === 200, 30_000, 200), log()).toBe(true);
       expect(get(nsB, port, '/metrics').body).toMatch(/^rtpprobe_capture_interface_up\{interface="db"\} 1$/m);
       sendRtp(nsA, 0, 50);
@@ -103,9 +103,18 @@ describe.skipIf(!canRun)('capture interface down', () => {
     });
   }, 240_000);
 
+  it('a stop while it waits for the interface at start ends the start at once with 0', async () => {
+    await withProbe(1, true, dir, async ({ log, stop }) => {
+      expect(await until(() => log().includes('capture interface down at start')), log()).toBe(true);
+      expect(await stop(), log()).toBe(0);
+      expect(log()).toContain('"msg":"stopped during start-up: nothing was measured yet"');
+      expect(log()).not.toContain('"msg":"capture open"');
+    });
+  }, 120_000);
+
   it.each([1, 2])('capture.workers=%i: down during a run, logged once when down and once when up, /healthz 503 and gauge 0 meanwhile; the stream goes on', async (workers) => {
     await withProbe(workers, false, dir, async ({ nsA, nsB, port, log, stop, jsonl }) => {
-      expect(await until(() => log().includes('capture open'), 60_000), log()).toBe(true);
+      expect(await until(() => log().includes('"msg":"capture open"'), 60_000), log()).toBe(true);
       sendRtp(nsA, 0, 50);
       expect(await until(() => rtpCounted(get(nsB, port, '/metrics').body) >= 50, 30_000, 200), log()).toBe(true);
       sh('ip', '-n', nsB, 'link', 'set', 'db', 'down');
