@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canNetns, sh, vethNamespaces } from '../capture-live/media-workers-helpers.js';
+import { canNetns, sendRtpInNamespace, sh, vethNamespaces } from '../capture-live/media-workers-helpers.js';
 import { until } from '../wait.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -33,14 +33,7 @@ except Exception:
 }
 
 /** RTP packets seq from..to-1 (one SSRC, 20 ms apart) from namespace A to 10.78.0.2:40000. */
-function sendRtp(ns: string, from: number, to: number): void {
-  sh('ip', 'netns', 'exec', ns, 'python3', '-c', `
-import socket, struct, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.78.0.1', 30000))
-for i in range(${from}, ${to}):
-    s.sendto(struct.pack('!BBHII', 0x80, 8, i, i * 160, 0x4321) + b'\\xd5' * 160, ('10.78.0.2', 40000)); time.sleep(0.02)
-`);
-}
+const sendRtp = (nsA: string, from: number, to: number) => sendRtpInNamespace(nsA, '10.78.0.1', '10.78.0.2', 0x4321, from, to);
 
 /** RTP packets the probe has counted in streams (-1 when the series is missing). */
 function rtpCounted(metrics: string): number {
