@@ -11,6 +11,7 @@ import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
 import { ExitCode } from './ops/exit-codes.js';
+import type { DeadlineLoss } from './ops/lifecycle.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { LiveRun } from './ops/live-run.js';
 import { opsRuntime } from './ops/runtime.js';
@@ -28,7 +29,7 @@ import { EndReason, endReasonName } from './rtp/index.js';
  * loaded when it starts: a replay's start-up is mostly module loading and does without them.
  */
 async function liveModules() {
-  const [capture, loop, fanout, pool, privileges, inlining, liveRun] = await Promise.all([
+  const [capture, loop, fanout, pool, privileges, inlining, liveRun, link] = await Promise.all([
     import('./capture/live/index.js'),
     import('./pipeline/capture-loop.js'),
     import('./pipeline/workers/fanout-group.js'),
@@ -36,8 +37,9 @@ async function liveModules() {
     import('./ops/privileges.js'),
     import('./rtp/hot-path-inlining.js'),
     liveRunModules(),
+    import('./ops/link-watch.js'),
   ]);
-  return { ...capture, ...loop, ...fanout, ...pool, ...privileges, ...inlining, ...liveRun };
+  return { ...capture, ...loop, ...fanout, ...pool, ...privileges, ...inlining, ...liveRun, ...link };
 }
 type LiveModules = Awaited<ReturnType<typeof liveModules>>;
 
@@ -215,7 +217,8 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     m.openLiveCapture(m.liveCaptureOptions(c, { backend: c.backend, fanoutGroup: c.fanoutGroup || undefined, onWarning: (w) => log.warn(w) })).catch((err: Error & { code?: string }) => {
       throw Object.assign(m.explainFanoutError(err, c.fanoutGroup, false), { name: 'CaptureOpenError' });
     });
-  const source: LivePacketSource = await open();
+  const link = watchLink(m, c.interface, log);
+  const source: LivePacketSource = await m.openWhenUp(open, link, log);
   log.info({ interface: c.interface, backend: source.backend, linkType: source.linkType, hostTimestamps: source.hostTimestamps }, 'capture open');
   if (source.hostTimestamps) log.warn('timestamps come from the host clock (cap backend): jitter includes event-loop delay; reports carry HOST_TIMESTAMPS=1');
   // Outputs open before privileges drop: the JSON-lines file may be writable only by the starting user.
@@ -250,6 +253,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const timer = setInterval(() => {
     pipeline.captureDrops = drops();
     pipeline.wallTick(Date.now());
+    link.poll();
   }, 1000);
   timer.unref();
 
@@ -257,13 +261,14 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     live.stopping();
     return loop.stop();
   }, 0);
-  rt?.lifecycle.onStop('final reports', () => pipeline.finish(), 10);
+  rt?.lifecycle.onStop('final reports', () => pipeline.finishInTurns(), 10);
   onReload(log, outputs, (next) => {
     pipeline.reporter.scheduler.reconfigure({ baseIntervalS: next.reports.intervalS, rules: next.reports.rules });
     pipeline.faults.setLimits(mediaFaultLimits(next.reports.faults));
     live.setRules(next);
   });
   summaryAtStop(config, () => logRunSummary(log, pipelineView(pipeline), outputs, 0));
+  rt?.lifecycle.setDeadlineLoss(() => deadlineLoss(pipelineView(pipeline), outputs));
   rt?.lifecycle.onStop('stream table', () => printStopTable(log, live), 50);
   rt?.lifecycle.onStop('report delivery', () => outputs.close(config.process.shutdownDeadlineMs), STOP_DELIVERY);
   await captureUntilStopped(loop.run(), timer);
@@ -282,16 +287,23 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
   const fanoutGroup = workersFanoutGroup(m, log, c.interface, c.fanoutGroup);
-  const pool = new m.MediaWorkerPool(config, fanoutGroup, {
-    sink: live.target(outputs.sink),
-    log,
-    streamsStarted: (n) => rt?.metrics?.streamStarted(n),
-    streamEnded: events.streamEnded,
-    captureState: (state) => rt?.metrics?.setCaptureState(state),
-  });
+  const newPool = () =>
+    new m.MediaWorkerPool(config, fanoutGroup, {
+      sink: live.target(outputs.sink),
+      log,
+      streamsStarted: (n) => rt?.metrics?.streamStarted(n),
+      streamEnded: events.streamEnded,
+      captureState: (state) => rt?.metrics?.setCaptureState(state),
+    });
+  const link = watchLink(m, c.interface, log);
+  let pool: MediaWorkerPool;
   let opened: Awaited<ReturnType<MediaWorkerPool['start']>>;
   try {
-    opened = await pool.start();
+    // A pool whose start failed has ended its workers: a retry starts a new one.
+    ({ pool, opened } = await m.openWhenUp(async () => {
+      const p = newPool();
+      return { pool: p, opened: await p.start() };
+    }, link, log));
   } catch (err) {
     await outputs.close(0);
     throw Object.assign(m.explainFanoutError(err as Error, fanoutGroup, !c.fanoutGroup), { name: 'CaptureOpenError' });
@@ -319,6 +331,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
     pool.signalling.expire(Date.now());
+    link.poll();
   }, 1000);
   timer.unref();
 
@@ -332,6 +345,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
     for (const f of r.failed) log.warn({ worker: f.worker, reason: f.reason }, 'media worker: reloaded report rules not confirmed');
     return { workers: r.applied };
   });
+  rt?.lifecycle.setDeadlineLoss(() => deadlineLoss(view, outputs));
   summaryAtStop(config, () => {
     // How the flow hash spread the load: packets and streams per worker.
     const perWorker = pool.workerStats().map((s) => ({ packets: s.packets, streams: s.streamsStarted, droppedKernel: s.capture.droppedKernel }));
@@ -370,6 +384,18 @@ function summaryAtStop(config: ProbeConfig, logSummary: () => void): void {
 }
 
 /**
+ * What the shutdown deadline cuts off: the final reports of the streams still open (not built; in worker mode
+ * as of each worker's latest message, which follows the reports it posted before it), and per destination
+ * the messages built but not yet handed over (queued, or written to a socket that has not taken them yet).
+ */
+function deadlineLoss(v: CounterView, outputs: Outputs): DeadlineLoss {
+  const notBuilt = v.activeStreams();
+  const notSent = outputs.destinations(true).map((d) => ({ destination: d.name, messages: d.queued }));
+  const sends = notSent.map((d) => `, ${d.messages} built but not sent to ${d.destination}`).join('');
+  return { fields: { finalReportsNotBuilt: notBuilt, notSent }, text: `final reports lost: ${notBuilt} not built${sends}` };
+}
+
+/**
  * A stop step after the final reports: the table of the streams running at stop goes to standard error
  * (standard output may carry JSON lines).
  */
@@ -377,6 +403,13 @@ function printStopTable(log: Logger, live: LiveRun): void {
   const table = live.finish();
   if (table) process.stderr.write(table);
   else log.info('no streams were running at stop');
+}
+
+/** The capture interface's link, for the logs, /healthz and /metrics (polled at the run's 1 s tick). */
+function watchLink(m: LiveModules, iface: string, log: Logger) {
+  const link = new m.LinkWatch(iface, log, m.readLinkState);
+  opsRuntime()?.metrics?.setLink(() => link.view());
+  return link;
 }
 
 /** Messages the outputs delivered and dropped, summed over their destinations (status line). */

@@ -1,7 +1,8 @@
 /**
  * The metrics HTTP endpoint: GET /metrics (Prometheus text format), GET /healthz (200 with JSON while
- * healthy, 503 once capture stopped unexpectedly), and the live JSON API the `top` command reads:
- * GET /api/streams and GET /api/calls (worst first; `?limit=N`). node:http only; no framework.
+ * healthy, 503 while the capture interface is down or once capture stopped unexpectedly), and the live
+ * JSON API the `top` command reads: GET /api/streams and GET /api/calls (worst first; `?limit=N`).
+ * node:http only; no framework.
  *
  * The endpoint cannot be exhausted by clients that connect and say nothing: connections are capped
  * (`metrics.max_connections`); a new connection beyond the cap closes the longest-idle one that has no

@@ -31,6 +31,12 @@ export interface LifecycleOptions {
   stepsFromMain?: boolean;
 }
 
+/** What a stop cut by the deadline lost: fields for the log line and the sentence that says it. */
+export interface DeadlineLoss {
+  fields: object;
+  text: string;
+}
+
 export class Lifecycle {
   private readonly stopSteps: Array<{ name: string; fn: StopStep; order: number }> = [];
   private readonly reloadHandlers: ReloadHandler[] = [];
@@ -48,6 +54,7 @@ export class Lifecycle {
   config: ProbeConfig | undefined;
   private reloader: (() => ProbeConfig) | undefined;
   private readonly exitFn: (code: number) => void;
+  private deadlineLoss: (() => DeadlineLoss) | undefined;
 
   constructor(opts: LifecycleOptions) {
     this.log = opts.log;
@@ -71,6 +78,17 @@ export class Lifecycle {
     this.stopSteps.push({ name, fn, order });
     // Stable sort: equal orders keep registration order; the CLI closes the metrics endpoint at order 100.
     this.stopSteps.sort((a, b) => a.order - b.order);
+  }
+
+  /** What a stop cut by the deadline loses, for the deadline's log line (read just before the exit). */
+  setDeadlineLoss(fn: () => DeadlineLoss): void {
+    this.deadlineLoss = fn;
+  }
+
+  /** One line when the deadline cuts the stop: what was lost, when the probe said how to count it. */
+  private logDeadline(exiting: boolean): void {
+    const loss = this.deadlineLoss?.();
+    this.log.error({ deadlineMs: this.deadlineMs, ...loss?.fields }, `shutdown deadline exceeded: ${exiting ? 'exiting, ' : ''}${loss?.text ?? 'some final reports may be lost'}`);
   }
 
   onReload(fn: ReloadHandler): void {
@@ -128,7 +146,7 @@ export class Lifecycle {
     this.log.info({ signal: sig, deadlineMs: this.deadlineMs }, 'stopping: flushing final reports');
     // The whole stop (steps, then the main function returning) must fit the deadline counted from the signal.
     const hard = setTimeout(() => {
-      this.log.error({ deadlineMs: this.deadlineMs }, 'shutdown deadline exceeded: exiting, some final reports may be lost');
+      this.logDeadline(true);
       this.finish(ExitCode.RUNTIME);
     }, this.deadlineMs);
     hard.unref();
@@ -175,7 +193,7 @@ export class Lifecycle {
     // Main ended by itself (replay finished, capture failed) or after a stop: make sure every step ran.
     const inTime = await this.stop(this.stopping ? 'signal' : 'end');
     if (!inTime) {
-      this.log.error({ deadlineMs: this.deadlineMs }, 'shutdown deadline exceeded: some final reports may be lost');
+      this.logDeadline(false);
       code = code === ExitCode.OK ? ExitCode.RUNTIME : code;
     }
     this.finish(code);

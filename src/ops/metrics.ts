@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CaptureStats } from '../capture/batch.js';
+import type { LinkView } from './link-watch.js';
 import type { LiveState } from './live-state.js';
 
 /** MOS buckets 1..4.5, finer at the top where calls usually are. */
@@ -48,6 +49,7 @@ export class ProbeMetrics {
   private ruleNames: () => readonly string[] = () => [];
   private readonly startedAt = Date.now();
   private deliveryView: (() => { degraded: Array<{ destination: string; reason: string }> }) | undefined;
+  private linkView: (() => LinkView) | undefined;
 
   private readonly captureReceived: Counter<'interface'>;
   private readonly captureDroppedKernel: Counter<'interface'>;
@@ -193,6 +195,18 @@ export class ProbeMetrics {
         this.set(self.captureState === 'running' ? 1 : 0);
       },
     });
+    new Gauge({
+      name: `${p}capture_interface_up`,
+      help: '1 while the capture interface is up with a link, 0 while it is down (administratively or no carrier); absent where its link cannot be read (no sysfs, the "any" pseudo-interface).',
+      labelNames: ['interface'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const l = self.linkView?.();
+        // Absent from sysfs: a pseudo-interface, or one deleted (capture_running and /healthz say that).
+        if (l && l.state !== 'unknown' && l.state !== 'absent') this.set({ interface: l.interface }, l.state === 'up' ? 1 : 0);
+      },
+    });
     // Worker mode: one series per media worker, so a stalled worker or one dropping packets stands out
     // (the totals above sum them).
     const perWorker = (name: string, help: string, field: 'received' | 'droppedKernel' | 'droppedInterface') =>
@@ -325,18 +339,25 @@ export class ProbeMetrics {
   setCaptureState(state: CaptureState): void {
     this.captureState = state;
   }
+  /** The capture interface's link: /healthz is 503 while it is down. */
+  setLink(view: () => LinkView): void {
+    this.linkView = view;
+  }
   /** Outputs whose destinations are down or lost reports recently make /healthz say 'degraded' (still 200). */
   setDeliveryHealth(view: () => { degraded: Array<{ destination: string; reason: string }> }): void {
     this.deliveryView = view;
   }
   health(): { healthy: boolean; body: HealthBody } {
-    const healthy = this.captureState !== 'failed';
+    const link = this.linkView?.();
+    const linkDown = link?.down === true;
+    const healthy = this.captureState !== 'failed' && !linkDown;
     const degraded = this.deliveryView?.().degraded ?? [];
     const body: HealthBody = {
-      status: !healthy ? 'capture stopped' : degraded.length > 0 ? 'degraded' : 'ok',
+      status: this.captureState === 'failed' ? 'capture stopped' : linkDown ? 'capture interface down' : degraded.length > 0 ? 'degraded' : 'ok',
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       capture: { state: this.captureState, running: this.captureState === 'running' },
     };
+    if (link) body.capture.interface = { name: link.interface, link: link.state, down_s: link.downS };
     if (degraded.length > 0) body.delivery = { degraded };
     return { healthy, body };
   }
@@ -354,8 +375,9 @@ export interface StreamTableCounts {
 
 export interface HealthBody {
   /** degraded: capture runs but a report destination is down or lost reports in the last minute. */
-  status: 'ok' | 'degraded' | 'capture stopped';
+  status: 'ok' | 'degraded' | 'capture interface down' | 'capture stopped';
   delivery?: { degraded: Array<{ destination: string; reason: string }> };
   uptime_s: number;
-  capture: { state: CaptureState; running: boolean };
+  /** `interface`: live capture's link (see LinkState), and how long it has been down, s. */
+  capture: { state: CaptureState; running: boolean; interface?: { name: string; link: string; down_s: number } };
 }

@@ -70,6 +70,12 @@ export interface RtcpFacts {
 }
 
 /**
+ * Streams ended per part of a stop (finishSome): a part's final reports take a few ms to build, then the
+ * outputs get a turn to send them.
+ */
+export const FINISH_PART_STREAMS = 100;
+
+/**
  * Where SIP state lives: by default a CallTracker owned by this pipeline (single thread); a media worker
  * passes a factory for its binding mirror instead.
  */
@@ -123,6 +129,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** performance.now() until which this batch's SIP is handled inline. */
   private sipInlineUntil = 0;
   private sipDrainScheduled = false;
+  /** finishSome() has begun: the SIP backlog and lingering calls are settled once. */
+  private finishing = false;
   private sipSliceMs = SIP_SLICE_MS;
   private sipShutdownMs = SIP_SHUTDOWN_MS;
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
@@ -526,10 +534,34 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** End of input or shutdown: every open stream gets its final report, every call ends. */
   finish(): void {
-    this.finishSip();
-    this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
-    this.engine.endAll(EndReason.shutdown);
+    while (!this.finishSome(Infinity));
+  }
+
+  /** finish() in parts with an event-loop turn between them: the outputs send each part's reports meanwhile. */
+  async finishInTurns(): Promise<void> {
+    while (!this.finishSome(FINISH_PART_STREAMS)) await new Promise<void>((r) => setImmediate(r));
+  }
+
+  /**
+   * finish() a part at a time, so a stop can send the final reports built so far between the parts (a
+   * shutdown deadline then loses only the reports not built yet): ends at most `maxStreams` streams per call.
+   * True once every stream and call has ended.
+   */
+  finishSome(maxStreams: number): boolean {
+    if (!this.finishing) {
+      this.finishing = true;
+      this.finishSip();
+      this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
+    }
+    const e = this.engine;
+    let ended = 0;
+    // forEachActive visits the active slots from the last: ending the one visited moves no other.
+    if (e.activeStreams > maxStreams) e.forEachActive((slot) => ended++ < maxStreams && e.endStream(slot, EndReason.shutdown));
+    if (e.activeStreams > 0 && ended === 0) e.endAll(EndReason.shutdown);
+    if (e.activeStreams > 0) return false;
+    e.endAll(EndReason.shutdown); // no stream left: discards the packets still held as candidates
     this.calls.endAll(this.nowMs);
+    return true;
   }
 
   private isSignalled(pkt: DecodedPacket): boolean {

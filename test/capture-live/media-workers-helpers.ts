@@ -58,6 +58,16 @@ export async function startProbe(cli: string, args: string[], openWithinMs = 30_
   return { child, log: () => out, exit, metricsPort: (JSON.parse(listening) as { port: number }).port };
 }
 
+/** RTP packets seq from..to-1 (PCMA, one SSRC, 20 ms apart) from `src`:30000 to `dst`:40000, sent inside namespace `ns`. */
+export function sendRtpInNamespace(ns: string, src: string, dst: string, ssrc: number, from: number, to: number): void {
+  sh('ip', 'netns', 'exec', ns, 'python3', '-c', `
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('${src}', 30000))
+for i in range(${from}, ${to}):
+    s.sendto(struct.pack('!BBHII', 0x80, 8, i, i * 160, ${ssrc}) + b'\\xd5' * 160, ('${dst}', 40000)); time.sleep(0.02)
+`);
+}
+
 /**
  * Python for the senders (needs base and calls defined): `sip`, a socket on sip_port + 1 sending to
  * sip_port = base + 4 * calls (SIP on ports of the test's own: other suites send SIP to 5060 meanwhile),

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendRtpInNamespace } from '../capture-live/media-workers-helpers.js';
 import { until } from '../wait.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -30,14 +31,7 @@ function linkUp(): void {
 }
 
 /** RTP packets seq from..to-1 (one SSRC, 20 ms apart) from namespace A to 10.77.0.2:40000. */
-function sendRtp(from: number, to: number): void {
-  sh('ip', 'netns', 'exec', nsA, 'python3', '-c', `
-import socket, struct, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.77.0.1', 30000))
-for i in range(${from}, ${to}):
-    s.sendto(struct.pack('!BBHII', 0x80, 8, i, i * 160, 0x1234) + b'\\xd5' * 160, ('10.77.0.2', 40000)); time.sleep(0.02)
-`);
-}
+const sendRtp = (from: number, to: number) => sendRtpInNamespace(nsA, '10.77.0.1', '10.77.0.2', 0x1234, from, to);
 
 /** RTP packets the probe has counted, read from its /metrics inside namespace B (-1 while unreadable). */
 function rtpCounted(port: number): number {

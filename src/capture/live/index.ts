@@ -4,3 +4,4 @@ export type { LivePacketSource, LiveBackendName } from './live-source.js';
 export { LIVE_DEFAULTS, resolveLiveOptions, type LiveBackend, type LiveCaptureOptions } from './options.js';
 export { liveStatsDelta, type LiveCaptureStats } from './stats.js';
 export { loadNativeAddon } from './native-addon.js';
+export { readLinkState, type LinkState } from './link-state.js';

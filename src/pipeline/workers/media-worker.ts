@@ -8,7 +8,7 @@ import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from '
 import { openLiveCapture } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
 import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
-import { Pipeline, type RtcpFacts } from '../pipeline.js';
+import { FINISH_PART_STREAMS, Pipeline, type RtcpFacts } from '../pipeline.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
@@ -18,7 +18,7 @@ import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } fro
 const STATS_MS = 1000;
 
 const data = workerData as MediaWorkerData & { control: MessagePort };
-const { config, fanoutGroup, control } = data;
+const { config, fanoutGroup, control, index } = data;
 const c = config.capture;
 const post = (m: WorkerToMain): void => parentPort!.postMessage(m);
 
@@ -56,13 +56,29 @@ const open = (): Promise<LivePacketSource> =>
     }),
   );
 
+/** Waits for this worker's turn to open its capture (MediaWorkerData.openTurn); the workers boot meanwhile. */
+function awaitOpenTurn(turn: Int32Array): void {
+  // Short waits: a pool that gives up terminates its workers, which takes effect between them.
+  for (let t = Atomics.load(turn, 0); t < index; t = Atomics.load(turn, 0)) Atomics.wait(turn, 0, t, 100);
+}
+
+/** The next worker's turn, whether this one opened or failed (the pool then ends them all). */
+function passOpenTurn(turn: Int32Array): void {
+  Atomics.add(turn, 0, 1);
+  Atomics.notify(turn, 0);
+}
+
+const turn = new Int32Array(data.openTurn);
 let source: LivePacketSource;
 try {
+  awaitOpenTurn(turn);
   source = await open();
 } catch (err) {
+  passOpenTurn(turn);
   post({ t: 'open-failed', message: (err as Error).message, code: (err as { code?: string }).code });
   process.exit(0);
 }
+passOpenTurn(turn);
 let loop: CaptureLoop | null = null;
 let stopping = false;
 let nextStatsMs = Date.now() + STATS_MS;
@@ -166,10 +182,13 @@ try {
 } finally {
   clearInterval(timer);
 }
-// Stopped: bindings sent before the stop still apply, then every stream's final report.
+// Stopped: bindings sent before the stop still apply, then every stream's final report, posted a part at a
+// time so the main thread sends them as they come; each part's stats say how many streams are still open.
 drainControl();
-pipeline.finish();
-flush();
-sendStats();
+for (let done = false; !done; ) {
+  done = pipeline.finishSome(FINISH_PART_STREAMS);
+  flush();
+  sendStats();
+}
 post({ t: 'done' });
 control.close();

@@ -13,6 +13,13 @@ export interface MediaWorkerData {
   index: number;
   config: ProbeConfig;
   fanoutGroup: number;
+  /**
+   * One Int32 shared by the pool's workers: the index of the worker whose turn it is to open its capture.
+   * Workers open one after the other, so the fanout group's members are in the order their sockets were
+   * made: the order the kernel re-adds them in when the interface comes back up, which keeps each flow on
+   * its worker across an interface down/up.
+   */
+  openTurn: SharedArrayBuffer;
 }
 
 /** A SIP packet a media worker captured: the transport payload (after IP reassembly) and its addresses. */

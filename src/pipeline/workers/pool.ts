@@ -55,6 +55,8 @@ export class MediaWorkerPool {
   readonly signalling: SignallingOwner;
   private readonly members: Member[] = [];
   private readonly crash: (err: Error) => void;
+  /** Whose turn it is to open the capture (see MediaWorkerData.openTurn). */
+  private readonly openTurn = new SharedArrayBuffer(4);
   /** Settles when every worker has exited after its final reports; rejects when one dies unexpectedly. */
   readonly finished: Promise<void>;
 
@@ -94,7 +96,7 @@ export class MediaWorkerPool {
   private spawn(index: number): Promise<{ backend: string; linkType: number; warnings: string[] }> {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./media-worker.js', import.meta.url), {
-      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, control: port2 },
+      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, control: port2 },
       transferList: [port2],
     });
     const member: Member = { index, worker, control: port1, stats: null, statsAtMs: 0, captureFailed: false, done: false, running: true, exited: new Promise((r) => worker.once('exit', r)) };

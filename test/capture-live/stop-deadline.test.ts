@@ -1,0 +1,103 @@
+/**
+ * A stop the shutdown deadline cuts: the probe holds more open streams than it can close within the
+ * deadline. The final reports built before the deadline must reach the collector (a real TCP HEP receiver,
+ * frames decoded by the strict decoder), and the deadline's log line must count exactly the reports the
+ * receiver did not get. `rtpprobe run -i lo` as a child process; needs root and a built dist/.
+ */
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeHep3Strict } from '../../src/hep/index.js';
+import { startStreamSink, type StreamSink } from '../hep/helpers.js';
+import { until } from '../wait.js';
+import { startProbe, type RunningProbe } from './media-workers-helpers.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = process.getuid?.() === 0 && existsSync(cli);
+
+/** More streams than a 1.5 s stop closes on this machine (building their reports alone takes longer). */
+const STREAMS = 30_000;
+const SSRC0 = 0x6d000000;
+const DEADLINE_MS = 1500;
+
+/** Four packets of each stream (the heuristic's min_consecutive), one SSRC per stream, from one socket. */
+async function sendStreams(from: number, to: number): Promise<void> {
+  const tx = createSocket('udp4');
+  await new Promise<void>((resolve) => tx.bind(from, '127.0.0.1', resolve));
+  const pkt = Buffer.alloc(12 + 160, 0xd5);
+  pkt.writeUInt8(0x80, 0);
+  pkt.writeUInt8(8, 1);
+  for (let i = 0; i < STREAMS; i++) {
+    for (let k = 0; k < 4; k++) {
+      pkt.writeUInt16BE(k, 2);
+      pkt.writeUInt32BE(k * 160, 4);
+      pkt.writeUInt32BE(SSRC0 + i, 8);
+      await new Promise<void>((resolve, reject) => tx.send(pkt, to, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+    }
+  }
+  tx.close();
+}
+
+describe.skipIf(!canRun)('rtpprobe run: a stop cut by the shutdown deadline', () => {
+  let probe: RunningProbe | undefined;
+  let sink: StreamSink | undefined;
+  afterAll(async () => {
+    if (probe && probe.child.exitCode === null) probe.child.kill('SIGKILL');
+    await sink?.close();
+  });
+
+  it.each([1, 2])('capture.workers=%i: sends the final reports built before the deadline and logs how many were lost', async (workers) => {
+    sink = await startStreamSink();
+    const base = 44000 + (process.pid % 400) * 8 + workers * 4;
+    probe = await startProbe(
+      cli,
+      [
+        '-i', 'lo', '-f', `udp and src port ${base} and dst port ${base + 2}`, '--hep', `tcp://127.0.0.1:${sink.port}`,
+        '--set', `capture.workers=${workers}`, '--set', `process.shutdown_deadline_ms=${DEADLINE_MS}`,
+        // Only the final reports go to the collector: no interval reports, no silence alerts.
+        '--set', 'reports.interval_s=3600', '--set', 'reports.faults.silence_s=0', '--set', 'capture.buffer_size_mb=256',
+      ],
+      120_000,
+    );
+    await sendStreams(base, base + 2);
+    const metrics = `http://127.0.0.1:${probe.metricsPort}/metrics`;
+    let text = '';
+    expect(
+      await until(async () => {
+        text = await fetch(metrics).then((r) => r.text(), () => '');
+        return new RegExp(`^rtpprobe_streams_active ${STREAMS}$`, 'm').test(text);
+      }, 120_000, 200),
+      text.split('\n').filter((l) => /streams_|capture_packets/.test(l)).join('\n'),
+    ).toBe(true);
+    probe.child.kill('SIGTERM');
+    const code = await probe.exit;
+    const log = probe.log();
+    // Whatever the probe handed to the kernel before it exited still arrives: wait for the connection to end.
+    expect(await until(() => sink!.sockets.length > 0 && sink!.sockets.every((s) => s.destroyed || s.readableEnded), 30_000), log).toBe(true);
+    const finals = new Set<number>();
+    for (const f of sink.frames) {
+      const m = decodeHep3Strict(f);
+      const r = JSON.parse(m.payload.toString()) as { TYPE: string; SSRC: number };
+      expect(r.TYPE).toBe('FINAL');
+      finals.add(r.SSRC - SSRC0);
+    }
+    expect(sink.deframeErrors).toEqual([]);
+    expect(code, log).toBe(1);
+    // A part was delivered and a part was cut.
+    expect(finals.size, log).toBeGreaterThan(0);
+    expect(finals.size, log).toBeLessThan(STREAMS);
+    const line = log
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; finalReportsNotBuilt?: number; notSent?: Array<{ destination: string; messages: number }> })
+      .find((l) => l.msg.startsWith('shutdown deadline exceeded: exiting'));
+    expect(line, log).toBeDefined();
+    const notSent = line!.notSent!.find((d) => d.destination === `tcp://127.0.0.1:${sink!.port}`)!.messages;
+    // The line counts exactly the reports the receiver did not get.
+    expect(line!.finalReportsNotBuilt! + notSent).toBe(STREAMS - finals.size);
+    await sink.close();
+    sink = undefined;
+  }, 300_000);
+});
