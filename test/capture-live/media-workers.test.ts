@@ -61,7 +61,8 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
   let probe: RunningProbe;
   let hep: Socket;
   const tag = String(process.pid);
-  const base = 40000 + (process.pid % 400) * 16;
+  // Above Linux's ephemeral ports (32768-60999): no other suite's socket on lo can take one of these.
+  const base = 61000 + (process.pid % 250) * 16;
   const reports: { atMs: number; callId: string; payload: Record<string, unknown> }[] = [];
 
   beforeAll(async () => {
@@ -75,7 +76,7 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
     const cfg = join(dir, 'probe.yaml');
     writeFileSync(cfg, `capture:\n  workers: 2\nsip:\n  ports: [${base + 4 * CALLS}]\nreports:\n  interval_s: 3600\n  send_rtcp: false\n  jsonl:\n    enabled: true\n    path: ${join(dir, 'reports.jsonl')}\n`);
-    // Both ends in the test's ports: other suites' sockets get ephemeral ports (32768-60999) in this range too.
+    // Both ends in the test's ports.
     const filter = `udp and src portrange ${base}-${base + 4 * CALLS + 1} and dst portrange ${base}-${base + 4 * CALLS + 1}`;
     probe = await startProbe(cli, ['-i', 'lo', '-f', filter, '-c', cfg, '--hep', `udp://127.0.0.1:${hep.address().port}`]);
   });
