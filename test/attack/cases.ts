@@ -250,6 +250,17 @@ export const CASES: AttackCase[] = [
       }),
   },
   {
+    name: 'forged-bye',
+    what: 'RTCP BYEs naming the real streams\' SSRCs from their senders\' hosts on other ports, or from another host',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        attacks: [{ kind: 'forged-bye', calls: CALLS, rate: big(size, 400, 4000), seconds: big(size, 2, 8) }],
+      }),
+  },
+  {
     name: 'sip-rate',
     what: 'SIP INVITE/200 with SDP at a high message rate plus RTP',
     ci: true,

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classicPcap, rtp, sipRequest, sipResponse, sdpBody, text, udpFrame } from '../../dist/gen/index.js';
+import { classicPcap, rtcpBye, rtcpCompound, rtcpRr, rtp, sipRequest, sipResponse, sdpBody, text, udpFrame } from '../../dist/gen/index.js';
 
 const spec = JSON.parse(process.argv[2]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -157,15 +157,27 @@ function attackPackets() {
       return { payload: rtp({ pt: 8, seq: k, ts: k * 160, ssrc: (0x7e000000 + s) >>> 0, payload }), src, sport: 7000 + 2 * (s % 500), dst: t.ip, dport: t.port };
     } };
   }
+  // The real calls' streams (the `calls` calls' 2 directions), for the attacks that forge their packets.
+  const streams = [];
+  for (let c = 0; c < (spec.calls ?? 0); c++) {
+    const l = callLayout(net, c);
+    streams.push({ src: l.a, sport: l.pa, dst: l.b, dport: l.pb, ssrc: l.ssrcA, seq: l.seqA }, { src: l.b, sport: l.pb, dst: l.a, dport: l.pa, ssrc: l.ssrcB, seq: l.seqB });
+  }
+  if (kind === 'forged-bye') {
+    // RTCP BYEs naming a real stream's SSRC, not on its RTCP flow: from its sender's host on other ports,
+    // or from another host on its RTCP ports (RTP + 1). Round robin over the real streams.
+    return { count, make: (i) => {
+      const st = streams[i % streams.length];
+      const bye = rtcpCompound(rtcpRr({ ssrc: st.ssrc }), rtcpBye({ ssrcs: [st.ssrc], reason: 'forged' }));
+      return Math.floor(i / streams.length) % 2 === 0
+        ? { payload: bye, src: st.src, sport: 41001 + 2 * (i % 100), dst: st.dst, dport: st.dport + 1 }
+        : { payload: bye, src, sport: st.sport + 1, dst: st.dst, dport: st.dport + 1 };
+    } };
+  }
   if (kind === 'seq-stray') {
     // Packets forged into the real streams (their 5-tuple and SSRC) with a sequence number 2,000 to 2,900
     // ahead of anything the stream sends (inside RFC 3550's MAX_DROPOUT) and a random timestamp: a replay
-    // or a corrupted packet. Round robin over the `calls` calls' 2 directions; `injected` counts them per SSRC.
-    const streams = [];
-    for (let c = 0; c < spec.calls; c++) {
-      const l = callLayout(net, c);
-      streams.push({ src: l.a, sport: l.pa, dst: l.b, dport: l.pb, ssrc: l.ssrcA, seq: l.seqA }, { src: l.b, sport: l.pb, dst: l.a, dport: l.pa, ssrc: l.ssrcB, seq: l.seqB });
-    }
+    // or a corrupted packet. Round robin; `injected` counts them per SSRC.
     return { count, make: (i) => {
       const st = streams[i % streams.length];
       return { payload: rtp({ pt: 8, seq: st.seq + 2000 + (random32() % 900), ts: random32(), ssrc: st.ssrc, payload }), src: st.src, sport: st.sport, dst: st.dst, dport: st.dport, ssrc: st.ssrc };
@@ -249,7 +261,7 @@ async function attack() {
     for (let i = 0; i < sent; i++) if (forged[i] !== undefined) injected[forged[i]] = (injected[forged[i]] ?? 0) + 1;
     return { sent, seconds: secs, via: 'tcpreplay', injected };
   }
-  if (spec.kind === 'seq-stray') throw new Error('seq-stray forges the real calls\' source addresses and ports: it needs tcpreplay');
+  if (spec.kind === 'seq-stray' || spec.kind === 'forged-bye') throw new Error(`${spec.kind} forges the real calls' source addresses: it needs tcpreplay`);
   const socks = new Map();
   const sockFor = async (addr, port) => {
     const k = `${addr}:${port}`;
