@@ -4,8 +4,8 @@
  *    sequence errors (one per gap however many are missing, one per late or duplicate packet);
  *  - RFC 3550's: A.1 validation (MAX_DROPOUT, MAX_MISORDER, a jump past MAX_MISORDER believed once the
  *    next packet follows it), A.3 expected count over all segments, and a 128-packet reorder window that
- *    tells duplicates from out-of-order packets; a number leaving the window goes to the loss model (loss-model.ts) with
- *    its final state, so a late packet is never counted as lost.
+ *    tells duplicates from out-of-order packets; a number leaving the window goes to the loss model
+ *    (loss-model.ts) with its final state, so a late packet is never counted as lost.
  * Extended numbers start one cycle up (W_CYCLES = 65536) so that a restart at number 0 stays positive.
  *
  * The per-packet functions take the record's views and the slot's cold int32 base `cw` (its cold uint16
