@@ -261,6 +261,17 @@ static void first_packet(hot_t *s, cold_t *c, double t, int seq, uint32_t ts, in
   c->callref = -1;
 }
 
+/* seq, ahead of the highest number by less than MAX_DROPOUT, becomes the highest. */
+static void rfc_advance(hot_t *s, cold_t *c, int seq) {
+  int32_t new_cycles = seq < s->max_seq ? s->cycles + SEQ_MOD : s->cycles;
+  s->cycles = new_cycles;
+  s->max_seq = (uint16_t)seq;
+  s->bad_seq = -1;
+  int32_t new_max = new_cycles + seq;
+  if (s->fin_ext <= new_max - WIN) finalize_up_to(s, c, new_max - WIN);
+  s->win[(new_max >> 5) & 3] |= 1u << (new_max & 31);
+}
+
 static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
   int max_seq = s->max_seq;
   int udelta = (seq - max_seq) & 0xffff;
@@ -268,16 +279,15 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
   int32_t max_ext = cycles + max_seq;
   if (udelta == 0) {
     c->du++;
-  } else if (udelta < MAX_DROPOUT) {
-    int32_t new_cycles = seq < max_seq ? cycles + SEQ_MOD : cycles;
-    s->cycles = new_cycles;
-    s->max_seq = (uint16_t)seq;
-    s->bad_seq = -1;
-    int32_t new_max = new_cycles + seq;
-    if (s->fin_ext <= new_max - WIN) finalize_up_to(s, c, new_max - WIN);
-    s->win[(new_max >> 5) & 3] |= 1u << (new_max & 31);
+  } else if (udelta <= MAX_MISORDER) {
+    rfc_advance(s, c, seq);
   } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
-    if (seq == s->bad_seq) {
+    /* A jump past the reorder distance, believed once the next packet follows it: a gap below
+     * MAX_DROPOUT, a restart beyond. */
+    if (seq == s->bad_seq && ((seq - 1 - max_seq) & 0xffff) < MAX_DROPOUT) {
+      rfc_advance(s, c, (seq - 1) & 0xffff);
+      rfc_advance(s, c, seq);
+    } else if (seq == s->bad_seq) {
       finalize_up_to(s, c, max_ext);
       int32_t base = SEQ_MOD + ((seq - 1) & 0xffff);
       c->exp_off += base - max_ext - 1;
@@ -542,8 +552,11 @@ static void jb_on_packet(hot_t *s, int slot, double t, int seq, uint32_t ts, int
   int ud = (seq - max_seq) & 0xffff;
   int gap;
   if (ud == 0) return;
-  if (ud < MAX_DROPOUT) gap = ud - 1;
-  else if (ud <= SEQ_MOD - MAX_MISORDER) gap = -2;
+  if (ud <= MAX_MISORDER) gap = ud - 1;
+  else if (ud <= SEQ_MOD - MAX_MISORDER) {
+    int jump = (seq - 1 - max_seq) & 0xffff; /* a jump confirmed as a gap: its numbers are lost */
+    gap = seq == s->bad_seq && jump < MAX_DROPOUT ? jump - 1 : -2;
+  }
   else {
     int32_t max_ext = s->cycles + max_seq;
     int32_t ext = max_ext - ((max_seq - seq) & 0xffff);

@@ -63,10 +63,10 @@ export interface PipelineEvents {
   rtcpFacts?(facts: RtcpFacts): void;
 }
 
-/** Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its sender's address words. */
+/** Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words and ports. */
 export interface RtcpFacts {
   rtt: Array<[ssrc: number, rttMs: number]>;
-  bye: Array<{ ssrcs: number[]; src: [number, number, number, number] }>;
+  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number }>;
 }
 
 /**
@@ -697,7 +697,9 @@ export class Pipeline<C extends CallView = CallTracker> {
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] !== 203) continue;
       byes = true;
-      this.endStreamsBySsrc((ssrc) => r.byeLists(i, ssrc), pkt.src0, pkt.src1, pkt.src2, pkt.src3);
+      for (let k = 0; k < r.count[i]; k++) {
+        this.endByeStream(r.byeSsrc(i, k), pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort);
+      }
     }
     if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt));
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
@@ -711,7 +713,9 @@ export class Pipeline<C extends CallView = CallTracker> {
     const facts: RtcpFacts = { rtt: [], bye: [] };
     for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
-      if (r.pt[i] === 203) facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3] });
+      if (r.pt[i] === 203) {
+        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort });
+      }
     }
     return facts;
   }
@@ -731,14 +735,20 @@ export class Pipeline<C extends CallView = CallTracker> {
     return syntheticCallId(this.snap);
   }
 
-  /** RTCP BYE: the sender's streams (same source address, an SSRC the BYE lists) end. */
-  private endStreamsBySsrc(listed: (ssrc: number) => boolean, s0: number, s1: number, s2: number, s3: number): void {
+  /**
+   * RTCP BYE listing `ssrc`, sent from s:sport to d:dport: the sender's stream of that SSRC ends. It is the
+   * stream on the RTP ports of that RTCP flow, one below each (RFC 3550 11) or the same (rtcp-mux, RFC
+   * 5761): a stream-index lookup each, so a flood of BYEs never walks the stream table, and a forged BYE
+   * from another host or other ports ends nothing.
+   */
+  private endByeStream(ssrc: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sport: number, dport: number): void {
     const e = this.engine;
-    e.forEachActive((slot) => {
-      if (!listed(e.ssrc(slot))) return;
-      if (e.srcAddrWord(slot, 0) !== s0 || e.srcAddrWord(slot, 1) !== s1 || e.srcAddrWord(slot, 2) !== s2 || e.srcAddrWord(slot, 3) !== s3) return;
-      e.endStream(slot, EndReason.rtcpBye);
-    });
+    for (let sp = sport - 1; sp <= sport; sp++) {
+      for (let dp = dport - 1; dp <= dport; dp++) {
+        const slot = e.findStream(s0, s1, s2, s3, d0, d1, d2, d3, sp, dp, ssrc);
+        if (slot >= 0) e.endStream(slot, EndReason.rtcpBye);
+      }
+    }
   }
 
   /** RTCP facts another pipeline saw (worker mode): round trips for this pipeline's reports, BYEs end streams. */
@@ -750,7 +760,9 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
       remote.set(ssrc >>> 0, ms);
     }
-    for (const b of f.bye) this.endStreamsBySsrc((ssrc) => b.ssrcs.includes(ssrc), b.src[0], b.src[1], b.src[2], b.src[3]);
+    for (const b of f.bye) {
+      for (const ssrc of b.ssrcs) this.endByeStream(ssrc, b.src[0], b.src[1], b.src[2], b.src[3], b.dst[0], b.dst[1], b.dst[2], b.dst[3], b.srcPort, b.dstPort);
+    }
   }
 
   /** The probe's latest round trip with the receiver of the stream with this SSRC, ms; NaN when none. */

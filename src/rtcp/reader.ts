@@ -147,19 +147,16 @@ export class RtcpReader {
     return this.body[i] + (this.pt[i] === 200 ? 24 : 4) + 24 * k;
   }
 
-  /** True when BYE sub-packet i lists `ssrc`. */
   /** The SSRCs BYE sub-packet i lists, as a new array (for objects that outlive the read: HOMER's JSON, worker facts). */
   byeSsrcs(i: number): number[] {
-    const p = this.body[i];
     const ssrcs: number[] = [];
-    for (let k = 0; k < this.count[i]; k++) ssrcs.push(this.u32(p + 4 * k));
+    for (let k = 0; k < this.count[i]; k++) ssrcs.push(this.byeSsrc(i, k));
     return ssrcs;
   }
 
-  byeLists(i: number, ssrc: number): boolean {
-    const p = this.body[i];
-    for (let k = 0; k < this.count[i]; k++) if (this.u32(p + 4 * k) === ssrc >>> 0) return true;
-    return false;
+  /** SSRC k (< count[i]) that BYE sub-packet i lists. */
+  byeSsrc(i: number, k: number): number {
+    return this.u32(this.body[i] + 4 * k);
   }
 
   private fail(error: string, stats: RtcpParseStats | undefined): boolean {

@@ -321,6 +321,14 @@ export class RtpEngine {
     return this.streams.find(key, pkt.src0 | 0, pkt.src1 | 0, pkt.src2 | 0, pkt.src3 | 0, pkt.dst0 | 0, pkt.dst1 | 0, pkt.dst2 | 0, pkt.dst3 | 0, k8, k9);
   }
 
+  /** Slot of the active stream of this 5-tuple (address words as DecodedPacket's) and SSRC, or -1. */
+  findStream(s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, srcPort: number, dstPort: number, ssrc: number): number {
+    if (srcPort < 0 || srcPort > 0xffff || dstPort < 0 || dstPort > 0xffff) return -1;
+    const k8 = (srcPort << 16) | dstPort;
+    const h = hashStreamKey(s0 | 0, s1 | 0, s2 | 0, s3 | 0, d0 | 0, d1 | 0, d2 | 0, d3 | 0, k8, ssrc | 0);
+    return this.streams.find(h, s0 | 0, s1 | 0, s2 | 0, s3 | 0, d0 | 0, d1 | 0, d2 | 0, d3 | 0, k8, ssrc | 0);
+  }
+
   /** The stream's clock rate (Hz), 0 while unknown: clockStepAt judges only streams with one. */
   clockRate(slot: number): number {
     return this.w[slot * L.HOT_W + L.W_CLOCK];

@@ -2,10 +2,10 @@
  * Sequence numbers and loss of a stream, two ways side by side, over its record (stream-store.ts):
  *  - Wireshark's (tshark 4.0 `-z rtp,streams`): cycles for its "expected" (first to last number) and
  *    sequence errors (one per gap however many are missing, one per late or duplicate packet);
- *  - RFC 3550's: A.1 validation (MAX_DROPOUT, MAX_MISORDER, a jump believed once the next packet follows
- *    it), A.3 expected count over all segments, and a 128-packet reorder window that tells duplicates
- *    from out-of-order packets; a number leaving the window goes to the loss model (loss-model.ts) with
- *    its final state, so a late packet is never counted as lost.
+ *  - RFC 3550's: A.1 validation (MAX_DROPOUT, MAX_MISORDER, a jump past MAX_MISORDER believed once the
+ *    next packet follows it), A.3 expected count over all segments, and a 128-packet reorder window that
+ *    tells duplicates from out-of-order packets; a number leaving the window goes to the loss model
+ *    (loss-model.ts) with its final state, so a late packet is never counted as lost.
  * Extended numbers start one cycle up (W_CYCLES = 65536) so that a restart at number 0 stays positive.
  *
  * The per-packet functions take the record's views and the slot's cold int32 base `cw` (its cold uint16
@@ -137,20 +137,24 @@ function rfcOtherSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotA
     w[cw + L.CW_DUPLICATES]++;
     return Gap.DUPLICATE;
   }
-  if (udelta < Seq.MAX_DROPOUT) {
-    const newCycles = seq < maxSeq ? cycles + Seq.MOD : cycles;
-    w[hw + L.W_CYCLES] = newCycles;
-    h16[hh + L.H_MAX_SEQ] = seq;
-    w[hw + L.W_BAD_SEQ] = -1;
-    const newMax = newCycles + seq;
-    if (w[hw + L.W_FINAL_EXT] <= newMax - Seq.WIN) finalizeUpTo(w, u8, slot, cw, newMax - Seq.WIN);
-    w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
+  if (udelta <= Seq.MAX_MISORDER) {
+    rfcAdvance(w, h16, u8, slot, cw, seq);
     return udelta - 1;
   }
   if (udelta <= Seq.MOD - Seq.MAX_MISORDER) {
-    // A big jump: believe it (a restart) only when the next packet follows it (RFC 3550 A.1 bad_seq).
+    // A jump past the reorder distance: believed only when the next packet follows it (RFC 3550 A.1
+    // bad_seq). Taken at once, a single stray packet (corrupted, or injected with the stream's addresses
+    // and SSRC) a few hundred numbers ahead would count every number up to it as lost and send the
+    // stream's own packets after it into a restart.
     if (seq === w[hw + L.W_BAD_SEQ]) {
-      // Close the old segment: its expected count is kept, its window is flushed to the loss model.
+      const jump = (seq - 1 - maxSeq) & 0xffff;
+      if (jump < Seq.MAX_DROPOUT) {
+        // A gap (an outage): the packet that announced it and this one continue the stream.
+        rfcAdvance(w, h16, u8, slot, cw, (seq - 1) & 0xffff);
+        rfcAdvance(w, h16, u8, slot, cw, seq);
+        return jump - 1;
+      }
+      // A restart. Close the old segment: its expected count is kept, its window is flushed to the loss model.
       finalizeUpTo(w, u8, slot, cw, maxExt);
       // The new segment starts at the packet that announced the jump, so both count as expected.
       const base = Seq.MOD + ((seq - 1) & 0xffff);
@@ -181,6 +185,19 @@ function rfcOtherSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotA
   }
   w[cw + L.CW_OUT_OF_ORDER]++;
   return Gap.LATE;
+}
+
+/** `seq`, ahead of the highest number by less than MAX_DROPOUT, becomes the highest (the numbers skipped stay unseen). */
+function rfcAdvance(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slot: number, cw: number, seq: number): void {
+  const hw = slot * L.HOT_W;
+  const hh = slot * L.HOT_H;
+  const newCycles = seq < h16[hh + L.H_MAX_SEQ] ? w[hw + L.W_CYCLES] + Seq.MOD : w[hw + L.W_CYCLES];
+  w[hw + L.W_CYCLES] = newCycles;
+  h16[hh + L.H_MAX_SEQ] = seq;
+  w[hw + L.W_BAD_SEQ] = -1;
+  const newMax = newCycles + seq;
+  if (w[hw + L.W_FINAL_EXT] <= newMax - Seq.WIN) finalizeUpTo(w, u8, slot, cw, newMax - Seq.WIN);
+  w[hw + L.W_REORDER + ((newMax >> 5) & 3)] |= 1 << (newMax & 31);
 }
 
 /** Feed final received/lost states of extended numbers up to `last` into the loss model. */

@@ -13,7 +13,7 @@ import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
 import { internAddress, isPrivateAddress, isUnspecifiedAddress } from './ip.js';
 import { type MalformedReason, SipParser, type SipMessage } from './message.js';
 import { parseSdp, type SdpMedia, type SdpSession } from './sdp.js';
-import { SipTcpReassembler } from './tcp.js';
+import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn } from './tcp.js';
 import { IndexList } from './index-list.js';
 
 export type CallEndReason = 'bye' | 'cancel' | 'rejected' | 'idle-timeout' | 'max-age' | 'evicted';
@@ -208,7 +208,7 @@ export class CallTracker {
   // The packet being consumed, for the TCP callback (bound once, no closure per packet).
   private curPkt: DecodedPacket | null = null;
   private curNowMs = 0;
-  private readonly consumeStream: (buf: Uint8Array, off: number, len: number) => number;
+  private readonly consumeStream: ConsumeFn;
   private readonly srcScratch = new Uint32Array(4);
 
   constructor(hooks: CallTrackerHooks = {}, o: CallTrackerOptions = {}) {
@@ -238,7 +238,7 @@ export class CallTracker {
     this.hookUpdated = hooks.onBindingUpdated ?? noop;
     this.hookMessage = hooks.onMessage;
     this.hookEvicted = hooks.onCallEvicted ?? noop;
-    this.consumeStream = (buf, off, len) => this.streamMessage(buf, off, len);
+    this.consumeStream = (buf, off, len, need) => this.streamMessage(buf, off, len, need);
     this.stats = {
       sipMessages: 0,
       sipUdp: 0,
@@ -391,13 +391,16 @@ export class CallTracker {
     this.handle(msg, pkt, nowMs);
   }
 
-  private streamMessage(buf: Uint8Array, off: number, len: number): number {
+  private streamMessage(buf: Uint8Array, off: number, len: number, need: Int32Array): number {
     if (!looksLikeSip(buf, off, len)) {
       // Not at a start line: either too few bytes to tell yet, or the stream lost sync.
       return couldStartSip(buf, off, len) ? 0 : -1;
     }
     const msg = this.parser.parse(buf, off, len, true);
-    if (msg === null && this.parser.lastError === 'incomplete') return 0;
+    if (msg === null && this.parser.lastError === 'incomplete') {
+      need[0] = this.parser.lastLength > 0 ? this.parser.lastLength : AWAIT_HEADER_END;
+      return 0;
+    }
     this.stats.sipTcp++;
     this.countParse();
     if (msg === null) return this.parser.lastLength > 0 ? this.parser.lastLength : -1;

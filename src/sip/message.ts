@@ -46,11 +46,12 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /** Index just past the blank line ending the header block, or -1. Accepts CRLFCRLF and bare LFLF. */
 export function findHeaderEnd(buf: Uint8Array, off: number, end: number): number {
-  let i = buf.indexOf(10, off);
-  while (i >= 0 && i + 1 < end) {
+  // Bounded by `end`: indexOf would search on through whatever the buffer holds after it (a TCP
+  // connection's buffer keeps its earlier bytes).
+  for (let i = off; i + 1 < end; i++) {
+    if (buf[i] !== 10) continue;
     if (buf[i + 1] === 10) return i + 2;
     if (buf[i + 1] === 13 && i + 2 < end && buf[i + 2] === 10) return i + 3;
-    i = buf.indexOf(10, i + 1);
   }
   return -1;
 }
@@ -114,8 +115,9 @@ function startsWithIgnoreCase(buf: Uint8Array, s: number, e: number, word: Uint8
 export class SipParser {
   lastError: MalformedReason = 'none';
   /**
-   * Bytes the last parsed message occupies, also when it was rejected (so a TCP stream can skip it);
-   * 0 when the framing itself is unknown (incomplete, or no usable Content-Length).
+   * Bytes the last parsed message occupies, also when it was rejected (so a TCP stream can skip it) or
+   * is still incomplete with its header block read; 0 when the framing itself is unknown (no header end
+   * yet, or no usable Content-Length).
    */
   lastLength = 0;
   private readonly aLegHeaders: Uint8Array[];
@@ -267,7 +269,10 @@ export class SipParser {
       // TCP requires Content-Length (RFC 3261 18.3); without it assume no body so the stream stays in sync.
       bodyLen = stream ? 0 : available;
     } else if (contentLength > available) {
-      if (stream) return this.fail('incomplete');
+      if (stream) {
+        this.lastLength = hdrEnd - off + contentLength; // what the stream must hold before it is worth parsing again
+        return this.fail('incomplete');
+      }
       msg.bodyTruncated = true;
       bodyLen = 0;
     } else bodyLen = contentLength;

@@ -9,8 +9,13 @@
  * the next segment that begins with a SIP start line (counted as 'gaps'). Holding more would cost
  * memory per connection for a case where the lost bytes rarely come back (the mirror does not see
  * the retransmissions it dropped). Retransmitted bytes already consumed are skipped.
+ *
+ * A message that arrives a few bytes per segment is parsed again only once a segment can complete it
+ * (its length reached, or a blank line ending its header block): parsed at every segment, a message of
+ * n bytes sent one byte a segment would cost n^2 / 2 bytes of parsing.
  */
 import { couldStartSip, looksLikeSip } from './detect.js';
+import { findHeaderEnd } from './message.js';
 
 export interface TcpStats {
   connections: number;
@@ -33,6 +38,13 @@ class TcpConnection {
   held: Uint8Array = new Uint8Array(0);
   heldSeq = 0;
   heldLen = 0;
+  /**
+   * What the buffered (incomplete) message needs before it is worth parsing again: its length once its
+   * header block told it, AWAIT_HEADER_END while that block is open (the first `scanned` bytes hold no
+   * blank line), 0 when not known.
+   */
+  need = 0;
+  scanned = 0;
   constructor(size: number) {
     this.buf = new Uint8Array(size);
   }
@@ -50,10 +62,15 @@ class TcpConnection {
 }
 
 /**
- * Called for each buffered region that may hold complete messages; returns bytes consumed, 0 when the
- * message is incomplete, -1 when the bytes are not SIP (the connection then resyncs).
+ * Called for each buffered region that may hold complete messages; returns bytes consumed, -1 when the
+ * bytes are not SIP (the connection then resyncs), or 0 when the message is incomplete, with need[0] set
+ * to what it takes: its length in bytes once its header block told it, AWAIT_HEADER_END while that block
+ * has not ended, or left 0 when not known.
  */
-export type ConsumeFn = (buf: Uint8Array, off: number, len: number) => number;
+export type ConsumeFn = (buf: Uint8Array, off: number, len: number, need: Int32Array) => number;
+
+/** need[0] of a message whose header block has not ended: only a blank line can complete it. */
+export const AWAIT_HEADER_END = -1;
 
 export class SipTcpReassembler {
   private readonly conns = new Map<number, TcpConnection>();
@@ -63,6 +80,9 @@ export class SipTcpReassembler {
   private desync = false;
   /** The current segment is on a configured SIP port. */
   private sipPort = false;
+  /** ConsumeFn's need, and what it said of the message the last drain left incomplete (0: none left). */
+  private readonly need = new Int32Array(1);
+  private lastNeed = 0;
 
   constructor(
     private readonly maxConnections = 1024,
@@ -197,16 +217,35 @@ export class SipTcpReassembler {
       const used = this.drain(buf, off, len, consume);
       if (this.resyncIfRejected(c)) return;
       this.keep(c, buf, off + used, len - used);
+      this.awaitRest(c);
       return;
     }
     c.buf.set(buf.subarray(off, off + len), c.len);
     c.len += len;
+    if (!this.mayComplete(c)) return;
     const used = this.drain(c.buf, 0, c.len, consume);
     if (this.resyncIfRejected(c)) return;
     if (used > 0) {
       c.buf.copyWithin(0, used, c.len);
       c.len -= used;
     }
+    this.awaitRest(c);
+  }
+
+  /** The buffer now starts with the message the drain left incomplete (if any): what it needs. */
+  private awaitRest(c: TcpConnection): void {
+    c.need = c.len > 0 ? this.lastNeed : 0;
+    c.scanned = c.len;
+  }
+
+  /** False while the buffered message cannot be complete: fewer bytes than its length, no blank line since the last look. */
+  private mayComplete(c: TcpConnection): boolean {
+    if (c.need > 0) return c.len >= c.need;
+    if (c.need !== AWAIT_HEADER_END) return true;
+    // A blank line ending in the new bytes may begin up to 2 bytes before them (LF CR LF).
+    if (findHeaderEnd(c.buf, Math.max(0, c.scanned - 2), c.len) >= 0) return true;
+    c.scanned = c.len;
+    return false;
   }
 
   private resyncIfRejected(c: TcpConnection): boolean {
@@ -232,14 +271,17 @@ export class SipTcpReassembler {
   /** Hands complete messages to `consume` until it needs more bytes; skips CRLF keep-alives between messages. */
   private drain(buf: Uint8Array, off: number, len: number, consume: ConsumeFn): number {
     let used = 0;
+    this.lastNeed = 0;
     while (used < len) {
       const ch = buf[off + used];
       if (ch === 13 || ch === 10) {
         used++;
         continue;
       }
-      const n = consume(buf, off + used, len - used);
+      this.need[0] = 0;
+      const n = consume(buf, off + used, len - used, this.need);
       if (n < 0) this.desync = true;
+      if (n === 0) this.lastNeed = this.need[0];
       if (n <= 0) break;
       used += n;
     }
@@ -258,6 +300,7 @@ export class SipTcpReassembler {
     c.s0 = s0; c.s1 = s1; c.s2 = s2; c.s3 = s3; c.d0 = d0; c.d1 = d1; c.d2 = d2; c.d3 = d3; c.sp = sp; c.dp = dp;
     c.len = 0;
     c.heldLen = 0;
+    c.need = 0;
     this.conns.set(key, c);
     this.stats.connections = this.conns.size;
     return c;

@@ -52,7 +52,14 @@ interface Scenario {
    */
   healthRetries?: number;
   /** Extra checks once the collector has everything. */
-  after?: (hep: HepReceiver, sent: { calls: SentStream[]; attacks: Array<Record<string, number>> }, p: Probe) => string[];
+  after?: (hep: HepReceiver, sent: { calls: SentStream[]; attacks: AttackSent[] }, p: Probe) => string[];
+}
+
+/** What an attack sender reports: packets sent, seconds, and the packets it forged into each real stream (by SSRC). */
+interface AttackSent {
+  sent: number;
+  seconds: number;
+  injected?: Record<number, number>;
 }
 
 /** The RTP ports of the real calls (both sides), as the attack targets. */
@@ -99,7 +106,7 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     const t0 = Date.now();
     let running = true;
     // Attack packets are built first; the flood starts once the calls' media is flowing.
-    const senders = (s.attacks ?? []).map((a) => startSender<Record<string, number>>({ role: 'attack', net: NET, targets: callTargets(), waitForGo: true, ...a }));
+    const senders = (s.attacks ?? []).map((a) => startSender<AttackSent>({ role: 'attack', net: NET, targets: callTargets(), waitForGo: true, ...a }));
     await Promise.all(senders.map((x) => x.ready));
     const calls = runSender<{ streams: SentStream[] }>({ role: 'calls', calls: CALLS, packets: s.packets, net: NET, ...s.calls });
     // The flood starts once every real stream is being measured.
@@ -152,6 +159,15 @@ async function scenario(s: Scenario): Promise<CaseResult> {
     if (!summary) problems.push('no run summary logged at exit');
     else if (closing !== summary.streams) problems.push(`${closing} closing reports reached the collector for ${summary.streams} streams (probe: hep dropped ${summary.outputs?.filter((o) => o.output === 'hep').map((o) => o.dropped).join('+') ?? '?'}${hep.transport === 'udp' ? `; UDP receive-buffer overflows on this host meanwhile: ${figures.udp_rcvbuf_errors}` : ''})`);
     if (hep.bad > 0) problems.push(`${hep.bad} undecodable HEP packets at the collector`);
+    // Packets an attack forged into a real stream (its 5-tuple and SSRC) count as the stream's packets, as
+    // tshark counts them: received (TOTAL_PK), not expected, so each offsets one lost packet (never below 0).
+    for (const a of sentAttacks) {
+      for (const st of sentCalls.streams) {
+        const n = a.injected?.[st.ssrc] ?? 0;
+        st.sent += n;
+        st.lost = Math.max(0, st.lost - n);
+      }
+    }
     const real = checkRealCalls(sentCalls.streams, hep.reports);
     figures.real_streams_exact = `${sentCalls.streams.length - new Set(real.map((x) => x.split(':').slice(0, 2).join(':'))).size}/${sentCalls.streams.length}`;
     if (real.length > 0) problems.push(`real calls: ${real.length} problems, first: ${real.slice(0, 3).join('; ')}`);
@@ -220,6 +236,28 @@ export const CASES: AttackCase[] = [
           ['rtpprobe_streams_evicted_total', 'rtpprobe_streams_evicted_unconfirmed_total', 'rtpprobe_rtp_packets_held_back_total']
             .filter((name) => !p.lastMetrics.includes(`${name} 0`))
             .map((name) => `${name} is not served as 0: ${p.lastMetrics.split('\n').find((l) => l.startsWith(name + ' ')) ?? 'absent'}`),
+      }),
+  },
+  {
+    name: 'seq-stray',
+    what: 'packets forged into the real streams (their 5-tuple and SSRC) 2,000-2,900 numbers ahead, random timestamps',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        attacks: [{ kind: 'seq-stray', calls: CALLS, rate: big(size, 40, 200), seconds: big(size, 2, 8) }],
+      }),
+  },
+  {
+    name: 'forged-bye',
+    what: 'RTCP BYEs naming the real streams\' SSRCs from their senders\' hosts on other ports, or from another host',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        attacks: [{ kind: 'forged-bye', calls: CALLS, rate: big(size, 400, 4000), seconds: big(size, 2, 8) }],
       }),
   },
   {

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classicPcap, rtp, sipRequest, sipResponse, sdpBody, text, udpFrame } from '../../dist/gen/index.js';
+import { classicPcap, rtcpBye, rtcpCompound, rtcpRr, rtp, sipRequest, sipResponse, sdpBody, text, udpFrame } from '../../dist/gen/index.js';
 
 const spec = JSON.parse(process.argv[2]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -39,16 +39,24 @@ async function paced(rate, count, maxSeconds, send) {
   return { sent: i, seconds: (nowMs() - t0) / 1000 };
 }
 
+/**
+ * Call c's two sides: addresses, RTP ports, and each direction's SSRC and first sequence number (A sends
+ * from 0, B from 1000). The attacks that forge a real stream's packets read it here too.
+ */
+function callLayout(net, c) {
+  return {
+    a: `${net}.1.${c + 1}`, b: `${net}.2.${c + 1}`, pa: 20000 + 2 * c, pb: 30000 + 2 * c,
+    ssrcA: (0x5a000000 + c * 2) >>> 0, ssrcB: (0x5b000000 + c * 2 + 1) >>> 0, seqA: 0, seqB: 1000,
+  };
+}
+
 async function calls() {
   const { calls: n, packets, net, tag = 'call', sipPort = 5060, dupEvery = 0 } = spec;
   const streams = [];
   const legs = [];
   for (let c = 0; c < n; c++) {
-    const a = `${net}.1.${c + 1}`;
-    const b = `${net}.2.${c + 1}`;
+    const { a, b, pa, pb, ssrcA, ssrcB, seqA, seqB } = callLayout(net, c);
     const callId = `${tag}-${c}-${process.pid}@attack.test`;
-    const pa = 20000 + 2 * c;
-    const pb = 30000 + 2 * c;
     const sipA = await udp(a, sipPort);
     const sipB = await udp(b, sipPort);
     const ra = await udp(a, pa);
@@ -63,9 +71,7 @@ async function calls() {
     // Designed loss: call c loses (c % 4) packets per direction, spread over the call.
     const lossA = new Set(Array.from({ length: c % 4 }, (_, k) => 10 + k * 17));
     const lossB = new Set(Array.from({ length: (c + 1) % 4 }, (_, k) => 12 + k * 19));
-    const ssrcA = (0x5a000000 + c * 2) >>> 0;
-    const ssrcB = (0x5b000000 + c * 2 + 1) >>> 0;
-    legs.push({ sipA, sipB, ra, rb, a, b, pa, pb, lossA, lossB, ssrcA, ssrcB, common });
+    legs.push({ sipA, sipB, ra, rb, a, b, pa, pb, lossA, lossB, ssrcA, ssrcB, seqA, seqB, common });
     const dups = (loss) => (dupEvery > 0 ? Array.from({ length: packets }, (_, k) => k).filter((k) => k % dupEvery === dupEvery - 1 && !loss.has(k)).length : 0);
     streams.push({ callId, src: a, srcPort: pa, dst: b, dstPort: pb, ssrc: ssrcA, sent: packets - lossA.size + dups(lossA), lost: lossA.size, duplicates: dups(lossA) });
     streams.push({ callId, src: b, srcPort: pb, dst: a, dstPort: pa, ssrc: ssrcB, sent: packets - lossB.size + dups(lossB), lost: lossB.size, duplicates: dups(lossB) });
@@ -77,8 +83,8 @@ async function calls() {
     const wait = t0 + k * 20 - nowMs();
     if (wait > 0) await sleep(wait);
     for (const l of legs) {
-      const pktA = rtp({ pt: 8, seq: k, ts: k * 160, ssrc: l.ssrcA, payload });
-      const pktB = rtp({ pt: 8, seq: 1000 + k, ts: 5000 + k * 160, ssrc: l.ssrcB, payload });
+      const pktA = rtp({ pt: 8, seq: l.seqA + k, ts: k * 160, ssrc: l.ssrcA, payload });
+      const pktB = rtp({ pt: 8, seq: l.seqB + k, ts: 5000 + k * 160, ssrc: l.ssrcB, payload });
       const dup = dupEvery > 0 && k % dupEvery === dupEvery - 1;
       if (!l.lossA.has(k)) for (let r = dup ? 2 : 1; r > 0; r--) l.ra.send(pktA, l.pb, l.b);
       if (!l.lossB.has(k)) for (let r = dup ? 2 : 1; r > 0; r--) l.rb.send(pktB, l.pa, l.a);
@@ -151,6 +157,32 @@ function attackPackets() {
       return { payload: rtp({ pt: 8, seq: k, ts: k * 160, ssrc: (0x7e000000 + s) >>> 0, payload }), src, sport: 7000 + 2 * (s % 500), dst: t.ip, dport: t.port };
     } };
   }
+  // The real calls' streams (the `calls` calls' 2 directions), for the attacks that forge their packets.
+  const streams = [];
+  for (let c = 0; c < (spec.calls ?? 0); c++) {
+    const l = callLayout(net, c);
+    streams.push({ src: l.a, sport: l.pa, dst: l.b, dport: l.pb, ssrc: l.ssrcA, seq: l.seqA }, { src: l.b, sport: l.pb, dst: l.a, dport: l.pa, ssrc: l.ssrcB, seq: l.seqB });
+  }
+  if (kind === 'forged-bye') {
+    // RTCP BYEs naming a real stream's SSRC, not on its RTCP flow: from its sender's host on other ports,
+    // or from another host on its RTCP ports (RTP + 1). Round robin over the real streams.
+    return { count, make: (i) => {
+      const st = streams[i % streams.length];
+      const bye = rtcpCompound(rtcpRr({ ssrc: st.ssrc }), rtcpBye({ ssrcs: [st.ssrc], reason: 'forged' }));
+      return Math.floor(i / streams.length) % 2 === 0
+        ? { payload: bye, src: st.src, sport: 41001 + 2 * (i % 100), dst: st.dst, dport: st.dport + 1 }
+        : { payload: bye, src, sport: st.sport + 1, dst: st.dst, dport: st.dport + 1 };
+    } };
+  }
+  if (kind === 'seq-stray') {
+    // Packets forged into the real streams (their 5-tuple and SSRC) with a sequence number 2,000 to 2,900
+    // ahead of anything the stream sends (inside RFC 3550's MAX_DROPOUT) and a random timestamp: a replay
+    // or a corrupted packet. Round robin; `injected` counts them per SSRC.
+    return { count, make: (i) => {
+      const st = streams[i % streams.length];
+      return { payload: rtp({ pt: 8, seq: st.seq + 2000 + (random32() % 900), ts: random32(), ssrc: st.ssrc, payload }), src: st.src, sport: st.sport, dst: st.dst, dport: st.dport, ssrc: st.ssrc };
+    } };
+  }
   if (kind === 'junk') {
     // Random bytes (random lengths) to the real calls' RTP ports and to the SIP port.
     return { count, make: (i) => {
@@ -208,9 +240,11 @@ async function attack() {
     const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-attack-pcap-'));
     const file = join(dir, 'attack.pcap');
     const records = [];
+    const forged = []; // the real stream's SSRC of each packet forged into one
     for (let i = 0; i < count; i++) {
       const p = make(i);
       records.push({ tsNs: BigInt(i) * 1000n, data: udpFrame(p.src, p.sport, p.dst, p.dport, p.payload) });
+      forged.push(p.ssrc);
     }
     writeFileSync(file, classicPcap(records));
     if (spec.writeOnly) return { file: spec.writeOnly, count, written: (writeFileSync(spec.writeOnly, classicPcap(records)), true) };
@@ -221,8 +255,13 @@ async function attack() {
     rmSync(dir, { recursive: true, force: true });
     if (r.status !== 0) throw new Error(`tcpreplay: ${r.stderr}`);
     const m = /Successful packets:\s+(\d+)/.exec(r.stdout);
-    return { sent: m ? Number(m[1]) : count, seconds: secs, via: 'tcpreplay' };
+    const sent = m ? Number(m[1]) : count;
+    // tcpreplay sends the file in order: the first `sent` packets went out.
+    const injected = {};
+    for (let i = 0; i < sent; i++) if (forged[i] !== undefined) injected[forged[i]] = (injected[forged[i]] ?? 0) + 1;
+    return { sent, seconds: secs, via: 'tcpreplay', injected };
   }
+  if (spec.kind === 'seq-stray' || spec.kind === 'forged-bye') throw new Error(`${spec.kind} forges the real calls' source addresses: it needs tcpreplay`);
   const socks = new Map();
   const sockFor = async (addr, port) => {
     const k = `${addr}:${port}`;

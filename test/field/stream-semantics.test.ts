@@ -175,6 +175,25 @@ describe('a stray packet of another SSRC inside a stream', () => {
   });
 });
 
+describe('stray packets of the stream itself (its 5-tuple and SSRC) with wild sequence numbers: corrupted, or injected', () => {
+  it('cost no loss: the stream measures as tshark, its designed losses exact', async () => {
+    const sent = g711(200, { jitterMs: jitterOf(17, 2) });
+    const lost = new Set([11, 30, 31, 57]);
+    const out: FixturePacket[] = sent.filter((_, i) => !lost.has(i));
+    // 200 and 2,999 numbers ahead (inside RFC 3550's MAX_DROPOUT), and 5,000 behind; one with a wild timestamp.
+    const strays = [[60, 200, 0], [120, 2999, 0x7654321], [150, -5000, 0]];
+    for (const [at, ahead, ts] of strays) {
+      const p = sent[at];
+      out.splice(out.indexOf(p) + 1, 0, { ...p, ms: p.ms + 1, seq: p.seq + ahead, ts: ts || p.ts });
+    }
+    const r = await runFixture(out);
+    const rep = r.probe.get(KEY)!;
+    expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+    expect(rep.EXPECTED_PK).toBe(sent.length);
+    expect(rep.MOS as number).toBeGreaterThan(4);
+  });
+});
+
 describe('heuristic defaults', () => {
   it('find RTP on odd ports, dynamic and video types, and nothing in RTCP, STUN, DTLS or random UDP', async () => {
     const j = jitterOf(14, 2);

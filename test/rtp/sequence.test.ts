@@ -52,3 +52,33 @@ describe('packetSequence gaps', () => {
     expect(rfcExpected(st, 1)).toBe(5);
   });
 });
+
+describe('a stray number ahead of the stream (a corrupted or injected packet with its 5-tuple and SSRC)', () => {
+  const run = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it('one packet 200 or 2,999 numbers ahead, the stream going on where it was: no loss, the stray is not expected', () => {
+    for (const ahead of [101, 200, 2999]) {
+      const { gaps, st } = feed([...run(0, 9), 9 + ahead, ...run(10, 20)]);
+      expect(gaps.slice(8, 11), `+${ahead}`).toEqual([0, Gap.JUMP, 0]);
+      expect(rfcExpected(st, 1), `+${ahead}`).toBe(21); // 0..20: the stray is counted as a packet, never as 21..9+ahead lost
+    }
+  });
+
+  it('a real gap of 500 numbers is believed once the next number follows the packet after it', () => {
+    const { gaps, st } = feed([...run(0, 9), 510, 511, 512]);
+    expect(gaps.slice(8)).toEqual([0, Gap.JUMP, 500, 0]);
+    expect(rfcExpected(st, 1)).toBe(513); // 0..512: 500 lost
+  });
+
+  it('a packet up to MAX_MISORDER (100) ahead is taken at once: the numbers it skips may still come late', () => {
+    const { gaps, st } = feed([...run(0, 9), 109, 10, 110]);
+    expect(gaps.slice(8)).toEqual([0, 99, Gap.LATE, 0]);
+    expect(rfcExpected(st, 1)).toBe(111);
+  });
+
+  it('a real gap across the 16-bit wrap', () => {
+    const { gaps, st } = feed([65000, 65001, 400, 401, 402]);
+    expect(gaps).toEqual([0, Gap.JUMP, 934, 0]);
+    expect(rfcExpected(st, 1)).toBe(939); // 65000..65535 and 0..402
+  });
+});

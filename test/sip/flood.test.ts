@@ -9,23 +9,15 @@ import { readCaptureBuffer } from '../../src/capture/index.js';
 import { classicPcap, inviteFloodBesideCalls } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline } from '../../src/pipeline/index.js';
-import type { ReportTarget } from '../../src/pipeline/report-sink.js';
-import type { QosReport } from '../../src/report/index.js';
 import type { CallEvictionKind } from '../../src/sip/index.js';
+import { nonPeriodicReports } from '../pipeline/targets.js';
 
 function replay(records: ReturnType<typeof inviteFloodBesideCalls>['records'], maxCalls: number) {
   const config = defaultConfig();
   config.sip.maxCalls = maxCalls;
-  const finals: QosReport[] = [];
-  const sink: ReportTarget = {
-    qos: (r) => {
-      if (r.TYPE !== 'PERIODIC') finals.push(r);
-    },
-    rtcp: () => {},
-    wantsRtcp: () => false,
-  };
+  const { target, reports: finals } = nonPeriodicReports();
   const evicted: Record<CallEvictionKind, number> = { ended: 0, unanswered: 0, answered: 0, media: 0, refused: 0 };
-  const p = new Pipeline(config, sink, { callEvicted: (kind) => evicted[kind]++ });
+  const p = new Pipeline(config, target, { callEvicted: (kind) => evicted[kind]++ });
   for (const batch of readCaptureBuffer(classicPcap(records))) p.processBatch(batch);
   p.finish();
   return { finals, evicted, stats: p.calls.stats };

@@ -343,6 +343,41 @@ describe('SIP over TCP', () => {
   });
 });
 
+describe('SIP over TCP a few bytes per segment (a slow or hostile sender)', () => {
+  /** Feeds `msg` from A:40000 in segments of `size` bytes; the bytes the SIP parser was handed in all. */
+  function trickle(msg: Uint8Array, size: number) {
+    const h = harness();
+    const parser = (h.tracker as unknown as { parser: { parse: (b: Uint8Array, off: number, len: number, stream: boolean) => unknown } }).parser;
+    const parse = parser.parse.bind(parser);
+    let parsed = 0;
+    parser.parse = (b, off, len, stream) => {
+      parsed += len;
+      return parse(b, off, len, stream);
+    };
+    const frames: Array<[number, Uint8Array]> = [];
+    for (let at = 0; at < msg.length; at += size) frames.push([T0 + frames.length, tcpFrame(A, 40000, B, 5060, 1 + at, msg.subarray(at, Math.min(msg.length, at + size)))]);
+    h.feed(frames);
+    return { h, parsed };
+  }
+  const padded = invite('slow', { ip: A, media: [{ port: 4000 }] }, { headers: Array.from({ length: 80 }, (_, k) => [`X-Pad-${k}`, 'p'.repeat(100)] as [string, string]) });
+
+  it('an INVITE of 9 KB one byte per segment: the call is read, each byte parsed about once, not once per segment', () => {
+    expect(padded.length).toBeGreaterThan(9000);
+    for (const size of [1, 3, 40]) {
+      const { h, parsed } = trickle(padded, size);
+      expect(h.callIdAt(A, 4000), `${size} B per segment`).toBe('slow');
+      expect(parsed, `${size} B per segment`).toBeLessThan(3 * padded.length);
+    }
+  });
+
+  it('a header block that never ends, one byte per segment up to the buffer limit: parsed about once, then dropped', () => {
+    const endless = text('INVITE sip:b@h SIP/2.0\r\n' + 'X-Pad: p\r\n'.repeat(7000));
+    const { h, parsed } = trickle(endless, 1);
+    expect(h.tracker.tcpStats.overflows).toBe(1);
+    expect(parsed).toBeLessThan(3 * endless.length);
+  });
+});
+
 describe('SIP over TCP out of order', () => {
   const msgs = [1, 2, 3].map((n) => text(sipRequest('INVITE', 'sip:b@h', { callId: `o${n}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.0.0.1', media: [{ port: 4000 + n * 2 }] }) })));
   const stream = Uint8Array.from(msgs.flatMap((m) => [...m]));

@@ -1,0 +1,87 @@
+/**
+ * RTCP BYE ends the sender's stream of the SSRC it lists: the stream on the RTCP flow's RTP ports (one
+ * below each, or the same with rtcp-mux). A forged BYE naming a real stream's SSRC from elsewhere ends
+ * nothing, and a flood of BYEs costs each a few index lookups, not a walk over every stream.
+ */
+import { describe, expect, it } from 'vitest';
+import { type PcapRecord, rtcpBye, rtcpCompound, rtcpRr, rtp, udpFrame } from '../../src/gen/index.js';
+import { defaultConfig } from '../../src/ops/config.js';
+import { Pipeline } from '../../src/pipeline/index.js';
+import { recordsBatch } from '../pipeline/batches.js';
+import { nonPeriodicReports } from '../pipeline/targets.js';
+
+const T0_NS = 1_750_000_000_000_000_000n;
+const A = '10.1.0.1';
+const B = '10.1.0.2';
+const SSRC = 0x5eed0001;
+
+function pipeline() {
+  const { target, reports } = nonPeriodicReports();
+  return { p: new Pipeline(defaultConfig(), target), finals: reports };
+}
+
+/** 100 packets A:20000 -> B:30000 every 20 ms, and `bye` (a UDP frame) after the 50th. */
+function streamWithBye(bye: Uint8Array): PcapRecord[] {
+  const out: PcapRecord[] = [];
+  for (let k = 0; k < 100; k++) {
+    out.push({ tsNs: T0_NS + BigInt(k * 20_000_000), data: udpFrame(A, 20000, B, 30000, rtp({ pt: 8, seq: 100 + k, ts: k * 160, ssrc: SSRC })) });
+    if (k === 49) out.push({ tsNs: T0_NS + BigInt(k * 20_000_000 + 5_000_000), data: bye });
+  }
+  return out;
+}
+
+/** The packets of the closing reports of A's streams, in order. */
+function closings(records: PcapRecord[]): number[] {
+  const { p, finals } = pipeline();
+  p.processBatch(recordsBatch(records));
+  p.finish();
+  return finals.filter((r) => r.SRC_IP === A && r.SSRC === SSRC).map((r) => Number(r.TOTAL_PK));
+}
+
+const byeOf = (ssrc: number) => rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: [ssrc] }));
+
+describe('RTCP BYE', () => {
+  it("from the stream's RTCP port (RTP port + 1) to its peer's, or on the RTP ports (rtcp-mux): the stream ends there", () => {
+    // The packets after the BYE start a stream of their own.
+    expect(closings(streamWithBye(udpFrame(A, 20001, B, 30001, byeOf(SSRC))))).toEqual([50, 50]);
+    expect(closings(streamWithBye(udpFrame(A, 20000, B, 30000, byeOf(SSRC))))).toEqual([50, 50]);
+  });
+
+  it("naming a real stream's SSRC from another host, or from the sender's host on other ports, ends nothing", () => {
+    expect(closings(streamWithBye(udpFrame('10.6.6.6', 20001, B, 30001, byeOf(SSRC))))).toEqual([100]);
+    expect(closings(streamWithBye(udpFrame(A, 40001, B, 30001, byeOf(SSRC))))).toEqual([100]);
+    expect(closings(streamWithBye(udpFrame(A, 20001, B, 50001, byeOf(SSRC))))).toEqual([100]);
+  });
+
+  it('a flood of BYEs beside 10,000 streams costs about what as many receiver reports cost', () => {
+    const { p } = pipeline();
+    const ip = (i: number) => `10.2.${i >> 8}.${i & 255}`;
+    let t = T0_NS;
+    const at = () => (t += 20_000n);
+    const setup: PcapRecord[] = [];
+    for (let s = 0; s < 10_000; s++) for (let k = 0; k < 5; k++) setup.push({ tsNs: at(), data: udpFrame(ip(s % 40), 20000 + 2 * Math.floor(s / 40), B, 30000, rtp({ pt: 0, seq: k, ts: k * 160, ssrc: 0x1000 + s })) });
+    p.processBatch(recordsBatch(setup));
+    expect(p.engine.activeStreams).toBe(10_000);
+    // Alternating rounds of 10,000 compounds each, from a host with no stream, naming SSRCs of no stream.
+    const round = (bye: boolean) => {
+      const recs: PcapRecord[] = [];
+      for (let i = 0; i < 10_000; i++) recs.push({ tsNs: at(), data: udpFrame('10.9.0.1', 7001, B, 30001, bye ? byeOf(0x7000000 + i) : rtcpCompound(rtcpRr({ ssrc: 0x7000000 + i }))) });
+      const batch = recordsBatch(recs);
+      const c0 = process.cpuUsage();
+      p.processBatch(batch);
+      const c = process.cpuUsage(c0);
+      return c.user + c.system;
+    };
+    round(false); // compiled, both
+    round(true);
+    const rr: number[] = [];
+    const bye: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      rr.push(round(false));
+      bye.push(round(true));
+    }
+    const median = (x: number[]) => [...x].sort((a, b) => a - b)[2];
+    expect(p.engine.activeStreams).toBe(10_000);
+    expect(median(bye) / median(rr), `CPU us per round: BYE ${bye.join(' ')}, RR ${rr.join(' ')}`).toBeLessThan(4);
+  });
+});
