@@ -101,7 +101,11 @@ async function scenario(s: Scenario): Promise<CaseResult> {
   const problems: string[] = [];
   const figures: Record<string, string | number> = {};
   try {
-    await probe.start({ hep, yaml: s.yaml });
+    // CI: the probe's own stop deadline is the harness's CI limit. With the default 5 s a CI host at load
+    // 14-19 (two cores) ran out of it in report-burst (3,000 closing reports) and invite-flood (11 s),
+    // exiting 1; what the CI size checks is that the stop delivers everything, the full run keeps 5 s.
+    const deadline = s.size === 'ci' ? `process:\n  shutdown_deadline_ms: ${LIMITS.ci.shutdownMs}\n` : '';
+    await probe.start({ hep, yaml: (s.yaml ?? '') + deadline });
     const cpu0 = probe.cpuMs();
     const t0 = Date.now();
     let running = true;
@@ -286,10 +290,7 @@ export const CASES: AttackCase[] = [
         // its socket buffer (net.core.rmem_max caps it; the kernel counts those as RcvbufErrors), so there
         // the burst's delivery is checked exactly over TCP.
         hep: size === 'ci' ? 'tcp' : 'udp',
-        // CI: the probe's stop gets the harness's CI shutdown limit. With the default 5 s a CI host at load
-        // 14-18 (two cores) ran out of it before the 3,000 closing reports went out; what this case checks
-        // is that the stop delivers every one, the full run keeps the default deadline.
-        yaml: `reports:\n  interval_s: 3600\n${size === 'ci' ? `process:\n  shutdown_deadline_ms: ${LIMITS.ci.shutdownMs}\n` : ''}`,
+        yaml: 'reports:\n  interval_s: 3600\n',
         attacks: [{ kind: 'streams', streams, per: 4, rate: big(size, 6000, 20000), seconds: (streams * 4) / big(size, 6000, 20000) }],
         after: (hep) => {
           const finals = hep.finals().filter((r) => r.ssrc >= 0x7e000000 && r.ssrc < 0x7e000000 + streams);
