@@ -21,6 +21,8 @@ export interface ByteInput {
    */
   read(buf: Uint8Array, off: number, len: number): Promise<number>;
   readonly readAhead: number;
+  /** A regular file's size when it was opened (the reader needs no buffer larger); undefined for a stream. */
+  readonly size: number | undefined;
   close(): Promise<void>;
   /** Bytes taken from the file or pipe so far (compressed bytes when compressed): progress. */
   readonly bytesRead: number;
@@ -88,14 +90,15 @@ export function regularFileSize(path: string): number | undefined {
  * ends after the bytes already read.
  */
 export async function openInput(path: string, stop?: AbortSignal): Promise<ByteInput> {
-  if (path !== STDIN && regularFileSize(path) !== undefined) {
+  const size = path === STDIN ? undefined : regularFileSize(path);
+  if (size !== undefined) {
     const fh = await open(path, 'r').catch((err: unknown) => {
       throw new CaptureFileError(path, 0, openProblem(err), 'not-capture');
     });
     const head = new Uint8Array(MAGIC_BYTES);
     const got = await readAt(fh.fd, head, 0, MAGIC_BYTES, 0);
     const kind = compressionOf(path, head.subarray(0, got));
-    if (kind === 'none') return new FileInput(fh.fd, () => fh.close());
+    if (kind === 'none') return new FileInput(fh.fd, size, () => fh.close());
     await fh.close();
   }
   const raw = openStream(path);
@@ -182,6 +185,7 @@ class FileInput implements ByteInput {
 
   constructor(
     private readonly fd: number,
+    readonly size: number,
     private readonly closeFile: () => Promise<void>,
   ) {}
 
@@ -216,6 +220,7 @@ class StreamInput implements ByteInput {
   problem: string | null = null;
   /** One read at a time: each takes what the stream delivered after the previous one. */
   readonly readAhead = 1;
+  readonly size = undefined;
   private cur: Uint8Array | null = null;
   private curOff = 0;
   private ended = false;

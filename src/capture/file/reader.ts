@@ -42,6 +42,9 @@ export function openCaptureFile(path: string, opts: CaptureFileOptions = {}): Ca
   return new CaptureFileSource(path, opts.chunkBytes ?? DEFAULT_CHUNK, opts.batchPackets ?? DEFAULT_BATCH, opts.filter ?? null);
 }
 
+/** Smallest chunk a regular file is read in (one that is still being written continues in chunks of this size). */
+const MIN_FILE_CHUNK = 64 * 1024;
+
 /** Room before each chunk for the unfinished record of the previous one: a full 256 KiB snap-length record. */
 const TAIL_ROOM = 256 * 1024 + 64;
 
@@ -132,7 +135,8 @@ class CaptureFileSource implements CaptureFileReader {
    */
   private async *windows(): AsyncGenerator<FileWindow, void, undefined> {
     const input = (this.input = await openInput(this.path, this.stop.signal));
-    const chunk = this.chunkBytes;
+    // A file smaller than a chunk gets buffers of its size: a short capture needs no megabytes of them.
+    const chunk = input.size === undefined ? this.chunkBytes : Math.min(this.chunkBytes, Math.max(input.size + 1, MIN_FILE_CHUNK));
     let room = Math.min(TAIL_ROOM, chunk);
     /** Reads in flight, oldest first; each fills its buffer from `at`, the room in front when it was asked. */
     const reads: ChunkRead[] = [];
