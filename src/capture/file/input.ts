@@ -15,8 +15,14 @@ export type Compression = 'none' | 'gzip' | 'zstd';
 
 /** A source of capture bytes, read front to back. */
 export interface ByteInput {
-  /** Reads up to `len` bytes into buf[off..]; 0 at the end. */
+  /**
+   * Reads up to `len` bytes into buf[off..], the bytes that follow the previous read's; 0 at the end.
+   * Up to `readAhead` reads may be in flight at once; their results come in the order they were asked.
+   */
   read(buf: Uint8Array, off: number, len: number): Promise<number>;
+  readonly readAhead: number;
+  /** A regular file's size when it was opened (the reader needs no buffer larger); undefined for a stream. */
+  readonly size: number | undefined;
   close(): Promise<void>;
   /** Bytes taken from the file or pipe so far (compressed bytes when compressed): progress. */
   readonly bytesRead: number;
@@ -84,14 +90,15 @@ export function regularFileSize(path: string): number | undefined {
  * ends after the bytes already read.
  */
 export async function openInput(path: string, stop?: AbortSignal): Promise<ByteInput> {
-  if (path !== STDIN && regularFileSize(path) !== undefined) {
+  const size = path === STDIN ? undefined : regularFileSize(path);
+  if (size !== undefined) {
     const fh = await open(path, 'r').catch((err: unknown) => {
       throw new CaptureFileError(path, 0, openProblem(err), 'not-capture');
     });
     const head = new Uint8Array(MAGIC_BYTES);
     const got = await readAt(fh.fd, head, 0, MAGIC_BYTES, 0);
     const kind = compressionOf(path, head.subarray(0, got));
-    if (kind === 'none') return new FileInput(fh.fd, () => fh.close());
+    if (kind === 'none') return new FileInput(fh.fd, size, () => fh.close());
     await fh.close();
   }
   const raw = openStream(path);
@@ -154,20 +161,50 @@ function readAt(fd: number, buf: Uint8Array, offset: number, length: number, pos
   return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))));
 }
 
-/** A plain regular file: positioned reads from the start. */
+/**
+ * Reads of a regular file in flight at once. On a machine whose cores are busy the thread pool's thread
+ * may run a read only milliseconds after it was asked: reads queued ahead keep the packet loop from
+ * waiting for it (native-bench/README.md, "Replay against tshark").
+ */
+const FILE_READ_AHEAD = 3;
+
+/**
+ * A plain regular file: positioned reads from the start, several in flight, each asked at the offset
+ * where the one before it will end.
+ */
 class FileInput implements ByteInput {
   readonly compression = 'none' as const;
   readonly problem = null;
+  readonly readAhead = FILE_READ_AHEAD;
+  /** Bytes delivered so far: the offset of the next byte a read returns. */
   bytesRead = 0;
+  /** Offset the next read is asked at, assuming every read before it fills its length. */
+  private askAt = 0;
+  /** The previous read's delivery: reads deliver in the order they were asked. */
+  private previous: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly fd: number,
+    readonly size: number,
     private readonly closeFile: () => Promise<void>,
   ) {}
 
-  async read(buf: Uint8Array, off: number, len: number): Promise<number> {
-    const n = await readAt(this.fd, buf, off, len, this.bytesRead);
-    this.bytesRead += n;
-    return n;
+  read(buf: Uint8Array, off: number, len: number): Promise<number> {
+    const at = this.askAt;
+    this.askAt += len;
+    const reading = readAt(this.fd, buf, off, len, at);
+    reading.catch(() => undefined); // its failure is delivered below, in order, not reported as unhandled
+    const delivered = this.previous.then(async () => {
+      let n = await reading;
+      // A read before this one came back short (the end of the file, or a file still being written):
+      // this one was asked past it, so it reads again where the bytes delivered so far end.
+      if (at !== this.bytesRead) n = await readAt(this.fd, buf, off, len, this.bytesRead);
+      this.bytesRead += n;
+      if (n < len) this.askAt -= len - n; // reads asked from now on start where this one ended
+      return n;
+    });
+    this.previous = delivered.catch(() => undefined);
+    return delivered;
   }
 
   close(): Promise<void> {
@@ -181,6 +218,9 @@ const STREAM_FILL = 1024 * 1024;
 /** Standard input, a pipe, a FIFO, a device or a compressed file: read as a stream, decompressed if needed. */
 class StreamInput implements ByteInput {
   problem: string | null = null;
+  /** One read at a time: each takes what the stream delivered after the previous one. */
+  readonly readAhead = 1;
+  readonly size = undefined;
   private cur: Uint8Array | null = null;
   private curOff = 0;
   private ended = false;

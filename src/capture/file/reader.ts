@@ -34,15 +34,19 @@ const DEFAULT_BATCH = 4096;
 
 /**
  * A classic pcap or pcapng capture as a packet source: a file, '-' (standard input), a FIFO or pipe, each
- * possibly gzip- or zstd-compressed (src/capture/file/input.ts). Two buffers take turns: while the batches of one
- * are processed, the next chunk of the file is already being read into the other (the read runs on
- * libuv's thread pool, so file I/O overlaps with decoding instead of stalling it). Each buffer keeps
- * `room` bytes in front of its chunk, where the record cut by the chunk boundary is moved so it stays
- * contiguous with its continuation; a record larger than that room grows both buffers.
+ * possibly gzip- or zstd-compressed (src/capture/file/input.ts). Buffers take turns: while the records of
+ * one are processed, the next chunks of the file are already being read into the others (a regular
+ * file's reads run on libuv's thread pool, several queued ahead, so file I/O overlaps with decoding
+ * instead of stalling it; a stream's one at a time). Each buffer keeps `room` bytes in front of its
+ * chunk, where the record cut by the chunk boundary is moved so it stays contiguous with its
+ * continuation; a record larger than that room grows the buffers.
  */
 export function openCaptureFile(path: string, opts: CaptureFileOptions = {}): CaptureFileReader {
   return new CaptureFileSource(path, opts.chunkBytes ?? DEFAULT_CHUNK, opts.batchPackets ?? DEFAULT_BATCH, opts.filter ?? null);
 }
+
+/** Smallest chunk a regular file is read in (one that is still being written continues in chunks of this size). */
+const MIN_FILE_CHUNK = 64 * 1024;
 
 /** Room before each chunk for the unfinished record of the previous one: a full 256 KiB snap-length record. */
 const TAIL_ROOM = 256 * 1024 + 64;
@@ -144,63 +148,73 @@ class CaptureFileSource implements CaptureFileReader {
   }
 
   /**
-   * The file as a sequence of windows, each already read while the previous one was processed. The
-   * consumer sets `pos` to the first byte it did not use (a record cut by the window's end) before asking
-   * for the next window, which then starts with those bytes; it stops iterating at the end or at damage.
+   * The file as a sequence of windows, each already read while the ones before it were processed (up to
+   * the input's `readAhead` chunks ahead). The consumer sets `pos` to the first byte it did not use (a
+   * record cut by the window's end) before asking for the next window, which then starts with those
+   * bytes; it stops iterating at the end or at damage.
    */
   private async *windows(): AsyncGenerator<FileWindow, void, undefined> {
     const input = (this.input = await openInput(this.path, this.stop.signal));
-    const chunk = this.chunkBytes;
+    // A file smaller than a chunk gets buffers of its size: a short capture needs no megabytes of them.
+    const chunk = input.size === undefined ? this.chunkBytes : Math.min(this.chunkBytes, Math.max(input.size + 1, MIN_FILE_CHUNK));
     let room = Math.min(TAIL_ROOM, chunk);
-    let buf = new Uint8Array(room + chunk);
-    let spare = new Uint8Array(room + chunk);
-    let pending: Promise<number> | null = null;
+    /** Reads in flight, oldest first; each fills its buffer from `at`, the room in front when it was asked. */
+    const reads: ChunkRead[] = [];
+    const ask = (buf: Uint8Array) => reads.push({ buf, at: room, got: input.read(buf, room, chunk) });
     try {
-      let fileOff = await input.read(buf, room, chunk); // capture offset of the next byte to read
+      const first = new Uint8Array(room + chunk);
+      let fileOff = await input.read(first, room, chunk); // capture offset of the next byte to read
       // Closed before the capture began (a pipe whose writer sent nothing): nothing to analyse, no error.
       if (this.closed && fileOff === 0) return;
-      const w: FileWindow = { buf, pos: room, end: room + fileOff, base: -room, eof: fileOff === 0 };
-      if (!w.eof && !this.closed) pending = input.read(spare, room, chunk);
+      const w: FileWindow = { buf: first, pos: room, end: room + fileOff, base: -room, eof: fileOff === 0 };
+      if (!w.eof && !this.closed) for (let i = 0; i < input.readAhead; i++) ask(new Uint8Array(room + chunk));
       for (;;) {
         yield w;
         if (w.eof || this.closed) return;
-        // The consumer is done with `buf`; continue in `spare`, where the next chunk is being read.
-        const got = pending === null ? 0 : await pending;
-        pending = null;
+        // The consumer is done with w.buf; continue in the oldest read's buffer.
+        const next = reads.shift();
+        const got = next === undefined ? 0 : await next.got;
         // Closed while the read waited: what it got still makes a window, whose cut record is no damage (no eof).
         if (got === 0 && this.closed) return;
-        if (got === 0) {
+        if (got === 0 || next === undefined) {
           w.eof = true; // the rest once more knowing nothing follows: the end, or the damage is reported
           continue;
         }
+        let buf = next.buf;
+        let at = next.at;
         const tail = w.end - w.pos;
-        if (tail > room) {
-          // A record longer than the room: grow both buffers (rare; only for huge records).
-          const bigger = Math.max(tail, room * 2);
-          const grown = new Uint8Array(bigger + chunk);
-          grown.set(spare.subarray(room, room + got), bigger);
-          spare = grown;
-          buf = buf.subarray(w.pos, w.end).slice(); // keep only the tail; the old buffer is dropped
-          w.pos = 0;
-          w.end = tail;
-          room = bigger;
+        if (tail > at) {
+          // A record longer than the room: a larger room for this buffer and every one asked from now on
+          // (rare; only for huge records).
+          if (tail > room) room = Math.max(tail, room * 2);
+          const grown = new Uint8Array(room + chunk);
+          grown.set(buf.subarray(at, at + got), room);
+          buf = grown;
+          at = room;
         }
-        spare.set(buf.subarray(w.pos, w.end), room - tail);
-        w.base = fileOff - room;
-        w.pos = room - tail;
-        w.end = room + got;
+        buf.set(w.buf.subarray(w.pos, w.end), at - tail);
+        const used = w.buf;
+        w.buf = buf;
+        w.base = fileOff - at;
+        w.pos = at - tail;
+        w.end = at + got;
         fileOff += got;
-        const used = buf;
-        buf = w.buf = spare;
-        spare = used.length === room + chunk ? used : new Uint8Array(room + chunk);
-        pending = input.read(spare, room, chunk);
+        // The buffer just left takes the next read (one of another size, from before the room grew, is dropped).
+        ask(used.length === room + chunk ? used : new Uint8Array(room + chunk));
       }
     } finally {
-      // A read still in flight must finish before its file handle closes.
-      if (pending !== null) await pending.catch(() => undefined);
+      // Reads still in flight must finish before the file handle closes.
+      for (const r of reads) await r.got.catch(() => undefined);
       await input.close();
     }
   }
+}
+
+/** A chunk being read into buf[at..]. */
+interface ChunkRead {
+  buf: Uint8Array;
+  at: number;
+  got: Promise<number>;
 }
 
 /** Moves the batch's packets the filter passes to its front; count becomes theirs. */
