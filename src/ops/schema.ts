@@ -307,8 +307,13 @@ export function array<N extends SchemaNode<unknown>>(o: {
   item: N;
   default: unknown[];
   minItems?: number;
+  maxItems?: number;
 }): SchemaNode<Infer<N>[]> & { item: N } {
-  const allowed = `a list${o.minItems ? ` with at least ${o.minItems} item${o.minItems > 1 ? 's' : ''}` : ''}`;
+  const bounds = [
+    o.minItems ? `at least ${o.minItems} item${o.minItems > 1 ? 's' : ''}` : '',
+    o.maxItems !== undefined ? `at most ${o.maxItems} items` : '',
+  ].filter((b) => b !== '');
+  const allowed = `a list${bounds.length ? ` with ${bounds.join(' and ')}` : ''}`;
   return {
     kind: 'array',
     doc: o.doc,
@@ -322,6 +327,7 @@ export function array<N extends SchemaNode<unknown>>(o: {
         return [];
       }
       if (o.minItems && src.length < o.minItems) issues.notAllowed(path, src.length === 0 ? 'an empty list' : src, allowed);
+      if (o.maxItems !== undefined && src.length > o.maxItems) issues.add(path, `a list of ${src.length} items is not allowed: must be ${allowed}`);
       return src.map((item, i) => o.item.validate(item, `${path}[${i}]`, issues) as Infer<N>);
     },
   };
