@@ -17,6 +17,9 @@ export interface SchedulerConfig {
 /** At most 31 rules: a stream's firing set is one 32-bit mask. */
 export const MAX_RULES = 31;
 
+/** The expression of a rule a reload removed while it fired: false, so its CLEARED follows. */
+const NEVER_FIRES = { evaluate: () => false } as unknown as CompiledRule['code'];
+
 /**
  * Per-stream report timing. Each active slot has a due time (Float64Array, ms). At a stream's tick the
  * caller scores the interval, fills an IntervalMetrics and calls `evaluate`: while a rule fires the
@@ -59,14 +62,31 @@ export class ReportScheduler {
 
   /**
    * New rules and base interval (configuration reload) for every stream. Throws, changing nothing, when
-   * the new schedule is invalid. Due times stay; firing state restarts (rule numbering may differ).
+   * the new schedule is invalid. Due times stay. A stream's firing rules follow their names, so an ALERT
+   * is answered by exactly one CLEARED across reloads: a rule still firing is not alerted again, one
+   * that stops firing under its new expression is cleared at the stream's next report, and one removed
+   * while firing stays (never firing again, never setting the interval) until that report clears it.
    */
   reconfigure(config: SchedulerConfig): void {
     const c = compileSchedule(config);
+    const old = this.rules;
+    let firingAnywhere = 0;
+    for (let s = 0; s < this.slotLimit; s++) firingAnywhere |= this.firing[s];
+    const to = old.map((r, i) => {
+      const kept = c.rules.findIndex((n) => n.name === r.name);
+      if (kept >= 0 || (firingAnywhere & (1 << i)) === 0) return kept;
+      // Beyond the mask's 31 bits a removed rule is dropped and its alert ends with its stream.
+      if (c.rules.length >= MAX_RULES) return -1;
+      return c.rules.push({ ...r, code: NEVER_FIRES }) - 1;
+    });
+    for (let s = 0; s < this.slotLimit; s++) {
+      let mask = 0;
+      for (let i = 0; i < old.length; i++) if (this.firing[s] & (1 << i) && to[i] >= 0) mask |= 1 << to[i];
+      this.firing[s] = mask >>> 0;
+    }
     this.rules = c.rules;
     this.baseIntervalS = c.baseIntervalS;
     this.pick = c.pick;
-    this.firing.fill(0);
   }
 
   /** A stream appeared in `slot` at `nowMs`: first report after the base interval. */

@@ -1,0 +1,114 @@
+/**
+ * A configuration reload (SIGHUP) during a live run keeps every alert a pair: `rtpprobe run -i lo` in a
+ * child process, a lossy RTP stream (20 %, every 5th packet missing) sent by ANOTHER process (python3),
+ * the reports read from the JSON-lines file the probe writes. The rule fires once; a reload that keeps
+ * it sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
+ * stream's next report, while the stream goes on.
+ * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../wait.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = process.getuid?.() === 0 && existsSync(cli) && spawnSync('python3', ['-c', '1']).status === 0;
+
+/** PCMA every 20 ms from port+2 to port, every 5th sequence number missing, until killed (or 5 minutes). */
+const SENDER = String.raw`
+import socket, struct, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', port + 2))
+t0 = time.monotonic(); i = 0
+while time.monotonic() - t0 < 300:
+    if i % 5 != 0:
+        s.sendto(struct.pack('!BBHII', 0x80, 8, i & 0xffff, (i * 160) & 0xffffffff, 0x5eed) + b'\xd5' * 160, ('127.0.0.1', port))
+    i += 1
+    d = t0 + i * 0.02 - time.monotonic()
+    if d > 0: time.sleep(d)
+`;
+
+async function freeEvenUdpPort(): Promise<number> {
+  for (;;) {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    const p = s.address().port;
+    s.close();
+    if (p % 2 === 0 && p < 65000) return p;
+  }
+}
+
+describe.skipIf(!canRun)('SIGHUP during a live run: ALERT and CLEARED stay pairs', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let exit: Promise<number | null>;
+  let log = '';
+  const cfg = () => join(dir, 'probe.yaml');
+  const jsonl = () => join(dir, 'reports.jsonl');
+  const writeConfig = (threshold: number) =>
+    writeFileSync(cfg(), `reports:\n  interval_s: 2\n  rules:\n    - { name: lossy, when: "loss_pct > ${threshold}", interval_s: 1 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
+  const reports = (): Array<{ TYPE: string; ALERT_RULE?: string }> =>
+    existsSync(jsonl()) ? readFileSync(jsonl(), 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)) : [];
+  const count = (type: string) => reports().filter((r) => r.TYPE === type).length;
+  const reloads = () => log.split('"msg":"configuration reloaded"').length - 1;
+  /** Sends SIGHUP and waits until the probe has applied the file and written `periodic` more interval reports. */
+  async function reload(periodic: number): Promise<void> {
+    const done = reloads() + 1;
+    probe.kill('SIGHUP');
+    await waitFor(() => reloads() === done, 30_000, 'the reload');
+    const after = count('PERIODIC') + periodic;
+    await waitFor(() => count('PERIODIC') >= after, 30_000, `${periodic} interval reports after the reload`);
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-alerts-'));
+    const port = await freeEvenUdpPort();
+    writeConfig(2);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    exit = new Promise((r) => probe.on('exit', (code) => r(code)));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the lossy stream fires the rule once', async () => {
+    await waitFor(() => count('ALERT') === 1, 30_000, 'the ALERT');
+    expect(reports().find((r) => r.TYPE === 'ALERT')?.ALERT_RULE).toBe('lossy');
+  });
+
+  it('a reload that keeps the rule: it goes on firing, no second ALERT', async () => {
+    await reload(3);
+    expect(count('ALERT')).toBe(1);
+    expect(count('CLEARED')).toBe(0);
+  });
+
+  it('a reload that raises the threshold above the loss: one CLEARED at the next report, the stream goes on', async () => {
+    writeConfig(50);
+    await reload(1);
+    await waitFor(() => count('CLEARED') === 1, 30_000, 'the CLEARED');
+    const types = reports().map((r) => r.TYPE);
+    expect(types.filter((t) => t === 'ALERT' || t === 'CLEARED')).toEqual(['ALERT', 'CLEARED']);
+    expect(reports().find((r) => r.TYPE === 'CLEARED')?.ALERT_RULE).toBe('lossy');
+    expect(types).not.toContain('FINAL');
+    expect(log).toContain('"msg":"alert lossy cleared"');
+  });
+
+  it('stops with 0', async () => {
+    sender.kill('SIGKILL');
+    probe.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(count('ALERT')).toBe(1);
+  });
+});
