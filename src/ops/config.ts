@@ -6,7 +6,9 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseCidr } from '../outbound/address-filter.js';
+import { CALL_FAULT_NO_MEDIA, CALL_FAULT_ONE_WAY } from '../report/call-faults.js';
 import { MAX_RULES } from '../report/scheduler.js';
+import { SILENCE_RULE } from '../report/silences.js';
 import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
   array,
@@ -94,6 +96,9 @@ const ruleSchema = obj(
  * must stay below, so no probe configured by hand joins an automatic group.
  */
 export const AUTO_FANOUT_GROUPS = { min: 61440, max: 65535 } as const;
+
+/** Alerts the probe raises without a rule (reports.faults): a rule may not take their names. */
+const FAULT_ALERTS: readonly string[] = [CALL_FAULT_NO_MEDIA, CALL_FAULT_ONE_WAY, SILENCE_RULE];
 
 /** The metrics endpoint's port unless configured (Dockerfile, systemd unit and docs follow it). */
 export const DEFAULT_METRICS_PORT = 9470;
@@ -236,6 +241,8 @@ export const probeSchema = obj(
           const seen = new Set<string>();
           v.rules.forEach((r, i) => {
             if (seen.has(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is used by an earlier rule: names must be unique`);
+            // Reports, logs, metrics and the webhook name an alert by its rule only.
+            if (FAULT_ALERTS.includes(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is not allowed: it is the name of a media fault alert (reports.faults); give the rule another name`);
             seen.add(r.name);
           });
         },

@@ -2,14 +2,11 @@ import { formatIpWords } from '../sip/index.js';
 import type { CallTracker, MediaBinding } from '../sip/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
-import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
+import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, SILENCE_RULE, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
 import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, QosReport, WatchedCall } from '../report/index.js';
 import type { CallView } from './call-view.js';
 import type { ReportTarget } from './report-sink.js';
 import type { StreamContexts } from './stream-context.js';
-
-/** Rule name of the ALERT/CLEARED pair a stream's pause sends (report/silences.ts). */
-export const SILENCE_RULE = 'silence';
 
 /** reports.faults in ms; 0 turns a check off. */
 export interface MediaFaultLimits extends CallFaultLimits {

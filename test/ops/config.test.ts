@@ -158,6 +158,16 @@ describe('validation messages name the field, the value and what is allowed', ()
     expect(msgs[2]).toMatch(/^hep\.collectors: an empty list is not allowed while hep\.enabled is true/);
   });
 
+  it('a rule may not take the name of a built-in media fault alert (ALERT_RULE would not tell them apart)', () => {
+    for (const name of ['no-media', 'one-way-rtp', 'silence']) {
+      const msgs = problems({ overrides: { 'reports.rules': [`name=${name};when=mos < 3;interval_s=2`] } });
+      expect(msgs).toEqual([
+        `reports.rules[0].name: "${name}" is not allowed: it is the name of a media fault alert (reports.faults); give the rule another name (set by override reports.rules)`,
+      ]);
+    }
+    expect(loadConfig({ overrides: { 'reports.rules': ['name=silent;when=mos < 3;interval_s=2'] } }).reports.rules[0]?.name).toBe('silent');
+  });
+
   it('TLS files on a UDP collector, and a cert without a key', () => {
     const msgs = problems({ file: yamlFile('hep:\n  collectors:\n    - host: h\n      tls: { cert: /c.pem }\n') });
     expect(msgs).toEqual([
