@@ -132,6 +132,23 @@ describe('adaptive scheduling', () => {
     expect(s.rules.map((r) => r.name)).toEqual(['jittery']);
   });
 
+  it("a reload gives each stream's interval in progress its new length, from the interval's start", () => {
+    const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 4 };
+    const s = new ReportScheduler({ baseIntervalS: 3600, rules: [lossy] }, 4);
+    const q = new StreamQosState(4);
+    const m = new IntervalMetrics();
+    s.start(1, 1000);
+    s.start(2, 1000);
+    expect(tick(s, q, m, 5, 1, 3_601_000)).toBe(0b1); // slot 1 fires: due 4 s later
+    s.reconfigure({ baseIntervalS: 10, rules: [{ ...lossy, intervalS: 2 }] });
+    expect(s.nextDueMs(1)).toBe(3_603_000);
+    expect(s.intervalS(1)).toBe(2);
+    expect(s.nextDueMs(2)).toBe(11_000);
+    expect(s.intervalS(2)).toBe(10);
+    expect(s.due(3_601_000)).toBe(1);
+    expect(s.dueSlots[0]).toBe(2);
+  });
+
   it('due() lists only active slots past their time, without allocating per stream', () => {
     const s = new ReportScheduler({ baseIntervalS: 1 }, 1000);
     for (let i = 0; i < 1000; i += 2) s.start(i, i);

@@ -1,14 +1,16 @@
 /**
- * A configuration reload (SIGHUP) during a live run keeps every alert a pair: `rtpprobe run -i lo` in a
- * child process, a lossy RTP stream (20 %, every 5th packet missing) sent by ANOTHER process (python3),
- * the reports read from the JSON-lines file the probe writes. The rule fires once; a reload that keeps
- * it sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
+ * A configuration reload (SIGHUP) during a live run: `rtpprobe run -i lo` in a child process, a lossy RTP
+ * stream (20 %, every 5th packet missing) sent by ANOTHER process (python3), the reports read from the
+ * JSON-lines file the probe writes. The stream starts under a base interval of an hour; a reload to 2 s
+ * reports it at once (the interval changes in place), where its rule fires; a reload that keeps the rule
+ * sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
  * stream's next report, while the stream goes on.
  * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,16 +44,25 @@ async function freeEvenUdpPort(): Promise<number> {
   }
 }
 
-describe.skipIf(!canRun)('SIGHUP during a live run: ALERT and CLEARED stay pairs', () => {
+async function freeTcpPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return p;
+}
+
+describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in place, ALERT and CLEARED stay pairs', () => {
   let dir: string;
   let probe: ChildProcess;
   let sender: ChildProcess;
   let exit: Promise<number | null>;
   let log = '';
+  let metricsPort: number;
   const cfg = () => join(dir, 'probe.yaml');
   const jsonl = () => join(dir, 'reports.jsonl');
-  const writeConfig = (threshold: number) =>
-    writeFileSync(cfg(), `reports:\n  interval_s: 2\n  rules:\n    - { name: lossy, when: "loss_pct > ${threshold}", interval_s: 1 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
+  const writeConfig = (intervalS: number, threshold: number) =>
+    writeFileSync(cfg(), `reports:\n  interval_s: ${intervalS}\n  rules:\n    - { name: lossy, when: "loss_pct > ${threshold}", interval_s: 1 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
   const reports = (): Array<{ TYPE: string; ALERT_RULE?: string }> =>
     existsSync(jsonl()) ? readFileSync(jsonl(), 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)) : [];
   const count = (type: string) => reports().filter((r) => r.TYPE === type).length;
@@ -68,8 +79,9 @@ describe.skipIf(!canRun)('SIGHUP during a live run: ALERT and CLEARED stay pairs
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-alerts-'));
     const port = await freeEvenUdpPort();
-    writeConfig(2);
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    metricsPort = await freeTcpPort();
+    writeConfig(3600, 2);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', String(metricsPort), '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     exit = new Promise((r) => probe.on('exit', (code) => r(code)));
@@ -83,7 +95,12 @@ describe.skipIf(!canRun)('SIGHUP during a live run: ALERT and CLEARED stay pairs
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the lossy stream fires the rule once', async () => {
+  it('a stream due in an hour: a reload to 2 s reports it within seconds, and its rule fires once', async () => {
+    // Only this stream passes the capture filter.
+    await waitFor(async () => /^rtpprobe_streams_active (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1] === '1', 30_000, 'the stream');
+    expect(count('PERIODIC')).toBe(0);
+    writeConfig(2, 2);
+    await reload(1);
     await waitFor(() => count('ALERT') === 1, 30_000, 'the ALERT');
     expect(reports().find((r) => r.TYPE === 'ALERT')?.ALERT_RULE).toBe('lossy');
   });
@@ -95,7 +112,7 @@ describe.skipIf(!canRun)('SIGHUP during a live run: ALERT and CLEARED stay pairs
   });
 
   it('a reload that raises the threshold above the loss: one CLEARED at the next report, the stream goes on', async () => {
-    writeConfig(50);
+    writeConfig(2, 50);
     await reload(1);
     await waitFor(() => count('CLEARED') === 1, 30_000, 'the CLEARED');
     const types = reports().map((r) => r.TYPE);
