@@ -11,8 +11,10 @@ import { MAX_RULES } from '../report/scheduler.js';
 import { SILENCE_RULE } from '../report/silences.js';
 import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
+  allSettings,
   array,
   bool,
+  camelCase,
   closest,
   int,
   Issues,
@@ -597,6 +599,38 @@ function applyItem(raw: Record<string, unknown>, addr: ItemAddress, text: string
   const error = setItem(raw, addr, text);
   if (error) issues.add(path, `${error} (set by ${from})`);
   else origins.set(path, from);
+}
+
+/**
+ * What a reload (SIGHUP) changes in a running probe: the report schedule and fault thresholds, the outputs
+ * (reopened from the new settings) and the log level. Every other setting is read once at start.
+ * hep.node_name is among them: the reports carry it as NODE as well as the HEP chunk.
+ */
+export const RELOADED_SETTINGS: readonly string[] = [
+  'reports.interval_s', 'reports.rules', 'reports.faults', 'reports.qos_hep_type', 'reports.send_rtcp', 'reports.jsonl', 'reports.html',
+  'hep.enabled', 'hep.collectors', 'hep.capture_id', 'hep.auth_key', 'hep.sip',
+  'webhook', 'log.level',
+];
+
+/**
+ * The configuration a reload applies: `next` with every setting outside RELOADED_SETTINGS at its
+ * running value, and the paths of those whose new value is therefore not applied (a restart applies them).
+ */
+export function reloadedConfig(running: ProbeConfig, next: ProbeConfig): { config: ProbeConfig; notApplied: string[] } {
+  const config = structuredClone(next);
+  const notApplied: string[] = [];
+  for (const { path } of allSettings(probeSchema)) {
+    const dotted = path.join('.');
+    if (RELOADED_SETTINGS.some((r) => dotted === r || dotted.startsWith(`${r}.`))) continue;
+    const keys = path.map(camelCase);
+    const last = keys.pop()!;
+    const was = keys.reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, running as unknown as Record<string, unknown>);
+    const into = keys.reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, config as unknown as Record<string, unknown>);
+    if (JSON.stringify(was[last]) === JSON.stringify(into[last])) continue;
+    notApplied.push(dotted);
+    into[last] = structuredClone(was[last]);
+  }
+  return { config, notApplied };
 }
 
 /** Validate an already parsed raw object (YAML form), e.g. for tests or a config API. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ConfigError, DEFAULT_METRICS_PORT, defaultConfig, loadConfig, parseCollectorUri, probeSchema } from '../../src/ops/config.js';
+import { ConfigError, DEFAULT_METRICS_PORT, defaultConfig, loadConfig, parseCollectorUri, probeSchema, RELOADED_SETTINGS, reloadedConfig } from '../../src/ops/config.js';
 import { allSettings } from '../../src/ops/schema.js';
 
 const shipped = fileURLToPath(new URL('../../config/rtpprobe.yaml', import.meta.url));
@@ -288,5 +288,25 @@ describe('parseCollectorUri', () => {
     expect(parseCollectorUri('[::1]:9060')).toEqual({ host: '::1', port: 9060 });
     expect(parseCollectorUri('h')).toEqual({ host: 'h' });
     expect(typeof parseCollectorUri('udp://')).toBe('string');
+  });
+});
+
+describe('what a reload applies', () => {
+  it('names only settings of the schema', () => {
+    const paths = allSettings(probeSchema).map((l) => l.path.join('.'));
+    for (const r of RELOADED_SETTINGS) expect(paths.some((p) => p === r || p.startsWith(`${r}.`)), r).toBe(true);
+  });
+
+  it('takes the reloaded settings, keeps the running value of the others and names those that changed', () => {
+    const running = loadConfig({ overrides: { 'hep.node_name': 'probe-a' } });
+    const next = loadConfig({
+      overrides: { 'hep.node_name': 'probe-b', 'qos.jitter_buffer_ms': '150', 'reports.interval_s': '2', 'hep.collectors': 'udp://10.0.0.9:9060', 'webhook.url': 'http://10.0.0.9/alerts', 'log.level': 'debug' },
+    });
+    const { config, notApplied } = reloadedConfig(running, next);
+    expect(notApplied).toEqual(['qos.jitter_buffer_ms', 'hep.node_name']);
+    expect([config.hep.nodeName, config.qos.jitterBufferMs]).toEqual(['probe-a', 0]);
+    expect([config.reports.intervalS, config.hep.collectors[0]?.host, config.webhook.url, config.log.level]).toEqual([2, '10.0.0.9', 'http://10.0.0.9/alerts', 'debug']);
+    expect(next.hep.nodeName).toBe('probe-b');
+    expect(reloadedConfig(running, running).notApplied).toEqual([]);
   });
 });

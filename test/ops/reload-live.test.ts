@@ -4,7 +4,7 @@
  * JSON-lines file the probe writes. The stream starts under a base interval of an hour; a reload to 2 s
  * reports it at once (the interval changes in place), where its rule fires; a reload that keeps the rule
  * sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
- * stream's next report, while the stream goes on.
+ * stream's next report, while the stream goes on; a reload of settings only a restart applies says so.
  * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -61,9 +61,9 @@ describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in plac
   let metricsPort: number;
   const cfg = () => join(dir, 'probe.yaml');
   const jsonl = () => join(dir, 'reports.jsonl');
-  const writeConfig = (intervalS: number, threshold: number) =>
-    writeFileSync(cfg(), `reports:\n  interval_s: ${intervalS}\n  rules:\n    - { name: lossy, when: "loss_pct > ${threshold}", interval_s: 1 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
-  const reports = (): Array<{ TYPE: string; ALERT_RULE?: string }> =>
+  const writeConfig = (intervalS: number, threshold: number, more = '') =>
+    writeFileSync(cfg(), `reports:\n  interval_s: ${intervalS}\n  rules:\n    - { name: lossy, when: "loss_pct > ${threshold}", interval_s: 1 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n${more}`);
+  const reports = (): Array<{ TYPE: string; ALERT_RULE?: string; NODE?: string; BUFFER_DELAY?: number }> =>
     existsSync(jsonl()) ? readFileSync(jsonl(), 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)) : [];
   const count = (type: string) => reports().filter((r) => r.TYPE === type).length;
   const reloads = () => log.split('"msg":"configuration reloaded"').length - 1;
@@ -120,6 +120,21 @@ describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in plac
     expect(reports().find((r) => r.TYPE === 'CLEARED')?.ALERT_RULE).toBe('lossy');
     expect(types).not.toContain('FINAL');
     expect(log).toContain('"msg":"alert lossy cleared"');
+  });
+
+  it('a reload of settings read only at start: one warning names them, the reports keep the running values', async () => {
+    const before = reports().at(-1)!;
+    writeConfig(2, 50, 'qos:\n  jitter_buffer_ms: 150\nhep:\n  node_name: renamed-probe\n');
+    const from = log.length;
+    await reload(2);
+    const warnings = log.slice(from).split('\n').filter((l) => l.includes('"level":40'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      settings: ['qos.jitter_buffer_ms', 'hep.node_name'],
+      msg: 'configuration reload: qos.jitter_buffer_ms, hep.node_name changed but only a restart applies them: the running values stay',
+    });
+    const last = reports().at(-1)!;
+    expect([last.NODE, last.BUFFER_DELAY]).toEqual([before.NODE, 0]);
   });
 
   it('stops with 0', async () => {
