@@ -242,7 +242,7 @@ export const probeSchema = obj(
         check(v, path, issues) {
           const seen = new Set<string>();
           v.rules.forEach((r, i) => {
-            if (seen.has(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is used by an earlier rule: names must be unique`);
+            if (r.name !== '' && seen.has(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is used by an earlier rule: names must be unique`);
             // Reports, logs, metrics and the webhook name an alert by its rule only.
             if (FAULT_ALERTS.includes(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is not allowed: it is the name of a media fault alert (reports.faults); give the rule another name`);
             seen.add(r.name);

@@ -26,6 +26,11 @@ export class Issues {
     });
   }
 
+  /** True when a problem was recorded for a mapping or list item that encloses `path`. */
+  enclosing(path: string): boolean {
+    return this.list.some((p) => path.startsWith(`${p.path}.`));
+  }
+
   add(path: string, message: string): void {
     const from = this.origin(path);
     this.list.push({ path, message: `${path}: ${message}${from ? ` (set by ${from})` : ''}` });
@@ -157,7 +162,12 @@ export function str(o: StringOpts): SchemaNode<string> {
     allowed,
     defaultRaw: () => o.default,
     validate(raw, path, issues) {
-      if (raw === undefined) return o.default;
+      if (raw === undefined) {
+        // No usable default (a collector's host, a rule's name): the field must be given, unless its
+        // item was already refused as a whole (a --rule text that does not parse).
+        if (!allowEmpty && o.default.trim() === '' && !issues.enclosing(path)) issues.add(path, `not set: must be ${allowed}`);
+        return o.default;
+      }
       if (typeof raw !== 'string' || (!allowEmpty && raw.trim() === '')) {
         issues.notAllowed(path, raw, allowed);
         return o.default;

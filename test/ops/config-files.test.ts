@@ -73,6 +73,16 @@ describe('configuration files are regular files of bounded size', () => {
   });
 });
 
+describe('a collector without a host', () => {
+  it('run refuses it with exit 2 and one line before capture opens', () => {
+    const f = join(tmp, 'no-host.yaml');
+    writeFileSync(f, 'hep:\n  collectors:\n    - { port: 9061 }\n');
+    const r = runCliSync(bundle, ['run', '-i', 'lo', '-c', f, '--metrics-port', '0']);
+    expect(r.status).toBe(2);
+    expect(lines(r.stderr)).toEqual([`rtpprobe: invalid configuration in ${f}: hep.collectors[0].host: not set: must be a non-empty string`]);
+  });
+});
+
 describe('listen addresses', () => {
   it('not an address: exit 2 at validation, one line', () => {
     const r = runCliSync(bundle, ['run', '-i', 'lo', '--no-hep', '--metrics-listen', '300.1.1.1']);

@@ -158,6 +158,18 @@ describe('validation messages name the field, the value and what is allowed', ()
     expect(msgs[2]).toMatch(/^hep\.collectors: an empty list is not allowed while hep\.enabled is true/);
   });
 
+  it('a field that must be given is named when missing (collector host, rule name and expression)', () => {
+    const msgs = problems({
+      file: yamlFile(['hep:', '  collectors:', '    - { port: 9061 }', 'reports:', '  rules:', '    - { when: "mos < 3" }', '    - { when: "mos < 2" }', '    - { name: w }'].join('\n')),
+    });
+    expect(msgs).toEqual([
+      'reports.rules[0].name: not set: must be a non-empty string',
+      'reports.rules[1].name: not set: must be a non-empty string',
+      'reports.rules[2].when: not set: must be a non-empty string',
+      'hep.collectors[0].host: not set: must be a non-empty string',
+    ]);
+  });
+
   it('a rule may not take the name of a built-in media fault alert (ALERT_RULE would not tell them apart)', () => {
     for (const name of ['no-media', 'one-way-rtp', 'silence']) {
       const msgs = problems({ overrides: { 'reports.rules': [`name=${name};when=mos < 3;interval_s=2`] } });
