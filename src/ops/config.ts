@@ -192,7 +192,7 @@ export const probeSchema = obj(
           },
         ),
         codecs: record({
-          doc: 'E-model codec table by encoding name (lower case); "default" applies to unknown codecs.',
+          doc: 'E-model codec table by encoding name (lower case), merged over the built-in one field by field; "default" applies to unknown codecs.',
           item: codecSchema,
           default: {
             default: { ie: 0, bpl: 4.3 },

@@ -345,7 +345,8 @@ export function array<N extends SchemaNode<unknown>>(o: {
 
 /**
  * A mapping from free names to objects (e.g. codec name -> parameters). User entries are merged over the
- * default entries by name, so adding one codec keeps the built-in ones. Names are lower-cased.
+ * default entries by name, so adding one codec keeps the built-in ones, and field by field, so an entry
+ * giving one field of a built-in one keeps its other fields. Names are lower-cased.
  */
 export function record<N extends SchemaNode<unknown>>(o: {
   doc: string;
@@ -362,7 +363,12 @@ export function record<N extends SchemaNode<unknown>>(o: {
       const merged: Record<string, unknown> = structuredClone(o.default);
       if (raw !== undefined && raw !== null) {
         if (!isPlainObject(raw)) issues.notAllowed(path, raw, 'a mapping of names');
-        else for (const [k, v] of Object.entries(raw)) merged[k.toLowerCase()] = v;
+        else
+          for (const [k, v] of Object.entries(raw)) {
+            const name = k.toLowerCase();
+            const builtIn = merged[name];
+            merged[name] = isPlainObject(builtIn) && isPlainObject(v) ? { ...builtIn, ...v } : v;
+          }
       }
       const out: Record<string, Infer<N>> = {};
       for (const [k, v] of Object.entries(merged)) out[k] = o.item.validate(v, `${path}.${k}`, issues) as Infer<N>;

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ConfigError, DEFAULT_METRICS_PORT, defaultConfig, loadConfig, parseCollectorUri, probeSchema, RELOADED_SETTINGS, reloadedConfig } from '../../src/ops/config.js';
+import { ConfigError, DEFAULT_METRICS_PORT, defaultConfig, loadConfig, parseCollectorUri, probeSchema, RELOADED_SETTINGS, reloadedConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { writeScenarioPcap } from '../../src/gen/index.js';
+import { replayReports } from '../e2e/helpers.js';
 import { allSettings } from '../../src/ops/schema.js';
 
 const shipped = fileURLToPath(new URL('../../config/rtpprobe.yaml', import.meta.url));
@@ -320,5 +322,26 @@ describe('what a reload applies', () => {
     expect([config.reports.intervalS, config.hep.collectors[0]?.host, config.webhook.url, config.log.level]).toEqual([2, '10.0.0.9', 'http://10.0.0.9/alerts', 'debug']);
     expect(next.hep.nodeName).toBe('probe-b');
     expect(reloadedConfig(running, running).notApplied).toEqual([]);
+  });
+});
+
+describe('qos.codecs', () => {
+  const partial = () => yamlFile('qos:\n  codecs:\n    g729: { ie: 11 }\n    G723: { bpl: 20 }\n    amr: { ie: 5 }\n');
+
+  it('an entry giving one field of a built-in codec keeps the built-in value of the other', () => {
+    const codecs = loadConfig({ file: partial() }).qos.codecs;
+    expect(codecs.g729).toEqual({ ie: 11, bpl: 19 });
+    expect(codecs.g723).toEqual({ ie: 15, bpl: 20 });
+    expect(codecs.amr).toEqual({ ie: 5, bpl: 4.3 });
+  });
+
+  it('restating the built-in Ie of G.729 scores a lossy G.729 call as the defaults do', async () => {
+    const pcap = join(mkdtempSync(join(tmpdir(), 'rtpprobe-codecs-')), 'g729.pcap');
+    writeScenarioPcap(pcap, { calls: 1, durationS: 12, callDurationS: 10, codec: 'G729', lossPct: 3, jitterMs: 0, rtcp: false, seed: 1, startEpochS: 1_700_000_000 });
+    const mos = async (c: ProbeConfig) => (await replayReports(pcap, { ...c, hep: { ...c.hep, enabled: false } })).filter((r) => r.TYPE === 'HANGUP').map((r) => r.MOS);
+    const defaults = await mos(defaultConfig());
+    expect(defaults).toHaveLength(2);
+    expect(defaults.every((m) => m > 3.4 && m < 3.8)).toBe(true);
+    expect(await mos(loadConfig({ file: partial() }))).toEqual(defaults);
   });
 });
