@@ -26,6 +26,7 @@ import {
   str,
   textSettings,
   type Infer,
+  type ObjectNode,
   type Problem,
   type SchemaNode,
 } from './schema.js';
@@ -368,15 +369,36 @@ const COLLECTORS_ENV = 'RTPPROBE_HEP_COLLECTORS';
 /** Lists of mappings whose items can be set by index (config-items.ts). */
 const itemListsByPath = itemLists(probeSchema);
 
+/** Mappings of free names (qos.codecs): one field of one entry is set as `qos.codecs.g729.ie`. */
+const records = allSettings(probeSchema).filter((l) => l.node.kind === 'record');
+
+/** The field of a record entry that `key` names, in YAML path segments; undefined when it names none. */
+function recordField(key: string, sep: '.' | '_', upper: boolean): { path: string[]; node: SchemaNode<unknown> } | undefined {
+  for (const rec of records) {
+    const prefix = `${rec.path.join(sep)}${sep}`;
+    if (!key.startsWith(upper ? prefix.toUpperCase() : prefix)) continue;
+    const rest = key.slice(prefix.length);
+    const fields = (rec.node as unknown as { item: ObjectNode<Record<string, SchemaNode<unknown>>> }).item.fields;
+    for (const [field, node] of Object.entries(fields)) {
+      const suffix = `${sep}${upper ? field.toUpperCase() : field}`;
+      const name = rest.slice(0, -suffix.length).toLowerCase();
+      if (rest.endsWith(suffix) && name !== '' && (sep === '_' || !name.includes('.'))) return { path: [...rec.path, name, field], node };
+    }
+  }
+  return undefined;
+}
+
 /** Every environment variable name the probe reads (for docs and --help). */
 export function environmentVariables(): string[] {
   const items = [...itemListsByPath.values()].map((l) => `${ENV_PREFIX}${l.path.join('_').toUpperCase()}_<N>[_<FIELD>]`);
-  return [...envNames.keys(), COLLECTORS_ENV, ...items, 'RTPPROBE_CONFIG'];
+  const entries = records.map((r) => `${ENV_PREFIX}${r.path.join('_').toUpperCase()}_<NAME>_<FIELD>`);
+  return [...envNames.keys(), COLLECTORS_ENV, ...items, ...entries, 'RTPPROBE_CONFIG'];
 }
 
 /** Every setting accepted by `--set path=value` and the `overrides` argument. */
 export function overridablePaths(): string[] {
-  return [...leafByPath.keys(), COLLECTORS_PATH, ...[...itemListsByPath.keys()].map((p) => `${p}.<N>[.<field>]`)];
+  const entries = records.map((r) => `${r.path.join('.')}.<name>.<field>`);
+  return [...leafByPath.keys(), COLLECTORS_PATH, ...[...itemListsByPath.keys()].map((p) => `${p}.<N>[.<field>]`), ...entries];
 }
 
 /**
@@ -533,7 +555,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, COLLECTORS_PATH, issues));
       continue;
     }
-    const leaf = envNames.get(name);
+    const leaf = envNames.get(name) ?? recordField(name.slice(ENV_PREFIX.length), '_', true);
     if (!leaf) {
       // Only names that start like a section are taken as settings; other RTPPROBE_* variables belong to
       // tests or wrappers and are left alone.
@@ -578,13 +600,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, key, issues));
       continue;
     }
-    const leaf = leafByPath.get(key);
+    const leaf = leafByPath.get(key) ?? recordField(key, '.', false);
     if (!leaf) {
       const near = closest(key, overridablePaths());
       issues.add(key, `unknown setting${near ? `; did you mean ${near}?` : ''} (set by ${from})`);
       continue;
     }
-    origins.set(key, from);
+    origins.set(leaf.path.join('.'), from);
     setPath(raw, leaf.path, typeof value === 'string' ? leaf.node.fromText!(value) : value);
   }
 

@@ -345,3 +345,25 @@ describe('qos.codecs', () => {
     expect(await mos(loadConfig({ file: partial() }))).toEqual(defaults);
   });
 });
+
+describe('qos.codecs entries from flags and environment', () => {
+  it('--set qos.codecs.NAME.FIELD and RTPPROBE_QOS_CODECS_NAME_FIELD set one field of one entry (flags win)', () => {
+    const c = loadConfig({
+      file: yamlFile('qos:\n  codecs:\n    G729: { ie: 12 }\n'),
+      env: { RTPPROBE_QOS_CODECS_G729_BPL: '18', RTPPROBE_QOS_CODECS_AMR_WB_IE: '7' },
+      overrides: { 'qos.codecs.g729.ie': '13', 'qos.codecs.ilbc.bpl': '30' },
+    });
+    expect(c.qos.codecs.g729).toEqual({ ie: 13, bpl: 18 });
+    expect(c.qos.codecs.amr_wb).toEqual({ ie: 7, bpl: 4.3 });
+    expect(c.qos.codecs.ilbc).toEqual({ ie: 0, bpl: 30 });
+    expect(c.qos.codecs.pcma).toEqual({ ie: 0, bpl: 25.1 });
+  });
+
+  it('a bad value names the entry, the field and where it came from', () => {
+    expect(problems({ overrides: { 'qos.codecs.g729.ie': '-1' }, origins: { 'qos.codecs.g729.ie': '--set qos.codecs.g729.ie' } })).toEqual([
+      'qos.codecs.g729.ie: -1 is not allowed: must be a number from 0 to 100 (set by --set qos.codecs.g729.ie)',
+    ]);
+    expect(problems({ env: { RTPPROBE_QOS_CODECS_G729_BPL: 'high' } })).toEqual(['qos.codecs.g729.bpl: "high" is not allowed: must be a number from 1 to 100 (set by RTPPROBE_QOS_CODECS_G729_BPL)']);
+    expect(problems({ overrides: { 'qos.codecs.g729.lost': '1' } })[0]).toMatch(/^qos\.codecs\.g729\.lost: unknown setting/);
+  });
+});
