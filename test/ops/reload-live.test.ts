@@ -5,7 +5,8 @@
  * reports it at once (the interval changes in place), where its rule fires; a reload that keeps the rule
  * sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
  * stream's next report, while the stream goes on; a reload of settings only a restart applies says so.
- * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
+ * A pause in progress when a reload turns the silence check off still sends its CLEARED when the stream
+ * resumes. Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -32,6 +33,20 @@ while time.monotonic() - t0 < 300:
     i += 1
     d = t0 + i * 0.02 - time.monotonic()
     if d > 0: time.sleep(d)
+`;
+
+/** PCMA every 20 ms from port+2 to port: 1.5 s, a pause until the file argv[2] exists, then on (sequence unbroken). */
+const PAUSING_SENDER = String.raw`
+import os, socket, struct, sys, time
+port, resume = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', port + 2))
+def send(i): s.sendto(struct.pack('!BBHII', 0x80, 8, i & 0xffff, (i * 160) & 0xffffffff, 0x51e7) + b'\xd5' * 160, ('127.0.0.1', port))
+for i in range(75): send(i); time.sleep(0.02)
+t0 = time.monotonic()
+while not os.path.exists(resume) and time.monotonic() - t0 < 120: time.sleep(0.05)
+i = 75 + int((time.monotonic() - t0) / 0.02)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 300: send(i); i += 1; time.sleep(0.02)
 `;
 
 async function freeEvenUdpPort(): Promise<number> {
@@ -142,5 +157,46 @@ describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in plac
     probe.kill('SIGTERM');
     expect(await exit).toBe(0);
     expect(count('ALERT')).toBe(1);
+  });
+});
+
+describe.skipIf(!canRun)('SIGHUP turning the silence check off while a pause is in progress', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let log = '';
+  const cfg = () => join(dir, 'probe.yaml');
+  const jsonl = () => join(dir, 'reports.jsonl');
+  const writeConfig = (silenceS: number) =>
+    writeFileSync(cfg(), `reports:\n  interval_s: 60\n  faults: { silence_s: ${silenceS}, no_media_s: 0, one_way_s: 0 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
+  const alerts = (): string[] =>
+    existsSync(jsonl()) ? readFileSync(jsonl(), 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l) as { TYPE: string; ALERT_RULE?: string }).filter((r) => r.ALERT_RULE !== undefined).map((r) => `${r.TYPE} ${r.ALERT_RULE}`) : [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-faults-'));
+    const port = await freeEvenUdpPort();
+    writeConfig(2);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', PAUSING_SENDER, String(port), join(dir, 'resume')], { stdio: 'ignore' });
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the pause alerted before the reload is CLEARED when the stream resumes', async () => {
+    await waitFor(() => alerts().length === 1, 30_000, 'the silence ALERT');
+    expect(alerts()).toEqual(['ALERT silence']);
+    writeConfig(0);
+    probe.kill('SIGHUP');
+    await waitFor(() => log.includes('"msg":"configuration reloaded"'), 30_000, 'the reload');
+    writeFileSync(join(dir, 'resume'), '');
+    await waitFor(() => alerts().length === 2, 30_000, 'the CLEARED');
+    expect(alerts()).toEqual(['ALERT silence', 'CLEARED silence']);
   });
 });
