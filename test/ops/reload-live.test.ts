@@ -11,7 +11,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,14 +58,6 @@ async function freeEvenUdpPort(): Promise<number> {
   }
 }
 
-async function freeTcpPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
-
 describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in place, ALERT and CLEARED stay pairs', () => {
   let dir: string;
   let probe: ChildProcess;
@@ -94,13 +85,13 @@ describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in plac
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-alerts-'));
     const port = await freeEvenUdpPort();
-    metricsPort = await freeTcpPort();
     writeConfig(3600, 2);
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', String(metricsPort), '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     exit = new Promise((r) => probe.on('exit', (code) => r(code)));
     await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    metricsPort = Number(/"port":(\d+)[^\n]*"msg":"metrics and health endpoint listening"/.exec(log)?.[1]);
     sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
   });
 
