@@ -625,8 +625,8 @@ function applyItem(raw: Record<string, unknown>, addr: ItemAddress, text: string
 
 /**
  * What a reload (SIGHUP) changes in a running probe: the report schedule and fault thresholds, the outputs
- * (reopened from the new settings) and the log level. Every other setting is read once at start.
- * hep.node_name is among them: the reports carry it as NODE as well as the HEP chunk.
+ * (reopened from the new settings) and the log level. Every other setting is read once at start, among
+ * them hep.node_name: the reports carry it as NODE, set at start, as well as the HEP chunk.
  */
 export const RELOADED_SETTINGS: readonly string[] = [
   'reports.interval_s', 'reports.rules', 'reports.faults', 'reports.qos_hep_type', 'reports.send_rtcp', 'reports.jsonl', 'reports.html',
