@@ -315,7 +315,7 @@ Exit codes:
   0  ok (replay finished, or stopped by SIGTERM/SIGINT within the shutdown deadline)
   1  runtime error (or the shutdown deadline was exceeded)
   2  usage or configuration error (including a BPF filter that does not compile)
-  3  capture could not be opened (permission/capability, interface)
+  3  capture could not be opened (permission/capability, interface missing or down, process.user switch)
   4  input file missing, unreadable, not a capture
   5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
      file not writable); the log names each destination with its sent/failed/dropped counts
@@ -361,8 +361,8 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
     .option('--metrics', 'serve the metrics endpoint during the replay (off by default)')
     .option('--html <file>', 'also write an HTML call report: calls, SIP ladder, per-interval charts (1 s intervals unless --set reports.interval_s=N)')
     .option('--call-id <id>', 'table: only the streams of this Call-ID (repeatable)', collect)
-    .option('--mos-below <mos>', 'table: only streams with a MOS below this (or above the --loss-above threshold)')
-    .option('--loss-above <percent>', 'table: only streams losing more than this percentage of packets (or below the --mos-below threshold)')
+    .option('--mos-below <mos>', 'table: only streams whose MOS is below this (with --loss-above, also those losing more than that)')
+    .option('--loss-above <percent>', 'table: only streams losing more than this percentage of packets (with --mos-below, also those whose MOS is below that)')
     .addOption(new Option('--table <format>', 'closing stream table: text, csv, json or none').choices([...TABLE_FORMATS]).default('text'))
     .option('--table-out <path>', "write the table to this file ('-' = stdout); default stdout, or stderr when --jsonl - puts reports on stdout")
     .addHelpText(
@@ -526,15 +526,16 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
     });
 
-  program
-    .command('check-config')
-    .description('validate the configuration (file + environment + flags), compile its capture filter and check its interface; exit 0 when valid, 2 when not')
-    .option('-c, --config <file>', 'configuration file; default $RTPPROBE_CONFIG')
-    .option('--set <path=value>', 'override a setting, as for run (repeatable)', collect)
-    .option('--rule <rule>', 'alert rule, as for run (repeatable)', collect)
+  // The flags of run: the configuration checked is the one `run` with the same flags would start with.
+  addSettingOptions(
+    program
+      .command('check-config')
+      .description('validate the configuration (file + environment + flags, as run takes them), compile its capture filter, check its interface and TLS files; exit 0 when valid, 2 when not'),
+    true,
+  )
     .option('--print', 'print the effective configuration (YAML) when valid')
     .option('--env', 'list the environment variables that set values')
-    .addHelpText('after', '\nExample:\n  rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml --print\n')
+    .addHelpText('after', '\nExamples:\n  rtpprobe check-config -c /etc/rtpprobe/rtpprobe.yaml --print\n  rtpprobe check-config -i eth1 --hep tls://homer:9061 --set hep.collectors.0.tls.ca=/etc/rtpprobe/ca.pem\n')
     .action(async (flags: SettingFlags & { print?: boolean; env?: boolean }) => {
       if (flags.env) {
         io.out(`${environmentVariables().join('\n')}\n`);
@@ -542,6 +543,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
+      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
       const { problems, notes } = await hostChecks(io, resolved.config);
       if (problems.length) {
         io.err(`rtpprobe: ${new ConfigError(problems.map((message) => ({ path: '', message })), resolved.options.file).message}\n`);
@@ -570,8 +572,9 @@ function formatInterfaces(list: Awaited<ReturnType<CliIo['probe']['listInterface
 }
 
 /**
- * What only this host can say about a configuration: the capture filter compiles (libpcap, for Ethernet)
- * and the capture interface exists. `notes` are checks that could not run.
+ * What only this host can say about a configuration: the capture filter compiles (libpcap, for Ethernet),
+ * the capture interface exists and the TLS collectors' files can be used (as `run` opens them). `notes`
+ * are checks that could not run.
  */
 async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: string[]; notes: string[] }> {
   const problems: string[] = [];
@@ -592,6 +595,15 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
       if (missing) problems.push(missing);
     } catch (err) {
       notes.push(`capture.interface not checked: cannot list interfaces: ${(err as Error).message}`);
+    }
+  }
+  if (config.hep.enabled && config.hep.collectors.some((h) => h.transport === 'tls')) {
+    const { hepCollectorConfigs } = await import('./outbound/hep-output.js');
+    try {
+      hepCollectorConfigs(config);
+    } catch (err) {
+      if (exitCodeFor(err) !== ExitCode.USAGE) throw err;
+      problems.push((err as Error).message);
     }
   }
   return { problems, notes };

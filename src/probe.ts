@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CaptureFileError, PacketFilter, linkTypeName, openCaptureFile, regularFileSize } from './capture/index.js';
+import { CaptureFileError, InputTimeline, PacketFilter, openCaptureFile, regularFileSize, undecodedLinkTypesText } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
@@ -101,6 +101,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   let before = 0; // bytes of the files already replayed
   let code: number = ExitCode.OK;
   let analysed = 0; // files whose packets (all or up to damage) went through the pipeline
+  const timeline = new InputTimeline();
   const started = Date.now();
   try {
     for (const file of files) {
@@ -108,6 +109,8 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       const reader = openCaptureFile(file, { filter });
       source = reader;
       const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
+      pipeline.decoder.unknownLinkTypes.clear();
+      const snapCutBefore = pipeline.calls.stats.snapCut;
       log.info({ file, filter: filter?.expression }, 'replaying');
       try {
         if (opts.realtime) {
@@ -140,6 +143,9 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         before += reader.bytesRead;
         await reader.close();
         warnUndecodedLinkType(log, reader.name, pipeline.decoder, pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE] - undecodedBefore);
+        warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
+        const outOfOrder = timeline.add(reader.name, reader.firstPacketMs, reader.lastPacketMs);
+        if (outOfOrder) log.warn(outOfOrder);
       }
     }
   } finally {
@@ -154,6 +160,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     live?.finish();
   }
   logRunSummary(log.child(filter ? { filteredOut: filter.rejected } : {}), pipelineView(pipeline), outputs, Date.now() - started);
+  warnStreamsEvicted(log, pipeline, config.rtp.maxStreams);
   if (analysed > 0) await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
   // Both are logged; an input's problem is the one the exit code names.
   const lost = undelivered(log, outputs);
@@ -163,9 +170,24 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 /** Without it, a capture of a link type the decoder does not know ends in "no RTP streams found" and nothing says why. */
 function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder, records: number): void {
   if (records === 0) return;
-  const type = decoder.lastUnknownLinkType;
-  const name = linkTypeName(type);
-  log.warn(`${file}: ${records} records of link type ${type}${name ? ` (${name})` : ''} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
+  log.warn(`${file}: ${undecodedLinkTypesText(records, decoder.unknownLinkTypes)} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
+}
+
+/** Without it, calls whose SDP a small snap length (tcpdump -s 200) cut off have streams without a Call-ID and nothing says why. */
+function warnSnapCutSip(log: Logger, file: string, packets: number): void {
+  if (packets === 0) return;
+  log.warn(`${file}: ${packets} SIP packets were cut short by the capture's snap length: what they carried past the cut (their SDP) was not read, so streams of their calls may lack the Call-ID; capture SIP whole (tcpdump -s 0)`);
+}
+
+/**
+ * Without it, a capture with more streams at once than the stream table holds gives a table with a row per
+ * piece of each stream cut by an eviction, and only the run summary's count hints at it.
+ */
+function warnStreamsEvicted(log: Logger, pipeline: Pipeline, maxStreams: number): void {
+  const c = pipeline.engine.counters;
+  const evicted = c.evicted - c.evictedUnconfirmed; // one-packet strays given up are no stream cut short
+  if (evicted === 0) return;
+  log.warn(`the stream table (rtp.max_streams ${maxStreams}) was full: ${evicted} streams were ended to make room, each counted again as a new stream if it went on sending; raise rtp.max_streams`);
 }
 
 /** A damaged input's exit code: no capture at all is INPUT_FILE; cut short or damaged part-way INPUT_CUT_SHORT. */

@@ -28,6 +28,8 @@ const MAX_DEPTH = 8;
 const MAX_MPLS_LABELS = 16;
 const MAX_IPV6_EXTENSIONS = 16;
 const MAX_GTP_EXTENSIONS = 16;
+/** Distinct unknown link types counted one by one: a file has a few interfaces, never this many. */
+const MAX_UNKNOWN_LINK_TYPES = 64;
 
 /**
  * Decodes link layer to transport payload by offset arithmetic into one reused DecodedPacket. Nothing is
@@ -41,8 +43,12 @@ export class PacketDecoder {
   /** Malformed packets per MalformedReason. */
   readonly malformed = new Float64Array(M.COUNT);
   private readonly protocolCounts = new Float64Array(C.COUNT);
-  /** The link type of the last packet counted as unknown_link_type (-1 while none was). */
-  lastUnknownLinkType = -1;
+  /**
+   * Packets counted as unknown_link_type, per link type (a pcapng file may mix several), for the warning
+   * that names them; at most MAX_UNKNOWN_LINK_TYPES kept (more are counted in unknown_link_type only).
+   * The caller clears it when it wants the link types of one file.
+   */
+  readonly unknownLinkTypes = new Map<number, number>();
   /**
    * Packets taken by the fast path since the last read of `counts`: each is one packet, one IPv4 and one
    * UDP, added to those three counters when they are read (one increment per packet instead of three).
@@ -225,9 +231,15 @@ export class PacketDecoder {
         return this.loopback(buf, off, end);
       default:
         this.protocolCounts[C.UNKNOWN_LINK_TYPE]++;
-        this.lastUnknownLinkType = linkType;
+        this.countUnknownLinkType(linkType);
         return this.other();
     }
+  }
+
+  private countUnknownLinkType(linkType: number): void {
+    const n = this.unknownLinkTypes.get(linkType);
+    if (n !== undefined) this.unknownLinkTypes.set(linkType, n + 1);
+    else if (this.unknownLinkTypes.size < MAX_UNKNOWN_LINK_TYPES) this.unknownLinkTypes.set(linkType, 1);
   }
 
   private ethernet(buf: Uint8Array, off: number, end: number): boolean {

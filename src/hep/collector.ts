@@ -15,6 +15,27 @@ const dnsModule = (): typeof import('node:dns/promises') => nodeRequire('node:dn
 
 export type HepTransport = 'udp' | 'tcp' | 'tls';
 
+/**
+ * A TLS collector's CA, certificate and key as the context its connections use; a RangeError naming the
+ * collector when they cannot be used. Node ignores CA text that holds no certificate (every connection
+ * would then fail to verify), so a CA is checked to be PEM certificates here.
+ */
+export function tlsContext(name: string, t: HepTlsOptions): tls.SecureContext {
+  try {
+    for (const ca of t.ca === undefined ? [] : Array.isArray(t.ca) ? t.ca : [t.ca]) checkCaCertificates(ca);
+    return tlsModule().createSecureContext({ ca: t.ca, cert: t.cert, key: t.key });
+  } catch (err) {
+    throw new RangeError(`${name}: the TLS certificate, key or CA cannot be used (${(err as Error).message})`);
+  }
+}
+
+function checkCaCertificates(ca: string | Buffer): void {
+  const blocks = ca.toString().match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g);
+  if (!blocks) throw new Error('CA: no PEM certificate in it');
+  const { X509Certificate } = nodeRequire('node:crypto') as typeof import('node:crypto');
+  for (const pem of blocks) new X509Certificate(pem);
+}
+
 export interface HepTlsOptions {
   ca?: string | Buffer | (string | Buffer)[];
   cert?: string | Buffer;
@@ -396,14 +417,7 @@ export class HepStreamCollector extends HepCollector {
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
     this.connectTimeoutMs = tuning.connectTimeoutMs ?? 5000;
-    if (config.transport === 'tls') {
-      const t = config.tls ?? {};
-      try {
-        this.secureContext = tlsModule().createSecureContext({ ca: t.ca, cert: t.cert, key: t.key });
-      } catch (err) {
-        throw new RangeError(`${this.name}: the TLS certificate, key or CA cannot be used (${(err as Error).message})`);
-      }
-    }
+    if (config.transport === 'tls') this.secureContext = tlsContext(this.name, config.tls ?? {});
   }
 
   protected hasSocket(): boolean {

@@ -6,6 +6,7 @@ export type { HepDecodeErrorCode } from './decode.js';
 export { HepStreamDeframer } from './deframe.js';
 export { writeIpv4, writeIpv6, formatIpv4, formatIpv6 } from './ip.js';
 export { HepSender } from './sender.js';
+export { tlsContext } from './collector.js';
 export type { HepSenderOptions, HepSendInput, HepSenderStats } from './sender.js';
 export type { HepCollectorConfig, HepCollectorEvent, HepCollectorStats, HepTlsOptions, HepTransport, HepTransportTuning } from './collector.js';
 export { BoundedPacketQueue, backoffDelayMs } from './queue.js';

@@ -6,11 +6,13 @@
  *   --set reports.rules[1]='name=jit;when=max_jitter_ms > 30;interval_s=5'
  *                                                   RTPPROBE_REPORTS_RULES_1='name=jit;when=...'
  *   --rule 'name=poor;when=mos < 3.6;interval_s=2'  (repeatable: the rules given replace the list)
+ *   --set hep.collectors.0.tls.ca=/etc/ca.pem       RTPPROBE_HEP_COLLECTORS_0_TLS_CA=/etc/ca.pem
  *
- * A whole item is `key=value` pairs separated by `;` (keys as in the YAML file). An index may address an
- * item of the list as it stands (file, then earlier settings) or the next one (appends).
+ * A whole item is `key=value` pairs separated by `;` (keys as in the YAML file, dotted into a mapping of
+ * the item: `tls.ca`). An index may address an item of the list as it stands (file, then earlier
+ * settings) or the next one (appends).
  */
-import { allSettings, closest, type LeafInfo, type ObjectNode, type SchemaNode } from './schema.js';
+import { allSettings, closest, textSettings, type LeafInfo, type SchemaNode } from './schema.js';
 
 /** The list-of-mappings settings of a schema, by dotted path. */
 export function itemLists(schema: SchemaNode<unknown>): Map<string, LeafInfo> {
@@ -20,13 +22,13 @@ export function itemLists(schema: SchemaNode<unknown>): Map<string, LeafInfo> {
 export interface ItemAddress {
   list: LeafInfo;
   index: number;
-  /** YAML key of one field; undefined = the whole item. */
+  /** YAML path of one field inside the item, dotted (`when`, `tls.ca`); undefined = the whole item. */
   field?: string;
 }
 
 /** `reports.rules.0.when`, `reports.rules[0]` -> the list, index and field; undefined when not an item path. */
 export function itemAddress(key: string, lists: Map<string, LeafInfo>): ItemAddress | undefined {
-  const m = /^(.+?)(?:\.(\d+)|\[(\d+)\])(?:\.([a-z0-9_]+))?$/.exec(key);
+  const m = /^(.+?)(?:\.(\d+)|\[(\d+)\])(?:\.([a-z0-9_.]+))?$/.exec(key);
   if (!m) return undefined;
   const list = lists.get(m[1]!);
   if (!list) return undefined;
@@ -40,24 +42,42 @@ export function itemAddressOfEnv(name: string, prefix: string, lists: Map<string
     if (!name.startsWith(head)) continue;
     const m = /^(\d+)(?:_([A-Z0-9_]+))?$/.exec(name.slice(head.length));
     if (!m) continue;
-    return { list, index: Number(m[1]), field: m[2]?.toLowerCase() };
+    const env = m[2]?.toLowerCase();
+    // TLS_CA is the field tls.ca: the variable's underscores join the field's path as well as its words.
+    const field = env === undefined ? undefined : ([...itemFields(list).keys()].find((f) => f.replace(/\./g, '_') === env) ?? env);
+    return { list, index: Number(m[1]), field };
   }
   return undefined;
 }
 
-function itemFields(list: LeafInfo): Record<string, SchemaNode<unknown>> {
-  return ((list.node as unknown as { item: ObjectNode<Record<string, SchemaNode<unknown>>> }).item).fields;
+/** The item's fields that text can set, by dotted path (`when`, `tls.ca`). */
+function itemFields(list: LeafInfo): Map<string, SchemaNode<unknown>> {
+  const item = (list.node as unknown as { item: SchemaNode<unknown> }).item;
+  return new Map(textSettings(item).map((l) => [l.path.join('.'), l.node]));
 }
 
 /** A field's text read like an environment value (numbers, booleans); an error text for unknown fields. */
 function fieldValue(list: LeafInfo, field: string, text: string): { value: unknown } | { error: string } {
   const fields = itemFields(list);
-  const node = fields[field];
+  const node = fields.get(field);
   if (!node?.fromText) {
-    const near = closest(field, Object.keys(fields));
-    return { error: `unknown field ${JSON.stringify(field)}${near ? `; did you mean ${near}?` : ''} (fields: ${Object.keys(fields).join(', ')})` };
+    const names = [...fields.keys()];
+    const near = closest(field, names);
+    return { error: `unknown field ${JSON.stringify(field)}${near ? `; did you mean ${near}?` : ''} (fields: ${names.join(', ')})` };
   }
   return { value: node.fromText(text) };
+}
+
+/** Sets `tls.ca` in an item mapping, making the mappings on the way. */
+function setField(item: Record<string, unknown>, field: string, value: unknown): void {
+  const path = field.split('.');
+  let cur = item;
+  for (const seg of path.slice(0, -1)) {
+    const next = cur[seg];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[seg] = {};
+    cur = cur[seg] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = value;
 }
 
 /** `name=poor;when=mos < 3.6;interval_s=2` -> a raw item mapping, or an error text. */
@@ -70,7 +90,7 @@ export function parseItemText(list: LeafInfo, text: string): { value: Record<str
     const key = part.slice(0, eq).trim();
     const v = fieldValue(list, key, part.slice(eq + 1).trim());
     if ('error' in v) return v;
-    out[key] = v.value;
+    setField(out, key, v.value);
   }
   return { value: out };
 }
@@ -100,7 +120,7 @@ export function setItem(raw: Record<string, unknown>, addr: ItemAddress, text: s
   if ('error' in v) return v.error;
   const cur = items[addr.index];
   const item = typeof cur === 'object' && cur !== null && !Array.isArray(cur) ? (cur as Record<string, unknown>) : {};
-  item[addr.field] = v.value;
+  setField(item, addr.field, v.value);
   items[addr.index] = item;
   return undefined;
 }

@@ -574,7 +574,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
   envItems.sort((a, b) => a.addr.index - b.addr.index || Number(a.addr.field !== undefined) - Number(b.addr.field !== undefined));
   for (const { name, addr, value } of envItems) applyItem(raw, addr, value, name, origins, issues);
 
-  for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+  // Items by index after the rest, as for the environment: --set hep.collectors.0.tls.ca=... amends the
+  // collector --hep gives, whatever the order of the flags.
+  const overrides = Object.entries(opts.overrides ?? {});
+  const isItem = ([key]: [string, unknown]): boolean => itemAddress(key, itemListsByPath) !== undefined;
+  for (const [key, value] of [...overrides.filter((o) => !isItem(o)), ...overrides.filter(isItem)]) {
     if (value === undefined) continue;
     const from = opts.origins?.[key] ?? `override ${key}`;
     const list = itemListsByPath.get(key);
@@ -618,9 +622,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
 /** One list item (or one field of it) set from text; problems name the item and where the text came from. */
 function applyItem(raw: Record<string, unknown>, addr: ItemAddress, text: string, from: string, origins: Map<string, string>, issues: Issues): void {
   const path = itemPath(addr);
+  origins.set(path, from);
   const error = setItem(raw, addr, text);
-  if (error) issues.add(path, `${error} (set by ${from})`);
-  else origins.set(path, from);
+  if (error) issues.add(path, error);
 }
 
 /**

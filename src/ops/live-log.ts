@@ -4,6 +4,7 @@
  * summary line says how many were not written.
  */
 import type { Logger } from 'pino';
+import { endMayBeUndone } from '../sip/calls.js';
 import { lineBudget, type LineBudget } from './log.js';
 import type { AlertEvent, CallSource, LiveState, TrackedCall } from './live-state.js';
 
@@ -28,6 +29,8 @@ interface Ending {
   lastMs: number;
   /** A reading found its media no longer lingering: the line is written at the next one. */
   mediaRetired: boolean;
+  /** Ended by a failure or CANCEL that another fork's answer may still undo: final once the table forgets it. */
+  mayBeUndone: boolean;
 }
 
 /** Compares the call table with its previous reading (once a second) and logs what changed. */
@@ -64,15 +67,17 @@ export class CallLog {
       } else if (before?.state !== 'ended' || before.lastMs !== c.lastMs) {
         // Ended since the last reading, or reopened and ended again in between (an ended call's lastMs
         // stays as it was): the latest end is the one logged.
-        this.ending.set(c.callId, { reason: c.endReason ?? 'ended', status: c.endStatus, createdMs: c.createdMs, lastMs: c.lastMs, mediaRetired: false });
+        this.ending.set(c.callId, { reason: c.endReason ?? 'ended', status: c.endStatus, createdMs: c.createdMs, lastMs: c.lastMs, mediaRetired: false, mayBeUndone: endMayBeUndone(c.endReason) });
       }
     });
     // A call's streams end (HANGUP) when its media stops lingering after the BYE (sip.media_linger_s); with
     // media workers their reports reach this thread a moment later. The line waits for them: one reading
-    // after the media retired, or once the call left the table.
+    // after the media retired, or once the call left the table. A failure or CANCEL waits for the table
+    // to forget the call: until then another fork's answer or the INVITE sent again continues the call,
+    // which stays one call (one start, one end), as in its reports and for tshark (one Call-ID).
     for (const [callId, e] of this.ending) {
       const c = now.get(callId);
-      if (!stopped && c !== undefined && !e.mediaRetired) {
+      if (!stopped && c !== undefined && (e.mayBeUndone || !e.mediaRetired)) {
         e.mediaRetired = !c.lingering;
         continue;
       }

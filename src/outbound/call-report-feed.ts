@@ -1,24 +1,20 @@
 import { CallReportRecorder, type CallReportLimits } from '../callreport/index.js';
 import type { OutboundEvent } from './events.js';
-import { DuplicateFilter } from './duplicate-filter.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-/** The outbound events a call report shows, handed to its recorder: SPAN duplicates of SIP once. */
+/** The outbound events a call report shows, handed to its recorder (SPAN duplicates of SIP come once: the sink's). */
 export class CallReportFeed {
   readonly recorder: CallReportRecorder;
-  private readonly dedup: DuplicateFilter;
   /** Events recorded. */
   events = 0;
 
-  constructor(duplicateWindowMs: number, limits?: CallReportLimits) {
+  constructor(limits?: CallReportLimits) {
     this.recorder = new CallReportRecorder(limits);
-    this.dedup = new DuplicateFilter(duplicateWindowMs);
   }
 
   write(e: OutboundEvent): void {
     if (e.kind === 'sip') {
-      if (this.dedup.isDuplicate(e.bytes, e.env)) return;
       const env = e.env;
       this.recorder.onSip({ tsMs: env.tsMs, srcIp: env.srcIp, srcPort: env.srcPort, dstIp: env.dstIp, dstPort: env.dstPort, text: utf8.decode(e.bytes) });
     } else if (e.kind === 'qos' || e.kind === 'alert') {

@@ -13,7 +13,7 @@ export class DuplicateFilter {
   duplicates = 0;
 
   constructor(
-    private readonly windowMs: number,
+    readonly windowMs: number,
     private readonly maxEntries = 65_536,
   ) {}
 

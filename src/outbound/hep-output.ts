@@ -4,7 +4,7 @@
  * The wire format and the sockets are src/hep's; this module maps events onto HEP messages.
  */
 import { readFileSync } from 'node:fs';
-import { HepProtoType, HepSender, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
+import { HepProtoType, HepSender, tlsContext, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { ExitCode } from '../ops/exit-codes.js';
 import { AddressFilter } from './address-filter.js';
@@ -12,7 +12,6 @@ import type { Envelope, EventKind, OutboundEvent } from './events.js';
 import { nodeNameOf } from './identity.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { RateLimitedLog } from './rate-limited-log.js';
-import { DuplicateFilter } from './duplicate-filter.js';
 
 export interface HepOutputOptions {
   sender: HepSender;
@@ -23,19 +22,15 @@ export interface HepOutputOptions {
   sipExcludeMethods?: readonly string[];
   /** SIP from or to these addresses / prefixes is not sent. */
   sipExcludeAddresses?: readonly string[];
-  /** Same SIP bytes (or RTCP compound) on the same addresses within this many ms of capture time = SPAN duplicate. 0 = off. */
-  sipDuplicateWindowMs?: number;
 }
 
 export class HepOutput implements Output {
   readonly name = 'hep';
   readonly scope = 'collector' as const;
-  /** SIP not sent, by reason (the rest goes through the sender and is counted there). */
-  readonly sipSkipped = { duplicate: 0, method: 0, address: 0 };
+  /** SIP not sent, by reason (the rest goes through the sender and is counted there; mirror-port copies never come: the sink's). */
+  readonly sipSkipped = { method: 0, address: 0 };
   private readonly excludeMethods: Set<string>;
   private readonly excludeAddresses: AddressFilter;
-  private readonly dedup: DuplicateFilter;
-  private readonly rtcpDedup: DuplicateFilter;
   /** One reused input object: its fields are overwritten per message (send() copies what it keeps). */
   private readonly msg: HepSendInput = {
     ipFamily: 4, ipProto: 17, srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, tsSec: 0, tsUsec: 0, protoType: 1,
@@ -45,8 +40,6 @@ export class HepOutput implements Output {
   constructor(private readonly o: HepOutputOptions) {
     this.excludeMethods = new Set((o.sipExcludeMethods ?? []).map((m) => m.toUpperCase()));
     this.excludeAddresses = new AddressFilter(o.sipExcludeAddresses ?? []);
-    this.dedup = new DuplicateFilter(o.sipDuplicateWindowMs ?? 0);
-    this.rtcpDedup = new DuplicateFilter(o.sipDuplicateWindowMs ?? 0);
   }
 
   get sender(): HepSender {
@@ -62,10 +55,9 @@ export class HepOutput implements Output {
   write(e: OutboundEvent): void {
     const m = this.msg;
     if (e.kind === 'sip') {
-      if (!this.sipPasses(e.bytes, e.env, e.method)) return;
+      if (!this.sipPasses(e.env, e.method)) return;
       fill(m, e.env, HepProtoType.SIP, e.callId, undefined, e.bytes);
     } else if (e.kind === 'rtcp') {
-      if (this.rtcpDedup.isDuplicate(e.json, e.env)) return;
       fill(m, e.env, HepProtoType.RTCP_JSON, e.callId, undefined, e.json);
     } else {
       const mos = e.report.MOS;
@@ -75,17 +67,13 @@ export class HepOutput implements Output {
     m.payload = '';
   }
 
-  private sipPasses(bytes: Uint8Array, env: Envelope, method: string): boolean {
+  private sipPasses(env: Envelope, method: string): boolean {
     if (this.excludeMethods.size > 0 && this.excludeMethods.has(method)) {
       this.sipSkipped.method++;
       return false;
     }
     if (!this.excludeAddresses.empty && (this.excludeAddresses.matches(env.srcIp) || this.excludeAddresses.matches(env.dstIp))) {
       this.sipSkipped.address++;
-      return false;
-    }
-    if (this.dedup.isDuplicate(bytes, env)) {
-      this.sipSkipped.duplicate++;
       return false;
     }
     return true;
@@ -150,10 +138,11 @@ function asIpv6(ip: string): string {
 export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | null {
   const h = config.hep;
   if (!h.enabled || h.collectors.length === 0) return null;
+  const collectors = hepCollectorConfigs(config);
   let sender: HepSender;
   try {
     sender = new HepSender({
-      collectors: h.collectors.map((c, i) => collectorOptions(c, i, config.rtp.maxStreams)),
+      collectors,
       captureId: h.captureId,
       authKey: h.authKey || undefined,
       nodeName: nodeNameOf(config),
@@ -161,9 +150,7 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
       onRefused: refusalLogger(log),
     });
   } catch (err) {
-    // A setting the schema cannot check (a TLS file): the operator's to fix, not a crash.
-    const message = (err as Error).message;
-    throw Object.assign(new Error(message.startsWith('hep.') ? message : `hep.collectors: ${message}`), { exitCode: ExitCode.USAGE });
+    throw usageError(err);
   }
   return new HepOutput({
     sender,
@@ -172,8 +159,30 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
     sendSip: h.sip.enabled,
     sipExcludeMethods: h.sip.excludeMethods,
     sipExcludeAddresses: h.sip.excludeAddresses,
-    sipDuplicateWindowMs: h.sip.duplicateWindowMs,
   });
+}
+
+/**
+ * The collectors as the sender takes them, each TLS collector's files read and made into its context:
+ * the checks the schema cannot make, the same for a start, a reload and `check-config`. A file missing or
+ * not usable throws a usage error (exit 2) naming the setting.
+ */
+export function hepCollectorConfigs(config: ProbeConfig): HepCollectorConfig[] {
+  try {
+    return config.hep.collectors.map((c, i) => {
+      const options = collectorOptions(c, i, config.rtp.maxStreams);
+      if (options.tls) tlsContext(options.name!, options.tls);
+      return options;
+    });
+  } catch (err) {
+    throw usageError(err);
+  }
+}
+
+/** A setting the schema cannot check (a TLS file): the operator's to fix, not a crash. */
+function usageError(err: unknown): Error {
+  const message = (err as Error).message;
+  return Object.assign(new Error(message.startsWith('hep.') ? message : `hep.collectors: ${message}`), { exitCode: ExitCode.USAGE });
 }
 
 /** Collector problems as log lines: at most one per collector and kind every 10 s, recoveries always. */

@@ -20,10 +20,9 @@ export class HtmlReportOutput implements Output {
   constructor(
     private readonly path: string,
     private readonly intervalS: number,
-    duplicateWindowMs: number,
     private readonly log: OutputLog,
   ) {
-    this.feed = new CallReportFeed(duplicateWindowMs);
+    this.feed = new CallReportFeed();
   }
 
   wants(kind: EventKind): boolean {
@@ -62,5 +61,5 @@ export function openHtmlOutput(config: ProbeConfig, log: OutputLog): HtmlReportO
   // The page is written at the end of the run: say now, not after the analysis, that it cannot be.
   const problem = outputFileProblem(path);
   if (problem) throw Object.assign(new Error(`cannot write the HTML report ${path}: ${problem}`), { exitCode: 2 });
-  return new HtmlReportOutput(path, config.reports.intervalS, config.hep.sip.duplicateWindowMs, log);
+  return new HtmlReportOutput(path, config.reports.intervalS, log);
 }

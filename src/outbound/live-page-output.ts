@@ -15,11 +15,8 @@ export class LiveCallPageOutput implements Output {
   readonly scope = 'local' as const;
   private readonly feed: CallReportFeed;
 
-  constructor(
-    private readonly intervalS: number,
-    duplicateWindowMs: number,
-  ) {
-    this.feed = new CallReportFeed(duplicateWindowMs, LIVE_LIMITS);
+  constructor(private readonly intervalS: number) {
+    this.feed = new CallReportFeed(LIVE_LIMITS);
   }
 
   wants(kind: EventKind): boolean {
@@ -48,5 +45,5 @@ export class LiveCallPageOutput implements Output {
 /** The live page's recorder when metrics.live_page is on (and metrics serve it), else null. */
 export function openLivePageOutput(config: ProbeConfig): LiveCallPageOutput | null {
   if (!config.metrics.enabled || !config.metrics.livePage) return null;
-  return new LiveCallPageOutput(config.reports.intervalS, config.hep.sip.duplicateWindowMs);
+  return new LiveCallPageOutput(config.reports.intervalS);
 }

@@ -4,6 +4,7 @@
  * wants its kind. Outputs can be swapped at run time (SIGHUP) without the pipeline noticing.
  */
 import type { QosReport } from '../report/index.js';
+import { DuplicateFilter } from './duplicate-filter.js';
 import type { Envelope, EventKind, OutboundEvent, QosEvent, RtcpEvent, SipEvent } from './events.js';
 import type { Output } from './output.js';
 
@@ -20,26 +21,46 @@ export class OutboundSink {
     qosReports: 0,
     /** QoS events handed to at least one collector output. */
     qosSent: 0,
+    /** RTCP compounds handed to the outputs, a mirror-port copy of one not again: what HEP sends. */
     rtcpSent: 0,
+    /** Mirror-port copies of an RTCP compound (hep.sip.duplicate_window_ms): sent once, counted here. */
+    rtcpDuplicates: 0,
     /** RTCP without a Call-ID: HOMER would drop it, so it is not sent. */
     rtcpUncorrelated: 0,
+    /** SIP messages handed to the outputs, a mirror-port copy of one not again: what HEP sends (before its exclusions). */
     sipSent: 0,
+    /** Mirror-port copies of a SIP message (hep.sip.duplicate_window_ms): handed on once, counted here. */
+    sipDuplicates: 0,
   };
   private outputs: Output[] = [];
   private readonly byKind = new Map<EventKind, { collector: Output[]; local: Output[] }>();
   private anyInterval = false;
+  /**
+   * Mirror-port copies of SIP and RTCP are told here, once for every output (HEP, the call reports), so
+   * the counts say what the outputs get.
+   */
+  private sipCopies: DuplicateFilter;
+  private rtcpCopies: DuplicateFilter;
   /** Reused event objects: outputs must not keep them beyond write(). */
   private readonly sipEvent: SipEvent = { kind: 'sip', bytes: new Uint8Array(0), env: undefined as unknown as Envelope, callId: '', method: '', statusCode: 0 };
 
+  /** `duplicateWindowMs`: hep.sip.duplicate_window_ms, within which the same SIP message or RTCP compound is a copy. */
   constructor(
     outputs: Output[],
     private readonly hooks: OutboundSinkHooks = {},
+    duplicateWindowMs = 0,
   ) {
-    this.setOutputs(outputs);
+    this.sipCopies = new DuplicateFilter(duplicateWindowMs);
+    this.rtcpCopies = new DuplicateFilter(duplicateWindowMs);
+    this.setOutputs(outputs, duplicateWindowMs);
   }
 
-  /** The outputs events go to from now on (configuration reload). */
-  setOutputs(outputs: Output[]): void {
+  /** The outputs events go to from now on (configuration reload), and the duplicate window. */
+  setOutputs(outputs: Output[], duplicateWindowMs = this.sipCopies.windowMs): void {
+    if (duplicateWindowMs !== this.sipCopies.windowMs) {
+      this.sipCopies = new DuplicateFilter(duplicateWindowMs);
+      this.rtcpCopies = new DuplicateFilter(duplicateWindowMs);
+    }
     this.outputs = outputs;
     for (const k of ['qos', 'alert', 'rtcp', 'sip'] as const) {
       const takers = outputs.filter((o) => o.wants(k));
@@ -89,11 +110,15 @@ export class OutboundSink {
     return this.wants('rtcp');
   }
 
-  /** RTCP as HOMER's JSON; without a Call-ID HOMER drops it, so it is only counted. */
+  /** RTCP as HOMER's JSON; without a Call-ID HOMER drops it, so it is only counted, as a mirror-port copy is. */
   rtcp(json: string, env: Envelope, callId: string | null): void {
     if (!this.wants('rtcp')) return;
     if (!callId) {
       this.counts.rtcpUncorrelated++;
+      return;
+    }
+    if (this.rtcpCopies.isDuplicate(json, env)) {
+      this.counts.rtcpDuplicates++;
       return;
     }
     const e: RtcpEvent = { kind: 'rtcp', json, env, callId };
@@ -105,9 +130,13 @@ export class OutboundSink {
     return this.wants('sip');
   }
 
-  /** One captured SIP message (bytes valid only during the call). */
+  /** One captured SIP message (bytes valid only during the call); a mirror-port copy is only counted. */
   sip(bytes: Uint8Array, env: Envelope, callId: string, method: string, statusCode: number): void {
     if (!this.wants('sip')) return;
+    if (this.sipCopies.isDuplicate(bytes, env)) {
+      this.counts.sipDuplicates++;
+      return;
+    }
     const e = this.sipEvent;
     e.bytes = bytes;
     e.env = env;

@@ -44,7 +44,7 @@ export interface Outputs {
 
 export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}): Outputs {
   const log = opts.log ?? silentLog;
-  const sink = new OutboundSink(openConfiguredOutputs(config, log), { onFinalReport: opts.onFinalReport });
+  const sink = new OutboundSink(openConfiguredOutputs(config, log), { onFinalReport: opts.onFinalReport }, config.hep.sip.duplicateWindowMs);
   const closed: Output[] = [];
   const statsOf = (list: readonly Output[]) => list.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
   return {
@@ -77,7 +77,7 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
       const running = sink.current;
       const { opened, kept, errors } = reopenOutputs(next, log, running);
       for (const e of errors) log.error(e, 'output could not be reopened with the reloaded configuration: its running instance stays');
-      sink.setOutputs([...opened, ...kept]);
+      sink.setOutputs([...opened, ...kept], next.hep.sip.duplicateWindowMs);
       const old = running.filter((o) => !kept.includes(o));
       closed.push(...old);
       await Promise.all(old.map((o) => o.close(drainMs)));

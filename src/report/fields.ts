@@ -48,7 +48,7 @@ export const REPORT_FIELDS = [
   { key: 'DST_IP', inCallReport: true, group: 'rtpagent', doc: 'RTP destination address' },
   { key: 'DST_PORT', inCallReport: true, group: 'rtpagent', doc: 'RTP destination port' },
   { key: 'SRC_MAC', group: 'rtpagent', doc: 'source MAC as 00-04-13-29-64-22, empty without a link layer' },
-  { key: 'DST_MAC', group: 'rtpagent', doc: 'destination MAC, same form' },
+  { key: 'DST_MAC', group: 'rtpagent', doc: 'destination MAC, same form; empty in Linux cooked captures (tcpdump -i any), which carry only the source' },
   { key: 'CODEC_PT', group: 'rtpagent', doc: "RTP payload type of the stream's latest packet" },
   { key: 'CODEC_NAME', group: 'rtpagent', doc: "codec from the SDP rtpmap or the static payload type, lower case; telephone events and comfort noise the SDP maps leave it (and the E-model's codec) the stream's audio codec" },
   { key: 'CLOCK', group: 'rtpagent', doc: 'RTP clock rate, Hz (0 when unknown: no jitter or skew then)' },

@@ -571,12 +571,13 @@ export class RtpEngine {
     this.h16[this.store.coldH(slot) + L.CH_VLAN_PLUS_1] = (link >> 8) & 0xffff;
     const cw = this.store.coldW(slot);
     w[cw + L.CW_CALL_REF] = -1;
-    if (mo >= 0 && md >= 0 && mo + 6 <= frameBuf.length && md + 6 <= frameBuf.length) {
-      for (let i = 0; i < 6; i++) {
-        this.u8[cb + L.CB_MACS + i] = frameBuf[mo + i];
-        this.u8[cb + L.CB_MACS + 6 + i] = frameBuf[md + i];
-      }
-      flags |= L.FLAG_HAS_MAC;
+    if (mo >= 0 && mo + 6 <= frameBuf.length) {
+      for (let i = 0; i < 6; i++) this.u8[cb + L.CB_MACS + i] = frameBuf[mo + i];
+      flags |= L.FLAG_HAS_SRC_MAC;
+    }
+    if (md >= 0 && md + 6 <= frameBuf.length) {
+      for (let i = 0; i < 6; i++) this.u8[cb + L.CB_MACS + 6 + i] = frameBuf[md + i];
+      flags |= L.FLAG_HAS_DST_MAC;
     }
 
     // Note SSRC changes on this 5-tuple.
@@ -884,9 +885,8 @@ export class RtpEngine {
     out.dstIp = formatIp(v, this.keyWord(slot, 4), this.keyWord(slot, 5), this.keyWord(slot, 6), this.keyWord(slot, 7));
     out.srcPort = this.keyWord(slot, 8) >>> 16;
     out.dstPort = this.keyWord(slot, 8) & 0xffff;
-    const hasMac = (flags & L.FLAG_HAS_MAC) !== 0;
-    out.srcMac = hasMac ? formatMac(u8, cb + L.CB_MACS) : '';
-    out.dstMac = hasMac ? formatMac(u8, cb + L.CB_MACS + 6) : '';
+    out.srcMac = (flags & L.FLAG_HAS_SRC_MAC) !== 0 ? formatMac(u8, cb + L.CB_MACS) : '';
+    out.dstMac = (flags & L.FLAG_HAS_DST_MAC) !== 0 ? formatMac(u8, cb + L.CB_MACS + 6) : '';
     out.vlan = this.h16[ch + L.CH_VLAN_PLUS_1] - 1;
     out.payloadType = u8[hb + L.B_PT];
     out.clockRate = w[hw + L.W_CLOCK];

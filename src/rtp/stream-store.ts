@@ -228,8 +228,9 @@ export const enum L {
   // B_FLAGS bits.
   FLAG_IPV6 = 1,
   FLAG_HOST_TS = 2,
-  FLAG_HAS_MAC = 4,
+  FLAG_HAS_SRC_MAC = 4, // the source MAC (CB_MACS)
   FLAG_IN_TUPLES = 8,
+  FLAG_HAS_DST_MAC = 16, // the destination MAC (CB_MACS + 6); Linux cooked captures carry only the source
 }
 
 /** Records for `slots` streams plus one scratch record (index `slots`) for report-time computations. */

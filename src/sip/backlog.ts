@@ -28,12 +28,15 @@ const M_VLAN = 19; // vlan + 1 (0: untagged)
 const M_WIRE_LEN = 20;
 const M_MACS = 21; // ring offset of the source then destination MAC (12 bytes), NO_MACS when none
 const M_KEY = 22; // media: the stream key hash the caller gave
-const M_WORDS = 23;
+const M_MAC_SIDES = 23; // which of the two MACs are there: HAS_SRC | HAS_DST (Linux cooked captures: the source only)
+const M_WORDS = 24;
 
 const KIND_SIP = 0;
 const KIND_MEDIA = 1;
 const NO_MACS = 0xffffffff;
 const MAC_BYTES = 12;
+const HAS_SRC = 1;
+const HAS_DST = 2;
 
 export class SipBacklog {
   readonly capacity: number;
@@ -78,7 +81,7 @@ export class SipBacklog {
    */
   pushMedia(pkt: DecodedPacket, frameBuf: Uint8Array, nowMs: number, key: number): boolean {
     if (this.mediaLength >= this.mediaCapacity) return false;
-    if (!this.enqueue(pkt, nowMs, KIND_MEDIA, pkt.srcMacOffset >= 0 && pkt.dstMacOffset >= 0 ? frameBuf : null)) return false;
+    if (!this.enqueue(pkt, nowMs, KIND_MEDIA, pkt.srcMacOffset >= 0 || pkt.dstMacOffset >= 0 ? frameBuf : null)) return false;
     this.meta[this.lastSlot * M_WORDS + M_KEY] = key;
     this.mediaByKey.set(key, (this.mediaByKey.get(key) ?? 0) + 1);
     this.mediaLength++;
@@ -96,9 +99,16 @@ export class SipBacklog {
     const macs = macsFrom === null ? 0 : MAC_BYTES;
     const at = this.reserve(len + macs);
     if (at < 0) return false;
+    let sides = 0;
     if (macsFrom !== null) {
-      this.bytes.set(macsFrom.subarray(pkt.srcMacOffset, pkt.srcMacOffset + 6), at);
-      this.bytes.set(macsFrom.subarray(pkt.dstMacOffset, pkt.dstMacOffset + 6), at + 6);
+      if (pkt.srcMacOffset >= 0) {
+        this.bytes.set(macsFrom.subarray(pkt.srcMacOffset, pkt.srcMacOffset + 6), at);
+        sides |= HAS_SRC;
+      }
+      if (pkt.dstMacOffset >= 0) {
+        this.bytes.set(macsFrom.subarray(pkt.dstMacOffset, pkt.dstMacOffset + 6), at + 6);
+        sides |= HAS_DST;
+      }
     }
     this.bytes.set(pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + len), at + macs);
     let slot = this.head + this.length;
@@ -127,6 +137,7 @@ export class SipBacklog {
     m[o + M_VLAN] = pkt.vlan + 1;
     m[o + M_WIRE_LEN] = pkt.payloadWireLength;
     m[o + M_MACS] = macsFrom === null ? NO_MACS : at;
+    m[o + M_MAC_SIDES] = sides;
     this.nowMs[slot] = nowMs;
     this.lastSlot = slot;
     this.length++;
@@ -167,8 +178,9 @@ export class SipBacklog {
     out.payloadWireLength = m[o + M_KIND] === KIND_MEDIA ? m[o + M_WIRE_LEN] : len;
     out.vlan = m[o + M_VLAN] - 1;
     const macs = m[o + M_MACS];
-    out.srcMacOffset = macs === NO_MACS ? -1 : macs;
-    out.dstMacOffset = macs === NO_MACS ? -1 : macs + 6;
+    const sides = m[o + M_MAC_SIDES];
+    out.srcMacOffset = macs !== NO_MACS && (sides & HAS_SRC) !== 0 ? macs : -1;
+    out.dstMacOffset = macs !== NO_MACS && (sides & HAS_DST) !== 0 ? macs + 6 : -1;
     this.shiftedMedia = m[o + M_KIND] === KIND_MEDIA;
     if (this.shiftedMedia) {
       this.mediaLength--;

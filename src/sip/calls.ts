@@ -143,6 +143,8 @@ export interface CallTrackerStats {
   sipUdp: number;
   sipTcp: number;
   keepalives: number;
+  /** SIP datagrams and TCP segments the capture's snap length cut short: their bytes past the cut are not read. */
+  snapCut: number;
   malformed: Record<MalformedReason, number>;
   callsStarted: number;
   callsEnded: number;
@@ -242,6 +244,7 @@ export class CallTracker {
       sipUdp: 0,
       sipTcp: 0,
       keepalives: 0,
+      snapCut: 0,
       malformed: {
         none: 0,
         incomplete: 0,
@@ -351,6 +354,7 @@ export class CallTracker {
   onPacket(pkt: DecodedPacket, nowMs: number): boolean {
     if (pkt.ipProto === 17) {
       if (!this.ports.isSipDatagram(pkt.srcPort, pkt.dstPort, pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) return false;
+      if (pkt.payloadLength < pkt.payloadWireLength) this.stats.snapCut++;
       this.datagram(pkt, nowMs);
       return true;
     }
@@ -363,6 +367,7 @@ export class CallTracker {
         pkt.tcpSeq, pkt.tcpFlags, pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, sipPort, this.consumeStream,
       );
       this.curPkt = null;
+      if ((mine || sipPort) && pkt.payloadLength < pkt.payloadWireLength) this.stats.snapCut++;
       return mine || sipPort;
     }
     return false;
@@ -917,14 +922,22 @@ export class CallTracker {
 }
 
 /**
+ * A call a failure response or a CANCEL ended may still go on (continuesEndedAttempt) as long as the
+ * tracker keeps it (endedLingerMs): its end is final only then.
+ */
+export function endMayBeUndone(endReason: string | null): boolean {
+  return endReason === 'rejected' || endReason === 'cancel';
+}
+
+/**
  * The call attempt a failure response or a CANCEL ended goes on: a 2xx to its INVITE (another fork
  * answered, or the answer crossed the CANCEL: RFC 3261 9.1, 16.7); after a failure, also a provisional
  * from another early dialog (a parallel fork still ringing) or a new INVITE outside the dialog (a proxy
  * trying the next target, or the caller retrying with the same Call-ID: RFC 3261 8.1.3.5, 16.6).
  */
 function continuesEndedAttempt(call: SipCall, msg: SipMessage): boolean {
+  if (!endMayBeUndone(call.endReason)) return false;
   const failed = call.endReason === 'rejected';
-  if (!failed && call.endReason !== 'cancel') return false;
   if (msg.isRequest) return failed && msg.method === 'INVITE' && msg.toTag === '' && msg.cseqNum >= call.inviteCseq;
   if (msg.cseqMethod !== 'INVITE' || msg.cseqNum !== call.inviteCseq || msg.statusCode >= 300) return false;
   if (msg.statusCode >= 200) return true;

@@ -4,12 +4,13 @@
  * short (compared with tshark on the same bytes), a gzip stream cut short, zstd.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zstdAvailable } from '../../src/capture/index.js';
+import { callDurationForSize, rtp, udpFrame, writePcapFile, writeScenarioPcap } from '../../src/gen/index.js';
 import { bundleCli, CAPTURES, ourStreams, runCliSync, shell, tsharkStreams } from '../cli/helpers.js';
 
 const CAPTURE = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -104,6 +105,111 @@ describe('a capture cut short (a killed tcpdump)', () => {
     const r = runCliSync(bundle, ['replay', cut, CAPTURE, '--no-hep', '--log-level', 'warn']);
     expect(r.status).toBe(6);
     expect(r.stdout.split('\n').length).toBeGreaterThan(3);
+  });
+});
+
+describe('a capture taken with a small snap length (tcpdump -s 400)', () => {
+  it('measures every stream as the whole capture does and names, in one warning, the SIP messages the snap length cut (as tshark counts them)', () => {
+    const snapped = join(tmp, 'snap400.pcap');
+    const e = spawnSync('editcap', ['-s', '400', CAPTURE, snapped], { encoding: 'utf8' });
+    expect(e.status, e.stderr).toBe(0);
+    const t = spawnSync('tshark', ['-n', '-r', snapped, '-Y', 'sip && frame.cap_len < frame.len'], { encoding: 'utf8' });
+    const cutSip = t.stdout.split('\n').filter((l) => l.trim()).length;
+    expect(cutSip).toBe(14);
+
+    const r = runCliSync(bundle, ['replay', snapped, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).msg).toBe(
+      `${snapped}: ${cutSip} SIP packets were cut short by the capture's snap length: what they carried past the cut (their SDP) was not read, so streams of their calls may lack the Call-ID; capture SIP whole (tcpdump -s 0)`,
+    );
+    // The RTP headers are all there: every number but the Call-ID equals the whole capture's.
+    const numbers = (csv: string) => csv.trim().split('\n').slice(1).map((row) => row.split(',').slice(0, 11).join(',')).sort();
+    const whole = runCliSync(bundle, ['replay', CAPTURE, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(numbers(r.stdout)).toEqual(numbers(whole.stdout));
+    expect(numbers(r.stdout).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a capture whose SIP is whole gives no such warning', () => {
+    const r = runCliSync(bundle, ['replay', CAPTURE, '--no-hep', '--log-level', 'warn', '--table', 'none']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
+
+describe('files rotated by tcpdump -C (f, f1, ..., f11)', () => {
+  const dir = join(tmp, 'rotated');
+  let whole = '';
+  let files: string[] = [];
+  const rows = (csv: string) => csv.trim().split('\n').slice(1).sort();
+  beforeAll(() => {
+    mkdirSync(dir);
+    const big = join(dir, 'call.pcap');
+    writeScenarioPcap(big, { calls: 10, concurrentCalls: 10, durationS: 0, callDurationS: callDurationForSize(12, 10, 'PCMA'), codec: 'PCMA', lossPct: 1, jitterMs: 5, rtcp: true, seed: 3, startEpochS: 1_700_000_000 });
+    // tcpdump -C names its files rot.pcap, rot.pcap1, rot.pcap2, ...: one per million bytes.
+    const t = spawnSync('tcpdump', ['-r', big, '-w', join(dir, 'rot.pcap'), '-C', '1', '-Z', userInfo().username], { encoding: 'utf8' });
+    expect(t.status, t.stderr).toBe(0);
+    files = readdirSync(dir).filter((f) => f.startsWith('rot.pcap')).sort((a, b) => Number(a.slice(8) || 0) - Number(b.slice(8) || 0));
+    expect(files.length).toBeGreaterThanOrEqual(11);
+    const r = runCliSync(bundle, ['replay', big, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(r.status).toBe(0);
+    whole = r.stdout;
+  });
+
+  it('given in time order (ls -v): the same streams as the whole capture, no warning', () => {
+    const r = runCliSync(bundle, ['replay', ...files, '--no-hep', '--log-level', 'warn', '--table', 'csv'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(rows(r.stdout)).toEqual(rows(whole));
+  });
+
+  it('given by a shell glob (rot.pcap10 before rot.pcap2): one warning naming the file that goes back in time, and the fix', () => {
+    const r = shell(bundle, 'rtpprobe replay rot.pcap* --no-hep --log-level warn --table csv', dir);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).msg).toMatch(
+      /^rot\.pcap2: its first packet \(2023-11-\d\dT[\d:.]+Z\) is [\d.]+ s before the last one of rot\.pcap11 \(2023-11-\d\dT[\d:.]+Z\): inputs are analysed in the order given, so streams that span them are split and look reordered and lost; give the files in time order \(ls -v FILES, or mergecap -w merged\.pcap FILES\)$/,
+    );
+    // What the warning is about: out of order, the streams are cut in pieces.
+    expect(rows(r.stdout).length).toBeGreaterThan(rows(whole).length);
+  });
+});
+
+describe('a capture with more streams at once than rtp.max_streams', () => {
+  // 300 unsignalled streams sending at once (a capture started on a busy link), 40 packets each.
+  const file = join(tmp, 'streams-300.pcap');
+  beforeAll(() => {
+    const records = [];
+    for (let k = 0; k < 40; k++) {
+      for (let i = 0; i < 300; i++) {
+        const frame = udpFrame(`10.1.${i >> 8}.${i & 255}`, 20000 + 2 * i, '10.2.0.1', 30000, rtp({ pt: 8, seq: k, ts: 160 * k, ssrc: 0x1000 + i }));
+        records.push({ tsNs: 1_700_000_000_000_000_000n + BigInt(k * 20_000_000 + i * 50_000), data: frame });
+      }
+    }
+    writePcapFile(file, records);
+  });
+
+  it('fits the default table: a row per stream, all its packets, no warning', () => {
+    const r = runCliSync(bundle, ['replay', file, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(r.stderr).toBe('');
+    const rows = r.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(300);
+    expect(new Set(rows.map((row) => row.split(',')[4]))).toEqual(new Set(['40']));
+  });
+
+  it('a table too small for them: the evictions that cut streams in pieces are named in one warning with the setting to raise', () => {
+    const r = runCliSync(bundle, ['replay', file, '--no-hep', '--log-level', 'warn', '--table', 'csv', '--set', 'rtp.max_streams=200']);
+    expect(r.status).toBe(0);
+    const rows = r.stdout.trim().split('\n').slice(1);
+    expect(rows.length).toBeGreaterThan(300);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const m = /^the stream table \(rtp\.max_streams 200\) was full: (\d+) streams were ended to make room, each counted again as a new stream if it went on sending; raise rtp\.max_streams$/.exec(JSON.parse(lines[0]).msg);
+    expect(m).not.toBeNull();
+    // Every extra row is a piece of a stream one of those evictions cut.
+    expect(Number(m![1])).toBeGreaterThanOrEqual(rows.length - 300);
   });
 });
 

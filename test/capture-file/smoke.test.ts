@@ -15,4 +15,20 @@ describe('openCaptureFile on a public capture', () => {
     expect(n).toBe(expected);
     expect(src.stats().received).toBe(expected);
   });
+
+  it('knows the capture times of its first and last packets as capinfos shows them, read either way', async () => {
+    for (const name of ['SIP_CALL_RTP_G711.pcap', 'field/ndpi-rtp.pcapng']) {
+      const file = captures + name;
+      const [, first, last] = execFileSync('capinfos', ['-T', '-r', '-a', '-e', '-S', file], { encoding: 'utf8' }).trim().split('\t').map(Number);
+      const byRecords = openCaptureFile(file, { chunkBytes: 65536 });
+      expect(byRecords.firstPacketMs).toBeNaN();
+      for await (const cur of byRecords.records()) while (cur.next());
+      const byBatches = openCaptureFile(file, { chunkBytes: 65536, batchPackets: 100 });
+      for await (const _b of byBatches.batches());
+      for (const src of [byRecords, byBatches]) {
+        expect(src.firstPacketMs / 1000, name).toBeCloseTo(first, 6);
+        expect(src.lastPacketMs / 1000, name).toBeCloseTo(last, 6);
+      }
+    }
+  });
 });

@@ -110,9 +110,10 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       const ended = mine(lines, 'call ended');
       expect(ended.map((l) => [l.reason, l.streams]), log).toEqual([['bye', 2]]);
       // INVITE to the BYE's 200: 5060 ms ringing, 100 ms to the media, 2000 ms of media, 5 ms (7.2 s in the
-      // file; tcpreplay's pacing on a loaded machine stretches it by up to a second). From the answer: 2 s.
+      // file; tcpreplay's pacing on a loaded machine stretches it, by 2 s at load average 20). From the
+      // answer: 2 s; the upper bound only catches a duration that is not this call's.
       expect(ended[0]!.durationS, log).toBeGreaterThanOrEqual(7);
-      expect(ended[0]!.durationS, log).toBeLessThanOrEqual(8);
+      expect(ended[0]!.durationS, log).toBeLessThanOrEqual(15);
     }, 120_000);
 
     it(`capture.workers ${workers}: the run summary counts the FINAL reports of the streams running at stop`, async () => {

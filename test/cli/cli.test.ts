@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { overridesFromFlags, runCli, splitReplayInputs, type CliIo } from '../../src/cli.js';
+import { buildCli, overridesFromFlags, runCli, splitReplayInputs, type CliIo } from '../../src/cli.js';
 import { loadConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { opsRuntime } from '../../src/ops/runtime.js';
 import { bundleCli } from './helpers.js';
@@ -83,6 +83,26 @@ describe('rtpprobe CLI (in-process)', () => {
     const missing = await cli(['check-config', '-c', join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/nope\.yaml: no such file/);
+  });
+
+  it('check-config takes every setting flag of run and checks the configuration run would start with', async () => {
+    const longs = (name: string) => buildCli().commands.find((c) => c.name() === name)!.options.map((o) => o.long);
+    expect(longs('check-config')).toEqual(expect.arrayContaining(longs('run')));
+    const probe = { runLive: async () => 0, runReplay: async () => 0, listInterfaces: async () => [{ name: 'eth5', addresses: [], loopback: false, up: true }] };
+    const r = await cli(['check-config', '--print', '-i', 'eth5', '--hep', 'tcp://10.9.9.9:9061', '--metrics-port', '9555', '--rule', 'name=poor;when=mos < 3'], { probe });
+    expect(r.err).toBe('');
+    const printed = loadConfig({ file: file('printed-flags.yaml', r.out) });
+    expect(printed.capture.interface).toBe('eth5');
+    expect(printed.hep.collectors.map((c) => [c.transport, c.host, c.port])).toEqual([['tcp', '10.9.9.9', 9061]]);
+    expect(printed.metrics.port).toBe(9555);
+    expect(printed.reports.rules.map((x) => x.name)).toEqual(['poor']);
+    const wrong = await cli(['check-config', '-i', 'eth6'], { probe });
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toContain('capture.interface: "eth6" is not an interface of this host: use one of eth5');
+    const jsonl = join(dir, 'no-such-dir', 'r.jsonl');
+    const unwritable = await cli(['check-config', '--jsonl', jsonl], { probe });
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.err).toBe(`rtpprobe: --jsonl ${jsonl}: the directory ${join(dir, 'no-such-dir')} does not exist: create it or name a file in an existing directory\n`);
   });
 
   it('check-config reads RTPPROBE_CONFIG and the environment, --set, and prints the effective configuration', async () => {

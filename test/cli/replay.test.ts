@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, CAPTURES, childEnv, ourStreams, root, runCliSync, shell, startCli, tableRows } from './helpers.js';
 import { until } from '../wait.js';
 import { DecodedPacket, PacketDecoder, ProtocolCounter } from '../../src/decode/index.js';
+import { pcapng, type PcapRecord } from '../../src/gen/index.js';
 
 const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
 const LOSS = join(CAPTURES, 'synth/s03_loss.pcap');
@@ -117,6 +118,42 @@ describe('a capture of a link type the decoder does not know', () => {
       expect(w.level).toBe(40);
       expect(w.msg).toBe(`${file}: ${records} records of link type ${linkType} (${name}) not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
     }
+  });
+
+  it('a pcapng with several unknown link types: the warning names each with its records, the most first, five at most', () => {
+    // The call's records, on an Ethernet interface except these many on each unknown one, in this order.
+    const unknown: Array<[number, number]> = [[147, 1000], [239, 500], [300, 200], [148, 100], [149, 50], [150, 20], [151, 10], [152, 5]];
+    const pcap = readFileSync(CALL);
+    const records: PcapRecord[] = [];
+    for (let off = 24; off + 16 <= pcap.length; off += 16 + pcap.readUInt32LE(off + 8)) {
+      const tsNs = BigInt(pcap.readUInt32LE(off)) * 1_000_000_000n + BigInt(pcap.readUInt32LE(off + 4)) * 1000n;
+      records.push({ tsNs, data: pcap.subarray(off + 16, off + 16 + pcap.readUInt32LE(off + 8)), iface: 0 });
+    }
+    let at = 0;
+    unknown.forEach(([, n], i) => {
+      for (const r of records.slice(at, at + n)) r.iface = i + 1;
+      at += n;
+    });
+    const file = join(tmp, 'mixed-links.pcapng');
+    writeFileSync(file, pcapng(records, [{ linkType: 1 }, ...unknown.map(([linkType]) => ({ linkType }))]));
+    const r = runCliSync(bundle, ['replay', file, '--log-level', 'warn']);
+    expect(r.status, r.stderr).toBe(0);
+    const warnings = r.stderr.trim().split('\n');
+    expect(warnings, r.stderr).toHaveLength(1);
+    expect((JSON.parse(warnings[0]) as { msg: string }).msg).toBe(
+      `${file}: 1885 records of 8 link types (147 USER0: 1000, 239 NFLOG: 500, 300: 200, 148 USER1: 100, 149 USER2: 50, others: 35) not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`,
+    );
+    // The Ethernet records are analysed as ever.
+    expect(tableRows(r.stdout).length).toBeGreaterThan(0);
+
+    const two = join(tmp, 'two-links.pcapng');
+    writeFileSync(two, pcapng(records.map((x, i) => ({ ...x, iface: i % 2 })), [{ linkType: 147 }, { linkType: 239 }]));
+    const r2 = runCliSync(bundle, ['replay', two, '--log-level', 'warn']);
+    expect(r2.status, r2.stderr).toBe(0);
+    const half = Math.ceil(records.length / 2);
+    expect((JSON.parse(r2.stderr.trim()) as { msg: string }).msg).toBe(
+      `${two}: ${records.length} records of 2 link types (147 USER0: ${half}, 239 NFLOG: ${records.length - half}) not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`,
+    );
   });
 
   it('every link type the warning names as decoded is decoded', () => {

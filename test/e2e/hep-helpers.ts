@@ -7,16 +7,16 @@ import { sleep, startUdpSink } from '../hep/helpers.js';
 
 /**
  * Replays `file` through runReplay (the CLI's path) with the shipped defaults, `edit` applied, HEP going to
- * a real UDP socket; returns every message that arrived, decoded by the strict decoder.
+ * a real UDP socket; returns every message that arrived, decoded by the strict decoder. `log` sees the run.
  */
-export async function replayToUdp(file: string, edit: (c: ProbeConfig) => void = () => {}): Promise<HepDecoded[]> {
+export async function replayToUdp(file: string, edit: (c: ProbeConfig) => void = () => {}, log = pino({ level: 'silent' })): Promise<HepDecoded[]> {
   const sink = await startUdpSink(0, 4 << 20);
   try {
     const c = defaultConfig();
     c.hep.collectors = [{ ...c.hep.collectors[0]!, host: '127.0.0.1', port: sink.port, transport: 'udp' }];
     c.metrics.enabled = false;
     edit(c);
-    expect(await runReplay([file], c, { realtime: false, print: () => {} }, pino({ level: 'silent' }))).toBe(0);
+    expect(await runReplay([file], c, { realtime: false, print: () => {} }, log)).toBe(0);
     // runReplay drains the sender before returning; loopback delivery needs a moment more at most.
     let n = -1;
     while (n !== sink.packets.length) {

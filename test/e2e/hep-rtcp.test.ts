@@ -5,7 +5,10 @@
  * Replayed through runReplay (the CLI's path) to a real UDP socket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import type { HepDecoded } from '../../src/hep/index.js';
@@ -159,7 +162,7 @@ describe('RTCP to HOMER from a mirror port that copies packets', () => {
   let dir: string;
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('a copy of an RTCP compound on the same addresses within hep.sip.duplicate_window_ms is sent once (0: every copy)', async () => {
+  it('a copy of an RTCP compound on the same addresses within hep.sip.duplicate_window_ms is sent once (0: every copy), and the run summary counts it so', async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-dup-'));
     // One call with its SIP; every RTCP datagram seen twice, 30 us apart (ingress and egress of a mirrored port).
     const records: PcapRecord[] = [];
@@ -176,11 +179,21 @@ describe('RTCP to HOMER from a mirror port that copies packets', () => {
     writePcapFile(file, records);
     expect(rtcp).toBeGreaterThan(4);
 
-    const once = (await replayToUdp(file)).filter((d) => d.protoType === 5);
+    // The run summary counts the packets as tshark does, copies included, and the compounds as HEP sends them.
+    const tsharkRtcp = spawnSync('tshark', ['-n', '-r', file, '-Y', 'rtcp'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+    expect(tsharkRtcp).toBe(2 * rtcp);
+    const summary = (): Record<string, any> => lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'run summary')!;
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
+    const once = (await replayToUdp(file, () => {}, log)).filter((d) => d.protoType === 5);
     expect(once).toHaveLength(rtcp);
+    expect(summary().rtcp).toBe(tsharkRtcp);
+    expect(summary().reports).toMatchObject({ rtcpSent: once.length, rtcpDuplicates: rtcp, rtcpUncorrelated: 0 });
     expect(new Set(once.map((d) => `${d.srcIp}:${d.srcPort}>${d.dstIp}:${d.dstPort} ${d.payload.toString()}`)).size).toBe(rtcp);
     expect(once.every((d) => d.correlationId === 'scn7-0@rtpprobe.gen')).toBe(true);
-    const every = (await replayToUdp(file, (c) => (c.hep.sip.duplicateWindowMs = 0))).filter((d) => d.protoType === 5);
+    lines.length = 0;
+    const every = (await replayToUdp(file, (c) => (c.hep.sip.duplicateWindowMs = 0), log)).filter((d) => d.protoType === 5);
     expect(every).toHaveLength(2 * rtcp);
+    expect(summary().reports).toMatchObject({ rtcpSent: every.length, rtcpDuplicates: 0 });
   });
 });

@@ -2,18 +2,20 @@
  * SIP to HOMER as HEP type 1: every SIP message the probe decodes leaves once, with its capture time, its
  * original (inner) addresses, the transport it came over and the Call-ID as correlation id: UDP over IPv4
  * and IPv6, TCP split across segments and two messages in one segment, reassembled IPv4 fragments, inside
- * VXLAN. A mirror-port duplicate is sent once, a retransmission again; method and address filters and the
- * off switch hold. Replayed through runReplay (the CLI's path) to a real UDP socket.
+ * VXLAN. A mirror-port duplicate is sent once (and counted so in the run summary), a retransmission again;
+ * method and address filters and the off switch hold. Replayed through runReplay (the CLI's path) to a real UDP socket.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { ExitCode } from '../../src/ops/exit-codes.js';
 import { runReplay } from '../../src/probe.js';
+import { LiveCallPageOutput, OutboundSink } from '../../src/outbound/index.js';
 import { EtherType, ethernet, ipv4Fragments, sdpBody, sipRequest, sipResponse, tcpFrame, text, udp, udpFrame, vxlan } from '../../src/gen/index.js';
 import { pcapOf } from '../sip/helpers.js';
 import { startUdpSink } from '../hep/helpers.js';
@@ -107,6 +109,31 @@ describe('SIP to HOMER as HEP type 1', () => {
   it('duplicate_window_ms 0 sends every copy; hep.sip.enabled false sends no SIP (another agent does)', async () => {
     expect((await sipOnly(file, (c) => (c.hep.sip.duplicateWindowMs = 0))).length).toBe(want.length + 1);
     expect(await sipOnly(file, (c) => (c.hep.sip.enabled = false))).toEqual([]);
+  });
+
+  it('the run summary counts the SIP sent, each message once as HEP sends it, and the mirror-port copies apart', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
+    const summary = () => (lines.map((l) => JSON.parse(l) as { msg: string; reports?: Record<string, number> }).find((l) => l.msg === 'run summary')!).reports;
+    const sent = (await replayToUdp(file, () => {}, log)).filter((d) => d.protoType === 1);
+    expect(summary()).toMatchObject({ sipSent: sent.length, sipDuplicates: 1 });
+    lines.length = 0;
+    const every = (await replayToUdp(file, (c) => (c.hep.sip.duplicateWindowMs = 0), log)).filter((d) => d.protoType === 1);
+    expect(summary()).toMatchObject({ sipSent: every.length, sipDuplicates: 0 });
+  });
+
+  it('a mirror-port copy reaches the call reports once too (the live page), every copy with the window 0', () => {
+    const bytes = text(invite('page@probe', '10.7.0.1', 8300));
+    const env = { ipVersion: 4, srcIp: '10.7.0.1', srcPort: 5060, dstIp: '10.7.0.2', dstPort: 5060, tsMs: T0 };
+    for (const [windowMs, messages] of [[100, 1], [0, 2]] as const) {
+      const page = new LiveCallPageOutput(1);
+      const sink = new OutboundSink([page], {}, windowMs);
+      sink.sip(bytes, env, 'page@probe', 'INVITE', 0);
+      sink.sip(bytes, { ...env, tsMs: T0 + 0.03 }, 'page@probe', 'INVITE', 0);
+      const calls = page.snapshot().calls;
+      expect(calls).toHaveLength(1);
+      expect(calls[0]![10]).toHaveLength(messages);
+    }
   });
 
   it('a message HEP cannot carry (over 65,535 bytes with its chunks) is counted as dropped and logged; the replay exits 5', async () => {

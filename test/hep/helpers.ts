@@ -86,3 +86,34 @@ export function selfSignedCert(): { cert: string; key: string; dir: string } {
   ], { stdio: 'ignore' });
   return { cert: fs.readFileSync(cert, 'utf8'), key: fs.readFileSync(key, 'utf8'), dir };
 }
+
+export interface TestPki {
+  dir: string;
+  /** PEM file paths. */
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/**
+ * A CA (openssl CLI) that signs a server certificate for 127.0.0.1 and a client certificate with
+ * CN=rtpprobe-client: a receiver that only a client given the CA trusts, and that can ask for mutual TLS.
+ */
+export function testPki(): TestPki {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hep-pki-'));
+  const f = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=rtpprobe test CA');
+  for (const [who, subj, ext] of [
+    ['server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+    ['client', '/CN=rtpprobe-client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    openssl('req', ...ec, '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', subj);
+    fs.writeFileSync(f(`${who}.ext`), `${ext}\n`);
+    openssl('x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${who}.pem`), '-days', '1', '-extfile', f(`${who}.ext`));
+  }
+  return { dir, ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key'), clientCert: f('client.pem'), clientKey: f('client.key') };
+}

@@ -55,3 +55,31 @@ describe('alert rules from flags and environment', () => {
     expect(problems({ rule: ['just text'] })[0]).toContain('is not key=value');
   });
 });
+
+describe('a TLS collector\'s files from flags and environment', () => {
+  const tlsOf = (c: ReturnType<typeof load>) => c.hep.collectors.map((h) => ({ host: h.host, transport: h.transport, ...h.tls }));
+  const tls = { ca: '', cert: '', key: '', servername: '', rejectUnauthorized: true };
+
+  it('--set hep.collectors.0.tls.ca amends the collector --hep gives, before or after it on the command line', () => {
+    const want = [{ ...tls, host: 'homer', transport: 'tls', ca: '/etc/ca.pem', cert: '/etc/c.pem', key: '/etc/k.pem' }];
+    const set = ['hep.collectors.0.tls.ca=/etc/ca.pem', 'hep.collectors[0].tls.cert=/etc/c.pem', 'hep.collectors.0.tls.key=/etc/k.pem'];
+    expect(tlsOf(load({ hep: ['tls://homer:9061'], set }))).toEqual(want);
+    expect(tlsOf(load({ set, hep: ['tls://homer:9061'] }))).toEqual(want);
+    expect(load({ hep: ['tls://homer'], set: ['hep.collectors.0.tls.reject_unauthorized=false'] }).hep.collectors[0]!.tls.rejectUnauthorized).toBe(false);
+  });
+
+  it('indexed variables name the nested field with underscores; a whole item takes dotted keys', () => {
+    const env = { RTPPROBE_HEP_COLLECTORS: 'tls://homer:9061', RTPPROBE_HEP_COLLECTORS_0_TLS_CA: '/etc/ca.pem', RTPPROBE_HEP_COLLECTORS_0_TLS_REJECT_UNAUTHORIZED: 'no' };
+    expect(tlsOf(load({}, env))).toEqual([{ ...tls, host: 'homer', transport: 'tls', ca: '/etc/ca.pem', rejectUnauthorized: false }]);
+    expect(tlsOf(load({ set: ['hep.collectors.1=host=h2;transport=tls;tls.servername=homer.example.net'] }, env))[1]).toEqual({ ...tls, host: 'h2', transport: 'tls', servername: 'homer.example.net' });
+  });
+
+  it('mistakes name the field and list the nested ones', () => {
+    expect(problems({ hep: ['tls://homer'], set: ['hep.collectors.0.tls.certs=/x'] })).toEqual([
+      'hep.collectors[0].tls.certs: unknown field "tls.certs"; did you mean tls.cert? (fields: host, port, transport, tls.ca, tls.cert, tls.key, tls.servername, tls.reject_unauthorized, queue_size) (set by --set hep.collectors.0.tls.certs)',
+    ]);
+    expect(problems({ hep: ['udp://homer'], set: ['hep.collectors.0.tls.ca=/x'] })).toEqual([
+      'hep.collectors[0].tls: TLS files are set but transport is "udp": set transport: tls or remove them (set by --hep)',
+    ]);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { classicPcap, forkedCallOneBranchBusy } from '../../src/gen/index.js';
+import { classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, type PcapRecord } from '../../src/gen/index.js';
 import { CallLog } from '../../src/ops/live-log.js';
 import { LiveState, trackerCalls } from '../../src/ops/live-state.js';
 import { CallTracker } from '../../src/sip/index.js';
@@ -20,8 +20,12 @@ interface Line {
   status?: number;
 }
 
-/** The call lines logged when the table is read after every packet at or past each time of `readAtMs`, then once a second to 10 s after the last packet, then at stop. */
-function callLines(records: ReturnType<typeof forkedCallOneBranchBusy>['records'], readAtMs: number[]): Line[] {
+/**
+ * The call lines logged when the table is read at each time of `readAtMs` (after the packets of that time;
+ * in a gap between packets, at that time, the table expired to it as the run's timer does), then once a
+ * second to 10 s after the last packet, then at stop.
+ */
+function callLines(records: PcapRecord[], readAtMs: number[], o: { tailS?: number; markStop?: boolean } = {}): Line[] {
   const lines: Line[] = [];
   const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
   const tracker = new CallTracker();
@@ -30,6 +34,10 @@ function callLines(records: ReturnType<typeof forkedCallOneBranchBusy>['records'
   const due = [...readAtMs];
   let last = 0;
   eachPacket(classicPcap(records), (pkt, nowMs) => {
+    while (due.length > 0 && nowMs > due[0]!) {
+      tracker.expire(due.shift()!);
+      callLog.poll(calls);
+    }
     tracker.expire(nowMs);
     tracker.onPacket(pkt, nowMs);
     while (due.length > 0 && nowMs >= due[0]!) {
@@ -38,12 +46,13 @@ function callLines(records: ReturnType<typeof forkedCallOneBranchBusy>['records'
     }
     last = nowMs;
   });
-  for (let ms = last + 1000; ms <= last + 10_000; ms += 1000) {
+  for (let ms = last + 1000; ms <= last + (o.tailS ?? 10) * 1000; ms += 1000) {
     tracker.expire(ms);
     callLog.poll(calls);
   }
+  if (o.markStop) lines.push({ msg: 'stop' });
   callLog.poll(calls, true);
-  return lines.filter((l) => l.msg === 'call started' || l.msg === 'call ended');
+  return lines.filter((l) => l.msg === 'call started' || l.msg === 'call ended' || l.msg === 'stop');
 }
 
 describe('live call log of a forked call (one branch 486, the other answers)', () => {
@@ -75,4 +84,44 @@ describe('live call log of a forked call (one branch 486, the other answers)', (
       ['call ended', 'bye', null],
     ]);
   });
+
+  it('the other branch rings 10 s after the 486 (past the media linger; readings every second): one start, one end by the BYE', () => {
+    const s = laterAfterRejection(forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 2000, packets: 50 }).records, T0 + 31, 10_000);
+    const lines = callLines(s, Array.from({ length: 20 }, (_, i) => T0 + 1 + i * 1000));
+    expect(lines.map((l) => [l.msg, l.reason ?? null])).toEqual([
+      ['call started', null],
+      ['call ended', 'bye'],
+    ]);
+  });
+
+  it('a failover INVITE 5 s after the first gateway\'s 503: one start, one end by the BYE', () => {
+    const s = laterAfterRejection(failoverToSecondGateway({ t0Ms: T0, packets: 50 }).records, T0 + 41, 5000);
+    const lines = callLines(s, Array.from({ length: 15 }, (_, i) => T0 + 1 + i * 1000));
+    expect(lines.map((l) => [l.msg, l.reason ?? null])).toEqual([
+      ['call started', null],
+      ['call ended', 'bye'],
+    ]);
+  });
+
+  it('a rejected call nothing continues: its end line once the tracker forgets it (30 s), naming the rejection', () => {
+    // The forked call up to the 486 and its ACK only.
+    const s = forkedCallOneBranchBusy({ t0Ms: T0, ringMs: 2000, packets: 50 }).records.filter((r) => r.tsNs <= BigInt(T0 + 31) * 1_000_000n);
+    const shown = (tailS: number) => callLines(s, [T0 + 1, T0 + 31], { tailS, markStop: true }).map((l) => [l.msg, l.reason ?? null, l.status ?? null]);
+    expect(shown(29)).toEqual([
+      ['call started', null, null],
+      ['stop', null, null],
+      ['call ended', 'rejected', 486],
+    ]);
+    expect(shown(31)).toEqual([
+      ['call started', null, null],
+      ['call ended', 'rejected', 486],
+      ['stop', null, null],
+    ]);
+  });
 });
+
+/** `records` with every record after `afterMs` moved `byMs` later (the next branch or gateway slower to come). */
+function laterAfterRejection(records: PcapRecord[], afterMs: number, byMs: number): PcapRecord[] {
+  const after = BigInt(afterMs) * 1_000_000n;
+  return records.map((r) => (r.tsNs > after ? { ...r, tsNs: r.tsNs + BigInt(byMs) * 1_000_000n } : r));
+}

@@ -66,3 +66,24 @@ describe('SipBacklog', () => {
     );
   });
 });
+
+describe('SipBacklog media entries', () => {
+  it("keep the frame's link-layer addresses: both (Ethernet), the source alone (Linux cooked), or none (raw IP)", () => {
+    const q = new SipBacklog(16, 4096); // media may take a quarter of the entries
+    const frame = Uint8Array.from({ length: 40 }, (_, i) => 100 + i);
+    const sides: Array<[number, number]> = [[6, 0], [6, -1], [-1, -1]];
+    for (const [src, dst] of sides) {
+      const p = packet(1, 20);
+      p.srcMacOffset = src;
+      p.dstMacOffset = dst;
+      expect(q.pushMedia(p, frame, 1, 7)).toBe(true);
+    }
+    const out = new DecodedPacket();
+    const mac = (off: number) => (off < 0 ? null : Array.from(out.payloadBuf.subarray(off, off + 6)));
+    for (const [src, dst] of sides) {
+      q.shift(out);
+      expect(q.shiftedMedia).toBe(true);
+      expect([mac(out.srcMacOffset), mac(out.dstMacOffset)]).toEqual([src < 0 ? null : Array.from(frame.subarray(src, src + 6)), dst < 0 ? null : Array.from(frame.subarray(dst, dst + 6))]);
+    }
+  });
+});

@@ -26,6 +26,13 @@ export type BpfProgram = Uint32Array;
 /** Link type of Ethernet captures: what check-config compiles a live filter for. */
 export const LINKTYPE_ETHERNET = 1;
 const SNAPLEN = 262144;
+/**
+ * Files carry LINKTYPE_ values, libpcap's compiler takes DLT_ values; they differ for raw IP, which files
+ * store as LINKTYPE_RAW (101: tcpdump on a tun or WireGuard interface) and Linux numbers DLT_RAW (12).
+ * libpcap's savefile reader maps it the same way before tcpdump -r compiles a filter.
+ */
+const LINKTYPE_RAW = 101;
+const DLT_RAW = 12;
 
 /** Compiles `expression` for `linkType` with libpcap; throws FilterError (bad expression, or no addon). */
 export function compileBpf(expression: string, linkType = LINKTYPE_ETHERNET): BpfProgram {
@@ -35,7 +42,7 @@ export function compileBpf(expression: string, linkType = LINKTYPE_ETHERNET): Bp
     throw new FilterError(expression, `filtering capture files needs the native capture addon with libpcap (${error ?? 'this build of it has no compileFilter: run `npm run build:native`'})`, true);
   }
   try {
-    return compile(linkType, SNAPLEN, expression);
+    return compile(linkType === LINKTYPE_RAW ? DLT_RAW : linkType, SNAPLEN, expression);
   } catch (err) {
     throw new FilterError(expression, (err as Error).message);
   }

@@ -25,6 +25,9 @@ export class CaptureCursor {
   linkType = 0;
   /** Records returned by next() so far, over every window. */
   records = 0;
+  /** Capture time of the first record (set once records > 0; the first always comes from the parser). */
+  firstTsSec = 0;
+  firstTsNsec = 0;
 
   private pos = 0;
   private end = 0;
@@ -160,7 +163,10 @@ export class CaptureCursor {
     this.tsSec = q.tsSec[i];
     this.tsNsec = q.tsNsec[i];
     this.linkType = q.linkType[i];
-    this.records++;
+    if (this.records++ === 0) {
+      this.firstTsSec = this.tsSec;
+      this.firstTsNsec = this.tsNsec;
+    }
     // The queue drained with the parser still running: the fast path may take the next record.
     if (this.qi === q.count && this.stop === 0) this.hl = this.classicHl;
     return true;

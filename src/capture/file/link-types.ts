@@ -15,3 +15,29 @@ export function linkTypeName(linkType: number): string | undefined {
   if (linkType >= 147 && linkType <= 162) return `USER${linkType - 147}`;
   return LINK_TYPE_NAMES.get(linkType);
 }
+
+/** Link types a warning names one by one; the rest are summed. */
+const NAMED_LINK_TYPES = 5;
+
+/**
+ * `records` not decoded, by link type, as a warning says it: "12 records of link type 147 (USER0)", or with
+ * several "12 records of 3 link types (147 USER0: 6, 239 NFLOG: 4, 300: 2)", the most frequent first, at
+ * most NAMED_LINK_TYPES named (the others summed). `byType` may hold fewer records than `records`.
+ */
+export function undecodedLinkTypesText(records: number, byType: ReadonlyMap<number, number>): string {
+  const label = (t: number) => {
+    const name = linkTypeName(t);
+    return name ? `${t} ${name}` : String(t);
+  };
+  if (byType.size === 1) {
+    const [t] = byType.keys();
+    const name = linkTypeName(t!);
+    return `${records} records of link type ${t}${name ? ` (${name})` : ''}`;
+  }
+  const ranked = [...byType].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const named = ranked.slice(0, NAMED_LINK_TYPES);
+  const rest = records - named.reduce((sum, [, n]) => sum + n, 0);
+  const parts = named.map(([t, n]) => `${label(t)}: ${n}`);
+  if (rest > 0) parts.push(`others: ${rest}`);
+  return `${records} records of ${byType.size} link types (${parts.join(', ')})`;
+}

@@ -24,6 +24,9 @@ export interface CaptureFileReader extends PacketSource {
   records(): AsyncIterable<CaptureCursor>;
   /** Bytes taken from the file or pipe so far (compressed bytes for a compressed file): progress. */
   readonly bytesRead: number;
+  /** Capture time (ms since the epoch) of the first and of the latest record read; NaN before any. */
+  readonly firstPacketMs: number;
+  readonly lastPacketMs: number;
 }
 
 const DEFAULT_CHUNK = 4 * 1024 * 1024;
@@ -61,6 +64,9 @@ class CaptureFileSource implements CaptureFileReader {
   private input: ByteInput | null = null;
   /** Aborted by close(): a pipe that is waiting for data ends at once. */
   private readonly stop = new AbortController();
+  /** batches(): the first and latest record's capture time (records() reads them from the cursor). */
+  private firstMs = Number.NaN;
+  private lastMs = Number.NaN;
 
   constructor(
     private readonly path: string,
@@ -77,6 +83,16 @@ class CaptureFileSource implements CaptureFileReader {
     return this.input?.bytesRead ?? 0;
   }
 
+  get firstPacketMs(): number {
+    const c = this.cursor;
+    return c === null ? this.firstMs : c.records > 0 ? c.firstTsSec * 1000 + c.firstTsNsec / 1e6 : Number.NaN;
+  }
+
+  get lastPacketMs(): number {
+    const c = this.cursor;
+    return c === null ? this.lastMs : c.records > 0 ? c.tsSec * 1000 + c.tsNsec / 1e6 : Number.NaN;
+  }
+
   async *batches(): AsyncIterable<PacketBatch> {
     const parser = new CaptureParser(this.name);
     const batch = allocateBatch(this.batchPackets, 0);
@@ -87,6 +103,10 @@ class CaptureFileSource implements CaptureFileReader {
         w.pos = parser.parse(w.buf, w.pos, w.end, w.base, w.eof, batch);
         const stop = parser.stop;
         this.received += batch.count;
+        if (batch.count > 0) {
+          if (!(this.firstMs === this.firstMs)) this.firstMs = batch.tsSec[0] * 1000 + batch.tsNsec[0] / 1e6;
+          this.lastMs = batch.tsSec[batch.count - 1] * 1000 + batch.tsNsec[batch.count - 1] / 1e6;
+        }
         if (this.filter !== null) keepMatching(batch, this.filter);
         if (batch.count > 0) yield batch;
         if (stop === ParseStop.ERROR) throw parser.error;
