@@ -10,6 +10,7 @@ import {
   ConfigError,
   loadConfig,
   environmentVariables,
+  reloadedConfig,
   type LoadConfigOptions,
   type ProbeConfig,
 } from './ops/config.js';
@@ -215,6 +216,14 @@ function loadCheckedConfig(io: CliIo, options: LoadConfigOptions): ProbeConfig {
   return config;
 }
 
+/** What a reload applies of `next`; one warning names the changed settings that keep their running values. */
+function reloadableConfig(lifecycle: Lifecycle, next: ProbeConfig): ProbeConfig {
+  if (!lifecycle.config) return next;
+  const { config, notApplied } = reloadedConfig(lifecycle.config, next);
+  if (notApplied.length) lifecycle.log.warn({ settings: notApplied }, `configuration reload: ${notApplied.join(', ')} changed but only a restart applies ${notApplied.length > 1 ? 'them' : 'it'}: the running values stay`);
+  return config;
+}
+
 /** The metrics endpoint could not listen: one line naming the setting and the fix. */
 export function listenProblem(err: NodeJS.ErrnoException, listen: string, port: number): string {
   const where = `metrics endpoint: cannot listen on ${listen.includes(':') ? `[${listen}]` : listen}:${port}`;
@@ -236,11 +245,11 @@ export function listenProblem(err: NodeJS.ErrnoException, listen: string, port: 
 /** Set up logs, lifecycle, metrics; run `main` through the lifecycle (which exits). */
 async function runWithOps(io: CliIo, config: ProbeConfig, options: LoadConfigOptions, main: (log: Logger) => Promise<number>): Promise<void> {
   const log = createLogger(config.log, { isTty: io.stderrIsTty });
-  const lifecycle = new Lifecycle({
+  const lifecycle: Lifecycle = new Lifecycle({
     log,
     deadlineMs: config.process.shutdownDeadlineMs,
     config,
-    reload: options.file !== undefined ? () => loadCheckedConfig(io, options) : undefined,
+    reload: options.file !== undefined ? (): ProbeConfig => reloadableConfig(lifecycle, loadCheckedConfig(io, options)) : undefined,
     exit: io.exit,
     stepsFromMain: true,
   });

@@ -6,11 +6,16 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseCidr } from '../outbound/address-filter.js';
+import { CALL_FAULT_NO_MEDIA, CALL_FAULT_ONE_WAY } from '../report/call-faults.js';
+import { MAX_RULES } from '../report/scheduler.js';
+import { SILENCE_RULE } from '../report/silences.js';
 import { DEFAULT_JITTER_BUFFER } from '../rtp/jitter-buffer.js';
 import { itemAddress, itemAddressOfEnv, itemLists, itemPath, parseItemText, setItem, type ItemAddress } from './config-items.js';
 import {
+  allSettings,
   array,
   bool,
+  camelCase,
   closest,
   int,
   Issues,
@@ -22,6 +27,7 @@ import {
   str,
   textSettings,
   type Infer,
+  type ObjectNode,
   type Problem,
   type SchemaNode,
 } from './schema.js';
@@ -94,6 +100,9 @@ const ruleSchema = obj(
  * must stay below, so no probe configured by hand joins an automatic group.
  */
 export const AUTO_FANOUT_GROUPS = { min: 61440, max: 65535 } as const;
+
+/** Alerts the probe raises without a rule (reports.faults): a rule may not take their names. */
+const FAULT_ALERTS: readonly string[] = [CALL_FAULT_NO_MEDIA, CALL_FAULT_ONE_WAY, SILENCE_RULE];
 
 /** The metrics endpoint's port unless configured (Dockerfile, systemd unit and docs follow it). */
 export const DEFAULT_METRICS_PORT = 9470;
@@ -186,7 +195,7 @@ export const probeSchema = obj(
           },
         ),
         codecs: record({
-          doc: 'E-model codec table by encoding name (lower case); "default" applies to unknown codecs.',
+          doc: 'E-model codec table by encoding name (lower case), merged over the built-in one field by field; "default" applies to unknown codecs.',
           item: codecSchema,
           default: {
             default: { ie: 0, bpl: 4.3 },
@@ -205,7 +214,7 @@ export const probeSchema = obj(
     reports: obj(
       {
         interval_s: num({ doc: 'Periodic report interval per stream.', default: 10, min: 1, max: 86400 }),
-        rules: array({ doc: 'Adaptive intervals: the first rule whose expression is true sets the interval.', item: ruleSchema, default: [] }),
+        rules: array({ doc: `Adaptive intervals: the first rule whose expression is true sets the interval; at most ${MAX_RULES} rules.`, item: ruleSchema, default: [], maxItems: MAX_RULES }),
         unknown_call_id: oneOf({ doc: 'Streams with no SIP call: synthetic id, log only, or drop.', values: ['synthetic', 'log', 'drop'] as const, default: 'synthetic' }),
         qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 35 (heplify-server with HOMER 7 or 5, HOMER 11), 34 (heplify-server Prometheus metrics) or 99 (Kamailio sipcapture). See the receiver table in the README.', values: [35, 34, 99] as const, default: 35 }),
         send_rtcp: bool({ doc: 'Forward captured RTCP as HEP type 5 JSON.', default: true }),
@@ -236,7 +245,9 @@ export const probeSchema = obj(
         check(v, path, issues) {
           const seen = new Set<string>();
           v.rules.forEach((r, i) => {
-            if (seen.has(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is used by an earlier rule: names must be unique`);
+            if (r.name !== '' && seen.has(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is used by an earlier rule: names must be unique`);
+            // Reports, logs, metrics and the webhook name an alert by its rule only.
+            if (FAULT_ALERTS.includes(r.name)) issues.add(`${path}.rules[${i}].name`, `${JSON.stringify(r.name)} is not allowed: it is the name of a media fault alert (reports.faults); give the rule another name`);
             seen.add(r.name);
           });
         },
@@ -360,15 +371,36 @@ const COLLECTORS_ENV = 'RTPPROBE_HEP_COLLECTORS';
 /** Lists of mappings whose items can be set by index (config-items.ts). */
 const itemListsByPath = itemLists(probeSchema);
 
+/** Mappings of free names (qos.codecs): one field of one entry is set as `qos.codecs.g729.ie`. */
+const records = allSettings(probeSchema).filter((l) => l.node.kind === 'record');
+
+/** The field of a record entry that `key` names, in YAML path segments; undefined when it names none. */
+function recordField(key: string, sep: '.' | '_', upper: boolean): { path: string[]; node: SchemaNode<unknown> } | undefined {
+  for (const rec of records) {
+    const prefix = `${rec.path.join(sep)}${sep}`;
+    if (!key.startsWith(upper ? prefix.toUpperCase() : prefix)) continue;
+    const rest = key.slice(prefix.length);
+    const fields = (rec.node as unknown as { item: ObjectNode<Record<string, SchemaNode<unknown>>> }).item.fields;
+    for (const [field, node] of Object.entries(fields)) {
+      const suffix = `${sep}${upper ? field.toUpperCase() : field}`;
+      const name = rest.slice(0, -suffix.length).toLowerCase();
+      if (rest.endsWith(suffix) && name !== '' && (sep === '_' || !name.includes('.'))) return { path: [...rec.path, name, field], node };
+    }
+  }
+  return undefined;
+}
+
 /** Every environment variable name the probe reads (for docs and --help). */
 export function environmentVariables(): string[] {
   const items = [...itemListsByPath.values()].map((l) => `${ENV_PREFIX}${l.path.join('_').toUpperCase()}_<N>[_<FIELD>]`);
-  return [...envNames.keys(), COLLECTORS_ENV, ...items, 'RTPPROBE_CONFIG'];
+  const entries = records.map((r) => `${ENV_PREFIX}${r.path.join('_').toUpperCase()}_<NAME>_<FIELD>`);
+  return [...envNames.keys(), COLLECTORS_ENV, ...items, ...entries, 'RTPPROBE_CONFIG'];
 }
 
 /** Every setting accepted by `--set path=value` and the `overrides` argument. */
 export function overridablePaths(): string[] {
-  return [...leafByPath.keys(), COLLECTORS_PATH, ...[...itemListsByPath.keys()].map((p) => `${p}.<N>[.<field>]`)];
+  const entries = records.map((r) => `${r.path.join('.')}.<name>.<field>`);
+  return [...leafByPath.keys(), COLLECTORS_PATH, ...[...itemListsByPath.keys()].map((p) => `${p}.<N>[.<field>]`), ...entries];
 }
 
 /**
@@ -525,7 +557,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, COLLECTORS_PATH, issues));
       continue;
     }
-    const leaf = envNames.get(name);
+    const leaf = envNames.get(name) ?? recordField(name.slice(ENV_PREFIX.length), '_', true);
     if (!leaf) {
       // Only names that start like a section are taken as settings; other RTPPROBE_* variables belong to
       // tests or wrappers and are left alone.
@@ -574,13 +606,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
       setPath(raw, ['hep', 'collectors'], collectorsFrom(value, key, issues));
       continue;
     }
-    const leaf = leafByPath.get(key);
+    const leaf = leafByPath.get(key) ?? recordField(key, '.', false);
     if (!leaf) {
       const near = closest(key, overridablePaths());
       issues.add(key, `unknown setting${near ? `; did you mean ${near}?` : ''} (set by ${from})`);
       continue;
     }
-    origins.set(key, from);
+    origins.set(leaf.path.join('.'), from);
     setPath(raw, leaf.path, typeof value === 'string' ? leaf.node.fromText!(value) : value);
   }
 
@@ -595,6 +627,38 @@ function applyItem(raw: Record<string, unknown>, addr: ItemAddress, text: string
   origins.set(path, from);
   const error = setItem(raw, addr, text);
   if (error) issues.add(path, error);
+}
+
+/**
+ * What a reload (SIGHUP) changes in a running probe: the report schedule and fault thresholds, the outputs
+ * (reopened from the new settings) and the log level. Every other setting is read once at start, among
+ * them hep.node_name: the reports carry it as NODE, set at start, as well as the HEP chunk.
+ */
+export const RELOADED_SETTINGS: readonly string[] = [
+  'reports.interval_s', 'reports.rules', 'reports.faults', 'reports.qos_hep_type', 'reports.send_rtcp', 'reports.jsonl', 'reports.html',
+  'hep.enabled', 'hep.collectors', 'hep.capture_id', 'hep.auth_key', 'hep.sip',
+  'webhook', 'log.level',
+];
+
+/**
+ * The configuration a reload applies: `next` with every setting outside RELOADED_SETTINGS at its
+ * running value, and the paths of those whose new value is therefore not applied (a restart applies them).
+ */
+export function reloadedConfig(running: ProbeConfig, next: ProbeConfig): { config: ProbeConfig; notApplied: string[] } {
+  const config = structuredClone(next);
+  const notApplied: string[] = [];
+  for (const { path } of allSettings(probeSchema)) {
+    const dotted = path.join('.');
+    if (RELOADED_SETTINGS.some((r) => dotted === r || dotted.startsWith(`${r}.`))) continue;
+    const keys = path.map(camelCase);
+    const last = keys.pop()!;
+    const was = keys.reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, running as unknown as Record<string, unknown>);
+    const into = keys.reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, config as unknown as Record<string, unknown>);
+    if (JSON.stringify(was[last]) === JSON.stringify(into[last])) continue;
+    notApplied.push(dotted);
+    into[last] = structuredClone(was[last]);
+  }
+  return { config, notApplied };
 }
 
 /** Validate an already parsed raw object (YAML form), e.g. for tests or a config API. */

@@ -26,6 +26,11 @@ export class Issues {
     });
   }
 
+  /** True when a problem was recorded for a mapping or list item that encloses `path`. */
+  enclosing(path: string): boolean {
+    return this.list.some((p) => path.startsWith(`${p.path}.`));
+  }
+
   add(path: string, message: string): void {
     const from = this.origin(path);
     this.list.push({ path, message: `${path}: ${message}${from ? ` (set by ${from})` : ''}` });
@@ -157,7 +162,12 @@ export function str(o: StringOpts): SchemaNode<string> {
     allowed,
     defaultRaw: () => o.default,
     validate(raw, path, issues) {
-      if (raw === undefined) return o.default;
+      if (raw === undefined) {
+        // No usable default (a collector's host, a rule's name): the field must be given, unless its
+        // item was already refused as a whole (a --rule text that does not parse).
+        if (!allowEmpty && o.default.trim() === '' && !issues.enclosing(path)) issues.add(path, `not set: must be ${allowed}`);
+        return o.default;
+      }
       if (typeof raw !== 'string' || (!allowEmpty && raw.trim() === '')) {
         issues.notAllowed(path, raw, allowed);
         return o.default;
@@ -307,8 +317,13 @@ export function array<N extends SchemaNode<unknown>>(o: {
   item: N;
   default: unknown[];
   minItems?: number;
+  maxItems?: number;
 }): SchemaNode<Infer<N>[]> & { item: N } {
-  const allowed = `a list${o.minItems ? ` with at least ${o.minItems} item${o.minItems > 1 ? 's' : ''}` : ''}`;
+  const bounds = [
+    o.minItems ? `at least ${o.minItems} item${o.minItems > 1 ? 's' : ''}` : '',
+    o.maxItems !== undefined ? `at most ${o.maxItems} items` : '',
+  ].filter((b) => b !== '');
+  const allowed = `a list${bounds.length ? ` with ${bounds.join(' and ')}` : ''}`;
   return {
     kind: 'array',
     doc: o.doc,
@@ -322,6 +337,7 @@ export function array<N extends SchemaNode<unknown>>(o: {
         return [];
       }
       if (o.minItems && src.length < o.minItems) issues.notAllowed(path, src.length === 0 ? 'an empty list' : src, allowed);
+      if (o.maxItems !== undefined && src.length > o.maxItems) issues.add(path, `a list of ${src.length} items is not allowed: must be ${allowed}`);
       return src.map((item, i) => o.item.validate(item, `${path}[${i}]`, issues) as Infer<N>);
     },
   };
@@ -329,7 +345,8 @@ export function array<N extends SchemaNode<unknown>>(o: {
 
 /**
  * A mapping from free names to objects (e.g. codec name -> parameters). User entries are merged over the
- * default entries by name, so adding one codec keeps the built-in ones. Names are lower-cased.
+ * default entries by name, so adding one codec keeps the built-in ones, and field by field, so an entry
+ * giving one field of a built-in one keeps its other fields. Names are lower-cased.
  */
 export function record<N extends SchemaNode<unknown>>(o: {
   doc: string;
@@ -346,7 +363,12 @@ export function record<N extends SchemaNode<unknown>>(o: {
       const merged: Record<string, unknown> = structuredClone(o.default);
       if (raw !== undefined && raw !== null) {
         if (!isPlainObject(raw)) issues.notAllowed(path, raw, 'a mapping of names');
-        else for (const [k, v] of Object.entries(raw)) merged[k.toLowerCase()] = v;
+        else
+          for (const [k, v] of Object.entries(raw)) {
+            const name = k.toLowerCase();
+            const builtIn = merged[name];
+            merged[name] = isPlainObject(builtIn) && isPlainObject(v) ? { ...builtIn, ...v } : v;
+          }
       }
       const out: Record<string, Infer<N>> = {};
       for (const [k, v] of Object.entries(merged)) out[k] = o.item.validate(v, `${path}.${k}`, issues) as Infer<N>;

@@ -4,4 +4,4 @@ export { ReportSink, type Envelope, type ReportTarget } from './report-sink.js';
 export { openOutputs, type Outputs, type OpenOutputsOptions, type OutputDestinationStats } from './outputs.js';
 export { formatStreamTable, StreamTable, TABLE_FORMATS, type StreamSelection, type TableFormat } from './summary.js';
 export { StreamContexts } from './stream-context.js';
-export { MediaFaultMonitor, mediaFaultLimits, SILENCE_RULE, type MediaFaultLimits } from './media-faults.js';
+export { MediaFaultMonitor, mediaFaultLimits, type MediaFaultLimits } from './media-faults.js';

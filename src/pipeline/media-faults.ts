@@ -2,14 +2,11 @@ import { formatIpWords } from '../sip/index.js';
 import type { CallTracker, MediaBinding } from '../sip/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
-import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
+import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, SILENCE_RULE, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
 import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, QosReport, WatchedCall } from '../report/index.js';
 import type { CallView } from './call-view.js';
 import type { ReportTarget } from './report-sink.js';
 import type { StreamContexts } from './stream-context.js';
-
-/** Rule name of the ALERT/CLEARED pair a stream's pause sends (report/silences.ts). */
-export const SILENCE_RULE = 'silence';
 
 /** reports.faults in ms; 0 turns a check off. */
 export interface MediaFaultLimits extends CallFaultLimits {
@@ -63,18 +60,21 @@ export class MediaFaultMonitor implements CallFaultEvents {
     this.setLimits(limits);
   }
 
-  /** New thresholds (configuration reload); faults in progress keep going under them. */
+  /**
+   * New thresholds (configuration reload); faults in progress keep going under them. Once on, the scan
+   * goes on when a reload turns every check off: a fault in progress still ends with its CLEARED.
+   */
   setLimits(l: MediaFaultLimits): void {
     this.p.reporter.silences.minMs = l.silenceMs;
     if (this.callFaults !== null) this.callFaults.limits = { noMediaMs: l.noMediaMs, oneWayMs: l.oneWayMs };
     // In worker mode (no tracker here) the ticks also touch calls for the owner's no-media check.
-    this.on = l.silenceMs > 0 || l.noMediaMs > 0 || (this.callFaults !== null && l.oneWayMs > 0);
+    this.on ||= l.silenceMs > 0 || l.noMediaMs > 0 || (this.callFaults !== null && l.oneWayMs > 0);
   }
 
   tick(nowMs: number): void {
     this.prevTickMs = this.nowMs;
     this.nowMs = nowMs;
-    // Off: nothing to scan. Faults in progress when a reload turned the checks off stay as they are.
+    // Off from the start: nothing to scan.
     if (!this.on) return;
     this.p.engine.forEachActive(this.visit);
     this.callFaults?.check(nowMs, this);

@@ -152,7 +152,15 @@ export class CallFaults {
         this.noMedia[c] = 1;
         ev.started(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
       }
-      if (oneWayMs <= 0) continue;
+      if (oneWayMs <= 0) {
+        // The check is off (a reload turned it off): a fault in progress ends.
+        const was = this.oneWayDir[c];
+        if (was >= 0) {
+          this.oneWayDir[c] = -1;
+          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs);
+        }
+        continue;
+      }
       // A direction is live when heard within oneWayMs; one-way when exactly one is live.
       const live0 = heard0 && nowMs - l0 < oneWayMs;
       const live1 = heard1 && nowMs - l1 < oneWayMs;

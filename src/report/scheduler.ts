@@ -17,6 +17,9 @@ export interface SchedulerConfig {
 /** At most 31 rules: a stream's firing set is one 32-bit mask. */
 export const MAX_RULES = 31;
 
+/** The expression of a rule a reload removed while it fired: false, so its CLEARED follows. */
+const NEVER_FIRES = { evaluate: () => false } as unknown as CompiledRule['code'];
+
 /**
  * Per-stream report timing. Each active slot has a due time (Float64Array, ms). At a stream's tick the
  * caller scores the interval, fills an IntervalMetrics and calls `evaluate`: while a rule fires the
@@ -43,10 +46,13 @@ export class ReportScheduler {
   evaluationErrors = 0;
   /** Set by evaluate(): the rules that STOPPED firing for that slot (bit i = rules[i]). */
   lastCleared = 0;
+  /** rules[0..configuredRules) are the configured ones; after them, rules a reload removed while firing. */
+  private configuredRules: number;
 
   constructor(config: SchedulerConfig, maxStreams: number) {
     const c = compileSchedule(config);
     this.rules = c.rules;
+    this.configuredRules = c.rules.length;
     this.baseIntervalS = c.baseIntervalS;
     this.pick = c.pick;
     this.maxStreams = maxStreams;
@@ -59,14 +65,41 @@ export class ReportScheduler {
 
   /**
    * New rules and base interval (configuration reload) for every stream. Throws, changing nothing, when
-   * the new schedule is invalid. Due times stay; firing state restarts (rule numbering may differ).
+   * the new schedule is invalid. Each stream's interval in progress takes the length the new schedule
+   * gives it, counted from its start (a stream due in an hour under the old base interval reports at the
+   * new one). A stream's firing rules follow their names, so an ALERT is answered by exactly one CLEARED
+   * across reloads: a rule still firing is not alerted again, one that stops firing under its new
+   * expression is cleared at the stream's next report, and one removed while firing stays (never firing
+   * again, never setting the interval) until that report clears it.
    */
   reconfigure(config: SchedulerConfig): void {
     const c = compileSchedule(config);
+    const configured = c.rules.length;
+    const old = this.rules;
+    let firingAnywhere = 0;
+    for (let s = 0; s < this.slotLimit; s++) firingAnywhere |= this.firing[s];
+    const to = old.map((r, i) => {
+      const kept = c.rules.findIndex((n) => n.name === r.name);
+      if (kept >= 0 || (firingAnywhere & (1 << i)) === 0) return kept;
+      // Beyond the mask's 31 bits a removed rule is dropped and its alert ends with its stream.
+      if (c.rules.length >= MAX_RULES) return -1;
+      return c.rules.push({ ...r, code: NEVER_FIRES }) - 1;
+    });
+    for (let s = 0; s < this.slotLimit; s++) {
+      let mask = 0;
+      for (let i = 0; i < old.length; i++) if (this.firing[s] & (1 << i) && to[i] >= 0) mask |= 1 << to[i];
+      this.firing[s] = mask >>> 0;
+    }
     this.rules = c.rules;
+    this.configuredRules = configured;
     this.baseIntervalS = c.baseIntervalS;
     this.pick = c.pick;
-    this.firing.fill(0);
+    for (let s = 0; s < this.slotLimit; s++) {
+      if (this.active[s] !== 1) continue;
+      const interval = this.intervalOf(this.firing[s]);
+      this.dueMs[s] += interval - this.intervalMs[s];
+      this.intervalMs[s] = interval;
+    }
   }
 
   /** A stream appeared in `slot` at `nowMs`: first report after the base interval. */
@@ -124,8 +157,6 @@ export class ReportScheduler {
    */
   evaluate(slot: number, metrics: IntervalMetrics, nowMs: number): number {
     let mask = 0;
-    let interval = -1;
-    const shortest = this.pick === 'shortest';
     const rules = this.rules;
     const scope = this.scope;
     // Without rules (the default) there is nothing to evaluate: no scope to fill.
@@ -138,19 +169,29 @@ export class ReportScheduler {
       } catch {
         this.evaluationErrors++;
       }
-      if (fired) {
-        mask |= 1 << i;
-        const ms = rules[i].intervalS * 1000;
-        if (interval < 0 || (shortest && ms < interval)) interval = ms;
-      }
+      if (fired) mask |= 1 << i;
     }
-    if (interval < 0) interval = this.baseIntervalS * 1000;
+    const interval = this.intervalOf(mask);
     const started = (mask & ~this.firing[slot]) >>> 0;
     this.lastCleared = (this.firing[slot] & ~mask) >>> 0;
     this.firing[slot] = mask >>> 0;
     this.intervalMs[slot] = interval;
     this.dueMs[slot] = nowMs + interval;
     return started;
+  }
+
+  /** The interval (ms) of a stream firing `mask`: the picked firing rule's, else the base interval. */
+  private intervalOf(mask: number): number {
+    let interval = -1;
+    for (let i = 0; i < this.configuredRules; i++) {
+      if ((mask & (1 << i)) === 0) continue;
+      const ms = this.rules[i].intervalS * 1000;
+      if (interval < 0) {
+        interval = ms;
+        if (this.pick === 'first') break;
+      } else if (ms < interval) interval = ms;
+    }
+    return interval < 0 ? this.baseIntervalS * 1000 : interval;
   }
 
   /** Schedules the slot's next tick one current interval from now without evaluating rules (idle interval). */

@@ -8,6 +8,9 @@
  * of it, the sender stopped and the pause is a silence (counted here, not loss); otherwise the network
  * lost the media and the missing packets are the loss the RTP counters already report.
  */
+/** ALERT_RULE of a pause's ALERT and CLEARED reports (reports.faults.silence_s). */
+export const SILENCE_RULE = 'silence';
+
 export const enum PauseEnd {
   /** The pause was a silence (no sequence gap covering it). */
   silence = 1,

@@ -4,15 +4,17 @@
  * with exit 2 and one line naming the problem; an invalid or foreign listen address likewise.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, MAX_CONFIG_BYTES } from '../../src/ops/config.js';
-import { bundleCli, runCliSync } from '../cli/helpers.js';
+import { MAX_RULES } from '../../src/report/scheduler.js';
+import { bundleCli, root, runCliSync } from '../cli/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rtpprobe-configfiles-'));
 let bundle = '';
+const distCli = join(root, 'dist/cli.js');
 
 beforeAll(async () => {
   ({ bundle } = await bundleCli());
@@ -71,6 +73,16 @@ describe('configuration files are regular files of bounded size', () => {
   });
 });
 
+describe('a collector without a host', () => {
+  it('run refuses it with exit 2 and one line before capture opens', () => {
+    const f = join(tmp, 'no-host.yaml');
+    writeFileSync(f, 'hep:\n  collectors:\n    - { port: 9061 }\n');
+    const r = runCliSync(bundle, ['run', '-i', 'lo', '-c', f, '--metrics-port', '0']);
+    expect(r.status).toBe(2);
+    expect(lines(r.stderr)).toEqual([`rtpprobe: invalid configuration in ${f}: hep.collectors[0].host: not set: must be a non-empty string`]);
+  });
+});
+
 describe('listen addresses', () => {
   it('not an address: exit 2 at validation, one line', () => {
     const r = runCliSync(bundle, ['run', '-i', 'lo', '--no-hep', '--metrics-listen', '300.1.1.1']);
@@ -82,5 +94,33 @@ describe('listen addresses', () => {
     const r = runCliSync(bundle, ['replay', '-', '--metrics', '--set', 'metrics.listen=192.0.2.254', '--set', 'metrics.port=0', '--no-hep', '--log-level', 'warn'], { input: Buffer.alloc(0) });
     expect(r.status).toBe(2);
     expect(lines(r.stderr)).toEqual(['rtpprobe: metrics endpoint: cannot listen on 192.0.2.254:0: the address is not on this host: set metrics.listen (--metrics-listen) to one of its addresses, 127.0.0.1 or 0.0.0.0']);
+  });
+});
+
+describe.skipIf(!existsSync(distCli))('report rules beyond what a stream can track', () => {
+  // A stream's firing rules are one 32-bit mask (MAX_RULES): one rule more must be refused before
+  // anything starts, by check-config as by replay, not fail inside the pipeline. dist/cli.js, which
+  // loads mathjs from node_modules (the test bundle lives where it cannot).
+  const rulesFile = (n: number) => {
+    const f = join(tmp, `rules-${n}.yaml`);
+    const rules = Array.from({ length: n }, (_, i) => `    - { name: r${i}, when: "mos < ${1 + i / 10}", interval_s: 2 }`);
+    writeFileSync(f, `reports:\n  rules:\n${rules.join('\n')}\n`);
+    return f;
+  };
+
+  it(`${MAX_RULES} rules are accepted`, () => {
+    const r = runCliSync(distCli, ['check-config', '-c', rulesFile(MAX_RULES)]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it(`${MAX_RULES + 1} rules: check-config and replay refuse them with exit 2, one line`, () => {
+    const f = rulesFile(MAX_RULES + 1);
+    const want = [`rtpprobe: invalid configuration in ${f}: reports.rules: a list of ${MAX_RULES + 1} items is not allowed: must be a list with at most ${MAX_RULES} items`];
+    const check = runCliSync(distCli, ['check-config', '-c', f]);
+    expect(check.status).toBe(2);
+    expect(lines(check.stderr)).toEqual(want);
+    const replay = runCliSync(distCli, ['replay', '-', '-c', f, '--no-hep'], { input: Buffer.alloc(0) });
+    expect(replay.status).toBe(2);
+    expect(lines(replay.stderr)).toEqual(want);
   });
 });

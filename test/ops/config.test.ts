@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ConfigError, DEFAULT_METRICS_PORT, defaultConfig, loadConfig, parseCollectorUri, probeSchema } from '../../src/ops/config.js';
+import { ConfigError, DEFAULT_METRICS_PORT, defaultConfig, loadConfig, parseCollectorUri, probeSchema, RELOADED_SETTINGS, reloadedConfig, type ProbeConfig } from '../../src/ops/config.js';
+import { writeScenarioPcap } from '../../src/gen/index.js';
+import { replayReports } from '../e2e/helpers.js';
 import { allSettings } from '../../src/ops/schema.js';
 
 const shipped = fileURLToPath(new URL('../../config/rtpprobe.yaml', import.meta.url));
@@ -158,6 +160,28 @@ describe('validation messages name the field, the value and what is allowed', ()
     expect(msgs[2]).toMatch(/^hep\.collectors: an empty list is not allowed while hep\.enabled is true/);
   });
 
+  it('a field that must be given is named when missing (collector host, rule name and expression)', () => {
+    const msgs = problems({
+      file: yamlFile(['hep:', '  collectors:', '    - { port: 9061 }', 'reports:', '  rules:', '    - { when: "mos < 3" }', '    - { when: "mos < 2" }', '    - { name: w }'].join('\n')),
+    });
+    expect(msgs).toEqual([
+      'reports.rules[0].name: not set: must be a non-empty string',
+      'reports.rules[1].name: not set: must be a non-empty string',
+      'reports.rules[2].when: not set: must be a non-empty string',
+      'hep.collectors[0].host: not set: must be a non-empty string',
+    ]);
+  });
+
+  it('a rule may not take the name of a built-in media fault alert (ALERT_RULE would not tell them apart)', () => {
+    for (const name of ['no-media', 'one-way-rtp', 'silence']) {
+      const msgs = problems({ overrides: { 'reports.rules': [`name=${name};when=mos < 3;interval_s=2`] } });
+      expect(msgs).toEqual([
+        `reports.rules[0].name: "${name}" is not allowed: it is the name of a media fault alert (reports.faults); give the rule another name (set by override reports.rules)`,
+      ]);
+    }
+    expect(loadConfig({ overrides: { 'reports.rules': ['name=silent;when=mos < 3;interval_s=2'] } }).reports.rules[0]?.name).toBe('silent');
+  });
+
   it('TLS files on a UDP collector, and a cert without a key', () => {
     const msgs = problems({ file: yamlFile('hep:\n  collectors:\n    - host: h\n      tls: { cert: /c.pem }\n') });
     expect(msgs).toEqual([
@@ -278,5 +302,68 @@ describe('parseCollectorUri', () => {
     expect(parseCollectorUri('[::1]:9060')).toEqual({ host: '::1', port: 9060 });
     expect(parseCollectorUri('h')).toEqual({ host: 'h' });
     expect(typeof parseCollectorUri('udp://')).toBe('string');
+  });
+});
+
+describe('what a reload applies', () => {
+  it('names only settings of the schema', () => {
+    const paths = allSettings(probeSchema).map((l) => l.path.join('.'));
+    for (const r of RELOADED_SETTINGS) expect(paths.some((p) => p === r || p.startsWith(`${r}.`)), r).toBe(true);
+  });
+
+  it('takes the reloaded settings, keeps the running value of the others and names those that changed', () => {
+    const running = loadConfig({ overrides: { 'hep.node_name': 'probe-a' } });
+    const next = loadConfig({
+      overrides: { 'hep.node_name': 'probe-b', 'qos.jitter_buffer_ms': '150', 'reports.interval_s': '2', 'hep.collectors': 'udp://10.0.0.9:9060', 'webhook.url': 'http://10.0.0.9/alerts', 'log.level': 'debug' },
+    });
+    const { config, notApplied } = reloadedConfig(running, next);
+    expect(notApplied).toEqual(['qos.jitter_buffer_ms', 'hep.node_name']);
+    expect([config.hep.nodeName, config.qos.jitterBufferMs]).toEqual(['probe-a', 0]);
+    expect([config.reports.intervalS, config.hep.collectors[0]?.host, config.webhook.url, config.log.level]).toEqual([2, '10.0.0.9', 'http://10.0.0.9/alerts', 'debug']);
+    expect(next.hep.nodeName).toBe('probe-b');
+    expect(reloadedConfig(running, running).notApplied).toEqual([]);
+  });
+});
+
+describe('qos.codecs', () => {
+  const partial = () => yamlFile('qos:\n  codecs:\n    g729: { ie: 11 }\n    G723: { bpl: 20 }\n    amr: { ie: 5 }\n');
+
+  it('an entry giving one field of a built-in codec keeps the built-in value of the other', () => {
+    const codecs = loadConfig({ file: partial() }).qos.codecs;
+    expect(codecs.g729).toEqual({ ie: 11, bpl: 19 });
+    expect(codecs.g723).toEqual({ ie: 15, bpl: 20 });
+    expect(codecs.amr).toEqual({ ie: 5, bpl: 4.3 });
+  });
+
+  it('restating the built-in Ie of G.729 scores a lossy G.729 call as the defaults do', async () => {
+    const pcap = join(mkdtempSync(join(tmpdir(), 'rtpprobe-codecs-')), 'g729.pcap');
+    writeScenarioPcap(pcap, { calls: 1, durationS: 12, callDurationS: 10, codec: 'G729', lossPct: 3, jitterMs: 0, rtcp: false, seed: 1, startEpochS: 1_700_000_000 });
+    const mos = async (c: ProbeConfig) => (await replayReports(pcap, { ...c, hep: { ...c.hep, enabled: false } })).filter((r) => r.TYPE === 'HANGUP').map((r) => r.MOS);
+    const defaults = await mos(defaultConfig());
+    expect(defaults).toHaveLength(2);
+    expect(defaults.every((m) => m > 3.4 && m < 3.8)).toBe(true);
+    expect(await mos(loadConfig({ file: partial() }))).toEqual(defaults);
+  });
+});
+
+describe('qos.codecs entries from flags and environment', () => {
+  it('--set qos.codecs.NAME.FIELD and RTPPROBE_QOS_CODECS_NAME_FIELD set one field of one entry (flags win)', () => {
+    const c = loadConfig({
+      file: yamlFile('qos:\n  codecs:\n    G729: { ie: 12 }\n'),
+      env: { RTPPROBE_QOS_CODECS_G729_BPL: '18', RTPPROBE_QOS_CODECS_AMR_WB_IE: '7' },
+      overrides: { 'qos.codecs.g729.ie': '13', 'qos.codecs.ilbc.bpl': '30' },
+    });
+    expect(c.qos.codecs.g729).toEqual({ ie: 13, bpl: 18 });
+    expect(c.qos.codecs.amr_wb).toEqual({ ie: 7, bpl: 4.3 });
+    expect(c.qos.codecs.ilbc).toEqual({ ie: 0, bpl: 30 });
+    expect(c.qos.codecs.pcma).toEqual({ ie: 0, bpl: 25.1 });
+  });
+
+  it('a bad value names the entry, the field and where it came from', () => {
+    expect(problems({ overrides: { 'qos.codecs.g729.ie': '-1' }, origins: { 'qos.codecs.g729.ie': '--set qos.codecs.g729.ie' } })).toEqual([
+      'qos.codecs.g729.ie: -1 is not allowed: must be a number from 0 to 100 (set by --set qos.codecs.g729.ie)',
+    ]);
+    expect(problems({ env: { RTPPROBE_QOS_CODECS_G729_BPL: 'high' } })).toEqual(['qos.codecs.g729.bpl: "high" is not allowed: must be a number from 1 to 100 (set by RTPPROBE_QOS_CODECS_G729_BPL)']);
+    expect(problems({ overrides: { 'qos.codecs.g729.lost': '1' } })[0]).toMatch(/^qos\.codecs\.g729\.lost: unknown setting/);
   });
 });

@@ -65,6 +65,21 @@ describe('call faults', () => {
     expect(events.at(-1)).toBe('8000 clear no-media 4');
   });
 
+  it('a reload turning the checks off ends the faults in progress: one-way at the next check, no-media at the first media', () => {
+    const f = new CallFaults({ noMediaMs: 5000, oneWayMs: 5000 }, 8);
+    const { events, ev } = recorder();
+    f.answered(1, 0);
+    f.answered(2, 0);
+    f.media(1, 0, 5500);
+    f.check(6000, ev);
+    f.limits = { noMediaMs: 0, oneWayMs: 0 };
+    f.check(7000, ev);
+    f.media(2, 1, 7500);
+    f.check(8000, ev);
+    f.check(20_000, ev);
+    expect(events).toEqual(['6000 start no-media 2', '6000 start one-way-rtp 1 dir 0', '7000 clear one-way-rtp 1 dir 0', '8000 clear no-media 2']);
+  });
+
   it('is off with both thresholds 0 (no call is watched)', () => {
     const f = new CallFaults({ noMediaMs: 0, oneWayMs: 0 }, 8);
     f.answered(1, 0);

@@ -100,6 +100,55 @@ describe('adaptive scheduling', () => {
     expect(() => new ReportScheduler({ baseIntervalS: 30, pick: 'x' as 'first' }, 1)).toThrow(/pick/);
   });
 
+  it('a reload keeps each firing rule by name: no second ALERT while it fires, one CLEARED when it stops or is removed', () => {
+    const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 2 };
+    const s = new ReportScheduler({ baseIntervalS: 30, rules: [rules[1], lossy] }, 4);
+    const q = new StreamQosState(4);
+    const m = new IntervalMetrics();
+    s.start(1, 0);
+    expect(tick(s, q, m, 5, 1, 30_000)).toBe(0b10);
+    // The same rules in another order: lossy goes on firing under its new number, nothing starts.
+    s.reconfigure({ baseIntervalS: 30, rules: [lossy, rules[1]] });
+    expect(s.firingMask(1)).toBe(0b01);
+    expect(tick(s, q, m, 5, 1, 32_000)).toBe(0);
+    expect(s.lastCleared).toBe(0);
+    expect(s.intervalS(1)).toBe(2);
+    // A higher threshold under the same name: the 5 % loss no longer fires it, so it clears.
+    s.reconfigure({ baseIntervalS: 30, rules: [{ ...lossy, when: 'loss_pct > 50' }, rules[1]] });
+    expect(tick(s, q, m, 5, 1, 34_000)).toBe(0);
+    expect(s.lastCleared).toBe(0b01);
+    expect(s.ruleName(0)).toBe('lossy');
+    expect(s.intervalS(1)).toBe(30);
+    // Removed while firing: cleared at the stream's next report, then gone at the next reload.
+    s.reconfigure({ baseIntervalS: 30, rules: [lossy] });
+    expect(tick(s, q, m, 5, 1, 64_000)).toBe(0b1);
+    s.reconfigure({ baseIntervalS: 30, rules: [rules[1]] });
+    expect(s.rules.map((r) => r.name)).toEqual(['jittery', 'lossy']);
+    expect(tick(s, q, m, 5, 1, 66_000)).toBe(0);
+    expect(s.lastCleared).toBe(0b10);
+    expect(s.ruleName(1)).toBe('lossy');
+    expect(s.intervalS(1)).toBe(30);
+    s.reconfigure({ baseIntervalS: 30, rules: [rules[1]] });
+    expect(s.rules.map((r) => r.name)).toEqual(['jittery']);
+  });
+
+  it("a reload gives each stream's interval in progress its new length, from the interval's start", () => {
+    const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 4 };
+    const s = new ReportScheduler({ baseIntervalS: 3600, rules: [lossy] }, 4);
+    const q = new StreamQosState(4);
+    const m = new IntervalMetrics();
+    s.start(1, 1000);
+    s.start(2, 1000);
+    expect(tick(s, q, m, 5, 1, 3_601_000)).toBe(0b1); // slot 1 fires: due 4 s later
+    s.reconfigure({ baseIntervalS: 10, rules: [{ ...lossy, intervalS: 2 }] });
+    expect(s.nextDueMs(1)).toBe(3_603_000);
+    expect(s.intervalS(1)).toBe(2);
+    expect(s.nextDueMs(2)).toBe(11_000);
+    expect(s.intervalS(2)).toBe(10);
+    expect(s.due(3_601_000)).toBe(1);
+    expect(s.dueSlots[0]).toBe(2);
+  });
+
   it('due() lists only active slots past their time, without allocating per stream', () => {
     const s = new ReportScheduler({ baseIntervalS: 1 }, 1000);
     for (let i = 0; i < 1000; i += 2) s.start(i, i);

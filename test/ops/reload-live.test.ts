@@ -1,0 +1,193 @@
+/**
+ * A configuration reload (SIGHUP) during a live run: `rtpprobe run -i lo` in a child process, a lossy RTP
+ * stream (20 %, every 5th packet missing) sent by ANOTHER process (python3), the reports read from the
+ * JSON-lines file the probe writes. The stream starts under a base interval of an hour; a reload to 2 s
+ * reports it at once (the interval changes in place), where its rule fires; a reload that keeps the rule
+ * sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
+ * stream's next report, while the stream goes on; a reload of settings only a restart applies says so.
+ * A pause in progress when a reload turns the silence check off still sends its CLEARED when the stream
+ * resumes. Needs root (packet capture on lo) and a built dist/; skipped otherwise.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../wait.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = process.getuid?.() === 0 && existsSync(cli) && spawnSync('python3', ['-c', '1']).status === 0;
+
+/** PCMA every 20 ms from port+2 to port, every 5th sequence number missing, until killed (or 5 minutes). */
+const SENDER = String.raw`
+import socket, struct, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', port + 2))
+t0 = time.monotonic(); i = 0
+while time.monotonic() - t0 < 300:
+    if i % 5 != 0:
+        s.sendto(struct.pack('!BBHII', 0x80, 8, i & 0xffff, (i * 160) & 0xffffffff, 0x5eed) + b'\xd5' * 160, ('127.0.0.1', port))
+    i += 1
+    d = t0 + i * 0.02 - time.monotonic()
+    if d > 0: time.sleep(d)
+`;
+
+/** PCMA every 20 ms from port+2 to port: 1.5 s, a pause until the file argv[2] exists, then on (sequence unbroken). */
+const PAUSING_SENDER = String.raw`
+import os, socket, struct, sys, time
+port, resume = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', port + 2))
+def send(i): s.sendto(struct.pack('!BBHII', 0x80, 8, i & 0xffff, (i * 160) & 0xffffffff, 0x51e7) + b'\xd5' * 160, ('127.0.0.1', port))
+for i in range(75): send(i); time.sleep(0.02)
+t0 = time.monotonic()
+while not os.path.exists(resume) and time.monotonic() - t0 < 120: time.sleep(0.05)
+i = 75 + int((time.monotonic() - t0) / 0.02)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 300: send(i); i += 1; time.sleep(0.02)
+`;
+
+async function freeEvenUdpPort(): Promise<number> {
+  for (;;) {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    const p = s.address().port;
+    s.close();
+    if (p % 2 === 0 && p < 65000) return p;
+  }
+}
+
+describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in place, ALERT and CLEARED stay pairs', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let exit: Promise<number | null>;
+  let log = '';
+  let metricsPort: number;
+  const cfg = () => join(dir, 'probe.yaml');
+  const jsonl = () => join(dir, 'reports.jsonl');
+  const writeConfig = (intervalS: number, threshold: number, more = '') =>
+    writeFileSync(cfg(), `reports:\n  interval_s: ${intervalS}\n  rules:\n    - { name: lossy, when: "loss_pct > ${threshold}", interval_s: 1 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n${more}`);
+  const reports = (): Array<{ TYPE: string; ALERT_RULE?: string; NODE?: string; BUFFER_DELAY?: number }> =>
+    existsSync(jsonl()) ? readFileSync(jsonl(), 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)) : [];
+  const count = (type: string) => reports().filter((r) => r.TYPE === type).length;
+  const reloads = () => log.split('"msg":"configuration reloaded"').length - 1;
+  /** Sends SIGHUP and waits until the probe has applied the file and written `periodic` more interval reports. */
+  async function reload(periodic: number): Promise<void> {
+    const done = reloads() + 1;
+    probe.kill('SIGHUP');
+    await waitFor(() => reloads() === done, 30_000, 'the reload');
+    const after = count('PERIODIC') + periodic;
+    await waitFor(() => count('PERIODIC') >= after, 30_000, `${periodic} interval reports after the reload`);
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-alerts-'));
+    const port = await freeEvenUdpPort();
+    writeConfig(3600, 2);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    exit = new Promise((r) => probe.on('exit', (code) => r(code)));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    metricsPort = Number(/"port":(\d+)[^\n]*"msg":"metrics and health endpoint listening"/.exec(log)?.[1]);
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a stream due in an hour: a reload to 2 s reports it within seconds, and its rule fires once', async () => {
+    // Only this stream passes the capture filter.
+    await waitFor(async () => /^rtpprobe_streams_active (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1] === '1', 30_000, 'the stream');
+    expect(count('PERIODIC')).toBe(0);
+    writeConfig(2, 2);
+    await reload(1);
+    await waitFor(() => count('ALERT') === 1, 30_000, 'the ALERT');
+    expect(reports().find((r) => r.TYPE === 'ALERT')?.ALERT_RULE).toBe('lossy');
+  });
+
+  it('a reload that keeps the rule: it goes on firing, no second ALERT', async () => {
+    await reload(3);
+    expect(count('ALERT')).toBe(1);
+    expect(count('CLEARED')).toBe(0);
+  });
+
+  it('a reload that raises the threshold above the loss: one CLEARED at the next report, the stream goes on', async () => {
+    writeConfig(2, 50);
+    await reload(1);
+    await waitFor(() => count('CLEARED') === 1, 30_000, 'the CLEARED');
+    const types = reports().map((r) => r.TYPE);
+    expect(types.filter((t) => t === 'ALERT' || t === 'CLEARED')).toEqual(['ALERT', 'CLEARED']);
+    expect(reports().find((r) => r.TYPE === 'CLEARED')?.ALERT_RULE).toBe('lossy');
+    expect(types).not.toContain('FINAL');
+    expect(log).toContain('"msg":"alert lossy cleared"');
+  });
+
+  it('a reload of settings read only at start: one warning names them, the reports keep the running values', async () => {
+    const before = reports().at(-1)!;
+    writeConfig(2, 50, 'qos:\n  jitter_buffer_ms: 150\nhep:\n  node_name: renamed-probe\n');
+    const from = log.length;
+    await reload(2);
+    const warnings = log.slice(from).split('\n').filter((l) => l.includes('"level":40'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      settings: ['qos.jitter_buffer_ms', 'hep.node_name'],
+      msg: 'configuration reload: qos.jitter_buffer_ms, hep.node_name changed but only a restart applies them: the running values stay',
+    });
+    const last = reports().at(-1)!;
+    expect([last.NODE, last.BUFFER_DELAY]).toEqual([before.NODE, 0]);
+  });
+
+  it('stops with 0', async () => {
+    sender.kill('SIGKILL');
+    probe.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(count('ALERT')).toBe(1);
+  });
+});
+
+describe.skipIf(!canRun)('SIGHUP turning the silence check off while a pause is in progress', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let log = '';
+  const cfg = () => join(dir, 'probe.yaml');
+  const jsonl = () => join(dir, 'reports.jsonl');
+  const writeConfig = (silenceS: number) =>
+    writeFileSync(cfg(), `reports:\n  interval_s: 60\n  faults: { silence_s: ${silenceS}, no_media_s: 0, one_way_s: 0 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
+  const alerts = (): string[] =>
+    existsSync(jsonl()) ? readFileSync(jsonl(), 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l) as { TYPE: string; ALERT_RULE?: string }).filter((r) => r.ALERT_RULE !== undefined).map((r) => `${r.TYPE} ${r.ALERT_RULE}`) : [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-faults-'));
+    const port = await freeEvenUdpPort();
+    writeConfig(2);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', PAUSING_SENDER, String(port), join(dir, 'resume')], { stdio: 'ignore' });
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the pause alerted before the reload is CLEARED when the stream resumes', async () => {
+    await waitFor(() => alerts().length === 1, 30_000, 'the silence ALERT');
+    expect(alerts()).toEqual(['ALERT silence']);
+    writeConfig(0);
+    probe.kill('SIGHUP');
+    await waitFor(() => log.includes('"msg":"configuration reloaded"'), 30_000, 'the reload');
+    writeFileSync(join(dir, 'resume'), '');
+    await waitFor(() => alerts().length === 2, 30_000, 'the CLEARED');
+    expect(alerts()).toEqual(['ALERT silence', 'CLEARED silence']);
+  });
+});
