@@ -315,7 +315,7 @@ Exit codes:
   0  ok (replay finished, or stopped by SIGTERM/SIGINT within the shutdown deadline)
   1  runtime error (or the shutdown deadline was exceeded)
   2  usage or configuration error (including a BPF filter that does not compile)
-  3  capture could not be opened (permission/capability, interface missing or down, process.user switch)
+  3  capture could not be opened (permission/capability, interface missing, process.user switch; an interface down is waited for)
   4  input file missing, unreadable, not a capture
   5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
      file not writable); the log names each destination with its sent/failed/dropped counts
