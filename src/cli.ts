@@ -598,9 +598,9 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
     }
   }
   if (config.hep.enabled && config.hep.collectors.some((h) => h.transport === 'tls')) {
-    const { hepCollectorConfigs } = await import('./outbound/hep-output.js');
+    const { checkHepCollectors } = await import('./outbound/hep-output.js');
     try {
-      hepCollectorConfigs(config);
+      checkHepCollectors(config);
     } catch (err) {
       if (exitCodeFor(err) !== ExitCode.USAGE) throw err;
       problems.push((err as Error).message);

@@ -163,19 +163,29 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
 }
 
 /**
- * The collectors as the sender takes them, each TLS collector's files read and made into its context:
- * the checks the schema cannot make, the same for a start, a reload and `check-config`. A file missing or
- * not usable throws a usage error (exit 2) naming the setting.
+ * The collectors as the sender takes them, each TLS collector's files read: a file missing throws a usage
+ * error (exit 2) naming the setting. The sender's TLS collectors make the files into their context.
  */
-export function hepCollectorConfigs(config: ProbeConfig): HepCollectorConfig[] {
+function hepCollectorConfigs(config: ProbeConfig): HepCollectorConfig[] {
   try {
-    return config.hep.collectors.map((c, i) => {
-      const options = collectorOptions(c, i, config.rtp.maxStreams);
-      if (options.tls) tlsContext(options.name!, options.tls);
-      return options;
-    });
+    return config.hep.collectors.map((c, i) => collectorOptions(c, i, config.rtp.maxStreams));
   } catch (err) {
     throw usageError(err);
+  }
+}
+
+/**
+ * `check-config`: the TLS collectors' files read and made into their context as a start does (the checks
+ * the schema cannot make), with the same usage error.
+ */
+export function checkHepCollectors(config: ProbeConfig): void {
+  for (const c of hepCollectorConfigs(config)) {
+    if (!c.tls) continue;
+    try {
+      tlsContext(c.name!, c.tls);
+    } catch (err) {
+      throw usageError(err);
+    }
   }
 }
 
