@@ -10,7 +10,6 @@ import type { Envelope } from './events.js';
 export class DuplicateFilter {
   /** Fingerprint -> capture time (ms) it was last seen; pruned in insertion order. */
   private readonly seen = new Map<string, number>();
-  duplicates = 0;
 
   constructor(
     readonly windowMs: number,
@@ -24,10 +23,7 @@ export class DuplicateFilter {
     const key = `${fnv1a(bytes)}:${bytes.length}:${env.srcIp}:${env.srcPort}:${env.dstIp}:${env.dstPort}`;
     this.prune(tsMs);
     const at = this.seen.get(key);
-    if (at !== undefined && Math.abs(tsMs - at) < this.windowMs) {
-      this.duplicates++;
-      return true;
-    }
+    if (at !== undefined && Math.abs(tsMs - at) < this.windowMs) return true;
     this.seen.delete(key);
     this.seen.set(key, tsMs);
     if (this.seen.size > this.maxEntries) this.seen.delete(this.seen.keys().next().value!);
