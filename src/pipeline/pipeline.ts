@@ -63,10 +63,13 @@ export interface PipelineEvents {
   rtcpFacts?(facts: RtcpFacts): void;
 }
 
-/** Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words and ports. */
+/**
+ * Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words and ports
+ * (and the RTP ports an a=rtcp of the SDP gave those RTCP ports, -1 when none).
+ */
 export interface RtcpFacts {
   rtt: Array<[ssrc: number, rttMs: number]>;
-  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number }>;
+  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; srcRtpPort: number; dstRtpPort: number }>;
 }
 
 /**
@@ -694,14 +697,20 @@ export class Pipeline<C extends CallView = CallTracker> {
     const v = pkt.ipVersion;
     const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
     let byes = false;
+    let srcRtp = -1;
+    let dstRtp = -1;
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] !== 203) continue;
-      byes = true;
+      if (!byes) {
+        byes = true;
+        srcRtp = this.rtpPortOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+        dstRtp = this.rtpPortOfRtcp(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
+      }
       for (let k = 0; k < r.count[i]; k++) {
-        this.endByeStream(r.byeSsrc(i, k), pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort);
+        this.endByeStream(r.byeSsrc(i, k), pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort, srcRtp, dstRtp);
       }
     }
-    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt));
+    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt, srcRtp, dstRtp));
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
     if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
     const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
@@ -709,12 +718,12 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */
-  private rtcpFactsOf(r: RtcpReader, samples: number, pkt: DecodedPacket): RtcpFacts {
+  private rtcpFactsOf(r: RtcpReader, samples: number, pkt: DecodedPacket, srcRtpPort: number, dstRtpPort: number): RtcpFacts {
     const facts: RtcpFacts = { rtt: [], bye: [] };
     for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] === 203) {
-        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort });
+        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, srcRtpPort, dstRtpPort });
       }
     }
     return facts;
@@ -736,15 +745,30 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /**
-   * RTCP BYE listing `ssrc`, sent from s:sport to d:dport: the sender's stream of that SSRC ends. It is the
-   * stream on the RTP ports of that RTCP flow, one below each (RFC 3550 11) or the same (rtcp-mux, RFC
-   * 5761): a stream-index lookup each, so a flood of BYEs never walks the stream table, and a forged BYE
-   * from another host or other ports ends nothing.
+   * RTP port of the media whose SDP declared ip:port its RTCP address by a=rtcp (RFC 3605), -1 when no
+   * binding holds it as RTCP. With port + 1 or rtcp-mux the BYE lookup finds the RTP port without it.
    */
-  private endByeStream(ssrc: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sport: number, dport: number): void {
+  private rtpPortOfRtcp(w0: number, w1: number, w2: number, w3: number, port: number): number {
+    const id = this.calls.findBinding(w0, w1, w2, w3, port);
+    const b = id >= 0 ? this.calls.binding(id) : null;
+    return b !== null && b.rtcpPort === port && b.port !== port ? b.port : -1;
+  }
+
+  /**
+   * RTCP BYE listing `ssrc`, sent from s:sport to d:dport: the sender's stream of that SSRC ends. It is the
+   * stream on the RTP ports of that RTCP flow: one below each (RFC 3550 11), the same (rtcp-mux, RFC
+   * 5761), or the RTP port of the SDP that declared the port by a=rtcp (`srcRtp`, `dstRtp`, -1 when none).
+   * A stream-index lookup each, so a flood of BYEs never walks the stream table, and a forged BYE from
+   * another host or other ports ends nothing.
+   */
+  private endByeStream(ssrc: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sport: number, dport: number, srcRtp: number, dstRtp: number): void {
     const e = this.engine;
-    for (let sp = sport - 1; sp <= sport; sp++) {
-      for (let dp = dport - 1; dp <= dport; dp++) {
+    for (let i = 0; i < 3; i++) {
+      const sp = i === 0 ? sport - 1 : i === 1 ? sport : srcRtp;
+      if (sp < 0 || (i === 2 && srcRtp >= sport - 1 && srcRtp <= sport)) continue;
+      for (let j = 0; j < 3; j++) {
+        const dp = j === 0 ? dport - 1 : j === 1 ? dport : dstRtp;
+        if (dp < 0 || (j === 2 && dstRtp >= dport - 1 && dstRtp <= dport)) continue;
         const slot = e.findStream(s0, s1, s2, s3, d0, d1, d2, d3, sp, dp, ssrc);
         if (slot >= 0) e.endStream(slot, EndReason.rtcpBye);
       }
@@ -761,7 +785,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       remote.set(ssrc >>> 0, ms);
     }
     for (const b of f.bye) {
-      for (const ssrc of b.ssrcs) this.endByeStream(ssrc, b.src[0], b.src[1], b.src[2], b.src[3], b.dst[0], b.dst[1], b.dst[2], b.dst[3], b.srcPort, b.dstPort);
+      for (const ssrc of b.ssrcs) this.endByeStream(ssrc, b.src[0], b.src[1], b.src[2], b.src[3], b.dst[0], b.dst[1], b.dst[2], b.dst[3], b.srcPort, b.dstPort, b.srcRtpPort, b.dstRtpPort);
     }
   }
 

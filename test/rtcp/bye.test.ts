@@ -1,10 +1,10 @@
 /**
  * RTCP BYE ends the sender's stream of the SSRC it lists: the stream on the RTCP flow's RTP ports (one
- * below each, or the same with rtcp-mux). A forged BYE naming a real stream's SSRC from elsewhere ends
+ * below each, the RTP port of an SDP whose a=rtcp names the RTCP port, or the same with rtcp-mux). A forged BYE naming a real stream's SSRC from elsewhere ends
  * nothing, and a flood of BYEs costs each a few index lookups, not a walk over every stream.
  */
 import { describe, expect, it } from 'vitest';
-import { type PcapRecord, rtcpBye, rtcpCompound, rtcpRr, rtp, udpFrame } from '../../src/gen/index.js';
+import { type PcapRecord, rtcpBye, rtcpCompound, rtcpRr, rtp, sdpBody, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import { recordsBatch } from '../pipeline/batches.js';
@@ -40,11 +40,42 @@ function closings(records: PcapRecord[]): number[] {
 
 const byeOf = (ssrc: number) => rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: [ssrc] }));
 
+/**
+ * An INVITE from A and its 200 OK from B, each SDP naming its RTP port (A 20000, B 30000) and an RTCP
+ * port of its own by a=rtcp (RFC 3605: A 20555, B 30777), before `records`.
+ */
+function signalledWithRtcpPorts(records: PcapRecord[]): PcapRecord[] {
+  const tags = { callId: 'a-rtcp@gen', fromTag: 'a', cseq: 1 };
+  const offer = sdpBody({ ip: A, media: [{ port: 20000, formats: [8], rtcp: 20555 }] });
+  const answer = sdpBody({ ip: B, media: [{ port: 30000, formats: [8], rtcp: 30777 }] });
+  const t = records[0]!.tsNs;
+  return [
+    { tsNs: t - 20_000_000n, data: udpFrame(A, 5060, B, 5060, text(sipRequest('INVITE', 'sip:bob@example.com', { ...tags, body: offer }))) },
+    { tsNs: t - 10_000_000n, data: udpFrame(B, 5060, A, 5060, text(sipResponse(200, { ...tags, toTag: 'b', cseqMethod: 'INVITE', body: answer }))) },
+    ...records,
+  ];
+}
+
 describe('RTCP BYE', () => {
   it("from the stream's RTCP port (RTP port + 1) to its peer's, or on the RTP ports (rtcp-mux): the stream ends there", () => {
     // The packets after the BYE start a stream of their own.
     expect(closings(streamWithBye(udpFrame(A, 20001, B, 30001, byeOf(SSRC))))).toEqual([50, 50]);
     expect(closings(streamWithBye(udpFrame(A, 20000, B, 30000, byeOf(SSRC))))).toEqual([50, 50]);
+  });
+
+  it('between the RTCP ports the SDP declared by a=rtcp (RFC 3605), not RTP port + 1: the stream ends there', () => {
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 20555, B, 30777, byeOf(SSRC)))))).toEqual([50, 50]);
+    // One side declared, the other on RTP port + 1.
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 20555, B, 30001, byeOf(SSRC)))))).toEqual([50, 50]);
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 20001, B, 30777, byeOf(SSRC)))))).toEqual([50, 50]);
+  });
+
+  it('to or from a declared a=rtcp port but not from the sender\'s RTCP flow, ends nothing', () => {
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame('10.6.6.6', 20555, B, 30777, byeOf(SSRC)))))).toEqual([100]);
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 40001, B, 30777, byeOf(SSRC)))))).toEqual([100]);
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 20555, B, 50001, byeOf(SSRC)))))).toEqual([100]);
+    // B's declared RTCP port sending A's SSRC: B's flow, not A's.
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(B, 30777, A, 20555, byeOf(SSRC)))))).toEqual([100]);
   });
 
   it("naming a real stream's SSRC from another host, or from the sender's host on other ports, ends nothing", () => {
