@@ -15,7 +15,7 @@ import type { DeadlineLoss } from './ops/lifecycle.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { LiveRun } from './ops/live-run.js';
 import { opsRuntime } from './ops/runtime.js';
-import { callEvictionReporter, sipDropReporter } from './pipeline/call-evictions.js';
+import { callEvictionReporter, sipDropReporter, sipValueTooLongMessage, sipValueTooLongReporter } from './pipeline/call-evictions.js';
 import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import type { MediaWorkerPool } from './pipeline/workers/pool.js';
@@ -113,6 +113,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
       pipeline.decoder.unknownLinkTypes.clear();
       const snapCutBefore = pipeline.calls.stats.snapCut;
+      const tooLongBefore = pipeline.calls.stats.malformed['value-too-long'];
       log.info({ file, filter: filter?.expression }, 'replaying');
       try {
         if (opts.realtime) {
@@ -146,6 +147,8 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         await reader.close();
         warnUndecodedLinkType(log, reader.name, pipeline.decoder, pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE] - undecodedBefore);
         warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
+        const tooLong = pipeline.calls.stats.malformed['value-too-long'] - tooLongBefore;
+        if (tooLong > 0) log.warn(`${reader.name}: ${sipValueTooLongMessage(tooLong)}`);
         const outOfOrder = timeline.add(reader.name, reader.firstPacketMs, reader.lastPacketMs);
         if (outOfOrder) log.warn(outOfOrder);
       }
@@ -232,7 +235,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   if (config.process.user) m.dropPrivileges(config.process.user, log);
 
   const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
-  const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), sipDropped: sipDropReporter(log, rt?.metrics) });
+  const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), sipDropped: sipDropReporter(log, rt?.metrics), sipValueTooLong: sipValueTooLongReporter(log) });
   pipeline.enableSipBacklog();
   rt?.metrics?.setSipBacklog(() => pipeline.sipBacklogLength);
   pipeline.setHostTimestamps(source.hostTimestamps);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ProbeMetrics } from '../ops/metrics.js';
 import { rateLimitedWarn } from '../ops/log.js';
-import type { CallEvictionKind } from '../sip/index.js';
+import { SIP_VALUE_LIMITS, type CallEvictionKind } from '../sip/index.js';
 
 /** One warning line per this long at most while the call table keeps evicting. */
 const WARN_INTERVAL_MS = 10_000;
@@ -27,6 +27,27 @@ export function callEvictionReporter(log: Logger, metrics: ProbeMetrics | undefi
     );
     if (warn.suppressed === before) for (const k of Object.keys(since) as CallEvictionKind[]) since[k] = 0; // a line went out: count afresh
   };
+}
+
+/**
+ * SIP messages refused for a Call-ID, X-CID or tag past its bound (SIP_VALUE_LIMITS): warned, rate-limited,
+ * with the count since the last line. Their calls are not tracked (a flood, or a UA far off the norm).
+ */
+export function sipValueTooLongReporter(log: Logger): () => void {
+  const warn = rateLimitedWarn(log, 'sip-value-too-long', WARN_INTERVAL_MS);
+  let since = 0;
+  return () => {
+    since++;
+    const before = warn.suppressed;
+    warn(sipValueTooLongMessage(since), { refused: since });
+    if (warn.suppressed === before) since = 0;
+  };
+}
+
+/** The warning for `n` SIP messages refused for a value past its bound. */
+export function sipValueTooLongMessage(n: number): string {
+  const l = SIP_VALUE_LIMITS;
+  return `${n} SIP messages refused: a Call-ID or A-leg id (sip.correlation_headers) longer than ${l.callIdBytes} bytes or a tag longer than ${l.tagBytes}; their calls are not tracked`;
 }
 
 /**

@@ -30,4 +30,6 @@ export interface CallViewHooks {
   /** Only where the view is the CallTracker itself (media-fault checks of answered calls). */
   onCallAnswered?(callIndex: number, nowMs: number): void;
   onCallEnd?(callIndex: number): void;
+  /** Only where the view is the CallTracker itself: a SIP message refused for a value past its bound. */
+  onValueTooLong?(): void;
 }

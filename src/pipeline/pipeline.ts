@@ -54,6 +54,8 @@ export interface PipelineEvents {
   streamEnded?(reason: number, finalMos: number): void;
   /** The SIP backlog was full: this SIP packet is not handled (counted in sipBacklogDropped; log it rate-limited). */
   sipDropped?(): void;
+  /** A SIP message was refused for a Call-ID, X-CID or tag past its bound (counted; log it rate-limited). */
+  sipValueTooLong?(): void;
   /** The full call table evicted a call (rare; counted and logged by the integrator). */
   callEvicted?(kind: CallEvictionKind, callId: string): void;
   /**
@@ -193,6 +195,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
       onCallAnswered: (callIndex, nowMs) => this.faults.answered(callIndex, nowMs),
       onCallEnd: (callIndex) => this.faults.callEnded(callIndex),
+      onValueTooLong: () => this.events.sipValueTooLong?.(),
     };
     // Every SIP message the tracker parses also leaves through the sink (HEP type 1), when one takes SIP.
     const sipTarget = sink as Partial<SipTarget>;

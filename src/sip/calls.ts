@@ -50,6 +50,8 @@ export interface CallTrackerHooks {
    * logic: its bytes are buf[off, off + len), `pkt` the packet that completed it. For the outputs (HEP type 1).
    */
   onMessage?: (msg: SipMessage, buf: Uint8Array, off: number, len: number, pkt: DecodedPacket, nowMs: number) => void;
+  /** A message was refused for a value past its bound (SIP_VALUE_LIMITS; counted in stats.malformed too). */
+  onValueTooLong?: () => void;
   /** The table was full and this call made room for a new one (counted in stats.callsEvictedByKind too). */
   onCallEvicted?: (kind: CallEvictionKind, callId: string) => void;
 }
@@ -205,6 +207,7 @@ export class CallTracker {
   private readonly hookUpdated: (bindingId: number) => void;
   private readonly hookMessage: CallTrackerHooks['onMessage'];
   private readonly hookEvicted: (kind: CallEvictionKind, callId: string) => void;
+  private readonly hookTooLong: () => void;
   // The packet being consumed, for the TCP callback (bound once, no closure per packet).
   private curPkt: DecodedPacket | null = null;
   private curNowMs = 0;
@@ -238,6 +241,7 @@ export class CallTracker {
     this.hookUpdated = hooks.onBindingUpdated ?? noop;
     this.hookMessage = hooks.onMessage;
     this.hookEvicted = hooks.onCallEvicted ?? noop;
+    this.hookTooLong = hooks.onValueTooLong ?? noop;
     this.consumeStream = (buf, off, len, need) => this.streamMessage(buf, off, len, need);
     this.stats = {
       sipMessages: 0,
@@ -256,6 +260,7 @@ export class CallTracker {
         'body-truncated': 0,
         'bad-sdp': 0,
         'bad-multipart': 0,
+        'value-too-long': 0,
       },
       callsStarted: 0,
       callsEnded: 0,
@@ -415,7 +420,9 @@ export class CallTracker {
   private countParse(): void {
     this.stats.sipMessages++;
     const e = this.parser.lastError;
-    if (e !== 'none') this.stats.malformed[e]++;
+    if (e === 'none') return;
+    this.stats.malformed[e]++;
+    if (e === 'value-too-long') this.hookTooLong();
   }
 
   // ---------------------------------------------------------------- dialog logic

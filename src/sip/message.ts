@@ -15,7 +15,18 @@ export type MalformedReason =
   | 'bad-content-length'
   | 'body-truncated'
   | 'bad-sdp'
-  | 'bad-multipart';
+  | 'bad-multipart'
+  | 'value-too-long';
+
+/**
+ * Bounds of the header values the call tracker keeps (RFC 3261 sets none), so that a flood of huge
+ * values holds no more memory than ordinary calls. Real values are far shorter; HOMER's own schemas
+ * store less: HOMER 7's call id column is varchar(256), Kamailio sipcapture's (HOMER 5) callid 100, its
+ * tags 64 and its user_agent 256. A Call-ID, an A-leg id (X-CID) or a tag past its bound refuses the
+ * message ('value-too-long'): cut, two ids sharing their first bytes would merge two calls. A User-Agent
+ * (or Server) is only shown: it is cut to its bound.
+ */
+export const SIP_VALUE_LIMITS = { callIdBytes: 256, tagBytes: 128, userAgentBytes: 256 } as const;
 
 export interface SipMessage {
   isRequest: boolean;
@@ -120,6 +131,8 @@ export class SipParser {
    * yet, or no usable Content-Length).
    */
   lastLength = 0;
+  /** A value of the message being parsed is past its bound (SIP_VALUE_LIMITS): it is refused. */
+  private tooLong = false;
   private readonly aLegHeaders: Uint8Array[];
   // The message being parsed, as a Buffer view (its text slices are made by the runtime, not by JS).
   private text: Buffer = Buffer.alloc(0);
@@ -143,6 +156,7 @@ export class SipParser {
   parse(buf: Uint8Array, off: number, len: number, stream: boolean): SipMessage | null {
     this.lastError = 'none';
     this.lastLength = 0;
+    this.tooLong = false;
     const end = Math.min(buf.length, off + len);
     if (off < 0 || off >= end) {
       if (stream) return this.fail('incomplete');
@@ -223,7 +237,8 @@ export class SipParser {
         const folded = ve !== eol;
         switch (id) {
           case H_CALL_ID:
-            if (msg.callId === '') msg.callId = this.value(vs, vEnd, folded);
+            if (vEnd - vs > SIP_VALUE_LIMITS.callIdBytes) this.tooLong = true;
+            else if (msg.callId === '') msg.callId = this.value(vs, vEnd, folded);
             break;
           case H_CSEQ:
             parseCseq(buf, vs, vEnd, msg);
@@ -235,10 +250,10 @@ export class SipParser {
             msg.toTag = this.tagOf(buf, vs, vEnd);
             break;
           case H_USER_AGENT:
-            msg.userAgent = this.value(vs, vEnd, folded);
+            msg.userAgent = this.value(vs, cutUtf8(buf, vs, vEnd, SIP_VALUE_LIMITS.userAgentBytes), folded);
             break;
           case H_SERVER:
-            server = this.value(vs, vEnd, folded);
+            server = this.value(vs, cutUtf8(buf, vs, vEnd, SIP_VALUE_LIMITS.userAgentBytes), folded);
             break;
           case H_CONTENT_TYPE:
             ctStart = vs;
@@ -250,7 +265,8 @@ export class SipParser {
             break;
           default: {
             const rank = id - H_ALEG;
-            if (rank < aLegRank && vEnd > vs) {
+            if (vEnd - vs > SIP_VALUE_LIMITS.callIdBytes) this.tooLong = true;
+            else if (rank < aLegRank && vEnd > vs) {
               msg.aLegId = this.value(vs, vEnd, folded);
               aLegRank = rank;
             }
@@ -279,6 +295,7 @@ export class SipParser {
     msg.length = hdrEnd - off + bodyLen;
     this.lastLength = msg.length;
     if (!startOk) return this.fail('bad-start-line');
+    if (this.tooLong) return this.fail('value-too-long');
     if (msg.callId === '') return this.fail('missing-call-id');
     if (msg.cseqNum < 0) return this.fail('missing-cseq');
     if (bodyLen > 0) {
@@ -342,6 +359,10 @@ export class SipParser {
       while (q < e && isWs(buf[q])) q++;
       let t = q;
       while (t < e && buf[t] !== 59 && buf[t] !== 44 && !isWs(buf[t]) && buf[t] !== 13 && buf[t] !== 10) t++;
+      if (t - q > SIP_VALUE_LIMITS.tagBytes) {
+        this.tooLong = true;
+        return '';
+      }
       if (t > q) return this.text.toString('utf8', q, t);
     }
     return '';
@@ -390,6 +411,14 @@ function lineEnd(text: Buffer, s: number, end: number): number {
   // Buffer's indexOf (memchr) costs less per line than Uint8Array's or a byte loop.
   const i = text.indexOf(10, s);
   return i < 0 || i > end ? end : i;
+}
+
+/** End of buf[s..e) cut to at most `max` bytes, not inside a UTF-8 sequence. */
+function cutUtf8(buf: Uint8Array, s: number, e: number, max: number): number {
+  if (e - s <= max) return e;
+  let c = s + max;
+  while (c > s && (buf[c] & 0xc0) === 0x80) c--;
+  return c;
 }
 
 /** e, less a CR just before it. */

@@ -46,6 +46,16 @@ export interface SdpSession {
   mediaLines: number;
 }
 
+/**
+ * Bounds of the SDP text a media description keeps (its bindings hold it for the call's life, the shared
+ * encoding names for the process's): a media type, transport or encoding name is a registered token of a
+ * few characters (RFC 6838 allows 127; none in use comes near 64). A longer media type or transport is
+ * cut (shown only; a transport cut before its RTP part is not RTP), an rtpmap naming a longer encoding is
+ * ignored (its payload type stays unknown). Each payload type is kept once however often the m= line
+ * repeats it.
+ */
+export const SDP_TEXT_LIMITS = { tokenChars: 64 } as const;
+
 /** RFC 3551 static payload types (table 4 and 5), used when a format has no a=rtpmap. */
 export const STATIC_PAYLOADS: ReadonlyMap<number, PayloadFormat> = new Map<number, PayloadFormat>([
   [0, { name: 'PCMU', clockRate: 8000, channels: 1 }],
@@ -191,7 +201,7 @@ function parseRtpmap(text: string, s: number, e: number, cur: SdpMedia): void {
   p = skipWs(text, ptEnd, e);
   let q = p;
   while (q < e && !isWsAt(text, q) && text.charCodeAt(q) !== 47) q++;
-  if (q === p || q >= e || text.charCodeAt(q) !== 47) return;
+  if (q === p || q >= e || text.charCodeAt(q) !== 47 || q - p > SDP_TEXT_LIMITS.tokenChars) return;
   let r = q + 1;
   while (r < e && r - q - 1 < 7 && text.charCodeAt(r) >= 48 && text.charCodeAt(r) <= 57) r++;
   const rate = intAt(text, q + 1, r, 9_999_999);
@@ -211,15 +221,18 @@ const PROTOS = ['RTP/AVP', 'RTP/SAVP', 'RTP/AVPF', 'RTP/SAVPF', 'UDP/TLS/RTP/SAV
 
 function protoText(text: string, s: number, e: number): string {
   for (const p of PROTOS) if (e - s === p.length && text.startsWith(p, s)) return p;
-  return text.slice(s, e);
+  return text.slice(s, Math.min(e, s + SDP_TEXT_LIMITS.tokenChars));
 }
+
+// Payload types already on the m= line being read (newMedia): each is kept once.
+const formatSeen = new Uint8Array(128);
 
 function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection): SdpMedia {
   let p = skipWs(text, s, e);
   const kEnd = tokenEnd(text, p, e);
   let kind = '';
   for (const k of KINDS) if (kEnd - p === k.length && startsWithLower(text, p, kEnd, k)) kind = k;
-  if (kind === '' && kEnd > p) kind = text.slice(p, kEnd).toLowerCase();
+  if (kind === '' && kEnd > p) kind = text.slice(p, Math.min(kEnd, p + SDP_TEXT_LIMITS.tokenChars)).toLowerCase();
   p = skipWs(text, kEnd, e);
   const portEnd = tokenEnd(text, p, e);
   let slash = p;
@@ -244,10 +257,14 @@ function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection
     direction: sessionDir,
   };
   p = skipWs(text, protoEnd, e);
+  formatSeen.fill(0);
   while (p < e) {
     const f = tokenEnd(text, p, e);
     const pt = intAt(text, p, f, 127);
-    if (pt >= 0) m.formats.push(pt);
+    if (pt >= 0 && formatSeen[pt] === 0) {
+      formatSeen[pt] = 1;
+      m.formats.push(pt);
+    }
     p = skipWs(text, f, e);
   }
   return m;

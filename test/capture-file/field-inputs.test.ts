@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zstdAvailable } from '../../src/capture/index.js';
-import { callDurationForSize, rtp, udpFrame, writePcapFile, writeScenarioPcap } from '../../src/gen/index.js';
+import { callDurationForSize, rtp, sdpBody, sipRequest, text, udpFrame, writePcapFile, writeScenarioPcap } from '../../src/gen/index.js';
 import { bundleCli, CAPTURES, ourStreams, runCliSync, shell, tsharkStreams } from '../cli/helpers.js';
 
 const CAPTURE = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -105,6 +105,28 @@ describe('a capture cut short (a killed tcpdump)', () => {
     const r = runCliSync(bundle, ['replay', cut, CAPTURE, '--no-hep', '--log-level', 'warn']);
     expect(r.status).toBe(6);
     expect(r.stdout.split('\n').length).toBeGreaterThan(3);
+  });
+});
+
+describe('SIP with a Call-ID or tag past its bound', () => {
+  it('one warning per file counts the messages refused; the calls beside them are tracked', () => {
+    const file = join(tmp, 'long-call-ids.pcap');
+    const inv = (callId: string, port: number) =>
+      udpFrame('10.0.0.1', 5060, '10.0.0.2', 5060, text(sipRequest('INVITE', 'sip:b@x', { callId, fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.0.0.1', media: [{ port, formats: [8] }] }) })));
+    const records = [
+      ...Array.from({ length: 3 }, (_, i) => ({ tsNs: 1_750_000_000_000_000_000n + BigInt(i), data: inv(`${i}-`.padEnd(30_000, 'x'), 4000 + 2 * i) })),
+      { tsNs: 1_750_000_000_000_000_010n, data: inv('ok@x', 4100) },
+      ...Array.from({ length: 5 }, (_, k) => ({ tsNs: 1_750_000_000_100_000_000n + BigInt(k) * 20_000_000n, data: udpFrame('10.0.0.2', 30000, '10.0.0.1', 4100, rtp({ pt: 8, seq: k, ts: 160 * k, ssrc: 7 })) })),
+    ];
+    writePcapFile(file, records);
+    const r = runCliSync(bundle, ['replay', file, '--no-hep', '--log-level', 'warn', '--table', 'csv']);
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).msg).toBe(
+      `${file}: 3 SIP messages refused: a Call-ID or A-leg id (sip.correlation_headers) longer than 256 bytes or a tag longer than 128; their calls are not tracked`,
+    );
+    expect(r.stdout.trim().split('\n')[1]).toMatch(/,ok@x$/);
   });
 });
 
