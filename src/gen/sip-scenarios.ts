@@ -245,21 +245,23 @@ export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packe
   const proxy = '10.9.0.2';
   const busy = '10.2.0.25';
   const offer = sdpBody(audio(a.ip, a.port));
-  const invite = sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: offer });
-  const reply = (status: number, toTag: string, method = 'INVITE', body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: method, body });
-  t.sip(o.t0Ms, proxy, busy, invite);
-  t.sip(o.t0Ms + 1, proxy, b.ip, invite);
+  // The proxy's INVITE to each target is a transaction of its own (RFC 3261 16.6 step 8: a branch each).
+  const invite = (branch: string) => sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: offer, branch });
+  const reply = (status: number, toTag: string, method = 'INVITE', body = '') =>
+    sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: method, body, branch: toTag === 'b1' ? 'z9hG4bK-fork1' : 'z9hG4bK-fork2' });
+  t.sip(o.t0Ms, proxy, busy, invite('z9hG4bK-fork1'));
+  t.sip(o.t0Ms + 1, proxy, b.ip, invite('z9hG4bK-fork2'));
   const failFirst = (ms: number, status: number) => {
     t.sip(ms, busy, proxy, reply(status, 'b1'));
-    t.sip(ms + 1, proxy, busy, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b1', cseq: 1 }));
+    t.sip(ms + 1, proxy, busy, sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b1', cseq: 1, branch: 'z9hG4bK-fork1' }));
   };
   if (o.firstRings) t.sip(o.t0Ms + 30, busy, proxy, reply(180, 'b1'));
   else failFirst(o.t0Ms + 30, 486);
   ringing(t, o.t0Ms + 60, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'b2', 'INVITE', body));
   const answerAt = o.t0Ms + 60 + o.ringMs;
-  answeredAtProxy(t, { callId, uri: 'sip:bob@example.com', toTag: 'b2', answerAt, packets: o.packets }, a, b, proxy);
+  answeredAtProxy(t, { callId, uri: 'sip:bob@example.com', toTag: 'b2', answerAt, packets: o.packets, branch: 'z9hG4bK-fork2' }, a, b, proxy);
   if (o.firstRings) {
-    t.sip(answerAt + 11, proxy, busy, sipRequest('CANCEL', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1 }));
+    t.sip(answerAt + 11, proxy, busy, sipRequest('CANCEL', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, branch: 'z9hG4bK-fork1' }));
     t.sip(answerAt + 20, busy, proxy, reply(200, 'b1', 'CANCEL'));
     failFirst(answerAt + 21, 487);
   }
@@ -270,9 +272,9 @@ export function forkedCallOneBranchBusy(o: { t0Ms: number; ringMs: number; packe
  * The callee `b` (To tag `toTag`) answers the proxy's INVITE (CSeq 1) with SDP at `answerAt`; the proxy
  * ACKs; `packets` each way between the caller `a` and b; then the proxy's BYE and b's 200.
  */
-function answeredAtProxy(t: CaptureTimeline, o: { callId: string; uri: string; toTag: string; answerAt: number; packets: number }, a: ScenarioParty, b: ScenarioParty, proxy: string): void {
+function answeredAtProxy(t: CaptureTimeline, o: { callId: string; uri: string; toTag: string; answerAt: number; packets: number; branch: string }, a: ScenarioParty, b: ScenarioParty, proxy: string): void {
   const tags = { callId: o.callId, fromTag: 'a', toTag: o.toTag };
-  t.sip(o.answerAt, b.ip, proxy, sipResponse(200, { ...tags, cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(b.ip, b.port)) }));
+  t.sip(o.answerAt, b.ip, proxy, sipResponse(200, { ...tags, cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(b.ip, b.port)), branch: o.branch }));
   t.sip(o.answerAt + 10, proxy, b.ip, sipRequest('ACK', o.uri, { ...tags, cseq: 1 }));
   t.rtp(o.answerAt + 50, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
   t.rtp(o.answerAt + 55, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
@@ -299,23 +301,28 @@ function ringing(t: CaptureTimeline, ms: number, a: ScenarioParty, b: ScenarioPa
  * answers 503; the proxy sends the same INVITE (same Call-ID and CSeq, a new branch) to a second gateway,
  * which rings and answers with SDP; `packets` each way between the caller and the second gateway, then
  * BYE. With `earlyMedia`, the second gateway rings with a 183 with SDP and that many packets of ringback.
+ * With `callerLeg`, the caller's INVITE to the proxy and the proxy's 200 to it are captured too (a mirror
+ * of the proxy's port): the caller's transaction stays open through the failover.
  */
-export function failoverToSecondGateway(o: { t0Ms: number; packets: number; earlyMedia?: number }): SipScenario {
+export function failoverToSecondGateway(o: { t0Ms: number; packets: number; earlyMedia?: number; callerLeg?: boolean }): SipScenario {
   const t = new CaptureTimeline();
   const callId = 'failover@gen';
   const a = { ip: '10.1.0.16', port: 40040, ssrc: 0xbbbb1111 };
   const b = { ip: '10.2.0.28', port: 50040, ssrc: 0x1111bbbb };
   const proxy = '10.9.0.3';
   const first = '10.2.0.27';
-  const invite = sipRequest('INVITE', 'sip:+15551234@example.com', { callId, fromTag: 'a', cseq: 1, body: sdpBody(audio(a.ip, a.port)) });
-  const reply = (status: number, toTag: string, body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: 'INVITE', body });
-  t.sip(o.t0Ms, proxy, first, invite);
+  // A new client transaction of the proxy for each gateway: a branch each (RFC 3261 16.6 step 8).
+  const invite = (branch: string) => sipRequest('INVITE', 'sip:+15551234@example.com', { callId, fromTag: 'a', cseq: 1, body: sdpBody(audio(a.ip, a.port)), branch });
+  const reply = (status: number, toTag: string, body = '') => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: 'INVITE', body, branch: `z9hG4bK-${toTag}` });
+  if (o.callerLeg) t.sip(o.t0Ms - 5, a.ip, proxy, invite('z9hG4bK-caller'));
+  t.sip(o.t0Ms, proxy, first, invite('z9hG4bK-gw1'));
   t.sip(o.t0Ms + 40, first, proxy, reply(503, 'gw1'));
-  t.sip(o.t0Ms + 41, proxy, first, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw1', cseq: 1 }));
-  t.sip(o.t0Ms + 45, proxy, b.ip, invite);
+  t.sip(o.t0Ms + 41, proxy, first, sipRequest('ACK', 'sip:+15551234@example.com', { callId, fromTag: 'a', toTag: 'gw1', cseq: 1, branch: 'z9hG4bK-gw1' }));
+  t.sip(o.t0Ms + 45, proxy, b.ip, invite('z9hG4bK-gw2'));
   ringing(t, o.t0Ms + 300, a, b, proxy, o.earlyMedia, (status, body) => reply(status, 'gw2', body));
   const answerAt = o.t0Ms + 800 + (o.earlyMedia ?? 160) * 20;
-  answeredAtProxy(t, { callId, uri: 'sip:+15551234@example.com', toTag: 'gw2', answerAt, packets: o.packets }, a, b, proxy);
+  answeredAtProxy(t, { callId, uri: 'sip:+15551234@example.com', toTag: 'gw2', answerAt, packets: o.packets, branch: 'z9hG4bK-gw2' }, a, b, proxy);
+  if (o.callerLeg) t.sip(answerAt + 1, proxy, a.ip, sipResponse(200, { callId, fromTag: 'a', toTag: 'gw2', cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(b.ip, b.port)), branch: 'z9hG4bK-caller' }));
   return { records: t.records(), callId, a, b, packets: { ab: o.packets, ba: o.packets } };
 }
 

@@ -68,13 +68,15 @@ export interface SipMessageSpec {
   omitContentLength?: boolean;
   /** Via host (default "192.0.2.1:5060"). */
   via?: string;
+  /** Via branch, the transaction's id (default "z9hG4bK" + CSeq number + method: one per transaction of a dialog). */
+  branch?: string;
 }
 
 function headerBlock(startLine: string, s: SipMessageSpec, cseqMethod: string): string {
   const c = s.compact === true;
   const body = s.body ?? '';
   const h: string[] = [startLine];
-  h.push(`${c ? 'v' : 'Via'}: SIP/2.0/UDP ${s.via ?? '192.0.2.1:5060'};branch=z9hG4bK${s.cseq}${cseqMethod.toLowerCase()}`);
+  h.push(`${c ? 'v' : 'Via'}: SIP/2.0/UDP ${s.via ?? '192.0.2.1:5060'};branch=${s.branch ?? `z9hG4bK${s.cseq}${cseqMethod.toLowerCase()}`}`);
   h.push(`${c ? 'f' : 'From'}: <sip:alice@example.com>${s.fromTag !== undefined ? `;tag=${s.fromTag}` : ''}`);
   h.push(`${c ? 't' : 'To'}: <sip:bob@example.com>${s.toTag !== undefined ? `;tag=${s.toTag}` : ''}`);
   h.push(`${c ? 'i' : 'Call-ID'}: ${s.callId}`);

@@ -19,6 +19,8 @@ interface Seen {
   lingering: boolean;
   /** Its `call started` line was written and its `call ended` line not yet. */
   open: boolean;
+  /** Ended by a failure or CANCEL while a fork of its INVITE is still pending: another may answer. */
+  mayBeUndone: boolean;
 }
 
 /** A call that ended, its line waiting for its streams' end reports. */
@@ -29,8 +31,6 @@ interface Ending {
   lastMs: number;
   /** A reading found its media no longer lingering: the line is written at the next one. */
   mediaRetired: boolean;
-  /** Ended by a failure or CANCEL that another fork's answer may still undo: final once the table forgets it. */
-  mayBeUndone: boolean;
 }
 
 /** Compares the call table with its previous reading (once a second) and logs what changed. */
@@ -54,7 +54,14 @@ export class CallLog {
     const now = new Map<string, Seen>();
     calls.forEach((c) => {
       const before = this.seen.get(c.callId);
-      const s: Seen = { state: c.state, createdMs: c.createdMs, lastMs: c.lastMs, lingering: c.lingering !== null && c.lingering.length > 0, open: before?.open ?? false };
+      const s: Seen = {
+        state: c.state,
+        createdMs: c.createdMs,
+        lastMs: c.lastMs,
+        lingering: c.lingering !== null && c.lingering.length > 0,
+        open: before?.open ?? false,
+        mayBeUndone: c.state === 'ended' && endMayBeUndone(c),
+      };
       now.set(c.callId, s);
       if (c.state !== 'ended') {
         // An error answer or CANCEL that another fork's answer overrode (the tracker reopened the call)
@@ -67,17 +74,18 @@ export class CallLog {
       } else if (before?.state !== 'ended' || before.lastMs !== c.lastMs) {
         // Ended since the last reading, or reopened and ended again in between (an ended call's lastMs
         // stays as it was): the latest end is the one logged.
-        this.ending.set(c.callId, { reason: c.endReason ?? 'ended', status: c.endStatus, createdMs: c.createdMs, lastMs: c.lastMs, mediaRetired: false, mayBeUndone: endMayBeUndone(c.endReason) });
+        this.ending.set(c.callId, { reason: c.endReason ?? 'ended', status: c.endStatus, createdMs: c.createdMs, lastMs: c.lastMs, mediaRetired: false });
       }
     });
     // A call's streams end (HANGUP) when its media stops lingering after the BYE (sip.media_linger_s); with
     // media workers their reports reach this thread a moment later. The line waits for them: one reading
-    // after the media retired, or once the call left the table. A failure or CANCEL waits for the table
-    // to forget the call: until then another fork's answer or the INVITE sent again continues the call,
-    // which stays one call (one start, one end), as in its reports and for tshark (one Call-ID).
+    // after the media retired, or once the call left the table. A failure or CANCEL while another fork of
+    // the INVITE is still pending waits for that fork's final response (or for the table to forget the
+    // call): its answer continues the call, which stays one call (one start, one end), as in its reports
+    // and for tshark (one Call-ID).
     for (const [callId, e] of this.ending) {
       const c = now.get(callId);
-      if (!stopped && c !== undefined && (e.mayBeUndone || !e.mediaRetired)) {
+      if (!stopped && c !== undefined && (c.mayBeUndone || !e.mediaRetired)) {
         e.mediaRetired = !c.lingering;
         continue;
       }

@@ -17,6 +17,8 @@ export interface TrackedCall {
   endStatus: number;
   /** Media bindings still lingering after the call ended (sip.media_linger_s): its streams have not ended yet. */
   lingering: readonly unknown[] | null;
+  /** INVITE transactions (forks) of its attempt without a final response (see endMayBeUndone). */
+  pendingInvites: readonly unknown[];
 }
 
 /** Reads the calls currently tracked. */

@@ -100,6 +100,11 @@ export interface SipCall {
   callerTag: string;
   /** CSeq number of the current initial INVITE (auth retries raise it). */
   inviteCseq: number;
+  /**
+   * Transactions (top Via branch hashes) of the current initial INVITE, one per fork or failover target
+   * seen, still without a final response: a failure or CANCEL ends the call for good once none is left.
+   */
+  pendingInvites: number[];
   /** X-CID (or configured header) value, '' if none seen. */
   xcid: string;
   /** A-leg Call-ID: xcid, or this Call-ID without a `_b2b-N` suffix, '' when not a B leg. */
@@ -132,6 +137,9 @@ interface PendingOffer {
 
 /** m= lines tracked per SDP; further ones are counted and ignored. */
 export const MAX_MEDIA_PER_SIDE = 8;
+
+/** INVITE transactions of one attempt followed at once; a proxy forking wider is rare. */
+const MAX_PENDING_INVITES = 8;
 
 // Failures that do not end the attempt: the UAC retries with the same Call-ID (RFC 3261 22.2, 4028, 3261 14.1).
 const RETRIED_STATUSES = new Set([401, 407, 422, 491, 494]);
@@ -443,6 +451,11 @@ export class CallTracker {
       if (idx < 0) return;
     }
     const call = this.calls[idx]!;
+    // A final response closes its INVITE transaction, also after the call ended (the 487 after a CANCEL).
+    if (!msg.isRequest && msg.statusCode >= 200 && msg.cseqMethod === 'INVITE' && msg.cseqNum === call.inviteCseq) {
+      const at = call.pendingInvites.indexOf(msg.branch);
+      if (at >= 0) call.pendingInvites.splice(at, 1);
+    }
     if (call.state === 'ended') {
       if (!continuesEndedAttempt(call, msg)) {
         this.stats.ignoredAfterEnd++;
@@ -462,7 +475,12 @@ export class CallTracker {
     }
 
     if (msg.isRequest) {
-      if (msg.method === 'INVITE' && call.state === 'early') call.inviteCseq = msg.cseqNum;
+      if (msg.method === 'INVITE' && call.state === 'early') {
+        const pending = call.pendingInvites;
+        if (msg.cseqNum !== call.inviteCseq) pending.length = 0; // a new attempt (auth retry): its own transactions
+        call.inviteCseq = msg.cseqNum;
+        if (msg.toTag === '' && pending.length < MAX_PENDING_INVITES && pending.indexOf(msg.branch) < 0) pending.push(msg.branch);
+      }
     } else {
       if (msg.statusCode > 100) call.answered = true;
       if (msg.cseqMethod === 'INVITE') {
@@ -576,6 +594,7 @@ export class CallTracker {
       endTag: '',
       callerTag: msg.fromTag,
       inviteCseq: -1,
+      pendingInvites: [],
       xcid: '',
       aLegCallId: b2b ? msg.callId.slice(0, b2b.index) : '',
       userAgents: ['', ''],
@@ -932,10 +951,17 @@ export class CallTracker {
 }
 
 /**
- * A call a failure response or a CANCEL ended may still go on (continuesEndedAttempt) as long as the
- * tracker keeps it (endedLingerMs): its end is final only then.
+ * A call a failure response or a CANCEL ended may still go on (continuesEndedAttempt) while an INVITE
+ * transaction of its attempt has no final response yet: another fork may still answer, or the answer may
+ * cross the CANCEL. Once none is left its end is final (the proxy has given up on every target it tried);
+ * so is it once the tracker forgets the call (endedLingerMs) when a final response was never seen.
  */
-export function endMayBeUndone(endReason: string | null): boolean {
+export function endMayBeUndone(call: { endReason: string | null; pendingInvites: readonly unknown[] }): boolean {
+  return endedByAttempt(call.endReason) && call.pendingInvites.length > 0;
+}
+
+/** Ended by a failure response or a CANCEL: a later answer or a new INVITE may continue the attempt. */
+function endedByAttempt(endReason: string | null): boolean {
   return endReason === 'rejected' || endReason === 'cancel';
 }
 
@@ -946,7 +972,7 @@ export function endMayBeUndone(endReason: string | null): boolean {
  * trying the next target, or the caller retrying with the same Call-ID: RFC 3261 8.1.3.5, 16.6).
  */
 function continuesEndedAttempt(call: SipCall, msg: SipMessage): boolean {
-  if (!endMayBeUndone(call.endReason)) return false;
+  if (!endedByAttempt(call.endReason)) return false;
   const failed = call.endReason === 'rejected';
   if (msg.isRequest) return failed && msg.method === 'INVITE' && msg.toTag === '' && msg.cseqNum >= call.inviteCseq;
   if (msg.cseqMethod !== 'INVITE' || msg.cseqNum !== call.inviteCseq || msg.statusCode >= 300) return false;

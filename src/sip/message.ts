@@ -39,6 +39,11 @@ export interface SipMessage {
   cseqMethod: string;
   fromTag: string;
   toTag: string;
+  /**
+   * Hash of the top Via's branch parameter: the transaction the message belongs to (RFC 3261 17), as
+   * a number (no string per message); -1 when the top Via has no branch.
+   */
+  branch: number;
   /** Value of the first configured A-leg header found (X-CID by default), '' when absent. */
   aLegId: string;
   /** User-Agent, or Server for responses that carry no User-Agent. */
@@ -83,7 +88,8 @@ const H_USER_AGENT = 5;
 const H_SERVER = 6;
 const H_CONTENT_TYPE = 7;
 const H_CONTENT_LENGTH = 8;
-const H_ALEG = 9;
+const H_VIA = 9;
+const H_ALEG = 10;
 
 const ascii = (t: string) => Uint8Array.from(t, (c) => c.charCodeAt(0));
 const NAMES: Array<[Uint8Array, number]> = [
@@ -95,11 +101,13 @@ const NAMES: Array<[Uint8Array, number]> = [
   [ascii('server'), H_SERVER],
   [ascii('content-type'), H_CONTENT_TYPE],
   [ascii('content-length'), H_CONTENT_LENGTH],
+  [ascii('via'), H_VIA],
 ];
-const COMPACT_IDS: Record<number, number> = { 105: H_CALL_ID, 102: H_FROM, 116: H_TO, 99: H_CONTENT_TYPE, 108: H_CONTENT_LENGTH }; // i f t c l
+const COMPACT_IDS: Record<number, number> = { 105: H_CALL_ID, 102: H_FROM, 116: H_TO, 99: H_CONTENT_TYPE, 108: H_CONTENT_LENGTH, 118: H_VIA }; // i f t c l v
 const APPLICATION_SDP = ascii('application/sdp');
 const MULTIPART = ascii('multipart/');
 const TAG = ascii('tag');
+const BRANCH = ascii('branch');
 
 /** Methods as interned strings, so the common ones cost no allocation. */
 const KNOWN_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'].map((m) => ({ text: m, bytes: ascii(m) }));
@@ -185,6 +193,7 @@ export class SipParser {
       cseqMethod: '',
       fromTag: '',
       toTag: '',
+      branch: -1,
       aLegId: '',
       userAgent: '',
       contentType: '',
@@ -200,6 +209,7 @@ export class SipParser {
     let ctEnd = -1;
     let server = '';
     let aLegRank = this.aLegHeaders.length;
+    let viaSeen = false;
     let ls = eol + 1;
     while (ls < limit) {
       // The blank line (LF or CRLF alone) ends the header block.
@@ -262,6 +272,10 @@ export class SipParser {
             break;
           case H_CONTENT_LENGTH:
             contentLength = parseLength(buf, vs, vEnd);
+            break;
+          case H_VIA:
+            if (!viaSeen) msg.branch = branchHash(buf, vs, vEnd);
+            viaSeen = true;
             break;
           default: {
             const rank = id - H_ALEG;
@@ -411,6 +425,30 @@ function lineEnd(text: Buffer, s: number, end: number): number {
   // Buffer's indexOf (memchr) costs less per line than Uint8Array's or a byte loop.
   const i = text.indexOf(10, s);
   return i < 0 || i > end ? end : i;
+}
+
+/**
+ * FNV-1a hash (32 bits) of the branch parameter of the first via-parm in buf[s..e) (a Via header value),
+ * -1 when it has none. Two branches of one call colliding costs only the timing of its end line.
+ */
+function branchHash(buf: Uint8Array, s: number, e: number): number {
+  for (let p = s; p < e; p++) {
+    const c = buf[p];
+    if (c === 44) return -1; // ',': the next via-parm
+    if (c !== 59) continue; // ';'
+    let q = p + 1;
+    while (q < e && isWs(buf[q])) q++;
+    if (!startsWithIgnoreCase(buf, q, e, BRANCH)) continue;
+    q += 6;
+    while (q < e && isWs(buf[q])) q++;
+    if (q >= e || buf[q] !== 61) continue; // '='
+    q++;
+    while (q < e && isWs(buf[q])) q++;
+    let h = 0x811c9dc5;
+    for (; q < e && buf[q] !== 59 && buf[q] !== 44 && !isWs(buf[q]) && buf[q] !== 13 && buf[q] !== 10; q++) h = Math.imul(h ^ buf[q], 0x01000193);
+    return h >>> 0;
+  }
+  return -1;
 }
 
 /** End of buf[s..e) cut to at most `max` bytes, not inside a UTF-8 sequence. */

@@ -76,8 +76,8 @@ describe('LiveState', () => {
   it('lists SIP calls with their streams, calls without SIP under their synthetic id, worst first', () => {
     const live = new LiveState();
     const calls: TrackedCall[] = [
-      { callId: 'good@x', state: 'confirmed', createdMs: 1_000_000, lastMs: 1_030_000, endReason: null, endStatus: 0, lingering: null },
-      { callId: 'quiet@x', state: 'early', createdMs: 1_010_000, lastMs: 1_010_000, endReason: null, endStatus: 0, lingering: null },
+      { callId: 'good@x', state: 'confirmed', createdMs: 1_000_000, lastMs: 1_030_000, endReason: null, endStatus: 0, lingering: null, pendingInvites: [] },
+      { callId: 'quiet@x', state: 'early', createdMs: 1_010_000, lastMs: 1_010_000, endReason: null, endStatus: 0, lingering: null, pendingInvites: [] },
     ];
     live.setCallSource({ forEach: (fn) => calls.forEach(fn) });
     live.observe(report('PERIODIC', { CORRELATION_ID: 'good@x', MOS: 4.3, REPORT_TS: 1040 }));

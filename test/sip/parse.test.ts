@@ -63,6 +63,21 @@ describe('SipParser', () => {
     expect(m.length).toBe(text(INVITE).length);
   });
 
+  it("keys the transaction by the top Via's branch (first via-parm of the first Via), -1 without one", () => {
+    const branch = (via: string) => {
+      const raw = `SIP/2.0 486 Busy\r\n${via}\r\nCall-ID: b@h\r\nCSeq: 1 INVITE\r\n\r\n`;
+      return p.parse(text(raw), 0, text(raw).length, false)!.branch;
+    };
+    const one = branch('Via: SIP/2.0/UDP p;branch=z9hG4bK-one');
+    expect(one).toBeGreaterThanOrEqual(0);
+    expect(branch('v: SIP/2.0/UDP q:5060 ; rport ; BRANCH = z9hG4bK-one;received=1.2.3.4')).toBe(one);
+    expect(branch('Via: SIP/2.0/UDP p;branch=z9hG4bK-one, SIP/2.0/UDP u;branch=z9hG4bK-uac')).toBe(one);
+    expect(branch('Via: SIP/2.0/UDP p;branch=z9hG4bK-one\r\nVia: SIP/2.0/UDP u;branch=z9hG4bK-uac')).toBe(one);
+    expect(branch('Via: SIP/2.0/UDP p;branch=z9hG4bK-two')).not.toBe(one);
+    expect(branch('Via: SIP/2.0/UDP p, SIP/2.0/UDP u;branch=z9hG4bK-one')).toBe(-1);
+    expect(branch('Max-Forwards: 70')).toBe(-1);
+  });
+
   it('handles compact forms, any case, folding and Server as user agent', () => {
     const raw =
       'SIP/2.0 200 OK\r\nv: SIP/2.0/UDP h;branch=z9\r\nF: "A" <sip:a@h;tag=uri-param>;TAG=ft\r\nt: <sip:b@h>\r\n  ;tag=tt9\r\n' +
