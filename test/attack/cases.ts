@@ -225,6 +225,28 @@ export const CASES: AttackCase[] = [
     run: (size) => scenario({ size, packets: big(size, 150, 500), attacks: [{ kind: 'hostile-sip', rate: big(size, 1000, 5000), seconds: big(size, 2.5, 8) }] }),
   },
   {
+    name: 'long-call-id',
+    what: 'INVITEs with 30 KB Call-IDs (each refused, counted in a warning)',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        // The whole datagram kept: the Call-ID is refused for its length, not cut by the snap length.
+        yaml: 'capture:\n  snap_length: 65535\n',
+        attacks: [{ kind: 'long-call-id', rate: big(size, 1000, 2000), seconds: big(size, 2.5, 5) }],
+        // Kept, the flood's ids would hold 75 MB (CI) or 300 MB (full) in the call table.
+        during: async (p) => {
+          const first = p.rssMib();
+          let max = first;
+          for (const end = Date.now() + big(size, 2.5, 5) * 1000 + 2000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) max = Math.max(max, p.rssMib());
+          const grew = max - first;
+          return { problems: grew > 48 ? [`resident memory grew ${grew.toFixed(0)} MiB during the flood`] : [], figures: { rss_grew_mib: grew.toFixed(0) } };
+        },
+        after: (_hep, _sent, p) => (p.logLines('SIP messages refused').length > 0 ? [] : ['no warning of the refused SIP messages logged']),
+      }),
+  },
+  {
     name: 'random-ssrc',
     what: 'one packet per random SSRC to the calls\' signalled ports (fills the stream table)',
     ci: true,

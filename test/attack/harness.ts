@@ -193,6 +193,12 @@ export class Probe {
     return this;
   }
 
+  /** Resident memory of the probe now, MiB (from /proc). */
+  rssMib(): number {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  }
+
   /** User + system CPU of the probe so far, ms (from /proc). */
   cpuMs(): number {
     const f = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');

@@ -126,6 +126,14 @@ function attackPackets() {
       return { payload: text(sipRequest('INVITE', `sip:flood${i}@${dst}`, { callId: `flood-${i}-${process.pid}@attack.test`, fromTag: `f${i}`, cseq: 1, via: `${src}:5060`, body })), src, sport: 5060, dst, dport: 5060 };
     } };
   }
+  if (kind === 'long-call-id') {
+    // INVITEs whose Call-ID is 30 KB (a new one each, unanswered), with an SDP offer: each is refused.
+    return { count, make: (i) => {
+      const body = sdpBody({ ip: dst, media: [{ port: 40000 + 2 * (i % 10000), formats: [0] }] });
+      const callId = `long-${i}-${process.pid}-`.padEnd(30_000, 'x') + '@attack.test';
+      return { payload: text(sipRequest('INVITE', `sip:long${i}@${dst}`, { callId, fromTag: `l${i}`, cseq: 1, via: `${src}:5060`, body })), src, sport: 5060, dst, dport: 5060 };
+    } };
+  }
   if (kind === 'hostile-sip') {
     // INVITEs built to be expensive: 20 m= lines each with rtpmaps, and a few KB of long headers.
     const media = Array.from({ length: 20 }, (_, k) => ({ port: 42000 + 2 * k, formats: [0, 8, 96, 97, 101], rtpmap: [[96, 'opus/48000/2'], [97, 'AMR/8000'], [101, 'telephone-event/8000']] }));
