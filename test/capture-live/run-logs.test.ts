@@ -6,14 +6,16 @@
  * - the `run summary` at a stop counts the final reports the stop wrote, and is logged also when the
  *   shutdown deadline cuts the stop short;
  * - a forked call (one branch busy, 486, the other answering 5 s later) is one call: one `call started`,
- *   one `call ended` with the BYE, the whole call's duration and its two streams.
+ *   one `call ended` with the BYE, the whole call's duration and its two streams;
+ * - a rejected call's `call ended` names the rejection once its early media has ended (sip.media_linger_s),
+ *   not when the call table forgets the call 30 s later.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classicPcap, forkedCallOneBranchBusy } from '../../src/gen/index.js';
+import { classicPcap, forkedCallOneBranchBusy, rejectedCallEarlyMedia } from '../../src/gen/index.js';
 import { until } from '../wait.js';
 import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
 
@@ -23,6 +25,7 @@ const canRun = canNetns && existsSync(cli) && spawnSync('tcpreplay', ['--version
 
 interface LogLine {
   msg: string;
+  time?: string;
   callId?: string;
   reason?: string;
   durationS?: number;
@@ -36,6 +39,8 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
   const net = vethNamespaces(nsA, nsB, 'ca', 'cb');
   let dir = '';
   let pcap = '';
+  /** Wall-clock time tcpreplay finished its latest file (runProbe), ms. */
+  let replayedAtMs = 0;
 
   beforeAll(() => {
     net.setup();
@@ -65,6 +70,7 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       expect(await until(() => log.includes('"msg":"capture open"') || probe.exitCode !== null), log).toBe(true);
       const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'ca', ...replayArgs, file], { encoding: 'utf8' });
       expect(replay.status, replay.stderr).toBe(0);
+      replayedAtMs = Date.now();
       const lines = (): LogLine[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
       expect(await until(() => stopWhen(lines()), 30_000), log).toBe(true);
       probe.kill('SIGTERM');
@@ -114,6 +120,19 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       // answer: 2 s; the upper bound only catches a duration that is not this call's.
       expect(ended[0]!.durationS, log).toBeGreaterThanOrEqual(7);
       expect(ended[0]!.durationS, log).toBeLessThanOrEqual(15);
+    }, 120_000);
+
+    it(`capture.workers ${workers}: a call rejected (480) during its early media is logged ended with its media, not 30 s later`, async () => {
+      const s = rejectedCallEarlyMedia({ t0Ms: Date.UTC(2026, 0, 1), packets: 100, rejectAfterMs: 1500, mediaDelayMs: 20 });
+      const file = join(dir, `rejected-${workers}.pcap`);
+      writeFileSync(file, classicPcap(s.records));
+      const jsonl = join(dir, `rejected-${workers}.jsonl`);
+      const log = await runProbe(workers, jsonl, [], (lines) => lines.some((l) => l.msg === 'call ended' && l.callId === s.callId), ['--no-hep'], 0, file);
+      const ended = log.split('\n').filter((l) => l.includes('"msg":"call ended"')).map((l) => JSON.parse(l) as LogLine & { status?: number });
+      expect(ended.map((l) => [l.callId, l.reason, l.status, l.streams]), log).toEqual([[s.callId, 'rejected', 480, 1]]);
+      // The 480 is the file's last packet: its media lingers 3 s, the log reads the table every second.
+      // The bound leaves a loaded machine room and stays far below the table's 30 s.
+      expect(Date.parse(ended[0]!.time!) - replayedAtMs, log).toBeLessThan(12_000);
     }, 120_000);
 
     it(`capture.workers ${workers}: the run summary counts the FINAL reports of the streams running at stop`, async () => {
