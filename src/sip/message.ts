@@ -363,16 +363,9 @@ export class SipParser {
     }
     for (; p < e; p++) {
       if (buf[p] !== 59) continue; // ';'
-      let q = p + 1;
-      while (q < e && isWs(buf[q])) q++;
-      if (!startsWithIgnoreCase(buf, q, e, TAG)) continue;
-      q += 3;
-      while (q < e && isWs(buf[q])) q++;
-      if (q >= e || buf[q] !== 61) continue; // '='
-      q++;
-      while (q < e && isWs(buf[q])) q++;
-      let t = q;
-      while (t < e && buf[t] !== 59 && buf[t] !== 44 && !isWs(buf[t]) && buf[t] !== 13 && buf[t] !== 10) t++;
+      const q = paramValueStart(buf, p, e, TAG);
+      if (q < 0) continue;
+      const t = paramValueEnd(buf, q, e);
       if (t - q > SIP_VALUE_LIMITS.tagBytes) {
         this.tooLong = true;
         return '';
@@ -436,19 +429,33 @@ function branchHash(buf: Uint8Array, s: number, e: number): number {
     const c = buf[p];
     if (c === 44) return -1; // ',': the next via-parm
     if (c !== 59) continue; // ';'
-    let q = p + 1;
-    while (q < e && isWs(buf[q])) q++;
-    if (!startsWithIgnoreCase(buf, q, e, BRANCH)) continue;
-    q += 6;
-    while (q < e && isWs(buf[q])) q++;
-    if (q >= e || buf[q] !== 61) continue; // '='
-    q++;
-    while (q < e && isWs(buf[q])) q++;
+    const q = paramValueStart(buf, p, e, BRANCH);
+    if (q < 0) continue;
+    const t = paramValueEnd(buf, q, e);
     let h = 0x811c9dc5;
-    for (; q < e && buf[q] !== 59 && buf[q] !== 44 && !isWs(buf[q]) && buf[q] !== 13 && buf[q] !== 10; q++) h = Math.imul(h ^ buf[q], 0x01000193);
+    for (let i = q; i < t; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     return h >>> 0;
   }
   return -1;
+}
+
+/** Start of the value of header parameter `name` (lower case) when buf[p] is the ';' before it, else -1. */
+function paramValueStart(buf: Uint8Array, p: number, e: number, name: Uint8Array): number {
+  let q = p + 1;
+  while (q < e && isWs(buf[q])) q++;
+  if (!startsWithIgnoreCase(buf, q, e, name)) return -1;
+  q += name.length;
+  while (q < e && isWs(buf[q])) q++;
+  if (q >= e || buf[q] !== 61) return -1; // '='
+  q++;
+  while (q < e && isWs(buf[q])) q++;
+  return q;
+}
+
+/** End of a parameter value (a token) starting at q. */
+function paramValueEnd(buf: Uint8Array, q: number, e: number): number {
+  while (q < e && buf[q] !== 59 && buf[q] !== 44 && !isWs(buf[q]) && buf[q] !== 13 && buf[q] !== 10) q++;
+  return q;
 }
 
 /** End of buf[s..e) cut to at most `max` bytes, not inside a UTF-8 sequence. */
