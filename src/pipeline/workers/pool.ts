@@ -7,6 +7,7 @@ import { SignallingOwner } from './signalling.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { nodeNameOf } from '../../outbound/index.js';
 import type { SipTarget } from '../sip-out.js';
+import { sipValueTooLongReporter } from '../call-evictions.js';
 
 export interface MediaWorkerPoolHandlers {
   /** Where the workers' reports go (the main thread's one ReportSink: one HEP sender, one JSON-lines file). */
@@ -67,7 +68,13 @@ export class MediaWorkerPool {
   ) {
     // SIP is parsed here, on the main thread: it leaves through the sink from here too (HEP type 1).
     const sink = h.sink as Partial<SipTarget>;
-    this.signalling = new SignallingOwner(config, (m) => this.broadcast(m), sink.sip && sink.wantsSip ? (sink as SipTarget) : undefined, { target: h.sink, nodeName: nodeNameOf(config) });
+    this.signalling = new SignallingOwner(
+      config,
+      (m) => this.broadcast(m),
+      sink.sip && sink.wantsSip ? (sink as SipTarget) : undefined,
+      { target: h.sink, nodeName: nodeNameOf(config) },
+      sipValueTooLongReporter(h.log),
+    );
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
     crashed.catch(() => {}); // observed through `finished`

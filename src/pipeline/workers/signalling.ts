@@ -46,6 +46,8 @@ export class SignallingOwner {
     private readonly broadcast: (m: MainToWorker) => void,
     sip?: SipTarget,
     reports?: { target: ReportTarget; nodeName: string },
+    /** A SIP message was refused for a value past its bound (log it rate-limited). */
+    onValueTooLong?: () => void,
   ) {
     if (reports) {
       const faults = new CallFaults({ noMediaMs: config.reports.faults.noMediaS * 1000, oneWayMs: 0 }, Math.max(1, config.sip.maxCalls));
@@ -65,6 +67,7 @@ export class SignallingOwner {
         onCallAnswered: (callIndex, nowMs) => this.faults?.calls.answered(callIndex, nowMs),
         onCallEnd: (callIndex) => this.faults?.calls.ended(callIndex, this.nowMs, this.faults.events),
         onMessage: sip ? sipMessageHook(sip) : undefined,
+        onValueTooLong,
         onBinding: (id, w0, w1, w2, w3, port) => {
           const binding = this.calls.binding(id);
           if (binding) this.broadcast({ t: 'bind', binding, w: [w0, w1, w2, w3], port, rtcp: this.calls.isRtcpAddress(w0, w1, w2, w3, port) });
