@@ -138,7 +138,10 @@ interface PendingOffer {
 /** m= lines tracked per SDP; further ones are counted and ignored. */
 export const MAX_MEDIA_PER_SIDE = 8;
 
-/** INVITE transactions of one attempt followed at once; a proxy forking wider is rare. */
+/**
+ * INVITE transactions of one attempt followed at once (a proxy forking wider is rare): the answer of a
+ * fork beyond them, after the others failed, continues a call whose end was already final.
+ */
 const MAX_PENDING_INVITES = 8;
 
 // Failures that do not end the attempt: the UAC retries with the same Call-ID (RFC 3261 22.2, 4028, 3261 14.1).
