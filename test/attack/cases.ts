@@ -241,7 +241,8 @@ export const CASES: AttackCase[] = [
           let max = first;
           for (const end = Date.now() + big(size, 2.5, 5) * 1000 + 2000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) max = Math.max(max, p.rssMib());
           const grew = max - first;
-          return { problems: grew > 48 ? [`resident memory grew ${grew.toFixed(0)} MiB during the flood`] : [], figures: { rss_grew_mib: grew.toFixed(0) } };
+          // Bounded it grew 18-39 MiB (transient garbage, more on a loaded machine); with the ids kept, 100.
+          return { problems: grew > 64 ? [`resident memory grew ${grew.toFixed(0)} MiB during the flood`] : [], figures: { rss_grew_mib: grew.toFixed(0) } };
         },
         after: (_hep, _sent, p) => (p.logLines('SIP messages refused').length > 0 ? [] : ['no warning of the refused SIP messages logged']),
       }),
