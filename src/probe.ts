@@ -146,6 +146,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         await reader.close();
         warnUndecodedLinkType(log, reader.name, pipeline.decoder, pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE] - undecodedBefore);
         warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
+        if (filter) warnFilterInapplicable(log, reader.name, filter);
         const outOfOrder = timeline.add(reader.name, reader.firstPacketMs, reader.lastPacketMs);
         if (outOfOrder) log.warn(outOfOrder);
       }
@@ -173,6 +174,20 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
 function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder, records: number): void {
   if (records === 0) return;
   log.warn(`${file}: ${undecodedLinkTypesText(records, decoder.unknownLinkTypes)} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
+}
+
+/**
+ * Without it, the records of a link type the filter cannot be compiled for (a pcapng interface beside
+ * the others) would be missing from the table with nothing saying why. Counts them once per file.
+ */
+function warnFilterInapplicable(log: Logger, file: string, filter: PacketFilter): void {
+  const skipped = [...filter.inapplicable].filter(([, s]) => s.records > 0);
+  if (skipped.length === 0) return;
+  const byType = new Map(skipped.map(([linkType, s]) => [linkType, s.records]));
+  const reasons = skipped.map(([linkType, s]) => (skipped.length === 1 ? s.reason : `${linkType}: ${s.reason}`));
+  const records = skipped.reduce((n, [, s]) => n + s.records, 0);
+  for (const [, s] of skipped) s.records = 0; // counted per file
+  log.warn(`${file}: ${undecodedLinkTypesText(records, byType)} not analysed: the capture filter ${JSON.stringify(filter.expression)} cannot apply to them (libpcap: ${reasons.join('; ')})`);
 }
 
 /** Without it, calls whose SDP a small snap length (tcpdump -s 200) cut off have streams without a Call-ID and nothing says why. */
