@@ -197,6 +197,20 @@ function warnSnapCutSip(log: Logger, file: string, packets: number): void {
 }
 
 /**
+ * Live capture's counterpart of warnSnapCutSip: a check for each tick that warns once, at the first SIP
+ * packet capture.snap_length cut (the run summary and rtpprobe_sip_snap_cut_total count them all).
+ */
+function snapCutWatch(log: Logger, config: ProbeConfig, snapCut: () => number): () => void {
+  let warned = false;
+  return () => {
+    if (warned || snapCut() === 0) return;
+    warned = true;
+    const c = config.capture;
+    log.warn(`${c.interface}: SIP packets are cut short by the capture's snap length (capture.snap_length ${c.snapLength}): what they carry past the cut (their SDP) is not read, so streams of their calls may lack the Call-ID; raise capture.snap_length (the run summary and rtpprobe_sip_snap_cut_total count them)`);
+  };
+}
+
+/**
  * Without it, a capture with more streams at once than the stream table holds gives a table with a row per
  * piece of each stream cut by an eviction, and only the run summary's count hints at it.
  */
@@ -265,9 +279,11 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   const drops = dropWatch(log, () => loop.totals());
+  const snapCut = snapCutWatch(log, config, () => pipeline.calls.stats.snapCut);
   const timer = setInterval(() => {
     pipeline.captureDrops = drops();
     pipeline.wallTick(Date.now());
+    snapCut();
     link.poll();
   }, 1000);
   timer.unref();
@@ -343,9 +359,11 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   rt?.metrics?.setCaptureState('running');
   live.start(m.trackerCalls(pool.signalling.calls), () => pool.captureTotals());
   const drops = dropWatch(log, () => pool.captureTotals());
+  const snapCut = snapCutWatch(log, config, () => pool.signalling.calls.stats.snapCut);
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
     pool.signalling.expire(Date.now());
+    snapCut();
     link.poll();
   }, 1000);
   timer.unref();
@@ -598,6 +616,8 @@ interface CounterView {
   heldBack(): number;
   /** SIP packets refused by the full SIP backlog (live capture, one pipeline only). */
   sipDropped?(): number;
+  /** SIP packets the capture's snap length cut short. */
+  sipSnapCut(): number;
   /** Packets counted but not measured, by reason (rtpprobe_packets_not_used_total). */
   notUsed(): { rtpNotMeasured: number; srtcp: number; rtcpMalformed: number };
 }
@@ -613,6 +633,7 @@ function pipelineView(p: Pipeline): CounterView {
     evictedUnconfirmed: () => p.engine.counters.evictedUnconfirmed,
     heldBack: () => p.engine.counters.heldBack,
     sipDropped: () => p.counts.sipBacklogDropped,
+    sipSnapCut: () => p.calls.stats.snapCut,
     notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded + p.counts.rtpHeldDropped, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
   };
 }
@@ -628,6 +649,7 @@ function poolView(pool: MediaWorkerPool): CounterView {
     },
     activeStreams: () => sum((s) => s.activeStreams),
     activeCalls: () => pool.signalling.calls.activeCalls,
+    sipSnapCut: () => pool.signalling.calls.stats.snapCut,
     streamsStarted: () => sum((s) => s.streamsStarted),
     evicted: () => sum((s) => s.evicted),
     evictedUnconfirmed: () => sum((s) => s.evictedUnconfirmed),
@@ -645,6 +667,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   m.setStreamTable(() => ({ evictedUnconfirmed: v.evictedUnconfirmed(), heldBack: v.heldBack() }));
+  m.setSipSnapCut(() => v.sipSnapCut());
   m.setNotUsed(() => {
     const n = v.notUsed();
     return [['rtp_not_measured', n.rtpNotMeasured], ['srtcp', n.srtcp], ['rtcp_malformed', n.rtcpMalformed]];
@@ -749,6 +772,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       evicted: v.evicted(),
       ...v.notUsed(),
       sipDropped: v.sipDropped?.() || undefined,
+      sipSnapCut: v.sipSnapCut() || undefined,
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,
