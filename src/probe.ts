@@ -530,6 +530,24 @@ export async function listInterfaces(): Promise<InterfaceInfo[]> {
   }));
 }
 
+/**
+ * check-config's check of capture.filter against the link type `run` compiles it for, the interface's own
+ * (an Ethernet filter may not fit `any`): the capture is opened with the filter and closed at once, as
+ * `tcpdump -i IF -d FILTER` opens it. A problem when libpcap refuses the filter; a note when the interface
+ * could not be opened (no CAP_NET_RAW, down).
+ */
+export async function liveFilterCheck(iface: string, filter: string, snapLength: number): Promise<{ problem?: string; note?: string }> {
+  const { openLiveCapture } = await import('./capture/live/index.js');
+  try {
+    const source = await openLiveCapture({ interface: iface, filter, snapLength, backend: 'pcap', bufferSizeMb: 1, promiscuous: false });
+    await source.close();
+    return {};
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return e.code === 'EFILTER' ? { problem: e.message } : { note: `capture.filter not checked for the link type of ${JSON.stringify(iface)}: ${e.message}` };
+  }
+}
+
 /** Checks that need other modules: each threshold rule must compile (mathjs) against the report metrics. */
 export function checkConfig(config: ProbeConfig): string[] {
   const problems: string[] = [];

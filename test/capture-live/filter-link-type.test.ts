@@ -3,7 +3,9 @@
  * link type of the interface it opens: `any` is Linux cooked, which has no Ethernet addresses. libpcap
  * refuses it as it refuses a typo, so the exit code is the README's for a filter libpcap refuses (2, which
  * systemd does not restart), in one line naming the interface's link type and libpcap's reason as
- * `tcpdump -i any -d FILTER` gives it; in one thread and with media workers.
+ * `tcpdump -i any -d FILTER` gives it; in one thread and with media workers. `check-config` with the same
+ * settings says so too (it compiles the filter for the interface's link type, as tcpdump -d does), instead
+ * of passing a configuration `run` refuses.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,4 +33,13 @@ describe.skipIf(!isRoot || !existsSync(cli))('run with a capture filter that doe
       ]);
     }, 90_000);
   }
+
+  it("check-config refuses it the same way (exit 2), and passes a filter that fits the interface's link type", () => {
+    const refused = spawnSync(process.execPath, [cli, 'check-config', '-i', 'any', '-f', FILTER, '--no-hep'], { encoding: 'utf8', timeout: 60_000 });
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`capture filter '${FILTER}' does not compile for 'any' (link type LINUX_SLL): `);
+    const fits = spawnSync(process.execPath, [cli, 'check-config', '-i', 'any', '-f', 'udp and host 10.0.0.1', '--no-hep'], { encoding: 'utf8', timeout: 60_000 });
+    expect(fits.stderr).toBe('');
+    expect(fits.status).toBe(0);
+  }, 90_000);
 });
