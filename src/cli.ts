@@ -40,7 +40,7 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Whether standard error is a terminal (progress bar, pretty logs). */
   stderrIsTty: boolean;
-  probe: Pick<typeof probe, 'runLive' | 'runReplay' | 'listInterfaces'> & Partial<Pick<typeof probe, 'checkConfig'>>;
+  probe: Pick<typeof probe, 'runLive' | 'runReplay' | 'listInterfaces'> & Partial<Pick<typeof probe, 'checkConfig' | 'liveFilterCheck'>>;
   /** Replays of at least this many bytes get a progress bar when stderr is a terminal. */
   progressMinBytes: number;
 }
@@ -572,17 +572,19 @@ function formatInterfaces(list: Awaited<ReturnType<CliIo['probe']['listInterface
 }
 
 /**
- * What only this host can say about a configuration: the capture filter compiles (libpcap, for Ethernet),
- * the capture interface exists and the TLS collectors' files can be used (as `run` opens them). `notes`
- * are checks that could not run.
+ * What only this host can say about a configuration: the capture filter compiles (libpcap, for Ethernet,
+ * then for the capture interface's link type), the capture interface exists and the TLS collectors' files
+ * can be used (as `run` opens them). `notes` are checks that could not run.
  */
 async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: string[]; notes: string[] }> {
   const problems: string[] = [];
   const notes: string[] = [];
   const c = config.capture;
+  let filterCompiles = false;
   if (c.filter) {
     try {
       compileBpf(c.filter);
+      filterCompiles = true;
     } catch (err) {
       if (!(err instanceof FilterError)) throw err;
       if (err.unchecked) notes.push(`capture.filter not compiled: ${err.reason}`);
@@ -593,6 +595,11 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
     try {
       const missing = await interfaceProblem(io, c.interface, true);
       if (missing) problems.push(missing);
+      else if (filterCompiles && io.probe.liveFilterCheck) {
+        const { problem, note } = await io.probe.liveFilterCheck(c.interface, c.filter, c.snapLength);
+        if (problem) problems.push(problem);
+        if (note) notes.push(note);
+      }
     } catch (err) {
       notes.push(`capture.interface not checked: cannot list interfaces: ${(err as Error).message}`);
     }

@@ -149,6 +149,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
         const tooLong = pipeline.calls.stats.malformed['value-too-long'] - tooLongBefore;
         if (tooLong > 0) log.warn(`${reader.name}: ${sipValueTooLongMessage(tooLong)}`);
+        if (filter) warnFilterInapplicable(log, reader.name, filter);
         const outOfOrder = timeline.add(reader.name, reader.firstPacketMs, reader.lastPacketMs);
         if (outOfOrder) log.warn(outOfOrder);
       }
@@ -178,10 +179,38 @@ function warnUndecodedLinkType(log: Logger, file: string, decoder: PacketDecoder
   log.warn(`${file}: ${undecodedLinkTypesText(records, decoder.unknownLinkTypes)} not decoded: rtpprobe decodes ${PacketDecoder.decodedLinkTypes}`);
 }
 
+/**
+ * Without it, the records of a link type the filter cannot be compiled for (a pcapng interface beside
+ * the others) would be missing from the table with nothing saying why. Counts them once per file.
+ */
+function warnFilterInapplicable(log: Logger, file: string, filter: PacketFilter): void {
+  const skipped = [...filter.inapplicable].filter(([, s]) => s.records > 0);
+  if (skipped.length === 0) return;
+  const byType = new Map(skipped.map(([linkType, s]) => [linkType, s.records]));
+  const reasons = skipped.map(([linkType, s]) => (skipped.length === 1 ? s.reason : `${linkType}: ${s.reason}`));
+  const records = skipped.reduce((n, [, s]) => n + s.records, 0);
+  for (const [, s] of skipped) s.records = 0; // counted per file
+  log.warn(`${file}: ${undecodedLinkTypesText(records, byType)} not analysed: the capture filter ${JSON.stringify(filter.expression)} cannot apply to them (libpcap: ${reasons.join('; ')})`);
+}
+
 /** Without it, calls whose SDP a small snap length (tcpdump -s 200) cut off have streams without a Call-ID and nothing says why. */
 function warnSnapCutSip(log: Logger, file: string, packets: number): void {
   if (packets === 0) return;
   log.warn(`${file}: ${packets} SIP packets were cut short by the capture's snap length: what they carried past the cut (their SDP) was not read, so streams of their calls may lack the Call-ID; capture SIP whole (tcpdump -s 0)`);
+}
+
+/**
+ * Live capture's counterpart of warnSnapCutSip: a check for each tick that warns once, at the first SIP
+ * packet capture.snap_length cut (the run summary and rtpprobe_sip_snap_cut_total count them all).
+ */
+function snapCutWatch(log: Logger, config: ProbeConfig, snapCut: () => number): () => void {
+  let warned = false;
+  return () => {
+    if (warned || snapCut() === 0) return;
+    warned = true;
+    const c = config.capture;
+    log.warn(`${c.interface}: SIP packets are cut short by the capture's snap length (capture.snap_length ${c.snapLength}): what they carry past the cut (their SDP) is not read, so streams of their calls may lack the Call-ID; raise capture.snap_length (the run summary and rtpprobe_sip_snap_cut_total count them)`);
+  };
 }
 
 /**
@@ -253,9 +282,11 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   const drops = dropWatch(log, () => loop.totals());
+  const snapCut = snapCutWatch(log, config, () => pipeline.calls.stats.snapCut);
   const timer = setInterval(() => {
     pipeline.captureDrops = drops();
     pipeline.wallTick(Date.now());
+    snapCut();
     link.poll();
   }, 1000);
   timer.unref();
@@ -331,9 +362,11 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   rt?.metrics?.setCaptureState('running');
   live.start(m.trackerCalls(pool.signalling.calls), () => pool.captureTotals());
   const drops = dropWatch(log, () => pool.captureTotals());
+  const snapCut = snapCutWatch(log, config, () => pool.signalling.calls.stats.snapCut);
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
     pool.signalling.expire(Date.now());
+    snapCut();
     link.poll();
   }, 1000);
   timer.unref();
@@ -500,6 +533,24 @@ export async function listInterfaces(): Promise<InterfaceInfo[]> {
   }));
 }
 
+/**
+ * check-config's check of capture.filter against the link type `run` compiles it for, the interface's own
+ * (an Ethernet filter may not fit `any`): the capture is opened with the filter and closed at once, as
+ * `tcpdump -i IF -d FILTER` opens it. A problem when libpcap refuses the filter; a note when the interface
+ * could not be opened (no CAP_NET_RAW, down).
+ */
+export async function liveFilterCheck(iface: string, filter: string, snapLength: number): Promise<{ problem?: string; note?: string }> {
+  const { openLiveCapture } = await import('./capture/live/index.js');
+  try {
+    const source = await openLiveCapture({ interface: iface, filter, snapLength, backend: 'pcap', bufferSizeMb: 1, promiscuous: false });
+    await source.close();
+    return {};
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return e.code === 'EFILTER' ? { problem: e.message } : { note: `capture.filter not checked for the link type of ${JSON.stringify(iface)}: ${e.message}` };
+  }
+}
+
 /** Checks that need other modules: each threshold rule must compile (mathjs) against the report metrics. */
 export function checkConfig(config: ProbeConfig): string[] {
   const problems: string[] = [];
@@ -586,6 +637,8 @@ interface CounterView {
   heldBack(): number;
   /** SIP packets refused by the full SIP backlog (live capture, one pipeline only). */
   sipDropped?(): number;
+  /** SIP packets the capture's snap length cut short. */
+  sipSnapCut(): number;
   /** Packets counted but not measured, by reason (rtpprobe_packets_not_used_total). */
   notUsed(): { rtpNotMeasured: number; srtcp: number; rtcpMalformed: number };
 }
@@ -601,6 +654,7 @@ function pipelineView(p: Pipeline): CounterView {
     evictedUnconfirmed: () => p.engine.counters.evictedUnconfirmed,
     heldBack: () => p.engine.counters.heldBack,
     sipDropped: () => p.counts.sipBacklogDropped,
+    sipSnapCut: () => p.calls.stats.snapCut,
     notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded + p.counts.rtpHeldDropped, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
   };
 }
@@ -616,6 +670,7 @@ function poolView(pool: MediaWorkerPool): CounterView {
     },
     activeStreams: () => sum((s) => s.activeStreams),
     activeCalls: () => pool.signalling.calls.activeCalls,
+    sipSnapCut: () => pool.signalling.calls.stats.snapCut,
     streamsStarted: () => sum((s) => s.streamsStarted),
     evicted: () => sum((s) => s.evicted),
     evictedUnconfirmed: () => sum((s) => s.evictedUnconfirmed),
@@ -633,6 +688,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   m.setStreamTable(() => ({ evictedUnconfirmed: v.evictedUnconfirmed(), heldBack: v.heldBack() }));
+  m.setSipSnapCut(() => v.sipSnapCut());
   m.setNotUsed(() => {
     const n = v.notUsed();
     return [['rtp_not_measured', n.rtpNotMeasured], ['srtcp', n.srtcp], ['rtcp_malformed', n.rtcpMalformed]];
@@ -737,6 +793,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       evicted: v.evicted(),
       ...v.notUsed(),
       sipDropped: v.sipDropped?.() || undefined,
+      sipSnapCut: v.sipSnapCut() || undefined,
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,

@@ -263,6 +263,8 @@ export function exitCodeFor(err: unknown): number {
     case 'ConfigError':
       return ExitCode.USAGE;
     case 'CaptureOpenError':
+      // A filter libpcap refuses for the interface's link type is a configuration error, as a typo is.
+      return e.code === 'EFILTER' ? ExitCode.USAGE : ExitCode.CAPTURE_OPEN;
     case 'PrivilegeError':
       return ExitCode.CAPTURE_OPEN;
     case 'CaptureFileError':

@@ -41,6 +41,7 @@ export class ProbeMetrics {
   private activeStreamsFn: () => number = () => 0;
   private activeCallsFn: () => number = () => 0;
   private sipBacklogFn: () => number = () => 0;
+  private sipSnapCutFn: () => number = () => 0;
   private streamTableFn: () => StreamTableCounts = () => ({ evictedUnconfirmed: 0, heldBack: 0 });
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
@@ -134,6 +135,14 @@ export class ProbeMetrics {
       help: 'SIP calls dropped because the call table was full, by what they were (ended, unanswered, answered, media); refused: new dialogs not tracked because every tracked call had recent media.',
       labelNames: ['kind'] as const,
       registers,
+    });
+    new Counter({
+      name: `${p}sip_snap_cut_total`,
+      help: "SIP packets the capture's snap length cut short: what they carried past the cut (their SDP) was not read.",
+      registers,
+      collect() {
+        self.addCumulative(this as Counter<string>, 'sip_snap_cut_total', {}, self.sipSnapCutFn());
+      },
     });
     this.sipDroppedC = new Counter({
       name: `${p}sip_messages_dropped_total`,
@@ -266,6 +275,10 @@ export class ProbeMetrics {
   }
   setActiveCalls(fn: () => number): void {
     this.activeCallsFn = fn;
+  }
+  /** SIP packets cut short by the snap length so far (cumulative). */
+  setSipSnapCut(fn: () => number): void {
+    this.sipSnapCutFn = fn;
   }
   setSipBacklog(fn: () => number): void {
     this.sipBacklogFn = fn;

@@ -175,7 +175,7 @@ export class SipBacklog {
     out.payloadBuf = this.bytes;
     out.payloadOffset = at;
     out.payloadLength = len;
-    out.payloadWireLength = m[o + M_KIND] === KIND_MEDIA ? m[o + M_WIRE_LEN] : len;
+    out.payloadWireLength = m[o + M_WIRE_LEN];
     out.vlan = m[o + M_VLAN] - 1;
     const macs = m[o + M_MACS];
     const sides = m[o + M_MAC_SIDES];

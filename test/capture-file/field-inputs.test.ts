@@ -90,15 +90,28 @@ describe('a capture cut short (a killed tcpdump)', () => {
     expect(t.stderr).toMatch(/cut short in the middle of a packet/);
   });
 
-  it('a gzip stream cut short: the same warning and exit code, results for what was decompressed', () => {
+  it('a gzip stream cut short: the same warning and exit code naming the gzip cut, results for what was decompressed', () => {
     const gz = gzipSync(readFileSync(CAPTURE));
     const cutGz = join(tmp, 'cut.pcap.gz');
     writeFileSync(cutGz, gz.subarray(0, Math.floor(gz.length / 2)));
     const r = runCliSync(bundle, ['replay', cutGz, '--no-hep', '--log-level', 'warn']);
     expect(r.status).toBe(6);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/cut short/);
+    expect(JSON.parse(r.stderr).msg).toMatch(/^\S+cut\.pcap\.gz: at byte \d+: gzip data cut short \(unexpected end of file\): the capture was cut short or is damaged here; results cover the \d+ packets before it$/);
     expect(ourStreams(r.stdout).size).toBeGreaterThan(0);
+  });
+
+  it('a gzip stream cut before anything decompressed: cut short (as tshark says), not an empty file', () => {
+    const early = join(tmp, 'early.pcap.gz');
+    writeFileSync(early, gzipSync(readFileSync(CAPTURE)).subarray(0, 100));
+    const t = spawnSync('tshark', ['-r', early, '-q'], { encoding: 'utf8' });
+    expect(t.stderr).toMatch(/appears to have been cut short/);
+    for (const [args, input, name] of [[[early], undefined, early], [['-'], readFileSync(early), 'standard input']] as const) {
+      const r = runCliSync(bundle, ['replay', ...args, '--no-hep', '--log-level', 'warn'], { input });
+      expect(r.status, r.stderr).toBe(6);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(JSON.parse(r.stderr).msg).toBe(`${name}: at byte 0: gzip data cut short (unexpected end of file): the capture was cut short or is damaged here; results cover the 0 packets before it`);
+    }
   });
 
   it('the files after a cut one are still read', () => {

@@ -1,7 +1,10 @@
 /**
  * A BPF filter on a capture of each link type the decoder reads keeps exactly the records `tcpdump -r`
  * keeps from the same file. The files hold the link type's own headers around IPv4 (IPv6 for
- * LINKTYPE_IPV6) UDP datagrams to three ports; `tcpdump -r FILE FILTER` is the reference.
+ * LINKTYPE_IPV6) UDP datagrams to three ports; `tcpdump -r FILE FILTER` is the reference. A pcapng file
+ * whose interfaces mix link types (mergecap of an Ethernet and a Linux cooked capture), which tcpdump
+ * cannot read, keeps what the filter keeps of the interfaces it applies to, as tshark's display filter
+ * drops packets without the field it names.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -9,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openCaptureFile, PacketFilter } from '../../src/capture/index.js';
-import { ethernet, EtherType, ipv4, ipv6, loopback, sll, sll2, udp, writePcapFile } from '../../src/gen/index.js';
-import { bundleCli, runCliSync } from '../cli/helpers.js';
+import { ethernet, EtherType, ipv4, ipv6, loopback, rtp, sll, sll2, udp, writePcapFile } from '../../src/gen/index.js';
+import { bundleCli, CAPTURES, ourStreams, runCliSync, tsharkStreams } from '../cli/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rtpprobe-filter-links-'));
 const PORTS = [5060, 40376, 8000];
@@ -76,5 +79,45 @@ describe('BPF filters on every link type the decoder reads, as tcpdump -r', () =
     const summary = JSON.parse(r.stderr.split('\n').find((l) => l.includes('"run summary"'))!) as { packets: number; filteredOut: number };
     expect(summary.packets).toBe(tcpdumpKept(path, FILTER));
     expect(summary.filteredOut).toBe(10);
+  });
+});
+
+describe('a filter that cannot apply to one interface of a pcapng file', () => {
+  const CALL = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
+
+  /** An RTP stream on a Linux cooked (SLL) capture, merged by mergecap with the Ethernet call into one pcapng. */
+  function mixedCapture(): { path: string; sllRecords: number } {
+    const records = [];
+    for (let i = 0; i < 150; i++) {
+      const seg = udp(41000, 42000, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: 0x5111 }));
+      records.push({ tsNs: 1_105_725_483_000_000_000n + BigInt(i) * 20_000_000n, data: sll(ipv4('10.9.0.1', '10.9.0.2', 17, seg), EtherType.IPV4) });
+    }
+    const sllPath = join(tmp, 'cooked.pcap');
+    writePcapFile(sllPath, records, { linkType: 113 });
+    const path = join(tmp, 'mixed.pcapng');
+    const m = spawnSync('mergecap', ['-F', 'pcapng', '-w', path, CALL, sllPath], { encoding: 'utf8' });
+    expect(m.status, m.stderr).toBe(0);
+    return { path, sllRecords: records.length };
+  }
+
+  it('measures the interfaces it applies to, counts the others in one warning with libpcap\'s reason, exit 0', async () => {
+    const { bundle } = await bundleCli();
+    const { path, sllRecords } = mixedCapture();
+    // libpcap itself has no VLAN test for Linux cooked captures: the filter cannot be compiled for them.
+    const r = runCliSync(bundle, ['replay', path, 'not vlan', '--no-hep', '--log-level', 'warn']);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]).msg).toBe(
+      `${path}: ${sllRecords} records of link type 113 (LINUX_SLL) not analysed: the capture filter "not vlan" cannot apply to them (libpcap: no VLAN support for Linux cooked v1)`,
+    );
+    // The Ethernet interface's streams, as in the Ethernet capture alone; their packets as tshark counts them.
+    const alone = runCliSync(bundle, ['replay', CALL, 'not vlan', '--no-hep', '--log-level', 'warn']);
+    expect(alone.status, alone.stderr).toBe(0);
+    expect(r.stdout).toBe(alone.stdout);
+    const ours = ourStreams(r.stdout);
+    const tshark = tsharkStreams(CALL);
+    expect(tshark.size).toBeGreaterThanOrEqual(3);
+    for (const [key, packets] of tshark) expect(ours.get(key), key).toBe(packets);
   });
 });

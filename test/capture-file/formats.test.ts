@@ -246,10 +246,14 @@ describe('damaged files: every complete packet, then CaptureFileError', () => {
   it('pcapng truncated inside a block', async () => {
     await expectDamage(ng.subarray(0, ngEnd(31) + 40), 31, /truncated block/);
   });
+  it('pcapng cut inside its section header block: the block named, its type in hex as the specification lists it', async () => {
+    await expectDamage(ng.subarray(0, 20), 0, /^\S+: at byte 0: truncated block: section header block \(0x0A0D0D0A\) needs 28 bytes; only 20 bytes left in the file$/);
+    await expectDamage(ng.subarray(0, ngEnd(4) + 40), 4, /: truncated block: enhanced packet block \(0x00000006\) needs \d+ bytes/);
+  });
   it('pcapng with mismatched trailing length', async () => {
     const bad = Uint8Array.from(ng);
     new DataView(bad.buffer).setUint32(ngEnd(12) - 4, 12345, true);
-    await expectDamage(bad, 11, /trailing length/);
+    await expectDamage(bad, 11, /trailing length does not match leading length \d+ \(enhanced packet block \(0x00000006\)\)/);
   });
   it('pcapng packet block naming an undefined interface', async () => {
     const bad = Uint8Array.from(ng);

@@ -22,10 +22,12 @@ function packet(n: number, len: number): DecodedPacket {
   p.payloadBuf = buf;
   p.payloadOffset = 5;
   p.payloadLength = len;
+  // Every third cut short by the snap length: the tracker counts those.
+  p.payloadWireLength = n % 3 === 0 ? len + 500 : len;
   return p;
 }
 
-const FIELDS = ['ipVersion', 'ipProto', 'src0', 'src1', 'src2', 'src3', 'dst0', 'dst1', 'dst2', 'dst3', 'srcPort', 'dstPort', 'tcpSeq', 'tcpFlags', 'tsSec', 'tsNsec'] as const;
+const FIELDS = ['ipVersion', 'ipProto', 'src0', 'src1', 'src2', 'src3', 'dst0', 'dst1', 'dst2', 'dst3', 'srcPort', 'dstPort', 'tcpSeq', 'tcpFlags', 'tsSec', 'tsNsec', 'payloadWireLength'] as const;
 const view = (p: DecodedPacket) => ({ ...Object.fromEntries(FIELDS.map((f) => [f, p[f]])), payload: Array.from(p.payloadBuf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength)) });
 
 describe('SipBacklog', () => {

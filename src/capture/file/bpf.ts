@@ -48,13 +48,29 @@ export function compileBpf(expression: string, linkType = LINKTYPE_ETHERNET): Bp
   }
 }
 
-/** A filter over capture records: `matches` is called once per record, from the replay's hot loop. */
+/** Records of one link type the expression cannot be compiled for: libpcap's reason, and how many were skipped. */
+export interface InapplicableLinkType {
+  reason: string;
+  records: number;
+}
+
+/**
+ * A filter over capture records: `matches` is called once per record, from the replay's hot loop. Records
+ * of a link type the expression cannot be compiled for (`vlan` on a Linux cooked interface of a pcapng
+ * file) do not pass, as a display filter drops packets that cannot have the field it names; they are
+ * counted in `inapplicable`, and the rest of the capture is filtered as usual.
+ */
 export class PacketFilter {
-  /** Records the filter rejected. */
+  /** Records the filter did not pass, those of an inapplicable link type included. */
   rejected = 0;
-  private readonly programs = new Map<number, BpfProgram>();
+  /** Per link type the expression cannot be compiled for: libpcap's reason and the records skipped. */
+  readonly inapplicable = new Map<number, InapplicableLinkType>();
+  /** Per link type its program, or its entry in `inapplicable`. */
+  private readonly programs = new Map<number, BpfProgram | InapplicableLinkType>();
   private lastLink = -1;
   private prog: BpfProgram = new Uint32Array(0);
+  /** The current link type's entry in `inapplicable`, null while its program runs. */
+  private skipping: InapplicableLinkType | null = null;
   private readonly mem = new Int32Array(16);
 
   constructor(readonly expression: string) {
@@ -65,7 +81,10 @@ export class PacketFilter {
   /** True when the packet data[off .. off + caplen) (wirelen on the wire) passes the filter. */
   matches(data: Uint8Array, off: number, caplen: number, wirelen: number, linkType: number): boolean {
     if (linkType !== this.lastLink) this.select(linkType);
-    if (runBpf(this.prog, this.mem, data, off, caplen, wirelen) !== 0) return true;
+    const skip = this.skipping;
+    if (skip === null) {
+      if (runBpf(this.prog, this.mem, data, off, caplen, wirelen) !== 0) return true;
+    } else skip.records++;
     this.rejected++;
     return false;
   }
@@ -73,10 +92,19 @@ export class PacketFilter {
   private select(linkType: number): void {
     let p = this.programs.get(linkType);
     if (p === undefined) {
-      p = compileBpf(this.expression, linkType);
+      try {
+        p = compileBpf(this.expression, linkType);
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        p = { reason: err.reason, records: 0 };
+        this.inapplicable.set(linkType, p);
+      }
       this.programs.set(linkType, p);
     }
-    this.prog = p;
+    if (p instanceof Uint32Array) {
+      this.prog = p;
+      this.skipping = null;
+    } else this.skipping = p;
     this.lastLink = linkType;
   }
 }

@@ -24,6 +24,20 @@ const BLOCK_OPB = 2; // obsolete Packet Block, still written by old tools
 const BLOCK_SPB = 3;
 const BLOCK_EPB = 6;
 
+/** The pcapng specification's names of the block types an error may meet. */
+const BLOCK_NAMES: ReadonlyMap<number, string> = new Map([
+  [BLOCK_SHB, 'section header block'], [BLOCK_IDB, 'interface description block'], [BLOCK_OPB, 'packet block'],
+  [BLOCK_SPB, 'simple packet block'], [4, 'name resolution block'], [5, 'interface statistics block'],
+  [BLOCK_EPB, 'enhanced packet block'], [0x0a, 'decryption secrets block'], [0xbad, 'custom block'], [0x40000bad, 'custom block'],
+]);
+
+/** A block type as the specification writes it (hex), e.g. "section header block (0x0A0D0D0A)". */
+function blockName(type: number): string {
+  const hex = `0x${type.toString(16).toUpperCase().padStart(8, '0')}`;
+  const name = BLOCK_NAMES.get(type);
+  return name ? `${name} (${hex})` : `block type ${hex}`;
+}
+
 /** No real packet is this large; a bigger length field means the file is corrupt. */
 const MAX_RECORD = 16 * 1024 * 1024;
 /** Wireshark's limit for most link types; records above it and above the file's snap length are corrupt. */
@@ -148,9 +162,9 @@ export class CaptureParser {
         type = BLOCK_SHB;
       }
       const len = this.u32(buf, pos + 4);
-      if (len < 12 || (len & 3) !== 0 || len > MAX_RECORD) return this.fail(base + pos + 4, `bad block length ${len} (block type ${type})`);
-      if (avail < len) return this.needMore(len, pos, end, base, eof, `truncated block: type ${type} needs ${len} bytes`);
-      if (this.u32(buf, pos + len - 4) !== len) return this.fail(base + pos + len - 4, `block trailing length does not match leading length ${len} (block type ${type})`);
+      if (len < 12 || (len & 3) !== 0 || len > MAX_RECORD) return this.fail(base + pos + 4, `bad block length ${len} (${blockName(type)})`);
+      if (avail < len) return this.needMore(len, pos, end, base, eof, `truncated block: ${blockName(type)} needs ${len} bytes`);
+      if (this.u32(buf, pos + len - 4) !== len) return this.fail(base + pos + len - 4, `block trailing length does not match leading length ${len} (${blockName(type)})`);
       if (type === BLOCK_EPB || type === BLOCK_OPB) {
         if (len < 32) return this.fail(base + pos, `packet block too short (${len} bytes)`);
         const iface = type === BLOCK_EPB ? this.u32(buf, pos + 8) : this.u16(buf, pos + 8);

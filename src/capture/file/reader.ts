@@ -114,7 +114,7 @@ class CaptureFileSource implements CaptureFileReader {
         if (this.filter !== null) keepMatching(batch, this.filter);
         if (batch.count > 0) yield batch;
         if (stop === ParseStop.ERROR) throw parser.error;
-        if (stop === ParseStop.END) return this.checkEnd(w);
+        if (stop === ParseStop.END) return;
         if (this.closed) return;
         if (stop === ParseStop.NEED_MORE) break; // w.pos: the unfinished record, continued in the next window
       }
@@ -126,16 +126,19 @@ class CaptureFileSource implements CaptureFileReader {
     for await (const w of this.windows()) {
       cur.window(w.buf, w.pos, w.end, w.base, w.eof);
       yield cur;
-      if (cur.ended) return this.checkEnd(w);
+      if (cur.ended) return;
       if (this.closed) return;
       w.pos = cur.position; // the unfinished record, continued in the next window
     }
   }
 
-  /** At the parser's clean end: a compressed stream whose data stopped early still ends in an error. */
-  private checkEnd(w: FileWindow): void {
+  /**
+   * At the end of the data (capture byte `at`), after every complete record before it: a compressed
+   * stream that stopped early is the damage, not the record or header it cut (nor an empty file).
+   */
+  private checkInput(at: number): void {
     const problem = this.input?.problem;
-    if (problem) throw new CaptureFileError(this.name, w.base + w.end, problem, 'cut-short');
+    if (problem) throw new CaptureFileError(this.name, at, problem, 'cut-short');
   }
 
   stats(): CaptureStats {
@@ -166,6 +169,7 @@ class CaptureFileSource implements CaptureFileReader {
       let fileOff = await input.read(first, room, chunk); // capture offset of the next byte to read
       // Closed before the capture began (a pipe whose writer sent nothing): nothing to analyse, no error.
       if (this.closed && fileOff === 0) return;
+      if (fileOff === 0) this.checkInput(0);
       const w: FileWindow = { buf: first, pos: room, end: room + fileOff, base: -room, eof: fileOff === 0 };
       if (!w.eof && !this.closed) for (let i = 0; i < input.readAhead; i++) ask(new Uint8Array(room + chunk));
       for (;;) {
@@ -177,6 +181,7 @@ class CaptureFileSource implements CaptureFileReader {
         // Closed while the read waited: what it got still makes a window, whose cut record is no damage (no eof).
         if (got === 0 && this.closed) return;
         if (got === 0 || next === undefined) {
+          this.checkInput(w.base + w.end);
           w.eof = true; // the rest once more knowing nothing follows: the end, or the damage is reported
           continue;
         }

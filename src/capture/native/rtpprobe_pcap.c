@@ -353,8 +353,12 @@ static napi_value open_capture(napi_env env, napi_callback_info info) {
 
   if (filter[0] != '\0') {
     struct bpf_program prog;
-    if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
-      FAIL("EFILTER", "bad capture filter '%s': %s", filter, pcap_geterr(c->p));
+    /* Compiled for the interface's own link type: an expression that fits Ethernet may not fit it ("any"). */
+    if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+      const char *lt = pcap_datalink_val_to_name(c->linktype);
+      FAIL("EFILTER", "capture filter '%s' does not compile for '%s' (link type %s): %s: fix the expression for this link type (see man pcap-filter)",
+           filter, device, lt ? lt : "unknown", pcap_geterr(c->p));
+    }
     int frc = pcap_setfilter(c->p, &prog);
     pcap_freecode(&prog);
     if (frc < 0) FAIL("EFILTER", "cannot apply capture filter '%s': %s", filter, pcap_geterr(c->p));

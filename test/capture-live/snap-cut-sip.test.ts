@@ -1,0 +1,91 @@
+/**
+ * `rtpprobe run` with a small capture.snap_length on a veth pair between two network namespaces (calls
+ * replayed by tcpreplay from the other side): the SIP packets the snap length cuts are counted as replay
+ * counts them in the same capture cut the same way (editcap -s), both equal to tshark's count of SIP
+ * shorter than on the wire: in one warning, the run summary and /metrics; in one thread and with media
+ * workers.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../wait.js';
+import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const cli = join(root, 'dist/cli.js');
+const canRun = canNetns && existsSync(cli) && spawnSync('tcpreplay', ['--version']).status === 0;
+const SNAP = 200;
+
+interface LogLine {
+  msg: string;
+  port?: number;
+  sipSnapCut?: number;
+}
+
+describe.skipIf(!canRun)('rtpprobe run with a small capture.snap_length: SIP cut short is counted', () => {
+  const nsA = `sca${process.pid}`;
+  const nsB = `scb${process.pid}`;
+  const net = vethNamespaces(nsA, nsB, 'sa', 'sb');
+  let dir = '';
+  let pcap = '';
+  /** tshark's count of SIP packets shorter than on the wire in the capture cut to SNAP bytes. */
+  let cutSip = 0;
+
+  beforeAll(() => {
+    net.setup();
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-snap-cut-'));
+    pcap = join(dir, 'calls.pcap');
+    sh(process.execPath, join(root, 'dist/gen/scenario-cli.js'), pcap, '--calls', '4', '--concurrent', '4', '--call-duration', '2', '--seed', '5');
+    const snapped = join(dir, 'snapped.pcap');
+    sh('editcap', '-s', String(SNAP), pcap, snapped);
+    const t = spawnSync('tshark', ['-n', '-r', snapped, '-Y', 'sip && frame.cap_len < frame.len'], { encoding: 'utf8' });
+    cutSip = t.stdout.split('\n').filter((l) => l.trim()).length;
+    expect(cutSip).toBeGreaterThanOrEqual(8); // every INVITE and 200 with SDP at least
+    const r = spawnSync(process.execPath, [cli, 'replay', snapped, '--no-hep', '--table', 'none'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const replayed = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as LogLine);
+    expect(replayed.filter((l) => l.msg.includes(`: ${cutSip} SIP packets were cut short by the capture's snap length`)), r.stderr).toHaveLength(1);
+    expect(replayed.find((l) => l.msg === 'run summary')?.sipSnapCut, r.stderr).toBe(cutSip);
+  });
+
+  afterAll(() => {
+    net.teardown();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const workers of [1, 2]) {
+    it(`capture.workers ${workers}: one warning, the run summary and rtpprobe_sip_snap_cut_total count what replay and tshark count`, async () => {
+      const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'sb', '--no-hep', '--metrics-port', '0', '--set', 'metrics.listen=127.0.0.1'];
+      args.push('--set', `capture.workers=${workers}`, '--set', `capture.snap_length=${SNAP}`, '--log-format', 'json');
+      const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      probe.stderr.on('data', (d) => (log += d));
+      const exited = new Promise<number | null>((r) => probe.on('exit', r));
+      const lines = (): LogLine[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+      try {
+        expect(await until(() => log.includes('"msg":"capture open"') || probe.exitCode !== null), log).toBe(true);
+        const port = lines().find((l) => l.msg.includes('metrics and health endpoint listening'))!.port!;
+        const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'sa', pcap], { encoding: 'utf8' });
+        expect(replay.status, replay.stderr).toBe(0);
+        const counted = (): number => {
+          const m = spawnSync('ip', ['netns', 'exec', nsB, 'curl', '-sf', `http://127.0.0.1:${port}/metrics`], { encoding: 'utf8' });
+          const line = m.stdout.split('\n').find((l) => l.startsWith('rtpprobe_sip_snap_cut_total '));
+          return line === undefined ? -1 : Number(line.split(' ')[1]);
+        };
+        expect(await until(() => counted() >= cutSip, 30_000, 200), `${counted()} of ${cutSip}\n${log}`).toBe(true);
+        expect(counted()).toBe(cutSip);
+        probe.kill('SIGTERM');
+        expect(await exited, log).toBe(0);
+      } finally {
+        if (probe.exitCode === null) probe.kill('SIGKILL');
+      }
+      const warnings = lines().filter((l) => l.msg.includes('cut short by the capture'));
+      expect(warnings.map((l) => l.msg), log).toEqual([
+        `sb: SIP packets are cut short by the capture's snap length (capture.snap_length ${SNAP}): what they carry past the cut (their SDP) is not read, so streams of their calls may lack the Call-ID; raise capture.snap_length (the run summary and rtpprobe_sip_snap_cut_total count them)`,
+      ]);
+      expect(lines().find((l) => l.msg === 'run summary')?.sipSnapCut, log).toBe(cutSip);
+    }, 120_000);
+  }
+});
