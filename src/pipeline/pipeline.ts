@@ -615,11 +615,11 @@ export class Pipeline<C extends CallView = CallTracker> {
   private onStreamEnd(slot: number, reason: number): void {
     this.engine.snapshot(slot, this.snap);
     const kind = reason === EndReason.sipBye ? this.sipEndKind : 'FINAL';
-    const out = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind);
-    if (out) this.emit(out);
+    const outs = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind, this.nowMs);
+    for (const out of outs) this.emit(out);
     this.counts.streamsEnded++;
     this.unindexUnattached(slot);
-    this.events.streamEnded?.(reason, out ? Number(out.report.MOS) : 0);
+    this.events.streamEnded?.(reason, outs.length > 0 ? Number(outs[outs.length - 1].report.MOS) : 0);
     if (this.unsignalled !== null && this.unsignalled.size > 0) {
       const e = this.engine;
       const k = senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot));
