@@ -99,7 +99,7 @@ export interface AlertEvent {
   reason: ClearReason | null;
   callId: string;
   stream: { src: string; dst: string; ssrc: string };
-  /** The report that carried the change (for CLEARED by stream end: the FINAL/HANGUP report). */
+  /** The report that carried the change (an alert the probe could not follow, cleared with its stream: the FINAL/HANGUP). */
   report: QosReport;
 }
 
