@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callLearnedAtReinvite, classicPcap } from '../../src/gen/index.js';
+import type { Page } from 'playwright-core';
+import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, udpFrame } from '../../src/gen/index.js';
 import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
@@ -51,6 +52,51 @@ function replay(parent: string, file: string, extra: string[] = []): Replayed {
     streamsPerCall.set(id, (streamsPerCall.get(id) ?? 0) + 1);
   }
   return { html, streamsPerCall };
+}
+
+/**
+ * A call of 10 s with two streams that report at different times: a->b at 20 ms packets, b->a at 40 ms
+ * (so their delta lines lie apart), starting 300 ms later.
+ */
+function twoPaceCall(t0Ms: number): { pcap: Buffer; callId: string } {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.9.0.1', port: 40000 };
+  const b = { ip: '10.9.0.2', port: 50000 };
+  const d = new DialogWriter(t, 'two-pace@gen', a.ip, b.ip);
+  const audio = (ip: string, port: number) => ({ ip, media: [{ port, formats: [8] }] });
+  const c = d.invite(t0Ms, audio(a.ip, a.port));
+  d.respond(t0Ms + 50, 200, c, audio(b.ip, b.port));
+  d.ack(t0Ms + 60, c);
+  t.rtp(t0Ms + 100, a.ip, a.port, b.ip, b.port, { ssrc: 0xa, seq: 1, ts: 0, count: 500 });
+  for (let i = 0; i < 243; i++) t.add(t0Ms + 400 + i * 40, udpFrame(b.ip, b.port, a.ip, a.port, rtp({ pt: 8, seq: i + 1, ts: i * 320, ssrc: 0xb, payload: new Uint8Array(320).fill(0xd5) })));
+  d.bye(t0Ms + 10_200);
+  return { pcap: classicPcap(t.records()), callId: 'two-pace@gen' };
+}
+
+/** Share of the columns of a chart's plot area where a pixel has (about) the colour `css`. */
+async function columnsWithColour(page: Page, metric: string, css: string): Promise<number> {
+  return page.evaluate(([metric, css]) => {
+    const [r, g, b] = css.match(/\d+/g)!.map(Number) as [number, number, number];
+    const box = document.querySelector(`.chart[data-metric="${metric}"]`)!;
+    const canvas = box.querySelector('canvas')!;
+    const c = canvas.getBoundingClientRect();
+    const over = box.querySelector('.u-over')!.getBoundingClientRect();
+    const k = canvas.width / c.width;
+    const x0 = Math.round((over.left - c.left) * k);
+    const w = Math.round(over.width * k);
+    const img = canvas.getContext('2d')!.getImageData(x0, 0, w, canvas.height).data;
+    let hit = 0;
+    for (let x = 0; x < w; x++) {
+      for (let y = 0; y < canvas.height; y++) {
+        const i = (y * w + x) * 4;
+        if (Math.abs(img[i]! - r) + Math.abs(img[i + 1]! - g) + Math.abs(img[i + 2]! - b) < 60) {
+          hit++;
+          break;
+        }
+      }
+    }
+    return hit / w;
+  }, [metric, css] as const);
 }
 
 describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
@@ -131,6 +177,23 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(await page.locator('#meta').textContent()).toContain(`${perCall.size - listed} other SIP dialogs`);
     // Paginated: at most 50 rows a page.
     expect(await page.locator('#calls tr.call').count()).toBe(Math.min(50, listed));
+    expect(errors).toEqual([]);
+  });
+
+  it("a stream's delta and loss are lines from interval to interval, not broken where another stream of the call reports", async () => {
+    const call = twoPaceCall(1_750_000_000_000);
+    const file = join(dir, 'two-pace.pcap');
+    writeFileSync(file, call.pcap);
+    const run = replay(dir, file);
+    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="loss"] canvas`);
+    const colours = await page.locator('#call-streams .swatch').evaluateAll((es) => es.map((e) => getComputedStyle(e).backgroundColor));
+    expect(colours).toHaveLength(2);
+    // Each stream's points span about 80 % of the plot's width: a line covers that, points alone (4 px
+    // a second) a few per cent. The delta lines lie apart; the loss lines (0 %) on each other, the one
+    // drawn last on top.
+    for (const colour of colours) expect(await columnsWithColour(page, 'delta', colour)).toBeGreaterThan(0.6);
+    expect(await columnsWithColour(page, 'loss', colours[1]!)).toBeGreaterThan(0.6);
     expect(errors).toEqual([]);
   });
 });

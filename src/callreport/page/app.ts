@@ -298,9 +298,11 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
   const xs = [...new Set(streams.flatMap((s) => s.series.t))].sort((a, b) => a - b);
   const index = new Map(xs.map((t, i) => [t, i]));
   for (const [metric, title] of METRICS) {
-    const data: Array<Array<number | null>> = [xs.map((t) => t / 1000)];
+    const data: Array<Array<number | null | undefined>> = [xs.map((t) => t / 1000)];
     for (const s of streams) {
-      const col: Array<number | null> = new Array(xs.length).fill(null);
+      // uPlot breaks a line at null (an interval without a value) and spans undefined: the times at
+      // which only other streams report.
+      const col: Array<number | null | undefined> = new Array(xs.length).fill(undefined);
       s.series.t.forEach((t, i) => { col[index.get(t)!] = s.series[metric][i]!; });
       data.push(col);
     }
