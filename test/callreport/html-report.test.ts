@@ -196,4 +196,24 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(await columnsWithColour(page, 'loss', colours[1]!)).toBeGreaterThan(0.6);
     expect(errors).toEqual([]);
   });
+
+  it('shows every time in UTC, the charts too, whatever time zone the browser is in', async () => {
+    const call = twoPaceCall(Date.UTC(2025, 5, 15, 23, 59, 55)); // crosses midnight UTC
+    const file = join(dir, 'two-pace-midnight.pcap');
+    writeFileSync(file, call.pcap);
+    const run = replay(dir, file);
+    const shots: Buffer[] = [];
+    for (const zone of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
+      const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:', zone);
+      await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+      expect(await page.locator('#calls th[data-col="start"]').textContent()).toContain('UTC');
+      expect(await page.locator('#calls tr.call td:nth-child(3)').textContent()).toBe('2025-06-15 23:59:55.000');
+      shots.push(await page.locator('#detail').screenshot());
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+    // The charts' time axes (drawn on canvas) and the ladder's read the same in every zone.
+    expect(shots[1]!.equals(shots[0]!)).toBe(true);
+    expect(shots[2]!.equals(shots[0]!)).toBe(true);
+  });
 });

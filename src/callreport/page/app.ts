@@ -46,8 +46,14 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
   return e;
 }
 
+/** Times are UTC everywhere on the page (a capture does not say its zone; the reader's may differ). */
 function fmtTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** uPlot's axis and legend dates in UTC, as the rest of the page (uPlot's default is the browser's zone). */
+function utcDate(s: number): Date {
+  return uPlot.tzDate(new Date(s * 1000), 'UTC');
 }
 
 function fmtDuration(ms: number): string {
@@ -118,7 +124,7 @@ function renderCallList(st: State): void {
     return;
   }
   const cols: Array<[CallColumn, string]> = [
-    ['callId', 'Call-ID'], ['parties', 'From → To'], ['start', 'Start'], ['duration', 'Duration'],
+    ['callId', 'Call-ID'], ['parties', 'From → To'], ['start', 'Start (UTC)'], ['duration', 'Duration'],
     ['worstMos', 'Worst MOS'], ['lossPct', 'Loss %'], ['flags', 'Flags'],
   ];
   const head = el('tr');
@@ -312,6 +318,7 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
       title,
       width,
       height: 170,
+      tzDate: utcDate,
       scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, y: { range: yRange(metric) } },
       series: [{}, ...streams.map((s, k) => ({ label: `${s.src}→${s.dst} ${s.ssrc}`, stroke: COLORS[k % COLORS.length]!, width: 1.5, spanGaps: metric === 'jitter' || metric === 'mos', points: { show: true, size: 4 } }))],
       legend: { show: metric === 'delta' },
@@ -425,7 +432,7 @@ function render(st: State): void {
   document.title = d.title;
   document.getElementById('title')!.textContent = d.title;
   document.getElementById('meta')!.textContent =
-    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...) · one point per ${d.intervalS} s report interval · generated ${fmtTime(d.generatedAt)}`;
+    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...) · one point per ${d.intervalS} s report interval · times in UTC · generated ${fmtTime(d.generatedAt)}`;
   renderCallList(st);
   renderOrphans(st);
   const orphan = st.orphan === null ? undefined : d.streams.find((s) => s.callId === null && streamKey(s) === st.orphan);
