@@ -316,7 +316,8 @@ export function parseSipHead(text: string): SipHead | null {
   const lines = head.split(/\r?\n/);
   const start = lines[0] ?? '';
   let label: string;
-  const status = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/.exec(start);
+  // A reason phrase is any UTF-8 text: `.` must match U+2028, U+2029 and a lone CR too (flag s).
+  const status = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/s.exec(start);
   if (status) label = `${status[1]} ${status[2]}`.trim();
   else {
     const req = /^([A-Z]+)\s+\S+\s+SIP\/2\.0$/.exec(start.trim());

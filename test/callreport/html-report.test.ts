@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, udpFrame } from '../../src/gen/index.js';
+import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
 import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
@@ -71,6 +71,27 @@ function twoPaceCall(t0Ms: number): { pcap: Buffer; callId: string } {
   for (let i = 0; i < 243; i++) t.add(t0Ms + 400 + i * 40, udpFrame(b.ip, b.port, a.ip, a.port, rtp({ pt: 8, seq: i + 1, ts: i * 320, ssrc: 0xb, payload: new Uint8Array(320).fill(0xd5) })));
   d.bye(t0Ms + 10_200);
   return { pcap: classicPcap(t.records()), callId: 'two-pace@gen' };
+}
+
+/** Markup, quotes and line separators a SIP peer can put in any header or reason phrase. */
+const HOSTILE = `</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">'"\u2028\u2029&amp;`;
+
+/** An answered call whose Call-ID, User-Agent, From user, reason phrase and CSeq carry HOSTILE. */
+function hostileCall(t0Ms: number): { pcap: Buffer; callId: string; from: string; ringing: string } {
+  const t = new CaptureTimeline();
+  const callId = `evil${HOSTILE}@host`;
+  const from = `al<img/src=x/onerror=window.pwned=3//@example.com`;
+  const headers: Array<[string, string]> = [['User-Agent', HOSTILE]];
+  const withFrom = (m: string) => m.replace(/^From: .*$/m, `From: "${HOSTILE}" <sip:${from}>;tag=a`);
+  const sdp = (ip: string, port: number) => sdpBody({ ip, media: [{ port, formats: [8] }] });
+  const ringing = `180 ${HOSTILE}`;
+  t.sip(t0Ms, '10.0.0.1', '10.0.0.2', withFrom(sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: sdp('10.0.0.1', 40000), headers })));
+  t.sip(t0Ms + 50, '10.0.0.2', '10.0.0.1', sipResponse(180, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE', headers }).replace('180 Ringing', ringing));
+  t.sip(t0Ms + 100, '10.0.0.2', '10.0.0.1', sipResponse(200, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: `INVITE${HOSTILE}`, body: sdp('10.0.0.2', 50000), headers }));
+  t.sip(t0Ms + 120, '10.0.0.1', '10.0.0.2', sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b', cseq: 1, headers }));
+  t.rtp(t0Ms + 200, '10.0.0.1', 40000, '10.0.0.2', 50000, { ssrc: 0x1111, seq: 1, ts: 0, count: 150 });
+  t.sip(t0Ms + 3300, '10.0.0.1', '10.0.0.2', sipRequest('BYE', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b', cseq: 2, headers }));
+  return { pcap: classicPcap(t.records()), callId, from, ringing };
 }
 
 /** Share of the columns of a chart's plot area where a pixel has (about) the colour `css`. */
@@ -215,5 +236,24 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     // The charts' time axes (drawn on canvas) and the ladder's read the same in every zone.
     expect(shots[1]!.equals(shots[0]!)).toBe(true);
     expect(shots[2]!.equals(shots[0]!)).toBe(true);
+  });
+
+  it('text from the wire (markup, quotes, U+2028) shows as text, runs nothing, and loses no message', async () => {
+    const call = hostileCall(1_750_000_000_000);
+    const file = join(dir, 'hostile.pcap');
+    writeFileSync(file, call.pcap);
+    const { perCall } = tsharkSip(file);
+    const run = replay(dir, file);
+    const { page, errors, requests } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector('body[data-ready]');
+    await page.waitForSelector('#detail[data-call-id] #messages');
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('#calls tr.call td:nth-child(1)').textContent()).toBe(call.callId);
+    expect(await page.locator('#calls tr.call td:nth-child(2)').textContent()).toBe(`${call.from} → bob@example.com`);
+    expect(await page.locator('#messages tbody tr').count()).toBe(perCall.get(call.callId));
+    expect(await page.locator('#messages tbody tr td:nth-child(4)').allTextContents()).toContain(call.ringing);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
   });
 });
