@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { unpackCallReport, type PackedCallReport } from '../../src/callreport/index.js';
 import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
 import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
 
@@ -71,6 +72,31 @@ function twoPaceCall(t0Ms: number): { pcap: Buffer; callId: string } {
   for (let i = 0; i < 243; i++) t.add(t0Ms + 400 + i * 40, udpFrame(b.ip, b.port, a.ip, a.port, rtp({ pt: 8, seq: i + 1, ts: i * 320, ssrc: 0xb, payload: new Uint8Array(320).fill(0xd5) })));
   d.bye(t0Ms + 10_200);
   return { pcap: classicPcap(t.records()), callId: 'two-pace@gen' };
+}
+
+/** A call of `seconds` with one stream each way, a packet every 100 ms (few packets for many intervals). */
+function longCall(t0Ms: number, seconds: number): { pcap: Buffer; callId: string } {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.8.0.1', port: 40000 };
+  const b = { ip: '10.8.0.2', port: 50000 };
+  const d = new DialogWriter(t, 'long@gen', a.ip, b.ip);
+  const audio = (ip: string, port: number) => ({ ip, media: [{ port, formats: [8] }] });
+  const c = d.invite(t0Ms, audio(a.ip, a.port));
+  d.respond(t0Ms + 50, 200, c, audio(b.ip, b.port));
+  d.ack(t0Ms + 60, c);
+  for (let i = 0; i < seconds * 10; i++) {
+    const payload = new Uint8Array(800).fill(0xd5);
+    t.add(t0Ms + 100 + i * 100, udpFrame(a.ip, a.port, b.ip, b.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * 800, ssrc: 0xa, payload })));
+    t.add(t0Ms + 130 + i * 100, udpFrame(b.ip, b.port, a.ip, a.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * 800, ssrc: 0xb, payload })));
+  }
+  d.bye(t0Ms + 200 + seconds * 1000);
+  return { pcap: classicPcap(t.records()), callId: 'long@gen' };
+}
+
+/** The report data embedded in a written page. */
+function embedded(html: string): ReturnType<typeof unpackCallReport> {
+  const json = /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(readFileSync(html, 'utf8'))![1]!;
+  return unpackCallReport(JSON.parse(json) as PackedCallReport);
 }
 
 /** Markup, quotes and line separators a SIP peer can put in any header or reason phrase. */
@@ -255,5 +281,26 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(await page.locator('#messages tbody tr td:nth-child(4)').allTextContents()).toContain(call.ringing);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
+  });
+
+  it('a call of 75 min is charted at one resolution from its start to its end, and the page says it is thinned', async () => {
+    const call = longCall(1_750_000_000_000, 4500);
+    const file = join(dir, 'long.pcap');
+    writeFileSync(file, call.pcap);
+    const run = replay(dir, file);
+    const streams = embedded(run.html).streams;
+    expect(streams).toHaveLength(2);
+    for (const s of streams) {
+      expect(s.thinned).toBe(true);
+      // Over its bound of 2,000 points, 4,500 intervals: every point stands for the same run of them
+      // (the last for what remains).
+      const gaps = s.series.t.slice(1, -1).map((t, i) => t - s.series.t[i]!);
+      expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThan(100);
+      expect(s.series.t.length).toBeGreaterThan(1000);
+    }
+    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+    expect(await page.locator('#detail p.thinned').textContent()).toMatch(/one point per about [24] s/);
+    expect(errors).toEqual([]);
   });
 });

@@ -298,8 +298,18 @@ function streamTable(streams: ReportStream[], id: string, onClick?: (s: ReportSt
 type Metric = 'delta' | 'jitter' | 'loss' | 'mos';
 const METRICS: Array<[Metric, string]> = [['delta', 'Delta (ms, interval mean)'], ['jitter', 'Jitter (ms)'], ['loss', 'Loss (%)'], ['mos', 'MOS']];
 
+/** What a point of a thinned series stands for (the report's meta line says one interval otherwise). */
+function thinningNote(streams: ReportStream[]): string {
+  const spans = streams.filter((s) => s.thinned && s.series.t.length > 1)
+    .map((s) => (s.series.t[s.series.t.length - 1]! - s.series.t[0]!) / (s.series.t.length - 1) / 1000);
+  if (!spans.length) return '';
+  return `Long series thinned to fit the page: one point per about ${Math.round(Math.max(...spans))} s, the worst of the intervals it stands for.`;
+}
+
 /** One chart per metric, every stream a series, x = time in s (uPlot's unit), markers for alerts and SIP. */
 function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], range: [number, number], marks: Array<{ t: number; kind: 'alert' | 'sip' }>, width: number): void {
+  const note = thinningNote(streams);
+  if (note) host.append(el('p', { class: 'summary thinned' }, note));
   // uPlot wants one shared x array: the union of the streams' interval end times.
   const xs = [...new Set(streams.flatMap((s) => s.series.t))].sort((a, b) => a - b);
   const index = new Map(xs.map((t, i) => [t, i]));
