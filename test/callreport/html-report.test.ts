@@ -303,4 +303,23 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(await page.locator('#detail p.thinned').textContent()).toMatch(/one point per about [24] s/);
     expect(errors).toEqual([]);
   });
+
+  it('a duration that rounds up to a whole minute reads as that minute', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    const durations: Array<[string, number, string]> = [['short@gen', 59_970, '1 min 0 s'], ['two@gen', 119_600, '2 min 0 s'], ['odd@gen', 61_400, '1 min 1 s']];
+    for (const [callId, ms] of durations) {
+      const d = new DialogWriter(t, callId, '10.6.0.1', '10.6.0.2');
+      const c = d.invite(t0, null);
+      d.respond(t0 + 10, 200, c, null);
+      d.bye(t0 + ms);
+    }
+    const file = join(dir, 'durations.pcap');
+    writeFileSync(file, t.pcap());
+    const run = replay(dir, file);
+    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector('body[data-ready]');
+    for (const [callId, , shown] of durations) expect(await page.locator(`#calls tr.call[data-call-id="${callId}"] td:nth-child(4)`).textContent()).toBe(shown);
+    expect(errors).toEqual([]);
+  });
 });

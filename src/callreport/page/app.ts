@@ -57,10 +57,12 @@ function utcDate(s: number): Date {
 }
 
 function fmtDuration(ms: number): string {
-  const s = Math.max(0, ms) / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
+  const tenths = Math.round(Math.max(0, ms) / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  // Rounded to whole seconds before splitting: 119.6 s is 2 min 0 s, not 1 min 60 s.
+  const s = Math.round(ms / 1000);
   const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${m} min ${s - m * 60} s`;
 }
 
 function mosClass(mos: number): string {
