@@ -322,4 +322,33 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     for (const [callId, , shown] of durations) expect(await page.locator(`#calls tr.call[data-call-id="${callId}"] td:nth-child(4)`).textContent()).toBe(shown);
     expect(errors).toEqual([]);
   });
+
+  it('among many calls, one is found by part of its Call-ID, From or To', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    for (let i = 0; i < 160; i++) {
+      const d = new DialogWriter(t, `many-${i}@gen`, '10.5.0.1', '10.5.0.2');
+      const c = d.invite(t0 + i * 10, null);
+      d.respond(t0 + i * 10 + 5, 486, c, null);
+    }
+    const file = join(dir, 'many.pcap');
+    writeFileSync(file, t.pcap());
+    const run = replay(dir, file);
+    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector('body[data-ready]');
+    expect(await page.locator('#calls tr.call').count()).toBe(50);
+    const filter = page.locator('#call-filter');
+    expect(await filter.count()).toBe(1);
+    await filter.fill('MANY-137@');
+    await page.waitForSelector('#calls-pager:has-text("(1)")');
+    expect(await page.locator('#calls tr.call').evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.callId))).toEqual(['many-137@gen']);
+    await page.locator('#calls tr.call').click();
+    await page.waitForSelector('#detail[data-call-id="many-137@gen"]');
+    await filter.fill('bob@example');
+    await page.waitForSelector('#calls-pager:has-text("(160)")');
+    await filter.fill('no such call');
+    await page.waitForSelector('#calls p.empty');
+    expect(await page.locator('#calls').getAttribute('data-total')).toBe('160');
+    expect(errors).toEqual([]);
+  });
 });

@@ -16,6 +16,8 @@ type CallColumn = 'callId' | 'parties' | 'start' | 'duration' | 'worstMos' | 'lo
 interface State {
   data: CallReportData;
   sort: { col: CallColumn; asc: boolean } | null;
+  /** The find box's text, lower case: calls whose Call-ID, From or To contain it ('' = all). */
+  filter: string;
   page: number;
   orphanPage: number;
   selected: string | null;
@@ -91,7 +93,8 @@ function sortValue(c: ReportCall, col: CallColumn): string | number {
 }
 
 function sortedCalls(st: State): ReportCall[] {
-  const calls = st.data.calls.slice();
+  const f = st.filter;
+  const calls = f ? st.data.calls.filter((c) => [c.callId, c.from, c.to].some((v) => v.toLowerCase().includes(f))) : st.data.calls.slice();
   const s = st.sort;
   if (!s) return calls; // the data comes worst first
   calls.sort((a, b) => {
@@ -122,7 +125,7 @@ function renderCallList(st: State): void {
   host.dataset.total = String(st.data.calls.length);
   const calls = sortedCalls(st);
   if (calls.length === 0) {
-    host.append(el('p', { class: 'empty' }, 'No SIP call in this capture.'));
+    host.append(el('p', { class: 'empty' }, st.data.calls.length ? 'No call matches.' : 'No SIP call in this capture.'));
     return;
   }
   const cols: Array<[CallColumn, string]> = [
@@ -456,7 +459,14 @@ function render(st: State): void {
 }
 
 async function start(): Promise<void> {
-  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
+  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, filter: '', page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
+  // In the page's static part, not re-rendered: typing is not interrupted by a live refresh.
+  const find = document.getElementById('call-filter') as HTMLInputElement;
+  find.oninput = () => {
+    st.filter = find.value.trim().toLowerCase();
+    st.page = 0;
+    renderCallList(st);
+  };
   const live = window.RTPPROBE_LIVE;
   if (!live) {
     st.data = unpackCallReport(JSON.parse(document.getElementById('report-data')!.textContent!) as PackedCallReport);
