@@ -8,9 +8,10 @@ import type { StreamSeries } from './model.js';
 
 export class BoundedSeries {
   private kept: StreamSeries = emptySeries();
-  private pending: StreamSeries = emptySeries();
   /** Intervals per kept point. */
   private stride = 1;
+  /** The next point, gathering its intervals' worst values: `n` of them so far. */
+  private readonly pending = { n: 0, t: 0, delta: null as number | null, jitter: null as number | null, loss: null as number | null, mos: null as number | null };
 
   constructor(private readonly maxPoints: number) {}
 
@@ -21,29 +22,39 @@ export class BoundedSeries {
 
   /** End time of the latest interval, -Infinity before the first. */
   get lastT(): number {
-    const s = this.pending.t.length ? this.pending : this.kept;
-    return s.t.length ? s.t[s.t.length - 1]! : -Infinity;
+    if (this.pending.n) return this.pending.t;
+    return this.kept.t.length ? this.kept.t[this.kept.t.length - 1]! : -Infinity;
   }
 
   push(t: number, delta: number | null, jitter: number | null, loss: number | null, mos: number | null): void {
-    pushPoint(this.pending, t, delta, jitter, loss, mos);
-    if (this.pending.t.length < this.stride) return;
+    const p = this.pending;
+    p.t = t;
+    p.delta = worseOf(p.delta, delta, Math.max);
+    p.jitter = worseOf(p.jitter, jitter, Math.max);
+    p.loss = worseOf(p.loss, loss, Math.max);
+    p.mos = worseOf(p.mos, mos, Math.min);
+    if (++p.n < this.stride) return;
     if (this.kept.t.length >= this.maxPoints) {
       this.kept = thinned(this.kept, this.maxPoints >> 1);
       this.stride *= 2;
-      if (this.pending.t.length < this.stride) return;
+      if (p.n < this.stride) return;
     }
-    appendSeries(this.kept, thinned(this.pending, 1));
-    this.pending = emptySeries();
+    pushPoint(this.kept, p.t, p.delta, p.jitter, p.loss, p.mos);
+    Object.assign(p, { n: 0, delta: null, jitter: null, loss: null, mos: null });
   }
 
   /** The series so far (a copy), the pending intervals as its last point. */
   snapshot(): StreamSeries {
-    const out = emptySeries();
-    appendSeries(out, this.kept);
-    if (this.pending.t.length) appendSeries(out, thinned(this.pending, 1));
+    const k = this.kept;
+    const out: StreamSeries = { t: k.t.slice(), delta: k.delta.slice(), jitter: k.jitter.slice(), loss: k.loss.slice(), mos: k.mos.slice() };
+    const p = this.pending;
+    if (p.n) pushPoint(out, p.t, p.delta, p.jitter, p.loss, p.mos);
     return out;
   }
+}
+
+function worseOf(a: number | null, b: number | null, pick: (a: number, b: number) => number): number | null {
+  return a === null ? b : b === null ? a : pick(a, b);
 }
 
 function emptySeries(): StreamSeries {
@@ -56,10 +67,6 @@ function pushPoint(s: StreamSeries, t: number, delta: number | null, jitter: num
   s.jitter.push(jitter);
   s.loss.push(loss);
   s.mos.push(mos);
-}
-
-function appendSeries(to: StreamSeries, from: StreamSeries): void {
-  for (let i = 0; i < from.t.length; i++) pushPoint(to, from.t[i]!, from.delta[i]!, from.jitter[i]!, from.loss[i]!, from.mos[i]!);
 }
 
 /** `n` points: each stands for a run of consecutive ones, at the run's end, with their worst values. */
@@ -84,9 +91,6 @@ export function thinned(src: StreamSeries, n: number): StreamSeries {
 
 function worst(v: Array<number | null>, from: number, to: number, pick: (a: number, b: number) => number): number | null {
   let w: number | null = null;
-  for (let i = from; i < to; i++) {
-    const x = v[i];
-    if (x !== null && x !== undefined) w = w === null ? x : pick(w, x);
-  }
+  for (let i = from; i < to; i++) w = worseOf(w, v[i] ?? null, pick);
   return w;
 }
