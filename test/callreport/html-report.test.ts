@@ -351,4 +351,24 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(await page.locator('#calls').getAttribute('data-total')).toBe('160');
     expect(errors).toEqual([]);
   });
+
+  it("the charts share the ladder's time axis: a time is at the same x in the ladder and in every chart", async () => {
+    const call = twoPaceCall(1_750_000_000_000);
+    const file = join(dir, 'two-pace-axis.pcap');
+    writeFileSync(file, call.pcap);
+    const run = replay(dir, file);
+    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+    // The lanes span the ladder's time range; each chart's plot area spans the same range.
+    const lane = await page.locator('svg.ladder line.lane').first().evaluate((l) => {
+      const left = l.closest('svg')!.getBoundingClientRect().left;
+      return [left + Number(l.getAttribute('x1')), left + Number(l.getAttribute('x2'))] as const;
+    });
+    for (const metric of ['delta', 'jitter', 'loss', 'mos']) {
+      const plot = (await page.locator(`.chart[data-metric="${metric}"] .u-over`).boundingBox())!;
+      expect(Math.abs(plot.x - lane[0]), `${metric}: left edge`).toBeLessThan(1.5);
+      expect(Math.abs(plot.x + plot.width - lane[1]), `${metric}: right edge`).toBeLessThan(1.5);
+    }
+    expect(errors).toEqual([]);
+  });
 });

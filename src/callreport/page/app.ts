@@ -8,6 +8,9 @@ import type { CallReportData, ReportCall, ReportStream } from '../model.js';
 import { unpackCallReport, type PackedCallReport } from '../pack.js';
 
 const PAGE_SIZE = 50;
+/** The time axis's margins in the ladder and in the charts, px: a time is at the same x in all of them. */
+const AXIS_LEFT = 130;
+const AXIS_RIGHT = 20;
 const LABEL_ROWS = 6;
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
@@ -201,8 +204,8 @@ function renderLadder(call: ReportCall, streams: ReportStream[], range: [number,
   };
   for (const m of call.messages) { lane(hostOf(m.src)); lane(hostOf(m.dst)); }
   for (const s of streams) { lane(hostOf(s.src)); lane(hostOf(s.dst)); }
-  const left = 130;
-  const right = 20;
+  const left = AXIS_LEFT;
+  const right = AXIS_RIGHT;
   const laneGap = 70;
   const top = 40;
   const height = top + Math.max(1, lanes.length - 1) * laneGap + 60;
@@ -334,6 +337,9 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
       width,
       height: 170,
       tzDate: utcDate,
+      // The y axis fills the ladder's left margin: the plot area spans what the ladder's lanes span.
+      padding: [null, AXIS_RIGHT, null, 0],
+      axes: [{}, { size: AXIS_LEFT }],
       scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, y: { range: yRange(metric) } },
       series: [{}, ...streams.map((s, k) => ({ label: `${s.src}→${s.dst} ${s.ssrc}`, stroke: COLORS[k % COLORS.length]!, width: 1.5, spanGaps: metric === 'jitter' || metric === 'mos', points: { show: true, size: 4 } }))],
       legend: { show: metric === 'delta' },
