@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { unpackCallReport, type PackedCallReport } from '../../src/callreport/index.js';
 import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
-import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+import { chromiumInstalled, launch, openPage, screenshot, type OpenedPage } from './browser.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 const FIELD = new URL('../../../shared/captures/field/', import.meta.url).pathname;
@@ -55,6 +55,27 @@ function replay(parent: string, file: string, extra: string[] = []): Replayed {
   return { html, streamsPerCall };
 }
 
+interface Party {
+  ip: string;
+  port: number;
+}
+
+/** An answered PCMA call from a to b: INVITE, 200 OK and ACK from t0Ms; its dialog, to end it. */
+function answered(t: CaptureTimeline, callId: string, a: Party, b: Party, t0Ms: number): DialogWriter {
+  const d = new DialogWriter(t, callId, a.ip, b.ip);
+  const audio = (p: Party) => ({ ip: p.ip, media: [{ port: p.port, formats: [8] }] });
+  const c = d.invite(t0Ms, audio(a));
+  d.respond(t0Ms + 50, 200, c, audio(b));
+  d.ack(t0Ms + 60, c);
+  return d;
+}
+
+/** `count` PCMA packets of `ms` ms of audio each, one every `ms` from `firstMs`. */
+function paced(t: CaptureTimeline, from: Party, to: Party, ssrc: number, firstMs: number, ms: number, count: number): void {
+  const payload = new Uint8Array(ms * 8).fill(0xd5);
+  for (let i = 0; i < count; i++) t.add(firstMs + i * ms, udpFrame(from.ip, from.port, to.ip, to.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * ms * 8, ssrc, payload })));
+}
+
 /**
  * A call of 10 s with two streams that report at different times: a->b at 20 ms packets, b->a at 40 ms
  * (so their delta lines lie apart), starting 300 ms later.
@@ -63,13 +84,9 @@ function twoPaceCall(t0Ms: number): { pcap: Buffer; callId: string } {
   const t = new CaptureTimeline();
   const a = { ip: '10.9.0.1', port: 40000 };
   const b = { ip: '10.9.0.2', port: 50000 };
-  const d = new DialogWriter(t, 'two-pace@gen', a.ip, b.ip);
-  const audio = (ip: string, port: number) => ({ ip, media: [{ port, formats: [8] }] });
-  const c = d.invite(t0Ms, audio(a.ip, a.port));
-  d.respond(t0Ms + 50, 200, c, audio(b.ip, b.port));
-  d.ack(t0Ms + 60, c);
-  t.rtp(t0Ms + 100, a.ip, a.port, b.ip, b.port, { ssrc: 0xa, seq: 1, ts: 0, count: 500 });
-  for (let i = 0; i < 243; i++) t.add(t0Ms + 400 + i * 40, udpFrame(b.ip, b.port, a.ip, a.port, rtp({ pt: 8, seq: i + 1, ts: i * 320, ssrc: 0xb, payload: new Uint8Array(320).fill(0xd5) })));
+  const d = answered(t, 'two-pace@gen', a, b, t0Ms);
+  paced(t, a, b, 0xa, t0Ms + 100, 20, 500);
+  paced(t, b, a, 0xb, t0Ms + 400, 40, 243);
   d.bye(t0Ms + 10_200);
   return { pcap: classicPcap(t.records()), callId: 'two-pace@gen' };
 }
@@ -79,16 +96,9 @@ function longCall(t0Ms: number, seconds: number): { pcap: Buffer; callId: string
   const t = new CaptureTimeline();
   const a = { ip: '10.8.0.1', port: 40000 };
   const b = { ip: '10.8.0.2', port: 50000 };
-  const d = new DialogWriter(t, 'long@gen', a.ip, b.ip);
-  const audio = (ip: string, port: number) => ({ ip, media: [{ port, formats: [8] }] });
-  const c = d.invite(t0Ms, audio(a.ip, a.port));
-  d.respond(t0Ms + 50, 200, c, audio(b.ip, b.port));
-  d.ack(t0Ms + 60, c);
-  for (let i = 0; i < seconds * 10; i++) {
-    const payload = new Uint8Array(800).fill(0xd5);
-    t.add(t0Ms + 100 + i * 100, udpFrame(a.ip, a.port, b.ip, b.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * 800, ssrc: 0xa, payload })));
-    t.add(t0Ms + 130 + i * 100, udpFrame(b.ip, b.port, a.ip, a.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * 800, ssrc: 0xb, payload })));
-  }
+  const d = answered(t, 'long@gen', a, b, t0Ms);
+  paced(t, a, b, 0xa, t0Ms + 100, 100, seconds * 10);
+  paced(t, b, a, 0xb, t0Ms + 130, 100, seconds * 10);
   d.bye(t0Ms + 200 + seconds * 1000);
   return { pcap: classicPcap(t.records()), callId: 'long@gen' };
 }
@@ -157,6 +167,28 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     await browser?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** `pcap` written as NAME.pcap in the test's folder and replayed to --html. */
+  function replayed(name: string, pcap: Buffer): Replayed & { file: string } {
+    const file = join(dir, `${name}.pcap`);
+    writeFileSync(file, pcap);
+    return { ...replay(dir, file), file };
+  }
+
+  /** twoPaceCall's page, its call's charts drawn. */
+  async function twoPacePage(name: string): Promise<OpenedPage> {
+    const call = twoPaceCall(1_750_000_000_000);
+    const o = await opened(replayed(name, call.pcap));
+    await o.page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+    return o;
+  }
+
+  /** The run's page in chromium (in `timezoneId`, else the machine's zone), rendered. */
+  async function opened(run: Replayed, timezoneId?: string): Promise<OpenedPage> {
+    const o = await openPage(browser, pathToFileURL(run.html).href, 'file:', timezoneId);
+    await o.page.waitForSelector('body[data-ready]');
+    return o;
+  }
 
   it('isa-real-call: every call, message and stream rendered; ladder shows the re-INVITEs and the media moves', async () => {
     const file = join(FIELD, 'isa-real-call.pcap');
@@ -228,12 +260,7 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
   });
 
   it("a stream's delta and loss are lines from interval to interval, not broken where another stream of the call reports", async () => {
-    const call = twoPaceCall(1_750_000_000_000);
-    const file = join(dir, 'two-pace.pcap');
-    writeFileSync(file, call.pcap);
-    const run = replay(dir, file);
-    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
-    await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="loss"] canvas`);
+    const { page, errors } = await twoPacePage('two-pace');
     const colours = await page.locator('#call-streams .swatch').evaluateAll((es) => es.map((e) => getComputedStyle(e).backgroundColor));
     expect(colours).toHaveLength(2);
     // Each stream's points span about 80 % of the plot's width: a line covers that, points alone (4 px
@@ -246,12 +273,10 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
 
   it('shows every time in UTC, the charts too, whatever time zone the browser is in', async () => {
     const call = twoPaceCall(Date.UTC(2025, 5, 15, 23, 59, 55)); // crosses midnight UTC
-    const file = join(dir, 'two-pace-midnight.pcap');
-    writeFileSync(file, call.pcap);
-    const run = replay(dir, file);
+    const run = replayed('two-pace-midnight', call.pcap);
     const shots: Buffer[] = [];
     for (const zone of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
-      const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:', zone);
+      const { page, errors } = await opened(run, zone);
       await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
       expect(await page.locator('#calls th[data-col="start"]').textContent()).toContain('UTC');
       expect(await page.locator('#calls tr.call td:nth-child(3)').textContent()).toBe('2025-06-15 23:59:55.000');
@@ -266,12 +291,9 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
 
   it('text from the wire (markup, quotes, U+2028) shows as text, runs nothing, and loses no message', async () => {
     const call = hostileCall(1_750_000_000_000);
-    const file = join(dir, 'hostile.pcap');
-    writeFileSync(file, call.pcap);
-    const { perCall } = tsharkSip(file);
-    const run = replay(dir, file);
-    const { page, errors, requests } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
-    await page.waitForSelector('body[data-ready]');
+    const run = replayed('hostile', call.pcap);
+    const { perCall } = tsharkSip(run.file);
+    const { page, errors, requests } = await opened(run);
     await page.waitForSelector('#detail[data-call-id] #messages');
     expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
     expect(await page.locator('img').count()).toBe(0);
@@ -285,9 +307,7 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
 
   it('a call of 75 min is charted at one resolution from its start to its end, and the page says it is thinned', async () => {
     const call = longCall(1_750_000_000_000, 4500);
-    const file = join(dir, 'long.pcap');
-    writeFileSync(file, call.pcap);
-    const run = replay(dir, file);
+    const run = replayed('long', call.pcap);
     const streams = embedded(run.html).streams;
     expect(streams).toHaveLength(2);
     for (const s of streams) {
@@ -298,7 +318,7 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
       expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThan(100);
       expect(s.series.t.length).toBeGreaterThan(1000);
     }
-    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
+    const { page, errors } = await opened(run);
     await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
     expect(await page.locator('#detail p.thinned').textContent()).toMatch(/one point per about [24] s/);
     expect(errors).toEqual([]);
@@ -314,11 +334,8 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
       d.respond(t0 + 10, 200, c, null);
       d.bye(t0 + ms);
     }
-    const file = join(dir, 'durations.pcap');
-    writeFileSync(file, t.pcap());
-    const run = replay(dir, file);
-    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
-    await page.waitForSelector('body[data-ready]');
+    const run = replayed('durations', t.pcap());
+    const { page, errors } = await opened(run);
     for (const [callId, , shown] of durations) expect(await page.locator(`#calls tr.call[data-call-id="${callId}"] td:nth-child(4)`).textContent()).toBe(shown);
     expect(errors).toEqual([]);
   });
@@ -331,11 +348,8 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
       const c = d.invite(t0 + i * 10, null);
       d.respond(t0 + i * 10 + 5, 486, c, null);
     }
-    const file = join(dir, 'many.pcap');
-    writeFileSync(file, t.pcap());
-    const run = replay(dir, file);
-    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
-    await page.waitForSelector('body[data-ready]');
+    const run = replayed('many', t.pcap());
+    const { page, errors } = await opened(run);
     expect(await page.locator('#calls tr.call').count()).toBe(50);
     const filter = page.locator('#call-filter');
     expect(await filter.count()).toBe(1);
@@ -353,12 +367,7 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
   });
 
   it("the charts share the ladder's time axis: a time is at the same x in the ladder and in every chart", async () => {
-    const call = twoPaceCall(1_750_000_000_000);
-    const file = join(dir, 'two-pace-axis.pcap');
-    writeFileSync(file, call.pcap);
-    const run = replay(dir, file);
-    const { page, errors } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
-    await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+    const { page, errors } = await twoPacePage('two-pace-axis');
     // The lanes span the ladder's time range; each chart's plot area spans the same range.
     const lane = await page.locator('svg.ladder line.lane').first().evaluate((l) => {
       const left = l.closest('svg')!.getBoundingClientRect().left;
