@@ -21,7 +21,7 @@ import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelect
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import type { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
-import { LiveCallPageOutput } from './outbound/index.js';
+import { HtmlReportOutput, LiveCallPageOutput } from './outbound/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
 
@@ -159,6 +159,8 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     // The end of the input is no stop: deliver everything a collector that is up takes (the deadline
     // bounds only a stop by signal, or a collector that is down).
     if (!stopping) await outputs.settled(config.process.shutdownDeadlineMs);
+    // No input was a capture: an empty page would stand for an analysis (and replace an earlier report).
+    if (analysed === 0) for (const o of outputs.list) if (o instanceof HtmlReportOutput) o.discard();
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
     live?.finish();
