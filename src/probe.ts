@@ -16,11 +16,12 @@ import type { ProbeMetrics } from './ops/metrics.js';
 import type { LiveRun } from './ops/live-run.js';
 import { opsRuntime } from './ops/runtime.js';
 import { callEvictionReporter, sipDropReporter, sipValueTooLongMessage, sipValueTooLongReporter } from './pipeline/call-evictions.js';
+import { ruleErrorReporter, sumRuleErrors } from './pipeline/rule-errors.js';
 import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import type { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
-import { LiveCallPageOutput } from './outbound/index.js';
+import { HtmlReportOutput, LiveCallPageOutput } from './outbound/index.js';
 import { RuleError, compileRule } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
 
@@ -83,7 +84,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
   const liveRun = rt?.metrics ? await liveRunModules() : undefined;
   const live = liveRun && rt?.metrics ? new liveRun.LiveRun({ log, config, metrics: rt.metrics, logEvents: opts.realtime, reportTotals: () => reportTotals(outputs) }) : null;
-  const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics) });
+  const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), ruleError: ruleErrorReporter(log) });
   if (live && liveRun) live.start(liveRun.trackerCalls(pipeline.calls));
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
@@ -161,6 +162,8 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
     // The end of the input is no stop: deliver everything a collector that is up takes (the deadline
     // bounds only a stop by signal, or a collector that is down).
     if (!stopping) await outputs.settled(config.process.shutdownDeadlineMs);
+    // No input was a capture: an empty page would stand for an analysis (and replace an earlier report).
+    if (analysed === 0) for (const o of outputs.list) if (o instanceof HtmlReportOutput) o.discard();
     await outputs.close(config.process.shutdownDeadlineMs);
     rt?.metrics?.setCaptureState('stopped');
     live?.finish();
@@ -264,7 +267,13 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   if (config.process.user) m.dropPrivileges(config.process.user, log);
 
   const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
-  const pipeline = new Pipeline(config, live.target(outputs.sink), { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), sipDropped: sipDropReporter(log, rt?.metrics), sipValueTooLong: sipValueTooLongReporter(log) });
+  const pipeline = new Pipeline(config, live.target(outputs.sink), {
+    ...metricsEvents(rt?.metrics),
+    callEvicted: callEvictionReporter(log, rt?.metrics),
+    sipDropped: sipDropReporter(log, rt?.metrics),
+    sipValueTooLong: sipValueTooLongReporter(log),
+    ruleError: ruleErrorReporter(log),
+  });
   pipeline.enableSipBacklog();
   rt?.metrics?.setSipBacklog(() => pipeline.sipBacklogLength);
   pipeline.setHostTimestamps(source.hostTimestamps);
@@ -641,6 +650,8 @@ interface CounterView {
   sipSnapCut(): number;
   /** Packets counted but not measured, by reason (rtpprobe_packets_not_used_total). */
   notUsed(): { rtpNotMeasured: number; srtcp: number; rtcpMalformed: number };
+  /** Alert rule evaluation errors since start, by rule (rtpprobe_rule_errors_total). */
+  ruleErrors(): Array<[string, number]>;
 }
 
 function pipelineView(p: Pipeline): CounterView {
@@ -656,6 +667,7 @@ function pipelineView(p: Pipeline): CounterView {
     sipDropped: () => p.counts.sipBacklogDropped,
     sipSnapCut: () => p.calls.stats.snapCut,
     notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded + p.counts.rtpHeldDropped, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
+    ruleErrors: () => [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
   };
 }
 
@@ -676,6 +688,7 @@ function poolView(pool: MediaWorkerPool): CounterView {
     evictedUnconfirmed: () => sum((s) => s.evictedUnconfirmed),
     heldBack: () => sum((s) => s.heldBack),
     notUsed: () => ({ rtpNotMeasured: sum((s) => s.rtpNotMeasured), srtcp: sum((s) => s.srtcp), rtcpMalformed: sum((s) => s.rtcpMalformed) }),
+    ruleErrors: () => sumRuleErrors(pool.workerStats().map((s) => s.ruleErrors)),
   };
 }
 
@@ -693,6 +706,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
     const n = v.notUsed();
     return [['rtp_not_measured', n.rtpNotMeasured], ['srtcp', n.srtcp], ['rtcp_malformed', n.rtcpMalformed]];
   });
+  m.setRuleErrors(() => v.ruleErrors());
   const prevMalformed: number[] = [];
   const prevDest = new Map<string, { sent: number; failed: number; dropped: number; errors: number }>();
   // Per destination, including those a reload adds.
@@ -784,6 +798,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
     if (n > 0) malformed[malformedReasonNames[i] ?? String(i)] = n;
   });
   const counts = v.counts();
+  const ruleErrors = v.ruleErrors();
   log.info(
     {
       packets: counts.packets,
@@ -794,6 +809,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       ...v.notUsed(),
       sipDropped: v.sipDropped?.() || undefined,
       sipSnapCut: v.sipSnapCut() || undefined,
+      ruleErrors: ruleErrors.length > 0 ? Object.fromEntries(ruleErrors) : undefined,
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),
       malformed,

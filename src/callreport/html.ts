@@ -19,7 +19,7 @@ table.list th{background:#eee;cursor:pointer;user-select:none}
 tr.call,tr.stream{cursor:pointer}tr.call:hover,tr.stream:hover{background:#eef4ff}tr.selected{background:#dde8ff}
 .mono{font-family:ui-monospace,monospace}td.sdp{font-family:ui-monospace,monospace;font-size:11px;color:#555}
 .mos.good{color:#080}.mos.fair{color:#870}.mos.poor{color:#c60}.mos.bad{color:#c00;font-weight:bold}.flags{color:#b00}
-.pager{margin:6px 0}.pager button{margin:0 4px}
+.pager{margin:6px 0}.pager button{margin:0 4px}#call-filter{margin:0 0 6px;font:inherit}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px}
 svg.ladder{background:#fff;border:1px solid #ddd;display:block}
 svg.ladder .lane{stroke:#999;stroke-width:1}svg.ladder .lane-name{font-size:11px;fill:#333}
@@ -62,7 +62,7 @@ function shell(title: string, body: string): string {
 <style>${a.style}</style><style>${PAGE_STYLE}</style></head>
 <body>
 <h1 id="title">${escapeHtml(title)}</h1><div id="meta"></div><div id="error"></div>
-<h2>Calls</h2><div id="calls"></div>
+<h2>Calls</h2><input id="call-filter" type="search" placeholder="find: part of a Call-ID, From or To" size="40" autocomplete="off"><div id="calls"></div>
 <div id="detail"></div>
 <h2>Streams without a call</h2><div id="orphans"></div>
 ${body}

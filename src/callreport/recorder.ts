@@ -7,7 +7,8 @@
 import { ipToString } from '../decode/index.js';
 import { parseSdp } from '../sip/index.js';
 import type { QosReport } from '../report/index.js';
-import type { CallReportData, LadderMessage, ReportCall, ReportStream, StreamSeries } from './model.js';
+import type { CallReportData, LadderMessage, ReportCall, ReportStream } from './model.js';
+import { BoundedSeries, thinned } from './series.js';
 
 /** A SIP message as the capture delivered it. */
 export interface SipRecord {
@@ -64,7 +65,8 @@ export class CallReportRecorder {
   // running calls out.
   private readonly calls = new Map<string, CallAcc>();
   private readonly others = new Map<string, CallAcc>();
-  private readonly streams = new Map<string, ReportStream>();
+  // Each stream's figures, and its series apart (the stream's `series` is filled when built).
+  private readonly streams = new Map<string, { stream: ReportStream; series: BoundedSeries }>();
 
   constructor(private readonly limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS) {}
 
@@ -110,10 +112,10 @@ export class CallReportRecorder {
       return;
     }
     const key = `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}|${r.RTP_START}`;
-    let s = this.streams.get(key);
-    if (s) this.streams.delete(key);
+    let acc = this.streams.get(key);
+    if (acc) this.streams.delete(key);
     else {
-      s = {
+      const stream: ReportStream = {
         id: 0, // its index in the built report
         callId: Number(r.SYNTHETIC_ID) ? null : String(r.CORRELATION_ID),
         ssrc: `0x${(Number(r.SSRC) >>> 0).toString(16).toUpperCase().padStart(8, '0')}`,
@@ -132,28 +134,25 @@ export class CallReportRecorder {
         alerts: [],
         captureDrops: 0,
         oneWay: false,
-        thinned: false,
+        thinned: false, // both set when built, from acc.series
         series: { t: [], delta: [], jitter: [], loss: [], mos: [] },
       };
+      acc = { stream, series: new BoundedSeries(this.limits.maxPointsPerStream) };
     }
+    const s = acc.stream;
     // A stream that ran before its call's SDP was seen (a call learned at a re-INVITE) reports under a
     // synthetic id first, then under the Call-ID and the SDP's codec name: the latest report says.
     if (!Number(r.SYNTHETIC_ID)) s.callId = String(r.CORRELATION_ID);
     if (r.CODEC_NAME) s.codec = String(r.CODEC_NAME);
-    this.streams.set(key, s);
+    this.streams.set(key, acc);
     if (this.streams.size > this.limits.retainStreams) this.streams.delete(this.streams.keys().next().value!);
-    // A stream reporting for days keeps a bounded series: thinned to half its bound whenever it reaches it.
-    if (s.series.t.length >= this.limits.maxPointsPerStream) {
-      s.series = thinned(s.series, this.limits.maxPointsPerStream >> 1);
-      s.thinned = true;
-    }
     const t = sec(r.REPORT_END);
     const kind = r.TYPE;
     if (kind === 'ALERT') s.alerts.push({ t, rule: String(r.ALERT_RULE ?? '') });
     if (kind === 'PERIODIC' || kind === 'ALERT') {
       // A rule's ALERT comes with the PERIODIC of the same interval: its counters are counted once.
       if (kind === 'PERIODIC') addInterval(s, r);
-      push(s.series, t, num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
+      acc.series.push(t, num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
       return;
     }
     // CLEARED carries an interval's counters, not the stream's: only FINAL/HANGUP close it.
@@ -170,8 +169,7 @@ export class CallReportRecorder {
     s.minMos = num(r.MIN_MOS);
     s.captureDrops = num(r.CAPTURE_DROPS);
     s.oneWay = num(r.ONE_WAY_RTP) === 1;
-    const last = s.series.t.length ? s.series.t[s.series.t.length - 1]! : -Infinity;
-    if (t > last) push(s.series, t, null, num(r.JITTER), null, positive(r.LAST_MOS));
+    if (t > acc.series.lastT) acc.series.push(t, null, num(r.JITTER), null, positive(r.LAST_MOS));
   }
 
   /** The report's data: calls worst first (lowest worst-interval MOS), then streams without a call. */
@@ -180,9 +178,11 @@ export class CallReportRecorder {
       this.limits.minPointsPerStream,
       Math.min(this.limits.maxPointsPerStream, Math.floor(this.limits.totalPoints / Math.max(1, this.streams.size))),
     );
-    // Copies: the recorder keeps its own series whole (a live probe builds again and again).
-    const streams = [...this.streams.values()].map((s, id) =>
-      s.series.t.length > perStream ? { ...s, id, series: thinned(s.series, perStream), thinned: true } : { ...s, id });
+    // Copies: a live probe builds again and again from the same streams.
+    const streams = [...this.streams.values()].map(({ stream, series }, id) => {
+      const all = series.snapshot();
+      return all.t.length > perStream ? { ...stream, id, series: thinned(all, perStream), thinned: true } : { ...stream, id, series: all, thinned: series.thinned };
+    });
 
     // Calls are the INVITE dialogs and the Call-IDs media was correlated to; other dialogs are only counted.
     const calls = new Map<string, ReportCall>();
@@ -263,43 +263,6 @@ function addInterval(s: ReportStream, r: QosReport): void {
   s.oneWay = num(r.ONE_WAY_RTP) === 1;
 }
 
-function push(s: StreamSeries, t: number, delta: number | null, jitter: number | null, loss: number | null, mos: number | null): void {
-  s.t.push(t);
-  s.delta.push(delta);
-  s.jitter.push(jitter);
-  s.loss.push(loss);
-  s.mos.push(mos);
-}
-
-/** `n` points: each stands for a run of consecutive ones, at the run's end, with their worst values. */
-function thinned(src: StreamSeries, n: number): StreamSeries {
-  const out: StreamSeries = { t: [], delta: [], jitter: [], loss: [], mos: [] };
-  const len = src.t.length;
-  for (let k = 0; k < n; k++) {
-    const from = Math.floor((k * len) / n);
-    const to = Math.floor(((k + 1) * len) / n);
-    if (to <= from) continue;
-    push(
-      out,
-      src.t[to - 1]!,
-      worst(src.delta, from, to, Math.max),
-      worst(src.jitter, from, to, Math.max),
-      worst(src.loss, from, to, Math.max),
-      worst(src.mos, from, to, Math.min),
-    );
-  }
-  return out;
-}
-
-function worst(v: Array<number | null>, from: number, to: number, pick: (a: number, b: number) => number): number | null {
-  let w: number | null = null;
-  for (let i = from; i < to; i++) {
-    const x = v[i];
-    if (x !== null && x !== undefined) w = w === null ? x : pick(w, x);
-  }
-  return w;
-}
-
 interface SipHead {
   callId: string;
   label: string;
@@ -316,7 +279,8 @@ export function parseSipHead(text: string): SipHead | null {
   const lines = head.split(/\r?\n/);
   const start = lines[0] ?? '';
   let label: string;
-  const status = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/.exec(start);
+  // A reason phrase is any UTF-8 text: `.` must match U+2028, U+2029 and a lone CR too (flag s).
+  const status = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/s.exec(start);
   if (status) label = `${status[1]} ${status[2]}`.trim();
   else {
     const req = /^([A-Z]+)\s+\S+\s+SIP\/2\.0$/.exec(start.trim());

@@ -213,7 +213,7 @@ export const probeSchema = obj(
     ),
     reports: obj(
       {
-        interval_s: num({ doc: 'Periodic report interval per stream.', default: 10, min: 1, max: 86400 }),
+        interval_s: num({ doc: "Periodic report interval per stream, s: whole seconds (a fraction rounds up); a stream's first interval is up to 1 s longer (README, Reports).", default: 10, min: 1, max: 86400 }),
         rules: array({ doc: `Adaptive intervals: the first rule whose expression is true sets the interval; at most ${MAX_RULES} rules.`, item: ruleSchema, default: [], maxItems: MAX_RULES }),
         unknown_call_id: oneOf({ doc: 'Streams with no SIP call: synthetic id, log only, or drop.', values: ['synthetic', 'log', 'drop'] as const, default: 'synthetic' }),
         qos_hep_type: oneOf({ doc: 'HEP protocol type of QoS reports: 35 (heplify-server with HOMER 7 or 5, HOMER 11), 34 (heplify-server Prometheus metrics) or 99 (Kamailio sipcapture). See the receiver table in the README.', values: [35, 34, 99] as const, default: 35 }),

@@ -11,7 +11,9 @@
  * cap by a bounded burst allowance and are trimmed once it passes; beyond that the oldest idle one is closed
  * at once, and a newcomer only when every connection is busy. A connection idle for
  * `metrics.idle_timeout_ms` is closed. A scrape or health check therefore gets a socket and is read before
- * it can be shed.
+ * it can be shed. Closes for being idle are decided after the event loop's poll for input, never in the
+ * timer that asks for them: after a stall (a loaded host), the timers run before the input is read, and a
+ * request waiting in the kernel would be taken for silence.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -88,18 +90,40 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
       n--;
     }
   };
+  /** Sheds down to the cap once this turn's input is read (setImmediate runs right after the poll). */
+  let trimSoon = false;
+  const trimAfterPoll = (): void => {
+    if (trimSoon) return;
+    trimSoon = true;
+    setImmediate(() => {
+      trimSoon = false;
+      shed(open.size - maxConnections, Date.now(), SHED_GRACE_MS);
+      if (open.size > maxConnections) trimLater();
+    });
+  };
   const trimLater = (): void => {
     if (trimTimer) return;
     trimTimer = setTimeout(() => {
       trimTimer = null;
-      shed(open.size - maxConnections, Date.now(), SHED_GRACE_MS);
-      if (open.size > maxConnections) trimLater();
+      trimAfterPoll();
     }, SHED_GRACE_MS);
     trimTimer.unref();
   };
+  /** A connection silent for idleMs, closed unless its input arrived meanwhile (read in the next poll). */
+  const closeIfIdle = (sock: Socket): void => {
+    const read = sock.bytesRead;
+    setImmediate(() => {
+      if (sock.destroyed) return;
+      if (busy.has(sock) || sock.bytesRead !== read) {
+        sock.setTimeout(idleMs, () => closeIfIdle(sock));
+        return;
+      }
+      evicted.idle++;
+      sock.destroy();
+    });
+  };
   server.on('connection', (sock: Socket) => {
     const now = Date.now();
-    if (open.size >= maxConnections) shed(open.size - maxConnections + 1, now, SHED_GRACE_MS);
     // A burst beyond the allowance: the oldest idle goes even within its grace period (a flood this fast
     // would otherwise lock every newcomer out), and when every connection is busy the newcomer waits for none.
     if (open.size >= maxConnections + BURST_ALLOWANCE) {
@@ -111,12 +135,9 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
       }
     }
     open.set(sock, now);
-    if (open.size > maxConnections) trimLater();
+    if (open.size > maxConnections) trimAfterPoll();
     sock.once('close', () => open.delete(sock));
-    sock.setTimeout(idleMs, () => {
-      evicted.idle++;
-      sock.destroy();
-    });
+    sock.setTimeout(idleMs, () => closeIfIdle(sock));
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const sock = req.socket;

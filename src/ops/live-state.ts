@@ -5,7 +5,8 @@
  * reaches the main thread) and by reading the call table; serves /api/streams, /api/calls, the status
  * line and the stream table at stop. Nothing here runs per packet.
  */
-import type { QosReport } from '../report/index.js';
+import { clearReasonOf } from '../report/index.js';
+import type { ClearReason, QosReport } from '../report/index.js';
 
 /** One SIP call as the tracker holds it (the fields of src/sip SipCall this view reads). */
 export interface TrackedCall {
@@ -97,10 +98,10 @@ export interface AlertEvent {
   event: 'ALERT' | 'CLEARED';
   rule: string;
   /** Why a CLEARED came: the expression turned false, or the stream ended while it fired. */
-  reason: 'rule' | 'stream-ended' | null;
+  reason: ClearReason | null;
   callId: string;
   stream: { src: string; dst: string; ssrc: string };
-  /** The report that carried the change (for CLEARED by stream end: the FINAL/HANGUP report). */
+  /** The report that carried the change (an alert the probe could not follow, cleared with its stream: the FINAL/HANGUP). */
   report: QosReport;
 }
 
@@ -217,7 +218,7 @@ export class LiveState {
       const i = s.alerts.indexOf(rule);
       if (i < 0) return;
       s.alerts.splice(i, 1);
-      this.alert('CLEARED', rule, 'rule', s, r);
+      this.alert('CLEARED', rule, clearReasonOf(r), s, r);
       // A call-level fault report (no-media) stands for no stream: nothing else would remove its entry.
       if (r.NO_MEDIA !== undefined) this.streamsByKey.delete(key);
     }
@@ -236,7 +237,8 @@ export class LiveState {
     this.ended.delete(callId); // re-inserted last: the oldest entries go first when full
     this.ended.set(callId, e);
     if (this.ended.size > (this.o.endedCallMemory ?? 10_000)) this.ended.delete(this.ended.keys().next().value!);
-    // Rules still firing when the stream ends are cleared with it: nothing else would ever clear them.
+    // The probe's CLEARED reports come before the final report; an alert it could not follow (a rule a
+    // reload removed while it fired, beyond the 31 a stream tracks) is cleared here with its stream.
     if (s) for (const rule of s.alerts.splice(0)) this.alert('CLEARED', rule, 'stream-ended', s, r);
   }
 

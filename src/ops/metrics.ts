@@ -38,6 +38,7 @@ export class ProbeMetrics {
   private readonly lastCumulative = new Map<string, number>();
   private workersFn: () => WorkerSample[] = () => [];
   private notUsedFn: () => Array<[string, number]> = () => [];
+  private ruleErrorsFn: () => Array<[string, number]> = () => [];
   private activeStreamsFn: () => number = () => 0;
   private activeCallsFn: () => number = () => 0;
   private sipBacklogFn: () => number = () => 0;
@@ -196,6 +197,12 @@ export class ProbeMetrics {
       for (const [r, n] of fired) if (!self.ruleNames().includes(r)) out.push([r, n]);
       return out;
     });
+    cumulativeCounter('rule_errors_total', 'Times each alert rule could not be evaluated for a stream (a compared value that is no finite number, e.g. 0 / 0): it does not fire then.', 'rule', () => {
+      const errors = self.ruleErrorsFn();
+      const out: Array<[string, number]> = self.ruleNames().map((r) => [r, errors.find(([e]) => e === r)?.[1] ?? 0]);
+      for (const [r, n] of errors) if (!self.ruleNames().includes(r)) out.push([r, n]);
+      return out;
+    });
     new Gauge({
       name: `${p}capture_running`,
       help: '1 while the capture source is running.',
@@ -272,6 +279,9 @@ export class ProbeMetrics {
   /** Cumulative counts of packets not used, by reason (see packets_not_used_total). */
   setNotUsed(fn: () => Array<[string, number]>): void {
     this.notUsedFn = fn;
+  }
+  setRuleErrors(fn: () => Array<[string, number]>): void {
+    this.ruleErrorsFn = fn;
   }
   setActiveCalls(fn: () => number): void {
     this.activeCallsFn = fn;

@@ -16,6 +16,7 @@ export class HtmlReportOutput implements Output {
   private readonly feed: CallReportFeed;
   private failed = 0;
   private lastError: string | undefined;
+  private discarded = false;
 
   constructor(
     private readonly path: string,
@@ -37,8 +38,17 @@ export class HtmlReportOutput implements Output {
     return [{ name: this.path, sent: this.failed ? 0 : this.feed.events, failed: this.failed, errors: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
   }
 
+  /** Writes no page at close (the run analysed nothing): a file already at the path stays as it is. */
+  discard(): void {
+    this.discarded = true;
+  }
+
   /** Writes the page (to a temporary name, then renamed: a reader never sees half a file). */
   async close(): Promise<void> {
+    if (this.discarded) {
+      this.log.info({ path: this.path }, 'HTML call report not written: no input was analysed');
+      return;
+    }
     const data = this.feed.recorder.build('rtpprobe call report', this.intervalS);
     const tmp = `${this.path}.tmp-${process.pid}`;
     try {

@@ -13,7 +13,8 @@
  * until everything is delivered (settled()), unless the receiver is failing.
  */
 import type { ProbeConfig } from '../ops/config.js';
-import type { QosReport } from '../report/index.js';
+import { clearReasonOf } from '../report/index.js';
+import type { ClearReason, QosReport } from '../report/index.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import { nodeNameOf } from './identity.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
@@ -24,7 +25,7 @@ export interface WebhookPayload {
   event: 'ALERT' | 'CLEARED';
   rule: string;
   /** For CLEARED: the expression turned false ('rule') or the stream ended while it fired ('stream-ended'). */
-  reason: 'rule' | 'stream-ended' | null;
+  reason: ClearReason | null;
   callId: string;
   node: string;
   /** Capture time of the report that carried the change, ISO 8601. */
@@ -146,8 +147,10 @@ export class WebhookOutput implements Output {
       const rules = this.firing.get(key);
       if (!rules?.delete(rule)) return;
       if (rules.size === 0) this.firing.delete(key);
-      this.enqueue(this.payload('CLEARED', rule, 'rule', r));
+      this.enqueue(this.payload('CLEARED', rule, clearReasonOf(r), r));
     } else if (type === 'FINAL' || type === 'HANGUP') {
+      // The probe clears what fires before the final report; this is for an alert it could not follow
+      // (a rule a reload removed while it fired, beyond the 31 a stream tracks).
       const rules = this.firing.get(key);
       if (!rules) return;
       this.firing.delete(key);

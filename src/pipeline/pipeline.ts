@@ -63,6 +63,8 @@ export interface PipelineEvents {
    * streams it describes may sit on different workers); given to their pipelines' applyRtcpFacts().
    */
   rtcpFacts?(facts: RtcpFacts): void;
+  /** An alert rule could not be evaluated for a stream (counted in reporter.scheduler.errors). */
+  ruleError?(rule: string, error: string): void;
 }
 
 /**
@@ -211,6 +213,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       delay: { nominalOneWayDelayMs: q.nominalOneWayDelayMs, jitterBufferMs: q.jitterBufferMs },
       jitterBuffer: { fixed1Ms: q.jitterBuffers.fixed1Ms, fixed2Ms: q.jitterBuffers.fixed2Ms, adaptiveMaxMs: q.jitterBuffers.adaptiveMaxMs, reference: jitterBufferIndex(q.jitterBuffers.reference), delayInMos: q.jitterBuffers.delayInMos },
     });
+    if (events.ruleError) this.reporter.scheduler.onError = events.ruleError;
     this.faults = new MediaFaultMonitor(
       { engine: this.engine, ctx: this.ctx, calls: this.calls, reporter: this.reporter, sink, snap: this.snap, input: (slot) => this.reportInput(slot), emit: (out) => this.emit(out), nodeName: this.nodeName },
       mediaFaultLimits(config.reports.faults),
@@ -621,11 +624,11 @@ export class Pipeline<C extends CallView = CallTracker> {
   private onStreamEnd(slot: number, reason: number): void {
     this.engine.snapshot(slot, this.snap);
     const kind = reason === EndReason.sipBye ? this.sipEndKind : 'FINAL';
-    const out = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind);
-    if (out) this.emit(out);
+    const outs = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind, this.nowMs);
+    for (const out of outs) this.emit(out);
     this.counts.streamsEnded++;
     this.unindexUnattached(slot);
-    this.events.streamEnded?.(reason, out ? Number(out.report.MOS) : 0);
+    this.events.streamEnded?.(reason, outs.length > 0 ? Number(outs[outs.length - 1].report.MOS) : 0);
     if (this.unsignalled !== null && this.unsignalled.size > 0) {
       const e = this.engine;
       const k = senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot));

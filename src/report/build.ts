@@ -44,6 +44,16 @@ export interface ReportOptions {
   alertRule?: string;
   /** The stream's current report interval, s (from ReportScheduler). */
   intervalS?: number;
+  /** For CLEARED reports: why the rule stopped firing (default 'rule': its condition ended). */
+  clearReason?: ClearReason;
+}
+
+/** Why a CLEARED came: the rule's condition ended, or the stream ended while the rule fired. */
+export type ClearReason = 'rule' | 'stream-ended';
+
+/** A CLEARED report's reason (CLEAR_REASON). */
+export function clearReasonOf(r: QosReport): ClearReason {
+  return r.CLEAR_REASON === 'stream-ended' ? 'stream-ended' : 'rule';
 }
 
 /** RTPAgent-style report: upper-case keys, numbers (not strings) except ids, names and addresses. */
@@ -210,5 +220,6 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
   if (ctx.xcid) rep.X_CID = ctx.xcid;
   if (opts.intervalS !== undefined) rep.INTERVAL_S = round3(opts.intervalS);
   if (kind === 'ALERT' || kind === 'CLEARED') rep.ALERT_RULE = opts.alertRule ?? '';
+  if (kind === 'CLEARED') rep.CLEAR_REASON = opts.clearReason ?? 'rule';
   return rep;
 }

@@ -3,14 +3,15 @@ import { CodecTable } from '../qos/codecs.js';
 import { DEFAULT_DELAY_ASSUMPTIONS, emptyDelayEstimate, estimateOneWayDelay, estimatePathDelay, withBufferDelay } from '../qos/delay.js';
 import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
 import { buildQosReport } from './build.js';
-import type { QosReport, ReportContext } from './build.js';
+import type { QosReport, ReportContext, ReportOptions } from './build.js';
+import { CALL_FAULT_ONE_WAY } from './call-faults.js';
 import { decideCorrelation } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
 import { StreamQosState } from './qos-state.js';
 import type { JitterBufferScoring } from './qos-state.js';
 import type { JitterBufferCounters } from '../rtp/jitter-buffer.js';
-import { StreamSilences } from './silences.js';
+import { SILENCE_RULE, StreamSilences } from './silences.js';
 import { ReportScheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
 
@@ -51,7 +52,7 @@ export interface ReportOut {
  *   on new stream:  reporter.streamStarted(slot, nowMs)
  *   on timer:       n = reporter.scheduler.due(nowMs); for each reporter.scheduler.dueSlots[i]:
  *                   engine snapshot -> reporter.onInterval(snap, input, nowMs) -> engine interval reset
- *   on stream end / BYE / eviction: reporter.onStreamEnd(snap, input, 'FINAL' | 'HANGUP')
+ *   on stream end / BYE / eviction: reporter.onStreamEnd(snap, input, 'FINAL' | 'HANGUP', nowMs)
  */
 export class QosReporter {
   readonly qos: StreamQosState;
@@ -210,15 +211,38 @@ export class QosReporter {
     return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos, this) : this.metrics, nowMs);
   }
 
-  /** Stream ended: scores the last partial interval, builds the FINAL/HANGUP report, frees the slot's schedule. */
-  onStreamEnd(snap: StreamSnapshot, input: StreamReportInput, kind: 'FINAL' | 'HANGUP'): ReportOut | null {
+  /**
+   * Stream ended: scores the last partial interval and frees the slot's schedule. Returns one CLEARED per
+   * rule or media fault still firing (CLEAR_REASON stream-ended, on that interval, as a CLEARED sent while
+   * the stream runs), then the FINAL/HANGUP report; nothing when the unknown-Call-ID policy withholds them.
+   */
+  onStreamEnd(snap: StreamSnapshot, input: StreamReportInput, kind: 'FINAL' | 'HANGUP', nowMs: number): ReportOut[] {
     const ctx = this.score(snap, input);
-    this.scheduler.stop(snap.slot);
+    const slot = snap.slot;
+    const sched = this.scheduler;
+    const firing = sched.firingMask(slot);
+    const intervalS = sched.intervalS(slot);
+    sched.stop(slot);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
       this.dropped++;
-      return null;
+      return [];
     }
-    return { report: buildQosReport(snap, ctx, kind, this.qos), send: decision.send, log: decision.log };
+    const out: ReportOut[] = [];
+    // A period without a packet (a stream that timed out) runs from its latest packet to its end.
+    const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: snap.interval.packets === 0 ? nowMs : undefined };
+    const cleared = (rule: string) => {
+      opts.alertRule = rule;
+      out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: decision.send, log: decision.log });
+    };
+    for (let i = 0; firing !== 0 && i < sched.rules.length; i++) if (firing & (1 << i)) cleared(sched.ruleName(i));
+    if (this.silences.paused(slot)) {
+      ctx.currentSilenceMs = this.silences.currentMs(slot, nowMs);
+      cleared(SILENCE_RULE);
+      ctx.currentSilenceMs = 0;
+    }
+    if (this.oneWay[slot] === 1) cleared(CALL_FAULT_ONE_WAY);
+    out.push({ report: buildQosReport(snap, ctx, kind, this.qos), send: decision.send, log: decision.log });
+    return out;
   }
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { EvalFunction, MathNode } from 'mathjs';
+import type { EvalFunction, MathJsInstance, MathNode } from 'mathjs';
 import { METRIC_VARIABLES } from './fields.js';
 
 /**
@@ -39,10 +39,37 @@ export class RuleError extends Error {
  * mathjs is loaded when the first rule is compiled, not at start-up: loading it costs about half a
  * second of CPU, and the default configuration has no rule.
  */
-let mathParse: ((expr: string) => MathNode) | null = null;
+let mathjs: MathJsInstance | null = null;
+function math(): MathJsInstance {
+  if (mathjs === null) {
+    const m = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
+    // An instance of our own, with the operand check compiled rules call (see checkOperands).
+    mathjs = m.create(m.all);
+    mathjs.import({ [OPERAND_CHECK]: checkOperand });
+  }
+  return mathjs;
+}
 function parse(expr: string): MathNode {
-  mathParse ??= (createRequire(import.meta.url)('mathjs') as typeof import('mathjs')).parse;
-  return mathParse(expr);
+  return math().parse(expr);
+}
+
+/** The function every compared value passes through (checkOperands): a name no rule can call (functions are whitelisted). */
+const OPERAND_CHECK = 'rule_operand';
+
+/**
+ * Returns `value` when it is a finite real number; otherwise throws, naming the operand. mathjs computes
+ * 0 / 0 as NaN, 1 / 0 as Infinity and sqrt(-1) as a complex number, and compares them without a word
+ * (NaN < 3 is false): a rule would quietly not fire (or fire) for that stream.
+ */
+function checkOperand(text: string, value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  throw new Error(`${text} is ${describeValue(value)}, not a finite number`);
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (v !== null && typeof v === 'object' && (v as { isComplex?: boolean }).isComplex) return `complex (${String(v)})`;
+  return v === undefined ? 'undefined' : String(v);
 }
 
 const VARIABLES = new Set<string>(METRIC_VARIABLES);
@@ -126,5 +153,48 @@ export function compileRule(rule: RuleConfig): CompiledRule {
   if (typeOf(node, rule) !== 'boolean') {
     throw new RuleError(rule.name, null, 'expression is a number, not a condition (use a comparison such as mos < 3.6)', rule.when);
   }
-  return { name: rule.name, when: rule.when, intervalS: rule.intervalS, code: node.compile() };
+  checkConstants(node, rule);
+  return { name: rule.name, when: rule.when, intervalS: rule.intervalS, code: checkOperands(node).compile() };
+}
+
+const hasVariable = (n: MathNode): boolean => n.filter((x) => x.type === 'SymbolNode' && VARIABLES.has((x as MathNode & { name: string }).name)).length > 0;
+
+/**
+ * What fails whatever the stream, found at compile time: a part without variables that is not a finite
+ * number (1 / 0, sqrt(-1), log10(0)), and a function refusing its constant arguments (round(mos, 1.5)).
+ */
+function checkConstants(root: MathNode, rule: RuleConfig): void {
+  root.traverse((node, _path, parent) => {
+    if (node.type === 'SymbolNode' || node.type === 'ConstantNode' || hasVariable(node)) return;
+    if (parent !== null && !hasVariable(parent)) return; // inside a larger constant part
+    let value: unknown;
+    try {
+      value = node.compile().evaluate({});
+    } catch (e) {
+      throw new RuleError(rule.name, null, `${node.toString()} cannot be computed: ${(e as Error).message}`, rule.when);
+    }
+    if (typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
+      throw new RuleError(rule.name, null, `${node.toString()} is ${describeValue(value)}, not a finite number`, rule.when);
+    }
+  });
+  root.traverse((node) => {
+    const n = node as MathNode & { fn?: { name?: string }; args?: MathNode[] };
+    if (n.type !== 'FunctionNode' || n.fn?.name !== 'round' || n.args!.length !== 2 || hasVariable(n.args![1])) return;
+    const decimals = n.args![1].compile().evaluate({}) as unknown;
+    if (!(typeof decimals === 'number' && Number.isInteger(decimals) && decimals >= 0 && decimals <= 15)) {
+      throw new RuleError(rule.name, symbolPosition(rule.when, 'round'), `round()'s decimals must be an integer from 0 to 15, got ${n.args![1].toString()}`, rule.when);
+    }
+  });
+}
+
+/** The tree with every compared value passed through OPERAND_CHECK (checkOperand) with its text. */
+function checkOperands(root: MathNode): MathNode {
+  const m = math();
+  const wrap = (a: MathNode): MathNode => new m.FunctionNode(new m.SymbolNode(OPERAND_CHECK), [new m.ConstantNode(a.toString()), a]);
+  return root.transform((node) => {
+    const n = node as MathNode & Record<string, any>;
+    if (n.type === 'OperatorNode' && RELATIONAL.has(n.fn)) return new m.OperatorNode(n.op, n.fn, (n.args as MathNode[]).map(wrap));
+    if (n.type === 'RelationalNode') return new m.RelationalNode(n.conditionals as string[], (n.params as MathNode[]).map(wrap));
+    return node;
+  });
 }

@@ -14,6 +14,12 @@ export interface SchedulerConfig {
   pick?: 'first' | 'shortest';
 }
 
+/** A rule's evaluation errors: how many, and the latest one's text. */
+export interface RuleErrorCount {
+  count: number;
+  lastError: string;
+}
+
 /** At most 31 rules: a stream's firing set is one 32-bit mask. */
 export const MAX_RULES = 31;
 
@@ -42,8 +48,14 @@ export class ReportScheduler {
   private slotLimit = 0;
   // mathjs only accepts plain objects or Maps as a scope: one plain object, refilled at each evaluation.
   private readonly scope: Record<string, number> = {};
-  /** Rule evaluations that threw at run time (counted; the rule counts as not firing). */
-  evaluationErrors = 0;
+  /**
+   * Evaluations that failed at run time, by rule name, since start (a rule a reload removes keeps its
+   * count): a value compared that is no finite number (0 / 0, sqrt of a negative), or a function refusing
+   * its arguments. The rule counts as not firing for that stream at that interval.
+   */
+  readonly errors = new Map<string, RuleErrorCount>();
+  /** Told each failed evaluation (for a rate-limited log line). */
+  onError: ((rule: string, error: string) => void) | null = null;
   /** Set by evaluate(): the rules that STOPPED firing for that slot (bit i = rules[i]). */
   lastCleared = 0;
   /** rules[0..configuredRules) are the configured ones; after them, rules a reload removed while firing. */
@@ -166,8 +178,8 @@ export class ReportScheduler {
       let fired = false;
       try {
         fired = rules[i].code.evaluate(scope) === true;
-      } catch {
-        this.evaluationErrors++;
+      } catch (e) {
+        this.failed(rules[i].name, (e as Error).message);
       }
       if (fired) mask |= 1 << i;
     }
@@ -178,6 +190,14 @@ export class ReportScheduler {
     this.intervalMs[slot] = interval;
     this.dueMs[slot] = nowMs + interval;
     return started;
+  }
+
+  private failed(rule: string, error: string): void {
+    let c = this.errors.get(rule);
+    if (c === undefined) this.errors.set(rule, (c = { count: 0, lastError: '' }));
+    c.count++;
+    c.lastError = error;
+    this.onError?.(rule, error);
   }
 
   /** The interval (ms) of a stream firing `mask`: the picked firing rule's, else the base interval. */

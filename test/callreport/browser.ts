@@ -32,8 +32,9 @@ export interface OpenedPage {
   requests: string[];
 }
 
-export async function openPage(browser: Browser, url: string, allowedPrefix: string): Promise<OpenedPage> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+/** `timezoneId` is the browser's local time zone (the machine's when not given). */
+export async function openPage(browser: Browser, url: string, allowedPrefix: string, timezoneId?: string): Promise<OpenedPage> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, timezoneId });
   const errors: string[] = [];
   const requests: string[] = [];
   page.on('console', (m) => {

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callLearnedAtReinvite, classicPcap } from '../../src/gen/index.js';
-import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+import type { Page } from 'playwright-core';
+import { unpackCallReport, type PackedCallReport } from '../../src/callreport/index.js';
+import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
+import { chromiumInstalled, launch, openPage, screenshot, type OpenedPage } from './browser.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
 const FIELD = new URL('../../../shared/captures/field/', import.meta.url).pathname;
@@ -53,6 +55,107 @@ function replay(parent: string, file: string, extra: string[] = []): Replayed {
   return { html, streamsPerCall };
 }
 
+interface Party {
+  ip: string;
+  port: number;
+}
+
+/** An answered PCMA call from a to b: INVITE, 200 OK and ACK from t0Ms; its dialog, to end it. */
+function answered(t: CaptureTimeline, callId: string, a: Party, b: Party, t0Ms: number): DialogWriter {
+  const d = new DialogWriter(t, callId, a.ip, b.ip);
+  const audio = (p: Party) => ({ ip: p.ip, media: [{ port: p.port, formats: [8] }] });
+  const c = d.invite(t0Ms, audio(a));
+  d.respond(t0Ms + 50, 200, c, audio(b));
+  d.ack(t0Ms + 60, c);
+  return d;
+}
+
+/** `count` PCMA packets of `ms` ms of audio each, one every `ms` from `firstMs`. */
+function paced(t: CaptureTimeline, from: Party, to: Party, ssrc: number, firstMs: number, ms: number, count: number): void {
+  const payload = new Uint8Array(ms * 8).fill(0xd5);
+  for (let i = 0; i < count; i++) t.add(firstMs + i * ms, udpFrame(from.ip, from.port, to.ip, to.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * ms * 8, ssrc, payload })));
+}
+
+/**
+ * A call of 10 s with two streams that report at different times: a->b at 20 ms packets, b->a at 40 ms
+ * (so their delta lines lie apart), starting 300 ms later.
+ */
+function twoPaceCall(t0Ms: number): { pcap: Buffer; callId: string } {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.9.0.1', port: 40000 };
+  const b = { ip: '10.9.0.2', port: 50000 };
+  const d = answered(t, 'two-pace@gen', a, b, t0Ms);
+  paced(t, a, b, 0xa, t0Ms + 100, 20, 500);
+  paced(t, b, a, 0xb, t0Ms + 400, 40, 243);
+  d.bye(t0Ms + 10_200);
+  return { pcap: classicPcap(t.records()), callId: 'two-pace@gen' };
+}
+
+/** A call of `seconds` with one stream each way, a packet every 100 ms (few packets for many intervals). */
+function longCall(t0Ms: number, seconds: number): { pcap: Buffer; callId: string } {
+  const t = new CaptureTimeline();
+  const a = { ip: '10.8.0.1', port: 40000 };
+  const b = { ip: '10.8.0.2', port: 50000 };
+  const d = answered(t, 'long@gen', a, b, t0Ms);
+  paced(t, a, b, 0xa, t0Ms + 100, 100, seconds * 10);
+  paced(t, b, a, 0xb, t0Ms + 130, 100, seconds * 10);
+  d.bye(t0Ms + 200 + seconds * 1000);
+  return { pcap: classicPcap(t.records()), callId: 'long@gen' };
+}
+
+/** The report data embedded in a written page. */
+function embedded(html: string): ReturnType<typeof unpackCallReport> {
+  const json = /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(readFileSync(html, 'utf8'))![1]!;
+  return unpackCallReport(JSON.parse(json) as PackedCallReport);
+}
+
+/** Markup, quotes and line separators a SIP peer can put in any header or reason phrase. */
+const HOSTILE = `</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">'"\u2028\u2029&amp;`;
+
+/** An answered call whose Call-ID, User-Agent, From user, reason phrase and CSeq carry HOSTILE. */
+function hostileCall(t0Ms: number): { pcap: Buffer; callId: string; from: string; ringing: string } {
+  const t = new CaptureTimeline();
+  const callId = `evil${HOSTILE}@host`;
+  const from = `al<img/src=x/onerror=window.pwned=3//@example.com`;
+  const headers: Array<[string, string]> = [['User-Agent', HOSTILE]];
+  const withFrom = (m: string) => m.replace(/^From: .*$/m, `From: "${HOSTILE}" <sip:${from}>;tag=a`);
+  const sdp = (ip: string, port: number) => sdpBody({ ip, media: [{ port, formats: [8] }] });
+  const ringing = `180 ${HOSTILE}`;
+  t.sip(t0Ms, '10.0.0.1', '10.0.0.2', withFrom(sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: sdp('10.0.0.1', 40000), headers })));
+  t.sip(t0Ms + 50, '10.0.0.2', '10.0.0.1', sipResponse(180, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE', headers }).replace('180 Ringing', ringing));
+  t.sip(t0Ms + 100, '10.0.0.2', '10.0.0.1', sipResponse(200, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: `INVITE${HOSTILE}`, body: sdp('10.0.0.2', 50000), headers }));
+  t.sip(t0Ms + 120, '10.0.0.1', '10.0.0.2', sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b', cseq: 1, headers }));
+  t.rtp(t0Ms + 200, '10.0.0.1', 40000, '10.0.0.2', 50000, { ssrc: 0x1111, seq: 1, ts: 0, count: 150 });
+  t.sip(t0Ms + 3300, '10.0.0.1', '10.0.0.2', sipRequest('BYE', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b', cseq: 2, headers }));
+  return { pcap: classicPcap(t.records()), callId, from, ringing };
+}
+
+/** Share of the columns of a chart's plot area where a pixel has (about) the colour `css`. */
+async function columnsWithColour(page: Page, metric: string, css: string): Promise<number> {
+  return page.evaluate(([metric, css]) => {
+    const [r, g, b] = css.match(/\d+/g)!.map(Number) as [number, number, number];
+    const box = document.querySelector(`.chart[data-metric="${metric}"]`)!;
+    const canvas = box.querySelector('canvas')!;
+    const c = canvas.getBoundingClientRect();
+    const over = box.querySelector('.u-over')!.getBoundingClientRect();
+    const k = canvas.width / c.width;
+    const x0 = Math.round((over.left - c.left) * k);
+    const w = Math.round(over.width * k);
+    const img = canvas.getContext('2d')!.getImageData(x0, 0, w, canvas.height).data;
+    let hit = 0;
+    for (let x = 0; x < w; x++) {
+      for (let y = 0; y < canvas.height; y++) {
+        const i = (y * w + x) * 4;
+        if (Math.abs(img[i]! - r) + Math.abs(img[i + 1]! - g) + Math.abs(img[i + 2]! - b) < 60) {
+          hit++;
+          break;
+        }
+      }
+    }
+    return hit / w;
+  }, [metric, css] as const);
+}
+
 describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
   let browser: Browser;
   let dir: string;
@@ -64,6 +167,28 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     await browser?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** `pcap` written as NAME.pcap in the test's folder and replayed to --html. */
+  function replayed(name: string, pcap: Buffer): Replayed & { file: string } {
+    const file = join(dir, `${name}.pcap`);
+    writeFileSync(file, pcap);
+    return { ...replay(dir, file), file };
+  }
+
+  /** twoPaceCall's page, its call's charts drawn. */
+  async function twoPacePage(name: string): Promise<OpenedPage> {
+    const call = twoPaceCall(1_750_000_000_000);
+    const o = await opened(replayed(name, call.pcap));
+    await o.page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+    return o;
+  }
+
+  /** The run's page in chromium (in `timezoneId`, else the machine's zone), rendered. */
+  async function opened(run: Replayed, timezoneId?: string): Promise<OpenedPage> {
+    const o = await openPage(browser, pathToFileURL(run.html).href, 'file:', timezoneId);
+    await o.page.waitForSelector('body[data-ready]');
+    return o;
+  }
 
   it('isa-real-call: every call, message and stream rendered; ladder shows the re-INVITEs and the media moves', async () => {
     const file = join(FIELD, 'isa-real-call.pcap');
@@ -131,6 +256,128 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(await page.locator('#meta').textContent()).toContain(`${perCall.size - listed} other SIP dialogs`);
     // Paginated: at most 50 rows a page.
     expect(await page.locator('#calls tr.call').count()).toBe(Math.min(50, listed));
+    expect(errors).toEqual([]);
+  });
+
+  it("a stream's delta and loss are lines from interval to interval, not broken where another stream of the call reports", async () => {
+    const { page, errors } = await twoPacePage('two-pace');
+    const colours = await page.locator('#call-streams .swatch').evaluateAll((es) => es.map((e) => getComputedStyle(e).backgroundColor));
+    expect(colours).toHaveLength(2);
+    // Each stream's points span about 80 % of the plot's width: a line covers that, points alone (4 px
+    // a second) a few per cent. The delta lines lie apart; the loss lines (0 %) on each other, the one
+    // drawn last on top.
+    for (const colour of colours) expect(await columnsWithColour(page, 'delta', colour)).toBeGreaterThan(0.6);
+    expect(await columnsWithColour(page, 'loss', colours[1]!)).toBeGreaterThan(0.6);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows every time in UTC, the charts too, whatever time zone the browser is in', async () => {
+    const call = twoPaceCall(Date.UTC(2025, 5, 15, 23, 59, 55)); // crosses midnight UTC
+    const run = replayed('two-pace-midnight', call.pcap);
+    const shots: Buffer[] = [];
+    for (const zone of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
+      const { page, errors } = await opened(run, zone);
+      await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+      expect(await page.locator('#calls th[data-col="start"]').textContent()).toContain('UTC');
+      expect(await page.locator('#calls tr.call td:nth-child(3)').textContent()).toBe('2025-06-15 23:59:55.000');
+      shots.push(await page.locator('#detail').screenshot());
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+    // The charts' time axes (drawn on canvas) and the ladder's read the same in every zone.
+    expect(shots[1]!.equals(shots[0]!)).toBe(true);
+    expect(shots[2]!.equals(shots[0]!)).toBe(true);
+  });
+
+  it('text from the wire (markup, quotes, U+2028) shows as text, runs nothing, and loses no message', async () => {
+    const call = hostileCall(1_750_000_000_000);
+    const run = replayed('hostile', call.pcap);
+    const { perCall } = tsharkSip(run.file);
+    const { page, errors, requests } = await opened(run);
+    await page.waitForSelector('#detail[data-call-id] #messages');
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('#calls tr.call td:nth-child(1)').textContent()).toBe(call.callId);
+    expect(await page.locator('#calls tr.call td:nth-child(2)').textContent()).toBe(`${call.from} → bob@example.com`);
+    expect(await page.locator('#messages tbody tr').count()).toBe(perCall.get(call.callId));
+    expect(await page.locator('#messages tbody tr td:nth-child(4)').allTextContents()).toContain(call.ringing);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+  });
+
+  it('a call of 75 min is charted at one resolution from its start to its end, and the page says it is thinned', async () => {
+    const call = longCall(1_750_000_000_000, 4500);
+    const run = replayed('long', call.pcap);
+    const streams = embedded(run.html).streams;
+    expect(streams).toHaveLength(2);
+    for (const s of streams) {
+      expect(s.thinned).toBe(true);
+      // Over its bound of 2,000 points, 4,500 intervals: every point stands for the same run of them
+      // (the last for what remains).
+      const gaps = s.series.t.slice(1, -1).map((t, i) => t - s.series.t[i]!);
+      expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThan(100);
+      expect(s.series.t.length).toBeGreaterThan(1000);
+    }
+    const { page, errors } = await opened(run);
+    await page.waitForSelector(`#detail[data-call-id="${call.callId}"] .chart[data-metric="mos"] canvas`);
+    expect(await page.locator('#detail p.thinned').textContent()).toMatch(/one point per about [24] s/);
+    expect(errors).toEqual([]);
+  });
+
+  it('a duration that rounds up to a whole minute reads as that minute', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    const durations: Array<[string, number, string]> = [['short@gen', 59_970, '1 min 0 s'], ['two@gen', 119_600, '2 min 0 s'], ['odd@gen', 61_400, '1 min 1 s']];
+    for (const [callId, ms] of durations) {
+      const d = new DialogWriter(t, callId, '10.6.0.1', '10.6.0.2');
+      const c = d.invite(t0, null);
+      d.respond(t0 + 10, 200, c, null);
+      d.bye(t0 + ms);
+    }
+    const run = replayed('durations', t.pcap());
+    const { page, errors } = await opened(run);
+    for (const [callId, , shown] of durations) expect(await page.locator(`#calls tr.call[data-call-id="${callId}"] td:nth-child(4)`).textContent()).toBe(shown);
+    expect(errors).toEqual([]);
+  });
+
+  it('among many calls, one is found by part of its Call-ID, From or To', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    for (let i = 0; i < 160; i++) {
+      const d = new DialogWriter(t, `many-${i}@gen`, '10.5.0.1', '10.5.0.2');
+      const c = d.invite(t0 + i * 10, null);
+      d.respond(t0 + i * 10 + 5, 486, c, null);
+    }
+    const run = replayed('many', t.pcap());
+    const { page, errors } = await opened(run);
+    expect(await page.locator('#calls tr.call').count()).toBe(50);
+    const filter = page.locator('#call-filter');
+    expect(await filter.count()).toBe(1);
+    await filter.fill('MANY-137@');
+    await page.waitForSelector('#calls-pager:has-text("(1)")');
+    expect(await page.locator('#calls tr.call').evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.callId))).toEqual(['many-137@gen']);
+    await page.locator('#calls tr.call').click();
+    await page.waitForSelector('#detail[data-call-id="many-137@gen"]');
+    await filter.fill('bob@example');
+    await page.waitForSelector('#calls-pager:has-text("(160)")');
+    await filter.fill('no such call');
+    await page.waitForSelector('#calls p.empty');
+    expect(await page.locator('#calls').getAttribute('data-total')).toBe('160');
+    expect(errors).toEqual([]);
+  });
+
+  it("the charts share the ladder's time axis: a time is at the same x in the ladder and in every chart", async () => {
+    const { page, errors } = await twoPacePage('two-pace-axis');
+    // The lanes span the ladder's time range; each chart's plot area spans the same range.
+    const lane = await page.locator('svg.ladder line.lane').first().evaluate((l) => {
+      const left = l.closest('svg')!.getBoundingClientRect().left;
+      return [left + Number(l.getAttribute('x1')), left + Number(l.getAttribute('x2'))] as const;
+    });
+    for (const metric of ['delta', 'jitter', 'loss', 'mos']) {
+      const plot = (await page.locator(`.chart[data-metric="${metric}"] .u-over`).boundingBox())!;
+      expect(Math.abs(plot.x - lane[0]), `${metric}: left edge`).toBeLessThan(1.5);
+      expect(Math.abs(plot.x + plot.width - lane[1]), `${metric}: right edge`).toBeLessThan(1.5);
+    }
     expect(errors).toEqual([]);
   });
 });

@@ -55,6 +55,23 @@ describe('call report recorder', () => {
     expect(again.series).toEqual(s.series);
   });
 
+  it('a stream longer than its bound keeps one resolution over its whole length, each point the worst of its run', () => {
+    const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, maxPointsPerStream: 100 });
+    r.onSip(invite('c1', 0));
+    for (let i = 0; i < 1000; i++) r.onQos(periodic(i, 1000 * (i + 1), i === 3 ? 90 : 1, i === 998 ? 1.5 : 4.4));
+    const s = r.build('t', 1).streams[0]!;
+    expect(s.thinned).toBe(true);
+    expect(s.series.t.length).toBeLessThanOrEqual(100);
+    // 1,000 intervals at 100 points: merged in pairs four times, 16 intervals a point, the last point
+    // the 8 that remain (1000 - 62 * 16).
+    const gaps = s.series.t.slice(1).map((t, i) => t - s.series.t[i]!);
+    expect(new Set(gaps.slice(0, -1))).toEqual(new Set([16_000]));
+    expect(gaps.at(-1)).toBe(8000);
+    expect(s.series.t.at(-1)).toBe(1_000_000);
+    expect(s.series.jitter[0]).toBe(90);
+    expect(s.series.mos.at(-1)).toBe(1.5);
+  });
+
   it('a live recorder forgets the least recently active dialogs first', () => {
     const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2 });
     r.onSip(invite('a', 1));

@@ -95,6 +95,40 @@ describe('report files that cannot be written', () => {
   });
 });
 
+describe('--html when an input is no capture', () => {
+  const cli = join(root, 'dist/cli.js'); // the page script the report embeds is built beside it
+  /** The Call-IDs of the report a page embeds. */
+  const callIds = (page: string): string[] => {
+    const packed = JSON.parse(/id="report-data">(.*?)<\/script>/s.exec(readFileSync(page, 'utf8'))![1]!) as { strings: string[]; calls: Array<[number]> };
+    return packed.calls.map((c) => packed.strings[c[0]]!);
+  };
+
+  it('nothing analysed: exit 4 and the page at the path is left as it was, not replaced by an empty report', () => {
+    const dir = mkdtempSync(join(tmp, 'html-nocapture-'));
+    const page = join(dir, 'call.html');
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a capture\n');
+    expect(spawnSync(process.execPath, [cli, 'replay', CALL, '--html', page], { env: childEnv() }).status).toBe(0);
+    const before = readFileSync(page, 'utf8');
+    expect(callIds(page).length).toBeGreaterThan(0);
+    const r = spawnSync(process.execPath, [cli, 'replay', text, '--html', page], { env: childEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(4);
+    expect(readFileSync(page, 'utf8')).toBe(before);
+    expect(readdirSync(dir).sort()).toEqual(['call.html', 'notes.txt']);
+  });
+
+  it('one capture analysed beside it: exit 4, the page covers that capture, as the table does', () => {
+    const dir = mkdtempSync(join(tmp, 'html-onecapture-'));
+    const page = join(dir, 'call.html');
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a capture\n');
+    const r = spawnSync(process.execPath, [cli, 'replay', CALL, text, '--html', page], { env: childEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(4);
+    expect(tableRows(r.stdout).length).toBeGreaterThan(0);
+    expect(callIds(page).length).toBeGreaterThan(0);
+  });
+});
+
 describe('a capture of a link type the decoder does not know', () => {
   /** The call capture (Ethernet frames) with its file header's link type set to `linkType`. */
   function withLinkType(linkType: number): string {

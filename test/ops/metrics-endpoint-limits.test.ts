@@ -4,7 +4,7 @@
  * request, neither use up the probe's file descriptors nor keep /healthz and /metrics from answering.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,17 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
   });
 
   const probeFds = () => readdirSync(`/proc/${child.pid}/fd`).length;
+  /**
+   * The probe's end of the connection from clientPort has been accepted: /proc/net/tcp gives a socket
+   * still in the listen queue inode 0.
+   */
+  const accepted = (clientPort: number): boolean => {
+    const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
+    return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1]?.endsWith(`:${hex(port)}`) && f[2]?.endsWith(`:${hex(clientPort)}`) && f[9] !== '0';
+    });
+  };
 
   it(`${IDLE_CONNECTIONS} idle connections: the probe sheds them down to ${MAX_CONNECTIONS} and /healthz answers throughout`, async () => {
     const before = probeFds();
@@ -87,6 +98,34 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('rtpprobe_capture_running 1');
   }, 240_000);
+
+  it('a health check whose request waits in the kernel while the probe is stalled is read before the connections beyond the cap are shed', async () => {
+    // The probe stalled (SIGSTOP stands in for a loaded host) after accepting the health check's connection;
+    // meanwhile connections beyond the cap queue up, then the request is sent. On waking, the health check is
+    // the oldest connection and older than the grace period: it must be read before anything is shed.
+    const health = await openSocket(port);
+    expect(await until(() => accepted(health.localPort!), 30_000), 'the probe accepts the connection').toBe(true);
+    let answer = '';
+    const answered = new Promise<string>((resolve) => {
+      health.on('data', (d: Buffer) => (answer += d.toString()));
+      health.on('error', () => resolve(answer));
+      health.on('close', () => resolve(answer));
+    });
+    process.kill(child.pid!, 'SIGSTOP');
+    try {
+      const queued = await Promise.all(Array.from({ length: 3 * MAX_CONNECTIONS }, () => openSocket(port)));
+      for (const s of queued) {
+        s.on('error', () => {});
+        clients.push(s);
+      }
+      health.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      // The stall outlasts the grace period a new connection has before it can be shed (250 ms).
+      await new Promise((r) => setTimeout(r, 600));
+    } finally {
+      process.kill(child.pid!, 'SIGCONT');
+    }
+    expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+  }, 60_000);
 
   it('connections that stay idle (or never finish their request) are closed after metrics.idle_timeout_ms', async () => {
     const t0 = Date.now(); // before the connections exist: the probe's idle timers start later

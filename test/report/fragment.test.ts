@@ -45,7 +45,7 @@ function call(full: number, tail: number, tailLost: number): { periodic: QosRepo
   }
   const tailSnap = createStreamSnapshot();
   engine.snapshot(slot, tailSnap);
-  const fin = rep.onStreamEnd(tailSnap, input, 'FINAL')!.report;
+  const fin = rep.onStreamEnd(tailSnap, input, 'FINAL', tailSnap.lastSeenMs).at(-1)!.report;
   return { periodic, fin, tailSnap };
 }
 

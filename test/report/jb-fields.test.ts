@@ -72,7 +72,7 @@ describe('jitter-buffer report fields', () => {
     expect(periodic[1].MOS as number).toBeLessThan(4.2);
     expect(periodic[1].DISCARDS_F1 as number).toBeGreaterThan(0);
     expect(periodic[1].DISCARDS_F2).toBe(0);
-    const fin = rep.onStreamEnd(final, input, 'FINAL')!.report;
+    const fin = rep.onStreamEnd(final, input, 'FINAL', final.lastSeenMs).at(-1)!.report;
     expect(fin.WORST_MOS).toBe(periodic[1].MOS);
     expect(fin.WORST_MOS_START).toBe(periodic[1].REPORT_START);
     expect(fin.WORST_MOS_END).toBe(periodic[1].REPORT_END);
@@ -116,7 +116,7 @@ describe('RFC 3611 burst and gap metrics of a known loss pattern', () => {
     engine.snapshot(slot, final);
     const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
     rep.streamStarted(slot, 0);
-    const fin = rep.onStreamEnd(final, input, 'FINAL')!.report;
+    const fin = rep.onStreamEnd(final, input, 'FINAL', final.lastSeenMs).at(-1)!.report;
     // One burst of 5 packets (100 ms), all lost; two gaps of 995 packets together (19.9 s), 20 lost.
     expect(fin).toMatchObject({ PACKET_LOSS: 25, XR_LOSS_RATE: 2.5, XR_DISCARD_RATE: 0, XR_BURST_DENSITY: 100, XR_BURST_DURATION: 100 });
     expect(fin).toMatchObject({ XR_GAP_DENSITY: Math.round((100_000 * 20) / 995) / 1000, XR_GAP_DURATION: (995 * 20) / 2 });

@@ -40,8 +40,7 @@ function run(file: string, intervalS: number) {
     onStreamStart: (slot) => reporter.streamStarted(slot, engine.nowMs),
     onStreamEnd: (slot) => {
       engine.snapshot(slot, snap);
-      const out = reporter.onStreamEnd(snap, input(), 'FINAL');
-      if (out) reports.push(out.report);
+      for (const out of reporter.onStreamEnd(snap, input(), 'FINAL', engine.nowMs)) reports.push(out.report);
     },
   });
   const decoder = new PacketDecoder();

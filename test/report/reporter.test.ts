@@ -22,8 +22,10 @@ describe('QosReporter (report stage end to end)', () => {
     expect(b[1].report).toMatchObject({ ALERT_RULE: 'lossy', MOS: round3(3.9231), INTERVAL_S: 2 });
     expect(rep.scheduler.nextDueMs(2)).toBe(22_000);
     expect(rep.onInterval(s2, input, 22_000).map((o) => o.report.TYPE)).toEqual(['PERIODIC']);
-    const fin = rep.onStreamEnd(snapshot({ slot: 2, interval: counters() }), input, 'HANGUP')!;
-    expect(fin.report.TYPE).toBe('HANGUP');
+    const end = rep.onStreamEnd(snapshot({ slot: 2, interval: counters() }), input, 'HANGUP', 23_000);
+    // The rule still fired: its CLEARED (on the last period, as a CLEARED while the stream runs) before the HANGUP.
+    expect(end.map((o) => [o.report.TYPE, o.report.ALERT_RULE, o.report.CLEAR_REASON, o.report.INTERVAL_S])).toEqual([['CLEARED', 'lossy', 'stream-ended', 2], ['HANGUP', undefined, undefined, undefined]]);
+    const fin = end[1];
     expect(fin.report.MOS).toBe(round3((4.4094 + 2 * 3.9231) / 3));
     expect(rep.scheduler.isActive(2)).toBe(false);
   });

@@ -40,6 +40,39 @@ describe('rule compilation', () => {
     expect(() => new ReportScheduler({ baseIntervalS: 30, rules: [rules[0], rules[0]] }, 4)).toThrow(/twice/);
   });
 
+  it('refuses a part that is no finite number whatever the stream, and a round() with impossible decimals', () => {
+    expect(() => compileRule({ name: 'inf', when: 'mos < 1 / 0', intervalS: 5 })).toThrow(/rule 'inf': 1 \/ 0 is Infinity, not a finite number/);
+    expect(() => compileRule({ name: 'cx', when: 'mos + sqrt(-4) > 1', intervalS: 5 })).toThrow(/rule 'cx': sqrt\(-4\) is complex \(2i\), not a finite number/);
+    expect(() => compileRule({ name: 'log', when: 'mos < 1 and log10(0) < mos', intervalS: 5 })).toThrow(/rule 'log': log10\(0\) is -Infinity/);
+    expect(() => compileRule({ name: 'dec', when: 'round(mos, 1.5) < 3', intervalS: 5 })).toThrow(/rule 'dec': round\(\)'s decimals must be an integer from 0 to 15, got 1.5 at position 0/);
+    // What fails for some values only is left to run time (counted there).
+    for (const when of ['lost / expected > 0.1', 'sqrt(skew_ms) > 2', '0 < mos < 1 / lost', 'round(mos, 2) < 3.55 and 2 > 1']) expect(() => compileRule({ name: 'r', when, intervalS: 1 })).not.toThrow();
+  });
+
+  it('a compared value that is not a finite number fails the evaluation, naming it, instead of comparing false', () => {
+    const errors: string[] = [];
+    const s = new ReportScheduler({ baseIntervalS: 10, rules: [
+      { name: 'ratio', when: 'lost / expected > 0.1', intervalS: 2 },
+      { name: 'chained', when: '0 < mos < 1 / lost', intervalS: 2 },
+      { name: 'skew', when: 'not (sqrt(skew_ms) > 2)', intervalS: 2 },
+      { name: 'plain', when: 'packets > 0', intervalS: 2 },
+    ] }, 4);
+    s.onError = (rule, error) => errors.push(`${rule}: ${error}`);
+    const m = new IntervalMetrics();
+    Object.assign(m, { lost: 0, expected: 0, mos: 4, skew_ms: -9, packets: 3 });
+    s.start(1, 0);
+    // Only the rule that could be evaluated fires: NaN, Infinity and complex values would have compared false (or true under not).
+    expect(s.evaluate(1, m, 10_000)).toBe(0b1000);
+    expect(errors).toEqual([
+      'ratio: lost / expected is NaN, not a finite number',
+      'chained: 1 / lost is Infinity, not a finite number',
+      'skew: sqrt(skew_ms) is complex (3i), not a finite number',
+    ]);
+    Object.assign(m, { lost: 2, expected: 10, skew_ms: 1 });
+    expect(s.evaluate(1, m, 12_000)).toBe(0b0101); // evaluated again: ratio and skew start firing (4 < 1 / 2 is false)
+    expect([...s.errors].map(([rule, e]) => [rule, e.count])).toEqual([['ratio', 1], ['chained', 1], ['skew', 1]]);
+  });
+
   it('documents every variable the scope fills', () => {
     const m = new IntervalMetrics();
     expect(Object.keys(m).sort()).toEqual([...METRIC_VARIABLES].sort());

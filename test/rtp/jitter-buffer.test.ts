@@ -398,7 +398,7 @@ describe('worked example (README)', () => {
     const { final } = run(stream(500, spikeDelay, burst));
     const rep = new QosReporter({ maxStreams: 4, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 } });
     rep.streamStarted(final.slot, final.firstSeenMs);
-    const out = rep.onStreamEnd(final, { callId: 'c1', xcid: null, codecName: 'PCMU', nodeName: 'n', dir: 0, party: 0, hostTimestamps: false, rttMs: 40 }, 'FINAL')!;
+    const out = rep.onStreamEnd(final, { callId: 'c1', xcid: null, codecName: 'PCMU', nodeName: 'n', dir: 0, party: 0, hostTimestamps: false, rttMs: 40 }, 'FINAL', final.lastSeenMs).at(-1)!;
     const r = out.report;
     expect(r.MOS).toBe(r.MOS_ADAPT);
     expect(r.DISCARDS_F1).toBe(80);

@@ -8,6 +8,9 @@ import type { CallReportData, ReportCall, ReportStream } from '../model.js';
 import { unpackCallReport, type PackedCallReport } from '../pack.js';
 
 const PAGE_SIZE = 50;
+/** The time axis's margins in the ladder and in the charts, px: a time is at the same x in all of them. */
+const AXIS_LEFT = 130;
+const AXIS_RIGHT = 20;
 const LABEL_ROWS = 6;
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
@@ -16,6 +19,8 @@ type CallColumn = 'callId' | 'parties' | 'start' | 'duration' | 'worstMos' | 'lo
 interface State {
   data: CallReportData;
   sort: { col: CallColumn; asc: boolean } | null;
+  /** The find box's text, lower case: calls whose Call-ID, From or To contain it ('' = all). */
+  filter: string;
   page: number;
   orphanPage: number;
   selected: string | null;
@@ -46,15 +51,23 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
   return e;
 }
 
+/** Times are UTC everywhere on the page (a capture does not say its zone; the reader's may differ). */
 function fmtTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** uPlot's axis and legend dates in UTC, as the rest of the page (uPlot's default is the browser's zone). */
+function utcDate(s: number): Date {
+  return uPlot.tzDate(new Date(s * 1000), 'UTC');
+}
+
 function fmtDuration(ms: number): string {
-  const s = Math.max(0, ms) / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
+  const tenths = Math.round(Math.max(0, ms) / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  // Rounded to whole seconds before splitting: 119.6 s is 2 min 0 s, not 1 min 60 s.
+  const s = Math.round(ms / 1000);
   const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${m} min ${s - m * 60} s`;
 }
 
 function mosClass(mos: number): string {
@@ -83,7 +96,8 @@ function sortValue(c: ReportCall, col: CallColumn): string | number {
 }
 
 function sortedCalls(st: State): ReportCall[] {
-  const calls = st.data.calls.slice();
+  const f = st.filter;
+  const calls = f ? st.data.calls.filter((c) => [c.callId, c.from, c.to].some((v) => v.toLowerCase().includes(f))) : st.data.calls.slice();
   const s = st.sort;
   if (!s) return calls; // the data comes worst first
   calls.sort((a, b) => {
@@ -114,11 +128,11 @@ function renderCallList(st: State): void {
   host.dataset.total = String(st.data.calls.length);
   const calls = sortedCalls(st);
   if (calls.length === 0) {
-    host.append(el('p', { class: 'empty' }, 'No SIP call in this capture.'));
+    host.append(el('p', { class: 'empty' }, st.data.calls.length ? 'No call matches.' : 'No SIP call in this capture.'));
     return;
   }
   const cols: Array<[CallColumn, string]> = [
-    ['callId', 'Call-ID'], ['parties', 'From → To'], ['start', 'Start'], ['duration', 'Duration'],
+    ['callId', 'Call-ID'], ['parties', 'From → To'], ['start', 'Start (UTC)'], ['duration', 'Duration'],
     ['worstMos', 'Worst MOS'], ['lossPct', 'Loss %'], ['flags', 'Flags'],
   ];
   const head = el('tr');
@@ -190,8 +204,8 @@ function renderLadder(call: ReportCall, streams: ReportStream[], range: [number,
   };
   for (const m of call.messages) { lane(hostOf(m.src)); lane(hostOf(m.dst)); }
   for (const s of streams) { lane(hostOf(s.src)); lane(hostOf(s.dst)); }
-  const left = 130;
-  const right = 20;
+  const left = AXIS_LEFT;
+  const right = AXIS_RIGHT;
   const laneGap = 70;
   const top = 40;
   const height = top + Math.max(1, lanes.length - 1) * laneGap + 60;
@@ -292,15 +306,27 @@ function streamTable(streams: ReportStream[], id: string, onClick?: (s: ReportSt
 type Metric = 'delta' | 'jitter' | 'loss' | 'mos';
 const METRICS: Array<[Metric, string]> = [['delta', 'Delta (ms, interval mean)'], ['jitter', 'Jitter (ms)'], ['loss', 'Loss (%)'], ['mos', 'MOS']];
 
+/** What a point of a thinned series stands for (the report's meta line says one interval otherwise). */
+function thinningNote(streams: ReportStream[]): string {
+  const spans = streams.filter((s) => s.thinned && s.series.t.length > 1)
+    .map((s) => (s.series.t[s.series.t.length - 1]! - s.series.t[0]!) / (s.series.t.length - 1) / 1000);
+  if (!spans.length) return '';
+  return `Long series thinned to fit the page: one point per about ${Math.round(Math.max(...spans))} s, the worst of the intervals it stands for.`;
+}
+
 /** One chart per metric, every stream a series, x = time in s (uPlot's unit), markers for alerts and SIP. */
 function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], range: [number, number], marks: Array<{ t: number; kind: 'alert' | 'sip' }>, width: number): void {
+  const note = thinningNote(streams);
+  if (note) host.append(el('p', { class: 'summary thinned' }, note));
   // uPlot wants one shared x array: the union of the streams' interval end times.
   const xs = [...new Set(streams.flatMap((s) => s.series.t))].sort((a, b) => a - b);
   const index = new Map(xs.map((t, i) => [t, i]));
   for (const [metric, title] of METRICS) {
-    const data: Array<Array<number | null>> = [xs.map((t) => t / 1000)];
+    const data: Array<Array<number | null | undefined>> = [xs.map((t) => t / 1000)];
     for (const s of streams) {
-      const col: Array<number | null> = new Array(xs.length).fill(null);
+      // uPlot breaks a line at null (an interval without a value) and spans undefined: the times at
+      // which only other streams report.
+      const col: Array<number | null | undefined> = new Array(xs.length).fill(undefined);
       s.series.t.forEach((t, i) => { col[index.get(t)!] = s.series[metric][i]!; });
       data.push(col);
     }
@@ -310,6 +336,10 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
       title,
       width,
       height: 170,
+      tzDate: utcDate,
+      // The y axis fills the ladder's left margin: the plot area spans what the ladder's lanes span.
+      padding: [null, AXIS_RIGHT, null, 0],
+      axes: [{}, { size: AXIS_LEFT }],
       scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, y: { range: yRange(metric) } },
       series: [{}, ...streams.map((s, k) => ({ label: `${s.src}→${s.dst} ${s.ssrc}`, stroke: COLORS[k % COLORS.length]!, width: 1.5, spanGaps: metric === 'jitter' || metric === 'mos', points: { show: true, size: 4 } }))],
       legend: { show: metric === 'delta' },
@@ -423,7 +453,7 @@ function render(st: State): void {
   document.title = d.title;
   document.getElementById('title')!.textContent = d.title;
   document.getElementById('meta')!.textContent =
-    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...) · one point per ${d.intervalS} s report interval · generated ${fmtTime(d.generatedAt)}`;
+    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...) · one point per ${d.intervalS} s report interval · times in UTC · generated ${fmtTime(d.generatedAt)}`;
   renderCallList(st);
   renderOrphans(st);
   const orphan = st.orphan === null ? undefined : d.streams.find((s) => s.callId === null && streamKey(s) === st.orphan);
@@ -435,7 +465,14 @@ function render(st: State): void {
 }
 
 async function start(): Promise<void> {
-  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
+  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0 }, sort: null, filter: '', page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
+  // In the page's static part, not re-rendered: typing is not interrupted by a live refresh.
+  const find = document.getElementById('call-filter') as HTMLInputElement;
+  find.oninput = () => {
+    st.filter = find.value.trim().toLowerCase();
+    st.page = 0;
+    renderCallList(st);
+  };
   const live = window.RTPPROBE_LIVE;
   if (!live) {
     st.data = unpackCallReport(JSON.parse(document.getElementById('report-data')!.textContent!) as PackedCallReport);

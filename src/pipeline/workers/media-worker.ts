@@ -10,6 +10,7 @@ import type { LivePacketSource } from '../../capture/live/index.js';
 import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
 import { FINISH_PART_STREAMS, Pipeline, type RtcpFacts } from '../pipeline.js';
 import { mediaFaultLimits } from '../media-faults.js';
+import { ruleErrorReporter } from '../rule-errors.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
 import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
@@ -43,7 +44,7 @@ let mirror!: BindingMirror;
 const pipeline = new Pipeline(
   config,
   sink,
-  { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f) },
+  { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log) },
   (hooks) => (mirror = new BindingMirror(config, hooks)),
 );
 
@@ -143,6 +144,7 @@ function sendStats(): void {
       rtpNotMeasured: p.engine.heldDiscarded,
       srtcp: p.rtcpStats.srtcp,
       rtcpMalformed: p.rtcpStats.malformed,
+      ruleErrors: [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
       clockOffsetMs: p.clockOffsetMs,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },
     },

@@ -61,6 +61,8 @@ export interface WorkerStats {
   rtpNotMeasured: number;
   srtcp: number;
   rtcpMalformed: number;
+  /** Alert rule evaluation errors since start, by rule. */
+  ruleErrors: Array<[rule: string, count: number]>;
   /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
   clockOffsetMs: number;
   capture: { received: number; droppedKernel: number; droppedInterface: number };
