@@ -23,6 +23,7 @@ import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
+import { RecentStarts } from './recent-starts.js';
 import { MediaFaultMonitor, mediaFaultLimits } from './media-faults.js';
 import { sipMessageHook, type SipTarget } from './sip-out.js';
 
@@ -39,6 +40,12 @@ const SIP_SHUTDOWN_MS = 1000;
 /** Backlog size: 8,192 messages (0.4 s of 20,000 messages/s) in 8 MiB of payload. */
 const SIP_BACKLOG_MESSAGES = 8192;
 const SIP_BACKLOG_BYTES = 8 << 20;
+
+/**
+ * Stream starts remembered for bindings that arrive late (worker mode): at 1,000 new streams a second, a
+ * binding may arrive a second after its SIP was captured.
+ */
+const RECENT_STARTS = 1024;
 
 /** A jump of capture time this large (either way) is checked for a host clock step. */
 const CLOCK_STEP_MS = 1000;
@@ -126,6 +133,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly unattachedByPort = new Map<number, Set<number>>();
   /** Per slot: the two ports it is indexed under, -1 when not indexed. */
   private readonly unattachedPorts: Int32Array;
+  private readonly recentStarts = new RecentStarts(RECENT_STARTS);
   /** performance.now() until which this batch's SIP is handled inline. */
   private sipInlineUntil = 0;
   private sipDrainScheduled = false;
@@ -185,7 +193,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       },
     );
     const hooks: CallViewHooks = {
-      onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
+      onBinding: (id, a, b, c, e, port, sipMs) => this.onBinding(id, a, b, c, e, port, sipMs),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
       onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
       onCallAnswered: (callIndex, nowMs) => this.faults.answered(callIndex, nowMs),
@@ -582,6 +590,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
     if (id >= 0) this.attach(slot, id, byDestination);
     else this.indexUnattached(slot);
+    this.recentStarts.add(slot, this.pktMs);
     if (id < 0 && this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
     this.reporter.streamStarted(slot, e.nowMs);
     this.events.streamStarted?.();
@@ -628,8 +637,16 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.ctx.clear(slot);
   }
 
-  /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
-  private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
+  /**
+   * A binding appeared: streams already running on its address (early media, missed INVITE) join the call.
+   * `sipMs` (worker mode): the capture time of the SIP that made it, for streams that started since.
+   */
+  private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number, sipMs?: number): void {
+    this.attachUnattached(id, w0, w1, w2, w3, port);
+    if (sipMs !== undefined) this.rematchSince(id, w0, w1, w2, w3, port, sipMs);
+  }
+
+  private attachUnattached(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
     const e = this.engine;
     const onPort = this.unattachedByPort.get(port);
     if (onPort === undefined) return;
@@ -641,6 +658,29 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.attach(slot, id, false);
       }
     }
+  }
+
+  /**
+   * Binding `id` took (w, port) with SIP captured at `sinceMs`, and reaches this worker after streams that
+   * started since then chose their call without it: the address's previous binding (a call that ended
+   * moments before and still lingers there) or the other side's (the offer's, before the answer's came).
+   * Each such stream on the address is matched again as at its start (destination first, then source);
+   * one whose match is now this binding moves to it, its Call-ID, DIR and PARTY those one pipeline gives.
+   */
+  private rematchSince(id: number, w0: number, w1: number, w2: number, w3: number, port: number, sinceMs: number): void {
+    const e = this.engine;
+    const calls = this.calls;
+    this.recentStarts.forEachSince(sinceMs, (slot) => {
+      if (!e.isActive(slot)) return;
+      const onDst = e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3;
+      const onSrc = e.srcPort(slot) === port && e.srcAddrWord(slot, 0) === w0 && e.srcAddrWord(slot, 1) === w1 && e.srcAddrWord(slot, 2) === w2 && e.srcAddrWord(slot, 3) === w3;
+      if (!onDst && !onSrc) return;
+      const byDst = calls.findBinding(e.dstAddrWord(slot, 0), e.dstAddrWord(slot, 1), e.dstAddrWord(slot, 2), e.dstAddrWord(slot, 3), e.dstPort(slot));
+      const match = byDst >= 0 ? byDst : calls.findBinding(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot));
+      const byDestination = byDst >= 0;
+      if (match !== id || (this.ctx.binding[slot] === id && this.ctx.dir[slot] === (byDestination ? 0 : 1))) return;
+      this.attach(slot, id, byDestination);
+    });
   }
 
   private indexUnattached(slot: number): void {

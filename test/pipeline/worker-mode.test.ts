@@ -45,25 +45,33 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
  * `live`: once a second of capture time, as in a live run, each worker's wall-clock timer fires and the
  * owner gets what the pool gives it (each worker's touched calls and clock offset, then expiry at the wall
  * clock); capture time stands for the wall clock.
+ * `inFlightMs`: the owner's messages reach a worker only with its first packet captured this long after
+ * the SIP that caused them (a live worker reads its ring every capture.buffer_timeout_ms, then the SIP
+ * crosses to the owner and its bindings back): media right behind its SDP starts before its binding arrives.
  */
-function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false) {
+function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, inFlightMs = 0) {
   const single = collector();
   const p = new Pipeline(config, single.sink);
   for (const b of batches) p.processBatch(b);
   p.finish();
 
   const split = collector();
-  const pending: MainToWorker[][] = [[], []];
-  const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push(m)));
+  const pending: Array<Array<{ m: MainToWorker; dueMs: number }>> = [[], []];
+  let sentMs = 0;
+  const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push({ m, dueMs: sentMs + inFlightMs })));
   const mirrors: BindingMirror[] = [];
   const workers: Pipeline<BindingMirror>[] = [];
   for (const w of [0, 1]) {
     // RTCP facts go to the other worker, as the pool forwards them.
-    const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ t: 'rtcp', facts: [f] }) };
+    const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ m: { t: 'rtcp', facts: [f] }, dueMs: sentMs }) };
     workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks))));
   }
-  const deliver = (w: number) => {
-    for (const m of pending[w]!.splice(0)) {
+  /** Delivers the worker's messages due by capture time `nowMs`, in the order they were sent. */
+  const deliver = (w: number, nowMs = Number.POSITIVE_INFINITY) => {
+    const q = pending[w]!;
+    let n = 0;
+    while (n < q.length && q[n]!.dueMs <= nowMs) n++;
+    for (const { m } of q.splice(0, n)) {
       if (m.t === 'rtcp') m.facts.forEach((f) => workers[w]!.applyRtcpFacts(f));
       else mirrors[w]!.apply(m);
     }
@@ -87,7 +95,8 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       }
       const w = dec.decode(batch, i, pkt) ? workerOf(pkt) : 0;
       used[w]++;
-      deliver(w); // the worker drains bindings before its batch
+      sentMs = rawMs;
+      deliver(w, rawMs); // the worker drains bindings before its batch
       workers[w]!.processPacket(batch, i);
       const sip = mirrors[w]!.takeSip();
       if (sip) owner.onSip(sip);
@@ -129,6 +138,21 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     // The measured path serves both streams of the SIP leg and the relayed stream with the same SSRC.
     expect([...want.values()].filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(3);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('bindings in flight 100 ms behind their SDP: streams starting meanwhile join the call and side the SDP named, as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    // sip-rtp-dvi4: the second call's 200 OK names 10.0.2.20:6000 again 0.12 s after the first call's BYE
+    // (its media still lingers there), and its RTP follows 18 ms later. SIP_CALL_RTP_G711: the caller's RTP
+    // starts 51 ms after the 200 OK, its INVITE's binding (the caller's side) long known.
+    for (const file of ['sip-rtp-dvi4.pcap', 'SIP_CALL_RTP_G711.pcap']) {
+      const batches: PacketBatch[] = [];
+      for (const b of readCaptureBuffer(new Uint8Array(readFileSync(join(CAPTURES, file))))) batches.push(copyBatch(b));
+      // Even ports (RTP, SIP 5060) on worker 0, odd ones (RTCP) on worker 1, as in the RTCP case above.
+      const { want, got } = singleAndSplit(config, batches, (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, 100);
+      expect(Object.fromEntries(got), file).toEqual(Object.fromEntries(want));
+    }
   });
 
   it('a host clock step of 700 s (past the call idle timeout) in a live run: calls kept, every stream as in one pipeline', () => {

@@ -84,8 +84,12 @@ export type WorkerToMain =
   | { t: 'done' };
 
 export type MainToWorker =
-  /** One bound address of a binding (RTP, RTCP or NAT source); the binding object rides along. */
-  | { t: 'bind'; binding: MediaBinding; w: [number, number, number, number]; port: number; rtcp: boolean }
+  /**
+   * One bound address of a binding (RTP, RTCP or NAT source); the binding object rides along. `sipMs`: the
+   * capture time of the SIP message that gave the address to the binding (the owner's time, clock steps
+   * removed), which streams that started on the worker since then are re-matched against.
+   */
+  | { t: 'bind'; binding: MediaBinding; w: [number, number, number, number]; port: number; rtcp: boolean; sipMs: number }
   | { t: 'update'; binding: MediaBinding }
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
