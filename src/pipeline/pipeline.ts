@@ -24,6 +24,7 @@ import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
 import { RecentStarts } from './recent-starts.js';
+import { PendingByes, type ForwardedBye } from './pending-byes.js';
 import { MediaFaultMonitor, mediaFaultLimits } from './media-faults.js';
 import { sipMessageHook, type SipTarget } from './sip-out.js';
 
@@ -51,6 +52,12 @@ const RECENT_STARTS = 1024;
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
+/**
+ * An RTCP BYE from another worker waits for this pipeline's packets to reach its capture time, or for the
+ * wall clock to pass it by this much (packets captured before it have been read long since: a ring is read
+ * at least every capture.buffer_timeout_ms, 1 s at most).
+ */
+const PENDING_BYE_WALL_MS = 2000;
 /** A wall-clock tick this far from capture time (the timer runs once a second) may be a host clock step. */
 const WALL_STEP_MS = 3000;
 /** Wall-clock ticks such a jump waits for an RTP packet to measure the step. */
@@ -70,10 +77,13 @@ export interface PipelineEvents {
   rtcpFacts?(facts: RtcpFacts): void;
 }
 
-/** Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words and ports. */
+/**
+ * Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words, ports and
+ * capture time (ms, clock steps removed).
+ */
 export interface RtcpFacts {
   rtt: Array<[ssrc: number, rttMs: number]>;
-  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number }>;
+  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; atMs: number }>;
 }
 
 /**
@@ -119,7 +129,10 @@ export class Pipeline<C extends CallView = CallTracker> {
   private hostTimestamps = false;
   /** Round trips other pipelines measured (worker mode only), by SSRC. */
   private remoteRtt: Map<number, number> | null = null;
+  /** Capture time at which a packet calls tickAtPacket: the next tick, or an earlier pending BYE's time. */
   private nextTickMs = 0;
+  private tickDueMs = 0;
+  private readonly pendingByes = new PendingByes();
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
   private readonly sipPorts: SipPortSet;
@@ -490,7 +503,13 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   private tickAtPacket(): void {
-    this.tick(this.pktMs);
+    const now = this.pktMs;
+    if (now >= this.pendingByes.nextMs) this.endByeStreams(this.pendingByes.takeDue(now));
+    if (now >= this.tickDueMs) this.tick(now);
+    else {
+      if (now > this.nowMs) this.nowMs = now;
+      this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
+    }
   }
 
   /**
@@ -509,6 +528,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     this.heldWallTicks = 0;
+    this.endByeStreams(this.pendingByes.takeDue(now - PENDING_BYE_WALL_MS));
     this.tick(now);
   }
 
@@ -516,7 +536,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   tick(nowMs: number): void {
     if (nowMs > this.nowMs) this.nowMs = nowMs;
     const now = this.nowMs;
-    this.nextTickMs = now + TICK_MS;
+    this.tickDueMs = now + TICK_MS;
+    this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
     this.engine.expire(now);
     this.calls.expire(now);
     this.faults.tick(now);
@@ -559,6 +580,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (!this.finishing) {
       this.finishing = true;
       this.finishSip();
+      this.endByeStreams(this.pendingByes.takeDue(Number.POSITIVE_INFINITY));
       this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     }
     const e = this.engine;
@@ -754,7 +776,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] === 203) {
-        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort });
+        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, atMs: this.pktMs });
       }
     }
     return facts;
@@ -800,7 +822,18 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
       remote.set(ssrc >>> 0, ms);
     }
+    // A BYE captured after this pipeline's latest packet waits for it (see PendingByes).
     for (const b of f.bye) {
+      if (b.atMs <= this.pktMs) this.endByeStreams([b]);
+      else {
+        this.pendingByes.add(b);
+        if (b.atMs < this.nextTickMs) this.nextTickMs = b.atMs;
+      }
+    }
+  }
+
+  private endByeStreams(byes: ForwardedBye[]): void {
+    for (const b of byes) {
       for (const ssrc of b.ssrcs) this.endByeStream(ssrc, b.src[0], b.src[1], b.src[2], b.src[3], b.dst[0], b.dst[1], b.dst[2], b.dst[3], b.srcPort, b.dstPort);
     }
   }

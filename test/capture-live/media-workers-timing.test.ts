@@ -1,17 +1,20 @@
 /**
- * `rtpprobe run` with capture.workers = 2 when media follows its SDP within milliseconds, as on a busy
- * port: a worker learns the 200 OK's addresses from the main thread a moment after its RTP may have
- * arrived. Streams that start meanwhile must still end up in the call and on the side the SDP named, as
- * one thread (and `rtpprobe replay`) puts them. Two network namespaces joined by a veth pair; a pcap made
- * by the project's generator is played by tcpreplay on one end, the probe captures on the other and
- * writes its reports as JSON lines. Needs root, tcpreplay and a built dist/; skipped otherwise.
+ * `rtpprobe run` with capture.workers = 2 when what one worker reads decides what another does, within
+ * milliseconds, as on a busy port. Each worker reads its ring every capture.buffer_timeout_ms, so:
+ * - a worker learns a 200 OK's addresses from the main thread a moment after RTP right behind it may have
+ *   arrived: streams that start meanwhile must still end up in the call and on the side the SDP named;
+ * - an RTCP BYE read on one worker can reach another before it has read the stream's last packets: they
+ *   must count in the stream the BYE ends.
+ * Results as one thread (and `rtpprobe replay`) gives them. Two network namespaces joined by a veth pair; a
+ * pcap made by the project's generator is played by tcpreplay on one end, the probe captures on the other
+ * and writes its reports as JSON lines. Needs root, tcpreplay and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureTimeline, DialogWriter } from '../../src/gen/index.js';
+import { CaptureTimeline, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, udpFrame } from '../../src/gen/index.js';
 import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
 import { until } from '../wait.js';
 
@@ -22,6 +25,8 @@ const canRun = canNetns && existsSync(cli) && spawnSync('tcpreplay', ['--version
 const PAIRS = 8;
 const FIRST = 25;
 const SECOND = 50;
+const BYE_CALLS = 32;
+const BYE_PACKETS = 100;
 
 interface Expected {
   callId: string;
@@ -38,7 +43,7 @@ interface Expected {
  * - z: d calls e, answered 300 ms after the INVITE; d's RTP starts 4 ms after the 200 OK.
  * Returns the pcap and each stream's expected ending (`src:port>dst:port`).
  */
-function scenario(tag: string): { pcap: Buffer; frames: number; expected: Map<string, Expected> } {
+function lateBindings(tag: string): { pcap: Buffer; frames: number; expected: Map<string, Expected> } {
   const t = new CaptureTimeline();
   const expected = new Map<string, Expected>();
   const audio = (ip: string, port: number) => ({ ip, media: [{ port, formats: [8] }] });
@@ -78,11 +83,34 @@ function scenario(tag: string): { pcap: Buffer; frames: number; expected: Map<st
     const zBye = at + 304 + SECOND * 20 + 10;
     z.respond(zBye + 1, 200, z.bye(zBye), null, { method: 'BYE' });
   }
-  const records = t.records();
-  return { pcap: t.pcap(), frames: records.length, expected };
+  return { pcap: t.pcap(), frames: t.records().length, expected };
 }
 
-describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: media right behind its SDP', () => {
+/**
+ * BYE_CALLS calls, 30 ms apart, BYE_PACKETS RTP packets each way; the caller ends its stream with an RTCP
+ * BYE (RTCP port to RTCP port) 2 ms after its last RTP packet, and no SIP BYE follows.
+ */
+function rtcpByes(tag: string): { pcap: Buffer; frames: number; expected: Map<string, Expected> } {
+  const t = new CaptureTimeline();
+  const expected = new Map<string, Expected>();
+  const t0 = 1_700_000_000_000;
+  for (let i = 0; i < BYE_CALLS; i++) {
+    const [a, b, pa, pb] = [`10.78.${i}.1`, `10.78.${i}.2`, 4000, 6000];
+    const at = t0 + i * 30;
+    const d = new DialogWriter(t, `bye-${tag}-${i}`, a, b);
+    const c = d.invite(at, { ip: a, media: [{ port: pa, formats: [8] }] });
+    d.respond(at + 20, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+    d.ack(at + 22, c);
+    t.rtp(at + 40, a, pa, b, pb, { ssrc: 0x100 + i, seq: 1, ts: 0, count: BYE_PACKETS });
+    t.rtp(at + 45, b, pb, a, pa, { ssrc: 0x200 + i, seq: 1, ts: 0, count: BYE_PACKETS });
+    t.add(at + 40 + (BYE_PACKETS - 1) * 20 + 2, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc: 0x100 + i }), rtcpBye({ ssrcs: [0x100 + i] }))));
+    expected.set(`${a}:${pa}>${b}:${pb}`, { callId: d.callId, packets: BYE_PACKETS, dir: 0, party: 1 });
+    expected.set(`${b}:${pb}>${a}:${pa}`, { callId: d.callId, packets: BYE_PACKETS, dir: 0, party: 0 });
+  }
+  return { pcap: t.pcap(), frames: t.records().length, expected };
+}
+
+describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: what one worker reads before another', () => {
   const nsA = `rla${process.pid}`;
   const nsB = `rlb${process.pid}`;
   const net = vethNamespaces(nsA, nsB, 'la', 'lb');
@@ -96,11 +124,11 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: media right behind 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('every stream ends once, in the call and on the side its SDP named, with all its packets', async () => {
-    const tag = String(process.pid);
-    const { pcap, frames, expected } = scenario(tag);
-    writeFileSync(join(dir, 'calls.pcap'), pcap);
+  /** Plays the scenario into `rtpprobe run` with two workers; the reports ending each stream, by `src:port>dst:port`. */
+  async function endingsOf(s: { pcap: Buffer; frames: number }): Promise<Record<string, Expected[]>> {
+    writeFileSync(join(dir, 'calls.pcap'), s.pcap);
     const jsonl = join(dir, 'reports.jsonl');
+    rmSync(jsonl, { force: true });
     const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'lb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'capture.workers=2', '--set', 'reports.interval_s=3600', '--log-format', 'json'];
     const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
@@ -116,7 +144,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: media right behind 
       expect(
         await until(() => {
           text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}/metrics`);
-          return received() >= frames;
+          return received() >= s.frames;
         }, 30_000),
         text,
       ).toBe(true);
@@ -132,8 +160,18 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: media right behind 
       const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;
       endings.set(key, [...(endings.get(key) ?? []), r]);
     }
-    const got = Object.fromEntries([...endings].map(([k, rs]) => [k, rs.map((r) => ({ callId: r.CORRELATION_ID, packets: r.TOTAL_PK, dir: r.DIR, party: r.PARTY }))]));
-    const want = Object.fromEntries([...expected].map(([k, e]) => [k, [e]]));
-    expect(got).toEqual(want);
+    return Object.fromEntries([...endings].map(([k, rs]) => [k, rs.map((r) => ({ callId: String(r.CORRELATION_ID), packets: Number(r.TOTAL_PK), dir: Number(r.DIR), party: Number(r.PARTY) }))]));
+  }
+
+  const wanted = (expected: Map<string, Expected>) => Object.fromEntries([...expected].map(([k, e]) => [k, [e]]));
+
+  it('media right behind its SDP: every stream ends once, in the call and on the side its SDP named, with all its packets', async () => {
+    const s = lateBindings(String(process.pid));
+    expect(await endingsOf(s)).toEqual(wanted(s.expected));
+  });
+
+  it('an RTCP BYE 2 ms after the last RTP packet: every stream ends once, with all its packets', async () => {
+    const s = rtcpByes(String(process.pid));
+    expect(await endingsOf(s)).toEqual(wanted(s.expected));
   });
 });
