@@ -35,53 +35,58 @@ interface Expected {
   party: number;
 }
 
+/** A call's parties and times (ms): INVITE at `at`, its 200 OK `answerMs` later, RTP from `mediaMs` after the answer. */
+interface CallSpec {
+  callId: string;
+  a: string;
+  pa: number;
+  b: string;
+  pb: number;
+  ssrc: number;
+  at: number;
+  answerMs: number;
+  mediaMs: number;
+  packets: number;
+}
+
+/**
+ * Writes the call (INVITE and 200 OK with SDP, ACK, `packets` RTP packets each way, a SIP BYE when `sipBye`)
+ * and the endings its two streams must get; returns the time of the caller's last RTP packet.
+ */
+function writeCall(t: CaptureTimeline, expected: Map<string, Expected>, c: CallSpec, sipBye: boolean): number {
+  const d = new DialogWriter(t, c.callId, c.a, c.b);
+  const cseq = d.invite(c.at, { ip: c.a, media: [{ port: c.pa, formats: [8] }] });
+  const answer = c.at + c.answerMs;
+  d.respond(answer, 200, cseq, { ip: c.b, media: [{ port: c.pb, formats: [8] }] });
+  d.ack(answer + 2, cseq);
+  const first = answer + c.mediaMs;
+  t.rtp(first, c.a, c.pa, c.b, c.pb, { ssrc: c.ssrc, seq: 1, ts: 0, count: c.packets });
+  t.rtp(first + 1, c.b, c.pb, c.a, c.pa, { ssrc: c.ssrc + 1, seq: 1, ts: 0, count: c.packets });
+  expected.set(`${c.a}:${c.pa}>${c.b}:${c.pb}`, { callId: c.callId, packets: c.packets, dir: 0, party: 1 });
+  expected.set(`${c.b}:${c.pb}>${c.a}:${c.pa}`, { callId: c.callId, packets: c.packets, dir: 0, party: 0 });
+  const last = first + (c.packets - 1) * 20;
+  if (sipBye) d.respond(last + 11, 200, d.bye(last + 10), null, { method: 'BYE' });
+  return last;
+}
+
 /**
  * PAIRS groups of three calls, 40 ms apart:
  * - x: a calls b (b's media on port 6000), FIRST packets each way, BYE;
  * - y: 150 ms after x's BYE (x's media still lingers, sip.media_linger_s), c calls b, whose 200 OK names
  *   port 6000 again; RTP both ways from 4 ms after that 200 OK;
- * - z: d calls e, answered 300 ms after the INVITE; d's RTP starts 4 ms after the 200 OK.
+ * - z: d calls e, answered 300 ms after the INVITE; RTP both ways from 4 ms after the 200 OK.
  * Returns the pcap and each stream's expected ending (`src:port>dst:port`).
  */
 function lateBindings(tag: string): { pcap: Buffer; frames: number; expected: Map<string, Expected> } {
   const t = new CaptureTimeline();
   const expected = new Map<string, Expected>();
-  const audio = (ip: string, port: number) => ({ ip, media: [{ port, formats: [8] }] });
-  const stream = (ms: number, src: string, sp: number, dst: string, dp: number, ssrc: number, count: number, e: Omit<Expected, 'packets'>) => {
-    t.rtp(ms, src, sp, dst, dp, { ssrc, seq: 1, ts: 0, count });
-    expected.set(`${src}:${sp}>${dst}:${dp}`, { ...e, packets: count });
-  };
   const t0 = 1_700_000_000_000;
   for (let i = 0; i < PAIRS; i++) {
     const [a, b, c, d, e] = [1, 2, 3, 4, 5].map((h) => `10.77.${i}.${h}`) as [string, string, string, string, string];
     const at = t0 + i * 40;
-    const x = new DialogWriter(t, `late-${tag}-${i}-x`, a, b);
-    const xc = x.invite(at, audio(a, 4000));
-    x.respond(at + 10, 200, xc, audio(b, 6000));
-    x.ack(at + 12, xc);
-    stream(at + 14, a, 4000, b, 6000, 0x1000 + i, FIRST, { callId: x.callId, dir: 0, party: 1 });
-    stream(at + 16, b, 6000, a, 4000, 0x2000 + i, FIRST, { callId: x.callId, dir: 0, party: 0 });
-    const xBye = at + 14 + FIRST * 20 + 10;
-    x.respond(xBye + 1, 200, x.bye(xBye), null, { method: 'BYE' });
-
-    const yAt = xBye + 150;
-    const y = new DialogWriter(t, `late-${tag}-${i}-y`, c, b);
-    const yc = y.invite(yAt, audio(c, 5000));
-    y.respond(yAt + 10, 200, yc, audio(b, 6000));
-    y.ack(yAt + 12, yc);
-    stream(yAt + 14, c, 5000, b, 6000, 0x3000 + i, SECOND, { callId: y.callId, dir: 0, party: 1 });
-    stream(yAt + 15, b, 6000, c, 5000, 0x4000 + i, SECOND, { callId: y.callId, dir: 0, party: 0 });
-    const yBye = yAt + 14 + SECOND * 20 + 10;
-    y.respond(yBye + 1, 200, y.bye(yBye), null, { method: 'BYE' });
-
-    const z = new DialogWriter(t, `late-${tag}-${i}-z`, d, e);
-    const zc = z.invite(at, audio(d, 7000));
-    z.respond(at + 300, 200, zc, audio(e, 8000));
-    z.ack(at + 302, zc);
-    stream(at + 304, d, 7000, e, 8000, 0x5000 + i, SECOND, { callId: z.callId, dir: 0, party: 1 });
-    stream(at + 310, e, 8000, d, 7000, 0x6000 + i, SECOND, { callId: z.callId, dir: 0, party: 0 });
-    const zBye = at + 304 + SECOND * 20 + 10;
-    z.respond(zBye + 1, 200, z.bye(zBye), null, { method: 'BYE' });
+    const xLast = writeCall(t, expected, { callId: `late-${tag}-${i}-x`, a, pa: 4000, b, pb: 6000, ssrc: 0x1000 + 2 * i, at, answerMs: 10, mediaMs: 4, packets: FIRST }, true);
+    writeCall(t, expected, { callId: `late-${tag}-${i}-y`, a: c, pa: 5000, b, pb: 6000, ssrc: 0x2000 + 2 * i, at: xLast + 160, answerMs: 10, mediaMs: 4, packets: SECOND }, true);
+    writeCall(t, expected, { callId: `late-${tag}-${i}-z`, a: d, pa: 7000, b: e, pb: 8000, ssrc: 0x3000 + 2 * i, at, answerMs: 300, mediaMs: 4, packets: SECOND }, true);
   }
   return { pcap: t.pcap(), frames: t.records().length, expected };
 }
@@ -95,17 +100,9 @@ function rtcpByes(tag: string): { pcap: Buffer; frames: number; expected: Map<st
   const expected = new Map<string, Expected>();
   const t0 = 1_700_000_000_000;
   for (let i = 0; i < BYE_CALLS; i++) {
-    const [a, b, pa, pb] = [`10.78.${i}.1`, `10.78.${i}.2`, 4000, 6000];
-    const at = t0 + i * 30;
-    const d = new DialogWriter(t, `bye-${tag}-${i}`, a, b);
-    const c = d.invite(at, { ip: a, media: [{ port: pa, formats: [8] }] });
-    d.respond(at + 20, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
-    d.ack(at + 22, c);
-    t.rtp(at + 40, a, pa, b, pb, { ssrc: 0x100 + i, seq: 1, ts: 0, count: BYE_PACKETS });
-    t.rtp(at + 45, b, pb, a, pa, { ssrc: 0x200 + i, seq: 1, ts: 0, count: BYE_PACKETS });
-    t.add(at + 40 + (BYE_PACKETS - 1) * 20 + 2, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc: 0x100 + i }), rtcpBye({ ssrcs: [0x100 + i] }))));
-    expected.set(`${a}:${pa}>${b}:${pb}`, { callId: d.callId, packets: BYE_PACKETS, dir: 0, party: 1 });
-    expected.set(`${b}:${pb}>${a}:${pa}`, { callId: d.callId, packets: BYE_PACKETS, dir: 0, party: 0 });
+    const c = { callId: `bye-${tag}-${i}`, a: `10.78.${i}.1`, pa: 4000, b: `10.78.${i}.2`, pb: 6000, ssrc: 0x100 + 2 * i, at: t0 + i * 30, answerMs: 20, mediaMs: 20, packets: BYE_PACKETS };
+    const last = writeCall(t, expected, c, false);
+    t.add(last + 2, udpFrame(c.a, c.pa + 1, c.b, c.pb + 1, rtcpCompound(rtcpRr({ ssrc: c.ssrc }), rtcpBye({ ssrcs: [c.ssrc] }))));
   }
   return { pcap: t.pcap(), frames: t.records().length, expected };
 }
