@@ -4,12 +4,14 @@
  * - a worker learns a 200 OK's addresses from the main thread a moment after RTP right behind it may have
  *   arrived: streams that start meanwhile must still end up in the call and on the side the SDP named;
  * - an RTCP BYE read on one worker can reach another before it has read the stream's last packets: they
- *   must count in the stream the BYE ends.
+ *   must count in the stream the BYE ends;
+ * - at a stop, the workers read what the kernel captured before it: media of calls that ended moments
+ *   before (lingering after their BYE) must stay in its streams, each ended once.
  * Results as one thread (and `rtpprobe replay`) gives them. Two network namespaces joined by a veth pair; a
  * pcap made by the project's generator is played by tcpreplay on one end, the probe captures on the other
  * and writes its reports as JSON lines. Needs root, tcpreplay and a built dist/; skipped otherwise.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +29,7 @@ const FIRST = 25;
 const SECOND = 50;
 const BYE_CALLS = 32;
 const BYE_PACKETS = 100;
+const STOP_CALLS = 16;
 
 interface Expected {
   callId: string;
@@ -107,6 +110,24 @@ function rtcpByes(tag: string): { pcap: Buffer; frames: number; expected: Map<st
   return { pcap: t.pcap(), frames: t.records().length, expected };
 }
 
+/**
+ * STOP_CALLS calls whose caller sends BYE 2 s into the call while both parties go on sending RTP (10 s
+ * of it), as a party does until the BYE reaches it.
+ */
+function mediaAfterBye(tag: string): { pcap: Buffer; callIds: string[] } {
+  const t = new CaptureTimeline();
+  const t0 = 1_700_000_000_000;
+  const callIds: string[] = [];
+  for (let i = 0; i < STOP_CALLS; i++) {
+    const c = { callId: `stop-${tag}-${i}`, a: `10.79.${i}.1`, pa: 4000, b: `10.79.${i}.2`, pb: 6000, ssrc: 0x100 + 2 * i, at: t0 + i * 10, answerMs: 20, mediaMs: 20, packets: 500 };
+    writeCall(t, new Map(), c, false);
+    const d = new DialogWriter(t, c.callId, c.a, c.b);
+    d.respond(c.at + 2001, 200, d.bye(c.at + 2000), null, { method: 'BYE' });
+    callIds.push(c.callId);
+  }
+  return { pcap: t.pcap(), callIds };
+}
+
 describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: what one worker reads before another', () => {
   const nsA = `rla${process.pid}`;
   const nsB = `rlb${process.pid}`;
@@ -121,34 +142,32 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: what one worker rea
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Plays the scenario into `rtpprobe run` with two workers; the reports ending each stream, by `src:port>dst:port`. */
-  async function endingsOf(s: { pcap: Buffer; frames: number }): Promise<Record<string, Expected[]>> {
-    writeFileSync(join(dir, 'calls.pcap'), s.pcap);
+  /**
+   * Plays `pcap` into `rtpprobe run` with two workers (`args` added) and stops it with SIGTERM once
+   * `stopWhen` holds for GETs of its metrics endpoint; the reports ending each stream, by `src:port>dst:port`.
+   */
+  async function endingsOf(pcap: Buffer, stopWhen: (get: (path: string) => string) => boolean, args: string[] = []): Promise<Map<string, Array<Record<string, unknown>>>> {
+    writeFileSync(join(dir, 'calls.pcap'), pcap);
     const jsonl = join(dir, 'reports.jsonl');
     rmSync(jsonl, { force: true });
-    const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'lb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'capture.workers=2', '--set', 'reports.interval_s=3600', '--log-format', 'json'];
-    const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const probeArgs = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'lb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'capture.workers=2', '--set', 'reports.interval_s=3600', '--log-format', 'json', ...args];
+    const probe = spawn('ip', probeArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let replay: ChildProcess | null = null;
     let log = '';
     probe.stderr.on('data', (d) => (log += d));
     const exited = new Promise<number | null>((r) => probe.on('exit', r));
     try {
       expect(await until(() => log.includes('capture open') || probe.exitCode !== null), log).toBe(true);
       const port = (JSON.parse(log.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
-      sh('ip', 'netns', 'exec', nsA, 'tcpreplay', '-q', '-i', 'la', join(dir, 'calls.pcap'));
-      // Every frame counted by the workers (their counters reach /metrics once a second).
+      replay = spawn('ip', ['netns', 'exec', nsA, 'tcpreplay', '-q', '-i', 'la', join(dir, 'calls.pcap')], { stdio: 'ignore' });
       let text = '';
-      const received = () => Number(/^rtpprobe_capture_packets_received_total\{interface="lb"\} (\S+)$/m.exec(text)?.[1] ?? NaN);
-      expect(
-        await until(() => {
-          text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}/metrics`);
-          return received() >= s.frames;
-        }, 30_000),
-        text,
-      ).toBe(true);
+      const get = (path: string) => (text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}${path}`));
+      expect(await until(() => stopWhen(get), 30_000), text).toBe(true);
     } finally {
       probe.kill('SIGTERM');
     }
     expect(await exited, log).toBe(0);
+    replay?.kill();
 
     const endings = new Map<string, Array<Record<string, unknown>>>();
     for (const line of readFileSync(jsonl, 'utf8').trim().split('\n')) {
@@ -157,18 +176,36 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: what one worker rea
       const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;
       endings.set(key, [...(endings.get(key) ?? []), r]);
     }
-    return Object.fromEntries([...endings].map(([k, rs]) => [k, rs.map((r) => ({ callId: String(r.CORRELATION_ID), packets: Number(r.TOTAL_PK), dir: Number(r.DIR), party: Number(r.PARTY) }))]));
+    return endings;
   }
 
+  /** Stops once the workers counted `frames` packets (their counters reach /metrics once a second). */
+  const allCaptured = (frames: number) => (get: (path: string) => string) =>
+    Number(/^rtpprobe_capture_packets_received_total\{interface="lb"\} (\S+)$/m.exec(get('/metrics'))?.[1] ?? NaN) >= frames;
+  const asExpected = (endings: Map<string, Array<Record<string, unknown>>>) =>
+    Object.fromEntries([...endings].map(([k, rs]) => [k, rs.map((r) => ({ callId: String(r.CORRELATION_ID), packets: Number(r.TOTAL_PK), dir: Number(r.DIR), party: Number(r.PARTY) }))]));
   const wanted = (expected: Map<string, Expected>) => Object.fromEntries([...expected].map(([k, e]) => [k, [e]]));
 
   it('media right behind its SDP: every stream ends once, in the call and on the side its SDP named, with all its packets', async () => {
     const s = lateBindings(String(process.pid));
-    expect(await endingsOf(s)).toEqual(wanted(s.expected));
+    expect(asExpected(await endingsOf(s.pcap, allCaptured(s.frames)))).toEqual(wanted(s.expected));
   });
 
   it('an RTCP BYE 2 ms after the last RTP packet: every stream ends once, with all its packets', async () => {
     const s = rtcpByes(String(process.pid));
-    expect(await endingsOf(s)).toEqual(wanted(s.expected));
+    expect(asExpected(await endingsOf(s.pcap, allCaptured(s.frames)))).toEqual(wanted(s.expected));
+  });
+
+  it('SIGTERM while calls that ended by BYE still send media (lingering): each stream ends once, with its HANGUP', async () => {
+    const s = mediaAfterBye(String(process.pid));
+    // Stopped once every call has ended (its BYE handled) while their media still flows, well within the linger.
+    const ended = (get: (path: string) => string) => {
+      const calls = (JSON.parse(get('/api/calls?limit=100')) as { calls: Array<{ callId: string; state: string }> }).calls;
+      return s.callIds.every((id) => calls.some((c) => c.callId === id && c.state === 'ended'));
+    };
+    const endings = await endingsOf(s.pcap, ended, ['--set', 'sip.media_linger_s=30']);
+    expect(endings.size).toBe(2 * STOP_CALLS);
+    const types = Object.fromEntries([...endings].map(([k, rs]) => [k, rs.map((r) => `${String(r.TYPE)} ${String(r.CORRELATION_ID)}`)]));
+    expect(Object.values(types).every((t) => t.length === 1 && t[0]!.startsWith('HANGUP stop-')), JSON.stringify(types)).toBe(true);
   });
 });

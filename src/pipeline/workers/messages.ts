@@ -80,7 +80,9 @@ export type WorkerToMain =
   | { t: 'state'; state: 'running' | 'failed' }
   /** Answer to 'reload' `seq`: applied, or the reason it was not (the old schedule stays). */
   | { t: 'reloaded'; seq: number; error?: string }
-  /** After 'stop': every final report has been posted before this. */
+  /** After 'stop': the capture is drained, the SIP it held was posted before this; waiting for 'finish'. */
+  | { t: 'drained' }
+  /** After 'finish': every final report has been posted before this. */
   | { t: 'done' };
 
 export type MainToWorker =
@@ -95,4 +97,7 @@ export type MainToWorker =
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
   | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }
-  | { t: 'stop' };
+  /** Stop capturing; read what the kernel captured before the stop, then post 'drained'. */
+  | { t: 'stop' }
+  /** Every worker is drained and the owner has retired what ended: end every stream and exit. */
+  | { t: 'finish' };
