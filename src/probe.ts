@@ -457,15 +457,17 @@ function watchLink(m: LiveModules, iface: string, log: Logger) {
   return link;
 }
 
-/** Messages the outputs delivered and dropped, summed over their destinations (status line). */
-function reportTotals(outputs: Outputs): { sent: number; dropped: number } {
+/** Messages the outputs delivered, dropped and failed to send, summed over their destinations (status line). */
+function reportTotals(outputs: Outputs): { sent: number; dropped: number; failed: number } {
   let sent = 0;
   let dropped = 0;
+  let failed = 0;
   for (const d of outputs.destinations()) {
     sent += d.sent;
     dropped += d.dropped;
+    failed += d.failed;
   }
-  return { sent, dropped };
+  return { sent, dropped, failed };
 }
 
 /** Logs when the capture's drop counters grow; returns the current kernel + interface drops. */

@@ -20,8 +20,8 @@ export interface LiveRunOptions {
   metrics?: ProbeMetrics;
   /** Log calls, alerts and the status line (live capture; a realtime replay). */
   logEvents: boolean;
-  /** Reports handed to the outputs and dropped by them so far. */
-  reportTotals?: () => { sent: number; dropped: number };
+  /** Reports delivered, dropped by a full queue and lost by a failed send, over every destination. */
+  reportTotals?: () => { sent: number; dropped: number; failed: number };
 }
 
 /** Rows of the table printed at stop; the rest are counted under it. */
@@ -118,6 +118,7 @@ export class LiveRun {
         captureDropsNew: drops - this.lastDrops,
         reportsSent: r?.sent,
         reportsDropped: r?.dropped,
+        reportsFailed: r?.failed,
       },
       `status: ${sum.calls} calls, ${sum.streams} streams, worst MOS ${sum.worstMos ? sum.worstMos.toFixed(2) : '-'}, ${sum.alertsFiring} alerts firing, ${drops} capture drops`,
     );

@@ -22,6 +22,10 @@ export class JsonlOutput implements Output {
     if (e.kind === 'qos' || e.kind === 'alert') this.file.writeLine(e.json);
   }
 
+  room(): Promise<void> | null {
+    return this.file.room();
+  }
+
   stats(): DestinationStats[] {
     const f = this.file;
     // A failed write is retried, not lost: lines lost for good are counted as dropped.

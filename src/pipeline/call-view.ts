@@ -24,7 +24,11 @@ export interface CallView {
 
 /** The pipeline's reactions to binding changes (the CallTracker hooks it uses). */
 export interface CallViewHooks {
-  onBinding(bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number): void;
+  /**
+   * `sipMs`: given when the binding arrives after media captured later than its SIP (a worker's mirror),
+   * the SIP's capture time: streams that started since then are matched again as if it had been there.
+   */
+  onBinding(bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number, sipMs?: number): void;
   onBindingRetired(bindingId: number, reason: 'moved' | 'rejected' | 'call-end'): void;
   onCallEvicted?(kind: CallEvictionKind, callId: string): void;
   /** Only where the view is the CallTracker itself (media-fault checks of answered calls). */

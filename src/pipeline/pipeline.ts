@@ -23,6 +23,8 @@ import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
 import type { Envelope, ReportTarget } from './report-sink.js';
 import { StreamContexts } from './stream-context.js';
+import { RecentStarts } from './recent-starts.js';
+import { PendingByes, type ForwardedBye } from './pending-byes.js';
 import { MediaFaultMonitor, mediaFaultLimits } from './media-faults.js';
 import { sipMessageHook, type SipTarget } from './sip-out.js';
 
@@ -40,10 +42,22 @@ const SIP_SHUTDOWN_MS = 1000;
 const SIP_BACKLOG_MESSAGES = 8192;
 const SIP_BACKLOG_BYTES = 8 << 20;
 
+/**
+ * Stream starts remembered for bindings that arrive late (worker mode): at 1,000 new streams a second, a
+ * binding may arrive a second after its SIP was captured.
+ */
+const RECENT_STARTS = 1024;
+
 /** A jump of capture time this large (either way) is checked for a host clock step. */
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
+/**
+ * An RTCP BYE from another worker waits for this pipeline's packets to reach its capture time, or for the
+ * wall clock to pass it by this much (packets captured before it have been read long since: a ring is read
+ * at least every capture.buffer_timeout_ms, 1 s at most).
+ */
+const PENDING_BYE_WALL_MS = 2000;
 /** A wall-clock tick this far from capture time (the timer runs once a second) may be a host clock step. */
 const WALL_STEP_MS = 3000;
 /** Wall-clock ticks such a jump waits for an RTP packet to measure the step. */
@@ -68,12 +82,13 @@ export interface PipelineEvents {
 }
 
 /**
- * Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words and ports
- * (and the RTP ports an a=rtcp of the SDP gave those RTCP ports, -1 when none).
+ * Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words, ports and
+ * capture time (ms, clock steps removed), and the RTP ports an a=rtcp of the SDP gave those RTCP ports
+ * (-1 when none).
  */
 export interface RtcpFacts {
   rtt: Array<[ssrc: number, rttMs: number]>;
-  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; srcRtpPort: number; dstRtpPort: number }>;
+  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; srcRtpPort: number; dstRtpPort: number; atMs: number }>;
 }
 
 /**
@@ -119,7 +134,10 @@ export class Pipeline<C extends CallView = CallTracker> {
   private hostTimestamps = false;
   /** Round trips other pipelines measured (worker mode only), by SSRC. */
   private remoteRtt: Map<number, number> | null = null;
+  /** Capture time at which a packet calls tickAtPacket: the next tick, or an earlier pending BYE's time. */
   private nextTickMs = 0;
+  private tickDueMs = 0;
+  private readonly pendingByes = new PendingByes();
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
   private readonly sipPorts: SipPortSet;
@@ -133,6 +151,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly unattachedByPort = new Map<number, Set<number>>();
   /** Per slot: the two ports it is indexed under, -1 when not indexed. */
   private readonly unattachedPorts: Int32Array;
+  private readonly recentStarts = new RecentStarts(RECENT_STARTS);
   /** performance.now() until which this batch's SIP is handled inline. */
   private sipInlineUntil = 0;
   private sipDrainScheduled = false;
@@ -192,7 +211,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       },
     );
     const hooks: CallViewHooks = {
-      onBinding: (id, a, b, c, e, port) => this.onBinding(id, a, b, c, e, port),
+      onBinding: (id, a, b, c, e, port, sipMs) => this.onBinding(id, a, b, c, e, port, sipMs),
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
       onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
       onCallAnswered: (callIndex, nowMs) => this.faults.answered(callIndex, nowMs),
@@ -491,7 +510,13 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   private tickAtPacket(): void {
-    this.tick(this.pktMs);
+    const now = this.pktMs;
+    if (now >= this.pendingByes.nextMs) this.endByeStreams(this.pendingByes.takeDue(now));
+    if (now >= this.tickDueMs) this.tick(now);
+    else {
+      if (now > this.nowMs) this.nowMs = now;
+      this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
+    }
   }
 
   /**
@@ -510,6 +535,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     this.heldWallTicks = 0;
+    this.endByeStreams(this.pendingByes.takeDue(now - PENDING_BYE_WALL_MS));
     this.tick(now);
   }
 
@@ -517,7 +543,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   tick(nowMs: number): void {
     if (nowMs > this.nowMs) this.nowMs = nowMs;
     const now = this.nowMs;
-    this.nextTickMs = now + TICK_MS;
+    this.tickDueMs = now + TICK_MS;
+    this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
     this.engine.expire(now);
     this.calls.expire(now);
     this.faults.tick(now);
@@ -560,6 +587,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (!this.finishing) {
       this.finishing = true;
       this.finishSip();
+      this.endByeStreams(this.pendingByes.takeDue(Number.POSITIVE_INFINITY));
       this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     }
     const e = this.engine;
@@ -591,6 +619,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
     if (id >= 0) this.attach(slot, id, byDestination);
     else this.indexUnattached(slot);
+    this.recentStarts.add(slot, this.pktMs);
     if (id < 0 && this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
     this.reporter.streamStarted(slot, e.nowMs);
     this.events.streamStarted?.();
@@ -637,8 +666,16 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.ctx.clear(slot);
   }
 
-  /** A binding appeared: streams already running on its address (early media, missed INVITE) join the call. */
-  private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
+  /**
+   * A binding appeared: streams already running on its address (early media, missed INVITE) join the call.
+   * `sipMs` (worker mode): the capture time of the SIP that made it, for streams that started since.
+   */
+  private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number, sipMs?: number): void {
+    this.attachUnattached(id, w0, w1, w2, w3, port);
+    if (sipMs !== undefined) this.rematchSince(id, w0, w1, w2, w3, port, sipMs);
+  }
+
+  private attachUnattached(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {
     const e = this.engine;
     const onPort = this.unattachedByPort.get(port);
     if (onPort === undefined) return;
@@ -650,6 +687,29 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.attach(slot, id, false);
       }
     }
+  }
+
+  /**
+   * Binding `id` took (w, port) with SIP captured at `sinceMs`, and reaches this worker after streams that
+   * started since then chose their call without it: the address's previous binding (a call that ended
+   * moments before and still lingers there) or the other side's (the offer's, before the answer's came).
+   * Each such stream on the address is matched again as at its start (destination first, then source);
+   * one whose match is now this binding moves to it, its Call-ID, DIR and PARTY those one pipeline gives.
+   */
+  private rematchSince(id: number, w0: number, w1: number, w2: number, w3: number, port: number, sinceMs: number): void {
+    const e = this.engine;
+    const calls = this.calls;
+    this.recentStarts.forEachSince(sinceMs, (slot) => {
+      if (!e.isActive(slot)) return;
+      const onDst = e.dstPort(slot) === port && e.dstAddrWord(slot, 0) === w0 && e.dstAddrWord(slot, 1) === w1 && e.dstAddrWord(slot, 2) === w2 && e.dstAddrWord(slot, 3) === w3;
+      const onSrc = e.srcPort(slot) === port && e.srcAddrWord(slot, 0) === w0 && e.srcAddrWord(slot, 1) === w1 && e.srcAddrWord(slot, 2) === w2 && e.srcAddrWord(slot, 3) === w3;
+      if (!onDst && !onSrc) return;
+      const byDst = calls.findBinding(e.dstAddrWord(slot, 0), e.dstAddrWord(slot, 1), e.dstAddrWord(slot, 2), e.dstAddrWord(slot, 3), e.dstPort(slot));
+      const match = byDst >= 0 ? byDst : calls.findBinding(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot));
+      const byDestination = byDst >= 0;
+      if (match !== id || (this.ctx.binding[slot] === id && this.ctx.dir[slot] === (byDestination ? 0 : 1))) return;
+      this.attach(slot, id, byDestination);
+    });
   }
 
   private indexUnattached(slot: number): void {
@@ -729,7 +789,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] === 203) {
-        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, srcRtpPort, dstRtpPort });
+        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, srcRtpPort, dstRtpPort, atMs: this.pktMs });
       }
     }
     return facts;
@@ -790,7 +850,18 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
       remote.set(ssrc >>> 0, ms);
     }
+    // A BYE captured after this pipeline's latest packet waits for it (see PendingByes).
     for (const b of f.bye) {
+      if (b.atMs <= this.pktMs) this.endByeStreams([b]);
+      else {
+        this.pendingByes.add(b);
+        if (b.atMs < this.nextTickMs) this.nextTickMs = b.atMs;
+      }
+    }
+  }
+
+  private endByeStreams(byes: ForwardedBye[]): void {
+    for (const b of byes) {
       for (const ssrc of b.ssrcs) this.endByeStream(ssrc, b.src[0], b.src[1], b.src[2], b.src[3], b.dst[0], b.dst[1], b.dst[2], b.dst[3], b.srcPort, b.dstPort, b.srcRtpPort, b.dstRtpPort);
     }
   }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, write as fsWrite } from 'node:fs';
+import { closeSync, openSync, writev as fsWritev } from 'node:fs';
 
 export interface JsonLinesLog {
   warn(obj: object, msg: string): void;
@@ -50,6 +50,7 @@ export class JsonLinesOutput {
   private readonly log: JsonLinesLog | undefined;
   private lastLogged = new Map<string, number>();
   private idleWaiters: Array<() => void> = [];
+  private roomWaiters: Array<() => void> = [];
   /** Lines accepted. */
   lines = 0;
   /** Lines completely written. */
@@ -143,14 +144,17 @@ export class JsonLinesOutput {
     this.pump();
   }
 
+  /**
+   * Everything queued goes in one write (writev): a producer that runs for long between event-loop turns
+   * (a replay's window of records) gets all its lines written at the next turn, not one chunk per turn.
+   */
   private pump(): void {
     if (this.writing || this.retryTimer !== null || this.queue.length === 0) {
       if (!this.writing && this.queue.length === 0) this.wakeIdle();
       return;
     }
-    const head = this.queue[0]!;
     this.writing = true;
-    fsWrite(this.fd, head.bytes, 0, head.bytes.length, null, (err, n) => {
+    fsWritev(this.fd, this.queue.map((q) => q.bytes), (err, n) => {
       this.writing = false;
       if (err) {
         this.onWriteError(err);
@@ -162,19 +166,36 @@ export class JsonLinesOutput {
       }
       this.bytes += n;
       this.queuedBytes -= n;
-      if (n < head.bytes.length) {
-        head.bytes = head.bytes.subarray(n); // the rest of a line goes first next time: lines stay whole
-      } else {
+      while (n > 0) {
+        const head = this.queue[0]!;
+        if (n < head.bytes.length) {
+          head.bytes = head.bytes.subarray(n); // the rest of a line goes first next time: lines stay whole
+          break;
+        }
+        n -= head.bytes.length;
         this.queue.shift();
         this.writtenLines += head.lines;
       }
+      if (this.roomWaiters.length > 0 && this.room() === null) this.wake(this.roomWaiters);
       this.pump();
     });
+  }
+
+  /**
+   * Null while the lines buffered are under a quarter of maxBufferedBytes (or writes fail: a full disk
+   * must not hold a replay; its lines stay buffered up to the bound); otherwise resolves once they are.
+   * A replay awaits it between windows, so it produces lines at the pace the file takes them.
+   */
+  room(): Promise<void> | null {
+    if (this.closed || !this.writable || this.pendingBytes + this.queuedBytes < this.maxBuffered / 4) return null;
+    this.writeOut();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   private onWriteError(err: NodeJS.ErrnoException): void {
     this.errors++;
     this.writable = false;
+    this.wake(this.roomWaiters); // a replay goes on; its lines stay buffered up to the bound
     const code = err.code ?? err.message;
     this.lastError = code;
     if (TRANSIENT.has(code)) {
@@ -208,8 +229,12 @@ export class JsonLinesOutput {
   }
 
   private wakeIdle(): void {
-    const w = this.idleWaiters;
-    this.idleWaiters = [];
+    this.wake(this.idleWaiters);
+    this.wake(this.roomWaiters);
+  }
+
+  private wake(waiters: Array<() => void>): void {
+    const w = waiters.splice(0);
     for (const f of w) f();
   }
 
@@ -228,6 +253,7 @@ export class JsonLinesOutput {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
     this.closed = true;
+    this.wake(this.roomWaiters);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, Math.max(0, deadlineMs));

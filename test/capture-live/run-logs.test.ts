@@ -8,7 +8,8 @@
  * - a forked call (one branch busy, 486, the other answering 5 s later) is one call: one `call started`,
  *   one `call ended` with the BYE, the whole call's duration and its two streams;
  * - a rejected call's `call ended` names the rejection once its early media has ended (sip.media_linger_s),
- *   not when the call table forgets the call 30 s later.
+ *   not when the call table forgets the call 30 s later;
+ * - the `status` line counts the reports a failed send lost (reportsFailed), not only the dropped ones.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,4 +160,21 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
       expect(summary?.outputs?.map((o) => o.output).sort(), log).toEqual(['hep', 'jsonl']);
     }, 120_000);
   }
+
+  it('the status line counts the reports whose send failed (a UDP collector answering ICMP port unreachable)', async () => {
+    // Nothing listens on the collector port: each datagram after the first ICMP answer fails, and is lost.
+    const probeArgs = ['--hep', 'udp://127.0.0.1:9', '--set', 'log.status_interval_s=1'];
+    type Status = LogLine & { reportsSent?: number; reportsDropped?: number; reportsFailed?: number };
+    const failedThenStatus = (lines: Status[]) => {
+      const i = lines.findIndex((l) => l.msg === 'HEP send failed');
+      return i >= 0 && lines.slice(i).some((l) => l.msg.startsWith('status: '));
+    };
+    const log = await runProbe(1, join(dir, 'status-failed.jsonl'), [], (lines) => failedThenStatus(lines), probeArgs);
+    const lines = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Status);
+    const status = lines.slice(lines.findIndex((l) => l.msg === 'HEP send failed')).find((l) => l.msg.startsWith('status: '))!;
+    expect(status.reportsFailed, log).toBeGreaterThan(0);
+    // The run summary's per-destination counts are the same totals, read later.
+    const summary = JSON.parse(log.split('\n').find((l) => l.includes('"msg":"run summary"'))!) as { outputs: Array<{ output: string; failed: number }> };
+    expect(summary.outputs.find((o) => o.output === 'hep')!.failed, log).toBeGreaterThanOrEqual(status.reportsFailed!);
+  }, 120_000);
 });

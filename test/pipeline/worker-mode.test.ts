@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { buildFieldScenario, classicPcap, sdpBody, sipRequest, TcpFlags, tcpFrame, text } from '../../src/gen/index.js';
+import { buildFieldScenario, CaptureTimeline, classicPcap, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
@@ -16,7 +16,7 @@ import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { CAPTURES, pcapOf, words } from '../sip/helpers.js';
-import { copyBatch, scenarioBatch } from './batches.js';
+import { copyBatch, recordsBatch, scenarioBatch } from './batches.js';
 
 function scenarioOf(seed: number): PacketBatch {
   return scenarioBatch({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 });
@@ -45,25 +45,38 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
  * `live`: once a second of capture time, as in a live run, each worker's wall-clock timer fires and the
  * owner gets what the pool gives it (each worker's touched calls and clock offset, then expiry at the wall
  * clock); capture time stands for the wall clock.
+ * Timing (`timing`), as a live worker sees it: it reads its ring every capture.buffer_timeout_ms, so
+ * - `inFlightMs`: the owner's messages reach the workers this long after the SIP that caused them was
+ *   read (it crosses to the owner and its bindings back): media right behind its SDP starts first;
+ * - `lagMs[w]`: worker w handles each packet this long after its capture, while messages from the owner
+ *   and the other worker reach it as they are sent: another worker's RTCP can come before its own media
+ *   captured earlier.
  */
-function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false) {
+function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, timing: { inFlightMs?: number; lagMs?: [number, number] } = {}) {
+  const inFlightMs = timing.inFlightMs ?? 0;
+  const lagMs = timing.lagMs ?? [0, 0];
   const single = collector();
   const p = new Pipeline(config, single.sink);
   for (const b of batches) p.processBatch(b);
   p.finish();
 
   const split = collector();
-  const pending: MainToWorker[][] = [[], []];
-  const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push(m)));
+  const pending: Array<Array<{ m: MainToWorker; dueMs: number }>> = [[], []];
+  let sentMs = 0;
+  const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push({ m, dueMs: sentMs + inFlightMs })));
   const mirrors: BindingMirror[] = [];
   const workers: Pipeline<BindingMirror>[] = [];
   for (const w of [0, 1]) {
     // RTCP facts go to the other worker, as the pool forwards them.
-    const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ t: 'rtcp', facts: [f] }) };
+    const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ m: { t: 'rtcp', facts: [f] }, dueMs: sentMs }) };
     workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks))));
   }
-  const deliver = (w: number) => {
-    for (const m of pending[w]!.splice(0)) {
+  /** Delivers the worker's messages due by time `nowMs`, in the order they were sent. */
+  const deliver = (w: number, nowMs = Number.POSITIVE_INFINITY) => {
+    const q = pending[w]!;
+    let n = 0;
+    while (n < q.length && q[n]!.dueMs <= nowMs) n++;
+    for (const { m } of q.splice(0, n)) {
       if (m.t === 'rtcp') m.facts.forEach((f) => workers[w]!.applyRtcpFacts(f));
       else mirrors[w]!.apply(m);
     }
@@ -72,6 +85,20 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   const pkt = new DecodedPacket();
   const used = [0, 0];
   let nextTickMs = 0;
+  /** Packets each worker has not handled yet, in capture order. */
+  const queued: Array<Array<{ batch: PacketBatch; i: number; rawMs: number }>> = [[], []];
+  /** Worker w handles its packets due by `nowMs` (captured lagMs[w] before it or earlier). */
+  const run = (w: number, nowMs: number) => {
+    const q = queued[w]!;
+    while (q.length > 0 && q[0]!.rawMs + lagMs[w]! <= nowMs) {
+      const { batch, i, rawMs } = q.shift()!;
+      sentMs = rawMs + lagMs[w]!;
+      deliver(w, sentMs); // the worker drains bindings before its batch
+      workers[w]!.processPacket(batch, i);
+      const sip = mirrors[w]!.takeSip();
+      if (sip) owner.onSip(sip);
+    }
+  };
   for (const batch of batches) {
     for (let i = 0; i < batch.count; i++) {
       const rawMs = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
@@ -87,12 +114,11 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       }
       const w = dec.decode(batch, i, pkt) ? workerOf(pkt) : 0;
       used[w]++;
-      deliver(w); // the worker drains bindings before its batch
-      workers[w]!.processPacket(batch, i);
-      const sip = mirrors[w]!.takeSip();
-      if (sip) owner.onSip(sip);
+      queued[w]!.push({ batch, i, rawMs });
+      for (const x of [0, 1]) run(x, rawMs);
     }
   }
+  for (const x of [0, 1]) run(x, Number.POSITIVE_INFINITY);
   owner.settle(); // as MediaWorkerPool.stop: lingering media of ended calls retires before the workers stop
   for (const w of [0, 1]) {
     deliver(w);
@@ -128,6 +154,42 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     expect(want.size).toBe(5);
     // The measured path serves both streams of the SIP leg and the relayed stream with the same SSRC.
     expect([...want.values()].filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(3);
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('bindings in flight 100 ms behind their SDP: streams starting meanwhile join the call and side the SDP named, as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    // sip-rtp-dvi4: the second call's 200 OK names 10.0.2.20:6000 again 0.12 s after the first call's BYE
+    // (its media still lingers there), and its RTP follows 18 ms later. SIP_CALL_RTP_G711: the caller's RTP
+    // starts 51 ms after the 200 OK, its INVITE's binding (the caller's side) long known.
+    for (const file of ['sip-rtp-dvi4.pcap', 'SIP_CALL_RTP_G711.pcap']) {
+      const batches: PacketBatch[] = [];
+      for (const b of readCaptureBuffer(new Uint8Array(readFileSync(join(CAPTURES, file))))) batches.push(copyBatch(b));
+      // Even ports (RTP, SIP 5060) on worker 0, odd ones (RTCP) on worker 1, as in the RTCP case above.
+      const { want, got } = singleAndSplit(config, batches, (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, { inFlightMs: 100 });
+      expect(Object.fromEntries(got), file).toEqual(Object.fromEntries(want));
+    }
+  });
+
+  it('an RTCP BYE read on one worker while the other has yet to read its stream\'s last packets: the stream ends after them, once', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    // Calls whose caller sends an RTCP BYE 25 ms after its last RTP packet, as endpoints do at hang-up.
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 4; i++) {
+      const [a, b, pa, pb] = [`10.66.${i}.1`, `10.66.${i}.2`, 4000 + 2 * i, 6000 + 2 * i];
+      const d = new DialogWriter(t, `rtcp-bye-${i}`, a, b);
+      const c = d.invite(t0 + i * 50, { ip: a, media: [{ port: pa, formats: [8] }] });
+      d.respond(t0 + i * 50 + 20, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+      t.rtp(t0 + i * 50 + 40, a, pa, b, pb, { ssrc: 0x100 + i, seq: 1, ts: 0, count: 150 });
+      t.rtp(t0 + i * 50 + 45, b, pb, a, pa, { ssrc: 0x200 + i, seq: 1, ts: 0, count: 150 });
+      t.add(t0 + i * 50 + 40 + 149 * 20 + 25, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc: 0x100 + i }), rtcpBye({ ssrcs: [0x100 + i] }))));
+    }
+    // RTP and SIP (even ports) on worker 0, which reads them 100 ms after capture; RTCP (odd) on worker 1 at once.
+    const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, { lagMs: [100, 0] });
+    expect([...want.values()].filter((r) => r.TOTAL_PK === 150).length).toBe(8);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 

@@ -121,6 +121,53 @@ describe('JSON-lines output', () => {
     expect(readFileSync(file, 'utf8').split('\n').length - 1).toBe(n);
   });
 
+  it('a producer that awaits room() between bursts (a replay between windows) loses no line, however far it runs ahead', async () => {
+    const file = join(tmp(), 'burst.jsonl');
+    const out = new JsonLinesOutput(file, { highWaterBytes: 64 * 1024, maxBufferedBytes: 1 << 20, flushIntervalMs: 0 });
+    const line = { TYPE: 'PERIODIC', pad: 'x'.repeat(1000) };
+    let n = 0;
+    for (let burst = 0; burst < 100; burst++) {
+      // Each burst is a quarter of the bound: without waiting, four bursts ahead of the disk drop lines.
+      for (let i = 0; i < 256; i++) expect(out.write({ ...line, n: n++ })).toBe(true);
+      const room = out.room();
+      if (room !== null) await room;
+      await new Promise((r) => setImmediate(r));
+    }
+    await out.close();
+    expect(out.dropped).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(n);
+    expect(JSON.parse(lines[n - 1]!).n).toBe(n - 1);
+  });
+
+  it('writes everything buffered at each event-loop turn, not one chunk per turn', async () => {
+    const file = join(tmp(), 'turns.jsonl');
+    const out = new JsonLinesOutput(file, { highWaterBytes: 16 * 1024, flushIntervalMs: 0 });
+    for (let i = 0; i < 1000; i++) out.write({ i, pad: 'x'.repeat(1000) }); // about 60 chunks of 16 KiB
+    const flushed = out.flush();
+    // Turns of the event loop with work between them (a replay's windows) until the queue is written: a
+    // write issued at one turn completes during the work and the next is issued at the next turn.
+    let turns = 0;
+    while (out.writtenLines < 1000 && turns < 1000) {
+      for (const end = performance.now() + 5; performance.now() < end; );
+      await new Promise((r) => setImmediate(r));
+      turns++;
+    }
+    expect(out.writtenLines).toBe(1000);
+    expect(turns).toBeLessThan(30);
+    await flushed;
+    await out.close();
+  });
+
+  it('room() does not hold a producer while writes fail (a full disk): lines stay buffered up to the bound', async () => {
+    const out = new JsonLinesOutput('/dev/full', { highWaterBytes: 1024, maxBufferedBytes: 8 * 1024, flushIntervalMs: 0 });
+    for (let i = 0; i < 4; i++) out.write({ i, pad: 'x'.repeat(600) });
+    await waitFor(() => !out.writable);
+    for (let i = 0; i < 4; i++) out.write({ i, pad: 'x'.repeat(600) });
+    expect(out.room()).toBeNull();
+    await out.close(10);
+  });
+
   it('drops whole lines beyond the buffer bound and counts them', async () => {
     const out = new JsonLinesOutput('/dev/full', { highWaterBytes: 1 << 20, maxBufferedBytes: 100, flushIntervalMs: 0 });
     out.write({ a: 'x'.repeat(50) });

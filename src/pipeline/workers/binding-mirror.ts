@@ -134,7 +134,7 @@ export class BindingMirror implements CallView {
       const list = this.keysOf.get(b.id);
       if (list) list.push(key);
       else this.keysOf.set(b.id, [key]);
-      this.hooks.onBinding(b.id, m.w[0], m.w[1], m.w[2], m.w[3], m.port);
+      this.hooks.onBinding(b.id, m.w[0], m.w[1], m.w[2], m.w[3], m.port, m.sipMs);
     } else if (m.t === 'update') {
       if (this.bindings[m.binding.id] !== null) this.bindings[m.binding.id] = m.binding;
     } else if (m.t === 'retire') {

@@ -82,6 +82,8 @@ try {
 passOpenTurn(turn);
 let loop: CaptureLoop | null = null;
 let stopping = false;
+let finish!: () => void;
+const finishing = new Promise<void>((resolve) => (finish = resolve));
 let nextStatsMs = Date.now() + STATS_MS;
 
 /** Binding events first (a binding may be waiting for this batch's streams), then the stop request. */
@@ -95,6 +97,8 @@ function onControl(m: MainToWorker): void {
       stopping = true;
       void loop?.stop();
     }
+  } else if (m.t === 'finish') {
+    finish();
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'reload') {
@@ -184,8 +188,14 @@ try {
 } finally {
   clearInterval(timer);
 }
-// Stopped: bindings sent before the stop still apply, then every stream's final report, posted a part at a
-// time so the main thread sends them as they come; each part's stats say how many streams are still open.
+// Stopped and drained: the SIP of the last blocks goes to the owner, which ends its calls (their media
+// lingering after a BYE) only once every worker is here: packets captured before the stop, read after the
+// owner's retirements, would start second streams. Then bindings still apply, and every stream's final
+// report is posted a part at a time so the main thread sends them as they come; each part's stats say how
+// many streams are still open.
+flush();
+post({ t: 'drained' });
+await finishing;
 drainControl();
 for (let done = false; !done; ) {
   done = pipeline.finishSome(FINISH_PART_STREAMS);

@@ -82,15 +82,24 @@ export type WorkerToMain =
   | { t: 'state'; state: 'running' | 'failed' }
   /** Answer to 'reload' `seq`: applied, or the reason it was not (the old schedule stays). */
   | { t: 'reloaded'; seq: number; error?: string }
-  /** After 'stop': every final report has been posted before this. */
+  /** After 'stop': the capture is drained, the SIP it held was posted before this; waiting for 'finish'. */
+  | { t: 'drained' }
+  /** After 'finish': every final report has been posted before this. */
   | { t: 'done' };
 
 export type MainToWorker =
-  /** One bound address of a binding (RTP, RTCP or NAT source); the binding object rides along. */
-  | { t: 'bind'; binding: MediaBinding; w: [number, number, number, number]; port: number; rtcp: boolean }
+  /**
+   * One bound address of a binding (RTP, RTCP or NAT source); the binding object rides along. `sipMs`: the
+   * capture time of the SIP message that gave the address to the binding (the owner's time, clock steps
+   * removed), which streams that started on the worker since then are re-matched against.
+   */
+  | { t: 'bind'; binding: MediaBinding; w: [number, number, number, number]; port: number; rtcp: boolean; sipMs: number }
   | { t: 'update'; binding: MediaBinding }
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
   | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }
-  | { t: 'stop' };
+  /** Stop capturing; read what the kernel captured before the stop, then post 'drained'. */
+  | { t: 'stop' }
+  /** Every worker is drained and the owner has retired what ended: end every stream and exit. */
+  | { t: 'finish' };

@@ -29,6 +29,9 @@ interface Member {
   done: boolean;
   running: boolean;
   exited: Promise<number>;
+  /** Settles once the worker has drained its capture after a stop (or exited). */
+  drained: Promise<void>;
+  setDrained: () => void;
 }
 
 /** One worker's state for /metrics (per-worker series) and logs. */
@@ -106,7 +109,10 @@ export class MediaWorkerPool {
       workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, control: port2 },
       transferList: [port2],
     });
-    const member: Member = { index, worker, control: port1, stats: null, statsAtMs: 0, captureFailed: false, done: false, running: true, exited: new Promise((r) => worker.once('exit', r)) };
+    let setDrained!: () => void;
+    const drained = new Promise<void>((r) => (setDrained = r));
+    const member: Member = { index, worker, control: port1, stats: null, statsAtMs: 0, captureFailed: false, done: false, running: true, exited: new Promise((r) => worker.once('exit', r)), drained, setDrained };
+    void member.exited.then(setDrained);
     this.members.push(member);
     return new Promise((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
@@ -167,6 +173,9 @@ export class MediaWorkerPool {
       case 'reloaded':
         this.reloadAcks.get(m.seq)?.(member.index, m.error);
         break;
+      case 'drained':
+        member.setDrained();
+        break;
       case 'done':
         member.done = true;
         break;
@@ -209,10 +218,16 @@ export class MediaWorkerPool {
     });
   }
 
-  /** Every worker stops capturing, sends each stream's final report, and exits; then the owner ends its calls. */
+  /**
+   * Every worker stops capturing and reads what was captured before the stop; then the owner, which has
+   * the SIP of it, retires the media of ended calls (HANGUP, as one thread at its stop), and every worker
+   * sends each stream's final report and exits; then the owner ends its calls.
+   */
   async stop(): Promise<void> {
-    this.signalling.settle(); // its retirements reach the workers before their stop
     this.broadcast({ t: 'stop' });
+    await Promise.all(this.members.map((m) => m.drained));
+    this.signalling.settle(); // its retirements reach the workers before 'finish'
+    this.broadcast({ t: 'finish' });
     await Promise.all(this.members.map((m) => m.exited));
     this.signalling.endAll();
   }

@@ -25,6 +25,11 @@ export class SignallingOwner {
   /** Latest time of the calls (capture time of forwarded SIP, or the wall clock), host clock steps removed, ms. */
   nowMs = 0;
   /**
+   * Capture time of the SIP message being handled (bindings are only made while one is), clock steps
+   * removed, ms: the message's own time, also while `advance` holds the calls' time still.
+   */
+  private sipMs = 0;
+  /**
    * Host clock steps removed from every time, ms: the offset the latest worker to detect a step reported
    * (the workers' pipelines detect steps from RTP timestamps; touches arrive with their corrected times).
    */
@@ -70,7 +75,7 @@ export class SignallingOwner {
         onValueTooLong,
         onBinding: (id, w0, w1, w2, w3, port) => {
           const binding = this.calls.binding(id);
-          if (binding) this.broadcast({ t: 'bind', binding, w: [w0, w1, w2, w3], port, rtcp: this.calls.isRtcpAddress(w0, w1, w2, w3, port) });
+          if (binding) this.broadcast({ t: 'bind', binding, w: [w0, w1, w2, w3], port, rtcp: this.calls.isRtcpAddress(w0, w1, w2, w3, port), sipMs: this.sipMs });
         },
         onBindingRetired: (id, reason) => this.broadcast({ t: 'retire', id, reason }),
         onBindingUpdated: (id) => {
@@ -106,7 +111,9 @@ export class SignallingOwner {
       p.payloadWireLength = s.wireLength;
       p.tsSec = s.tsSec;
       p.tsNsec = s.tsNsec;
-      this.calls.onPacket(p, this.advance(s.tsSec * 1000 + s.tsNsec / 1e6, false));
+      const rawMs = s.tsSec * 1000 + s.tsNsec / 1e6;
+      this.sipMs = rawMs - this.clockOffsetMs;
+      this.calls.onPacket(p, this.advance(rawMs, false));
     }
   }
 

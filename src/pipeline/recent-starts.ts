@@ -1,0 +1,36 @@
+/**
+ * The latest stream starts of a pipeline (slot and capture time), newest first on request. A media worker
+ * learns a binding a moment after the SIP that made it was captured: the streams that started since then
+ * chose their call without it, and are found here instead of by scanning every stream.
+ */
+export class RecentStarts {
+  private readonly slots: Int32Array;
+  private readonly times: Float64Array;
+  private next = 0;
+  private count = 0;
+
+  constructor(capacity: number) {
+    this.slots = new Int32Array(capacity);
+    this.times = new Float64Array(capacity);
+  }
+
+  add(slot: number, ms: number): void {
+    this.slots[this.next] = slot;
+    this.times[this.next] = ms;
+    this.next = (this.next + 1) % this.slots.length;
+    if (this.count < this.slots.length) this.count++;
+  }
+
+  /**
+   * Calls `fn` for each start at or after `sinceMs`, newest first (capture time is monotonic within a
+   * pipeline, so the walk stops at the first older one). A slot may come twice when it was reused.
+   */
+  forEachSince(sinceMs: number, fn: (slot: number) => void): void {
+    const n = this.slots.length;
+    for (let k = 1; k <= this.count; k++) {
+      const i = (this.next - k + n) % n;
+      if (this.times[i] < sinceMs) return;
+      fn(this.slots[i]);
+    }
+  }
+}
