@@ -350,17 +350,23 @@ describe('allocation', () => {
     const streams = 1000;
     const engine = new RtpEngine({ maxStreams: streams, silenceTimeoutMs: 60000, signalledMinConsecutive: 1 });
     const pkt = new DecodedPacket();
-    const payloads = Array.from({ length: streams }, (_, i) => rtp({ pt: 0, seq: 0, ts: 0, ssrc: i + 1 }));
-    synthPacket(pkt, payloads[0], 0);
+    // Every stream's packet in one buffer, as a capture window or a batch holds them: the engine makes its
+    // view of a buffer once per buffer (a buffer per packet would cost a DataView each).
+    const first = rtp({ pt: 0, seq: 0, ts: 0, ssrc: 1 });
+    const len = first.length;
+    const all = new Uint8Array(streams * len);
+    for (let i = 0; i < streams; i++) all.set(rtp({ pt: 0, seq: 0, ts: 0, ssrc: i + 1 }), i * len);
+    synthPacket(pkt, first, 0);
+    pkt.payloadBuf = all;
     const run = (from: number, to: number) => {
       for (let n = from; n < to; n++) {
         const s = n % streams;
         const round = (n / streams) | 0;
-        const p = payloads[s];
-        p[2] = (round >> 8) & 0xff; p[3] = round & 0xff;
+        const o = s * len;
+        all[o + 2] = (round >> 8) & 0xff; all[o + 3] = round & 0xff;
         const ts = (round * 160) >>> 0;
-        p[4] = ts >>> 24; p[5] = (ts >>> 16) & 0xff; p[6] = (ts >>> 8) & 0xff; p[7] = ts & 0xff;
-        pkt.payloadBuf = p;
+        all[o + 4] = ts >>> 24; all[o + 5] = (ts >>> 16) & 0xff; all[o + 6] = (ts >>> 8) & 0xff; all[o + 7] = ts & 0xff;
+        pkt.payloadOffset = o;
         pkt.srcPort = 4000 + s * 2;
         const us = round * 20000 + s;
         pkt.tsSec = 1_700_000_000 + Math.floor(us / 1e6);
