@@ -650,6 +650,8 @@ interface CounterView {
   sipDropped?(): number;
   /** SIP packets the capture's snap length cut short. */
   sipSnapCut(): number;
+  /** SIP messages not used, by reason (the call tracker's counts). */
+  sipMalformed(): Record<string, number>;
   /** Packets counted but not measured, by reason (rtpprobe_packets_not_used_total). */
   notUsed(): { rtpNotMeasured: number; srtcp: number; rtcpMalformed: number };
   /** Alert rule evaluation errors since start, by rule (rtpprobe_rule_errors_total). */
@@ -668,6 +670,7 @@ function pipelineView(p: Pipeline): CounterView {
     heldBack: () => p.engine.counters.heldBack,
     sipDropped: () => p.counts.sipBacklogDropped,
     sipSnapCut: () => p.calls.stats.snapCut,
+    sipMalformed: () => p.calls.stats.malformed,
     notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded + p.counts.rtpHeldDropped, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
     ruleErrors: () => [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
   };
@@ -685,6 +688,7 @@ function poolView(pool: MediaWorkerPool): CounterView {
     activeStreams: () => sum((s) => s.activeStreams),
     activeCalls: () => pool.signalling.calls.activeCalls,
     sipSnapCut: () => pool.signalling.calls.stats.snapCut,
+    sipMalformed: () => pool.signalling.calls.stats.malformed,
     streamsStarted: () => sum((s) => s.streamsStarted),
     evicted: () => sum((s) => s.evicted),
     evictedUnconfirmed: () => sum((s) => s.evictedUnconfirmed),
@@ -704,6 +708,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveCalls(() => v.activeCalls());
   m.setStreamTable(() => ({ evictedUnconfirmed: v.evictedUnconfirmed(), heldBack: v.heldBack() }));
   m.setSipSnapCut(() => v.sipSnapCut());
+  m.setSipMalformed(() => sipMalformedCounts(v.sipMalformed()));
   m.setNotUsed(() => {
     const n = v.notUsed();
     return [['rtp_not_measured', n.rtpNotMeasured], ['srtcp', n.srtcp], ['rtcp_malformed', n.rtcpMalformed]];
@@ -794,6 +799,11 @@ function deliveryHealth(outputs: Outputs): { update(): void; view(): { degraded:
   };
 }
 
+/** The reasons SIP messages were not used that occurred ('none' is no reason). */
+function sipMalformedCounts(m: Record<string, number>): Array<[string, number]> {
+  return Object.entries(m).filter(([reason, n]) => reason !== 'none' && n > 0);
+}
+
 function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs: number): void {
   const malformed: Record<string, number> = {};
   Array.from(v.malformed()).forEach((n, i) => {
@@ -801,6 +811,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
   });
   const counts = v.counts();
   const ruleErrors = v.ruleErrors();
+  const sipMalformed = sipMalformedCounts(v.sipMalformed());
   log.info(
     {
       packets: counts.packets,
@@ -811,6 +822,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       ...v.notUsed(),
       sipDropped: v.sipDropped?.() || undefined,
       sipSnapCut: v.sipSnapCut() || undefined,
+      sipMalformed: sipMalformed.length > 0 ? Object.fromEntries(sipMalformed) : undefined,
       ruleErrors: ruleErrors.length > 0 ? Object.fromEntries(ruleErrors) : undefined,
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),

@@ -43,6 +43,7 @@ export class ProbeMetrics {
   private activeCallsFn: () => number = () => 0;
   private sipBacklogFn: () => number = () => 0;
   private sipSnapCutFn: () => number = () => 0;
+  private sipMalformedFn: () => Array<[string, number]> = () => [];
   private streamTableFn: () => StreamTableCounts = () => ({ evictedUnconfirmed: 0, heldBack: 0 });
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
@@ -197,6 +198,7 @@ export class ProbeMetrics {
       for (const [r, n] of fired) if (!self.ruleNames().includes(r)) out.push([r, n]);
       return out;
     });
+    cumulativeCounter('sip_malformed_total', 'SIP messages not used, by reason (bad-start-line, missing-call-id, body-truncated, bad-sdp, value-too-long: a Call-ID, X-CID or tag past its bound, ...).', 'reason', () => self.sipMalformedFn());
     cumulativeCounter('rule_errors_total', 'Times each alert rule could not be evaluated for a stream (a compared value that is no finite number, e.g. 0 / 0): it does not fire then.', 'rule', () => {
       const errors = self.ruleErrorsFn();
       const out: Array<[string, number]> = self.ruleNames().map((r) => [r, errors.find(([e]) => e === r)?.[1] ?? 0]);
@@ -285,6 +287,10 @@ export class ProbeMetrics {
   }
   setActiveCalls(fn: () => number): void {
     this.activeCallsFn = fn;
+  }
+  /** SIP messages not used so far, by reason (cumulative; reasons never seen are left out). */
+  setSipMalformed(fn: () => Array<[string, number]>): void {
+    this.sipMalformedFn = fn;
   }
   /** SIP packets cut short by the snap length so far (cumulative). */
   setSipSnapCut(fn: () => number): void {
