@@ -313,10 +313,20 @@ export abstract class HepCollector {
 
   protected onConnected(): void {
     this.connected = true;
+    this.scheduleFlush();
+    if (!this.confirmsLater()) this.confirmUp();
+  }
+
+  /** True when a connection is believed only once data went through it (UDP after a refusal). */
+  protected confirmsLater(): boolean {
+    return false;
+  }
+
+  /** The collector takes data: the backoff starts over, and the end of an outage is reported. */
+  protected confirmUp(): void {
     this.attempt = 0;
     if (this.wasDown) this.onEvent({ collector: this.name, kind: 'up', reason: 'connected' });
     this.wasDown = false;
-    this.scheduleFlush();
   }
 
   /** An established connection broke. */
@@ -503,9 +513,24 @@ export class HepStreamCollector extends HepCollector {
   }
 }
 
-/** HEP over UDP: one datagram per packet on a connected socket, so ICMP unreachable surfaces as send errors. */
+/**
+ * How long a first datagram after a refusal waits for a second ICMP port unreachable before the receiver
+ * counts as back (on a LAN the reply comes within a millisecond or so).
+ */
+const UDP_PROBE_MS = 250;
+
+/**
+ * HEP over UDP: one datagram per packet on a connected socket, so ICMP unreachable surfaces as send errors.
+ * A refusal (nothing listens on the collector's port) makes the collector down, as a lost TCP connection
+ * does: the queue waits, the socket is reopened with backoff, and then one datagram goes first; the rest
+ * follow once UDP_PROBE_MS passed without another refusal. Each refusal loses the datagram it answers
+ * (counted failed); datagrams sent before it arrives are lost without a word, which only TCP would tell.
+ */
 export class HepUdpCollector extends HepCollector {
   private socket: dgram.Socket | undefined;
+  /** The receiver refused datagrams and has not taken one since: one datagram at a time, UDP_PROBE_MS apart. */
+  private refused = false;
+  private probeTimer: NodeJS.Timeout | undefined;
   private readonly maxInFlight: number;
   /** Token bucket: datagrams that may leave now, refilled at maxRate per second up to maxInFlight. */
   private readonly maxRate: number;
@@ -540,7 +565,13 @@ export class HepUdpCollector extends HepCollector {
         // sent + failed + dropped + queued + inFlight still equals what was enqueued.
         if (this.sent > 0) this.sent--;
         this.failed++;
-        this.onEvent({ collector: this.name, kind: 'failed', reason: 'ICMP port unreachable: nothing listens on the collector port' });
+        const reason = 'ICMP port unreachable: nothing listens on the collector port';
+        this.onEvent({ collector: this.name, kind: 'failed', reason });
+        if (this.socket === s) {
+          this.refused = true;
+          this.destroySocket();
+          this.onConnectionLost(reason);
+        }
         return;
       }
       if (!this.connected && this.socket === s) {
@@ -554,9 +585,28 @@ export class HepUdpCollector extends HepCollector {
     });
   }
 
+  protected override confirmsLater(): boolean {
+    return this.refused;
+  }
+
   protected flush(): void {
     const s = this.socket;
     if (s === undefined || !this.connected) return;
+    if (this.refused) {
+      // After a refusal one datagram goes first; no refusal within UDP_PROBE_MS: the receiver is back.
+      if (this.probeTimer !== undefined || this.inFlight > 0 || this.queue.size === 0) return;
+      this.inFlight++;
+      s.send(this.queue.shift()!, this.onSendDone);
+      this.probeTimer = setTimeout(() => {
+        this.probeTimer = undefined;
+        if (this.socket !== s || !this.refused) return;
+        this.refused = false;
+        this.confirmUp();
+        this.scheduleFlush();
+      }, UDP_PROBE_MS);
+      this.probeTimer.unref();
+      return;
+    }
     if (this.maxRate > 0) {
       const now = performance.now();
       this.tokens = Math.min(this.maxInFlight, this.tokens + ((now - this.tokensAt) * this.maxRate) / 1000);
@@ -583,6 +633,8 @@ export class HepUdpCollector extends HepCollector {
   protected destroySocket(): void {
     if (this.paceTimer !== undefined) clearTimeout(this.paceTimer);
     this.paceTimer = undefined;
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
     const s = this.socket;
     this.socket = undefined;
     if (s !== undefined) {

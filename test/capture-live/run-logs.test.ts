@@ -162,14 +162,15 @@ describe.skipIf(!canRun)('rtpprobe run on a veth pair: the call ended lines and 
   }
 
   it('the status line counts the reports whose send failed (a UDP collector answering ICMP port unreachable)', async () => {
-    // Nothing listens on the collector port: each datagram after the first ICMP answer fails, and is lost.
-    const probeArgs = ['--hep', 'udp://127.0.0.1:9', '--set', 'log.status_interval_s=1'];
+    // Nothing listens on the collector port: each datagram an ICMP port unreachable answers failed, and the
+    // collector is down (the rest wait in its queue, lost at the stop: the deadline's exit code 1).
+    const probeArgs = ['--hep', 'udp://127.0.0.1:9', '--set', 'log.status_interval_s=1', '--set', 'process.shutdown_deadline_ms=1000'];
     type Status = LogLine & { reportsSent?: number; reportsDropped?: number; reportsFailed?: number };
     const failedThenStatus = (lines: Status[]) => {
       const i = lines.findIndex((l) => l.msg === 'HEP send failed');
       return i >= 0 && lines.slice(i).some((l) => l.msg.startsWith('status: '));
     };
-    const log = await runProbe(1, join(dir, 'status-failed.jsonl'), [], (lines) => failedThenStatus(lines), probeArgs);
+    const log = await runProbe(1, join(dir, 'status-failed.jsonl'), [], (lines) => failedThenStatus(lines), probeArgs, 1);
     const lines = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Status);
     const status = lines.slice(lines.findIndex((l) => l.msg === 'HEP send failed')).find((l) => l.msg.startsWith('status: '))!;
     expect(status.reportsFailed, log).toBeGreaterThan(0);

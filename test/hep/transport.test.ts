@@ -149,22 +149,33 @@ describe('HepSender over real sockets', () => {
     expect(c).toMatchObject({ connected: true, sent: 5, queued: 0, dropped: 0, failed: 0 });
   });
 
-  it('UDP to a port nobody listens on: ICMP unreachable counted as failed, never thrown', async () => {
+  it('UDP to a port nobody listens on: the refusal (ICMP unreachable) is counted failed and makes the collector down; the queue waits for the receiver and then flows', async () => {
     const port = await freePort();
-    const sender = new HepSender({ captureId: 1, collectors: [{ host: '127.0.0.1', port, transport: 'udp' }] });
+    const events: HepCollectorEvent[] = [];
+    const sender = new HepSender({ captureId: 1, onEvent: (e) => events.push(e), collectors: [{ host: '127.0.0.1', port, transport: 'udp' }] });
     cleanups.push(() => sender.close(100));
     for (let i = 0; i < 30; i++) {
       sender.send(report(i));
       await sleep(5);
     }
-    await waitFor(() => {
-      const c = sender.stats().collectors[0]!;
-      return c.queued === 0 && c.inFlight === 0;
-    });
-    await sleep(50);
-    const c = sender.stats().collectors[0]!;
+    await waitFor(() => events.some((e) => e.kind === 'down'), 30_000, 'the collector down');
+    let c = sender.stats().collectors[0]!;
     expect(c.failed).toBeGreaterThan(0);
-    expect(c.lastError).toMatch(/ECONNREFUSED/);
+    expect(c.lastError).toMatch(/ECONNREFUSED|port unreachable/);
+    expect(c.queued).toBeGreaterThan(0); // kept, not sent into nothing
+    balanced(c, 30);
+    // The receiver comes back: one datagram goes first, then the rest; the refused ones are all that is lost.
+    const udp = await startUdpSink(port);
+    cleanups.push(() => udp.close());
+    await waitFor(() => {
+      const s = sender.stats().collectors[0]!;
+      return s.queued === 0 && s.inFlight === 0;
+    }, 30_000, 'the queue delivered');
+    await waitFor(() => udp.packets.length === sender.stats().collectors[0]!.sent, 10_000, 'every datagram counted sent received');
+    c = sender.stats().collectors[0]!;
+    expect(udp.packets.length + c.failed).toBe(30);
+    expect(c.dropped).toBe(0);
+    expect(events.at(-1)?.kind).toBe('up');
     balanced(c, 30);
   });
 
