@@ -496,7 +496,7 @@ function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig)
     }
     log.info(
       { intervalS: next.reports.intervalS, rules: next.reports.rules.length, outputs: outputs.list.map((o) => o.name), ...applied },
-      'report rules and outputs reloaded; capture and table sizes need a restart',
+      'report rules and outputs reloaded',
     );
   });
 }
