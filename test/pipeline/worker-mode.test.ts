@@ -96,7 +96,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       deliver(w, sentMs); // the worker drains bindings before its batch
       workers[w]!.processPacket(batch, i);
       const sip = mirrors[w]!.takeSip();
-      if (sip) owner.onSip(sip);
+      for (const s of sip ?? []) owner.onSip(s);
     }
   };
   for (const batch of batches) {
@@ -220,7 +220,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
       for (const m of pending.splice(0)) mirror.apply(m);
       w.processPacket(batch, i);
       const sip = mirror.takeSip();
-      if (sip) owner.onSip(sip);
+      for (const s of sip ?? []) owner.onSip(s);
     }
     owner.settle(); // media of ended calls lingers (sip.media_linger_s) until capture time passes it or input ends
     for (const m of pending.splice(0)) mirror.apply(m);
@@ -250,7 +250,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
         const sip = mirror.takeSip();
         if (sip) {
           forwarded += sip.length;
-          owner.onSip(sip);
+          for (const s of sip) owner.onSip(s);
         }
       }
     }

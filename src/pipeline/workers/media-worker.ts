@@ -113,9 +113,17 @@ function onControl(m: MainToWorker): void {
   } else mirror.apply(m);
 }
 
+/** Raw capture time of the latest packet read (ms), and the one last told to the main thread. */
+let throughMs = Number.NEGATIVE_INFINITY;
+let toldThroughMs = Number.NEGATIVE_INFINITY;
+
 function flush(): void {
   const sip = mirror.takeSip();
-  if (sip) post({ t: 'sip', packets: sip });
+  // Every batch tells how far this worker has read: the main thread holds other workers' later SIP until then.
+  if (sip || throughMs !== toldThroughMs) {
+    post({ t: 'sip', packets: sip ?? [], throughMs });
+    toldThroughMs = throughMs;
+  }
   if (reports.length > 0) {
     post({ t: 'reports', items: reports });
     reports = [];
@@ -163,6 +171,8 @@ loop = new CaptureLoop(source, {
   onBatch: (batch) => {
     drainControl();
     pipeline.processBatch(batch);
+    const last = batch.count - 1;
+    if (last >= 0) throughMs = batch.tsSec[last]! * 1000 + batch.tsNsec[last]! / 1e6;
     flush();
     if (Date.now() >= nextStatsMs) sendStats();
   },

@@ -71,7 +71,11 @@ export interface WorkerStats {
 export type WorkerToMain =
   | { t: 'ready'; backend: string; linkType: number; warnings: string[] }
   | { t: 'open-failed'; message: string; code?: string }
-  | { t: 'sip'; packets: ForwardedSip[] }
+  /**
+   * SIP captured since the last (maybe none), and the raw capture time (ms) of the latest packet this
+   * worker has read: its SIP captured before that time has all been sent.
+   */
+  | { t: 'sip'; packets: ForwardedSip[]; throughMs: number }
   | { t: 'reports'; items: ForwardedReport[] }
   /** Round trips and RTCP BYEs this worker saw: the RTP streams they concern may be on other workers. */
   | { t: 'rtcp'; facts: RtcpFacts[] }

@@ -4,6 +4,7 @@ import type { ProbeConfig } from '../../ops/config.js';
 import type { ReportTarget } from '../report-sink.js';
 import type { MainToWorker, WorkerStats, WorkerToMain } from './messages.js';
 import { SignallingOwner } from './signalling.js';
+import { SipOrder } from './sip-order.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { nodeNameOf } from '../../outbound/index.js';
 import type { SipTarget } from '../sip-out.js';
@@ -57,6 +58,11 @@ export const RELOAD_ACK_MS = 10_000;
  */
 export class MediaWorkerPool {
   readonly signalling: SignallingOwner;
+  /** The workers' SIP on its way to the signalling owner, in capture order. */
+  private readonly sipOrder: SipOrder;
+  private sipTimer: NodeJS.Timeout | null = null;
+  /** performance.now() at which sipTimer fires. */
+  private sipTimerAt = Number.POSITIVE_INFINITY;
   private readonly members: Member[] = [];
   private readonly crash: (err: Error) => void;
   /** Whose turn it is to open the capture (see MediaWorkerData.openTurn). */
@@ -78,6 +84,7 @@ export class MediaWorkerPool {
       { target: h.sink, nodeName: nodeNameOf(config) },
       sipValueTooLongReporter(h.log),
     );
+    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s) => this.signalling.onSip(s));
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
     crashed.catch(() => {}); // observed through `finished`
@@ -110,7 +117,15 @@ export class MediaWorkerPool {
       transferList: [port2],
     });
     let setDrained!: () => void;
-    const drained = new Promise<void>((r) => (setDrained = r));
+    const drained = new Promise<void>(
+      (r) =>
+        (setDrained = () => {
+          // Its SIP has all come: it holds no other worker's back.
+          this.sipOrder.finish(index);
+          this.releaseSip();
+          r();
+        }),
+    );
     const member: Member = { index, worker, control: port1, stats: null, statsAtMs: 0, captureFailed: false, done: false, running: true, exited: new Promise((r) => worker.once('exit', r)), drained, setDrained };
     void member.exited.then(setDrained);
     this.members.push(member);
@@ -139,7 +154,8 @@ export class MediaWorkerPool {
   private onMessage(member: Member, m: WorkerToMain): void {
     switch (m.t) {
       case 'sip':
-        this.signalling.onSip(m.packets);
+        this.sipOrder.add(member.index, m.packets, m.throughMs, performance.now());
+        this.releaseSip();
         break;
       case 'reports':
         for (const r of m.items) {
@@ -180,6 +196,21 @@ export class MediaWorkerPool {
         member.done = true;
         break;
     }
+  }
+
+  /** Applies the SIP that may go now; a timer comes back when held SIP may go without news from the workers. */
+  private releaseSip(): void {
+    const next = this.sipOrder.release(performance.now());
+    if (next !== Number.POSITIVE_INFINITY && next >= this.sipTimerAt) return; // the timer set comes first: it checks again then
+    if (this.sipTimer) clearTimeout(this.sipTimer);
+    this.sipTimer = null;
+    this.sipTimerAt = next;
+    if (next === Number.POSITIVE_INFINITY) return; // nothing held
+    this.sipTimer = setTimeout(() => {
+      this.sipTimer = null;
+      this.sipTimerAt = Number.POSITIVE_INFINITY;
+      this.releaseSip();
+    }, Math.max(1, Math.ceil(next - performance.now())));
   }
 
   private broadcast(m: MainToWorker): void {
