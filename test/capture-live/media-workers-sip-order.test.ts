@@ -8,14 +8,13 @@
  * at 4x on one end, the probe captures on the other and writes JSON lines. Needs root, tcpreplay and a
  * built dist/; skipped otherwise.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b2buaSharedMedia, classicPcap, type PcapRecord } from '../../src/gen/index.js';
-import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
-import { until } from '../wait.js';
+import { allCaptured, canNetns, replayIntoProbe, sh, streamEndings, vethNamespaces } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -24,29 +23,26 @@ const canRun = canNetns && existsSync(cli) && spawnSync('tcpreplay', ['--version
 const CALLS = 24;
 const PACKETS = 30;
 
-/** CALLS B2BUA calls 45 ms apart, alternately leg 2 and leg 1 re-INVITEd last. */
-function b2buaCalls(tag: string): { pcap: Buffer; frames: number } {
+/**
+ * CALLS B2BUA calls 45 ms apart, alternately leg 2 and leg 1 re-INVITEd last; the Call-ID owning each
+ * stream (the leg re-INVITEd last), by `src:port>dst:port`.
+ */
+function b2buaCalls(tag: string): { pcap: Buffer; frames: number; owners: Record<string, string> } {
   const records: PcapRecord[] = [];
+  const owners: Record<string, string> = {};
   for (let i = 0; i < CALLS; i++) {
-    records.push(...b2buaSharedMedia({ t0Ms: 1_700_000_000_000 + i * 45, packets: PACKETS, lastLeg: i % 2 === 0 ? 2 : 1, net: i, tag: `${tag}-${i}` }).records);
+    const c = b2buaSharedMedia({ t0Ms: 1_700_000_000_000 + i * 45, packets: PACKETS, lastLeg: i % 2 === 0 ? 2 : 1, net: i, tag: `${tag}-${i}` });
+    records.push(...c.records);
+    owners[`${c.a.ip}:${c.a.port}>${c.b.ip}:${c.b.port}`] = c.callId;
+    owners[`${c.b.ip}:${c.b.port}>${c.a.ip}:${c.a.port}`] = c.callId;
   }
   records.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
-  return { pcap: classicPcap(records), frames: records.length };
+  return { pcap: classicPcap(records), frames: records.length, owners };
 }
 
-type Ending = { type: string; callId: string; xcid: string; packets: number; dir: number; party: number };
-
-/** The reports that end streams in a JSON-lines file, by `src:port>dst:port`. */
-function endingsIn(jsonl: string): Record<string, Ending[]> {
-  const out: Record<string, Ending[]> = {};
-  for (const line of readFileSync(jsonl, 'utf8').trim().split('\n')) {
-    const r = JSON.parse(line) as Record<string, unknown>;
-    if (r.TYPE !== 'HANGUP' && r.TYPE !== 'FINAL') continue;
-    const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;
-    (out[key] ??= []).push({ type: String(r.TYPE), callId: String(r.CORRELATION_ID), xcid: String(r.X_CID), packets: Number(r.TOTAL_PK), dir: Number(r.DIR), party: Number(r.PARTY) });
-  }
-  return out;
-}
+/** What must not depend on the workers, per stream: the reports that end it. */
+const asCompared = (endings: Map<string, Array<Record<string, unknown>>>) =>
+  Object.fromEntries([...endings].map(([k, rs]) => [k, rs.map((r) => ({ type: r.TYPE, callId: r.CORRELATION_ID, xcid: r.X_CID, packets: r.TOTAL_PK, dir: r.DIR, party: r.PARTY }))]));
 
 describe.skipIf(!canRun)('rtpprobe run, capture.workers = 3: SIP of different workers in capture order', () => {
   const nsA = `roa${process.pid}`;
@@ -62,41 +58,15 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 3: SIP of different wo
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Plays `pcap` at 4x into `rtpprobe run` with three workers; stops it once the workers counted `frames` packets. */
-  async function liveEndings(pcap: string, frames: number): Promise<Record<string, Ending[]>> {
-    const jsonl = join(dir, 'live.jsonl');
-    const probeArgs = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'ob', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'capture.workers=3', '--set', 'reports.interval_s=3600', '--log-format', 'json'];
-    const probe = spawn('ip', probeArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let replay: ChildProcess | null = null;
-    let log = '';
-    probe.stderr.on('data', (d) => (log += d));
-    const exited = new Promise<number | null>((r) => probe.on('exit', r));
-    try {
-      expect(await until(() => log.includes('capture open') || probe.exitCode !== null), log).toBe(true);
-      const port = (JSON.parse(log.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
-      replay = spawn('ip', ['netns', 'exec', nsA, 'tcpreplay', '-q', '-x', '4', '-i', 'oa', pcap], { stdio: 'ignore' });
-      let text = '';
-      const received = () => {
-        text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}/metrics`);
-        return Number(/^rtpprobe_capture_packets_received_total\{interface="ob"\} (\S+)$/m.exec(text)?.[1] ?? NaN);
-      };
-      expect(await until(() => received() >= frames, 30_000), text).toBe(true);
-    } finally {
-      probe.kill('SIGTERM');
-    }
-    expect(await exited, log).toBe(0);
-    replay?.kill();
-    return endingsIn(jsonl);
-  }
-
   it("a B2BUA's re-INVITE pair on two workers: every stream under the leg `rtpprobe replay` gives it, with its DIR, PARTY and packets", async () => {
     const s = b2buaCalls(String(process.pid));
     const pcap = join(dir, 'b2bua.pcap');
     writeFileSync(pcap, s.pcap);
     const refJsonl = join(dir, 'replay.jsonl');
     sh(process.execPath, cli, 'replay', pcap, '--no-hep', '--jsonl', refJsonl, '--log-level', 'warn');
-    const reference = endingsIn(refJsonl);
-    expect(Object.keys(reference).length).toBe(2 * CALLS);
-    expect(await liveEndings(pcap, s.frames)).toEqual(reference);
+    const reference = asCompared(streamEndings(refJsonl));
+    expect(Object.fromEntries(Object.entries(reference).map(([k, rs]) => [k, rs.map((r) => r.callId)]))).toEqual(Object.fromEntries(Object.entries(s.owners).map(([k, id]) => [k, [id]])));
+    const live = await replayIntoProbe({ cli, link: { nsA, nsB, a: 'oa', b: 'ob' }, pcap, jsonl: join(dir, 'live.jsonl'), workers: 3, replayArgs: ['-x', '4'], stopWhen: allCaptured('ob', s.frames) });
+    expect(asCompared(live)).toEqual(reference);
   });
 });
