@@ -13,10 +13,15 @@ import { mediaFaultLimits } from '../media-faults.js';
 import { ruleErrorReporter } from '../rule-errors.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
-import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
+import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
 
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
 const STATS_MS = 1000;
+/**
+ * While the main thread holds SIP (SipOrder), how far this worker has read goes to it at most this often
+ * (a busy worker reads hundreds of blocks a second; each message wakes the main thread).
+ */
+const PROGRESS_MS = 10;
 
 const data = workerData as MediaWorkerData & { control: MessagePort };
 const { config, fanoutGroup, control, index } = data;
@@ -99,6 +104,9 @@ function onControl(m: MainToWorker): void {
     }
   } else if (m.t === 'finish') {
     finish();
+  } else if (m.t === 'progress') {
+    progressWanted = m.on;
+    postProgress();
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'reload') {
@@ -113,17 +121,37 @@ function onControl(m: MainToWorker): void {
   } else mirror.apply(m);
 }
 
-/** Raw capture time of the latest packet read (ms), and the one last told to the main thread. */
+/** Raw capture time of the latest packet read (ms), and the one last told to the main thread (when: performance.now()). */
 let throughMs = Number.NEGATIVE_INFINITY;
 let toldThroughMs = Number.NEGATIVE_INFINITY;
+let toldAtMs = 0;
+let progressTimer: NodeJS.Timeout | null = null;
+/** The main thread holds SIP: it waits for this worker's progress. */
+let progressWanted = false;
+
+function postSip(packets: ForwardedSip[]): void {
+  post({ t: 'sip', packets, throughMs });
+  toldThroughMs = throughMs;
+  toldAtMs = performance.now();
+}
+
+/** Tells how far this worker has read, now or at most PROGRESS_MS after the last time. */
+function postProgress(): void {
+  if (!progressWanted || throughMs === toldThroughMs || progressTimer !== null) return;
+  const waitMs = toldAtMs + PROGRESS_MS - performance.now();
+  if (waitMs <= 0) postSip([]);
+  else {
+    progressTimer = setTimeout(() => {
+      progressTimer = null;
+      postProgress();
+    }, waitMs);
+  }
+}
 
 function flush(): void {
   const sip = mirror.takeSip();
-  // Every batch tells how far this worker has read: the main thread holds other workers' later SIP until then.
-  if (sip || throughMs !== toldThroughMs) {
-    post({ t: 'sip', packets: sip ?? [], throughMs });
-    toldThroughMs = throughMs;
-  }
+  if (sip) postSip(sip);
+  else postProgress();
   if (reports.length > 0) {
     post({ t: 'reports', items: reports });
     reports = [];
@@ -204,6 +232,7 @@ try {
 // report is posted a part at a time so the main thread sends them as they come; each part's stats say how
 // many streams are still open.
 flush();
+if (progressTimer !== null) clearTimeout(progressTimer); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });
 await finishing;
 drainControl();

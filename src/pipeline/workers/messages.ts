@@ -102,6 +102,8 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
+  /** The main thread holds SIP for the workers' progress (on) or holds none (off): how far each has read is wanted. */
+  | { t: 'progress'; on: boolean }
   | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }
   /** Stop capturing; read what the kernel captured before the stop, then post 'drained'. */
   | { t: 'stop' }

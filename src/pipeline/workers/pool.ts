@@ -63,6 +63,8 @@ export class MediaWorkerPool {
   private sipTimer: NodeJS.Timeout | null = null;
   /** performance.now() at which sipTimer fires. */
   private sipTimerAt = Number.POSITIVE_INFINITY;
+  /** SipOrder holds SIP: the workers send their progress. */
+  private sipHeld = false;
   private readonly members: Member[] = [];
   private readonly crash: (err: Error) => void;
   /** Whose turn it is to open the capture (see MediaWorkerData.openTurn). */
@@ -201,11 +203,16 @@ export class MediaWorkerPool {
   /** Applies the SIP that may go now; a timer comes back when held SIP may go without news from the workers. */
   private releaseSip(): void {
     const next = this.sipOrder.release(performance.now());
-    if (next !== Number.POSITIVE_INFINITY && next >= this.sipTimerAt) return; // the timer set comes first: it checks again then
+    const held = next !== Number.POSITIVE_INFINITY;
+    if (held !== this.sipHeld) {
+      this.sipHeld = held;
+      this.broadcast({ t: 'progress', on: held });
+    }
+    if (held && next >= this.sipTimerAt) return; // the timer set comes first: it checks again then
     if (this.sipTimer) clearTimeout(this.sipTimer);
     this.sipTimer = null;
     this.sipTimerAt = next;
-    if (next === Number.POSITIVE_INFINITY) return; // nothing held
+    if (!held) return;
     this.sipTimer = setTimeout(() => {
       this.sipTimer = null;
       this.sipTimerAt = Number.POSITIVE_INFINITY;
