@@ -117,7 +117,7 @@ function flush(): void {
   const sip = mirror.takeSip();
   if (sip) post({ t: 'sip', packets: sip });
   if (reports.length > 0) {
-    post({ t: 'reports', items: reports });
+    post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams });
     reports = [];
   }
   if (facts.length > 0) {

@@ -72,7 +72,11 @@ export type WorkerToMain =
   | { t: 'ready'; backend: string; linkType: number; warnings: string[] }
   | { t: 'open-failed'; message: string; code?: string }
   | { t: 'sip'; packets: ForwardedSip[] }
-  | { t: 'reports'; items: ForwardedReport[] }
+  /**
+   * Reports built since the last; `activeStreams` is the worker's open streams once they were built, so a
+   * count of streams whose final report is still to come never lags the reports received.
+   */
+  | { t: 'reports'; items: ForwardedReport[]; activeStreams: number }
   /** Round trips and RTCP BYEs this worker saw: the RTP streams they concern may be on other workers. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
   /** Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs. */
