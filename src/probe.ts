@@ -430,12 +430,12 @@ function summaryAtStop(config: ProbeConfig, logSummary: () => void): void {
 
 /**
  * What the shutdown deadline cuts off: the final reports of the streams still open (not built; in worker mode
- * as of each worker's latest message, which follows the reports it posted before it), and per destination
- * the messages built but not yet handed over (queued, or written to a socket that has not taken them yet).
+ * as of each worker's latest reports), and per destination the messages built but not yet handed over
+ * (queued, or written to a socket whose kernel has not taken them yet).
  */
 function deadlineLoss(v: CounterView, outputs: Outputs): DeadlineLoss {
   const notBuilt = v.activeStreams();
-  const notSent = outputs.destinations(true).map((d) => ({ destination: d.name, messages: d.queued }));
+  const notSent = outputs.destinations(true).map((d) => ({ destination: d.name, messages: d.notTaken ?? d.queued }));
   const sends = notSent.map((d) => `, ${d.messages} built but not sent to ${d.destination}`).join('');
   return { fields: { finalReportsNotBuilt: notBuilt, notSent }, text: `final reports lost: ${notBuilt} not built${sends}` };
 }

@@ -107,6 +107,12 @@ export interface HepCollectorStats {
   dropped: number;
   queued: number;
   inFlight: number;
+  /**
+   * Of queued + inFlight, the messages the kernel has not taken whole: what the process ending now would
+   * lose. TCP: in-flight messages whose bytes all reached the kernel are delivered even though their write
+   * callback has not run (one writev can carry thousands); TLS and UDP: every in-flight message counts.
+   */
+  notTaken: number;
   connected: boolean;
   /** Reconnect attempts scheduled after a failure or a lost connection. */
   reconnects: number;
@@ -259,6 +265,7 @@ export abstract class HepCollector {
       dropped: this.dropped,
       queued: this.queue.size,
       inFlight: this.inFlight,
+      notTaken: this.queue.size + this.inFlightNotTaken(),
       connected: this.connected,
       reconnects: this.reconnects,
       lastError: this.lastError,
@@ -276,6 +283,11 @@ export abstract class HepCollector {
       this.resolving = false;
       if (address !== undefined && !this.abandoned) this.connect(address);
     });
+  }
+
+  /** In-flight messages the kernel has not taken whole (see HepCollectorStats.notTaken). */
+  protected inFlightNotTaken(): number {
+    return this.inFlight;
   }
 
   protected abstract hasSocket(): boolean;
@@ -422,7 +434,9 @@ export class HepStreamCollector extends HepCollector {
   private readonly secureContext: tls.SecureContext | undefined;
   /** The socket close() is ending: its closing is the probe's doing. */
   private endedSocket: net.Socket | undefined;
-  private readonly onWriteDone = (err: Error | null | undefined): void => this.onPacketDone(err);
+  /** The current socket's messages written and not yet called back, by size in write order. */
+  private written = new WrittenSizes();
+  private onWriteDone: (err: Error | null | undefined) => void = (err) => this.onPacketDone(err);
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
@@ -457,6 +471,13 @@ export class HepStreamCollector extends HepCollector {
     }
     this.socket = s;
     this.waitingDrain = false;
+    // Callbacks come in write order per socket; a lost socket's late callbacks never touch the next one's.
+    const written = new WrittenSizes();
+    this.written = written;
+    this.onWriteDone = (err) => {
+      written.shift();
+      this.onPacketDone(err);
+    };
     let errMsg: string | undefined;
     let up = false;
     const connectTimer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
@@ -494,8 +515,23 @@ export class HepStreamCollector extends HepCollector {
     while (!this.waitingDrain && this.queue.size > 0) {
       const b = this.queue.shift()!;
       this.inFlight++;
+      this.written.push(b.length);
       if (!s.write(b, this.onWriteDone)) this.waitingDrain = true;
     }
+  }
+
+  /**
+   * Plain TCP: the bytes the kernel has not taken are libuv's unwritten rest of the current write plus what
+   * the stream still buffers; the messages they belong to are the newest ones. TLS encrypts in between (the
+   * byte counts do not compare): every in-flight message counts there.
+   */
+  protected override inFlightNotTaken(): number {
+    const s = this.socket;
+    const older = this.inFlight - this.written.length;
+    if (s === undefined || this.config.transport === 'tls') return this.inFlight;
+    const pending = socketPendingBytes(s);
+    if (pending === undefined) return this.inFlight;
+    return older + this.written.newestCovering(pending);
   }
 
   protected endGracefully(): Promise<void> {
@@ -511,6 +547,53 @@ export class HepStreamCollector extends HepCollector {
   protected destroySocket(): void {
     this.socket?.destroy();
   }
+}
+
+/** Sizes in write order: pushed at write, shifted at the callback. */
+class WrittenSizes {
+  private sizes: number[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.sizes.length - this.head;
+  }
+
+  push(bytes: number): void {
+    this.sizes.push(bytes);
+  }
+
+  shift(): void {
+    if (++this.head < this.sizes.length) {
+      if (this.head >= 4096 && this.head * 2 >= this.sizes.length) {
+        this.sizes = this.sizes.slice(this.head);
+        this.head = 0;
+      }
+      return;
+    }
+    this.sizes = [];
+    this.head = 0;
+  }
+
+  /** How many of the newest entries hold the last `bytes` bytes written (a partly taken one included). */
+  newestCovering(bytes: number): number {
+    let n = 0;
+    for (let i = this.sizes.length - 1; bytes > 0 && i >= this.head; i--, n++) bytes -= this.sizes[i]!;
+    return n;
+  }
+}
+
+/**
+ * Bytes written to a net.Socket that the kernel has not taken: libuv's queue (`writeQueueSize` of the
+ * handle, as Node's own stream code reads it) plus the chunks the stream buffers behind it. Undefined when
+ * this Node does not expose them.
+ */
+function socketPendingBytes(s: net.Socket): number | undefined {
+  const inLibuv = (s as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
+  const buffered = (s as unknown as { writableBuffer?: Array<{ chunk: { length: number } }> }).writableBuffer;
+  if (typeof inLibuv !== 'number' || !Array.isArray(buffered)) return undefined;
+  let bytes = inLibuv;
+  for (const b of buffered) bytes += b.chunk.length;
+  return bytes;
 }
 
 /**

@@ -90,6 +90,7 @@ export class HepOutput implements Output {
       errors: c.connectFailures,
       dropped: c.dropped + refused,
       queued: c.queued + c.inFlight,
+      notTaken: c.notTaken,
       up: c.connected,
       lastError: c.lastError,
     }));

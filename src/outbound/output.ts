@@ -31,6 +31,11 @@ export interface DestinationStats {
   dropped: number;
   /** Waiting to be delivered. */
   queued: number;
+  /**
+   * Of `queued`, what the process ending now would lose (HEP over TCP: messages the kernel has not taken
+   * whole); absent: all of `queued`.
+   */
+  notTaken?: number;
   /** False while the destination cannot take data (connection down, disk full). */
   up: boolean;
   lastError: string | undefined;

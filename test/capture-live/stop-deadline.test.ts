@@ -96,7 +96,7 @@ describe.skipIf(!canRun)('rtpprobe run: a stop cut by the shutdown deadline', ()
     expect(line, log).toBeDefined();
     const notSent = line!.notSent!.find((d) => d.destination === `tcp://127.0.0.1:${sink!.port}`)!.messages;
     // The line counts exactly the reports the receiver did not get.
-    expect(line!.finalReportsNotBuilt! + notSent).toBe(STREAMS - finals.size);
+    expect(line!.finalReportsNotBuilt! + notSent, JSON.stringify({ line, received: finals.size, frames: sink.frames.length })).toBe(STREAMS - finals.size);
     await sink.close();
     sink = undefined;
   }, 300_000);

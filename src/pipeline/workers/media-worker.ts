@@ -153,7 +153,7 @@ function flush(): void {
   if (sip) postSip(sip);
   else postProgress();
   if (reports.length > 0) {
-    post({ t: 'reports', items: reports });
+    post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams });
     reports = [];
   }
   if (facts.length > 0) {

@@ -76,7 +76,11 @@ export type WorkerToMain =
    * worker has read: its SIP captured before that time has all been sent.
    */
   | { t: 'sip'; packets: ForwardedSip[]; throughMs: number }
-  | { t: 'reports'; items: ForwardedReport[] }
+  /**
+   * Reports built since the last; `activeStreams` is the worker's open streams once they were built, so a
+   * count of streams whose final report is still to come never lags the reports received.
+   */
+  | { t: 'reports'; items: ForwardedReport[]; activeStreams: number }
   /** Round trips and RTCP BYEs this worker saw: the RTP streams they concern may be on other workers. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
   /** Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs. */

@@ -164,6 +164,7 @@ export class MediaWorkerPool {
           if (r.k === 'qos') this.h.sink.qos(r.report, r.env, r.send, r.log);
           else this.h.sink.rtcp(r.json, r.env, r.callId);
         }
+        if (member.stats) member.stats.activeStreams = m.activeStreams;
         break;
       case 'rtcp':
         for (const x of this.members) if (x !== member && !x.done) x.control.postMessage(m);
