@@ -5,7 +5,7 @@
  * events into a BindingMirror; reports, counters and logs go to the main thread.
  */
 import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
-import { openLiveCapture } from '../../capture/live/index.js';
+import { openLiveCapture, readableWithinMs } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
 import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
 import { FINISH_PART_STREAMS, Pipeline, type RtcpFacts } from '../pipeline.js';
@@ -19,7 +19,8 @@ import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, Work
 const STATS_MS = 1000;
 /**
  * While the main thread holds SIP (SipOrder), how far this worker has read goes to it at most this often
- * (a busy worker reads hundreds of blocks a second; each message wakes the main thread).
+ * (a busy worker reads hundreds of blocks a second; each message wakes the main thread), and an idle
+ * capture looks at its ring this often.
  */
 const PROGRESS_MS = 10;
 
@@ -105,8 +106,7 @@ function onControl(m: MainToWorker): void {
   } else if (m.t === 'finish') {
     finish();
   } else if (m.t === 'progress') {
-    progressWanted = m.on;
-    postProgress();
+    wantProgress(m.on);
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'reload') {
@@ -121,30 +121,48 @@ function onControl(m: MainToWorker): void {
   } else mirror.apply(m);
 }
 
-/** Raw capture time of the latest packet read (ms), and the one last told to the main thread (when: performance.now()). */
-let throughMs = Number.NEGATIVE_INFINITY;
+/** Raw capture time of the latest packet read, ms. */
+let lastPacketMs = Number.NEGATIVE_INFINITY;
+/** What the main thread was last told of how far this worker has read, and when (performance.now()). */
 let toldThroughMs = Number.NEGATIVE_INFINITY;
 let toldAtMs = 0;
+/** Set while the main thread holds SIP: it waits for this worker's progress. */
 let progressTimer: NodeJS.Timeout | null = null;
-/** The main thread holds SIP: it waits for this worker's progress. */
-let progressWanted = false;
+const readableMs = readableWithinMs(c.bufferTimeoutMs);
+
+/**
+ * Raw capture time up to which this worker has read every packet: its latest packet's, or, when the ring
+ * was last found empty later than that, the time every packet captured before then was readable.
+ */
+function readThroughMs(): number {
+  const empty = loop === null ? 0 : loop.emptyAtMs;
+  return empty > 0 ? Math.max(lastPacketMs, empty - readableMs) : lastPacketMs;
+}
 
 function postSip(packets: ForwardedSip[]): void {
+  const throughMs = readThroughMs();
   post({ t: 'sip', packets, throughMs });
   toldThroughMs = throughMs;
   toldAtMs = performance.now();
 }
 
-/** Tells how far this worker has read, now or at most PROGRESS_MS after the last time. */
+/** While wanted, how far this worker has read goes to the main thread when it moved, at most every PROGRESS_MS. */
 function postProgress(): void {
-  if (!progressWanted || throughMs === toldThroughMs || progressTimer !== null) return;
-  const waitMs = toldAtMs + PROGRESS_MS - performance.now();
-  if (waitMs <= 0) postSip([]);
-  else {
-    progressTimer = setTimeout(() => {
-      progressTimer = null;
+  if (progressTimer === null || performance.now() < toldAtMs + PROGRESS_MS || readThroughMs() === toldThroughMs) return;
+  postSip([]);
+}
+
+/** The main thread holds SIP (on) or holds none (off). While on, an idle capture looks at its ring every PROGRESS_MS. */
+function wantProgress(on: boolean): void {
+  if (on && progressTimer === null) {
+    progressTimer = setInterval(() => {
+      loop?.poke();
       postProgress();
-    }, waitMs);
+    }, PROGRESS_MS);
+    postProgress();
+  } else if (!on && progressTimer !== null) {
+    clearInterval(progressTimer);
+    progressTimer = null;
   }
 }
 
@@ -200,7 +218,7 @@ loop = new CaptureLoop(source, {
     drainControl();
     pipeline.processBatch(batch);
     const last = batch.count - 1;
-    if (last >= 0) throughMs = batch.tsSec[last]! * 1000 + batch.tsNsec[last]! / 1e6;
+    if (last >= 0) lastPacketMs = batch.tsSec[last]! * 1000 + batch.tsNsec[last]! / 1e6;
     flush();
     if (Date.now() >= nextStatsMs) sendStats();
   },
@@ -232,7 +250,7 @@ try {
 // report is posted a part at a time so the main thread sends them as they come; each part's stats say how
 // many streams are still open.
 flush();
-if (progressTimer !== null) clearTimeout(progressTimer); // its SIP is all sent: the main thread waits for it no more
+wantProgress(false); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });
 await finishing;
 drainControl();
