@@ -50,6 +50,8 @@ const STALE_MS = 5000;
  * when it reads the message; a loaded 2-core host can take several seconds to get there.
  */
 export const RELOAD_ACK_MS = 10_000;
+/** The workers stop sending their progress once no SIP has been held this long (on and off cost a message each). */
+const PROGRESS_OFF_MS = 1000;
 
 /**
  * N media workers on one PACKET_FANOUT group plus the signalling owner (this thread's CallTracker).
@@ -63,8 +65,9 @@ export class MediaWorkerPool {
   private sipTimer: NodeJS.Timeout | null = null;
   /** performance.now() at which sipTimer fires. */
   private sipTimerAt = Number.POSITIVE_INFINITY;
-  /** SipOrder holds SIP: the workers send their progress. */
-  private sipHeld = false;
+  /** The workers send their progress (SipOrder holds SIP, or did within PROGRESS_OFF_MS). */
+  private progressOn = false;
+  private progressOffTimer: NodeJS.Timeout | null = null;
   private readonly members: Member[] = [];
   private readonly crash: (err: Error) => void;
   /** Whose turn it is to open the capture (see MediaWorkerData.openTurn). */
@@ -205,10 +208,7 @@ export class MediaWorkerPool {
   private releaseSip(): void {
     const next = this.sipOrder.release(performance.now());
     const held = next !== Number.POSITIVE_INFINITY;
-    if (held !== this.sipHeld) {
-      this.sipHeld = held;
-      this.broadcast({ t: 'progress', on: held });
-    }
+    this.wantProgress(held);
     if (held && next >= this.sipTimerAt) return; // the timer set comes first: it checks again then
     if (this.sipTimer) clearTimeout(this.sipTimer);
     this.sipTimer = null;
@@ -219,6 +219,20 @@ export class MediaWorkerPool {
       this.sipTimerAt = Number.POSITIVE_INFINITY;
       this.releaseSip();
     }, Math.max(1, Math.ceil(next - performance.now())));
+  }
+
+  /** Progress is asked for while SIP is held, and stays asked for PROGRESS_OFF_MS after (SIP keeps coming). */
+  private wantProgress(held: boolean): void {
+    if (held) {
+      if (this.progressOffTimer) clearTimeout(this.progressOffTimer);
+      this.progressOffTimer = null;
+      if (!this.progressOn) this.broadcast({ t: 'progress', on: (this.progressOn = true) });
+    } else if (this.progressOn && this.progressOffTimer === null) {
+      this.progressOffTimer = setTimeout(() => {
+        this.progressOffTimer = null;
+        this.broadcast({ t: 'progress', on: (this.progressOn = false) });
+      }, PROGRESS_OFF_MS);
+    }
   }
 
   private broadcast(m: MainToWorker): void {
@@ -268,6 +282,7 @@ export class MediaWorkerPool {
     this.signalling.settle(); // its retirements reach the workers before 'finish'
     this.broadcast({ t: 'finish' });
     await Promise.all(this.members.map((m) => m.exited));
+    if (this.progressOffTimer) clearTimeout(this.progressOffTimer); // nobody left to tell
     this.signalling.endAll();
   }
 
