@@ -207,6 +207,56 @@ describe('webhook output', () => {
       'CLEARED jitter stream-ended 2',
     ]);
   });
+  it('a reload to another URL: the old receiver gets a CLEARED (reason reconfigured) for each of its alerts, the new one no CLEARED without its ALERT', async () => {
+    const before = await receiver();
+    const after = await receiver();
+    open.push(before, after);
+    const config = defaultConfig();
+    config.hep.enabled = false;
+    config.webhook.url = before.url;
+    const outputs = openOutputs(config, { log });
+    const send = (type: string, fields: Partial<QosReport>) => {
+      const e = event(type, fields);
+      outputs.sink.qos(e.report, e.env, true, true);
+    };
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 2 });
+    send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2 });
+    const moved = structuredClone(config);
+    moved.webhook.url = after.url;
+    await outputs.reload(moved, 30_000);
+    send('CLEARED', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('HANGUP', { SSRC: 2 });
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 3 });
+    send('CLEARED', { ALERT_RULE: 'poor', SSRC: 3 });
+    await outputs.close(30_000);
+    expect(before.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual([
+      'ALERT poor null 1',
+      'ALERT poor null 2',
+      'ALERT jitter null 2',
+      'CLEARED poor reconfigured 1',
+      'CLEARED poor reconfigured 2',
+      'CLEARED jitter reconfigured 2',
+    ]);
+    // The CLEARED names what its ALERT named; no report carried the change.
+    expect(before.got[3]).toMatchObject({ callId: 'call-1@test', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', ssrc: 1, codec: 'pcma' }, mos: 3.1, report: null });
+    expect(after.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual(['ALERT poor null 3', 'CLEARED poor rule 3']);
+  });
+  it('a reload that removes the URL: the receiver gets a CLEARED (reason reconfigured) for each of its alerts', async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const config = defaultConfig();
+    config.hep.enabled = false;
+    config.webhook.url = rx.url;
+    const outputs = openOutputs(config, { log });
+    const e = event('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
+    outputs.sink.qos(e.report, e.env, true, true);
+    const off = structuredClone(config);
+    off.webhook.url = '';
+    await outputs.reload(off, 30_000);
+    await outputs.close(30_000);
+    expect(rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual(['ALERT poor null 1', 'CLEARED poor reconfigured 1']);
+  });
 });
 
 describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {
