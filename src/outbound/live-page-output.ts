@@ -1,12 +1,13 @@
 /**
  * The live call page's data (metrics.live_page): the same recorder as the HTML report, bounded for a
  * probe that runs for months (the most recently active dialogs and streams), read by the metrics server.
+ * A configuration reload carries the recorder over: the page goes on showing the calls it showed.
  */
 import { DEFAULT_CALL_REPORT_LIMITS, packCallReport, type PackedCallReport } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { CallReportFeed } from './call-report-feed.js';
 import type { EventKind, OutboundEvent } from './events.js';
-import type { DestinationStats, Output } from './output.js';
+import type { DestinationStats, Output, OutputLog } from './output.js';
 
 const LIVE_LIMITS = { ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2000, retainStreams: 4000, totalPoints: 400_000, maxPointsPerStream: 600 };
 
@@ -15,8 +16,12 @@ export class LiveCallPageOutput implements Output {
   readonly scope = 'local' as const;
   private readonly feed: CallReportFeed;
 
-  constructor(private readonly intervalS: number) {
-    this.feed = new CallReportFeed(LIVE_LIMITS);
+  /** `replaces`: the instance a reload replaces. */
+  constructor(
+    private readonly intervalS: number,
+    replaces?: LiveCallPageOutput,
+  ) {
+    this.feed = replaces?.feed ?? new CallReportFeed(LIVE_LIMITS);
   }
 
   wants(kind: EventKind): boolean {
@@ -42,8 +47,8 @@ export class LiveCallPageOutput implements Output {
   }
 }
 
-/** The live page's recorder when metrics.live_page is on (and metrics serve it), else null. */
-export function openLivePageOutput(config: ProbeConfig): LiveCallPageOutput | null {
+/** The live page's recorder when metrics.live_page is on (and metrics serve it), else null; a reload's carries the running one's over. */
+export function openLivePageOutput(config: ProbeConfig, _log: OutputLog, running?: Output): LiveCallPageOutput | null {
   if (!config.metrics.enabled || !config.metrics.livePage) return null;
-  return new LiveCallPageOutput(config.reports.intervalS);
+  return new LiveCallPageOutput(config.reports.intervalS, running instanceof LiveCallPageOutput ? running : undefined);
 }
