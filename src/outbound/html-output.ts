@@ -16,22 +16,25 @@ export class HtmlReportOutput implements Output {
   readonly name = 'html';
   readonly scope = 'local' as const;
   private readonly feed: CallReportFeed;
+  private readonly title: string;
   private failed = 0;
   private lastError: string | undefined;
   private discarded = false;
   /** A reload's instance for the same path took the recorder over: that one writes the page. */
   private handedOver = false;
 
-  /** `replaces`: the instance a reload replaces. */
+  /** `source`: what the run reads (capture files, interface), named in the page's title; `replaces`: the instance a reload replaces. */
   constructor(
     private readonly path: string,
     private readonly intervalS: number,
     private readonly log: OutputLog,
+    source = '',
     replaces?: HtmlReportOutput,
   ) {
     const same = replaces !== undefined && replaces.path === path;
     if (same) replaces.handedOver = true;
     this.feed = same ? replaces.feed : new CallReportFeed();
+    this.title = source ? `rtpprobe call report: ${source}` : 'rtpprobe call report';
   }
 
   wants(kind: EventKind): boolean {
@@ -59,7 +62,7 @@ export class HtmlReportOutput implements Output {
       this.log.info({ path: this.path }, 'HTML call report not written: no input was analysed');
       return;
     }
-    const data = this.feed.recorder.build('rtpprobe call report', this.intervalS);
+    const data = this.feed.recorder.build(this.title, this.intervalS);
     const tmp = `${this.path}.tmp-${process.pid}`;
     try {
       writeFileSync(tmp, renderCallReportHtml(data));
@@ -75,11 +78,11 @@ export class HtmlReportOutput implements Output {
 }
 
 /** The HTML report output of a configuration, or null when reports.html.path is empty. */
-export function openHtmlOutput(config: ProbeConfig, log: OutputLog, running?: Output): HtmlReportOutput | null {
+export function openHtmlOutput(config: ProbeConfig, log: OutputLog, running?: Output, source = ''): HtmlReportOutput | null {
   const path = config.reports.html.path;
   if (!path) return null;
   // The page is written at the end of the run: say now, not after the analysis, that it cannot be.
   const problem = outputFileProblem(path);
   if (problem) throw Object.assign(new Error(`cannot write the HTML report ${path}: ${problem}`), { exitCode: 2 });
-  return new HtmlReportOutput(path, config.reports.intervalS, log, running instanceof HtmlReportOutput ? running : undefined);
+  return new HtmlReportOutput(path, config.reports.intervalS, log, source, running instanceof HtmlReportOutput ? running : undefined);
 }

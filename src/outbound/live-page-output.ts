@@ -15,13 +15,16 @@ export class LiveCallPageOutput implements Output {
   readonly name = 'live_page';
   readonly scope = 'local' as const;
   private readonly feed: CallReportFeed;
+  private readonly title: string;
 
-  /** `replaces`: the instance a reload replaces. */
+  /** `source`: what the probe captures, named in the title; `replaces`: the instance a reload replaces. */
   constructor(
     private readonly intervalS: number,
+    source: string,
     replaces?: LiveCallPageOutput,
   ) {
     this.feed = replaces?.feed ?? new CallReportFeed(LIVE_LIMITS);
+    this.title = source ? `rtpprobe live calls: ${source}` : 'rtpprobe live calls';
   }
 
   wants(kind: EventKind): boolean {
@@ -34,7 +37,7 @@ export class LiveCallPageOutput implements Output {
 
   /** The page's data now (packed, as the HTML report embeds it). */
   snapshot(): PackedCallReport {
-    return packCallReport(this.feed.recorder.build('rtpprobe live calls', this.intervalS));
+    return packCallReport(this.feed.recorder.build(this.title, this.intervalS));
   }
 
   /** Not a destination: nothing to deliver, nothing to report in /healthz. */
@@ -48,7 +51,7 @@ export class LiveCallPageOutput implements Output {
 }
 
 /** The live page's recorder when metrics.live_page is on (and metrics serve it), else null; a reload's carries the running one's over. */
-export function openLivePageOutput(config: ProbeConfig, _log: OutputLog, running?: Output): LiveCallPageOutput | null {
+export function openLivePageOutput(config: ProbeConfig, _log: OutputLog, running?: Output, source = ''): LiveCallPageOutput | null {
   if (!config.metrics.enabled || !config.metrics.livePage) return null;
-  return new LiveCallPageOutput(config.reports.intervalS, running instanceof LiveCallPageOutput ? running : undefined);
+  return new LiveCallPageOutput(config.reports.intervalS, source, running instanceof LiveCallPageOutput ? running : undefined);
 }

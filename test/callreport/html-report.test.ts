@@ -196,6 +196,9 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     const run = replay(dir, file);
     const { page, errors, requests } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
     await page.waitForSelector('body[data-ready]');
+    // The page names the capture it was made from (a browser tab, a file attached to a ticket).
+    expect(await page.title()).toBe('rtpprobe call report: isa-real-call.pcap');
+    expect(await page.locator('#title').textContent()).toBe('rtpprobe call report: isa-real-call.pcap');
 
     expect(await page.locator('#calls').getAttribute('data-total')).toBe(String(invited.size));
     const rows = page.locator('#calls tr.call');
