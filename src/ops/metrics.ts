@@ -368,6 +368,9 @@ export class ProbeMetrics {
   setCaptureState(state: CaptureState): void {
     this.captureState = state;
   }
+  get capture(): CaptureState {
+    return this.captureState;
+  }
   /** The capture interface's link: /healthz is 503 while it is down. */
   setLink(view: () => LinkView): void {
     this.linkView = view;
