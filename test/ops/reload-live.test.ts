@@ -6,11 +6,15 @@
  * sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
  * stream's next report, while the stream goes on; a reload of settings only a restart applies says so.
  * A pause in progress when a reload turns the silence check off still sends its CLEARED when the stream
- * resumes. The live call page and the HTML call report keep what they showed before a reload.
+ * resumes. The live call page and the HTML call report keep what they showed before a reload. A reload that
+ * moves the webhook to another URL clears the firing alert at the receiver that got its ALERT; the new
+ * receiver gets no CLEARED without its ALERT.
  * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,5 +254,67 @@ describe.skipIf(!canRun)('SIGHUP and the call reports: the live call page and th
     const stream = unpackCallReport(JSON.parse(embedded) as PackedCallReport).streams[0]!;
     expect(stream.packets).toBeGreaterThanOrEqual(last.packets);
     expect(stream.series.t.length).toBeGreaterThanOrEqual(last.points);
+  });
+});
+
+describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule fires', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let log = '';
+  const servers: Server[] = [];
+  const cfg = () => join(dir, 'probe.yaml');
+  const writeConfig = (url: string) =>
+    writeFileSync(cfg(), `reports:\n  interval_s: 1\n  rules:\n    - { name: lossy, when: "loss_pct > 2", interval_s: 1 }\nwebhook: { url: "${url}" }\n`);
+  /** An HTTP receiver on loopback: its URL and the `event rule reason` of each POST. */
+  async function receiver(): Promise<{ url: string; got: string[] }> {
+    const got: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const p = JSON.parse(body) as { event: string; rule: string; reason: string | null };
+        got.push(`${p.event} ${p.rule} ${p.reason}`);
+        res.writeHead(200).end();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, got };
+  }
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-webhook-'));
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    for (const s of servers) s.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one nothing of it, even when the stream ends', async () => {
+    const [before, after] = [await receiver(), await receiver()];
+    const port = await freeEvenUdpPort();
+    writeConfig(before.url);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exit = new Promise((r) => probe.on('exit', r));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    await waitFor(() => before.got.length === 1, 30_000, 'the ALERT');
+    writeConfig(after.url);
+    probe.kill('SIGHUP');
+    await waitFor(() => before.got.length === 2, 30_000, 'the CLEARED at the old receiver');
+    expect(before.got).toEqual(['ALERT lossy null', 'CLEARED lossy reconfigured']);
+    // The rule goes on firing; the stream ends at the stop (its CLEARED stream-ended is the old receiver's).
+    sender.kill('SIGKILL');
+    probe.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(log).toContain('"msg":"alert lossy cleared (stream ended)"');
+    expect(after.got).toEqual([]);
+    expect(before.got).toHaveLength(2);
   });
 });
