@@ -368,6 +368,7 @@ export class ProbeMetrics {
   setCaptureState(state: CaptureState): void {
     this.captureState = state;
   }
+  /** The capture's state, as /healthz reports it. */
   get capture(): CaptureState {
     return this.captureState;
   }

@@ -47,8 +47,8 @@ export interface WebhookPayload {
 }
 
 /**
- * A stream with rules firing: their names, and its first ALERT's fields a CLEARED no report carries
- * repeats (not the report: thousands of streams may fire at once).
+ * A stream with rules firing: their names, and the fields of its first ALERT, which a CLEARED at a reload
+ * repeats (not its report: thousands of streams may fire at once).
  */
 interface Firing {
   rules: Set<string>;
@@ -187,7 +187,7 @@ export class WebhookOutput implements Output {
    * (delivered by close() within the reload's drain deadline), as the stream's end will not be told here.
    */
   endFiring(): void {
-    const time = new Date().toISOString(); // a live run's capture clock
+    const time = new Date().toISOString(); // the reload's: a live run's capture clock is the wall clock
     for (const f of this.firing.values()) {
       for (const rule of f.rules) this.enqueue({ event: 'CLEARED', rule, reason: 'reconfigured', time, ...f.alert, report: null });
     }
