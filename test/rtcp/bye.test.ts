@@ -121,12 +121,13 @@ describe('RTCP BYE', () => {
     round(true);
     const rr: number[] = [];
     const bye: number[] = [];
-    for (let r = 0; r < 5; r++) {
+    for (let r = 0; r < 7; r++) {
       rr.push(round(false));
       bye.push(round(true));
     }
-    const median = (x: number[]) => [...x].sort((a, b) => a - b)[2];
+    // The quickest round of each: other processes on a loaded machine only ever add CPU time to a round (a
+    // round's median varied 2-5x at load 10). A walk of the stream table per BYE costs tens of times more.
     expect(p.engine.activeStreams).toBe(10_000);
-    expect(median(bye) / median(rr), `CPU us per round: BYE ${bye.join(' ')}, RR ${rr.join(' ')}`).toBeLessThan(4);
+    expect(Math.min(...bye) / Math.min(...rr), `CPU us per round: BYE ${bye.join(' ')}, RR ${rr.join(' ')}`).toBeLessThan(4);
   });
 });
