@@ -4,7 +4,8 @@
  * holding `--calls` signalled calls (two streams each) captured up to just before their BYEs. Timed, as CPU
  * time of this thread:
  *   - interval burst: one tick at which every stream is due (a PERIODIC each, rules evaluated);
- *   - final burst: Pipeline.finish, every stream's FINAL at once (a stop, or a replay's end of file).
+ *   - final burst: a stop as `rtpprobe run` makes it: LiveRun.stopping, Pipeline.finish (every stream's FINAL
+ *     at once, as also at a replay's end of file) and LiveRun.finish (the table of the streams at stop).
  * Reference in the same run: JSON.stringify of each report of the final burst (a cost every report pays).
  * `--rules N`: the first N of a list of typical alert rules (default 0, as the shipped configuration).
  * Run: node --expose-gc native-bench/out/report-burst.js [--calls 5000] [--rules 2] [--rounds 3]
@@ -88,7 +89,9 @@ async function round(data: Buffer, port: number): Promise<Round> {
   gc();
   counting = true;
   t0 = threadCpuNs();
+  live.stopping();
   p.finish();
+  if (live.finish() === '') throw new Error('no stop table');
   const finalNs = threadCpuNs() - t0;
   const q2 = outputs.sink.counts.qosReports;
   if (finals.length !== streams) throw new Error(`${streams} streams open, ${finals.length} final reports`);
