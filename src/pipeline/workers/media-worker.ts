@@ -17,6 +17,14 @@ import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } fro
 
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
 const STATS_MS = 1000;
+/**
+ * Parts of the final reports at the stop posted and not yet handled by the main thread. The main thread
+ * handles all the messages that wait for it in one go: with every part of a large table queued, it would
+ * neither send them nor see the shutdown deadline until it had handled them all.
+ */
+const PARTS_AHEAD = 2;
+let partsInFlight = 0;
+let partTaken: (() => void) | null = null;
 
 const data = workerData as MediaWorkerData & { control: MessagePort };
 const { config, fanoutGroup, control, index } = data;
@@ -99,6 +107,10 @@ function onControl(m: MainToWorker): void {
     }
   } else if (m.t === 'finish') {
     finish();
+  } else if (m.t === 'took') {
+    partsInFlight--;
+    partTaken?.();
+    partTaken = null;
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'reload') {
@@ -113,12 +125,14 @@ function onControl(m: MainToWorker): void {
   } else mirror.apply(m);
 }
 
-function flush(): void {
+/** Posts what was made since the last flush; `part`: reports of the stop's final parts (see PARTS_AHEAD). */
+function flush(part = false): void {
   const sip = mirror.takeSip();
   if (sip) post({ t: 'sip', packets: sip });
   if (reports.length > 0) {
-    post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams });
+    post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams, part });
     reports = [];
+    if (part) partsInFlight++;
   }
   if (facts.length > 0) {
     post({ t: 'rtcp', facts });
@@ -199,8 +213,9 @@ await finishing;
 drainControl();
 for (let done = false; !done; ) {
   done = pipeline.finishSome(FINISH_PART_STREAMS);
-  flush();
+  flush(true);
   sendStats();
+  while (partsInFlight >= PARTS_AHEAD) await new Promise<void>((resolve) => (partTaken = resolve));
 }
 post({ t: 'done' });
 control.close();

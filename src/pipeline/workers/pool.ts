@@ -147,6 +147,7 @@ export class MediaWorkerPool {
           else this.h.sink.rtcp(r.json, r.env, r.callId);
         }
         if (member.stats) member.stats.activeStreams = m.activeStreams;
+        if (m.part) member.control.postMessage({ t: 'took' } satisfies MainToWorker);
         break;
       case 'rtcp':
         for (const x of this.members) if (x !== member && !x.done) x.control.postMessage(m);
