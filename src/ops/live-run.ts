@@ -69,9 +69,9 @@ export class LiveRun {
   target(sink: ReportTarget & Partial<SipTarget>): ReportTarget & Partial<SipTarget> {
     const state = this.state;
     const t: ReportTarget & Partial<SipTarget> = {
-      qos(report: QosReport, env, send, log) {
+      qos(report: QosReport, env, send, log, json) {
         state.observe(report);
-        sink.qos(report, env, send, log);
+        sink.qos(report, env, send, log, json);
       },
       rtcp: (json, env, callId) => sink.rtcp(json, env, callId),
       wantsRtcp: () => (sink.wantsRtcp ? sink.wantsRtcp() : true),

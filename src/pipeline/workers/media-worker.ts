@@ -43,7 +43,7 @@ const log: LoopLog = { error: logAt('error'), warn: logAt('warn'), info: logAt('
 
 let reports: ForwardedReport[] = [];
 const sink: ReportTarget = {
-  qos: (report, env, send, logIt) => reports.push({ k: 'qos', report, env, send, log: logIt }),
+  qos: (report, env, send, logIt) => reports.push({ k: 'qos', report, env, send, log: logIt, json: send || logIt ? JSON.stringify(report) : undefined }),
   rtcp: (json, env, callId) => reports.push({ k: 'rtcp', json, env, callId }),
 };
 let ended: Array<[number, number]> = [];
