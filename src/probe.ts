@@ -3,9 +3,10 @@
  * pipeline (src/pipeline), the pipeline into the outputs, and the ops runtime (metrics, signals) around
  * them. The CLI (src/cli.ts) calls these; tests and embedders may too (then without the ops runtime).
  */
+import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { CaptureFileError, InputTimeline, PacketFilter, openCaptureFile, regularFileSize, undecodedLinkTypesText } from './capture/index.js';
+import { CaptureFileError, InputTimeline, PacketFilter, STDIN, openCaptureFile, regularFileSize, undecodedLinkTypesText } from './capture/index.js';
 import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
@@ -70,6 +71,12 @@ export interface ReplayOptions {
   select?: StreamSelection;
 }
 
+/** The replayed inputs as a call report's title names them: file names, '-' as standard input; many as first … last. */
+function inputsName(files: string[]): string {
+  const names = files.map((f) => (f === STDIN ? 'standard input' : basename(f)));
+  return names.length <= 3 ? names.join(', ') : `${names[0]} … ${names.at(-1)} (${names.length} files)`;
+}
+
 /**
  * Replays capture files ('-' = standard input; gzip/zstd read transparently) through the pipeline, then
  * prints the stream table. capture.filter, when set, is applied to every record (BPF, as tcpdump -r).
@@ -79,7 +86,7 @@ export interface ReplayOptions {
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
   const filter = config.capture.filter ? new PacketFilter(config.capture.filter) : undefined;
   const table = new StreamTable(opts.select);
-  const outputs = openOutputs(config, { onFinalReport: (r) => table.add(r), log });
+  const outputs = openOutputs(config, { onFinalReport: (r) => table.add(r), log, source: inputsName(files) });
   const rt = opsRuntime();
   // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
   const liveRun = rt?.metrics ? await liveRunModules() : undefined;
@@ -259,7 +266,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   // Outputs open before privileges drop: the JSON-lines file may be writable only by the starting user.
   let outputs: Outputs;
   try {
-    outputs = openOutputs(config, { log });
+    outputs = openOutputs(config, { log, source: c.interface });
   } catch (err) {
     await source.close();
     throw err;
@@ -326,7 +333,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
 async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   const rt = opsRuntime();
-  const outputs = openOutputs(config, { log });
+  const outputs = openOutputs(config, { log, source: c.interface });
   const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
   const fanoutGroup = workersFanoutGroup(m, log, c.interface, c.fanoutGroup);

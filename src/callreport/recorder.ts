@@ -152,7 +152,8 @@ export class CallReportRecorder {
     if (kind === 'PERIODIC' || kind === 'ALERT') {
       // A rule's ALERT comes with the PERIODIC of the same interval: its counters are counted once.
       if (kind === 'PERIODIC') addInterval(s, r);
-      acc.series.push(t, num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
+      // No delta point where the interval counted none (comfort noise only): its 0 is no packet spacing.
+      acc.series.push(t, positive(r.MAX_DELTA) === null ? null : num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
       return;
     }
     // CLEARED carries an interval's counters, not the stream's: only FINAL/HANGUP close it.

@@ -353,15 +353,18 @@ export function callLearnedAtReinvite(o: { t0Ms: number; before: number; after: 
 /**
  * A B2BUA between a and b: leg 1 (a <-> B2BUA) and leg 2 (B2BUA <-> b) first anchor the media on the
  * B2BUA, then each leg is re-INVITEd so a and b send to each other directly: both legs' SDP name a's
- * and b's media addresses. `lastLeg` says which leg's re-INVITE completes last.
+ * and b's media addresses. `lastLeg` says which leg's re-INVITE completes last. `net` (third octet of
+ * every address) and `tag` (in both Call-IDs) tell several such calls in one capture apart.
  */
-export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 | 2 }): SipScenario & { leg1: string; leg2: string } {
+export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 | 2; net?: number; tag?: string }): SipScenario & { leg1: string; leg2: string } {
   const t = new CaptureTimeline();
-  const a = { ip: '10.1.0.12', port: 7078, ssrc: 0x5555eeee };
-  const b = { ip: '10.2.0.22', port: 7078, ssrc: 0x6666ffff };
-  const pbx = '10.9.0.1';
-  const leg1 = new DialogWriter(t, 'leg-one@gen', a.ip, pbx);
-  const leg2 = new DialogWriter(t, 'leg-two@gen', pbx, b.ip);
+  const net = o.net ?? 0;
+  const tag = o.tag === undefined ? '' : `-${o.tag}`;
+  const a = { ip: `10.1.${net}.12`, port: 7078, ssrc: 0x5555eeee };
+  const b = { ip: `10.2.${net}.22`, port: 7078, ssrc: 0x6666ffff };
+  const pbx = `10.9.${net}.1`;
+  const leg1 = new DialogWriter(t, `leg-one${tag}@gen`, a.ip, pbx);
+  const leg2 = new DialogWriter(t, `leg-two${tag}@gen`, pbx, b.ip);
   const c1 = leg1.invite(o.t0Ms, audio(a.ip, a.port));
   const c2 = leg2.invite(o.t0Ms + 10, audio(pbx, 30000));
   leg2.respond(o.t0Ms + 100, 200, c2, audio(b.ip, b.port));
@@ -389,8 +392,8 @@ export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 
   leg1.respond(byeAt + 1, 200, b1, null, { method: 'BYE', toCaller: true });
   const b2 = leg2.bye(byeAt + 2);
   leg2.respond(byeAt + 3, 200, b2, null, { method: 'BYE', toCaller: true });
-  const last = o.lastLeg === 1 ? 'leg-one@gen' : 'leg-two@gen';
-  return { records: t.records(), callId: last, leg1: 'leg-one@gen', leg2: 'leg-two@gen', a, b, packets: { ab: o.packets, ba: o.packets } };
+  const last = o.lastLeg === 1 ? leg1.callId : leg2.callId;
+  return { records: t.records(), callId: last, leg1: leg1.callId, leg2: leg2.callId, a, b, packets: { ab: o.packets, ba: o.packets } };
 }
 
 /**

@@ -202,9 +202,10 @@ function handle(metrics: ProbeMetrics, livePage: boolean, req: IncomingMessage, 
       return;
     }
     if (path === '/api/callreport') {
-      // Null while the probe is starting (the endpoint listens before capture opens) or reloading.
+      // Null while the probe is starting (the endpoint listens before capture opens) or stopping (its
+      // outputs closed). The page shows the error as it is.
       const snapshot = data?.() ?? null;
-      if (snapshot === null) json(res, 503, { error: 'the probe is starting or reloading: retry' }, head);
+      if (snapshot === null) json(res, 503, { error: metrics.capture === 'starting' ? 'the probe is starting: capture is not open yet' : 'the probe is stopping' }, head);
       else json(res, 200, snapshot, head);
     } else {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

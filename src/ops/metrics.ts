@@ -368,6 +368,10 @@ export class ProbeMetrics {
   setCaptureState(state: CaptureState): void {
     this.captureState = state;
   }
+  /** The capture's state, as /healthz reports it. */
+  get capture(): CaptureState {
+    return this.captureState;
+  }
   /** The capture interface's link: /healthz is 503 while it is down. */
   setLink(view: () => LinkView): void {
     this.linkView = view;

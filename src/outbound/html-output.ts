@@ -1,6 +1,8 @@
 /**
  * The HTML call report (reports.html.path): collects the run's SIP messages and QoS reports and writes
- * one self-contained page when the output closes (end of a replay, or probe stop).
+ * one self-contained page when the output closes (end of a replay, or probe stop). A configuration reload
+ * that keeps the path carries the recorder over, so the page written at stop covers the whole run; one
+ * that changes it writes the page so far to the old path and starts another.
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { renderCallReportHtml } from '../callreport/index.js';
@@ -14,16 +16,25 @@ export class HtmlReportOutput implements Output {
   readonly name = 'html';
   readonly scope = 'local' as const;
   private readonly feed: CallReportFeed;
+  private readonly title: string;
   private failed = 0;
   private lastError: string | undefined;
   private discarded = false;
+  /** A reload's instance for the same path took the recorder over: that one writes the page. */
+  private handedOver = false;
 
+  /** `source`: what the run reads (capture files, interface), named in the page's title; `replaces`: the instance a reload replaces. */
   constructor(
     private readonly path: string,
     private readonly intervalS: number,
     private readonly log: OutputLog,
+    source = '',
+    replaces?: HtmlReportOutput,
   ) {
-    this.feed = new CallReportFeed();
+    const same = replaces !== undefined && replaces.path === path;
+    if (same) replaces.handedOver = true;
+    this.feed = same ? replaces.feed : new CallReportFeed();
+    this.title = source ? `rtpprobe call report: ${source}` : 'rtpprobe call report';
   }
 
   wants(kind: EventKind): boolean {
@@ -35,7 +46,8 @@ export class HtmlReportOutput implements Output {
   }
 
   stats(): DestinationStats[] {
-    return [{ name: this.path, sent: this.failed ? 0 : this.feed.events, failed: this.failed, errors: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
+    // Handed over: the recorder's events are the next instance's to count.
+    return [{ name: this.path, sent: this.failed || this.handedOver ? 0 : this.feed.events, failed: this.failed, errors: this.failed, dropped: 0, queued: 0, up: this.failed === 0, lastError: this.lastError }];
   }
 
   /** Writes no page at close (the run analysed nothing): a file already at the path stays as it is. */
@@ -45,11 +57,12 @@ export class HtmlReportOutput implements Output {
 
   /** Writes the page (to a temporary name, then renamed: a reader never sees half a file). */
   async close(): Promise<void> {
+    if (this.handedOver) return;
     if (this.discarded) {
       this.log.info({ path: this.path }, 'HTML call report not written: no input was analysed');
       return;
     }
-    const data = this.feed.recorder.build('rtpprobe call report', this.intervalS);
+    const data = this.feed.recorder.build(this.title, this.intervalS);
     const tmp = `${this.path}.tmp-${process.pid}`;
     try {
       writeFileSync(tmp, renderCallReportHtml(data));
@@ -65,11 +78,11 @@ export class HtmlReportOutput implements Output {
 }
 
 /** The HTML report output of a configuration, or null when reports.html.path is empty. */
-export function openHtmlOutput(config: ProbeConfig, log: OutputLog): HtmlReportOutput | null {
+export function openHtmlOutput(config: ProbeConfig, log: OutputLog, running?: Output, source = ''): HtmlReportOutput | null {
   const path = config.reports.html.path;
   if (!path) return null;
   // The page is written at the end of the run: say now, not after the analysis, that it cannot be.
   const problem = outputFileProblem(path);
   if (problem) throw Object.assign(new Error(`cannot write the HTML report ${path}: ${problem}`), { exitCode: 2 });
-  return new HtmlReportOutput(path, config.reports.intervalS, log);
+  return new HtmlReportOutput(path, config.reports.intervalS, log, source, running instanceof HtmlReportOutput ? running : undefined);
 }

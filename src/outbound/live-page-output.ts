@@ -1,12 +1,13 @@
 /**
  * The live call page's data (metrics.live_page): the same recorder as the HTML report, bounded for a
  * probe that runs for months (the most recently active dialogs and streams), read by the metrics server.
+ * A configuration reload carries the recorder over: the page goes on showing the calls it showed.
  */
 import { DEFAULT_CALL_REPORT_LIMITS, packCallReport, type PackedCallReport } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { CallReportFeed } from './call-report-feed.js';
 import type { EventKind, OutboundEvent } from './events.js';
-import type { DestinationStats, Output } from './output.js';
+import type { DestinationStats, Output, OutputLog } from './output.js';
 
 const LIVE_LIMITS = { ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2000, retainStreams: 4000, totalPoints: 400_000, maxPointsPerStream: 600 };
 
@@ -14,9 +15,16 @@ export class LiveCallPageOutput implements Output {
   readonly name = 'live_page';
   readonly scope = 'local' as const;
   private readonly feed: CallReportFeed;
+  private readonly title: string;
 
-  constructor(private readonly intervalS: number) {
-    this.feed = new CallReportFeed(LIVE_LIMITS);
+  /** `source`: what the probe captures, named in the title; `replaces`: the instance a reload replaces. */
+  constructor(
+    private readonly intervalS: number,
+    source: string,
+    replaces?: LiveCallPageOutput,
+  ) {
+    this.feed = replaces?.feed ?? new CallReportFeed(LIVE_LIMITS);
+    this.title = source ? `rtpprobe live calls: ${source}` : 'rtpprobe live calls';
   }
 
   wants(kind: EventKind): boolean {
@@ -29,7 +37,7 @@ export class LiveCallPageOutput implements Output {
 
   /** The page's data now (packed, as the HTML report embeds it). */
   snapshot(): PackedCallReport {
-    return packCallReport(this.feed.recorder.build('rtpprobe live calls', this.intervalS));
+    return packCallReport(this.feed.recorder.build(this.title, this.intervalS));
   }
 
   /** Not a destination: nothing to deliver, nothing to report in /healthz. */
@@ -42,8 +50,8 @@ export class LiveCallPageOutput implements Output {
   }
 }
 
-/** The live page's recorder when metrics.live_page is on (and metrics serve it), else null. */
-export function openLivePageOutput(config: ProbeConfig): LiveCallPageOutput | null {
+/** The live page's recorder when metrics.live_page is on (and metrics serve it), else null; a reload's carries the running one's over. */
+export function openLivePageOutput(config: ProbeConfig, _log: OutputLog, running?: Output, source = ''): LiveCallPageOutput | null {
   if (!config.metrics.enabled || !config.metrics.livePage) return null;
-  return new LiveCallPageOutput(config.reports.intervalS);
+  return new LiveCallPageOutput(config.reports.intervalS, source, running instanceof LiveCallPageOutput ? running : undefined);
 }

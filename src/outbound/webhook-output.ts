@@ -11,6 +11,11 @@
  * deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
  * shutdown deadline. A replay goes at the receiver's pace (room()) and waits at the end of its input
  * until everything is delivered (settled()), unless the receiver is failing.
+ *
+ * A configuration reload keeps the URL's alerts with it: the same URL goes on with the rules firing (their
+ * CLEARED follow, after what the replaced instance still delivers); another URL, or none, ends them at the
+ * receiver that got their ALERT (CLEARED, reason 'reconfigured'), so no receiver is left with an alert
+ * nobody clears nor gets a CLEARED without its ALERT.
  */
 import type { ProbeConfig } from '../ops/config.js';
 import { clearReasonOf } from '../report/index.js';
@@ -24,8 +29,11 @@ import { RateLimitedLog } from './rate-limited-log.js';
 export interface WebhookPayload {
   event: 'ALERT' | 'CLEARED';
   rule: string;
-  /** For CLEARED: the expression turned false ('rule') or the stream ended while it fired ('stream-ended'). */
-  reason: ClearReason | null;
+  /**
+   * For CLEARED: the expression turned false ('rule'), the stream ended while it fired ('stream-ended'), or
+   * a reload moved the webhook to another URL, or none ('reconfigured': no report carried it, report null).
+   */
+  reason: ClearReason | 'reconfigured' | null;
   callId: string;
   node: string;
   /** Capture time of the report that carried the change, ISO 8601. */
@@ -34,8 +42,17 @@ export interface WebhookPayload {
   mos: number;
   lossPct: number;
   jitterMs: number;
-  /** The QoS report itself (RTPAgent fields). */
-  report: QosReport;
+  /** The QoS report itself (RTPAgent fields); null in a CLEARED with reason 'reconfigured'. */
+  report: QosReport | null;
+}
+
+/**
+ * A stream with rules firing: their names, and the fields of its first ALERT, which a CLEARED at a reload
+ * repeats (not its report: thousands of streams may fire at once).
+ */
+interface Firing {
+  rules: Set<string>;
+  alert: Pick<WebhookPayload, 'callId' | 'node' | 'stream' | 'mos' | 'lossPct' | 'jitterMs'>;
 }
 
 export interface WebhookOptions {
@@ -93,7 +110,7 @@ export class WebhookOutput implements Output {
   private head = 0;
   private size = 0;
   /** Rules firing per stream, to send their CLEARED when the stream ends. */
-  private readonly firing: Map<string, Set<string>>;
+  private readonly firing: Map<string, Firing>;
   /** The instance this one replaced at a reload, while it still delivers: its events go first. */
   private readonly before: Promise<void> | null;
   private readonly counters = { sent: 0, failed: 0, errors: 0, dropped: 0 };
@@ -110,15 +127,18 @@ export class WebhookOutput implements Output {
   private settleWaiters: Array<() => void> = [];
 
   /**
-   * `replaces`: the running instance a configuration reload replaces. Its firing rules carry over (their
-   * CLEARED are this instance's to send) and what it still delivers goes before this instance's events.
+   * `replaces`: the running instance a configuration reload replaces. With the same URL its firing rules
+   * carry over (their CLEARED are this instance's to send) and what it still delivers goes before this
+   * instance's events; with another URL it ends them at its receiver (endFiring()).
    */
   constructor(
     private readonly o: WebhookOptions,
     replaces?: WebhookOutput,
   ) {
-    this.firing = replaces?.firing ?? new Map();
-    this.before = replaces?.pumping ?? null;
+    const same = replaces !== undefined && replaces.o.url === o.url;
+    if (replaces !== undefined && !same) replaces.endFiring();
+    this.firing = same ? replaces.firing : new Map();
+    this.before = same ? replaces.pumping : null;
     this.queue = new Array(o.queueSize);
     this.limited = new RateLimitedLog(o.log);
     this.label = publicUrl(o.url);
@@ -139,23 +159,39 @@ export class WebhookOutput implements Output {
     const key = streamKey(r);
     const rule = String(r.ALERT_RULE ?? '');
     if (type === 'ALERT') {
-      let rules = this.firing.get(key);
-      if (!rules) this.firing.set(key, (rules = new Set()));
-      rules.add(rule);
-      this.enqueue(this.payload('ALERT', rule, null, r));
+      const p = this.payload('ALERT', rule, null, r);
+      let f = this.firing.get(key);
+      if (!f) {
+        const { callId, node, stream, mos, lossPct, jitterMs } = p;
+        this.firing.set(key, (f = { rules: new Set(), alert: { callId, node, stream, mos, lossPct, jitterMs } }));
+      }
+      f.rules.add(rule);
+      this.enqueue(p);
     } else if (type === 'CLEARED') {
-      const rules = this.firing.get(key);
-      if (!rules?.delete(rule)) return;
-      if (rules.size === 0) this.firing.delete(key);
+      const f = this.firing.get(key);
+      if (!f?.rules.delete(rule)) return;
+      if (f.rules.size === 0) this.firing.delete(key);
       this.enqueue(this.payload('CLEARED', rule, clearReasonOf(r), r));
     } else if (type === 'FINAL' || type === 'HANGUP') {
       // The probe clears what fires before the final report; this is for an alert it could not follow
       // (a rule a reload removed while it fired, beyond the 31 a stream tracks).
-      const rules = this.firing.get(key);
-      if (!rules) return;
+      const f = this.firing.get(key);
+      if (!f) return;
       this.firing.delete(key);
-      for (const ruleName of rules) this.enqueue(this.payload('CLEARED', ruleName, 'stream-ended', r));
+      for (const ruleName of f.rules) this.enqueue(this.payload('CLEARED', ruleName, 'stream-ended', r));
     }
+  }
+
+  /**
+   * A reload moved the webhook to another URL, or none: every rule firing is cleared at this receiver
+   * (delivered by close() within the reload's drain deadline), as the stream's end will not be told here.
+   */
+  endFiring(): void {
+    const time = new Date().toISOString(); // the reload's: a live run's capture clock is the wall clock
+    for (const f of this.firing.values()) {
+      for (const rule of f.rules) this.enqueue({ event: 'CLEARED', rule, reason: 'reconfigured', time, ...f.alert, report: null });
+    }
+    this.firing.clear();
   }
 
   private payload(event: 'ALERT' | 'CLEARED', rule: string, reason: WebhookPayload['reason'], r: QosReport): WebhookPayload {
@@ -331,7 +367,10 @@ export class WebhookOutput implements Output {
 
 export function openWebhookOutput(config: ProbeConfig, log: OutputLog, running?: Output): WebhookOutput | null {
   const w = config.webhook;
-  if (w.url === '') return null;
   const replaces = running instanceof WebhookOutput ? running : undefined;
+  if (w.url === '') {
+    replaces?.endFiring(); // a reload turned the webhook off
+    return null;
+  }
   return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log }, replaces);
 }

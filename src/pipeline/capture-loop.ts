@@ -65,6 +65,15 @@ export class CaptureLoop {
     private readonly o: CaptureLoopOptions,
   ) {}
 
+  /** The capture's LivePacketSource.emptyAtMs (0 when it cannot tell), and its poke(). */
+  get emptyAtMs(): number {
+    return this.source.emptyAtMs ?? 0;
+  }
+
+  poke(): void {
+    this.source.poke?.();
+  }
+
   totals(): { received: number; droppedKernel: number; droppedInterface: number } {
     const s = this.source.stats();
     const b = this.before;

@@ -7,6 +7,8 @@ export interface OpenOutputsOptions {
   onFinalReport?: (r: QosReport) => void;
   /** Where outputs log delivery problems (rate-limited by them). */
   log?: OutputLog;
+  /** What the run reads (capture files, or the interface): the call reports' titles name it. */
+  source?: string;
 }
 
 /** One destination's counters, with the output it belongs to. */
@@ -44,7 +46,7 @@ export interface Outputs {
 
 export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}): Outputs {
   const log = opts.log ?? silentLog;
-  const sink = new OutboundSink(openConfiguredOutputs(config, log), { onFinalReport: opts.onFinalReport }, config.hep.sip.duplicateWindowMs);
+  const sink = new OutboundSink(openConfiguredOutputs(config, log, opts.source), { onFinalReport: opts.onFinalReport }, config.hep.sip.duplicateWindowMs);
   const closed: Output[] = [];
   const statsOf = (list: readonly Output[]) => list.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
   return {
@@ -75,7 +77,7 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
     },
     async reload(next: ProbeConfig, drainMs: number) {
       const running = sink.current;
-      const { opened, kept, errors } = reopenOutputs(next, log, running);
+      const { opened, kept, errors } = reopenOutputs(next, log, running, opts.source);
       for (const e of errors) log.error(e, 'output could not be reopened with the reloaded configuration: its running instance stays');
       sink.setOutputs([...opened, ...kept], next.hep.sip.duplicateWindowMs);
       const old = running.filter((o) => !kept.includes(o));

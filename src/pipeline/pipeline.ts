@@ -81,14 +81,25 @@ export interface PipelineEvents {
   ruleError?(rule: string, error: string): void;
 }
 
+/** An address as IP words and port. */
+export interface Endpoint {
+  ip: [number, number, number, number];
+  port: number;
+}
+
 /**
  * Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words, ports and
- * capture time (ms, clock steps removed), and the RTP ports an a=rtcp of the SDP gave those RTCP ports
- * (-1 when none).
+ * capture time (ms, clock steps removed), and the RTP addresses an a=rtcp of the SDP paired with those
+ * RTCP addresses (null when none).
  */
 export interface RtcpFacts {
   rtt: Array<[ssrc: number, rttMs: number]>;
-  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; srcRtpPort: number; dstRtpPort: number; atMs: number }>;
+  bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; srcRtp: Endpoint | null; dstRtp: Endpoint | null; atMs: number }>;
+}
+
+/** True when `rtp` is the RTP port one below `port` on that address, or `port` itself (rtcp-mux). */
+function portsCover(rtp: Endpoint, w0: number, w1: number, w2: number, w3: number, port: number): boolean {
+  return rtp.ip[0] === w0 && rtp.ip[1] === w1 && rtp.ip[2] === w2 && rtp.ip[3] === w3 && rtp.port >= port - 1 && rtp.port <= port;
 }
 
 /**
@@ -763,14 +774,14 @@ export class Pipeline<C extends CallView = CallTracker> {
     const v = pkt.ipVersion;
     const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
     let byes = false;
-    let srcRtp = -1;
-    let dstRtp = -1;
+    let srcRtp: Endpoint | null = null;
+    let dstRtp: Endpoint | null = null;
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] !== 203) continue;
       if (!byes) {
         byes = true;
-        srcRtp = this.rtpPortOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
-        dstRtp = this.rtpPortOfRtcp(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
+        srcRtp = this.rtpOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+        dstRtp = this.rtpOfRtcp(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
       }
       for (let k = 0; k < r.count[i]; k++) {
         this.endByeStream(r.byeSsrc(i, k), pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort, srcRtp, dstRtp);
@@ -784,12 +795,12 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */
-  private rtcpFactsOf(r: RtcpReader, samples: number, pkt: DecodedPacket, srcRtpPort: number, dstRtpPort: number): RtcpFacts {
+  private rtcpFactsOf(r: RtcpReader, samples: number, pkt: DecodedPacket, srcRtp: Endpoint | null, dstRtp: Endpoint | null): RtcpFacts {
     const facts: RtcpFacts = { rtt: [], bye: [] };
     for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] === 203) {
-        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, srcRtpPort, dstRtpPort, atMs: this.pktMs });
+        facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, srcRtp, dstRtp, atMs: this.pktMs });
       }
     }
     return facts;
@@ -811,31 +822,42 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /**
-   * RTP port of the media whose SDP declared ip:port its RTCP address by a=rtcp (RFC 3605), -1 when no
-   * binding holds it as RTCP. With port + 1 or rtcp-mux the BYE lookup finds the RTP port without it.
+   * RTP address of the media whose SDP declared ip:port its RTCP address by a=rtcp (RFC 3605: another
+   * port, or another host), null when no binding holds it as RTCP. With port + 1 or rtcp-mux the BYE
+   * lookup finds the RTP address without it.
    */
-  private rtpPortOfRtcp(w0: number, w1: number, w2: number, w3: number, port: number): number {
+  private rtpOfRtcp(w0: number, w1: number, w2: number, w3: number, port: number): Endpoint | null {
     const id = this.calls.findBinding(w0, w1, w2, w3, port);
     const b = id >= 0 ? this.calls.binding(id) : null;
-    return b !== null && b.rtcpPort === port && b.port !== port ? b.port : -1;
+    if (b === null || b.rtcpPort !== port) return null;
+    const is = (a: Uint32Array) => a[0] === w0 && a[1] === w1 && a[2] === w2 && a[3] === w3;
+    // The declared RTCP address pairs with the SDP's RTP address; the NAT address (the SIP packet's
+    // source, bound with both ports) with itself.
+    const ip = is(b.rtcpIp) ? b.ip : b.natIp !== null && is(b.natIp) ? b.natIp : null;
+    if (ip === null || (b.port === port && is(ip))) return null;
+    return { ip: [ip[0], ip[1], ip[2], ip[3]], port: b.port };
   }
 
   /**
    * RTCP BYE listing `ssrc`, sent from s:sport to d:dport: the sender's stream of that SSRC ends. It is the
-   * stream on the RTP ports of that RTCP flow: one below each (RFC 3550 11), the same (rtcp-mux, RFC
-   * 5761), or the RTP port of the SDP that declared the port by a=rtcp (`srcRtp`, `dstRtp`, -1 when none).
-   * A stream-index lookup each, so a flood of BYEs never walks the stream table, and a forged BYE from
-   * another host or other ports ends nothing.
+   * stream on the RTP addresses of that RTCP flow: ports one below each (RFC 3550 11), the same (rtcp-mux,
+   * RFC 5761), or the RTP address of the SDP that declared the address by a=rtcp (`srcRtp`, `dstRtp`,
+   * null when none). A stream-index lookup each, so a flood of BYEs never walks the stream table, and a
+   * forged BYE from another host or other ports ends nothing.
    */
-  private endByeStream(ssrc: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sport: number, dport: number, srcRtp: number, dstRtp: number): void {
+  private endByeStream(ssrc: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, sport: number, dport: number, srcRtp: Endpoint | null, dstRtp: Endpoint | null): void {
     const e = this.engine;
-    for (let i = 0; i < 3; i++) {
-      const sp = i === 0 ? sport - 1 : i === 1 ? sport : srcRtp;
-      if (sp < 0 || (i === 2 && srcRtp >= sport - 1 && srcRtp <= sport)) continue;
-      for (let j = 0; j < 3; j++) {
-        const dp = j === 0 ? dport - 1 : j === 1 ? dport : dstRtp;
-        if (dp < 0 || (j === 2 && dstRtp >= dport - 1 && dstRtp <= dport)) continue;
-        const slot = e.findStream(s0, s1, s2, s3, d0, d1, d2, d3, sp, dp, ssrc);
+    // The declared RTP address is tried where the ports one below and the same do not cover it already.
+    const sn = srcRtp === null || portsCover(srcRtp, s0, s1, s2, s3, sport) ? 2 : 3;
+    const dn = dstRtp === null || portsCover(dstRtp, d0, d1, d2, d3, dport) ? 2 : 3;
+    for (let i = 0; i < sn; i++) {
+      const sa = i < 2 ? null : srcRtp!.ip;
+      const sp = i < 2 ? sport - 1 + i : srcRtp!.port;
+      for (let j = 0; j < dn; j++) {
+        const da = j < 2 ? null : dstRtp!.ip;
+        const dp = j < 2 ? dport - 1 + j : dstRtp!.port;
+        if (sp < 0 || dp < 0) continue;
+        const slot = e.findStream(sa ? sa[0] : s0, sa ? sa[1] : s1, sa ? sa[2] : s2, sa ? sa[3] : s3, da ? da[0] : d0, da ? da[1] : d1, da ? da[2] : d2, da ? da[3] : d3, sp, dp, ssrc);
         if (slot >= 0) e.endStream(slot, EndReason.rtcpBye);
       }
     }
@@ -862,7 +884,7 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   private endByeStreams(byes: ForwardedBye[]): void {
     for (const b of byes) {
-      for (const ssrc of b.ssrcs) this.endByeStream(ssrc, b.src[0], b.src[1], b.src[2], b.src[3], b.dst[0], b.dst[1], b.dst[2], b.dst[3], b.srcPort, b.dstPort, b.srcRtpPort, b.dstRtpPort);
+      for (const ssrc of b.ssrcs) this.endByeStream(ssrc, b.src[0], b.src[1], b.src[2], b.src[3], b.dst[0], b.dst[1], b.dst[2], b.dst[3], b.srcPort, b.dstPort, b.srcRtp, b.dstRtp);
     }
   }
 

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,54 @@ async function columnsWithColour(page: Page, metric: string, css: string): Promi
   }, [metric, css] as const);
 }
 
+describe('interval delta of comfort noise, against tshark', () => {
+  /**
+   * ndpi-fax-call-t38.pcap: the fax machine's stream turns to comfort noise (PT 13, one packet every
+   * 150 ms) for 24 s. Wireshark's RTP analysis leaves comfort noise, and the packet after it, out of its
+   * min/mean/max delta: a 1 s interval of comfort noise only has no delta to report (0 in the report) and
+   * the page draws no delta point for it, where 0 would read as packets arriving back to back.
+   */
+  it("each interval's MAX_DELTA is the largest delta tshark counts among its packets; an interval of comfort noise only has none, and no chart point", () => {
+    const file = join(FIELD, 'ndpi-fax-call-t38.pcap');
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-cn-delta-'));
+    try {
+      const run = replay(dir, file);
+      // Per packet of the stream, from tshark: arrival (ms), payload type, marker, RTP timestamp.
+      const packets = execFileSync('tshark', ['-n', '-o', 'rtp.heuristic_rtp:FALSE', '-r', file, '-Y', 'rtp.ssrc == 0x17d90134', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'rtp.p_type', '-e', 'rtp.marker', '-e', 'rtp.timestamp'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t'))
+        .map(([t, pt, m, ts]) => ({ ms: Number(t) * 1000, pt: Number(pt), marker: m === '1' || m === 'True', ts: Number(ts) }));
+      // Wireshark's rule (REFERENCE.md 4): not the first, no marker, not comfort noise nor right after it.
+      // Compared up to the sender's timestamp reset near the end (tshark leaves those packets out too).
+      const reset = packets.findIndex((p) => p.ts < packets[0]!.ts);
+      const counted = packets.slice(0, reset).map((p, i, a) => ({ ms: p.ms, delta: i > 0 && !p.marker && p.pt !== 13 && a[i - 1]!.pt !== 13 ? p.ms - a[i - 1]!.ms : null }));
+      const reports = readFileSync(join(dirname(run.html), 'reports.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, number | string>)
+        .filter((r) => r.TYPE === 'PERIODIC' && r.SSRC === 0x17d90134 && Number(r.REPORT_END) * 1000 < packets[reset]!.ms);
+      const stream = unpackCallReport(JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(readFileSync(run.html, 'utf8'))![1]!) as PackedCallReport).streams.find((x) => x.ssrc === '0x17D90134')!;
+      let comfortNoiseOnly = 0;
+      for (const r of reports) {
+        const inside = counted.filter((p) => p.ms >= Number(r.REPORT_START) * 1000 - 0.5 && p.ms <= Number(r.REPORT_END) * 1000 + 0.5);
+        expect(inside.length).toBe(r.TOTAL_PK);
+        const deltas = inside.flatMap((p) => (p.delta === null ? [] : [p.delta]));
+        expect(Number(r.MAX_DELTA)).toBeCloseTo(deltas.length ? Math.max(...deltas) : 0, 2);
+        const points = stream.series.t.flatMap((t, i) => (t === Math.round(Number(r.REPORT_END) * 1000) ? [stream.series.delta[i]] : []));
+        expect(points.length).toBeGreaterThan(0);
+        if (deltas.length === 0) {
+          comfortNoiseOnly++;
+          expect(points.every((d) => d === null)).toBe(true);
+        } else for (const d of points) expect(d).toBeCloseTo(Number(r.DELTA), 3);
+      }
+      expect(comfortNoiseOnly).toBeGreaterThanOrEqual(20);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
   let browser: Browser;
   let dir: string;
@@ -196,6 +244,9 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     const run = replay(dir, file);
     const { page, errors, requests } = await openPage(browser, pathToFileURL(run.html).href, 'file:');
     await page.waitForSelector('body[data-ready]');
+    // The page names the capture it was made from (a browser tab, a file attached to a ticket).
+    expect(await page.title()).toBe('rtpprobe call report: isa-real-call.pcap');
+    expect(await page.locator('#title').textContent()).toBe('rtpprobe call report: isa-real-call.pcap');
 
     expect(await page.locator('#calls').getAttribute('data-total')).toBe(String(invited.size));
     const rows = page.locator('#calls tr.call');

@@ -1,7 +1,8 @@
 /**
  * The live call page (metrics.live_page) of a probe replaying a generated capture in real time, opened in
  * headless chromium: the page refreshes from /api/callreport and shows the calls, their SIP messages and
- * streams as the probe sees them; off by default.
+ * streams as the probe sees them; off by default. Before capture opens (an interface not up yet) the page
+ * says the probe is starting, not that it is unreachable.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,5 +132,31 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     expect(await page.locator('#detail .chart .uplot').count()).toBe(4);
     expect(errors).toEqual([]);
     p.child.kill('SIGTERM');
+  }, 90_000);
+
+  it.skipIf(process.getuid?.() !== 0)('before capture opens (the interface not up yet): the page says the probe is starting, then shows the calls it has (none yet)', async () => {
+    // A veth pair, down until the page has said so (root: the test makes and removes it).
+    const iface = `rtpw${process.pid % 100000}`;
+    expect(spawnSync('ip', ['link', 'add', iface, 'type', 'veth', 'peer', 'name', `${iface}p`]).status).toBe(0);
+    try {
+      writeFileSync(join(dir, 'probe.yaml'), `metrics: { live_page: true, port: 0 }\n`);
+      const child = spawn(process.execPath, [cli, 'run', '-i', iface, '-c', join(dir, 'probe.yaml'), '--no-hep', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      probes.push(child);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const base = await metricsBase({ out: () => out, child });
+      expect((await fetch(`${base}/api/callreport`)).status).toBe(503);
+      const { page } = await openPage(browser, `${base}/calls`, base);
+      const error = () => page.locator('#error').textContent();
+      expect(await until(async () => (await error()) !== '', 30_000)).toBe(true);
+      expect(await error()).toBe('the probe is starting: capture is not open yet');
+      for (const end of [iface, `${iface}p`]) expect(spawnSync('ip', ['link', 'set', end, 'up']).status).toBe(0);
+      await page.waitForSelector('body[data-ready]', { timeout: 30_000 });
+      expect(await error()).toBe('');
+      child.kill('SIGTERM');
+    } finally {
+      spawnSync('ip', ['link', 'del', iface]);
+    }
   }, 90_000);
 });

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { until } from '../wait.js';
 
 /** Runs a command; throws with its standard error when it fails. */
@@ -82,3 +83,67 @@ def msg(first, cid, body, extra=b''):
     return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +
             b'\r\nCall-ID: ' + cid + b'\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
 `;
+
+/** Reports that end streams (HANGUP, FINAL) in a JSON-lines file, by `src:port>dst:port`, in file order. */
+export function streamEndings(jsonl: string): Map<string, Array<Record<string, unknown>>> {
+  const endings = new Map<string, Array<Record<string, unknown>>>();
+  for (const line of readFileSync(jsonl, 'utf8').trim().split('\n')) {
+    const r = JSON.parse(line) as Record<string, unknown>;
+    if (r.TYPE !== 'HANGUP' && r.TYPE !== 'FINAL') continue;
+    const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;
+    endings.set(key, [...(endings.get(key) ?? []), r]);
+  }
+  return endings;
+}
+
+/** Two namespaces as vethNamespaces made them: tcpreplay plays into `a` in nsA, the probe captures on `b` in nsB. */
+export interface ReplayLink {
+  nsA: string;
+  nsB: string;
+  a: string;
+  b: string;
+}
+
+/**
+ * `rtpprobe run` (`cli`) capturing on the link's `b` end with `workers` media workers, reports as JSON
+ * lines in `jsonl` (`args` added), while tcpreplay (`replayArgs` added, e.g. a speed) plays `pcap` into the
+ * `a` end; SIGTERM once `stopWhen` holds for GETs of its metrics endpoint. Resolves once the probe exited 0
+ * (throws with its log otherwise); its reports ending each stream, by `src:port>dst:port`.
+ */
+export async function replayIntoProbe(o: {
+  cli: string;
+  link: ReplayLink;
+  pcap: string;
+  jsonl: string;
+  workers: number;
+  args?: string[];
+  replayArgs?: string[];
+  stopWhen: (get: (path: string) => string) => boolean;
+}): Promise<Map<string, Array<Record<string, unknown>>>> {
+  const { nsA, nsB, a, b } = o.link;
+  rmSync(o.jsonl, { force: true });
+  const probeArgs = ['netns', 'exec', nsB, process.execPath, o.cli, 'run', '-i', b, '--no-hep', '--jsonl', o.jsonl, '--metrics-port', '0', '--set', `capture.workers=${o.workers}`, '--set', 'reports.interval_s=3600', '--log-format', 'json', ...(o.args ?? [])];
+  const probe = spawn('ip', probeArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let replay: ChildProcess | null = null;
+  let log = '';
+  probe.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((r) => probe.on('exit', r));
+  try {
+    if (!(await until(() => log.includes('capture open') || probe.exitCode !== null)) || probe.exitCode !== null) throw new Error(`probe did not open its capture:\n${log}`);
+    const port = (JSON.parse(log.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
+    replay = spawn('ip', ['netns', 'exec', nsA, 'tcpreplay', '-q', ...(o.replayArgs ?? []), '-i', a, o.pcap], { stdio: 'ignore' });
+    let text = '';
+    const get = (path: string) => (text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}${path}`));
+    if (!(await until(() => o.stopWhen(get), 30_000))) throw new Error(`stop condition not reached; last answer:\n${text}\n${log}`);
+  } finally {
+    probe.kill('SIGTERM');
+  }
+  const code = await exited;
+  replay?.kill();
+  if (code !== 0) throw new Error(`probe exited ${code}:\n${log}`);
+  return streamEndings(o.jsonl);
+}
+
+/** A stop condition: the workers counted `frames` packets on `iface` (their counters reach /metrics once a second). */
+export const allCaptured = (iface: string, frames: number) => (get: (path: string) => string) =>
+  Number(new RegExp(`^rtpprobe_capture_packets_received_total\\{interface="${iface}"\\} (\\S+)$`, 'm').exec(get('/metrics'))?.[1] ?? NaN) >= frames;

@@ -11,14 +11,13 @@
  * pcap made by the project's generator is played by tcpreplay on one end, the probe captures on the other
  * and writes its reports as JSON lines. Needs root, tcpreplay and a built dist/; skipped otherwise.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, udpFrame } from '../../src/gen/index.js';
-import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
-import { until } from '../wait.js';
+import { allCaptured, canNetns, replayIntoProbe, vethNamespaces } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -146,54 +145,23 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2: what one worker rea
    * Plays `pcap` into `rtpprobe run` with two workers (`args` added) and stops it with SIGTERM once
    * `stopWhen` holds for GETs of its metrics endpoint; the reports ending each stream, by `src:port>dst:port`.
    */
-  async function endingsOf(pcap: Buffer, stopWhen: (get: (path: string) => string) => boolean, args: string[] = []): Promise<Map<string, Array<Record<string, unknown>>>> {
+  function endingsOf(pcap: Buffer, stopWhen: (get: (path: string) => string) => boolean, args: string[] = []): Promise<Map<string, Array<Record<string, unknown>>>> {
     writeFileSync(join(dir, 'calls.pcap'), pcap);
-    const jsonl = join(dir, 'reports.jsonl');
-    rmSync(jsonl, { force: true });
-    const probeArgs = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'lb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'capture.workers=2', '--set', 'reports.interval_s=3600', '--log-format', 'json', ...args];
-    const probe = spawn('ip', probeArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let replay: ChildProcess | null = null;
-    let log = '';
-    probe.stderr.on('data', (d) => (log += d));
-    const exited = new Promise<number | null>((r) => probe.on('exit', r));
-    try {
-      expect(await until(() => log.includes('capture open') || probe.exitCode !== null), log).toBe(true);
-      const port = (JSON.parse(log.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!) as { port: number }).port;
-      replay = spawn('ip', ['netns', 'exec', nsA, 'tcpreplay', '-q', '-i', 'la', join(dir, 'calls.pcap')], { stdio: 'ignore' });
-      let text = '';
-      const get = (path: string) => (text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}${path}`));
-      expect(await until(() => stopWhen(get), 30_000), text).toBe(true);
-    } finally {
-      probe.kill('SIGTERM');
-    }
-    expect(await exited, log).toBe(0);
-    replay?.kill();
-
-    const endings = new Map<string, Array<Record<string, unknown>>>();
-    for (const line of readFileSync(jsonl, 'utf8').trim().split('\n')) {
-      const r = JSON.parse(line) as Record<string, unknown>;
-      if (r.TYPE !== 'HANGUP' && r.TYPE !== 'FINAL') continue;
-      const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;
-      endings.set(key, [...(endings.get(key) ?? []), r]);
-    }
-    return endings;
+    return replayIntoProbe({ cli, link: { nsA, nsB, a: 'la', b: 'lb' }, pcap: join(dir, 'calls.pcap'), jsonl: join(dir, 'reports.jsonl'), workers: 2, args, stopWhen });
   }
 
-  /** Stops once the workers counted `frames` packets (their counters reach /metrics once a second). */
-  const allCaptured = (frames: number) => (get: (path: string) => string) =>
-    Number(/^rtpprobe_capture_packets_received_total\{interface="lb"\} (\S+)$/m.exec(get('/metrics'))?.[1] ?? NaN) >= frames;
   const asExpected = (endings: Map<string, Array<Record<string, unknown>>>) =>
     Object.fromEntries([...endings].map(([k, rs]) => [k, rs.map((r) => ({ callId: String(r.CORRELATION_ID), packets: Number(r.TOTAL_PK), dir: Number(r.DIR), party: Number(r.PARTY) }))]));
   const wanted = (expected: Map<string, Expected>) => Object.fromEntries([...expected].map(([k, e]) => [k, [e]]));
 
   it('media right behind its SDP: every stream ends once, in the call and on the side its SDP named, with all its packets', async () => {
     const s = lateBindings(String(process.pid));
-    expect(asExpected(await endingsOf(s.pcap, allCaptured(s.frames)))).toEqual(wanted(s.expected));
+    expect(asExpected(await endingsOf(s.pcap, allCaptured('lb', s.frames)))).toEqual(wanted(s.expected));
   });
 
   it('an RTCP BYE 2 ms after the last RTP packet: every stream ends once, with all its packets', async () => {
     const s = rtcpByes(String(process.pid));
-    expect(asExpected(await endingsOf(s.pcap, allCaptured(s.frames)))).toEqual(wanted(s.expected));
+    expect(asExpected(await endingsOf(s.pcap, allCaptured('lb', s.frames)))).toEqual(wanted(s.expected));
   });
 
   it('SIGTERM while calls that ended by BYE still send media (lingering): each stream ends once, with its HANGUP', async () => {

@@ -126,7 +126,7 @@ describe('SIP to HOMER as HEP type 1', () => {
     const bytes = text(invite('page@probe', '10.7.0.1', 8300));
     const env = { ipVersion: 4, srcIp: '10.7.0.1', srcPort: 5060, dstIp: '10.7.0.2', dstPort: 5060, tsMs: T0 };
     for (const [windowMs, messages] of [[100, 1], [0, 2]] as const) {
-      const page = new LiveCallPageOutput(1);
+      const page = new LiveCallPageOutput(1, '');
       const sink = new OutboundSink([page], {}, windowMs);
       sink.sip(bytes, env, 'page@probe', 'INVITE', 0);
       sink.sip(bytes, { ...env, tsMs: T0 + 0.03 }, 'page@probe', 'INVITE', 0);

@@ -6,14 +6,20 @@
  * sends no second ALERT; a reload that raises its threshold above the loss sends its CLEARED at the
  * stream's next report, while the stream goes on; a reload of settings only a restart applies says so.
  * A pause in progress when a reload turns the silence check off still sends its CLEARED when the stream
- * resumes. Needs root (packet capture on lo) and a built dist/; skipped otherwise.
+ * resumes. The live call page and the HTML call report keep what they showed before a reload. A reload that
+ * moves the webhook to another URL clears the firing alert at the receiver that got its ALERT; the new
+ * receiver gets no CLEARED without its ALERT.
+ * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unpackCallReport, type PackedCallReport } from '../../src/callreport/index.js';
 import { waitFor } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -189,5 +195,126 @@ describe.skipIf(!canRun)('SIGHUP turning the silence check off while a pause is 
     writeFileSync(join(dir, 'resume'), '');
     await waitFor(() => alerts().length === 2, 30_000, 'the CLEARED');
     expect(alerts()).toEqual(['ALERT silence', 'CLEARED silence']);
+  });
+});
+
+describe.skipIf(!canRun)('SIGHUP and the call reports: the live call page and the HTML report keep the run before it', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let log = '';
+  let base = '';
+  const cfg = () => join(dir, 'probe.yaml');
+  const html = () => join(dir, 'calls.html');
+  const writeConfig = (intervalS: number) =>
+    writeFileSync(cfg(), `metrics: { live_page: true }\nreports:\n  interval_s: ${intervalS}\n  html: { path: ${html()} }\n`);
+  /** The live page's one stream: packets and chart points (null before its first report, or 503). */
+  async function livePage(): Promise<{ packets: number; points: number } | null> {
+    const res = await fetch(`${base}/api/callreport`);
+    if (res.status === 503) return null;
+    const s = unpackCallReport((await res.json()) as PackedCallReport).streams[0];
+    return s ? { packets: s.packets, points: s.series.t.length } : null;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-callreport-'));
+    const port = await freeEvenUdpPort();
+    writeConfig(1);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    base = `http://127.0.0.1:${/"port":(\d+)[^\n]*"msg":"metrics and health endpoint listening"/.exec(log)?.[1]}`;
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the live page shows the stream from its start after a reload, and the HTML report written at stop does too', async () => {
+    await waitFor(async () => ((await livePage())?.points ?? 0) >= 4, 30_000, '4 interval reports on the live page');
+    const before = (await livePage())!;
+    writeConfig(2);
+    probe.kill('SIGHUP');
+    await waitFor(() => log.includes('"msg":"configuration reloaded"'), 30_000, 'the reload');
+    const after = await livePage();
+    expect(after?.packets ?? 0).toBeGreaterThanOrEqual(before.packets);
+    expect(after?.points ?? 0).toBeGreaterThanOrEqual(before.points);
+    // The HTML report is written once, at stop, and covers the whole run.
+    expect(existsSync(html())).toBe(false);
+    await waitFor(async () => ((await livePage())?.points ?? 0) > before.points + 1, 30_000, 'reports after the reload');
+    const last = (await livePage())!;
+    sender.kill('SIGKILL');
+    probe.kill('SIGTERM');
+    await waitFor(() => probe.exitCode !== null, 30_000, 'the stop');
+    const embedded = /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(readFileSync(html(), 'utf8'))![1]!;
+    const stream = unpackCallReport(JSON.parse(embedded) as PackedCallReport).streams[0]!;
+    expect(stream.packets).toBeGreaterThanOrEqual(last.packets);
+    expect(stream.series.t.length).toBeGreaterThanOrEqual(last.points);
+  });
+});
+
+describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule fires', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let log = '';
+  const servers: Server[] = [];
+  const cfg = () => join(dir, 'probe.yaml');
+  const writeConfig = (url: string) =>
+    writeFileSync(cfg(), `reports:\n  interval_s: 1\n  rules:\n    - { name: lossy, when: "loss_pct > 2", interval_s: 1 }\nwebhook: { url: "${url}" }\n`);
+  /** An HTTP receiver on loopback: its URL and the `event rule reason` of each POST. */
+  async function receiver(): Promise<{ url: string; got: string[] }> {
+    const got: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const p = JSON.parse(body) as { event: string; rule: string; reason: string | null };
+        got.push(`${p.event} ${p.rule} ${p.reason}`);
+        res.writeHead(200).end();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, got };
+  }
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-webhook-'));
+  });
+
+  afterAll(() => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    for (const s of servers) s.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one nothing of it, even when the stream ends', async () => {
+    const [before, after] = [await receiver(), await receiver()];
+    const port = await freeEvenUdpPort();
+    writeConfig(before.url);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exit = new Promise((r) => probe.on('exit', r));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    await waitFor(() => before.got.length === 1, 30_000, 'the ALERT');
+    writeConfig(after.url);
+    probe.kill('SIGHUP');
+    await waitFor(() => before.got.length === 2, 30_000, 'the CLEARED at the old receiver');
+    expect(before.got).toEqual(['ALERT lossy null', 'CLEARED lossy reconfigured']);
+    // The rule goes on firing; the stream ends at the stop (its CLEARED stream-ended is the old receiver's).
+    sender.kill('SIGKILL');
+    probe.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(log).toContain('"msg":"alert lossy cleared (stream ended)"');
+    expect(after.got).toEqual([]);
+    expect(before.got).toHaveLength(2);
   });
 });

@@ -79,6 +79,28 @@ afterEach(async () => {
   logs.length = 0;
 });
 
+/** The configured outputs with only the webhook, to `url`; `send` writes a report to them as the pipeline does. */
+function webhookOutputs(url: string) {
+  const config = defaultConfig();
+  config.hep.enabled = false;
+  config.webhook.url = url;
+  const outputs = openOutputs(config, { log });
+  const send = (type: string, fields: Partial<QosReport>) => {
+    const e = event(type, fields);
+    outputs.sink.qos(e.report, e.env, true, true);
+  };
+  /** The configuration with another webhook URL ('' = none), for a reload. */
+  const withUrl = (next: string) => {
+    const c = structuredClone(config);
+    c.webhook.url = next;
+    return c;
+  };
+  return { outputs, send, withUrl };
+}
+
+/** Each payload as 'event rule reason ssrc'. */
+const eventsOf = (rx: Receiver) => rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`);
+
 const output = (url: string, o: Partial<ConstructorParameters<typeof WebhookOutput>[0]> = {}) =>
   new WebhookOutput({ url, timeoutMs: 2000, retries: 3, queueSize: 100, node: 'probe-1', log, backoffMs: () => 20, ...o });
 
@@ -96,7 +118,7 @@ describe('webhook output', () => {
     w.write(event('FINAL', { SSRC: 78 }));
     w.write(event('FINAL')); // its alert had cleared already
     await w.close(30_000);
-    expect(rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual([
+    expect(eventsOf(rx)).toEqual([
       'ALERT poor null 77',
       'CLEARED poor rule 77',
       'ALERT poor null 78',
@@ -185,27 +207,55 @@ describe('webhook output', () => {
     // The first ALERT is answered 503: the replaced instance is still retrying it when the CLEARED comes.
     const rx = await receiver((n) => (n === 1 ? 503 : 200));
     open.push(rx);
-    const config = defaultConfig();
-    config.hep.enabled = false;
-    config.webhook.url = rx.url;
-    const outputs = openOutputs(config, { log });
-    const send = (type: string, fields: Partial<QosReport>) => {
-      const e = event(type, fields);
-      outputs.sink.qos(e.report, e.env, true, true);
-    };
+    const { outputs, send, withUrl } = webhookOutputs(rx.url);
     send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
     send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2 });
-    const reloaded = outputs.reload(config, 30_000);
+    const reloaded = outputs.reload(withUrl(rx.url), 30_000);
     send('CLEARED', { ALERT_RULE: 'poor', SSRC: 1 });
     send('HANGUP', { SSRC: 2 });
     await reloaded;
     await outputs.close(30_000);
-    expect(rx.got.map((p) => `${p.event} ${p.rule} ${p.reason} ${p.stream.ssrc}`)).toEqual([
+    expect(eventsOf(rx)).toEqual([
       'ALERT poor null 1',
       'ALERT jitter null 2',
       'CLEARED poor rule 1',
       'CLEARED jitter stream-ended 2',
     ]);
+  });
+  it('a reload to another URL: the old receiver gets a CLEARED (reason reconfigured) for each of its alerts, the new one no CLEARED without its ALERT', async () => {
+    const before = await receiver();
+    const after = await receiver();
+    open.push(before, after);
+    const { outputs, send, withUrl } = webhookOutputs(before.url);
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 2 });
+    send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2 });
+    await outputs.reload(withUrl(after.url), 30_000);
+    send('CLEARED', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('HANGUP', { SSRC: 2 });
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 3 });
+    send('CLEARED', { ALERT_RULE: 'poor', SSRC: 3 });
+    await outputs.close(30_000);
+    expect(eventsOf(before)).toEqual([
+      'ALERT poor null 1',
+      'ALERT poor null 2',
+      'ALERT jitter null 2',
+      'CLEARED poor reconfigured 1',
+      'CLEARED poor reconfigured 2',
+      'CLEARED jitter reconfigured 2',
+    ]);
+    // The CLEARED names what its ALERT named; no report carried the change.
+    expect(before.got[3]).toMatchObject({ callId: 'call-1@test', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', ssrc: 1, codec: 'pcma' }, mos: 3.1, report: null });
+    expect(eventsOf(after)).toEqual(['ALERT poor null 3', 'CLEARED poor rule 3']);
+  });
+  it('a reload that removes the URL: the receiver gets a CLEARED (reason reconfigured) for each of its alerts', async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const { outputs, send, withUrl } = webhookOutputs(rx.url);
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
+    await outputs.reload(withUrl(''), 30_000);
+    await outputs.close(30_000);
+    expect(eventsOf(rx)).toEqual(['ALERT poor null 1', 'CLEARED poor reconfigured 1']);
   });
 });
 

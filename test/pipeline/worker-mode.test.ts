@@ -96,7 +96,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       deliver(w, sentMs); // the worker drains bindings before its batch
       workers[w]!.processPacket(batch, i);
       const sip = mirrors[w]!.takeSip();
-      if (sip) owner.onSip(sip);
+      for (const s of sip ?? []) owner.onSip(s);
     }
   };
   for (const batch of batches) {
@@ -175,21 +175,26 @@ describe('worker mode: signalling owner + binding mirrors', () => {
   it('an RTCP BYE read on one worker while the other has yet to read its stream\'s last packets: the stream ends after them, once', () => {
     const config = defaultConfig();
     config.reports.intervalS = 3600;
-    // Calls whose caller sends an RTCP BYE 25 ms after its last RTP packet, as endpoints do at hang-up.
+    // Calls whose caller sends an RTCP BYE 25 ms after its last RTP packet, as endpoints do at hang-up; the
+    // last one's SDP puts its RTCP on another host (a=rtcp:PORT IN IP4 OTHER-IP), where its BYE comes from.
     const t = new CaptureTimeline();
     const t0 = 1_700_000_000_000;
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 5; i++) {
       const [a, b, pa, pb] = [`10.66.${i}.1`, `10.66.${i}.2`, 4000 + 2 * i, 6000 + 2 * i];
+      const rtcp = i === 4 ? { ip: '10.66.9.1', port: 4501 } : { ip: a, port: pa + 1 };
       const d = new DialogWriter(t, `rtcp-bye-${i}`, a, b);
-      const c = d.invite(t0 + i * 50, { ip: a, media: [{ port: pa, formats: [8] }] });
+      const c = d.invite(t0 + i * 50, { ip: a, media: [{ port: pa, formats: [8], rtcp: i === 4 ? rtcp : undefined }] });
       d.respond(t0 + i * 50 + 20, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
       t.rtp(t0 + i * 50 + 40, a, pa, b, pb, { ssrc: 0x100 + i, seq: 1, ts: 0, count: 150 });
       t.rtp(t0 + i * 50 + 45, b, pb, a, pa, { ssrc: 0x200 + i, seq: 1, ts: 0, count: 150 });
-      t.add(t0 + i * 50 + 40 + 149 * 20 + 25, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc: 0x100 + i }), rtcpBye({ ssrcs: [0x100 + i] }))));
+      t.add(t0 + i * 50 + 40 + 149 * 20 + 25, udpFrame(rtcp.ip, rtcp.port, b, pb + 1, rtcpCompound(rtcpRr({ ssrc: 0x100 + i }), rtcpBye({ ssrcs: [0x100 + i] }))));
+      if (i === 4) d.bye(t0 + i * 50 + 40 + 149 * 20 + 500); // what the RTCP BYE did not end, the SIP BYE ends (HANGUP)
     }
     // RTP and SIP (even ports) on worker 0, which reads them 100 ms after capture; RTCP (odd) on worker 1 at once.
     const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, { lagMs: [100, 0] });
-    expect([...want.values()].filter((r) => r.TOTAL_PK === 150).length).toBe(8);
+    expect([...want.values()].filter((r) => r.TOTAL_PK === 150).length).toBe(10);
+    expect(want.get('10.66.4.1:4008>10.66.4.2:6008/260')?.TYPE).toBe('FINAL');
+    expect(want.get('10.66.4.2:6008>10.66.4.1:4008/516')?.TYPE).toBe('HANGUP');
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 
@@ -220,7 +225,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
       for (const m of pending.splice(0)) mirror.apply(m);
       w.processPacket(batch, i);
       const sip = mirror.takeSip();
-      if (sip) owner.onSip(sip);
+      for (const s of sip ?? []) owner.onSip(s);
     }
     owner.settle(); // media of ended calls lingers (sip.media_linger_s) until capture time passes it or input ends
     for (const m of pending.splice(0)) mirror.apply(m);
@@ -250,7 +255,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
         const sip = mirror.takeSip();
         if (sip) {
           forwarded += sip.length;
-          owner.onSip(sip);
+          for (const s of sip) owner.onSip(s);
         }
       }
     }

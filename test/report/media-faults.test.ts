@@ -316,7 +316,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
       for (const m of pending.splice(0)) mirror.apply(m);
       worker.processPacket(batch, i);
       const sip = mirror.takeSip();
-      if (sip) owner.onSip(sip);
+      for (const s of sip ?? []) owner.onSip(s);
     }
     const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
     expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);

@@ -1,6 +1,7 @@
 /**
- * RTCP BYE ends the sender's stream of the SSRC it lists: the stream on the RTCP flow's RTP ports (one
- * below each, the RTP port of an SDP whose a=rtcp names the RTCP port, or the same with rtcp-mux). A forged BYE naming a real stream's SSRC from elsewhere ends
+ * RTCP BYE ends the sender's stream of the SSRC it lists: the stream on the RTCP flow's RTP addresses (ports
+ * one below each, the RTP address of an SDP whose a=rtcp names the RTCP port and host, or the same with
+ * rtcp-mux). A forged BYE naming a real stream's SSRC from elsewhere ends
  * nothing, and a flood of BYEs costs each a few index lookups, not a walk over every stream.
  */
 import { describe, expect, it } from 'vitest';
@@ -44,10 +45,10 @@ const byeOf = (ssrc: number) => rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: 
  * An INVITE from A and its 200 OK from B, each SDP naming its RTP port (A 20000, B 30000) and an RTCP
  * port of its own by a=rtcp (RFC 3605: A 20555, B 30777), before `records`.
  */
-function signalledWithRtcpPorts(records: PcapRecord[]): PcapRecord[] {
+function signalledWithRtcpPorts(records: PcapRecord[], rtcpHosts: { a?: string; b?: string } = {}): PcapRecord[] {
   const tags = { callId: 'a-rtcp@gen', fromTag: 'a', cseq: 1 };
-  const offer = sdpBody({ ip: A, media: [{ port: 20000, formats: [8], rtcp: 20555 }] });
-  const answer = sdpBody({ ip: B, media: [{ port: 30000, formats: [8], rtcp: 30777 }] });
+  const offer = sdpBody({ ip: A, media: [{ port: 20000, formats: [8], rtcp: rtcpHosts.a ? { port: 20555, ip: rtcpHosts.a } : 20555 }] });
+  const answer = sdpBody({ ip: B, media: [{ port: 30000, formats: [8], rtcp: rtcpHosts.b ? { port: 30777, ip: rtcpHosts.b } : 30777 }] });
   const t = records[0]!.tsNs;
   return [
     { tsNs: t - 20_000_000n, data: udpFrame(A, 5060, B, 5060, text(sipRequest('INVITE', 'sip:bob@example.com', { ...tags, body: offer }))) },
@@ -68,6 +69,19 @@ describe('RTCP BYE', () => {
     // One side declared, the other on RTP port + 1.
     expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 20555, B, 30001, byeOf(SSRC)))))).toEqual([50, 50]);
     expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 20001, B, 30777, byeOf(SSRC)))))).toEqual([50, 50]);
+  });
+
+  it('from an a=rtcp address on another host than the RTP (a=rtcp:PORT IN IP4 OTHER-IP): the stream ends there', () => {
+    const hosts = { a: '10.1.0.9', b: '10.1.0.8' };
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame('10.1.0.9', 20555, '10.1.0.8', 30777, byeOf(SSRC))), hosts))).toEqual([50, 50]);
+    // To the peer's RTCP on its RTP host (port + 1, or its RTP port).
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame('10.1.0.9', 20555, B, 30001, byeOf(SSRC))), { a: '10.1.0.9' }))).toEqual([50, 50]);
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame('10.1.0.9', 20555, B, 30000, byeOf(SSRC))), { a: '10.1.0.9' }))).toEqual([50, 50]);
+    // The same port on the RTP host is not where A's SDP said its RTCP is; nor is another port of the RTCP host.
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame(A, 20555, '10.1.0.8', 30777, byeOf(SSRC))), hosts))).toEqual([100]);
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame('10.1.0.9', 20557, '10.1.0.8', 30777, byeOf(SSRC))), hosts))).toEqual([100]);
+    // B's declared RTCP address sending A's SSRC: B's flow, not A's.
+    expect(closings(signalledWithRtcpPorts(streamWithBye(udpFrame('10.1.0.8', 30777, '10.1.0.9', 20555, byeOf(SSRC))), hosts))).toEqual([100]);
   });
 
   it('to or from a declared a=rtcp port but not from the sender\'s RTCP flow, ends nothing', () => {

@@ -482,7 +482,12 @@ async function start(): Promise<void> {
   const refresh = async () => {
     try {
       const res = await fetch(live.url, { cache: 'no-store' });
-      if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+      if (!res.ok) {
+        // The probe answered: what it says (starting, stopping), not that it is unreachable.
+        const body = (await res.json().catch(() => ({}))) as { error?: string };
+        document.getElementById('error')!.textContent = body.error ?? `the probe answered ${res.status} ${res.statusText}`;
+        return;
+      }
       st.data = unpackCallReport((await res.json()) as PackedCallReport);
       document.getElementById('error')!.textContent = '';
       render(st);

@@ -18,4 +18,18 @@ export interface LivePacketSource extends PacketSource {
    * batches() has ended or `maxMs` passed.
    */
   drain?(maxMs: number): Promise<void>;
+  /**
+   * Date.now() when a read last found no retired block (0 before): every packet captured
+   * readableWithinMs(buffer timeout) before it had been delivered. poke() has an idle capture look again now.
+   */
+  readonly emptyAtMs?: number;
+  poke?(): void;
+}
+
+/**
+ * A packet is readable this long after its capture at most: the ring's block retires within two buffer
+ * timeouts of its first packet (the kernel's retire timer), plus its granularity and the reader's wake-up.
+ */
+export function readableWithinMs(bufferTimeoutMs: number): number {
+  return 2 * bufferTimeoutMs + 50;
 }

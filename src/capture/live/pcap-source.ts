@@ -1,5 +1,5 @@
 import { allocateBatch, type PacketBatch } from '../batch.js';
-import type { LivePacketSource } from './live-source.js';
+import { readableWithinMs, type LivePacketSource } from './live-source.js';
 import type { NativeCaptureAddon, NativeCaptureHandle } from './native-addon.js';
 import type { ResolvedLiveOptions } from './options.js';
 import { LiveStatsDeltas, type LiveCaptureStats } from './stats.js';
@@ -32,6 +32,7 @@ export class PcapLiveSource implements LivePacketSource {
   /** While draining: the performance.now() by which batches() ends, and who waits for that. */
   private drainBy = 0;
   private drained: (() => void) | null = null;
+  emptyAtMs = 0;
 
   constructor(addon: NativeCaptureAddon, o: ResolvedLiveOptions, warnings: string[]) {
     this.addon = addon;
@@ -80,6 +81,7 @@ export class PcapLiveSource implements LivePacketSource {
         continue;
       }
       if (n < 0) break; // closed underneath us
+      this.emptyAtMs = Date.now();
       let waitMs = IDLE_WAKE_MS;
       if (this.drainBy > 0) {
         waitMs = Math.ceil(this.drainBy - performance.now());
@@ -97,8 +99,8 @@ export class PcapLiveSource implements LivePacketSource {
   drain(maxMs: number): Promise<void> {
     if (this.closed) return Promise.resolve();
     // A block the kernel has not retired yet is not readable: it retires on its buffer timeout, so the
-    // packets captured before the stop are all readable one timeout (plus scheduling) from now.
-    const waitMs = Math.min(maxMs, 2 * this.bufferTimeoutMs + 50);
+    // packets captured before the stop are all readable within readableWithinMs from now.
+    const waitMs = Math.min(maxMs, readableWithinMs(this.bufferTimeoutMs));
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, maxMs);
       this.drained = () => {
@@ -108,6 +110,10 @@ export class PcapLiveSource implements LivePacketSource {
       this.drainBy = performance.now() + waitMs;
       this.onReadable(); // an idle wait re-arms with the drain's deadline
     });
+  }
+
+  poke(): void {
+    this.onReadable();
   }
 
   stats(): LiveCaptureStats {

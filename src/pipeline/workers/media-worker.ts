@@ -5,7 +5,7 @@
  * events into a BindingMirror; reports, counters and logs go to the main thread.
  */
 import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
-import { openLiveCapture } from '../../capture/live/index.js';
+import { openLiveCapture, readableWithinMs } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
 import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
 import { FINISH_PART_STREAMS, Pipeline, type RtcpFacts } from '../pipeline.js';
@@ -13,7 +13,7 @@ import { mediaFaultLimits } from '../media-faults.js';
 import { ruleErrorReporter } from '../rule-errors.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
-import type { ForwardedReport, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
+import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
 
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
 const STATS_MS = 1000;
@@ -25,6 +25,12 @@ const STATS_MS = 1000;
 const PARTS_AHEAD = 2;
 let partsInFlight = 0;
 let partTaken: (() => void) | null = null;
+/**
+ * While the main thread holds SIP (SipOrder), how far this worker has read goes to it at most this often
+ * (a busy worker reads hundreds of blocks a second; each message wakes the main thread), and an idle
+ * capture looks at its ring this often.
+ */
+const PROGRESS_MS = 10;
 
 const data = workerData as MediaWorkerData & { control: MessagePort };
 const { config, fanoutGroup, control, index } = data;
@@ -111,6 +117,8 @@ function onControl(m: MainToWorker): void {
     partsInFlight--;
     partTaken?.();
     partTaken = null;
+  } else if (m.t === 'progress') {
+    wantProgress(m.on);
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'reload') {
@@ -125,10 +133,56 @@ function onControl(m: MainToWorker): void {
   } else mirror.apply(m);
 }
 
+/** Raw capture time of the latest packet read, ms. */
+let lastPacketMs = Number.NEGATIVE_INFINITY;
+/** What the main thread was last told of how far this worker has read, and when (performance.now()). */
+let toldThroughMs = Number.NEGATIVE_INFINITY;
+let toldAtMs = 0;
+/** Set while the main thread holds SIP: it waits for this worker's progress. */
+let progressTimer: NodeJS.Timeout | null = null;
+const readableMs = readableWithinMs(c.bufferTimeoutMs);
+
+/**
+ * Raw capture time up to which this worker has read every packet: its latest packet's, or, when the ring
+ * was last found empty later than that, the time every packet captured before then was readable.
+ */
+function readThroughMs(): number {
+  const empty = loop === null ? 0 : loop.emptyAtMs;
+  return empty > 0 ? Math.max(lastPacketMs, empty - readableMs) : lastPacketMs;
+}
+
+function postSip(packets: ForwardedSip[]): void {
+  const throughMs = readThroughMs();
+  post({ t: 'sip', packets, throughMs });
+  toldThroughMs = throughMs;
+  toldAtMs = performance.now();
+}
+
+/** While wanted, how far this worker has read goes to the main thread when it moved, at most every PROGRESS_MS. */
+function postProgress(): void {
+  if (progressTimer === null || performance.now() < toldAtMs + PROGRESS_MS || readThroughMs() === toldThroughMs) return;
+  postSip([]);
+}
+
+/** The main thread holds SIP (on) or holds none (off). While on, an idle capture looks at its ring every PROGRESS_MS. */
+function wantProgress(on: boolean): void {
+  if (on && progressTimer === null) {
+    progressTimer = setInterval(() => {
+      loop?.poke();
+      postProgress();
+    }, PROGRESS_MS);
+    postProgress();
+  } else if (!on && progressTimer !== null) {
+    clearInterval(progressTimer);
+    progressTimer = null;
+  }
+}
+
 /** Posts what was made since the last flush; `part`: reports of the stop's final parts (see PARTS_AHEAD). */
 function flush(part = false): void {
   const sip = mirror.takeSip();
-  if (sip) post({ t: 'sip', packets: sip });
+  if (sip) postSip(sip);
+  else postProgress();
   if (reports.length > 0) {
     post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams, part });
     reports = [];
@@ -177,6 +231,8 @@ loop = new CaptureLoop(source, {
   onBatch: (batch) => {
     drainControl();
     pipeline.processBatch(batch);
+    const last = batch.count - 1;
+    if (last >= 0) lastPacketMs = batch.tsSec[last]! * 1000 + batch.tsNsec[last]! / 1e6;
     flush();
     if (Date.now() >= nextStatsMs) sendStats();
   },
@@ -208,6 +264,7 @@ try {
 // report is posted a part at a time so the main thread sends them as they come; each part's stats say how
 // many streams are still open.
 flush();
+wantProgress(false); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });
 await finishing;
 drainControl();

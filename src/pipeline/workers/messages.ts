@@ -72,7 +72,11 @@ export interface WorkerStats {
 export type WorkerToMain =
   | { t: 'ready'; backend: string; linkType: number; warnings: string[] }
   | { t: 'open-failed'; message: string; code?: string }
-  | { t: 'sip'; packets: ForwardedSip[] }
+  /**
+   * SIP captured since the last (maybe none), and the raw capture time (ms) of the latest packet this
+   * worker has read: its SIP captured before that time has all been sent.
+   */
+  | { t: 'sip'; packets: ForwardedSip[]; throughMs: number }
   /**
    * Reports built since the last; `activeStreams` is the worker's open streams once they were built, so a
    * count of streams whose final report is still to come never lags the reports received.
@@ -109,6 +113,8 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
+  /** The main thread holds SIP for the workers' progress (on) or holds none (off): how far each has read is wanted. */
+  | { t: 'progress'; on: boolean }
   | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }
   /** Stop capturing; read what the kernel captured before the stop, then post 'drained'. */
   | { t: 'stop' }

@@ -4,6 +4,7 @@ import type { ProbeConfig } from '../../ops/config.js';
 import type { ReportTarget } from '../report-sink.js';
 import type { MainToWorker, WorkerStats, WorkerToMain } from './messages.js';
 import { SignallingOwner } from './signalling.js';
+import { SipOrder } from './sip-order.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { nodeNameOf } from '../../outbound/index.js';
 import type { SipTarget } from '../sip-out.js';
@@ -49,6 +50,8 @@ const STALE_MS = 5000;
  * when it reads the message; a loaded 2-core host can take several seconds to get there.
  */
 export const RELOAD_ACK_MS = 10_000;
+/** The workers stop sending their progress once no SIP has been held this long (on and off cost a message each). */
+const PROGRESS_OFF_MS = 1000;
 
 /**
  * N media workers on one PACKET_FANOUT group plus the signalling owner (this thread's CallTracker).
@@ -57,6 +60,14 @@ export const RELOAD_ACK_MS = 10_000;
  */
 export class MediaWorkerPool {
   readonly signalling: SignallingOwner;
+  /** The workers' SIP on its way to the signalling owner, in capture order. */
+  private readonly sipOrder: SipOrder;
+  private sipTimer: NodeJS.Timeout | null = null;
+  /** performance.now() at which sipTimer fires. */
+  private sipTimerAt = Number.POSITIVE_INFINITY;
+  /** The workers send their progress (SipOrder holds SIP, or did within PROGRESS_OFF_MS). */
+  private progressOn = false;
+  private progressOffTimer: NodeJS.Timeout | null = null;
   private readonly members: Member[] = [];
   private readonly crash: (err: Error) => void;
   /** Whose turn it is to open the capture (see MediaWorkerData.openTurn). */
@@ -78,6 +89,7 @@ export class MediaWorkerPool {
       { target: h.sink, nodeName: nodeNameOf(config) },
       sipValueTooLongReporter(h.log),
     );
+    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s) => this.signalling.onSip(s));
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
     crashed.catch(() => {}); // observed through `finished`
@@ -110,7 +122,15 @@ export class MediaWorkerPool {
       transferList: [port2],
     });
     let setDrained!: () => void;
-    const drained = new Promise<void>((r) => (setDrained = r));
+    const drained = new Promise<void>(
+      (r) =>
+        (setDrained = () => {
+          // Its SIP has all come: it holds no other worker's back.
+          this.sipOrder.finish(index);
+          this.releaseSip();
+          r();
+        }),
+    );
     const member: Member = { index, worker, control: port1, stats: null, statsAtMs: 0, captureFailed: false, done: false, running: true, exited: new Promise((r) => worker.once('exit', r)), drained, setDrained };
     void member.exited.then(setDrained);
     this.members.push(member);
@@ -139,7 +159,8 @@ export class MediaWorkerPool {
   private onMessage(member: Member, m: WorkerToMain): void {
     switch (m.t) {
       case 'sip':
-        this.signalling.onSip(m.packets);
+        this.sipOrder.add(member.index, m.packets, m.throughMs, performance.now());
+        this.releaseSip();
         break;
       case 'reports':
         for (const r of m.items) {
@@ -181,6 +202,37 @@ export class MediaWorkerPool {
       case 'done':
         member.done = true;
         break;
+    }
+  }
+
+  /** Applies the SIP that may go now; a timer comes back when held SIP may go without news from the workers. */
+  private releaseSip(): void {
+    const next = this.sipOrder.release(performance.now());
+    const held = next !== Number.POSITIVE_INFINITY;
+    this.wantProgress(held);
+    if (held && next >= this.sipTimerAt) return; // the timer set comes first: it checks again then
+    if (this.sipTimer) clearTimeout(this.sipTimer);
+    this.sipTimer = null;
+    this.sipTimerAt = next;
+    if (!held) return;
+    this.sipTimer = setTimeout(() => {
+      this.sipTimer = null;
+      this.sipTimerAt = Number.POSITIVE_INFINITY;
+      this.releaseSip();
+    }, Math.max(1, Math.ceil(next - performance.now())));
+  }
+
+  /** Progress is asked for while SIP is held, and stays asked for PROGRESS_OFF_MS after (SIP keeps coming). */
+  private wantProgress(held: boolean): void {
+    if (held) {
+      if (this.progressOffTimer) clearTimeout(this.progressOffTimer);
+      this.progressOffTimer = null;
+      if (!this.progressOn) this.broadcast({ t: 'progress', on: (this.progressOn = true) });
+    } else if (this.progressOn && this.progressOffTimer === null) {
+      this.progressOffTimer = setTimeout(() => {
+        this.progressOffTimer = null;
+        this.broadcast({ t: 'progress', on: (this.progressOn = false) });
+      }, PROGRESS_OFF_MS);
     }
   }
 
@@ -231,6 +283,7 @@ export class MediaWorkerPool {
     this.signalling.settle(); // its retirements reach the workers before 'finish'
     this.broadcast({ t: 'finish' });
     await Promise.all(this.members.map((m) => m.exited));
+    if (this.progressOffTimer) clearTimeout(this.progressOffTimer); // nobody left to tell
     this.signalling.endAll();
   }
 

@@ -87,34 +87,32 @@ export class SignallingOwner {
     );
   }
 
-  /** SIP packets from one worker, in its capture order. */
-  onSip(packets: ForwardedSip[]): void {
+  /** One SIP packet a worker forwarded (SipOrder gives them in capture order). */
+  onSip(s: ForwardedSip): void {
     const p = this.pkt;
-    for (const s of packets) {
-      p.ipVersion = s.ipVersion;
-      p.ipProto = s.ipProto;
-      p.src0 = s.addr[0];
-      p.src1 = s.addr[1];
-      p.src2 = s.addr[2];
-      p.src3 = s.addr[3];
-      p.dst0 = s.addr[4];
-      p.dst1 = s.addr[5];
-      p.dst2 = s.addr[6];
-      p.dst3 = s.addr[7];
-      p.srcPort = s.srcPort;
-      p.dstPort = s.dstPort;
-      p.tcpSeq = s.tcpSeq;
-      p.tcpFlags = s.tcpFlags;
-      p.payloadBuf = s.bytes;
-      p.payloadOffset = 0;
-      p.payloadLength = s.bytes.length;
-      p.payloadWireLength = s.wireLength;
-      p.tsSec = s.tsSec;
-      p.tsNsec = s.tsNsec;
-      const rawMs = s.tsSec * 1000 + s.tsNsec / 1e6;
-      this.sipMs = rawMs - this.clockOffsetMs;
-      this.calls.onPacket(p, this.advance(rawMs, false));
-    }
+    p.ipVersion = s.ipVersion;
+    p.ipProto = s.ipProto;
+    p.src0 = s.addr[0];
+    p.src1 = s.addr[1];
+    p.src2 = s.addr[2];
+    p.src3 = s.addr[3];
+    p.dst0 = s.addr[4];
+    p.dst1 = s.addr[5];
+    p.dst2 = s.addr[6];
+    p.dst3 = s.addr[7];
+    p.srcPort = s.srcPort;
+    p.dstPort = s.dstPort;
+    p.tcpSeq = s.tcpSeq;
+    p.tcpFlags = s.tcpFlags;
+    p.payloadBuf = s.bytes;
+    p.payloadOffset = 0;
+    p.payloadLength = s.bytes.length;
+    p.payloadWireLength = s.wireLength;
+    p.tsSec = s.tsSec;
+    p.tsNsec = s.tsNsec;
+    const rawMs = s.tsSec * 1000 + s.tsNsec / 1e6;
+    this.sipMs = rawMs - this.clockOffsetMs;
+    this.calls.onPacket(p, this.advance(rawMs, false));
   }
 
   /** Media flowed for these calls (index and Call-ID: an index may have been reused since). */
