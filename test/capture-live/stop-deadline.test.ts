@@ -19,7 +19,7 @@ const canRun = process.getuid?.() === 0 && existsSync(cli);
 
 /**
  * More streams than a 1.5 s stop closes: after reading the capture's last packets (about 0.25 s) a stop
- * sends 3,400 to 9,800 final reports a second on the project's 2-vCPU machines (README), at most about
+ * sends 3,300 to 9,800 final reports a second on the project's 2-vCPU machines (README), at most about
  * 12,000 of these in 1.5 s.
  */
 const STREAMS = 30_000;
