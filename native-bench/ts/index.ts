@@ -16,6 +16,7 @@ const benches: Array<[string, string[]]> = [
   ['sip', []],
   ['sip-backlog', quick ? ['--batches', '200'] : []],
   ['report', []],
+  ['report-burst', quick ? ['--calls', '1000', '--rounds', '2'] : []],
   ['hep', []],
   ['churn', quick ? ['--slots', '2000', '--rounds', '50', '--repeat', '2'] : []],
   ['scale', quick ? ['--packets', '200000', '--sizes', '1000,10000'] : []],

@@ -69,9 +69,9 @@ export class LiveRun {
   target(sink: ReportTarget & Partial<SipTarget>): ReportTarget & Partial<SipTarget> {
     const state = this.state;
     const t: ReportTarget & Partial<SipTarget> = {
-      qos(report: QosReport, env, send, log) {
+      qos(report: QosReport, env, send, log, json) {
         state.observe(report);
-        sink.qos(report, env, send, log);
+        sink.qos(report, env, send, log, json);
       },
       rtcp: (json, env, callId) => sink.rtcp(json, env, callId),
       wantsRtcp: () => (sink.wantsRtcp ? sink.wantsRtcp() : true),
@@ -127,7 +127,7 @@ export class LiveRun {
 
   /** The stop began: the final reports that follow make the table printed at stop. */
   stopping(): void {
-    this.state.collectFinals();
+    this.state.collectFinals(STOP_TABLE_ROWS);
     // Calls that ended by themselves are logged as such before the stop ends every call.
     if (this.calls) this.callLog?.poll(this.calls);
   }
@@ -141,16 +141,9 @@ export class LiveRun {
     if (this.calls) this.callLog?.poll(this.calls, true);
     this.callLog?.flush();
     this.alertLog?.flush();
-    const finals = this.state.takeFinals();
-    if (finals.length === 0) return '';
-    const worstFirst = [...finals].sort((a, b) => mosKey(a) - mosKey(b));
-    const shown = worstFirst.slice(0, STOP_TABLE_ROWS);
-    const more = finals.length - shown.length;
-    return `streams at stop (${finals.length}, worst MOS first):\n${formatStreamTable(shown)}${more > 0 ? `... ${more} more (all of them in the FINAL reports)\n` : ''}`;
+    const { worst, count } = this.state.takeFinals();
+    if (count === 0) return '';
+    const more = count - worst.length;
+    return `streams at stop (${count}, worst MOS first):\n${formatStreamTable(worst)}${more > 0 ? `... ${more} more (all of them in the FINAL reports)\n` : ''}`;
   }
-}
-
-function mosKey(r: QosReport): number {
-  const m = Number(r.MOS);
-  return m > 0 ? m : 99;
 }

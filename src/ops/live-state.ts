@@ -121,6 +121,31 @@ function byMos(a: { mos: number }, b: { mos: number }): number {
   return ma - mb;
 }
 
+/** The stop table's reports: the `rows` worst so far, and how many there were. */
+interface WorstFinals {
+  worst: QosReport[];
+  count: number;
+  rows: number;
+}
+
+/** A final report into the worst ones, after those of equal MOS (the order a stable sort by mosKey gives). */
+function keepWorst(f: WorstFinals, r: QosReport): void {
+  f.count++;
+  const key = mosKey(r);
+  const w = f.worst;
+  let at = w.length;
+  while (at > 0 && mosKey(w[at - 1]) > key) at--;
+  if (at >= f.rows) return;
+  w.splice(at, 0, r);
+  if (w.length > f.rows) w.pop();
+}
+
+/** A final report's MOS for the stop table's order; a stream never scored (MOS 0) last. */
+function mosKey(r: QosReport): number {
+  const m = Number(r.MOS);
+  return m > 0 ? m : 99;
+}
+
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : Number(v) || 0);
 
 function streamKey(r: QosReport): string {
@@ -137,7 +162,7 @@ export class LiveState {
   /** Streams' worst MOS of calls whose streams all ended, until the call log reads it. */
   private readonly ended = new Map<string, { worstMos: number; streams: number }>();
   private readonly firedTotal = new Map<string, number>();
-  private finals: QosReport[] | null = null;
+  private finals: WorstFinals | null = null;
   private calls: CallSource | null = null;
 
   constructor(private readonly o: LiveStateOptions = {}) {}
@@ -147,16 +172,20 @@ export class LiveState {
     this.calls = calls;
   }
 
-  /** From now on every FINAL/HANGUP report is kept for the table at stop. */
-  collectFinals(): void {
-    this.finals ??= [];
+  /**
+   * From now on every FINAL/HANGUP report is counted for the table at stop, and the `rows` worst kept
+   * (a stop ends every stream at once: holding all their reports until the table made the collector of
+   * a large probe work through them while the stop's deadline ran).
+   */
+  collectFinals(rows: number): void {
+    this.finals ??= { worst: [], count: 0, rows };
   }
 
-  /** The reports collected since collectFinals(). */
-  takeFinals(): QosReport[] {
-    const f = this.finals ?? [];
+  /** The reports counted since collectFinals(), and the worst of them, worst MOS first (in arrival order at equal MOS). */
+  takeFinals(): { worst: QosReport[]; count: number } {
+    const f = this.finals ?? { worst: [], count: 0 };
     this.finals = null;
-    return f;
+    return { worst: f.worst, count: f.count };
   }
 
   /** One QoS report on its way to the outputs. */
@@ -225,7 +254,7 @@ export class LiveState {
   }
 
   private streamEnded(r: QosReport): void {
-    this.finals?.push(r);
+    if (this.finals) keepWorst(this.finals, r);
     const key = streamKey(r);
     const s = this.streamsByKey.get(key);
     this.streamsByKey.delete(key);

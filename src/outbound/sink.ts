@@ -79,7 +79,7 @@ export class OutboundSink {
   }
 
   /** A QoS report or ALERT: `send` = collectors may take it (it has a Call-ID), `log` = local outputs may. */
-  qos(report: QosReport, env: Envelope, send: boolean, log: boolean): void {
+  qos(report: QosReport, env: Envelope, send: boolean, log: boolean, json?: string): void {
     this.counts.qosReports++;
     this.hooks.onReport?.(report);
     if (this.hooks.onFinalReport && (report.TYPE === 'FINAL' || report.TYPE === 'HANGUP')) this.hooks.onFinalReport(report);
@@ -89,7 +89,7 @@ export class OutboundSink {
     const toCollectors = send && t.collector.length > 0;
     const toLocal = log && t.local.length > 0;
     if (!toCollectors && !toLocal) return;
-    const e: QosEvent = { kind, report, json: JSON.stringify(report), env, toCollectors: send, toLocal: log };
+    const e: QosEvent = { kind, report, json: json ?? JSON.stringify(report), env, toCollectors: send, toLocal: log };
     if (toCollectors) {
       for (const o of t.collector) o.write(e);
       this.counts.qosSent++;

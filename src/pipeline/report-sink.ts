@@ -7,7 +7,8 @@ export { OutboundSink as ReportSink } from '../outbound/index.js';
 
 /** Where the pipeline hands its reports: the OutboundSink, or a media worker's link to the main thread. */
 export interface ReportTarget {
-  qos(report: QosReport, env: Envelope, send: boolean, log: boolean): void;
+  /** `json`: the report's JSON text when it is already made (a media worker makes it, off the main thread). */
+  qos(report: QosReport, env: Envelope, send: boolean, log: boolean, json?: string): void;
   rtcp(json: string, env: Envelope, callId: string | null): void;
   /** False when rtcp() would discard everything (no output takes RTCP): the JSON is not built. Absent = true. */
   wantsRtcp?(): boolean;

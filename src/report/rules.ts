@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { EvalFunction, MathJsInstance, MathNode } from 'mathjs';
 import { METRIC_VARIABLES } from './fields.js';
+import { ruleClosure, type RuleClosure } from './rule-closure.js';
 
 /**
  * Adaptive-reporting rule expressions, compiled ONCE with mathjs and checked before use: syntax (with
@@ -17,7 +18,13 @@ export interface CompiledRule {
   name: string;
   when: string;
   intervalS: number;
+  /** mathjs's evaluation of the expression (the reference: `test` answers as it does). */
   code: EvalFunction;
+  /**
+   * Whether the rule fires for these variable values: plain JavaScript closures (rule-closure.ts), mathjs's
+   * evaluation where they cannot answer. Throws as mathjs does (a value compared that is no finite number).
+   */
+  test: (scope: Readonly<Record<string, number>>) => boolean;
 }
 
 export class RuleError extends Error {
@@ -154,7 +161,21 @@ export function compileRule(rule: RuleConfig): CompiledRule {
     throw new RuleError(rule.name, null, 'expression is a number, not a condition (use a comparison such as mos < 3.6)', rule.when);
   }
   checkConstants(node, rule);
-  return { name: rule.name, when: rule.when, intervalS: rule.intervalS, code: checkOperands(node).compile() };
+  const code = checkOperands(node).compile();
+  return { name: rule.name, when: rule.when, intervalS: rule.intervalS, code, test: ruleTest(code, ruleClosure(node, math())) };
+}
+
+/** The closure, with mathjs's evaluation (on a plain copy of the scope, as mathjs takes) where it hands back. */
+function ruleTest(code: EvalFunction, closure: RuleClosure | null): CompiledRule['test'] {
+  const evaluate = (scope: Readonly<Record<string, number>>) => code.evaluate({ ...scope }) === true;
+  if (closure === null) return evaluate;
+  return (scope) => {
+    try {
+      return closure(scope);
+    } catch {
+      return evaluate(scope);
+    }
+  };
 }
 
 const hasVariable = (n: MathNode): boolean => n.filter((x) => x.type === 'SymbolNode' && VARIABLES.has((x as MathNode & { name: string }).name)).length > 0;

@@ -1,6 +1,5 @@
 import { compileRule } from './rules.js';
 import type { CompiledRule, RuleConfig } from './rules.js';
-import { METRIC_VARIABLES } from './fields.js';
 import type { IntervalMetrics } from './metrics-scope.js';
 
 export interface SchedulerConfig {
@@ -25,6 +24,7 @@ export const MAX_RULES = 31;
 
 /** The expression of a rule a reload removed while it fired: false, so its CLEARED follows. */
 const NEVER_FIRES = { evaluate: () => false } as unknown as CompiledRule['code'];
+const NEVER_TRUE = () => false;
 
 /**
  * Per-stream report timing. Each active slot has a due time (Float64Array, ms). At a stream's tick the
@@ -46,8 +46,6 @@ export class ReportScheduler {
   private readonly active: Uint8Array;
   /** No slot at or above this index is active: due() scans only below it (slots are mostly low). */
   private slotLimit = 0;
-  // mathjs only accepts plain objects or Maps as a scope: one plain object, refilled at each evaluation.
-  private readonly scope: Record<string, number> = {};
   /**
    * Evaluations that failed at run time, by rule name, since start (a rule a reload removes keeps its
    * count): a value compared that is no finite number (0 / 0, sqrt of a negative), or a function refusing
@@ -95,7 +93,7 @@ export class ReportScheduler {
       if (kept >= 0 || (firingAnywhere & (1 << i)) === 0) return kept;
       // Beyond the mask's 31 bits a removed rule is dropped and its alert ends with its stream.
       if (c.rules.length >= MAX_RULES) return -1;
-      return c.rules.push({ ...r, code: NEVER_FIRES }) - 1;
+      return c.rules.push({ ...r, code: NEVER_FIRES, test: NEVER_TRUE }) - 1;
     });
     for (let s = 0; s < this.slotLimit; s++) {
       let mask = 0;
@@ -170,14 +168,11 @@ export class ReportScheduler {
   evaluate(slot: number, metrics: IntervalMetrics, nowMs: number): number {
     let mask = 0;
     const rules = this.rules;
-    const scope = this.scope;
-    // Without rules (the default) there is nothing to evaluate: no scope to fill.
     const values = metrics as unknown as Record<string, number>;
-    if (rules.length > 0) for (let k = 0; k < METRIC_VARIABLES.length; k++) scope[METRIC_VARIABLES[k]] = values[METRIC_VARIABLES[k]];
     for (let i = 0; i < rules.length; i++) {
       let fired = false;
       try {
-        fired = rules[i].code.evaluate(scope) === true;
+        fired = rules[i].test(values);
       } catch (e) {
         this.failed(rules[i].name, (e as Error).message);
       }

@@ -64,13 +64,32 @@ describe('LiveState', () => {
     live.observe(report('CLEARED', { ALERT_RULE: 'lossy' }));
     expect(live.firing().size).toBe(0);
     live.observe(report('ALERT', { ALERT_RULE: 'lossy' }));
-    live.collectFinals();
+    live.collectFinals(50);
     live.observe(report('HANGUP', { MOS: 3.5, MIN_MOS: 3.1 }));
     expect(events.map((e) => `${e.event}:${e.reason}`)).toEqual(['ALERT:rule', 'CLEARED:rule', 'ALERT:rule', 'CLEARED:stream-ended']);
     expect(live.fired().get('lossy')).toBe(2);
     expect(live.streamCount).toBe(1);
-    expect(live.takeFinals().map((r) => r.TYPE)).toEqual(['HANGUP']);
+    const finals = live.takeFinals();
+    expect(finals.count).toBe(1);
+    expect(finals.worst.map((r) => r.TYPE)).toEqual(['HANGUP']);
     expect(live.takeEndedCall('c1@test')).toEqual({ worstMos: 3.1, streams: 1 });
+  });
+
+  it('keeps for the stop table the worst final reports, as sorting them all by MOS would, and counts them all', () => {
+    const live = new LiveState();
+    live.collectFinals(50);
+    const all: QosReport[] = [];
+    for (let i = 0; i < 2000; i++) {
+      // Few distinct MOS values (ties keep their order), and streams never scored (MOS 0) go last.
+      const r = report(i % 2 ? 'FINAL' : 'HANGUP', { SRC_PORT: 10000 + i, MOS: i % 7 === 0 ? 0 : 1 + ((i * 37) % 41) / 10 });
+      all.push(r);
+      live.observe(r);
+    }
+    const key = (r: QosReport) => (Number(r.MOS) > 0 ? Number(r.MOS) : 99);
+    const { worst, count } = live.takeFinals();
+    expect(count).toBe(2000);
+    expect(worst.map((r) => r.SRC_PORT)).toEqual([...all].sort((a, b) => key(a) - key(b)).slice(0, 50).map((r) => r.SRC_PORT));
+    expect(live.takeFinals()).toEqual({ worst: [], count: 0 });
   });
 
   it('lists SIP calls with their streams, calls without SIP under their synthetic id, worst first', () => {

@@ -18,6 +18,14 @@ import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, Work
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
 const STATS_MS = 1000;
 /**
+ * Parts of the final reports at the stop posted and not yet handled by the main thread. The main thread
+ * handles all the messages that wait for it in one go: with every part of a large table queued, it would
+ * neither send them nor see the shutdown deadline until it had handled them all.
+ */
+const PARTS_AHEAD = 2;
+let partsInFlight = 0;
+let partTaken: (() => void) | null = null;
+/**
  * While the main thread holds SIP (SipOrder), how far this worker has read goes to it at most this often
  * (a busy worker reads hundreds of blocks a second; each message wakes the main thread), and an idle
  * capture looks at its ring this often.
@@ -41,7 +49,7 @@ const log: LoopLog = { error: logAt('error'), warn: logAt('warn'), info: logAt('
 
 let reports: ForwardedReport[] = [];
 const sink: ReportTarget = {
-  qos: (report, env, send, logIt) => reports.push({ k: 'qos', report, env, send, log: logIt }),
+  qos: (report, env, send, logIt) => reports.push({ k: 'qos', report, env, send, log: logIt, json: send || logIt ? JSON.stringify(report) : undefined }),
   rtcp: (json, env, callId) => reports.push({ k: 'rtcp', json, env, callId }),
 };
 let ended: Array<[number, number]> = [];
@@ -105,6 +113,10 @@ function onControl(m: MainToWorker): void {
     }
   } else if (m.t === 'finish') {
     finish();
+  } else if (m.t === 'took') {
+    partsInFlight--;
+    partTaken?.();
+    partTaken = null;
   } else if (m.t === 'progress') {
     wantProgress(m.on);
   } else if (m.t === 'rtcp') {
@@ -166,13 +178,15 @@ function wantProgress(on: boolean): void {
   }
 }
 
-function flush(): void {
+/** Posts what was made since the last flush; `part`: reports of the stop's final parts (see PARTS_AHEAD). */
+function flush(part = false): void {
   const sip = mirror.takeSip();
   if (sip) postSip(sip);
   else postProgress();
   if (reports.length > 0) {
-    post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams });
+    post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams, part });
     reports = [];
+    if (part) partsInFlight++;
   }
   if (facts.length > 0) {
     post({ t: 'rtcp', facts });
@@ -256,8 +270,9 @@ await finishing;
 drainControl();
 for (let done = false; !done; ) {
   done = pipeline.finishSome(FINISH_PART_STREAMS);
-  flush();
+  flush(true);
   sendStats();
+  while (partsInFlight >= PARTS_AHEAD) await new Promise<void>((resolve) => (partTaken = resolve));
 }
 post({ t: 'done' });
 control.close();

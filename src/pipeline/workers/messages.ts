@@ -39,7 +39,8 @@ export interface ForwardedSip {
 }
 
 export type ForwardedReport =
-  | { k: 'qos'; report: QosReport; env: Envelope; send: boolean; log: boolean }
+  /** `json`: JSON.stringify(report), made here: at a stop the main thread is busiest encoding and sending. */
+  | { k: 'qos'; report: QosReport; env: Envelope; send: boolean; log: boolean; json?: string }
   | { k: 'rtcp'; json: string; env: Envelope; callId: string | null };
 
 /** Counters a worker reports every second (cumulative, so a lost message loses nothing). */
@@ -80,7 +81,13 @@ export type WorkerToMain =
    * Reports built since the last; `activeStreams` is the worker's open streams once they were built, so a
    * count of streams whose final report is still to come never lags the reports received.
    */
-  | { t: 'reports'; items: ForwardedReport[]; activeStreams: number }
+  | {
+      t: 'reports';
+      items: ForwardedReport[];
+      activeStreams: number;
+      /** A part of the final reports at the stop: the main thread answers 'took' once it has handled it. */
+      part?: boolean;
+    }
   /** Round trips and RTCP BYEs this worker saw: the RTP streams they concern may be on other workers. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
   /** Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs. */
@@ -112,4 +119,6 @@ export type MainToWorker =
   /** Stop capturing; read what the kernel captured before the stop, then post 'drained'. */
   | { t: 'stop' }
   /** Every worker is drained and the owner has retired what ended: end every stream and exit. */
-  | { t: 'finish' };
+  | { t: 'finish' }
+  /** A 'reports' part of the final reports was handled (the worker builds the next ones meanwhile). */
+  | { t: 'took' };

@@ -164,10 +164,11 @@ export class MediaWorkerPool {
         break;
       case 'reports':
         for (const r of m.items) {
-          if (r.k === 'qos') this.h.sink.qos(r.report, r.env, r.send, r.log);
+          if (r.k === 'qos') this.h.sink.qos(r.report, r.env, r.send, r.log, r.json);
           else this.h.sink.rtcp(r.json, r.env, r.callId);
         }
         if (member.stats) member.stats.activeStreams = m.activeStreams;
+        if (m.part) member.control.postMessage({ t: 'took' } satisfies MainToWorker);
         break;
       case 'rtcp':
         for (const x of this.members) if (x !== member && !x.done) x.control.postMessage(m);
