@@ -1,6 +1,6 @@
 /**
  * `rtpprobe run` fed a capture as fast as a veth pair carries it (tcpreplay --topspeed from another network
- * namespace): twelve calls' 20 s of SIP and RTP arrive within some 50 ms, faster than one thread handles
+ * namespace): twelve calls' 20 s of SIP and RTP arrive within 13-52 ms, faster than one thread handles
  * them, so SIP waits in the backlog and the RTP of its calls waits behind it. As long as the kernel drops
  * nothing, every stream is measured as `rtpprobe replay` of the same file measures it: the same streams,
  * each under its Call-ID, with its packets and its loss; nothing split, nothing "not measured". In one
