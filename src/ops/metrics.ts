@@ -148,7 +148,7 @@ export class ProbeMetrics {
     });
     this.sipDroppedC = new Counter({
       name: `${p}sip_messages_dropped_total`,
-      help: 'SIP packets not handled because the SIP backlog was full (more SIP than the probe parses while keeping up with the media; live capture, one thread).',
+      help: 'SIP packets not handled because the SIP backlog was full, or given up past their share to make room for the RTP waiting behind them (more SIP than the probe parses while keeping up with the media; live capture, one thread).',
       registers,
     });
     new Gauge({

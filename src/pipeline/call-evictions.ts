@@ -51,8 +51,8 @@ export function sipValueTooLongMessage(n: number): string {
 }
 
 /**
- * SIP packets the live capture could not queue (SIP backlog full: more SIP than the probe parses while
- * keeping up with the media): counted (rtpprobe_sip_messages_dropped_total) and warned, rate-limited, with
+ * SIP packets the live capture could not queue (SIP backlog full) or gave up to make room for media (more
+ * SIP than the probe parses while keeping up with the media): counted (rtpprobe_sip_messages_dropped_total) and warned, rate-limited, with
  * the count since the last line. Their calls may miss media bindings or their end.
  */
 export function sipDropReporter(log: Logger, metrics: ProbeMetrics | undefined): () => void {

@@ -36,6 +36,14 @@ const TICK_MS = 1000;
  * SIP (the backlog fills and refuses, counted) instead of kernel drops of media.
  */
 const SIP_SLICE_MS = 2;
+/**
+ * While the capture is behind, SIP making room for the media waiting behind it (makeRoom) is handled at
+ * one message per this many packets captured, saved up to ROOM_SIP_MAX for bursts: a call's setup is about
+ * 7 messages beside its thousands of RTP packets (a capture of short calls replayed at top speed, one in
+ * 150), a flood one in 4.
+ */
+const ROOM_SIP_PACKETS = 32;
+const ROOM_SIP_MAX = 256;
 /** At shutdown, queued SIP is handled this long at most. */
 const SIP_SHUTDOWN_MS = 1000;
 /** Backlog size: 8,192 messages (0.4 s of 20,000 messages/s) in 8 MiB of payload. */
@@ -125,8 +133,11 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly rtcpReader = new RtcpReader();
   /** Silences, one-way and missing media (reports.faults). */
   readonly faults: MediaFaultMonitor;
-  /** rtpHeldBehindSip: RTP queued behind waiting SIP; rtpHeldDropped: of those (or refused behind them) not measured; rtpNotHeld: handled at once, no room. */
-  readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0, sipDeferred: 0, sipBacklogDropped: 0, rtpHeldBehindSip: 0, rtpNotHeld: 0, rtpHeldDropped: 0 };
+  /**
+   * rtpHeldBehindSip: RTP queued behind waiting SIP; rtpMadeRoom: backlog entries taken early to make room
+   * for it; rtpHeldDropped: of those queued, not measured (still waiting when a stop cut the backlog).
+   */
+  readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0, sipDeferred: 0, sipBacklogDropped: 0, rtpHeldBehindSip: 0, rtpMadeRoom: 0, rtpHeldDropped: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
   /** Kernel + interface drops of the source so far (reported so they are not read as network loss). */
@@ -165,6 +176,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly recentStarts = new RecentStarts(RECENT_STARTS);
   /** performance.now() until which this batch's SIP is handled inline. */
   private sipInlineUntil = 0;
+  /** SIP messages that may still be handled to make room for media (makeRoom); unbounded while the capture keeps up. */
+  private roomSip = ROOM_SIP_MAX;
   private sipDrainScheduled = false;
   /** finishSome() has begun: the SIP backlog and lingering calls are settled once. */
   private finishing = false;
@@ -280,6 +293,9 @@ export class Pipeline<C extends CallView = CallTracker> {
     const dec = this.decoder;
     const pkt = this.pkt;
     const n = batch.count;
+    // A batch less than half full means the capture emptied the ring; fuller ones mean it is behind.
+    const behind = n * 2 >= batch.offset.length;
+    this.roomSip = behind ? Math.min(ROOM_SIP_MAX, this.roomSip + n / ROOM_SIP_PACKETS) : Number.POSITIVE_INFINITY;
     let i = 0;
     try {
       for (; i < n; i++) if (dec.decode(batch, i, pkt)) this.processDecoded(batch.buf);
@@ -288,10 +304,10 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.counts.packets += i < n ? i + 1 : n;
     }
     if (q !== null && q.length > 0) {
-      // A batch less than half full means the capture emptied the ring: queued SIP gets its full slice.
-      // Fuller ones mean the capture is behind: SIP gets at most as long as the batch took (half the thread).
-      const behind = batch.count * 2 >= batch.offset.length;
-      this.drainSip(behind ? Math.min(this.sipSliceMs, performance.now() - t0) : this.sipSliceMs);
+      // The capture emptied the ring: queued SIP gets its full slice. Behind: SIP gets at most as long as
+      // the batch took (half the thread), nothing more once making room for media took its share.
+      if (!behind) this.drainSip(this.sipSliceMs);
+      else if (this.roomSip >= 1) this.drainSip(Math.min(this.sipSliceMs, performance.now() - t0));
       this.scheduleSipDrain();
     }
   }
@@ -301,15 +317,20 @@ export class Pipeline<C extends CallView = CallTracker> {
     const q = this.sipBacklog;
     if (q === null) return;
     const until = performance.now() + sliceMs;
-    const pkt = this.sipPkt;
     const nowBefore = this.pktMs;
     while (q.length > 0) {
-      this.pktMs = q.shift(pkt);
-      if (q.shiftedMedia) this.rtpPacket(pkt, q.bytes);
-      else if (this.calls.onPacket(pkt, this.pktMs) && pkt.ipProto !== 17) this.counts.sip++;
+      this.handleQueued(q);
       if ((q.length & 15) === 0 && performance.now() >= until) break;
     }
     this.pktMs = nowBefore;
+  }
+
+  /** Handles the backlog's oldest entry (SIP, or RTP held behind it) at its capture time (left in pktMs). */
+  private handleQueued(q: SipBacklog): void {
+    const pkt = this.sipPkt;
+    this.pktMs = q.shift(pkt);
+    if (q.shiftedMedia) this.rtpPacket(pkt, q.bytes);
+    else if (this.calls.onPacket(pkt, this.pktMs) && pkt.ipProto !== 17) this.counts.sip++;
   }
 
   /**
@@ -436,24 +457,46 @@ export class Pipeline<C extends CallView = CallTracker> {
    * messages (the first packets of a call often share a capture batch with its 200 OK; a binding known
    * from the INVITE alone would start it on the wrong side). It is queued behind that SIP, and so is every
    * later packet of its stream while one waits, and handled in capture order: measured as if the SIP had
-   * been handled inline. True when queued (or dropped); false (handled now) for a known stream with
-   * nothing waiting. When the backlog has no room for media, a packet whose stream has packets waiting is
-   * dropped (counted: handled now it would overtake them), any other is handled now (counted).
+   * been handled inline. True when queued; false (handled now) for a known stream with nothing waiting.
+   * When the backlog has no room for it (media fills its share), the oldest entries make room (makeRoom)
+   * until it fits: media waiting for its SDP is measured late, never dropped or reordered.
    */
   private holdBehindSip(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
     const key = this.engine.streamKey(pkt);
-    const waiting = q.holdsMediaFor(key);
-    if (!waiting && this.engine.hasStream(pkt, key)) return false;
-    if (q.pushMedia(pkt, buf, this.pktMs, key)) {
-      this.counts.rtpHeldBehindSip++;
-      return true;
+    if (!q.holdsMediaFor(key) && this.engine.hasStream(pkt, key)) return false;
+    const now = this.pktMs;
+    while (!q.pushMedia(pkt, buf, now, key)) {
+      if (q.length === 0) {
+        this.pktMs = now;
+        return false; // everything captured before it handled: its turn, in order
+      }
+      this.makeRoom(q);
     }
-    if (waiting) {
-      this.counts.rtpHeldDropped++;
-      return true;
+    this.pktMs = now;
+    this.counts.rtpHeldBehindSip++;
+    return true;
+  }
+
+  /**
+   * Frees the backlog's oldest entry for RTP that must wait behind it. Media is handled. SIP is handled
+   * too (a burst of media beside a little SIP, as a capture replayed at top speed or a busy link at
+   * start-up: the calls' SDP is in it; what the probe cannot keep up with waits in the capture ring, whose
+   * overflow the kernel counts), except past its share while the capture is behind (ROOM_SIP_PACKETS: a
+   * flood): then it is given up, counted as refused SIP is, before any media.
+   */
+  private makeRoom(q: SipBacklog): void {
+    this.counts.rtpMadeRoom++;
+    if (this.roomSip >= 1) {
+      this.handleQueued(q);
+      if (!q.shiftedMedia) this.roomSip -= 1;
+      return;
     }
-    this.counts.rtpNotHeld++;
-    return false;
+    this.pktMs = q.shift(this.sipPkt);
+    if (q.shiftedMedia) this.rtpPacket(this.sipPkt, q.bytes);
+    else {
+      this.counts.sipBacklogDropped++;
+      this.events.sipDropped?.();
+    }
   }
 
   /**
