@@ -26,12 +26,13 @@ export interface CapDevice {
 }
 
 /**
- * Cap objects whose open() threw. cap 0.2.1 leaves its pcap handle set after a failed open, and its
- * destructor then calls uv_poll_stop on a poll handle never initialised and Unref() on an object never
- * Ref()'d: the process crashes at a later GC. Keeping them reachable (a small leak per failed open,
- * usually followed by exit) avoids that destructor.
+ * Every Cap object made, with its buffer, kept reachable for the life of the process: cap 0.2.1's
+ * destructor crashes it at a later GC. After a failed open it calls uv_poll_stop on a poll handle never
+ * initialised and Unref() on an object never Ref()'d; after a close, node::AsyncWrap::EmitDestroy
+ * segfaults (a core of a test process that opened, closed and dropped three captures). A small leak per
+ * capture opened (one per run, and one per reopen after the interface came back) avoids that destructor.
  */
-const capFailedOpens: unknown[] = [];
+const capKeptAlive: unknown[] = [];
 
 let capModule: CapModule | null | undefined;
 let capError = '';
@@ -122,11 +123,11 @@ export class CapLiveSource implements LivePacketSource {
     for (let i = 0; i < CAP_POOL; i++) this.free.push(allocateBatch(o.batchPackets, o.batchBytes));
     this.capBuffer = Buffer.alloc(CAP_SNAPLEN + 1);
     this.cap = new cap.Cap();
+    capKeptAlive.push(this.cap, this.capBuffer);
     let lt: string;
     try {
       lt = this.cap.open(o.interface, o.filter, o.bufferSizeMb * 1024 * 1024, this.capBuffer);
     } catch (e) {
-      capFailedOpens.push(this.cap, this.capBuffer);
       const msg = (e as Error).message;
       const err = new Error(
         /filter|syntax|parse/i.test(msg)
