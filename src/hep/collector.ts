@@ -434,9 +434,10 @@ export class HepStreamCollector extends HepCollector {
   private readonly secureContext: tls.SecureContext | undefined;
   /** The socket close() is ending: its closing is the probe's doing. */
   private endedSocket: net.Socket | undefined;
-  /** The current socket's messages written and not yet called back, by size in write order. */
+  /** The current socket's messages written and not yet called back, by size in write order (set by connect). */
   private written = new WrittenSizes();
-  private onWriteDone: (err: Error | null | undefined) => void = (err) => this.onPacketDone(err);
+  /** The current socket's write callback (set by connect, with `written`). */
+  private onWriteDone!: (err: Error | null | undefined) => void;
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
@@ -527,11 +528,11 @@ export class HepStreamCollector extends HepCollector {
    */
   protected override inFlightNotTaken(): number {
     const s = this.socket;
-    const older = this.inFlight - this.written.length;
     if (s === undefined || this.config.transport === 'tls') return this.inFlight;
     const pending = socketPendingBytes(s);
     if (pending === undefined) return this.inFlight;
-    return older + this.written.newestCovering(pending);
+    // Messages written to an earlier socket, still in flight, count as not taken.
+    return this.inFlight - this.written.length + this.written.newestCovering(pending);
   }
 
   protected endGracefully(): Promise<void> {
