@@ -22,7 +22,11 @@ const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
 const canRun = process.getuid?.() === 0 && existsSync(cli) && spawnSync('python3', ['-c', '1']).status === 0;
 
-const CALLS = 8;
+/**
+ * The fanout hash is symmetric (both directions of a call's RTP go to one worker): with 16 calls, all on one
+ * worker has p = 2 x 2^-16 (8 calls: 1 in 128).
+ */
+const CALLS = 16;
 
 /**
  * CALLS calls (INVITE/200 OK with SDP), then RTP both ways every 20 ms until a line arrives on standard
@@ -96,7 +100,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   let metricsPort = 0;
   const tag = String(process.pid);
   // Away from the other live suites' ports (media-workers.test.ts: 40000-46464, helpers.testPort: 46000-50000).
-  const base = 52000 + (process.pid % 150) * 40;
+  const base = 52000 + (process.pid % 100) * 80;
   const sipPort = base + 4 * CALLS;
   const cfg = () => join(dir, 'probe.yaml');
   const reports: { atMs: number; to: Socket; p: Record<string, unknown> }[] = [];
@@ -163,7 +167,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
     expect(ok, text).toBe(true);
     for (const w of ['0', '1']) {
       expect(metric(text, `rtpprobe_worker_up{worker="${w}"}`)).toBe(1);
-      // The flow hash gave each worker streams (8 independent calls on one worker: p = 2^-7 per side... both sides: 2^-15).
+      // The flow hash gave each worker streams (see CALLS).
       expect(metric(text, `rtpprobe_worker_streams_active{worker="${w}"}`)).toBeGreaterThan(0);
       expect(metric(text, `rtpprobe_worker_capture_packets_received_total{worker="${w}"}`)).toBeGreaterThan(0);
       expect(metric(text, `rtpprobe_worker_capture_packets_dropped_kernel_total{worker="${w}"}`)).toBe(0);
