@@ -344,6 +344,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
       streamsStarted: (n) => rt?.metrics?.streamStarted(n),
       streamEnded: events.streamEnded,
       captureState: (state) => rt?.metrics?.setCaptureState(state),
+      sipDropped: sipDropReporter(log, rt?.metrics),
     });
   const link = watchLink(m, c.interface, log);
   let pool: MediaWorkerPool;
@@ -364,6 +365,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
 
   const view = poolView(pool);
   wireMetrics(rt?.metrics, view, outputs);
+  rt?.metrics?.setSipBacklog(() => pool.sipWaiting);
   rt?.metrics?.setWorkers(() =>
     pool.workerHealth().map((w) => ({
       worker: w.index,
@@ -653,8 +655,10 @@ interface CounterView {
   /** Of evicted(), streams on their first packet; packets held back because the stream table was full of confirmed streams. */
   evictedUnconfirmed(): number;
   heldBack(): number;
-  /** SIP packets refused by the full SIP backlog (live capture, one pipeline only). */
+  /** SIP packets refused by the full SIP backlog, or not forwarded by media workers (live capture). */
   sipDropped?(): number;
+  /** Media workers: SIP handled before every worker had read past it (too much SIP held for capture order). */
+  sipReleasedEarly?(): number;
   /** SIP packets the capture's snap length cut short. */
   sipSnapCut(): number;
   /** SIP messages not used, by reason (the call tracker's counts). */
@@ -700,6 +704,8 @@ function poolView(pool: MediaWorkerPool): CounterView {
     evicted: () => sum((s) => s.evicted),
     evictedUnconfirmed: () => sum((s) => s.evictedUnconfirmed),
     heldBack: () => sum((s) => s.heldBack),
+    sipDropped: () => sum((s) => s.sipDropped),
+    sipReleasedEarly: () => pool.sipReleasedEarly,
     notUsed: () => ({ rtpNotMeasured: sum((s) => s.rtpNotMeasured), srtcp: sum((s) => s.srtcp), rtcpMalformed: sum((s) => s.rtcpMalformed) }),
     ruleErrors: () => sumRuleErrors(pool.workerStats().map((s) => s.ruleErrors)),
   };
@@ -715,6 +721,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveCalls(() => v.activeCalls());
   m.setStreamTable(() => ({ evictedUnconfirmed: v.evictedUnconfirmed(), heldBack: v.heldBack() }));
   m.setSipSnapCut(() => v.sipSnapCut());
+  m.setSipReleasedEarly(() => v.sipReleasedEarly?.() ?? 0);
   m.setSipMalformed(() => sipMalformedCounts(v.sipMalformed()));
   m.setNotUsed(() => {
     const n = v.notUsed();
@@ -828,6 +835,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       evicted: v.evicted(),
       ...v.notUsed(),
       sipDropped: v.sipDropped?.() || undefined,
+      sipReleasedEarly: v.sipReleasedEarly?.() || undefined,
       sipSnapCut: v.sipSnapCut() || undefined,
       sipMalformed: sipMalformed.length > 0 ? Object.fromEntries(sipMalformed) : undefined,
       ruleErrors: ruleErrors.length > 0 ? Object.fromEntries(ruleErrors) : undefined,

@@ -43,6 +43,7 @@ export class ProbeMetrics {
   private activeCallsFn: () => number = () => 0;
   private sipBacklogFn: () => number = () => 0;
   private sipSnapCutFn: () => number = () => 0;
+  private sipReleasedEarlyFn: () => number = () => 0;
   private sipMalformedFn: () => Array<[string, number]> = () => [];
   private streamTableFn: () => StreamTableCounts = () => ({ evictedUnconfirmed: 0, heldBack: 0 });
   private queueDepthFns = new Map<string, () => number>();
@@ -148,12 +149,20 @@ export class ProbeMetrics {
     });
     this.sipDroppedC = new Counter({
       name: `${p}sip_messages_dropped_total`,
-      help: 'SIP packets not handled because the SIP backlog was full, or given up past their share to make room for the RTP waiting behind them (more SIP than the probe parses while keeping up with the media; live capture, one thread).',
+      help: 'SIP packets not handled because the SIP backlog was full (media workers: the SIP forwarded to the main thread and not yet handled there), or given up past their share to make room for the RTP waiting behind them (more SIP than the probe parses while keeping up with the media; live capture).',
       registers,
+    });
+    new Counter({
+      name: `${p}sip_released_early_total`,
+      help: 'Media workers: SIP handled before every worker had read past its capture time, because the SIP held for capture order reached its bound (a SIP flood).',
+      registers,
+      collect() {
+        self.addCumulative(this as Counter<string>, 'sip_released_early_total', {}, self.sipReleasedEarlyFn());
+      },
     });
     new Gauge({
       name: `${p}sip_backlog`,
-      help: 'SIP packets waiting to be handled behind the media (live capture, one thread).',
+      help: 'SIP packets waiting to be handled: behind the media (live capture, one thread), or forwarded by the media workers to the main thread.',
       registers,
       collect() {
         this.set(self.sipBacklogFn());
@@ -295,6 +304,10 @@ export class ProbeMetrics {
   /** SIP packets cut short by the snap length so far (cumulative). */
   setSipSnapCut(fn: () => number): void {
     this.sipSnapCutFn = fn;
+  }
+  /** SIP handled early for its bound (media workers; cumulative). */
+  setSipReleasedEarly(fn: () => number): void {
+    this.sipReleasedEarlyFn = fn;
   }
   setSipBacklog(fn: () => number): void {
     this.sipBacklogFn = fn;

@@ -51,16 +51,17 @@ export function sipValueTooLongMessage(n: number): string {
 }
 
 /**
- * SIP packets the live capture could not queue (SIP backlog full) or gave up to make room for media (more
- * SIP than the probe parses while keeping up with the media): counted (rtpprobe_sip_messages_dropped_total) and warned, rate-limited, with
- * the count since the last line. Their calls may miss media bindings or their end.
+ * SIP packets the live capture could not queue (SIP backlog full, or with media workers the SIP waiting for
+ * the main thread at its limit) or gave up to make room for media (more SIP than the probe parses while
+ * keeping up with the media): `n` more, counted (rtpprobe_sip_messages_dropped_total) and warned,
+ * rate-limited, with the count since the last line. Their calls may miss media bindings or their end.
  */
-export function sipDropReporter(log: Logger, metrics: ProbeMetrics | undefined): () => void {
+export function sipDropReporter(log: Logger, metrics: ProbeMetrics | undefined): (n?: number) => void {
   const warn = rateLimitedWarn(log, 'sip-backlog-full', WARN_INTERVAL_MS);
   let since = 0;
-  return () => {
-    metrics?.sipDropped();
-    since++;
+  return (n = 1) => {
+    metrics?.sipDropped(n);
+    since += n;
     const before = warn.suppressed;
     warn('SIP dropped: more SIP than the probe parses while keeping up with the media (SIP backlog full)', { dropped: since });
     if (warn.suppressed === before) since = 0;

@@ -17,7 +17,7 @@ import { RtcpReader, RttTracker, compoundOf, isRtcp, newRtcpParseStats, rtcpToHo
 import type { RtcpEndpoint } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
 import type { JitterBufferOptions } from '../rtp/index.js';
-import { CallTracker, SipBacklog, SipPortSet } from '../sip/index.js';
+import { CallTracker, SIP_WAITING_LIMIT, SipBacklog, SipPortSet } from '../sip/index.js';
 import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
 import type { MediaBinding } from '../sip/index.js';
 import type { CallView, CallViewHooks } from './call-view.js';
@@ -46,9 +46,6 @@ const ROOM_SIP_PACKETS = 32;
 const ROOM_SIP_MAX = 256;
 /** At shutdown, queued SIP is handled this long at most. */
 const SIP_SHUTDOWN_MS = 1000;
-/** Backlog size: 8,192 messages (0.4 s of 20,000 messages/s) in 8 MiB of payload. */
-const SIP_BACKLOG_MESSAGES = 8192;
-const SIP_BACKLOG_BYTES = 8 << 20;
 
 /**
  * Stream starts remembered for bindings that arrive late (worker mode): at 1,000 new streams a second, a
@@ -276,7 +273,7 @@ export class Pipeline<C extends CallView = CallTracker> {
    * never calls this.
    */
   enableSipBacklog(o: { sliceMs?: number; shutdownMs?: number; messages?: number; bytes?: number } = {}): void {
-    this.sipBacklog ??= new SipBacklog(o.messages ?? SIP_BACKLOG_MESSAGES, o.bytes ?? SIP_BACKLOG_BYTES);
+    this.sipBacklog ??= new SipBacklog(o.messages ?? SIP_WAITING_LIMIT.messages, o.bytes ?? SIP_WAITING_LIMIT.bytes);
     this.sipSliceMs = o.sliceMs ?? SIP_SLICE_MS;
     this.sipShutdownMs = o.shutdownMs ?? SIP_SHUTDOWN_MS;
   }

@@ -38,6 +38,13 @@ const MAC_BYTES = 12;
 const HAS_SRC = 1;
 const HAS_DST = 2;
 
+/**
+ * SIP a live capture lets wait for the call tracker: 8,192 messages (0.4 s of 20,000 messages/s) in 8 MiB
+ * of payload. One thread: the backlog's size. Media workers: SIP forwarded to the main thread and not yet
+ * handled there (SipInFlight).
+ */
+export const SIP_WAITING_LIMIT = { messages: 8192, bytes: 8 << 20 } as const;
+
 export class SipBacklog {
   readonly capacity: number;
   readonly bytes: Buffer;

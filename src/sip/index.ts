@@ -4,7 +4,7 @@ export { parseSdp, SDP_TEXT_LIMITS, STATIC_PAYLOADS, type SdpSession, type SdpMe
 export { parseIpWords, parseIpv4, isPrivateAddress, isUnspecifiedAddress, formatIpWords } from './ip.js';
 export { BindingTable, type MediaBinding } from './bindings.js';
 export { SipTcpReassembler, type TcpStats } from './tcp.js';
-export { SipBacklog } from './backlog.js';
+export { SipBacklog, SIP_WAITING_LIMIT } from './backlog.js';
 export {
   CallTracker,
   CALL_EVICTION_KINDS,

@@ -248,6 +248,36 @@ export const CASES: AttackCase[] = [
       }),
   },
   {
+    name: 'worker-sip-flood',
+    what: 'capture.workers 2: INVITEs of 30 KB; what the main thread holds of the workers\' SIP stays bounded, the excess counted',
+    ci: true,
+    run: (size) => {
+      let backlogMax = 0;
+      return scenario({
+        size,
+        packets: big(size, 150, 500),
+        yaml: 'capture:\n  snap_length: 65535\n  workers: 2\n',
+        // Held 250 ms for the other worker's progress, 2,000 a second are ~15 MB: past the 4 MiB SipOrder
+        // holds (8 MiB may wait in all). Unbounded, 5,000-5,700 a second held 47-75 MB at once.
+        attacks: [{ kind: 'long-call-id', rate: big(size, 2000, 6000), seconds: big(size, 2.5, 5) }],
+        during: async (p) => {
+          for (const end = Date.now() + big(size, 2.5, 5) * 1000 + 2000; Date.now() < end; await new Promise((r) => setTimeout(r, 50)))
+            backlogMax = Math.max(backlogMax, await p.metric('rtpprobe_sip_backlog'));
+          return { problems: [], figures: { sip_waiting_max: backlogMax } };
+        },
+        after: (_hep, _sent, p) => {
+          const early = metricValue(p.lastMetrics, 'rtpprobe_sip_released_early_total');
+          const dropped = metricValue(p.lastMetrics, 'rtpprobe_sip_messages_dropped_total');
+          const problems: string[] = [];
+          if (early + dropped === 0) problems.push('no SIP released early nor dropped: the bound never engaged');
+          if (backlogMax > 8192) problems.push(`${backlogMax} SIP messages waited for the main thread (bound 8,192)`);
+          if (dropped > 0 && p.logLines('SIP dropped').length === 0) problems.push(`${dropped} SIP dropped without a warning`);
+          return problems;
+        },
+      });
+    },
+  },
+  {
     name: 'random-ssrc',
     what: 'one packet per random SSRC to the calls\' signalled ports (fills the stream table)',
     ci: true,

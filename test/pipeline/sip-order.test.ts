@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ForwardedSip } from '../../src/pipeline/workers/messages.js';
 import { SipOrder } from '../../src/pipeline/workers/sip-order.js';
+import { SipInFlight } from '../../src/pipeline/workers/sip-in-flight.js';
+import { SIP_WAITING_LIMIT } from '../../src/sip/index.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -66,5 +68,48 @@ describe('SipOrder: the media workers\' SIP in capture-time order', () => {
     o.finish(1);
     o.release(0);
     expect(applied).toEqual(['x', 'y', 'z']);
+  });
+
+  it('a SIP flood held for a worker that lags is bounded by count: past half of what may wait, the earliest goes at once, counted', () => {
+    const { o, applied } = order(2);
+    const n = SIP_WAITING_LIMIT.messages * 2;
+    const flood = Array.from({ length: n }, (_, i) => sip(`f${i}`, i / 100));
+    o.add(0, flood, T0 + n, 0); // worker 1 never says how far it has read
+    expect(o.release(0)).toBe(o.maxHoldMs);
+    const held = SIP_WAITING_LIMIT.messages / 2;
+    expect(o.heldMessages).toBe(held);
+    expect(o.releasedEarly).toBe(n - held);
+    expect(applied).toEqual(flood.slice(0, n - held).map((_, i) => `f${i}`)); // in capture order
+    o.release(o.maxHoldMs); // the rest when overdue, not counted as early
+    expect(applied.length).toBe(n);
+    expect(o.releasedEarly).toBe(n - held);
+    expect(o.heldMessages).toBe(0);
+    expect(o.heldBytes).toBe(0);
+  });
+
+  it('and by bytes: 16 KB messages are held up to half of the 8 MiB that may wait', () => {
+    const { o, applied } = order(2);
+    const big = (i: number) => ({ ...sip(`b${i}`, i), bytes: new Uint8Array(16 << 10) });
+    for (let i = 0; i < 1000; i++) {
+      o.add(0, [big(i)], T0 + i, i);
+      o.release(i);
+      expect(o.heldBytes).toBeLessThanOrEqual(SIP_WAITING_LIMIT.bytes / 2);
+    }
+    expect(o.heldMessages).toBe((SIP_WAITING_LIMIT.bytes / 2) / (16 << 10));
+    expect(applied.length + o.heldMessages).toBe(1000);
+    expect(o.releasedEarly).toBe(applied.length);
+  });
+});
+
+describe('SipInFlight: SIP the workers forwarded and the main thread has not handled', () => {
+  it('refuses a message past its count or bytes until one is handled', () => {
+    const mem = SipInFlight.memory();
+    const worker = new SipInFlight(mem, 3, 1000);
+    const main = new SipInFlight(mem, 3, 1000);
+    expect([worker.take(100), worker.take(100), worker.take(100), worker.take(1)]).toEqual([true, true, true, false]);
+    main.give(100);
+    expect(worker.take(801)).toBe(false); // 200 + 801 bytes
+    expect(worker.take(800)).toBe(true);
+    expect([main.messages, main.bytes]).toEqual([3, 1000]);
   });
 });

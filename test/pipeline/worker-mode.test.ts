@@ -12,11 +12,15 @@ import { buildFieldScenario, CaptureTimeline, classicPcap, DialogWriter, rtcpBye
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
+import { SipInFlight } from '../../src/pipeline/workers/sip-in-flight.js';
 import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { CAPTURES, pcapOf, words } from '../sip/helpers.js';
 import { copyBatch, recordsBatch, scenarioBatch } from './batches.js';
+
+/** SIP in flight to the owner, unbounded: these tests hand each message to the owner at once. */
+const unboundedSip = () => new SipInFlight(SipInFlight.memory(), Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
 
 function scenarioOf(seed: number): PacketBatch {
   return scenarioBatch({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 });
@@ -69,7 +73,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   for (const w of [0, 1]) {
     // RTCP facts go to the other worker, as the pool forwards them.
     const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ m: { t: 'rtcp', facts: [f] }, dueMs: sentMs }) };
-    workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks))));
+    workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks, unboundedSip()))));
   }
   /** Delivers the worker's messages due by time `nowMs`, in the order they were sent. */
   const deliver = (w: number, nowMs = Number.POSITIVE_INFINITY) => {
@@ -220,7 +224,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const pending: MainToWorker[] = [];
     const owner = new SignallingOwner(config, (m) => pending.push(m));
     let mirror!: BindingMirror;
-    const w = new Pipeline(config, split.sink, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+    const w = new Pipeline(config, split.sink, {}, (hooks) => (mirror = new BindingMirror(config, hooks, unboundedSip())));
     for (let i = 0; i < batch.count; i++) {
       for (const m of pending.splice(0)) mirror.apply(m);
       w.processPacket(batch, i);
@@ -247,7 +251,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const pending: MainToWorker[] = [];
     const owner = new SignallingOwner(config, (m) => pending.push(m));
     let mirror!: BindingMirror;
-    const w = new Pipeline(config, collector().sink, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+    const w = new Pipeline(config, collector().sink, {}, (hooks) => (mirror = new BindingMirror(config, hooks, unboundedSip())));
     let forwarded = 0;
     for (const batch of readCaptureBuffer(pcapOf(frames))) {
       for (let i = 0; i < batch.count; i++) {

@@ -9,12 +9,16 @@ import { decodeHep3Strict, encodeHep3 } from '../../src/hep/index.js';
 import { LiveState } from '../../src/ops/live-state.js';
 import { Pipeline, mediaFaultLimits } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
+import { SipInFlight } from '../../src/pipeline/workers/sip-in-flight.js';
 import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
 import { recordsBatch } from '../pipeline/batches.js';
 import type { E2eReport } from '../e2e/helpers.js';
+
+/** SIP in flight to the owner, unbounded: these tests hand each message to the owner at once. */
+const unboundedSip = () => new SipInFlight(SipInFlight.memory(), Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
 
 // Media faults that are not loss, from generated captures replayed through runReplay (the CLI's path):
 // the call shapes are written here with the generator's SIP dialog and RTP timeline, and the reports
@@ -302,7 +306,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     const pending: MainToWorker[] = [];
     const owner = new SignallingOwner(config, (m) => pending.push(m), undefined, { target: { qos: (r) => fromOwner.push(r), rtcp: () => {} }, nodeName: 'n' });
     let mirror!: BindingMirror;
-    const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+    const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks, unboundedSip())));
     let nextMs = 0;
     for (let i = 0; i < batch.count; i++) {
       const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;

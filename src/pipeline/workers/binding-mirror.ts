@@ -4,6 +4,7 @@ import { BindingTable, SipPortSet, looksLikeSip } from '../../sip/index.js';
 import type { MediaBinding } from '../../sip/index.js';
 import type { CallView, CallViewHooks } from '../call-view.js';
 import type { ForwardedSip, MainToWorker } from './messages.js';
+import type { SipInFlight } from './sip-in-flight.js';
 
 /** TCP connections a worker keeps forwarding after one of their segments looked like SIP. */
 const MAX_SIP_TCP_FLOWS = 4096;
@@ -28,12 +29,15 @@ export class BindingMirror implements CallView {
   private readonly bindingsOfCall = new Map<number, number>();
   /** SIP packets captured since the last takeSip(). */
   private sip: ForwardedSip[] = [];
+  /** SIP packets not forwarded: the main thread had SipInFlight's limit waiting already. */
+  sipDropped = 0;
   /** Calls whose media flowed since the last takeTouched(): call index -> Call-ID. */
   private touched = new Map<number, string>();
 
   constructor(
     config: ProbeConfig,
     private readonly hooks: CallViewHooks,
+    private readonly inFlight: SipInFlight,
   ) {
     const maxBindings = config.sip.maxCalls * 4; // what the owner's CallTracker allows
     this.keys = new BindingTable(maxBindings);
@@ -89,6 +93,10 @@ export class BindingMirror implements CallView {
   }
 
   private forward(pkt: DecodedPacket, off: number, len: number): void {
+    if (!this.inFlight.take(len)) {
+      this.sipDropped++;
+      return;
+    }
     const addr = new Int32Array([pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3]);
     this.sip.push({
       bytes: pkt.payloadBuf.slice(off, off + len),

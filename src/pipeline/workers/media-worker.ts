@@ -13,6 +13,7 @@ import { mediaFaultLimits } from '../media-faults.js';
 import { ruleErrorReporter } from '../rule-errors.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
+import { SipInFlight } from './sip-in-flight.js';
 import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
 
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
@@ -59,7 +60,7 @@ const pipeline = new Pipeline(
   config,
   sink,
   { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log) },
-  (hooks) => (mirror = new BindingMirror(config, hooks)),
+  (hooks) => (mirror = new BindingMirror(config, hooks, new SipInFlight(data.sipInFlight))),
 );
 
 const open = (): Promise<LivePacketSource> =>
@@ -216,6 +217,7 @@ function sendStats(): void {
       rtpNotMeasured: p.engine.heldDiscarded,
       srtcp: p.rtcpStats.srtcp,
       rtcpMalformed: p.rtcpStats.malformed,
+      sipDropped: mirror.sipDropped,
       ruleErrors: [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
       clockOffsetMs: p.clockOffsetMs,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },

@@ -20,6 +20,8 @@ export interface MediaWorkerData {
    * its worker across an interface down/up.
    */
   openTurn: SharedArrayBuffer;
+  /** SipInFlight's counts, shared by the pool and its workers. */
+  sipInFlight: SharedArrayBuffer;
 }
 
 /** A SIP packet a media worker captured: the transport payload (after IP reassembly) and its addresses. */
@@ -62,6 +64,8 @@ export interface WorkerStats {
   rtpNotMeasured: number;
   srtcp: number;
   rtcpMalformed: number;
+  /** SIP not forwarded to the main thread: SipInFlight's limit was waiting there already. */
+  sipDropped: number;
   /** Alert rule evaluation errors since start, by rule. */
   ruleErrors: Array<[rule: string, count: number]>;
   /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */

@@ -5,6 +5,7 @@ import type { ReportTarget } from '../report-sink.js';
 import type { MainToWorker, WorkerStats, WorkerToMain } from './messages.js';
 import { SignallingOwner } from './signalling.js';
 import { SipOrder } from './sip-order.js';
+import { SipInFlight } from './sip-in-flight.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { nodeNameOf } from '../../outbound/index.js';
 import type { SipTarget } from '../sip-out.js';
@@ -17,6 +18,8 @@ export interface MediaWorkerPoolHandlers {
   streamsStarted?(n: number): void;
   streamEnded?(reason: number, finalMos: number): void;
   captureState?(state: 'running' | 'failed'): void;
+  /** `n` more SIP packets a worker did not forward (SipInFlight's limit reached); log it rate-limited. */
+  sipDropped?(n: number): void;
 }
 
 interface Member {
@@ -62,6 +65,9 @@ export class MediaWorkerPool {
   readonly signalling: SignallingOwner;
   /** The workers' SIP on its way to the signalling owner, in capture order. */
   private readonly sipOrder: SipOrder;
+  /** The workers' SIP not handled yet (in this thread's message queue or in sipOrder): bounded. */
+  private readonly sipInFlight: SipInFlight;
+  private readonly sipInFlightMemory = SipInFlight.memory();
   private sipTimer: NodeJS.Timeout | null = null;
   /** performance.now() at which sipTimer fires. */
   private sipTimerAt = Number.POSITIVE_INFINITY;
@@ -89,7 +95,11 @@ export class MediaWorkerPool {
       { target: h.sink, nodeName: nodeNameOf(config) },
       sipValueTooLongReporter(h.log),
     );
-    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s) => this.signalling.onSip(s));
+    this.sipInFlight = new SipInFlight(this.sipInFlightMemory);
+    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s) => {
+      this.sipInFlight.give(s.bytes.length);
+      this.signalling.onSip(s);
+    });
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
     crashed.catch(() => {}); // observed through `finished`
@@ -118,7 +128,7 @@ export class MediaWorkerPool {
   private spawn(index: number): Promise<{ backend: string; linkType: number; warnings: string[] }> {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./media-worker.js', import.meta.url), {
-      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, control: port2 },
+      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, sipInFlight: this.sipInFlightMemory, control: port2 },
       transferList: [port2],
     });
     let setDrained!: () => void;
@@ -159,7 +169,7 @@ export class MediaWorkerPool {
   private onMessage(member: Member, m: WorkerToMain): void {
     switch (m.t) {
       case 'sip':
-        this.sipOrder.add(member.index, m.packets, m.throughMs, performance.now());
+        if (!this.sipOrder.add(member.index, m.packets, m.throughMs, performance.now())) for (const s of m.packets) this.sipInFlight.give(s.bytes.length);
         this.releaseSip();
         break;
       case 'reports':
@@ -178,7 +188,9 @@ export class MediaWorkerPool {
         break;
       case 'stats': {
         const before = member.stats?.streamsStarted ?? 0;
+        const droppedBefore = member.stats?.sipDropped ?? 0;
         member.stats = m.stats;
+        if (m.stats.sipDropped > droppedBefore) this.h.sipDropped?.(m.stats.sipDropped - droppedBefore);
         member.statsAtMs = Date.now();
         this.signalling.workerClock(member.index, m.stats.clockOffsetMs);
         if (m.stats.streamsStarted > before) this.h.streamsStarted?.(m.stats.streamsStarted - before);
@@ -285,6 +297,16 @@ export class MediaWorkerPool {
     await Promise.all(this.members.map((m) => m.exited));
     if (this.progressOffTimer) clearTimeout(this.progressOffTimer); // nobody left to tell
     this.signalling.endAll();
+  }
+
+  /** SIP the workers forwarded that waits to be handled here (rtpprobe_sip_backlog). */
+  get sipWaiting(): number {
+    return this.sipInFlight.messages;
+  }
+
+  /** SIP handled before every worker had read past it, because SipOrder held its limit. */
+  get sipReleasedEarly(): number {
+    return this.sipOrder.releasedEarly;
   }
 
   /** Per-worker counters (latest of each): for /metrics and the run summary. */

@@ -1,4 +1,5 @@
 import { readableWithinMs } from '../../capture/live/index.js';
+import { SIP_WAITING_LIMIT } from '../../sip/index.js';
 import type { ForwardedSip } from './messages.js';
 
 /**
@@ -8,6 +9,12 @@ import type { ForwardedSip } from './messages.js';
  * binding for it would leave streams without their calls for as long.
  */
 const BEHIND_MAX_MS = 1000;
+
+/**
+ * Held SIP at most, half of what may wait for the main thread (SipInFlight): past it the earliest goes at
+ * once, so holding for capture order alone never makes the workers refuse SIP.
+ */
+const HELD_MAX = { messages: SIP_WAITING_LIMIT.messages / 2, bytes: SIP_WAITING_LIMIT.bytes / 2 };
 
 interface Held {
   packets: ForwardedSip[];
@@ -34,17 +41,24 @@ const timeOf = (s: ForwardedSip): number => s.tsSec * 1000 + s.tsNsec / 1e6;
  * timers, so SIP captured later on one worker can arrive before SIP captured earlier on another (a
  * B2BUA's two legs re-INVITEd 20 ms apart: the leg answered last owns the media). A packet is applied
  * once every other worker has read past its capture time or has stopped, or once it has waited
- * maxHoldMs (and so has everything captured before it).
+ * maxHoldMs (and so has everything captured before it), or at once, earliest first, while more than
+ * maxHeld messages or bytes are held (a SIP flood: counted in releasedEarly).
  */
 export class SipOrder {
   private readonly queues: WorkerQueue[];
   /** No packet waits longer than this, ms. */
   readonly maxHoldMs: number;
+  /** Packets held now, and their payload bytes. */
+  heldMessages = 0;
+  heldBytes = 0;
+  /** Packets applied before the other workers had read past them because too many were held. */
+  releasedEarly = 0;
 
   constructor(
     workers: number,
     bufferTimeoutMs: number,
     private readonly apply: (s: ForwardedSip) => void,
+    readonly maxHeld: { messages: number; bytes: number } = HELD_MAX,
   ) {
     this.queues = Array.from({ length: workers }, () => ({ held: [], throughMs: Number.NEGATIVE_INFINITY, finished: false }));
     this.maxHoldMs = readableWithinMs(bufferTimeoutMs) + BEHIND_MAX_MS;
@@ -52,14 +66,19 @@ export class SipOrder {
 
   /**
    * A worker's SIP since its last (in its capture order, maybe none) and the capture time up to which it
-   * has read every packet; `nowMs`: performance.now().
+   * has read every packet; `nowMs`: performance.now(). False when the worker had finished: nothing is held.
    */
-  add(worker: number, packets: ForwardedSip[], throughMs: number, nowMs: number): void {
+  add(worker: number, packets: ForwardedSip[], throughMs: number, nowMs: number): boolean {
     const q = this.queues[worker]!;
-    if (q.finished) return;
-    if (packets.length > 0) q.held.push({ packets, pos: 0, atMs: nowMs });
+    if (q.finished) return false;
+    if (packets.length > 0) {
+      q.held.push({ packets, pos: 0, atMs: nowMs });
+      this.heldMessages += packets.length;
+      for (const s of packets) this.heldBytes += s.bytes.length;
+    }
     // The latest, not the largest: after a host clock step back the worker's reads are at the earlier times.
     q.throughMs = throughMs;
+    return true;
   }
 
   /** The worker reads no more (drained its capture or exited): it holds nothing back. */
@@ -80,9 +99,14 @@ export class SipOrder {
       const s = h.packets[h.pos]!;
       if (!this.othersReadPast(w, timeOf(s))) {
         const overdueAt = this.firstOverdueAt();
-        if (overdueAt > nowMs) return overdueAt;
+        if (overdueAt > nowMs) {
+          if (this.heldMessages <= this.maxHeld.messages && this.heldBytes <= this.maxHeld.bytes) return overdueAt;
+          this.releasedEarly++;
+        }
       }
       if (++h.pos === h.packets.length) q.held.shift();
+      this.heldMessages--;
+      this.heldBytes -= s.bytes.length;
       this.apply(s);
     }
   }
