@@ -47,12 +47,6 @@ const ROOM_SIP_MAX = 256;
 /** At shutdown, queued SIP is handled this long at most. */
 const SIP_SHUTDOWN_MS = 1000;
 
-/**
- * Stream starts remembered for bindings that arrive late (worker mode): at 1,000 new streams a second, a
- * binding may arrive a second after its SIP was captured.
- */
-const RECENT_STARTS = 1024;
-
 /** A jump of capture time this large (either way) is checked for a host clock step. */
 const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
@@ -170,7 +164,12 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly unattachedByPort = new Map<number, Set<number>>();
   /** Per slot: the two ports it is indexed under, -1 when not indexed. */
   private readonly unattachedPorts: Int32Array;
-  private readonly recentStarts = new RecentStarts(RECENT_STARTS);
+  /**
+   * Stream starts remembered for bindings that arrive late (worker mode), as many as the stream table holds:
+   * however many new streams start before a binding arrives (a flood of them, an overloaded main thread), a
+   * stream started since its SIP that is still running is among them. 12 bytes a slot.
+   */
+  private readonly recentStarts: RecentStarts;
   /** performance.now() until which this batch's SIP is handled inline. */
   private sipInlineUntil = 0;
   /** SIP messages that may still be handled to make room for media (makeRoom); unbounded while the capture keeps up. */
@@ -209,6 +208,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.input = { callId: null, xcid: null, codecName: null, nodeName: this.nodeName, dir: 0, party: 0, hostTimestamps: false, rttMs: null, legRtts: undefined, captureDrops: 0 };
     this.ctx = new StreamContexts(r.maxStreams);
     this.unattachedPorts = new Int32Array(2 * r.maxStreams).fill(-1);
+    this.recentStarts = new RecentStarts(r.maxStreams);
     // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
     this.rtt = new RttTracker(r.maxStreams);
     this.engine = new RtpEngine(

@@ -176,6 +176,31 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     }
   });
 
+  it('a call reusing the addresses of one that ended moments before, its binding 1.4 s late behind 1,500 new streams: its streams still get its Call-ID', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    const [a, b, pa, pb] = ['10.67.0.1', '10.67.0.2', 4000, 6000];
+    const first = new DialogWriter(t, 'reuse-first', a, b);
+    let c = first.invite(t0, { ip: a, media: [{ port: pa, formats: [8] }] });
+    first.respond(t0 + 20, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+    t.rtp(t0 + 40, a, pa, b, pb, { ssrc: 0x100, seq: 1, ts: 0, count: 50 });
+    first.bye(t0 + 1100);
+    // The second call on the same addresses 200 ms later, while the first one's media lingers there.
+    const second = new DialogWriter(t, 'reuse-second', a, b);
+    c = second.invite(t0 + 1300, { ip: a, media: [{ port: pa, formats: [8] }] });
+    second.respond(t0 + 1320, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+    t.rtp(t0 + 1340, a, pa, b, pb, { ssrc: 0x200, seq: 1, ts: 0, count: 100 });
+    // Meanwhile, from 10 ms after, 1,500 new streams (4 packets in sequence each) on unsignalled ports of other hosts.
+    for (let k = 0; k < 1500; k++) t.rtp(t0 + 1350 + k * 0.5, `10.68.${k >> 8}.${k & 255}`, 7000, '10.69.0.1', 8000 + 2 * k, { ssrc: 0x10000 + k, seq: 1, ts: 0, count: 4 });
+    // Everything on worker 0, whose bindings arrive 1.4 s after their SDP (an overloaded main thread).
+    const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], () => 0, false, { inFlightMs: 1400 });
+    expect(want.get('10.67.0.1:4000>10.67.0.2:6000/512')?.CORRELATION_ID).toBe('reuse-second');
+    expect(got.get('10.67.0.1:4000>10.67.0.2:6000/512')?.CORRELATION_ID).toBe('reuse-second');
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
   it('an RTCP BYE read on one worker while the other has yet to read its stream\'s last packets: the stream ends after them, once', () => {
     const config = defaultConfig();
     config.reports.intervalS = 3600;
