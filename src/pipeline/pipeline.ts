@@ -150,7 +150,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Capture time at which a packet calls tickAtPacket: the next tick, or an earlier pending BYE's time. */
   private nextTickMs = 0;
   private tickDueMs = 0;
-  private readonly pendingByes = new PendingByes();
+  private readonly pendingByes: PendingByes;
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
   private readonly sipPorts: SipPortSet;
@@ -209,6 +209,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.ctx = new StreamContexts(r.maxStreams);
     this.unattachedPorts = new Int32Array(2 * r.maxStreams).fill(-1);
     this.recentStarts = new RecentStarts(r.maxStreams);
+    this.pendingByes = new PendingByes(r.maxStreams); // one BYE per stream the table holds, at most
     // One RTCP sender per stream at most: sized like the stream table, not the tracker's 64k default (~1.5 KB each).
     this.rtt = new RttTracker(r.maxStreams);
     this.engine = new RtpEngine(
@@ -916,7 +917,8 @@ export class Pipeline<C extends CallView = CallTracker> {
     for (const b of f.bye) {
       if (b.atMs <= this.pktMs) this.endByeStreams([b]);
       else {
-        this.pendingByes.add(b);
+        const early = this.pendingByes.add(b);
+        if (early !== null) this.endByeStreams([early]);
         if (b.atMs < this.nextTickMs) this.nextTickMs = b.atMs;
       }
     }
