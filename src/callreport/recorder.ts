@@ -34,6 +34,11 @@ export interface CallReportLimits {
    */
   retainDialogs: number;
   retainStreams: number;
+  /**
+   * Characters of SIP ladder kept over all dialogs (each message's texts plus MESSAGE_OVERHEAD); past it
+   * the least recently active dialogs are forgotten first, as past retainDialogs.
+   */
+  ladderChars: number;
 }
 
 export const DEFAULT_CALL_REPORT_LIMITS: CallReportLimits = {
@@ -43,7 +48,17 @@ export const DEFAULT_CALL_REPORT_LIMITS: CallReportLimits = {
   maxPointsPerStream: 2000,
   retainDialogs: Infinity,
   retainStreams: Infinity,
+  ladderChars: Infinity,
 };
+
+/**
+ * What a ladder keeps of a message's texts, in characters: a real one fits (a reason phrase, a CSeq, a
+ * From/To user@host, a media section with its codecs); a longer one is cut, so a flood of huge values
+ * costs no more than ordinary messages.
+ */
+export const LADDER_TEXT_LIMITS = { label: 128, cseq: 64, address: 256, sdpLine: 256, sdpLines: 8 } as const;
+/** What a kept message costs beside its texts, counted in ladderChars. */
+const MESSAGE_OVERHEAD = 160;
 
 interface CallAcc {
   callId: string;
@@ -57,6 +72,8 @@ interface CallAcc {
   invite: boolean;
   /** ALERT reports of the call itself (no-media), which no stream carries. */
   alerts: number;
+  /** Characters its ladder keeps (see CallReportLimits.ladderChars). */
+  chars: number;
 }
 
 export class CallReportRecorder {
@@ -67,6 +84,8 @@ export class CallReportRecorder {
   private readonly others = new Map<string, CallAcc>();
   // Each stream's figures, and its series apart (the stream's `series` is filled when built).
   private readonly streams = new Map<string, { stream: ReportStream; series: BoundedSeries }>();
+  /** Characters the ladders of `calls` and `others` keep. */
+  private ladderChars = 0;
 
   constructor(private readonly limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS) {}
 
@@ -79,28 +98,39 @@ export class CallReportRecorder {
     else {
       call = this.others.get(head.callId);
       if (call) this.others.delete(head.callId);
-      else call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false, alerts: 0 };
+      else {
+        call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false, alerts: 0, chars: 0 };
+        call.chars = call.callId.length + call.from.length + call.to.length;
+        this.ladderChars += call.chars;
+      }
     }
     if (head.label === 'INVITE') call.invite = true;
     (call.invite ? this.calls : this.others).set(head.callId, call);
-    if (this.calls.size + this.others.size > this.limits.retainDialogs) {
-      const oldest = this.others.size > 0 ? this.others : this.calls;
-      oldest.delete(oldest.keys().next().value!);
-    }
     if (m.tsMs < call.first) call.first = m.tsMs;
     if (m.tsMs > call.last) call.last = m.tsMs;
-    if (call.messages.length >= this.limits.messagesPerCall) {
-      call.omitted++;
-      return;
+    if (call.messages.length >= this.limits.messagesPerCall) call.omitted++;
+    else {
+      const msg: LadderMessage = {
+        t: m.tsMs,
+        src: hostPort(m.srcIp, m.srcPort),
+        dst: hostPort(m.dstIp, m.dstPort),
+        label: head.label,
+        cseq: head.cseq,
+        sdp: head.body ? sdpSummary(head.body) : [],
+      };
+      call.messages.push(msg);
+      let chars = MESSAGE_OVERHEAD + msg.src.length + msg.dst.length + msg.label.length + msg.cseq.length;
+      for (const line of msg.sdp) chars += line.length;
+      call.chars += chars;
+      this.ladderChars += chars;
     }
-    call.messages.push({
-      t: m.tsMs,
-      src: hostPort(m.srcIp, m.srcPort),
-      dst: hostPort(m.dstIp, m.dstPort),
-      label: head.label,
-      cseq: head.cseq,
-      sdp: head.body ? sdpSummary(head.body) : [],
-    });
+    // The least recently active go first, the others before calls; a call is never forgotten for itself.
+    while (this.calls.size + this.others.size > this.limits.retainDialogs || (this.ladderChars > this.limits.ladderChars && this.calls.size + this.others.size > 1)) {
+      const oldest = this.others.size > 0 ? this.others : this.calls;
+      const id = oldest.keys().next().value!;
+      this.ladderChars -= oldest.get(id)!.chars;
+      oldest.delete(id);
+    }
   }
 
   onQos(r: QosReport): void {
@@ -194,7 +224,7 @@ export class CallReportRecorder {
       if (!call) {
         // Media correlated to a call whose SIP the capture does not hold (it started before).
         const seen = this.others.get(s.callId);
-        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false, alerts: 0 });
+        call = newCall(seen ?? { callId: s.callId, from: '', to: '', first: s.start, last: s.end, messages: [], omitted: 0, invite: false, alerts: 0, chars: 0 });
         calls.set(s.callId, call);
       }
       call.streams.push(s.id);
@@ -282,11 +312,11 @@ export function parseSipHead(text: string): SipHead | null {
   let label: string;
   // A reason phrase is any UTF-8 text: `.` must match U+2028, U+2029 and a lone CR too (flag s).
   const status = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/s.exec(start);
-  if (status) label = `${status[1]} ${status[2]}`.trim();
+  if (status) label = cut(`${status[1]} ${status[2]}`.trim(), LADDER_TEXT_LIMITS.label);
   else {
     const req = /^([A-Z]+)\s+\S+\s+SIP\/2\.0$/.exec(start.trim());
     if (!req) return null;
-    label = req[1]!;
+    label = cut(req[1]!, LADDER_TEXT_LIMITS.label);
   }
   const h: SipHead = { callId: '', label, cseq: '', from: '', to: '', body: end < 0 ? '' : text.slice(end).replace(/^\r?\n\r?\n/, '') };
   for (let i = 1; i < lines.length; i++) {
@@ -296,9 +326,9 @@ export function parseSipHead(text: string): SipHead | null {
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (name === 'call-id' || name === 'i') h.callId = value;
-    else if (name === 'cseq') h.cseq = value;
-    else if ((name === 'from' || name === 'f') && !h.from) h.from = sipAddress(value);
-    else if ((name === 't' || name === 'to') && !h.to) h.to = sipAddress(value);
+    else if (name === 'cseq') h.cseq = cut(value, LADDER_TEXT_LIMITS.cseq);
+    else if ((name === 'from' || name === 'f') && !h.from) h.from = cut(sipAddress(value), LADDER_TEXT_LIMITS.address);
+    else if ((name === 't' || name === 'to') && !h.to) h.to = cut(sipAddress(value), LADDER_TEXT_LIMITS.address);
   }
   return h;
 }
@@ -321,14 +351,23 @@ function sipAddress(value: string): string {
 export function sdpSummary(body: string): string[] {
   const sdp = parseSdp(body);
   if (!sdp) return [];
-  return sdp.media.map((m) => {
+  return sdp.media.slice(0, LADDER_TEXT_LIMITS.sdpLines).map((m) => {
     const codecs = m.formats.map((pt) => {
       const p = m.payloads.get(pt);
       return p ? `${p.name}/${p.clockRate}` : String(pt);
     });
     const addr = m.hasIp ? ipToString(m.ip[0]!, m.ip[1]!, m.ip[2]!, m.ip[3]!) : '?';
-    return `${m.kind} ${hostPort(addr, m.port)} ${codecs.join(' ')} ${m.direction}`.trim();
+    return cut(`${m.kind} ${hostPort(addr, m.port)} ${codecs.join(' ')} ${m.direction}`.trim(), LADDER_TEXT_LIMITS.sdpLine);
   });
+}
+
+/**
+ * `s`, or its first `max` - 1 characters and '…'. The cut is copied out: a slice would keep the whole
+ * message text it was taken from alive.
+ */
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  return Buffer.from(s.slice(0, max - 1) + '…', 'utf8').toString('utf8');
 }
 
 function hostPort(ip: string, port: number): string {

@@ -9,7 +9,7 @@ import { CallReportFeed } from './call-report-feed.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 
-const LIVE_LIMITS = { ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2000, retainStreams: 4000, totalPoints: 400_000, maxPointsPerStream: 600 };
+const LIVE_LIMITS = { ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2000, retainStreams: 4000, totalPoints: 400_000, maxPointsPerStream: 600, ladderChars: 16_000_000 };
 
 export class LiveCallPageOutput implements Output {
   readonly name = 'live_page';
