@@ -52,6 +52,8 @@ export interface HepCollectorConfig {
   tls?: HepTlsOptions;
   /** Packets kept while the collector is slow or down (drop-oldest beyond). Default 1000. */
   queueSize?: number;
+  /** Bytes those packets may take at most (drop-oldest beyond). Default: no bound but queueSize. */
+  queueBytes?: number;
   /** Label in stats/logs; default `transport://host:port`. */
   name?: string;
 }
@@ -169,7 +171,7 @@ export abstract class HepCollector {
       throw new RangeError(`collector port must be 1..65535, got ${config.port}`);
     }
     this.name = config.name ?? `${config.transport}://${config.host}:${config.port}`;
-    this.queue = new BoundedPacketQueue(config.queueSize ?? 1000);
+    this.queue = new BoundedPacketQueue(config.queueSize ?? 1000, config.queueBytes);
     this.backoffInitialMs = tuning.backoffInitialMs ?? 250;
     this.backoffMaxMs = tuning.backoffMaxMs ?? 30_000;
     this.onEvent = tuning.onEvent ?? (() => {});
@@ -249,8 +251,9 @@ export abstract class HepCollector {
       this.dropped++;
       return;
     }
-    if (this.queue.push(packet) > 0) {
-      this.dropped++;
+    const evicted = this.queue.push(packet);
+    if (evicted > 0) {
+      this.dropped += evicted;
       this.onEvent({ collector: this.name, kind: 'dropped', reason: this.connected ? 'queue full: the collector takes reports slower than they are made' : `queue full while the collector is down (${this.lastError ?? 'not connected'})` });
     }
     this.scheduleFlush();

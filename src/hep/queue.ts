@@ -1,14 +1,20 @@
 /**
- * Fixed-capacity FIFO of encoded packets. When full, push() evicts the OLDEST packet and reports it:
- * during an outage the freshest reports (including the final reports of the most recent calls) survive,
- * and the queue never grows, so memory stays flat however long a collector is down.
+ * Fixed-capacity FIFO of encoded packets, bounded by count and by bytes. When full, push() evicts the
+ * OLDEST packets and reports them: during an outage the freshest reports (including the final reports of
+ * the most recent calls) survive, and the queue never grows, so memory stays flat however long a collector
+ * is down, whatever the packets' sizes (SIP messages of 64 KB as well as reports of 2 KB).
  */
 export class BoundedPacketQueue {
   private readonly ring: (Buffer | undefined)[];
   private head = 0;
   private count = 0;
+  /** Bytes of the packets queued. */
+  bytes = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    readonly maxBytes: number = Number.POSITIVE_INFINITY,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be an integer >= 1, got ${capacity}`);
     this.ring = new Array<Buffer | undefined>(capacity).fill(undefined);
   }
@@ -17,25 +23,26 @@ export class BoundedPacketQueue {
     return this.count;
   }
 
-  /** O(1). Returns 1 when an old packet was evicted to make room, else 0. */
+  /** Returns how many old packets were evicted to make room (0 mostly; O(1) per packet evicted). */
   push(b: Buffer): number {
-    const cap = this.capacity;
-    if (this.count === cap) {
-      this.ring[(this.head + this.count) % cap] = b; // overwrites the oldest slot (== head)
-      this.head = (this.head + 1) % cap;
-      return 1;
+    let evicted = 0;
+    while (this.count > 0 && (this.count === this.capacity || this.bytes + b.length > this.maxBytes)) {
+      this.shift();
+      evicted++;
     }
-    this.ring[(this.head + this.count) % cap] = b;
+    this.ring[(this.head + this.count) % this.capacity] = b;
     this.count++;
-    return 0;
+    this.bytes += b.length;
+    return evicted;
   }
 
   shift(): Buffer | undefined {
     if (this.count === 0) return undefined;
-    const b = this.ring[this.head];
+    const b = this.ring[this.head]!;
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.count--;
+    this.bytes -= b.length;
     return b;
   }
 

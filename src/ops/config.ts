@@ -57,7 +57,7 @@ const collectorSchema = obj(
       },
       { doc: 'TLS options, used when transport is tls.' },
     ),
-    queue_size: int({ doc: 'HEP messages buffered while the collector is slow or reconnecting; oldest dropped beyond. 0 = 2 x rtp.max_streams (at least 10,000): every stream\'s final report fits.', default: 0, min: 0, max: 10_000_000 }),
+    queue_size: int({ doc: 'HEP messages buffered while the collector is slow or reconnecting, in at most 4 KiB per message on average (a report takes about 2.3 KB; SIP messages fill it by bytes first); oldest dropped beyond. 0 = 2 x rtp.max_streams (at least 10,000): every stream\'s final report fits.', default: 0, min: 0, max: 10_000_000 }),
   },
   {
     doc: 'One HEP destination.',

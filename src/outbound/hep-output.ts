@@ -220,6 +220,12 @@ function refusalLogger(log: OutputLog): (reason: string, m: HepSendInput) => voi
 type CollectorSetting = ProbeConfig['hep']['collectors'][number];
 
 /**
+ * Bytes a collector's queue holds per message of its size, on average: a QoS report takes about 2.3 KB, so
+ * a queue of them fills by count; SIP messages (up to 64 KB) fill it by bytes first.
+ */
+export const QUEUE_BYTES_PER_MESSAGE = 4096;
+
+/**
  * A collector's queue holds a burst of reports: every stream's FINAL at shutdown plus an interval's
  * PERIODICs, so by default twice max_streams (at least 10,000).
  */
@@ -236,11 +242,13 @@ function collectorOptions(c: CollectorSetting, index: number, maxStreams: number
       throw new Error(`hep.collectors[${index}].tls.${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
   };
+  const queueSize = c.queueSize > 0 ? c.queueSize : defaultQueueSize(maxStreams);
   return {
     host: c.host,
     port: c.port,
     transport: c.transport,
-    queueSize: c.queueSize > 0 ? c.queueSize : defaultQueueSize(maxStreams),
+    queueSize,
+    queueBytes: queueSize * QUEUE_BYTES_PER_MESSAGE,
     name: `${c.transport}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
     tls:
       c.transport === 'tls'
