@@ -3,19 +3,11 @@
  * that runs for months on a mirror port that carries floods keeps its 2,000 dialogs' ladders in a fixed
  * budget, whatever the messages hold. Heap is measured after full collections.
  */
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { heapAfterGc as heap } from '../heap.js';
 import { CallReportRecorder, DEFAULT_CALL_REPORT_LIMITS, LADDER_TEXT_LIMITS } from '../../src/callreport/index.js';
 import { LiveCallPageOutput } from '../../src/outbound/live-page-output.js';
 
-v8.setFlagsFromString('--expose_gc');
-const gc = runInNewContext('gc') as () => void;
-const heap = () => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
 
 const enc = new TextEncoder();
 const env = (tsMs: number) => ({ ipVersion: 4, srcIp: '10.0.0.1', srcPort: 5060, dstIp: '10.0.0.2', dstPort: 5060, tsMs });

@@ -5,9 +5,8 @@
  * truncated: two calls whose ids share their first bytes never merge. A User-Agent is only shown, so it
  * is cut. Heap is measured after full collections.
  */
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { heapAfterGc as heap } from '../heap.js';
 import { readCaptureBuffer } from '../../src/capture/index.js';
 import { sdpBody, sipRequest, sipResponse, tcpFrame, TcpFlags, text, udpFrame } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
@@ -15,13 +14,6 @@ import { Pipeline } from '../../src/pipeline/index.js';
 import { CallTracker, MAX_MEDIA_PER_SIDE, parseSdp, SDP_TEXT_LIMITS, SIP_VALUE_LIMITS } from '../../src/sip/index.js';
 import { eachPacket, pcapOf } from './helpers.js';
 
-v8.setFlagsFromString('--expose_gc');
-const gc = runInNewContext('gc') as () => void;
-const heap = () => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
 
 const T0 = 1_750_000_000_000;
 const A = '10.0.0.1';
