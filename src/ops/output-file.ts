@@ -17,7 +17,8 @@ export function outputFileProblem(path: string): string | undefined {
   return writable(dir) ? undefined : `the directory ${dir} is not writable: check its permissions or name another directory`;
 }
 
-function statOrUndefined(path: string): Stats | undefined {
+/** The file's status (symbolic links followed), undefined when it does not exist or cannot be reached. */
+export function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {

@@ -4,10 +4,11 @@
  * that keeps the path carries the recorder over, so the page written at stop covers the whole run; one
  * that changes it writes the page so far to the old path and starts another.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { renderCallReportHtml } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
-import { outputFileProblem } from '../ops/output-file.js';
+import { outputFileProblem, statOrUndefined } from '../ops/output-file.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { CallReportFeed } from './call-report-feed.js';
@@ -55,7 +56,10 @@ export class HtmlReportOutput implements Output {
     this.discarded = true;
   }
 
-  /** Writes the page (to a temporary name, then renamed: a reader never sees half a file). */
+  /**
+   * Writes the page: a file to a temporary name, then renamed, so a reader never sees half of it. A
+   * FIFO or device (/dev/stdout) is written in place, as a rename would replace it with a regular file.
+   */
   async close(): Promise<void> {
     if (this.handedOver) return;
     if (this.discarded) {
@@ -63,13 +67,21 @@ export class HtmlReportOutput implements Output {
       return;
     }
     const data = this.feed.recorder.build(this.title, this.intervalS);
-    const tmp = `${this.path}.tmp-${process.pid}`;
+    let tmp: string | undefined;
     try {
-      writeFileSync(tmp, renderCallReportHtml(data));
-      renameSync(tmp, this.path);
+      const html = renderCallReportHtml(data);
+      const existing = statOrUndefined(this.path);
+      if (existing && !existing.isFile()) await writeFile(this.path, html);
+      else {
+        // Through a symbolic link to the file it names: the link stays.
+        const target = existing ? realpathSync(this.path) : this.path;
+        tmp = `${target}.tmp-${process.pid}`;
+        writeFileSync(tmp, html);
+        renameSync(tmp, target);
+      }
       this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length }, 'HTML call report written');
     } catch (err) {
-      rmSync(tmp, { force: true });
+      if (tmp) rmSync(tmp, { force: true });
       this.failed++;
       this.lastError = (err as Error).message;
       this.log.error({ path: this.path, err: this.lastError }, 'HTML call report not written');

@@ -3,8 +3,8 @@
  * filters on files (counted against tcpdump -r), options before the files, the table's formats and
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -92,6 +92,40 @@ describe('report files that cannot be written', () => {
     expect(await exited, stderr).toBe(5);
     expect(stderr).toContain('HTML call report not written');
     expect(readdirSync(dir)).toEqual(['call.html']);
+  });
+});
+
+describe('--html to a path that is not a regular file', () => {
+  const cli = join(root, 'dist/cli.js'); // the page script the report embeds is built beside it
+
+  it('a FIFO: the page goes through it to the program reading it, and the FIFO stays a FIFO', async () => {
+    const fifo = join(mkdtempSync(join(tmp, 'html-fifo-')), 'page');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let page = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (page += d));
+    try {
+      const probe = startCli(cli, ['replay', CALL, '--html', fifo, '--table', 'none', '--no-hep', '--log-level', 'warn']);
+      expect((await probe.exited).code, probe.out.stderr).toBe(0);
+      expect(await until(() => page.includes('</html>'), 20_000), 'the page through the FIFO').toBe(true);
+      expect(page).toMatch(/^<!doctype html>/);
+      expect(statSync(fifo).isFIFO()).toBe(true);
+    } finally {
+      reader.kill();
+    }
+  });
+
+  it('a symbolic link to a file: the page is written to the file it names, and the link stays', () => {
+    const dir = mkdtempSync(join(tmp, 'html-link-'));
+    const target = join(dir, 'report.html');
+    const link = join(dir, 'latest.html');
+    writeFileSync(target, 'old page\n');
+    symlinkSync(target, link);
+    const r = spawnSync(process.execPath, [cli, 'replay', CALL, '--html', link, '--table', 'none', '--no-hep', '--log-level', 'warn'], { env: childEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toMatch(/^<!doctype html>/);
+    expect(readdirSync(dir).sort()).toEqual(['latest.html', 'report.html']);
   });
 });
 
