@@ -4,7 +4,7 @@
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,6 +54,38 @@ describe('stdout carries only what was asked for', () => {
     const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');
+  });
+});
+
+describe('a stream table that cannot be written', () => {
+  /** The replay with standard output on `stdout` (a file descriptor); stderr collected. */
+  const replayTo = (stdout: number, extra: string[] = []) =>
+    spawnSync(process.execPath, [bundle, 'replay', CALL, '--no-hep', '--log-level', 'warn', ...extra], { env: childEnv(), encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'] });
+
+  it('standard output on a full disk (/dev/full): exit 5 and one line saying the table was not written', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = replayTo(full);
+      expect(r.status, r.stderr).toBe(5);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(JSON.parse(r.stderr).msg).toBe('the stream table was not written to standard output: ENOSPC: no space left on device, write');
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  it('--table-out on a full disk: exit 5 and the same one line, no stack trace', () => {
+    const r = replayTo(openSync('/dev/null', 'w'), ['--table-out', '/dev/full']);
+    expect(r.status, r.stderr).toBe(5);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(JSON.parse(r.stderr).msg).toBe('the stream table was not written to /dev/full: ENOSPC: no space left on device, write');
+  });
+
+  it('a reader that went away (| head -1) ends the table, not the run: exit 0, nothing logged', async () => {
+    const p = startCli(bundle, ['replay', CALL, '--no-hep', '--log-level', 'warn']);
+    p.child.stdout.destroy(); // the pipe's reader is gone before the table is written: EPIPE
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(p.out.stderr).toBe('');
   });
 });
 
