@@ -429,6 +429,41 @@ describe('a stop while a pipe or FIFO sends nothing', () => {
     expect(p.out.stdout).toBe('no RTP streams found\n');
   });
 
+  it('--jsonl FIFO that no program reads yet: the replay runs and SIGTERM ends it within the shutdown deadline; a reader that comes later gets every line', async () => {
+    const fifo = join(mkdtempSync(join(tmp, 'jsonl-fifo-')), 'reports');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const args = ['--jsonl', fifo, '--no-hep', '--log-format', 'json', '--set', 'process.shutdown_deadline_ms=1000'];
+    // A call on standard input, kept open: the replay waits for more of it when the signal comes.
+    const child = spawn(process.execPath, [bundle, 'replay', '-', ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = { child, out: { stdout: '', stderr: '' }, exited: new Promise<{ code: number | null }>((resolve) => child.on('exit', (code) => resolve({ code }))) };
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (p.out.stderr += d));
+    child.stdout.resume();
+    let written = false;
+    child.stdin.write(readFileSync(CALL), () => (written = true));
+    try {
+      expect(await until(() => written && p.out.stderr.includes('"msg":"replaying"'), 20_000), p.out.stderr).toBe(true);
+      child.kill('SIGTERM');
+      // Its final reports could not be written, no one reading them: the stop ends at the deadline (1 s).
+      expect(await exitWithin(p, 20_000), p.out.stderr).toBe(1);
+      expect(p.out.stderr).toContain('shutdown deadline exceeded');
+    } finally {
+      child.stdin.destroy();
+      child.kill('SIGKILL');
+    }
+    // The probe first, then the reader (`rtpprobe replay F --jsonl fifo & jq . < fifo`).
+    const q = startCli(bundle, ['replay', CALL, ...args]);
+    expect(await until(() => q.out.stderr.includes('"msg":"replaying"'), 20_000), q.out.stderr).toBe(true);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let lines = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (lines += d));
+    const readerDone = new Promise((resolve) => reader.on('close', resolve));
+    expect(await exitWithin(q, 30_000), q.out.stderr).toBe(0);
+    await readerDone;
+    const direct = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--no-hep', '--log-level', 'warn', '--table', 'none']);
+    expect(lines.split('\n').length).toBe(direct.stdout.split('\n').length);
+    expect(lines.split('\n').length).toBeGreaterThan(5);
+  });
+
   it('tcpdump -w - | replay - on a quiet link: SIGINT measures every packet read, prints the table, exit 0', async () => {
     const data = readFileSync(CALL);
     const child = spawn(process.execPath, [bundle, 'replay', '-', '--no-hep', '--log-format', 'json'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
