@@ -4,11 +4,12 @@
  * that keeps the path carries the recorder over, so the page written at stop covers the whole run; one
  * that changes it writes the page so far to the old path and starts another.
  */
-import { realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, realpathSync, renameSync, rmSync, writeFile as writeFileTo, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { renderCallReportHtml } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
-import { outputFileProblem, statOrUndefined } from '../ops/output-file.js';
+import { FIFO_RETRY_MS, openFifoIfRead, outputFileProblem, statOrUndefined } from '../ops/output-file.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { CallReportFeed } from './call-report-feed.js';
@@ -58,9 +59,10 @@ export class HtmlReportOutput implements Output {
 
   /**
    * Writes the page: a file to a temporary name, then renamed, so a reader never sees half of it. A
-   * FIFO or device (/dev/stdout) is written in place, as a rename would replace it with a regular file.
+   * FIFO or device (/dev/stdout) is written in place, as a rename would replace it with a regular file;
+   * a FIFO once a program reads it, within `deadlineMs`.
    */
-  async close(): Promise<void> {
+  async close(deadlineMs = 0): Promise<void> {
     if (this.handedOver) return;
     if (this.discarded) {
       this.log.info({ path: this.path }, 'HTML call report not written: no input was analysed');
@@ -71,7 +73,8 @@ export class HtmlReportOutput implements Output {
     try {
       const html = renderCallReportHtml(data);
       const existing = statOrUndefined(this.path);
-      if (existing && !existing.isFile()) await writeFile(this.path, html);
+      if (existing?.isFIFO()) await writeFifo(this.path, html, deadlineMs);
+      else if (existing && !existing.isFile()) await writeFile(this.path, html);
       else {
         // Through a symbolic link to the file it names: the link stays.
         const target = existing ? realpathSync(this.path) : this.path;
@@ -86,6 +89,18 @@ export class HtmlReportOutput implements Output {
       this.lastError = (err as Error).message;
       this.log.error({ path: this.path, err: this.lastError }, 'HTML call report not written');
     }
+  }
+}
+
+/** Writes `text` to the FIFO `path` once a program reads it; throws when none does within `deadlineMs`. */
+async function writeFifo(path: string, text: string, deadlineMs: number): Promise<void> {
+  let fd = openFifoIfRead(path);
+  for (const end = Date.now() + deadlineMs; fd === null && Date.now() < end; fd = openFifoIfRead(path)) await sleep(FIFO_RETRY_MS);
+  if (fd === null) throw new Error(`no program read the FIFO within ${deadlineMs} ms (process.shutdown_deadline_ms): start its reader first`);
+  try {
+    await new Promise<void>((resolve, reject) => writeFileTo(fd, text, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,5 @@
-import { closeSync, constants, openSync, statSync, writev as fsWritev } from 'node:fs';
+import { closeSync, openSync, writev as fsWritev } from 'node:fs';
+import { FIFO_RETRY_MS, openFifoIfRead, statOrUndefined } from '../ops/output-file.js';
 
 export interface JsonLinesLog {
   warn(obj: object, msg: string): void;
@@ -16,9 +17,6 @@ export interface JsonLinesOptions {
   /** Write errors and recoveries (rate-limited here: one line per error code per 10 s). */
   log?: JsonLinesLog;
 }
-
-/** How often a FIFO without a reader is tried again. */
-const FIFO_RETRY_MS = 100;
 
 /** Errors after which the same write is retried later: the destination may recover. */
 const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EAGAIN', 'EWOULDBLOCK', 'EINTR', 'EIO', 'ENOBUFS', 'EFBIG']);
@@ -81,7 +79,7 @@ export class JsonLinesOutput {
     } else {
       this.ownsFd = true;
       try {
-        if (!isFifo(target)) this.fd = openSync(target, 'a', 0o640);
+        if (!statOrUndefined(target)?.isFIFO()) this.fd = openSync(target, 'a', 0o640);
         else if (!this.openFifo()) this.fifoTimer = setInterval(() => this.retryFifo(), FIFO_RETRY_MS);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
@@ -98,24 +96,11 @@ export class JsonLinesOutput {
     if (this.timer) this.timer.unref();
   }
 
-  /**
-   * Opens the FIFO if a program reads it (false when none does yet). An open that waited for the reader
-   * would hold the event loop (no signal handled) or a thread-pool thread (and with it the process's exit).
-   */
+  /** Opens the FIFO if a program reads it (false when none does yet). */
   private openFifo(): boolean {
-    let probe: number;
-    try {
-      probe = openSync(this.target, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENXIO') return false; // no reader yet
-      throw err;
-    }
-    try {
-      // The reader is there, so this open returns at once; its writes wait for the reader as a FIFO's do.
-      this.fd = openSync(this.target, 'a');
-    } finally {
-      closeSync(probe);
-    }
+    const fd = openFifoIfRead(this.target);
+    if (fd === null) return false;
+    this.fd = fd;
     return true;
   }
 
@@ -316,13 +301,5 @@ export class JsonLinesOutput {
       if (this.writing) await new Promise<void>((r) => this.idleWaiters.push(r));
       closeSync(this.fd);
     }
-  }
-}
-
-function isFifo(path: string): boolean {
-  try {
-    return statSync(path).isFIFO();
-  } catch {
-    return false;
   }
 }

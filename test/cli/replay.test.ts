@@ -147,6 +147,18 @@ describe('--html to a path that is not a regular file', () => {
     }
   });
 
+  it('a FIFO no program reads: the page is given up at the shutdown deadline, exit 5 with the reason; the FIFO stays', async () => {
+    const fifo = join(mkdtempSync(join(tmp, 'html-fifo-unread-')), 'page');
+    execFileSync('mkfifo', [fifo]);
+    const probe = startCli(cli, ['replay', CALL, '--html', fifo, '--table', 'none', '--no-hep', '--log-level', 'warn', '--set', 'process.shutdown_deadline_ms=1000']);
+    let exit: { code: number | null } | undefined;
+    void probe.exited.then((e) => (exit = e));
+    if (!(await until(() => exit !== undefined, 20_000))) probe.child.kill('SIGKILL');
+    expect(exit?.code, probe.out.stderr).toBe(5);
+    expect(probe.out.stderr).toContain('no program read the FIFO within 1000 ms (process.shutdown_deadline_ms): start its reader first');
+    expect(statSync(fifo).isFIFO()).toBe(true);
+  });
+
   it('a symbolic link to a file: the page is written to the file it names, and the link stays', () => {
     const dir = mkdtempSync(join(tmp, 'html-link-'));
     const target = join(dir, 'report.html');
