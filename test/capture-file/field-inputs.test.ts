@@ -121,6 +121,17 @@ describe('a capture cut short (a killed tcpdump)', () => {
   });
 });
 
+describe('a file whose read fails (a failing disk: EIO)', () => {
+  // /proc/self/mem is a file of the reading process whose read at offset 0 (never mapped) fails with EIO.
+  it('one line naming the file, the byte and the error, exit 4; the files after it are still read', () => {
+    const r = runCliSync(bundle, ['replay', '/proc/self/mem', CAPTURE, '--no-hep', '--log-level', 'warn']);
+    expect(r.status, r.stderr).toBe(4);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(JSON.parse(r.stderr).msg).toBe('/proc/self/mem: at byte 0: read error (EIO: i/o error, read): check the disk or file system it is on');
+    expect(r.stdout).toBe(plain);
+  });
+});
+
 describe('SIP with a Call-ID or tag past its bound', () => {
   it('one warning per file counts the messages refused; the calls beside them are tracked', () => {
     const file = join(tmp, 'long-call-ids.pcap');
