@@ -19,7 +19,7 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
-import { outputFileProblem } from './ops/output-file.js';
+import { inputNamedBy, outputFileProblem } from './ops/output-file.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
@@ -407,7 +407,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
-      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
+      if (!checkOutputFiles(io, flags, split.files.filter((f) => f !== STDIN))) return io.exit(ExitCode.USAGE);
       if (config.capture.filter && !checkFilter(io, config.capture.filter)) return io.exit(ExitCode.USAGE);
       const sizes = split.files.map(regularFileSize);
       const total = sizes.every((n) => n !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : 0;
@@ -720,10 +720,14 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
 }
 
 /** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written. */
-function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string }): boolean {
-  const files: Array<[string, string | undefined]> = [['--jsonl', flags.jsonl === '-' || flags.jsonl === 'stdout' ? undefined : flags.jsonl], ['--html', flags.html]];
+function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tableOut?: string }, inputs: string[] = []): boolean {
+  const toFile = (path: string | undefined) => (path === '-' || path === 'stdout' ? undefined : path);
+  const files: Array<[string, string | undefined]> = [['--jsonl', toFile(flags.jsonl)], ['--html', flags.html], ['--table-out', toFile(flags.tableOut)]];
   for (const [option, path] of files) {
-    const problem = path === undefined ? undefined : outputFileProblem(path);
+    if (path === undefined) continue;
+    const input = inputNamedBy(path, inputs);
+    // --table-out is checked for what it can be opened as when it is opened.
+    const problem = input !== undefined ? `is ${input}, a capture this replay reads: name another file` : option === '--table-out' ? undefined : outputFileProblem(path);
     if (problem) {
       io.err(`rtpprobe: ${option} ${path}: ${problem}\n`);
       return false;

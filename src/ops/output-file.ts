@@ -17,6 +17,19 @@ export function outputFileProblem(path: string): string | undefined {
   return writable(dir) ? undefined : `the directory ${dir} is not writable: check its permissions or name another directory`;
 }
 
+/**
+ * The input among `inputs` that `output` names (the same file, through a link or another path too), if
+ * any: a report written there would destroy the capture it is made from.
+ */
+export function inputNamedBy(output: string, inputs: string[]): string | undefined {
+  const out = statOrUndefined(output);
+  if (!out?.isFile()) return undefined;
+  return inputs.find((path) => {
+    const input = statOrUndefined(path);
+    return input !== undefined && input.dev === out.dev && input.ino === out.ino;
+  });
+}
+
 /** The file's status (symbolic links followed), undefined when it does not exist or cannot be reached. */
 export function statOrUndefined(path: string): Stats | undefined {
   try {

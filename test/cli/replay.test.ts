@@ -101,6 +101,24 @@ describe('report files that cannot be written', () => {
     expect(readdirSync(dir)).toEqual(['call.html']);
   });
 
+  it('--table-out, --html or --jsonl naming a capture it reads (or a link to it): exit 2 before anything is written, the capture intact', () => {
+    const dir = mkdtempSync(join(tmp, 'output-is-input-'));
+    const capture = join(dir, 'day.pcap');
+    copyFileSync(CALL, capture);
+    const link = join(dir, 'latest.pcap');
+    symlinkSync(capture, link);
+    const before = readFileSync(capture);
+    for (const option of ['--table-out', '--html', '--jsonl']) {
+      for (const out of [capture, link]) {
+        const r = runCliSync(bundle, ['replay', CLEAN, capture, option, out, '--no-hep']);
+        expect(r.status, `${option} ${out}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toBe(`rtpprobe: ${option} ${out}: is ${capture}, a capture this replay reads: name another file\n`);
+        expect(r.stdout).toBe('');
+        expect(readFileSync(capture).equals(before), `${option} ${out}`).toBe(true);
+      }
+    }
+  });
+
   it('--jsonl and --html in a directory that does not exist: exit 2, one line naming the option and the directory', () => {
     const missing = join(tmp, 'no-such-dir');
     for (const option of ['--jsonl', '--html']) {
