@@ -719,7 +719,7 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
   }
 }
 
-/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written. */
+/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written, or a report file is one of `inputs`. */
 function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tableOut?: string }, inputs: string[] = []): boolean {
   const toFile = (path: string | undefined) => (path === '-' || path === 'stdout' ? undefined : path);
   const files: Array<[string, string | undefined]> = [['--jsonl', toFile(flags.jsonl)], ['--html', flags.html], ['--table-out', toFile(flags.tableOut)]];
