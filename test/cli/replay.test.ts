@@ -75,10 +75,15 @@ describe('a stream table that cannot be written', () => {
   });
 
   it('--table-out on a full disk: exit 5 and the same one line, no stack trace', () => {
-    const r = replayTo(openSync('/dev/null', 'w'), ['--table-out', '/dev/full']);
-    expect(r.status, r.stderr).toBe(5);
-    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-    expect(JSON.parse(r.stderr).msg).toBe('the stream table was not written to /dev/full: ENOSPC: no space left on device, write');
+    const devNull = openSync('/dev/null', 'w');
+    try {
+      const r = replayTo(devNull, ['--table-out', '/dev/full']);
+      expect(r.status, r.stderr).toBe(5);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(JSON.parse(r.stderr).msg).toBe('the stream table was not written to /dev/full: ENOSPC: no space left on device, write');
+    } finally {
+      closeSync(devNull);
+    }
   });
 
   it('a reader that went away (| head -1) ends the table, not the run: exit 0, nothing logged', async () => {
@@ -462,9 +467,9 @@ describe('a stop while a pipe or FIFO sends nothing', () => {
   it('--jsonl FIFO that no program reads yet: the replay runs and SIGTERM ends it within the shutdown deadline; a reader that comes later gets every line', async () => {
     const fifo = join(mkdtempSync(join(tmp, 'jsonl-fifo-')), 'reports');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    const args = ['--jsonl', fifo, '--no-hep', '--log-format', 'json', '--set', 'process.shutdown_deadline_ms=1000'];
+    const args = ['--jsonl', fifo, '--no-hep', '--log-format', 'json'];
     // A call on standard input, kept open: the replay waits for more of it when the signal comes.
-    const child = spawn(process.execPath, [bundle, 'replay', '-', ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bundle, 'replay', '-', ...args, '--set', 'process.shutdown_deadline_ms=1000'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const p = { child, out: { stdout: '', stderr: '' }, exited: new Promise<{ code: number | null }>((resolve) => child.on('exit', (code) => resolve({ code }))) };
     child.stderr.setEncoding('utf8').on('data', (d: string) => (p.out.stderr += d));
     child.stdout.resume();
@@ -480,8 +485,8 @@ describe('a stop while a pipe or FIFO sends nothing', () => {
       child.stdin.destroy();
       child.kill('SIGKILL');
     }
-    // The probe first, then the reader (`rtpprobe replay F --jsonl fifo & jq . < fifo`).
-    const q = startCli(bundle, ['replay', CALL, ...args]);
+    // The probe first, then the reader (`rtpprobe replay F --jsonl fifo & jq . < fifo`), within the deadline.
+    const q = startCli(bundle, ['replay', CALL, ...args, '--set', 'process.shutdown_deadline_ms=30000']);
     expect(await until(() => q.out.stderr.includes('"msg":"replaying"'), 20_000), q.out.stderr).toBe(true);
     const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
     let lines = '';
