@@ -96,11 +96,16 @@ export class MediaFaultMonitor implements CallFaultEvents {
     if (sil.shouldPause(slot, last, now)) {
       const snap = this.snapshot(slot);
       sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
-      this.streamReport(slot, 'ALERT', SILENCE_RULE);
+      // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
+      // that ended, so its pause is measured when it resumes but never paged while it lasts.
+      if (this.p.ctx.binding[slot] >= 0 && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
-      this.streamReport(slot, 'CLEARED', SILENCE_RULE, sil.lastPauseMs, end === PauseEnd.silence ? 0 : 1);
+      if (sil.alerted[slot] === 1) {
+        sil.alerted[slot] = 0;
+        this.streamReport(slot, 'CLEARED', SILENCE_RULE, sil.lastPauseMs, end === PauseEnd.silence ? 0 : 1);
+      }
     }
     const cf = this.callFaults;
     if (cf === null) {
@@ -133,15 +138,17 @@ export class MediaFaultMonitor implements CallFaultEvents {
     return this.p.snap;
   }
 
-  private streamReport(slot: number, kind: 'ALERT' | 'CLEARED', rule: string, pauseMs?: number, pauseWasLoss?: number): void {
+  /** False when the unknown-Call-ID policy withheld the report. */
+  private streamReport(slot: number, kind: 'ALERT' | 'CLEARED', rule: string, pauseMs?: number, pauseWasLoss?: number): boolean {
     const snap = this.snapshot(slot);
     const out = this.p.reporter.faultReport(snap, this.p.input(slot), kind, rule, this.nowMs);
-    if (out === null) return;
+    if (out === null) return false;
     if (pauseMs !== undefined) {
       out.report.CURRENT_SILENCE_MS = round3(pauseMs);
       out.report.PAUSE_WAS_LOSS = pauseWasLoss ?? 0;
     }
     this.p.emit(out);
+    return true;
   }
 
   // ------------------------------------------------------------ CallFaultEvents

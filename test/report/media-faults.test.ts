@@ -236,6 +236,31 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   });
 });
 
+describe('silence of streams no SIP describes', () => {
+  it('a stream that stops is not alerted as a silence before its timeout; a pause it resumes from counts as a silence, unalerted', async () => {
+    const C = { ip: '10.3.0.30', port: 42000, ssrc: 0x3333cccc };
+    const D = { ip: '10.4.0.40', port: 52000, ssrc: 0x4444dddd };
+    const t = new CaptureTimeline();
+    background(t, T0 + 25_000);
+    // A -> B: 4 s of RTP, then nothing (the call ended; its BYE was not captured): FINAL at the 10 s timeout.
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    // C -> D: 4 s, a 7 s pause with the sequence continuing (a silence), then 5 s more.
+    const c = t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: C.ssrc, seq: 1, ts: 0, count: 200 });
+    t.rtp(T0 + 4100 + 7000, C.ip, C.port, D.ip, D.port, { ssrc: C.ssrc, seq: c.seq, ts: c.ts + 350 * 160, count: 250 });
+    const file = join(dir, 'no-sip-pauses.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig((cfg) => void (cfg.rtp.silenceTimeoutS = 10)));
+    const cd = (r: E2eReport) => r.SRC_IP === C.ip && r.DST_IP === D.ip;
+    const endAB = reports.find((r) => r.TYPE === 'FINAL' && ab(r))!;
+    const endCD = reports.find((r) => r.TYPE === 'FINAL' && cd(r))!;
+    // Both streams were measured and ended; the one that stopped ended at its timeout, not at the end of input.
+    expect(endAB).toMatchObject({ TOTAL_PK: 200, SILENCES: 0 });
+    expect(endAB.REPORT_TS as number).toBeLessThan(Math.floor((T0 + 25_000) / 1000));
+    expect(endCD).toMatchObject({ TOTAL_PK: 450, SILENCES: 1, MAX_SILENCE_MS: 7020, PACKET_LOSS: 0 });
+    expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
+  });
+});
+
 describe('silences in a public capture, against tshark', () => {
   it("SIP_CALL_RTP_G711.pcap: the 5.8 s pause of SSRC 0xD2BD4E3E on both legs is a silence as long as tshark's Max Delta", async () => {
     const file = new URL('../../../shared/captures/SIP_CALL_RTP_G711.pcap', import.meta.url).pathname;
