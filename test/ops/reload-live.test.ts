@@ -309,7 +309,7 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one nothing of it, even when the stream ends', async () => {
+  it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one an ALERT (reconfigured) at the switch and its CLEARED when the stream ends', async () => {
     const [before, after] = [await receiver(), await receiver()];
     const port = await freeEvenUdpPort();
     writeConfig(before.url);
@@ -322,14 +322,15 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     await waitFor(() => before.got.length === 1, 30_000, 'the ALERT');
     writeConfig(after.url);
     probe.kill('SIGHUP');
-    await waitFor(() => before.got.length === 2, 30_000, 'the CLEARED at the old receiver');
+    await waitFor(() => before.got.length === 2 && after.got.length === 1, 30_000, 'the CLEARED at the old receiver, the ALERT at the new one');
     expect(before.got).toEqual(['ALERT lossy null', 'CLEARED lossy reconfigured']);
-    // The rule goes on firing; the stream ends at the stop (its CLEARED stream-ended is the old receiver's).
+    expect(after.got).toEqual(['ALERT lossy reconfigured']);
+    // The rule goes on firing; the stream ends at the stop: its CLEARED goes to the new receiver.
     sender.kill('SIGKILL');
     probe.kill('SIGTERM');
     expect(await exit).toBe(0);
     expect(log).toContain('"msg":"alert lossy cleared (stream ended)"');
-    expect(after.got).toEqual([]);
+    expect(after.got).toEqual(['ALERT lossy reconfigured', 'CLEARED lossy stream-ended']);
     expect(before.got).toHaveLength(2);
   });
 });
