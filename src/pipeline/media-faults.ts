@@ -3,7 +3,7 @@ import type { CallTracker, MediaBinding } from '../sip/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, SILENCE_RULE, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
-import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, QosReport, WatchedCall } from '../report/index.js';
+import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, ClearReason, QosReport, WatchedCall } from '../report/index.js';
 import type { CallView } from './call-view.js';
 import type { ReportTarget } from './report-sink.js';
 import type { StreamContexts } from './stream-context.js';
@@ -165,8 +165,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
     });
   }
 
-  cleared(call: WatchedCall, fault: string, dir: number, nowMs: number): void {
-    if (fault === CALL_FAULT_NO_MEDIA) return this.callReport(call, 'CLEARED', fault, nowMs);
+  cleared(call: WatchedCall, fault: string, dir: number, nowMs: number, reason: ClearReason): void {
+    if (fault === CALL_FAULT_NO_MEDIA) return this.callReport(call, 'CLEARED', fault, nowMs, reason);
     const oneWay = this.p.reporter.oneWay;
     this.forStreamsOf(call.callIndex, dir, (slot) => {
       if (oneWay[slot] === 0) return;
@@ -184,8 +184,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
     });
   }
 
-  private callReport(w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): void {
-    if (this.tracker !== null) this.noMedia.send(this.tracker, w, kind, rule, nowMs);
+  private callReport(w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number, reason?: ClearReason): void {
+    if (this.tracker !== null) this.noMedia.send(this.tracker, w, kind, rule, nowMs, reason);
   }
 }
 
@@ -201,11 +201,12 @@ export class NoMediaReports {
     private readonly nodeName: string,
   ) {}
 
-  send(tracker: CallTracker, w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): void {
+  /** `reason`: of a CLEARED (CLEAR_REASON). */
+  send(tracker: CallTracker, w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number, reason?: ClearReason): void {
     let input = this.sent.get(w.callIndex);
     if (kind === 'CLEARED') {
       this.sent.delete(w.callIndex);
-      if (input !== undefined) this.emit(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
+      if (input !== undefined) this.emit(buildNoMediaReport(kind, input, rule, nowMs, reason), input, nowMs);
       return;
     }
     const call = tracker.call(w.callIndex);

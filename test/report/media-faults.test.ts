@@ -112,7 +112,7 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(alert).toMatchObject({ CORRELATION_ID: 'no-media@gen', NO_MEDIA: 1, SSRC: 0, SRC_IP: B.ip, SRC_PORT: B.port, DST_IP: A.ip, DST_PORT: A.port });
     expect(alert.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
     expect(alert.NO_MEDIA_MS as number).toBeLessThan(6100);
-    expect(cleared).toMatchObject({ NO_MEDIA: 0, SRC_IP: B.ip, DST_IP: A.ip });
+    expect(cleared).toMatchObject({ NO_MEDIA: 0, SRC_IP: B.ip, DST_IP: A.ip, CLEAR_REASON: 'rule' });
     expect(cleared.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(8000);
     expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
   });
@@ -122,12 +122,14 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     const nm = alerts(reports, 'no-media');
     expect(nm.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
     expect(nm[0]).toMatchObject({ REPORT_START: (T0 + 50) / 1000 });
+    // Media never came: the call's end, not the condition, cleared it.
+    expect(nm[1]).toMatchObject({ NO_MEDIA: 0, CLEAR_REASON: 'stream-ended' });
     const events: string[] = [];
-    const live = new LiveState({ onAlert: (e) => events.push(`${e.event} ${e.rule}`) });
+    const live = new LiveState({ onAlert: (e) => events.push(e.event === 'CLEARED' ? `${e.event} ${e.rule} ${e.reason}` : `${e.event} ${e.rule}`) });
     live.observe(nm[0]);
     expect(live.streams()).toHaveLength(1);
     live.observe(nm[1]);
-    expect(events).toEqual(['ALERT no-media', 'CLEARED no-media']);
+    expect(events).toEqual(['ALERT no-media', 'CLEARED no-media stream-ended']);
     expect(live.streams()).toHaveLength(0);
   });
 
@@ -347,6 +349,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
     expect(nm[0]!.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
     expect(nm[1]!.NO_MEDIA_MS as number).toBeLessThan(8050 + 2100);
+    expect(nm[1]).toMatchObject({ CLEAR_REASON: 'rule' }); // media arrived
     // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { CallTracker } from '../../sip/index.js';
 import { callTrackerOptions } from '../pipeline.js';
 import { sipMessageHook, type SipTarget } from '../sip-out.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults } from '../../report/index.js';
-import type { CallFaultEvents, WatchedCall } from '../../report/index.js';
+import type { CallFaultEvents, ClearReason, WatchedCall } from '../../report/index.js';
 import { NoMediaReports, type MediaFaultLimits } from '../media-faults.js';
 import type { ReportTarget } from '../report-sink.js';
 import type { ForwardedSip, MainToWorker } from './messages.js';
@@ -57,12 +57,12 @@ export class SignallingOwner {
     if (reports) {
       const faults = new CallFaults({ noMediaMs: config.reports.faults.noMediaS * 1000, oneWayMs: 0 }, Math.max(1, config.sip.maxCalls));
       const out = new NoMediaReports(reports.target, reports.nodeName);
-      const send = (w: WatchedCall, fault: string, kind: 'ALERT' | 'CLEARED', nowMs: number) => {
-        if (fault === CALL_FAULT_NO_MEDIA) out.send(this.calls, w, kind, fault, nowMs);
+      const send = (w: WatchedCall, fault: string, kind: 'ALERT' | 'CLEARED', nowMs: number, reason?: ClearReason) => {
+        if (fault === CALL_FAULT_NO_MEDIA) out.send(this.calls, w, kind, fault, nowMs, reason);
       };
       const events: CallFaultEvents = {
         started: (w, fault, _dir, nowMs) => send(w, fault, 'ALERT', nowMs),
-        cleared: (w, fault, _dir, nowMs) => send(w, fault, 'CLEARED', nowMs),
+        cleared: (w, fault, _dir, nowMs, reason) => send(w, fault, 'CLEARED', nowMs, reason),
         exempt: (callIndex) => this.calls.mediaOneWayBySdp(callIndex),
       };
       this.faults = { calls: faults, reports: out, events };
