@@ -97,8 +97,9 @@ export class MediaFaultMonitor implements CallFaultEvents {
       const snap = this.snapshot(slot);
       sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
       // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
-      // that ended, so its pause is measured when it resumes but never paged while it lasts.
-      if (this.p.ctx.binding[slot] >= 0 && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
+      // that ended, and a call its SDP put on hold stops media by design. Such a pause is measured when
+      // the stream resumes but never paged while it lasts.
+      if (this.mediaDue(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
@@ -126,6 +127,12 @@ export class MediaFaultMonitor implements CallFaultEvents {
       const other = this.tracker.callIndexOf(b.otherLegCallId);
       if (other >= 0) cf.sharedMedia(other, last);
     }
+  }
+
+  /** The stream belongs to a call whose latest SDP has its media flowing both ways (not on hold). */
+  private mediaDue(slot: number): boolean {
+    const b = this.bindingOf(slot);
+    return b !== null && b.direction === 'sendrecv' && !b.onHold;
   }
 
   private bindingOf(slot: number): MediaBinding | null {

@@ -47,7 +47,7 @@ function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(
  * An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. `forked`:
  * another branch of the INVITE (To tag 'busy') answers 486 at T0 + 20 ms, before B's 200 OK.
  */
-async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false): Promise<E2eReport[]> {
+async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number, dialog: DialogWriter) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false): Promise<E2eReport[]> {
   const t = new CaptureTimeline();
   background(t, T0 + byeAt);
   const d = answeredCall(t, `${name}@gen`, sdpB);
@@ -56,7 +56,7 @@ async function replayCall(name: string, byeAt: number, media: (t: CaptureTimelin
     t.sip(T0 + 20, '10.2.0.99', A.ip, sipResponse(486, { ...tags, cseqMethod: 'INVITE' }));
     t.sip(T0 + 21, A.ip, '10.2.0.99', sipRequest('ACK', 'sip:peer@example.com', tags));
   }
-  media(t, T0 + 100);
+  media(t, T0 + 100, d);
   const bc = d.bye(T0 + byeAt);
   d.respond(T0 + byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
   const file = join(dir, `${name}.pcap`);
@@ -200,6 +200,32 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(alert.REPORT_END as number).toBeCloseTo(lastBefore + (alert.CURRENT_SILENCE_MS as number) / 1000, 3);
     expect(alert.REPORT_TS).toBe(Math.floor(alert.REPORT_END as number));
   });
+
+  for (const [how, held, answer] of [
+    ['sendonly, answered recvonly', 'sendonly', 'recvonly'],
+    ['inactive, answered inactive', 'inactive', 'inactive'],
+  ] as const) {
+    it(`a call put on hold by re-INVITE (${how}) for 8 s: no silence alert for the media the hold stopped`, async () => {
+      const reports = await replayCall(`hold-${held}`, 16_000, (t, s, dialog) => {
+        const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+        const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+        // At +3 s A holds the call; at +11 s it takes it back (sendrecv) and both directions go on.
+        const c = dialog.invite(s + 3000, audio(A.ip, A.port, held), { reinvite: true });
+        dialog.respond(s + 3020, 200, c, audio(B.ip, B.port, answer));
+        dialog.ack(s + 3030, c);
+        const r = dialog.invite(s + 11_000, audio(A.ip, A.port), { reinvite: true });
+        dialog.respond(s + 11_020, 200, r, audio(B.ip, B.port));
+        dialog.ack(s + 11_030, r);
+        // Music on hold from A while held, when A only sends.
+        if (held === 'sendonly') t.rtp(s + 3000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts, count: 400 });
+        else t.rtp(s + 11_040, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 400 * 160, count: 200 });
+        t.rtp(s + 11_045, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 400 * 160, count: 200 });
+      });
+      // The streams were measured through the hold (both resumed in the same stream).
+      expect(reports.filter((r) => r.TYPE === 'HANGUP').length).toBe(2);
+      expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
+    });
+  }
 
   it('thresholds come from reports.faults; 0 turns a check off', async () => {
     const t = new CaptureTimeline();
