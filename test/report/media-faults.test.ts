@@ -331,6 +331,35 @@ describe('no-media in public captures', () => {
   });
 });
 
+/** A capture through a signalling owner and one media worker's pipeline (no threads): the reports of each. */
+function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker: QosReport[] } {
+  const batch = recordsBatch(t.records());
+  const config = defaultConfig();
+  const fromOwner: QosReport[] = [];
+  const fromWorker: QosReport[] = [];
+  const pending: MainToWorker[] = [];
+  const owner = new SignallingOwner(config, (m) => pending.push(m), undefined, { target: { qos: (r) => fromOwner.push(r), rtcp: () => {} }, nodeName: 'n' });
+  let mirror!: BindingMirror;
+  const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+  let nextMs = 0;
+  for (let i = 0; i < batch.count; i++) {
+    const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
+    if (ms >= nextMs) {
+      // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
+      nextMs = ms + 1000;
+      const touched = mirror.takeTouched();
+      if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
+      owner.expire(ms);
+    }
+    for (const m of pending.splice(0)) mirror.apply(m);
+    worker.processPacket(batch, i);
+    const sip = mirror.takeSip();
+    for (const s of sip ?? []) owner.onSip(s);
+  }
+  worker.finish();
+  return { fromOwner, fromWorker };
+}
+
 describe('no-media in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
   it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts", () => {
     const t = new CaptureTimeline();
@@ -347,30 +376,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
     t.rtp(T0 + 200, D.ip, D.port, C.ip, C.port, { ssrc: 0x33, seq: 1, ts: 0, count: 600 });
     d2.respond(T0 + 3000, 200, c2, audio(D.ip, D.port));
-    const batch = recordsBatch(t.records());
-
-    const config = defaultConfig();
-    const fromOwner: QosReport[] = [];
-    const fromWorker: QosReport[] = [];
-    const pending: MainToWorker[] = [];
-    const owner = new SignallingOwner(config, (m) => pending.push(m), undefined, { target: { qos: (r) => fromOwner.push(r), rtcp: () => {} }, nodeName: 'n' });
-    let mirror!: BindingMirror;
-    const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
-    let nextMs = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
-      if (ms >= nextMs) {
-        // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
-        nextMs = ms + 1000;
-        const touched = mirror.takeTouched();
-        if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
-        owner.expire(ms);
-      }
-      for (const m of pending.splice(0)) mirror.apply(m);
-      worker.processPacket(batch, i);
-      const sip = mirror.takeSip();
-      for (const s of sip ?? []) owner.onSip(s);
-    }
+    const { fromOwner, fromWorker } = inWorkerMode(t);
     const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
     expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
     expect(nm[0]!.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
@@ -378,6 +384,43 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     expect(nm[1]).toMatchObject({ CLEAR_REASON: 'rule' }); // media arrived
     // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
+  });
+});
+
+describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
+  it('pages the pause of a call that is up, not that of a call on hold nor of a stream no SIP describes', () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 25_000);
+    // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
+    // Both end by BYE at +16 s. E -> F: no SIP, 4 s of RTP, then nothing.
+    const C = { ip: '10.1.0.11', port: 41000 };
+    const D = { ip: '10.2.0.21', port: 51000 };
+    const E = { ip: '10.3.0.30', port: 42000 };
+    const F = { ip: '10.4.0.40', port: 52000 };
+    const up = answeredCall(t, 'up@gen');
+    const a = t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    t.rtp(T0 + 4100 + 7000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 350 * 160, count: 250 });
+    up.bye(T0 + 16_200);
+    const held = new DialogWriter(t, 'held@gen', C.ip, D.ip);
+    const c = held.invite(T0, audio(C.ip, C.port));
+    held.respond(T0 + 50, 200, c, audio(D.ip, D.port));
+    held.ack(T0 + 60, c);
+    const h = held.invite(T0 + 3100, audio(C.ip, C.port, 'inactive'), { reinvite: true });
+    held.respond(T0 + 3120, 200, h, audio(D.ip, D.port, 'inactive'));
+    held.ack(T0 + 3130, h);
+    const r = held.invite(T0 + 11_100, audio(C.ip, C.port), { reinvite: true });
+    held.respond(T0 + 11_120, 200, r, audio(D.ip, D.port));
+    held.ack(T0 + 11_130, r);
+    const cd = t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 11_140, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: cd.seq, ts: cd.ts + 400 * 160, count: 250 });
+    held.bye(T0 + 16_300);
+    t.rtp(T0 + 100, E.ip, E.port, F.ip, F.port, { ssrc: 0x66, seq: 1, ts: 0, count: 200 });
+    const { fromWorker } = inWorkerMode(t);
+    expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
+    // The pauses that were not paged still count as silences of their streams.
+    const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
+    expect(end(C.ip)).toMatchObject({ SILENCES: 1 });
+    expect(end(E.ip)).toMatchObject({ TOTAL_PK: 200, SILENCES: 0 });
   });
 });
 
