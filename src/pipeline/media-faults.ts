@@ -97,9 +97,10 @@ export class MediaFaultMonitor implements CallFaultEvents {
       const snap = this.snapshot(slot);
       sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
       // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
-      // that ended, and a call its SDP put on hold stops media by design. Such a pause is measured when
-      // the stream resumes but never paged while it lasts.
-      if (this.mediaDue(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
+      // that ended, and a call its SDP put on hold stops media by design. A sender whose last packet was
+      // comfort noise said it went silent (DTX). Such a pause is measured when the stream resumes but
+      // never paged while it lasts.
+      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureTimeline, DialogWriter, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
+import { CaptureTimeline, DialogWriter, rtp, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { decodeHep3Strict, encodeHep3 } from '../../src/hep/index.js';
@@ -180,6 +180,22 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(endA).toMatchObject({ SILENCES: 1, PACKET_LOSS: 0 });
     expect(endA).toMatchObject({ MAX_SILENCE_MS: 7020, SILENCE_MS: 7020 });
     expect(endB).toMatchObject({ SILENCES: 0, SILENCE_MS: 0, PACKET_LOSS: 350 });
+  });
+
+  it('a pause after a comfort noise packet (RFC 3389: the sender went silent, DTX) counts as a silence and is not paged; the same pause without it is', async () => {
+    const reports = await replayCall('dtx', 16_500, (t, s) => {
+      // Both directions talk 3 s and pause 7 s, the sequence continuing. a -> b sends one CN packet
+      // (PT 13, a noise level byte) as its last before the pause; b -> a just stops.
+      const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+      t.add(s + 3000, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 13, seq: a.seq, ts: a.ts, ssrc: A.ssrc, payload: Uint8Array.of(60) })));
+      t.rtp(s + 10_000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: (a.seq + 1) & 0xffff, ts: a.ts + 350 * 160, count: 250 });
+      const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+      t.rtp(s + 10_005, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 350 * 160, count: 250 });
+    });
+    expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${B.ip}`, `CLEARED ${B.ip}`]);
+    const endA = reports.find((r) => r.TYPE === 'HANGUP' && ab(r))!;
+    expect(endA).toMatchObject({ SILENCES: 1, PACKET_LOSS: 0 });
+    expect(endA.MAX_SILENCE_MS as number).toBeGreaterThanOrEqual(7000);
   });
 
   it("a silence ALERT after the interval report closed the stream's last packets reports the pause so far as its period", async () => {
