@@ -97,7 +97,7 @@ export class MediaFaultMonitor implements CallFaultEvents {
       const snap = this.snapshot(slot);
       sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
       // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
-      // that ended, and a call its SDP put on hold stops media by design. A sender whose last packet was
+      // that ended; early media of a call still ringing, and a call its SDP put on hold, stop by design. A sender whose last packet was
       // comfort noise said it went silent (DTX). Such a pause is measured when the stream resumes but
       // never paged while it lasts.
       if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
@@ -130,10 +130,10 @@ export class MediaFaultMonitor implements CallFaultEvents {
     }
   }
 
-  /** The stream belongs to a call whose latest SDP has its media flowing both ways (not on hold). */
+  /** The stream belongs to an answered call whose latest SDP has its media flowing both ways (not on hold). */
   private mediaDue(slot: number): boolean {
     const b = this.bindingOf(slot);
-    return b !== null && b.direction === 'sendrecv' && !b.onHold;
+    return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
   }
 
   private bindingOf(slot: number): MediaBinding | null {

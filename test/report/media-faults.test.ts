@@ -198,6 +198,27 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(endA.MAX_SILENCE_MS as number).toBeGreaterThanOrEqual(7000);
   });
 
+  it('early media that pauses while the call rings (183, answered 10 s later) is not paged; the pause counts as a silence', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 15_000);
+    const d = new DialogWriter(t, 'ringing@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 183, c, audio(B.ip, B.port));
+    // Ringback from B for 2 s, nothing for 8 s, the answer, then the call's media both ways.
+    const b = t.rtp(T0 + 100, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 100 });
+    d.respond(T0 + 10_000, 200, c, audio(B.ip, B.port));
+    d.ack(T0 + 10_010, c);
+    t.rtp(T0 + 10_100, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 400 * 160, count: 200 });
+    t.rtp(T0 + 10_105, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    const bc = d.bye(T0 + 14_500);
+    d.respond(T0 + 14_510, 200, bc, null, { method: 'BYE', toCaller: true });
+    const file = join(dir, 'ringing.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig());
+    expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
+    expect(reports.find((r) => r.TYPE === 'HANGUP' && ba(r))).toMatchObject({ TOTAL_PK: 300, SILENCES: 1 });
+  });
+
   it("a silence ALERT after the interval report closed the stream's last packets reports the pause so far as its period", async () => {
     const reports = await replayCall('pause-after-report', 20_000, (t, s) => {
       // Both directions pause from +7980 ms to +14980 ms: the interval report due at +10 s comes first,
@@ -404,7 +425,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
 });
 
 describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it('pages the pause of a call that is up, not that of a call on hold nor of a stream no SIP describes', () => {
+  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing nor of a stream no SIP describes', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 25_000);
     // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
@@ -431,12 +452,24 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     t.rtp(T0 + 11_140, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: cd.seq, ts: cd.ts + 400 * 160, count: 250 });
     held.bye(T0 + 16_300);
     t.rtp(T0 + 100, E.ip, E.port, F.ip, F.port, { ssrc: 0x66, seq: 1, ts: 0, count: 200 });
+    // Call 3 (G, H): early media from H for 2 s, answered at +10 s, then media again; BYE at +14 s.
+    const G = { ip: '10.1.0.12', port: 43000 };
+    const H = { ip: '10.2.0.22', port: 53000 };
+    const ringing = new DialogWriter(t, 'ringing@gen', G.ip, H.ip);
+    const ri = ringing.invite(T0, audio(G.ip, G.port));
+    ringing.respond(T0 + 50, 183, ri, audio(H.ip, H.port));
+    const hg = t.rtp(T0 + 100, H.ip, H.port, G.ip, G.port, { ssrc: 0x77, seq: 1, ts: 0, count: 100 });
+    ringing.respond(T0 + 10_000, 200, ri, audio(H.ip, H.port));
+    ringing.ack(T0 + 10_010, ri);
+    t.rtp(T0 + 10_100, H.ip, H.port, G.ip, G.port, { ssrc: 0x77, seq: hg.seq, ts: hg.ts + 400 * 160, count: 200 });
+    ringing.bye(T0 + 14_500);
     const { fromWorker } = inWorkerMode(t);
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
     // The pauses that were not paged still count as silences of their streams.
     const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
     expect(end(C.ip)).toMatchObject({ SILENCES: 1 });
     expect(end(E.ip)).toMatchObject({ TOTAL_PK: 200, SILENCES: 0 });
+    expect(end(H.ip)).toMatchObject({ TOTAL_PK: 300, SILENCES: 1 });
   });
 });
 
