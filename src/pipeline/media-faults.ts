@@ -147,7 +147,7 @@ export class MediaFaultMonitor implements CallFaultEvents {
   // ------------------------------------------------------------ CallFaultEvents
 
   exempt(callIndex: number): boolean {
-    return this.tracker !== null && this.tracker.mediaOneWayBySdp(callIndex);
+    return this.tracker !== null && this.tracker.mediaFaultsExemptBySdp(callIndex);
   }
 
   started(call: WatchedCall, fault: string, dir: number, nowMs: number): void {

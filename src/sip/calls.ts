@@ -326,17 +326,21 @@ export class CallTracker {
   }
 
   /**
-   * True when the call's current SDP makes its media flow one way or not at all by intent: an m-line on
-   * hold (sendonly, inactive, c=0.0.0.0) or recvonly. Such calls are exempt from one-way and no-media alerts.
+   * True when the call's current SDP exempts it from one-way and no-media alerts: it makes its media flow
+   * one way or not at all by intent (an m-line on hold: sendonly, inactive, c=0.0.0.0; or recvonly), or
+   * binds no audio the probe measures (MSRP or T.38 only, RTP over TCP, or no SDP seen): no RTP is due.
    */
-  mediaOneWayBySdp(callIndex: number): boolean {
+  mediaFaultsExemptBySdp(callIndex: number): boolean {
     const c = this.call(callIndex);
     if (c === null) return false;
+    let audio = false;
     for (let i = 0; i < c.bindings.length; i++) {
       const b = this.table.get(c.bindings[i]);
-      if (b !== null && (b.onHold || b.direction !== 'sendrecv')) return true;
+      if (b === null) continue;
+      if (b.onHold || b.direction !== 'sendrecv') return true;
+      if (b.kind === 'audio') audio = true;
     }
-    return false;
+    return !audio;
   }
 
   get activeCalls(): number {
@@ -669,8 +673,10 @@ export class CallTracker {
         if (call.bindings[other] >= 0) this.retire(call, other, 'rejected', nowMs);
         continue;
       }
-      if (m.proto.toUpperCase().indexOf('RTP') < 0) {
-        // Not RTP (T.38 udptl, MSRP...): media of this m-line moved off RTP.
+      const proto = m.proto.toUpperCase();
+      if (proto.indexOf('RTP') < 0 || proto.startsWith('TCP/')) {
+        // Not RTP over UDP (T.38 udptl, MSRP, RTP over TCP: RFC 4571), which the probe does not measure:
+        // media of this m-line moved off what it measures.
         if (existing !== null) this.retire(call, slot, 'moved', nowMs);
         continue;
       }

@@ -63,7 +63,7 @@ export class SignallingOwner {
       const events: CallFaultEvents = {
         started: (w, fault, _dir, nowMs) => send(w, fault, 'ALERT', nowMs),
         cleared: (w, fault, _dir, nowMs) => send(w, fault, 'CLEARED', nowMs),
-        exempt: (callIndex) => this.calls.mediaOneWayBySdp(callIndex),
+        exempt: (callIndex) => this.calls.mediaFaultsExemptBySdp(callIndex),
       };
       this.faults = { calls: faults, reports: out, events };
     } else this.faults = null;
