@@ -697,12 +697,12 @@ export class RtpEngine {
     const hk = this.hooks;
     const cb = this.store.coldB(slot);
     const u8 = this.u8;
-    let clock = hk.resolveClock !== undefined ? hk.resolveClock(slot, pt) : 0;
-    let source: number = ClockSource.sdp;
-    if (!(clock > 0)) {
-      clock = staticClockRate(pt);
-      source = ClockSource.static;
-    }
+    const sdpClock = hk.resolveClock !== undefined ? hk.resolveClock(slot, pt) : 0;
+    // A static payload type runs at its RFC 3551 clock whatever an rtpmap says (G722/16000 for PT 9, a
+    // common mistake: its timestamps still count 8000 a second), as tshark takes it.
+    const staticClock = staticClockRate(pt);
+    let clock = staticClock > 0 ? staticClock : sdpClock;
+    let source: number = clock > 0 && clock === sdpClock ? ClockSource.sdp : ClockSource.static;
     if (!(clock > 0)) {
       const inferred = u8[cb + L.CB_CLOCK] >> 3;
       clock = u8[cb + L.CB_INFER_PT] === (pt | 0x80) && inferred > 0 ? INFER_CLOCKS[inferred - 1] : 0;

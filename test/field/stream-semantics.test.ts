@@ -78,6 +78,21 @@ describe('unsignalled dynamic payload types: the clock is inferred, jitter equal
   });
 });
 
+describe("a static payload type runs at RFC 3551's clock whatever the SDP's rtpmap says, as tshark takes it", () => {
+  // PT 9 signalled as G722/16000 (a common mistake: RFC 3551 fixes G.722's RTP clock at 8000, and the
+  // sender's timestamps count 160 per 20 ms); PT 0 as PCMU/16000.
+  for (const [pt, encoding] of [[9, 'G722/16000'], [0, 'PCMU/16000']] as const) {
+    it(`PT ${pt} as ${encoding}: clock 8000 (source static), jitter as tshark's, a clean stream's MOS`, async () => {
+      const packets = [...sdpSetup(pt, encoding), ...g711(250, { pt, jitterMs: jitterOf(12, 3) })];
+      const r = await runFixture(packets, undefined, packets);
+      const rep = r.probe.get(KEY)!;
+      expect([rep.CLOCK, rep.CLOCK_SOURCE, rep.PACKET_LOSS]).toEqual([8000, 'static', 0]);
+      expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+      expect(rep.MOS).toBeGreaterThan(4.3);
+    });
+  }
+});
+
 describe('unsignalled RFC 4733 events are kept out of jitter as tshark does', () => {
   /** PCMA, 6 event packets sharing one timestamp (marker on the first, E bit on the last 3), PCMA again. */
   function withEvents(eventPt: number): FixturePacket[] {
