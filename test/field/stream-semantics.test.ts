@@ -93,6 +93,40 @@ describe("a static payload type runs at RFC 3551's clock whatever the SDP's rtpm
   }
 });
 
+describe('comfort noise on a dynamic payload type (README, "Differences, on purpose")', () => {
+  /** Opus, 3 CN packets 200 ms apart (the sender's silence), Opus again; CN on `cnPt`. */
+  function withCn(cnPt: number): FixturePacket[] {
+    const j = jitterOf(13, 3);
+    const out: FixturePacket[] = [];
+    let ms = 0;
+    let ts = 1000;
+    let seq = 10;
+    const add = (pt: number, stepMs: number) => {
+      out.push({ ms: ms + j(seq), seq: seq++, ts, pt, payload: new Uint8Array(pt === cnPt ? 1 : 80) });
+      ms += stepMs;
+      ts += stepMs * 48;
+    };
+    for (let i = 0; i < 40; i++) add(111, 20);
+    for (let i = 0; i < 3; i++) add(cnPt, 200);
+    for (let i = 0; i < 40; i++) add(111, 20);
+    return out;
+  }
+  it('CN/48000 on PT 105 is comfort noise as PT 13: tshark counts the silence in Max Delta, the probe leaves it out as for PT 13', async () => {
+    const staticCn = withCn(13);
+    const onStatic = await runFixture(staticCn, undefined, [...sdpSetup(111, 'opus/48000/2'), ...staticCn]);
+    expect(fieldMismatches(onStatic.probe.get(KEY)!, onStatic.tshark.get(KEY)!)).toEqual([]);
+    const dynamicCn = withCn(105);
+    const sdp = sdpSetup(111, 'opus/48000/2', 'audio', undefined, [[105, 'CN/48000']]);
+    const onDynamic = await runFixture([...sdp, ...dynamicCn], undefined, [...sdp, ...dynamicCn]);
+    const row = onDynamic.tshark.get(KEY)!;
+    const rep = onDynamic.probe.get(KEY)!;
+    expect(row.maxDelta).toBeGreaterThan(200);
+    expect(rep.MAX_DELTA).toBe(onStatic.probe.get(KEY)!.MAX_DELTA);
+    expect(rep.MAX_DELTA).toBeLessThan(30);
+    expect([rep.TOTAL_PK, rep.CLOCK, rep.CODEC_NAME]).toEqual([row.packets, 48000, 'opus']);
+  });
+});
+
 describe('unsignalled RFC 4733 events are kept out of jitter as tshark does', () => {
   /** PCMA, 6 event packets sharing one timestamp (marker on the first, E bit on the last 3), PCMA again. */
   function withEvents(eventPt: number): FixturePacket[] {
