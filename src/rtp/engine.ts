@@ -75,6 +75,11 @@ export interface RtpEngineHooks {
   resolveClock?: (slot: number, pt: number) => number;
   /** PayloadKind of `pt` (e.g. telephone-event from SDP), -1 when unknown. Same calling rule. */
   resolvePayloadKind?: (slot: number, pt: number) => number;
+  /**
+   * Whether the SDP binding that made the packet being classified signalled (onRtp with `signalled`)
+   * maps `pt`. Called only for payload types no RTP profile assigns (35..71), which count as RTP then.
+   */
+  signalledPayload?: (pt: number) => boolean;
   onStreamStart?: (slot: number) => void;
   /** Called exactly once per stream, before its slot is freed: snapshot it here. */
   onStreamEnd?: (slot: number, reason: number) => void;
@@ -519,16 +524,20 @@ export class RtpEngine {
    * Signalled packet of an unknown stream: held in its candidate entry with the packets before it (the
    * pipeline tries the heuristic first, so the current packet may already be the entry's newest) until
    * the SSRC shows signalledMinConsecutive packets in sequence; then the entry index, else -1. A payload
-   * type no RTP profile assigns (35..71) never extends the run: a binding admits what looks like RTP.
+   * type no RTP profile assigns (35..71) extends the run only when the binding's SDP maps it (WebRTC
+   * endpoints map 35..63 when 96..127 run out): a binding admits what looks like RTP.
    */
   private signalledCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
     const cands = this.cands;
     let c = cands.find(h, this.newKey);
     let run: number;
+    const sp = this.hooks.signalledPayload;
     if (c >= 0 && cands.pendingCount(c) > 0 && this.isNewestPending(c, seq, ts, t)) {
       run = cands.runLength(c);
+      // The heuristic, which knows no SDP, broke the run at a payload type only the SDP assigns.
+      if (run === 0 && pt > 34 && pt < 96 && sp !== undefined && sp(pt)) run = cands.sequentialTail(c);
     } else {
-      run = cands.add(h, this.newKey, pt <= 34 || pt >= 96, seq, ts, t, pt, marker, bytes);
+      run = cands.add(h, this.newKey, pt <= 34 || pt >= 96 || (sp !== undefined && sp(pt)), seq, ts, t, pt, marker, bytes);
       c = cands.lastEntry;
     }
     if (run >= this.opts.signalledMinConsecutive) return c;

@@ -312,6 +312,22 @@ describe('host clock steps (NTP): streams and calls kept, the step out of delta 
 });
 
 describe('an SDP binding admits only what looks like RTP', () => {
+  it('a payload type no profile assigns (35..71) counts when the SDP maps it, as WebRTC maps AV1 to 45: measured as tshark given the clock', async () => {
+    const frames = video(60, 3, jitterOf(19, 2));
+    const av1 = frames.map((p) => ({ ...p, pt: 45 }));
+    // tshark takes a payload type under 96 for a static one whatever the SDP says (45: no clock, no
+    // jitter); the same packets on 96 give its figures with the SDP's clock.
+    const asTshark = [...sdpSetup(96, 'AV1/90000', 'video'), ...frames.map((p) => ({ ...p, pt: 96 }))];
+    const r = await runFixture([...sdpSetup(45, 'AV1/90000', 'video'), ...av1], undefined, asTshark);
+    const rep = r.probe.get(KEY)!;
+    expect(rep, 'a stream').toBeDefined();
+    expect([rep.CODEC_NAME, rep.CLOCK, rep.CLOCK_SOURCE, rep.CORRELATION_ID]).toEqual(['av1', 90000, 'sdp', 'fixture-call@example.com']);
+    expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+    // The same packets on a binding whose SDP does not name 45 start nothing.
+    const unmapped = await runFixture([...sdpSetup(96, 'VP8/90000', 'video'), ...av1]);
+    expect(unmapped.probe.size).toBe(0);
+  });
+
   it('junk on the RTCP port and random SSRCs sprayed at the bound RTP port start no stream; the call stays measurable', async () => {
     const j = jitterOf(17, 2);
     const real = g711(200, { jitterMs: j });
