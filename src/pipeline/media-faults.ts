@@ -93,7 +93,9 @@ export class MediaFaultMonitor implements CallFaultEvents {
     const sil = reporter.silences;
     const last = engine.lastSeenMs(slot);
     const now = this.nowMs;
-    if (sil.shouldPause(slot, last, now)) {
+    // A stream a newer SSRC replaced on its 5-tuple (an SBC or PBX switching source mid-call, BUNDLE's
+    // several SSRCs) did not pause: its sender goes on there, and the newest stream speaks for it.
+    if (sil.shouldPause(slot, last, now) && !engine.replaced(slot)) {
       const snap = this.snapshot(slot);
       sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
       this.streamReport(slot, 'ALERT', SILENCE_RULE);

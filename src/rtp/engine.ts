@@ -360,6 +360,11 @@ export class RtpEngine {
     return this.epochSec * 1000 + this.f[slot * L.HOT_D + L.D_LAST_MS];
   }
 
+  /** True when a newer stream (another SSRC) started on this stream's 5-tuple since it did. */
+  replaced(slot: number): boolean {
+    return (this.u8[slot * L.HOT_BYTES + L.B_FLAGS] & L.FLAG_IN_TUPLES) === 0;
+  }
+
   private keyWord(slot: number, i: number): number {
     return this.w[slot * L.HOT_W + i] >>> 0;
   }

@@ -95,6 +95,17 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     for (const r of ends) expect(r).toMatchObject({ ONE_WAY_RTP: 0, SILENCES: 0, SILENCE_MS: 0 });
   });
 
+  it('an SSRC change mid-call on one 5-tuple (an SBC switching source) is no silence of the old SSRC; a pause of the new one is', async () => {
+    const reports = await replayCall('ssrc-change', 20_000, (t, s) => {
+      // A to B: 6 s under one SSRC, then at once under another for 6 s, then 7 s of nothing; B to A throughout.
+      const next = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 300 });
+      t.rtp(s + 6000, A.ip, A.port, B.ip, B.port, { ssrc: 0x3333cccc, seq: 40000, ts: next.ts + 777777, count: 300 });
+      t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 950 });
+    });
+    const silence = alerts(reports, 'silence');
+    expect(silence.map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`)).toEqual(['ALERT 3333cccc', 'CLEARED 3333cccc']);
+  });
+
   it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {
     const reports = await replayCall('held', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }), audio(B.ip, B.port, 'recvonly'));
     expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
