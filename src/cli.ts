@@ -19,7 +19,8 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
-import { outputFileProblem } from './ops/output-file.js';
+import { inputNamedBy, outputFileProblem } from './ops/output-file.js';
+import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
 import { yaml } from './ops/yaml.js';
@@ -56,19 +57,6 @@ function defaultIo(): CliIo {
     probe,
     progressMinBytes: 50 * 1024 * 1024,
   };
-}
-
-/** Writes to stdout/stderr and waits for it; a reader that went away (EPIPE, e.g. `| head`) ends the output, not the run. */
-function writeFully(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  return new Promise((resolve) => {
-    // The failed write's 'error' event follows its callback, so the listener stays for it.
-    const gone = (): void => resolve();
-    stream.once('error', gone);
-    stream.write(text, (err) => {
-      if (!err) stream.off('error', gone);
-      resolve();
-    });
-  });
 }
 
 function writeAsync(io: CliIo, to: 'out' | 'err', text: string): Promise<void> {
@@ -318,7 +306,8 @@ Exit codes:
   3  capture could not be opened (permission/capability, interface missing, process.user switch; an interface down is waited for)
   4  input file missing, unreadable, not a capture
   5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
-     file not writable); the log names each destination with its sent/failed/dropped counts
+     file not writable); the log names each destination with its sent/failed/dropped counts; or the
+     stream table could not be written (a full disk)
   6  input capture cut short or damaged part-way (results cover every packet before it)
   130 a second SIGINT/SIGTERM forced the exit
 Exits 2, 3, 4 and 6 print one line naming the problem and its fix (stack traces with --log-level debug).
@@ -418,7 +407,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
-      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
+      if (!checkOutputFiles(io, flags, split.files.filter((f) => f !== STDIN))) return io.exit(ExitCode.USAGE);
       if (config.capture.filter && !checkFilter(io, config.capture.filter)) return io.exit(ExitCode.USAGE);
       const sizes = split.files.map(regularFileSize);
       const total = sizes.every((n) => n !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : 0;
@@ -433,7 +422,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
           return await io.probe.runReplay(
             split.files,
             config,
-            { realtime: Boolean(flags.realtime), progress: bar?.update, progressEnd: bar?.done, print: table.write, tableFormat: flags.table, select },
+            { realtime: Boolean(flags.realtime), progress: bar?.update, progressEnd: bar?.done, print: table.write, tableTo: table.name, tableFormat: flags.table, select },
             log,
           );
         } finally {
@@ -658,6 +647,8 @@ function snakeKeys(v: unknown): unknown {
 }
 
 interface TableOutput {
+  /** Where the table goes, as the log names it: standard output, standard error or the file. */
+  name: string;
   write(text: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -728,11 +719,15 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
   }
 }
 
-/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written. */
-function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string }): boolean {
-  const files: Array<[string, string | undefined]> = [['--jsonl', flags.jsonl === '-' || flags.jsonl === 'stdout' ? undefined : flags.jsonl], ['--html', flags.html]];
+/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written, or a report file is one of `inputs`. */
+function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tableOut?: string }, inputs: string[] = []): boolean {
+  const toFile = (path: string | undefined) => (path === '-' || path === 'stdout' ? undefined : path);
+  const files: Array<[string, string | undefined]> = [['--jsonl', toFile(flags.jsonl)], ['--html', flags.html], ['--table-out', toFile(flags.tableOut)]];
   for (const [option, path] of files) {
-    const problem = path === undefined ? undefined : outputFileProblem(path);
+    if (path === undefined) continue;
+    const input = inputNamedBy(path, inputs);
+    // --table-out is checked for what it can be opened as when it is opened.
+    const problem = input !== undefined ? `is ${input}, a capture this replay reads: name another file` : option === '--table-out' ? undefined : outputFileProblem(path);
     if (problem) {
       io.err(`rtpprobe: ${option} ${path}: ${problem}\n`);
       return false;
@@ -749,7 +744,7 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   if (out === undefined || out === '-') {
     if (out === '-' && jsonlOnStdout) return '--table-out - and --jsonl - both want standard output: send the table or the reports to a file';
     const toStderr = jsonlOnStdout;
-    return { write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), close: async () => undefined };
+    return { name: toStderr ? 'standard error' : 'standard output', write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), close: async () => undefined };
   }
   // Opened before the replay starts: a path that cannot be written is found now, not after the whole run.
   const file = createWriteStream(out);
@@ -759,6 +754,7 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   });
   if (problem) return problem;
   return {
+    name: out,
     write: (t) => new Promise<void>((resolve, reject) => file.write(t, (err) => (err ? reject(err) : resolve()))),
     close: () => new Promise<void>((resolve) => file.end(resolve)),
   };

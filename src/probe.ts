@@ -16,6 +16,7 @@ import type { DeadlineLoss } from './ops/lifecycle.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { LiveRun } from './ops/live-run.js';
 import { opsRuntime } from './ops/runtime.js';
+import { writeFully } from './ops/write-fully.js';
 import { callEvictionReporter, sipDropReporter, sipValueTooLongMessage, sipValueTooLongReporter } from './pipeline/call-evictions.js';
 import { ruleErrorReporter, sumRuleErrors } from './pipeline/rule-errors.js';
 import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
@@ -64,8 +65,10 @@ export interface ReplayOptions {
   progress?: (done: number, total: number) => void;
   /** Called once reading ends, before anything else is logged or printed (the progress bar ends its line). */
   progressEnd?: () => void;
-  /** Receives the closing per-stream table in pieces (default: standard output). */
+  /** Receives the closing per-stream table in pieces (default: standard output); a rejection is a table not written. */
   print?: (text: string) => void | Promise<void>;
+  /** Where `print` writes, as the log names it (default standard output). */
+  tableTo?: string;
   /** The table's format (default text) and which streams get a row (default all). */
   tableFormat?: TableFormat;
   select?: StreamSelection;
@@ -177,9 +180,18 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   }
   logRunSummary(log.child(filter ? { filteredOut: filter.rejected } : {}), pipelineView(pipeline), outputs, Date.now() - started);
   warnStreamsEvicted(log, pipeline, config.rtp.maxStreams);
-  if (analysed > 0) await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
+  let tableLost = false;
+  if (analysed > 0) {
+    try {
+      await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
+    } catch (err) {
+      // A full disk under `> table.txt`: the run's result is lost, as a report that was not delivered.
+      tableLost = true;
+      log.error(`the stream table was not written to ${opts.tableTo ?? 'standard output'}: ${(err as Error).message}`);
+    }
+  }
   // Both are logged; an input's problem is the one the exit code names.
-  const lost = undelivered(log, outputs);
+  const lost = undelivered(log, outputs) || tableLost;
   return code !== ExitCode.OK ? code : lost ? ExitCode.UNDELIVERED : ExitCode.OK;
 }
 
@@ -611,22 +623,9 @@ class RealtimePacer {
   }
 }
 
-/**
- * Standard output, waiting until the text is handed to the OS: the process exits right after a replay, and
- * a pipe takes only 64 KiB at once (the rest of a larger stream table would be queued, then lost at exit).
- */
+/** Standard output, waiting until the text is handed to the OS (src/ops/write-fully.ts). */
 function writeOut(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    const out = process.stdout;
-    // A reader that went away (EPIPE, e.g. `| head`) ends the output, not the run: as before, nothing is
-    // reported. The failed write's 'error' event follows its callback, so the listener stays for it.
-    const gone = (): void => resolve();
-    out.once('error', gone);
-    out.write(text, (err) => {
-      if (!err) out.off('error', gone);
-      resolve();
-    });
-  });
+  return writeFully(process.stdout, text);
 }
 
 function metricsEvents(m: ProbeMetrics | undefined) {

@@ -222,7 +222,7 @@ export const probeSchema = obj(
           {
             no_media_s: num({ doc: 'An answered call with no RTP in either direction for this long sends an ALERT report (rule "no-media"); 0 = off.', default: 5, min: 0, max: 3600 }),
             one_way_s: num({ doc: 'An answered call whose audio flows in one direction only for this long sends an ALERT report on the flowing stream (rule "one-way-rtp", ONE_WAY_RTP 1); calls the SDP puts on hold or sendonly are exempt; 0 = off.', default: 5, min: 0, max: 3600 }),
-            silence_s: num({ doc: 'A stream with no packet for this long sends an ALERT report (rule "silence"); when it resumes without a sequence gap covering the pause, the pause counts as a silence (DTX, hold), otherwise as loss; 0 = off. No effect at or above rtp.silence_timeout_s, which ends the stream.', default: 5, min: 0, max: 86400 }),
+            silence_s: num({ doc: 'A stream of an answered call with no packet for this long sends an ALERT report (rule "silence"; a stream no SIP describes is not alerted: its stop looks the same as its end; nor early media, nor one of a call on hold, nor one whose last packet was comfort noise); when it resumes without a sequence gap covering the pause, the pause counts as a silence (DTX, hold), otherwise as loss; 0 = off. No effect at or above rtp.silence_timeout_s, which ends the stream.', default: 5, min: 0, max: 86400 }),
           },
           { doc: 'Media faults that are not loss, detected once per second of capture time.' },
         ),

@@ -16,7 +16,8 @@ export const ExitCode = {
   /**
    * replay only: the analysis finished but not every report reached its destinations (a collector was
    * down or slower than the reports for longer than its queue covers, or the JSON-lines file could not be
-   * written); the log names each destination with its sent/failed/dropped counts.
+   * written); the log names each destination with its sent/failed/dropped counts. Also when the stream
+   * table could not be written (a full disk), which one line says.
    */
   UNDELIVERED: 5,
   /**

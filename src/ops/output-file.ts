@@ -1,8 +1,8 @@
 /**
  * Whether a report file (--html, --jsonl) can be written, checked before the run: a page written at the
- * end of an analysis must not fail only after it.
+ * end of an analysis must not fail only after it. And the opening of such a path that is a FIFO.
  */
-import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Why `path` cannot be written as a file, or undefined when it can (created if missing). */
@@ -17,7 +17,21 @@ export function outputFileProblem(path: string): string | undefined {
   return writable(dir) ? undefined : `the directory ${dir} is not writable: check its permissions or name another directory`;
 }
 
-function statOrUndefined(path: string): Stats | undefined {
+/**
+ * The input among `inputs` that `output` names (the same file, through a link or another path too), if
+ * any: a report written there would destroy the capture it is made from.
+ */
+export function inputNamedBy(output: string, inputs: string[]): string | undefined {
+  const out = statOrUndefined(output);
+  if (!out?.isFile()) return undefined;
+  return inputs.find((path) => {
+    const input = statOrUndefined(path);
+    return input !== undefined && input.dev === out.dev && input.ino === out.ino;
+  });
+}
+
+/** The file's status (symbolic links followed), undefined when it does not exist or cannot be reached. */
+export function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {
@@ -33,3 +47,27 @@ function writable(path: string): boolean {
     return false;
   }
 }
+
+/**
+ * The FIFO `path` opened for appending if a program reads it; null while none does. An open that waited
+ * for the reader would hold the event loop (no signal handled) or a thread-pool thread (and with it the
+ * process's exit), so the first open does not wait.
+ */
+export function openFifoIfRead(path: string): number | null {
+  let probe: number;
+  try {
+    probe = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') return null;
+    throw err;
+  }
+  try {
+    // The reader is there, so this open returns at once; its writes wait for the reader as a FIFO's do.
+    return openSync(path, 'a');
+  } finally {
+    closeSync(probe);
+  }
+}
+
+/** How often a FIFO without a reader is tried again. */
+export const FIFO_RETRY_MS = 100;

@@ -4,10 +4,12 @@
  * that keeps the path carries the recorder over, so the page written at stop covers the whole run; one
  * that changes it writes the page so far to the old path and starts another.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, realpathSync, renameSync, rmSync, writeFile as writeFileTo, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { renderCallReportHtml } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
-import { outputFileProblem } from '../ops/output-file.js';
+import { FIFO_RETRY_MS, openFifoIfRead, outputFileProblem, statOrUndefined } from '../ops/output-file.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { CallReportFeed } from './call-report-feed.js';
@@ -55,25 +57,50 @@ export class HtmlReportOutput implements Output {
     this.discarded = true;
   }
 
-  /** Writes the page (to a temporary name, then renamed: a reader never sees half a file). */
-  async close(): Promise<void> {
+  /**
+   * Writes the page: a file to a temporary name, then renamed, so a reader never sees half of it. A
+   * FIFO or device (/dev/stdout) is written in place, as a rename would replace it with a regular file;
+   * a FIFO once a program reads it, within `deadlineMs`.
+   */
+  async close(deadlineMs = 0): Promise<void> {
     if (this.handedOver) return;
     if (this.discarded) {
       this.log.info({ path: this.path }, 'HTML call report not written: no input was analysed');
       return;
     }
     const data = this.feed.recorder.build(this.title, this.intervalS);
-    const tmp = `${this.path}.tmp-${process.pid}`;
+    let tmp: string | undefined;
     try {
-      writeFileSync(tmp, renderCallReportHtml(data));
-      renameSync(tmp, this.path);
+      const html = renderCallReportHtml(data);
+      const existing = statOrUndefined(this.path);
+      if (existing?.isFIFO()) await writeFifo(this.path, html, deadlineMs);
+      else if (existing && !existing.isFile()) await writeFile(this.path, html);
+      else {
+        // Through a symbolic link to the file it names: the link stays.
+        const target = existing ? realpathSync(this.path) : this.path;
+        tmp = `${target}.tmp-${process.pid}`;
+        writeFileSync(tmp, html);
+        renameSync(tmp, target);
+      }
       this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length }, 'HTML call report written');
     } catch (err) {
-      rmSync(tmp, { force: true });
+      if (tmp) rmSync(tmp, { force: true });
       this.failed++;
       this.lastError = (err as Error).message;
       this.log.error({ path: this.path, err: this.lastError }, 'HTML call report not written');
     }
+  }
+}
+
+/** Writes `text` to the FIFO `path` once a program reads it; throws when none does within `deadlineMs`. */
+async function writeFifo(path: string, text: string, deadlineMs: number): Promise<void> {
+  let fd = openFifoIfRead(path);
+  for (const end = Date.now() + deadlineMs; fd === null && Date.now() < end; fd = openFifoIfRead(path)) await sleep(FIFO_RETRY_MS);
+  if (fd === null) throw new Error(`no program read the FIFO within ${deadlineMs} ms (process.shutdown_deadline_ms): start its reader first`);
+  try {
+    await new Promise<void>((resolve, reject) => writeFileTo(fd, text, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    closeSync(fd);
   }
 }
 

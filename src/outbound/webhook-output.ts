@@ -14,8 +14,9 @@
  *
  * A configuration reload keeps the URL's alerts with it: the same URL goes on with the rules firing (their
  * CLEARED follow, after what the replaced instance still delivers); another URL, or none, ends them at the
- * receiver that got their ALERT (CLEARED, reason 'reconfigured'), so no receiver is left with an alert
- * nobody clears nor gets a CLEARED without its ALERT.
+ * receiver that got their ALERT (CLEARED, reason 'reconfigured'), and another URL gets an ALERT (reason
+ * 'reconfigured') for each, so every receiver knows what fires and none is left with an alert nobody
+ * clears nor gets a CLEARED without its ALERT.
  */
 import type { ProbeConfig } from '../ops/config.js';
 import { clearReasonOf } from '../report/index.js';
@@ -32,26 +33,28 @@ export interface WebhookPayload {
   /**
    * For CLEARED: the expression turned false ('rule'), the stream ended while it fired ('stream-ended'), or
    * a reload moved the webhook to another URL, or none ('reconfigured': no report carried it, report null).
+   * For ALERT: null, or 'reconfigured' when a reload moved the webhook here while the rule fired (report
+   * null, `time` when it started firing).
    */
   reason: ClearReason | 'reconfigured' | null;
   callId: string;
   node: string;
-  /** Capture time of the report that carried the change, ISO 8601. */
+  /** Capture time of the report that carried the change (for an ALERT sent at a reload, its first), ISO 8601. */
   time: string;
   stream: { src: string; dst: string; ssrc: number; codec: string };
   mos: number;
   lossPct: number;
   jitterMs: number;
-  /** The QoS report itself (RTPAgent fields); null in a CLEARED with reason 'reconfigured'. */
+  /** The QoS report itself (RTPAgent fields); null with reason 'reconfigured'. */
   report: QosReport | null;
 }
 
 /**
- * A stream with rules firing: their names, and the fields of its first ALERT, which a CLEARED at a reload
- * repeats (not its report: thousands of streams may fire at once).
+ * A stream with rules firing: their names with the time of each one's ALERT, and the fields of its first
+ * ALERT, which the events of a reload repeat (not its report: thousands of streams may fire at once).
  */
 interface Firing {
-  rules: Set<string>;
+  rules: Map<string, string>;
   alert: Pick<WebhookPayload, 'callId' | 'node' | 'stream' | 'mos' | 'lossPct' | 'jitterMs'>;
 }
 
@@ -127,23 +130,25 @@ export class WebhookOutput implements Output {
   private settleWaiters: Array<() => void> = [];
 
   /**
-   * `replaces`: the running instance a configuration reload replaces. With the same URL its firing rules
-   * carry over (their CLEARED are this instance's to send) and what it still delivers goes before this
-   * instance's events; with another URL it ends them at its receiver (endFiring()).
+   * `replaces`: the running instance a configuration reload replaces. Its firing rules carry over: their
+   * CLEARED are this instance's to send. With the same URL, what it still delivers goes before this
+   * instance's events; with another URL it ends them at its receiver (endFiring()) and this instance
+   * starts with an ALERT for each, so its receiver knows what its CLEARED end.
    */
   constructor(
     private readonly o: WebhookOptions,
     replaces?: WebhookOutput,
   ) {
     const same = replaces !== undefined && replaces.o.url === o.url;
+    this.firing = same ? replaces.firing : new Map(replaces?.firing);
     if (replaces !== undefined && !same) replaces.endFiring();
-    this.firing = same ? replaces.firing : new Map();
     this.before = same ? replaces.pumping : null;
     this.queue = new Array(o.queueSize);
     this.limited = new RateLimitedLog(o.log);
     this.label = publicUrl(o.url);
     this.request = requestOf(o.url);
     this.backoff = o.backoffMs ?? defaultBackoff;
+    if (!same) this.announceFiring();
   }
 
   /** ALERT and CLEARED; QoS reports only to see streams end (FINAL, HANGUP) while a rule fires. */
@@ -163,9 +168,9 @@ export class WebhookOutput implements Output {
       let f = this.firing.get(key);
       if (!f) {
         const { callId, node, stream, mos, lossPct, jitterMs } = p;
-        this.firing.set(key, (f = { rules: new Set(), alert: { callId, node, stream, mos, lossPct, jitterMs } }));
+        this.firing.set(key, (f = { rules: new Map(), alert: { callId, node, stream, mos, lossPct, jitterMs } }));
       }
-      f.rules.add(rule);
+      f.rules.set(rule, p.time);
       this.enqueue(p);
     } else if (type === 'CLEARED') {
       const f = this.firing.get(key);
@@ -178,7 +183,7 @@ export class WebhookOutput implements Output {
       const f = this.firing.get(key);
       if (!f) return;
       this.firing.delete(key);
-      for (const ruleName of f.rules) this.enqueue(this.payload('CLEARED', ruleName, 'stream-ended', r));
+      for (const ruleName of f.rules.keys()) this.enqueue(this.payload('CLEARED', ruleName, 'stream-ended', r));
     }
   }
 
@@ -189,9 +194,16 @@ export class WebhookOutput implements Output {
   endFiring(): void {
     const time = new Date().toISOString(); // the reload's: a live run's capture clock is the wall clock
     for (const f of this.firing.values()) {
-      for (const rule of f.rules) this.enqueue({ event: 'CLEARED', rule, reason: 'reconfigured', time, ...f.alert, report: null });
+      for (const rule of f.rules.keys()) this.enqueue({ event: 'CLEARED', rule, reason: 'reconfigured', time, ...f.alert, report: null });
     }
     this.firing.clear();
+  }
+
+  /** A reload moved the webhook here: every rule firing is told to this receiver, as of its ALERT. */
+  private announceFiring(): void {
+    for (const f of this.firing.values()) {
+      for (const [rule, time] of f.rules) this.enqueue({ event: 'ALERT', rule, reason: 'reconfigured', time, ...f.alert, report: null });
+    }
   }
 
   private payload(event: 'ALERT' | 'CLEARED', rule: string, reason: WebhookPayload['reason'], r: QosReport): WebhookPayload {

@@ -11,6 +11,8 @@ export interface CallView {
   findBinding(ip0: number, ip1: number, ip2: number, ip3: number, port: number): number;
   /** The binding behind an id; null when retired. */
   binding(id: number): MediaBinding | null;
+  /** The call was answered (2xx) and has not ended: its media is due. */
+  callAnswered(callIndex: number): boolean;
   /** Media of the call is flowing: keeps it from idle expiry. */
   touch(callIndex: number, nowMs: number): void;
   /** True when the packet is SIP (or SIP-port traffic) and has been consumed. */

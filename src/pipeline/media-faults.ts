@@ -3,7 +3,7 @@ import type { CallTracker, MediaBinding } from '../sip/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, SILENCE_RULE, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
-import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, QosReport, WatchedCall } from '../report/index.js';
+import type { CallFaultEvents, CallFaultLimits, CallFaultReportInput, ClearReason, QosReport, WatchedCall } from '../report/index.js';
 import type { CallView } from './call-view.js';
 import type { ReportTarget } from './report-sink.js';
 import type { StreamContexts } from './stream-context.js';
@@ -93,16 +93,22 @@ export class MediaFaultMonitor implements CallFaultEvents {
     const sil = reporter.silences;
     const last = engine.lastSeenMs(slot);
     const now = this.nowMs;
-    // A stream a newer SSRC replaced on its 5-tuple (an SBC or PBX switching source mid-call, BUNDLE's
-    // several SSRCs) did not pause: its sender goes on there, and the newest stream speaks for it.
-    if (sil.shouldPause(slot, last, now) && !engine.replaced(slot)) {
+    if (sil.shouldPause(slot, last, now)) {
       const snap = this.snapshot(slot);
       sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
-      this.streamReport(slot, 'ALERT', SILENCE_RULE);
+      // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
+      // that ended; early media of a call still ringing, and a call its SDP put on hold, stop by design. A sender whose last packet was
+      // comfort noise said it went silent (DTX). A stream a newer SSRC replaced on its 5-tuple (an SBC or
+      // PBX switching source mid-call, BUNDLE's several SSRCs) goes on there, the newest stream speaking
+      // for it. Such a pause is measured when the stream resumes but never paged while it lasts.
+      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
-      this.streamReport(slot, 'CLEARED', SILENCE_RULE, sil.lastPauseMs, end === PauseEnd.silence ? 0 : 1);
+      if (sil.alerted[slot] === 1) {
+        sil.alerted[slot] = 0;
+        this.streamReport(slot, 'CLEARED', SILENCE_RULE, sil.lastPauseMs, end === PauseEnd.silence ? 0 : 1);
+      }
     }
     const cf = this.callFaults;
     if (cf === null) {
@@ -125,6 +131,12 @@ export class MediaFaultMonitor implements CallFaultEvents {
     }
   }
 
+  /** The stream belongs to an answered call whose latest SDP has its media flowing both ways (not on hold). */
+  private mediaDue(slot: number): boolean {
+    const b = this.bindingOf(slot);
+    return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
+  }
+
   private bindingOf(slot: number): MediaBinding | null {
     const id = this.p.ctx.binding[slot];
     return id >= 0 ? this.p.calls.binding(id) : null;
@@ -135,15 +147,17 @@ export class MediaFaultMonitor implements CallFaultEvents {
     return this.p.snap;
   }
 
-  private streamReport(slot: number, kind: 'ALERT' | 'CLEARED', rule: string, pauseMs?: number, pauseWasLoss?: number): void {
+  /** False when the unknown-Call-ID policy withheld the report. */
+  private streamReport(slot: number, kind: 'ALERT' | 'CLEARED', rule: string, pauseMs?: number, pauseWasLoss?: number): boolean {
     const snap = this.snapshot(slot);
     const out = this.p.reporter.faultReport(snap, this.p.input(slot), kind, rule, this.nowMs);
-    if (out === null) return;
+    if (out === null) return false;
     if (pauseMs !== undefined) {
       out.report.CURRENT_SILENCE_MS = round3(pauseMs);
       out.report.PAUSE_WAS_LOSS = pauseWasLoss ?? 0;
     }
     this.p.emit(out);
+    return true;
   }
 
   // ------------------------------------------------------------ CallFaultEvents
@@ -160,8 +174,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
     });
   }
 
-  cleared(call: WatchedCall, fault: string, dir: number, nowMs: number): void {
-    if (fault === CALL_FAULT_NO_MEDIA) return this.callReport(call, 'CLEARED', fault, nowMs);
+  cleared(call: WatchedCall, fault: string, dir: number, nowMs: number, reason: ClearReason): void {
+    if (fault === CALL_FAULT_NO_MEDIA) return this.callReport(call, 'CLEARED', fault, nowMs, reason);
     const oneWay = this.p.reporter.oneWay;
     this.forStreamsOf(call.callIndex, dir, (slot) => {
       if (oneWay[slot] === 0) return;
@@ -179,8 +193,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
     });
   }
 
-  private callReport(w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): void {
-    if (this.tracker !== null) this.noMedia.send(this.tracker, w, kind, rule, nowMs);
+  private callReport(w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number, reason?: ClearReason): void {
+    if (this.tracker !== null) this.noMedia.send(this.tracker, w, kind, rule, nowMs, reason);
   }
 }
 
@@ -196,11 +210,12 @@ export class NoMediaReports {
     private readonly nodeName: string,
   ) {}
 
-  send(tracker: CallTracker, w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number): void {
+  /** `reason`: of a CLEARED (CLEAR_REASON). */
+  send(tracker: CallTracker, w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number, reason?: ClearReason): void {
     let input = this.sent.get(w.callIndex);
     if (kind === 'CLEARED') {
       this.sent.delete(w.callIndex);
-      if (input !== undefined) this.emit(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
+      if (input !== undefined) this.emit(buildNoMediaReport(kind, input, rule, nowMs, reason), input, nowMs);
       return;
     }
     const call = tracker.call(w.callIndex);

@@ -1,4 +1,4 @@
-import type { QosReport } from './build.js';
+import type { ClearReason, QosReport } from './build.js';
 import { round3 } from './build.js';
 
 /** What a call-level fault report says about the call: its ids and the media addresses its SDP named. */
@@ -22,7 +22,7 @@ export interface CallFaultReportInput {
  * callee's, DST the caller's: the direction the answer promised first) and how long the call went without
  * media. SSRC 0, no counters: nothing was received.
  */
-export function buildNoMediaReport(kind: 'ALERT' | 'CLEARED', c: CallFaultReportInput, rule: string, nowMs: number): QosReport {
+export function buildNoMediaReport(kind: 'ALERT' | 'CLEARED', c: CallFaultReportInput, rule: string, nowMs: number, clearReason: ClearReason = 'rule'): QosReport {
   const rep: QosReport = {
     CORRELATION_ID: c.callId,
     RTP_SIP_CALL_ID: c.callId,
@@ -42,6 +42,7 @@ export function buildNoMediaReport(kind: 'ALERT' | 'CLEARED', c: CallFaultReport
     NODE: c.nodeName,
     SYNTHETIC_ID: 0,
   };
+  if (kind === 'CLEARED') rep.CLEAR_REASON = clearReason;
   if (c.xcid) rep.X_CID = c.xcid;
   return rep;
 }

@@ -10,6 +10,8 @@
  *
  * Directions: 0 = caller to callee, 1 = callee to caller (see mediaDirection).
  */
+import type { ClearReason } from './build.js';
+
 export const CALL_FAULT_NO_MEDIA = 'no-media';
 export const CALL_FAULT_ONE_WAY = 'one-way-rtp';
 
@@ -29,7 +31,8 @@ export interface WatchedCall {
 export interface CallFaultEvents {
   /** `dir` is the flowing direction for one-way-rtp, -1 for no-media. */
   started(call: WatchedCall, fault: string, dir: number, nowMs: number): void;
-  cleared(call: WatchedCall, fault: string, dir: number, nowMs: number): void;
+  /** `reason`: 'rule' when the condition ended, 'stream-ended' when the call ended while it held. */
+  cleared(call: WatchedCall, fault: string, dir: number, nowMs: number, reason: ClearReason): void;
   /** True when the call's SDP makes one-way or no media intended (hold, sendonly, inactive), or binds no audio. */
   exempt(callIndex: number): boolean;
 }
@@ -126,7 +129,7 @@ export class CallFaults {
     this.list[i] = moved;
     this.pos[moved] = i;
     this.pos[callIndex] = -1;
-    if (open) ev.cleared(this.viewOf(callIndex, answeredMs), CALL_FAULT_NO_MEDIA, -1, nowMs);
+    if (open) ev.cleared(this.viewOf(callIndex, answeredMs), CALL_FAULT_NO_MEDIA, -1, nowMs, 'stream-ended');
   }
 
   check(nowMs: number, ev: CallFaultEvents): void {
@@ -147,7 +150,7 @@ export class CallFaults {
       if (this.noMedia[c] === 1) {
         if (heardAny || (exempt = ev.exempt(c) ? 1 : 0) === 1) {
           this.noMedia[c] = 0;
-          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
+          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs, 'rule');
         }
       } else if (noMediaMs > 0 && !heardAny && since >= noMediaMs && (exempt = ev.exempt(c) ? 1 : 0) === 0) {
         this.noMedia[c] = 1;
@@ -158,7 +161,7 @@ export class CallFaults {
         const was = this.oneWayDir[c];
         if (was >= 0) {
           this.oneWayDir[c] = -1;
-          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs);
+          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs, 'rule');
         }
         continue;
       }
@@ -170,7 +173,7 @@ export class CallFaults {
       const was = this.oneWayDir[c];
       if (was >= 0 && flowing !== was) {
         this.oneWayDir[c] = -1;
-        ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs);
+        ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs, 'rule');
       }
       if (this.oneWayDir[c] < 0 && flowing >= 0 && since >= oneWayMs) {
         this.oneWayDir[c] = flowing;

@@ -120,7 +120,7 @@ export const REPORT_FIELDS = [
   { key: 'X_CID', inCallReport: true, group: 'probe', only: 'B2BUA B legs', doc: 'A-leg Call-ID (X-CID header or correlation)' },
   { key: 'INTERVAL_S', group: 'probe', only: 'PERIODIC, ALERT, CLEARED', doc: "the stream's report interval from now on, s (rule variable: the length of the interval just ended)", variable: 'interval_s', read: (m) => (m.snap.interval.endMs - m.snap.interval.startMs) / 1000 },
   { key: 'ALERT_RULE', inCallReport: true, group: 'probe', only: 'ALERT, CLEARED', doc: 'the rule that started or stopped firing: a reports.rules name, or silence, one-way-rtp, no-media' },
-  { key: 'CLEAR_REASON', group: 'probe', only: 'CLEARED', doc: 'rule: the condition ended; stream-ended: the stream ended while the rule fired (this CLEARED comes just before its FINAL or HANGUP, on the period since the last report)' },
+  { key: 'CLEAR_REASON', group: 'probe', only: 'CLEARED', doc: 'rule: the condition ended; stream-ended: the stream ended while the rule fired (this CLEARED comes just before its FINAL or HANGUP, on the period since the last report), or the call ended while no-media held' },
   // ------------------------------------------------------------------ call-level fault reports (no stream)
   { key: 'NO_MEDIA', group: 'call', only: 'rule no-media', doc: '1 in the ALERT (answered, no RTP either way for reports.faults.no_media_s), 0 in its CLEARED' },
   { key: 'NO_MEDIA_MS', group: 'call', only: 'rule no-media', doc: 'time since the answer, ms' },

@@ -1,4 +1,5 @@
 import { closeSync, openSync, writev as fsWritev } from 'node:fs';
+import { FIFO_RETRY_MS, openFifoIfRead, statOrUndefined } from '../ops/output-file.js';
 
 export interface JsonLinesLog {
   warn(obj: object, msg: string): void;
@@ -24,14 +25,17 @@ const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EAGAIN', 'EWOULDBLOCK', 'EINTR',
  * Report objects as JSON lines (one JSON text per line) appended to a file, or standard output.
  *
  * The file is opened when this is constructed (before the probe drops privileges; an unwritable path
- * throws there, a clear error at start). Lines are batched into few large writes, one write in flight at
+ * throws there, a clear error at start); a FIFO once a program reads it, its lines buffered until then. Lines are batched into few large writes, one write in flight at
  * a time. A write error is counted and logged (rate-limited) and the unwritten bytes stay queued: after
  * a full disk the output resumes when space returns, continuing the interrupted line, so the file only
  * ever holds whole lines. Past maxBufferedBytes new lines are dropped whole and counted. close() writes
  * everything within its deadline.
  */
 export class JsonLinesOutput {
-  private readonly fd: number;
+  /** -1 while a FIFO has no reader. */
+  private fd = -1;
+  /** Tries the FIFO's open until a reader is there. */
+  private fifoTimer: NodeJS.Timeout | null = null;
   private readonly ownsFd: boolean;
   /** Whole lines not yet handed to a write, UTF-8 encoded as they arrive. */
   private buf: Buffer;
@@ -73,13 +77,14 @@ export class JsonLinesOutput {
       this.fd = 1;
       this.ownsFd = false;
     } else {
+      this.ownsFd = true;
       try {
-        this.fd = openSync(target, 'a', 0o640);
+        if (!statOrUndefined(target)?.isFIFO()) this.fd = openSync(target, 'a', 0o640);
+        else if (!this.openFifo()) this.fifoTimer = setInterval(() => this.retryFifo(), FIFO_RETRY_MS);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         throw Object.assign(new Error(`cannot open the JSON-lines file ${target}: ${e.code ?? e.message}`), { code: e.code, exitCode: 2 });
       }
-      this.ownsFd = true;
     }
     this.highWater = o.highWaterBytes ?? 64 * 1024;
     this.buf = Buffer.allocUnsafe(this.highWater + 16 * 1024);
@@ -89,6 +94,25 @@ export class JsonLinesOutput {
     this.retryMs = every > 0 ? every : 1000;
     this.timer = every > 0 ? setInterval(() => this.writeOut(), every) : null;
     if (this.timer) this.timer.unref();
+  }
+
+  /** Opens the FIFO if a program reads it (false when none does yet). */
+  private openFifo(): boolean {
+    const fd = openFifoIfRead(this.target);
+    if (fd === null) return false;
+    this.fd = fd;
+    return true;
+  }
+
+  private retryFifo(): void {
+    try {
+      if (!this.openFifo()) return;
+    } catch (err) {
+      this.onWriteError(err as NodeJS.ErrnoException);
+    }
+    clearInterval(this.fifoTimer!);
+    this.fifoTimer = null;
+    this.pump();
   }
 
   /** Lines accepted but not yet completely written. */
@@ -149,7 +173,7 @@ export class JsonLinesOutput {
    * (a replay's window of records) gets all its lines written at the next turn, not one chunk per turn.
    */
   private pump(): void {
-    if (this.writing || this.retryTimer !== null || this.queue.length === 0) {
+    if (this.writing || this.retryTimer !== null || this.queue.length === 0 || this.fd < 0) {
       if (!this.writing && this.queue.length === 0) this.wakeIdle();
       return;
     }
@@ -253,6 +277,8 @@ export class JsonLinesOutput {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
     this.closed = true;
+    if (this.fifoTimer) clearInterval(this.fifoTimer); // a FIFO still without a reader: its lines are dropped below
+    this.fifoTimer = null;
     this.wake(this.roomWaiters);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
@@ -271,7 +297,7 @@ export class JsonLinesOutput {
       this.queue.length = 0;
     }
     // A write still in flight finishes on its own; the descriptor is closed after it.
-    if (this.ownsFd) {
+    if (this.ownsFd && this.fd >= 0) {
       if (this.writing) await new Promise<void>((r) => this.idleWaiters.push(r));
       closeSync(this.fd);
     }

@@ -236,7 +236,7 @@ export class QosReporter {
       out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: decision.send, log: decision.log });
     };
     for (let i = 0; firing !== 0 && i < sched.rules.length; i++) if (firing & (1 << i)) cleared(sched.ruleName(i));
-    if (this.silences.paused(slot)) {
+    if (this.silences.alerted[slot] === 1) {
       ctx.currentSilenceMs = this.silences.currentMs(slot, nowMs);
       cleared(SILENCE_RULE);
       ctx.currentSilenceMs = 0;

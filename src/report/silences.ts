@@ -31,6 +31,8 @@ export class StreamSilences {
   readonly count: Uint32Array;
   readonly totalMs: Float64Array;
   readonly maxMs: Float64Array;
+  /** 1 while the pause in progress has had its ALERT sent: only such a pause gets a CLEARED. */
+  readonly alerted: Uint8Array;
   /** Length of the last completed pause and what it was (set by `resumed`). */
   lastPauseMs = 0;
 
@@ -44,6 +46,7 @@ export class StreamSilences {
     this.packetsAt = new Float64Array(maxStreams);
     this.spacingMs = new Float64Array(maxStreams);
     this.maxDeltaAt = new Float64Array(maxStreams);
+    this.alerted = new Uint8Array(maxStreams);
     this.count = new Uint32Array(maxStreams);
     this.totalMs = new Float64Array(maxStreams);
     this.maxMs = new Float64Array(maxStreams);
@@ -51,6 +54,7 @@ export class StreamSilences {
 
   reset(slot: number): void {
     this.pauseFromMs[slot] = 0;
+    this.alerted[slot] = 0;
     this.count[slot] = 0;
     this.totalMs[slot] = 0;
     this.maxMs[slot] = 0;

@@ -387,6 +387,10 @@ export class RtpEngine {
   payloadType(slot: number): number {
     return this.u8[slot * L.HOT_BYTES + L.B_PT];
   }
+  /** The stream's latest packet was comfort noise (RFC 3389): its sender said it went silent. */
+  lastWasComfortNoise(slot: number): boolean {
+    return this.u8[slot * L.HOT_BYTES + L.B_KIND] === Kind.CN;
+  }
   /**
    * Wireshark's per-packet values after the latest packet (what sharkd's analysis lists): the time of the
    * last packet its analysis took (delta = the difference of two successive values), jitter, skew in ms.

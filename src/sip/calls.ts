@@ -314,6 +314,11 @@ export class CallTracker {
     return callIndex >= 0 && callIndex < this.maxCalls ? this.calls[callIndex] : null;
   }
 
+  /** Answered (2xx, or first seen inside its dialog) and not ended. */
+  callAnswered(callIndex: number): boolean {
+    return this.call(callIndex)?.state === 'confirmed';
+  }
+
   callIndexOf(callId: string): number {
     return this.byCallId.get(callId) ?? -1;
   }

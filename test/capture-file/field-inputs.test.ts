@@ -121,6 +121,35 @@ describe('a capture cut short (a killed tcpdump)', () => {
   });
 });
 
+describe('a file cut inside its capture header', () => {
+  it('one line naming the problem and its fix, exit 4, as tshark finds it cut short', () => {
+    for (const [bytes, problem] of [
+      [3, 'file too short for a capture header (3 bytes)'],
+      [20, 'file too short for a pcap header (20 of its 24 bytes)'],
+    ] as const) {
+      const cut = join(tmp, `header-${bytes}.pcap`);
+      writeFileSync(cut, readFileSync(CAPTURE).subarray(0, bytes));
+      const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
+      expect(r.status, r.stderr).toBe(4);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(JSON.parse(r.stderr).msg).toBe(`${cut}: at byte 0: ${problem}: not a whole capture: copy it again whole, or check that the program writing it ran (e.g. tcpdump -w FILE)`);
+    }
+    const t = spawnSync('tshark', ['-r', join(tmp, 'header-20.pcap')], { encoding: 'utf8' });
+    expect(t.stderr).toMatch(/cut short/);
+  });
+});
+
+describe('a file whose read fails (a failing disk: EIO)', () => {
+  // /proc/self/mem is a file of the reading process whose read at offset 0 (never mapped) fails with EIO.
+  it('one line naming the file, the byte and the error, exit 4; the files after it are still read', () => {
+    const r = runCliSync(bundle, ['replay', '/proc/self/mem', CAPTURE, '--no-hep', '--log-level', 'warn']);
+    expect(r.status, r.stderr).toBe(4);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(JSON.parse(r.stderr).msg).toBe('/proc/self/mem: at byte 0: read error (EIO: i/o error, read): check the disk or file system it is on');
+    expect(r.stdout).toBe(plain);
+  });
+});
+
 describe('SIP with a Call-ID or tag past its bound', () => {
   it('one warning per file counts the messages refused; the calls beside them are tracked', () => {
     const file = join(tmp, 'long-call-ids.pcap');

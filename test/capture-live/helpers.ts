@@ -7,8 +7,12 @@ import type { LivePacketSource } from '../../src/capture/live/index.js';
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot) console.warn('test/capture-live: SKIPPED, live capture needs root (CI runs as root)');
 
-/** A port per test file and call, away from the ranges other suites use. */
-let nextPort = 46000 + (process.pid % 500) * 8;
+/**
+ * A port per test file and call, above Linux's ephemeral ports (32768-60999) and media-workers.test.ts's
+ * 61000-64999: tcpdump's `udp port N` reference also matches another suite's socket whose ephemeral
+ * source port happens to be N (a whole-suite run once saw 110 packets for 60 sent).
+ */
+let nextPort = 65000 + (process.pid % 66) * 8;
 export function testPort(): number {
   return nextPort++;
 }

@@ -3,8 +3,8 @@
  * filters on files (counted against tcpdump -r), options before the files, the table's formats and
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -57,6 +57,43 @@ describe('stdout carries only what was asked for', () => {
   });
 });
 
+describe('a stream table that cannot be written', () => {
+  /** The replay with standard output on `stdout` (a file descriptor); stderr collected. */
+  const replayTo = (stdout: number, extra: string[] = []) =>
+    spawnSync(process.execPath, [bundle, 'replay', CALL, '--no-hep', '--log-level', 'warn', ...extra], { env: childEnv(), encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'] });
+
+  it('standard output on a full disk (/dev/full): exit 5 and one line saying the table was not written', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = replayTo(full);
+      expect(r.status, r.stderr).toBe(5);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(JSON.parse(r.stderr).msg).toBe('the stream table was not written to standard output: ENOSPC: no space left on device, write');
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  it('--table-out on a full disk: exit 5 and the same one line, no stack trace', () => {
+    const devNull = openSync('/dev/null', 'w');
+    try {
+      const r = replayTo(devNull, ['--table-out', '/dev/full']);
+      expect(r.status, r.stderr).toBe(5);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(JSON.parse(r.stderr).msg).toBe('the stream table was not written to /dev/full: ENOSPC: no space left on device, write');
+    } finally {
+      closeSync(devNull);
+    }
+  });
+
+  it('a reader that went away (| head -1) ends the table, not the run: exit 0, nothing logged', async () => {
+    const p = startCli(bundle, ['replay', CALL, '--no-hep', '--log-level', 'warn']);
+    p.child.stdout.destroy(); // the pipe's reader is gone before the table is written: EPIPE
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(p.out.stderr).toBe('');
+  });
+});
+
 describe('report files that cannot be written', () => {
   it('--html DIR, an existing directory: exit 2 before the analysis, one line naming the option; nothing left beside it', () => {
     const dir = mkdtempSync(join(tmp, 'html-dir-'));
@@ -67,6 +104,24 @@ describe('report files that cannot be written', () => {
     expect(r.stderr).toBe(`rtpprobe: --html ${page}: is a directory: name a file in it\n`);
     expect(r.stdout).toBe('');
     expect(readdirSync(dir)).toEqual(['call.html']);
+  });
+
+  it('--table-out, --html or --jsonl naming a capture it reads (or a link to it): exit 2 before anything is written, the capture intact', () => {
+    const dir = mkdtempSync(join(tmp, 'output-is-input-'));
+    const capture = join(dir, 'day.pcap');
+    copyFileSync(CALL, capture);
+    const link = join(dir, 'latest.pcap');
+    symlinkSync(capture, link);
+    const before = readFileSync(capture);
+    for (const option of ['--table-out', '--html', '--jsonl']) {
+      for (const out of [capture, link]) {
+        const r = runCliSync(bundle, ['replay', CLEAN, capture, option, out, '--no-hep']);
+        expect(r.status, `${option} ${out}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toBe(`rtpprobe: ${option} ${out}: is ${capture}, a capture this replay reads: name another file\n`);
+        expect(r.stdout).toBe('');
+        expect(readFileSync(capture).equals(before), `${option} ${out}`).toBe(true);
+      }
+    }
   });
 
   it('--jsonl and --html in a directory that does not exist: exit 2, one line naming the option and the directory', () => {
@@ -92,6 +147,52 @@ describe('report files that cannot be written', () => {
     expect(await exited, stderr).toBe(5);
     expect(stderr).toContain('HTML call report not written');
     expect(readdirSync(dir)).toEqual(['call.html']);
+  });
+});
+
+describe('--html to a path that is not a regular file', () => {
+  const cli = join(root, 'dist/cli.js'); // the page script the report embeds is built beside it
+
+  it('a FIFO: the page goes through it to the program reading it, and the FIFO stays a FIFO', async () => {
+    const fifo = join(mkdtempSync(join(tmp, 'html-fifo-')), 'page');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let page = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (page += d));
+    try {
+      const probe = startCli(cli, ['replay', CALL, '--html', fifo, '--table', 'none', '--no-hep', '--log-level', 'warn']);
+      expect((await probe.exited).code, probe.out.stderr).toBe(0);
+      expect(await until(() => page.includes('</html>'), 20_000), 'the page through the FIFO').toBe(true);
+      expect(page).toMatch(/^<!doctype html>/);
+      expect(statSync(fifo).isFIFO()).toBe(true);
+    } finally {
+      reader.kill();
+    }
+  });
+
+  it('a FIFO no program reads: the page is given up at the shutdown deadline, exit 5 with the reason; the FIFO stays', async () => {
+    const fifo = join(mkdtempSync(join(tmp, 'html-fifo-unread-')), 'page');
+    execFileSync('mkfifo', [fifo]);
+    const probe = startCli(cli, ['replay', CALL, '--html', fifo, '--table', 'none', '--no-hep', '--log-level', 'warn', '--set', 'process.shutdown_deadline_ms=1000']);
+    let exit: { code: number | null } | undefined;
+    void probe.exited.then((e) => (exit = e));
+    if (!(await until(() => exit !== undefined, 20_000))) probe.child.kill('SIGKILL');
+    expect(exit?.code, probe.out.stderr).toBe(5);
+    expect(probe.out.stderr).toContain('no program read the FIFO within 1000 ms (process.shutdown_deadline_ms): start its reader first');
+    expect(statSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('a symbolic link to a file: the page is written to the file it names, and the link stays', () => {
+    const dir = mkdtempSync(join(tmp, 'html-link-'));
+    const target = join(dir, 'report.html');
+    const link = join(dir, 'latest.html');
+    writeFileSync(target, 'old page\n');
+    symlinkSync(target, link);
+    const r = spawnSync(process.execPath, [cli, 'replay', CALL, '--html', link, '--table', 'none', '--no-hep', '--log-level', 'warn'], { env: childEnv(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toMatch(/^<!doctype html>/);
+    expect(readdirSync(dir).sort()).toEqual(['latest.html', 'report.html']);
   });
 });
 
@@ -361,6 +462,41 @@ describe('a stop while a pipe or FIFO sends nothing', () => {
     expect(p.out.stderr).toContain('"msg":"run summary"');
     expect(p.out.stderr).not.toContain('deadline exceeded');
     expect(p.out.stdout).toBe('no RTP streams found\n');
+  });
+
+  it('--jsonl FIFO that no program reads yet: the replay runs and SIGTERM ends it within the shutdown deadline; a reader that comes later gets every line', async () => {
+    const fifo = join(mkdtempSync(join(tmp, 'jsonl-fifo-')), 'reports');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const args = ['--jsonl', fifo, '--no-hep', '--log-format', 'json'];
+    // A call on standard input, kept open: the replay waits for more of it when the signal comes.
+    const child = spawn(process.execPath, [bundle, 'replay', '-', ...args, '--set', 'process.shutdown_deadline_ms=1000'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = { child, out: { stdout: '', stderr: '' }, exited: new Promise<{ code: number | null }>((resolve) => child.on('exit', (code) => resolve({ code }))) };
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (p.out.stderr += d));
+    child.stdout.resume();
+    let written = false;
+    child.stdin.write(readFileSync(CALL), () => (written = true));
+    try {
+      expect(await until(() => written && p.out.stderr.includes('"msg":"replaying"'), 20_000), p.out.stderr).toBe(true);
+      child.kill('SIGTERM');
+      // Its final reports could not be written, no one reading them: the stop ends at the deadline (1 s).
+      expect(await exitWithin(p, 20_000), p.out.stderr).toBe(1);
+      expect(p.out.stderr).toContain('shutdown deadline exceeded');
+    } finally {
+      child.stdin.destroy();
+      child.kill('SIGKILL');
+    }
+    // The probe first, then the reader (`rtpprobe replay F --jsonl fifo & jq . < fifo`), within the deadline.
+    const q = startCli(bundle, ['replay', CALL, ...args, '--set', 'process.shutdown_deadline_ms=30000']);
+    expect(await until(() => q.out.stderr.includes('"msg":"replaying"'), 20_000), q.out.stderr).toBe(true);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let lines = '';
+    reader.stdout.setEncoding('utf8').on('data', (d: string) => (lines += d));
+    const readerDone = new Promise((resolve) => reader.on('close', resolve));
+    expect(await exitWithin(q, 30_000), q.out.stderr).toBe(0);
+    await readerDone;
+    const direct = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--no-hep', '--log-level', 'warn', '--table', 'none']);
+    expect(lines.split('\n').length).toBe(direct.stdout.split('\n').length);
+    expect(lines.split('\n').length).toBeGreaterThan(5);
   });
 
   it('tcpdump -w - | replay - on a quiet link: SIGINT measures every packet read, prints the table, exit 0', async () => {

@@ -40,11 +40,23 @@ while time.monotonic() - t0 < 300:
     if d > 0: time.sleep(d)
 `;
 
-/** PCMA every 20 ms from port+2 to port: 1.5 s, a pause until the file argv[2] exists, then on (sequence unbroken). */
+/**
+ * A call set up by SIP to port argv[3] (INVITE offering port+2, 200 OK answering port: the silence check
+ * pages only streams of a call), then PCMA every 20 ms from port+2 to port: 1.5 s, a pause until the file
+ * argv[2] exists, then on (sequence unbroken).
+ */
 const PAUSING_SENDER = String.raw`
 import os, socket, struct, sys, time
-port, resume = int(sys.argv[1]), sys.argv[2]
+port, resume, sip = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', port + 2))
+def sdp(p): return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\n' % p
+def msg(first, body, to_tag=b''):
+    return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' % (port + 2) + to_tag +
+            b'\r\nCall-ID: pause@probe.test\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+s.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', sdp(port + 2)), ('127.0.0.1', sip))
+time.sleep(0.02)
+s.sendto(msg(b'SIP/2.0 200 OK', sdp(port), b';tag=tb'), ('127.0.0.1', sip))
+time.sleep(0.05)
 def send(i): s.sendto(struct.pack('!BBHII', 0x80, 8, i & 0xffff, (i * 160) & 0xffffffff, 0x51e7) + b'\xd5' * 160, ('127.0.0.1', port))
 for i in range(75): send(i); time.sleep(0.02)
 t0 = time.monotonic()
@@ -164,20 +176,23 @@ describe.skipIf(!canRun)('SIGHUP turning the silence check off while a pause is 
   let log = '';
   const cfg = () => join(dir, 'probe.yaml');
   const jsonl = () => join(dir, 'reports.jsonl');
+  let sipPort = 0;
   const writeConfig = (silenceS: number) =>
-    writeFileSync(cfg(), `reports:\n  interval_s: 60\n  faults: { silence_s: ${silenceS}, no_media_s: 0, one_way_s: 0 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
+    writeFileSync(cfg(), `sip: { ports: [${sipPort}] }\nreports:\n  interval_s: 60\n  faults: { silence_s: ${silenceS}, no_media_s: 0, one_way_s: 0 }\n  jsonl: { enabled: true, path: ${jsonl()} }\n`);
   const alerts = (): string[] =>
     existsSync(jsonl()) ? readFileSync(jsonl(), 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l) as { TYPE: string; ALERT_RULE?: string }).filter((r) => r.ALERT_RULE !== undefined).map((r) => `${r.TYPE} ${r.ALERT_RULE}`) : [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-faults-'));
     const port = await freeEvenUdpPort();
+    do sipPort = await freeEvenUdpPort();
+    while (sipPort === port || sipPort === port + 2);
     writeConfig(2);
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port} or udp port ${sipPort}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
-    sender = spawn('python3', ['-c', PAUSING_SENDER, String(port), join(dir, 'resume')], { stdio: 'ignore' });
+    sender = spawn('python3', ['-c', PAUSING_SENDER, String(port), join(dir, 'resume'), String(sipPort)], { stdio: 'ignore' });
   });
 
   afterAll(() => {
@@ -294,7 +309,7 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one nothing of it, even when the stream ends', async () => {
+  it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one an ALERT (reconfigured) at the switch and its CLEARED when the stream ends', async () => {
     const [before, after] = [await receiver(), await receiver()];
     const port = await freeEvenUdpPort();
     writeConfig(before.url);
@@ -307,14 +322,15 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     await waitFor(() => before.got.length === 1, 30_000, 'the ALERT');
     writeConfig(after.url);
     probe.kill('SIGHUP');
-    await waitFor(() => before.got.length === 2, 30_000, 'the CLEARED at the old receiver');
+    await waitFor(() => before.got.length === 2 && after.got.length === 1, 30_000, 'the CLEARED at the old receiver, the ALERT at the new one');
     expect(before.got).toEqual(['ALERT lossy null', 'CLEARED lossy reconfigured']);
-    // The rule goes on firing; the stream ends at the stop (its CLEARED stream-ended is the old receiver's).
+    expect(after.got).toEqual(['ALERT lossy reconfigured']);
+    // The rule goes on firing; the stream ends at the stop: its CLEARED goes to the new receiver.
     sender.kill('SIGKILL');
     probe.kill('SIGTERM');
     expect(await exit).toBe(0);
     expect(log).toContain('"msg":"alert lossy cleared (stream ended)"');
-    expect(after.got).toEqual([]);
+    expect(after.got).toEqual(['ALERT lossy reconfigured', 'CLEARED lossy stream-ended']);
     expect(before.got).toHaveLength(2);
   });
 });

@@ -222,14 +222,14 @@ describe('webhook output', () => {
       'CLEARED jitter stream-ended 2',
     ]);
   });
-  it('a reload to another URL: the old receiver gets a CLEARED (reason reconfigured) for each of its alerts, the new one no CLEARED without its ALERT', async () => {
+  it('a reload to another URL: the old receiver gets a CLEARED (reason reconfigured) for each of its alerts, the new one an ALERT (reason reconfigured) for each, then their CLEARED', async () => {
     const before = await receiver();
     const after = await receiver();
     open.push(before, after);
     const { outputs, send, withUrl } = webhookOutputs(before.url);
     send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
     send('ALERT', { ALERT_RULE: 'poor', SSRC: 2 });
-    send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2 });
+    send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2, REPORT_END: 1700000012.5 });
     await outputs.reload(withUrl(after.url), 30_000);
     send('CLEARED', { ALERT_RULE: 'poor', SSRC: 1 });
     send('HANGUP', { SSRC: 2 });
@@ -246,7 +246,20 @@ describe('webhook output', () => {
     ]);
     // The CLEARED names what its ALERT named; no report carried the change.
     expect(before.got[3]).toMatchObject({ callId: 'call-1@test', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', ssrc: 1, codec: 'pcma' }, mos: 3.1, report: null });
-    expect(eventsOf(after)).toEqual(['ALERT poor null 3', 'CLEARED poor rule 3']);
+    // The new receiver learns what fires at the switch (as of its ALERT: time the rule started firing),
+    // so the CLEARED that follow end alerts it knows.
+    expect(eventsOf(after)).toEqual([
+      'ALERT poor reconfigured 1',
+      'ALERT poor reconfigured 2',
+      'ALERT jitter reconfigured 2',
+      'CLEARED poor rule 1',
+      'CLEARED poor stream-ended 2',
+      'CLEARED jitter stream-ended 2',
+      'ALERT poor null 3',
+      'CLEARED poor rule 3',
+    ]);
+    expect(after.got[0]).toMatchObject({ callId: 'call-1@test', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', ssrc: 1, codec: 'pcma' }, mos: 3.1, report: null, time: before.got[0].time });
+    expect(after.got[2].time).toBe(new Date(1700000012_500).toISOString());
   });
   it('a reload that removes the URL: the receiver gets a CLEARED (reason reconfigured) for each of its alerts', async () => {
     const rx = await receiver();

@@ -47,7 +47,7 @@ function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(
  * An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. `forked`:
  * another branch of the INVITE (To tag 'busy') answers 486 at T0 + 20 ms, before B's 200 OK.
  */
-async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false): Promise<E2eReport[]> {
+async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number, dialog: DialogWriter) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false): Promise<E2eReport[]> {
   const t = new CaptureTimeline();
   background(t, T0 + byeAt);
   const d = answeredCall(t, `${name}@gen`, sdpB);
@@ -56,7 +56,7 @@ async function replayCall(name: string, byeAt: number, media: (t: CaptureTimelin
     t.sip(T0 + 20, '10.2.0.99', A.ip, sipResponse(486, { ...tags, cseqMethod: 'INVITE' }));
     t.sip(T0 + 21, A.ip, '10.2.0.99', sipRequest('ACK', 'sip:peer@example.com', tags));
   }
-  media(t, T0 + 100);
+  media(t, T0 + 100, d);
   const bc = d.bye(T0 + byeAt);
   d.respond(T0 + byeAt + 1, 200, bc, null, { method: 'BYE', toCaller: true });
   const file = join(dir, `${name}.pcap`);
@@ -123,7 +123,7 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(alert).toMatchObject({ CORRELATION_ID: 'no-media@gen', NO_MEDIA: 1, SSRC: 0, SRC_IP: B.ip, SRC_PORT: B.port, DST_IP: A.ip, DST_PORT: A.port });
     expect(alert.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
     expect(alert.NO_MEDIA_MS as number).toBeLessThan(6100);
-    expect(cleared).toMatchObject({ NO_MEDIA: 0, SRC_IP: B.ip, DST_IP: A.ip });
+    expect(cleared).toMatchObject({ NO_MEDIA: 0, SRC_IP: B.ip, DST_IP: A.ip, CLEAR_REASON: 'rule' });
     expect(cleared.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(8000);
     expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
   });
@@ -133,12 +133,14 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     const nm = alerts(reports, 'no-media');
     expect(nm.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
     expect(nm[0]).toMatchObject({ REPORT_START: (T0 + 50) / 1000 });
+    // Media never came: the call's end, not the condition, cleared it.
+    expect(nm[1]).toMatchObject({ NO_MEDIA: 0, CLEAR_REASON: 'stream-ended' });
     const events: string[] = [];
-    const live = new LiveState({ onAlert: (e) => events.push(`${e.event} ${e.rule}`) });
+    const live = new LiveState({ onAlert: (e) => events.push(e.event === 'CLEARED' ? `${e.event} ${e.rule} ${e.reason}` : `${e.event} ${e.rule}`) });
     live.observe(nm[0]);
     expect(live.streams()).toHaveLength(1);
     live.observe(nm[1]);
-    expect(events).toEqual(['ALERT no-media', 'CLEARED no-media']);
+    expect(events).toEqual(['ALERT no-media', 'CLEARED no-media stream-ended']);
     expect(live.streams()).toHaveLength(0);
   });
 
@@ -225,6 +227,43 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(endB).toMatchObject({ SILENCES: 0, SILENCE_MS: 0, PACKET_LOSS: 350 });
   });
 
+  it('a pause after a comfort noise packet (RFC 3389: the sender went silent, DTX) counts as a silence and is not paged; the same pause without it is', async () => {
+    const reports = await replayCall('dtx', 16_500, (t, s) => {
+      // Both directions talk 3 s and pause 7 s, the sequence continuing. a -> b sends one CN packet
+      // (PT 13, a noise level byte) as its last before the pause; b -> a just stops.
+      const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+      t.add(s + 3000, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 13, seq: a.seq, ts: a.ts, ssrc: A.ssrc, payload: Uint8Array.of(60) })));
+      t.rtp(s + 10_000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: (a.seq + 1) & 0xffff, ts: a.ts + 350 * 160, count: 250 });
+      const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+      t.rtp(s + 10_005, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 350 * 160, count: 250 });
+    });
+    expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${B.ip}`, `CLEARED ${B.ip}`]);
+    const endA = reports.find((r) => r.TYPE === 'HANGUP' && ab(r))!;
+    expect(endA).toMatchObject({ SILENCES: 1, PACKET_LOSS: 0 });
+    expect(endA.MAX_SILENCE_MS as number).toBeGreaterThanOrEqual(7000);
+  });
+
+  it('early media that pauses while the call rings (183, answered 10 s later) is not paged; the pause counts as a silence', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 15_000);
+    const d = new DialogWriter(t, 'ringing@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 183, c, audio(B.ip, B.port));
+    // Ringback from B for 2 s, nothing for 8 s, the answer, then the call's media both ways.
+    const b = t.rtp(T0 + 100, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 100 });
+    d.respond(T0 + 10_000, 200, c, audio(B.ip, B.port));
+    d.ack(T0 + 10_010, c);
+    t.rtp(T0 + 10_100, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 400 * 160, count: 200 });
+    t.rtp(T0 + 10_105, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    const bc = d.bye(T0 + 14_500);
+    d.respond(T0 + 14_510, 200, bc, null, { method: 'BYE', toCaller: true });
+    const file = join(dir, 'ringing.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig());
+    expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
+    expect(reports.find((r) => r.TYPE === 'HANGUP' && ba(r))).toMatchObject({ TOTAL_PK: 300, SILENCES: 1 });
+  });
+
   it("a silence ALERT after the interval report closed the stream's last packets reports the pause so far as its period", async () => {
     const reports = await replayCall('pause-after-report', 20_000, (t, s) => {
       // Both directions pause from +7980 ms to +14980 ms: the interval report due at +10 s comes first,
@@ -243,6 +282,32 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(alert.REPORT_END as number).toBeCloseTo(lastBefore + (alert.CURRENT_SILENCE_MS as number) / 1000, 3);
     expect(alert.REPORT_TS).toBe(Math.floor(alert.REPORT_END as number));
   });
+
+  for (const [how, held, answer] of [
+    ['sendonly, answered recvonly', 'sendonly', 'recvonly'],
+    ['inactive, answered inactive', 'inactive', 'inactive'],
+  ] as const) {
+    it(`a call put on hold by re-INVITE (${how}) for 8 s: no silence alert for the media the hold stopped`, async () => {
+      const reports = await replayCall(`hold-${held}`, 16_000, (t, s, dialog) => {
+        const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+        const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+        // At +3 s A holds the call; at +11 s it takes it back (sendrecv) and both directions go on.
+        const c = dialog.invite(s + 3000, audio(A.ip, A.port, held), { reinvite: true });
+        dialog.respond(s + 3020, 200, c, audio(B.ip, B.port, answer));
+        dialog.ack(s + 3030, c);
+        const r = dialog.invite(s + 11_000, audio(A.ip, A.port), { reinvite: true });
+        dialog.respond(s + 11_020, 200, r, audio(B.ip, B.port));
+        dialog.ack(s + 11_030, r);
+        // Music on hold from A while held, when A only sends.
+        if (held === 'sendonly') t.rtp(s + 3000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts, count: 400 });
+        else t.rtp(s + 11_040, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 400 * 160, count: 200 });
+        t.rtp(s + 11_045, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 400 * 160, count: 200 });
+      });
+      // The streams were measured through the hold (both resumed in the same stream).
+      expect(reports.filter((r) => r.TYPE === 'HANGUP').length).toBe(2);
+      expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
+    });
+  }
 
   it('thresholds come from reports.faults; 0 turns a check off', async () => {
     const t = new CaptureTimeline();
@@ -278,6 +343,31 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     const alert = run(true).filter((r) => r.TYPE === 'ALERT');
     expect(alert.map((r) => r.ALERT_RULE)).toEqual(['one-way-rtp']);
     expect(alert[0].REPORT_TS).toBeLessThanOrEqual(Math.floor((T0 + 50 + 4000) / 1000) + 1);
+  });
+});
+
+describe('silence of streams no SIP describes', () => {
+  it('a stream that stops is not alerted as a silence before its timeout; a pause it resumes from counts as a silence, unalerted', async () => {
+    const C = { ip: '10.3.0.30', port: 42000, ssrc: 0x3333cccc };
+    const D = { ip: '10.4.0.40', port: 52000, ssrc: 0x4444dddd };
+    const t = new CaptureTimeline();
+    background(t, T0 + 25_000);
+    // A -> B: 4 s of RTP, then nothing (the call ended; its BYE was not captured): FINAL at the 10 s timeout.
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    // C -> D: 4 s, a 7 s pause with the sequence continuing (a silence), then 5 s more.
+    const c = t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: C.ssrc, seq: 1, ts: 0, count: 200 });
+    t.rtp(T0 + 4100 + 7000, C.ip, C.port, D.ip, D.port, { ssrc: C.ssrc, seq: c.seq, ts: c.ts + 350 * 160, count: 250 });
+    const file = join(dir, 'no-sip-pauses.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig((cfg) => void (cfg.rtp.silenceTimeoutS = 10)));
+    const cd = (r: E2eReport) => r.SRC_IP === C.ip && r.DST_IP === D.ip;
+    const endAB = reports.find((r) => r.TYPE === 'FINAL' && ab(r))!;
+    const endCD = reports.find((r) => r.TYPE === 'FINAL' && cd(r))!;
+    // Both streams were measured and ended; the one that stopped ended at its timeout, not at the end of input.
+    expect(endAB).toMatchObject({ TOTAL_PK: 200, SILENCES: 0 });
+    expect(endAB.REPORT_TS as number).toBeLessThan(Math.floor((T0 + 25_000) / 1000));
+    expect(endCD).toMatchObject({ TOTAL_PK: 450, SILENCES: 1, MAX_SILENCE_MS: 7020, PACKET_LOSS: 0 });
+    expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
   });
 });
 
@@ -323,6 +413,35 @@ describe('no-media in public captures', () => {
   });
 });
 
+/** A capture through a signalling owner and one media worker's pipeline (no threads): the reports of each. */
+function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker: QosReport[] } {
+  const batch = recordsBatch(t.records());
+  const config = defaultConfig();
+  const fromOwner: QosReport[] = [];
+  const fromWorker: QosReport[] = [];
+  const pending: MainToWorker[] = [];
+  const owner = new SignallingOwner(config, (m) => pending.push(m), undefined, { target: { qos: (r) => fromOwner.push(r), rtcp: () => {} }, nodeName: 'n' });
+  let mirror!: BindingMirror;
+  const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
+  let nextMs = 0;
+  for (let i = 0; i < batch.count; i++) {
+    const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
+    if (ms >= nextMs) {
+      // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
+      nextMs = ms + 1000;
+      const touched = mirror.takeTouched();
+      if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
+      owner.expire(ms);
+    }
+    for (const m of pending.splice(0)) mirror.apply(m);
+    worker.processPacket(batch, i);
+    const sip = mirror.takeSip();
+    for (const s of sip ?? []) owner.onSip(s);
+  }
+  worker.finish();
+  return { fromOwner, fromWorker };
+}
+
 describe('no-media in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
   it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts", () => {
     const t = new CaptureTimeline();
@@ -339,36 +458,63 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
     t.rtp(T0 + 200, D.ip, D.port, C.ip, C.port, { ssrc: 0x33, seq: 1, ts: 0, count: 600 });
     d2.respond(T0 + 3000, 200, c2, audio(D.ip, D.port));
-    const batch = recordsBatch(t.records());
-
-    const config = defaultConfig();
-    const fromOwner: QosReport[] = [];
-    const fromWorker: QosReport[] = [];
-    const pending: MainToWorker[] = [];
-    const owner = new SignallingOwner(config, (m) => pending.push(m), undefined, { target: { qos: (r) => fromOwner.push(r), rtcp: () => {} }, nodeName: 'n' });
-    let mirror!: BindingMirror;
-    const worker = new Pipeline(config, { qos: (r) => fromWorker.push(r), rtcp: () => {} }, {}, (hooks) => (mirror = new BindingMirror(config, hooks)));
-    let nextMs = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
-      if (ms >= nextMs) {
-        // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
-        nextMs = ms + 1000;
-        const touched = mirror.takeTouched();
-        if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
-        owner.expire(ms);
-      }
-      for (const m of pending.splice(0)) mirror.apply(m);
-      worker.processPacket(batch, i);
-      const sip = mirror.takeSip();
-      for (const s of sip ?? []) owner.onSip(s);
-    }
+    const { fromOwner, fromWorker } = inWorkerMode(t);
     const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
     expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
     expect(nm[0]!.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
     expect(nm[1]!.NO_MEDIA_MS as number).toBeLessThan(8050 + 2100);
+    expect(nm[1]).toMatchObject({ CLEAR_REASON: 'rule' }); // media arrived
     // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
+  });
+});
+
+describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
+  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing nor of a stream no SIP describes', () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 25_000);
+    // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
+    // Both end by BYE at +16 s. E -> F: no SIP, 4 s of RTP, then nothing.
+    const C = { ip: '10.1.0.11', port: 41000 };
+    const D = { ip: '10.2.0.21', port: 51000 };
+    const E = { ip: '10.3.0.30', port: 42000 };
+    const F = { ip: '10.4.0.40', port: 52000 };
+    const up = answeredCall(t, 'up@gen');
+    const a = t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    t.rtp(T0 + 4100 + 7000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 350 * 160, count: 250 });
+    up.bye(T0 + 16_200);
+    const held = new DialogWriter(t, 'held@gen', C.ip, D.ip);
+    const c = held.invite(T0, audio(C.ip, C.port));
+    held.respond(T0 + 50, 200, c, audio(D.ip, D.port));
+    held.ack(T0 + 60, c);
+    const h = held.invite(T0 + 3100, audio(C.ip, C.port, 'inactive'), { reinvite: true });
+    held.respond(T0 + 3120, 200, h, audio(D.ip, D.port, 'inactive'));
+    held.ack(T0 + 3130, h);
+    const r = held.invite(T0 + 11_100, audio(C.ip, C.port), { reinvite: true });
+    held.respond(T0 + 11_120, 200, r, audio(D.ip, D.port));
+    held.ack(T0 + 11_130, r);
+    const cd = t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 11_140, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: cd.seq, ts: cd.ts + 400 * 160, count: 250 });
+    held.bye(T0 + 16_300);
+    t.rtp(T0 + 100, E.ip, E.port, F.ip, F.port, { ssrc: 0x66, seq: 1, ts: 0, count: 200 });
+    // Call 3 (G, H): early media from H for 2 s, answered at +10 s, then media again; BYE at +14 s.
+    const G = { ip: '10.1.0.12', port: 43000 };
+    const H = { ip: '10.2.0.22', port: 53000 };
+    const ringing = new DialogWriter(t, 'ringing@gen', G.ip, H.ip);
+    const ri = ringing.invite(T0, audio(G.ip, G.port));
+    ringing.respond(T0 + 50, 183, ri, audio(H.ip, H.port));
+    const hg = t.rtp(T0 + 100, H.ip, H.port, G.ip, G.port, { ssrc: 0x77, seq: 1, ts: 0, count: 100 });
+    ringing.respond(T0 + 10_000, 200, ri, audio(H.ip, H.port));
+    ringing.ack(T0 + 10_010, ri);
+    t.rtp(T0 + 10_100, H.ip, H.port, G.ip, G.port, { ssrc: 0x77, seq: hg.seq, ts: hg.ts + 400 * 160, count: 200 });
+    ringing.bye(T0 + 14_500);
+    const { fromWorker } = inWorkerMode(t);
+    expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
+    // The pauses that were not paged still count as silences of their streams.
+    const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
+    expect(end(C.ip)).toMatchObject({ SILENCES: 1 });
+    expect(end(E.ip)).toMatchObject({ TOTAL_PK: 200, SILENCES: 0 });
+    expect(end(H.ip)).toMatchObject({ TOTAL_PK: 300, SILENCES: 1 });
   });
 });
 

@@ -38,6 +38,9 @@ function blockName(type: number): string {
   return name ? `${name} (${hex})` : `block type ${hex}`;
 }
 
+/** The fix for a file that ends inside its capture header. */
+const NOT_WHOLE = 'not a whole capture: copy it again whole, or check that the program writing it ran (e.g. tcpdump -w FILE)';
+
 /** No real packet is this large; a bigger length field means the file is corrupt. */
 const MAX_RECORD = 16 * 1024 * 1024;
 /** Wireshark's limit for most link types; records above it and above the file's snap length are corrupt. */
@@ -104,7 +107,8 @@ export class CaptureParser {
       if (this.format === FORMAT_UNKNOWN) {
         // Nothing at all: a tcpdump that failed before writing, the wrong file; not a capture cut short.
         if (avail === 0 && eof && base + pos === 0) return this.fail(0, 'empty, no capture in it: check that the program writing it ran (e.g. tcpdump -w FILE)');
-        if (avail < 4 || (avail < 24 && !eof)) return this.needMore(24, pos, end, base, eof, 'file too short for a capture header');
+        if (avail < 4 && eof) return this.fail(base + pos, `file too short for a capture header (${avail} bytes): ${NOT_WHOLE}`);
+        if (avail < 24 && !eof) return this.needMore(24, pos, end, base, eof, 'file too short for a capture header');
         if (!this.readFileHeader(buf, pos, end, base)) return pos;
         if (this.format === FORMAT_PCAP) pos += 24;
         continue;
@@ -284,7 +288,7 @@ export class CaptureParser {
         return false;
     }
     if (end - pos < 24) {
-      this.fail(base + pos, 'file too short for a pcap header');
+      this.fail(base + pos, `file too short for a pcap header (${end - pos} of its 24 bytes): ${NOT_WHOLE}`);
       return false;
     }
     const m = this.u32(buf, pos);

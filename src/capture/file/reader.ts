@@ -141,6 +141,16 @@ class CaptureFileSource implements CaptureFileReader {
     if (problem) throw new CaptureFileError(this.name, at, problem, 'cut-short');
   }
 
+  /**
+   * A read that failed (EIO of a failing disk, a network file system gone) at capture byte `at`: the
+   * file is unreadable from there, as a damaged one is, and the records before it stand.
+   */
+  private readError(err: unknown, at: number): unknown {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof CaptureFileError || e?.syscall !== 'read') return err;
+    return new CaptureFileError(this.name, at, `read error (${e.message}): check the disk or file system it is on`, at === 0 ? 'not-capture' : 'damaged');
+  }
+
   stats(): CaptureStats {
     return { received: this.received + (this.cursor?.records ?? 0), droppedKernel: 0, droppedInterface: 0 };
   }
@@ -157,7 +167,9 @@ class CaptureFileSource implements CaptureFileReader {
    * bytes; it stops iterating at the end or at damage.
    */
   private async *windows(): AsyncGenerator<FileWindow, void, undefined> {
-    const input = (this.input = await openInput(this.path, this.stop.signal));
+    const input = (this.input = await openInput(this.path, this.stop.signal).catch((err: unknown) => {
+      throw this.readError(err, 0);
+    }));
     // A file smaller than a chunk gets buffers of its size: a short capture needs no megabytes of them.
     const chunk = input.size === undefined ? this.chunkBytes : Math.min(this.chunkBytes, Math.max(input.size + 1, MIN_FILE_CHUNK));
     let room = Math.min(TAIL_ROOM, chunk);
@@ -166,7 +178,10 @@ class CaptureFileSource implements CaptureFileReader {
     const ask = (buf: Uint8Array) => reads.push({ buf, at: room, got: input.read(buf, room, chunk) });
     try {
       const first = new Uint8Array(room + chunk);
-      let fileOff = await input.read(first, room, chunk); // capture offset of the next byte to read
+      // capture offset of the next byte to read
+      let fileOff = await input.read(first, room, chunk).catch((err: unknown) => {
+        throw this.readError(err, 0);
+      });
       // Closed before the capture began (a pipe whose writer sent nothing): nothing to analyse, no error.
       if (this.closed && fileOff === 0) return;
       if (fileOff === 0) this.checkInput(0);
@@ -177,7 +192,9 @@ class CaptureFileSource implements CaptureFileReader {
         if (w.eof || this.closed) return;
         // The consumer is done with w.buf; continue in the oldest read's buffer.
         const next = reads.shift();
-        const got = next === undefined ? 0 : await next.got;
+        const got = next === undefined ? 0 : await next.got.catch((err: unknown) => {
+          throw this.readError(err, fileOff);
+        });
         // Closed while the read waited: what it got still makes a window, whose cut record is no damage (no eof).
         if (got === 0 && this.closed) return;
         if (got === 0 || next === undefined) {

@@ -26,6 +26,8 @@ export class BindingMirror implements CallView {
   private readonly callIdOf = new Map<number, string>();
   /** Live bindings per call index, to forget the Call-ID with the last one. */
   private readonly bindingsOfCall = new Map<number, number>();
+  /** Calls the owner said are answered and not ended. */
+  private readonly answeredCalls = new Set<number>();
   /** SIP packets captured since the last takeSip(). */
   private sip: ForwardedSip[] = [];
   /** Calls whose media flowed since the last takeTouched(): call index -> Call-ID. */
@@ -51,6 +53,10 @@ export class BindingMirror implements CallView {
 
   binding(id: number): MediaBinding | null {
     return id >= 0 && id < this.bindings.length ? this.bindings[id] : null;
+  }
+
+  callAnswered(callIndex: number): boolean {
+    return this.answeredCalls.has(callIndex);
   }
 
   touch(callIndex: number, _nowMs: number): void {
@@ -135,6 +141,9 @@ export class BindingMirror implements CallView {
       if (list) list.push(key);
       else this.keysOf.set(b.id, [key]);
       this.hooks.onBinding(b.id, m.w[0], m.w[1], m.w[2], m.w[3], m.port, m.sipMs);
+    } else if (m.t === 'answered') {
+      if (m.on) this.answeredCalls.add(m.callIndex);
+      else this.answeredCalls.delete(m.callIndex);
     } else if (m.t === 'update') {
       if (this.bindings[m.binding.id] !== null) this.bindings[m.binding.id] = m.binding;
     } else if (m.t === 'retire') {

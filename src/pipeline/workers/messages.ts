@@ -110,6 +110,8 @@ export type MainToWorker =
    */
   | { t: 'bind'; binding: MediaBinding; w: [number, number, number, number]; port: number; rtcp: boolean; sipMs: number }
   | { t: 'update'; binding: MediaBinding }
+  /** A call with bindings was answered (on), or that call ended (off). */
+  | { t: 'answered'; callIndex: number; on: boolean }
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }

@@ -4,7 +4,7 @@ import { CallTracker } from '../../sip/index.js';
 import { callTrackerOptions } from '../pipeline.js';
 import { sipMessageHook, type SipTarget } from '../sip-out.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults } from '../../report/index.js';
-import type { CallFaultEvents, WatchedCall } from '../../report/index.js';
+import type { CallFaultEvents, ClearReason, WatchedCall } from '../../report/index.js';
 import { NoMediaReports, type MediaFaultLimits } from '../media-faults.js';
 import type { ReportTarget } from '../report-sink.js';
 import type { ForwardedSip, MainToWorker } from './messages.js';
@@ -45,6 +45,8 @@ export class SignallingOwner {
    * checked in worker mode.
    */
   private readonly faults: { calls: CallFaults; reports: NoMediaReports; events: CallFaultEvents } | null;
+  /** 1 for a call the workers were told is answered, until they are told it ended (silence is checked there). */
+  private readonly answeredTold: Uint8Array;
 
   constructor(
     config: ProbeConfig,
@@ -54,28 +56,41 @@ export class SignallingOwner {
     /** A SIP message was refused for a value past its bound (log it rate-limited). */
     onValueTooLong?: () => void,
   ) {
+    this.answeredTold = new Uint8Array(Math.max(1, config.sip.maxCalls));
     if (reports) {
       const faults = new CallFaults({ noMediaMs: config.reports.faults.noMediaS * 1000, oneWayMs: 0 }, Math.max(1, config.sip.maxCalls));
       const out = new NoMediaReports(reports.target, reports.nodeName);
-      const send = (w: WatchedCall, fault: string, kind: 'ALERT' | 'CLEARED', nowMs: number) => {
-        if (fault === CALL_FAULT_NO_MEDIA) out.send(this.calls, w, kind, fault, nowMs);
+      const send = (w: WatchedCall, fault: string, kind: 'ALERT' | 'CLEARED', nowMs: number, reason?: ClearReason) => {
+        if (fault === CALL_FAULT_NO_MEDIA) out.send(this.calls, w, kind, fault, nowMs, reason);
       };
       const events: CallFaultEvents = {
         started: (w, fault, _dir, nowMs) => send(w, fault, 'ALERT', nowMs),
-        cleared: (w, fault, _dir, nowMs) => send(w, fault, 'CLEARED', nowMs),
+        cleared: (w, fault, _dir, nowMs, reason) => send(w, fault, 'CLEARED', nowMs, reason),
         exempt: (callIndex) => this.calls.mediaFaultsExemptBySdp(callIndex),
       };
       this.faults = { calls: faults, reports: out, events };
     } else this.faults = null;
     this.calls = new CallTracker(
       {
-        onCallAnswered: (callIndex, nowMs) => this.faults?.calls.answered(callIndex, nowMs),
-        onCallEnd: (callIndex) => this.faults?.calls.ended(callIndex, this.nowMs, this.faults.events),
+        onCallAnswered: (callIndex, nowMs) => {
+          this.faults?.calls.answered(callIndex, nowMs);
+          this.tellAnswered(callIndex);
+        },
+        onCallEnd: (callIndex) => {
+          this.faults?.calls.ended(callIndex, this.nowMs, this.faults.events);
+          if (this.answeredTold[callIndex] === 1) {
+            this.answeredTold[callIndex] = 0;
+            this.broadcast({ t: 'answered', callIndex, on: false });
+          }
+        },
         onMessage: sip ? sipMessageHook(sip) : undefined,
         onValueTooLong,
         onBinding: (id, w0, w1, w2, w3, port) => {
           const binding = this.calls.binding(id);
-          if (binding) this.broadcast({ t: 'bind', binding, w: [w0, w1, w2, w3], port, rtcp: this.calls.isRtcpAddress(w0, w1, w2, w3, port), sipMs: this.sipMs });
+          if (!binding) return;
+          this.broadcast({ t: 'bind', binding, w: [w0, w1, w2, w3], port, rtcp: this.calls.isRtcpAddress(w0, w1, w2, w3, port), sipMs: this.sipMs });
+          // A call first seen inside its dialog (a re-INVITE) is answered without a 2xx seen.
+          if (this.calls.callAnswered(binding.callIndex)) this.tellAnswered(binding.callIndex);
         },
         onBindingRetired: (id, reason) => this.broadcast({ t: 'retire', id, reason }),
         onBindingUpdated: (id) => {
@@ -122,6 +137,13 @@ export class SignallingOwner {
       this.calls.touch(callIndex[i], nowMs);
       this.faults?.calls.sharedMedia(callIndex[i], nowMs);
     }
+  }
+
+  /** Tells the workers a call is answered, once per call. */
+  private tellAnswered(callIndex: number): void {
+    if (this.answeredTold[callIndex] === 1) return;
+    this.answeredTold[callIndex] = 1;
+    this.broadcast({ t: 'answered', callIndex, on: true });
   }
 
   /** New no-media threshold (configuration reload). */
