@@ -98,9 +98,10 @@ export class MediaFaultMonitor implements CallFaultEvents {
       sil.pause(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.cumulative.meanDeltaMs, snap.interval.packets > 0 ? snap.interval.maxDeltaMs : 0);
       // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
       // that ended; early media of a call still ringing, and a call its SDP put on hold, stop by design. A sender whose last packet was
-      // comfort noise said it went silent (DTX). Such a pause is measured when the stream resumes but
-      // never paged while it lasts.
-      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
+      // comfort noise said it went silent (DTX). A stream a newer SSRC replaced on its 5-tuple (an SBC or
+      // PBX switching source mid-call, BUNDLE's several SSRCs) goes on there, the newest stream speaking
+      // for it. Such a pause is measured when the stream resumes but never paged while it lasts.
+      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
@@ -162,7 +163,7 @@ export class MediaFaultMonitor implements CallFaultEvents {
   // ------------------------------------------------------------ CallFaultEvents
 
   exempt(callIndex: number): boolean {
-    return this.tracker !== null && this.tracker.mediaOneWayBySdp(callIndex);
+    return this.tracker !== null && this.tracker.mediaFaultsExemptBySdp(callIndex);
   }
 
   started(call: WatchedCall, fault: string, dir: number, nowMs: number): void {

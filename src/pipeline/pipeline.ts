@@ -186,6 +186,8 @@ export class Pipeline<C extends CallView = CallTracker> {
    * sent under the same synthetic id as their QoS reports (reports.unknown_call_id 'synthetic' only).
    */
   private readonly unsignalled: Map<string, number> | null;
+  /** The binding isSignalled found for the packet being classified, -1 when none. */
+  private signalledBinding = -1;
   /** reportInput's object and legRoundTrips' arrays (see there). */
   private readonly input: StreamReportInput;
   private readonly legIds: string[] = [];
@@ -229,6 +231,7 @@ export class Pipeline<C extends CallView = CallTracker> {
         onStreamStart: (slot) => this.onStreamStart(slot),
         resolveClock: (slot, pt) => this.resolveClock(slot, pt),
         resolvePayloadKind: (slot, pt) => this.resolvePayloadKind(slot, pt),
+        signalledPayload: (pt) => this.calls.binding(this.signalledBinding)?.payloads.has(pt) === true,
         onStreamEnd: (slot, reason) => this.onStreamEnd(slot, reason),
       },
     );
@@ -653,11 +656,12 @@ export class Pipeline<C extends CallView = CallTracker> {
     return true;
   }
 
+  /** Binds the packet's destination, else its source (as onStreamStart attaches); sets signalledBinding. */
   private isSignalled(pkt: DecodedPacket): boolean {
-    return (
-      this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort) >= 0 ||
-      this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort) >= 0
-    );
+    let id = this.calls.findBinding(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
+    if (id < 0) id = this.calls.findBinding(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    this.signalledBinding = id;
+    return id >= 0;
   }
 
   private onStreamStart(slot: number): void {

@@ -5,7 +5,8 @@
  *                 as long (the call answered at least that long ago).
  * A fault is announced when it starts and when it ends (media arrived, the other direction came back, or
  * the call ended), so each gives one ALERT and one CLEARED report. Calls the SDP puts on hold, sendonly,
- * recvonly or inactive are exempt (one-way or no media is what they asked for).
+ * recvonly or inactive are exempt (one-way or no media is what they asked for), and so are calls whose SDP
+ * binds no audio the probe measures (no RTP is due).
  *
  * Directions: 0 = caller to callee, 1 = callee to caller (see mediaDirection).
  */
@@ -32,7 +33,7 @@ export interface CallFaultEvents {
   started(call: WatchedCall, fault: string, dir: number, nowMs: number): void;
   /** `reason`: 'rule' when the condition ended, 'stream-ended' when the call ended while it held. */
   cleared(call: WatchedCall, fault: string, dir: number, nowMs: number, reason: ClearReason): void;
-  /** True when the call's SDP makes one-way or no media intended (hold, sendonly, inactive). */
+  /** True when the call's SDP makes one-way or no media intended (hold, sendonly, inactive), or binds no audio. */
   exempt(callIndex: number): boolean;
 }
 

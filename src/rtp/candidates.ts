@@ -151,6 +151,25 @@ export class CandidateCache {
     return this.run[i];
   }
 
+  /**
+   * Pending packets at the end of entry i in consecutive sequence numbers (a duplicate neither counts nor
+   * breaks), whatever their payload types: the run of a flow whose payload type only its SDP assigns.
+   */
+  sequentialTail(i: number): number {
+    const n = this.count[i];
+    if (n === 0) return 0;
+    let run = 1;
+    let next = this.pSeq[this.pending(i, n - 1)];
+    for (let k = n - 2; k >= 0; k--) {
+      const s = this.pSeq[this.pending(i, k)];
+      if (s === next) continue;
+      if (((s + 1) & 0xffff) !== next) break;
+      run++;
+      next = s;
+    }
+    return run;
+  }
+
   /** Every entry emptied, its packets counted as discarded (end of input). */
   discardAll(): void {
     for (let i = 0; i <= this.mask; i++) {

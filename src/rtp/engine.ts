@@ -75,6 +75,11 @@ export interface RtpEngineHooks {
   resolveClock?: (slot: number, pt: number) => number;
   /** PayloadKind of `pt` (e.g. telephone-event from SDP), -1 when unknown. Same calling rule. */
   resolvePayloadKind?: (slot: number, pt: number) => number;
+  /**
+   * Whether the SDP binding that made the packet being classified signalled (onRtp with `signalled`)
+   * maps `pt`. Called only for payload types no RTP profile assigns (35..71), which count as RTP then.
+   */
+  signalledPayload?: (pt: number) => boolean;
   onStreamStart?: (slot: number) => void;
   /** Called exactly once per stream, before its slot is freed: snapshot it here. */
   onStreamEnd?: (slot: number, reason: number) => void;
@@ -355,6 +360,11 @@ export class RtpEngine {
     return this.epochSec * 1000 + this.f[slot * L.HOT_D + L.D_LAST_MS];
   }
 
+  /** True when a newer stream (another SSRC) started on this stream's 5-tuple since it did. */
+  replaced(slot: number): boolean {
+    return (this.u8[slot * L.HOT_BYTES + L.B_FLAGS] & L.FLAG_IN_TUPLES) === 0;
+  }
+
   private keyWord(slot: number, i: number): number {
     return this.w[slot * L.HOT_W + i] >>> 0;
   }
@@ -523,16 +533,20 @@ export class RtpEngine {
    * Signalled packet of an unknown stream: held in its candidate entry with the packets before it (the
    * pipeline tries the heuristic first, so the current packet may already be the entry's newest) until
    * the SSRC shows signalledMinConsecutive packets in sequence; then the entry index, else -1. A payload
-   * type no RTP profile assigns (35..71) never extends the run: a binding admits what looks like RTP.
+   * type no RTP profile assigns (35..71) extends the run only when the binding's SDP maps it (WebRTC
+   * endpoints map 35..63 when 96..127 run out): a binding admits what looks like RTP.
    */
   private signalledCandidate(h: number, pt: number, seq: number, ts: number, t: number, marker: number, bytes: number): number {
     const cands = this.cands;
     let c = cands.find(h, this.newKey);
     let run: number;
+    const sp = this.hooks.signalledPayload;
     if (c >= 0 && cands.pendingCount(c) > 0 && this.isNewestPending(c, seq, ts, t)) {
       run = cands.runLength(c);
+      // The heuristic, which knows no SDP, broke the run at a payload type only the SDP assigns.
+      if (run === 0 && pt > 34 && pt < 96 && sp !== undefined && sp(pt)) run = cands.sequentialTail(c);
     } else {
-      run = cands.add(h, this.newKey, pt <= 34 || pt >= 96, seq, ts, t, pt, marker, bytes);
+      run = cands.add(h, this.newKey, pt <= 34 || pt >= 96 || (sp !== undefined && sp(pt)), seq, ts, t, pt, marker, bytes);
       c = cands.lastEntry;
     }
     if (run >= this.opts.signalledMinConsecutive) return c;
@@ -701,12 +715,12 @@ export class RtpEngine {
     const hk = this.hooks;
     const cb = this.store.coldB(slot);
     const u8 = this.u8;
-    let clock = hk.resolveClock !== undefined ? hk.resolveClock(slot, pt) : 0;
-    let source: number = ClockSource.sdp;
-    if (!(clock > 0)) {
-      clock = staticClockRate(pt);
-      source = ClockSource.static;
-    }
+    const sdpClock = hk.resolveClock !== undefined ? hk.resolveClock(slot, pt) : 0;
+    // A static payload type runs at its RFC 3551 clock whatever an rtpmap says (G722/16000 for PT 9, a
+    // common mistake: its timestamps still count 8000 a second), as tshark takes it.
+    const staticClock = staticClockRate(pt);
+    let clock = staticClock > 0 ? staticClock : sdpClock;
+    let source: number = clock > 0 && clock === sdpClock ? ClockSource.sdp : ClockSource.static;
     if (!(clock > 0)) {
       const inferred = u8[cb + L.CB_CLOCK] >> 3;
       clock = u8[cb + L.CB_INFER_PT] === (pt | 0x80) && inferred > 0 ? INFER_CLOCKS[inferred - 1] : 0;

@@ -25,7 +25,7 @@ export interface MediaBinding {
   side: number;
   /** Index of the m= line in the SDP. */
   mediaIndex: number;
-  /** m= media type ("audio", "video"). */
+  /** m= media type ("audio", "video"); "audio" for a section on one address with an audio one (bundle.ts). */
   kind: string;
   /** Address the SDP advertised (receive address of `side`), as words, and port. */
   ip: Uint32Array;

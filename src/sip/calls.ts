@@ -10,7 +10,8 @@
 import type { DecodedPacket } from '../decode/packet.js';
 import { BindingTable, type MediaBinding } from './bindings.js';
 import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
-import { internAddress, isPrivateAddress, isUnspecifiedAddress } from './ip.js';
+import { transportOf, type MediaTransport } from './bundle.js';
+import { internAddress, isPrivateAddress, isUnspecifiedAddress, sameAddress } from './ip.js';
 import { type MalformedReason, SipParser, type SipMessage } from './message.js';
 import { parseSdp, type SdpMedia, type SdpSession } from './sdp.js';
 import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn } from './tcp.js';
@@ -330,17 +331,21 @@ export class CallTracker {
   }
 
   /**
-   * True when the call's current SDP makes its media flow one way or not at all by intent: an m-line on
-   * hold (sendonly, inactive, c=0.0.0.0) or recvonly. Such calls are exempt from one-way and no-media alerts.
+   * True when the call's current SDP exempts it from one-way and no-media alerts: it makes its media flow
+   * one way or not at all by intent (an m-line on hold: sendonly, inactive, c=0.0.0.0; or recvonly), or
+   * binds no audio the probe measures (MSRP or T.38 only, RTP over TCP, or no SDP seen): no RTP is due.
    */
-  mediaOneWayBySdp(callIndex: number): boolean {
+  mediaFaultsExemptBySdp(callIndex: number): boolean {
     const c = this.call(callIndex);
     if (c === null) return false;
+    let audio = false;
     for (let i = 0; i < c.bindings.length; i++) {
       const b = this.table.get(c.bindings[i]);
-      if (b !== null && (b.onHold || b.direction !== 'sendrecv')) return true;
+      if (b === null) continue;
+      if (b.onHold || b.direction !== 'sendrecv') return true;
+      if (b.kind === 'audio') audio = true;
     }
-    return false;
+    return !audio;
   }
 
   get activeCalls(): number {
@@ -673,8 +678,10 @@ export class CallTracker {
         if (call.bindings[other] >= 0) this.retire(call, other, 'rejected', nowMs);
         continue;
       }
-      if (m.proto.toUpperCase().indexOf('RTP') < 0) {
-        // Not RTP (T.38 udptl, MSRP...): media of this m-line moved off RTP.
+      const proto = m.proto.toUpperCase();
+      if (proto.indexOf('RTP') < 0 || proto.startsWith('TCP/')) {
+        // Not RTP over UDP (T.38 udptl, MSRP, RTP over TCP: RFC 4571), which the probe does not measure:
+        // media of this m-line moved off what it measures.
         if (existing !== null) this.retire(call, slot, 'moved', nowMs);
         continue;
       }
@@ -683,6 +690,7 @@ export class CallTracker {
         continue;
       }
       const hold = m.direction === 'sendonly' || m.direction === 'inactive';
+      const transport = transportOf(sdp.media, i, n);
       if (isUnspecifiedAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3])) {
         // RFC 2543 hold (c=0.0.0.0): the media keeps its previous address, it is just not sent.
         if (existing !== null) {
@@ -700,11 +708,11 @@ export class CallTracker {
         existing.rtcpPort === m.rtcpPort &&
         sameAddress(existing.rtcpIp, m.rtcpIp ?? m.ip)
       ) {
-        this.updateBinding(existing, m, hold, call.userAgents[side], nowMs);
+        this.updateBinding(existing, m, transport, hold, call.userAgents[side], nowMs);
         this.claimAll(existing); // named again: taken back if another leg's SDP took it meanwhile
       } else {
         if (existing !== null) this.retire(call, slot, 'moved', nowMs);
-        this.bind(call, side, i, slot, m, hold, src, nowMs);
+        this.bind(call, side, i, slot, m, transport, hold, src, nowMs);
       }
       // An answer completes the exchange: the offer's address is this call's too (both directions of
       // the media session under one Call-ID, whichever leg named the address last).
@@ -715,20 +723,20 @@ export class CallTracker {
     }
   }
 
-  private updateBinding(b: MediaBinding, m: SdpMedia, hold: boolean, userAgent: string, nowMs: number): void {
-    b.payloads = m.payloads;
+  private updateBinding(b: MediaBinding, m: SdpMedia, t: MediaTransport, hold: boolean, userAgent: string, nowMs: number): void {
+    b.payloads = t.payloads;
     b.ptime = m.ptime;
     b.direction = m.direction;
     b.onHold = hold;
     b.rtcpMux = m.rtcpMux;
     b.srtp = m.secure;
     if (userAgent !== '') b.userAgent = userAgent;
-    b.kind = m.kind;
+    b.kind = t.kind;
     b.updatedMs = nowMs;
     this.hookUpdated(b.id);
   }
 
-  private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, hold: boolean, src: Uint32Array | null, nowMs: number): void {
+  private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, t: MediaTransport, hold: boolean, src: Uint32Array | null, nowMs: number): void {
     let natIp: Uint32Array | null = null;
     if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = internAddress(src);
     const b = this.table.add((id) => ({
@@ -740,7 +748,7 @@ export class CallTracker {
       otherLegCallId: '',
       side,
       mediaIndex,
-      kind: m.kind,
+      kind: t.kind,
       ip: m.ip,
       port: m.port,
       rtcpIp: m.rtcpIp ?? m.ip,
@@ -748,7 +756,7 @@ export class CallTracker {
       rtcpMux: m.rtcpMux,
       srtp: m.secure,
       natIp,
-      payloads: m.payloads,
+      payloads: t.payloads,
       ptime: m.ptime,
       direction: m.direction,
       onHold: hold,
@@ -986,9 +994,5 @@ function continuesEndedAttempt(call: SipCall, msg: SipMessage): boolean {
   if (msg.cseqMethod !== 'INVITE' || msg.cseqNum !== call.inviteCseq || msg.statusCode >= 300) return false;
   if (msg.statusCode >= 200) return true;
   return failed && msg.statusCode > 100 && msg.toTag !== '' && msg.toTag !== call.endTag;
-}
-
-function sameAddress(a: Uint32Array, b: Uint32Array): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 

@@ -115,6 +115,11 @@ export function isPrivateAddress(w0: number, w1: number, w2: number, w3: number)
   return (w0 >>> 25) === (0xfc >>> 1);
 }
 
+/** The same address, as words. */
+export function sameAddress(a: Uint32Array, b: Uint32Array): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+}
+
 export function isUnspecifiedAddress(w0: number, w1: number, w2: number, w3: number): boolean {
   return w3 === 0 && w0 === 0 && w1 === 0 && (w2 === 0 || w2 === 0xffff);
 }

@@ -78,6 +78,55 @@ describe('unsignalled dynamic payload types: the clock is inferred, jitter equal
   });
 });
 
+describe("a static payload type runs at RFC 3551's clock whatever the SDP's rtpmap says, as tshark takes it", () => {
+  // PT 9 signalled as G722/16000 (a common mistake: RFC 3551 fixes G.722's RTP clock at 8000, and the
+  // sender's timestamps count 160 per 20 ms); PT 0 as PCMU/16000.
+  for (const [pt, encoding] of [[9, 'G722/16000'], [0, 'PCMU/16000']] as const) {
+    it(`PT ${pt} as ${encoding}: clock 8000 (source static), jitter as tshark's, a clean stream's MOS`, async () => {
+      const packets = [...sdpSetup(pt, encoding), ...g711(250, { pt, jitterMs: jitterOf(12, 3) })];
+      const r = await runFixture(packets, undefined, packets);
+      const rep = r.probe.get(KEY)!;
+      expect([rep.CLOCK, rep.CLOCK_SOURCE, rep.PACKET_LOSS]).toEqual([8000, 'static', 0]);
+      expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+      expect(rep.MOS).toBeGreaterThan(4.3);
+    });
+  }
+});
+
+describe('comfort noise on a dynamic payload type (README, "Differences, on purpose")', () => {
+  /** Opus, 3 CN packets 200 ms apart (the sender's silence), Opus again; CN on `cnPt`. */
+  function withCn(cnPt: number): FixturePacket[] {
+    const j = jitterOf(13, 3);
+    const out: FixturePacket[] = [];
+    let ms = 0;
+    let ts = 1000;
+    let seq = 10;
+    const add = (pt: number, stepMs: number) => {
+      out.push({ ms: ms + j(seq), seq: seq++, ts, pt, payload: new Uint8Array(pt === cnPt ? 1 : 80) });
+      ms += stepMs;
+      ts += stepMs * 48;
+    };
+    for (let i = 0; i < 40; i++) add(111, 20);
+    for (let i = 0; i < 3; i++) add(cnPt, 200);
+    for (let i = 0; i < 40; i++) add(111, 20);
+    return out;
+  }
+  it('CN/48000 on PT 105 is comfort noise as PT 13: tshark counts the silence in Max Delta, the probe leaves it out as for PT 13', async () => {
+    const staticCn = withCn(13);
+    const onStatic = await runFixture(staticCn, undefined, [...sdpSetup(111, 'opus/48000/2'), ...staticCn]);
+    expect(fieldMismatches(onStatic.probe.get(KEY)!, onStatic.tshark.get(KEY)!)).toEqual([]);
+    const dynamicCn = withCn(105);
+    const sdp = sdpSetup(111, 'opus/48000/2', 'audio', undefined, [[105, 'CN/48000']]);
+    const onDynamic = await runFixture([...sdp, ...dynamicCn], undefined, [...sdp, ...dynamicCn]);
+    const row = onDynamic.tshark.get(KEY)!;
+    const rep = onDynamic.probe.get(KEY)!;
+    expect(row.maxDelta).toBeGreaterThan(200);
+    expect(rep.MAX_DELTA).toBe(onStatic.probe.get(KEY)!.MAX_DELTA);
+    expect(rep.MAX_DELTA).toBeLessThan(30);
+    expect([rep.TOTAL_PK, rep.CLOCK, rep.CODEC_NAME]).toEqual([row.packets, 48000, 'opus']);
+  });
+});
+
 describe('unsignalled RFC 4733 events are kept out of jitter as tshark does', () => {
   /** PCMA, 6 event packets sharing one timestamp (marker on the first, E bit on the last 3), PCMA again. */
   function withEvents(eventPt: number): FixturePacket[] {
@@ -263,6 +312,22 @@ describe('host clock steps (NTP): streams and calls kept, the step out of delta 
 });
 
 describe('an SDP binding admits only what looks like RTP', () => {
+  it('a payload type no profile assigns (35..71) counts when the SDP maps it, as WebRTC maps AV1 to 45: measured as tshark given the clock', async () => {
+    const frames = video(60, 3, jitterOf(19, 2));
+    const av1 = frames.map((p) => ({ ...p, pt: 45 }));
+    // tshark takes a payload type under 96 for a static one whatever the SDP says (45: no clock, no
+    // jitter); the same packets on 96 give its figures with the SDP's clock.
+    const asTshark = [...sdpSetup(96, 'AV1/90000', 'video'), ...frames.map((p) => ({ ...p, pt: 96 }))];
+    const r = await runFixture([...sdpSetup(45, 'AV1/90000', 'video'), ...av1], undefined, asTshark);
+    const rep = r.probe.get(KEY)!;
+    expect(rep, 'a stream').toBeDefined();
+    expect([rep.CODEC_NAME, rep.CLOCK, rep.CLOCK_SOURCE, rep.CORRELATION_ID]).toEqual(['av1', 90000, 'sdp', 'fixture-call@example.com']);
+    expect(fieldMismatches(rep, r.tshark.get(KEY)!)).toEqual([]);
+    // The same packets on a binding whose SDP does not name 45 start nothing.
+    const unmapped = await runFixture([...sdpSetup(96, 'VP8/90000', 'video'), ...av1]);
+    expect(unmapped.probe.size).toBe(0);
+  });
+
   it('junk on the RTCP port and random SSRCs sprayed at the bound RTP port start no stream; the call stays measurable', async () => {
     const j = jitterOf(17, 2);
     const real = g711(200, { jitterMs: j });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureTimeline, DialogWriter, rtp, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
+import { CaptureTimeline, DialogWriter, rtp, sipRequest, sipResponse, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { decodeHep3Strict, encodeHep3 } from '../../src/hep/index.js';
@@ -99,6 +99,17 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     for (const r of ends) expect(r).toMatchObject({ ONE_WAY_RTP: 0, SILENCES: 0, SILENCE_MS: 0 });
   });
 
+  it('an SSRC change mid-call on one 5-tuple (an SBC switching source) is no silence of the old SSRC; a pause of the new one is', async () => {
+    const reports = await replayCall('ssrc-change', 20_000, (t, s) => {
+      // A to B: 6 s under one SSRC, then at once under another for 6 s, then 7 s of nothing; B to A throughout.
+      const next = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 300 });
+      t.rtp(s + 6000, A.ip, A.port, B.ip, B.port, { ssrc: 0x3333cccc, seq: 40000, ts: next.ts + 777777, count: 300 });
+      t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 950 });
+    });
+    const silence = alerts(reports, 'silence');
+    expect(silence.map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`)).toEqual(['ALERT 3333cccc', 'CLEARED 3333cccc']);
+  });
+
   it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {
     const reports = await replayCall('held', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }), audio(B.ip, B.port, 'recvonly'));
     expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
@@ -135,6 +146,40 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     live.observe(nm[1]);
     expect(events).toEqual(['ALERT no-media', 'CLEARED no-media stream-ended']);
     expect(live.streams()).toHaveLength(0);
+  });
+
+  it('no no-media for calls whose SDP names no RTP over UDP: MSRP chat, RTP over TCP (RFC 4571) flowing all along', async () => {
+    const offers: Array<[string, (ip: string, port: number) => SdpSpec]> = [
+      ['msrp', (ip, port) => ({ ip, media: [{ kind: 'message', port, proto: 'TCP/MSRP', formats: [] }] })],
+      ['rtp-over-tcp', (ip, port) => ({ ip, media: [{ port, proto: 'TCP/RTP/AVP', formats: [0] }] })],
+    ];
+    for (const [name, sdp] of offers) {
+      const t = new CaptureTimeline();
+      background(t, T0 + 9000);
+      const d = new DialogWriter(t, `${name}@gen`, A.ip, B.ip);
+      const c = d.invite(T0, sdp(A.ip, A.port));
+      d.respond(T0 + 50, 200, c, sdp(B.ip, B.port));
+      d.ack(T0 + 60, c);
+      if (name === 'rtp-over-tcp') {
+        // RFC 4571: each RTP packet behind its 16-bit length, on the caller's TCP connection to the callee.
+        let seq = 1;
+        for (let i = 0; i < 400; i++) {
+          const p = rtp({ pt: 0, seq: i + 1, ts: i * 160, ssrc: A.ssrc });
+          const framed = new Uint8Array(p.length + 2);
+          framed[1] = p.length;
+          framed[0] = p.length >> 8;
+          framed.set(p, 2);
+          t.add(T0 + 100 + i * 20, tcpFrame(A.ip, A.port, B.ip, B.port, seq, framed));
+          seq += framed.length;
+        }
+      }
+      const bc = d.bye(T0 + 9000);
+      d.respond(T0 + 9001, 200, bc, null, { method: 'BYE', toCaller: true });
+      const file = join(dir, `${name}.pcap`);
+      writeFileSync(file, t.pcap());
+      const reports = await replayReports(file, e2eConfig());
+      expect(reports.filter((r) => r.TYPE === 'ALERT').map((r) => `${r.CORRELATION_ID} ${r.ALERT_RULE}`), name).toEqual([]);
+    }
   });
 
   // One branch of the INVITE busy (486) before the other answers: the call reopens (src/sip/calls.ts) and

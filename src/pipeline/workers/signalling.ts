@@ -66,7 +66,7 @@ export class SignallingOwner {
       const events: CallFaultEvents = {
         started: (w, fault, _dir, nowMs) => send(w, fault, 'ALERT', nowMs),
         cleared: (w, fault, _dir, nowMs, reason) => send(w, fault, 'CLEARED', nowMs, reason),
-        exempt: (callIndex) => this.calls.mediaOneWayBySdp(callIndex),
+        exempt: (callIndex) => this.calls.mediaFaultsExemptBySdp(callIndex),
       };
       this.faults = { calls: faults, reports: out, events };
     } else this.faults = null;
