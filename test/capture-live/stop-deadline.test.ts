@@ -64,6 +64,9 @@ describe.skipIf(!canRun)('rtpprobe run: a stop cut by the shutdown deadline', ()
         '--set', `capture.workers=${workers}`, '--set', `process.shutdown_deadline_ms=${DEADLINE_MS}`,
         // Only the final reports go to the collector: no interval reports, no silence alerts.
         '--set', 'reports.interval_s=3600', '--set', 'reports.faults.silence_s=0', '--set', 'capture.buffer_size_mb=256',
+        // No stream times out while the rest are sent: on a loaded host sending them took over the default
+        // 30 s, and the first streams ended before the last started (never 30,000 open at once).
+        '--set', 'rtp.silence_timeout_s=3600',
       ],
       120_000,
     );
