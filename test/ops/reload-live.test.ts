@@ -315,7 +315,7 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     const [before, after] = [await receiver(), await receiver()];
     const port = await freeEvenUdpPort();
     writeConfig(before.url);
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const exit = new Promise((r) => probe.on('exit', r));
