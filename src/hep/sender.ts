@@ -65,12 +65,13 @@ export class HepSender {
   /**
    * Encodes and enqueues. Returns false when the message was refused (counted in stats().refused):
    * a non-SIP type without correlation id, a packet over 65535 bytes, or a field out of range; and
-   * after close() began (then counted as dropped on each collector).
+   * after close() began (then counted as dropped on each collector). `only`: the names of the collectors
+   * it goes to (what a reload tells the collectors it adds or removes); absent: every collector.
    */
-  send(msg: HepSendInput): boolean {
+  send(msg: HepSendInput, only?: ReadonlySet<string>): boolean {
     if (this.closed) {
       // Shutting down: counted as dropped on every collector, never queued behind the final drain.
-      for (let i = 0; i < this.collectors.length; i++) this.collectors[i]!.enqueue(EMPTY);
+      for (let i = 0; i < this.collectors.length; i++) if (only === undefined || only.has(this.collectors[i]!.name)) this.collectors[i]!.enqueue(EMPTY);
       return false;
     }
     const m = this.m;
@@ -104,8 +105,13 @@ export class HepSender {
     const packet = Buffer.allocUnsafe(n);
     this.scratch.copy(packet, 0, 0, n);
     this.accepted++;
-    for (let i = 0; i < this.collectors.length; i++) this.collectors[i]!.enqueue(packet);
+    for (let i = 0; i < this.collectors.length; i++) if (only === undefined || only.has(this.collectors[i]!.name)) this.collectors[i]!.enqueue(packet);
     return true;
+  }
+
+  /** The collectors' names (as in stats() and logs), in configuration order. */
+  get collectorNames(): string[] {
+    return this.collectors.map((c) => c.name);
   }
 
   stats(): HepSenderStats {

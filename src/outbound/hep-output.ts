@@ -2,11 +2,17 @@
  * HEP v3 to HOMER collectors (heplify-server, Kamailio sipcapture, HOMER 11): QoS reports and ALERTs as
  * reports.qos_hep_type, RTCP as type 5 JSON, SIP as type 1, each with the Call-ID as correlation id.
  * The wire format and the sockets are src/hep's; this module maps events onto HEP messages.
+ *
+ * A configuration reload keeps the alerts with the collectors: a collector kept goes on with the rules
+ * firing (their CLEARED follow); a collector removed gets a CLEARED (CLEAR_REASON reconfigured) for each,
+ * a collector added an ALERT for each (see report/alert-handover.ts), so no HOMER is left with an alert
+ * nobody clears nor gets a CLEARED without its ALERT.
  */
 import { readFileSync } from 'node:fs';
 import { HepProtoType, HepSender, tlsContext, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { ExitCode } from '../ops/exit-codes.js';
+import { alertIdentity, buildHandoverReport, reportStreamKey, type QosReport } from '../report/index.js';
 import { AddressFilter } from './address-filter.js';
 import type { Envelope, EventKind, OutboundEvent } from './events.js';
 import { nodeNameOf } from './identity.js';
@@ -24,6 +30,13 @@ export interface HepOutputOptions {
   sipExcludeAddresses?: readonly string[];
 }
 
+/** A stream with rules firing: its ALERT's identity and envelope, and when each rule's ALERT was (capture time, ms; its REPORT_TS, s). */
+interface FiringStream {
+  identity: QosReport;
+  env: Envelope;
+  rules: Map<string, { tsMs: number; reportTs: number }>;
+}
+
 export class HepOutput implements Output {
   readonly name = 'hep';
   readonly scope = 'collector' as const;
@@ -37,9 +50,27 @@ export class HepOutput implements Output {
     correlationId: '', mos: undefined, payload: '',
   };
 
-  constructor(private readonly o: HepOutputOptions) {
+  /** Rules firing per stream: what a reload that changes the collectors tells them. */
+  private readonly firing: Map<string, FiringStream>;
+
+  /**
+   * `replaces`: the running instance a configuration reload replaces. Its firing rules carry over; the
+   * collectors it alone has get their CLEARED (through its sender, behind their ALERT), those this one
+   * alone has their ALERT.
+   */
+  constructor(
+    private readonly o: HepOutputOptions,
+    replaces?: HepOutput,
+  ) {
     this.excludeMethods = new Set((o.sipExcludeMethods ?? []).map((m) => m.toUpperCase()));
     this.excludeAddresses = new AddressFilter(o.sipExcludeAddresses ?? []);
+    this.firing = replaces?.firing ?? new Map();
+    if (replaces !== undefined) {
+      const before = replaces.sender.collectorNames;
+      const after = o.sender.collectorNames;
+      replaces.endFiring(new Set(before.filter((n) => !after.includes(n))));
+      this.tellFiring('ALERT', new Set(after.filter((n) => !before.includes(n))));
+    }
   }
 
   get sender(): HepSender {
@@ -62,8 +93,55 @@ export class HepOutput implements Output {
     } else {
       const mos = e.report.MOS;
       fill(m, e.env, this.o.qosHepType, String(e.report.CORRELATION_ID), typeof mos === 'number' && mos >= 1 ? mos : undefined, e.json);
+      this.follow(e.report, e.env);
     }
     this.o.sender.send(m);
+    m.payload = '';
+  }
+
+  /** Keeps `firing` up to date: an ALERT adds its rule, its CLEARED removes it, the stream's end all of its. */
+  private follow(r: QosReport, env: Envelope): void {
+    const type = r.TYPE;
+    if (type === 'ALERT') {
+      const key = reportStreamKey(r);
+      let f = this.firing.get(key);
+      if (f === undefined) this.firing.set(key, (f = { identity: alertIdentity(r), env: { ...env }, rules: new Map() }));
+      f.rules.set(String(r.ALERT_RULE ?? ''), { tsMs: env.tsMs, reportTs: Number(r.REPORT_TS) });
+    } else if (this.firing.size === 0) {
+      return;
+    } else if (type === 'CLEARED') {
+      const key = reportStreamKey(r);
+      const f = this.firing.get(key);
+      if (f?.rules.delete(String(r.ALERT_RULE ?? '')) && f.rules.size === 0) this.firing.delete(key);
+    } else if (type === 'FINAL' || type === 'HANGUP') {
+      this.firing.delete(reportStreamKey(r));
+    }
+  }
+
+  /**
+   * A reload removed these collectors (all of them when it turned HEP off): every rule firing is cleared
+   * there (delivered by close() within the reload's drain deadline), as the stream's end will not be told.
+   */
+  endFiring(collectors?: ReadonlySet<string>): void {
+    this.tellFiring('CLEARED', collectors ?? new Set(this.o.sender.collectorNames));
+  }
+
+  /**
+   * Sends `collectors` an ALERT (as of the rule's ALERT) or a CLEARED (as of now: the reload's; a live run's
+   * capture clock is the wall clock) for every rule firing.
+   */
+  private tellFiring(kind: 'ALERT' | 'CLEARED', collectors: ReadonlySet<string>): void {
+    if (collectors.size === 0) return;
+    const m = this.msg;
+    const nowMs = Date.now();
+    for (const f of this.firing.values()) {
+      for (const [rule, alert] of f.rules) {
+        const tsMs = kind === 'ALERT' ? alert.tsMs : nowMs;
+        const report = buildHandoverReport(kind, f.identity, rule, kind === 'ALERT' ? alert.reportTs : Math.floor(nowMs / 1000));
+        fill(m, { ...f.env, tsMs }, this.o.qosHepType, String(report.CORRELATION_ID), undefined, JSON.stringify(report));
+        this.o.sender.send(m, collectors);
+      }
+    }
     m.payload = '';
   }
 
@@ -135,10 +213,17 @@ function asIpv6(ip: string): string {
   return ip.includes(':') ? ip : `::ffff:${ip}`;
 }
 
-/** The HEP output of a configuration, or null when hep.enabled is false. */
-export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | null {
+/**
+ * The HEP output of a configuration, or null when hep.enabled is false. `running`: at a reload, the HEP
+ * output it replaces (its alerts carry over).
+ */
+export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Output): HepOutput | null {
   const h = config.hep;
-  if (!h.enabled || h.collectors.length === 0) return null;
+  const replaces = running instanceof HepOutput ? running : undefined;
+  if (!h.enabled || h.collectors.length === 0) {
+    replaces?.endFiring(); // a reload turned HEP off
+    return null;
+  }
   const collectors = hepCollectorConfigs(config);
   let sender: HepSender;
   try {
@@ -153,14 +238,17 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog): HepOutput | 
   } catch (err) {
     throw usageError(err);
   }
-  return new HepOutput({
-    sender,
-    qosHepType: config.reports.qosHepType,
-    sendRtcp: config.reports.sendRtcp,
-    sendSip: h.sip.enabled,
-    sipExcludeMethods: h.sip.excludeMethods,
-    sipExcludeAddresses: h.sip.excludeAddresses,
-  });
+  return new HepOutput(
+    {
+      sender,
+      qosHepType: config.reports.qosHepType,
+      sendRtcp: config.reports.sendRtcp,
+      sendSip: h.sip.enabled,
+      sipExcludeMethods: h.sip.excludeMethods,
+      sipExcludeAddresses: h.sip.excludeAddresses,
+    },
+    replaces,
+  );
 }
 
 /**

@@ -19,7 +19,7 @@
  * clears nor gets a CLEARED without its ALERT.
  */
 import type { ProbeConfig } from '../ops/config.js';
-import { clearReasonOf } from '../report/index.js';
+import { clearReasonOf, reportStreamKey } from '../report/index.js';
 import type { ClearReason, QosReport } from '../report/index.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import { nodeNameOf } from './identity.js';
@@ -70,10 +70,6 @@ export interface WebhookOptions {
 }
 
 const defaultBackoff = (k: number): number => Math.min(30_000, 1000 * 2 ** (k - 1));
-
-function streamKey(r: QosReport): string {
-  return `${r.SRC_IP}|${r.SRC_PORT}|${r.DST_IP}|${r.DST_PORT}|${r.SSRC}`;
-}
 
 /**
  * Where to POST and with which headers. Credentials in the URL (https://user:password@host/...) go in an
@@ -161,7 +157,7 @@ export class WebhookOutput implements Output {
     const r = e.report;
     const type = r.TYPE;
     if (type === 'PERIODIC') return;
-    const key = streamKey(r);
+    const key = reportStreamKey(r);
     const rule = String(r.ALERT_RULE ?? '');
     if (type === 'ALERT') {
       const p = this.payload('ALERT', rule, null, r);

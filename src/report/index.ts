@@ -12,3 +12,4 @@ export * from './silences.js';
 export * from './call-faults.js';
 export * from './call-fault-report.js';
 export * from './fields.js';
+export * from './alert-handover.js';

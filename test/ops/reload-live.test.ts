@@ -8,7 +8,7 @@
  * A pause in progress when a reload turns the silence check off still sends its CLEARED when the stream
  * resumes. The live call page and the HTML call report keep what they showed before a reload. A reload that
  * moves the webhook to another URL clears the firing alert at the receiver that got its ALERT; the new
- * receiver gets no CLEARED without its ALERT.
+ * receiver gets no CLEARED without its ALERT. So does one that moves HEP to another collector.
  * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -20,6 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpackCallReport, type PackedCallReport } from '../../src/callreport/index.js';
+import { decodeHep3Strict } from '../../src/hep/index.js';
+import { startUdpSink, type UdpSink } from '../hep/helpers.js';
 import { waitFor } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -313,7 +315,7 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     const [before, after] = [await receiver(), await receiver()];
     const port = await freeEvenUdpPort();
     writeConfig(before.url);
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const exit = new Promise((r) => probe.on('exit', r));
@@ -332,5 +334,61 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     expect(log).toContain('"msg":"alert lossy cleared (stream ended)"');
     expect(after.got).toEqual(['ALERT lossy reconfigured', 'CLEARED lossy stream-ended']);
     expect(before.got).toHaveLength(2);
+  });
+});
+
+describe.skipIf(!canRun)('SIGHUP moving HEP to another collector while a rule fires', () => {
+  let dir: string;
+  let probe: ChildProcess;
+  let sender: ChildProcess;
+  let log = '';
+  const sinks: UdpSink[] = [];
+  const cfg = () => join(dir, 'probe.yaml');
+  const writeConfig = (collector: UdpSink) =>
+    writeFileSync(cfg(), `reports:\n  interval_s: 1\n  rules:\n    - { name: lossy, when: "loss_pct > 2", interval_s: 1 }\nhep:\n  collectors: [{ host: 127.0.0.1, port: ${collector.port}, transport: udp }]\n`);
+  /** The `TYPE rule reason` of each ALERT and CLEARED a collector decoded (reports.qos_hep_type 35). */
+  const alertsAt = (s: UdpSink) =>
+    s.packets
+      .map((p) => decodeHep3Strict(p))
+      .filter((m) => m.protoType === 35)
+      .map((m) => JSON.parse(m.payload.toString()) as { TYPE: string; ALERT_RULE?: string; CLEAR_REASON?: string })
+      .filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED')
+      .map((r) => `${r.TYPE} ${r.ALERT_RULE} ${r.CLEAR_REASON ?? '-'}`);
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-hep-'));
+  });
+
+  afterAll(async () => {
+    if (sender && sender.exitCode === null) sender.kill('SIGKILL');
+    if (probe && probe.exitCode === null) probe.kill('SIGKILL');
+    await Promise.all(sinks.map((s) => s.close()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the old collector gets the CLEARED (reconfigured) of its ALERT, the new one the ALERT at the switch and its CLEARED when the stream ends', async () => {
+    const [before, after] = [await startUdpSink(), await startUdpSink()];
+    sinks.push(before, after);
+    const port = await freeEvenUdpPort();
+    writeConfig(before);
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exit = new Promise((r) => probe.on('exit', r));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    await waitFor(() => alertsAt(before).length === 1, 30_000, 'the ALERT');
+    writeConfig(after);
+    probe.kill('SIGHUP');
+    await waitFor(() => alertsAt(before).length === 2 && alertsAt(after).length === 1, 30_000, 'the CLEARED at the old collector, the ALERT at the new one');
+    expect(alertsAt(before)).toEqual(['ALERT lossy -', 'CLEARED lossy reconfigured']);
+    expect(alertsAt(after)).toEqual(['ALERT lossy -']);
+    // The rule goes on firing; the stream ends at the stop: its CLEARED goes to the new collector.
+    sender.kill('SIGKILL');
+    probe.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    await waitFor(() => alertsAt(after).length === 2, 30_000, 'the CLEARED at the new collector');
+    expect(alertsAt(after)).toEqual(['ALERT lossy -', 'CLEARED lossy stream-ended']);
+    expect(alertsAt(before)).toHaveLength(2);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
 import { CodecTable, estimateOneWayDelay } from '../../src/qos/index.js';
 import {
-  FIELD_FAMILIES, IntervalMetrics, METRIC_VARIABLES, REPORT_FIELDS, REPORT_KEYS, StreamQosState, StreamSilences, VARIABLE_KEYS, buildNoMediaReport, buildQosReport, renderFieldList, round3,
+  FIELD_FAMILIES, IntervalMetrics, METRIC_VARIABLES, REPORT_FIELDS, REPORT_KEYS, StreamQosState, StreamSilences, VARIABLE_KEYS, alertIdentity, buildHandoverReport, buildNoMediaReport, buildQosReport, renderFieldList, round3,
 } from '../../src/report/index.js';
 import type { QosReport, ReportField, ReportKind } from '../../src/report/index.js';
 import { e2eConfig, replayReports } from '../e2e/helpers.js';
@@ -71,6 +71,10 @@ describe('report field table', () => {
     for (const kind of ['PERIODIC', 'ALERT', 'CLEARED', 'HANGUP', 'FINAL'] as const) {
       const rep = buildQosReport(snapshot(), ctx, kind, q, { intervalS: 5, alertRule: 'r' });
       for (const k of Object.keys(rep)) expect(TABLE_KEYS.has(k), `${kind} ${k}`).toBe(true);
+    }
+    const alert = buildQosReport(snapshot(), ctx, 'ALERT', q, { intervalS: 5, alertRule: 'r' });
+    for (const kind of ['ALERT', 'CLEARED'] as const) {
+      for (const k of Object.keys(buildHandoverReport(kind, alertIdentity(alert), 'r', 7))) expect(TABLE_KEYS.has(k), `${kind} at a reload: ${k}`).toBe(true);
     }
     const call = buildNoMediaReport('ALERT', { callId: 'c@x', xcid: 'a@x', nodeName: 'n', callerIp: '10.0.0.1', callerPort: 4000, calleeIp: '10.0.0.2', calleePort: 5000, answeredMs: 1000 }, 'no-media', 7000);
     const callKeys = (REPORT_FIELDS as readonly ReportField[]).filter((f) => f.inCallReport || f.group === 'call').map((f) => f.key);
