@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
 import { inputNamedBy, outputFileProblem } from './ops/output-file.js';
+import { CAPTURE_NAME, looksLikeCaptureFile, usageErrorLine } from './ops/usage-error.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
@@ -280,7 +281,8 @@ export function buildCli(ioOverrides: Partial<CliIo> = {}): Command {
   program
     .description('Edge RTP/RTCP quality probe: per-stream loss, jitter and MOS, correlated to SIP calls, reported to HOMER over HEP v3.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    // Commander's errors are printed by runCli, as one line naming the fix.
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
     .exitOverride()
     .showSuggestionAfterError(true)
     .addHelpText(
@@ -331,7 +333,8 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       const missing = await interfaceProblem(io, config.capture.interface);
       if (missing) {
         io.err(`rtpprobe: ${missing}\n`);
-        return io.exit(ExitCode.CAPTURE_OPEN);
+        // A capture file given to the live command is a usage error: nothing could have opened.
+        return io.exit(looksLikeCaptureFile(config.capture.interface) ? ExitCode.USAGE : ExitCode.CAPTURE_OPEN);
       }
       await runWithOps(io, config, options, (log) => {
         checkCaptureCapabilities(log);
@@ -615,6 +618,7 @@ async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promi
     return undefined; // the capture itself will say why it cannot open
   }
   if (names.includes(name)) return undefined;
+  if (looksLikeCaptureFile(name)) return `capture.interface: ${JSON.stringify(name)} is a capture file, not an interface: to analyse it, run \`rtpprobe replay ${name}\``;
   const real = names.filter((n) => !isPseudoDevice(n));
   return `capture.interface: ${JSON.stringify(name)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`;
 }
@@ -663,9 +667,6 @@ interface ReplayFlags extends SettingFlags {
   table: TableFormat;
   tableOut?: string;
 }
-
-/** Names that are taken as capture files even when missing (so a typo is "no such file", not a filter). */
-const CAPTURE_NAME = /(^-$|\/|\.(pcap|pcapng|cap|dmp|gz|zst|zstd)$)/i;
 
 /**
  * `replay`'s positional words, as tcpdump -r reads them: capture files first (a name that exists, '-', or
@@ -796,6 +797,9 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end with code 0; any other commander error is a usage error.
+      if (err.exitCode !== 0 && err.code !== 'commander.help') {
+        io.err(`rtpprobe: ${usageErrorLine(err.code, err.message, argv.slice(2), program.commands.map((c) => c.name()))}\n`);
+      }
       io.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
       return;
     }

@@ -1,0 +1,49 @@
+/**
+ * Usage errors from a real process: exit 2 and one line on stderr that names the fix (README, "Exit codes").
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleCli, CAPTURES, runCliSync } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-usage-'));
+const PCAP = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
+
+let bundle = '';
+beforeAll(async () => {
+  ({ bundle } = await bundleCli());
+});
+
+/** Runs the command; expects exit 2 and exactly one line on stderr, which it returns. */
+function usageError(args: string[]): string {
+  const r = runCliSync(bundle, args, { cwd: dir });
+  expect(r.status, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^rtpprobe: [^\n]+\n$/);
+  return r.stderr;
+}
+
+describe("commander's parse errors name the fix", () => {
+  it('a capture file given to run (-r, -i, an argument) or as the command points to replay', () => {
+    const plain = join(dir, 'trace');
+    writeFileSync(plain, '');
+    expect(usageError(['run', '-r', PCAP])).toContain(`run \`rtpprobe replay ${PCAP}\``);
+    expect(usageError(['run', '-i', PCAP])).toContain(`run \`rtpprobe replay ${PCAP}\``);
+    expect(usageError(['run', '-i', plain])).toContain(`run \`rtpprobe replay ${plain}\``);
+    expect(usageError(['run', 'call.pcap'])).toContain('run `rtpprobe replay call.pcap`');
+    expect(usageError([PCAP])).toContain(`run \`rtpprobe replay ${PCAP}\``);
+    expect(usageError(['replay', '-r', PCAP])).toContain(`replay takes the capture files as arguments: run \`rtpprobe replay ${PCAP}\``);
+  });
+
+  it('an unknown option or command, a missing argument or value, a refused choice: one line with what to do', () => {
+    expect(usageError(['run', '--bogus'])).toBe("rtpprobe: unknown option '--bogus': see `rtpprobe run --help` for the options\n");
+    expect(usageError(['replay', PCAP, '--tabel', 'csv'])).toBe("rtpprobe: unknown option '--tabel': did you mean --table? see `rtpprobe replay --help` for the options\n");
+    expect(usageError(['chek-config'])).toBe("rtpprobe: unknown command 'chek-config': did you mean check-config? see `rtpprobe --help` for the commands\n");
+    expect(usageError(['replay'])).toBe("rtpprobe: missing required argument 'inputs': name the capture files, e.g. `rtpprobe replay call.pcap`, or - for standard input\n");
+    expect(usageError(['replay', PCAP, '--table-out'])).toBe("rtpprobe: option '--table-out <path>' argument missing: give its value after it (see `rtpprobe replay --help`)\n");
+    expect(usageError(['run', '-i'])).toBe("rtpprobe: option '-i, --interface <name>' argument missing: give its value after it (see `rtpprobe run --help`)\n");
+    expect(usageError(['replay', PCAP, '--table', 'xml'])).toBe("rtpprobe: option '--table <format>' argument 'xml' is invalid: use one of text, csv, json, none\n");
+    expect(usageError(['interfaces', 'eth0'])).toBe("rtpprobe: too many arguments for 'interfaces'. Expected 0 arguments but got 1: see `rtpprobe interfaces --help`\n");
+  });
+});
