@@ -19,7 +19,7 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
-import { inputNamedBy, outputFileProblem } from './ops/output-file.js';
+import { inputNamedBy, outputFileProblem, sameOutputFile } from './ops/output-file.js';
 import { CAPTURE_NAME, looksLikeCaptureFile, usageErrorLine } from './ops/usage-error.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
@@ -720,7 +720,10 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
   }
 }
 
-/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written, or a report file is one of `inputs`. */
+/**
+ * False (the problem printed, naming the option) when a --jsonl or --html file cannot be written, a report
+ * file is one of `inputs`, or two options name the same file.
+ */
 function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tableOut?: string }, inputs: string[] = []): boolean {
   const toFile = (path: string | undefined) => (path === '-' || path === 'stdout' ? undefined : path);
   const files: Array<[string, string | undefined]> = [['--jsonl', toFile(flags.jsonl)], ['--html', flags.html], ['--table-out', toFile(flags.tableOut)]];
@@ -731,6 +734,14 @@ function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tab
     const problem = input !== undefined ? `is ${input}, a capture this replay reads: name another file` : option === '--table-out' ? undefined : outputFileProblem(path);
     if (problem) {
       io.err(`rtpprobe: ${option} ${path}: ${problem}\n`);
+      return false;
+    }
+  }
+  const named = files.filter((f): f is [string, string] => f[1] !== undefined);
+  for (const [i, [option, path]] of named.entries()) {
+    const other = named.slice(i + 1).find((o) => sameOutputFile(path, o[1]));
+    if (other) {
+      io.err(`rtpprobe: ${option} ${path} and ${other[0]} ${other[1]} name the same file: each would overwrite the other: name two files\n`);
       return false;
     }
   }

@@ -2,8 +2,8 @@
  * Whether a report file (--html, --jsonl) can be written, checked before the run: a page written at the
  * end of an analysis must not fail only after it. And the opening of such a path that is a FIFO.
  */
-import { accessSync, closeSync, constants, openSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, closeSync, constants, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Why `path` cannot be written as a file, or undefined when it can (created if missing). */
 export function outputFileProblem(path: string): string | undefined {
@@ -28,6 +28,27 @@ export function inputNamedBy(output: string, inputs: string[]): string | undefin
     const input = statOrUndefined(path);
     return input !== undefined && input.dev === out.dev && input.ino === out.ino;
   });
+}
+
+/**
+ * Whether two output paths name one regular file (through a link or another path too), existing or to be
+ * created: two outputs written there would overwrite each other. Devices such as /dev/null are shared freely.
+ */
+export function sameOutputFile(a: string, b: string): boolean {
+  const fileA = statOrUndefined(a);
+  const fileB = statOrUndefined(b);
+  if (fileA && fileB) return fileA.isFile() && fileA.dev === fileB.dev && fileA.ino === fileB.ino;
+  if (fileA || fileB) return false;
+  return createdPath(a) === createdPath(b);
+}
+
+/** Where a missing file would be created: its directory with links resolved. */
+function createdPath(path: string): string {
+  try {
+    return join(realpathSync(dirname(path)), basename(path));
+  } catch {
+    return resolve(path);
+  }
 }
 
 /** The file's status (symbolic links followed), undefined when it does not exist or cannot be reached. */

@@ -1,7 +1,7 @@
 /**
  * Usage errors from a real process: exit 2 and one line on stderr that names the fix (README, "Exit codes").
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -45,5 +45,27 @@ describe("commander's parse errors name the fix", () => {
     expect(usageError(['run', '-i'])).toBe("rtpprobe: option '-i, --interface <name>' argument missing: give its value after it (see `rtpprobe run --help`)\n");
     expect(usageError(['replay', PCAP, '--table', 'xml'])).toBe("rtpprobe: option '--table <format>' argument 'xml' is invalid: use one of text, csv, json, none\n");
     expect(usageError(['interfaces', 'eth0'])).toBe("rtpprobe: too many arguments for 'interfaces'. Expected 0 arguments but got 1: see `rtpprobe interfaces --help`\n");
+  });
+});
+
+describe('two outputs naming one file', () => {
+  it('--table-out and --jsonl or --html naming one file (another path, a link) are refused before either is opened', () => {
+    expect(usageError(['replay', PCAP, '--table-out', 'out.txt', '--jsonl', './out.txt'])).toBe(
+      'rtpprobe: --jsonl ./out.txt and --table-out out.txt name the same file: each would overwrite the other: name two files\n',
+    );
+    expect(existsSync(join(dir, 'out.txt'))).toBe(false);
+    writeFileSync(join(dir, 'kept.txt'), 'kept');
+    symlinkSync('kept.txt', join(dir, 'link.txt'));
+    expect(usageError(['replay', PCAP, '--html', 'link.txt', '--table-out', 'kept.txt'])).toBe(
+      'rtpprobe: --html link.txt and --table-out kept.txt name the same file: each would overwrite the other: name two files\n',
+    );
+    expect(usageError(['replay', PCAP, '--jsonl', 'kept.txt', '--html', join(dir, 'kept.txt')])).toContain('name the same file');
+    expect(readFileSync(join(dir, 'kept.txt'), 'utf8')).toBe('kept');
+  });
+
+  it('a device such as /dev/null takes both', () => {
+    const r = runCliSync(bundle, ['replay', PCAP, '--table-out', '/dev/null', '--jsonl', '/dev/null'], { cwd: dir });
+    expect(r.stderr).not.toContain('same file');
+    expect(r.status).toBe(0);
   });
 });
