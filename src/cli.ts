@@ -19,7 +19,7 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
-import { inputNamedBy, outputFileProblem, sameOutputFile } from './ops/output-file.js';
+import { inputNamedBy, outputFileProblem, outputPathProblem, sameOutputFile } from './ops/output-file.js';
 import { CAPTURE_NAME, looksLikeCaptureFile, usageErrorLine } from './ops/usage-error.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
@@ -762,7 +762,7 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   const file = createWriteStream(out);
   const problem = await new Promise<string | undefined>((resolve) => {
     file.once('open', () => resolve(undefined));
-    file.once('error', (err: NodeJS.ErrnoException) => resolve(`--table-out ${out}: cannot write: ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such directory' : err.message}`));
+    file.once('error', (err: NodeJS.ErrnoException) => resolve(`--table-out ${out}: cannot write: ${outputPathProblem(err)}`));
   });
   if (problem) return problem;
   return {

@@ -7,7 +7,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 /** Why `path` cannot be written as a file, or undefined when it can (created if missing). */
 export function outputFileProblem(path: string): string | undefined {
-  const file = statOrUndefined(path);
+  let file: Stats | undefined;
+  try {
+    file = statSync(path);
+  } catch (err) {
+    // A missing file is created; a path that is a file part-way is named by the directory check below.
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return outputPathProblem(err);
+  }
   if (file?.isDirectory()) return 'is a directory: name a file in it';
   if (file) return writable(path) ? undefined : 'is not writable: check its permissions or name another file';
   const dir = dirname(path);
@@ -15,6 +21,24 @@ export function outputFileProblem(path: string): string | undefined {
   if (!parent) return `the directory ${dir} does not exist: create it or name a file in an existing directory`;
   if (!parent.isDirectory()) return `${dir} is not a directory: name a file in an existing directory`;
   return writable(dir) ? undefined : `the directory ${dir} is not writable: check its permissions or name another directory`;
+}
+
+/** Why an output path could not be opened or reached, in words naming the fix. */
+export function outputPathProblem(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EACCES':
+      return 'permission denied: check its permissions or name another file';
+    case 'ENOENT':
+      return 'no such directory: create it or name a file in an existing directory';
+    case 'EISDIR':
+      return 'is a directory: name a file in it';
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a directory: name a file in an existing directory';
+    case 'ELOOP':
+      return 'its symbolic links lead in a loop: fix the link or name another file';
+    default:
+      return (err as Error).message;
+  }
 }
 
 /**

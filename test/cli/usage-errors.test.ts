@@ -1,7 +1,8 @@
 /**
- * Usage errors from a real process: exit 2 and one line on stderr that names the fix (README, "Exit codes").
+ * Usage and input errors from a real process: exit 2 (or 4) and one line on stderr that names the fix
+ * (README, "Exit codes").
  */
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +16,10 @@ beforeAll(async () => {
   ({ bundle } = await bundleCli());
 });
 
-/** Runs the command; expects exit 2 and exactly one line on stderr, which it returns. */
-function usageError(args: string[]): string {
+/** Runs the command; expects exit `code` and exactly one line on stderr, which it returns. */
+function usageError(args: string[], code = 2): string {
   const r = runCliSync(bundle, args, { cwd: dir });
-  expect(r.status, r.stderr).toBe(2);
+  expect(r.status, r.stderr).toBe(code);
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(/^rtpprobe: [^\n]+\n$/);
   return r.stderr;
@@ -67,5 +68,22 @@ describe('two outputs naming one file', () => {
     const r = runCliSync(bundle, ['replay', PCAP, '--table-out', '/dev/null', '--jsonl', '/dev/null'], { cwd: dir });
     expect(r.stderr).not.toContain('same file');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('a path through a link loop, a file or to a directory', () => {
+  it('a capture (exit 4) or an output (exit 2) is worded as the other file errors: what, which path, the fix', () => {
+    symlinkSync('loop-b', join(dir, 'loop-a'));
+    symlinkSync('loop-a', join(dir, 'loop-b'));
+    writeFileSync(join(dir, 'plain'), '');
+    mkdirSync(join(dir, 'folder'));
+    expect(usageError(['replay', 'loop-a'], 4)).toBe('rtpprobe: loop-a: its symbolic links lead in a loop: fix the link or give the file itself\n');
+    expect(usageError(['replay', 'plain/x.pcap'], 4)).toBe('rtpprobe: plain/x.pcap: a part of the path is a file, not a directory: check the path\n');
+    for (const option of ['--table-out', '--jsonl', '--html']) {
+      expect(usageError(['replay', PCAP, option, 'loop-a'])).toMatch(new RegExp(`^rtpprobe: ${option} loop-a: (cannot write: )?its symbolic links lead in a loop: fix the link or name another file\n$`));
+      expect(usageError(['replay', PCAP, option, 'plain/out'])).toMatch(new RegExp(`^rtpprobe: ${option} plain/out: (cannot write: )?[^:]*not a directory: name a file in an existing directory\n$`));
+      expect(usageError(['replay', PCAP, option, 'folder'])).toMatch(new RegExp(`^rtpprobe: ${option} folder: (cannot write: )?is a directory: name a file in it\n$`));
+    }
+    expect(usageError(['run', '-i', 'lo', '--jsonl', 'loop-a'])).toBe('rtpprobe: --jsonl loop-a: its symbolic links lead in a loop: fix the link or name another file\n');
   });
 });
