@@ -72,7 +72,7 @@ describe('two outputs naming one file', () => {
 });
 
 describe('a path through a link loop, a file or to a directory', () => {
-  it('a capture (exit 4) or an output (exit 2) is worded as the other file errors: what, which path, the fix', () => {
+  it('a capture (exit 4), an output or the configuration file (exit 2) is worded as the other file errors: what, which path, the fix', () => {
     symlinkSync('loop-b', join(dir, 'loop-a'));
     symlinkSync('loop-a', join(dir, 'loop-b'));
     writeFileSync(join(dir, 'plain'), '');
@@ -84,6 +84,10 @@ describe('a path through a link loop, a file or to a directory', () => {
       expect(usageError(['replay', PCAP, option, 'plain/out'])).toMatch(new RegExp(`^rtpprobe: ${option} plain/out: (cannot write: )?[^:]*not a directory: name a file in an existing directory\n$`));
       expect(usageError(['replay', PCAP, option, 'folder'])).toMatch(new RegExp(`^rtpprobe: ${option} folder: (cannot write: )?is a directory: name a file in it\n$`));
     }
+    expect(usageError(['replay', '-c', 'loop-a', PCAP])).toBe('rtpprobe: invalid configuration in loop-a: cannot read loop-a: its symbolic links lead in a loop: fix the link or give the file itself\n');
+    expect(usageError(['check-config', '-c', 'plain/rtpprobe.yaml'])).toBe(
+      'rtpprobe: invalid configuration in plain/rtpprobe.yaml: cannot read plain/rtpprobe.yaml: a part of the path is a file, not a directory: give the path of a YAML or JSON file\n',
+    );
     expect(usageError(['run', '-i', 'lo', '--jsonl', 'loop-a'])).toBe('rtpprobe: --jsonl loop-a: its symbolic links lead in a loop: fix the link or name another file\n');
   });
 });
