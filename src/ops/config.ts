@@ -445,10 +445,6 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** YAML aliases (*name) a file may use: enough for shared blocks, far too few for an expansion bomb. */
 export const MAX_YAML_ALIASES = 100;
 
-/**
- * Reads the file as text: a regular file only (a FIFO would block the probe at start and at SIGHUP,
- * /dev/zero would grow it without end), at most MAX_CONFIG_BYTES. Problems go to `issues`.
- */
 /** Why the configuration file could not be read, in words naming the fix. */
 function readProblem(err: unknown): string {
   switch ((err as NodeJS.ErrnoException).code) {
@@ -465,6 +461,10 @@ function readProblem(err: unknown): string {
   }
 }
 
+/**
+ * Reads the file as text: a regular file only (a FIFO would block the probe at start and at SIGHUP,
+ * /dev/zero would grow it without end), at most MAX_CONFIG_BYTES. Problems go to `issues`.
+ */
 function readConfigText(file: string, issues: Issues): string | undefined {
   const problem = (text: string) => void issues.add('(file)', `${file}: ${text}`);
   let fd: number | undefined;

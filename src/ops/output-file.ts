@@ -1,6 +1,7 @@
 /**
  * Whether a report file (--html, --jsonl) can be written, checked before the run: a page written at the
- * end of an analysis must not fail only after it. And the opening of such a path that is a FIFO.
+ * end of an analysis must not fail only after it. Whether two outputs or an output and an input name one
+ * file. And the opening of such a path that is a FIFO.
  */
 import { accessSync, closeSync, constants, openSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

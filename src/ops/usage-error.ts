@@ -27,6 +27,7 @@ export function usageErrorLine(code: string, message: string, words: string[], c
   const suggestion = /\(Did you mean (.*)\?\)/.exec(more.join(' '))?.[1];
   const command = words.find((w) => !w.startsWith('-'));
   const inCommand = command !== undefined && commands.includes(command) ? command : undefined;
+  const who = inCommand ?? 'rtpprobe';
   const help = inCommand ? `\`rtpprobe ${inCommand} --help\`` : '`rtpprobe --help`';
   const replayOf = (file: string | undefined) => `\`rtpprobe replay ${file ?? 'FILE'}\``;
   const afterCommand = inCommand ? words.slice(words.indexOf(inCommand) + 1) : [];
@@ -41,13 +42,13 @@ export function usageErrorLine(code: string, message: string, words: string[], c
     if (/'-r'/.test(problem)) {
       const file = afterCommand[afterCommand.indexOf('-r') + 1];
       if (inCommand === 'replay') return `${problem}: replay takes the capture files as arguments: run ${replayOf(file)}`;
-      return `${problem}: ${inCommand ?? 'rtpprobe'} reads no capture file: to analyse one, run ${replayOf(file)}`;
+      return `${problem}: ${who} reads no capture file: to analyse one, run ${replayOf(file)}`;
     }
     return `${problem}: ${suggestion ? `did you mean ${suggestion}? ` : ''}see ${help} for the options`;
   }
   if (code === 'commander.excessArguments') {
     const file = operands.find(looksLikeCaptureFile);
-    if (file !== undefined && inCommand !== 'replay') return `${problem}: ${inCommand} reads no capture file: to analyse one, run ${replayOf(file)}`;
+    if (file !== undefined && inCommand !== 'replay') return `${problem}: ${who} reads no capture file: to analyse one, run ${replayOf(file)}`;
     return `${problem}: see ${help}`;
   }
   if (code === 'commander.missingArgument' && inCommand === 'replay') {
