@@ -19,7 +19,8 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
-import { inputNamedBy, outputFileProblem } from './ops/output-file.js';
+import { inputNamedBy, outputFileProblem, outputPathProblem, sameOutputFile } from './ops/output-file.js';
+import { CAPTURE_NAME, looksLikeCaptureFile, usageErrorLine } from './ops/usage-error.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
@@ -280,7 +281,8 @@ export function buildCli(ioOverrides: Partial<CliIo> = {}): Command {
   program
     .description('Edge RTP/RTCP quality probe: per-stream loss, jitter and MOS, correlated to SIP calls, reported to HOMER over HEP v3.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    // Commander's errors are printed by runCli, as one line naming the fix.
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
     .exitOverride()
     .showSuggestionAfterError(true)
     .addHelpText(
@@ -331,7 +333,8 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       const missing = await interfaceProblem(io, config.capture.interface);
       if (missing) {
         io.err(`rtpprobe: ${missing}\n`);
-        return io.exit(ExitCode.CAPTURE_OPEN);
+        // A capture file given to the live command is a usage error: nothing could have opened.
+        return io.exit(looksLikeCaptureFile(config.capture.interface) ? ExitCode.USAGE : ExitCode.CAPTURE_OPEN);
       }
       await runWithOps(io, config, options, (log) => {
         checkCaptureCapabilities(log);
@@ -615,6 +618,7 @@ async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promi
     return undefined; // the capture itself will say why it cannot open
   }
   if (names.includes(name)) return undefined;
+  if (looksLikeCaptureFile(name)) return `capture.interface: ${JSON.stringify(name)} is a capture file, not an interface: to analyse it, run \`rtpprobe replay ${name}\``;
   const real = names.filter((n) => !isPseudoDevice(n));
   return `capture.interface: ${JSON.stringify(name)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`;
 }
@@ -663,9 +667,6 @@ interface ReplayFlags extends SettingFlags {
   table: TableFormat;
   tableOut?: string;
 }
-
-/** Names that are taken as capture files even when missing (so a typo is "no such file", not a filter). */
-const CAPTURE_NAME = /(^-$|\/|\.(pcap|pcapng|cap|dmp|gz|zst|zstd)$)/i;
 
 /**
  * `replay`'s positional words, as tcpdump -r reads them: capture files first (a name that exists, '-', or
@@ -719,7 +720,10 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
   }
 }
 
-/** False (the problem printed, naming the option) when a --jsonl or --html file cannot be written, or a report file is one of `inputs`. */
+/**
+ * False (the problem printed, naming the option) when a --jsonl or --html file cannot be written, a report
+ * file is one of `inputs`, or two options name the same file.
+ */
 function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tableOut?: string }, inputs: string[] = []): boolean {
   const toFile = (path: string | undefined) => (path === '-' || path === 'stdout' ? undefined : path);
   const files: Array<[string, string | undefined]> = [['--jsonl', toFile(flags.jsonl)], ['--html', flags.html], ['--table-out', toFile(flags.tableOut)]];
@@ -730,6 +734,14 @@ function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tab
     const problem = input !== undefined ? `is ${input}, a capture this replay reads: name another file` : option === '--table-out' ? undefined : outputFileProblem(path);
     if (problem) {
       io.err(`rtpprobe: ${option} ${path}: ${problem}\n`);
+      return false;
+    }
+  }
+  const named = files.filter((f): f is [string, string] => f[1] !== undefined);
+  for (const [i, [option, path]] of named.entries()) {
+    const other = named.slice(i + 1).find((o) => sameOutputFile(path, o[1]));
+    if (other) {
+      io.err(`rtpprobe: ${option} ${path} and ${other[0]} ${other[1]} name the same file: each would overwrite the other: name two files\n`);
       return false;
     }
   }
@@ -750,7 +762,7 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   const file = createWriteStream(out);
   const problem = await new Promise<string | undefined>((resolve) => {
     file.once('open', () => resolve(undefined));
-    file.once('error', (err: NodeJS.ErrnoException) => resolve(`--table-out ${out}: cannot write: ${err.code === 'EACCES' ? 'permission denied' : err.code === 'ENOENT' ? 'no such directory' : err.message}`));
+    file.once('error', (err: NodeJS.ErrnoException) => resolve(`--table-out ${out}: cannot write: ${outputPathProblem(err)}`));
   });
   if (problem) return problem;
   return {
@@ -796,6 +808,9 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end with code 0; any other commander error is a usage error.
+      if (err.exitCode !== 0 && err.code !== 'commander.help') {
+        io.err(`rtpprobe: ${usageErrorLine(err.code, err.message, argv.slice(2), program.commands.map((c) => c.name()))}\n`);
+      }
       io.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
       return;
     }

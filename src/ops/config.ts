@@ -445,6 +445,22 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** YAML aliases (*name) a file may use: enough for shared blocks, far too few for an expansion bomb. */
 export const MAX_YAML_ALIASES = 100;
 
+/** Why the configuration file could not be read, in words naming the fix. */
+function readProblem(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a directory: give the path of a YAML or JSON file';
+    case 'ELOOP':
+      return 'its symbolic links lead in a loop: fix the link or give the file itself';
+    default:
+      return (err as Error).message;
+  }
+}
+
 /**
  * Reads the file as text: a regular file only (a FIFO would block the probe at start and at SIGHUP,
  * /dev/zero would grow it without end), at most MAX_CONFIG_BYTES. Problems go to `issues`.
@@ -465,8 +481,7 @@ function readConfigText(file: string, issues: Issues): string | undefined {
     if (n > MAX_CONFIG_BYTES) return problem(`more than the ${MAX_CONFIG_BYTES} bytes a configuration file may have: is this the right file?`);
     return buf.toString('utf8', 0, n);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    issues.add('(file)', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    issues.add('(file)', `cannot read ${file}: ${readProblem(err)}`);
     return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);

@@ -1,13 +1,20 @@
 /**
  * Whether a report file (--html, --jsonl) can be written, checked before the run: a page written at the
- * end of an analysis must not fail only after it. And the opening of such a path that is a FIFO.
+ * end of an analysis must not fail only after it. Whether two outputs or an output and an input name one
+ * file. And the opening of such a path that is a FIFO.
  */
-import { accessSync, closeSync, constants, openSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, closeSync, constants, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Why `path` cannot be written as a file, or undefined when it can (created if missing). */
 export function outputFileProblem(path: string): string | undefined {
-  const file = statOrUndefined(path);
+  let file: Stats | undefined;
+  try {
+    file = statSync(path);
+  } catch (err) {
+    // A missing file is created; a path that is a file part-way is named by the directory check below.
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return outputPathProblem(err);
+  }
   if (file?.isDirectory()) return 'is a directory: name a file in it';
   if (file) return writable(path) ? undefined : 'is not writable: check its permissions or name another file';
   const dir = dirname(path);
@@ -15,6 +22,24 @@ export function outputFileProblem(path: string): string | undefined {
   if (!parent) return `the directory ${dir} does not exist: create it or name a file in an existing directory`;
   if (!parent.isDirectory()) return `${dir} is not a directory: name a file in an existing directory`;
   return writable(dir) ? undefined : `the directory ${dir} is not writable: check its permissions or name another directory`;
+}
+
+/** Why an output path could not be opened or reached, in words naming the fix. */
+export function outputPathProblem(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EACCES':
+      return 'permission denied: check its permissions or name another file';
+    case 'ENOENT':
+      return 'no such directory: create it or name a file in an existing directory';
+    case 'EISDIR':
+      return 'is a directory: name a file in it';
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a directory: name a file in an existing directory';
+    case 'ELOOP':
+      return 'its symbolic links lead in a loop: fix the link or name another file';
+    default:
+      return (err as Error).message;
+  }
 }
 
 /**
@@ -28,6 +53,27 @@ export function inputNamedBy(output: string, inputs: string[]): string | undefin
     const input = statOrUndefined(path);
     return input !== undefined && input.dev === out.dev && input.ino === out.ino;
   });
+}
+
+/**
+ * Whether two output paths name one regular file (through a link or another path too), existing or to be
+ * created: two outputs written there would overwrite each other. Devices such as /dev/null are shared freely.
+ */
+export function sameOutputFile(a: string, b: string): boolean {
+  const fileA = statOrUndefined(a);
+  const fileB = statOrUndefined(b);
+  if (fileA && fileB) return fileA.isFile() && fileA.dev === fileB.dev && fileA.ino === fileB.ino;
+  if (fileA || fileB) return false;
+  return createdPath(a) === createdPath(b);
+}
+
+/** Where a missing file would be created: its directory with links resolved. */
+function createdPath(path: string): string {
+  try {
+    return join(realpathSync(dirname(path)), basename(path));
+  } catch {
+    return resolve(path);
+  }
 }
 
 /** The file's status (symbolic links followed), undefined when it does not exist or cannot be reached. */

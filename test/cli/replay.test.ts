@@ -50,7 +50,7 @@ describe('stdout carries only what was asked for', () => {
     expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('Src,Dst,SSRC,Codec,Pkts,Lost,MaxDelta,MeanJit,MaxJit,MaxSkew,MOS,Call-ID');
     const nowhere = runCliSync(bundle, ['replay', CALL, '--table-out', join(tmp, 'no/such/dir/t.txt')]);
     expect(nowhere.status).toBe(2);
-    expect(nowhere.stderr).toBe(`rtpprobe: --table-out ${join(tmp, 'no/such/dir/t.txt')}: cannot write: no such directory\n`);
+    expect(nowhere.stderr).toBe(`rtpprobe: --table-out ${join(tmp, 'no/such/dir/t.txt')}: cannot write: no such directory: create it or name a file in an existing directory\n`);
     const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');

@@ -65,11 +65,13 @@ export function inputProblem(path: string): string | undefined {
   }
 }
 
-/** Why a file could not be opened, in words: permission, absence, or the system's message. */
+/** Why a file could not be opened, in words: permission, absence, a bad path, or the system's message. */
 function openProblem(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EACCES') return 'permission denied: this user cannot read it';
+  if (code === 'ENOTDIR') return 'a part of the path is a file, not a directory: check the path';
+  if (code === 'ELOOP') return 'its symbolic links lead in a loop: fix the link or give the file itself';
   return (err as Error).message;
 }
 
