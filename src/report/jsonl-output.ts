@@ -277,8 +277,8 @@ export class JsonLinesOutput {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
     this.closed = true;
-    if (this.fifoTimer) clearInterval(this.fifoTimer); // a FIFO still without a reader: its lines are dropped below
-    this.fifoTimer = null;
+    // A FIFO still without a reader keeps being tried until the deadline (`replay F --jsonl fifo &` started
+    // before its reader): the lines go out once the reader comes, and are dropped below if it never does.
     this.wake(this.roomWaiters);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
@@ -287,6 +287,8 @@ export class JsonLinesOutput {
     // Retries come sooner while closing: space may return any moment.
     await Promise.race([this.flush(), deadline]);
     clearTimeout(timer);
+    if (this.fifoTimer) clearInterval(this.fifoTimer);
+    this.fifoTimer = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const lost = this.pendingLines;

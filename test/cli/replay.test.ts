@@ -4,7 +4,7 @@
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -485,9 +485,21 @@ describe('a stop while a pipe or FIFO sends nothing', () => {
       child.stdin.destroy();
       child.kill('SIGKILL');
     }
-    // The probe first, then the reader (`rtpprobe replay F --jsonl fifo & jq . < fifo`), within the deadline.
+    // The probe first, then the reader (`rtpprobe replay F --jsonl fifo & jq . < fifo`), within the deadline:
+    // the reader comes once the whole capture is read and the probe is closing its outputs.
     const q = startCli(bundle, ['replay', CALL, ...args, '--set', 'process.shutdown_deadline_ms=30000']);
     expect(await until(() => q.out.stderr.includes('"msg":"replaying"'), 20_000), q.out.stderr).toBe(true);
+    const capture = realpathSync(CALL);
+    const readsCapture = () => {
+      try {
+        return readdirSync(`/proc/${q.child.pid}/fd`).some((fd) => readlinkSync(`/proc/${q.child.pid}/fd/${fd}`) === capture);
+      } catch {
+        return false; // exited, or a descriptor closed while listed
+      }
+    };
+    // Open (its 4,269 packets take tens of ms in a fresh process), then closed: the whole capture was read.
+    expect(await until(readsCapture, 20_000, 1), q.out.stderr).toBe(true);
+    expect(await until(() => !readsCapture(), 20_000), q.out.stderr).toBe(true);
     const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
     let lines = '';
     reader.stdout.setEncoding('utf8').on('data', (d: string) => (lines += d));
