@@ -5,16 +5,17 @@
  *
  * A configuration reload keeps the alerts with the collectors: a collector kept goes on with the rules
  * firing (their CLEARED follow); a collector removed gets a CLEARED (CLEAR_REASON reconfigured) for each,
- * a collector added an ALERT for each (see report/alert-handover.ts), so no HOMER is left with an alert
- * nobody clears nor gets a CLEARED without its ALERT.
+ * a collector added (HEP turned on included) an ALERT for each (see report/alert-handover.ts), so no
+ * HOMER is left with an alert nobody clears nor gets a CLEARED without its ALERT.
  */
 import { readFileSync } from 'node:fs';
 import { HepProtoType, HepSender, tlsContext, type HepCollectorConfig, type HepCollectorEvent, type HepSendInput } from '../hep/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { ExitCode } from '../ops/exit-codes.js';
-import { alertIdentity, buildHandoverReport, reportStreamKey, type QosReport } from '../report/index.js';
+import { buildHandoverReport } from '../report/index.js';
 import { AddressFilter } from './address-filter.js';
 import type { Envelope, EventKind, OutboundEvent } from './events.js';
+import { FiringAlerts } from './firing-alerts.js';
 import { nodeNameOf } from './identity.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { RateLimitedLog } from './rate-limited-log.js';
@@ -28,13 +29,11 @@ export interface HepOutputOptions {
   sipExcludeMethods?: readonly string[];
   /** SIP from or to these addresses / prefixes is not sent. */
   sipExcludeAddresses?: readonly string[];
-}
-
-/** A stream with rules firing: its ALERT's identity and envelope, and when each rule's ALERT was (capture time, ms; its REPORT_TS, s). */
-interface FiringStream {
-  identity: QosReport;
-  env: Envelope;
-  rules: Map<string, { tsMs: number; reportTs: number }>;
+  /**
+   * The rules firing, followed by the sink (OutboundSink.firing), which a reload tells the collectors it
+   * adds or removes. Absent: none known (an output used without a sink).
+   */
+  firing?: FiringAlerts;
 }
 
 export class HepOutput implements Output {
@@ -51,12 +50,12 @@ export class HepOutput implements Output {
   };
 
   /** Rules firing per stream: what a reload that changes the collectors tells them. */
-  private readonly firing: Map<string, FiringStream>;
+  private readonly firing: FiringAlerts;
 
   /**
-   * `replaces`: the running instance a configuration reload replaces. Its firing rules carry over; the
-   * collectors it alone has get their CLEARED (through its sender, behind their ALERT), those this one
-   * alone has their ALERT.
+   * `replaces`: the running instance a configuration reload replaces (none: HEP was off, or this is the
+   * start). The collectors it alone has get their CLEARED (through its sender, behind their ALERT), those
+   * this one alone has the ALERT of every rule firing.
    */
   constructor(
     private readonly o: HepOutputOptions,
@@ -64,13 +63,11 @@ export class HepOutput implements Output {
   ) {
     this.excludeMethods = new Set((o.sipExcludeMethods ?? []).map((m) => m.toUpperCase()));
     this.excludeAddresses = new AddressFilter(o.sipExcludeAddresses ?? []);
-    this.firing = replaces?.firing ?? new Map();
-    if (replaces !== undefined) {
-      const before = replaces.sender.collectorNames;
-      const after = o.sender.collectorNames;
-      replaces.endFiring(new Set(before.filter((n) => !after.includes(n))));
-      this.tellFiring('ALERT', new Set(after.filter((n) => !before.includes(n))));
-    }
+    this.firing = o.firing ?? new FiringAlerts();
+    const before = replaces?.sender.collectorNames ?? [];
+    const after = o.sender.collectorNames;
+    replaces?.endFiring(new Set(before.filter((n) => !after.includes(n))));
+    this.tellFiring('ALERT', new Set(after.filter((n) => !before.includes(n))));
   }
 
   get sender(): HepSender {
@@ -93,29 +90,9 @@ export class HepOutput implements Output {
     } else {
       const mos = e.report.MOS;
       fill(m, e.env, this.o.qosHepType, String(e.report.CORRELATION_ID), typeof mos === 'number' && mos >= 1 ? mos : undefined, e.json);
-      this.follow(e.report, e.env);
     }
     this.o.sender.send(m);
     m.payload = '';
-  }
-
-  /** Keeps `firing` up to date: an ALERT adds its rule, its CLEARED removes it, the stream's end all of its. */
-  private follow(r: QosReport, env: Envelope): void {
-    const type = r.TYPE;
-    if (type === 'ALERT') {
-      const key = reportStreamKey(r);
-      let f = this.firing.get(key);
-      if (f === undefined) this.firing.set(key, (f = { identity: alertIdentity(r), env: { ...env }, rules: new Map() }));
-      f.rules.set(String(r.ALERT_RULE ?? ''), { tsMs: env.tsMs, reportTs: Number(r.REPORT_TS) });
-    } else if (this.firing.size === 0) {
-      return;
-    } else if (type === 'CLEARED') {
-      const key = reportStreamKey(r);
-      const f = this.firing.get(key);
-      if (f?.rules.delete(String(r.ALERT_RULE ?? '')) && f.rules.size === 0) this.firing.delete(key);
-    } else if (type === 'FINAL' || type === 'HANGUP') {
-      this.firing.delete(reportStreamKey(r));
-    }
   }
 
   /**
@@ -215,9 +192,9 @@ function asIpv6(ip: string): string {
 
 /**
  * The HEP output of a configuration, or null when hep.enabled is false. `running`: at a reload, the HEP
- * output it replaces (its alerts carry over).
+ * output it replaces; `firing`: the rules firing (the sink's), told to the collectors a reload adds.
  */
-export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Output): HepOutput | null {
+export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Output, _source?: string, firing?: FiringAlerts): HepOutput | null {
   const h = config.hep;
   const replaces = running instanceof HepOutput ? running : undefined;
   if (!h.enabled || h.collectors.length === 0) {
@@ -246,6 +223,7 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Out
       sendSip: h.sip.enabled,
       sipExcludeMethods: h.sip.excludeMethods,
       sipExcludeAddresses: h.sip.excludeAddresses,
+      firing,
     },
     replaces,
   );

@@ -8,14 +8,16 @@ import { openHepOutput } from './hep-output.js';
 import { openHtmlOutput } from './html-output.js';
 import { openLivePageOutput } from './live-page-output.js';
 import { openJsonlOutput } from './jsonl-output.js';
+import type { FiringAlerts } from './firing-alerts.js';
 import type { Output, OutputLog } from './output.js';
 import { openWebhookOutput } from './webhook-output.js';
 
 /**
  * `running`: at a reload, the instance of this output that runs now (state that must outlive a reload).
  * `source`: what the run reads (capture files, interface), for a call report's title; '' when not said.
+ * `firing`: the alert rules firing (the sink's), which an output added by a reload is told.
  */
-export type OutputOpener = (config: ProbeConfig, log: OutputLog, running?: Output, source?: string) => Output | null;
+export type OutputOpener = (config: ProbeConfig, log: OutputLog, running?: Output, source?: string, firing?: FiringAlerts) => Output | null;
 
 export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'hep', open: openHepOutput },
@@ -30,14 +32,14 @@ export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
  * writable after privileges were dropped) keeps its running instance, named in `kept`, so one bad setting
  * does not stop the others from changing.
  */
-export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: readonly Output[], source = ''): { opened: Output[]; kept: Output[]; errors: Array<{ output: string; error: string }> } {
+export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: readonly Output[], source = '', firing?: FiringAlerts): { opened: Output[]; kept: Output[]; errors: Array<{ output: string; error: string }> } {
   const opened: Output[] = [];
   const kept: Output[] = [];
   const errors: Array<{ output: string; error: string }> = [];
   for (const o of OUTPUTS) {
     const old = running.find((r) => r.name === o.name);
     try {
-      const out = o.open(config, log, old, source);
+      const out = o.open(config, log, old, source, firing);
       if (out !== null) opened.push(out);
     } catch (err) {
       errors.push({ output: o.name, error: (err as Error).message });
@@ -48,11 +50,11 @@ export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: read
 }
 
 /** Opens every enabled output. If one fails to open, those already opened are closed and the error rethrown. */
-export function openConfiguredOutputs(config: ProbeConfig, log: OutputLog, source = ''): Output[] {
+export function openConfiguredOutputs(config: ProbeConfig, log: OutputLog, source = '', firing?: FiringAlerts): Output[] {
   const opened: Output[] = [];
   try {
     for (const o of OUTPUTS) {
-      const out = o.open(config, log, undefined, source);
+      const out = o.open(config, log, undefined, source, firing);
       if (out !== null) opened.push(out);
     }
   } catch (err) {

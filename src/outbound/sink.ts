@@ -5,6 +5,7 @@
  */
 import type { QosReport } from '../report/index.js';
 import { DuplicateFilter } from './duplicate-filter.js';
+import { FiringAlerts } from './firing-alerts.js';
 import type { Envelope, EventKind, OutboundEvent, QosEvent, RtcpEvent, SipEvent } from './events.js';
 import type { Output } from './output.js';
 
@@ -32,6 +33,8 @@ export class OutboundSink {
     /** Mirror-port copies of a SIP message (hep.sip.duplicate_window_ms): handed on once, counted here. */
     sipDuplicates: 0,
   };
+  /** The rules firing as collector outputs are told them, followed whether or not one is open (a reload may add one). */
+  readonly firing = new FiringAlerts();
   private outputs: Output[] = [];
   private readonly byKind = new Map<EventKind, { collector: Output[]; local: Output[] }>();
   private anyInterval = false;
@@ -83,6 +86,7 @@ export class OutboundSink {
     this.counts.qosReports++;
     this.hooks.onReport?.(report);
     if (this.hooks.onFinalReport && (report.TYPE === 'FINAL' || report.TYPE === 'HANGUP')) this.hooks.onFinalReport(report);
+    if (send) this.firing.follow(report, env);
     // A rule starting (ALERT) or stopping (CLEARED) to fire is an alert event.
     const kind = report.TYPE === 'ALERT' || report.TYPE === 'CLEARED' ? 'alert' : 'qos';
     const t = this.byKind.get(kind)!;

@@ -46,7 +46,8 @@ export interface Outputs {
 
 export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}): Outputs {
   const log = opts.log ?? silentLog;
-  const sink = new OutboundSink(openConfiguredOutputs(config, log, opts.source), { onFinalReport: opts.onFinalReport }, config.hep.sip.duplicateWindowMs);
+  const sink = new OutboundSink([], { onFinalReport: opts.onFinalReport }, config.hep.sip.duplicateWindowMs);
+  sink.setOutputs(openConfiguredOutputs(config, log, opts.source, sink.firing));
   const closed: Output[] = [];
   const statsOf = (list: readonly Output[]) => list.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
   return {
@@ -77,7 +78,7 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
     },
     async reload(next: ProbeConfig, drainMs: number) {
       const running = sink.current;
-      const { opened, kept, errors } = reopenOutputs(next, log, running, opts.source);
+      const { opened, kept, errors } = reopenOutputs(next, log, running, opts.source, sink.firing);
       for (const e of errors) log.error(e, 'output could not be reopened with the reloaded configuration: its running instance stays');
       sink.setOutputs([...opened, ...kept], next.hep.sip.duplicateWindowMs);
       const old = running.filter((o) => !kept.includes(o));

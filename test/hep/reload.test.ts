@@ -116,6 +116,20 @@ describe('HEP collectors changed by a reload while rules fire', () => {
     expect(eventsOf(rx!)).toEqual(['ALERT poor - 1', 'CLEARED poor reconfigured 1']);
   });
 
+  it('a reload that turns HEP on while rules fire: the collector gets the ALERT of each before their CLEARED', async () => {
+    const [rx] = await receivers(1);
+    const { outputs, send, reload } = hepOutputs([]);
+    send('ALERT', 1, 1700000010, { ALERT_RULE: 'poor', REPORT_TS: 1700000009 });
+    send('ALERT', 2, 1700000011, { ALERT_RULE: 'jitter' });
+    send('CLEARED', 2, 1700000012, { ALERT_RULE: 'jitter', CLEAR_REASON: 'rule' });
+    await reload([rx!]);
+    send('CLEARED', 1, 1700000020, { ALERT_RULE: 'poor', CLEAR_REASON: 'rule' });
+    await outputs.close(30_000);
+    await waitFor(() => eventsOf(rx!).includes('CLEARED poor rule 1'), 30_000, 'the CLEARED');
+    expect(eventsOf(rx!)).toEqual(['ALERT poor - 1', 'CLEARED poor rule 1']);
+    expect(reportsOf(rx!)[0]).toMatchObject({ CORRELATION_ID: 'call-1@test', SRC_IP: '10.0.0.1', SSRC: 1, REPORT_TS: 1700000009 });
+  });
+
   it('a reload that keeps the collectors sends nothing more', async () => {
     const [rx] = await receivers(1);
     const { outputs, send, reload } = hepOutputs([rx!]);

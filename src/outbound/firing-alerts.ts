@@ -1,0 +1,51 @@
+/**
+ * The alert rules firing, per stream, as the collector outputs (HEP, webhook) are told them: kept by the
+ * sink whichever outputs are open, so an output a reload adds (HEP turned on) can be told the ALERT of
+ * each before any CLEARED reaches it.
+ */
+import { alertIdentity, reportStreamKey, type QosReport } from '../report/index.js';
+import type { Envelope } from './events.js';
+
+/** When a rule's ALERT was: capture time (ms) and its REPORT_TS (s). */
+export interface FiringRule {
+  tsMs: number;
+  reportTs: number;
+}
+
+/** A stream with rules firing: its first ALERT's identity and envelope, and each rule's ALERT time. */
+export interface FiringStream {
+  identity: QosReport;
+  env: Envelope;
+  rules: Map<string, FiringRule>;
+}
+
+export class FiringAlerts {
+  private readonly streams = new Map<string, FiringStream>();
+
+  /** An ALERT adds its rule, its CLEARED removes it, the stream's end (FINAL, HANGUP) all of its. */
+  follow(r: QosReport, env: Envelope): void {
+    const type = r.TYPE;
+    if (type === 'ALERT') {
+      const key = reportStreamKey(r);
+      let f = this.streams.get(key);
+      if (f === undefined) this.streams.set(key, (f = { identity: alertIdentity(r), env: { ...env }, rules: new Map() }));
+      f.rules.set(String(r.ALERT_RULE ?? ''), { tsMs: env.tsMs, reportTs: Number(r.REPORT_TS) });
+    } else if (this.streams.size === 0) {
+      return;
+    } else if (type === 'CLEARED') {
+      const key = reportStreamKey(r);
+      const f = this.streams.get(key);
+      if (f?.rules.delete(String(r.ALERT_RULE ?? '')) && f.rules.size === 0) this.streams.delete(key);
+    } else if (type === 'FINAL' || type === 'HANGUP') {
+      this.streams.delete(reportStreamKey(r));
+    }
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  values(): IterableIterator<FiringStream> {
+    return this.streams.values();
+  }
+}
