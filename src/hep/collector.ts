@@ -58,6 +58,20 @@ export interface HepCollectorConfig {
   name?: string;
 }
 
+/** True when two collector settings make the same collector (a reload that keeps it keeps its connection and queue). */
+export function sameCollectorConfig(a: HepCollectorConfig, b: HepCollectorConfig): boolean {
+  if (a.host !== b.host || a.port !== b.port || a.transport !== b.transport || a.queueSize !== b.queueSize || a.queueBytes !== b.queueBytes || a.name !== b.name) return false;
+  const ta = a.tls;
+  const tb = b.tls;
+  if (ta === undefined || tb === undefined) return ta === tb;
+  return ta.servername === tb.servername && ta.rejectUnauthorized === tb.rejectUnauthorized && samePem(ta.ca, tb.ca) && samePem(ta.cert, tb.cert) && samePem(ta.key, tb.key);
+}
+
+function samePem(a: HepTlsOptions['ca'], b: HepTlsOptions['ca']): boolean {
+  const bytes = (v: HepTlsOptions['ca']): Buffer => Buffer.concat((v === undefined ? [] : Array.isArray(v) ? v : [v]).map((x) => Buffer.from(x)));
+  return (a === undefined) === (b === undefined) && bytes(a).equals(bytes(b));
+}
+
 export interface HepTransportTuning {
   /** First reconnect delay (before jitter). Default 250 ms. */
   backoffInitialMs?: number;

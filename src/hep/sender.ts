@@ -3,6 +3,7 @@ import { HEP_MAX_PACKET, type HepMessage } from './types.js';
 import {
   HepStreamCollector,
   HepUdpCollector,
+  sameCollectorConfig,
   type HepCollector,
   type HepCollectorConfig,
   type HepCollectorStats,
@@ -19,6 +20,12 @@ export interface HepSenderOptions extends HepTransportTuning {
   nodeName?: string;
   /** A message refused before queueing (it reaches no collector): why, and the message (valid during the call). */
   onRefused?: (reason: string, msg: HepSendInput) => void;
+  /**
+   * At a configuration reload, the sender this one replaces: each of its collectors configured alike is
+   * taken over with its connection and queue, so what it still holds goes before what follows, on the same
+   * connection, and is not lost to the replaced sender's drain deadline.
+   */
+  replaces?: HepSender;
 }
 
 /** A message as the report layer hands it over: captureId/authKey/nodeName default to the sender's. */
@@ -38,7 +45,9 @@ export interface HepSenderStats {
  * awaits, never throws, so the capture path is never blocked by a slow or dead collector.
  */
 export class HepSender {
-  private readonly collectors: HepCollector[];
+  private collectors: HepCollector[];
+  /** The configured collectors' names (those taken over by a reload's sender included). */
+  private readonly names: string[];
   private readonly scratch = Buffer.allocUnsafe(HEP_MAX_PACKET);
   /** One reused message object with a fixed shape, filled from the input and the sender's defaults. */
   private readonly m: HepMessage = {
@@ -54,12 +63,21 @@ export class HepSender {
 
   constructor(private readonly opts: HepSenderOptions) {
     if (opts.collectors.length === 0) throw new RangeError('HepSender needs at least one collector');
+    const kept = new Set<HepCollector>();
+    // The new collectors are made before any is taken over: one that throws (a TLS file) leaves the replaced sender whole.
     this.collectors = opts.collectors.map((c) => {
+      const same = opts.replaces?.collectors.find((k) => !kept.has(k) && sameCollectorConfig(k.config, c));
+      if (same !== undefined) {
+        kept.add(same);
+        return same;
+      }
       if (c.transport === 'udp') return new HepUdpCollector(c, opts);
       if (c.transport === 'tcp' || c.transport === 'tls') return new HepStreamCollector(c, opts);
       throw new RangeError(`unknown HEP transport ${String((c as { transport: unknown }).transport)}`);
     });
-    for (const c of this.collectors) c.start();
+    this.names = this.collectors.map((c) => c.name);
+    if (opts.replaces !== undefined) opts.replaces.collectors = opts.replaces.collectors.filter((k) => !kept.has(k));
+    for (const c of this.collectors) if (!kept.has(c)) c.start();
   }
 
   /**
@@ -111,7 +129,7 @@ export class HepSender {
 
   /** The collectors' names (as in stats() and logs), in configuration order. */
   get collectorNames(): string[] {
-    return this.collectors.map((c) => c.name);
+    return this.names;
   }
 
   stats(): HepSenderStats {

@@ -211,6 +211,7 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Out
       nodeName: nodeNameOf(config),
       onEvent: collectorEventLogger(log),
       onRefused: refusalLogger(log),
+      replaces: replaces?.sender,
     });
   } catch (err) {
     throw usageError(err);

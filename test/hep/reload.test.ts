@@ -11,9 +11,9 @@ import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { openOutputs } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
 import { waitFor } from '../wait.js';
-import { startUdpSink, type UdpSink } from './helpers.js';
+import { freePort, startStreamSink, startUdpSink, type StreamSink, type UdpSink } from './helpers.js';
 
-let sinks: UdpSink[] = [];
+let sinks: Array<UdpSink | StreamSink> = [];
 afterEach(async () => {
   await Promise.all(sinks.map((s) => s.close()));
   sinks = [];
@@ -139,5 +139,68 @@ describe('HEP collectors changed by a reload while rules fire', () => {
     await outputs.close(30_000);
     await waitFor(() => rx!.packets.length >= 2, 30_000, 'the ALERT and its CLEARED');
     expect(eventsOf(rx!)).toEqual(['ALERT poor - 1', 'CLEARED poor rule 1']);
+  });
+});
+
+describe('a TCP collector a reload keeps', () => {
+  /** HEP to one TCP collector at `port`, sending PERIODIC reports of streams `ssrc`, and reloads that keep it. */
+  function tcpOutputs(port: number) {
+    const config = defaultConfig();
+    const template = config.hep.collectors[0]!;
+    config.hep.enabled = true;
+    config.hep.sip.enabled = false;
+    config.hep.collectors = [{ ...structuredClone(template), host: '127.0.0.1', port, transport: 'tcp' }];
+    const outputs = openOutputs(config);
+    /** `padBytes`: a field that makes the report that large (to fill the connection's buffers). */
+    const send = (ssrc: number, padBytes = 0) => {
+      const report: QosReport = { CORRELATION_ID: 'call-1@test', REPORT_TS: 1700000000 + ssrc, TYPE: 'PERIODIC', SSRC: ssrc, SRC_IP: '10.0.0.1', SRC_PORT: 4000, DST_IP: '10.0.0.2', DST_PORT: 5000, MOS: 4.1, PAD: 'x'.repeat(padBytes) };
+      outputs.sink.qos(report, { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: (1700000000 + ssrc) * 1000 }, true, true);
+    };
+    // A short drain deadline: what the replaced output still holds after it is lost.
+    return { outputs, send, reload: (drainMs = 300) => outputs.reload(structuredClone(config), drainMs) };
+  }
+  const ssrcsOf = (s: StreamSink) => s.frames.map((f) => decodeHep3Strict(f)).filter((m) => m.protoType === 35).map((m) => (JSON.parse(m.payload.toString()) as QosReport).SSRC);
+
+  it('what it queued while down is delivered after the reload, before what follows, on one connection', async () => {
+    const port = await freePort();
+    const { outputs, send, reload } = tcpOutputs(port);
+    send(1);
+    send(2);
+    send(3);
+    await reload();
+    send(4);
+    send(5);
+    const rx = await startStreamSink({ port });
+    sinks.push(rx);
+    await waitFor(() => ssrcsOf(rx).includes(5), 30_000, 'the report sent last');
+    await outputs.close(30_000);
+    expect(ssrcsOf(rx)).toEqual([1, 2, 3, 4, 5]);
+    expect(rx.connections).toBe(1);
+    expect(outputs.destinations(true).reduce((n, d) => n + d.dropped, 0)).toBe(0);
+  });
+
+  it('what it still holds for a collector that reads slowly goes before what follows the reload', async () => {
+    const rx = await startStreamSink();
+    sinks.push(rx);
+    rx.onConnection = (sock, i) => {
+      if (i === 0) sock.pause();
+    };
+    const { outputs, send, reload } = tcpOutputs(rx.port);
+    // Reports of 30 KB until the connection's buffers are full and the probe queues the rest.
+    let n = 0;
+    while (n < 2000 && (n < 10 || outputs.destinations()[0]!.queued === 0)) {
+      send(++n, 30_000);
+      if (n % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(outputs.destinations()[0]!.queued).toBeGreaterThan(0);
+    const reloaded = reload(30_000);
+    send(n + 1);
+    await new Promise((r) => setImmediate(r));
+    rx.sockets[0]!.resume();
+    await reloaded;
+    await waitFor(() => ssrcsOf(rx).includes(n + 1), 30_000, 'the report sent after the reload');
+    await outputs.close(30_000);
+    expect(ssrcsOf(rx)).toEqual(Array.from({ length: n + 1 }, (_, i) => i + 1));
+    expect(rx.connections).toBe(1);
   });
 });
