@@ -323,7 +323,7 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
-      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
+      if (!checkOutputFiles(io, resolved, {})) return io.exit(ExitCode.USAGE);
       if (config.capture.interface === '') {
         io.err('rtpprobe: capture.interface: nothing set: give -i IFACE, RTPPROBE_CAPTURE_INTERFACE or capture.interface in the file (see `rtpprobe interfaces`)\n');
         return io.exit(ExitCode.USAGE);
@@ -410,7 +410,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       const resolved = resolveConfig(io, flags, extra);
       if (!resolved) return io.exit(ExitCode.USAGE);
       const { config, options } = resolved;
-      if (!checkOutputFiles(io, flags, split.files.filter((f) => f !== STDIN))) return io.exit(ExitCode.USAGE);
+      if (!checkOutputFiles(io, resolved, flags, split.files.filter((f) => f !== STDIN))) return io.exit(ExitCode.USAGE);
       if (config.capture.filter && !checkFilter(io, config.capture.filter)) return io.exit(ExitCode.USAGE);
       const sizes = split.files.map(regularFileSize);
       const total = sizes.every((n) => n !== undefined) ? sizes.reduce((a: number, b) => a + b!, 0) : 0;
@@ -535,7 +535,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
       const resolved = resolveConfig(io, flags);
       if (!resolved) return io.exit(ExitCode.USAGE);
-      if (!checkOutputFiles(io, flags)) return io.exit(ExitCode.USAGE);
+      if (!checkOutputFiles(io, resolved, {})) return io.exit(ExitCode.USAGE);
       const { problems, notes } = await hostChecks(io, resolved.config);
       if (problems.length) {
         io.err(`rtpprobe: ${new ConfigError(problems.map((message) => ({ path: '', message })), resolved.options.file).message}\n`);
@@ -721,12 +721,19 @@ function checkFilter(io: CliIo, expression: string, live = false): boolean {
 }
 
 /**
- * False (the problem printed, naming the option) when a --jsonl or --html file cannot be written, a report
- * file is one of `inputs`, or two options name the same file.
+ * False (the problem printed, naming the option or setting) when a JSON-lines or HTML report file of the
+ * configuration (file, environment, --set, --jsonl, --html) cannot be written, a report file is one of
+ * `inputs`, or two of them or --table-out name the same file.
  */
-function checkOutputFiles(io: CliIo, flags: { jsonl?: string; html?: string; tableOut?: string }, inputs: string[] = []): boolean {
-  const toFile = (path: string | undefined) => (path === '-' || path === 'stdout' ? undefined : path);
-  const files: Array<[string, string | undefined]> = [['--jsonl', toFile(flags.jsonl)], ['--html', flags.html], ['--table-out', toFile(flags.tableOut)]];
+function checkOutputFiles(io: CliIo, resolved: { config: ProbeConfig; options: LoadConfigOptions }, flags: { html?: string; tableOut?: string }, inputs: string[] = []): boolean {
+  const toFile = (path: string | undefined) => (path === '-' || path === 'stdout' || path === '' ? undefined : path);
+  const { reports } = resolved.config;
+  const origins = resolved.options.origins ?? {};
+  const files: Array<[string, string | undefined]> = [
+    [origins['reports.jsonl.path'] ?? 'reports.jsonl.path', reports.jsonl.enabled ? toFile(reports.jsonl.path) : undefined],
+    [flags.html !== undefined ? '--html' : (origins['reports.html.path'] ?? 'reports.html.path'), toFile(reports.html.path)],
+    ['--table-out', toFile(flags.tableOut)],
+  ];
   for (const [option, path] of files) {
     if (path === undefined) continue;
     const input = inputNamedBy(path, inputs);

@@ -64,6 +64,30 @@ describe('two outputs naming one file', () => {
     expect(readFileSync(join(dir, 'kept.txt'), 'utf8')).toBe('kept');
   });
 
+  it('an output path of the configuration (file, --set) and one of the command line, or two of the configuration, naming one file are refused', () => {
+    const config = join(dir, 'outputs.yaml');
+    writeFileSync(config, 'reports:\n  jsonl:\n    enabled: true\n    path: reports.txt\n');
+    expect(usageError(['replay', PCAP, '-c', config, '--table-out', './reports.txt'])).toBe(
+      'rtpprobe: reports.jsonl.path reports.txt and --table-out ./reports.txt name the same file: each would overwrite the other: name two files\n',
+    );
+    expect(usageError(['replay', PCAP, '-c', config, '--html', 'reports.txt'])).toContain('rtpprobe: reports.jsonl.path reports.txt and --html reports.txt name the same file');
+    expect(usageError(['replay', PCAP, '--set', 'reports.html.path=page.txt', '--jsonl', 'page.txt'])).toContain('rtpprobe: --jsonl page.txt and --set reports.html.path page.txt name the same file');
+    expect(usageError(['run', '-i', 'lo', '-c', config, '--set', 'reports.html.path=reports.txt'])).toContain('rtpprobe: reports.jsonl.path reports.txt and --set reports.html.path reports.txt name the same file');
+    expect(usageError(['check-config', '-c', config, '--set', 'reports.html.path=reports.txt'])).toContain('name the same file');
+    expect(existsSync(join(dir, 'reports.txt'))).toBe(false);
+    expect(existsSync(join(dir, 'page.txt'))).toBe(false);
+  });
+
+  it("the configuration's reports.jsonl.path or reports.html.path naming a capture the replay reads is refused, the capture intact", () => {
+    const capture = join(dir, 'kept.pcap');
+    writeFileSync(capture, readFileSync(PCAP));
+    const config = join(dir, 'into-capture.yaml');
+    writeFileSync(config, `reports:\n  jsonl:\n    enabled: true\n    path: ${capture}\n`);
+    expect(usageError(['replay', capture, '-c', config])).toBe(`rtpprobe: reports.jsonl.path ${capture}: is ${capture}, a capture this replay reads: name another file\n`);
+    expect(usageError(['replay', capture, '--set', 'reports.html.path=kept.pcap'])).toBe(`rtpprobe: --set reports.html.path kept.pcap: is ${capture}, a capture this replay reads: name another file\n`);
+    expect(readFileSync(capture).equals(readFileSync(PCAP))).toBe(true);
+  });
+
   it('a device such as /dev/null takes both', () => {
     const r = runCliSync(bundle, ['replay', PCAP, '--table-out', '/dev/null', '--jsonl', '/dev/null'], { cwd: dir });
     expect(r.stderr).not.toContain('same file');
