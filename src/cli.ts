@@ -20,7 +20,7 @@ import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
 import { inputNamedBy, outputFileProblem, outputPathProblem, sameOutputFile } from './ops/output-file.js';
-import { CAPTURE_NAME, looksLikeCaptureFile, usageErrorLine } from './ops/usage-error.js';
+import { CAPTURE_NAME, notAnInterfaceName, usageErrorLine } from './ops/usage-error.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
 import { setOpsRuntime } from './ops/runtime.js';
@@ -332,9 +332,9 @@ Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP relo
       if (config.capture.filter && !checkFilter(io, config.capture.filter, true)) return io.exit(ExitCode.USAGE);
       const missing = await interfaceProblem(io, config.capture.interface);
       if (missing) {
-        io.err(`rtpprobe: ${missing}\n`);
-        // A capture file given to the live command is a usage error: nothing could have opened.
-        return io.exit(looksLikeCaptureFile(config.capture.interface) ? ExitCode.USAGE : ExitCode.CAPTURE_OPEN);
+        io.err(`rtpprobe: ${missing.problem}\n`);
+        // A name no interface can have (a capture file, standard input) is a usage error: nothing could have opened.
+        return io.exit(missing.usage ? ExitCode.USAGE : ExitCode.CAPTURE_OPEN);
       }
       await runWithOps(io, config, options, (log) => {
         checkCaptureCapabilities(log);
@@ -586,7 +586,7 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
   if (c.interface) {
     try {
       const missing = await interfaceProblem(io, c.interface, true);
-      if (missing) problems.push(missing);
+      if (missing) problems.push(missing.problem);
       else if (filterCompiles && io.probe.liveFilterCheck) {
         const { problem, note } = await io.probe.liveFilterCheck(c.interface, c.filter, c.snapLength);
         if (problem) problems.push(problem);
@@ -608,19 +608,25 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
   return { problems, notes };
 }
 
-/** A one-line problem when `name` is not an interface of this host (undefined when it is, or unknown). */
-async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promise<string | undefined> {
+/**
+ * A one-line problem when `name` is not an interface of this host (undefined when it is, or unknown);
+ * `usage`: no interface can have that name (see notAnInterfaceName).
+ */
+async function interfaceProblem(io: CliIo, name: string, rethrow = false): Promise<{ problem: string; usage: boolean } | undefined> {
   let names: string[];
   try {
     names = (await io.probe.listInterfaces()).map((i) => i.name);
   } catch (err) {
     if (rethrow) throw err;
-    return undefined; // the capture itself will say why it cannot open
+    // The capture itself will say why it cannot open; a capture file named is still a usage error.
+    const problem = notAnInterfaceName(name, []);
+    return problem === undefined ? undefined : { problem, usage: true };
   }
   if (names.includes(name)) return undefined;
-  if (looksLikeCaptureFile(name)) return `capture.interface: ${JSON.stringify(name)} is a capture file, not an interface: to analyse it, run \`rtpprobe replay ${name}\``;
   const real = names.filter((n) => !isPseudoDevice(n));
-  return `capture.interface: ${JSON.stringify(name)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`;
+  const odd = notAnInterfaceName(name, real);
+  if (odd !== undefined) return { problem: odd, usage: true };
+  return { problem: `capture.interface: ${JSON.stringify(name)} is not an interface of this host: use one of ${real.join(', ') || '(none found)'} (see \`rtpprobe interfaces\`)`, usage: false };
 }
 
 /** Where a probe with these metrics settings answers, seen from this host (a wildcard listen = loopback). */

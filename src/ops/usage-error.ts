@@ -9,9 +9,29 @@ export const CAPTURE_NAME = /(^-$|\/|\.(pcap|pcapng|cap|dmp|gz|zst|zstd)$)/i;
 
 /** Whether `word` names a capture file: an existing regular file, or a name shaped like one. */
 export function looksLikeCaptureFile(word: string): boolean {
-  if (CAPTURE_NAME.test(word)) return true;
+  return CAPTURE_NAME.test(word) || existsAsFile(word);
+}
+
+/**
+ * Why `name` can be no interface at all (standard input, a file, blank, spaces around a name), as one line
+ * naming the fix: a usage error, not an interface missing; undefined for a name an interface may have.
+ * `real`: this host's interfaces (no pseudo-devices), offered instead.
+ */
+export function notAnInterfaceName(name: string, real: string[]): string | undefined {
+  const label = `capture.interface: ${JSON.stringify(name)}`;
+  const offer = real.join(', ') || '(none found)';
+  const trimmed = name.trim();
+  if (trimmed === '') return `${label} is blank: name an interface, one of ${offer} (see \`rtpprobe interfaces\`)`;
+  if (trimmed !== name && real.includes(trimmed)) return `${label} has spaces around the name: use ${JSON.stringify(trimmed)}`;
+  if (name === '-') return `${label} is standard input, not an interface: to analyse a capture piped in, run \`rtpprobe replay -\``;
+  if (!looksLikeCaptureFile(name)) return undefined;
+  if (existsAsFile(name)) return `${label} is a capture file, not an interface: to analyse it, run \`rtpprobe replay ${name}\``;
+  return `${label} names a file, not an interface, and there is no such file: to capture, use one of ${offer}; to analyse a capture file, run \`rtpprobe replay FILE\``;
+}
+
+function existsAsFile(path: string): boolean {
   try {
-    return statSync(word).isFile();
+    return statSync(path).isFile();
   } catch {
     return false;
   }

@@ -49,6 +49,19 @@ describe("commander's parse errors name the fix", () => {
   });
 });
 
+describe('run -i with a name no interface can have: exit 2, one line naming the fix', () => {
+  it('standard input, blank, spaces around a name, a file name', () => {
+    expect(usageError(['run', '-i', '-', '--no-hep'])).toBe('rtpprobe: capture.interface: "-" is standard input, not an interface: to analyse a capture piped in, run `rtpprobe replay -`\n');
+    expect(usageError(['run', '-i', 'lo ', '--no-hep'])).toBe('rtpprobe: capture.interface: "lo " has spaces around the name: use "lo"\n');
+    expect(usageError(['run', '-i', ' ', '--no-hep'])).toMatch(/^rtpprobe: capture\.interface: " " is blank: name an interface, one of [^\n]*\blo\b[^\n]* \(see `rtpprobe interfaces`\)\n$/);
+    expect(usageError(['run', '-i', 'missing/calls.pcap', '--no-hep'])).toMatch(
+      /^rtpprobe: capture\.interface: "missing\/calls\.pcap" names a file, not an interface, and there is no such file: to capture, use one of [^\n]*\blo\b[^\n]*; to analyse a capture file, run `rtpprobe replay FILE`\n$/,
+    );
+    writeFileSync(join(dir, 'day.pcap'), readFileSync(PCAP));
+    expect(usageError(['run', '-i', 'day.pcap', '--no-hep'])).toBe('rtpprobe: capture.interface: "day.pcap" is a capture file, not an interface: to analyse it, run `rtpprobe replay day.pcap`\n');
+  });
+});
+
 describe('two outputs naming one file', () => {
   it('--table-out and --jsonl or --html naming one file (another path, a link) are refused before either is opened', () => {
     expect(usageError(['replay', PCAP, '--table-out', 'out.txt', '--jsonl', './out.txt'])).toBe(
