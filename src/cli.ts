@@ -306,11 +306,11 @@ Exit codes:
   1  runtime error (or the shutdown deadline was exceeded)
   2  usage or configuration error (including a BPF filter that does not compile)
   3  capture could not be opened (permission/capability, interface missing, process.user switch; an interface down is waited for)
-  4  input file missing, unreadable, not a capture
+  4  input file missing, unreadable, not a capture (or cut inside its file header)
   5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
      file not writable); the log names each destination with its sent/failed/dropped counts; or the
      stream table could not be written (a full disk)
-  6  input capture cut short or damaged part-way (results cover every packet before it)
+  6  input capture cut short or damaged after its file header (results cover every packet before it)
   130 a second SIGINT/SIGTERM forced the exit
 Exits 2, 3, 4 and 6 print one line naming the problem and its fix (stack traces with --log-level debug).
 Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP reloads the configuration file.

@@ -11,7 +11,10 @@ export const ExitCode = {
   USAGE: 2,
   /** The capture could not be opened: missing permission/capability, unknown interface (a BPF filter libpcap refuses is USAGE, found before). */
   CAPTURE_OPEN: 3,
-  /** An input capture is missing, unreadable, not a capture, or compressed in a way this runtime cannot read. */
+  /**
+   * An input capture is missing, unreadable, not a capture (ends or is damaged inside its file header,
+   * compressed or not), or compressed in a way this runtime cannot read.
+   */
   INPUT_FILE: 4,
   /**
    * replay only: the analysis finished but not every report reached its destinations (a collector was
@@ -21,7 +24,7 @@ export const ExitCode = {
    */
   UNDELIVERED: 5,
   /**
-   * An input capture was cut short (a killed tcpdump) or is damaged part-way: a one-line warning names
+   * An input capture was cut short (a killed tcpdump) or is damaged after its file header: a one-line warning names
    * the file and byte; the reports and the table cover every packet before that point.
    */
   INPUT_CUT_SHORT: 6,

@@ -14,6 +14,7 @@ import { callDurationForSize, rtp, sdpBody, sipRequest, text, udpFrame, writePca
 import { bundleCli, CAPTURES, ourStreams, runCliSync, shell, tsharkStreams } from '../cli/helpers.js';
 
 const CAPTURE = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
+const NOT_WHOLE = 'not a whole capture: copy it again whole, or check that the program writing it ran (e.g. tcpdump -w FILE)';
 const tmp = mkdtempSync(join(tmpdir(), 'rtpprobe-inputs-'));
 let bundle = '';
 let plain = '';
@@ -101,16 +102,16 @@ describe('a capture cut short (a killed tcpdump)', () => {
     expect(ourStreams(r.stdout).size).toBeGreaterThan(0);
   });
 
-  it('a gzip stream cut before anything decompressed: cut short (as tshark says), not an empty file', () => {
+  it('a gzip stream cut before its capture header was decompressed: cut short (as tshark says), not a whole capture (exit 4, as a plain file cut inside its header)', () => {
     const early = join(tmp, 'early.pcap.gz');
     writeFileSync(early, gzipSync(readFileSync(CAPTURE)).subarray(0, 100));
     const t = spawnSync('tshark', ['-r', early, '-q'], { encoding: 'utf8' });
     expect(t.stderr).toMatch(/appears to have been cut short/);
     for (const [args, input, name] of [[[early], undefined, early], [['-'], readFileSync(early), 'standard input']] as const) {
       const r = runCliSync(bundle, ['replay', ...args, '--no-hep', '--log-level', 'warn'], { input });
-      expect(r.status, r.stderr).toBe(6);
+      expect(r.status, r.stderr).toBe(4);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(JSON.parse(r.stderr).msg).toBe(`${name}: at byte 0: gzip data cut short (unexpected end of file): the capture was cut short or is damaged here; results cover the 0 packets before it`);
+      expect(JSON.parse(r.stderr).msg).toBe(`${name}: at byte 0: gzip data cut short (unexpected end of file): ${NOT_WHOLE}`);
     }
   });
 
@@ -122,6 +123,41 @@ describe('a capture cut short (a killed tcpdump)', () => {
 });
 
 describe('a file cut inside its capture header', () => {
+  it('pcapng cut inside its section header block, and a gzip file holding a pcap cut inside its header: exit 4, as a pcap cut inside its header', () => {
+    const ng = join(tmp, 'whole.pcapng');
+    expect(spawnSync('editcap', ['-F', 'pcapng', CAPTURE, ng]).status).toBe(0);
+    const shb = readFileSync(ng).readUInt32LE(4);
+    for (const [bytes, problem] of [
+      [8, 'file too short for a pcapng section header (8 bytes)'],
+      [20, `file too short for a pcapng section header (20 of its ${shb} bytes)`],
+    ] as const) {
+      const cut = join(tmp, `header-${bytes}.pcapng`);
+      writeFileSync(cut, readFileSync(ng).subarray(0, bytes));
+      const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
+      expect(r.status, r.stderr).toBe(4);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(JSON.parse(r.stderr).msg).toBe(`${cut}: at byte 0: ${problem}: ${NOT_WHOLE}`);
+      // capinfos, too, finds no pcapng in it (it reads the whole file as pcapng).
+      expect(spawnSync('capinfos', ['-t', ng], { encoding: 'utf8' }).stdout).toMatch(/File type:.*pcapng/);
+      expect(spawnSync('capinfos', ['-t', cut], { encoding: 'utf8' }).stdout).not.toMatch(/File type:.*pcapng/);
+    }
+    const gz = join(tmp, 'header-20.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(CAPTURE).subarray(0, 20)));
+    const r = runCliSync(bundle, ['replay', gz, '--no-hep', '--log-level', 'warn']);
+    expect(r.status, r.stderr).toBe(4);
+    expect(JSON.parse(r.stderr).msg).toBe(`${gz}: at byte 0: file too short for a pcap header (20 of its 24 bytes): ${NOT_WHOLE}`);
+  });
+
+  it('a pcapng file cut after its section header block: cut short (exit 6), as a pcap cut after its header', () => {
+    const ng = join(tmp, 'whole.pcapng');
+    expect(spawnSync('editcap', ['-F', 'pcapng', CAPTURE, ng]).status).toBe(0);
+    const cut = join(tmp, 'after-header.pcapng');
+    writeFileSync(cut, readFileSync(ng).subarray(0, readFileSync(ng).readUInt32LE(4) + 8));
+    const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
+    expect(r.status, r.stderr).toBe(6);
+    expect(JSON.parse(r.stderr).msg).toMatch(/: the capture was cut short or is damaged here; results cover the 0 packets before it$/);
+  });
+
   it('one line naming the problem and its fix, exit 4, as tshark finds it cut short', () => {
     for (const [bytes, problem] of [
       [3, 'file too short for a capture header (3 bytes)'],

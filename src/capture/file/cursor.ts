@@ -92,6 +92,11 @@ export class CaptureCursor {
     return this.pos;
   }
 
+  /** True once the file header was read whole (see CaptureParser.fileHeaderRead). */
+  get fileHeaderRead(): boolean {
+    return this.parser.fileHeaderRead;
+  }
+
   /** Capture bytes walked so far: the offset in the capture of the next byte the cursor reads. */
   get capturePosition(): number {
     return this.base[0] + this.pos;

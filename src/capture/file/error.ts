@@ -1,8 +1,13 @@
 /**
- * How a capture file failed: not a capture at all (nothing read), cut short (ends inside a record: a
- * killed tcpdump), or damaged part-way (a record header that cannot be right).
+ * How a capture file failed: not a capture at all (nothing read, or it ends or is damaged inside its file
+ * header: pcap's 24 bytes, pcapng's first section header block, whatever compression wraps them), cut
+ * short (ends inside a record after the header: a killed tcpdump), or damaged part-way (a record header
+ * that cannot be right).
  */
 export type CaptureFileProblem = 'not-capture' | 'cut-short' | 'damaged';
+
+/** The fix for a file that ends inside its capture header. */
+export const NOT_WHOLE = 'not a whole capture: copy it again whole, or check that the program writing it ran (e.g. tcpdump -w FILE)';
 
 /** A capture file that cannot be read further: not a capture, truncated, or corrupt at `byteOffset`. */
 export class CaptureFileError extends Error {

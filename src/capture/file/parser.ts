@@ -1,5 +1,5 @@
 import type { PacketBatch } from '../batch.js';
-import { CaptureFileError, type CaptureFileProblem } from './error.js';
+import { CaptureFileError, NOT_WHOLE, type CaptureFileProblem } from './error.js';
 import { TimestampConverter } from './timestamp.js';
 
 /** Why `CaptureParser.parse` returned. */
@@ -38,9 +38,6 @@ function blockName(type: number): string {
   return name ? `${name} (${hex})` : `block type ${hex}`;
 }
 
-/** The fix for a file that ends inside its capture header. */
-const NOT_WHOLE = 'not a whole capture: copy it again whole, or check that the program writing it ran (e.g. tcpdump -w FILE)';
-
 /** No real packet is this large; a bigger length field means the file is corrupt. */
 const MAX_RECORD = 16 * 1024 * 1024;
 /** Wireshark's limit for most link types; records above it and above the file's snap length are corrupt. */
@@ -59,6 +56,8 @@ export class CaptureParser {
   error: CaptureFileError | null = null;
 
   private format: number = FORMAT_UNKNOWN;
+  /** The file header was read whole (pcap's 24 bytes, pcapng's first section header block): a capture. */
+  private headerRead = false;
   private le = true;
   // classic pcap
   private nanos = false;
@@ -81,6 +80,11 @@ export class CaptureParser {
   private viewBuf: Uint8Array | null = null;
 
   constructor(readonly name: string) {}
+
+  /** True once the file header was read whole: what ends or is damaged later is a capture cut short or damaged. */
+  get fileHeaderRead(): boolean {
+    return this.headerRead;
+  }
 
   /** Record header length of a classic pcap file once its header was parsed; 0 for pcapng or before. */
   get classicRecordHeader(): number {
@@ -212,6 +216,7 @@ export class CaptureParser {
         const major = this.u16(buf, pos + 12);
         if (major !== 1) return this.fail(base + pos + 12, `unsupported pcapng major version ${major}`);
         this.ifCount = 0; // interfaces are numbered per section
+        this.headerRead = true;
       }
       // Every other block type (name resolution, statistics, journal, custom...) is skipped.
       pos += len;
@@ -300,6 +305,7 @@ export class CaptureParser {
     this.linkType = this.u32(buf, pos + 20) & 0xffff;
     this.maxCaplen = Math.min(MAX_RECORD, Math.max(STANDARD_MAX_SNAPLEN, snap));
     this.format = FORMAT_PCAP;
+    this.headerRead = true;
     return true;
   }
 
@@ -339,18 +345,21 @@ export class CaptureParser {
 
   private needMore(need: number, pos: number, end: number, base: number, eof: boolean, problem: string): number {
     if (eof) {
-      if (pos === end && this.format !== FORMAT_UNKNOWN) {
+      if (pos === end && this.headerRead) {
         this.stop = ParseStop.END;
         return pos;
       }
-      return this.fail(base + pos, `${problem}; only ${end - pos} bytes left in the file`, this.format === FORMAT_UNKNOWN ? 'not-capture' : 'cut-short');
+      if (this.headerRead) return this.fail(base + pos, `${problem}; only ${end - pos} bytes left in the file`, 'cut-short');
+      // Inside the file header (pcapng: its section header block, of unknown length before 12 bytes): no capture yet.
+      const whole = this.format === FORMAT_PCAPNG && need > 12 ? ` of its ${need}` : '';
+      return this.fail(base + pos, `file too short for a ${this.format === FORMAT_PCAPNG ? 'pcapng section' : 'capture'} header (${end - pos}${whole} bytes): ${NOT_WHOLE}`, 'not-capture');
     }
     this.stop = ParseStop.NEED_MORE;
     this.needBytes = need;
     return pos;
   }
 
-  private fail(at: number, problem: string, kind: CaptureFileProblem = this.format === FORMAT_UNKNOWN ? 'not-capture' : 'damaged'): number {
+  private fail(at: number, problem: string, kind: CaptureFileProblem = this.headerRead ? 'damaged' : 'not-capture'): number {
     this.stop = ParseStop.ERROR;
     this.error = new CaptureFileError(this.name, at, problem, kind);
     // The caller returns the position of the damaged record; the value returned here is unused.

@@ -1,7 +1,7 @@
 import { allocateBatch, type CaptureStats, type PacketBatch, type PacketSource } from '../batch.js';
 import type { PacketFilter } from './bpf.js';
 import { CaptureCursor } from './cursor.js';
-import { CaptureFileError } from './error.js';
+import { CaptureFileError, NOT_WHOLE } from './error.js';
 import { openInput, STDIN, type ByteInput } from './input.js';
 import { CaptureParser, ParseStop } from './parser.js';
 
@@ -71,6 +71,8 @@ class CaptureFileSource implements CaptureFileReader {
   /** batches(): the first and latest record's capture time (records() reads them from the cursor). */
   private firstMs = Number.NaN;
   private lastMs = Number.NaN;
+  /** Whether the parser reading this file has read its file header whole (set by batches() and records()). */
+  private headerRead: () => boolean = () => false;
 
   constructor(
     private readonly path: string,
@@ -99,6 +101,7 @@ class CaptureFileSource implements CaptureFileReader {
 
   async *batches(): AsyncIterable<PacketBatch> {
     const parser = new CaptureParser(this.name);
+    this.headerRead = () => parser.fileHeaderRead;
     const batch = allocateBatch(this.batchPackets, 0);
     for await (const w of this.windows()) {
       batch.buf = w.buf;
@@ -123,6 +126,7 @@ class CaptureFileSource implements CaptureFileReader {
 
   async *records(): AsyncIterable<CaptureCursor> {
     const cur = (this.cursor = this.filter === null ? new CaptureCursor(undefined, this.name) : new FilteredCursor(this.filter, this.name));
+    this.headerRead = () => cur.fileHeaderRead;
     for await (const w of this.windows()) {
       cur.window(w.buf, w.pos, w.end, w.base, w.eof);
       yield cur;
@@ -134,11 +138,14 @@ class CaptureFileSource implements CaptureFileReader {
 
   /**
    * At the end of the data (capture byte `at`), after every complete record before it: a compressed
-   * stream that stopped early is the damage, not the record or header it cut (nor an empty file).
+   * stream that stopped early is the damage, not the record or header it cut (nor an empty file). Before
+   * the capture's file header was whole there is no capture, as in a plain file cut inside its header.
    */
   private checkInput(at: number): void {
     const problem = this.input?.problem;
-    if (problem) throw new CaptureFileError(this.name, at, problem, 'cut-short');
+    if (!problem) return;
+    if (this.headerRead()) throw new CaptureFileError(this.name, at, problem, 'cut-short');
+    throw new CaptureFileError(this.name, at, `${problem}: ${NOT_WHOLE}`, 'not-capture');
   }
 
   /**
