@@ -278,7 +278,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   // Outputs open before privileges drop: the JSON-lines file may be writable only by the starting user.
   let outputs: Outputs;
   try {
-    outputs = openOutputs(config, { log, source: c.interface });
+    outputs = openOutputs(config, { log, source: c.interface, live: true });
   } catch (err) {
     await source.close();
     throw err;
@@ -345,7 +345,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
 async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger): Promise<number> {
   const c = config.capture;
   const rt = opsRuntime();
-  const outputs = openOutputs(config, { log, source: c.interface });
+  const outputs = openOutputs(config, { log, source: c.interface, live: true });
   const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
   const fanoutGroup = workersFanoutGroup(m, log, c.interface, c.fanoutGroup);

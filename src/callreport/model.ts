@@ -84,4 +84,6 @@ export interface CallReportData {
   streams: ReportStream[];
   /** SIP dialogs without an INVITE or media (REGISTER, SUBSCRIBE, OPTIONS...): counted, not listed. */
   otherDialogs: number;
+  /** SIP dialogs and streams a long run forgot, the least recently active first, to stay within its limits. */
+  forgotten: { dialogs: number; streams: number };
 }

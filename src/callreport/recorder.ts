@@ -52,6 +52,20 @@ export const DEFAULT_CALL_REPORT_LIMITS: CallReportLimits = {
 };
 
 /**
+ * What a long-running probe keeps (the live page, and the HTML report `run` writes at stop): the most
+ * recently active dialogs and streams, so months of calls hold a bounded heap (27-33 MB measured for the
+ * ladders: test/callreport/ladder-limits.test.ts).
+ */
+export const LIVE_CALL_REPORT_LIMITS: CallReportLimits = {
+  ...DEFAULT_CALL_REPORT_LIMITS,
+  retainDialogs: 2000,
+  retainStreams: 4000,
+  totalPoints: 400_000,
+  maxPointsPerStream: 600,
+  ladderChars: 16_000_000,
+};
+
+/**
  * What a ladder keeps of a message's texts, in characters: a real one fits (a reason phrase, a CSeq, a
  * From/To user@host, a media section with its codecs); a longer one is cut, so a flood of huge values
  * costs no more than ordinary messages.
@@ -86,6 +100,8 @@ export class CallReportRecorder {
   private readonly streams = new Map<string, { stream: ReportStream; series: BoundedSeries }>();
   /** Characters the ladders of `calls` and `others` keep. */
   private ladderChars = 0;
+  /** Dialogs and streams forgotten to stay within the limits (the report says how many). */
+  private readonly forgotten = { dialogs: 0, streams: 0 };
 
   constructor(private readonly limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS) {}
 
@@ -130,6 +146,7 @@ export class CallReportRecorder {
       const id = oldest.keys().next().value!;
       this.ladderChars -= oldest.get(id)!.chars;
       oldest.delete(id);
+      this.forgotten.dialogs++;
     }
   }
 
@@ -175,7 +192,10 @@ export class CallReportRecorder {
     if (!Number(r.SYNTHETIC_ID)) s.callId = String(r.CORRELATION_ID);
     if (r.CODEC_NAME) s.codec = String(r.CODEC_NAME);
     this.streams.set(key, acc);
-    if (this.streams.size > this.limits.retainStreams) this.streams.delete(this.streams.keys().next().value!);
+    if (this.streams.size > this.limits.retainStreams) {
+      this.streams.delete(this.streams.keys().next().value!);
+      this.forgotten.streams++;
+    }
     const t = sec(r.REPORT_END);
     const kind = r.TYPE;
     if (kind === 'ALERT') s.alerts.push({ t, rule: String(r.ALERT_RULE ?? '') });
@@ -231,7 +251,8 @@ export class CallReportRecorder {
     }
     for (const call of calls.values()) summarise(call, streams);
     const ordered = [...calls.values()].sort(worstFirst);
-    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs: this.others.size - [...this.others.keys()].filter((id) => calls.has(id)).length };
+    const otherDialogs = this.others.size - [...this.others.keys()].filter((id) => calls.has(id)).length;
+    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs, forgotten: { ...this.forgotten } };
   }
 }
 

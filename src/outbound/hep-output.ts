@@ -16,6 +16,7 @@ import { buildHandoverReport } from '../report/index.js';
 import { AddressFilter } from './address-filter.js';
 import type { Envelope, EventKind, OutboundEvent } from './events.js';
 import { FiringAlerts } from './firing-alerts.js';
+import type { OutputContext } from './registry.js';
 import { nodeNameOf } from './identity.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { RateLimitedLog } from './rate-limited-log.js';
@@ -194,7 +195,7 @@ function asIpv6(ip: string): string {
  * The HEP output of a configuration, or null when hep.enabled is false. `running`: at a reload, the HEP
  * output it replaces; `firing`: the rules firing (the sink's), told to the collectors a reload adds.
  */
-export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Output, _source?: string, firing?: FiringAlerts): HepOutput | null {
+export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Output, context: OutputContext = {}): HepOutput | null {
   const h = config.hep;
   const replaces = running instanceof HepOutput ? running : undefined;
   if (!h.enabled || h.collectors.length === 0) {
@@ -224,7 +225,7 @@ export function openHepOutput(config: ProbeConfig, log: OutputLog, running?: Out
       sendSip: h.sip.enabled,
       sipExcludeMethods: h.sip.excludeMethods,
       sipExcludeAddresses: h.sip.excludeAddresses,
-      firing,
+      firing: context.firing,
     },
     replaces,
   );

@@ -1,17 +1,20 @@
 /**
  * The HTML call report (reports.html.path): collects the run's SIP messages and QoS reports and writes
- * one self-contained page when the output closes (end of a replay, or probe stop). A configuration reload
- * that keeps the path carries the recorder over, so the page written at stop covers the whole run; one
- * that changes it writes the page so far to the old path and starts another.
+ * one self-contained page when the output closes (end of a replay, or probe stop). A replay keeps every
+ * call; a live run, which may go on for months, keeps the most recently active dialogs and streams (as
+ * the live page does) and the page counts the others. A configuration reload that keeps the path carries
+ * the recorder over, so the page written at stop covers the whole run; one that changes it writes the
+ * page so far to the old path and starts another.
  */
 import { closeSync, realpathSync, renameSync, rmSync, writeFile as writeFileTo, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { renderCallReportHtml } from '../callreport/index.js';
+import { DEFAULT_CALL_REPORT_LIMITS, LIVE_CALL_REPORT_LIMITS, renderCallReportHtml, type CallReportLimits } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { FIFO_RETRY_MS, openFifoIfRead, outputFileProblem, statOrUndefined } from '../ops/output-file.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
+import type { OutputContext } from './registry.js';
 import { CallReportFeed } from './call-report-feed.js';
 
 export class HtmlReportOutput implements Output {
@@ -25,17 +28,21 @@ export class HtmlReportOutput implements Output {
   /** A reload's instance for the same path took the recorder over: that one writes the page. */
   private handedOver = false;
 
-  /** `source`: what the run reads (capture files, interface), named in the page's title; `replaces`: the instance a reload replaces. */
+  /**
+   * `source`: what the run reads (capture files, interface), named in the page's title; `replaces`: the
+   * instance a reload replaces; `limits`: what the report keeps (a replay: everything).
+   */
   constructor(
     private readonly path: string,
     private readonly intervalS: number,
     private readonly log: OutputLog,
     source = '',
     replaces?: HtmlReportOutput,
+    limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS,
   ) {
     const same = replaces !== undefined && replaces.path === path;
     if (same) replaces.handedOver = true;
-    this.feed = same ? replaces.feed : new CallReportFeed();
+    this.feed = same ? replaces.feed : new CallReportFeed(limits);
     this.title = source ? `rtpprobe call report: ${source}` : 'rtpprobe call report';
   }
 
@@ -82,7 +89,7 @@ export class HtmlReportOutput implements Output {
         writeFileSync(tmp, html);
         renameSync(tmp, target);
       }
-      this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length }, 'HTML call report written');
+      this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length, forgottenDialogs: data.forgotten.dialogs, forgottenStreams: data.forgotten.streams }, 'HTML call report written');
     } catch (err) {
       if (tmp) rmSync(tmp, { force: true });
       this.failed++;
@@ -105,11 +112,12 @@ async function writeFifo(path: string, text: string, deadlineMs: number): Promis
 }
 
 /** The HTML report output of a configuration, or null when reports.html.path is empty. */
-export function openHtmlOutput(config: ProbeConfig, log: OutputLog, running?: Output, source = ''): HtmlReportOutput | null {
+export function openHtmlOutput(config: ProbeConfig, log: OutputLog, running?: Output, context: OutputContext = {}): HtmlReportOutput | null {
   const path = config.reports.html.path;
   if (!path) return null;
   // The page is written at the end of the run: say now, not after the analysis, that it cannot be.
   const problem = outputFileProblem(path);
   if (problem) throw Object.assign(new Error(`cannot write the HTML report ${path}: ${problem}`), { exitCode: 2 });
-  return new HtmlReportOutput(path, config.reports.intervalS, log, source, running instanceof HtmlReportOutput ? running : undefined);
+  const limits = context.live ? LIVE_CALL_REPORT_LIMITS : DEFAULT_CALL_REPORT_LIMITS;
+  return new HtmlReportOutput(path, config.reports.intervalS, log, context.source, running instanceof HtmlReportOutput ? running : undefined, limits);
 }

@@ -2,7 +2,7 @@ export type { Envelope, EventKind, OutboundEvent, QosEvent, RtcpEvent, SipEvent 
 export { EVENT_KINDS } from './events.js';
 export type { DestinationStats, Output, OutputLog } from './output.js';
 export { OutboundSink, type OutboundSinkHooks } from './sink.js';
-export { OUTPUTS, openConfiguredOutputs, reopenOutputs, type OutputOpener } from './registry.js';
+export { OUTPUTS, openConfiguredOutputs, reopenOutputs, type OutputContext, type OutputOpener } from './registry.js';
 export { HepOutput, openHepOutput, defaultQueueSize, type HepOutputOptions } from './hep-output.js';
 export { JsonlOutput, openJsonlOutput } from './jsonl-output.js';
 export { RateLimitedLog, silentLog } from './rate-limited-log.js';

@@ -3,13 +3,12 @@
  * probe that runs for months (the most recently active dialogs and streams), read by the metrics server.
  * A configuration reload carries the recorder over: the page goes on showing the calls it showed.
  */
-import { DEFAULT_CALL_REPORT_LIMITS, packCallReport, type PackedCallReport } from '../callreport/index.js';
+import { LIVE_CALL_REPORT_LIMITS, packCallReport, type PackedCallReport } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { CallReportFeed } from './call-report-feed.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
-
-const LIVE_LIMITS = { ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 2000, retainStreams: 4000, totalPoints: 400_000, maxPointsPerStream: 600, ladderChars: 16_000_000 };
+import type { OutputContext } from './registry.js';
 
 export class LiveCallPageOutput implements Output {
   readonly name = 'live_page';
@@ -23,7 +22,7 @@ export class LiveCallPageOutput implements Output {
     source: string,
     replaces?: LiveCallPageOutput,
   ) {
-    this.feed = replaces?.feed ?? new CallReportFeed(LIVE_LIMITS);
+    this.feed = replaces?.feed ?? new CallReportFeed(LIVE_CALL_REPORT_LIMITS);
     this.title = source ? `rtpprobe live calls: ${source}` : 'rtpprobe live calls';
   }
 
@@ -51,7 +50,7 @@ export class LiveCallPageOutput implements Output {
 }
 
 /** The live page's recorder when metrics.live_page is on (and metrics serve it), else null; a reload's carries the running one's over. */
-export function openLivePageOutput(config: ProbeConfig, _log: OutputLog, running?: Output, source = ''): LiveCallPageOutput | null {
+export function openLivePageOutput(config: ProbeConfig, _log: OutputLog, running?: Output, context: OutputContext = {}): LiveCallPageOutput | null {
   if (!config.metrics.enabled || !config.metrics.livePage) return null;
-  return new LiveCallPageOutput(config.reports.intervalS, source, running instanceof LiveCallPageOutput ? running : undefined);
+  return new LiveCallPageOutput(config.reports.intervalS, context.source ?? '', running instanceof LiveCallPageOutput ? running : undefined);
 }

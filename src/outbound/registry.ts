@@ -12,12 +12,18 @@ import type { FiringAlerts } from './firing-alerts.js';
 import type { Output, OutputLog } from './output.js';
 import { openWebhookOutput } from './webhook-output.js';
 
-/**
- * `running`: at a reload, the instance of this output that runs now (state that must outlive a reload).
- * `source`: what the run reads (capture files, interface), for a call report's title; '' when not said.
- * `firing`: the alert rules firing (the sink's), which an output added by a reload is told.
- */
-export type OutputOpener = (config: ProbeConfig, log: OutputLog, running?: Output, source?: string, firing?: FiringAlerts) => Output | null;
+/** What an output is opened for, beside its configuration. */
+export interface OutputContext {
+  /** What the run reads (capture files, interface), for a call report's title; '' or absent when not said. */
+  source?: string;
+  /** The alert rules firing (the sink's), which an output added by a reload is told. */
+  firing?: FiringAlerts;
+  /** A live capture (`run`), which may go on for months: what an output keeps is bounded by recency. */
+  live?: boolean;
+}
+
+/** `running`: at a reload, the instance of this output that runs now (state that must outlive a reload). */
+export type OutputOpener = (config: ProbeConfig, log: OutputLog, running?: Output, context?: OutputContext) => Output | null;
 
 export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
   { name: 'hep', open: openHepOutput },
@@ -32,14 +38,14 @@ export const OUTPUTS: ReadonlyArray<{ name: string; open: OutputOpener }> = [
  * writable after privileges were dropped) keeps its running instance, named in `kept`, so one bad setting
  * does not stop the others from changing.
  */
-export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: readonly Output[], source = '', firing?: FiringAlerts): { opened: Output[]; kept: Output[]; errors: Array<{ output: string; error: string }> } {
+export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: readonly Output[], context: OutputContext = {}): { opened: Output[]; kept: Output[]; errors: Array<{ output: string; error: string }> } {
   const opened: Output[] = [];
   const kept: Output[] = [];
   const errors: Array<{ output: string; error: string }> = [];
   for (const o of OUTPUTS) {
     const old = running.find((r) => r.name === o.name);
     try {
-      const out = o.open(config, log, old, source, firing);
+      const out = o.open(config, log, old, context);
       if (out !== null) opened.push(out);
     } catch (err) {
       errors.push({ output: o.name, error: (err as Error).message });
@@ -50,11 +56,11 @@ export function reopenOutputs(config: ProbeConfig, log: OutputLog, running: read
 }
 
 /** Opens every enabled output. If one fails to open, those already opened are closed and the error rethrown. */
-export function openConfiguredOutputs(config: ProbeConfig, log: OutputLog, source = '', firing?: FiringAlerts): Output[] {
+export function openConfiguredOutputs(config: ProbeConfig, log: OutputLog, context: OutputContext = {}): Output[] {
   const opened: Output[] = [];
   try {
     for (const o of OUTPUTS) {
-      const out = o.open(config, log, undefined, source, firing);
+      const out = o.open(config, log, undefined, context);
       if (out !== null) opened.push(out);
     }
   } catch (err) {

@@ -9,6 +9,8 @@ export interface OpenOutputsOptions {
   log?: OutputLog;
   /** What the run reads (capture files, or the interface): the call reports' titles name it. */
   source?: string;
+  /** A live capture (`run`): what the call report keeps is bounded by recency (see OutputContext). */
+  live?: boolean;
 }
 
 /** One destination's counters, with the output it belongs to. */
@@ -47,7 +49,8 @@ export interface Outputs {
 export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}): Outputs {
   const log = opts.log ?? silentLog;
   const sink = new OutboundSink([], { onFinalReport: opts.onFinalReport }, config.hep.sip.duplicateWindowMs);
-  sink.setOutputs(openConfiguredOutputs(config, log, opts.source, sink.firing));
+  const context = { source: opts.source, firing: sink.firing, live: opts.live };
+  sink.setOutputs(openConfiguredOutputs(config, log, context));
   const closed: Output[] = [];
   const statsOf = (list: readonly Output[]) => list.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
   return {
@@ -78,7 +81,7 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
     },
     async reload(next: ProbeConfig, drainMs: number) {
       const running = sink.current;
-      const { opened, kept, errors } = reopenOutputs(next, log, running, opts.source, sink.firing);
+      const { opened, kept, errors } = reopenOutputs(next, log, running, context);
       for (const e of errors) log.error(e, 'output could not be reopened with the reloaded configuration: its running instance stays');
       sink.setOutputs([...opened, ...kept], next.hep.sip.duplicateWindowMs);
       const old = running.filter((o) => !kept.includes(o));
