@@ -123,55 +123,48 @@ describe('a capture cut short (a killed tcpdump)', () => {
 });
 
 describe('a file cut inside its capture header', () => {
-  it('pcapng cut inside its section header block, and a gzip file holding a pcap cut inside its header: exit 4, as a pcap cut inside its header', () => {
-    const ng = join(tmp, 'whole.pcapng');
-    expect(spawnSync('editcap', ['-F', 'pcapng', CAPTURE, ng]).status).toBe(0);
-    const shb = readFileSync(ng).readUInt32LE(4);
-    for (const [bytes, problem] of [
-      [8, 'file too short for a pcapng section header (8 bytes)'],
-      [20, `file too short for a pcapng section header (20 of its ${shb} bytes)`],
-    ] as const) {
-      const cut = join(tmp, `header-${bytes}.pcapng`);
-      writeFileSync(cut, readFileSync(ng).subarray(0, bytes));
-      const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
-      expect(r.status, r.stderr).toBe(4);
-      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-      expect(JSON.parse(r.stderr).msg).toBe(`${cut}: at byte 0: ${problem}: ${NOT_WHOLE}`);
-      // capinfos, too, finds no pcapng in it (it reads the whole file as pcapng).
-      expect(spawnSync('capinfos', ['-t', ng], { encoding: 'utf8' }).stdout).toMatch(/File type:.*pcapng/);
-      expect(spawnSync('capinfos', ['-t', cut], { encoding: 'utf8' }).stdout).not.toMatch(/File type:.*pcapng/);
-    }
-    const gz = join(tmp, 'header-20.pcap.gz');
-    writeFileSync(gz, gzipSync(readFileSync(CAPTURE).subarray(0, 20)));
-    const r = runCliSync(bundle, ['replay', gz, '--no-hep', '--log-level', 'warn']);
+  /** The capture as pcapng (editcap), and its section header block's length. */
+  const pcapng = (): { ng: Buffer; shb: number } => {
+    const path = join(tmp, 'whole.pcapng');
+    expect(spawnSync('editcap', ['-F', 'pcapng', CAPTURE, path]).status).toBe(0);
+    const ng = readFileSync(path);
+    return { ng, shb: ng.readUInt32LE(4) };
+  };
+  /** `bytes` written to `name` and replayed: exit 4 and one line naming `problem` and the fix. */
+  const expectNotWhole = (name: string, bytes: Uint8Array, problem: string): string => {
+    const cut = join(tmp, name);
+    writeFileSync(cut, bytes);
+    const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
     expect(r.status, r.stderr).toBe(4);
-    expect(JSON.parse(r.stderr).msg).toBe(`${gz}: at byte 0: file too short for a pcap header (20 of its 24 bytes): ${NOT_WHOLE}`);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(JSON.parse(r.stderr).msg).toBe(`${cut}: at byte 0: ${problem}: ${NOT_WHOLE}`);
+    return cut;
+  };
+
+  it('one line naming the problem and its fix, exit 4, as tshark finds it cut short', () => {
+    expectNotWhole('header-3.pcap', readFileSync(CAPTURE).subarray(0, 3), 'file too short for a capture header (3 bytes)');
+    const cut = expectNotWhole('header-20.pcap', readFileSync(CAPTURE).subarray(0, 20), 'file too short for a pcap header (20 of its 24 bytes)');
+    const t = spawnSync('tshark', ['-r', cut], { encoding: 'utf8' });
+    expect(t.stderr).toMatch(/cut short/);
+  });
+
+  it('pcapng cut inside its section header block, and a gzip file holding a pcap cut inside its header: exit 4, as a pcap cut inside its header', () => {
+    const { ng, shb } = pcapng();
+    // capinfos finds the whole file pcapng, and no pcapng in a file cut inside its section header block.
+    const fileType = (path: string) => /File type:(.*)/.exec(spawnSync('capinfos', ['-t', path], { encoding: 'utf8' }).stdout)?.[1] ?? '';
+    expect(fileType(join(tmp, 'whole.pcapng'))).toMatch(/pcapng/);
+    expect(fileType(expectNotWhole('header-8.pcapng', ng.subarray(0, 8), 'file too short for a pcapng section header (8 bytes)'))).not.toMatch(/pcapng/);
+    expect(fileType(expectNotWhole('header-20.pcapng', ng.subarray(0, 20), `file too short for a pcapng section header (20 of its ${shb} bytes)`))).not.toMatch(/pcapng/);
+    expectNotWhole('header-20.pcap.gz', gzipSync(readFileSync(CAPTURE).subarray(0, 20)), 'file too short for a pcap header (20 of its 24 bytes)');
   });
 
   it('a pcapng file cut after its section header block: cut short (exit 6), as a pcap cut after its header', () => {
-    const ng = join(tmp, 'whole.pcapng');
-    expect(spawnSync('editcap', ['-F', 'pcapng', CAPTURE, ng]).status).toBe(0);
+    const { ng, shb } = pcapng();
     const cut = join(tmp, 'after-header.pcapng');
-    writeFileSync(cut, readFileSync(ng).subarray(0, readFileSync(ng).readUInt32LE(4) + 8));
+    writeFileSync(cut, ng.subarray(0, shb + 8));
     const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
     expect(r.status, r.stderr).toBe(6);
     expect(JSON.parse(r.stderr).msg).toMatch(/: the capture was cut short or is damaged here; results cover the 0 packets before it$/);
-  });
-
-  it('one line naming the problem and its fix, exit 4, as tshark finds it cut short', () => {
-    for (const [bytes, problem] of [
-      [3, 'file too short for a capture header (3 bytes)'],
-      [20, 'file too short for a pcap header (20 of its 24 bytes)'],
-    ] as const) {
-      const cut = join(tmp, `header-${bytes}.pcap`);
-      writeFileSync(cut, readFileSync(CAPTURE).subarray(0, bytes));
-      const r = runCliSync(bundle, ['replay', cut, '--no-hep', '--log-level', 'warn']);
-      expect(r.status, r.stderr).toBe(4);
-      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-      expect(JSON.parse(r.stderr).msg).toBe(`${cut}: at byte 0: ${problem}: not a whole capture: copy it again whole, or check that the program writing it ran (e.g. tcpdump -w FILE)`);
-    }
-    const t = spawnSync('tshark', ['-r', join(tmp, 'header-20.pcap')], { encoding: 'utf8' });
-    expect(t.stderr).toMatch(/cut short/);
   });
 });
 
