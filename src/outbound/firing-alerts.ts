@@ -7,7 +7,7 @@ import { alertIdentity, reportStreamKey, type QosReport } from '../report/index.
 import type { Envelope } from './events.js';
 
 /** When a rule's ALERT was: capture time (ms) and its REPORT_TS (s). */
-export interface FiringRule {
+interface FiringRule {
   tsMs: number;
   reportTs: number;
 }
@@ -39,10 +39,6 @@ export class FiringAlerts {
     } else if (type === 'FINAL' || type === 'HANGUP') {
       this.streams.delete(reportStreamKey(r));
     }
-  }
-
-  get size(): number {
-    return this.streams.size;
   }
 
   values(): IterableIterator<FiringStream> {
