@@ -138,7 +138,7 @@ class CaptureFileSource implements CaptureFileReader {
    */
   private checkInput(at: number): void {
     const problem = this.input?.problem;
-    if (problem) throw new CaptureFileError(this.name, at, problem, 'cut-short');
+    if (problem) throw new CaptureFileError(this.name, at, problem.text, problem.kind);
   }
 
   /**
