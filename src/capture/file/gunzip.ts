@@ -76,11 +76,6 @@ export class GzipMembers {
     }
   }
 
-  /** Compressed bytes taken from the source so far. */
-  get compressedBytes(): number {
-    return this.at + this.pending.length;
-  }
-
   /**
    * Writes the member's deflate stream into the inflater, chunk by chunk, until the inflater stops
    * taking input (the stream's end: the rest goes back to `pending`) or the source ends.
