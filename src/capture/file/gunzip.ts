@@ -19,9 +19,12 @@ const FEXTRA = 0x04;
 const FNAME = 0x08;
 const FCOMMENT = 0x10;
 const FRESERVED = 0xe0;
-/** Decompressed bytes per chunk the inflater delivers (zlib's default, 16 KiB, costs more per byte read). */
-const OUT_CHUNK = 64 * 1024;
-
+/**
+ * Decompressed bytes per step of the inflater. A deflate error (a damaged member) loses the output of the
+ * step it stops, up to this much before the error: 16 KiB (zlib's default) measured as fast as 64 KiB,
+ * 4 KiB ~30% slower.
+ */
+const OUT_CHUNK = 16 * 1024;
 
 export class GzipMembers {
   /** Set when the data ended for a reason other than the clean end of the last member. */
