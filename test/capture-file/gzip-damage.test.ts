@@ -66,6 +66,26 @@ describe('gzip data followed by more than its members, or with a bad trailer', (
     }
   });
 
+  it('a damaged file between two good ones: every packet tshark reads of all three', () => {
+    const before = join(CAPTURES, 'SIP_DTMF2.pcap');
+    const after = join(CAPTURES, 'sip-rtp-dvi4.pcap');
+    const junk = join(tmp, 'junk-middle.pcap.gz');
+    writeFileSync(junk, Buffer.concat([gz, Buffer.from('junk')]));
+    const cutGz = join(tmp, 'cut-mid.pcap.gz');
+    writeFileSync(cutGz, gz.subarray(0, gz.length >> 1));
+    const notCapture = join(tmp, 'notes.txt');
+    writeFileSync(notCapture, 'not a capture\n');
+    for (const [middle, status] of [[junk, 6], [cutGz, 6], [notCapture, 4]] as const) {
+      const r = runCliSync(bundle, ['replay', before, middle, after, '--no-hep', '--log-level', 'info', '--table', 'none']);
+      expect(r.status, middle).toBe(status);
+      const summary = r.stderr.split('\n').filter((l) => l.includes('"run summary"')).map((l) => JSON.parse(l));
+      expect(summary, r.stderr).toHaveLength(1);
+      const expected = tshark(before).packets + tshark(middle).packets + tshark(after).packets;
+      if (status === 6) expect(tshark(middle).packets, middle).toBeGreaterThan(0);
+      expect(summary[0].packets, middle).toBe(expected);
+    }
+  });
+
   it('members one after another (cat a.gz b.gz), padding-free: the whole capture, no line, exit 0', () => {
     const file = join(tmp, 'members.pcap.gz');
     const cut = 300_001; // inside a record: the second member continues it
