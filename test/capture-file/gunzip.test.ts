@@ -23,7 +23,10 @@ function member(data: Buffer, f: HeaderFields = {}): Buffer {
   if (f.extra) parts.push(Buffer.from([f.extra.length & 0xff, f.extra.length >> 8]), f.extra);
   if (f.name !== undefined) parts.push(Buffer.from(`${f.name}\0`, 'latin1'));
   if (f.comment !== undefined) parts.push(Buffer.from(`${f.comment}\0`, 'latin1'));
-  if (f.headerCrc) parts.push(Buffer.from([(crc32(Buffer.concat(parts)) & 0xffff) & 0xff, (crc32(Buffer.concat(parts)) & 0xffff) >> 8]));
+  if (f.headerCrc) {
+    const crc16 = crc32(Buffer.concat(parts)) & 0xffff; // FHCRC: the low 16 bits of the header's CRC-32
+    parts.push(Buffer.from([crc16 & 0xff, crc16 >> 8]));
+  }
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc32(data), 0);
   trailer.writeUInt32LE(data.length >>> 0, 4);

@@ -2,9 +2,10 @@
  * gzip data decompressed member by member (RFC 1952), each member's header, deflate stream and trailer
  * read here: what follows a member is known to the byte. zlib's own gunzip stream runs on into whatever
  * follows a member and, failing there (trailing junk, a bad CRC), loses the output of its last
- * decompression step, the last few KiB of the capture; here every byte the deflate streams decompress
- * is delivered before the problem is reported. Bytes after the last member that are not gzip (junk,
- * zero padding) are counted and named, as `gzip -d` warns of them; Wireshark reads them as capture data.
+ * decompression step, the last few KiB of the capture; here every byte a member decompresses to is
+ * delivered before a problem after it is reported. Bytes after the last member that are not gzip (junk,
+ * zero padding) are counted and named, as `gzip -d` warns of them, not read as capture data as Wireshark
+ * reads them (they fail as records, or worse, parse as packets the capture never held).
  */
 import * as zlib from 'node:zlib';
 import type { InputProblem } from './input.js';
