@@ -310,7 +310,8 @@ Exit codes:
   5  replay finished but not every report was delivered (a collector down or too slow, the JSON-lines
      file not writable); the log names each destination with its sent/failed/dropped counts; or the
      stream table could not be written (a full disk)
-  6  input capture cut short or damaged after its file header (results cover every packet before it)
+  6  input capture cut short or damaged after its file header, or with bytes after its gzip data that
+     are not gzip (results cover every packet before it)
   130 a second SIGINT/SIGTERM forced the exit
 Exits 2, 3, 4 and 6 print one line naming the problem and its fix (stack traces with --log-level debug).
 Signals: SIGTERM/SIGINT stop gracefully (final reports are flushed); SIGHUP reloads the configuration file.

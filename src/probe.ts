@@ -151,7 +151,8 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         code = Math.max(code, inputExitCode(err));
         if (err.partial) {
           analysed++;
-          log.warn(`${err.message}: the capture was cut short or is damaged here; results cover the ${reader.stats().received} packets before it`);
+          const where = err.kind === 'trailing-data' ? '' : ' the capture was cut short or is damaged here;';
+          log.warn(`${err.message}:${where} results cover the ${reader.stats().received} packets before it`);
         } else log.error(/not a pcap/.test(err.problem) ? `${err.message}: give a pcap or pcapng capture (as tcpdump -w or dumpcap write it)` : err.message);
       } finally {
         before += reader.bytesRead;

@@ -235,6 +235,11 @@ describe('damaged files: every complete packet, then CaptureFileError', () => {
   it('classic pcap truncated inside a record', async () => {
     await expectDamage(classic.subarray(0, classicEnd(17) + 30), 17, /truncated packet/);
   });
+  it('classic pcap cut 2 bytes short of a record\'s end: the line counts the record header in what the record needs', async () => {
+    const len = records[17].data.length;
+    const problem = `at byte ${classicEnd(17)}: truncated packet: the record needs ${16 + len} bytes (16 of header, ${len} of data); only ${16 + len - 2} bytes left in the file`;
+    await expectDamage(classic.subarray(0, classicEnd(18) - 2), 17, new RegExp(`${problem.replace(/[()]/g, '\\$&')}$`));
+  });
   it('classic pcap truncated inside a record header', async () => {
     await expectDamage(classic.subarray(0, classicEnd(9) + 5), 9, new RegExp(`at byte ${classicEnd(9)}: truncated record header`));
   });

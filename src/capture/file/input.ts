@@ -9,7 +9,8 @@ import { Socket } from 'node:net';
 import { Readable, pipeline } from 'node:stream';
 import { isatty } from 'node:tty';
 import * as zlib from 'node:zlib';
-import { CaptureFileError } from './error.js';
+import { CaptureFileError, type CaptureFileProblem } from './error.js';
+import { GzipMembers } from './gunzip.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -28,10 +29,17 @@ export interface ByteInput {
   readonly bytesRead: number;
   readonly compression: Compression;
   /**
-   * Why the data ended early although no read failed: a compressed stream cut short or damaged. The
-   * capture before it is good; the reader reports this once it has parsed everything.
+   * Why the data ended early although no read failed: a compressed stream cut short or damaged, or
+   * followed by bytes that are not part of it. The capture before it is good; the reader reports this
+   * once it has parsed everything.
    */
-  readonly problem: string | null;
+  readonly problem: InputProblem | null;
+}
+
+/** What ended a compressed input early: cut short, damaged, or trailing data after the compressed data. */
+export interface InputProblem {
+  kind: CaptureFileProblem;
+  text: string;
 }
 
 /** The name standard input goes by on the command line. */
@@ -219,7 +227,7 @@ const STREAM_FILL = 1024 * 1024;
 
 /** Standard input, a pipe, a FIFO, a device or a compressed file: read as a stream, decompressed if needed. */
 class StreamInput implements ByteInput {
-  problem: string | null = null;
+  problem: InputProblem | null = null;
   /** One read at a time: each takes what the stream delivered after the previous one. */
   readonly readAhead = 1;
   readonly size = undefined;
@@ -232,6 +240,8 @@ class StreamInput implements ByteInput {
     private readonly data: AsyncIterator<Uint8Array>,
     readonly compression: Compression,
     private readonly stop: AbortSignal | undefined,
+    /** gzip: its members, read here (it names its own problems). */
+    private readonly gzip: GzipMembers | null = null,
   ) {}
 
   get bytesRead(): number {
@@ -258,23 +268,21 @@ class StreamInput implements ByteInput {
     }
     const first = Buffer.concat(head);
     const kind = compressionOf(path, first);
-    const rest = Readable.from(
-      (async function* () {
-        yield first;
-        if (done) return;
-        for (;;) {
-          const r = await it.next();
-          if (r.done) return;
-          yield r.value;
-        }
-      })(),
-      { objectMode: false },
-    );
-    let data: Readable = rest;
-    if (kind !== 'none') {
-      const unpack = kind === 'gzip' ? zlib.createGunzip() : createZstd!();
-      data = pipeline(rest, unpack, () => undefined) as unknown as Readable;
+    const chunks = (async function* () {
+      yield first;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })();
+    if (kind === 'gzip') {
+      const gzip = new GzipMembers(chunks);
+      return new StreamInput(raw, gzip.data(), kind, stop, gzip);
     }
+    let data: Readable = Readable.from(chunks, { objectMode: false });
+    if (kind === 'zstd') data = pipeline(data, createZstd!(), () => undefined) as unknown as Readable;
     return new StreamInput(raw, data[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>, kind, stop);
   }
 
@@ -301,16 +309,18 @@ class StreamInput implements ByteInput {
     try {
       const r = await this.data.next();
       if (!r.done) return r.value;
+      if (this.gzip?.problem) this.problem = this.gzip.problem;
     } catch (err) {
       // A stop ends the stream where it is: nothing is wrong with the input.
       if (this.stop?.aborted) {
         this.ended = true;
         return null;
       }
-      // A decompressor failing means its input ended early or is damaged; a read error is not ours to hide.
-      if (this.compression === 'none') throw err;
+      // A decompressor failing means its input ended early or is damaged; a read error is not ours to
+      // hide (gzip names its own problems: what it throws is the input's).
+      if (this.compression === 'none' || this.gzip !== null) throw err;
       const msg = (err as Error).message;
-      this.problem = /unexpected end/i.test(msg) ? `${this.compression} data cut short (${msg})` : `${this.compression} data damaged (${msg})`;
+      this.problem = /unexpected end/i.test(msg) ? { kind: 'cut-short', text: `${this.compression} data cut short (${msg})` } : { kind: 'damaged', text: `${this.compression} data damaged (${msg})` };
     }
     this.ended = true;
     return null;

@@ -135,7 +135,7 @@ export class CaptureParser {
         const caplen = this.u32(buf, pos + 8);
         let wirelen = this.u32(buf, pos + 12);
         if (caplen > this.maxCaplen) return this.fail(base + pos, `record length ${caplen} exceeds the maximum ${this.maxCaplen} (corrupt record header)`);
-        if (avail < hl + caplen) return this.needMore(hl + caplen, pos, end, base, eof, `truncated packet: record needs ${caplen} bytes of data`);
+        if (avail < hl + caplen) return this.needMore(hl + caplen, pos, end, base, eof, `truncated packet: the record needs ${hl + caplen} bytes (${hl} of header, ${caplen} of data)`);
         const sec = this.u32(buf, pos);
         const frac = this.u32(buf, pos + 4);
         const n = batch.count;

@@ -144,8 +144,8 @@ class CaptureFileSource implements CaptureFileReader {
   private checkInput(at: number): void {
     const problem = this.input?.problem;
     if (!problem) return;
-    if (this.headerRead()) throw new CaptureFileError(this.name, at, problem, 'cut-short');
-    throw new CaptureFileError(this.name, at, `${problem}: ${NOT_WHOLE}`, 'not-capture');
+    if (this.headerRead()) throw new CaptureFileError(this.name, at, problem.text, problem.kind);
+    throw new CaptureFileError(this.name, at, `${problem.text}: ${NOT_WHOLE}`, 'not-capture');
   }
 
   /**
