@@ -52,6 +52,14 @@ const CLOCK_STEP_MS = 1000;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
 /**
+ * A jump waits this long of capture time at most (from its first held packet) for a stream to tell a clock
+ * step: a sending stream's next packet comes within its packet time, and capture time after a step runs on
+ * from the stepped clock. Streams that do not send by then have stopped (a call whose capture ended), and
+ * waiting on would stamp the SIP after a quiet gap (the next capture file, of a later day) with the time
+ * before the gap: its calls would look idle for the whole gap and end at once.
+ */
+const CLOCK_STEP_RECENT_MS = 1000;
+/**
  * An RTCP BYE from another worker waits for this pipeline's packets to reach its capture time, or for the
  * wall clock to pass it by this much (packets captured before it have been read long since: a ring is read
  * at least every capture.buffer_timeout_ms, 1 s at most).
@@ -137,6 +145,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   clockSteps = 0;
   clockOffsetMs = 0;
   private heldJumpPackets = 0;
+  /** Capture time (unheld) of the first packet a jump held. */
+  private heldFromMs = 0;
   private heldWallTicks = 0;
 
   private readonly pkt = new DecodedPacket();
@@ -505,8 +515,8 @@ export class Pipeline<C extends CallView = CallTracker> {
    * or a real silence. An RTP packet of an active stream tells them apart (RTP timestamps follow the
    * sender, not our clock): on a step the offset grows by it, so streams, calls and their delta and jitter
    * never see it; live capture and replay alike. Until such a packet comes (SIP or RTCP first), capture
-   * time holds, while a stream can be expected to send one (aStreamCanTellClockStep) and for
-   * CLOCK_STEP_HOLD_PACKETS packets at most. Returns the packet's time to use.
+   * time holds, while a stream can be expected to send one (aStreamCanTellClockStep), for
+   * CLOCK_STEP_HOLD_PACKETS packets and CLOCK_STEP_RECENT_MS at most. Returns the packet's time to use.
    */
   private clockJump(now: number): number {
     const pkt = this.pkt;
@@ -519,7 +529,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.engine.setClockOffsetMs(this.clockOffsetMs);
       return now - step;
     }
-    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && this.aStreamCanTellClockStep()) {
+    if (this.heldJumpPackets === 0) this.heldFromMs = now;
+    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && now - this.heldFromMs <= CLOCK_STEP_RECENT_MS && this.aStreamCanTellClockStep()) {
       this.heldJumpPackets++;
       return this.nowMs;
     }
