@@ -99,8 +99,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
       // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
       // that ended; early media of a call still ringing, and a call its SDP put on hold, stop by design. A sender whose last packet was
       // comfort noise said it went silent (DTX). A stream a newer SSRC replaced on its 5-tuple (an SBC or
-      // PBX switching source mid-call, BUNDLE's several SSRCs) goes on there, the newest stream speaking
-      // for it. Such a pause is measured when the stream resumes but never paged while it lasts.
+      // PBX switching source mid-call; not one running beside it, as BUNDLE's) goes on there, the newest
+      // stream speaking for it. Such a pause is measured when the stream resumes but never paged while it lasts.
       if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);

@@ -70,6 +70,8 @@ describe('BUNDLE: audio and video sections of one SDP on one address and port', 
         expect(payloadOf(row.ssrc)).toBe(audio ? 'opus' : 'VP8');
         expect([rep!.CODEC_NAME, rep!.CLOCK, rep!.CLOCK_SOURCE, rep!.CORRELATION_ID]).toEqual([audio ? 'opus' : 'vp8', audio ? 48000 : 90000, 'sdp', sip.callId]);
         expect(fieldMismatches(rep!, row)).toEqual([]);
+        // Each SSRC is its own stream all along (tshark's rows): sharing the 5-tuple changes none.
+        expect(rep!.SSRC_CHG, `SSRC changes of ${row.ssrc.toString(16)}`).toBe(0);
       }
       // Audio flowed both ways from the answer on: the call had media, in both directions.
       expect(reports.filter((r) => r.TYPE === 'ALERT').map((r) => r.ALERT_RULE)).toEqual([]);

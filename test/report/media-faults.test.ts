@@ -110,6 +110,31 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(silence.map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`)).toEqual(['ALERT 3333cccc', 'CLEARED 3333cccc']);
   });
 
+  it('BUNDLE: audio that stops while the video on its 5-tuple goes on is a silence (the video did not replace it)', async () => {
+    const bundled = (ip: string, port: number): SdpSpec => ({
+      ip,
+      media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
+    });
+    const t = new CaptureTimeline();
+    background(t, T0 + 20_000);
+    const d = new DialogWriter(t, 'bundle-silence@gen', A.ip, B.ip);
+    const c = d.invite(T0, bundled(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, bundled(B.ip, B.port));
+    d.ack(T0 + 60, c);
+    // A to B: audio for 6 s, then none; video from 40 ms on to the end. B to A: audio throughout.
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 300 });
+    for (let f = 0; f < 590; f++) t.add(T0 + 140 + f * 33, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc: 0x71de0a, marker: true, payload: new Uint8Array(900) })));
+    t.rtp(T0 + 105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
+    const bc = d.bye(T0 + 20_000);
+    d.respond(T0 + 20_001, 200, bc, null, { method: 'BYE', toCaller: true });
+    const file = join(dir, 'bundle-silence.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig());
+    const silence = alerts(reports, 'silence');
+    expect(silence.map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`)).toEqual([`ALERT ${A.ssrc.toString(16)}`, `CLEARED ${A.ssrc.toString(16)}`]);
+    expect(reports.filter((r) => r.TYPE === 'HANGUP').map((r) => r.SSRC_CHG)).toEqual([0, 0, 0]);
+  });
+
   it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {
     const reports = await replayCall('held', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }), audio(B.ip, B.port, 'recvonly'));
     expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);

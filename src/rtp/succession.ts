@@ -1,0 +1,78 @@
+/**
+ * Which stream on a 5-tuple followed which: a new SSRC on a 5-tuple is an SSRC change (an SBC or PBX
+ * switching source: the earlier SSRC stops) or one more SSRC sharing the transport (BUNDLE's audio and
+ * video, an RTX stream beside its original: the earlier one goes on). At the new stream's start the two
+ * look alike; the earlier stream's next packets tell them apart: the new one is a change until the one it
+ * followed sends SHARED_AFTER_MS past its first packet. Undecided pairs wait in a small fixed table (a
+ * few per SSRC change still in its earlier stream's lifetime); when it is full the oldest pair is decided
+ * as it stands. Stream start and end and report time only; nothing per packet.
+ */
+import { L } from './stream-store.js';
+
+/** The earlier stream sent this long (ms) after the later one's first packet: both run side by side. */
+export const SHARED_AFTER_MS = 1000;
+/** Undecided pairs held at most. */
+const PAIRS = 1024;
+
+export class TupleSuccession {
+  /** Undecided pairs: the later stream and the earlier one it followed on their 5-tuple, oldest first. */
+  private readonly later = new Int32Array(PAIRS);
+  private readonly earlier = new Int32Array(PAIRS);
+  private count = 0;
+
+  get byteSize(): number {
+    return this.later.byteLength + this.earlier.byteLength;
+  }
+
+  /** True when the table is full: the oldest pair must be decided (oldest()) before another is added. */
+  get full(): boolean {
+    return this.count === PAIRS;
+  }
+
+  /** The later stream of the oldest pair (the table is not empty). */
+  oldest(): number {
+    return this.later[0];
+  }
+
+  /** `later` started on the 5-tuple whose latest stream was `earlier` (the table is not full). */
+  add(later: number, earlier: number): void {
+    this.later[this.count] = later;
+    this.earlier[this.count] = earlier;
+    this.count++;
+  }
+
+  /** The stream `slot` followed while it is undecided whether that one stopped or goes on beside it, else -1. */
+  undecided(slot: number): number {
+    for (let i = 0; i < this.count; i++) if (this.later[i] === slot) return this.earlier[i];
+    return -1;
+  }
+
+  /** The undecided stream that followed `slot`, else -1. */
+  follower(slot: number): number {
+    for (let i = 0; i < this.count; i++) if (this.earlier[i] === slot) return this.later[i];
+    return -1;
+  }
+
+  /**
+   * Decide `slot`'s pair from the records' packet times (`f`, the store's float64 view): true when the
+   * stream it followed runs beside it. It leaves the table when that is known or `ending` (either stream
+   * ends: undecided, it stays a change); returns null while it stays undecided.
+   */
+  settle(slot: number, f: Float64Array, ending: boolean): boolean | null {
+    for (let i = 0; i < this.count; i++) {
+      if (this.later[i] !== slot) continue;
+      const p = this.earlier[i];
+      const shared = f[p * L.HOT_D + L.D_LAST_MS] - f[slot * L.HOT_D + L.D_FIRST_MS] > SHARED_AFTER_MS;
+      if (!shared && !ending) return null;
+      this.removeAt(i);
+      return shared;
+    }
+    return null;
+  }
+
+  private removeAt(i: number): void {
+    this.count--;
+    this.later.copyWithin(i, i + 1, this.count + 1);
+    this.earlier.copyWithin(i, i + 1, this.count + 1);
+  }
+}
