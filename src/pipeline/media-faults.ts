@@ -1,4 +1,4 @@
-import { formatIpWords } from '../sip/index.js';
+import { carriesAudio, formatIpWords } from '../sip/index.js';
 import type { CallTracker, MediaBinding } from '../sip/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
@@ -115,14 +115,14 @@ export class MediaFaultMonitor implements CallFaultEvents {
       // Worker mode: the call's media is checked where its SIP is (signalling.ts), told by touches. A
       // touch per tick with packets keeps that within a tick or two (the mirror sends each call once).
       if (this.tracker === null && last > this.prevTickMs) {
-        const b = this.bindingOf(slot);
-        if (b !== null && b.kind === 'audio') this.p.calls.touch(b.callIndex, now);
+        const b = this.audioBindingOf(slot);
+        if (b !== null) this.p.calls.touch(b.callIndex, now);
       }
       return;
     }
     if (cf.size === 0) return;
-    const b = this.bindingOf(slot);
-    if (b === null || b.kind !== 'audio') return;
+    const b = this.audioBindingOf(slot);
+    if (b === null) return;
     cf.media(b.callIndex, mediaDirection(this.p.ctx.dir[slot], this.p.ctx.party[slot]), last);
     // The other leg whose SDP named this address before (B2BUA direct media) has this media too.
     if (b.otherLegCallId !== '' && this.tracker !== null) {
@@ -140,6 +140,12 @@ export class MediaFaultMonitor implements CallFaultEvents {
   private bindingOf(slot: number): MediaBinding | null {
     const id = this.p.ctx.binding[slot];
     return id >= 0 ? this.p.calls.binding(id) : null;
+  }
+
+  /** The binding of an audio stream (not video bundled on an audio port), else null: the call faults watch audio. */
+  private audioBindingOf(slot: number): MediaBinding | null {
+    const b = this.bindingOf(slot);
+    return b !== null && carriesAudio(b, this.p.engine.payloadType(slot)) ? b : null;
   }
 
   private snapshot(slot: number): StreamSnapshot {
@@ -188,8 +194,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
   private forStreamsOf(callIndex: number, dir: number, fn: (slot: number) => void): void {
     const { engine, ctx } = this.p;
     engine.forEachActive((slot) => {
-      const b = this.bindingOf(slot);
-      if (b !== null && b.callIndex === callIndex && b.kind === 'audio' && mediaDirection(ctx.dir[slot], ctx.party[slot]) === dir) fn(slot);
+      const b = this.audioBindingOf(slot);
+      if (b !== null && b.callIndex === callIndex && mediaDirection(ctx.dir[slot], ctx.party[slot]) === dir) fn(slot);
     });
   }
 
