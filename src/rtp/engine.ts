@@ -198,6 +198,8 @@ export class RtpEngine {
   private readonly wsPrevMs = new Float64Array(1);
 
   private hostTimestamps = false;
+  /** True only inside onReservedRtp: its packet's payload type of 72..95 is RTP. */
+  private reservedVouched = false;
   /**
    * Subtracted from every packet time: the sum of the host clock steps seen (clockStepAt), so that time
    * inside the engine (and everything it reports) stays continuous across an NTP step.
@@ -446,6 +448,17 @@ export class RtpEngine {
   }
 
   /**
+   * onRtp(pkt, true) for a packet of payload type 72..95, which onRtp refuses (RTCP multiplexed on an RTP
+   * port reads so, RFC 5761), that the caller found to be RTP on an SDP's address (an SDP may map one).
+   */
+  onReservedRtp(pkt: DecodedPacket, frameBuf?: Uint8Array): number {
+    this.reservedVouched = true;
+    const slot = this.onRtp(pkt, true, frameBuf);
+    this.reservedVouched = false;
+    return slot;
+  }
+
+  /**
    * Account one UDP payload that classification sent here. `signalled` = an SDP binding covers it, so it
    * counts from the first packet; otherwise the heuristic must promote it first. `frameBuf` is the
    * buffer pkt.srcMacOffset points into (the batch buffer; defaults to pkt.payloadBuf).
@@ -465,8 +478,8 @@ export class RtpEngine {
     const h0 = v.getInt32(off); // V P X CC | M PT | sequence number
     const b0 = h0 >>> 24;
     const pt = (h0 >> 16) & 0x7f;
-    if (b0 >> 6 !== 2 || (pt >= 72 && pt <= 95)) {
-      this.counters.notRtp++; // not version 2, or RTCP multiplexed on the RTP port
+    if (b0 >> 6 !== 2 || (pt >= 72 && pt <= 95 && !this.reservedVouched)) {
+      this.counters.notRtp++; // not version 2, or RTCP multiplexed on the RTP port (unless onReservedRtp)
       return -1;
     }
     let bytes: number;

@@ -96,11 +96,11 @@ export const fixtureKey = (p: Partial<FixturePacket> = {}) =>
  * `encoding` ("opus/48000/2"), and `more` payload types: what tells tshark a dynamic payload type's clock.
  * At ms -200 and -100.
  */
-export function sdpSetup(pt: number, encoding: string, kind = 'audio', proto?: string, more: Array<[number, string]> = []): FixturePacket[] {
+export function sdpSetup(pt: number, encoding: string, kind = 'audio', proto?: string, more: Array<[number, string]> = [], rtcpMux = false): FixturePacket[] {
   const rtpmap: Array<[number, string]> = [[pt, encoding], ...more];
   const formats = rtpmap.map(([p]) => p);
-  const offer = sdpBody({ ip: FIX.src, media: [{ kind, port: FIX.srcPort, proto, formats, rtpmap }] });
-  const answer = sdpBody({ ip: FIX.dst, media: [{ kind, port: FIX.dstPort, proto, formats, rtpmap }] });
+  const offer = sdpBody({ ip: FIX.src, media: [{ kind, port: FIX.srcPort, proto, formats, rtpmap, rtcpMux }] });
+  const answer = sdpBody({ ip: FIX.dst, media: [{ kind, port: FIX.dstPort, proto, formats, rtpmap, rtcpMux }] });
   const sip = { callId: 'fixture-call@example.com', fromTag: 'a1', cseq: 1 };
   const invite = sipRequest('INVITE', `sip:bob@${FIX.dst}`, { ...sip, body: offer });
   const ok = sipResponse(200, { ...sip, toTag: 'b2', cseqMethod: 'INVITE', body: answer });
