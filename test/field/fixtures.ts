@@ -64,19 +64,21 @@ export async function runFixture(packets: FixturePacket[], config?: ProbeConfig,
       tsharkFile = join(dir, 'fixture-for-tshark.pcap');
       writeFileSync(tsharkFile, fixturePcap(tsharkPackets));
     }
-    const out = execFileSync('tshark', ['-n', '-r', tsharkFile, '-o', 'rtp.heuristic_rtp:TRUE', '-q', '-z', 'rtp,streams'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const txt = join(dir, 'fixture.tshark.txt');
-    writeFileSync(txt, out);
     const tshark = new Map<string, TsharkRow>();
-    for (const r of parseTshark(txt)) tshark.set(streamKey(r.src, r.srcPort, r.dst, r.dstPort, r.ssrc), r);
+    for (const r of tsharkStreams(tsharkFile, ['-o', 'rtp.heuristic_rtp:TRUE'])) tshark.set(streamKey(r.src, r.srcPort, r.dst, r.dstPort, r.ssrc), r);
     const probe = await replayFinals(file, config ?? fieldConfig());
     return { tshark, probe };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** tshark's `-z rtp,streams` rows for a capture file, with `args` before the statistics (its table beside the file). */
+export function tsharkStreams(file: string, args: string[] = []): TsharkRow[] {
+  const out = execFileSync('tshark', ['-n', '-r', file, ...args, '-q', '-z', 'rtp,streams'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const txt = `${file}.tshark.txt`;
+  writeFileSync(txt, out);
+  return parseTshark(txt);
 }
 
 /** A G.711 stream: n packets every 20 ms from seq0/ts0, arrival jittered by jitterMs(i). */

@@ -3,16 +3,15 @@
  * BUNDLE port: packets the receiver asked again for, each a copy of a lost original under the RTX stream's
  * own SSRC and sequence numbers, sent in bursts when loss happens.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
 import { finals, replayReports, reportKey } from '../e2e/helpers.js';
-import { parseTshark, streamKey } from '../rtp/helpers.js';
+import { streamKey } from '../rtp/helpers.js';
 import { fieldConfig, fieldMismatches } from './helpers.js';
-import { FIX, fixturePcap, jitterOf, type FixturePacket } from './fixtures.js';
+import { FIX, fixturePcap, jitterOf, tsharkStreams, type FixturePacket } from './fixtures.js';
 
 const A = { ip: FIX.src, port: FIX.srcPort };
 const B = { ip: FIX.dst, port: FIX.dstPort };
@@ -74,9 +73,7 @@ describe('RTX (RFC 4588) streams', () => {
     try {
       const file = join(dir, 'rtx.pcap');
       writeFileSync(file, fixturePcap(packets));
-      const out = execFileSync('tshark', ['-n', '-r', file, '-q', '-z', 'rtp,streams'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      writeFileSync(join(dir, 'tshark.txt'), out);
-      const rows = parseTshark(join(dir, 'tshark.txt'));
+      const rows = tsharkStreams(file);
       expect(rows.length).toBe(5);
       // A rule that any scored stream fires: a retransmission stream, not scored, must not.
       const reports = await replayReports(file, fieldConfig((c) => (c.reports.rules = [{ name: 'any-mos', when: 'mos < 5', intervalS: 5 }])));
