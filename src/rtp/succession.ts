@@ -3,9 +3,9 @@
  * switching source: the earlier SSRC stops) or one more SSRC sharing the transport (BUNDLE's audio and
  * video, an RTX stream beside its original: the earlier one goes on). At the new stream's start the two
  * look alike; the earlier stream's next packets tell them apart: the new one is a change until the one it
- * followed sends SHARED_AFTER_MS past its first packet. Undecided pairs wait in a small fixed table (a
- * few per SSRC change still in its earlier stream's lifetime); when it is full the oldest pair is decided
- * as it stands. Stream start and end and report time only; nothing per packet.
+ * followed sends SHARED_AFTER_MS past its first packet. Undecided pairs wait in a small fixed table (one
+ * per new SSRC whose earlier stream is still active and silent since); when it is full the oldest pair is
+ * decided as it stands, an SSRC change. Stream start and end and report time only; nothing per packet.
  */
 import { L } from './stream-store.js';
 
