@@ -378,8 +378,9 @@ export class RtpEngine {
 
   /**
    * Decide, if it can now be told, whether `slot` replaced the stream it followed on its 5-tuple or runs
-   * beside it, and set its SSRC changes: those of the stream it followed, plus one for a replacement.
-   * `ending`: one of the two ends, an undecided succession stays a replacement.
+   * beside it, and set its SSRC changes: those the stream it followed has now, plus one for a replacement
+   * (counted so from the start while undecided). `ending`: one of the two ends, an undecided succession
+   * stays a replacement.
    */
   private settleSuccession(slot: number, ending: boolean): void {
     const sc = this.succession;
@@ -387,19 +388,16 @@ export class RtpEngine {
     if (p < 0) return;
     const shared = sc.settle(slot, this.f, ending);
     if (shared === null) return;
-    const base = this.ssrcChangesOf(p);
-    this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES] = shared || base === 0xffff ? base : base + 1;
+    this.countSsrcChange(slot, p, !shared);
     if (!shared) return;
     this.u8[p * L.HOT_BYTES + L.B_FLAGS] |= L.FLAG_SHARES_TUPLE;
     this.counters.ssrcChanges--;
   }
 
-  /** SSRC changes on `slot`'s 5-tuple up to it; one still undecided counts as a replacement. */
-  private ssrcChangesOf(slot: number): number {
-    this.settleSuccession(slot, false);
-    const p = this.succession.undecided(slot);
-    if (p < 0) return this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES];
-    return Math.min(0xffff, this.ssrcChangesOf(p) + 1);
+  /** `slot`'s SSRC changes: those of `earlier`, the stream before it on the 5-tuple, plus one if it replaced it. */
+  private countSsrcChange(slot: number, earlier: number, replaced: boolean): void {
+    const base = this.h16[this.store.coldH(earlier) + L.CH_SSRC_CHANGES];
+    this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES] = !replaced || base === 0xffff ? base : base + 1;
   }
 
   private keyWord(slot: number, i: number): number {
@@ -658,10 +656,11 @@ export class RtpEngine {
     const th = hashStreamKey(w[hw], w[hw + 1], w[hw + 2], w[hw + 3], w[hw + 4], w[hw + 5], w[hw + 6], w[hw + 7], w[hw + 8], 0);
     const prev = this.tuples.findLike(th, slot);
     if (prev >= 0) {
-      // Its SSRC changes are counted once it is known whether it replaced `prev` (ssrcChangesOf).
+      // A replacement of `prev` until it is known whether it runs beside it (settleSuccession).
       const sc = this.succession;
       if (sc.full) this.settleSuccession(sc.oldest(), true);
       sc.add(slot, prev);
+      this.countSsrcChange(slot, prev, true);
       this.counters.ssrcChanges++;
       this.tuples.remove(prev);
       this.u8[prev * L.HOT_BYTES + L.B_FLAGS] &= ~L.FLAG_IN_TUPLES;
@@ -969,7 +968,8 @@ export class RtpEngine {
     out.jitterMs = a8JitterMs(st, slot);
     out.skewMs = f[hf + L.D_SKEW];
     out.clockDriftPpm = driftPpm(st, slot);
-    out.ssrcChanges = this.ssrcChangesOf(slot);
+    this.settleSuccession(slot, false);
+    out.ssrcChanges = this.h16[ch + L.CH_SSRC_CHANGES];
     out.clockSource = u8[cb + L.CB_CLOCK] & 7;
     out.payloadTypeChanges = w[cw + L.CW_PT_CHANGES];
     out.markers = w[hw + L.W_MARKERS];

@@ -15,42 +15,40 @@ export const SHARED_AFTER_MS = 1000;
 const PAIRS = 1024;
 
 export class TupleSuccession {
-  /** Undecided pairs: the later stream and the earlier one it followed on their 5-tuple, oldest first. */
-  private readonly later = new Int32Array(PAIRS);
-  private readonly earlier = new Int32Array(PAIRS);
-  private count = 0;
+  /** Undecided pairs: the later stream -> the earlier one it followed on their 5-tuple, oldest first. */
+  private readonly earlierOf = new Map<number, number>();
+  /** The same pairs the other way: earlier -> later (a stream is followed by at most one). */
+  private readonly laterOf = new Map<number, number>();
 
+  /** Bytes held at most (two maps of PAIRS number pairs, about 40 B an entry each). */
   get byteSize(): number {
-    return this.later.byteLength + this.earlier.byteLength;
+    return PAIRS * 2 * 40;
   }
 
   /** True when the table is full: the oldest pair must be decided (oldest()) before another is added. */
   get full(): boolean {
-    return this.count === PAIRS;
+    return this.earlierOf.size >= PAIRS;
   }
 
   /** The later stream of the oldest pair (the table is not empty). */
   oldest(): number {
-    return this.later[0];
+    return this.earlierOf.keys().next().value as number;
   }
 
   /** `later` started on the 5-tuple whose latest stream was `earlier` (the table is not full). */
   add(later: number, earlier: number): void {
-    this.later[this.count] = later;
-    this.earlier[this.count] = earlier;
-    this.count++;
+    this.earlierOf.set(later, earlier);
+    this.laterOf.set(earlier, later);
   }
 
   /** The stream `slot` followed while it is undecided whether that one stopped or goes on beside it, else -1. */
   undecided(slot: number): number {
-    for (let i = 0; i < this.count; i++) if (this.later[i] === slot) return this.earlier[i];
-    return -1;
+    return this.earlierOf.get(slot) ?? -1;
   }
 
   /** The undecided stream that followed `slot`, else -1. */
   follower(slot: number): number {
-    for (let i = 0; i < this.count; i++) if (this.earlier[i] === slot) return this.later[i];
-    return -1;
+    return this.laterOf.get(slot) ?? -1;
   }
 
   /**
@@ -59,20 +57,12 @@ export class TupleSuccession {
    * ends: undecided, it stays a change); returns null while it stays undecided.
    */
   settle(slot: number, f: Float64Array, ending: boolean): boolean | null {
-    for (let i = 0; i < this.count; i++) {
-      if (this.later[i] !== slot) continue;
-      const p = this.earlier[i];
-      const shared = f[p * L.HOT_D + L.D_LAST_MS] - f[slot * L.HOT_D + L.D_FIRST_MS] > SHARED_AFTER_MS;
-      if (!shared && !ending) return null;
-      this.removeAt(i);
-      return shared;
-    }
-    return null;
-  }
-
-  private removeAt(i: number): void {
-    this.count--;
-    this.later.copyWithin(i, i + 1, this.count + 1);
-    this.earlier.copyWithin(i, i + 1, this.count + 1);
+    const p = this.earlierOf.get(slot);
+    if (p === undefined) return null;
+    const shared = f[p * L.HOT_D + L.D_LAST_MS] - f[slot * L.HOT_D + L.D_FIRST_MS] > SHARED_AFTER_MS;
+    if (!shared && !ending) return null;
+    this.earlierOf.delete(slot);
+    if (this.laterOf.get(p) === slot) this.laterOf.delete(p);
+    return shared;
   }
 }
