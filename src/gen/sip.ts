@@ -11,6 +11,8 @@ export interface SdpMediaSpec {
   formats?: Array<number | string>;
   /** Extra a=rtpmap lines: [pt, "name/rate[/channels]"]. */
   rtpmap?: Array<[number, string]>;
+  /** a=fmtp lines: [pt, parameters] ("apt=96" for an RTX format). */
+  fmtp?: Array<[number, string]>;
   /** Media-level c= address. */
   ip?: string;
   ptime?: number;
@@ -42,6 +44,7 @@ export function sdpBody(s: SdpSpec): string {
     lines.push(`m=${m.kind ?? 'audio'} ${m.port} ${m.proto ?? 'RTP/AVP'} ${formats.join(' ')}`);
     if (m.ip !== undefined) lines.push(`c=IN ${addrType(m.ip)} ${m.ip}`);
     for (const [pt, enc] of m.rtpmap ?? (formats.includes(101) ? [[101, 'telephone-event/8000'] as [number, string]] : [])) lines.push(`a=rtpmap:${pt} ${enc}`);
+    for (const [pt, params] of m.fmtp ?? []) lines.push(`a=fmtp:${pt} ${params}`);
     if (m.ptime !== undefined) lines.push(`a=ptime:${m.ptime}`);
     if (typeof m.rtcp === 'number') lines.push(`a=rtcp:${m.rtcp}`);
     else if (m.rtcp) lines.push(`a=rtcp:${m.rtcp.port} IN ${addrType(m.rtcp.ip)} ${m.rtcp.ip}`);

@@ -1,5 +1,6 @@
-import { formatIpWords } from '../sip/index.js';
+import { carriesAudio, formatIpWords } from '../sip/index.js';
 import type { CallTracker, MediaBinding } from '../sip/index.js';
+import { isRetransmissionEncoding } from '../rtp/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, SILENCE_RULE, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
@@ -99,8 +100,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
       // Only SIP says a stream should still flow: without a call, a stream that stops is the same as one
       // that ended; early media of a call still ringing, and a call its SDP put on hold, stop by design. A sender whose last packet was
       // comfort noise said it went silent (DTX). A stream a newer SSRC replaced on its 5-tuple (an SBC or
-      // PBX switching source mid-call, BUNDLE's several SSRCs) goes on there, the newest stream speaking
-      // for it. Such a pause is measured when the stream resumes but never paged while it lasts.
+      // PBX switching source mid-call; not one running beside it, as BUNDLE's) goes on there, the newest
+      // stream speaking for it. Such a pause is measured when the stream resumes but never paged while it lasts.
       if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
@@ -115,14 +116,14 @@ export class MediaFaultMonitor implements CallFaultEvents {
       // Worker mode: the call's media is checked where its SIP is (signalling.ts), told by touches. A
       // touch per tick with packets keeps that within a tick or two (the mirror sends each call once).
       if (this.tracker === null && last > this.prevTickMs) {
-        const b = this.bindingOf(slot);
-        if (b !== null && b.kind === 'audio') this.p.calls.touch(b.callIndex, now);
+        const b = this.audioBindingOf(slot);
+        if (b !== null) this.p.calls.touch(b.callIndex, now);
       }
       return;
     }
     if (cf.size === 0) return;
-    const b = this.bindingOf(slot);
-    if (b === null || b.kind !== 'audio') return;
+    const b = this.audioBindingOf(slot);
+    if (b === null) return;
     cf.media(b.callIndex, mediaDirection(this.p.ctx.dir[slot], this.p.ctx.party[slot]), last);
     // The other leg whose SDP named this address before (B2BUA direct media) has this media too.
     if (b.otherLegCallId !== '' && this.tracker !== null) {
@@ -131,15 +132,31 @@ export class MediaFaultMonitor implements CallFaultEvents {
     }
   }
 
-  /** The stream belongs to an answered call whose latest SDP has its media flowing both ways (not on hold). */
+  /**
+   * The stream belongs to an answered call whose latest SDP has its media flowing both ways (not on hold),
+   * and is not a retransmission stream (RFC 4588: it sends only when packets are lost).
+   */
   private mediaDue(slot: number): boolean {
     const b = this.bindingOf(slot);
-    return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
+    return b !== null && b.direction === 'sendrecv' && !b.onHold && !this.retransmission(slot) && this.p.calls.callAnswered(b.callIndex);
+  }
+
+  private retransmission(slot: number): boolean {
+    return isRetransmissionEncoding(this.p.ctx.codecName[slot]);
   }
 
   private bindingOf(slot: number): MediaBinding | null {
     const id = this.p.ctx.binding[slot];
     return id >= 0 ? this.p.calls.binding(id) : null;
+  }
+
+  /**
+   * The binding of an audio stream (not video bundled on an audio port, nor retransmissions of the audio),
+   * else null: the call faults watch audio.
+   */
+  private audioBindingOf(slot: number): MediaBinding | null {
+    const b = this.bindingOf(slot);
+    return b !== null && carriesAudio(b, this.p.engine.payloadType(slot)) && !this.retransmission(slot) ? b : null;
   }
 
   private snapshot(slot: number): StreamSnapshot {
@@ -188,8 +205,8 @@ export class MediaFaultMonitor implements CallFaultEvents {
   private forStreamsOf(callIndex: number, dir: number, fn: (slot: number) => void): void {
     const { engine, ctx } = this.p;
     engine.forEachActive((slot) => {
-      const b = this.bindingOf(slot);
-      if (b !== null && b.callIndex === callIndex && b.kind === 'audio' && mediaDirection(ctx.dir[slot], ctx.party[slot]) === dir) fn(slot);
+      const b = this.audioBindingOf(slot);
+      if (b !== null && b.callIndex === callIndex && mediaDirection(ctx.dir[slot], ctx.party[slot]) === dir) fn(slot);
     });
   }
 

@@ -15,7 +15,7 @@ import type { ReportOut, StreamReportInput } from '../report/index.js';
 import type { LegRoundTrips } from '../qos/index.js';
 import { RtcpReader, RttTracker, compoundOf, isRtcp, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpEndpoint } from '../rtcp/index.js';
-import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex } from '../rtp/index.js';
+import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex, reservedPayloadRtp } from '../rtp/index.js';
 import type { JitterBufferOptions } from '../rtp/index.js';
 import { CallTracker, SIP_WAITING_LIMIT, SipBacklog, SipPortSet } from '../sip/index.js';
 import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
@@ -443,10 +443,25 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     if (!isRtpCandidate(b, off, len)) {
-      this.counts.otherUdp++;
+      if (!this.signalledReservedRtp(pkt, buf)) this.counts.otherUdp++;
       return;
     }
     this.rtpCandidate(pkt, buf);
+  }
+
+  /**
+   * RTP of payload type 72..95, which the RTP screen refuses (RFC 5761 keeps them for RTCP to share the
+   * port), to or from an SDP's address: the SDP may map one (PT 77 to a codec), and tshark measures such
+   * a stream. It is RTP unless it could be RTCP: the marker bit clear, or (its second byte 200..223 then,
+   * which tshark always takes for RTCP, counting the packet lost) the SDP does not mux RTCP on the port,
+   * and it did not parse as RTCP before. Unsignalled, it stays no RTP. True when the engine took it.
+   */
+  private signalledReservedRtp(pkt: DecodedPacket, buf: Uint8Array): boolean {
+    const kind = reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
+    if (kind === 0 || !this.isSignalled(pkt)) return false;
+    if (kind === 2 && this.calls.binding(this.signalledBinding)?.rtcpMux !== false) return false;
+    this.engine.onReservedRtp(pkt, buf);
+    return true;
   }
 
   /** A packet that passed the RTP screen: measured now, or queued behind waiting SIP (live capture). */

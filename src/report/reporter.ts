@@ -1,4 +1,5 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
+import { isRetransmissionEncoding } from '../rtp/index.js';
 import { CodecTable } from '../qos/codecs.js';
 import { DEFAULT_DELAY_ASSUMPTIONS, emptyDelayEstimate, estimateOneWayDelay, estimatePathDelay, withBufferDelay } from '../qos/delay.js';
 import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
@@ -94,11 +95,14 @@ export class QosReporter {
     this.scheduler.start(slot, nowMs);
   }
 
-  /** Scores the interval that just ended (if anything was expected) and returns the report context. */
+  /**
+   * Scores the interval that just ended (if anything was expected) and returns the report context. A
+   * retransmission stream (RFC 4588) is never scored: its MOS fields stay 0, MOS_INTERVALS 0.
+   */
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
     const jb = snap.jitterBuffers && snap.jb ? snap.jb.interval : null;
     const d = this.delayOf(input, jb);
-    this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d, jb);
+    if (!isRetransmissionEncoding(input.codecName)) this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d, jb);
     return this.context(snap, input, d);
   }
 
@@ -166,7 +170,7 @@ export class QosReporter {
       return [];
     }
     const ctx = this.score(snap, input);
-    const started = this.evaluateRules(snap, nowMs);
+    const started = this.evaluateRules(snap, input, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
       this.dropped++;
@@ -193,7 +197,7 @@ export class QosReporter {
       return 0;
     }
     this.score(snap, input);
-    let changed = this.evaluateRules(snap, nowMs) | this.scheduler.lastCleared;
+    let changed = this.evaluateRules(snap, input, nowMs) | this.scheduler.lastCleared;
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
       this.dropped++;
@@ -204,9 +208,13 @@ export class QosReporter {
     return n;
   }
 
-  /** The adaptive rules on the interval just scored: bit i set when rule i started firing. */
-  private evaluateRules(snap: StreamSnapshot, nowMs: number): number {
+  /**
+   * The adaptive rules on the interval just scored: bit i set when rule i started firing. None fires for
+   * a retransmission stream: its numbers say nothing of the media's quality.
+   */
+  private evaluateRules(snap: StreamSnapshot, input: StreamReportInput, nowMs: number): number {
     const sched = this.scheduler;
+    if (isRetransmissionEncoding(input.codecName)) return sched.evaluateNone(snap.slot, nowMs);
     // The rules' variables are only read when there are rules.
     return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos, this) : this.metrics, nowMs);
   }

@@ -178,6 +178,16 @@ export class ReportScheduler {
       }
       if (fired) mask |= 1 << i;
     }
+    return this.fire(slot, mask, nowMs);
+  }
+
+  /** evaluate() for a stream the rules do not judge (a retransmission stream): no rule fires. */
+  evaluateNone(slot: number, nowMs: number): number {
+    return this.fire(slot, 0, nowMs);
+  }
+
+  /** Rules in `mask` fire for `slot` from the interval just ended: the next report is scheduled by them. */
+  private fire(slot: number, mask: number, nowMs: number): number {
     const interval = this.intervalOf(mask);
     const started = (mask & ~this.firing[slot]) >>> 0;
     this.lastCleared = (this.firing[slot] & ~mask) >>> 0;

@@ -26,6 +26,7 @@ import { a8JitterMs, adoptInferredClock, driftPpm, fillTimingCounters, foldTimin
 import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
 import { L, StreamStore } from './stream-store.js';
+import { TupleSuccession } from './succession.js';
 import { ClockInference, ClockSource, INFER_CLOCKS } from './clock-inference.js';
 import { JitterBuffers, warmJitterBuffers, type JitterBufferOptions } from './jitter-buffer.js';
 
@@ -162,6 +163,8 @@ export class RtpEngine {
   private readonly streams: StreamIndex;
   /** 5-tuple -> the latest stream on it (SSRC changes). */
   private readonly tuples: RecordIndex;
+  /** Whether a new SSRC on a 5-tuple replaced the earlier one or runs beside it (BUNDLE, RTX). */
+  private readonly succession: TupleSuccession;
   /** Key of the packet that starts a stream (filled on a lookup miss only). */
   private readonly newKey = new Int32Array(KEY_WORDS);
   /** Arrival time of the packet handed to nextPacket: a double argument would be boxed in every call. */
@@ -195,6 +198,8 @@ export class RtpEngine {
   private readonly wsPrevMs = new Float64Array(1);
 
   private hostTimestamps = false;
+  /** True only inside onReservedRtp: its packet's payload type of 72..95 is RTP. */
+  private reservedVouched = false;
   /**
    * Subtracted from every packet time: the sum of the host clock steps seen (clockStepAt), so that time
    * inside the engine (and everything it reports) stays continuous across an NTP step.
@@ -234,6 +239,7 @@ export class RtpEngine {
     this.u8 = store.b;
     this.streams = new StreamIndex(store.w, n);
     this.tuples = new RecordIndex(store.w, n, 9);
+    this.succession = new TupleSuccession();
     this.slotList = new Int32Array(n);
     this.slotPos = new Int32Array(n);
     for (let i = 0; i < n; i++) {
@@ -264,7 +270,7 @@ export class RtpEngine {
     const streamIndex = this.streams.byteSize;
     const tupleIndex = this.tuples.byteSize;
     const lists = this.slotList.byteLength + this.slotPos.byteLength + this.unconfirmed.byteLength + this.handEnteredMs.byteLength + this.handEnteredBeforeMs.byteLength;
-    const fixed = this.cands.byteSize + this.infer.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength + this.wsPrevMs.byteLength;
+    const fixed = this.cands.byteSize + this.infer.byteSize + this.succession.byteSize + this.newKey.byteLength + this.ptAllowed.byteLength + this.wsPrevMs.byteLength;
     const jitterBuffer = this.jb === null ? 0 : this.jb.byteSize;
     const total = recordHot + recordCold + scratch + streamIndex + tupleIndex + lists + fixed + jitterBuffer;
     return { recordHot, recordCold, scratch, streamIndex, tupleIndex, lists, fixed, jitterBuffer, total, perStream: (total - fixed) / n, slots: n };
@@ -360,9 +366,38 @@ export class RtpEngine {
     return this.epochSec * 1000 + this.f[slot * L.HOT_D + L.D_LAST_MS];
   }
 
-  /** True when a newer stream (another SSRC) started on this stream's 5-tuple since it did. */
+  /**
+   * True when a newer stream (another SSRC) took this stream's 5-tuple over since it started: not one
+   * that runs beside it (BUNDLE, RTX), once that is known (succession.ts).
+   */
   replaced(slot: number): boolean {
-    return (this.u8[slot * L.HOT_BYTES + L.B_FLAGS] & L.FLAG_IN_TUPLES) === 0;
+    const n = this.succession.follower(slot);
+    if (n >= 0) this.settleSuccession(n, false);
+    return (this.u8[slot * L.HOT_BYTES + L.B_FLAGS] & (L.FLAG_IN_TUPLES | L.FLAG_SHARES_TUPLE)) === 0;
+  }
+
+  /**
+   * Decide, if it can now be told, whether `slot` replaced the stream it followed on its 5-tuple or runs
+   * beside it, and set its SSRC changes: those the stream it followed has now, plus one for a replacement
+   * (counted so from the start while undecided). `ending`: one of the two ends, an undecided succession
+   * stays a replacement.
+   */
+  private settleSuccession(slot: number, ending: boolean): void {
+    const sc = this.succession;
+    const p = sc.undecided(slot);
+    if (p < 0) return;
+    const shared = sc.settle(slot, this.f, ending);
+    if (shared === null) return;
+    this.countSsrcChange(slot, p, !shared);
+    if (!shared) return;
+    this.u8[p * L.HOT_BYTES + L.B_FLAGS] |= L.FLAG_SHARES_TUPLE;
+    this.counters.ssrcChanges--;
+  }
+
+  /** `slot`'s SSRC changes: those of `earlier`, the stream before it on the 5-tuple, plus one if it replaced it. */
+  private countSsrcChange(slot: number, earlier: number, replaced: boolean): void {
+    const base = this.h16[this.store.coldH(earlier) + L.CH_SSRC_CHANGES];
+    this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES] = !replaced || base === 0xffff ? base : base + 1;
   }
 
   private keyWord(slot: number, i: number): number {
@@ -411,6 +446,17 @@ export class RtpEngine {
   }
 
   /**
+   * onRtp(pkt, true) for a packet of payload type 72..95, which onRtp refuses (RTCP multiplexed on an RTP
+   * port reads so, RFC 5761), that the caller found to be RTP on an SDP's address (an SDP may map one).
+   */
+  onReservedRtp(pkt: DecodedPacket, frameBuf?: Uint8Array): number {
+    this.reservedVouched = true;
+    const slot = this.onRtp(pkt, true, frameBuf);
+    this.reservedVouched = false;
+    return slot;
+  }
+
+  /**
    * Account one UDP payload that classification sent here. `signalled` = an SDP binding covers it, so it
    * counts from the first packet; otherwise the heuristic must promote it first. `frameBuf` is the
    * buffer pkt.srcMacOffset points into (the batch buffer; defaults to pkt.payloadBuf).
@@ -430,8 +476,8 @@ export class RtpEngine {
     const h0 = v.getInt32(off); // V P X CC | M PT | sequence number
     const b0 = h0 >>> 24;
     const pt = (h0 >> 16) & 0x7f;
-    if (b0 >> 6 !== 2 || (pt >= 72 && pt <= 95)) {
-      this.counters.notRtp++; // not version 2, or RTCP multiplexed on the RTP port
+    if (b0 >> 6 !== 2 || (pt >= 72 && pt <= 95 && !this.reservedVouched)) {
+      this.counters.notRtp++; // not version 2, or RTCP multiplexed on the RTP port (unless onReservedRtp)
       return -1;
     }
     let bytes: number;
@@ -610,8 +656,11 @@ export class RtpEngine {
     const th = hashStreamKey(w[hw], w[hw + 1], w[hw + 2], w[hw + 3], w[hw + 4], w[hw + 5], w[hw + 6], w[hw + 7], w[hw + 8], 0);
     const prev = this.tuples.findLike(th, slot);
     if (prev >= 0) {
-      const changes = this.h16[this.store.coldH(prev) + L.CH_SSRC_CHANGES];
-      this.h16[this.store.coldH(slot) + L.CH_SSRC_CHANGES] = changes === 0xffff ? changes : changes + 1;
+      // A replacement of `prev` until it is known whether it runs beside it (settleSuccession).
+      const sc = this.succession;
+      if (sc.full) this.settleSuccession(sc.oldest(), true);
+      sc.add(slot, prev);
+      this.countSsrcChange(slot, prev, true);
       this.counters.ssrcChanges++;
       this.tuples.remove(prev);
       this.u8[prev * L.HOT_BYTES + L.B_FLAGS] &= ~L.FLAG_IN_TUPLES;
@@ -919,6 +968,7 @@ export class RtpEngine {
     out.jitterMs = a8JitterMs(st, slot);
     out.skewMs = f[hf + L.D_SKEW];
     out.clockDriftPpm = driftPpm(st, slot);
+    this.settleSuccession(slot, false);
     out.ssrcChanges = this.h16[ch + L.CH_SSRC_CHANGES];
     out.clockSource = u8[cb + L.CB_CLOCK] & 7;
     out.payloadTypeChanges = w[cw + L.CW_PT_CHANGES];
@@ -968,6 +1018,10 @@ export class RtpEngine {
   /** End a stream (RTCP BYE, SIP BYE, shutdown...): onStreamEnd once, then the slot is freed. */
   endStream(slot: number, reason: number): boolean {
     if (!this.isActive(slot)) return false;
+    // Its SSRC change (and its follower's) decided while both streams' packet times are at hand.
+    this.settleSuccession(slot, true);
+    const follower = this.succession.follower(slot);
+    if (follower >= 0) this.settleSuccession(follower, true);
     // Out of the active part of slotList first (isActive false from here, as before the hook).
     const pos = this.slotPos[slot];
     const lastPos = --this.activeCount;

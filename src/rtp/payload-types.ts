@@ -39,6 +39,14 @@ export function staticPayloadKind(pt: number): PayloadKind {
   return pt === 13 || pt === 19 ? PayloadKind.comfortNoise : PayloadKind.media;
 }
 
+/**
+ * True for a retransmission format (RFC 4588 `rtx`): its stream carries copies of another stream's lost
+ * packets, sent in bursts when loss happens, so nothing about it tells the quality of the media.
+ */
+export function isRetransmissionEncoding(name: string | null | undefined): boolean {
+  return name != null && name.toLowerCase() === 'rtx';
+}
+
 /** Encoding names (SDP a=rtpmap) mapped to kinds; used by integrators implementing resolvePayloadKind. */
 export function payloadKindOfEncoding(name: string): PayloadKind {
   const n = name.toLowerCase();

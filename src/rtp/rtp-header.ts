@@ -37,3 +37,16 @@ export function isRtpCandidate(b: Uint8Array, off: number, len: number): boolean
   const pt = b[off + 1] & 0x7f;
   return pt < 72 || pt > 95;
 }
+
+/**
+ * RTP version 2 with a whole fixed header and a payload type of 72..95 (isRtpCandidate refuses it): RTP
+ * only where an SDP says so. With the marker bit clear (second byte below 128) it can be no RTCP packet.
+ * Returns 0 not such a packet, 1 marker clear, 2 marker set (second byte 200..223: RTCP under rtcp-mux).
+ */
+export function reservedPayloadRtp(b: Uint8Array, off: number, len: number): number {
+  if (len < 12 || b[off] >> 6 !== 2) return 0;
+  const b1 = b[off + 1];
+  const pt = b1 & 0x7f;
+  if (pt < 72 || pt > 95) return 0;
+  return b1 < 128 ? 1 : 2;
+}

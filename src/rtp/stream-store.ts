@@ -231,6 +231,7 @@ export const enum L {
   FLAG_HAS_SRC_MAC = 4, // the source MAC (CB_MACS)
   FLAG_IN_TUPLES = 8,
   FLAG_HAS_DST_MAC = 16, // the destination MAC (CB_MACS + 6); Linux cooked captures carry only the source
+  FLAG_SHARES_TUPLE = 32, // a later SSRC on the 5-tuple runs beside this stream (BUNDLE, RTX): not replaced by it
 }
 
 /** Records for `slots` streams plus one scratch record (index `slots`) for report-time computations. */

@@ -27,6 +27,8 @@ export interface MediaBinding {
   mediaIndex: number;
   /** m= media type ("audio", "video"); "audio" for a section on one address with an audio one (bundle.ts). */
   kind: string;
+  /** Payload types of the bundled sections that are not audio on an address `kind` calls audio (bundle.ts carriesAudio). */
+  nonAudioPayloads: ReadonlySet<number>;
   /** Address the SDP advertised (receive address of `side`), as words, and port. */
   ip: Uint32Array;
   port: number;

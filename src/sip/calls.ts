@@ -732,6 +732,7 @@ export class CallTracker {
     b.srtp = m.secure;
     if (userAgent !== '') b.userAgent = userAgent;
     b.kind = t.kind;
+    b.nonAudioPayloads = t.nonAudioPayloads;
     b.updatedMs = nowMs;
     this.hookUpdated(b.id);
   }
@@ -749,6 +750,7 @@ export class CallTracker {
       side,
       mediaIndex,
       kind: t.kind,
+      nonAudioPayloads: t.nonAudioPayloads,
       ip: m.ip,
       port: m.port,
       rtcpIp: m.rtcpIp ?? m.ip,

@@ -3,6 +3,7 @@ export { SipParser, SIP_VALUE_LIMITS, findHeaderEnd, sdpFromMultipart, type SipM
 export { parseSdp, SDP_TEXT_LIMITS, STATIC_PAYLOADS, type SdpSession, type SdpMedia, type PayloadFormat, type MediaDirection } from './sdp.js';
 export { parseIpWords, parseIpv4, isPrivateAddress, isUnspecifiedAddress, formatIpWords } from './ip.js';
 export { BindingTable, type MediaBinding } from './bindings.js';
+export { carriesAudio } from './bundle.js';
 export { SipTcpReassembler, type TcpStats } from './tcp.js';
 export { SipBacklog, SIP_WAITING_LIMIT } from './backlog.js';
 export {

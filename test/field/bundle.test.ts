@@ -70,11 +70,38 @@ describe('BUNDLE: audio and video sections of one SDP on one address and port', 
         expect(payloadOf(row.ssrc)).toBe(audio ? 'opus' : 'VP8');
         expect([rep!.CODEC_NAME, rep!.CLOCK, rep!.CLOCK_SOURCE, rep!.CORRELATION_ID]).toEqual([audio ? 'opus' : 'vp8', audio ? 48000 : 90000, 'sdp', sip.callId]);
         expect(fieldMismatches(rep!, row)).toEqual([]);
+        // Each SSRC is its own stream all along (tshark's rows): sharing the 5-tuple changes none.
+        expect(rep!.SSRC_CHG, `SSRC changes of ${row.ssrc.toString(16)}`).toBe(0);
       }
       // Audio flowed both ways from the answer on: the call had media, in both directions.
       expect(reports.filter((r) => r.TYPE === 'ALERT').map((r) => r.ALERT_RULE)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('one-way audio under two-way video on the bundled port is found (one-way-rtp on the audio that flows); audio both ways raises none', async () => {
+    const sip = { callId: 'bundle-one-way@example.com', fromTag: 'a1', cseq: 1 };
+    const signalling: FixturePacket[] = [
+      { ms: -200, seq: 0, ts: 0, srcPort: 5060, dstPort: 5060, raw: text(sipRequest('INVITE', `sip:bob@${B.ip}`, { ...sip, body: bundledSdp(A.ip, A.port) })) },
+      { ms: -100, seq: 0, ts: 0, src: B.ip, srcPort: 5060, dst: A.ip, dstPort: 5060, raw: text(sipResponse(200, { ...sip, toTag: 'b2', cseqMethod: 'INVITE', body: bundledSdp(B.ip, B.port) })) },
+    ];
+    const oneWay = async (packets: FixturePacket[]) => {
+      const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-bundle-'));
+      try {
+        const file = join(dir, 'bundle.pcap');
+        writeFileSync(file, fixturePcap([...signalling, ...packets.sort((x, y) => x.ms - y.ms)]));
+        const reports = await replayReports(file, fieldConfig());
+        return reports.filter((r) => r.ALERT_RULE === 'one-way-rtp').map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    // B sends video only: its audio never comes. The alert is on A's audio (the direction that flows).
+    const bVideoOnly = media(B, A, 0xa0002, 0xb0002, 2).filter((p) => p.pt === 96);
+    const found = await oneWay([...media(A, B, 0xa0001, 0xb0001, 1), ...bVideoOnly]);
+    expect(found[0]).toBe('ALERT a0001');
+    expect(found.filter((f) => f.startsWith('ALERT'))).toEqual(['ALERT a0001']);
+    expect(await oneWay([...media(A, B, 0xa0001, 0xb0001, 1), ...media(B, A, 0xa0002, 0xb0002, 2)])).toEqual([]);
   });
 });

@@ -64,19 +64,21 @@ export async function runFixture(packets: FixturePacket[], config?: ProbeConfig,
       tsharkFile = join(dir, 'fixture-for-tshark.pcap');
       writeFileSync(tsharkFile, fixturePcap(tsharkPackets));
     }
-    const out = execFileSync('tshark', ['-n', '-r', tsharkFile, '-o', 'rtp.heuristic_rtp:TRUE', '-q', '-z', 'rtp,streams'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const txt = join(dir, 'fixture.tshark.txt');
-    writeFileSync(txt, out);
     const tshark = new Map<string, TsharkRow>();
-    for (const r of parseTshark(txt)) tshark.set(streamKey(r.src, r.srcPort, r.dst, r.dstPort, r.ssrc), r);
+    for (const r of tsharkStreams(tsharkFile, ['-o', 'rtp.heuristic_rtp:TRUE'])) tshark.set(streamKey(r.src, r.srcPort, r.dst, r.dstPort, r.ssrc), r);
     const probe = await replayFinals(file, config ?? fieldConfig());
     return { tshark, probe };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** tshark's `-z rtp,streams` rows for a capture file, with `args` before the statistics (its table beside the file). */
+export function tsharkStreams(file: string, args: string[] = []): TsharkRow[] {
+  const out = execFileSync('tshark', ['-n', '-r', file, ...args, '-q', '-z', 'rtp,streams'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const txt = `${file}.tshark.txt`;
+  writeFileSync(txt, out);
+  return parseTshark(txt);
 }
 
 /** A G.711 stream: n packets every 20 ms from seq0/ts0, arrival jittered by jitterMs(i). */
@@ -96,11 +98,11 @@ export const fixtureKey = (p: Partial<FixturePacket> = {}) =>
  * `encoding` ("opus/48000/2"), and `more` payload types: what tells tshark a dynamic payload type's clock.
  * At ms -200 and -100.
  */
-export function sdpSetup(pt: number, encoding: string, kind = 'audio', proto?: string, more: Array<[number, string]> = []): FixturePacket[] {
+export function sdpSetup(pt: number, encoding: string, kind = 'audio', proto?: string, more: Array<[number, string]> = [], rtcpMux = false): FixturePacket[] {
   const rtpmap: Array<[number, string]> = [[pt, encoding], ...more];
   const formats = rtpmap.map(([p]) => p);
-  const offer = sdpBody({ ip: FIX.src, media: [{ kind, port: FIX.srcPort, proto, formats, rtpmap }] });
-  const answer = sdpBody({ ip: FIX.dst, media: [{ kind, port: FIX.dstPort, proto, formats, rtpmap }] });
+  const offer = sdpBody({ ip: FIX.src, media: [{ kind, port: FIX.srcPort, proto, formats, rtpmap, rtcpMux }] });
+  const answer = sdpBody({ ip: FIX.dst, media: [{ kind, port: FIX.dstPort, proto, formats, rtpmap, rtcpMux }] });
   const sip = { callId: 'fixture-call@example.com', fromTag: 'a1', cseq: 1 };
   const invite = sipRequest('INVITE', `sip:bob@${FIX.dst}`, { ...sip, body: offer });
   const ok = sipResponse(200, { ...sip, toTag: 'b2', cseqMethod: 'INVITE', body: answer });

@@ -39,9 +39,9 @@ function background(t: CaptureTimeline, untilMs: number): void {
 }
 
 /** A call between A and B answered (200 OK) 50 ms after its INVITE at T0. */
-function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(B.ip, B.port)): DialogWriter {
+function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(B.ip, B.port), sdpA: SdpSpec = audio(A.ip, A.port)): DialogWriter {
   const d = new DialogWriter(t, callId, A.ip, B.ip);
-  const c = d.invite(T0, audio(A.ip, A.port));
+  const c = d.invite(T0, sdpA);
   d.respond(T0 + 50, 200, c, sdpB);
   d.ack(T0 + 60, c);
   return d;
@@ -49,12 +49,12 @@ function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(
 
 /**
  * An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. `forked`:
- * another branch of the INVITE (To tag 'busy') answers 486 at T0 + 20 ms, before B's 200 OK.
+ * another branch of the INVITE (To tag 'busy') answers 486 at T0 + 20 ms, before B's 200 OK. `sdpA`: the offer.
  */
-async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number, dialog: DialogWriter) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false): Promise<E2eReport[]> {
+async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number, dialog: DialogWriter) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false, sdpA?: SdpSpec): Promise<E2eReport[]> {
   const t = new CaptureTimeline();
   background(t, T0 + byeAt);
-  const d = answeredCall(t, `${name}@gen`, sdpB);
+  const d = answeredCall(t, `${name}@gen`, sdpB, sdpA);
   if (forked) {
     const tags = { callId: d.callId, fromTag: 'a', toTag: 'busy', cseq: 1 };
     t.sip(T0 + 20, '10.2.0.99', A.ip, sipResponse(486, { ...tags, cseqMethod: 'INVITE' }));
@@ -108,6 +108,22 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     });
     const silence = alerts(reports, 'silence');
     expect(silence.map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`)).toEqual(['ALERT 3333cccc', 'CLEARED 3333cccc']);
+  });
+
+  it('BUNDLE: audio that stops while the video on its 5-tuple goes on is a silence (the video did not replace it)', async () => {
+    const bundled = (ip: string, port: number): SdpSpec => ({
+      ip,
+      media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
+    });
+    const reports = await replayCall('bundle-silence', 20_000, (t, s) => {
+      // A to B: audio for 6 s, then none; video from 40 ms on to the end. B to A: audio throughout.
+      t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 300 });
+      for (let f = 0; f < 590; f++) t.add(s + 40 + f * 33, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc: 0x71de0a, marker: true, payload: new Uint8Array(900) })));
+      t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
+    }, bundled(B.ip, B.port), false, bundled(A.ip, A.port));
+    const silence = alerts(reports, 'silence');
+    expect(silence.map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`)).toEqual([`ALERT ${A.ssrc.toString(16)}`, `CLEARED ${A.ssrc.toString(16)}`]);
+    expect(reports.filter((r) => r.TYPE === 'HANGUP').map((r) => r.SSRC_CHG)).toEqual([0, 0, 0]);
   });
 
   it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {

@@ -312,6 +312,44 @@ describe('stream lifecycle', () => {
     expect(d.engine.counters.ssrcChanges).toBe(2);
   });
 
+  it('SSRCs that run side by side on a 5-tuple (BUNDLE, RTX) change no SSRC; one that stops and gives way does', () => {
+    const d = driver();
+    const ssrcChanges = (slot: number) => {
+      const snap = createStreamSnapshot();
+      d.engine.snapshot(slot, snap);
+      return snap.ssrcChanges;
+    };
+    // Audio (SSRC 1) from 0 ms, video (2) joins at 500 ms, an RTX stream (3) at 900 ms: all go on to 5 s.
+    const slots = new Map<number, number>();
+    for (let t = 0; t < 5000; t += 10) {
+      if (t % 20 === 0) slots.set(1, d.send(rtp({ pt: 111, seq: t / 20, ts: t * 48, ssrc: 1 }), t * 1000));
+      if (t >= 500 && t % 30 === 0) slots.set(2, d.send(rtp({ pt: 96, seq: t / 30, ts: t * 90, ssrc: 2 }), t * 1000));
+      if (t >= 900 && t % 100 === 0) slots.set(3, d.send(rtp({ pt: 97, seq: t / 100, ts: t * 90, ssrc: 3 }), t * 1000));
+    }
+    expect([1, 2, 3].map((s) => ssrcChanges(slots.get(s)!))).toEqual([0, 0, 0]);
+    expect(d.engine.counters.ssrcChanges).toBe(0);
+    expect([1, 2, 3].map((s) => d.engine.replaced(slots.get(s)!))).toEqual([false, false, false]);
+
+    // One SSRC at a time on another 5-tuple: each gives way to the next, which counts the changes so far,
+    // in the reports while it runs and in the final one.
+    const e = driver();
+    const finals = new Map<number, number>();
+    e.engine.hooks = {
+      onStreamEnd: (slot) => {
+        const snap = createStreamSnapshot();
+        e.engine.snapshot(slot, snap);
+        finals.set(snap.ssrc, snap.ssrcChanges);
+      },
+    };
+    const run: number[] = [];
+    for (let i = 0; i < 300; i++) run.push(e.send(rtp({ pt: 0, seq: i, ts: i * 160, ssrc: 10 + Math.floor(i / 100) }), i * 20000));
+    expect([run[0], run[100], run[299]].map((s) => { const snap = createStreamSnapshot(); e.engine.snapshot(s, snap); return snap.ssrcChanges; })).toEqual([0, 1, 2]);
+    expect([run[0], run[100]].map((s) => e.engine.replaced(s))).toEqual([true, true]);
+    e.engine.endAll(EndReason.shutdown);
+    expect([...finals].sort((a, b) => a[0] - b[0])).toEqual([[10, 0], [11, 1], [12, 2]]);
+    expect(e.engine.counters.ssrcChanges).toBe(2);
+  });
+
   it('interval counters restart on resetInterval while cumulative ones continue', () => {
     const d = driver();
     let slot = -1;
