@@ -262,13 +262,15 @@ try {
 }
 // Stopped and drained: the SIP of the last blocks goes to the owner, which ends its calls (their media
 // lingering after a BYE) only once every worker is here: packets captured before the stop, read after the
-// owner's retirements, would start second streams. Then bindings still apply, and every stream's final
-// report is posted a part at a time so the main thread sends them as they come; each part's stats say how
-// many streams are still open.
+// owner's retirements, would start second streams. The capture closes only then too: the kernel hands a
+// leaving member's flows to the others, and one still reading would start second streams of them. Then
+// bindings still apply, and every stream's final report is posted a part at a time so the main thread
+// sends them as they come; each part's stats say how many streams are still open.
 flush();
 wantProgress(false); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });
 await finishing;
+await loop.close();
 drainControl();
 for (let done = false; !done; ) {
   done = pipeline.finishSome(FINISH_PART_STREAMS);
