@@ -6,14 +6,13 @@
  * So a stopped capture keeps its place in the group until close(), and its counters stop at what it read.
  * Two captures of one group on lo, in this process, with real UDP flows that keep coming; needs root.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { openLiveCapture, type LivePacketSource } from '../../src/capture/live/index.js';
 import type { PacketBatch } from '../../src/capture/index.js';
 import { CaptureLoop } from '../../src/pipeline/capture-loop.js';
 import { pickAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 import { waitFor } from '../wait.js';
-import { isRoot, testPort } from './helpers.js';
+import { isRoot, startUdpFlows, testPort } from './helpers.js';
 
 const FLOWS = 16;
 
@@ -24,26 +23,6 @@ function countFlows(batch: PacketBatch, seen: Map<number, number>): void {
     const srcPort = (batch.buf[ip + (batch.buf[ip]! & 0x0f) * 4]! << 8) | batch.buf[ip + (batch.buf[ip]! & 0x0f) * 4 + 1]!;
     seen.set(srcPort, (seen.get(srcPort) ?? 0) + 1);
   }
-}
-
-/** FLOWS sockets on ports of their own each sending a datagram to `port` every 5 ms until stopped. */
-async function startFlows(port: number): Promise<{ stop(): void }> {
-  const sockets: Socket[] = [];
-  for (let i = 0; i < FLOWS; i++) {
-    const s = createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-    sockets.push(s);
-  }
-  const payload = Buffer.alloc(172, 0xd5);
-  const timer = setInterval(() => {
-    for (const s of sockets) s.send(payload, port, '127.0.0.1');
-  }, 5);
-  return {
-    stop() {
-      clearInterval(timer);
-      for (const s of sockets) s.close();
-    },
-  };
 }
 
 const total = (m: Map<number, number>) => [...m.values()].reduce((a, n) => a + n, 0);
@@ -60,7 +39,8 @@ describe.skipIf(!isRoot)('a stopped capture in a PACKET_FANOUT group', () => {
     const b = new CaptureLoop(await open(), { interface: 'lo', open, onBatch: (b) => countFlows(b, seenB), log });
     const runA = a.run();
     const runB = b.run();
-    const flows = await startFlows(port);
+    const payload = Buffer.alloc(172, 0xd5);
+    const flows = await startUdpFlows(port, FLOWS, 5, () => payload);
     try {
       // Every flow seen, on one member or the other (16 flows all on one member: 1 in 32,768).
       await waitFor(() => seenA.size + seenB.size === FLOWS && seenA.size > 0 && seenB.size > 0, 30_000, 'every flow captured');

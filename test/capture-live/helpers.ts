@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,30 @@ for i in range(count):
   });
   const code = await waitExit(p);
   if (code !== 0) throw new Error(`python3 UDP sender exited ${code}`);
+}
+
+/**
+ * `flows` UDP flows to 127.0.0.1:`port` from sockets of their own (ports the system picks), each sending
+ * `payload(flow, k)` every `gapMs` (k counting from 1), until stopped.
+ */
+export async function startUdpFlows(port: number, flows: number, gapMs: number, payload: (flow: number, k: number) => Buffer): Promise<{ stop(): void }> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < flows; i++) {
+    const s = createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+    sockets.push(s);
+  }
+  let k = 0;
+  const timer = setInterval(() => {
+    k++;
+    for (let i = 0; i < flows; i++) sockets[i]!.send(payload(i, k), port, '127.0.0.1');
+  }, gapMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      for (const s of sockets) s.close();
+    },
+  };
 }
 
 /** G.711 RTP (20 ms packets) from GStreamer in another process. */

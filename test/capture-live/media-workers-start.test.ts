@@ -6,13 +6,12 @@
  * for one SSRC). The CLI from dist/ in a child process on lo, RTP sent by this process from the moment
  * before the probe starts until after it stopped; needs root and a built dist/.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../wait.js';
-import { testPort } from './helpers.js';
+import { startUdpFlows, testPort } from './helpers.js';
 import { startProbe, streamEndings } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -23,33 +22,15 @@ const FLOWS = 16;
 /** One packet per flow this often: the heuristic (4 in a row) takes a flow up within 20 ms of its first packet read. */
 const GAP_MS = 5;
 
-/** FLOWS RTP flows (PCMA, 5 ms packets, one SSRC each) from ports of their own to `port`, until stopped. */
-async function startRtpFlows(port: number): Promise<{ stop(): void }> {
-  const sockets: Socket[] = [];
-  for (let i = 0; i < FLOWS; i++) {
-    const s = createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-    sockets.push(s);
-  }
-  const pkt = Buffer.alloc(12 + 40, 0xd5);
+/** Packet k of RTP flow `flow` (PCMA, GAP_MS of audio, SSRC of the flow's own); one buffer, sent at once. */
+const pkt = Buffer.alloc(12 + 8 * GAP_MS, 0xd5);
+function rtp(flow: number, k: number): Buffer {
   pkt[0] = 0x80;
   pkt[1] = 8;
-  let seq = 0;
-  const timer = setInterval(() => {
-    seq++;
-    pkt.writeUInt16BE(seq & 0xffff, 2);
-    pkt.writeUInt32BE((seq * 40) >>> 0, 4);
-    for (let i = 0; i < FLOWS; i++) {
-      pkt.writeUInt32BE(0x5a000000 + i, 8);
-      sockets[i]!.send(pkt, port, '127.0.0.1');
-    }
-  }, GAP_MS);
-  return {
-    stop() {
-      clearInterval(timer);
-      for (const s of sockets) s.close();
-    },
-  };
+  pkt.writeUInt16BE(k & 0xffff, 2);
+  pkt.writeUInt32BE((k * 8 * GAP_MS) >>> 0, 4);
+  pkt.writeUInt32BE(0x5a000000 + flow, 8);
+  return pkt;
 }
 
 describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2, started while media flows', () => {
@@ -59,7 +40,7 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2, started while media
   it('each flow is one stream, ended once: none is measured by a worker the kernel moved it from as the workers joined', async () => {
     const port = testPort();
     const jsonl = join(dir, 'reports.jsonl');
-    const flows = await startRtpFlows(port);
+    const flows = await startUdpFlows(port, FLOWS, GAP_MS, rtp);
     try {
       const probe = await startProbe(cli, ['-i', 'lo', '-f', `udp and dst port ${port}`, '--no-hep', '--jsonl', jsonl, '--set', 'capture.workers=2', '--set', 'reports.interval_s=3600']);
       let text = '';
