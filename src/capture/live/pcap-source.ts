@@ -32,8 +32,9 @@ export class PcapLiveSource implements LivePacketSource {
   /** While draining: the performance.now() by which batches() ends, and who waits for that. */
   private drainBy = 0;
   private drained: (() => void) | null = null;
-  /** drain() was asked: batches() ends at its deadline or at maxMs, whichever the drain reaches first. */
+  /** drain() was asked: once batches() ends, the counters stop at what was read (the handle stays open). */
   private draining = false;
+  /** The drain reached its maxMs with packets still coming: batches() ends after the batch being read. */
   private readEnded = false;
   emptyAtMs = 0;
 
@@ -109,7 +110,6 @@ export class PcapLiveSource implements LivePacketSource {
     this.draining = true;
     return new Promise<void>((resolve) => {
       const t = setTimeout(() => {
-        // Packets kept coming until maxMs: batches() ends after the batch being read.
         this.readEnded = true;
         this.onReadable();
         resolve();

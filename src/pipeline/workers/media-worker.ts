@@ -237,7 +237,7 @@ function sendStats(): void {
 /** Set once every worker has opened, before the first read. */
 let groupStart!: GroupStart;
 
-/** A batch read before every packet captured before the group had every worker was: measured from that moment. */
+/** A batch that may hold packets captured before the group had every worker: measured from that moment on. */
 function measureFromGroupStart(batch: PacketBatch): void {
   const from = groupStart.firstToMeasure(batch, loop!.emptyAtMs);
   if (groupStart.done && groupStart.skipped > 0) log.info({ packets: groupStart.skipped }, 'packets captured before every media worker had joined the fanout group: not measured');
