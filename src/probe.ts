@@ -320,9 +320,10 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   }, 1000);
   timer.unref();
 
-  rt?.lifecycle.onStop('capture', () => {
+  rt?.lifecycle.onStop('capture', async () => {
     live.stopping();
-    return loop.stop();
+    await loop.stop();
+    await loop.close();
   }, 0);
   rt?.lifecycle.onStop('final reports', () => pipeline.finishInTurns(), 10);
   onReload(log, outputs, (next) => {

@@ -82,12 +82,20 @@ export class CaptureLoop {
 
   /**
    * Ends run(): the packets the kernel captured before the stop are still read and handed on (at most
-   * DRAIN_MAX_MS), then the capture closes.
+   * DRAIN_MAX_MS). The capture stays open, in its fanout group, until close(): the kernel spreads the flows
+   * over the group's members, so a member leaving hands its flows to the others, and one still reading
+   * would start second streams of them. A source that cannot drain (cap) reads on until close().
    */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.source.drain?.(DRAIN_MAX_MS);
+  }
+
+  /** Closes the capture (after stop(); with several workers, once every one has stopped reading). */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
     await this.source.close();
   }
 

@@ -1,19 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LivePacketSource } from '../../src/capture/live/index.js';
+import { claimPortBlock } from '../port-blocks.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot) console.warn('test/capture-live: SKIPPED, live capture needs root (CI runs as root)');
 
+/** Ports testPort() gives a test file: a block no other test process uses meanwhile. */
+const PORTS_PER_FILE = 8;
+const portBlock = await claimPortBlock(65000, 65536, PORTS_PER_FILE);
+let nextPort = portBlock;
 /**
  * A port per test file and call, above Linux's ephemeral ports (32768-60999) and media-workers.test.ts's
  * 61000-64999: tcpdump's `udp port N` reference also matches another suite's socket whose ephemeral
- * source port happens to be N (a whole-suite run once saw 110 packets for 60 sent).
+ * source port happens to be N (a whole-suite run once saw 110 packets for 60 sent), and a filter on it
+ * another test's packets to the same port.
  */
-let nextPort = 65000 + (process.pid % 66) * 8;
 export function testPort(): number {
+  if (nextPort >= portBlock + PORTS_PER_FILE) throw new Error(`a test file takes ${PORTS_PER_FILE} ports at most (testPort)`);
   return nextPort++;
 }
 
@@ -142,6 +149,30 @@ for i in range(count):
   });
   const code = await waitExit(p);
   if (code !== 0) throw new Error(`python3 UDP sender exited ${code}`);
+}
+
+/**
+ * `flows` UDP flows to 127.0.0.1:`port` from sockets of their own (ports the system picks), each sending
+ * `payload(flow, k)` every `gapMs` (k counting from 1), until stopped.
+ */
+export async function startUdpFlows(port: number, flows: number, gapMs: number, payload: (flow: number, k: number) => Buffer): Promise<{ stop(): void }> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < flows; i++) {
+    const s = createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+    sockets.push(s);
+  }
+  let k = 0;
+  const timer = setInterval(() => {
+    k++;
+    for (let i = 0; i < flows; i++) sockets[i]!.send(payload(i, k), port, '127.0.0.1');
+  }, gapMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      for (const s of sockets) s.close();
+    },
+  };
 }
 
 /** G.711 RTP (20 ms packets) from GStreamer in another process. */

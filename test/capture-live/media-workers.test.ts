@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { PY_SIP, canNetns, sh, startProbe, vethNamespaces, type RunningProbe } from './media-workers-helpers.js';
 import { until } from '../wait.js';
+import { claimPortBlock } from '../port-blocks.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -61,11 +62,13 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
   let probe: RunningProbe;
   let hep: Socket;
   const tag = String(process.pid);
-  // Above Linux's ephemeral ports (32768-60999): no other suite's socket on lo can take one of these.
-  const base = 61000 + (process.pid % 250) * 16;
+  // Above Linux's ephemeral ports (32768-60999), a block no other test process uses meanwhile: the filter
+  // below counts every packet between two of its ports.
+  let base = 0;
   const reports: { atMs: number; callId: string; payload: Record<string, unknown> }[] = [];
 
   beforeAll(async () => {
+    base = await claimPortBlock(61000, 65000, 4 * CALLS + 2);
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-workers-'));
     hep = createSocket('udp4');
     hep.on('message', (m) => {

@@ -39,12 +39,12 @@ async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
   return p;
 }
 
-/** The sender: a separate python3 process; SIP from 5070 to 5060, RTP both ways between the SDP ports. */
+/** The sender: a separate python3 process; SIP from its own port (argv 5) to 5060, RTP both ways between the SDP ports. */
 const SENDER = String.raw`
 import socket, sys, time
 calls = [(b'normal-call-1@probe.test', b'softphone 1.0', int(sys.argv[1]), int(sys.argv[2])),
          (b'evil-\x1b[31mred\x1b[0m-\x07\x01-\xff\xfe\xc3(-call@probe.test', b'UA \x1b]0;pwn\x07 \xc0\xaf \x1b[2J', int(sys.argv[3]), int(sys.argv[4]))]
-sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', 5070))
+sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', int(sys.argv[5])))
 def sdp(port):
     return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
 def msg(first, cid, ua, body, extra=b''):
@@ -74,8 +74,9 @@ describe.skipIf(!canRun)('probe CLI on lo: listening sockets, SIGHUP with a bad 
   let hep: Socket;
   let hepPort: number;
   let metricsPort: number;
-  /** The sender's RTP ports (even), chosen before the probe starts so its filter takes only this test's traffic. */
+  /** The sender's RTP ports (even) and SIP port, chosen before the probe starts so its filter takes only this test's traffic. */
   let even: number[];
+  let sipPort: number;
   let out = '';
   const reports: { atMs: number; callId: string; payload: string }[] = [];
   const cfgPath = () => join(dir, 'probe.yaml');
@@ -92,9 +93,11 @@ describe.skipIf(!canRun)('probe CLI on lo: listening sockets, SIGHUP with a bad 
     hepPort = hep.address().port;
     metricsPort = await freePort('tcp');
     even = (await Promise.all([freePort('udp'), freePort('udp'), freePort('udp'), freePort('udp')])).map((p) => p & ~1);
+    // Not a fixed port: another test process may hold it (a whole-suite run: EADDRINUSE for 5070).
+    sipPort = await freePort('udp');
     // Other suites flood lo meanwhile (SIP and media the probe would forward as HEP by the thousand, over a
-    // UDP socket that then overflows): the filter keeps the SIP from 5070 to 5060 and these RTP ports.
-    const filter = `udp and ((src port 5070 and dst port 5060) or ${even.map((p) => `port ${p}`).join(' or ')})`;
+    // UDP socket that then overflows): the filter keeps the SIP from the sender's port to 5060 and these RTP ports.
+    const filter = `udp and ((src port ${sipPort} and dst port 5060) or ${even.map((p) => `port ${p}`).join(' or ')})`;
     writeFileSync(cfgPath(), 'reports:\n  interval_s: 3600\n  jsonl:\n    enabled: true\n    path: ' + join(dir, 'reports.jsonl') + '\nrtp:\n  heuristic:\n    enabled: false\n');
     child = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', filter, '-c', cfgPath(), '--hep', `udp://127.0.0.1:${hepPort}`, '--metrics-port', String(metricsPort), '--metrics-listen', '127.0.0.1', '--log-format', 'json', '--log-level', 'debug'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
@@ -133,7 +136,7 @@ describe.skipIf(!canRun)('probe CLI on lo: listening sockets, SIGHUP with a bad 
     // The series appears with the first RTP packet counted.
     const rtpPackets = async () => Number(/^rtpprobe_packets_total\{protocol="rtp"\} (\S+)$/m.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1] ?? 0);
     const rtpBefore = await rtpPackets();
-    const sender = spawnSync('python3', ['-c', SENDER, ...even.map(String)], { encoding: 'utf8' });
+    const sender = spawnSync('python3', ['-c', SENDER, ...even.map(String), String(sipPort)], { encoding: 'utf8' });
     expect(sender.stdout, sender.stderr).toContain('sent');
     // The streams are open when the probe holds both calls and has counted at least the 400 RTP packets
     // sent (other suites' RTP on lo counts too: a lower bound; SIGTERM reads whatever is left in the ring).

@@ -15,7 +15,9 @@ export interface LivePacketSource extends PacketSource {
   /**
    * Before close() at a stop: go on delivering batches until what the kernel captured up to now has been
    * read (the ring's current block retires within the buffer timeout), then end batches(). Resolves when
-   * batches() has ended or `maxMs` passed.
+   * batches() has ended or `maxMs` passed (batches() then ends after the batch being read). The capture
+   * stays open until close(), in its fanout group: leaving it would hand its flows to the members still
+   * reading. Its counters stop at what it read.
    */
   drain?(maxMs: number): Promise<void>;
   /**

@@ -32,6 +32,10 @@ export class PcapLiveSource implements LivePacketSource {
   /** While draining: the performance.now() by which batches() ends, and who waits for that. */
   private drainBy = 0;
   private drained: (() => void) | null = null;
+  /** drain() was asked: once batches() ends, the counters stop at what was read (the handle stays open). */
+  private draining = false;
+  /** The drain reached its maxMs with packets still coming: batches() ends after the batch being read. */
+  private readEnded = false;
   emptyAtMs = 0;
 
   constructor(addon: NativeCaptureAddon, o: ResolvedLiveOptions, warnings: string[]) {
@@ -72,7 +76,7 @@ export class PcapLiveSource implements LivePacketSource {
 
   async *batches(): AsyncIterable<PacketBatch> {
     const b = this.batch;
-    while (!this.closed) {
+    while (!this.closed && !this.readEnded) {
       const n = this.addon.dispatch(this.handle);
       if (n > 0) {
         b.count = n;
@@ -93,6 +97,8 @@ export class PcapLiveSource implements LivePacketSource {
       });
     }
     b.count = 0;
+    // Drained and still open (in its fanout group until close()): its counters stop at what it read.
+    if (this.draining && !this.closed) this.final = this.stats();
     this.drained?.();
   }
 
@@ -101,8 +107,13 @@ export class PcapLiveSource implements LivePacketSource {
     // A block the kernel has not retired yet is not readable: it retires on its buffer timeout, so the
     // packets captured before the stop are all readable within readableWithinMs from now.
     const waitMs = Math.min(maxMs, readableWithinMs(this.bufferTimeoutMs));
+    this.draining = true;
     return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, maxMs);
+      const t = setTimeout(() => {
+        this.readEnded = true;
+        this.onReadable();
+        resolve();
+      }, maxMs);
       this.drained = () => {
         clearTimeout(t);
         resolve();

@@ -7,12 +7,14 @@
 import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { openLiveCapture, readableWithinMs } from '../../capture/live/index.js';
 import type { LivePacketSource } from '../../capture/live/index.js';
+import type { PacketBatch } from '../../capture/index.js';
 import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.js';
 import { FINISH_PART_STREAMS, Pipeline, type RtcpFacts } from '../pipeline.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { ruleErrorReporter } from '../rule-errors.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
+import { GroupStart } from './group-start.js';
 import { SipInFlight } from './sip-in-flight.js';
 import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
 
@@ -72,10 +74,13 @@ const open = (): Promise<LivePacketSource> =>
     }),
   );
 
-/** Waits for this worker's turn to open its capture (MediaWorkerData.openTurn); the workers boot meanwhile. */
-function awaitOpenTurn(turn: Int32Array): void {
+/**
+ * Waits until `n` workers have had their turn to open the capture (MediaWorkerData.openTurn): `index`
+ * before this one opens, all of them before it reads. The workers boot meanwhile.
+ */
+function awaitTurns(turn: Int32Array, n: number): void {
   // Short waits: a pool that gives up terminates its workers, which takes effect between them.
-  for (let t = Atomics.load(turn, 0); t < index; t = Atomics.load(turn, 0)) Atomics.wait(turn, 0, t, 100);
+  for (let t = Atomics.load(turn, 0); t < n; t = Atomics.load(turn, 0)) Atomics.wait(turn, 0, t, 100);
 }
 
 /** The next worker's turn, whether this one opened or failed (the pool then ends them all). */
@@ -85,15 +90,17 @@ function passOpenTurn(turn: Int32Array): void {
 }
 
 const turn = new Int32Array(data.openTurn);
+const groupCompleteAt = new Float64Array(data.groupCompleteAt);
 let source: LivePacketSource;
 try {
-  awaitOpenTurn(turn);
+  awaitTurns(turn, index);
   source = await open();
 } catch (err) {
   passOpenTurn(turn);
   post({ t: 'open-failed', message: (err as Error).message, code: (err as { code?: string }).code });
   process.exit(0);
 }
+if (index === c.workers - 1) groupCompleteAt[0] = Date.now(); // published by passOpenTurn's atomic add
 passOpenTurn(turn);
 let loop: CaptureLoop | null = null;
 let stopping = false;
@@ -227,12 +234,24 @@ function sendStats(): void {
   ended = [];
 }
 
+/** Set once every worker has opened, before the first read. */
+let groupStart!: GroupStart;
+
+/** A batch that may hold packets captured before the group had every worker: measured from that moment on. */
+function measureFromGroupStart(batch: PacketBatch): void {
+  const from = groupStart.firstToMeasure(batch, loop!.emptyAtMs);
+  if (groupStart.done && groupStart.skipped > 0) log.info({ packets: groupStart.skipped }, 'packets captured before every media worker had joined the fanout group: not measured');
+  if (from === 0) pipeline.processBatch(batch);
+  else for (let i = from; i < batch.count; i++) pipeline.processPacket(batch, i);
+}
+
 loop = new CaptureLoop(source, {
   interface: c.interface,
   open,
   onBatch: (batch) => {
     drainControl();
-    pipeline.processBatch(batch);
+    if (groupStart.done) pipeline.processBatch(batch);
+    else measureFromGroupStart(batch);
     const last = batch.count - 1;
     if (last >= 0) lastPacketMs = batch.tsSec[last]! * 1000 + batch.tsNsec[last]! / 1e6;
     flush();
@@ -255,6 +274,8 @@ const timer = setInterval(() => {
   sendStats();
 }, 1000);
 
+awaitTurns(turn, c.workers);
+groupStart = new GroupStart(groupCompleteAt[0]!, readableMs);
 try {
   await loop.run();
 } finally {
@@ -262,13 +283,15 @@ try {
 }
 // Stopped and drained: the SIP of the last blocks goes to the owner, which ends its calls (their media
 // lingering after a BYE) only once every worker is here: packets captured before the stop, read after the
-// owner's retirements, would start second streams. Then bindings still apply, and every stream's final
-// report is posted a part at a time so the main thread sends them as they come; each part's stats say how
-// many streams are still open.
+// owner's retirements, would start second streams. The capture closes only then too: the kernel hands a
+// leaving member's flows to the others, and one still reading would start second streams of them. Then
+// bindings still apply, and every stream's final report is posted a part at a time so the main thread
+// sends them as they come; each part's stats say how many streams are still open.
 flush();
 wantProgress(false); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });
 await finishing;
+await loop.close();
 drainControl();
 for (let done = false; !done; ) {
   done = pipeline.finishSome(FINISH_PART_STREAMS);

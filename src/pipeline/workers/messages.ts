@@ -20,6 +20,11 @@ export interface MediaWorkerData {
    * its worker across an interface down/up.
    */
   openTurn: SharedArrayBuffer;
+  /**
+   * One Float64: Date.now() once the last worker has opened, from when the group has every member. Before
+   * it the kernel spread the flows over fewer members: the workers measure no packet captured earlier.
+   */
+  groupCompleteAt: SharedArrayBuffer;
   /** SipInFlight's counts, shared by the pool and its workers. */
   sipInFlight: SharedArrayBuffer;
 }

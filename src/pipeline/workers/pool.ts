@@ -78,6 +78,8 @@ export class MediaWorkerPool {
   private readonly crash: (err: Error) => void;
   /** Whose turn it is to open the capture (see MediaWorkerData.openTurn). */
   private readonly openTurn = new SharedArrayBuffer(4);
+  /** When the last worker had opened (see MediaWorkerData.groupCompleteAt). */
+  private readonly groupCompleteAt = new SharedArrayBuffer(8);
   /** Settles when every worker has exited after its final reports; rejects when one dies unexpectedly. */
   readonly finished: Promise<void>;
 
@@ -128,7 +130,7 @@ export class MediaWorkerPool {
   private spawn(index: number): Promise<{ backend: string; linkType: number; warnings: string[] }> {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./media-worker.js', import.meta.url), {
-      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, sipInFlight: this.sipInFlightMemory, control: port2 },
+      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, groupCompleteAt: this.groupCompleteAt, sipInFlight: this.sipInFlightMemory, control: port2 },
       transferList: [port2],
     });
     let setDrained!: () => void;
