@@ -121,6 +121,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       if (stopping) break;
       const reader = openCaptureFile(file, { filter });
       source = reader;
+      pipeline.nextCapture();
       const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
       pipeline.decoder.unknownLinkTypes.clear();
       const snapCutBefore = pipeline.calls.stats.snapCut;

@@ -147,6 +147,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private heldJumpPackets = 0;
   /** Capture time (unheld) of the first packet a jump held. */
   private heldFromMs = 0;
+  /** Capture time when the next capture file began (nextCapture), NaN once its first packet was seen past it. */
+  private captureBoundaryMs = Number.NaN;
   private heldWallTicks = 0;
 
   private readonly pkt = new DecodedPacket();
@@ -535,6 +537,12 @@ export class Pipeline<C extends CallView = CallTracker> {
    */
   private clockJump(now: number): number {
     const pkt = this.pkt;
+    if (this.nowMs === this.captureBoundaryMs) {
+      // The first packet of the next capture file: the jump is time between two captures.
+      this.captureBoundaryMs = Number.NaN;
+      this.heldJumpPackets = 0;
+      return now;
+    }
     const step = pkt.ipProto === 17 ? this.engine.clockStepAt(pkt) : Number.NaN;
     if (step === step) {
       this.heldJumpPackets = 0;
@@ -647,6 +655,16 @@ export class Pipeline<C extends CallView = CallTracker> {
       const binding = bindingId >= 0 ? this.calls.binding(bindingId) : null;
       if (binding) this.calls.touch(binding.callIndex, now); // media flowing keeps the call from idle expiry
     }
+  }
+
+  /**
+   * The packets that follow are another capture's (the next file of a replay): a jump in capture time at
+   * its first packet is time that passed between the two captures, never a host clock step within one, so
+   * capture time does not hold for a stream of the first to tell (one still sending where the first file
+   * was cut never sends in the next).
+   */
+  nextCapture(): void {
+    this.captureBoundaryMs = this.nowMs;
   }
 
   /** End of input or shutdown: every open stream gets its final report, every call ends. */

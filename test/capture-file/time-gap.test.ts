@@ -25,9 +25,9 @@ function probeRows(files: string[]): Row[] {
   return JSON.parse(r.stdout) as Row[];
 }
 
-/** RTP packets per stream as tshark decodes them (SDP-signalled), keyed like the probe's rows. */
+/** RTP packets per stream as tshark decodes them (SDP-signalled, and unsignalled by its heuristic), keyed like the probe's rows. */
 function tsharkPackets(file: string): Map<string, number> {
-  const r = spawnSync('tshark', ['-n', '-r', file, '-Y', 'rtp', '-T', 'fields', '-E', 'separator=,', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'rtp.ssrc'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('tshark', ['-n', '-r', file, '-o', 'rtp.heuristic_rtp:TRUE', '-Y', 'rtp', '-T', 'fields', '-E', 'separator=,', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'rtp.ssrc'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   expect(r.status, r.stderr).toBe(0);
   const m = new Map<string, number>();
   for (const line of r.stdout.split('\n')) {
@@ -46,6 +46,23 @@ beforeAll(async () => {
 });
 
 describe('a long gap in capture time with no stream sending across it', () => {
+  it('the first of two files cut while its stream still sends, the next of a later day: every stream once, with its own Call-ID', () => {
+    // sipp-g711a (2002: unsignalled RTP to its last packet) cut part-way, then sip-rtp-dvi4 (2016). A jump
+    // between two files is time between two captures, never a host clock step within one.
+    const cut = join(tmp, 'cut.pcap');
+    const e = spawnSync('editcap', ['-r', join(CAPTURES, 'sipp-g711a.pcap'), cut, '1-150'], { encoding: 'utf8' });
+    expect(e.status, e.stderr).toBe(0);
+    const reference = new Map([...tsharkPackets(cut), ...tsharkPackets(SECOND)]);
+    const alone = new Map([...probeRows([cut]), ...probeRows([SECOND])].map((r) => [keyOf(r), r.callId]));
+    const rows = probeRows([cut, SECOND]);
+    expect(rows.map(keyOf).sort(), 'one row per stream').toEqual([...reference.keys()].sort());
+    for (const r of rows) {
+      expect(r.packets, `${keyOf(r)} packets`).toBe(reference.get(keyOf(r)));
+      expect(r.callId, `${keyOf(r)} Call-ID`).toBe(alone.get(keyOf(r)));
+    }
+  });
+
+
   it('two files eleven years apart, replayed together or merged: every stream once, with the packets tshark counts and its own Call-ID', () => {
     const merged = join(tmp, 'merged.pcap');
     const m = spawnSync('mergecap', ['-F', 'pcap', '-w', merged, FIRST, SECOND], { encoding: 'utf8' });
