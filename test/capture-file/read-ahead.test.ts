@@ -1,8 +1,12 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openInput } from '../../src/capture/file/input.js';
+
+/** Bytes that differ at every offset within a read's length, so a read at the wrong offset shows. */
+const pattern = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) => ((from + i) * 7 + ((from + i) >> 8)) & 0xff);
 
 /**
  * A regular file is read with several positioned reads in flight, each asked where the one before it
@@ -13,9 +17,6 @@ import { openInput } from '../../src/capture/file/input.js';
 describe('regular-file reads asked ahead', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-readahead-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  /** Bytes that differ at every offset within a read's length, so a read at the wrong offset shows. */
-  const pattern = (from: number, n: number) => Uint8Array.from({ length: n }, (_, i) => ((from + i) * 7 + ((from + i) >> 8)) & 0xff);
 
   /** Reads `input` to its current end with `ahead` reads in flight; the bytes delivered, in order. */
   async function drain(input: Awaited<ReturnType<typeof openInput>>, len: number, ahead: number): Promise<Uint8Array> {
@@ -64,5 +65,39 @@ describe('regular-file reads asked ahead', () => {
     await input.close();
     const got = Buffer.concat([first[0], first[1].subarray(0, 100), rest]);
     expect(Buffer.compare(got, readFileSync(file))).toBe(0);
+  });
+});
+
+describe('a regular file refused at its first bytes leaves no descriptor open', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-refused-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** This process's open descriptors that refer to `target` (as /proc/self/fd names it). */
+  const fdsOn = (target: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === target;
+      } catch {
+        return false; // the directory's own descriptor, gone once listed
+      }
+    });
+
+  // A descriptor left to the garbage collector is closed whenever it runs, with a warning on standard
+  // error ("Closing file descriptor N on garbage collection") that lands beside the command's one error line.
+  it('a read that fails (EIO): rejects with the read error', async () => {
+    // /proc/self/mem is a regular file of the reading process whose read at offset 0 (never mapped) fails with EIO.
+    const target = `/proc/${process.pid}/mem`;
+    expect(fdsOn(target)).toEqual([]);
+    await expect(openInput('/proc/self/mem')).rejects.toMatchObject({ code: 'EIO', syscall: 'read' });
+    expect(fdsOn(target)).toEqual([]);
+  });
+
+  it.each(['xz', 'bzip2'])('a %s-compressed file: rejects naming the compression', async (tool) => {
+    const file = join(dir, `data.${tool}`);
+    const r = spawnSync(tool, ['-c'], { input: pattern(0, 1000) });
+    expect(r.status, String(r.stderr)).toBe(0);
+    writeFileSync(file, r.stdout);
+    await expect(openInput(file)).rejects.toMatchObject({ problem: expect.stringMatching(new RegExp(`^${tool}-compressed: run `)) });
+    expect(fdsOn(file)).toEqual([]);
   });
 });

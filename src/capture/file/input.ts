@@ -105,9 +105,17 @@ export async function openInput(path: string, stop?: AbortSignal): Promise<ByteI
     const fh = await open(path, 'r').catch((err: unknown) => {
       throw new CaptureFileError(path, 0, openProblem(err), 'not-capture');
     });
-    const head = new Uint8Array(MAGIC_BYTES);
-    const got = await readAt(fh.fd, head, 0, MAGIC_BYTES, 0);
-    const kind = compressionOf(path, head.subarray(0, got));
+    let kind: Compression;
+    try {
+      const head = new Uint8Array(MAGIC_BYTES);
+      const got = await readAt(fh.fd, head, 0, MAGIC_BYTES, 0);
+      kind = compressionOf(path, head.subarray(0, got));
+    } catch (err) {
+      // A file refused here (its read failed, a compression not read) is closed now: one left to the
+      // garbage collector is closed at some later moment with a warning on standard error.
+      await fh.close();
+      throw err;
+    }
     if (kind === 'none') return new FileInput(fh.fd, size, () => fh.close());
     await fh.close();
   }
