@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, sleep } from '../hep/helpers.js';
-import { waitFor } from '../wait.js';
+import { until } from '../wait.js';
 
 export const MODDIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
 export const KAMAILIO = ['/usr/sbin/kamailio', '/usr/bin/kamailio'].find((p) => fs.existsSync(p));
@@ -101,7 +101,9 @@ ${o.routes}`;
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(() => kam.exitCode === null && /Listening on/.test(log), 30_000, 'kamailio start');
+    // Ends as soon as it listens or exits (a port taken meanwhile, a module missing): the log says which.
+    const up = await until(() => kam.exitCode !== null || /Listening on/.test(log), 30_000);
+    if (!up || kam.exitCode !== null) throw new Error(`kamailio did not start (${up ? `exit code ${kam.exitCode}` : 'no "Listening on" within 30 s'}):\n${log}`);
     // Ready once its TCP listener accepts (UDP is bound before the TCP children start).
     if (stream) {
       for (let i = 0; ; i++) {
