@@ -133,12 +133,13 @@ export class MediaFaultMonitor implements CallFaultEvents {
   }
 
   /**
-   * The stream belongs to an answered call whose latest SDP has its media flowing both ways (not on hold),
-   * and is not a retransmission stream (RFC 4588: it sends only when packets are lost).
+   * The stream is audio of an answered call whose latest SDP has its media flowing both ways (not on hold).
+   * Only audio is due without a break: video stops by design when a camera is turned off or muted, and
+   * a retransmission stream (RFC 4588) sends only when packets are lost.
    */
   private mediaDue(slot: number): boolean {
-    const b = this.bindingOf(slot);
-    return b !== null && b.direction === 'sendrecv' && !b.onHold && !this.retransmission(slot) && this.p.calls.callAnswered(b.callIndex);
+    const b = this.audioBindingOf(slot);
+    return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
   }
 
   private retransmission(slot: number): boolean {

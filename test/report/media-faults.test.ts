@@ -126,6 +126,70 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(reports.filter((r) => r.TYPE === 'HANGUP').map((r) => r.SSRC_CHG)).toEqual([0, 0, 0]);
   });
 
+  describe('video on its own m=video line (a camera turned off, video muted): faults are about audio', () => {
+    const VIDEO_PORT = 2;
+    const withVideo = (ip: string, port: number): SdpSpec => ({
+      ip,
+      media: [{ port, formats: [8] }, { kind: 'video', port: port + VIDEO_PORT, formats: [96], rtpmap: [[96, 'VP8/90000']] }],
+    });
+    /** VP8 at 30 fps, one packet a frame, from `from` to `to`, `frames` frames from `start`. */
+    const video = (t: CaptureTimeline, start: number, from: typeof A, to: typeof A, ssrc: number, frames: number) => {
+      for (let f = 0; f < frames; f++) t.add(start + f * 33, udpFrame(from.ip, from.port + VIDEO_PORT, to.ip, to.port + VIDEO_PORT, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc, marker: true, payload: new Uint8Array(900) })));
+    };
+    const videoCall = (name: string, media: (t: CaptureTimeline, s: number) => void) => replayCall(name, 20_000, (t, s) => {
+      // Audio both ways for the whole call.
+      t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 980 });
+      t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
+      media(t, s);
+    }, withVideo(B.ip, B.port), false, withVideo(A.ip, A.port));
+
+    it('video that stops for 10 s while the audio goes on raises no silence ALERT; the pause still counts as a silence of the video stream', async () => {
+      const reports = await videoCall('video-paused', (t, s) => {
+        // A to B: video 4 s, off 10 s, on again; B to A: video throughout.
+        video(t, s + 10, A, B, 0x71de0a, 120);
+        video(t, s + 14_010, A, B, 0x71de0a, 140);
+        video(t, s + 12, B, A, 0x71de0b, 580);
+      });
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+      const ends = reports.filter((r) => r.TYPE === 'HANGUP');
+      expect(ends).toHaveLength(4);
+      const paused = ends.find((r) => (r.SSRC >>> 0) === 0x71de0a)!;
+      expect(paused).toMatchObject({ SILENCES: 1 });
+      expect(paused.SILENCE_MS as number).toBeGreaterThan(9000);
+    });
+
+    it('BUNDLE: video on the audio 5-tuple that stops while the audio goes on raises no silence ALERT', async () => {
+      const bundled = (ip: string, port: number): SdpSpec => ({
+        ip,
+        media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
+      });
+      const reports = await replayCall('bundle-video-paused', 20_000, (t, s) => {
+        t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 980 });
+        t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
+        // A to B: video 4 s on the audio's 5-tuple, then none.
+        for (let f = 0; f < 120; f++) t.add(s + 40 + f * 33, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc: 0x71de0a, marker: true, payload: new Uint8Array(900) })));
+      }, bundled(B.ip, B.port), false, bundled(A.ip, A.port));
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+      expect(reports.filter((r) => r.TYPE === 'HANGUP')).toHaveLength(3);
+    });
+
+    it('video one way only (the other side sends none) raises no one-way-rtp while audio flows both ways', async () => {
+      const reports = await videoCall('video-one-way', (t, s) => video(t, s + 10, A, B, 0x71de0a, 580));
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+      expect(reports.filter((r) => r.TYPE === 'HANGUP').map((r) => r.ONE_WAY_RTP)).toEqual([0, 0, 0]);
+    });
+
+    it('video both ways and no audio is no media of the call: no-media ALERT', async () => {
+      const reports = await replayCall('video-no-audio', 12_000, (t, s) => {
+        video(t, s + 10, A, B, 0x71de0a, 300);
+        video(t, s + 12, B, A, 0x71de0b, 300);
+      }, withVideo(B.ip, B.port), false, withVideo(A.ip, A.port));
+      expect(alerts(reports, 'no-media').map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+      expect(alerts(reports, 'one-way-rtp')).toEqual([]);
+      expect(alerts(reports, 'silence')).toEqual([]);
+    });
+  });
+
   it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {
     const reports = await replayCall('held', 12_000, (t, s) => void t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 }), audio(B.ip, B.port, 'recvonly'));
     expect(alerts(reports, 'one-way-rtp')).toHaveLength(0);
