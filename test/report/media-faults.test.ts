@@ -179,6 +179,18 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
       expect(reports.filter((r) => r.TYPE === 'HANGUP').map((r) => r.ONE_WAY_RTP)).toEqual([0, 0, 0]);
     });
 
+    it('video one way by its SDP (a side without a camera answers recvonly) leaves the audio checked: audio one way is one-way-rtp', async () => {
+      const oneWayVideo = (ip: string, port: number, direction: SdpSpec['direction']): SdpSpec => ({
+        ip,
+        media: [{ port, formats: [8] }, { kind: 'video', port: port + VIDEO_PORT, formats: [96], rtpmap: [[96, 'VP8/90000']], direction }],
+      });
+      const reports = await replayCall('video-recvonly', 12_000, (t, s) => {
+        t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+        video(t, s + 10, A, B, 0x71de0a, 330);
+      }, oneWayVideo(B.ip, B.port, 'recvonly'), false, oneWayVideo(A.ip, A.port, 'sendonly'));
+      expect(alerts(reports, 'one-way-rtp').map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)} ${r.CLEAR_REASON ?? ''}`)).toEqual([`ALERT ${A.ssrc.toString(16)} `, `CLEARED ${A.ssrc.toString(16)} stream-ended`]);
+    });
+
     it('video both ways and no audio is no media of the call: no-media ALERT', async () => {
       const reports = await replayCall('video-no-audio', 12_000, (t, s) => {
         video(t, s + 10, A, B, 0x71de0a, 300);
