@@ -68,6 +68,17 @@ async function replayCall(name: string, byeAt: number, media: (t: CaptureTimelin
   return replayReports(file, e2eConfig());
 }
 
+/** Video on its own m=video line, VIDEO_PORT above the audio's port. */
+const VIDEO_PORT = 2;
+const withVideo = (ip: string, port: number): SdpSpec => ({
+  ip,
+  media: [{ port, formats: [8] }, { kind: 'video', port: port + VIDEO_PORT, formats: [96], rtpmap: [[96, 'VP8/90000']] }],
+});
+/** VP8 at 30 fps, one packet a frame, from `from` to `to`, `frames` frames from `start`. */
+function video(t: CaptureTimeline, start: number, from: { ip: string; port: number }, to: { ip: string; port: number }, ssrc: number, frames: number): void {
+  for (let f = 0; f < frames; f++) t.add(start + f * 33, udpFrame(from.ip, from.port + VIDEO_PORT, to.ip, to.port + VIDEO_PORT, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc, marker: true, payload: new Uint8Array(900) })));
+}
+
 const ab = (r: E2eReport) => r.SRC_IP === A.ip && r.DST_IP === B.ip;
 const ba = (r: E2eReport) => r.SRC_IP === B.ip && r.DST_IP === A.ip;
 const alerts = (reports: E2eReport[], rule: string) => reports.filter((r) => r.ALERT_RULE === rule);
@@ -127,15 +138,6 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   });
 
   describe('video on its own m=video line (a camera turned off, video muted): faults are about audio', () => {
-    const VIDEO_PORT = 2;
-    const withVideo = (ip: string, port: number): SdpSpec => ({
-      ip,
-      media: [{ port, formats: [8] }, { kind: 'video', port: port + VIDEO_PORT, formats: [96], rtpmap: [[96, 'VP8/90000']] }],
-    });
-    /** VP8 at 30 fps, one packet a frame, from `from` to `to`, `frames` frames from `start`. */
-    const video = (t: CaptureTimeline, start: number, from: typeof A, to: typeof A, ssrc: number, frames: number) => {
-      for (let f = 0; f < frames; f++) t.add(start + f * 33, udpFrame(from.ip, from.port + VIDEO_PORT, to.ip, to.port + VIDEO_PORT, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc, marker: true, payload: new Uint8Array(900) })));
-    };
     const videoCall = (name: string, media: (t: CaptureTimeline, s: number) => void) => replayCall(name, 20_000, (t, s) => {
       // Audio both ways for the whole call.
       t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 980 });
@@ -566,7 +568,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
 });
 
 describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing nor of a stream no SIP describes', () => {
+  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing, of a stream no SIP describes nor of video', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 25_000);
     // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
@@ -604,8 +606,21 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     ringing.ack(T0 + 10_010, ri);
     t.rtp(T0 + 10_100, H.ip, H.port, G.ip, G.port, { ssrc: 0x77, seq: hg.seq, ts: hg.ts + 400 * 160, count: 200 });
     ringing.bye(T0 + 14_500);
+    // Call 4 (J, K): audio both ways; J -> K video 3 s, off 8 s, on again; BYE at +15 s.
+    const J = { ip: '10.1.0.13', port: 44000 };
+    const K = { ip: '10.2.0.23', port: 54000 };
+    const vc = new DialogWriter(t, 'video@gen', J.ip, K.ip);
+    const vi = vc.invite(T0, withVideo(J.ip, J.port));
+    vc.respond(T0 + 50, 200, vi, withVideo(K.ip, K.port));
+    vc.ack(T0 + 60, vi);
+    t.rtp(T0 + 100, J.ip, J.port, K.ip, K.port, { ssrc: 0x88, seq: 1, ts: 0, count: 740 });
+    t.rtp(T0 + 105, K.ip, K.port, J.ip, J.port, { ssrc: 0x99, seq: 1, ts: 0, count: 740 });
+    video(t, T0 + 110, J, K, 0x71de0c, 90);
+    video(t, T0 + 11_110, J, K, 0x71de0c, 100);
+    vc.bye(T0 + 15_000);
     const { fromWorker } = inWorkerMode(t);
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
+    expect(fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && (r.SSRC >>> 0) === 0x71de0c)).toMatchObject({ SILENCES: 1 });
     // The pauses that were not paged still count as silences of their streams.
     const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
     expect(end(C.ip)).toMatchObject({ SILENCES: 1 });
