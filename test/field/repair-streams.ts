@@ -27,8 +27,9 @@ export function sdpCall(callId: string, sdp: (ip: string, port: number) => strin
 
 /**
  * Replays the call with a rule that any scored stream fires (mos < 5) and checks each of tshark's streams:
- * a final report with tshark's numbers under the call's Call-ID; a repair stream's (`repair(ssrc)`) MOS
- * fields 0 and its CODEC_NAME `codec(ssrc)`, every other stream scored. Returns tshark's rows and the ALERT reports.
+ * a final report with tshark's numbers under the call's Call-ID, on its own 5-tuple's SSRC (no SSRC
+ * change: a repair stream runs beside its original); a repair stream's (`repair(ssrc)`) MOS fields 0 and
+ * its CODEC_NAME `codec(ssrc)`, every other stream scored. Returns tshark's rows and the ALERT reports.
  */
 export async function checkRepairCall(packets: FixturePacket[], callId: string, repair: (ssrc: number) => boolean, codec: (ssrc: number) => string): Promise<{ rows: TsharkRow[]; alerts: E2eReport[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-repair-'));
@@ -42,7 +43,7 @@ export async function checkRepairCall(packets: FixturePacket[], callId: string, 
       const rep = byKey.get(streamKey(row.src, row.srcPort, row.dst, row.dstPort, row.ssrc));
       expect(rep, `a report for SSRC ${row.ssrc.toString(16)}`).toBeDefined();
       expect(fieldMismatches(rep!, row)).toEqual([]);
-      expect(rep!.CORRELATION_ID).toBe(callId);
+      expect([rep!.CORRELATION_ID, rep!.SSRC_CHG], row.ssrc.toString(16)).toEqual([callId, 0]);
       if (repair(row.ssrc)) expect([rep!.CODEC_NAME, rep!.MOS, rep!.MIN_MOS, rep!.RFACTOR, rep!.MOS_INTERVALS]).toEqual([codec(row.ssrc), 0, 0, 0, 0]);
       else expect(rep!.MOS_INTERVALS).toBeGreaterThan(0);
     }
