@@ -74,9 +74,14 @@ const withVideo = (ip: string, port: number): SdpSpec => ({
   ip,
   media: [{ port, formats: [8] }, { kind: 'video', port: port + VIDEO_PORT, formats: [96], rtpmap: [[96, 'VP8/90000']] }],
 });
-/** VP8 at 30 fps, one packet a frame, from `from` to `to`, `frames` frames from `start`. */
-function video(t: CaptureTimeline, start: number, from: { ip: string; port: number }, to: { ip: string; port: number }, ssrc: number, frames: number): void {
-  for (let f = 0; f < frames; f++) t.add(start + f * 33, udpFrame(from.ip, from.port + VIDEO_PORT, to.ip, to.port + VIDEO_PORT, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc, marker: true, payload: new Uint8Array(900) })));
+/** Audio and video BUNDLEd on one port. */
+const bundled = (ip: string, port: number): SdpSpec => ({
+  ip,
+  media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
+});
+/** VP8 at 30 fps, one packet a frame, from `from` to `to` (`portOffset` above their ports), `frames` frames from `start`. */
+function video(t: CaptureTimeline, start: number, from: { ip: string; port: number }, to: { ip: string; port: number }, ssrc: number, frames: number, portOffset = VIDEO_PORT): void {
+  for (let f = 0; f < frames; f++) t.add(start + f * 33, udpFrame(from.ip, from.port + portOffset, to.ip, to.port + portOffset, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc, marker: true, payload: new Uint8Array(900) })));
 }
 
 const ab = (r: E2eReport) => r.SRC_IP === A.ip && r.DST_IP === B.ip;
@@ -122,14 +127,10 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   });
 
   it('BUNDLE: audio that stops while the video on its 5-tuple goes on is a silence (the video did not replace it)', async () => {
-    const bundled = (ip: string, port: number): SdpSpec => ({
-      ip,
-      media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
-    });
     const reports = await replayCall('bundle-silence', 20_000, (t, s) => {
       // A to B: audio for 6 s, then none; video from 40 ms on to the end. B to A: audio throughout.
       t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 300 });
-      for (let f = 0; f < 590; f++) t.add(s + 40 + f * 33, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc: 0x71de0a, marker: true, payload: new Uint8Array(900) })));
+      video(t, s + 40, A, B, 0x71de0a, 590, 0);
       t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
     }, bundled(B.ip, B.port), false, bundled(A.ip, A.port));
     const silence = alerts(reports, 'silence');
@@ -161,15 +162,11 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     });
 
     it('BUNDLE: video on the audio 5-tuple that stops while the audio goes on raises no silence ALERT', async () => {
-      const bundled = (ip: string, port: number): SdpSpec => ({
-        ip,
-        media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
-      });
       const reports = await replayCall('bundle-video-paused', 20_000, (t, s) => {
         t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 980 });
         t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
         // A to B: video 4 s on the audio's 5-tuple, then none.
-        for (let f = 0; f < 120; f++) t.add(s + 40 + f * 33, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc: 0x71de0a, marker: true, payload: new Uint8Array(900) })));
+        video(t, s + 40, A, B, 0x71de0a, 120, 0);
       }, bundled(B.ip, B.port), false, bundled(A.ip, A.port));
       expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
       expect(reports.filter((r) => r.TYPE === 'HANGUP')).toHaveLength(3);
