@@ -1,6 +1,6 @@
 import { carriesAudio, formatIpWords } from '../sip/index.js';
 import type { CallTracker, MediaBinding } from '../sip/index.js';
-import { isRetransmissionEncoding } from '../rtp/index.js';
+import { isRepairEncoding } from '../rtp/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, SILENCE_RULE, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
@@ -133,16 +133,17 @@ export class MediaFaultMonitor implements CallFaultEvents {
   }
 
   /**
-   * The stream belongs to an answered call whose latest SDP has its media flowing both ways (not on hold),
-   * and is not a retransmission stream (RFC 4588: it sends only when packets are lost).
+   * The stream is audio of an answered call whose latest SDP has its media flowing both ways (not on hold).
+   * Only audio is due without a break: video stops by design when a camera is turned off or muted, and
+   * a repair stream (RTX, FEC) sends only when packets are lost or the sender asks for protection.
    */
   private mediaDue(slot: number): boolean {
-    const b = this.bindingOf(slot);
-    return b !== null && b.direction === 'sendrecv' && !b.onHold && !this.retransmission(slot) && this.p.calls.callAnswered(b.callIndex);
+    const b = this.audioBindingOf(slot);
+    return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
   }
 
-  private retransmission(slot: number): boolean {
-    return isRetransmissionEncoding(this.p.ctx.codecName[slot]);
+  private repair(slot: number): boolean {
+    return isRepairEncoding(this.p.ctx.codecName[slot]);
   }
 
   private bindingOf(slot: number): MediaBinding | null {
@@ -151,12 +152,12 @@ export class MediaFaultMonitor implements CallFaultEvents {
   }
 
   /**
-   * The binding of an audio stream (not video bundled on an audio port, nor retransmissions of the audio),
+   * The binding of an audio stream (not video bundled on an audio port, nor repair streams of the audio: RTX, FEC),
    * else null: the call faults watch audio.
    */
   private audioBindingOf(slot: number): MediaBinding | null {
     const b = this.bindingOf(slot);
-    return b !== null && carriesAudio(b, this.p.engine.payloadType(slot)) && !this.retransmission(slot) ? b : null;
+    return b !== null && carriesAudio(b, this.p.engine.payloadType(slot)) && !this.repair(slot) ? b : null;
   }
 
   private snapshot(slot: number): StreamSnapshot {

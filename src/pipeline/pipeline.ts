@@ -342,7 +342,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private handleQueued(q: SipBacklog): void {
     const pkt = this.sipPkt;
     this.pktMs = q.shift(pkt);
-    if (q.shiftedMedia) this.rtpPacket(pkt, q.bytes);
+    if (q.shiftedMedia) this.queuedRtp(pkt, q.bytes);
     else if (this.calls.onPacket(pkt, this.pktMs) && pkt.ipProto !== 17) this.counts.sip++;
   }
 
@@ -445,10 +445,26 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     if (!isRtpCandidate(b, off, len)) {
-      if (!this.signalledReservedRtp(pkt, buf)) this.counts.otherUdp++;
+      this.reservedRtpCandidate(pkt, buf);
       return;
     }
     this.rtpCandidate(pkt, buf);
+  }
+
+  /**
+   * UDP the RTP screen refused, maybe RTP of payload type 72..95: queued behind waiting SIP as other RTP is
+   * (live capture: the SDP that maps it may be waiting), else measured now if an SDP maps it.
+   */
+  private reservedRtpCandidate(pkt: DecodedPacket, buf: Uint8Array): void {
+    const q = this.sipBacklog;
+    if (q !== null && q.length > 0 && reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength) !== 0 && this.holdBehindSip(q, pkt, buf)) return;
+    if (!this.signalledReservedRtp(pkt, buf)) this.counts.otherUdp++;
+  }
+
+  /** A media entry of the SIP backlog, its turn come: RTP that passed the screen, or of payload type 72..95. */
+  private queuedRtp(pkt: DecodedPacket, buf: Uint8Array): void {
+    if (isRtpCandidate(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) this.rtpPacket(pkt, buf);
+    else if (!this.signalledReservedRtp(pkt, buf)) this.counts.otherUdp++;
   }
 
   /**
@@ -520,7 +536,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     this.pktMs = q.shift(this.sipPkt);
-    if (q.shiftedMedia) this.rtpPacket(this.sipPkt, q.bytes);
+    if (q.shiftedMedia) this.queuedRtp(this.sipPkt, q.bytes);
     else {
       this.counts.sipBacklogDropped++;
       this.events.sipDropped?.();

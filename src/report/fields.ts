@@ -60,7 +60,7 @@ export const REPORT_FIELDS = [
   { key: 'PACKET_LOSS', group: 'rtpagent', doc: 'packets lost: expected less the distinct packets received (a duplicate does not cancel a loss; never negative)', variable: 'lost', read: lostOf },
   { key: 'SEQ', group: 'rtpagent', doc: "sequence errors as Wireshark counts them (+1 per gap, late or duplicate packet)", variable: 'seq_errors', read: (m) => m.snap.interval.seqErrors },
   { key: 'OUT_ORDER', group: 'rtpagent', doc: 'packets that arrived late (out of order)', variable: 'out_of_order', read: (m) => m.snap.interval.outOfOrder },
-  { key: 'SSRC_CHG', group: 'rtpagent', doc: "SSRC changes on the stream's 5-tuple up to it: a new SSRC that took it over (an SSRC that runs beside another, BUNDLE or RTX, is none)", variable: 'ssrc_changes', read: (m) => m.snap.ssrcChanges },
+  { key: 'SSRC_CHG', group: 'rtpagent', doc: "SSRC changes on the stream's 5-tuple up to it: a new SSRC that took it over (an SSRC that runs beside another, BUNDLE, RTX or FEC, is none)", variable: 'ssrc_changes', read: (m) => m.snap.ssrcChanges },
   { key: 'TL_BYTE', group: 'rtpagent', doc: 'RTP bytes received' },
   { key: 'DELTA', group: 'rtpagent', doc: 'mean inter-arrival time, ms', variable: 'delta_ms', read: (m) => m.snap.interval.meanDeltaMs },
   { key: 'MAX_DELTA', group: 'rtpagent', doc: 'largest inter-arrival time, ms', variable: 'max_delta_ms', read: (m) => m.snap.interval.maxDeltaMs },

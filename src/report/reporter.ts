@@ -1,5 +1,5 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
-import { isRetransmissionEncoding } from '../rtp/index.js';
+import { isRepairEncoding } from '../rtp/index.js';
 import { CodecTable } from '../qos/codecs.js';
 import { DEFAULT_DELAY_ASSUMPTIONS, emptyDelayEstimate, estimateOneWayDelay, estimatePathDelay, withBufferDelay } from '../qos/delay.js';
 import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
@@ -97,12 +97,12 @@ export class QosReporter {
 
   /**
    * Scores the interval that just ended (if anything was expected) and returns the report context. A
-   * retransmission stream (RFC 4588) is never scored: its MOS fields stay 0, MOS_INTERVALS 0.
+   * repair stream (RTX, FEC) is never scored: its MOS fields stay 0, MOS_INTERVALS 0.
    */
   private score(snap: StreamSnapshot, input: StreamReportInput): ReportContext {
     const jb = snap.jitterBuffers && snap.jb ? snap.jb.interval : null;
     const d = this.delayOf(input, jb);
-    if (!isRetransmissionEncoding(input.codecName)) this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d, jb);
+    if (!isRepairEncoding(input.codecName)) this.qos.assessInterval(snap.slot, snap.interval, this.codecs.resolve(input.codecName, snap.payloadType), d, jb);
     return this.context(snap, input, d);
   }
 
@@ -210,11 +210,11 @@ export class QosReporter {
 
   /**
    * The adaptive rules on the interval just scored: bit i set when rule i started firing. None fires for
-   * a retransmission stream: its numbers say nothing of the media's quality.
+   * a repair stream (RTX, FEC): its numbers say nothing of the media's quality.
    */
   private evaluateRules(snap: StreamSnapshot, input: StreamReportInput, nowMs: number): number {
     const sched = this.scheduler;
-    if (isRetransmissionEncoding(input.codecName)) return sched.evaluateNone(snap.slot, nowMs);
+    if (isRepairEncoding(input.codecName)) return sched.evaluateNone(snap.slot, nowMs);
     // The rules' variables are only read when there are rules.
     return sched.evaluate(snap.slot, sched.rules.length > 0 ? this.metrics.fill(snap, this.qos, this) : this.metrics, nowMs);
   }

@@ -181,7 +181,7 @@ export class ReportScheduler {
     return this.fire(slot, mask, nowMs);
   }
 
-  /** evaluate() for a stream the rules do not judge (a retransmission stream): no rule fires. */
+  /** evaluate() for a stream the rules do not judge (a repair stream: RTX, FEC): no rule fires. */
   evaluateNone(slot: number, nowMs: number): number {
     return this.fire(slot, 0, nowMs);
   }

@@ -386,6 +386,8 @@ export class RtpEngine {
     const sc = this.succession;
     const p = sc.undecided(slot);
     if (p < 0) return;
+    // The stream it followed first: its own count is the base of this one's.
+    this.settleSuccession(p, false);
     const shared = sc.settle(slot, this.f, ending);
     if (shared === null) return;
     this.countSsrcChange(slot, p, !shared);

@@ -40,11 +40,16 @@ export function staticPayloadKind(pt: number): PayloadKind {
 }
 
 /**
- * True for a retransmission format (RFC 4588 `rtx`): its stream carries copies of another stream's lost
- * packets, sent in bursts when loss happens, so nothing about it tells the quality of the media.
+ * Repair formats, sent under their own SSRC beside the stream they repair: retransmission (RFC 4588 `rtx`:
+ * copies of lost packets, in bursts when loss happens) and FEC (RFC 8627 `flexfec`, WebRTC's `flexfec-03`;
+ * RFC 5109 `ulpfec`, RFC 3009 `parityfec`: parity over media packets, at the rate the sender's protection
+ * level asks, off when the network is clean). Nothing about such a stream tells the quality of the media.
+ * RED (RFC 2198 `red`) is not one: it carries the media itself.
  */
-export function isRetransmissionEncoding(name: string | null | undefined): boolean {
-  return name != null && name.toLowerCase() === 'rtx';
+export function isRepairEncoding(name: string | null | undefined): boolean {
+  if (name == null) return false;
+  const n = name.toLowerCase();
+  return n === 'rtx' || n === 'ulpfec' || n === 'parityfec' || n === 'flexfec' || n.startsWith('flexfec-');
 }
 
 /** Encoding names (SDP a=rtpmap) mapped to kinds; used by integrators implementing resolvePayloadKind. */

@@ -331,9 +331,10 @@ export class CallTracker {
   }
 
   /**
-   * True when the call's current SDP exempts it from one-way and no-media alerts: it makes its media flow
-   * one way or not at all by intent (an m-line on hold: sendonly, inactive, c=0.0.0.0; or recvonly), or
-   * binds no audio the probe measures (MSRP or T.38 only, RTP over TCP, or no SDP seen): no RTP is due.
+   * True when the call's current SDP exempts it from one-way and no-media alerts, which watch its audio:
+   * it makes its audio flow one way or not at all by intent (an audio m-line on hold: sendonly, inactive,
+   * c=0.0.0.0; or recvonly), or binds no audio the probe measures (MSRP or T.38 only, RTP over TCP, or no
+   * SDP seen): no RTP is due. Video one way by intent (a side without a camera) exempts nothing.
    */
   mediaFaultsExemptBySdp(callIndex: number): boolean {
     const c = this.call(callIndex);
@@ -341,9 +342,9 @@ export class CallTracker {
     let audio = false;
     for (let i = 0; i < c.bindings.length; i++) {
       const b = this.table.get(c.bindings[i]);
-      if (b === null) continue;
+      if (b === null || b.kind !== 'audio') continue;
       if (b.onHold || b.direction !== 'sendrecv') return true;
-      if (b.kind === 'audio') audio = true;
+      audio = true;
     }
     return !audio;
   }

@@ -34,15 +34,19 @@ export interface FixturePacket {
 export const FIX = { src: '10.1.0.1', srcPort: 40000, dst: '10.1.0.2', dstPort: 50000, ssrc: 0x5eed0001 };
 const T0_NS = 1_760_000_000_000_000_000n;
 
-export function fixturePcap(packets: FixturePacket[]): Buffer {
-  const records: PcapRecord[] = packets.map((p) => {
+/** The fixture's packets as capture records (Ethernet frames with their capture times). */
+export function fixtureRecords(packets: FixturePacket[]): PcapRecord[] {
+  return packets.map((p) => {
     const body = p.raw ?? rtp({ pt: p.pt ?? 8, seq: p.seq & 0xffff, ts: p.ts >>> 0, ssrc: p.ssrc ?? FIX.ssrc, marker: p.marker, payload: p.payload });
     return {
       tsNs: T0_NS + BigInt(Math.round(p.ms * 1000)) * 1000n,
       data: udpFrame(p.src ?? FIX.src, p.srcPort ?? FIX.srcPort, p.dst ?? FIX.dst, p.dstPort ?? FIX.dstPort, body),
     };
   });
-  return classicPcap(records, { nanoseconds: true });
+}
+
+export function fixturePcap(packets: FixturePacket[]): Buffer {
+  return classicPcap(fixtureRecords(packets), { nanoseconds: true });
 }
 
 export interface FixtureRun {

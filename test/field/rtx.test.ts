@@ -3,18 +3,11 @@
  * BUNDLE port: packets the receiver asked again for, each a copy of a lost original under the RTX stream's
  * own SSRC and sequence numbers, sent in bursts when loss happens.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
-import { finals, replayReports, reportKey } from '../e2e/helpers.js';
-import { streamKey } from '../rtp/helpers.js';
-import { fieldConfig, fieldMismatches } from './helpers.js';
-import { FIX, fixturePcap, jitterOf, tsharkStreams, type FixturePacket } from './fixtures.js';
+import { sdpBody } from '../../src/gen/index.js';
+import { jitterOf, type FixturePacket } from './fixtures.js';
+import { A, B, checkRepairCall, sdpCall } from './repair-streams.js';
 
-const A = { ip: FIX.src, port: FIX.srcPort };
-const B = { ip: FIX.dst, port: FIX.dstPort };
 const RTX_PT = 97;
 
 const sdp = (ip: string, port: number) =>
@@ -53,52 +46,20 @@ function media(from: typeof A, to: typeof A, ssrcs: { audio: number; video: numb
   return out;
 }
 
-function rtxCall(): { packets: FixturePacket[]; callId: string } {
-  const sip = { callId: 'rtx-call@example.com', fromTag: 'a1', cseq: 1 };
-  const packets: FixturePacket[] = [
-    { ms: -200, seq: 0, ts: 0, srcPort: 5060, dstPort: 5060, raw: text(sipRequest('INVITE', `sip:bob@${B.ip}`, { ...sip, body: sdp(A.ip, A.port) })) },
-    { ms: -100, seq: 0, ts: 0, src: B.ip, srcPort: 5060, dst: A.ip, dstPort: 5060, raw: text(sipResponse(200, { ...sip, toTag: 'b2', cseqMethod: 'INVITE', body: sdp(B.ip, B.port) })) },
-    ...[
-      ...media(A, B, { audio: 0xa0001, video: 0xb0001, rtx: 0xc0001 }, [30, 31, 250, 251, 252, 560], 1),
-      ...media(B, A, { audio: 0xa0002, video: 0xb0002, rtx: 0xc0002 }, [], 2),
-    ].sort((x, y) => x.ms - y.ms),
-  ];
-  return { packets, callId: sip.callId };
-}
+const callId = 'rtx-call@example.com';
+const packets = sdpCall(callId, sdp, [
+  ...media(A, B, { audio: 0xa0001, video: 0xb0001, rtx: 0xc0001 }, [30, 31, 250, 251, 252, 560], 1),
+  ...media(B, A, { audio: 0xa0002, video: 0xb0002, rtx: 0xc0002 }, [], 2),
+]);
 
 describe('RTX (RFC 4588) streams', () => {
   it('are reported with their numbers as tshark, never scored or alerted on; the call and its other streams as without them', async () => {
-    const { packets, callId } = rtxCall();
-    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-rtx-'));
-    try {
-      const file = join(dir, 'rtx.pcap');
-      writeFileSync(file, fixturePcap(packets));
-      const rows = tsharkStreams(file);
-      expect(rows.length).toBe(5);
-      // A rule that any scored stream fires: a retransmission stream, not scored, must not.
-      const reports = await replayReports(file, fieldConfig((c) => (c.reports.rules = [{ name: 'any-mos', when: 'mos < 5', intervalS: 5 }])));
-      const byKey = new Map(finals(reports).map((r) => [reportKey(r), r]));
-      const rtx = (ssrc: number) => ssrc >>> 16 === 0xc;
-      for (const row of rows) {
-        const rep = byKey.get(streamKey(row.src, row.srcPort, row.dst, row.dstPort, row.ssrc));
-        expect(rep, `a report for SSRC ${row.ssrc.toString(16)}`).toBeDefined();
-        expect(fieldMismatches(rep!, row)).toEqual([]);
-        expect(rep!.CORRELATION_ID).toBe(callId);
-        if (rtx(row.ssrc)) {
-          // tshark: the 18 retransmissions, the RTX stream's own sequence unbroken.
-          expect([row.packets, row.lost]).toEqual([18, 0]);
-          expect([rep!.CODEC_NAME, rep!.MOS, rep!.MIN_MOS, rep!.RFACTOR, rep!.MOS_INTERVALS]).toEqual(['rtx', 0, 0, 0, 0]);
-        } else {
-          expect(rep!.MOS_INTERVALS).toBeGreaterThan(0);
-        }
-      }
-      const alerts = reports.filter((r) => r.TYPE === 'ALERT');
-      expect(alerts.length).toBeGreaterThan(0);
-      // Every scored stream fires any-mos; the RTX streams nothing (silence neither: they send in bursts).
-      expect(alerts.filter((r) => rtx(r.SSRC >>> 0)).map((r) => r.ALERT_RULE)).toEqual([]);
-      expect(new Set(alerts.map((r) => `${r.ALERT_RULE} ${(r.SSRC >>> 0).toString(16)}`))).toEqual(new Set(['any-mos a0001', 'any-mos b0001', 'any-mos a0002', 'any-mos b0002']));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const rtx = (ssrc: number) => ssrc >>> 16 === 0xc;
+    const { rows, alerts } = await checkRepairCall(packets, callId, rtx, () => 'rtx');
+    expect(rows.length).toBe(5);
+    // tshark: the 18 retransmissions, the RTX stream's own sequence unbroken.
+    expect(rows.filter((r) => rtx(r.ssrc)).map((r) => [r.packets, r.lost])).toEqual([[18, 0]]);
+    // Every scored stream fires any-mos; the RTX streams nothing (silence neither: they send in bursts).
+    expect(new Set(alerts.map((r) => `${r.ALERT_RULE} ${(r.SSRC >>> 0).toString(16)}`))).toEqual(new Set(['any-mos a0001', 'any-mos b0001', 'any-mos a0002', 'any-mos b0002']));
   });
 });

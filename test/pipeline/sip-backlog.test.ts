@@ -10,7 +10,8 @@ import { rtp, sdpBody, sipRequest, sipResponse, tcpFrame, text, udpFrame as udpF
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline, ReportSink } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
-import { scenarioBatch } from './batches.js';
+import { recordsBatch, scenarioBatch } from './batches.js';
+import { fixtureRecords, g711, sdpSetup } from '../field/fixtures.js';
 
 /** The packets of `b` in batches of `n` (the live capture hands out what the ring holds). */
 function split(b: PacketBatch, n: number): PacketBatch[] {
@@ -88,6 +89,23 @@ describe('SIP backlog (live capture)', () => {
       expect(deferred.counts.rtpHeldBehindSip).toBeGreaterThan(0);
       expect(deferred.counts.rtpMadeRoom).toBe(0);
       expect(deferred.counts.rtpHeldDropped).toBe(0);
+      expect(deferred.finals).toEqual(inline.finals);
+    }
+  });
+
+  it('RTP of payload type 72..95 that an SDP among the waiting SIP maps waits behind it: the reports of inline SIP', async () => {
+    // INVITE and 200 OK mapping PT 77 (no rtcp-mux), then 300 packets of it, 10 of them in the 200 OK's
+    // batch; every 50th from the 6th with the marker bit (second byte 205, an RTCP packet type).
+    const media = g711(300, { pt: 77, ms0: -90 }).map((p, i) => ({ ...p, marker: i % 50 === 5 }));
+    const records = fixtureRecords([...sdpSetup(77, 'PCMA/8000'), ...media]);
+    const batches = [recordsBatch(records.slice(0, 12)), ...split(recordsBatch(records.slice(12)), 32)];
+    for (const heuristic of [true, false]) {
+      const inline = await runBatches(batches, undefined, { heuristic });
+      expect(inline.rtp).toBe(300);
+      const deferred = await runBatches(batches, { sliceMs: 0 }, { heuristic });
+      expect(deferred.counts.sipDeferred).toBe(2);
+      expect([deferred.rtp, deferred.counts.otherUdp]).toEqual([300, inline.counts.otherUdp]);
+      expect(deferred.counts.rtpHeldBehindSip).toBe(10);
       expect(deferred.finals).toEqual(inline.finals);
     }
   });

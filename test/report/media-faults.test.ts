@@ -68,6 +68,22 @@ async function replayCall(name: string, byeAt: number, media: (t: CaptureTimelin
   return replayReports(file, e2eConfig());
 }
 
+/** Video on its own m=video line, VIDEO_PORT above the audio's port. */
+const VIDEO_PORT = 2;
+const withVideo = (ip: string, port: number): SdpSpec => ({
+  ip,
+  media: [{ port, formats: [8] }, { kind: 'video', port: port + VIDEO_PORT, formats: [96], rtpmap: [[96, 'VP8/90000']] }],
+});
+/** Audio and video BUNDLEd on one port. */
+const bundled = (ip: string, port: number): SdpSpec => ({
+  ip,
+  media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
+});
+/** VP8 at 30 fps, one packet a frame, from `from` to `to` (`portOffset` above their ports), `frames` frames from `start`. */
+function video(t: CaptureTimeline, start: number, from: { ip: string; port: number }, to: { ip: string; port: number }, ssrc: number, frames: number, portOffset = VIDEO_PORT): void {
+  for (let f = 0; f < frames; f++) t.add(start + f * 33, udpFrame(from.ip, from.port + portOffset, to.ip, to.port + portOffset, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc, marker: true, payload: new Uint8Array(900) })));
+}
+
 const ab = (r: E2eReport) => r.SRC_IP === A.ip && r.DST_IP === B.ip;
 const ba = (r: E2eReport) => r.SRC_IP === B.ip && r.DST_IP === A.ip;
 const alerts = (reports: E2eReport[], rule: string) => reports.filter((r) => r.ALERT_RULE === rule);
@@ -111,19 +127,78 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
   });
 
   it('BUNDLE: audio that stops while the video on its 5-tuple goes on is a silence (the video did not replace it)', async () => {
-    const bundled = (ip: string, port: number): SdpSpec => ({
-      ip,
-      media: [{ port, formats: [8], rtcpMux: true }, { kind: 'video', port, formats: [96], rtpmap: [[96, 'VP8/90000']], rtcpMux: true }],
-    });
     const reports = await replayCall('bundle-silence', 20_000, (t, s) => {
       // A to B: audio for 6 s, then none; video from 40 ms on to the end. B to A: audio throughout.
       t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 300 });
-      for (let f = 0; f < 590; f++) t.add(s + 40 + f * 33, udpFrame(A.ip, A.port, B.ip, B.port, rtp({ pt: 96, seq: 500 + f, ts: f * 3000, ssrc: 0x71de0a, marker: true, payload: new Uint8Array(900) })));
+      video(t, s + 40, A, B, 0x71de0a, 590, 0);
       t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
     }, bundled(B.ip, B.port), false, bundled(A.ip, A.port));
     const silence = alerts(reports, 'silence');
     expect(silence.map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)}`)).toEqual([`ALERT ${A.ssrc.toString(16)}`, `CLEARED ${A.ssrc.toString(16)}`]);
     expect(reports.filter((r) => r.TYPE === 'HANGUP').map((r) => r.SSRC_CHG)).toEqual([0, 0, 0]);
+  });
+
+  describe('video on its own m=video line (a camera turned off, video muted): faults are about audio', () => {
+    const videoCall = (name: string, media: (t: CaptureTimeline, s: number) => void) => replayCall(name, 20_000, (t, s) => {
+      // Audio both ways for the whole call.
+      t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 980 });
+      t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
+      media(t, s);
+    }, withVideo(B.ip, B.port), false, withVideo(A.ip, A.port));
+
+    it('video that stops for 10 s while the audio goes on raises no silence ALERT; the pause still counts as a silence of the video stream', async () => {
+      const reports = await videoCall('video-paused', (t, s) => {
+        // A to B: video 4 s, off 10 s, on again; B to A: video throughout.
+        video(t, s + 10, A, B, 0x71de0a, 120);
+        video(t, s + 14_010, A, B, 0x71de0a, 140);
+        video(t, s + 12, B, A, 0x71de0b, 580);
+      });
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+      const ends = reports.filter((r) => r.TYPE === 'HANGUP');
+      expect(ends).toHaveLength(4);
+      const paused = ends.find((r) => (r.SSRC >>> 0) === 0x71de0a)!;
+      expect(paused).toMatchObject({ SILENCES: 1 });
+      expect(paused.SILENCE_MS as number).toBeGreaterThan(9000);
+    });
+
+    it('BUNDLE: video on the audio 5-tuple that stops while the audio goes on raises no silence ALERT', async () => {
+      const reports = await replayCall('bundle-video-paused', 20_000, (t, s) => {
+        t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 980 });
+        t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 980 });
+        // A to B: video 4 s on the audio's 5-tuple, then none.
+        video(t, s + 40, A, B, 0x71de0a, 120, 0);
+      }, bundled(B.ip, B.port), false, bundled(A.ip, A.port));
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+      expect(reports.filter((r) => r.TYPE === 'HANGUP')).toHaveLength(3);
+    });
+
+    it('video one way only (the other side sends none) raises no one-way-rtp while audio flows both ways', async () => {
+      const reports = await videoCall('video-one-way', (t, s) => video(t, s + 10, A, B, 0x71de0a, 580));
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+      expect(reports.filter((r) => r.TYPE === 'HANGUP').map((r) => r.ONE_WAY_RTP)).toEqual([0, 0, 0]);
+    });
+
+    it('video one way by its SDP (a side without a camera answers recvonly) leaves the audio checked: audio one way is one-way-rtp', async () => {
+      const oneWayVideo = (ip: string, port: number, direction: SdpSpec['direction']): SdpSpec => ({
+        ip,
+        media: [{ port, formats: [8] }, { kind: 'video', port: port + VIDEO_PORT, formats: [96], rtpmap: [[96, 'VP8/90000']], direction }],
+      });
+      const reports = await replayCall('video-recvonly', 12_000, (t, s) => {
+        t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 550 });
+        video(t, s + 10, A, B, 0x71de0a, 330);
+      }, oneWayVideo(B.ip, B.port, 'recvonly'), false, oneWayVideo(A.ip, A.port, 'sendonly'));
+      expect(alerts(reports, 'one-way-rtp').map((r) => `${r.TYPE} ${(r.SSRC >>> 0).toString(16)} ${r.CLEAR_REASON ?? ''}`)).toEqual([`ALERT ${A.ssrc.toString(16)} `, `CLEARED ${A.ssrc.toString(16)} stream-ended`]);
+    });
+
+    it('video both ways and no audio is no media of the call: no-media ALERT', async () => {
+      const reports = await replayCall('video-no-audio', 12_000, (t, s) => {
+        video(t, s + 10, A, B, 0x71de0a, 300);
+        video(t, s + 12, B, A, 0x71de0b, 300);
+      }, withVideo(B.ip, B.port), false, withVideo(A.ip, A.port));
+      expect(alerts(reports, 'no-media').map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+      expect(alerts(reports, 'one-way-rtp')).toEqual([]);
+      expect(alerts(reports, 'silence')).toEqual([]);
+    });
   });
 
   it('a call on hold (sendonly answer) is exempt from one-way alerts', async () => {
@@ -490,7 +565,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
 });
 
 describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing nor of a stream no SIP describes', () => {
+  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing, of a stream no SIP describes nor of video', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 25_000);
     // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
@@ -528,8 +603,21 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     ringing.ack(T0 + 10_010, ri);
     t.rtp(T0 + 10_100, H.ip, H.port, G.ip, G.port, { ssrc: 0x77, seq: hg.seq, ts: hg.ts + 400 * 160, count: 200 });
     ringing.bye(T0 + 14_500);
+    // Call 4 (J, K): audio both ways; J -> K video 3 s, off 8 s, on again; BYE at +15 s.
+    const J = { ip: '10.1.0.13', port: 44000 };
+    const K = { ip: '10.2.0.23', port: 54000 };
+    const vc = new DialogWriter(t, 'video@gen', J.ip, K.ip);
+    const vi = vc.invite(T0, withVideo(J.ip, J.port));
+    vc.respond(T0 + 50, 200, vi, withVideo(K.ip, K.port));
+    vc.ack(T0 + 60, vi);
+    t.rtp(T0 + 100, J.ip, J.port, K.ip, K.port, { ssrc: 0x88, seq: 1, ts: 0, count: 740 });
+    t.rtp(T0 + 105, K.ip, K.port, J.ip, J.port, { ssrc: 0x99, seq: 1, ts: 0, count: 740 });
+    video(t, T0 + 110, J, K, 0x71de0c, 90);
+    video(t, T0 + 11_110, J, K, 0x71de0c, 100);
+    vc.bye(T0 + 15_000);
     const { fromWorker } = inWorkerMode(t);
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
+    expect(fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && (r.SSRC >>> 0) === 0x71de0c)).toMatchObject({ SILENCES: 1 });
     // The pauses that were not paged still count as silences of their streams.
     const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
     expect(end(C.ip)).toMatchObject({ SILENCES: 1 });
