@@ -67,6 +67,33 @@ export async function startStreamSink(opts: { port?: number; tls?: { cert: strin
 }
 
 /** A port that was free a moment ago (bound then released). */
+/**
+ * A UDP port no socket holds now (freePort is free for TCP only: the suite's other processes hold UDP
+ * ports of the same numbers, a sink on one would take datagrams meant for nobody).
+ */
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** A port free for both UDP and TCP now (a SIP server listens on both). */
+export async function freeUdpTcpPort(): Promise<number> {
+  for (;;) {
+    const p = await freeUdpPort();
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(p, '127.0.0.1', () => r(true));
+    });
+    if (!ok) continue;
+    await new Promise<void>((r) => s.close(() => r()));
+    return p;
+  }
+}
+
 export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
