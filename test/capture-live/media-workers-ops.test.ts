@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { PY_SIP, canNetns, sh, startProbe, vethNamespaces } from './media-workers-helpers.js';
 import { until } from '../wait.js';
+import { testFanoutGroup } from './helpers.js';
 import { fanoutGroupInUse, pickAutoFanoutGroup, preferredAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -335,7 +336,7 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
   });
 
   it('an explicit capture.fanout_group held by another program with other settings: exit 3, the message says why', async () => {
-    const group = 1000 + (process.pid % 50000);
+    const group = await testFanoutGroup();
     const release = await holdGroup('lo', group, FANOUT_LB);
     try {
       const r = spawnSync(process.execPath, [cli, 'run', '-i', 'lo', '--no-hep', '--metrics-port', '0', '--set', 'capture.workers=2', '--set', `capture.fanout_group=${group}`, '--log-format', 'json'], { encoding: 'utf8', timeout: 15_000 });
