@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { PY_SIP, canNetns, sh, startProbe, vethNamespaces } from './media-workers-helpers.js';
 import { until } from '../wait.js';
+import { takePorts } from '../port-blocks.js';
 import { testFanoutGroup } from './helpers.js';
 import { fanoutGroupInUse, pickAutoFanoutGroup, preferredAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 
@@ -100,9 +101,9 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   let log: () => string = () => '';
   let metricsPort = 0;
   const tag = String(process.pid);
-  // Away from the other live suites' ports (media-workers.test.ts: 40000-46464, helpers.testPort: 46000-50000).
-  const base = 52000 + (process.pid % 100) * 80;
-  const sipPort = base + 4 * CALLS;
+  // Ports of this test only, above the ephemeral range (see beforeAll).
+  let base = 0;
+  let sipPort = 0;
   const cfg = () => join(dir, 'probe.yaml');
   const reports: { atMs: number; to: Socket; p: Record<string, unknown> }[] = [];
   const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -128,6 +129,8 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   };
 
   beforeAll(async () => {
+    base = await takePorts(4 * CALLS + 2);
+    sipPort = base + 4 * CALLS;
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-wops-'));
     hepA = await receiver();
     hepB = await receiver();
@@ -297,7 +300,7 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
   });
 
   it("the automatic id of `rtpprobe run` avoids a group another process holds with identical settings: every packet is the probe's", async () => {
-    const flowPort = 58100 + (process.pid % 200) * 2;
+    const flowPort = await takePorts(1);
     // sh execs node, so the probe's process id (and its preferred automatic id) is known before it starts.
     const probe = spawn('sh', ['-c', 'read go; exec "$0" "$@"', process.execPath, cli, 'run', '-i', 'lo', '-f', `udp and port ${flowPort}`, '--no-hep', '--set', 'capture.workers=2', '--log-format', 'json'], {
       cwd: root,
