@@ -2,10 +2,9 @@
  * Ports and PACKET_FANOUT group ids that no other test process uses meanwhile (the suite's other file
  * running beside, another checkout's suite on the same host).
  *
- * Every test process that needs them claims one block of BLOCK_SIZE UDP ports in 61000-65535, above
- * Linux's ephemeral range (32768-60999, where any socket's source port may land), by holding the block's
- * first port as a TCP listener on 127.0.0.1 as long as the process runs. TCP and UDP ports are apart, so the
- * block's UDP ports stay free for the test. All blocks lie on one grid, so two claims never overlap. The
+ * Every test process that needs them claims one block of BLOCK_SIZE ports in 61000-65535, above Linux's
+ * ephemeral range (32768-60999, where any socket's source port may land), by holding the block's first port
+ * as a TCP listener on 127.0.0.1 as long as the process runs; the tests use the block's other ports, UDP or TCP. All blocks lie on one grid, so two claims never overlap. The
  * block's index also names fanout group ids of the process's own (`fanoutGroupOfBlock`), below the ids the
  * probe picks automatically (AUTO_FANOUT_GROUPS), so a test's group never meets another test's group or a probe's.
  */
@@ -14,7 +13,7 @@ import { AUTO_FANOUT_GROUPS } from '../src/ops/config.js';
 
 const FIRST_PORT = 61000;
 const END_PORT = 65536;
-/** Ports per block: the largest user takes 4 per call for 16 calls, a SIP port and the probe's next port. */
+/** Ports per block: the lock, and the largest user's 4 per call for 16 calls, a SIP port and the port after it, a flow port and testPort()'s 16. */
 const BLOCK_SIZE = 96;
 const BLOCKS = Math.floor((END_PORT - FIRST_PORT) / BLOCK_SIZE);
 const GROUPS_PER_BLOCK = 4;
@@ -27,7 +26,9 @@ export const PORT_GRID = { firstPort: FIRST_PORT, endPort: END_PORT, blockSize: 
 export interface PortBlock {
   /** Which block of the grid: also names the process's fanout group ids. */
   index: number;
-  /** First of `size` consecutive ports. */
+  /** The block's first port, held by the claim's TCP listener: no test uses it. */
+  lockPort: number;
+  /** First of the `size` consecutive ports after lockPort that the process's tests use. */
   base: number;
   size: number;
 }
@@ -59,8 +60,8 @@ async function claimBlock(): Promise<PortBlock> {
   // Start at a block from the process id, so processes started together rarely try the same ones first.
   for (let i = 0; i < BLOCKS; i++) {
     const index = (process.pid + i) % BLOCKS;
-    const base = FIRST_PORT + index * BLOCK_SIZE;
-    if (await holdTcpPort(base)) return { index, base, size: BLOCK_SIZE };
+    const lockPort = FIRST_PORT + index * BLOCK_SIZE;
+    if (await holdTcpPort(lockPort)) return { index, lockPort, base: lockPort + 1, size: BLOCK_SIZE - 1 };
   }
   throw new Error(`no free block of ${BLOCK_SIZE} test ports in ${FIRST_PORT}-${END_PORT - 1}: other test processes hold all ${BLOCKS}`);
 }

@@ -11,7 +11,7 @@ export const isRoot = typeof process.getuid === 'function' && process.getuid() =
 if (!isRoot) console.warn('test/capture-live: SKIPPED, live capture needs root (CI runs as root)');
 
 /** Ports testPort() gives a test file, from the block of ports no other test process uses meanwhile. */
-const PORTS_PER_FILE = 8;
+const PORTS_PER_FILE = 16; // field/gstreamer-live.test.ts runs up to 12 times
 const firstPort = await takePorts(PORTS_PER_FILE);
 let nextPort = firstPort;
 /**
