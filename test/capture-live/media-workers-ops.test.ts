@@ -214,14 +214,14 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   it('SIGHUP adding a rule: every stream sends its ALERT and switches to the rule interval', async () => {
     writeFileSync(cfg(), config('  interval_s: 1\n  rules:\n    - { name: after-hup, when: "packets > 0", interval_s: 3 }\n'));
     const sentAt = Date.now(); // no ALERT can come before: the rule did not exist
-    const log = await hup('configuration reloaded');
-    const line = JSON.parse(log.split('\n').find((l) => l.includes('report rules and outputs reloaded'))!) as { rules: number; workers: number[] };
+    const hupLog = await hup('configuration reloaded');
+    const line = JSON.parse(hupLog.split('\n').find((l) => l.includes('report rules and outputs reloaded'))!) as { rules: number; workers: number[] };
     expect(line.rules).toBe(1);
     // The first rule loads the expression library in each thread (about half a second of CPU): on a loaded
     // host a worker can miss the confirmation window. Each worker is then named as not confirmed, and
     // applies the rule when it gets there: the ALERTs below come from the streams of both workers.
-    const late = log.split('\n').filter((l) => l.includes('reloaded report rules not confirmed')).map((l) => (JSON.parse(l) as { worker: number }).worker);
-    expect([...line.workers, ...late].sort(), log).toEqual([0, 1]);
+    const late = hupLog.split('\n').filter((l) => l.includes('reloaded report rules not confirmed')).map((l) => (JSON.parse(l) as { worker: number }).worker);
+    expect([...line.workers, ...late].sort(), hupLog).toEqual([0, 1]);
     const alerted = await until(() => latestSince(sentAt, 'ALERT').size === 2 * CALLS, 30_000);
     if (!alerted) {
       // Which streams sent no ALERT, what they sent instead, and what the probe says it sent and dropped.
