@@ -4,16 +4,20 @@
  *
  * Every test process that needs them claims one block of BLOCK_SIZE ports in 61000-65535, above Linux's
  * ephemeral range (32768-60999, where any socket's source port may land), by holding the block's first port
- * as a TCP listener on 127.0.0.1 as long as the process runs; the tests use the block's other ports, UDP or TCP. All blocks lie on one grid, so two claims never overlap. The
- * block's index also names fanout group ids of the process's own (`fanoutGroupOfBlock`), below the ids the
- * probe picks automatically (AUTO_FANOUT_GROUPS), so a test's group never meets another test's group or a probe's.
+ * as a TCP listener on 127.0.0.1 as long as the process runs; its tests use the block's other ports, UDP or
+ * TCP. All blocks lie on one grid, so two claims never overlap. The block's index also names fanout group
+ * ids of the process's own (`fanoutGroupOfBlock`), below the ids the probe picks automatically
+ * (AUTO_FANOUT_GROUPS), so a test's group never meets another test's group or a probe's.
  */
 import { createServer } from 'node:net';
 import { AUTO_FANOUT_GROUPS } from '../src/ops/config.js';
 
 const FIRST_PORT = 61000;
 const END_PORT = 65536;
-/** Ports per block: the lock, and the largest user's 4 per call for 16 calls, a SIP port and the port after it, a flow port and testPort()'s 16. */
+/**
+ * Ports per block: the lock, and for the largest user (media-workers-ops) 4 per call for 16 calls, a SIP
+ * port and the port after it, a flow port and testPort()'s 16.
+ */
 const BLOCK_SIZE = 96;
 const BLOCKS = Math.floor((END_PORT - FIRST_PORT) / BLOCK_SIZE);
 const GROUPS_PER_BLOCK = 4;
