@@ -9,7 +9,7 @@
  * ids of the process's own (`fanoutGroupOfBlock`), below the ids the probe picks automatically
  * (AUTO_FANOUT_GROUPS), so a test's group never meets another test's group or a probe's.
  */
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { AUTO_FANOUT_GROUPS } from '../src/ops/config.js';
 
 const FIRST_PORT = 61000;
@@ -65,19 +65,46 @@ async function claimBlock(): Promise<PortBlock> {
   for (let i = 0; i < BLOCKS; i++) {
     const index = (process.pid + i) % BLOCKS;
     const lockPort = FIRST_PORT + index * BLOCK_SIZE;
-    if (await holdTcpPort(lockPort)) return { index, lockPort, base: lockPort + 1, size: BLOCK_SIZE - 1 };
+    if (!(await holdTcpPort(lockPort))) continue;
+    if (await othersNear(lockPort)) {
+      releaseTcpPort(lockPort);
+      continue;
+    }
+    return { index, lockPort, base: lockPort + 1, size: BLOCK_SIZE - 1 };
   }
   throw new Error(`no free block of ${BLOCK_SIZE} test ports in ${FIRST_PORT}-${END_PORT - 1}: other test processes hold all ${BLOCKS}`);
 }
 
-/** Listens on 127.0.0.1:port until this process exits; false when another socket has it. */
+/**
+ * Whether another TCP listener sits in the block or up to a block below it: a checkout whose tests claim
+ * blocks of other sizes or offsets (their lock is their block's first port) may use ports of this block.
+ * Blocks of this grid lock ports a whole block apart, outside that span.
+ */
+async function othersNear(lockPort: number): Promise<boolean> {
+  for (let port = Math.max(FIRST_PORT, lockPort - BLOCK_SIZE + 1); port < Math.min(END_PORT, lockPort + BLOCK_SIZE); port++) {
+    if (port === lockPort) continue;
+    if (!(await holdTcpPort(port))) return true;
+    releaseTcpPort(port);
+  }
+  return false;
+}
+
+const held = new Map<number, Server>();
+
+/** Listens on 127.0.0.1:port until this process exits or releases it; false when another socket has it. */
 function holdTcpPort(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
       server.unref(); // held, but keeps no process alive
+      held.set(port, server);
       resolve(true);
     });
   });
+}
+
+function releaseTcpPort(port: number): void {
+  held.get(port)?.close();
+  held.delete(port);
 }
