@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeHep3Strict, HepStreamDeframer } from '../../src/hep/index.js';
 import { until } from '../wait.js';
+import { portBlock } from '../port-blocks.js';
 
 export const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -23,10 +24,11 @@ const senderScript = join(root, 'test/attack/sender.mjs');
 export const canRun = process.getuid?.() === 0 && existsSync(cli) && existsSync(join(root, 'dist/gen/index.js')) && existsSync('/sys/class/net/lo');
 
 /**
- * The /16 of this run, from the process id: two suites running at once on one host (CI jobs, worktrees)
- * then use different addresses and ports rather than each other's packets and SIP port.
+ * The /16 of this run, from the test process's port block (no two running test processes hold the same
+ * one): two suites running at once on one host (CI jobs, worktrees) then use different addresses and ports
+ * rather than each other's packets and SIP port.
  */
-export const NET = `127.${64 + (process.pid % 128)}`;
+export const NET = `127.${64 + (await portBlock()).index}`;
 
 export interface Report {
   callId: string;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizeCapture } from '../../src/decode/index.js';
 import { decoderUdpFlowsOfFile, sorted, tsharkUdpFlows } from '../decode/flows.js';
 import { until } from '../wait.js';
+import { takePorts } from '../port-blocks.js';
 
 /**
  * Files written by real capture tools from real traffic: tcpdump on "any" (nanosecond pcap, LINUX_SLL2,
@@ -72,7 +73,7 @@ describe('captures written by tcpdump and dumpcap', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-live-'));
 
   it('tcpdump -i any: nanosecond pcap, LINUX_SLL2, truncated by snap length', async () => {
-    const port = 39000 + Math.floor(Math.random() * 500);
+    const port = await takePorts(2); // the markers go to port + 1
     const file = join(dir, 'any.pcap');
     const { sent, markerFlow } = await captureWhileSending('tcpdump', ['-i', 'any', '-U', '-s', '200', '--time-stamp-precision=nano', '-w', file, `udp port ${port}`], file, port);
     const theirs = tsharkUdpFlows(file);
@@ -84,7 +85,7 @@ describe('captures written by tcpdump and dumpcap', () => {
   });
 
   it('dumpcap -i lo: pcapng, Ethernet', async () => {
-    const port = 39500 + Math.floor(Math.random() * 400);
+    const port = await takePorts(2); // the markers go to port + 1
     const file = join(dir, 'lo.pcapng');
     const { sent, markerFlow } = await captureWhileSending('dumpcap', ['-i', 'lo', '-w', file, '-f', `udp port ${port}`], file, port);
     const theirs = tsharkUdpFlows(file);

@@ -10,9 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { openLiveCapture, type LivePacketSource } from '../../src/capture/live/index.js';
 import type { PacketBatch } from '../../src/capture/index.js';
 import { CaptureLoop } from '../../src/pipeline/capture-loop.js';
-import { pickAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 import { waitFor } from '../wait.js';
-import { isRoot, startUdpFlows, testPort } from './helpers.js';
+import { isRoot, startUdpFlows, testFanoutGroup, testPort } from './helpers.js';
 
 const FLOWS = 16;
 
@@ -30,7 +29,8 @@ const total = (m: Map<number, number>) => [...m.values()].reduce((a, n) => a + n
 describe.skipIf(!isRoot)('a stopped capture in a PACKET_FANOUT group', () => {
   it('keeps its flows until it is closed: the member still reading gets none of them, and its counters stop at what it read', async () => {
     const port = testPort();
-    const { group } = pickAutoFanoutGroup('lo');
+    // Not an automatic id: a probe another test starts meanwhile may pick that one before this test opens it.
+    const group = await testFanoutGroup();
     const open = (): Promise<LivePacketSource> => openLiveCapture({ interface: 'lo', backend: 'pcap', filter: `udp and dst port ${port}`, fanoutGroup: group, bufferTimeoutMs: 10 });
     const log = { error: () => {}, warn: () => {}, info: () => {} };
     const seenA = new Map<number, number>();

@@ -4,24 +4,35 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LivePacketSource } from '../../src/capture/live/index.js';
-import { claimPortBlock } from '../port-blocks.js';
+import { fanoutGroupInUse } from '../../src/pipeline/workers/fanout-group.js';
+import { fanoutGroupOfBlock, portBlock, takePorts } from '../port-blocks.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot) console.warn('test/capture-live: SKIPPED, live capture needs root (CI runs as root)');
 
-/** Ports testPort() gives a test file: a block no other test process uses meanwhile. */
-const PORTS_PER_FILE = 8;
-const portBlock = await claimPortBlock(65000, 65536, PORTS_PER_FILE);
-let nextPort = portBlock;
+/** Ports testPort() gives a test file, from the block of ports no other test process uses meanwhile. */
+const PORTS_PER_FILE = 16; // field/gstreamer-live.test.ts runs up to 12 times
+const firstPort = await takePorts(PORTS_PER_FILE);
+let nextPort = firstPort;
 /**
- * A port per test file and call, above Linux's ephemeral ports (32768-60999) and media-workers.test.ts's
- * 61000-64999: tcpdump's `udp port N` reference also matches another suite's socket whose ephemeral
- * source port happens to be N (a whole-suite run once saw 110 packets for 60 sent), and a filter on it
- * another test's packets to the same port.
+ * A port per test file and call, above Linux's ephemeral ports (32768-60999): tcpdump's `udp port N`
+ * reference also matches another suite's socket whose ephemeral source port happens to be N (a whole-suite
+ * run once saw 110 packets for 60 sent), and a filter on it another test's packets to the same port.
  */
 export function testPort(): number {
-  if (nextPort >= portBlock + PORTS_PER_FILE) throw new Error(`a test file takes ${PORTS_PER_FILE} ports at most (testPort)`);
+  if (nextPort >= firstPort + PORTS_PER_FILE) throw new Error(`a test file takes ${PORTS_PER_FILE} ports at most (testPort)`);
   return nextPort++;
+}
+
+/**
+ * A PACKET_FANOUT group id no other test process uses (its port block's) and, as the kernel tells, no
+ * other program on this host: a socket opened on an id in use with the same settings would silently join
+ * that group and share the packets with it.
+ */
+export async function testFanoutGroup(k = 0): Promise<number> {
+  const group = fanoutGroupOfBlock(await portBlock(), k);
+  if (fanoutGroupInUse('lo', group) === true) throw new Error(`fanout group ${group} (a test process's own) is in use by another program on this host`);
+  return group;
 }
 
 export interface SeenPacket {

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PY_SIP, startProbe, type RunningProbe } from './media-workers-helpers.js';
 import { until } from '../wait.js';
 import { liveApi } from '../live-api.js';
+import { takePorts } from '../port-blocks.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -53,8 +54,8 @@ describe.skipIf(!canRun)('rtpprobe run watched live (workers 2 on lo)', () => {
 
   it('serves the calls and streams of the workers, logs status lines, and prints the stream table at SIGTERM', async () => {
     const tag = String(process.pid);
-    const base = 43000 + (process.pid % 300) * 20;
-    // Both ends in the test's ports: other suites' sockets get ephemeral ports (32768-60999) in this range too.
+    // Both ends in the test's ports, above the ephemeral range: other suites' sockets get ephemeral ports.
+    const base = await takePorts(4 * CALLS + 2);
     const filter = `udp and src portrange ${base}-${base + 4 * CALLS + 1} and dst portrange ${base}-${base + 4 * CALLS + 1}`;
     probe = await startProbe(cli, [
       '-i', 'lo', '-f', filter, '--no-hep',

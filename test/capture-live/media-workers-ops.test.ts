@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { PY_SIP, canNetns, sh, startProbe, vethNamespaces } from './media-workers-helpers.js';
 import { until } from '../wait.js';
+import { takePorts } from '../port-blocks.js';
+import { testFanoutGroup } from './helpers.js';
 import { fanoutGroupInUse, pickAutoFanoutGroup, preferredAutoFanoutGroup } from '../../src/pipeline/workers/fanout-group.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -99,9 +101,9 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   let log: () => string = () => '';
   let metricsPort = 0;
   const tag = String(process.pid);
-  // Away from the other live suites' ports (media-workers.test.ts: 40000-46464, helpers.testPort: 46000-50000).
-  const base = 52000 + (process.pid % 100) * 80;
-  const sipPort = base + 4 * CALLS;
+  // Ports of this test only, above the ephemeral range (see beforeAll).
+  let base = 0;
+  let sipPort = 0;
   const cfg = () => join(dir, 'probe.yaml');
   const reports: { atMs: number; to: Socket; p: Record<string, unknown> }[] = [];
   const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -127,6 +129,8 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   };
 
   beforeAll(async () => {
+    base = await takePorts(4 * CALLS + 2);
+    sipPort = base + 4 * CALLS;
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-wops-'));
     hepA = await receiver();
     hepB = await receiver();
@@ -210,14 +214,14 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and pe
   it('SIGHUP adding a rule: every stream sends its ALERT and switches to the rule interval', async () => {
     writeFileSync(cfg(), config('  interval_s: 1\n  rules:\n    - { name: after-hup, when: "packets > 0", interval_s: 3 }\n'));
     const sentAt = Date.now(); // no ALERT can come before: the rule did not exist
-    const log = await hup('configuration reloaded');
-    const line = JSON.parse(log.split('\n').find((l) => l.includes('report rules and outputs reloaded'))!) as { rules: number; workers: number[] };
+    const hupLog = await hup('configuration reloaded');
+    const line = JSON.parse(hupLog.split('\n').find((l) => l.includes('report rules and outputs reloaded'))!) as { rules: number; workers: number[] };
     expect(line.rules).toBe(1);
     // The first rule loads the expression library in each thread (about half a second of CPU): on a loaded
     // host a worker can miss the confirmation window. Each worker is then named as not confirmed, and
     // applies the rule when it gets there: the ALERTs below come from the streams of both workers.
-    const late = log.split('\n').filter((l) => l.includes('reloaded report rules not confirmed')).map((l) => (JSON.parse(l) as { worker: number }).worker);
-    expect([...line.workers, ...late].sort(), log).toEqual([0, 1]);
+    const late = hupLog.split('\n').filter((l) => l.includes('reloaded report rules not confirmed')).map((l) => (JSON.parse(l) as { worker: number }).worker);
+    expect([...line.workers, ...late].sort(), hupLog).toEqual([0, 1]);
     const alerted = await until(() => latestSince(sentAt, 'ALERT').size === 2 * CALLS, 30_000);
     if (!alerted) {
       // Which streams sent no ALERT, what they sent instead, and what the probe says it sent and dropped.
@@ -296,7 +300,7 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
   });
 
   it("the automatic id of `rtpprobe run` avoids a group another process holds with identical settings: every packet is the probe's", async () => {
-    const flowPort = 58100 + (process.pid % 200) * 2;
+    const flowPort = await takePorts(1);
     // sh execs node, so the probe's process id (and its preferred automatic id) is known before it starts.
     const probe = spawn('sh', ['-c', 'read go; exec "$0" "$@"', process.execPath, cli, 'run', '-i', 'lo', '-f', `udp and port ${flowPort}`, '--no-hep', '--set', 'capture.workers=2', '--log-format', 'json'], {
       cwd: root,
@@ -335,7 +339,7 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
   });
 
   it('an explicit capture.fanout_group held by another program with other settings: exit 3, the message says why', async () => {
-    const group = 1000 + (process.pid % 50000);
+    const group = await testFanoutGroup();
     const release = await holdGroup('lo', group, FANOUT_LB);
     try {
       const r = spawnSync(process.execPath, [cli, 'run', '-i', 'lo', '--no-hep', '--metrics-port', '0', '--set', 'capture.workers=2', '--set', `capture.fanout_group=${group}`, '--log-format', 'json'], { encoding: 'utf8', timeout: 15_000 });

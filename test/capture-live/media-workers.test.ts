@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { PY_SIP, canNetns, sh, startProbe, vethNamespaces, type RunningProbe } from './media-workers-helpers.js';
 import { until } from '../wait.js';
-import { claimPortBlock } from '../port-blocks.js';
+import { takePorts } from '../port-blocks.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -68,7 +68,7 @@ describe.skipIf(!canRun)('rtpprobe run with capture.workers = 2 on lo', () => {
   const reports: { atMs: number; callId: string; payload: Record<string, unknown> }[] = [];
 
   beforeAll(async () => {
-    base = await claimPortBlock(61000, 65000, 4 * CALLS + 2);
+    base = await takePorts(4 * CALLS + 2);
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-workers-'));
     hep = createSocket('udp4');
     hep.on('message', (m) => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LinkType } from '../../src/capture/batch.js';
 import { listInterfaces, openLiveCapture, type LivePacketSource } from '../../src/capture/live/index.js';
-import { collect, compareToReference, isRoot, sendGstRtp, sendUdp, Tcpdump, testPort } from './helpers.js';
+import { collect, compareToReference, isRoot, sendGstRtp, sendUdp, Tcpdump, testFanoutGroup, testPort } from './helpers.js';
 import { until } from '../wait.js';
 
 /** Runs `send` while both tcpdump and our source capture `filter` on lo; returns both packet lists. */
@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)('live capture, pcap addon backend, on lo', () => {
     const filter = `udp port ${port}`;
     const td = new Tcpdump();
     await td.start(filter);
-    const group = 1000 + (process.pid % 1000);
+    const group = await testFanoutGroup();
     const a = await openLiveCapture({ interface: 'lo', backend: 'pcap', filter, fanoutGroup: group });
     const b = await openLiveCapture({ interface: 'lo', backend: 'pcap', filter, fanoutGroup: group });
     const pa = collect(a);

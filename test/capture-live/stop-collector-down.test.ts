@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startProbe, type RunningProbe } from './media-workers-helpers.js';
 import { until } from '../wait.js';
+import { takePorts } from '../port-blocks.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -27,7 +28,7 @@ describe.skipIf(!canRun)('rtpprobe run stopped while its collector is down', () 
 
   it.each([1, 2])('capture.workers=%i: SIGTERM still prints the streams running at stop', async (workers) => {
     // Ports of this test only: other suites' sockets take ephemeral ports meanwhile.
-    const base = 45000 + (process.pid % 400) * 8 + workers * 4;
+    const base = await takePorts(3);
     probe = await startProbe(
       cli,
       ['-i', 'lo', '-f', `udp and src port ${base} and dst port ${base + 2}`, '--hep', 'tcp://127.0.0.1:1', '--set', `capture.workers=${workers}`, '--set', 'process.shutdown_deadline_ms=1000'],

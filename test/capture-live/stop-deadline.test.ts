@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { startStreamSink, type StreamSink } from '../hep/helpers.js';
 import { until } from '../wait.js';
+import { takePorts } from '../port-blocks.js';
 import { startProbe, type RunningProbe } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -56,7 +57,7 @@ describe.skipIf(!canRun)('rtpprobe run: a stop cut by the shutdown deadline', ()
 
   it.each([1, 2])('capture.workers=%i: sends the final reports built before the deadline and logs how many were lost', async (workers) => {
     sink = await startStreamSink();
-    const base = 44000 + (process.pid % 400) * 8 + workers * 4;
+    const base = await takePorts(3); // of this test only: other suites' sockets take ephemeral ports meanwhile
     probe = await startProbe(
       cli,
       [

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../wait.js';
-import { compareToReference, isRoot, sendUdp, sleep, Tcpdump, testPort, type SeenPacket } from './helpers.js';
+import { compareToReference, isRoot, sendUdp, sleep, Tcpdump, testFanoutGroup, testPort, type SeenPacket } from './helpers.js';
 
 const srcDir = fileURLToPath(new URL('../../src/capture/', import.meta.url));
 const addonPath = fileURLToPath(new URL('../../src/capture/native/build/Release/rtpprobe_pcap.node', import.meta.url));
@@ -104,7 +104,7 @@ describe.skipIf(!isRoot)('live capture inside worker_threads (pcap addon)', () =
     const filter = `udp port ${port}`;
     const td = new Tcpdump();
     await td.start(filter);
-    const group = 3000 + (process.pid % 1000);
+    const group = await testFanoutGroup();
     const workers = await Promise.all([startWorker({ filter, group }), startWorker({ filter, group })]);
     await sendUdp(port, 600, 30, 16);
     // Both have every packet before they stop (the last block retires on the buffer timeout, later on a

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rtp, sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
-import { freePort, sleep } from '../hep/helpers.js';
+import { sleep } from '../hep/helpers.js';
+import { takePorts } from '../port-blocks.js';
 import { waitFor } from '../wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -28,8 +29,11 @@ describe.skipIf(!canRun)('JSON lines with process.user', () => {
   it('creates the file before dropping to nobody and writes the FINAL reports at SIGTERM', async () => {
     chmodSync(dir, 0o700); // only root may create files here
     const file = join(dir, 'reports.jsonl');
-    const sipPort = await freePort();
-    const [a, b] = [(await freePort()) & ~1, (await freePort()) & ~1];
+    // Ports of this test only, above the ephemeral range: the filter takes no other process's packets.
+    const first = await takePorts(6);
+    const sipPort = first;
+    const a = (first + 2) & ~1;
+    const b = a + 2;
     probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '--filter', `udp port ${sipPort} or udp port ${a} or udp port ${b}`, '--no-hep', '--jsonl', file, '--user', 'nobody',
       '--set', `sip.ports=${sipPort}`, '--metrics-port', '0', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { HepStreamDeframer } from '../../src/hep/index.js';
+import { takePorts } from '../port-blocks.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -66,40 +67,13 @@ export async function startStreamSink(opts: { port?: number; tls?: { cert: strin
   return sink;
 }
 
-/** A port that was free a moment ago (bound then released). */
 /**
- * A UDP port no socket holds now (freePort is free for TCP only: the suite's other processes hold UDP
- * ports of the same numbers, a sink on one would take datagrams meant for nobody).
+ * A port nothing listens on until the test makes something listen there: one of this test process's own
+ * (test/port-blocks.ts), above the ephemeral range. A port bound at 0 and released may be taken by another
+ * process's socket before the test uses it.
  */
-export async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
-
-/** A port free for both UDP and TCP now (a SIP server listens on both). */
-export async function freeUdpTcpPort(): Promise<number> {
-  for (;;) {
-    const p = await freeUdpPort();
-    const s = net.createServer();
-    const ok = await new Promise<boolean>((r) => {
-      s.once('error', () => r(false));
-      s.listen(p, '127.0.0.1', () => r(true));
-    });
-    if (!ok) continue;
-    await new Promise<void>((r) => s.close(() => r()));
-    return p;
-  }
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
+export function freePort(): Promise<number> {
+  return takePorts(1);
 }
 
 /** Self-signed certificate for CN=localhost / IP 127.0.0.1, generated with the openssl CLI. */

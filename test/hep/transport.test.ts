@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
-import { freePort, freeUdpPort, selfSignedCert, sleep, startStreamSink, startUdpSink } from './helpers.js';
+import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink } from './helpers.js';
 import { waitFor } from '../wait.js';
 
 const require = createRequire(import.meta.url);
@@ -150,7 +150,7 @@ describe('HepSender over real sockets', () => {
   });
 
   it('UDP to a port nobody listens on: the refusal (ICMP unreachable) is counted failed and makes the collector down; the queue waits for the receiver and then flows', async () => {
-    const port = await freeUdpPort();
+    const port = await freePort();
     const events: HepCollectorEvent[] = [];
     const sender = new HepSender({ captureId: 1, onEvent: (e) => events.push(e), collectors: [{ host: '127.0.0.1', port, transport: 'udp' }] });
     cleanups.push(() => sender.close(100));

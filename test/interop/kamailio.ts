@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freeUdpTcpPort, sleep } from '../hep/helpers.js';
+import { freePort, sleep } from '../hep/helpers.js';
 import { until } from '../wait.js';
 
 export const MODDIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
@@ -47,7 +47,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
   // identified, a numeric path has always worked here.
   const dir = path.join(os.tmpdir(), `kh-${process.pid}-${Date.now() % 1_000_000_000}-${Math.floor(Math.random() * 1e6)}`);
   fs.mkdirSync(dir, { recursive: true });
-  const port = await freeUdpTcpPort(); // it listens on UDP and TCP alike
+  const port = await freePort();
   const stream = o.listen.includes('tcp') || o.listen.includes('tls');
   let tlsLines = '';
   if (o.tls) {

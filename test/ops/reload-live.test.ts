@@ -12,7 +12,6 @@
  * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +22,7 @@ import { unpackCallReport, type PackedCallReport } from '../../src/callreport/in
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { startUdpSink, type UdpSink } from '../hep/helpers.js';
 import { waitFor } from '../wait.js';
+import { takePorts } from '../port-blocks.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -68,14 +68,13 @@ t0 = time.monotonic()
 while time.monotonic() - t0 < 300: send(i); i += 1; time.sleep(0.02)
 `;
 
-async function freeEvenUdpPort(): Promise<number> {
-  for (;;) {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-    const p = s.address().port;
-    s.close();
-    if (p % 2 === 0 && p < 65000) return p;
-  }
+/**
+ * An even port for the stream's receiver, the sender on port + 2: of this test only, above the ephemeral
+ * ports (a filter on an ephemeral port also takes another process's socket that got it).
+ */
+async function testEvenPort(): Promise<number> {
+  const first = await takePorts(4);
+  return first + (first & 1);
 }
 
 describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in place, ALERT and CLEARED stay pairs', () => {
@@ -104,7 +103,7 @@ describe.skipIf(!canRun)('SIGHUP during a live run: the interval changes in plac
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-alerts-'));
-    const port = await freeEvenUdpPort();
+    const port = await testEvenPort();
     writeConfig(3600, 2);
     probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -186,9 +185,8 @@ describe.skipIf(!canRun)('SIGHUP turning the silence check off while a pause is 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-faults-'));
-    const port = await freeEvenUdpPort();
-    do sipPort = await freeEvenUdpPort();
-    while (sipPort === port || sipPort === port + 2);
+    const port = await testEvenPort();
+    sipPort = await takePorts(1);
     writeConfig(2);
     probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port} or udp port ${sipPort}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -235,7 +233,7 @@ describe.skipIf(!canRun)('SIGHUP and the call reports: the live call page and th
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-callreport-'));
-    const port = await freeEvenUdpPort();
+    const port = await testEvenPort();
     writeConfig(1);
     probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -313,7 +311,7 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
 
   it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one an ALERT (reconfigured) at the switch and its CLEARED when the stream ends', async () => {
     const [before, after] = [await receiver(), await receiver()];
-    const port = await freeEvenUdpPort();
+    const port = await testEvenPort();
     writeConfig(before.url);
     probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -369,7 +367,7 @@ describe.skipIf(!canRun)('SIGHUP moving HEP to another collector while a rule fi
   it('the old collector gets the CLEARED (reconfigured) of its ALERT, the new one the ALERT at the switch and its CLEARED when the stream ends', async () => {
     const [before, after] = [await startUdpSink(), await startUdpSink()];
     sinks.push(before, after);
-    const port = await freeEvenUdpPort();
+    const port = await testEvenPort();
     writeConfig(before);
     probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));

@@ -19,19 +19,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
 import { until } from '../wait.js';
 import { liveApi } from '../live-api.js';
+import { takePorts } from '../port-blocks.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
 const canRun = process.getuid?.() === 0 && existsSync(cli) && spawnSync('python3', ['-c', '1']).status === 0;
 
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-    const p = s.address().port;
-    s.close();
-    return p;
-  }
+/** A TCP port free now (for the probe's metrics endpoint, which names it in its listening line). */
+async function freeTcpPort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const p = (srv.address() as { port: number }).port;
@@ -91,10 +86,13 @@ describe.skipIf(!canRun)('probe CLI on lo: listening sockets, SIGHUP with a bad 
     });
     await new Promise<void>((r) => hep.bind(0, '127.0.0.1', r));
     hepPort = hep.address().port;
-    metricsPort = await freePort('tcp');
-    even = (await Promise.all([freePort('udp'), freePort('udp'), freePort('udp'), freePort('udp')])).map((p) => p & ~1);
-    // Not a fixed port: another test process may hold it (a whole-suite run: EADDRINUSE for 5070).
-    sipPort = await freePort('udp');
+    metricsPort = await freeTcpPort();
+    // Ports of this test only, above the ephemeral range: a filter on an ephemeral port also takes another
+    // test's socket that got it, and a port found free may be taken before the sender binds it.
+    const first = await takePorts(10);
+    const firstEven = first + (first & 1);
+    even = [firstEven, firstEven + 2, firstEven + 4, firstEven + 6];
+    sipPort = firstEven + 8;
     // Other suites flood lo meanwhile (SIP and media the probe would forward as HEP by the thousand, over a
     // UDP socket that then overflows): the filter keeps the SIP from the sender's port to 5060 and these RTP ports.
     const filter = `udp and ((src port ${sipPort} and dst port 5060) or ${even.map((p) => `port ${p}`).join(' or ')})`;
