@@ -147,3 +147,28 @@ export async function replayIntoProbe(o: {
 /** A stop condition: the workers counted `frames` packets on `iface` (their counters reach /metrics once a second). */
 export const allCaptured = (iface: string, frames: number) => (get: (path: string) => string) =>
   Number(new RegExp(`^rtpprobe_capture_packets_received_total\\{interface="${iface}"\\} (\\S+)$`, 'm').exec(get('/metrics'))?.[1] ?? NaN) >= frames;
+
+/** Holds an AF_PACKET socket in fanout group argv[2] (mode argv[3]) on interface argv[1] until stdin closes. */
+const HOLDER = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); s.bind((sys.argv[1], 3))
+s.setsockopt(263, 18, int(sys.argv[2]) | (int(sys.argv[3]) << 16))
+print('ready', flush=True)
+sys.stdin.read()
+`;
+export const FANOUT_HASH = 0;
+export const FANOUT_LB = 1;
+
+/** Starts a fanout group holder; resolves once it holds the group, with a function that releases it. */
+export async function holdGroup(iface: string, group: number, mode: number): Promise<() => Promise<void>> {
+  const p = spawn('python3', ['-c', HOLDER, iface, String(group), String(mode)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d));
+  p.stderr!.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise((r) => p.once('exit', r));
+  if (!(await until(() => out.includes('ready') || p.exitCode !== null, 30_000)) || !out.includes('ready')) throw new Error(`fanout holder: ${out}`);
+  return async () => {
+    p.stdin!.end();
+    await exited;
+  };
+}
