@@ -65,6 +65,8 @@ const pipeline = new Pipeline(
   { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log) },
   (hooks) => (mirror = new BindingMirror(config, hooks, new SipInFlight(data.sipInFlight))),
 );
+// SIP waits in the pool's SipOrder up to a readable buffer timeout and a second, then for the main thread.
+pipeline.holdForLateBindings(readableWithinMs(c.bufferTimeoutMs) + 2000);
 
 const open = (): Promise<LivePacketSource> =>
   openLiveCapture(
