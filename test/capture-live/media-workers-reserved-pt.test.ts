@@ -27,25 +27,15 @@ const SENDER = String.raw`
 import socket, sys, time
 base, calls, packets, tag = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].encode()
 ${PY_SIP}
-def sdp77(port):
-    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 77\r\na=rtpmap:77 PCMA/8000\r\na=ptime:20\r\n' % port
-def rtp(s, dport, ssrc, k):
-    hdr = bytes([0x80, 77]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big')
-    s.sendto(hdr + b'\xd5' * 160, ('127.0.0.1', dport))
 flows = []
 for i in range(calls):
-    pa, pb = base + 4 * i, base + 4 * i + 2
-    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', pa))
-    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(('127.0.0.1', pb))
+    a, pa, b, pb = call(i, b'reserved-%s-%d@probe.test' % (tag, i), 77)
     flows.append([a, pb, 0x1000 + i]); flows.append([b, pa, 0x2000 + i])
-    cid = b'reserved-%s-%d@probe.test' % (tag, i)
-    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp77(pa)), ('127.0.0.1', sip_port))
-    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp77(pb), b';tag=tb'), ('127.0.0.1', sip_port))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', sip_port + 2))
 flows.append([u, sip_port + 3, 0x3000])
 for k in range(packets):
     for f in flows:
-        rtp(f[0], f[1], f[2], k)
+        rtp(f[0], f[1], f[2], k, 77)
     time.sleep(0.004)
 print('sent', flush=True)
 `;

@@ -298,6 +298,19 @@ describe.skipIf(!canRun)('SIGHUP changing the webhook while a rule fires', () =>
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, got };
   }
 
+  /** The probe on the configuration file (its log in `log`), then the lossy sender; resolves with the probe's exit. */
+  async function startLossy(): Promise<{ exit: Promise<unknown> }> {
+    const port = await testEvenPort();
+    log = '';
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exit = new Promise((r) => probe.on('exit', r));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    return { exit };
+  }
+
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-webhook-'));
   });
@@ -311,14 +324,8 @@ describe.skipIf(!canRun)('SIGHUP changing the webhook while a rule fires', () =>
 
   it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one an ALERT (reconfigured) at the switch and its CLEARED when the stream ends', async () => {
     const [before, after] = [await receiver(), await receiver()];
-    const port = await testEvenPort();
     writeConfig(before.url);
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const exit = new Promise((r) => probe.on('exit', r));
-    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
-    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    const { exit } = await startLossy();
     await waitFor(() => before.got.length === 1, 30_000, 'the ALERT');
     writeConfig(after.url);
     probe.kill('SIGHUP');
@@ -336,15 +343,8 @@ describe.skipIf(!canRun)('SIGHUP changing the webhook while a rule fires', () =>
 
   it('a webhook set where there was none gets an ALERT (reconfigured) at the reload for the rule firing, and its CLEARED when the stream ends', async () => {
     const rx = await receiver();
-    const port = await testEvenPort();
-    log = '';
     writeConfig('');
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const exit = new Promise((r) => probe.on('exit', r));
-    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
-    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    const { exit } = await startLossy();
     await waitFor(() => log.includes('"msg":"alert lossy started"'), 30_000, 'the rule firing');
     writeConfig(rx.url);
     probe.kill('SIGHUP');
