@@ -479,16 +479,16 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /**
    * Media worker: bindings come from the signalling owner a few buffer timeouts after their SDP was
-   * captured, while one thread handles the SDP before the media behind it. RTP of payload type 72..95
-   * (marker bit clear: with it set it may be RTCP) on an address no binding names yet waits for one, up
-   * to lateBindingMs, and so does every later packet of its stream while one waits (capture order). True
-   * when held; false when the queue is full (the packet is handled now, as without it).
+   * captured, while one thread handles the SDP before the media behind it. RTP of payload type 72..95 on
+   * an address no binding names yet waits for one, up to lateBindingMs, and so does every later packet of
+   * its stream while one waits (capture order); the binding then says whether it is RTP (as for one
+   * thread: with the marker bit it is RTCP's where the SDP muxes RTCP). True when held; false when the
+   * queue is full (the packet is handled now, as without it).
    */
   private holdForBinding(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
-    const kind = reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
-    if (kind === 0) return false;
+    if (reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength) === 0) return false;
     const key = this.engine.streamKey(pkt);
-    if (!q.holdsMediaFor(key) && (kind !== 1 || this.isSignalled(pkt))) return false;
+    if (!q.holdsMediaFor(key) && this.isSignalled(pkt)) return false;
     return q.pushMedia(pkt, buf, this.pktMs, key);
   }
 

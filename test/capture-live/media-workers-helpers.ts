@@ -73,8 +73,8 @@ for i in range(${from}, ${to}):
  * Python for the senders (needs base and calls defined): `sip`, a socket on sip_port + 1 sending to
  * sip_port = base + 4 * calls (SIP on ports of the test's own: other suites send SIP to 5060 meanwhile),
  * sdp(port, payload type 8) mapping the payload type to PCMA, call(i, Call-ID, payload type 8) setting up
- * call i, rtp(socket, port, SSRC, k, payload type 8) sending PCMA packet k (sequence number k, timestamp
- * 160 k) to that port, and msg(first line, Call-ID, body, extra To parameters).
+ * call i, rtp(socket, port, SSRC, k, payload type 8, marker bit) sending PCMA packet k (sequence number k,
+ * timestamp 160 k) to that port, and msg(first line, Call-ID, body, extra To parameters).
  */
 export const PY_SIP = String.raw`
 sip_port = base + 4 * calls  # SIP on ports of this test only: other suites send SIP to 5060 meanwhile
@@ -89,8 +89,8 @@ def call(i, cid, pt=8):
     sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(pa, pt)), ('127.0.0.1', sip_port))
     sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(pb, pt), b';tag=tb'), ('127.0.0.1', sip_port))
     return a, pa, b, pb
-def rtp(s, dport, ssrc, k, pt=8):
-    hdr = bytes([0x80, pt]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big')
+def rtp(s, dport, ssrc, k, pt=8, marker=False):
+    hdr = bytes([0x80, pt | (0x80 if marker else 0)]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big')
     s.sendto(hdr + b'\xd5' * 160, ('127.0.0.1', dport))
 def msg(first, cid, body, extra=b''):
     return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +

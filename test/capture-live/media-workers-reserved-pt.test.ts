@@ -1,5 +1,5 @@
 /**
- * RTP of payload type 77 (72..95: RTCP's range under RFC 5761, no RTP without an SDP that maps it) starting
+ * RTP of payload type 88 (72..95: RTCP's range under RFC 5761, no RTP without an SDP that maps it) starting
  * right after the 200 OK whose SDP maps it, as a real call's media does. One thread queues that RTP behind
  * the SIP; with media workers the SDP's binding reaches the worker a few buffer timeouts later: every
  * packet is still measured, in both modes; such RTP that no SDP maps is not measured. `rtpprobe run` from dist/ on lo, SIP and RTP sent by python3.
@@ -20,8 +20,9 @@ const CALLS = 8;
 const PACKETS = 50;
 
 /**
- * CALLS calls (a: base + 4i, b: base + 4i + 2), INVITE/200 OK mapping PT 77 to PCMA, then PACKETS PT 77
- * packets each way at once; and as many from sip_port + 2 to sip_port + 3, which no SDP maps.
+ * CALLS calls (a: base + 4i, b: base + 4i + 2), INVITE/200 OK mapping PT 88 to PCMA, then PACKETS PT 88
+ * packets each way at once, the first with the marker bit (second byte 216, in RTCP's range: RTP where
+ * the SDP does not mux RTCP); and as many from sip_port + 2 to sip_port + 3, which no SDP maps.
  */
 const SENDER = String.raw`
 import socket, sys, time
@@ -29,18 +30,18 @@ base, calls, packets, tag = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 ${PY_SIP}
 flows = []
 for i in range(calls):
-    a, pa, b, pb = call(i, b'reserved-%s-%d@probe.test' % (tag, i), 77)
+    a, pa, b, pb = call(i, b'reserved-%s-%d@probe.test' % (tag, i), 88)
     flows.append([a, pb, 0x1000 + i]); flows.append([b, pa, 0x2000 + i])
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', sip_port + 2))
 flows.append([u, sip_port + 3, 0x3000])
 for k in range(packets):
     for f in flows:
-        rtp(f[0], f[1], f[2], k, 77)
+        rtp(f[0], f[1], f[2], k, 88, k == 0)
     time.sleep(0.004)
 print('sent', flush=True)
 `;
 
-describe.skipIf(!canRun)('RTP of payload type 77 mapped by an SDP, right behind its SIP', () => {
+describe.skipIf(!canRun)('RTP of payload type 88 mapped by an SDP, right behind its SIP', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reserved-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
