@@ -351,7 +351,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const outputs = openOutputs(config, { log, source: c.interface, live: true });
   const live = new m.LiveRun({ log, config, metrics: rt?.metrics, logEvents: true, reportTotals: () => reportTotals(outputs) });
   const events = metricsEvents(rt?.metrics);
-  const fanoutGroup = workersFanoutGroup(m, log, c.interface, c.fanoutGroup);
+  const fanoutGroup = await workersFanoutGroup(m, log, c.interface, c.fanoutGroup);
   const newPool = () =>
     new m.MediaWorkerPool(config, fanoutGroup, {
       sink: live.target(outputs.sink),
@@ -525,13 +525,16 @@ function onReload(log: Logger, outputs: Outputs, applyRules: (next: ProbeConfig)
   });
 }
 
-/** Worker mode's fanout group: the configured one, or an automatic id not in use on this host. */
-function workersFanoutGroup(m: LiveModules, log: Logger, iface: string, configured: number): number {
+/**
+ * Worker mode's fanout group: the configured one, or an automatic id not in use on this host, claimed
+ * for this process's lifetime (another probe starting meanwhile picks another).
+ */
+async function workersFanoutGroup(m: LiveModules, log: Logger, iface: string, configured: number): Promise<number> {
   if (configured) {
     checkExplicitFanoutGroup(m, log, iface, configured);
     return configured;
   }
-  const { group, skipped } = m.pickAutoFanoutGroup(iface);
+  const { group, skipped } = await m.pickAutoFanoutGroup(iface);
   if (skipped.length) log.warn({ fanoutGroup: group, inUse: skipped }, 'automatic fanout group ids already in use on this host were skipped');
   return group;
 }

@@ -118,7 +118,7 @@ export const probeSchema = obj(
         buffer_timeout_ms: int({ doc: 'Longest wait before a partly filled block is delivered, and the least time between two reads of the ring while it fills slowly (batching latency).', default: 100, min: 1, max: 1000 }),
         filter: str({ doc: 'BPF filter applied in the kernel; empty = everything.', default: '' }),
         promiscuous: bool({ doc: 'Promiscuous mode (needed on a mirror port: frames are not addressed to us).', default: true }),
-        fanout_group: int({ doc: `PACKET_FANOUT group id shared by the workers (1..${AUTO_FANOUT_GROUPS.min - 1}); 0 = no fanout with one worker, an automatic id (${AUTO_FANOUT_GROUPS.min}..${AUTO_FANOUT_GROUPS.max}, one not in use on the host) with several.`, default: 0, min: 0, max: 65535 }),
+        fanout_group: int({ doc: `PACKET_FANOUT group id shared by the workers (1..${AUTO_FANOUT_GROUPS.min - 1}); 0 = no fanout with one worker, an automatic id (${AUTO_FANOUT_GROUPS.min}..${AUTO_FANOUT_GROUPS.max}, one not in use on the host nor taken by another rtpprobe starting at the same time) with several.`, default: 0, min: 0, max: 65535 }),
         workers: int({ doc: 'Media worker threads sharing the interface by PACKET_FANOUT (flow hash); SIP state stays on the main thread. >1 needs the native addon (backend pcap or auto).', default: 1, min: 1, max: 64 }),
       },
       {

@@ -12,4 +12,4 @@ export { nodeNameOf } from './identity.js';
 export { HtmlReportOutput, openHtmlOutput } from './html-output.js';
 export { LiveCallPageOutput, openLivePageOutput } from './live-page-output.js';
 export { WebhookOutput, openWebhookOutput, publicUrl, type WebhookPayload, type WebhookOptions } from './webhook-output.js';
-export { FiringAlerts, type FiringStream } from './firing-alerts.js';
+export { FiringAlerts, reportEndS, type FiringStream } from './firing-alerts.js';

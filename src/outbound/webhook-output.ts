@@ -14,15 +14,17 @@
  *
  * A configuration reload keeps the URL's alerts with it: the same URL goes on with the rules firing (their
  * CLEARED follow, after what the replaced instance still delivers); another URL, or none, ends them at the
- * receiver that got their ALERT (CLEARED, reason 'reconfigured'), and another URL gets an ALERT (reason
- * 'reconfigured') for each, so every receiver knows what fires and none is left with an alert nobody
- * clears nor gets a CLEARED without its ALERT.
+ * receiver that got their ALERT (CLEARED, reason 'reconfigured'), and another URL, or one set where there
+ * was none (told by the sink's FiringAlerts), gets an ALERT (reason 'reconfigured') for each, so every
+ * receiver knows what fires and none is left with an alert nobody clears nor gets a CLEARED without its ALERT.
  */
 import type { ProbeConfig } from '../ops/config.js';
 import { clearReasonOf, reportStreamKey } from '../report/index.js';
 import type { ClearReason, QosReport } from '../report/index.js';
 import type { EventKind, OutboundEvent } from './events.js';
+import { reportEndS, type FiringAlerts } from './firing-alerts.js';
 import { nodeNameOf } from './identity.js';
+import type { OutputContext } from './registry.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 
@@ -65,6 +67,8 @@ export interface WebhookOptions {
   queueSize: number;
   node: string;
   log: OutputLog;
+  /** The rules firing (the sink's): a webhook a reload sets where there was none is told each at once. */
+  firing?: FiringAlerts;
   /** Backoff before retry k (1-based), ms. Default 1 s, 2 s, 4 s... at most 30 s. */
   backoffMs?: (k: number) => number;
 }
@@ -136,7 +140,8 @@ export class WebhookOutput implements Output {
     replaces?: WebhookOutput,
   ) {
     const same = replaces !== undefined && replaces.o.url === o.url;
-    this.firing = same ? replaces.firing : new Map(replaces?.firing);
+    if (replaces === undefined) this.firing = o.firing ? this.adopt(o.firing) : new Map();
+    else this.firing = same ? replaces.firing : new Map(replaces.firing);
     if (replaces !== undefined && !same) replaces.endFiring();
     this.before = same ? replaces.pumping : null;
     this.queue = new Array(o.queueSize);
@@ -195,7 +200,19 @@ export class WebhookOutput implements Output {
     this.firing.clear();
   }
 
-  /** A reload moved the webhook here: every rule firing is told to this receiver, as of its ALERT. */
+  /** The sink's rules firing, kept as this output keeps those it posted (each stream's first ALERT's fields). */
+  private adopt(sink: FiringAlerts): Map<string, Firing> {
+    const firing = new Map<string, Firing>();
+    for (const f of sink.values()) {
+      const { callId, node, stream, mos, lossPct, jitterMs } = this.payload('ALERT', '', null, { ...f.identity, ...f.figures });
+      const rules = new Map<string, string>();
+      for (const [rule, alert] of f.rules) rules.set(rule, isoTime(alert.timeS));
+      firing.set(reportStreamKey(f.identity), { rules, alert: { callId, node, stream, mos, lossPct, jitterMs } });
+    }
+    return firing;
+  }
+
+  /** A reload moved the webhook here (or set it): every rule firing is told to this receiver, as of its ALERT. */
   private announceFiring(): void {
     for (const f of this.firing.values()) {
       for (const [rule, time] of f.rules) this.enqueue({ event: 'ALERT', rule, reason: 'reconfigured', time, ...f.alert, report: null });
@@ -204,14 +221,13 @@ export class WebhookOutput implements Output {
 
   private payload(event: 'ALERT' | 'CLEARED', rule: string, reason: WebhookPayload['reason'], r: QosReport): WebhookPayload {
     const ip = (a: unknown, p: unknown) => (String(a).includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
-    const ts = Number(r.REPORT_END) || Number(r.REPORT_TS);
     return {
       event,
       rule,
       reason,
       callId: String(r.CORRELATION_ID),
       node: this.o.node,
-      time: new Date((Number.isFinite(ts) ? ts : 0) * 1000).toISOString(),
+      time: isoTime(reportEndS(r)),
       stream: { src: ip(r.SRC_IP, r.SRC_PORT), dst: ip(r.DST_IP, r.DST_PORT), ssrc: Number(r.SSRC), codec: String(r.CODEC_NAME) },
       mos: Number(r.MOS),
       lossPct: Number(r.PACKET_LOSS_PCT),
@@ -373,12 +389,15 @@ export class WebhookOutput implements Output {
   }
 }
 
-export function openWebhookOutput(config: ProbeConfig, log: OutputLog, running?: Output): WebhookOutput | null {
+/** Seconds since the epoch as ISO 8601. */
+const isoTime = (s: number): string => new Date(s * 1000).toISOString();
+
+export function openWebhookOutput(config: ProbeConfig, log: OutputLog, running?: Output, context: OutputContext = {}): WebhookOutput | null {
   const w = config.webhook;
   const replaces = running instanceof WebhookOutput ? running : undefined;
   if (w.url === '') {
     replaces?.endFiring(); // a reload turned the webhook off
     return null;
   }
-  return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log }, replaces);
+  return new WebhookOutput({ url: w.url, timeoutMs: w.timeoutMs, retries: w.retries, queueSize: w.queueSize, node: nodeNameOf(config), log, firing: context.firing }, replaces);
 }

@@ -35,6 +35,8 @@ export interface CaptureLoopOptions {
   onBatch(batch: PacketBatch): void;
   /** Capture state changes for /healthz: 'failed' while the interface is gone, 'running' once reopened. */
   onState?(state: 'running' | 'failed'): void;
+  /** The lost (or reopen()ed) capture is closed; open() follows. */
+  onClosed?(): void;
   log: LoopLog;
 }
 
@@ -92,6 +94,11 @@ export class CaptureLoop {
     await this.source.drain?.(DRAIN_MAX_MS);
   }
 
+  /** Closes the capture while it runs: run() goes on as for a lost one (onClosed, then open() until it succeeds). */
+  async reopen(): Promise<void> {
+    await this.source.close();
+  }
+
   /** Closes the capture (after stop(); with several workers, once every one has stopped reading). */
   async close(): Promise<void> {
     this.stopped = true;
@@ -122,6 +129,7 @@ export class CaptureLoop {
       this.before.droppedKernel += s.droppedKernel;
       this.before.droppedInterface += s.droppedInterface;
       await this.source.close();
+      o.onClosed?.();
       for (;;) {
         await this.pause(retryMs);
         if (this.stopped) break;
@@ -131,6 +139,7 @@ export class CaptureLoop {
           break;
         } catch (err) {
           if ((err as { code?: string }).code === 'EPERM') throw err; // privileges dropped: reopening cannot work
+          if (this.stopped) break;
           o.log.warn({ interface: o.interface, retryInMs: retryMs, reason: (err as Error).message }, 'capture still down');
         }
       }

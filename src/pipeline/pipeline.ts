@@ -46,6 +46,8 @@ const ROOM_SIP_PACKETS = 32;
 const ROOM_SIP_MAX = 256;
 /** At shutdown, queued SIP is handled this long at most. */
 const SIP_SHUTDOWN_MS = 1000;
+/** Media worker: RTP of payload type 72..95 that waits for its binding at most (holdForBinding), and its payload bytes. */
+const LATE_BOUND_LIMIT = { packets: 2048, bytes: 1 << 20 };
 
 /** A jump of capture time this large (either way) is checked for a host clock step. */
 const CLOCK_STEP_MS = 1000;
@@ -168,6 +170,10 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly sipPorts: SipPortSet;
   /** Live capture only (enableSipBacklog): SIP beyond SIP_SLICE_MS per batch waits here. */
   private sipBacklog: SipBacklog | null = null;
+  /** Media worker (holdForLateBindings): RTP of payload type 72..95 waiting for its binding. */
+  private lateBound: SipBacklog | null = null;
+  private readonly lateBoundPkt = new DecodedPacket();
+  private lateBindingMs = 0;
   private readonly sipPkt = new DecodedPacket();
   /**
    * Running streams without a call, by their destination and source ports: a new binding finds the streams
@@ -292,6 +298,15 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.sipBacklog ??= new SipBacklog(o.messages ?? SIP_WAITING_LIMIT.messages, o.bytes ?? SIP_WAITING_LIMIT.bytes);
     this.sipSliceMs = o.sliceMs ?? SIP_SLICE_MS;
     this.sipShutdownMs = o.shutdownMs ?? SIP_SHUTDOWN_MS;
+  }
+
+  /**
+   * Media worker: its bindings come from the signalling owner up to `maxMs` after the SDP that made them
+   * was captured; RTP only an SDP makes RTP (payload type 72..95) waits for them (holdForBinding).
+   */
+  holdForLateBindings(maxMs: number): void {
+    this.lateBound ??= new SipBacklog(LATE_BOUND_LIMIT.packets * 4, LATE_BOUND_LIMIT.bytes); // media takes a quarter
+    this.lateBindingMs = maxMs;
   }
 
   /** SIP packets waiting in the backlog. */
@@ -458,7 +473,38 @@ export class Pipeline<C extends CallView = CallTracker> {
   private reservedRtpCandidate(pkt: DecodedPacket, buf: Uint8Array): void {
     const q = this.sipBacklog;
     if (q !== null && q.length > 0 && reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength) !== 0 && this.holdBehindSip(q, pkt, buf)) return;
+    if (this.lateBound !== null && this.holdForBinding(this.lateBound, pkt, buf)) return;
     if (!this.signalledReservedRtp(pkt, buf)) this.counts.otherUdp++;
+  }
+
+  /**
+   * Media worker: bindings come from the signalling owner a few buffer timeouts after their SDP was
+   * captured, while one thread handles the SDP before the media behind it. RTP of payload type 72..95 on
+   * an address no binding names yet waits for one, up to lateBindingMs, and so does every later packet of
+   * its stream while one waits (capture order); the binding then says whether it is RTP (as for one
+   * thread: with the marker bit it is RTCP's where the SDP muxes RTCP). True when held; false when the
+   * queue is full (the packet is handled now, as without it).
+   */
+  private holdForBinding(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
+    if (reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength) === 0) return false;
+    const key = this.engine.streamKey(pkt);
+    if (!q.holdsMediaFor(key) && this.isSignalled(pkt)) return false;
+    return q.pushMedia(pkt, buf, this.pktMs, key);
+  }
+
+  /**
+   * Media worker (see holdForBinding): handles the held packets whose binding has come, and those that
+   * waited lateBindingMs (`all`: every one, at the stop), in capture order; one still waiting holds the
+   * packets behind it.
+   */
+  private releaseHeldForBinding(nowMs: number, all = false): void {
+    const q = this.lateBound!;
+    const p = this.lateBoundPkt;
+    for (let t = q.peek(p); t === t; t = q.peek(p)) {
+      if (!all && nowMs - t < this.lateBindingMs && !this.isSignalled(p)) return;
+      q.shift(p);
+      if (!this.signalledReservedRtp(p, q.bytes)) this.counts.otherUdp++;
+    }
   }
 
   /** A media entry of the SIP backlog, its turn come: RTP that passed the screen, or of payload type 72..95. */
@@ -650,6 +696,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const now = this.nowMs;
     this.tickDueMs = now + TICK_MS;
     this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
+    if (this.lateBound !== null && this.lateBound.length > 0) this.releaseHeldForBinding(now);
     this.engine.expire(now);
     this.calls.expire(now);
     this.faults.tick(now);
@@ -702,6 +749,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (!this.finishing) {
       this.finishing = true;
       this.finishSip();
+      if (this.lateBound !== null) this.releaseHeldForBinding(this.nowMs, true);
       this.endByeStreams(this.pendingByes.takeDue(Number.POSITIVE_INFINITY));
       this.calls.settle?.(); // streams of calls that already ended get their HANGUP, not a shutdown FINAL
     }
@@ -789,6 +837,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   private onBinding(id: number, w0: number, w1: number, w2: number, w3: number, port: number, sipMs?: number): void {
     this.attachUnattached(id, w0, w1, w2, w3, port);
     if (sipMs !== undefined) this.rematchSince(id, w0, w1, w2, w3, port, sipMs);
+    if (this.lateBound !== null && this.lateBound.length > 0) this.releaseHeldForBinding(this.nowMs);
   }
 
   private attachUnattached(id: number, w0: number, w1: number, w2: number, w3: number, port: number): void {

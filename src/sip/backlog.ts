@@ -157,6 +157,32 @@ export class SipBacklog {
    * which kind it was.
    */
   shift(out: DecodedPacket): number {
+    const nowMs = this.peek(out);
+    if (nowMs !== nowMs) return nowMs;
+    const m = this.meta;
+    const o = this.head * M_WORDS;
+    this.shiftedMedia = m[o + M_KIND] === KIND_MEDIA;
+    if (this.shiftedMedia) {
+      this.mediaLength--;
+      const key = m[o + M_KEY] | 0;
+      const n = this.mediaByKey.get(key) ?? 0;
+      if (n > 1) this.mediaByKey.set(key, n - 1);
+      else this.mediaByKey.delete(key);
+    }
+    if (++this.head === this.capacity) this.head = 0;
+    if (--this.length === 0) {
+      this.head = 0;
+      this.readAt = 0;
+      this.writeAt = 0;
+    } else {
+      const next = this.head * M_WORDS;
+      this.readAt = this.meta[next + M_MACS] === NO_MACS ? this.meta[next + M_OFF] : this.meta[next + M_MACS];
+    }
+    return nowMs;
+  }
+
+  /** The oldest entry into `out` as shift() gives it, left in the queue; its capture time, NaN when empty. */
+  peek(out: DecodedPacket): number {
     if (this.length === 0) return Number.NaN;
     const slot = this.head;
     const m = this.meta;
@@ -188,23 +214,6 @@ export class SipBacklog {
     const sides = m[o + M_MAC_SIDES];
     out.srcMacOffset = macs !== NO_MACS && (sides & HAS_SRC) !== 0 ? macs : -1;
     out.dstMacOffset = macs !== NO_MACS && (sides & HAS_DST) !== 0 ? macs + 6 : -1;
-    this.shiftedMedia = m[o + M_KIND] === KIND_MEDIA;
-    if (this.shiftedMedia) {
-      this.mediaLength--;
-      const key = m[o + M_KEY] | 0;
-      const n = this.mediaByKey.get(key) ?? 0;
-      if (n > 1) this.mediaByKey.set(key, n - 1);
-      else this.mediaByKey.delete(key);
-    }
-    if (++this.head === this.capacity) this.head = 0;
-    if (--this.length === 0) {
-      this.head = 0;
-      this.readAt = 0;
-      this.writeAt = 0;
-    } else {
-      const next = this.head * M_WORDS;
-      this.readAt = this.meta[next + M_MACS] === NO_MACS ? this.meta[next + M_OFF] : this.meta[next + M_MACS];
-    }
     return this.nowMs[slot];
   }
 

@@ -72,13 +72,26 @@ for i in range(${from}, ${to}):
 /**
  * Python for the senders (needs base and calls defined): `sip`, a socket on sip_port + 1 sending to
  * sip_port = base + 4 * calls (SIP on ports of the test's own: other suites send SIP to 5060 meanwhile),
- * sdp(port) and msg(first line, Call-ID, body, extra To parameters).
+ * sdp(port, payload type 8) mapping the payload type to PCMA, call(i, Call-ID, payload type 8) setting up
+ * call i, rtp(socket, port, SSRC, k, payload type 8, marker bit) sending PCMA packet k (sequence number k,
+ * timestamp 160 k) to that port, and msg(first line, Call-ID, body, extra To parameters).
  */
 export const PY_SIP = String.raw`
 sip_port = base + 4 * calls  # SIP on ports of this test only: other suites send SIP to 5060 meanwhile
 sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sip.bind(('127.0.0.1', sip_port + 1))
-def sdp(port):
-    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n' % port
+def sdp(port, pt=8):
+    return b'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP %d\r\na=rtpmap:%d PCMA/8000\r\na=ptime:20\r\n' % (port, pt, pt)
+def call(i, cid, pt=8):
+    # Call i: sockets on a = base + 4i and b = base + 4i + 2, its INVITE and 200 OK (SDP mapping pt) sent.
+    pa, pb = base + 4 * i, base + 4 * i + 2
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', pa))
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(('127.0.0.1', pb))
+    sip.sendto(msg(b'INVITE sip:b@127.0.0.1 SIP/2.0', cid, sdp(pa, pt)), ('127.0.0.1', sip_port))
+    sip.sendto(msg(b'SIP/2.0 200 OK', cid, sdp(pb, pt), b';tag=tb'), ('127.0.0.1', sip_port))
+    return a, pa, b, pb
+def rtp(s, dport, ssrc, k, pt=8, marker=False):
+    hdr = bytes([0x80, pt | (0x80 if marker else 0)]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big')
+    s.sendto(hdr + b'\xd5' * 160, ('127.0.0.1', dport))
 def msg(first, cid, body, extra=b''):
     return (first + b'\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:a@127.0.0.1>;tag=fa\r\nTo: <sip:b@127.0.0.1>' + extra +
             b'\r\nCall-ID: ' + cid + b'\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
@@ -147,3 +160,28 @@ export async function replayIntoProbe(o: {
 /** A stop condition: the workers counted `frames` packets on `iface` (their counters reach /metrics once a second). */
 export const allCaptured = (iface: string, frames: number) => (get: (path: string) => string) =>
   Number(new RegExp(`^rtpprobe_capture_packets_received_total\\{interface="${iface}"\\} (\\S+)$`, 'm').exec(get('/metrics'))?.[1] ?? NaN) >= frames;
+
+/** Holds an AF_PACKET socket in fanout group argv[2] (mode argv[3]) on interface argv[1] until stdin closes. */
+const HOLDER = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); s.bind((sys.argv[1], 3))
+s.setsockopt(263, 18, int(sys.argv[2]) | (int(sys.argv[3]) << 16))
+print('ready', flush=True)
+sys.stdin.read()
+`;
+export const FANOUT_HASH = 0;
+export const FANOUT_LB = 1;
+
+/** Starts a fanout group holder; resolves once it holds the group, with a function that releases it. */
+export async function holdGroup(iface: string, group: number, mode: number): Promise<() => Promise<void>> {
+  const p = spawn('python3', ['-c', HOLDER, iface, String(group), String(mode)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d));
+  p.stderr!.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise((r) => p.once('exit', r));
+  if (!(await until(() => out.includes('ready') || p.exitCode !== null, 30_000)) || !out.includes('ready')) throw new Error(`fanout holder: ${out}`);
+  return async () => {
+    p.stdin!.end();
+    await exited;
+  };
+}

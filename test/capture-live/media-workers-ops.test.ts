@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHep3Strict } from '../../src/hep/index.js';
-import { PY_SIP, canNetns, sh, startProbe, vethNamespaces } from './media-workers-helpers.js';
+import { FANOUT_HASH, FANOUT_LB, PY_SIP, canNetns, holdGroup, sh, startProbe, vethNamespaces } from './media-workers-helpers.js';
 import { until } from '../wait.js';
 import { takePorts } from '../port-blocks.js';
 import { testFanoutGroup } from './helpers.js';
@@ -61,34 +61,8 @@ while not select.select([sys.stdin], [], [], 0)[0] and k < 3000:
 print('sent %d' % sent, flush=True)
 `;
 
-/** Holds an AF_PACKET socket in fanout group argv[2] (mode argv[3]) on interface argv[1] until stdin closes. */
-const HOLDER = String.raw`
-import socket, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); s.bind((sys.argv[1], 3))
-s.setsockopt(263, 18, int(sys.argv[2]) | (int(sys.argv[3]) << 16))
-print('ready', flush=True)
-sys.stdin.read()
-`;
-const FANOUT_HASH = 0;
-const FANOUT_LB = 1;
-
-
 /** Value of `name{labels}` in Prometheus text (NaN when absent). */
 const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-
-/** Starts a fanout group holder; resolves once it holds the group, with a function that releases it. */
-async function holdGroup(iface: string, group: number, mode: number): Promise<() => Promise<void>> {
-  const p = spawn('python3', ['-c', HOLDER, iface, String(group), String(mode)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d));
-  p.stderr!.on('data', (d: Buffer) => (out += d));
-  const exited = new Promise((r) => p.once('exit', r));
-  if (!(await until(() => out.includes('ready') || p.exitCode !== null, 30_000)) || !out.includes('ready')) throw new Error(`fanout holder: ${out}`);
-  return async () => {
-    p.stdin!.end();
-    await exited;
-  };
-}
 
 describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2 on lo: SIGHUP and per-worker /metrics', () => {
   let dir: string;
@@ -294,7 +268,8 @@ describe.skipIf(!canRun)('PACKET_FANOUT group ids on a shared host', () => {
       // The automatic pick skips it (silently joining would split the traffic with that program).
       const pid = group - 61440; // a process id whose preferred automatic id is `group`
       expect(preferredAutoFanoutGroup(pid)).toBe(group);
-      const picked = pickAutoFanoutGroup('lo', pid);
+      const picked = await pickAutoFanoutGroup('lo', pid);
+      picked.claim.close();
       expect(picked.skipped).toEqual([group]);
       expect(picked.group).toBe(group === 65535 ? 61440 : group + 1);
     } finally {

@@ -32,9 +32,6 @@ const SENDER = String.raw`
 import socket, sys, time
 base, calls, packets, early, tag = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode()
 ${PY_SIP}
-def rtp(s, dport, ssrc, k):
-    hdr = bytes([0x80, 8]) + (k & 0xffff).to_bytes(2, 'big') + (k * 160).to_bytes(4, 'big') + ssrc.to_bytes(4, 'big')
-    s.sendto(hdr + b'\xd5' * 160, ('127.0.0.1', dport))
 flows = []
 for i in range(calls):
     pa, pb = base + 4 * i, base + 4 * i + 2

@@ -8,7 +8,7 @@
  * A pause in progress when a reload turns the silence check off still sends its CLEARED when the stream
  * resumes. The live call page and the HTML call report keep what they showed before a reload. A reload that
  * moves the webhook to another URL clears the firing alert at the receiver that got its ALERT; the new
- * receiver gets no CLEARED without its ALERT. So does one that moves HEP to another collector.
+ * receiver, as one a reload sets where there was none, gets no CLEARED without its ALERT. So does one that moves HEP to another collector.
  * Needs root (packet capture on lo) and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -272,7 +272,7 @@ describe.skipIf(!canRun)('SIGHUP and the call reports: the live call page and th
   });
 });
 
-describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule fires', () => {
+describe.skipIf(!canRun)('SIGHUP changing the webhook while a rule fires', () => {
   let dir: string;
   let probe: ChildProcess;
   let sender: ChildProcess;
@@ -298,6 +298,19 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, got };
   }
 
+  /** The probe on the configuration file (its log in `log`), then the lossy sender; resolves with the probe's exit. */
+  async function startLossy(): Promise<{ exit: Promise<unknown> }> {
+    const port = await testEvenPort();
+    log = '';
+    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exit = new Promise((r) => probe.on('exit', r));
+    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
+    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    return { exit };
+  }
+
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'rtpprobe-reload-webhook-'));
   });
@@ -311,14 +324,8 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
 
   it('the old receiver gets the CLEARED (reconfigured) of its ALERT, the new one an ALERT (reconfigured) at the switch and its CLEARED when the stream ends', async () => {
     const [before, after] = [await receiver(), await receiver()];
-    const port = await testEvenPort();
     writeConfig(before.url);
-    probe = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp port ${port}`, '-c', cfg(), '--no-hep', '--metrics-port', '0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    probe.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    probe.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const exit = new Promise((r) => probe.on('exit', r));
-    await waitFor(() => log.includes('capture open'), 30_000, 'capture open');
-    sender = spawn('python3', ['-c', SENDER, String(port)], { stdio: 'ignore' });
+    const { exit } = await startLossy();
     await waitFor(() => before.got.length === 1, 30_000, 'the ALERT');
     writeConfig(after.url);
     probe.kill('SIGHUP');
@@ -332,6 +339,22 @@ describe.skipIf(!canRun)('SIGHUP moving the webhook to another URL while a rule 
     expect(log).toContain('"msg":"alert lossy cleared (stream ended)"');
     expect(after.got).toEqual(['ALERT lossy reconfigured', 'CLEARED lossy stream-ended']);
     expect(before.got).toHaveLength(2);
+  });
+
+  it('a webhook set where there was none gets an ALERT (reconfigured) at the reload for the rule firing, and its CLEARED when the stream ends', async () => {
+    const rx = await receiver();
+    writeConfig('');
+    const { exit } = await startLossy();
+    await waitFor(() => log.includes('"msg":"alert lossy started"'), 30_000, 'the rule firing');
+    writeConfig(rx.url);
+    probe.kill('SIGHUP');
+    await waitFor(() => rx.got.length === 1, 30_000, 'the ALERT at the receiver the reload added');
+    expect(rx.got).toEqual(['ALERT lossy reconfigured']);
+    sender.kill('SIGKILL');
+    probe.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(log).toContain('"msg":"alert lossy cleared (stream ended)"');
+    expect(rx.got).toEqual(['ALERT lossy reconfigured', 'CLEARED lossy stream-ended']);
   });
 });
 

@@ -270,6 +270,23 @@ describe('webhook output', () => {
     await outputs.close(30_000);
     expect(eventsOf(rx)).toEqual(['ALERT poor null 1', 'CLEARED poor reconfigured 1']);
   });
+  it('a reload that sets a URL where there was none: the receiver gets an ALERT (reason reconfigured) for each rule firing, then their CLEARED', async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const { outputs, send, withUrl } = webhookOutputs('');
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 1 });
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 2, MOS: 2.2 });
+    send('ALERT', { ALERT_RULE: 'jitter', SSRC: 2, REPORT_END: 1700000012.5 });
+    send('CLEARED', { ALERT_RULE: 'poor', SSRC: 1 }); // cleared before the reload: not told
+    await outputs.reload(withUrl(rx.url), 30_000);
+    send('HANGUP', { SSRC: 2 });
+    send('ALERT', { ALERT_RULE: 'poor', SSRC: 3 });
+    await outputs.close(30_000);
+    expect(eventsOf(rx)).toEqual(['ALERT poor reconfigured 2', 'ALERT jitter reconfigured 2', 'CLEARED poor stream-ended 2', 'CLEARED jitter stream-ended 2', 'ALERT poor null 3']);
+    // As a receiver a reload moves the webhook to is told: the fields of the stream's first ALERT, `time` when each rule started firing.
+    expect(rx.got[0]).toMatchObject({ callId: 'call-1@test', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', ssrc: 2, codec: 'pcma' }, mos: 2.2, lossPct: 6.5, jitterMs: 12, report: null, time: new Date(1700000010_500).toISOString() });
+    expect(rx.got[1]).toMatchObject({ mos: 2.2, time: new Date(1700000012_500).toISOString() });
+  });
 });
 
 describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {

@@ -7,7 +7,13 @@
  * Whether a group exists is asked of the kernel itself: a socket joins the id in another fanout mode
  * (CPU) than the probe uses (HASH). An existing group of any settings refuses it (EINVAL, mode or
  * interface differ); otherwise the socket created the group and closing it removes it again.
+ *
+ * That answer is old by the time the workers join: two probes starting together both find an id free
+ * and both join it. So a probe first claims the id among rtpprobe processes, by listening on an abstract
+ * unix socket named after it: a name is bound once per network namespace (the scope of fanout groups
+ * too) and the kernel frees it when the process ends, however it ends.
  */
+import { createServer, type Server } from 'node:net';
 import { loadNativeAddon, type NativeOpenOptions } from '../../capture/live/native-addon.js';
 import { AUTO_FANOUT_GROUPS } from '../../ops/config.js';
 
@@ -58,13 +64,38 @@ export function fanoutGroupInUse(iface: string, id: number): boolean | null {
   }
 }
 
-/** An automatic group id not in use on this host: the preferred one, else the next free in the range. */
-export function pickAutoFanoutGroup(iface: string, pid = process.pid, inUse = fanoutGroupInUse): { group: number; skipped: number[] } {
+/** Claims held: referenced here so that no claim goes with its caller's last reference. */
+const held = new Set<Server>();
+
+/**
+ * Claims automatic id `id` for this process among rtpprobe processes (see above): the listening socket,
+ * held as long as the group is used (it keeps the process alive no longer than that), or null when
+ * another process holds the claim.
+ */
+export function claimAutoFanoutGroup(id: number): Promise<Server | null> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(null) : reject(err)));
+    server.listen({ path: `\0rtpprobe-fanout-group-${id}` }, () => {
+      held.add(server.unref());
+      server.once('close', () => held.delete(server));
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * An automatic group id claimed by this process and not in use on this host: the preferred one, else the
+ * next free in the range. `claim` is held as long as the group is used.
+ */
+export async function pickAutoFanoutGroup(iface: string, pid = process.pid, inUse = fanoutGroupInUse): Promise<{ group: number; skipped: number[]; claim: Server }> {
   const first = preferredAutoFanoutGroup(pid);
   const skipped: number[] = [];
   for (let i = 0; i < MAX_TRIES; i++) {
     const id = AUTO_FANOUT_MIN + ((first - AUTO_FANOUT_MIN + i) % AUTO_FANOUT_COUNT);
-    if (inUse(iface, id) !== true) return { group: id, skipped };
+    const claim = await claimAutoFanoutGroup(id);
+    if (claim !== null && inUse(iface, id) !== true) return { group: id, skipped, claim };
+    claim?.close();
     skipped.push(id);
   }
   throw Object.assign(new Error(`no free PACKET_FANOUT group id: ${MAX_TRIES} automatic ids from ${first} are all in use on this host; set capture.fanout_group to a free id below ${AUTO_FANOUT_MIN}`), { code: 'EFANOUT' });

@@ -15,6 +15,7 @@ import { ruleErrorReporter } from '../rule-errors.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
 import { GroupStart } from './group-start.js';
+import { GroupRejoin } from './group-rejoin.js';
 import { SipInFlight } from './sip-in-flight.js';
 import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
 
@@ -64,6 +65,8 @@ const pipeline = new Pipeline(
   { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log) },
   (hooks) => (mirror = new BindingMirror(config, hooks, new SipInFlight(data.sipInFlight))),
 );
+// SIP waits in the pool's SipOrder up to a readable buffer timeout and a second, then for the main thread.
+pipeline.holdForLateBindings(readableWithinMs(c.bufferTimeoutMs) + 2000);
 
 const open = (): Promise<LivePacketSource> =>
   openLiveCapture(
@@ -104,6 +107,9 @@ if (index === c.workers - 1) groupCompleteAt[0] = Date.now(); // published by pa
 passOpenTurn(turn);
 let loop: CaptureLoop | null = null;
 let stopping = false;
+const rejoin = new GroupRejoin(data.groupRejoin, groupCompleteAt, index, c.workers);
+/** This worker closed its capture because another lost its own: the group is rebuilt in order. */
+let leaving = false;
 let finish!: () => void;
 const finishing = new Promise<void>((resolve) => (finish = resolve));
 let nextStatsMs = Date.now() + STATS_MS;
@@ -234,8 +240,16 @@ function sendStats(): void {
   ended = [];
 }
 
-/** Set once every worker has opened, before the first read. */
+/** Set once every worker has opened, before the first read; again each time they rejoin the group. */
 let groupStart!: GroupStart;
+
+/** Another worker lost its capture: this one leaves the group too, so that all rejoin in their order. */
+function leaveWhenCalled(): void {
+  if (leaving || stopping || !rejoin.called) return;
+  leaving = true;
+  log.info({ interface: c.interface }, 'capture closed to rejoin the fanout group in order: another media worker lost its capture');
+  void loop!.reopen();
+}
 
 /** A batch that may hold packets captured before the group had every worker: measured from that moment on. */
 function measureFromGroupStart(batch: PacketBatch): void {
@@ -247,7 +261,15 @@ function measureFromGroupStart(batch: PacketBatch): void {
 
 loop = new CaptureLoop(source, {
   interface: c.interface,
-  open,
+  open: async () => {
+    const rejoined = await rejoin.rejoin(open, () => stopping);
+    groupStart = new GroupStart(rejoined.completeAtMs, readableMs);
+    return rejoined.source;
+  },
+  onClosed: () => {
+    leaving = false;
+    rejoin.left();
+  },
   onBatch: (batch) => {
     drainControl();
     if (groupStart.done) pipeline.processBatch(batch);
@@ -256,6 +278,7 @@ loop = new CaptureLoop(source, {
     if (last >= 0) lastPacketMs = batch.tsSec[last]! * 1000 + batch.tsNsec[last]! / 1e6;
     flush();
     if (Date.now() >= nextStatsMs) sendStats();
+    leaveWhenCalled();
   },
   onState: (state) => post({ t: 'state', state }),
   log,
@@ -272,6 +295,7 @@ const timer = setInterval(() => {
   pipeline.wallTick(Date.now());
   flush();
   sendStats();
+  leaveWhenCalled();
 }, 1000);
 
 awaitTurns(turn, c.workers);

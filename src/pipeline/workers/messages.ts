@@ -25,6 +25,8 @@ export interface MediaWorkerData {
    * it the kernel spread the flows over fewer members: the workers measure no packet captured earlier.
    */
   groupCompleteAt: SharedArrayBuffer;
+  /** GroupRejoin's counters: the workers rebuild their fanout group in order after a lost capture. */
+  groupRejoin: SharedArrayBuffer;
   /** SipInFlight's counts, shared by the pool and its workers. */
   sipInFlight: SharedArrayBuffer;
 }

@@ -6,6 +6,7 @@ import type { MainToWorker, WorkerStats, WorkerToMain } from './messages.js';
 import { SignallingOwner } from './signalling.js';
 import { SipOrder } from './sip-order.js';
 import { SipInFlight } from './sip-in-flight.js';
+import { GroupRejoin } from './group-rejoin.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { nodeNameOf } from '../../outbound/index.js';
 import type { SipTarget } from '../sip-out.js';
@@ -80,6 +81,8 @@ export class MediaWorkerPool {
   private readonly openTurn = new SharedArrayBuffer(4);
   /** When the last worker had opened (see MediaWorkerData.groupCompleteAt). */
   private readonly groupCompleteAt = new SharedArrayBuffer(8);
+  /** See MediaWorkerData.groupRejoin. */
+  private readonly groupRejoin = GroupRejoin.memory();
   /** Settles when every worker has exited after its final reports; rejects when one dies unexpectedly. */
   readonly finished: Promise<void>;
 
@@ -130,7 +133,7 @@ export class MediaWorkerPool {
   private spawn(index: number): Promise<{ backend: string; linkType: number; warnings: string[] }> {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./media-worker.js', import.meta.url), {
-      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, groupCompleteAt: this.groupCompleteAt, sipInFlight: this.sipInFlightMemory, control: port2 },
+      workerData: { index, config: this.config, fanoutGroup: this.fanoutGroup, openTurn: this.openTurn, groupCompleteAt: this.groupCompleteAt, groupRejoin: this.groupRejoin, sipInFlight: this.sipInFlightMemory, control: port2 },
       transferList: [port2],
     });
     let setDrained!: () => void;
