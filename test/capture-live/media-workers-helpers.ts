@@ -87,7 +87,8 @@ def msg(first, cid, body, extra=b''):
 /** Reports that end streams (HANGUP, FINAL) in a JSON-lines file, by `src:port>dst:port`, in file order. */
 export function streamEndings(jsonl: string): Map<string, Array<Record<string, unknown>>> {
   const endings = new Map<string, Array<Record<string, unknown>>>();
-  for (const line of readFileSync(jsonl, 'utf8').trim().split('\n')) {
+  for (const line of readFileSync(jsonl, 'utf8').split('\n')) {
+    if (line.trim() === '') continue; // none at all: a probe that measured nothing
     const r = JSON.parse(line) as Record<string, unknown>;
     if (r.TYPE !== 'HANGUP' && r.TYPE !== 'FINAL') continue;
     const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;
