@@ -302,7 +302,10 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const loop = new m.CaptureLoop(source, {
     interface: c.interface,
     open,
-    onBatch: (batch) => pipeline.processBatch(batch),
+    onBatch: (batch) => {
+      pipeline.captureDrops = loop.drops(); // the drops before these packets are in the reports they end
+      pipeline.processBatch(batch);
+    },
     onState: (state) => rt?.metrics?.setCaptureState(state),
     log,
   });

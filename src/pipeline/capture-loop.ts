@@ -94,6 +94,12 @@ export class CaptureLoop {
     return { received: b.received + s.received, droppedKernel: b.droppedKernel + s.droppedKernel, droppedInterface: b.droppedInterface + s.droppedInterface, mergedFrames: this.mergedFrames };
   }
 
+  /** Packets the capture dropped since start (kernel and interface): read with each batch, for its reports. */
+  drops(): number {
+    const t = this.totals();
+    return t.droppedKernel + t.droppedInterface;
+  }
+
   /**
    * Ends run(): the packets the kernel captured before the stop are still read and handed on (at most
    * DRAIN_MAX_MS). The capture stays open, in its fanout group, until close(): the kernel spreads the flows

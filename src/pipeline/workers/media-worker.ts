@@ -250,6 +250,7 @@ loop = new CaptureLoop(source, {
   open,
   onBatch: (batch) => {
     drainControl();
+    pipeline.captureDrops = loop!.drops(); // the drops before these packets are in the reports they end
     if (groupStart.done) pipeline.processBatch(batch);
     else measureFromGroupStart(batch);
     const last = batch.count - 1;
