@@ -4,7 +4,8 @@
  * the ring cannot hold. A second call starts after the drops. The drops are counted (/metrics, equal to
  * what was sent less what the probe received), logged, and in the reports: CAPTURE_DROPS counts them since
  * the start, PERIOD_CAPTURE_DROPS in the period each report covers, so the first call's loss shows as
- * coming with capture drops, and the second call, which lost nothing, shows none.
+ * coming with capture drops, and the second call, which lost nothing, shows none; the rule variable
+ * `capture_drops` lets an alert rule leave the capture's loss out.
  * Needs root, tcpreplay, python3, curl and a built dist/; skipped otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -54,6 +55,8 @@ describe.skipIf(!canRun)('capture drops of an oversubscribed ring are reported a
     const jsonl = join(dir, 'reports.jsonl');
     const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'cdropb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'metrics.listen=127.0.0.1'];
     args.push('--set', 'capture.buffer_size_mb=1', '--set', 'reports.interval_s=1', '--log-format', 'json');
+    // An alert on any loss, and one on loss that came without capture drops (the network's).
+    args.push('--rule', 'name=any-loss;when=lost > 0', '--rule', 'name=network-loss;when=lost > 0 and capture_drops == 0');
     // `ip netns exec` runs node in its own place: the child's pid is the probe's.
     const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
@@ -63,6 +66,7 @@ describe.skipIf(!canRun)('capture drops of an oversubscribed ring are reported a
     let metric = (_name: string) => NaN;
     try {
       expect(await until(() => log.includes('"msg":"capture open"') || probe.exitCode !== null), log).toBe(true);
+      expect(probe.exitCode, log).toBeNull();
       const port = lines().find((l) => l.msg.includes('metrics and health endpoint listening'))!.port as number;
       metric = (name: string) => {
         const m = spawnSync('ip', ['netns', 'exec', nsB, 'curl', '-sf', `http://127.0.0.1:${port}/metrics`], { encoding: 'utf8' });
@@ -107,6 +111,9 @@ time.sleep(0.3)  # call 0's RTP of these 300 ms is dropped too
     const ends0 = of(0, ['HANGUP', 'FINAL']);
     expect(ends0).toHaveLength(2);
     for (const r of ends0) expect([r.PERIOD_CAPTURE_DROPS, r.CAPTURE_DROPS]).toEqual([dropped, dropped]);
+    // A rule tells the capture's loss from the network's.
+    expect(of(0, ['ALERT']).map((r) => r.ALERT_RULE)).toEqual(['any-loss', 'any-loss']);
+    expect(reports.filter((r) => r.ALERT_RULE === 'network-loss')).toEqual([]);
     // Call 1 started after the drops: none in any of its periods, though the probe's total is in each.
     const call1 = of(1, ['PERIODIC', 'HANGUP', 'FINAL']);
     expect(call1.length).toBeGreaterThan(2);
