@@ -93,6 +93,11 @@ export class QosReporter {
     this.dropsAtInterval = new Float64Array(c.maxStreams);
   }
 
+  /** The capture's drops while the interval being reported was captured (rule variable capture_drops). */
+  get intervalCaptureDrops(): number {
+    return this.ctx.intervalCaptureDrops ?? 0;
+  }
+
   /** `captureDrops`: the capture's drops since start (PERIOD_CAPTURE_DROPS counts from there). */
   streamStarted(slot: number, nowMs: number, captureDrops = 0): void {
     this.dropsAtStart[slot] = captureDrops;
