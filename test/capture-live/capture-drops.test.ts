@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classicPcap, scenarioFrames } from '../../src/gen/index.js';
 import { until } from '../wait.js';
-import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
+import { canNetns, sh, startProbeIn, vethNamespaces } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -53,32 +53,18 @@ describe.skipIf(!canRun)('capture drops of an oversubscribed ring are reported a
 
   it('drops counted, logged, and in the reports of the periods they fell in only', async () => {
     const jsonl = join(dir, 'reports.jsonl');
-    const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'cdropb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'metrics.listen=127.0.0.1'];
-    args.push('--set', 'capture.buffer_size_mb=1', '--set', 'reports.interval_s=1', '--log-format', 'json');
     // An alert on any loss, and one on loss that came without capture drops (the network's).
-    args.push('--rule', 'name=any-loss;when=lost > 0', '--rule', 'name=network-loss;when=lost > 0 and capture_drops == 0');
-    // `ip netns exec` runs node in its own place: the child's pid is the probe's.
-    const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    probe.stderr.on('data', (d) => (log += d));
-    const exited = new Promise<number | null>((r) => probe.on('exit', r));
-    const lines = () => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown> & { msg: string });
-    let metric = (_name: string) => NaN;
+    const rules = ['--rule', 'name=any-loss;when=lost > 0', '--rule', 'name=network-loss;when=lost > 0 and capture_drops == 0'];
+    const probe = await startProbeIn(nsB, cli, ['-i', 'cdropb', '--no-hep', '--jsonl', jsonl, '--set', 'capture.buffer_size_mb=1', '--set', 'reports.interval_s=1', ...rules]);
+    const metric = (name: string) => probe.metric(`${name}{interface="cdropb"}`);
+    let dropped = 0;
     try {
-      expect(await until(() => log.includes('"msg":"capture open"') || probe.exitCode !== null), log).toBe(true);
-      expect(probe.exitCode, log).toBeNull();
-      const port = lines().find((l) => l.msg.includes('metrics and health endpoint listening'))!.port as number;
-      metric = (name: string) => {
-        const m = spawnSync('ip', ['netns', 'exec', nsB, 'curl', '-sf', `http://127.0.0.1:${port}/metrics`], { encoding: 'utf8' });
-        const line = m.stdout.split('\n').find((l) => l.startsWith(`${name}{interface="cdropb"}`));
-        return line === undefined ? NaN : Number(line.split(' ')[1]);
-      };
       const replay = spawn('ip', ['netns', 'exec', nsA, 'tcpreplay', '-q', '-i', 'cdropa', pcap], { stdio: 'ignore' });
       const replayed = new Promise((r) => replay.on('exit', r));
       // Stopped once call 0's media flows (its first packets read), the probe reads nothing while the flood
       // fills its ring; the kernel drops the rest, call 0's RTP of that time with it.
       expect(await until(() => metric('rtpprobe_capture_packets_received_total') >= 20, 30_000, 100)).toBe(true);
-      probe.kill('SIGSTOP');
+      probe.child.kill('SIGSTOP');
       sh('ip', 'netns', 'exec', nsA, 'python3', '-c', `
 import socket, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('cdropa', 0))
@@ -87,19 +73,19 @@ for i in range(${FLOOD}):
     s.send(frame)
 time.sleep(0.3)  # call 0's RTP of these 300 ms is dropped too
 `);
-      probe.kill('SIGCONT');
+      probe.child.kill('SIGCONT');
       await replayed;
       const sent = frames + FLOOD;
       // Everything sent is either received or dropped (the namespace's own few frames come on top).
       expect(await until(() => metric('rtpprobe_capture_packets_received_total') + metric('rtpprobe_capture_packets_dropped_kernel_total') >= sent, 30_000, 200)).toBe(true);
+      dropped = metric('rtpprobe_capture_packets_dropped_kernel_total');
     } finally {
-      probe.kill('SIGCONT');
-      probe.kill('SIGTERM');
+      probe.child.kill('SIGCONT');
+      probe.child.kill('SIGTERM');
     }
-    const dropped = metric('rtpprobe_capture_packets_dropped_kernel_total');
-    expect(await exited, log).toBe(0);
+    expect(await probe.exit, probe.log()).toBe(0);
     expect(dropped).toBeGreaterThan(FLOOD / 2);
-    expect(lines().filter((l) => l.msg.startsWith('capture drops')).length, log).toBeGreaterThan(0);
+    expect(probe.lines().filter((l) => l.msg.startsWith('capture drops')).length, probe.log()).toBeGreaterThan(0);
 
     const reports = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Report).filter((r) => String(r.RTP_SIP_CALL_ID).startsWith('scn21-'));
     const brief = (r: Report) => JSON.stringify([r.TYPE, r.REPORT_START, r.REPORT_END, r.PACKET_LOSS, r.PERIOD_CAPTURE_DROPS, r.CAPTURE_DROPS]);

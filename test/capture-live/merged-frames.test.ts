@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../wait.js';
-import { canNetns, sh } from './media-workers-helpers.js';
+import { canNetns, sh, startProbeIn } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -89,30 +89,20 @@ for i in range(${SINGLE} + ${SENDS} + ${SINGLE}):
       let dumpErr = '';
       dump.stderr.on('data', (d) => (dumpErr += d));
       const dumpClosed = new Promise((r) => dump.on('close', r));
-      const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'mrgb', '--no-hep', '--jsonl', jsonl, '--metrics-port', '0', '--set', 'metrics.listen=127.0.0.1'];
-      args.push('--set', `capture.workers=${workers}`, '--set', 'reports.interval_s=3600', '--log-format', 'json');
-      const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let log = '';
-      probe.stderr.on('data', (d) => (log += d));
-      const exited = new Promise<number | null>((r) => probe.on('exit', r));
-      const lines = (): LogLine[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+      const probe = await startProbeIn(nsB, cli, ['-i', 'mrgb', '--no-hep', '--jsonl', jsonl, '--set', `capture.workers=${workers}`, '--set', 'reports.interval_s=3600']);
+      const merged = () => probe.metric('rtpprobe_capture_frames_merged_total{interface="mrgb"}');
+      const warnings = () => probe.lines().filter((l) => l.msg.includes('longer than its MTU')) as unknown as LogLine[];
       try {
-        expect(await until(() => (log.includes('"msg":"capture open"') && dumpErr.includes('listening on')) || probe.exitCode !== null), log + dumpErr).toBe(true);
-        const port = lines().find((l) => l.msg.includes('metrics and health endpoint listening'))! as unknown as { port: number };
+        expect(await until(() => dumpErr.includes('listening on') || dump.exitCode !== null), dumpErr).toBe(true);
         sendMerged();
-        const merged = (): number => {
-          const m = spawnSync('ip', ['netns', 'exec', nsB, 'curl', '-sf', `http://127.0.0.1:${port.port}/metrics`], { encoding: 'utf8' });
-          const line = m.stdout.split('\n').find((l) => l.startsWith('rtpprobe_capture_frames_merged_total{interface="mrgb"}'));
-          return line === undefined ? -1 : Number(line.split(' ')[1]);
-        };
-        expect(await until(() => merged() >= SENDS, 30_000, 200), `${merged()}\n${log}`).toBe(true);
+        expect(await until(() => merged() >= SENDS, 30_000, 200), `${merged()}\n${probe.log()}`).toBe(true);
         expect(merged()).toBe(SENDS);
-        expect(await until(() => lines().some((l) => l.msg.includes('longer than its MTU')), 10_000), log).toBe(true);
+        expect(await until(() => warnings().length > 0, 10_000), probe.log()).toBe(true);
       } finally {
-        probe.kill('SIGTERM');
+        probe.child.kill('SIGTERM');
         dump.kill('SIGINT');
       }
-      expect(await exited, log).toBe(0);
+      expect(await probe.exit, probe.log()).toBe(0);
       await dumpClosed;
 
       // tshark's view of the same interface: one frame per merged send, longer than the 1,500-byte MTU allows.
@@ -125,8 +115,8 @@ for i in range(${SINGLE} + ${SENDS} + ${SINGLE}):
       const finals = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>).filter((r) => r.SSRC === 0x4d455247);
       expect(finals.map((r) => [r.TOTAL_PK, r.PACKET_LOSS, r.RTP_SIP_CALL_ID])).toEqual(rows.map((f) => [Number(f[8]), Number(f[9]), 'merged-frames@test']));
 
-      const warned = lines().filter((l) => l.msg.includes('longer than its MTU'));
-      expect(warned, log).toHaveLength(1);
+      const warned = warnings();
+      expect(warned, probe.log()).toHaveLength(1);
       expect(warned[0]!.level).toBe(40);
       expect(warned[0]!.msg).toContain('ethtool -K mrgb gro off lro off rx-gro-hw off');
       // The count when the warning came (the merged frames were still arriving), then once a minute at most.
