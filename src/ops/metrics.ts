@@ -6,11 +6,11 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CaptureStats } from '../capture/batch.js';
+import type { LinkView } from './link-watch.js';
+import type { LiveState } from './live-state.js';
 
 /** A capture source's counters: a live capture's also count the frames merged before capture. */
 type CaptureCounters = CaptureStats & { mergedFrames?: number };
-import type { LinkView } from './link-watch.js';
-import type { LiveState } from './live-state.js';
 
 /** MOS buckets 1..4.5, finer at the top where calls usually are. */
 export const MOS_BUCKETS = [1, 1.5, 2, 2.5, 3, 3.5, 3.8, 4, 4.1, 4.2, 4.3, 4.4, 4.5];
