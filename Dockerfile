@@ -28,7 +28,8 @@ COPY config ./config
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund \
  && rm -rf src/capture/native/build/Release/obj.target \
- && find src -name '*.ts' -delete
+ && find src -name '*.ts' -delete \
+ && find dist -name '*.d.ts' -delete
 
 # -------------------------------------------------------------------------------------------- runtime
 FROM node:24.22.3-bookworm-slim AS runtime

@@ -19,7 +19,7 @@ export interface CreateLoggerOptions {
   base?: Record<string, unknown>;
 }
 
-export function createLogger(cfg: LogConfig, opts: CreateLoggerOptions = {}): Logger {
+export function createLogger(cfg: Pick<LogConfig, 'level' | 'format'>, opts: CreateLoggerOptions = {}): Logger {
   const tty = opts.isTty ?? Boolean(process.stderr.isTTY);
   const usePretty = cfg.format === 'pretty' || (cfg.format === 'auto' && tty);
   const options = {

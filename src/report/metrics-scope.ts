@@ -1,6 +1,7 @@
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { FIELD_FAMILIES, METRIC_VARIABLES, VARIABLE_READERS } from './fields.js';
 import type { MetricSource, MetricVariable } from './fields.js';
+import type { JbMetricVariable } from './jb-fields.js';
 import type { StreamQosState } from './qos-state.js';
 import type { StreamSilences } from './silences.js';
 
@@ -14,8 +15,9 @@ export interface FaultState {
   readonly intervalCaptureDrops?: number;
 }
 
-// The interface gives the class one typed number property per variable of the field table.
-export interface IntervalMetrics extends Record<MetricVariable, number> {}
+// The interface gives the class one typed number property per variable of the field table and of its
+// families (FIELD_FAMILIES: the jitter-buffer one), which `fill` sets alike.
+export interface IntervalMetrics extends Record<MetricVariable | JbMetricVariable, number> {}
 
 /**
  * One reusable scope object for the alert rules: one numeric property per rule variable of the field

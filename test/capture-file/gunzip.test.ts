@@ -19,7 +19,7 @@ interface HeaderFields {
 /** One gzip member of `data`, its header written here with the optional fields asked for. */
 function member(data: Buffer, f: HeaderFields = {}): Buffer {
   const flags = (f.headerCrc ? 2 : 0) | (f.extra ? 4 : 0) | (f.name !== undefined ? 8 : 0) | (f.comment !== undefined ? 16 : 0);
-  const parts = [Buffer.from([0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3])];
+  const parts: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3])];
   if (f.extra) parts.push(Buffer.from([f.extra.length & 0xff, f.extra.length >> 8]), f.extra);
   if (f.name !== undefined) parts.push(Buffer.from(`${f.name}\0`, 'latin1'));
   if (f.comment !== undefined) parts.push(Buffer.from(`${f.comment}\0`, 'latin1'));

@@ -3,7 +3,7 @@
  * filters on files (counted against tcpdump -r), options before the files, the table's formats and
  * selections, and --realtime stopped by a real signal inside a one-hour gap of the capture.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -445,7 +445,7 @@ describe('replay --realtime stops on a signal at any point', () => {
 
 describe('a stop while a pipe or FIFO sends nothing', () => {
   /** The probe's exit, or null when it has not exited within `ms` (then it is killed). */
-  async function exitWithin(p: ReturnType<typeof startCli>, ms: number): Promise<number | null> {
+  async function exitWithin(p: { child: ChildProcess; exited: Promise<{ code: number | null }> }, ms: number): Promise<number | null> {
     let code: number | null | undefined;
     void p.exited.then((e) => (code = e.code));
     if (!(await until(() => code !== undefined, ms))) p.child.kill('SIGKILL');

@@ -39,8 +39,8 @@ export async function replayReports(file: string, config: ProbeConfig): Promise<
     const path = join(dir, 'reports.jsonl');
     config.reports.jsonl.enabled = true;
     config.reports.jsonl.path = path;
-    let table = '';
-    await runReplay([file], config, { realtime: false, print: (t) => (table += t) }, pino({ level: 'silent' }));
+    // The stream table is not wanted here: the reports are read from the JSON lines.
+    await runReplay([file], config, { realtime: false, print: () => {} }, pino({ level: 'silent' }));
     let text = '';
     try {
       text = readFileSync(path, 'utf8');

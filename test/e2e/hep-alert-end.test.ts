@@ -127,6 +127,6 @@ describe('an alert firing when its stream ends', () => {
     const events = hooks.map((p) => `${p.event} ${p.stream.src}>${p.stream.dst} ${p.rule} ${p.reason}`);
     const fromHep = hep.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${key(r)} ${r.ALERT_RULE} ${r.TYPE === 'ALERT' ? null : r.CLEAR_REASON}`);
     expect(events).toEqual(fromHep);
-    expect(hooks.filter((p) => p.event === 'CLEARED').every((p) => p.reason === 'stream-ended' && p.report.TYPE === 'CLEARED')).toBe(true);
+    expect(hooks.filter((p) => p.event === 'CLEARED').every((p) => p.reason === 'stream-ended' && p.report?.TYPE === 'CLEARED')).toBe(true);
   });
 });

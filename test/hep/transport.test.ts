@@ -1,13 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
 import { freePort, selfSignedCert, sleep, startStreamSink, startUdpSink } from './helpers.js';
 import { waitFor } from '../wait.js';
-
-const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const hepjs: { decapsulate(b: Buffer): any } = require('hep-js');
+import { hepJsDecode } from './hep-js.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,7 +30,7 @@ function checkSame(packet: Buffer, m: HepSendInput, captureId: number): void {
     srcIp: m.srcIp, dstIp: m.dstIp, srcPort: m.srcPort, dstPort: m.dstPort, tsSec: m.tsSec, tsUsec: m.tsUsec,
     protoType: m.protoType, captureId, correlationId: m.correlationId,
   });
-  const h = hepjs.decapsulate(packet);
+  const h = hepJsDecode(packet);
   expect(h.rcinfo).toMatchObject({
     protocolFamily: 2, protocol: 17, srcIp: m.srcIp, dstIp: m.dstIp, srcPort: m.srcPort, dstPort: m.dstPort,
     timeSeconds: m.tsSec, timeUseconds: m.tsUsec, payloadType: m.protoType, captureId,

@@ -16,7 +16,6 @@
  * sip_capture.callid / callid_aleg varchar(120) -> varchar(256) (Call-IDs up to the correlation_id width).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,10 +28,7 @@ import { selfSignedCert, sleep, startUdpSink, type UdpSink } from '../hep/helper
 import { waitFor } from '../wait.js';
 import { NATIVE_ROUTES, kamailioMissing, scriptRoutes, startKamailio, type Kamailio } from './kamailio.js';
 import { homer5Schema, postgresMissing, startPostgres, type Postgres } from './postgres.js';
-
-const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const hepjs: { decapsulate(b: Buffer): any } = require('hep-js');
+import { hepJsDecode } from '../hep/hep-js.js';
 
 const missing = postgresMissing ?? kamailioMissing(['db_postgres', 'sipcapture', 'tls']);
 if (missing) console.warn(`kamailio + postgres interop skipped: ${missing}`);
@@ -122,11 +118,11 @@ describe.skipIf(missing !== undefined)('HOMER 5 on PostgreSQL through Kamailio s
         `rows in ${db} (kamailio log:\n${k.log().slice(-3000)})`,
       );
       for (const p of tap.packets) {
-        const h = hepjs.decapsulate(p);
+        const h = hepJsDecode(p);
         const d = decodeHep3Strict(p);
         expect(h.rcinfo).toMatchObject({ payloadType: d.protoType, srcIp: d.srcIp, dstIp: d.dstIp, srcPort: d.srcPort, dstPort: d.dstPort, hepNodeName: 'probe-interop' });
         if (d.correlationId) expect(h.rcinfo.correlation_id).toBe(d.correlationId);
-        expect(Buffer.from(h.payload).equals(d.payload)).toBe(true);
+        expect(Buffer.from(h.payload ?? '').equals(d.payload)).toBe(true);
       }
       return {
         sent: sent(),

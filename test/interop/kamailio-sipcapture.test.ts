@@ -58,14 +58,27 @@ const TCP_SCRIPT_ROUTES = scriptRoutes(99);
 async function startFlatstore(routes: string, listen: Array<'udp' | 'tcp'> = ['udp', 'tcp']): Promise<Kamailio & { dbDir: string }> {
   const k = await startKamailio({
     dbUrl: (dir) => {
-      fs.mkdirSync(path.join(dir, 'db'));
-      return `flatstore:${path.join(dir, 'db')}`;
+      const url = flatstoreUrl(dir);
+      fs.mkdirSync(url.slice('flatstore:'.length));
+      return url;
     },
     modules: ['db_flatstore'],
     listen,
     routes,
   });
-  return { ...k, dbDir: path.join(k.dir, 'db') };
+  return { ...k, dbDir: flatstoreUrl(k.dir).slice('flatstore:'.length) };
+}
+
+/**
+ * `flatstore:<dir>/db`, or `.../dbx` when that URL's length is a multiple of 8. Kamailio 5.6's sipcapture
+ * copies db_url into package memory without its terminating NUL, and db_flatstore takes the directory
+ * with strlen: a length that fills its 8-byte-aligned allocation leaves no zero padding, the directory
+ * name runs on into the next allocation, and the first insert fails ("flat_new_connection(): No such file
+ * or directory") and crashes that child. Any other length ends on a zero byte (every length 20-43 tried).
+ */
+function flatstoreUrl(dir: string): string {
+  const url = `flatstore:${path.join(dir, 'db')}`;
+  return url.length % 8 === 0 ? `${url}x` : url;
 }
 
 function qosFixture(callId: string) {

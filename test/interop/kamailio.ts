@@ -42,9 +42,6 @@ export interface KamailioOptions {
 }
 
 export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
-  // Digits-only directory name: with some mkdtemp names (e.g. /tmp/kam-hep-z8qdks/db) db_flatstore 5.6.3
-  // fails in flat_new_connection ("No such file or directory") and the receiver child segfaults; cause not
-  // identified, a numeric path has always worked here.
   const dir = path.join(os.tmpdir(), `kh-${process.pid}-${Date.now() % 1_000_000_000}-${Math.floor(Math.random() * 1e6)}`);
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();

@@ -127,7 +127,7 @@ describe('webhook output', () => {
       'CLEARED jitter stream-ended 78',
     ]);
     expect(rx.got[0]).toMatchObject({ callId: 'call-1@test', node: 'probe-1', time: '2023-11-14T22:13:30.500Z', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', codec: 'pcma' }, mos: 3.1, lossPct: 6.5, jitterMs: 12 });
-    expect(rx.got[0]!.report.TYPE).toBe('ALERT');
+    expect(rx.got[0]!.report?.TYPE).toBe('ALERT');
     expect(w.stats()).toEqual([{ name: rx.url.replace(/\?.*$/, ''), sent: 6, failed: 0, errors: 0, dropped: 0, queued: 0, up: true, lastError: undefined }]);
   });
 

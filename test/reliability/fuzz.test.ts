@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { exoticRecords, fuzzConfig, fuzzInput, mutateRecords, runCapture, scenarioRecords, violations } from '../../native-bench/ts/fuzz.js';
 import { classicPcap, pcapng, rtcpCompound, rtcpSdes, rtcpSr, rtp, sdpBody, sipRequest, text, udpFrame } from '../../src/gen/index.js';
 import type { PcapRecord } from '../../src/gen/index.js';
-import { SeededRandom } from '../../src/gen/random.js';
+// The fuzzer's own generator class: native-bench/ts/fuzz.ts runs the compiled product (dist/).
+import { SeededRandom } from '../../dist/gen/random.js';
 
 const T0 = 1_700_000_000n * 1_000_000_000n;
 

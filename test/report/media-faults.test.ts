@@ -617,7 +617,7 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     vc.bye(T0 + 15_000);
     const { fromWorker } = inWorkerMode(t);
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
-    expect(fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && (r.SSRC >>> 0) === 0x71de0c)).toMatchObject({ SILENCES: 1 });
+    expect(fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && ((r.SSRC as number) >>> 0) === 0x71de0c)).toMatchObject({ SILENCES: 1 });
     // The pauses that were not paged still count as silences of their streams.
     const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
     expect(end(C.ip)).toMatchObject({ SILENCES: 1 });

@@ -18,7 +18,7 @@ describe('RFC 3550 counters derived from the scenario descriptions', () => {
     const first = sc.packets[0].seq;
     const last = sc.packets[sc.packets.length - 1].seq;
     const seen = new Set(sc.packets.map((p) => p.seq));
-    const lostSeqs = [];
+    const lostSeqs: number[] = [];
     for (let s = first; s <= last; s++) if (!seen.has(s)) lostSeqs.push(s);
     expect(c.expected).toBe(last - first + 1);
     expect(c.lost).toBe(lostSeqs.length);

@@ -8,6 +8,7 @@ import { layoutRecord, VIEW_BYTES, type FieldLayout } from '../../src/rtp/record
 import { JB_FIELDS, jbLayout } from '../../src/rtp/jitter-buffer.js';
 import { Loss } from '../../src/rtp/loss-model.js';
 
+// @ts-expect-error the const enum as an object: tsc erases it, vitest's esbuild emits it as a plain enum
 const lit = L as unknown as Record<string, number>;
 const PREFIX = { hot: { f64: 'D_', i32: 'W_', u16: 'H_', u8: 'B_' }, cold: { f64: 'CD_', i32: 'CW_', u16: 'CH_', u8: 'CB_' } } as const;
 
