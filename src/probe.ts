@@ -302,7 +302,10 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const loop = new m.CaptureLoop(source, {
     interface: c.interface,
     open,
-    onBatch: (batch) => pipeline.processBatch(batch),
+    onBatch: (batch) => {
+      pipeline.captureDrops = loop.drops(); // the drops before these packets are in the reports they end
+      pipeline.processBatch(batch);
+    },
     onState: (state) => rt?.metrics?.setCaptureState(state),
     log,
   });
@@ -312,9 +315,11 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
 
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   const drops = dropWatch(log, () => loop.totals());
+  const merged = mergedFrameWatch(log, c.interface, m.interfaceMtu, () => loop.totals());
   const snapCut = snapCutWatch(log, config, () => pipeline.calls.stats.snapCut);
   const timer = setInterval(() => {
     pipeline.captureDrops = drops();
+    merged();
     pipeline.wallTick(Date.now());
     snapCut();
     link.poll();
@@ -395,9 +400,11 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   rt?.metrics?.setCaptureState('running');
   live.start(m.trackerCalls(pool.signalling.calls), () => pool.captureTotals());
   const drops = dropWatch(log, () => pool.captureTotals());
+  const merged = mergedFrameWatch(log, c.interface, m.interfaceMtu, () => pool.captureTotals());
   const snapCut = snapCutWatch(log, config, () => pool.signalling.calls.stats.snapCut);
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
+    merged();
     pool.signalling.expire(Date.now());
     snapCut();
     link.poll();
@@ -503,6 +510,28 @@ function dropWatch(log: Logger, totals: () => { droppedKernel: number; droppedIn
     if (drops > last) log.warn({ droppedKernel: s.droppedKernel, droppedInterface: s.droppedInterface }, 'capture drops: the probe missed packets (not network loss)');
     last = drops;
     return drops;
+  };
+}
+
+/** Least time between two warnings about frames merged before capture (they come with every burst). */
+const MERGED_WARN_EVERY_MS = 60_000;
+
+/**
+ * Warns when the capture's merged-frame count grows: at once, then at most once a minute, with the count
+ * so far. A merged frame is measured as one packet and the others in it as lost: the fix is the host's.
+ */
+function mergedFrameWatch(log: Logger, iface: string, mtu: (iface: string) => number, totals: () => { mergedFrames: number }): () => void {
+  let last = 0;
+  let warnedAt = -Infinity;
+  return () => {
+    const merged = totals().mergedFrames;
+    if (merged <= last || Date.now() - warnedAt < MERGED_WARN_EVERY_MS) return;
+    last = merged;
+    warnedAt = Date.now();
+    log.warn(
+      { interface: iface, mergedFrames: merged, mtu: mtu(iface) },
+      `capture interface ${iface} hands over frames longer than its MTU allows: the kernel merged packets before capture (GRO or LRO on the interface, or a local sender's segmentation offload), and each merged frame is measured as one packet, the others in it as lost (not network loss); turn the offloads off: ethtool -K ${iface} gro off lro off rx-gro-hw off`,
+    );
   };
 }
 

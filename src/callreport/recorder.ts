@@ -218,7 +218,8 @@ export class CallReportRecorder {
     s.maxDelta = num(r.MAX_DELTA);
     s.mos = num(r.MOS);
     s.minMos = num(r.MIN_MOS);
-    s.captureDrops = num(r.CAPTURE_DROPS);
+    // The drops while this stream was captured (CAPTURE_DROPS, the probe's total, would flag every later call).
+    s.captureDrops = num(r.PERIOD_CAPTURE_DROPS);
     s.oneWay = num(r.ONE_WAY_RTP) === 1;
     if (t > acc.series.lastT) acc.series.push(t, null, num(r.JITTER), null, positive(r.LAST_MOS));
   }
@@ -311,7 +312,7 @@ function addInterval(s: ReportStream, r: QosReport): void {
   s.maxDelta = Math.max(s.maxDelta, num(r.MAX_DELTA));
   if (num(r.MEAN_MOS) > 0) s.mos = num(r.MEAN_MOS);
   if (num(r.MIN_MOS) > 0) s.minMos = num(r.MIN_MOS);
-  s.captureDrops = num(r.CAPTURE_DROPS);
+  s.captureDrops += num(r.PERIOD_CAPTURE_DROPS);
   s.oneWay = num(r.ONE_WAY_RTP) === 1;
 }
 

@@ -9,6 +9,9 @@ import type { CaptureStats } from '../capture/batch.js';
 import type { LinkView } from './link-watch.js';
 import type { LiveState } from './live-state.js';
 
+/** A capture source's counters: a live capture's also count the frames merged before capture. */
+type CaptureCounters = CaptureStats & { mergedFrames?: number };
+
 /** MOS buckets 1..4.5, finer at the top where calls usually are. */
 export const MOS_BUCKETS = [1, 1.5, 2, 2.5, 3, 3.5, 3.8, 4, 4.1, 4.2, 4.3, 4.4, 4.5];
 
@@ -33,7 +36,7 @@ export interface ProbeMetricsOptions {
 
 export class ProbeMetrics {
   readonly registry = new Registry();
-  private readonly captureSources = new Map<string, () => CaptureStats>();
+  private readonly captureSources = new Map<string, () => CaptureCounters>();
   /** Last value seen of each cumulative source (capture counters, per-worker counters), by series. */
   private readonly lastCumulative = new Map<string, number>();
   private workersFn: () => WorkerSample[] = () => [];
@@ -88,11 +91,12 @@ export class ProbeMetrics {
           for (const [value, n] of pull()) self.addCumulative(this as Counter<L>, `${name}:${value}`, { [label]: value } as Partial<Record<L, string>>, n);
         },
       });
-    const captureCounter = (name: string, help: string, field: keyof CaptureStats) =>
-      cumulativeCounter(name, help, 'interface', () => [...self.captureSources].map(([iface, stats]) => [iface, stats()[field]]));
+    const captureCounter = (name: string, help: string, field: keyof CaptureCounters) =>
+      cumulativeCounter(name, help, 'interface', () => [...self.captureSources].map(([iface, stats]) => [iface, stats()[field] ?? 0]));
     this.captureReceived = captureCounter('capture_packets_received_total', 'Packets delivered by the capture source.', 'received');
     this.captureDroppedKernel = captureCounter('capture_packets_dropped_kernel_total', 'Packets dropped by the kernel because the probe was too slow (ring full).', 'droppedKernel');
     this.captureDroppedInterface = captureCounter('capture_packets_dropped_interface_total', 'Packets dropped by the interface or driver.', 'droppedInterface');
+    captureCounter('capture_frames_merged_total', 'Frames longer than the interface receives from the wire: packets the kernel merged before capture (GRO, LRO, a local sender\'s segmentation offload), each measured as one.', 'mergedFrames');
     this.decodeErrors = new Counter({ name: `${p}decode_errors_total`, help: 'Malformed or undecodable packets, by reason.', labelNames: ['reason'] as const, registers });
     this.packets = new Counter({ name: `${p}packets_total`, help: 'Packets by class: sip, rtp (counted in a stream), rtcp, other (everything else: other UDP, RTP not yet accepted, non-IP, malformed); the classes sum to every packet captured.', labelNames: ['protocol'] as const, registers });
     new Gauge({
@@ -274,7 +278,7 @@ export class ProbeMetrics {
   // --- providers (pulled at scrape time) ---------------------------------------------------------
 
   /** Register a capture source's cumulative counters under its interface (or file) name. */
-  addCaptureSource(name: string, stats: () => CaptureStats): void {
+  addCaptureSource(name: string, stats: () => CaptureCounters): void {
     this.captureSources.set(name, stats);
   }
   removeCaptureSource(name: string): void {

@@ -1,5 +1,5 @@
 import type { PacketBatch } from '../capture/index.js';
-import type { LiveCaptureOptions, LivePacketSource } from '../capture/live/index.js';
+import { countLonger, longestWireFrame, type LiveCaptureOptions, type LivePacketSource } from '../capture/live/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 
 /**
@@ -19,6 +19,15 @@ export function liveCaptureOptions(
     promiscuous: c.promiscuous,
     ...chosen,
   };
+}
+
+/** A capture's counters since start, across reopens. */
+export interface CaptureTotals {
+  received: number;
+  droppedKernel: number;
+  droppedInterface: number;
+  /** Frames longer than the interface can receive from the wire: packets the kernel merged before capture. */
+  mergedFrames: number;
 }
 
 /** The log calls the loop makes (a pino Logger, or a media worker's link to the main thread's logger). */
@@ -61,11 +70,16 @@ export class CaptureLoop {
   private readonly before = { received: 0, droppedKernel: 0, droppedInterface: 0 };
   private stopped = false;
   private wake: (() => void) | null = null;
+  private mergedFrames = 0;
+  /** longestWireFrame() of the open capture (0: not checked). */
+  private frameLimit: number;
 
   constructor(
     private source: LivePacketSource,
     private readonly o: CaptureLoopOptions,
-  ) {}
+  ) {
+    this.frameLimit = longestWireFrame(o.interface, source.linkType);
+  }
 
   /** The capture's LivePacketSource.emptyAtMs (0 when it cannot tell), and its poke(). */
   get emptyAtMs(): number {
@@ -76,10 +90,16 @@ export class CaptureLoop {
     this.source.poke?.();
   }
 
-  totals(): { received: number; droppedKernel: number; droppedInterface: number } {
+  totals(): CaptureTotals {
     const s = this.source.stats();
     const b = this.before;
-    return { received: b.received + s.received, droppedKernel: b.droppedKernel + s.droppedKernel, droppedInterface: b.droppedInterface + s.droppedInterface };
+    return { received: b.received + s.received, droppedKernel: b.droppedKernel + s.droppedKernel, droppedInterface: b.droppedInterface + s.droppedInterface, mergedFrames: this.mergedFrames };
+  }
+
+  /** Packets the capture dropped since start (kernel and interface): read with each batch, for its reports. */
+  drops(): number {
+    const t = this.totals();
+    return t.droppedKernel + t.droppedInterface;
   }
 
   /**
@@ -112,6 +132,7 @@ export class CaptureLoop {
       try {
         let turnAt = performance.now() + YIELD_EVERY_MS;
         for await (const batch of this.source.batches()) {
+          if (this.frameLimit > 0) this.mergedFrames += countLonger(batch.wirelen, batch.count, this.frameLimit);
           o.onBatch(batch);
           retryMs = RECAPTURE_MIN_MS;
           if (performance.now() >= turnAt) {
@@ -136,6 +157,7 @@ export class CaptureLoop {
         retryMs = Math.min(retryMs * 2, RECAPTURE_MAX_MS);
         try {
           this.source = await o.open();
+          this.frameLimit = longestWireFrame(o.interface, this.source.linkType);
           break;
         } catch (err) {
           if ((err as { code?: string }).code === 'EPERM') throw err; // privileges dropped: reopening cannot work

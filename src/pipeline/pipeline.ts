@@ -785,7 +785,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     else this.indexUnattached(slot);
     this.recentStarts.add(slot, this.pktMs);
     if (id < 0 && this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
-    this.reporter.streamStarted(slot, e.nowMs);
+    this.reporter.streamStarted(slot, e.nowMs, this.captureDrops);
     this.events.streamStarted?.();
   }
 

@@ -27,6 +27,9 @@ export interface ReportContext {
   delay?: DelayEstimate;
   /** Capture drops the source reported (kernel + interface) since start; reported so they are not read as network loss. */
   captureDrops?: number;
+  /** Of those, the ones since the stream's previous interval report, and since the stream started. */
+  intervalCaptureDrops?: number;
+  streamCaptureDrops?: number;
   /** Whether the opposite direction of the call's media was seen; ONE_WAY_RTP is 1 only when known false. */
   reverseStreamSeen?: boolean;
   /** Completed silences of the stream (report/silences.ts): count, total and longest, ms. */
@@ -176,6 +179,7 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     MOS_INTERVALS: n,
     HOST_TIMESTAMPS: ctx.hostTimestamps || snap.hostTimestamps ? 1 : 0,
     CAPTURE_DROPS: ctx.captureDrops ?? 0,
+    PERIOD_CAPTURE_DROPS: (final ? ctx.streamCaptureDrops : ctx.intervalCaptureDrops) ?? 0,
     SILENCES: ctx.silences ?? 0,
     SILENCE_MS: round3(ctx.silenceMs ?? 0),
     MAX_SILENCE_MS: round3(ctx.maxSilenceMs ?? 0),

@@ -31,6 +31,8 @@ export interface MetricSource {
   qos: StreamQosState;
   silences: StreamSilences | null;
   oneWay: Uint8Array | null;
+  /** The capture's drops while the interval was captured (PERIOD_CAPTURE_DROPS of its PERIODIC). */
+  captureDrops: number;
 }
 
 const scored = (m: MetricSource): boolean => m.qos.count[m.snap.slot] > 0;
@@ -109,6 +111,7 @@ export const REPORT_FIELDS = [
   { key: 'MOS_INTERVALS', group: 'probe', doc: 'intervals scored so far (0: nothing measured, MOS fields 0)' },
   { key: 'HOST_TIMESTAMPS', group: 'probe', doc: '1 when capture times came from the host clock (cap backend), not the kernel' },
   { key: 'CAPTURE_DROPS', group: 'probe', doc: 'packets the capture dropped since start (kernel and interface), not network loss' },
+  { key: 'PERIOD_CAPTURE_DROPS', group: 'probe', doc: "packets the capture dropped (kernel and interface, of every flow) while the period the report covers was captured: the interval, or the stream's life in FINAL and HANGUP; above 0, PACKET_LOSS may hold packets the probe missed, not the network", variable: 'capture_drops', read: (m) => m.captureDrops },
   { key: 'SILENCES', group: 'probe', doc: 'pauses of the stream that were silences, not loss (reports.faults.silence_s)', variable: 'silences', read: (m) => (m.silences !== null ? m.silences.count[m.snap.slot] : 0) },
   { key: 'SILENCE_MS', group: 'probe', doc: 'their total length, ms', variable: 'silence_ms', read: (m) => (m.silences !== null ? m.silences.totalMs[m.snap.slot] : 0) },
   { key: 'MAX_SILENCE_MS', group: 'probe', doc: 'the longest, ms', variable: 'max_silence_ms', read: (m) => (m.silences !== null ? m.silences.maxMs[m.snap.slot] : 0) },

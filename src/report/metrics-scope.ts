@@ -5,10 +5,14 @@ import type { JbMetricVariable } from './jb-fields.js';
 import type { StreamQosState } from './qos-state.js';
 import type { StreamSilences } from './silences.js';
 
-/** Per-stream fault state the rule variables read (the reporter's): pauses/silences and one-way flags. */
+/**
+ * Per-stream fault state the rule variables read (the reporter's): pauses/silences, one-way flags, and
+ * the capture's drops while the interval being evaluated was captured.
+ */
 export interface FaultState {
   silences: StreamSilences;
   oneWay: Uint8Array;
+  readonly intervalCaptureDrops?: number;
 }
 
 // The interface gives the class one typed number property per variable of the field table and of its
@@ -22,7 +26,7 @@ export interface IntervalMetrics extends Record<MetricVariable | JbMetricVariabl
  */
 export class IntervalMetrics {
   // A private field is no property: Object.keys() of the scope are exactly the variables.
-  readonly #source = { snap: null, qos: null, silences: null, oneWay: null } as unknown as MetricSource;
+  readonly #source = { snap: null, qos: null, silences: null, oneWay: null, captureDrops: 0 } as unknown as MetricSource;
 
   constructor() {
     for (const v of METRIC_VARIABLES) (this as unknown as Record<string, number>)[v] = v === 'burst_r' ? 1 : 0;
@@ -35,6 +39,7 @@ export class IntervalMetrics {
     src.qos = qos;
     src.silences = faults?.silences ?? null;
     src.oneWay = faults?.oneWay ?? null;
+    src.captureDrops = faults?.intervalCaptureDrops ?? 0;
     const self = this as unknown as Record<string, number>;
     for (let i = 0; i < VARIABLE_READERS.length; i++) self[VARIABLE_READERS[i][0]] = VARIABLE_READERS[i][1](src);
     for (let i = 0; i < FIELD_FAMILIES.length; i++) FIELD_FAMILIES[i].fill(self, src);

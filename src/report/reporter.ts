@@ -73,8 +73,11 @@ export class QosReporter {
   private readonly delayScratch = emptyDelayEstimate();
   private readonly ctx: ReportContext = {
     callId: null, xcid: null, codecName: null, nodeName: '', dir: 0, party: 0, hostTimestamps: false, oneWayDelayMs: 0, delaySource: 'nominal',
-    delay: this.delayScratch, captureDrops: 0, reverseStreamSeen: undefined, silences: 0, silenceMs: 0, maxSilenceMs: 0, currentSilenceMs: 0,
+    delay: this.delayScratch, captureDrops: 0, intervalCaptureDrops: 0, streamCaptureDrops: 0, reverseStreamSeen: undefined, silences: 0, silenceMs: 0, maxSilenceMs: 0, currentSilenceMs: 0,
   };
+  /** The capture's drops since start when the slot's stream started, and at its latest interval report. */
+  private readonly dropsAtStart: Float64Array;
+  private readonly dropsAtInterval: Float64Array;
   /** Reports withheld by the 'drop' policy. */
   dropped = 0;
 
@@ -86,9 +89,19 @@ export class QosReporter {
     this.unknownCallId = c.unknownCallId;
     this.silences = new StreamSilences(c.maxStreams, c.silenceMs ?? 0);
     this.oneWay = new Uint8Array(c.maxStreams);
+    this.dropsAtStart = new Float64Array(c.maxStreams);
+    this.dropsAtInterval = new Float64Array(c.maxStreams);
   }
 
-  streamStarted(slot: number, nowMs: number): void {
+  /** The capture's drops while the interval being reported was captured (rule variable capture_drops). */
+  get intervalCaptureDrops(): number {
+    return this.ctx.intervalCaptureDrops ?? 0;
+  }
+
+  /** `captureDrops`: the capture's drops since start (PERIOD_CAPTURE_DROPS counts from there). */
+  streamStarted(slot: number, nowMs: number, captureDrops = 0): void {
+    this.dropsAtStart[slot] = captureDrops;
+    this.dropsAtInterval[slot] = captureDrops;
     this.qos.reset(slot);
     this.silences.reset(slot);
     this.oneWay[slot] = 0;
@@ -133,6 +146,9 @@ export class QosReporter {
     ctx.delaySource = d.source;
     ctx.delay = d;
     ctx.captureDrops = input.captureDrops;
+    const drops = input.captureDrops ?? 0;
+    ctx.intervalCaptureDrops = drops - this.dropsAtInterval[slot]!;
+    ctx.streamCaptureDrops = drops - this.dropsAtStart[slot]!;
     ctx.reverseStreamSeen = this.oneWay[slot] === 1 ? false : input.reverseStreamSeen;
     ctx.silences = sil.count[slot];
     ctx.silenceMs = sil.totalMs[slot];
@@ -170,6 +186,7 @@ export class QosReporter {
       return [];
     }
     const ctx = this.score(snap, input);
+    this.dropsAtInterval[snap.slot] = input.captureDrops ?? 0; // the next interval's drops count from here
     const started = this.evaluateRules(snap, input, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
@@ -197,6 +214,7 @@ export class QosReporter {
       return 0;
     }
     this.score(snap, input);
+    this.dropsAtInterval[snap.slot] = input.captureDrops ?? 0;
     let changed = this.evaluateRules(snap, input, nowMs) | this.scheduler.lastCleared;
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {

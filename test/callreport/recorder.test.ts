@@ -31,6 +31,25 @@ describe('call report recorder', () => {
     expect(d.calls[0]!.flags.alerts).toBe(1);
   });
 
+  it('flags a call with capture drops only when they came while its streams were captured', () => {
+    const r = new CallReportRecorder();
+    r.onSip(invite('c1', 0));
+    r.onSip(invite('c2', 20_000));
+    const stream = (callId: string, start: number) => ({ CORRELATION_ID: callId, SYNTHETIC_ID: 0, SSRC: start, SRC_IP: '10.0.0.1', SRC_PORT: 4000 + start, DST_IP: '10.0.0.2', DST_PORT: 4000, RTP_START: start });
+    // 40 packets dropped during c1's second interval; c2 starts later, the probe's total still 40.
+    r.onQos({ ...stream('c1', 1), TYPE: 'PERIODIC', REPORT_END: 6, TOTAL_PK: 250, PACKET_LOSS: 0, CAPTURE_DROPS: 0, PERIOD_CAPTURE_DROPS: 0 });
+    r.onQos({ ...stream('c1', 1), TYPE: 'PERIODIC', REPORT_END: 11, TOTAL_PK: 230, PACKET_LOSS: 20, CAPTURE_DROPS: 40, PERIOD_CAPTURE_DROPS: 40 });
+    r.onQos({ ...stream('c2', 21), TYPE: 'PERIODIC', REPORT_END: 26, TOTAL_PK: 250, PACKET_LOSS: 0, CAPTURE_DROPS: 40, PERIOD_CAPTURE_DROPS: 0 });
+    const live = r.build('t', 1);
+    expect(live.calls.map((c) => [c.callId, c.flags.captureDrops])).toEqual([['c1', true], ['c2', false]]);
+    expect(live.streams.map((s) => s.captureDrops)).toEqual([40, 0]);
+    r.onQos({ ...stream('c1', 1), TYPE: 'HANGUP', RTP_STOP: 15, TOTAL_PK: 700, PACKET_LOSS: 20, CAPTURE_DROPS: 40, PERIOD_CAPTURE_DROPS: 40 });
+    r.onQos({ ...stream('c2', 21), TYPE: 'HANGUP', RTP_STOP: 35, TOTAL_PK: 700, PACKET_LOSS: 0, CAPTURE_DROPS: 40, PERIOD_CAPTURE_DROPS: 0 });
+    const done = r.build('t', 1);
+    expect(done.calls.map((c) => [c.callId, c.flags.captureDrops])).toEqual([['c1', true], ['c2', false]]);
+    expect(done.streams.map((s) => s.captureDrops)).toEqual([40, 0]);
+  });
+
   it("a CLEARED report (an interval's counters) does not stand for the stream's totals", () => {
     const r = new CallReportRecorder();
     r.onSip(invite('c1', 0));

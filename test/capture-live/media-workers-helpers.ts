@@ -59,6 +59,39 @@ export async function startProbe(cli: string, args: string[], openWithinMs = 30_
   return { child, log: () => out, exit, metricsPort: (JSON.parse(listening) as { port: number }).port };
 }
 
+/** A probe `startProbeIn` started in a network namespace. */
+export interface NamespacedProbe {
+  child: ChildProcess;
+  exit: Promise<number | null>;
+  /** Everything it logged, and its JSON log lines. */
+  log(): string;
+  lines(): Array<Record<string, unknown> & { msg: string }>;
+  /** The value of the /metrics line that starts with `series` (name and labels), or -1 when there is none. */
+  metric(series: string): number;
+}
+
+/**
+ * `rtpprobe run ARGS --log-format json` (`cli`) inside namespace `ns`, /metrics on 127.0.0.1 at a port of
+ * its choosing (read with curl inside the namespace); resolves once its capture is open.
+ */
+export async function startProbeIn(ns: string, cli: string, args: string[]): Promise<NamespacedProbe> {
+  const all = ['netns', 'exec', ns, process.execPath, cli, 'run', ...args, '--metrics-port', '0', '--set', 'metrics.listen=127.0.0.1', '--log-format', 'json'];
+  // `ip netns exec` runs node in its own place: the child's pid is the probe's (signals reach it).
+  const child = spawn('ip', all, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const exit = new Promise<number | null>((r) => child.on('exit', r));
+  const lines = () => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown> & { msg: string });
+  if (!(await until(() => log.includes('"msg":"capture open"') || child.exitCode !== null)) || child.exitCode !== null) throw new Error(`probe did not open its capture:\n${log}`);
+  const port = lines().find((l) => l.msg.includes('metrics and health endpoint listening'))!.port as number;
+  const metric = (series: string): number => {
+    const m = spawnSync('ip', ['netns', 'exec', ns, 'curl', '-sf', `http://127.0.0.1:${port}/metrics`], { encoding: 'utf8' });
+    const line = m.stdout.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? -1 : Number(line.slice(series.length + 1));
+  };
+  return { child, exit, log: () => log, lines, metric };
+}
+
 /** RTP packets seq from..to-1 (PCMA, one SSRC, 20 ms apart) from `src`:30000 to `dst`:40000, sent inside namespace `ns`. */
 export function sendRtpInNamespace(ns: string, src: string, dst: string, ssrc: number, from: number, to: number): void {
   sh('ip', 'netns', 'exec', ns, 'python3', '-c', `
@@ -100,7 +133,8 @@ def msg(first, cid, body, extra=b''):
 /** Reports that end streams (HANGUP, FINAL) in a JSON-lines file, by `src:port>dst:port`, in file order. */
 export function streamEndings(jsonl: string): Map<string, Array<Record<string, unknown>>> {
   const endings = new Map<string, Array<Record<string, unknown>>>();
-  for (const line of readFileSync(jsonl, 'utf8').trim().split('\n')) {
+  for (const line of readFileSync(jsonl, 'utf8').split('\n')) {
+    if (line.trim() === '') continue; // none at all: a probe that measured nothing
     const r = JSON.parse(line) as Record<string, unknown>;
     if (r.TYPE !== 'HANGUP' && r.TYPE !== 'FINAL') continue;
     const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}`;

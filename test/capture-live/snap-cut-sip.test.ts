@@ -5,13 +5,13 @@
  * shorter than on the wire: in one warning, the run summary and /metrics; in one thread and with media
  * workers.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../wait.js';
-import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
+import { canNetns, sh, startProbeIn, vethNamespaces } from './media-workers-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -57,30 +57,20 @@ describe.skipIf(!canRun)('rtpprobe run with a small capture.snap_length: SIP cut
 
   for (const workers of [1, 2]) {
     it(`capture.workers ${workers}: one warning, the run summary and rtpprobe_sip_snap_cut_total count what replay and tshark count`, async () => {
-      const args = ['netns', 'exec', nsB, process.execPath, cli, 'run', '-i', 'sb', '--no-hep', '--metrics-port', '0', '--set', 'metrics.listen=127.0.0.1'];
-      args.push('--set', `capture.workers=${workers}`, '--set', `capture.snap_length=${SNAP}`, '--log-format', 'json');
-      const probe = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let log = '';
-      probe.stderr.on('data', (d) => (log += d));
-      const exited = new Promise<number | null>((r) => probe.on('exit', r));
-      const lines = (): LogLine[] => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+      const probe = await startProbeIn(nsB, cli, ['-i', 'sb', '--no-hep', '--set', `capture.workers=${workers}`, '--set', `capture.snap_length=${SNAP}`]);
       try {
-        expect(await until(() => log.includes('"msg":"capture open"') || probe.exitCode !== null), log).toBe(true);
-        const port = lines().find((l) => l.msg.includes('metrics and health endpoint listening'))!.port!;
         const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'sa', pcap], { encoding: 'utf8' });
         expect(replay.status, replay.stderr).toBe(0);
-        const counted = (): number => {
-          const m = spawnSync('ip', ['netns', 'exec', nsB, 'curl', '-sf', `http://127.0.0.1:${port}/metrics`], { encoding: 'utf8' });
-          const line = m.stdout.split('\n').find((l) => l.startsWith('rtpprobe_sip_snap_cut_total '));
-          return line === undefined ? -1 : Number(line.split(' ')[1]);
-        };
-        expect(await until(() => counted() >= cutSip, 30_000, 200), `${counted()} of ${cutSip}\n${log}`).toBe(true);
+        const counted = () => probe.metric('rtpprobe_sip_snap_cut_total');
+        expect(await until(() => counted() >= cutSip, 30_000, 200), `${counted()} of ${cutSip}\n${probe.log()}`).toBe(true);
         expect(counted()).toBe(cutSip);
-        probe.kill('SIGTERM');
-        expect(await exited, log).toBe(0);
+        probe.child.kill('SIGTERM');
+        expect(await probe.exit, probe.log()).toBe(0);
       } finally {
-        if (probe.exitCode === null) probe.kill('SIGKILL');
+        if (probe.child.exitCode === null) probe.child.kill('SIGKILL');
       }
+      const lines = () => probe.lines() as unknown as LogLine[];
+      const log = probe.log();
       const warnings = lines().filter((l) => l.msg.includes('cut short by the capture'));
       expect(warnings.map((l) => l.msg), log).toEqual([
         `sb: SIP packets are cut short by the capture's snap length (capture.snap_length ${SNAP}): what they carry past the cut (their SDP) is not read, so streams of their calls may lack the Call-ID; raise capture.snap_length (the run summary and rtpprobe_sip_snap_cut_total count them)`,

@@ -5,3 +5,4 @@ export { LIVE_DEFAULTS, resolveLiveOptions, type LiveBackend, type LiveCaptureOp
 export { liveStatsDelta, type LiveCaptureStats } from './stats.js';
 export { loadNativeAddon } from './native-addon.js';
 export { readLinkState, type LinkState } from './link-state.js';
+export { countLonger, interfaceMtu, longestWireFrame } from './merged-frames.js';

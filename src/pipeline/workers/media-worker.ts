@@ -233,7 +233,7 @@ function sendStats(): void {
       sipDropped: mirror.sipDropped,
       ruleErrors: [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
       clockOffsetMs: p.clockOffsetMs,
-      capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0 },
+      capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0, mergedFrames: 0 },
     },
     ended,
   });
@@ -272,6 +272,7 @@ loop = new CaptureLoop(source, {
   },
   onBatch: (batch) => {
     drainControl();
+    pipeline.captureDrops = loop!.drops(); // the drops before these packets are in the reports they end
     if (groupStart.done) pipeline.processBatch(batch);
     else measureFromGroupStart(batch);
     const last = batch.count - 1;

@@ -8,6 +8,7 @@ import type { QosReport } from '../../report/index.js';
 import type { MediaBinding } from '../../sip/index.js';
 import type { RtcpFacts } from '../pipeline.js';
 import type { Envelope } from '../report-sink.js';
+import type { CaptureTotals } from '../capture-loop.js';
 
 export interface MediaWorkerData {
   index: number;
@@ -77,7 +78,7 @@ export interface WorkerStats {
   ruleErrors: Array<[rule: string, count: number]>;
   /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
   clockOffsetMs: number;
-  capture: { received: number; droppedKernel: number; droppedInterface: number };
+  capture: CaptureTotals;
 }
 
 export type WorkerToMain =

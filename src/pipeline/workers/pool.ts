@@ -11,6 +11,7 @@ import { mediaFaultLimits } from '../media-faults.js';
 import { nodeNameOf } from '../../outbound/index.js';
 import type { SipTarget } from '../sip-out.js';
 import { sipValueTooLongReporter } from '../call-evictions.js';
+import type { CaptureTotals } from '../capture-loop.js';
 
 export interface MediaWorkerPoolHandlers {
   /** Where the workers' reports go (the main thread's one ReportSink: one HEP sender, one JSON-lines file). */
@@ -329,12 +330,13 @@ export class MediaWorkerPool {
   }
 
   /** Workers' capture counters summed. */
-  captureTotals(): { received: number; droppedKernel: number; droppedInterface: number } {
-    const t = { received: 0, droppedKernel: 0, droppedInterface: 0 };
+  captureTotals(): CaptureTotals {
+    const t = { received: 0, droppedKernel: 0, droppedInterface: 0, mergedFrames: 0 };
     for (const s of this.workerStats()) {
       t.received += s.capture.received;
       t.droppedKernel += s.capture.droppedKernel;
       t.droppedInterface += s.capture.droppedInterface;
+      t.mergedFrames += s.capture.mergedFrames;
     }
     return t;
   }
