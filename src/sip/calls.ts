@@ -798,16 +798,19 @@ export class CallTracker {
       return;
     }
     if (old === b.id) return; // already ours: nothing changed for the integrator
-    if (old >= 0) {
-      this.stats.keysTakenOver++;
-      const from = this.table.get(old);
-      // Another leg (B2BUA, a proxy re-using the SDP) named the same address: carry its Call-ID.
-      if (from !== null && from.callId !== b.callId && b.otherLegCallId === '') {
-        b.otherLegCallId = from.callId;
-        this.hookUpdated(b.id);
-      }
+    const from = old >= 0 ? this.table.get(old) : null;
+    if (old >= 0) this.stats.keysTakenOver++;
+    // Another leg (B2BUA, a proxy re-using the SDP) named the same address: carry its Call-ID.
+    if (from !== null && !this.isLingering(from) && from.callId !== b.callId && b.otherLegCallId === '') {
+      b.otherLegCallId = from.callId;
+      this.hookUpdated(b.id);
     }
     this.hookBinding(b.id, ip[0], ip[1], ip[2], ip[3], port);
+    // Media of an ended call (or moved away) lingers for packets in flight; a newer SDP naming its address
+    // (a media server reusing the port for the next call, maybe with the same SSRC) means what arrives
+    // now is the new SDP's: the old streams end here instead of taking its first packets. After the new
+    // binding is announced, so that streams a late binding re-matches (worker mode) are not ended with them.
+    if (from !== null && this.isLingering(from)) this.retireLingering(from);
   }
 
   /**
@@ -849,16 +852,19 @@ export class CallTracker {
     return b.retireAtMs > 0 && this.table.get(b.id) === b;
   }
 
+  /** A lingering binding stops correlating now (its time came, or a newer SDP took its address). */
+  private retireLingering(b: MediaBinding): void {
+    const list = this.calls[b.callIndex]?.lingering;
+    if (list) list.splice(list.indexOf(b), 1);
+    this.finishRetire(b, b.retireReason);
+  }
+
   /** Retires lingering bindings whose time has come. */
   private retireDue(nowMs: number): void {
     const q = this.lingerQueue;
     while (this.lingerHead < q.length && q[this.lingerHead].retireAtMs <= nowMs) {
       const b = q[this.lingerHead++];
-      if (!this.isLingering(b)) continue;
-      const call = this.calls[b.callIndex];
-      const list = call?.lingering;
-      if (list) list.splice(list.indexOf(b), 1);
-      this.finishRetire(b, b.retireReason);
+      if (this.isLingering(b)) this.retireLingering(b);
     }
     if (this.lingerHead > 1024 && this.lingerHead * 2 > q.length) {
       this.lingerQueue = q.slice(this.lingerHead);
