@@ -101,8 +101,11 @@ export class MediaFaultMonitor implements CallFaultEvents {
       // that ended; early media of a call still ringing, and a call its SDP put on hold, stop by design. A sender whose last packet was
       // comfort noise said it went silent (DTX). A stream a newer SSRC replaced on its 5-tuple (an SBC or
       // PBX switching source mid-call; not one running beside it, as BUNDLE's) goes on there, the newest
-      // stream speaking for it. Such a pause is measured when the stream resumes but never paged while it lasts.
-      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
+      // stream speaking for it; so does one another stream replaced on its SDP address (see
+      // replacedOnBinding). Such a pause is measured when the stream resumes but never paged while it lasts.
+      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && !this.replacedOnBinding(slot, last) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) {
+        sil.alerted[slot] = 1;
+      }
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
@@ -140,6 +143,22 @@ export class MediaFaultMonitor implements CallFaultEvents {
   private mediaDue(slot: number): boolean {
     const b = this.audioBindingOf(slot);
     return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
+  }
+
+  /**
+   * Another audio stream of the stream's SDP address and direction carried on after its last packet
+   * (`lastMs`): the sender moved to another address or port (re-INVITE, UPDATE) and sends to the same
+   * peer from there, or the early media of one fork gave way to the answering fork's. That direction of
+   * the call is not silent. Only the streams of this pipeline are seen (with capture.workers, those of
+   * the worker the stream is on).
+   */
+  private replacedOnBinding(slot: number, lastMs: number): boolean {
+    const { ctx, engine } = this.p;
+    const dir = mediaDirection(ctx.dir[slot], ctx.party[slot]);
+    for (let s = ctx.anySlotOf(ctx.binding[slot]); s >= 0; s = ctx.nextSlotOf(s)) {
+      if (s !== slot && engine.lastSeenMs(s) > lastMs && mediaDirection(ctx.dir[s], ctx.party[s]) === dir && this.audioBindingOf(s) !== null) return true;
+    }
+    return false;
   }
 
   private repair(slot: number): boolean {

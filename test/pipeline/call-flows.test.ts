@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureTimeline, DialogWriter, text, udpFrame } from '../../src/gen/index.js';
+import { CaptureTimeline, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
 import { e2eConfig, finals, replayReports, reportKey } from '../e2e/helpers.js';
 import type { E2eReport } from '../e2e/helpers.js';
@@ -17,6 +17,8 @@ const T0 = 1_700_000_000_000;
 const A = { ip: '10.1.0.10', port: 40000, ssrc: 0x1111aaaa };
 const B = { ip: '10.2.0.20', port: 50000, ssrc: 0x2222bbbb };
 const audio = (ip: string, port: number, direction?: SdpSpec['direction']): SdpSpec => ({ ip, media: [{ port, formats: [8], direction }] });
+/** One 20 ms PCMU packet. */
+const rtpPcmu = (seq: number, ts: number, ssrc: number) => rtp({ pt: 0, seq, ts, ssrc });
 const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-flows-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,3 +84,107 @@ describe('a media server reusing its RTP port for the next call', () => {
   }
 });
 
+const alertsOf = (reports: E2eReport[], rule: string) => reports.filter((r) => r.ALERT_RULE === rule).map((r) => `${r.TYPE} ${reportKey(r)}`);
+
+describe('media that a re-offer or another fork replaced', () => {
+  /**
+   * An answered call, 200 packets each way; at 4.1 s `move` changes where the media goes (re-INVITE,
+   * UPDATE) and `after` writes what flows from then on; BYE at 11 s (background traffic keeps the
+   * once-a-second checks going).
+   */
+  async function movedCall(name: string, move: (t: CaptureTimeline, d: DialogWriter, at: number) => void, after: (t: CaptureTimeline, at: number, b: { seq: number; ts: number }) => void) {
+    const t = new CaptureTimeline();
+    background(t, T0 + 12_000);
+    const d = new DialogWriter(t, `${name}@gen`, A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
+    d.ack(T0 + 60, c);
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    const b = t.rtp(T0 + 105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 200 });
+    move(t, d, T0 + 4100);
+    after(t, T0 + 4150, b);
+    const bc = d.bye(T0 + 11_000);
+    d.respond(T0 + 11_001, 200, bc, null, { method: 'BYE' });
+    return replay(name, t);
+  }
+  const A2 = { ip: '10.1.0.11', port: 42000, ssrc: 0x3333 };
+
+  it("a re-INVITE moving the caller's media to another address, port and codec: the old stream is no silence; every packet under the call, as tshark", async () => {
+    const { file, reports } = await movedCall(
+      'moved-caller',
+      (t, d, at) => {
+        const r = d.invite(at, { ip: A2.ip, media: [{ port: A2.port, formats: [0] }] }, { reinvite: true });
+        d.respond(at + 20, 200, r, { ip: B.ip, media: [{ port: B.port, formats: [0] }] });
+        d.ack(at + 30, r);
+      },
+      (t, at, b) => {
+        for (let i = 0; i < 300; i++) {
+          t.add(at + i * 20, udpFrame(A2.ip, A2.port, B.ip, B.port, rtpPcmu(9000 + i, 777 + i * 160, A2.ssrc)));
+          t.add(at + 5 + i * 20, udpFrame(B.ip, B.port, A2.ip, A2.port, rtpPcmu(b.seq + i, b.ts + i * 160, B.ssrc)));
+        }
+      },
+    );
+    expect(alertsOf(reports, 'silence')).toEqual([]);
+    expect(probePacketsPerCall(reports)).toEqual(tsharkPacketsPerCall(file));
+  });
+
+  it("an UPDATE moving the callee's media to another port (late offer: no SDP in the INVITE, the offer in the 200 OK, the answer in the ACK): the old stream is no silence", async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 12_000);
+    const callId = 'late-offer-update@gen';
+    const tags = { callId, fromTag: 'a', toTag: 'b' };
+    t.sip(T0, A.ip, B.ip, sipRequest('INVITE', 'sip:b@example.com', { callId, fromTag: 'a', cseq: 1 }));
+    t.sip(T0 + 50, B.ip, A.ip, sipResponse(200, { ...tags, cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(B.ip, B.port)) }));
+    t.sip(T0 + 60, A.ip, B.ip, sipRequest('ACK', 'sip:b@example.com', { ...tags, cseq: 1, body: sdpBody(audio(A.ip, A.port)) }));
+    const a = t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+    t.rtp(T0 + 105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 200 });
+    // The callee moves to port 50100 by UPDATE (its own request: From tag b) with a new SSRC.
+    t.sip(T0 + 4100, B.ip, A.ip, sipRequest('UPDATE', 'sip:a@example.com', { callId, fromTag: 'b', toTag: 'a', cseq: 1, body: sdpBody(audio(B.ip, B.port + 100)) }));
+    t.sip(T0 + 4120, A.ip, B.ip, sipResponse(200, { callId, fromTag: 'b', toTag: 'a', cseq: 1, cseqMethod: 'UPDATE', body: sdpBody(audio(A.ip, A.port)) }));
+    t.rtp(T0 + 4150, A.ip, A.port, B.ip, B.port + 100, { ssrc: A.ssrc, ...a, count: 300 });
+    t.rtp(T0 + 4155, B.ip, B.port + 100, A.ip, A.port, { ssrc: 0x5555, seq: 1, ts: 0, count: 300 });
+    t.sip(T0 + 11_000, A.ip, B.ip, sipRequest('BYE', 'sip:b@example.com', { ...tags, cseq: 2 }));
+    const { file, reports } = await replay('late-offer-update', t);
+    expect(alertsOf(reports, 'silence')).toEqual([]);
+    expect(probePacketsPerCall(reports)).toEqual(tsharkPacketsPerCall(file));
+  });
+
+  it('a forked INVITE with two 183s (two To tags, two media addresses), one fork answering: the early media of the other is no silence', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 10_000);
+    const callId = 'two-early-dialogs@gen';
+    const proxy = '10.9.0.1';
+    const [f1, f2] = [{ ip: '10.2.0.31', port: 51000 }, { ip: '10.2.0.32', port: 52000 }];
+    const reply = (status: number, toTag: string, sdp: SdpSpec | null) => sipResponse(status, { callId, fromTag: 'a', toTag, cseq: 1, cseqMethod: 'INVITE', body: sdp ? sdpBody(sdp) : '' });
+    t.sip(T0, A.ip, proxy, sipRequest('INVITE', 'sip:b@example.com', { callId, fromTag: 'a', cseq: 1, body: sdpBody(audio(A.ip, A.port)) }));
+    t.sip(T0 + 30, proxy, A.ip, reply(183, 'b1', audio(f1.ip, f1.port)));
+    t.sip(T0 + 40, proxy, A.ip, reply(183, 'b2', audio(f2.ip, f2.port)));
+    t.rtp(T0 + 100, f1.ip, f1.port, A.ip, A.port, { ssrc: 0x31, seq: 1, ts: 0, count: 100 });
+    const ring = t.rtp(T0 + 105, f2.ip, f2.port, A.ip, A.port, { ssrc: 0x32, seq: 1, ts: 0, count: 100 });
+    t.sip(T0 + 2500, proxy, A.ip, reply(200, 'b2', audio(f2.ip, f2.port)));
+    t.sip(T0 + 2510, A.ip, proxy, sipRequest('ACK', 'sip:b@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 1 }));
+    t.rtp(T0 + 2600, A.ip, A.port, f2.ip, f2.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 300 });
+    t.rtp(T0 + 2605, f2.ip, f2.port, A.ip, A.port, { ssrc: 0x32, ...ring, count: 300 });
+    t.sip(T0 + 9000, A.ip, proxy, sipRequest('BYE', 'sip:b@example.com', { callId, fromTag: 'a', toTag: 'b2', cseq: 2 }));
+    const { file, reports } = await replay('two-early-dialogs', t);
+    expect(alertsOf(reports, 'silence')).toEqual([]);
+    expect(probePacketsPerCall(reports)).toEqual(tsharkPacketsPerCall(file));
+  });
+
+  it("the new stream's own pause after a move is still paged", async () => {
+    const { reports } = await movedCall(
+      'moved-then-silent',
+      (t, d, at) => {
+        const r = d.invite(at, audio(A2.ip, A2.port), { reinvite: true });
+        d.respond(at + 20, 200, r, audio(B.ip, B.port));
+        d.ack(at + 30, r);
+      },
+      (t, at, b) => {
+        // The caller sends from its new address for 1 s, then nothing until the BYE; the callee goes on.
+        t.rtp(at, A2.ip, A2.port, B.ip, B.port, { ssrc: A2.ssrc, seq: 1, ts: 0, count: 50 });
+        t.rtp(at + 5, B.ip, B.port, A2.ip, A2.port, { ssrc: B.ssrc, ...b, count: 300 });
+      },
+    );
+    expect(alertsOf(reports, 'silence')).toEqual([`ALERT ${A2.ip}:${A2.port}>${B.ip}:${B.port}#3333`, `CLEARED ${A2.ip}:${A2.port}>${B.ip}:${B.port}#3333`]);
+  });
+});
