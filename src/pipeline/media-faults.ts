@@ -136,13 +136,14 @@ export class MediaFaultMonitor implements CallFaultEvents {
   }
 
   /**
-   * The stream is audio of an answered call whose latest SDP has its media flowing both ways (not on hold).
+   * The stream is audio of an answered call whose latest SDP, on both sides, has its media flowing both
+   * ways (neither side holds it: sendonly, recvonly, inactive, c=0.0.0.0).
    * Only audio is due without a break: video stops by design when a camera is turned off or muted, and
    * a repair stream (RTX, FEC) sends only when packets are lost or the sender asks for protection.
    */
   private mediaDue(slot: number): boolean {
     const b = this.audioBindingOf(slot);
-    return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
+    return b !== null && b.direction === 'sendrecv' && !b.onHold && !b.peerHeld && this.p.calls.callAnswered(b.callIndex);
   }
 
   /**

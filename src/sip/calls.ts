@@ -722,6 +722,21 @@ export class CallTracker {
         if (offered !== null) this.claimAll(offered);
       }
     }
+    for (let i = 0; i < n; i++) this.syncPeerHold(call, i);
+  }
+
+  /** Each binding of m-line `i` learns whether the other side's SDP holds it (MediaBinding.peerHeld). */
+  private syncPeerHold(call: SipCall, i: number): void {
+    const caller = this.table.get(call.bindings[i]);
+    const callee = this.table.get(call.bindings[MAX_MEDIA_PER_SIDE + i]);
+    this.setPeerHeld(caller, callee !== null && (callee.onHold || callee.direction !== 'sendrecv'));
+    this.setPeerHeld(callee, caller !== null && (caller.onHold || caller.direction !== 'sendrecv'));
+  }
+
+  private setPeerHeld(b: MediaBinding | null, held: boolean): void {
+    if (b === null || b.peerHeld === held) return;
+    b.peerHeld = held;
+    this.hookUpdated(b.id);
   }
 
   private updateBinding(b: MediaBinding, m: SdpMedia, t: MediaTransport, hold: boolean, userAgent: string, nowMs: number): void {
@@ -763,6 +778,7 @@ export class CallTracker {
       ptime: m.ptime,
       direction: m.direction,
       onHold: hold,
+      peerHeld: false, // set by syncPeerHold once the SDP is applied
       userAgent: call.userAgents[side],
       createdMs: nowMs,
       updatedMs: nowMs,

@@ -378,29 +378,35 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(alert.REPORT_TS).toBe(Math.floor(alert.REPORT_END as number));
   });
 
-  for (const [how, held, answer] of [
-    ['sendonly, answered recvonly', 'sendonly', 'recvonly'],
-    ['inactive, answered inactive', 'inactive', 'inactive'],
-  ] as const) {
-    it(`a call put on hold by re-INVITE (${how}) for 8 s: no silence alert for the media the hold stopped`, async () => {
-      const reports = await replayCall(`hold-${held}`, 16_000, (t, s, dialog) => {
+  // How a re-INVITE holds the call: the offer, the answer, and whether the holder sends music on hold.
+  const holds: Array<[string, SdpSpec, SdpSpec, boolean]> = [
+    ['sendonly, answered recvonly', audio(A.ip, A.port, 'sendonly'), audio(B.ip, B.port, 'recvonly'), true],
+    ['inactive, answered inactive', audio(A.ip, A.port, 'inactive'), audio(B.ip, B.port, 'inactive'), false],
+    // RFC 2543 hold: the holder's address 0.0.0.0, an answer with its ordinary SDP; neither sends.
+    ['c=0.0.0.0 (RFC 2543), answered sendrecv', audio('0.0.0.0', A.port), audio(B.ip, B.port), false],
+    // An answerer that says sendrecv to a sendonly offer (RFC 3264 wants recvonly); the holder sends nothing.
+    ['sendonly, answered sendrecv', audio(A.ip, A.port, 'sendonly'), audio(B.ip, B.port), false],
+  ];
+  for (const [how, offer, answer, moh] of holds) {
+    it(`a call put on hold by re-INVITE (${how}) for 8 s: no alert for the media the hold stopped`, async () => {
+      const reports = await replayCall(`hold-${how.replace(/\W+/g, '-')}`, 16_000, (t, s, dialog) => {
         const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
         const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
         // At +3 s A holds the call; at +11 s it takes it back (sendrecv) and both directions go on.
-        const c = dialog.invite(s + 3000, audio(A.ip, A.port, held), { reinvite: true });
-        dialog.respond(s + 3020, 200, c, audio(B.ip, B.port, answer));
+        const c = dialog.invite(s + 3000, offer, { reinvite: true });
+        dialog.respond(s + 3020, 200, c, answer);
         dialog.ack(s + 3030, c);
         const r = dialog.invite(s + 11_000, audio(A.ip, A.port), { reinvite: true });
         dialog.respond(s + 11_020, 200, r, audio(B.ip, B.port));
         dialog.ack(s + 11_030, r);
         // Music on hold from A while held, when A only sends.
-        if (held === 'sendonly') t.rtp(s + 3000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts, count: 400 });
+        if (moh) t.rtp(s + 3000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts, count: 400 });
         else t.rtp(s + 11_040, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 400 * 160, count: 200 });
         t.rtp(s + 11_045, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 400 * 160, count: 200 });
       });
       // The streams were measured through the hold (both resumed in the same stream).
       expect(reports.filter((r) => r.TYPE === 'HANGUP').length).toBe(2);
-      expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE} ${r.SRC_IP}`)).toEqual([]);
     });
   }
 
@@ -565,7 +571,7 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
 });
 
 describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing, of a stream no SIP describes nor of video', () => {
+  it('pages the pause of a call that is up, not that of a call on hold (inactive, or c=0.0.0.0 answered sendrecv), of a call still ringing, of a stream no SIP describes nor of video', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 25_000);
     // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
@@ -615,12 +621,30 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     video(t, T0 + 110, J, K, 0x71de0c, 90);
     video(t, T0 + 11_110, J, K, 0x71de0c, 100);
     vc.bye(T0 + 15_000);
+    // Call 5 (L, M): held by L with c=0.0.0.0 (RFC 2543), answered sendrecv, from +3 s to +11 s: L -> M
+    // stops meanwhile, to the address of a side whose own SDP stays sendrecv; BYE at +16 s.
+    const L = { ip: '10.1.0.14', port: 45000 };
+    const M = { ip: '10.2.0.24', port: 55000 };
+    const old = new DialogWriter(t, 'rfc2543-hold@gen', L.ip, M.ip);
+    const oi = old.invite(T0, audio(L.ip, L.port));
+    old.respond(T0 + 50, 200, oi, audio(M.ip, M.port));
+    old.ack(T0 + 60, oi);
+    const oh = old.invite(T0 + 3100, audio('0.0.0.0', L.port), { reinvite: true });
+    old.respond(T0 + 3120, 200, oh, audio(M.ip, M.port));
+    old.ack(T0 + 3130, oh);
+    const or = old.invite(T0 + 11_100, audio(L.ip, L.port), { reinvite: true });
+    old.respond(T0 + 11_120, 200, or, audio(M.ip, M.port));
+    old.ack(T0 + 11_130, or);
+    const lm = t.rtp(T0 + 100, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 11_140, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: lm.seq, ts: lm.ts + 400 * 160, count: 250 });
+    old.bye(T0 + 16_300);
     const { fromWorker } = inWorkerMode(t);
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
     expect(fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && (r.SSRC >>> 0) === 0x71de0c)).toMatchObject({ SILENCES: 1 });
     // The pauses that were not paged still count as silences of their streams.
     const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
     expect(end(C.ip)).toMatchObject({ SILENCES: 1 });
+    expect(end(L.ip)).toMatchObject({ SILENCES: 1 });
     expect(end(E.ip)).toMatchObject({ TOTAL_PK: 200, SILENCES: 0 });
     expect(end(H.ip)).toMatchObject({ TOTAL_PK: 300, SILENCES: 1 });
   });
