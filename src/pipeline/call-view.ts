@@ -35,6 +35,8 @@ export interface CallViewHooks {
   onCallEvicted?(kind: CallEvictionKind, callId: string): void;
   /** Only where the view is the CallTracker itself (media-fault checks of answered calls). */
   onCallAnswered?(callIndex: number, nowMs: number): void;
+  /** Only where the view is the CallTracker itself: the call's SDP made its audio due again (resume from hold). */
+  onCallResumed?(callIndex: number, nowMs: number): void;
   onCallEnd?(callIndex: number): void;
   /** Only where the view is the CallTracker itself: a SIP message refused for a value past its bound. */
   onValueTooLong?(): void;

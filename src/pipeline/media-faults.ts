@@ -85,6 +85,10 @@ export class MediaFaultMonitor implements CallFaultEvents {
     this.callFaults?.answered(callIndex, nowMs);
   }
 
+  resumed(callIndex: number, nowMs: number): void {
+    this.callFaults?.resumed(callIndex, nowMs);
+  }
+
   callEnded(callIndex: number): void {
     this.callFaults?.ended(callIndex, this.nowMs, this);
   }
@@ -273,7 +277,7 @@ export class NoMediaReports {
     const unspecified = callerIp.includes(':') || calleeIp.includes(':') ? '::' : '0.0.0.0';
     if (callerIp === '') [callerIp, callerPort] = [unspecified, 0];
     if (calleeIp === '') [calleeIp, calleePort] = [unspecified, 0];
-    input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.nodeName, callerIp, callerPort, calleeIp, calleePort, answeredMs: w.answeredMs };
+    input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.nodeName, callerIp, callerPort, calleeIp, calleePort, dueFromMs: w.dueFromMs };
     this.sent.set(w.callIndex, input);
     this.emit(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
   }

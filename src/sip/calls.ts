@@ -40,6 +40,11 @@ export interface CallTrackerHooks {
   onCallEnd?: (callIndex: number, reason: CallEndReason) => void;
   /** The initial INVITE got its 2xx (the call is confirmed): media is due from now on (media-fault checks). */
   onCallAnswered?: (callIndex: number, nowMs: number) => void;
+  /**
+   * The SDP of a confirmed call makes its audio flow both ways again after one that held it (hold, then
+   * resume) or bound none: media is due again from now on (media-fault checks).
+   */
+  onCallResumed?: (callIndex: number, nowMs: number) => void;
   /** Once per bound address (RTP, RTCP, NAT source): lets the integrator attach streams already running. */
   onBinding?: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   /** The binding stops correlating (its id may be reused afterwards). */
@@ -120,6 +125,8 @@ export interface SipCall {
   answeredMs: number;
   /** RTP of the call was seen (touch()). */
   hasMedia: boolean;
+  /** The latest SDP exempts the call from the no-media and one-way checks (mediaFaultsExemptBySdp). */
+  mediaExempt: boolean;
   /** A re-offer (re-INVITE/UPDATE in a confirmed dialog) waiting for its 2xx; null when none. */
   pendingOffer: PendingOffer | null;
   /** Bindings retired but still lingering (mediaLingerMs); null when none. */
@@ -214,6 +221,7 @@ export class CallTracker {
   private readonly hookCallStart: (callIndex: number, callId: string) => void;
   private readonly hookCallEnd: (callIndex: number, reason: CallEndReason) => void;
   private readonly hookAnswered: (callIndex: number, nowMs: number) => void;
+  private readonly hookResumed: (callIndex: number, nowMs: number) => void;
   private readonly hookBinding: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   private readonly hookRetired: (bindingId: number, reason: BindingRetireReason) => void;
   private readonly hookUpdated: (bindingId: number) => void;
@@ -248,6 +256,7 @@ export class CallTracker {
     this.hookCallStart = hooks.onCallStart ?? noop;
     this.hookCallEnd = hooks.onCallEnd ?? noop;
     this.hookAnswered = hooks.onCallAnswered ?? noop;
+    this.hookResumed = hooks.onCallResumed ?? noop;
     this.hookBinding = hooks.onBinding ?? noop;
     this.hookRetired = hooks.onBindingRetired ?? noop;
     this.hookUpdated = hooks.onBindingUpdated ?? noop;
@@ -616,6 +625,7 @@ export class CallTracker {
       answered: inDialog,
       answeredMs: 0,
       hasMedia: false,
+      mediaExempt: true, // no SDP yet
       pendingOffer: null,
       lingering: null,
     };
@@ -723,6 +733,9 @@ export class CallTracker {
       }
     }
     for (let i = 0; i < n; i++) this.syncPeerHold(call, i);
+    const exempt = this.mediaFaultsExemptBySdp(call.index);
+    if (call.mediaExempt && !exempt && call.state === 'confirmed') this.hookResumed(call.index, nowMs);
+    call.mediaExempt = exempt;
   }
 
   /** Each binding of m-line `i` learns whether the other side's SDP holds it (MediaBinding.peerHeld). */

@@ -410,6 +410,54 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     });
   }
 
+  describe('resumed from hold: media is due again from the resume on', () => {
+    /**
+     * Both directions for 3 s, then A holds the call (inactive) until the resume at +11 s (its 200 OK
+     * at +11.02 s); `after` writes what flows from the resume on; BYE at +20 s.
+     */
+    const heldThenResumed = (name: string, after: (t: CaptureTimeline, resumedAt: number, a: { seq: number; ts: number }, b: { seq: number; ts: number }) => void) =>
+      replayCall(name, 20_000, (t, s, dialog) => {
+        const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+        const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+        const c = dialog.invite(s + 3000, audio(A.ip, A.port, 'inactive'), { reinvite: true });
+        dialog.respond(s + 3020, 200, c, audio(B.ip, B.port, 'inactive'));
+        dialog.ack(s + 3030, c);
+        const r = dialog.invite(s + 11_000, audio(A.ip, A.port), { reinvite: true });
+        dialog.respond(s + 11_020, 200, r, audio(B.ip, B.port));
+        dialog.ack(s + 11_030, r);
+        after(t, s + 11_020, { seq: a.seq, ts: a.ts + 400 * 160 }, { seq: b.seq, ts: b.ts + 400 * 160 });
+      });
+    const resumedAtS = (T0 + 100 + 11_020) / 1000;
+    const faults = (reports: E2eReport[]) => reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED');
+
+    it('the held side coming back 1.5 s after the resume is no one-way RTP', async () => {
+      const reports = await heldThenResumed('resume-late-peer', (t, at, a, b) => {
+        t.rtp(at + 20, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, ...a, count: 400 });
+        t.rtp(at + 1500, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, ...b, count: 300 });
+      });
+      expect(faults(reports).map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+    });
+
+    it('one side only after the resume: one-way RTP 5 s after the resume, not at once', async () => {
+      const reports = await heldThenResumed('resume-one-way', (t, at, a) => void t.rtp(at + 20, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, ...a, count: 400 }));
+      const ow = faults(reports);
+      expect(ow.map((r) => `${r.TYPE} ${r.ALERT_RULE} ${r.SRC_IP}`)).toEqual([`ALERT one-way-rtp ${A.ip}`, `CLEARED one-way-rtp ${A.ip}`]);
+      // Checked once per second of capture time: between 5 and 6 s after the resume's 200 OK.
+      expect(ow[0].REPORT_TS).toBeGreaterThanOrEqual(Math.floor(resumedAtS + 5));
+      expect(ow[0].REPORT_TS).toBeLessThanOrEqual(Math.floor(resumedAtS + 6) + 1);
+    });
+
+    it('no media either way after the resume: no-media 5 s after the resume, the time since the resume in NO_MEDIA_MS', async () => {
+      const reports = await heldThenResumed('resume-dead', () => {});
+      const nm = faults(reports);
+      expect(nm.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media', 'CLEARED no-media']);
+      expect(nm[0]).toMatchObject({ CORRELATION_ID: 'resume-dead@gen', NO_MEDIA: 1, REPORT_START: resumedAtS });
+      expect(nm[0].NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
+      expect(nm[0].NO_MEDIA_MS as number).toBeLessThan(6100);
+      expect(nm[1]).toMatchObject({ CLEAR_REASON: 'stream-ended' });
+    });
+  });
+
   it('thresholds come from reports.faults; 0 turns a check off', async () => {
     const t = new CaptureTimeline();
     background(t, T0 + 12_000);
@@ -544,7 +592,7 @@ function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker:
 }
 
 describe('no-media in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts", () => {
+  it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts; a resume from hold makes media due again", () => {
     const t = new CaptureTimeline();
     background(t, T0 + 13_000);
     // Call 1: media 8 s after the answer. Call 2: early media (183) from the start, going on after the
@@ -559,7 +607,25 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
     t.rtp(T0 + 200, D.ip, D.port, C.ip, C.port, { ssrc: 0x33, seq: 1, ts: 0, count: 600 });
     d2.respond(T0 + 3000, 200, c2, audio(D.ip, D.port));
-    const { fromOwner, fromWorker } = inWorkerMode(t);
+    // Call 3: media both ways for 2 s, held (inactive) at +2.5 s, resumed at +4 s, no media after it.
+    const E = { ip: '10.1.0.12', port: 42000 };
+    const F = { ip: '10.2.0.22', port: 52000 };
+    const d3 = new DialogWriter(t, 'resumed@gen', E.ip, F.ip);
+    const c3 = d3.invite(T0, audio(E.ip, E.port));
+    d3.respond(T0 + 50, 200, c3, audio(F.ip, F.port));
+    d3.ack(T0 + 60, c3);
+    t.rtp(T0 + 100, E.ip, E.port, F.ip, F.port, { ssrc: 0x44, seq: 1, ts: 0, count: 100 });
+    t.rtp(T0 + 105, F.ip, F.port, E.ip, E.port, { ssrc: 0x45, seq: 1, ts: 0, count: 100 });
+    const h3 = d3.invite(T0 + 2500, audio(E.ip, E.port, 'inactive'), { reinvite: true });
+    d3.respond(T0 + 2520, 200, h3, audio(F.ip, F.port, 'inactive'));
+    d3.ack(T0 + 2530, h3);
+    const r3 = d3.invite(T0 + 4000, audio(E.ip, E.port), { reinvite: true });
+    d3.respond(T0 + 4020, 200, r3, audio(F.ip, F.port));
+    d3.ack(T0 + 4030, r3);
+    const { fromOwner: all, fromWorker } = inWorkerMode(t);
+    const resumed = all.filter((r) => r.CORRELATION_ID === 'resumed@gen');
+    expect(resumed[0]).toMatchObject({ TYPE: 'ALERT', ALERT_RULE: 'no-media', REPORT_START: (T0 + 4020) / 1000 });
+    const fromOwner = all.filter((r) => r.CORRELATION_ID !== 'resumed@gen');
     const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
     expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
     expect(nm[0]!.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);

@@ -76,6 +76,7 @@ export class SignallingOwner {
           this.faults?.calls.answered(callIndex, nowMs);
           this.tellAnswered(callIndex);
         },
+        onCallResumed: (callIndex, nowMs) => this.faults?.calls.resumed(callIndex, nowMs),
         onCallEnd: (callIndex) => {
           this.faults?.calls.ended(callIndex, this.nowMs, this.faults.events);
           if (this.answeredTold[callIndex] === 1) {
