@@ -120,11 +120,11 @@ export class MediaFaultMonitor implements CallFaultEvents {
     }
     const cf = this.callFaults;
     if (cf === null) {
-      // Worker mode: the call's media is checked where its SIP is (signalling.ts), told by touches. A
-      // touch per tick with packets keeps that within a tick or two (the mirror sends each call once).
+      // Worker mode: the call's media is checked where its SIP is (signalling.ts), told by touches that
+      // carry the latest packet's time. One per tick with packets keeps that within a tick or two.
       if (this.tracker === null && last > this.prevTickMs) {
         const b = this.audioBindingOf(slot);
-        if (b !== null) this.p.calls.touch(b.callIndex, now);
+        if (b !== null) this.p.calls.mediaAt?.(b.callIndex, last);
       }
       return;
     }

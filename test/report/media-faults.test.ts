@@ -579,7 +579,7 @@ function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker:
       // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
       nextMs = ms + 1000;
       const touched = mirror.takeTouched();
-      if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
+      if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, worker.nowMs);
       owner.expire(ms);
     }
     for (const m of pending.splice(0)) mirror.apply(m);
@@ -624,7 +624,9 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     d3.ack(T0 + 4030, r3);
     const { fromOwner: all, fromWorker } = inWorkerMode(t);
     const resumed = all.filter((r) => r.CORRELATION_ID === 'resumed@gen');
-    expect(resumed[0]).toMatchObject({ TYPE: 'ALERT', ALERT_RULE: 'no-media', REPORT_START: (T0 + 4020) / 1000 });
+    // ALERT only: the paused streams' interval reports are no media (the replay ends without a BYE).
+    expect(resumed.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
+    expect(resumed[0]).toMatchObject({ REPORT_START: (T0 + 4020) / 1000 });
     const fromOwner = all.filter((r) => r.CORRELATION_ID !== 'resumed@gen');
     const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
     expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
@@ -633,6 +635,27 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     expect(nm[1]).toMatchObject({ CLEAR_REASON: 'rule' }); // media arrived
     // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
+  });
+});
+
+describe('no-media in worker mode: a stream that stopped is no media', () => {
+  it("ringback (183) that stops at the answer, nothing after: no-media ALERT, not cleared by the stream's interval reports", () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 25_000);
+    const d = new DialogWriter(t, 'dead-after-ringback@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 40, 183, c, audio(B.ip, B.port));
+    t.rtp(T0 + 100, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 140 });
+    d.respond(T0 + 3000, 200, c, audio(B.ip, B.port));
+    d.ack(T0 + 3010, c);
+    const { fromOwner } = inWorkerMode(t);
+    // The replay ends without a BYE: the ALERT stays open, as in a single pipeline.
+    expect(fromOwner.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
+    const single: QosReport[] = [];
+    const p = new Pipeline(defaultConfig(), { qos: (r) => single.push(r), rtcp: () => {} });
+    p.processBatch(recordsBatch(t.records()));
+    expect(single.filter((r) => r.ALERT_RULE === 'no-media').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
+    expect(fromOwner[0]!.NO_MEDIA_MS).toBe(single.find((r) => r.ALERT_RULE === 'no-media')!.NO_MEDIA_MS);
   });
 });
 
