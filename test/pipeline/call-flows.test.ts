@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureTimeline, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
+import { CaptureTimeline, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
 import type { SdpSpec } from '../../src/gen/index.js';
 import { e2eConfig, finals, replayReports, reportKey } from '../e2e/helpers.js';
 import type { E2eReport } from '../e2e/helpers.js';
@@ -27,14 +27,22 @@ function background(t: CaptureTimeline, untilMs: number): void {
   for (let ms = T0; ms <= untilMs; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
 }
 
-/** RTP packets per stream and Call-ID as tshark assigns them (the Call-ID of each packet's rtp.setup-frame). */
+/**
+ * RTP packets per stream and Call-ID as tshark assigns them (the Call-ID of each packet's rtp.setup-frame;
+ * of a frame holding several SIP messages, that of the one whose CSeq method carries SDP offers and answers).
+ */
 function tsharkPacketsPerCall(file: string): Map<string, number> {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', 'rtp || sip', '-T', 'fields', '-e', 'frame.number', '-e', 'sip.Call-ID', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'rtp.ssrc', '-e', 'rtp.setup-frame'], { encoding: 'utf8' });
+  const fields = ['frame.number', 'sip.Call-ID', 'sip.CSeq.method', 'ip.src', 'udp.srcport', 'ip.dst', 'udp.dstport', 'rtp.ssrc', 'rtp.setup-frame'];
+  const out = execFileSync('tshark', ['-n', '-r', file, '-Y', 'rtp || sip', '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
   const callIds = new Map<string, string>();
   const counts = new Map<string, number>();
   for (const line of out.split('\n')) {
-    const [frame, callId, src, srcPort, dst, dstPort, ssrc, setup] = line.split('\t');
-    if (callId) callIds.set(frame, callId);
+    const [frame, callId, method, src, srcPort, dst, dstPort, ssrc, setup] = line.split('\t');
+    if (callId) {
+      const ids = callId.split(',');
+      const at = method.split(',').findIndex((m) => ['INVITE', 'ACK', 'PRACK', 'UPDATE'].includes(m));
+      callIds.set(frame, ids[Math.max(0, at)]);
+    }
     if (!ssrc) continue;
     const key = `${reportKey({ SRC_IP: src, SRC_PORT: +srcPort, DST_IP: dst, DST_PORT: +dstPort, SSRC: parseInt(ssrc, 16) })} ${callIds.get(setup) ?? ''}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -186,5 +194,80 @@ describe('media that a re-offer or another fork replaced', () => {
       },
     );
     expect(alertsOf(reports, 'silence')).toEqual([`ALERT ${A2.ip}:${A2.port}>${B.ip}:${B.port}#3333`, `CLEARED ${A2.ip}:${A2.port}>${B.ip}:${B.port}#3333`]);
+  });
+});
+
+describe('flows that correlate as tshark does', () => {
+  it('NAT: the caller SDP names a private address, its packets come from a public one (the same port or another: symmetric RTP)', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 10_000);
+    const pub = '203.0.113.5';
+    for (const [k, natPort] of [[0, A.port], [1, 61234]] as const) {
+      const callId = `nat-${k}@gen`;
+      const at = T0 + k * 100;
+      const tags = { callId, fromTag: 'a', toTag: 'b' };
+      const b = { ip: B.ip, port: B.port + 10 * k };
+      t.sip(at, pub, b.ip, sipRequest('INVITE', 'sip:b@example.com', { callId, fromTag: 'a', cseq: 1, body: sdpBody(audio('192.168.1.10', A.port + 10 * k)) }));
+      t.sip(at + 50, b.ip, pub, sipResponse(200, { ...tags, cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(b.ip, b.port)) }));
+      t.sip(at + 60, pub, b.ip, sipRequest('ACK', 'sip:b@example.com', { ...tags, cseq: 1 }));
+      t.rtp(at + 100, pub, natPort + 10 * k, b.ip, b.port, { ssrc: A.ssrc + k, seq: 1, ts: 0, count: 400 });
+      t.rtp(at + 105, b.ip, b.port, pub, natPort + 10 * k, { ssrc: B.ssrc + k, seq: 1, ts: 0, count: 400 });
+      t.sip(at + 9000, pub, b.ip, sipRequest('BYE', 'sip:b@example.com', { ...tags, cseq: 2 }));
+    }
+    const { file, reports } = await replay('nat', t);
+    const tshark = tsharkPacketsPerCall(file);
+    expect([...tshark.values()]).toEqual([400, 400, 400, 400]);
+    expect(probePacketsPerCall(reports)).toEqual(tshark);
+    expect(reports.filter((r) => r.TYPE === 'ALERT')).toEqual([]);
+  });
+
+  it('SIP over TCP on port 5080 with compact headers: two messages in one segment, one message across two', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 10_000);
+    const callId = 'tcp-compact@gen';
+    const tags = { callId, fromTag: 'a', toTag: 'b', compact: true };
+    let seqA = 1000;
+    let seqB = 5000;
+    const fromA = (ms: number, s: string) => {
+      const bytes = text(s);
+      t.add(ms, tcpFrame(A.ip, 40555, B.ip, 5080, seqA, bytes));
+      seqA += bytes.length;
+    };
+    const fromB = (ms: number, s: string) => {
+      const bytes = text(s);
+      t.add(ms, tcpFrame(B.ip, 5080, A.ip, 40555, seqB, bytes));
+      seqB += bytes.length;
+    };
+    const options = sipRequest('OPTIONS', 'sip:b@example.com', { callId: 'ping@gen', fromTag: 'o', cseq: 1, compact: true });
+    fromA(T0, options + sipRequest('INVITE', 'sip:b@example.com', { callId, fromTag: 'a', cseq: 1, compact: true, body: sdpBody(audio(A.ip, A.port)) }));
+    const ok = sipResponse(200, { ...tags, cseq: 1, cseqMethod: 'INVITE', body: sdpBody(audio(B.ip, B.port)) });
+    const cut = Math.floor(ok.length * 0.6); // inside the SDP
+    fromB(T0 + 40, sipResponse(180, { ...tags, cseq: 1, cseqMethod: 'INVITE' }) + ok.slice(0, cut));
+    fromB(T0 + 50, ok.slice(cut));
+    fromA(T0 + 60, sipRequest('ACK', 'sip:b@example.com', { ...tags, cseq: 1 }));
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 400 });
+    t.rtp(T0 + 105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 400 });
+    fromA(T0 + 9000, sipRequest('BYE', 'sip:b@example.com', { ...tags, cseq: 2 }));
+    const { file, reports } = await replay('tcp-compact', t);
+    const tshark = tsharkPacketsPerCall(file);
+    expect([...tshark.values()]).toEqual([400, 400]);
+    expect(probePacketsPerCall(reports)).toEqual(tshark);
+    expect(finals(reports).map((r) => r.TYPE)).toEqual(['HANGUP', 'HANGUP']);
+  });
+
+  it('early media, then CANCEL and 487: the ringback under the call, no fault (never answered)', async () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 12_000);
+    const d = new DialogWriter(t, 'early-cancelled@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 50, 183, c, audio(B.ip, B.port));
+    t.rtp(T0 + 100, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 400 });
+    d.cancel(T0 + 8000, c);
+    d.respond(T0 + 8010, 200, c, null, { method: 'CANCEL' });
+    d.respond(T0 + 8020, 487, c, null);
+    d.ack(T0 + 8030, c);
+    const { file, reports } = await replay('early-cancelled', t);
+    expect(probePacketsPerCall(reports)).toEqual(tsharkPacketsPerCall(file));
+    expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED')).toEqual([]);
   });
 });
