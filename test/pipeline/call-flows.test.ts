@@ -60,6 +60,15 @@ function probePacketsPerCall(reports: E2eReport[]): Map<string, number> {
   return counts;
 }
 
+/** A call between A and B answered (200 OK) 50 ms after its INVITE at `at`. */
+function answeredCall(t: CaptureTimeline, callId: string, at: number): DialogWriter {
+  const d = new DialogWriter(t, callId, A.ip, B.ip);
+  const c = d.invite(at, audio(A.ip, A.port));
+  d.respond(at + 50, 200, c, audio(B.ip, B.port));
+  d.ack(at + 60, c);
+  return d;
+}
+
 async function replay(name: string, t: CaptureTimeline): Promise<{ file: string; reports: E2eReport[] }> {
   const file = join(dir, `${name}.pcap`);
   writeFileSync(file, t.pcap());
@@ -73,10 +82,7 @@ describe('a media server reusing its RTP port for the next call', () => {
       background(t, T0 + 14_000);
       for (const k of [0, 1]) {
         const at = T0 + k * 8000;
-        const d = new DialogWriter(t, `reuse-${k}@gen`, A.ip, B.ip);
-        const c = d.invite(at, audio(A.ip, A.port));
-        d.respond(at + 50, 200, c, audio(B.ip, B.port));
-        d.ack(at + 60, c);
+        const d = answeredCall(t, `reuse-${k}@gen`, at);
         const next = ssrc === 'a new SSRC' ? k : 0;
         t.rtp(at + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc + next, seq: 1 + k * 5000, ts: 0, count: 250 });
         t.rtp(at + 105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc + next, seq: 1 + k * 5000, ts: 0, count: 250 });
@@ -103,10 +109,7 @@ describe('media that a re-offer or another fork replaced', () => {
   async function movedCall(name: string, move: (t: CaptureTimeline, d: DialogWriter, at: number) => void, after: (t: CaptureTimeline, at: number, b: { seq: number; ts: number }) => void) {
     const t = new CaptureTimeline();
     background(t, T0 + 12_000);
-    const d = new DialogWriter(t, `${name}@gen`, A.ip, B.ip);
-    const c = d.invite(T0, audio(A.ip, A.port));
-    d.respond(T0 + 50, 200, c, audio(B.ip, B.port));
-    d.ack(T0 + 60, c);
+    const d = answeredCall(t, `${name}@gen`, T0);
     t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
     const b = t.rtp(T0 + 105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 200 });
     move(t, d, T0 + 4100);

@@ -40,9 +40,21 @@ function background(t: CaptureTimeline, untilMs: number): void {
 
 /** A call between A and B answered (200 OK) 50 ms after its INVITE at T0. */
 function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(B.ip, B.port), sdpA: SdpSpec = audio(A.ip, A.port)): DialogWriter {
-  const d = new DialogWriter(t, callId, A.ip, B.ip);
-  const c = d.invite(T0, sdpA);
-  d.respond(T0 + 50, 200, c, sdpB);
+  return answeredBetween(t, callId, A, B, sdpA, sdpB);
+}
+
+/** A re-offer in the dialog at `at` (re-INVITE from the caller), its 200 OK 20 ms later and the ACK. */
+function reoffer(d: DialogWriter, at: number, offer: SdpSpec, answer: SdpSpec): void {
+  const r = d.invite(at, offer, { reinvite: true });
+  d.respond(at + 20, 200, r, answer);
+  d.ack(at + 30, r);
+}
+
+/** An audio call from `x` to `y` answered (200 OK) 50 ms after its INVITE at T0. */
+function answeredBetween(t: CaptureTimeline, callId: string, x: { ip: string; port: number }, y: { ip: string; port: number }, sdpX = audio(x.ip, x.port), sdpY = audio(y.ip, y.port)): DialogWriter {
+  const d = new DialogWriter(t, callId, x.ip, y.ip);
+  const c = d.invite(T0, sdpX);
+  d.respond(T0 + 50, 200, c, sdpY);
   d.ack(T0 + 60, c);
   return d;
 }
@@ -393,12 +405,8 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
         const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
         const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
         // At +3 s A holds the call; at +11 s it takes it back (sendrecv) and both directions go on.
-        const c = dialog.invite(s + 3000, offer, { reinvite: true });
-        dialog.respond(s + 3020, 200, c, answer);
-        dialog.ack(s + 3030, c);
-        const r = dialog.invite(s + 11_000, audio(A.ip, A.port), { reinvite: true });
-        dialog.respond(s + 11_020, 200, r, audio(B.ip, B.port));
-        dialog.ack(s + 11_030, r);
+        reoffer(dialog, s + 3000, offer, answer);
+        reoffer(dialog, s + 11_000, audio(A.ip, A.port), audio(B.ip, B.port));
         // Music on hold from A while held, when A only sends.
         if (moh) t.rtp(s + 3000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts, count: 400 });
         else t.rtp(s + 11_040, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 400 * 160, count: 200 });
@@ -419,12 +427,8 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
       replayCall(name, 20_000, (t, s, dialog) => {
         const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
         const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
-        const c = dialog.invite(s + 3000, audio(A.ip, A.port, 'inactive'), { reinvite: true });
-        dialog.respond(s + 3020, 200, c, audio(B.ip, B.port, 'inactive'));
-        dialog.ack(s + 3030, c);
-        const r = dialog.invite(s + 11_000, audio(A.ip, A.port), { reinvite: true });
-        dialog.respond(s + 11_020, 200, r, audio(B.ip, B.port));
-        dialog.ack(s + 11_030, r);
+        reoffer(dialog, s + 3000, audio(A.ip, A.port, 'inactive'), audio(B.ip, B.port, 'inactive'));
+        reoffer(dialog, s + 11_000, audio(A.ip, A.port), audio(B.ip, B.port));
         after(t, s + 11_020, { seq: a.seq, ts: a.ts + 400 * 160 }, { seq: b.seq, ts: b.ts + 400 * 160 });
       });
     const resumedAtS = (T0 + 100 + 11_020) / 1000;
@@ -610,18 +614,11 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     // Call 3: media both ways for 2 s, held (inactive) at +2.5 s, resumed at +4 s, no media after it.
     const E = { ip: '10.1.0.12', port: 42000 };
     const F = { ip: '10.2.0.22', port: 52000 };
-    const d3 = new DialogWriter(t, 'resumed@gen', E.ip, F.ip);
-    const c3 = d3.invite(T0, audio(E.ip, E.port));
-    d3.respond(T0 + 50, 200, c3, audio(F.ip, F.port));
-    d3.ack(T0 + 60, c3);
+    const d3 = answeredBetween(t, 'resumed@gen', E, F);
     t.rtp(T0 + 100, E.ip, E.port, F.ip, F.port, { ssrc: 0x44, seq: 1, ts: 0, count: 100 });
     t.rtp(T0 + 105, F.ip, F.port, E.ip, E.port, { ssrc: 0x45, seq: 1, ts: 0, count: 100 });
-    const h3 = d3.invite(T0 + 2500, audio(E.ip, E.port, 'inactive'), { reinvite: true });
-    d3.respond(T0 + 2520, 200, h3, audio(F.ip, F.port, 'inactive'));
-    d3.ack(T0 + 2530, h3);
-    const r3 = d3.invite(T0 + 4000, audio(E.ip, E.port), { reinvite: true });
-    d3.respond(T0 + 4020, 200, r3, audio(F.ip, F.port));
-    d3.ack(T0 + 4030, r3);
+    reoffer(d3, T0 + 2500, audio(E.ip, E.port, 'inactive'), audio(F.ip, F.port, 'inactive'));
+    reoffer(d3, T0 + 4000, audio(E.ip, E.port), audio(F.ip, F.port));
     const { fromOwner: all, fromWorker } = inWorkerMode(t);
     const resumed = all.filter((r) => r.CORRELATION_ID === 'resumed@gen');
     // ALERT only: the paused streams' interval reports are no media (the replay ends without a BYE).
@@ -677,12 +674,8 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     const c = held.invite(T0, audio(C.ip, C.port));
     held.respond(T0 + 50, 200, c, audio(D.ip, D.port));
     held.ack(T0 + 60, c);
-    const h = held.invite(T0 + 3100, audio(C.ip, C.port, 'inactive'), { reinvite: true });
-    held.respond(T0 + 3120, 200, h, audio(D.ip, D.port, 'inactive'));
-    held.ack(T0 + 3130, h);
-    const r = held.invite(T0 + 11_100, audio(C.ip, C.port), { reinvite: true });
-    held.respond(T0 + 11_120, 200, r, audio(D.ip, D.port));
-    held.ack(T0 + 11_130, r);
+    reoffer(held, T0 + 3100, audio(C.ip, C.port, 'inactive'), audio(D.ip, D.port, 'inactive'));
+    reoffer(held, T0 + 11_100, audio(C.ip, C.port), audio(D.ip, D.port));
     const cd = t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: 1, ts: 0, count: 150 });
     t.rtp(T0 + 11_140, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: cd.seq, ts: cd.ts + 400 * 160, count: 250 });
     held.bye(T0 + 16_300);
@@ -714,16 +707,9 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     // stops meanwhile, to the address of a side whose own SDP stays sendrecv; BYE at +16 s.
     const L = { ip: '10.1.0.14', port: 45000 };
     const M = { ip: '10.2.0.24', port: 55000 };
-    const old = new DialogWriter(t, 'rfc2543-hold@gen', L.ip, M.ip);
-    const oi = old.invite(T0, audio(L.ip, L.port));
-    old.respond(T0 + 50, 200, oi, audio(M.ip, M.port));
-    old.ack(T0 + 60, oi);
-    const oh = old.invite(T0 + 3100, audio('0.0.0.0', L.port), { reinvite: true });
-    old.respond(T0 + 3120, 200, oh, audio(M.ip, M.port));
-    old.ack(T0 + 3130, oh);
-    const or = old.invite(T0 + 11_100, audio(L.ip, L.port), { reinvite: true });
-    old.respond(T0 + 11_120, 200, or, audio(M.ip, M.port));
-    old.ack(T0 + 11_130, or);
+    const old = answeredBetween(t, 'rfc2543-hold@gen', L, M);
+    reoffer(old, T0 + 3100, audio('0.0.0.0', L.port), audio(M.ip, M.port));
+    reoffer(old, T0 + 11_100, audio(L.ip, L.port), audio(M.ip, M.port));
     const lm = t.rtp(T0 + 100, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: 1, ts: 0, count: 150 });
     t.rtp(T0 + 11_140, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: lm.seq, ts: lm.ts + 400 * 160, count: 250 });
     old.bye(T0 + 16_300);
