@@ -107,9 +107,11 @@ export class MediaFaultMonitor implements CallFaultEvents {
       // PBX switching source mid-call; not one running beside it, as BUNDLE's) goes on there, the newest
       // stream speaking for it; so does one another stream replaced on its SDP address (see
       // replacedOnBinding). Such a pause is measured when the stream resumes but never paged while it lasts.
-      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && !this.replacedOnBinding(slot, last) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) {
-        sil.alerted[slot] = 1;
-      }
+      if (this.silenceDue(slot, last) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
+    } else if (sil.paused(slot) && sil.alerted[slot] === 0 && last === sil.pauseFromMs[slot] && this.resumedSince(slot, last, now) && this.silenceDue(slot, last)) {
+      // The pause began while the call was on hold, and the resume is silence_s ago: a side that does not
+      // send again after a hold (the classic one-way audio after a resume) is paged as any other pause.
+      if (this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
@@ -137,6 +139,18 @@ export class MediaFaultMonitor implements CallFaultEvents {
       const other = this.tracker.callIndexOf(b.otherLegCallId);
       if (other >= 0) cf.sharedMedia(other, last);
     }
+  }
+
+  /** A pause of the stream whose last packet came at `lastMs` is paged (see checkStream). */
+  private silenceDue(slot: number, lastMs: number): boolean {
+    const e = this.p.engine;
+    return this.mediaDue(slot) && !e.lastWasComfortNoise(slot) && !e.replaced(slot) && !this.replacedOnBinding(slot, lastMs);
+  }
+
+  /** The stream's m-line was taken off hold after its last packet (`lastMs`), silence_s or more before `nowMs`. */
+  private resumedSince(slot: number, lastMs: number, nowMs: number): boolean {
+    const b = this.audioBindingOf(slot);
+    return b !== null && b.resumedMs > lastMs && nowMs - b.resumedMs >= this.p.reporter.silences.minMs;
   }
 
   /**

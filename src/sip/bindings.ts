@@ -53,6 +53,8 @@ export interface MediaBinding {
    * of this address is not flowing both ways by intent.
    */
   peerHeld: boolean;
+  /** Capture time (ms) of the latest SDP that took this m-line off hold (either side's), 0 when none. */
+  resumedMs: number;
   /** User-Agent (or Server) of the party that sent this SDP. */
   userAgent: string;
   /** Capture time (ms) when bound and last updated by SDP. */

@@ -732,18 +732,31 @@ export class CallTracker {
         if (offered !== null) this.claimAll(offered);
       }
     }
-    for (let i = 0; i < n; i++) this.syncPeerHold(call, i);
+    for (let i = 0; i < n; i++) this.syncPeerHold(call, i, nowMs);
     const exempt = this.mediaFaultsExemptBySdp(call.index);
     if (call.mediaExempt && !exempt && call.state === 'confirmed') this.hookResumed(call.index, nowMs);
     call.mediaExempt = exempt;
   }
 
-  /** Each binding of m-line `i` learns whether the other side's SDP holds it (MediaBinding.peerHeld). */
-  private syncPeerHold(call: SipCall, i: number): void {
+  /**
+   * Each binding of m-line `i` learns whether the other side's SDP holds it (MediaBinding.peerHeld) and,
+   * when this SDP took the m-line off hold, since when (resumedMs).
+   */
+  private syncPeerHold(call: SipCall, i: number, nowMs: number): void {
     const caller = this.table.get(call.bindings[i]);
     const callee = this.table.get(call.bindings[MAX_MEDIA_PER_SIDE + i]);
-    this.setPeerHeld(caller, callee !== null && (callee.onHold || callee.direction !== 'sendrecv'));
-    this.setPeerHeld(callee, caller !== null && (caller.onHold || caller.direction !== 'sendrecv'));
+    // Held as last synced: each binding's peerHeld says whether the other side held it.
+    const wasHeld = caller !== null && callee !== null && (caller.peerHeld || callee.peerHeld);
+    const callerHolds = caller !== null && (caller.onHold || caller.direction !== 'sendrecv');
+    const calleeHolds = callee !== null && (callee.onHold || callee.direction !== 'sendrecv');
+    this.setPeerHeld(caller, calleeHolds);
+    this.setPeerHeld(callee, callerHolds);
+    if (wasHeld && !callerHolds && !calleeHolds) {
+      caller.resumedMs = nowMs;
+      callee.resumedMs = nowMs;
+      this.hookUpdated(caller.id);
+      this.hookUpdated(callee.id);
+    }
   }
 
   private setPeerHeld(b: MediaBinding | null, held: boolean): void {
@@ -792,6 +805,7 @@ export class CallTracker {
       direction: m.direction,
       onHold: hold,
       peerHeld: false, // set by syncPeerHold once the SDP is applied
+      resumedMs: 0,
       userAgent: call.userAgents[side],
       createdMs: nowMs,
       updatedMs: nowMs,

@@ -442,10 +442,16 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
       expect(faults(reports).map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
     });
 
-    it('one side only after the resume: one-way RTP 5 s after the resume, not at once', async () => {
+    it('one side only after the resume: one-way RTP on the flowing stream and silence of the other, 5 s after the resume, not at once', async () => {
       const reports = await heldThenResumed('resume-one-way', (t, at, a) => void t.rtp(at + 20, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, ...a, count: 400 }));
-      const ow = faults(reports);
+      const ow = faults(reports).filter((r) => r.ALERT_RULE === 'one-way-rtp');
       expect(ow.map((r) => `${r.TYPE} ${r.ALERT_RULE} ${r.SRC_IP}`)).toEqual([`ALERT one-way-rtp ${A.ip}`, `CLEARED one-way-rtp ${A.ip}`]);
+      // The held side's stream paused during the hold (not paged then) and never came back: paged once
+      // silence_s has passed since the resume, CLEARED when the call ends.
+      const silence = faults(reports).filter((r) => r.ALERT_RULE === 'silence');
+      expect(silence.map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${B.ip}`, `CLEARED ${B.ip}`]);
+      expect(silence[0].REPORT_TS).toBeGreaterThanOrEqual(Math.floor(resumedAtS + 5));
+      expect(silence[0].REPORT_TS).toBeLessThanOrEqual(Math.floor(resumedAtS + 6) + 1);
       // Checked once per second of capture time: between 5 and 6 s after the resume's 200 OK.
       expect(ow[0].REPORT_TS).toBeGreaterThanOrEqual(Math.floor(resumedAtS + 5));
       expect(ow[0].REPORT_TS).toBeLessThanOrEqual(Math.floor(resumedAtS + 6) + 1);
@@ -453,7 +459,9 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
 
     it('no media either way after the resume: no-media 5 s after the resume, the time since the resume in NO_MEDIA_MS', async () => {
       const reports = await heldThenResumed('resume-dead', () => {});
-      const nm = faults(reports);
+      // Both streams paused during the hold, neither came back: each paged as a silence too.
+      expect(faults(reports).filter((r) => r.ALERT_RULE === 'silence' && r.TYPE === 'ALERT').map((r) => r.SRC_IP).sort()).toEqual([A.ip, B.ip]);
+      const nm = faults(reports).filter((r) => r.ALERT_RULE === 'no-media');
       expect(nm.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media', 'CLEARED no-media']);
       expect(nm[0]).toMatchObject({ CORRELATION_ID: 'resume-dead@gen', NO_MEDIA: 1, REPORT_START: resumedAtS });
       expect(nm[0].NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
@@ -657,7 +665,7 @@ describe('no-media in worker mode: a stream that stopped is no media', () => {
 });
 
 describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it('pages the pause of a call that is up, not that of a call on hold (inactive, or c=0.0.0.0 answered sendrecv), of a call still ringing, of a stream no SIP describes nor of video', () => {
+  it('pages the pause of a call that is up or resumed from hold, not that of a call on hold (inactive, or c=0.0.0.0 answered sendrecv), of a call still ringing, of a stream no SIP describes nor of video', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 25_000);
     // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
@@ -713,8 +721,21 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     const lm = t.rtp(T0 + 100, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: 1, ts: 0, count: 150 });
     t.rtp(T0 + 11_140, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: lm.seq, ts: lm.ts + 400 * 160, count: 250 });
     old.bye(T0 + 16_300);
+    // Call 6 (N, O): both ways, held (inactive) from +3 s to +11 s; after the resume only N sends: O's
+    // stream, paused during the hold, is paged 5 s after the resume; BYE at +18 s.
+    const N = { ip: '10.1.0.15', port: 46000 };
+    const O = { ip: '10.2.0.25', port: 56000 };
+    const mute = answeredBetween(t, 'mute-after-resume@gen', N, O);
+    reoffer(mute, T0 + 3100, audio(N.ip, N.port, 'inactive'), audio(O.ip, O.port, 'inactive'));
+    reoffer(mute, T0 + 11_100, audio(N.ip, N.port), audio(O.ip, O.port));
+    const no = t.rtp(T0 + 100, N.ip, N.port, O.ip, O.port, { ssrc: 0xbb, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 105, O.ip, O.port, N.ip, N.port, { ssrc: 0xcc, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 11_140, N.ip, N.port, O.ip, O.port, { ssrc: 0xbb, seq: no.seq, ts: no.ts + 400 * 160, count: 340 });
+    mute.bye(T0 + 18_000);
     const { fromWorker } = inWorkerMode(t);
-    expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
+    const paged = fromWorker.filter((r) => r.ALERT_RULE === 'silence');
+    expect(paged.map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`, `ALERT ${O.ip}`, `CLEARED ${O.ip}`]);
+    expect(paged[2].REPORT_TS).toBeGreaterThanOrEqual(Math.floor((T0 + 11_120 + 5000) / 1000));
     expect(fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && (r.SSRC >>> 0) === 0x71de0c)).toMatchObject({ SILENCES: 1 });
     // The pauses that were not paged still count as silences of their streams.
     const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
