@@ -15,6 +15,11 @@ export interface CallView {
   callAnswered(callIndex: number): boolean;
   /** Media of the call is flowing: keeps it from idle expiry. */
   touch(callIndex: number, nowMs: number): void;
+  /**
+   * Worker mode (a view that is not the CallTracker): audio of the call arrived at `atMs` (the latest
+   * packet's capture time), for the signalling owner's no-media check; touches the call too.
+   */
+  mediaAt?(callIndex: number, atMs: number): void;
   /** True when the packet is SIP (or SIP-port traffic) and has been consumed. */
   onPacket(pkt: DecodedPacket, nowMs: number): boolean;
   expire(nowMs: number): void;
@@ -35,6 +40,8 @@ export interface CallViewHooks {
   onCallEvicted?(kind: CallEvictionKind, callId: string): void;
   /** Only where the view is the CallTracker itself (media-fault checks of answered calls). */
   onCallAnswered?(callIndex: number, nowMs: number): void;
+  /** Only where the view is the CallTracker itself: the call's SDP made its audio due again (resume from hold). */
+  onCallResumed?(callIndex: number, nowMs: number): void;
   onCallEnd?(callIndex: number): void;
   /** Only where the view is the CallTracker itself: a SIP message refused for a value past its bound. */
   onValueTooLong?(): void;

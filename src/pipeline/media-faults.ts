@@ -85,6 +85,10 @@ export class MediaFaultMonitor implements CallFaultEvents {
     this.callFaults?.answered(callIndex, nowMs);
   }
 
+  resumed(callIndex: number, nowMs: number): void {
+    this.callFaults?.resumed(callIndex, nowMs);
+  }
+
   callEnded(callIndex: number): void {
     this.callFaults?.ended(callIndex, this.nowMs, this);
   }
@@ -101,8 +105,13 @@ export class MediaFaultMonitor implements CallFaultEvents {
       // that ended; early media of a call still ringing, and a call its SDP put on hold, stop by design. A sender whose last packet was
       // comfort noise said it went silent (DTX). A stream a newer SSRC replaced on its 5-tuple (an SBC or
       // PBX switching source mid-call; not one running beside it, as BUNDLE's) goes on there, the newest
-      // stream speaking for it. Such a pause is measured when the stream resumes but never paged while it lasts.
-      if (this.mediaDue(slot) && !engine.lastWasComfortNoise(slot) && !engine.replaced(slot) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
+      // stream speaking for it; so does one another stream replaced on its SDP address (see
+      // replacedOnBinding). Such a pause is measured when the stream resumes but never paged while it lasts.
+      if (this.silenceDue(slot, last) && this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
+    } else if (sil.paused(slot) && sil.alerted[slot] === 0 && last === sil.pauseFromMs[slot] && this.resumedSince(slot, last, now) && this.silenceDue(slot, last)) {
+      // The pause began while the call was on hold, and the resume is silence_s ago: a side that does not
+      // send again after a hold (the classic one-way audio after a resume) is paged as any other pause.
+      if (this.streamReport(slot, 'ALERT', SILENCE_RULE)) sil.alerted[slot] = 1;
     } else if (sil.paused(slot) && last > sil.pauseFromMs[slot]) {
       const snap = this.snapshot(slot);
       const end = sil.resumed(slot, last, snap.cumulative.expected, snap.cumulative.packets, snap.interval.maxDeltaMs, snap.interval.startMs);
@@ -113,11 +122,11 @@ export class MediaFaultMonitor implements CallFaultEvents {
     }
     const cf = this.callFaults;
     if (cf === null) {
-      // Worker mode: the call's media is checked where its SIP is (signalling.ts), told by touches. A
-      // touch per tick with packets keeps that within a tick or two (the mirror sends each call once).
+      // Worker mode: the call's media is checked where its SIP is (signalling.ts), told by touches that
+      // carry the latest packet's time. One per tick with packets keeps that within a tick or two.
       if (this.tracker === null && last > this.prevTickMs) {
         const b = this.audioBindingOf(slot);
-        if (b !== null) this.p.calls.touch(b.callIndex, now);
+        if (b !== null) this.p.calls.mediaAt?.(b.callIndex, last);
       }
       return;
     }
@@ -132,14 +141,43 @@ export class MediaFaultMonitor implements CallFaultEvents {
     }
   }
 
+  /** A pause of the stream whose last packet came at `lastMs` is paged (see checkStream). */
+  private silenceDue(slot: number, lastMs: number): boolean {
+    const e = this.p.engine;
+    return this.mediaDue(slot) && !e.lastWasComfortNoise(slot) && !e.replaced(slot) && !this.replacedOnBinding(slot, lastMs);
+  }
+
+  /** The stream's m-line was taken off hold after its last packet (`lastMs`), silence_s or more before `nowMs`. */
+  private resumedSince(slot: number, lastMs: number, nowMs: number): boolean {
+    const b = this.audioBindingOf(slot);
+    return b !== null && b.resumedMs > lastMs && nowMs - b.resumedMs >= this.p.reporter.silences.minMs;
+  }
+
   /**
-   * The stream is audio of an answered call whose latest SDP has its media flowing both ways (not on hold).
+   * The stream is audio of an answered call whose latest SDP, on both sides, has its media flowing both
+   * ways (neither side holds it: sendonly, recvonly, inactive, c=0.0.0.0).
    * Only audio is due without a break: video stops by design when a camera is turned off or muted, and
    * a repair stream (RTX, FEC) sends only when packets are lost or the sender asks for protection.
    */
   private mediaDue(slot: number): boolean {
     const b = this.audioBindingOf(slot);
-    return b !== null && b.direction === 'sendrecv' && !b.onHold && this.p.calls.callAnswered(b.callIndex);
+    return b !== null && b.direction === 'sendrecv' && !b.onHold && !b.peerHeld && this.p.calls.callAnswered(b.callIndex);
+  }
+
+  /**
+   * Another audio stream of the stream's SDP address and direction carried on after its last packet
+   * (`lastMs`): the sender moved to another address or port (re-INVITE, UPDATE) and sends to the same
+   * peer from there, or the early media of one fork gave way to the answering fork's. That direction of
+   * the call is not silent. Only the streams of this pipeline are seen (with capture.workers, those of
+   * the worker the stream is on).
+   */
+  private replacedOnBinding(slot: number, lastMs: number): boolean {
+    const { ctx, engine } = this.p;
+    const dir = mediaDirection(ctx.dir[slot], ctx.party[slot]);
+    for (let s = ctx.anySlotOf(ctx.binding[slot]); s >= 0; s = ctx.nextSlotOf(s)) {
+      if (s !== slot && engine.lastSeenMs(s) > lastMs && mediaDirection(ctx.dir[s], ctx.party[s]) === dir && this.audioBindingOf(s) !== null) return true;
+    }
+    return false;
   }
 
   private repair(slot: number): boolean {
@@ -253,7 +291,7 @@ export class NoMediaReports {
     const unspecified = callerIp.includes(':') || calleeIp.includes(':') ? '::' : '0.0.0.0';
     if (callerIp === '') [callerIp, callerPort] = [unspecified, 0];
     if (calleeIp === '') [calleeIp, calleePort] = [unspecified, 0];
-    input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.nodeName, callerIp, callerPort, calleeIp, calleePort, answeredMs: w.answeredMs };
+    input = { callId: call.callId, xcid: call.aLegCallId || call.xcid || null, nodeName: this.nodeName, callerIp, callerPort, calleeIp, calleePort, dueFromMs: w.dueFromMs };
     this.sent.set(w.callIndex, input);
     this.emit(buildNoMediaReport(kind, input, rule, nowMs), input, nowMs);
   }

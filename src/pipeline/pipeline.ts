@@ -258,6 +258,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       onBindingRetired: (id, reason) => this.endStreamsOfBinding(id, reason === 'call-end' ? 'HANGUP' : 'FINAL'),
       onCallEvicted: (kind, callId) => this.events.callEvicted?.(kind, callId),
       onCallAnswered: (callIndex, nowMs) => this.faults.answered(callIndex, nowMs),
+      onCallResumed: (callIndex, nowMs) => this.faults.resumed(callIndex, nowMs),
       onCallEnd: (callIndex) => this.faults.callEnded(callIndex),
       onValueTooLong: () => this.events.sipValueTooLong?.(),
     };

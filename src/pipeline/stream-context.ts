@@ -93,6 +93,11 @@ export class StreamContexts {
     return this.firstSlot.get(id) ?? -1;
   }
 
+  /** The slot after `slot` attached to the same binding (walking from anySlotOf), -1 when none. */
+  nextSlotOf(slot: number): number {
+    return this.nextSlot[slot];
+  }
+
   clear(slot: number): void {
     this.detach(slot);
     this.callId[slot] = null;

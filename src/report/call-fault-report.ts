@@ -12,8 +12,8 @@ export interface CallFaultReportInput {
   callerPort: number;
   calleeIp: string;
   calleePort: number;
-  /** Capture time of the answer (2xx), ms. */
-  answeredMs: number;
+  /** Capture time (ms) since which media is due: the answer (2xx), or the latest resume from hold. */
+  dueFromMs: number;
 }
 
 /**
@@ -35,10 +35,10 @@ export function buildNoMediaReport(kind: 'ALERT' | 'CLEARED', c: CallFaultReport
     DST_IP: c.callerIp,
     DST_PORT: c.callerPort,
     REPORT_NAME: c.calleeIp.includes(':') ? `[${c.calleeIp}]:${c.calleePort}` : `${c.calleeIp}:${c.calleePort}`,
-    REPORT_START: round3(c.answeredMs / 1000),
+    REPORT_START: round3(c.dueFromMs / 1000),
     REPORT_END: round3(nowMs / 1000),
     NO_MEDIA: kind === 'ALERT' ? 1 : 0,
-    NO_MEDIA_MS: round3(nowMs - c.answeredMs),
+    NO_MEDIA_MS: round3(nowMs - c.dueFromMs),
     NODE: c.nodeName,
     SYNTHETIC_ID: 0,
   };

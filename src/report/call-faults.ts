@@ -1,8 +1,10 @@
 /**
  * Media faults of answered calls that are not loss, checked once per tick of capture time:
- *  - no-media:   the call was answered `noMediaMs` ago and no audio arrived in either direction since;
+ *  - no-media:   media has been due for `noMediaMs` and no audio arrived in either direction since;
  *  - one-way-rtp: audio arrived in one direction within the last `oneWayMs` and none in the other for
- *                 as long (the call answered at least that long ago).
+ *                 as long (media due at least that long).
+ * Media is due from the answer, and again from a resume: a call its SDP held is watched afresh once its
+ * SDP makes the audio flow both ways again (resumed), what arrived before the hold no longer counting.
  * A fault is announced when it starts and when it ends (media arrived, the other direction came back, or
  * the call ended), so each gives one ALERT and one CLEARED report. Calls the SDP puts on hold, sendonly,
  * recvonly or inactive are exempt (one-way or no media is what they asked for), and so are calls whose SDP
@@ -24,8 +26,8 @@ export interface CallFaultLimits {
 /** The call an event is about (a view the checker reuses: read it during the call only). */
 export interface WatchedCall {
   callIndex: number;
-  /** Capture time of the answer, ms. */
-  answeredMs: number;
+  /** Capture time (ms) since which media is due: the answer, or the latest resume from hold. */
+  dueFromMs: number;
 }
 
 export interface CallFaultEvents {
@@ -50,8 +52,8 @@ export function mediaDirection(dir: number, party: number): number {
  * nothing per call), and a dense list of them for the checks.
  */
 export class CallFaults {
-  private readonly answeredMs: Float64Array;
-  /** Latest audio arrival per direction (ms), 0 when none since the answer. */
+  private readonly dueFromMs: Float64Array;
+  /** Latest audio arrival per direction (ms), 0 when none since media became due. */
   private readonly last0: Float64Array;
   private readonly last1: Float64Array;
   /**
@@ -68,13 +70,13 @@ export class CallFaults {
   private readonly list: Int32Array;
   private readonly pos: Int32Array;
   private count = 0;
-  private readonly view: WatchedCall = { callIndex: -1, answeredMs: 0 };
+  private readonly view: WatchedCall = { callIndex: -1, dueFromMs: 0 };
 
   constructor(
     public limits: CallFaultLimits,
     maxCalls: number,
   ) {
-    this.answeredMs = new Float64Array(maxCalls);
+    this.dueFromMs = new Float64Array(maxCalls);
     this.last0 = new Float64Array(maxCalls);
     this.last1 = new Float64Array(maxCalls);
     this.sharedMs = new Float64Array(maxCalls);
@@ -96,7 +98,7 @@ export class CallFaults {
       this.pos[callIndex] = this.count;
       this.list[this.count++] = callIndex;
     }
-    this.answeredMs[callIndex] = nowMs;
+    this.dueFromMs[callIndex] = nowMs;
     this.last0[callIndex] = 0;
     this.last1[callIndex] = 0;
     this.sharedMs[callIndex] = 0;
@@ -104,16 +106,29 @@ export class CallFaults {
     this.oneWayDir[callIndex] = -1;
   }
 
+  /**
+   * The call's SDP makes its audio flow both ways again after holding it (or binding none): media is due
+   * from `nowMs`, as after an answer. A fault in progress is left to the next check (a no-media fault stays
+   * until media arrives).
+   */
+  resumed(callIndex: number, nowMs: number): void {
+    if (!this.watching(callIndex)) return;
+    this.dueFromMs[callIndex] = nowMs;
+    this.last0[callIndex] = 0;
+    this.last1[callIndex] = 0;
+    this.sharedMs[callIndex] = 0;
+  }
+
   /** Audio of the call arrived in `dir` at `atMs` (the stream's latest packet). */
   media(callIndex: number, dir: number, atMs: number): void {
-    if (!this.watching(callIndex) || atMs < this.answeredMs[callIndex]) return;
+    if (!this.watching(callIndex) || atMs < this.dueFromMs[callIndex]) return;
     const last = dir === 0 ? this.last0 : this.last1;
     if (atMs > last[callIndex]) last[callIndex] = atMs;
   }
 
   /** Audio of another call on this call's media addresses arrived at `atMs` (see sharedMs). */
   sharedMedia(callIndex: number, atMs: number): void {
-    if (this.watching(callIndex) && atMs >= this.answeredMs[callIndex] && atMs > this.sharedMs[callIndex]) this.sharedMs[callIndex] = atMs;
+    if (this.watching(callIndex) && atMs >= this.dueFromMs[callIndex] && atMs > this.sharedMs[callIndex]) this.sharedMs[callIndex] = atMs;
   }
 
   /**
@@ -123,13 +138,13 @@ export class CallFaults {
   ended(callIndex: number, nowMs: number, ev: CallFaultEvents): void {
     if (!this.watching(callIndex)) return;
     const open = this.noMedia[callIndex] === 1;
-    const answeredMs = this.answeredMs[callIndex];
+    const dueFromMs = this.dueFromMs[callIndex];
     const i = this.pos[callIndex];
     const moved = this.list[--this.count];
     this.list[i] = moved;
     this.pos[moved] = i;
     this.pos[callIndex] = -1;
-    if (open) ev.cleared(this.viewOf(callIndex, answeredMs), CALL_FAULT_NO_MEDIA, -1, nowMs, 'stream-ended');
+    if (open) ev.cleared(this.viewOf(callIndex, dueFromMs), CALL_FAULT_NO_MEDIA, -1, nowMs, 'stream-ended');
   }
 
   check(nowMs: number, ev: CallFaultEvents): void {
@@ -138,7 +153,7 @@ export class CallFaults {
     for (let k = this.count - 1; k >= 0; k--) {
       if (k >= this.count) continue;
       const c = this.list[k];
-      const since = nowMs - this.answeredMs[c];
+      const since = nowMs - this.dueFromMs[c];
       const l0 = this.last0[c];
       const l1 = this.last1[c];
       const heard0 = l0 > 0;
@@ -150,18 +165,18 @@ export class CallFaults {
       if (this.noMedia[c] === 1) {
         if (heardAny || (exempt = ev.exempt(c) ? 1 : 0) === 1) {
           this.noMedia[c] = 0;
-          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs, 'rule');
+          ev.cleared(this.viewOf(c, this.dueFromMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs, 'rule');
         }
       } else if (noMediaMs > 0 && !heardAny && since >= noMediaMs && (exempt = ev.exempt(c) ? 1 : 0) === 0) {
         this.noMedia[c] = 1;
-        ev.started(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
+        ev.started(this.viewOf(c, this.dueFromMs[c]), CALL_FAULT_NO_MEDIA, -1, nowMs);
       }
       if (oneWayMs <= 0) {
         // The check is off (a reload turned it off): a fault in progress ends.
         const was = this.oneWayDir[c];
         if (was >= 0) {
           this.oneWayDir[c] = -1;
-          ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs, 'rule');
+          ev.cleared(this.viewOf(c, this.dueFromMs[c]), CALL_FAULT_ONE_WAY, was, nowMs, 'rule');
         }
         continue;
       }
@@ -173,11 +188,11 @@ export class CallFaults {
       const was = this.oneWayDir[c];
       if (was >= 0 && flowing !== was) {
         this.oneWayDir[c] = -1;
-        ev.cleared(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, was, nowMs, 'rule');
+        ev.cleared(this.viewOf(c, this.dueFromMs[c]), CALL_FAULT_ONE_WAY, was, nowMs, 'rule');
       }
       if (this.oneWayDir[c] < 0 && flowing >= 0 && since >= oneWayMs) {
         this.oneWayDir[c] = flowing;
-        ev.started(this.viewOf(c, this.answeredMs[c]), CALL_FAULT_ONE_WAY, flowing, nowMs);
+        ev.started(this.viewOf(c, this.dueFromMs[c]), CALL_FAULT_ONE_WAY, flowing, nowMs);
       }
     }
   }
@@ -186,9 +201,9 @@ export class CallFaults {
     return callIndex >= 0 && callIndex < this.pos.length && this.pos[callIndex] >= 0;
   }
 
-  private viewOf(callIndex: number, answeredMs: number): WatchedCall {
+  private viewOf(callIndex: number, dueFromMs: number): WatchedCall {
     this.view.callIndex = callIndex;
-    this.view.answeredMs = answeredMs;
+    this.view.dueFromMs = dueFromMs;
     return this.view;
   }
 }

@@ -47,6 +47,14 @@ export interface MediaBinding {
   direction: MediaDirection;
   /** True when the last SDP put this media on hold (sendonly/inactive or c=0.0.0.0). */
   onHold: boolean;
+  /**
+   * True when the other side's latest SDP for this m-line holds it or makes it one way (on hold, or not
+   * sendrecv: an RFC 2543 hold answered sendrecv leaves this side's own SDP sendrecv): the media session
+   * of this address is not flowing both ways by intent.
+   */
+  peerHeld: boolean;
+  /** Capture time (ms) of the latest SDP that took this m-line off hold (either side's), 0 when none. */
+  resumedMs: number;
   /** User-Agent (or Server) of the party that sent this SDP. */
   userAgent: string;
   /** Capture time (ms) when bound and last updated by SDP. */

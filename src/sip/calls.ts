@@ -40,6 +40,11 @@ export interface CallTrackerHooks {
   onCallEnd?: (callIndex: number, reason: CallEndReason) => void;
   /** The initial INVITE got its 2xx (the call is confirmed): media is due from now on (media-fault checks). */
   onCallAnswered?: (callIndex: number, nowMs: number) => void;
+  /**
+   * The SDP of a confirmed call makes its audio flow both ways again after one that held it (hold, then
+   * resume) or bound none: media is due again from now on (media-fault checks).
+   */
+  onCallResumed?: (callIndex: number, nowMs: number) => void;
   /** Once per bound address (RTP, RTCP, NAT source): lets the integrator attach streams already running. */
   onBinding?: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   /** The binding stops correlating (its id may be reused afterwards). */
@@ -120,6 +125,8 @@ export interface SipCall {
   answeredMs: number;
   /** RTP of the call was seen (touch()). */
   hasMedia: boolean;
+  /** The latest SDP exempts the call from the no-media and one-way checks (mediaFaultsExemptBySdp). */
+  mediaExempt: boolean;
   /** A re-offer (re-INVITE/UPDATE in a confirmed dialog) waiting for its 2xx; null when none. */
   pendingOffer: PendingOffer | null;
   /** Bindings retired but still lingering (mediaLingerMs); null when none. */
@@ -214,6 +221,7 @@ export class CallTracker {
   private readonly hookCallStart: (callIndex: number, callId: string) => void;
   private readonly hookCallEnd: (callIndex: number, reason: CallEndReason) => void;
   private readonly hookAnswered: (callIndex: number, nowMs: number) => void;
+  private readonly hookResumed: (callIndex: number, nowMs: number) => void;
   private readonly hookBinding: (bindingId: number, ip0: number, ip1: number, ip2: number, ip3: number, port: number) => void;
   private readonly hookRetired: (bindingId: number, reason: BindingRetireReason) => void;
   private readonly hookUpdated: (bindingId: number) => void;
@@ -248,6 +256,7 @@ export class CallTracker {
     this.hookCallStart = hooks.onCallStart ?? noop;
     this.hookCallEnd = hooks.onCallEnd ?? noop;
     this.hookAnswered = hooks.onCallAnswered ?? noop;
+    this.hookResumed = hooks.onCallResumed ?? noop;
     this.hookBinding = hooks.onBinding ?? noop;
     this.hookRetired = hooks.onBindingRetired ?? noop;
     this.hookUpdated = hooks.onBindingUpdated ?? noop;
@@ -616,6 +625,7 @@ export class CallTracker {
       answered: inDialog,
       answeredMs: 0,
       hasMedia: false,
+      mediaExempt: true, // no SDP yet
       pendingOffer: null,
       lingering: null,
     };
@@ -722,6 +732,37 @@ export class CallTracker {
         if (offered !== null) this.claimAll(offered);
       }
     }
+    for (let i = 0; i < n; i++) this.syncPeerHold(call, i, nowMs);
+    const exempt = this.mediaFaultsExemptBySdp(call.index);
+    if (call.mediaExempt && !exempt && call.state === 'confirmed') this.hookResumed(call.index, nowMs);
+    call.mediaExempt = exempt;
+  }
+
+  /**
+   * Each binding of m-line `i` learns whether the other side's SDP holds it (MediaBinding.peerHeld) and,
+   * when this SDP took the m-line off hold, since when (resumedMs).
+   */
+  private syncPeerHold(call: SipCall, i: number, nowMs: number): void {
+    const caller = this.table.get(call.bindings[i]);
+    const callee = this.table.get(call.bindings[MAX_MEDIA_PER_SIDE + i]);
+    // Held as last synced: each binding's peerHeld says whether the other side held it.
+    const wasHeld = caller !== null && callee !== null && (caller.peerHeld || callee.peerHeld);
+    const callerHolds = caller !== null && (caller.onHold || caller.direction !== 'sendrecv');
+    const calleeHolds = callee !== null && (callee.onHold || callee.direction !== 'sendrecv');
+    this.setPeerHeld(caller, calleeHolds);
+    this.setPeerHeld(callee, callerHolds);
+    if (wasHeld && !callerHolds && !calleeHolds) {
+      caller.resumedMs = nowMs;
+      callee.resumedMs = nowMs;
+      this.hookUpdated(caller.id);
+      this.hookUpdated(callee.id);
+    }
+  }
+
+  private setPeerHeld(b: MediaBinding | null, held: boolean): void {
+    if (b === null || b.peerHeld === held) return;
+    b.peerHeld = held;
+    this.hookUpdated(b.id);
   }
 
   private updateBinding(b: MediaBinding, m: SdpMedia, t: MediaTransport, hold: boolean, userAgent: string, nowMs: number): void {
@@ -763,6 +804,8 @@ export class CallTracker {
       ptime: m.ptime,
       direction: m.direction,
       onHold: hold,
+      peerHeld: false, // set by syncPeerHold once the SDP is applied
+      resumedMs: 0,
       userAgent: call.userAgents[side],
       createdMs: nowMs,
       updatedMs: nowMs,
@@ -798,16 +841,19 @@ export class CallTracker {
       return;
     }
     if (old === b.id) return; // already ours: nothing changed for the integrator
-    if (old >= 0) {
-      this.stats.keysTakenOver++;
-      const from = this.table.get(old);
-      // Another leg (B2BUA, a proxy re-using the SDP) named the same address: carry its Call-ID.
-      if (from !== null && from.callId !== b.callId && b.otherLegCallId === '') {
-        b.otherLegCallId = from.callId;
-        this.hookUpdated(b.id);
-      }
+    const from = old >= 0 ? this.table.get(old) : null;
+    if (old >= 0) this.stats.keysTakenOver++;
+    // Another leg (B2BUA, a proxy re-using the SDP) named the same address: carry its Call-ID.
+    if (from !== null && !this.isLingering(from) && from.callId !== b.callId && b.otherLegCallId === '') {
+      b.otherLegCallId = from.callId;
+      this.hookUpdated(b.id);
     }
     this.hookBinding(b.id, ip[0], ip[1], ip[2], ip[3], port);
+    // Media of an ended call (or moved away) lingers for packets in flight; a newer SDP naming its address
+    // (a media server reusing the port for the next call, maybe with the same SSRC) means what arrives
+    // now is the new SDP's: the old streams end here instead of taking its first packets. After the new
+    // binding is announced, so that streams a late binding re-matches (worker mode) are not ended with them.
+    if (from !== null && this.isLingering(from)) this.retireLingering(from);
   }
 
   /**
@@ -849,16 +895,19 @@ export class CallTracker {
     return b.retireAtMs > 0 && this.table.get(b.id) === b;
   }
 
+  /** A lingering binding stops correlating now (its time came, or a newer SDP took its address). */
+  private retireLingering(b: MediaBinding): void {
+    const list = this.calls[b.callIndex]?.lingering;
+    if (list) list.splice(list.indexOf(b), 1);
+    this.finishRetire(b, b.retireReason);
+  }
+
   /** Retires lingering bindings whose time has come. */
   private retireDue(nowMs: number): void {
     const q = this.lingerQueue;
     while (this.lingerHead < q.length && q[this.lingerHead].retireAtMs <= nowMs) {
       const b = q[this.lingerHead++];
-      if (!this.isLingering(b)) continue;
-      const call = this.calls[b.callIndex];
-      const list = call?.lingering;
-      if (list) list.splice(list.indexOf(b), 1);
-      this.finishRetire(b, b.retireReason);
+      if (this.isLingering(b)) this.retireLingering(b);
     }
     if (this.lingerHead > 1024 && this.lingerHead * 2 > q.length) {
       this.lingerQueue = q.slice(this.lingerHead);

@@ -111,7 +111,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
         for (const x of [0, 1]) {
           workers[x]!.wallTick(rawMs);
           const touched = mirrors[x]!.takeTouched();
-          if (touched) owner.touch([...touched.keys()], [...touched.values()], workers[x]!.nowMs);
+          if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, workers[x]!.nowMs);
           owner.workerClock(x, workers[x]!.clockOffsetMs);
         }
         owner.expire(rawMs);

@@ -76,7 +76,7 @@ describe('report field table', () => {
     for (const kind of ['ALERT', 'CLEARED'] as const) {
       for (const k of Object.keys(buildHandoverReport(kind, alertIdentity(alert), 'r', 7))) expect(TABLE_KEYS.has(k), `${kind} at a reload: ${k}`).toBe(true);
     }
-    const call = buildNoMediaReport('ALERT', { callId: 'c@x', xcid: 'a@x', nodeName: 'n', callerIp: '10.0.0.1', callerPort: 4000, calleeIp: '10.0.0.2', calleePort: 5000, answeredMs: 1000 }, 'no-media', 7000);
+    const call = buildNoMediaReport('ALERT', { callId: 'c@x', xcid: 'a@x', nodeName: 'n', callerIp: '10.0.0.1', callerPort: 4000, calleeIp: '10.0.0.2', calleePort: 5000, dueFromMs: 1000 }, 'no-media', 7000);
     const callKeys = (REPORT_FIELDS as readonly ReportField[]).filter((f) => f.inCallReport || f.group === 'call').map((f) => f.key);
     expect(Object.keys(call).sort()).toEqual(callKeys.sort());
   });

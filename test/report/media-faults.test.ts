@@ -40,9 +40,21 @@ function background(t: CaptureTimeline, untilMs: number): void {
 
 /** A call between A and B answered (200 OK) 50 ms after its INVITE at T0. */
 function answeredCall(t: CaptureTimeline, callId: string, sdpB: SdpSpec = audio(B.ip, B.port), sdpA: SdpSpec = audio(A.ip, A.port)): DialogWriter {
-  const d = new DialogWriter(t, callId, A.ip, B.ip);
-  const c = d.invite(T0, sdpA);
-  d.respond(T0 + 50, 200, c, sdpB);
+  return answeredBetween(t, callId, A, B, sdpA, sdpB);
+}
+
+/** A re-offer in the dialog at `at` (re-INVITE from the caller), its 200 OK 20 ms later and the ACK. */
+function reoffer(d: DialogWriter, at: number, offer: SdpSpec, answer: SdpSpec): void {
+  const r = d.invite(at, offer, { reinvite: true });
+  d.respond(at + 20, 200, r, answer);
+  d.ack(at + 30, r);
+}
+
+/** An audio call from `x` to `y` answered (200 OK) 50 ms after its INVITE at T0. */
+function answeredBetween(t: CaptureTimeline, callId: string, x: { ip: string; port: number }, y: { ip: string; port: number }, sdpX = audio(x.ip, x.port), sdpY = audio(y.ip, y.port)): DialogWriter {
+  const d = new DialogWriter(t, callId, x.ip, y.ip);
+  const c = d.invite(T0, sdpX);
+  d.respond(T0 + 50, 200, c, sdpY);
   d.ack(T0 + 60, c);
   return d;
 }
@@ -378,31 +390,85 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     expect(alert.REPORT_TS).toBe(Math.floor(alert.REPORT_END as number));
   });
 
-  for (const [how, held, answer] of [
-    ['sendonly, answered recvonly', 'sendonly', 'recvonly'],
-    ['inactive, answered inactive', 'inactive', 'inactive'],
-  ] as const) {
-    it(`a call put on hold by re-INVITE (${how}) for 8 s: no silence alert for the media the hold stopped`, async () => {
-      const reports = await replayCall(`hold-${held}`, 16_000, (t, s, dialog) => {
+  // How a re-INVITE holds the call: the offer, the answer, and whether the holder sends music on hold.
+  const holds: Array<[string, SdpSpec, SdpSpec, boolean]> = [
+    ['sendonly, answered recvonly', audio(A.ip, A.port, 'sendonly'), audio(B.ip, B.port, 'recvonly'), true],
+    ['inactive, answered inactive', audio(A.ip, A.port, 'inactive'), audio(B.ip, B.port, 'inactive'), false],
+    // RFC 2543 hold: the holder's address 0.0.0.0, an answer with its ordinary SDP; neither sends.
+    ['c=0.0.0.0 (RFC 2543), answered sendrecv', audio('0.0.0.0', A.port), audio(B.ip, B.port), false],
+    // An answerer that says sendrecv to a sendonly offer (RFC 3264 wants recvonly); the holder sends nothing.
+    ['sendonly, answered sendrecv', audio(A.ip, A.port, 'sendonly'), audio(B.ip, B.port), false],
+  ];
+  for (const [how, offer, answer, moh] of holds) {
+    it(`a call put on hold by re-INVITE (${how}) for 8 s: no alert for the media the hold stopped`, async () => {
+      const reports = await replayCall(`hold-${how.replace(/\W+/g, '-')}`, 16_000, (t, s, dialog) => {
         const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
         const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
         // At +3 s A holds the call; at +11 s it takes it back (sendrecv) and both directions go on.
-        const c = dialog.invite(s + 3000, audio(A.ip, A.port, held), { reinvite: true });
-        dialog.respond(s + 3020, 200, c, audio(B.ip, B.port, answer));
-        dialog.ack(s + 3030, c);
-        const r = dialog.invite(s + 11_000, audio(A.ip, A.port), { reinvite: true });
-        dialog.respond(s + 11_020, 200, r, audio(B.ip, B.port));
-        dialog.ack(s + 11_030, r);
+        reoffer(dialog, s + 3000, offer, answer);
+        reoffer(dialog, s + 11_000, audio(A.ip, A.port), audio(B.ip, B.port));
         // Music on hold from A while held, when A only sends.
-        if (held === 'sendonly') t.rtp(s + 3000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts, count: 400 });
+        if (moh) t.rtp(s + 3000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts, count: 400 });
         else t.rtp(s + 11_040, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq, ts: a.ts + 400 * 160, count: 200 });
         t.rtp(s + 11_045, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq, ts: b.ts + 400 * 160, count: 200 });
       });
       // The streams were measured through the hold (both resumed in the same stream).
       expect(reports.filter((r) => r.TYPE === 'HANGUP').length).toBe(2);
-      expect(alerts(reports, 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([]);
+      expect(reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED').map((r) => `${r.TYPE} ${r.ALERT_RULE} ${r.SRC_IP}`)).toEqual([]);
     });
   }
+
+  describe('resumed from hold: media is due again from the resume on', () => {
+    /**
+     * Both directions for 3 s, then A holds the call (inactive) until the resume at +11 s (its 200 OK
+     * at +11.02 s); `after` writes what flows from the resume on; BYE at +20 s.
+     */
+    const heldThenResumed = (name: string, after: (t: CaptureTimeline, resumedAt: number, a: { seq: number; ts: number }, b: { seq: number; ts: number }) => void) =>
+      replayCall(name, 20_000, (t, s, dialog) => {
+        const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+        const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+        reoffer(dialog, s + 3000, audio(A.ip, A.port, 'inactive'), audio(B.ip, B.port, 'inactive'));
+        reoffer(dialog, s + 11_000, audio(A.ip, A.port), audio(B.ip, B.port));
+        after(t, s + 11_020, { seq: a.seq, ts: a.ts + 400 * 160 }, { seq: b.seq, ts: b.ts + 400 * 160 });
+      });
+    const resumedAtS = (T0 + 100 + 11_020) / 1000;
+    const faults = (reports: E2eReport[]) => reports.filter((r) => r.TYPE === 'ALERT' || r.TYPE === 'CLEARED');
+
+    it('the held side coming back 1.5 s after the resume is no one-way RTP', async () => {
+      const reports = await heldThenResumed('resume-late-peer', (t, at, a, b) => {
+        t.rtp(at + 20, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, ...a, count: 400 });
+        t.rtp(at + 1500, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, ...b, count: 300 });
+      });
+      expect(faults(reports).map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual([]);
+    });
+
+    it('one side only after the resume: one-way RTP on the flowing stream and silence of the other, 5 s after the resume, not at once', async () => {
+      const reports = await heldThenResumed('resume-one-way', (t, at, a) => void t.rtp(at + 20, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, ...a, count: 400 }));
+      const ow = faults(reports).filter((r) => r.ALERT_RULE === 'one-way-rtp');
+      expect(ow.map((r) => `${r.TYPE} ${r.ALERT_RULE} ${r.SRC_IP}`)).toEqual([`ALERT one-way-rtp ${A.ip}`, `CLEARED one-way-rtp ${A.ip}`]);
+      // The held side's stream paused during the hold (not paged then) and never came back: paged once
+      // silence_s has passed since the resume, CLEARED when the call ends.
+      const silence = faults(reports).filter((r) => r.ALERT_RULE === 'silence');
+      expect(silence.map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${B.ip}`, `CLEARED ${B.ip}`]);
+      expect(silence[0].REPORT_TS).toBeGreaterThanOrEqual(Math.floor(resumedAtS + 5));
+      expect(silence[0].REPORT_TS).toBeLessThanOrEqual(Math.floor(resumedAtS + 6) + 1);
+      // Checked once per second of capture time: between 5 and 6 s after the resume's 200 OK.
+      expect(ow[0].REPORT_TS).toBeGreaterThanOrEqual(Math.floor(resumedAtS + 5));
+      expect(ow[0].REPORT_TS).toBeLessThanOrEqual(Math.floor(resumedAtS + 6) + 1);
+    });
+
+    it('no media either way after the resume: no-media 5 s after the resume, the time since the resume in NO_MEDIA_MS', async () => {
+      const reports = await heldThenResumed('resume-dead', () => {});
+      // Both streams paused during the hold, neither came back: each paged as a silence too.
+      expect(faults(reports).filter((r) => r.ALERT_RULE === 'silence' && r.TYPE === 'ALERT').map((r) => r.SRC_IP).sort()).toEqual([A.ip, B.ip]);
+      const nm = faults(reports).filter((r) => r.ALERT_RULE === 'no-media');
+      expect(nm.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media', 'CLEARED no-media']);
+      expect(nm[0]).toMatchObject({ CORRELATION_ID: 'resume-dead@gen', NO_MEDIA: 1, REPORT_START: resumedAtS });
+      expect(nm[0].NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
+      expect(nm[0].NO_MEDIA_MS as number).toBeLessThan(6100);
+      expect(nm[1]).toMatchObject({ CLEAR_REASON: 'stream-ended' });
+    });
+  });
 
   it('thresholds come from reports.faults; 0 turns a check off', async () => {
     const t = new CaptureTimeline();
@@ -525,7 +591,7 @@ function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker:
       // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
       nextMs = ms + 1000;
       const touched = mirror.takeTouched();
-      if (touched) owner.touch([...touched.keys()], [...touched.values()], worker.nowMs);
+      if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, worker.nowMs);
       owner.expire(ms);
     }
     for (const m of pending.splice(0)) mirror.apply(m);
@@ -538,7 +604,7 @@ function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker:
 }
 
 describe('no-media in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts", () => {
+  it("is checked where the SIP is, from the worker's touches; early media that goes on after the answer counts; a resume from hold makes media due again", () => {
     const t = new CaptureTimeline();
     background(t, T0 + 13_000);
     // Call 1: media 8 s after the answer. Call 2: early media (183) from the start, going on after the
@@ -553,7 +619,20 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
     t.rtp(T0 + 200, D.ip, D.port, C.ip, C.port, { ssrc: 0x33, seq: 1, ts: 0, count: 600 });
     d2.respond(T0 + 3000, 200, c2, audio(D.ip, D.port));
-    const { fromOwner, fromWorker } = inWorkerMode(t);
+    // Call 3: media both ways for 2 s, held (inactive) at +2.5 s, resumed at +4 s, no media after it.
+    const E = { ip: '10.1.0.12', port: 42000 };
+    const F = { ip: '10.2.0.22', port: 52000 };
+    const d3 = answeredBetween(t, 'resumed@gen', E, F);
+    t.rtp(T0 + 100, E.ip, E.port, F.ip, F.port, { ssrc: 0x44, seq: 1, ts: 0, count: 100 });
+    t.rtp(T0 + 105, F.ip, F.port, E.ip, E.port, { ssrc: 0x45, seq: 1, ts: 0, count: 100 });
+    reoffer(d3, T0 + 2500, audio(E.ip, E.port, 'inactive'), audio(F.ip, F.port, 'inactive'));
+    reoffer(d3, T0 + 4000, audio(E.ip, E.port), audio(F.ip, F.port));
+    const { fromOwner: all, fromWorker } = inWorkerMode(t);
+    const resumed = all.filter((r) => r.CORRELATION_ID === 'resumed@gen');
+    // ALERT only: the paused streams' interval reports are no media (the replay ends without a BYE).
+    expect(resumed.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
+    expect(resumed[0]).toMatchObject({ REPORT_START: (T0 + 4020) / 1000 });
+    const fromOwner = all.filter((r) => r.CORRELATION_ID !== 'resumed@gen');
     const nm = fromOwner.filter((r) => r.ALERT_RULE === 'no-media');
     expect(nm.map((r) => `${r.TYPE} ${r.CORRELATION_ID}`)).toEqual(['ALERT late@gen', 'CLEARED late@gen']);
     expect(nm[0]!.NO_MEDIA_MS as number).toBeGreaterThanOrEqual(5000);
@@ -564,8 +643,29 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
   });
 });
 
+describe('no-media in worker mode: a stream that stopped is no media', () => {
+  it("ringback (183) that stops at the answer, nothing after: no-media ALERT, not cleared by the stream's interval reports", () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 25_000);
+    const d = new DialogWriter(t, 'dead-after-ringback@gen', A.ip, B.ip);
+    const c = d.invite(T0, audio(A.ip, A.port));
+    d.respond(T0 + 40, 183, c, audio(B.ip, B.port));
+    t.rtp(T0 + 100, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 140 });
+    d.respond(T0 + 3000, 200, c, audio(B.ip, B.port));
+    d.ack(T0 + 3010, c);
+    const { fromOwner } = inWorkerMode(t);
+    // The replay ends without a BYE: the ALERT stays open, as in a single pipeline.
+    expect(fromOwner.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
+    const single: QosReport[] = [];
+    const p = new Pipeline(defaultConfig(), { qos: (r) => single.push(r), rtcp: () => {} });
+    p.processBatch(recordsBatch(t.records()));
+    expect(single.filter((r) => r.ALERT_RULE === 'no-media').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
+    expect(fromOwner[0]!.NO_MEDIA_MS).toBe(single.find((r) => r.ALERT_RULE === 'no-media')!.NO_MEDIA_MS);
+  });
+});
+
 describe('silence in worker mode (signalling owner + a mirrored pipeline, no threads)', () => {
-  it('pages the pause of a call that is up, not that of a call on hold, of a call still ringing, of a stream no SIP describes nor of video', () => {
+  it('pages the pause of a call that is up or resumed from hold, not that of a call on hold (inactive, or c=0.0.0.0 answered sendrecv), of a call still ringing, of a stream no SIP describes nor of video', () => {
     const t = new CaptureTimeline();
     background(t, T0 + 25_000);
     // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
@@ -582,12 +682,8 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     const c = held.invite(T0, audio(C.ip, C.port));
     held.respond(T0 + 50, 200, c, audio(D.ip, D.port));
     held.ack(T0 + 60, c);
-    const h = held.invite(T0 + 3100, audio(C.ip, C.port, 'inactive'), { reinvite: true });
-    held.respond(T0 + 3120, 200, h, audio(D.ip, D.port, 'inactive'));
-    held.ack(T0 + 3130, h);
-    const r = held.invite(T0 + 11_100, audio(C.ip, C.port), { reinvite: true });
-    held.respond(T0 + 11_120, 200, r, audio(D.ip, D.port));
-    held.ack(T0 + 11_130, r);
+    reoffer(held, T0 + 3100, audio(C.ip, C.port, 'inactive'), audio(D.ip, D.port, 'inactive'));
+    reoffer(held, T0 + 11_100, audio(C.ip, C.port), audio(D.ip, D.port));
     const cd = t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: 1, ts: 0, count: 150 });
     t.rtp(T0 + 11_140, C.ip, C.port, D.ip, D.port, { ssrc: 0x55, seq: cd.seq, ts: cd.ts + 400 * 160, count: 250 });
     held.bye(T0 + 16_300);
@@ -615,12 +711,36 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     video(t, T0 + 110, J, K, 0x71de0c, 90);
     video(t, T0 + 11_110, J, K, 0x71de0c, 100);
     vc.bye(T0 + 15_000);
+    // Call 5 (L, M): held by L with c=0.0.0.0 (RFC 2543), answered sendrecv, from +3 s to +11 s: L -> M
+    // stops meanwhile, to the address of a side whose own SDP stays sendrecv; BYE at +16 s.
+    const L = { ip: '10.1.0.14', port: 45000 };
+    const M = { ip: '10.2.0.24', port: 55000 };
+    const old = answeredBetween(t, 'rfc2543-hold@gen', L, M);
+    reoffer(old, T0 + 3100, audio('0.0.0.0', L.port), audio(M.ip, M.port));
+    reoffer(old, T0 + 11_100, audio(L.ip, L.port), audio(M.ip, M.port));
+    const lm = t.rtp(T0 + 100, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 11_140, L.ip, L.port, M.ip, M.port, { ssrc: 0xaa, seq: lm.seq, ts: lm.ts + 400 * 160, count: 250 });
+    old.bye(T0 + 16_300);
+    // Call 6 (N, O): both ways, held (inactive) from +3 s to +11 s; after the resume only N sends: O's
+    // stream, paused during the hold, is paged 5 s after the resume; BYE at +18 s.
+    const N = { ip: '10.1.0.15', port: 46000 };
+    const O = { ip: '10.2.0.25', port: 56000 };
+    const mute = answeredBetween(t, 'mute-after-resume@gen', N, O);
+    reoffer(mute, T0 + 3100, audio(N.ip, N.port, 'inactive'), audio(O.ip, O.port, 'inactive'));
+    reoffer(mute, T0 + 11_100, audio(N.ip, N.port), audio(O.ip, O.port));
+    const no = t.rtp(T0 + 100, N.ip, N.port, O.ip, O.port, { ssrc: 0xbb, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 105, O.ip, O.port, N.ip, N.port, { ssrc: 0xcc, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 11_140, N.ip, N.port, O.ip, O.port, { ssrc: 0xbb, seq: no.seq, ts: no.ts + 400 * 160, count: 340 });
+    mute.bye(T0 + 18_000);
     const { fromWorker } = inWorkerMode(t);
-    expect(fromWorker.filter((r) => r.ALERT_RULE === 'silence').map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`]);
+    const paged = fromWorker.filter((r) => r.ALERT_RULE === 'silence');
+    expect(paged.map((r) => `${r.TYPE} ${r.SRC_IP}`)).toEqual([`ALERT ${A.ip}`, `CLEARED ${A.ip}`, `ALERT ${O.ip}`, `CLEARED ${O.ip}`]);
+    expect(paged[2].REPORT_TS).toBeGreaterThanOrEqual(Math.floor((T0 + 11_120 + 5000) / 1000));
     expect(fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && ((r.SSRC as number) >>> 0) === 0x71de0c)).toMatchObject({ SILENCES: 1 });
     // The pauses that were not paged still count as silences of their streams.
     const end = (ip: string) => fromWorker.find((r) => (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP') && r.SRC_IP === ip)!;
     expect(end(C.ip)).toMatchObject({ SILENCES: 1 });
+    expect(end(L.ip)).toMatchObject({ SILENCES: 1 });
     expect(end(E.ip)).toMatchObject({ TOTAL_PK: 200, SILENCES: 0 });
     expect(end(H.ip)).toMatchObject({ TOTAL_PK: 300, SILENCES: 1 });
   });

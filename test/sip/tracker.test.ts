@@ -99,11 +99,17 @@ describe('CallTracker dialogs', () => {
     expect(h.tracker.binding(id)).toMatchObject({ direction: 'sendrecv', onHold: false });
     h.feed([down(resp('hold', 200, { ip: B, media: [{ port: 6000, direction: 'recvonly' }] }, 'INVITE', 2), 110)]);
     expect(h.tracker.binding(id)).toMatchObject({ direction: 'sendonly', onHold: true });
-    h.feed([up(invite('hold', { ip: '0.0.0.0', media: [{ port: 4000 }] }, { cseq: 3, toTag: 'callee' }), 200), down(resp('hold', 200, null, 'INVITE', 3), 210)]);
+    // The callee's binding knows its peer holds the m-line (its own SDP says recvonly here).
+    const callee = h.tracker.findBinding(...words(B), 6000);
+    expect(h.tracker.binding(callee)).toMatchObject({ direction: 'recvonly', onHold: false, peerHeld: true });
+    // RFC 2543 hold answered with an ordinary sendrecv SDP: the callee's own SDP is sendrecv, its peer holds.
+    h.feed([up(invite('hold', { ip: '0.0.0.0', media: [{ port: 4000 }] }, { cseq: 3, toTag: 'callee' }), 200), down(resp('hold', 200, { ip: B, media: [{ port: 6000 }] }, 'INVITE', 3), 210)]);
     expect(h.tracker.findBinding(...words(A), 4000)).toBe(id);
     expect(h.tracker.binding(id)!.onHold).toBe(true);
+    expect(h.tracker.binding(callee)).toMatchObject({ direction: 'sendrecv', onHold: false, peerHeld: true });
     h.feed([up(invite('hold', { ip: A, media: [{ port: 4000 }] }, { cseq: 4, toTag: 'callee' }), 300), down(resp('hold', 200, null, 'INVITE', 4), 310)]);
-    expect(h.tracker.binding(id)).toMatchObject({ direction: 'sendrecv', onHold: false });
+    expect(h.tracker.binding(id)).toMatchObject({ direction: 'sendrecv', onHold: false, peerHeld: false });
+    expect(h.tracker.binding(callee)).toMatchObject({ direction: 'sendrecv', onHold: false, peerHeld: false });
     expect(h.events.some((e) => e.startsWith('retire'))).toBe(false);
   });
 

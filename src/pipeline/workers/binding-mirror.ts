@@ -35,6 +35,8 @@ export class BindingMirror implements CallView {
   sipDropped = 0;
   /** Calls whose media flowed since the last takeTouched(): call index -> Call-ID. */
   private touched = new Map<number, string>();
+  /** Of those, the latest audio packet the media-fault check saw (mediaAt), ms: call index -> time. */
+  private mediaAtMs = new Map<number, number>();
 
   constructor(
     config: ProbeConfig,
@@ -67,6 +69,11 @@ export class BindingMirror implements CallView {
     if (this.touched.has(callIndex)) return;
     const callId = this.callIdOf.get(callIndex);
     if (callId !== undefined) this.touched.set(callIndex, callId);
+  }
+
+  mediaAt(callIndex: number, atMs: number): void {
+    this.touch(callIndex, atMs);
+    if (this.touched.has(callIndex) && atMs > (this.mediaAtMs.get(callIndex) ?? 0)) this.mediaAtMs.set(callIndex, atMs);
   }
 
   /** The owner ends calls (BYE, expiry, shutdown) and tells the workers: nothing to do here. */
@@ -126,11 +133,17 @@ export class BindingMirror implements CallView {
     return s;
   }
 
-  takeTouched(): Map<number, string> | null {
+  /**
+   * The calls touched since the last call: index and Call-ID, and the latest audio the media-fault check
+   * saw of each (0 when none: touched only, as a stream's interval report does while it pauses).
+   */
+  takeTouched(): { callIndex: number[]; callId: string[]; mediaAtMs: number[] } | null {
     if (this.touched.size === 0) return null;
-    const t = this.touched;
+    const out = { callIndex: [...this.touched.keys()], callId: [...this.touched.values()], mediaAtMs: [] as number[] };
+    for (const i of out.callIndex) out.mediaAtMs.push(this.mediaAtMs.get(i) ?? 0);
     this.touched = new Map();
-    return t;
+    this.mediaAtMs = new Map();
+    return out;
   }
 
   /** Applies one binding event from the owner, then lets the pipeline react (attach running streams, end them). */

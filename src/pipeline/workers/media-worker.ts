@@ -211,7 +211,7 @@ function flush(part = false): void {
 function sendStats(): void {
   nextStatsMs = Date.now() + STATS_MS;
   const touched = mirror.takeTouched();
-  if (touched) post({ t: 'touch', callIndex: [...touched.keys()], callId: [...touched.values()], nowMs: pipeline.nowMs });
+  if (touched) post({ t: 'touch', ...touched, nowMs: pipeline.nowMs });
   const p = pipeline;
   post({
     t: 'stats',

@@ -102,8 +102,11 @@ export type WorkerToMain =
     }
   /** Round trips and RTCP BYEs this worker saw: the RTP streams they concern may be on other workers. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
-  /** Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs. */
-  | { t: 'touch'; callIndex: number[]; callId: string[]; nowMs: number }
+  /**
+   * Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs,
+   * and the capture time of the latest audio the worker saw of each (0: none, only touched).
+   */
+  | { t: 'touch'; callIndex: number[]; callId: string[]; mediaAtMs: number[]; nowMs: number }
   | { t: 'stats'; stats: WorkerStats; ended: Array<[reason: number, mos: number]> }
   | { t: 'log'; level: 'error' | 'warn' | 'info' | 'debug'; obj: object; msg: string }
   | { t: 'state'; state: 'running' | 'failed' }

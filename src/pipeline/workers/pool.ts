@@ -190,7 +190,7 @@ export class MediaWorkerPool {
         for (const x of this.members) if (x !== member && !x.done) x.control.postMessage(m);
         break;
       case 'touch':
-        this.signalling.touch(m.callIndex, m.callId, m.nowMs);
+        this.signalling.touch(m.callIndex, m.callId, m.mediaAtMs, m.nowMs);
         break;
       case 'stats': {
         const before = member.stats?.streamsStarted ?? 0;

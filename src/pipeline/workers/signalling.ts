@@ -76,6 +76,7 @@ export class SignallingOwner {
           this.faults?.calls.answered(callIndex, nowMs);
           this.tellAnswered(callIndex);
         },
+        onCallResumed: (callIndex, nowMs) => this.faults?.calls.resumed(callIndex, nowMs),
         onCallEnd: (callIndex) => {
           this.faults?.calls.ended(callIndex, this.nowMs, this.faults.events);
           if (this.answeredTold[callIndex] === 1) {
@@ -130,12 +131,17 @@ export class SignallingOwner {
     this.calls.onPacket(p, this.advance(rawMs, false));
   }
 
-  /** Media flowed for these calls (index and Call-ID: an index may have been reused since). */
-  touch(callIndex: number[], callId: string[], nowMs: number): void {
+  /**
+   * Media flowed for these calls (index and Call-ID: an index may have been reused since); `mediaAtMs`:
+   * the capture time of each call's latest audio packet, 0 when the worker saw none (a paused stream's
+   * interval report touches its call too). No-media counts the packet's time, not the touch's: audio
+   * before the answer (ringback stopping at the 200 OK) is no media of the answered call.
+   */
+  touch(callIndex: number[], callId: string[], mediaAtMs: number[], nowMs: number): void {
     for (let i = 0; i < callIndex.length; i++) {
       if (this.calls.call(callIndex[i])?.callId !== callId[i]) continue;
       this.calls.touch(callIndex[i], nowMs);
-      this.faults?.calls.sharedMedia(callIndex[i], nowMs);
+      if (mediaAtMs[i] > 0) this.faults?.calls.sharedMedia(callIndex[i], mediaAtMs[i]);
     }
   }
 
