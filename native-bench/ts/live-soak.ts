@@ -10,6 +10,7 @@
  * the webhook per fired alert, nothing counted dropped, and the samples after the warm-up flat.
  *
  *   node native-bench/out/live-soak.js [--minutes 20] [--calls 100] [--min-s 20] [--max-s 60] [--sample 15] [--warmup 180]
+ *     [--snapshots 300,900]   (heap snapshots of the probe at those seconds, in its files' directory)
  *
  * Root (capture on lo). Exit code 0 when everything arrived and the samples stayed flat, 1 otherwise.
  */
@@ -22,9 +23,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rtp, sdpBody, sipRequest, sipResponse, text } from '../../dist/gen/index.js';
 import { decodeHep3Strict } from '../../dist/hep/index.js';
-import { argNumber } from './args.js';
+import { argNumber, argString } from './args.js';
 
-const NET = '127.77';
+// The /16 the calls use (--net; two soaks at once need two): above the test suites' 127.64-127.110 (test/port-blocks.ts).
+const NET = argString('net', '127.201');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A stream the sender sent: the truth the reports are counted against. */
@@ -303,7 +305,10 @@ async function soak(): Promise<void> {
     ].join('\n'),
   );
   let out = '';
-  const probe: ChildProcess = spawn(process.execPath, [cli, 'run', '-i', 'lo', '-f', `udp and net ${NET}.0.0/16`, '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --snapshots 300,900: V8 heap snapshots of the probe at those seconds (in `dir`), to see what grows.
+  const snapshotAt = argString('snapshots', '').split(',').filter(Boolean).map(Number);
+  const nodeArgs = snapshotAt.length > 0 ? ['--heapsnapshot-signal=SIGUSR2'] : [];
+  const probe: ChildProcess = spawn(process.execPath, [...nodeArgs, cli, 'run', '-i', 'lo', '-f', `udp and net ${NET}.0.0/16`, '-c', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   probe.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
   probe.stderr!.on('data', (d: Buffer) => (out += d.toString('latin1')));
   let exitCode: number | null = null;
@@ -371,6 +376,12 @@ async function soak(): Promise<void> {
   while (!senderDone) {
     await sleep(sampleS * 1000);
     await sampleNow();
+    const last = samples[samples.length - 1].tS;
+    if (snapshotAt.length > 0 && last >= snapshotAt[0]) {
+      snapshotAt.shift();
+      probe.kill('SIGUSR2');
+      console.log(`heap snapshot asked at ${last} s`);
+    }
   }
   // The last calls' BYEs are in: their streams end at once. Let the reports arrive, then stop the probe.
   await sleep(5000);
