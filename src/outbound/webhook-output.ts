@@ -323,13 +323,17 @@ export class WebhookOutput implements Output {
 
   /** One attempt: 'ok', 'retry' (worth another attempt) or 'final' (the receiver refused it). */
   private async post(body: string): Promise<'ok' | 'retry' | 'final'> {
+    // The attempt's own signal, ended by its timeout or the stop. Not AbortSignal.any() with the output's
+    // stop signal: Node keeps a WeakRef per combined signal in that long-lived signal, after collections
+    // too (nodejs/node#55351), one per POST for as long as the probe runs.
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(new DOMException(`no answer within ${this.o.timeoutMs} ms`, 'TimeoutError')), this.o.timeoutMs);
+    timer.unref(); // as AbortSignal.timeout's: the request's socket is what keeps the process up
+    const onStop = (): void => attempt.abort(this.abort.signal.reason);
+    if (this.abort.signal.aborted) onStop();
+    else this.abort.signal.addEventListener('abort', onStop, { once: true });
     try {
-      const res = await fetch(this.request.target, {
-        method: 'POST',
-        headers: this.request.headers,
-        body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]),
-      });
+      const res = await fetch(this.request.target, { method: 'POST', headers: this.request.headers, body, signal: attempt.signal });
       await res.arrayBuffer().catch(() => undefined); // let the connection be reused
       if (res.ok) return 'ok';
       this.failedAttempt(`HTTP ${res.status}`);
@@ -340,6 +344,9 @@ export class WebhookOutput implements Output {
       const e = err as { name?: string; cause?: { code?: string }; message?: string };
       this.failedAttempt(e.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : (e.cause?.code ?? e.message ?? String(err)));
       return 'retry';
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
     }
   }
 
