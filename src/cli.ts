@@ -19,7 +19,8 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
-import { inputNamedBy, outputFileProblem, outputPathProblem, sameOutputFile } from './ops/output-file.js';
+import { inputNamedBy, outputFileProblem, outputPathProblem, sameOutputFile, statOrUndefined } from './ops/output-file.js';
+import { ReplacedFile } from './ops/replaced-file.js';
 import { CAPTURE_NAME, notAnInterfaceName, usageErrorLine } from './ops/usage-error.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
@@ -426,7 +427,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
           return await io.probe.runReplay(
             split.files,
             config,
-            { realtime: Boolean(flags.realtime), progress: bar?.update, progressEnd: bar?.done, print: table.write, tableTo: table.name, tableFormat: flags.table, select },
+            { realtime: Boolean(flags.realtime), progress: bar?.update, progressEnd: bar?.done, print: table.write, printEnd: table.end, tableTo: table.name, tableFormat: flags.table, select },
             log,
           );
         } finally {
@@ -661,6 +662,8 @@ interface TableOutput {
   /** Where the table goes, as the log names it: standard output, standard error or the file. */
   name: string;
   write(text: string): Promise<void>;
+  /** The whole table is written: a file takes its place (a rejection is a table not written). */
+  end(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -770,9 +773,17 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   if (out === undefined || out === '-') {
     if (out === '-' && jsonlOnStdout) return '--table-out - and --jsonl - both want standard output: send the table or the reports to a file';
     const toStderr = jsonlOnStdout;
-    return { name: toStderr ? 'standard error' : 'standard output', write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), close: async () => undefined };
+    return { name: toStderr ? 'standard error' : 'standard output', write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), end: async () => undefined, close: async () => undefined };
   }
-  // Opened before the replay starts: a path that cannot be written is found now, not after the whole run.
+  if (statOrUndefined(out)?.isFile() !== false) {
+    // A regular file is replaced whole at the end, or left as it was (nothing analysed, a full disk).
+    // A path that cannot be written is found now, not after the whole run.
+    const problem = outputFileProblem(out, true);
+    if (problem) return `--table-out ${out}: ${problem}`;
+    const file = new ReplacedFile(out);
+    return { name: out, write: (t) => file.write(t), end: () => file.commit(), close: async () => file.discard() };
+  }
+  // A FIFO or device (/dev/stdout) is written in place, opened before the replay starts.
   const file = createWriteStream(out);
   const problem = await new Promise<string | undefined>((resolve) => {
     file.once('open', () => resolve(undefined));
@@ -782,6 +793,7 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   return {
     name: out,
     write: (t) => new Promise<void>((resolve, reject) => file.write(t, (err) => (err ? reject(err) : resolve()))),
+    end: async () => undefined,
     close: () => new Promise<void>((resolve) => file.end(resolve)),
   };
 }

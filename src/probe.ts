@@ -67,6 +67,8 @@ export interface ReplayOptions {
   progressEnd?: () => void;
   /** Receives the closing per-stream table in pieces (default: standard output); a rejection is a table not written. */
   print?: (text: string) => void | Promise<void>;
+  /** Called once the whole table is printed (a file takes its place); a rejection is a table not written. */
+  printEnd?: () => Promise<void>;
   /** Where `print` writes, as the log names it (default standard output). */
   tableTo?: string;
   /** The table's format (default text) and which streams get a row (default all). */
@@ -186,6 +188,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   if (analysed > 0) {
     try {
       await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
+      await opts.printEnd?.();
     } catch (err) {
       // A full disk under `> table.txt`: the run's result is lost, as a report that was not delivered.
       tableLost = true;

@@ -50,7 +50,7 @@ describe('stdout carries only what was asked for', () => {
     expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('Src,Dst,SSRC,Codec,Pkts,Lost,MaxDelta,MeanJit,MaxJit,MaxSkew,MOS,Call-ID');
     const nowhere = runCliSync(bundle, ['replay', CALL, '--table-out', join(tmp, 'no/such/dir/t.txt')]);
     expect(nowhere.status).toBe(2);
-    expect(nowhere.stderr).toBe(`rtpprobe: --table-out ${join(tmp, 'no/such/dir/t.txt')}: cannot write: no such directory: create it or name a file in an existing directory\n`);
+    expect(nowhere.stderr).toBe(`rtpprobe: --table-out ${join(tmp, 'no/such/dir/t.txt')}: the directory ${join(tmp, 'no/such/dir')} does not exist: create it or name a file in an existing directory\n`);
     const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');
@@ -91,6 +91,42 @@ describe('a stream table that cannot be written', () => {
     p.child.stdout.destroy(); // the pipe's reader is gone before the table is written: EPIPE
     expect(await p.exited).toEqual({ code: 0, signal: null });
     expect(p.out.stderr).toBe('');
+  });
+});
+
+describe('--table-out FILE is replaced whole, or left as it was', () => {
+  it('nothing analysed (the input is no capture): exit 4, the table already at the path left as it was, nothing beside it', () => {
+    const dir = mkdtempSync(join(tmp, 'table-nocapture-'));
+    const out = join(dir, 'table.txt');
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a capture\n');
+    expect(runCliSync(bundle, ['replay', CALL, '--no-hep', '--table-out', out]).status).toBe(0);
+    const before = readFileSync(out, 'utf8');
+    expect(tableRows(before).length).toBe(5);
+    const r = runCliSync(bundle, ['replay', text, '--no-hep', '--table-out', out]);
+    expect(r.status, r.stderr).toBe(4);
+    expect(readFileSync(out, 'utf8')).toBe(before);
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'table.txt']);
+  });
+
+  it.runIf(process.getuid?.() === 0)('a disk that fills while the table is written: exit 5, the earlier table intact, no part of the new one left', () => {
+    const dir = mkdtempSync(join(tmp, 'table-full-'));
+    const capture = join(dir, 'many.pcap');
+    // 400 streams: a table of about 60 KB, more than the 32 KiB file system holds.
+    execFileSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), capture, '--calls', '200', '--concurrent', '200', '--call-duration', '2', '--no-rtcp']);
+    const disk = join(dir, 'disk');
+    mkdirSync(disk);
+    // A file system of its own (a tmpfs in a mount namespace of this command only), so filling it disturbs nothing else.
+    const r = spawnSync(
+      'unshare',
+      ['-m', 'sh', '-c', `mount -t tmpfs -o size=32k tmpfs "$1" && echo 'the earlier table' > "$1/table.txt" && "$2" "$3" replay "$4" --no-hep --log-level warn --table-out "$1/table.txt"; echo "exit $?"; cat "$1/table.txt"; ls -A "$1"`, 'sh', disk, process.execPath, bundle, capture],
+      { env: childEnv(), encoding: 'utf8' },
+    );
+    const lines = r.stdout.split('\n');
+    expect(lines[0], r.stderr).toBe('exit 5');
+    expect(lines.slice(1)).toEqual(['the earlier table', 'table.txt', '']);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(JSON.parse(r.stderr).msg).toMatch(/^the stream table was not written to .*table\.txt: ENOSPC/);
   });
 });
 
