@@ -493,11 +493,12 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
       const url = `${metricsBaseUrl(m)}/healthz`;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(4000) });
+        const res = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
         io.out(`${url}: ${res.status} ${await res.text()}\n`);
         io.exit(res.ok ? ExitCode.OK : ExitCode.RUNTIME);
       } catch (err) {
-        io.err(`rtpprobe: ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}\n`);
+        const { describeFetchError } = await import('./ops/top.js');
+        io.err(`rtpprobe: ${url}: ${describeFetchError(err, HEALTH_TIMEOUT_MS)}\n`);
         io.exit(ExitCode.RUNTIME);
       }
     });
@@ -552,6 +553,9 @@ names the byte, the table covers the packets before it, and the exit code is 6.
 
   return program;
 }
+
+/** How long `rtpprobe health` waits for /healthz (the Docker HEALTHCHECK's timeout is longer). */
+const HEALTH_TIMEOUT_MS = 4000;
 
 /** libpcap's pseudo-devices: listed by pcap_findalldevs, but no mirror port. */
 export function isPseudoDevice(name: string): boolean {

@@ -98,7 +98,7 @@ export async function runTop(o: TopOptions): Promise<number> {
       o.out.write(renderTop(d, o.view, size().width, size().height, base));
       return 0;
     } catch (err) {
-      process.stderr.write(`rtpprobe top: cannot read ${base}/api/calls: ${describe(err)}\n`);
+      process.stderr.write(`rtpprobe top: cannot read ${base}/api/calls: ${describeFetchError(err)}\n`);
       return 1;
     }
   }
@@ -116,7 +116,7 @@ export async function runTop(o: TopOptions): Promise<number> {
       last = await fetchTop(base, size().height);
       error = undefined;
     } catch (err) {
-      error = `cannot read ${base}/api/calls: ${describe(err)}`;
+      error = `cannot read ${base}/api/calls: ${describeFetchError(err)}`;
     }
     draw();
   };
@@ -146,10 +146,11 @@ export async function runTop(o: TopOptions): Promise<number> {
   return code;
 }
 
-function describe(err: unknown): string {
+/** Why a request to the probe's metrics endpoint failed, naming what to check (top, health). */
+export function describeFetchError(err: unknown, timeoutMs = 3000): string {
   const e = err as { cause?: { code?: string }; message?: string; name?: string };
   if (e?.cause?.code === 'ECONNREFUSED') return 'connection refused (is the probe running, with metrics.enabled and this port?)';
-  if (e?.name === 'TimeoutError') return 'no answer within 3 s';
+  if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
   if (e?.cause?.code === 'ENOTFOUND' || e?.cause?.code === 'EAI_AGAIN') return 'the host name does not resolve';
   return e?.cause?.code ?? e?.message ?? String(err);
 }
