@@ -130,6 +130,34 @@ describe('--table-out FILE is replaced whole, or left as it was', () => {
   });
 });
 
+describe.runIf(process.getuid?.() === 0)('--jsonl FILE on a disk that fills during the replay', () => {
+  it('exit 5; the file holds whole lines only, each a report; sent counts them and dropped the rest', () => {
+    const dir = mkdtempSync(join(tmp, 'jsonl-full-'));
+    const capture = join(dir, 'calls.pcap');
+    // 40 streams of 20 s at 1 s reports: about 1 MB of lines, past the 32 KiB file system.
+    execFileSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), capture, '--calls', '20', '--concurrent', '20', '--call-duration', '20', '--no-rtcp']);
+    const disk = join(dir, 'disk');
+    mkdirSync(disk);
+    // A file system of its own (a tmpfs in a mount namespace of this command only), so filling it disturbs nothing else.
+    const r = spawnSync(
+      'unshare',
+      ['-m', 'sh', '-c', `mount -t tmpfs -o size=32k tmpfs "$1" && "$2" "$3" replay "$4" --no-hep --table none --set reports.interval_s=1 --set process.shutdown_deadline_ms=300 --jsonl "$1/r.jsonl"; echo "exit $?"; cat "$1/r.jsonl"`, 'sh', disk, process.execPath, bundle, capture],
+      { env: childEnv(), encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
+    const [status, ...rest] = r.stdout.split('\n');
+    expect(status, r.stderr).toBe('exit 5');
+    const file = rest.join('\n');
+    expect(file.length).toBeGreaterThan(10_000);
+    expect(file.endsWith('\n')).toBe(true);
+    const lines = file.slice(0, -1).split('\n');
+    for (const l of lines) expect(JSON.parse(l)).toHaveProperty('TYPE');
+    const run = JSON.parse(r.stderr.split('\n').find((l) => l.includes('"run summary"'))!) as { reports: { qosReports: number }; outputs: Array<{ output: string; sent: number; dropped: number }> };
+    const jsonl = run.outputs.find((o) => o.output === 'jsonl')!;
+    expect(jsonl.sent).toBe(lines.length);
+    expect(jsonl.sent + jsonl.dropped).toBe(run.reports.qosReports);
+  });
+});
+
 describe('report files that cannot be written', () => {
   it('--html DIR, an existing directory: exit 2 before the analysis, one line naming the option; nothing left beside it', () => {
     const dir = mkdtempSync(join(tmp, 'html-dir-'));
