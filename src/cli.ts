@@ -200,10 +200,7 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
  * a start and a reload are refused alike when any fails.
  */
 function loadCheckedConfig(io: CliIo, options: LoadConfigOptions): ProbeConfig {
-  const config = loadConfig(options);
-  const more = io.probe.checkConfig?.(config) ?? [];
-  if (more.length) throw new ConfigError(more.map((message) => ({ path: '', message })), options.file);
-  return config;
+  return loadConfig({ ...options, check: (config, problems) => io.probe.checkConfig?.(config, problems) ?? [] });
 }
 
 /** What a reload applies of `next`; one warning names the changed settings that keep their running values. */

@@ -11,6 +11,7 @@ import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
+import type { Problem } from './ops/schema.js';
 import { ExitCode } from './ops/exit-codes.js';
 import type { DeadlineLoss } from './ops/lifecycle.js';
 import type { ProbeMetrics } from './ops/metrics.js';
@@ -621,10 +622,16 @@ export async function liveFilterCheck(iface: string, filter: string, snapLength:
   }
 }
 
-/** Checks that need other modules: each threshold rule must compile (mathjs) against the report metrics. */
-export function checkConfig(config: ProbeConfig): string[] {
+/**
+ * Checks that need other modules: each threshold rule must compile (mathjs) against the report metrics.
+ * A rule the schema already refused (`schemaProblems` under its path, or the list's) is not compiled too.
+ */
+export function checkConfig(config: ProbeConfig, schemaProblems: readonly Problem[] = []): string[] {
   const problems: string[] = [];
+  const refused = (path: string) => schemaProblems.some((p) => p.path === path || p.path.startsWith(`${path}.`) || p.path.startsWith(`${path}[`));
+  if (schemaProblems.some((p) => p.path === 'reports.rules')) return problems;
   config.reports.rules.forEach((rule, i) => {
+    if (refused(`reports.rules[${i}]`)) return;
     try {
       compileRule(rule);
     } catch (err) {

@@ -428,6 +428,11 @@ export interface LoadConfigOptions {
    */
   overrides?: Record<string, unknown>;
   origins?: Record<string, string>;
+  /**
+   * Checks other modules own (alert rules compiled), run on what the schema made of the settings, told
+   * the schema's problems: their problems are listed with those, so every mistake is named at once.
+   */
+  check?: (config: ProbeConfig, problems: readonly Problem[]) => string[];
 }
 
 function setPath(root: Record<string, unknown>, segments: string[], value: unknown): void {
@@ -632,7 +637,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
   }
 
   const cfg = probeSchema.validate(raw, '', issues);
-  if (issues.list.length) throw new ConfigError(issues.list, opts.file);
+  const problems = [...issues.list, ...(opts.check?.(cfg, issues.list) ?? []).map((message) => ({ path: '', message }))];
+  if (problems.length) throw new ConfigError(problems, opts.file);
   return cfg;
 }
 
