@@ -273,7 +273,9 @@ export const probeSchema = obj(
       {
         doc: 'HEP output.',
         check(v, path, issues) {
-          if (v.enabled && v.collectors.length === 0)
+          // A collectors value refused already (no list) is named once, not again as an empty list.
+          const refused = issues.list.some((p) => p.path === `${path}.collectors`);
+          if (v.enabled && v.collectors.length === 0 && !refused)
             issues.add(`${path}.collectors`, 'an empty list is not allowed while hep.enabled is true: give at least one collector or set hep.enabled: false');
         },
       },
