@@ -29,11 +29,22 @@ export type TopView = 'calls' | 'streams';
 export async function fetchTop(base: string, limit: number, timeoutMs = 3000): Promise<TopData> {
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${base}${path}?limit=${limit}`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${errorText(await res.text())}`);
     return (await res.json()) as T;
   };
   const [c, s] = await Promise.all([get<{ summary: TopSummary; calls: LiveCall[] }>('/api/calls'), get<{ summary: TopSummary; streams: LiveStream[] }>('/api/streams')]);
   return { summary: s.summary, calls: c.calls, streams: s.streams };
+}
+
+/** The probe's JSON error ({"error": "..."}) as its words; any other answer cut to 200 characters. */
+function errorText(body: string): string {
+  try {
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    if (typeof error === 'string') return error;
+  } catch {
+    // not the probe's JSON: shown as it came
+  }
+  return body.slice(0, 200);
 }
 
 const mosText = (m: number): string => (m > 0 ? m.toFixed(2) : '-');
