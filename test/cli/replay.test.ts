@@ -94,6 +94,21 @@ describe('a stream table that cannot be written', () => {
   });
 });
 
+/**
+ * Runs `script` (sh, `rtpprobe` the command) with $DISK a file system of 32 KiB of its own (a tmpfs in a
+ * mount namespace of this command only: filling it disturbs nothing else) and $CAPTURE a generated capture
+ * of `calls` calls of `seconds` s. Root only.
+ */
+function replayOnSmallDisk(name: string, calls: number, seconds: number, script: string) {
+  const dir = mkdtempSync(join(tmp, name));
+  const capture = join(dir, 'calls.pcap');
+  execFileSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), capture, '--calls', String(calls), '--concurrent', String(calls), '--call-duration', String(seconds), '--no-rtcp']);
+  const disk = join(dir, 'disk');
+  mkdirSync(disk);
+  const sh = `rtpprobe() { "${process.execPath}" "${bundle}" "$@"; }\nDISK="$1" CAPTURE="$2"\nmount -t tmpfs -o size=32k tmpfs "$DISK" || exit 1\n${script}`;
+  return spawnSync('unshare', ['-m', 'sh', '-c', sh, 'sh', disk, capture], { env: childEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
 describe('--table-out FILE is replaced whole, or left as it was', () => {
   it('nothing analysed (the input is no capture): exit 4, the table already at the path left as it was, nothing beside it', () => {
     const dir = mkdtempSync(join(tmp, 'table-nocapture-'));
@@ -110,18 +125,8 @@ describe('--table-out FILE is replaced whole, or left as it was', () => {
   });
 
   it.runIf(process.getuid?.() === 0)('a disk that fills while the table is written: exit 5, the earlier table intact, no part of the new one left', () => {
-    const dir = mkdtempSync(join(tmp, 'table-full-'));
-    const capture = join(dir, 'many.pcap');
-    // 400 streams: a table of about 60 KB, more than the 32 KiB file system holds.
-    execFileSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), capture, '--calls', '200', '--concurrent', '200', '--call-duration', '2', '--no-rtcp']);
-    const disk = join(dir, 'disk');
-    mkdirSync(disk);
-    // A file system of its own (a tmpfs in a mount namespace of this command only), so filling it disturbs nothing else.
-    const r = spawnSync(
-      'unshare',
-      ['-m', 'sh', '-c', `mount -t tmpfs -o size=32k tmpfs "$1" && echo 'the earlier table' > "$1/table.txt" && "$2" "$3" replay "$4" --no-hep --log-level warn --table-out "$1/table.txt"; echo "exit $?"; cat "$1/table.txt"; ls -A "$1"`, 'sh', disk, process.execPath, bundle, capture],
-      { env: childEnv(), encoding: 'utf8' },
-    );
+    // 400 streams: a table of about 60 KB, more than the small disk holds.
+    const r = replayOnSmallDisk('table-full-', 200, 2, `echo 'the earlier table' > "$DISK/table.txt" && rtpprobe replay "$CAPTURE" --no-hep --log-level warn --table-out "$DISK/table.txt"; echo "exit $?"; cat "$DISK/table.txt"; ls -A "$DISK"`);
     const lines = r.stdout.split('\n');
     expect(lines[0], r.stderr).toBe('exit 5');
     expect(lines.slice(1)).toEqual(['the earlier table', 'table.txt', '']);
@@ -132,18 +137,8 @@ describe('--table-out FILE is replaced whole, or left as it was', () => {
 
 describe.runIf(process.getuid?.() === 0)('--jsonl FILE on a disk that fills during the replay', () => {
   it('exit 5; the file holds whole lines only, each a report; sent counts them and dropped the rest', () => {
-    const dir = mkdtempSync(join(tmp, 'jsonl-full-'));
-    const capture = join(dir, 'calls.pcap');
-    // 40 streams of 20 s at 1 s reports: about 1 MB of lines, past the 32 KiB file system.
-    execFileSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), capture, '--calls', '20', '--concurrent', '20', '--call-duration', '20', '--no-rtcp']);
-    const disk = join(dir, 'disk');
-    mkdirSync(disk);
-    // A file system of its own (a tmpfs in a mount namespace of this command only), so filling it disturbs nothing else.
-    const r = spawnSync(
-      'unshare',
-      ['-m', 'sh', '-c', `mount -t tmpfs -o size=32k tmpfs "$1" && "$2" "$3" replay "$4" --no-hep --table none --set reports.interval_s=1 --set process.shutdown_deadline_ms=300 --jsonl "$1/r.jsonl"; echo "exit $?"; cat "$1/r.jsonl"`, 'sh', disk, process.execPath, bundle, capture],
-      { env: childEnv(), encoding: 'utf8', maxBuffer: 64 << 20 },
-    );
+    // 40 streams of 20 s at 1 s reports: about 1 MB of lines, past the small disk.
+    const r = replayOnSmallDisk('jsonl-full-', 20, 20, 'rtpprobe replay "$CAPTURE" --no-hep --table none --set reports.interval_s=1 --set process.shutdown_deadline_ms=300 --jsonl "$DISK/r.jsonl"; echo "exit $?"; cat "$DISK/r.jsonl"');
     const [status, ...rest] = r.stdout.split('\n');
     expect(status, r.stderr).toBe('exit 5');
     const file = rest.join('\n');
