@@ -19,7 +19,8 @@ import { Lifecycle, exitCodeFor } from './ops/lifecycle.js';
 import { createLogger, type Logger } from './ops/log.js';
 import type { ProbeMetrics } from './ops/metrics.js';
 import type { MetricsServer } from './ops/http.js';
-import { inputNamedBy, outputFileProblem, outputPathProblem, sameOutputFile } from './ops/output-file.js';
+import { inputNamedBy, outputFileProblem, outputPathProblem, sameOutputFile, statOrUndefined } from './ops/output-file.js';
+import { ReplacedFile } from './ops/replaced-file.js';
 import { CAPTURE_NAME, notAnInterfaceName, usageErrorLine } from './ops/usage-error.js';
 import { writeFully } from './ops/write-fully.js';
 import { checkCaptureCapabilities } from './ops/privileges.js';
@@ -199,10 +200,7 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
  * a start and a reload are refused alike when any fails.
  */
 function loadCheckedConfig(io: CliIo, options: LoadConfigOptions): ProbeConfig {
-  const config = loadConfig(options);
-  const more = io.probe.checkConfig?.(config) ?? [];
-  if (more.length) throw new ConfigError(more.map((message) => ({ path: '', message })), options.file);
-  return config;
+  return loadConfig({ ...options, check: (config, problems) => io.probe.checkConfig?.(config, problems) ?? [] });
 }
 
 /** What a reload applies of `next`; one warning names the changed settings that keep their running values. */
@@ -426,7 +424,7 @@ names the byte, the table covers the packets before it, and the exit code is 6.
           return await io.probe.runReplay(
             split.files,
             config,
-            { realtime: Boolean(flags.realtime), progress: bar?.update, progressEnd: bar?.done, print: table.write, tableTo: table.name, tableFormat: flags.table, select },
+            { realtime: Boolean(flags.realtime), progress: bar?.update, progressEnd: bar?.done, print: table.write, printEnd: table.end, tableTo: table.name, tableFormat: flags.table, select },
             log,
           );
         } finally {
@@ -492,11 +490,12 @@ names the byte, the table covers the packets before it, and the exit code is 6.
       }
       const url = `${metricsBaseUrl(m)}/healthz`;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(4000) });
+        const res = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
         io.out(`${url}: ${res.status} ${await res.text()}\n`);
         io.exit(res.ok ? ExitCode.OK : ExitCode.RUNTIME);
       } catch (err) {
-        io.err(`rtpprobe: ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}\n`);
+        const { describeFetchError } = await import('./ops/top.js');
+        io.err(`rtpprobe: ${url}: ${describeFetchError(err, HEALTH_TIMEOUT_MS)}\n`);
         io.exit(ExitCode.RUNTIME);
       }
     });
@@ -551,6 +550,9 @@ names the byte, the table covers the packets before it, and the exit code is 6.
 
   return program;
 }
+
+/** How long `rtpprobe health` waits for /healthz (the Docker HEALTHCHECK's timeout is longer). */
+const HEALTH_TIMEOUT_MS = 4000;
 
 /** libpcap's pseudo-devices: listed by pcap_findalldevs, but no mirror port. */
 export function isPseudoDevice(name: string): boolean {
@@ -661,6 +663,8 @@ interface TableOutput {
   /** Where the table goes, as the log names it: standard output, standard error or the file. */
   name: string;
   write(text: string): Promise<void>;
+  /** The whole table is written: a file takes its place (a rejection is a table not written). */
+  end(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -770,9 +774,17 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   if (out === undefined || out === '-') {
     if (out === '-' && jsonlOnStdout) return '--table-out - and --jsonl - both want standard output: send the table or the reports to a file';
     const toStderr = jsonlOnStdout;
-    return { name: toStderr ? 'standard error' : 'standard output', write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), close: async () => undefined };
+    return { name: toStderr ? 'standard error' : 'standard output', write: (t) => writeAsync(io, toStderr ? 'err' : 'out', t), end: async () => undefined, close: async () => undefined };
   }
-  // Opened before the replay starts: a path that cannot be written is found now, not after the whole run.
+  if (statOrUndefined(out)?.isFile() !== false) {
+    // A regular file is replaced whole at the end, or left as it was (nothing analysed, a full disk).
+    // A path that cannot be written is found now, not after the whole run.
+    const problem = outputFileProblem(out, true);
+    if (problem) return `--table-out ${out}: ${problem}`;
+    const file = new ReplacedFile(out);
+    return { name: out, write: (t) => file.write(t), end: () => file.commit(), close: async () => file.discard() };
+  }
+  // A FIFO or device (/dev/stdout) is written in place, opened before the replay starts.
   const file = createWriteStream(out);
   const problem = await new Promise<string | undefined>((resolve) => {
     file.once('open', () => resolve(undefined));
@@ -782,6 +794,7 @@ async function tableDestination(io: CliIo, out: string | undefined, jsonlOnStdou
   return {
     name: out,
     write: (t) => new Promise<void>((resolve, reject) => file.write(t, (err) => (err ? reject(err) : resolve()))),
+    end: async () => undefined,
     close: () => new Promise<void>((resolve) => file.end(resolve)),
   };
 }

@@ -11,6 +11,7 @@ import type { PacketBatch, PacketSource } from './capture/index.js';
 import type { LivePacketSource } from './capture/live/index.js';
 import { PacketDecoder, ProtocolCounter, malformedReasonNames } from './decode/index.js';
 import type { ProbeConfig } from './ops/config.js';
+import type { Problem } from './ops/schema.js';
 import { ExitCode } from './ops/exit-codes.js';
 import type { DeadlineLoss } from './ops/lifecycle.js';
 import type { ProbeMetrics } from './ops/metrics.js';
@@ -67,6 +68,8 @@ export interface ReplayOptions {
   progressEnd?: () => void;
   /** Receives the closing per-stream table in pieces (default: standard output); a rejection is a table not written. */
   print?: (text: string) => void | Promise<void>;
+  /** Called once the whole table is printed (a file takes its place); a rejection is a table not written. */
+  printEnd?: () => Promise<void>;
   /** Where `print` writes, as the log names it (default standard output). */
   tableTo?: string;
   /** The table's format (default text) and which streams get a row (default all). */
@@ -186,6 +189,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   if (analysed > 0) {
     try {
       await table.write(opts.tableFormat ?? 'text', opts.print ?? writeOut);
+      await opts.printEnd?.();
     } catch (err) {
       // A full disk under `> table.txt`: the run's result is lost, as a report that was not delivered.
       tableLost = true;
@@ -618,10 +622,16 @@ export async function liveFilterCheck(iface: string, filter: string, snapLength:
   }
 }
 
-/** Checks that need other modules: each threshold rule must compile (mathjs) against the report metrics. */
-export function checkConfig(config: ProbeConfig): string[] {
+/**
+ * Checks that need other modules: each threshold rule must compile (mathjs) against the report metrics.
+ * A rule the schema already refused (`schemaProblems` under its path, or the list's) is not compiled too.
+ */
+export function checkConfig(config: ProbeConfig, schemaProblems: readonly Problem[] = []): string[] {
   const problems: string[] = [];
+  const refused = (path: string) => schemaProblems.some((p) => p.path === path || p.path.startsWith(`${path}.`) || p.path.startsWith(`${path}[`));
+  if (schemaProblems.some((p) => p.path === 'reports.rules')) return problems;
   config.reports.rules.forEach((rule, i) => {
+    if (refused(`reports.rules[${i}]`)) return;
     try {
       compileRule(rule);
     } catch (err) {

@@ -273,7 +273,9 @@ export const probeSchema = obj(
       {
         doc: 'HEP output.',
         check(v, path, issues) {
-          if (v.enabled && v.collectors.length === 0)
+          // A collectors value refused already (no list) is named once, not again as an empty list.
+          const refused = issues.list.some((p) => p.path === `${path}.collectors`);
+          if (v.enabled && v.collectors.length === 0 && !refused)
             issues.add(`${path}.collectors`, 'an empty list is not allowed while hep.enabled is true: give at least one collector or set hep.enabled: false');
         },
       },
@@ -428,6 +430,11 @@ export interface LoadConfigOptions {
    */
   overrides?: Record<string, unknown>;
   origins?: Record<string, string>;
+  /**
+   * Checks other modules own (alert rules compiled), run on what the schema made of the settings, told
+   * the schema's problems: their problems are listed with those, so every mistake is named at once.
+   */
+  check?: (config: ProbeConfig, problems: readonly Problem[]) => string[];
 }
 
 function setPath(root: Record<string, unknown>, segments: string[], value: unknown): void {
@@ -632,7 +639,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): ProbeConfig {
   }
 
   const cfg = probeSchema.validate(raw, '', issues);
-  if (issues.list.length) throw new ConfigError(issues.list, opts.file);
+  const problems = [...issues.list, ...(opts.check?.(cfg, issues.list) ?? []).map((message) => ({ path: '', message }))];
+  if (problems.length) throw new ConfigError(problems, opts.file);
   return cfg;
 }
 

@@ -216,7 +216,9 @@ function handle(metrics: ProbeMetrics, livePage: boolean, req: IncomingMessage, 
   if (path === '/api/streams' || path === '/api/calls') {
     const live = metrics.live;
     if (!live) {
-      json(res, 503, { error: 'the probe is starting: retry' }, head); // the endpoint listens before capture opens
+      // The endpoint listens before capture opens (an interface down at start is waited for): say why it waits.
+      const { healthy, body } = metrics.health();
+      json(res, 503, { error: `the probe is starting: capture is not open yet${healthy ? '' : ` (${body.status})`}` }, head);
       return;
     }
     const limit = limitOf(query);

@@ -6,8 +6,11 @@
 import { accessSync, closeSync, constants, openSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-/** Why `path` cannot be written as a file, or undefined when it can (created if missing). */
-export function outputFileProblem(path: string): string | undefined {
+/**
+ * Why `path` cannot be written as a file, or undefined when it can (created if missing). `replaced`: the
+ * file is written beside it and renamed over it (temporaryBeside), so its directory must be writable too.
+ */
+export function outputFileProblem(path: string, replaced = false): string | undefined {
   let file: Stats | undefined;
   try {
     file = statSync(path);
@@ -16,12 +19,22 @@ export function outputFileProblem(path: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') return outputPathProblem(err);
   }
   if (file?.isDirectory()) return 'is a directory: name a file in it';
-  if (file) return writable(path) ? undefined : 'is not writable: check its permissions or name another file';
-  const dir = dirname(path);
+  const dir = dirname(file && replaced ? realpathSync(path) : path);
+  if (file && !writable(path)) return 'is not writable: check its permissions or name another file';
+  if (file && (!replaced || !file.isFile())) return undefined;
   const parent = statOrUndefined(dir);
   if (!parent) return `the directory ${dir} does not exist: create it or name a file in an existing directory`;
   if (!parent.isDirectory()) return `${dir} is not a directory: name a file in an existing directory`;
   return writable(dir) ? undefined : `the directory ${dir} is not writable: check its permissions or name another directory`;
+}
+
+/**
+ * Where a file that replaces `path` whole is written first (a temporary name beside the file it replaces),
+ * and the file the rename then replaces: through a symbolic link, the file it names (the link stays).
+ */
+export function temporaryBeside(path: string): { target: string; tmp: string } {
+  const target = statOrUndefined(path) ? realpathSync(path) : path;
+  return { target, tmp: `${target}.tmp-${process.pid}` };
 }
 
 /** Why an output path could not be opened or reached, in words naming the fix. */

@@ -29,11 +29,22 @@ export type TopView = 'calls' | 'streams';
 export async function fetchTop(base: string, limit: number, timeoutMs = 3000): Promise<TopData> {
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${base}${path}?limit=${limit}`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${errorText(await res.text())}`);
     return (await res.json()) as T;
   };
   const [c, s] = await Promise.all([get<{ summary: TopSummary; calls: LiveCall[] }>('/api/calls'), get<{ summary: TopSummary; streams: LiveStream[] }>('/api/streams')]);
   return { summary: s.summary, calls: c.calls, streams: s.streams };
+}
+
+/** The probe's JSON error ({"error": "..."}) as its words; any other answer cut to 200 characters. */
+function errorText(body: string): string {
+  try {
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    if (typeof error === 'string') return error;
+  } catch {
+    // not the probe's JSON: shown as it came
+  }
+  return body.slice(0, 200);
 }
 
 const mosText = (m: number): string => (m > 0 ? m.toFixed(2) : '-');
@@ -98,7 +109,7 @@ export async function runTop(o: TopOptions): Promise<number> {
       o.out.write(renderTop(d, o.view, size().width, size().height, base));
       return 0;
     } catch (err) {
-      process.stderr.write(`rtpprobe top: cannot read ${base}/api/calls: ${describe(err)}\n`);
+      process.stderr.write(`rtpprobe top: cannot read ${base}/api/calls: ${describeFetchError(err)}\n`);
       return 1;
     }
   }
@@ -116,7 +127,7 @@ export async function runTop(o: TopOptions): Promise<number> {
       last = await fetchTop(base, size().height);
       error = undefined;
     } catch (err) {
-      error = `cannot read ${base}/api/calls: ${describe(err)}`;
+      error = `cannot read ${base}/api/calls: ${describeFetchError(err)}`;
     }
     draw();
   };
@@ -146,10 +157,11 @@ export async function runTop(o: TopOptions): Promise<number> {
   return code;
 }
 
-function describe(err: unknown): string {
+/** Why a request to the probe's metrics endpoint failed, naming what to check (top, health). */
+export function describeFetchError(err: unknown, timeoutMs = 3000): string {
   const e = err as { cause?: { code?: string }; message?: string; name?: string };
   if (e?.cause?.code === 'ECONNREFUSED') return 'connection refused (is the probe running, with metrics.enabled and this port?)';
-  if (e?.name === 'TimeoutError') return 'no answer within 3 s';
+  if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
   if (e?.cause?.code === 'ENOTFOUND' || e?.cause?.code === 'EAI_AGAIN') return 'the host name does not resolve';
   return e?.cause?.code ?? e?.message ?? String(err);
 }

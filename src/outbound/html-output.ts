@@ -6,12 +6,12 @@
  * the recorder over, so the page written at stop covers the whole run; one that changes it writes the
  * page so far to the old path and starts another.
  */
-import { closeSync, realpathSync, renameSync, rmSync, writeFile as writeFileTo, writeFileSync } from 'node:fs';
+import { closeSync, renameSync, rmSync, writeFile as writeFileTo, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_CALL_REPORT_LIMITS, LIVE_CALL_REPORT_LIMITS, renderCallReportHtml, type CallReportLimits } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
-import { FIFO_RETRY_MS, openFifoIfRead, outputFileProblem, statOrUndefined } from '../ops/output-file.js';
+import { FIFO_RETRY_MS, openFifoIfRead, outputFileProblem, statOrUndefined, temporaryBeside } from '../ops/output-file.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import type { OutputContext } from './registry.js';
@@ -83,11 +83,10 @@ export class HtmlReportOutput implements Output {
       if (existing?.isFIFO()) await writeFifo(this.path, html, deadlineMs);
       else if (existing && !existing.isFile()) await writeFile(this.path, html);
       else {
-        // Through a symbolic link to the file it names: the link stays.
-        const target = existing ? realpathSync(this.path) : this.path;
-        tmp = `${target}.tmp-${process.pid}`;
+        const beside = temporaryBeside(this.path);
+        tmp = beside.tmp;
         writeFileSync(tmp, html);
-        renameSync(tmp, target);
+        renameSync(tmp, beside.target);
       }
       this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length, forgottenDialogs: data.forgotten.dialogs, forgottenStreams: data.forgotten.streams }, 'HTML call report written');
     } catch (err) {
@@ -116,7 +115,7 @@ export function openHtmlOutput(config: ProbeConfig, log: OutputLog, running?: Ou
   const path = config.reports.html.path;
   if (!path) return null;
   // The page is written at the end of the run: say now, not after the analysis, that it cannot be.
-  const problem = outputFileProblem(path);
+  const problem = outputFileProblem(path, true);
   if (problem) throw Object.assign(new Error(`cannot write the HTML report ${path}: ${problem}`), { exitCode: 2 });
   const limits = context.live ? LIVE_CALL_REPORT_LIMITS : DEFAULT_CALL_REPORT_LIMITS;
   return new HtmlReportOutput(path, config.reports.intervalS, log, context.source, running instanceof HtmlReportOutput ? running : undefined, limits);

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writev as fsWritev } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, writev as fsWritev } from 'node:fs';
 import { FIFO_RETRY_MS, openFifoIfRead, statOrUndefined } from '../ops/output-file.js';
 
 export interface JsonLinesLog {
@@ -122,6 +122,8 @@ export class JsonLinesOutput {
 
   /** Accepted lines dropped later (destination gone, deadline), as opposed to refused at once. */
   private droppedAccepted = 0;
+  /** Bytes of a line written only in part (a write cut short by a full disk): the file's last bytes. */
+  private partialLineBytes = 0;
 
   write(report: object): boolean {
     return this.writeLine(JSON.stringify(report));
@@ -193,12 +195,23 @@ export class JsonLinesOutput {
       while (n > 0) {
         const head = this.queue[0]!;
         if (n < head.bytes.length) {
-          head.bytes = head.bytes.subarray(n); // the rest of a line goes first next time: lines stay whole
+          // The lines this part ends are written; the rest of a line goes first next time: lines stay whole.
+          const written = head.bytes.subarray(0, n);
+          const lastEnd = written.lastIndexOf(10);
+          if (lastEnd >= 0) {
+            let ended = 0;
+            for (let i = written.indexOf(10); i >= 0; i = written.indexOf(10, i + 1)) ended++;
+            head.lines -= ended;
+            this.writtenLines += ended;
+            this.partialLineBytes = n - lastEnd - 1;
+          } else this.partialLineBytes += n;
+          head.bytes = head.bytes.subarray(n);
           break;
         }
         n -= head.bytes.length;
         this.queue.shift();
         this.writtenLines += head.lines;
+        this.partialLineBytes = 0;
       }
       if (this.roomWaiters.length > 0 && this.room() === null) this.wake(this.roomWaiters);
       this.pump();
@@ -239,6 +252,7 @@ export class JsonLinesOutput {
     this.queuedBytes = 0;
     this.dropped += lost;
     this.droppedAccepted += lost;
+    this.cutPartialLine();
     this.warn(code, { file: this.target, error: code, droppedLines: lost }, 'JSON-lines output failed for good: report lines dropped');
     this.wakeIdle();
   }
@@ -301,7 +315,24 @@ export class JsonLinesOutput {
     // A write still in flight finishes on its own; the descriptor is closed after it.
     if (this.ownsFd && this.fd >= 0) {
       if (this.writing) await new Promise<void>((r) => this.idleWaiters.push(r));
+      this.cutPartialLine();
       closeSync(this.fd);
+    }
+  }
+
+  /**
+   * Lines given up after a write cut one short: the part of it in a file this output opened is cut off,
+   * so the file holds whole lines only (and a later run's lines do not continue a broken one). Standard
+   * output is left alone: another writer (the shell's `2>&1`) may share it.
+   */
+  private cutPartialLine(): void {
+    if (this.partialLineBytes === 0 || !this.ownsFd || this.fd < 0) return;
+    try {
+      const st = fstatSync(this.fd);
+      if (st.isFile()) ftruncateSync(this.fd, Math.max(0, st.size - this.partialLineBytes));
+      this.partialLineBytes = 0;
+    } catch {
+      // Left as it is: the descriptor is failing anyway; the lines are counted as dropped.
     }
   }
 }

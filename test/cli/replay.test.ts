@@ -50,7 +50,7 @@ describe('stdout carries only what was asked for', () => {
     expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('Src,Dst,SSRC,Codec,Pkts,Lost,MaxDelta,MeanJit,MaxJit,MaxSkew,MOS,Call-ID');
     const nowhere = runCliSync(bundle, ['replay', CALL, '--table-out', join(tmp, 'no/such/dir/t.txt')]);
     expect(nowhere.status).toBe(2);
-    expect(nowhere.stderr).toBe(`rtpprobe: --table-out ${join(tmp, 'no/such/dir/t.txt')}: cannot write: no such directory: create it or name a file in an existing directory\n`);
+    expect(nowhere.stderr).toBe(`rtpprobe: --table-out ${join(tmp, 'no/such/dir/t.txt')}: the directory ${join(tmp, 'no/such/dir')} does not exist: create it or name a file in an existing directory\n`);
     const both = runCliSync(bundle, ['replay', CALL, '--jsonl', '-', '--table-out', '-']);
     expect(both.status).toBe(2);
     expect(both.stderr).toBe('rtpprobe: --table-out - and --jsonl - both want standard output: send the table or the reports to a file\n');
@@ -91,6 +91,65 @@ describe('a stream table that cannot be written', () => {
     p.child.stdout.destroy(); // the pipe's reader is gone before the table is written: EPIPE
     expect(await p.exited).toEqual({ code: 0, signal: null });
     expect(p.out.stderr).toBe('');
+  });
+});
+
+/**
+ * Runs `script` (sh, `rtpprobe` the command) with $DISK a file system of 32 KiB of its own (a tmpfs in a
+ * mount namespace of this command only: filling it disturbs nothing else) and $CAPTURE a generated capture
+ * of `calls` calls of `seconds` s. Root only.
+ */
+function replayOnSmallDisk(name: string, calls: number, seconds: number, script: string) {
+  const dir = mkdtempSync(join(tmp, name));
+  const capture = join(dir, 'calls.pcap');
+  execFileSync(process.execPath, [join(root, 'dist/gen/scenario-cli.js'), capture, '--calls', String(calls), '--concurrent', String(calls), '--call-duration', String(seconds), '--no-rtcp']);
+  const disk = join(dir, 'disk');
+  mkdirSync(disk);
+  const sh = `rtpprobe() { "${process.execPath}" "${bundle}" "$@"; }\nDISK="$1" CAPTURE="$2"\nmount -t tmpfs -o size=32k tmpfs "$DISK" || exit 1\n${script}`;
+  return spawnSync('unshare', ['-m', 'sh', '-c', sh, 'sh', disk, capture], { env: childEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
+describe('--table-out FILE is replaced whole, or left as it was', () => {
+  it('nothing analysed (the input is no capture): exit 4, the table already at the path left as it was, nothing beside it', () => {
+    const dir = mkdtempSync(join(tmp, 'table-nocapture-'));
+    const out = join(dir, 'table.txt');
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a capture\n');
+    expect(runCliSync(bundle, ['replay', CALL, '--no-hep', '--table-out', out]).status).toBe(0);
+    const before = readFileSync(out, 'utf8');
+    expect(tableRows(before).length).toBe(5);
+    const r = runCliSync(bundle, ['replay', text, '--no-hep', '--table-out', out]);
+    expect(r.status, r.stderr).toBe(4);
+    expect(readFileSync(out, 'utf8')).toBe(before);
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'table.txt']);
+  });
+
+  it.runIf(process.getuid?.() === 0)('a disk that fills while the table is written: exit 5, the earlier table intact, no part of the new one left', () => {
+    // 400 streams: a table of about 60 KB, more than the small disk holds.
+    const r = replayOnSmallDisk('table-full-', 200, 2, `echo 'the earlier table' > "$DISK/table.txt" && rtpprobe replay "$CAPTURE" --no-hep --log-level warn --table-out "$DISK/table.txt"; echo "exit $?"; cat "$DISK/table.txt"; ls -A "$DISK"`);
+    const lines = r.stdout.split('\n');
+    expect(lines[0], r.stderr).toBe('exit 5');
+    expect(lines.slice(1)).toEqual(['the earlier table', 'table.txt', '']);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(JSON.parse(r.stderr).msg).toMatch(/^the stream table was not written to .*table\.txt: ENOSPC/);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)('--jsonl FILE on a disk that fills during the replay', () => {
+  it('exit 5; the file holds whole lines only, each a report; sent counts them and dropped the rest', () => {
+    // 40 streams of 20 s at 1 s reports: about 1 MB of lines, past the small disk.
+    const r = replayOnSmallDisk('jsonl-full-', 20, 20, 'rtpprobe replay "$CAPTURE" --no-hep --table none --set reports.interval_s=1 --set process.shutdown_deadline_ms=300 --jsonl "$DISK/r.jsonl"; echo "exit $?"; cat "$DISK/r.jsonl"');
+    const [status, ...rest] = r.stdout.split('\n');
+    expect(status, r.stderr).toBe('exit 5');
+    const file = rest.join('\n');
+    expect(file.length).toBeGreaterThan(10_000);
+    expect(file.endsWith('\n')).toBe(true);
+    const lines = file.slice(0, -1).split('\n');
+    for (const l of lines) expect(JSON.parse(l)).toHaveProperty('TYPE');
+    const run = JSON.parse(r.stderr.split('\n').find((l) => l.includes('"run summary"'))!) as { reports: { qosReports: number }; outputs: Array<{ output: string; sent: number; dropped: number }> };
+    const jsonl = run.outputs.find((o) => o.output === 'jsonl')!;
+    expect(jsonl.sent).toBe(lines.length);
+    expect(jsonl.sent + jsonl.dropped).toBe(run.reports.qosReports);
   });
 });
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, CAPTURES, runCliSync } from './helpers.js';
+import { bundleCli, CAPTURES, root, runCliSync } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-usage-'));
 const PCAP = join(CAPTURES, 'SIP_CALL_RTP_G711.pcap');
@@ -126,5 +126,27 @@ describe('a path through a link loop, a file or to a directory', () => {
       'rtpprobe: invalid configuration in plain/rtpprobe.yaml: cannot read plain/rtpprobe.yaml: a part of the path is a file, not a directory: give the path of a YAML or JSON file\n',
     );
     expect(usageError(['run', '-i', 'lo', '--jsonl', 'loop-a'])).toBe('rtpprobe: --jsonl loop-a: its symbolic links lead in a loop: fix the link or name another file\n');
+  });
+});
+
+describe('a configuration with several mistakes', () => {
+  const cli = join(root, 'dist/cli.js'); // the built command: it loads the expression compiler (mathjs) from the project
+  it('a rule that does not compile is listed with the other problems, not only once they are fixed', () => {
+    const config = join(dir, 'several.yaml');
+    writeFileSync(config, 'reports:\n  interval_s: -5\n  rules:\n    - { name: poor, when: "moss < 3.6", interval_s: 2 }\n    - { name: jitter, when: "max_jitter_ms > 30" }\n');
+    const r = runCliSync(cli, ['check-config', '-c', config], { cwd: dir });
+    expect(r.status, r.stderr).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0], r.stderr).toBe('rtpprobe: invalid configuration in ' + config + ' (2 problems):');
+    expect(lines[1]).toBe('  - reports.interval_s: -5 is not allowed: must be a number from 1 to 86400');
+    expect(lines[2]).toMatch(/^ {2}- reports\.rules\[0\]\.when: "moss < 3\.6" is not allowed: report rule 'poor': unknown variable 'moss'/);
+  });
+
+  it('a rule whose own settings are refused is not compiled as well: one problem for it', () => {
+    const config = join(dir, 'rule-fields.yaml');
+    writeFileSync(config, 'reports:\n  rules:\n    - { name: poor, when: "moss < 3.6", interval_s: -1 }\n');
+    const r = runCliSync(cli, ['check-config', '-c', config], { cwd: dir });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^rtpprobe: invalid configuration in \S+: reports\.rules\[0\]\.interval_s: -1 is not allowed/);
   });
 });

@@ -2,9 +2,11 @@
  * config/README.md's table of settings is the schema's: every setting with its default, and no setting
  * the schema does not have. The README's pointers to it stay true too.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeSchema } from '../../src/ops/config.js';
+import { ConfigError, loadConfig, probeSchema } from '../../src/ops/config.js';
 import { allSettings } from '../../src/ops/schema.js';
 import { METRIC_VARIABLES } from '../../src/report/index.js';
 
@@ -24,5 +26,24 @@ describe('config/README.md', () => {
 
   it('names every variable a rule may use', () => {
     for (const v of METRIC_VARIABLES) expect(reference, v).toContain(`\`${v}\``);
+  });
+});
+
+describe("config/README.md's example of a refused configuration", () => {
+  it('is what loadConfig says of the same settings (a list of allowed keys cut short with ...)', () => {
+    const example = /```\n(rtpprobe: .*?)\n```/s.exec(reference)![1]!.split('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-config-example-'));
+    const file = join(dir, 'rtpprobe.yaml');
+    writeFileSync(file, 'capture:\n  intrface: eth1\n');
+    let message = '';
+    try {
+      loadConfig({ file, env: { RTPPROBE_REPORTS_INTERVAL_S: '-5' } });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = `rtpprobe: ${(err as Error).message}`.replaceAll(file, '/etc/rtpprobe/rtpprobe.yaml');
+    }
+    const actual = message.split('\n');
+    expect(actual).toHaveLength(example.length);
+    example.forEach((line, i) => (line.endsWith('...)') ? expect(actual[i]!.startsWith(line.slice(0, -4)), actual[i]).toBe(true) : expect(actual[i]).toBe(line)));
   });
 });

@@ -85,6 +85,10 @@ describe('validation messages name the field, the value and what is allowed', ()
     ]);
   });
 
+  it('hep.collectors that is no list (a URI, as the environment and --hep take it): that one problem, not also an empty list', () => {
+    expect(problems({ file: yamlFile('hep:\n  collectors: udp://homer:9060\n') })).toEqual(['hep.collectors: "udp://homer:9060" is not allowed: must be a list']);
+  });
+
   it('non-integer where an integer is required', () => {
     expect(problems({ file: yamlFile('rtp:\n  max_streams: 12.5\n') })).toEqual([
       'rtp.max_streams: 12.5 is not allowed: must be an integer from 16 to 2000000',

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CaptureStats } from '../../src/capture/batch.js';
 import { startMetricsServer, type MetricsServer } from '../../src/ops/http.js';
 import { MOS_BUCKETS, ProbeMetrics } from '../../src/ops/metrics.js';
+import { fetchTop } from '../../src/ops/top.js';
 
 let server: MetricsServer | undefined;
 afterEach(async () => {
@@ -100,6 +101,17 @@ describe('metrics endpoint on a real port', () => {
     expect(res.status).toBe(503);
     expect(((await res.json()) as { capture: { running: boolean } }).capture.running).toBe(false);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('/api/calls before capture opens (an interface down at start): top says what health says, in one line', async () => {
+    const m = new ProbeMetrics({ processMetrics: false });
+    m.setCaptureState('starting');
+    m.setLink(() => ({ interface: 'eth9', state: 'admin-down', down: true, downS: 3 }));
+    server = await startMetricsServer(m, { listen: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${server.port}`;
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string };
+    expect(health.status).toBe('capture interface down');
+    await expect(fetchTop(base, 10)).rejects.toThrow(new Error(`HTTP 503: the probe is starting: capture is not open yet (${health.status})`));
   });
 
   it('/api/callreport: 404 when the live page is off, 503 until the probe attaches it or while it reloads, then its data', async () => {
