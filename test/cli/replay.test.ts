@@ -92,6 +92,15 @@ describe('a stream table that cannot be written', () => {
     expect(await p.exited).toEqual({ code: 0, signal: null });
     expect(p.out.stderr).toBe('');
   });
+
+  it('a reader that stops taking --jsonl - (| head -1) is counted: exit 5, the lines it did not take dropped', async () => {
+    const p = startCli(bundle, ['replay', CALL, '--no-hep', '--log-level', 'warn', '--jsonl', '-', '--table', 'none']);
+    p.child.stdout.destroy(); // EPIPE on the first report line
+    expect(await p.exited).toEqual({ code: 5, signal: null });
+    const lines = p.out.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; droppedLines?: number; error?: string });
+    expect(lines.find((l) => l.error === 'EPIPE')?.msg, p.out.stderr).toBe('JSON-lines output failed for good: report lines dropped');
+    expect(lines.some((l) => /not every report was delivered/.test(l.msg)), p.out.stderr).toBe(true);
+  });
 });
 
 /**
