@@ -504,12 +504,23 @@ function fileKind(st: Stats): string {
   return 'not a file';
 }
 
+/**
+ * A YAML syntax error in one line: the yaml package's message ends its first line with a colon before a
+ * code frame on the lines after, which a one-line problem would cut to a dangling "column N:"; the line
+ * of the file it points at is quoted instead (at most 80 characters).
+ */
+function yamlErrorLine(e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }, text: string): string {
+  const first = e.message.split('\n')[0]!.replace(/:$/, '');
+  const line = e.linePos ? text.split(/\r?\n/)[e.linePos[0].line - 1]?.trim() : undefined;
+  return line ? `${first} (${JSON.stringify(line.length > 80 ? `${line.slice(0, 80)}...` : line)})` : first;
+}
+
 function readFileRaw(file: string, issues: Issues): unknown {
   const text = readConfigText(file, issues);
   if (text === undefined) return undefined;
   const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
-    for (const e of doc.errors) issues.add('(file)', `${file}: ${e.message.split('\n')[0]}`);
+    for (const e of doc.errors) issues.add('(file)', `${file}: ${yamlErrorLine(e, text)}`);
     return undefined;
   }
   let value: unknown;

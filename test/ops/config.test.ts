@@ -89,6 +89,13 @@ describe('validation messages name the field, the value and what is allowed', ()
     expect(problems({ file: yamlFile('hep:\n  collectors: udp://homer:9060\n') })).toEqual(['hep.collectors: "udp://homer:9060" is not allowed: must be a list']);
   });
 
+  it('a YAML syntax error: one line naming the place and quoting the line there, no dangling code frame', () => {
+    const f = yamlFile('capture:\n  interface: eth0\n  snap_length: [1, 2\nhep:\n  enabled: false\n');
+    expect(problems({ file: f })).toEqual([
+      `(file): ${f}: Flow sequence in block collection must be sufficiently indented and end with a ] at line 4, column 1 ("hep:")`,
+    ]);
+  });
+
   it('non-integer where an integer is required', () => {
     expect(problems({ file: yamlFile('rtp:\n  max_streams: 12.5\n') })).toEqual([
       'rtp.max_streams: 12.5 is not allowed: must be an integer from 16 to 2000000',
