@@ -4,6 +4,7 @@
  * in-process; `main()` runs when this file is the entry point.
  */
 import { createWriteStream, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import {
@@ -608,7 +609,31 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
       problems.push((err as Error).message);
     }
   }
+  if (config.hep.enabled) notes.push(...(await unresolvedCollectors(config)));
   return { problems, notes };
+}
+
+/** How long check-config waits for a collector's name to resolve. */
+const RESOLVE_TIMEOUT_MS = 3000;
+
+/**
+ * A note per HEP collector whose host name does not resolve here: no configuration error (run retries
+ * it, and the probe's host may resolve it), but an operator checking the file wants to hear of it.
+ */
+async function unresolvedCollectors(config: ProbeConfig): Promise<string[]> {
+  const names = config.hep.collectors.filter((c) => isIP(c.host) === 0);
+  if (names.length === 0) return [];
+  const { lookup } = await import('node:dns/promises');
+  const notes = await Promise.all(
+    names.map(async (c) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<string>((r) => (timer = setTimeout(() => r(`timed out after ${RESOLVE_TIMEOUT_MS / 1000} s`), RESOLVE_TIMEOUT_MS)));
+      const why = await Promise.race([lookup(c.host).then(() => '', (err: NodeJS.ErrnoException) => err.code ?? err.message), timeout]);
+      clearTimeout(timer);
+      return why && `hep collector ${c.host}:${c.port}: the name does not resolve here (${why}): run counts that collector down until it does (retried with backoff, its queue keeps the newest reports)`;
+    }),
+  );
+  return notes.filter((n) => n !== '');
 }
 
 /**

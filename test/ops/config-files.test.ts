@@ -124,3 +124,22 @@ describe.skipIf(!existsSync(distCli))('report rules beyond what a stream can tra
     expect(lines(replay.stderr)).toEqual(want);
   });
 });
+
+describe('check-config and the HEP collectors’ host names', () => {
+  // A collector's name that does not resolve here is no configuration error (run retries it, and DNS may
+  // differ where the probe runs), but an operator checking the file wants to hear of it. `.invalid`
+  // never resolves (RFC 6761).
+  it('a name that does not resolve: exit 0, one note naming the collector and what run does', () => {
+    const r = runCliSync(bundle, ['check-config', '--hep', 'udp://no-such-homer.invalid:9060']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^rtpprobe: note: hep collector no-such-homer\.invalid:9060: the name does not resolve here \((ENOTFOUND|EAI_AGAIN|timed out after 3 s)\): run counts that collector down until it does \(retried with backoff, its queue keeps the newest reports\)$/),
+    ]);
+  });
+
+  it('a name that resolves and an address: no note', () => {
+    const r = runCliSync(bundle, ['check-config', '--hep', 'udp://localhost:9060', '--hep', 'udp://127.0.0.1:9061']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+});
