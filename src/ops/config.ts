@@ -342,12 +342,15 @@ export class ConfigError extends Error {
     readonly problems: Problem[],
     readonly source?: string,
   ) {
-    // One problem is one line; several are listed one per line so they can all be fixed in one pass.
+    // One problem is one line; several are listed one per line so they can all be fixed in one pass. The
+    // file, named once at the start, is not named again in each problem about it.
     const where = source ? ` in ${source}` : '';
+    const named = source ? `(file): ${source}: ` : undefined;
+    const shown = (m: string) => (named && m.startsWith(named) ? `(file): ${m.slice(named.length)}` : m);
     super(
       problems.length === 1
-        ? `invalid configuration${where}: ${problems[0].message.replace(/^\(file\): /, '')}`
-        : `invalid configuration${where} (${problems.length} problems):\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
+        ? `invalid configuration${where}: ${shown(problems[0].message).replace(/^\(file\): /, '')}`
+        : `invalid configuration${where} (${problems.length} problems):\n${problems.map((p) => `  - ${shown(p.message)}`).join('\n')}`,
     );
     this.name = 'ConfigError';
   }

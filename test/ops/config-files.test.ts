@@ -31,13 +31,13 @@ describe('configuration files are regular files of bounded size', () => {
     const r = runCliSync(bundle, ['check-config', '-c', fifo]);
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(r.status).toBe(2);
-    expect(lines(r.stderr)).toEqual([`rtpprobe: invalid configuration in ${fifo}: ${fifo}: not a regular file (a FIFO): give the path of a YAML or JSON file`]);
+    expect(lines(r.stderr)).toEqual([`rtpprobe: invalid configuration in ${fifo}: not a regular file (a FIFO): give the path of a YAML or JSON file`]);
   });
 
   it('/dev/zero: refused, nothing read', () => {
     const r = runCliSync(bundle, ['check-config', '-c', '/dev/zero']);
     expect(r.status).toBe(2);
-    expect(lines(r.stderr)).toEqual(['rtpprobe: invalid configuration in /dev/zero: /dev/zero: not a regular file (a character device): give the path of a YAML or JSON file']);
+    expect(lines(r.stderr)).toEqual(['rtpprobe: invalid configuration in /dev/zero: not a regular file (a character device): give the path of a YAML or JSON file']);
   });
 
   it('a file over the size cap: refused', () => {
@@ -56,7 +56,7 @@ describe('configuration files are regular files of bounded size', () => {
     writeFileSync(bomb, `${levels.join('\n')}\n`);
     const r = runCliSync(bundle, ['check-config', '-c', bomb]);
     expect(r.status).toBe(2);
-    expect(lines(r.stderr)).toEqual([`rtpprobe: invalid configuration in ${bomb}: ${bomb}: YAML aliases expand too far (more than 100 uses): write the values out`]);
+    expect(lines(r.stderr)).toEqual([`rtpprobe: invalid configuration in ${bomb}: YAML aliases expand too far (more than 100 uses): write the values out`]);
   });
 
   it('a few aliases for shared values still work', () => {
