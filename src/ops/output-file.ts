@@ -3,7 +3,7 @@
  * end of an analysis must not fail only after it. Whether two outputs or an output and an input name one
  * file. And the opening of such a path that is a FIFO.
  */
-import { accessSync, closeSync, constants, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, openSync, realpathSync, renameSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -32,9 +32,23 @@ export function outputFileProblem(path: string, replaced = false): string | unde
  * Where a file that replaces `path` whole is written first (a temporary name beside the file it replaces),
  * and the file the rename then replaces: through a symbolic link, the file it names (the link stays).
  */
-export function temporaryBeside(path: string): { target: string; tmp: string } {
-  const target = statOrUndefined(path) ? realpathSync(path) : path;
-  return { target, tmp: `${target}.tmp-${process.pid}` };
+export function temporaryBeside(path: string): Beside {
+  const st = statOrUndefined(path);
+  const target = st ? realpathSync(path) : path;
+  return { target, tmp: `${target}.tmp-${process.pid}`, mode: st?.isFile() ? st.mode & 0o7777 : undefined };
+}
+
+/** A file to replace, the temporary name it is written under, and the permissions of the file it replaces. */
+export interface Beside {
+  target: string;
+  tmp: string;
+  mode: number | undefined;
+}
+
+/** Puts the finished temporary file in place of the target, with the permissions of the file it replaces. */
+export function renameOver(b: Beside): void {
+  if (b.mode !== undefined) chmodSync(b.tmp, b.mode);
+  renameSync(b.tmp, b.target);
 }
 
 /** Why an output path could not be opened or reached, in words naming the fix. */

@@ -3,16 +3,17 @@
  * (commit): a reader never sees half of it, and a run that fails to write it (a full disk) or writes
  * nothing (no capture analysed) leaves the file already there as it was, with nothing beside it.
  */
-import { createWriteStream, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
-import { temporaryBeside } from './output-file.js';
+import { createWriteStream, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { renameOver, temporaryBeside, type Beside } from './output-file.js';
 
 export class ReplacedFile {
   private stream: WriteStream | null = null;
-  private readonly target: string;
+  private readonly beside: Beside;
   private readonly tmp: string;
 
   constructor(path: string) {
-    ({ target: this.target, tmp: this.tmp } = temporaryBeside(path));
+    this.beside = temporaryBeside(path);
+    this.tmp = this.beside.tmp;
   }
 
   /** Resolves once `text` is written to the temporary file (opened at the first write). */
@@ -34,7 +35,7 @@ export class ReplacedFile {
         stream.end(resolve);
       });
     } else writeFileSync(this.tmp, '');
-    renameSync(this.tmp, this.target);
+    renameOver(this.beside);
     this.stream = null;
   }
 

@@ -6,12 +6,12 @@
  * the recorder over, so the page written at stop covers the whole run; one that changes it writes the
  * page so far to the old path and starts another.
  */
-import { closeSync, renameSync, rmSync, writeFile as writeFileTo, writeFileSync } from 'node:fs';
+import { closeSync, rmSync, writeFile as writeFileTo, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_CALL_REPORT_LIMITS, LIVE_CALL_REPORT_LIMITS, renderCallReportHtml, type CallReportLimits } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
-import { FIFO_RETRY_MS, openFifoIfRead, outputFileProblem, statOrUndefined, temporaryBeside } from '../ops/output-file.js';
+import { FIFO_RETRY_MS, openFifoIfRead, outputFileProblem, renameOver, statOrUndefined, temporaryBeside } from '../ops/output-file.js';
 import type { EventKind, OutboundEvent } from './events.js';
 import type { DestinationStats, Output, OutputLog } from './output.js';
 import type { OutputContext } from './registry.js';
@@ -86,7 +86,7 @@ export class HtmlReportOutput implements Output {
         const beside = temporaryBeside(this.path);
         tmp = beside.tmp;
         writeFileSync(tmp, html);
-        renameSync(tmp, beside.target);
+        renameOver(beside);
       }
       this.log.info({ path: this.path, calls: data.calls.length, streams: data.streams.length, forgottenDialogs: data.forgotten.dialogs, forgottenStreams: data.forgotten.streams }, 'HTML call report written');
     } catch (err) {

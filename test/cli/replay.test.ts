@@ -133,6 +133,23 @@ describe('--table-out FILE is replaced whole, or left as it was', () => {
     expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'table.txt']);
   });
 
+  it('the table and the HTML report that replace a file keep its permissions (a 0640 file stays 0640)', () => {
+    const dir = mkdtempSync(join(tmp, 'table-mode-'));
+    const table = join(dir, 'table.txt');
+    const html = join(dir, 'call.html');
+    for (const f of [table, html]) {
+      writeFileSync(f, 'earlier\n');
+      chmodSync(f, 0o640);
+    }
+    // dist/cli.js: the HTML report needs the built page beside the command, which the test bundle lacks.
+    const r = runCliSync(join(root, 'dist/cli.js'), ['replay', CALL, '--no-hep', '--table-out', table, '--html', html]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const f of [table, html]) {
+      expect(readFileSync(f, 'utf8')).not.toBe('earlier\n');
+      expect((statSync(f).mode & 0o777).toString(8), f).toBe('640');
+    }
+  });
+
   it.runIf(process.getuid?.() === 0)('a disk that fills while the table is written: exit 5, the earlier table intact, no part of the new one left', () => {
     // 400 streams: a table of about 60 KB, more than the small disk holds.
     const r = replayOnSmallDisk('table-full-', 200, 2, `echo 'the earlier table' > "$DISK/table.txt" && rtpprobe replay "$CAPTURE" --no-hep --log-level warn --table-out "$DISK/table.txt"; echo "exit $?"; cat "$DISK/table.txt"; ls -A "$DISK"`);
