@@ -472,10 +472,15 @@ export class Pipeline<C extends CallView = CallTracker> {
    * (live capture: the SDP that maps it may be waiting), else measured now if an SDP maps it.
    */
   private reservedRtpCandidate(pkt: DecodedPacket, buf: Uint8Array): void {
+    const kind = reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
+    if (kind === 0) {
+      this.counts.otherUdp++; // no RTP header of payload type 72..95: junk, or UDP of another protocol
+      return;
+    }
     const q = this.sipBacklog;
-    if (q !== null && q.length > 0 && reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength) !== 0 && this.holdBehindSip(q, pkt, buf)) return;
+    if (q !== null && q.length > 0 && this.holdBehindSip(q, pkt, buf)) return;
     if (this.lateBound !== null && this.holdForBinding(this.lateBound, pkt, buf)) return;
-    if (!this.signalledReservedRtp(pkt, buf)) this.counts.otherUdp++;
+    if (!this.signalledReservedRtp(pkt, buf, kind)) this.counts.otherUdp++;
   }
 
   /**
@@ -484,10 +489,9 @@ export class Pipeline<C extends CallView = CallTracker> {
    * an address no binding names yet waits for one, up to lateBindingMs, and so does every later packet of
    * its stream while one waits (capture order); the binding then says whether it is RTP (as for one
    * thread: with the marker bit it is RTCP's where the SDP muxes RTCP). True when held; false when the
-   * queue is full (the packet is handled now, as without it).
+   * queue is full (the packet is handled now, as without it). `pkt` is such RTP (reservedPayloadRtp).
    */
   private holdForBinding(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
-    if (reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength) === 0) return false;
     const key = this.engine.streamKey(pkt);
     if (!q.holdsMediaFor(key) && this.isSignalled(pkt)) return false;
     return q.pushMedia(pkt, buf, this.pktMs, key);
@@ -520,9 +524,9 @@ export class Pipeline<C extends CallView = CallTracker> {
    * a stream. It is RTP unless it could be RTCP: the marker bit clear, or (its second byte 200..223 then,
    * which tshark always takes for RTCP, counting the packet lost) the SDP does not mux RTCP on the port,
    * and it did not parse as RTCP before. Unsignalled, it stays no RTP. True when the engine took it.
+   * `kind`: reservedPayloadRtp of the packet.
    */
-  private signalledReservedRtp(pkt: DecodedPacket, buf: Uint8Array): boolean {
-    const kind = reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
+  private signalledReservedRtp(pkt: DecodedPacket, buf: Uint8Array, kind = reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)): boolean {
     if (kind === 0 || !this.isSignalled(pkt)) return false;
     if (kind === 2 && this.calls.binding(this.signalledBinding)?.rtcpMux !== false) return false;
     this.engine.onReservedRtp(pkt, buf);
