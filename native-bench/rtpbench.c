@@ -12,11 +12,16 @@
  *     least-squares drift sums, Gilbert/RFC 3611 loss-state counters.
  *   - the jitter-buffer emulation of src/rtp/jitter-buffer.ts per stream (two fixed buffers, one adaptive;
  *     on by default as qos.jitter_buffers.emulate, off with --no-jb).
- * Usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb]
+ *   - the per-call work (calls.c, on by default, off with --no-calls): SIP and SDP parsed, dialogs and the
+ *     SDP binding table kept, each new stream attached to its call, RTCP parsed with round-trip
+ *     references, each stream's interval scored every 10 s of capture time (E-model per jitter buffer) and
+ *     its final report built as JSON text at its end.
+ * Usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb] [--no-calls]
  *   prints "packets=... rtp=... streams=... best_ns=..." (with --warm N: time from record N on, the
  *   first N records start the streams untimed) and with --dump one line per stream
  *   (src sport dst dport ssrc packets lost maxDelta maxJitter meanJitter meanDelta, then with the
- *   emulation the discards of F1 F2 ADAPT) sorted by key.
+ *   emulation the discards of F1 F2 ADAPT, then with the per-call work cid=CALL-ID (empty: no call) and
+ *   mos=F1,F2,ADAPT, the final report's MOS through each buffer) sorted by key.
  * Not hardened for hostile files beyond length checks: it is a benchmark.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -26,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "calls.h"
 
 #define KEY_WORDS 10
 #define WIN 128
@@ -360,6 +367,7 @@ _Static_assert(sizeof(jb_hot_t) == 64, "jitter-buffer hot record is one cache li
 _Static_assert(sizeof(jb_cold_t) == 144, "jitter-buffer cold record as in jitter-buffer.ts");
 
 static int g_jb = 1; /* --no-jb: no jitter-buffer emulation (qos.jitter_buffers.emulate: false) */
+static int g_calls_on = 1; /* --no-calls: no per-call work (calls.c) */
 static jb_hot_t *g_jbh;
 static jb_cold_t *g_jbc;
 static float *g_ring;
@@ -712,11 +720,15 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
     jb_start(slot);
     jb_packet(slot, t, 0, s->clock > 0 && s->kind != K_CN && s->kind != K_TEV, marker, 0);
   }
+  if (g_calls_on) calls_stream_started(slot, key, pt, e->epoch_sec * 1000 + t);
 }
 
 /* ---------------- decode ---------------- */
 
 static uint64_t g_sip, g_udp, g_bad;
+
+/* RTCP: version 2 and a first packet type of 200..207 (SR, RR, SDES, BYE, APP, RTPFB, PSFB, XR). */
+static int is_rtcp(const uint8_t *b, size_t len) { return len >= 8 && (b[0] >> 6) == 2 && b[1] >= 200 && b[1] <= 207; }
 static int g_decode_only; /* --decode-only: stop before the engine (to split the cost) */
 static uint64_t g_sink;   /* --decode-only: the decoded fields, summed (printed, so they are computed) */
 
@@ -770,7 +782,11 @@ static void decode(engine_t *e, const uint8_t *b, size_t caplen, double sec, dou
   size_t pay = off + 8;
   size_t claimed = off + ulen;
   size_t pay_end = claimed < data_end ? claimed : data_end;
-  if (looks_like_sip(b, pay, pay_end - pay)) { g_sip++; return; }
+  if (looks_like_sip(b, pay, pay_end - pay)) {
+    g_sip++;
+    if (g_calls_on) calls_on_sip(b + pay, pay_end - pay, addr, sport, addr + 4, dport, sec * 1000 + nsec / 1e6);
+    return;
+  }
   if (g_decode_only) {
     /* Consume what the engine would read, so the compiler cannot drop the address, port and time work
      * of the decode (the full run needs it; the TypeScript decode stage stores all of it). */
@@ -778,10 +794,205 @@ static void decode(engine_t *e, const uint8_t *b, size_t caplen, double sec, dou
               (uint64_t)(pay + (pay_end - pay)) + (uint64_t)(sec + nsec);
     return;
   }
+  if (g_calls_on && is_rtcp(b + pay, pay_end - pay)) {
+    calls_on_rtcp(b + pay, pay_end - pay, addr, sport, addr + 4, dport, sec * 1000 + nsec / 1e6);
+    return;
+  }
   on_rtp(e, addr, sport, dport, b + pay, pay_end - pay, sec, nsec);
 }
 
 static double now_ns(void);
+
+/* ---------------- per-call work: capture-time ticks and the engine's side of calls.h ---------------- */
+
+static engine_t *g_engine; /* the engine the stream_* functions read */
+static double g_next_tick_ms, g_now_ms;
+
+/* Once a second of capture time (the probe's report tick, checked at every packet): calls.c ends
+ * lingering calls' streams and scores the intervals due. */
+static void tick_at_packet(double now_ms) {
+  if (now_ms > g_now_ms) g_now_ms = now_ms;
+  if (now_ms < g_next_tick_ms) return;
+  g_next_tick_ms = g_now_ms + 1000;
+  calls_tick(g_now_ms);
+}
+
+/* loss-model.ts lossMetrics: Gilbert burst ratio and RFC 3611 densities of a resolved loss state (x, xc;
+ * `fed` numbers fed) minus the slot's interval baseline (base_fed numbers fed then; 0: none). */
+static void loss_metrics(const hot_t *x, const cold_t *xc, const hot_t *s, const cold_t *c, double fed, double base_fed, double *burst_r, double *burst_density, double *gap_density) {
+  double nrl = xc->nrl, nll = xc->nll;
+  double nlr = fed > 0 ? nrl - (x->last == 2 ? 1 : 0) : 0;
+  double nrr = fed > 0 ? fed - 1 - nrl - nlr - nll : 0;
+  double bnrl = 0, bnll = 0, bnlr = 0, bnrr = 0, bbp = 0, bbl = 0, bnb = 0;
+  if (base_fed > 0) {
+    bnrl = c->lb[0];
+    bnll = c->lb[1];
+    bnlr = bnrl - (s->last_base == 2 ? 1 : 0);
+    bnrr = base_fed - 1 - bnrl - bnlr - bnll;
+    bbp = c->lb[2];
+    bbl = c->lb[3];
+    bnb = c->lb[4];
+  }
+  double rr = nrr - bnrr, rl = nrl - bnrl, lr = nlr - bnlr, ll = nll - bnll;
+  double p = rr + rl > 0 ? rl / (rr + rl) : 0;
+  double q = lr + ll > 0 ? lr / (lr + ll) : 1;
+  *burst_r = rl == 0 ? 1 : 1 / (p + q);
+  double bp = xc->burst_pkts - bbp, bl = xc->burst_lost - bbl;
+  double gp = fed - xc->burst_pkts - (base_fed - bbp);
+  double gl = nrl + nll - xc->burst_lost - (bnrl + bnll - bbl);
+  (void)bnb;
+  *burst_density = bp > 0 ? bl / bp : 0;
+  *gap_density = gp > 0 ? gl / gp : 0;
+}
+
+/* sequence.ts resolvedLoss: the loss state as if the stream ended now (window contents final), in copies. */
+static void resolved_loss(const hot_t *s, const cold_t *c, hot_t *x, cold_t *xc) {
+  *x = *s;
+  *xc = *c;
+  int32_t max_ext = s->cycles + s->max_seq;
+  for (int32_t e = s->fin_ext; e <= max_ext; e++) loss_feed(x, xc, (s->win[(e >> 5) & 3] & (1u << (e & 31))) != 0);
+  if (x->cl_lost > 0) close_cluster(x, xc);
+  x->recv_run = 0;
+}
+
+static double rfc_expected(const hot_t *s, const cold_t *c) { return (double)s->cycles + s->max_seq - c->exp_off + 1; }
+
+/* jitter-buffer.ts read(): discards, Gilbert burst ratio per buffer and the adaptive delay, of the
+ * interval (cumulative 0) or since the start. */
+static void jb_read(int slot, int cumulative, double discards[3], double burst_r[3], double *adapt_delay_ms) {
+  const jb_hot_t *h = &g_jbh[slot];
+  const jb_cold_t *jc = &g_jbc[slot];
+  int k = cumulative ? 0 : 1;
+  int32_t transitions = !cumulative && jc->fed_b > 0 ? h->fed - jc->fed_b : h->fed > 0 ? h->fed - 1 : 0;
+  for (int b = 0; b < JB_NB; b++) {
+    discards[b] = jc->disc[b] - k * jc->disc_b[b];
+    double rl = jc->tr[3 * b + JB_RL] - k * jc->tr_b[3 * b + JB_RL];
+    double lr = jc->tr[3 * b + JB_LR] - k * jc->tr_b[3 * b + JB_LR];
+    double ll = jc->tr[3 * b + JB_LL] - k * jc->tr_b[3 * b + JB_LL];
+    double rr = transitions - rl - lr - ll;
+    double p = rr + rl > 0 ? rl / (rr + rl) : 0, q = lr + ll > 0 ? lr / (lr + ll) : 1;
+    burst_r[b] = rl == 0 ? 1 : 1 / (p + q);
+  }
+  int32_t n = h->ad_n - k * jc->ad_n_b;
+  *adapt_delay_ms = n > 0 ? (h->ad_sum - k * jc->ad_sum_b) / n : 0;
+}
+
+void stream_interval(int slot, stream_interval_t *out) {
+  const engine_t *e = g_engine;
+  const hot_t *s = &e->hot[slot];
+  const cold_t *c = &e->cold[slot];
+  double expected = rfc_expected(s, c), prior = c->exp_prior;
+  out->expected = expected - prior;
+  out->packets = s->pk - c->b_pk;
+  out->lost = out->expected - (out->packets - (c->du - c->b_du));
+  hot_t x;
+  cold_t xc;
+  double bd, gd;
+  resolved_loss(s, c, &x, &xc);
+  loss_metrics(&x, &xc, s, c, expected, prior, &out->burst_r, &bd, &gd);
+  out->jb = g_jb;
+  if (g_jb) jb_read(slot, 0, out->jb_discards, out->jb_burst_r, &out->jb_adapt_delay_ms);
+  double epoch_ms = e->epoch_sec * 1000;
+  out->start_ms = epoch_ms + s->i_start;
+  out->end_ms = epoch_ms + s->last_ms;
+}
+
+/* engine.ts resetInterval: timing folded into the cumulative set, sequence and loss baselines, the buffers'. */
+void stream_reset_interval(int slot) {
+  hot_t *s = &g_engine->hot[slot];
+  cold_t *c = &g_engine->cold[slot];
+  if (s->i_mind < c->c_mind) c->c_mind = s->i_mind;
+  if (s->i_maxd > c->c_maxd) c->c_maxd = s->i_maxd;
+  if (s->i_minj < c->c_minj) c->c_minj = s->i_minj;
+  if (s->i_maxj > c->c_maxj) c->c_maxj = s->i_maxj;
+  if (fabs(s->i_maxsk) > fabs(c->c_maxsk)) c->c_maxsk = s->i_maxsk;
+  s->i_mind = INFINITY;
+  s->i_maxd = 0;
+  s->i_minj = INFINITY;
+  s->i_maxj = 0;
+  s->i_maxsk = 0;
+  s->i_sumd = 0;
+  s->i_sumj = 0;
+  s->i_start = NAN;
+  c->b_ninc = s->ninc;
+  c->b_nincj = s->nincj;
+  c->by_base = s->by;
+  c->exp_prior = (int32_t)rfc_expected(s, c);
+  c->b_pk = s->pk;
+  c->b_se = c->se;
+  c->b_oo = c->oo;
+  c->b_du = c->du;
+  hot_t x;
+  cold_t xc;
+  resolved_loss(s, c, &x, &xc);
+  s->last_base = x.last;
+  c->lb[0] = xc.nrl;
+  c->lb[1] = xc.nll;
+  c->lb[2] = xc.burst_pkts;
+  c->lb[3] = xc.burst_lost;
+  c->lb[4] = xc.nbursts;
+  if (g_jb) {
+    jb_hot_t *h = &g_jbh[slot];
+    jb_cold_t *jc = &g_jbc[slot];
+    memcpy(jc->disc_b, jc->disc, sizeof jc->disc);
+    memcpy(jc->tr_b, jc->tr, sizeof jc->tr);
+    jc->fed_b = h->fed;
+    jc->ad_n_b = h->ad_n;
+    jc->ad_sum_b = h->ad_sum;
+    if (h->ad_max_i > jc->ad_max_c) jc->ad_max_c = h->ad_max_i;
+    h->ad_max_i = 0;
+  }
+}
+
+void stream_summary(int slot, stream_summary_t *u) {
+  const engine_t *e = g_engine;
+  const hot_t *s = &e->hot[slot];
+  const cold_t *c = &e->cold[slot];
+  memcpy(u->key, s->key, sizeof u->key);
+  u->pt = s->pt;
+  u->clock = s->clock;
+  u->packets = s->pk;
+  u->expected = rfc_expected(s, c);
+  u->duplicates = c->du;
+  u->lost = u->expected - (u->packets - u->duplicates);
+  u->seq_errors = c->se;
+  u->out_of_order = c->oo;
+  u->bytes = s->by;
+  u->pt_changes = c->pt_changes;
+  u->markers = s->markers;
+  u->comfort_noise = c->cn;
+  u->events = c->tev;
+  u->ws_expected = s->stop_seq + (double)c->ws_cycles * SEQ_MOD - s->first_seq + 1;
+  u->ws_lost = u->ws_expected - s->pk;
+  u->mean_delta = s->meand;
+  u->min_delta = c->c_mind < s->i_mind ? c->c_mind : s->i_mind;
+  u->max_delta = c->c_maxd > s->i_maxd ? c->c_maxd : s->i_maxd;
+  u->jitter = s->clock > 0 ? s->a8_j / s->clock * 1000 : 0;
+  u->min_jitter = c->c_minj < s->i_minj ? c->c_minj : s->i_minj;
+  u->max_jitter = c->c_maxj > s->i_maxj ? c->c_maxj : s->i_maxj;
+  u->mean_jitter = s->meanj;
+  u->skew = s->skew;
+  u->max_skew = fabs(c->c_maxsk) > fabs(s->i_maxsk) ? c->c_maxsk : s->i_maxsk;
+  double d = s->ls_n * s->ls_xx - s->ls_x * s->ls_x;
+  u->drift_ppm = s->ls_n > 1 && d != 0 ? ((s->ls_n * s->ls_xy - s->ls_x * s->ls_y) / d - 1) * 1e6 : 0;
+  double epoch_ms = e->epoch_sec * 1000;
+  u->first_ms = epoch_ms + s->first_ms;
+  u->last_ms = epoch_ms + s->last_ms;
+  hot_t x;
+  cold_t xc;
+  resolved_loss(s, c, &x, &xc);
+  loss_metrics(&x, &xc, s, c, u->expected, 0, &u->burst_r, &u->burst_density, &u->gap_density);
+  u->jb = g_jb;
+  if (g_jb) {
+    jb_read(slot, 1, u->jb_discards, u->jb_burst_r, &u->jb_adapt_delay_ms);
+    const jb_hot_t *h = &g_jbh[slot];
+    double max_c = g_jbc[slot].ad_max_c;
+    u->jb_adapt_max_ms = max_c > h->ad_max_i ? max_c : h->ad_max_i;
+  } else {
+    memset(u->jb_discards, 0, sizeof u->jb_discards);
+    u->jb_adapt_delay_ms = u->jb_adapt_max_ms = 0;
+  }
+}
 
 /* Walk every record; *t0 is the time when record `warm` starts (streams started before it are not timed). */
 static uint64_t run(engine_t *e, const pcap_t_ *p, uint64_t warm, double *t0) {
@@ -793,7 +1004,9 @@ static uint64_t run(engine_t *e, const pcap_t_ *p, uint64_t warm, double *t0) {
     const uint8_t *h = p->data + pos;
     uint32_t sec = rd32(h, p->swap), frac = rd32(h + 4, p->swap), caplen = rd32(h + 8, p->swap);
     if (pos + 16 + caplen > p->len) break;
-    decode(e, h + 16, caplen, (double)sec, p->nanos ? (double)frac : (double)frac * 1000);
+    double nsec = p->nanos ? (double)frac : (double)frac * 1000;
+    if (g_calls_on) tick_at_packet((double)sec * 1000 + nsec / 1e6);
+    decode(e, h + 16, caplen, (double)sec, nsec);
     pos += 16 + caplen;
     n++;
   }
@@ -830,7 +1043,7 @@ static void ip_text(const uint32_t *w, char *out) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb]\n");
+    fprintf(stderr, "usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb] [--no-calls]\n");
     return 2;
   }
   int repeat = 1, dump = 0;
@@ -841,6 +1054,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--dump") == 0) dump = 1;
     else if (strcmp(argv[i], "--decode-only") == 0) g_decode_only = 1;
     else if (strcmp(argv[i], "--no-jb") == 0) g_jb = 0;
+    else if (strcmp(argv[i], "--no-calls") == 0) g_calls_on = 0;
     else if (strcmp(argv[i], "--warm") == 0 && i + 1 < argc) warm = (uint64_t)atoll(argv[++i]);
     else if (strcmp(argv[i], "--max-streams") == 0 && i + 1 < argc) max_streams_arg = atoi(argv[++i]);
   }
@@ -873,18 +1087,31 @@ int main(int argc, char **argv) {
     if (r > 0) {
       engine_free(&e);
       if (g_jb) jb_free();
+      if (g_calls_on) calls_free();
     }
     engine_init(&e, max_streams);
     if (g_jb) jb_alloc(max_streams);
+    if (g_calls_on) calls_init(max_streams);
+    g_engine = &e;
+    g_next_tick_ms = g_now_ms = 0;
     g_sip = g_udp = g_bad = 0;
     double t0;
     n = run(&e, &p, warm, &t0);
     double dt = now_ns() - t0;
     if (dt < best) best = dt;
+    /* End of capture: the streams still open get their final reports (untimed, as the TypeScript side's
+     * timed loop does not end its streams either). */
+    if (g_calls_on) calls_finish(g_now_ms);
   }
   printf("packets=%llu udp=%llu sip=%llu rtp=%llu not_rtp=%llu malformed=%llu streams=%d best_ns=%.0f sink=%llu\n", (unsigned long long)n,
          (unsigned long long)g_udp, (unsigned long long)g_sip, (unsigned long long)e.rtp, (unsigned long long)e.not_rtp,
          (unsigned long long)e.malformed, e.count, best, (unsigned long long)(g_sink & 0xffffffff));
+  if (g_calls_on) {
+    calls_counts_t k = calls_counts();
+    fprintf(stderr, "calls: sip=%llu sip_bad=%llu calls=%llu attached=%llu rtcp=%llu rtcp_bad=%llu rtts=%llu intervals=%llu reports=%llu report_bytes=%llu\n",
+            (unsigned long long)k.sip, (unsigned long long)k.sip_bad, (unsigned long long)k.calls, (unsigned long long)k.attached, (unsigned long long)k.rtcp,
+            (unsigned long long)k.rtcp_bad, (unsigned long long)k.rtts, (unsigned long long)k.intervals, (unsigned long long)k.reports, (unsigned long long)k.report_bytes);
+  }
   if (dump) {
     ref_t *refs = malloc((size_t)e.count * sizeof(ref_t));
     for (int i = 0; i < e.count; i++) refs[i] = (ref_t){&e.hot[i], &e.cold[i]};
@@ -907,12 +1134,20 @@ int main(int argc, char **argv) {
         const jb_cold_t *jc = &g_jbc[s - e.hot];
         printf(" %d %d %d", jc->disc[0], jc->disc[1], jc->disc[2]);
       }
+      if (g_calls_on) {
+        double mos[3];
+        int slot = (int)(s - e.hot);
+        int done = calls_stream_final_mos(slot, mos);
+        printf(" cid=%s", calls_stream_call_id(slot));
+        if (done) printf(" mos=%.9f,%.9f,%.9f", mos[0], mos[1], mos[2]);
+      }
       printf("\n");
     }
     free(refs);
   }
   engine_free(&e);
   if (g_jb) jb_free();
+  if (g_calls_on) calls_free();
   free(data);
   return 0;
 }
