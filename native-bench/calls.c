@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_CALLS 20000      /* sip.max_calls default */
 #define CALL_TABLE (1u << 16)
@@ -500,9 +501,10 @@ void calls_on_sip(const uint8_t *b, size_t len, const uint32_t *src, int sport, 
 /* ---------------- streams, scoring and reports ---------------- */
 
 static int g_max_streams;
+static char g_node[64]; /* the probe's node name: the host name */
 /* Per stream slot: the call (-1 none), the report schedule, and what the scoring keeps (qos-state.ts). */
 typedef struct {
-  int call, active, reported, side;
+  int call, active, reported, side, dir; /* side: the party whose SDP the stream is bound by (0 the caller) */
   char call_id[128]; /* kept for the stream's reports after its call's record goes */
   double ie, bpl;
   char codec[16];
@@ -541,12 +543,14 @@ void calls_stream_started(int slot, const uint32_t *key, int pt, double now_ms) 
   s->due_ms = now_ms + INTERVAL_MS;
   if (slot >= g_slot_limit) g_slot_limit = slot + 1;
   int32_t v = bind_find(key + 4, (int)(key[8] & 0xffff)); /* the receiver's SDP, else the sender's */
+  int by_destination = v >= 0;
   if (v < 0) v = bind_find(key, (int)(key[8] >> 16));
   snprintf(s->codec, sizeof s->codec, "%s", "");
   if (v >= 0) {
     const binding_t *b = &g_bindings[v / 2];
     call_t *k = &g_calls[b->call];
     s->call = b->call;
+    s->dir = by_destination ? 0 : 1; /* as the probe's DIR: 0 when the receiver's SDP names the stream */
     s->side = b->side;
     memcpy(s->call_id, k->call_id, sizeof s->call_id);
     if (k->nstreams < CALL_STREAMS) k->streams[k->nstreams++] = slot;
@@ -558,6 +562,7 @@ void calls_stream_started(int slot, const uint32_t *key, int pt, double now_ms) 
     static_format(pt, &f);
     snprintf(s->codec, sizeof s->codec, "%s", f.name);
   }
+  for (char *p = s->codec; *p; p++) *p = (char)lower((unsigned char)*p); /* the probe reports names in lower case */
   codec_params(s->codec, &s->ie, &s->bpl);
 }
 
@@ -700,18 +705,28 @@ static void num(text_t *t, const char *k, double v) {
   t->p[t->n++] = ',';
 }
 
+/* Raw bytes (a key, punctuation), when they fit. */
+static void raw(text_t *t, const char *s, size_t n) {
+  if (t->n + n >= t->cap) return;
+  memcpy(t->p + t->n, s, n);
+  t->n += n;
+}
+
 static void text(text_t *t, const char *k, const char *v) {
-  put(t, "\"%s\":\"", k);
-  for (const char *p = v; *p && t->n + 2 < t->cap; p++) {
+  raw(t, "\"", 1);
+  raw(t, k, strlen(k));
+  raw(t, "\":\"", 3);
+  for (const char *p = v; *p && t->n + 4 < t->cap; p++) {
     if (*p == '"' || *p == '\\') t->p[t->n++] = '\\';
     t->p[t->n++] = *p;
   }
-  put(t, "\",");
+  raw(t, "\",", 2);
 }
 
 static void ip_string(const uint32_t *w, char *out, size_t cap) {
   if (w[0] == 0 && w[1] == 0 && w[2] == 0xffff) {
-    snprintf(out, cap, "%u.%u.%u.%u", w[3] >> 24, (w[3] >> 16) & 255, (w[3] >> 8) & 255, w[3] & 255);
+    struct in_addr a = {htonl(w[3])};
+    inet_ntop(AF_INET, &a, out, (socklen_t)cap);
   } else {
     struct in6_addr a;
     for (int i = 0; i < 4; i++) a.s6_addr[4 * i] = (uint8_t)(w[i] >> 24), a.s6_addr[4 * i + 1] = (uint8_t)(w[i] >> 16), a.s6_addr[4 * i + 2] = (uint8_t)(w[i] >> 8), a.s6_addr[4 * i + 3] = (uint8_t)w[i];
@@ -729,11 +744,12 @@ static size_t build_final_report(int slot, const slot_state_t *s, const stream_s
   char src[64], dst[64], sid[32];
   ip_string(u->key, src, sizeof src);
   ip_string(u->key + 4, dst, sizeof dst);
-  snprintf(sid, sizeof sid, "synthetic-%d", slot);
-  put(&t, "{");
+  if (k == NULL) snprintf(sid, sizeof sid, "synthetic-%d", slot);
+  else sid[0] = 0;
+  raw(&t, "{", 1);
   text(&t, "CORRELATION_ID", k ? k->call_id : sid);
   text(&t, "RTP_SIP_CALL_ID", k ? k->call_id : "");
-  num(&t, "REPORT_TS", now_ms);
+  num(&t, "REPORT_TS", now_ms / 1000);
   text(&t, "TYPE", k && k->state >= C_ENDED ? "HANGUP" : "FINAL");
   num(&t, "SSRC", u->key[9]);
   text(&t, "SRC_IP", src);
@@ -743,9 +759,21 @@ static size_t build_final_report(int slot, const slot_state_t *s, const stream_s
   num(&t, "CODEC_PT", u->pt);
   text(&t, "CODEC_NAME", s->codec);
   num(&t, "CLOCK", u->clock);
-  num(&t, "DIR", s->side);
+  char mac[2][18], name[80];
+  for (int m = 0; m < 2; m++) {
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 6; i++) mac[m][3 * i] = hex[u->macs[6 * m + i] >> 4], mac[m][3 * i + 1] = hex[u->macs[6 * m + i] & 15], mac[m][3 * i + 2] = '-';
+    mac[m][17] = 0;
+  }
+  text(&t, "SRC_MAC", mac[0]);
+  text(&t, "DST_MAC", mac[1]);
+  text(&t, "CLOCK_SOURCE", s->call >= 0 ? "sdp" : "static");
+  num(&t, "DIR", s->dir);
   num(&t, "PARTY", s->side);
-  text(&t, "REPORT_NAME", k ? k->user_agent[s->side] : "");
+  snprintf(name, sizeof name, "%s:%u", src, u->key[8] >> 16);
+  text(&t, "REPORT_NAME", name);
+  text(&t, "NODE", g_node);
+  num(&t, "HOST_TIMESTAMPS", 0);
   num(&t, "TOTAL_PK", u->packets);
   num(&t, "EXPECTED_PK", u->expected);
   num(&t, "PACKET_LOSS", u->lost > 0 ? u->lost : 0);
@@ -780,8 +808,8 @@ static size_t build_final_report(int slot, const slot_state_t *s, const stream_s
   num(&t, "LAST_RFACTOR", s->last_r);
   num(&t, "MOS_INTERVALS", s->count);
   num(&t, "WORST_MOS", s->min_mos);
-  num(&t, "WORST_MOS_START", s->worst_start_ms);
-  num(&t, "WORST_MOS_END", s->worst_end_ms);
+  num(&t, "WORST_MOS_START", s->worst_start_ms / 1000);
+  num(&t, "WORST_MOS_END", s->worst_end_ms / 1000);
   num(&t, "IE_EFF", s->last_ie_eff);
   num(&t, "ID", s->last_id);
   double net = one_way_delay_ms(s);
@@ -795,40 +823,48 @@ static size_t build_final_report(int slot, const slot_state_t *s, const stream_s
   num(&t, "BUFFER_DELAY", 0);
   text(&t, "BUFFER_DELAY_SOURCE", "assumed");
   num(&t, "MOS_NET", mean_of(s->sum_net_mos, w));
-  static const char *bn[3] = {"F1", "F2", "ADAPT"};
-  char key[32];
+  static const char *keys[3][4] = {
+      {"MOS_F1", "RFACTOR_F1", "DISCARDS_F1", "EFF_LOSS_PCT_F1"},
+      {"MOS_F2", "RFACTOR_F2", "DISCARDS_F2", "EFF_LOSS_PCT_F2"},
+      {"MOS_ADAPT", "RFACTOR_ADAPT", "DISCARDS_ADAPT", "EFF_LOSS_PCT_ADAPT"},
+  };
   for (int b = 0; b < 3; b++) {
-    snprintf(key, sizeof key, "MOS_%s", bn[b]);
-    num(&t, key, u->jb ? s->final_mos[b] : 0);
-    snprintf(key, sizeof key, "RFACTOR_%s", bn[b]);
-    num(&t, key, u->jb ? mean_of(s->sum_r_b[b], w) : 0);
-    snprintf(key, sizeof key, "DISCARDS_%s", bn[b]);
-    num(&t, key, u->jb_discards[b]);
-    snprintf(key, sizeof key, "EFF_LOSS_PCT_%s", bn[b]);
-    num(&t, key, u->expected > 0 ? fmin(100, 100 * ((u->lost > 0 ? u->lost : 0) + u->jb_discards[b]) / u->expected) : 0);
+    num(&t, keys[b][0], u->jb ? s->final_mos[b] : 0);
+    num(&t, keys[b][1], u->jb ? mean_of(s->sum_r_b[b], w) : 0);
+    num(&t, keys[b][2], u->jb_discards[b]);
+    num(&t, keys[b][3], u->expected > 0 ? fmin(100, 100 * ((u->lost > 0 ? u->lost : 0) + u->jb_discards[b]) / u->expected) : 0);
   }
   text(&t, "JB_REFERENCE", "adaptive");
   num(&t, "JB_ADAPT_DELAY", u->jb_adapt_delay_ms);
   num(&t, "JB_ADAPT_MAX", u->jb_adapt_max_ms);
-  num(&t, "XR_LOSS_RATE", u->expected > 0 && u->lost > 0 ? 256 * u->lost / u->expected : 0);
-  num(&t, "XR_DISCARD_RATE", u->expected > 0 ? 256 * u->jb_discards[JB_REF] / u->expected : 0);
+  num(&t, "XR_LOSS_RATE", u->expected > 0 && u->lost > 0 ? 100 * u->lost / u->expected : 0);
+  num(&t, "XR_DISCARD_RATE", u->expected > 0 ? 100 * u->jb_discards[JB_REF] / u->expected : 0);
+  num(&t, "XR_BURST_DENSITY", 100 * u->burst_density);
+  num(&t, "XR_GAP_DENSITY", 100 * u->gap_density);
+  num(&t, "XR_BURST_DURATION", u->burst_duration_ms);
+  num(&t, "XR_GAP_DURATION", u->gap_duration_ms);
+  num(&t, "XR_JB_NOMINAL", 20);
+  num(&t, "XR_JB_MAX", u->jb_adapt_max_ms);
+  num(&t, "XR_JB_ABS_MAX", 500);
   num(&t, "XR_R", s->last_r);
   num(&t, "XR_MOS_LQ", mos_from_r(s->last_r + s->last_id));
   num(&t, "XR_MOS_CQ", mos_from_r(R_DEFAULT - delay_impairment(net) - s->last_ie_eff));
   num(&t, "XR_RTD", measured ? 2 * net : 0);
-  num(&t, "REPORT_START", u->first_ms);
-  num(&t, "REPORT_END", u->last_ms);
-  num(&t, "RTP_START", u->first_ms);
-  num(&t, "RTP_STOP", u->last_ms);
-  num(&t, "INTERVAL_S", INTERVAL_MS / 1000);
+  num(&t, "REPORT_START", u->first_ms / 1000);
+  num(&t, "REPORT_END", u->last_ms / 1000);
+  num(&t, "RTP_START", u->first_ms / 1000);
+  num(&t, "RTP_STOP", u->last_ms / 1000);
   num(&t, "ONE_WAY_RTP", 0);
   num(&t, "SILENCES", 0);
+  num(&t, "SILENCE_MS", 0);
+  num(&t, "MAX_SILENCE_MS", 0);
+  num(&t, "CURRENT_SILENCE_MS", 0);
   num(&t, "CAPTURE_DROPS", 0);
+  num(&t, "PERIOD_CAPTURE_DROPS", 0);
   num(&t, "VLAN", -1);
-  text(&t, "X_CID", "");
-  text(&t, "SYNTHETIC_ID", k ? "" : sid);
+  num(&t, "SYNTHETIC_ID", k ? 0 : 1);
   if (t.n > 0 && t.p[t.n - 1] == ',') t.n--;
-  put(&t, "}");
+  raw(&t, "}", 1);
   return t.n;
 }
 
@@ -1010,6 +1046,7 @@ static void *zeroed(size_t n, size_t size) {
 
 void calls_init(int max_streams) {
   g_max_streams = max_streams;
+  if (gethostname(g_node, sizeof g_node - 1) != 0) snprintf(g_node, sizeof g_node, "rtpbench");
   g_calls = zeroed(MAX_CALLS, sizeof *g_calls);
   g_call_table = malloc(CALL_TABLE * sizeof *g_call_table);
   for (uint32_t i = 0; i < CALL_TABLE; i++) g_call_table[i] = -1;

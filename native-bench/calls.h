@@ -33,7 +33,8 @@ typedef struct {
   double ws_expected, ws_lost;
   double mean_delta, min_delta, max_delta, jitter, min_jitter, max_jitter, mean_jitter, skew, max_skew, drift_ppm;
   double first_ms, last_ms; /* capture time, ms since the epoch */
-  double burst_r, burst_density, gap_density;
+  double burst_r, burst_density, gap_density, burst_duration_ms, gap_duration_ms;
+  uint8_t macs[12]; /* source, destination */
   int jb;
   double jb_discards[3], jb_burst_r[3], jb_adapt_delay_ms, jb_adapt_max_ms;
 } stream_summary_t;

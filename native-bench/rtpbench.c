@@ -661,6 +661,15 @@ static void next_packet(hot_t *s, cold_t *c, int slot, double t, int seq, uint32
   rfc_sequence(s, c, seq);
 }
 
+/* The probe starts a signalled stream (its reports, its call) at its second packet in sequence
+ * (rtp signalledMinConsecutive 2; the packets before it are fed to it then): the per-call work starts it there. */
+enum { FLAG_UNCONFIRMED = 1 };
+static void confirm_stream(const engine_t *e, hot_t *s, int slot, int seq, int pt, double t) {
+  if (seq != ((s->max_seq + 1) & 0xffff)) return;
+  s->flags &= (uint8_t)~FLAG_UNCONFIRMED;
+  calls_stream_started(slot, (const uint32_t *)s->key, pt, e->epoch_sec * 1000 + t);
+}
+
 /* One UDP payload handed to the engine as a signalled stream. */
 static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, const uint8_t *b, size_t len, double sec, double nsec) {
   if (len < 12 || (b[0] >> 6) != 2) { e->not_rtp++; return; }
@@ -700,6 +709,7 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
       hot_t *s = &e->hot[slot];
       if (memcmp(s->key, key, sizeof key) == 0) {
         e->rtp++;
+        if (s->flags & FLAG_UNCONFIRMED) confirm_stream(e, s, slot, seq, pt, t);
         next_packet(s, &e->cold[slot], slot, t, seq, ts, pt, marker, bytes);
         return;
       }
@@ -720,7 +730,7 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
     jb_start(slot);
     jb_packet(slot, t, 0, s->clock > 0 && s->kind != K_CN && s->kind != K_TEV, marker, 0);
   }
-  if (g_calls_on) calls_stream_started(slot, key, pt, e->epoch_sec * 1000 + t);
+  if (g_calls_on) s->flags |= FLAG_UNCONFIRMED;
 }
 
 /* ---------------- decode ---------------- */
@@ -982,6 +992,11 @@ void stream_summary(int slot, stream_summary_t *u) {
   cold_t xc;
   resolved_loss(s, c, &x, &xc);
   loss_metrics(&x, &xc, s, c, u->expected, 0, &u->burst_r, &u->burst_density, &u->gap_density);
+  /* RFC 3611 burst and gap durations: their packets at the stream's mean spacing. */
+  double spacing = s->meand > 0 ? s->meand : 20, gap_pkts = u->expected - xc.burst_pkts;
+  u->burst_duration_ms = xc.nbursts > 0 ? xc.burst_pkts * spacing / xc.nbursts : 0;
+  u->gap_duration_ms = gap_pkts > 0 ? gap_pkts * spacing / (xc.nbursts + 1) : 0;
+  memcpy(u->macs, c->macs, sizeof u->macs);
   u->jb = g_jb;
   if (g_jb) {
     jb_read(slot, 1, u->jb_discards, u->jb_burst_r, &u->jb_adapt_delay_ms);
@@ -1052,7 +1067,7 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
     else if (strcmp(argv[i], "--dump") == 0) dump = 1;
-    else if (strcmp(argv[i], "--decode-only") == 0) g_decode_only = 1;
+    else if (strcmp(argv[i], "--decode-only") == 0) g_decode_only = 1, g_calls_on = 0; /* the first stage alone */
     else if (strcmp(argv[i], "--no-jb") == 0) g_jb = 0;
     else if (strcmp(argv[i], "--no-calls") == 0) g_calls_on = 0;
     else if (strcmp(argv[i], "--warm") == 0 && i + 1 < argc) warm = (uint64_t)atoll(argv[++i]);

@@ -1,10 +1,13 @@
 /**
  * The probe's packet path vs the C reference (native-bench/rtpbench.c) over the SAME generated capture.
  * The TypeScript side is the product's Pipeline, built from the CLI's defaults, fed as replay feeds it
- * (processRecords) and as live capture feeds it (processBatch over PacketBatches). First all three must
- * produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean delta to 1e-6
- * ms, and with the jitter-buffer emulation, on by default as in the CLI, the discards of each buffer), then each is timed over the capture in memory (best of N, alternating; CPU time of the timing
- * thread on both sides), and TS/C ratios are printed. Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
+ * (processRecords) and as live capture feeds it (processBatch over PacketBatches); the C reference does
+ * the same per-call work (SIP, RTCP, interval scoring, final reports; --no-calls without it). First all
+ * three must produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean delta
+ * to 1e-6 ms, with the jitter-buffer emulation, on by default as in the CLI, the discards of each buffer,
+ * and each stream's Call-ID and final MOS per buffer to 1e-6), then each is timed over the capture in
+ * memory (best of N, alternating; CPU time of the timing thread on both sides), and TS/C ratios are
+ * printed, with the C reference's per-call share (the same capture with --no-calls). Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
  *   [--rounds N] [--jitter-ms MS]
  */
 import { execFileSync } from 'node:child_process';
@@ -15,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { CaptureCursor } from '../../dist/capture/file/index.js';
 import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
 import { looksLikeSip } from '../../dist/sip/index.js';
-import { benchConfig, benchPipeline, collectEnded, diffStream, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, writeBenchScenario, type StreamResult } from './pipeline.js';
+import { benchConfig, benchPipeline, collectEnded, collectFinals, diffStream, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, writeBenchScenario, type StreamFinal, type StreamResult } from './pipeline.js';
 import { argNumber, argString } from './args.js';
 import { raiseLiveInlining } from '../../dist/rtp/hot-path-inlining.js';
 
@@ -36,19 +39,37 @@ interface NativeRun {
   streams: number;
   bestNs: number;
   results: Map<string, StreamResult>;
+  /** Per stream, with the per-call work: its Call-ID ('' none) and, once its final report is built, its MOS per buffer. */
+  finals: Map<string, Partial<StreamFinal> & { callId: string }>;
 }
 
-function runNative(file: string, repeat: number, dump: boolean, decodeOnly = false): NativeRun {
-  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), '--max-streams', String(config.rtp.maxStreams), ...(dump ? ['--dump'] : []), ...(decodeOnly ? ['--decode-only'] : []), ...(jbOn ? [] : ['--no-jb'])], { encoding: 'utf8', maxBuffer: 1 << 28 });
+/** `calls`: with the per-call work (rtpbench's default), else --no-calls. */
+function runNative(file: string, repeat: number, dump: boolean, decodeOnly = false, calls = true): NativeRun {
+  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', String(repeat), '--max-streams', String(config.rtp.maxStreams), ...(dump ? ['--dump'] : []), ...(decodeOnly ? ['--decode-only'] : []), ...(jbOn ? [] : ['--no-jb']), ...(calls ? [] : ['--no-calls'])], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
   const lines = out.trim().split('\n');
   const head = Object.fromEntries(lines[0].split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
   const results = new Map<string, StreamResult>();
+  const finals: NativeRun['finals'] = new Map();
   for (const l of lines.slice(1)) {
-    const [src, sp, dst, dp, ssrc, packets, lost, maxD, maxJ, meanJ, meanD, ...disc] = l.split(' ');
+    const words = l.split(' ');
+    const tagged = (tag: string) => words.find((w) => w.startsWith(tag))?.slice(tag.length);
+    const [src, sp, dst, dp, ssrc, packets, lost, maxD, maxJ, meanJ, meanD, ...disc] = words.filter((w) => !w.includes('='));
     const key = streamKeyOf(src, +sp, dst, +dp, +ssrc);
     results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD, ...(disc.length === 3 ? { discards: disc.map(Number) } : {}) });
+    const callId = tagged('cid=');
+    const mos = tagged('mos=');
+    if (callId !== undefined) finals.set(key, { callId, ...(mos !== undefined ? { mos: mos.split(',').map(Number) } : {}) });
   }
-  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results };
+  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results, finals };
+}
+
+/** Where a stream's Call-ID or final MOS per buffer (to `tol`) differs: C against the probe. */
+function diffFinal(c: NativeRun['finals'] extends Map<string, infer F> ? F : never, ts: StreamFinal, tol = 1e-6): string[] {
+  const bad: string[] = [];
+  if (c.callId !== ts.callId) bad.push(`Call-ID '${c.callId}' vs '${ts.callId}'`);
+  if (c.mos === undefined) bad.push('no final report in C');
+  else ts.mos.forEach((m, b) => { if (!(Math.abs(m - c.mos![b]) <= tol)) bad.push(`MOS ${['F1', 'F2', 'ADAPT'][b]} ${c.mos![b]} vs ${m}`); });
+  return bad;
 }
 
 /**
@@ -92,6 +113,8 @@ type ChildMode = 'replay' | 'live' | 'live-v8-defaults' | 'replay-raised';
 interface ChildTiming {
   ts: number;
   c: number;
+  /** The C reference without the per-call work (--no-calls). */
+  cNoCalls: number;
   cDecode?: number;
   stages?: Record<Stage, number>;
 }
@@ -101,7 +124,7 @@ function child(mode: ChildMode, file: string): void {
   if (mode === 'live' || mode === 'replay-raised') raiseLiveInlining();
   const data = readFileSync(file);
   const batches = mode.startsWith('live') ? liveBatches(data) : [];
-  const t: ChildTiming = { ts: Infinity, c: Infinity };
+  const t: ChildTiming = { ts: Infinity, c: Infinity, cNoCalls: Infinity };
   const split = mode === 'replay';
   if (split) {
     t.cDecode = Infinity;
@@ -111,6 +134,7 @@ function child(mode: ChildMode, file: string): void {
     // Best of 3 passes inside each C process: its first pass over freshly read memory is not steady state
     // (the TypeScript side walks the same buffer every round).
     t.c = Math.min(t.c, runNative(file, 3, false).bestNs / 1e6);
+    t.cNoCalls = Math.min(t.cNoCalls, runNative(file, 3, false, false, false).bestNs / 1e6);
     if (split) {
       t.cDecode = Math.min(t.cDecode!, runNative(file, 3, false, true).bestNs / 1e6);
       for (const stage of ['walk', 'decode', 'screen'] as const) {
@@ -135,7 +159,7 @@ function child(mode: ChildMode, file: string): void {
 }
 
 function main(): void {
-  console.log('== the probe\'s packet path vs the C reference (decode + SIP screen + RTP metrics, one core, capture in memory) ==');
+  console.log('== the probe\'s packet path vs the C reference (decode + SIP screen + RTP metrics + jitter buffers + per-call work, one core, capture in memory) ==');
   execFileSync('make', ['-s', '-C', nativeDir], { stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-native-'));
   try {
@@ -152,9 +176,11 @@ function main(): void {
     keepAlive.push(replay, live); // see keepAlive: later rounds' pipelines share these maps
     const endedReplay = collectEnded(replay);
     const endedLive = collectEnded(live);
+    const finalsReplay = collectFinals(replay);
+    const finalsLive = collectFinals(live);
     const nReplay = replayBuffer(replay, data);
     const nLive = liveRun(live, batches);
-    const ts = streamResults(replay.engine, endedReplay);
+    const ts = streamResults(replay.engine, new Map(endedReplay)) // a copy: finish() below ends the active streams through the same hook;
     if (c.packets !== stats.records || nReplay !== stats.records || nLive !== stats.records) throw new Error(`packet counts differ: C ${c.packets}, replay ${nReplay}, live ${nLive}, file ${stats.records}`);
     if (c.rtp !== stats.rtpPackets) throw new Error(`RTP packets differ: C ${c.rtp}, generated ${stats.rtpPackets}`);
     if (ts.size !== c.results.size || ts.size !== stats.rtpStreams) throw new Error(`stream counts differ: C ${c.results.size}, TS ${ts.size}`);
@@ -169,14 +195,32 @@ function main(): void {
       if (a.discards !== undefined) a.discards.forEach((d, i) => (discards[i] += d));
       worst = Math.max(worst, Math.abs(a.meanJitterMs - b.meanJitterMs), Math.abs(a.maxJitterMs - b.maxJitterMs));
     }
-    const tl = streamResults(live.engine, endedLive);
+    // Every stream's final report: those of calls still lingering at the end of the capture too.
+    replay.finish();
+    if (finalsReplay.size !== ts.size || c.finals.size !== ts.size) throw new Error(`final reports: replay ${finalsReplay.size}, C ${c.finals.size}, streams ${ts.size}`);
+    let worstMos = 0;
+    let withCall = 0;
+    for (const [key, f] of finalsReplay) {
+      const bad = diffFinal(c.finals.get(key) ?? { callId: '(missing)' }, f);
+      if (bad.length) throw new Error(`stream ${key}: final report differs from C: ${bad.join(', ')}`);
+      f.mos.forEach((m, b) => (worstMos = Math.max(worstMos, Math.abs(m - c.finals.get(key)!.mos![b]))));
+      if (f.callId !== '') withCall++;
+    }
+    const tl = streamResults(live.engine, new Map(endedLive));
     if (tl.size !== ts.size) throw new Error(`live path: ${tl.size} streams, replay path ${ts.size}`);
     for (const [key, a] of tl) {
       const bad = diffStream(a, ts.get(key)!, 0);
       if (bad.length) throw new Error(`live path: stream ${key} differs: ${bad.join(', ')}`);
     }
+    live.finish();
+    for (const [key, f] of finalsReplay) {
+      const l = finalsLive.get(key);
+      const bad = l === undefined ? ['no final report'] : diffFinal({ callId: l.callId, mos: l.mos }, f, 0);
+      if (bad.length) throw new Error(`live path: stream ${key}: final report differs: ${bad.join(', ')}`);
+    }
     const jbNote = jbOn ? `, jitter-buffer discards per buffer (in all: F1 ${discards[0]}, F2 ${discards[1]}, ADAPT ${discards[2]})` : '';
     console.log(`results identical for all ${ts.size} streams, C / replay path / live path (packets, lost, max delta, max/mean jitter, mean delta${jbNote}; largest jitter difference to C ${worst.toExponential(1)} ms)`);
+    console.log(`final reports identical for all ${finalsReplay.size} streams, C / replay path / live path (Call-ID: ${withCall} streams with one; final MOS per buffer, largest difference to C ${worstMos.toExponential(1)})`);
     console.log(`jitter-buffer emulation (qos.jitter_buffers.emulate): ${jbOn ? 'on in both the probe and the C reference' : 'off in both'}`);
 
     // 2. Timing: each path in its own process (V8 flags are process-wide, and each mode sets its own, as the
@@ -190,6 +234,7 @@ function main(): void {
       const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', mode, '--file', file, '--rounds', String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const t = JSON.parse(out.trim().split('\n').pop()!) as ChildTiming;
       console.log(`${label.padEnd(58)} ${per(t.ts).padStart(9)} ${mpps(t.ts).padStart(6)} ${per(t.c).padStart(9)}  ${(t.ts / t.c).toFixed(2)}${target}`);
+      console.log(`  C per-call work (SIP, RTCP, interval scoring, final reports): ${per(t.c - t.cNoCalls)} ns/pkt, ${((100 * (t.c - t.cNoCalls)) / t.c).toFixed(0)} % of the C reference (with ${per(t.c)}, --no-calls ${per(t.cNoCalls)}); TS / C without it ${(t.ts / t.cNoCalls).toFixed(2)}`);
       if (t.stages) {
         const st = t.stages;
         console.log(`  split: record walk + decode + SIP screen  C ${per(t.cDecode!)} ns, TS ${per(st.screen)} ns (walk ${per(st.walk)}, decode ${per(st.decode - st.walk)}, screen ${per(st.screen - st.decode)});` +

@@ -122,6 +122,30 @@ export function collectEnded(p: Pipeline): Map<string, StreamResult> {
   return out;
 }
 
+/** What a stream's final report says that native.ts checks against the C reference: its call, its MOS per buffer. */
+export interface StreamFinal {
+  callId: string;
+  /** The final report's MOS through F1, F2 and ADAPT (unrounded: the reporter's means over the intervals). */
+  mos: number[];
+}
+
+/**
+ * Collects, per stream, the Call-ID and final MOS per jitter buffer of every final report `p` builds from
+ * now on (read right after the reporter scored the stream's last interval). For a verification run only.
+ */
+export function collectFinals(p: Pipeline): Map<string, StreamFinal> {
+  const out = new Map<string, StreamFinal>();
+  const r = p.reporter;
+  const onStreamEnd = r.onStreamEnd.bind(r);
+  r.onStreamEnd = (snap, input, kind, nowMs) => {
+    const reports = onStreamEnd(snap, input, kind, nowMs);
+    const key = streamKeyOf(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc);
+    out.set(key, { callId: input.callId ?? '', mos: [0, 1, 2].map((b) => r.qos.meanMosB(snap.slot, b)) });
+    return reports;
+  };
+  return out;
+}
+
 function addResult(engine: RtpEngine, slot: number, snap: ReturnType<typeof createStreamSnapshot>, out: Map<string, StreamResult>): void {
   engine.snapshot(slot, snap);
   const key = streamKeyOf(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc);
