@@ -297,9 +297,10 @@ static int32_t *g_call_table; /* call index, -1 empty */
 static int g_free_calls[MAX_CALLS], g_nfree_calls;
 static binding_t *g_bindings;
 static int g_free_bindings[MAX_BINDINGS], g_nfree_bindings;
-/* Binding table: key words (ip0..3, port) and value binding id * 2 + is_rtcp, -1 empty. */
-static uint32_t (*g_bkeys)[5];
-static int32_t *g_bvals;
+/* Binding table entry: key words (ip0..3, port) and value binding id * 2 + is_rtcp, -1 empty; key and
+ * value side by side (one cache line read per probe). */
+typedef struct { uint32_t key[5]; int32_t value; } bind_entry_t;
+static bind_entry_t *g_btab;
 static int g_linger_head = -1, g_linger_tail = -1;
 static calls_counts_t g_counts;
 
@@ -342,29 +343,29 @@ static uint32_t binding_hash(const uint32_t *ip, int port) {
   return h & (BINDING_TABLE - 1);
 }
 
-static int32_t bind_slot(const uint32_t *ip, int port) {
+static bind_entry_t *bind_slot(const uint32_t *ip, int port) {
   for (uint32_t i = binding_hash(ip, port);; i = (i + 1) & (BINDING_TABLE - 1)) {
-    if (g_bvals[i] < 0 || (g_bkeys[i][4] == (uint32_t)port && memcmp(g_bkeys[i], ip, 16) == 0)) return (int32_t)i;
+    bind_entry_t *b = &g_btab[i];
+    if (b->value < 0 || (b->key[4] == (uint32_t)port && memcmp(b->key, ip, 16) == 0)) return b;
   }
 }
 
 /* Binding id * 2 + is_rtcp at (ip, port), -1 when none. */
-static int32_t bind_find(const uint32_t *ip, int port) { return g_bvals[bind_slot(ip, port)]; }
+static int32_t bind_find(const uint32_t *ip, int port) { return bind_slot(ip, port)->value; }
 
 static void bind_delete(const uint32_t *ip, int port) {
-  uint32_t i = (uint32_t)bind_slot(ip, port);
-  if (g_bvals[i] < 0) return;
+  uint32_t i = (uint32_t)(bind_slot(ip, port) - g_btab);
+  if (g_btab[i].value < 0) return;
   const uint32_t mask = BINDING_TABLE - 1;
   for (;;) {
-    g_bvals[i] = -1;
+    g_btab[i].value = -1;
     uint32_t j = i;
     for (;;) {
       j = (j + 1) & mask;
-      if (g_bvals[j] < 0) return;
-      uint32_t h = binding_hash(g_bkeys[j], (int)g_bkeys[j][4]);
+      if (g_btab[j].value < 0) return;
+      uint32_t h = binding_hash(g_btab[j].key, (int)g_btab[j].key[4]);
       if (((j - h) & mask) >= ((j - i) & mask)) {
-        memcpy(g_bkeys[i], g_bkeys[j], sizeof g_bkeys[i]);
-        g_bvals[i] = g_bvals[j];
+        g_btab[i] = g_btab[j];
         i = j;
         break;
       }
@@ -373,10 +374,10 @@ static void bind_delete(const uint32_t *ip, int port) {
 }
 
 static void bind_put(const uint32_t *ip, int port, int32_t value) {
-  uint32_t i = (uint32_t)bind_slot(ip, port);
-  memcpy(g_bkeys[i], ip, 16);
-  g_bkeys[i][4] = (uint32_t)port;
-  g_bvals[i] = value;
+  bind_entry_t *b = bind_slot(ip, port);
+  memcpy(b->key, ip, 16);
+  b->key[4] = (uint32_t)port;
+  b->value = value;
 }
 
 static void binding_release(int id) {
@@ -1055,9 +1056,8 @@ void calls_init(int max_streams) {
   g_bindings = zeroed(MAX_BINDINGS, sizeof *g_bindings);
   g_nfree_bindings = 0;
   for (int i = MAX_BINDINGS - 1; i >= 0; i--) g_free_bindings[g_nfree_bindings++] = i;
-  g_bkeys = zeroed(BINDING_TABLE, sizeof *g_bkeys);
-  g_bvals = malloc(BINDING_TABLE * sizeof *g_bvals);
-  for (uint32_t i = 0; i < BINDING_TABLE; i++) g_bvals[i] = -1;
+  g_btab = zeroed(BINDING_TABLE, sizeof *g_btab);
+  for (uint32_t i = 0; i < BINDING_TABLE; i++) g_btab[i].value = -1;
   g_srs = zeroed(SSRC_TABLE, sizeof *g_srs);
   g_nsrs = 0;
   g_slots = zeroed((size_t)max_streams, sizeof *g_slots);
@@ -1070,8 +1070,7 @@ void calls_free(void) {
   free(g_calls);
   free(g_call_table);
   free(g_bindings);
-  free(g_bkeys);
-  free(g_bvals);
+  free(g_btab);
   free(g_srs);
   free(g_slots);
 }
