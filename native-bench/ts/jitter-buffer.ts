@@ -2,7 +2,7 @@
  * Cost of the jitter-buffer emulation on the probe's replay path: the same generated capture through
  * Pipeline.processRecords with qos.jitter_buffers.emulate true (the default) and false, each mode in its
  * own Node process (as native.ts: V8's optimisation is per process), alternating, with the C reference
- * (rtpbench --no-jb, no jitter buffers) timed in each process for the TS/C ratio. Also the state per stream slot.
+ * (rtpbench --no-jb --no-calls: the packet path without jitter buffers) timed in each process for the TS/C ratio. Also the state per stream slot.
  * Run after build: node --expose-gc native-bench/out/jitter-buffer.js [--calls N] [--call-duration S] [--rounds N] [--jitter-ms MS]
  */
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ const jitterMs = argNumber('jitter-ms', 30);
 const nativeDir = fileURLToPath(new URL('../', import.meta.url));
 
 function cBestMs(file: string, maxStreams: number): number {
-  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', '3', '--max-streams', String(maxStreams), '--no-jb'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = execFileSync(join(nativeDir, 'rtpbench'), [file, '--repeat', '3', '--max-streams', String(maxStreams), '--no-jb', '--no-calls'], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const head = Object.fromEntries(out.trim().split('\n')[0].split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
   return head.best_ns / 1e6;
 }

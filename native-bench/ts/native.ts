@@ -238,7 +238,7 @@ function main(): void {
       if (t.stages) {
         const st = t.stages;
         console.log(`  split: record walk + decode + SIP screen  C ${per(t.cDecode!)} ns, TS ${per(st.screen)} ns (walk ${per(st.walk)}, decode ${per(st.decode - st.walk)}, screen ${per(st.screen - st.decode)});` +
-          ` the rest (C: RTP engine; TS: engine, SIP/RTCP handling, ticks, reports)  C ${per(t.c - t.cDecode!)} ns, TS ${per(t.ts - st.screen)} ns`);
+          ` the rest (C: RTP engine and per-call work; TS: engine, SIP/RTCP handling, ticks, reports)  C ${per(t.c - t.cDecode!)} ns, TS ${per(t.ts - st.screen)} ns`);
       }
     }
   } finally {
