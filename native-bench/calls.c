@@ -281,7 +281,6 @@ typedef struct {
   double created_ms, updated_ms, retire_ms;
   int nbindings, bindings[CALL_BINDINGS];
   int nstreams, streams[CALL_STREAMS];
-  double rtt[2]; /* the probe's round trip with the callee side, the caller side (NaN: not measured) */
   int next_lingering;
 } call_t;
 
@@ -380,8 +379,15 @@ static void bind_put(const uint32_t *ip, int port, int32_t value) {
   b->value = value;
 }
 
+/* The binding goes: out of its call's list and of the table (where its addresses still name it). */
 static void binding_release(int id) {
   binding_t *b = &g_bindings[id];
+  call_t *k = &g_calls[b->call];
+  for (int i = 0; i < k->nbindings; i++) {
+    if (k->bindings[i] != id) continue;
+    k->bindings[i] = k->bindings[--k->nbindings];
+    break;
+  }
   if (bind_find(b->ip, b->port) == id * 2) bind_delete(b->ip, b->port);
   if (b->rtcp_port != b->port && bind_find(b->ip, b->rtcp_port) == id * 2 + 1) bind_delete(b->ip, b->rtcp_port);
   b->used = 0;
@@ -399,7 +405,6 @@ static void bind_sdp(int call, int side, const sdp_t *s) {
       const binding_t *old = &g_bindings[c->bindings[k]];
       if (old->side != side || old->media != i) continue;
       binding_release(c->bindings[k]);
-      c->bindings[k] = c->bindings[--c->nbindings];
       break;
     }
     if (c->nbindings == CALL_BINDINGS || g_nfree_bindings == 0) return;
@@ -430,7 +435,6 @@ static int call_new(str_t id, uint32_t h, double now_ms) {
   k->hash = h;
   copy_str(k->call_id, sizeof k->call_id, id);
   k->created_ms = k->updated_ms = now_ms;
-  k->rtt[0] = k->rtt[1] = NAN;
   k->next_lingering = -1;
   uint32_t i = call_home(h);
   while (g_call_table[i] >= 0) i = (i + 1) & (CALL_TABLE - 1);
@@ -499,6 +503,43 @@ void calls_on_sip(const uint8_t *b, size_t len, const uint32_t *src, int sport, 
   }
 }
 
+/* ---------------- RTCP round-trip references ---------------- */
+
+/* Round-trip references (src/rtcp/rtt.ts): per sender SSRC, its last SR_RING SRs (middle 32 bits of the
+ * NTP time, when the probe saw it, the path it took); an RR block quoting one (LSR) from the other end of
+ * that path, with its DLSR, gives the probe's round trip with the RR's sender, kept as the latest of that
+ * source SSRC. The table is cleared when three quarters full (old senders' references age out). */
+#define SR_RING 8
+typedef struct {
+  uint32_t ssrc, mid[SR_RING], path[SR_RING];
+  double seen_ms[SR_RING], rtt_ms; /* rtt_ms: latest round trip about this SSRC, NaN none */
+  int used, next;
+  char cname[64];
+} sr_ref_t;
+static sr_ref_t *g_srs;
+static int g_nsrs;
+
+static sr_ref_t *sr_ref(uint32_t ssrc, int create) {
+  for (uint32_t i = (ssrc * 0x9e3779b1u) >> 16;; i = (i + 1) & (SSRC_TABLE - 1)) {
+    sr_ref_t *r = &g_srs[i];
+    if (r->used && r->ssrc == ssrc) return r;
+    if (!r->used) {
+      if (!create) return NULL;
+      if (g_nsrs >= (int)(SSRC_TABLE / 4 * 3)) {
+        memset(g_srs, 0, SSRC_TABLE * sizeof *g_srs);
+        g_nsrs = 0;
+        return sr_ref(ssrc, 1);
+      }
+      memset(r, 0, sizeof *r);
+      r->used = 1;
+      r->ssrc = ssrc;
+      r->rtt_ms = NAN;
+      g_nsrs++;
+      return r;
+    }
+  }
+}
+
 /* ---------------- streams, scoring and reports ---------------- */
 
 static int g_max_streams;
@@ -506,6 +547,7 @@ static char g_node[64]; /* the probe's node name: the host name */
 /* Per stream slot: the call (-1 none), the report schedule, and what the scoring keeps (qos-state.ts). */
 typedef struct {
   int call, active, reported, side, dir; /* side: the party whose SDP the stream is bound by (0 the caller) */
+  uint32_t ssrc;
   char call_id[128]; /* kept for the stream's reports after its call's record goes */
   double ie, bpl;
   char codec[16];
@@ -541,6 +583,7 @@ void calls_stream_started(int slot, const uint32_t *key, int pt, double now_ms) 
   memset(s, 0, sizeof *s);
   s->call = -1;
   s->active = 1;
+  s->ssrc = key[9];
   s->due_ms = now_ms + INTERVAL_MS;
   if (slot >= g_slot_limit) g_slot_limit = slot + 1;
   int32_t v = bind_find(key + 4, (int)(key[8] & 0xffff)); /* the receiver's SDP, else the sender's */
@@ -588,14 +631,32 @@ static double r_factor(double loss_pct, double burst_r, double delay_ms, double 
   return R_DEFAULT - *id - *ie_eff;
 }
 
-/* Network one-way delay of the stream's call: half the measured round trips, else the nominal 0 ms. */
-static double one_way_delay_ms(const slot_state_t *s) {
-  if (s->call < 0) return 0;
-  const call_t *k = &g_calls[s->call];
+/* Latest round trip of the probe with the receiver of the stream sent by `ssrc`, NaN when none. */
+static double rtt_of(uint32_t ssrc) {
+  const sr_ref_t *r = sr_ref(ssrc, 0);
+  return r ? r->rtt_ms : NAN;
+}
+
+/* Network one-way delay (qos/delay.ts): the round trips of the call's two paths (probe to callee side,
+ * probe to caller side), each from the first of the call's streams in that direction with one measured,
+ * halved; the nominal 0 ms when none is measured. A stream with no call counts its own path only. */
+static double network_delay_ms(const slot_state_t *s, int *measured) {
+  double path[2] = {NAN, NAN};
+  if (s->call < 0) {
+    path[0] = rtt_of(s->ssrc);
+  } else {
+    const call_t *k = &g_calls[s->call];
+    for (int i = 0; i < k->nstreams; i++) {
+      const slot_state_t *o = &g_slots[k->streams[i]];
+      if (!o->active) continue;
+      int d = (o->dir == 0) == (o->side == 1) ? 0 : 1; /* report/call-faults.ts mediaDirection */
+      if (isnan(path[d])) path[d] = rtt_of(o->ssrc);
+    }
+  }
   double sum = 0;
-  int n = 0;
-  for (int i = 0; i < 2; i++) if (k->rtt[i] >= 0) sum += k->rtt[i], n++;
-  return n > 0 ? sum / 2 : 0;
+  *measured = 0;
+  for (int i = 0; i < 2; i++) if (path[i] >= 0) sum += path[i], ++*measured;
+  return *measured > 0 ? sum / 2 : 0;
 }
 
 /* qos-state.ts record(): means weighed by expected packets, the lowest over units (fragments folded in). */
@@ -639,7 +700,8 @@ static void assess(slot_state_t *s, const stream_interval_t *iv) {
   double weight = iv->expected;
   double loss_pct = iv->expected > 0 && iv->lost > 0 ? (100 * iv->lost) / iv->expected : 0;
   double burst_r = iv->burst_r > 0 && isfinite(iv->burst_r) ? iv->burst_r : 1;
-  double delay = one_way_delay_ms(s), ie_eff, id;
+  int measured;
+  double delay = network_delay_ms(s, &measured), ie_eff, id;
   double r = r_factor(loss_pct, burst_r, delay, s->ie, s->bpl, &ie_eff, &id), mos = mos_from_r(r);
   s->last_net_mos = mos;
   s->sum_net_mos += mos * weight;
@@ -813,8 +875,8 @@ static size_t build_final_report(int slot, const slot_state_t *s, const stream_s
   num(&t, "WORST_MOS_END", s->worst_end_ms / 1000);
   num(&t, "IE_EFF", s->last_ie_eff);
   num(&t, "ID", s->last_id);
-  double net = one_way_delay_ms(s);
-  int measured = k ? (k->rtt[0] >= 0) + (k->rtt[1] >= 0) : 0;
+  int measured;
+  double net = network_delay_ms(s, &measured);
   num(&t, "ONE_WAY_DELAY", net);
   text(&t, "DELAY_SOURCE", measured ? "rtcp" : "nominal");
   num(&t, "NETWORK_DELAY", net);
@@ -890,46 +952,32 @@ static void stream_end(int slot, double now_ms) {
 
 /* ---------------- RTCP ---------------- */
 
-/* Round-trip references: per sender SSRC, the middle 32 bits of its latest SR's NTP time and when the
- * probe saw it; an RR block quoting it (LSR) with its DLSR gives the probe's round trip with the RR's
- * sender. Cleared when three quarters full (old senders' references age out). */
-typedef struct { uint32_t ssrc, lsr; double seen_ms; int used; char cname[64]; } sr_ref_t;
-static sr_ref_t *g_srs;
-static int g_nsrs;
-
-static sr_ref_t *sr_ref(uint32_t ssrc, int create) {
-  for (uint32_t i = (ssrc * 0x9e3779b1u) >> 16;; i = (i + 1) & (SSRC_TABLE - 1)) {
-    sr_ref_t *r = &g_srs[i];
-    if (r->used && r->ssrc == ssrc) return r;
-    if (!r->used) {
-      if (!create) return NULL;
-      if (g_nsrs >= (int)(SSRC_TABLE / 4 * 3)) {
-        memset(g_srs, 0, SSRC_TABLE * sizeof *g_srs);
-        g_nsrs = 0;
-        return sr_ref(ssrc, 1);
-      }
-      memset(r, 0, sizeof *r);
-      r->used = 1;
-      r->ssrc = ssrc;
-      g_nsrs++;
-      return r;
-    }
-  }
-}
-
 static uint32_t rd32be(const uint8_t *p) { return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]; }
 
-/* Report blocks of an SR or RR: the round trip the RR's sender (on `side` of call `c`) closes. */
-static void report_blocks(const uint8_t *p, int count, const uint8_t *end, int c, int side, double now_ms) {
+/* One direction of a UDP path, as one word (an SR's path compared with the reverse of an RR's). */
+static uint32_t path_of(const uint32_t *from, int from_port, const uint32_t *to, int to_port) {
+  uint32_t h = 2166136261u;
+  for (int i = 0; i < 4; i++) h = (h ^ from[i]) * 16777619u, h = (h ^ to[i]) * 16777619u;
+  return (h ^ ((uint32_t)from_port << 16 | (uint32_t)to_port)) * 16777619u;
+}
+
+/* Report blocks of an SR or RR that came over `path` (reversed: the path its referenced SR took). */
+static void report_blocks(const uint8_t *p, int count, const uint8_t *end, uint32_t reverse_path, double now_ms) {
   for (int i = 0; i < count && p + 24 <= end; i++, p += 24) {
     uint32_t source = rd32be(p), lsr = rd32be(p + 16), dlsr = rd32be(p + 20);
     if (lsr == 0) continue;
     sr_ref_t *r = sr_ref(source, 0);
-    if (r == NULL || r->lsr != lsr) continue;
-    double rtt = now_ms - r->seen_ms - dlsr / 65.536;
-    if (rtt < 0 || c < 0) continue;
+    if (r == NULL) continue;
+    int k = -1; /* the latest matching reference */
+    for (int j = 0; j < SR_RING; j++) {
+      int q = (r->next - 1 - j + 2 * SR_RING) % SR_RING;
+      if (r->seen_ms[q] > 0 && r->mid[q] == lsr && r->path[q] == reverse_path) { k = q; break; }
+    }
+    if (k < 0) continue;
+    double rtt = now_ms - r->seen_ms[k] - (dlsr * 1000.0) / 65536;
+    if (rtt < -1) continue; /* DLSR's 15 us resolution tolerated, worse refused */
+    r->rtt_ms = rtt < 0 ? 0 : rtt;
     g_counts.rtts++;
-    g_calls[c].rtt[side == 1 ? 0 : 1] = rtt; /* the callee's RR: the path to the callee */
   }
 }
 
@@ -938,11 +986,8 @@ static void rtcp_bye(uint32_t ssrc, int c, double now_ms) {
   if (c < 0) return;
   call_t *k = &g_calls[c];
   for (int i = 0; i < k->nstreams; i++) {
-    stream_summary_t u;
-    int slot = k->streams[i];
-    if (!g_slots[slot].active) continue;
-    stream_summary(slot, &u);
-    if (u.key[9] == ssrc && g_slots[slot].end_ms == 0) g_slots[slot].end_ms = now_ms + LINGER_MS;
+    slot_state_t *s = &g_slots[k->streams[i]];
+    if (s->active && s->ssrc == ssrc && s->end_ms == 0) s->end_ms = now_ms + LINGER_MS;
   }
 }
 
@@ -951,23 +996,29 @@ void calls_on_rtcp(const uint8_t *b, size_t len, const uint32_t *src, int sport,
   int32_t v = bind_find(dst, dport);
   if (v < 0) v = bind_find(src, sport);
   int c = v >= 0 ? g_bindings[v / 2].call : -1;
-  int side = c >= 0 ? side_of(&g_calls[c], src, sport - 1) : 0;
-  if (v >= 0 && g_bindings[v / 2].call == c && memcmp(g_bindings[v / 2].ip, src, 16) == 0) side = g_bindings[v / 2].side;
+  uint32_t path = path_of(src, sport, dst, dport), reverse = path_of(dst, dport, src, sport);
   const uint8_t *p = b, *end = b + len;
   int ok = 0;
+  /* Report blocks first, then the SRs as references: a compound never matches itself. */
+  for (const uint8_t *q = b; q + 4 <= end && (q[0] >> 6) == 2;) {
+    const uint8_t *next = q + 4 + 4 * (size_t)((q[2] << 8) | q[3]);
+    if (next > end) break;
+    if (q[1] == 200 && q + 28 <= next) report_blocks(q + 28, q[0] & 31, next, reverse, now_ms);
+    else if (q[1] == 201 && q + 8 <= next) report_blocks(q + 8, q[0] & 31, next, reverse, now_ms);
+    q = next;
+  }
   while (p + 4 <= end) {
     if ((p[0] >> 6) != 2) break;
     int count = p[0] & 31, pt = p[1];
     const uint8_t *next = p + 4 + 4 * (size_t)((p[2] << 8) | p[3]);
     if (next > end) break;
     ok = 1;
-    if (pt == 200 && p + 28 <= next) { /* SR: sender info, then report blocks */
+    if (pt == 200 && p + 28 <= next) { /* SR: its sender info is a reference */
       sr_ref_t *r = sr_ref(rd32be(p + 4), 1);
-      r->lsr = (rd32be(p + 8) << 16) | (rd32be(p + 12) >> 16);
-      r->seen_ms = now_ms;
-      report_blocks(p + 28, count, next, c, side, now_ms);
-    } else if (pt == 201 && p + 8 <= next) {
-      report_blocks(p + 8, count, next, c, side, now_ms);
+      r->mid[r->next] = (rd32be(p + 8) << 16) | (rd32be(p + 12) >> 16);
+      r->seen_ms[r->next] = now_ms;
+      r->path[r->next] = path;
+      r->next = (r->next + 1) % SR_RING;
     } else if (pt == 202) { /* SDES: chunks of SSRC + items, each chunk ends with a zero and pads to 4 */
       const uint8_t *q = p + 4;
       for (int i = 0; i < count && q + 4 <= next; i++) {
@@ -1007,7 +1058,7 @@ void calls_tick(double now_ms) {
       stream_end(k->streams[i], now_ms);
       g_slots[k->streams[i]].call = -1;
     }
-    for (int i = 0; i < k->nbindings; i++) binding_release(k->bindings[i]);
+    while (k->nbindings > 0) binding_release(k->bindings[k->nbindings - 1]);
     uint32_t i = call_home(k->hash);
     while (g_call_table[i] != c) i = (i + 1) & (CALL_TABLE - 1);
     call_table_delete(i);

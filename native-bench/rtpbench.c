@@ -833,7 +833,7 @@ static void loss_metrics(const hot_t *x, const cold_t *xc, const hot_t *s, const
   double nrl = xc->nrl, nll = xc->nll;
   double nlr = fed > 0 ? nrl - (x->last == 2 ? 1 : 0) : 0;
   double nrr = fed > 0 ? fed - 1 - nrl - nlr - nll : 0;
-  double bnrl = 0, bnll = 0, bnlr = 0, bnrr = 0, bbp = 0, bbl = 0, bnb = 0;
+  double bnrl = 0, bnll = 0, bnlr = 0, bnrr = 0, bbp = 0, bbl = 0;
   if (base_fed > 0) {
     bnrl = c->lb[0];
     bnll = c->lb[1];
@@ -841,7 +841,6 @@ static void loss_metrics(const hot_t *x, const cold_t *xc, const hot_t *s, const
     bnrr = base_fed - 1 - bnrl - bnlr - bnll;
     bbp = c->lb[2];
     bbl = c->lb[3];
-    bnb = c->lb[4];
   }
   double rr = nrr - bnrr, rl = nrl - bnrl, lr = nlr - bnlr, ll = nll - bnll;
   double p = rr + rl > 0 ? rl / (rr + rl) : 0;
@@ -850,7 +849,6 @@ static void loss_metrics(const hot_t *x, const cold_t *xc, const hot_t *s, const
   double bp = xc->burst_pkts - bbp, bl = xc->burst_lost - bbl;
   double gp = fed - xc->burst_pkts - (base_fed - bbp);
   double gl = nrl + nll - xc->burst_lost - (bnrl + bnll - bbl);
-  (void)bnb;
   *burst_density = bp > 0 ? bl / bp : 0;
   *gap_density = gp > 0 ? gl / gp : 0;
 }
