@@ -542,7 +542,6 @@ static sr_ref_t *sr_ref(uint32_t ssrc, int create) {
 
 /* ---------------- streams, scoring and reports ---------------- */
 
-static int g_max_streams;
 static char g_node[64]; /* the probe's node name: the host name */
 /* Per stream slot: the call (-1 none), the report schedule, and what the scoring keeps (qos-state.ts). */
 typedef struct {
@@ -1097,7 +1096,6 @@ static void *zeroed(size_t n, size_t size) {
 }
 
 void calls_init(int max_streams) {
-  g_max_streams = max_streams;
   if (gethostname(g_node, sizeof g_node - 1) != 0) snprintf(g_node, sizeof g_node, "rtpbench");
   g_calls = zeroed(MAX_CALLS, sizeof *g_calls);
   g_call_table = malloc(CALL_TABLE * sizeof *g_call_table);

@@ -29,8 +29,7 @@ typedef struct {
 typedef struct {
   uint32_t key[10]; /* src words 0-3, dst words 4-7, ports (src << 16 | dst), SSRC */
   int pt, clock;
-  double packets, expected, lost, seq_errors, out_of_order, duplicates, bytes, pt_changes, markers, comfort_noise, events;
-  double ws_expected, ws_lost;
+  double packets, expected, lost, seq_errors, out_of_order, duplicates, bytes, pt_changes;
   double mean_delta, min_delta, max_delta, jitter, min_jitter, max_jitter, mean_jitter, skew, max_skew, drift_ppm;
   double first_ms, last_ms; /* capture time, ms since the epoch */
   double burst_r, burst_density, gap_density, burst_duration_ms, gap_duration_ms;

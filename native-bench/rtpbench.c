@@ -736,11 +736,11 @@ static void on_rtp(engine_t *e, const uint32_t *addr, int sport, int dport, cons
 /* ---------------- decode ---------------- */
 
 static uint64_t g_sip, g_udp, g_bad;
+static int g_decode_only; /* --decode-only: stop before the engine (to split the cost) */
+static uint64_t g_sink;   /* --decode-only: the decoded fields, summed (printed, so they are computed) */
 
 /* RTCP: version 2 and a first packet type of 200..207 (SR, RR, SDES, BYE, APP, RTPFB, PSFB, XR). */
 static int is_rtcp(const uint8_t *b, size_t len) { return len >= 8 && (b[0] >> 6) == 2 && b[1] >= 200 && b[1] <= 207; }
-static int g_decode_only; /* --decode-only: stop before the engine (to split the cost) */
-static uint64_t g_sink;   /* --decode-only: the decoded fields, summed (printed, so they are computed) */
 
 static void decode(engine_t *e, const uint8_t *b, size_t caplen, double sec, double nsec) {
   size_t off = 0, end = caplen;
@@ -827,6 +827,15 @@ static void tick_at_packet(double now_ms) {
   calls_tick(g_now_ms);
 }
 
+/* Gilbert model burst ratio 1/(p + q) from transition counts (jitter-buffer.ts gilbertBurstR): 1 without loss,
+ * recovery taken as certain (q = 1) when no transition out of loss was seen. */
+static double gilbert_burst_r(double rr, double rl, double lr, double ll) {
+  if (rl == 0) return 1;
+  double p = rr + rl > 0 ? rl / (rr + rl) : 0;
+  double q = lr + ll > 0 ? lr / (lr + ll) : 1;
+  return 1 / (p + q);
+}
+
 /* loss-model.ts lossMetrics: Gilbert burst ratio and RFC 3611 densities of a resolved loss state (x, xc;
  * `fed` numbers fed) minus the slot's interval baseline (base_fed numbers fed then; 0: none). */
 static void loss_metrics(const hot_t *x, const cold_t *xc, const hot_t *s, const cold_t *c, double fed, double base_fed, double *burst_r, double *burst_density, double *gap_density) {
@@ -842,10 +851,7 @@ static void loss_metrics(const hot_t *x, const cold_t *xc, const hot_t *s, const
     bbp = c->lb[2];
     bbl = c->lb[3];
   }
-  double rr = nrr - bnrr, rl = nrl - bnrl, lr = nlr - bnlr, ll = nll - bnll;
-  double p = rr + rl > 0 ? rl / (rr + rl) : 0;
-  double q = lr + ll > 0 ? lr / (lr + ll) : 1;
-  *burst_r = rl == 0 ? 1 : 1 / (p + q);
+  *burst_r = gilbert_burst_r(nrr - bnrr, nrl - bnrl, nlr - bnlr, nll - bnll);
   double bp = xc->burst_pkts - bbp, bl = xc->burst_lost - bbl;
   double gp = fed - xc->burst_pkts - (base_fed - bbp);
   double gl = nrl + nll - xc->burst_lost - (bnrl + bnll - bbl);
@@ -877,9 +883,7 @@ static void jb_read(int slot, int cumulative, double discards[3], double burst_r
     double rl = jc->tr[3 * b + JB_RL] - k * jc->tr_b[3 * b + JB_RL];
     double lr = jc->tr[3 * b + JB_LR] - k * jc->tr_b[3 * b + JB_LR];
     double ll = jc->tr[3 * b + JB_LL] - k * jc->tr_b[3 * b + JB_LL];
-    double rr = transitions - rl - lr - ll;
-    double p = rr + rl > 0 ? rl / (rr + rl) : 0, q = lr + ll > 0 ? lr / (lr + ll) : 1;
-    burst_r[b] = rl == 0 ? 1 : 1 / (p + q);
+    burst_r[b] = gilbert_burst_r(transitions - rl - lr - ll, rl, lr, ll);
   }
   int32_t n = h->ad_n - k * jc->ad_n_b;
   *adapt_delay_ms = n > 0 ? (h->ad_sum - k * jc->ad_sum_b) / n : 0;
@@ -967,11 +971,6 @@ void stream_summary(int slot, stream_summary_t *u) {
   u->out_of_order = c->oo;
   u->bytes = s->by;
   u->pt_changes = c->pt_changes;
-  u->markers = s->markers;
-  u->comfort_noise = c->cn;
-  u->events = c->tev;
-  u->ws_expected = s->stop_seq + (double)c->ws_cycles * SEQ_MOD - s->first_seq + 1;
-  u->ws_lost = u->ws_expected - s->pk;
   u->mean_delta = s->meand;
   u->min_delta = c->c_mind < s->i_mind ? c->c_mind : s->i_mind;
   u->max_delta = c->c_maxd > s->i_maxd ? c->c_maxd : s->i_maxd;
