@@ -116,8 +116,7 @@ export class StreamContexts {
       this.conversation[slot] = null;
       const list = this.conversationSlots.get(conv);
       if (list !== undefined) {
-        const i = list.indexOf(slot);
-        if (i >= 0) list.splice(i, 1);
+        removeInOrder(list, slot);
         if (list.length === 0) this.conversationSlots.delete(conv);
       }
     }
@@ -131,4 +130,15 @@ export class StreamContexts {
     this.prevSlot[slot] = -1;
     this.attachedSlots--;
   }
+}
+
+/**
+ * Removes `slot` from `list`, the others kept in order (the legs' order is the delay sum's), in place:
+ * splice would make an array of the removed element at every stream's end.
+ */
+function removeInOrder(list: number[], slot: number): void {
+  const i = list.indexOf(slot);
+  if (i < 0) return;
+  for (let k = i; k < list.length - 1; k++) list[k] = list[k + 1];
+  list.pop();
 }
