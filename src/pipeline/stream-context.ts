@@ -1,4 +1,4 @@
-import { PayloadKind, payloadKindOfEncoding } from '../rtp/index.js';
+import { PayloadKind, isRepairEncoding, payloadKindOfEncoding } from '../rtp/index.js';
 import type { MediaBinding } from '../sip/index.js';
 
 const NO_SLOTS: readonly number[] = [];
@@ -12,6 +12,8 @@ export class StreamContexts {
   readonly callId: (string | null)[];
   readonly xcid: (string | null)[];
   readonly codecName: (string | null)[];
+  /** 1 when codecName is a repair format (RTX, FEC): the media-fault checks ask it of every stream each tick. */
+  readonly repair: Uint8Array;
   /** Binding id the stream is attached to, -1 when none (mirrors the engine's callRef column). */
   readonly binding: Int32Array;
   /** RTPAgent DIR: 0 when the stream flows towards the SDP address (matched by destination), 1 when from it. */
@@ -40,6 +42,7 @@ export class StreamContexts {
     this.xcid = new Array<string | null>(maxStreams).fill(null);
     this.codecName = new Array<string | null>(maxStreams).fill(null);
     this.conversation = new Array<string | null>(maxStreams).fill(null);
+    this.repair = new Uint8Array(maxStreams);
     this.binding = new Int32Array(maxStreams).fill(-1);
     this.dir = new Uint8Array(maxStreams);
     this.party = new Uint8Array(maxStreams);
@@ -58,7 +61,7 @@ export class StreamContexts {
     this.attachedSlots++;
     this.callId[slot] = b.callId;
     this.xcid[slot] = b.aLegCallId || b.xcid || b.otherLegCallId || null;
-    this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
+    this.setCodec(slot, b.payloads.get(pt)?.name ?? null);
     this.dir[slot] = byDestination ? 0 : 1;
     this.party[slot] = b.side;
     const conv = b.aLegCallId || b.xcid || b.callId;
@@ -80,7 +83,12 @@ export class StreamContexts {
    */
   updateCodec(slot: number, b: MediaBinding | null, pt: number): void {
     const name = b?.payloads.get(pt)?.name;
-    if (name && (this.codecName[slot] === null || payloadKindOfEncoding(name) === PayloadKind.media)) this.codecName[slot] = name;
+    if (name && (this.codecName[slot] === null || payloadKindOfEncoding(name) === PayloadKind.media)) this.setCodec(slot, name);
+  }
+
+  private setCodec(slot: number, name: string | null): void {
+    this.codecName[slot] = name;
+    this.repair[slot] = isRepairEncoding(name) ? 1 : 0;
   }
 
   /** True when some slot is attached to binding `id`. */
@@ -102,7 +110,7 @@ export class StreamContexts {
     this.detach(slot);
     this.callId[slot] = null;
     this.xcid[slot] = null;
-    this.codecName[slot] = null;
+    this.setCodec(slot, null);
     this.dir[slot] = 0;
     this.party[slot] = 0;
   }

@@ -1,6 +1,7 @@
 /**
  * The slots of a conversation (every leg of a call the probe sees) stay in the order they were attached
  * when one leaves from the middle, the start or the end: the delay estimate walks the legs in that order.
+ * A slot's repair flag (RTX, FEC: no media-fault checks) follows its codec name wherever that is set.
  */
 import { describe, expect, it } from 'vitest';
 import { StreamContexts } from '../../src/pipeline/stream-context.js';
@@ -8,7 +9,8 @@ import type { MediaBinding } from '../../src/sip/index.js';
 
 /** The fields of a binding that attach reads: leg `callId` of the conversation `aLeg` ('' on the A leg). */
 function binding(id: number, callId: string, aLeg: string): MediaBinding {
-  return { id, callId, aLegCallId: aLeg, xcid: '', otherLegCallId: '', side: 0, payloads: new Map([[8, { name: 'PCMA', clockRate: 8000 }]]) } as unknown as MediaBinding;
+  const payloads = new Map([[8, { name: 'PCMA', clockRate: 8000 }], [97, { name: 'rtx', clockRate: 8000 }], [101, { name: 'telephone-event', clockRate: 8000 }], [98, { name: 'FlexFEC-03', clockRate: 8000 }]]);
+  return { id, callId, aLegCallId: aLeg, xcid: '', otherLegCallId: '', side: 0, payloads } as unknown as MediaBinding;
 }
 
 describe('StreamContexts conversations', () => {
@@ -30,5 +32,24 @@ describe('StreamContexts conversations', () => {
     ctx.clear(9);
     expect(ctx.slotsOfConversation('a')).toEqual([]);
     expect(ctx.attachedSlots).toBe(0);
+  });
+
+  it('keep the repair flag of each slot with its codec name', () => {
+    const ctx = new StreamContexts(8);
+    const a = binding(1, 'a', '');
+    ctx.attach(1, a, true, 8);
+    ctx.attach(2, a, true, 97);
+    ctx.attach(3, a, true, 42); // a payload type the SDP does not map: no codec name
+    expect([ctx.codecName[1], ctx.repair[1]]).toEqual(['PCMA', 0]);
+    expect([ctx.codecName[2], ctx.repair[2]]).toEqual(['rtx', 1]);
+    expect([ctx.codecName[3], ctx.repair[3]]).toEqual([null, 0]);
+    ctx.updateCodec(3, a, 98);
+    expect([ctx.codecName[3], ctx.repair[3]]).toEqual(['FlexFEC-03', 1]);
+    ctx.updateCodec(3, a, 101); // an event rides on the stream: its codec stays
+    expect([ctx.codecName[3], ctx.repair[3]]).toEqual(['FlexFEC-03', 1]);
+    ctx.updateCodec(3, a, 8);
+    expect([ctx.codecName[3], ctx.repair[3]]).toEqual(['PCMA', 0]);
+    ctx.clear(2);
+    expect([ctx.codecName[2], ctx.repair[2]]).toEqual([null, 0]);
   });
 });
