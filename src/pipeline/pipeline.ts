@@ -1075,10 +1075,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   private legRoundTrips(slot: number): LegRoundTrips | undefined {
     const conv = this.ctx.conversation[slot];
     if (conv === null) return undefined;
-    const slots = this.ctx.slotsOfConversation(conv);
     const legs = this.legIds;
     let n = 0;
-    for (const s of slots) {
+    for (let s = this.ctx.firstSlotOf(conv); s >= 0; s = this.ctx.nextInConversation(s)) {
       const callId = this.ctx.callId[s];
       if (callId === null) continue;
       let leg = 0;

@@ -34,6 +34,45 @@ describe('StreamContexts conversations', () => {
     expect(ctx.attachedSlots).toBe(0);
   });
 
+  it('match a list kept in attach order over random attaches, moves and clears', () => {
+    const slots = 64;
+    const ctx = new StreamContexts(slots);
+    // Bindings of four conversations: two legs each (the B leg names the A leg's Call-ID).
+    const bindings = [0, 1, 2, 3].flatMap((c) => [binding(2 * c, `c${c}`, ''), binding(2 * c + 1, `c${c}-b`, `c${c}`)]);
+    const model = new Map<string, number[]>();
+    const where = new Map<number, string>();
+    const leave = (slot: number) => {
+      const conv = where.get(slot);
+      if (conv === undefined) return;
+      where.delete(slot);
+      const list = model.get(conv)!;
+      list.splice(list.indexOf(slot), 1);
+    };
+    let x = 0x2545f491;
+    const next = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    for (let op = 0; op < 20000; op++) {
+      const slot = next(slots);
+      if (next(3) === 0) {
+        ctx.clear(slot);
+        leave(slot);
+      } else {
+        const b = bindings[next(bindings.length)];
+        ctx.attach(slot, b, true, 8); // a slot already attached moves: it leaves its list first
+        leave(slot);
+        const conv = b.aLegCallId || b.callId;
+        where.set(slot, conv);
+        model.set(conv, [...(model.get(conv) ?? []), slot]);
+      }
+      if (op % 97 === 0 || op > 19900) for (const c of [0, 1, 2, 3]) expect(ctx.slotsOfConversation(`c${c}`)).toEqual(model.get(`c${c}`) ?? []);
+    }
+    expect(ctx.attachedSlots).toBe(where.size);
+  });
+
   it('keep the repair flag of each slot with its codec name', () => {
     const ctx = new StreamContexts(8);
     const a = binding(1, 'a', '');
