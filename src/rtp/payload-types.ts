@@ -48,9 +48,9 @@ export function staticPayloadKind(pt: number): PayloadKind {
  */
 export function isRepairEncoding(name: string | null | undefined): boolean {
   if (name == null) return false;
-  // Compared in place, not through toLowerCase(): every report interval and media-fault check asks this of
-  // its stream's codec name, and lower-casing "PCMA" makes a new string each time. Folding ASCII letters
-  // answers as toLowerCase() would: no other character lower-cases to a letter of these names alone.
+  // Compared in place, not through toLowerCase(): every report interval asks this of its stream's codec
+  // name, and lower-casing "PCMA" makes a new string each time. Folding ASCII letters answers as
+  // toLowerCase() would: no other character lower-cases to a letter of these names alone.
   return startsFolded(name, 'rtx', true) || startsFolded(name, 'ulpfec', true) || startsFolded(name, 'parityfec', true) ||
     startsFolded(name, 'flexfec', true) || startsFolded(name, 'flexfec-', false);
 }
