@@ -25,7 +25,7 @@ import type { WorkerStats } from './pipeline/workers/messages.js';
 import type { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { HtmlReportOutput, LiveCallPageOutput } from './outbound/index.js';
-import { RuleError, compileRule } from './report/index.js';
+import { RuleError, compileRule, type QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
 
 /**
@@ -92,7 +92,9 @@ function inputsName(files: string[]): string {
 export async function runReplay(files: string[], config: ProbeConfig, opts: ReplayOptions, log: Logger): Promise<number> {
   const filter = config.capture.filter ? new PacketFilter(config.capture.filter) : undefined;
   const table = new StreamTable(opts.select);
-  const outputs = openOutputs(config, { onFinalReport: (r) => table.add(r), log, source: inputsName(files) });
+  // Without a table (--table none) nothing here reads the final reports: unless an output takes them, they are not built.
+  const onFinalReport = opts.tableFormat === 'none' ? undefined : (r: QosReport) => table.add(r);
+  const outputs = openOutputs(config, { onFinalReport, log, source: inputsName(files) });
   const rt = opsRuntime();
   // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
   const liveRun = rt?.metrics ? await liveRunModules() : undefined;

@@ -11,7 +11,7 @@ import { openCaptureFile, readCaptureBuffer, type PacketBatch } from '../../dist
 import { CaptureCursor } from '../../dist/capture/file/index.js';
 import { defaultConfig, type ProbeConfig } from '../../dist/ops/config.js';
 import { writeScenarioPcap } from '../../dist/gen/scenario.js';
-import { openOutputs, Pipeline } from '../../dist/pipeline/index.js';
+import { openOutputs, Pipeline, StreamTable } from '../../dist/pipeline/index.js';
 import { type RtpEngine, createStreamSnapshot } from '../../dist/rtp/index.js';
 
 /** The CLI's defaults with no report destination (as `rtpprobe replay FILE --no-hep`). */
@@ -33,9 +33,14 @@ export function writeBenchScenario(file: string, calls: number, callDurationS: n
   });
 }
 
-/** A pipeline wired as the CLI wires it (its report sink from openOutputs). */
+/**
+ * A pipeline wired as `rtpprobe replay FILE --no-hep` wires it: its report sink from openOutputs, the
+ * closing stream table taking each final report (so the final reports are built, as the C reference
+ * builds its own).
+ */
 export function benchPipeline(config: ProbeConfig): Pipeline {
-  return new Pipeline(config, openOutputs(config).sink);
+  const table = new StreamTable();
+  return new Pipeline(config, openOutputs(config, { onFinalReport: (r) => table.add(r) }).sink);
 }
 
 /** Replay path over a capture in memory: one window, the whole capture. Returns packets processed. */

@@ -56,6 +56,11 @@ export class FiringAlerts {
     }
   }
 
+  /** Streams with rules firing. */
+  get size(): number {
+    return this.streams.size;
+  }
+
   values(): IterableIterator<FiringStream> {
     return this.streams.values();
   }

@@ -106,6 +106,14 @@ export class OutboundSink {
     return this.anyInterval;
   }
 
+  /**
+   * False when nothing would take a stream's end reports: no output of QoS reports or alerts, no report
+   * hook, and no alert firing whose stream the FINAL would end here (firing.follow).
+   */
+  wantsStreamEndReports(): boolean {
+    return this.anyInterval || this.hooks.onFinalReport !== undefined || this.firing.size > 0;
+  }
+
   countUnbuilt(reports: number): void {
     this.counts.qosReports += reports;
   }

@@ -1,6 +1,5 @@
 import { carriesAudio, formatIpWords } from '../sip/index.js';
 import type { CallTracker, MediaBinding } from '../sip/index.js';
-import { isRepairEncoding } from '../rtp/index.js';
 import type { RtpEngine, StreamSnapshot } from '../rtp/index.js';
 import type { QosReporter, ReportOut, StreamReportInput } from '../report/index.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults, PauseEnd, SILENCE_RULE, buildNoMediaReport, mediaDirection, round3 } from '../report/index.js';
@@ -180,10 +179,6 @@ export class MediaFaultMonitor implements CallFaultEvents {
     return false;
   }
 
-  private repair(slot: number): boolean {
-    return isRepairEncoding(this.p.ctx.codecName[slot]);
-  }
-
   private bindingOf(slot: number): MediaBinding | null {
     const id = this.p.ctx.binding[slot];
     return id >= 0 ? this.p.calls.binding(id) : null;
@@ -194,8 +189,9 @@ export class MediaFaultMonitor implements CallFaultEvents {
    * else null: the call faults watch audio.
    */
   private audioBindingOf(slot: number): MediaBinding | null {
+    if (this.p.ctx.repair[slot] === 1) return null;
     const b = this.bindingOf(slot);
-    return b !== null && carriesAudio(b, this.p.engine.payloadType(slot)) && !this.repair(slot) ? b : null;
+    return b !== null && carriesAudio(b, this.p.engine.payloadType(slot)) ? b : null;
   }
 
   private snapshot(slot: number): StreamSnapshot {

@@ -821,12 +821,23 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   private onStreamEnd(slot: number, reason: number): void {
     this.engine.snapshot(slot, this.snap);
-    const kind = reason === EndReason.sipBye ? this.sipEndKind : 'FINAL';
-    const outs = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind, this.nowMs);
-    for (const out of outs) this.emit(out);
+    // Nothing takes the end's reports (replay without outputs or table): the last interval is scored, the
+    // reports (a hundred fields each) are counted, not built.
+    const reports = this.sink.wantsStreamEndReports ? this.sink.wantsStreamEndReports() : true;
+    let finalMos = 0;
+    if (reports) {
+      const kind = reason === EndReason.sipBye ? this.sipEndKind : 'FINAL';
+      const outs = this.reporter.onStreamEnd(this.snap, this.reportInput(slot), kind, this.nowMs);
+      for (const out of outs) this.emit(out);
+      if (outs.length > 0) finalMos = Number(outs[outs.length - 1].report.MOS);
+    } else {
+      const n = this.reporter.onStreamEndUnbuilt(this.snap, this.reportInput(slot), this.nowMs);
+      this.sink.countUnbuilt!(n);
+      if (n > 0) finalMos = this.reporter.finalMos(slot);
+    }
     this.counts.streamsEnded++;
     this.unindexUnattached(slot);
-    this.events.streamEnded?.(reason, outs.length > 0 ? Number(outs[outs.length - 1].report.MOS) : 0);
+    this.events.streamEnded?.(reason, finalMos);
     if (this.unsignalled !== null && this.unsignalled.size > 0) {
       const e = this.engine;
       const k = senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot));
@@ -1064,10 +1075,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   private legRoundTrips(slot: number): LegRoundTrips | undefined {
     const conv = this.ctx.conversation[slot];
     if (conv === null) return undefined;
-    const slots = this.ctx.slotsOfConversation(conv);
     const legs = this.legIds;
     let n = 0;
-    for (const s of slots) {
+    for (let s = this.ctx.firstSlotOf(conv); s >= 0; s = this.ctx.nextInConversation(s)) {
       const callId = this.ctx.callId[s];
       if (callId === null) continue;
       let leg = 0;

@@ -18,5 +18,11 @@ export interface ReportTarget {
    * countUnbuilt(). Absent = true.
    */
   wantsIntervalReports?(): boolean;
+  /**
+   * False when qos() would only count the reports a stream's end makes (its FINAL or HANGUP, the CLEARED of
+   * what still fires): the pipeline then scores the stream's last interval without building them and gives
+   * their number to countUnbuilt(). Absent = true.
+   */
+  wantsStreamEndReports?(): boolean;
   countUnbuilt?(reports: number): void;
 }

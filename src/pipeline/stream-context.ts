@@ -1,7 +1,5 @@
-import { PayloadKind, payloadKindOfEncoding } from '../rtp/index.js';
+import { PayloadKind, isRepairEncoding, payloadKindOfEncoding } from '../rtp/index.js';
 import type { MediaBinding } from '../sip/index.js';
-
-const NO_SLOTS: readonly number[] = [];
 
 /**
  * What the pipeline remembers about each RTP stream slot beyond the engine's numbers: the SIP leg it
@@ -12,6 +10,8 @@ export class StreamContexts {
   readonly callId: (string | null)[];
   readonly xcid: (string | null)[];
   readonly codecName: (string | null)[];
+  /** 1 when codecName is a repair format (RTX, FEC): the media-fault checks ask it of every stream each tick. */
+  readonly repair: Uint8Array;
   /** Binding id the stream is attached to, -1 when none (mirrors the engine's callRef column). */
   readonly binding: Int32Array;
   /** RTPAgent DIR: 0 when the stream flows towards the SDP address (matched by destination), 1 when from it. */
@@ -30,21 +30,29 @@ export class StreamContexts {
   /**
    * The conversation of each attached slot: the A-leg Call-ID of its call (its own Call-ID on an A leg
    * or a call without B2BUA), null when not attached; and the slots of each conversation, every leg of
-   * the call the probe sees (the delay estimate sums them).
+   * the call the probe sees (the delay estimate sums them), in the order they were attached: a list from
+   * `firstOfConversation` through `convNext` (no array per call), its last slot in `convLast` at its first.
    */
   readonly conversation: (string | null)[];
-  private readonly conversationSlots = new Map<string, number[]>();
+  private readonly firstOfConversation = new Map<string, number>();
+  private readonly convNext: Int32Array;
+  private readonly convPrev: Int32Array;
+  private readonly convLast: Int32Array;
 
   constructor(maxStreams: number) {
     this.callId = new Array<string | null>(maxStreams).fill(null);
     this.xcid = new Array<string | null>(maxStreams).fill(null);
     this.codecName = new Array<string | null>(maxStreams).fill(null);
     this.conversation = new Array<string | null>(maxStreams).fill(null);
+    this.repair = new Uint8Array(maxStreams);
     this.binding = new Int32Array(maxStreams).fill(-1);
     this.dir = new Uint8Array(maxStreams);
     this.party = new Uint8Array(maxStreams);
     this.nextSlot = new Int32Array(maxStreams).fill(-1);
     this.prevSlot = new Int32Array(maxStreams).fill(-1);
+    this.convNext = new Int32Array(maxStreams).fill(-1);
+    this.convPrev = new Int32Array(maxStreams).fill(-1);
+    this.convLast = new Int32Array(maxStreams).fill(-1);
   }
 
   attach(slot: number, b: MediaBinding, byDestination: boolean, pt: number): void {
@@ -58,19 +66,65 @@ export class StreamContexts {
     this.attachedSlots++;
     this.callId[slot] = b.callId;
     this.xcid[slot] = b.aLegCallId || b.xcid || b.otherLegCallId || null;
-    this.codecName[slot] = b.payloads.get(pt)?.name ?? null;
+    this.setCodec(slot, b.payloads.get(pt)?.name ?? null);
     this.dir[slot] = byDestination ? 0 : 1;
     this.party[slot] = b.side;
     const conv = b.aLegCallId || b.xcid || b.callId;
     this.conversation[slot] = conv;
-    const list = this.conversationSlots.get(conv);
-    if (list === undefined) this.conversationSlots.set(conv, [slot]);
-    else list.push(slot);
+    this.joinConversation(conv, slot);
   }
 
-  /** The attached slots of a conversation (see `conversation`); empty when none. */
-  slotsOfConversation(conv: string): readonly number[] {
-    return this.conversationSlots.get(conv) ?? NO_SLOTS;
+  /** The first attached slot of a conversation (see `conversation`), -1 when none. */
+  firstSlotOf(conv: string): number {
+    return this.firstOfConversation.get(conv) ?? -1;
+  }
+
+  /** The slot attached after `slot` to its conversation, -1 after the last. */
+  nextInConversation(slot: number): number {
+    return this.convNext[slot];
+  }
+
+  /** The attached slots of a conversation in order, as an array (the report path walks firstSlotOf / nextInConversation). */
+  slotsOfConversation(conv: string): number[] {
+    const out: number[] = [];
+    for (let s = this.firstSlotOf(conv); s >= 0; s = this.convNext[s]) out.push(s);
+    return out;
+  }
+
+  private joinConversation(conv: string, slot: number): void {
+    const first = this.firstOfConversation.get(conv);
+    this.convNext[slot] = -1;
+    if (first === undefined) {
+      this.firstOfConversation.set(conv, slot);
+      this.convPrev[slot] = -1;
+      this.convLast[slot] = slot;
+      return;
+    }
+    const last = this.convLast[first];
+    this.convNext[last] = slot;
+    this.convPrev[slot] = last;
+    this.convLast[first] = slot;
+  }
+
+  private leaveConversation(conv: string, slot: number): void {
+    const first = this.firstOfConversation.get(conv);
+    if (first === undefined) return;
+    const prev = this.convPrev[slot];
+    const next = this.convNext[slot];
+    if (slot === first) {
+      if (next < 0) this.firstOfConversation.delete(conv);
+      else {
+        this.firstOfConversation.set(conv, next);
+        this.convLast[next] = this.convLast[slot];
+      }
+    } else {
+      this.convNext[prev] = next;
+      if (next >= 0) this.convPrev[next] = prev;
+      else this.convLast[first] = prev;
+    }
+    this.convNext[slot] = -1;
+    this.convPrev[slot] = -1;
+    this.convLast[slot] = -1;
   }
 
   /**
@@ -80,7 +134,12 @@ export class StreamContexts {
    */
   updateCodec(slot: number, b: MediaBinding | null, pt: number): void {
     const name = b?.payloads.get(pt)?.name;
-    if (name && (this.codecName[slot] === null || payloadKindOfEncoding(name) === PayloadKind.media)) this.codecName[slot] = name;
+    if (name && (this.codecName[slot] === null || payloadKindOfEncoding(name) === PayloadKind.media)) this.setCodec(slot, name);
+  }
+
+  private setCodec(slot: number, name: string | null): void {
+    this.codecName[slot] = name;
+    this.repair[slot] = isRepairEncoding(name) ? 1 : 0;
   }
 
   /** True when some slot is attached to binding `id`. */
@@ -102,7 +161,7 @@ export class StreamContexts {
     this.detach(slot);
     this.callId[slot] = null;
     this.xcid[slot] = null;
-    this.codecName[slot] = null;
+    this.setCodec(slot, null);
     this.dir[slot] = 0;
     this.party[slot] = 0;
   }
@@ -114,12 +173,7 @@ export class StreamContexts {
     const conv = this.conversation[slot];
     if (conv !== null) {
       this.conversation[slot] = null;
-      const list = this.conversationSlots.get(conv);
-      if (list !== undefined) {
-        const i = list.indexOf(slot);
-        if (i >= 0) list.splice(i, 1);
-        if (list.length === 0) this.conversationSlots.delete(conv);
-      }
+      this.leaveConversation(conv, slot);
     }
     const next = this.nextSlot[slot];
     const prev = this.prevSlot[slot];

@@ -25,6 +25,11 @@ export interface CorrelationDecision {
   log: boolean;
 }
 
+/** True when a stream's reports go anywhere (sent or logged) under `policy`: decideCorrelation's `log`. */
+export function reportsKept(callId: string | null | undefined, policy: UnknownCallIdPolicy): boolean {
+  return !!callId || policy !== 'drop';
+}
+
 export function decideCorrelation(callId: string | null | undefined, policy: UnknownCallIdPolicy, s: Pick<StreamSnapshot, 'srcIp' | 'srcPort' | 'dstIp' | 'dstPort' | 'ssrc'>): CorrelationDecision {
   if (callId) return { correlationId: callId, synthetic: false, send: true, log: true };
   const id = syntheticCallId(s);

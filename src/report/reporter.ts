@@ -3,10 +3,10 @@ import { isRepairEncoding } from '../rtp/index.js';
 import { CodecTable } from '../qos/codecs.js';
 import { DEFAULT_DELAY_ASSUMPTIONS, emptyDelayEstimate, estimateOneWayDelay, estimatePathDelay, withBufferDelay } from '../qos/delay.js';
 import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/delay.js';
-import { buildQosReport } from './build.js';
+import { buildQosReport, round3 } from './build.js';
 import type { QosReport, ReportContext, ReportOptions } from './build.js';
 import { CALL_FAULT_ONE_WAY } from './call-faults.js';
-import { decideCorrelation } from './correlation.js';
+import { decideCorrelation, reportsKept } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
 import { StreamQosState } from './qos-state.js';
@@ -216,8 +216,7 @@ export class QosReporter {
     this.score(snap, input);
     this.dropsAtInterval[snap.slot] = input.captureDrops ?? 0;
     let changed = this.evaluateRules(snap, input, nowMs) | this.scheduler.lastCleared;
-    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
-    if (!decision.send && !decision.log) {
+    if (!reportsKept(input.callId, this.unknownCallId)) {
       this.dropped++;
       return 0;
     }
@@ -243,18 +242,43 @@ export class QosReporter {
    * the stream runs), then the FINAL/HANGUP report; nothing when the unknown-Call-ID policy withholds them.
    */
   onStreamEnd(snap: StreamSnapshot, input: StreamReportInput, kind: 'FINAL' | 'HANGUP', nowMs: number): ReportOut[] {
+    const out: ReportOut[] = [];
+    this.streamEnded(snap, input, kind, nowMs, out);
+    return out;
+  }
+
+  /**
+   * onStreamEnd for a caller that would discard the reports (nothing takes them): the same scoring,
+   * schedule and drop count, no report built. Returns how many onStreamEnd would have returned.
+   */
+  onStreamEndUnbuilt(snap: StreamSnapshot, input: StreamReportInput, nowMs: number): number {
+    return this.streamEnded(snap, input, 'FINAL', nowMs, null);
+  }
+
+  /** The MOS of the slot's FINAL/HANGUP report (build.ts: the mean over its intervals, 0 when none was scored). */
+  finalMos(slot: number): number {
+    return round3(this.qos.count[slot] === 0 ? 0 : this.qos.meanMos(slot));
+  }
+
+  /** onStreamEnd's work: its reports into `out` (null: counted, not built); returns how many. */
+  private streamEnded(snap: StreamSnapshot, input: StreamReportInput, kind: 'FINAL' | 'HANGUP', nowMs: number, out: ReportOut[] | null): number {
     const ctx = this.score(snap, input);
     const slot = snap.slot;
     const sched = this.scheduler;
     const firing = sched.firingMask(slot);
     const intervalS = sched.intervalS(slot);
     sched.stop(slot);
-    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
-    if (!decision.send && !decision.log) {
+    if (!reportsKept(input.callId, this.unknownCallId)) {
       this.dropped++;
-      return [];
+      return 0;
     }
-    const out: ReportOut[] = [];
+    if (out === null) {
+      // The reports the code below builds: a CLEARED per rule and fault firing, the FINAL/HANGUP.
+      let n = 1 + this.silences.alerted[slot] + this.oneWay[slot];
+      for (let i = 0; firing !== 0 && i < sched.rules.length; i++) if (firing & (1 << i)) n++;
+      return n;
+    }
+    const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     // A period without a packet (a stream that timed out) runs from its latest packet to its end.
     const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: snap.interval.packets === 0 ? nowMs : undefined };
     const cleared = (rule: string) => {
@@ -269,6 +293,6 @@ export class QosReporter {
     }
     if (this.oneWay[slot] === 1) cleared(CALL_FAULT_ONE_WAY);
     out.push({ report: buildQosReport(snap, ctx, kind, this.qos), send: decision.send, log: decision.log });
-    return out;
+    return out.length;
   }
 }

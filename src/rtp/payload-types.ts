@@ -48,8 +48,22 @@ export function staticPayloadKind(pt: number): PayloadKind {
  */
 export function isRepairEncoding(name: string | null | undefined): boolean {
   if (name == null) return false;
-  const n = name.toLowerCase();
-  return n === 'rtx' || n === 'ulpfec' || n === 'parityfec' || n === 'flexfec' || n.startsWith('flexfec-');
+  // Compared in place, not through toLowerCase(): every report interval asks this of its stream's codec
+  // name, and lower-casing "PCMA" makes a new string each time. Folding ASCII letters answers as
+  // toLowerCase() would: no other character lower-cases to a letter of these names alone.
+  return startsFolded(name, 'rtx', true) || startsFolded(name, 'ulpfec', true) || startsFolded(name, 'parityfec', true) ||
+    startsFolded(name, 'flexfec', true) || startsFolded(name, 'flexfec-', false);
+}
+
+/** `name` with ASCII letters lower-cased starts with `lower` (is exactly it when `whole`). */
+function startsFolded(name: string, lower: string, whole: boolean): boolean {
+  const n = lower.length;
+  if (whole ? name.length !== n : name.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Encoding names (SDP a=rtpmap) mapped to kinds; used by integrators implementing resolvePayloadKind. */

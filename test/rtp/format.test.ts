@@ -41,14 +41,14 @@ describe('cached address texts', () => {
 
   it('give the formatter\'s text for MAC addresses, also signed words (top bit set) and addresses alike but for their first bytes', () => {
     const next = words(12345);
-    const buf = new Uint8Array(6 * 4000);
+    const buf = new Uint8Array(6 * 24000);
     for (let i = 0; i < buf.length; i += 4) new DataView(buf.buffer).setUint32(i, next());
-    // 2,000 addresses that differ in their first two bytes only: more than the cache has entries.
-    for (let k = 2000; k < 4000; k++) buf.set([k >> 8, k & 0xff, 0xfe, 0x80, 0x00, 0x01], 6 * k);
+    // 22,000 addresses that differ in their first two bytes only: more than the cache has entries.
+    for (let k = 2000; k < 24000; k++) buf.set([k >> 8, k & 0xff, 0xfe, 0x80, 0x00, 0x01], 6 * k);
     buf.set([0xff, 0xfe, 0x80, 0x00, 0x00, 0x01], 0);
     for (const round of [0, 1]) {
-      for (let k = 0; k < 4000; k++) {
-        const off = 6 * (round === 0 ? k : 3999 - k);
+      for (let k = 0; k < 24000; k++) {
+        const off = 6 * (round === 0 ? k : 23999 - k);
         expect(formatMac(buf, off)).toBe(macToString(buf, off));
       }
     }
