@@ -309,7 +309,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     interface: c.interface,
     open,
     onBatch: (batch) => {
-      pipeline.captureDrops = loop.drops(); // the drops before these packets are in the reports they end
+      pipeline.noteCaptureDrops(loop.drops(), Date.now()); // the drops before these packets are in the reports they end
       pipeline.processBatch(batch);
     },
     onState: (state) => rt?.metrics?.setCaptureState(state),
@@ -324,7 +324,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const merged = mergedFrameWatch(log, c.interface, m.interfaceMtu, () => loop.totals());
   const snapCut = snapCutWatch(log, config, () => pipeline.calls.stats.snapCut);
   const timer = setInterval(() => {
-    pipeline.captureDrops = drops();
+    pipeline.noteCaptureDrops(drops(), Date.now());
     merged();
     pipeline.wallTick(Date.now());
     snapCut();

@@ -4,6 +4,7 @@
  * Everything per packet is numbers and preallocated state; objects are made only for rare events
  * (new stream, SIP message, RTCP packet, report).
  */
+import { CaptureDropLog } from '../report/capture-drop-log.js';
 import type { PacketBatch } from '../capture/index.js';
 import type { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.js';
@@ -141,8 +142,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   readonly counts = { packets: 0, sip: 0, rtcp: 0, otherUdp: 0, streamsEnded: 0, sipDeferred: 0, sipBacklogDropped: 0, rtpHeldBehindSip: 0, rtpMadeRoom: 0, rtpHeldDropped: 0 };
   /** Latest capture time seen, ms since the epoch. */
   nowMs = 0;
-  /** Kernel + interface drops of the source so far (reported so they are not read as network loss). */
-  captureDrops = 0;
+  /** Kernel + interface drops of the source, read in capture time (reported so they are not read as network loss). */
+  readonly captureDropLog = new CaptureDropLog();
   /** Host clock steps detected, and their sum subtracted from capture time since (see clockJump). */
   clockSteps = 0;
   clockOffsetMs = 0;
@@ -225,7 +226,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.heuristic = r.heuristic.enabled;
     this.sipPorts = new SipPortSet(config.sip.ports);
     this.nodeName = nodeNameOf(config);
-    this.input = { callId: null, xcid: null, codecName: null, nodeName: this.nodeName, dir: 0, party: 0, hostTimestamps: false, rttMs: null, legRtts: undefined, captureDrops: 0 };
+    this.input = { callId: null, xcid: null, codecName: null, nodeName: this.nodeName, dir: 0, party: 0, hostTimestamps: false, rttMs: null, legRtts: undefined, captureDrops: 0, captureDropLog: this.captureDropLog };
     this.ctx = new StreamContexts(r.maxStreams);
     this.unattachedPorts = new Int32Array(2 * r.maxStreams).fill(-1);
     this.recentStarts = new RecentStarts(r.maxStreams);
@@ -282,6 +283,19 @@ export class Pipeline<C extends CallView = CallTracker> {
       mediaFaultLimits(config.reports.faults),
       this.calls instanceof CallTracker ? this.calls : null,
     );
+  }
+
+  /** Kernel + interface drops of the source since start. */
+  get captureDrops(): number {
+    return this.captureDropLog.total;
+  }
+
+  /**
+   * A reading of the capture's drops since start, taken at wall time `wallMs`. It is stamped in capture
+   * time; with host timestamps (cap stamps a packet when it is read) at the latest packet's time.
+   */
+  noteCaptureDrops(total: number, wallMs: number): void {
+    this.captureDropLog.note(total, this.hostTimestamps ? this.nowMs : wallMs - this.clockOffsetMs);
   }
 
   /** Marks every stream of this source as host-timestamped (cap backend). */
@@ -790,7 +804,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     else this.indexUnattached(slot);
     this.recentStarts.add(slot, this.pktMs);
     if (id < 0 && this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
-    this.reporter.streamStarted(slot, e.nowMs, this.captureDrops);
+    this.reporter.streamStarted(slot, e.nowMs, this.captureDropLog.seenBy(this.pktMs));
     this.events.streamStarted?.();
   }
 
@@ -1110,7 +1124,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     input.hostTimestamps = this.hostTimestamps;
     input.rttMs = Number.isFinite(rtt) ? rtt : null;
     input.legRtts = this.legRoundTrips(slot);
-    input.captureDrops = this.captureDrops;
+    input.captureDrops = this.captureDropLog.total;
     return input;
   }
 

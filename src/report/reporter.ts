@@ -1,3 +1,4 @@
+import type { CaptureDropLog } from './capture-drop-log.js';
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { isRepairEncoding } from '../rtp/index.js';
 import { CodecTable } from '../qos/codecs.js';
@@ -37,6 +38,11 @@ export type StreamReportInput = Omit<ReportContext, 'oneWayDelayMs' | 'delaySour
    * one leg whose only known path is rttMs.
    */
   legRtts?: LegRoundTrips;
+  /**
+   * The capture's drop readings in capture time: a period counts the drops its stream's packets came after
+   * (capture-drop-log.ts). Absent: those of `captureDrops` read since the previous report.
+   */
+  captureDropLog?: CaptureDropLog;
 };
 
 export interface ReportOut {
@@ -75,9 +81,11 @@ export class QosReporter {
     callId: null, xcid: null, codecName: null, nodeName: '', dir: 0, party: 0, hostTimestamps: false, oneWayDelayMs: 0, delaySource: 'nominal',
     delay: this.delayScratch, captureDrops: 0, intervalCaptureDrops: 0, streamCaptureDrops: 0, reverseStreamSeen: undefined, silences: 0, silenceMs: 0, maxSilenceMs: 0, currentSilenceMs: 0,
   };
-  /** The capture's drops since start when the slot's stream started, and at its latest interval report. */
+  /** The capture's drops its stream's packets came after: at the slot's stream start, and at its latest interval report. */
   private readonly dropsAtStart: Float64Array;
   private readonly dropsAtInterval: Float64Array;
+  /** The drops the report being made counts up to (its stream's latest packet came after them). */
+  private dropsSeen = 0;
   /** Reports withheld by the 'drop' policy. */
   dropped = 0;
 
@@ -98,7 +106,7 @@ export class QosReporter {
     return this.ctx.intervalCaptureDrops ?? 0;
   }
 
-  /** `captureDrops`: the capture's drops since start (PERIOD_CAPTURE_DROPS counts from there). */
+  /** `captureDrops`: the capture's drops the stream's first packet came after (PERIOD_CAPTURE_DROPS counts from there). */
   streamStarted(slot: number, nowMs: number, captureDrops = 0): void {
     this.dropsAtStart[slot] = captureDrops;
     this.dropsAtInterval[slot] = captureDrops;
@@ -146,7 +154,8 @@ export class QosReporter {
     ctx.delaySource = d.source;
     ctx.delay = d;
     ctx.captureDrops = input.captureDrops;
-    const drops = input.captureDrops ?? 0;
+    const drops = input.captureDropLog !== undefined ? input.captureDropLog.seenBy(snap.lastSeenMs) : (input.captureDrops ?? 0);
+    this.dropsSeen = drops;
     ctx.intervalCaptureDrops = drops - this.dropsAtInterval[slot]!;
     ctx.streamCaptureDrops = drops - this.dropsAtStart[slot]!;
     ctx.reverseStreamSeen = this.oneWay[slot] === 1 ? false : input.reverseStreamSeen;
@@ -186,7 +195,7 @@ export class QosReporter {
       return [];
     }
     const ctx = this.score(snap, input);
-    this.dropsAtInterval[snap.slot] = input.captureDrops ?? 0; // the next interval's drops count from here
+    this.dropsAtInterval[snap.slot] = this.dropsSeen; // the next interval's drops count from here
     const started = this.evaluateRules(snap, input, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     if (!decision.send && !decision.log) {
@@ -214,7 +223,7 @@ export class QosReporter {
       return 0;
     }
     this.score(snap, input);
-    this.dropsAtInterval[snap.slot] = input.captureDrops ?? 0;
+    this.dropsAtInterval[snap.slot] = this.dropsSeen;
     let changed = this.evaluateRules(snap, input, nowMs) | this.scheduler.lastCleared;
     if (!reportsKept(input.callId, this.unknownCallId)) {
       this.dropped++;

@@ -272,7 +272,7 @@ loop = new CaptureLoop(source, {
   },
   onBatch: (batch) => {
     drainControl();
-    pipeline.captureDrops = loop!.drops(); // the drops before these packets are in the reports they end
+    pipeline.noteCaptureDrops(loop!.drops(), Date.now()); // the drops before these packets are in the reports they end
     if (groupStart.done) pipeline.processBatch(batch);
     else measureFromGroupStart(batch);
     const last = batch.count - 1;
@@ -292,7 +292,7 @@ sendStats(); // the main thread shows this worker up from now, not a second late
 const timer = setInterval(() => {
   drainControl();
   const s = loop!.totals();
-  pipeline.captureDrops = s.droppedKernel + s.droppedInterface;
+  pipeline.noteCaptureDrops(s.droppedKernel + s.droppedInterface, Date.now());
   pipeline.wallTick(Date.now());
   flush();
   sendStats();
