@@ -876,9 +876,9 @@ export class RtpEngine {
    * functions (newPayloadType, otherKindPacket, unknownClockPacket).
    *
    * The timing update is written out here rather than called: it is about 900 bytes of bytecode, over
-   * V8's 460-byte limit for inlining, and as a function of its own it made every packet pay a call
-   * (arguments tagged and checked, the typed arrays' bases reloaded) and kept its loads of the record's
-   * later lines away from this function's (measured: native-bench/README.md). Under V8's default limits
+   * V8's 460-byte limit for inlining, and as a function of its own it costs every packet a call
+   * (arguments tagged and checked, the typed arrays' bases reloaded) and keeps its loads of the record's
+   * later lines apart from this function's (measured: native-bench/README.md). Under V8's default limits
    * (460 bytes per function, 920 in all per compiled function) the common packet so costs two compiled
    * functions: onRtp, which inlines the stream lookup and packetSequence, and this one, which inlines the
    * jitter buffers' packet(), nextInSpurt() and played().

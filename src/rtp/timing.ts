@@ -6,7 +6,7 @@
  *  - RFC 3550 A.8 interarrival jitter in timestamp units with the exact clock;
  *  - the sender's clock drift: a least-squares fit of nominal time (RTP timestamp) over arrival time.
  * The per-packet update of these fields is written out in the engine's nextPacket (engine.ts: a call of
- * its own for every packet cost more than the update); this module starts them, adopts an inferred
+ * its own for every packet costs more than the update); this module starts them, adopts an inferred
  * clock's, and reads and folds them for reports.
  * Min/max are kept for the interval only; the cumulative ones combine them with those of the earlier
  * intervals (foldTimingInterval).
