@@ -7,7 +7,8 @@
  *  - sequence.ts: Wireshark's sequence errors and "expected", RFC 3550 A.1 validation, A.3 expected/lost,
  *    duplicates and out-of-order from a 128-packet reorder window;
  *  - loss-model.ts: the Gilbert / RFC 3611 loss pattern, fed by sequence.ts;
- *  - timing.ts: Wireshark's delta, jitter and skew, RFC 3550 A.8 jitter, clock drift;
+ *  - timing.ts: Wireshark's delta, jitter and skew, RFC 3550 A.8 jitter, clock drift (their per-packet
+ *    update written out in nextPacket, see there);
  *  - clock-inference.ts: the clock of a payload type nothing explains;
  *  - jitter-buffer.ts: the emulated jitter buffers.
  * Wireshark's figures (tshark 4.0 `-z rtp,streams` / RTP Stream Analysis) are reproduced exactly so that
@@ -22,7 +23,7 @@ import { Kind, staticClockRate, staticPayloadKind } from './payload-types.js';
 import { EndReason } from './reasons.js';
 import { lossMetrics } from './loss-model.js';
 import { fillSequenceCounters, Gap, resolvedLoss, packetSequence, rfcExpected, sequenceStart, setSequenceBase, wiresharkExpected } from './sequence.js';
-import { a8JitterMs, adoptInferredClock, driftPpm, fillTimingCounters, foldTimingInterval, packetMs, packetTiming, timingStart, transitChangeMs } from './timing.js';
+import { a8JitterMs, adoptInferredClock, driftPpm, fillTimingCounters, foldTimingInterval, packetMs, timingStart, transitChangeMs } from './timing.js';
 import { formatIp, formatMac } from './format.js';
 import { hashStreamKey, RecordIndex, StreamIndex } from './stream-index.js';
 import { L, StreamStore } from './stream-store.js';
@@ -869,14 +870,18 @@ export class RtpEngine {
   /**
    * The next packet of a stream; its arrival time (ms) is in arrivalMs[0], ts is the RTP timestamp as
    * int32, gap what packetSequence (sequence.ts) said of its number: the caller runs that first. The
-   * packet's own counts here, then timing and the jitter buffers. A packet of a new payload type, of
-   * comfort noise or events, or of a stream without a clock takes its own functions (newPayloadType,
-   * otherKindTiming).
+   * packet's own counts, its timing (Wireshark's delta, jitter and skew, RFC 3550 A.8 jitter, the
+   * clock-drift sums: the fields timing.ts starts, folds and reads), then the jitter buffers. A packet of a
+   * new payload type, of comfort noise or events, or of a stream without a clock also takes its own
+   * functions (newPayloadType, otherKindPacket, unknownClockPacket).
    *
-   * Under V8's default inlining limits (460 bytes of bytecode per function, 920 in all per compiled
-   * function) the common packet costs three calls: onRtp inlines the stream lookup and packetSequence,
-   * this function inlines the jitter buffers' packet(), and timing.ts packetTiming (about 900 bytes for
-   * the common packet alone) is a call of its own.
+   * The timing update is written out here rather than called: it is about 900 bytes of bytecode, over
+   * V8's 460-byte limit for inlining, and as a function of its own it costs every packet a call
+   * (arguments tagged and checked, the typed arrays' bases reloaded) and keeps its loads of the record's
+   * later lines apart from this function's (measured: native-bench/README.md). Under V8's default limits
+   * (460 bytes per function, 920 in all per compiled function) the common packet so costs two compiled
+   * functions: onRtp, which inlines the stream lookup and packetSequence, and this one, which inlines the
+   * jitter buffers' packet(), nextInSpurt() and played().
    */
   private nextPacket(slotArg: number, seq: number, ts: number, pt: number, marker: number, bytes: number, gap: number): void {
     const slot = slotArg & L.SLOT_MASK; // range for the compiler (stream-store.ts)
@@ -887,7 +892,7 @@ export class RtpEngine {
     const hf = slot * L.HOT_D;
     const hw = slot * L.HOT_W;
     const hb = slot * L.HOT_BYTES;
-    f[hf + L.D_LAST_MS] = t; // the arrival timing.ts reads
+    f[hf + L.D_LAST_MS] = t;
     const before = w[hw + L.W_PACKETS]; // Wireshark's running-mean divisor: packets before this one
     if (f[hf + L.D_IV_START_MS] !== f[hf + L.D_IV_START_MS]) f[hf + L.D_IV_START_MS] = t; // NaN since the reset: first packet of the interval
     w[hw + L.W_PACKETS] = before + 1;
@@ -898,11 +903,78 @@ export class RtpEngine {
     // Signed: a timestamp older than the first packet's is a negative distance, not 2^32 minus it.
     const sinceFirst = (ts - w[hw + L.W_FIRST_TS]) | 0;
     const clock = w[hw + L.W_CLOCK];
-    if (kind !== Kind.MEDIA || clock === 0) this.otherKindTiming(slot, seq, ts, pt, marker, sinceFirst, before);
-    else {
-      packetTiming(f, w, u8, slot, ts, sinceFirst, marker, this.wsClock);
-      u8[hb + L.B_PREV_KIND] = kind;
+    const inferring = kind !== Kind.MEDIA || clock === 0 ? this.otherKindPacket(slot, kind, sinceFirst) : false;
+    let included = false; // in Wireshark's min/mean/max
+    // Wireshark's delta / jitter / skew. Not for a timestamp older than the first packet's (the first
+    // packets reordered, a sender restarting its timestamps), as tshark ("Incorrect timestamp"): the next
+    // delta runs from the packet before it.
+    if (sinceFirst >= 0) {
+      // Wireshark's timestamp-to-ms divisor: INTEGER clock/1000 with wsClock (44100 Hz -> 44), else the
+      // exact clock. None for telephone events (timestamps do not advance per packet) nor without a
+      // clock: delta only.
+      const div = kind === Kind.TEV ? 0 : this.wsClock ? Math.floor(clock / 1000) : clock / 1000;
+      const wsPrev = f[hf + L.D_WS_PREV_MS];
+      f[hf + L.D_WS_PREV_MS] = t;
+      const delta = t - wsPrev;
+      let jitter = f[hf + L.D_WS_JITTER];
+      if (div > 0) {
+        const nominal = sinceFirst / div;
+        const expected = wsPrev + (nominal - f[hf + L.D_WS_NOMINAL]);
+        jitter = (15 * jitter + Math.abs(t - expected)) / 16;
+        f[hf + L.D_WS_JITTER] = jitter;
+        f[hf + L.D_WS_NOMINAL] = nominal;
+        const skew = nominal - (t - f[hf + L.D_FIRST_MS]);
+        f[hf + L.D_SKEW] = skew;
+        if (Math.abs(skew) > Math.abs(f[hf + L.D_IV_MAX_SKEW])) f[hf + L.D_IV_MAX_SKEW] = skew;
+        if (kind !== Kind.TEV) {
+          // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
+          const x = t - f[hf + L.D_FIRST_MS];
+          // Divided first: sinceFirst * 1000 leaves the int32 range after 2^31 / 1000 clock ticks (268 s at
+          // 8 kHz), and the compiled loop, built on int32 multiplications, would be thrown away then.
+          const y = (sinceFirst / clock) * 1000;
+          w[hw + L.W_DRIFT_N]++;
+          f[hf + L.D_DRIFT_X] += x;
+          f[hf + L.D_DRIFT_Y] += y;
+          f[hf + L.D_DRIFT_XX] += x * x;
+          f[hf + L.D_DRIFT_XY] += x * y;
+        }
+      }
+      // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
+      // after comfort noise.
+      included = marker === 0 && kind !== Kind.CN && u8[hb + L.B_PREV_KIND] !== Kind.CN;
+      if (included) {
+        // Wireshark's running means divide by the number of packets before this one, excluded ones too.
+        f[hf + L.D_MEAN_DELTA] = (f[hf + L.D_MEAN_DELTA] * (before - 1) + delta) / before;
+        w[hw + L.W_DELTAS]++;
+        f[hf + L.D_SUM_DELTA] += delta;
+        if (delta > f[hf + L.D_IV_MAX_DELTA]) f[hf + L.D_IV_MAX_DELTA] = delta;
+        if (delta < f[hf + L.D_IV_MIN_DELTA]) f[hf + L.D_IV_MIN_DELTA] = delta;
+        f[hf + L.D_IV_SUM_DELTA] += delta;
+        if (div > 0) {
+          f[hf + L.D_MEAN_JITTER] = (f[hf + L.D_MEAN_JITTER] * (before - 1) + jitter) / before;
+          w[hw + L.W_JITTERS]++;
+          if (jitter > f[hf + L.D_IV_MAX_JITTER]) f[hf + L.D_IV_MAX_JITTER] = jitter;
+          if (jitter < f[hf + L.D_IV_MIN_JITTER]) f[hf + L.D_IV_MIN_JITTER] = jitter;
+          f[hf + L.D_IV_SUM_JITTER] += jitter;
+        }
+      }
     }
+    // RFC 3550 A.8 interarrival jitter in timestamp units, exact clock, 32-bit timestamp wrap; not for
+    // telephone events nor without a clock.
+    if (kind !== Kind.TEV && clock > 0) {
+      if (u8[hb + L.B_A8_STARTED] !== 0) {
+        // A transit change of a second or more is a discontinuity (the sender restarted its timestamps),
+        // not jitter: it is skipped instead of dominating the estimate for hundreds of packets.
+        const d = Math.abs(((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0));
+        const j = f[hf + L.D_A8_JITTER];
+        if (d < clock) f[hf + L.D_A8_JITTER] = j + (d - j) / 16;
+      }
+      f[hf + L.D_A8_PREV_MS] = t;
+      w[hw + L.W_A8_PREV_TS] = ts;
+      u8[hb + L.B_A8_STARTED] = 1;
+    }
+    u8[hb + L.B_PREV_KIND] = kind;
+    if (inferring) this.unknownClockPacket(slot, pt, seq, ts, marker, sinceFirst, included, before);
     const jb = this.jb;
     if (jb !== null && gap !== Gap.DUPLICATE) {
       // Comfort noise and events go through the buffers as not audio; without a clock nothing is.
@@ -921,24 +993,18 @@ export class RtpEngine {
   }
 
   /**
-   * nextPacket's timing for comfort noise, telephone events and streams without a clock (arrival in
-   * arrivalMs): counted by kind; without a clock the packet is a sample for the inference, with
-   * Wireshark's previous time as it was.
+   * nextPacket's comfort noise, telephone events and streams without a clock, before their timing:
+   * counted by kind. True when the packet is a sample for the clock inference (no clock, not an event,
+   * not older than the first packet), with Wireshark's previous time saved for it as it was.
    */
-  private otherKindTiming(slot: number, seq: number, ts: number, pt: number, marker: number, sinceFirst: number, before: number): void {
-    const f = this.f;
+  private otherKindPacket(slot: number, kind: number, sinceFirst: number): boolean {
     const w = this.w;
-    const u8 = this.u8;
-    const hb = slot * L.HOT_BYTES;
-    const kind = u8[hb + L.B_KIND];
     const cw = this.store.coldW(slot);
     if (kind === Kind.CN) w[cw + L.CW_COMFORT_NOISE]++;
     else if (kind === Kind.TEV) w[cw + L.CW_EVENTS]++;
     const inferring = w[slot * L.HOT_W + L.W_CLOCK] === 0 && kind !== Kind.TEV && sinceFirst >= 0;
-    if (inferring) this.wsPrevMs[0] = f[slot * L.HOT_D + L.D_WS_PREV_MS];
-    const included = packetTiming(f, w, u8, slot, ts, sinceFirst, marker, this.wsClock);
-    u8[hb + L.B_PREV_KIND] = kind;
-    if (inferring) this.unknownClockPacket(slot, pt, seq, ts, marker, sinceFirst, included, before);
+    if (inferring) this.wsPrevMs[0] = this.f[slot * L.HOT_D + L.D_WS_PREV_MS];
+    return inferring;
   }
 
   /** Fill `out` with the stream's state. Report time only: formats addresses (allocates strings). */

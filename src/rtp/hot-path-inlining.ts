@@ -5,9 +5,9 @@
  *
  * TurboFan inlines a function only when its bytecode is at most 460 bytes, 920 in total per compiled
  * function and never over 4600. The packet path is PacketDecoder.decode (~660 bytes), RtpEngine.onRtp
- * (~940, plus ~880 of stream lookup and sequence.ts that it inlines), nextPacket (~450, plus ~580 of the
- * jitter buffers' common packet that it inlines) and timing.ts packetTiming (~980), so with V8's limits
- * every packet pays three or four real calls (arguments as tagged values, typed arrays' base and length
+ * (~940, plus ~880 of stream lookup and sequence.ts that it inlines) and nextPacket (~1,540 with the timing
+ * update written out in it, plus ~580 of the jitter buffers' common packet that it inlines), so with V8's
+ * limits every packet pays real calls (arguments as tagged values, typed arrays' base and length
  * reloaded, registers spilled). With this budget the batch loop compiles them into one function, as the
  * C reference's compiler inlines next_packet into on_rtp (native-bench). What it pays on the live path,
  * and what it costs replay, is measured by native-bench (`native.js`: live path with and without, replay

@@ -5,13 +5,13 @@
  *    agree to its printed precision;
  *  - RFC 3550 A.8 interarrival jitter in timestamp units with the exact clock;
  *  - the sender's clock drift: a least-squares fit of nominal time (RTP timestamp) over arrival time.
- * The per-packet function reads the packet's arrival from D_LAST_MS, which the engine sets first: a
- * double argument would be boxed in each call the compiler does not inline.
+ * The per-packet update of these fields is written out in the engine's nextPacket (engine.ts: a call of
+ * its own for every packet costs more than the update); this module starts them, adopts an inferred
+ * clock's, and reads and folds them for reports.
  * Min/max are kept for the interval only; the cumulative ones combine them with those of the earlier
  * intervals (foldTimingInterval).
  */
 import type { StreamCounters } from './snapshot.js';
-import { Kind } from './payload-types.js';
 import { C, type ClockInference, INFER_CLOCKS, LS } from './clock-inference.js';
 import { L, type StreamStore } from './stream-store.js';
 
@@ -34,92 +34,6 @@ export function timingStart(st: StreamStore, slot: number, ts: number, a8: boole
   f[hf + L.D_IV_MIN_JITTER] = Infinity;
   f[cd + L.CD_PRIOR_MIN_DELTA] = Infinity;
   f[cd + L.CD_PRIOR_MIN_JITTER] = Infinity;
-}
-
-/**
- * A packet after the first (arrival in D_LAST_MS; W_PACKETS, B_KIND and W_CLOCK already its own,
- * B_PREV_KIND still the previous packet's kind: the engine moves it on after this call), ts its RTP
- * timestamp as int32, sinceFirst the signed timestamp distance from the first packet; wsClock:
- * Wireshark's timestamp-to-ms divisor, INTEGER clock/1000 (44100 Hz -> 44), else the exact clock. True
- * when Wireshark's min/mean/max include the packet.
- */
-export function packetTiming(f: Float64Array, w: Int32Array, u8: Uint8Array, slotArg: number, ts: number, sinceFirst: number, marker: number, wsClock: boolean): boolean {
-  const slot = slotArg & L.SLOT_MASK; // range for the compiler (stream-store.ts L.SLOT_MASK)
-  const hf = slot * L.HOT_D;
-  const hw = slot * L.HOT_W;
-  const hb = slot * L.HOT_BYTES;
-  const kind = u8[hb + L.B_KIND];
-  const clock = w[hw + L.W_CLOCK];
-  const t = f[hf + L.D_LAST_MS];
-  let included = false;
-  // Wireshark's delta / jitter / skew. Not for a timestamp older than the first packet's (the first
-  // packets reordered, a sender restarting its timestamps), as tshark ("Incorrect timestamp"): the next
-  // delta runs from the packet before it.
-  if (sinceFirst >= 0) {
-    // No divisor for telephone events (timestamps do not advance per packet) nor without a clock: delta only.
-    const div = kind === Kind.TEV ? 0 : wsClock ? Math.floor(clock / 1000) : clock / 1000;
-    const wsPrev = f[hf + L.D_WS_PREV_MS];
-    f[hf + L.D_WS_PREV_MS] = t;
-    const delta = t - wsPrev;
-    let jitter = f[hf + L.D_WS_JITTER];
-    if (div > 0) {
-      const nominal = sinceFirst / div;
-      const expected = wsPrev + (nominal - f[hf + L.D_WS_NOMINAL]);
-      jitter = (15 * jitter + Math.abs(t - expected)) / 16;
-      f[hf + L.D_WS_JITTER] = jitter;
-      f[hf + L.D_WS_NOMINAL] = nominal;
-      const skew = nominal - (t - f[hf + L.D_FIRST_MS]);
-      f[hf + L.D_SKEW] = skew;
-      if (Math.abs(skew) > Math.abs(f[hf + L.D_IV_MAX_SKEW])) f[hf + L.D_IV_MAX_SKEW] = skew;
-      if (kind !== Kind.TEV) {
-        // Least-squares sums of (arrival ms, exact nominal ms) since the first packet, for clock drift.
-        const x = t - f[hf + L.D_FIRST_MS];
-        // Divided first: sinceFirst * 1000 leaves the int32 range after 2^31 / 1000 clock ticks (268 s at
-        // 8 kHz), and the compiled loop, built on int32 multiplications, would be thrown away then.
-        const y = (sinceFirst / clock) * 1000;
-        w[hw + L.W_DRIFT_N]++;
-        f[hf + L.D_DRIFT_X] += x;
-        f[hf + L.D_DRIFT_Y] += y;
-        f[hf + L.D_DRIFT_XX] += x * x;
-        f[hf + L.D_DRIFT_XY] += x * y;
-      }
-    }
-    // Excluded from min/mean/max (but still in the jitter recursion): marker, comfort noise, the packet
-    // after comfort noise.
-    included = marker === 0 && kind !== Kind.CN && u8[hb + L.B_PREV_KIND] !== Kind.CN;
-    if (included) {
-      // Wireshark's running means divide by the number of packets before this one, excluded ones too.
-      const before = w[hw + L.W_PACKETS] - 1;
-      f[hf + L.D_MEAN_DELTA] = (f[hf + L.D_MEAN_DELTA] * (before - 1) + delta) / before;
-      w[hw + L.W_DELTAS]++;
-      f[hf + L.D_SUM_DELTA] += delta;
-      if (delta > f[hf + L.D_IV_MAX_DELTA]) f[hf + L.D_IV_MAX_DELTA] = delta;
-      if (delta < f[hf + L.D_IV_MIN_DELTA]) f[hf + L.D_IV_MIN_DELTA] = delta;
-      f[hf + L.D_IV_SUM_DELTA] += delta;
-      if (div > 0) {
-        f[hf + L.D_MEAN_JITTER] = (f[hf + L.D_MEAN_JITTER] * (before - 1) + jitter) / before;
-        w[hw + L.W_JITTERS]++;
-        if (jitter > f[hf + L.D_IV_MAX_JITTER]) f[hf + L.D_IV_MAX_JITTER] = jitter;
-        if (jitter < f[hf + L.D_IV_MIN_JITTER]) f[hf + L.D_IV_MIN_JITTER] = jitter;
-        f[hf + L.D_IV_SUM_JITTER] += jitter;
-      }
-    }
-  }
-  // RFC 3550 A.8 interarrival jitter in timestamp units, exact clock, 32-bit timestamp wrap; not for
-  // telephone events nor without a clock.
-  if (kind !== Kind.TEV && clock > 0) {
-    if (u8[hb + L.B_A8_STARTED] !== 0) {
-      // A transit change of a second or more is a discontinuity (the sender restarted its timestamps),
-      // not jitter: it is skipped instead of dominating the estimate for hundreds of packets.
-      const d = Math.abs(((t - f[hf + L.D_A8_PREV_MS]) * clock) / 1000 - ((ts - w[hw + L.W_A8_PREV_TS]) | 0));
-      const j = f[hf + L.D_A8_JITTER];
-      if (d < clock) f[hf + L.D_A8_JITTER] = j + (d - j) / 16;
-    }
-    f[hf + L.D_A8_PREV_MS] = t;
-    w[hw + L.W_A8_PREV_TS] = ts;
-    u8[hb + L.B_A8_STARTED] = 1;
-  }
-  return included;
 }
 
 /**
