@@ -433,8 +433,9 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /**
    * Everything after decoding, for the packet in `this.pkt` (its bytes in `buf`). Kept small (the usual
-   * RTP packet here, the rest in classify): inlined into the packet loops with the call into the engine,
-   * inside V8's inlining budget for replay.
+   * RTP packet here, the rest in classify). Under replay's V8 defaults it is a call of its own from
+   * processRecords: V8 optimises it first, with classify and the SIP hand-off inlined, and counts those
+   * against the loop's budget (inlining it anyway measured no faster: native-bench/README.md).
    */
   private processDecoded(buf: Uint8Array): void {
     const pkt = this.pkt;
