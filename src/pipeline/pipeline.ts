@@ -4,7 +4,6 @@
  * Everything per packet is numbers and preallocated state; objects are made only for rare events
  * (new stream, SIP message, RTCP packet, report).
  */
-import { CaptureDropLog } from '../report/capture-drop-log.js';
 import type { PacketBatch } from '../capture/index.js';
 import type { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.js';
@@ -13,6 +12,7 @@ import { nodeNameOf } from '../outbound/index.js';
 import { CodecTable } from '../qos/index.js';
 import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
+import { CaptureDropLog } from '../report/capture-drop-log.js';
 import type { LegRoundTrips } from '../qos/index.js';
 import { RtcpReader, RttTracker, compoundOf, isRtcp, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpEndpoint } from '../rtcp/index.js';

@@ -1,4 +1,3 @@
-import type { CaptureDropLog } from './capture-drop-log.js';
 import type { StreamSnapshot } from '../rtp/snapshot.js';
 import { isRepairEncoding } from '../rtp/index.js';
 import { CodecTable } from '../qos/codecs.js';
@@ -16,6 +15,7 @@ import type { JitterBufferCounters } from '../rtp/jitter-buffer.js';
 import { SILENCE_RULE, StreamSilences } from './silences.js';
 import { ReportScheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler.js';
+import type { CaptureDropLog } from './capture-drop-log.js';
 
 export interface QosReporterConfig {
   maxStreams: number;
