@@ -12,7 +12,7 @@ import { BindingTable, type MediaBinding } from './bindings.js';
 import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
 import { transportOf, type MediaTransport } from './bundle.js';
 import { internAddress, isPrivateAddress, isUnspecifiedAddress, sameAddress } from './ip.js';
-import { type MalformedReason, SipParser, type SipMessage } from './message.js';
+import { type MalformedReason, ParsedSipMessage, SipParser, type SipMessage } from './message.js';
 import { parseSdp, type SdpMedia, type SdpSession } from './sdp.js';
 import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn } from './tcp.js';
 import { IndexList } from './index-list.js';
@@ -54,6 +54,7 @@ export interface CallTrackerHooks {
   /**
    * Every SIP message parsed (UDP datagram or one message of a reassembled TCP stream), before the dialog
    * logic: its bytes are buf[off, off + len), `pkt` the packet that completed it. For the outputs (HEP type 1).
+   * `msg` is the tracker's own, overwritten by the next message: read it during the call, keep no reference.
    */
   onMessage?: (msg: SipMessage, buf: Uint8Array, off: number, len: number, pkt: DecodedPacket, nowMs: number) => void;
   /** A message was refused for a value past its bound (SIP_VALUE_LIMITS; counted in stats.malformed too). */
@@ -195,6 +196,8 @@ function noop(): void {}
 export class CallTracker {
   readonly stats: CallTrackerStats;
   private readonly parser: SipParser;
+  /** Every message is parsed into this one and handled before the next (see CallTrackerHooks.onMessage). */
+  private readonly msg = new ParsedSipMessage();
   private readonly ports: SipPortSet;
   private readonly tcp: SipTcpReassembler;
   private readonly table: BindingTable;
@@ -419,7 +422,7 @@ export class CallTracker {
       this.stats.keepalives++; // CRLF / NUL keep-alives (RFC 5626) and empty datagrams
       return;
     }
-    const msg = this.parser.parse(buf, off + i, len - i, false);
+    const msg = this.parser.parse(buf, off + i, len - i, false, this.msg);
     this.stats.sipUdp++;
     this.countParse();
     if (msg === null) return;
@@ -432,7 +435,7 @@ export class CallTracker {
       // Not at a start line: either too few bytes to tell yet, or the stream lost sync.
       return couldStartSip(buf, off, len) ? 0 : -1;
     }
-    const msg = this.parser.parse(buf, off, len, true);
+    const msg = this.parser.parse(buf, off, len, true, this.msg);
     if (msg === null && this.parser.lastError === 'incomplete') {
       need[0] = this.parser.lastLength > 0 ? this.parser.lastLength : AWAIT_HEADER_END;
       return 0;

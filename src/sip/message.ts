@@ -58,6 +58,51 @@ export interface SipMessage {
   length: number;
 }
 
+/**
+ * A SipMessage the parser writes into. The call tracker reuses one for every message (a message is
+ * handled before the next is parsed), so the packet path makes no message object per datagram.
+ */
+export class ParsedSipMessage implements SipMessage {
+  declare isRequest: boolean;
+  declare method: string;
+  declare statusCode: number;
+  declare callId: string;
+  declare cseqNum: number;
+  declare cseqMethod: string;
+  declare fromTag: string;
+  declare toTag: string;
+  declare branch: number;
+  declare aLegId: string;
+  declare userAgent: string;
+  declare contentType: string;
+  declare sdp: string;
+  declare bodyTruncated: boolean;
+  declare length: number;
+
+  constructor() {
+    this.clear();
+  }
+
+  /** Every field as before parsing (the values a message without the header has). */
+  clear(): void {
+    this.isRequest = false;
+    this.method = '';
+    this.statusCode = 0;
+    this.callId = '';
+    this.cseqNum = -1;
+    this.cseqMethod = '';
+    this.fromTag = '';
+    this.toTag = '';
+    this.branch = -1;
+    this.aLegId = '';
+    this.userAgent = '';
+    this.contentType = '';
+    this.sdp = '';
+    this.bodyTruncated = false;
+    this.length = 0;
+  }
+}
+
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /** Index just past the blank line ending the header block, or -1. Accepts CRLFCRLF and bare LFLF. */
@@ -159,9 +204,10 @@ export class SipParser {
   /**
    * Parses one message starting at `off`. `stream` (TCP): the message must be complete per
    * Content-Length, otherwise null with lastError 'incomplete'. Datagram (UDP): a missing
-   * Content-Length means "the rest of the datagram"; a short body marks bodyTruncated.
+   * Content-Length means "the rest of the datagram"; a short body marks bodyTruncated. `into`: the
+   * message is written there (cleared first) instead of into a new one.
    */
-  parse(buf: Uint8Array, off: number, len: number, stream: boolean): SipMessage | null {
+  parse(buf: Uint8Array, off: number, len: number, stream: boolean, into?: ParsedSipMessage): SipMessage | null {
     this.lastError = 'none';
     this.lastLength = 0;
     this.tooLong = false;
@@ -184,23 +230,8 @@ export class SipParser {
     }
     const text = this.text;
     const limit = stream ? hdrEnd : end;
-    const msg: SipMessage = {
-      isRequest: false,
-      method: '',
-      statusCode: 0,
-      callId: '',
-      cseqNum: -1,
-      cseqMethod: '',
-      fromTag: '',
-      toTag: '',
-      branch: -1,
-      aLegId: '',
-      userAgent: '',
-      contentType: '',
-      sdp: '',
-      bodyTruncated: false,
-      length: 0,
-    };
+    const msg = into ?? new ParsedSipMessage();
+    if (into !== undefined) into.clear();
     let eol = lineEnd(text, off, limit);
     const startOk = this.parseStartLine(buf, off, trimCr(buf, off, eol), msg);
 
