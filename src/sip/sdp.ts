@@ -278,11 +278,30 @@ function ptimeAt(text: string, s: number, e: number): number {
 }
 
 // parseSdp's working state, reused (it runs to completion, never re-entered): the session address is
-// copied into each media, the per-media flags are read back before it returns.
+// copied into each media.
 const sessionIpScratch = new Uint32Array(4);
 const addressScratch = new Uint32Array(4);
-const explicitDirScratch: Array<MediaDirection | null> = [];
-const explicitRtcpScratch: boolean[] = [];
+
+/**
+ * Completes media section `m` once its block is read: the session's address and direction where it gives
+ * none, its RTCP port, the static formats it names without a=rtpmap. Session-level lines all come before
+ * the first m= line, so they are final by then. `sessionIp` null: the session has no address.
+ */
+function finishMedia(m: SdpMedia, dir: MediaDirection | null, explicitRtcp: boolean, sessionIp: Uint32Array | null, sessionDir: MediaDirection): void {
+  if (!m.hasIp && sessionIp !== null) {
+    m.ip = internAddress(sessionIp);
+    m.hasIp = true;
+  }
+  m.direction = dir ?? sessionDir;
+  if (m.rtcpMux) m.rtcpPort = m.port;
+  else if (!explicitRtcp) m.rtcpPort = m.port > 0 && m.port < 65535 ? m.port + 1 : 0;
+  for (const pt of m.formats) {
+    if (!m.payloads.has(pt)) {
+      const st = STATIC_PAYLOADS.get(pt);
+      if (st) m.payloads.set(pt, st);
+    }
+  }
+}
 
 /**
  * Returns null when the text has no m= line and no v= line (not SDP at all). Only the first `maxMedia`
@@ -298,10 +317,6 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
   // Media-level direction and a=rtcp are only final after the whole block.
   let curDir: MediaDirection | null = null;
   let curRtcp = false;
-  const explicitDir = explicitDirScratch;
-  const explicitRtcp = explicitRtcpScratch;
-  explicitDir.length = 0;
-  explicitRtcp.length = 0;
   let sawVersion = false;
   let mediaLines = 0;
   const n = text.length;
@@ -334,10 +349,7 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
       }
       else sessionHasIp = parseConnection(text, v, e, sessionIp);
     } else if (type === 109) { // m
-      if (cur) {
-        explicitDir.push(curDir);
-        explicitRtcp.push(curRtcp);
-      }
+      if (cur) finishMedia(cur, curDir, curRtcp, sessionHasIp ? sessionIp : null, sessionDir);
       cur = newMedia(text, v, e, sessionDir);
       curDir = null;
       curRtcp = false;
@@ -370,26 +382,7 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
     }
     ls = next;
   }
-  if (cur) {
-    explicitDir.push(curDir);
-    explicitRtcp.push(curRtcp);
-  }
+  if (cur) finishMedia(cur, curDir, curRtcp, sessionHasIp ? sessionIp : null, sessionDir);
   if (!sawVersion && media.length === 0) return null;
-  for (let i = 0; i < media.length; i++) {
-    const m = media[i];
-    if (!m.hasIp && sessionHasIp) {
-      m.ip = internAddress(sessionIp);
-      m.hasIp = true;
-    }
-    m.direction = explicitDir[i] ?? sessionDir;
-    if (m.rtcpMux) m.rtcpPort = m.port;
-    else if (!explicitRtcp[i]) m.rtcpPort = m.port > 0 && m.port < 65535 ? m.port + 1 : 0;
-    for (const pt of m.formats) {
-      if (!m.payloads.has(pt)) {
-        const st = STATIC_PAYLOADS.get(pt);
-        if (st) m.payloads.set(pt, st);
-      }
-    }
-  }
   return { media, mediaLines };
 }
