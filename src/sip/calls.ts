@@ -13,7 +13,7 @@ import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
 import { transportOf, type MediaTransport } from './bundle.js';
 import { internAddress, isPrivateAddress, isUnspecifiedAddress, sameAddress } from './ip.js';
 import { type MalformedReason, ParsedSipMessage, SipParser, type SipMessage } from './message.js';
-import { parseSdp, type SdpMedia, type SdpSession } from './sdp.js';
+import { parseSdp, parseSdpBytes, type SdpMedia, type SdpSession } from './sdp.js';
 import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn } from './tcp.js';
 import { IndexList } from './index-list.js';
 
@@ -427,7 +427,7 @@ export class CallTracker {
     this.countParse();
     if (msg === null) return;
     if (this.hookMessage !== undefined) this.hookMessage(msg, buf, off + i, len - i, pkt, nowMs);
-    this.handle(msg, pkt, nowMs);
+    this.handle(msg, buf, pkt, nowMs);
   }
 
   private streamMessage(buf: Uint8Array, off: number, len: number, need: Int32Array): number {
@@ -446,7 +446,7 @@ export class CallTracker {
     const pkt = this.curPkt;
     if (pkt !== null) {
       if (this.hookMessage !== undefined) this.hookMessage(msg, buf, off, msg.length, pkt, this.curNowMs);
-      this.handle(msg, pkt, this.curNowMs);
+      this.handle(msg, buf, pkt, this.curNowMs);
     }
     return msg.length;
   }
@@ -461,14 +461,15 @@ export class CallTracker {
 
   // ---------------------------------------------------------------- dialog logic
 
-  private handle(msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
+  /** `buf`: what `msg` was parsed from (its SDP is read there). */
+  private handle(msg: SipMessage, buf: Uint8Array, pkt: DecodedPacket, nowMs: number): void {
     const method = msg.isRequest ? msg.method : msg.cseqMethod;
     let idx = this.byCallId.get(msg.callId) ?? -1;
     if (idx < 0) {
       const starts =
         (msg.isRequest && msg.method === 'INVITE') ||
         (!msg.isRequest && msg.cseqMethod === 'INVITE' && msg.statusCode < 300) ||
-        (msg.sdp !== '' && SDP_METHODS.has(method) && msg.statusCode < 300);
+        (hasSdp(msg) && SDP_METHODS.has(method) && msg.statusCode < 300);
       if (!starts) {
         this.stats.ignoredNoCall++;
         return;
@@ -528,7 +529,7 @@ export class CallTracker {
     }
     this.activity(idx);
 
-    if (msg.sdp !== '' && SDP_METHODS.has(method) && msg.statusCode < 300) this.onSdp(call, side, msg, pkt, nowMs);
+    if (hasSdp(msg) && SDP_METHODS.has(method) && msg.statusCode < 300) this.onSdp(call, side, msg, buf, pkt, nowMs);
 
     if (msg.isRequest) {
       if (msg.method === 'BYE') this.endCall(idx, 'bye', 0, nowMs);
@@ -554,8 +555,8 @@ export class CallTracker {
    * anything else applies now (an initial offer sets up its address at once, as early media needs). An
    * answer (response, ACK, PRACK) completes the exchange: both ends of it become this call's.
    */
-  private onSdp(call: SipCall, side: number, msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
-    const sdp = parseSdp(msg.sdp, MAX_MEDIA_PER_SIDE);
+  private onSdp(call: SipCall, side: number, msg: SipMessage, buf: Uint8Array, pkt: DecodedPacket, nowMs: number): void {
+    const sdp = msg.sdpEnd > msg.sdpStart ? parseSdpBytes(buf, msg.sdpStart, msg.sdpEnd, MAX_MEDIA_PER_SIDE) : parseSdp(msg.sdp, MAX_MEDIA_PER_SIDE);
     if (sdp === null) {
       this.stats.sdpUnparsable++;
       this.stats.malformed['bad-sdp']++;
@@ -1019,6 +1020,11 @@ export class CallTracker {
     this.lingerQueue = [];
     this.lingerHead = 0;
   }
+}
+
+/** The message carries SDP: as a string (taken out of a multipart body) or where it lies in the input. */
+function hasSdp(msg: SipMessage): boolean {
+  return msg.sdp !== '' || msg.sdpEnd > msg.sdpStart;
 }
 
 /**

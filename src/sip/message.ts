@@ -50,8 +50,14 @@ export interface SipMessage {
   userAgent: string;
   /** Lower-case media type without parameters, '' when absent. */
   contentType: string;
-  /** The SDP text (extracted from multipart/mixed when needed), '' when the message has none. */
+  /**
+   * The SDP text (extracted from multipart/mixed when needed), '' when the message has none, and when it
+   * was parsed into a ParsedSipMessage with the SDP as its whole body (sdpStart..sdpEnd says where).
+   */
   sdp: string;
+  /** The SDP when it is the whole body: its bytes in the parsed buffer are [sdpStart, sdpEnd); -1, -1 otherwise. */
+  sdpStart: number;
+  sdpEnd: number;
   /** True when the datagram held fewer body bytes than Content-Length said (body ignored). */
   bodyTruncated: boolean;
   /** Bytes the message occupies in the input (headers + blank line + body). */
@@ -60,7 +66,8 @@ export interface SipMessage {
 
 /**
  * A SipMessage the parser writes into. The call tracker reuses one for every message (a message is
- * handled before the next is parsed), so the packet path makes no message object per datagram.
+ * handled before the next is parsed), so the packet path makes no message object per datagram; an SDP
+ * body is left where it lies (sdpStart, sdpEnd), read from there without being made a string.
  */
 export class ParsedSipMessage implements SipMessage {
   declare isRequest: boolean;
@@ -76,6 +83,8 @@ export class ParsedSipMessage implements SipMessage {
   declare userAgent: string;
   declare contentType: string;
   declare sdp: string;
+  declare sdpStart: number;
+  declare sdpEnd: number;
   declare bodyTruncated: boolean;
   declare length: number;
 
@@ -98,6 +107,8 @@ export class ParsedSipMessage implements SipMessage {
     this.userAgent = '';
     this.contentType = '';
     this.sdp = '';
+    this.sdpStart = -1;
+    this.sdpEnd = -1;
     this.bodyTruncated = false;
     this.length = 0;
   }
@@ -205,7 +216,8 @@ export class SipParser {
    * Parses one message starting at `off`. `stream` (TCP): the message must be complete per
    * Content-Length, otherwise null with lastError 'incomplete'. Datagram (UDP): a missing
    * Content-Length means "the rest of the datagram"; a short body marks bodyTruncated. `into`: the
-   * message is written there (cleared first) instead of into a new one.
+   * message is written there (cleared first) instead of into a new one, an SDP body as its bytes' place
+   * only (ParsedSipMessage).
    */
   parse(buf: Uint8Array, off: number, len: number, stream: boolean, into?: ParsedSipMessage): SipMessage | null {
     this.lastError = 'none';
@@ -346,7 +358,9 @@ export class SipParser {
     if (bodyLen > 0) {
       const ct = msg.contentType;
       if (ct === 'application/sdp' || (ct === '' && startsWithSdp(buf, hdrEnd))) {
-        msg.sdp = this.text.toString('utf8', hdrEnd, hdrEnd + bodyLen);
+        msg.sdpStart = hdrEnd;
+        msg.sdpEnd = hdrEnd + bodyLen;
+        if (into === undefined) msg.sdp = this.text.toString('utf8', hdrEnd, hdrEnd + bodyLen);
       } else if (ct.startsWith('multipart/')) {
         const contentTypeFull = this.value(ctStart, ctEnd, true);
         const sdp = sdpFromMultipart(decoder.decode(buf.subarray(hdrEnd, hdrEnd + bodyLen)), contentTypeFull);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { multipartBody, sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
-import { formatIpWords, looksLikeSip, parseIpWords, parseSdp, SipParser } from '../../src/sip/index.js';
+import { formatIpWords, looksLikeSip, ParsedSipMessage, parseIpWords, parseSdp, parseSdpBytes, SipParser } from '../../src/sip/index.js';
 
 const INVITE = sipRequest('INVITE', 'sip:bob@example.com', {
   callId: 'abc@host',
@@ -224,5 +224,44 @@ describe('parseSdp with a media limit', () => {
     expect(all.media.length).toBe(20);
     expect(first.mediaLines).toBe(20);
     expect(first.media.map((m) => [m.port, m.ptime])).toEqual(all.media.slice(0, 8).map((m) => [m.port, m.ptime]));
+  });
+});
+
+describe('parseSdpBytes', () => {
+  const words = (w: Uint32Array | null) => (w === null ? null : formatIpWords(w[0], w[1], w[2], w[3]));
+  // What follows the SDP in the buffer (the next packet of a capture) spells an address and another m= line.
+  const inPlace = (sdp: string) => {
+    const body = Buffer.from(sdp);
+    const buf = Buffer.concat([Buffer.from('SIP headers\r\n\r\n'), body, Buffer.from(' IP4 10.9.9.9\r\nm=audio 5000 RTP/AVP 0\r\n')]);
+    return parseSdpBytes(buf, 15, 15 + body.length)!;
+  };
+
+  it('reads the SDP where it lies in a buffer, never past its end', () => {
+    const c = inPlace('v=0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN');
+    expect(c.media.map((m) => [m.port, m.hasIp])).toEqual([[4000, false]]);
+    const r = inPlace('v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:4009 IN');
+    expect(r.media.map((m) => [m.rtcpPort, words(m.rtcpIp), words(m.ip)])).toEqual([[4009, null, '192.0.2.1']]);
+    expect(r.mediaLines).toBe(1);
+  });
+
+  it('reads tokens that are not ASCII as their text, bounded in characters', () => {
+    const s = inPlace(`v=0\r\nm=áudio 4000 RTP/ÄVP 96 97\r\na=rtpmap:96 ${'é'.repeat(64)}/8000\r\na=rtpmap:97 ${'é'.repeat(65)}/8000\r\n`);
+    const m = s.media[0];
+    expect([m.kind, m.proto, m.payloads.get(96)?.name, m.payloads.has(97)]).toEqual(['áudio', 'RTP/ÄVP', 'é'.repeat(64), false]);
+    expect(parseSdp(`v=0\r\nm=audio 4000 RTP/AVP 96\r\na=rtpmap:96 \ufeffX/8000\r\n`)!.media[0].payloads.get(96)?.name).toBe('\ufeffX');
+  });
+});
+
+describe('SipParser into a ParsedSipMessage', () => {
+  it('reads what a new message reads, and leaves the SDP body where it lies', () => {
+    const parser = new SipParser();
+    const into = new ParsedSipMessage();
+    const bytes = text(INVITE);
+    const fresh = parser.parse(bytes, 0, bytes.length, false)!;
+    parser.parse(text(sipResponse(486, { callId: 'other@host', cseq: 1, cseqMethod: 'INVITE', toTag: 'tt', headers: [['Server', 'x']] })), 0, 200, false, into);
+    const reused = parser.parse(bytes, 0, bytes.length, false, into)!;
+    expect(reused).toBe(into);
+    expect(Buffer.from(bytes).toString('utf8', reused.sdpStart, reused.sdpEnd)).toBe(fresh.sdp);
+    expect({ ...reused, sdp: fresh.sdp }).toEqual({ ...fresh });
   });
 });
