@@ -786,8 +786,9 @@ export class CallTracker {
   private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, t: MediaTransport, hold: boolean, src: Uint32Array | null, nowMs: number): void {
     let natIp: Uint32Array | null = null;
     if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = internAddress(src);
-    const b = this.table.add((id) => ({
-      id,
+    // Made before its id is known (add gives it): a closure making it would be an allocation of its own.
+    const b = this.table.add({
+      id: -1,
       callIndex: call.index,
       callId: call.callId,
       aLegCallId: call.aLegCallId,
@@ -815,7 +816,7 @@ export class CallTracker {
       updatedMs: nowMs,
       retireAtMs: 0,
       retireReason: 'moved',
-    }));
+    });
     if (b === null) {
       this.stats.bindingTableFull++;
       return;

@@ -28,6 +28,10 @@ export interface SdpMedia {
   ip: Uint32Array;
   /** False when neither media nor session level gave a parsable c= address. */
   hasIp: boolean;
+  /**
+   * Formats by payload type. Shared between SDPs that name the same formats in the same order
+   * (sharedPayloads): read, never written.
+   */
   payloads: Map<number, PayloadFormat>;
   ptime: number;
   /** RTCP port: a=rtcp or port + 1 (RFC 3605 / 3550); equals port with rtcp-mux. */
@@ -241,8 +245,61 @@ function parseRtpmap(b: Uint8Array, s: number, e: number, cur: SdpMedia): void {
     while (t < e && t - r - 1 < 2 && b[t] >= 48 && b[t] <= 57) t++;
     if (t > r + 1) channels = intAt(b, r + 1, t, 99);
   }
-  cur.payloads.set(pt, formatAt(b, p, q, rate, channels));
+  mapPayload(pt, formatAt(b, p, q, rate, channels));
 }
+
+// The payload map of the m= section being read, as its entries in insertion order (a Map's order: a
+// payload type mapped again keeps its place, takes the later format), made a Map by finishMedia.
+const mappedPts: number[] = [];
+const mappedFormats: PayloadFormat[] = [];
+let mappedCount = 0;
+
+function mapPayload(pt: number, f: PayloadFormat): void {
+  for (let i = 0; i < mappedCount; i++) {
+    if (mappedPts[i] === pt) {
+      mappedFormats[i] = f;
+      return;
+    }
+  }
+  mappedPts[mappedCount] = pt;
+  mappedFormats[mappedCount] = f;
+  mappedCount++;
+}
+
+/**
+ * Payload maps handed out lately, by a hash of their entries: SDPs name the same few codec sets over and
+ * over, and a Map costs more to make than to find. A shared map is never written (SdpMedia.payloads).
+ */
+interface SharedPayloads {
+  pts: number[];
+  formats: PayloadFormat[];
+  map: Map<number, PayloadFormat>;
+}
+const SHARED_PAYLOAD_SLOTS = 256;
+const sharedPayloadMaps = new Array<SharedPayloads | null>(SHARED_PAYLOAD_SLOTS).fill(null);
+
+/** The map of the mapped entries: one handed out before when it has the same entries (the same format objects), else a new one. */
+function sharedPayloads(): Map<number, PayloadFormat> {
+  const n = mappedCount;
+  let h = n;
+  for (let i = 0; i < n; i++) {
+    const f = mappedFormats[i];
+    h = Math.imul(h ^ mappedPts[i], 0x01000193) ^ f.clockRate ^ (f.name.length << 24);
+  }
+  const slot = (h ^ (h >>> 16)) & (SHARED_PAYLOAD_SLOTS - 1);
+  const e = sharedPayloadMaps[slot];
+  if (e !== null && e.pts.length === n) {
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = e.pts[i] === mappedPts[i] && e.formats[i] === mappedFormats[i];
+    if (same) return e.map;
+  }
+  const map = new Map<number, PayloadFormat>();
+  for (let i = 0; i < n; i++) map.set(mappedPts[i], mappedFormats[i]);
+  sharedPayloadMaps[slot] = { pts: mappedPts.slice(0, n), formats: mappedFormats.slice(0, n), map };
+  return map;
+}
+
+const NO_PAYLOADS: Map<number, PayloadFormat> = new Map();
 
 const KINDS = ['audio', 'video', 'image', 'application', 'text', 'message'];
 /** Transport protocols as shared strings, so the common ones cost no allocation; whether each is a secure profile. */
@@ -260,6 +317,7 @@ function protoIndex(b: Uint8Array, s: number, e: number): number {
 // number, so that no clearing is needed between lines.
 const formatSeen = new Uint32Array(128);
 let formatLine = 0;
+const formatScratch: number[] = [];
 
 function newMedia(b: Uint8Array, s: number, e: number, sessionDir: MediaDirection): SdpMedia {
   let p = skipWs(b, s, e);
@@ -276,14 +334,30 @@ function newMedia(b: Uint8Array, s: number, e: number, sessionDir: MediaDirectio
   const protoEnd = tokenEnd(b, p, e);
   const known = protoIndex(b, p, protoEnd);
   const proto = known >= 0 ? PROTOS[known] : textOf(b, p, protoEnd).slice(0, SDP_TEXT_LIMITS.tokenChars);
-  const m: SdpMedia = {
+  p = skipWs(b, protoEnd, e);
+  mappedCount = 0;
+  if (++formatLine === 0xffffffff) {
+    formatSeen.fill(0);
+    formatLine = 1;
+  }
+  let formats = 0;
+  while (p < e) {
+    const f = tokenEnd(b, p, e);
+    const pt = intAt(b, p, f, 127);
+    if (pt >= 0 && formatSeen[pt] !== formatLine) {
+      formatSeen[pt] = formatLine;
+      formatScratch[formats++] = pt;
+    }
+    p = skipWs(b, f, e);
+  }
+  return {
     kind,
     port: port < 0 ? 0 : port,
     proto,
-    formats: [],
+    formats: formatScratch.slice(0, formats), // the exact length: pushed one by one, an array grows to 17 slots
     ip: NO_ADDRESS,
     hasIp: false,
-    payloads: new Map(),
+    payloads: NO_PAYLOADS, // finishMedia sets them
     ptime: 0,
     rtcpPort: 0,
     rtcpIp: null,
@@ -291,21 +365,6 @@ function newMedia(b: Uint8Array, s: number, e: number, sessionDir: MediaDirectio
     secure: known >= 0 ? PROTO_SECURE[known] : isSecureProfile(proto),
     direction: sessionDir,
   };
-  p = skipWs(b, protoEnd, e);
-  if (++formatLine === 0xffffffff) {
-    formatSeen.fill(0);
-    formatLine = 1;
-  }
-  while (p < e) {
-    const f = tokenEnd(b, p, e);
-    const pt = intAt(b, p, f, 127);
-    if (pt >= 0 && formatSeen[pt] !== formatLine) {
-      formatSeen[pt] = formatLine;
-      m.formats.push(pt);
-    }
-    p = skipWs(b, f, e);
-  }
-  return m;
 }
 
 /** a=ptime value: digits (the usual case) read in place, anything else through parseFloat. */
@@ -318,6 +377,7 @@ function ptimeAt(b: Uint8Array, s: number, e: number): number {
 // parseSdp's working state, reused (it runs to completion, never re-entered): the session address is
 // copied into each media.
 const sessionIpScratch = new Uint32Array(4);
+const mediaScratch: SdpMedia[] = [];
 const addressScratch = new Uint32Array(4);
 
 /**
@@ -333,12 +393,17 @@ function finishMedia(m: SdpMedia, dir: MediaDirection | null, explicitRtcp: bool
   m.direction = dir ?? sessionDir;
   if (m.rtcpMux) m.rtcpPort = m.port;
   else if (!explicitRtcp) m.rtcpPort = m.port > 0 && m.port < 65535 ? m.port + 1 : 0;
+  // Static formats named on the m= line without a=rtpmap, after the mapped ones.
+  const mapped = mappedCount;
   for (const pt of m.formats) {
-    if (!m.payloads.has(pt)) {
-      const st = STATIC_PAYLOADS.get(pt);
-      if (st) m.payloads.set(pt, st);
-    }
+    let has = false;
+    for (let i = 0; i < mapped && !has; i++) has = mappedPts[i] === pt;
+    if (has) continue;
+    const st = STATIC_PAYLOADS.get(pt);
+    if (st) mapPayload(pt, st);
   }
+  m.payloads = sharedPayloads();
+  mappedCount = 0;
 }
 
 /** Index of the first LF in b[s..e), or e. */
@@ -361,7 +426,8 @@ export function parseSdpBytes(b: Uint8Array, start: number, end: number, maxMedi
   const sessionIp = sessionIpScratch;
   let sessionHasIp = false;
   let sessionDir: MediaDirection = 'sendrecv';
-  const media: SdpMedia[] = [];
+  const media = mediaScratch; // sliced to its length at the end, as newMedia's formats
+  let mediaCount = 0;
   let cur: SdpMedia | null = null;
   // Media-level direction and a=rtcp are only final after the whole block.
   let curDir: MediaDirection | null = null;
@@ -382,7 +448,7 @@ export function parseSdpBytes(b: Uint8Array, start: number, end: number, maxMedi
     const v = ls + 2;
     if (type === 109) {
       mediaLines++;
-      if (media.length >= maxMedia) {
+      if (mediaCount >= maxMedia) {
         // Past the sections kept: the rest of the text is only counted (its m= lines), not read.
         for (let i = le; i + 2 < end; i++) if (b[i] === 10 && b[i + 1] === 109 && b[i + 2] === 61) mediaLines++;
         break;
@@ -400,7 +466,7 @@ export function parseSdpBytes(b: Uint8Array, start: number, end: number, maxMedi
       cur = newMedia(b, v, e, sessionDir);
       curDir = null;
       curRtcp = false;
-      media.push(cur);
+      media[mediaCount++] = cur;
     } else if (type === 97) { // a
       const dir = directionAt(b, v, e);
       if (dir) {
@@ -430,6 +496,6 @@ export function parseSdpBytes(b: Uint8Array, start: number, end: number, maxMedi
     ls = next;
   }
   if (cur) finishMedia(cur, curDir, curRtcp, sessionHasIp ? sessionIp : null, sessionDir);
-  if (!sawVersion && media.length === 0) return null;
-  return { media, mediaLines };
+  if (!sawVersion && mediaCount === 0) return null;
+  return { media: media.slice(0, mediaCount), mediaLines };
 }

@@ -195,6 +195,22 @@ describe('parseSdp', () => {
     expect(words(none.media[0].ip)).toBe('::');
   });
 
+  it('shares one payload map between SDPs naming the same formats in the same order', () => {
+    const m = (sdp: string) => parseSdp('v=0\r\nc=IN IP4 192.0.2.1\r\n' + sdp)!.media[0].payloads;
+    const a = m('m=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n');
+    const b = m('m=audio 4002 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n');
+    const other = m('m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n');
+    const order = m('m=audio 4000 RTP/AVP 101 8\r\na=rtpmap:101 telephone-event/8000\r\n');
+    // a=rtpmap naming a payload type again: the type keeps its place, the later format wins (as Map.set)
+    const again = m('m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:97 AMR/8000\r\na=rtpmap:96 G7221/16000\r\n');
+    expect(b).toBe(a);
+    expect(other).not.toBe(a);
+    expect([...a]).toEqual([[101, { name: 'telephone-event', clockRate: 8000, channels: 1 }], [8, { name: 'PCMA', clockRate: 8000, channels: 1 }]]);
+    expect([...other.keys()]).toEqual([101, 0]);
+    expect([...order.keys()]).toEqual([101, 8]);
+    expect([...again].map(([pt, f]) => [pt, f.name, f.clockRate])).toEqual([[96, 'G7221', 16000], [97, 'AMR', 8000]]);
+  });
+
   it('marks secure profiles (their RTCP is SRTCP)', () => {
     const sdp = (proto: string) => parseSdp(`v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 ${proto} 0\r\n`)!.media[0].secure;
     expect(['RTP/AVP', 'RTP/AVPF', 'RTP/SAVP', 'RTP/SAVPF', 'UDP/TLS/RTP/SAVPF', 'udptl'].map(sdp)).toEqual([false, false, true, true, true, false]);
