@@ -1,8 +1,9 @@
 /**
  * SIP message parser: only what call correlation needs. A mirror port can carry tens of thousands of
  * SIP messages per second (and floods), so headers are scanned as bytes and only the values correlation
- * keeps become strings (Call-ID, tags, User-Agent, the SDP). Never throws: a bad message returns null
- * and `lastError` says why.
+ * keeps become strings (Call-ID, tags, User-Agent; the SDP only for a new message or out of a multipart
+ * body: the tracker's ParsedSipMessage leaves it in place). Never throws: a bad message returns null and
+ * `lastError` says why.
  */
 
 export type MalformedReason =
