@@ -132,11 +132,11 @@ export class BindingTable {
     return id >= 0 && id < this.capacity ? this.bindings[id] : null;
   }
 
-  /** Reserves an id for a new binding object; -1 when the table is full. */
-  add(make: (id: number) => MediaBinding): MediaBinding | null {
+  /** Holds a new binding, giving it its id (b.id); null when the table is full. */
+  add(b: MediaBinding): MediaBinding | null {
     if (this.freeTop === 0) return null;
     const id = this.freeIds[--this.freeTop];
-    const b = make(id);
+    b.id = id;
     this.bindings[id] = b;
     this.size++;
     return b;

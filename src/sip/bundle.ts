@@ -32,16 +32,19 @@ const bundled = (a: SdpMedia, b: SdpMedia): boolean =>
 export function transportOf(media: readonly SdpMedia[], i: number, n: number): MediaTransport {
   const m = media[i];
   const t: MediaTransport = { kind: m.kind, payloads: m.payloads, nonAudioPayloads: NONE };
-  const others: SdpMedia[] = [];
+  let others: SdpMedia[] | null = null; // made only for a shared address (rare)
   for (let k = 0; k < n; k++) {
     const o = media[k];
     if (k === i || !bundled(m, o)) continue;
-    if (others.length === 0) t.payloads = new Map(m.payloads);
+    if (others === null) {
+      others = [];
+      t.payloads = new Map(m.payloads);
+    }
     others.push(o);
     if (o.kind === 'audio') t.kind = 'audio';
     for (const [pt, f] of o.payloads) if (!t.payloads.has(pt)) t.payloads.set(pt, f);
   }
-  if (t.kind !== 'audio' || (m.kind === 'audio' && others.every((o) => o.kind === 'audio'))) return t;
+  if (others === null || t.kind !== 'audio' || (m.kind === 'audio' && others.every((o) => o.kind === 'audio'))) return t;
   // Audio and other media on the address: the other sections' payload types are not audio (one an audio
   // section also names stays audio).
   const audioPts = new Set<number>();

@@ -12,8 +12,8 @@ import { BindingTable, type MediaBinding } from './bindings.js';
 import { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
 import { transportOf, type MediaTransport } from './bundle.js';
 import { internAddress, isPrivateAddress, isUnspecifiedAddress, sameAddress } from './ip.js';
-import { type MalformedReason, SipParser, type SipMessage } from './message.js';
-import { parseSdp, type SdpMedia, type SdpSession } from './sdp.js';
+import { type MalformedReason, ParsedSipMessage, SipParser, type SipMessage } from './message.js';
+import { parseSdp, parseSdpBytes, type SdpMedia, type SdpSession } from './sdp.js';
 import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn } from './tcp.js';
 import { IndexList } from './index-list.js';
 
@@ -54,6 +54,7 @@ export interface CallTrackerHooks {
   /**
    * Every SIP message parsed (UDP datagram or one message of a reassembled TCP stream), before the dialog
    * logic: its bytes are buf[off, off + len), `pkt` the packet that completed it. For the outputs (HEP type 1).
+   * `msg` is the tracker's own, overwritten by the next message: read it during the call, keep no reference.
    */
   onMessage?: (msg: SipMessage, buf: Uint8Array, off: number, len: number, pkt: DecodedPacket, nowMs: number) => void;
   /** A message was refused for a value past its bound (SIP_VALUE_LIMITS; counted in stats.malformed too). */
@@ -195,6 +196,8 @@ function noop(): void {}
 export class CallTracker {
   readonly stats: CallTrackerStats;
   private readonly parser: SipParser;
+  /** Every message is parsed into this one and handled before the next (see CallTrackerHooks.onMessage). */
+  private readonly msg = new ParsedSipMessage();
   private readonly ports: SipPortSet;
   private readonly tcp: SipTcpReassembler;
   private readonly table: BindingTable;
@@ -419,12 +422,12 @@ export class CallTracker {
       this.stats.keepalives++; // CRLF / NUL keep-alives (RFC 5626) and empty datagrams
       return;
     }
-    const msg = this.parser.parse(buf, off + i, len - i, false);
+    const msg = this.parser.parse(buf, off + i, len - i, false, this.msg);
     this.stats.sipUdp++;
     this.countParse();
     if (msg === null) return;
     if (this.hookMessage !== undefined) this.hookMessage(msg, buf, off + i, len - i, pkt, nowMs);
-    this.handle(msg, pkt, nowMs);
+    this.handle(msg, buf, pkt, nowMs);
   }
 
   private streamMessage(buf: Uint8Array, off: number, len: number, need: Int32Array): number {
@@ -432,7 +435,7 @@ export class CallTracker {
       // Not at a start line: either too few bytes to tell yet, or the stream lost sync.
       return couldStartSip(buf, off, len) ? 0 : -1;
     }
-    const msg = this.parser.parse(buf, off, len, true);
+    const msg = this.parser.parse(buf, off, len, true, this.msg);
     if (msg === null && this.parser.lastError === 'incomplete') {
       need[0] = this.parser.lastLength > 0 ? this.parser.lastLength : AWAIT_HEADER_END;
       return 0;
@@ -443,7 +446,7 @@ export class CallTracker {
     const pkt = this.curPkt;
     if (pkt !== null) {
       if (this.hookMessage !== undefined) this.hookMessage(msg, buf, off, msg.length, pkt, this.curNowMs);
-      this.handle(msg, pkt, this.curNowMs);
+      this.handle(msg, buf, pkt, this.curNowMs);
     }
     return msg.length;
   }
@@ -458,14 +461,15 @@ export class CallTracker {
 
   // ---------------------------------------------------------------- dialog logic
 
-  private handle(msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
+  /** `buf`: what `msg` was parsed from (its SDP is read there). */
+  private handle(msg: SipMessage, buf: Uint8Array, pkt: DecodedPacket, nowMs: number): void {
     const method = msg.isRequest ? msg.method : msg.cseqMethod;
     let idx = this.byCallId.get(msg.callId) ?? -1;
     if (idx < 0) {
       const starts =
         (msg.isRequest && msg.method === 'INVITE') ||
         (!msg.isRequest && msg.cseqMethod === 'INVITE' && msg.statusCode < 300) ||
-        (msg.sdp !== '' && SDP_METHODS.has(method) && msg.statusCode < 300);
+        (hasSdp(msg) && SDP_METHODS.has(method) && msg.statusCode < 300);
       if (!starts) {
         this.stats.ignoredNoCall++;
         return;
@@ -525,7 +529,7 @@ export class CallTracker {
     }
     this.activity(idx);
 
-    if (msg.sdp !== '' && SDP_METHODS.has(method) && msg.statusCode < 300) this.onSdp(call, side, msg, pkt, nowMs);
+    if (hasSdp(msg) && SDP_METHODS.has(method) && msg.statusCode < 300) this.onSdp(call, side, msg, buf, pkt, nowMs);
 
     if (msg.isRequest) {
       if (msg.method === 'BYE') this.endCall(idx, 'bye', 0, nowMs);
@@ -551,8 +555,8 @@ export class CallTracker {
    * anything else applies now (an initial offer sets up its address at once, as early media needs). An
    * answer (response, ACK, PRACK) completes the exchange: both ends of it become this call's.
    */
-  private onSdp(call: SipCall, side: number, msg: SipMessage, pkt: DecodedPacket, nowMs: number): void {
-    const sdp = parseSdp(msg.sdp, MAX_MEDIA_PER_SIDE);
+  private onSdp(call: SipCall, side: number, msg: SipMessage, buf: Uint8Array, pkt: DecodedPacket, nowMs: number): void {
+    const sdp = msg.sdpEnd > msg.sdpStart ? parseSdpBytes(buf, msg.sdpStart, msg.sdpEnd, MAX_MEDIA_PER_SIDE) : parseSdp(msg.sdp, MAX_MEDIA_PER_SIDE);
     if (sdp === null) {
       this.stats.sdpUnparsable++;
       this.stats.malformed['bad-sdp']++;
@@ -782,8 +786,9 @@ export class CallTracker {
   private bind(call: SipCall, side: number, mediaIndex: number, slot: number, m: SdpMedia, t: MediaTransport, hold: boolean, src: Uint32Array | null, nowMs: number): void {
     let natIp: Uint32Array | null = null;
     if (this.natBindSource && src !== null && isPrivateAddress(m.ip[0], m.ip[1], m.ip[2], m.ip[3]) && !sameAddress(src, m.ip)) natIp = internAddress(src);
-    const b = this.table.add((id) => ({
-      id,
+    // Made before its id is known (add gives it): a closure making it would be an allocation of its own.
+    const b = this.table.add({
+      id: -1,
       callIndex: call.index,
       callId: call.callId,
       aLegCallId: call.aLegCallId,
@@ -811,7 +816,7 @@ export class CallTracker {
       updatedMs: nowMs,
       retireAtMs: 0,
       retireReason: 'moved',
-    }));
+    });
     if (b === null) {
       this.stats.bindingTableFull++;
       return;
@@ -1016,6 +1021,11 @@ export class CallTracker {
     this.lingerQueue = [];
     this.lingerHead = 0;
   }
+}
+
+/** The message carries SDP: as a string (taken out of a multipart body) or where it lies in the input. */
+function hasSdp(msg: SipMessage): boolean {
+  return msg.sdp !== '' || msg.sdpEnd > msg.sdpStart;
 }
 
 /**

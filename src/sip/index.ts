@@ -1,6 +1,6 @@
 export { couldStartSip, looksLikeSip, SipPortSet } from './detect.js';
-export { SipParser, SIP_VALUE_LIMITS, findHeaderEnd, sdpFromMultipart, type SipMessage, type MalformedReason, type SipParserOptions } from './message.js';
-export { parseSdp, SDP_TEXT_LIMITS, STATIC_PAYLOADS, type SdpSession, type SdpMedia, type PayloadFormat, type MediaDirection } from './sdp.js';
+export { SipParser, ParsedSipMessage, SIP_VALUE_LIMITS, findHeaderEnd, sdpFromMultipart, type SipMessage, type MalformedReason, type SipParserOptions } from './message.js';
+export { parseSdp, parseSdpBytes, SDP_TEXT_LIMITS, STATIC_PAYLOADS, type SdpSession, type SdpMedia, type PayloadFormat, type MediaDirection } from './sdp.js';
 export { parseIpWords, parseIpv4, isPrivateAddress, isUnspecifiedAddress, formatIpWords } from './ip.js';
 export { BindingTable, type MediaBinding } from './bindings.js';
 export { carriesAudio } from './bundle.js';

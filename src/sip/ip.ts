@@ -19,16 +19,17 @@ export function parseIpWords(text: string, out: Uint32Array, o = 0): boolean {
 
 /** Dotted quad to an unsigned 32-bit number, -1 when malformed. */
 export function parseIpv4(text: string): number {
-  return parseIpv4At(text, 0, text.length);
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return -1;
+  return parseIpv4Bytes(Buffer.from(text, 'latin1'), 0, text.length);
 }
 
-/** parseIpv4 of text[s..e), without making the substring. */
-export function parseIpv4At(text: string, s: number, e: number): number {
+/** parseIpv4 of the ASCII bytes b[s..e) (an address in an SDP body), without making a string. */
+export function parseIpv4Bytes(b: Uint8Array, s: number, e: number): number {
   let value = 0;
   let part = -1;
   let parts = 0;
   for (let i = s; i < e; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i];
     if (c >= 48 && c <= 57) {
       part = part < 0 ? c - 48 : part * 10 + (c - 48);
       if (part > 255) return -1;

@@ -1,8 +1,9 @@
 /**
  * SIP message parser: only what call correlation needs. A mirror port can carry tens of thousands of
  * SIP messages per second (and floods), so headers are scanned as bytes and only the values correlation
- * keeps become strings (Call-ID, tags, User-Agent, the SDP). Never throws: a bad message returns null
- * and `lastError` says why.
+ * keeps become strings (Call-ID, tags, User-Agent; the SDP only for a new message or out of a multipart
+ * body: the tracker's ParsedSipMessage leaves it in place). Never throws: a bad message returns null and
+ * `lastError` says why.
  */
 
 export type MalformedReason =
@@ -50,12 +51,68 @@ export interface SipMessage {
   userAgent: string;
   /** Lower-case media type without parameters, '' when absent. */
   contentType: string;
-  /** The SDP text (extracted from multipart/mixed when needed), '' when the message has none. */
+  /**
+   * The SDP text (extracted from multipart/mixed when needed), '' when the message has none, and when it
+   * was parsed into a ParsedSipMessage with the SDP as its whole body (sdpStart..sdpEnd says where).
+   */
   sdp: string;
+  /** The SDP when it is the whole body: its bytes in the parsed buffer are [sdpStart, sdpEnd); -1, -1 otherwise. */
+  sdpStart: number;
+  sdpEnd: number;
   /** True when the datagram held fewer body bytes than Content-Length said (body ignored). */
   bodyTruncated: boolean;
   /** Bytes the message occupies in the input (headers + blank line + body). */
   length: number;
+}
+
+/**
+ * A SipMessage the parser writes into. The call tracker reuses one for every message (a message is
+ * handled before the next is parsed), so the packet path makes no message object per datagram; an SDP
+ * body is left where it lies (sdpStart, sdpEnd), read from there without being made a string.
+ */
+export class ParsedSipMessage implements SipMessage {
+  declare isRequest: boolean;
+  declare method: string;
+  declare statusCode: number;
+  declare callId: string;
+  declare cseqNum: number;
+  declare cseqMethod: string;
+  declare fromTag: string;
+  declare toTag: string;
+  declare branch: number;
+  declare aLegId: string;
+  declare userAgent: string;
+  declare contentType: string;
+  declare sdp: string;
+  declare sdpStart: number;
+  declare sdpEnd: number;
+  declare bodyTruncated: boolean;
+  declare length: number;
+
+  constructor() {
+    this.clear();
+  }
+
+  /** Every field as before parsing (the values a message without the header has). */
+  clear(): void {
+    this.isRequest = false;
+    this.method = '';
+    this.statusCode = 0;
+    this.callId = '';
+    this.cseqNum = -1;
+    this.cseqMethod = '';
+    this.fromTag = '';
+    this.toTag = '';
+    this.branch = -1;
+    this.aLegId = '';
+    this.userAgent = '';
+    this.contentType = '';
+    this.sdp = '';
+    this.sdpStart = -1;
+    this.sdpEnd = -1;
+    this.bodyTruncated = false;
+    this.length = 0;
+  }
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -159,9 +216,11 @@ export class SipParser {
   /**
    * Parses one message starting at `off`. `stream` (TCP): the message must be complete per
    * Content-Length, otherwise null with lastError 'incomplete'. Datagram (UDP): a missing
-   * Content-Length means "the rest of the datagram"; a short body marks bodyTruncated.
+   * Content-Length means "the rest of the datagram"; a short body marks bodyTruncated. `into`: the
+   * message is written there (cleared first) instead of into a new one, an SDP body as its bytes' place
+   * only (ParsedSipMessage).
    */
-  parse(buf: Uint8Array, off: number, len: number, stream: boolean): SipMessage | null {
+  parse(buf: Uint8Array, off: number, len: number, stream: boolean, into?: ParsedSipMessage): SipMessage | null {
     this.lastError = 'none';
     this.lastLength = 0;
     this.tooLong = false;
@@ -184,23 +243,8 @@ export class SipParser {
     }
     const text = this.text;
     const limit = stream ? hdrEnd : end;
-    const msg: SipMessage = {
-      isRequest: false,
-      method: '',
-      statusCode: 0,
-      callId: '',
-      cseqNum: -1,
-      cseqMethod: '',
-      fromTag: '',
-      toTag: '',
-      branch: -1,
-      aLegId: '',
-      userAgent: '',
-      contentType: '',
-      sdp: '',
-      bodyTruncated: false,
-      length: 0,
-    };
+    const msg = into ?? new ParsedSipMessage();
+    if (into !== undefined) into.clear();
     let eol = lineEnd(text, off, limit);
     const startOk = this.parseStartLine(buf, off, trimCr(buf, off, eol), msg);
 
@@ -315,7 +359,9 @@ export class SipParser {
     if (bodyLen > 0) {
       const ct = msg.contentType;
       if (ct === 'application/sdp' || (ct === '' && startsWithSdp(buf, hdrEnd))) {
-        msg.sdp = this.text.toString('utf8', hdrEnd, hdrEnd + bodyLen);
+        msg.sdpStart = hdrEnd;
+        msg.sdpEnd = hdrEnd + bodyLen;
+        if (into === undefined) msg.sdp = this.text.toString('utf8', hdrEnd, hdrEnd + bodyLen);
       } else if (ct.startsWith('multipart/')) {
         const contentTypeFull = this.value(ctStart, ctEnd, true);
         const sdp = sdpFromMultipart(decoder.decode(buf.subarray(hdrEnd, hdrEnd + bodyLen)), contentTypeFull);

@@ -2,7 +2,7 @@
  * SDP (RFC 8866) subset for media correlation: c=, m=, a=rtpmap, a=ptime, a=rtcp, a=rtcp-mux and the
  * direction attributes, at session and media level. Never throws; unknown lines are ignored.
  */
-import { internAddress, NO_ADDRESS, parseIpv4At, parseIpWords } from './ip.js';
+import { internAddress, NO_ADDRESS, parseIpv4Bytes, parseIpWords } from './ip.js';
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
@@ -28,6 +28,10 @@ export interface SdpMedia {
   ip: Uint32Array;
   /** False when neither media nor session level gave a parsable c= address. */
   hasIp: boolean;
+  /**
+   * Formats by payload type. Shared between SDPs that name the same formats in the same order
+   * (sharedPayloads): read, never written.
+   */
   payloads: Map<number, PayloadFormat>;
   ptime: number;
   /** RTCP port: a=rtcp or port + 1 (RFC 3605 / 3550); equals port with rtcp-mux. */
@@ -84,24 +88,36 @@ export const STATIC_PAYLOADS: ReadonlyMap<number, PayloadFormat> = new Map<numbe
   [34, { name: 'H263', clockRate: 90000, channels: 1 }],
 ]);
 
-/** c=IN IP4 1.2.3.4[/ttl[/count]] in text[s..e) into words; false when not an IN IP4/IP6 literal address (FQDN, junk). */
-function parseConnection(text: string, s: number, e: number, out: Uint32Array): boolean {
-  let p = skipWs(text, s, e);
-  if (!text.startsWith('IN', p) || !isWsAt(text, p + 2)) return false;
-  p = skipWs(text, p + 2, e);
-  if (!(text.startsWith('IP4', p) || text.startsWith('IP6', p)) || !isWsAt(text, p + 3)) return false;
-  p = skipWs(text, p + 3, e);
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true }); // a BOM inside the text is a character, as in a string
+
+/** Text of b[s..e) (UTF-8), for what is kept or parsed as a string: rare tokens, IPv6 addresses. */
+function textOf(b: Uint8Array, s: number, e: number): string {
+  return utf8.decode(b.subarray(s, e));
+}
+
+/** b[p..p+1] is the ASCII pair c0 c1, within e. */
+function pairAt(b: Uint8Array, p: number, e: number, c0: number, c1: number): boolean {
+  return p + 1 < e && b[p] === c0 && b[p + 1] === c1;
+}
+
+/** c=IN IP4 1.2.3.4[/ttl[/count]] in b[s..e) into words; false when not an IN IP4/IP6 literal address (FQDN, junk). */
+function parseConnection(b: Uint8Array, s: number, e: number, out: Uint32Array): boolean {
+  let p = skipWs(b, s, e);
+  if (!pairAt(b, p, e, 73, 78) || !isWsAt(b, p + 2, e)) return false; // "IN"
+  p = skipWs(b, p + 2, e);
+  if (!pairAt(b, p, e, 73, 80) || (b[p + 2] !== 52 && b[p + 2] !== 54) || !isWsAt(b, p + 3, e)) return false; // "IP4", "IP6"
+  p = skipWs(b, p + 3, e);
   let q = p;
   let colon = false;
-  for (; q < e && !isWsAt(text, q); q++) {
-    const c = text.charCodeAt(q);
+  for (; q < e && !isWsAt(b, q, e); q++) {
+    const c = b[q];
     if (c === 47) break; // '/' (TTL)
     if (c === 58) colon = true;
   }
   if (q === p) return false;
-  if (colon) return parseIpWords(text.slice(p, q), out, 0);
-  // IPv4 (nearly every SDP): read in place, no substring.
-  const v4 = parseIpv4At(text, p, q);
+  if (colon) return parseIpWords(textOf(b, p, q), out, 0);
+  // IPv4 (nearly every SDP): read in place, no string.
+  const v4 = parseIpv4Bytes(b, p, q);
   if (v4 < 0) return false;
   out[0] = 0;
   out[1] = 0;
@@ -110,51 +126,63 @@ function parseConnection(text: string, s: number, e: number, out: Uint32Array): 
   return true;
 }
 
-function isWsAt(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
+/** b[i] is a space or tab before e. */
+function isWsAt(b: Uint8Array, i: number, e: number): boolean {
+  if (i >= e) return false;
+  const c = b[i];
   return c === 32 || c === 9;
 }
 
-function skipWs(text: string, p: number, e: number): number {
-  while (p < e && isWsAt(text, p)) p++;
+function skipWs(b: Uint8Array, p: number, e: number): number {
+  while (p < e && (b[p] === 32 || b[p] === 9)) p++;
   return p;
 }
 
 /** End of the token starting at p (next space, tab or e). */
-function tokenEnd(text: string, p: number, e: number): number {
-  while (p < e && !isWsAt(text, p)) p++;
+function tokenEnd(b: Uint8Array, p: number, e: number): number {
+  while (p < e && b[p] !== 32 && b[p] !== 9) p++;
   return p;
 }
 
-/** Decimal text[s..e) of 1-10 digits not above max, -1 otherwise. */
-function intAt(text: string, s: number, e: number, max: number): number {
+/** Decimal b[s..e) of 1-10 digits not above max, -1 otherwise. */
+function intAt(b: Uint8Array, s: number, e: number, max: number): number {
   if (e <= s || e - s > 10) return -1;
   let n = 0;
   for (let i = s; i < e; i++) {
-    const c = text.charCodeAt(i) - 48;
+    const c = b[i] - 48;
     if (c < 0 || c > 9) return -1;
     n = n * 10 + c;
   }
   return n <= max ? n : -1;
 }
 
-/** text[s..) starts with the lower-case `word`, ignoring ASCII case. */
-function startsWithLower(text: string, s: number, e: number, word: string): boolean {
+/** b[s..e) starts with the lower-case ASCII `word`, ignoring ASCII case. */
+function startsWithLower(b: Uint8Array, s: number, e: number, word: string): boolean {
   if (e - s < word.length) return false;
   for (let i = 0; i < word.length; i++) {
-    let c = text.charCodeAt(s + i);
+    let c = b[s + i];
     if (c >= 65 && c <= 90) c += 32;
     if (c !== word.charCodeAt(i)) return false;
   }
   return true;
 }
 
+/** b[s..e) is exactly the ASCII string `word`. */
+function equalsAscii(b: Uint8Array, s: number, e: number, word: string): boolean {
+  if (e - s !== word.length) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c > 127 || b[s + i] !== c) return false;
+  }
+  return true;
+}
+
 const DIRECTIONS: MediaDirection[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
 
-/** Direction attribute a=<dir> in text[s..e) (whole attribute), null when it is another attribute. */
-function directionAt(text: string, s: number, e: number): MediaDirection | null {
+/** Direction attribute a=<dir> in b[s..e) (whole attribute), null when it is another attribute. */
+function directionAt(b: Uint8Array, s: number, e: number): MediaDirection | null {
   if (e - s !== 8) return null;
-  for (const d of DIRECTIONS) if (startsWithLower(text, s, e, d)) return d;
+  for (const d of DIRECTIONS) if (startsWithLower(b, s, e, d)) return d;
   return null;
 }
 
@@ -167,13 +195,13 @@ let formatsCached = 0;
 // is found without making its name a string.
 const recentFormats = new Array<PayloadFormat | null>(256).fill(null);
 
-/** The shared format for the encoding name text[s..e) at this rate and channel count. */
-function formatAt(text: string, s: number, e: number, clockRate: number, channels: number): PayloadFormat {
+/** The shared format for the encoding name b[s..e) at this rate and channel count. */
+function formatAt(b: Uint8Array, s: number, e: number, clockRate: number, channels: number): PayloadFormat {
   const n = e - s;
-  const h = (n * 31 + text.charCodeAt(s) * 7 + text.charCodeAt(e - 1) + clockRate + channels) & 255;
+  const h = (n * 31 + b[s] * 7 + b[e - 1] + clockRate + channels) & 255;
   const r = recentFormats[h];
-  if (r !== null && r.clockRate === clockRate && r.channels === channels && r.name.length === n && text.startsWith(r.name, s)) return r;
-  const f = payloadFormat(text.slice(s, e), clockRate, channels);
+  if (r !== null && r.clockRate === clockRate && r.channels === channels && equalsAscii(b, s, e, r.name)) return r;
+  const f = payloadFormat(textOf(b, s, e), clockRate, channels);
   recentFormats[h] = f;
   return f;
 }
@@ -192,177 +220,274 @@ function payloadFormat(name: string, clockRate: number, channels: number): Paylo
   return f;
 }
 
-/** a=rtpmap:<pt> <name>/<rate>[/<channels>] in text[s..e) (after the colon) into the media's formats. */
-function parseRtpmap(text: string, s: number, e: number, cur: SdpMedia): void {
-  let p = skipWs(text, s, e);
-  const ptEnd = tokenEnd(text, p, e);
-  const pt = ptEnd - p <= 3 ? intAt(text, p, ptEnd, 127) : -1;
+/** Characters of the UTF-8 text b[s..e) past SDP_TEXT_LIMITS.tokenChars (its bytes are counted first: most tokens are ASCII). */
+function tooLongToken(b: Uint8Array, s: number, e: number): boolean {
+  return e - s > SDP_TEXT_LIMITS.tokenChars && textOf(b, s, e).length > SDP_TEXT_LIMITS.tokenChars;
+}
+
+/** a=rtpmap:<pt> <name>/<rate>[/<channels>] in b[s..e) (after the colon) into the media's formats. */
+function parseRtpmap(b: Uint8Array, s: number, e: number, cur: SdpMedia): void {
+  let p = skipWs(b, s, e);
+  const ptEnd = tokenEnd(b, p, e);
+  const pt = ptEnd - p <= 3 ? intAt(b, p, ptEnd, 127) : -1;
   if (pt < 0) return;
-  p = skipWs(text, ptEnd, e);
+  p = skipWs(b, ptEnd, e);
   let q = p;
-  while (q < e && !isWsAt(text, q) && text.charCodeAt(q) !== 47) q++;
-  if (q === p || q >= e || text.charCodeAt(q) !== 47 || q - p > SDP_TEXT_LIMITS.tokenChars) return;
+  while (q < e && b[q] !== 32 && b[q] !== 9 && b[q] !== 47) q++;
+  if (q === p || q >= e || b[q] !== 47 || tooLongToken(b, p, q)) return;
   let r = q + 1;
-  while (r < e && r - q - 1 < 7 && text.charCodeAt(r) >= 48 && text.charCodeAt(r) <= 57) r++;
-  const rate = intAt(text, q + 1, r, 9_999_999);
+  while (r < e && r - q - 1 < 7 && b[r] >= 48 && b[r] <= 57) r++;
+  const rate = intAt(b, q + 1, r, 9_999_999);
   if (rate < 0) return;
   let channels = 1;
-  if (r < e && text.charCodeAt(r) === 47) {
+  if (r < e && b[r] === 47) {
     let t = r + 1;
-    while (t < e && t - r - 1 < 2 && text.charCodeAt(t) >= 48 && text.charCodeAt(t) <= 57) t++;
-    if (t > r + 1) channels = intAt(text, r + 1, t, 99);
+    while (t < e && t - r - 1 < 2 && b[t] >= 48 && b[t] <= 57) t++;
+    if (t > r + 1) channels = intAt(b, r + 1, t, 99);
   }
-  cur.payloads.set(pt, formatAt(text, p, q, rate, channels));
+  mapPayload(pt, formatAt(b, p, q, rate, channels));
 }
+
+// The payload map of the m= section being read, as its entries in insertion order (a Map's order: a
+// payload type mapped again keeps its place, takes the later format), made a Map by finishMedia.
+const mappedPts: number[] = [];
+const mappedFormats: PayloadFormat[] = [];
+let mappedCount = 0;
+
+function mapPayload(pt: number, f: PayloadFormat): void {
+  for (let i = 0; i < mappedCount; i++) {
+    if (mappedPts[i] === pt) {
+      mappedFormats[i] = f;
+      return;
+    }
+  }
+  mappedPts[mappedCount] = pt;
+  mappedFormats[mappedCount] = f;
+  mappedCount++;
+}
+
+/**
+ * Payload maps handed out lately, by a hash of their entries: SDPs name the same few codec sets over and
+ * over, and a Map costs more to make than to find. A shared map is never written (SdpMedia.payloads).
+ */
+interface SharedPayloads {
+  pts: number[];
+  formats: PayloadFormat[];
+  map: Map<number, PayloadFormat>;
+}
+const SHARED_PAYLOAD_SLOTS = 256;
+const sharedPayloadMaps = new Array<SharedPayloads | null>(SHARED_PAYLOAD_SLOTS).fill(null);
+
+/** The map of the mapped entries: one handed out before when it has the same entries (the same format objects), else a new one. */
+function sharedPayloads(): Map<number, PayloadFormat> {
+  const n = mappedCount;
+  let h = n;
+  for (let i = 0; i < n; i++) {
+    const f = mappedFormats[i];
+    h = Math.imul(h ^ mappedPts[i], 0x01000193) ^ f.clockRate ^ (f.name.length << 24);
+  }
+  const slot = (h ^ (h >>> 16)) & (SHARED_PAYLOAD_SLOTS - 1);
+  const e = sharedPayloadMaps[slot];
+  if (e !== null && e.pts.length === n) {
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = e.pts[i] === mappedPts[i] && e.formats[i] === mappedFormats[i];
+    if (same) return e.map;
+  }
+  const map = new Map<number, PayloadFormat>();
+  for (let i = 0; i < n; i++) map.set(mappedPts[i], mappedFormats[i]);
+  sharedPayloadMaps[slot] = { pts: mappedPts.slice(0, n), formats: mappedFormats.slice(0, n), map };
+  return map;
+}
+
+const NO_PAYLOADS: Map<number, PayloadFormat> = new Map();
 
 const KINDS = ['audio', 'video', 'image', 'application', 'text', 'message'];
-/** Transport protocols as shared strings, so the common ones cost no allocation. */
+/** Transport protocols as shared strings, so the common ones cost no allocation; whether each is a secure profile. */
 const PROTOS = ['RTP/AVP', 'RTP/SAVP', 'RTP/AVPF', 'RTP/SAVPF', 'UDP/TLS/RTP/SAVP', 'UDP/TLS/RTP/SAVPF', 'udptl'];
+const isSecureProfile = (proto: string) => proto.toUpperCase().includes('/SAVP');
+const PROTO_SECURE = PROTOS.map(isSecureProfile);
 
-function protoText(text: string, s: number, e: number): string {
-  for (const p of PROTOS) if (e - s === p.length && text.startsWith(p, s)) return p;
-  return text.slice(s, Math.min(e, s + SDP_TEXT_LIMITS.tokenChars));
+/** Index in PROTOS of the transport b[s..e), -1 for another. */
+function protoIndex(b: Uint8Array, s: number, e: number): number {
+  for (let i = 0; i < PROTOS.length; i++) if (equalsAscii(b, s, e, PROTOS[i])) return i;
+  return -1;
 }
 
-// Payload types already on the m= line being read (newMedia): each is kept once.
-const formatSeen = new Uint8Array(128);
+// Payload types already on the m= line being read (newMedia): each is kept once. Marked with the line's
+// number, so that no clearing is needed between lines.
+const formatSeen = new Uint32Array(128);
+let formatLine = 0;
+const formatScratch: number[] = [];
 
-function newMedia(text: string, s: number, e: number, sessionDir: MediaDirection): SdpMedia {
-  let p = skipWs(text, s, e);
-  const kEnd = tokenEnd(text, p, e);
+function newMedia(b: Uint8Array, s: number, e: number, sessionDir: MediaDirection): SdpMedia {
+  let p = skipWs(b, s, e);
+  const kEnd = tokenEnd(b, p, e);
   let kind = '';
-  for (const k of KINDS) if (kEnd - p === k.length && startsWithLower(text, p, kEnd, k)) kind = k;
-  if (kind === '' && kEnd > p) kind = text.slice(p, Math.min(kEnd, p + SDP_TEXT_LIMITS.tokenChars)).toLowerCase();
-  p = skipWs(text, kEnd, e);
-  const portEnd = tokenEnd(text, p, e);
+  for (const k of KINDS) if (kEnd - p === k.length && startsWithLower(b, p, kEnd, k)) kind = k;
+  if (kind === '' && kEnd > p) kind = textOf(b, p, kEnd).slice(0, SDP_TEXT_LIMITS.tokenChars).toLowerCase();
+  p = skipWs(b, kEnd, e);
+  const portEnd = tokenEnd(b, p, e);
   let slash = p;
-  while (slash < portEnd && text.charCodeAt(slash) !== 47) slash++;
-  const port = intAt(text, p, slash, 65535);
-  p = skipWs(text, portEnd, e);
-  const protoEnd = tokenEnd(text, p, e);
-  const proto = protoText(text, p, protoEnd);
-  const m: SdpMedia = {
+  while (slash < portEnd && b[slash] !== 47) slash++;
+  const port = intAt(b, p, slash, 65535);
+  p = skipWs(b, portEnd, e);
+  const protoEnd = tokenEnd(b, p, e);
+  const known = protoIndex(b, p, protoEnd);
+  const proto = known >= 0 ? PROTOS[known] : textOf(b, p, protoEnd).slice(0, SDP_TEXT_LIMITS.tokenChars);
+  p = skipWs(b, protoEnd, e);
+  mappedCount = 0;
+  if (++formatLine === 0xffffffff) {
+    formatSeen.fill(0);
+    formatLine = 1;
+  }
+  let formats = 0;
+  while (p < e) {
+    const f = tokenEnd(b, p, e);
+    const pt = intAt(b, p, f, 127);
+    if (pt >= 0 && formatSeen[pt] !== formatLine) {
+      formatSeen[pt] = formatLine;
+      formatScratch[formats++] = pt;
+    }
+    p = skipWs(b, f, e);
+  }
+  return {
     kind,
     port: port < 0 ? 0 : port,
     proto,
-    formats: [],
+    formats: formatScratch.slice(0, formats), // the exact length: pushed one by one, an array grows to 17 slots
     ip: NO_ADDRESS,
     hasIp: false,
-    payloads: new Map(),
+    payloads: NO_PAYLOADS, // finishMedia sets them
     ptime: 0,
     rtcpPort: 0,
     rtcpIp: null,
     rtcpMux: false,
-    secure: proto.toUpperCase().includes('/SAVP'),
+    secure: known >= 0 ? PROTO_SECURE[known] : isSecureProfile(proto),
     direction: sessionDir,
   };
-  p = skipWs(text, protoEnd, e);
-  formatSeen.fill(0);
-  while (p < e) {
-    const f = tokenEnd(text, p, e);
-    const pt = intAt(text, p, f, 127);
-    if (pt >= 0 && formatSeen[pt] === 0) {
-      formatSeen[pt] = 1;
-      m.formats.push(pt);
-    }
-    p = skipWs(text, f, e);
-  }
-  return m;
 }
 
 /** a=ptime value: digits (the usual case) read in place, anything else through parseFloat. */
-function ptimeAt(text: string, s: number, e: number): number {
-  const p = skipWs(text, s, e);
-  const n = intAt(text, p, e, 9999);
-  return n >= 0 ? n : Number.parseFloat(text.slice(p, e).trim());
+function ptimeAt(b: Uint8Array, s: number, e: number): number {
+  const p = skipWs(b, s, e);
+  const n = intAt(b, p, e, 9999);
+  return n >= 0 ? n : Number.parseFloat(textOf(b, p, e).trim());
 }
 
 // parseSdp's working state, reused (it runs to completion, never re-entered): the session address is
-// copied into each media, the per-media flags are read back before it returns.
+// copied into each media.
 const sessionIpScratch = new Uint32Array(4);
+const mediaScratch: SdpMedia[] = [];
 const addressScratch = new Uint32Array(4);
-const explicitDirScratch: Array<MediaDirection | null> = [];
-const explicitRtcpScratch: boolean[] = [];
+
+/**
+ * Completes media section `m` once its block is read: the session's address and direction where it gives
+ * none, its RTCP port, the static formats it names without a=rtpmap. Session-level lines all come before
+ * the first m= line, so they are final by then. `sessionIp` null: the session has no address.
+ */
+function finishMedia(m: SdpMedia, dir: MediaDirection | null, explicitRtcp: boolean, sessionIp: Uint32Array | null, sessionDir: MediaDirection): void {
+  if (!m.hasIp && sessionIp !== null) {
+    m.ip = internAddress(sessionIp);
+    m.hasIp = true;
+  }
+  m.direction = dir ?? sessionDir;
+  if (m.rtcpMux) m.rtcpPort = m.port;
+  else if (!explicitRtcp) m.rtcpPort = m.port > 0 && m.port < 65535 ? m.port + 1 : 0;
+  // Static formats named on the m= line without a=rtpmap, after the mapped ones.
+  const mapped = mappedCount;
+  for (const pt of m.formats) {
+    let has = false;
+    for (let i = 0; i < mapped && !has; i++) has = mappedPts[i] === pt;
+    if (has) continue;
+    const st = STATIC_PAYLOADS.get(pt);
+    if (st) mapPayload(pt, st);
+  }
+  m.payloads = sharedPayloads();
+  mappedCount = 0;
+}
+
+/** Index of the first LF in b[s..e), or e. */
+function lineEnd(b: Uint8Array, s: number, e: number): number {
+  while (s < e && b[s] !== 10) s++;
+  return s;
+}
 
 /**
  * Returns null when the text has no m= line and no v= line (not SDP at all). Only the first `maxMedia`
  * m= sections are parsed (a hostile SDP with hundreds costs no more than that); the rest are counted.
  */
 export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): SdpSession | null {
+  const b = Buffer.from(text, 'utf8');
+  return parseSdpBytes(b, 0, b.length, maxMedia);
+}
+
+/** parseSdp of the UTF-8 text b[start..end) (an SDP body where it lies in a message: no string is made of it). */
+export function parseSdpBytes(b: Uint8Array, start: number, end: number, maxMedia = Number.POSITIVE_INFINITY): SdpSession | null {
   const sessionIp = sessionIpScratch;
-  sessionIp.fill(0);
   let sessionHasIp = false;
   let sessionDir: MediaDirection = 'sendrecv';
-  const media: SdpMedia[] = [];
+  const media = mediaScratch; // sliced to its length at the end, as newMedia's formats
+  let mediaCount = 0;
   let cur: SdpMedia | null = null;
   // Media-level direction and a=rtcp are only final after the whole block.
   let curDir: MediaDirection | null = null;
   let curRtcp = false;
-  const explicitDir = explicitDirScratch;
-  const explicitRtcp = explicitRtcpScratch;
-  explicitDir.length = 0;
-  explicitRtcp.length = 0;
   let sawVersion = false;
   let mediaLines = 0;
-  const n = text.length;
-  let ls = 0;
-  while (ls < n) {
-    let le = text.indexOf('\n', ls);
-    if (le < 0) le = n;
+  let ls = start;
+  while (ls < end) {
+    const le = lineEnd(b, ls, end);
     const next = le + 1;
     let e = le;
-    while (e > ls && (text.charCodeAt(e - 1) === 13 || isWsAt(text, e - 1))) e--;
-    if (e - ls < 2 || text.charCodeAt(ls + 1) !== 61) {
+    while (e > ls && (b[e - 1] === 13 || b[e - 1] === 32 || b[e - 1] === 9)) e--;
+    if (e - ls < 2 || b[ls + 1] !== 61) {
       ls = next; // "x="
       continue;
     }
-    const type = text.charCodeAt(ls);
+    const type = b[ls];
     const v = ls + 2;
     if (type === 109) {
       mediaLines++;
-      if (media.length >= maxMedia) {
+      if (mediaCount >= maxMedia) {
         // Past the sections kept: the rest of the text is only counted (its m= lines), not read.
-        for (let i = text.indexOf('\nm=', le); i >= 0; i = text.indexOf('\nm=', i + 3)) mediaLines++;
+        for (let i = le; i + 2 < end; i++) if (b[i] === 10 && b[i + 1] === 109 && b[i + 2] === 61) mediaLines++;
         break;
       }
     }
     if (type === 118) sawVersion = true; // v
     else if (type === 99) { // c
       if (cur) {
-        cur.hasIp = parseConnection(text, v, e, addressScratch);
+        cur.hasIp = parseConnection(b, v, e, addressScratch);
         cur.ip = cur.hasIp ? internAddress(addressScratch) : NO_ADDRESS;
       }
-      else sessionHasIp = parseConnection(text, v, e, sessionIp);
+      else sessionHasIp = parseConnection(b, v, e, sessionIp);
     } else if (type === 109) { // m
-      if (cur) {
-        explicitDir.push(curDir);
-        explicitRtcp.push(curRtcp);
-      }
-      cur = newMedia(text, v, e, sessionDir);
+      if (cur) finishMedia(cur, curDir, curRtcp, sessionHasIp ? sessionIp : null, sessionDir);
+      cur = newMedia(b, v, e, sessionDir);
       curDir = null;
       curRtcp = false;
-      media.push(cur);
+      media[mediaCount++] = cur;
     } else if (type === 97) { // a
-      const dir = directionAt(text, v, e);
+      const dir = directionAt(b, v, e);
       if (dir) {
         if (cur) curDir = dir;
         else sessionDir = dir;
       } else if (cur) {
-        if (startsWithLower(text, v, e, 'rtpmap:')) parseRtpmap(text, v + 7, e, cur);
-        else if (startsWithLower(text, v, e, 'ptime:')) {
-          const x = ptimeAt(text, v + 6, e);
+        if (startsWithLower(b, v, e, 'rtpmap:')) parseRtpmap(b, v + 7, e, cur);
+        else if (startsWithLower(b, v, e, 'ptime:')) {
+          const x = ptimeAt(b, v + 6, e);
           if (x > 0 && x < 10000) cur.ptime = x;
-        } else if (startsWithLower(text, v, e, 'rtcp-mux') && e - v === 8) cur.rtcpMux = true;
-        else if (startsWithLower(text, v, e, 'rtcp:')) {
-          const p = skipWs(text, v + 5, e);
-          const pe = tokenEnd(text, p, e);
-          const port = intAt(text, p, pe, 65535);
+        } else if (startsWithLower(b, v, e, 'rtcp-mux') && e - v === 8) cur.rtcpMux = true;
+        else if (startsWithLower(b, v, e, 'rtcp:')) {
+          const p = skipWs(b, v + 5, e);
+          const pe = tokenEnd(b, p, e);
+          const port = intAt(b, p, pe, 65535);
           if (port > 0) {
             cur.rtcpPort = port;
             curRtcp = true;
-            const rest = skipWs(text, pe, e);
+            const rest = skipWs(b, pe, e);
             if (rest < e) {
-              if (parseConnection(text, rest, e, addressScratch)) cur.rtcpIp = internAddress(addressScratch);
+              if (parseConnection(b, rest, e, addressScratch)) cur.rtcpIp = internAddress(addressScratch);
             }
           }
         }
@@ -370,26 +495,7 @@ export function parseSdp(text: string, maxMedia = Number.POSITIVE_INFINITY): Sdp
     }
     ls = next;
   }
-  if (cur) {
-    explicitDir.push(curDir);
-    explicitRtcp.push(curRtcp);
-  }
-  if (!sawVersion && media.length === 0) return null;
-  for (let i = 0; i < media.length; i++) {
-    const m = media[i];
-    if (!m.hasIp && sessionHasIp) {
-      m.ip = internAddress(sessionIp);
-      m.hasIp = true;
-    }
-    m.direction = explicitDir[i] ?? sessionDir;
-    if (m.rtcpMux) m.rtcpPort = m.port;
-    else if (!explicitRtcp[i]) m.rtcpPort = m.port > 0 && m.port < 65535 ? m.port + 1 : 0;
-    for (const pt of m.formats) {
-      if (!m.payloads.has(pt)) {
-        const st = STATIC_PAYLOADS.get(pt);
-        if (st) m.payloads.set(pt, st);
-      }
-    }
-  }
-  return { media, mediaLines };
+  if (cur) finishMedia(cur, curDir, curRtcp, sessionHasIp ? sessionIp : null, sessionDir);
+  if (!sawVersion && mediaCount === 0) return null;
+  return { media: media.slice(0, mediaCount), mediaLines };
 }

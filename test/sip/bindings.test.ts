@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BindingTable, type MediaBinding } from '../../src/sip/index.js';
 
 // A binding object with only the fields the table itself uses mattering.
-const stub = (id: number) => ({ id }) as unknown as MediaBinding;
+const stub = () => ({ id: -1 }) as unknown as MediaBinding;
 
 describe('BindingTable', () => {
   it('agrees with a Map under random set/remove sequences (backward-shift deletion keeps probe chains)', () => {
@@ -41,12 +41,12 @@ describe('BindingTable', () => {
 
   it('hands out and recycles ids, refuses when full', () => {
     const t = new BindingTable(2);
-    const a = t.add(stub)!;
-    const b = t.add(stub)!;
-    expect(t.add(stub)).toBeNull();
+    const a = t.add(stub())!;
+    const b = t.add(stub())!;
+    expect(t.add(stub())).toBeNull();
     expect(new Set([a.id, b.id]).size).toBe(2);
     t.release(a.id);
     expect(t.get(a.id)).toBeNull();
-    expect(t.add(stub)!.id).toBe(a.id);
+    expect(t.add(stub())!.id).toBe(a.id);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { multipartBody, sdpBody, sipRequest, sipResponse, text } from '../../src/gen/index.js';
-import { formatIpWords, looksLikeSip, parseIpWords, parseSdp, SipParser } from '../../src/sip/index.js';
+import { formatIpWords, looksLikeSip, ParsedSipMessage, parseIpWords, parseSdp, parseSdpBytes, SipParser } from '../../src/sip/index.js';
 
 const INVITE = sipRequest('INVITE', 'sip:bob@example.com', {
   callId: 'abc@host',
@@ -195,6 +195,22 @@ describe('parseSdp', () => {
     expect(words(none.media[0].ip)).toBe('::');
   });
 
+  it('shares one payload map between SDPs naming the same formats in the same order', () => {
+    const m = (sdp: string) => parseSdp('v=0\r\nc=IN IP4 192.0.2.1\r\n' + sdp)!.media[0].payloads;
+    const a = m('m=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n');
+    const b = m('m=audio 4002 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n');
+    const other = m('m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n');
+    const order = m('m=audio 4000 RTP/AVP 101 8\r\na=rtpmap:101 telephone-event/8000\r\n');
+    // a=rtpmap naming a payload type again: the type keeps its place, the later format wins (as Map.set)
+    const again = m('m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:97 AMR/8000\r\na=rtpmap:96 G7221/16000\r\n');
+    expect(b).toBe(a);
+    expect(other).not.toBe(a);
+    expect([...a]).toEqual([[101, { name: 'telephone-event', clockRate: 8000, channels: 1 }], [8, { name: 'PCMA', clockRate: 8000, channels: 1 }]]);
+    expect([...other.keys()]).toEqual([101, 0]);
+    expect([...order.keys()]).toEqual([101, 8]);
+    expect([...again].map(([pt, f]) => [pt, f.name, f.clockRate])).toEqual([[96, 'G7221', 16000], [97, 'AMR', 8000]]);
+  });
+
   it('marks secure profiles (their RTCP is SRTCP)', () => {
     const sdp = (proto: string) => parseSdp(`v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 ${proto} 0\r\n`)!.media[0].secure;
     expect(['RTP/AVP', 'RTP/AVPF', 'RTP/SAVP', 'RTP/SAVPF', 'UDP/TLS/RTP/SAVPF', 'udptl'].map(sdp)).toEqual([false, false, true, true, true, false]);
@@ -224,5 +240,44 @@ describe('parseSdp with a media limit', () => {
     expect(all.media.length).toBe(20);
     expect(first.mediaLines).toBe(20);
     expect(first.media.map((m) => [m.port, m.ptime])).toEqual(all.media.slice(0, 8).map((m) => [m.port, m.ptime]));
+  });
+});
+
+describe('parseSdpBytes', () => {
+  const words = (w: Uint32Array | null) => (w === null ? null : formatIpWords(w[0], w[1], w[2], w[3]));
+  // What follows the SDP in the buffer (the next packet of a capture) spells an address and another m= line.
+  const inPlace = (sdp: string) => {
+    const body = Buffer.from(sdp);
+    const buf = Buffer.concat([Buffer.from('SIP headers\r\n\r\n'), body, Buffer.from(' IP4 10.9.9.9\r\nm=audio 5000 RTP/AVP 0\r\n')]);
+    return parseSdpBytes(buf, 15, 15 + body.length)!;
+  };
+
+  it('reads the SDP where it lies in a buffer, never past its end', () => {
+    const c = inPlace('v=0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN');
+    expect(c.media.map((m) => [m.port, m.hasIp])).toEqual([[4000, false]]);
+    const r = inPlace('v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:4009 IN');
+    expect(r.media.map((m) => [m.rtcpPort, words(m.rtcpIp), words(m.ip)])).toEqual([[4009, null, '192.0.2.1']]);
+    expect(r.mediaLines).toBe(1);
+  });
+
+  it('reads tokens that are not ASCII as their text, bounded in characters', () => {
+    const s = inPlace(`v=0\r\nm=áudio 4000 RTP/ÄVP 96 97\r\na=rtpmap:96 ${'é'.repeat(64)}/8000\r\na=rtpmap:97 ${'é'.repeat(65)}/8000\r\n`);
+    const m = s.media[0];
+    expect([m.kind, m.proto, m.payloads.get(96)?.name, m.payloads.has(97)]).toEqual(['áudio', 'RTP/ÄVP', 'é'.repeat(64), false]);
+    expect(parseSdp(`v=0\r\nm=audio 4000 RTP/AVP 96\r\na=rtpmap:96 \ufeffX/8000\r\n`)!.media[0].payloads.get(96)?.name).toBe('\ufeffX');
+  });
+});
+
+describe('SipParser into a ParsedSipMessage', () => {
+  it('reads what a new message reads, and leaves the SDP body where it lies', () => {
+    const parser = new SipParser();
+    const into = new ParsedSipMessage();
+    const bytes = text(INVITE);
+    const fresh = parser.parse(bytes, 0, bytes.length, false)!;
+    parser.parse(text(sipResponse(486, { callId: 'other@host', cseq: 1, cseqMethod: 'INVITE', toTag: 'tt', headers: [['Server', 'x']] })), 0, 200, false, into);
+    const reused = parser.parse(bytes, 0, bytes.length, false, into)!;
+    expect(reused).toBe(into);
+    expect(Buffer.from(bytes).toString('utf8', reused.sdpStart, reused.sdpEnd)).toBe(fresh.sdp);
+    expect({ ...reused, sdp: fresh.sdp }).toEqual({ ...fresh });
   });
 });
