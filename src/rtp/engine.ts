@@ -157,6 +157,9 @@ export class RtpEngine {
   private readonly ptAllowed = new Uint8Array(128);
 
   private readonly store: StreamStore;
+  /** The stream whose loss model the scratch record holds resolved (by snapshot), at its packet count then. */
+  private resolvedSlot = -1;
+  private resolvedPackets = 0;
   private readonly f: Float64Array;
   private readonly w: Int32Array;
   private readonly h16: Uint16Array;
@@ -1054,6 +1057,8 @@ export class RtpEngine {
 
     const x = this.maxStreams; // the scratch record
     resolvedLoss(st, slot, x);
+    this.resolvedSlot = slot;
+    this.resolvedPackets = w[hw + L.W_PACKETS];
     const expected = rfcExpected(st, slot);
     this.fillCounters(slot, out.cumulative, expected, epochMs, true);
     const spacingMs = packetMs(st, slot, out.cumulative.lost, out.cumulative.duplicates);
@@ -1079,7 +1084,12 @@ export class RtpEngine {
   /** Start a new report interval for `slot` (call right after reading its snapshot). */
   resetInterval(slot: number): void {
     foldTimingInterval(this.store, slot);
-    setSequenceBase(this.store, slot, this.maxStreams);
+    // The snapshot read just before left this stream's loss model resolved in the scratch record (the
+    // walk over the reorder window is a third of an interval's scoring): resolved again only when
+    // another snapshot or a packet of the stream came between.
+    const x = this.maxStreams;
+    const resolved = this.resolvedSlot === slot && this.resolvedPackets === this.w[slot * L.HOT_W + L.W_PACKETS];
+    setSequenceBase(this.store, slot, x, resolved);
     if (this.jb !== null) this.jb.resetInterval(slot);
   }
 
@@ -1100,6 +1110,7 @@ export class RtpEngine {
     this.slotPos[slot] = lastPos;
     const hk = this.hooks.onStreamEnd;
     if (hk !== undefined) hk(slot, reason);
+    if (this.resolvedSlot === slot) this.resolvedSlot = -1; // the slot's next stream has its own loss model
     const e = this.infer.entryOf(slot);
     if (e >= 0) this.infer.release(e);
     this.streams.remove(slot);

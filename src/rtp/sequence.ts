@@ -263,8 +263,11 @@ export function fillSequenceCounters(st: StreamStore, slot: number, o: StreamCou
   o.lost = expected - (n - o.duplicates);
 }
 
-/** The interval baselines of the counts and of the loss model (resolved into the scratch record x). */
-export function setSequenceBase(st: StreamStore, slot: number, x: number): void {
+/**
+ * The interval baselines of the counts and of the loss model (resolved into the scratch record x, unless
+ * `resolved`: x already holds this stream's loss model resolved at its current state).
+ */
+export function setSequenceBase(st: StreamStore, slot: number, x: number, resolved: boolean): void {
   const w = st.w;
   const cw = st.coldW(slot);
   st.f[st.coldD(slot) + L.CD_BYTES_BASE] = st.f[slot * L.HOT_D + L.D_BYTES];
@@ -273,6 +276,6 @@ export function setSequenceBase(st: StreamStore, slot: number, x: number): void 
   w[cw + L.CW_SEQ_ERRORS_BASE] = w[cw + L.CW_SEQ_ERRORS];
   w[cw + L.CW_OUT_OF_ORDER_BASE] = w[cw + L.CW_OUT_OF_ORDER];
   w[cw + L.CW_DUPLICATES_BASE] = w[cw + L.CW_DUPLICATES];
-  resolvedLoss(st, slot, x);
+  if (!resolved) resolvedLoss(st, slot, x);
   lossSetBase(w, st.b, x * L.HOT_BYTES, st.coldW(x), slot * L.HOT_BYTES, cw);
 }
