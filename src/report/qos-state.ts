@@ -224,7 +224,7 @@ export class StreamQosState {
     this.lastMosCq[slot] = mosFromR(R_DEFAULT - delayImpairment(cqDelayMs) - res.ieEff);
     // RFC 3611 round-trip delay: the measured paths' round trips summed (twice the network one-way delay).
     this.lastRttMs[slot] = delay.source === 'rtcp' ? 2 * delay.networkOneWayDelayMs : NaN;
-    this.record(slot, res.r, res.mos, weight, interval.startMs, interval.endMs);
+    this.record(slot, res, interval);
     this.lastIeEff[slot] = res.ieEff;
     this.lastId[slot] = res.id;
     this.lastLossPct[slot] = mainLossPct;
@@ -237,9 +237,16 @@ export class StreamQosState {
 
   /**
    * Records one scored period: its R and MOS, its weight in the means (expected packets) and its first
-   * and last packet's times, which tell a fragment (FRAGMENT_MS) and date the worst unit.
+   * and last packet's times, which tell a fragment (FRAGMENT_MS) and date the worst unit. Takes the
+   * objects holding them: the function is too large to inline, and five numbers passed to a call are
+   * five heap numbers allocated per interval.
    */
-  record(slot: number, r: number, mos: number, weight: number, startMs: number, endMs: number): void {
+  record(slot: number, res: Pick<RFactorResult, 'r' | 'mos'>, period: Pick<StreamCounters, 'expected' | 'startMs' | 'endMs'>): void {
+    const r = res.r;
+    const mos = res.mos;
+    const weight = period.expected;
+    const startMs = period.startMs;
+    const endMs = period.endMs;
     const n = this.count[slot];
     this.sumR[slot] += r * weight;
     this.sumMos[slot] += mos * weight;

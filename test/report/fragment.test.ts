@@ -127,7 +127,7 @@ describe('StreamQosState units', () => {
         // Every state a unit was in once it spanned FRAGMENT_MS: the lowest never rises above one of them.
         const heard: Unit[] = [];
         for (const [r, mos, w, span] of xs) {
-          q.record(2, r, mos, w, t, t + span);
+          q.record(2, { r, mos }, { expected: w, startMs: t, endMs: t + span });
           const u = units[units.length - 1];
           if (u && (span < FRAGMENT_MS || u.span < FRAGMENT_MS)) {
             u.r = (u.r * u.w + r * w) / (u.w + w);
