@@ -609,7 +609,7 @@ export class RtpEngine {
   private isNewestPending(c: number, seq: number, ts: number, t: number): boolean {
     const cands = this.cands;
     const p = cands.pending(c, cands.pendingCount(c) - 1);
-    return cands.seqAt(p) === seq && cands.msAt(p) === t && cands.tsAt(p) === ts;
+    return cands.pSeq[p] === seq && cands.pMs[p] === t && cands.pTs[p] === ts;
   }
 
   /** Packets held as candidates that were never measured (stray SSRCs, junk, flows too short to pass). */
@@ -622,12 +622,12 @@ export class RtpEngine {
     const cd = this.cands;
     const n = cd.pendingCount(c);
     let p = cd.pending(c, 0);
-    this.firstPacket(slot, cd.msAt(p), cd.seqAt(p), cd.tsAt(p), cd.ptAt(p), cd.markerAt(p), cd.bytesAt(p));
+    this.firstPacket(slot, cd.pMs[p], cd.pSeq[p], cd.pTs[p], cd.pPt[p], cd.pMarker[p], cd.pBytes[p]);
     for (let k = 1; k < n; k++) {
       p = cd.pending(c, k);
-      this.arrivalMs[0] = cd.msAt(p);
-      const seq = cd.seqAt(p);
-      this.nextPacket(slot, seq, cd.tsAt(p) | 0, cd.ptAt(p), cd.markerAt(p), cd.bytesAt(p), packetSequence(this.w, this.h16, this.u8, slot, this.store.coldW(slot), seq));
+      this.arrivalMs[0] = cd.pMs[p];
+      const seq = cd.pSeq[p];
+      this.nextPacket(slot, seq, cd.pTs[p] | 0, cd.pPt[p], cd.pMarker[p], cd.pBytes[p], packetSequence(this.w, this.h16, this.u8, slot, this.store.coldW(slot), seq));
     }
     this.counters.packets += n;
     cd.clear(c);
