@@ -366,6 +366,36 @@ describe('stream lifecycle', () => {
     expect(s.interval.meanDeltaMs).toBeCloseTo((47 * 20 + 60) / 48, 9); // 48 packets: 47 deltas of 20 ms, one of 60 ms
   });
 
+  it("an interval's loss-model base is the stream's own state at the reset, whatever came between it and the snapshot", () => {
+    // Two streams with different losses, the last ones still inside the reorder window at the reset.
+    const lostA = new Set([5, 6, 20, 44, 47]);
+    const lostB = new Set([3, 30, 31, 32, 48]);
+    const run = (between: (d: ReturnType<typeof driver>, a: number, b: number) => void) => {
+      const d = driver();
+      let a = -1;
+      let b = -1;
+      for (let i = 0; i < 50; i++) {
+        if (!lostA.has(i)) a = d.send(rtp({ pt: 0, seq: i, ts: i * 160, ssrc: 1 }), i * 20000);
+        if (!lostB.has(i)) b = d.send(rtp({ pt: 0, seq: i, ts: i * 160, ssrc: 2 }), i * 20000 + 5000);
+      }
+      between(d, a, b);
+      d.engine.resetInterval(a);
+      for (let i = 53; i < 120; i++) if (i % 9 !== 0 && i !== 55) d.send(rtp({ pt: 0, seq: i, ts: i * 160, ssrc: 1 }), i * 20000);
+      const s = createStreamSnapshot();
+      d.engine.snapshot(a, s);
+      const v = s.interval;
+      return [v.lost, v.lossP, v.lossQ, v.burstR, v.burstDensity, v.gapDensity, v.burstDurationMs, v.gapDurationMs];
+    };
+    const snap = (d: ReturnType<typeof driver>, slot: number) => d.engine.snapshot(slot, createStreamSnapshot());
+    // After two more losses (50, 51): the stream's resolved loss model is not the snapshot's any more.
+    const packetA = (d: ReturnType<typeof driver>) => d.send(rtp({ pt: 0, seq: 52, ts: 52 * 160, ssrc: 1 }), 52 * 20000);
+    // The reference: a packet, then the reset with no snapshot before it (the loss model resolved at the reset).
+    const expected = run((d) => packetA(d));
+    expect(run((d, a) => { packetA(d); snap(d, a); })).toEqual(expected); // the snapshot's resolution taken
+    expect(run((d, a, b) => { packetA(d); snap(d, a); snap(d, b); })).toEqual(expected); // another stream's snapshot between
+    expect(run((d, a) => { snap(d, a); packetA(d); })).toEqual(expected); // a packet of the stream between
+  });
+
   it('IPv6 addresses and callRef column', () => {
     const d = driver();
     d.pkt.ipVersion = 6;
