@@ -182,7 +182,7 @@ function dialogParseNs(): number {
     ns.push(((c.user + c.system) * 1000) / (100 * offsets.length));
   }
   ns.sort((a, b) => a - b);
-  console.log(`parse into a reused message (a call's 7 messages)            ${ns[3].toFixed(0)} ns/msg CPU (range ${ns[0].toFixed(0)}-${ns[6].toFixed(0)}; ${sink > 0 ? 'parsed' : 'none'})`);
+  console.log(`${"parse into a reused message (a call's 7 messages)".padEnd(48)} ${ns[3].toFixed(0).padStart(10)} ns/msg CPU  (range ${ns[0].toFixed(0)}-${ns[6].toFixed(0)}; ${sink > 0 ? 'parsed' : 'none'})`);
   return ns[3];
 }
 dialogParseNs();
