@@ -188,13 +188,6 @@ function startsWithIgnoreCase(buf: Uint8Array, s: number, e: number, word: Uint8
   return true;
 }
 
-/**
- * A Buffer with its UTF-8 slice method in view (Buffer.prototype.utf8Slice, what toString('utf8', s, e)
- * ends in): called directly, a header value's string skips toString's argument checks and encoding
- * lookup, a fifth of the string's cost at the length of a Call-ID or tag.
- */
-type Utf8Sliced = Buffer & { utf8Slice(start: number, end: number): string };
-
 export class SipParser {
   lastError: MalformedReason = 'none';
   /**
@@ -207,7 +200,7 @@ export class SipParser {
   private tooLong = false;
   private readonly aLegHeaders: Uint8Array[];
   // The message being parsed, as a Buffer view (its text slices are made by the runtime, not by JS).
-  private text: Utf8Sliced = Buffer.alloc(0) as Utf8Sliced;
+  private text: Buffer = Buffer.alloc(0);
   private textOf: Uint8Array | null = null;
 
   // The names the parser reads, by length (the standard ones first, then the A-leg headers by rank).
@@ -246,7 +239,7 @@ export class SipParser {
     // The capture batch (or file window) is one buffer for many messages: its Buffer view is made once.
     if (buf !== this.textOf) {
       this.textOf = buf;
-      this.text = (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as Utf8Sliced;
+      this.text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     const text = this.text;
     const limit = stream ? hdrEnd : end;
@@ -401,7 +394,7 @@ export class SipParser {
 
   /** Text of a header value; folded values have their line breaks and indents collapsed to one space. */
   private value(s: number, e: number, folded: boolean): string {
-    const v = this.text.utf8Slice(s, e);
+    const v = this.text.toString('utf8', s, e);
     return folded ? v.replace(/\r?\n[ \t]+/g, ' ') : v;
   }
 
@@ -423,7 +416,7 @@ export class SipParser {
         this.tooLong = true;
         return '';
       }
-      if (t > q) return this.text.utf8Slice(q, t);
+      if (t > q) return this.text.toString('utf8', q, t);
     }
     return '';
   }
