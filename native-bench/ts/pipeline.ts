@@ -132,10 +132,13 @@ export interface StreamFinal {
   callId: string;
   /** The final report's MOS through F1, F2 and ADAPT (unrounded: the reporter's means over the intervals). */
   mos: number[];
+  /** Its SILENCES, SILENCE_MS and MAX_SILENCE_MS (report/silences.ts), and ONE_WAY_RTP. */
+  silences: number[];
+  oneWay: number;
 }
 
 /**
- * Collects, per stream, the Call-ID and final MOS per jitter buffer of every final report `p` builds from
+ * Collects, per stream, the Call-ID, final MOS per jitter buffer, silences and one-way state of every final report `p` builds from
  * now on (read right after the reporter scored the stream's last interval). For a verification run only.
  */
 export function collectFinals(p: Pipeline): Map<string, StreamFinal> {
@@ -145,7 +148,13 @@ export function collectFinals(p: Pipeline): Map<string, StreamFinal> {
   r.onStreamEnd = (snap, input, kind, nowMs) => {
     const reports = onStreamEnd(snap, input, kind, nowMs);
     const key = streamKeyOf(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc);
-    out.set(key, { callId: input.callId ?? '', mos: [0, 1, 2].map((b) => r.qos.meanMosB(snap.slot, b)) });
+    const sil = r.silences;
+    out.set(key, {
+      callId: input.callId ?? '',
+      mos: [0, 1, 2].map((b) => r.qos.meanMosB(snap.slot, b)),
+      silences: [sil.count[snap.slot], sil.totalMs[snap.slot], sil.maxMs[snap.slot]],
+      oneWay: r.oneWay[snap.slot],
+    });
     return reports;
   };
   return out;
