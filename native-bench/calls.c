@@ -454,7 +454,7 @@ static int call_new(str_t id, uint32_t h, double now_ms) {
 }
 
 /* A call-level fault report (rule no-media: there is no stream to report on). */
-static void call_fault_report(int c, const char *type, double now_ms);
+static void call_fault_report(int c, int cleared, double now_ms);
 
 /* The call is answered: its media is due from now (CallFaults.answered). */
 static void watch_answered(int c, double now_ms) {
@@ -477,7 +477,7 @@ static void watch_end(int c, double now_ms) {
   g_watch[k->watch_pos] = moved;
   g_calls[moved].watch_pos = k->watch_pos;
   k->watch_pos = -1;
-  if (k->no_media) call_fault_report(c, "CLEARED", now_ms);
+  if (k->no_media) call_fault_report(c, 1, now_ms);
 }
 
 /* The call ended (BYE, CANCEL, a failure): its media lingers LINGER_MS, then its streams end. */
@@ -1004,14 +1004,15 @@ static void stream_end(int slot, double now_ms) {
 
 /* ---------------- media faults (src/pipeline/media-faults.ts) ---------------- */
 
-/* A fault's ALERT or CLEARED on a stream: the stream's report, as the probe's faultReport makes it. */
-static void stream_fault_report(int slot, double now_ms, const char *type, const char *rule, double pause_ms) {
+static const char *const FAULT_RULE_NAMES[FAULT_RULES] = {"silence", "one-way-rtp", "no-media"};
+
+/* A fault's ALERT (`cleared` 0) or CLEARED on a stream: the stream's report, as the probe's faultReport makes it. */
+static void stream_fault_report(int slot, double now_ms, int cleared, int rule, double pause_ms) {
   stream_summary_t u;
   stream_summary(slot, &u);
-  size_t n = build_report(slot, &g_slots[slot], &u, now_ms, type, rule, pause_ms, g_report, sizeof g_report);
+  size_t n = build_report(slot, &g_slots[slot], &u, now_ms, cleared ? "CLEARED" : "ALERT", FAULT_RULE_NAMES[rule], pause_ms, g_report, sizeof g_report);
   g_counts.report_bytes += n;
-  if (type[0] == 'A') g_counts.alerts++;
-  else g_counts.cleared++;
+  g_counts.faults[rule][cleared]++;
 }
 
 /* The SDP of binding `b` holds its media (a=sendonly / recvonly / inactive, or c=0.0.0.0). */
@@ -1097,7 +1098,7 @@ static void check_stream(int slot, slot_state_t *s, double now_ms) {
     s->max_delta_at = a.iv_packets > 0 ? a.iv_max_delta : 0;
     g_counts.pauses++;
     if (silence_due(slot, s, last)) {
-      stream_fault_report(slot, now_ms, "ALERT", "silence", now_ms - last);
+      stream_fault_report(slot, now_ms, 0, FAULT_SILENCE, now_ms - last);
       s->alerted = 1;
     }
   } else if (s->pause_from_ms > 0 && last > s->pause_from_ms) {
@@ -1106,7 +1107,7 @@ static void check_stream(int slot, slot_state_t *s, double now_ms) {
     double pause_ms = pause_end(s, last, &a);
     if (s->alerted) {
       s->alerted = 0;
-      stream_fault_report(slot, now_ms, "CLEARED", "silence", pause_ms);
+      stream_fault_report(slot, now_ms, 1, FAULT_SILENCE, pause_ms);
     }
   }
   if (g_nwatch == 0) return;
@@ -1130,14 +1131,32 @@ static int call_exempt(const call_t *k) {
   return !audio;
 }
 
-static void call_fault_report(int c, const char *type, double now_ms) {
+/* The first audio address the SDP of `side` bound, "" when none. */
+static void side_address(const call_t *k, int side, char *ip, size_t cap, int *port) {
+  ip[0] = 0;
+  *port = 0;
+  for (int i = 0; i < k->nbindings; i++) {
+    const binding_t *b = &g_bindings[k->bindings[i]];
+    if (b->side != side || !b->sdp.audio) continue;
+    ip_string(b->ip, ip, cap);
+    *port = b->port;
+    return;
+  }
+}
+
+/* The call's no-media ALERT or CLEARED (NoMediaReports): the call and the SDP addresses media was due between. */
+static void call_fault_report(int c, int cleared, double now_ms) {
   const call_t *k = &g_calls[c];
-  char buf[512];
-  int n = snprintf(buf, sizeof buf, "{\"CORRELATION_ID\":\"%s\",\"TYPE\":\"%s\",\"ALERT_RULE\":\"no-media\",\"REPORT_TS\":%.3f,\"NO_MEDIA\":%d,\"DUE_FROM\":%.3f}",
-                   k->call_id, type, now_ms / 1000, type[0] == 'A', k->due_from_ms / 1000);
+  char caller[64], callee[64], buf[1024];
+  int caller_port, callee_port;
+  side_address(k, 0, caller, sizeof caller, &caller_port);
+  side_address(k, 1, callee, sizeof callee, &callee_port);
+  int n = snprintf(buf, sizeof buf,
+                   "{\"CORRELATION_ID\":\"%s\",\"RTP_SIP_CALL_ID\":\"%s\",\"TYPE\":\"%s\",\"ALERT_RULE\":\"no-media\",\"NO_MEDIA\":%d,\"REPORT_TS\":%.3f,"
+                   "\"CALLER_IP\":\"%s\",\"CALLER_PORT\":%d,\"CALLEE_IP\":\"%s\",\"CALLEE_PORT\":%d,\"DUE_FROM\":%.3f,\"NODE\":\"%s\"}",
+                   k->call_id, k->call_id, cleared ? "CLEARED" : "ALERT", !cleared, now_ms / 1000, caller, caller_port, callee, callee_port, k->due_from_ms / 1000, g_node);
   g_counts.report_bytes += (uint64_t)n;
-  if (type[0] == 'A') g_counts.alerts++;
-  else g_counts.cleared++;
+  g_counts.faults[FAULT_NO_MEDIA][cleared]++;
 }
 
 /* A one-way fault of the call in direction `dir` starts (1) or ends (0) on its audio streams that way. */
@@ -1147,7 +1166,7 @@ static void one_way_streams(const call_t *k, int dir, int on, double now_ms) {
     slot_state_t *s = &g_slots[slot];
     if (!s->active || audio_binding(s) == NULL || media_direction(s) != dir || s->one_way == on) continue;
     s->one_way = on;
-    stream_fault_report(slot, now_ms, on ? "ALERT" : "CLEARED", "one-way-rtp", 0);
+    stream_fault_report(slot, now_ms, !on, FAULT_ONE_WAY, 0);
   }
 }
 
@@ -1162,11 +1181,11 @@ static void check_calls(double now_ms) {
     if (k->no_media) {
       if (heard0 || heard1 || (exempt = call_exempt(k)) == 1) {
         k->no_media = 0;
-        call_fault_report(c, "CLEARED", now_ms);
+        call_fault_report(c, 1, now_ms);
       }
     } else if (!heard0 && !heard1 && since >= NO_MEDIA_MS && (exempt = call_exempt(k)) == 0) {
       k->no_media = 1;
-      call_fault_report(c, "ALERT", now_ms);
+      call_fault_report(c, 0, now_ms);
     }
     int live0 = heard0 && now_ms - k->heard_ms[0] < ONE_WAY_MS, live1 = heard1 && now_ms - k->heard_ms[1] < ONE_WAY_MS;
     if (live0 != live1 && exempt < 0) exempt = call_exempt(k);

@@ -73,7 +73,9 @@ const char *calls_stream_call_id(int slot); /* "" when the stream has no call */
 int calls_stream_final_mos(int slot, double mos[3]); /* 1 when the stream's final report was built (mean MOS per buffer) */
 /* The stream's media-fault state at its final report: silences (count, total and longest ms) and ONE_WAY_RTP. */
 void calls_stream_silences(int slot, double out[3], int *one_way);
-typedef struct { uint64_t sip, sip_bad, calls, rtcp, rtcp_bad, rtts, intervals, reports, report_bytes, attached, pauses, silences, alerts, cleared; } calls_counts_t;
+/* Fault reports by rule (FAULT_SILENCE, FAULT_ONE_WAY, FAULT_NO_MEDIA) and kind (0 ALERT, 1 CLEARED). */
+enum { FAULT_SILENCE, FAULT_ONE_WAY, FAULT_NO_MEDIA, FAULT_RULES };
+typedef struct { uint64_t sip, sip_bad, calls, rtcp, rtcp_bad, rtts, intervals, reports, report_bytes, attached, pauses, silences, faults[FAULT_RULES][2]; } calls_counts_t;
 calls_counts_t calls_counts(void);
 
 #endif

@@ -18,7 +18,8 @@
  *     its final report built as JSON text at its end, and the media-fault checks once a second (silences,
  *     one-way and no-media).
  * Usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb] [--no-calls]
- *   prints "packets=... rtp=... streams=... best_ns=..." (with --warm N: time from record N on, the
+ *   prints "packets=... rtp=... streams=... best_ns=..." (with the per-call work "faults=" the fault reports made,
+ *   ALERT and CLEARED of rules silence, one-way-rtp and no-media; with --warm N: time from record N on, the
  *   first N records start the streams untimed) and with --dump one line per stream
  *   (src sport dst dport ssrc packets lost maxDelta maxJitter meanJitter meanDelta, then with the
  *   emulation the discards of F1 F2 ADAPT, then with the per-call work cid=CALL-ID (empty: no call) and
@@ -1133,15 +1134,21 @@ int main(int argc, char **argv) {
      * timed loop does not end its streams either). */
     if (g_calls_on) calls_finish(g_now_ms);
   }
-  printf("packets=%llu udp=%llu sip=%llu rtp=%llu not_rtp=%llu malformed=%llu streams=%d best_ns=%.0f sink=%llu\n", (unsigned long long)n,
+  printf("packets=%llu udp=%llu sip=%llu rtp=%llu not_rtp=%llu malformed=%llu streams=%d best_ns=%.0f sink=%llu", (unsigned long long)n,
          (unsigned long long)g_udp, (unsigned long long)g_sip, (unsigned long long)e.rtp, (unsigned long long)e.not_rtp,
          (unsigned long long)e.malformed, e.count, best, (unsigned long long)(g_sink & 0xffffffff));
   if (g_calls_on) {
     calls_counts_t k = calls_counts();
-    fprintf(stderr, "calls: sip=%llu sip_bad=%llu calls=%llu attached=%llu rtcp=%llu rtcp_bad=%llu rtts=%llu intervals=%llu reports=%llu report_bytes=%llu pauses=%llu silences=%llu alerts=%llu cleared=%llu\n",
+    printf(" faults=");
+    for (int r = 0; r < FAULT_RULES; r++) printf("%s%llu,%llu", r ? "," : "", (unsigned long long)k.faults[r][0], (unsigned long long)k.faults[r][1]);
+  }
+  printf("\n");
+  if (g_calls_on) {
+    calls_counts_t k = calls_counts();
+    fprintf(stderr, "calls: sip=%llu sip_bad=%llu calls=%llu attached=%llu rtcp=%llu rtcp_bad=%llu rtts=%llu intervals=%llu reports=%llu report_bytes=%llu pauses=%llu silences=%llu\n",
             (unsigned long long)k.sip, (unsigned long long)k.sip_bad, (unsigned long long)k.calls, (unsigned long long)k.attached, (unsigned long long)k.rtcp,
             (unsigned long long)k.rtcp_bad, (unsigned long long)k.rtts, (unsigned long long)k.intervals, (unsigned long long)k.reports, (unsigned long long)k.report_bytes,
-            (unsigned long long)k.pauses, (unsigned long long)k.silences, (unsigned long long)k.alerts, (unsigned long long)k.cleared);
+            (unsigned long long)k.pauses, (unsigned long long)k.silences);
   }
   if (dump) {
     ref_t *refs = malloc((size_t)e.count * sizeof(ref_t));

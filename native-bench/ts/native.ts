@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { CaptureCursor } from '../../dist/capture/file/index.js';
 import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
 import { looksLikeSip } from '../../dist/sip/index.js';
-import { benchConfig, benchPipeline, collectEnded, collectFinals, diffStream, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, writeBenchScenario, type StreamFinal, type StreamResult } from './pipeline.js';
+import { benchConfig, benchPipeline, collectEnded, collectFaultReports, collectFinals, diffStream, FAULT_RULES, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, writeBenchScenario, type StreamFinal, type StreamResult } from './pipeline.js';
 import { argNumber, argString } from './args.js';
 import { cutPauses } from './pauses.js';
 import { raiseLiveInlining } from '../../dist/rtp/hot-path-inlining.js';
@@ -45,6 +45,8 @@ interface NativeRun {
   results: Map<string, StreamResult>;
   /** Per stream, with the per-call work: its Call-ID ('' none) and, once its final report is built, its MOS per buffer. */
   finals: Map<string, Partial<StreamFinal> & { callId: string }>;
+  /** With the per-call work: the fault reports made, per rule of FAULT_RULES [ALERT, CLEARED]. */
+  faults: number[][] | null;
 }
 
 /** `calls`: with the per-call work (rtpbench's default), else --no-calls. */
@@ -73,7 +75,9 @@ function runNative(file: string, repeat: number, dump: boolean, decodeOnly = fal
       });
     }
   }
-  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results, finals };
+  const faultWords = lines[0].split(' ').find((w) => w.startsWith('faults='))?.slice('faults='.length).split(',').map(Number);
+  const faults = faultWords === undefined ? null : FAULT_RULES.map((_, r) => [faultWords[2 * r], faultWords[2 * r + 1]]);
+  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results, finals, faults };
 }
 
 /**
@@ -188,9 +192,10 @@ function main(): void {
       const cut = cutPauses(file);
       stats.records -= cut.records;
       stats.rtpPackets -= cut.rtpPackets;
+      stats.rtpStreams -= cut.rtpStreams;
     }
     const data = readFileSync(file);
-    const pauseNote = pauses ? ', pauses cut into a third of the streams' : '';
+    const pauseNote = pauses ? ', pauses cut into a third of the streams, 4 % of the calls without media' : '';
     console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, ${jitterMs} ms jitter, RTCP${pauseNote}): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
 
     // 1. Same results, stream by stream: C, replay path, live path.
@@ -203,6 +208,8 @@ function main(): void {
     const endedLive = collectEnded(live);
     const finalsReplay = collectFinals(replay);
     const finalsLive = collectFinals(live);
+    const faultsReplay = collectFaultReports(replay);
+    const faultsLive = collectFaultReports(live);
     const nReplay = replayBuffer(replay, data);
     const nLive = liveRun(live, batches);
     const ts = streamResults(replay.engine, new Map(endedReplay)) // a copy: finish() below ends the active streams through the same hook;
@@ -247,10 +254,16 @@ function main(): void {
       const bad = l === undefined ? ['no final report'] : diffFinal(l, f, 0);
       if (bad.length) throw new Error(`live path: stream ${key}: final report differs: ${bad.join(', ')}`);
     }
+    // The fault reports made (ALERT and CLEARED of each rule): the checks paged the same faults at the same ticks' worth.
+    const faultText = (f: number[][] | null) => (f === null ? 'none' : FAULT_RULES.map((rule, r) => `${rule} ${f[r][0]}/${f[r][1]}`).join(', '));
+    if (faultText(c.faults) !== faultText(faultsReplay) || faultText(faultsLive) !== faultText(faultsReplay)) {
+      throw new Error(`fault reports (ALERT/CLEARED) differ: C ${faultText(c.faults)}; replay ${faultText(faultsReplay)}; live ${faultText(faultsLive)}`);
+    }
     const jbNote = jbOn ? `, jitter-buffer discards per buffer (in all: F1 ${discards[0]}, F2 ${discards[1]}, ADAPT ${discards[2]})` : '';
     console.log(`results identical for all ${ts.size} streams, C / replay path / live path (packets, lost, max delta, max/mean jitter, mean delta${jbNote}; largest jitter difference to C ${worst.toExponential(1)} ms)`);
     console.log(`final reports identical for all ${finalsReplay.size} streams, C / replay path / live path (Call-ID: ${withCall} streams with one; final MOS per buffer, largest difference to C ${worstMos.toExponential(1)};` +
       ` SILENCES, SILENCE_MS, MAX_SILENCE_MS, ONE_WAY_RTP: in all ${faults.silences} silences of ${(faults.silenceMs / 1000).toFixed(1)} s, ${faults.oneWay} streams one-way at their end)`);
+    console.log(`fault reports identical, C / replay path / live path (ALERT/CLEARED: ${faultText(faultsReplay)})`);
     console.log(`jitter-buffer emulation (qos.jitter_buffers.emulate): ${jbOn ? 'on in both the probe and the C reference' : 'off in both'}`);
 
     // 2. Timing: each path in its own process (V8 flags are process-wide, and each mode sets its own, as the

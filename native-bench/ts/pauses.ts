@@ -5,9 +5,11 @@
  *  - SSRC % 10 == 0: a silence, the sender stopping 3 s after its first packet and going on 6.5 s later
  *    with the next sequence number (DTX: the RTP timestamp moves on, the numbers do not);
  *  - SSRC % 10 == 1: the sender stops for good 4 s after its first packet (its call one-way until its end);
- *  - SSRC % 10 == 2: an outage, the network losing the same 6.5 s (the numbers jump across it: loss).
- * Rewrites a classic pcap (as src/gen/pcap-writer.ts writes it) in place; returns the records and RTP
- * packets taken out.
+ *  - SSRC % 10 == 2: an outage, the network losing the same 6.5 s (the numbers jump across it: loss);
+ * and calls without media: every RTP packet of a port pair whose lower port / 2 is 3 modulo 25 (both
+ * directions of one call in the generator's symmetric RTP; about 4 % of the calls).
+ * Rewrites a classic pcap (as src/gen/pcap-writer.ts writes it) in place; returns the records, RTP
+ * packets and streams taken out.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CaptureCursor } from '../../dist/capture/file/index.js';
@@ -28,7 +30,7 @@ function cutOf(ssrc: number): Cut {
   return k === 0 ? 'silence' : k === 1 ? 'stop' : k === 2 ? 'outage' : 'none';
 }
 
-export function cutPauses(file: string): { records: number; rtpPackets: number } {
+export function cutPauses(file: string): { records: number; rtpPackets: number; rtpStreams: number } {
   const data = readFileSync(file);
   const out: Uint8Array[] = [data.subarray(0, FILE_HEADER)];
   const dec = new PacketDecoder();
@@ -37,6 +39,8 @@ export function cutPauses(file: string): { records: number; rtpPackets: number }
   /** Per SSRC: its first packet's time (ms) and the sequence numbers taken out so far (silence). */
   const firstMs = new Map<number, number>();
   const skipped = new Map<number, number>();
+  /** SSRCs of the calls without media (all their packets taken out). */
+  const gone = new Set<number>();
   let records = 0;
   let rtpPackets = 0;
   while (cur.next()) {
@@ -52,6 +56,12 @@ export function cutPauses(file: string): { records: number; rtpPackets: number }
         const first = firstMs.get(ssrc) ?? ms;
         firstMs.set(ssrc, first);
         const since = ms - first;
+        if ((Math.min(pkt.srcPort, pkt.dstPort) >> 1) % 25 === 3) {
+          gone.add(ssrc);
+          records++;
+          rtpPackets++;
+          continue;
+        }
         const cut = cutOf(ssrc);
         const inPause = since >= PAUSE_FROM_MS && since < PAUSE_FROM_MS + PAUSE_MS;
         if ((cut === 'stop' && since >= STOP_FROM_MS) || ((cut === 'silence' || cut === 'outage') && inPause)) {
@@ -71,5 +81,5 @@ export function cutPauses(file: string): { records: number; rtpPackets: number }
     out.push(rec);
   }
   writeFileSync(file, Buffer.concat(out));
-  return { records, rtpPackets };
+  return { records, rtpPackets, rtpStreams: gone.size };
 }

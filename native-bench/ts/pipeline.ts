@@ -160,6 +160,41 @@ export function collectFinals(p: Pipeline): Map<string, StreamFinal> {
   return out;
 }
 
+/** The rules of the media-fault reports, in the order rtpbench prints their counts (faults=). */
+export const FAULT_RULES = ['silence', 'one-way-rtp', 'no-media'] as const;
+
+/**
+ * Counts the media-fault reports `p` makes from now on, per rule of FAULT_RULES: [ALERT, CLEARED] (a stream's
+ * through the reporter's faultReport, a call's no-media through the fault monitor). For a verification run only.
+ */
+export function collectFaultReports(p: Pipeline): number[][] {
+  const counts = FAULT_RULES.map(() => [0, 0]);
+  const count = (rule: string, kind: 'ALERT' | 'CLEARED') => {
+    const r = (FAULT_RULES as readonly string[]).indexOf(rule);
+    if (r < 0) throw new Error(`fault report of unknown rule ${rule}`);
+    counts[r][kind === 'ALERT' ? 0 : 1]++;
+  };
+  const r = p.reporter;
+  const faultReport = r.faultReport.bind(r);
+  r.faultReport = (snap, input, kind, rule, nowMs) => {
+    const out = faultReport(snap, input, kind, rule, nowMs);
+    if (out !== null) count(rule, kind);
+    return out;
+  };
+  const f = p.faults;
+  const started = f.started.bind(f);
+  const cleared = f.cleared.bind(f);
+  f.started = (call, fault, dir, nowMs) => {
+    if (fault === 'no-media') count(fault, 'ALERT');
+    started(call, fault, dir, nowMs);
+  };
+  f.cleared = (call, fault, dir, nowMs, reason) => {
+    if (fault === 'no-media') count(fault, 'CLEARED');
+    cleared(call, fault, dir, nowMs, reason);
+  };
+  return counts;
+}
+
 function addResult(engine: RtpEngine, slot: number, snap: ReturnType<typeof createStreamSnapshot>, out: Map<string, StreamResult>): void {
   engine.snapshot(slot, snap);
   const key = streamKeyOf(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc);
