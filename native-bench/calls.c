@@ -1,7 +1,7 @@
 /*
  * The per-call work of the C reference (see calls.h): SIP and SDP parsed, dialogs and bindings kept,
- * streams attached to calls, RTCP parsed with round-trip references, intervals scored, final reports
- * built. Written as a plain C probe would do it: fixed-size records, open-addressing tables with
+ * streams attached to calls, RTCP parsed with round-trip references, intervals scored, media faults
+ * checked (pauses and silences, one-way, no-media), final reports built. Written as a plain C probe would do it: fixed-size records, open-addressing tables with
  * backward-shift deletion, no allocation per message. The scoring uses the formulas of src/qos/emodel.ts
  * and src/report/qos-state.ts in double precision, so the final MOS per buffer is the probe's.
  */
