@@ -254,7 +254,7 @@ function main(): void {
       const bad = l === undefined ? ['no final report'] : diffFinal(l, f, 0);
       if (bad.length) throw new Error(`live path: stream ${key}: final report differs: ${bad.join(', ')}`);
     }
-    // The fault reports made (ALERT and CLEARED of each rule): the checks paged the same faults at the same ticks' worth.
+    // The fault reports made (ALERT and CLEARED of each rule): the checks paged the same faults on each side.
     const faultText = (f: number[][] | null) => (f === null ? 'none' : FAULT_RULES.map((rule, r) => `${rule} ${f[r][0]}/${f[r][1]}`).join(', '));
     if (faultText(c.faults) !== faultText(faultsReplay) || faultText(faultsLive) !== faultText(faultsReplay)) {
       throw new Error(`fault reports (ALERT/CLEARED) differ: C ${faultText(c.faults)}; replay ${faultText(faultsReplay)}; live ${faultText(faultsLive)}`);
