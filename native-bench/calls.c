@@ -1,7 +1,7 @@
 /*
  * The per-call work of the C reference (see calls.h): SIP and SDP parsed, dialogs and bindings kept,
- * streams attached to calls, RTCP parsed with round-trip references, intervals scored, final reports
- * built. Written as a plain C probe would do it: fixed-size records, open-addressing tables with
+ * streams attached to calls, RTCP parsed with round-trip references, intervals scored, media faults
+ * checked (pauses and silences, one-way, no-media), final reports built. Written as a plain C probe would do it: fixed-size records, open-addressing tables with
  * backward-shift deletion, no allocation per message. The scoring uses the formulas of src/qos/emodel.ts
  * and src/report/qos-state.ts in double precision, so the final MOS per buffer is the probe's.
  */
@@ -27,6 +27,9 @@
 #define CALL_BINDINGS 8
 #define MAX_FORMATS 16
 #define JB_REF 2             /* qos.jitter_buffers.reference: adaptive */
+#define SILENCE_MS 5000.0    /* reports.faults.silence_s */
+#define ONE_WAY_MS 5000.0    /* reports.faults.one_way_s */
+#define NO_MEDIA_MS 5000.0   /* reports.faults.no_media_s */
 
 /* ---------------- text helpers ---------------- */
 
@@ -282,6 +285,11 @@ typedef struct {
   int nbindings, bindings[CALL_BINDINGS];
   int nstreams, streams[CALL_STREAMS];
   int next_lingering;
+  /* Media faults of the answered call (report/call-faults.ts): its place in the watch list (-1 none), since
+   * when media is due, the latest audio per direction (0 none), the no-media fault open, the direction
+   * flowing alone while a one-way fault lasts (-1 none). */
+  int watch_pos, no_media, one_way_dir;
+  double due_from_ms, heard_ms[2];
 } call_t;
 
 typedef struct {
@@ -302,6 +310,7 @@ typedef struct { uint32_t key[5]; int32_t value; } bind_entry_t;
 static bind_entry_t *g_btab;
 static int g_linger_head = -1, g_linger_tail = -1;
 static calls_counts_t g_counts;
+static int g_watch[MAX_CALLS], g_nwatch; /* the answered calls the one-way and no-media checks watch */
 
 static uint32_t call_home(uint32_t h) { return h & (CALL_TABLE - 1); }
 
@@ -436,6 +445,7 @@ static int call_new(str_t id, uint32_t h, double now_ms) {
   copy_str(k->call_id, sizeof k->call_id, id);
   k->created_ms = k->updated_ms = now_ms;
   k->next_lingering = -1;
+  k->watch_pos = -1;
   uint32_t i = call_home(h);
   while (g_call_table[i] >= 0) i = (i + 1) & (CALL_TABLE - 1);
   g_call_table[i] = c;
@@ -443,10 +453,38 @@ static int call_new(str_t id, uint32_t h, double now_ms) {
   return c;
 }
 
+/* A call-level fault report (rule no-media: there is no stream to report on). */
+static void call_fault_report(int c, int cleared, double now_ms);
+
+/* The call is answered: its media is due from now (CallFaults.answered). */
+static void watch_answered(int c, double now_ms) {
+  call_t *k = &g_calls[c];
+  if (k->watch_pos < 0) {
+    k->watch_pos = g_nwatch;
+    g_watch[g_nwatch++] = c;
+  }
+  k->due_from_ms = now_ms;
+  k->heard_ms[0] = k->heard_ms[1] = 0;
+  k->no_media = 0;
+  k->one_way_dir = -1;
+}
+
+/* The call ended: no longer watched; an open no-media fault is cleared (CallFaults.ended). */
+static void watch_end(int c, double now_ms) {
+  call_t *k = &g_calls[c];
+  if (k->watch_pos < 0) return;
+  int moved = g_watch[--g_nwatch];
+  g_watch[k->watch_pos] = moved;
+  g_calls[moved].watch_pos = k->watch_pos;
+  k->watch_pos = -1;
+  if (k->no_media) call_fault_report(c, 1, now_ms);
+}
+
 /* The call ended (BYE, CANCEL, a failure): its media lingers LINGER_MS, then its streams end. */
 static void call_end(int c, int state, double now_ms) {
   call_t *k = &g_calls[c];
   if (k->state == C_ENDED || k->state == C_FAILED) return;
+  watch_end(c, now_ms);
   k->state = state;
   k->retire_ms = now_ms + LINGER_MS;
   if (g_linger_tail >= 0) g_calls[g_linger_tail].next_lingering = c;
@@ -492,7 +530,10 @@ void calls_on_sip(const uint8_t *b, size_t len, const uint32_t *src, int sport, 
     if (m.to_tag.n) copy_str(k->tag[1], sizeof k->tag[1], m.to_tag);
     if (invite && k->state < C_ENDED) {
       if (m.status >= 300) call_end(c, C_FAILED, now_ms);
-      else if (m.status >= 200) k->state = C_CONFIRMED;
+      else if (m.status >= 200) {
+        if (k->state != C_CONFIRMED) watch_answered(c, now_ms);
+        k->state = C_CONFIRMED;
+      }
       else if (m.status > 100 && k->state == C_CALLING) k->state = C_EARLY;
     }
   }
@@ -546,6 +587,7 @@ static char g_node[64]; /* the probe's node name: the host name */
 /* Per stream slot: the call (-1 none), the report schedule, and what the scoring keeps (qos-state.ts). */
 typedef struct {
   int call, active, reported, side, dir; /* side: the party whose SDP the stream is bound by (0 the caller) */
+  int binding; /* the binding the stream was attached by, -1 none */
   uint32_t ssrc;
   char call_id[128]; /* kept for the stream's reports after its call's record goes */
   double ie, bpl;
@@ -557,6 +599,13 @@ typedef struct {
   double min_r, min_mos, worst_start_ms, worst_end_ms;
   double unit_mos, unit_r, unit_weight, unit_span_ms, unit_start_ms, unit_end_ms;
   double final_mos[3];
+  /* Pauses (report/silences.ts): the last packet before the pause in progress (0 none), the counts and mean
+   * spacing then, the interval's largest inter-arrival time then; whether its ALERT went out; the silences
+   * completed (count, total and longest ms); ONE_WAY_RTP. */
+  double pause_from_ms, expected_at, packets_at, spacing_ms, max_delta_at;
+  int alerted, one_way;
+  uint32_t silences;
+  double silence_ms, max_silence_ms;
 } slot_state_t;
 
 static slot_state_t *g_slots;
@@ -581,6 +630,7 @@ void calls_stream_started(int slot, const uint32_t *key, int pt, double now_ms) 
   slot_state_t *s = &g_slots[slot];
   memset(s, 0, sizeof *s);
   s->call = -1;
+  s->binding = -1;
   s->active = 1;
   s->ssrc = key[9];
   s->due_ms = now_ms + INTERVAL_MS;
@@ -593,6 +643,7 @@ void calls_stream_started(int slot, const uint32_t *key, int pt, double now_ms) 
     const binding_t *b = &g_bindings[v / 2];
     call_t *k = &g_calls[b->call];
     s->call = b->call;
+    s->binding = v / 2;
     s->dir = by_destination ? 0 : 1; /* as the probe's DIR: 0 when the receiver's SDP names the stream */
     s->side = b->side;
     memcpy(s->call_id, k->call_id, sizeof s->call_id);
@@ -798,9 +849,10 @@ static void ip_string(const uint32_t *w, char *out, size_t cap) {
 
 static double mean_of(double sum, double w) { return w > 0 ? sum / w : 0; }
 
-/* The stream's final report (HANGUP when its call ended, else FINAL), as JSON text: the fields of
- * src/report/fields.ts and jb-fields.ts that this scenario fills. */
-static size_t build_final_report(int slot, const slot_state_t *s, const stream_summary_t *u, double now_ms, char *buf, size_t cap) {
+/* A stream's report as JSON text: the fields of src/report/fields.ts and jb-fields.ts that this scenario
+ * fills. `type` NULL: its final report (HANGUP when its call ended, else FINAL); else a fault's ALERT or
+ * CLEARED of rule `rule`, with the pause's length for rule silence. */
+static size_t build_report(int slot, const slot_state_t *s, const stream_summary_t *u, double now_ms, const char *type, const char *rule, double pause_ms, char *buf, size_t cap) {
   text_t t = {buf, 0, cap};
   const call_t *k = s->call >= 0 ? &g_calls[s->call] : NULL;
   char src[64], dst[64], sid[32];
@@ -812,7 +864,8 @@ static size_t build_final_report(int slot, const slot_state_t *s, const stream_s
   text(&t, "CORRELATION_ID", k ? k->call_id : sid);
   text(&t, "RTP_SIP_CALL_ID", k ? k->call_id : "");
   num(&t, "REPORT_TS", now_ms / 1000);
-  text(&t, "TYPE", k && k->state >= C_ENDED ? "HANGUP" : "FINAL");
+  text(&t, "TYPE", type ? type : k && k->state >= C_ENDED ? "HANGUP" : "FINAL");
+  if (rule) text(&t, "ALERT_RULE", rule);
   num(&t, "SSRC", u->key[9]);
   text(&t, "SRC_IP", src);
   num(&t, "SRC_PORT", u->key[8] >> 16);
@@ -916,11 +969,11 @@ static size_t build_final_report(int slot, const slot_state_t *s, const stream_s
   num(&t, "REPORT_END", u->last_ms / 1000);
   num(&t, "RTP_START", u->first_ms / 1000);
   num(&t, "RTP_STOP", u->last_ms / 1000);
-  num(&t, "ONE_WAY_RTP", 0);
-  num(&t, "SILENCES", 0);
-  num(&t, "SILENCE_MS", 0);
-  num(&t, "MAX_SILENCE_MS", 0);
-  num(&t, "CURRENT_SILENCE_MS", 0);
+  num(&t, "ONE_WAY_RTP", s->one_way);
+  num(&t, "SILENCES", s->silences);
+  num(&t, "SILENCE_MS", s->silence_ms);
+  num(&t, "MAX_SILENCE_MS", s->max_silence_ms);
+  num(&t, "CURRENT_SILENCE_MS", pause_ms);
   num(&t, "CAPTURE_DROPS", 0);
   num(&t, "PERIOD_CAPTURE_DROPS", 0);
   num(&t, "VLAN", -1);
@@ -944,9 +997,208 @@ static void stream_end(int slot, double now_ms) {
   s->active = 0;
   s->reported = 1;
   for (int b = 0; b < 3; b++) s->final_mos[b] = mean_of(s->sum_mos_b[b], s->sum_weight);
-  size_t n = build_final_report(slot, s, &u, now_ms, g_report, sizeof g_report);
+  size_t n = build_report(slot, s, &u, now_ms, NULL, NULL, 0, g_report, sizeof g_report);
   g_counts.reports++;
   g_counts.report_bytes += n;
+}
+
+/* ---------------- media faults (src/pipeline/media-faults.ts) ---------------- */
+
+static const char *const FAULT_RULE_NAMES[FAULT_RULES] = {"silence", "one-way-rtp", "no-media"};
+
+/* A fault's ALERT (`cleared` 0) or CLEARED on a stream: the stream's report, as the probe's faultReport makes it. */
+static void stream_fault_report(int slot, double now_ms, int cleared, int rule, double pause_ms) {
+  stream_summary_t u;
+  stream_summary(slot, &u);
+  size_t n = build_report(slot, &g_slots[slot], &u, now_ms, cleared ? "CLEARED" : "ALERT", FAULT_RULE_NAMES[rule], pause_ms, g_report, sizeof g_report);
+  g_counts.report_bytes += n;
+  g_counts.faults[rule][cleared]++;
+}
+
+/* The SDP of binding `b` holds its media (a=sendonly / recvonly / inactive, or c=0.0.0.0). */
+static int binding_held(const binding_t *b) {
+  return b->sdp.direction != 0 || (b->ip[0] == 0 && b->ip[1] == 0 && b->ip[2] == 0xffff && b->ip[3] == 0);
+}
+
+/* The other side's binding of the same m-line holds it (MediaBinding.peerHeld). */
+static int peer_held(const binding_t *b) {
+  const call_t *k = &g_calls[b->call];
+  for (int i = 0; i < k->nbindings; i++) {
+    const binding_t *o = &g_bindings[k->bindings[i]];
+    if (o->side != b->side && o->media == b->media) return binding_held(o);
+  }
+  return 0;
+}
+
+/* The binding of an audio stream of a call, NULL when none (the call faults watch audio). */
+static const binding_t *audio_binding(const slot_state_t *s) {
+  if (s->binding < 0 || s->call < 0) return NULL;
+  const binding_t *b = &g_bindings[s->binding];
+  return b->used && b->call == s->call && b->sdp.audio ? b : NULL;
+}
+
+/* report/call-faults.ts mediaDirection: 0 caller to callee, 1 callee to caller. */
+static int media_direction(const slot_state_t *s) { return (s->dir == 0) == (s->side == 1) ? 0 : 1; }
+
+/* Audio of an answered call both sides' SDP have flowing both ways: due without a break. */
+static int media_due(const slot_state_t *s) {
+  const binding_t *b = audio_binding(s);
+  return b != NULL && b->sdp.direction == 0 && !binding_held(b) && !peer_held(b) && g_calls[b->call].state == C_CONFIRMED;
+}
+
+/* Another audio stream of the same binding and direction carried on after `last_ms` (replacedOnBinding). */
+static int replaced_on_binding(int slot, const slot_state_t *s, double last_ms) {
+  const call_t *k = &g_calls[s->call];
+  int dir = media_direction(s);
+  for (int i = 0; i < k->nstreams; i++) {
+    int o = k->streams[i];
+    const slot_state_t *x = &g_slots[o];
+    if (o != slot && x->active && x->binding == s->binding && media_direction(x) == dir && stream_last_ms(o) > last_ms && audio_binding(x)) return 1;
+  }
+  return 0;
+}
+
+/* A pause of the stream is paged (silenceDue): its media is due, it did not go quiet on comfort noise, and no
+ * other stream took its place. */
+static int silence_due(int slot, const slot_state_t *s, double last_ms) {
+  return media_due(s) && !stream_last_was_cn(slot) && !replaced_on_binding(slot, s, last_ms);
+}
+
+/* The pause ends: a silence when the packets missing across it would fill less than half of it, else loss
+ * (StreamSilences.resumed). Returns the pause's length. */
+static double pause_end(slot_state_t *s, double last_ms, const stream_activity_t *a) {
+  double from = s->pause_from_ms, spacing = s->spacing_ms;
+  double received = a->packets - s->packets_at;
+  double missing = a->expected - s->expected_at - received;
+  double floor_ms = fmin(SILENCE_MS, last_ms - from), pause_ms;
+  int only_the_pause = a->iv_start_ms > from || s->max_delta_at < floor_ms;
+  if (only_the_pause && a->iv_max_delta >= floor_ms && from + a->iv_max_delta <= last_ms + 1e-6) pause_ms = a->iv_max_delta;
+  else pause_ms = fmax(last_ms - (received > 1 ? (received - 1) * spacing : 0) - from, floor_ms);
+  s->pause_from_ms = 0;
+  if (missing * spacing >= pause_ms / 2) return pause_ms;
+  s->silences++;
+  s->silence_ms += pause_ms;
+  if (pause_ms > s->max_silence_ms) s->max_silence_ms = pause_ms;
+  g_counts.silences++;
+  return pause_ms;
+}
+
+/* One stream's check at a tick (checkStream): its pause's start or end, and its audio for the call's checks.
+ * Not mirrored: the page of a pause that began on hold once the resume is silence_s old, a newer SSRC on the
+ * stream's 5-tuple, repair streams, B2BUA legs sharing media. */
+static void check_stream(int slot, slot_state_t *s, double now_ms) {
+  double last = stream_last_ms(slot);
+  if (s->pause_from_ms == 0 && last > 0 && now_ms - last >= SILENCE_MS) {
+    stream_activity_t a;
+    stream_activity(slot, &a);
+    s->pause_from_ms = last;
+    s->expected_at = a.expected;
+    s->packets_at = a.packets;
+    s->spacing_ms = a.mean_delta > 0 ? a.mean_delta : 20;
+    s->max_delta_at = a.iv_packets > 0 ? a.iv_max_delta : 0;
+    g_counts.pauses++;
+    if (silence_due(slot, s, last)) {
+      stream_fault_report(slot, now_ms, 0, FAULT_SILENCE, now_ms - last);
+      s->alerted = 1;
+    }
+  } else if (s->pause_from_ms > 0 && last > s->pause_from_ms) {
+    stream_activity_t a;
+    stream_activity(slot, &a);
+    double pause_ms = pause_end(s, last, &a);
+    if (s->alerted) {
+      s->alerted = 0;
+      stream_fault_report(slot, now_ms, 1, FAULT_SILENCE, pause_ms);
+    }
+  }
+  if (g_nwatch == 0) return;
+  const binding_t *b = audio_binding(s);
+  if (b == NULL) return;
+  call_t *k = &g_calls[b->call];
+  /* CallFaults.media: audio in this direction, counted from the time media became due. */
+  double *heard = &k->heard_ms[media_direction(s)];
+  if (k->watch_pos >= 0 && last >= k->due_from_ms && last > *heard) *heard = last;
+}
+
+/* The call's SDP makes one-way or no media intended (hold, sendonly, inactive), or binds no audio. */
+static int call_exempt(const call_t *k) {
+  int audio = 0;
+  for (int i = 0; i < k->nbindings; i++) {
+    const binding_t *b = &g_bindings[k->bindings[i]];
+    if (!b->sdp.audio) continue;
+    if (binding_held(b)) return 1;
+    audio = 1;
+  }
+  return !audio;
+}
+
+/* The first audio address the SDP of `side` bound, "" when none. */
+static void side_address(const call_t *k, int side, char *ip, size_t cap, int *port) {
+  ip[0] = 0;
+  *port = 0;
+  for (int i = 0; i < k->nbindings; i++) {
+    const binding_t *b = &g_bindings[k->bindings[i]];
+    if (b->side != side || !b->sdp.audio) continue;
+    ip_string(b->ip, ip, cap);
+    *port = b->port;
+    return;
+  }
+}
+
+/* The call's no-media ALERT or CLEARED (NoMediaReports): the call and the SDP addresses media was due between. */
+static void call_fault_report(int c, int cleared, double now_ms) {
+  const call_t *k = &g_calls[c];
+  char caller[64], callee[64], buf[1024];
+  int caller_port, callee_port;
+  side_address(k, 0, caller, sizeof caller, &caller_port);
+  side_address(k, 1, callee, sizeof callee, &callee_port);
+  int n = snprintf(buf, sizeof buf,
+                   "{\"CORRELATION_ID\":\"%s\",\"RTP_SIP_CALL_ID\":\"%s\",\"TYPE\":\"%s\",\"ALERT_RULE\":\"no-media\",\"NO_MEDIA\":%d,\"REPORT_TS\":%.3f,"
+                   "\"CALLER_IP\":\"%s\",\"CALLER_PORT\":%d,\"CALLEE_IP\":\"%s\",\"CALLEE_PORT\":%d,\"DUE_FROM\":%.3f,\"NODE\":\"%s\"}",
+                   k->call_id, k->call_id, cleared ? "CLEARED" : "ALERT", !cleared, now_ms / 1000, caller, caller_port, callee, callee_port, k->due_from_ms / 1000, g_node);
+  g_counts.report_bytes += (uint64_t)n;
+  g_counts.faults[FAULT_NO_MEDIA][cleared]++;
+}
+
+/* A one-way fault of the call in direction `dir` starts (1) or ends (0) on its audio streams that way. */
+static void one_way_streams(const call_t *k, int dir, int on, double now_ms) {
+  for (int i = 0; i < k->nstreams; i++) {
+    int slot = k->streams[i];
+    slot_state_t *s = &g_slots[slot];
+    if (!s->active || audio_binding(s) == NULL || media_direction(s) != dir || s->one_way == on) continue;
+    s->one_way = on;
+    stream_fault_report(slot, now_ms, !on, FAULT_ONE_WAY, 0);
+  }
+}
+
+/* The answered calls' checks (CallFaults.check): no-media, then one-way. */
+static void check_calls(double now_ms) {
+  for (int i = g_nwatch - 1; i >= 0; i--) {
+    int c = g_watch[i];
+    call_t *k = &g_calls[c];
+    double since = now_ms - k->due_from_ms;
+    int heard0 = k->heard_ms[0] > 0, heard1 = k->heard_ms[1] > 0;
+    int exempt = -1; /* asked only where it decides something: -1 not asked yet */
+    if (k->no_media) {
+      if (heard0 || heard1 || (exempt = call_exempt(k)) == 1) {
+        k->no_media = 0;
+        call_fault_report(c, 1, now_ms);
+      }
+    } else if (!heard0 && !heard1 && since >= NO_MEDIA_MS && (exempt = call_exempt(k)) == 0) {
+      k->no_media = 1;
+      call_fault_report(c, 0, now_ms);
+    }
+    int live0 = heard0 && now_ms - k->heard_ms[0] < ONE_WAY_MS, live1 = heard1 && now_ms - k->heard_ms[1] < ONE_WAY_MS;
+    if (live0 != live1 && exempt < 0) exempt = call_exempt(k);
+    int flowing = live0 != live1 && exempt == 0 ? (live0 ? 0 : 1) : -1;
+    if (k->one_way_dir >= 0 && flowing != k->one_way_dir) {
+      one_way_streams(k, k->one_way_dir, 0, now_ms);
+      k->one_way_dir = -1;
+    }
+    if (k->one_way_dir < 0 && flowing >= 0 && since >= ONE_WAY_MS) {
+      k->one_way_dir = flowing;
+      one_way_streams(k, flowing, 1, now_ms);
+    }
+  }
 }
 
 /* ---------------- RTCP ---------------- */
@@ -1070,6 +1322,7 @@ void calls_tick(double now_ms) {
     if (!s->active) continue;
     last = slot;
     if (s->end_ms > 0 && s->end_ms <= now_ms) { stream_end(slot, now_ms); continue; }
+    check_stream(slot, s, now_ms);
     if (s->due_ms > now_ms) continue;
     stream_interval_t iv;
     stream_interval(slot, &iv);
@@ -1078,6 +1331,7 @@ void calls_tick(double now_ms) {
     stream_reset_interval(slot);
   }
   g_slot_limit = last + 1;
+  check_calls(now_ms);
 }
 
 void calls_finish(double now_ms) {
@@ -1112,6 +1366,7 @@ void calls_init(int max_streams) {
   g_slots = zeroed((size_t)max_streams, sizeof *g_slots);
   g_slot_limit = 0;
   g_linger_head = g_linger_tail = -1;
+  g_nwatch = 0;
   memset(&g_counts, 0, sizeof g_counts);
 }
 
@@ -1134,6 +1389,14 @@ int calls_stream_final_mos(int slot, double mos[3]) {
   const slot_state_t *s = &g_slots[slot];
   for (int b = 0; b < 3; b++) mos[b] = s->final_mos[b];
   return s->reported;
+}
+
+void calls_stream_silences(int slot, double out[3], int *one_way) {
+  const slot_state_t *s = &g_slots[slot];
+  out[0] = s->silences;
+  out[1] = s->silence_ms;
+  out[2] = s->max_silence_ms;
+  *one_way = s->one_way;
 }
 
 calls_counts_t calls_counts(void) { return g_counts; }

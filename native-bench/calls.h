@@ -6,7 +6,9 @@
  * references (LSR/DLSR), each stream's report interval scored every 10 s of capture time (E-model R and
  * MOS of src/qos/emodel.ts, network loss and through each emulated jitter buffer, as
  * src/report/qos-state.ts), and each stream's final report built as JSON text at its end (call ended +
- * linger, RTCP BYE + linger, or end of capture).
+ * linger, RTCP BYE + linger, or end of capture). Once a second of capture time the media-fault checks of
+ * src/pipeline/media-faults.ts: pauses and silences per stream (report/silences.ts), one-way and no-media
+ * per answered call (report/call-faults.ts), each fault's start and end a report.
  *
  * calls.c knows nothing of the RTP engine's records: rtpbench.c gives it a stream's counters through the
  * stream_* functions below.
@@ -38,7 +40,16 @@ typedef struct {
   double jb_discards[3], jb_burst_r[3], jb_adapt_delay_ms, jb_adapt_max_ms;
 } stream_summary_t;
 
+/* What a pause's start and end read of a stream (the probe's snapshot fields that report/silences.ts takes). */
+typedef struct {
+  double expected, packets, mean_delta; /* cumulative */
+  double iv_packets, iv_max_delta, iv_start_ms; /* the report interval so far (iv_start_ms 0 without a packet) */
+} stream_activity_t;
+
 /* Provided by rtpbench.c (the engine's side). */
+double stream_last_ms(int slot);      /* the latest packet's capture time, ms since the epoch */
+int stream_last_was_cn(int slot);     /* the latest packet was comfort noise */
+void stream_activity(int slot, stream_activity_t *out);
 void stream_interval(int slot, stream_interval_t *out);
 void stream_reset_interval(int slot);
 void stream_summary(int slot, stream_summary_t *out);
@@ -60,7 +71,11 @@ void calls_finish(double now_ms);
 /* Results, for rtpbench's --dump and summary line. */
 const char *calls_stream_call_id(int slot); /* "" when the stream has no call */
 int calls_stream_final_mos(int slot, double mos[3]); /* 1 when the stream's final report was built (mean MOS per buffer) */
-typedef struct { uint64_t sip, sip_bad, calls, rtcp, rtcp_bad, rtts, intervals, reports, report_bytes, attached; } calls_counts_t;
+/* The stream's media-fault state at its final report: silences (count, total and longest ms) and ONE_WAY_RTP. */
+void calls_stream_silences(int slot, double out[3], int *one_way);
+/* Fault reports by rule (FAULT_SILENCE, FAULT_ONE_WAY, FAULT_NO_MEDIA) and kind (0 ALERT, 1 CLEARED). */
+enum { FAULT_SILENCE, FAULT_ONE_WAY, FAULT_NO_MEDIA, FAULT_RULES };
+typedef struct { uint64_t sip, sip_bad, calls, rtcp, rtcp_bad, rtts, intervals, reports, report_bytes, attached, pauses, silences, faults[FAULT_RULES][2]; } calls_counts_t;
 calls_counts_t calls_counts(void);
 
 #endif

@@ -15,13 +15,16 @@
  *   - the per-call work (calls.c, on by default, off with --no-calls): SIP and SDP parsed, dialogs and the
  *     SDP binding table kept, each new stream attached to its call, RTCP parsed with round-trip
  *     references, each stream's interval scored every 10 s of capture time (E-model per jitter buffer) and
- *     its final report built as JSON text at its end.
+ *     its final report built as JSON text at its end, and the media-fault checks once a second (silences,
+ *     one-way and no-media).
  * Usage: rtpbench FILE.pcap [--repeat N] [--dump] [--decode-only] [--warm N] [--max-streams N] [--no-jb] [--no-calls]
- *   prints "packets=... rtp=... streams=... best_ns=..." (with --warm N: time from record N on, the
+ *   prints "packets=... rtp=... streams=... best_ns=..." (with the per-call work "faults=" the fault reports made,
+ *   ALERT and CLEARED of rules silence, one-way-rtp and no-media; with --warm N: time from record N on, the
  *   first N records start the streams untimed) and with --dump one line per stream
  *   (src sport dst dport ssrc packets lost maxDelta maxJitter meanJitter meanDelta, then with the
  *   emulation the discards of F1 F2 ADAPT, then with the per-call work cid=CALL-ID (empty: no call) and
- *   mos=F1,F2,ADAPT, the final report's MOS through each buffer) sorted by key.
+ *   mos=F1,F2,ADAPT, the final report's MOS through each buffer, sil=SILENCES,SILENCE_MS,MAX_SILENCE_MS and
+ *   ow=ONE_WAY_RTP of its final report) sorted by key.
  * Not hardened for hostile files beyond length checks: it is a benchmark.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -889,6 +892,22 @@ static void jb_read(int slot, int cumulative, double discards[3], double burst_r
   *adapt_delay_ms = n > 0 ? (h->ad_sum - k * jc->ad_sum_b) / n : 0;
 }
 
+double stream_last_ms(int slot) { return g_engine->epoch_sec * 1000 + g_engine->hot[slot].last_ms; }
+
+int stream_last_was_cn(int slot) { return g_engine->hot[slot].kind == K_CN; }
+
+void stream_activity(int slot, stream_activity_t *out) {
+  const engine_t *e = g_engine;
+  const hot_t *s = &e->hot[slot];
+  const cold_t *c = &e->cold[slot];
+  out->expected = rfc_expected(s, c);
+  out->packets = s->pk;
+  out->mean_delta = s->meand;
+  out->iv_packets = s->pk - c->b_pk;
+  out->iv_max_delta = s->i_maxd;
+  out->iv_start_ms = out->iv_packets > 0 ? e->epoch_sec * 1000 + s->i_start : 0;
+}
+
 void stream_interval(int slot, stream_interval_t *out) {
   const engine_t *e = g_engine;
   const hot_t *s = &e->hot[slot];
@@ -1115,14 +1134,21 @@ int main(int argc, char **argv) {
      * timed loop does not end its streams either). */
     if (g_calls_on) calls_finish(g_now_ms);
   }
-  printf("packets=%llu udp=%llu sip=%llu rtp=%llu not_rtp=%llu malformed=%llu streams=%d best_ns=%.0f sink=%llu\n", (unsigned long long)n,
+  printf("packets=%llu udp=%llu sip=%llu rtp=%llu not_rtp=%llu malformed=%llu streams=%d best_ns=%.0f sink=%llu", (unsigned long long)n,
          (unsigned long long)g_udp, (unsigned long long)g_sip, (unsigned long long)e.rtp, (unsigned long long)e.not_rtp,
          (unsigned long long)e.malformed, e.count, best, (unsigned long long)(g_sink & 0xffffffff));
   if (g_calls_on) {
     calls_counts_t k = calls_counts();
-    fprintf(stderr, "calls: sip=%llu sip_bad=%llu calls=%llu attached=%llu rtcp=%llu rtcp_bad=%llu rtts=%llu intervals=%llu reports=%llu report_bytes=%llu\n",
+    printf(" faults=");
+    for (int r = 0; r < FAULT_RULES; r++) printf("%s%llu,%llu", r ? "," : "", (unsigned long long)k.faults[r][0], (unsigned long long)k.faults[r][1]);
+  }
+  printf("\n");
+  if (g_calls_on) {
+    calls_counts_t k = calls_counts();
+    fprintf(stderr, "calls: sip=%llu sip_bad=%llu calls=%llu attached=%llu rtcp=%llu rtcp_bad=%llu rtts=%llu intervals=%llu reports=%llu report_bytes=%llu pauses=%llu silences=%llu\n",
             (unsigned long long)k.sip, (unsigned long long)k.sip_bad, (unsigned long long)k.calls, (unsigned long long)k.attached, (unsigned long long)k.rtcp,
-            (unsigned long long)k.rtcp_bad, (unsigned long long)k.rtts, (unsigned long long)k.intervals, (unsigned long long)k.reports, (unsigned long long)k.report_bytes);
+            (unsigned long long)k.rtcp_bad, (unsigned long long)k.rtts, (unsigned long long)k.intervals, (unsigned long long)k.reports, (unsigned long long)k.report_bytes,
+            (unsigned long long)k.pauses, (unsigned long long)k.silences);
   }
   if (dump) {
     ref_t *refs = malloc((size_t)e.count * sizeof(ref_t));
@@ -1152,6 +1178,10 @@ int main(int argc, char **argv) {
         int done = calls_stream_final_mos(slot, mos);
         printf(" cid=%s", calls_stream_call_id(slot));
         if (done) printf(" mos=%.9f,%.9f,%.9f", mos[0], mos[1], mos[2]);
+        double sil[3];
+        int one_way;
+        calls_stream_silences(slot, sil, &one_way);
+        printf(" sil=%.0f,%.9f,%.9f ow=%d", sil[0], sil[1], sil[2], one_way);
       }
       printf("\n");
     }

@@ -2,13 +2,14 @@
  * The probe's packet path vs the C reference (native-bench/rtpbench.c) over the SAME generated capture.
  * The TypeScript side is the product's Pipeline, built from the CLI's defaults, fed as replay feeds it
  * (processRecords) and as live capture feeds it (processBatch over PacketBatches); the C reference does
- * the same per-call work (SIP, RTCP, interval scoring, final reports; --no-calls without it). First all
+ * the same per-call work (SIP, RTCP, interval scoring, final reports, media-fault checks; --no-calls without it). First all
  * three must produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean delta
  * to 1e-6 ms, with the jitter-buffer emulation, on by default as in the CLI, the discards of each buffer,
- * and each stream's Call-ID and final MOS per buffer to 1e-6), then each is timed over the capture in
+ * and each stream's Call-ID, final MOS per buffer to 1e-6, SILENCES, SILENCE_MS, MAX_SILENCE_MS and
+ * ONE_WAY_RTP; --pauses cuts pauses into the capture so that these are not 0), then each is timed over the capture in
  * memory (best of N, alternating; CPU time of the timing thread on both sides), and TS/C ratios are
  * printed, with the C reference's per-call share (the same capture with --no-calls). Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
- *   [--rounds N] [--jitter-ms MS]
+ *   [--rounds N] [--jitter-ms MS] [--pauses]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,8 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { CaptureCursor } from '../../dist/capture/file/index.js';
 import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
 import { looksLikeSip } from '../../dist/sip/index.js';
-import { benchConfig, benchPipeline, collectEnded, collectFinals, diffStream, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, writeBenchScenario, type StreamFinal, type StreamResult } from './pipeline.js';
+import { benchConfig, benchPipeline, collectEnded, collectFaultReports, collectFinals, diffStream, FAULT_RULES, gc, keepAlive, liveBatches, liveRun, replayBuffer, streamKeyOf, streamResults, threadCpuNs, writeBenchScenario, type StreamFinal, type StreamResult } from './pipeline.js';
 import { argNumber, argString } from './args.js';
+import { cutPauses } from './pauses.js';
 import { raiseLiveInlining } from '../../dist/rtp/hot-path-inlining.js';
 
 const calls = argNumber('calls', 1000);
@@ -27,6 +29,8 @@ const callDurationS = argNumber('call-duration', 12);
 const rounds = argNumber('rounds', 5);
 /** Network jitter of the generated capture (ms); 5 for the figures, larger to exercise the buffers' discards. */
 const jitterMs = argNumber('jitter-ms', 5);
+/** Pauses cut into the capture (pauses.ts): silences, senders stopping, outages; the identity check then covers the media-fault checks where they fire. */
+const pauses = process.argv.includes('--pauses');
 const nativeDir = fileURLToPath(new URL('../', import.meta.url));
 /** The CLI's defaults (stream table of 40,000 slots); the C reference gets the same table size. */
 const config = benchConfig();
@@ -41,6 +45,8 @@ interface NativeRun {
   results: Map<string, StreamResult>;
   /** Per stream, with the per-call work: its Call-ID ('' none) and, once its final report is built, its MOS per buffer. */
   finals: Map<string, Partial<StreamFinal> & { callId: string }>;
+  /** With the per-call work: the fault reports made, per rule of FAULT_RULES [ALERT, CLEARED]. */
+  faults: number[][] | null;
 }
 
 /** `calls`: with the per-call work (rtpbench's default), else --no-calls. */
@@ -58,17 +64,34 @@ function runNative(file: string, repeat: number, dump: boolean, decodeOnly = fal
     results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD, ...(disc.length === 3 ? { discards: disc.map(Number) } : {}) });
     const callId = tagged('cid=');
     const mos = tagged('mos=');
-    if (callId !== undefined) finals.set(key, { callId, ...(mos !== undefined ? { mos: mos.split(',').map(Number) } : {}) });
+    const sil = tagged('sil=');
+    const oneWay = tagged('ow=');
+    if (callId !== undefined) {
+      finals.set(key, {
+        callId,
+        ...(mos !== undefined ? { mos: mos.split(',').map(Number) } : {}),
+        ...(sil !== undefined ? { silences: sil.split(',').map(Number) } : {}),
+        ...(oneWay !== undefined ? { oneWay: Number(oneWay) } : {}),
+      });
+    }
   }
-  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results, finals };
+  const faultWords = lines[0].split(' ').find((w) => w.startsWith('faults='))?.slice('faults='.length).split(',').map(Number);
+  const faults = faultWords === undefined ? null : FAULT_RULES.map((_, r) => [faultWords[2 * r], faultWords[2 * r + 1]]);
+  return { packets: head.packets, rtp: head.rtp, streams: head.streams, bestNs: head.best_ns, results, finals, faults };
 }
 
-/** Where a stream's Call-ID or final MOS per buffer (to `tol`) differs: C against the probe. */
+/**
+ * Where a stream's final report differs, C against the probe: its Call-ID, MOS per buffer (to `tol`),
+ * SILENCES, SILENCE_MS and MAX_SILENCE_MS (the lengths to `tol` ms), ONE_WAY_RTP.
+ */
 function diffFinal(c: NativeRun['finals'] extends Map<string, infer F> ? F : never, ts: StreamFinal, tol = 1e-6): string[] {
   const bad: string[] = [];
   if (c.callId !== ts.callId) bad.push(`Call-ID '${c.callId}' vs '${ts.callId}'`);
   if (c.mos === undefined) bad.push('no final report in C');
   else ts.mos.forEach((m, b) => { if (!(Math.abs(m - c.mos![b]) <= tol)) bad.push(`MOS ${['F1', 'F2', 'ADAPT'][b]} ${c.mos![b]} vs ${m}`); });
+  if (c.silences === undefined) bad.push('no silences in C');
+  else ts.silences.forEach((v, i) => { if (!(Math.abs(v - c.silences![i]) <= tol)) bad.push(`${['SILENCES', 'SILENCE_MS', 'MAX_SILENCE_MS'][i]} ${c.silences![i]} vs ${v}`); });
+  if (c.oneWay !== ts.oneWay) bad.push(`ONE_WAY_RTP ${c.oneWay} vs ${ts.oneWay}`);
   return bad;
 }
 
@@ -165,8 +188,15 @@ function main(): void {
   try {
     const file = join(dir, 'scenario.pcap');
     const stats = writeBenchScenario(file, calls, callDurationS, jitterMs);
+    if (pauses) {
+      const cut = cutPauses(file);
+      stats.records -= cut.records;
+      stats.rtpPackets -= cut.rtpPackets;
+      stats.rtpStreams -= cut.rtpStreams;
+    }
     const data = readFileSync(file);
-    console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, ${jitterMs} ms jitter, RTCP): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
+    const pauseNote = pauses ? ', pauses cut into a third of the streams, 4 % of the calls without media' : '';
+    console.log(`input: ${calls} concurrent calls x ${callDurationS} s G.711 (1 % bursty loss, ${jitterMs} ms jitter, RTCP${pauseNote}): ${stats.records} packets, ${stats.rtpStreams} RTP streams, ${(data.length / 1e6).toFixed(0)} MB`);
 
     // 1. Same results, stream by stream: C, replay path, live path.
     const c = runNative(file, 1, true);
@@ -178,6 +208,8 @@ function main(): void {
     const endedLive = collectEnded(live);
     const finalsReplay = collectFinals(replay);
     const finalsLive = collectFinals(live);
+    const faultsReplay = collectFaultReports(replay);
+    const faultsLive = collectFaultReports(live);
     const nReplay = replayBuffer(replay, data);
     const nLive = liveRun(live, batches);
     const ts = streamResults(replay.engine, new Map(endedReplay)) // a copy: finish() below ends the active streams through the same hook;
@@ -200,7 +232,11 @@ function main(): void {
     if (finalsReplay.size !== ts.size || c.finals.size !== ts.size) throw new Error(`final reports: replay ${finalsReplay.size}, C ${c.finals.size}, streams ${ts.size}`);
     let worstMos = 0;
     let withCall = 0;
+    const faults = { silences: 0, silenceMs: 0, oneWay: 0 };
     for (const [key, f] of finalsReplay) {
+      faults.silences += f.silences[0];
+      faults.silenceMs += f.silences[1];
+      faults.oneWay += f.oneWay;
       const bad = diffFinal(c.finals.get(key) ?? { callId: '(missing)' }, f);
       if (bad.length) throw new Error(`stream ${key}: final report differs from C: ${bad.join(', ')}`);
       f.mos.forEach((m, b) => (worstMos = Math.max(worstMos, Math.abs(m - c.finals.get(key)!.mos![b]))));
@@ -215,12 +251,19 @@ function main(): void {
     live.finish();
     for (const [key, f] of finalsReplay) {
       const l = finalsLive.get(key);
-      const bad = l === undefined ? ['no final report'] : diffFinal({ callId: l.callId, mos: l.mos }, f, 0);
+      const bad = l === undefined ? ['no final report'] : diffFinal(l, f, 0);
       if (bad.length) throw new Error(`live path: stream ${key}: final report differs: ${bad.join(', ')}`);
+    }
+    // The fault reports made (ALERT and CLEARED of each rule): the checks paged the same faults on each side.
+    const faultText = (f: number[][] | null) => (f === null ? 'none' : FAULT_RULES.map((rule, r) => `${rule} ${f[r][0]}/${f[r][1]}`).join(', '));
+    if (faultText(c.faults) !== faultText(faultsReplay) || faultText(faultsLive) !== faultText(faultsReplay)) {
+      throw new Error(`fault reports (ALERT/CLEARED) differ: C ${faultText(c.faults)}; replay ${faultText(faultsReplay)}; live ${faultText(faultsLive)}`);
     }
     const jbNote = jbOn ? `, jitter-buffer discards per buffer (in all: F1 ${discards[0]}, F2 ${discards[1]}, ADAPT ${discards[2]})` : '';
     console.log(`results identical for all ${ts.size} streams, C / replay path / live path (packets, lost, max delta, max/mean jitter, mean delta${jbNote}; largest jitter difference to C ${worst.toExponential(1)} ms)`);
-    console.log(`final reports identical for all ${finalsReplay.size} streams, C / replay path / live path (Call-ID: ${withCall} streams with one; final MOS per buffer, largest difference to C ${worstMos.toExponential(1)})`);
+    console.log(`final reports identical for all ${finalsReplay.size} streams, C / replay path / live path (Call-ID: ${withCall} streams with one; final MOS per buffer, largest difference to C ${worstMos.toExponential(1)};` +
+      ` SILENCES, SILENCE_MS, MAX_SILENCE_MS, ONE_WAY_RTP: in all ${faults.silences} silences of ${(faults.silenceMs / 1000).toFixed(1)} s, ${faults.oneWay} streams one-way at their end)`);
+    console.log(`fault reports identical, C / replay path / live path (ALERT/CLEARED: ${faultText(faultsReplay)})`);
     console.log(`jitter-buffer emulation (qos.jitter_buffers.emulate): ${jbOn ? 'on in both the probe and the C reference' : 'off in both'}`);
 
     // 2. Timing: each path in its own process (V8 flags are process-wide, and each mode sets its own, as the
@@ -234,7 +277,7 @@ function main(): void {
       const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', mode, '--file', file, '--rounds', String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const t = JSON.parse(out.trim().split('\n').pop()!) as ChildTiming;
       console.log(`${label.padEnd(58)} ${per(t.ts).padStart(9)} ${mpps(t.ts).padStart(6)} ${per(t.c).padStart(9)}  ${(t.ts / t.c).toFixed(2)}${target}`);
-      console.log(`  C per-call work (SIP, RTCP, interval scoring, final reports): ${per(t.c - t.cNoCalls)} ns/pkt, ${((100 * (t.c - t.cNoCalls)) / t.c).toFixed(0)} % of the C reference (with ${per(t.c)}, --no-calls ${per(t.cNoCalls)}); TS / C without it ${(t.ts / t.cNoCalls).toFixed(2)}`);
+      console.log(`  C per-call work (SIP, RTCP, interval scoring, final reports, media faults): ${per(t.c - t.cNoCalls)} ns/pkt, ${((100 * (t.c - t.cNoCalls)) / t.c).toFixed(0)} % of the C reference (with ${per(t.c)}, --no-calls ${per(t.cNoCalls)}); TS / C without it ${(t.ts / t.cNoCalls).toFixed(2)}`);
       if (t.stages) {
         const st = t.stages;
         console.log(`  split: record walk + decode + SIP screen  C ${per(t.cDecode!)} ns, TS ${per(st.screen)} ns (walk ${per(st.walk)}, decode ${per(st.decode - st.walk)}, screen ${per(st.screen - st.decode)});` +

@@ -132,10 +132,13 @@ export interface StreamFinal {
   callId: string;
   /** The final report's MOS through F1, F2 and ADAPT (unrounded: the reporter's means over the intervals). */
   mos: number[];
+  /** Its SILENCES, SILENCE_MS and MAX_SILENCE_MS (report/silences.ts), and ONE_WAY_RTP. */
+  silences: number[];
+  oneWay: number;
 }
 
 /**
- * Collects, per stream, the Call-ID and final MOS per jitter buffer of every final report `p` builds from
+ * Collects, per stream, the Call-ID, final MOS per jitter buffer, silences and one-way state of every final report `p` builds from
  * now on (read right after the reporter scored the stream's last interval). For a verification run only.
  */
 export function collectFinals(p: Pipeline): Map<string, StreamFinal> {
@@ -145,10 +148,51 @@ export function collectFinals(p: Pipeline): Map<string, StreamFinal> {
   r.onStreamEnd = (snap, input, kind, nowMs) => {
     const reports = onStreamEnd(snap, input, kind, nowMs);
     const key = streamKeyOf(snap.srcIp, snap.srcPort, snap.dstIp, snap.dstPort, snap.ssrc);
-    out.set(key, { callId: input.callId ?? '', mos: [0, 1, 2].map((b) => r.qos.meanMosB(snap.slot, b)) });
+    const sil = r.silences;
+    out.set(key, {
+      callId: input.callId ?? '',
+      mos: [0, 1, 2].map((b) => r.qos.meanMosB(snap.slot, b)),
+      silences: [sil.count[snap.slot], sil.totalMs[snap.slot], sil.maxMs[snap.slot]],
+      oneWay: r.oneWay[snap.slot],
+    });
     return reports;
   };
   return out;
+}
+
+/** The rules of the media-fault reports, in the order rtpbench prints their counts (faults=). */
+export const FAULT_RULES = ['silence', 'one-way-rtp', 'no-media'] as const;
+
+/**
+ * Counts the media-fault reports `p` makes from now on, per rule of FAULT_RULES: [ALERT, CLEARED] (a stream's
+ * through the reporter's faultReport, a call's no-media through the fault monitor). For a verification run only.
+ */
+export function collectFaultReports(p: Pipeline): number[][] {
+  const counts = FAULT_RULES.map(() => [0, 0]);
+  const count = (rule: string, kind: 'ALERT' | 'CLEARED') => {
+    const r = (FAULT_RULES as readonly string[]).indexOf(rule);
+    if (r < 0) throw new Error(`fault report of unknown rule ${rule}`);
+    counts[r][kind === 'ALERT' ? 0 : 1]++;
+  };
+  const r = p.reporter;
+  const faultReport = r.faultReport.bind(r);
+  r.faultReport = (snap, input, kind, rule, nowMs) => {
+    const out = faultReport(snap, input, kind, rule, nowMs);
+    if (out !== null) count(rule, kind);
+    return out;
+  };
+  const f = p.faults;
+  const started = f.started.bind(f);
+  const cleared = f.cleared.bind(f);
+  f.started = (call, fault, dir, nowMs) => {
+    if (fault === 'no-media') count(fault, 'ALERT');
+    started(call, fault, dir, nowMs);
+  };
+  f.cleared = (call, fault, dir, nowMs, reason) => {
+    if (fault === 'no-media') count(fault, 'CLEARED');
+    cleared(call, fault, dir, nowMs, reason);
+  };
+  return counts;
 }
 
 function addResult(engine: RtpEngine, slot: number, snap: ReturnType<typeof createStreamSnapshot>, out: Map<string, StreamResult>): void {
