@@ -88,7 +88,7 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
   const n = qos.count[slot];
   const meanMos = qos.meanMos(slot);
   const meanR = qos.meanR(slot);
-  const mos = n === 0 ? 0 : final ? meanMos : qos.lastMos[slot];
+  const mos = qos.reportMos(slot, final);
   const r = n === 0 ? 0 : final ? meanR : qos.lastR[slot];
   const id = ctx.callId || syntheticCallId(snap);
   const lossCount = c.lost > 0 ? c.lost : 0;

@@ -315,4 +315,9 @@ export class StreamQosState {
     const w = this.sumWeight[slot];
     return w > 0 ? this.sumMos[slot] / w : 0;
   }
+
+  /** A report's MOS: the mean over the stream's scored periods in FINAL/HANGUP, else the latest; 0 when none was scored. */
+  reportMos(slot: number, final: boolean): number {
+    return this.count[slot] === 0 ? 0 : final ? this.meanMos(slot) : this.lastMos[slot];
+  }
 }

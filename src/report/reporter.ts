@@ -264,9 +264,9 @@ export class QosReporter {
     return this.streamEnded(snap, input, 'FINAL', nowMs, null);
   }
 
-  /** The MOS of the slot's FINAL/HANGUP report (build.ts: the mean over its intervals, 0 when none was scored). */
+  /** The MOS of the slot's FINAL/HANGUP report, as build.ts writes it. */
   finalMos(slot: number): number {
-    return round3(this.qos.count[slot] === 0 ? 0 : this.qos.meanMos(slot));
+    return round3(this.qos.reportMos(slot, true));
   }
 
   /** onStreamEnd's work: its reports into `out` (null: counted, not built); returns how many. */
