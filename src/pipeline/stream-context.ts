@@ -84,13 +84,6 @@ export class StreamContexts {
     return this.convNext[slot];
   }
 
-  /** The attached slots of a conversation in order, as an array (the report path walks firstSlotOf / nextInConversation). */
-  slotsOfConversation(conv: string): number[] {
-    const out: number[] = [];
-    for (let s = this.firstSlotOf(conv); s >= 0; s = this.convNext[s]) out.push(s);
-    return out;
-  }
-
   private joinConversation(conv: string, slot: number): void {
     const first = this.firstOfConversation.get(conv);
     this.convNext[slot] = -1;
