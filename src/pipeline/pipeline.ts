@@ -285,11 +285,6 @@ export class Pipeline<C extends CallView = CallTracker> {
     );
   }
 
-  /** Kernel + interface drops of the source since start. */
-  get captureDrops(): number {
-    return this.captureDropLog.total;
-  }
-
   /**
    * A reading of the capture's drops since start, taken at wall time `wallMs`. It is stamped in capture
    * time; with host timestamps (cap stamps a packet when it is read) at the latest packet's time.
