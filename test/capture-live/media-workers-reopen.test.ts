@@ -69,7 +69,10 @@ describe.skipIf(!(canNetns && existsSync(cli)))('streams across a deleted and re
       // The ring's block still open when the interface goes away goes with it: deleted once all 400 are read.
       expect(await until(() => metric(scrape(), 'rtpprobe_packets_total{protocol="rtp"}') >= STREAMS * 50, 30_000, 100), text + log).toBe(true);
       sh('ip', '-n', nsB, 'link', 'del', 'rb'); // takes the peer with it
-      expect(await until(() => count('capture lost') === workers, 30_000), log).toBe(true);
+      // Each worker either sees the interface go, or is closed first because another worker saw it (it
+      // leaves the fanout group so that all rejoin in order): which one sees it first is the kernel's race.
+      const left = () => count('capture lost') + count('capture closed to rejoin the fanout group in order: another media worker lost its capture');
+      expect(await until(() => count('capture lost') >= 1 && left() === workers, 30_000), log).toBe(true);
       linkUp();
       expect(await until(() => count('capture reopened') === workers, 30_000), log).toBe(true);
       expect(await until(() => metric(scrape(), 'rtpprobe_capture_running') === 1, 30_000, 100), text + log).toBe(true);
