@@ -236,13 +236,16 @@ export class MediaFaultMonitor implements CallFaultEvents {
     });
   }
 
-  /** The active audio streams of a call in direction `dir` (rare: a fault starts or ends). */
+  /**
+   * The audio streams of a call in direction `dir` (a fault starts or ends), from the call's own list: a
+   * mass outage pages thousands of calls in one tick, and a walk over every active stream for each would
+   * stall capture for seconds.
+   */
   private forStreamsOf(callIndex: number, dir: number, fn: (slot: number) => void): void {
-    const { engine, ctx } = this.p;
-    engine.forEachActive((slot) => {
-      const b = this.audioBindingOf(slot);
-      if (b !== null && b.callIndex === callIndex && mediaDirection(ctx.dir[slot], ctx.party[slot]) === dir) fn(slot);
-    });
+    const ctx = this.p.ctx;
+    for (let slot = ctx.firstSlotOfCall(callIndex); slot >= 0; slot = ctx.nextInCall(slot)) {
+      if (this.audioBindingOf(slot) !== null && mediaDirection(ctx.dir[slot], ctx.party[slot]) === dir) fn(slot);
+    }
   }
 
   private callReport(w: WatchedCall, kind: 'ALERT' | 'CLEARED', rule: string, nowMs: number, reason?: ClearReason): void {

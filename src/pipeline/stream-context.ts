@@ -38,6 +38,15 @@ export class StreamContexts {
   private readonly convNext: Int32Array;
   private readonly convPrev: Int32Array;
   private readonly convLast: Int32Array;
+  /**
+   * The slots attached to each call (by the call index of their binding, which a binding keeps for its
+   * life, lingering after the call's end included), as a list from `firstOfCall` through `callNext`: a
+   * fault of one call finds its streams without walking every active stream.
+   */
+  private readonly firstOfCall = new Map<number, number>();
+  private readonly callOfSlot: Int32Array;
+  private readonly callNext: Int32Array;
+  private readonly callPrev: Int32Array;
 
   constructor(maxStreams: number) {
     this.callId = new Array<string | null>(maxStreams).fill(null);
@@ -53,6 +62,9 @@ export class StreamContexts {
     this.convNext = new Int32Array(maxStreams).fill(-1);
     this.convPrev = new Int32Array(maxStreams).fill(-1);
     this.convLast = new Int32Array(maxStreams).fill(-1);
+    this.callOfSlot = new Int32Array(maxStreams).fill(-1);
+    this.callNext = new Int32Array(maxStreams).fill(-1);
+    this.callPrev = new Int32Array(maxStreams).fill(-1);
   }
 
   attach(slot: number, b: MediaBinding, byDestination: boolean, pt: number): void {
@@ -72,6 +84,39 @@ export class StreamContexts {
     const conv = b.aLegCallId || b.xcid || b.callId;
     this.conversation[slot] = conv;
     this.joinConversation(conv, slot);
+    this.joinCall(b.callIndex, slot);
+  }
+
+  /** The first slot attached to a binding of call `callIndex`, -1 when none. */
+  firstSlotOfCall(callIndex: number): number {
+    return this.firstOfCall.get(callIndex) ?? -1;
+  }
+
+  /** The slot after `slot` attached to the same call (walking from firstSlotOfCall), -1 after the last. */
+  nextInCall(slot: number): number {
+    return this.callNext[slot];
+  }
+
+  private joinCall(callIndex: number, slot: number): void {
+    const head = this.firstOfCall.get(callIndex) ?? -1;
+    this.callOfSlot[slot] = callIndex;
+    this.callNext[slot] = head;
+    this.callPrev[slot] = -1;
+    if (head >= 0) this.callPrev[head] = slot;
+    this.firstOfCall.set(callIndex, slot);
+  }
+
+  private leaveCall(slot: number): void {
+    const callIndex = this.callOfSlot[slot];
+    const next = this.callNext[slot];
+    const prev = this.callPrev[slot];
+    if (prev >= 0) this.callNext[prev] = next;
+    else if (next >= 0) this.firstOfCall.set(callIndex, next);
+    else this.firstOfCall.delete(callIndex);
+    if (next >= 0) this.callPrev[next] = prev;
+    this.callOfSlot[slot] = -1;
+    this.callNext[slot] = -1;
+    this.callPrev[slot] = -1;
   }
 
   /** The first attached slot of a conversation (see `conversation`), -1 when none. */
@@ -168,6 +213,7 @@ export class StreamContexts {
       this.conversation[slot] = null;
       this.leaveConversation(conv, slot);
     }
+    this.leaveCall(slot);
     const next = this.nextSlot[slot];
     const prev = this.prevSlot[slot];
     if (prev >= 0) this.nextSlot[prev] = next;

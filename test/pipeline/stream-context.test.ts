@@ -1,16 +1,27 @@
 /**
  * The slots of a conversation (every leg of a call the probe sees) stay in the order they were attached
  * when one leaves from the middle, the start or the end: the delay estimate walks the legs in that order.
+ * The slots of each call (what a one-way fault pages) are exactly those attached to its bindings.
  * A slot's repair flag (RTX, FEC: no media-fault checks) follows its codec name wherever that is set.
  */
 import { describe, expect, it } from 'vitest';
 import { StreamContexts } from '../../src/pipeline/stream-context.js';
 import type { MediaBinding } from '../../src/sip/index.js';
 
-/** The fields of a binding that attach reads: leg `callId` of the conversation `aLeg` ('' on the A leg). */
-function binding(id: number, callId: string, aLeg: string): MediaBinding {
+/**
+ * The fields of a binding that attach reads: leg `callId` of the conversation `aLeg` ('' on the A leg),
+ * of the call at index `callIndex` in the tracker.
+ */
+function binding(id: number, callId: string, aLeg: string, callIndex = 0): MediaBinding {
   const payloads = new Map([[8, { name: 'PCMA', clockRate: 8000 }], [97, { name: 'rtx', clockRate: 8000 }], [101, { name: 'telephone-event', clockRate: 8000 }], [98, { name: 'FlexFEC-03', clockRate: 8000 }]]);
-  return { id, callId, aLegCallId: aLeg, xcid: '', otherLegCallId: '', side: 0, payloads } as unknown as MediaBinding;
+  return { id, callId, callIndex, aLegCallId: aLeg, xcid: '', otherLegCallId: '', side: 0, payloads } as unknown as MediaBinding;
+}
+
+/** The attached slots of a call, ascending (a list that loops shows as more slots than there are). */
+function slotsOfCall(ctx: StreamContexts, callIndex: number): number[] {
+  const out: number[] = [];
+  for (let s = ctx.firstSlotOfCall(callIndex); s >= 0 && out.length <= 1000; s = ctx.nextInCall(s)) out.push(s);
+  return out.sort((p, q) => p - q);
 }
 
 /** The attached slots of a conversation in order, walked as the report path walks them. */
@@ -41,11 +52,16 @@ describe('StreamContexts conversations', () => {
     expect(ctx.attachedSlots).toBe(0);
   });
 
-  it('match a list kept in attach order over random attaches, moves and clears', () => {
+  it('match a list kept in attach order over random attaches, moves and clears; each call has its slots', () => {
     const slots = 64;
     const ctx = new StreamContexts(slots);
-    // Bindings of four conversations: two legs each (the B leg names the A leg's Call-ID).
-    const bindings = [0, 1, 2, 3].flatMap((c) => [binding(2 * c, `c${c}`, ''), binding(2 * c + 1, `c${c}-b`, `c${c}`)]);
+    // Bindings of four conversations: two legs each (the B leg names the A leg's Call-ID), each leg a call
+    // of its own with two bindings (two media lines or a moved address).
+    const bindings = [0, 1, 2, 3].flatMap((c) => [
+      binding(4 * c, `c${c}`, '', 2 * c), binding(4 * c + 1, `c${c}`, '', 2 * c),
+      binding(4 * c + 2, `c${c}-b`, `c${c}`, 2 * c + 1), binding(4 * c + 3, `c${c}-b`, `c${c}`, 2 * c + 1),
+    ]);
+    const callOf = new Map<number, number>();
     const model = new Map<string, number[]>();
     const where = new Map<number, string>();
     const leave = (slot: number) => {
@@ -67,6 +83,7 @@ describe('StreamContexts conversations', () => {
       if (next(3) === 0) {
         ctx.clear(slot);
         leave(slot);
+        callOf.delete(slot);
       } else {
         const b = bindings[next(bindings.length)];
         ctx.attach(slot, b, true, 8); // a slot already attached moves: it leaves its list first
@@ -74,8 +91,15 @@ describe('StreamContexts conversations', () => {
         const conv = b.aLegCallId || b.callId;
         where.set(slot, conv);
         model.set(conv, [...(model.get(conv) ?? []), slot]);
+        callOf.set(slot, b.callIndex);
       }
-      if (op % 97 === 0 || op > 19900) for (const c of [0, 1, 2, 3]) expect(slotsOf(ctx, `c${c}`)).toEqual(model.get(`c${c}`) ?? []);
+      if (op % 97 === 0 || op > 19900) {
+        for (const c of [0, 1, 2, 3]) expect(slotsOf(ctx, `c${c}`)).toEqual(model.get(`c${c}`) ?? []);
+        for (let call = 0; call < 8; call++) {
+          const want = [...callOf].filter(([, k]) => k === call).map(([slot]) => slot).sort((p, q) => p - q);
+          expect(slotsOfCall(ctx, call)).toEqual(want);
+        }
+      }
     }
     expect(ctx.attachedSlots).toBe(where.size);
   });
