@@ -180,7 +180,7 @@ function addSettingOptions(cmd: Command, live: boolean): Command {
     .option('--hep <uri>', 'HEP collector as [udp|tcp|tls://]host[:port], replacing hep.collectors (repeat for more)', collect)
     .option('--no-hep', 'do not send HEP (hep.enabled false)')
     .addOption(new Option('--hep-type <type>', 'HEP type of QoS reports (reports.qos_hep_type)').choices(['35', '34', '99']))
-    .option('--jsonl <path>', "also write reports as JSON lines to a file ('-' = stdout)")
+    .option('--jsonl <path>', "also write reports as JSON lines, appended to a file ('-' = stdout)")
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent')
     .option('--log-format <format>', 'json, pretty or auto')
     .option('--set <path=value>', 'any setting by its YAML path, e.g. --set rtp.max_streams=80000 (repeatable)', collect)
