@@ -1,5 +1,6 @@
 import { PayloadKind, isRepairEncoding, payloadKindOfEncoding } from '../rtp/index.js';
 import type { MediaBinding } from '../sip/index.js';
+import { SlotLists } from './slot-lists.js';
 
 /**
  * What the pipeline remembers about each RTP stream slot beyond the engine's numbers: the SIP leg it
@@ -18,13 +19,8 @@ export class StreamContexts {
   readonly dir: Uint8Array;
   /** RTPAgent PARTY: the SIP side (0 caller, 1 callee) whose SDP announced the matched address. */
   readonly party: Uint8Array;
-  /**
-   * The slots attached to each binding id, as a list through `nextSlot`/`prevSlot` starting at
-   * `firstSlot.get(id)` (ids with none are absent): SIP ends a binding's streams without scanning all.
-   */
-  private readonly firstSlot = new Map<number, number>();
-  private readonly nextSlot: Int32Array;
-  private readonly prevSlot: Int32Array;
+  /** The slots attached to each binding id: SIP ends a binding's streams without scanning all. */
+  private readonly ofBinding: SlotLists;
   /** Slots attached to some binding. */
   attachedSlots = 0;
   /**
@@ -39,14 +35,11 @@ export class StreamContexts {
   private readonly convPrev: Int32Array;
   private readonly convLast: Int32Array;
   /**
-   * The slots attached to each call (by the call index of their binding, which a binding keeps for its
-   * life, lingering after the call's end included), as a list from `firstOfCall` through `callNext`: a
-   * fault of one call finds its streams without walking every active stream.
+   * The slots attached to each call, by the call index of their binding (which a binding keeps for its
+   * life, lingering after the call's end included): a fault of one call finds its streams without walking
+   * every active stream.
    */
-  private readonly firstOfCall = new Map<number, number>();
-  private readonly callOfSlot: Int32Array;
-  private readonly callNext: Int32Array;
-  private readonly callPrev: Int32Array;
+  private readonly ofCall: SlotLists;
 
   constructor(maxStreams: number) {
     this.callId = new Array<string | null>(maxStreams).fill(null);
@@ -57,24 +50,17 @@ export class StreamContexts {
     this.binding = new Int32Array(maxStreams).fill(-1);
     this.dir = new Uint8Array(maxStreams);
     this.party = new Uint8Array(maxStreams);
-    this.nextSlot = new Int32Array(maxStreams).fill(-1);
-    this.prevSlot = new Int32Array(maxStreams).fill(-1);
+    this.ofBinding = new SlotLists(maxStreams);
     this.convNext = new Int32Array(maxStreams).fill(-1);
     this.convPrev = new Int32Array(maxStreams).fill(-1);
     this.convLast = new Int32Array(maxStreams).fill(-1);
-    this.callOfSlot = new Int32Array(maxStreams).fill(-1);
-    this.callNext = new Int32Array(maxStreams).fill(-1);
-    this.callPrev = new Int32Array(maxStreams).fill(-1);
+    this.ofCall = new SlotLists(maxStreams);
   }
 
   attach(slot: number, b: MediaBinding, byDestination: boolean, pt: number): void {
     this.detach(slot);
     this.binding[slot] = b.id;
-    const head = this.firstSlot.get(b.id) ?? -1;
-    this.nextSlot[slot] = head;
-    this.prevSlot[slot] = -1;
-    if (head >= 0) this.prevSlot[head] = slot;
-    this.firstSlot.set(b.id, slot);
+    this.ofBinding.add(b.id, slot);
     this.attachedSlots++;
     this.callId[slot] = b.callId;
     this.xcid[slot] = b.aLegCallId || b.xcid || b.otherLegCallId || null;
@@ -84,39 +70,17 @@ export class StreamContexts {
     const conv = b.aLegCallId || b.xcid || b.callId;
     this.conversation[slot] = conv;
     this.joinConversation(conv, slot);
-    this.joinCall(b.callIndex, slot);
+    this.ofCall.add(b.callIndex, slot);
   }
 
   /** The first slot attached to a binding of call `callIndex`, -1 when none. */
   firstSlotOfCall(callIndex: number): number {
-    return this.firstOfCall.get(callIndex) ?? -1;
+    return this.ofCall.first(callIndex);
   }
 
   /** The slot after `slot` attached to the same call (walking from firstSlotOfCall), -1 after the last. */
   nextInCall(slot: number): number {
-    return this.callNext[slot];
-  }
-
-  private joinCall(callIndex: number, slot: number): void {
-    const head = this.firstOfCall.get(callIndex) ?? -1;
-    this.callOfSlot[slot] = callIndex;
-    this.callNext[slot] = head;
-    this.callPrev[slot] = -1;
-    if (head >= 0) this.callPrev[head] = slot;
-    this.firstOfCall.set(callIndex, slot);
-  }
-
-  private leaveCall(slot: number): void {
-    const callIndex = this.callOfSlot[slot];
-    const next = this.callNext[slot];
-    const prev = this.callPrev[slot];
-    if (prev >= 0) this.callNext[prev] = next;
-    else if (next >= 0) this.firstOfCall.set(callIndex, next);
-    else this.firstOfCall.delete(callIndex);
-    if (next >= 0) this.callPrev[next] = prev;
-    this.callOfSlot[slot] = -1;
-    this.callNext[slot] = -1;
-    this.callPrev[slot] = -1;
+    return this.ofCall.after(slot);
   }
 
   /** The first attached slot of a conversation (see `conversation`), -1 when none. */
@@ -182,17 +146,17 @@ export class StreamContexts {
 
   /** True when some slot is attached to binding `id`. */
   hasStreams(id: number): boolean {
-    return this.firstSlot.has(id);
+    return this.ofBinding.first(id) >= 0;
   }
 
   /** A slot attached to binding `id`, -1 when none. */
   anySlotOf(id: number): number {
-    return this.firstSlot.get(id) ?? -1;
+    return this.ofBinding.first(id);
   }
 
   /** The slot after `slot` attached to the same binding (walking from anySlotOf), -1 when none. */
   nextSlotOf(slot: number): number {
-    return this.nextSlot[slot];
+    return this.ofBinding.after(slot);
   }
 
   clear(slot: number): void {
@@ -213,15 +177,8 @@ export class StreamContexts {
       this.conversation[slot] = null;
       this.leaveConversation(conv, slot);
     }
-    this.leaveCall(slot);
-    const next = this.nextSlot[slot];
-    const prev = this.prevSlot[slot];
-    if (prev >= 0) this.nextSlot[prev] = next;
-    else if (next >= 0) this.firstSlot.set(id, next);
-    else this.firstSlot.delete(id);
-    if (next >= 0) this.prevSlot[next] = prev;
-    this.nextSlot[slot] = -1;
-    this.prevSlot[slot] = -1;
+    this.ofCall.remove(slot);
+    this.ofBinding.remove(slot);
     this.attachedSlots--;
   }
 }

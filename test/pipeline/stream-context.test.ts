@@ -24,6 +24,13 @@ function slotsOfCall(ctx: StreamContexts, callIndex: number): number[] {
   return out.sort((p, q) => p - q);
 }
 
+/** The attached slots of a binding, ascending (as slotsOfCall). */
+function slotsOfBinding(ctx: StreamContexts, id: number): number[] {
+  const out: number[] = [];
+  for (let s = ctx.anySlotOf(id); s >= 0 && out.length <= 1000; s = ctx.nextSlotOf(s)) out.push(s);
+  return out.sort((p, q) => p - q);
+}
+
 /** The attached slots of a conversation in order, walked as the report path walks them. */
 function slotsOf(ctx: StreamContexts, conv: string): number[] {
   const out: number[] = [];
@@ -52,7 +59,7 @@ describe('StreamContexts conversations', () => {
     expect(ctx.attachedSlots).toBe(0);
   });
 
-  it('match a list kept in attach order over random attaches, moves and clears; each call has its slots', () => {
+  it('match a list kept in attach order over random attaches, moves and clears; each call and binding has its slots', () => {
     const slots = 64;
     const ctx = new StreamContexts(slots);
     // Bindings of four conversations: two legs each (the B leg names the A leg's Call-ID), each leg a call
@@ -62,6 +69,7 @@ describe('StreamContexts conversations', () => {
       binding(4 * c + 2, `c${c}-b`, `c${c}`, 2 * c + 1), binding(4 * c + 3, `c${c}-b`, `c${c}`, 2 * c + 1),
     ]);
     const callOf = new Map<number, number>();
+    const bindingOf = new Map<number, number>();
     const model = new Map<string, number[]>();
     const where = new Map<number, string>();
     const leave = (slot: number) => {
@@ -84,6 +92,7 @@ describe('StreamContexts conversations', () => {
         ctx.clear(slot);
         leave(slot);
         callOf.delete(slot);
+        bindingOf.delete(slot);
       } else {
         const b = bindings[next(bindings.length)];
         ctx.attach(slot, b, true, 8); // a slot already attached moves: it leaves its list first
@@ -92,12 +101,18 @@ describe('StreamContexts conversations', () => {
         where.set(slot, conv);
         model.set(conv, [...(model.get(conv) ?? []), slot]);
         callOf.set(slot, b.callIndex);
+        bindingOf.set(slot, b.id);
       }
       if (op % 97 === 0 || op > 19900) {
         for (const c of [0, 1, 2, 3]) expect(slotsOf(ctx, `c${c}`)).toEqual(model.get(`c${c}`) ?? []);
         for (let call = 0; call < 8; call++) {
           const want = [...callOf].filter(([, k]) => k === call).map(([slot]) => slot).sort((p, q) => p - q);
           expect(slotsOfCall(ctx, call)).toEqual(want);
+        }
+        for (const b of bindings) {
+          const want = [...bindingOf].filter(([, id]) => id === b.id).map(([slot]) => slot).sort((p, q) => p - q);
+          expect(slotsOfBinding(ctx, b.id)).toEqual(want);
+          expect(ctx.hasStreams(b.id)).toBe(want.length > 0);
         }
       }
     }
