@@ -397,6 +397,48 @@ export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 
 }
 
 /**
+ * Two unrelated calls between the same media addresses: the first (`first@gen`) is answered and sends
+ * `packets` each way, and its BYE is not captured; `gapMs` after its media stops, a second call
+ * (`second@gen`, its own tags) offers and answers the same addresses (a media server's port pool coming
+ * round again), sends `packets` each way with new SSRCs and ends with BYE. A third call between other
+ * parties (`other@gen`) sends media all along, as the other calls of a link do: capture time runs through
+ * the gap instead of jumping. `net` (third octet of every address) tells several such sets apart.
+ */
+export function missedByeThenPortReuse(o: { t0Ms: number; packets: number; gapMs: number; net?: number }): SipScenario & { firstCallId: string } {
+  const t = new CaptureTimeline();
+  const net = o.net ?? 0;
+  const a = { ip: `10.1.${net}.30`, port: 41000, ssrc: 0x7777aaaa };
+  const b = { ip: `10.2.${net}.40`, port: 51000, ssrc: 0xaaaa7777 };
+  const first = new DialogWriter(t, 'first@gen', a.ip, b.ip);
+  const c1 = first.invite(o.t0Ms, audio(a.ip, a.port));
+  first.respond(o.t0Ms + 50, 200, c1, audio(b.ip, b.port));
+  first.ack(o.t0Ms + 60, c1);
+  t.rtp(o.t0Ms + 100, a.ip, a.port, b.ip, b.port, { ssrc: 0x1234, seq: 1, ts: 0, count: o.packets });
+  t.rtp(o.t0Ms + 105, b.ip, b.port, a.ip, a.port, { ssrc: 0x4321, seq: 1, ts: 0, count: o.packets });
+  const at = o.t0Ms + 100 + o.packets * 20 + o.gapMs;
+  const c = { ip: `10.3.${net}.50`, port: 42000 };
+  const d = { ip: `10.4.${net}.60`, port: 52000 };
+  const other = new DialogWriter(t, 'other@gen', c.ip, d.ip);
+  const c3 = other.invite(o.t0Ms - 500, audio(c.ip, c.port));
+  other.respond(o.t0Ms - 450, 200, c3, audio(d.ip, d.port));
+  other.ack(o.t0Ms - 440, c3);
+  const otherPackets = Math.ceil((at + 200 + o.packets * 20 - o.t0Ms) / 20);
+  t.rtp(o.t0Ms - 400, c.ip, c.port, d.ip, d.port, { ssrc: 0x5678, seq: 1, ts: 0, count: otherPackets });
+  const otherBye = other.bye(o.t0Ms - 400 + otherPackets * 20 + 40);
+  other.respond(o.t0Ms - 400 + otherPackets * 20 + 41, 200, otherBye, null, { method: 'BYE' });
+  const second = new DialogWriter(t, 'second@gen', a.ip, b.ip);
+  const c2 = second.invite(at, audio(a.ip, a.port));
+  second.respond(at + 50, 200, c2, audio(b.ip, b.port));
+  second.ack(at + 60, c2);
+  t.rtp(at + 100, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(at + 105, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
+  const byeAt = at + 150 + o.packets * 20;
+  const bye = second.bye(byeAt);
+  second.respond(byeAt + 1, 200, bye, null, { method: 'BYE' });
+  return { records: t.records(), callId: 'second@gen', firstCallId: 'first@gen', a, b, packets: { ab: 2 * o.packets, ba: 2 * o.packets } };
+}
+
+/**
  * Early media of a rejected call: INVITE, 183 with SDP, the callee's announcement (RTP towards the
  * caller) starting `mediaDelayMs` after the 183, then 480 while or before it plays.
  */

@@ -34,6 +34,11 @@ const CLASS_ANSWERED = 2;
 const CLASS_MEDIA = 3;
 /** A call whose media was seen this recently is never evicted for a new dialog (media touches it every report interval). */
 const MEDIA_PROTECT_MS = 120_000;
+/**
+ * A call whose SDP named an address another call's SDP names now is taken as another leg of that call
+ * (X_CID) only if it had SIP or media this recently: legs of one call are set up together and carry media.
+ */
+const OTHER_LEG_IDLE_MS = MEDIA_PROTECT_MS;
 
 export interface CallTrackerHooks {
   onCallStart?: (callIndex: number, callId: string) => void;
@@ -324,6 +329,12 @@ export class CallTracker {
 
   call(callIndex: number): SipCall | null {
     return callIndex >= 0 && callIndex < this.maxCalls ? this.calls[callIndex] : null;
+  }
+
+  /** The call had SIP or media (touch()) less than `ms` before nowMs. */
+  private activeWithin(callIndex: number, nowMs: number, ms: number): boolean {
+    const c = this.call(callIndex);
+    return c !== null && nowMs - c.lastMs < ms;
   }
 
   /** Answered (2xx, or first seen inside its dialog) and not ended. */
@@ -724,7 +735,7 @@ export class CallTracker {
         sameAddress(existing.rtcpIp, m.rtcpIp ?? m.ip)
       ) {
         this.updateBinding(existing, m, transport, hold, call.userAgents[side], nowMs);
-        this.claimAll(existing); // named again: taken back if another leg's SDP took it meanwhile
+        this.claimAll(existing, nowMs); // named again: taken back if another leg's SDP took it meanwhile
       } else {
         if (existing !== null) this.retire(call, slot, 'moved', nowMs);
         this.bind(call, side, i, slot, m, transport, hold, src, nowMs);
@@ -733,7 +744,7 @@ export class CallTracker {
       // the media session under one Call-ID, whichever leg named the address last).
       if (answer) {
         const offered = this.table.get(call.bindings[other]);
-        if (offered !== null) this.claimAll(offered);
+        if (offered !== null) this.claimAll(offered, nowMs);
       }
     }
     for (let i = 0; i < n; i++) this.syncPeerHold(call, i, nowMs);
@@ -823,22 +834,22 @@ export class CallTracker {
     }
     call.bindings[slot] = b.id;
     this.stats.bindingsCreated++;
-    this.claimAll(b);
+    this.claimAll(b, nowMs);
   }
 
   /** Points every address of the binding at it: SDP addresses taken from any other binding, NAT guesses only where free. */
-  private claimAll(b: MediaBinding): void {
-    this.claim(b, b.ip, b.port, true, false);
-    if (b.rtcpPort > 0 && (b.rtcpPort !== b.port || !sameAddress(b.rtcpIp, b.ip))) this.claim(b, b.rtcpIp, b.rtcpPort, true, true);
+  private claimAll(b: MediaBinding, nowMs: number): void {
+    this.claim(b, b.ip, b.port, true, false, nowMs);
+    if (b.rtcpPort > 0 && (b.rtcpPort !== b.port || !sameAddress(b.rtcpIp, b.ip))) this.claim(b, b.rtcpIp, b.rtcpPort, true, true, nowMs);
     const natIp = b.natIp;
     if (natIp !== null) {
       // A guessed address never takes an address another SDP named explicitly.
-      this.claim(b, natIp, b.port, false, false);
-      if (b.rtcpPort > 0 && b.rtcpPort !== b.port) this.claim(b, natIp, b.rtcpPort, false, true);
+      this.claim(b, natIp, b.port, false, false, nowMs);
+      if (b.rtcpPort > 0 && b.rtcpPort !== b.port) this.claim(b, natIp, b.rtcpPort, false, true, nowMs);
     }
   }
 
-  private claim(b: MediaBinding, ip: Uint32Array, port: number, steal: boolean, rtcp: boolean): void {
+  private claim(b: MediaBinding, ip: Uint32Array, port: number, steal: boolean, rtcp: boolean, nowMs: number): void {
     if (!steal && this.table.find(ip[0], ip[1], ip[2], ip[3], port) >= 0) return;
     const old = this.table.setKey(ip, port, b.id, rtcp);
     if (old === -2) {
@@ -848,8 +859,10 @@ export class CallTracker {
     if (old === b.id) return; // already ours: nothing changed for the integrator
     const from = old >= 0 ? this.table.get(old) : null;
     if (old >= 0) this.stats.keysTakenOver++;
-    // Another leg (B2BUA, a proxy re-using the SDP) named the same address: carry its Call-ID.
-    if (from !== null && !this.isLingering(from) && from.callId !== b.callId && b.otherLegCallId === '') {
+    // Another leg (B2BUA, a proxy re-using the SDP) named the same address: carry its Call-ID. Not from a
+    // call idle for OTHER_LEG_IDLE_MS: that one is over (its BYE missed), and a new call reusing its ports
+    // is no leg of it.
+    if (from !== null && !this.isLingering(from) && from.callId !== b.callId && b.otherLegCallId === '' && this.activeWithin(from.callIndex, nowMs, OTHER_LEG_IDLE_MS)) {
       b.otherLegCallId = from.callId;
       this.hookUpdated(b.id);
     }

@@ -1,7 +1,7 @@
 /**
  * Where a call's streams end and which Call-ID they carry, on generated dialogs, against tshark:
  * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, a cancelled re-INVITE, B2BUA legs naming the
- * same media addresses, early media of a rejected call. Each capture is replayed through the CLI's
+ * same media addresses, a call whose BYE was missed and a later one on its addresses, early media of a rejected call. Each capture is replayed through the CLI's
  * path (runReplay) and compared with `tshark -z rtp,streams` (packets per stream) and rtp.setup-frame
  * (Call-ID of each stream's first packet).
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
+import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, missedByeThenPortReuse, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
 import { e2eConfig, finals, replayReports, reportKey, type E2eReport } from '../e2e/helpers.js';
 import { parseTshark, streamKey } from '../rtp/helpers.js';
@@ -169,6 +169,32 @@ describe('B2BUA legs naming the same media addresses', () => {
       }
     });
   }
+});
+
+describe('a missed BYE, then a new call on the same media addresses', () => {
+  /** Each stream's Call-ID and X_CID by SSRC, after checking packets per stream against tshark. */
+  async function callsBySsrc(name: string, gapMs: number): Promise<{ s: ReturnType<typeof missedByeThenPortReuse>; ids: Map<number, [string, string]> }> {
+    const s = missedByeThenPortReuse({ t0Ms: T0, packets: 100, gapMs });
+    const c = await compare(name, s.records);
+    const keys = c.reports.map(reportKey);
+    expect([...keys].sort()).toEqual([...c.tsharkPackets.keys()].sort());
+    for (const r of c.reports) expect(r.TOTAL_PK, reportKey(r)).toBe(c.tsharkPackets.get(reportKey(r)));
+    return { s, ids: new Map(c.reports.map((r) => [Number(r.SSRC), [String(r.CORRELATION_ID), String(r.X_CID ?? '')]])) };
+  }
+
+  it('minutes later: the new call is no leg of the old one (no X_CID naming it)', async () => {
+    const { s, ids } = await callsBySsrc('missed-bye-reuse-later', 150_000);
+    expect(ids.get(s.a.ssrc)).toEqual([s.callId, '']);
+    expect(ids.get(s.b.ssrc)).toEqual([s.callId, '']);
+    expect(ids.get(0x1234)).toEqual([s.firstCallId, '']);
+    expect(ids.get(0x4321)).toEqual([s.firstCallId, '']);
+  });
+
+  it('seconds later: as another leg of the old call set up with it (B2BUA timing), X_CID names the old call', async () => {
+    const { s, ids } = await callsBySsrc('missed-bye-reuse-soon', 1_000);
+    expect(ids.get(s.a.ssrc)).toEqual([s.callId, s.firstCallId]);
+    expect(ids.get(s.b.ssrc)).toEqual([s.callId, s.firstCallId]);
+  });
 });
 
 describe('early media of a rejected call', () => {
