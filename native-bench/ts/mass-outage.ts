@@ -8,7 +8,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CaptureCursor } from '../../dist/capture/file/index.js';
+import { DecodedPacket, PacketDecoder } from '../../dist/decode/index.js';
 import { writeScenarioPcap } from '../../dist/gen/scenario.js';
+import { looksLikeSip } from '../../dist/sip/index.js';
 import { argNumber, argString } from './args.js';
 
 const out = argString('out', '');
@@ -20,7 +23,7 @@ if (out === '') {
   process.exit(2);
 }
 
-/** Classic pcap (little-endian, microseconds, Ethernet: as src/gen/pcap-writer.ts writes it). */
+/** Classic pcap header lengths (as src/gen/pcap-writer.ts writes it). */
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
 
@@ -32,26 +35,24 @@ try {
   });
   const d = readFileSync(full);
   const kept: Uint8Array[] = [d.subarray(0, FILE_HEADER)];
+  const dec = new PacketDecoder();
+  const pkt = new DecodedPacket();
+  const cur = new CaptureCursor(d, 'mass-outage');
   let firstMs = -1;
   let records = 0;
   let cut = 0;
-  for (let pos = FILE_HEADER; pos + RECORD_HEADER <= d.length; ) {
-    const ms = d.readUInt32LE(pos) * 1000 + d.readUInt32LE(pos + 4) / 1000;
-    const caplen = d.readUInt32LE(pos + 8);
-    const f = pos + RECORD_HEADER; // Ethernet frame
+  while (cur.next()) {
+    const ms = cur.tsSec * 1000 + cur.tsNsec / 1e6;
     if (firstMs < 0) firstMs = ms;
-    let keep = true;
-    if (ms - firstMs > afterS * 1000 && d.readUInt16BE(f + 12) === 0x0800 && d[f + 23] === 17) {
-      const udp = f + 14 + (d[f + 14] & 15) * 4;
-      const sip = d.readUInt16BE(udp) === 5060 || d.readUInt16BE(udp + 2) === 5060;
-      // RTP from the callee: source address 10.128.0.0/9, version 2, not SIP.
-      keep = sip || d[f + 27] < 128 || d[udp + 8] >> 6 !== 2;
+    // RTP from the callee (IPv4 source 10.128.0.0/9, in the last address word) after the outage starts.
+    const callee = ms - firstMs > afterS * 1000 && dec.decodeFrame(d, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt) &&
+      pkt.ipProto === 17 && ((pkt.src3 >>> 16) & 0xff) >= 128;
+    if (callee && pkt.payloadLength > 0 && pkt.payloadBuf[pkt.payloadOffset] >> 6 === 2 && !looksLikeSip(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength)) {
+      cut++;
+      continue;
     }
-    if (keep) {
-      kept.push(d.subarray(pos, f + caplen));
-      records++;
-    } else cut++;
-    pos = f + caplen;
+    kept.push(d.subarray(cur.off - RECORD_HEADER, cur.off + cur.caplen));
+    records++;
   }
   writeFileSync(out, Buffer.concat(kept));
   console.log(`${out}: ${calls} calls, ${records} packets kept, ${cut} RTP packets of the callee side taken out after ${afterS} s`);

@@ -669,7 +669,7 @@ export class CallTracker {
     while (cls < CLASS_MEDIA && this.lists[cls].head < 0) cls++;
     const victim = this.lists[cls].head;
     const call = this.calls[victim]!;
-    if (cls === CLASS_MEDIA && nowMs - call.lastMs < MEDIA_PROTECT_MS) return false;
+    if (cls === CLASS_MEDIA && this.activeWithin(victim, nowMs, MEDIA_PROTECT_MS)) return false;
     const kind = CALL_EVICTION_KINDS[cls];
     this.stats.callsEvicted++;
     this.stats.callsEvictedByKind[kind]++;
