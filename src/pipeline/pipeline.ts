@@ -510,16 +510,19 @@ export class Pipeline<C extends CallView = CallTracker> {
   /**
    * Media worker (see holdForBinding): handles the held packets whose binding has come, and those that
    * waited lateBindingMs (`all`: every one, at the stop), in capture order; one still waiting holds the
-   * packets behind it.
+   * packets behind it. Each at its capture time, as the SIP backlog's held media: a stream it starts
+   * started then, not when its binding came (rematchSince compares the two).
    */
   private releaseHeldForBinding(nowMs: number, all = false): void {
     const q = this.lateBound!;
     const p = this.lateBoundPkt;
+    const pktMsBefore = this.pktMs;
     for (let t = q.peek(p); t === t; t = q.peek(p)) {
-      if (!all && nowMs - t < this.lateBindingMs && !this.isSignalled(p)) return;
-      q.shift(p);
+      if (!all && nowMs - t < this.lateBindingMs && !this.isSignalled(p)) break;
+      this.pktMs = q.shift(p);
       if (!this.signalledReservedRtp(p, q.bytes)) this.counts.otherUdp++;
     }
+    this.pktMs = pktMsBefore;
   }
 
   /** A media entry of the SIP backlog, its turn come: RTP that passed the screen, or of payload type 72..95. */

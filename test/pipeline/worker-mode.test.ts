@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { buildFieldScenario, CaptureTimeline, classicPcap, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
+import { buildFieldScenario, CaptureTimeline, classicPcap, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, rtp, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
@@ -56,7 +56,7 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
  *   and the other worker reach it as they are sent: another worker's RTCP can come before its own media
  *   captured earlier.
  */
-function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, timing: { inFlightMs?: number; lagMs?: [number, number] } = {}) {
+function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, timing: { inFlightMs?: number; lagMs?: [number, number]; lateBindingMs?: number } = {}) {
   const inFlightMs = timing.inFlightMs ?? 0;
   const lagMs = timing.lagMs ?? [0, 0];
   const single = collector();
@@ -74,6 +74,8 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
     // RTCP facts go to the other worker, as the pool forwards them.
     const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ m: { t: 'rtcp', facts: [f] }, dueMs: sentMs }) };
     workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks, unboundedSip()))));
+    // As media-worker.ts: RTP of payload type 72..95 waits for its binding this long at most.
+    if (timing.lateBindingMs !== undefined) workers[w]!.holdForLateBindings(timing.lateBindingMs);
   }
   /** Delivers the worker's messages due by time `nowMs`, in the order they were sent. */
   const deliver = (w: number, nowMs = Number.POSITIVE_INFINITY) => {
@@ -198,6 +200,56 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], () => 0, false, { inFlightMs: 1400 });
     expect(want.get('10.67.0.1:4000>10.67.0.2:6000/512')?.CORRELATION_ID).toBe('reuse-second');
     expect(got.get('10.67.0.1:4000>10.67.0.2:6000/512')?.CORRELATION_ID).toBe('reuse-second');
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('RTP of payload type 77 held for its binding, the answer\'s binding later: the stream keeps the side it started on, as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    // The caller sends PT 77 (its SDP maps it) 5 ms after its INVITE, before the 200 OK (30 ms): one
+    // pipeline matches the stream by its source, the caller's SDP address (DIR 1, PARTY 0), and the
+    // answer's binding moves no stream that started before the answer. A worker holds the packets until
+    // the INVITE's binding arrives (100 ms), then the answer's: the held stream started before the answer.
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    const [a, b, pa, pb] = ['10.72.0.1', '10.72.0.2', 4000, 6000];
+    const media = (port: number) => [{ port, formats: [77], rtpmap: [[77, 'PCMA/8000']] as Array<[number, string]> }];
+    const d = new DialogWriter(t, 'held-pt77', a, b);
+    const c = d.invite(t0, { ip: a, media: media(pa) });
+    for (let i = 0; i < 100; i++) t.add(t0 + 5 + i * 20, udpFrame(a, pa, b, pb, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x77 })));
+    d.respond(t0 + 30, 200, c, { ip: b, media: media(pb) });
+    d.ack(t0 + 40, c);
+    d.bye(t0 + 2500);
+    const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], () => 0, false, { inFlightMs: 100, lateBindingMs: 2000 });
+    expect(want.get('10.72.0.1:4000>10.72.0.2:6000/119')).toMatchObject({ CORRELATION_ID: 'held-pt77', TOTAL_PK: 100, DIR: 1, PARTY: 0 });
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('a stream held for its binding starts at its first packet, behind a stream started since: that one still moves to the side its answer names', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    // Call 1's callee sends PT 77 from 25 ms; call 2's caller sends PCMA from 125 ms, 5 ms after its 200
+    // OK. Bindings 400 ms in flight: call 1's packets wait for their binding and start their stream at
+    // 25 ms once it comes, after call 2's stream started (unattached, by the heuristic); call 2's answer
+    // must still find that stream among those started since it and move it to the callee's side.
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    const media = (port: number) => [{ port, formats: [77], rtpmap: [[77, 'PCMA/8000']] as Array<[number, string]> }];
+    const one = new DialogWriter(t, 'held-first', '10.75.0.1', '10.75.0.2');
+    let c = one.invite(t0, { ip: '10.75.0.1', media: media(4000) });
+    one.respond(t0 + 20, 200, c, { ip: '10.75.0.2', media: media(6000) });
+    one.ack(t0 + 30, c);
+    for (let i = 0; i < 50; i++) t.add(t0 + 25 + i * 20, udpFrame('10.75.0.2', 6000, '10.75.0.1', 4000, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x300 })));
+    one.bye(t0 + 1200);
+    const two = new DialogWriter(t, 'started-since', '10.75.1.1', '10.75.1.2');
+    c = two.invite(t0 + 100, { ip: '10.75.1.1', media: [{ port: 4002, formats: [8] }] });
+    two.respond(t0 + 120, 200, c, { ip: '10.75.1.2', media: [{ port: 6002, formats: [8] }] });
+    two.ack(t0 + 130, c);
+    t.rtp(t0 + 125, '10.75.1.1', 4002, '10.75.1.2', 6002, { ssrc: 0x301, seq: 1, ts: 0, count: 50 });
+    two.bye(t0 + 1300);
+    const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], () => 0, true, { inFlightMs: 400, lateBindingMs: 2000 });
+    expect(want.get('10.75.0.2:6000>10.75.0.1:4000/768')).toMatchObject({ CORRELATION_ID: 'held-first', TOTAL_PK: 50 });
+    expect(want.get('10.75.1.1:4002>10.75.1.2:6002/769')).toMatchObject({ CORRELATION_ID: 'started-since', DIR: 0, PARTY: 1 });
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 
