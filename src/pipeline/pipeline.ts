@@ -496,15 +496,22 @@ export class Pipeline<C extends CallView = CallTracker> {
   /**
    * Media worker: bindings come from the signalling owner a few buffer timeouts after their SDP was
    * captured, while one thread handles the SDP before the media behind it. RTP of payload type 72..95 on
-   * an address no binding names yet waits for one, up to lateBindingMs, and so does every later packet of
-   * its stream while one waits (capture order); the binding then says whether it is RTP (as for one
-   * thread: with the marker bit it is RTCP's where the SDP muxes RTCP). True when held; false when the
-   * queue is full (the packet is handled now, as without it). `pkt` is such RTP (reservedPayloadRtp).
+   * an address no binding names yet, or whose binding's SDP does not map its payload type (a call that
+   * ended moments before, still lingering on a port the next call reuses), waits for one that does, up to
+   * lateBindingMs, and so does every later packet of its stream while one waits (capture order); the
+   * binding then says whether it is RTP (as for one thread: with the marker bit it is RTCP's where the SDP
+   * muxes RTCP). True when held; false when the queue is full (the packet is handled now, as without it).
+   * `pkt` is such RTP (reservedPayloadRtp).
    */
   private holdForBinding(q: SipBacklog, pkt: DecodedPacket, buf: Uint8Array): boolean {
     const key = this.engine.streamKey(pkt);
-    if (!q.holdsMediaFor(key) && this.isSignalled(pkt)) return false;
+    if (!q.holdsMediaFor(key) && this.signalledWithPayload(pkt)) return false;
     return q.pushMedia(pkt, buf, this.pktMs, key);
+  }
+
+  /** A binding names the packet's address (isSignalled) and its SDP maps the packet's payload type. */
+  private signalledWithPayload(pkt: DecodedPacket): boolean {
+    return this.isSignalled(pkt) && this.calls.binding(this.signalledBinding)?.payloads.has(pkt.payloadBuf[pkt.payloadOffset + 1]! & 0x7f) === true;
   }
 
   /**
@@ -518,7 +525,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const p = this.lateBoundPkt;
     const pktMsBefore = this.pktMs;
     for (let t = q.peek(p); t === t; t = q.peek(p)) {
-      if (!all && nowMs - t < this.lateBindingMs && !this.isSignalled(p)) break;
+      if (!all && nowMs - t < this.lateBindingMs && !this.signalledWithPayload(p)) break;
       this.pktMs = q.shift(p);
       if (!this.signalledReservedRtp(p, q.bytes)) this.counts.otherUdp++;
     }

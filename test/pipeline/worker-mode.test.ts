@@ -253,6 +253,39 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 
+  it('RTP of payload type 77 on a port an ended call (its SDP without 77) still lingers on, the new call\'s binding 400 ms in flight: every packet measured, as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    // A phone's port pool comes round: the second call takes the first one's addresses 300 ms after its BYE
+    // (its bindings linger there, sip.media_linger_s), with PT 77 where the first had PCMA. One pipeline
+    // has the second call's SDP at once; a worker has the first call's bindings, which do not map 77,
+    // until the second call's arrive 400 ms (20 packets) later.
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    const [a, b, pa, pb] = ['10.74.0.1', '10.74.0.2', 4000, 6000];
+    const first = new DialogWriter(t, 'reuse-pcma', a, b);
+    let c = first.invite(t0, { ip: a, media: [{ port: pa, formats: [8] }] });
+    first.respond(t0 + 20, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+    first.ack(t0 + 30, c);
+    t.rtp(t0 + 40, a, pa, b, pb, { ssrc: 0x100, seq: 1, ts: 0, count: 50 });
+    t.rtp(t0 + 45, b, pb, a, pa, { ssrc: 0x101, seq: 1, ts: 0, count: 50 });
+    first.bye(t0 + 1100);
+    const media = (port: number) => [{ port, formats: [77], rtpmap: [[77, 'PCMA/8000']] as Array<[number, string]> }];
+    const second = new DialogWriter(t, 'reuse-pt77', a, b);
+    c = second.invite(t0 + 1400, { ip: a, media: media(pa) });
+    second.respond(t0 + 1420, 200, c, { ip: b, media: media(pb) });
+    second.ack(t0 + 1430, c);
+    for (let i = 0; i < 100; i++) {
+      t.add(t0 + 1425 + i * 20, udpFrame(b, pb, a, pa, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x200 })));
+      t.add(t0 + 1440 + i * 20, udpFrame(a, pa, b, pb, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x201 })));
+    }
+    second.bye(t0 + 3500);
+    const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], () => 0, true, { inFlightMs: 400, lateBindingMs: 2000 });
+    expect(want.get('10.74.0.2:6000>10.74.0.1:4000/512')).toMatchObject({ CORRELATION_ID: 'reuse-pt77', TOTAL_PK: 100 });
+    expect(want.get('10.74.0.1:4000>10.74.0.2:6000/513')).toMatchObject({ CORRELATION_ID: 'reuse-pt77', TOTAL_PK: 100 });
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
   it('an RTCP BYE read on one worker while the other has yet to read its stream\'s last packets: the stream ends after them, once', () => {
     const config = defaultConfig();
     config.reports.intervalS = 3600;
