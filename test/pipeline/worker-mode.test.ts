@@ -26,6 +26,14 @@ function scenarioOf(seed: number): PacketBatch {
   return scenarioBatch({ calls: 24, concurrentCalls: 12, durationS: 8, callDurationS: 3, codec: 'PCMA', lossPct: 2, burstLossPct: 30, jitterMs: 4, rtcp: true, seed, startEpochS: 1_700_000_000 });
 }
 
+/** An SDP media section offering payload type 77 (which only an SDP makes RTP: 72..95) as PCMA. */
+const pt77Media = (port: number) => [{ port, formats: [77], rtpmap: [[77, 'PCMA/8000']] as Array<[number, string]> }];
+
+/** `count` RTP packets of payload type 77, one every 20 ms from `first` on. */
+function pt77Rtp(t: CaptureTimeline, first: number, src: string, srcPort: number, dst: string, dstPort: number, ssrc: number, count: number): void {
+  for (let i = 0; i < count; i++) t.add(first + i * 20, udpFrame(src, srcPort, dst, dstPort, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc })));
+}
+
 function collector(): { sink: ReportTarget; reports: QosReport[] } {
   const reports: QosReport[] = [];
   return { reports, sink: { qos: (r) => reports.push(r), rtcp: () => {} } };
@@ -213,11 +221,10 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const t = new CaptureTimeline();
     const t0 = 1_700_000_000_000;
     const [a, b, pa, pb] = ['10.72.0.1', '10.72.0.2', 4000, 6000];
-    const media = (port: number) => [{ port, formats: [77], rtpmap: [[77, 'PCMA/8000']] as Array<[number, string]> }];
     const d = new DialogWriter(t, 'held-pt77', a, b);
-    const c = d.invite(t0, { ip: a, media: media(pa) });
-    for (let i = 0; i < 100; i++) t.add(t0 + 5 + i * 20, udpFrame(a, pa, b, pb, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x77 })));
-    d.respond(t0 + 30, 200, c, { ip: b, media: media(pb) });
+    const c = d.invite(t0, { ip: a, media: pt77Media(pa) });
+    pt77Rtp(t, t0 + 5, a, pa, b, pb, 0x77, 100);
+    d.respond(t0 + 30, 200, c, { ip: b, media: pt77Media(pb) });
     d.ack(t0 + 40, c);
     d.bye(t0 + 2500);
     const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], () => 0, false, { inFlightMs: 100, lateBindingMs: 2000 });
@@ -234,12 +241,11 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     // must still find that stream among those started since it and move it to the callee's side.
     const t = new CaptureTimeline();
     const t0 = 1_700_000_000_000;
-    const media = (port: number) => [{ port, formats: [77], rtpmap: [[77, 'PCMA/8000']] as Array<[number, string]> }];
     const one = new DialogWriter(t, 'held-first', '10.75.0.1', '10.75.0.2');
-    let c = one.invite(t0, { ip: '10.75.0.1', media: media(4000) });
-    one.respond(t0 + 20, 200, c, { ip: '10.75.0.2', media: media(6000) });
+    let c = one.invite(t0, { ip: '10.75.0.1', media: pt77Media(4000) });
+    one.respond(t0 + 20, 200, c, { ip: '10.75.0.2', media: pt77Media(6000) });
     one.ack(t0 + 30, c);
-    for (let i = 0; i < 50; i++) t.add(t0 + 25 + i * 20, udpFrame('10.75.0.2', 6000, '10.75.0.1', 4000, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x300 })));
+    pt77Rtp(t, t0 + 25, '10.75.0.2', 6000, '10.75.0.1', 4000, 0x300, 50);
     one.bye(t0 + 1200);
     const two = new DialogWriter(t, 'started-since', '10.75.1.1', '10.75.1.2');
     c = two.invite(t0 + 100, { ip: '10.75.1.1', media: [{ port: 4002, formats: [8] }] });
@@ -270,15 +276,12 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     t.rtp(t0 + 40, a, pa, b, pb, { ssrc: 0x100, seq: 1, ts: 0, count: 50 });
     t.rtp(t0 + 45, b, pb, a, pa, { ssrc: 0x101, seq: 1, ts: 0, count: 50 });
     first.bye(t0 + 1100);
-    const media = (port: number) => [{ port, formats: [77], rtpmap: [[77, 'PCMA/8000']] as Array<[number, string]> }];
     const second = new DialogWriter(t, 'reuse-pt77', a, b);
-    c = second.invite(t0 + 1400, { ip: a, media: media(pa) });
-    second.respond(t0 + 1420, 200, c, { ip: b, media: media(pb) });
+    c = second.invite(t0 + 1400, { ip: a, media: pt77Media(pa) });
+    second.respond(t0 + 1420, 200, c, { ip: b, media: pt77Media(pb) });
     second.ack(t0 + 1430, c);
-    for (let i = 0; i < 100; i++) {
-      t.add(t0 + 1425 + i * 20, udpFrame(b, pb, a, pa, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x200 })));
-      t.add(t0 + 1440 + i * 20, udpFrame(a, pa, b, pb, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc: 0x201 })));
-    }
+    pt77Rtp(t, t0 + 1425, b, pb, a, pa, 0x200, 100);
+    pt77Rtp(t, t0 + 1440, a, pa, b, pb, 0x201, 100);
     second.bye(t0 + 3500);
     const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], () => 0, true, { inFlightMs: 400, lateBindingMs: 2000 });
     expect(want.get('10.74.0.2:6000>10.74.0.1:4000/512')).toMatchObject({ CORRELATION_ID: 'reuse-pt77', TOTAL_PK: 100 });
