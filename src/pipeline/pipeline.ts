@@ -165,6 +165,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Capture time at which a packet calls tickAtPacket: the next tick, or an earlier pending BYE's time. */
   private nextTickMs = 0;
   private tickDueMs = 0;
+  /** Capture time of the latest tick's call-activity sweep, and of the one before it (touchCallsWithMedia). */
+  private activityTickMs = 0;
+  private mediaSinceMs = 0;
   private readonly pendingByes: PendingByes;
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
@@ -713,6 +716,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
     if (this.lateBound !== null && this.lateBound.length > 0) this.releaseHeldForBinding(now);
     this.engine.expire(now);
+    this.touchCallsWithMedia(now);
     this.calls.expire(now);
     this.faults.tick(now);
     const sched = this.reporter.scheduler;
@@ -729,11 +733,25 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.sink.countUnbuilt!(this.reporter.onIntervalUnbuilt(this.snap, this.reportInput(slot), now));
       }
       this.engine.resetInterval(slot);
-      const bindingId = this.ctx.binding[slot];
-      const binding = bindingId >= 0 ? this.calls.binding(bindingId) : null;
-      if (binding) this.calls.touch(binding.callIndex, now); // media flowing keeps the call from idle expiry
     }
   }
+
+  /**
+   * Each call with a packet on one of its streams since the previous tick is touched: idle expiry, the
+   * full table's eviction order and the other-leg window read a call's activity to the tick, whatever the
+   * report interval (an interval longer than call_idle_timeout_s would otherwise end a call mid-media).
+   */
+  private touchCallsWithMedia(now: number): void {
+    this.mediaSinceMs = this.activityTickMs;
+    this.activityTickMs = now;
+    this.engine.forEachActive(this.touchIfMedia);
+  }
+
+  private readonly touchIfMedia = (slot: number): void => {
+    if (this.engine.lastSeenMs(slot) <= this.mediaSinceMs) return;
+    const binding = this.bindingOf(slot);
+    if (binding !== null) this.calls.touch(binding.callIndex, this.activityTickMs);
+  };
 
   /**
    * The packets that follow are another capture's (the next file of a replay): a jump in capture time at

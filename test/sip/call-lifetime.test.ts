@@ -171,6 +171,18 @@ describe('B2BUA legs naming the same media addresses', () => {
   }
 });
 
+describe('a report interval longer than the call idle timeout', () => {
+  it('a call with media and no mid-call SIP keeps its streams to its BYE, as tshark counts them', async () => {
+    const s = callWithTrailingMedia({ t0Ms: T0, media: 1500, trailing: 0 }); // 30 s
+    const c = await compare('interval-past-idle', s.records, (cfg) => {
+      cfg.reports.intervalS = 60;
+      cfg.sip.callIdleTimeoutS = 10;
+    });
+    expectSameAsTshark(c);
+    expectHangups(c, s.callId, 1500);
+  });
+});
+
 describe('a missed BYE, then a new call on the same media addresses', () => {
   /** Each stream's Call-ID and X_CID by SSRC, after checking packets per stream against tshark. */
   async function callsBySsrc(name: string, gapMs: number): Promise<{ s: ReturnType<typeof missedByeThenPortReuse>; ids: Map<number, [string, string]> }> {
