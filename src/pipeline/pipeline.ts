@@ -715,6 +715,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.tickDueMs = now + TICK_MS;
     this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
     if (this.lateBound !== null && this.lateBound.length > 0) this.releaseHeldForBinding(now);
+    this.retireAcrossGap(now);
     this.engine.expire(now);
     this.touchCallsWithMedia(now);
     this.calls.expire(now);
@@ -733,6 +734,24 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.sink.countUnbuilt!(this.reporter.onIntervalUnbuilt(this.snap, this.reportInput(slot), now));
       }
       this.engine.resetInterval(slot);
+    }
+  }
+
+  /**
+   * A tick that jumps past the time lingering media was due to retire (a packet-less gap in a replayed
+   * capture: ticks follow packets) first runs the stream expiry and those retirements at that time, as
+   * once-a-second ticks would have: a stream of a call that hung up retires with its call (HANGUP), not
+   * by silence timeout on the far side of the gap, unless its silence timeout came first. At most one
+   * pass per TICK_MS of the retirements' span (they follow calls that ended before the gap).
+   */
+  private retireAcrossGap(now: number): void {
+    const calls = this.calls;
+    if (calls.nextRetireMs === undefined) return;
+    let at = calls.nextRetireMs();
+    while (at < now - TICK_MS) {
+      this.engine.expire(at);
+      calls.retireDue!(at);
+      at = Math.max(calls.nextRetireMs(), at + TICK_MS);
     }
   }
 

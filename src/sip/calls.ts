@@ -921,7 +921,13 @@ export class CallTracker {
   }
 
   /** Retires lingering bindings whose time has come. */
-  private retireDue(nowMs: number): void {
+  /** Capture time at which the next lingering media is due to retire (retireDue); Infinity when none. */
+  nextRetireMs(): number {
+    return this.lingerHead < this.lingerQueue.length ? this.lingerQueue[this.lingerHead].retireAtMs : Number.POSITIVE_INFINITY;
+  }
+
+  /** Lingering media due by nowMs retires (the media of ended calls and media a re-INVITE moved). */
+  retireDue(nowMs: number): void {
     const q = this.lingerQueue;
     while (this.lingerHead < q.length && q[this.lingerHead].retireAtMs <= nowMs) {
       const b = q[this.lingerHead++];
