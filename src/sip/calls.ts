@@ -926,8 +926,7 @@ export class CallTracker {
     return this.lingerHead < this.lingerQueue.length ? this.lingerQueue[this.lingerHead].retireAtMs : Number.POSITIVE_INFINITY;
   }
 
-  /** Lingering media due by nowMs retires (the media of ended calls and media a re-INVITE moved). */
-  retireDue(nowMs: number): void {
+  private retireDue(nowMs: number): void {
     const q = this.lingerQueue;
     while (this.lingerHead < q.length && q[this.lingerHead].retireAtMs <= nowMs) {
       const b = q[this.lingerHead++];
