@@ -31,8 +31,9 @@ const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-faults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Replay advances capture time with packets only (live capture also ticks on a timer): other traffic of
- * the mirror port, a non-RTP datagram every 250 ms, keeps the once-a-second checks going through pauses.
+ * Other traffic of the mirror port, a non-RTP datagram every 250 ms, as a live capture sees beside a call:
+ * replay's once-a-second checks then run at packets through pauses (over a gap with no packets at all
+ * they run when the next packet comes: 'a packet-less gap in a replayed capture' below).
  */
 function background(t: CaptureTimeline, untilMs: number): void {
   for (let ms = T0; ms <= untilMs; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
