@@ -439,6 +439,33 @@ export function missedByeThenPortReuse(o: { t0Ms: number; packets: number; gapMs
 }
 
 /**
+ * Two calls end before a packet-less gap of `gapMs`, then a third call: the first hangs up 40 ms after its
+ * media (its lingering media retires with it, inside the gap), the second 28 s after its media stopped
+ * (the streams' 30 s silence timeout comes before its 3 s linger ends, inside the gap too).
+ */
+export function hangupsBeforeGap(o: { t0Ms: number; packets: number; gapMs: number }): { records: PcapRecord[]; hungUp: SipScenario; timedOut: SipScenario; after: SipScenario } {
+  const t = new CaptureTimeline();
+  const call = (callId: string, net: number, at: number, byeAfterMediaMs: number): SipScenario => {
+    const a = { ip: `10.1.${net}.70`, port: 44000, ssrc: 0x70000000 + net };
+    const b = { ip: `10.2.${net}.80`, port: 54000, ssrc: 0x80000000 + net };
+    const d = new DialogWriter(t, callId, a.ip, b.ip);
+    const c = d.invite(at, audio(a.ip, a.port));
+    d.respond(at + 50, 200, c, audio(b.ip, b.port));
+    d.ack(at + 60, c);
+    t.rtp(at + 100, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
+    t.rtp(at + 105, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
+    const byeAt = at + 105 + o.packets * 20 + byeAfterMediaMs;
+    const bye = d.bye(byeAt);
+    d.respond(byeAt + 1, 200, bye, null, { method: 'BYE' });
+    return { records: [], callId, a, b, packets: { ab: o.packets, ba: o.packets } };
+  };
+  const timedOut = call('timed-out@gen', 1, o.t0Ms, 28_000);
+  const hungUp = call('hung-up@gen', 2, o.t0Ms + 28_000, 40);
+  const after = call('after-gap@gen', 3, o.t0Ms + 28_000 + 105 + o.packets * 20 + 41 + o.gapMs, 40);
+  return { records: t.records(), hungUp, timedOut, after };
+}
+
+/**
  * Early media of a rejected call: INVITE, 183 with SDP, the callee's announcement (RTP towards the
  * caller) starting `mediaDelayMs` after the 183, then 480 while or before it plays.
  */

@@ -23,6 +23,8 @@ export interface CallView {
   /** True when the packet is SIP (or SIP-port traffic) and has been consumed. */
   onPacket(pkt: DecodedPacket, nowMs: number): boolean;
   expire(nowMs: number): void;
+  /** Capture time at which the next lingering media is due to retire (optional: the owner retires it in worker mode). */
+  nextRetireMs?(): number;
   /** End of input: media of ended calls that still lingers retires now (optional: the owner does it in worker mode). */
   settle?(): void;
   endAll(nowMs: number): void;

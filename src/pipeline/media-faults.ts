@@ -80,6 +80,11 @@ export class MediaFaultMonitor implements CallFaultEvents {
     this.callFaults?.check(nowMs, this);
   }
 
+  /** Answered calls are watched for one-way or missing media (their faults fire at a time). */
+  get watchingCalls(): boolean {
+    return this.callFaults !== null && this.callFaults.size > 0;
+  }
+
   answered(callIndex: number, nowMs: number): void {
     this.callFaults?.answered(callIndex, nowMs);
   }

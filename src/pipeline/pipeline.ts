@@ -52,6 +52,8 @@ const LATE_BOUND_LIMIT = { packets: 2048, bytes: 1 << 20 };
 
 /** A jump of capture time this large (either way) is checked for a host clock step. */
 const CLOCK_STEP_MS = 1000;
+/** Ticks a packet-less gap in a replay runs at most before time jumps (catchUpTicks): an hour of capture time. */
+const MAX_CATCH_UP_TICKS = 3600;
 /** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
 const CLOCK_STEP_HOLD_PACKETS = 256;
 /**
@@ -165,6 +167,13 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Capture time at which a packet calls tickAtPacket: the next tick, or an earlier pending BYE's time. */
   private nextTickMs = 0;
   private tickDueMs = 0;
+  /** Live capture: a timer ticks once a second (wallTick), so packets never catch up on ticks. */
+  private wallTicks = false;
+  /** This packet is the first of the next capture file, past a gap (clockJump). */
+  private jumpedCaptures = false;
+  /** Capture time of the latest tick's call-activity sweep, and of the one before it (touchCallsWithMedia). */
+  private activityTickMs = 0;
+  private mediaSinceMs = 0;
   private readonly pendingByes: PendingByes;
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
@@ -625,9 +634,11 @@ export class Pipeline<C extends CallView = CallTracker> {
   private clockJump(now: number): number {
     const pkt = this.pkt;
     if (this.nowMs === this.captureBoundaryMs) {
-      // The first packet of the next capture file: the jump is time between two captures.
+      // The first packet of the next capture file: the jump is time between two captures, where nothing
+      // went silent (no ticks are caught up over it).
       this.captureBoundaryMs = Number.NaN;
       this.heldJumpPackets = 0;
+      this.jumpedCaptures = true;
       return now;
     }
     const step = pkt.ipProto === 17 ? this.engine.clockStepAt(pkt) : Number.NaN;
@@ -688,11 +699,31 @@ export class Pipeline<C extends CallView = CallTracker> {
   private tickAtPacket(): void {
     const now = this.pktMs;
     if (now >= this.pendingByes.nextMs) this.endByeStreams(this.pendingByes.takeDue(now));
-    if (now >= this.tickDueMs) this.tick(now);
-    else {
+    if (now >= this.tickDueMs) {
+      if (!this.wallTicks && !this.jumpedCaptures) this.catchUpTicks(now);
+      this.jumpedCaptures = false;
+      this.tick(now);
+    } else {
       if (now > this.nowMs) this.nowMs = now;
       this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
     }
+  }
+
+  /**
+   * Capture time jumped past more than one tick at this packet (a packet-less gap in a replayed capture,
+   * whose ticks follow its packets): the ticks of the gap run first, once a TICK_MS as a live probe's timer
+   * would run them, while something in progress is measured against time (active streams: their silences,
+   * timeouts and report intervals; media lingering after its call; calls watched for one-way or missing
+   * media), at most MAX_CATCH_UP_TICKS; then time jumps. A call that hung up before the gap retires its
+   * media with it (HANGUP), a stream that stopped pages its silence at silence_s and ends at its timeout,
+   * as they would live.
+   */
+  private catchUpTicks(now: number): void {
+    for (let n = 0; n < MAX_CATCH_UP_TICKS && this.tickDueMs + TICK_MS <= now && this.timeMatters(); n++) this.tick(this.tickDueMs);
+  }
+
+  private timeMatters(): boolean {
+    return this.engine.activeStreams > 0 || (this.calls.nextRetireMs?.() ?? Number.POSITIVE_INFINITY) < Number.POSITIVE_INFINITY || this.faults.watchingCalls;
   }
 
   /**
@@ -703,6 +734,7 @@ export class Pipeline<C extends CallView = CallTracker> {
    * time first would end every stream and call for a step forward.
    */
   wallTick(wallMs: number): void {
+    this.wallTicks = true;
     const now = wallMs - this.clockOffsetMs;
     const jump = this.nowMs > 0 && Math.abs(now - this.nowMs) >= WALL_STEP_MS;
     if (jump && this.heldWallTicks < WALL_STEP_HOLD_TICKS && this.aStreamCanTellClockStep()) {
@@ -723,6 +755,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
     if (this.lateBound !== null && this.lateBound.length > 0) this.releaseHeldForBinding(now);
     this.engine.expire(now);
+    this.touchCallsWithMedia(now);
     this.calls.expire(now);
     this.faults.tick(now);
     const sched = this.reporter.scheduler;
@@ -739,11 +772,25 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.sink.countUnbuilt!(this.reporter.onIntervalUnbuilt(this.snap, this.reportInput(slot), now));
       }
       this.engine.resetInterval(slot);
-      const bindingId = this.ctx.binding[slot];
-      const binding = bindingId >= 0 ? this.calls.binding(bindingId) : null;
-      if (binding) this.calls.touch(binding.callIndex, now); // media flowing keeps the call from idle expiry
     }
   }
+
+  /**
+   * Each call with a packet on one of its streams since the previous tick is touched: idle expiry, the
+   * full table's eviction order and the other-leg window read a call's activity to the tick, whatever the
+   * report interval (an interval longer than call_idle_timeout_s would otherwise end a call mid-media).
+   */
+  private touchCallsWithMedia(now: number): void {
+    this.mediaSinceMs = this.activityTickMs;
+    this.activityTickMs = now;
+    this.engine.forEachActive(this.touchIfMedia);
+  }
+
+  private readonly touchIfMedia = (slot: number): void => {
+    if (this.engine.lastSeenMs(slot) <= this.mediaSinceMs) return;
+    const binding = this.bindingOf(slot);
+    if (binding !== null) this.calls.touch(binding.callIndex, this.activityTickMs);
+  };
 
   /**
    * The packets that follow are another capture's (the next file of a replay): a jump in capture time at

@@ -32,7 +32,7 @@ const CLASS_ENDED = 0;
 const CLASS_UNANSWERED = 1;
 const CLASS_ANSWERED = 2;
 const CLASS_MEDIA = 3;
-/** A call whose media was seen this recently is never evicted for a new dialog (media touches it every report interval). */
+/** A call whose media was seen this recently is never evicted for a new dialog (media touches it every tick of capture time, once a second). */
 const MEDIA_PROTECT_MS = 120_000;
 /**
  * A call whose SDP named an address another call's SDP names now is taken as another leg of that call
@@ -921,6 +921,11 @@ export class CallTracker {
   }
 
   /** Retires lingering bindings whose time has come. */
+  /** Capture time at which the next lingering media is due to retire (retireDue); Infinity when none. */
+  nextRetireMs(): number {
+    return this.lingerHead < this.lingerQueue.length ? this.lingerQueue[this.lingerHead].retireAtMs : Number.POSITIVE_INFINITY;
+  }
+
   private retireDue(nowMs: number): void {
     const q = this.lingerQueue;
     while (this.lingerHead < q.length && q[this.lingerHead].retireAtMs <= nowMs) {

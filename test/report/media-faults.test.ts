@@ -31,8 +31,9 @@ const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-faults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Replay advances capture time with packets only (live capture also ticks on a timer): other traffic of
- * the mirror port, a non-RTP datagram every 250 ms, keeps the once-a-second checks going through pauses.
+ * Other traffic of the mirror port, a non-RTP datagram every 250 ms, as a live capture sees beside a call:
+ * replay's once-a-second checks then run at packets through pauses (over a gap with no packets at all
+ * they run when the next packet comes: 'a packet-less gap in a replayed capture' below).
  */
 function background(t: CaptureTimeline, untilMs: number): void {
   for (let ms = T0; ms <= untilMs; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
@@ -63,9 +64,9 @@ function answeredBetween(t: CaptureTimeline, callId: string, x: { ip: string; po
  * An answered call (200 OK at T0 + 50 ms); `media` writes its RTP; BYE at `byeAt` ms after T0. `forked`:
  * another branch of the INVITE (To tag 'busy') answers 486 at T0 + 20 ms, before B's 200 OK. `sdpA`: the offer.
  */
-async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number, dialog: DialogWriter) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false, sdpA?: SdpSpec): Promise<E2eReport[]> {
+async function replayCall(name: string, byeAt: number, media: (t: CaptureTimeline, start: number, dialog: DialogWriter) => void, sdpB: SdpSpec = audio(B.ip, B.port), forked = false, sdpA?: SdpSpec, keepalive = true): Promise<E2eReport[]> {
   const t = new CaptureTimeline();
-  background(t, T0 + byeAt);
+  if (keepalive) background(t, T0 + byeAt);
   const d = answeredCall(t, `${name}@gen`, sdpB, sdpA);
   if (forked) {
     const tags = { callId: d.callId, fromTag: 'a', toTag: 'busy', cseq: 1 };
@@ -504,6 +505,30 @@ describe('media faults (reports.faults defaults: 5 s each)', () => {
     const alert = run(true).filter((r) => r.TYPE === 'ALERT');
     expect(alert.map((r) => r.ALERT_RULE)).toEqual(['one-way-rtp']);
     expect(alert[0].REPORT_TS).toBeLessThanOrEqual(Math.floor((T0 + 50 + 4000) / 1000) + 1);
+  });
+});
+
+describe('a packet-less gap in a replayed capture', () => {
+  it('ticks through it as a live timer would: the same reports as with other traffic all along (silence paged, stream timed out, new stream after)', async () => {
+    // Both directions lose 60 s of packets (the sequence jumps), longer than rtp.silence_timeout_s (30 s).
+    const outage = (t: CaptureTimeline, s: number): void => {
+      const a = t.rtp(s, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 200 });
+      const b = t.rtp(s + 5, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 200 });
+      t.rtp(s + 4000 + 60_000, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: a.seq + 3000, ts: a.ts + 3000 * 160, count: 200 });
+      t.rtp(s + 4005 + 60_000, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: b.seq + 3000, ts: b.ts + 3000 * 160, count: 200 });
+    };
+    const gap = await replayCall('outage-gap', 68_200, outage, undefined, false, undefined, false);
+    const timer = await replayCall('outage-timer', 68_200, outage);
+    const shape = (reports: E2eReport[]) => reports.map((r) => [r.TYPE, r.ALERT_RULE ?? '', r.SSRC, r.TOTAL_PK, r.REPORT_TS, r.CURRENT_SILENCE_MS ?? '']);
+    expect(shape(gap)).toEqual(shape(timer));
+    const sa = alerts(gap, 'silence').filter(ab);
+    expect(sa.map((r) => r.TYPE)).toEqual(['ALERT', 'CLEARED']);
+    // Last packet before the gap at +4080 ms: paged at the first tick 5 s after it, ended 30 s after it.
+    expect(sa[0].REPORT_TS).toBe(Math.floor((T0 + 100 + 3980 + 5000) / 1000) + 1);
+    expect(gap.filter((r) => ab(r) && (r.TYPE === 'FINAL' || r.TYPE === 'HANGUP')).map((r) => [r.TYPE, r.TOTAL_PK])).toEqual([
+      ['FINAL', 200],
+      ['HANGUP', 200],
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Where a call's streams end and which Call-ID they carry, on generated dialogs, against tshark:
  * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, a cancelled re-INVITE, B2BUA legs naming the
- * same media addresses, a call whose BYE was missed and a later one on its addresses, early media of a rejected call. Each capture is replayed through the CLI's
+ * same media addresses, a call whose BYE was missed and a later one on its addresses, calls that end before a gap in the capture, early media of a rejected call. Each capture is replayed through the CLI's
  * path (runReplay) and compared with `tshark -z rtp,streams` (packets per stream) and rtp.setup-frame
  * (Call-ID of each stream's first packet).
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, missedByeThenPortReuse, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
+import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, hangupsBeforeGap, missedByeThenPortReuse, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
 import { e2eConfig, finals, replayReports, reportKey, type E2eReport } from '../e2e/helpers.js';
 import { parseTshark, streamKey } from '../rtp/helpers.js';
@@ -169,6 +169,30 @@ describe('B2BUA legs naming the same media addresses', () => {
       }
     });
   }
+});
+
+describe('a report interval longer than the call idle timeout', () => {
+  it('a call with media and no mid-call SIP keeps its streams to its BYE, as tshark counts them', async () => {
+    const s = callWithTrailingMedia({ t0Ms: T0, media: 1500, trailing: 0 }); // 30 s
+    const c = await compare('interval-past-idle', s.records, (cfg) => {
+      cfg.reports.intervalS = 60;
+      cfg.sip.callIdleTimeoutS = 10;
+    });
+    expectSameAsTshark(c);
+    expectHangups(c, s.callId, 1500);
+  });
+});
+
+describe('calls that end before a packet-less gap in the capture', () => {
+  it('each stream ends as it would have without the gap: with its call (HANGUP), or by silence timeout when that came first', async () => {
+    const s = hangupsBeforeGap({ t0Ms: T0, packets: 100, gapMs: 15 * 60_000 });
+    const c = await compare('gap-after-hangups', s.records);
+    expectSameAsTshark(c);
+    const types = (callId: string): unknown[] => c.reports.filter((r) => r.CORRELATION_ID === callId).map((r) => r.TYPE);
+    expect(types(s.hungUp.callId)).toEqual(['HANGUP', 'HANGUP']);
+    expect(types(s.timedOut.callId)).toEqual(['FINAL', 'FINAL']);
+    expect(types(s.after.callId)).toEqual(['HANGUP', 'HANGUP']);
+  });
 });
 
 describe('a missed BYE, then a new call on the same media addresses', () => {
