@@ -920,12 +920,12 @@ export class CallTracker {
     this.finishRetire(b, b.retireReason);
   }
 
-  /** Retires lingering bindings whose time has come. */
   /** Capture time at which the next lingering media is due to retire (retireDue); Infinity when none. */
   nextRetireMs(): number {
     return this.lingerHead < this.lingerQueue.length ? this.lingerQueue[this.lingerHead].retireAtMs : Number.POSITIVE_INFINITY;
   }
 
+  /** Retires lingering bindings whose time has come. */
   private retireDue(nowMs: number): void {
     const q = this.lingerQueue;
     while (this.lingerHead < q.length && q[this.lingerHead].retireAtMs <= nowMs) {
