@@ -142,13 +142,18 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
           }
         } else {
           // As fast as possible: one pass over each window of the file, every record decoded as it is read.
-          for await (const cur of reader.records()) {
-            pipeline.processRecords(cur);
-            progress?.(before + reader.bytesRead, total);
-            if (stopping) break;
-            // A file is read faster than any collector takes reports: wait for the queues, never overflow them.
-            const room = outputs.room();
-            if (room !== null) await room;
+          // A file is read faster than any collector takes reports: wait for the queues, never overflow them,
+          // between windows and inside one where a gap's catch-up pauses for them (Pipeline.outputsFull).
+          pipeline.outputsFull = () => outputs.room() !== null;
+          windows: for await (const cur of reader.records()) {
+            for (;;) {
+              const whole = pipeline.processRecords(cur);
+              progress?.(before + reader.bytesRead, total);
+              if (stopping) break windows;
+              const room = outputs.room();
+              if (room !== null) await room;
+              if (whole) break;
+            }
           }
         }
         analysed++;

@@ -171,6 +171,15 @@ export class Pipeline<C extends CallView = CallTracker> {
   private wallTicks = false;
   /** This packet is the first of the next capture file, past a gap (clockJump). */
   private jumpedCaptures = false;
+  /** Ticks the current gap's catch-up has run (catchUpTicks). */
+  private caughtUpTicks = 0;
+  /** The packet that ended a gap whose catch-up paused for the outputs (its bytes; itself in this.pkt). */
+  private pausedBuf: Uint8Array | null = null;
+  /**
+   * Replay as fast as possible: true while an output wants the producer to wait (Outputs.room). A catch-up
+   * over a gap pauses then; processRecords returns false and resumes at its next call.
+   */
+  outputsFull: (() => boolean) | null = null;
   /** Capture time of the latest tick's call-activity sweep, and of the one before it (touchCallsWithMedia). */
   private activityTickMs = 0;
   private mediaSinceMs = 0;
@@ -418,9 +427,12 @@ export class Pipeline<C extends CallView = CallTracker> {
   /**
    * The records of a capture cursor's window, each decoded as soon as its header is read (file replay:
    * one pass over the records instead of filling a batch and reading it back). Throws the cursor's
-   * CaptureFileError at damage, after processing every record before it.
+   * CaptureFileError at damage, after processing every record before it. False when it stopped inside the
+   * window for the outputs (outputsFull, during a catch-up over a gap): call it again with the same cursor
+   * once they have room.
    */
-  processRecords(cur: CaptureCursor): void {
+  processRecords(cur: CaptureCursor): boolean {
+    if (this.pausedBuf !== null && !this.resumeCatchUp()) return false;
     const dec = this.decoder;
     const pkt = this.pkt;
     let n = 0;
@@ -428,11 +440,15 @@ export class Pipeline<C extends CallView = CallTracker> {
       while (cur.next()) {
         n++;
         const buf = cur.data;
-        if (dec.decodeFrame(buf, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt)) this.processDecoded(buf);
+        if (dec.decodeFrame(buf, cur.off, cur.caplen, cur.linkType, cur.tsSec, cur.tsNsec, pkt)) {
+          this.processDecoded(buf);
+          if (this.pausedBuf !== null) return false;
+        }
       }
     } finally {
       this.counts.packets += n;
     }
+    return true;
   }
 
   /**
@@ -450,8 +466,14 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (this.nowMs > 0 && (now - this.nowMs > CLOCK_STEP_MS || this.nowMs - now > CLOCK_STEP_MS)) now = this.clockJump(now);
     this.pktMs = now;
     // Ticks follow capture time packet by packet: a replayed batch can span many report intervals.
-    if (now >= this.nextTickMs) this.tickAtPacket();
-    else if (now > this.nowMs) this.nowMs = now;
+    if (now >= this.nextTickMs) {
+      if (this.tickAtPacket(buf)) return; // paused for the outputs, the packet waits (resumeCatchUp)
+    } else if (now > this.nowMs) this.nowMs = now;
+    this.dispatch(pkt, buf);
+  }
+
+  /** The packet in `this.pkt`, its time decided and ticks run: RTP to the engine, the rest classified. */
+  private dispatch(pkt: DecodedPacket, buf: Uint8Array): void {
     // UDP off the SIP ports with an RTP version-2 header whose payload type is not RTCP's is RTP to the
     // engine, the answer classify would give: a first byte of 0x80..0xBF starts no SIP text, and RTCP's
     // packet types 200..207 read as payload types 72..79, which isRtpCandidate refuses.
@@ -696,17 +718,35 @@ export class Pipeline<C extends CallView = CallTracker> {
     return true;
   }
 
-  private tickAtPacket(): void {
+  /** True when a catch-up over a gap paused for the outputs (catchUpTicks): the packet (`buf`) waits. */
+  private tickAtPacket(buf: Uint8Array): boolean {
     const now = this.pktMs;
     if (now >= this.pendingByes.nextMs) this.endByeStreams(this.pendingByes.takeDue(now));
     if (now >= this.tickDueMs) {
-      if (!this.wallTicks && !this.jumpedCaptures) this.catchUpTicks(now);
+      if (!this.wallTicks && !this.jumpedCaptures && !this.catchUpTicks(now)) {
+        this.pausedBuf = buf;
+        return true;
+      }
       this.jumpedCaptures = false;
+      this.caughtUpTicks = 0;
       this.tick(now);
     } else {
       if (now > this.nowMs) this.nowMs = now;
       this.nextTickMs = Math.min(this.tickDueMs, this.pendingByes.nextMs);
     }
+    return false;
+  }
+
+  /**
+   * Replay (processRecords), after a pause: goes on with the catch-up, then handles the packet that ended
+   * the gap (in `this.pkt`, its time in pktMs as decided before). False when the outputs are full again.
+   */
+  private resumeCatchUp(): boolean {
+    const buf = this.pausedBuf!;
+    this.pausedBuf = null;
+    if (this.tickAtPacket(buf)) return false;
+    this.dispatch(this.pkt, buf);
+    return true;
   }
 
   /**
@@ -716,10 +756,18 @@ export class Pipeline<C extends CallView = CallTracker> {
    * timeouts and report intervals; media lingering after its call; calls watched for one-way or missing
    * media), at most MAX_CATCH_UP_TICKS; then time jumps. A call that hung up before the gap retires its
    * media with it (HANGUP), a stream that stopped pages its silence at silence_s and ends at its timeout,
-   * as they would live.
+   * as they would live. False when it paused because outputsFull said so (processRecords returns, the
+   * replay waits for room and calls it again: resumeCatchUp).
    */
-  private catchUpTicks(now: number): void {
-    for (let n = 0; n < MAX_CATCH_UP_TICKS && this.tickDueMs + TICK_MS <= now && this.timeMatters(); n++) this.tick(this.tickDueMs);
+  private catchUpTicks(now: number): boolean {
+    while (this.caughtUpTicks < MAX_CATCH_UP_TICKS && this.tickDueMs + TICK_MS <= now && this.timeMatters()) {
+      this.tick(this.tickDueMs);
+      this.caughtUpTicks++;
+      // A replay waits for its outputs between windows of the file; a long catch-up can report every
+      // stream several times over (silence, end), more than a queue holds: it pauses for them too.
+      if (this.outputsFull !== null && this.outputsFull()) return false;
+    }
+    return true;
   }
 
   private timeMatters(): boolean {
