@@ -16,14 +16,20 @@ import { runReplay } from '../probe.js';
 import type { ProbeConfig } from './config.js';
 
 const DEMO_START_EPOCH_S = 1_767_225_600; // 2026-01-01T00:00:00Z: fixed, so every run prints the same numbers
+const COLLECTOR_BUFFER_BYTES = 4 << 20;
+/** The collector has read every datagram once none has come for this long after the replay ended. */
+const QUIET_MS = 200;
 
 export async function runDemo(base: ProbeConfig, log: Logger, print: (t: string) => void): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-demo-'));
-  const collector = createSocket('udp4');
+  // Room for every datagram of the run while the replay keeps this thread busy.
+  const collector = createSocket({ type: 'udp4', recvBufferSize: COLLECTOR_BUFFER_BYTES });
   const received: string[] = [];
   let rtcpMessages = 0;
   let sipMessages = 0;
+  let lastMessageAt = performance.now();
   collector.on('message', (msg) => {
+    lastMessageAt = performance.now();
     const line = describeHep(msg);
     if (line === RTCP_LINE) rtcpMessages++;
     else if (line === SIP_LINE) sipMessages++;
@@ -49,7 +55,9 @@ export async function runDemo(base: ProbeConfig, log: Logger, print: (t: string)
     print(`rtpprobe demo: replaying 2 generated captures (clean calls, then 6 % bursty loss + 35 ms jitter);\nQoS reports go over HEP v3 to a local collector on 127.0.0.1:${port}\n\n`);
     let table = '';
     const code = await runReplay([clean, impaired], config, { realtime: false, print: (t) => void (table += t) }, log);
-    await new Promise((r) => setTimeout(r, 200)); // let the last datagrams arrive
+    // runReplay returns once the sender has sent everything: the datagrams wait in the socket's buffer
+    // and are read on the next turns of the event loop, until a quiet spell says none is left.
+    while (performance.now() - lastMessageAt < QUIET_MS) await new Promise((r) => setTimeout(r, QUIET_MS / 4));
     print(`QoS reports the collector decoded (${received.length}), plus ${sipMessages} SIP messages (type 1) and ${rtcpMessages} RTCP messages (type 5):\n${received.join('\n')}\n\nStreams (final reports):\n${table}`);
     return code;
   } finally {
@@ -69,9 +77,10 @@ function describeHep(msg: Buffer): string {
     if (h.protoType === 5) return RTCP_LINE;
     if (h.protoType === 1) return SIP_LINE;
     const r = JSON.parse(h.payload.toString('utf8')) as Record<string, number | string>;
-    const loss = Number(r.EXPECTED_PK) > 0 ? ((100 * Number(r.PACKET_LOSS)) / Number(r.EXPECTED_PK)).toFixed(1) : '0.0';
     const alert = r.ALERT_RULE ? `  rule ${r.ALERT_RULE}` : '';
-    return `  type ${h.protoType} ${String(r.TYPE).padEnd(9)} ${addr}  call ${h.correlationId}  MOS ${Number(r.MOS).toFixed(2)}  loss ${loss}%  jitter ${Number(r.JITTER).toFixed(1)} ms${alert}`;
+    // A report of a period without packets (a CLEARED as its stream ends) carries the last MOS scored.
+    const period = Number(r.EXPECTED_PK) > 0 ? `loss ${((100 * Number(r.PACKET_LOSS)) / Number(r.EXPECTED_PK)).toFixed(1)}%  jitter ${Number(r.JITTER).toFixed(1)} ms` : 'no packets since the last report';
+    return `  type ${h.protoType} ${String(r.TYPE).padEnd(9)} ${addr}  call ${h.correlationId}  MOS ${Number(r.MOS).toFixed(2)}  ${period}${alert}`;
   } catch (err) {
     return `  undecodable HEP packet: ${(err as Error).message}`;
   }
