@@ -152,6 +152,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private heldJumpPackets = 0;
   /** Capture time (unheld) of the first packet a jump held. */
   private heldFromMs = 0;
+  /** counts.sip when the hold began: SIP handled while it held (realJump). */
+  private heldFromSip = 0;
   /** Capture time when the next capture file began (nextCapture), NaN once its first packet was seen past it. */
   private captureBoundaryMs = Number.NaN;
   private heldWallTicks = 0;
@@ -169,8 +171,11 @@ export class Pipeline<C extends CallView = CallTracker> {
   private tickDueMs = 0;
   /** Live capture: a timer ticks once a second (wallTick), so packets never catch up on ticks. */
   private wallTicks = false;
-  /** This packet is the first of the next capture file, past a gap (clockJump). */
-  private jumpedCaptures = false;
+  /**
+   * No ticks are caught up over the jump at this packet (clockJump): it is the time between two capture
+   * files, or SIP past it was handled while capture time held for a clock step (realJump).
+   */
+  private noCatchUp = false;
   /** Ticks the current gap's catch-up has run (catchUpTicks). */
   private caughtUpTicks = 0;
   /** The packet that ended a gap whose catch-up paused for the outputs (its bytes; itself in this.pkt). */
@@ -660,23 +665,37 @@ export class Pipeline<C extends CallView = CallTracker> {
       // went silent (no ticks are caught up over it).
       this.captureBoundaryMs = Number.NaN;
       this.heldJumpPackets = 0;
-      this.jumpedCaptures = true;
+      this.noCatchUp = true;
       return now;
     }
     const step = pkt.ipProto === 17 ? this.engine.clockStepAt(pkt) : Number.NaN;
     if (step === step) {
+      if (Math.abs(step) < CLOCK_STEP_MS) return this.realJump(now); // the stream was silent as long: real time passed
       this.heldJumpPackets = 0;
-      if (Math.abs(step) < CLOCK_STEP_MS) return now; // the stream was silent as long: real time passed
       this.clockSteps++;
       this.clockOffsetMs += step;
       this.engine.setClockOffsetMs(this.clockOffsetMs);
       return now - step;
     }
-    if (this.heldJumpPackets === 0) this.heldFromMs = now;
+    if (this.heldJumpPackets === 0) {
+      this.heldFromMs = now;
+      this.heldFromSip = this.counts.sip;
+    }
     if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && now - this.heldFromMs <= CLOCK_STEP_RECENT_MS && this.aStreamCanTellClockStep()) {
       this.heldJumpPackets++;
       return this.nowMs;
     }
+    return this.realJump(now);
+  }
+
+  /**
+   * clockJump's verdict of time that passed: `now` stands. Without a catch-up when SIP was handled while
+   * time held (noCatchUp): its calls were set up or changed at the time before the gap, and the gap's ticks
+   * would date them then (a one-way-media alert before the INVITE). Other held packets (RTCP, a new
+   * stream's RTP, other traffic) leave the catch-up to run.
+   */
+  private realJump(now: number): number {
+    if (this.heldJumpPackets > 0 && this.counts.sip !== this.heldFromSip && now > this.nowMs) this.noCatchUp = true;
     this.heldJumpPackets = 0;
     return now;
   }
@@ -723,11 +742,11 @@ export class Pipeline<C extends CallView = CallTracker> {
     const now = this.pktMs;
     if (now >= this.pendingByes.nextMs) this.endByeStreams(this.pendingByes.takeDue(now));
     if (now >= this.tickDueMs) {
-      if (!this.wallTicks && !this.jumpedCaptures && !this.catchUpTicks(now)) {
+      if (!this.wallTicks && !this.noCatchUp && !this.catchUpTicks(now)) {
         this.pausedBuf = buf;
         return true;
       }
-      this.jumpedCaptures = false;
+      this.noCatchUp = false;
       this.caughtUpTicks = 0;
       this.tick(now);
     } else {

@@ -530,6 +530,33 @@ describe('a packet-less gap in a replayed capture', () => {
       ['HANGUP', 200],
     ]);
   });
+  it('a gap first reached by a new call while a stream is in progress (capture time held to tell a clock step, a real gap): no report of it before it began, no ticks caught up after its packets', async () => {
+    // The first call's streams stop (no BYE: they are in progress, able to tell a host clock step); 120 s
+    // later a second call's INVITE comes: capture time holds for its SIP and first RTP, which are handled
+    // before the jump proves a real gap. Its media is one-way (caller only).
+    const t = new CaptureTimeline();
+    answeredCall(t, 'before-gap@gen');
+    t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 100 });
+    t.rtp(T0 + 105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 100 });
+    const C = { ip: '10.3.0.30', port: 42000, ssrc: 0x3333cccc };
+    const D = { ip: '10.4.0.40', port: 52000 };
+    const s2 = T0 + 2100 + 120_000;
+    const d = new DialogWriter(t, 'after-gap@gen', C.ip, D.ip);
+    const c = d.invite(s2, audio(C.ip, C.port));
+    d.respond(s2 + 50, 200, c, audio(D.ip, D.port));
+    d.ack(s2 + 60, c);
+    t.rtp(s2 + 100, C.ip, C.port, D.ip, D.port, { ssrc: C.ssrc, seq: 1, ts: 0, count: 500 });
+    const bye = d.bye(s2 + 10_200);
+    d.respond(s2 + 10_201, 200, bye, null, { method: 'BYE' });
+    const file = join(dir, 'held-gap.pcap');
+    writeFileSync(file, t.pcap());
+    const reports = await replayReports(file, e2eConfig());
+    const after = reports.filter((r) => r.RTP_SIP_CALL_ID === 'after-gap@gen');
+    expect(after.filter((r) => r.REPORT_TS < Math.floor(s2 / 1000)).map((r) => [r.TYPE, r.ALERT_RULE, r.REPORT_TS])).toEqual([]);
+    expect(after.filter((r) => r.TYPE === 'ALERT').map((r) => r.ALERT_RULE)).toEqual(['one-way-rtp']);
+    expect(after.filter((r) => r.TYPE === 'HANGUP').map((r) => r.TOTAL_PK)).toEqual([500]);
+    expect(reports.filter((r) => r.RTP_SIP_CALL_ID === 'before-gap@gen' && r.TYPE === 'FINAL').map((r) => r.TOTAL_PK)).toEqual([100, 100]);
+  });
 });
 
 describe('silence of streams no SIP describes', () => {
