@@ -650,11 +650,8 @@ export function checkConfig(config: ProbeConfig, schemaProblems: readonly Proble
 }
 
 /**
- * Plays a file back at its recorded pace: each packet is processed when its capture time comes. While it
- * waits for one, the pipeline ticks once a second at the capture time reached, as a live probe's timer
- * does: a stream that stops is paged and ends when it would live, not when the next packet comes (a host
- * clock step forward within the capture is therefore waited out as that much silence). A stop (signal)
- * aborts the wait at once, however long the gap in the capture.
+ * Plays a file back at its recorded pace: each packet is processed when its capture time comes. A stop
+ * (signal) aborts the wait at once, however long the gap in the capture.
  */
 class RealtimePacer {
   private firstCaptureMs = -1;
@@ -671,29 +668,14 @@ class RealtimePacer {
         this.startWallMs = Date.now();
       }
       const wait = t - this.firstCaptureMs - (Date.now() - this.startWallMs);
-      if (wait > 1) await this.wait(wait, pipeline);
+      if (wait > 1) await sleep(wait, undefined, { signal: this.stopped }).catch(() => undefined);
       if (this.stopped.aborted) return false;
       pipeline.processPacket(batch, i);
     }
     pipeline.tick(pipeline.nowMs);
     return true;
   }
-
-  /** Waits `ms`, ticking the pipeline each second of it at the capture time the wait has reached. */
-  private async wait(ms: number, pipeline: Pipeline): Promise<void> {
-    const fromWallMs = Date.now();
-    const fromCaptureMs = pipeline.nowMs;
-    for (;;) {
-      const left = ms - (Date.now() - fromWallMs);
-      if (left <= 1 || this.stopped.aborted) return;
-      await sleep(Math.min(left, REALTIME_TICK_MS), undefined, { signal: this.stopped }).catch(() => undefined);
-      if (!this.stopped.aborted && ms - (Date.now() - fromWallMs) > 1) pipeline.tick(fromCaptureMs + (Date.now() - fromWallMs));
-    }
-  }
 }
-
-/** A realtime replay waiting for its next packet ticks this often (the live timer's period). */
-const REALTIME_TICK_MS = 1000;
 
 /** Standard output, waiting until the text is handed to the OS (src/ops/write-fully.ts). */
 function writeOut(text: string): Promise<void> {
