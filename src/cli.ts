@@ -581,6 +581,9 @@ async function hostChecks(io: CliIo, config: ProbeConfig): Promise<{ problems: s
     try {
       compileBpf(c.filter);
       filterCompiles = true;
+      const { filterCoverageNote } = await import('./capture/filter-coverage.js');
+      const coverage = filterCoverageNote(c.filter);
+      if (coverage) notes.push(coverage);
     } catch (err) {
       if (!(err instanceof FilterError)) throw err;
       if (err.unchecked) notes.push(`capture.filter not compiled: ${err.reason}`);
