@@ -5,17 +5,13 @@
  * a loop: requests within one refresh interval share one build, so the cost stays one build per interval
  * however many ask. A real probe (`replay --realtime`, the CLI from dist/) with metrics.live_page on.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, DialogWriter } from '../../src/gen/index.js';
 import { liveApi } from '../live-api.js';
+import { CLI, startLiveReplay, type LiveReplay } from '../live-replay.js';
 import { until } from '../wait.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-const cli = join(root, 'dist/cli.js');
 const CALLS = 1000;
 
 /** CALLS ringing calls at the start (each INVITE and ten 183s with SDP), then one stream for 120 s to keep the replay running. */
@@ -37,28 +33,18 @@ interface Answer {
   calls: unknown[];
 }
 
-describe.skipIf(!existsSync(cli))('live call page data under many requests', () => {
-  let dir: string;
-  let child: ReturnType<typeof spawn>;
-  let out = '';
+describe.skipIf(!existsSync(CLI))('live call page data under many requests', () => {
+  let probe: LiveReplay | undefined;
   let base = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-live-shared-'));
-    const file = join(dir, 'ringing.pcap');
-    writeFileSync(file, capture(1_750_000_000_000));
-    child = spawn(process.execPath, [cli, 'replay', file, '--realtime', '--metrics', '--no-hep', '--log-format', 'json', '--set', 'metrics.port=0', '--set', 'metrics.live_page=true'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 60_000), out).toBe(true);
-    const line = out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!;
-    base = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
-    expect(await until(async () => ((await liveApi<Answer>(`${base}/api/callreport`))?.calls.length ?? 0) === CALLS, 60_000), out).toBe(true);
+    probe = await startLiveReplay(capture(1_750_000_000_000), ['metrics.live_page=true']);
+    base = probe.base;
+    expect(await until(async () => ((await liveApi<Answer>(`${base}/api/callreport`))?.calls.length ?? 0) === CALLS, 60_000), probe.out()).toBe(true);
   }, 120_000);
 
   afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    probe?.kill();
   });
 
   it('requests at the same time share one build; a request a refresh interval later gets a newer one', async () => {

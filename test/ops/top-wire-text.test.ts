@@ -1,23 +1,19 @@
 /**
  * `rtpprobe top` prints Call-IDs and codec names, which come off the wire, to the operator's terminal: a
  * hostile peer's control characters (an ESC sequence that clears the screen, sets the window title or
- * recolours the text, a newline that adds a fake row) must be shown as text, as the stream table does.
+ * recolours the text, a vertical tab that moves the cursor) must be shown as text, as the stream table does.
  * A real probe (`replay --realtime --metrics`, the CLI from dist/) replays a capture made with the
  * project's generator, and `rtpprobe top --once` (calls and streams) reads it in another process.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureTimeline, rtp, sdpBody, sipRequest, sipResponse, text, udpFrame } from '../../src/gen/index.js';
 import { liveApi } from '../live-api.js';
+import { CLI as cli, startLiveReplay, type LiveReplay } from '../live-replay.js';
 import { until } from '../wait.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-const cli = join(root, 'dist/cli.js');
-
-/** ESC sequences (clear screen, window title, colour), BEL, a C1 CSI and a newline, as a peer can send them. */
+/** ESC sequences (clear screen, window title, colour), BEL, a C1 CSI and a vertical tab, as a peer can send them. */
 const CALL_ID = 'evil-\u001b[2J\u001b]0;pwned\u0007-\u001b[31mred\u001b[0m-\u009b1m-x\u000bx@probe.test';
 const CODEC = 'PC\u001b[2JMA';
 
@@ -41,29 +37,19 @@ function hostileCapture(t0Ms: number, seconds: number): Buffer {
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 describe.skipIf(!existsSync(cli))('rtpprobe top shows control characters from the wire as text', () => {
-  let dir: string;
-  let child: ReturnType<typeof spawn>;
-  let out = '';
+  let probe: LiveReplay | undefined;
   let base = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rtpprobe-top-wire-'));
-    const file = join(dir, 'hostile.pcap');
     // Long enough to be still running while top reads it on a loaded machine; killed after the test.
-    writeFileSync(file, hostileCapture(1_750_000_000_000, 120));
-    child = spawn(process.execPath, [cli, 'replay', file, '--realtime', '--metrics', '--no-hep', '--log-format', 'json', '--set', 'metrics.port=0', '--set', 'reports.interval_s=1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    expect(await until(() => out.includes('metrics and health endpoint listening') || child.exitCode !== null, 60_000), out).toBe(true);
-    const line = out.split('\n').find((l) => l.includes('metrics and health endpoint listening'))!;
-    base = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
+    probe = await startLiveReplay(hostileCapture(1_750_000_000_000, 120), ['reports.interval_s=1']);
+    base = probe.base;
     // Both streams reported once: top has a row for each.
-    expect(await until(async () => ((await liveApi<{ streams: unknown[] }>(`${base}/api/streams`))?.streams.length ?? 0) === 2, 60_000), out).toBe(true);
+    expect(await until(async () => ((await liveApi<{ streams: unknown[] }>(`${base}/api/streams`))?.streams.length ?? 0) === 2, 60_000), probe.out()).toBe(true);
   }, 120_000);
 
   afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    probe?.kill();
   });
 
   it('the API keeps the values as they came; top --once prints them escaped, in the calls and the streams view', async () => {
