@@ -767,7 +767,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   if (!m) return;
   // The live call page reads the live_page output open now (a reload opens a new one).
   if (outputs.list.some((o) => o instanceof LiveCallPageOutput))
-    m.setCallPage(() => (outputs.list.find((o) => o instanceof LiveCallPageOutput) as LiveCallPageOutput | undefined)?.snapshot() ?? null);
+    m.setCallPage(() => (outputs.list.find((o) => o instanceof LiveCallPageOutput) as LiveCallPageOutput | undefined)?.json() ?? null);
   m.setActiveStreams(() => v.activeStreams());
   m.setActiveCalls(() => v.activeCalls());
   m.setStreamTable(() => ({ evictedUnconfirmed: v.evictedUnconfirmed(), heldBack: v.heldBack() }));

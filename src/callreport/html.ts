@@ -77,6 +77,9 @@ export function renderCallReportHtml(data: CallReportData): string {
   return shell(data.title, `<script type="application/json" id="report-data">${json}</script>`);
 }
 
+/** How often the live call page fetches its data. */
+export const LIVE_PAGE_REFRESH_MS = 3000;
+
 /** The live page: fetches `dataUrl` (the probe's call report API, packed) every `refreshMs`. */
 export function renderLivePageHtml(title: string, dataUrl: string, refreshMs: number): string {
   const cfg = JSON.stringify({ url: dataUrl, refreshMs }).replace(/</g, '\\u003c');

@@ -12,6 +12,11 @@ import { BoundedSeries, thinned } from './series.js';
 
 /** A SIP message as the capture delivered it. */
 export interface SipRecord {
+  /**
+   * Its Call-ID as the probe's SIP parser read it (the first Call-ID header, a folded value unfolded):
+   * the id its streams report under, so a call's ladder and media are one call on the page.
+   */
+  callId: string;
   tsMs: number;
   srcIp: string;
   srcPort: number;
@@ -107,21 +112,22 @@ export class CallReportRecorder {
 
   onSip(m: SipRecord): void {
     const head = parseSipHead(m.text);
-    if (!head || !head.callId) return;
+    const callId = m.callId;
+    if (!head || !callId) return;
     // Re-inserted last: the maps iterate least recently active first.
-    let call = this.calls.get(head.callId);
-    if (call) this.calls.delete(head.callId);
+    let call = this.calls.get(callId);
+    if (call) this.calls.delete(callId);
     else {
-      call = this.others.get(head.callId);
-      if (call) this.others.delete(head.callId);
+      call = this.others.get(callId);
+      if (call) this.others.delete(callId);
       else {
-        call = { callId: head.callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false, alerts: 0, chars: 0 };
+        call = { callId, from: head.from, to: head.to, first: m.tsMs, last: m.tsMs, messages: [], omitted: 0, invite: false, alerts: 0, chars: 0 };
         call.chars = call.callId.length + call.from.length + call.to.length;
         this.ladderChars += call.chars;
       }
     }
     if (head.label === 'INVITE') call.invite = true;
-    (call.invite ? this.calls : this.others).set(head.callId, call);
+    (call.invite ? this.calls : this.others).set(callId, call);
     if (m.tsMs < call.first) call.first = m.tsMs;
     if (m.tsMs > call.last) call.last = m.tsMs;
     if (call.messages.length >= this.limits.messagesPerCall) call.omitted++;
@@ -317,7 +323,6 @@ function addInterval(s: ReportStream, r: QosReport): void {
 }
 
 interface SipHead {
-  callId: string;
   label: string;
   cseq: string;
   from: string;
@@ -325,11 +330,15 @@ interface SipHead {
   body: string;
 }
 
-/** Start line, Call-ID, CSeq, From/To addresses and body of a SIP message; null when it is not one. */
+/**
+ * Start line, CSeq, From/To addresses and body of a SIP message; null when it is not one. (Its Call-ID
+ * is the SIP parser's: SipRecord.callId.)
+ */
 export function parseSipHead(text: string): SipHead | null {
   const end = headerEnd(text);
   const head = end < 0 ? text : text.slice(0, end);
-  const lines = head.split(/\r?\n/);
+  // A line starting with whitespace continues the header above it (RFC 3261 7.3.1).
+  const lines = head.split(/\r?\n(?![ \t])/).map((l) => l.replace(/\r?\n[ \t]+/g, ' '));
   const start = lines[0] ?? '';
   let label: string;
   // A reason phrase is any UTF-8 text: `.` must match U+2028, U+2029 and a lone CR too (flag s).
@@ -340,15 +349,14 @@ export function parseSipHead(text: string): SipHead | null {
     if (!req) return null;
     label = cut(req[1]!, LADDER_TEXT_LIMITS.label);
   }
-  const h: SipHead = { callId: '', label, cseq: '', from: '', to: '', body: end < 0 ? '' : text.slice(end).replace(/^\r?\n\r?\n/, '') };
+  const h: SipHead = { label, cseq: '', from: '', to: '', body: end < 0 ? '' : text.slice(end).replace(/^\r?\n\r?\n/, '') };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
-    if (name === 'call-id' || name === 'i') h.callId = value;
-    else if (name === 'cseq') h.cseq = cut(value, LADDER_TEXT_LIMITS.cseq);
+    if (name === 'cseq') h.cseq = cut(value, LADDER_TEXT_LIMITS.cseq);
     else if ((name === 'from' || name === 'f') && !h.from) h.from = cut(sipAddress(value), LADDER_TEXT_LIMITS.address);
     else if ((name === 't' || name === 'to') && !h.to) h.to = cut(sipAddress(value), LADDER_TEXT_LIMITS.address);
   }

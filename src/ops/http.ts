@@ -17,11 +17,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { renderLivePageHtml } from '../callreport/index.js';
+import { LIVE_PAGE_REFRESH_MS, renderLivePageHtml } from '../callreport/index.js';
 import type { ProbeMetrics } from './metrics.js';
-
-/** How often the live call page fetches its data. */
-const LIVE_PAGE_REFRESH_MS = 3000;
 
 export interface MetricsServer {
   readonly server: Server;
@@ -204,9 +201,12 @@ function handle(metrics: ProbeMetrics, livePage: boolean, req: IncomingMessage, 
     if (path === '/api/callreport') {
       // Null while the probe is starting (the endpoint listens before capture opens) or stopping (its
       // outputs closed). The page shows the error as it is.
-      const snapshot = data?.() ?? null;
-      if (snapshot === null) json(res, 503, { error: metrics.capture === 'starting' ? 'the probe is starting: capture is not open yet' : 'the probe is stopping' }, head);
-      else json(res, 200, snapshot, head);
+      const text = data?.() ?? null;
+      if (text === null) json(res, 503, { error: metrics.capture === 'starting' ? 'the probe is starting: capture is not open yet' : 'the probe is stopping' }, head);
+      else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(head ? undefined : text);
+      }
     } else {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(head ? undefined : renderLivePageHtml('rtpprobe live calls', '/api/callreport', LIVE_PAGE_REFRESH_MS));

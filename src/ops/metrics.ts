@@ -52,7 +52,7 @@ export class ProbeMetrics {
   private queueDepthFns = new Map<string, () => number>();
   private captureState: CaptureState = 'starting';
   private liveState: LiveState | null = null;
-  private callPageData: (() => unknown) | null = null;
+  private callPageData: (() => string | null) | null = null;
   private ruleNames: () => readonly string[] = () => [];
   private readonly startedAt = Date.now();
   private deliveryView: (() => { degraded: Array<{ destination: string; reason: string }> }) | undefined;
@@ -331,11 +331,11 @@ export class ProbeMetrics {
   get live(): LiveState | null {
     return this.liveState;
   }
-  /** The live call page's data (metrics.live_page); null while the page is off. */
-  setCallPage(data: () => unknown): void {
+  /** The live call page's data as JSON text (metrics.live_page; null while starting or stopping); null while the page is off. */
+  setCallPage(data: () => string | null): void {
     this.callPageData = data;
   }
-  get callPage(): (() => unknown) | null {
+  get callPage(): (() => string | null) | null {
     return this.callPageData;
   }
 

@@ -5,6 +5,7 @@
  * screen and exits, so it also serves scripts.
  */
 import type { LiveCall, LiveStream } from './live-state.js';
+import { printable } from './terminal-text.js';
 
 export interface TopSummary {
   calls: number;
@@ -36,25 +37,29 @@ export async function fetchTop(base: string, limit: number, timeoutMs = 3000): P
   return { summary: s.summary, calls: c.calls, streams: s.streams };
 }
 
-/** The probe's JSON error ({"error": "..."}) as its words; any other answer cut to 200 characters. */
+/** The probe's JSON error ({"error": "..."}) as its words; any other answer cut to 200 characters (control characters as text). */
 function errorText(body: string): string {
   try {
     const error = (JSON.parse(body) as { error?: unknown }).error;
-    if (typeof error === 'string') return error;
+    if (typeof error === 'string') return printable(error);
   } catch {
     // not the probe's JSON: shown as it came
   }
-  return body.slice(0, 200);
+  return printable(body.slice(0, 200));
 }
 
 const mosText = (m: number): string => (m > 0 ? m.toFixed(2) : '-');
 
-function fit(text: string, width: number): string {
+/** A line cut to `width`, its control characters (from the wire, or from whatever answered) shown as text. */
+function fit(line: string, width: number): string {
+  const text = printable(line);
   return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}~` : text;
 }
 
 /** A table: header plus rows, columns padded (numbers right-aligned), each line cut to `width`. */
-function table(head: string[], rows: string[][], right: Set<number>, width: number): string[] {
+function table(head: string[], raw: string[][], right: Set<number>, width: number): string[] {
+  // Escaped before the columns are measured: an escaped value is wider than the raw one.
+  const rows = raw.map((r) => r.map(printable));
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => fit(cells.map((c, i) => (right.has(i) ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd(), width);
   return [line(head), ...rows.map(line)];

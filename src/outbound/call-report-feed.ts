@@ -16,7 +16,7 @@ export class CallReportFeed {
   write(e: OutboundEvent): void {
     if (e.kind === 'sip') {
       const env = e.env;
-      this.recorder.onSip({ tsMs: env.tsMs, srcIp: env.srcIp, srcPort: env.srcPort, dstIp: env.dstIp, dstPort: env.dstPort, text: utf8.decode(e.bytes) });
+      this.recorder.onSip({ callId: e.callId, tsMs: env.tsMs, srcIp: env.srcIp, srcPort: env.srcPort, dstIp: env.dstIp, dstPort: env.dstPort, text: utf8.decode(e.bytes) });
     } else if (e.kind === 'qos' || e.kind === 'alert') {
       this.recorder.onQos(e.report);
     } else return;

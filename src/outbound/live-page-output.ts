@@ -3,7 +3,7 @@
  * probe that runs for months (the most recently active dialogs and streams), read by the metrics server.
  * A configuration reload carries the recorder over: the page goes on showing the calls it showed.
  */
-import { LIVE_CALL_REPORT_LIMITS, packCallReport, type PackedCallReport } from '../callreport/index.js';
+import { LIVE_CALL_REPORT_LIMITS, LIVE_PAGE_REFRESH_MS, packCallReport, type PackedCallReport } from '../callreport/index.js';
 import type { ProbeConfig } from '../ops/config.js';
 import { CallReportFeed } from './call-report-feed.js';
 import type { EventKind, OutboundEvent } from './events.js';
@@ -15,6 +15,8 @@ export class LiveCallPageOutput implements Output {
   readonly scope = 'local' as const;
   private readonly feed: CallReportFeed;
   private readonly title: string;
+  /** The latest json() answer and when it was built (performance.now()). */
+  private built: { atMs: number; text: string } | null = null;
 
   /** `source`: what the probe captures, named in the title; `replaces`: the instance a reload replaces. */
   constructor(
@@ -37,6 +39,17 @@ export class LiveCallPageOutput implements Output {
   /** The page's data now (packed, as the HTML report embeds it). */
   snapshot(): PackedCallReport {
     return packCallReport(this.feed.recorder.build(this.title, this.intervalS));
+  }
+
+  /**
+   * The page's data as JSON text, built at most once per refresh interval of the page. At the live limits
+   * a build is about 15 MiB and most of a second of the main thread (capture's, in one thread): every
+   * open page and every client of /api/callreport asking in a loop share it, instead of each costing one.
+   */
+  json(now = performance.now()): string {
+    if (this.built && now - this.built.atMs < LIVE_PAGE_REFRESH_MS) return this.built.text;
+    this.built = { atMs: now, text: JSON.stringify(this.snapshot()) };
+    return this.built.text;
   }
 
   /** Not a destination: nothing to deliver, nothing to report in /healthz. */

@@ -1,4 +1,5 @@
 import type { QosReport } from '../report/index.js';
+import { printable } from '../ops/terminal-text.js';
 
 /** How the replay's closing table is written. */
 export const TABLE_FORMATS = ['text', 'csv', 'json', 'none'] as const;
@@ -141,15 +142,6 @@ function endpoint(ip: string, port: unknown): string {
 
 function fix3(v: unknown): string {
   return Number(v).toFixed(3);
-}
-
-/**
- * Call-IDs and codec names come off the wire: control characters (terminal escapes) and the row separator
- * are shown as \xNN so a hostile Call-ID cannot rewrite the operator's terminal.
- */
-function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function csvLine(cells: string[]): string {

@@ -356,6 +356,44 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(requests).toEqual([]);
   });
 
+  it("a Call-ID header folded over two lines or given twice: the call's ladder is under the Call-ID its streams are reported under", async () => {
+    // RFC 3261 7.3.1 lets a header value continue on a line starting with whitespace; tshark reads 'folded@gen'.
+    // Of two Call-ID headers the probe takes the first (tshark lists both): its streams report under it.
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    const cases: Array<{ callId: string; header: string }> = [
+      { callId: 'folded@gen', header: 'Call-ID:\r\n   folded@gen' },
+      { callId: 'first@gen', header: 'Call-ID: first@gen\r\nCall-ID: second@gen' },
+    ];
+    cases.forEach(({ callId, header }, k) => {
+      const a = { ip: `10.4.${k}.1`, port: 40000 };
+      const b = { ip: `10.4.${k}.2`, port: 50000 };
+      const sdp = (p: Party) => sdpBody({ ip: p.ip, media: [{ port: p.port, formats: [8] }] });
+      // The From header folded too: its user@host is what the call list shows.
+      const rewrite = (m: string) => m.replace(`Call-ID: ${callId}`, header).replace(/^From: /m, 'From:\r\n\t');
+      t.sip(t0 + k * 100, a.ip, b.ip, rewrite(sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: sdp(a) })));
+      t.sip(t0 + k * 100 + 50, b.ip, a.ip, rewrite(sipResponse(200, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE', body: sdp(b) })));
+      t.sip(t0 + k * 100 + 60, a.ip, b.ip, rewrite(sipRequest('ACK', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b', cseq: 1 })));
+      paced(t, a, b, 0x10 + k, t0 + k * 100 + 100, 20, 150);
+      paced(t, b, a, 0x20 + k, t0 + k * 100 + 100, 20, 150);
+    });
+    const run = replayed('folded-call-id', t.pcap());
+    const { perCall } = tsharkSip(run.file);
+    expect(perCall.get('folded@gen')).toBe(3);
+    expect([...run.streamsPerCall]).toEqual([['folded@gen', 2], ['first@gen', 2]].sort());
+    const { page, errors } = await opened(run);
+    const listed = await page.locator('#calls tr.call').evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.callId));
+    expect(listed.sort()).toEqual(['first@gen', 'folded@gen']);
+    for (const { callId } of cases) {
+      await page.locator(`#calls tr.call[data-call-id="${callId}"]`).click();
+      await page.waitForSelector(`#detail[data-call-id="${callId}"]`);
+      expect(await page.locator('#messages tbody tr').count(), callId).toBe(3);
+      expect(await page.locator('#call-streams tbody tr').count(), callId).toBe(2);
+      expect(await page.locator(`#calls tr.call[data-call-id="${callId}"] td:nth-child(2)`).textContent()).toBe('alice@example.com → bob@example.com');
+    }
+    expect(errors).toEqual([]);
+  });
+
   it('a call of 75 min is charted at one resolution from its start to its end, and the page says it is thinned', async () => {
     const call = longCall(1_750_000_000_000, 4500);
     const run = replayed('long', call.pcap);

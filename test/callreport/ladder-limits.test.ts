@@ -32,8 +32,8 @@ describe('call ladders: SIP text kept', () => {
   it('a label, CSeq, From/To and SDP line past their bounds are cut with an ellipsis; real ones are kept whole', () => {
     const r = new CallReportRecorder();
     const sdp = `v=0\r\nc=IN IP4 192.0.2.7\r\nm=audio 4002 RTP/AVP ${Array.from({ length: 100 }, (_, k) => k).join(' ')}\r\n`;
-    r.onSip({ ...env(0), text: `INVITE sip:b@x SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nFrom: <sip:alice@a.example>;tag=1\r\nTo: <sip:bob@b.example>\r\n\r\n` });
-    r.onSip({ ...env(1), text: `SIP/2.0 183 ${'R'.repeat(500)}\r\nCall-ID: c1\r\nCSeq: ${'9'.repeat(100)} INVITE\r\nContent-Type: application/sdp\r\n\r\n${sdp}` });
+    r.onSip({ ...env(0), callId: 'c1', text: `INVITE sip:b@x SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nFrom: <sip:alice@a.example>;tag=1\r\nTo: <sip:bob@b.example>\r\n\r\n` });
+    r.onSip({ ...env(1), callId: 'c1', text: `SIP/2.0 183 ${'R'.repeat(500)}\r\nCall-ID: c1\r\nCSeq: ${'9'.repeat(100)} INVITE\r\nContent-Type: application/sdp\r\n\r\n${sdp}` });
     const call = r.build('t', 1).calls[0]!;
     expect(call).toMatchObject({ from: 'alice@a.example', to: 'bob@b.example' });
     expect(call.messages[0]).toMatchObject({ label: 'INVITE', cseq: '1 INVITE' });
@@ -46,7 +46,7 @@ describe('call ladders: SIP text kept', () => {
 
   it('past ladderChars the least recently active dialogs are forgotten, the others (OPTIONS pings) before calls', () => {
     const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, ladderChars: 50_000 });
-    const msg = (id: string, method: string, t: number) => ({ ...env(t), text: `${method} sip:b@x SIP/2.0\r\nCall-ID: ${id}\r\nCSeq: 1 ${method}\r\n\r\n` });
+    const msg = (id: string, method: string, t: number) => ({ ...env(t), callId: id, text: `${method} sip:b@x SIP/2.0\r\nCall-ID: ${id}\r\nCSeq: 1 ${method}\r\n\r\n` });
     for (let c = 0; c < 100; c++) r.onSip(msg(`call-${c}`, 'INVITE', c));
     for (let o = 0; o < 1000; o++) r.onSip(msg(`ping-${o}`, 'OPTIONS', 100 + o));
     const d = r.build('t', 1);

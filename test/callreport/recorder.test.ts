@@ -4,7 +4,7 @@ import { CallReportRecorder, DEFAULT_CALL_REPORT_LIMITS, parseSipHead, sdpSummar
 const at = { srcIp: '10.0.0.1', srcPort: 5060, dstIp: '10.0.0.2', dstPort: 5060 };
 
 function invite(callId: string, tsMs: number) {
-  return { ...at, tsMs, text: `INVITE sip:b@x SIP/2.0\r\ni: ${callId}\r\nf: "A" <sip:a@x>;tag=1\r\nt: <sip:b@x>\r\nCSeq: 1 INVITE\r\n\r\n` };
+  return { ...at, callId, tsMs, text: `INVITE sip:b@x SIP/2.0\r\ni: ${callId}\r\nf: "A" <sip:a@x>;tag=1\r\nt: <sip:b@x>\r\nCSeq: 1 INVITE\r\n\r\n` };
 }
 
 function periodic(i: number, t: number, jitter: number, mos: number) {
@@ -14,7 +14,7 @@ function periodic(i: number, t: number, jitter: number, mos: number) {
 describe('call report recorder', () => {
   it('reads the start line, compact headers, From/To addresses and SDP media lines', () => {
     const h = parseSipHead('SIP/2.0 183 Session Progress\r\ni: abc@h\r\nf: <sip:alice@a.example>;tag=9\r\nt: "Bob" <sips:bob@b.example>\r\nCSeq: 7 INVITE\r\n\r\nv=0\r\nc=IN IP4 192.0.2.7\r\nm=audio 4002 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n')!;
-    expect(h).toMatchObject({ callId: 'abc@h', label: '183 Session Progress', cseq: '7 INVITE', from: 'alice@a.example', to: 'bob@b.example' });
+    expect(h).toMatchObject({ label: '183 Session Progress', cseq: '7 INVITE', from: 'alice@a.example', to: 'bob@b.example' });
     expect(sdpSummary(h.body)).toEqual(['audio 192.0.2.7:4002 PCMU/8000 telephone-event/8000 sendonly']);
     expect(parseSipHead('not sip at all')).toBeNull();
   });
@@ -103,7 +103,7 @@ describe('call report recorder', () => {
   it('a live recorder forgets dialogs without an INVITE (an OPTIONS ping per Call-ID) before a call', () => {
     const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, retainDialogs: 3 });
     r.onSip(invite('call', 1));
-    for (let i = 0; i < 10; i++) r.onSip({ ...at, tsMs: 2 + i, text: `OPTIONS sip:b@x SIP/2.0\r\ni: ping-${i}\r\nCSeq: 1 OPTIONS\r\n\r\n` });
+    for (let i = 0; i < 10; i++) r.onSip({ ...at, callId: `ping-${i}`, tsMs: 2 + i, text: `OPTIONS sip:b@x SIP/2.0\r\ni: ping-${i}\r\nCSeq: 1 OPTIONS\r\n\r\n` });
     const d = r.build('t', 1);
     expect(d.calls.map((c) => [c.callId, c.messages.length])).toEqual([['call', 1]]);
     expect(d.otherDialogs).toBe(2);

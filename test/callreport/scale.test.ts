@@ -37,13 +37,13 @@ function bigRecorder(): CallReportRecorder {
     const t = T0 + i * 2;
     const a = { srcIp: '10.1.0.1', srcPort: 5060, dstIp: '10.128.0.1', dstPort: 5060 };
     const b = { srcIp: '10.128.0.1', srcPort: 5060, dstIp: '10.1.0.1', dstPort: 5060 };
-    r.onSip({ ...a, tsMs: t, text: sip(id, 'INVITE sip:bob@b.example SIP/2.0', '1 INVITE', '10.1.0.1') });
-    r.onSip({ ...b, tsMs: t + 1, text: sip(id, 'SIP/2.0 100 Trying', '1 INVITE', '') });
-    r.onSip({ ...b, tsMs: t + 2, text: sip(id, 'SIP/2.0 180 Ringing', '1 INVITE', '') });
-    r.onSip({ ...b, tsMs: t + 3, text: sip(id, 'SIP/2.0 200 OK', '1 INVITE', '10.128.0.1') });
-    r.onSip({ ...a, tsMs: t + 4, text: sip(id, 'ACK sip:bob@b.example SIP/2.0', '1 ACK', '') });
-    r.onSip({ ...a, tsMs: t + 205, text: sip(id, 'BYE sip:bob@b.example SIP/2.0', '2 BYE', '') });
-    r.onSip({ ...b, tsMs: t + 206, text: sip(id, 'SIP/2.0 200 OK', '2 BYE', '') });
+    r.onSip({ ...a, callId: id, tsMs: t, text: sip(id, 'INVITE sip:bob@b.example SIP/2.0', '1 INVITE', '10.1.0.1') });
+    r.onSip({ ...b, callId: id, tsMs: t + 1, text: sip(id, 'SIP/2.0 100 Trying', '1 INVITE', '') });
+    r.onSip({ ...b, callId: id, tsMs: t + 2, text: sip(id, 'SIP/2.0 180 Ringing', '1 INVITE', '') });
+    r.onSip({ ...b, callId: id, tsMs: t + 3, text: sip(id, 'SIP/2.0 200 OK', '1 INVITE', '10.128.0.1') });
+    r.onSip({ ...a, callId: id, tsMs: t + 4, text: sip(id, 'ACK sip:bob@b.example SIP/2.0', '1 ACK', '') });
+    r.onSip({ ...a, callId: id, tsMs: t + 205, text: sip(id, 'BYE sip:bob@b.example SIP/2.0', '2 BYE', '') });
+    r.onSip({ ...b, callId: id, tsMs: t + 206, text: sip(id, 'SIP/2.0 200 OK', '2 BYE', '') });
     for (const dir of [0, 1]) {
       r.onQos(qos(id, i, dir, 'PERIODIC', t + 100, 4.2 - (i % 97) / 100));
       r.onQos(qos(id, i, dir, 'HANGUP', t + 205, 4.2 - (i % 97) / 100));

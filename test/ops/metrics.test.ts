@@ -124,10 +124,10 @@ describe('metrics endpoint on a real port', () => {
     server = await startMetricsServer(m, { listen: '127.0.0.1', port: 0, livePage: true });
     const url = `http://127.0.0.1:${server.port}/api/callreport`;
     expect((await fetch(url)).status).toBe(503);
-    let snapshot: unknown = null;
+    let snapshot: string | null = null;
     m.setCallPage(() => snapshot);
     expect((await fetch(url)).status).toBe(503);
-    snapshot = { calls: [] };
+    snapshot = JSON.stringify({ calls: [] });
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ calls: [] });
