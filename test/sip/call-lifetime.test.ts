@@ -1,7 +1,7 @@
 /**
  * Where a call's streams end and which Call-ID they carry, on generated dialogs, against tshark:
  * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, a cancelled re-INVITE, B2BUA legs naming the
- * same media addresses, a call whose BYE was missed and a later one on its addresses, calls that end before a gap in the capture, early media of a rejected call. Each capture is replayed through the CLI's
+ * same media addresses, a call whose BYE was missed and a later one on its addresses, calls that end before a gap in the capture, captures hours apart merged into one file, early media of a rejected call. Each capture is replayed through the CLI's
  * path (runReplay) and compared with `tshark -z rtp,streams` (packets per stream) and rtp.setup-frame
  * (Call-ID of each stream's first packet).
  */
