@@ -439,30 +439,96 @@ export function missedByeThenPortReuse(o: { t0Ms: number; packets: number; gapMs
 }
 
 /**
+ * A call from `a` to `b` with INVITE at `at`, answered (200 OK) 50 ms later, `packets` RTP packets each way
+ * from 100 ms after the INVITE, and BYE `byeAfterMediaMs` after the media ends (a packet time past its
+ * callee's last packet; no BYE when null).
+ */
+function answeredWithMedia(t: CaptureTimeline, callId: string, a: ScenarioParty, b: ScenarioParty, at: number, packets: number, byeAfterMediaMs: number | null): SipScenario {
+  const d = new DialogWriter(t, callId, a.ip, b.ip);
+  const c = d.invite(at, audio(a.ip, a.port));
+  d.respond(at + 50, 200, c, audio(b.ip, b.port));
+  d.ack(at + 60, c);
+  t.rtp(at + 100, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: packets });
+  t.rtp(at + 105, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: packets });
+  if (byeAfterMediaMs !== null) {
+    const byeAt = at + 105 + packets * 20 + byeAfterMediaMs;
+    d.respond(byeAt + 1, 200, d.bye(byeAt), null, { method: 'BYE' });
+  }
+  return { records: [], callId, a, b, packets: { ab: packets, ba: packets } };
+}
+
+/**
  * Two calls end before a packet-less gap of `gapMs`, then a third call: the first hangs up 40 ms after its
  * media (its lingering media retires with it, inside the gap), the second 28 s after its media stopped
  * (the streams' 30 s silence timeout comes before its 3 s linger ends, inside the gap too).
  */
 export function hangupsBeforeGap(o: { t0Ms: number; packets: number; gapMs: number }): { records: PcapRecord[]; hungUp: SipScenario; timedOut: SipScenario; after: SipScenario } {
   const t = new CaptureTimeline();
-  const call = (callId: string, net: number, at: number, byeAfterMediaMs: number): SipScenario => {
-    const a = { ip: `10.1.${net}.70`, port: 44000, ssrc: 0x70000000 + net };
-    const b = { ip: `10.2.${net}.80`, port: 54000, ssrc: 0x80000000 + net };
-    const d = new DialogWriter(t, callId, a.ip, b.ip);
-    const c = d.invite(at, audio(a.ip, a.port));
-    d.respond(at + 50, 200, c, audio(b.ip, b.port));
-    d.ack(at + 60, c);
-    t.rtp(at + 100, a.ip, a.port, b.ip, b.port, { ssrc: a.ssrc, seq: 1, ts: 0, count: o.packets });
-    t.rtp(at + 105, b.ip, b.port, a.ip, a.port, { ssrc: b.ssrc, seq: 1, ts: 0, count: o.packets });
-    const byeAt = at + 105 + o.packets * 20 + byeAfterMediaMs;
-    const bye = d.bye(byeAt);
-    d.respond(byeAt + 1, 200, bye, null, { method: 'BYE' });
-    return { records: [], callId, a, b, packets: { ab: o.packets, ba: o.packets } };
-  };
+  const call = (callId: string, net: number, at: number, byeAfterMediaMs: number): SipScenario =>
+    answeredWithMedia(t, callId, { ip: `10.1.${net}.70`, port: 44000, ssrc: 0x70000000 + net }, { ip: `10.2.${net}.80`, port: 54000, ssrc: 0x80000000 + net }, at, o.packets, byeAfterMediaMs);
   const timedOut = call('timed-out@gen', 1, o.t0Ms, 28_000);
   const hungUp = call('hung-up@gen', 2, o.t0Ms + 28_000, 40);
   const after = call('after-gap@gen', 3, o.t0Ms + 28_000 + 105 + o.packets * 20 + 41 + o.gapMs, 40);
   return { records: t.records(), hungUp, timedOut, after };
+}
+
+/**
+ * Two captures of different times merged into one file (mergecap): the earlier ends while its call
+ * (`earlier@gen`) still sends media both ways (no BYE captured), and `gapMs` after its last packet the
+ * later one starts with a new call between other parties (`later@gen`): INVITE, 200 OK and ACK first,
+ * then `packets` each way, then BYE. Nothing runs through the gap.
+ */
+export function capturesMergedMidStream(o: { t0Ms: number; packets: number; gapMs: number }): { records: PcapRecord[]; earlier: SipScenario; later: SipScenario } {
+  const t = new CaptureTimeline();
+  const call = (callId: string, net: number, at: number, byeAfterMediaMs: number | null): SipScenario =>
+    answeredWithMedia(t, callId, { ip: `10.1.${net}.90`, port: 46000, ssrc: 0x90000000 + net }, { ip: `10.2.${net}.91`, port: 56000, ssrc: 0x91000000 + net }, at, o.packets, byeAfterMediaMs);
+  const earlier = call('earlier@gen', 1, o.t0Ms, null);
+  const later = call('later@gen', 2, o.t0Ms + 105 + (o.packets - 1) * 20 + o.gapMs, 40);
+  return { records: t.records(), earlier, later };
+}
+
+/**
+ * A host clock step (NTP) while a call (`running@gen`) sends media both ways: the capture clock jumps by
+ * `stepMs` (either way) 1 ms after one of its packets, and the first packets past the step, in the 9 ms
+ * before its next RTP packet measures the step, are another call's (`set-up@gen`, rung before the step)
+ * 200 OK and ACK, an RTCP report of the running call and the answering side's first RTP packet. The
+ * running call ends by BYE after `packets` each way, the other after `packets` each way too. `reference`:
+ * the same records without the step; `stepAtMs`: the capture time (before the step) from which it applies.
+ */
+export function clockStepAtCallSetup(o: { t0Ms: number; packets: number; stepMs: number }): { records: PcapRecord[]; reference: PcapRecord[]; stepAtMs: number; running: SipScenario; setUp: SipScenario } {
+  const t = new CaptureTimeline();
+  const call = (callId: string, net: number): { s: SipScenario; d: DialogWriter } => {
+    const a = { ip: `10.1.${net}.95`, port: 48000, ssrc: 0x95000000 + net };
+    const b = { ip: `10.2.${net}.96`, port: 58000, ssrc: 0x96000000 + net };
+    return { s: { records: [], callId, a, b, packets: { ab: o.packets, ba: o.packets } }, d: new DialogWriter(t, callId, a.ip, b.ip) };
+  };
+  const bye = (d: DialogWriter, at: number) => d.respond(at + 1, 200, d.bye(at), null, { method: 'BYE' });
+  const running = call('running@gen', 1);
+  const ra = running.s.a;
+  const rb = running.s.b;
+  const c = running.d.invite(o.t0Ms, audio(ra.ip, ra.port));
+  running.d.respond(o.t0Ms + 50, 200, c, audio(rb.ip, rb.port));
+  running.d.ack(o.t0Ms + 60, c);
+  t.rtp(o.t0Ms + 100, ra.ip, ra.port, rb.ip, rb.port, { ssrc: ra.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(o.t0Ms + 110, rb.ip, rb.port, ra.ip, ra.port, { ssrc: rb.ssrc, seq: 1, ts: 0, count: o.packets });
+  bye(running.d, o.t0Ms + 150 + o.packets * 20);
+  // The step comes 1 ms after a packet of the running call's callee, 9 ms before its caller's next one.
+  const stepAt = o.t0Ms + 110 + 20 * Math.floor(o.packets / 2) + 1;
+  const setUp = call('set-up@gen', 2);
+  const sa = setUp.s.a;
+  const sb = setUp.s.b;
+  const s = setUp.d.invite(stepAt - 500, audio(sa.ip, sa.port));
+  setUp.d.respond(stepAt + 1, 200, s, audio(sb.ip, sb.port));
+  setUp.d.ack(stepAt + 2, s);
+  t.rtcp(stepAt + 3, ra.ip, ra.port + 1, rb.ip, rb.port + 1, ra.ssrc, Math.floor(o.packets / 2));
+  t.rtp(stepAt + 4, sb.ip, sb.port, sa.ip, sa.port, { ssrc: sb.ssrc, seq: 1, ts: 0, count: o.packets });
+  t.rtp(stepAt + 24, sa.ip, sa.port, sb.ip, sb.port, { ssrc: sa.ssrc, seq: 1, ts: 0, count: o.packets });
+  bye(setUp.d, stepAt + 50 + o.packets * 20);
+  const reference = t.records();
+  const atNs = BigInt(stepAt) * 1_000_000n;
+  const stepNs = BigInt(o.stepMs) * 1_000_000n;
+  const records = reference.map((r) => (r.tsNs >= atNs ? { ...r, tsNs: r.tsNs + stepNs } : r));
+  return { records, reference, stepAtMs: stepAt, running: running.s, setUp: setUp.s };
 }
 
 /**

@@ -28,6 +28,7 @@ import { RecentStarts } from './recent-starts.js';
 import { PendingByes, type ForwardedBye } from './pending-byes.js';
 import { MediaFaultMonitor, mediaFaultLimits } from './media-faults.js';
 import { sipMessageHook, type SipTarget } from './sip-out.js';
+import { HeldPackets } from './held-packets.js';
 
 /** Reports, expiry and adaptive intervals advance on capture time, once per second of it. */
 const TICK_MS = 1000;
@@ -54,8 +55,12 @@ const LATE_BOUND_LIMIT = { packets: 2048, bytes: 1 << 20 };
 const CLOCK_STEP_MS = 1000;
 /** Ticks a packet-less gap in a replay runs at most before time jumps (catchUpTicks): an hour of capture time. */
 const MAX_CATCH_UP_TICKS = 3600;
-/** Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped. */
+/**
+ * Packets a jump waits for an RTP packet of an active stream to tell whether the clock stepped, and their
+ * payload bytes (HeldPackets): past either, the jump is time that passed.
+ */
 const CLOCK_STEP_HOLD_PACKETS = 256;
+const CLOCK_STEP_HOLD_BYTES = 512 << 10;
 /**
  * A jump waits this long of capture time at most (from its first held packet) for a stream to tell a clock
  * step: a sending stream's next packet comes within its packet time, and capture time after a step runs on
@@ -149,11 +154,11 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Host clock steps detected, and their sum subtracted from capture time since (see clockJump). */
   clockSteps = 0;
   clockOffsetMs = 0;
-  private heldJumpPackets = 0;
-  /** Capture time (unheld) of the first packet a jump held. */
+  /** Packets that came while capture time held at a jump, not handled yet (clockJump). */
+  private readonly held = new HeldPackets(CLOCK_STEP_HOLD_PACKETS, CLOCK_STEP_HOLD_BYTES);
+  private readonly heldPkt = new DecodedPacket();
+  /** Capture time (clock offset applied) of the first packet a jump held. */
   private heldFromMs = 0;
-  /** counts.sip when the hold began: SIP handled while it held (realJump). */
-  private heldFromSip = 0;
   /** Capture time when the next capture file began (nextCapture), NaN once its first packet was seen past it. */
   private captureBoundaryMs = Number.NaN;
   private heldWallTicks = 0;
@@ -171,14 +176,14 @@ export class Pipeline<C extends CallView = CallTracker> {
   private tickDueMs = 0;
   /** Live capture: a timer ticks once a second (wallTick), so packets never catch up on ticks. */
   private wallTicks = false;
-  /**
-   * No ticks are caught up over the jump at this packet (clockJump): it is the time between two capture
-   * files, or SIP past it was handled while capture time held for a clock step (realJump).
-   */
+  /** No ticks are caught up over the jump at this packet (clockJump): it is the time between two capture files. */
   private noCatchUp = false;
   /** Ticks the current gap's catch-up has run (catchUpTicks). */
   private caughtUpTicks = 0;
-  /** The packet that ended a gap whose catch-up paused for the outputs (its bytes; itself in this.pkt). */
+  /**
+   * The packet that ended a gap whose catch-up paused for the outputs (its bytes; itself in this.pkt, or
+   * the oldest held packet when these are the held packets' bytes: see releaseHeld).
+   */
   private pausedBuf: Uint8Array | null = null;
   /**
    * Replay as fast as possible: true while an output wants the producer to wait (Outputs.room). A catch-up
@@ -468,7 +473,10 @@ export class Pipeline<C extends CallView = CallTracker> {
     // argument: a double passed to a call that is not inlined is boxed, and the box would be made for
     // every packet (16 bytes each, most of the replay's garbage).
     let now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
-    if (this.nowMs > 0 && (now - this.nowMs > CLOCK_STEP_MS || this.nowMs - now > CLOCK_STEP_MS)) now = this.clockJump(now);
+    if (this.nowMs > 0 && (now - this.nowMs > CLOCK_STEP_MS || this.nowMs - now > CLOCK_STEP_MS)) {
+      now = this.clockJump(now, buf);
+      if (now !== now) return; // held until the jump is judged, or waiting behind the held packets (clockJump)
+    }
     this.pktMs = now;
     // Ticks follow capture time packet by packet: a replayed batch can span many report intervals.
     if (now >= this.nextTickMs) {
@@ -651,53 +659,87 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /**
-   * Capture time jumped by a second or more at this packet (`now`, offset applied): a host clock step (NTP)
-   * or a real silence. An RTP packet of an active stream tells them apart (RTP timestamps follow the
-   * sender, not our clock): on a step the offset grows by it, so streams, calls and their delta and jitter
-   * never see it; live capture and replay alike. Until such a packet comes (SIP or RTCP first), capture
-   * time holds, while a stream can be expected to send one (aStreamCanTellClockStep), for
-   * CLOCK_STEP_HOLD_PACKETS packets and CLOCK_STEP_RECENT_MS at most. Returns the packet's time to use.
+   * Capture time jumped by a second or more at this packet (`now`, offset applied; its frame in `buf`): a
+   * host clock step (NTP) or a real silence. An RTP packet of an active stream tells them apart (RTP
+   * timestamps follow the sender, not our clock): on a step the offset grows by it, so streams, calls and
+   * their delta and jitter never see it; live capture and replay alike. Until such a packet comes (SIP or
+   * RTCP first), capture time holds, while a stream can be expected to send one (aStreamCanTellClockStep),
+   * for CLOCK_STEP_RECENT_MS of capture time at most and as many packets as HeldPackets takes: the packets
+   * meanwhile are held, and handled once the jump is judged (judged). Returns the packet's time to use; NaN
+   * when the packet was taken (held, or kept behind held packets whose handling paused).
    */
-  private clockJump(now: number): number {
+  private clockJump(now: number, buf: Uint8Array): number {
     const pkt = this.pkt;
     if (this.nowMs === this.captureBoundaryMs) {
       // The first packet of the next capture file: the jump is time between two captures, where nothing
-      // went silent (no ticks are caught up over it).
+      // went silent (no ticks are caught up over it). nextCapture() handled what the last one held.
       this.captureBoundaryMs = Number.NaN;
-      this.heldJumpPackets = 0;
       this.noCatchUp = true;
       return now;
     }
     const step = pkt.ipProto === 17 ? this.engine.clockStepAt(pkt) : Number.NaN;
     if (step === step) {
-      if (Math.abs(step) < CLOCK_STEP_MS) return this.realJump(now); // the stream was silent as long: real time passed
-      this.heldJumpPackets = 0;
+      if (Math.abs(step) < CLOCK_STEP_MS) return this.judged(now, buf); // the stream was silent as long: real time passed
       this.clockSteps++;
       this.clockOffsetMs += step;
       this.engine.setClockOffsetMs(this.clockOffsetMs);
-      return now - step;
+      return this.judged(now - step, buf);
     }
-    if (this.heldJumpPackets === 0) {
-      this.heldFromMs = now;
-      this.heldFromSip = this.counts.sip;
-    }
-    if (this.heldJumpPackets < CLOCK_STEP_HOLD_PACKETS && now - this.heldFromMs <= CLOCK_STEP_RECENT_MS && this.aStreamCanTellClockStep()) {
-      this.heldJumpPackets++;
-      return this.nowMs;
-    }
-    return this.realJump(now);
+    if (this.held.length === 0) this.heldFromMs = now;
+    if (now - this.heldFromMs <= CLOCK_STEP_RECENT_MS && this.aStreamCanTellClockStep() && this.held.hold(pkt, buf)) return Number.NaN;
+    return this.judged(now, buf); // no stream told in time: time passed
   }
 
   /**
-   * clockJump's verdict of time that passed: `now` stands. Without a catch-up when SIP was handled while
-   * time held (noCatchUp): its calls were set up or changed at the time before the gap, and the gap's ticks
-   * would date them then (a one-way-media alert before the INVITE). Other held packets (RTCP, a new
-   * stream's RTP, other traffic) leave the catch-up to run.
+   * The jump is judged (clockOffsetMs holds the step, if it was one): the packets held for it are handled
+   * first (releaseHeld), then this one at `now`. NaN when their handling paused for the outputs: this packet
+   * is kept behind them and handled with them.
    */
-  private realJump(now: number): number {
-    if (this.heldJumpPackets > 0 && this.counts.sip !== this.heldFromSip && now > this.nowMs) this.noCatchUp = true;
-    this.heldJumpPackets = 0;
-    return now;
+  private judged(now: number, buf: Uint8Array): number {
+    if (this.held.length === 0 || this.releaseHeld()) return now;
+    this.held.keepLast(this.pkt, buf);
+    return Number.NaN;
+  }
+
+  /**
+   * Handles the held packets in the order they came, each at its capture time less the clock offset: on a
+   * host clock step, their time before it; on time that passed, their own time, after the ticks of the gap
+   * (catchUpTicks at the first). False when that catch-up paused for the outputs: the rest wait (pausedBuf
+   * is the held packets' bytes; resumeCatchUp goes on here).
+   */
+  private releaseHeld(): boolean {
+    const q = this.held;
+    const p = this.heldPkt;
+    while (q.length > 0) {
+      q.peek(p);
+      const now = p.tsSec * 1000 + p.tsNsec / 1e6 - this.clockOffsetMs;
+      this.pktMs = now;
+      if (now >= this.nextTickMs) {
+        if (this.tickAtPacket(q.bytes!)) return false;
+      } else if (now > this.nowMs) this.nowMs = now;
+      q.shift(p);
+      this.dispatch(p, q.bytes!);
+    }
+    return true;
+  }
+
+  /**
+   * The held packets when no packet can tell their jump any more (the capture ended, or a stop): time that
+   * passed. The gap's catch-up runs whole: nothing can wait for the outputs here, and it reports at most
+   * what ending every stream does.
+   */
+  private releaseHeldWhole(): void {
+    if (this.held.length === 0) return;
+    const outputsFull = this.outputsFull;
+    this.outputsFull = null;
+    this.releaseHeld();
+    this.outputsFull = outputsFull;
+    if (this.pausedBuf === this.held.bytes) this.pausedBuf = null; // it was their catch-up that paused
+  }
+
+  /** Raw capture time (ms, host clock steps included) of the first packet held at a jump, +Infinity when none. */
+  get heldSinceRawMs(): number {
+    return this.held.length > 0 ? this.heldFromMs + this.clockOffsetMs : Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -758,11 +800,13 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /**
    * Replay (processRecords), after a pause: goes on with the catch-up, then handles the packet that ended
-   * the gap (in `this.pkt`, its time in pktMs as decided before). False when the outputs are full again.
+   * the gap (in `this.pkt`, its time in pktMs as decided before), or the held packets. False when the
+   * outputs are full again.
    */
   private resumeCatchUp(): boolean {
     const buf = this.pausedBuf!;
     this.pausedBuf = null;
+    if (buf === this.held.bytes) return this.releaseHeld();
     if (this.tickAtPacket(buf)) return false;
     this.dispatch(this.pkt, buf);
     return true;
@@ -798,11 +842,20 @@ export class Pipeline<C extends CallView = CallTracker> {
    * and timeouts keep flowing when traffic stops. Host clock steps already measured are removed, as from
    * packets; a tick that jumps past what the timer explains while a stream can still measure the step
    * (the next RTP packet does) holds time for up to WALL_STEP_HOLD_TICKS ticks: expiring at the stepped
-   * time first would end every stream and call for a step forward.
+   * time first would end every stream and call for a step forward. Packets held at a jump (clockJump) wait
+   * as long as a packet would let them, a second of capture time.
    */
   wallTick(wallMs: number): void {
     this.wallTicks = true;
     const now = wallMs - this.clockOffsetMs;
+    if (this.held.length > 0) {
+      // Packets held at a jump: a stream may still tell a step within the hold's second; past it, time passed.
+      if (now - this.heldFromMs <= CLOCK_STEP_RECENT_MS) {
+        this.tick(this.nowMs);
+        return;
+      }
+      this.releaseHeld(); // with a timer no catch-up runs: nothing pauses
+    }
     const jump = this.nowMs > 0 && Math.abs(now - this.nowMs) >= WALL_STEP_MS;
     if (jump && this.heldWallTicks < WALL_STEP_HOLD_TICKS && this.aStreamCanTellClockStep()) {
       this.heldWallTicks++;
@@ -863,9 +916,11 @@ export class Pipeline<C extends CallView = CallTracker> {
    * The packets that follow are another capture's (the next file of a replay): a jump in capture time at
    * its first packet is time that passed between the two captures, never a host clock step within one, so
    * capture time does not hold for a stream of the first to tell (one still sending where the first file
-   * was cut never sends in the next).
+   * was cut never sends in the next). Packets the first held at a jump of its own are handled first, that
+   * jump taken as time that passed: nothing of it is left to tell.
    */
   nextCapture(): void {
+    this.releaseHeldWhole();
     this.captureBoundaryMs = this.nowMs;
   }
 
@@ -887,6 +942,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   finishSome(maxStreams: number): boolean {
     if (!this.finishing) {
       this.finishing = true;
+      this.releaseHeldWhole();
       this.finishSip();
       if (this.lateBound !== null) this.releaseHeldForBinding(this.nowMs, true);
       this.endByeStreams(this.pendingByes.takeDue(Number.POSITIVE_INFINITY));

@@ -95,6 +95,14 @@ export class SipBacklog {
     return true;
   }
 
+  /**
+   * Copies a packet of any kind in, with its MAC addresses as pushMedia keeps them, outside either kind's
+   * share (a plain packet queue: shift() reports it as SIP); false when the queue or its byte ring is full.
+   */
+  pushPacket(pkt: DecodedPacket, frameBuf: Uint8Array, nowMs: number): boolean {
+    return this.enqueue(pkt, nowMs, KIND_SIP, pkt.srcMacOffset >= 0 || pkt.dstMacOffset >= 0 ? frameBuf : null);
+  }
+
   /** True when a media entry with this stream key hash is queued. */
   holdsMediaFor(key: number): boolean {
     return this.mediaByKey.has(key);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { buildFieldScenario, CaptureTimeline, classicPcap, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, rtp, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
+import { buildFieldScenario, CaptureTimeline, classicPcap, clockStepAtCallSetup, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, rtp, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
@@ -328,6 +328,25 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     expect(want.size).toBe(2);
     expect([...want.values()].every((r) => String(r.CORRELATION_ID).startsWith('clock-step-'))).toBe(true);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('a host clock step first seen by SIP and RTCP (held until RTP measures it), a call answered in it: every stream as in one pipeline', () => {
+    const config = defaultConfig();
+    for (const stepMs of [5 * 3600_000, -90_000]) {
+      const s = clockStepAtCallSetup({ t0Ms: 1_700_000_000_000, packets: 300, stepMs });
+      // Even ports (RTP, SIP 5060) on worker 0, odd ones (the running call's RTCP) on worker 1.
+      for (const live of [false, true]) {
+        const { want, got, used } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live);
+        expect(used[1]).toBe(1);
+        expect([...want.values()].map((r) => [r.TYPE, r.CORRELATION_ID, r.TOTAL_PK, r.MAX_DELTA]).sort()).toEqual([
+          ['HANGUP', s.running.callId, 300, 20],
+          ['HANGUP', s.running.callId, 300, 20],
+          ['HANGUP', s.setUp.callId, 300, 20],
+          ['HANGUP', s.setUp.callId, 300, 20],
+        ]);
+        expect(Object.fromEntries(got), `step ${stepMs} ms, live ${live}`).toEqual(Object.fromEntries(want));
+      }
+    }
   });
 
   it('after every call ended by BYE the mirror holds no binding, like the owner', () => {

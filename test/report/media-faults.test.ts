@@ -532,8 +532,9 @@ describe('a packet-less gap in a replayed capture', () => {
   });
   it('a gap first reached by a new call while a stream is in progress (capture time held to tell a clock step, a real gap): no report of it before it began, no ticks caught up after its packets', async () => {
     // The first call's streams stop (no BYE: they are in progress, able to tell a host clock step); 120 s
-    // later a second call's INVITE comes: capture time holds for its SIP and first RTP, which are handled
-    // before the jump proves a real gap. Its media is one-way (caller only).
+    // later a second call's INVITE comes: its SIP and first RTP wait while capture time holds, and are
+    // handled at their own time once the jump proves a real gap, after its ticks. Its media is one-way
+    // (caller only).
     const t = new CaptureTimeline();
     answeredCall(t, 'before-gap@gen');
     t.rtp(T0 + 100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 100 });

@@ -1,7 +1,7 @@
 /**
  * Where a call's streams end and which Call-ID they carry, on generated dialogs, against tshark:
  * media after BYE and after a re-INVITE that moved it, a refused T.38 re-offer, a cancelled re-INVITE, B2BUA legs naming the
- * same media addresses, a call whose BYE was missed and a later one on its addresses, calls that end before a gap in the capture, early media of a rejected call. Each capture is replayed through the CLI's
+ * same media addresses, a call whose BYE was missed and a later one on its addresses, calls that end before a gap in the capture, captures hours apart merged into one file, early media of a rejected call. Each capture is replayed through the CLI's
  * path (runReplay) and compared with `tshark -z rtp,streams` (packets per stream) and rtp.setup-frame
  * (Call-ID of each stream's first packet).
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, hangupsBeforeGap, missedByeThenPortReuse, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
+import { b2buaSharedMedia, callWithTrailingMedia, cancelledReinvite, capturesMergedMidStream, classicPcap, failoverToSecondGateway, forkedCallOneBranchBusy, hangupsBeforeGap, missedByeThenPortReuse, rejectedCallEarlyMedia, rejectedT38Reinvite, type PcapRecord } from '../../src/gen/index.js';
 import type { ProbeConfig } from '../../src/ops/config.js';
 import { e2eConfig, finals, replayReports, reportKey, type E2eReport } from '../e2e/helpers.js';
 import { parseTshark, streamKey } from '../rtp/helpers.js';
@@ -193,6 +193,22 @@ describe('calls that end before a packet-less gap in the capture', () => {
     expect(types(s.timedOut.callId)).toEqual(['FINAL', 'FINAL']);
     expect(types(s.after.callId)).toEqual(['HANGUP', 'HANGUP']);
   });
+});
+
+describe('captures of different times merged into one file, the earlier cut while its call sends', () => {
+  // Capture time holds at the gap (a host clock step would look the same until an RTP packet of the
+  // earlier call tells), and the later call's SIP comes first: past sip.call_max_age_s (4 h) it must still
+  // be dated after the gap, not ended at once as too old.
+  for (const hours of [1, 3, 5]) {
+    it(`${hours} h apart: every stream as tshark counts it, under its own Call-ID`, async () => {
+      const s = capturesMergedMidStream({ t0Ms: T0, packets: 100, gapMs: hours * 3600_000 });
+      const c = await compare(`merged-${hours}h`, s.records);
+      expectSameAsTshark(c);
+      const of = (callId: string): unknown[] => c.reports.filter((r) => r.CORRELATION_ID === callId).map((r) => [r.TYPE, r.TOTAL_PK]);
+      expect(of(s.earlier.callId)).toEqual([['FINAL', 100], ['FINAL', 100]]);
+      expect(of(s.later.callId)).toEqual([['HANGUP', 100], ['HANGUP', 100]]);
+    });
+  }
 });
 
 describe('a missed BYE, then a new call on the same media addresses', () => {

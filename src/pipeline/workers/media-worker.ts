@@ -158,11 +158,12 @@ const readableMs = readableWithinMs(c.bufferTimeoutMs);
 
 /**
  * Raw capture time up to which this worker has read every packet: its latest packet's, or, when the ring
- * was last found empty later than that, the time every packet captured before then was readable.
+ * was last found empty later than that, the time every packet captured before then was readable; never
+ * past the first packet its pipeline holds at a jump in capture time (SIP among them is not forwarded yet).
  */
 function readThroughMs(): number {
   const empty = loop === null ? 0 : loop.emptyAtMs;
-  return empty > 0 ? Math.max(lastPacketMs, empty - readableMs) : lastPacketMs;
+  return Math.min(empty > 0 ? Math.max(lastPacketMs, empty - readableMs) : lastPacketMs, pipeline.heldSinceRawMs);
 }
 
 function postSip(packets: ForwardedSip[]): void {
