@@ -468,6 +468,13 @@ export abstract class HepCollector {
   }
 }
 
+/**
+ * How long a TLS 1.3 connection waits for the server's first session ticket (its word that it accepted the
+ * client) before it is taken as accepted: a server refuses within a round trip, and one that sends no
+ * ticket only delays its first write by this much.
+ */
+const TLS13_ACCEPT_WAIT_MS = 1000;
+
 /** HEP over TCP or TLS: packets written back to back, framed by their own total-length field. */
 export class HepStreamCollector extends HepCollector {
   private socket: net.Socket | undefined;
@@ -528,12 +535,27 @@ export class HepStreamCollector extends HepCollector {
     let errMsg: string | undefined;
     let up = false;
     const connectTimer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-    s.once(readyEvent, () => {
+    let acceptWait: NodeJS.Timeout | undefined;
+    const ready = (): void => {
+      if (up || s.destroyed) return;
       clearTimeout(connectTimer);
+      clearTimeout(acceptWait);
       up = true;
+      this.onConnected();
+    };
+    s.once(readyEvent, () => {
       s.setNoDelay(true);
       s.setKeepAlive(true, 10_000);
-      this.onConnected();
+      if (c.transport === 'tls' && (s as tls.TLSSocket).getProtocol() === 'TLSv1.3') {
+        // TLS 1.3 ends the client's side of the handshake before the server has checked it: a server that
+        // refuses the client (no certificate, or one it does not trust) says so in an alert after this, and
+        // what was written meanwhile is lost though the kernel took it. Its first session ticket says it
+        // accepted the client; a server that sends none is taken as accepting after TLS13_ACCEPT_WAIT_MS.
+        s.once('session', ready);
+        acceptWait = setTimeout(ready, TLS13_ACCEPT_WAIT_MS);
+        return;
+      }
+      ready();
     });
     s.on('drain', () => {
       this.waitingDrain = false;
@@ -542,10 +564,12 @@ export class HepStreamCollector extends HepCollector {
     // HEP receivers do not answer; read and discard so the socket never stalls on its read side.
     s.on('data', () => {});
     s.on('error', (e: NodeJS.ErrnoException) => {
-      errMsg = e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+      const message = e.message.trim();
+      errMsg = e.code && !message.includes(e.code) ? `${e.code}: ${message}` : message;
     });
     s.on('close', () => {
       clearTimeout(connectTimer);
+      clearTimeout(acceptWait);
       if (this.socket === s) this.socket = undefined;
       this.waitingDrain = false;
       // Closed by close() (abandoned), or the end of the graceful end close() began: not an outage.
