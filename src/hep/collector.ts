@@ -88,9 +88,9 @@ export interface HepTransportTuning {
    */
   udpMaxRate?: number;
   /**
-   * A connected collector that takes nothing for this long while a producer waits in room() is stalled
-   * (it accepted the connection but does not read): room() stops waiting for it, and its queue drops the
-   * oldest, until it takes something again. Default 5 s.
+   * A connected collector that takes nothing for this long while messages wait for it is stalled (it
+   * accepted the connection but does not read): reported ('stalled', not up in stats), room() stops
+   * waiting for it, and its queue drops the oldest once full, until it takes something again. Default 5 s.
    */
   stallMs?: number;
   /** Delivery problems and recoveries, for logs (the caller rate-limits). */
@@ -99,12 +99,14 @@ export interface HepTransportTuning {
 
 /**
  * down: cannot connect / resolve / TLS handshake failed, or the connection broke (reason says which);
- * up: connected again after being down; failed: a send or write failed; dropped: the queue was full and
- * the oldest message was evicted (the collector is down or slower than the report rate).
+ * stalled: connected, but it has taken nothing for stallMs while messages wait (it does not read);
+ * up: connected again after being down, or taking data again after a stall; failed: a send or write
+ * failed; dropped: the queue was full and the oldest message was evicted (the collector is down or
+ * slower than the report rate).
  */
 export interface HepCollectorEvent {
   collector: string;
-  kind: 'down' | 'up' | 'failed' | 'dropped';
+  kind: 'down' | 'stalled' | 'up' | 'failed' | 'dropped';
   reason: string;
 }
 
@@ -130,6 +132,8 @@ export interface HepCollectorStats {
    */
   notTaken: number;
   connected: boolean;
+  /** Connected, but nothing taken for stallMs while messages wait: the collector does not read. */
+  stalled: boolean;
   /** Reconnect attempts scheduled after a failure or a lost connection. */
   reconnects: number;
   lastError: string | undefined;
@@ -166,7 +170,7 @@ export abstract class HepCollector {
   private wasDown = false;
   private roomWaiters: Array<() => void> = [];
   private readonly stallMs: number;
-  /** performance.now() of the last packet handed over, or of the start of a wait for room. */
+  /** performance.now() of the last packet handed over, or of the moment messages began to wait. */
   private progressAt = 0;
   private stalled = false;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -217,23 +221,41 @@ export abstract class HepCollector {
   room(): Promise<void> | null {
     // A collector that is down or stalled takes nothing however long one waits: its queue drops the oldest instead.
     if (this.queue.size < this.queue.capacity / 2 || this.abandoned || !this.connected || this.stalled) return null;
-    if (this.stallTimer === undefined) {
-      this.progressAt = performance.now();
-      this.armStallTimer(this.stallMs);
-    }
+    this.watchProgress();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /**
+   * While messages wait on a connection, a timer checks that the collector takes them: one that takes
+   * nothing for stallMs is stalled. It runs once per stallMs, only while there is something to take.
+   */
+  private watchProgress(): void {
+    if (this.stallTimer !== undefined || this.stalled || !this.connected || this.abandoned) return;
+    this.progressAt = performance.now();
+    this.armStallTimer(this.stallMs);
   }
 
   private armStallTimer(ms: number): void {
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
-      if (this.roomWaiters.length === 0) return;
+      if (!this.connected || this.abandoned || (this.queue.size === 0 && this.inFlight === 0)) return;
       const quiet = performance.now() - this.progressAt;
       if (quiet < this.stallMs) return this.armStallTimer(this.stallMs - quiet);
-      this.stalled = true;
-      this.wakeRoomWaiters();
+      // A timer late behind a busy event loop runs before the write callbacks that came meanwhile: judge
+      // once they have run (setImmediate follows the I/O callbacks of this loop turn).
+      setImmediate(() => this.judgeStall());
     }, Math.max(1, Math.ceil(ms)));
     this.stallTimer.unref();
+  }
+
+  private judgeStall(): void {
+    if (this.stalled || !this.connected || this.abandoned || (this.queue.size === 0 && this.inFlight === 0)) return;
+    const quiet = performance.now() - this.progressAt;
+    if (quiet < this.stallMs) return this.armStallTimer(this.stallMs - quiet);
+    this.stalled = true;
+    this.lastError = `connected, but the collector has taken nothing for ${Math.round(quiet / 1000)} s (it does not read)`;
+    this.onEvent({ collector: this.name, kind: 'stalled', reason: this.lastError });
+    this.wakeRoomWaiters();
   }
 
   /**
@@ -271,6 +293,7 @@ export abstract class HepCollector {
       this.onEvent({ collector: this.name, kind: 'dropped', reason: this.connected ? 'queue full: the collector takes reports slower than they are made' : `queue full while the collector is down (${this.lastError ?? 'not connected'})` });
     }
     this.scheduleFlush();
+    this.watchProgress();
   }
 
   stats(): HepCollectorStats {
@@ -284,6 +307,7 @@ export abstract class HepCollector {
       inFlight: this.inFlight,
       notTaken: this.queue.size + this.inFlightNotTaken(),
       connected: this.connected,
+      stalled: this.stalled,
       reconnects: this.reconnects,
       lastError: this.lastError,
       connectFailures: this.connectFailures,
@@ -323,7 +347,10 @@ export abstract class HepCollector {
   protected onPacketDone(err: Error | null | undefined): void {
     this.inFlight--;
     this.progressAt = performance.now();
-    this.stalled = false;
+    if (this.stalled) {
+      this.stalled = false;
+      this.onEvent({ collector: this.name, kind: 'up', reason: 'taking data again' });
+    }
     if (err) {
       if (this.abandoned) this.dropped++;
       else {
@@ -342,7 +369,9 @@ export abstract class HepCollector {
 
   protected onConnected(): void {
     this.connected = true;
+    this.stalled = false;
     this.scheduleFlush();
+    if (this.queue.size > 0) this.watchProgress();
     if (!this.confirmsLater()) this.confirmUp();
   }
 
@@ -439,6 +468,13 @@ export abstract class HepCollector {
   }
 }
 
+/**
+ * How long a TLS 1.3 connection waits for the server's first session ticket (its word that it accepted the
+ * client) before it is taken as accepted: a server refuses within a round trip, and one that sends no
+ * ticket only delays its first write by this much.
+ */
+const TLS13_ACCEPT_WAIT_MS = 1000;
+
 /** HEP over TCP or TLS: packets written back to back, framed by their own total-length field. */
 export class HepStreamCollector extends HepCollector {
   private socket: net.Socket | undefined;
@@ -499,12 +535,27 @@ export class HepStreamCollector extends HepCollector {
     let errMsg: string | undefined;
     let up = false;
     const connectTimer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-    s.once(readyEvent, () => {
+    let acceptWait: NodeJS.Timeout | undefined;
+    const ready = (): void => {
+      if (up || s.destroyed) return;
       clearTimeout(connectTimer);
+      clearTimeout(acceptWait);
       up = true;
+      this.onConnected();
+    };
+    s.once(readyEvent, () => {
       s.setNoDelay(true);
       s.setKeepAlive(true, 10_000);
-      this.onConnected();
+      if (c.transport === 'tls' && (s as tls.TLSSocket).getProtocol() === 'TLSv1.3') {
+        // TLS 1.3 ends the client's side of the handshake before the server has checked it: a server that
+        // refuses the client (no certificate, or one it does not trust) says so in an alert after this, and
+        // what was written meanwhile is lost though the kernel took it. Its first session ticket says it
+        // accepted the client; a server that sends none is taken as accepting after TLS13_ACCEPT_WAIT_MS.
+        s.once('session', ready);
+        acceptWait = setTimeout(ready, TLS13_ACCEPT_WAIT_MS);
+        return;
+      }
+      ready();
     });
     s.on('drain', () => {
       this.waitingDrain = false;
@@ -513,10 +564,12 @@ export class HepStreamCollector extends HepCollector {
     // HEP receivers do not answer; read and discard so the socket never stalls on its read side.
     s.on('data', () => {});
     s.on('error', (e: NodeJS.ErrnoException) => {
-      errMsg = e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+      const message = e.message.trim();
+      errMsg = e.code && !message.includes(e.code) ? `${e.code}: ${message}` : message;
     });
     s.on('close', () => {
       clearTimeout(connectTimer);
+      clearTimeout(acceptWait);
       if (this.socket === s) this.socket = undefined;
       this.waitingDrain = false;
       // Closed by close() (abandoned), or the end of the graceful end close() began: not an outage.

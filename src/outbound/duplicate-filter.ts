@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Envelope } from './events.js';
 
 /**
@@ -8,7 +9,12 @@ import type { Envelope } from './events.js';
  * addresses and ports was seen less than `windowMs` ago.
  */
 export class DuplicateFilter {
-  /** Fingerprint -> capture time (ms) it was last seen; pruned in insertion order. */
+  /**
+   * Fingerprint -> capture time (ms) it was last seen; pruned in insertion order. The fingerprint is the
+   * content's SHA-256: a shorter hash makes two different messages of a busy address pair collide by chance
+   * (32 bits: one pair in 4.3 billion), and anyone able to send SIP past the mirror could make a message
+   * collide with an earlier one on purpose, hiding it from HOMER as a "copy".
+   */
   private readonly seen = new Map<string, number>();
 
   constructor(
@@ -20,7 +26,7 @@ export class DuplicateFilter {
   isDuplicate(bytes: Uint8Array | string, env: Envelope): boolean {
     if (this.windowMs <= 0) return false;
     const tsMs = env.tsMs;
-    const key = `${fnv1a(bytes)}:${bytes.length}:${env.srcIp}:${env.srcPort}:${env.dstIp}:${env.dstPort}`;
+    const key = `${hash('sha256', bytes, 'base64')}:${env.srcIp}:${env.srcPort}:${env.dstIp}:${env.dstPort}`;
     this.prune(tsMs);
     const at = this.seen.get(key);
     if (at !== undefined && Math.abs(tsMs - at) < this.windowMs) return true;
@@ -36,21 +42,4 @@ export class DuplicateFilter {
       this.seen.delete(k);
     }
   }
-}
-
-/** 32-bit FNV-1a over the bytes (of a string: over its UTF-16 code units). */
-function fnv1a(b: Uint8Array | string): number {
-  let h = 0x811c9dc5;
-  if (typeof b === 'string') {
-    for (let i = 0; i < b.length; i++) {
-      h ^= b.charCodeAt(i);
-      h = Math.imul(h, 0x01000193);
-    }
-    return h >>> 0;
-  }
-  for (let i = 0; i < b.length; i++) {
-    h ^= b[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

@@ -147,7 +147,8 @@ export class HepOutput implements Output {
       dropped: c.dropped + refused,
       queued: c.queued + c.inFlight,
       notTaken: c.notTaken,
-      up: c.connected,
+      // A collector that accepted the connection but does not read takes no reports either.
+      up: c.connected && !c.stalled,
       lastError: c.lastError,
     }));
   }
@@ -271,6 +272,7 @@ export function collectorEventLogger(log: OutputLog): (e: HepCollectorEvent) => 
     const obj = { collector: e.collector, reason: e.reason };
     if (e.kind === 'up') log.info(obj, 'HEP collector reachable again');
     else if (e.kind === 'down') limited.warn(`${e.collector} down`, obj, 'HEP collector unreachable: reports are queued and it is retried');
+    else if (e.kind === 'stalled') limited.warn(`${e.collector} stalled`, obj, 'HEP collector stalled: it keeps the connection but takes nothing; reports are queued (the oldest dropped once the queue is full)');
     else if (e.kind === 'failed') limited.warn(`${e.collector} failed`, obj, 'HEP send failed');
     else limited.error(`${e.collector} dropped`, obj, 'HEP reports dropped: the collector queue is full');
   };

@@ -1151,7 +1151,9 @@ export class Pipeline<C extends CallView = CallTracker> {
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
     if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
     const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
-    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, now), callId);
+    // HOMER gets the compound at the time it was captured, as the SIP: not `now`, which holds still while a
+    // jump of capture time is told apart from a host clock step and runs offset after one.
+    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6), callId);
   }
 
   /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */

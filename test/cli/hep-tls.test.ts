@@ -99,6 +99,19 @@ describe('replay --hep tls:// with the CA and client certificate from the comman
       await rx.close();
     }
   });
+  it('with the CA but no client certificate the receiver refuses the client after the client\'s side of the handshake is done (TLS 1.3): nothing counts as delivered, exit 5 naming the reason', async () => {
+    const rx = await startReceiver();
+    try {
+      const run = startCli(bundle, ['replay', CALL, '--hep', `tls://127.0.0.1:${rx.port}`, '--log-level', 'warn', '--table', 'none', '--set', `hep.collectors.0.tls.ca=${pki.ca}`]);
+      const { code } = await run.exited;
+      expect(code, run.out.stderr).toBe(5);
+      expect(run.out.stderr).toMatch(/"lastError":"TLS: [^"]*(CERTIFICATE_REQUIRED|certificate required)/i);
+      expect(run.out.stderr).toMatch(/"sent":0,/);
+      expect(rx.frames).toEqual([]);
+    } finally {
+      await rx.close();
+    }
+  });
 });
 
 describe('check-config checks the TLS files as a start does', () => {

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import type { HepDecoded } from '../../src/hep/index.js';
-import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpRr, udp, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
+import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpCompound, rtcpRr, rtcpSr, rtp, sdpBody, sipRequest, sipResponse, text, udp, udpFrame, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
 import { replayToUdp } from './hep-helpers.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
@@ -150,6 +150,39 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
       .map((d) => ({ cid: d.correlationId, j: JSON.parse(d.payload.toString('utf8')) as { type: number; report_blocks: Array<{ highest_seq_no: number }> } }))
       .filter((x) => x.j.type === 201);
     expect(lastRtcp.map((x) => [x.j.report_blocks[0]!.highest_seq_no, x.cid])).toEqual([[111, callId]]);
+  });
+
+  it('every compound goes with its own capture time (microseconds as tshark shows them), the one that ends a silence in the call included', async () => {
+    // A call whose media stops for 10 s (on hold, nothing else on the link), its first RTCP after the
+    // silence, then the media again: capture time holds at that RTCP while the probe tells a host clock
+    // step from a silence, but HOMER must get the time the compound was captured, as it gets the SIP's.
+    const T0 = 1_760_000_200_000_123n * 1000n; // ns: microseconds that must survive
+    const records: PcapRecord[] = [];
+    const at = (us: number, data: Uint8Array) => records.push({ tsNs: T0 + BigInt(us) * 1000n, data });
+    const A = '10.50.0.1';
+    const B = '10.50.0.2';
+    const sdp = (ipAddr: string, port: number) => sdpBody({ ip: ipAddr, media: [{ port, formats: [8] }] });
+    at(0, udpFrame(A, 5060, B, 5060, text(sipRequest('INVITE', 'sip:b@x', { callId: 'hold@probe', fromTag: 'a', cseq: 1, body: sdp(A, 4000) }))));
+    at(1007, udpFrame(B, 5060, A, 5060, text(sipResponse(200, { callId: 'hold@probe', fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE', body: sdp(B, 6000) }))));
+    let seq = 0;
+    const media = (fromUs: number, n: number) => {
+      for (let i = 0; i < n; i++, seq++) at(fromUs + i * 20_000, udpFrame(A, 4000, B, 6000, rtp({ pt: 8, seq, ts: seq * 160, ssrc: 0x51 })));
+    };
+    const sr = (us: number, packets: number) => at(us, udpFrame(A, 4001, B, 6001, rtcpCompound(rtcpSr({ ssrc: 0x51, ntpSec: 1, ntpFrac: 2, rtpTs: seq * 160, packets, octets: packets * 160 }))));
+    media(20_011, 100);
+    sr(1_500_333, 75);
+    sr(12_000_457, 100); // after 10 s without a packet
+    seq += 500;
+    media(12_020_011, 50);
+    sr(12_900_789, 150);
+    at(13_000_000, udpFrame(A, 5060, B, 5060, text(sipRequest('BYE', 'sip:b@x', { callId: 'hold@probe', fromTag: 'a', toTag: 'b', cseq: 2 }))));
+    records.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
+    const file = path.join(dir, 'hold.pcap');
+    writePcapFile(file, records);
+    const tshark = spawnSync('tshark', ['-n', '-r', file, '-Y', 'rtcp', '-T', 'fields', '-e', 'frame.time_epoch'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    const hep = (await replayToUdp(file)).filter((d) => d.protoType === 5);
+    expect(hep.map((d) => `${d.tsSec}.${String(d.tsUsec).padStart(6, '0')}`)).toEqual(tshark.map((t) => t.slice(0, t.indexOf('.') + 7)));
+    expect(hep.map((d) => d.correlationId)).toEqual(['hold@probe', 'hold@probe', 'hold@probe']);
   });
 
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {

@@ -136,6 +136,22 @@ describe('SIP to HOMER as HEP type 1', () => {
     }
   });
 
+  it('two different messages on the same addresses within the duplicate window are both sent, whatever their content (no fingerprint collision takes one for a copy)', async () => {
+    // Two OPTIONS pings of one length that differ in branch and Call-ID, 10 ms apart between one pair of
+    // addresses (a trunk pinged often). Found by a birthday search among 63,000 such pings: they collide in
+    // 32-bit FNV-1a, as two messages of one length do by chance once in 4.3 billion pairs.
+    const ping = (n: number) =>
+      `OPTIONS sip:gw@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK${n.toString(36).padStart(8, '0')}\r\nFrom: <sip:probe@10.0.0.1>;tag=1\r\n` +
+      `To: <sip:gw@10.0.0.2>\r\nCall-ID: ping-${n.toString(36).padStart(8, '0')}@10.0.0.1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
+    const [a, b] = [ping(20891), ping(62932)];
+    const fnv1a32 = (s: string) => [...Buffer.from(s)].reduce((h, c) => Math.imul(h ^ c, 0x01000193), 0x811c9dc5) >>> 0;
+    expect(a.length).toBe(b.length);
+    expect(fnv1a32(a)).toBe(fnv1a32(b));
+    const pings = path.join(dir, 'pings.pcap');
+    fs.writeFileSync(pings, pcapOf([a, b].map((m, k): [number, Uint8Array] => [T0 + 10 * k, udpFrame('10.0.0.1', 5060, '10.0.0.2', 5060, text(m))])));
+    expect((await sipOnly(pings)).map((d) => d.payload.toString())).toEqual([a, b]);
+  });
+
   it('a message HEP cannot carry (over 65,535 bytes with its chunks) is counted as dropped and logged; the replay exits 5', async () => {
     // An INVITE of about 65,450 bytes in IPv4 fragments: a valid UDP datagram, but with the HEP chunks around it
     // the packet would exceed HEP's 16-bit total length.

@@ -8,10 +8,11 @@ import fs from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
-import { HepProtoType, HepSender, decodeHep3Strict, type HepCollectorEvent, type HepSendInput } from '../../src/hep/index.js';
+import { HepProtoType, HepSender, decodeHep3Strict, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { ExitCode } from '../../src/ops/exit-codes.js';
-import { collectorEventLogger } from '../../src/outbound/hep-output.js';
+import { HepOutput, collectorEventLogger } from '../../src/outbound/hep-output.js';
+import type { DestinationStats } from '../../src/outbound/index.js';
 import { openOutputs } from '../../src/pipeline/index.js';
 import { freePort, selfSignedCert, startStreamSink, startUdpSink } from './helpers.js';
 import { until, waitFor } from '../wait.js';
@@ -148,6 +149,63 @@ describe('HEP delivery failures', () => {
     expect(c.dropped).toBeGreaterThan(0);
     expect(c.sent + c.failed + c.dropped + c.queued + c.inFlight).toBe(n);
     expect(events.filter((e) => e.kind === 'dropped').length).toBe(c.dropped);
+  }, 60_000);
+
+  it('a collector that stops reading while a live run sends (nobody waits for room()): said within stallMs (logged, not up: /healthz degraded), and said again when it reads again', async () => {
+    const held: net.Socket[] = [];
+    let drained = 0;
+    const deaf = net.createServer((sock) => {
+      sock.pause(); // takes the connection, never reads: the kernel buffers fill, then nothing moves
+      sock.on('error', () => {});
+      sock.on('data', (b: Buffer) => (drained += b.length));
+      held.push(sock);
+    });
+    await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => (held.forEach((x) => x.destroy()), deaf.close(() => r()))));
+    const name = `tcp://127.0.0.1:${(deaf.address() as net.AddressInfo).port}`;
+    const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+    const log = {
+      warn: (obj: object, msg: string) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+      error: (obj: object, msg: string) => lines.push({ level: 'error', obj: obj as Record<string, unknown>, msg }),
+      info: (obj: object, msg: string) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+    };
+    const { events, onEvent } = collect();
+    const logEvent = collectorEventLogger(log);
+    // What the collector and the output said at the first stall (the kernel may take more later, which ends it).
+    let atStall: { collector: HepCollectorStats; dest: DestinationStats } | undefined;
+    const sender: HepSender = new HepSender({
+      captureId: 1, stallMs: 300,
+      onEvent: (e) => {
+        onEvent(e);
+        logEvent(e);
+        if (e.kind === 'stalled') atStall ??= { collector: sender.stats().collectors[0]!, dest: output.stats()[0]! };
+      },
+      collectors: [{ host: '127.0.0.1', port: (deaf.address() as net.AddressInfo).port, transport: 'tcp', queueSize: 1000, name }],
+    });
+    const output = new HepOutput({ sender, qosHepType: 35, sendRtcp: true, sendSip: true });
+    cleanups.push(() => sender.close(50));
+    await waitFor(() => sender.stats().collectors[0]!.connected, 30_000, 'connected');
+    const pad = 'p'.repeat(60_000);
+    // 24 MB, more than loopback's socket buffers take, sent as a live run sends: without waiting for room().
+    for (let i = 0; i < 400; i++) sender.send({ ...report(i), payload: JSON.stringify({ SEQ: i, PAD: pad }) });
+    await waitFor(() => atStall !== undefined, 30_000, 'a stalled event');
+    expect(atStall!.collector).toMatchObject({ connected: true, stalled: true, dropped: 0 });
+    expect(atStall!.dest).toMatchObject({ name, up: false });
+    expect(atStall!.dest.lastError).toMatch(/taken nothing for \d+ s/);
+    const warned = lines.filter((l) => l.level === 'warn' && l.obj.collector === name);
+    expect(warned[0]?.msg).toMatch(/^HEP collector stalled/);
+
+    for (const s of held) s.resume();
+    await waitFor(() => !sender.stats().collectors[0]!.stalled, 30_000, 'taking data again');
+    expect(output.stats()[0]).toMatchObject({ up: true });
+    await waitFor(() => sender.stats().collectors[0]!.sent === 400, 30_000, 'everything delivered');
+    // Each stall is followed by its recovery (a loaded host may pause the reader past stallMs again).
+    const told = events.filter((e) => e.kind === 'stalled' || e.kind === 'up').map((e) => e.kind);
+    expect(told.length % 2).toBe(0);
+    expect(told.every((k, i) => k === (i % 2 === 0 ? 'stalled' : 'up'))).toBe(true);
+    expect(lines.find((l) => l.level === 'info' && l.obj.collector === name)?.msg).toBe('HEP collector reachable again');
+    expect(output.stats()[0]).toMatchObject({ up: true });
+    expect(drained).toBeGreaterThan(0);
   }, 60_000);
 
   it('a full queue reports "dropped" events; counters stay balanced', async () => {
