@@ -194,6 +194,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private activityTickMs = 0;
   private mediaSinceMs = 0;
   private readonly pendingByes: PendingByes;
+  /** Media worker: its capture drained at a stop (drainedCapture); other workers' RTCP BYEs wait for nothing. */
+  private captureDrained = false;
   /** Capture time of the packet being processed, ms (see processPacket). */
   private pktMs = 0;
   private readonly sipPorts: SipPortSet;
@@ -1234,15 +1236,26 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
       remote.set(ssrc >>> 0, ms);
     }
-    // A BYE captured after this pipeline's latest packet waits for it (see PendingByes).
+    // A BYE captured after this pipeline's latest packet waits for it (see PendingByes), unless its capture is drained.
     for (const b of f.bye) {
-      if (b.atMs <= this.pktMs) this.endByeStreams([b]);
+      if (b.atMs <= this.pktMs || this.captureDrained) this.endByeStreams([b]);
       else {
         const early = this.pendingByes.add(b);
         if (early !== null) this.endByeStreams([early]);
         if (b.atMs < this.nextTickMs) this.nextTickMs = b.atMs;
       }
     }
+  }
+
+  /**
+   * Media worker at a stop: its capture is drained, so it reads no packet more. The RTCP BYEs another
+   * worker read that wait for its packets (PendingByes) end their streams now, and those still to come at
+   * once: the stop's retirements of calls that ended (HANGUP) come next, where one pipeline had ended each
+   * such stream at its BYE's capture time (FINAL).
+   */
+  drainedCapture(): void {
+    this.captureDrained = true;
+    this.endByeStreams(this.pendingByes.takeDue(Number.POSITIVE_INFINITY));
   }
 
   private endByeStreams(byes: ForwardedBye[]): void {

@@ -165,7 +165,8 @@ export async function replayIntoProbe(o: {
   workers: number;
   args?: string[];
   replayArgs?: string[];
-  stopWhen: (get: (path: string) => string) => boolean;
+  /** `replayed`: tcpreplay has sent every packet (and exited). */
+  stopWhen: (get: (path: string) => string, replayed: boolean) => boolean;
 }): Promise<Map<string, Array<Record<string, unknown>>>> {
   const { nsA, nsB, a, b } = o.link;
   rmSync(o.jsonl, { force: true });
@@ -181,7 +182,7 @@ export async function replayIntoProbe(o: {
     replay = spawn('ip', ['netns', 'exec', nsA, 'tcpreplay', '-q', ...(o.replayArgs ?? []), '-i', a, o.pcap], { stdio: 'ignore' });
     let text = '';
     const get = (path: string) => (text = sh('ip', 'netns', 'exec', nsB, 'curl', '-s', `http://127.0.0.1:${port}${path}`));
-    if (!(await until(() => o.stopWhen(get), 30_000))) throw new Error(`stop condition not reached; last answer:\n${text}\n${log}`);
+    if (!(await until(() => o.stopWhen(get, replay!.exitCode !== null), 30_000))) throw new Error(`stop condition not reached; last answer:\n${text}\n${log}`);
   } finally {
     probe.kill('SIGTERM');
   }

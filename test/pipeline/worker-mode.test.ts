@@ -133,6 +133,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
     }
   }
   for (const x of [0, 1]) run(x, Number.POSITIVE_INFINITY);
+  for (const x of [0, 1]) workers[x]!.drainedCapture(); // as media-worker.ts once its capture is drained at a stop
   owner.settle(); // as MediaWorkerPool.stop: lingering media of ended calls retires before the workers stop
   for (const w of [0, 1]) {
     deliver(w);
@@ -312,6 +313,30 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     expect([...want.values()].filter((r) => r.TOTAL_PK === 150).length).toBe(10);
     expect(want.get('10.66.4.1:4008>10.66.4.2:6008/260')?.TYPE).toBe('FINAL');
     expect(want.get('10.66.4.2:6008>10.66.4.1:4008/516')?.TYPE).toBe('HANGUP');
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('calls ending by RTCP BYE then SIP BYE at the end of the capture, each RTCP flow on the other worker than its RTP: the caller\'s stream ends by its BYE (FINAL), as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    // A stop right after: the worker carrying the RTP reads nothing after the RTCP BYE the other worker
+    // forwarded, which waits for it; then the owner retires the ended calls' lingering media (HANGUP).
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 4; i++) {
+      const [a, b, pa, pb, ssrc] = [`10.82.${i}.1`, `10.82.${i}.2`, 4000 + 2 * i, 6000 + 2 * i, 0x600 + 2 * i];
+      const d = new DialogWriter(t, `drained-bye-${i}`, a, b);
+      const c = d.invite(t0 + i * 10, { ip: a, media: [{ port: pa, formats: [8] }] });
+      d.respond(t0 + i * 10 + 5, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+      t.rtp(t0 + 100 + i, a, pa, b, pb, { ssrc, seq: 1, ts: 0, count: 40 });
+      t.rtp(t0 + 101 + i, b, pb, a, pa, { ssrc: ssrc + 1, seq: 1, ts: 0, count: 40 });
+      const last = t0 + 100 + i + 39 * 20;
+      d.respond(last + 3, 200, d.bye(last + 2), null, { method: 'BYE' });
+      t.add(last + 20, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: [ssrc] }))));
+    }
+    // RTP and SIP (even ports) on worker 0, RTCP (odd) on worker 1.
+    const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, true);
+    expect([...want.values()].map((r) => r.TYPE).sort()).toEqual([...Array(4).fill('FINAL'), ...Array(4).fill('HANGUP')]);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 

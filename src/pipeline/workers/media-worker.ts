@@ -313,6 +313,7 @@ try {
 // leaving member's flows to the others, and one still reading would start second streams of them. Then
 // bindings still apply, and every stream's final report is posted a part at a time so the main thread
 // sends them as they come; each part's stats say how many streams are still open.
+pipeline.drainedCapture(); // before the owner's retirements of ended calls: RTCP BYEs held for this worker's packets end theirs
 flush();
 wantProgress(false); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });
