@@ -16,6 +16,8 @@ export class PendingByes {
   private head = 0;
   /** Capture time of the earliest held BYE, ms; Infinity when none. */
   nextMs = Number.POSITIVE_INFINITY;
+  /** Held BYEs naming each SSRC: takeNaming looks only where one does (a retirement asks per stream). */
+  private readonly naming = new Map<number, number>();
 
   constructor(readonly max: number) {}
 
@@ -42,13 +44,36 @@ export class PendingByes {
       at = lo;
     }
     q.splice(at, 0, bye);
+    this.count(bye, 1);
     if (this.length <= this.max) {
       this.nextMs = q[this.head]!.atMs;
       return null;
     }
     const early = q[this.head++]!;
+    this.count(early, -1);
     this.compact();
     return early;
+  }
+
+  /**
+   * Removes and returns the held BYEs that name `ssrc` (its stream is about to end otherwise: a call's
+   * retirement), in capture-time order.
+   */
+  takeNaming(ssrc: number): ForwardedBye[] {
+    if (!this.naming.has(ssrc >>> 0)) return [];
+    const q = this.items;
+    const out: ForwardedBye[] = [];
+    let keep = this.head;
+    for (let i = this.head; i < q.length; i++) {
+      const b = q[i]!;
+      if (b.ssrcs.some((x) => x >>> 0 === ssrc >>> 0)) {
+        out.push(b);
+        this.count(b, -1);
+      } else q[keep++] = b;
+    }
+    q.length = keep;
+    this.compact();
+    return out;
   }
 
   /** Removes and returns the BYEs captured at or before `nowMs`, earliest first. */
@@ -56,10 +81,18 @@ export class PendingByes {
     if (nowMs < this.nextMs) return [];
     const q = this.items;
     const from = this.head;
-    while (this.head < q.length && q[this.head]!.atMs <= nowMs) this.head++;
+    while (this.head < q.length && q[this.head]!.atMs <= nowMs) this.count(q[this.head++]!, -1);
     const due = q.slice(from, this.head);
     this.compact();
     return due;
+  }
+
+  private count(bye: ForwardedBye, by: 1 | -1): void {
+    for (const x of bye.ssrcs) {
+      const n = (this.naming.get(x >>> 0) ?? 0) + by;
+      if (n > 0) this.naming.set(x >>> 0, n);
+      else this.naming.delete(x >>> 0);
+    }
   }
 
   /** Drops the taken front once it is most of the array; sets nextMs. */

@@ -1110,6 +1110,14 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /** SIP ended or moved the media: its streams get their final report now, not at the silence timeout. */
   private endStreamsOfBinding(id: number, kind: 'FINAL' | 'HANGUP'): void {
+    // Worker mode: an RTCP BYE another worker read may still wait for this worker's packets (PendingByes).
+    // It came before this retirement (a linger shorter than the wait, or a timer's race): it ends its
+    // stream first, as one pipeline ended it at the BYE.
+    if (this.pendingByes.length > 0) {
+      const ssrcs: number[] = []; // read first: a stream a BYE ends leaves the binding's list
+      for (let slot = this.ctx.anySlotOf(id); slot >= 0; slot = this.ctx.nextSlotOf(slot)) ssrcs.push(this.engine.ssrc(slot));
+      for (const ssrc of ssrcs) this.endByeStreams(this.pendingByes.takeNaming(ssrc));
+    }
     this.sipEndKind = kind;
     for (let slot = this.ctx.anySlotOf(id); slot >= 0; slot = this.ctx.anySlotOf(id)) {
       this.engine.endStream(slot, EndReason.sipBye);

@@ -42,4 +42,19 @@ describe('PendingByes', () => {
     expect(rest.length).toBe(max);
     expect(rest[0]).toBeGreaterThanOrEqual(early[early.length - 1]!);
   });
+
+  it('a retirement takes the held BYEs naming its streams, and leaves the rest in order', () => {
+    const p = new PendingByes(100);
+    for (const [s, at] of [[1, 10], [2, 20], [1, 30], [3, 40]]) p.add(bye(s!, at!));
+    p.add({ ...bye(4, 50), ssrcs: [4, 2] });
+    expect(p.takeNaming(9)).toEqual([]);
+    expect(p.takeNaming(2).map((b) => b.atMs)).toEqual([20, 50]);
+    expect(p.takeNaming(2)).toEqual([]);
+    expect(p.length).toBe(3);
+    expect(p.nextMs).toBe(10);
+    expect(p.takeNaming(1).map((b) => b.atMs)).toEqual([10, 30]);
+    expect(p.nextMs).toBe(40);
+    expect(ssrcs(p.takeDue(Number.POSITIVE_INFINITY))).toEqual([3]);
+    expect(p.takeNaming(3)).toEqual([]); // taken by takeDue: no longer named
+  });
 });

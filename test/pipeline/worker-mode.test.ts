@@ -340,6 +340,36 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
   });
 
+  it('a linger shorter than a held RTCP BYE waits: the call\'s retirement ends the streams its held BYEs name first (FINAL), as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    config.sip.mediaLingerS = 1; // retirement 1 s after the SIP BYE, before the 2 s a held BYE waits at most
+    // The worker carrying the RTP reads its next packet only after the retirement reached it: the RTCP
+    // BYE the other worker forwarded still waits for it then.
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    let end = 0;
+    for (let i = 0; i < 4; i++) {
+      const [a, b, pa, pb, ssrc] = [`10.83.${i}.1`, `10.83.${i}.2`, 4000 + 2 * i, 6000 + 2 * i, 0x700 + 2 * i];
+      const d = new DialogWriter(t, `held-bye-${i}`, a, b);
+      const c = d.invite(t0 + i * 10, { ip: a, media: [{ port: pa, formats: [8] }] });
+      d.respond(t0 + i * 10 + 5, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+      t.rtp(t0 + 100 + i, a, pa, b, pb, { ssrc, seq: 1, ts: 0, count: 40 });
+      t.rtp(t0 + 101 + i, b, pb, a, pa, { ssrc: ssrc + 1, seq: 1, ts: 0, count: 40 });
+      const last = t0 + 100 + i + 39 * 20;
+      d.respond(last + 3, 200, d.bye(last + 2), null, { method: 'BYE' });
+      t.add(last + 20, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: [ssrc] }))));
+      end = Math.max(end, last + 20);
+    }
+    // Other traffic: on worker 1 (odd ports) through the linger and past it; on worker 0 only after it.
+    t.rtp(end + 20, '10.83.9.1', 7001, '10.83.9.2', 7003, { ssrc: 0x7f1, seq: 1, ts: 0, count: 150 });
+    t.rtp(end + 2500, '10.83.9.3', 7000, '10.83.9.4', 7002, { ssrc: 0x7f2, seq: 1, ts: 0, count: 20 });
+    const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, true);
+    const ofCalls = (m: typeof want) => [...m.values()].filter((r) => String(r.CORRELATION_ID).startsWith('held-bye-')).map((r) => r.TYPE).sort();
+    expect(ofCalls(want)).toEqual([...Array(4).fill('FINAL'), ...Array(4).fill('HANGUP')]);
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
   it('a host clock step of 700 s (past the call idle timeout) in a live run: calls kept, every stream as in one pipeline', () => {
     const config = defaultConfig();
     // The first generated call whose capture clock steps forward past sip.call_idle_timeout_s (600 s).
