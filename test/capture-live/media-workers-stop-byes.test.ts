@@ -4,7 +4,8 @@
  * workers independently, so the BYE may be read by the worker that does not carry the stream and forwarded
  * to the one that does, which holds it until it has read past its capture time. A stop right after
  * (SIGTERM) must still end each stream as one thread and `rtpprobe replay` do: the caller's stream by its
- * RTCP BYE (FINAL), the callee's with its call (HANGUP). Two network
+ * RTCP BYE (FINAL), the callee's with its call (HANGUP); and so must the call's media retiring while the
+ * BYE is held (a linger of 1 s), the probe running on. Two network
  * namespaces joined by a veth pair; tcpreplay plays the generated pcap on one end, the probe captures on the
  * other. Needs root, tcpreplay and a built dist/; skipped otherwise.
  */
@@ -71,6 +72,21 @@ describe.skipIf(!canRun)('rtpprobe run, capture.workers = 2, stopped right after
     // Stopped as soon as tcpreplay has sent every packet: well within the linger of the call's media, and
     // before the 2 s a worker holds another's RTCP BYE while it reads nothing.
     const got = await replayIntoProbe({ cli, link: { nsA, nsB, a: 'sa', b: 'sb' }, pcap, jsonl: join(dir, 'live.jsonl'), workers: 2, stopWhen: (_get, replayed) => replayed });
+    expect(asCompared(got)).toEqual(want);
+  });
+
+  // Running on: the call's media retires after a linger of 1 s, before the 2 s a worker holds another's
+  // RTCP BYE while it reads nothing; the retirement ends the stream the held BYE names first.
+  it.each([[4300, 6300], [4400, 6400], [4500, 6500]])('ports %i and %i, sip.media_linger_s 1, not stopped until both streams ended: each ends as `rtpprobe replay` ends it', async (pa, pb) => {
+    const pcap = join(dir, `linger-${pa}.pcap`);
+    writeFileSync(pcap, hangup(String(process.pid), pa, pb));
+    const linger = ['--set', 'sip.media_linger_s=1'];
+    const replayed = join(dir, `linger-replay-${pa}.jsonl`);
+    sh(process.execPath, cli, 'replay', pcap, '--no-hep', '--jsonl', replayed, '--set', 'reports.interval_s=3600', '--log-level', 'warn', ...linger);
+    const want = asCompared(streamEndings(replayed));
+    expect(Object.values(want).map((r) => r[0]!.type).sort()).toEqual(['FINAL', 'HANGUP']);
+    const ended = (get: (path: string) => string) => [...get('/metrics').matchAll(/^rtpprobe_streams_ended_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const got = await replayIntoProbe({ cli, link: { nsA, nsB, a: 'sa', b: 'sb' }, pcap, jsonl: join(dir, 'linger-live.jsonl'), workers: 2, args: linger, stopWhen: (get, done) => done && ended(get) >= 2 });
     expect(asCompared(got)).toEqual(want);
   });
 });
