@@ -104,4 +104,12 @@ describe('StreamTable', () => {
     expect(text).toContain('evil\\x1b[2J\\x07');
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
+
+  it('a codec name or Call-ID with Unicode direction overrides cannot reorder the row: shown as code points', () => {
+    // U+202E (right-to-left override) in the codec column would show the numbers after it reversed.
+    const text = formatStreamTable([report(1, { CODEC_NAME: 'pc\u202ema', CORRELATION_ID: 'a\u2066b\u200bc\u2028d' })]);
+    expect(text).toContain('pc\\u{202e}ma');
+    expect(text).toContain('a\\u{2066}b\\u{200b}c\\u{2028}d');
+    expect(text).not.toMatch(/[\u200b-\u200f\u2028-\u202e\u2066-\u2069]/);
+  });
 });
