@@ -17,6 +17,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { hostname } from 'node:os';
 import { LIVE_PAGE_REFRESH_MS, renderLivePageHtml } from '../callreport/index.js';
 import type { ProbeMetrics } from './metrics.js';
 
@@ -62,8 +63,17 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
       requestTimeout: idleMs,
       connectionsCheckingInterval: Math.min(1000, idleMs),
     },
-    (req, res) => handle(metrics, opts.livePage === true, req, res),
+    (req, res) => {
+      if (loopbackOnly && !loopbackHost(req.headers.host)) {
+        // DNS rebinding: a web page the operator opens resolves its own name to 127.0.0.1 and reads the
+        // calls (Call-IDs, From / To) through the browser. A loopback endpoint answers loopback names only.
+        json(res, 421, { error: `this endpoint listens on ${opts.listen} and answers requests for a loopback host only, not ${JSON.stringify(req.headers.host)}: use http://127.0.0.1:PORT (or set metrics.listen to expose it)` }, req.method === 'HEAD');
+        return;
+      }
+      handle(metrics, opts.livePage === true, req, res);
+    },
   );
+  const loopbackOnly = isLoopbackAddress(opts.listen);
   server.keepAliveTimeout = Math.min(5000, idleMs);
 
   // Connections in arrival order with their accept time (a Map iterates in insertion order: the first
@@ -233,6 +243,21 @@ function handle(metrics: ProbeMetrics, livePage: boolean, req: IncomingMessage, 
   }
   res.writeHead(404, { 'content-type': 'text/plain' });
   res.end(head ? undefined : 'not found: try /metrics, /healthz, /api/streams or /api/calls\n');
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost: only this host can connect. */
+function isLoopbackAddress(address: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address === 'localhost';
+}
+
+/**
+ * True when a request's Host header (absent in HTTP/1.0) names this host by a loopback name or address, or
+ * by its own host name (Debian maps it to 127.0.1.1).
+ */
+function loopbackHost(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  const name = (header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.replace(/:\d+$/, '')).toLowerCase();
+  return isLoopbackAddress(name) || name === 'localhost.localdomain' || name.endsWith('.localhost') || name === hostname().toLowerCase();
 }
 
 function json(res: ServerResponse, status: number, body: unknown, head: boolean): void {

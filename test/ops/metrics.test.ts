@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CaptureStats } from '../../src/capture/batch.js';
 import { startMetricsServer, type MetricsServer } from '../../src/ops/http.js';
@@ -101,6 +103,29 @@ describe('metrics endpoint on a real port', () => {
     expect(res.status).toBe(503);
     expect(((await res.json()) as { capture: { running: boolean } }).capture.running).toBe(false);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('on a loopback address it answers loopback Host names only (DNS rebinding: a web page reading the calls through the browser)', async () => {
+    const get = (port: number, host: string | undefined) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/api/calls', headers: host === undefined ? {} : { host }, setHost: host !== undefined }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject).end();
+      });
+    const m = new ProbeMetrics({ processMetrics: false });
+    m.setCaptureState('starting');
+    server = await startMetricsServer(m, { listen: '127.0.0.1', port: 0 });
+    const { port } = server;
+    const refused = await get(port, `rebind.attacker.example:${port}`);
+    expect(refused.status).toBe(421);
+    expect(JSON.parse(refused.body)).toEqual({ error: `this endpoint listens on 127.0.0.1 and answers requests for a loopback host only, not "rebind.attacker.example:${port}": use http://127.0.0.1:PORT (or set metrics.listen to expose it)` });
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'LOCALHOST', `${hostname()}:${port}`]) expect((await get(port, host)).status, String(host)).toBe(503); // served: starting
+    await server.close();
+    // Exposed on purpose: any Host.
+    server = await startMetricsServer(m, { listen: '0.0.0.0', port: 0 });
+    expect((await get(server.port, 'probe1.example.net')).status).toBe(503);
   });
 
   it('/api/calls before capture opens (an interface down at start): top says what health says, in one line', async () => {
