@@ -74,9 +74,9 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
     const before = probeFds();
     for (let i = 0; i < IDLE_CONNECTIONS; i += 200) {
       // A health check inside the batch: its connection arrives among 200 others, well beyond the cap.
-      const first = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined));
+      const first = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n' : undefined));
       const within = fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) });
-      const rest = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: x\r\n' : undefined));
+      const rest = Array.from({ length: 100 }, (_, k) => openSocket(port, (i + k) % 2 ? 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n' : undefined));
       const batch = await Promise.all([...first, ...rest]);
       expect((await within).status).toBe(200);
       for (const s of batch) {
@@ -118,7 +118,7 @@ describe.skipIf(!canRun)('metrics endpoint under idle connections', () => {
         s.on('error', () => {});
         clients.push(s);
       }
-      health.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      health.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
       // The stall outlasts the grace period a new connection has before it can be shed (250 ms).
       await new Promise((r) => setTimeout(r, 600));
     } finally {
