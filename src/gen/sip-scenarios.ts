@@ -354,9 +354,10 @@ export function callLearnedAtReinvite(o: { t0Ms: number; before: number; after: 
  * A B2BUA between a and b: leg 1 (a <-> B2BUA) and leg 2 (B2BUA <-> b) first anchor the media on the
  * B2BUA, then each leg is re-INVITEd so a and b send to each other directly: both legs' SDP name a's
  * and b's media addresses. `lastLeg` says which leg's re-INVITE completes last. `net` (third octet of
- * every address) and `tag` (in both Call-IDs) tell several such calls in one capture apart.
+ * every address) and `tag` (in both Call-IDs) tell several such calls in one capture apart. `xCid`: every
+ * message of leg 2 names leg 1's Call-ID in an X-CID header, as B2BUAs write it.
  */
-export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 | 2; net?: number; tag?: string }): SipScenario & { leg1: string; leg2: string } {
+export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 | 2; net?: number; tag?: string; xCid?: boolean }): SipScenario & { leg1: string; leg2: string } {
   const t = new CaptureTimeline();
   const net = o.net ?? 0;
   const tag = o.tag === undefined ? '' : `-${o.tag}`;
@@ -364,7 +365,7 @@ export function b2buaSharedMedia(o: { t0Ms: number; packets: number; lastLeg: 1 
   const b = { ip: `10.2.${net}.22`, port: 7078, ssrc: 0x6666ffff };
   const pbx = `10.9.${net}.1`;
   const leg1 = new DialogWriter(t, `leg-one${tag}@gen`, a.ip, pbx);
-  const leg2 = new DialogWriter(t, `leg-two${tag}@gen`, pbx, b.ip);
+  const leg2 = new DialogWriter(t, `leg-two${tag}@gen`, pbx, b.ip, o.xCid ? [['X-CID', leg1.callId]] : []);
   const c1 = leg1.invite(o.t0Ms, audio(a.ip, a.port));
   const c2 = leg2.invite(o.t0Ms + 10, audio(pbx, 30000));
   leg2.respond(o.t0Ms + 100, 200, c2, audio(b.ip, b.port));

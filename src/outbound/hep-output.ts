@@ -1,7 +1,10 @@
 /**
  * HEP v3 to HOMER collectors (heplify-server, Kamailio sipcapture, HOMER 11): QoS reports and ALERTs as
- * reports.qos_hep_type, RTCP as type 5 JSON, SIP as type 1, each with the Call-ID as correlation id.
- * The wire format and the sockets are src/hep's; this module maps events onto HEP messages.
+ * reports.qos_hep_type and RTCP as type 5 JSON, each with its stream's Call-ID as correlation id, and SIP
+ * as type 1 without one, as heplify and captagent send it: heplify-server sets a SIP row's correlation id
+ * only when the chunk is empty (to the A-leg id of an X-CID header, with its AlegIDs, else the Call-ID),
+ * and HOMER 7 links B2BUA legs on it (HOMER 11 alike, with ingest.sip.aleg_ids). The wire format and the sockets are src/hep's; this module maps
+ * events onto HEP messages.
  *
  * A configuration reload keeps the alerts with the collectors: a collector kept goes on with the rules
  * firing (their CLEARED follow); a collector removed gets a CLEARED (CLEAR_REASON reconfigured) for each,
@@ -85,7 +88,7 @@ export class HepOutput implements Output {
     const m = this.msg;
     if (e.kind === 'sip') {
       if (!this.sipPasses(e.env, e.method)) return;
-      fill(m, e.env, HepProtoType.SIP, e.callId, undefined, e.bytes);
+      fill(m, e.env, HepProtoType.SIP, SIP_CORRELATION_ID, undefined, e.bytes);
     } else if (e.kind === 'rtcp') {
       fill(m, e.env, HepProtoType.RTCP_JSON, e.callId, undefined, e.json);
     } else {
@@ -165,6 +168,9 @@ export class HepOutput implements Output {
     return this.o.sender.close(deadlineMs);
   }
 }
+
+/** No chunk 0x11 on SIP: the collector derives it from the message (see the module comment). */
+const SIP_CORRELATION_ID = '';
 
 /** Fills the reused message: the event's envelope (HOMER groups rows by it), type, Call-ID, MOS chunk, payload. */
 function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: string, mos: number | undefined, payload: string | Uint8Array): void {

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { pino } from 'pino';
-import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
+import { HepChunk, decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { runReplay } from '../../src/probe.js';
 import { sleep, startUdpSink } from '../hep/helpers.js';
@@ -27,4 +27,18 @@ export async function replayToUdp(file: string, edit: (c: ProbeConfig) => void =
   } finally {
     await sink.close();
   }
+}
+
+/** A SIP header's value in a HEP type 1 message's payload (the first of that name), or undefined. */
+export function sipHeader(d: HepDecoded, name: string): string | undefined {
+  return new RegExp(`^${name}:[ \\t]*(.*?)\\r$`, 'mi').exec(d.payload.toString('utf8'))?.[1];
+}
+
+/**
+ * A HEP type 1 message's Call-ID, read from its SIP: the probe sends SIP without a correlation id chunk,
+ * as heplify does (the collector derives it); the check that it carries none is here.
+ */
+export function sipCallId(d: HepDecoded): string | undefined {
+  expect(d.chunkOrder, 'SIP goes without chunk 0x11').not.toContain(HepChunk.CORRELATION_ID);
+  return sipHeader(d, 'Call-ID');
 }

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { HepDecoded } from '../../src/hep/index.js';
 import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpCompound, rtcpRr, rtcpSr, rtp, sdpBody, sipRequest, sipResponse, text, udp, udpFrame, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
-import { replayToUdp } from './hep-helpers.js';
+import { replayToUdp, sipCallId } from './hep-helpers.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
 const ip = (b: Uint8Array, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
@@ -144,7 +144,7 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     const file = path.join(dir, 'linger.pcap');
     writePcapFile(file, records);
     const hep = await replayToUdp(file);
-    const callId = hep.find((d) => d.protoType === 1)!.correlationId;
+    const callId = sipCallId(hep.find((d) => d.protoType === 1)!);
     const lastRtcp = hep
       .filter((d) => d.protoType === 5)
       .map((d) => ({ cid: d.correlationId, j: JSON.parse(d.payload.toString('utf8')) as { type: number; report_blocks: Array<{ highest_seq_no: number }> } }))

@@ -1,8 +1,8 @@
 /**
  * SIP to HOMER as HEP type 1: every SIP message the probe decodes leaves once, with its capture time, its
- * original (inner) addresses, the transport it came over and the Call-ID as correlation id: UDP over IPv4
- * and IPv6, TCP split across segments and two messages in one segment, reassembled IPv4 fragments, inside
- * VXLAN. A mirror-port duplicate is sent once (and counted so in the run summary), a retransmission again;
+ * original (inner) addresses and the transport it came over, without a correlation id (as heplify sends
+ * SIP): UDP over IPv4 and IPv6, TCP split across segments and two messages in one segment, reassembled
+ * IPv4 fragments, inside VXLAN. A mirror-port duplicate is sent once (and counted so in the run summary), a retransmission again;
  * method and address filters and the off switch hold. Replayed through runReplay (the CLI's path) to a real UDP socket.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { EtherType, ethernet, ipv4Fragments, sdpBody, sipRequest, sipResponse, t
 import { pcapOf } from '../sip/helpers.js';
 import { startUdpSink } from '../hep/helpers.js';
 import { until } from '../wait.js';
-import { replayToUdp } from './hep-helpers.js';
+import { replayToUdp, sipCallId } from './hep-helpers.js';
 
 const T0 = 1_765_000_000_000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-hep-sip-'));
@@ -88,7 +88,7 @@ function build(): { file: string; want: Want[] } {
 
 const { file, want } = build();
 const view = (d: HepDecoded) => ({
-  t: d.tsSec * 1000 + d.tsUsec / 1000, src: d.srcIp, sport: d.srcPort, dst: d.dstIp, dport: d.dstPort, proto: d.ipProto, callId: d.correlationId, msg: d.payload.toString(),
+  t: d.tsSec * 1000 + d.tsUsec / 1000, src: d.srcIp, sport: d.srcPort, dst: d.dstIp, dport: d.dstPort, proto: d.ipProto, callId: sipCallId(d), msg: d.payload.toString(),
 });
 
 const sipOnly = async (f: string, edit?: (c: ProbeConfig) => void) => (await replayToUdp(f, edit)).filter((d) => d.protoType === 1);
@@ -103,7 +103,7 @@ describe('SIP to HOMER as HEP type 1', () => {
       c.hep.sip.excludeMethods = ['OPTIONS'];
       c.hep.sip.excludeAddresses = ['192.0.2.0/24', '2001:db8::/32'];
     });
-    expect(got.map((d) => d.correlationId)).toEqual(want.filter((w) => !['opt@probe', 'reg@probe', 's4@probe'].includes(w.callId)).map((w) => w.callId));
+    expect(got.map(sipCallId)).toEqual(want.filter((w) => !['opt@probe', 'reg@probe', 's4@probe'].includes(w.callId)).map((w) => w.callId));
   });
 
   it('duplicate_window_ms 0 sends every copy; hep.sip.enabled false sends no SIP (another agent does)', async () => {
@@ -175,7 +175,7 @@ describe('SIP to HOMER as HEP type 1', () => {
       c.metrics.enabled = false;
       expect(await runReplay([bigFile], c, { realtime: false, print: () => {} }, log)).toBe(ExitCode.UNDELIVERED);
       await until(() => sink.packets.length >= 1);
-      expect(sink.packets.map((p) => decodeHep3Strict(p).correlationId)).toEqual(['small@probe']);
+      expect(sink.packets.map((p) => sipCallId(decodeHep3Strict(p)))).toEqual(['small@probe']);
       const summary = lines.find((l) => l.msg === 'run summary') as { outputs: Array<{ destination: string; sent: number; dropped: number }> };
       expect(summary.outputs).toEqual([expect.objectContaining({ destination: where, sent: 1, dropped: 1 })]);
       const why = lines.filter((l) => typeof l.msg === 'string' && /HEP message not sent/.test(l.msg));

@@ -2,8 +2,8 @@
  * With only the probe on the capture, a HOMER 5 receiver (Kamailio 5.6 sipcapture storing into PostgreSQL
  * with HOMER 5's tables) gets each call's SIP, QoS reports and RTCP under the same Call-ID, over UDP, TCP
  * and TLS. The capture is generated: calls with ordinary, 240-character and X-CID-carrying Call-IDs (their
- * reports are over 1,500 characters). The same HEP also goes to a plain UDP socket where hep-js and the
- * strict decoder read every message.
+ * reports are over 1,500 characters); the X-CID call's SIP rows carry its A-leg id in callid_aleg. The
+ * same HEP also goes to a plain UDP socket where hep-js and the strict decoder read every message.
  *
  * Kamailio 5.6 stores types 5 (rtcp_capture), 32 and 99 (report_capture) and 100 natively (UDP); any other
  * type (34, 35) only through a script (nonsip_hook + event_route[sipcapture:request] + report_capture()),
@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
+import { HepChunk, decodeHep3Strict, type HepDecoded } from '../../src/hep/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { runReplay } from '../../src/probe.js';
 import { writeScenarioPcap } from '../../src/gen/index.js';
@@ -127,7 +127,7 @@ describe.skipIf(missing !== undefined)('HOMER 5 on PostgreSQL through Kamailio s
       return {
         sent: sent(),
         stored: {
-          sip: pg.query(db, 'SELECT callid, method, source_ip, source_port, micro_ts FROM sip_capture'),
+          sip: pg.query(db, 'SELECT callid, method, source_ip, source_port, micro_ts, callid_aleg, correlation_id FROM sip_capture'),
           report: pg.query(db, 'SELECT correlation_id, source_ip, source_port, destination_ip, destination_port, micro_ts, msg FROM report_capture'),
           rtcp: pg.query(db, 'SELECT correlation_id, msg FROM rtcp_capture'),
         },
@@ -142,6 +142,7 @@ describe.skipIf(missing !== undefined)('HOMER 5 on PostgreSQL through Kamailio s
   function checkComplete(run: Run, qosType: number, envelopeStored: boolean): void {
     const byType = (t: number) => run.sent.filter((d) => d.protoType === t);
     expect(byType(1)).toHaveLength(CALLS * SIP_PER_CALL);
+    for (const d of byType(1)) expect(d.chunkOrder, 'SIP goes without chunk 0x11, as heplify sends it').not.toContain(HepChunk.CORRELATION_ID);
     expect(byType(qosType).length).toBeGreaterThan(CALLS * 4);
     expect(byType(5).length).toBeGreaterThan(CALLS * 2);
     for (const cid of CALL_IDS) {
@@ -149,7 +150,11 @@ describe.skipIf(missing !== undefined)('HOMER 5 on PostgreSQL through Kamailio s
       const sentRtcp = byType(5).filter((d) => d.correlationId === cid);
       expect(sentQos.length, cid).toBeGreaterThan(0);
       expect(sentRtcp.length, cid).toBeGreaterThan(0);
-      expect(run.stored.sip.filter((r) => r[0] === cid), `SIP rows of ${cid}`).toHaveLength(SIP_PER_CALL);
+      const sipRows = run.stored.sip.filter((r) => r[0] === cid);
+      expect(sipRows, `SIP rows of ${cid}`).toHaveLength(SIP_PER_CALL);
+      // Kamailio reads the A-leg id from the SIP (its callid_aleg_header, X-CID) and stores the Call-ID as
+      // the row's correlation id: the same rows whether or not HEP carries chunk 0x11, which SIP goes without.
+      expect(sipRows.map((r) => [r[5], r[6]]), `callid_aleg, correlation_id of ${cid}`).toEqual(sipRows.map(() => [cid === CALL_IDS[2] ? XCID : '', cid]));
       const reports = run.stored.report.filter((r) => r[0] === cid);
       expect(reports, `report rows of ${cid}`).toHaveLength(sentQos.length);
       expect(run.stored.rtcp.filter((r) => r[0] === cid), `RTCP rows of ${cid}`).toHaveLength(sentRtcp.length);
