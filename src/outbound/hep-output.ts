@@ -3,8 +3,8 @@
  * reports.qos_hep_type and RTCP as type 5 JSON, each with its stream's Call-ID as correlation id, and SIP
  * as type 1 without one, as heplify and captagent send it: heplify-server sets a SIP row's correlation id
  * only when the chunk is empty (to the A-leg id of an X-CID header, with its AlegIDs, else the Call-ID),
- * and HOMER 7 links B2BUA legs on it (HOMER 11 alike, with ingest.sip.aleg_ids). The wire format and the sockets are src/hep's; this module maps
- * events onto HEP messages.
+ * and HOMER 7 links B2BUA legs on it (HOMER 11 alike, with ingest.sip.aleg_ids). The wire format and the
+ * sockets are src/hep's; this module maps events onto HEP messages.
  *
  * A configuration reload keeps the alerts with the collectors: a collector kept goes on with the rules
  * firing (their CLEARED follow); a collector removed gets a CLEARED (CLEAR_REASON reconfigured) for each,
