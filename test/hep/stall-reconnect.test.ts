@@ -1,0 +1,136 @@
+/**
+ * A TCP/TLS collector that keeps its connection but takes nothing (a peer that stopped reading, or one a
+ * firewall cut off without a word: the kernel would retransmit for ~15 minutes before the socket errs) is
+ * dropped after stallTimeoutMs and a new connection made with the backoff: a receiver that accepts and
+ * stops reading, then a second receiver on the same port once the first stopped listening.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
+import { loadConfig } from '../../src/ops/config.js';
+import { openOutputs } from '../../src/pipeline/index.js';
+import { selfSignedCert, startStreamSink, type StreamSink } from './helpers.js';
+import { waitFor } from '../wait.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+const PAD = 'p'.repeat(60_000);
+
+function report(seq: number): HepSendInput {
+  return {
+    ipFamily: 4, ipProto: 17, srcIp: '10.1.2.3', dstIp: '10.4.5.6', srcPort: 40000, dstPort: 20000, tsSec: 1_700_000_000, tsUsec: seq,
+    protoType: HepProtoType.QOS_REPORT, correlationId: `call-${seq}@probe`, payload: JSON.stringify({ SEQ: seq, PAD }),
+  };
+}
+
+/** The SEQ of every frame a receiver got, each decoded as heplify-server would (throws on anything it drops). */
+function seqsOf(sink: StreamSink): number[] {
+  return sink.frames.map((f) => (JSON.parse(decodeHep3Strict(f).payload.toString()) as { SEQ: number }).SEQ);
+}
+
+describe('a stalled HEP TCP/TLS connection', () => {
+  for (const transport of ['tcp', 'tls'] as const) {
+    it(`${transport}: dropped after stallTimeoutMs and made anew; what follows reaches the new connection, the counts add up`, async () => {
+      const pki = transport === 'tls' ? selfSignedCert() : undefined;
+      if (pki) cleanups.push(() => fs.rmSync(pki.dir, { recursive: true, force: true }));
+      const tlsServer = pki ? { cert: pki.cert, key: pki.key } : undefined;
+      // The first receiver accepts and never reads: its buffers and the probe's fill, then nothing moves.
+      const deaf = await startStreamSink({ tls: tlsServer });
+      deaf.onConnection = (s) => s.pause();
+      cleanups.push(() => deaf.close());
+      const events: HepCollectorEvent[] = [];
+      let atDown: HepCollectorStats | undefined;
+      const sender: HepSender = new HepSender({
+        captureId: 1, stallMs: 300, backoffInitialMs: 20, backoffMaxMs: 200,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.kind === 'down') atDown ??= sender.stats().collectors[0]!;
+        },
+        collectors: [{
+          host: '127.0.0.1', port: deaf.port, transport, queueSize: 2000, stallTimeoutMs: 1500,
+          tls: pki ? { ca: pki.cert } : undefined,
+        }],
+      });
+      cleanups.push(() => sender.close(50));
+      await waitFor(() => sender.stats().collectors[0]!.connected, 30_000, 'connected');
+
+      // 24 MB, more than loopback's socket buffers take, as a live run sends: without waiting for room().
+      let seq = 0;
+      for (; seq < 400; seq++) sender.send(report(seq));
+      await waitFor(() => events.some((e) => e.kind === 'stalled'), 30_000, 'a stalled event');
+      // The first receiver stops listening (its connection stays, unread); a second one takes its port.
+      deaf.server.close(); // its port is free at once; the close completes with the held connection
+      const fresh = await startStreamSink({ port: deaf.port, tls: tlsServer });
+      cleanups.push(() => fresh.close());
+
+      await waitFor(() => fresh.connections === 1, 30_000, 'a new connection to the second receiver');
+      expect(deaf.connections).toBe(1);
+      const down = events.find((e) => e.kind === 'down')!;
+      expect(down.reason).toMatch(/taken nothing for \d+ s: connection dropped to reconnect/);
+      expect(events.filter((e) => e.kind === 'up').at(-1)?.reason).toBe('connected');
+      // Each stall is followed by its recovery or by the drop (the drop's failed writes are no recovery).
+      const told = events.filter((e) => e.kind !== 'failed').map((e) => e.kind);
+      expect(told.slice(-2)).toEqual(['down', 'up']);
+      expect(told.slice(0, -2).every((k, i) => k === (i % 2 === 0 ? 'stalled' : 'up'))).toBe(true);
+      expect(told.length % 2).toBe(1);
+
+      // Reports made after the reconnect reach the new connection.
+      for (const end = seq + 50; seq < end; seq++) sender.send(report(seq));
+      await waitFor(() => sender.stats().collectors[0]!.queued + sender.stats().collectors[0]!.inFlight === 0, 30_000, 'everything handed over');
+      const c = sender.stats().collectors[0]!;
+      expect(c.sent + c.failed + c.dropped).toBe(seq);
+      expect(c).toMatchObject({ connected: true, stalled: false, dropped: 0, connectFailures: 1 });
+      // Every message: taken by the first connection's kernel (sent before the drop), failed with it, or delivered to the second receiver.
+      const sentToFirst = atDown!.sent;
+      await waitFor(() => fresh.frames.length === c.sent - sentToFirst, 30_000, `${c.sent - sentToFirst} frames at the second receiver (got ${fresh.frames.length})`);
+      expect(fresh.deframeErrors).toEqual([]);
+      const got = seqsOf(fresh);
+      // The second receiver gets the newest messages, in order, ending with the last one made.
+      expect(got).toEqual(Array.from({ length: got.length }, (_, i) => seq - got.length + i));
+      expect(got.length).toBeGreaterThanOrEqual(50);
+      expect(c.failed).toBe(atDown!.failed + atDown!.inFlight);
+      expect(events.filter((e) => e.kind === 'failed')).toHaveLength(c.failed);
+
+      // The first receiver reads again: what the dropped connection's kernel took comes out, then its end.
+      const held = deaf.sockets[0]!;
+      const ended = new Promise<void>((r) => held.once('close', () => r()));
+      held.resume();
+      await ended;
+      const old = seqsOf(deaf);
+      expect(old).toEqual(Array.from({ length: old.length }, (_, i) => i));
+      if (transport === 'tcp') {
+        // sent: taken whole by the kernel; the message it had taken part of (cut at the drop) failed.
+        expect(old.length).toBe(sentToFirst);
+        expect(c.failed).toBeGreaterThan(0);
+      } else {
+        // TLS encrypts in between: every message in flight at the drop counts failed, though some may arrive.
+        expect(old.length).toBeGreaterThanOrEqual(sentToFirst);
+        expect(old.length).toBeLessThanOrEqual(sentToFirst + c.failed);
+      }
+    }, 90_000);
+  }
+});
+
+describe('hep.collectors[].stall_timeout_s', () => {
+  it('reaches the collector: a receiver that stops reading gets its connection made anew after that many seconds (before stallMs reports it)', async () => {
+    const deaf = await startStreamSink();
+    deaf.onConnection = (s) => s.pause();
+    cleanups.push(() => deaf.close());
+    const config = loadConfig({ env: {}, overrides: { 'hep.collectors': `tcp://127.0.0.1:${deaf.port}`, 'hep.collectors.0.stall_timeout_s': '1' } });
+    config.metrics.enabled = false;
+    expect(config.hep.collectors[0]!.stallTimeoutS).toBe(1);
+    const outputs = openOutputs(config);
+    cleanups.push(() => outputs.close(50));
+    await waitFor(() => deaf.connections === 1, 30_000, 'connected');
+    const env = { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: 1_700_000_000_000 };
+    // 12 MB of reports, more than loopback's socket buffers take.
+    for (let i = 0; i < 400; i++) outputs.sink.qos({ CORRELATION_ID: `call-${i}`, TYPE: 'PERIODIC', MOS: 4.1, PAD: PAD.slice(0, 30_000) }, env, true, false);
+    await waitFor(() => deaf.connections === 2, 30_000, 'a second connection');
+    const d = outputs.destinations()[0]!;
+    expect(d.lastError).toMatch(/taken nothing for \d+ s: connection dropped to reconnect/);
+    expect(d.errors).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
