@@ -134,3 +134,24 @@ describe('hep.collectors[].stall_timeout_s', () => {
     expect(d.errors).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
+
+describe('a reload that changes stall_timeout_s', () => {
+  it('makes the collector anew with it (the kept one would go on with the old value)', async () => {
+    const rx = await startStreamSink();
+    cleanups.push(() => rx.close());
+    const config = loadConfig({ env: {}, overrides: { 'hep.collectors': `tcp://127.0.0.1:${rx.port}` } });
+    config.metrics.enabled = false;
+    const outputs = openOutputs(config);
+    cleanups.push(() => outputs.close(50));
+    const env = { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: 1_700_000_000_000 };
+    outputs.sink.qos({ CORRELATION_ID: 'before', TYPE: 'PERIODIC', MOS: 4.1 }, env, true, false);
+    await waitFor(() => rx.frames.length === 1, 30_000, 'the first report');
+    const changed = structuredClone(config);
+    changed.hep.collectors[0]!.stallTimeoutS = 5;
+    await outputs.reload(changed, 1000);
+    outputs.sink.qos({ CORRELATION_ID: 'after', TYPE: 'PERIODIC', MOS: 4.1 }, env, true, false);
+    await waitFor(() => rx.frames.length === 2, 30_000, 'the second report');
+    expect(rx.connections).toBe(2);
+    expect(rx.frames.map((f) => decodeHep3Strict(f).correlationId)).toEqual(['before', 'after']);
+  });
+});
