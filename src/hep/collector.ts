@@ -101,7 +101,8 @@ export interface HepTransportTuning {
   /**
    * A connected collector that takes nothing for this long while messages wait for it is stalled (it
    * accepted the connection but does not read): reported ('stalled', not up in stats), room() stops
-   * waiting for it, and its queue drops the oldest once full, until it takes something again. Default 5 s.
+   * waiting for it, and its queue drops the oldest once full, until it takes something again (or its
+   * collector's stallTimeoutMs drops the connection). Default 5 s.
    */
   stallMs?: number;
   /** Delivery problems and recoveries, for logs (the caller rate-limits). */
@@ -130,7 +131,7 @@ export interface HepCollectorStats {
    * enqueued = sent + failed + dropped + queued + inFlight.
    */
   sent: number;
-  /** Write/send errors: connection lost with the packet in flight, ICMP unreachable, EMSGSIZE... */
+  /** Write/send errors: connection lost (or dropped as stalled) with the packet in flight, ICMP unreachable, EMSGSIZE... */
   failed: number;
   /** Evicted from the full queue (oldest first), sent after close(), or abandoned at close's deadline. */
   dropped: number;
@@ -624,7 +625,8 @@ export class HepStreamCollector extends HepCollector {
 
   protected flush(): void {
     const s = this.socket;
-    if (s === undefined || !this.connected) return;
+    // A socket dropped as stalled stays current until its close: what is queued waits for the next one.
+    if (s === undefined || !this.connected || s.destroyed) return;
     while (!this.waitingDrain && this.queue.size > 0) {
       const b = this.queue.shift()!;
       this.inFlight++;
