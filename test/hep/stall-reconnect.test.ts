@@ -2,10 +2,16 @@
  * A TCP/TLS collector that keeps its connection but takes nothing (a peer that stopped reading, or one a
  * firewall cut off without a word: the kernel would retransmit for ~15 minutes before the socket errs) is
  * dropped after stallTimeoutMs and a new connection made with the backoff: a receiver that accepts and
- * stops reading, then a second receiver on the same port once the first stopped listening.
+ * stops reading, then a second receiver on the same port once the first stopped listening; and, where a
+ * network namespace can be made (root), a connection blackholed by an ip rule.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
 import { loadConfig } from '../../src/ops/config.js';
 import { openOutputs } from '../../src/pipeline/index.js';
@@ -154,4 +160,41 @@ describe('a reload that changes stall_timeout_s', () => {
     expect(rx.connections).toBe(2);
     expect(rx.frames.map((f) => decodeHep3Strict(f).correlationId)).toEqual(['before', 'after']);
   });
+});
+
+/** A network namespace of our own (root, unshare): where a connection can be blackholed without touching the host. */
+function canUnshare(): boolean {
+  try {
+    execFileSync('unshare', ['-n', 'ip', 'rule', 'add', 'pref', '10', 'ipproto', 'tcp', 'sport', '1', 'blackhole'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a blackholed HEP TCP connection', () => {
+  it.skipIf(!canUnshare())('(own network namespace, an ip rule drops its packets) is dropped after stallTimeoutMs; what follows reaches a new connection; the blackholed reports are counted', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-blackhole-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const child = path.join(dir, 'blackhole-child.mjs');
+    await build({ entryPoints: [fileURLToPath(new URL('./fixtures/blackhole-child.ts', import.meta.url))], outfile: child, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'error' });
+    const run = spawnSync('unshare', ['-n', process.execPath, child], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.stderr).toBe('');
+    const r = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { made: number; got: number[][]; events: HepCollectorEvent[]; atDown: HepCollectorStats; final: HepCollectorStats };
+    expect(r.got).toHaveLength(2);
+    const [first, second] = r.got as [number[], number[]];
+    // The first connection got what came before the blackhole, and nothing after.
+    expect(first).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(r.events.find((e) => e.kind === 'down')?.reason).toMatch(/taken nothing for \d+ s: connection dropped to reconnect/);
+    // The second gets the newest, in order, up to the last one made.
+    expect(second).toEqual(Array.from({ length: second.length }, (_, i) => r.made - second.length + i));
+    expect(second.length).toBeGreaterThanOrEqual(50);
+    const c = r.final;
+    expect(c.sent + c.failed + c.dropped).toBe(r.made);
+    expect(c).toMatchObject({ dropped: 0, connectFailures: 1, connected: true });
+    expect(second.length).toBe(c.sent - r.atDown.sent);
+    // Taken by the blackholed connection's kernel (counted sent, as at a reset) or failed with it: none arrived.
+    expect(r.atDown.sent + c.failed - 10).toBe(r.made - 10 - second.length);
+    expect(c.failed).toBeGreaterThan(0);
+  }, 150_000);
 });
