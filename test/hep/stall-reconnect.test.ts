@@ -12,10 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
+import { decodeHep3Strict, type HepCollectorEvent, type HepCollectorStats } from '../../src/hep/index.js';
 import { loadConfig } from '../../src/ops/config.js';
 import { openOutputs } from '../../src/pipeline/index.js';
 import { selfSignedCert, startStreamSink, type StreamSink } from './helpers.js';
+import { bigReport, quickStallSender } from './stall-sender.js';
 import { waitFor } from '../wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -23,14 +24,6 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-const PAD = 'p'.repeat(60_000);
-
-function report(seq: number): HepSendInput {
-  return {
-    ipFamily: 4, ipProto: 17, srcIp: '10.1.2.3', dstIp: '10.4.5.6', srcPort: 40000, dstPort: 20000, tsSec: 1_700_000_000, tsUsec: seq,
-    protoType: HepProtoType.QOS_REPORT, correlationId: `call-${seq}@probe`, payload: JSON.stringify({ SEQ: seq, PAD }),
-  };
-}
 
 /** The SEQ of every frame a receiver got, each decoded as heplify-server would (throws on anything it drops). */
 function seqsOf(sink: StreamSink): number[] {
@@ -47,25 +40,13 @@ describe('a stalled HEP TCP/TLS connection', () => {
       const deaf = await startStreamSink({ tls: tlsServer });
       deaf.onConnection = (s) => s.pause();
       cleanups.push(() => deaf.close());
-      const events: HepCollectorEvent[] = [];
-      let atDown: HepCollectorStats | undefined;
-      const sender: HepSender = new HepSender({
-        captureId: 1, stallMs: 300, backoffInitialMs: 20, backoffMaxMs: 200,
-        onEvent: (e) => {
-          events.push(e);
-          if (e.kind === 'down') atDown ??= sender.stats().collectors[0]!;
-        },
-        collectors: [{
-          host: '127.0.0.1', port: deaf.port, transport, queueSize: 2000, stallTimeoutMs: 1500,
-          tls: pki ? { ca: pki.cert } : undefined,
-        }],
-      });
+      const { sender, events, atDown: downAt } = quickStallSender({ host: '127.0.0.1', port: deaf.port, transport, tls: pki ? { ca: pki.cert } : undefined });
       cleanups.push(() => sender.close(50));
       await waitFor(() => sender.stats().collectors[0]!.connected, 30_000, 'connected');
 
       // 24 MB, more than loopback's socket buffers take, as a live run sends: without waiting for room().
       let seq = 0;
-      for (; seq < 400; seq++) sender.send(report(seq));
+      for (; seq < 400; seq++) sender.send(bigReport(seq));
       await waitFor(() => events.some((e) => e.kind === 'stalled'), 30_000, 'a stalled event');
       // The first receiver stops listening (its connection stays, unread); a second one takes its port.
       deaf.server.close(); // its port is free at once; the close completes with the held connection
@@ -84,20 +65,20 @@ describe('a stalled HEP TCP/TLS connection', () => {
       expect(told.length % 2).toBe(1);
 
       // Reports made after the reconnect reach the new connection.
-      for (const end = seq + 50; seq < end; seq++) sender.send(report(seq));
+      for (const end = seq + 50; seq < end; seq++) sender.send(bigReport(seq));
       await waitFor(() => sender.stats().collectors[0]!.queued + sender.stats().collectors[0]!.inFlight === 0, 30_000, 'everything handed over');
       const c = sender.stats().collectors[0]!;
       expect(c.sent + c.failed + c.dropped).toBe(seq);
       expect(c).toMatchObject({ connected: true, stalled: false, dropped: 0, connectFailures: 1 });
       // Every message: taken by the first connection's kernel (sent before the drop), failed with it, or delivered to the second receiver.
-      const sentToFirst = atDown!.sent;
+      const sentToFirst = downAt()!.sent;
       await waitFor(() => fresh.frames.length === c.sent - sentToFirst, 30_000, `${c.sent - sentToFirst} frames at the second receiver (got ${fresh.frames.length})`);
       expect(fresh.deframeErrors).toEqual([]);
       const got = seqsOf(fresh);
       // The second receiver gets the newest messages, in order, ending with the last one made.
       expect(got).toEqual(Array.from({ length: got.length }, (_, i) => seq - got.length + i));
       expect(got.length).toBeGreaterThanOrEqual(50);
-      expect(c.failed).toBe(atDown!.failed + atDown!.inFlight);
+      expect(c.failed).toBe(downAt()!.failed + downAt()!.inFlight);
       expect(events.filter((e) => e.kind === 'failed')).toHaveLength(c.failed);
 
       // The first receiver reads again: what the dropped connection's kernel took comes out, then its end.
@@ -133,7 +114,7 @@ describe('hep.collectors[].stall_timeout_s', () => {
     await waitFor(() => deaf.connections === 1, 30_000, 'connected');
     const env = { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: 1_700_000_000_000 };
     // 12 MB of reports, more than loopback's socket buffers take.
-    for (let i = 0; i < 400; i++) outputs.sink.qos({ CORRELATION_ID: `call-${i}`, TYPE: 'PERIODIC', MOS: 4.1, PAD: PAD.slice(0, 30_000) }, env, true, false);
+    for (let i = 0; i < 400; i++) outputs.sink.qos({ CORRELATION_ID: `call-${i}`, TYPE: 'PERIODIC', MOS: 4.1, PAD: 'p'.repeat(30_000) }, env, true, false);
     await waitFor(() => deaf.connections === 2, 30_000, 'a second connection');
     const d = outputs.destinations()[0]!;
     expect(d.lastError).toMatch(/taken nothing for \d+ s: connection dropped to reconnect/);
