@@ -56,11 +56,22 @@ export interface HepCollectorConfig {
   queueBytes?: number;
   /** Label in stats/logs; default `transport://host:port`. */
   name?: string;
+  /**
+   * TCP/TLS: a connection that takes nothing for this long while messages wait is dropped and made anew
+   * (with the backoff). Default DEFAULT_STALL_TIMEOUT_MS; 0 = keep it until the kernel gives up on it.
+   */
+  stallTimeoutMs?: number;
 }
+
+/**
+ * A peer that vanished without a word (a firewall that drops the connection, a host that died) leaves the
+ * kernel retransmitting for about 15 minutes before the socket errs; a new connection works at once.
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /** True when two collector settings make the same collector (a reload that keeps it keeps its connection and queue). */
 export function sameCollectorConfig(a: HepCollectorConfig, b: HepCollectorConfig): boolean {
-  if (a.host !== b.host || a.port !== b.port || a.transport !== b.transport || a.queueSize !== b.queueSize || a.queueBytes !== b.queueBytes || a.name !== b.name) return false;
+  if (a.host !== b.host || a.port !== b.port || a.transport !== b.transport || a.queueSize !== b.queueSize || a.queueBytes !== b.queueBytes || a.name !== b.name || a.stallTimeoutMs !== b.stallTimeoutMs) return false;
   const ta = a.tls;
   const tb = b.tls;
   if (ta === undefined || tb === undefined) return ta === tb;
@@ -90,7 +101,8 @@ export interface HepTransportTuning {
   /**
    * A connected collector that takes nothing for this long while messages wait for it is stalled (it
    * accepted the connection but does not read): reported ('stalled', not up in stats), room() stops
-   * waiting for it, and its queue drops the oldest once full, until it takes something again. Default 5 s.
+   * waiting for it, and its queue drops the oldest once full, until it takes something again (or its
+   * collector's stallTimeoutMs drops the connection). Default 5 s.
    */
   stallMs?: number;
   /** Delivery problems and recoveries, for logs (the caller rate-limits). */
@@ -119,7 +131,7 @@ export interface HepCollectorStats {
    * enqueued = sent + failed + dropped + queued + inFlight.
    */
   sent: number;
-  /** Write/send errors: connection lost with the packet in flight, ICMP unreachable, EMSGSIZE... */
+  /** Write/send errors: connection lost (or dropped as stalled) with the packet in flight, ICMP unreachable, EMSGSIZE... */
   failed: number;
   /** Evicted from the full queue (oldest first), sent after close(), or abandoned at close's deadline. */
   dropped: number;
@@ -170,6 +182,8 @@ export abstract class HepCollector {
   private wasDown = false;
   private roomWaiters: Array<() => void> = [];
   private readonly stallMs: number;
+  /** Quiet time after which a stalled connection is dropped and made anew; 0 = never. */
+  private readonly stallTimeoutMs: number;
   /** performance.now() of the last packet handed over, or of the moment messages began to wait. */
   private progressAt = 0;
   private stalled = false;
@@ -194,6 +208,7 @@ export abstract class HepCollector {
     this.backoffMaxMs = tuning.backoffMaxMs ?? 30_000;
     this.onEvent = tuning.onEvent ?? (() => {});
     this.stallMs = tuning.stallMs ?? 5000;
+    this.stallTimeoutMs = config.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   }
 
   /** The address to connect to: `host` itself when it is an IP, else resolved now (asynchronously, never throws). */
@@ -227,35 +242,61 @@ export abstract class HepCollector {
 
   /**
    * While messages wait on a connection, a timer checks that the collector takes them: one that takes
-   * nothing for stallMs is stalled. It runs once per stallMs, only while there is something to take.
+   * nothing for stallMs is stalled, and after stallTimeoutMs its connection is dropped and made anew. It
+   * runs once per step, only while there is something to take.
    */
   private watchProgress(): void {
     if (this.stallTimer !== undefined || this.stalled || !this.connected || this.abandoned) return;
     this.progressAt = performance.now();
-    this.armStallTimer(this.stallMs);
+    this.armStallTimer(this.nextStallStep()!);
+  }
+
+  /** The quiet time at which the next step is due (reported stalled, then dropped); undefined: none. */
+  private nextStallStep(): number | undefined {
+    if (this.stalled) return this.stallTimeoutMs > 0 ? this.stallTimeoutMs : undefined;
+    return this.stallTimeoutMs > 0 ? Math.min(this.stallMs, this.stallTimeoutMs) : this.stallMs;
+  }
+
+  private watchingNeeded(): boolean {
+    return this.connected && !this.abandoned && (this.queue.size > 0 || this.inFlight > 0);
   }
 
   private armStallTimer(ms: number): void {
     this.stallTimer = setTimeout(() => {
-      this.stallTimer = undefined;
-      if (!this.connected || this.abandoned || (this.queue.size === 0 && this.inFlight === 0)) return;
+      const step = this.nextStallStep();
       const quiet = performance.now() - this.progressAt;
-      if (quiet < this.stallMs) return this.armStallTimer(this.stallMs - quiet);
+      if (!this.watchingNeeded() || step === undefined) this.stallTimer = undefined;
+      else if (quiet < step) this.armStallTimer(step - quiet);
       // A timer late behind a busy event loop runs before the write callbacks that came meanwhile: judge
-      // once they have run (setImmediate follows the I/O callbacks of this loop turn).
-      setImmediate(() => this.judgeStall());
+      // once they have run (setImmediate follows the I/O callbacks of this loop turn). The timer counts as
+      // armed until then, so an enqueue meanwhile does not start another.
+      else setImmediate(() => this.judgeStall());
     }, Math.max(1, Math.ceil(ms)));
     this.stallTimer.unref();
   }
 
   private judgeStall(): void {
-    if (this.stalled || !this.connected || this.abandoned || (this.queue.size === 0 && this.inFlight === 0)) return;
+    this.stallTimer = undefined;
+    if (!this.watchingNeeded()) return;
     const quiet = performance.now() - this.progressAt;
-    if (quiet < this.stallMs) return this.armStallTimer(this.stallMs - quiet);
-    this.stalled = true;
-    this.lastError = `connected, but the collector has taken nothing for ${Math.round(quiet / 1000)} s (it does not read)`;
-    this.onEvent({ collector: this.name, kind: 'stalled', reason: this.lastError });
-    this.wakeRoomWaiters();
+    if (!this.stalled && quiet >= this.stallMs) {
+      this.stalled = true;
+      this.lastError = `connected, but the collector has taken nothing for ${Math.round(quiet / 1000)} s (it does not read)`;
+      this.onEvent({ collector: this.name, kind: 'stalled', reason: this.lastError });
+      this.wakeRoomWaiters();
+    }
+    if (this.stallTimeoutMs > 0 && quiet >= this.stallTimeoutMs) {
+      // HEP has no acknowledgements: what the dropped connection holds is counted as a lost connection's is.
+      return this.dropConnection(`the collector has taken nothing for ${Math.round(quiet / 1000)} s: connection dropped to reconnect`);
+    }
+    const step = this.nextStallStep();
+    if (step !== undefined) this.armStallTimer(step - quiet);
+  }
+
+  /** Ends a connection that takes nothing: lost as one the collector broke (in-flight messages fail), then reconnected. */
+  protected dropConnection(reason: string): void {
+    this.destroySocket();
+    this.onConnectionLost(reason);
   }
 
   /**
@@ -347,7 +388,8 @@ export abstract class HepCollector {
   protected onPacketDone(err: Error | null | undefined): void {
     this.inFlight--;
     this.progressAt = performance.now();
-    if (this.stalled) {
+    // Only a message taken ends a stall: a dropped connection fails its messages on the way down.
+    if (this.stalled && !err) {
       this.stalled = false;
       this.onEvent({ collector: this.name, kind: 'up', reason: 'taking data again' });
     }
@@ -397,6 +439,7 @@ export abstract class HepCollector {
 
   protected onDisconnected(err: string | undefined): void {
     this.connected = false;
+    this.stalled = false;
     if (err !== undefined) this.lastError = err;
     this.wakeRoomWaiters();
     this.wakeSettleWaiters();
@@ -529,8 +572,8 @@ export class HepStreamCollector extends HepCollector {
     const written = new WrittenSizes();
     this.written = written;
     this.onWriteDone = (err) => {
-      written.shift();
-      this.onPacketDone(err);
+      const cut = written.shift();
+      this.onPacketDone(err ?? cut);
     };
     let errMsg: string | undefined;
     let up = false;
@@ -582,7 +625,8 @@ export class HepStreamCollector extends HepCollector {
 
   protected flush(): void {
     const s = this.socket;
-    if (s === undefined || !this.connected) return;
+    // A socket dropped as stalled stays current until its close: what is queued waits for the next one.
+    if (s === undefined || !this.connected || s.destroyed) return;
     while (!this.waitingDrain && this.queue.size > 0) {
       const b = this.queue.shift()!;
       this.inFlight++;
@@ -597,12 +641,15 @@ export class HepStreamCollector extends HepCollector {
    * byte counts do not compare): every in-flight message counts there.
    */
   protected override inFlightNotTaken(): number {
-    const s = this.socket;
-    if (s === undefined || this.config.transport === 'tls') return this.inFlight;
-    const pending = socketPendingBytes(s);
-    if (pending === undefined) return this.inFlight;
     // Messages written to an earlier socket, still in flight, count as not taken.
-    return this.inFlight - this.written.length + this.written.newestCovering(pending);
+    return this.inFlight - this.written.length + this.notTakenOnSocket();
+  }
+
+  /** Of the current socket's in-flight messages, those the kernel has not taken whole. */
+  private notTakenOnSocket(): number {
+    const s = this.socket;
+    const pending = s === undefined || this.config.transport === 'tls' ? undefined : socketPendingBytes(s);
+    return pending === undefined ? this.written.length : this.written.newestCovering(pending);
   }
 
   protected endGracefully(): Promise<void> {
@@ -618,12 +665,26 @@ export class HepStreamCollector extends HepCollector {
   protected destroySocket(): void {
     this.socket?.destroy();
   }
+
+  /** The socket's close reports the loss with `reason` (its pending writes fail first). */
+  protected override dropConnection(reason: string): void {
+    const s = this.socket;
+    if (s === undefined) return;
+    // A destroyed socket's write in progress is called back without an error though the kernel took only
+    // part of it: the messages not taken whole fail, as a reset fails them.
+    const err = new Error(reason);
+    this.written.cutNewest(this.notTakenOnSocket(), err);
+    s.destroy(err);
+  }
 }
 
 /** Sizes in write order: pushed at write, shifted at the callback. */
 class WrittenSizes {
   private sizes: number[] = [];
   private head = 0;
+  /** The newest `cut` entries fail with `cutError` whatever their callback says (see cutNewest). */
+  private cut = 0;
+  private cutError: Error | undefined;
 
   get length(): number {
     return this.sizes.length - this.head;
@@ -633,16 +694,25 @@ class WrittenSizes {
     this.sizes.push(bytes);
   }
 
-  shift(): void {
+  /** The `n` newest entries are lost with the connection: their callbacks, whatever they say, fail with `err`. */
+  cutNewest(n: number, err: Error): void {
+    this.cut = n;
+    this.cutError = err;
+  }
+
+  /** Drops the oldest entry; returns the error it fails with when it was cut. */
+  shift(): Error | undefined {
+    const cut = this.length <= this.cut ? this.cutError : undefined;
     if (++this.head < this.sizes.length) {
       if (this.head >= 4096 && this.head * 2 >= this.sizes.length) {
         this.sizes = this.sizes.slice(this.head);
         this.head = 0;
       }
-      return;
+      return cut;
     }
     this.sizes = [];
     this.head = 0;
+    return cut;
   }
 
   /** How many of the newest entries hold the last `bytes` bytes written (a partly taken one included). */

@@ -325,6 +325,7 @@ function collectorOptions(c: CollectorSetting, index: number, maxStreams: number
     transport: c.transport,
     queueSize,
     queueBytes: queueSize * QUEUE_BYTES_PER_MESSAGE,
+    stallTimeoutMs: c.stallTimeoutS * 1000,
     name: `${c.transport}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
     tls:
       c.transport === 'tls'
