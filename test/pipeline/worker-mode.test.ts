@@ -143,6 +143,28 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   return { want: endings(single.reports), got: endings(split.reports), used };
 }
 
+/**
+ * Four calls on 10.`net`.i.x, media on even ports (4000 + 2i, 6000 + 2i), each ended by the caller's SIP BYE
+ * and then its RTCP BYE (odd ports) after 40 packets each way. Returns the capture time of the last BYE.
+ */
+function callsEndingByRtcpBye(t: CaptureTimeline, net: number, tag: string, ssrcBase: number): number {
+  const t0 = 1_700_000_000_000;
+  let end = 0;
+  for (let i = 0; i < 4; i++) {
+    const [a, b, pa, pb, ssrc] = [`10.${net}.${i}.1`, `10.${net}.${i}.2`, 4000 + 2 * i, 6000 + 2 * i, ssrcBase + 2 * i];
+    const d = new DialogWriter(t, `${tag}-${i}`, a, b);
+    const c = d.invite(t0 + i * 10, { ip: a, media: [{ port: pa, formats: [8] }] });
+    d.respond(t0 + i * 10 + 5, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
+    t.rtp(t0 + 100 + i, a, pa, b, pb, { ssrc, seq: 1, ts: 0, count: 40 });
+    t.rtp(t0 + 101 + i, b, pb, a, pa, { ssrc: ssrc + 1, seq: 1, ts: 0, count: 40 });
+    const last = t0 + 100 + i + 39 * 20;
+    d.respond(last + 3, 200, d.bye(last + 2), null, { method: 'BYE' });
+    t.add(last + 20, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: [ssrc] }))));
+    end = Math.max(end, last + 20);
+  }
+  return end;
+}
+
 /** Batches of a file reader share buffers: keep a copy of each. */
 describe('worker mode: signalling owner + binding mirrors', () => {
   it('two mirrored pipelines fed by a flow hash report every stream as the single pipeline does', () => {
@@ -322,18 +344,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     // A stop right after: the worker carrying the RTP reads nothing after the RTCP BYE the other worker
     // forwarded, which waits for it; then the owner retires the ended calls' lingering media (HANGUP).
     const t = new CaptureTimeline();
-    const t0 = 1_700_000_000_000;
-    for (let i = 0; i < 4; i++) {
-      const [a, b, pa, pb, ssrc] = [`10.82.${i}.1`, `10.82.${i}.2`, 4000 + 2 * i, 6000 + 2 * i, 0x600 + 2 * i];
-      const d = new DialogWriter(t, `drained-bye-${i}`, a, b);
-      const c = d.invite(t0 + i * 10, { ip: a, media: [{ port: pa, formats: [8] }] });
-      d.respond(t0 + i * 10 + 5, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
-      t.rtp(t0 + 100 + i, a, pa, b, pb, { ssrc, seq: 1, ts: 0, count: 40 });
-      t.rtp(t0 + 101 + i, b, pb, a, pa, { ssrc: ssrc + 1, seq: 1, ts: 0, count: 40 });
-      const last = t0 + 100 + i + 39 * 20;
-      d.respond(last + 3, 200, d.bye(last + 2), null, { method: 'BYE' });
-      t.add(last + 20, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: [ssrc] }))));
-    }
+    callsEndingByRtcpBye(t, 82, 'drained-bye', 0x600);
     // RTP and SIP (even ports) on worker 0, RTCP (odd) on worker 1.
     const { want, got } = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, true);
     expect([...want.values()].map((r) => r.TYPE).sort()).toEqual([...Array(4).fill('FINAL'), ...Array(4).fill('HANGUP')]);
@@ -347,20 +358,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     // The worker carrying the RTP reads its next packet only after the retirement reached it: the RTCP
     // BYE the other worker forwarded still waits for it then.
     const t = new CaptureTimeline();
-    const t0 = 1_700_000_000_000;
-    let end = 0;
-    for (let i = 0; i < 4; i++) {
-      const [a, b, pa, pb, ssrc] = [`10.83.${i}.1`, `10.83.${i}.2`, 4000 + 2 * i, 6000 + 2 * i, 0x700 + 2 * i];
-      const d = new DialogWriter(t, `held-bye-${i}`, a, b);
-      const c = d.invite(t0 + i * 10, { ip: a, media: [{ port: pa, formats: [8] }] });
-      d.respond(t0 + i * 10 + 5, 200, c, { ip: b, media: [{ port: pb, formats: [8] }] });
-      t.rtp(t0 + 100 + i, a, pa, b, pb, { ssrc, seq: 1, ts: 0, count: 40 });
-      t.rtp(t0 + 101 + i, b, pb, a, pa, { ssrc: ssrc + 1, seq: 1, ts: 0, count: 40 });
-      const last = t0 + 100 + i + 39 * 20;
-      d.respond(last + 3, 200, d.bye(last + 2), null, { method: 'BYE' });
-      t.add(last + 20, udpFrame(a, pa + 1, b, pb + 1, rtcpCompound(rtcpRr({ ssrc }), rtcpBye({ ssrcs: [ssrc] }))));
-      end = Math.max(end, last + 20);
-    }
+    const end = callsEndingByRtcpBye(t, 83, 'held-bye', 0x700);
     // Other traffic: on worker 1 (odd ports) through the linger and past it; on worker 0 only after it.
     t.rtp(end + 20, '10.83.9.1', 7001, '10.83.9.2', 7003, { ssrc: 0x7f1, seq: 1, ts: 0, count: 150 });
     t.rtp(end + 2500, '10.83.9.3', 7000, '10.83.9.4', 7002, { ssrc: 0x7f2, seq: 1, ts: 0, count: 20 });
