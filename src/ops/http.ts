@@ -56,6 +56,7 @@ const BURST_ALLOWANCE = 1024;
 export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsServerOptions): Promise<MetricsServer> {
   const maxConnections = opts.maxConnections ?? 64;
   const idleMs = opts.idleTimeoutMs ?? 10_000;
+  const loopbackOnly = isLoopbackAddress(opts.listen);
   const server = createServer(
     {
       // A client sending its headers slowly is cut off too (checked every second, not every 30 s).
@@ -73,7 +74,6 @@ export async function startMetricsServer(metrics: ProbeMetrics, opts: MetricsSer
       handle(metrics, opts.livePage === true, req, res);
     },
   );
-  const loopbackOnly = isLoopbackAddress(opts.listen);
   server.keepAliveTimeout = Math.min(5000, idleMs);
 
   // Connections in arrival order with their accept time (a Map iterates in insertion order: the first
