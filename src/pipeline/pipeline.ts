@@ -1141,6 +1141,11 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
     const r = this.rtcpReader;
     if (!r.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats) || r.packets === 0) return;
+    // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep). The
+    // Call-ID is looked up before the compound's BYEs are applied: a sender's last compound (SR, SDES, BYE)
+    // ends the very stream whose synthetic id it goes under.
+    const forward = !this.sink.wantsRtcp || this.sink.wantsRtcp();
+    const callId = !forward ? null : id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
     const v = pkt.ipVersion;
     const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
     let byes = false;
@@ -1158,9 +1163,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       }
     }
     if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt, srcRtp, dstRtp));
-    // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
-    if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
-    const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
+    if (!forward) return;
     // HOMER gets the compound at the time it was captured, as the SIP: not `now`, which holds still while a
     // jump of capture time is told apart from a host clock step and runs offset after one.
     this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6), callId);

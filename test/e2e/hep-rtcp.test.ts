@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import type { HepDecoded } from '../../src/hep/index.js';
-import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpCompound, rtcpRr, rtcpSr, rtp, sdpBody, sipRequest, sipResponse, text, udp, udpFrame, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
+import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpBye, rtcpCompound, rtcpRr, rtcpSdes, rtcpSr, rtp, sdpBody, sipRequest, sipResponse, text, udp, udpFrame, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
 import { replayToUdp, sipCallId } from './hep-helpers.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
@@ -183,6 +183,36 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     const hep = (await replayToUdp(file)).filter((d) => d.protoType === 5);
     expect(hep.map((d) => `${d.tsSec}.${String(d.tsUsec).padStart(6, '0')}`)).toEqual(tshark.map((t) => t.slice(0, t.indexOf('.') + 7)));
     expect(hep.map((d) => d.correlationId)).toEqual(['hold@probe', 'hold@probe', 'hold@probe']);
+  });
+
+  it("streams without SDP: the last compound (SR + SDES + BYE of the sender) goes under the stream's synthetic id too, though its BYE ends the stream", async () => {
+    const records: PcapRecord[] = [];
+    const T0 = 1_760_000_300n * 1_000_000_000n;
+    const A = '10.60.0.1';
+    const B = '10.60.0.2';
+    const SSRC = 0x6a6b6c6d;
+    const compound = (packets: number, bye: boolean) => {
+      const parts = [rtcpSr({ ssrc: SSRC, ntpSec: 1, ntpFrac: packets, rtpTs: packets * 160, packets, octets: packets * 160 }), rtcpSdes([{ ssrc: SSRC, items: [{ type: 1, value: 'a@10.60.0.1' }] }])];
+      return udpFrame(A, 30001, B, 40001, rtcpCompound(...(bye ? [...parts, rtcpBye({ ssrcs: [SSRC], reason: 'hangup' })] : parts)));
+    };
+    for (let i = 0; i < 500; i++) {
+      const ts = T0 + BigInt(i) * 20_000_000n;
+      records.push({ tsNs: ts, data: udpFrame(A, 30000, B, 40000, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: SSRC })) });
+      if (i === 100 || i === 350) records.push({ tsNs: ts + 1000n, data: compound(i, false) });
+    }
+    records.push({ tsNs: T0 + 500n * 20_000_000n, data: compound(500, true) });
+    const file = path.join(dir, 'bye-compound.pcap');
+    writePcapFile(file, records);
+    const tshark = spawnSync('tshark', ['-n', '-r', file, '-Y', 'rtcp', '-T', 'fields', '-e', 'rtcp.pt'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(tshark).toEqual(['200,202', '200,202', '200,202,203']);
+    const hep = await replayToUdp(file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    const qos = hep.filter((d) => d.protoType === 35).map((d) => JSON.parse(d.payload.toString('utf8')) as Record<string, string | number>);
+    const final = qos.find((r) => r.SSRC === SSRC && r.TYPE === 'FINAL');
+    expect(final, 'the BYE ends the stream').toBeDefined();
+    const rtcp = hep.filter((d) => d.protoType === 5);
+    expect(rtcp.map((d) => (JSON.parse(d.payload.toString('utf8')) as { sender_information: { packets: number } }).sender_information.packets)).toEqual([100, 350, 500]);
+    expect(rtcp.map((d) => d.correlationId)).toEqual([final!.CORRELATION_ID, final!.CORRELATION_ID, final!.CORRELATION_ID]);
+    expect((JSON.parse(rtcp[2]!.payload.toString('utf8')) as { bye: unknown }).bye).toEqual({ ssrcs: [SSRC], reason: 'hangup' });
   });
 
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
