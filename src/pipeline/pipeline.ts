@@ -14,7 +14,7 @@ import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { CaptureDropLog } from '../report/capture-drop-log.js';
 import type { LegRoundTrips } from '../qos/index.js';
-import { RtcpReader, RttTracker, compoundOf, isRtcp, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
+import { RtcpReader, RttTracker, compoundOf, hostKey, isRtcp, latestKey, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpEndpoint } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex, reservedPayloadRtp } from '../rtp/index.js';
 import type { JitterBufferOptions } from '../rtp/index.js';
@@ -105,12 +105,12 @@ export interface Endpoint {
 }
 
 /**
- * Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words, ports and
- * capture time (ms, clock steps removed), and the RTP addresses an a=rtcp of the SDP paired with those
- * RTCP addresses (null when none).
+ * Round trips by the SSRC they concern and the host that reported them (hostKey), and an RTCP BYE's SSRCs
+ * with its flow's address words, ports and capture time (ms, clock steps removed), and the RTP addresses
+ * an a=rtcp of the SDP paired with those RTCP addresses (null when none).
  */
 export interface RtcpFacts {
-  rtt: Array<[ssrc: number, rttMs: number]>;
+  rtt: Array<[ssrc: number, reporter: RtcpEndpoint, rttMs: number]>;
   bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; srcRtp: Endpoint | null; dstRtp: Endpoint | null; atMs: number }>;
 }
 
@@ -169,8 +169,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly heuristic: boolean;
   private readonly nodeName: string;
   private hostTimestamps = false;
-  /** Round trips other pipelines measured (worker mode only), by SSRC. */
-  private remoteRtt: Map<number, number> | null = null;
+  /** Round trips other pipelines measured (worker mode only), by latestKey(reporting host, SSRC). */
+  private remoteRtt: Map<string, number> | null = null;
   /** Capture time at which a packet calls tickAtPacket: the next tick, or an earlier pending BYE's time. */
   private nextTickMs = 0;
   private tickDueMs = 0;
@@ -1147,7 +1147,8 @@ export class Pipeline<C extends CallView = CallTracker> {
     const forward = !this.sink.wantsRtcp || this.sink.wantsRtcp();
     const callId = !forward ? null : id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
     const v = pkt.ipVersion;
-    const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
+    const reporter = this.reporterOf(pkt);
+    const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort), reporter);
     let byes = false;
     let srcRtp: Endpoint | null = null;
     let dstRtp: Endpoint | null = null;
@@ -1162,7 +1163,7 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.endByeStream(r.byeSsrc(i, k), pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort, srcRtp, dstRtp);
       }
     }
-    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt, srcRtp, dstRtp));
+    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, reporter, pkt, srcRtp, dstRtp));
     if (!forward) return;
     // HOMER gets the compound at the time it was captured, as the SIP: not `now`, which holds still while a
     // jump of capture time is told apart from a host clock step and runs offset after one.
@@ -1170,9 +1171,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */
-  private rtcpFactsOf(r: RtcpReader, samples: number, pkt: DecodedPacket, srcRtp: Endpoint | null, dstRtp: Endpoint | null): RtcpFacts {
+  private rtcpFactsOf(r: RtcpReader, samples: number, reporter: RtcpEndpoint, pkt: DecodedPacket, srcRtp: Endpoint | null, dstRtp: Endpoint | null): RtcpFacts {
     const facts: RtcpFacts = { rtt: [], bye: [] };
-    for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
+    for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, reporter, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] === 203) {
         facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, srcRtp, dstRtp, atMs: this.pktMs });
@@ -1194,6 +1195,15 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (slot === undefined || !this.engine.isActive(slot) || this.ctx.binding[slot] >= 0) return null;
     this.engine.snapshot(slot, this.snap);
     return syntheticCallId(this.snap);
+  }
+
+  /**
+   * The host whose reports an RTCP packet carries, as the streams they are about know their receiver: its
+   * source, or the host of the RTP address whose SDP declared that source by a=rtcp (another host).
+   */
+  private reporterOf(pkt: DecodedPacket): RtcpEndpoint {
+    const rtp = this.rtpOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    return rtp === null ? hostKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3) : hostKey(rtp.ip[0], rtp.ip[1], rtp.ip[2], rtp.ip[3]);
   }
 
   /**
@@ -1241,11 +1251,12 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** RTCP facts another pipeline saw (worker mode): round trips for this pipeline's reports, BYEs end streams. */
   applyRtcpFacts(f: RtcpFacts): void {
     const remote = (this.remoteRtt ??= new Map());
-    for (const [ssrc, ms] of f.rtt) {
+    for (const [ssrc, reporter, ms] of f.rtt) {
       // Latest wins and the oldest-updated goes first when full, like the RTT tracker's own table.
-      remote.delete(ssrc >>> 0);
+      const key = latestKey(reporter, ssrc);
+      remote.delete(key);
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
-      remote.set(ssrc >>> 0, ms);
+      remote.set(key, ms);
     }
     // A BYE captured after this pipeline's latest packet waits for it (see PendingByes), unless its capture is drained.
     for (const b of f.bye) {
@@ -1275,10 +1286,13 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
   }
 
-  /** The probe's latest round trip with the receiver of the stream with this SSRC, ms; NaN when none. */
-  private rttOf(ssrc: number): number {
-    const rtt = this.rtt.latestRttMs(ssrc);
-    return Number.isNaN(rtt) && this.remoteRtt ? (this.remoteRtt.get(ssrc >>> 0) ?? Number.NaN) : rtt;
+  /** The probe's latest round trip with the receiver of the stream in `slot` (reports about its SSRC from its destination host), ms; NaN when none. */
+  private rttOf(slot: number): number {
+    const e = this.engine;
+    const ssrc = e.ssrc(slot);
+    const receiver = hostKey(e.dstAddrWord(slot, 0), e.dstAddrWord(slot, 1), e.dstAddrWord(slot, 2), e.dstAddrWord(slot, 3));
+    const rtt = this.rtt.latestRttMs(ssrc, receiver);
+    return Number.isNaN(rtt) && this.remoteRtt ? (this.remoteRtt.get(latestKey(receiver, ssrc)) ?? Number.NaN) : rtt;
   }
 
   /**
@@ -1305,7 +1319,7 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.legRtts[2 * leg + 1] = Number.NaN;
       }
       const i = 2 * leg + mediaDirection(this.ctx.dir[s], this.ctx.party[s]);
-      if (Number.isNaN(this.legRtts[i])) this.legRtts[i] = this.rttOf(this.engine.ssrc(s));
+      if (Number.isNaN(this.legRtts[i])) this.legRtts[i] = this.rttOf(s);
     }
     if (n === 0) return undefined;
     return (this.legViews[n] ??= this.legRtts.subarray(0, 2 * n));
@@ -1316,7 +1330,7 @@ export class Pipeline<C extends CallView = CallTracker> {
    * report: the reporter copies what it keeps, and streams end and intervals close by the thousand.
    */
   private reportInput(slot: number): StreamReportInput {
-    const rtt = this.rttOf(this.engine.ssrc(slot));
+    const rtt = this.rttOf(slot);
     const input = this.input;
     input.callId = this.ctx.callId[slot];
     input.xcid = this.ctx.xcid[slot];
