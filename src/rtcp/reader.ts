@@ -100,7 +100,7 @@ export class RtcpReader {
         if (avail < 4 + 24 * count) return this.fail('RR shorter than its report blocks', stats);
       } else if (pt === 202) {
         first = this.chunks;
-        const error = this.sdesChunks(buf, p, contentEnd, count);
+        const error = this.sdesChunks(buf, p, contentEnd, count, contentEnd === end);
         if (error !== null) return this.fail(error, stats);
         entries = count;
       } else if (pt === 203) {
@@ -166,8 +166,12 @@ export class RtcpReader {
     return false;
   }
 
-  /** Records SDES chunks in b[o..end): null, or the error. */
-  private sdesChunks(b: Uint8Array, o: number, end: number, count: number): string | null {
+  /**
+   * Records SDES chunks in b[o..end): null, or the error. `endsDatagram`: the packet is the datagram's
+   * last, unpadded. Then the last chunk's items may run to its end without their null item, as Wireshark
+   * reads them (Janus sent its CNAME so when the item ended on a 32-bit boundary): the compound is kept.
+   */
+  private sdesChunks(b: Uint8Array, o: number, end: number, count: number, endsDatagram: boolean): string | null {
     for (let c = 0; c < count; c++) {
       const start = o;
       if (o + 4 > end) return 'SDES chunk truncated';
@@ -177,6 +181,7 @@ export class RtcpReader {
       this.chunkFirst[chunk] = this.items;
       o += 4;
       for (;;) {
+        if (o === end && endsDatagram && c === count - 1) break;
         if (o >= end) return 'SDES item list not terminated';
         const type = b[o];
         if (type === 0) {
