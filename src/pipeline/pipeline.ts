@@ -231,8 +231,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
   /**
-   * Streams that started without a SIP binding, by sender (address words, RTP port, SSRC): their RTCP is
-   * sent under the same synthetic id as their QoS reports (reports.unknown_call_id 'synthetic' only).
+   * Streams that started without a SIP binding, by sender (senderKey: address words, RTP port, SSRC) and
+   * by flow (flowKey: sender and receiver address words, receiver's RTP port, SSRC): their RTCP is sent
+   * under the same synthetic id as their QoS reports (reports.unknown_call_id 'synthetic' only).
    */
   private readonly unsignalled: Map<string, number> | null;
   /** The binding isSignalled found for the packet being classified, -1 when none. */
@@ -981,7 +982,10 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (id >= 0) this.attach(slot, id, byDestination);
     else this.indexUnattached(slot);
     this.recentStarts.add(slot, this.pktMs);
-    if (id < 0 && this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
+    if (id < 0 && this.unsignalled !== null) {
+      this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
+      this.unsignalled.set(this.flowKeyOf(slot), slot);
+    }
     this.reporter.streamStarted(slot, e.nowMs, this.captureDropLog.seenBy(this.pktMs));
     this.events.streamStarted?.();
   }
@@ -1034,6 +1038,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       const e = this.engine;
       const k = senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot));
       if (this.unsignalled.get(k) === slot) this.unsignalled.delete(k);
+      const f = this.flowKeyOf(slot);
+      if (this.unsignalled.get(f) === slot) this.unsignalled.delete(f);
     }
     this.ctx.clear(slot);
   }
@@ -1185,13 +1191,16 @@ export class Pipeline<C extends CallView = CallTracker> {
   /**
    * RTCP without a SIP binding follows the rule of the stream it describes: sent under that stream's
    * synthetic id when its QoS reports are (reports.unknown_call_id 'synthetic'), else not sent. The stream
-   * is the sender's (`ssrc`, -1 when the first sub-packet names none): same address, RTP port one below
-   * (or the same with rtcp-mux), same SSRC.
+   * is the sender's (`ssrc`, -1 when the first sub-packet names none), same address and SSRC: RTP port one
+   * below (or the same with rtcp-mux), or, RTCP from a port of its own (a NAT, a stack with a socket per
+   * flow such as GStreamer's rtpbin), the stream to the RTP port one below the RTCP's destination (or the same).
    */
   private unsignalledId(pkt: DecodedPacket, ssrc: number): string | null {
     if (this.unsignalled === null || this.unsignalled.size === 0 || ssrc < 0) return null;
     let slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort - 1, ssrc));
     if (slot === undefined) slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(flowKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort - 1, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(flowKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort, ssrc));
     if (slot === undefined || !this.engine.isActive(slot) || this.ctx.binding[slot] >= 0) return null;
     this.engine.snapshot(slot, this.snap);
     return syntheticCallId(this.snap);
@@ -1204,6 +1213,12 @@ export class Pipeline<C extends CallView = CallTracker> {
   private reporterOf(pkt: DecodedPacket): RtcpEndpoint {
     const rtp = this.rtpOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
     return rtp === null ? hostKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3) : hostKey(rtp.ip[0], rtp.ip[1], rtp.ip[2], rtp.ip[3]);
+  }
+
+  /** The flowKey of the stream in `slot`. */
+  private flowKeyOf(slot: number): string {
+    const e = this.engine;
+    return flowKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.dstAddrWord(slot, 0), e.dstAddrWord(slot, 1), e.dstAddrWord(slot, 2), e.dstAddrWord(slot, 3), e.dstPort(slot), e.ssrc(slot));
   }
 
   /**
@@ -1385,6 +1400,11 @@ function growRtts(old: Float64Array, views: LegRoundTrips[]): Float64Array {
 /** A media sender as the unsignalled-stream index keys it: address words, RTP port, SSRC. */
 function senderKey(w0: number, w1: number, w2: number, w3: number, port: number, ssrc: number): string {
   return `${w0 >>> 0}.${w1 >>> 0}.${w2 >>> 0}.${w3 >>> 0}/${port}/${ssrc >>> 0}`;
+}
+
+/** A media flow as the unsignalled-stream index keys it besides its sender: both address words, the receiver's RTP port, SSRC. */
+function flowKey(s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, dport: number, ssrc: number): string {
+  return `${s0 >>> 0}.${s1 >>> 0}.${s2 >>> 0}.${s3 >>> 0}>${d0 >>> 0}.${d1 >>> 0}.${d2 >>> 0}.${d3 >>> 0}/${dport}/${ssrc >>> 0}`;
 }
 
 /**

@@ -215,6 +215,31 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     expect((JSON.parse(rtcp[2]!.payload.toString('utf8')) as { bye: unknown }).bye).toEqual({ ssrcs: [SSRC], reason: 'hangup' });
   });
 
+  it("streams without SDP: RTCP from another source port than RTP + 1 (a NAT, GStreamer's rtpbin) goes under the stream's synthetic id, to RTP + 1 or rtcp-mux", async () => {
+    const records: PcapRecord[] = [];
+    const T0 = 1_760_000_400n * 1_000_000_000n;
+    const A = '10.61.0.1';
+    const B = '10.61.0.2';
+    const streams = [{ ssrc: 0x7a000001, rtp: 30000, rtcp: 51234, to: 40000, toRtcp: 40001 }, { ssrc: 0x7a000002, rtp: 30010, rtcp: 44017, to: 40010, toRtcp: 40010 }];
+    for (let i = 0; i < 400; i++) {
+      const ts = T0 + BigInt(i) * 20_000_000n;
+      for (const s of streams) {
+        records.push({ tsNs: ts, data: udpFrame(A, s.rtp, B, s.to, rtp({ pt: 8, seq: i, ts: 160 * i, ssrc: s.ssrc })) });
+        if (i % 100 === 50) records.push({ tsNs: ts + 1000n, data: udpFrame(A, s.rtcp, B, s.toRtcp, rtcpCompound(rtcpSr({ ssrc: s.ssrc, ntpSec: 1, ntpFrac: i, rtpTs: 160 * i, packets: i, octets: 160 * i }))) });
+      }
+    }
+    const file = path.join(dir, 'rtcp-other-port.pcap');
+    writePcapFile(file, records);
+    const hep = await replayToUdp(file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    const qos = hep.filter((d) => d.protoType === 35).map((d) => JSON.parse(d.payload.toString('utf8')) as Record<string, string | number>);
+    for (const s of streams) {
+      const id = qos.find((r) => r.SSRC === s.ssrc)?.CORRELATION_ID;
+      expect(id, `stream ${s.ssrc}`).toMatch(/^rtpprobe-/);
+      const rtcp = hep.filter((d) => d.protoType === 5 && d.srcPort === s.rtcp);
+      expect(rtcp.map((d) => d.correlationId), `RTCP from port ${s.rtcp}`).toEqual([id, id, id, id]);
+    }
+  });
+
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
     const hep = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'log'));
     expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);
