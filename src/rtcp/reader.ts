@@ -136,10 +136,14 @@ export class RtcpReader {
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
   }
 
-  /** Sender SSRC of sub-packet i (SR, RR, APP, XR: the word after the header); -1 for the others. */
+  /**
+   * Sender SSRC of sub-packet i (SR, RR, APP, XR, and RTPFB/PSFB, RFC 4585 6.1, when it holds one: the word
+   * after the header); -1 for the others.
+   */
   senderSsrc(i: number): number {
     const pt = this.pt[i];
-    return pt === 200 || pt === 201 || pt === 204 || pt === 207 ? this.u32(this.body[i]) : -1;
+    if (pt === 200 || pt === 201 || pt === 204 || pt === 207) return this.u32(this.body[i]);
+    return (pt === 205 || pt === 206) && this.end[i] - this.body[i] >= 4 ? this.u32(this.body[i]) : -1;
   }
 
   /** Offset of report block k of SR or RR sub-packet i (24 bytes each). */

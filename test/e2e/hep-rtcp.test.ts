@@ -240,6 +240,32 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     }
   });
 
+  it('streams without SDP: reduced-size RTCP (RFC 5506: a NACK or PLI alone) goes under the synthetic id of its sender\'s stream', async () => {
+    const records: PcapRecord[] = [];
+    const T0 = 1_760_000_500n * 1_000_000_000n;
+    const [A, B, SA, SB] = ['10.62.0.1', '10.62.0.2', 0x7b000001, 0x7b000002];
+    const u32 = (v: number) => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+    // RFC 4585 6.1: V=2, FMT, PT, length; SSRC of packet sender; SSRC of media source; FCI.
+    const nack = concat(Uint8Array.of(0x81, 205, 0, 3), u32(SB), u32(SA), u32(0x00640000));
+    const pli = concat(Uint8Array.of(0x81, 206, 0, 2), u32(SB), u32(SA));
+    for (let i = 0; i < 300; i++) {
+      const ts = T0 + BigInt(i) * 20_000_000n;
+      records.push({ tsNs: ts, data: udpFrame(A, 30000, B, 40000, rtp({ pt: 8, seq: i, ts: 160 * i, ssrc: SA })) });
+      records.push({ tsNs: ts + 5000n, data: udpFrame(B, 40000, A, 30000, rtp({ pt: 8, seq: i, ts: 160 * i, ssrc: SB })) });
+      if (i === 100) records.push({ tsNs: ts + 9000n, data: udpFrame(B, 40001, A, 30001, nack) });
+      if (i === 200) records.push({ tsNs: ts + 9000n, data: udpFrame(B, 40001, A, 30001, pli) });
+    }
+    const file = path.join(dir, 'reduced-size.pcap');
+    writePcapFile(file, records);
+    const tshark = spawnSync('tshark', ['-n', '-r', file, '-d', 'udp.port==40001,rtcp', '-Y', 'rtcp', '-T', 'fields', '-e', 'rtcp.pt', '-e', 'rtcp.senderssrc'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(tshark).toEqual([`205\t0x${SB.toString(16)}`, `206\t0x${SB.toString(16)}`]);
+    const hep = await replayToUdp(file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    const id = hep.filter((d) => d.protoType === 35).map((d) => JSON.parse(d.payload.toString('utf8')) as Record<string, string | number>).find((r) => r.SSRC === SB)?.CORRELATION_ID;
+    expect(id).toMatch(/^rtpprobe-/);
+    const rtcp = hep.filter((d) => d.protoType === 5).map((d) => [d.correlationId, (JSON.parse(d.payload.toString('utf8')) as { type: number; ssrc: number })]);
+    expect(rtcp).toEqual([[id, expect.objectContaining({ type: 205, ssrc: SB })], [id, expect.objectContaining({ type: 206, ssrc: SB })]]);
+  });
+
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
     const hep = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'log'));
     expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);
