@@ -1173,7 +1173,8 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (!forward) return;
     // HOMER gets the compound at the time it was captured, as the SIP: not `now`, which holds still while a
     // jump of capture time is told apart from a host clock step and runs offset after one.
-    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6), callId);
+    const compound = pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
+    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6), callId, compound);
   }
 
   /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */

@@ -274,10 +274,10 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
 
 describe('RTCP to HOMER from a mirror port that copies packets', () => {
   let dir: string;
+  beforeAll(() => void (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-dup-'))));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('a copy of an RTCP compound on the same addresses within hep.sip.duplicate_window_ms is sent once (0: every copy), and the run summary counts it so', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-dup-'));
     // One call with its SIP; every RTCP datagram seen twice, 30 us apart (ingress and egress of a mirrored port).
     const records: PcapRecord[] = [];
     let rtcp = 0;
@@ -309,5 +309,36 @@ describe('RTCP to HOMER from a mirror port that copies packets', () => {
     const every = (await replayToUdp(file, (c) => (c.hep.sip.duplicateWindowMs = 0), log)).filter((d) => d.protoType === 5);
     expect(every).toHaveLength(2 * rtcp);
     expect(summary().reports).toMatchObject({ rtcpSent: every.length, rtcpDuplicates: 0 });
+  });
+
+  it('two different compounds whose JSON is the same (an RR and a NACK of other packets, 20 ms apart) are both sent; only their copies are not', async () => {
+    const records: PcapRecord[] = [];
+    let b: Uint8Array | undefined;
+    for (const r of generateScenario({ calls: 1, concurrentCalls: 1, durationS: 0, callDurationS: 8, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 8, startEpochS: 1_760_000_600 })) {
+      records.push(r);
+      if (b === undefined && isRtcpFrame(r.data) && ip(r.data, 26).startsWith('10.128.')) b = r.data;
+    }
+    const d = b!;
+    const ssrc = ((d[UDP_PAYLOAD + 4]! << 24) | (d[UDP_PAYLOAD + 5]! << 16) | (d[UDP_PAYLOAD + 6]! << 8) | d[UDP_PAYLOAD + 7]!) >>> 0;
+    const u32 = (v: number) => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+    // RFC 4585 6.2.1 generic NACK: the FCI names the lost packet (PID) and the 16 after it (BLP).
+    const nack = (pid: number) => concat(rtcpRr({ ssrc }), Uint8Array.of(0x81, 205, 0, 3), u32(ssrc), u32(0x1234), u32(pid << 16));
+    const at = records[Math.floor(records.length / 2)]!.tsNs;
+    for (const [k, pid] of [[0, 100], [1, 117]] as const) {
+      const frame = ethernet(ipv4(ip(d, 26), ip(d, 30), 17, udp(u16(d, 34), u16(d, 36), nack(pid))), EtherType.IPV4);
+      const t = at + BigInt(k) * 20_000_000n;
+      records.push({ tsNs: t, data: frame }, { tsNs: t + 30_000n, data: frame });
+    }
+    records.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
+    const file = path.join(dir, 'nacks.pcap');
+    writePcapFile(file, records);
+    const tshark = spawnSync('tshark', ['-n', '-r', file, '-Y', 'rtcp.rtpfb.nack_pid', '-T', 'fields', '-e', 'rtcp.rtpfb.nack_pid'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(tshark).toEqual(['100', '100', '117', '117']);
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
+    const nacks = (await replayToUdp(file, () => {}, log)).filter((h) => h.protoType === 5 && (JSON.parse(h.payload.toString('utf8')) as { report_count: number; sender_information: { packets: number } }).sender_information.packets === 0 && h.srcPort === u16(d, 34));
+    const summary = lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'run summary')!;
+    expect(nacks).toHaveLength(2);
+    expect(summary.reports.rtcpDuplicates).toBe(2);
   });
 });

@@ -54,7 +54,7 @@ const log: LoopLog = { error: logAt('error'), warn: logAt('warn'), info: logAt('
 let reports: ForwardedReport[] = [];
 const sink: ReportTarget = {
   qos: (report, env, send, logIt) => reports.push({ k: 'qos', report, env, send, log: logIt, json: send || logIt ? JSON.stringify(report) : undefined }),
-  rtcp: (json, env, callId) => reports.push({ k: 'rtcp', json, env, callId }),
+  rtcp: (json, env, callId, compound) => reports.push({ k: 'rtcp', json, env, callId, compound: Uint8Array.from(compound) }), // a copy: the capture buffer is reused
 };
 let ended: Array<[number, number]> = [];
 let facts: RtcpFacts[] = [];
