@@ -96,6 +96,8 @@ export interface PipelineEvents {
   rtcpFacts?(facts: RtcpFacts): void;
   /** An alert rule could not be evaluated for a stream (counted in reporter.scheduler.errors). */
   ruleError?(rule: string, error: string): void;
+  /** An RTCP compound was not used: `error` says why (counted in rtcpStats.malformed; log it rate-limited). */
+  rtcpMalformed?(error: string, src: string, dst: string): void;
 }
 
 /** An address as IP words and port. */
@@ -1146,7 +1148,12 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     const r = this.rtcpReader;
-    if (!r.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats) || r.packets === 0) return;
+    if (!r.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats)) {
+      const v = pkt.ipVersion;
+      this.events.rtcpMalformed?.(r.error!, `${addressToString(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3)}:${pkt.srcPort}`, `${addressToString(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3)}:${pkt.dstPort}`);
+      return;
+    }
+    if (r.packets === 0) return;
     // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep). The
     // Call-ID is looked up before the compound's BYEs are applied: a sender's last compound (SR, SDES, BYE)
     // ends the very stream whose synthetic id it goes under.

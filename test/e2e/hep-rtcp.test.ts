@@ -111,6 +111,21 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     for (const p of cap.srtcpPorts) expect(reported.has(p - 1), `RTP ${p - 1}`).toBe(true);
   });
 
+  it('every SRTCP compound without SDP is counted rtcp_malformed, and a rate-limited warning says why and where', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
+    await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'synthetic'), log);
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    const srtcp = spawnSync('tshark', ['-n', '-r', cap.file, '-Y', [...cap.srtcpPorts].map((p) => `udp.srcport == ${p}`).join(' || ')], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+    expect(srtcp).toBeGreaterThan(2);
+    expect(logged.find((l) => l.msg === 'run summary')!.rtcpMalformed).toBe(srtcp);
+    const warned = logged.filter((l) => l.msg.startsWith('RTCP compound not used'));
+    expect(warned.length).toBeGreaterThan(0);
+    expect(warned.length).toBeLessThan(srtcp);
+    expect(warned[0]).toMatchObject({ level: 40, error: expect.stringMatching(/exceeds the datagram|version is not 2|padding|shorter|truncated|terminated/) });
+    expect(cap.srtcpPorts.has(Number(String(warned[0]!.src).split(':').pop()))).toBe(true);
+  });
+
   it('a negative cumulative loss stays negative in packets_lost', () => {
     const rr = synthetic
       .filter((d) => d.protoType === 5)
