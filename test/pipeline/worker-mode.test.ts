@@ -39,14 +39,14 @@ function collector(): { sink: ReportTarget; reports: QosReport[] } {
   return { reports, sink: { qos: (r) => reports.push(r), rtcp: () => {} } };
 }
 
-/** Reports that end a stream, keyed by stream, with the fields that must not depend on the split. */
+/** Reports that end a stream, keyed by stream, with the fields (times too) that must not depend on the split. */
 function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const r of reports) {
     if (r.TYPE !== 'FINAL' && r.TYPE !== 'HANGUP') continue;
     const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}/${r.SSRC}`;
     expect(out.has(key), `${key} ended twice`).toBe(false);
-    out.set(key, { TYPE: r.TYPE, CORRELATION_ID: r.CORRELATION_ID, TOTAL_PK: r.TOTAL_PK, PACKET_LOSS: r.PACKET_LOSS, MAX_JITTER: r.MAX_JITTER, MAX_DELTA: r.MAX_DELTA, CODEC_NAME: r.CODEC_NAME, DIR: r.DIR, PARTY: r.PARTY, MOS: r.MOS, DELAY_SOURCE: r.DELAY_SOURCE, ONE_WAY_DELAY: r.ONE_WAY_DELAY });
+    out.set(key, { RTP_START: r.RTP_START, RTP_STOP: r.RTP_STOP, REPORT_TS: r.REPORT_TS, TYPE: r.TYPE, CORRELATION_ID: r.CORRELATION_ID, TOTAL_PK: r.TOTAL_PK, PACKET_LOSS: r.PACKET_LOSS, MAX_JITTER: r.MAX_JITTER, MAX_DELTA: r.MAX_DELTA, CODEC_NAME: r.CODEC_NAME, DIR: r.DIR, PARTY: r.PARTY, MOS: r.MOS, DELAY_SOURCE: r.DELAY_SOURCE, ONE_WAY_DELAY: r.ONE_WAY_DELAY });
   }
   return out;
 }
@@ -110,7 +110,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       deliver(w, sentMs); // the worker drains bindings before its batch
       workers[w]!.processPacket(batch, i);
       const sip = mirrors[w]!.takeSip();
-      for (const s of sip ?? []) owner.onSip(s);
+      for (const s of sip ?? []) owner.onSip(s, w);
     }
   };
   for (const batch of batches) {
@@ -402,6 +402,21 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     }
   });
 
+  it('a host clock step forward, the answer held until RTP measures it and its binding 100 ms in flight: the caller stream moves to the side the answer names, as in one pipeline', () => {
+    const config = defaultConfig();
+    // The answer's binding reaches the worker after the caller's first RTP packet (20 ms behind it), which
+    // starts on the offer's side; the binding's SIP time picks the streams started since to match again.
+    for (const stepMs of [10_000, 5 * 3600_000]) {
+      const s = clockStepAtCallSetup({ t0Ms: 1_700_000_000_000, packets: 300, stepMs });
+      for (const live of [false, true]) {
+        const { want, got } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live, { inFlightMs: 100 });
+        const callerStream = `${s.setUp.a.ip}:${s.setUp.a.port}>${s.setUp.b.ip}:${s.setUp.b.port}/${s.setUp.a.ssrc}`;
+        expect(want.get(callerStream), callerStream).toMatchObject({ CORRELATION_ID: s.setUp.callId, DIR: 0, PARTY: 1 });
+        expect(Object.fromEntries(got), `step ${stepMs} ms, live ${live}`).toEqual(Object.fromEntries(want));
+      }
+    }
+  });
+
   it('after every call ended by BYE the mirror holds no binding, like the owner', () => {
     const config = defaultConfig();
     const batch = scenarioOf(11);
@@ -414,7 +429,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
       for (const m of pending.splice(0)) mirror.apply(m);
       w.processPacket(batch, i);
       const sip = mirror.takeSip();
-      for (const s of sip ?? []) owner.onSip(s);
+      for (const s of sip ?? []) owner.onSip(s, 0);
     }
     owner.settle(); // media of ended calls lingers (sip.media_linger_s) until capture time passes it or input ends
     for (const m of pending.splice(0)) mirror.apply(m);
@@ -444,7 +459,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
         const sip = mirror.takeSip();
         if (sip) {
           forwarded += sip.length;
-          for (const s of sip) owner.onSip(s);
+          for (const s of sip) owner.onSip(s, 0);
         }
       }
     }

@@ -650,7 +650,7 @@ function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker:
     for (const m of pending.splice(0)) mirror.apply(m);
     worker.processPacket(batch, i);
     const sip = mirror.takeSip();
-    for (const s of sip ?? []) owner.onSip(s);
+    for (const s of sip ?? []) owner.onSip(s, 0);
   }
   worker.finish();
   return { fromOwner, fromWorker };

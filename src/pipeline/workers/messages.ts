@@ -46,6 +46,11 @@ export interface ForwardedSip {
   wireLength: number;
   tsSec: number;
   tsNsec: number;
+  /**
+   * Host clock steps the worker's pipeline had removed when it handled the packet, ms: a step it measured
+   * reaches the owner with the SIP it held for it, ahead of the worker's next stats.
+   */
+  clockOffsetMs: number;
 }
 
 export type ForwardedReport =

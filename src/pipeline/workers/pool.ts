@@ -102,9 +102,9 @@ export class MediaWorkerPool {
       sipValueTooLongReporter(h.log),
     );
     this.sipInFlight = new SipInFlight(this.sipInFlightMemory);
-    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s) => {
+    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s, worker) => {
       this.sipInFlight.give(s.bytes.length);
-      this.signalling.onSip(s);
+      this.signalling.onSip(s, worker);
     });
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));

@@ -103,8 +103,8 @@ export class SignallingOwner {
     );
   }
 
-  /** One SIP packet a worker forwarded (SipOrder gives them in capture order). */
-  onSip(s: ForwardedSip): void {
+  /** One SIP packet `worker` forwarded (SipOrder gives them in capture order). */
+  onSip(s: ForwardedSip, worker: number): void {
     const p = this.pkt;
     p.ipVersion = s.ipVersion;
     p.ipProto = s.ipProto;
@@ -127,6 +127,8 @@ export class SignallingOwner {
     p.tsSec = s.tsSec;
     p.tsNsec = s.tsNsec;
     const rawMs = s.tsSec * 1000 + s.tsNsec / 1e6;
+    // A step the worker measured comes with the SIP it held for it (the SIP past the step), not a second later.
+    this.workerClock(worker, s.clockOffsetMs, rawMs);
     this.sipMs = rawMs - this.clockOffsetMs;
     this.calls.onPacket(p, this.advance(rawMs, false));
   }
@@ -183,17 +185,18 @@ export class SignallingOwner {
   }
 
   /**
-   * A worker's clock offset (its pipeline's sum of host clock steps). A change is a step that worker
-   * detected: the owner takes its offset, and its own time moves to the latest raw time less it (a step
-   * forward must not make every call look idle for the step's length, nor a step back hold time still).
+   * A worker's clock offset (its pipeline's sum of host clock steps), from its stats or with its SIP. A
+   * change is a step that worker detected: the owner takes its offset, and its own time moves to the
+   * latest raw time (`rawMs`: that of the SIP bringing it) less it (a step forward must not make every call
+   * look idle for the step's length, nor a step back hold time still).
    */
-  workerClock(worker: number, offsetMs: number): void {
+  workerClock(worker: number, offsetMs: number, rawMs = this.lastRawMs): void {
     const prev = this.workerOffsets.get(worker) ?? 0;
     this.workerOffsets.set(worker, offsetMs);
     if (offsetMs === prev || offsetMs === this.clockOffsetMs) return;
     this.clockOffsetMs = offsetMs;
     this.heldExpires = 0;
-    if (this.lastRawMs > 0) this.nowMs = this.lastRawMs - offsetMs;
+    if (rawMs > 0) this.nowMs = rawMs - offsetMs;
   }
 
   /** End of capture: media of calls that already ended retires now (its streams get HANGUP, not a shutdown FINAL). */
