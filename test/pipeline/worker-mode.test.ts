@@ -56,7 +56,8 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
  * `workerOf` deals them to, with every message delivered before the receiving worker's next packet.
  * `live`: once a second of capture time, as in a live run, each worker's wall-clock timer fires and the
  * owner gets what the pool gives it (each worker's touched calls and clock offset, then expiry at the wall
- * clock); capture time stands for the wall clock.
+ * clock); capture time stands for the wall clock, and `timing.reference` (the same packets captured without
+ * a host clock step) for the monotonic clock, else capture time too.
  * Timing (`timing`), as a live worker sees it: it reads its ring every capture.buffer_timeout_ms, so
  * - `inFlightMs`: the owner's messages reach the workers this long after the SIP that caused them was
  *   read (it crosses to the owner and its bindings back): media right behind its SDP starts first;
@@ -64,7 +65,7 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
  *   and the other worker reach it as they are sent: another worker's RTCP can come before its own media
  *   captured earlier.
  */
-function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, timing: { inFlightMs?: number; lagMs?: [number, number]; lateBindingMs?: number } = {}) {
+function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, timing: { inFlightMs?: number; lagMs?: [number, number]; lateBindingMs?: number; reference?: PacketBatch[] } = {}) {
   const inFlightMs = timing.inFlightMs ?? 0;
   const lagMs = timing.lagMs ?? [0, 0];
   const single = collector();
@@ -113,7 +114,8 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       for (const s of sip ?? []) owner.onSip(s, w);
     }
   };
-  for (const batch of batches) {
+  for (const [b, batch] of batches.entries()) {
+    const mono = timing.reference?.[b] ?? batch;
     for (let i = 0; i < batch.count; i++) {
       const rawMs = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
       if (live && (rawMs >= nextTickMs || rawMs < nextTickMs - 2000)) {
@@ -124,7 +126,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
           if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, workers[x]!.nowMs);
           owner.workerClock(x, workers[x]!.clockOffsetMs);
         }
-        owner.expire(rawMs);
+        owner.expire(rawMs, mono.tsSec[i]! * 1000 + mono.tsNsec[i]! / 1e6);
       }
       const w = dec.decode(batch, i, pkt) ? workerOf(pkt) : 0;
       used[w]++;
@@ -389,7 +391,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
       const s = clockStepAtCallSetup({ t0Ms: 1_700_000_000_000, packets: 300, stepMs });
       // Even ports (RTP, SIP 5060) on worker 0, odd ones (the running call's RTCP) on worker 1.
       for (const live of [false, true]) {
-        const { want, got, used } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live);
+        const { want, got, used } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live, { reference: [recordsBatch(s.reference)] });
         expect(used[1]).toBe(1);
         expect([...want.values()].map((r) => [r.TYPE, r.CORRELATION_ID, r.TOTAL_PK, r.MAX_DELTA]).sort()).toEqual([
           ['HANGUP', s.running.callId, 300, 20],
@@ -409,7 +411,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     for (const stepMs of [10_000, 5 * 3600_000]) {
       const s = clockStepAtCallSetup({ t0Ms: 1_700_000_000_000, packets: 300, stepMs });
       for (const live of [false, true]) {
-        const { want, got } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live, { inFlightMs: 100 });
+        const { want, got } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live, { inFlightMs: 100, reference: [recordsBatch(s.reference)] });
         const callerStream = `${s.setUp.a.ip}:${s.setUp.a.port}>${s.setUp.b.ip}:${s.setUp.b.port}/${s.setUp.a.ssrc}`;
         expect(want.get(callerStream), callerStream).toMatchObject({ CORRELATION_ID: s.setUp.callId, DIR: 0, PARTY: 1 });
         expect(Object.fromEntries(got), `step ${stepMs} ms, live ${live}`).toEqual(Object.fromEntries(want));

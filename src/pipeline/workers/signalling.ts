@@ -11,6 +11,11 @@ import type { ForwardedSip, MainToWorker } from './messages.js';
 
 /** A jump of the owner's time this large (either way; expiry runs once a second) may be a host clock step. */
 const CLOCK_STEP_MS = 3000;
+/**
+ * Expiry's wall clock moved this much more or less than the monotonic clock since the last expiry: a host
+ * clock step (a pipeline takes a jump of a second for one too), whatever the timer's delay.
+ */
+const EXPIRY_STEP_MS = 1000;
 /** Expiry calls (one a second) a jump waits for a worker to measure the step before it is taken as time passing. */
 const CLOCK_STEP_HOLD_EXPIRES = 5;
 
@@ -39,6 +44,9 @@ export class SignallingOwner {
   private lastRawMs = 0;
   /** Expiry calls since the owner's time jumped without a step measured (see advance). */
   private heldExpires = 0;
+  /** The owner's time and the monotonic clock at the latest expiry that moved time, ms (see advance). */
+  private expiryNowMs = Number.NaN;
+  private expiryMonoMs = Number.NaN;
   /**
    * No-media checks of answered calls (reports.faults.no_media_s), when the owner has a report target:
    * the workers' touches say a call has media. Its direction stays in the worker, so one-way RTP is not
@@ -130,7 +138,7 @@ export class SignallingOwner {
     // A step the worker measured comes with the SIP it held for it (the SIP past the step), not a second later.
     this.workerClock(worker, s.clockOffsetMs, rawMs);
     this.sipMs = rawMs - this.clockOffsetMs;
-    this.calls.onPacket(p, this.advance(rawMs, false));
+    this.calls.onPacket(p, this.advance(rawMs));
   }
 
   /**
@@ -159,29 +167,49 @@ export class SignallingOwner {
     if (this.faults) this.faults.calls.limits = { noMediaMs: l.noMediaMs, oneWayMs: 0 };
   }
 
-  /** Calls idle or too old end; `rawMs` is the wall clock (live capture time), host clock steps included. */
-  expire(rawMs: number): void {
-    this.advance(rawMs, true);
+  /**
+   * Calls idle or too old end; `rawMs` is the wall clock (live capture time), host clock steps included,
+   * and `monoMs` the monotonic clock (performance.now()), which no step moves.
+   */
+  expire(rawMs: number, monoMs: number): void {
+    this.advance(rawMs, monoMs);
     this.calls.expire(this.nowMs);
     if (this.faults) this.faults.calls.check(this.nowMs, this.faults.events);
   }
 
   /**
-   * The time to use for `rawMs`. A jump of CLOCK_STEP_MS or more is held (time stands still) for up to
-   * CLOCK_STEP_HOLD_EXPIRES expiry calls: a host clock step moves the wall clock and SIP capture times at
-   * once, and only the workers can measure it (workerClock); expiring calls at the stepped time first
-   * would end every call for a step forward past the idle timeout.
+   * The time to use for `rawMs` (SIP's capture time, or at expiry the wall clock, `expiryMonoMs` the
+   * monotonic clock then). A jump of CLOCK_STEP_MS or more, or at expiry a step against the monotonic clock
+   * (steppedSinceExpiry), is held (time stands still) for up to CLOCK_STEP_HOLD_EXPIRES expiry calls: a
+   * host clock step moves the wall clock and SIP capture times at once, and only the workers can measure it
+   * (workerClock); expiring calls at the stepped time first would end every call for a step forward past
+   * the idle timeout, or page a no-media fault seconds early.
    */
-  private advance(rawMs: number, expiry: boolean): number {
+  private advance(rawMs: number, expiryMonoMs?: number): number {
     this.lastRawMs = rawMs;
     const now = rawMs - this.clockOffsetMs;
-    if (this.nowMs > 0 && Math.abs(now - this.nowMs) >= CLOCK_STEP_MS && this.heldExpires < CLOCK_STEP_HOLD_EXPIRES) {
+    const expiry = expiryMonoMs !== undefined;
+    const jump = Math.abs(now - this.nowMs) >= CLOCK_STEP_MS || (expiry && this.steppedSinceExpiry(now, expiryMonoMs));
+    if (this.nowMs > 0 && jump && this.heldExpires < CLOCK_STEP_HOLD_EXPIRES) {
       if (expiry) this.heldExpires++;
       return this.nowMs;
     }
-    if (expiry) this.heldExpires = 0;
+    if (expiry) {
+      this.heldExpires = 0;
+      this.expiryNowMs = now;
+      this.expiryMonoMs = expiryMonoMs;
+    }
     if (now > this.nowMs) this.nowMs = now;
     return now;
+  }
+
+  /**
+   * The owner's time at an expiry (`now`, at `monoMs`) moved EXPIRY_STEP_MS more or less than the monotonic
+   * clock since the latest expiry that moved it: the host clock stepped and no worker has measured it yet
+   * (a step measured changes the offset `now` is taken less). A late timer moves both clocks alike.
+   */
+  private steppedSinceExpiry(now: number, monoMs: number): boolean {
+    return Math.abs(now - this.expiryNowMs - (monoMs - this.expiryMonoMs)) >= EXPIRY_STEP_MS;
   }
 
   /**
