@@ -29,10 +29,10 @@ export interface CallView {
   settle?(): void;
   endAll(nowMs: number): void;
   /**
-   * Worker mode (a view that is not the CallTracker): the pipeline measured a host clock step; the SIP it
-   * hands on from now on is dated with `offsetMs` (the sum of its steps) removed.
+   * Worker mode (a view that is not the CallTracker): the pipeline measured its `steps`th host clock step;
+   * the SIP it hands on from now on is dated with `offsetMs` (the sum of its steps) removed.
    */
-  clockOffset?(offsetMs: number): void;
+  clockOffset?(offsetMs: number, steps: number): void;
   readonly activeCalls: number;
 }
 

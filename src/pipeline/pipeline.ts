@@ -687,7 +687,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.clockSteps++;
       this.clockOffsetMs += step;
       this.engine.setClockOffsetMs(this.clockOffsetMs);
-      this.calls.clockOffset?.(this.clockOffsetMs);
+      this.calls.clockOffset?.(this.clockOffsetMs, this.clockSteps);
       return this.judged(now - step, buf);
     }
     if (this.held.length === 0) this.heldFromMs = now;

@@ -13,7 +13,7 @@ import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
 import { SipInFlight } from '../../src/pipeline/workers/sip-in-flight.js';
-import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
+import type { ForwardedSip, MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { CAPTURES, pcapOf, words } from '../sip/helpers.js';
@@ -124,7 +124,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
           workers[x]!.wallTick(rawMs);
           const touched = mirrors[x]!.takeTouched();
           if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, workers[x]!.nowMs);
-          owner.workerClock(x, workers[x]!.clockOffsetMs);
+          owner.workerClock(x, workers[x]!.clockOffsetMs, workers[x]!.clockSteps);
         }
         owner.expire(rawMs, mono.tsSec[i]! * 1000 + mono.tsNsec[i]! / 1e6);
       }
@@ -417,6 +417,31 @@ describe('worker mode: signalling owner + binding mirrors', () => {
         expect(Object.fromEntries(got), `step ${stepMs} ms, live ${live}`).toEqual(Object.fromEntries(want));
       }
     }
+  });
+
+  it('SIP a worker sent before it measured a step, applied after its stats brought the step (held for capture order): the owner keeps the step', () => {
+    const T = 1_700_000_000_000;
+    const STEP = 5 * 3600_000;
+    const binds: Array<Extract<MainToWorker, { t: 'bind' }>> = [];
+    const owner = new SignallingOwner(defaultConfig(), (m) => m.t === 'bind' && binds.push(m));
+    /** An INVITE with an SDP at 10.0.`net`.1:4000, captured at raw time `rawMs` by a worker whose pipeline had removed `steps` steps summing to `offsetMs`. */
+    const invite = (net: number, rawMs: number, offsetMs: number, steps: number): ForwardedSip => {
+      const bytes = text(sipRequest('INVITE', 'sip:b@h', { callId: `held-${net}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: `10.0.${net}.1`, media: [{ port: 4000 }] }) }));
+      const addr = Int32Array.from([...words(`10.0.${net}.1`), ...words('10.0.0.99')]);
+      return { bytes, ipVersion: 4, ipProto: 17, addr, srcPort: 5060, dstPort: 5060, tcpSeq: 0, tcpFlags: 0, wireLength: bytes.length, tsSec: Math.floor(rawMs / 1000), tsNsec: (rawMs % 1000) * 1e6, clockOffsetMs: offsetMs, clockSteps: steps };
+    };
+    owner.expire(T, T);
+    // Worker 0 measures a step forward 1 s after T; its stats bring it before its SIP captured at T + 10 ms
+    // (held in SipOrder for worker 1's progress) is applied.
+    owner.expire(T + STEP + 1000, T + 1000);
+    owner.workerClock(0, STEP, 1);
+    owner.onSip(invite(1, T + 10, 0, 0), 0);
+    // Worker 1 (no stream to measure the step) forwards an INVITE captured after it.
+    owner.onSip(invite(2, T + STEP + 1100, 0, 0), 1);
+    const sipMs = (net: number) => binds.find((b) => b.binding.callId === `held-${net}`)!.sipMs;
+    expect(sipMs(1)).toBeCloseTo(T + 10, 3); // dated as its worker handled it
+    expect(sipMs(2)).toBeCloseTo(T + 1100, 3);
+    expect(owner.nowMs).toBeCloseTo(T + 1100, 3);
   });
 
   it('after every call ended by BYE the mirror holds no binding, like the owner', () => {

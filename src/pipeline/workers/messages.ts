@@ -47,10 +47,12 @@ export interface ForwardedSip {
   tsSec: number;
   tsNsec: number;
   /**
-   * Host clock steps the worker's pipeline had removed when it handled the packet, ms: a step it measured
-   * reaches the owner with the SIP it held for it, ahead of the worker's next stats.
+   * Host clock steps the worker's pipeline had removed when it handled the packet (their sum, ms, and how
+   * many it had measured): a step it measured reaches the owner with the SIP it held for it, ahead of the
+   * worker's next stats.
    */
   clockOffsetMs: number;
+  clockSteps: number;
 }
 
 export type ForwardedReport =
@@ -81,8 +83,9 @@ export interface WorkerStats {
   sipDropped: number;
   /** Alert rule evaluation errors since start, by rule. */
   ruleErrors: Array<[rule: string, count: number]>;
-  /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
+  /** Host clock steps the worker's pipeline removed from capture time (ms), and how many, for the signalling owner. */
   clockOffsetMs: number;
+  clockSteps: number;
   capture: CaptureTotals;
 }
 

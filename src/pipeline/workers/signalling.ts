@@ -39,7 +39,8 @@ export class SignallingOwner {
    * (the workers' pipelines detect steps from RTP timestamps; touches arrive with their corrected times).
    */
   private clockOffsetMs = 0;
-  private readonly workerOffsets = new Map<number, number>();
+  /** Host clock steps each worker had measured when the owner last heard of its offset (workerClock). */
+  private readonly workerSteps = new Map<number, number>();
   /** The latest time seen before offsets were removed, ms. */
   private lastRawMs = 0;
   /** Expiry calls since the owner's time jumped without a step measured (see advance). */
@@ -135,10 +136,14 @@ export class SignallingOwner {
     p.tsSec = s.tsSec;
     p.tsNsec = s.tsNsec;
     const rawMs = s.tsSec * 1000 + s.tsNsec / 1e6;
-    // A step the worker measured comes with the SIP it held for it (the SIP past the step), not a second later.
-    this.workerClock(worker, s.clockOffsetMs, rawMs);
-    this.sipMs = rawMs - this.clockOffsetMs;
-    this.calls.onPacket(p, this.advance(rawMs));
+    // A step the worker measured comes with the SIP it held for it (the SIP past the step), not a second
+    // later. SIP it handled before a step it has told of since (its stats came while SipOrder held this)
+    // keeps the offset it was handled with.
+    const stale = s.clockSteps < (this.workerSteps.get(worker) ?? 0);
+    if (!stale) this.workerClock(worker, s.clockOffsetMs, s.clockSteps, rawMs);
+    const offsetMs = stale ? s.clockOffsetMs : this.clockOffsetMs;
+    this.sipMs = rawMs - offsetMs;
+    this.calls.onPacket(p, this.advance(rawMs, offsetMs));
   }
 
   /**
@@ -172,22 +177,22 @@ export class SignallingOwner {
    * and `monoMs` the monotonic clock (performance.now()), which no step moves.
    */
   expire(rawMs: number, monoMs: number): void {
-    this.advance(rawMs, monoMs);
+    this.advance(rawMs, this.clockOffsetMs, monoMs);
     this.calls.expire(this.nowMs);
     if (this.faults) this.faults.calls.check(this.nowMs, this.faults.events);
   }
 
   /**
-   * The time to use for `rawMs` (SIP's capture time, or at expiry the wall clock, `expiryMonoMs` the
-   * monotonic clock then). A jump of CLOCK_STEP_MS or more, or at expiry a step against the monotonic clock
+   * The time to use for `rawMs` less `offsetMs` (SIP's capture time, or at expiry the wall clock,
+   * `expiryMonoMs` the monotonic clock then). A jump of CLOCK_STEP_MS or more, or at expiry a step against the monotonic clock
    * (steppedSinceExpiry), is held (time stands still) for up to CLOCK_STEP_HOLD_EXPIRES expiry calls: a
    * host clock step moves the wall clock and SIP capture times at once, and only the workers can measure it
    * (workerClock); expiring calls at the stepped time first would end every call for a step forward past
    * the idle timeout, or page a no-media fault seconds early.
    */
-  private advance(rawMs: number, expiryMonoMs?: number): number {
+  private advance(rawMs: number, offsetMs: number, expiryMonoMs?: number): number {
     this.lastRawMs = rawMs;
-    const now = rawMs - this.clockOffsetMs;
+    const now = rawMs - offsetMs;
     const expiry = expiryMonoMs !== undefined;
     const jump = Math.abs(now - this.nowMs) >= CLOCK_STEP_MS || (expiry && this.steppedSinceExpiry(now, expiryMonoMs));
     if (this.nowMs > 0 && jump && this.heldExpires < CLOCK_STEP_HOLD_EXPIRES) {
@@ -213,15 +218,16 @@ export class SignallingOwner {
   }
 
   /**
-   * A worker's clock offset (its pipeline's sum of host clock steps), from its stats or with its SIP. A
-   * change is a step that worker detected: the owner takes its offset, and its own time moves to the
-   * latest raw time (`rawMs`: that of the SIP bringing it) less it (a step forward must not make every call
-   * look idle for the step's length, nor a step back hold time still).
+   * A worker's clock offset (its pipeline's sum of `steps` host clock steps), from its stats or with its
+   * SIP. More steps than it had told of is a step that worker detected: the owner takes its offset, and its
+   * own time moves to the latest raw time (`rawMs`: that of the SIP bringing it) less it (a step forward
+   * must not make every call look idle for the step's length, nor a step back hold time still). Fewer is
+   * older news (SIP held in SipOrder while the worker's stats came).
    */
-  workerClock(worker: number, offsetMs: number, rawMs = this.lastRawMs): void {
-    const prev = this.workerOffsets.get(worker) ?? 0;
-    this.workerOffsets.set(worker, offsetMs);
-    if (offsetMs === prev || offsetMs === this.clockOffsetMs) return;
+  workerClock(worker: number, offsetMs: number, steps: number, rawMs = this.lastRawMs): void {
+    if (steps <= (this.workerSteps.get(worker) ?? 0)) return;
+    this.workerSteps.set(worker, steps);
+    if (offsetMs === this.clockOffsetMs) return;
     this.clockOffsetMs = offsetMs;
     this.heldExpires = 0;
     if (rawMs > 0) this.nowMs = rawMs - offsetMs;
