@@ -124,7 +124,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
           workers[x]!.wallTick(rawMs);
           const touched = mirrors[x]!.takeTouched();
           if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, workers[x]!.nowMs);
-          owner.workerClock(x, workers[x]!.clockOffsetMs, workers[x]!.clockSteps);
+          owner.workerClock(x, workers[x]!.clockOffsetMs, workers[x]!.clockSteps, workers[x]!.nowMs);
         }
         owner.expire(rawMs, mono.tsSec[i]! * 1000 + mono.tsNsec[i]! / 1e6);
       }
@@ -165,6 +165,16 @@ function callsEndingByRtcpBye(t: CaptureTimeline, net: number, tag: string, ssrc
     end = Math.max(end, last + 20);
   }
   return end;
+}
+
+/**
+ * An INVITE (Call-ID held-`net`) with an SDP at 10.0.`net`.1:4000 as a worker forwards it: captured at raw
+ * time `rawMs`, its pipeline having removed `steps` host clock steps summing to `offsetMs`.
+ */
+function forwardedInvite(net: number, rawMs: number, offsetMs: number, steps: number): ForwardedSip {
+  const bytes = text(sipRequest('INVITE', 'sip:b@h', { callId: `held-${net}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: `10.0.${net}.1`, media: [{ port: 4000 }] }) }));
+  const addr = Int32Array.from([...words(`10.0.${net}.1`), ...words('10.0.0.99')]);
+  return { bytes, ipVersion: 4, ipProto: 17, addr, srcPort: 5060, dstPort: 5060, tcpSeq: 0, tcpFlags: 0, wireLength: bytes.length, tsSec: Math.floor(rawMs / 1000), tsNsec: (rawMs % 1000) * 1e6, clockOffsetMs: offsetMs, clockSteps: steps };
 }
 
 /** Batches of a file reader share buffers: keep a copy of each. */
@@ -424,24 +434,33 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const STEP = 5 * 3600_000;
     const binds: Array<Extract<MainToWorker, { t: 'bind' }>> = [];
     const owner = new SignallingOwner(defaultConfig(), (m) => m.t === 'bind' && binds.push(m));
-    /** An INVITE with an SDP at 10.0.`net`.1:4000, captured at raw time `rawMs` by a worker whose pipeline had removed `steps` steps summing to `offsetMs`. */
-    const invite = (net: number, rawMs: number, offsetMs: number, steps: number): ForwardedSip => {
-      const bytes = text(sipRequest('INVITE', 'sip:b@h', { callId: `held-${net}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: `10.0.${net}.1`, media: [{ port: 4000 }] }) }));
-      const addr = Int32Array.from([...words(`10.0.${net}.1`), ...words('10.0.0.99')]);
-      return { bytes, ipVersion: 4, ipProto: 17, addr, srcPort: 5060, dstPort: 5060, tcpSeq: 0, tcpFlags: 0, wireLength: bytes.length, tsSec: Math.floor(rawMs / 1000), tsNsec: (rawMs % 1000) * 1e6, clockOffsetMs: offsetMs, clockSteps: steps };
-    };
     owner.expire(T, T);
     // Worker 0 measures a step forward 1 s after T; its stats bring it before its SIP captured at T + 10 ms
     // (held in SipOrder for worker 1's progress) is applied.
     owner.expire(T + STEP + 1000, T + 1000);
-    owner.workerClock(0, STEP, 1);
-    owner.onSip(invite(1, T + 10, 0, 0), 0);
+    owner.workerClock(0, STEP, 1, T + 1000);
+    owner.onSip(forwardedInvite(1, T + 10, 0, 0), 0);
     // Worker 1 (no stream to measure the step) forwards an INVITE captured after it.
-    owner.onSip(invite(2, T + STEP + 1100, 0, 0), 1);
+    owner.onSip(forwardedInvite(2, T + STEP + 1100, 0, 0), 1);
     const sipMs = (net: number) => binds.find((b) => b.binding.callId === `held-${net}`)!.sipMs;
     expect(sipMs(1)).toBeCloseTo(T + 10, 3); // dated as its worker handled it
     expect(sipMs(2)).toBeCloseTo(T + 1100, 3);
     expect(owner.nowMs).toBeCloseTo(T + 1100, 3);
+  });
+
+  it('stats bringing a step forward before the owner saw a time past it: a call set up after the step keeps its time, none ends idle for the step', () => {
+    const T = 1_700_000_000_000;
+    const STEP = 700_000; // past sip.call_idle_timeout_s (600 s)
+    const owner = new SignallingOwner(defaultConfig(), () => {});
+    owner.expire(T, T);
+    // The host clock steps at T + 600 ms; worker 0 measures it (its time then T + 700 ms) and its stats
+    // come before the owner's next expiry; then an INVITE past the step.
+    owner.workerClock(0, STEP, 1, T + 700);
+    expect(owner.nowMs).toBeCloseTo(T + 700, 3);
+    owner.onSip(forwardedInvite(1, T + STEP + 800, STEP, 1), 0);
+    for (let s = 1; s <= 10; s++) owner.expire(T + STEP + s * 1000, T + s * 1000);
+    expect(owner.nowMs).toBeCloseTo(T + 10_000, 3);
+    expect(owner.calls.call(0)).toMatchObject({ callId: 'held-1', state: 'early', lastMs: T + 800 });
   });
 
   it('after every call ended by BYE the mirror holds no binding, like the owner', () => {

@@ -652,7 +652,7 @@ function inWorkerMode(t: CaptureTimeline, step?: { atMs: number; ms: number }): 
       nextMs = monoMs + 1000;
       const touched = mirror.takeTouched();
       if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, worker.nowMs);
-      owner.workerClock(0, worker.clockOffsetMs, worker.clockSteps);
+      owner.workerClock(0, worker.clockOffsetMs, worker.clockSteps, worker.nowMs);
       owner.expire(ms, monoMs);
     }
     for (const m of pending.splice(0)) mirror.apply(m);

@@ -83,9 +83,13 @@ export interface WorkerStats {
   sipDropped: number;
   /** Alert rule evaluation errors since start, by rule. */
   ruleErrors: Array<[rule: string, count: number]>;
-  /** Host clock steps the worker's pipeline removed from capture time (ms), and how many, for the signalling owner. */
+  /**
+   * Host clock steps the worker's pipeline removed from capture time (ms), and how many, and its time
+   * (capture time, steps removed), for the signalling owner.
+   */
   clockOffsetMs: number;
   clockSteps: number;
+  nowMs: number;
   capture: CaptureTotals;
 }
 

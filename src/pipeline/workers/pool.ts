@@ -198,7 +198,7 @@ export class MediaWorkerPool {
         member.stats = m.stats;
         if (m.stats.sipDropped > droppedBefore) this.h.sipDropped?.(m.stats.sipDropped - droppedBefore);
         member.statsAtMs = Date.now();
-        this.signalling.workerClock(member.index, m.stats.clockOffsetMs, m.stats.clockSteps);
+        this.signalling.workerClock(member.index, m.stats.clockOffsetMs, m.stats.clockSteps, m.stats.nowMs);
         if (m.stats.streamsStarted > before) this.h.streamsStarted?.(m.stats.streamsStarted - before);
         for (const [reason, mos] of m.ended) this.h.streamEnded?.(reason, mos);
         break;

@@ -41,8 +41,6 @@ export class SignallingOwner {
   private clockOffsetMs = 0;
   /** Host clock steps each worker had measured when the owner last heard of its offset (workerClock). */
   private readonly workerSteps = new Map<number, number>();
-  /** The latest time seen before offsets were removed, ms. */
-  private lastRawMs = 0;
   /** Expiry calls since the owner's time jumped without a step measured (see advance). */
   private heldExpires = 0;
   /** The owner's time and the monotonic clock at the latest expiry that moved time, ms (see advance). */
@@ -140,7 +138,7 @@ export class SignallingOwner {
     // later. SIP it handled before a step it has told of since (its stats came while SipOrder held this)
     // keeps the offset it was handled with.
     const stale = s.clockSteps < (this.workerSteps.get(worker) ?? 0);
-    if (!stale) this.workerClock(worker, s.clockOffsetMs, s.clockSteps, rawMs);
+    if (!stale) this.workerClock(worker, s.clockOffsetMs, s.clockSteps, rawMs - s.clockOffsetMs);
     const offsetMs = stale ? s.clockOffsetMs : this.clockOffsetMs;
     this.sipMs = rawMs - offsetMs;
     this.calls.onPacket(p, this.advance(rawMs, offsetMs));
@@ -184,14 +182,13 @@ export class SignallingOwner {
 
   /**
    * The time to use for `rawMs` less `offsetMs` (SIP's capture time, or at expiry the wall clock,
-   * `expiryMonoMs` the monotonic clock then). A jump of CLOCK_STEP_MS or more, or at expiry a step against the monotonic clock
-   * (steppedSinceExpiry), is held (time stands still) for up to CLOCK_STEP_HOLD_EXPIRES expiry calls: a
-   * host clock step moves the wall clock and SIP capture times at once, and only the workers can measure it
-   * (workerClock); expiring calls at the stepped time first would end every call for a step forward past
-   * the idle timeout, or page a no-media fault seconds early.
+   * `expiryMonoMs` the monotonic clock then). A jump of CLOCK_STEP_MS or more, or at expiry a step against
+   * the monotonic clock (steppedSinceExpiry), is held (time stands still) for up to CLOCK_STEP_HOLD_EXPIRES
+   * expiry calls: a host clock step moves the wall clock and SIP capture times at once, and only the
+   * workers can measure it (workerClock); expiring calls at the stepped time first would end every call
+   * for a step forward past the idle timeout, or page a no-media fault seconds early.
    */
   private advance(rawMs: number, offsetMs: number, expiryMonoMs?: number): number {
-    this.lastRawMs = rawMs;
     const now = rawMs - offsetMs;
     const expiry = expiryMonoMs !== undefined;
     const jump = Math.abs(now - this.nowMs) >= CLOCK_STEP_MS || (expiry && this.steppedSinceExpiry(now, expiryMonoMs));
@@ -219,18 +216,19 @@ export class SignallingOwner {
 
   /**
    * A worker's clock offset (its pipeline's sum of `steps` host clock steps), from its stats or with its
-   * SIP. More steps than it had told of is a step that worker detected: the owner takes its offset, and its
-   * own time moves to the latest raw time (`rawMs`: that of the SIP bringing it) less it (a step forward
-   * must not make every call look idle for the step's length, nor a step back hold time still). Fewer is
+   * SIP; `workerNowMs`: the worker's time then (its pipeline's, or the SIP's), steps removed. More steps
+   * than it had told of is a step that worker detected: the owner takes its offset, and its own time moves
+   * to the worker's (a step forward must not make every call look idle for the step's length, nor a step
+   * back hold time still; the owner's latest wall clock or SIP may be from before the step). Fewer is
    * older news (SIP held in SipOrder while the worker's stats came).
    */
-  workerClock(worker: number, offsetMs: number, steps: number, rawMs = this.lastRawMs): void {
+  workerClock(worker: number, offsetMs: number, steps: number, workerNowMs: number): void {
     if (steps <= (this.workerSteps.get(worker) ?? 0)) return;
     this.workerSteps.set(worker, steps);
     if (offsetMs === this.clockOffsetMs) return;
     this.clockOffsetMs = offsetMs;
     this.heldExpires = 0;
-    if (rawMs > 0) this.nowMs = rawMs - offsetMs;
+    if (workerNowMs > 0) this.nowMs = workerNowMs;
   }
 
   /** End of capture: media of calls that already ended retires now (its streams get HANGUP, not a shutdown FINAL). */
