@@ -418,7 +418,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
     merged();
-    pool.signalling.expire(Date.now());
+    pool.signalling.expire(Date.now(), performance.now());
     snapCut();
     link.poll();
   }, 1000);

@@ -164,6 +164,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Capture time when the next capture file began (nextCapture), NaN once its first packet was seen past it. */
   private captureBoundaryMs = Number.NaN;
   private heldWallTicks = 0;
+  /** counts.packets at the latest wall-clock tick (wallTick). */
+  private packetsAtWallTick = 0;
 
   private readonly pkt = new DecodedPacket();
   private readonly snap = createStreamSnapshot();
@@ -688,6 +690,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.clockSteps++;
       this.clockOffsetMs += step;
       this.engine.setClockOffsetMs(this.clockOffsetMs);
+      this.calls.clockOffset?.(this.clockOffsetMs, this.clockSteps);
       return this.judged(now - step, buf);
     }
     if (this.held.length === 0) this.heldFromMs = now;
@@ -849,10 +852,16 @@ export class Pipeline<C extends CallView = CallTracker> {
    * (the next RTP packet does) holds time for up to WALL_STEP_HOLD_TICKS ticks: expiring at the stepped
    * time first would end every stream and call for a step forward. Packets held at a jump (clockJump) wait
    * as long as a packet would let them, a second of capture time.
+   * A smaller step forward is no jump for the timer, but the tick would move time past it before the next
+   * RTP packet could measure it: a tick more than CLOCK_STEP_MS past the latest packet, when packets came
+   * since the previous tick, holds time once (the timer runs once a second, so the silence since is not
+   * its own; a late timer or a capture read late holds time at the packets, which then move it on).
    */
   wallTick(wallMs: number): void {
     this.wallTicks = true;
     const now = wallMs - this.clockOffsetMs;
+    const silentSinceTick = this.counts.packets !== this.packetsAtWallTick && now - this.pktMs > CLOCK_STEP_MS;
+    this.packetsAtWallTick = this.counts.packets;
     if (this.held.length > 0) {
       // Packets held at a jump: a stream may still tell a step within the hold's second; past it, time passed.
       if (now - this.heldFromMs <= CLOCK_STEP_RECENT_MS) {
@@ -868,6 +877,10 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     this.heldWallTicks = 0;
+    if (silentSinceTick && this.aStreamCanTellClockStep()) {
+      this.tick(this.nowMs);
+      return;
+    }
     this.endByeStreams(this.pendingByes.takeDue(now - PENDING_BYE_WALL_MS));
     this.tick(now);
   }

@@ -235,6 +235,8 @@ function sendStats(): void {
       sipDropped: mirror.sipDropped,
       ruleErrors: [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
       clockOffsetMs: p.clockOffsetMs,
+      clockSteps: p.clockSteps,
+      nowMs: p.nowMs,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0, mergedFrames: 0 },
     },
     ended,

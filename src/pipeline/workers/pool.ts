@@ -102,9 +102,9 @@ export class MediaWorkerPool {
       sipValueTooLongReporter(h.log),
     );
     this.sipInFlight = new SipInFlight(this.sipInFlightMemory);
-    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s) => {
+    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s, worker) => {
       this.sipInFlight.give(s.bytes.length);
-      this.signalling.onSip(s);
+      this.signalling.onSip(s, worker);
     });
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
@@ -198,7 +198,7 @@ export class MediaWorkerPool {
         member.stats = m.stats;
         if (m.stats.sipDropped > droppedBefore) this.h.sipDropped?.(m.stats.sipDropped - droppedBefore);
         member.statsAtMs = Date.now();
-        this.signalling.workerClock(member.index, m.stats.clockOffsetMs);
+        this.signalling.workerClock(member.index, m.stats.clockOffsetMs, m.stats.clockSteps, m.stats.nowMs);
         if (m.stats.streamsStarted > before) this.h.streamsStarted?.(m.stats.streamsStarted - before);
         for (const [reason, mos] of m.ended) this.h.streamEnded?.(reason, mos);
         break;
