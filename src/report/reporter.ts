@@ -6,7 +6,7 @@ import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/dela
 import { buildQosReport, round3 } from './build.js';
 import type { QosReport, ReportContext, ReportOptions } from './build.js';
 import { CALL_FAULT_ONE_WAY } from './call-faults.js';
-import { decideCorrelation, reportsKept } from './correlation.js';
+import { decideCorrelation, reportsKept, reportsSent } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
 import { StreamQosState } from './qos-state.js';
@@ -88,6 +88,14 @@ export class QosReporter {
   private dropsSeen = 0;
   /** Reports withheld by the 'drop' policy. */
   dropped = 0;
+  /**
+   * Set by route() for the interval being reported: the rules whose ALERT goes to the collectors / the
+   * local outputs, and those whose CLEARED does (bit i = rule i).
+   */
+  private alertSend = 0;
+  private alertLog = 0;
+  private clearSend = 0;
+  private clearLog = 0;
 
   constructor(c: QosReporterConfig) {
     this.qos = new StreamQosState(c.maxStreams, c.jitterBuffer);
@@ -198,16 +206,19 @@ export class QosReporter {
     this.dropsAtInterval[snap.slot] = this.dropsSeen; // the next interval's drops count from here
     const started = this.evaluateRules(snap, input, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    this.route(snap.slot, started, decision.send, decision.log);
     if (!decision.send && !decision.log) {
       this.dropped++;
       return [];
     }
     const intervalS = this.scheduler.intervalS(snap.slot);
     const out: ReportOut[] = [{ report: buildQosReport(snap, ctx, 'PERIODIC', this.qos, { intervalS }), send: decision.send, log: decision.log }];
-    const cleared = this.scheduler.lastCleared;
-    for (let i = 0; (started | cleared) !== 0 && i < this.scheduler.rules.length; i++) {
-      const kind = started & (1 << i) ? 'ALERT' : cleared & (1 << i) ? 'CLEARED' : null;
-      if (kind) out.push({ report: buildQosReport(snap, ctx, kind, this.qos, { intervalS, alertRule: this.scheduler.ruleName(i) }), send: decision.send, log: decision.log });
+    const alerts = this.alertSend | this.alertLog;
+    const clears = this.clearSend | this.clearLog;
+    for (let i = 0; (alerts | clears) !== 0 && i < this.scheduler.rules.length; i++) {
+      const bit = 1 << i;
+      const [kind, send, log] = alerts & bit ? (['ALERT', this.alertSend, this.alertLog] as const) : clears & bit ? (['CLEARED', this.clearSend, this.clearLog] as const) : [null, 0, 0];
+      if (kind) out.push({ report: buildQosReport(snap, ctx, kind, this.qos, { intervalS, alertRule: this.scheduler.ruleName(i) }), send: (send & bit) !== 0, log: (log & bit) !== 0 });
     }
     return out;
   }
@@ -224,14 +235,38 @@ export class QosReporter {
     }
     this.score(snap, input);
     this.dropsAtInterval[snap.slot] = this.dropsSeen;
-    let changed = this.evaluateRules(snap, input, nowMs) | this.scheduler.lastCleared;
-    if (!reportsKept(input.callId, this.unknownCallId)) {
+    const log = reportsKept(input.callId, this.unknownCallId);
+    this.route(snap.slot, this.evaluateRules(snap, input, nowMs), reportsSent(input.callId, this.unknownCallId), log);
+    if (!log) {
       this.dropped++;
       return 0;
     }
+    let changed = this.alertSend | this.alertLog | this.clearSend | this.clearLog;
     let n = 1;
     for (; changed !== 0; changed &= changed - 1) n++;
     return n;
+  }
+
+  /**
+   * Where each rule's ALERT and CLEARED of the interval just evaluated go (alertSend ... clearLog), given
+   * where the stream's reports go now (`send`: the collectors, `log`: the local outputs), so that every
+   * destination gets a rule's ALERT before its CLEARED. The reports of a stream whose call is not known
+   * yet may be withheld from some (reports.unknown_call_id): an ALERT then reaches only those that take
+   * them, the rule's CLEARED goes only where its ALERT went, and a rule still firing when the call is
+   * learned sends its ALERT, on that interval, to the destinations it had not reached.
+   */
+  private route(slot: number, started: number, send: boolean, log: boolean): void {
+    const sched = this.scheduler;
+    const firing = sched.firingMask(slot);
+    const cleared = sched.lastCleared;
+    const unsent = sched.unsent[slot];
+    const unlogged = sched.unlogged[slot];
+    this.alertSend = send ? started | (unsent & firing) : 0;
+    this.alertLog = log ? started | (unlogged & firing) : 0;
+    this.clearSend = send ? cleared & ~unsent : 0;
+    this.clearLog = log ? cleared & ~unlogged : 0;
+    sched.unsent[slot] = send ? 0 : (unsent & firing) | started;
+    sched.unlogged[slot] = log ? 0 : (unlogged & firing) | started;
   }
 
   /**
@@ -275,26 +310,35 @@ export class QosReporter {
     const slot = snap.slot;
     const sched = this.scheduler;
     const firing = sched.firingMask(slot);
+    const unsent = sched.unsent[slot];
+    const unlogged = sched.unlogged[slot];
     const intervalS = sched.intervalS(slot);
     sched.stop(slot);
-    if (!reportsKept(input.callId, this.unknownCallId)) {
+    const log = reportsKept(input.callId, this.unknownCallId);
+    if (!log) {
       this.dropped++;
       return 0;
     }
+    // A rule's CLEARED goes where its ALERT went (route()).
+    const send = reportsSent(input.callId, this.unknownCallId);
+    const told = (send ? firing & ~unsent : 0) | (firing & ~unlogged);
     if (out === null) {
       // The reports the code below builds: a CLEARED per rule and fault firing, the FINAL/HANGUP.
       let n = 1 + this.silences.alerted[slot] + this.oneWay[slot];
-      for (let i = 0; firing !== 0 && i < sched.rules.length; i++) if (firing & (1 << i)) n++;
+      for (let i = 0; told !== 0 && i < sched.rules.length; i++) if (told & (1 << i)) n++;
       return n;
     }
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
     // A period without a packet (a stream that timed out) runs from its latest packet to its end.
     const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: snap.interval.packets === 0 ? nowMs : undefined };
-    const cleared = (rule: string) => {
+    const cleared = (rule: string, sendIt = decision.send, logIt = decision.log) => {
       opts.alertRule = rule;
-      out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: decision.send, log: decision.log });
+      out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: sendIt, log: logIt });
     };
-    for (let i = 0; firing !== 0 && i < sched.rules.length; i++) if (firing & (1 << i)) cleared(sched.ruleName(i));
+    for (let i = 0; told !== 0 && i < sched.rules.length; i++) {
+      const bit = 1 << i;
+      if (told & bit) cleared(sched.ruleName(i), decision.send && (unsent & bit) === 0, (unlogged & bit) === 0);
+    }
     if (this.silences.alerted[slot] === 1) {
       ctx.currentSilenceMs = this.silences.currentMs(slot, nowMs);
       cleared(SILENCE_RULE);
