@@ -45,6 +45,12 @@ describe('rule compilation', () => {
     expect(() => compileRule({ name: 'cx', when: 'mos + sqrt(-4) > 1', intervalS: 5 })).toThrow(/rule 'cx': sqrt\(-4\) is complex \(2i\), not a finite number/);
     expect(() => compileRule({ name: 'log', when: 'mos < 1 and log10(0) < mos', intervalS: 5 })).toThrow(/rule 'log': log10\(0\) is -Infinity/);
     expect(() => compileRule({ name: 'dec', when: 'round(mos, 1.5) < 3', intervalS: 5 })).toThrow(/rule 'dec': round\(\)'s decimals must be an integer from 0 to 15, got 1.5 at position 0/);
+    // mathjs reads NaN and Infinity as constants, and a literal beyond the doubles as Infinity.
+    expect(() => compileRule({ name: 'nan', when: 'loss_pct > NaN', intervalS: 5 })).toThrow(/rule 'nan': constant NaN is not a finite number at position 11/);
+    expect(() => compileRule({ name: 'inf', when: 'mos < Infinity', intervalS: 5 })).toThrow(/rule 'inf': constant Infinity is not a finite number at position 6/);
+    expect(() => compileRule({ name: 'big', when: 'jitter_ms < 1e999', intervalS: 5 })).toThrow(/rule 'big': constant 1e999 is not a finite number at position 12/);
+    expect(() => compileRule({ name: 'neg', when: 'mos > -1e400 and -Infinity < mos', intervalS: 5 })).toThrow(/rule 'neg': constant 1e400 is not a finite number at position 7/);
+    expect(compileRule({ name: 'tiny', when: 'mos > 1e-400', intervalS: 5 }).test({ mos: 1 })).toBe(true); // 0: finite
     // What fails for some values only is left to run time (counted there).
     for (const when of ['lost / expected > 0.1', 'sqrt(skew_ms) > 2', '0 < mos < 1 / lost', 'round(mos, 2) < 3.55 and 2 > 1']) expect(() => compileRule({ name: 'r', when, intervalS: 1 })).not.toThrow();
   });
