@@ -5,10 +5,10 @@
  *
  * Delivery: one request at a time in event order (a CLEARED never overtakes its ALERT); a failed attempt
  * (network error, timeout, HTTP 5xx or 429) is retried `webhook.retries` times with backoff (1 s, 2 s,
- * 4 s... at most 30 s); other HTTP errors are not retried. Events wait in a queue of `webhook.queue_size`;
- * when it is full the oldest is dropped. Counted per destination (/metrics): each failed attempt as an
- * error, an event given up after its attempts as failed, an event evicted or abandoned at the shutdown
- * deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
+ * 4 s... at most 30 s); other HTTP errors are not retried, and a redirect (3xx) is not followed: it fails.
+ * Events wait in a queue of `webhook.queue_size`; when it is full the oldest is dropped. Counted per
+ * destination (/metrics): each failed attempt as an error, an event given up after its attempts as
+ * failed, an event evicted or abandoned at the shutdown deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
  * shutdown deadline. A replay goes at the receiver's pace (room()) and waits at the end of its input
  * until everything is delivered (settled()), unless the receiver is failing.
  *
@@ -333,9 +333,15 @@ export class WebhookOutput implements Output {
     if (this.abort.signal.aborted) onStop();
     else this.abort.signal.addEventListener('abort', onStop, { once: true });
     try {
-      const res = await fetch(this.request.target, { method: 'POST', headers: this.request.headers, body, signal: attempt.signal });
+      // A redirect is not followed: fetch follows 301, 302 and 303 with a GET without the body, which the
+      // receiver would answer 200, and a redirect to another host would take the alerts there.
+      const res = await fetch(this.request.target, { method: 'POST', headers: this.request.headers, body, signal: attempt.signal, redirect: 'manual' });
       await res.arrayBuffer().catch(() => undefined); // let the connection be reused
       if (res.ok) return 'ok';
+      if (res.status >= 300 && res.status < 400) {
+        this.failedAttempt(`HTTP ${res.status} (a redirect: not followed)`);
+        return 'final';
+      }
       this.failedAttempt(`HTTP ${res.status}`);
       return res.status >= 500 || res.status === 429 ? 'retry' : 'final';
     } catch (err) {

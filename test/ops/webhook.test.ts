@@ -177,6 +177,29 @@ describe('webhook output', () => {
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
   });
 
+  it('a redirect is a failed POST, not followed: fetch would follow 301/302/303 with a GET and no body, counted as delivered', async () => {
+    for (const status of [301, 302, 303, 307, 308]) {
+      const requests: string[] = [];
+      const server = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          requests.push(`${req.method} ${req.url}`);
+          if (req.url!.startsWith('/hooks/')) res.writeHead(status, { location: '/moved' }).end();
+          else res.writeHead(200).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`;
+      const w = output(url);
+      w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+      await w.close(30_000);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      expect(requests, `HTTP ${status}`).toEqual(['POST /hooks/alerts']);
+      expect(w.stats()[0], `HTTP ${status}`).toMatchObject({ sent: 0, failed: 1, errors: 1, lastError: `HTTP ${status} (a redirect: not followed)` });
+    }
+  });
+
   it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery (abandoned, not a failed attempt)', async () => {
     const stuck = await receiver(() => 'hang');
     open.push(stuck);
