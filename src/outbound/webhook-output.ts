@@ -8,9 +8,10 @@
  * 4 s... at most 30 s); other HTTP errors are not retried, and a redirect (3xx) is not followed: it fails.
  * Events wait in a queue of `webhook.queue_size`; when it is full the oldest is dropped. Counted per
  * destination (/metrics): each failed attempt as an error, an event given up after its attempts as
- * failed, an event evicted or abandoned at the shutdown deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
- * shutdown deadline. A replay goes at the receiver's pace (room()) and waits at the end of its input
- * until everything is delivered (settled()), unless the receiver is failing.
+ * failed, an event evicted or abandoned at the shutdown deadline as dropped; logged at most once per
+ * 10 s. At stop, what is queued is delivered within the shutdown deadline. A replay goes at the
+ * receiver's pace (room()) and waits at the end of its input until everything is delivered
+ * (settled()), unless the receiver is failing.
  *
  * A configuration reload keeps the URL's alerts with it: the same URL goes on with the rules firing (their
  * CLEARED follow, after what the replaced instance still delivers); another URL, or none, ends them at the
@@ -336,7 +337,7 @@ export class WebhookOutput implements Output {
       // A redirect is not followed: fetch follows 301, 302 and 303 with a GET without the body, which the
       // receiver would answer 200, and a redirect to another host would take the alerts there.
       const res = await fetch(this.request.target, { method: 'POST', headers: this.request.headers, body, signal: attempt.signal, redirect: 'manual' });
-      await res.arrayBuffer().catch(() => undefined); // let the connection be reused
+      await discardAnswer(res);
       if (res.ok) return 'ok';
       if (res.status >= 300 && res.status < 400) {
         this.failedAttempt(`HTTP ${res.status} (a redirect: not followed)`);
@@ -399,6 +400,29 @@ export class WebhookOutput implements Output {
     this.counters.dropped += this.size;
     while (this.take() !== undefined);
     await this.pumping?.catch(() => undefined);
+  }
+}
+
+/** The most of a receiver's answer read (and thrown away): a short one is read whole so its connection is reused. */
+const ANSWER_READ_LIMIT = 64 * 1024;
+
+/**
+ * Reads and drops the body of a receiver's answer, at most ANSWER_READ_LIMIT bytes: past that it is
+ * cancelled (its connection closed). Only the status is used; reading a huge or endless answer whole kept
+ * it all in memory (1 GB of RSS for four POSTs) and held each POST until the timeout.
+ */
+async function discardAnswer(res: Response): Promise<void> {
+  if (res.body === null) return;
+  const reader = res.body.getReader();
+  try {
+    for (let n = 0; n <= ANSWER_READ_LIMIT; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      n += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The answer broke off or the attempt timed out: the status is known already.
   }
 }
 

@@ -200,6 +200,36 @@ describe('webhook output', () => {
     }
   });
 
+  it('a receiver answering with a huge or endless body: the POST counts as delivered at once, the body is not kept', async () => {
+    let closed = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const chunk = Buffer.alloc(1 << 20, 120);
+        const more = (): void => {
+          while (res.write(chunk));
+        };
+        res.on('drain', more);
+        res.on('close', () => closed++);
+        more();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const w = output(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`, { timeoutMs: 60_000 });
+      w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+      w.write(event('CLEARED', { ALERT_RULE: 'poor' }));
+      // The client closed each endless answer (read up to a bound) and went on; it did not wait for the timeout.
+      expect(await until(() => w.stats()[0]!.sent === 2 && closed === 2, 30_000)).toBe(true);
+      expect(w.stats()[0]).toMatchObject({ sent: 2, errors: 0, failed: 0 });
+      await w.close(1000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery (abandoned, not a failed attempt)', async () => {
     const stuck = await receiver(() => 'hang');
     open.push(stuck);
