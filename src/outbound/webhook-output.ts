@@ -44,10 +44,11 @@ export interface WebhookPayload {
   node: string;
   /** Capture time of the report that carried the change (for an ALERT sent at a reload, its first), ISO 8601. */
   time: string;
-  stream: { src: string; dst: string; ssrc: number; codec: string };
-  mos: number;
-  lossPct: number;
-  jitterMs: number;
+  /** `codec`, `mos`, `lossPct` and `jitterMs` are null in a call-level alert (no-media: no stream, SSRC 0). */
+  stream: { src: string; dst: string; ssrc: number; codec: string | null };
+  mos: number | null;
+  lossPct: number | null;
+  jitterMs: number | null;
   /** The QoS report itself (RTPAgent fields); null with reason 'reconfigured'. */
   report: QosReport | null;
 }
@@ -229,10 +230,10 @@ export class WebhookOutput implements Output {
       callId: String(r.CORRELATION_ID),
       node: this.o.node,
       time: isoTime(reportEndS(r)),
-      stream: { src: ip(r.SRC_IP, r.SRC_PORT), dst: ip(r.DST_IP, r.DST_PORT), ssrc: Number(r.SSRC), codec: String(r.CODEC_NAME) },
-      mos: Number(r.MOS),
-      lossPct: Number(r.PACKET_LOSS_PCT),
-      jitterMs: Number(r.JITTER),
+      stream: { src: ip(r.SRC_IP, r.SRC_PORT), dst: ip(r.DST_IP, r.DST_PORT), ssrc: Number(r.SSRC), codec: r.CODEC_NAME === undefined ? null : String(r.CODEC_NAME) },
+      mos: figure(r.MOS),
+      lossPct: figure(r.PACKET_LOSS_PCT),
+      jitterMs: figure(r.JITTER),
       report: r,
     };
   }
@@ -425,6 +426,9 @@ async function discardAnswer(res: Response): Promise<void> {
     // The answer broke off or the attempt timed out: the status is known already.
   }
 }
+
+/** A report's figure, null where the report has none (a call-level no-media report). */
+const figure = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** Seconds since the epoch as ISO 8601. */
 const isoTime = (s: number): string => new Date(s * 1000).toISOString();

@@ -15,7 +15,7 @@ import { defaultConfig } from '../../src/ops/config.js';
 import type { QosEvent } from '../../src/outbound/index.js';
 import { WebhookOutput, type WebhookPayload } from '../../src/outbound/webhook-output.js';
 import { openOutputs } from '../../src/pipeline/index.js';
-import type { QosReport } from '../../src/report/index.js';
+import { buildNoMediaReport, type QosReport } from '../../src/report/index.js';
 import { heapAfterGc } from '../heap.js';
 import { until } from '../wait.js';
 
@@ -149,6 +149,22 @@ describe('webhook output', () => {
     expect(rx.got[0]).toMatchObject({ callId: 'call-1@test', node: 'probe-1', time: '2023-11-14T22:13:30.500Z', stream: { src: '10.0.0.1:4000', dst: '10.0.0.2:5000', codec: 'pcma' }, mos: 3.1, lossPct: 6.5, jitterMs: 12 });
     expect(rx.got[0]!.report?.TYPE).toBe('ALERT');
     expect(w.stats()).toEqual([{ name: rx.url.replace(/\?.*$/, ''), sent: 6, failed: 0, errors: 0, dropped: 0, queued: 0, up: true, lastError: undefined }]);
+  });
+
+  it("a call-level alert (no-media: no stream, no codec, no figures) posts null for what it has not, not 'undefined' or NaN", async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const w = output(rx.url);
+    const call = { callId: 'silent@test', xcid: null, nodeName: 'probe-1', callerIp: '10.1.0.10', callerPort: 40000, calleeIp: '10.2.0.20', calleePort: 50000, dueFromMs: 1_700_000_000_000 };
+    for (const kind of ['ALERT', 'CLEARED'] as const) {
+      const report = buildNoMediaReport(kind, call, 'no-media', 1_700_000_006_000, 'stream-ended');
+      w.write({ kind: 'alert', report, json: JSON.stringify(report), env: event(kind).env, toCollectors: true, toLocal: true });
+    }
+    await w.close(30_000);
+    expect(rx.got.map((p) => [p.event, p.callId, p.stream, p.mos, p.lossPct, p.jitterMs])).toEqual([
+      ['ALERT', 'silent@test', { src: '10.2.0.20:50000', dst: '10.1.0.10:40000', ssrc: 0, codec: null }, null, null, null],
+      ['CLEARED', 'silent@test', { src: '10.2.0.20:50000', dst: '10.1.0.10:40000', ssrc: 0, codec: null }, null, null, null],
+    ]);
   });
 
   it('retries 5xx and refused connections with backoff, does not retry 4xx, and counts each', async () => {
@@ -391,7 +407,7 @@ describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {
       expect(alerts.length).toBe(6); // 3 calls x 2 directions, all below MOS 4.2 on average
       expect(new Set(alerts.map((p) => `${p.stream.src}>${p.stream.dst}`)).size).toBe(6);
       expect(cleared.map((p) => p.reason)).toEqual(Array(6).fill('stream-ended'));
-      expect(alerts.every((p) => p.rule === 'low-mos' && /^scn5-\d@rtpprobe\.gen$/.test(p.callId) && p.mos > 0)).toBe(true);
+      expect(alerts.every((p) => p.rule === 'low-mos' && /^scn5-\d@rtpprobe\.gen$/.test(p.callId) && p.mos! > 0)).toBe(true);
       // Each CLEARED comes after its ALERT.
       for (const c of cleared) expect(rx.got.indexOf(c)).toBeGreaterThan(rx.got.findIndex((p) => p.event === 'ALERT' && p.stream.src === c.stream.src));
     }
