@@ -171,6 +171,23 @@ describe('adaptive scheduling', () => {
     expect(s.rules.map((r) => r.name)).toEqual(['jittery']);
   });
 
+  it('a reload moves the firing rules whose ALERT an output was not given (unsent, unlogged) with their rules', () => {
+    const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 2 };
+    const s = new ReportScheduler({ baseIntervalS: 30, rules: [rules[1], lossy] }, 4);
+    const q = new StreamQosState(4);
+    const m = new IntervalMetrics();
+    s.start(1, 0);
+    expect(tick(s, q, m, 5, 1, 30_000)).toBe(0b10);
+    s.unsent[1] = 0b10; // as the reporter marks an ALERT withheld from the collectors
+    s.unlogged[1] = 0b10;
+    s.reconfigure({ baseIntervalS: 30, rules: [lossy, rules[1]] });
+    expect([s.firingMask(1), s.unsent[1], s.unlogged[1]]).toEqual([0b01, 0b01, 0b01]);
+    s.reconfigure({ baseIntervalS: 30, rules: [rules[1]] }); // removed while firing: kept, never firing again
+    expect([s.firingMask(1), s.unsent[1], s.unlogged[1]]).toEqual([0b10, 0b10, 0b10]);
+    s.stop(1);
+    expect([s.unsent[1], s.unlogged[1]]).toEqual([0, 0]);
+  });
+
   it("a reload gives each stream's interval in progress its new length, from the interval's start", () => {
     const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 4 };
     const s = new ReportScheduler({ baseIntervalS: 3600, rules: [lossy] }, 4);
