@@ -9,7 +9,7 @@ import { CALL_FAULT_ONE_WAY } from './call-faults.js';
 import { decideCorrelation, reportsKept, reportsSent } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
-import { StreamQosState } from './qos-state.js';
+import { FRAGMENT_MS, StreamQosState } from './qos-state.js';
 import type { JitterBufferScoring } from './qos-state.js';
 import type { JitterBufferCounters } from '../rtp/jitter-buffer.js';
 import { SILENCE_RULE, StreamSilences } from './silences.js';
@@ -313,31 +313,39 @@ export class QosReporter {
     const unsent = sched.unsent[slot];
     const unlogged = sched.unlogged[slot];
     const intervalS = sched.intervalS(slot);
-    sched.stop(slot);
     const log = reportsKept(input.callId, this.unknownCallId);
+    // The last period is judged as any interval (audio that went bad at the end of a call pages), unless
+    // it is too short to be scored alone (one packet lost in 0.2 s would be 9 % loss).
+    const c = snap.interval;
+    const started = log && c.packets > 0 && c.endMs - c.startMs >= FRAGMENT_MS ? this.evaluateRules(snap, input, nowMs) & ~firing : 0;
+    sched.stop(slot);
     if (!log) {
       this.dropped++;
       return 0;
     }
-    // A rule's CLEARED goes where its ALERT went (route()).
+    // A rule's CLEARED goes where its ALERT went (route()); one starting on the last period goes everywhere.
     const send = reportsSent(input.callId, this.unknownCallId);
     const told = (send ? firing & ~unsent : 0) | (firing & ~unlogged);
     if (out === null) {
-      // The reports the code below builds: a CLEARED per rule and fault firing, the FINAL/HANGUP.
+      // The reports the code below builds: an ALERT per rule starting, a CLEARED per rule and fault firing, the FINAL/HANGUP.
       let n = 1 + this.silences.alerted[slot] + this.oneWay[slot];
-      for (let i = 0; told !== 0 && i < sched.rules.length; i++) if (told & (1 << i)) n++;
+      for (let i = 0; (told | started) !== 0 && i < sched.rules.length; i++) n += (told & (1 << i) ? 1 : 0) + (started & (1 << i) ? 2 : 0);
       return n;
     }
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    for (let i = 0; started !== 0 && i < sched.rules.length; i++) {
+      if (started & (1 << i)) out.push({ report: buildQosReport(snap, ctx, 'ALERT', this.qos, { intervalS, alertRule: sched.ruleName(i) }), send: decision.send, log: decision.log });
+    }
     // A period without a packet (a stream that timed out) runs from its latest packet to its end.
-    const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: snap.interval.packets === 0 ? nowMs : undefined };
+    const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: c.packets === 0 ? nowMs : undefined };
     const cleared = (rule: string, sendIt = decision.send, logIt = decision.log) => {
       opts.alertRule = rule;
       out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: sendIt, log: logIt });
     };
-    for (let i = 0; told !== 0 && i < sched.rules.length; i++) {
+    for (let i = 0; (told | started) !== 0 && i < sched.rules.length; i++) {
       const bit = 1 << i;
-      if (told & bit) cleared(sched.ruleName(i), decision.send && (unsent & bit) === 0, (unlogged & bit) === 0);
+      if (started & bit) cleared(sched.ruleName(i));
+      else if (told & bit) cleared(sched.ruleName(i), decision.send && (unsent & bit) === 0, (unlogged & bit) === 0);
     }
     if (this.silences.alerted[slot] === 1) {
       ctx.currentSilenceMs = this.silences.currentMs(slot, nowMs);
