@@ -308,6 +308,9 @@ export class WebhookOutput implements Output {
           break;
         }
         if (outcome === 'final') break;
+        if (attempt < this.o.retries && !this.abort.signal.aborted) {
+          this.limited.warn('webhook failed', { webhook: this.label, reason: this.lastError }, 'webhook POST failed: retrying');
+        }
       }
       if (delivered) {
         this.counters.sent++;
@@ -363,7 +366,6 @@ export class WebhookOutput implements Output {
     this.lastError = reason;
     this.up = false;
     this.wake();
-    this.limited.warn('webhook failed', { webhook: this.label, reason }, 'webhook POST failed: retrying');
   }
 
   /** Waits `ms`; false when the output was aborted meanwhile. */

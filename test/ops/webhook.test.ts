@@ -193,6 +193,26 @@ describe('webhook output', () => {
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
   });
 
+  it("a failed POST is logged as 'retrying' only when another attempt follows", async () => {
+    const refusing = await receiver(() => 400);
+    const failing = await receiver(() => 503);
+    open.push(refusing, failing);
+    const retrying = () => logs.filter((l) => l.msg === 'webhook POST failed: retrying').length;
+    const a = output(refusing.url);
+    a.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await a.close(30_000);
+    expect([refusing.hits, retrying()]).toEqual([1, 0]);
+    expect(logs.map((l) => l.msg)).toEqual(['webhook event not delivered after its retries']);
+    const b = output(failing.url, { retries: 0 });
+    b.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await b.close(30_000);
+    expect([failing.hits, retrying()]).toEqual([1, 0]);
+    const c = output(failing.url, { retries: 1 });
+    c.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await c.close(30_000);
+    expect([failing.hits, retrying()]).toEqual([3, 1]);
+  });
+
   it('a redirect is a failed POST, not followed: fetch would follow 301/302/303 with a GET and no body, counted as delivered', async () => {
     for (const status of [301, 302, 303, 307, 308]) {
       const requests: string[] = [];
