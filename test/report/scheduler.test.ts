@@ -139,13 +139,19 @@ describe('adaptive scheduling', () => {
     expect(() => new ReportScheduler({ baseIntervalS: 30, pick: 'x' as 'first' }, 1)).toThrow(/pick/);
   });
 
-  it('a reload keeps each firing rule by name: no second ALERT while it fires, one CLEARED when it stops or is removed', () => {
+  /** Rules [jittery, lossy] with lossy firing for slot 1 (5 % loss at 30 s). */
+  const lossyFiring = () => {
     const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 2 };
     const s = new ReportScheduler({ baseIntervalS: 30, rules: [rules[1], lossy] }, 4);
     const q = new StreamQosState(4);
     const m = new IntervalMetrics();
     s.start(1, 0);
     expect(tick(s, q, m, 5, 1, 30_000)).toBe(0b10);
+    return { lossy, s, q, m };
+  };
+
+  it('a reload keeps each firing rule by name: no second ALERT while it fires, one CLEARED when it stops or is removed', () => {
+    const { lossy, s, q, m } = lossyFiring();
     // The same rules in another order: lossy goes on firing under its new number, nothing starts.
     s.reconfigure({ baseIntervalS: 30, rules: [lossy, rules[1]] });
     expect(s.firingMask(1)).toBe(0b01);
@@ -172,12 +178,7 @@ describe('adaptive scheduling', () => {
   });
 
   it('a reload moves the firing rules whose ALERT an output was not given (unsent, unlogged) with their rules', () => {
-    const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 2 };
-    const s = new ReportScheduler({ baseIntervalS: 30, rules: [rules[1], lossy] }, 4);
-    const q = new StreamQosState(4);
-    const m = new IntervalMetrics();
-    s.start(1, 0);
-    expect(tick(s, q, m, 5, 1, 30_000)).toBe(0b10);
+    const { lossy, s, q, m } = lossyFiring();
     s.unsent[1] = 0b10; // as the reporter marks an ALERT withheld from the collectors
     s.unlogged[1] = 0b10;
     s.reconfigure({ baseIntervalS: 30, rules: [lossy, rules[1]] });
