@@ -96,6 +96,9 @@ export class QosReporter {
   private alertLog = 0;
   private clearSend = 0;
   private clearLog = 0;
+  /** Of clearSend / clearLog: the rules whose ALERT went there under the stream's synthetic id. */
+  private clearSendSynthetic = 0;
+  private clearLogSynthetic = 0;
 
   constructor(c: QosReporterConfig) {
     this.qos = new StreamQosState(c.maxStreams, c.jitterBuffer);
@@ -206,7 +209,7 @@ export class QosReporter {
     this.dropsAtInterval[snap.slot] = this.dropsSeen; // the next interval's drops count from here
     const started = this.evaluateRules(snap, input, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
-    this.route(snap.slot, started, decision.send, decision.log);
+    this.route(snap.slot, started, decision.send, decision.log, decision.synthetic);
     if (!decision.send && !decision.log) {
       this.dropped++;
       return [];
@@ -217,8 +220,9 @@ export class QosReporter {
     const clears = this.clearSend | this.clearLog;
     for (let i = 0; (alerts | clears) !== 0 && i < this.scheduler.rules.length; i++) {
       const bit = 1 << i;
-      const [kind, send, log] = alerts & bit ? (['ALERT', this.alertSend, this.alertLog] as const) : clears & bit ? (['CLEARED', this.clearSend, this.clearLog] as const) : [null, 0, 0];
-      if (kind) out.push({ report: buildQosReport(snap, ctx, kind, this.qos, { intervalS, alertRule: this.scheduler.ruleName(i) }), send: (send & bit) !== 0, log: (log & bit) !== 0 });
+      const opts: ReportOptions = { intervalS, alertRule: this.scheduler.ruleName(i) };
+      if (alerts & bit) out.push({ report: buildQosReport(snap, ctx, 'ALERT', this.qos, opts), send: (this.alertSend & bit) !== 0, log: (this.alertLog & bit) !== 0 });
+      else if (clears & bit) this.pushCleared(out, snap, ctx, opts, (this.clearSend & bit) !== 0, (this.clearLog & bit) !== 0, (this.clearSendSynthetic & bit) !== 0, (this.clearLogSynthetic & bit) !== 0);
     }
     return out;
   }
@@ -236,14 +240,16 @@ export class QosReporter {
     this.score(snap, input);
     this.dropsAtInterval[snap.slot] = this.dropsSeen;
     const log = reportsKept(input.callId, this.unknownCallId);
-    this.route(snap.slot, this.evaluateRules(snap, input, nowMs), reportsSent(input.callId, this.unknownCallId), log);
+    this.route(snap.slot, this.evaluateRules(snap, input, nowMs), reportsSent(input.callId, this.unknownCallId), log, !input.callId);
     if (!log) {
       this.dropped++;
       return 0;
     }
+    // A report per rule starting or stopping, two for a CLEARED whose ALERT carried another id at each end.
     let changed = this.alertSend | this.alertLog | this.clearSend | this.clearLog;
     let n = 1;
     for (; changed !== 0; changed &= changed - 1) n++;
+    for (let twice = this.clearSend & this.clearLog & (this.clearSendSynthetic ^ this.clearLogSynthetic); twice !== 0; twice &= twice - 1) n++;
     return n;
   }
 
@@ -255,7 +261,7 @@ export class QosReporter {
    * them, the rule's CLEARED goes only where its ALERT went, and a rule still firing when the call is
    * learned sends its ALERT, on that interval, to the destinations it had not reached.
    */
-  private route(slot: number, started: number, send: boolean, log: boolean): void {
+  private route(slot: number, started: number, send: boolean, log: boolean, synthetic: boolean): void {
     const sched = this.scheduler;
     const firing = sched.firingMask(slot);
     const cleared = sched.lastCleared;
@@ -265,8 +271,37 @@ export class QosReporter {
     this.alertLog = log ? started | (unlogged & firing) : 0;
     this.clearSend = send ? cleared & ~unsent : 0;
     this.clearLog = log ? cleared & ~unlogged : 0;
+    this.clearSendSynthetic = this.clearSend & sched.sentSynthetic[slot];
+    this.clearLogSynthetic = this.clearLog & sched.loggedSynthetic[slot];
     sched.unsent[slot] = send ? 0 : (unsent & firing) | started;
     sched.unlogged[slot] = log ? 0 : (unlogged & firing) | started;
+    sched.sentSynthetic[slot] = (sched.sentSynthetic[slot] & firing & ~this.alertSend) | (synthetic ? this.alertSend : 0);
+    sched.loggedSynthetic[slot] = (sched.loggedSynthetic[slot] & firing & ~this.alertLog) | (synthetic ? this.alertLog : 0);
+  }
+
+  /**
+   * Rule `i`'s CLEARED into `out`, to the collectors (`send`) and the local outputs (`log`), each under
+   * the id its ALERT carried there (`sentSynthetic`, `loggedSynthetic`: the stream's synthetic id, from
+   * before its call was learned): two reports when those differ.
+   */
+  private pushCleared(out: ReportOut[], snap: StreamSnapshot, ctx: ReportContext, opts: ReportOptions, send: boolean, log: boolean, sentSynthetic: boolean, loggedSynthetic: boolean): void {
+    if (send && log && sentSynthetic !== loggedSynthetic) {
+      out.push({ report: this.clearedReport(snap, ctx, opts, sentSynthetic), send: true, log: false });
+      out.push({ report: this.clearedReport(snap, ctx, opts, loggedSynthetic), send: false, log: true });
+    } else if (send || log) {
+      out.push({ report: this.clearedReport(snap, ctx, opts, send ? sentSynthetic : loggedSynthetic), send, log });
+    }
+  }
+
+  private clearedReport(snap: StreamSnapshot, ctx: ReportContext, opts: ReportOptions, synthetic: boolean): QosReport {
+    if (!synthetic || !ctx.callId) return buildQosReport(snap, ctx, 'CLEARED', this.qos, opts);
+    const { callId, xcid } = ctx;
+    ctx.callId = null;
+    ctx.xcid = null;
+    const report = buildQosReport(snap, ctx, 'CLEARED', this.qos, opts);
+    ctx.callId = callId;
+    ctx.xcid = xcid;
+    return report;
   }
 
   /**
@@ -312,6 +347,8 @@ export class QosReporter {
     const firing = sched.firingMask(slot);
     const unsent = sched.unsent[slot];
     const unlogged = sched.unlogged[slot];
+    const sentSynthetic = sched.sentSynthetic[slot];
+    const loggedSynthetic = sched.loggedSynthetic[slot];
     const intervalS = sched.intervalS(slot);
     const log = reportsKept(input.callId, this.unknownCallId);
     // The last period is judged as any interval (audio that went bad at the end of a call pages), unless
@@ -323,13 +360,20 @@ export class QosReporter {
       this.dropped++;
       return 0;
     }
-    // A rule's CLEARED goes where its ALERT went (route()); one starting on the last period goes everywhere.
+    // A rule's CLEARED goes where its ALERT went, under the id it carried there (route()); one starting on
+    // the last period goes everywhere.
     const send = reportsSent(input.callId, this.unknownCallId);
-    const told = (send ? firing & ~unsent : 0) | (firing & ~unlogged);
+    const sent = send ? firing & ~unsent : 0;
+    const logged = firing & ~unlogged;
     if (out === null) {
-      // The reports the code below builds: an ALERT per rule starting, a CLEARED per rule and fault firing, the FINAL/HANGUP.
+      // The reports the code below builds: an ALERT and a CLEARED per rule starting, a CLEARED per rule
+      // firing (two where its ALERT carried another id at each end) and per fault, the FINAL/HANGUP.
       let n = 1 + this.silences.alerted[slot] + this.oneWay[slot];
-      for (let i = 0; (told | started) !== 0 && i < sched.rules.length; i++) n += (told & (1 << i) ? 1 : 0) + (started & (1 << i) ? 2 : 0);
+      const twice = sent & logged & (sentSynthetic ^ loggedSynthetic);
+      for (let i = 0; (sent | logged | started) !== 0 && i < sched.rules.length; i++) {
+        const bit = 1 << i;
+        n += ((sent | logged) & bit ? 1 : 0) + (twice & bit ? 1 : 0) + (started & bit ? 2 : 0);
+      }
       return n;
     }
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
@@ -338,14 +382,17 @@ export class QosReporter {
     }
     // A period without a packet (a stream that timed out) runs from its latest packet to its end.
     const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: c.packets === 0 ? nowMs : undefined };
-    const cleared = (rule: string, sendIt = decision.send, logIt = decision.log) => {
+    const cleared = (rule: string) => {
       opts.alertRule = rule;
-      out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: sendIt, log: logIt });
+      out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: decision.send, log: decision.log });
     };
-    for (let i = 0; (told | started) !== 0 && i < sched.rules.length; i++) {
+    for (let i = 0; (sent | logged | started) !== 0 && i < sched.rules.length; i++) {
       const bit = 1 << i;
       if (started & bit) cleared(sched.ruleName(i));
-      else if (told & bit) cleared(sched.ruleName(i), decision.send && (unsent & bit) === 0, (unlogged & bit) === 0);
+      else if ((sent | logged) & bit) {
+        opts.alertRule = sched.ruleName(i);
+        this.pushCleared(out, snap, ctx, opts, (sent & bit) !== 0, (logged & bit) !== 0, (sentSynthetic & bit) !== 0, (loggedSynthetic & bit) !== 0);
+      }
     }
     if (this.silences.alerted[slot] === 1) {
       ctx.currentSilenceMs = this.silences.currentMs(slot, nowMs);

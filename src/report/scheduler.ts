@@ -50,6 +50,14 @@ export class ReportScheduler {
    */
   readonly unsent: Uint32Array;
   readonly unlogged: Uint32Array;
+  /**
+   * Per slot, the firing rules whose ALERT went to the collectors (sentSynthetic) or the local outputs
+   * (loggedSynthetic) under the stream's synthetic id: their CLEARED carries it too, after the call is learned.
+   */
+  readonly sentSynthetic: Uint32Array;
+  readonly loggedSynthetic: Uint32Array;
+  /** The per-slot rule masks a reload renumbers and a stream's start and end reset. */
+  private readonly ruleMasks: readonly Uint32Array[];
   private readonly active: Uint8Array;
   /** No slot at or above this index is active: due() scans only below it (slots are mostly low). */
   private slotLimit = 0;
@@ -79,6 +87,9 @@ export class ReportScheduler {
     this.firing = new Uint32Array(maxStreams);
     this.unsent = new Uint32Array(maxStreams);
     this.unlogged = new Uint32Array(maxStreams);
+    this.sentSynthetic = new Uint32Array(maxStreams);
+    this.loggedSynthetic = new Uint32Array(maxStreams);
+    this.ruleMasks = [this.firing, this.unsent, this.unlogged, this.sentSynthetic, this.loggedSynthetic];
     this.active = new Uint8Array(maxStreams);
   }
 
@@ -109,11 +120,7 @@ export class ReportScheduler {
       for (let i = 0; i < old.length; i++) if (masks[s] & (1 << i) && to[i] >= 0) mask |= 1 << to[i];
       masks[s] = mask >>> 0;
     };
-    for (let s = 0; s < this.slotLimit; s++) {
-      remap(this.firing, s);
-      remap(this.unsent, s);
-      remap(this.unlogged, s);
-    }
+    for (let s = 0; s < this.slotLimit; s++) for (const masks of this.ruleMasks) remap(masks, s);
     this.rules = c.rules;
     this.configuredRules = configured;
     this.baseIntervalS = c.baseIntervalS;
@@ -130,18 +137,14 @@ export class ReportScheduler {
   start(slot: number, nowMs: number): void {
     this.active[slot] = 1;
     if (slot >= this.slotLimit) this.slotLimit = slot + 1;
-    this.firing[slot] = 0;
-    this.unsent[slot] = 0;
-    this.unlogged[slot] = 0;
+    for (const masks of this.ruleMasks) masks[slot] = 0;
     this.intervalMs[slot] = this.baseIntervalS * 1000;
     this.dueMs[slot] = nowMs + this.intervalMs[slot];
   }
 
   stop(slot: number): void {
     this.active[slot] = 0;
-    this.firing[slot] = 0;
-    this.unsent[slot] = 0;
-    this.unlogged[slot] = 0;
+    for (const masks of this.ruleMasks) masks[slot] = 0;
   }
 
   isActive(slot: number): boolean {

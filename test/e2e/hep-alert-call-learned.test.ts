@@ -3,8 +3,8 @@
  * learned at its re-INVITE), under each reports.unknown_call_id policy: until then its reports go
  * nowhere ('drop'), to the local outputs only ('log') or everywhere under a synthetic id ('synthetic').
  * HOMER (a real UDP socket, every datagram decoded by the strict decoder) and the JSON-lines file each get
- * every rule's ALERT before its CLEARED, and an alert still firing when the call is learned reaches the
- * destinations its ALERT did not reach then.
+ * every rule's ALERT before its CLEARED, under the same id, and an alert still firing when the call is
+ * learned reaches the destinations its ALERT did not reach then.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,5 +100,18 @@ describe.each(['drop', 'log', 'synthetic'] as const)('a call learned mid-stream,
     if (policy === 'drop') expect(lossy).toEqual([]);
     else expect(pairing(local).get('10.1.0.17:40050>10.2.0.29:50050 lossy')).toBe('AC');
     if (policy === 'log') expect(alertEvents(hep).filter((r) => r.ALERT_RULE === 'lossy')).toEqual([]);
+  });
+
+  it('each CLEARED carries the Call-ID (or synthetic id) its ALERT carried there, as a receiver pairing them by call expects', () => {
+    for (const reports of [hep, local]) {
+      const open = new Map<string, QosReport>();
+      for (const r of alertEvents(reports)) {
+        const k = `${key(r)} ${r.ALERT_RULE}`;
+        if (r.TYPE === 'ALERT') open.set(k, r);
+        else expect([k, r.CORRELATION_ID, r.SYNTHETIC_ID, r.X_CID]).toEqual([k, open.get(k)!.CORRELATION_ID, open.get(k)!.SYNTHETIC_ID, open.get(k)!.X_CID]);
+      }
+    }
+    // The stream's reports after the re-INVITE go under the call, whatever its alerts carry.
+    expect(hep.filter((r) => r.TYPE === 'HANGUP').map((r) => r.CORRELATION_ID)).toEqual([CALL_ID, CALL_ID]);
   });
 });
