@@ -354,7 +354,7 @@ export class QosReporter {
     // The last period is judged as any interval (audio that went bad at the end of a call pages), unless
     // it is too short to be scored alone (one packet lost in 0.2 s would be 9 % loss).
     const c = snap.interval;
-    const started = log && c.packets > 0 && c.endMs - c.startMs >= FRAGMENT_MS ? this.evaluateRules(snap, input, nowMs) & ~firing : 0;
+    const started = log && c.packets > 0 && c.endMs - c.startMs >= FRAGMENT_MS ? this.evaluateRules(snap, input, nowMs) : 0;
     sched.stop(slot);
     if (!log) {
       this.dropped++;
