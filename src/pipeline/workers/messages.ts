@@ -51,7 +51,7 @@ export interface ForwardedSip {
 export type ForwardedReport =
   /** `json`: JSON.stringify(report), made here: at a stop the main thread is busiest encoding and sending. */
   | { k: 'qos'; report: QosReport; env: Envelope; send: boolean; log: boolean; json?: string }
-  | { k: 'rtcp'; json: string; env: Envelope; callId: string | null };
+  | { k: 'rtcp'; json: string; env: Envelope; callId: string | null; compound: Uint8Array };
 
 /** Counters a worker reports every second (cumulative, so a lost message loses nothing). */
 export interface WorkerStats {

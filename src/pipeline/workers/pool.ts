@@ -181,7 +181,7 @@ export class MediaWorkerPool {
       case 'reports':
         for (const r of m.items) {
           if (r.k === 'qos') this.h.sink.qos(r.report, r.env, r.send, r.log, r.json);
-          else this.h.sink.rtcp(r.json, r.env, r.callId);
+          else this.h.sink.rtcp(r.json, r.env, r.callId, r.compound);
         }
         if (member.stats) member.stats.activeStreams = m.activeStreams;
         if (m.part) member.control.postMessage({ t: 'took' } satisfies MainToWorker);
