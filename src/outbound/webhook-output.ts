@@ -5,7 +5,8 @@
  *
  * Delivery: one request at a time in event order (a CLEARED never overtakes its ALERT); a failed attempt
  * (network error, timeout, HTTP 5xx or 429) is retried `webhook.retries` times with backoff (1 s, 2 s,
- * 4 s... at most 30 s); other HTTP errors are not retried, and a redirect (3xx) is not followed: it fails.
+ * 4 s... at most 30 s; longer when the answer's Retry-After asks, up to 60 s); other HTTP errors are not
+ * retried, and a redirect (3xx) is not followed: it fails.
  * Events wait in a queue of `webhook.queue_size`; when it is full the oldest is dropped. Counted per
  * destination (/metrics): each failed attempt as an error, an event given up after its attempts as
  * failed, an event evicted or abandoned at the shutdown deadline as dropped; logged at most once per
@@ -128,6 +129,8 @@ export class WebhookOutput implements Output {
   private readonly label: string;
   private readonly request: { target: string; headers: Record<string, string> };
   private readonly backoff: (k: number) => number;
+  /** The wait a failed attempt's Retry-After asked for (429, 5xx), ms; 0: none. */
+  private retryAfterMs = 0;
   private roomWaiters: Array<() => void> = [];
   private settleWaiters: Array<() => void> = [];
 
@@ -301,7 +304,8 @@ export class WebhookOutput implements Output {
       const body = JSON.stringify(p);
       let delivered = false;
       for (let attempt = 0; attempt <= this.o.retries && !this.abort.signal.aborted; attempt++) {
-        if (attempt > 0 && !(await this.sleep(this.backoff(attempt)))) break;
+        if (attempt > 0 && !(await this.sleep(Math.max(this.backoff(attempt), this.retryAfterMs)))) break;
+        this.retryAfterMs = 0;
         const outcome = await this.post(body);
         if (outcome === 'ok') {
           delivered = true;
@@ -348,7 +352,9 @@ export class WebhookOutput implements Output {
         return 'final';
       }
       this.failedAttempt(`HTTP ${res.status}`);
-      return res.status >= 500 || res.status === 429 ? 'retry' : 'final';
+      if (res.status < 500 && res.status !== 429) return 'final';
+      this.retryAfterMs = retryAfterMs(res.headers.get('retry-after'));
+      return 'retry';
     } catch (err) {
       // Abandoned at the stop deadline (counted as dropped by pump()): no failure of the receiver's.
       if (this.abort.signal.aborted) return 'final';
@@ -427,6 +433,16 @@ async function discardAnswer(res: Response): Promise<void> {
   } catch {
     // The answer broke off or the attempt timed out: the status is known already.
   }
+}
+
+/** The longest Retry-After honoured: a receiver asking for more is retried after a minute. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** A Retry-After header (seconds, or an HTTP date) as ms from now, within 0..MAX_RETRY_AFTER_MS; 0 when absent or unreadable. */
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 0;
+  const ms = /^\s*\d+\s*$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : 0;
 }
 
 /** A report's figure, null where the report has none (a call-level no-media report). */

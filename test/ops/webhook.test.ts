@@ -193,6 +193,31 @@ describe('webhook output', () => {
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
   });
 
+  it("a 429 or 503 with Retry-After is retried no sooner than the receiver asked (a rate-limited chat bridge), at most 60 s", async () => {
+    const times: number[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        times.push(Date.now());
+        if (times.length === 1) res.writeHead(429, { 'retry-after': '2' }).end();
+        else if (times.length === 2) res.writeHead(503, { 'retry-after': new Date(Date.now() + 2000).toUTCString() }).end();
+        else res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const w = output(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`); // backoff 20 ms
+      w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+      await w.close(30_000);
+      expect(w.stats()[0]).toMatchObject({ sent: 1, errors: 2, failed: 0 });
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1900);
+      expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(900); // an HTTP date has whole seconds
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it("a failed POST is logged as 'retrying' only when another attempt follows", async () => {
     const refusing = await receiver(() => 400);
     const failing = await receiver(() => 503);
