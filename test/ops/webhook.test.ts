@@ -61,6 +61,20 @@ async function receiver(answer: (n: number) => number | 'hang' = () => 200, dela
   return r;
 }
 
+/**
+ * A receiver whose `answer` writes the response to each request (once its body has arrived), for answers
+ * receiver() does not give: redirects, headers, endless bodies. Closed after each test. Returns its URL.
+ */
+async function answering(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => answer(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  open.push({ url: '', got: [], auth: [], hits: 0, close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`;
+}
+
 function event(type: string, fields: Partial<QosReport> = {}): QosEvent {
   const report: QosReport = { TYPE: type, CORRELATION_ID: 'call-1@test', SRC_IP: '10.0.0.1', SRC_PORT: 4000, DST_IP: '10.0.0.2', DST_PORT: 5000, SSRC: 77, CODEC_NAME: 'pcma', MOS: 3.1, PACKET_LOSS_PCT: 6.5, JITTER: 12, REPORT_END: 1700000010.5, ...fields };
   return { kind: type === 'ALERT' || type === 'CLEARED' ? 'alert' : 'qos', report, json: JSON.stringify(report), env: { ipVersion: 4, srcIp: '10.0.0.1', srcPort: 4000, dstIp: '10.0.0.2', dstPort: 5000, tsMs: 0 }, toCollectors: true, toLocal: true };
@@ -195,27 +209,18 @@ describe('webhook output', () => {
 
   it("a 429 or 503 with Retry-After is retried no sooner than the receiver asked (a rate-limited chat bridge), at most 60 s", async () => {
     const times: number[] = [];
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        times.push(Date.now());
-        if (times.length === 1) res.writeHead(429, { 'retry-after': '2' }).end();
-        else if (times.length === 2) res.writeHead(503, { 'retry-after': new Date(Date.now() + 2000).toUTCString() }).end();
-        else res.writeHead(200).end();
-      });
+    const url = await answering((_req, res) => {
+      times.push(Date.now());
+      if (times.length === 1) res.writeHead(429, { 'retry-after': '2' }).end();
+      else if (times.length === 2) res.writeHead(503, { 'retry-after': new Date(Date.now() + 2000).toUTCString() }).end();
+      else res.writeHead(200).end();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const w = output(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`); // backoff 20 ms
-      w.write(event('ALERT', { ALERT_RULE: 'poor' }));
-      await w.close(30_000);
-      expect(w.stats()[0]).toMatchObject({ sent: 1, errors: 2, failed: 0 });
-      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1900);
-      expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(900); // an HTTP date has whole seconds
-    } finally {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    const w = output(url); // backoff 20 ms
+    w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await w.close(30_000);
+    expect(w.stats()[0]).toMatchObject({ sent: 1, errors: 2, failed: 0 });
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1900);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(900); // an HTTP date has whole seconds
   });
 
   it("a failed POST is logged as 'retrying' only when another attempt follows", async () => {
@@ -241,21 +246,14 @@ describe('webhook output', () => {
   it('a redirect is a failed POST, not followed: fetch would follow 301/302/303 with a GET and no body, counted as delivered', async () => {
     for (const status of [301, 302, 303, 307, 308]) {
       const requests: string[] = [];
-      const server = createServer((req, res) => {
-        req.resume();
-        req.on('end', () => {
-          requests.push(`${req.method} ${req.url}`);
-          if (req.url!.startsWith('/hooks/')) res.writeHead(status, { location: '/moved' }).end();
-          else res.writeHead(200).end();
-        });
+      const url = await answering((req, res) => {
+        requests.push(`${req.method} ${req.url}`);
+        if (req.url!.startsWith('/hooks/')) res.writeHead(status, { location: '/moved' }).end();
+        else res.writeHead(200).end();
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`;
       const w = output(url);
       w.write(event('ALERT', { ALERT_RULE: 'poor' }));
       await w.close(30_000);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       expect(requests, `HTTP ${status}`).toEqual(['POST /hooks/alerts']);
       expect(w.stats()[0], `HTTP ${status}`).toMatchObject({ sent: 0, failed: 1, errors: 1, lastError: `HTTP ${status} (a redirect: not followed)` });
     }
@@ -263,32 +261,23 @@ describe('webhook output', () => {
 
   it('a receiver answering with a huge or endless body: the POST counts as delivered at once, the body is not kept', async () => {
     let closed = 0;
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/octet-stream' });
-        const chunk = Buffer.alloc(1 << 20, 120);
-        const more = (): void => {
-          while (res.write(chunk));
-        };
-        res.on('drain', more);
-        res.on('close', () => closed++);
-        more();
-      });
+    const url = await answering((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(1 << 20, 120);
+      const more = (): void => {
+        while (res.write(chunk));
+      };
+      res.on('drain', more);
+      res.on('close', () => closed++);
+      more();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const w = output(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`, { timeoutMs: 60_000 });
-      w.write(event('ALERT', { ALERT_RULE: 'poor' }));
-      w.write(event('CLEARED', { ALERT_RULE: 'poor' }));
-      // The client closed each endless answer (read up to a bound) and went on; it did not wait for the timeout.
-      expect(await until(() => w.stats()[0]!.sent === 2 && closed === 2, 30_000)).toBe(true);
-      expect(w.stats()[0]).toMatchObject({ sent: 2, errors: 0, failed: 0 });
-      await w.close(1000);
-    } finally {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    const w = output(url, { timeoutMs: 60_000 });
+    w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    w.write(event('CLEARED', { ALERT_RULE: 'poor' }));
+    // The client closed each endless answer (read up to a bound) and went on; it did not wait for the timeout.
+    expect(await until(() => w.stats()[0]!.sent === 2 && closed === 2, 30_000)).toBe(true);
+    expect(w.stats()[0]).toMatchObject({ sent: 2, errors: 0, failed: 0 });
+    await w.close(1000);
   });
 
   it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery (abandoned, not a failed attempt)', async () => {
