@@ -290,7 +290,7 @@ export const probeSchema = obj(
           check: (v) => (v === '' || /^https?:\/\/[^\s/]+/.test(v) ? undefined : 'an http:// or https:// URL, or empty'),
         }),
         timeout_ms: int({ doc: 'Time one POST may take before it counts as failed.', default: 5000, min: 100, max: 60000 }),
-        retries: int({ doc: 'Attempts after a failed one (network error, timeout, HTTP 5xx or 429), with backoff 1 s, 2 s, 4 s ... 30 s.', default: 3, min: 0, max: 20 }),
+        retries: int({ doc: 'Attempts after a failed one (network error, timeout, HTTP 5xx or 429), with backoff 1 s, 2 s, 4 s ... 30 s, or the answer\'s Retry-After (at most 60 s) when longer.', default: 3, min: 0, max: 20 }),
         queue_size: int({ doc: 'Events waiting for delivery; when full the oldest is dropped (counted and logged).', default: 1000, min: 1, max: 1_000_000 }),
       },
       { doc: 'Alert webhook.' },
