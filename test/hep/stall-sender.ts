@@ -32,3 +32,8 @@ export function quickStallSender(collector: Omit<HepCollectorConfig, 'queueSize'
   });
   return { sender, events, atDown: () => atDown };
 }
+
+/** A report of about 1 KB numbered `seq`, as a QoS report every few seconds per stream is. */
+export function smallReport(seq: number): HepSendInput {
+  return { ...bigReport(seq), payload: JSON.stringify({ SEQ: seq, PAD: PAD.slice(0, 1000) }) };
+}
