@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { BoundedPacketQueue, backoffDelayMs } from './queue.js';
-import { ackPoller, tcpLineKey, TcpTables, type AckWatcher, type TcpLineKey } from './tx-queue.js';
+import { ackPoller, tcpLineKey, TcpTables, unackedBytesBound, type AckWatcher, type TcpLineKey } from './tx-queue.js';
 import { WriteLedger } from './write-ledger.js';
 
 /**
@@ -455,10 +455,15 @@ export abstract class HepCollector {
   }
 
   private afterInFlightEnded(): void {
-    if (this.queue.size > 0) this.scheduleFlush();
-    this.wakeRoomWaiters();
+    this.afterWritten();
     this.wakeSettleWaiters();
     this.checkDrained();
+  }
+
+  /** The kernel took a message (acknowledged or not): room for more. */
+  protected afterWritten(): void {
+    if (this.queue.size > 0) this.scheduleFlush();
+    this.wakeRoomWaiters();
   }
 
   protected onConnected(): void {
@@ -612,6 +617,7 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
   private ackedBytes = 0;
   private tlsTaken = 0;
   private tlsTxQueue = 0;
+  private readonly unackedBound = unackedBytesBound();
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
@@ -656,11 +662,16 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
       ledger.calledBack();
       // An error ends the socket: its close hands back what was not acknowledged.
       if (err) return;
-      if (this.lineKey === undefined) this.onTaken(ledger.ackCalledBack());
-      else if (!this.ackWatched) {
+      if (this.lineKey === undefined) return this.onTaken(ledger.ackCalledBack());
+      if (!this.ackWatched) {
         this.ackWatched = true;
         ackPoller.watch(this);
       }
+      // Followed by more than a connection holds unacknowledged: acknowledged. At a high rate the messages
+      // kept stay a few MB, without reading /proc/net/tcp (a walk of the kernel's whole table) more often.
+      const surely = ledger.ackThrough(ledger.calledBackBytes - this.unackedBound);
+      if (surely > 0) this.onTaken(surely);
+      else this.afterWritten();
     };
     let errMsg: string | undefined;
     let up = false;
@@ -782,9 +793,8 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
    * A reading of tx_queue. TCP: the stream bytes acknowledged are those the kernel took (written, less
    * what libuv and the stream still hold) less tx_queue. TLS: the kernel counts ciphertext, which is never
    * shorter than its plaintext, so more plaintext taken since the last reading than tx_queue grew means
-   * something was acknowledged (progress); which messages is known only when tx_queue is 0 (all those
-   * taken). A busy TLS connection whose tx_queue never reaches 0 keeps at most queueSize messages to send
-   * again: older ones count sent (the connection acknowledged far more since).
+   * something was acknowledged (progress); which messages is known when tx_queue is 0 (all those taken),
+   * or by unackedBytesBound (on a busy connection whose tx_queue never reaches 0).
    */
   onTcpTables(tables: TcpTables): void {
     const s = this.socket;
@@ -793,13 +803,14 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
     if (s === undefined || key === undefined || ledger.closed) return this.stopAckWatch();
     const txq = tables.txQueue(key);
     if (typeof txq !== 'number') return this.ackWatchUnavailable(txq instanceof Error ? txq.message : 'the connection is no longer listed in /proc/net/tcp');
+
     let acked: number;
     if (this.config.transport === 'tls') {
       const taken = ledger.calledBackBytes;
       if (txq === 0 || taken - this.tlsTaken > txq - this.tlsTxQueue) this.markProgress();
       this.tlsTaken = taken;
       this.tlsTxQueue = txq;
-      acked = txq === 0 ? ledger.ackCalledBack() : ledger.ackCalledBack(Math.max(0, ledger.calledBackUnacked - this.queue.capacity));
+      acked = txq === 0 ? ledger.ackCalledBack() : 0;
     } else {
       const pending = socketPendingBytes(s) ?? ledger.written - ledger.calledBackBytes;
       const bytes = ledger.written - pending - txq;

@@ -43,6 +43,26 @@ function procAddress(a: string, v4: boolean): string | undefined {
   return out;
 }
 
+/**
+ * More bytes than a connection can hold unacknowledged: twice the send buffer's autotuning cap (the third
+ * field of net.ipv4.tcp_wmem; the kernel lets one buffer overshoot it a little). A message followed by
+ * more than this many bytes the kernel took was acknowledged, without a reading (TLS too: the ciphertext
+ * after a message is never shorter than the plaintext). 64 MB where the setting cannot be read.
+ */
+export function unackedBytesBound(): number {
+  if (bound === undefined) {
+    try {
+      const max = Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'latin1').trim().split(/\s+/)[2]);
+      bound = Number.isFinite(max) && max > 0 ? 2 * max : DEFAULT_BOUND;
+    } catch {
+      bound = DEFAULT_BOUND;
+    }
+  }
+  return bound;
+}
+const DEFAULT_BOUND = 64 << 20;
+let bound: number | undefined;
+
 /** TIME_WAIT: an earlier connection on the same addresses and ports, not the live one. */
 const TCP_TIME_WAIT = '06';
 
