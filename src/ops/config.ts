@@ -59,7 +59,7 @@ const collectorSchema = obj(
       { doc: 'TLS options, used when transport is tls.' },
     ),
     queue_size: int({ doc: 'HEP messages buffered while the collector is slow or reconnecting, in at most 4 KiB per message on average (a report takes about 2.3 KB; SIP messages fill it by bytes first); oldest dropped beyond. 0 = 2 x rtp.max_streams (at least 10,000): every stream\'s final report fits.', default: 0, min: 0, max: 10_000_000 }),
-    stall_timeout_s: int({ doc: 'TCP/TLS: a connection on which the collector takes nothing for this many seconds while messages wait is closed and made anew (a peer gone without a word would hold it for about 15 minutes of kernel retries). 0 = keep it until the kernel gives up.', default: DEFAULT_STALL_TIMEOUT_MS / 1000, min: 0, max: 3600 }),
+    stall_timeout_s: int({ doc: 'TCP/TLS: a connection on which the collector acknowledges nothing for this many seconds while messages wait is closed and made anew, what it had not acknowledged sent again first (a peer gone without a word would hold it for about 15 minutes of kernel retries). 0 = keep it until the kernel gives up.', default: DEFAULT_STALL_TIMEOUT_MS / 1000, min: 0, max: 3600 }),
   },
   {
     doc: 'One HEP destination.',
