@@ -617,6 +617,14 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
   private ackedBytes = 0;
   private tlsTaken = 0;
   private tlsTxQueue = 0;
+  /**
+   * At beforeTcpTables: the ledger then, and what the kernel had certainly taken (TCP: stream bytes
+   * written less those libuv and the stream held; TLS: plaintext called back). A reading finished later
+   * is judged against these: bytes written meanwhile are in its tx_queue or not, so counting them would
+   * take unacknowledged messages for acknowledged ones.
+   */
+  private snapLedger: WriteLedger | undefined;
+  private snapTaken = 0;
   private readonly unackedBound = unackedBytesBound();
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
@@ -786,34 +794,43 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
 
   protected override refreshProgress(): void {
     // Also with nothing called back: a large write the kernel takes slowly still shows acknowledgements.
-    if (this.lineKey !== undefined) this.onTcpTables(new TcpTables());
+    if (this.beforeTcpTables() !== undefined) this.onTcpTables(new TcpTables());
+  }
+
+  beforeTcpTables(): TcpLineKey | undefined {
+    const s = this.socket;
+    const ledger = this.ledger;
+    if (s === undefined || this.lineKey === undefined || ledger.closed) return undefined;
+    this.snapLedger = ledger;
+    this.snapTaken = this.config.transport === 'tls' ? ledger.calledBackBytes : ledger.written - (socketPendingBytes(s) ?? ledger.written - ledger.calledBackBytes);
+    return this.lineKey;
   }
 
   /**
-   * A reading of tx_queue. TCP: the stream bytes acknowledged are those the kernel took (written, less
-   * what libuv and the stream still hold) less tx_queue. TLS: the kernel counts ciphertext, which is never
-   * shorter than its plaintext, so more plaintext taken since the last reading than tx_queue grew means
-   * something was acknowledged (progress); which messages is known when tx_queue is 0 (all those taken),
-   * or by unackedBytesBound (on a busy connection whose tx_queue never reaches 0).
+   * A reading of tx_queue, begun at beforeTcpTables. TCP: the stream bytes acknowledged are those the
+   * kernel had taken then less tx_queue. TLS: the kernel counts ciphertext, which is never shorter than its
+   * plaintext, so more plaintext taken since the last reading than tx_queue grew means something was
+   * acknowledged (progress); which messages is known when tx_queue is 0 (all those taken), or by
+   * unackedBytesBound (on a busy connection whose tx_queue never reaches 0).
    */
   onTcpTables(tables: TcpTables): void {
     const s = this.socket;
     const key = this.lineKey;
     const ledger = this.ledger;
     if (s === undefined || key === undefined || ledger.closed) return this.stopAckWatch();
+    if (this.snapLedger !== ledger) return; // read for a connection since gone
     const txq = tables.txQueue(key);
     if (typeof txq !== 'number') return this.ackWatchUnavailable(txq instanceof Error ? txq.message : 'the connection is no longer listed in /proc/net/tcp');
 
     let acked: number;
+    const taken = this.snapTaken;
     if (this.config.transport === 'tls') {
-      const taken = ledger.calledBackBytes;
       if (txq === 0 || taken - this.tlsTaken > txq - this.tlsTxQueue) this.markProgress();
       this.tlsTaken = taken;
       this.tlsTxQueue = txq;
-      acked = txq === 0 ? ledger.ackCalledBack() : 0;
+      acked = txq === 0 ? ledger.ackThrough(taken) : 0;
     } else {
-      const pending = socketPendingBytes(s) ?? ledger.written - ledger.calledBackBytes;
-      const bytes = ledger.written - pending - txq;
+      const bytes = taken - txq;
       if (bytes > this.ackedBytes) {
         this.ackedBytes = bytes;
         this.markProgress();

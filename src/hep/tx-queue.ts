@@ -66,16 +66,35 @@ let bound: number | undefined;
 /** TIME_WAIT: an earlier connection on the same addresses and ports, not the live one. */
 const TCP_TIME_WAIT = '06';
 
-/** One reading of the tables, each file read at most once however many connections look in it. */
+/**
+ * One reading of the tables, each file read at most once however many connections look in it: read here
+ * when first asked (synchronously: a connection coming up, a stall about to be judged), or beforehand,
+ * off the capture thread (TcpTables.read, the poller's readings).
+ */
 export class TcpTables {
   private readonly texts = new Map<string, string | Error>();
+
+  /** The tables in `files`, read by libuv's thread pool: the kernel walks its whole connection table for each. */
+  static async read(files: Iterable<TcpLineKey['file']>): Promise<TcpTables> {
+    const tables = new TcpTables();
+    await Promise.all(
+      [...new Set(files)].map(async (f) => {
+        try {
+          tables.texts.set(f, await fs.promises.readFile(f, 'latin1'));
+        } catch (err) {
+          tables.texts.set(f, err as Error);
+        }
+      }),
+    );
+    return tables;
+  }
 
   /**
    * The connection's unacknowledged bytes; undefined when no such connection is listed (another network
    * namespace), an Error when the table cannot be read (not Linux, /proc not mounted or hidden).
    */
   txQueue(key: TcpLineKey): number | undefined | Error {
-    const text = this.read(key.file);
+    const text = this.text(key.file);
     if (text instanceof Error) return text;
     const needle = `${key.text} `;
     for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
@@ -88,7 +107,7 @@ export class TcpTables {
     return undefined;
   }
 
-  private read(file: string): string | Error {
+  private text(file: string): string | Error {
     let t = this.texts.get(file);
     if (t === undefined) {
       try {
@@ -104,7 +123,13 @@ export class TcpTables {
 
 /** A connection with data its peer has not acknowledged. */
 export interface AckWatcher {
-  /** A fresh reading of the tables. */
+  /**
+   * A reading is about to be made: note what the kernel has taken now (what is acknowledged is judged
+   * against that, never against what was written while the tables were read) and name the table to read;
+   * undefined: nothing to read.
+   */
+  beforeTcpTables(): TcpLineKey | undefined;
+  /** The reading begun at the watcher's latest beforeTcpTables(). */
   onTcpTables(tables: TcpTables): void;
   /** Something waits for the acknowledgements (a replay's end, a stop): read soon, not in a second. */
   awaitsAcks(): boolean;
@@ -122,6 +147,8 @@ class AckPoller {
   private readonly watched = new Set<AckWatcher>();
   private timer: NodeJS.Timeout | undefined;
   private fast = false;
+  /** A reading is under way (TcpTables.read): the next is armed when it is in. */
+  private reading = false;
   private readonly tickBound = (): void => this.tick();
 
   watch(w: AckWatcher): void {
@@ -139,6 +166,7 @@ class AckPoller {
   }
 
   private arm(): void {
+    if (this.reading) return; // armed when the reading is in
     let fast = false;
     for (const w of this.watched) if (w.awaitsAcks()) fast = true;
     if (this.timer !== undefined) {
@@ -152,9 +180,20 @@ class AckPoller {
 
   private tick(): void {
     this.timer = undefined;
-    const tables = new TcpTables();
-    for (const w of [...this.watched]) w.onTcpTables(tables);
-    if (this.watched.size > 0) this.arm();
+    const readers: AckWatcher[] = [];
+    const files: Array<TcpLineKey['file']> = [];
+    for (const w of this.watched) {
+      const key = w.beforeTcpTables();
+      if (key === undefined) continue;
+      readers.push(w);
+      files.push(key.file);
+    }
+    this.reading = true;
+    void TcpTables.read(files).then((tables) => {
+      this.reading = false;
+      for (const w of readers) if (this.watched.has(w)) w.onTcpTables(tables);
+      if (this.watched.size > 0) this.arm();
+    });
   }
 }
 

@@ -50,8 +50,10 @@ describe('HEP over TCP/TLS: acknowledgements read from the kernel', () => {
       const pem = transport === 'tls' ? selfSignedCert() : undefined;
       if (pem) cleanups.push(() => fs.rmSync(pem.dir, { recursive: true, force: true }));
       const rx = await slowReader(transport, pem);
-      // Stalled after 300 ms without an acknowledgement advancing: far less than the backlog takes to drain.
-      const { sender, events } = quickStallSender({ host: '127.0.0.1', port: rx.port, transport, tls: pem ? { ca: pem.cert } : undefined });
+      // Stalled after 1.5 s without an acknowledgement advancing: less than half of what the backlog takes to
+      // drain (a sender that waited for tx_queue to empty would be stalled), and longer than a loaded machine
+      // keeps the reader's process off the CPU. Never dropped: the events would not say it.
+      const { sender, events } = quickStallSender({ host: '127.0.0.1', port: rx.port, transport, tls: pem ? { ca: pem.cert } : undefined }, { stallMs: 1500, stallTimeoutMs: 0 });
       cleanups.push(() => sender.close(50));
       await waitFor(() => sender.stats().collectors[0]!.connected, 30_000, 'connected');
       // 8 MB at once: seconds of reading, much more than the socket buffers hold.

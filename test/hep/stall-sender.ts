@@ -16,7 +16,10 @@ export function bigReport(seq: number): HepSendInput {
  * A sender to one collector that is stalled after 300 ms and dropped after 1.5 s without progress, its
  * events, and its counts at the first 'down'.
  */
-export function quickStallSender(collector: Omit<HepCollectorConfig, 'queueSize' | 'stallTimeoutMs'>): {
+export function quickStallSender(
+  collector: Omit<HepCollectorConfig, 'queueSize' | 'stallTimeoutMs'>,
+  timing: { stallMs: number; stallTimeoutMs: number } = { stallMs: 300, stallTimeoutMs: 1500 },
+): {
   sender: HepSender;
   events: HepCollectorEvent[];
   atDown: () => HepCollectorStats | undefined;
@@ -24,12 +27,12 @@ export function quickStallSender(collector: Omit<HepCollectorConfig, 'queueSize'
   const events: HepCollectorEvent[] = [];
   let atDown: HepCollectorStats | undefined;
   const sender: HepSender = new HepSender({
-    captureId: 1, stallMs: 300, backoffInitialMs: 20, backoffMaxMs: 200,
+    captureId: 1, stallMs: timing.stallMs, backoffInitialMs: 20, backoffMaxMs: 200,
     onEvent: (e) => {
       events.push(e);
       if (e.kind === 'down') atDown ??= sender.stats().collectors[0]!;
     },
-    collectors: [{ ...collector, queueSize: 2000, stallTimeoutMs: 1500 }],
+    collectors: [{ ...collector, queueSize: 2000, stallTimeoutMs: timing.stallTimeoutMs }],
   });
   return { sender, events, atDown: () => atDown };
 }
