@@ -752,19 +752,19 @@ export class Pipeline<C extends CallView = CallTracker> {
    * True when an active stream with a known clock (what clockStepAt judges) may still send: one whose
    * media is not lingering after its call ended or moved. Waiting for a stream that will not send would
    * hold capture time still, keeping the lingering call alive for whatever arrives meanwhile (RTCP long
-   * after a BYE). Rare: on a jump only.
+   * after a BYE). Asked for every packet while a jump holds them: it stops at the first such stream, or a
+   * probe that fell behind the wall clock would look at every open stream for each packet and fall further.
    */
   private aStreamCanTellClockStep(): boolean {
-    const e = this.engine;
-    let found = false;
-    e.forEachActive((slot) => {
-      if (found || e.clockRate(slot) === 0) return;
-      const id = this.ctx.binding[slot];
-      const b = id >= 0 ? this.calls.binding(id) : null;
-      if (b === null || b.retireAtMs <= 0) found = true;
-    });
-    return found;
+    return this.engine.someActive(this.canTellClockStep);
   }
+
+  private readonly canTellClockStep = (slot: number): boolean => {
+    if (this.engine.clockRate(slot) === 0) return false;
+    const id = this.ctx.binding[slot];
+    const b = id >= 0 ? this.calls.binding(id) : null;
+    return b === null || b.retireAtMs <= 0;
+  };
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
   private sipPacket(pkt: DecodedPacket): boolean {
