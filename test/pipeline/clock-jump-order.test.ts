@@ -40,7 +40,7 @@ function records(shiftMs: (j: number) => number, streams = STREAMS, stepUs = 100
 /** SSRC -> packets of every stream a pipeline ended (its final reports). */
 function counted(reports: QosReport[]): Map<number, number> {
   const m = new Map<number, number>();
-  for (const r of reports) if (r.TYPE === 'FINAL') m.set(r.SSRC >>> 0, r.TOTAL_PK);
+  for (const r of reports) if (r.TYPE === 'FINAL') m.set(Number(r.SSRC) >>> 0, Number(r.TOTAL_PK));
   return m;
 }
 
