@@ -46,9 +46,9 @@ function counted(reports: QosReport[]): Map<number, number> {
 
 /**
  * A live pipeline over `recs`, one packet per batch in a reused buffer (as a ring delivers them), its
- * timer ticking once a second on the wall clock. From packet `lateFrom` on the ring is read `lateMs` behind
- * the wall clock, catching up packet by packet: the timer fires first, at the packet's time plus lateMs,
- * and next when the wall clock has passed another second.
+ * timer ticking once a second on the wall clock. At packet `lateFrom` the timer ticks, then the process
+ * gets no CPU for `lateMs`: the timer ticks again before the ring is read, and the ring is read from there
+ * on, `lateMs` behind the wall clock at first, its next tick a second later.
  */
 function live(recs: PcapRecord[], lateFrom: number, lateMs: number, cpu?: { us: number }): Map<number, number> {
   const reports: QosReport[] = [];
@@ -59,6 +59,7 @@ function live(recs: PcapRecord[], lateFrom: number, lateMs: number, cpu?: { us: 
   recs.forEach((r, j) => {
     const rawMs = Number(r.tsNs / 1_000_000n);
     if (j === lateFrom) {
+      p.wallTick(rawMs);
       p.wallTick(rawMs + lateMs);
       nextTick = rawMs + lateMs + 1000;
     } else if (rawMs >= nextTick) {
