@@ -20,6 +20,7 @@ import { opsRuntime } from './ops/runtime.js';
 import { writeFully } from './ops/write-fully.js';
 import { callEvictionReporter, sipDropReporter, sipValueTooLongMessage, sipValueTooLongReporter } from './pipeline/call-evictions.js';
 import { ruleErrorReporter, sumRuleErrors } from './pipeline/rule-errors.js';
+import { rtcpMalformedReporter } from './pipeline/rtcp-malformed.js';
 import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import type { MediaWorkerPool } from './pipeline/workers/pool.js';
@@ -99,7 +100,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   // With --metrics the replay serves the live API too (e.g. `rtpprobe top` on a --realtime replay).
   const liveRun = rt?.metrics ? await liveRunModules() : undefined;
   const live = liveRun && rt?.metrics ? new liveRun.LiveRun({ log, config, metrics: rt.metrics, logEvents: opts.realtime, reportTotals: () => reportTotals(outputs) }) : null;
-  const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), ruleError: ruleErrorReporter(log) });
+  const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), ruleError: ruleErrorReporter(log), rtcpMalformed: rtcpMalformedReporter(log) });
   if (live && liveRun) live.start(liveRun.trackerCalls(pipeline.calls));
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
   let stopping = false;
@@ -305,6 +306,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
     sipDropped: sipDropReporter(log, rt?.metrics),
     sipValueTooLong: sipValueTooLongReporter(log),
     ruleError: ruleErrorReporter(log),
+    rtcpMalformed: rtcpMalformedReporter(log),
   });
   pipeline.enableSipBacklog();
   rt?.metrics?.setSipBacklog(() => pipeline.sipBacklogLength);
@@ -416,7 +418,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
     merged();
-    pool.signalling.expire(Date.now());
+    pool.signalling.expire(Date.now(), performance.now());
     snapCut();
     link.poll();
   }, 1000);

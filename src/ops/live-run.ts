@@ -73,7 +73,7 @@ export class LiveRun {
         state.observe(report);
         sink.qos(report, env, send, log, json);
       },
-      rtcp: (json, env, callId) => sink.rtcp(json, env, callId),
+      rtcp: (json, env, callId, compound) => sink.rtcp(json, env, callId, compound),
       wantsRtcp: () => (sink.wantsRtcp ? sink.wantsRtcp() : true),
       wantsIntervalReports: () => true,
       countUnbuilt: (n) => sink.countUnbuilt?.(n),

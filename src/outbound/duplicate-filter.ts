@@ -5,7 +5,7 @@ import type { Envelope } from './events.js';
  * SPAN duplicates: a mirror port often delivers the same packet twice (ingress and egress of the mirrored
  * port, two VLANs, a tunnel and its inner copy) within microseconds. A SIP retransmission is a new send
  * after at least T1 (500 ms), an RTCP compound repeats its content seconds later at the earliest: both are
- * kept. A message (SIP bytes, RTCP as its JSON) is a duplicate when the same content between the same
+ * kept. A message (SIP bytes, an RTCP datagram's bytes) is a duplicate when the same content between the same
  * addresses and ports was seen less than `windowMs` ago.
  */
 export class DuplicateFilter {

@@ -122,14 +122,18 @@ export class OutboundSink {
     return this.wants('rtcp');
   }
 
-  /** RTCP as HOMER's JSON; without a Call-ID HOMER drops it, so it is only counted, as a mirror-port copy is. */
-  rtcp(json: string, env: Envelope, callId: string | null): void {
+  /**
+   * RTCP as HOMER's JSON; without a Call-ID HOMER drops it, so it is only counted, as a mirror-port copy is.
+   * A copy is the same datagram (`compound`, its bytes), not the same JSON: the JSON leaves out what tells
+   * some compounds apart (feedback packets' FCI, APP data, most XR blocks).
+   */
+  rtcp(json: string, env: Envelope, callId: string | null, compound: Uint8Array): void {
     if (!this.wants('rtcp')) return;
     if (!callId) {
       this.counts.rtcpUncorrelated++;
       return;
     }
-    if (this.rtcpCopies.isDuplicate(json, env)) {
+    if (this.rtcpCopies.isDuplicate(compound, env)) {
       this.counts.rtcpDuplicates++;
       return;
     }

@@ -28,6 +28,11 @@ export interface CallView {
   /** End of input: media of ended calls that still lingers retires now (optional: the owner does it in worker mode). */
   settle?(): void;
   endAll(nowMs: number): void;
+  /**
+   * Worker mode (a view that is not the CallTracker): the pipeline measured its `steps`th host clock step;
+   * the SIP it hands on from now on is dated with `offsetMs` (the sum of its steps) removed.
+   */
+  clockOffset?(offsetMs: number, steps: number): void;
   readonly activeCalls: number;
 }
 

@@ -14,7 +14,7 @@ import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js
 import type { ReportOut, StreamReportInput } from '../report/index.js';
 import { CaptureDropLog } from '../report/capture-drop-log.js';
 import type { LegRoundTrips } from '../qos/index.js';
-import { RtcpReader, RttTracker, compoundOf, isRtcp, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
+import { RtcpReader, RttTracker, compoundOf, hostKey, isRtcp, latestKey, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpEndpoint } from '../rtcp/index.js';
 import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex, reservedPayloadRtp } from '../rtp/index.js';
 import type { JitterBufferOptions } from '../rtp/index.js';
@@ -96,6 +96,8 @@ export interface PipelineEvents {
   rtcpFacts?(facts: RtcpFacts): void;
   /** An alert rule could not be evaluated for a stream (counted in reporter.scheduler.errors). */
   ruleError?(rule: string, error: string): void;
+  /** An RTCP compound was not used: `error` says why (counted in rtcpStats.malformed; log it rate-limited). */
+  rtcpMalformed?(error: string, src: string, dst: string): void;
 }
 
 /** An address as IP words and port. */
@@ -105,12 +107,12 @@ export interface Endpoint {
 }
 
 /**
- * Round trips by the SSRC they concern, and an RTCP BYE's SSRCs with its flow's address words, ports and
- * capture time (ms, clock steps removed), and the RTP addresses an a=rtcp of the SDP paired with those
- * RTCP addresses (null when none).
+ * Round trips by the SSRC they concern and the host that reported them (hostKey), and an RTCP BYE's SSRCs
+ * with its flow's address words, ports and capture time (ms, clock steps removed), and the RTP addresses
+ * an a=rtcp of the SDP paired with those RTCP addresses (null when none).
  */
 export interface RtcpFacts {
-  rtt: Array<[ssrc: number, rttMs: number]>;
+  rtt: Array<[ssrc: number, reporter: RtcpEndpoint, rttMs: number]>;
   bye: Array<{ ssrcs: number[]; src: [number, number, number, number]; dst: [number, number, number, number]; srcPort: number; dstPort: number; srcRtp: Endpoint | null; dstRtp: Endpoint | null; atMs: number }>;
 }
 
@@ -162,6 +164,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Capture time when the next capture file began (nextCapture), NaN once its first packet was seen past it. */
   private captureBoundaryMs = Number.NaN;
   private heldWallTicks = 0;
+  /** counts.packets at the latest wall-clock tick (wallTick). */
+  private packetsAtWallTick = 0;
 
   private readonly pkt = new DecodedPacket();
   private readonly snap = createStreamSnapshot();
@@ -169,8 +173,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly heuristic: boolean;
   private readonly nodeName: string;
   private hostTimestamps = false;
-  /** Round trips other pipelines measured (worker mode only), by SSRC. */
-  private remoteRtt: Map<number, number> | null = null;
+  /** Round trips other pipelines measured (worker mode only), by latestKey(reporting host, SSRC). */
+  private remoteRtt: Map<string, number> | null = null;
   /** Capture time at which a packet calls tickAtPacket: the next tick, or an earlier pending BYE's time. */
   private nextTickMs = 0;
   private tickDueMs = 0;
@@ -231,8 +235,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Report kind for streams ended by SIP (set just before engine.endStream). */
   private sipEndKind: 'FINAL' | 'HANGUP' = 'HANGUP';
   /**
-   * Streams that started without a SIP binding, by sender (address words, RTP port, SSRC): their RTCP is
-   * sent under the same synthetic id as their QoS reports (reports.unknown_call_id 'synthetic' only).
+   * Streams that started without a SIP binding, by sender (senderKey: address words, RTP port, SSRC) and
+   * by flow (flowKey: sender and receiver address words, receiver's RTP port, SSRC): their RTCP is sent
+   * under the same synthetic id as their QoS reports (reports.unknown_call_id 'synthetic' only).
    */
   private readonly unsignalled: Map<string, number> | null;
   /** The binding isSignalled found for the packet being classified, -1 when none. */
@@ -689,6 +694,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.clockSteps++;
       this.clockOffsetMs += step;
       this.engine.setClockOffsetMs(this.clockOffsetMs);
+      this.calls.clockOffset?.(this.clockOffsetMs, this.clockSteps);
       return this.judged(now - step, buf);
     }
     if (this.held.length === 0) this.heldFromMs = now;
@@ -850,10 +856,16 @@ export class Pipeline<C extends CallView = CallTracker> {
    * (the next RTP packet does) holds time for up to WALL_STEP_HOLD_TICKS ticks: expiring at the stepped
    * time first would end every stream and call for a step forward. Packets held at a jump (clockJump) wait
    * as long as a packet would let them, a second of capture time.
+   * A smaller step forward is no jump for the timer, but the tick would move time past it before the next
+   * RTP packet could measure it: a tick more than CLOCK_STEP_MS past the latest packet, when packets came
+   * since the previous tick, holds time once (the timer runs once a second, so the silence since is not
+   * its own; a late timer or a capture read late holds time at the packets, which then move it on).
    */
   wallTick(wallMs: number): void {
     this.wallTicks = true;
     const now = wallMs - this.clockOffsetMs;
+    const silentSinceTick = this.counts.packets !== this.packetsAtWallTick && now - this.pktMs > CLOCK_STEP_MS;
+    this.packetsAtWallTick = this.counts.packets;
     if (this.held.length > 0) {
       // Packets held at a jump: a stream may still tell a step within the hold's second; past it, time passed.
       if (now - this.heldFromMs <= CLOCK_STEP_RECENT_MS) {
@@ -869,6 +881,10 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     this.heldWallTicks = 0;
+    if (silentSinceTick && this.aStreamCanTellClockStep()) {
+      this.tick(this.nowMs);
+      return;
+    }
     this.endByeStreams(this.pendingByes.takeDue(now - PENDING_BYE_WALL_MS));
     this.tick(now);
   }
@@ -985,7 +1001,10 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (id >= 0) this.attach(slot, id, byDestination);
     else this.indexUnattached(slot);
     this.recentStarts.add(slot, this.pktMs);
-    if (id < 0 && this.unsignalled !== null) this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
+    if (id < 0 && this.unsignalled !== null) {
+      this.unsignalled.set(senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot)), slot);
+      this.unsignalled.set(this.flowKeyOf(slot), slot);
+    }
     this.reporter.streamStarted(slot, e.nowMs, this.captureDropLog.seenBy(this.pktMs));
     this.events.streamStarted?.();
   }
@@ -1038,6 +1057,8 @@ export class Pipeline<C extends CallView = CallTracker> {
       const e = this.engine;
       const k = senderKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.srcPort(slot), e.ssrc(slot));
       if (this.unsignalled.get(k) === slot) this.unsignalled.delete(k);
+      const f = this.flowKeyOf(slot);
+      if (this.unsignalled.get(f) === slot) this.unsignalled.delete(f);
     }
     this.ctx.clear(slot);
   }
@@ -1144,9 +1165,20 @@ export class Pipeline<C extends CallView = CallTracker> {
       return;
     }
     const r = this.rtcpReader;
-    if (!r.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats) || r.packets === 0) return;
+    if (!r.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, this.rtcpStats)) {
+      const v = pkt.ipVersion;
+      this.events.rtcpMalformed?.(r.error!, `${addressToString(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3)}:${pkt.srcPort}`, `${addressToString(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3)}:${pkt.dstPort}`);
+      return;
+    }
+    if (r.packets === 0) return;
+    // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep). The
+    // Call-ID is looked up before the compound's BYEs are applied: a sender's last compound (SR, SDES, BYE)
+    // ends the very stream whose synthetic id it goes under.
+    const forward = !this.sink.wantsRtcp || this.sink.wantsRtcp();
+    const callId = !forward ? null : id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
     const v = pkt.ipVersion;
-    const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort));
+    const reporter = this.reporterOf(pkt);
+    const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort), reporter);
     let byes = false;
     let srcRtp: Endpoint | null = null;
     let dstRtp: Endpoint | null = null;
@@ -1161,19 +1193,18 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.endByeStream(r.byeSsrc(i, k), pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort, srcRtp, dstRtp);
       }
     }
-    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, pkt, srcRtp, dstRtp));
-    // HOMER's JSON and the address strings only when the target forwards RTCP (not with --no-hep).
-    if (this.sink.wantsRtcp && !this.sink.wantsRtcp()) return;
-    const callId = id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
+    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, reporter, pkt, srcRtp, dstRtp));
+    if (!forward) return;
     // HOMER gets the compound at the time it was captured, as the SIP: not `now`, which holds still while a
     // jump of capture time is told apart from a host clock step and runs offset after one.
-    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6), callId);
+    const compound = pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
+    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6), callId, compound);
   }
 
   /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */
-  private rtcpFactsOf(r: RtcpReader, samples: number, pkt: DecodedPacket, srcRtp: Endpoint | null, dstRtp: Endpoint | null): RtcpFacts {
+  private rtcpFactsOf(r: RtcpReader, samples: number, reporter: RtcpEndpoint, pkt: DecodedPacket, srcRtp: Endpoint | null, dstRtp: Endpoint | null): RtcpFacts {
     const facts: RtcpFacts = { rtt: [], bye: [] };
-    for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, this.rtt.samples[i].rttMs]);
+    for (let i = 0; i < samples; i++) facts.rtt.push([this.rtt.samples[i].sourceSsrc, reporter, this.rtt.samples[i].rttMs]);
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] === 203) {
         facts.bye.push({ ssrcs: r.byeSsrcs(i), src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort, srcRtp, dstRtp, atMs: this.pktMs });
@@ -1185,16 +1216,34 @@ export class Pipeline<C extends CallView = CallTracker> {
   /**
    * RTCP without a SIP binding follows the rule of the stream it describes: sent under that stream's
    * synthetic id when its QoS reports are (reports.unknown_call_id 'synthetic'), else not sent. The stream
-   * is the sender's (`ssrc`, -1 when the first sub-packet names none): same address, RTP port one below
-   * (or the same with rtcp-mux), same SSRC.
+   * is the sender's (`ssrc`, -1 when the first sub-packet names none), same address and SSRC: RTP port one
+   * below (or the same with rtcp-mux), or, RTCP from a port of its own (a NAT, a stack with a socket per
+   * flow such as GStreamer's rtpbin), the stream to the RTP port one below the RTCP's destination (or the same).
    */
   private unsignalledId(pkt: DecodedPacket, ssrc: number): string | null {
     if (this.unsignalled === null || this.unsignalled.size === 0 || ssrc < 0) return null;
     let slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort - 1, ssrc));
     if (slot === undefined) slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(flowKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort - 1, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(flowKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort, ssrc));
     if (slot === undefined || !this.engine.isActive(slot) || this.ctx.binding[slot] >= 0) return null;
     this.engine.snapshot(slot, this.snap);
     return syntheticCallId(this.snap);
+  }
+
+  /**
+   * The host whose reports an RTCP packet carries, as the streams they are about know their receiver: its
+   * source, or the host of the RTP address whose SDP declared that source by a=rtcp (another host).
+   */
+  private reporterOf(pkt: DecodedPacket): RtcpEndpoint {
+    const rtp = this.rtpOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    return rtp === null ? hostKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3) : hostKey(rtp.ip[0], rtp.ip[1], rtp.ip[2], rtp.ip[3]);
+  }
+
+  /** The flowKey of the stream in `slot`. */
+  private flowKeyOf(slot: number): string {
+    const e = this.engine;
+    return flowKey(e.srcAddrWord(slot, 0), e.srcAddrWord(slot, 1), e.srcAddrWord(slot, 2), e.srcAddrWord(slot, 3), e.dstAddrWord(slot, 0), e.dstAddrWord(slot, 1), e.dstAddrWord(slot, 2), e.dstAddrWord(slot, 3), e.dstPort(slot), e.ssrc(slot));
   }
 
   /**
@@ -1242,11 +1291,12 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** RTCP facts another pipeline saw (worker mode): round trips for this pipeline's reports, BYEs end streams. */
   applyRtcpFacts(f: RtcpFacts): void {
     const remote = (this.remoteRtt ??= new Map());
-    for (const [ssrc, ms] of f.rtt) {
+    for (const [ssrc, reporter, ms] of f.rtt) {
       // Latest wins and the oldest-updated goes first when full, like the RTT tracker's own table.
-      remote.delete(ssrc >>> 0);
+      const key = latestKey(reporter, ssrc);
+      remote.delete(key);
       if (remote.size >= this.ctx.binding.length) remote.delete(remote.keys().next().value!);
-      remote.set(ssrc >>> 0, ms);
+      remote.set(key, ms);
     }
     // A BYE captured after this pipeline's latest packet waits for it (see PendingByes), unless its capture is drained.
     for (const b of f.bye) {
@@ -1276,10 +1326,13 @@ export class Pipeline<C extends CallView = CallTracker> {
     }
   }
 
-  /** The probe's latest round trip with the receiver of the stream with this SSRC, ms; NaN when none. */
-  private rttOf(ssrc: number): number {
-    const rtt = this.rtt.latestRttMs(ssrc);
-    return Number.isNaN(rtt) && this.remoteRtt ? (this.remoteRtt.get(ssrc >>> 0) ?? Number.NaN) : rtt;
+  /** The probe's latest round trip with the receiver of the stream in `slot` (reports about its SSRC from its destination host), ms; NaN when none. */
+  private rttOf(slot: number): number {
+    const e = this.engine;
+    const ssrc = e.ssrc(slot);
+    const receiver = hostKey(e.dstAddrWord(slot, 0), e.dstAddrWord(slot, 1), e.dstAddrWord(slot, 2), e.dstAddrWord(slot, 3));
+    const rtt = this.rtt.latestRttMs(ssrc, receiver);
+    return Number.isNaN(rtt) && this.remoteRtt ? (this.remoteRtt.get(latestKey(receiver, ssrc)) ?? Number.NaN) : rtt;
   }
 
   /**
@@ -1306,7 +1359,7 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.legRtts[2 * leg + 1] = Number.NaN;
       }
       const i = 2 * leg + mediaDirection(this.ctx.dir[s], this.ctx.party[s]);
-      if (Number.isNaN(this.legRtts[i])) this.legRtts[i] = this.rttOf(this.engine.ssrc(s));
+      if (Number.isNaN(this.legRtts[i])) this.legRtts[i] = this.rttOf(s);
     }
     if (n === 0) return undefined;
     return (this.legViews[n] ??= this.legRtts.subarray(0, 2 * n));
@@ -1317,7 +1370,7 @@ export class Pipeline<C extends CallView = CallTracker> {
    * report: the reporter copies what it keeps, and streams end and intervals close by the thousand.
    */
   private reportInput(slot: number): StreamReportInput {
-    const rtt = this.rttOf(this.engine.ssrc(slot));
+    const rtt = this.rttOf(slot);
     const input = this.input;
     input.callId = this.ctx.callId[slot];
     input.xcid = this.ctx.xcid[slot];
@@ -1372,6 +1425,11 @@ function growRtts(old: Float64Array, views: LegRoundTrips[]): Float64Array {
 /** A media sender as the unsignalled-stream index keys it: address words, RTP port, SSRC. */
 function senderKey(w0: number, w1: number, w2: number, w3: number, port: number, ssrc: number): string {
   return `${w0 >>> 0}.${w1 >>> 0}.${w2 >>> 0}.${w3 >>> 0}/${port}/${ssrc >>> 0}`;
+}
+
+/** A media flow as the unsignalled-stream index keys it besides its sender: both address words, the receiver's RTP port, SSRC. */
+function flowKey(s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number, dport: number, ssrc: number): string {
+  return `${s0 >>> 0}.${s1 >>> 0}.${s2 >>> 0}.${s3 >>> 0}>${d0 >>> 0}.${d1 >>> 0}.${d2 >>> 0}.${d3 >>> 0}/${dport}/${ssrc >>> 0}`;
 }
 
 /**

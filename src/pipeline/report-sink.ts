@@ -9,7 +9,8 @@ export { OutboundSink as ReportSink } from '../outbound/index.js';
 export interface ReportTarget {
   /** `json`: the report's JSON text when it is already made (a media worker makes it, off the main thread). */
   qos(report: QosReport, env: Envelope, send: boolean, log: boolean, json?: string): void;
-  rtcp(json: string, env: Envelope, callId: string | null): void;
+  /** `compound`: the RTCP datagram's bytes (valid during the call only), what tells a copy from another compound. */
+  rtcp(json: string, env: Envelope, callId: string | null, compound: Uint8Array): void;
   /** False when rtcp() would discard everything (no output takes RTCP): the JSON is not built. Absent = true. */
   wantsRtcp?(): boolean;
   /**

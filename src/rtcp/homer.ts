@@ -4,7 +4,8 @@ import type { RtcpCompound, RtcpReportBlock, XrVoipMetrics } from './types.js';
  * HOMER's RTCP JSON (HEP type 5), the shape rtpengine, captagent and heplify send (REFERENCE.md 2):
  * raw wire units; `ntp_timestamp_usec` carries the NTP FRACTION (the historical name is wrong, HOMER
  * expects it that way). One object per compound packet: sender information from the SR (zeros when
- * the compound has none, so homer-ui does not chart it), report blocks of the first SR/RR, the first
+ * the compound has none, so homer-ui does not chart it), report blocks of the first SR/RR (whose sender
+ * is `ssrc`; without one, the XR's or, in reduced-size RTCP, the feedback packet's sender), the first
  * XR VoIP-metrics block flattened into `report_blocks_xr` (the heplify-server prometheus paths), the
  * first SDES chunk's SSRC as `sdes_ssrc`. Extra keys (sdes, bye, xr_*) carry the rest; receivers ignore
  * keys they do not know.
@@ -87,6 +88,8 @@ export function rtcpToHomerObject(c: RtcpCompound): HomerRtcpJson {
         }
         break;
       default:
+        // Reduced-size RTCP (RFC 5506): feedback without an SR/RR names its sender here.
+        if (!haveReport && out.ssrc === 0 && p.ssrc !== undefined) out.ssrc = p.ssrc;
         break;
     }
   }

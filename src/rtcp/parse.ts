@@ -145,7 +145,8 @@ export function compoundOf(r: RtcpReader): RtcpCompound {
     } else if (pt === 207) {
       packets.push({ kind: 'XR', pt: 207, ssrc: r.u32(p), blocks: xrBlocks(r, i) });
     } else {
-      packets.push({ kind: 'OTHER', pt, count, length: r.length[i] });
+      const ssrc = r.senderSsrc(i);
+      packets.push(ssrc >= 0 ? { kind: 'OTHER', pt, count, length: r.length[i], ssrc } : { kind: 'OTHER', pt, count, length: r.length[i] });
     }
   }
   return { packets, malformed: r.malformed, error: r.error, trailingBytes: r.trailingBytes };

@@ -100,7 +100,7 @@ export class RtcpReader {
         if (avail < 4 + 24 * count) return this.fail('RR shorter than its report blocks', stats);
       } else if (pt === 202) {
         first = this.chunks;
-        const error = this.sdesChunks(buf, p, contentEnd, count);
+        const error = this.sdesChunks(buf, p, contentEnd, count, contentEnd === end);
         if (error !== null) return this.fail(error, stats);
         entries = count;
       } else if (pt === 203) {
@@ -136,10 +136,14 @@ export class RtcpReader {
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
   }
 
-  /** Sender SSRC of sub-packet i (SR, RR, APP, XR: the word after the header); -1 for the others. */
+  /**
+   * Sender SSRC of sub-packet i (SR, RR, APP, XR, and RTPFB/PSFB, RFC 4585 6.1, when it holds one: the word
+   * after the header); -1 for the others.
+   */
   senderSsrc(i: number): number {
     const pt = this.pt[i];
-    return pt === 200 || pt === 201 || pt === 204 || pt === 207 ? this.u32(this.body[i]) : -1;
+    if (pt === 200 || pt === 201 || pt === 204 || pt === 207) return this.u32(this.body[i]);
+    return (pt === 205 || pt === 206) && this.end[i] - this.body[i] >= 4 ? this.u32(this.body[i]) : -1;
   }
 
   /** Offset of report block k of SR or RR sub-packet i (24 bytes each). */
@@ -166,8 +170,12 @@ export class RtcpReader {
     return false;
   }
 
-  /** Records SDES chunks in b[o..end): null, or the error. */
-  private sdesChunks(b: Uint8Array, o: number, end: number, count: number): string | null {
+  /**
+   * Records SDES chunks in b[o..end): null, or the error. `endsDatagram`: the packet is the datagram's
+   * last, unpadded. Then the last chunk's items may run to its end without their null item, as Wireshark
+   * reads them (Janus sent its CNAME so when the item ended on a 32-bit boundary): the compound is kept.
+   */
+  private sdesChunks(b: Uint8Array, o: number, end: number, count: number, endsDatagram: boolean): string | null {
     for (let c = 0; c < count; c++) {
       const start = o;
       if (o + 4 > end) return 'SDES chunk truncated';
@@ -177,6 +185,7 @@ export class RtcpReader {
       this.chunkFirst[chunk] = this.items;
       o += 4;
       for (;;) {
+        if (o === end && endsDatagram && c === count - 1) break;
         if (o >= end) return 'SDES item list not terminated';
         const type = b[o];
         if (type === 0) {

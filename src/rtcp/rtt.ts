@@ -141,17 +141,21 @@ function grown<T extends Uint8Array | Uint32Array | Float64Array>(old: T, next: 
  * Both directions together (probe<->A plus probe<->B) make the A<->B round trip.
  * The same SR is often captured more than once (both legs of an SBC or media relay): give `observe` the
  * packet's endpoints ('ip:port') and an RR is matched only with the SR that travelled the reverse path
- * (what Wireshark does per conversation); without endpoints the earliest copy is used. Bounded memory: the
- * last 8 references per SSRC, at most `maxSsrcs` SSRCs in each table, the latest results included
- * (oldest inserted evicted).
+ * (what Wireshark does per conversation); without endpoints the earliest copy is used. The latest result
+ * is kept per SSRC and reporting host: a media relay or SBC that keeps the SSRCs has the same SSRC on
+ * both legs, each with its own receiver and round trip. Bounded memory: the last 8 references per SSRC,
+ * at most `maxSsrcs` SSRCs in each table and latest results (oldest inserted evicted).
  */
 export class RttTracker {
   private readonly srs: RefRings;
   private readonly rrtrs: RefRings;
-  private readonly latest = new Map<number, number>();
+  /** Latest round trip by latestKey(reporting host, source SSRC). */
+  private readonly latest = new Map<string, number>();
   /** The samples of the last observe() (its count): reused objects, as many as the largest compound needed. */
   readonly samples: RttSample[] = [];
   private sampleCount = 0;
+  /** The reporting host of the compound observe() reads. */
+  private reporter: RtcpEndpoint = '';
   /** References not found (LSR pointing to an SR the probe did not see) and inconsistent samples. */
   unmatched = 0;
   inconsistent = 0;
@@ -163,10 +167,13 @@ export class RttTracker {
 
   /**
    * Feeds the compound `r` read last, seen at `arrivalMs` (capture time, ms); returns how many RTT samples
-   * it completed, in `samples[0..n)` (objects reused by the next call: copy what is kept).
+   * it completed, in `samples[0..n)` (objects reused by the next call: copy what is kept). `reporter`: the
+   * host whose reports these are (the receiver of the streams they are about), the key of the latest
+   * results with the SSRC ('' when not known).
    */
-  observe(r: RtcpReader, arrivalMs: number, src: RtcpEndpoint = '', dst: RtcpEndpoint = ''): number {
+  observe(r: RtcpReader, arrivalMs: number, src: RtcpEndpoint = '', dst: RtcpEndpoint = '', reporter: RtcpEndpoint = ''): number {
     this.sampleCount = 0;
+    this.reporter = reporter;
     // The referenced SR/RRTR travelled from this packet's destination to its source.
     const paths = src !== '' && dst !== '';
     const from = paths ? src : '';
@@ -208,9 +215,9 @@ export class RttTracker {
     return this.sampleCount;
   }
 
-  /** Latest probe<->far-end round trip (ms) measured from reports about `sourceSsrc`, or NaN. */
-  latestRttMs(sourceSsrc: number): number {
-    const v = this.latest.get(sourceSsrc >>> 0);
+  /** Latest probe<->far-end round trip (ms) measured from `reporter`'s reports about `sourceSsrc`, or NaN. */
+  latestRttMs(sourceSsrc: number, reporter: RtcpEndpoint = ''): number {
+    const v = this.latest.get(latestKey(reporter, sourceSsrc));
     return v === undefined ? Number.NaN : v;
   }
 
@@ -227,13 +234,14 @@ export class RttTracker {
       return;
     }
     const rttMs = rtt < 0 ? 0 : rtt;
-    // Re-inserting moves the SSRC to the back, so the oldest-updated one is evicted first.
-    this.latest.delete(source);
+    // Re-inserting moves the entry to the back, so the oldest-updated one is evicted first.
+    const key = latestKey(this.reporter, source);
+    this.latest.delete(key);
     if (this.latest.size >= this.maxSsrcs) {
       const oldest = this.latest.keys().next().value;
       if (oldest !== undefined) this.latest.delete(oldest);
     }
-    this.latest.set(source, rttMs);
+    this.latest.set(key, rttMs);
     const n = this.sampleCount++;
     const sample = n < this.samples.length ? this.samples[n] : (this.samples[n] = { reporterSsrc: 0, sourceSsrc: 0, rttMs: 0, via: 'RR', refTimeMs: 0 });
     sample.reporterSsrc = reporter;
@@ -242,4 +250,17 @@ export class RttTracker {
     sample.via = via;
     sample.refTimeMs = tRef;
   }
+}
+
+/**
+ * A host as the pipeline keys round-trip results (only equality matters), from its address words (IPv4
+ * mapped as ::ffff:a.b.c.d): an IPv4 address as one number, IPv6 as text.
+ */
+export function hostKey(w0: number, w1: number, w2: number, w3: number): RtcpEndpoint {
+  return w0 === 0 && w1 === 0 && w2 === 0xffff ? w3 >>> 0 : `${w0 >>> 0}.${w1 >>> 0}.${w2 >>> 0}.${w3 >>> 0}`;
+}
+
+/** The key of a latest round trip: the reporting host and the SSRC reported on. */
+export function latestKey(reporter: RtcpEndpoint, ssrc: number): string {
+  return `${reporter}/${ssrc >>> 0}`;
 }

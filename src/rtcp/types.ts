@@ -139,12 +139,14 @@ export interface RtcpXr {
   blocks: XrBlock[];
 }
 
-/** RTPFB/PSFB and anything else: recognised by its header only. */
+/** RTPFB/PSFB and anything else: recognised by its header only, and for RTPFB/PSFB its sender's SSRC. */
 export interface RtcpOther {
   kind: 'OTHER';
   pt: number;
   count: number;
   length: number;
+  /** RTPFB/PSFB (RFC 4585 6.1): SSRC of the packet sender, when the packet holds one. */
+  ssrc?: number;
 }
 
 export type RtcpPacket = RtcpSenderReport | RtcpReceiverReport | RtcpSdes | RtcpBye | RtcpApp | RtcpXr | RtcpOther;

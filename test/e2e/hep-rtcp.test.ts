@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import type { HepDecoded } from '../../src/hep/index.js';
-import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpCompound, rtcpRr, rtcpSr, rtp, sdpBody, sipRequest, sipResponse, text, udp, udpFrame, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
+import { EtherType, concat, ethernet, generateScenario, ipv4, rtcpBye, rtcpCompound, rtcpRr, rtcpSdes, rtcpSr, rtp, sdpBody, sipRequest, sipResponse, text, udp, udpFrame, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
 import { replayToUdp, sipCallId } from './hep-helpers.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
@@ -111,6 +111,21 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     for (const p of cap.srtcpPorts) expect(reported.has(p - 1), `RTP ${p - 1}`).toBe(true);
   });
 
+  it('every SRTCP compound without SDP is counted rtcp_malformed, and a rate-limited warning says why and where', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
+    await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'synthetic'), log);
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    const srtcp = spawnSync('tshark', ['-n', '-r', cap.file, '-Y', [...cap.srtcpPorts].map((p) => `udp.srcport == ${p}`).join(' || ')], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+    expect(srtcp).toBeGreaterThan(2);
+    expect(logged.find((l) => l.msg === 'run summary')!.rtcpMalformed).toBe(srtcp);
+    const warned = logged.filter((l) => l.msg.startsWith('RTCP compound not used'));
+    expect(warned.length).toBeGreaterThan(0);
+    expect(warned.length).toBeLessThan(srtcp);
+    expect(warned[0]).toMatchObject({ level: 40, error: expect.stringMatching(/exceeds the datagram|version is not 2|padding|shorter|truncated|terminated/) });
+    expect(cap.srtcpPorts.has(Number(String(warned[0]!.src).split(':').pop()))).toBe(true);
+  });
+
   it('a negative cumulative loss stays negative in packets_lost', () => {
     const rr = synthetic
       .filter((d) => d.protoType === 5)
@@ -185,6 +200,87 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
     expect(hep.map((d) => d.correlationId)).toEqual(['hold@probe', 'hold@probe', 'hold@probe']);
   });
 
+  it("streams without SDP: the last compound (SR + SDES + BYE of the sender) goes under the stream's synthetic id too, though its BYE ends the stream", async () => {
+    const records: PcapRecord[] = [];
+    const T0 = 1_760_000_300n * 1_000_000_000n;
+    const A = '10.60.0.1';
+    const B = '10.60.0.2';
+    const SSRC = 0x6a6b6c6d;
+    const compound = (packets: number, bye: boolean) => {
+      const parts = [rtcpSr({ ssrc: SSRC, ntpSec: 1, ntpFrac: packets, rtpTs: packets * 160, packets, octets: packets * 160 }), rtcpSdes([{ ssrc: SSRC, items: [{ type: 1, value: 'a@10.60.0.1' }] }])];
+      return udpFrame(A, 30001, B, 40001, rtcpCompound(...(bye ? [...parts, rtcpBye({ ssrcs: [SSRC], reason: 'hangup' })] : parts)));
+    };
+    for (let i = 0; i < 500; i++) {
+      const ts = T0 + BigInt(i) * 20_000_000n;
+      records.push({ tsNs: ts, data: udpFrame(A, 30000, B, 40000, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: SSRC })) });
+      if (i === 100 || i === 350) records.push({ tsNs: ts + 1000n, data: compound(i, false) });
+    }
+    records.push({ tsNs: T0 + 500n * 20_000_000n, data: compound(500, true) });
+    const file = path.join(dir, 'bye-compound.pcap');
+    writePcapFile(file, records);
+    const tshark = spawnSync('tshark', ['-n', '-r', file, '-Y', 'rtcp', '-T', 'fields', '-e', 'rtcp.pt'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(tshark).toEqual(['200,202', '200,202', '200,202,203']);
+    const hep = await replayToUdp(file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    const qos = hep.filter((d) => d.protoType === 35).map((d) => JSON.parse(d.payload.toString('utf8')) as Record<string, string | number>);
+    const final = qos.find((r) => r.SSRC === SSRC && r.TYPE === 'FINAL');
+    expect(final, 'the BYE ends the stream').toBeDefined();
+    const rtcp = hep.filter((d) => d.protoType === 5);
+    expect(rtcp.map((d) => (JSON.parse(d.payload.toString('utf8')) as { sender_information: { packets: number } }).sender_information.packets)).toEqual([100, 350, 500]);
+    expect(rtcp.map((d) => d.correlationId)).toEqual([final!.CORRELATION_ID, final!.CORRELATION_ID, final!.CORRELATION_ID]);
+    expect((JSON.parse(rtcp[2]!.payload.toString('utf8')) as { bye: unknown }).bye).toEqual({ ssrcs: [SSRC], reason: 'hangup' });
+  });
+
+  it("streams without SDP: RTCP from another source port than RTP + 1 (a NAT, GStreamer's rtpbin) goes under the stream's synthetic id, to RTP + 1 or rtcp-mux", async () => {
+    const records: PcapRecord[] = [];
+    const T0 = 1_760_000_400n * 1_000_000_000n;
+    const A = '10.61.0.1';
+    const B = '10.61.0.2';
+    const streams = [{ ssrc: 0x7a000001, rtp: 30000, rtcp: 51234, to: 40000, toRtcp: 40001 }, { ssrc: 0x7a000002, rtp: 30010, rtcp: 44017, to: 40010, toRtcp: 40010 }];
+    for (let i = 0; i < 400; i++) {
+      const ts = T0 + BigInt(i) * 20_000_000n;
+      for (const s of streams) {
+        records.push({ tsNs: ts, data: udpFrame(A, s.rtp, B, s.to, rtp({ pt: 8, seq: i, ts: 160 * i, ssrc: s.ssrc })) });
+        if (i % 100 === 50) records.push({ tsNs: ts + 1000n, data: udpFrame(A, s.rtcp, B, s.toRtcp, rtcpCompound(rtcpSr({ ssrc: s.ssrc, ntpSec: 1, ntpFrac: i, rtpTs: 160 * i, packets: i, octets: 160 * i }))) });
+      }
+    }
+    const file = path.join(dir, 'rtcp-other-port.pcap');
+    writePcapFile(file, records);
+    const hep = await replayToUdp(file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    const qos = hep.filter((d) => d.protoType === 35).map((d) => JSON.parse(d.payload.toString('utf8')) as Record<string, string | number>);
+    for (const s of streams) {
+      const id = qos.find((r) => r.SSRC === s.ssrc)?.CORRELATION_ID;
+      expect(id, `stream ${s.ssrc}`).toMatch(/^rtpprobe-/);
+      const rtcp = hep.filter((d) => d.protoType === 5 && d.srcPort === s.rtcp);
+      expect(rtcp.map((d) => d.correlationId), `RTCP from port ${s.rtcp}`).toEqual([id, id, id, id]);
+    }
+  });
+
+  it('streams without SDP: reduced-size RTCP (RFC 5506: a NACK or PLI alone) goes under the synthetic id of its sender\'s stream', async () => {
+    const records: PcapRecord[] = [];
+    const T0 = 1_760_000_500n * 1_000_000_000n;
+    const [A, B, SA, SB] = ['10.62.0.1', '10.62.0.2', 0x7b000001, 0x7b000002];
+    const u32 = (v: number) => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+    // RFC 4585 6.1: V=2, FMT, PT, length; SSRC of packet sender; SSRC of media source; FCI.
+    const nack = concat(Uint8Array.of(0x81, 205, 0, 3), u32(SB), u32(SA), u32(0x00640000));
+    const pli = concat(Uint8Array.of(0x81, 206, 0, 2), u32(SB), u32(SA));
+    for (let i = 0; i < 300; i++) {
+      const ts = T0 + BigInt(i) * 20_000_000n;
+      records.push({ tsNs: ts, data: udpFrame(A, 30000, B, 40000, rtp({ pt: 8, seq: i, ts: 160 * i, ssrc: SA })) });
+      records.push({ tsNs: ts + 5000n, data: udpFrame(B, 40000, A, 30000, rtp({ pt: 8, seq: i, ts: 160 * i, ssrc: SB })) });
+      if (i === 100) records.push({ tsNs: ts + 9000n, data: udpFrame(B, 40001, A, 30001, nack) });
+      if (i === 200) records.push({ tsNs: ts + 9000n, data: udpFrame(B, 40001, A, 30001, pli) });
+    }
+    const file = path.join(dir, 'reduced-size.pcap');
+    writePcapFile(file, records);
+    const tshark = spawnSync('tshark', ['-n', '-r', file, '-d', 'udp.port==40001,rtcp', '-Y', 'rtcp', '-T', 'fields', '-e', 'rtcp.pt', '-e', 'rtcp.senderssrc'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(tshark).toEqual([`205\t0x${SB.toString(16)}`, `206\t0x${SB.toString(16)}`]);
+    const hep = await replayToUdp(file, (c) => (c.reports.unknownCallId = 'synthetic'));
+    const id = hep.filter((d) => d.protoType === 35).map((d) => JSON.parse(d.payload.toString('utf8')) as Record<string, string | number>).find((r) => r.SSRC === SB)?.CORRELATION_ID;
+    expect(id).toMatch(/^rtpprobe-/);
+    const rtcp = hep.filter((d) => d.protoType === 5).map((d) => [d.correlationId, (JSON.parse(d.payload.toString('utf8')) as { type: number; ssrc: number })]);
+    expect(rtcp).toEqual([[id, expect.objectContaining({ type: 205, ssrc: SB })], [id, expect.objectContaining({ type: 206, ssrc: SB })]]);
+  });
+
   it("unknown_call_id 'log': neither the reports nor the RTCP of those streams go to HOMER", async () => {
     const hep = await replayToUdp(cap.file, (c) => (c.reports.unknownCallId = 'log'));
     expect(hep.filter((d) => d.protoType === 5 || d.protoType === 35)).toEqual([]);
@@ -193,10 +289,10 @@ describe('RTCP to HOMER: one rule with the QoS reports, never SRTCP, loss signed
 
 describe('RTCP to HOMER from a mirror port that copies packets', () => {
   let dir: string;
+  beforeAll(() => void (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-dup-'))));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('a copy of an RTCP compound on the same addresses within hep.sip.duplicate_window_ms is sent once (0: every copy), and the run summary counts it so', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-rtcp-dup-'));
     // One call with its SIP; every RTCP datagram seen twice, 30 us apart (ingress and egress of a mirrored port).
     const records: PcapRecord[] = [];
     let rtcp = 0;
@@ -228,5 +324,36 @@ describe('RTCP to HOMER from a mirror port that copies packets', () => {
     const every = (await replayToUdp(file, (c) => (c.hep.sip.duplicateWindowMs = 0), log)).filter((d) => d.protoType === 5);
     expect(every).toHaveLength(2 * rtcp);
     expect(summary().reports).toMatchObject({ rtcpSent: every.length, rtcpDuplicates: 0 });
+  });
+
+  it('two different compounds whose JSON is the same (an RR and a NACK of other packets, 20 ms apart) are both sent; only their copies are not', async () => {
+    const records: PcapRecord[] = [];
+    let b: Uint8Array | undefined;
+    for (const r of generateScenario({ calls: 1, concurrentCalls: 1, durationS: 0, callDurationS: 8, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 8, startEpochS: 1_760_000_600 })) {
+      records.push(r);
+      if (b === undefined && isRtcpFrame(r.data) && ip(r.data, 26).startsWith('10.128.')) b = r.data;
+    }
+    const d = b!;
+    const ssrc = ((d[UDP_PAYLOAD + 4]! << 24) | (d[UDP_PAYLOAD + 5]! << 16) | (d[UDP_PAYLOAD + 6]! << 8) | d[UDP_PAYLOAD + 7]!) >>> 0;
+    const u32 = (v: number) => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+    // RFC 4585 6.2.1 generic NACK: the FCI names the lost packet (PID) and the 16 after it (BLP).
+    const nack = (pid: number) => concat(rtcpRr({ ssrc }), Uint8Array.of(0x81, 205, 0, 3), u32(ssrc), u32(0x1234), u32(pid << 16));
+    const at = records[Math.floor(records.length / 2)]!.tsNs;
+    for (const [k, pid] of [[0, 100], [1, 117]] as const) {
+      const frame = ethernet(ipv4(ip(d, 26), ip(d, 30), 17, udp(u16(d, 34), u16(d, 36), nack(pid))), EtherType.IPV4);
+      const t = at + BigInt(k) * 20_000_000n;
+      records.push({ tsNs: t, data: frame }, { tsNs: t + 30_000n, data: frame });
+    }
+    records.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
+    const file = path.join(dir, 'nacks.pcap');
+    writePcapFile(file, records);
+    const tshark = spawnSync('tshark', ['-n', '-r', file, '-Y', 'rtcp.rtpfb.nack_pid', '-T', 'fields', '-e', 'rtcp.rtpfb.nack_pid'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(tshark).toEqual(['100', '100', '117', '117']);
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
+    const nacks = (await replayToUdp(file, () => {}, log)).filter((h) => h.protoType === 5 && (JSON.parse(h.payload.toString('utf8')) as { report_count: number; sender_information: { packets: number } }).sender_information.packets === 0 && h.srcPort === u16(d, 34));
+    const summary = lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'run summary')!;
+    expect(nacks).toHaveLength(2);
+    expect(summary.reports.rtcpDuplicates).toBe(2);
   });
 });

@@ -17,7 +17,7 @@ import { HepOutput } from '../../src/outbound/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline, ReportSink, type Envelope, type ReportTarget } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
-import { RtcpReader, RttTracker, isRtcp, parseRtcp, rtcpToHomerJson } from '../../src/rtcp/index.js';
+import { RtcpReader, RttTracker, hostKey, isRtcp, parseRtcp, rtcpToHomerJson } from '../../src/rtcp/index.js';
 import { CAPTURES } from '../sip/helpers.js';
 import { copyBatch, scenarioBatch } from './batches.js';
 
@@ -44,7 +44,7 @@ function expectedRtcp(batches: PacketBatch[], rtt: RttTracker): Array<{ json: st
     const dst = addressToString(pkt.ipVersion, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3);
     // Round trips as the pipeline measured them before it keyed endpoints by numbers: 'ip:port' text.
     reader.read(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
-    rtt.observe(reader, pkt.tsSec * 1000 + pkt.tsNsec / 1e6, `${src}:${pkt.srcPort}`, `${dst}:${pkt.dstPort}`);
+    rtt.observe(reader, pkt.tsSec * 1000 + pkt.tsNsec / 1e6, `${src}:${pkt.srcPort}`, `${dst}:${pkt.dstPort}`, hostKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3));
     out.push({
       json: rtcpToHomerJson(c),
       env: {
@@ -101,11 +101,16 @@ describe('RTCP forwarding in the pipeline', () => {
     expect(forwarded.map(({ json, env }) => ({ json, env }))).toEqual(want);
     expect(forwarded.some((m) => typeof m.callId === 'string' && m.callId.length > 0), 'RTCP of a SIP call carries its Call-ID').toBe(true);
 
-    // Round trips: the same per SSRC as with 'ip:port' endpoints, and reports that used them.
-    const ssrcs = new Set(viaSink.map((r) => Number((JSON.parse(r) as QosReport).SSRC)));
-    for (const ssrc of ssrcs) {
-      expect(Object.is(b.rtt.latestRttMs(ssrc), rtt.latestRttMs(ssrc)), `round trip of SSRC ${ssrc}`).toBe(true);
+    // Round trips: the same per SSRC and receiver as with 'ip:port' endpoints, and reports that used them.
+    const receivers = new Set(viaSink.map((r) => `${(JSON.parse(r) as QosReport).SSRC} ${(JSON.parse(r) as QosReport).DST_IP}`));
+    let measured = 0;
+    for (const k of receivers) {
+      const [ssrc, ip] = k.split(' ');
+      const host = hostKey(0, 0, 0xffff, ip!.split('.').reduce((a, x) => a * 256 + Number(x), 0));
+      expect(Object.is(b.rtt.latestRttMs(Number(ssrc), host), rtt.latestRttMs(Number(ssrc), host)), `round trip of SSRC ${ssrc} to ${ip}`).toBe(true);
+      if (Number.isFinite(b.rtt.latestRttMs(Number(ssrc), host))) measured++;
     }
+    expect(measured > 0).toBe(roundTrips > 0);
     const finals = viaSink.map((r) => JSON.parse(r) as QosReport).filter((r) => r.TYPE === 'FINAL' || r.TYPE === 'HANGUP');
     expect(finals.filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(roundTrips);
   });

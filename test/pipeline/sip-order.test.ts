@@ -14,7 +14,7 @@ const T0 = 1_700_000_000_000;
 /** A forwarded packet captured at T0 + `ms`, its payload naming it. */
 function sip(name: string, ms: number): ForwardedSip {
   const at = T0 + ms;
-  return { bytes: new TextEncoder().encode(name), ipVersion: 4, ipProto: 17, addr: new Int32Array(8), srcPort: 5060, dstPort: 5060, tcpSeq: 0, tcpFlags: 0, wireLength: name.length, tsSec: Math.floor(at / 1000), tsNsec: (at % 1000) * 1e6 };
+  return { bytes: new TextEncoder().encode(name), ipVersion: 4, ipProto: 17, addr: new Int32Array(8), srcPort: 5060, dstPort: 5060, tcpSeq: 0, tcpFlags: 0, wireLength: name.length, tsSec: Math.floor(at / 1000), tsNsec: (at % 1000) * 1e6, clockOffsetMs: 0, clockSteps: 0 };
 }
 
 function order(workers: number, bufferTimeoutMs = 100): { o: SipOrder; applied: string[] } {

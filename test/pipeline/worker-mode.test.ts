@@ -13,7 +13,7 @@ import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
 import { SipInFlight } from '../../src/pipeline/workers/sip-in-flight.js';
-import type { MainToWorker } from '../../src/pipeline/workers/messages.js';
+import type { ForwardedSip, MainToWorker } from '../../src/pipeline/workers/messages.js';
 import { SignallingOwner } from '../../src/pipeline/workers/signalling.js';
 import type { QosReport } from '../../src/report/index.js';
 import { CAPTURES, pcapOf, words } from '../sip/helpers.js';
@@ -39,14 +39,14 @@ function collector(): { sink: ReportTarget; reports: QosReport[] } {
   return { reports, sink: { qos: (r) => reports.push(r), rtcp: () => {} } };
 }
 
-/** Reports that end a stream, keyed by stream, with the fields that must not depend on the split. */
+/** Reports that end a stream, keyed by stream, with the fields (times too) that must not depend on the split. */
 function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const r of reports) {
     if (r.TYPE !== 'FINAL' && r.TYPE !== 'HANGUP') continue;
     const key = `${r.SRC_IP}:${r.SRC_PORT}>${r.DST_IP}:${r.DST_PORT}/${r.SSRC}`;
     expect(out.has(key), `${key} ended twice`).toBe(false);
-    out.set(key, { TYPE: r.TYPE, CORRELATION_ID: r.CORRELATION_ID, TOTAL_PK: r.TOTAL_PK, PACKET_LOSS: r.PACKET_LOSS, MAX_JITTER: r.MAX_JITTER, MAX_DELTA: r.MAX_DELTA, CODEC_NAME: r.CODEC_NAME, DIR: r.DIR, PARTY: r.PARTY, MOS: r.MOS, DELAY_SOURCE: r.DELAY_SOURCE, ONE_WAY_DELAY: r.ONE_WAY_DELAY });
+    out.set(key, { RTP_START: r.RTP_START, RTP_STOP: r.RTP_STOP, REPORT_TS: r.REPORT_TS, TYPE: r.TYPE, CORRELATION_ID: r.CORRELATION_ID, TOTAL_PK: r.TOTAL_PK, PACKET_LOSS: r.PACKET_LOSS, MAX_JITTER: r.MAX_JITTER, MAX_DELTA: r.MAX_DELTA, CODEC_NAME: r.CODEC_NAME, DIR: r.DIR, PARTY: r.PARTY, MOS: r.MOS, DELAY_SOURCE: r.DELAY_SOURCE, ONE_WAY_DELAY: r.ONE_WAY_DELAY });
   }
   return out;
 }
@@ -56,7 +56,8 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
  * `workerOf` deals them to, with every message delivered before the receiving worker's next packet.
  * `live`: once a second of capture time, as in a live run, each worker's wall-clock timer fires and the
  * owner gets what the pool gives it (each worker's touched calls and clock offset, then expiry at the wall
- * clock); capture time stands for the wall clock.
+ * clock); capture time stands for the wall clock, and `timing.reference` (the same packets captured without
+ * a host clock step) for the monotonic clock, else capture time too.
  * Timing (`timing`), as a live worker sees it: it reads its ring every capture.buffer_timeout_ms, so
  * - `inFlightMs`: the owner's messages reach the workers this long after the SIP that caused them was
  *   read (it crosses to the owner and its bindings back): media right behind its SDP starts first;
@@ -64,7 +65,7 @@ function endings(reports: QosReport[]): Map<string, Record<string, unknown>> {
  *   and the other worker reach it as they are sent: another worker's RTCP can come before its own media
  *   captured earlier.
  */
-function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, timing: { inFlightMs?: number; lagMs?: [number, number]; lateBindingMs?: number } = {}) {
+function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (pkt: DecodedPacket) => number, live = false, timing: { inFlightMs?: number; lagMs?: [number, number]; lateBindingMs?: number; reference?: PacketBatch[] } = {}) {
   const inFlightMs = timing.inFlightMs ?? 0;
   const lagMs = timing.lagMs ?? [0, 0];
   const single = collector();
@@ -110,10 +111,11 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       deliver(w, sentMs); // the worker drains bindings before its batch
       workers[w]!.processPacket(batch, i);
       const sip = mirrors[w]!.takeSip();
-      for (const s of sip ?? []) owner.onSip(s);
+      for (const s of sip ?? []) owner.onSip(s, w);
     }
   };
-  for (const batch of batches) {
+  for (const [b, batch] of batches.entries()) {
+    const mono = timing.reference?.[b] ?? batch;
     for (let i = 0; i < batch.count; i++) {
       const rawMs = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
       if (live && (rawMs >= nextTickMs || rawMs < nextTickMs - 2000)) {
@@ -122,9 +124,9 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
           workers[x]!.wallTick(rawMs);
           const touched = mirrors[x]!.takeTouched();
           if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, workers[x]!.nowMs);
-          owner.workerClock(x, workers[x]!.clockOffsetMs);
+          owner.workerClock(x, workers[x]!.clockOffsetMs, workers[x]!.clockSteps, workers[x]!.nowMs);
         }
-        owner.expire(rawMs);
+        owner.expire(rawMs, mono.tsSec[i]! * 1000 + mono.tsNsec[i]! / 1e6);
       }
       const w = dec.decode(batch, i, pkt) ? workerOf(pkt) : 0;
       used[w]++;
@@ -163,6 +165,16 @@ function callsEndingByRtcpBye(t: CaptureTimeline, net: number, tag: string, ssrc
     end = Math.max(end, last + 20);
   }
   return end;
+}
+
+/**
+ * An INVITE (Call-ID held-`net`) with an SDP at 10.0.`net`.1:4000 as a worker forwards it: captured at raw
+ * time `rawMs`, its pipeline having removed `steps` host clock steps summing to `offsetMs`.
+ */
+function forwardedInvite(net: number, rawMs: number, offsetMs: number, steps: number): ForwardedSip {
+  const bytes = text(sipRequest('INVITE', 'sip:b@h', { callId: `held-${net}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: `10.0.${net}.1`, media: [{ port: 4000 }] }) }));
+  const addr = Int32Array.from([...words(`10.0.${net}.1`), ...words('10.0.0.99')]);
+  return { bytes, ipVersion: 4, ipProto: 17, addr, srcPort: 5060, dstPort: 5060, tcpSeq: 0, tcpFlags: 0, wireLength: bytes.length, tsSec: Math.floor(rawMs / 1000), tsNsec: (rawMs % 1000) * 1e6, clockOffsetMs: offsetMs, clockSteps: steps };
 }
 
 /** Batches of a file reader share buffers: keep a copy of each. */
@@ -385,11 +397,11 @@ describe('worker mode: signalling owner + binding mirrors', () => {
 
   it('a host clock step first seen by SIP and RTCP (held until RTP measures it), a call answered in it: every stream as in one pipeline', () => {
     const config = defaultConfig();
-    for (const stepMs of [5 * 3600_000, -90_000]) {
+    for (const stepMs of [5 * 3600_000, 2500, -90_000]) {
       const s = clockStepAtCallSetup({ t0Ms: 1_700_000_000_000, packets: 300, stepMs });
       // Even ports (RTP, SIP 5060) on worker 0, odd ones (the running call's RTCP) on worker 1.
       for (const live of [false, true]) {
-        const { want, got, used } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live);
+        const { want, got, used } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live, { reference: [recordsBatch(s.reference)] });
         expect(used[1]).toBe(1);
         expect([...want.values()].map((r) => [r.TYPE, r.CORRELATION_ID, r.TOTAL_PK, r.MAX_DELTA]).sort()).toEqual([
           ['HANGUP', s.running.callId, 300, 20],
@@ -400,6 +412,55 @@ describe('worker mode: signalling owner + binding mirrors', () => {
         expect(Object.fromEntries(got), `step ${stepMs} ms, live ${live}`).toEqual(Object.fromEntries(want));
       }
     }
+  });
+
+  it('a host clock step forward, the answer held until RTP measures it and its binding 100 ms in flight: the caller stream moves to the side the answer names, as in one pipeline', () => {
+    const config = defaultConfig();
+    // The answer's binding reaches the worker after the caller's first RTP packet (20 ms behind it), which
+    // starts on the offer's side; the binding's SIP time picks the streams started since to match again.
+    for (const stepMs of [10_000, 5 * 3600_000]) {
+      const s = clockStepAtCallSetup({ t0Ms: 1_700_000_000_000, packets: 300, stepMs });
+      for (const live of [false, true]) {
+        const { want, got } = singleAndSplit(config, [recordsBatch(s.records)], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, live, { inFlightMs: 100, reference: [recordsBatch(s.reference)] });
+        const callerStream = `${s.setUp.a.ip}:${s.setUp.a.port}>${s.setUp.b.ip}:${s.setUp.b.port}/${s.setUp.a.ssrc}`;
+        expect(want.get(callerStream), callerStream).toMatchObject({ CORRELATION_ID: s.setUp.callId, DIR: 0, PARTY: 1 });
+        expect(Object.fromEntries(got), `step ${stepMs} ms, live ${live}`).toEqual(Object.fromEntries(want));
+      }
+    }
+  });
+
+  it('SIP a worker sent before it measured a step, applied after its stats brought the step (held for capture order): the owner keeps the step', () => {
+    const T = 1_700_000_000_000;
+    const STEP = 5 * 3600_000;
+    const binds: Array<Extract<MainToWorker, { t: 'bind' }>> = [];
+    const owner = new SignallingOwner(defaultConfig(), (m) => m.t === 'bind' && binds.push(m));
+    owner.expire(T, T);
+    // Worker 0 measures a step forward 1 s after T; its stats bring it before its SIP captured at T + 10 ms
+    // (held in SipOrder for worker 1's progress) is applied.
+    owner.expire(T + STEP + 1000, T + 1000);
+    owner.workerClock(0, STEP, 1, T + 1000);
+    owner.onSip(forwardedInvite(1, T + 10, 0, 0), 0);
+    // Worker 1 (no stream to measure the step) forwards an INVITE captured after it.
+    owner.onSip(forwardedInvite(2, T + STEP + 1100, 0, 0), 1);
+    const sipMs = (net: number) => binds.find((b) => b.binding.callId === `held-${net}`)!.sipMs;
+    expect(sipMs(1)).toBeCloseTo(T + 10, 3); // dated as its worker handled it
+    expect(sipMs(2)).toBeCloseTo(T + 1100, 3);
+    expect(owner.nowMs).toBeCloseTo(T + 1100, 3);
+  });
+
+  it('stats bringing a step forward before the owner saw a time past it: a call set up after the step keeps its time, none ends idle for the step', () => {
+    const T = 1_700_000_000_000;
+    const STEP = 700_000; // past sip.call_idle_timeout_s (600 s)
+    const owner = new SignallingOwner(defaultConfig(), () => {});
+    owner.expire(T, T);
+    // The host clock steps at T + 600 ms; worker 0 measures it (its time then T + 700 ms) and its stats
+    // come before the owner's next expiry; then an INVITE past the step.
+    owner.workerClock(0, STEP, 1, T + 700);
+    expect(owner.nowMs).toBeCloseTo(T + 700, 3);
+    owner.onSip(forwardedInvite(1, T + STEP + 800, STEP, 1), 0);
+    for (let s = 1; s <= 10; s++) owner.expire(T + STEP + s * 1000, T + s * 1000);
+    expect(owner.nowMs).toBeCloseTo(T + 10_000, 3);
+    expect(owner.calls.call(0)).toMatchObject({ callId: 'held-1', state: 'early', lastMs: T + 800 });
   });
 
   it('after every call ended by BYE the mirror holds no binding, like the owner', () => {
@@ -414,7 +475,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
       for (const m of pending.splice(0)) mirror.apply(m);
       w.processPacket(batch, i);
       const sip = mirror.takeSip();
-      for (const s of sip ?? []) owner.onSip(s);
+      for (const s of sip ?? []) owner.onSip(s, 0);
     }
     owner.settle(); // media of ended calls lingers (sip.media_linger_s) until capture time passes it or input ends
     for (const m of pending.splice(0)) mirror.apply(m);
@@ -444,7 +505,7 @@ describe('worker mode: signalling owner + binding mirrors', () => {
         const sip = mirror.takeSip();
         if (sip) {
           forwarded += sip.length;
-          for (const s of sip) owner.onSip(s);
+          for (const s of sip) owner.onSip(s, 0);
         }
       }
     }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,17 +60,22 @@ const B: Party = { ip: '10.2.0.20', port: 50000, ssrc: 0xc2 };
 const RTT = new Map([[A, 8], [X, 2], [Y, 2], [B, 30]]);
 
 /** SR from `from` at `ms`, and the receiver's RR quoting it one round trip (probe-receiver) + DLSR later. */
-function srRr(t: CaptureTimeline, ms: number, from: Party, to: Party): void {
+function srRr(t: CaptureTimeline, ms: number, from: Party, to: Party, ssrc = (p: Party) => p.ssrc): void {
   const ntpSec = Math.floor(ms / 1000) + 2208988800;
   const ntpFrac = Math.round(((ms % 1000) / 1000) * 2 ** 32) >>> 0;
-  const sr = rtcpSr({ ssrc: from.ssrc, ntpSec, ntpFrac, rtpTs: 0, packets: 100, octets: 16000 });
+  const sr = rtcpSr({ ssrc: ssrc(from), ntpSec, ntpFrac, rtpTs: 0, packets: 100, octets: 16000 });
   t.add(ms, udpFrame(from.ip, from.port + 1, to.ip, to.port + 1, rtcpCompound(sr)));
   const lsr = (((ntpSec & 0xffff) << 16) | (ntpFrac >>> 16)) >>> 0;
-  const rr = rtcpRr({ ssrc: to.ssrc, reports: [{ ssrc: from.ssrc, fractionLost: 0, cumulativeLost: 0, extHighestSeq: 100, jitter: 0, lsr, dlsr: DLSR_S * 65536 }] });
+  const rr = rtcpRr({ ssrc: ssrc(to), reports: [{ ssrc: ssrc(from), fractionLost: 0, cumulativeLost: 0, extHighestSeq: 100, jitter: 0, lsr, dlsr: DLSR_S * 65536 }] });
   t.add(ms + RTT.get(to)! + DLSR_S * 1000, udpFrame(to.ip, to.port + 1, from.ip, from.port + 1, rtcpCompound(rr)));
 }
 
-async function replayB2bua(o: { legs: 1 | 2; rtcp: boolean }): Promise<E2eReport[]> {
+/**
+ * `relay`: the B2BUA relays the media with the SSRCs unchanged (what rtpengine and most SBCs do without
+ * transcoding), so each SSRC is on both legs: A's on A->X and Y->B, B's on B->Y and X->A.
+ */
+async function replayB2bua(o: { legs: 1 | 2; rtcp: boolean; relay?: boolean }): Promise<E2eReport[]> {
+  const ssrc = (p: Party) => (o.relay && p === Y ? A.ssrc : o.relay && p === X ? B.ssrc : p.ssrc);
   const t = new CaptureTimeline();
   for (let ms = T0; ms <= T0 + 13_000; ms += 250) t.add(ms, udpFrame('10.9.9.9', 9999, '10.9.9.8', 9999, text('keepalive')));
   const sdp = (p: Party) => ({ ip: p.ip, media: [{ port: p.port, formats: [8] }] });
@@ -80,14 +86,14 @@ async function replayB2bua(o: { legs: 1 | 2; rtcp: boolean }): Promise<E2eReport
     const c = d.invite(T0, sdp(caller));
     d.respond(T0 + 40, 200, c, sdp(callee));
     d.ack(T0 + 50, c);
-    t.rtp(T0 + 100, caller.ip, caller.port, callee.ip, callee.port, { ssrc: caller.ssrc, seq: 1, ts: 0, count: 600 });
-    t.rtp(T0 + 105, callee.ip, callee.port, caller.ip, caller.port, { ssrc: callee.ssrc, seq: 1, ts: 0, count: 600 });
+    t.rtp(T0 + 100, caller.ip, caller.port, callee.ip, callee.port, { ssrc: ssrc(caller), seq: 1, ts: 0, count: 600 });
+    t.rtp(T0 + 105, callee.ip, callee.port, caller.ip, caller.port, { ssrc: ssrc(callee), seq: 1, ts: 0, count: 600 });
     if (o.rtcp) {
-      srRr(t, T0 + 2000, caller, callee);
-      srRr(t, T0 + 2500, callee, caller);
+      srRr(t, T0 + 2000, caller, callee, ssrc);
+      srRr(t, T0 + 2500, callee, caller, ssrc);
     }
   }
-  const file = join(dir, `b2bua-${o.legs}-${o.rtcp}.pcap`);
+  const file = join(dir, `b2bua-${o.legs}-${o.rtcp}-${o.relay === true}.pcap`);
   writeFileSync(file, t.pcap());
   return replayReports(file, e2eConfig((c) => void (c.reports.intervalS = 5)));
 }
@@ -103,6 +109,21 @@ describe('mouth-to-ear delay over B2BUA legs, from a generated capture replayed 
       expect(Math.abs((r.NETWORK_DELAY as number) - 21)).toBeLessThan(0.01);
       expect(r.ONE_WAY_DELAY).toBe(r.NETWORK_DELAY);
       expect(Math.abs((r.ID as number) - 0.024 * 21)).toBeLessThan(0.001);
+    }
+  });
+
+  it('a relay keeping the SSRCs on both legs: each path keeps its own round trip (tshark: 2, 30, 2, 8 ms), 21 ms as with distinct SSRCs', async () => {
+    const reports = await replayB2bua({ legs: 2, rtcp: true, relay: true });
+    // Wireshark's round trip of each RR, per conversation: the same SSRC, four paths.
+    const tshark = spawnSync('tshark', ['-n', '-r', join(dir, 'b2bua-2-true-true.pcap'), '-o', 'rtcp.show_roundtrip_calculation:TRUE', '-o', 'rtcp.roundtrip_min_threshhold:0',
+      '-Y', 'rtcp.roundtrip-delay', '-T', 'fields', '-e', 'rtcp.ssrc.identifier', '-e', 'rtcp.roundtrip-delay'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(tshark).toEqual([`0x000000a1\t${RTT.get(X)}`, `0x000000a1\t${RTT.get(B)}`, `0x000000c2\t${RTT.get(Y)}`, `0x000000c2\t${RTT.get(A)}`]);
+    const late = reports.filter((r) => r.TYPE === 'PERIODIC' && (r.REPORT_END as number) > T0 / 1000 + 9);
+    expect(late).toHaveLength(4);
+    for (const r of late) {
+      expect(r).toMatchObject({ DELAY_SOURCE: 'rtcp', DELAY_LEGS: 2, DELAY_PATHS: 4, DELAY_PATHS_MEASURED: 4 });
+      expect(Math.abs((r.NETWORK_DELAY as number) - 21), `${r.SRC_IP}:${r.SRC_PORT} NETWORK_DELAY ${r.NETWORK_DELAY}`).toBeLessThan(0.01);
+      expect(Math.abs((r.XR_RTD as number) - 42), `${r.SRC_IP}:${r.SRC_PORT} XR_RTD ${r.XR_RTD}`).toBeLessThan(0.01);
     }
   });
 

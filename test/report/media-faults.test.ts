@@ -627,9 +627,15 @@ describe('no-media in public captures', () => {
   });
 });
 
-/** A capture through a signalling owner and one media worker's pipeline (no threads): the reports of each. */
-function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker: QosReport[] } {
-  const batch = recordsBatch(t.records());
+/**
+ * A capture through a signalling owner and one media worker's pipeline (no threads): the reports of each.
+ * `step`: the capture host's clock steps by `ms` at `atMs` (capture times from then on moved by it); the
+ * pool's once-a-second timer runs on the monotonic clock, which does not step.
+ */
+function inWorkerMode(t: CaptureTimeline, step?: { atMs: number; ms: number }): { fromOwner: QosReport[]; fromWorker: QosReport[] } {
+  const reference = t.records();
+  const atNs = step ? BigInt(Math.round(step.atMs * 1e6)) : 0n;
+  const batch = recordsBatch(step ? reference.map((r) => (r.tsNs >= atNs ? { ...r, tsNs: r.tsNs + BigInt(step.ms) * 1_000_000n } : r)) : reference);
   const config = defaultConfig();
   const fromOwner: QosReport[] = [];
   const fromWorker: QosReport[] = [];
@@ -640,17 +646,19 @@ function inWorkerMode(t: CaptureTimeline): { fromOwner: QosReport[]; fromWorker:
   let nextMs = 0;
   for (let i = 0; i < batch.count; i++) {
     const ms = batch.tsSec[i]! * 1000 + batch.tsNsec[i]! / 1e6;
-    if (ms >= nextMs) {
-      // What the pool does once a second: the worker's touched calls, then expiry (and the checks).
-      nextMs = ms + 1000;
+    const monoMs = Number(reference[i]!.tsNs) / 1e6;
+    if (monoMs >= nextMs) {
+      // What the pool does once a second: the worker's touched calls and clock offset, then expiry (and the checks).
+      nextMs = monoMs + 1000;
       const touched = mirror.takeTouched();
       if (touched) owner.touch(touched.callIndex, touched.callId, touched.mediaAtMs, worker.nowMs);
-      owner.expire(ms);
+      owner.workerClock(0, worker.clockOffsetMs, worker.clockSteps, worker.nowMs);
+      owner.expire(ms, monoMs);
     }
     for (const m of pending.splice(0)) mirror.apply(m);
     worker.processPacket(batch, i);
     const sip = mirror.takeSip();
-    for (const s of sip ?? []) owner.onSip(s);
+    for (const s of sip ?? []) owner.onSip(s, 0);
   }
   worker.finish();
   return { fromOwner, fromWorker };
@@ -693,6 +701,32 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     expect(nm[1]).toMatchObject({ CLEAR_REASON: 'rule' }); // media arrived
     // Worker mode does not check one-way RTP (call 2's audio flows from the callee only).
     expect(fromWorker.filter((r) => r.ALERT_RULE === 'one-way-rtp' || r.ALERT_RULE === 'no-media')).toEqual([]);
+  });
+});
+
+describe('no-media in worker mode across a host clock step', () => {
+  it('a step forward of 1.9 s, the owner checking calls before the worker measured it: no early ALERT, as in one pipeline', () => {
+    const t = new CaptureTimeline();
+    background(t, T0 + 8000);
+    // A call whose RTP measures the step, and one answered at T0 + 50 ms whose media starts 4.45 s later,
+    // within reports.faults.no_media_s (5 s).
+    const C = { ip: '10.1.0.11', port: 41000 };
+    const D = { ip: '10.2.0.21', port: 51000 };
+    answeredBetween(t, 'talk@gen', C, D);
+    t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: 0x33, seq: 1, ts: 0, count: 390 });
+    t.rtp(T0 + 105, D.ip, D.port, C.ip, C.port, { ssrc: 0x34, seq: 1, ts: 0, count: 390 });
+    answeredCall(t, 'late@gen');
+    t.rtp(T0 + 4500, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
+    t.rtp(T0 + 4505, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
+    const single: QosReport[] = [];
+    const p = new Pipeline(defaultConfig(), { qos: (r) => single.push(r), rtcp: () => {} });
+    p.processBatch(recordsBatch(t.records()));
+    p.finish();
+    const noMedia = (rs: QosReport[]) => rs.filter((r) => r.ALERT_RULE === 'no-media').map((r) => `${r.TYPE} ${r.CORRELATION_ID}`);
+    expect(noMedia(single)).toEqual([]);
+    expect(noMedia(inWorkerMode(t).fromOwner)).toEqual([]);
+    // The step comes 9.5 ms before the timer fires (T0 + 4 s) and the next RTP packet that measures it.
+    expect(noMedia(inWorkerMode(t, { atMs: T0 + 3990.5, ms: 1900 }).fromOwner)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classicPcap, concat, rtcpRr, rtcpSdes, rtcpSr, rtp, udpFrame } from '../../src/gen/index.js';
+import { classicPcap, concat, rtcpBye, rtcpRr, rtcpSdes, rtcpSr, rtp, udpFrame } from '../../src/gen/index.js';
 import { isRtcp, isRtcpMux, newRtcpParseStats, parseRtcp, rtcpToHomerJson, rtcpToHomerObject } from '../../src/rtcp/index.js';
 import { sampleCompounds } from './fixtures.js';
 import { ourFields } from './tshark-fields.js';
@@ -99,6 +99,27 @@ describe('RTCP parser', () => {
     const tail0 = parse(concat(good, Uint8Array.of(0, 0)));
     expect([tail0.malformed, tail0.trailingBytes, tail0.packets.length]).toEqual([false, 2, 1]);
     expect(parse(concat(good, Uint8Array.of(0, 1))).malformed).toBe(true);
+  });
+
+  it('an SDES whose last item ends the datagram without its null item is read as tshark reads it; not when a packet follows', () => {
+    // Janus before 2018 sent its CNAME so when the item ended on a 32-bit boundary (janus-gateway PR 1323).
+    const u32 = (v: number) => Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+    const sr = rtcpSr({ ssrc: 5, ntpSec: 0xe1d2c3b4, ntpFrac: 0x80000000, rtpTs: 4, packets: 50, octets: 8000 });
+    const cname = new TextEncoder().encode('janus@host'); // a 12-byte item: header, SSRC and item fill 5 words
+    const sdes = concat(Uint8Array.of(0x81, 202, 0, 4), u32(5), Uint8Array.of(1, cname.length), cname);
+    const last = concat(sr, sdes);
+    const followed = concat(sr, sdes, rtcpBye({ ssrcs: [5] }));
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-rtcp-sdes-'));
+    const file = join(dir, 'sdes.pcap');
+    writeFileSync(file, classicPcap([last, followed].map((c, i) => ({ tsNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000_000n, data: udpFrame('10.0.0.1', 5005, '10.0.0.2', 5005, c) }))));
+    const rows = execFileSync('tshark', ['-r', file, '-d', 'udp.port==5005,rtcp', '-T', 'fields', '-e', 'rtcp.pt', '-e', 'rtcp.sdes.text', '-e', 'rtcp.sender.packetcount', '-e', '_ws.malformed'], { encoding: 'utf8' })
+      .trim().split('\n').map((r) => r.split('\t'));
+    expect(rows[0]).toEqual(['200,202', 'janus@host', '50', '']);
+    expect(rows[1]![3]).toMatch(/malformed/);
+    const r = parse(last);
+    expect([r.malformed, r.error]).toEqual([false, null]);
+    expect(r.packets).toMatchObject([{ kind: 'SR', ssrc: 5, packets: 50 }, { kind: 'SDES', chunks: [{ ssrc: 5, cname: 'janus@host', items: [{ type: 1, text: 'janus@host' }] }] }]);
+    expect(parse(followed)).toMatchObject({ malformed: true, error: 'SDES item list not terminated' });
   });
 
   it('never throws on random bytes, and its JSON always round-trips', () => {

@@ -86,3 +86,19 @@ describe('RttTracker memory bound', () => {
     expect(kept).toBe(10);
   });
 });
+
+describe('RttTracker latest results', () => {
+  it('are kept per reporting host: one SSRC on two legs (a relay keeping SSRCs) has two round trips', () => {
+    const t = new RttTracker();
+    const ssrc = 0xa1;
+    const lsr = ntpMiddle32(50, 0);
+    // The sender's SR seen on each leg (the relay passes it on), then each leg's receiver quoting it.
+    t.observe(parse(rtcpSr({ ssrc, ntpSec: 50, ntpFrac: 0, rtpTs: 0, packets: 1, octets: 160 })), 1000, 'a:1', 'x:1', 'a');
+    t.observe(parse(rtcpSr({ ssrc, ntpSec: 50, ntpFrac: 0, rtpTs: 0, packets: 1, octets: 160 })), 1000, 'y:1', 'b:1', 'y');
+    expect(t.observe(parse(rtcpRr({ ssrc: 0xc2, reports: [rb(ssrc, lsr, 0)] })), 1002, 'x:1', 'a:1', 'x')).toBe(1);
+    expect(t.observe(parse(rtcpRr({ ssrc: 0xc2, reports: [rb(ssrc, lsr, 0)] })), 1030, 'b:1', 'y:1', 'b')).toBe(1);
+    expect(t.latestRttMs(ssrc, 'x')).toBeCloseTo(2, 9);
+    expect(t.latestRttMs(ssrc, 'b')).toBeCloseTo(30, 9);
+    expect(t.latestRttMs(ssrc, 'a')).toBeNaN();
+  });
+});

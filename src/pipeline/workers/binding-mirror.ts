@@ -33,6 +33,9 @@ export class BindingMirror implements CallView {
   private sip: ForwardedSip[] = [];
   /** SIP packets not forwarded: the main thread had SipInFlight's limit waiting already. */
   sipDropped = 0;
+  /** The pipeline's host clock offset and steps measured (clockOffset), forwarded with each SIP packet. */
+  private clockOffsetMs = 0;
+  private clockSteps = 0;
   /** Calls whose media flowed since the last takeTouched(): call index -> Call-ID. */
   private touched = new Map<number, string>();
   /** Of those, the latest audio packet the media-fault check saw (mediaAt), ms: call index -> time. */
@@ -74,6 +77,11 @@ export class BindingMirror implements CallView {
   mediaAt(callIndex: number, atMs: number): void {
     this.touch(callIndex, atMs);
     if (this.touched.has(callIndex) && atMs > (this.mediaAtMs.get(callIndex) ?? 0)) this.mediaAtMs.set(callIndex, atMs);
+  }
+
+  clockOffset(offsetMs: number, steps: number): void {
+    this.clockOffsetMs = offsetMs;
+    this.clockSteps = steps;
   }
 
   /** The owner ends calls (BYE, expiry, shutdown) and tells the workers: nothing to do here. */
@@ -123,6 +131,8 @@ export class BindingMirror implements CallView {
       wireLength: pkt.payloadWireLength,
       tsSec: pkt.tsSec,
       tsNsec: pkt.tsNsec,
+      clockOffsetMs: this.clockOffsetMs,
+      clockSteps: this.clockSteps,
     });
   }
 

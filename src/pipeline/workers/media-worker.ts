@@ -12,6 +12,7 @@ import { CaptureLoop, liveCaptureOptions, type LoopLog } from '../capture-loop.j
 import { FINISH_PART_STREAMS, Pipeline, type RtcpFacts } from '../pipeline.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { ruleErrorReporter } from '../rule-errors.js';
+import { rtcpMalformedReporter } from '../rtcp-malformed.js';
 import type { ReportTarget } from '../report-sink.js';
 import { BindingMirror } from './binding-mirror.js';
 import { GroupStart } from './group-start.js';
@@ -54,7 +55,7 @@ const log: LoopLog = { error: logAt('error'), warn: logAt('warn'), info: logAt('
 let reports: ForwardedReport[] = [];
 const sink: ReportTarget = {
   qos: (report, env, send, logIt) => reports.push({ k: 'qos', report, env, send, log: logIt, json: send || logIt ? JSON.stringify(report) : undefined }),
-  rtcp: (json, env, callId) => reports.push({ k: 'rtcp', json, env, callId }),
+  rtcp: (json, env, callId, compound) => reports.push({ k: 'rtcp', json, env, callId, compound: Uint8Array.from(compound) }), // a copy: the capture buffer is reused
 };
 let ended: Array<[number, number]> = [];
 let facts: RtcpFacts[] = [];
@@ -62,7 +63,7 @@ let mirror!: BindingMirror;
 const pipeline = new Pipeline(
   config,
   sink,
-  { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log) },
+  { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log), rtcpMalformed: rtcpMalformedReporter(log) },
   (hooks) => (mirror = new BindingMirror(config, hooks, new SipInFlight(data.sipInFlight))),
 );
 // SIP waits in the pool's SipOrder up to a readable buffer timeout and a second, then for the main thread.
@@ -234,6 +235,8 @@ function sendStats(): void {
       sipDropped: mirror.sipDropped,
       ruleErrors: [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
       clockOffsetMs: p.clockOffsetMs,
+      clockSteps: p.clockSteps,
+      nowMs: p.nowMs,
       capture: loop ? loop.totals() : { received: 0, droppedKernel: 0, droppedInterface: 0, mergedFrames: 0 },
     },
     ended,

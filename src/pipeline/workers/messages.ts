@@ -46,12 +46,19 @@ export interface ForwardedSip {
   wireLength: number;
   tsSec: number;
   tsNsec: number;
+  /**
+   * Host clock steps the worker's pipeline had removed when it handled the packet (their sum, ms, and how
+   * many it had measured): a step it measured reaches the owner with the SIP it held for it, ahead of the
+   * worker's next stats.
+   */
+  clockOffsetMs: number;
+  clockSteps: number;
 }
 
 export type ForwardedReport =
   /** `json`: JSON.stringify(report), made here: at a stop the main thread is busiest encoding and sending. */
   | { k: 'qos'; report: QosReport; env: Envelope; send: boolean; log: boolean; json?: string }
-  | { k: 'rtcp'; json: string; env: Envelope; callId: string | null };
+  | { k: 'rtcp'; json: string; env: Envelope; callId: string | null; compound: Uint8Array };
 
 /** Counters a worker reports every second (cumulative, so a lost message loses nothing). */
 export interface WorkerStats {
@@ -76,8 +83,13 @@ export interface WorkerStats {
   sipDropped: number;
   /** Alert rule evaluation errors since start, by rule. */
   ruleErrors: Array<[rule: string, count: number]>;
-  /** Host clock steps the worker's pipeline removed from capture time (ms), for the signalling owner. */
+  /**
+   * Host clock steps the worker's pipeline removed from capture time (ms), and how many, and its time
+   * (capture time, steps removed), for the signalling owner.
+   */
   clockOffsetMs: number;
+  clockSteps: number;
+  nowMs: number;
   capture: CaptureTotals;
 }
 

@@ -102,9 +102,9 @@ export class MediaWorkerPool {
       sipValueTooLongReporter(h.log),
     );
     this.sipInFlight = new SipInFlight(this.sipInFlightMemory);
-    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s) => {
+    this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s, worker) => {
       this.sipInFlight.give(s.bytes.length);
-      this.signalling.onSip(s);
+      this.signalling.onSip(s, worker);
     });
     let fail!: (err: Error) => void;
     const crashed = new Promise<never>((_, reject) => (fail = reject));
@@ -181,7 +181,7 @@ export class MediaWorkerPool {
       case 'reports':
         for (const r of m.items) {
           if (r.k === 'qos') this.h.sink.qos(r.report, r.env, r.send, r.log, r.json);
-          else this.h.sink.rtcp(r.json, r.env, r.callId);
+          else this.h.sink.rtcp(r.json, r.env, r.callId, r.compound);
         }
         if (member.stats) member.stats.activeStreams = m.activeStreams;
         if (m.part) member.control.postMessage({ t: 'took' } satisfies MainToWorker);
@@ -198,7 +198,7 @@ export class MediaWorkerPool {
         member.stats = m.stats;
         if (m.stats.sipDropped > droppedBefore) this.h.sipDropped?.(m.stats.sipDropped - droppedBefore);
         member.statsAtMs = Date.now();
-        this.signalling.workerClock(member.index, m.stats.clockOffsetMs);
+        this.signalling.workerClock(member.index, m.stats.clockOffsetMs, m.stats.clockSteps, m.stats.nowMs);
         if (m.stats.streamsStarted > before) this.h.streamsStarted?.(m.stats.streamsStarted - before);
         for (const [reason, mos] of m.ended) this.h.streamEnded?.(reason, mos);
         break;

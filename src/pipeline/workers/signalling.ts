@@ -11,6 +11,11 @@ import type { ForwardedSip, MainToWorker } from './messages.js';
 
 /** A jump of the owner's time this large (either way; expiry runs once a second) may be a host clock step. */
 const CLOCK_STEP_MS = 3000;
+/**
+ * Expiry's wall clock moved this much more or less than the monotonic clock since the last expiry: a host
+ * clock step (a pipeline takes a jump of a second for one too), whatever the timer's delay.
+ */
+const EXPIRY_STEP_MS = 1000;
 /** Expiry calls (one a second) a jump waits for a worker to measure the step before it is taken as time passing. */
 const CLOCK_STEP_HOLD_EXPIRES = 5;
 
@@ -34,11 +39,13 @@ export class SignallingOwner {
    * (the workers' pipelines detect steps from RTP timestamps; touches arrive with their corrected times).
    */
   private clockOffsetMs = 0;
-  private readonly workerOffsets = new Map<number, number>();
-  /** The latest time seen before offsets were removed, ms. */
-  private lastRawMs = 0;
+  /** Host clock steps each worker had measured when the owner last heard of its offset (workerClock). */
+  private readonly workerSteps = new Map<number, number>();
   /** Expiry calls since the owner's time jumped without a step measured (see advance). */
   private heldExpires = 0;
+  /** The owner's time and the monotonic clock at the latest expiry that moved time, ms (see advance). */
+  private expiryNowMs = Number.NaN;
+  private expiryMonoMs = Number.NaN;
   /**
    * No-media checks of answered calls (reports.faults.no_media_s), when the owner has a report target:
    * the workers' touches say a call has media. Its direction stays in the worker, so one-way RTP is not
@@ -103,8 +110,8 @@ export class SignallingOwner {
     );
   }
 
-  /** One SIP packet a worker forwarded (SipOrder gives them in capture order). */
-  onSip(s: ForwardedSip): void {
+  /** One SIP packet `worker` forwarded (SipOrder gives them in capture order). */
+  onSip(s: ForwardedSip, worker: number): void {
     const p = this.pkt;
     p.ipVersion = s.ipVersion;
     p.ipProto = s.ipProto;
@@ -127,8 +134,14 @@ export class SignallingOwner {
     p.tsSec = s.tsSec;
     p.tsNsec = s.tsNsec;
     const rawMs = s.tsSec * 1000 + s.tsNsec / 1e6;
-    this.sipMs = rawMs - this.clockOffsetMs;
-    this.calls.onPacket(p, this.advance(rawMs, false));
+    // A step the worker measured comes with the SIP it held for it (the SIP past the step), not a second
+    // later. SIP it handled before a step it has told of since (its stats came while SipOrder held this)
+    // keeps the offset it was handled with.
+    const stale = s.clockSteps < (this.workerSteps.get(worker) ?? 0);
+    if (!stale) this.workerClock(worker, s.clockOffsetMs, s.clockSteps, rawMs - s.clockOffsetMs);
+    const offsetMs = stale ? s.clockOffsetMs : this.clockOffsetMs;
+    this.sipMs = rawMs - offsetMs;
+    this.calls.onPacket(p, this.advance(rawMs, offsetMs));
   }
 
   /**
@@ -157,43 +170,65 @@ export class SignallingOwner {
     if (this.faults) this.faults.calls.limits = { noMediaMs: l.noMediaMs, oneWayMs: 0 };
   }
 
-  /** Calls idle or too old end; `rawMs` is the wall clock (live capture time), host clock steps included. */
-  expire(rawMs: number): void {
-    this.advance(rawMs, true);
+  /**
+   * Calls idle or too old end; `rawMs` is the wall clock (live capture time), host clock steps included,
+   * and `monoMs` the monotonic clock (performance.now()), which no step moves.
+   */
+  expire(rawMs: number, monoMs: number): void {
+    this.advance(rawMs, this.clockOffsetMs, monoMs);
     this.calls.expire(this.nowMs);
     if (this.faults) this.faults.calls.check(this.nowMs, this.faults.events);
   }
 
   /**
-   * The time to use for `rawMs`. A jump of CLOCK_STEP_MS or more is held (time stands still) for up to
-   * CLOCK_STEP_HOLD_EXPIRES expiry calls: a host clock step moves the wall clock and SIP capture times at
-   * once, and only the workers can measure it (workerClock); expiring calls at the stepped time first
-   * would end every call for a step forward past the idle timeout.
+   * The time to use for `rawMs` less `offsetMs` (SIP's capture time, or at expiry the wall clock,
+   * `expiryMonoMs` the monotonic clock then). A jump of CLOCK_STEP_MS or more, or at expiry a step against
+   * the monotonic clock (steppedSinceExpiry), is held (time stands still) for up to CLOCK_STEP_HOLD_EXPIRES
+   * expiry calls: a host clock step moves the wall clock and SIP capture times at once, and only the
+   * workers can measure it (workerClock); expiring calls at the stepped time first would end every call
+   * for a step forward past the idle timeout, or page a no-media fault seconds early.
    */
-  private advance(rawMs: number, expiry: boolean): number {
-    this.lastRawMs = rawMs;
-    const now = rawMs - this.clockOffsetMs;
-    if (this.nowMs > 0 && Math.abs(now - this.nowMs) >= CLOCK_STEP_MS && this.heldExpires < CLOCK_STEP_HOLD_EXPIRES) {
+  private advance(rawMs: number, offsetMs: number, expiryMonoMs?: number): number {
+    const now = rawMs - offsetMs;
+    const expiry = expiryMonoMs !== undefined;
+    const jump = Math.abs(now - this.nowMs) >= CLOCK_STEP_MS || (expiry && this.steppedSinceExpiry(now, expiryMonoMs));
+    if (this.nowMs > 0 && jump && this.heldExpires < CLOCK_STEP_HOLD_EXPIRES) {
       if (expiry) this.heldExpires++;
       return this.nowMs;
     }
-    if (expiry) this.heldExpires = 0;
+    if (expiry) {
+      this.heldExpires = 0;
+      this.expiryNowMs = now;
+      this.expiryMonoMs = expiryMonoMs;
+    }
     if (now > this.nowMs) this.nowMs = now;
     return now;
   }
 
   /**
-   * A worker's clock offset (its pipeline's sum of host clock steps). A change is a step that worker
-   * detected: the owner takes its offset, and its own time moves to the latest raw time less it (a step
-   * forward must not make every call look idle for the step's length, nor a step back hold time still).
+   * The owner's time at an expiry (`now`, at `monoMs`) moved EXPIRY_STEP_MS more or less than the monotonic
+   * clock since the latest expiry that moved it: the host clock stepped and no worker has measured it yet
+   * (a step measured changes the offset `now` is taken less). A late timer moves both clocks alike.
    */
-  workerClock(worker: number, offsetMs: number): void {
-    const prev = this.workerOffsets.get(worker) ?? 0;
-    this.workerOffsets.set(worker, offsetMs);
-    if (offsetMs === prev || offsetMs === this.clockOffsetMs) return;
+  private steppedSinceExpiry(now: number, monoMs: number): boolean {
+    return Math.abs(now - this.expiryNowMs - (monoMs - this.expiryMonoMs)) >= EXPIRY_STEP_MS;
+  }
+
+  /**
+   * A worker's clock offset (its pipeline's sum of `steps` host clock steps), from its stats or with its
+   * SIP; `workerNowMs`: the worker's time then (its pipeline's, or the SIP's), steps removed. More steps
+   * than it had told of is a step that worker detected: the owner takes its offset, and its own time moves
+   * to the worker's (a step forward must not make every call look idle for the step's length, nor a step
+   * back hold time still; the owner's latest wall clock or SIP may be from before the step). Fewer is
+   * older news (SIP held in SipOrder while the worker's stats came).
+   */
+  workerClock(worker: number, offsetMs: number, steps: number, workerNowMs: number): void {
+    if (steps <= (this.workerSteps.get(worker) ?? 0)) return;
+    this.workerSteps.set(worker, steps);
+    if (offsetMs === this.clockOffsetMs) return;
     this.clockOffsetMs = offsetMs;
     this.heldExpires = 0;
-    if (this.lastRawMs > 0) this.nowMs = this.lastRawMs - offsetMs;
+    if (workerNowMs > 0) this.nowMs = workerNowMs;
   }
 
   /** End of capture: media of calls that already ended retires now (its streams get HANGUP, not a shutdown FINAL). */

@@ -57,7 +57,7 @@ export class SipOrder {
   constructor(
     workers: number,
     bufferTimeoutMs: number,
-    private readonly apply: (s: ForwardedSip) => void,
+    private readonly apply: (s: ForwardedSip, worker: number) => void,
     readonly maxHeld: { messages: number; bytes: number } = HELD_MAX,
   ) {
     this.queues = Array.from({ length: workers }, () => ({ held: [], throughMs: Number.NEGATIVE_INFINITY, finished: false }));
@@ -107,7 +107,7 @@ export class SipOrder {
       if (++h.pos === h.packets.length) q.held.shift();
       this.heldMessages--;
       this.heldBytes -= s.bytes.length;
-      this.apply(s);
+      this.apply(s, w);
     }
   }
 
