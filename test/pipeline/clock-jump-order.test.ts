@@ -12,11 +12,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { allocateBatch, LinkType, openCaptureFile } from '../../src/capture/index.js';
+import { allocateBatch, openCaptureFile } from '../../src/capture/index.js';
 import { classicPcap, rtp, udpFrame, type PcapRecord } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
+import { putRecord } from './batches.js';
 import { tsharkStreams } from '../field/fixtures.js';
 
 const T0_MS = 1_700_000_000_000;
@@ -66,13 +67,7 @@ function live(recs: PcapRecord[], lateFrom: number, lateMs: number, cpu?: { us: 
       p.wallTick(rawMs);
       nextTick = rawMs + 1000;
     }
-    batch.buf.set(r.data, 0);
-    batch.offset[0] = 0;
-    batch.caplen[0] = batch.wirelen[0] = r.data.length;
-    batch.tsSec[0] = Number(r.tsNs / 1_000_000_000n);
-    batch.tsNsec[0] = Number(r.tsNs % 1_000_000_000n);
-    batch.linkType[0] = LinkType.EN10MB;
-    batch.count = 1;
+    putRecord(batch, r);
     p.processPacket(batch, 0);
   });
   if (cpu) {
