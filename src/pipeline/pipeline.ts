@@ -480,7 +480,9 @@ export class Pipeline<C extends CallView = CallTracker> {
     // argument: a double passed to a call that is not inlined is boxed, and the box would be made for
     // every packet (16 bytes each, most of the replay's garbage).
     let now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
-    if (this.nowMs > 0 && (now - this.nowMs > CLOCK_STEP_MS || this.nowMs - now > CLOCK_STEP_MS)) {
+    // While packets are held at a jump, the packets after them wait behind them too, jump or not: handled
+    // first, a newer packet would split a stream's packets out of order (a candidate's run never passes).
+    if (this.nowMs > 0 && (now - this.nowMs > CLOCK_STEP_MS || this.nowMs - now > CLOCK_STEP_MS || this.held.length !== 0)) {
       now = this.clockJump(now, buf);
       if (now !== now) return; // held until the jump is judged, or waiting behind the held packets (clockJump)
     }
@@ -666,14 +668,16 @@ export class Pipeline<C extends CallView = CallTracker> {
   }
 
   /**
-   * Capture time jumped by a second or more at this packet (`now`, offset applied; its frame in `buf`): a
-   * host clock step (NTP) or a real silence. An RTP packet of an active stream tells them apart (RTP
-   * timestamps follow the sender, not our clock): on a step the offset grows by it, so streams, calls and
-   * their delta and jitter never see it; live capture and replay alike. Until such a packet comes (SIP or
-   * RTCP first), capture time holds, while a stream can be expected to send one (aStreamCanTellClockStep),
-   * for CLOCK_STEP_RECENT_MS of capture time at most and as many packets as HeldPackets takes: the packets
-   * meanwhile are held, and handled once the jump is judged (judged). Returns the packet's time to use; NaN
-   * when the packet was taken (held, or kept behind held packets whose handling paused).
+   * Capture time jumped by a second or more at this packet (`now`, offset applied; its frame in `buf`), or
+   * at a packet before it that is still held: a host clock step (NTP), a real silence, or (back) a live ring
+   * read more than a second behind the wall clock's last tick. An RTP packet of an active stream tells them
+   * apart (RTP timestamps follow the sender, not our clock): on a step the offset grows by it, so streams,
+   * calls and their delta and jitter never see it; live capture and replay alike. Until such a packet comes
+   * (SIP or RTCP first), capture time holds, while a stream can be expected to send one
+   * (aStreamCanTellClockStep), for CLOCK_STEP_RECENT_MS of capture time at most and as many packets as
+   * HeldPackets takes: the packets meanwhile are held, in the order they came, and handled once the jump is
+   * judged (judged). Returns the packet's time to use; NaN when the packet was taken (held, or kept behind
+   * held packets whose handling paused).
    */
   private clockJump(now: number, buf: Uint8Array): number {
     const pkt = this.pkt;
@@ -754,19 +758,19 @@ export class Pipeline<C extends CallView = CallTracker> {
    * True when an active stream with a known clock (what clockStepAt judges) may still send: one whose
    * media is not lingering after its call ended or moved. Waiting for a stream that will not send would
    * hold capture time still, keeping the lingering call alive for whatever arrives meanwhile (RTCP long
-   * after a BYE). Rare: on a jump only.
+   * after a BYE). Asked for every packet while a jump holds them: it stops at the first such stream, or a
+   * probe that fell behind the wall clock would look at every open stream for each packet and fall further.
    */
   private aStreamCanTellClockStep(): boolean {
-    const e = this.engine;
-    let found = false;
-    e.forEachActive((slot) => {
-      if (found || e.clockRate(slot) === 0) return;
-      const id = this.ctx.binding[slot];
-      const b = id >= 0 ? this.calls.binding(id) : null;
-      if (b === null || b.retireAtMs <= 0) found = true;
-    });
-    return found;
+    return this.engine.someActive(this.canTellClockStep);
   }
+
+  private readonly canTellClockStep = (slot: number): boolean => {
+    if (this.engine.clockRate(slot) === 0) return false;
+    const id = this.ctx.binding[slot];
+    const b = id >= 0 ? this.calls.binding(id) : null;
+    return b === null || b.retireAtMs <= 0;
+  };
 
   /** SIP (or SIP-port traffic) is consumed by the call view; true when it was. */
   private sipPacket(pkt: DecodedPacket): boolean {

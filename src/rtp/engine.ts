@@ -1149,4 +1149,10 @@ export class RtpEngine {
   forEachActive(fn: (slot: number) => void): void {
     for (let i = this.activeCount - 1; i >= 0; i--) fn(this.slotList[i]);
   }
+
+  /** True when `test` holds for an active slot; it stops at the first such slot. */
+  someActive(test: (slot: number) => boolean): boolean {
+    for (let i = this.activeCount - 1; i >= 0; i--) if (test(this.slotList[i])) return true;
+    return false;
+  }
 }

@@ -22,11 +22,15 @@ const canRun = process.getuid?.() === 0 && existsSync(cli);
  * More streams than a 0.8 s stop closes: after reading the capture's last packets (about 0.25 s) a stop
  * sends 3,300 to 9,800 final reports a second on the project's 2-vCPU machines under load (README), and
  * 21,000 with 2 workers on Node 24 on a quiet one (all 30,000 within 1.5 s): at most about 12,000 of these
- * in 0.8 s, and some however loaded the machine.
+ * in 0.8 s. A host loaded enough delivers none within it (a whole-suite run with CPU burners beside: 100
+ * built, none sent): the stop is tried again with twice the deadline, and with half of it where one
+ * closed every stream in time, until one delivers a part and cuts a part.
  */
 const STREAMS = 30_000;
 const SSRC0 = 0x6d000000;
 const DEADLINE_MS = 800;
+/** Stops tried at most, each with a probe of its own. */
+const STOPS = 4;
 /** How late the deadline's line may come on a loaded machine (timers, the last message being handled). */
 const DEADLINE_LATE_MS = 1500;
 
@@ -56,14 +60,19 @@ describe.skipIf(!canRun)('rtpprobe run: a stop cut by the shutdown deadline', ()
     await sink?.close();
   });
 
-  it.each([1, 2])('capture.workers=%i: sends the final reports built before the deadline and logs how many were lost', async (workers) => {
+  /**
+   * A probe holding the 30,000 streams stopped with `deadlineMs`: the streams whose final reports reached
+   * the collector. Checks what holds however many that is: every frame a FINAL report in the JSON text
+   * the worker made; a cut stop exits 1 when its deadline comes, its line counting exactly the reports the
+   * receiver did not get.
+   */
+  async function stop(workers: number, base: number, deadlineMs: number): Promise<Set<number>> {
     sink = await startStreamSink();
-    const base = await takePorts(3); // of this test only: other suites' sockets take ephemeral ports meanwhile
     probe = await startProbe(
       cli,
       [
         '-i', 'lo', '-f', `udp and src port ${base} and dst port ${base + 2}`, '--hep', `tcp://127.0.0.1:${sink.port}`,
-        '--set', `capture.workers=${workers}`, '--set', `process.shutdown_deadline_ms=${DEADLINE_MS}`,
+        '--set', `capture.workers=${workers}`, '--set', `process.shutdown_deadline_ms=${deadlineMs}`,
         // Only the final reports go to the collector: no interval reports, no silence alerts.
         '--set', 'reports.interval_s=3600', '--set', 'reports.faults.silence_s=0', '--set', 'capture.buffer_size_mb=256',
         // No stream times out while the rest are sent: on a loaded host sending them took over the default
@@ -98,24 +107,42 @@ describe.skipIf(!canRun)('rtpprobe run: a stop cut by the shutdown deadline', ()
       finals.add(r.SSRC - SSRC0);
     }
     expect(sink.deframeErrors).toEqual([]);
-    expect(code, log).toBe(1);
-    // A part was delivered and a part was cut.
-    expect(finals.size, log).toBeGreaterThan(0);
-    expect(finals.size, log).toBeLessThan(STREAMS);
     const lines = log
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { msg: string; time: string; finalReportsNotBuilt?: number; notSent?: Array<{ destination: string; messages: number }> });
     const line = lines.find((l) => l.msg.startsWith('shutdown deadline exceeded: exiting'));
-    expect(line, log).toBeDefined();
-    // The deadline ends the stop when it comes (by the probe's own clock: its log lines' times), however
-    // many reports are still on their way from the workers; the margin is for a loaded machine's timers.
-    const stopping = lines.find((l) => l.msg.startsWith('stopping: flushing final reports'))!;
-    expect(Date.parse(line!.time) - Date.parse(stopping.time), log).toBeLessThan(DEADLINE_MS + DEADLINE_LATE_MS);
-    const notSent = line!.notSent!.find((d) => d.destination === `tcp://127.0.0.1:${sink!.port}`)!.messages;
-    // The line counts exactly the reports the receiver did not get.
-    expect(line!.finalReportsNotBuilt! + notSent, JSON.stringify({ line, received: finals.size, frames: sink.frames.length })).toBe(STREAMS - finals.size);
+    if (code === 0) {
+      // The stop closed every stream before its deadline.
+      expect(line, log).toBeUndefined();
+      expect(finals.size, log).toBe(STREAMS);
+    } else {
+      expect(code, log).toBe(1);
+      expect(line, log).toBeDefined();
+      // The deadline ends the stop when it comes (by the probe's own clock: its log lines' times), however
+      // many reports are still on their way from the workers; the margin is for a loaded machine's timers.
+      const stopping = lines.find((l) => l.msg.startsWith('stopping: flushing final reports'))!;
+      expect(Date.parse(line!.time) - Date.parse(stopping.time), log).toBeLessThan(deadlineMs + DEADLINE_LATE_MS);
+      const notSent = line!.notSent!.find((d) => d.destination === `tcp://127.0.0.1:${sink!.port}`)!.messages;
+      // The line counts exactly the reports the receiver did not get.
+      expect(line!.finalReportsNotBuilt! + notSent, JSON.stringify({ line, received: finals.size, frames: sink.frames.length })).toBe(STREAMS - finals.size);
+    }
     await sink.close();
     sink = undefined;
-  }, 300_000);
+    return finals;
+  }
+
+  it.each([1, 2])('capture.workers=%i: sends the final reports built before the deadline and logs how many were lost', async (workers) => {
+    const base = await takePorts(3); // of this test only: other suites' sockets take ephemeral ports meanwhile
+    const tried: string[] = [];
+    let deadlineMs = DEADLINE_MS;
+    for (let n = 0; n < STOPS; n++) {
+      const delivered = (await stop(workers, base, deadlineMs)).size;
+      tried.push(`${delivered} of ${STREAMS} delivered within ${deadlineMs} ms`);
+      // A part was delivered and a part was cut.
+      if (delivered > 0 && delivered < STREAMS) return;
+      deadlineMs = delivered === 0 ? deadlineMs * 2 : deadlineMs / 2;
+    }
+    expect.fail(`no stop delivered a part and cut a part: ${tried.join('; ')}`);
+  }, 900_000);
 });

@@ -23,6 +23,21 @@ export function recordsBatch(records: readonly PcapRecord[]): PacketBatch {
   return b;
 }
 
+/**
+ * `r` as the only packet of `batch`, in its buffer as a live ring reuses its memory: the bytes of the packet
+ * before are overwritten first, so a packet kept past its turn must have been copied.
+ */
+export function putRecord(batch: PacketBatch, r: PcapRecord): void {
+  batch.buf.fill(0xee);
+  batch.buf.set(r.data, 0);
+  batch.offset[0] = 0;
+  batch.caplen[0] = batch.wirelen[0] = r.data.length;
+  batch.tsSec[0] = Number(r.tsNs / 1_000_000_000n);
+  batch.tsNsec[0] = Number(r.tsNs % 1_000_000_000n);
+  batch.linkType[0] = LinkType.EN10MB;
+  batch.count = 1;
+}
+
 /** A batch that stays valid after the reader reuses its buffers. */
 export function copyBatch(b: PacketBatch): PacketBatch {
   const c = allocateBatch(b.count, b.buf.length);

@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { allocateBatch, LinkType, openCaptureFile } from '../../src/capture/index.js';
+import { allocateBatch, openCaptureFile } from '../../src/capture/index.js';
 import { capturesMergedMidStream, classicPcap, clockStepAtCallSetup, type PcapRecord } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
+import { putRecord } from './batches.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -30,14 +31,7 @@ function run(records: PcapRecord[], callId: string, wallTicks: boolean): { repor
   let nextTick = Number.NEGATIVE_INFINITY;
   let answeredMs = 0;
   for (const r of records) {
-    batch.buf.fill(0xee);
-    batch.buf.set(r.data, 0);
-    batch.offset[0] = 0;
-    batch.caplen[0] = batch.wirelen[0] = r.data.length;
-    batch.tsSec[0] = Number(r.tsNs / 1_000_000_000n);
-    batch.tsNsec[0] = Number(r.tsNs % 1_000_000_000n);
-    batch.linkType[0] = LinkType.EN10MB;
-    batch.count = 1;
+    putRecord(batch, r);
     const rawMs = Number(r.tsNs / 1_000_000n);
     if (wallTicks && (rawMs >= nextTick || rawMs < nextTick - 2000)) {
       p.wallTick(rawMs);
