@@ -19,6 +19,7 @@ import { GroupStart } from './group-start.js';
 import { GroupRejoin } from './group-rejoin.js';
 import { SipInFlight } from './sip-in-flight.js';
 import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
+import type { UnmatchedRtcp } from './rtcp-asks.js';
 
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
 const STATS_MS = 1000;
@@ -59,11 +60,18 @@ const sink: ReportTarget = {
 };
 let ended: Array<[number, number]> = [];
 let facts: RtcpFacts[] = [];
+let unmatched: UnmatchedRtcp[] = [];
 let mirror!: BindingMirror;
 const pipeline = new Pipeline(
   config,
   sink,
-  { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log), rtcpMalformed: rtcpMalformedReporter(log) },
+  {
+    streamEnded: (reason, mos) => ended.push([reason, mos]),
+    rtcpFacts: (f) => facts.push(f),
+    rtcpUnmatched: (json, env, lookup, compound) => unmatched.push({ json, env, lookup, compound }),
+    ruleError: ruleErrorReporter(log),
+    rtcpMalformed: rtcpMalformedReporter(log),
+  },
   (hooks) => (mirror = new BindingMirror(config, hooks, new SipInFlight(data.sipInFlight))),
 );
 // SIP waits in the pool's SipOrder up to a readable buffer timeout and a second, then for the main thread.
@@ -136,6 +144,8 @@ function onControl(m: MainToWorker): void {
     wantProgress(m.on);
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
+  } else if (m.t === 'rtcp-ask') {
+    post({ t: 'rtcp-answer', answers: m.asks.map(([seq, lookup]) => [seq, pipeline.unsignalledRtcpId(lookup)]) });
   } else if (m.t === 'reload') {
     // Validated by the main thread already; a failure here keeps this worker's schedule and is reported.
     try {
@@ -203,6 +213,11 @@ function flush(part = false): void {
     post({ t: 'reports', items: reports, activeStreams: pipeline.engine.activeStreams, part });
     reports = [];
     if (part) partsInFlight++;
+  }
+  // Before the facts: another worker looks these compounds' streams up before their BYEs end them there.
+  if (unmatched.length > 0) {
+    post({ t: 'rtcp-unmatched', items: unmatched });
+    unmatched = [];
   }
   if (facts.length > 0) {
     post({ t: 'rtcp', facts });
