@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/pipeline/report-sink.js';
+import { HeldAsks, type RtcpAsk } from '../../src/pipeline/workers/held-asks.js';
 import { RtcpAsks, type UnmatchedRtcp } from '../../src/pipeline/workers/rtcp-asks.js';
 
 function compound(n: number): UnmatchedRtcp {
@@ -69,5 +70,43 @@ describe('RtcpAsks', () => {
     expect(out).toEqual([]);
     asks.answer(a, 2, 'rtpprobe-z');
     expect(out).toEqual(['{"n":1} rtpprobe-z']);
+  });
+});
+
+describe('HeldAsks (a media worker answering RtcpAsks)', () => {
+  const ask = (seq: number, rawMs: number): RtcpAsk => [seq, compound(seq).lookup, rawMs];
+  /** A worker holding the stream of SSRC 2 once `started`. */
+  const holder = () => {
+    const w = { started: false };
+    return { w, find: (l: { ssrc: number }) => (w.started && l.ssrc === 2 ? 'rtpprobe-two' : null) };
+  };
+
+  it('a stream found answers at once; none found answers null only once this worker has read past the compound', () => {
+    const held = new HeldAsks(2000);
+    const { w, find } = holder();
+    w.started = true;
+    // Read through 1000: the compound of 900 is answered (none), that of 1100 waits, the found one goes.
+    expect(held.answer([ask(1, 900), ask(2, 1100), ask(3, 1100)], 1000, 0, false, find)).toEqual([[1, null], [2, 'rtpprobe-two']]);
+    expect(held.length).toBe(1);
+    expect(held.answer([], 1050, 10, false, find)).toEqual([]);
+    expect(held.answer([], 1100, 20, false, find)).toEqual([[3, null]]);
+    expect(held.length).toBe(0);
+  });
+
+  it('a stream whose first packets this worker reads after the question: the held question gets its id', () => {
+    const held = new HeldAsks(2000);
+    const { w, find } = holder();
+    expect(held.answer([ask(2, 1100)], 1000, 0, false, find)).toEqual([]);
+    w.started = true; // the next batch started it
+    expect(held.answer([], 1200, 5, false, find)).toEqual([[2, 'rtpprobe-two']]);
+  });
+
+  it('the wait ends after the wall-clock limit, or at once when the capture is drained', () => {
+    const held = new HeldAsks(2000);
+    const { find } = holder();
+    expect(held.answer([ask(5, 5000), ask(6, 5000)], 1000, 100, false, find)).toEqual([]);
+    expect(held.answer([ask(7, 5000)], 1000, 2099, false, find)).toEqual([]);
+    expect(held.answer([], 1000, 2100, false, find)).toEqual([[5, null], [6, null]]);
+    expect(held.answer([], 1000, 2101, true, find)).toEqual([[7, null]]);
   });
 });

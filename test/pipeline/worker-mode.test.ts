@@ -87,7 +87,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
     // RTCP facts go to the other worker, as the pool forwards them; so does RTCP without SIP this worker holds no stream of.
     const events: PipelineEvents = {
       rtcpFacts: (f) => pending[1 - w]!.push({ m: { t: 'rtcp', facts: [f] }, dueMs: sentMs }),
-      rtcpUnmatched: (json, env, lookup, compound) => pending[1 - w]!.push({ m: { t: 'rtcp-ask', asks: [[asks.ask({ json, env, lookup, compound }, [1 - w]), lookup]] }, dueMs: sentMs }),
+      rtcpUnmatched: (json, env, lookup, compound) => pending[1 - w]!.push({ m: { t: 'rtcp-ask', asks: [[asks.ask({ json, env, lookup, compound }, [1 - w]), lookup, env.tsMs]] }, dueMs: sentMs }),
     };
     workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks, unboundedSip()))));
     // As media-worker.ts: RTP of payload type 72..95 waits for its binding this long at most.

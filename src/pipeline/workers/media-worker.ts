@@ -20,6 +20,7 @@ import { GroupRejoin } from './group-rejoin.js';
 import { SipInFlight } from './sip-in-flight.js';
 import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
 import type { UnmatchedRtcp } from './rtcp-asks.js';
+import { HeldAsks, type RtcpAsk } from './held-asks.js';
 
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
 const STATS_MS = 1000;
@@ -37,6 +38,8 @@ let partTaken: (() => void) | null = null;
  * capture looks at its ring this often.
  */
 const PROGRESS_MS = 10;
+/** A question about another worker's RTCP waits this long at most for this worker to read past its capture time (as an RTCP BYE does). */
+const HELD_ASK_WALL_MS = 2000;
 
 const data = workerData as MediaWorkerData & { control: MessagePort };
 const { config, fanoutGroup, control, index } = data;
@@ -145,7 +148,7 @@ function onControl(m: MainToWorker): void {
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
   } else if (m.t === 'rtcp-ask') {
-    post({ t: 'rtcp-answer', answers: m.asks.map(([seq, lookup]) => [seq, pipeline.unsignalledRtcpId(lookup)]) });
+    answerAsks(m.asks);
   } else if (m.t === 'reload') {
     // Validated by the main thread already; a failure here keeps this worker's schedule and is reported.
     try {
@@ -204,6 +207,17 @@ function wantProgress(on: boolean): void {
   }
 }
 
+/** Questions about RTCP other workers read that this one has not read far enough to answer (see HeldAsks). */
+const heldAsks = new HeldAsks(HELD_ASK_WALL_MS);
+let captureDrained = false;
+
+/** Answers the questions `asks` and the held ones this worker can answer now. */
+function answerAsks(asks: RtcpAsk[]): void {
+  if (asks.length === 0 && heldAsks.length === 0) return;
+  const answers = heldAsks.answer(asks, readThroughMs(), Date.now(), captureDrained, (l) => pipeline.unsignalledRtcpId(l));
+  if (answers.length > 0) post({ t: 'rtcp-answer', answers });
+}
+
 /** Posts what was made since the last flush; `part`: reports of the stop's final parts (see PARTS_AHEAD). */
 function flush(part = false): void {
   const sip = mirror.takeSip();
@@ -223,6 +237,7 @@ function flush(part = false): void {
     post({ t: 'rtcp', facts });
     facts = [];
   }
+  answerAsks([]);
 }
 
 function sendStats(): void {
@@ -332,6 +347,7 @@ try {
 // bindings still apply, and every stream's final report is posted a part at a time so the main thread
 // sends them as they come; each part's stats say how many streams are still open.
 pipeline.drainedCapture(); // before the owner's retirements of ended calls: RTCP BYEs held for this worker's packets end theirs
+captureDrained = true; // held questions about RTCP are answered now: no packet of theirs comes any more
 flush();
 wantProgress(false); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });

@@ -6,7 +6,8 @@
 import type { ProbeConfig } from '../../ops/config.js';
 import type { QosReport } from '../../report/index.js';
 import type { MediaBinding } from '../../sip/index.js';
-import type { RtcpFacts, RtcpLookup } from '../pipeline.js';
+import type { RtcpFacts } from '../pipeline.js';
+import type { RtcpAsk } from './held-asks.js';
 import type { UnmatchedRtcp } from './rtcp-asks.js';
 import type { Envelope } from '../report-sink.js';
 import type { CaptureTotals } from '../capture-loop.js';
@@ -147,8 +148,8 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
-  /** RTCP without SIP another worker read: does this worker hold its stream? (answered by 'rtcp-answer') */
-  | { t: 'rtcp-ask'; asks: Array<[seq: number, lookup: RtcpLookup]> }
+  /** RTCP without SIP another worker read: does this worker hold its stream? (answered by 'rtcp-answer', see HeldAsks) */
+  | { t: 'rtcp-ask'; asks: RtcpAsk[] }
   /** The main thread holds SIP for the workers' progress (on) or holds none (off): how far each has read is wanted. */
   | { t: 'progress'; on: boolean }
   | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }

@@ -9,7 +9,7 @@ import { SipInFlight } from './sip-in-flight.js';
 import { GroupRejoin } from './group-rejoin.js';
 import { mediaFaultLimits } from '../media-faults.js';
 import { nodeNameOf, RateLimitedLog } from '../../outbound/index.js';
-import type { RtcpLookup } from '../pipeline.js';
+import type { RtcpAsk } from './held-asks.js';
 import { RtcpAsks, type UnmatchedRtcp } from './rtcp-asks.js';
 import type { SipTarget } from '../sip-out.js';
 import { sipValueTooLongReporter } from '../call-evictions.js';
@@ -246,11 +246,11 @@ export class MediaWorkerPool {
   /** Asks the reader's peers for the streams of RTCP compounds it holds none of (see RtcpAsks). */
   private askRtcp(reader: Member, items: UnmatchedRtcp[]): void {
     const peers = this.members.filter((x) => x !== reader && !x.done && x.running);
-    const asks: Array<[number, RtcpLookup]> = [];
+    const asks: RtcpAsk[] = [];
     const overflow = this.rtcpAsks.overflow;
     for (const r of items) {
       const seq = this.rtcpAsks.ask(r, peers.map((x) => x.index));
-      if (seq >= 0) asks.push([seq, r.lookup]);
+      if (seq >= 0) asks.push([seq, r.lookup, r.env.tsMs]);
     }
     if (this.rtcpAsks.overflow > overflow) {
       this.rtcpAsksLog.warn('rtcp-asks-full', { waiting: this.rtcpAsks.size, sentUncorrelated: this.rtcpAsks.overflow - overflow }, 'RTCP without SIP sent uncorrelated without asking the other media workers for its stream: too many wait for their answers (a flood of RTCP from unknown flows)');
