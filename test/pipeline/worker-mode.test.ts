@@ -11,6 +11,7 @@ import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
 import { buildFieldScenario, CaptureTimeline, classicPcap, clockStepAtCallSetup, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, rtcpSdes, rtcpSr, rtp, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
 import { Pipeline, type PipelineEvents, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
+import { HeldAsks, type RtcpAsk } from '../../src/pipeline/workers/held-asks.js';
 import { RtcpAsks } from '../../src/pipeline/workers/rtcp-asks.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
 import { SipInFlight } from '../../src/pipeline/workers/sip-in-flight.js';
@@ -83,6 +84,12 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   const mirrors: BindingMirror[] = [];
   const workers: Pipeline<BindingMirror>[] = [];
   const asks = new RtcpAsks(split.sink, Number.POSITIVE_INFINITY);
+  // Each worker answers as media-worker.ts does: none only once it has read past the compound (HeldAsks).
+  const held = [new HeldAsks(Number.POSITIVE_INFINITY), new HeldAsks(Number.POSITIVE_INFINITY)];
+  const readThrough = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  const answerAsks = (w: number, a: RtcpAsk[], drained = false) => {
+    for (const [seq, callId] of held[w]!.answer(a, readThrough[w]!, 0, drained, (l) => workers[w]!.unsignalledRtcpId(l))) asks.answer(seq, w, callId);
+  };
   for (const w of [0, 1]) {
     // RTCP facts go to the other worker, as the pool forwards them; so does RTCP without SIP this worker holds no stream of.
     const events: PipelineEvents = {
@@ -100,7 +107,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
     while (n < q.length && q[n]!.dueMs <= nowMs) n++;
     for (const { m } of q.splice(0, n)) {
       if (m.t === 'rtcp') m.facts.forEach((f) => workers[w]!.applyRtcpFacts(f));
-      else if (m.t === 'rtcp-ask') m.asks.forEach(([seq, lookup]) => asks.answer(seq, w, workers[w]!.unsignalledRtcpId(lookup)));
+      else if (m.t === 'rtcp-ask') answerAsks(w, m.asks);
       else mirrors[w]!.apply(m);
     }
   };
@@ -118,6 +125,8 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       sentMs = rawMs + lagMs[w]!;
       deliver(w, sentMs); // the worker drains bindings before its batch
       workers[w]!.processPacket(batch, i);
+      readThrough[w] = rawMs;
+      answerAsks(w, []);
       const sip = mirrors[w]!.takeSip();
       for (const s of sip ?? []) owner.onSip(s, w);
     }
@@ -144,6 +153,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   }
   for (const x of [0, 1]) run(x, Number.POSITIVE_INFINITY);
   for (const x of [0, 1]) workers[x]!.drainedCapture(); // as media-worker.ts once its capture is drained at a stop
+  for (const x of [0, 1]) answerAsks(x, [], true);
   owner.settle(); // as MediaWorkerPool.stop: lingering media of ended calls retires before the workers stop
   for (const w of [0, 1]) {
     deliver(w);
@@ -232,12 +242,15 @@ describe('worker mode: signalling owner + binding mirrors', () => {
       t.add(t0 + n * 1000 + 9, udpFrame('10.80.0.2', 6001, '10.80.0.1', 4001, sr(0xb2, n)));
       t.add(t0 + n * 1000 + 11, udpFrame('10.80.1.1', 44011, '10.80.1.2', 7001, sr(0xc3, n)));
     }
+    // A stream whose first SR comes 65 ms after its first RTP (its fourth packet, which confirms it).
+    t.rtp(t0 + 20, '10.80.2.1', 8000, '10.80.2.2', 9000, { ssrc: 0xd4, seq: 1, ts: 0, count: 50 });
+    t.add(t0 + 85, udpFrame('10.80.2.1', 8001, '10.80.2.2', 9001, sr(0xd4, 1)));
     // RTCP of no stream (an SSRC never seen, from and to ports of no stream): uncorrelated in both runs.
     t.add(t0 + 2500, udpFrame('10.80.9.9', 9001, '10.80.0.2', 6001, sr(0xdead, 1)));
     // Even ports on worker 0, odd ones (the RTCP) on worker 1, as the kernel's flow hash may deal them.
     const { want, got, used, rtcp } = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1);
-    expect(used[1]).toBe(7);
-    expect(rtcp.want.filter((r) => r.startsWith('rtpprobe-')).length).toBe(6);
+    expect(used[1]).toBe(8);
+    expect(rtcp.want.filter((r) => r.startsWith('rtpprobe-')).length).toBe(7);
     expect(rtcp.want.filter((r) => r.startsWith('null ')).length).toBe(1);
     expect(rtcp.got.slice().sort()).toEqual(rtcp.want.slice().sort());
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
@@ -246,6 +259,10 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     const behind = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, { lagMs: [0, 50] });
     expect(behind.rtcp.got.slice().sort()).toEqual(rtcp.want.slice().sort());
     expect(Object.fromEntries(behind.got)).toEqual(Object.fromEntries(want));
+    // The RTP worker 50 ms behind: d4's first SR is asked about before worker 0 has read d4's first packets.
+    const rtpBehind = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, { lagMs: [50, 0] });
+    expect(rtpBehind.rtcp.got.slice().sort()).toEqual(rtcp.want.slice().sort());
+    expect(Object.fromEntries(rtpBehind.got)).toEqual(Object.fromEntries(want));
   });
 
   it('bindings in flight 100 ms behind their SDP: streams starting meanwhile join the call and side the SDP named, as in one pipeline', () => {
