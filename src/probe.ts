@@ -26,7 +26,7 @@ import type { WorkerStats } from './pipeline/workers/messages.js';
 import type { MediaWorkerPool } from './pipeline/workers/pool.js';
 import type { Outputs } from './pipeline/index.js';
 import { HtmlReportOutput, LiveCallPageOutput } from './outbound/index.js';
-import { RuleError, compileRule, type QosReport } from './report/index.js';
+import { EMULATED_BUFFER_VARIABLES, RuleError, compileRule, type QosReport } from './report/index.js';
 import { EndReason, endReasonName } from './rtp/index.js';
 
 /**
@@ -646,6 +646,12 @@ export function checkConfig(config: ProbeConfig, schemaProblems: readonly Proble
     } catch (err) {
       const msg = err instanceof RuleError ? err.message : String(err);
       problems.push(`reports.rules[${i}].when: ${JSON.stringify(rule.when)} is not allowed: ${msg}`);
+      return;
+    }
+    // Without the emulation these are 0 for every stream: 'mos_adapt < 3.6' would page every stream.
+    const unmeasured = config.qos.jitterBuffers.emulate ? undefined : EMULATED_BUFFER_VARIABLES.find((v) => new RegExp(`(?<![\\w.])${v}(?![\\w(])`).test(rule.when));
+    if (unmeasured !== undefined) {
+      problems.push(`reports.rules[${i}].when: ${JSON.stringify(rule.when)} names ${unmeasured}, which is 0 for every stream while qos.jitter_buffers.emulate is false: set it true, or use mos or mos_net`);
     }
   });
   return problems;

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { BoundedPacketQueue, backoffDelayMs } from './queue.js';
+import { ackPoller, tcpLineKey, TcpTables, unackedBytesBound, type AckWatcher, type TcpLineKey } from './tx-queue.js';
+import { WriteLedger } from './write-ledger.js';
 
 /**
  * Node.js modules only a collector of their kind uses, loaded when it first does: a replay without HEP
@@ -114,11 +116,11 @@ export interface HepTransportTuning {
  * stalled: connected, but it has taken nothing for stallMs while messages wait (it does not read);
  * up: connected again after being down, or taking data again after a stall; failed: a send or write
  * failed; dropped: the queue was full and the oldest message was evicted (the collector is down or
- * slower than the report rate).
+ * slower than the report rate); notice: how delivery is watched here (once per process).
  */
 export interface HepCollectorEvent {
   collector: string;
-  kind: 'down' | 'stalled' | 'up' | 'failed' | 'dropped';
+  kind: 'down' | 'stalled' | 'up' | 'failed' | 'dropped' | 'notice';
   reason: string;
 }
 
@@ -126,16 +128,21 @@ export interface HepCollectorStats {
   name: string;
   transport: HepTransport;
   /**
-   * Handed to the kernel (TCP/TLS: write callback without error; UDP: send callback without error, minus
-   * datagrams later reported unreachable by ICMP, which move to `failed`). Invariant per collector:
+   * TCP/TLS: acknowledged by the collector's TCP (the kernel's unacknowledged byte count, see
+   * tx-queue.ts; where it cannot be read: taken by the kernel). UDP: send callback without error, minus
+   * datagrams later reported unreachable by ICMP, which move to `failed`. Invariant per collector:
    * enqueued = sent + failed + dropped + queued + inFlight.
    */
   sent: number;
-  /** Write/send errors: connection lost (or dropped as stalled) with the packet in flight, ICMP unreachable, EMSGSIZE... */
+  /** Send errors (UDP): ICMP unreachable, EMSGSIZE... TCP/TLS messages a lost connection held go again instead. */
   failed: number;
-  /** Evicted from the full queue (oldest first), sent after close(), or abandoned at close's deadline. */
+  /**
+   * Evicted from the full queue (oldest first; messages a lost connection held, put back ahead of the
+   * queue, included), sent after close(), or abandoned at close's deadline.
+   */
   dropped: number;
   queued: number;
+  /** Handed to the socket and not yet acknowledged (TCP/TLS) or confirmed (UDP). */
   inFlight: number;
   /**
    * Of queued + inFlight, the messages the kernel has not taken whole: what the process ending now would
@@ -277,6 +284,7 @@ export abstract class HepCollector {
 
   private judgeStall(): void {
     this.stallTimer = undefined;
+    this.refreshProgress();
     if (!this.watchingNeeded()) return;
     const quiet = performance.now() - this.progressAt;
     if (!this.stalled && quiet >= this.stallMs) {
@@ -286,14 +294,14 @@ export abstract class HepCollector {
       this.wakeRoomWaiters();
     }
     if (this.stallTimeoutMs > 0 && quiet >= this.stallTimeoutMs) {
-      // HEP has no acknowledgements: what the dropped connection holds is counted as a lost connection's is.
+      // What the dropped connection holds is handled as a lost connection's is (TCP/TLS: it goes again).
       return this.dropConnection(`the collector has taken nothing for ${Math.round(quiet / 1000)} s: connection dropped to reconnect`);
     }
     const step = this.nextStallStep();
     if (step !== undefined) this.armStallTimer(step - quiet);
   }
 
-  /** Ends a connection that takes nothing: lost as one the collector broke (in-flight messages fail), then reconnected. */
+  /** Ends a connection that takes nothing: lost as one the collector broke, then reconnected. */
   protected dropConnection(reason: string): void {
     this.destroySocket();
     this.onConnectionLost(reason);
@@ -305,8 +313,21 @@ export abstract class HepCollector {
    */
   settled(): Promise<void> | null {
     if ((this.queue.size === 0 && this.inFlight === 0) || !this.connected || this.abandoned) return null;
-    return new Promise((resolve) => this.settleWaiters.push(resolve));
+    const p = new Promise<void>((resolve) => this.settleWaiters.push(resolve));
+    this.hurryAcks();
+    return p;
   }
+
+  /** Something waits for queue and in-flight messages to end (settled(), close()). */
+  protected awaitsEnd(): boolean {
+    return this.settleWaiters.length > 0 || this.drainWaiter !== undefined;
+  }
+
+  /** Acknowledgements are awaited (awaitsEnd()): look for them soon. */
+  protected hurryAcks(): void {}
+
+  /** Before a stall is judged: take in the latest word on what the collector took. */
+  protected refreshProgress(): void {}
 
   private wakeSettleWaiters(): void {
     if (this.settleWaiters.length === 0 || (this.connected && (this.queue.size > 0 || this.inFlight > 0))) return;
@@ -386,27 +407,63 @@ export abstract class HepCollector {
   }
 
   protected onPacketDone(err: Error | null | undefined): void {
+    if (!err) return this.onTaken(1);
     this.inFlight--;
     this.progressAt = performance.now();
-    // Only a message taken ends a stall: a dropped connection fails its messages on the way down.
-    if (this.stalled && !err) {
+    if (this.abandoned) this.dropped++;
+    else {
+      this.failed++;
+      this.onEvent({ collector: this.name, kind: 'failed', reason: err.message });
+    }
+    this.lastError = err.message;
+    this.afterInFlightEnded();
+  }
+
+  /** `n` in-flight messages were taken (TCP/TLS: acknowledged): sent. */
+  protected onTaken(n: number): void {
+    if (n === 0) return;
+    this.inFlight -= n;
+    this.sent += n;
+    this.markProgress();
+    this.afterInFlightEnded();
+  }
+
+  /** The collector took something: the stall clock starts over, and a stall ends. */
+  protected markProgress(): void {
+    this.progressAt = performance.now();
+    // Only a message taken ends a stall: a dropped connection hands its messages back on the way down.
+    if (this.stalled) {
       this.stalled = false;
       this.onEvent({ collector: this.name, kind: 'up', reason: 'taking data again' });
     }
-    if (err) {
-      if (this.abandoned) this.dropped++;
-      else {
-        this.failed++;
-        this.onEvent({ collector: this.name, kind: 'failed', reason: err.message });
-      }
-      this.lastError = err.message;
-    } else {
-      this.sent++;
+  }
+
+  /**
+   * In-flight messages (oldest first) of a connection that is gone, not acknowledged: put back ahead of
+   * the queue, to go first on the next connection, as far as the queue's bounds allow (the oldest beyond
+   * them count dropped); after close() gave up on them, dropped.
+   */
+  protected handBack(messages: readonly Buffer[]): void {
+    if (messages.length === 0) return;
+    this.inFlight -= messages.length;
+    const lost = this.abandoned ? messages.length : this.queue.requeue(messages);
+    if (lost > 0) {
+      this.dropped += lost;
+      if (!this.abandoned) this.onEvent({ collector: this.name, kind: 'dropped', reason: `queue full: ${lost} unacknowledged messages of a lost connection not sent again` });
     }
-    if (this.queue.size > 0) this.scheduleFlush();
-    this.wakeRoomWaiters();
+    this.afterInFlightEnded();
+  }
+
+  private afterInFlightEnded(): void {
+    this.afterWritten();
     this.wakeSettleWaiters();
     this.checkDrained();
+  }
+
+  /** The kernel took a message (acknowledged or not): room for more. */
+  protected afterWritten(): void {
+    if (this.queue.size > 0) this.scheduleFlush();
+    this.wakeRoomWaiters();
   }
 
   protected onConnected(): void {
@@ -476,6 +533,7 @@ export abstract class HepCollector {
       this.drainWaiter = resolve;
       this.checkDrained();
     });
+    this.hurryAcks();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
@@ -518,8 +576,25 @@ export abstract class HepCollector {
  */
 const TLS13_ACCEPT_WAIT_MS = 1000;
 
-/** HEP over TCP or TLS: packets written back to back, framed by their own total-length field. */
-export class HepStreamCollector extends HepCollector {
+/** The process has said once that acknowledgements cannot be watched here. */
+let toldNoAcks = false;
+
+/**
+ * HEP over TCP or TLS: packets written back to back, framed by their own total-length field.
+ *
+ * A message counts sent once the collector's TCP acknowledged it: HEP has no acknowledgements of its own,
+ * and a collector gone without a word (a blackhole: no reset, no FIN) would otherwise have the kernel take
+ * every report into its send buffer, each one counted sent and lost, until the buffer is full (minutes at
+ * a low report rate). The kernel's unacknowledged byte count (tx_queue, read for all connections at once
+ * about once a second while some wait: tx-queue.ts) says which messages were acknowledged, and a connection
+ * whose acknowledgements do not advance for stallMs is stalled at any rate. The messages a lost connection
+ * (stall timeout, reset, error) had not seen acknowledged go again on the next one, ahead of newer ones
+ * (at least once: a receiver that got them before the loss gets them twice; HOMER stores each copy), as
+ * far as the queue's bounds allow: counting them failed would lose reports a new connection delivers at
+ * once. Where the counts cannot be read (not Linux, /proc hidden) a message counts sent once the kernel
+ * takes it, as a write callback says, and that is said once in the log.
+ */
+export class HepStreamCollector extends HepCollector implements AckWatcher {
   private socket: net.Socket | undefined;
   private waitingDrain = false;
   private readonly connectTimeoutMs: number;
@@ -530,10 +605,19 @@ export class HepStreamCollector extends HepCollector {
   private readonly secureContext: tls.SecureContext | undefined;
   /** The socket close() is ending: its closing is the probe's doing. */
   private endedSocket: net.Socket | undefined;
-  /** The current socket's messages written and not yet called back, by size in write order (set by connect). */
-  private written = new WrittenSizes();
-  /** The current socket's write callback (set by connect, with `written`). */
+  /** The current socket's messages written and not yet acknowledged, in write order (set by connect). */
+  private ledger = new WriteLedger();
+  /** The current socket's write callback (set by connect, with `ledger`). */
   private onWriteDone!: (err: Error | null | undefined) => void;
+  /** The current connection's line in /proc/net/tcp(6); undefined: acknowledgements are not watched (write callbacks count). */
+  private lineKey: TcpLineKey | undefined;
+  /** In ackPoller's set (the connection has messages the kernel took and the peer has not acknowledged). */
+  private ackWatched = false;
+  /** At the last reading: TCP, the stream bytes acknowledged; TLS, plaintext taken and tx_queue. */
+  private ackedBytes = 0;
+  private tlsTaken = 0;
+  private tlsTxQueue = 0;
+  private readonly unackedBound = unackedBytesBound();
 
   constructor(config: HepCollectorConfig, tuning: HepTransportTuning) {
     super(config, tuning);
@@ -569,11 +653,25 @@ export class HepStreamCollector extends HepCollector {
     this.socket = s;
     this.waitingDrain = false;
     // Callbacks come in write order per socket; a lost socket's late callbacks never touch the next one's.
-    const written = new WrittenSizes();
-    this.written = written;
+    const ledger = new WriteLedger();
+    this.ledger = ledger;
+    this.lineKey = undefined;
+    this.stopAckWatch();
     this.onWriteDone = (err) => {
-      const cut = written.shift();
-      this.onPacketDone(err ?? cut);
+      if (ledger.closed) return;
+      ledger.calledBack();
+      // An error ends the socket: its close hands back what was not acknowledged.
+      if (err) return;
+      if (this.lineKey === undefined) return this.onTaken(ledger.ackCalledBack());
+      if (!this.ackWatched) {
+        this.ackWatched = true;
+        ackPoller.watch(this);
+      }
+      // Followed by more than a connection holds unacknowledged: acknowledged. At a high rate the messages
+      // kept stay a few MB, without reading /proc/net/tcp (a walk of the kernel's whole table) more often.
+      const surely = ledger.ackThrough(ledger.calledBackBytes - this.unackedBound);
+      if (surely > 0) this.onTaken(surely);
+      else this.afterWritten();
     };
     let errMsg: string | undefined;
     let up = false;
@@ -584,6 +682,7 @@ export class HepStreamCollector extends HepCollector {
       clearTimeout(connectTimer);
       clearTimeout(acceptWait);
       up = true;
+      this.watchAcks(s);
       this.onConnected();
     };
     s.once(readyEvent, () => {
@@ -613,6 +712,7 @@ export class HepStreamCollector extends HepCollector {
     s.on('close', () => {
       clearTimeout(connectTimer);
       clearTimeout(acceptWait);
+      this.handBackLedger(ledger);
       if (this.socket === s) this.socket = undefined;
       this.waitingDrain = false;
       // Closed by close() (abandoned), or the end of the graceful end close() began: not an outage.
@@ -630,7 +730,7 @@ export class HepStreamCollector extends HepCollector {
     while (!this.waitingDrain && this.queue.size > 0) {
       const b = this.queue.shift()!;
       this.inFlight++;
-      this.written.push(b.length);
+      this.ledger.push(b);
       if (!s.write(b, this.onWriteDone)) this.waitingDrain = true;
     }
   }
@@ -638,18 +738,97 @@ export class HepStreamCollector extends HepCollector {
   /**
    * Plain TCP: the bytes the kernel has not taken are libuv's unwritten rest of the current write plus what
    * the stream still buffers; the messages they belong to are the newest ones. TLS encrypts in between (the
-   * byte counts do not compare): every in-flight message counts there.
+   * byte counts do not compare): every message not called back counts there.
    */
   protected override inFlightNotTaken(): number {
-    // Messages written to an earlier socket, still in flight, count as not taken.
-    return this.inFlight - this.written.length + this.notTakenOnSocket();
-  }
-
-  /** Of the current socket's in-flight messages, those the kernel has not taken whole. */
-  private notTakenOnSocket(): number {
     const s = this.socket;
     const pending = s === undefined || this.config.transport === 'tls' ? undefined : socketPendingBytes(s);
-    return pending === undefined ? this.written.length : this.written.newestCovering(pending);
+    return pending === undefined ? this.ledger.notCalledBack : this.ledger.newestCovering(pending);
+  }
+
+  /** A connection just up: its line in the kernel's table, or (unreadable, not listed) write callbacks count. */
+  private watchAcks(s: net.Socket): void {
+    const key = tcpLineKey(s);
+    const txq = key === undefined ? undefined : new TcpTables().txQueue(key);
+    if (typeof txq !== 'number') return this.ackWatchUnavailable(txq instanceof Error ? txq.message : 'the connection is not listed in /proc/net/tcp');
+    this.lineKey = key;
+    this.ackedBytes = 0;
+    this.tlsTaken = 0;
+    this.tlsTxQueue = txq;
+  }
+
+  private ackWatchUnavailable(why: string): void {
+    this.lineKey = undefined;
+    this.stopAckWatch();
+    this.onTaken(this.ledger.ackCalledBack());
+    if (toldNoAcks) return;
+    toldNoAcks = true;
+    this.onEvent({
+      collector: this.name,
+      kind: 'notice',
+      reason: `the kernel's unacknowledged byte counts cannot be read (${why}): a HEP TCP/TLS message counts sent once the kernel takes it, and a collector gone without a word is noticed only once the send buffer is full`,
+    });
+  }
+
+  private stopAckWatch(): void {
+    if (!this.ackWatched) return;
+    this.ackWatched = false;
+    ackPoller.unwatch(this);
+  }
+
+  awaitsAcks(): boolean {
+    return this.awaitsEnd();
+  }
+
+  protected override hurryAcks(): void {
+    if (this.ackWatched) ackPoller.watch(this);
+  }
+
+  protected override refreshProgress(): void {
+    // Also with nothing called back: a large write the kernel takes slowly still shows acknowledgements.
+    if (this.lineKey !== undefined) this.onTcpTables(new TcpTables());
+  }
+
+  /**
+   * A reading of tx_queue. TCP: the stream bytes acknowledged are those the kernel took (written, less
+   * what libuv and the stream still hold) less tx_queue. TLS: the kernel counts ciphertext, which is never
+   * shorter than its plaintext, so more plaintext taken since the last reading than tx_queue grew means
+   * something was acknowledged (progress); which messages is known when tx_queue is 0 (all those taken),
+   * or by unackedBytesBound (on a busy connection whose tx_queue never reaches 0).
+   */
+  onTcpTables(tables: TcpTables): void {
+    const s = this.socket;
+    const key = this.lineKey;
+    const ledger = this.ledger;
+    if (s === undefined || key === undefined || ledger.closed) return this.stopAckWatch();
+    const txq = tables.txQueue(key);
+    if (typeof txq !== 'number') return this.ackWatchUnavailable(txq instanceof Error ? txq.message : 'the connection is no longer listed in /proc/net/tcp');
+
+    let acked: number;
+    if (this.config.transport === 'tls') {
+      const taken = ledger.calledBackBytes;
+      if (txq === 0 || taken - this.tlsTaken > txq - this.tlsTxQueue) this.markProgress();
+      this.tlsTaken = taken;
+      this.tlsTxQueue = txq;
+      acked = txq === 0 ? ledger.ackCalledBack() : 0;
+    } else {
+      const pending = socketPendingBytes(s) ?? ledger.written - ledger.calledBackBytes;
+      const bytes = ledger.written - pending - txq;
+      if (bytes > this.ackedBytes) {
+        this.ackedBytes = bytes;
+        this.markProgress();
+      }
+      acked = ledger.ackThrough(bytes);
+    }
+    this.onTaken(acked);
+    if (ledger.calledBackUnacked === 0) this.stopAckWatch();
+  }
+
+  /** A socket that is gone hands back what it had not seen acknowledged (once; late callbacks change nothing). */
+  private handBackLedger(ledger: WriteLedger): void {
+    if (ledger.closed) return;
+    if (ledger === this.ledger) this.stopAckWatch();
+    this.handBack(ledger.close());
   }
 
   protected endGracefully(): Promise<void> {
@@ -664,62 +843,15 @@ export class HepStreamCollector extends HepCollector {
 
   protected destroySocket(): void {
     this.socket?.destroy();
+    this.handBackLedger(this.ledger);
   }
 
-  /** The socket's close reports the loss with `reason` (its pending writes fail first). */
+  /** The socket's close reports the loss with `reason`; what it had not seen acknowledged goes again. */
   protected override dropConnection(reason: string): void {
     const s = this.socket;
     if (s === undefined) return;
-    // A destroyed socket's write in progress is called back without an error though the kernel took only
-    // part of it: the messages not taken whole fail, as a reset fails them.
-    const err = new Error(reason);
-    this.written.cutNewest(this.notTakenOnSocket(), err);
-    s.destroy(err);
-  }
-}
-
-/** Sizes in write order: pushed at write, shifted at the callback. */
-class WrittenSizes {
-  private sizes: number[] = [];
-  private head = 0;
-  /** The newest `cut` entries fail with `cutError` whatever their callback says (see cutNewest). */
-  private cut = 0;
-  private cutError: Error | undefined;
-
-  get length(): number {
-    return this.sizes.length - this.head;
-  }
-
-  push(bytes: number): void {
-    this.sizes.push(bytes);
-  }
-
-  /** The `n` newest entries are lost with the connection: their callbacks, whatever they say, fail with `err`. */
-  cutNewest(n: number, err: Error): void {
-    this.cut = n;
-    this.cutError = err;
-  }
-
-  /** Drops the oldest entry; returns the error it fails with when it was cut. */
-  shift(): Error | undefined {
-    const cut = this.length <= this.cut ? this.cutError : undefined;
-    if (++this.head < this.sizes.length) {
-      if (this.head >= 4096 && this.head * 2 >= this.sizes.length) {
-        this.sizes = this.sizes.slice(this.head);
-        this.head = 0;
-      }
-      return cut;
-    }
-    this.sizes = [];
-    this.head = 0;
-    return cut;
-  }
-
-  /** How many of the newest entries hold the last `bytes` bytes written (a partly taken one included). */
-  newestCovering(bytes: number): number {
-    let n = 0;
-    for (let i = this.sizes.length - 1; bytes > 0 && i >= this.head; i--, n++) bytes -= this.sizes[i]!;
-    return n;
+    s.destroy(new Error(reason));
+    this.handBackLedger(this.ledger);
   }
 }
 

@@ -36,6 +36,23 @@ export class BoundedPacketQueue {
     return evicted;
   }
 
+  /**
+   * Puts `packets` (oldest first) back ahead of those queued, as far as the bounds allow: the oldest of
+   * them are the ones left out, as push() would evict them. Returns how many were left out.
+   */
+  requeue(packets: readonly Buffer[]): number {
+    let i = packets.length - 1;
+    for (; i >= 0; i--) {
+      const b = packets[i]!;
+      if (this.count === this.capacity || (this.count > 0 && this.bytes + b.length > this.maxBytes)) break;
+      this.head = (this.head - 1 + this.capacity) % this.capacity;
+      this.ring[this.head] = b;
+      this.count++;
+      this.bytes += b.length;
+    }
+    return i + 1;
+  }
+
   shift(): Buffer | undefined {
     if (this.count === 0) return undefined;
     const b = this.ring[this.head]!;

@@ -59,7 +59,7 @@ const collectorSchema = obj(
       { doc: 'TLS options, used when transport is tls.' },
     ),
     queue_size: int({ doc: 'HEP messages buffered while the collector is slow or reconnecting, in at most 4 KiB per message on average (a report takes about 2.3 KB; SIP messages fill it by bytes first); oldest dropped beyond. 0 = 2 x rtp.max_streams (at least 10,000): every stream\'s final report fits.', default: 0, min: 0, max: 10_000_000 }),
-    stall_timeout_s: int({ doc: 'TCP/TLS: a connection on which the collector takes nothing for this many seconds while messages wait is closed and made anew (a peer gone without a word would hold it for about 15 minutes of kernel retries). 0 = keep it until the kernel gives up.', default: DEFAULT_STALL_TIMEOUT_MS / 1000, min: 0, max: 3600 }),
+    stall_timeout_s: int({ doc: 'TCP/TLS: a connection on which the collector acknowledges nothing for this many seconds while messages wait is closed and made anew, what it had not acknowledged sent again first (a peer gone without a word would hold it for about 15 minutes of kernel retries). 0 = keep it until the kernel gives up.', default: DEFAULT_STALL_TIMEOUT_MS / 1000, min: 0, max: 3600 }),
   },
   {
     doc: 'One HEP destination.',
@@ -290,7 +290,7 @@ export const probeSchema = obj(
           check: (v) => (v === '' || /^https?:\/\/[^\s/]+/.test(v) ? undefined : 'an http:// or https:// URL, or empty'),
         }),
         timeout_ms: int({ doc: 'Time one POST may take before it counts as failed.', default: 5000, min: 100, max: 60000 }),
-        retries: int({ doc: 'Attempts after a failed one (network error, timeout, HTTP 5xx or 429), with backoff 1 s, 2 s, 4 s ... 30 s.', default: 3, min: 0, max: 20 }),
+        retries: int({ doc: 'Attempts after a failed one (network error, timeout, HTTP 5xx or 429), with backoff 1 s, 2 s, 4 s ... 30 s, or the answer\'s Retry-After (at most 60 s) when longer.', default: 3, min: 0, max: 20 }),
         queue_size: int({ doc: 'Events waiting for delivery; when full the oldest is dropped (counted and logged).', default: 1000, min: 1, max: 1_000_000 }),
       },
       { doc: 'Alert webhook.' },

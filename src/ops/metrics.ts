@@ -172,13 +172,13 @@ export class ProbeMetrics {
         this.set(self.sipBacklogFn());
       },
     });
-    this.reportsSentC = new Counter({ name: `${p}reports_sent_total`, help: 'Reports sent, per collector.', labelNames: ['collector'] as const, registers });
+    this.reportsSentC = new Counter({ name: `${p}reports_sent_total`, help: 'Reports sent, per collector (HEP over TCP/TLS: acknowledged by the collector\'s TCP, read from the kernel about once a second).', labelNames: ['collector'] as const, registers });
     this.reportsFailedC = new Counter({ name: `${p}reports_failed_total`, help: 'Reports whose send failed, per collector.', labelNames: ['collector'] as const, registers });
     this.reportsDroppedC = new Counter({ name: `${p}reports_dropped_total`, help: 'Reports dropped because the collector queue was full, per collector.', labelNames: ['collector'] as const, registers });
     this.outputErrorsC = new Counter({ name: `${p}output_errors_total`, help: 'Delivery problems per destination: collector connect, name resolution and TLS failures, lost connections (a stalled one dropped to reconnect included); file write errors (retried).', labelNames: ['collector'] as const, registers });
     new Gauge({
       name: `${p}hep_queue_depth`,
-      help: 'Messages waiting in each collector queue.',
+      help: 'Messages waiting in each collector queue, or written and not yet acknowledged (HEP over TCP/TLS) or confirmed.',
       labelNames: ['collector'] as const,
       registers,
       collect() {

@@ -280,6 +280,7 @@ export function collectorEventLogger(log: OutputLog): (e: HepCollectorEvent) => 
     else if (e.kind === 'down') limited.warn(`${e.collector} down`, obj, 'HEP collector unreachable: reports are queued and it is retried');
     else if (e.kind === 'stalled') limited.warn(`${e.collector} stalled`, obj, 'HEP collector stalled: it keeps the connection but takes nothing; reports are queued (the oldest dropped once the queue is full)');
     else if (e.kind === 'failed') limited.warn(`${e.collector} failed`, obj, 'HEP send failed');
+    else if (e.kind === 'notice') log.warn(obj, 'HEP delivery over TCP/TLS is confirmed only by the kernel taking it');
     else limited.error(`${e.collector} dropped`, obj, 'HEP reports dropped: the collector queue is full');
   };
 }

@@ -5,12 +5,14 @@
  *
  * Delivery: one request at a time in event order (a CLEARED never overtakes its ALERT); a failed attempt
  * (network error, timeout, HTTP 5xx or 429) is retried `webhook.retries` times with backoff (1 s, 2 s,
- * 4 s... at most 30 s); other HTTP errors are not retried. Events wait in a queue of `webhook.queue_size`;
- * when it is full the oldest is dropped. Counted per destination (/metrics): each failed attempt as an
- * error, an event given up after its attempts as failed, an event evicted or abandoned at the shutdown
- * deadline as dropped; logged at most once per 10 s. At stop, what is queued is delivered within the
- * shutdown deadline. A replay goes at the receiver's pace (room()) and waits at the end of its input
- * until everything is delivered (settled()), unless the receiver is failing.
+ * 4 s... at most 30 s; longer when the answer's Retry-After asks, up to 60 s); other HTTP errors are not
+ * retried, and a redirect (3xx) is not followed: it fails.
+ * Events wait in a queue of `webhook.queue_size`; when it is full the oldest is dropped. Counted per
+ * destination (/metrics): each failed attempt as an error, an event given up after its attempts as
+ * failed, an event evicted or abandoned at the shutdown deadline as dropped; logged at most once per
+ * 10 s. At stop, what is queued is delivered within the shutdown deadline. A replay goes at the
+ * receiver's pace (room()) and waits at the end of its input until everything is delivered
+ * (settled()), unless the receiver is failing.
  *
  * A configuration reload keeps the URL's alerts with it: the same URL goes on with the rules firing (their
  * CLEARED follow, after what the replaced instance still delivers); another URL, or none, ends them at the
@@ -43,10 +45,11 @@ export interface WebhookPayload {
   node: string;
   /** Capture time of the report that carried the change (for an ALERT sent at a reload, its first), ISO 8601. */
   time: string;
-  stream: { src: string; dst: string; ssrc: number; codec: string };
-  mos: number;
-  lossPct: number;
-  jitterMs: number;
+  /** `codec`, `mos`, `lossPct` and `jitterMs` are null in a call-level alert (no-media: no stream, SSRC 0). */
+  stream: { src: string; dst: string; ssrc: number; codec: string | null };
+  mos: number | null;
+  lossPct: number | null;
+  jitterMs: number | null;
   /** The QoS report itself (RTPAgent fields); null with reason 'reconfigured'. */
   report: QosReport | null;
 }
@@ -126,6 +129,8 @@ export class WebhookOutput implements Output {
   private readonly label: string;
   private readonly request: { target: string; headers: Record<string, string> };
   private readonly backoff: (k: number) => number;
+  /** The wait a failed attempt's Retry-After asked for (429, 5xx), ms; 0: none. */
+  private retryAfterMs = 0;
   private roomWaiters: Array<() => void> = [];
   private settleWaiters: Array<() => void> = [];
 
@@ -228,10 +233,10 @@ export class WebhookOutput implements Output {
       callId: String(r.CORRELATION_ID),
       node: this.o.node,
       time: isoTime(reportEndS(r)),
-      stream: { src: ip(r.SRC_IP, r.SRC_PORT), dst: ip(r.DST_IP, r.DST_PORT), ssrc: Number(r.SSRC), codec: String(r.CODEC_NAME) },
-      mos: Number(r.MOS),
-      lossPct: Number(r.PACKET_LOSS_PCT),
-      jitterMs: Number(r.JITTER),
+      stream: { src: ip(r.SRC_IP, r.SRC_PORT), dst: ip(r.DST_IP, r.DST_PORT), ssrc: Number(r.SSRC), codec: r.CODEC_NAME === undefined ? null : String(r.CODEC_NAME) },
+      mos: figure(r.MOS),
+      lossPct: figure(r.PACKET_LOSS_PCT),
+      jitterMs: figure(r.JITTER),
       report: r,
     };
   }
@@ -299,13 +304,17 @@ export class WebhookOutput implements Output {
       const body = JSON.stringify(p);
       let delivered = false;
       for (let attempt = 0; attempt <= this.o.retries && !this.abort.signal.aborted; attempt++) {
-        if (attempt > 0 && !(await this.sleep(this.backoff(attempt)))) break;
+        if (attempt > 0 && !(await this.sleep(Math.max(this.backoff(attempt), this.retryAfterMs)))) break;
+        this.retryAfterMs = 0;
         const outcome = await this.post(body);
         if (outcome === 'ok') {
           delivered = true;
           break;
         }
         if (outcome === 'final') break;
+        if (attempt < this.o.retries && !this.abort.signal.aborted) {
+          this.limited.warn('webhook failed', { webhook: this.label, reason: this.lastError }, 'webhook POST failed: retrying');
+        }
       }
       if (delivered) {
         this.counters.sent++;
@@ -333,11 +342,19 @@ export class WebhookOutput implements Output {
     if (this.abort.signal.aborted) onStop();
     else this.abort.signal.addEventListener('abort', onStop, { once: true });
     try {
-      const res = await fetch(this.request.target, { method: 'POST', headers: this.request.headers, body, signal: attempt.signal });
-      await res.arrayBuffer().catch(() => undefined); // let the connection be reused
+      // A redirect is not followed: fetch follows 301, 302 and 303 with a GET without the body, which the
+      // receiver would answer 200, and a redirect to another host would take the alerts there.
+      const res = await fetch(this.request.target, { method: 'POST', headers: this.request.headers, body, signal: attempt.signal, redirect: 'manual' });
+      await discardAnswer(res);
       if (res.ok) return 'ok';
+      if (res.status >= 300 && res.status < 400) {
+        this.failedAttempt(`HTTP ${res.status} (a redirect: not followed)`);
+        return 'final';
+      }
       this.failedAttempt(`HTTP ${res.status}`);
-      return res.status >= 500 || res.status === 429 ? 'retry' : 'final';
+      if (res.status < 500 && res.status !== 429) return 'final';
+      this.retryAfterMs = retryAfterMs(res.headers.get('retry-after'));
+      return 'retry';
     } catch (err) {
       // Abandoned at the stop deadline (counted as dropped by pump()): no failure of the receiver's.
       if (this.abort.signal.aborted) return 'final';
@@ -355,7 +372,6 @@ export class WebhookOutput implements Output {
     this.lastError = reason;
     this.up = false;
     this.wake();
-    this.limited.warn('webhook failed', { webhook: this.label, reason }, 'webhook POST failed: retrying');
   }
 
   /** Waits `ms`; false when the output was aborted meanwhile. */
@@ -395,6 +411,42 @@ export class WebhookOutput implements Output {
     await this.pumping?.catch(() => undefined);
   }
 }
+
+/** The most of a receiver's answer read (and thrown away): a short one is read whole so its connection is reused. */
+const ANSWER_READ_LIMIT = 64 * 1024;
+
+/**
+ * Reads and drops the body of a receiver's answer, at most ANSWER_READ_LIMIT bytes: past that it is
+ * cancelled (its connection closed). Only the status is used; reading a huge or endless answer whole kept
+ * it all in memory (1 GB of RSS for four POSTs) and held each POST until the timeout.
+ */
+async function discardAnswer(res: Response): Promise<void> {
+  if (res.body === null) return;
+  const reader = res.body.getReader();
+  try {
+    for (let n = 0; n <= ANSWER_READ_LIMIT; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      n += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The answer broke off or the attempt timed out: the status is known already.
+  }
+}
+
+/** The longest Retry-After honoured: a receiver asking for more is retried after a minute. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** A Retry-After header (seconds, or an HTTP date) as ms from now, within 0..MAX_RETRY_AFTER_MS; 0 when absent or unreadable. */
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 0;
+  const ms = /^\s*\d+\s*$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : 0;
+}
+
+/** A report's figure, null where the report has none (a call-level no-media report). */
+const figure = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** Seconds since the epoch as ISO 8601. */
 const isoTime = (s: number): string => new Date(s * 1000).toISOString();

@@ -25,6 +25,11 @@ export interface CorrelationDecision {
   log: boolean;
 }
 
+/** True when a stream's reports go to the collectors under `policy`: decideCorrelation's `send`. */
+export function reportsSent(callId: string | null | undefined, policy: UnknownCallIdPolicy): boolean {
+  return !!callId || policy === 'synthetic';
+}
+
 /** True when a stream's reports go anywhere (sent or logged) under `policy`: decideCorrelation's `log`. */
 export function reportsKept(callId: string | null | undefined, policy: UnknownCallIdPolicy): boolean {
   return !!callId || policy !== 'drop';

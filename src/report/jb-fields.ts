@@ -55,6 +55,12 @@ export const JB_METRIC_VARIABLES = [
 
 export type JbMetricVariable = (typeof JB_METRIC_VARIABLES)[number];
 
+/** The rule variables the emulated buffers give: 0 for every stream while qos.jitter_buffers.emulate is false. */
+export const EMULATED_BUFFER_VARIABLES: readonly JbMetricVariable[] = [
+  'mos_f1', 'mos_f2', 'mos_adapt', 'discards_f1', 'discards_f2', 'discards_adapt', 'jb_delay_ms',
+  'xr_discard_rate', 'xr_jb_nominal_ms', 'xr_jb_max_ms', 'xr_jb_abs_max_ms',
+];
+
 const REFERENCE_NAMES = ['fixed1', 'fixed2', 'adaptive'];
 
 /** RFC 3611 4.7 figures of a stream (cumulative where the RFC says since the start). */

@@ -6,10 +6,10 @@ import type { DelayAssumptions, DelayEstimate, LegRoundTrips } from '../qos/dela
 import { buildQosReport, round3 } from './build.js';
 import type { QosReport, ReportContext, ReportOptions } from './build.js';
 import { CALL_FAULT_ONE_WAY } from './call-faults.js';
-import { decideCorrelation, reportsKept } from './correlation.js';
+import { decideCorrelation, reportsKept, reportsSent } from './correlation.js';
 import type { UnknownCallIdPolicy } from './correlation.js';
 import { IntervalMetrics } from './metrics-scope.js';
-import { StreamQosState } from './qos-state.js';
+import { FRAGMENT_MS, StreamQosState } from './qos-state.js';
 import type { JitterBufferScoring } from './qos-state.js';
 import type { JitterBufferCounters } from '../rtp/jitter-buffer.js';
 import { SILENCE_RULE, StreamSilences } from './silences.js';
@@ -88,6 +88,17 @@ export class QosReporter {
   private dropsSeen = 0;
   /** Reports withheld by the 'drop' policy. */
   dropped = 0;
+  /**
+   * Set by route() for the interval being reported: the rules whose ALERT goes to the collectors / the
+   * local outputs, and those whose CLEARED does (bit i = rule i).
+   */
+  private alertSend = 0;
+  private alertLog = 0;
+  private clearSend = 0;
+  private clearLog = 0;
+  /** Of clearSend / clearLog: the rules whose ALERT went there under the stream's synthetic id. */
+  private clearSendSynthetic = 0;
+  private clearLogSynthetic = 0;
 
   constructor(c: QosReporterConfig) {
     this.qos = new StreamQosState(c.maxStreams, c.jitterBuffer);
@@ -198,16 +209,20 @@ export class QosReporter {
     this.dropsAtInterval[snap.slot] = this.dropsSeen; // the next interval's drops count from here
     const started = this.evaluateRules(snap, input, nowMs);
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    this.route(snap.slot, started, decision.send, decision.log, decision.synthetic);
     if (!decision.send && !decision.log) {
       this.dropped++;
       return [];
     }
     const intervalS = this.scheduler.intervalS(snap.slot);
     const out: ReportOut[] = [{ report: buildQosReport(snap, ctx, 'PERIODIC', this.qos, { intervalS }), send: decision.send, log: decision.log }];
-    const cleared = this.scheduler.lastCleared;
-    for (let i = 0; (started | cleared) !== 0 && i < this.scheduler.rules.length; i++) {
-      const kind = started & (1 << i) ? 'ALERT' : cleared & (1 << i) ? 'CLEARED' : null;
-      if (kind) out.push({ report: buildQosReport(snap, ctx, kind, this.qos, { intervalS, alertRule: this.scheduler.ruleName(i) }), send: decision.send, log: decision.log });
+    const alerts = this.alertSend | this.alertLog;
+    const clears = this.clearSend | this.clearLog;
+    for (let i = 0; (alerts | clears) !== 0 && i < this.scheduler.rules.length; i++) {
+      const bit = 1 << i;
+      const opts: ReportOptions = { intervalS, alertRule: this.scheduler.ruleName(i) };
+      if (alerts & bit) out.push({ report: buildQosReport(snap, ctx, 'ALERT', this.qos, opts), send: (this.alertSend & bit) !== 0, log: (this.alertLog & bit) !== 0 });
+      else if (clears & bit) this.pushCleared(out, snap, ctx, opts, (this.clearSend & bit) !== 0, (this.clearLog & bit) !== 0, (this.clearSendSynthetic & bit) !== 0, (this.clearLogSynthetic & bit) !== 0);
     }
     return out;
   }
@@ -224,14 +239,69 @@ export class QosReporter {
     }
     this.score(snap, input);
     this.dropsAtInterval[snap.slot] = this.dropsSeen;
-    let changed = this.evaluateRules(snap, input, nowMs) | this.scheduler.lastCleared;
-    if (!reportsKept(input.callId, this.unknownCallId)) {
+    const log = reportsKept(input.callId, this.unknownCallId);
+    this.route(snap.slot, this.evaluateRules(snap, input, nowMs), reportsSent(input.callId, this.unknownCallId), log, !input.callId);
+    if (!log) {
       this.dropped++;
       return 0;
     }
+    // A report per rule starting or stopping, two for a CLEARED whose ALERT carried another id at each end.
+    let changed = this.alertSend | this.alertLog | this.clearSend | this.clearLog;
     let n = 1;
     for (; changed !== 0; changed &= changed - 1) n++;
+    for (let twice = this.clearSend & this.clearLog & (this.clearSendSynthetic ^ this.clearLogSynthetic); twice !== 0; twice &= twice - 1) n++;
     return n;
+  }
+
+  /**
+   * Where each rule's ALERT and CLEARED of the interval just evaluated go (alertSend ... clearLog), given
+   * where the stream's reports go now (`send`: the collectors, `log`: the local outputs), so that every
+   * destination gets a rule's ALERT before its CLEARED. The reports of a stream whose call is not known
+   * yet may be withheld from some (reports.unknown_call_id): an ALERT then reaches only those that take
+   * them, the rule's CLEARED goes only where its ALERT went, and a rule still firing when the call is
+   * learned sends its ALERT, on that interval, to the destinations it had not reached.
+   */
+  private route(slot: number, started: number, send: boolean, log: boolean, synthetic: boolean): void {
+    const sched = this.scheduler;
+    const firing = sched.firingMask(slot);
+    const cleared = sched.lastCleared;
+    const unsent = sched.unsent[slot];
+    const unlogged = sched.unlogged[slot];
+    this.alertSend = send ? started | (unsent & firing) : 0;
+    this.alertLog = log ? started | (unlogged & firing) : 0;
+    this.clearSend = send ? cleared & ~unsent : 0;
+    this.clearLog = log ? cleared & ~unlogged : 0;
+    this.clearSendSynthetic = this.clearSend & sched.sentSynthetic[slot];
+    this.clearLogSynthetic = this.clearLog & sched.loggedSynthetic[slot];
+    sched.unsent[slot] = send ? 0 : (unsent & firing) | started;
+    sched.unlogged[slot] = log ? 0 : (unlogged & firing) | started;
+    sched.sentSynthetic[slot] = (sched.sentSynthetic[slot] & firing & ~this.alertSend) | (synthetic ? this.alertSend : 0);
+    sched.loggedSynthetic[slot] = (sched.loggedSynthetic[slot] & firing & ~this.alertLog) | (synthetic ? this.alertLog : 0);
+  }
+
+  /**
+   * Rule `i`'s CLEARED into `out`, to the collectors (`send`) and the local outputs (`log`), each under
+   * the id its ALERT carried there (`sentSynthetic`, `loggedSynthetic`: the stream's synthetic id, from
+   * before its call was learned): two reports when those differ.
+   */
+  private pushCleared(out: ReportOut[], snap: StreamSnapshot, ctx: ReportContext, opts: ReportOptions, send: boolean, log: boolean, sentSynthetic: boolean, loggedSynthetic: boolean): void {
+    if (send && log && sentSynthetic !== loggedSynthetic) {
+      out.push({ report: this.clearedReport(snap, ctx, opts, sentSynthetic), send: true, log: false });
+      out.push({ report: this.clearedReport(snap, ctx, opts, loggedSynthetic), send: false, log: true });
+    } else if (send || log) {
+      out.push({ report: this.clearedReport(snap, ctx, opts, send ? sentSynthetic : loggedSynthetic), send, log });
+    }
+  }
+
+  private clearedReport(snap: StreamSnapshot, ctx: ReportContext, opts: ReportOptions, synthetic: boolean): QosReport {
+    if (!synthetic || !ctx.callId) return buildQosReport(snap, ctx, 'CLEARED', this.qos, opts);
+    const { callId, xcid } = ctx;
+    ctx.callId = null;
+    ctx.xcid = null;
+    const report = buildQosReport(snap, ctx, 'CLEARED', this.qos, opts);
+    ctx.callId = callId;
+    ctx.xcid = xcid;
+    return report;
   }
 
   /**
@@ -275,26 +345,55 @@ export class QosReporter {
     const slot = snap.slot;
     const sched = this.scheduler;
     const firing = sched.firingMask(slot);
+    const unsent = sched.unsent[slot];
+    const unlogged = sched.unlogged[slot];
+    const sentSynthetic = sched.sentSynthetic[slot];
+    const loggedSynthetic = sched.loggedSynthetic[slot];
     const intervalS = sched.intervalS(slot);
+    const log = reportsKept(input.callId, this.unknownCallId);
+    // The last period is judged as any interval (audio that went bad at the end of a call pages), unless
+    // it is too short to be scored alone (one packet lost in 0.2 s would be 9 % loss).
+    const c = snap.interval;
+    const started = log && c.packets > 0 && c.endMs - c.startMs >= FRAGMENT_MS ? this.evaluateRules(snap, input, nowMs) : 0;
     sched.stop(slot);
-    if (!reportsKept(input.callId, this.unknownCallId)) {
+    if (!log) {
       this.dropped++;
       return 0;
     }
+    // A rule's CLEARED goes where its ALERT went, under the id it carried there (route()); one starting on
+    // the last period goes everywhere.
+    const send = reportsSent(input.callId, this.unknownCallId);
+    const sent = send ? firing & ~unsent : 0;
+    const logged = firing & ~unlogged;
     if (out === null) {
-      // The reports the code below builds: a CLEARED per rule and fault firing, the FINAL/HANGUP.
+      // The reports the code below builds: an ALERT and a CLEARED per rule starting, a CLEARED per rule
+      // firing (two where its ALERT carried another id at each end) and per fault, the FINAL/HANGUP.
       let n = 1 + this.silences.alerted[slot] + this.oneWay[slot];
-      for (let i = 0; firing !== 0 && i < sched.rules.length; i++) if (firing & (1 << i)) n++;
+      const twice = sent & logged & (sentSynthetic ^ loggedSynthetic);
+      for (let i = 0; (sent | logged | started) !== 0 && i < sched.rules.length; i++) {
+        const bit = 1 << i;
+        n += ((sent | logged) & bit ? 1 : 0) + (twice & bit ? 1 : 0) + (started & bit ? 2 : 0);
+      }
       return n;
     }
     const decision = decideCorrelation(input.callId, this.unknownCallId, snap);
+    for (let i = 0; started !== 0 && i < sched.rules.length; i++) {
+      if (started & (1 << i)) out.push({ report: buildQosReport(snap, ctx, 'ALERT', this.qos, { intervalS, alertRule: sched.ruleName(i) }), send: decision.send, log: decision.log });
+    }
     // A period without a packet (a stream that timed out) runs from its latest packet to its end.
-    const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: snap.interval.packets === 0 ? nowMs : undefined };
+    const opts: ReportOptions = { intervalS, clearReason: 'stream-ended', reportTsMs: c.packets === 0 ? nowMs : undefined };
     const cleared = (rule: string) => {
       opts.alertRule = rule;
       out.push({ report: buildQosReport(snap, ctx, 'CLEARED', this.qos, opts), send: decision.send, log: decision.log });
     };
-    for (let i = 0; firing !== 0 && i < sched.rules.length; i++) if (firing & (1 << i)) cleared(sched.ruleName(i));
+    for (let i = 0; (sent | logged | started) !== 0 && i < sched.rules.length; i++) {
+      const bit = 1 << i;
+      if (started & bit) cleared(sched.ruleName(i));
+      else if ((sent | logged) & bit) {
+        opts.alertRule = sched.ruleName(i);
+        this.pushCleared(out, snap, ctx, opts, (sent & bit) !== 0, (logged & bit) !== 0, (sentSynthetic & bit) !== 0, (loggedSynthetic & bit) !== 0);
+      }
+    }
     if (this.silences.alerted[slot] === 1) {
       ctx.currentSilenceMs = this.silences.currentMs(slot, nowMs);
       cleared(SILENCE_RULE);

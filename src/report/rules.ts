@@ -95,6 +95,17 @@ function symbolPosition(expr: string, name: string): number | null {
   return m ? m.index + m[1].length : null;
 }
 
+/**
+ * A constant that is no finite number: mathjs reads NaN and Infinity as constants and a literal beyond
+ * the doubles (1e999) as Infinity; any comparison with one fails for every stream. Named as written.
+ */
+function nonFiniteConstant(rule: RuleConfig): RuleError {
+  for (const m of rule.when.matchAll(/(?<![\w.])(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?![\w.])/g)) {
+    if (!Number.isFinite(Number(m[0]))) return new RuleError(rule.name, m.index, `constant ${m[0]} is not a finite number`, rule.when);
+  }
+  return new RuleError(rule.name, null, 'a constant is not a finite number', rule.when);
+}
+
 function typeOf(node: MathNode, rule: RuleConfig): Kind {
   const fail = (detail: string, sym?: string): never => {
     throw new RuleError(rule.name, sym ? symbolPosition(rule.when, sym) : null, detail, rule.when);
@@ -103,7 +114,10 @@ function typeOf(node: MathNode, rule: RuleConfig): Kind {
   switch (n.type) {
     case 'ConstantNode':
       if (typeof n.value === 'boolean') return 'boolean';
-      if (typeof n.value === 'number') return 'number';
+      if (typeof n.value === 'number') {
+        if (!Number.isFinite(n.value)) throw nonFiniteConstant(rule);
+        return 'number';
+      }
       return fail(`constant ${JSON.stringify(n.value)} is neither a number nor a boolean`);
     case 'SymbolNode':
       if (!VARIABLES.has(n.name)) return fail(`unknown variable '${n.name}' (known: ${METRIC_VARIABLES.join(', ')})`, n.name);

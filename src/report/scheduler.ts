@@ -43,6 +43,21 @@ export class ReportScheduler {
   private readonly dueMs: Float64Array;
   private readonly intervalMs: Float64Array;
   private readonly firing: Uint32Array;
+  /**
+   * Per slot, the firing rules whose ALERT the collectors (unsent) or the local outputs (unlogged) were
+   * not given: the stream's reports were withheld from them then (reports.unknown_call_id, a stream
+   * whose call is not known yet). Kept here as `firing` is, so a reload moves them with their rules.
+   */
+  readonly unsent: Uint32Array;
+  readonly unlogged: Uint32Array;
+  /**
+   * Per slot, the firing rules whose ALERT went to the collectors (sentSynthetic) or the local outputs
+   * (loggedSynthetic) under the stream's synthetic id: their CLEARED carries it too, after the call is learned.
+   */
+  readonly sentSynthetic: Uint32Array;
+  readonly loggedSynthetic: Uint32Array;
+  /** The per-slot rule masks a reload renumbers and a stream's start and end reset. */
+  private readonly ruleMasks: readonly Uint32Array[];
   private readonly active: Uint8Array;
   /** No slot at or above this index is active: due() scans only below it (slots are mostly low). */
   private slotLimit = 0;
@@ -70,6 +85,11 @@ export class ReportScheduler {
     this.dueMs = new Float64Array(maxStreams);
     this.intervalMs = new Float64Array(maxStreams);
     this.firing = new Uint32Array(maxStreams);
+    this.unsent = new Uint32Array(maxStreams);
+    this.unlogged = new Uint32Array(maxStreams);
+    this.sentSynthetic = new Uint32Array(maxStreams);
+    this.loggedSynthetic = new Uint32Array(maxStreams);
+    this.ruleMasks = [this.firing, this.unsent, this.unlogged, this.sentSynthetic, this.loggedSynthetic];
     this.active = new Uint8Array(maxStreams);
   }
 
@@ -95,11 +115,12 @@ export class ReportScheduler {
       if (c.rules.length >= MAX_RULES) return -1;
       return c.rules.push({ ...r, code: NEVER_FIRES, test: NEVER_TRUE }) - 1;
     });
-    for (let s = 0; s < this.slotLimit; s++) {
+    const remap = (masks: Uint32Array, s: number): void => {
       let mask = 0;
-      for (let i = 0; i < old.length; i++) if (this.firing[s] & (1 << i) && to[i] >= 0) mask |= 1 << to[i];
-      this.firing[s] = mask >>> 0;
-    }
+      for (let i = 0; i < old.length; i++) if (masks[s] & (1 << i) && to[i] >= 0) mask |= 1 << to[i];
+      masks[s] = mask >>> 0;
+    };
+    for (let s = 0; s < this.slotLimit; s++) for (const masks of this.ruleMasks) remap(masks, s);
     this.rules = c.rules;
     this.configuredRules = configured;
     this.baseIntervalS = c.baseIntervalS;
@@ -116,14 +137,14 @@ export class ReportScheduler {
   start(slot: number, nowMs: number): void {
     this.active[slot] = 1;
     if (slot >= this.slotLimit) this.slotLimit = slot + 1;
-    this.firing[slot] = 0;
+    for (const masks of this.ruleMasks) masks[slot] = 0;
     this.intervalMs[slot] = this.baseIntervalS * 1000;
     this.dueMs[slot] = nowMs + this.intervalMs[slot];
   }
 
   stop(slot: number): void {
     this.active[slot] = 0;
-    this.firing[slot] = 0;
+    for (const masks of this.ruleMasks) masks[slot] = 0;
   }
 
   isActive(slot: number): boolean {

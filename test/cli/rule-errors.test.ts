@@ -42,6 +42,19 @@ describe.skipIf(!existsSync(cli))('alert rules that fail to evaluate', () => {
     expect(ok.status, ok.stderr).toBe(0); // these fail for some streams only
   });
 
+  it("a rule naming an emulated jitter buffer's variable is refused while qos.jitter_buffers.emulate is false (it would be 0 for every stream)", () => {
+    const off = ['--set', 'qos.jitter_buffers.emulate=false'];
+    const r = spawnSync(process.execPath, [cli, 'check-config', ...off, '--rule', 'name=late;when=mos > 3 and mos_adapt < 3.6', '--rule', 'name=net;when=mos_net < 3.6'], { encoding: 'utf8', env: childEnv() });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('reports.rules[0].when: "mos > 3 and mos_adapt < 3.6" names mos_adapt, which is 0 for every stream while qos.jitter_buffers.emulate is false');
+    expect(r.stderr).not.toContain('reports.rules[1]'); // mos_net is measured without the buffers
+    const replay = spawnSync(process.execPath, [cli, 'replay', join(CAPTURES, 'SIP_CALL_RTP_G711.pcap'), '--table', 'none', ...off, '--rule', 'name=late;when=discards_f1 == 0'], { encoding: 'utf8', env: childEnv() });
+    expect(replay.status).toBe(2);
+    expect(replay.stderr).toContain('names discards_f1');
+    const on = spawnSync(process.execPath, [cli, 'check-config', '--rule', 'name=late;when=mos_adapt < 3.6'], { encoding: 'utf8', env: childEnv() });
+    expect(on.status, on.stderr).toBe(0);
+  });
+
   it('replay: each failed evaluation is counted per rule in the run summary and logged once, and does not stop the other rules', () => {
     const out = join(tmp, 'g711.jsonl');
     const r = spawnSync(process.execPath, [cli, 'replay', join(CAPTURES, 'SIP_CALL_RTP_G711.pcap'), '--jsonl', out, '--table', 'none', '--log-format', 'json', ...RULES], { encoding: 'utf8', env: childEnv() });

@@ -1,5 +1,6 @@
 /** What the stalled-connection tests (and their network-namespace child) send, and the sender they watch. */
-import { HepProtoType, HepSender, type HepCollectorConfig, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
+import type net from 'node:net';
+import { decodeHep3Strict, HepProtoType, HepSender, HepStreamDeframer, type HepCollectorConfig, type HepCollectorEvent, type HepCollectorStats, type HepSendInput } from '../../src/hep/index.js';
 
 const PAD = 'p'.repeat(60_000);
 
@@ -31,4 +32,26 @@ export function quickStallSender(collector: Omit<HepCollectorConfig, 'queueSize'
     collectors: [{ ...collector, queueSize: 2000, stallTimeoutMs: 1500 }],
   });
   return { sender, events, atDown: () => atDown };
+}
+
+/** A report of about 1 KB numbered `seq`, as a QoS report every few seconds per stream is. */
+export function smallReport(seq: number): HepSendInput {
+  return { ...bigReport(seq), payload: JSON.stringify({ SEQ: seq, PAD: PAD.slice(0, 1000) }) };
+}
+
+/** A receiver's connection handler that records the SEQ of every report each connection brings (got[i]: the i-th). */
+export function seqRecorder(): { got: number[][]; conns: net.Socket[]; onConnection: (s: net.Socket) => void } {
+  const got: number[][] = [];
+  const conns: net.Socket[] = [];
+  const onConnection = (s: net.Socket): void => {
+    const seqs: number[] = [];
+    got.push(seqs);
+    conns.push(s);
+    const d = new HepStreamDeframer();
+    s.on('error', () => {});
+    s.on('data', (chunk: Buffer) => {
+      for (const f of d.push(chunk)) seqs.push((JSON.parse(decodeHep3Strict(f).payload.toString()) as { SEQ: number }).SEQ);
+    });
+  };
+  return { got, conns, onConnection };
 }

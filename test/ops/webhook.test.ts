@@ -15,7 +15,7 @@ import { defaultConfig } from '../../src/ops/config.js';
 import type { QosEvent } from '../../src/outbound/index.js';
 import { WebhookOutput, type WebhookPayload } from '../../src/outbound/webhook-output.js';
 import { openOutputs } from '../../src/pipeline/index.js';
-import type { QosReport } from '../../src/report/index.js';
+import { buildNoMediaReport, type QosReport } from '../../src/report/index.js';
 import { heapAfterGc } from '../heap.js';
 import { until } from '../wait.js';
 
@@ -59,6 +59,20 @@ async function receiver(answer: (n: number) => number | 'hang' = () => 200, dela
       server.close(() => resolve());
     });
   return r;
+}
+
+/**
+ * A receiver whose `answer` writes the response to each request (once its body has arrived), for answers
+ * receiver() does not give: redirects, headers, endless bodies. Closed after each test. Returns its URL.
+ */
+async function answering(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => answer(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  open.push({ url: '', got: [], auth: [], hits: 0, close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`;
 }
 
 function event(type: string, fields: Partial<QosReport> = {}): QosEvent {
@@ -151,6 +165,22 @@ describe('webhook output', () => {
     expect(w.stats()).toEqual([{ name: rx.url.replace(/\?.*$/, ''), sent: 6, failed: 0, errors: 0, dropped: 0, queued: 0, up: true, lastError: undefined }]);
   });
 
+  it("a call-level alert (no-media: no stream, no codec, no figures) posts null for what it has not, not 'undefined' or NaN", async () => {
+    const rx = await receiver();
+    open.push(rx);
+    const w = output(rx.url);
+    const call = { callId: 'silent@test', xcid: null, nodeName: 'probe-1', callerIp: '10.1.0.10', callerPort: 40000, calleeIp: '10.2.0.20', calleePort: 50000, dueFromMs: 1_700_000_000_000 };
+    for (const kind of ['ALERT', 'CLEARED'] as const) {
+      const report = buildNoMediaReport(kind, call, 'no-media', 1_700_000_006_000, 'stream-ended');
+      w.write({ kind: 'alert', report, json: JSON.stringify(report), env: event(kind).env, toCollectors: true, toLocal: true });
+    }
+    await w.close(30_000);
+    expect(rx.got.map((p) => [p.event, p.callId, p.stream, p.mos, p.lossPct, p.jitterMs])).toEqual([
+      ['ALERT', 'silent@test', { src: '10.2.0.20:50000', dst: '10.1.0.10:40000', ssrc: 0, codec: null }, null, null, null],
+      ['CLEARED', 'silent@test', { src: '10.2.0.20:50000', dst: '10.1.0.10:40000', ssrc: 0, codec: null }, null, null, null],
+    ]);
+  });
+
   it('retries 5xx and refused connections with backoff, does not retry 4xx, and counts each', async () => {
     const flaky = await receiver((n) => (n <= 2 ? 503 : 200));
     const refusing = await receiver(() => 400);
@@ -175,6 +205,79 @@ describe('webhook output', () => {
     const gaveUp = logs.filter((l) => l.msg === 'webhook event not delivered after its retries');
     expect(gaveUp.length).toBeGreaterThan(0);
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
+  });
+
+  it("a 429 or 503 with Retry-After is retried no sooner than the receiver asked (a rate-limited chat bridge)", async () => {
+    const times: number[] = [];
+    const url = await answering((_req, res) => {
+      times.push(Date.now());
+      if (times.length === 1) res.writeHead(429, { 'retry-after': '2' }).end();
+      else if (times.length === 2) res.writeHead(503, { 'retry-after': new Date(Date.now() + 2000).toUTCString() }).end();
+      else res.writeHead(200).end();
+    });
+    const w = output(url); // backoff 20 ms
+    w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await w.close(30_000);
+    expect(w.stats()[0]).toMatchObject({ sent: 1, errors: 2, failed: 0 });
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1900);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(900); // an HTTP date has whole seconds
+  });
+
+  it("a failed POST is logged as 'retrying' only when another attempt follows", async () => {
+    const refusing = await receiver(() => 400);
+    const failing = await receiver(() => 503);
+    open.push(refusing, failing);
+    const retrying = () => logs.filter((l) => l.msg === 'webhook POST failed: retrying').length;
+    const a = output(refusing.url);
+    a.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await a.close(30_000);
+    expect([refusing.hits, retrying()]).toEqual([1, 0]);
+    expect(logs.map((l) => l.msg)).toEqual(['webhook event not delivered after its retries']);
+    const b = output(failing.url, { retries: 0 });
+    b.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await b.close(30_000);
+    expect([failing.hits, retrying()]).toEqual([1, 0]);
+    const c = output(failing.url, { retries: 1 });
+    c.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await c.close(30_000);
+    expect([failing.hits, retrying()]).toEqual([3, 1]);
+  });
+
+  it('a redirect is a failed POST, not followed: fetch would follow 301/302/303 with a GET and no body, counted as delivered', async () => {
+    for (const status of [301, 302, 303, 307, 308]) {
+      const requests: string[] = [];
+      const url = await answering((req, res) => {
+        requests.push(`${req.method} ${req.url}`);
+        if (req.url!.startsWith('/hooks/')) res.writeHead(status, { location: '/moved' }).end();
+        else res.writeHead(200).end();
+      });
+      const w = output(url);
+      w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+      await w.close(30_000);
+      expect(requests, `HTTP ${status}`).toEqual(['POST /hooks/alerts']);
+      expect(w.stats()[0], `HTTP ${status}`).toMatchObject({ sent: 0, failed: 1, errors: 1, lastError: `HTTP ${status} (a redirect: not followed)` });
+    }
+  });
+
+  it('a receiver answering with a huge or endless body: the POST counts as delivered at once, the body is not kept', async () => {
+    let closed = 0;
+    const url = await answering((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(1 << 20, 120);
+      const more = (): void => {
+        while (res.write(chunk));
+      };
+      res.on('drain', more);
+      res.on('close', () => closed++);
+      more();
+    });
+    const w = output(url, { timeoutMs: 60_000 });
+    w.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    w.write(event('CLEARED', { ALERT_RULE: 'poor' }));
+    // The client closed each endless answer (read up to a bound) and went on; it did not wait for the timeout.
+    expect(await until(() => w.stats()[0]!.sent === 2 && closed === 2, 30_000)).toBe(true);
+    expect(w.stats()[0]).toMatchObject({ sent: 2, errors: 0, failed: 0 });
+    await w.close(1000);
   });
 
   it('a receiver that does not answer: the queue stays bounded (oldest dropped), the deadline ends delivery (abandoned, not a failed attempt)', async () => {
@@ -338,7 +441,7 @@ describe.skipIf(!existsSync(cli))('webhook from a real replay', () => {
       expect(alerts.length).toBe(6); // 3 calls x 2 directions, all below MOS 4.2 on average
       expect(new Set(alerts.map((p) => `${p.stream.src}>${p.stream.dst}`)).size).toBe(6);
       expect(cleared.map((p) => p.reason)).toEqual(Array(6).fill('stream-ended'));
-      expect(alerts.every((p) => p.rule === 'low-mos' && /^scn5-\d@rtpprobe\.gen$/.test(p.callId) && p.mos > 0)).toBe(true);
+      expect(alerts.every((p) => p.rule === 'low-mos' && /^scn5-\d@rtpprobe\.gen$/.test(p.callId) && p.mos! > 0)).toBe(true);
       // Each CLEARED comes after its ALERT.
       for (const c of cleared) expect(rx.got.indexOf(c)).toBeGreaterThan(rx.got.findIndex((p) => p.event === 'ALERT' && p.stream.src === c.stream.src));
     }

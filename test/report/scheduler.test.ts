@@ -45,6 +45,12 @@ describe('rule compilation', () => {
     expect(() => compileRule({ name: 'cx', when: 'mos + sqrt(-4) > 1', intervalS: 5 })).toThrow(/rule 'cx': sqrt\(-4\) is complex \(2i\), not a finite number/);
     expect(() => compileRule({ name: 'log', when: 'mos < 1 and log10(0) < mos', intervalS: 5 })).toThrow(/rule 'log': log10\(0\) is -Infinity/);
     expect(() => compileRule({ name: 'dec', when: 'round(mos, 1.5) < 3', intervalS: 5 })).toThrow(/rule 'dec': round\(\)'s decimals must be an integer from 0 to 15, got 1.5 at position 0/);
+    // mathjs reads NaN and Infinity as constants, and a literal beyond the doubles as Infinity.
+    expect(() => compileRule({ name: 'nan', when: 'loss_pct > NaN', intervalS: 5 })).toThrow(/rule 'nan': constant NaN is not a finite number at position 11/);
+    expect(() => compileRule({ name: 'inf', when: 'mos < Infinity', intervalS: 5 })).toThrow(/rule 'inf': constant Infinity is not a finite number at position 6/);
+    expect(() => compileRule({ name: 'big', when: 'jitter_ms < 1e999', intervalS: 5 })).toThrow(/rule 'big': constant 1e999 is not a finite number at position 12/);
+    expect(() => compileRule({ name: 'neg', when: 'mos > -1e400 and -Infinity < mos', intervalS: 5 })).toThrow(/rule 'neg': constant 1e400 is not a finite number at position 7/);
+    expect(compileRule({ name: 'tiny', when: 'mos > 1e-400', intervalS: 5 }).test({ mos: 1 })).toBe(true); // 0: finite
     // What fails for some values only is left to run time (counted there).
     for (const when of ['lost / expected > 0.1', 'sqrt(skew_ms) > 2', '0 < mos < 1 / lost', 'round(mos, 2) < 3.55 and 2 > 1']) expect(() => compileRule({ name: 'r', when, intervalS: 1 })).not.toThrow();
   });
@@ -133,13 +139,19 @@ describe('adaptive scheduling', () => {
     expect(() => new ReportScheduler({ baseIntervalS: 30, pick: 'x' as 'first' }, 1)).toThrow(/pick/);
   });
 
-  it('a reload keeps each firing rule by name: no second ALERT while it fires, one CLEARED when it stops or is removed', () => {
+  /** Rules [jittery, lossy] with lossy firing for slot 1 (5 % loss at 30 s). */
+  const lossyFiring = () => {
     const lossy = { name: 'lossy', when: 'loss_pct > 2', intervalS: 2 };
     const s = new ReportScheduler({ baseIntervalS: 30, rules: [rules[1], lossy] }, 4);
     const q = new StreamQosState(4);
     const m = new IntervalMetrics();
     s.start(1, 0);
     expect(tick(s, q, m, 5, 1, 30_000)).toBe(0b10);
+    return { lossy, s, q, m };
+  };
+
+  it('a reload keeps each firing rule by name: no second ALERT while it fires, one CLEARED when it stops or is removed', () => {
+    const { lossy, s, q, m } = lossyFiring();
     // The same rules in another order: lossy goes on firing under its new number, nothing starts.
     s.reconfigure({ baseIntervalS: 30, rules: [lossy, rules[1]] });
     expect(s.firingMask(1)).toBe(0b01);
@@ -163,6 +175,18 @@ describe('adaptive scheduling', () => {
     expect(s.intervalS(1)).toBe(30);
     s.reconfigure({ baseIntervalS: 30, rules: [rules[1]] });
     expect(s.rules.map((r) => r.name)).toEqual(['jittery']);
+  });
+
+  it('a reload moves the firing rules whose ALERT an output was not given (unsent, unlogged) with their rules', () => {
+    const { lossy, s, q, m } = lossyFiring();
+    s.unsent[1] = 0b10; // as the reporter marks an ALERT withheld from the collectors
+    s.unlogged[1] = 0b10;
+    s.reconfigure({ baseIntervalS: 30, rules: [lossy, rules[1]] });
+    expect([s.firingMask(1), s.unsent[1], s.unlogged[1]]).toEqual([0b01, 0b01, 0b01]);
+    s.reconfigure({ baseIntervalS: 30, rules: [rules[1]] }); // removed while firing: kept, never firing again
+    expect([s.firingMask(1), s.unsent[1], s.unlogged[1]]).toEqual([0b10, 0b10, 0b10]);
+    s.stop(1);
+    expect([s.unsent[1], s.unlogged[1]]).toEqual([0, 0]);
   });
 
   it("a reload gives each stream's interval in progress its new length, from the interval's start", () => {
