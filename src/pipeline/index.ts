@@ -1,4 +1,4 @@
-export { Pipeline, callTrackerOptions, type CallViewFactory, type PipelineEvents, type RtcpFacts } from './pipeline.js';
+export { Pipeline, callTrackerOptions, type CallViewFactory, type PipelineEvents, type RtcpFacts, type RtcpLookup } from './pipeline.js';
 export type { CallView, CallViewHooks } from './call-view.js';
 export { ReportSink, type Envelope, type ReportTarget } from './report-sink.js';
 export { openOutputs, type Outputs, type OpenOutputsOptions, type OutputDestinationStats } from './outputs.js';

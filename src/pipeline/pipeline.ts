@@ -98,6 +98,22 @@ export interface PipelineEvents {
   ruleError?(rule: string, error: string): void;
   /** An RTCP compound was not used: `error` says why (counted in rtcpStats.malformed; log it rate-limited). */
   rtcpMalformed?(error: string, src: string, dst: string): void;
+  /**
+   * Worker mode: an RTCP compound without a SIP binding whose sender's stream this pipeline does not hold
+   * (reports.unknown_call_id 'synthetic'): its flow may hash to another worker than its stream's RTP. It
+   * goes to the sink from there, under the synthetic id the other pipelines' unsignalledRtcpId() finds, or
+   * uncorrelated when none does; not from here. `compound` is a copy.
+   */
+  rtcpUnmatched?(json: string, env: Envelope, lookup: RtcpLookup, compound: Uint8Array): void;
+}
+
+/** What finds the stream an RTCP compound without a SIP binding belongs to: its sender's SSRC, its flow's addresses and ports. */
+export interface RtcpLookup {
+  ssrc: number;
+  src: [number, number, number, number];
+  dst: [number, number, number, number];
+  srcPort: number;
+  dstPort: number;
 }
 
 /** An address as IP words and port. */
@@ -1175,7 +1191,10 @@ export class Pipeline<C extends CallView = CallTracker> {
     // Call-ID is looked up before the compound's BYEs are applied: a sender's last compound (SR, SDES, BYE)
     // ends the very stream whose synthetic id it goes under.
     const forward = !this.sink.wantsRtcp || this.sink.wantsRtcp();
-    const callId = !forward ? null : id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt, r.senderSsrc(0));
+    const ssrc = r.senderSsrc(0);
+    const callId = !forward ? null : id >= 0 ? (binding?.callId ?? null) : this.unsignalledId(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort, ssrc);
+    // Worker mode: a stream another worker may hold; asked before its BYEs reach that worker (see rtcpFacts below).
+    const unmatched = callId === null && id < 0 && ssrc >= 0 && this.unsignalled !== null && this.events.rtcpUnmatched !== undefined;
     const v = pkt.ipVersion;
     const reporter = this.reporterOf(pkt);
     const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort), reporter);
@@ -1193,12 +1212,25 @@ export class Pipeline<C extends CallView = CallTracker> {
         this.endByeStream(r.byeSsrc(i, k), pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.srcPort, pkt.dstPort, srcRtp, dstRtp);
       }
     }
-    if (this.events.rtcpFacts && (samples > 0 || byes)) this.events.rtcpFacts(this.rtcpFactsOf(r, samples, reporter, pkt, srcRtp, dstRtp));
-    if (!forward) return;
-    // HOMER gets the compound at the time it was captured, as the SIP: not `now`, which holds still while a
-    // jump of capture time is told apart from a host clock step and runs offset after one.
-    const compound = pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
-    this.sink.rtcp(rtcpToHomerJson(compoundOf(r)), envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6), callId, compound);
+    const facts = this.events.rtcpFacts && (samples > 0 || byes) ? this.rtcpFactsOf(r, samples, reporter, pkt, srcRtp, dstRtp) : null;
+    if (forward) {
+      // HOMER gets the compound at the time it was captured, as the SIP: not `now`, which holds still while a
+      // jump of capture time is told apart from a host clock step and runs offset after one.
+      const compound = pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
+      const json = rtcpToHomerJson(compoundOf(r));
+      const env = envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6);
+      if (unmatched) {
+        const lookup: RtcpLookup = { ssrc, src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort };
+        this.events.rtcpUnmatched!(json, env, lookup, Uint8Array.from(compound)); // a copy: the capture buffer is reused
+      } else this.sink.rtcp(json, env, callId, compound);
+    }
+    // After the compound: another worker looks its stream up before this compound's BYEs end it there.
+    if (facts !== null) this.events.rtcpFacts!(facts);
+  }
+
+  /** The synthetic id of the stream without SIP on this pipeline that an RTCP compound read by another (worker mode) belongs to; null when none. */
+  unsignalledRtcpId(l: RtcpLookup): string | null {
+    return this.unsignalledId(l.src[0], l.src[1], l.src[2], l.src[3], l.srcPort, l.dst[0], l.dst[1], l.dst[2], l.dst[3], l.dstPort, l.ssrc);
   }
 
   /** What the compound `r` just read taught, for the other pipelines (worker mode): `samples` of the RTT tracker, its BYEs. */
@@ -1220,12 +1252,12 @@ export class Pipeline<C extends CallView = CallTracker> {
    * below (or the same with rtcp-mux), or, RTCP from a port of its own (a NAT, a stack with a socket per
    * flow such as GStreamer's rtpbin), the stream to the RTP port one below the RTCP's destination (or the same).
    */
-  private unsignalledId(pkt: DecodedPacket, ssrc: number): string | null {
+  private unsignalledId(s0: number, s1: number, s2: number, s3: number, sport: number, d0: number, d1: number, d2: number, d3: number, dport: number, ssrc: number): string | null {
     if (this.unsignalled === null || this.unsignalled.size === 0 || ssrc < 0) return null;
-    let slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort - 1, ssrc));
-    if (slot === undefined) slot = this.unsignalled.get(senderKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort, ssrc));
-    if (slot === undefined) slot = this.unsignalled.get(flowKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort - 1, ssrc));
-    if (slot === undefined) slot = this.unsignalled.get(flowKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort, ssrc));
+    let slot = this.unsignalled.get(senderKey(s0, s1, s2, s3, sport - 1, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(senderKey(s0, s1, s2, s3, sport, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(flowKey(s0, s1, s2, s3, d0, d1, d2, d3, dport - 1, ssrc));
+    if (slot === undefined) slot = this.unsignalled.get(flowKey(s0, s1, s2, s3, d0, d1, d2, d3, dport, ssrc));
     if (slot === undefined || !this.engine.isActive(slot) || this.ctx.binding[slot] >= 0) return null;
     this.engine.snapshot(slot, this.snap);
     return syntheticCallId(this.snap);

@@ -164,13 +164,15 @@ export async function replayIntoProbe(o: {
   jsonl: string;
   workers: number;
   args?: string[];
+  /** A HEP target (`udp://host:port`) in place of --no-hep. */
+  hep?: string;
   replayArgs?: string[];
   /** `replayed`: tcpreplay has sent every packet (and exited). */
   stopWhen: (get: (path: string) => string, replayed: boolean) => boolean;
 }): Promise<Map<string, Array<Record<string, unknown>>>> {
   const { nsA, nsB, a, b } = o.link;
   rmSync(o.jsonl, { force: true });
-  const probeArgs = ['netns', 'exec', nsB, process.execPath, o.cli, 'run', '-i', b, '--no-hep', '--jsonl', o.jsonl, '--metrics-port', '0', '--set', `capture.workers=${o.workers}`, '--set', 'reports.interval_s=3600', '--log-format', 'json', ...(o.args ?? [])];
+  const probeArgs = ['netns', 'exec', nsB, process.execPath, o.cli, 'run', '-i', b, ...(o.hep ? ['--hep', o.hep] : ['--no-hep']), '--jsonl', o.jsonl, '--metrics-port', '0', '--set', `capture.workers=${o.workers}`, '--set', 'reports.interval_s=3600', '--log-format', 'json', ...(o.args ?? [])];
   const probe = spawn('ip', probeArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let replay: ChildProcess | null = null;
   let log = '';

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureBuffer, type PacketBatch } from '../../src/capture/index.js';
 import { DecodedPacket, PacketDecoder } from '../../src/decode/index.js';
-import { buildFieldScenario, CaptureTimeline, classicPcap, clockStepAtCallSetup, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, rtp, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
+import { buildFieldScenario, CaptureTimeline, classicPcap, clockStepAtCallSetup, DialogWriter, rtcpBye, rtcpCompound, rtcpRr, rtcpSdes, rtcpSr, rtp, sdpBody, sipRequest, TcpFlags, tcpFrame, text, udpFrame } from '../../src/gen/index.js';
 import { defaultConfig, type ProbeConfig } from '../../src/ops/config.js';
-import { Pipeline, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
+import { Pipeline, type PipelineEvents, type ReportTarget, type RtcpFacts } from '../../src/pipeline/index.js';
+import { HeldAsks, type RtcpAsk } from '../../src/pipeline/workers/held-asks.js';
+import { RtcpAsks } from '../../src/pipeline/workers/rtcp-asks.js';
 import { BindingMirror } from '../../src/pipeline/workers/binding-mirror.js';
 import { SipInFlight } from '../../src/pipeline/workers/sip-in-flight.js';
 import type { ForwardedSip, MainToWorker } from '../../src/pipeline/workers/messages.js';
@@ -34,9 +36,11 @@ function pt77Rtp(t: CaptureTimeline, first: number, src: string, srcPort: number
   for (let i = 0; i < count; i++) t.add(first + i * 20, udpFrame(src, srcPort, dst, dstPort, rtp({ pt: 77, seq: 1 + i, ts: i * 160, ssrc })));
 }
 
-function collector(): { sink: ReportTarget; reports: QosReport[] } {
+/** QoS reports, and each RTCP compound sent as its Call-ID (null: uncorrelated) and bytes in hex. */
+function collector(): { sink: ReportTarget; reports: QosReport[]; rtcp: string[] } {
   const reports: QosReport[] = [];
-  return { reports, sink: { qos: (r) => reports.push(r), rtcp: () => {} } };
+  const rtcp: string[] = [];
+  return { reports, rtcp, sink: { qos: (r) => reports.push(r), rtcp: (_json, _env, callId, compound) => rtcp.push(`${callId} ${Buffer.from(compound).toString('hex')}`) } };
 }
 
 /** Reports that end a stream, keyed by stream, with the fields (times too) that must not depend on the split. */
@@ -79,9 +83,19 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   const owner = new SignallingOwner(config, (m) => pending.forEach((q) => q.push({ m, dueMs: sentMs + inFlightMs })));
   const mirrors: BindingMirror[] = [];
   const workers: Pipeline<BindingMirror>[] = [];
+  const asks = new RtcpAsks(split.sink, Number.POSITIVE_INFINITY);
+  // Each worker answers as media-worker.ts does: none only once it has read past the compound (HeldAsks).
+  const held = [new HeldAsks(Number.POSITIVE_INFINITY), new HeldAsks(Number.POSITIVE_INFINITY)];
+  const readThrough = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  const answerAsks = (w: number, a: RtcpAsk[], drained = false) => {
+    for (const [seq, callId] of held[w]!.answer(a, readThrough[w]!, 0, drained, (l) => workers[w]!.unsignalledRtcpId(l))) asks.answer(seq, w, callId);
+  };
   for (const w of [0, 1]) {
-    // RTCP facts go to the other worker, as the pool forwards them.
-    const events = { rtcpFacts: (f: RtcpFacts) => pending[1 - w]!.push({ m: { t: 'rtcp', facts: [f] }, dueMs: sentMs }) };
+    // RTCP facts go to the other worker, as the pool forwards them; so does RTCP without SIP this worker holds no stream of.
+    const events: PipelineEvents = {
+      rtcpFacts: (f) => pending[1 - w]!.push({ m: { t: 'rtcp', facts: [f] }, dueMs: sentMs }),
+      rtcpUnmatched: (json, env, lookup, compound) => pending[1 - w]!.push({ m: { t: 'rtcp-ask', asks: [[asks.ask({ json, env, lookup, compound }, [1 - w]), lookup, env.tsMs]] }, dueMs: sentMs }),
+    };
     workers.push(new Pipeline(config, split.sink, events, (hooks) => (mirrors[w] = new BindingMirror(config, hooks, unboundedSip()))));
     // As media-worker.ts: RTP of payload type 72..95 waits for its binding this long at most.
     if (timing.lateBindingMs !== undefined) workers[w]!.holdForLateBindings(timing.lateBindingMs);
@@ -93,6 +107,7 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
     while (n < q.length && q[n]!.dueMs <= nowMs) n++;
     for (const { m } of q.splice(0, n)) {
       if (m.t === 'rtcp') m.facts.forEach((f) => workers[w]!.applyRtcpFacts(f));
+      else if (m.t === 'rtcp-ask') answerAsks(w, m.asks);
       else mirrors[w]!.apply(m);
     }
   };
@@ -110,6 +125,8 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
       sentMs = rawMs + lagMs[w]!;
       deliver(w, sentMs); // the worker drains bindings before its batch
       workers[w]!.processPacket(batch, i);
+      readThrough[w] = rawMs;
+      answerAsks(w, []);
       const sip = mirrors[w]!.takeSip();
       for (const s of sip ?? []) owner.onSip(s, w);
     }
@@ -136,13 +153,15 @@ function singleAndSplit(config: ProbeConfig, batches: PacketBatch[], workerOf: (
   }
   for (const x of [0, 1]) run(x, Number.POSITIVE_INFINITY);
   for (const x of [0, 1]) workers[x]!.drainedCapture(); // as media-worker.ts once its capture is drained at a stop
+  for (const x of [0, 1]) answerAsks(x, [], true);
   owner.settle(); // as MediaWorkerPool.stop: lingering media of ended calls retires before the workers stop
   for (const w of [0, 1]) {
     deliver(w);
     workers[w]!.finish();
   }
   owner.endAll();
-  return { want: endings(single.reports), got: endings(split.reports), used };
+  // RTCP in capture order for one pipeline; the split run's may interleave differently between workers.
+  return { want: endings(single.reports), got: endings(split.reports), used, rtcp: { want: single.rtcp, got: split.rtcp } };
 }
 
 /**
@@ -204,6 +223,46 @@ describe('worker mode: signalling owner + binding mirrors', () => {
     // The measured path serves both streams of the SIP leg and the relayed stream with the same SSRC.
     expect([...want.values()].filter((r) => r.DELAY_SOURCE === 'rtcp').length).toBe(3);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+  });
+
+  it('RTCP of streams without SIP on another worker than their RTP: sent under their synthetic ids as in one pipeline', () => {
+    const config = defaultConfig();
+    config.reports.intervalS = 3600;
+    config.reports.unknownCallId = 'synthetic';
+    const t = new CaptureTimeline();
+    const t0 = 1_700_000_000_000;
+    const sr = (ssrc: number, n: number) => rtcpCompound(rtcpSr({ ssrc, ntpSec: 3_900_000_000 + n, ntpFrac: 0, rtpTs: n * 8000, packets: 50 * n, octets: 8000 * n }), rtcpSdes([{ ssrc, items: [{ type: 1, value: `s${ssrc}` }] }]));
+    // Two streams, RTCP from RTP port + 1; a third whose RTCP leaves a port of its own (44011) to the receiver's RTP port + 1.
+    t.rtp(t0, '10.80.0.1', 4000, '10.80.0.2', 6000, { ssrc: 0xa1, seq: 1, ts: 0, count: 100 }); // its last packet at t0 + 1980
+    t.rtp(t0 + 3, '10.80.0.2', 6000, '10.80.0.1', 4000, { ssrc: 0xb2, seq: 1, ts: 0, count: 150 });
+    t.rtp(t0 + 7, '10.80.1.1', 5000, '10.80.1.2', 7000, { ssrc: 0xc3, seq: 1, ts: 0, count: 150 });
+    for (const n of [1, 2]) {
+      // Stream a1's last compound ends it by a BYE: its id is looked up first, as in one pipeline.
+      t.add(t0 + n * 1000 + 5, udpFrame('10.80.0.1', 4001, '10.80.0.2', 6001, n === 2 ? rtcpCompound(sr(0xa1, n), rtcpBye({ ssrcs: [0xa1] })) : sr(0xa1, n)));
+      t.add(t0 + n * 1000 + 9, udpFrame('10.80.0.2', 6001, '10.80.0.1', 4001, sr(0xb2, n)));
+      t.add(t0 + n * 1000 + 11, udpFrame('10.80.1.1', 44011, '10.80.1.2', 7001, sr(0xc3, n)));
+    }
+    // A stream whose first SR comes 65 ms after its first RTP (its fourth packet, which confirms it).
+    t.rtp(t0 + 20, '10.80.2.1', 8000, '10.80.2.2', 9000, { ssrc: 0xd4, seq: 1, ts: 0, count: 50 });
+    t.add(t0 + 85, udpFrame('10.80.2.1', 8001, '10.80.2.2', 9001, sr(0xd4, 1)));
+    // RTCP of no stream (an SSRC never seen, from and to ports of no stream): uncorrelated in both runs.
+    t.add(t0 + 2500, udpFrame('10.80.9.9', 9001, '10.80.0.2', 6001, sr(0xdead, 1)));
+    // Even ports on worker 0, odd ones (the RTCP) on worker 1, as the kernel's flow hash may deal them.
+    const { want, got, used, rtcp } = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1);
+    expect(used[1]).toBe(8);
+    expect(rtcp.want.filter((r) => r.startsWith('rtpprobe-')).length).toBe(7);
+    expect(rtcp.want.filter((r) => r.startsWith('null ')).length).toBe(1);
+    expect(rtcp.got.slice().sort()).toEqual(rtcp.want.slice().sort());
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
+    // The RTCP worker 50 ms behind: a1's BYE reaches worker 0 past its capture time and ends a1 at once,
+    // after worker 0 has been asked for a1's id.
+    const behind = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, { lagMs: [0, 50] });
+    expect(behind.rtcp.got.slice().sort()).toEqual(rtcp.want.slice().sort());
+    expect(Object.fromEntries(behind.got)).toEqual(Object.fromEntries(want));
+    // The RTP worker 50 ms behind: d4's first SR is asked about before worker 0 has read d4's first packets.
+    const rtpBehind = singleAndSplit(config, [recordsBatch(t.records())], (pkt) => Math.min(pkt.srcPort, pkt.dstPort) & 1, false, { lagMs: [50, 0] });
+    expect(rtpBehind.rtcp.got.slice().sort()).toEqual(rtcp.want.slice().sort());
+    expect(Object.fromEntries(rtpBehind.got)).toEqual(Object.fromEntries(want));
   });
 
   it('bindings in flight 100 ms behind their SDP: streams starting meanwhile join the call and side the SDP named, as in one pipeline', () => {

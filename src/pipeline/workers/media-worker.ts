@@ -19,6 +19,8 @@ import { GroupStart } from './group-start.js';
 import { GroupRejoin } from './group-rejoin.js';
 import { SipInFlight } from './sip-in-flight.js';
 import type { ForwardedReport, ForwardedSip, MainToWorker, MediaWorkerData, WorkerToMain } from './messages.js';
+import type { UnmatchedRtcp } from './rtcp-asks.js';
+import { HeldAsks, type RtcpAsk } from './held-asks.js';
 
 /** Counters and touched calls go to the main thread this often (also checked per batch: timers starve under load). */
 const STATS_MS = 1000;
@@ -36,6 +38,8 @@ let partTaken: (() => void) | null = null;
  * capture looks at its ring this often.
  */
 const PROGRESS_MS = 10;
+/** A question about another worker's RTCP waits this long at most for this worker to read past its capture time (as an RTCP BYE does). */
+const HELD_ASK_WALL_MS = 2000;
 
 const data = workerData as MediaWorkerData & { control: MessagePort };
 const { config, fanoutGroup, control, index } = data;
@@ -59,11 +63,18 @@ const sink: ReportTarget = {
 };
 let ended: Array<[number, number]> = [];
 let facts: RtcpFacts[] = [];
+let unmatched: UnmatchedRtcp[] = [];
 let mirror!: BindingMirror;
 const pipeline = new Pipeline(
   config,
   sink,
-  { streamEnded: (reason, mos) => ended.push([reason, mos]), rtcpFacts: (f) => facts.push(f), ruleError: ruleErrorReporter(log), rtcpMalformed: rtcpMalformedReporter(log) },
+  {
+    streamEnded: (reason, mos) => ended.push([reason, mos]),
+    rtcpFacts: (f) => facts.push(f),
+    rtcpUnmatched: (json, env, lookup, compound) => unmatched.push({ json, env, lookup, compound }),
+    ruleError: ruleErrorReporter(log),
+    rtcpMalformed: rtcpMalformedReporter(log),
+  },
   (hooks) => (mirror = new BindingMirror(config, hooks, new SipInFlight(data.sipInFlight))),
 );
 // SIP waits in the pool's SipOrder up to a readable buffer timeout and a second, then for the main thread.
@@ -136,6 +147,8 @@ function onControl(m: MainToWorker): void {
     wantProgress(m.on);
   } else if (m.t === 'rtcp') {
     for (const f of m.facts) pipeline.applyRtcpFacts(f);
+  } else if (m.t === 'rtcp-ask') {
+    answerAsks(m.asks);
   } else if (m.t === 'reload') {
     // Validated by the main thread already; a failure here keeps this worker's schedule and is reported.
     try {
@@ -194,6 +207,17 @@ function wantProgress(on: boolean): void {
   }
 }
 
+/** Questions about RTCP other workers read that this one has not read far enough to answer (see HeldAsks). */
+const heldAsks = new HeldAsks(HELD_ASK_WALL_MS);
+let captureDrained = false;
+
+/** Answers the questions `asks` and the held ones this worker can answer now. */
+function answerAsks(asks: RtcpAsk[]): void {
+  if (asks.length === 0 && heldAsks.length === 0) return;
+  const answers = heldAsks.answer(asks, readThroughMs(), Date.now(), captureDrained, (l) => pipeline.unsignalledRtcpId(l));
+  if (answers.length > 0) post({ t: 'rtcp-answer', answers });
+}
+
 /** Posts what was made since the last flush; `part`: reports of the stop's final parts (see PARTS_AHEAD). */
 function flush(part = false): void {
   const sip = mirror.takeSip();
@@ -204,10 +228,16 @@ function flush(part = false): void {
     reports = [];
     if (part) partsInFlight++;
   }
+  // Before the facts: another worker looks these compounds' streams up before their BYEs end them there.
+  if (unmatched.length > 0) {
+    post({ t: 'rtcp-unmatched', items: unmatched });
+    unmatched = [];
+  }
   if (facts.length > 0) {
     post({ t: 'rtcp', facts });
     facts = [];
   }
+  answerAsks([]);
 }
 
 function sendStats(): void {
@@ -317,6 +347,7 @@ try {
 // bindings still apply, and every stream's final report is posted a part at a time so the main thread
 // sends them as they come; each part's stats say how many streams are still open.
 pipeline.drainedCapture(); // before the owner's retirements of ended calls: RTCP BYEs held for this worker's packets end theirs
+captureDrained = true; // held questions about RTCP are answered now: no packet of theirs comes any more
 flush();
 wantProgress(false); // its SIP is all sent: the main thread waits for it no more
 post({ t: 'drained' });

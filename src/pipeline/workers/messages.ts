@@ -7,6 +7,8 @@ import type { ProbeConfig } from '../../ops/config.js';
 import type { QosReport } from '../../report/index.js';
 import type { MediaBinding } from '../../sip/index.js';
 import type { RtcpFacts } from '../pipeline.js';
+import type { RtcpAsk } from './held-asks.js';
+import type { UnmatchedRtcp } from './rtcp-asks.js';
 import type { Envelope } from '../report-sink.js';
 import type { CaptureTotals } from '../capture-loop.js';
 
@@ -114,6 +116,10 @@ export type WorkerToMain =
     }
   /** Round trips and RTCP BYEs this worker saw: the RTP streams they concern may be on other workers. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
+  /** RTCP without SIP this worker holds no stream of (posted before the same compounds' facts): see RtcpAsks. */
+  | { t: 'rtcp-unmatched'; items: UnmatchedRtcp[] }
+  /** Answers to 'rtcp-ask': question number, the synthetic id of the stream this worker holds (null: none). */
+  | { t: 'rtcp-answer'; answers: Array<[seq: number, callId: string | null]> }
   /**
    * Calls whose media flowed in the last tick (keeps them from idle expiry): call index and Call-ID pairs,
    * and the capture time of the latest audio the worker saw of each (0: none, only touched).
@@ -142,6 +148,8 @@ export type MainToWorker =
   | { t: 'retire'; id: number; reason: 'moved' | 'rejected' | 'call-end' }
   /** Another worker's RTCP facts. */
   | { t: 'rtcp'; facts: RtcpFacts[] }
+  /** RTCP without SIP another worker read: does this worker hold its stream? (answered by 'rtcp-answer', see HeldAsks) */
+  | { t: 'rtcp-ask'; asks: RtcpAsk[] }
   /** The main thread holds SIP for the workers' progress (on) or holds none (off): how far each has read is wanted. */
   | { t: 'progress'; on: boolean }
   | { t: 'reload'; seq: number; intervalS: number; rules: ProbeConfig['reports']['rules']; faults: ProbeConfig['reports']['faults'] }

@@ -8,7 +8,9 @@ import { SipOrder } from './sip-order.js';
 import { SipInFlight } from './sip-in-flight.js';
 import { GroupRejoin } from './group-rejoin.js';
 import { mediaFaultLimits } from '../media-faults.js';
-import { nodeNameOf } from '../../outbound/index.js';
+import { nodeNameOf, RateLimitedLog } from '../../outbound/index.js';
+import type { RtcpAsk } from './held-asks.js';
+import { RtcpAsks, type UnmatchedRtcp } from './rtcp-asks.js';
 import type { SipTarget } from '../sip-out.js';
 import { sipValueTooLongReporter } from '../call-evictions.js';
 import type { CaptureTotals } from '../capture-loop.js';
@@ -57,6 +59,11 @@ const STALE_MS = 5000;
 export const RELOAD_ACK_MS = 10_000;
 /** The workers stop sending their progress once no SIP has been held this long (on and off cost a message each). */
 const PROGRESS_OFF_MS = 1000;
+/**
+ * RTCP compounds of streams without SIP waiting for the other workers' answers (RtcpAsks): each worker
+ * answers as it reads its control messages, so only a flood of RTCP from unknown flows fills this.
+ */
+const RTCP_ASKS_MAX = 4096;
 
 /**
  * N media workers on one PACKET_FANOUT group plus the signalling owner (this thread's CallTracker).
@@ -77,6 +84,9 @@ export class MediaWorkerPool {
   private progressOn = false;
   private progressOffTimer: NodeJS.Timeout | null = null;
   private readonly members: Member[] = [];
+  /** RTCP without SIP a worker read and holds no stream of: the other workers are asked for it. */
+  private readonly rtcpAsks: RtcpAsks;
+  private readonly rtcpAsksLog: RateLimitedLog;
   private readonly crash: (err: Error) => void;
   /** Whose turn it is to open the capture (see MediaWorkerData.openTurn). */
   private readonly openTurn = new SharedArrayBuffer(4);
@@ -101,6 +111,8 @@ export class MediaWorkerPool {
       { target: h.sink, nodeName: nodeNameOf(config) },
       sipValueTooLongReporter(h.log),
     );
+    this.rtcpAsks = new RtcpAsks(h.sink, RTCP_ASKS_MAX);
+    this.rtcpAsksLog = new RateLimitedLog(h.log);
     this.sipInFlight = new SipInFlight(this.sipInFlightMemory);
     this.sipOrder = new SipOrder(config.capture.workers, config.capture.bufferTimeoutMs, (s, worker) => {
       this.sipInFlight.give(s.bytes.length);
@@ -162,6 +174,7 @@ export class MediaWorkerPool {
       });
       void member.exited.then((code) => {
         member.running = false;
+        this.rtcpAsks.workerGone(index);
         if (member.done) {
           if (this.members.every((x) => x.done)) this.resolveAll();
           return;
@@ -188,6 +201,12 @@ export class MediaWorkerPool {
         break;
       case 'rtcp':
         for (const x of this.members) if (x !== member && !x.done) x.control.postMessage(m);
+        break;
+      case 'rtcp-unmatched':
+        this.askRtcp(member, m.items);
+        break;
+      case 'rtcp-answer':
+        for (const [seq, callId] of m.answers) this.rtcpAsks.answer(seq, member.index, callId);
         break;
       case 'touch':
         this.signalling.touch(m.callIndex, m.callId, m.mediaAtMs, m.nowMs);
@@ -219,8 +238,24 @@ export class MediaWorkerPool {
         break;
       case 'done':
         member.done = true;
+        this.rtcpAsks.workerGone(member.index);
         break;
     }
+  }
+
+  /** Asks the reader's peers for the streams of RTCP compounds it holds none of (see RtcpAsks). */
+  private askRtcp(reader: Member, items: UnmatchedRtcp[]): void {
+    const peers = this.members.filter((x) => x !== reader && !x.done && x.running);
+    const asks: RtcpAsk[] = [];
+    const overflow = this.rtcpAsks.overflow;
+    for (const r of items) {
+      const seq = this.rtcpAsks.ask(r, peers.map((x) => x.index));
+      if (seq >= 0) asks.push([seq, r.lookup, r.env.tsMs]);
+    }
+    if (this.rtcpAsks.overflow > overflow) {
+      this.rtcpAsksLog.warn('rtcp-asks-full', { waiting: this.rtcpAsks.size, sentUncorrelated: this.rtcpAsks.overflow - overflow }, 'RTCP without SIP sent uncorrelated without asking the other media workers for its stream: too many wait for their answers (a flood of RTCP from unknown flows)');
+    }
+    if (asks.length > 0) for (const x of peers) x.control.postMessage({ t: 'rtcp-ask', asks } satisfies MainToWorker);
   }
 
   /** Applies the SIP that may go now; a timer comes back when held SIP may go without news from the workers. */
