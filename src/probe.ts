@@ -698,8 +698,7 @@ function metricsEvents(m: ProbeMetrics | undefined) {
 
 /** The cumulative counters metrics and the run summary read: one pipeline's, or the media workers' summed. */
 interface CounterView {
-  /** rtp: packets counted in a stream. */
-  /** pending: packets held in no class yet (RTP candidates, queued media), classed later. */
+  /** rtp: packets counted in a stream; pending: packets held in no class yet (RTP candidates, queued media), classed later. */
   counts(): { packets: number; sip: number; rtp: number; rtcp: number; otherUdp: number; pending: number };
   malformed(): ArrayLike<number>;
   activeStreams(): number;
