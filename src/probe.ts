@@ -704,8 +704,8 @@ function metricsEvents(m: ProbeMetrics | undefined) {
 
 /** The cumulative counters metrics and the run summary read: one pipeline's, or the media workers' summed. */
 interface CounterView {
-  /** rtp: packets counted in a stream. */
-  counts(): { packets: number; sip: number; rtp: number; rtcp: number; otherUdp: number };
+  /** rtp: packets counted in a stream; pending: packets held in no class yet (RTP candidates, queued media), classed later. */
+  counts(): { packets: number; sip: number; rtp: number; rtcp: number; otherUdp: number; pending: number };
   malformed(): ArrayLike<number>;
   activeStreams(): number;
   activeCalls(): number;
@@ -730,7 +730,7 @@ interface CounterView {
 
 function pipelineView(p: Pipeline): CounterView {
   return {
-    counts: () => ({ packets: p.counts.packets, sip: p.counts.sip, rtp: p.engine.counters.packets, rtcp: p.counts.rtcp, otherUdp: p.counts.otherUdp }),
+    counts: () => ({ packets: p.counts.packets, sip: p.counts.sip, rtp: p.engine.counters.packets, rtcp: p.counts.rtcp, otherUdp: p.counts.otherUdp, pending: p.packetsPending }),
     malformed: () => p.decoder.malformed,
     activeStreams: () => p.engine.activeStreams,
     activeCalls: () => p.calls.activeCalls,
@@ -749,7 +749,7 @@ function pipelineView(p: Pipeline): CounterView {
 function poolView(pool: MediaWorkerPool): CounterView {
   const sum = (f: (s: WorkerStats) => number) => pool.workerStats().reduce((n, s) => n + f(s), 0);
   return {
-    counts: () => ({ packets: sum((s) => s.packets), sip: sum((s) => s.sip), rtp: sum((s) => s.rtp), rtcp: sum((s) => s.rtcp), otherUdp: sum((s) => s.otherUdp) }),
+    counts: () => ({ packets: sum((s) => s.packets), sip: sum((s) => s.sip), rtp: sum((s) => s.rtp), rtcp: sum((s) => s.rtcp), otherUdp: sum((s) => s.otherUdp), pending: sum((s) => s.pending) }),
     malformed: () => {
       const out: number[] = [];
       for (const s of pool.workerStats()) s.malformed.forEach((n, i) => (out[i] = (out[i] ?? 0) + n));
@@ -801,14 +801,16 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   watchQueues();
   const delivery = deliveryHealth(outputs);
   m.setDeliveryHealth(() => delivery.view());
-  // Packets by class; 'other' is the rest of every packet captured, so the classes sum to the total.
+  // Packets by class; 'other' is the rest of every packet captured, so the classes sum to the total. Packets
+  // held in no class yet (RTP candidates, media waiting for its SDP) are in none: a counter only grows, and
+  // one counted as other now would be counted again as rtp when its stream is accepted.
   const prevPackets = { sip: 0, rtp: 0, rtcp: 0, other: 0 };
   const timer = setInterval(() => {
     watchQueues();
     const c = v.counts();
-    const now = { sip: c.sip, rtp: c.rtp, rtcp: c.rtcp, other: c.packets - c.sip - c.rtp - c.rtcp };
+    const now = { sip: c.sip, rtp: c.rtp, rtcp: c.rtcp, other: c.packets - c.sip - c.rtp - c.rtcp - c.pending };
     for (const k of ['sip', 'rtp', 'rtcp', 'other'] as const) {
-      // Heuristic RTP is counted as rtp once its stream is accepted, after it counted as other: never negative.
+      // Counters only grow: a class below its last value adds nothing until it is above it again.
       const d = now[k] - prevPackets[k];
       if (d > 0) {
         m.addPackets(k, d);

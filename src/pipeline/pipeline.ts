@@ -370,6 +370,14 @@ export class Pipeline<C extends CallView = CallTracker> {
     this.lateBindingMs = maxMs;
   }
 
+  /**
+   * Packets counted in counts.packets but in no class yet: RTP candidates, media queued behind SIP or for
+   * its binding, packets held at a clock jump. Each leaves to a class (a stream, SIP, other) later.
+   */
+  get packetsPending(): number {
+    return this.engine.heldPending + (this.sipBacklog?.mediaLength ?? 0) + (this.lateBound?.length ?? 0) + this.held.length;
+  }
+
   /** SIP packets waiting in the backlog. */
   get sipBacklogLength(): number {
     return this.sipBacklog?.length ?? 0;

@@ -170,6 +170,13 @@ export class CandidateCache {
     return run;
   }
 
+  /** Packets buffered in every entry now (a scan of the table: for counters read once a second). */
+  heldPackets(): number {
+    let n = 0;
+    for (let i = 0; i <= this.mask; i++) if (this.lastSeq[i] >= 0) n += this.count[i];
+    return n;
+  }
+
   /** Every entry emptied, its packets counted as discarded (end of input). */
   discardAll(): void {
     for (let i = 0; i <= this.mask; i++) {

@@ -612,6 +612,11 @@ export class RtpEngine {
     return cands.pSeq[p] === seq && cands.pMs[p] === t && cands.pTs[p] === ts;
   }
 
+  /** Packets held as candidates now, measured or discarded later. */
+  get heldPending(): number {
+    return this.cands.heldPackets();
+  }
+
   /** Packets held as candidates that were never measured (stray SSRCs, junk, flows too short to pass). */
   get heldDiscarded(): number {
     return this.cands.discarded;

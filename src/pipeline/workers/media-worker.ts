@@ -253,6 +253,7 @@ function sendStats(): void {
       rtp: p.engine.counters.packets,
       rtcp: p.counts.rtcp,
       otherUdp: p.counts.otherUdp,
+      pending: p.packetsPending,
       malformed: Array.from(p.decoder.malformed),
       activeStreams: p.engine.activeStreams,
       streamsStarted: p.engine.counters.streamsStarted,

@@ -70,6 +70,8 @@ export interface WorkerStats {
   rtp: number;
   rtcp: number;
   otherUdp: number;
+  /** Packets in no class yet (Pipeline.packetsPending): not cumulative, what is held now. */
+  pending: number;
   malformed: number[];
   activeStreams: number;
   streamsStarted: number;
