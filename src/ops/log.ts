@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import type { LogConfig } from './config.js';
+import { printable } from './terminal-text.js';
 
 export type { Logger };
 
@@ -37,9 +38,22 @@ export function createLogger(cfg: Pick<LogConfig, 'level' | 'format'>, opts: Cre
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname,name',
     });
-    return pino(options, stream);
+    return pino({ ...options, hooks: { streamWrite: printableRecord } }, stream);
   }
   return pino(options, (opts.destination as DestinationStream | undefined) ?? pino.destination({ fd: 2, sync: true }));
+}
+
+/**
+ * One JSON log line with every string escaped for the terminal (printable): values from the wire (a
+ * Call-ID, a User-Agent) reach the pretty log, and pino-pretty writes Unicode direction controls as they
+ * came. A stack keeps its lines.
+ */
+function printableRecord(line: string): string {
+  const escape = (key: string, v: unknown): unknown => {
+    if (typeof v !== 'string') return v;
+    return key === 'stack' ? v.split('\n').map(printable).join('\n') : printable(v);
+  };
+  return `${JSON.stringify(JSON.parse(line), escape)}\n`;
 }
 
 /** A warning function limited to one line per interval; lines report how many were suppressed in between. */
