@@ -303,15 +303,21 @@ export class WebhookOutput implements Output {
     for (let p = this.take(); p !== undefined; p = this.take()) {
       const body = JSON.stringify(p);
       let delivered = false;
+      let refused = false;
+      let retried = 0;
       for (let attempt = 0; attempt <= this.o.retries && !this.abort.signal.aborted; attempt++) {
         if (attempt > 0 && !(await this.sleep(Math.max(this.backoff(attempt), this.retryAfterMs)))) break;
         this.retryAfterMs = 0;
+        retried = attempt;
         const outcome = await this.post(body);
         if (outcome === 'ok') {
           delivered = true;
           break;
         }
-        if (outcome === 'final') break;
+        if (outcome === 'final') {
+          refused = true;
+          break;
+        }
         if (attempt < this.o.retries && !this.abort.signal.aborted) {
           this.limited.warn('webhook failed', { webhook: this.label, reason: this.lastError }, 'webhook POST failed: retrying');
         }
@@ -324,7 +330,7 @@ export class WebhookOutput implements Output {
         this.counters.dropped++; // abandoned at the shutdown deadline
       } else {
         this.counters.failed++;
-        this.limited.error('webhook gave up', { webhook: this.label, reason: this.lastError, event: p.event, rule: p.rule }, 'webhook event not delivered after its retries');
+        this.limited.error('webhook gave up', { webhook: this.label, reason: this.lastError, event: p.event, rule: p.rule }, `${notDelivered(retried, refused)}: ${this.lastError}`);
       }
       this.wake();
     }
@@ -433,6 +439,15 @@ async function discardAnswer(res: Response): Promise<void> {
   } catch {
     // The answer broke off or the attempt timed out: the status is known already.
   }
+}
+
+/**
+ * The give-up line's cause: how many retries were made, or why none: the receiver refused the event (an
+ * HTTP error not worth retrying, a redirect) or webhook.retries is 0.
+ */
+function notDelivered(retried: number, refused: boolean): string {
+  if (retried > 0) return `webhook event not delivered after ${retried} ${retried === 1 ? 'retry' : 'retries'}`;
+  return refused ? 'webhook event not delivered (not retried)' : 'webhook event not delivered (webhook.retries is 0)';
 }
 
 /** The longest Retry-After honoured: a receiver asking for more is retried after a minute. */

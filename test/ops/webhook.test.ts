@@ -202,8 +202,8 @@ describe('webhook output', () => {
     c.write(event('ALERT', { ALERT_RULE: 'poor' }));
     await c.close(30_000);
     expect(c.stats()[0]).toMatchObject({ sent: 0, errors: 3, failed: 1, dropped: 0, up: false, lastError: 'ECONNREFUSED' });
-    const gaveUp = logs.filter((l) => l.msg === 'webhook event not delivered after its retries');
-    expect(gaveUp.length).toBeGreaterThan(0);
+    const gaveUp = logs.filter((l) => l.msg === 'webhook event not delivered after 2 retries: ECONNREFUSED');
+    expect(gaveUp.length).toBe(1);
     expect(JSON.stringify(gaveUp.at(-1)!.obj)).not.toContain('secret'); // the URL's query (a token) stays out of logs
   });
 
@@ -223,24 +223,35 @@ describe('webhook output', () => {
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(900); // an HTTP date has whole seconds
   });
 
-  it("a failed POST is logged as 'retrying' only when another attempt follows", async () => {
-    const refusing = await receiver(() => 400);
+  it("a failed POST is logged as 'retrying' only when another attempt follows; the give-up line says whether it was retried", async () => {
+    const refusing = await receiver(() => 404);
     const failing = await receiver(() => 503);
     open.push(refusing, failing);
     const retrying = () => logs.filter((l) => l.msg === 'webhook POST failed: retrying').length;
+    const gaveUp = () => logs.filter((l) => l.level === 'error').map((l) => l.msg);
     const a = output(refusing.url);
     a.write(event('ALERT', { ALERT_RULE: 'poor' }));
     await a.close(30_000);
     expect([refusing.hits, retrying()]).toEqual([1, 0]);
-    expect(logs.map((l) => l.msg)).toEqual(['webhook event not delivered after its retries']);
+    expect(logs.map((l) => l.msg)).toEqual(['webhook event not delivered (not retried): HTTP 404']);
     const b = output(failing.url, { retries: 0 });
     b.write(event('ALERT', { ALERT_RULE: 'poor' }));
     await b.close(30_000);
     expect([failing.hits, retrying()]).toEqual([1, 0]);
+    expect(gaveUp().at(-1)).toBe('webhook event not delivered (webhook.retries is 0): HTTP 503');
     const c = output(failing.url, { retries: 1 });
     c.write(event('ALERT', { ALERT_RULE: 'poor' }));
     await c.close(30_000);
     expect([failing.hits, retrying()]).toEqual([3, 1]);
+    expect(gaveUp().at(-1)).toBe('webhook event not delivered after 1 retry: HTTP 503');
+    // Retried, then refused: the line counts the retries made.
+    const turning = await receiver((n) => (n === 1 ? 503 : 404));
+    open.push(turning);
+    const d = output(turning.url);
+    d.write(event('ALERT', { ALERT_RULE: 'poor' }));
+    await d.close(30_000);
+    expect(turning.hits).toBe(2);
+    expect(gaveUp().at(-1)).toBe('webhook event not delivered after 1 retry: HTTP 404');
   });
 
   it('a redirect is a failed POST, not followed: fetch would follow 301/302/303 with a GET and no body, counted as delivered', async () => {
@@ -256,6 +267,7 @@ describe('webhook output', () => {
       await w.close(30_000);
       expect(requests, `HTTP ${status}`).toEqual(['POST /hooks/alerts']);
       expect(w.stats()[0], `HTTP ${status}`).toMatchObject({ sent: 0, failed: 1, errors: 1, lastError: `HTTP ${status} (a redirect: not followed)` });
+      expect(logs.at(-1)?.msg, `HTTP ${status}`).toBe(`webhook event not delivered (not retried): HTTP ${status} (a redirect: not followed)`);
     }
   });
 
