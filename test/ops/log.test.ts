@@ -35,6 +35,25 @@ describe('createLogger', () => {
   });
 });
 
+describe('pretty logs escape text for the terminal', () => {
+  it('messages and fields show control and direction characters as text; a stack keeps its lines', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const log = createLogger({ level: 'info', format: 'pretty' }, { destination: out, isTty: false });
+    log.info({ ua: 'phone\u202e1.0', nested: { id: 'a\u2066b' } }, 'from \u001b[2Jpeer\nforged line');
+    const err = new Error('boom');
+    log.error({ err }, 'failed');
+    expect(await until(() => text.includes('failed') && text.includes('at ')), text).toBe(true);
+    expect(text).toContain('from \\x1b[2Jpeer\\x0aforged line');
+    expect(text).toContain('phone\\u{202e}1.0');
+    expect(text).toContain('a\\u{2066}b');
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069]/);
+    // Every frame of the stack on a line of its own.
+    expect(text.split('\n').filter((l) => /^\s+at /.test(l)).length).toBe(err.stack!.split('\n').length - 1);
+  });
+});
+
 describe('rateLimitedWarn', () => {
   it('writes at most one line per key per interval and reports the suppressed count', () => {
     const s = sink();
