@@ -192,6 +192,31 @@ describe('SIP backlog (live capture)', () => {
   });
 });
 
+describe('packets waiting in the SIP backlog', () => {
+  it('SIP over TCP waiting is in no class yet (packetsPending): a metrics tick meanwhile counts none of it as other', () => {
+    const inv = text(sipRequest('INVITE', 'sip:b@h', { callId: 'tcp-pending', fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.3.0.1', media: [{ port: 4000, formats: [8] }] }) }));
+    // Datagrams, then the message over TCP in two segments, as one full batch (the capture behind): the
+    // backlog is handled down to a multiple of 16 entries, the segments among those left waiting.
+    const frames = [
+      ...Array.from({ length: 18 }, () => udpFrameOf('10.3.0.1', 5060, '10.4.0.1', 5060, inv)),
+      tcpFrame('10.3.0.1', 40000, '10.4.0.1', 5060, 1, inv.subarray(0, 70)),
+      tcpFrame('10.3.0.1', 40000, '10.4.0.1', 5060, 71, inv.subarray(70)),
+    ];
+    const p = new Pipeline(defaultConfig(), new ReportSink([]));
+    p.enableSipBacklog({ sliceMs: 0 });
+    p.processBatch(recordsBatch(frames.map((data) => ({ tsNs: 1_700_000_000_000_000_000n, data }))));
+    expect(p.sipBacklogLength).toBe(16);
+    // What wireMetrics counts as other at a tick, and after the backlog is handled (a counter only grows).
+    const other = () => p.counts.packets - p.counts.sip - p.engine.counters.packets - p.counts.rtcp - p.packetsPending;
+    const atTick = other();
+    p.drainSip(Number.POSITIVE_INFINITY);
+    expect(p.sipBacklogLength).toBe(0);
+    expect(p.counts.sip).toBe(20);
+    expect(other()).toBe(0);
+    expect(atTick).toBe(0);
+  });
+});
+
 /** RTP from the caller's SDP address to the callee's, packet k. */
 function rtpFrameFor(k: number): Uint8Array {
   return udpFrameOf('10.3.0.1', 4000, '10.4.0.1', 6000, rtp({ pt: 8, seq: 100 + k, ts: 160 * k, ssrc: 0x7007 }));
