@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { parseTsharkRow } from '../rtp/helpers.js';
+import { isTsharkStreamsRow, parseTsharkRow } from '../rtp/helpers.js';
 
 const run = promisify(execFile);
 
@@ -81,7 +81,7 @@ export async function tsharkStreams(file: string, heuristic: boolean): Promise<T
       continue;
     }
     if (table) {
-      if (line.trim() !== '' && !/^\s*Start time\s/.test(line)) rows.push(parseStreamRow(line, `tshark -z rtp,streams -r ${file}`));
+      if (isTsharkStreamsRow(line)) rows.push(parseStreamRow(line, `tshark -z rtp,streams -r ${file}`));
       continue;
     }
     const f = line.split('\t');

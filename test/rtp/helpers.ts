@@ -25,6 +25,11 @@ const STREAM_ROW = new RegExp(
     String.raw`\s+(${NUM})\s+(${NUM})\s+(${NUM})\s+(${NUM})\s+(${NUM})\s+(${NUM})\s*(X?)\s*$`,
 );
 
+/** True for a line inside a `-z rtp,streams` table that must be a stream row (not blank, not the column header). */
+export function isTsharkStreamsRow(line: string): boolean {
+  return line.trim() !== '' && !/^\s*Start time\s/.test(line);
+}
+
 /** One row of tshark's `-z rtp,streams` table; throws naming the row (and `where` it is) when it cannot be read. */
 export function parseTsharkRow(line: string, where: string): TsharkRow {
   const m = STREAM_ROW.exec(line);
@@ -51,8 +56,7 @@ export function tsharkStreamRows(text: string, where: string): TsharkRow[] {
       if (inTable) tables++;
       continue;
     }
-    if (!inTable || line.trim() === '' || /^\s*Start time\s/.test(line)) continue;
-    rows.push(parseTsharkRow(line, where));
+    if (inTable && isTsharkStreamsRow(line)) rows.push(parseTsharkRow(line, where));
   }
   if (tables === 0) throw new Error(`${where}: no tshark rtp,streams table`);
   return rows;
