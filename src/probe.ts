@@ -802,8 +802,8 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   const delivery = deliveryHealth(outputs);
   m.setDeliveryHealth(() => delivery.view());
   // Packets by class; 'other' is the rest of every packet captured, so the classes sum to the total. Packets
-  // held in no class yet (RTP candidates, media waiting for its SDP) are in none: a counter only grows, and
-  // one counted as other now would be counted again as rtp when its stream is accepted.
+  // held in no class yet (RTP candidates, media waiting for its SDP, queued SIP over TCP) are in none: a
+  // counter only grows, and one counted as other now would be counted again when it gets its class.
   const prevPackets = { sip: 0, rtp: 0, rtcp: 0, other: 0 };
   const timer = setInterval(() => {
     watchQueues();

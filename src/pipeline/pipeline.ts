@@ -221,6 +221,8 @@ export class Pipeline<C extends CallView = CallTracker> {
   private readonly sipPorts: SipPortSet;
   /** Live capture only (enableSipBacklog): SIP beyond SIP_SLICE_MS per batch waits here. */
   private sipBacklog: SipBacklog | null = null;
+  /** TCP segments among the backlog's SIP: in no class until handled (a datagram is SIP when queued). */
+  private sipTcpQueued = 0;
   /** Media worker (holdForLateBindings): RTP of payload type 72..95 waiting for its binding. */
   private lateBound: SipBacklog | null = null;
   private readonly lateBoundPkt = new DecodedPacket();
@@ -372,10 +374,11 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /**
    * Packets counted in counts.packets but in no class yet: RTP candidates, media queued behind SIP or for
-   * its binding, packets held at a clock jump. Each leaves to a class (a stream, SIP, other) later.
+   * its binding, TCP segments queued for the call tracker, packets held at a clock jump. Each leaves to a
+   * class (a stream, SIP, other) later.
    */
   get packetsPending(): number {
-    return this.engine.heldPending + (this.sipBacklog?.mediaLength ?? 0) + (this.lateBound?.length ?? 0) + this.held.length;
+    return this.engine.heldPending + (this.sipBacklog?.mediaLength ?? 0) + this.sipTcpQueued + (this.lateBound?.length ?? 0) + this.held.length;
   }
 
   /** SIP packets waiting in the backlog. */
@@ -425,7 +428,7 @@ export class Pipeline<C extends CallView = CallTracker> {
   /** Handles the backlog's oldest entry (SIP, or RTP held behind it) at its capture time (left in pktMs). */
   private handleQueued(q: SipBacklog): void {
     const pkt = this.sipPkt;
-    this.pktMs = q.shift(pkt);
+    this.pktMs = this.shiftQueued(q);
     if (q.shiftedMedia) this.queuedRtp(pkt, q.bytes);
     else if (this.calls.onPacket(pkt, this.pktMs) && pkt.ipProto !== 17) this.counts.sip++;
   }
@@ -439,7 +442,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     if (q === null || q.length === 0) return;
     this.drainSip(this.sipShutdownMs);
     while (q.length > 0) {
-      q.shift(this.sipPkt);
+      this.shiftQueued(q);
       if (q.shiftedMedia) {
         this.counts.rtpHeldDropped++;
         continue;
@@ -447,6 +450,13 @@ export class Pipeline<C extends CallView = CallTracker> {
       this.counts.sipBacklogDropped++;
       this.events.sipDropped?.();
     }
+  }
+
+  /** The backlog's oldest entry into sipPkt (q.shift); its capture time. */
+  private shiftQueued(q: SipBacklog): number {
+    const nowMs = q.shift(this.sipPkt);
+    if (!q.shiftedMedia && this.sipPkt.ipProto !== 17) this.sipTcpQueued--;
+    return nowMs;
   }
 
   /** While the capture has nothing to deliver, the backlog drains in slices between event-loop turns. */
@@ -683,7 +693,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (!q.shiftedMedia) this.roomSip -= 1;
       return;
     }
-    this.pktMs = q.shift(this.sipPkt);
+    this.pktMs = this.shiftQueued(q);
     if (q.shiftedMedia) this.queuedRtp(this.sipPkt, q.bytes);
     else {
       this.counts.sipBacklogDropped++;
@@ -807,7 +817,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       if (!q.push(pkt, this.pktMs)) {
         this.counts.sipBacklogDropped++;
         this.events.sipDropped?.();
-      }
+      } else if (pkt.ipProto !== 17) this.sipTcpQueued++;
       return true;
     }
     if (!this.calls.onPacket(pkt, this.pktMs)) return false;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { tsharkStreamRows } from '../rtp/helpers.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const CAPTURES = fileURLToPath(new URL('../../../shared/captures/', import.meta.url));
@@ -66,11 +67,8 @@ export function tableRows(text: string): string[][] {
 export function tsharkStreams(file: string): Map<string, number> {
   const r = spawnSync('tshark', ['-n', '-r', file, '-q', '-z', 'rtp,streams'], { encoding: 'utf8' });
   const m = new Map<string, number>();
-  for (const line of r.stdout.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    // Start End SrcIP SrcPort DstIP DstPort SSRC Payload Pkts ...
-    if (f.length < 10 || !/^0x[0-9A-F]+$/i.test(f[6])) continue;
-    m.set(`${f[2]}:${f[3]}>${f[4]}:${f[5]}#${f[6].toUpperCase().replace(/^0X/, '0x')}`, Number(f[8]));
+  for (const row of tsharkStreamRows(r.stdout, `tshark -z rtp,streams -r ${file} (${r.stderr.trim()})`)) {
+    m.set(`${row.src}:${row.srcPort}>${row.dst}:${row.dstPort}#0x${row.ssrc.toString(16).toUpperCase().padStart(8, '0')}`, row.packets);
   }
   return m;
 }

@@ -5,9 +5,8 @@
  * which tshark does not know (its -1.000 rows); that is the RTP engine's clock inference, tested there.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { CAPTURES, e2eConfig, finals, replayReports, reportKey } from '../e2e/helpers.js';
-import { parseStreamRow, streamKey, type TsharkStream } from '../difftest/tshark.js';
+import { parseTshark, streamKey } from '../rtp/helpers.js';
 
 const FILE = `${CAPTURES}field/ndpi-false-positives-vlan-gtp.pcapng`;
 /** The streams tshark dissects as gtp:ip:udp:rtp (frame.protocols), by their inner addresses. */
@@ -15,8 +14,7 @@ const TUNNELLED = ['10.133.32.101:36408>10.110.31.25:1272', '10.133.48.100:21176
 
 describe('GTP-U field capture: tunnelled RTP equals tshark', () => {
   it('every stream tshark finds inside GTP-U is reported with its packets, loss and deltas', async () => {
-    const table = readFileSync(FILE.replace(/\.pcapng$/, '.tshark.txt'), 'utf8').split('\n').map(parseStreamRow);
-    const rows = table.filter((r): r is TsharkStream => r !== null).filter((r) => TUNNELLED.includes(`${r.src}:${r.srcPort}>${r.dst}:${r.dstPort}`));
+    const rows = parseTshark(FILE.replace(/\.pcapng$/, '.tshark.txt')).filter((r) => TUNNELLED.includes(`${r.src}:${r.srcPort}>${r.dst}:${r.dstPort}`));
     expect(rows).toHaveLength(3);
     const got = new Map(finals(await replayReports(FILE, e2eConfig())).map((r) => [reportKey(r), r]));
     for (const row of rows) {

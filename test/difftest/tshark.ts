@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { isTsharkStreamsRow, parseTsharkRow } from '../rtp/helpers.js';
 
 const run = promisify(execFile);
 
@@ -80,8 +81,7 @@ export async function tsharkStreams(file: string, heuristic: boolean): Promise<T
       continue;
     }
     if (table) {
-      const row = parseStreamRow(line);
-      if (row) rows.push(row);
+      if (isTsharkStreamsRow(line)) rows.push(parseStreamRow(line, `tshark -z rtp,streams -r ${file}`));
       continue;
     }
     const f = line.split('\t');
@@ -106,14 +106,8 @@ export async function tsharkStreams(file: string, heuristic: boolean): Promise<T
   return rows;
 }
 
-const ROW = /^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*X?\s*$/;
-
-/** One row of the `-z rtp,streams` table (also read from saved references), null for any other line. */
-export function parseStreamRow(line: string): TsharkStream | null {
-  const m = ROW.exec(line);
-  if (!m) return null;
-  return {
-    src: m[1], srcPort: +m[2], dst: m[3], dstPort: +m[4], ssrc: parseInt(m[5], 16), packets: +m[6], lost: +m[7],
-    minDelta: +m[8], meanDelta: +m[9], maxDelta: +m[10], minJitter: +m[11], meanJitter: +m[12], maxJitter: +m[13], callId: '', lostToMaxSeq: +m[7],
-  };
+/** One row of the `-z rtp,streams` table; throws naming a row it cannot read (parseTsharkRow). */
+function parseStreamRow(line: string, where: string): TsharkStream {
+  const r = parseTsharkRow(line, where);
+  return { ...r, callId: '', lostToMaxSeq: r.lost };
 }

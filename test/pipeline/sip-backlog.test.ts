@@ -2,11 +2,12 @@
  * Live capture queues SIP beyond its share of a batch behind the batch's media (Pipeline.enableSipBacklog).
  * Generated calls cut into capture-sized batches give the same reports whether their SIP is handled inline
  * or all of it after its batch (RTP of no known stream waits behind that SIP); a backlog too small for a
- * batch's SIP refuses the rest, counted.
+ * batch's SIP refuses the rest, counted. Packets waiting (SIP over TCP in the backlog, IP fragments) are
+ * counted in one class each, also across a metrics tick.
  */
 import { describe, expect, it } from 'vitest';
 import { allocateBatch, LinkType, type PacketBatch } from '../../src/capture/index.js';
-import { rtp, sdpBody, sipRequest, sipResponse, tcpFrame, text, udpFrame as udpFrameOf } from '../../src/gen/index.js';
+import { EtherType, ethernet, ipv4Fragments, rtp, sdpBody, sipRequest, sipResponse, tcpFrame, text, udp, udpFrame as udpFrameOf } from '../../src/gen/index.js';
 import { defaultConfig } from '../../src/ops/config.js';
 import { Pipeline, ReportSink } from '../../src/pipeline/index.js';
 import type { QosReport } from '../../src/report/index.js';
@@ -189,6 +190,48 @@ describe('SIP backlog (live capture)', () => {
     p.finish();
     expect(p.calls.stats.sipTcp).toBe(2);
     expect(finals.map((r) => [r.CORRELATION_ID, r.TOTAL_PK])).toEqual([['tcp-backlog', 40]]);
+  });
+});
+
+describe('packets waiting for their class across a metrics tick', () => {
+  it('SIP over TCP waiting is in no class yet (packetsPending): a metrics tick meanwhile counts none of it as other', () => {
+    const inv = text(sipRequest('INVITE', 'sip:b@h', { callId: 'tcp-pending', fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.3.0.1', media: [{ port: 4000, formats: [8] }] }) }));
+    // Datagrams, then the message over TCP in two segments, as one full batch (the capture behind): the
+    // backlog is handled down to a multiple of 16 entries, the segments among those left waiting.
+    const frames = [
+      ...Array.from({ length: 18 }, () => udpFrameOf('10.3.0.1', 5060, '10.4.0.1', 5060, inv)),
+      tcpFrame('10.3.0.1', 40000, '10.4.0.1', 5060, 1, inv.subarray(0, 70)),
+      tcpFrame('10.3.0.1', 40000, '10.4.0.1', 5060, 71, inv.subarray(70)),
+    ];
+    const p = new Pipeline(defaultConfig(), new ReportSink([]));
+    p.enableSipBacklog({ sliceMs: 0 });
+    p.processBatch(recordsBatch(frames.map((data) => ({ tsNs: 1_700_000_000_000_000_000n, data }))));
+    expect(p.sipBacklogLength).toBe(16);
+    // What wireMetrics counts as other at a tick, and after the backlog is handled (a counter only grows).
+    const other = () => p.counts.packets - p.counts.sip - p.engine.counters.packets - p.counts.rtcp - p.packetsPending;
+    const atTick = other();
+    p.drainSip(Number.POSITIVE_INFINITY);
+    expect(p.sipBacklogLength).toBe(0);
+    expect(p.counts.sip).toBe(20);
+    expect(other()).toBe(0);
+    expect(atTick).toBe(0);
+  });
+
+  it('IP fragments waiting for the rest of their datagram: each frame in one class (the completing one SIP, the others other)', () => {
+    const inv = text(sipRequest('INVITE', 'sip:b@h', { callId: 'fragmented', fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.3.0.1', media: [{ port: 4000, formats: [8] }] }) }));
+    const frags = ipv4Fragments('10.3.0.1', '10.4.0.1', 17, udp(5060, 5060, inv), 128, { id: 9 }).map((f) => ethernet(f, EtherType.IPV4));
+    expect(frags.length).toBeGreaterThan(2);
+    const p = new Pipeline(defaultConfig(), new ReportSink([]));
+    p.enableSipBacklog();
+    const other = () => p.counts.packets - p.counts.sip - p.engine.counters.packets - p.counts.rtcp - p.packetsPending;
+    const seen: number[] = [];
+    for (const f of frags) {
+      p.processBatch(recordsBatch([{ tsNs: 1_700_000_000_000_000_000n, data: f }]));
+      seen.push(other());
+    }
+    // other never shrinks (a tick between any two fragments counts nothing twice) and ends at the fragments before the last.
+    expect(seen).toEqual(frags.map((_, k) => Math.min(k + 1, frags.length - 1)));
+    expect(p.counts.sip).toBe(1);
   });
 });
 

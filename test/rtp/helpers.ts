@@ -14,20 +14,57 @@ export interface TsharkRow {
   problems: boolean;
 }
 
-/** Rows of `tshark -q -z rtp,streams` output. */
-export function parseTshark(path: string): TsharkRow[] {
+/** A number as tshark prints it in the streams table (negative when capture time went back). */
+const NUM = String.raw`-?\d+(?:\.\d+)?`;
+/**
+ * A row of the `-z rtp,streams` table: start and end time, source, destination, SSRC, payload (names may
+ * hold spaces), packets, lost (its share in brackets), min/mean/max delta and jitter, a trailing X for problems.
+ */
+const STREAM_ROW = new RegExp(
+  String.raw`^\s*${NUM}\s+${NUM}\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)` +
+    String.raw`\s+(${NUM})\s+(${NUM})\s+(${NUM})\s+(${NUM})\s+(${NUM})\s+(${NUM})\s*(X?)\s*$`,
+);
+
+/** True for a line inside a `-z rtp,streams` table that must be a stream row (not blank, not the column header). */
+export function isTsharkStreamsRow(line: string): boolean {
+  return line.trim() !== '' && !/^\s*Start time\s/.test(line);
+}
+
+/** One row of tshark's `-z rtp,streams` table; throws naming the row (and `where` it is) when it cannot be read. */
+export function parseTsharkRow(line: string, where: string): TsharkRow {
+  const m = STREAM_ROW.exec(line);
+  if (!m) throw new Error(`${where}: tshark rtp,streams row not read: ${JSON.stringify(line)}`);
+  return {
+    src: m[1], srcPort: +m[2], dst: m[3], dstPort: +m[4], ssrc: parseInt(m[5], 16), packets: +m[6], lost: +m[7],
+    minDelta: +m[8], meanDelta: +m[9], maxDelta: +m[10], minJitter: +m[11], meanJitter: +m[12], maxJitter: +m[13],
+    problems: m[14] === 'X',
+  };
+}
+
+/**
+ * Every row of the `-z rtp,streams` tables in tshark's output `text` (read from `where`). Throws when
+ * there is no such table, or at a row it cannot read: a reference row left out would let a comparison
+ * pass while the probe misses that stream.
+ */
+export function tsharkStreamRows(text: string, where: string): TsharkRow[] {
   const rows: TsharkRow[] = [];
-  const re = /^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+.*?\s(\d+)\s+(-?\d+) \(.*?\)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)\s+([\d.]+)\s+([\d.]+)\s*(X?)\s*$/;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = re.exec(line);
-    if (!m) continue;
-    rows.push({
-      src: m[1], srcPort: +m[2], dst: m[3], dstPort: +m[4], ssrc: parseInt(m[5], 16), packets: +m[6], lost: +m[7],
-      minDelta: +m[8], meanDelta: +m[9], maxDelta: +m[10], minJitter: +m[11], meanJitter: +m[12], maxJitter: +m[13],
-      problems: m[14] === 'X',
-    });
+  let tables = 0;
+  let inTable = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('=====')) {
+      inTable = !inTable && line.includes('RTP Streams');
+      if (inTable) tables++;
+      continue;
+    }
+    if (inTable && isTsharkStreamsRow(line)) rows.push(parseTsharkRow(line, where));
   }
+  if (tables === 0) throw new Error(`${where}: no tshark rtp,streams table`);
   return rows;
+}
+
+/** Rows of `tshark -q -z rtp,streams` output in the file at `path`. */
+export function parseTshark(path: string): TsharkRow[] {
+  return tsharkStreamRows(readFileSync(path, 'utf8'), path);
 }
 
 export function streamKey(src: string, sp: number, dst: string, dp: number, ssrc: number): string {
