@@ -627,6 +627,15 @@ describe('no-media in public captures', () => {
   });
 });
 
+/** A capture through one pipeline, the reference worker mode is held to; `finish`: its open streams end too. */
+function inOnePipeline(t: CaptureTimeline, finish: boolean): QosReport[] {
+  const reports: QosReport[] = [];
+  const p = new Pipeline(defaultConfig(), { qos: (r) => reports.push(r), rtcp: () => {} });
+  p.processBatch(recordsBatch(t.records()));
+  if (finish) p.finish();
+  return reports;
+}
+
 /**
  * A capture through a signalling owner and one media worker's pipeline (no threads): the reports of each.
  * `step`: the capture host's clock steps by `ms` at `atMs` (capture times from then on moved by it); the
@@ -718,10 +727,7 @@ describe('no-media in worker mode across a host clock step', () => {
     answeredCall(t, 'late@gen');
     t.rtp(T0 + 4500, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
     t.rtp(T0 + 4505, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
-    const single: QosReport[] = [];
-    const p = new Pipeline(defaultConfig(), { qos: (r) => single.push(r), rtcp: () => {} });
-    p.processBatch(recordsBatch(t.records()));
-    p.finish();
+    const single = inOnePipeline(t, true);
     const noMedia = (rs: QosReport[]) => rs.filter((r) => r.ALERT_RULE === 'no-media').map((r) => `${r.TYPE} ${r.CORRELATION_ID}`);
     expect(noMedia(single)).toEqual([]);
     expect(noMedia(inWorkerMode(t).fromOwner)).toEqual([]);
@@ -743,9 +749,7 @@ describe('no-media in worker mode: a stream that stopped is no media', () => {
     const { fromOwner } = inWorkerMode(t);
     // The replay ends without a BYE: the ALERT stays open, as in a single pipeline.
     expect(fromOwner.map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
-    const single: QosReport[] = [];
-    const p = new Pipeline(defaultConfig(), { qos: (r) => single.push(r), rtcp: () => {} });
-    p.processBatch(recordsBatch(t.records()));
+    const single = inOnePipeline(t, false);
     expect(single.filter((r) => r.ALERT_RULE === 'no-media').map((r) => `${r.TYPE} ${r.ALERT_RULE}`)).toEqual(['ALERT no-media']);
     expect(fromOwner[0]!.NO_MEDIA_MS).toBe(single.find((r) => r.ALERT_RULE === 'no-media')!.NO_MEDIA_MS);
   });
