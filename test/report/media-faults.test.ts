@@ -26,6 +26,9 @@ const unboundedSip = () => new SipInFlight(SipInFlight.memory(), Number.POSITIVE
 const T0 = 1_700_000_000_000;
 const A = { ip: '10.1.0.10', port: 40000, ssrc: 0x1111aaaa };
 const B = { ip: '10.2.0.20', port: 50000, ssrc: 0x2222bbbb };
+/** A second call's endpoints (tests with two calls). */
+const C = { ip: '10.1.0.11', port: 41000 };
+const D = { ip: '10.2.0.21', port: 51000 };
 const audio = (ip: string, port: number, direction?: SdpSpec['direction']): SdpSpec => ({ ip, media: [{ port, formats: [8], direction }] });
 const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-faults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -682,8 +685,6 @@ describe('no-media in worker mode (signalling owner + a mirrored pipeline, no th
     answeredCall(t, 'late@gen');
     t.rtp(T0 + 8100, A.ip, A.port, B.ip, B.port, { ssrc: A.ssrc, seq: 1, ts: 0, count: 150 });
     t.rtp(T0 + 8105, B.ip, B.port, A.ip, A.port, { ssrc: B.ssrc, seq: 1, ts: 0, count: 150 });
-    const C = { ip: '10.1.0.11', port: 41000 };
-    const D = { ip: '10.2.0.21', port: 51000 };
     const d2 = new DialogWriter(t, 'early@gen', C.ip, D.ip);
     const c2 = d2.invite(T0, audio(C.ip, C.port));
     d2.respond(T0 + 40, 183, c2, audio(D.ip, D.port));
@@ -719,8 +720,6 @@ describe('no-media in worker mode across a host clock step', () => {
     background(t, T0 + 8000);
     // A call whose RTP measures the step, and one answered at T0 + 50 ms whose media starts 4.45 s later,
     // within reports.faults.no_media_s (5 s).
-    const C = { ip: '10.1.0.11', port: 41000 };
-    const D = { ip: '10.2.0.21', port: 51000 };
     answeredBetween(t, 'talk@gen', C, D);
     t.rtp(T0 + 100, C.ip, C.port, D.ip, D.port, { ssrc: 0x33, seq: 1, ts: 0, count: 390 });
     t.rtp(T0 + 105, D.ip, D.port, C.ip, C.port, { ssrc: 0x34, seq: 1, ts: 0, count: 390 });
@@ -761,8 +760,6 @@ describe('silence in worker mode (signalling owner + a mirrored pipeline, no thr
     background(t, T0 + 25_000);
     // Call 1 (A, B): A -> B pauses 7 s, the call up. Call 2 (C, D): held (inactive) from +3 s to +11 s.
     // Both end by BYE at +16 s. E -> F: no SIP, 4 s of RTP, then nothing.
-    const C = { ip: '10.1.0.11', port: 41000 };
-    const D = { ip: '10.2.0.21', port: 51000 };
     const E = { ip: '10.3.0.30', port: 42000 };
     const F = { ip: '10.4.0.40', port: 52000 };
     const up = answeredCall(t, 'up@gen');
