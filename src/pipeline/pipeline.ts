@@ -1214,16 +1214,16 @@ export class Pipeline<C extends CallView = CallTracker> {
     // Worker mode: a stream another worker may hold; asked before its BYEs reach that worker (see rtcpFacts below).
     const unmatched = callId === null && id < 0 && ssrc >= 0 && this.unsignalled !== null && this.events.rtcpUnmatched !== undefined;
     const v = pkt.ipVersion;
-    const reporter = this.reporterOf(pkt);
+    // The RTP address an a=rtcp paired with the source: the reporting host, and a BYE's stream.
+    const srcRtp = this.rtpOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+    const reporter = this.reporterOf(pkt, srcRtp);
     const samples = this.rtt.observe(r, now, endpointKey(v, pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort), endpointKey(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort), reporter);
     let byes = false;
-    let srcRtp: Endpoint | null = null;
     let dstRtp: Endpoint | null = null;
     for (let i = 0; i < r.packets; i++) {
       if (r.pt[i] !== 203) continue;
       if (!byes) {
         byes = true;
-        srcRtp = this.rtpOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
         dstRtp = this.rtpOfRtcp(pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3, pkt.dstPort);
       }
       for (let k = 0; k < r.count[i]; k++) {
@@ -1283,10 +1283,9 @@ export class Pipeline<C extends CallView = CallTracker> {
 
   /**
    * The host whose reports an RTCP packet carries, as the streams they are about know their receiver: its
-   * source, or the host of the RTP address whose SDP declared that source by a=rtcp (another host).
+   * source, or the host of the RTP address whose SDP declared that source by a=rtcp (`rtp`, another host).
    */
-  private reporterOf(pkt: DecodedPacket): RtcpEndpoint {
-    const rtp = this.rtpOfRtcp(pkt.src0, pkt.src1, pkt.src2, pkt.src3, pkt.srcPort);
+  private reporterOf(pkt: DecodedPacket, rtp: Endpoint | null): RtcpEndpoint {
     return rtp === null ? hostKey(pkt.src0, pkt.src1, pkt.src2, pkt.src3) : hostKey(rtp.ip[0], rtp.ip[1], rtp.ip[2], rtp.ip[3]);
   }
 
