@@ -2,7 +2,9 @@
  * SIP over TCP: per-connection byte stream reassembly, framed by Content-Length (RFC 3261 18.3).
  *
  * Bounded: at most `maxConnections` connections (the least recently active one is dropped when full)
- * and `maxBuffer` bytes buffered per connection (overflow drops the buffer and resyncs).
+ * and `maxBuffer` bytes buffered per connection. A message whose Content-Length makes it longer than that
+ * is passed over to its last byte (counted as too long) and framing goes on with the next message; a
+ * header block that does not end within `maxBuffer` drops the buffer and resyncs.
  * Out of order: ONE segment beyond the next expected sequence number is held (copied) per connection,
  * which covers the usual mirror-port swap of two adjacent segments. If a second one arrives while one is
  * held, the bytes in between are taken as lost: the connection drops what it buffered and resyncs on
@@ -45,6 +47,8 @@ class TcpConnection {
    */
   need = 0;
   scanned = 0;
+  /** Bytes still to pass over of a message longer than the buffer (its Content-Length told where it ends). */
+  skip = 0;
   constructor(size: number) {
     this.buf = new Uint8Array(size);
   }
@@ -84,9 +88,11 @@ export class SipTcpReassembler {
   private readonly need = new Int32Array(1);
   private lastNeed = 0;
 
+  /** `onTooLong`: a message longer than `maxBuffer` was passed over (not parsed, not handed on). */
   constructor(
     private readonly maxConnections = 1024,
     private readonly maxBuffer = 65536,
+    private readonly onTooLong: () => void = () => {},
   ) {}
 
   private static key(s3: number, d3: number, s0: number, d0: number, sp: number, dp: number): number {
@@ -168,6 +174,7 @@ export class SipTcpReassembler {
       if (!this.startsSip(buf, off, len)) return;
       c.nextSeq = seq;
       c.len = 0;
+      c.skip = 0;
     }
     const ahead = (seq - c.nextSeq) | 0; // serial-number arithmetic over 2^32
     if (ahead > 0) {
@@ -181,6 +188,7 @@ export class SipTcpReassembler {
       }
       this.stats.gaps++;
       c.len = 0;
+      c.skip = 0;
       if (c.heldLen > 0 && ((c.heldSeq - seq) | 0) < 0 && this.startsSip(c.held, 0, c.heldLen)) {
         // The bytes before the held segment are lost; resume at the held segment, then take this one.
         const bytes = c.held.slice(0, c.heldLen);
@@ -204,6 +212,13 @@ export class SipTcpReassembler {
       seq = c.nextSeq;
     }
     c.nextSeq = (seq + len) >>> 0;
+    if (c.skip > 0) {
+      const n = Math.min(c.skip, len);
+      c.skip -= n;
+      if (n === len) return;
+      off += n;
+      len -= n;
+    }
     if (c.len > 0 && !c.reserve(c.len + len, this.maxBuffer)) {
       this.stats.overflows++;
       c.len = 0;
@@ -236,6 +251,15 @@ export class SipTcpReassembler {
   private awaitRest(c: TcpConnection): void {
     c.need = c.len > 0 ? this.lastNeed : 0;
     c.scanned = c.len;
+    if (c.need > this.maxBuffer) {
+      // Too long to buffer, but its end is known: pass over it and stay in step with the messages after it.
+      this.stats.overflows++;
+      this.onTooLong();
+      c.skip = c.need - c.len;
+      c.len = 0;
+      c.need = 0;
+      c.scanned = 0;
+    }
   }
 
   /** False while the buffered message cannot be complete: fewer bytes than its length, no blank line since the last look. */
@@ -301,6 +325,7 @@ export class SipTcpReassembler {
     c.len = 0;
     c.heldLen = 0;
     c.need = 0;
+    c.skip = 0;
     this.conns.set(key, c);
     this.stats.connections = this.conns.size;
     return c;

@@ -384,6 +384,26 @@ describe('SIP over TCP a few bytes per segment (a slow or hostile sender)', () =
   });
 });
 
+describe('SIP over TCP: a message longer than the connection buffer (64 KiB)', () => {
+  const huge = text(sipRequest('MESSAGE', 'sip:b@h', { callId: 'huge', fromTag: 'a', cseq: 1, contentType: 'text/plain', body: 'x'.repeat(70_000) }));
+  const next = invite('after-huge', { ip: A, media: [{ port: 4010 }] });
+  const stream = Uint8Array.from([...huge, ...next]);
+
+  it('is passed over to its last byte by its Content-Length and counted (tcp-too-long); the message after it on the connection is read, whatever the segment sizes', () => {
+    for (const size of [7, 1400, 60_000]) {
+      const h = harness();
+      const frames: Array<[number, Uint8Array]> = [];
+      for (let at = 0; at < stream.length; at += size) frames.push([T0 + frames.length, tcpFrame(A, 40000, B, 5060, 1 + at, stream.subarray(at, Math.min(stream.length, at + size)))]);
+      // A retransmission of a segment inside the long message changes nothing.
+      frames.splice(3, 0, frames[1]!);
+      h.feed(frames);
+      expect(h.callIdAt(A, 4010), `${size} B per segment`).toBe('after-huge');
+      expect(h.tracker.stats.malformed['tcp-too-long'], `${size} B per segment`).toBe(1);
+      expect(h.tracker.tcpStats.gaps, `${size} B per segment`).toBe(0);
+    }
+  });
+});
+
 describe('SIP over TCP out of order', () => {
   const msgs = [1, 2, 3].map((n) => text(sipRequest('INVITE', 'sip:b@h', { callId: `o${n}`, fromTag: 'a', cseq: 1, body: sdpBody({ ip: '10.0.0.1', media: [{ port: 4000 + n * 2 }] }) })));
   const stream = Uint8Array.from(msgs.flatMap((m) => [...m]));
