@@ -14,7 +14,7 @@ import { transportOf, type MediaTransport } from './bundle.js';
 import { internAddress, isPrivateAddress, isUnspecifiedAddress, sameAddress } from './ip.js';
 import { type MalformedReason, ParsedSipMessage, SipParser, type SipMessage } from './message.js';
 import { parseSdp, parseSdpBytes, type SdpMedia, type SdpSession } from './sdp.js';
-import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn } from './tcp.js';
+import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn, type TcpLoss } from './tcp.js';
 import { IndexList } from './index-list.js';
 
 export type CallEndReason = 'bye' | 'cancel' | 'rejected' | 'idle-timeout' | 'max-age' | 'evicted';
@@ -166,10 +166,10 @@ const SDP_METHODS = new Set(['INVITE', 'ACK', 'PRACK', 'UPDATE']);
 const B2B_SUFFIX = /_b2b-\d+$/;
 
 /**
- * Why a SIP message was not used: the parser's reasons, and 'tcp-too-long', a message over TCP longer than
- * the connection's buffer (CallTrackerOptions.maxTcpBuffer, 64 KiB: more than a HEP packet carries).
+ * Why a SIP message was not used: the parser's reasons, and the TCP reassembler's (TcpLoss; its buffer,
+ * CallTrackerOptions.maxTcpBuffer, is 64 KiB: more than a HEP packet carries).
  */
-export type SipNotUsedReason = MalformedReason | 'tcp-too-long';
+export type SipNotUsedReason = MalformedReason | TcpLoss;
 
 export interface CallTrackerStats {
   sipMessages: number;
@@ -257,7 +257,7 @@ export class CallTracker {
     this.natBindSource = o.natBindSource ?? true;
     this.parser = new SipParser({ aLegHeaders: o.aLegHeaders ?? ['X-CID'] });
     this.ports = new SipPortSet(o.sipPorts ?? [5060, 5061]);
-    this.tcp = new SipTcpReassembler(o.maxTcpConnections ?? 1024, o.maxTcpBuffer ?? 65536, () => this.stats.malformed['tcp-too-long']++);
+    this.tcp = new SipTcpReassembler(o.maxTcpConnections ?? 1024, o.maxTcpBuffer ?? 65536, (why) => this.stats.malformed[why]++);
     this.table = new BindingTable(o.maxBindings ?? this.maxCalls * 4);
     this.calls = new Array<SipCall | null>(this.maxCalls).fill(null);
     this.lists = [new IndexList(this.maxCalls), new IndexList(this.maxCalls), new IndexList(this.maxCalls), new IndexList(this.maxCalls)];
@@ -297,6 +297,8 @@ export class CallTracker {
         'bad-multipart': 0,
         'value-too-long': 0,
         'tcp-too-long': 0,
+        'tcp-gap': 0,
+        'tcp-desync': 0,
       },
       callsStarted: 0,
       callsEnded: 0,

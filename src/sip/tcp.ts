@@ -76,6 +76,14 @@ export type ConsumeFn = (buf: Uint8Array, off: number, len: number, need: Int32A
 /** need[0] of a message whose header block has not ended: only a blank line can complete it. */
 export const AWAIT_HEADER_END = -1;
 
+/**
+ * Why stream bytes were not handed on: 'tcp-too-long', a message longer than the buffer; 'tcp-gap', bytes
+ * missing from the capture (the message they were part of is lost); 'tcp-desync', the stream did not go on
+ * with a SIP message where the last one ended (a wrong Content-Length: what follows is lost up to a
+ * segment that starts a message); 'incomplete', the connection ended or was forgotten halfway through one.
+ */
+export type TcpLoss = 'tcp-too-long' | 'tcp-gap' | 'tcp-desync' | 'incomplete';
+
 export class SipTcpReassembler {
   private readonly conns = new Map<number, TcpConnection>();
   private readonly spare: TcpConnection[] = [];
@@ -88,11 +96,11 @@ export class SipTcpReassembler {
   private readonly need = new Int32Array(1);
   private lastNeed = 0;
 
-  /** `onTooLong`: a message longer than `maxBuffer` was passed over (not parsed, not handed on). */
+  /** `onLost`: stream bytes were not handed on as a message, and why (see TcpLoss). */
   constructor(
     private readonly maxConnections = 1024,
     private readonly maxBuffer = 65536,
-    private readonly onTooLong: () => void = () => {},
+    private readonly onLost: (why: TcpLoss) => void = () => {},
   ) {}
 
   private static key(s3: number, d3: number, s0: number, d0: number, sp: number, dp: number): number {
@@ -187,6 +195,7 @@ export class SipTcpReassembler {
         return;
       }
       this.stats.gaps++;
+      this.onLost('tcp-gap');
       c.len = 0;
       c.skip = 0;
       if (c.heldLen > 0 && ((c.heldSeq - seq) | 0) < 0 && this.startsSip(c.held, 0, c.heldLen)) {
@@ -221,6 +230,7 @@ export class SipTcpReassembler {
     }
     if (c.len > 0 && !c.reserve(c.len + len, this.maxBuffer)) {
       this.stats.overflows++;
+      this.onLost('tcp-too-long');
       c.len = 0;
       if (!this.startsSip(buf, off, len)) {
         c.nextSeq = -1;
@@ -254,7 +264,7 @@ export class SipTcpReassembler {
     if (c.need > this.maxBuffer) {
       // Too long to buffer, but its end is known: pass over it and stay in step with the messages after it.
       this.stats.overflows++;
-      this.onTooLong();
+      this.onLost('tcp-too-long');
       c.skip = c.need - c.len;
       c.len = 0;
       c.need = 0;
@@ -276,6 +286,7 @@ export class SipTcpReassembler {
     if (!this.desync) return false;
     this.desync = false;
     this.stats.desyncs++;
+    this.onLost('tcp-desync');
     c.len = 0;
     c.nextSeq = -1;
     return true;
@@ -284,6 +295,7 @@ export class SipTcpReassembler {
   private keep(c: TcpConnection, buf: Uint8Array, off: number, len: number): void {
     if (!c.reserve(len, this.maxBuffer)) {
       this.stats.overflows++;
+      this.onLost('tcp-too-long');
       c.len = 0;
       c.nextSeq = -1;
       return;
@@ -331,7 +343,10 @@ export class SipTcpReassembler {
     return c;
   }
 
+  /** Forgets a connection (FIN, RST, evicted, its key taken): a message it held part of is lost. */
   private drop(key: number, c: TcpConnection): void {
+    if (c.heldLen > 0) this.onLost('tcp-gap');
+    else if (c.len > 0) this.onLost('incomplete');
     this.conns.delete(key);
     c.len = 0;
     c.heldLen = 0;

@@ -327,6 +327,8 @@ describe('SIP over TCP', () => {
     expect(h.callIdAt(A, 4002)).toBe('t2');
     expect(h.callIdAt(A, 4004)).toBe('t3');
     expect(h.tracker.tcpStats.gaps).toBe(1);
+    // t1, its tail lost, is a message not used.
+    expect(h.tracker.stats.malformed['tcp-gap']).toBe(1);
   });
 
   it('ignores non-SIP TCP, forgets connections on FIN, and bounds connections and buffers', () => {
@@ -344,6 +346,7 @@ describe('SIP over TCP', () => {
     const huge = text('INVITE sip:x SIP/2.0\r\n' + 'X-Pad: y\r\n'.repeat(300));
     h.feed([[T0 + 4, tcpFrame(A, 40004, B, 5060, 1, huge)]]);
     expect(h.tracker.tcpStats.overflows).toBe(1);
+    expect(h.tracker.stats.malformed['tcp-too-long']).toBe(1);
     h.feed([[T0 + 5, tcpFrame(A, 40004, B, 5060, 1 + huge.length, new Uint8Array(0), TcpFlags.FIN | TcpFlags.ACK)]]);
     expect(h.tracker.tcpStats.connections).toBe(1);
   });
@@ -380,6 +383,7 @@ describe('SIP over TCP a few bytes per segment (a slow or hostile sender)', () =
     const endless = text('INVITE sip:b@h SIP/2.0\r\n' + 'X-Pad: p\r\n'.repeat(7000));
     const { h, parsed } = trickle(endless, 1);
     expect(h.tracker.tcpStats.overflows).toBe(1);
+    expect(h.tracker.stats.malformed['tcp-too-long']).toBe(1);
     expect(parsed).toBeLessThan(3 * endless.length);
   });
 });
@@ -429,6 +433,20 @@ describe('SIP over TCP out of order', () => {
     expect(h.callIdAt('10.0.0.1', 4004)).toBe('o2');
     expect(h.callIdAt('10.0.0.1', 4006)).toBe('o3');
     expect(h.tracker.tcpStats.gaps).toBe(1);
+    expect(h.tracker.stats.malformed['tcp-gap']).toBe(1);
+  });
+
+  it('a connection that ends (FIN) or is forgotten (table full) with a message half received counts it incomplete', () => {
+    const h = harness({ maxTcpConnections: 1 });
+    const m = msgs[0];
+    h.feed([[T0, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 1, m.subarray(0, 100))]]);
+    h.feed([[T0 + 1, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 101, m.subarray(100, 200), TcpFlags.FIN | TcpFlags.ACK)]]);
+    expect(h.tracker.stats.malformed.incomplete).toBe(1);
+    // The only slot taken by a connection with half a message; another connection evicts it.
+    h.feed([[T0 + 2, tcpFrame('10.0.0.1', 40001, '192.0.2.20', 5060, 1, m.subarray(0, 100))]]);
+    h.feed([[T0 + 3, tcpFrame('10.0.0.1', 40002, '192.0.2.20', 5060, 1, m)]]);
+    expect(h.callIdAt('10.0.0.1', 4002)).toBe('o1');
+    expect(h.tracker.stats.malformed.incomplete).toBe(2);
   });
 });
 
