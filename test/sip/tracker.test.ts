@@ -436,6 +436,19 @@ describe('SIP over TCP out of order', () => {
     expect(h.tracker.stats.malformed['tcp-gap']).toBe(1);
   });
 
+  it('a Content-Length shorter than the body: the stream is out of step (tcp-desync) until a segment starts a message', () => {
+    const h = harness();
+    const short = text(sipRequest('MESSAGE', 'sip:b@h', { callId: 'short', fromTag: 'a', cseq: 1, contentType: 'text/plain', body: 'x'.repeat(50) }).replace('Content-Length: 50', 'Content-Length: 10'));
+    const lost = msgs[0];
+    h.feed([
+      [T0, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 1, Uint8Array.from([...short, ...lost]))],
+      [T0 + 1, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 1 + short.length + lost.length, msgs[1])],
+    ]);
+    expect(h.callIdAt('10.0.0.1', 4002)).toBeNull();
+    expect(h.callIdAt('10.0.0.1', 4004)).toBe('o2');
+    expect(h.tracker.stats.malformed['tcp-desync']).toBe(1);
+  });
+
   it('a connection that ends (FIN) or is forgotten (table full) with a message half received counts it incomplete', () => {
     const h = harness({ maxTcpConnections: 1 });
     const m = msgs[0];
