@@ -299,6 +299,7 @@ export class CallTracker {
         'tcp-too-long': 0,
         'tcp-gap': 0,
         'tcp-desync': 0,
+        'tcp-incomplete': 0,
       },
       callsStarted: 0,
       callsEnded: 0,

@@ -80,9 +80,9 @@ export const AWAIT_HEADER_END = -1;
  * Why stream bytes were not handed on: 'tcp-too-long', a message longer than the buffer; 'tcp-gap', bytes
  * missing from the capture (the message they were part of is lost); 'tcp-desync', the stream did not go on
  * with a SIP message where the last one ended (a wrong Content-Length: what follows is lost up to a
- * segment that starts a message); 'incomplete', the connection ended or was forgotten halfway through one.
+ * segment that starts a message); 'tcp-incomplete', the connection ended or was forgotten halfway through one.
  */
-export type TcpLoss = 'tcp-too-long' | 'tcp-gap' | 'tcp-desync' | 'incomplete';
+export type TcpLoss = 'tcp-too-long' | 'tcp-gap' | 'tcp-desync' | 'tcp-incomplete';
 
 export class SipTcpReassembler {
   private readonly conns = new Map<number, TcpConnection>();
@@ -346,7 +346,7 @@ export class SipTcpReassembler {
   /** Forgets a connection (FIN, RST, evicted, its key taken): a message it held part of is lost. */
   private drop(key: number, c: TcpConnection): void {
     if (c.heldLen > 0) this.onLost('tcp-gap');
-    else if (c.len > 0) this.onLost('incomplete');
+    else if (c.len > 0) this.onLost('tcp-incomplete');
     this.conns.delete(key);
     c.len = 0;
     c.heldLen = 0;

@@ -449,17 +449,17 @@ describe('SIP over TCP out of order', () => {
     expect(h.tracker.stats.malformed['tcp-desync']).toBe(1);
   });
 
-  it('a connection that ends (FIN) or is forgotten (table full) with a message half received counts it incomplete', () => {
+  it('a connection that ends (FIN) or is forgotten (table full) with a message half received counts it (tcp-incomplete)', () => {
     const h = harness({ maxTcpConnections: 1 });
     const m = msgs[0];
     h.feed([[T0, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 1, m.subarray(0, 100))]]);
     h.feed([[T0 + 1, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 101, m.subarray(100, 200), TcpFlags.FIN | TcpFlags.ACK)]]);
-    expect(h.tracker.stats.malformed.incomplete).toBe(1);
+    expect(h.tracker.stats.malformed['tcp-incomplete']).toBe(1);
     // The only slot taken by a connection with half a message; another connection evicts it.
     h.feed([[T0 + 2, tcpFrame('10.0.0.1', 40001, '192.0.2.20', 5060, 1, m.subarray(0, 100))]]);
     h.feed([[T0 + 3, tcpFrame('10.0.0.1', 40002, '192.0.2.20', 5060, 1, m)]]);
     expect(h.callIdAt('10.0.0.1', 4002)).toBe('o1');
-    expect(h.tracker.stats.malformed.incomplete).toBe(2);
+    expect(h.tracker.stats.malformed['tcp-incomplete']).toBe(2);
   });
 });
 
