@@ -3,8 +3,9 @@
  *
  * Bounded: at most `maxConnections` connections (the least recently active one is dropped when full)
  * and `maxBuffer` bytes buffered per connection. A message whose Content-Length makes it longer than that
- * is passed over to its last byte (counted as too long) and framing goes on with the next message; a
- * header block that does not end within `maxBuffer` drops the buffer and resyncs.
+ * is passed over to its last byte (counted as too long) and framing goes on with the next message (or
+ * from a segment that begins with a start line before then); a header block that does not end within
+ * `maxBuffer` drops the buffer and resyncs.
  * Out of order: ONE segment beyond the next expected sequence number is held (copied) per connection,
  * which covers the usual mirror-port swap of two adjacent segments. If a second one arrives while one is
  * held, the bytes in between are taken as lost: the connection drops what it buffered and resyncs on
@@ -221,6 +222,9 @@ export class SipTcpReassembler {
       seq = c.nextSeq;
     }
     c.nextSeq = (seq + len) >>> 0;
+    // A segment that begins with a start line while a long message is passed over: its Content-Length was
+    // wrong (a bogus one would blind the connection for as many bytes); go on from this message.
+    if (c.skip > 0 && looksLikeSip(buf, off, len)) c.skip = 0;
     if (c.skip > 0) {
       const n = Math.min(c.skip, len);
       c.skip -= n;

@@ -406,6 +406,17 @@ describe('SIP over TCP: a message longer than the connection buffer (64 KiB)', (
       expect(h.tracker.tcpStats.gaps, `${size} B per segment`).toBe(0);
     }
   });
+
+  it('a bogus Content-Length (10 MB on a short message) blinds the connection only up to the next segment that begins with a start line', () => {
+    const h = harness();
+    const bogus = text(sipRequest('MESSAGE', 'sip:b@h', { callId: 'bogus', fromTag: 'a', cseq: 1, contentType: 'text/plain', body: 'hello' }).replace('Content-Length: 5', 'Content-Length: 10000000'));
+    h.feed([
+      [T0, tcpFrame(A, 40000, B, 5060, 1, bogus)],
+      [T0 + 1, tcpFrame(A, 40000, B, 5060, 1 + bogus.length, next)],
+    ]);
+    expect(h.callIdAt(A, 4010)).toBe('after-huge');
+    expect(h.tracker.stats.malformed['tcp-too-long']).toBe(1);
+  });
 });
 
 describe('SIP over TCP out of order', () => {
