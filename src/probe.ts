@@ -21,6 +21,7 @@ import { writeFully } from './ops/write-fully.js';
 import { callEvictionReporter, sipDropReporter, sipValueTooLongMessage, sipValueTooLongReporter } from './pipeline/call-evictions.js';
 import { ruleErrorReporter, sumRuleErrors } from './pipeline/rule-errors.js';
 import { rtcpMalformedReporter } from './pipeline/rtcp-malformed.js';
+import { sipTcpLossWatch, warnSipTcpLosses } from './pipeline/sip-tcp-loss.js';
 import { Pipeline, StreamTable, mediaFaultLimits, openOutputs, type StreamSelection, type TableFormat } from './pipeline/index.js';
 import type { WorkerStats } from './pipeline/workers/messages.js';
 import type { MediaWorkerPool } from './pipeline/workers/pool.js';
@@ -132,6 +133,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       pipeline.decoder.unknownLinkTypes.clear();
       const snapCutBefore = pipeline.calls.stats.snapCut;
       const tooLongBefore = pipeline.calls.stats.malformed['value-too-long'];
+      const sipNotUsedBefore = { ...pipeline.calls.stats.malformed };
       log.info({ file, filter: filter?.expression }, 'replaying');
       try {
         if (opts.realtime) {
@@ -173,6 +175,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
         const tooLong = pipeline.calls.stats.malformed['value-too-long'] - tooLongBefore;
         if (tooLong > 0) log.warn(`${reader.name}: ${sipValueTooLongMessage(tooLong)}`);
+        warnSipTcpLosses(log, reader.name, pipeline.calls.stats.malformed, sipNotUsedBefore);
         if (filter) warnFilterInapplicable(log, reader.name, filter);
         const outOfOrder = timeline.add(reader.name, reader.firstPacketMs, reader.lastPacketMs);
         if (outOfOrder) log.warn(outOfOrder);
@@ -330,11 +333,13 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   const drops = dropWatch(log, () => loop.totals());
   const merged = mergedFrameWatch(log, c.interface, m.interfaceMtu, () => loop.totals());
   const snapCut = snapCutWatch(log, config, () => pipeline.calls.stats.snapCut);
+  const tcpLoss = sipTcpLossWatch(log, c.interface, () => pipeline.calls.stats.malformed);
   const timer = setInterval(() => {
     pipeline.noteCaptureDrops(drops(), Date.now());
     merged();
     pipeline.wallTick(Date.now());
     snapCut();
+    tcpLoss();
     link.poll();
   }, 1000);
   timer.unref();
@@ -415,11 +420,13 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   const drops = dropWatch(log, () => pool.captureTotals());
   const merged = mergedFrameWatch(log, c.interface, m.interfaceMtu, () => pool.captureTotals());
   const snapCut = snapCutWatch(log, config, () => pool.signalling.calls.stats.snapCut);
+  const tcpLoss = sipTcpLossWatch(log, c.interface, () => pool.signalling.calls.stats.malformed);
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
     merged();
     pool.signalling.expire(Date.now(), performance.now());
     snapCut();
+    tcpLoss();
     link.poll();
   }, 1000);
   timer.unref();

@@ -474,7 +474,7 @@ export abstract class HepCollector {
     if (!this.confirmsLater()) this.confirmUp();
   }
 
-  /** True when a connection is believed only once data went through it (UDP after a refusal). */
+  /** True when a connection is believed only later: UDP after a refusal once data went through, TCP/TLS once it has held. */
   protected confirmsLater(): boolean {
     return false;
   }
@@ -576,6 +576,13 @@ export abstract class HepCollector {
  */
 const TLS13_ACCEPT_WAIT_MS = 1000;
 
+/**
+ * A TCP/TLS connection is believed (the backoff starts over, the end of an outage is told) once it has held
+ * this long: a collector that resets every connection it accepts (a balancer without backends) is not
+ * reachable, and retrying it at the initial backoff would connect and log 'up' several times a second.
+ */
+const CONNECTION_HOLDS_MS = 1000;
+
 /** The process has said once that acknowledgements cannot be watched here. */
 let toldNoAcks = false;
 
@@ -637,6 +644,11 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
     return this.socket !== undefined;
   }
 
+  /** A connection is believed once it has held CONNECTION_HOLDS_MS (see connect). */
+  protected override confirmsLater(): boolean {
+    return true;
+  }
+
   protected connect(address: string): void {
     const c = this.config;
     let s: net.Socket;
@@ -685,6 +697,7 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
     let up = false;
     const connectTimer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
     let acceptWait: NodeJS.Timeout | undefined;
+    let holds: NodeJS.Timeout | undefined;
     const ready = (): void => {
       if (up || s.destroyed) return;
       clearTimeout(connectTimer);
@@ -692,6 +705,10 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
       up = true;
       this.watchAcks(s);
       this.onConnected();
+      holds = setTimeout(() => {
+        if (this.socket === s && this.connected) this.confirmUp();
+      }, CONNECTION_HOLDS_MS);
+      holds.unref();
     };
     s.once(readyEvent, () => {
       s.setNoDelay(true);
@@ -720,6 +737,7 @@ export class HepStreamCollector extends HepCollector implements AckWatcher {
     s.on('close', () => {
       clearTimeout(connectTimer);
       clearTimeout(acceptWait);
+      clearTimeout(holds);
       this.handBackLedger(ledger);
       if (this.socket === s) this.socket = undefined;
       this.waitingDrain = false;

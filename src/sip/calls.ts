@@ -14,7 +14,7 @@ import { transportOf, type MediaTransport } from './bundle.js';
 import { internAddress, isPrivateAddress, isUnspecifiedAddress, sameAddress } from './ip.js';
 import { type MalformedReason, ParsedSipMessage, SipParser, type SipMessage } from './message.js';
 import { parseSdp, parseSdpBytes, type SdpMedia, type SdpSession } from './sdp.js';
-import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn } from './tcp.js';
+import { AWAIT_HEADER_END, SipTcpReassembler, type ConsumeFn, type TcpLoss } from './tcp.js';
 import { IndexList } from './index-list.js';
 
 export type CallEndReason = 'bye' | 'cancel' | 'rejected' | 'idle-timeout' | 'max-age' | 'evicted';
@@ -165,6 +165,12 @@ const SDP_METHODS = new Set(['INVITE', 'ACK', 'PRACK', 'UPDATE']);
 
 const B2B_SUFFIX = /_b2b-\d+$/;
 
+/**
+ * Why a SIP message was not used: the parser's reasons, and the TCP reassembler's (TcpLoss; its buffer,
+ * CallTrackerOptions.maxTcpBuffer, is 64 KiB: more than a HEP packet carries).
+ */
+export type SipNotUsedReason = MalformedReason | TcpLoss;
+
 export interface CallTrackerStats {
   sipMessages: number;
   sipUdp: number;
@@ -172,7 +178,7 @@ export interface CallTrackerStats {
   keepalives: number;
   /** SIP datagrams and TCP segments the capture's snap length cut short: their bytes past the cut are not read. */
   snapCut: number;
-  malformed: Record<MalformedReason, number>;
+  malformed: Record<SipNotUsedReason, number>;
   callsStarted: number;
   callsEnded: number;
   callsEvicted: number;
@@ -251,7 +257,7 @@ export class CallTracker {
     this.natBindSource = o.natBindSource ?? true;
     this.parser = new SipParser({ aLegHeaders: o.aLegHeaders ?? ['X-CID'] });
     this.ports = new SipPortSet(o.sipPorts ?? [5060, 5061]);
-    this.tcp = new SipTcpReassembler(o.maxTcpConnections ?? 1024, o.maxTcpBuffer ?? 65536);
+    this.tcp = new SipTcpReassembler(o.maxTcpConnections ?? 1024, o.maxTcpBuffer ?? 65536, (why) => this.stats.malformed[why]++);
     this.table = new BindingTable(o.maxBindings ?? this.maxCalls * 4);
     this.calls = new Array<SipCall | null>(this.maxCalls).fill(null);
     this.lists = [new IndexList(this.maxCalls), new IndexList(this.maxCalls), new IndexList(this.maxCalls), new IndexList(this.maxCalls)];
@@ -290,6 +296,10 @@ export class CallTracker {
         'bad-sdp': 0,
         'bad-multipart': 0,
         'value-too-long': 0,
+        'tcp-too-long': 0,
+        'tcp-gap': 0,
+        'tcp-desync': 0,
+        'tcp-incomplete': 0,
       },
       callsStarted: 0,
       callsEnded: 0,

@@ -2,7 +2,10 @@
  * SIP over TCP: per-connection byte stream reassembly, framed by Content-Length (RFC 3261 18.3).
  *
  * Bounded: at most `maxConnections` connections (the least recently active one is dropped when full)
- * and `maxBuffer` bytes buffered per connection (overflow drops the buffer and resyncs).
+ * and `maxBuffer` bytes buffered per connection. A message whose Content-Length makes it longer than that
+ * is passed over to its last byte (counted as too long) and framing goes on with the next message (or
+ * from a segment that begins with a start line before then); a header block that does not end within
+ * `maxBuffer` drops the buffer and resyncs.
  * Out of order: ONE segment beyond the next expected sequence number is held (copied) per connection,
  * which covers the usual mirror-port swap of two adjacent segments. If a second one arrives while one is
  * held, the bytes in between are taken as lost: the connection drops what it buffered and resyncs on
@@ -45,6 +48,8 @@ class TcpConnection {
    */
   need = 0;
   scanned = 0;
+  /** Bytes still to pass over of a message longer than the buffer (its Content-Length told where it ends). */
+  skip = 0;
   constructor(size: number) {
     this.buf = new Uint8Array(size);
   }
@@ -72,6 +77,14 @@ export type ConsumeFn = (buf: Uint8Array, off: number, len: number, need: Int32A
 /** need[0] of a message whose header block has not ended: only a blank line can complete it. */
 export const AWAIT_HEADER_END = -1;
 
+/**
+ * Why stream bytes were not handed on: 'tcp-too-long', a message longer than the buffer; 'tcp-gap', bytes
+ * missing from the capture (the message they were part of is lost); 'tcp-desync', the stream did not go on
+ * with a SIP message where the last one ended (a wrong Content-Length: what follows is lost up to a
+ * segment that starts a message); 'tcp-incomplete', the connection ended or was forgotten halfway through one.
+ */
+export type TcpLoss = 'tcp-too-long' | 'tcp-gap' | 'tcp-desync' | 'tcp-incomplete';
+
 export class SipTcpReassembler {
   private readonly conns = new Map<number, TcpConnection>();
   private readonly spare: TcpConnection[] = [];
@@ -84,9 +97,11 @@ export class SipTcpReassembler {
   private readonly need = new Int32Array(1);
   private lastNeed = 0;
 
+  /** `onLost`: stream bytes were not handed on as a message, and why (see TcpLoss). */
   constructor(
     private readonly maxConnections = 1024,
     private readonly maxBuffer = 65536,
+    private readonly onLost: (why: TcpLoss) => void = () => {},
   ) {}
 
   private static key(s3: number, d3: number, s0: number, d0: number, sp: number, dp: number): number {
@@ -168,6 +183,7 @@ export class SipTcpReassembler {
       if (!this.startsSip(buf, off, len)) return;
       c.nextSeq = seq;
       c.len = 0;
+      c.skip = 0;
     }
     const ahead = (seq - c.nextSeq) | 0; // serial-number arithmetic over 2^32
     if (ahead > 0) {
@@ -180,7 +196,9 @@ export class SipTcpReassembler {
         return;
       }
       this.stats.gaps++;
+      this.onLost('tcp-gap');
       c.len = 0;
+      c.skip = 0;
       if (c.heldLen > 0 && ((c.heldSeq - seq) | 0) < 0 && this.startsSip(c.held, 0, c.heldLen)) {
         // The bytes before the held segment are lost; resume at the held segment, then take this one.
         const bytes = c.held.slice(0, c.heldLen);
@@ -204,8 +222,19 @@ export class SipTcpReassembler {
       seq = c.nextSeq;
     }
     c.nextSeq = (seq + len) >>> 0;
+    // A segment that begins with a start line while a long message is passed over: its Content-Length was
+    // wrong (a bogus one would blind the connection for as many bytes); go on from this message.
+    if (c.skip > 0 && looksLikeSip(buf, off, len)) c.skip = 0;
+    if (c.skip > 0) {
+      const n = Math.min(c.skip, len);
+      c.skip -= n;
+      if (n === len) return;
+      off += n;
+      len -= n;
+    }
     if (c.len > 0 && !c.reserve(c.len + len, this.maxBuffer)) {
       this.stats.overflows++;
+      this.onLost('tcp-too-long');
       c.len = 0;
       if (!this.startsSip(buf, off, len)) {
         c.nextSeq = -1;
@@ -236,6 +265,15 @@ export class SipTcpReassembler {
   private awaitRest(c: TcpConnection): void {
     c.need = c.len > 0 ? this.lastNeed : 0;
     c.scanned = c.len;
+    if (c.need > this.maxBuffer) {
+      // Too long to buffer, but its end is known: pass over it and stay in step with the messages after it.
+      this.stats.overflows++;
+      this.onLost('tcp-too-long');
+      c.skip = c.need - c.len;
+      c.len = 0;
+      c.need = 0;
+      c.scanned = 0;
+    }
   }
 
   /** False while the buffered message cannot be complete: fewer bytes than its length, no blank line since the last look. */
@@ -252,6 +290,7 @@ export class SipTcpReassembler {
     if (!this.desync) return false;
     this.desync = false;
     this.stats.desyncs++;
+    this.onLost('tcp-desync');
     c.len = 0;
     c.nextSeq = -1;
     return true;
@@ -260,6 +299,7 @@ export class SipTcpReassembler {
   private keep(c: TcpConnection, buf: Uint8Array, off: number, len: number): void {
     if (!c.reserve(len, this.maxBuffer)) {
       this.stats.overflows++;
+      this.onLost('tcp-too-long');
       c.len = 0;
       c.nextSeq = -1;
       return;
@@ -301,12 +341,16 @@ export class SipTcpReassembler {
     c.len = 0;
     c.heldLen = 0;
     c.need = 0;
+    c.skip = 0;
     this.conns.set(key, c);
     this.stats.connections = this.conns.size;
     return c;
   }
 
+  /** Forgets a connection (FIN, RST, evicted, its key taken): a message it held part of is lost. */
   private drop(key: number, c: TcpConnection): void {
+    if (c.heldLen > 0) this.onLost('tcp-gap');
+    else if (c.len > 0) this.onLost('tcp-incomplete');
     this.conns.delete(key);
     c.len = 0;
     c.heldLen = 0;

@@ -152,6 +152,29 @@ describe('SIP to HOMER as HEP type 1', () => {
     expect((await sipOnly(pings)).map((d) => d.payload.toString())).toEqual([a, b]);
   });
 
+  it('a SIP message over TCP longer than the reassembly buffer (64 KiB) is not sent but counted (sipMalformed tcp-too-long) and warned of; the next one on the connection is sent', async () => {
+    // A MESSAGE of about 70,000 bytes in 1,400-byte segments, then an INVITE on the same connection.
+    const huge = text(sipRequest('MESSAGE', 'sip:bob@example.com', { callId: 'huge@probe', fromTag: 'h', cseq: 1, contentType: 'text/plain', body: 'x'.repeat(70_000) }));
+    const after = text(invite('after@probe', '10.3.0.9', 5100));
+    const stream = Buffer.concat([huge, after]);
+    const frames: Array<[number, Uint8Array]> = [];
+    for (let off = 0, k = 0; off < stream.length; off += 1400, k++) {
+      frames.push([T0 + k, tcpFrame('10.3.0.9', 40100, '10.4.0.9', 5060, 1 + off, stream.subarray(off, Math.min(stream.length, off + 1400)))]);
+    }
+    const hugeFile = path.join(dir, 'huge-tcp.pcap');
+    fs.writeFileSync(hugeFile, pcapOf(frames));
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const got = (await replayToUdp(hugeFile, () => {}, log)).filter((d) => d.protoType === 1);
+    expect(got.map(sipCallId)).toEqual(['after@probe']);
+    const summary = lines.find((l) => l.msg === 'run summary') as { sipMalformed?: Record<string, number> };
+    expect(summary.sipMalformed).toEqual({ 'tcp-too-long': 1 });
+    const warned = lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('SIP messages over TCP not read'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, lost: { 'tcp-too-long': 1 } });
+    expect(warned[0]!.msg).toMatch(new RegExp(`^${hugeFile}: 1 SIP messages over TCP not read`));
+  });
+
   it('a message HEP cannot carry (over 65,535 bytes with its chunks) is counted as dropped and logged; the replay exits 5', async () => {
     // An INVITE of about 65,450 bytes in IPv4 fragments: a valid UDP datagram, but with the HEP chunks around it
     // the packet would exceed HEP's 16-bit total length.

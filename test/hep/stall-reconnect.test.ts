@@ -54,9 +54,11 @@ describe('a stalled HEP TCP/TLS connection', () => {
       cleanups.push(() => fresh.close());
 
       await waitFor(() => fresh.connections === 1, 30_000, 'a new connection to the second receiver');
-      // The receiver counts the connection at its accept; the sender says up once it takes the connection
-      // as accepted (over TLS 1.3 up to TLS13_ACCEPT_WAIT_MS after its handshake, for a refusal to come).
+      // The receiver counts the connection at its accept; the sender is connected once it takes the connection
+      // as accepted (over TLS 1.3 up to TLS13_ACCEPT_WAIT_MS after its handshake, for a refusal to come), and
+      // says up once it has held (CONNECTION_HOLDS_MS).
       await waitFor(() => sender.stats().collectors[0]!.connected, 30_000, 'the sender connected again');
+      await waitFor(() => events.filter((e) => e.kind !== 'failed').at(-1)?.kind === 'up', 30_000, 'the sender says up again');
       expect(deaf.connections).toBe(1);
       const down = events.find((e) => e.kind === 'down')!;
       expect(down.reason).toMatch(/taken nothing for \d+ s: connection dropped to reconnect/);

@@ -242,6 +242,33 @@ describe('HepSender over real sockets', () => {
     balanced(c, i + tail.length);
   });
 
+  it('a collector that resets every connection it accepts (a balancer without backends) is not "up" at each connect: no up event, the backoff grows; up once a connection holds', async () => {
+    const sink = await startStreamSink();
+    cleanups.push(() => sink.close());
+    let resetting = true;
+    const acceptedAt: number[] = [];
+    sink.onConnection = () => void acceptedAt.push(performance.now());
+    // Reset once the first bytes arrive: the sender has surely seen its connection made.
+    sink.onFrame = (s) => {
+      if (resetting) s.resetAndDestroy();
+    };
+    const events: HepCollectorEvent[] = [];
+    const sender = new HepSender({
+      captureId: 1, backoffInitialMs: 50, backoffMaxMs: 10_000, onEvent: (e) => events.push(e),
+      collectors: [{ host: '127.0.0.1', port: sink.port, transport: 'tcp' }],
+    });
+    cleanups.push(() => sender.close(100));
+    sender.send(report(0));
+    await waitFor(() => acceptedAt.length >= 6, 20_000);
+    expect(events.filter((e) => e.kind === 'up')).toEqual([]);
+    expect(events.filter((e) => e.kind === 'down').length).toBeGreaterThanOrEqual(5);
+    // The 5th retry waits at least half of 50 ms x 2^4.
+    expect(acceptedAt[5]! - acceptedAt[4]!).toBeGreaterThanOrEqual(400);
+    resetting = false;
+    await waitFor(() => events.some((e) => e.kind === 'up'), 30_000);
+    await waitFor(() => sink.frames.some((f) => decodeHep3Strict(f).correlationId === 'call-0@probe'), 30_000);
+  });
+
   it('close(deadline) drains a live collector completely and gives up on a dead one, counting leftovers as dropped', async () => {
     const sink = await startStreamSink();
     cleanups.push(() => sink.close());

@@ -327,6 +327,8 @@ describe('SIP over TCP', () => {
     expect(h.callIdAt(A, 4002)).toBe('t2');
     expect(h.callIdAt(A, 4004)).toBe('t3');
     expect(h.tracker.tcpStats.gaps).toBe(1);
+    // t1, its tail lost, is a message not used.
+    expect(h.tracker.stats.malformed['tcp-gap']).toBe(1);
   });
 
   it('ignores non-SIP TCP, forgets connections on FIN, and bounds connections and buffers', () => {
@@ -344,6 +346,7 @@ describe('SIP over TCP', () => {
     const huge = text('INVITE sip:x SIP/2.0\r\n' + 'X-Pad: y\r\n'.repeat(300));
     h.feed([[T0 + 4, tcpFrame(A, 40004, B, 5060, 1, huge)]]);
     expect(h.tracker.tcpStats.overflows).toBe(1);
+    expect(h.tracker.stats.malformed['tcp-too-long']).toBe(1);
     h.feed([[T0 + 5, tcpFrame(A, 40004, B, 5060, 1 + huge.length, new Uint8Array(0), TcpFlags.FIN | TcpFlags.ACK)]]);
     expect(h.tracker.tcpStats.connections).toBe(1);
   });
@@ -380,7 +383,39 @@ describe('SIP over TCP a few bytes per segment (a slow or hostile sender)', () =
     const endless = text('INVITE sip:b@h SIP/2.0\r\n' + 'X-Pad: p\r\n'.repeat(7000));
     const { h, parsed } = trickle(endless, 1);
     expect(h.tracker.tcpStats.overflows).toBe(1);
+    expect(h.tracker.stats.malformed['tcp-too-long']).toBe(1);
     expect(parsed).toBeLessThan(3 * endless.length);
+  });
+});
+
+describe('SIP over TCP: a message longer than the connection buffer (64 KiB)', () => {
+  const huge = text(sipRequest('MESSAGE', 'sip:b@h', { callId: 'huge', fromTag: 'a', cseq: 1, contentType: 'text/plain', body: 'x'.repeat(70_000) }));
+  const next = invite('after-huge', { ip: A, media: [{ port: 4010 }] });
+  const stream = Uint8Array.from([...huge, ...next]);
+
+  it('is passed over to its last byte by its Content-Length and counted (tcp-too-long); the message after it on the connection is read, whatever the segment sizes', () => {
+    for (const size of [7, 1400, 60_000]) {
+      const h = harness();
+      const frames: Array<[number, Uint8Array]> = [];
+      for (let at = 0; at < stream.length; at += size) frames.push([T0 + frames.length, tcpFrame(A, 40000, B, 5060, 1 + at, stream.subarray(at, Math.min(stream.length, at + size)))]);
+      // A retransmission of a segment inside the long message changes nothing.
+      frames.splice(3, 0, frames[1]!);
+      h.feed(frames);
+      expect(h.callIdAt(A, 4010), `${size} B per segment`).toBe('after-huge');
+      expect(h.tracker.stats.malformed['tcp-too-long'], `${size} B per segment`).toBe(1);
+      expect(h.tracker.tcpStats.gaps, `${size} B per segment`).toBe(0);
+    }
+  });
+
+  it('a bogus Content-Length (10 MB on a short message) blinds the connection only up to the next segment that begins with a start line', () => {
+    const h = harness();
+    const bogus = text(sipRequest('MESSAGE', 'sip:b@h', { callId: 'bogus', fromTag: 'a', cseq: 1, contentType: 'text/plain', body: 'hello' }).replace('Content-Length: 5', 'Content-Length: 10000000'));
+    h.feed([
+      [T0, tcpFrame(A, 40000, B, 5060, 1, bogus)],
+      [T0 + 1, tcpFrame(A, 40000, B, 5060, 1 + bogus.length, next)],
+    ]);
+    expect(h.callIdAt(A, 4010)).toBe('after-huge');
+    expect(h.tracker.stats.malformed['tcp-too-long']).toBe(1);
   });
 });
 
@@ -409,6 +444,33 @@ describe('SIP over TCP out of order', () => {
     expect(h.callIdAt('10.0.0.1', 4004)).toBe('o2');
     expect(h.callIdAt('10.0.0.1', 4006)).toBe('o3');
     expect(h.tracker.tcpStats.gaps).toBe(1);
+    expect(h.tracker.stats.malformed['tcp-gap']).toBe(1);
+  });
+
+  it('a Content-Length shorter than the body: the stream is out of step (tcp-desync) until a segment starts a message', () => {
+    const h = harness();
+    const short = text(sipRequest('MESSAGE', 'sip:b@h', { callId: 'short', fromTag: 'a', cseq: 1, contentType: 'text/plain', body: 'x'.repeat(50) }).replace('Content-Length: 50', 'Content-Length: 10'));
+    const lost = msgs[0];
+    h.feed([
+      [T0, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 1, Uint8Array.from([...short, ...lost]))],
+      [T0 + 1, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 1 + short.length + lost.length, msgs[1])],
+    ]);
+    expect(h.callIdAt('10.0.0.1', 4002)).toBeNull();
+    expect(h.callIdAt('10.0.0.1', 4004)).toBe('o2');
+    expect(h.tracker.stats.malformed['tcp-desync']).toBe(1);
+  });
+
+  it('a connection that ends (FIN) or is forgotten (table full) with a message half received counts it (tcp-incomplete)', () => {
+    const h = harness({ maxTcpConnections: 1 });
+    const m = msgs[0];
+    h.feed([[T0, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 1, m.subarray(0, 100))]]);
+    h.feed([[T0 + 1, tcpFrame('10.0.0.1', 40000, '192.0.2.20', 5060, 101, m.subarray(100, 200), TcpFlags.FIN | TcpFlags.ACK)]]);
+    expect(h.tracker.stats.malformed['tcp-incomplete']).toBe(1);
+    // The only slot taken by a connection with half a message; another connection evicts it.
+    h.feed([[T0 + 2, tcpFrame('10.0.0.1', 40001, '192.0.2.20', 5060, 1, m.subarray(0, 100))]]);
+    h.feed([[T0 + 3, tcpFrame('10.0.0.1', 40002, '192.0.2.20', 5060, 1, m)]]);
+    expect(h.callIdAt('10.0.0.1', 4002)).toBe('o1');
+    expect(h.tracker.stats.malformed['tcp-incomplete']).toBe(2);
   });
 });
 
