@@ -356,6 +356,36 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(requests).toEqual([]);
   });
 
+  it('values from the wire as long as the probe keeps them (Call-ID, From, reason phrase) wrap: the page is no wider than the window, every column in view', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    // A Call-ID just within SIP_VALUE_LIMITS.callIdBytes, and a From user and reason phrase past their
+    // ladder bounds (cut with an ellipsis), none with a space to break a line at.
+    const callId = `${'c'.repeat(250)}@long`;
+    const audio = (ip: string, port: number) => sdpBody({ ip, media: [{ port, formats: [8] }] });
+    const invite = sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: audio('10.4.0.1', 40000) });
+    t.sip(t0, '10.4.0.1', '10.4.0.2', invite.replace('From: <sip:alice@', `From: <sip:${'u'.repeat(300)}@`));
+    t.sip(t0 + 20, '10.4.0.2', '10.4.0.1', sipResponse(180, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE' }).replace('180 Ringing', `180 ${'R'.repeat(2000)}`));
+    t.sip(t0 + 50, '10.4.0.2', '10.4.0.1', sipResponse(200, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE', body: audio('10.4.0.2', 50000) }));
+    t.rtp(t0 + 100, '10.4.0.1', 40000, '10.4.0.2', 50000, { ssrc: 0x4001, seq: 1, ts: 0, count: 100 });
+    t.sip(t0 + 2200, '10.4.0.1', '10.4.0.2', sipRequest('BYE', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b', cseq: 2 }));
+    const pcap = t.pcap();
+    const run = replayed('long-values', pcap);
+    const { page, errors } = await opened(run);
+    await page.waitForSelector(`#detail[data-call-id="${callId}"] #messages`);
+    // Shown whole (the Call-ID) or cut with a mark (From, reason phrase), never silently.
+    expect(await page.locator('#calls tr.call td:nth-child(1)').textContent()).toBe(callId);
+    expect(await page.locator('#calls tr.call td:nth-child(2)').textContent()).toMatch(/^u{255}… → bob@example\.com$/);
+    expect(await page.locator('#messages tbody tr td:nth-child(4)').allTextContents()).toContain(`180 ${'R'.repeat(123)}…`);
+    const view = await page.evaluate(() => ({ width: document.documentElement.clientWidth, scroll: document.documentElement.scrollWidth }));
+    expect(view.scroll, 'page width').toBeLessThanOrEqual(view.width);
+    for (const table of ['#calls', '#call-streams', '#messages']) {
+      const box = (await page.locator(`${table} th`).last().boundingBox())!;
+      expect(box.x + box.width, `${table}: last column`).toBeLessThanOrEqual(view.width);
+    }
+    expect(errors).toEqual([]);
+  });
+
   it("a Call-ID header folded over two lines or given twice: the call's ladder is under the Call-ID its streams are reported under", async () => {
     // RFC 3261 7.3.1 lets a header value continue on a line starting with whitespace; tshark reads 'folded@gen'.
     // Of two Call-ID headers the probe takes the first (tshark lists both): its streams report under it.

@@ -149,8 +149,8 @@ function renderCallList(st: State): void {
   const body = el('tbody');
   for (const c of calls.slice(st.page * PAGE_SIZE, (st.page + 1) * PAGE_SIZE)) {
     const tr = el('tr', { class: c.callId === st.selected ? 'call selected' : 'call', 'data-call-id': c.callId },
-      el('td', { class: 'mono' }, c.callId),
-      el('td', {}, c.from || c.to ? `${c.from} → ${c.to}` : '—'),
+      el('td', { class: 'mono wire' }, c.callId),
+      el('td', { class: 'wire' }, c.from || c.to ? `${c.from} → ${c.to}` : '—'),
       el('td', {}, fmtTime(c.start)),
       el('td', {}, fmtDuration(c.end - c.start)),
       el('td', { class: `mos ${mosClass(c.worstMos)}` }, c.worstMos > 0 ? c.worstMos.toFixed(2) : '—'),
@@ -269,9 +269,9 @@ function messageTable(call: ReportCall): HTMLElement {
       el('td', {}, `+${((m.t - call.start) / 1000).toFixed(3)} s`),
       el('td', { class: 'mono' }, m.src),
       el('td', { class: 'mono' }, m.dst),
-      el('td', {}, m.label),
-      el('td', {}, m.cseq),
-      el('td', { class: 'sdp' }, ...m.sdp.flatMap((l, i) => (i ? [el('br'), l] : [l]))),
+      el('td', { class: 'wire' }, m.label),
+      el('td', { class: 'wire' }, m.cseq),
+      el('td', { class: 'sdp wire' }, ...m.sdp.flatMap((l, i) => (i ? [el('br'), l] : [l]))),
     ));
   }
   const t = el('table', { class: 'list', id: 'messages' },
@@ -287,7 +287,7 @@ function streamTable(streams: ReportStream[], id: string, onClick?: (s: ReportSt
       el('td', {}, el('span', { class: 'swatch', style: `background:${COLORS[k % COLORS.length]}` })),
       el('td', { class: 'mono' }, `${s.src} → ${s.dst}`),
       el('td', { class: 'mono' }, s.ssrc),
-      el('td', {}, s.codec),
+      el('td', { class: 'wire' }, s.codec),
       el('td', {}, String(s.packets)),
       el('td', {}, `${s.lost} (${s.lossPct.toFixed(1)} %)`),
       el('td', {}, s.maxDelta.toFixed(1)),
@@ -392,7 +392,7 @@ function renderDetail(st: State, call: ReportCall): void {
   const range = callRange(call, streams);
   const width = chartWidth();
   host.append(el('h2', {}, `Call ${call.callId}`));
-  host.append(el('p', { class: 'summary' },
+  host.append(el('p', { class: 'summary wire' },
     `${call.from || '?'} → ${call.to || '?'} · ${fmtTime(call.start)} · ${fmtDuration(call.end - call.start)} · ` +
     `${call.messages.length} SIP messages${call.messagesOmitted ? ` (+${call.messagesOmitted} not kept)` : ''} · ${streams.length} streams`));
   host.append(el('h3', {}, 'SIP ladder and media'));
