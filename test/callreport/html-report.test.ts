@@ -204,6 +204,49 @@ describe('interval delta of comfort noise, against tshark', () => {
   });
 });
 
+describe("a stream's chart points against the JSON reports of the same replay", () => {
+  /**
+   * A call whose b->a stream stops after 3 s while a->b goes on for 20 s: b->a's silence ALERT comes 6 s
+   * later with no packet, a->b's one-way-rtp ALERT with the PERIODIC of its interval, and a->b's last
+   * period (one-way-rtp still firing) as a CLEARED (stream-ended) with no PERIODIC.
+   */
+  it('one point per interval that had packets, with its values, the last period of a stream whose alert still fires included; none for a silence', () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    const a = { ip: '10.3.0.1', port: 40000 };
+    const b = { ip: '10.3.0.2', port: 50000 };
+    const d = answered(t, 'one-way@gen', a, b, t0);
+    paced(t, a, b, 0xa, t0 + 100, 20, 1000);
+    paced(t, b, a, 0xb, t0 + 110, 20, 150);
+    d.bye(t0 + 20_200);
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-points-'));
+    try {
+      const file = join(dir, 'one-way.pcap');
+      writeFileSync(file, classicPcap(t.records()));
+      const run = replay(dir, file);
+      const reports = readFileSync(join(dirname(run.html), 'reports.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string | number>);
+      const streams = embedded(run.html).streams;
+      expect(streams).toHaveLength(2);
+      let lastPeriods = 0;
+      for (const s of streams) {
+        const own = reports.filter((r) => Number(r.SSRC) === parseInt(s.ssrc, 16) && r.TYPE !== 'FINAL' && r.TYPE !== 'HANGUP');
+        // The intervals the reports measured, in order: one per REPORT_END (an ALERT repeats its PERIODIC's).
+        const measured = new Map<number, Record<string, string | number>>();
+        for (const r of own) if (Number(r.TOTAL_PK) > 0 && !measured.has(Number(r.REPORT_END))) measured.set(Number(r.REPORT_END), r);
+        if (own.some((r) => r.TYPE === 'CLEARED' && r.CLEAR_REASON === 'stream-ended' && Number(r.TOTAL_PK) > 0)) lastPeriods++;
+        const expected = [...measured.values()].map((r) => [Math.round(Number(r.REPORT_END) * 1000), Number(r.DELTA), Number(r.JITTER), Number(r.PACKET_LOSS_PCT), Number(r.MOS)]);
+        const shown = s.series.t.map((t, i) => [t, s.series.delta[i], s.series.jitter[i], s.series.loss[i], s.series.mos[i]]);
+        expect(shown, s.ssrc).toEqual(expected);
+        // Nothing after the stream's last packet: a pause measured no loss, jitter or MOS.
+        expect(Math.max(...s.series.t), s.ssrc).toBe(s.end);
+      }
+      expect(lastPeriods).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
   let browser: Browser;
   let dir: string;
