@@ -83,7 +83,7 @@ export function renderCallReportHtml(data: CallReportData): string {
 /** How often the live call page fetches its data. */
 export const LIVE_PAGE_REFRESH_MS = 3000;
 
-/** The live page: fetches `dataUrl` (the probe's call report API, packed) every `refreshMs`. */
+/** The live page: fetches `dataUrl` (the probe's call report API, packed) again `refreshMs` after each answer. */
 export function renderLivePageHtml(title: string, dataUrl: string, refreshMs: number): string {
   const cfg = JSON.stringify({ url: dataUrl, refreshMs }).replace(/</g, '\\u003c');
   return shell(title, `<script>window.RTPPROBE_LIVE=${cfg};</script>`);

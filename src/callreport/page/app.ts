@@ -498,8 +498,13 @@ async function start(): Promise<void> {
       document.getElementById('error')!.textContent = `probe not reachable: ${(err as Error).message}`;
     }
   };
-  await refresh();
-  setInterval(refresh, live.refreshMs);
+  // The next request once this answer came, not on a fixed beat: over a link slower than the interval the
+  // requests would pile up, each a whole report, and a late answer could replace a newer one.
+  const loop = async () => {
+    await refresh();
+    setTimeout(() => void loop(), live.refreshMs);
+  };
+  await loop();
 }
 
 void start();
