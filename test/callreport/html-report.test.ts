@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { unpackCallReport, type PackedCallReport } from '../../src/callreport/index.js';
-import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
+import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, pcapng, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
 import { chromiumInstalled, launch, openPage, screenshot, type OpenedPage } from './browser.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
@@ -426,6 +426,22 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
       const box = (await page.locator(`${table} th`).last().boundingBox())!;
       expect(box.x + box.width, `${table}: last column`).toBeLessThanOrEqual(view.width);
     }
+    expect(errors).toEqual([]);
+  });
+
+  it("a call at a capture time past a JavaScript Date's range (pcapng's 64-bit timestamps) is shown, its times as seconds since 1970", async () => {
+    // Year 318857 for tshark; a Date holds 8.64e15 ms at most, and toISOString() throws past it.
+    const far = 1e16;
+    const t = new CaptureTimeline();
+    answered(t, 'far@gen', { ip: '10.6.0.1', port: 40000 }, { ip: '10.6.0.2', port: 50000 }, far).bye(far + 3000);
+    paced(t, { ip: '10.6.0.1', port: 40000 }, { ip: '10.6.0.2', port: 50000 }, 0x6001, far + 100, 20, 100);
+    const file = join(dir, 'far.pcapng');
+    writeFileSync(file, pcapng(t.records()));
+    const { page, errors } = await opened(replay(dir, file));
+    expect(await page.locator('#calls tr.call[data-call-id="far@gen"] td:nth-child(3)').textContent()).toBe('10000000000000.000 s since 1970');
+    await page.waitForSelector('#detail[data-call-id="far@gen"] .chart[data-metric="mos"] canvas');
+    expect(await page.locator('svg.ladder g.msg').count()).toBe(4);
+    expect(await page.locator('#messages tbody tr').count()).toBe(4);
     expect(errors).toEqual([]);
   });
 

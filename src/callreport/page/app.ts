@@ -51,9 +51,24 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
   return e;
 }
 
+/**
+ * A Date holds ±8.64e15 ms (year 275760); a capture's timestamps can lie beyond (pcapng's are 64-bit),
+ * where toISOString() throws: such times are shown as seconds since the epoch.
+ */
+const DATE_LIMIT_MS = 8.64e15;
+function dated(ms: number): boolean {
+  return Math.abs(ms) <= DATE_LIMIT_MS;
+}
+
 /** Times are UTC everywhere on the page (a capture does not say its zone; the reader's may differ). */
 function fmtTime(ms: number): string {
+  if (!dated(ms)) return `${(ms / 1000).toFixed(3)} s since 1970`;
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Time of day of a ladder tick (seconds since the epoch beyond a Date's range). */
+function fmtClock(ms: number): string {
+  return dated(ms) ? new Date(ms).toISOString().slice(11, 23) : (ms / 1000).toFixed(3);
 }
 
 /** uPlot's axis and legend dates in UTC, as the rest of the page (uPlot's default is the browser's zone). */
@@ -251,7 +266,7 @@ function renderLadder(call: ReportCall, streams: ReportStream[], range: [number,
   const step = niceStep(span / 8);
   for (let t = Math.ceil(range[0] / step) * step; t <= range[1]; t += step) {
     root.append(svg('line', { x1: x(t), x2: x(t), y1: height - 30, y2: height - 24, class: 'tick' }));
-    root.append(svg('text', { x: x(t) - 20, y: height - 10, class: 'tick-label' }, new Date(t).toISOString().slice(11, 23)));
+    root.append(svg('text', { x: x(t) - 20, y: height - 10, class: 'tick-label' }, fmtClock(t)));
   }
   return root;
 }
@@ -322,7 +337,11 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
   const xs = [...new Set(streams.flatMap((s) => s.series.t))].sort((a, b) => a - b);
   const index = new Map(xs.map((t, i) => [t, i]));
   for (const [metric, title] of METRICS) {
-    const data: Array<Array<number | null | undefined>> = [xs.map((t) => t / 1000)];
+    // x in s: dates; beyond a Date's range (uPlot's dates would throw there) seconds from the range's start.
+    const timed = dated(range[0]) && dated(range[1]);
+    const origin = timed ? 0 : range[0];
+    const sx = (t: number) => (t - origin) / 1000;
+    const data: Array<Array<number | null | undefined>> = [xs.map(sx)];
     for (const s of streams) {
       // uPlot breaks a line at null (an interval without a value) and spans undefined: the times at
       // which only other streams report.
@@ -339,8 +358,8 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
       tzDate: utcDate,
       // The y axis fills the ladder's left margin: the plot area spans what the ladder's lanes span.
       padding: [null, AXIS_RIGHT, null, 0],
-      axes: [{}, { size: AXIS_LEFT }],
-      scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, y: { range: yRange(metric) } },
+      axes: [timed ? {} : { label: `s from ${fmtTime(origin)}` }, { size: AXIS_LEFT }],
+      scales: { x: { time: timed, min: sx(range[0]), max: sx(range[1]) }, y: { range: yRange(metric) } },
       series: [{}, ...streams.map((s, k) => ({ label: `${s.src}→${s.dst} ${s.ssrc}`, stroke: COLORS[k % COLORS.length]!, width: 1.5, spanGaps: metric === 'jitter' || metric === 'mos', points: { show: true, size: 4 } }))],
       legend: { show: metric === 'delta' },
       hooks: {
@@ -349,7 +368,7 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
             const ctx = u.ctx;
             ctx.save();
             for (const m of marks) {
-              const px = u.valToPos(m.t / 1000, 'x', true);
+              const px = u.valToPos(sx(m.t), 'x', true);
               if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
               ctx.strokeStyle = m.kind === 'alert' ? '#d00' : '#bbb';
               ctx.setLineDash(m.kind === 'alert' ? [6, 3] : [2, 3]);
