@@ -382,11 +382,14 @@ function sipAddress(value: string): string {
   return m ? m[1]! : value;
 }
 
-/** One line per m= section: kind, address:port, codecs, direction. */
+/**
+ * One line per m= section: kind, address:port, codecs, direction; past LADDER_TEXT_LIMITS.sdpLines, one
+ * more line saying how many sections are not shown.
+ */
 export function sdpSummary(body: string): string[] {
-  const sdp = parseSdp(body);
+  const sdp = parseSdp(body, LADDER_TEXT_LIMITS.sdpLines);
   if (!sdp) return [];
-  return sdp.media.slice(0, LADDER_TEXT_LIMITS.sdpLines).map((m) => {
+  const lines = sdp.media.map((m) => {
     const codecs = m.formats.map((pt) => {
       const p = m.payloads.get(pt);
       return p ? `${p.name}/${p.clockRate}` : String(pt);
@@ -394,6 +397,9 @@ export function sdpSummary(body: string): string[] {
     const addr = m.hasIp ? ipToString(m.ip[0]!, m.ip[1]!, m.ip[2]!, m.ip[3]!) : '?';
     return cut(`${m.kind} ${hostPort(addr, m.port)} ${codecs.join(' ')} ${m.direction}`.trim(), LADDER_TEXT_LIMITS.sdpLine);
   });
+  const more = sdp.mediaLines - lines.length;
+  if (more > 0) lines.push(`… ${more} more media section${more > 1 ? 's' : ''}`);
+  return lines;
 }
 
 /**
