@@ -76,31 +76,37 @@ function paced(t: CaptureTimeline, from: Party, to: Party, ssrc: number, firstMs
   for (let i = 0; i < count; i++) t.add(firstMs + i * ms, udpFrame(from.ip, from.port, to.ip, to.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * ms * 8, ssrc, payload })));
 }
 
+/** A stream's packets: the first `delayMs` after the call's INVITE, one every `ms`, `count` of them. */
+interface Pace {
+  delayMs: number;
+  ms: number;
+  count: number;
+}
+
+/** An answered PCMA call `callId` between 10.NET.0.1 and 10.NET.0.2, one stream each way, BYE `byeMs` after its INVITE. */
+function pacedCall(callId: string, net: number, t0Ms: number, ab: Pace, ba: Pace, byeMs: number): { pcap: Buffer; callId: string } {
+  const t = new CaptureTimeline();
+  const a = { ip: `10.${net}.0.1`, port: 40000 };
+  const b = { ip: `10.${net}.0.2`, port: 50000 };
+  const d = answered(t, callId, a, b, t0Ms);
+  paced(t, a, b, 0xa, t0Ms + ab.delayMs, ab.ms, ab.count);
+  paced(t, b, a, 0xb, t0Ms + ba.delayMs, ba.ms, ba.count);
+  d.bye(t0Ms + byeMs);
+  return { pcap: classicPcap(t.records()), callId };
+}
+
 /**
  * A call of 10 s with two streams that report at different times: a->b at 20 ms packets, b->a at 40 ms
  * (so their delta lines lie apart), starting 300 ms later.
  */
 function twoPaceCall(t0Ms: number): { pcap: Buffer; callId: string } {
-  const t = new CaptureTimeline();
-  const a = { ip: '10.9.0.1', port: 40000 };
-  const b = { ip: '10.9.0.2', port: 50000 };
-  const d = answered(t, 'two-pace@gen', a, b, t0Ms);
-  paced(t, a, b, 0xa, t0Ms + 100, 20, 500);
-  paced(t, b, a, 0xb, t0Ms + 400, 40, 243);
-  d.bye(t0Ms + 10_200);
-  return { pcap: classicPcap(t.records()), callId: 'two-pace@gen' };
+  return pacedCall('two-pace@gen', 9, t0Ms, { delayMs: 100, ms: 20, count: 500 }, { delayMs: 400, ms: 40, count: 243 }, 10_200);
 }
 
 /** A call of `seconds` with one stream each way, a packet every 100 ms (few packets for many intervals). */
 function longCall(t0Ms: number, seconds: number): { pcap: Buffer; callId: string } {
-  const t = new CaptureTimeline();
-  const a = { ip: '10.8.0.1', port: 40000 };
-  const b = { ip: '10.8.0.2', port: 50000 };
-  const d = answered(t, 'long@gen', a, b, t0Ms);
-  paced(t, a, b, 0xa, t0Ms + 100, 100, seconds * 10);
-  paced(t, b, a, 0xb, t0Ms + 130, 100, seconds * 10);
-  d.bye(t0Ms + 200 + seconds * 1000);
-  return { pcap: classicPcap(t.records()), callId: 'long@gen' };
+  const pace = (delayMs: number) => ({ delayMs, ms: 100, count: seconds * 10 });
+  return pacedCall('long@gen', 8, t0Ms, pace(100), pace(130), 200 + seconds * 1000);
 }
 
 /** The report data embedded in a written page. */
@@ -211,18 +217,11 @@ describe("a stream's chart points against the JSON reports of the same replay", 
    * period (one-way-rtp still firing) as a CLEARED (stream-ended) with no PERIODIC.
    */
   it('one point per interval that had packets, with its values, the last period of a stream whose alert still fires included; none for a silence', () => {
-    const t = new CaptureTimeline();
-    const t0 = 1_750_000_000_000;
-    const a = { ip: '10.3.0.1', port: 40000 };
-    const b = { ip: '10.3.0.2', port: 50000 };
-    const d = answered(t, 'one-way@gen', a, b, t0);
-    paced(t, a, b, 0xa, t0 + 100, 20, 1000);
-    paced(t, b, a, 0xb, t0 + 110, 20, 150);
-    d.bye(t0 + 20_200);
+    const call = pacedCall('one-way@gen', 3, 1_750_000_000_000, { delayMs: 100, ms: 20, count: 1000 }, { delayMs: 110, ms: 20, count: 150 }, 20_200);
     const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-points-'));
     try {
       const file = join(dir, 'one-way.pcap');
-      writeFileSync(file, classicPcap(t.records()));
+      writeFileSync(file, call.pcap);
       const run = replay(dir, file);
       const reports = readFileSync(join(dirname(run.html), 'reports.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string | number>);
       const streams = embedded(run.html).streams;
