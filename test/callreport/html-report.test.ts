@@ -444,6 +444,24 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it("a call over midnight with a 10-hour gap: the ladder's time axis ticks whole hours and names the day at the first tick and where it changes", async () => {
+    const t0 = Date.UTC(2025, 0, 1, 21, 40);
+    const t = new CaptureTimeline();
+    const d = answered(t, 'overnight@gen', { ip: '10.7.0.1', port: 40000 }, { ip: '10.7.0.2', port: 50000 }, t0);
+    paced(t, { ip: '10.7.0.1', port: 40000 }, { ip: '10.7.0.2', port: 50000 }, 0x7001, t0 + 100, 20, 100);
+    // Ten hours without a message or a packet, then the BYE (08:10 the next day).
+    d.bye(t0 + 10.5 * 3_600_000);
+    const { page, errors } = await opened(replayed('overnight', t.pcap()));
+    await page.waitForSelector('#detail[data-call-id="overnight@gen"] svg.ladder');
+    const labels = await page.locator('svg.ladder .tick-label').allTextContents();
+    expect(labels.length).toBeGreaterThan(3);
+    expect(labels[0]).toMatch(/^2025-01-01 2[12]:00:00$/);
+    expect(labels).toContain('2025-01-02 00:00:00');
+    for (const l of labels) expect(l).toMatch(/^(2025-01-0[12] )?\d\d:00:00$/);
+    expect(labels.filter((l) => l.includes(' '))).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
+
   it("a Call-ID header folded over two lines or given twice: the call's ladder is under the Call-ID its streams are reported under", async () => {
     // RFC 3261 7.3.1 lets a header value continue on a line starting with whitespace; tshark reads 'folded@gen'.
     // Of two Call-ID headers the probe takes the first (tshark lists both): its streams report under it.

@@ -66,9 +66,17 @@ function fmtTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
-/** Time of day of a ladder tick (seconds since the epoch beyond a Date's range). */
-function fmtClock(ms: number): string {
-  return dated(ms) ? new Date(ms).toISOString().slice(11, 23) : (ms / 1000).toFixed(3);
+/**
+ * A ladder tick's label: the time of day (with ms only when ticks are less than a second apart), the date
+ * before it at the first tick and where the day changes (a call over midnight, a gap of hours); seconds
+ * since the epoch beyond a Date's range.
+ */
+function tickLabel(ms: number, stepMs: number, previousMs: number | null): string {
+  if (!dated(ms)) return (ms / 1000).toFixed(3);
+  const iso = new Date(ms).toISOString();
+  const time = iso.slice(11, stepMs < 1000 ? 23 : 19);
+  const sameDay = previousMs !== null && dated(previousMs) && new Date(previousMs).toISOString().slice(0, 10) === iso.slice(0, 10);
+  return sameDay ? time : `${iso.slice(0, 10)} ${time}`;
 }
 
 /** uPlot's axis and legend dates in UTC, as the rest of the page (uPlot's default is the browser's zone). */
@@ -261,20 +269,28 @@ function renderLadder(call: ReportCall, streams: ReportStream[], range: [number,
     g.append(svg('title', {}, `${fmtTime(m.t)}  ${m.src} → ${m.dst}\n${m.label}  [${m.cseq}]${m.sdp.length ? '\n' + m.sdp.join('\n') : ''}`));
     root.append(g);
   });
-  // Time ticks along the bottom.
+  // Time ticks along the bottom, on round times of the clock (UTC).
   const span = range[1] - range[0];
   const step = niceStep(span / 8);
+  let previous: number | null = null;
   for (let t = Math.ceil(range[0] / step) * step; t <= range[1]; t += step) {
     root.append(svg('line', { x1: x(t), x2: x(t), y1: height - 30, y2: height - 24, class: 'tick' }));
-    root.append(svg('text', { x: x(t) - 20, y: height - 10, class: 'tick-label' }, fmtClock(t)));
+    root.append(svg('text', { x: x(t) - 20, y: height - 10, class: 'tick-label' }, tickLabel(t, step, previous)));
+    previous = t;
   }
   return root;
 }
 
+/** Tick steps up to a day, ms: round values of a clock (10 s, 15 min, 2 h...). */
+const TICK_STEPS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1_800e3, 3_600e3, 7_200e3, 10_800e3, 21_600e3, 43_200e3, 86_400e3];
+
+/** The smallest tick step of at least `raw` ms; past a day, whole days (1, 2 or 5 times a power of ten). */
 function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
-  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
-  return 10 * p;
+  const step = TICK_STEPS_MS.find((s) => s >= raw);
+  if (step !== undefined) return step;
+  const days = raw / 86_400e3;
+  const p = 10 ** Math.floor(Math.log10(days));
+  return ([1, 2, 5].find((m) => m * p >= days) ?? 10) * p * 86_400e3;
 }
 
 function messageTable(call: ReportCall): HTMLElement {
