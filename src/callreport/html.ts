@@ -13,6 +13,9 @@ const PAGE_STYLE = `
 body{font:13px/1.4 system-ui,sans-serif;margin:16px 24px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0}h2{font-size:16px;margin:24px 0 4px}h3{font-size:14px;margin:16px 0 4px;color:#444}
 #meta,.summary{color:#666}#error{color:#b00}
+/* Text from the wire (a Call-ID, a From, a reason phrase: up to 256 characters without a space) breaks
+   anywhere rather than widening the page past the window; the other columns keep their words whole. */
+h1,h2,.wire{overflow-wrap:anywhere}
 table.list{border-collapse:collapse;background:#fff;font-size:12px}
 table.list th,table.list td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 table.list th{background:#eee;cursor:pointer;user-select:none}
@@ -80,7 +83,7 @@ export function renderCallReportHtml(data: CallReportData): string {
 /** How often the live call page fetches its data. */
 export const LIVE_PAGE_REFRESH_MS = 3000;
 
-/** The live page: fetches `dataUrl` (the probe's call report API, packed) every `refreshMs`. */
+/** The live page: fetches `dataUrl` (the probe's call report API, packed) again `refreshMs` after each answer. */
 export function renderLivePageHtml(title: string, dataUrl: string, refreshMs: number): string {
   const cfg = JSON.stringify({ url: dataUrl, refreshMs }).replace(/</g, '\\u003c');
   return shell(title, `<script>window.RTPPROBE_LIVE=${cfg};</script>`);

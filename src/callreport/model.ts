@@ -17,7 +17,7 @@ export interface LadderMessage {
   sdp: string[];
 }
 
-/** Per report interval of one stream (PERIODIC and ALERT reports), plus the closing one from FINAL/HANGUP. */
+/** Per report interval of one stream that had packets (PERIODIC, or the ALERT/CLEARED of the last period), plus the closing one from FINAL/HANGUP. */
 export interface StreamSeries {
   /** Interval end times. */
   t: number[];

@@ -205,15 +205,20 @@ export class CallReportRecorder {
     const t = sec(r.REPORT_END);
     const kind = r.TYPE;
     if (kind === 'ALERT') s.alerts.push({ t, rule: String(r.ALERT_RULE ?? '') });
-    if (kind === 'PERIODIC' || kind === 'ALERT') {
-      // A rule's ALERT comes with the PERIODIC of the same interval: its counters are counted once.
+    if (kind === 'PERIODIC' || kind === 'ALERT' || kind === 'CLEARED') {
+      // A rule's ALERT or CLEARED comes with the PERIODIC of the same interval: its counters are counted once.
       if (kind === 'PERIODIC') addInterval(s, r);
-      // No delta point where the interval counted none (comfort noise only): its 0 is no packet spacing.
-      acc.series.push(t, positive(r.MAX_DELTA) === null ? null : num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
+      // One point per interval with packets. An ALERT or CLEARED repeats its interval's PERIODIC (the same
+      // REPORT_END), except the last period of a stream whose alert still fires, which comes only as its
+      // CLEARED (stream-ended); one without packets (a silence, a stream timed out) measured nothing, and
+      // would chart the MOS of before the pause. No delta point where the interval counted none (comfort
+      // noise only): its 0 is no packet spacing.
+      if ((kind === 'PERIODIC' || num(r.TOTAL_PK) > 0) && t > acc.series.lastT) {
+        acc.series.push(t, positive(r.MAX_DELTA) === null ? null : num(r.DELTA), num(r.JITTER), num(r.PACKET_LOSS_PCT), positive(r.MOS));
+      }
+      // Only FINAL/HANGUP close the stream: CLEARED carries an interval's counters, not the stream's.
       return;
     }
-    // CLEARED carries an interval's counters, not the stream's: only FINAL/HANGUP close it.
-    if (kind === 'CLEARED') return;
     // FINAL / HANGUP: cumulative counters; the closing point carries the last interval's MOS and the
     // jitter at the end (its interval delta and loss are not in a cumulative report).
     s.end = sec(r.RTP_STOP);
@@ -377,11 +382,14 @@ function sipAddress(value: string): string {
   return m ? m[1]! : value;
 }
 
-/** One line per m= section: kind, address:port, codecs, direction. */
+/**
+ * One line per m= section: kind, address:port, codecs, direction; past LADDER_TEXT_LIMITS.sdpLines, one
+ * more line saying how many sections are not shown.
+ */
 export function sdpSummary(body: string): string[] {
-  const sdp = parseSdp(body);
+  const sdp = parseSdp(body, LADDER_TEXT_LIMITS.sdpLines);
   if (!sdp) return [];
-  return sdp.media.slice(0, LADDER_TEXT_LIMITS.sdpLines).map((m) => {
+  const lines = sdp.media.map((m) => {
     const codecs = m.formats.map((pt) => {
       const p = m.payloads.get(pt);
       return p ? `${p.name}/${p.clockRate}` : String(pt);
@@ -389,6 +397,9 @@ export function sdpSummary(body: string): string[] {
     const addr = m.hasIp ? ipToString(m.ip[0]!, m.ip[1]!, m.ip[2]!, m.ip[3]!) : '?';
     return cut(`${m.kind} ${hostPort(addr, m.port)} ${codecs.join(' ')} ${m.direction}`.trim(), LADDER_TEXT_LIMITS.sdpLine);
   });
+  const more = sdp.mediaLines - lines.length;
+  if (more > 0) lines.push(`… ${more} more media section${more > 1 ? 's' : ''}`);
+  return lines;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { unpackCallReport, type PackedCallReport } from '../../src/callreport/index.js';
-import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
+import { callLearnedAtReinvite, CaptureTimeline, classicPcap, DialogWriter, pcapng, rtp, sdpBody, sipRequest, sipResponse, udpFrame } from '../../src/gen/index.js';
 import { chromiumInstalled, launch, openPage, screenshot, type OpenedPage } from './browser.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
@@ -76,31 +76,37 @@ function paced(t: CaptureTimeline, from: Party, to: Party, ssrc: number, firstMs
   for (let i = 0; i < count; i++) t.add(firstMs + i * ms, udpFrame(from.ip, from.port, to.ip, to.port, rtp({ pt: 8, seq: i & 0xffff, ts: i * ms * 8, ssrc, payload })));
 }
 
+/** A stream's packets: the first `delayMs` after the call's INVITE, one every `ms`, `count` of them. */
+interface Pace {
+  delayMs: number;
+  ms: number;
+  count: number;
+}
+
+/** An answered PCMA call `callId` between 10.NET.0.1 and 10.NET.0.2, one stream each way, BYE `byeMs` after its INVITE. */
+function pacedCall(callId: string, net: number, t0Ms: number, ab: Pace, ba: Pace, byeMs: number): { pcap: Buffer; callId: string } {
+  const t = new CaptureTimeline();
+  const a = { ip: `10.${net}.0.1`, port: 40000 };
+  const b = { ip: `10.${net}.0.2`, port: 50000 };
+  const d = answered(t, callId, a, b, t0Ms);
+  paced(t, a, b, 0xa, t0Ms + ab.delayMs, ab.ms, ab.count);
+  paced(t, b, a, 0xb, t0Ms + ba.delayMs, ba.ms, ba.count);
+  d.bye(t0Ms + byeMs);
+  return { pcap: classicPcap(t.records()), callId };
+}
+
 /**
  * A call of 10 s with two streams that report at different times: a->b at 20 ms packets, b->a at 40 ms
  * (so their delta lines lie apart), starting 300 ms later.
  */
 function twoPaceCall(t0Ms: number): { pcap: Buffer; callId: string } {
-  const t = new CaptureTimeline();
-  const a = { ip: '10.9.0.1', port: 40000 };
-  const b = { ip: '10.9.0.2', port: 50000 };
-  const d = answered(t, 'two-pace@gen', a, b, t0Ms);
-  paced(t, a, b, 0xa, t0Ms + 100, 20, 500);
-  paced(t, b, a, 0xb, t0Ms + 400, 40, 243);
-  d.bye(t0Ms + 10_200);
-  return { pcap: classicPcap(t.records()), callId: 'two-pace@gen' };
+  return pacedCall('two-pace@gen', 9, t0Ms, { delayMs: 100, ms: 20, count: 500 }, { delayMs: 400, ms: 40, count: 243 }, 10_200);
 }
 
 /** A call of `seconds` with one stream each way, a packet every 100 ms (few packets for many intervals). */
 function longCall(t0Ms: number, seconds: number): { pcap: Buffer; callId: string } {
-  const t = new CaptureTimeline();
-  const a = { ip: '10.8.0.1', port: 40000 };
-  const b = { ip: '10.8.0.2', port: 50000 };
-  const d = answered(t, 'long@gen', a, b, t0Ms);
-  paced(t, a, b, 0xa, t0Ms + 100, 100, seconds * 10);
-  paced(t, b, a, 0xb, t0Ms + 130, 100, seconds * 10);
-  d.bye(t0Ms + 200 + seconds * 1000);
-  return { pcap: classicPcap(t.records()), callId: 'long@gen' };
+  const pace = (delayMs: number) => ({ delayMs, ms: 100, count: seconds * 10 });
+  return pacedCall('long@gen', 8, t0Ms, pace(100), pace(130), 200 + seconds * 1000);
 }
 
 /** The report data embedded in a written page. */
@@ -198,6 +204,42 @@ describe('interval delta of comfort noise, against tshark', () => {
         } else for (const d of points) expect(d).toBeCloseTo(Number(r.DELTA), 3);
       }
       expect(comfortNoiseOnly).toBeGreaterThanOrEqual(20);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a stream's chart points against the JSON reports of the same replay", () => {
+  /**
+   * A call whose b->a stream stops after 3 s while a->b goes on for 20 s: b->a's silence ALERT comes 6 s
+   * later with no packet, a->b's one-way-rtp ALERT with the PERIODIC of its interval, and a->b's last
+   * period (one-way-rtp still firing) as a CLEARED (stream-ended) with no PERIODIC.
+   */
+  it('one point per interval that had packets, with its values, the last period of a stream whose alert still fires included; none for a silence', () => {
+    const call = pacedCall('one-way@gen', 3, 1_750_000_000_000, { delayMs: 100, ms: 20, count: 1000 }, { delayMs: 110, ms: 20, count: 150 }, 20_200);
+    const dir = mkdtempSync(join(tmpdir(), 'rtpprobe-points-'));
+    try {
+      const file = join(dir, 'one-way.pcap');
+      writeFileSync(file, call.pcap);
+      const run = replay(dir, file);
+      const reports = readFileSync(join(dirname(run.html), 'reports.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string | number>);
+      const streams = embedded(run.html).streams;
+      expect(streams).toHaveLength(2);
+      let lastPeriods = 0;
+      for (const s of streams) {
+        const own = reports.filter((r) => Number(r.SSRC) === parseInt(s.ssrc, 16) && r.TYPE !== 'FINAL' && r.TYPE !== 'HANGUP');
+        // The intervals the reports measured, in order: one per REPORT_END (an ALERT repeats its PERIODIC's).
+        const measured = new Map<number, Record<string, string | number>>();
+        for (const r of own) if (Number(r.TOTAL_PK) > 0 && !measured.has(Number(r.REPORT_END))) measured.set(Number(r.REPORT_END), r);
+        if (own.some((r) => r.TYPE === 'CLEARED' && r.CLEAR_REASON === 'stream-ended' && Number(r.TOTAL_PK) > 0)) lastPeriods++;
+        const expected = [...measured.values()].map((r) => [Math.round(Number(r.REPORT_END) * 1000), Number(r.DELTA), Number(r.JITTER), Number(r.PACKET_LOSS_PCT), Number(r.MOS)]);
+        const shown = s.series.t.map((t, i) => [t, s.series.delta[i], s.series.jitter[i], s.series.loss[i], s.series.mos[i]]);
+        expect(shown, s.ssrc).toEqual(expected);
+        // Nothing after the stream's last packet: a pause measured no loss, jitter or MOS.
+        expect(Math.max(...s.series.t), s.ssrc).toBe(s.end);
+      }
+      expect(lastPeriods).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -354,6 +396,70 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(await page.locator('#messages tbody tr td:nth-child(4)').allTextContents()).toContain(call.ringing);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
+  });
+
+  it('values from the wire as long as the probe keeps them (Call-ID, From, reason phrase) wrap: the page is no wider than the window, every column in view', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    // A Call-ID just within SIP_VALUE_LIMITS.callIdBytes, and a From user and reason phrase past their
+    // ladder bounds (cut with an ellipsis), none with a space to break a line at.
+    const callId = `${'c'.repeat(250)}@long`;
+    const audio = (ip: string, port: number) => sdpBody({ ip, media: [{ port, formats: [8] }] });
+    const invite = sipRequest('INVITE', 'sip:bob@example.com', { callId, fromTag: 'a', cseq: 1, body: audio('10.4.0.1', 40000) });
+    t.sip(t0, '10.4.0.1', '10.4.0.2', invite.replace('From: <sip:alice@', `From: <sip:${'u'.repeat(300)}@`));
+    t.sip(t0 + 20, '10.4.0.2', '10.4.0.1', sipResponse(180, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE' }).replace('180 Ringing', `180 ${'R'.repeat(2000)}`));
+    t.sip(t0 + 50, '10.4.0.2', '10.4.0.1', sipResponse(200, { callId, fromTag: 'a', toTag: 'b', cseq: 1, cseqMethod: 'INVITE', body: audio('10.4.0.2', 50000) }));
+    t.rtp(t0 + 100, '10.4.0.1', 40000, '10.4.0.2', 50000, { ssrc: 0x4001, seq: 1, ts: 0, count: 100 });
+    t.sip(t0 + 2200, '10.4.0.1', '10.4.0.2', sipRequest('BYE', 'sip:bob@example.com', { callId, fromTag: 'a', toTag: 'b', cseq: 2 }));
+    const pcap = t.pcap();
+    const run = replayed('long-values', pcap);
+    const { page, errors } = await opened(run);
+    await page.waitForSelector(`#detail[data-call-id="${callId}"] #messages`);
+    // Shown whole (the Call-ID) or cut with a mark (From, reason phrase), never silently.
+    expect(await page.locator('#calls tr.call td:nth-child(1)').textContent()).toBe(callId);
+    expect(await page.locator('#calls tr.call td:nth-child(2)').textContent()).toMatch(/^u{255}… → bob@example\.com$/);
+    expect(await page.locator('#messages tbody tr td:nth-child(4)').allTextContents()).toContain(`180 ${'R'.repeat(123)}…`);
+    const view = await page.evaluate(() => ({ width: document.documentElement.clientWidth, scroll: document.documentElement.scrollWidth }));
+    expect(view.scroll, 'page width').toBeLessThanOrEqual(view.width);
+    for (const table of ['#calls', '#call-streams', '#messages']) {
+      const box = (await page.locator(`${table} th`).last().boundingBox())!;
+      expect(box.x + box.width, `${table}: last column`).toBeLessThanOrEqual(view.width);
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it("a call at a capture time past a JavaScript Date's range (pcapng's 64-bit timestamps) is shown, its times as seconds since 1970", async () => {
+    // Year 318857 for tshark; a Date holds 8.64e15 ms at most, and toISOString() throws past it.
+    const far = 1e16;
+    const t = new CaptureTimeline();
+    answered(t, 'far@gen', { ip: '10.6.0.1', port: 40000 }, { ip: '10.6.0.2', port: 50000 }, far).bye(far + 3000);
+    paced(t, { ip: '10.6.0.1', port: 40000 }, { ip: '10.6.0.2', port: 50000 }, 0x6001, far + 100, 20, 100);
+    const file = join(dir, 'far.pcapng');
+    writeFileSync(file, pcapng(t.records()));
+    const { page, errors } = await opened(replay(dir, file));
+    expect(await page.locator('#calls tr.call[data-call-id="far@gen"] td:nth-child(3)').textContent()).toBe('10000000000000.000 s since 1970');
+    await page.waitForSelector('#detail[data-call-id="far@gen"] .chart[data-metric="mos"] canvas');
+    expect(await page.locator('svg.ladder g.msg').count()).toBe(4);
+    expect(await page.locator('#messages tbody tr').count()).toBe(4);
+    expect(errors).toEqual([]);
+  });
+
+  it("a call over midnight with a 10-hour gap: the ladder's time axis ticks whole hours and names the day at the first tick and where it changes", async () => {
+    const t0 = Date.UTC(2025, 0, 1, 21, 40);
+    const t = new CaptureTimeline();
+    const d = answered(t, 'overnight@gen', { ip: '10.7.0.1', port: 40000 }, { ip: '10.7.0.2', port: 50000 }, t0);
+    paced(t, { ip: '10.7.0.1', port: 40000 }, { ip: '10.7.0.2', port: 50000 }, 0x7001, t0 + 100, 20, 100);
+    // Ten hours without a message or a packet, then the BYE (08:10 the next day).
+    d.bye(t0 + 10.5 * 3_600_000);
+    const { page, errors } = await opened(replayed('overnight', t.pcap()));
+    await page.waitForSelector('#detail[data-call-id="overnight@gen"] svg.ladder');
+    const labels = await page.locator('svg.ladder .tick-label').allTextContents();
+    expect(labels.length).toBeGreaterThan(3);
+    expect(labels[0]).toMatch(/^2025-01-01 2[12]:00:00$/);
+    expect(labels).toContain('2025-01-02 00:00:00');
+    for (const l of labels) expect(l).toMatch(/^(2025-01-0[12] )?\d\d:00:00$/);
+    expect(labels.filter((l) => l.includes(' '))).toHaveLength(2);
+    expect(errors).toEqual([]);
   });
 
   it("a Call-ID header folded over two lines or given twice: the call's ladder is under the Call-ID its streams are reported under", async () => {

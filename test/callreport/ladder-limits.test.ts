@@ -44,6 +44,15 @@ describe('call ladders: SIP text kept', () => {
     expect(cut.sdp[0]!.endsWith('…')).toBe(true);
   });
 
+  it('an SDP with more media sections than a ladder keeps: the kept lines, then one saying how many more there were', () => {
+    const r = new CallReportRecorder();
+    const media = Array.from({ length: 12 }, (_, k) => `m=audio ${4000 + 2 * k} RTP/AVP 8\r\n`).join('');
+    r.onSip({ ...env(0), callId: 'c1', text: `INVITE sip:b@x SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\nv=0\r\nc=IN IP4 192.0.2.7\r\n${media}` });
+    const sdp = r.build('t', 1).calls[0]!.messages[0]!.sdp;
+    expect(sdp.slice(0, LADDER_TEXT_LIMITS.sdpLines)).toEqual(Array.from({ length: LADDER_TEXT_LIMITS.sdpLines }, (_, k) => `audio 192.0.2.7:${4000 + 2 * k} PCMA/8000 sendrecv`));
+    expect(sdp.slice(LADDER_TEXT_LIMITS.sdpLines)).toEqual([`… ${12 - LADDER_TEXT_LIMITS.sdpLines} more media sections`]);
+  });
+
   it('past ladderChars the least recently active dialogs are forgotten, the others (OPTIONS pings) before calls', () => {
     const r = new CallReportRecorder({ ...DEFAULT_CALL_REPORT_LIMITS, ladderChars: 50_000 });
     const msg = (id: string, method: string, t: number) => ({ ...env(t), callId: id, text: `${method} sip:b@x SIP/2.0\r\nCall-ID: ${id}\r\nCSeq: 1 ${method}\r\n\r\n` });

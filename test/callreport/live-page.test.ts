@@ -134,6 +134,40 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     p.child.kill('SIGTERM');
   }, 90_000);
 
+  it('asks for new data only once the last answer came: over a link slower than the refresh interval, one request at a time', async () => {
+    // One stream of 60 s without SIP: the probe runs the whole test.
+    const t = new CaptureTimeline();
+    t.rtp(Date.UTC(2025, 0, 1), '10.8.0.1', 30000, '10.8.0.2', 30002, { ssrc: 0x2001, seq: 1, ts: 0, count: 3000 });
+    writeFileSync(join(dir, 'slow-link.pcap'), t.pcap());
+    const p = startProbe(join(dir, 'slow-link.pcap'), true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    const { page, errors } = await openPage(browser, `${base}/calls`, base);
+    await page.waitForSelector('body[data-ready]');
+    // Each answer takes 4 s to come, the page refreshes every 3 s.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 4000, downloadThroughput: -1, uploadThroughput: -1 });
+    let inFlight = 0;
+    let most = 0;
+    let answered = 0;
+    const isData = (url: string) => url.endsWith('/api/callreport');
+    page.on('request', (r) => {
+      if (isData(r.url())) most = Math.max(most, ++inFlight);
+    });
+    const ended = (r: { url(): string }) => {
+      if (!isData(r.url())) return;
+      inFlight--;
+      answered++;
+    };
+    page.on('requestfinished', ended);
+    page.on('requestfailed', ended);
+    expect(await until(() => answered >= 3, 45_000)).toBe(true);
+    expect(most, 'requests in flight at once').toBe(1);
+    expect(errors).toEqual([]);
+    p.child.kill('SIGTERM');
+  }, 90_000);
+
   it.skipIf(process.getuid?.() !== 0)('before capture opens (the interface not up yet): the page says the probe is starting, then shows the calls it has (none yet)', async () => {
     // A veth pair, down until the page has said so (root: the test makes and removes it).
     const iface = `rtpw${process.pid % 100000}`;

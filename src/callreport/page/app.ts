@@ -51,9 +51,32 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
   return e;
 }
 
+/**
+ * A Date holds ±8.64e15 ms (year 275760); a capture's timestamps can lie beyond (pcapng's are 64-bit),
+ * where toISOString() throws: such times are shown as seconds since the epoch.
+ */
+const DATE_LIMIT_MS = 8.64e15;
+function dated(ms: number): boolean {
+  return Math.abs(ms) <= DATE_LIMIT_MS;
+}
+
 /** Times are UTC everywhere on the page (a capture does not say its zone; the reader's may differ). */
 function fmtTime(ms: number): string {
+  if (!dated(ms)) return `${(ms / 1000).toFixed(3)} s since 1970`;
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/**
+ * A ladder tick's label: the time of day (with ms only when ticks are less than a second apart), the date
+ * before it at the first tick and where the day changes (a call over midnight, a gap of hours); seconds
+ * since the epoch beyond a Date's range.
+ */
+function tickLabel(ms: number, stepMs: number, previousMs: number | null): string {
+  if (!dated(ms)) return (ms / 1000).toFixed(3);
+  const iso = new Date(ms).toISOString();
+  const time = iso.slice(11, stepMs < 1000 ? 23 : 19);
+  const sameDay = previousMs !== null && dated(previousMs) && new Date(previousMs).toISOString().slice(0, 10) === iso.slice(0, 10);
+  return sameDay ? time : `${iso.slice(0, 10)} ${time}`;
 }
 
 /** uPlot's axis and legend dates in UTC, as the rest of the page (uPlot's default is the browser's zone). */
@@ -149,8 +172,8 @@ function renderCallList(st: State): void {
   const body = el('tbody');
   for (const c of calls.slice(st.page * PAGE_SIZE, (st.page + 1) * PAGE_SIZE)) {
     const tr = el('tr', { class: c.callId === st.selected ? 'call selected' : 'call', 'data-call-id': c.callId },
-      el('td', { class: 'mono' }, c.callId),
-      el('td', {}, c.from || c.to ? `${c.from} → ${c.to}` : '—'),
+      el('td', { class: 'mono wire' }, c.callId),
+      el('td', { class: 'wire' }, c.from || c.to ? `${c.from} → ${c.to}` : '—'),
       el('td', {}, fmtTime(c.start)),
       el('td', {}, fmtDuration(c.end - c.start)),
       el('td', { class: `mos ${mosClass(c.worstMos)}` }, c.worstMos > 0 ? c.worstMos.toFixed(2) : '—'),
@@ -246,20 +269,28 @@ function renderLadder(call: ReportCall, streams: ReportStream[], range: [number,
     g.append(svg('title', {}, `${fmtTime(m.t)}  ${m.src} → ${m.dst}\n${m.label}  [${m.cseq}]${m.sdp.length ? '\n' + m.sdp.join('\n') : ''}`));
     root.append(g);
   });
-  // Time ticks along the bottom.
+  // Time ticks along the bottom, on round times of the clock (UTC).
   const span = range[1] - range[0];
   const step = niceStep(span / 8);
+  let previous: number | null = null;
   for (let t = Math.ceil(range[0] / step) * step; t <= range[1]; t += step) {
     root.append(svg('line', { x1: x(t), x2: x(t), y1: height - 30, y2: height - 24, class: 'tick' }));
-    root.append(svg('text', { x: x(t) - 20, y: height - 10, class: 'tick-label' }, new Date(t).toISOString().slice(11, 23)));
+    root.append(svg('text', { x: x(t) - 20, y: height - 10, class: 'tick-label' }, tickLabel(t, step, previous)));
+    previous = t;
   }
   return root;
 }
 
+/** Tick steps up to a day, ms: round values of a clock (10 s, 15 min, 2 h...). */
+const TICK_STEPS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1_800e3, 3_600e3, 7_200e3, 10_800e3, 21_600e3, 43_200e3, 86_400e3];
+
+/** The smallest tick step of at least `raw` ms; past a day, whole days (1, 2 or 5 times a power of ten). */
 function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
-  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
-  return 10 * p;
+  const step = TICK_STEPS_MS.find((s) => s >= raw);
+  if (step !== undefined) return step;
+  const days = raw / 86_400e3;
+  const p = 10 ** Math.floor(Math.log10(days));
+  return ([1, 2, 5].find((m) => m * p >= days) ?? 10) * p * 86_400e3;
 }
 
 function messageTable(call: ReportCall): HTMLElement {
@@ -269,9 +300,9 @@ function messageTable(call: ReportCall): HTMLElement {
       el('td', {}, `+${((m.t - call.start) / 1000).toFixed(3)} s`),
       el('td', { class: 'mono' }, m.src),
       el('td', { class: 'mono' }, m.dst),
-      el('td', {}, m.label),
-      el('td', {}, m.cseq),
-      el('td', { class: 'sdp' }, ...m.sdp.flatMap((l, i) => (i ? [el('br'), l] : [l]))),
+      el('td', { class: 'wire' }, m.label),
+      el('td', { class: 'wire' }, m.cseq),
+      el('td', { class: 'sdp wire' }, ...m.sdp.flatMap((l, i) => (i ? [el('br'), l] : [l]))),
     ));
   }
   const t = el('table', { class: 'list', id: 'messages' },
@@ -287,7 +318,7 @@ function streamTable(streams: ReportStream[], id: string, onClick?: (s: ReportSt
       el('td', {}, el('span', { class: 'swatch', style: `background:${COLORS[k % COLORS.length]}` })),
       el('td', { class: 'mono' }, `${s.src} → ${s.dst}`),
       el('td', { class: 'mono' }, s.ssrc),
-      el('td', {}, s.codec),
+      el('td', { class: 'wire' }, s.codec),
       el('td', {}, String(s.packets)),
       el('td', {}, `${s.lost} (${s.lossPct.toFixed(1)} %)`),
       el('td', {}, s.maxDelta.toFixed(1)),
@@ -322,7 +353,11 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
   const xs = [...new Set(streams.flatMap((s) => s.series.t))].sort((a, b) => a - b);
   const index = new Map(xs.map((t, i) => [t, i]));
   for (const [metric, title] of METRICS) {
-    const data: Array<Array<number | null | undefined>> = [xs.map((t) => t / 1000)];
+    // x in s: dates; beyond a Date's range (uPlot's dates would throw there) seconds from the range's start.
+    const timed = dated(range[0]) && dated(range[1]);
+    const origin = timed ? 0 : range[0];
+    const sx = (t: number) => (t - origin) / 1000;
+    const data: Array<Array<number | null | undefined>> = [xs.map(sx)];
     for (const s of streams) {
       // uPlot breaks a line at null (an interval without a value) and spans undefined: the times at
       // which only other streams report.
@@ -339,8 +374,8 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
       tzDate: utcDate,
       // The y axis fills the ladder's left margin: the plot area spans what the ladder's lanes span.
       padding: [null, AXIS_RIGHT, null, 0],
-      axes: [{}, { size: AXIS_LEFT }],
-      scales: { x: { time: true, min: range[0] / 1000, max: range[1] / 1000 }, y: { range: yRange(metric) } },
+      axes: [timed ? {} : { label: `s from ${fmtTime(origin)}` }, { size: AXIS_LEFT }],
+      scales: { x: { time: timed, min: sx(range[0]), max: sx(range[1]) }, y: { range: yRange(metric) } },
       series: [{}, ...streams.map((s, k) => ({ label: `${s.src}→${s.dst} ${s.ssrc}`, stroke: COLORS[k % COLORS.length]!, width: 1.5, spanGaps: metric === 'jitter' || metric === 'mos', points: { show: true, size: 4 } }))],
       legend: { show: metric === 'delta' },
       hooks: {
@@ -349,7 +384,7 @@ function renderCharts(st: State, host: HTMLElement, streams: ReportStream[], ran
             const ctx = u.ctx;
             ctx.save();
             for (const m of marks) {
-              const px = u.valToPos(m.t / 1000, 'x', true);
+              const px = u.valToPos(sx(m.t), 'x', true);
               if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
               ctx.strokeStyle = m.kind === 'alert' ? '#d00' : '#bbb';
               ctx.setLineDash(m.kind === 'alert' ? [6, 3] : [2, 3]);
@@ -392,7 +427,7 @@ function renderDetail(st: State, call: ReportCall): void {
   const range = callRange(call, streams);
   const width = chartWidth();
   host.append(el('h2', {}, `Call ${call.callId}`));
-  host.append(el('p', { class: 'summary' },
+  host.append(el('p', { class: 'summary wire' },
     `${call.from || '?'} → ${call.to || '?'} · ${fmtTime(call.start)} · ${fmtDuration(call.end - call.start)} · ` +
     `${call.messages.length} SIP messages${call.messagesOmitted ? ` (+${call.messagesOmitted} not kept)` : ''} · ${streams.length} streams`));
   host.append(el('h3', {}, 'SIP ladder and media'));
@@ -498,8 +533,13 @@ async function start(): Promise<void> {
       document.getElementById('error')!.textContent = `probe not reachable: ${(err as Error).message}`;
     }
   };
-  await refresh();
-  setInterval(refresh, live.refreshMs);
+  // The next request once this answer came, not on a fixed beat: over a link slower than the interval the
+  // requests would pile up, each a whole report, and a late answer could replace a newer one.
+  const loop = async () => {
+    await refresh();
+    setTimeout(() => void loop(), live.refreshMs);
+  };
+  await loop();
 }
 
 void start();
