@@ -713,10 +713,13 @@ export class JitterBuffers {
     }
     const gp = w[hw + J.W_FED] - bp;
     const gl = w[cw + J.CW_FED_LOST] - bl;
+    // Gaps alternate with bursts and the first number fed is played (a gap before the first burst): one
+    // more gap than bursts, unless the last number fed ends a burst (late packets at the end of a stream).
+    const gaps = w[hw + J.W_CL_LOST] >= 2 && w[hw + J.W_RUN] === 0 ? nb : nb + 1;
     out.burstDensity = bp > 0 ? bl / bp : 0;
     out.gapDensity = gp > 0 ? gl / gp : 0;
     out.burstDurationMs = nb > 0 ? (bp * packetMs) / nb : 0;
-    out.gapDurationMs = gp > 0 ? (gp * packetMs) / (nb + 1) : 0;
+    out.gapDurationMs = gp > 0 ? (gp * packetMs) / gaps : 0;
     out.adaptiveNowMs = this.f32[hw + J.F_AD];
   }
 }

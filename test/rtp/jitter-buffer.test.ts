@@ -242,6 +242,36 @@ describe('zero jitter', () => {
   });
 });
 
+describe('RFC 3611 4.7 burst/gap of the reference buffer, by hand', () => {
+  // Packets 0..6 120, 100, ..., 0 ms late (all arriving together), 7..99 on time (F1 re-anchors on the
+  // way down, the adaptive buffer settles at -120 ms + a 70 ms delay), then `late` packets 120 ms late
+  // again (discarded by F1 and ADAPT), then `after` packets 120 ms late with the marker bit on the
+  // first (a talkspurt at that delay: played by F1). The first and the last packet arrive at the same
+  // delay, so the mean arrival spacing, the packet duration the durations are counted in, is 20 ms.
+  function xrOf(late: number, after: number, reference: number): NonNullable<StreamSnapshot['jb']> {
+    const n = 100 + late + after;
+    const pkts = stream(n, (i) => (i < 7 ? 120_000 - 20_000 * i : i >= 100 ? 120_000 : 0), () => false, (i) => i === 100 + late);
+    return run(pkts, Infinity, { reference }).final.jb!;
+  }
+
+  for (const [name, reference] of [['F1', 0], ['ADAPT', 2]] as const) {
+    it(`${name}: a stream ending in a burst has one gap, before it (2000 ms), not two`, () => {
+      const jb = xrOf(2, 0, reference);
+      expect(jb.cumulative.discards[reference]).toBe(2);
+      expect(jb.xr.burstDensity).toBe(1);
+      expect(jb.xr.burstDurationMs).toBe(40);
+      expect(jb.xr.gapDensity).toBe(0);
+      expect(jb.xr.gapDurationMs).toBe(100 * 20);
+    });
+  }
+
+  it('a burst followed by fewer than Gmin played packets: two gaps (before and after it)', () => {
+    const jb = xrOf(2, 3, 0);
+    expect(jb.xr.burstDurationMs).toBe(40);
+    expect(jb.xr.gapDurationMs).toBe(((100 + 3) * 20) / 2);
+  });
+});
+
 describe('talkspurts, comfort noise and telephone events', () => {
   // 100 audio packets on time, 10 packets of comfort noise (PT 13) or telephone events (PT 101, timestamps
   // not advancing), then 90 audio packets 80 ms later than before: a new talkspurt at a new delay.
