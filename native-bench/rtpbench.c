@@ -831,12 +831,13 @@ static void tick_at_packet(double now_ms) {
 }
 
 /* Gilbert model burst ratio 1/(p + q) from transition counts (jitter-buffer.ts gilbertBurstR): 1 without loss,
- * recovery taken as certain (q = 1) when no transition out of loss was seen. */
+ * recovery taken as certain (q = 1) when no transition out of loss was seen, 1 when p = q = 0 (a period that
+ * is one loss run begun before it). */
 static double gilbert_burst_r(double rr, double rl, double lr, double ll) {
-  if (rl == 0) return 1;
+  if (rl == 0 && ll == 0) return 1;
   double p = rr + rl > 0 ? rl / (rr + rl) : 0;
   double q = lr + ll > 0 ? lr / (lr + ll) : 1;
-  return 1 / (p + q);
+  return p + q > 0 ? 1 / (p + q) : 1;
 }
 
 /* loss-model.ts lossMetrics: Gilbert burst ratio and RFC 3611 densities of a resolved loss state (x, xc;

@@ -724,12 +724,17 @@ export class JitterBuffers {
   }
 }
 
-/** BurstR = 1/(p+q) from transition counts, with loss-model.ts's conventions (no loss 1, no recovery q = 1). */
+/**
+ * BurstR = 1/(p+q) from transition counts, with loss-model.ts's conventions (no loss 1, no recovery q = 1).
+ * An interval can hold losses without a received -> lost transition: a run of discards that began in the
+ * interval before (p = 0, BurstR = 1/q). An interval that is all one such run (p = q = 0) has no
+ * finite BurstR: 1, as the scoring takes any non-finite one.
+ */
 export function gilbertBurstR(rr: number, rl: number, lr: number, ll: number): number {
-  if (rl === 0) return 1;
+  if (rl === 0 && ll === 0) return 1;
   const p = rr + rl > 0 ? rl / (rr + rl) : 0;
   const q = lr + ll > 0 ? lr / (lr + ll) : 1;
-  return 1 / (p + q);
+  return p + q > 0 ? 1 / (p + q) : 1;
 }
 
 /** Buffer index of a configured reference name; -1 for 'none' (the report's MOS from network loss only). */

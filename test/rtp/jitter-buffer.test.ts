@@ -242,6 +242,25 @@ describe('zero jitter', () => {
   });
 });
 
+describe('Gilbert BurstR of a buffer, by hand', () => {
+  it('an interval that continues a run of discards from the interval before has p = 0, q = 1/(run left + 1): BurstR 6, not 1', () => {
+    // A delay step of 80 ms at packet 247 in continuous audio: F1 (50 ms) discards 247..254 (UNDERRUN_DISCARDS)
+    // and restarts playout at 255. The interval ends after packet 249: 247..249 fall in the first,
+    // 250..254 in the second, whose transitions are 249->250 .. 253->254 lost->lost (5), 254->255
+    // lost->received (1), the other 244 received->received: p = 0 / 244, q = 1 / 6, BurstR = 1 / (p + q) = 6.
+    expect(UNDERRUN_DISCARDS).toBe(8);
+    const { snaps } = run(stream(500, (i) => (i >= 247 ? 80_000 : 0)), 250);
+    const first = snaps[0].jb!.interval;
+    const second = snaps[1].jb!.interval;
+    expect(first.discards[0]).toBe(3);
+    expect(second.discards[0]).toBe(5);
+    expect(second.burstR[0]).toBeCloseTo(6, 12);
+    // The first: RL 1 (246->247), LL 2, RR 246, no recovery yet: p = 1/247, q = 0, BurstR 247.
+    expect(first.burstR[0]).toBeCloseTo(247, 9);
+    expect(second.burstR[1]).toBe(1); // F2 (200 ms) discards nothing
+  });
+});
+
 describe('RFC 3611 4.7 burst/gap of the reference buffer, by hand', () => {
   // Packets 0..6 120, 100, ..., 0 ms late (all arriving together), 7..99 on time (F1 re-anchors on the
   // way down, the adaptive buffer settles at -120 ms + a 70 ms delay), then `late` packets 120 ms late
