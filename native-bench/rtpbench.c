@@ -340,6 +340,7 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
 #define JB_NB 3
 #define JB_HIST 64
 #define JB_RESYNC_MS 1000.0
+#define JB_EDGE_MS 0.0005 /* a packet at its playout time (float32 anchors) is played */
 #define JB_LO_PCT 5
 #define JB_HI_PCT 95
 #define JB_UNDERRUN 8
@@ -497,14 +498,14 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
     h->base[1] = (float)r;
   } else {
     double b1 = h->base[0];
-    if (r < b1 - JB_F1_MS || r > b1 + JB_F1_MS + JB_RESYNC_MS) h->base[0] = (float)r;
-    else if (r > b1 + JB_F1_MS) {
+    if (r < b1 - JB_F1_MS - JB_EDGE_MS || r > b1 + JB_F1_MS + JB_RESYNC_MS) h->base[0] = (float)r;
+    else if (r > b1 + JB_F1_MS + JB_EDGE_MS) {
       if ((runs & 0xff) >= JB_UNDERRUN) h->base[0] = (float)r;
       else late = 1;
     }
     double b2 = h->base[1];
-    if (r < b2 - JB_F2_MS || r > b2 + JB_F2_MS + JB_RESYNC_MS) h->base[1] = (float)r;
-    else if (r > b2 + JB_F2_MS) {
+    if (r < b2 - JB_F2_MS - JB_EDGE_MS || r > b2 + JB_F2_MS + JB_RESYNC_MS) h->base[1] = (float)r;
+    else if (r > b2 + JB_F2_MS + JB_EDGE_MS) {
       if (((runs >> 8) & 0xff) >= JB_UNDERRUN) h->base[1] = (float)r;
       else late |= 2;
     }
@@ -521,7 +522,7 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
     pos = 0;
     until = JB_EARLY - 1;
     h->base[2] = (float)r;
-  } else if (r > lo + d_ad) {
+  } else if (r > lo + d_ad + JB_EDGE_MS) {
     if (((runs >> 16) & 0xff) >= JB_UNDERRUN) h->base[2] = (float)r;
     else late |= 4;
   }

@@ -11,23 +11,26 @@
  * Model (a test re-implements it from this text):
  *  - Relative transit of a packet: arrival ms - RTP timestamp in ms (both from the stream's first packet).
  *  - Fixed buffer of size D: playout time = anchor transit + D past the packet's media time; late when
- *    transit > anchor + D. The anchor is the transit of the talkspurt's first packet: the stream's first
- *    audio packet, a packet with the marker bit, the first audio packet after comfort noise or
- *    telephone events. A packet earlier than anchor - D would overflow the buffer and one later than
- *    anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer resyncs.
+ *    transit > anchor + D + EDGE_MS. EDGE_MS (half a microsecond, under a capture timestamp's tick) keeps
+ *    a packet exactly at its playout time played: anchors are float32, whose rounding would otherwise put
+ *    it a few nanoseconds late. The anchor is the transit of the talkspurt's first packet: the stream's
+ *    first audio packet, a packet with the marker bit, the first audio packet after comfort noise or
+ *    telephone events. A packet earlier than anchor - D - EDGE_MS would overflow the buffer and one later
+ *    than anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer
+ *    resyncs.
  *  - Underrun: after UNDERRUN_DISCARDS late packets in a row the buffer has been dry for that long, and
  *    the next late packet re-anchors (played), as a phone restarts playout when its buffer runs empty. A
  *    sender whose clock runs slower than its timestamps, or a delay step within RESYNC_MS, therefore costs
  *    a few discards per underrun instead of every packet after it. The adaptive buffer does the same with
  *    its lo.
- *  - Adaptive buffer: playout time = lo + D past the media time, lo and hi the 5th and 95th percentiles of
- *    the last `history` transits, D = clamp(hi - lo + margin, min, max). Starts at D = clamp(start, min,
- *    max), lo = the first transit. Recomputed as its history fills, when it holds EARLY_SAMPLES (8), 16,
- *    32, ... samples and when it is full (at most `history`), then once per history (every `history`
- *    audio packets: each sample is looked at once), and at talkspurt starts once it holds EARLY_SAMPLES (a
- *    new delay applies from there; the next recompute is the next of those sizes while it fills, a
- *    history later once full). A jump beyond max + RESYNC_MS restarts its history (D kept, lo = that
- *    transit). A real adaptive buffer starts at a nominal delay and adapts from its first packets
+ *  - Adaptive buffer: playout time = lo + D past the media time (late past EDGE_MS as above), lo and hi
+ *    the 5th and 95th percentiles of the last `history` transits, D = clamp(hi - lo + margin, min, max).
+ *    Starts at D = clamp(start, min, max), lo = the first transit. Recomputed as its history fills, when
+ *    it holds EARLY_SAMPLES (8), 16, 32, ... samples and when it is full (at most `history`), then once per
+ *    history (every `history` audio packets: each sample is looked at once), and at talkspurt starts once
+ *    it holds EARLY_SAMPLES (a new delay applies from there; the next recompute is the next of those sizes
+ *    while it fills, a history later once full). A jump beyond max + RESYNC_MS restarts its history (D
+ *    kept, lo = that transit). A real adaptive buffer starts at a nominal delay and adapts from its first packets
  *    (Asterisk's, which VoIPmonitor plays streams through, starts at 40 ms and recomputes on the history so
  *    far): starting at the minimum and waiting a whole history would discard most of a jittery stream's
  *    first packets.
@@ -56,6 +59,8 @@ export const JB_ADAPT: number = M.ADAPT;
 const enum M {
   /** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
   RESYNC_MS = 1000,
+  /** How far past its playout time (or before the buffer's early edge) a packet still counts as at it, ms. */
+  EDGE_MS = 0.0005,
   /** Percentiles of the adaptive buffer's delay window (low and high). */
   LO_PCT = 5,
   HI_PCT = 95,
@@ -88,6 +93,7 @@ const enum P {
 }
 
 export const RESYNC_MS: number = M.RESYNC_MS;
+export const EDGE_MS: number = M.EDGE_MS;
 export const LO_PCT: number = M.LO_PCT;
 export const HI_PCT: number = M.HI_PCT;
 export const UNDERRUN_DISCARDS: number = M.UNDERRUN_DISCARDS;
@@ -362,9 +368,9 @@ export class JitterBuffers {
     const p = w[hw + J.W_POS];
     // Not late in the adaptive buffer is also not above its restart bound (D <= max).
     if (
-      r < f32[hw + J.F_BASE] - ms[P.SIZE1] || r > f32[hw + J.F_BASE] + ms[P.SIZE1] ||
-      r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] || r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] ||
-      r > lo + dAd || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.UNTIL_SHIFT) <= 1
+      r < f32[hw + J.F_BASE] - ms[P.SIZE1] - M.EDGE_MS || r > f32[hw + J.F_BASE] + ms[P.SIZE1] + M.EDGE_MS ||
+      r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] - M.EDGE_MS || r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] + M.EDGE_MS ||
+      r > lo + dAd + M.EDGE_MS || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.UNTIL_SHIFT) <= 1
     ) {
       return false;
     }
@@ -415,15 +421,15 @@ export class JitterBuffers {
     } else {
       const s1 = this.ms[P.SIZE1];
       const b1 = f32[hw + J.F_BASE];
-      if (r < b1 - s1 || r > b1 + s1 + M.RESYNC_MS) f32[hw + J.F_BASE] = r;
-      else if (r > b1 + s1) {
+      if (r < b1 - s1 - M.EDGE_MS || r > b1 + s1 + M.RESYNC_MS) f32[hw + J.F_BASE] = r;
+      else if (r > b1 + s1 + M.EDGE_MS) {
         if ((runs & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE] = r;
         else late = 1;
       }
       const s2 = this.ms[P.SIZE2];
       const b2 = f32[hw + J.F_BASE + 1];
-      if (r < b2 - s2 || r > b2 + s2 + M.RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
-      else if (r > b2 + s2) {
+      if (r < b2 - s2 - M.EDGE_MS || r > b2 + s2 + M.RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
+      else if (r > b2 + s2 + M.EDGE_MS) {
         if (((runs >> 8) & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE + 1] = r;
         else late |= 2;
       }
@@ -444,7 +450,7 @@ export class JitterBuffers {
       pos = 0;
       until = M.EARLY_SAMPLES - 1;
       f32[hw + J.F_BASE + M.ADAPT] = r;
-    } else if (r > lo + dAd) {
+    } else if (r > lo + dAd + M.EDGE_MS) {
       if (((runs >> 16) & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE + M.ADAPT] = r;
       else late |= 4;
     }

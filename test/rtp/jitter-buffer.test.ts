@@ -11,7 +11,7 @@ import { rtp } from '../../src/gen/index.js';
 import { CodecTable, computeRFactor, estimateOneWayDelay, intervalLossPct } from '../../src/qos/index.js';
 import { QosReporter, StreamQosState } from '../../src/report/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
-import { DEFAULT_JITTER_BUFFER, EARLY_SAMPLES, J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT, UNDERRUN_DISCARDS } from '../../src/rtp/jitter-buffer.js';
+import { DEFAULT_JITTER_BUFFER, EARLY_SAMPLES, EDGE_MS, J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT, UNDERRUN_DISCARDS } from '../../src/rtp/jitter-buffer.js';
 import { synthPacket } from './helpers.js';
 
 const BASE_SEC = 1_700_000_000;
@@ -90,8 +90,8 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
     [o.f1, o.f2].forEach((size, b) => {
       // Delays are kept as float32 (jitter-buffer.ts), so is the anchor here.
       let late = false;
-      if (spurt || r < base[b] - size || r > base[b] + size + RESYNC_MS) base[b] = Math.fround(r);
-      else if (r > base[b] + size) {
+      if (spurt || r < base[b] - size - EDGE_MS || r > base[b] + size + RESYNC_MS) base[b] = Math.fround(r);
+      else if (r > base[b] + size + EDGE_MS) {
         if (runs[b] >= UNDERRUN_DISCARDS) base[b] = Math.fround(r); // run dry: playout restarts here
         else late = true;
       }
@@ -103,7 +103,7 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
       hist = [];
       since = 0;
       lo = Math.fround(r);
-    } else if (r > lo + d) {
+    } else if (r > lo + d + EDGE_MS) {
       if (runs[2] >= UNDERRUN_DISCARDS) lo = Math.fround(r);
       else lateAdapt = true;
     }
@@ -239,6 +239,22 @@ describe('zero jitter', () => {
     expect(x.gapDensity).toBeCloseTo(c.gapDensity, 12);
     expect(x.burstDurationMs).toBeCloseTo(c.burstDurationMs, 9);
     expect(x.gapDurationMs).toBeCloseTo(c.gapDurationMs, 9);
+  });
+});
+
+describe('the buffer edge, by hand', () => {
+  it('plays a packet exactly at its playout time (anchor + size), whatever float32 makes of the anchor', () => {
+    // Packets 0..49 on time; 50 starts a talkspurt (marker) 0.7 ms late: both fixed buffers anchor there
+    // (0.7 ms, which float32 rounds down); 51 arrives exactly 50 ms after that anchor (F1's edge: played),
+    // 52 exactly 200 ms after it (F2's edge: played; late in F1), the rest 0.7 ms late again.
+    expect(Math.fround(0.7)).toBeLessThan(0.7);
+    const delayUs = (i: number): number => (i === 51 ? 50_700 : i === 52 ? 200_700 : i >= 50 ? 700 : 0);
+    const pkts = stream(100, delayUs, () => false, (i) => i === 50);
+    const d = run(pkts).final.jb!.cumulative.discards;
+    expect(d.slice(0, 2)).toEqual([1, 0]);
+    // 1 µs later than the edge is late.
+    const later = stream(100, (i) => delayUs(i) + (i === 51 || i === 52 ? 1 : 0), () => false, (i) => i === 50);
+    expect(run(later).final.jb!.cumulative.discards.slice(0, 2)).toEqual([2, 1]);
   });
 });
 
