@@ -30,10 +30,10 @@
  *    history (every `history` audio packets: each sample is looked at once), and at talkspurt starts once
  *    it holds EARLY_SAMPLES (a new delay applies from there; the next recompute is the next of those sizes
  *    while it fills, a history later once full). A jump beyond max + RESYNC_MS restarts its history (D
- *    kept, lo = that transit). A real adaptive buffer starts at a nominal delay and adapts from its first packets
- *    (Asterisk's, which VoIPmonitor plays streams through, starts at 40 ms and recomputes on the history so
- *    far): starting at the minimum and waiting a whole history would discard most of a jittery stream's
- *    first packets.
+ *    kept, lo = that transit). A real adaptive buffer starts at a nominal delay and adapts from its first
+ *    packets (Asterisk's, which VoIPmonitor plays streams through, starts at 40 ms and recomputes on the
+ *    history so far): starting at the minimum and waiting a whole history would discard most of a jittery
+ *    stream's first packets.
  *  - Comfort noise and telephone events are not played through the audio buffer (neither played nor
  *    discarded); the audio after them starts a talkspurt. Duplicates are ignored.
  *  - Out-of-order packets are checked against their own playout time (discarded when late); the loss
@@ -368,8 +368,10 @@ export class JitterBuffers {
     const p = w[hw + J.W_POS];
     // Not late in the adaptive buffer is also not above its restart bound (D <= max).
     if (
-      r < f32[hw + J.F_BASE] - ms[P.SIZE1] - M.EDGE_MS || r > f32[hw + J.F_BASE] + ms[P.SIZE1] + M.EDGE_MS ||
-      r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] - M.EDGE_MS || r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] + M.EDGE_MS ||
+      r < f32[hw + J.F_BASE] - ms[P.SIZE1] - M.EDGE_MS ||
+      r > f32[hw + J.F_BASE] + ms[P.SIZE1] + M.EDGE_MS ||
+      r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] - M.EDGE_MS ||
+      r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] + M.EDGE_MS ||
       r > lo + dAd + M.EDGE_MS || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.UNTIL_SHIFT) <= 1
     ) {
       return false;

@@ -259,9 +259,9 @@ describe('the buffer edge, by hand', () => {
 });
 
 describe('Gilbert BurstR of a buffer, by hand', () => {
-  it('an interval that continues a run of discards from the interval before has p = 0, q = 1/(run left + 1): BurstR 6, not 1', () => {
-    // A delay step of 80 ms at packet 247 in continuous audio: F1 (50 ms) discards 247..254 (UNDERRUN_DISCARDS)
-    // and restarts playout at 255. The interval ends after packet 249: 247..249 fall in the first,
+  it('an interval continuing a run of discards from the one before: p = 0, q = 1/6, BurstR 6 (not 1)', () => {
+    // A delay step of 80 ms at packet 247 in continuous audio: F1 (50 ms) discards 247..254
+    // (UNDERRUN_DISCARDS) and restarts playout at 255. The interval ends after packet 249: 247..249 fall in the first,
     // 250..254 in the second, whose transitions are 249->250 .. 253->254 lost->lost (5), 254->255
     // lost->received (1), the other 244 received->received: p = 0 / 244, q = 1 / 6, BurstR = 1 / (p + q) = 6.
     expect(UNDERRUN_DISCARDS).toBe(8);
