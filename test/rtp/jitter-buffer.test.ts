@@ -176,7 +176,7 @@ describe('jitter-buffer state layout', () => {
   it('states its memory per stream: records plus 4 bytes per history entry', () => {
     const jb = new JitterBuffers(1000, { adaptiveHistory: 64 });
     expect(jb.bytesPerStream).toBe(J.HOT_BYTES + J.COLD_BYTES + 64 * 4);
-    expect(jb.byteSize - 1000 * jb.bytesPerStream).toBeLessThan(256); // shared percentile scratch, not per stream
+    expect(jb.byteSize - 1000 * jb.bytesPerStream).toBeLessThan(512); // shared percentile and resolve scratch, not per stream
     const bd = new RtpEngine({ maxStreams: 1000 }).stateBreakdown();
     expect(bd.jitterBuffer).toBe(jb.byteSize);
     expect(new RtpEngine({ maxStreams: 1000, jitterBuffer: null }).stateBreakdown().jitterBuffer).toBe(0);
@@ -239,6 +239,43 @@ describe('zero jitter', () => {
     expect(x.gapDensity).toBeCloseTo(c.gapDensity, 12);
     expect(x.burstDurationMs).toBeCloseTo(c.burstDurationMs, 9);
     expect(x.gapDurationMs).toBeCloseTo(c.gapDurationMs, 9);
+  });
+});
+
+describe('reordered packets in the loss runs', () => {
+  it('a packet played out of order is no loss: every 8th 25 ms late (after the next), none lost or discarded', () => {
+    // F1 (50 ms) plays each swapped packet; the network lost nothing. RFC 3611: no packet lost or
+    // discarded, so burst and gap density 0, and the buffer's loss runs have no loss (BurstR 1).
+    const pkts = stream(500, (i) => (i % 8 === 5 ? 25_000 : 0));
+    const { final } = run(pkts, Infinity, { reference: 0 });
+    expect(final.cumulative.outOfOrder).toBe(62);
+    expect(final.cumulative.lost).toBe(0);
+    const jb = final.jb!;
+    expect(jb.cumulative.discards[0]).toBe(0);
+    expect(jb.xr.burstDensity).toBe(0);
+    expect(jb.xr.gapDensity).toBe(0);
+    expect(jb.xr.burstDurationMs).toBe(0);
+    expect(jb.cumulative.burstR[0]).toBe(1);
+  });
+
+  it('losses, reordering inside the window, no discards: the network loss model\'s RFC 3611 figures and BurstR', () => {
+    const r = rng(9);
+    const lost = new Set<number>();
+    for (let i = 10; i < 3000; i++) if (r() < 0.02) for (let k = 0, n = 1 + Math.floor(r() * 4); k < n; k++) lost.add(i + 2 * k);
+    // Delays up to 100 ms: packets overtake up to 5 others, F2 (200 ms) discards none.
+    const { final, snaps } = run(stream(3000, () => Math.floor(r() * 100_000), (i) => lost.has(i)), 700, { reference: 1 });
+    const c = final.cumulative;
+    const jb = final.jb!;
+    expect(c.outOfOrder).toBeGreaterThan(500);
+    expect(jb.cumulative.discards[1]).toBe(0);
+    expect(c.burstDensity).toBeGreaterThan(0);
+    expect(jb.xr.burstDensity).toBeCloseTo(c.burstDensity, 12);
+    expect(jb.xr.gapDensity).toBeCloseTo(c.gapDensity, 12);
+    expect(jb.xr.burstDurationMs).toBeCloseTo(c.burstDurationMs, 9);
+    expect(jb.xr.gapDurationMs).toBeCloseTo(c.gapDurationMs, 9);
+    // Its Gilbert BurstR too, over the stream and in each interval (the network model's, from the same runs).
+    expect(jb.cumulative.burstR[1]).toBeCloseTo(c.burstR, 12);
+    for (const s of snaps) expect(s.jb!.interval.burstR[1]).toBeCloseTo(s.interval.burstR, 12);
   });
 });
 
