@@ -961,7 +961,7 @@ static size_t build_report(int slot, const slot_state_t *s, const stream_summary
   num(&t, "XR_JB_NOMINAL", 20);
   num(&t, "XR_JB_MAX", u->jb_adapt_max_ms);
   num(&t, "XR_JB_ABS_MAX", 500);
-  num(&t, "XR_R", s->last_r);
+  num(&t, "XR_R", s->last_r < 0 ? 0 : s->last_r > 100 ? 100 : s->last_r); /* RFC 3611 0..100, as jb-fields.ts */
   num(&t, "XR_MOS_LQ", mos_from_r(s->last_r + s->last_id));
   num(&t, "XR_MOS_CQ", mos_from_r(R_DEFAULT - delay_impairment(net) - s->last_ie_eff));
   num(&t, "XR_RTD", measured ? 2 * net : 0);

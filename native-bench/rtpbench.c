@@ -340,6 +340,7 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
 #define JB_NB 3
 #define JB_HIST 64
 #define JB_RESYNC_MS 1000.0
+#define JB_EDGE_MS 0.0005 /* a packet at its playout time (float32 anchors) is played */
 #define JB_LO_PCT 5
 #define JB_HI_PCT 95
 #define JB_UNDERRUN 8
@@ -351,7 +352,8 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
 #define JB_START_MS 40.0
 #define JB_EARLY 8
 #define JB_REF 2
-enum { JB_STARTED = 1, JB_TALKSPURT = 2, JB_ANCHORED = 4, JB_LOST_SHIFT = 3 };
+enum { JB_STARTED = 1, JB_TALKSPURT = 2, JB_ANCHORED = 4, JB_LOST_SHIFT = 3, JB_PEND_SHIFT = 8 };
+#define JB_PEND 8 /* numbers the loss runs hold open behind the highest (jitter-buffer.ts PEND) */
 enum { JB_RL = 0, JB_LR = 1, JB_LL = 2 };
 
 typedef struct {
@@ -363,7 +365,8 @@ typedef struct {
 typedef struct {
   double ad_sum_b, ad_max_c;
   int32_t disc[JB_NB], disc_b[JB_NB], tr[3 * JB_NB], tr_b[3 * JB_NB];
-  int32_t fed_b, ad_n_b, fed_lost, cl_pkts, burst_pkts, burst_lost, nbursts, pad_;
+  int32_t fed_b, ad_n_b, fed_lost, cl_pkts, burst_pkts, burst_lost, nbursts;
+  int32_t pend; /* open numbers, oldest at bit 0: bits 0..7 missing, 8 + 8b.. lost or discarded in buffer b */
 } jb_cold_t;
 
 _Static_assert(sizeof(jb_hot_t) == 64, "jitter-buffer hot record is one cache line");
@@ -442,6 +445,56 @@ static void jb_feed(jb_hot_t *h, jb_cold_t *c, int gap, int late_bits) {
   }
 }
 
+/* jitter-buffer.ts feedHead: the oldest open number fed (missing: lost in every buffer), the window shifted. */
+static int32_t jb_feed_head(jb_hot_t *h, jb_cold_t *c, int32_t pend) {
+  jb_feed(h, c, 0, (pend & 1) ? 7 : ((pend >> 8) & 1) | ((pend >> 15) & 2) | ((pend >> 22) & 4));
+  return (int32_t)(((uint32_t)pend >> 1) & 0x7f7f7f7fu);
+}
+
+/* jitter-buffer.ts flush: every open number fed. */
+static void jb_flush(jb_hot_t *h, jb_cold_t *c) {
+  int32_t pend = c->pend;
+  for (int len = (h->state >> JB_PEND_SHIFT) & 15; len > 0; len--) pend = jb_feed_head(h, c, pend);
+  c->pend = 0;
+  h->state &= ~(15 << JB_PEND_SHIFT);
+}
+
+/* jitter-buffer.ts settle: a number through the window of open numbers (gap >= 0 in order, gap < -2
+ * reordered -3 - gap behind the highest), the final ones at its head fed in order. */
+static void jb_settle(jb_hot_t *h, jb_cold_t *c, int gap, int late) {
+  int len = (h->state >> JB_PEND_SHIFT) & 15;
+  if (len == 0 && gap == 0) {
+    jb_feed(h, c, 0, late);
+    return;
+  }
+  int32_t pend = c->pend;
+  int at;
+  if (gap >= 0) {
+    while (len > 0 && len + gap >= JB_PEND) {
+      pend = jb_feed_head(h, c, pend);
+      len--;
+    }
+    if (gap >= JB_PEND) {
+      jb_feed(h, c, gap - JB_PEND, 7);
+      gap = JB_PEND - 1;
+    }
+    pend |= ((1 << gap) - 1) << len;
+    at = len + gap;
+    len = at + 1;
+  } else {
+    at = len - 1 - (-3 - gap);
+    if (at < 0 || ((pend >> at) & 1) == 0) return;
+    pend &= ~(1 << at);
+  }
+  pend |= ((late & 1) << (8 + at)) | (((late >> 1) & 1) << (16 + at)) | (((late >> 2) & 1) << (24 + at));
+  while (len > 0 && (pend & 1) == 0) {
+    pend = jb_feed_head(h, c, pend);
+    len--;
+  }
+  c->pend = pend;
+  h->state = (h->state & ~(15 << JB_PEND_SHIFT)) | (len << JB_PEND_SHIFT);
+}
+
 /* The k lowest and highest samples by insertion (as the TS recompute), percentiles, the new delay. */
 static void jb_recompute(jb_hot_t *h, const float *ring, int n) {
   double lo[8], hi[8];
@@ -472,14 +525,18 @@ static void jb_recompute(jb_hot_t *h, const float *ring, int n) {
 }
 
 /* One packet: arrival ms, media ms since the stream's first packet, audio (0: CN / telephone event),
- * marker, gap (>= 0 numbers skipped, -1 reordered, -2 sequence restart). */
+ * marker, gap (>= 0 numbers skipped, -2 sequence restart, -3 - d reordered d behind the highest). */
 static void jb_packet(int slot, double arrival, double media, int audio, int marker, int gap) {
   jb_hot_t *h = &g_jbh[slot];
   int32_t state = h->state;
   if ((state & JB_STARTED) == 0) state = JB_STARTED | JB_TALKSPURT;
+  else if (gap == -2 && (state & (15 << JB_PEND_SHIFT)) != 0) {
+    jb_flush(h, &g_jbc[slot]);
+    state = h->state;
+  }
   if (!audio) {
     h->state = state | JB_TALKSPURT;
-    if (gap >= 0) jb_feed(h, &g_jbc[slot], gap, 0);
+    if (gap >= 0 || gap < -2) jb_settle(h, &g_jbc[slot], gap, 0);
     return;
   }
   double transit = arrival - media;
@@ -497,14 +554,14 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
     h->base[1] = (float)r;
   } else {
     double b1 = h->base[0];
-    if (r < b1 - JB_F1_MS || r > b1 + JB_F1_MS + JB_RESYNC_MS) h->base[0] = (float)r;
-    else if (r > b1 + JB_F1_MS) {
+    if (r < b1 - JB_F1_MS - JB_EDGE_MS || r > b1 + JB_F1_MS + JB_RESYNC_MS) h->base[0] = (float)r;
+    else if (r > b1 + JB_F1_MS + JB_EDGE_MS) {
       if ((runs & 0xff) >= JB_UNDERRUN) h->base[0] = (float)r;
       else late = 1;
     }
     double b2 = h->base[1];
-    if (r < b2 - JB_F2_MS || r > b2 + JB_F2_MS + JB_RESYNC_MS) h->base[1] = (float)r;
-    else if (r > b2 + JB_F2_MS) {
+    if (r < b2 - JB_F2_MS - JB_EDGE_MS || r > b2 + JB_F2_MS + JB_RESYNC_MS) h->base[1] = (float)r;
+    else if (r > b2 + JB_F2_MS + JB_EDGE_MS) {
       if (((runs >> 8) & 0xff) >= JB_UNDERRUN) h->base[1] = (float)r;
       else late |= 2;
     }
@@ -521,7 +578,7 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
     pos = 0;
     until = JB_EARLY - 1;
     h->base[2] = (float)r;
-  } else if (r > lo + d_ad) {
+  } else if (r > lo + d_ad + JB_EDGE_MS) {
     if (((runs >> 16) & 0xff) >= JB_UNDERRUN) h->base[2] = (float)r;
     else late |= 4;
   }
@@ -553,7 +610,7 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
     if (late & 2) c->disc[1]++;
     if (late & 4) c->disc[2]++;
   }
-  if (gap >= 0) jb_feed(h, &g_jbc[slot], gap, late);
+  if (gap >= 0 || gap < -2) jb_settle(h, &g_jbc[slot], gap, late);
 }
 
 /* The packet's gap relative to the highest sequence number before the RFC 3550 step (the Gap that
@@ -572,7 +629,7 @@ static void jb_on_packet(hot_t *s, int slot, double t, int seq, uint32_t ts, int
     int32_t max_ext = s->cycles + max_seq;
     int32_t ext = max_ext - ((max_seq - seq) & 0xffff);
     if (ext > max_ext - WIN && ext >= s->fin_ext && (s->win[(ext >> 5) & 3] & (1u << (ext & 31))) != 0) return;
-    gap = -1;
+    gap = -3 - ((max_seq - seq) & 0xffff);
   }
   int audio = s->clock > 0 && s->kind != K_CN && s->kind != K_TEV;
   double media = audio ? ((double)(int32_t)(ts - (uint32_t)s->first_ts) * 1000) / s->clock : 0;
@@ -831,12 +888,13 @@ static void tick_at_packet(double now_ms) {
 }
 
 /* Gilbert model burst ratio 1/(p + q) from transition counts (jitter-buffer.ts gilbertBurstR): 1 without loss,
- * recovery taken as certain (q = 1) when no transition out of loss was seen. */
+ * recovery taken as certain (q = 1) when no transition out of loss was seen, 1 when p = q = 0 (a period that
+ * is one loss run begun before it). */
 static double gilbert_burst_r(double rr, double rl, double lr, double ll) {
-  if (rl == 0) return 1;
+  if (rl == 0 && ll == 0) return 1;
   double p = rr + rl > 0 ? rl / (rr + rl) : 0;
   double q = lr + ll > 0 ? lr / (lr + ll) : 1;
-  return 1 / (p + q);
+  return p + q > 0 ? 1 / (p + q) : 1;
 }
 
 /* loss-model.ts lossMetrics: Gilbert burst ratio and RFC 3611 densities of a resolved loss state (x, xc;
@@ -877,8 +935,12 @@ static double rfc_expected(const hot_t *s, const cold_t *c) { return (double)s->
 /* jitter-buffer.ts read(): discards, Gilbert burst ratio per buffer and the adaptive delay, of the
  * interval (cumulative 0) or since the start. */
 static void jb_read(int slot, int cumulative, double discards[3], double burst_r[3], double *adapt_delay_ms) {
-  const jb_hot_t *h = &g_jbh[slot];
-  const jb_cold_t *jc = &g_jbc[slot];
+  /* On a copy with the open numbers fed (resolved, as if the stream ended here). */
+  jb_hot_t hr = g_jbh[slot];
+  jb_cold_t cr = g_jbc[slot];
+  jb_flush(&hr, &cr);
+  const jb_hot_t *h = &hr;
+  const jb_cold_t *jc = &cr;
   int k = cumulative ? 0 : 1;
   int32_t transitions = !cumulative && jc->fed_b > 0 ? h->fed - jc->fed_b : h->fed > 0 ? h->fed - 1 : 0;
   for (int b = 0; b < JB_NB; b++) {
@@ -966,8 +1028,11 @@ void stream_reset_interval(int slot) {
     jb_hot_t *h = &g_jbh[slot];
     jb_cold_t *jc = &g_jbc[slot];
     memcpy(jc->disc_b, jc->disc, sizeof jc->disc);
-    memcpy(jc->tr_b, jc->tr, sizeof jc->tr);
-    jc->fed_b = h->fed;
+    jb_hot_t hr = *h; /* the loss runs' baseline: resolved, as jb_read takes them */
+    jb_cold_t cr = *jc;
+    jb_flush(&hr, &cr);
+    memcpy(jc->tr_b, cr.tr, sizeof jc->tr);
+    jc->fed_b = hr.fed;
     jc->ad_n_b = h->ad_n;
     jc->ad_sum_b = h->ad_sum;
     if (h->ad_max_i > jc->ad_max_c) jc->ad_max_c = h->ad_max_i;

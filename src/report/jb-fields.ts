@@ -38,7 +38,7 @@ export const JB_REPORT_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['XR_BURST_DURATION', 'RFC 3611 mean burst duration, ms'],
   ['XR_GAP_DURATION', 'RFC 3611 mean gap duration, ms'],
   ['XR_RTD', 'round-trip delay from RTCP, ms; 0 = not measured'],
-  ['XR_R', 'R of the last interval (reference buffer)'],
+  ['XR_R', "R of the last interval (reference buffer), within RFC 3611's 0..100"],
   ['XR_MOS_LQ', 'listening-quality MOS: R without any delay impairment'],
   ['XR_MOS_CQ', "conversational MOS: delay impairment of NETWORK_DELAY plus the reference buffer's delay in the interval (its size, or JB_ADAPT_DELAY)"],
   ['XR_JB_NOMINAL', 'reference buffer\'s nominal delay (fixed size, or the adaptive buffer\'s current delay), ms'],
@@ -121,7 +121,9 @@ export function fillVoipMetrics(snap: StreamSnapshot, qos: StreamQosState, out: 
   }
   const rtt = qos.lastRttMs[slot];
   out.roundTripMs = rtt === rtt ? rtt : 0;
-  out.r = n ? qos.lastR[slot] : 0;
+  // RFC 3611 4.7.5 carries R as 0..100; the E-model's goes below 0 under heavy loss or delay (RFACTOR keeps it).
+  const r = n ? qos.lastR[slot] : 0;
+  out.r = r < 0 ? 0 : r > 100 ? 100 : r;
   out.mosLq = n ? qos.lastMosLq[slot] : 0;
   out.mosCq = n ? qos.lastMosCq[slot] : 0;
   return out;

@@ -989,7 +989,8 @@ export class RtpEngine {
       const audio = clock > 0 && kind !== Kind.CN && kind !== Kind.TEV;
       jb.io[0] = t;
       jb.io[1] = audio ? (sinceFirst * 1000) / clock : 0;
-      jb.packet(slot, audio ? 1 : 0, marker, gap);
+      // A late packet goes in as -3 - its distance behind the highest number (jitter-buffer.ts settle()).
+      jb.packet(slot, audio ? 1 : 0, marker, gap === Gap.LATE ? -3 - ((this.store.h[slot * L.HOT_H + L.H_MAX_SEQ] - seq) & 0xffff) : gap);
     }
   }
 

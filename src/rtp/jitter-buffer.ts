@@ -11,30 +11,37 @@
  * Model (a test re-implements it from this text):
  *  - Relative transit of a packet: arrival ms - RTP timestamp in ms (both from the stream's first packet).
  *  - Fixed buffer of size D: playout time = anchor transit + D past the packet's media time; late when
- *    transit > anchor + D. The anchor is the transit of the talkspurt's first packet: the stream's first
- *    audio packet, a packet with the marker bit, the first audio packet after comfort noise or
- *    telephone events. A packet earlier than anchor - D would overflow the buffer and one later than
- *    anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer resyncs.
+ *    transit > anchor + D + EDGE_MS. EDGE_MS (half a microsecond, under a capture timestamp's tick) keeps
+ *    a packet exactly at its playout time played: anchors are float32, whose rounding would otherwise put
+ *    it a few nanoseconds late. The anchor is the transit of the talkspurt's first packet: the stream's
+ *    first audio packet, a packet with the marker bit, the first audio packet after comfort noise or
+ *    telephone events. A packet earlier than anchor - D - EDGE_MS would overflow the buffer and one later
+ *    than anchor + D + RESYNC_MS is a delay step, not jitter: both re-anchor (played), as a fixed buffer
+ *    resyncs.
  *  - Underrun: after UNDERRUN_DISCARDS late packets in a row the buffer has been dry for that long, and
  *    the next late packet re-anchors (played), as a phone restarts playout when its buffer runs empty. A
  *    sender whose clock runs slower than its timestamps, or a delay step within RESYNC_MS, therefore costs
  *    a few discards per underrun instead of every packet after it. The adaptive buffer does the same with
  *    its lo.
- *  - Adaptive buffer: playout time = lo + D past the media time, lo and hi the 5th and 95th percentiles of
- *    the last `history` transits, D = clamp(hi - lo + margin, min, max). Starts at D = clamp(start, min,
- *    max), lo = the first transit. Recomputed as its history fills, when it holds EARLY_SAMPLES (8), 16,
- *    32, ... samples and when it is full (at most `history`), then once per history (every `history`
- *    audio packets: each sample is looked at once), and at talkspurt starts once it holds EARLY_SAMPLES (a
- *    new delay applies from there; the next recompute is the next of those sizes while it fills, a
- *    history later once full). A jump beyond max + RESYNC_MS restarts its history (D kept, lo = that
- *    transit). A real adaptive buffer starts at a nominal delay and adapts from its first packets
- *    (Asterisk's, which VoIPmonitor plays streams through, starts at 40 ms and recomputes on the history so
- *    far): starting at the minimum and waiting a whole history would discard most of a jittery stream's
- *    first packets.
+ *  - Adaptive buffer: playout time = lo + D past the media time (late past EDGE_MS as above), lo and hi
+ *    the 5th and 95th percentiles of the last `history` transits, D = clamp(hi - lo + margin, min, max).
+ *    Starts at D = clamp(start, min, max), lo = the first transit. Recomputed as its history fills, when
+ *    it holds EARLY_SAMPLES (8), 16, 32, ... samples and when it is full (at most `history`), then once per
+ *    history (every `history` audio packets: each sample is looked at once), and at talkspurt starts once
+ *    it holds EARLY_SAMPLES (a new delay applies from there; the next recompute is the next of those sizes
+ *    while it fills, a history later once full). A jump beyond max + RESYNC_MS restarts its history (D
+ *    kept, lo = that transit). A real adaptive buffer starts at a nominal delay and adapts from its first
+ *    packets (Asterisk's, which VoIPmonitor plays streams through, starts at 40 ms and recomputes on the
+ *    history so far): starting at the minimum and waiting a whole history would discard most of a jittery
+ *    stream's first packets.
  *  - Comfort noise and telephone events are not played through the audio buffer (neither played nor
  *    discarded); the audio after them starts a talkspurt. Duplicates are ignored.
- *  - Out-of-order packets are checked against their own playout time (discarded when late); the loss
- *    runs take packets in arrival order, so a reordered packet's slot was already fed as lost.
+ *  - Out-of-order packets are checked against their own playout time (discarded when late). The loss
+ *    runs take numbers in sequence order, each once it is final: a number skipped stays open in a window
+ *    of the last PEND (8) numbers, and the packet that arrives for it within them (reordered by up to 7)
+ *    is played or discarded there; one still missing when it leaves the window, or at a snapshot (taken
+ *    on a copy, as if the stream ended there), is lost. A packet reordered further arrives after its
+ *    number was fed as lost.
  *
  * State: a hot and a cold record per slot (fields declared once in JB_FIELDS, offsets derived) plus a
  * Float32 ring of `history` transits per slot. Nothing is allocated per packet.
@@ -56,6 +63,8 @@ export const JB_ADAPT: number = M.ADAPT;
 const enum M {
   /** A delay change this much beyond a buffer's size is a step (re-anchor), not a late packet. */
   RESYNC_MS = 1000,
+  /** How far past its playout time (or before the buffer's early edge) a packet still counts as at it, ms. */
+  EDGE_MS = 0.0005,
   /** Percentiles of the adaptive buffer's delay window (low and high). */
   LO_PCT = 5,
   HI_PCT = 95,
@@ -72,6 +81,8 @@ const enum M {
   FEW = 4,
   /** Samples the adaptive buffer's history holds at its first recompute (the smallest history allowed). */
   EARLY_SAMPLES = 8,
+  /** Numbers the loss runs hold open behind the highest (a skipped number's packet may still come). */
+  PEND = 8,
   /** Buffers, and the adaptive one's index. */
   NB = 3,
   ADAPT = 2,
@@ -88,11 +99,13 @@ const enum P {
 }
 
 export const RESYNC_MS: number = M.RESYNC_MS;
+export const EDGE_MS: number = M.EDGE_MS;
 export const LO_PCT: number = M.LO_PCT;
 export const HI_PCT: number = M.HI_PCT;
 export const UNDERRUN_DISCARDS: number = M.UNDERRUN_DISCARDS;
 export const JB_GMIN: number = M.GMIN;
 export const EARLY_SAMPLES: number = M.EARLY_SAMPLES;
+export const JB_PEND: number = M.PEND;
 
 export interface JitterBufferOptions {
   fixed1Ms: number;
@@ -135,7 +148,7 @@ export const JB_FIELDS = [
   ['F_BASE', 'hot', 'f32', NB], // fixed: anchor transit; adaptive: low percentile (lo)
   ['F_AD', 'hot', 'f32', 1], // adaptive delay D (ms)
   ['F_AD_MAX_I', 'hot', 'f32', 1], // largest D in the interval
-  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; 1: the next audio packet starts a talkspurt; 2: D_TREF set; 3..5: the last number fed was lost or discarded in buffer 0..2
+  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; 1: the next audio packet starts a talkspurt; 2: D_TREF set; 3..5: the last number fed was lost or discarded in buffer 0..2; 8..11: numbers open in CW_PEND
   ['W_FED', 'hot', 'i32', 1], // numbers fed (every buffer sees the same numbers)
   ['W_RUN', 'hot', 'i32', 1], // RFC 3611 (reference buffer): played run since the open cluster's last loss
   ['W_CL_LOST', 'hot', 'i32', 1], // open cluster's losses
@@ -157,6 +170,7 @@ export const JB_FIELDS = [
   ['CW_BURST_PKTS', 'cold', 'i32', 1], // closed bursts: packets, losses, count
   ['CW_BURST_LOST', 'cold', 'i32', 1],
   ['CW_NBURSTS', 'cold', 'i32', 1],
+  ['CW_PEND', 'cold', 'i32', 1], // numbers open (oldest at bit 0): bits 0..7 missing, 8..15 / 16..23 / 24..31 lost or discarded in buffer 0 / 1 / 2
 ] as const;
 
 /** Offsets derived from JB_FIELDS (the convention of every record: record-layout.ts), and each part's size in bytes. */
@@ -198,6 +212,7 @@ export const enum J {
   CW_BURST_PKTS = 32,
   CW_BURST_LOST = 33,
   CW_NBURSTS = 34,
+  CW_PEND = 35,
   // Transition kinds inside CW_TR (+ 3 * buffer).
   RL = 0,
   LR = 1,
@@ -207,6 +222,7 @@ export const enum J {
   TALKSPURT = 2,
   ANCHORED = 4,
   LOST_SHIFT = 3,
+  PEND_SHIFT = 8,
   // W_POS fields.
   POS_MASK = 1023,
   HN_SHIFT = 10,
@@ -267,6 +283,9 @@ export class JitterBuffers {
   private readonly highest: Float64Array;
   /** A recompute's low and high percentile. */
   private readonly selected = new Float64Array(2);
+  /** A slot's records while resolve() has fed its open numbers; the transitions and count resetInterval takes there. */
+  private readonly saved = new Uint8Array(J.HOT_BYTES + J.COLD_BYTES);
+  private readonly resolvedTr = new Int32Array(3 * M.NB + 1);
 
   constructor(slots: number, options: Partial<JitterBufferOptions> = {}) {
     const o = (this.opts = { ...DEFAULT_JITTER_BUFFER, ...options });
@@ -295,7 +314,7 @@ export class JitterBuffers {
   }
 
   get byteSize(): number {
-    return this.buffer.byteLength + this.ring.byteLength + this.lowest.byteLength + this.highest.byteLength;
+    return this.buffer.byteLength + this.ring.byteLength + this.lowest.byteLength + this.highest.byteLength + this.saved.byteLength + this.resolvedTr.byteLength;
   }
 
   /** Bytes per stream slot. */
@@ -328,8 +347,8 @@ export class JitterBuffers {
    * One packet of the stream; its arrival ms in io[0] and its RTP timestamp in ms since the stream's first
    * packet in io[1] (double arguments would be boxed in every call). audio: 1 audio, 0 comfort noise or
    * telephone event; marker: the RTP marker bit; gap: sequence numbers skipped before it (>= 0, in
-   * order), -1 = behind the highest (reordered), -2 = a sequence restart (re-anchors). Duplicates are
-   * not passed.
+   * order), -2 = a sequence restart (re-anchors), -3 - d = reordered, d (>= 1) numbers behind the
+   * highest. Duplicates are not passed.
    *
    * The common packet (the next number of a talkspurt, on time in every buffer, nothing lost before it,
    * no recompute due) takes nextInSpurt, any other otherPacket: both this function and nextInSpurt are
@@ -362,9 +381,11 @@ export class JitterBuffers {
     const p = w[hw + J.W_POS];
     // Not late in the adaptive buffer is also not above its restart bound (D <= max).
     if (
-      r < f32[hw + J.F_BASE] - ms[P.SIZE1] || r > f32[hw + J.F_BASE] + ms[P.SIZE1] ||
-      r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] || r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] ||
-      r > lo + dAd || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.UNTIL_SHIFT) <= 1
+      r < f32[hw + J.F_BASE] - ms[P.SIZE1] - M.EDGE_MS ||
+      r > f32[hw + J.F_BASE] + ms[P.SIZE1] + M.EDGE_MS ||
+      r < f32[hw + (J.F_BASE + 1)] - ms[P.SIZE2] - M.EDGE_MS ||
+      r > f32[hw + (J.F_BASE + 1)] + ms[P.SIZE2] + M.EDGE_MS ||
+      r > lo + dAd + M.EDGE_MS || r < lo - ms[P.MAX] - M.RESYNC_MS || (p >> J.UNTIL_SHIFT) <= 1
     ) {
       return false;
     }
@@ -391,10 +412,15 @@ export class JitterBuffers {
     const hw = slot * J.HOT_W;
     let state = w[hw + J.W_STATE];
     if ((state & J.STARTED) === 0) state = J.STARTED | J.TALKSPURT; // the stream's first number fed
+    else if (gap === -2 && (state & (15 << J.PEND_SHIFT)) !== 0) {
+      // A sequence restart: the numbers still open will not come under the old numbering.
+      this.flush(slot);
+      state = w[hw + J.W_STATE];
+    }
     if (audio === 0) {
       w[hw + J.W_STATE] = state | J.TALKSPURT;
       // Not played, but its sequence number is no loss: fed as played so runs stay in sequence.
-      if (gap >= 0) this.feed(slot, gap, 0);
+      if (gap >= 0 || gap < -2) this.settle(slot, gap, 0);
       return;
     }
     const transit = this.io[0] - this.io[1];
@@ -415,15 +441,15 @@ export class JitterBuffers {
     } else {
       const s1 = this.ms[P.SIZE1];
       const b1 = f32[hw + J.F_BASE];
-      if (r < b1 - s1 || r > b1 + s1 + M.RESYNC_MS) f32[hw + J.F_BASE] = r;
-      else if (r > b1 + s1) {
+      if (r < b1 - s1 - M.EDGE_MS || r > b1 + s1 + M.RESYNC_MS) f32[hw + J.F_BASE] = r;
+      else if (r > b1 + s1 + M.EDGE_MS) {
         if ((runs & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE] = r;
         else late = 1;
       }
       const s2 = this.ms[P.SIZE2];
       const b2 = f32[hw + J.F_BASE + 1];
-      if (r < b2 - s2 || r > b2 + s2 + M.RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
-      else if (r > b2 + s2) {
+      if (r < b2 - s2 - M.EDGE_MS || r > b2 + s2 + M.RESYNC_MS) f32[hw + J.F_BASE + 1] = r;
+      else if (r > b2 + s2 + M.EDGE_MS) {
         if (((runs >> 8) & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE + 1] = r;
         else late |= 2;
       }
@@ -444,7 +470,7 @@ export class JitterBuffers {
       pos = 0;
       until = M.EARLY_SAMPLES - 1;
       f32[hw + J.F_BASE + M.ADAPT] = r;
-    } else if (r > lo + dAd) {
+    } else if (r > lo + dAd + M.EDGE_MS) {
       if (((runs >> 16) & 0xff) >= M.UNDERRUN_DISCARDS) f32[hw + J.F_BASE + M.ADAPT] = r;
       else late |= 4;
     }
@@ -473,8 +499,72 @@ export class JitterBuffers {
       if ((late & 2) !== 0) w[cw + J.CW_DISC + 1]++;
       if ((late & 4) !== 0) w[cw + J.CW_DISC + 2]++;
     }
-    if (gap === 0 && (late | (state & (7 << J.LOST_SHIFT))) === 0) this.played(slot); // feed()'s common case
-    else if (gap >= 0) this.feed(slot, gap, late);
+    // feed()'s common case: the next number, played everywhere, after a number played, nothing open.
+    if (gap === 0 && (late | (state & ((7 << J.LOST_SHIFT) | (15 << J.PEND_SHIFT)))) === 0) this.played(slot);
+    else if (gap >= 0 || gap < -2) this.settle(slot, gap, late);
+  }
+
+  /**
+   * A number for the loss runs (gap >= 0: after `gap` skipped ones; gap < -2: a reordered packet, -3 - gap
+   * numbers behind the highest), lost in buffer b when bit b of `late`: through the window of open
+   * numbers (CW_PEND), whose final head numbers are fed in order.
+   */
+  private settle(slot: number, gapArg: number, late: number): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    let len = (w[hw + J.W_STATE] >> J.PEND_SHIFT) & 15;
+    if (len === 0 && gapArg === 0) {
+      this.feed(slot, 0, late);
+      return;
+    }
+    let pend = w[cw + J.CW_PEND];
+    let at: number;
+    if (gapArg >= 0) {
+      let gap = gapArg;
+      // Room for the skipped numbers and this one: the oldest open ones become final.
+      while (len > 0 && len + gap >= M.PEND) {
+        pend = this.feedHead(slot, pend);
+        len--;
+      }
+      if (gap >= M.PEND) {
+        // More skipped numbers than the window holds: the oldest of them are lost now.
+        this.feed(slot, gap - M.PEND, 7);
+        gap = M.PEND - 1;
+      }
+      pend |= ((1 << gap) - 1) << len;
+      at = len + gap;
+      len = at + 1;
+    } else {
+      at = len - 1 - (-3 - gapArg);
+      // Further back than the window: its number was already fed as lost.
+      if (at < 0 || ((pend >> at) & 1) === 0) return;
+      pend &= ~(1 << at);
+    }
+    pend |= ((late & 1) << (8 + at)) | (((late >> 1) & 1) << (16 + at)) | (((late >> 2) & 1) << (24 + at));
+    while (len > 0 && (pend & 1) === 0) {
+      pend = this.feedHead(slot, pend);
+      len--;
+    }
+    w[cw + J.CW_PEND] = pend;
+    w[hw + J.W_STATE] = (w[hw + J.W_STATE] & ~(15 << J.PEND_SHIFT)) | (len << J.PEND_SHIFT);
+  }
+
+  /** Feeds the oldest open number (missing: lost in every buffer) and returns the window without it. */
+  private feedHead(slot: number, pend: number): number {
+    this.feed(slot, 0, (pend & 1) !== 0 ? 7 : ((pend >> 8) & 1) | ((pend >> 15) & 2) | ((pend >> 22) & 4));
+    return (pend >>> 1) & 0x7f7f7f7f;
+  }
+
+  /** Feeds every open number, a missing one as lost. */
+  private flush(slot: number): void {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    const cw = this.cw(slot);
+    let pend = w[cw + J.CW_PEND];
+    for (let len = (w[hw + J.W_STATE] >> J.PEND_SHIFT) & 15; len > 0; len--) pend = this.feedHead(slot, pend);
+    w[cw + J.CW_PEND] = 0;
+    w[hw + J.W_STATE] &= ~(15 << J.PEND_SHIFT);
   }
 
   /** The next number, played in the reference buffer: one more number fed, the played run goes on. */
@@ -660,8 +750,14 @@ export class JitterBuffers {
     const cd = this.cd(slot);
     const cw = this.cw(slot);
     for (let i = 0; i < M.NB; i++) w[cw + J.CW_DISC_B + i] = w[cw + J.CW_DISC + i];
-    for (let i = 0; i < 3 * M.NB; i++) w[cw + J.CW_TR_B + i] = w[cw + J.CW_TR + i];
-    w[cw + J.CW_FED_B] = w[hw + J.W_FED];
+    // The loss runs' baseline is the resolved state (open numbers taken as final), as every read takes it.
+    const open = this.resolve(slot);
+    const tr = this.resolvedTr;
+    for (let i = 0; i < 3 * M.NB; i++) tr[i] = w[cw + J.CW_TR + i];
+    tr[3 * M.NB] = w[hw + J.W_FED];
+    if (open) this.restore(slot);
+    for (let i = 0; i < 3 * M.NB; i++) w[cw + J.CW_TR_B + i] = tr[i];
+    w[cw + J.CW_FED_B] = tr[3 * M.NB];
     w[cw + J.CW_AD_N_B] = w[hw + J.W_AD_N];
     f[cd + J.CD_AD_SUM_B] = f[hd + J.D_AD_SUM];
     const f32 = this.f32;
@@ -669,8 +765,29 @@ export class JitterBuffers {
     f32[hw + J.F_AD_MAX_I] = 0;
   }
 
-  /** Counters of the interval (cumulative false) or since the stream started. */
+  /**
+   * The slot's loss runs as if the stream ended now: its open numbers fed (a missing one lost) after the
+   * records are saved; false (nothing done) when none is open. restore() puts the records back.
+   */
+  private resolve(slot: number): boolean {
+    if ((this.w[slot * J.HOT_W + J.W_STATE] & (15 << J.PEND_SHIFT)) === 0) return false;
+    const u = this.u8;
+    const c = this.coldByte + slot * J.COLD_BYTES;
+    this.saved.set(u.subarray(slot * J.HOT_BYTES, (slot + 1) * J.HOT_BYTES), 0);
+    this.saved.set(u.subarray(c, c + J.COLD_BYTES), J.HOT_BYTES);
+    this.flush(slot);
+    return true;
+  }
+
+  private restore(slot: number): void {
+    const u = this.u8;
+    u.set(this.saved.subarray(0, J.HOT_BYTES), slot * J.HOT_BYTES);
+    u.set(this.saved.subarray(J.HOT_BYTES), this.coldByte + slot * J.COLD_BYTES);
+  }
+
+  /** Counters of the interval (cumulative false) or since the stream started (open numbers resolved). */
   read(slot: number, cumulative: boolean, out: JitterBufferCounters): void {
+    const open = this.resolve(slot);
     const f = this.f;
     const w = this.w;
     const hd = slot * J.HOT_D;
@@ -696,10 +813,12 @@ export class JitterBuffers {
     out.adaptiveDelayMs = n > 0 ? (f[hd + J.D_AD_SUM] - k * f[cd + J.CD_AD_SUM_B]) / n : 0;
     const maxI = this.f32[hw + J.F_AD_MAX_I];
     out.adaptiveMaxMs = cumulative && f[cd + J.CD_AD_MAX_C] > maxI ? f[cd + J.CD_AD_MAX_C] : maxI;
+    if (open) this.restore(slot);
   }
 
   /** RFC 3611 4.7 burst/gap of the reference buffer since the start, open cluster resolved as if ended here. */
   readXr(slot: number, packetMs: number, out: JitterBufferXr): void {
+    const open = this.resolve(slot);
     const w = this.w;
     const hw = slot * J.HOT_W;
     const cw = this.cw(slot);
@@ -713,20 +832,29 @@ export class JitterBuffers {
     }
     const gp = w[hw + J.W_FED] - bp;
     const gl = w[cw + J.CW_FED_LOST] - bl;
+    // Gaps alternate with bursts and the first number fed is played (a gap before the first burst): one
+    // more gap than bursts, unless the last number fed ends a burst (late packets at the end of a stream).
+    const gaps = w[hw + J.W_CL_LOST] >= 2 && w[hw + J.W_RUN] === 0 ? nb : nb + 1;
     out.burstDensity = bp > 0 ? bl / bp : 0;
     out.gapDensity = gp > 0 ? gl / gp : 0;
     out.burstDurationMs = nb > 0 ? (bp * packetMs) / nb : 0;
-    out.gapDurationMs = gp > 0 ? (gp * packetMs) / (nb + 1) : 0;
+    out.gapDurationMs = gp > 0 ? (gp * packetMs) / gaps : 0;
     out.adaptiveNowMs = this.f32[hw + J.F_AD];
+    if (open) this.restore(slot);
   }
 }
 
-/** BurstR = 1/(p+q) from transition counts, with loss-model.ts's conventions (no loss 1, no recovery q = 1). */
+/**
+ * BurstR = 1/(p+q) from transition counts, with loss-model.ts's conventions (no loss 1, no recovery q = 1).
+ * An interval can hold losses without a received -> lost transition: a run of discards that began in the
+ * interval before (p = 0, BurstR = 1/q). An interval that is all one such run (p = q = 0) has no
+ * finite BurstR: 1, as the scoring takes any non-finite one.
+ */
 export function gilbertBurstR(rr: number, rl: number, lr: number, ll: number): number {
-  if (rl === 0) return 1;
+  if (rl === 0 && ll === 0) return 1;
   const p = rr + rl > 0 ? rl / (rr + rl) : 0;
   const q = lr + ll > 0 ? lr / (lr + ll) : 1;
-  return 1 / (p + q);
+  return p + q > 0 ? 1 / (p + q) : 1;
 }
 
 /** Buffer index of a configured reference name; -1 for 'none' (the report's MOS from network loss only). */
@@ -763,10 +891,17 @@ export function warmJitterBuffers(options: Partial<JitterBufferOptions>): void {
     pkt(2500, 1, 0, 0); // a step beyond every buffer
     pkt(2500, 1, 0, 3); // losses
     for (let i = 0; i < 40; i++) pkt(2500, 1, 0, i % 9 === 0 ? 1 : 0);
-    pkt(2400, 1, 0, -1); // reordered
+    pkt(2400, 1, 0, -4); // reordered (1 behind), inside the window of open numbers
+    pkt(2500, 1, 0, 2); // numbers skipped, then one of them late and one beyond the window
+    pkt(2500, 1, 0, -5);
+    pkt(2500, 1, 0, -40);
+    jb.read(0, false, counters); // open numbers resolved on a copy
+    jb.readXr(0, 20, xr);
+    jb.resetInterval(0);
+    pkt(2500, 1, 0, 12); // more skipped than the window holds
     pkt(-3000, 1, 0, -2); // sequence restart, far back
     pkt(0, 0, 0, 0); // comfort noise / events
-    pkt(0, 0, 0, -1);
+    pkt(0, 0, 0, -4);
     pkt(0, 1, 1, 0); // talkspurt
     for (let i = 0; i < 200; i++) pkt((i % 7) * 30, 1, 0, i % 5 === 0 ? 1 : 0);
     jb.resetInterval(0);

@@ -97,6 +97,22 @@ describe('RFC 3611 conversational MOS', () => {
   });
 });
 
+describe('XR_R', () => {
+  it("is R within RFC 3611 4.7.5's 0..100: 0 where the E-model's is below (1000 ms delay: 93.206 - 114.497)", () => {
+    const { intervals } = call();
+    const cases = [[1000, R_DEFAULT - (0.024 * 1000 + 0.11 * (1000 - 177.3)), 0], [100, R_DEFAULT - 2.4, R_DEFAULT - 2.4]];
+    for (const [delayMs, rFactor, xrR] of cases) {
+      const delay = { nominalOneWayDelayMs: delayMs, jitterBufferMs: 0 };
+      const rep = new QosReporter({ maxStreams: 2, unknownCallId: 'synthetic', schedule: { baseIntervalS: 10 }, delay });
+      rep.streamStarted(intervals[0].slot, 0);
+      const r = rep.onInterval(intervals[0], input, intervals[0].interval.endMs)[0].report; // the clean interval
+      expect(r.IE_EFF).toBe(0);
+      expect(r.RFACTOR as number).toBeCloseTo(rFactor, 3);
+      expect(r.XR_R as number).toBeCloseTo(xrR, 3);
+    }
+  });
+});
+
 describe('RFC 3611 burst and gap metrics of a known loss pattern', () => {
   it('are counted in packets of 20 ms, whatever the loss does to the mean inter-arrival time', () => {
     // 1000 packets of 20 ms on time; lost: one burst of 5 (100..104) and 20 lone packets 50 apart

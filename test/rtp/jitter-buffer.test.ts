@@ -11,7 +11,7 @@ import { rtp } from '../../src/gen/index.js';
 import { CodecTable, computeRFactor, estimateOneWayDelay, intervalLossPct } from '../../src/qos/index.js';
 import { QosReporter, StreamQosState } from '../../src/report/index.js';
 import { RtpEngine, createStreamSnapshot, type StreamSnapshot } from '../../src/rtp/index.js';
-import { DEFAULT_JITTER_BUFFER, EARLY_SAMPLES, J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT, UNDERRUN_DISCARDS } from '../../src/rtp/jitter-buffer.js';
+import { DEFAULT_JITTER_BUFFER, EARLY_SAMPLES, EDGE_MS, J, JB_FIELDS, jbLayout, JitterBuffers, RESYNC_MS, LO_PCT, HI_PCT, UNDERRUN_DISCARDS } from '../../src/rtp/jitter-buffer.js';
 import { synthPacket } from './helpers.js';
 
 const BASE_SEC = 1_700_000_000;
@@ -90,8 +90,8 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
     [o.f1, o.f2].forEach((size, b) => {
       // Delays are kept as float32 (jitter-buffer.ts), so is the anchor here.
       let late = false;
-      if (spurt || r < base[b] - size || r > base[b] + size + RESYNC_MS) base[b] = Math.fround(r);
-      else if (r > base[b] + size) {
+      if (spurt || r < base[b] - size - EDGE_MS || r > base[b] + size + RESYNC_MS) base[b] = Math.fround(r);
+      else if (r > base[b] + size + EDGE_MS) {
         if (runs[b] >= UNDERRUN_DISCARDS) base[b] = Math.fround(r); // run dry: playout restarts here
         else late = true;
       }
@@ -103,7 +103,7 @@ function referenceDiscards(pkts: Pkt[], o: { f1: number; f2: number; min: number
       hist = [];
       since = 0;
       lo = Math.fround(r);
-    } else if (r > lo + d) {
+    } else if (r > lo + d + EDGE_MS) {
       if (runs[2] >= UNDERRUN_DISCARDS) lo = Math.fround(r);
       else lateAdapt = true;
     }
@@ -176,7 +176,7 @@ describe('jitter-buffer state layout', () => {
   it('states its memory per stream: records plus 4 bytes per history entry', () => {
     const jb = new JitterBuffers(1000, { adaptiveHistory: 64 });
     expect(jb.bytesPerStream).toBe(J.HOT_BYTES + J.COLD_BYTES + 64 * 4);
-    expect(jb.byteSize - 1000 * jb.bytesPerStream).toBeLessThan(256); // shared percentile scratch, not per stream
+    expect(jb.byteSize - 1000 * jb.bytesPerStream).toBeLessThan(512); // shared percentile and resolve scratch, not per stream
     const bd = new RtpEngine({ maxStreams: 1000 }).stateBreakdown();
     expect(bd.jitterBuffer).toBe(jb.byteSize);
     expect(new RtpEngine({ maxStreams: 1000, jitterBuffer: null }).stateBreakdown().jitterBuffer).toBe(0);
@@ -239,6 +239,108 @@ describe('zero jitter', () => {
     expect(x.gapDensity).toBeCloseTo(c.gapDensity, 12);
     expect(x.burstDurationMs).toBeCloseTo(c.burstDurationMs, 9);
     expect(x.gapDurationMs).toBeCloseTo(c.gapDurationMs, 9);
+  });
+});
+
+describe('reordered packets in the loss runs', () => {
+  it('a packet played out of order is no loss: every 8th 25 ms late (after the next), none lost or discarded', () => {
+    // F1 (50 ms) plays each swapped packet; the network lost nothing. RFC 3611: no packet lost or
+    // discarded, so burst and gap density 0, and the buffer's loss runs have no loss (BurstR 1).
+    const pkts = stream(500, (i) => (i % 8 === 5 ? 25_000 : 0));
+    const { final } = run(pkts, Infinity, { reference: 0 });
+    expect(final.cumulative.outOfOrder).toBe(62);
+    expect(final.cumulative.lost).toBe(0);
+    const jb = final.jb!;
+    expect(jb.cumulative.discards[0]).toBe(0);
+    expect(jb.xr.burstDensity).toBe(0);
+    expect(jb.xr.gapDensity).toBe(0);
+    expect(jb.xr.burstDurationMs).toBe(0);
+    expect(jb.cumulative.burstR[0]).toBe(1);
+  });
+
+  it('losses, reordering inside the window, no discards: the network loss model\'s RFC 3611 figures and BurstR', () => {
+    const r = rng(9);
+    const lost = new Set<number>();
+    for (let i = 10; i < 3000; i++) if (r() < 0.02) for (let k = 0, n = 1 + Math.floor(r() * 4); k < n; k++) lost.add(i + 2 * k);
+    // Delays up to 100 ms: packets overtake up to 5 others, F2 (200 ms) discards none.
+    const { final, snaps } = run(stream(3000, () => Math.floor(r() * 100_000), (i) => lost.has(i)), 700, { reference: 1 });
+    const c = final.cumulative;
+    const jb = final.jb!;
+    expect(c.outOfOrder).toBeGreaterThan(500);
+    expect(jb.cumulative.discards[1]).toBe(0);
+    expect(c.burstDensity).toBeGreaterThan(0);
+    expect(jb.xr.burstDensity).toBeCloseTo(c.burstDensity, 12);
+    expect(jb.xr.gapDensity).toBeCloseTo(c.gapDensity, 12);
+    expect(jb.xr.burstDurationMs).toBeCloseTo(c.burstDurationMs, 9);
+    expect(jb.xr.gapDurationMs).toBeCloseTo(c.gapDurationMs, 9);
+    // Its Gilbert BurstR too, over the stream and in each interval (the network model's, from the same runs).
+    expect(jb.cumulative.burstR[1]).toBeCloseTo(c.burstR, 12);
+    for (const s of snaps) expect(s.jb!.interval.burstR[1]).toBeCloseTo(s.interval.burstR, 12);
+  });
+});
+
+describe('the buffer edge, by hand', () => {
+  it('plays a packet exactly at its playout time (anchor + size), whatever float32 makes of the anchor', () => {
+    // Packets 0..49 on time; 50 starts a talkspurt (marker) 0.7 ms late: both fixed buffers anchor there
+    // (0.7 ms, which float32 rounds down); 51 arrives exactly 50 ms after that anchor (F1's edge: played),
+    // 52 exactly 200 ms after it (F2's edge: played; late in F1), the rest 0.7 ms late again.
+    expect(Math.fround(0.7)).toBeLessThan(0.7);
+    const delayUs = (i: number): number => (i === 51 ? 50_700 : i === 52 ? 200_700 : i >= 50 ? 700 : 0);
+    const pkts = stream(100, delayUs, () => false, (i) => i === 50);
+    const d = run(pkts).final.jb!.cumulative.discards;
+    expect(d.slice(0, 2)).toEqual([1, 0]);
+    // 1 µs later than the edge is late.
+    const later = stream(100, (i) => delayUs(i) + (i === 51 || i === 52 ? 1 : 0), () => false, (i) => i === 50);
+    expect(run(later).final.jb!.cumulative.discards.slice(0, 2)).toEqual([2, 1]);
+  });
+});
+
+describe('Gilbert BurstR of a buffer, by hand', () => {
+  it('an interval continuing a run of discards from the one before: p = 0, q = 1/6, BurstR 6 (not 1)', () => {
+    // A delay step of 80 ms at packet 247 in continuous audio: F1 (50 ms) discards 247..254
+    // (UNDERRUN_DISCARDS) and restarts playout at 255. The interval ends after packet 249: 247..249 fall in the first,
+    // 250..254 in the second, whose transitions are 249->250 .. 253->254 lost->lost (5), 254->255
+    // lost->received (1), the other 244 received->received: p = 0 / 244, q = 1 / 6, BurstR = 1 / (p + q) = 6.
+    expect(UNDERRUN_DISCARDS).toBe(8);
+    const { snaps } = run(stream(500, (i) => (i >= 247 ? 80_000 : 0)), 250);
+    const first = snaps[0].jb!.interval;
+    const second = snaps[1].jb!.interval;
+    expect(first.discards[0]).toBe(3);
+    expect(second.discards[0]).toBe(5);
+    expect(second.burstR[0]).toBeCloseTo(6, 12);
+    // The first: RL 1 (246->247), LL 2, RR 246, no recovery yet: p = 1/247, q = 0, BurstR 247.
+    expect(first.burstR[0]).toBeCloseTo(247, 9);
+    expect(second.burstR[1]).toBe(1); // F2 (200 ms) discards nothing
+  });
+});
+
+describe('RFC 3611 4.7 burst/gap of the reference buffer, by hand', () => {
+  // Packets 0..6 120, 100, ..., 0 ms late (all arriving together), 7..99 on time (F1 re-anchors on the
+  // way down, the adaptive buffer settles at -120 ms + a 70 ms delay), then `late` packets 120 ms late
+  // again (discarded by F1 and ADAPT), then `after` packets 120 ms late with the marker bit on the
+  // first (a talkspurt at that delay: played by F1). The first and the last packet arrive at the same
+  // delay, so the mean arrival spacing, the packet duration the durations are counted in, is 20 ms.
+  function xrOf(late: number, after: number, reference: number): NonNullable<StreamSnapshot['jb']> {
+    const n = 100 + late + after;
+    const pkts = stream(n, (i) => (i < 7 ? 120_000 - 20_000 * i : i >= 100 ? 120_000 : 0), () => false, (i) => i === 100 + late);
+    return run(pkts, Infinity, { reference }).final.jb!;
+  }
+
+  for (const [name, reference] of [['F1', 0], ['ADAPT', 2]] as const) {
+    it(`${name}: a stream ending in a burst has one gap, before it (2000 ms), not two`, () => {
+      const jb = xrOf(2, 0, reference);
+      expect(jb.cumulative.discards[reference]).toBe(2);
+      expect(jb.xr.burstDensity).toBe(1);
+      expect(jb.xr.burstDurationMs).toBe(40);
+      expect(jb.xr.gapDensity).toBe(0);
+      expect(jb.xr.gapDurationMs).toBe(100 * 20);
+    });
+  }
+
+  it('a burst followed by fewer than Gmin played packets: two gaps (before and after it)', () => {
+    const jb = xrOf(2, 3, 0);
+    expect(jb.xr.burstDurationMs).toBe(40);
+    expect(jb.xr.gapDurationMs).toBe(((100 + 3) * 20) / 2);
   });
 });
 
