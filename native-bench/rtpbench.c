@@ -22,9 +22,9 @@
  *   ALERT and CLEARED of rules silence, one-way-rtp and no-media; with --warm N: time from record N on, the
  *   first N records start the streams untimed) and with --dump one line per stream
  *   (src sport dst dport ssrc packets lost maxDelta maxJitter meanJitter meanDelta, then with the
- *   emulation the discards of F1 F2 ADAPT, then with the per-call work cid=CALL-ID (empty: no call) and
- *   mos=F1,F2,ADAPT, the final report's MOS through each buffer, sil=SILENCES,SILENCE_MS,MAX_SILENCE_MS and
- *   ow=ONE_WAY_RTP of its final report) sorted by key.
+ *   emulation the discards of F1 F2 ADAPT and the BurstR of their loss runs, then with the per-call
+ *   work cid=CALL-ID (empty: no call) and mos=F1,F2,ADAPT, the final report's MOS through each buffer,
+ *   sil=SILENCES,SILENCE_MS,MAX_SILENCE_MS and ow=ONE_WAY_RTP of its final report) sorted by key.
  * Not hardened for hostile files beyond length checks: it is a benchmark.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -352,7 +352,8 @@ static void rfc_sequence(hot_t *s, cold_t *c, int seq) {
 #define JB_START_MS 40.0
 #define JB_EARLY 8
 #define JB_REF 2
-enum { JB_STARTED = 1, JB_TALKSPURT = 2, JB_ANCHORED = 4, JB_LOST_SHIFT = 3, JB_PEND_SHIFT = 8 };
+enum { JB_STARTED = 1, JB_TALKSPURT = 2, JB_ANCHORED = 4, JB_LOST_SHIFT = 3, JB_PEND_SHIFT = 8, JB_HELD = 1 << 12, JB_HELD_SHIFT = 13, JB_HELD_MASK = 15 << 12 };
+#define JB_CONFIRMED 0x10000 /* a gap from this on: the next number after a held jump, believed (sequence.ts Gap.CONFIRMED) */
 #define JB_PEND 8 /* numbers the loss runs hold open behind the highest (jitter-buffer.ts PEND) */
 enum { JB_RL = 0, JB_LR = 1, JB_LL = 2 };
 
@@ -524,18 +525,27 @@ static void jb_recompute(jb_hot_t *h, const float *ring, int n) {
   h->ad = (float)d;
 }
 
+/* jitter-buffer.ts confirmJump: the held jump believed, `skipped` numbers before it lost; the state after. */
+static int32_t jb_confirm_jump(jb_hot_t *h, jb_cold_t *c, int32_t state, int skipped) {
+  h->state = state & ~JB_HELD_MASK;
+  if ((state & (15 << JB_PEND_SHIFT)) != 0) jb_flush(h, c);
+  jb_feed(h, c, skipped, (state >> JB_HELD_SHIFT) & 7);
+  return h->state;
+}
+
 /* One packet: arrival ms, media ms since the stream's first packet, audio (0: CN / telephone event),
- * marker, gap (>= 0 numbers skipped, -2 sequence restart, -3 - d reordered d behind the highest). */
+ * marker, gap (>= 0 numbers skipped, -2 a jump (its number held), JB_CONFIRMED + g the next number after
+ * the held jump, believed, -3 - d reordered d behind the highest). */
 static void jb_packet(int slot, double arrival, double media, int audio, int marker, int gap) {
   jb_hot_t *h = &g_jbh[slot];
   int32_t state = h->state;
   if ((state & JB_STARTED) == 0) state = JB_STARTED | JB_TALKSPURT;
-  else if (gap == -2 && (state & (15 << JB_PEND_SHIFT)) != 0) {
-    jb_flush(h, &g_jbc[slot]);
-    state = h->state;
-  }
+  else if (gap >= JB_CONFIRMED) {
+    state = jb_confirm_jump(h, &g_jbc[slot], state, gap - JB_CONFIRMED);
+    gap = 0;
+  } else if (gap >= -2) state &= ~JB_HELD_MASK;
   if (!audio) {
-    h->state = state | JB_TALKSPURT;
+    h->state = state | JB_TALKSPURT | (gap == -2 ? JB_HELD : 0);
     if (gap >= 0 || gap < -2) jb_settle(h, &g_jbc[slot], gap, 0);
     return;
   }
@@ -611,6 +621,7 @@ static void jb_packet(int slot, double arrival, double media, int audio, int mar
     if (late & 4) c->disc[2]++;
   }
   if (gap >= 0 || gap < -2) jb_settle(h, &g_jbc[slot], gap, late);
+  else h->state |= JB_HELD | (late << JB_HELD_SHIFT);
 }
 
 /* The packet's gap relative to the highest sequence number before the RFC 3550 step (the Gap that
@@ -622,8 +633,8 @@ static void jb_on_packet(hot_t *s, int slot, double t, int seq, uint32_t ts, int
   if (ud == 0) return;
   if (ud <= MAX_MISORDER) gap = ud - 1;
   else if (ud <= SEQ_MOD - MAX_MISORDER) {
-    int jump = (seq - 1 - max_seq) & 0xffff; /* a jump confirmed as a gap: its numbers are lost */
-    gap = seq == s->bad_seq && jump < MAX_DROPOUT ? jump - 1 : -2;
+    int jump = (seq - 1 - max_seq) & 0xffff; /* confirmed: an outage (its numbers lost) or a restart */
+    gap = seq == s->bad_seq ? JB_CONFIRMED + (jump < MAX_DROPOUT ? jump - 1 : 0) : -2;
   }
   else {
     int32_t max_ext = s->cycles + max_seq;
@@ -1234,8 +1245,10 @@ int main(int argc, char **argv) {
       printf("%s %u %s %u %u %d %.0f %.9f %.9f %.9f %.9f", a, k[8] >> 16, b, k[8] & 0xffff, k[9], s->pk,
              ws_expected - s->pk, max_d, max_j, s->meanj, s->meand);
       if (g_jb) {
-        const jb_cold_t *jc = &g_jbc[s - e.hot];
-        printf(" %d %d %d", jc->disc[0], jc->disc[1], jc->disc[2]);
+        /* Discards and the Gilbert BurstR of each buffer's loss runs (these count every number the buffers were fed). */
+        double disc[3], burst_r[3], adapt_delay_ms;
+        jb_read((int)(s - e.hot), 1, disc, burst_r, &adapt_delay_ms);
+        printf(" %.0f %.0f %.0f %.9f %.9f %.9f", disc[0], disc[1], disc[2], burst_r[0], burst_r[1], burst_r[2]);
       }
       if (g_calls_on) {
         double mos[3];

@@ -4,8 +4,8 @@
  * (processRecords) and as live capture feeds it (processBatch over PacketBatches); the C reference does
  * the same per-call work (SIP, RTCP, interval scoring, final reports, media-fault checks; --no-calls without it). First all
  * three must produce identical per-stream results (packets, lost, max delta, max/mean jitter, mean delta
- * to 1e-6 ms, with the jitter-buffer emulation, on by default as in the CLI, the discards of each buffer,
- * and each stream's Call-ID, final MOS per buffer to 1e-6, SILENCES, SILENCE_MS, MAX_SILENCE_MS and
+ * to 1e-6 ms, with the jitter-buffer emulation, on by default as in the CLI, the discards of each buffer
+ * and the BurstR of its loss runs, and each stream's Call-ID, final MOS per buffer to 1e-6, SILENCES, SILENCE_MS, MAX_SILENCE_MS and
  * ONE_WAY_RTP; --pauses cuts pauses into the capture so that these are not 0), then each is timed over the capture in
  * memory (best of N, alternating; CPU time of the timing thread on both sides), and TS/C ratios are
  * printed, with the C reference's per-call share (the same capture with --no-calls). Run after build: node --expose-gc native-bench/out/native.js [--calls N] [--call-duration S]
@@ -61,7 +61,7 @@ function runNative(file: string, repeat: number, dump: boolean, decodeOnly = fal
     const tagged = (tag: string) => words.find((w) => w.startsWith(tag))?.slice(tag.length);
     const [src, sp, dst, dp, ssrc, packets, lost, maxD, maxJ, meanJ, meanD, ...disc] = words.filter((w) => !w.includes('='));
     const key = streamKeyOf(src, +sp, dst, +dp, +ssrc);
-    results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD, ...(disc.length === 3 ? { discards: disc.map(Number) } : {}) });
+    results.set(key, { key, packets: +packets, lost: +lost, maxDeltaMs: +maxD, maxJitterMs: +maxJ, meanJitterMs: +meanJ, meanDeltaMs: +meanD, ...(disc.length === 6 ? { discards: disc.slice(0, 3).map(Number), burstR: disc.slice(3).map(Number) } : {}) });
     const callId = tagged('cid=');
     const mos = tagged('mos=');
     const sil = tagged('sil=');
@@ -259,7 +259,7 @@ function main(): void {
     if (faultText(c.faults) !== faultText(faultsReplay) || faultText(faultsLive) !== faultText(faultsReplay)) {
       throw new Error(`fault reports (ALERT/CLEARED) differ: C ${faultText(c.faults)}; replay ${faultText(faultsReplay)}; live ${faultText(faultsLive)}`);
     }
-    const jbNote = jbOn ? `, jitter-buffer discards per buffer (in all: F1 ${discards[0]}, F2 ${discards[1]}, ADAPT ${discards[2]})` : '';
+    const jbNote = jbOn ? `, jitter-buffer discards per buffer (in all: F1 ${discards[0]}, F2 ${discards[1]}, ADAPT ${discards[2]}) and BurstR per buffer` : '';
     console.log(`results identical for all ${ts.size} streams, C / replay path / live path (packets, lost, max delta, max/mean jitter, mean delta${jbNote}; largest jitter difference to C ${worst.toExponential(1)} ms)`);
     console.log(`final reports identical for all ${finalsReplay.size} streams, C / replay path / live path (Call-ID: ${withCall} streams with one; final MOS per buffer, largest difference to C ${worstMos.toExponential(1)};` +
       ` SILENCES, SILENCE_MS, MAX_SILENCE_MS, ONE_WAY_RTP: in all ${faults.silences} silences of ${(faults.silenceMs / 1000).toFixed(1)} s, ${faults.oneWay} streams one-way at their end)`);

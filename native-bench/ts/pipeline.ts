@@ -98,6 +98,8 @@ export interface StreamResult {
   meanDeltaMs: number;
   /** Jitter-buffer discards per buffer (F1, F2, ADAPT) when the emulation is on. */
   discards?: number[];
+  /** Gilbert BurstR of each buffer's loss runs since the start (every number fed to them counts). */
+  burstR?: number[];
 }
 
 export function streamKeyOf(src: string, srcPort: number, dst: string, dstPort: number, ssrc: number): string {
@@ -203,7 +205,7 @@ function addResult(engine: RtpEngine, slot: number, snap: ReturnType<typeof crea
   out.set(key, {
     key, packets: c.packets, lost: snap.wiresharkLost ?? 0, maxDeltaMs: c.maxDeltaMs, maxJitterMs: c.maxJitterMs,
     meanJitterMs: c.meanJitterMs, meanDeltaMs: c.meanDeltaMs,
-    ...(snap.jitterBuffers === true && snap.jb !== undefined ? { discards: [...snap.jb.cumulative.discards] } : {}),
+    ...(snap.jitterBuffers === true && snap.jb !== undefined ? { discards: [...snap.jb.cumulative.discards], burstR: [...snap.jb.cumulative.burstR] } : {}),
   });
 }
 
@@ -216,6 +218,7 @@ export function diffStream(a: StreamResult, b: StreamResult, tol = 1e-6): string
     if (!(Math.abs(a[f] - b[f]) <= tol)) bad.push(`${f} ${a[f]} vs ${b[f]}`);
   }
   if (a.discards !== undefined && b.discards !== undefined && a.discards.join() !== b.discards.join()) bad.push(`discards ${a.discards.join('/')} vs ${b.discards.join('/')}`);
+  if (a.burstR !== undefined && b.burstR !== undefined && a.burstR.some((r, i) => !(Math.abs(r - b.burstR![i]) <= tol))) bad.push(`jitter-buffer BurstR ${a.burstR.join('/')} vs ${b.burstR.join('/')}`);
   return bad;
 }
 

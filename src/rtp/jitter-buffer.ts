@@ -42,12 +42,18 @@
  *    is played or discarded there; one still missing when it leaves the window, or at a snapshot (taken
  *    on a copy, as if the stream ended there), is lost. A packet reordered further arrives after its
  *    number was fed as lost.
+ *  - A jump past the reorder distance (RFC 3550 A.1: more than 100 numbers ahead) starts a talkspurt, and
+ *    its number is held until the next packet tells what it was, as the network loss model counts it
+ *    (sequence.ts): the next number confirms an outage (the numbers skipped lost, then the held one) or a
+ *    restart (the held one, nothing lost), both after the numbers still open; any other number drops it
+ *    (a stray packet, no number of the stream).
  *
  * State: a hot and a cold record per slot (fields declared once in JB_FIELDS, offsets derived) plus a
  * Float32 ring of `history` transits per slot. Nothing is allocated per packet.
  */
 
 import { layoutRecord } from './record-layout.js';
+import { Gap } from './sequence.js';
 
 /** Buffers, in the order of every per-buffer field. */
 export const JB_NAMES = ['F1', 'F2', 'ADAPT'] as const;
@@ -148,7 +154,7 @@ export const JB_FIELDS = [
   ['F_BASE', 'hot', 'f32', NB], // fixed: anchor transit; adaptive: low percentile (lo)
   ['F_AD', 'hot', 'f32', 1], // adaptive delay D (ms)
   ['F_AD_MAX_I', 'hot', 'f32', 1], // largest D in the interval
-  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; 1: the next audio packet starts a talkspurt; 2: D_TREF set; 3..5: the last number fed was lost or discarded in buffer 0..2; 8..11: numbers open in CW_PEND
+  ['W_STATE', 'hot', 'i32', 1], // bit 0: fed a number; 1: the next audio packet starts a talkspurt; 2: D_TREF set; 3..5: the last number fed was lost or discarded in buffer 0..2; 8..11: numbers open in CW_PEND; 12: a jump's number held; 13..15: it was discarded in buffer 0..2
   ['W_FED', 'hot', 'i32', 1], // numbers fed (every buffer sees the same numbers)
   ['W_RUN', 'hot', 'i32', 1], // RFC 3611 (reference buffer): played run since the open cluster's last loss
   ['W_CL_LOST', 'hot', 'i32', 1], // open cluster's losses
@@ -223,6 +229,10 @@ export const enum J {
   ANCHORED = 4,
   LOST_SHIFT = 3,
   PEND_SHIFT = 8,
+  HELD = 4096,
+  HELD_SHIFT = 13,
+  /** HELD and its discard bits. */
+  HELD_MASK = 15 << 12,
   // W_POS fields.
   POS_MASK = 1023,
   HN_SHIFT = 10,
@@ -347,8 +357,9 @@ export class JitterBuffers {
    * One packet of the stream; its arrival ms in io[0] and its RTP timestamp in ms since the stream's first
    * packet in io[1] (double arguments would be boxed in every call). audio: 1 audio, 0 comfort noise or
    * telephone event; marker: the RTP marker bit; gap: sequence numbers skipped before it (>= 0, in
-   * order), -2 = a sequence restart (re-anchors), -3 - d = reordered, d (>= 1) numbers behind the
-   * highest. Duplicates are not passed.
+   * order), -2 = a jump past the reorder distance (re-anchors; its number is held), Gap.CONFIRMED + g =
+   * the next number after the held jump, now believed (g numbers skipped before the held one: an outage;
+   * 0: a restart), -3 - d = reordered, d (>= 1) numbers behind the highest. Duplicates are not passed.
    *
    * The common packet (the next number of a talkspurt, on time in every buffer, nothing lost before it,
    * no recompute due) takes nextInSpurt, any other otherPacket: both this function and nextInSpurt are
@@ -403,23 +414,23 @@ export class JitterBuffers {
   }
 
   /** packet() for any packet: talkspurt starts, late packets, underruns, resyncs, losses, recomputes, comfort noise. */
-  private otherPacket(slotArg: number, audio: number, marker: number, gap: number): void {
+  private otherPacket(slotArg: number, audio: number, marker: number, gapArg: number): void {
     const slot = slotArg & 0x1fffff;
     const f = this.f;
     const f32 = this.f32;
     const w = this.w;
     const hd = slot * J.HOT_D;
     const hw = slot * J.HOT_W;
+    let gap = gapArg;
     let state = w[hw + J.W_STATE];
     if ((state & J.STARTED) === 0) state = J.STARTED | J.TALKSPURT; // the stream's first number fed
-    else if (gap === -2 && (state & (15 << J.PEND_SHIFT)) !== 0) {
-      // A sequence restart: the numbers still open will not come under the old numbering.
-      this.flush(slot);
-      state = w[hw + J.W_STATE];
-    }
+    else if (gap >= Gap.CONFIRMED) {
+      state = this.confirmJump(slot, state, gap - Gap.CONFIRMED);
+      gap = 0;
+    } else if (gap >= -2) state &= ~J.HELD_MASK; // a jump not followed (a stray packet), or a new one
     if (audio === 0) {
-      w[hw + J.W_STATE] = state | J.TALKSPURT;
       // Not played, but its sequence number is no loss: fed as played so runs stay in sequence.
+      w[hw + J.W_STATE] = state | J.TALKSPURT | (gap === -2 ? J.HELD : 0);
       if (gap >= 0 || gap < -2) this.settle(slot, gap, 0);
       return;
     }
@@ -502,6 +513,21 @@ export class JitterBuffers {
     // feed()'s common case: the next number, played everywhere, after a number played, nothing open.
     if (gap === 0 && (late | (state & ((7 << J.LOST_SHIFT) | (15 << J.PEND_SHIFT)))) === 0) this.played(slot);
     else if (gap >= 0 || gap < -2) this.settle(slot, gap, late);
+    else w[hw + J.W_STATE] |= J.HELD | (late << J.HELD_SHIFT); // a jump: its number waits for the next packet
+  }
+
+  /**
+   * The jump held is believed (an outage of `skipped` numbers, or a restart with none): the numbers still
+   * open become final, then the skipped ones are lost and the held one is played or discarded as it was.
+   * Returns the state after them.
+   */
+  private confirmJump(slot: number, state: number, skipped: number): number {
+    const w = this.w;
+    const hw = slot * J.HOT_W;
+    w[hw + J.W_STATE] = state & ~J.HELD_MASK;
+    if ((state & (15 << J.PEND_SHIFT)) !== 0) this.flush(slot);
+    this.feed(slot, skipped, (state >> J.HELD_SHIFT) & 7);
+    return w[hw + J.W_STATE];
   }
 
   /**
@@ -899,7 +925,12 @@ export function warmJitterBuffers(options: Partial<JitterBufferOptions>): void {
     jb.readXr(0, 20, xr);
     jb.resetInterval(0);
     pkt(2500, 1, 0, 12); // more skipped than the window holds
-    pkt(-3000, 1, 0, -2); // sequence restart, far back
+    pkt(-3000, 1, 0, -2); // a jump, far back, confirmed as an outage
+    pkt(-3000, 1, 0, Gap.CONFIRMED + 150);
+    pkt(-3000, 1, 0, -2); // a jump not followed (a stray), one confirmed as a restart
+    pkt(-3000, 1, 0, 0);
+    pkt(-3000, 1, 0, -2);
+    pkt(-3000, 1, 0, Gap.CONFIRMED);
     pkt(0, 0, 0, 0); // comfort noise / events
     pkt(0, 0, 0, -4);
     pkt(0, 1, 1, 0); // talkspurt

@@ -31,10 +31,16 @@ const enum Seq {
 export const enum Gap {
   /** Behind the highest number, not seen before. */
   LATE = -1,
-  /** A jump beyond MAX_DROPOUT (a restart, once confirmed). */
+  /** A jump past MAX_MISORDER, not yet believed: an outage or a restart once the next packet confirms it. */
   JUMP = -2,
   /** Already counted: the highest number again, or one already in the reorder window. */
   DUPLICATE = -3,
+  /**
+   * This and above: the packet confirms the JUMP of the packet before it (the number before its own),
+   * which so is a number of the stream: an outage (gap - CONFIRMED numbers were skipped before that
+   * packet) or a restart (gap = CONFIRMED, nothing skipped). The packet itself is the next number.
+   */
+  CONFIRMED = 0x10000,
 }
 
 /** The stream's first packet (the heuristic or signalling already served as A.1 probation: valid from here). */
@@ -152,7 +158,7 @@ function rfcOtherSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotA
         // A gap (an outage): the packet that announced it and this one continue the stream.
         rfcAdvance(w, h16, u8, slot, cw, (seq - 1) & 0xffff);
         rfcAdvance(w, h16, u8, slot, cw, seq);
-        return jump - 1;
+        return Gap.CONFIRMED + jump - 1;
       }
       // A restart. Close the old segment: its expected count is kept, its window is flushed to the loss model.
       finalizeUpTo(w, u8, slot, cw, maxExt);
@@ -167,9 +173,9 @@ function rfcOtherSequence(w: Int32Array, h16: Uint16Array, u8: Uint8Array, slotA
       w[hw + L.W_REORDER] = 0; w[hw + L.W_REORDER + 1] = 0; w[hw + L.W_REORDER + 2] = 0; w[hw + L.W_REORDER + 3] = 0;
       w[hw + L.W_REORDER + ((base >> 5) & 3)] |= 1 << (base & 31);
       w[hw + L.W_REORDER + (((base + 1) >> 5) & 3)] |= 1 << ((base + 1) & 31);
-    } else {
-      w[hw + L.W_BAD_SEQ] = (seq + 1) & 0xffff;
+      return Gap.CONFIRMED;
     }
+    w[hw + L.W_BAD_SEQ] = (seq + 1) & 0xffff;
     return Gap.JUMP;
   }
   // Behind the highest sequence number: a duplicate if already seen inside the window, else late.

@@ -279,6 +279,71 @@ describe('reordered packets in the loss runs', () => {
   });
 });
 
+describe('outages and sequence restarts (beyond the reorder distance)', () => {
+  // 1000 numbers, 20 ms PCMU, no jitter. RFC 3550 A.1 believes a jump past MAX_MISORDER (100) when the
+  // next packet follows it: below MAX_DROPOUT (3000) numbers it is an outage (its numbers lost), beyond
+  // it a restart (a new segment, nothing lost). Either way the packet that announced the jump is a
+  // number played like any other: the buffers' loss runs hold every number the network model does.
+  function withJump(jumpFrom: number, skipped: number, restartBy: number, swapAfter: number): Pkt[] {
+    const pkts = stream(1000, () => 0, (i) => i >= jumpFrom && i < jumpFrom + skipped);
+    for (const p of pkts) if (p.seq - 1000 >= jumpFrom) p.seq = (p.seq + restartBy) & 0xffff;
+    // A packet right after the jump arrives after its successor, which comes early (reordered within
+    // the window, played by every buffer).
+    const k = pkts.findIndex((p) => p.ts === 160 * swapAfter);
+    pkts[k + 1].us = pkts[k].us - 1;
+    return pkts.sort((a, b) => a.us - b.us);
+  }
+
+  it('an outage of 150 numbers: one burst of 150 (3000 ms), gaps of 300 and 550 numbers, as RFC 3611 4.7.2 counts them', () => {
+    const { final, snaps } = run(withJump(300, 150, 0, 452), 200);
+    const c = final.cumulative;
+    const jb = final.jb!;
+    expect(c.expected).toBe(1000);
+    expect(c.lost).toBe(150);
+    expect(c.outOfOrder).toBe(1);
+    expect(jb.cumulative.discards).toEqual([0, 0, 0]);
+    // Burst: the 150 lost numbers; gaps: 300 numbers before it and 550 after it, 20 ms each.
+    expect(jb.xr.burstDensity).toBe(1);
+    expect(jb.xr.burstDurationMs).toBe(150 * 20);
+    expect(jb.xr.gapDensity).toBe(0);
+    expect(jb.xr.gapDurationMs).toBe(((300 + 550) * 20) / 2);
+    // Gilbert: 999 transitions, RL 1, LL 149, LR 1, RR 848.
+    const burstR = 1 / (1 / 849 + 1 / 150);
+    expect(c.burstR).toBeCloseTo(burstR, 12);
+    for (let b = 0; b < 3; b++) expect(jb.cumulative.burstR[b], `burstR ${b}`).toBeCloseTo(burstR, 12);
+    for (const s of snaps) for (let b = 0; b < 3; b++) expect(s.jb!.interval.burstR[b], `interval burstR ${b}`).toBeCloseTo(s.interval.burstR, 12);
+  });
+
+  it('an outage just past the reorder distance (101 numbers), losses and reordering after it: the network loss model\'s figures', () => {
+    const lost = new Set([455, 457, 470, 471, 472, 600]);
+    const pkts = withJump(300, 101, 0, 402).filter((p) => !lost.has(p.ts / 160));
+    const { final, snaps } = run(pkts, 150);
+    const c = final.cumulative;
+    const jb = final.jb!;
+    expect(c.lost).toBe(101 + lost.size);
+    expect(jb.xr.burstDensity).toBeCloseTo(c.burstDensity, 12);
+    expect(jb.xr.gapDensity).toBeCloseTo(c.gapDensity, 12);
+    expect(jb.xr.burstDurationMs).toBeCloseTo(c.burstDurationMs, 9);
+    expect(jb.xr.gapDurationMs).toBeCloseTo(c.gapDurationMs, 9);
+    for (let b = 0; b < 3; b++) expect(jb.cumulative.burstR[b], `burstR ${b}`).toBeCloseTo(c.burstR, 12);
+    for (const s of snaps) for (let b = 0; b < 3; b++) expect(s.jb!.interval.burstR[b], `interval burstR ${b}`).toBeCloseTo(s.interval.burstR, 12);
+  });
+
+  it('a sequence restart (numbers 20000 on): both packets that confirm it are played numbers, nothing lost', () => {
+    const lost = new Set([520, 522]);
+    const pkts = withJump(500, 0, 20000, 503).filter((p) => !lost.has(p.ts / 160));
+    const { final } = run(pkts);
+    const c = final.cumulative;
+    const jb = final.jb!;
+    expect(c.expected).toBe(1000);
+    expect(c.lost).toBe(2);
+    expect(jb.xr.burstDensity).toBeCloseTo(c.burstDensity, 12);
+    expect(jb.xr.gapDensity).toBeCloseTo(c.gapDensity, 12);
+    expect(jb.xr.gapDurationMs).toBeCloseTo(c.gapDurationMs, 9);
+    for (let b = 0; b < 3; b++) expect(jb.cumulative.burstR[b], `burstR ${b}`).toBeCloseTo(c.burstR, 12);
+  });
+});
+
 describe('the buffer edge, by hand', () => {
   it('plays a packet exactly at its playout time (anchor + size), whatever float32 makes of the anchor', () => {
     // Packets 0..49 on time; 50 starts a talkspurt (marker) 0.7 ms late: both fixed buffers anchor there
