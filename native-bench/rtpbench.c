@@ -1084,8 +1084,14 @@ void stream_summary(int slot, stream_summary_t *u) {
   cold_t xc;
   resolved_loss(s, c, &x, &xc);
   loss_metrics(&x, &xc, s, c, u->expected, 0, &u->burst_r, &u->burst_density, &u->gap_density);
-  /* RFC 3611 burst and gap durations: their packets at the stream's mean spacing. */
+  /* RFC 3611 burst and gap durations: their packets at the packet duration of the RTP timestamps, the
+   * media time from the first packet to the last over the numbers between them (timing.ts packetMs),
+   * else at the stream's mean spacing. */
   double spacing = s->meand > 0 ? s->meand : 20, gap_pkts = u->expected - xc.burst_pkts;
+  double ws_numbers = s->stop_seq + (double)c->ws_cycles * SEQ_MOD - s->first_seq;
+  int32_t media = (int32_t)((uint32_t)s->a8_prev_ts - (uint32_t)s->first_ts);
+  if (s->clock > 0 && ws_numbers == u->expected - 1 && ws_numbers > 0 && s->a8_valid && s->prev_kind != K_TEV && media > 0)
+    spacing = media * 1000.0 / s->clock / ws_numbers;
   u->burst_duration_ms = xc.nbursts > 0 ? xc.burst_pkts * spacing / xc.nbursts : 0;
   u->gap_duration_ms = gap_pkts > 0 ? gap_pkts * spacing / (xc.nbursts + 1) : 0;
   memcpy(u->macs, c->macs, sizeof u->macs);

@@ -1067,7 +1067,8 @@ export class RtpEngine {
     this.resolvedPackets = w[hw + L.W_PACKETS];
     const expected = rfcExpected(st, slot);
     this.fillCounters(slot, out.cumulative, expected, epochMs, true);
-    const spacingMs = packetMs(st, slot, out.cumulative.lost, out.cumulative.duplicates);
+    // Numbers from the first packet to the last, when the last is the highest of one segment (both counts agree).
+    const spacingMs = packetMs(st, slot, wsExpected === expected ? expected - 1 : 0, out.cumulative.lost, out.cumulative.duplicates);
     lossMetrics(w, u8, x * L.HOT_BYTES, st.coldW(x), expected, hb, cw, 0, spacingMs, out.cumulative);
     const prior = w[cw + L.CW_EXPECTED_BASE];
     this.fillCounters(slot, out.interval, expected - prior, epochMs, false);

@@ -13,6 +13,7 @@
  */
 import type { StreamCounters } from './snapshot.js';
 import { C, type ClockInference, INFER_CLOCKS, LS } from './clock-inference.js';
+import { Kind } from './payload-types.js';
 import { L, type StreamStore } from './stream-store.js';
 
 /** The stream's first packet (arrival in D_FIRST_MS, kind in B_KIND), RTP timestamp ts; a8: A.8 jitter starts here. */
@@ -104,12 +105,33 @@ export function driftPpm(st: StreamStore, slot: number): number {
 }
 
 /**
- * Packet duration (ms) for converting loss-run lengths to durations: the measured inter-arrival times over
- * the packet times they span: the delta after k lost packets spans k + 1 of them, a duplicate's none
- * (`lost`, `duplicates`: the stream's counts). Deltas Wireshark leaves out (a marker packet's, the pause
- * before a talkspurt) are not among them. 20 before any delta.
+ * Packet duration (ms) for converting loss-run lengths to durations. RFC 3611 4.7.2 measures burst and gap
+ * periods in RTP timestamps (end packet's timestamp plus its duration minus the beginning packet's), so:
+ * the media time from the first packet to the last over the sequence numbers between them (`numbers`: the
+ * last packet's number minus the first's; 0 unknown); a late or early packet moves none of it. Where the
+ * timestamps cannot tell (no clock, numbers unknown, the last packet a telephone event, whose timestamp is
+ * its event's start, or not past the first), the arrival spacing (arrivalPacketMs).
  */
-export function packetMs(st: StreamStore, slot: number, lost: number, duplicates: number): number {
+export function packetMs(st: StreamStore, slot: number, numbers: number, lost: number, duplicates: number): number {
+  const hw = slot * L.HOT_W;
+  const clock = st.w[hw + L.W_CLOCK];
+  const b = st.b;
+  const hb = slot * L.HOT_BYTES;
+  if (clock > 0 && numbers > 0 && b[hb + L.B_A8_STARTED] !== 0 && b[hb + L.B_PREV_KIND] !== Kind.TEV) {
+    // The last packet's timestamp (A.8 keeps it for every packet with a clock but telephone events).
+    const media = (st.w[hw + L.W_A8_PREV_TS] - st.w[hw + L.W_FIRST_TS]) | 0;
+    if (media > 0) return (media * 1000) / clock / numbers;
+  }
+  return arrivalPacketMs(st, slot, lost, duplicates);
+}
+
+/**
+ * Packet duration (ms) from arrivals: the measured inter-arrival times over the packet times they span:
+ * the delta after k lost packets spans k + 1 of them, a duplicate's none (`lost`, `duplicates`: the
+ * stream's counts). Deltas Wireshark leaves out (a marker packet's, the pause before a talkspurt) are not
+ * among them. 20 before any delta.
+ */
+function arrivalPacketMs(st: StreamStore, slot: number, lost: number, duplicates: number): number {
   const n = st.w[slot * L.HOT_W + L.W_DELTAS];
   const spans = n + (lost > 0 ? lost : 0) - duplicates;
   return n > 0 && spans > 0 ? st.f[slot * L.HOT_D + L.D_SUM_DELTA] / spans : 20;

@@ -383,8 +383,8 @@ describe('RFC 3611 4.7 burst/gap of the reference buffer, by hand', () => {
   // Packets 0..6 120, 100, ..., 0 ms late (all arriving together), 7..99 on time (F1 re-anchors on the
   // way down, the adaptive buffer settles at -120 ms + a 70 ms delay), then `late` packets 120 ms late
   // again (discarded by F1 and ADAPT), then `after` packets 120 ms late with the marker bit on the
-  // first (a talkspurt at that delay: played by F1). The first and the last packet arrive at the same
-  // delay, so the mean arrival spacing, the packet duration the durations are counted in, is 20 ms.
+  // first (a talkspurt at that delay: played by F1). The durations count 20 ms a packet (the RTP
+  // timestamps' packet duration).
   function xrOf(late: number, after: number, reference: number): NonNullable<StreamSnapshot['jb']> {
     const n = 100 + late + after;
     const pkts = stream(n, (i) => (i < 7 ? 120_000 - 20_000 * i : i >= 100 ? 120_000 : 0), () => false, (i) => i === 100 + late);
@@ -406,6 +406,24 @@ describe('RFC 3611 4.7 burst/gap of the reference buffer, by hand', () => {
     const jb = xrOf(2, 3, 0);
     expect(jb.xr.burstDurationMs).toBe(40);
     expect(jb.xr.gapDurationMs).toBe(((100 + 3) * 20) / 2);
+  });
+
+  it('durations from the RTP timestamps (20 ms a packet), not the arrival spacing: a late last packet stretches nothing', () => {
+    // 100 numbers, 40 and 41 lost in the network, the last packet 120 ms late (discarded by F1 and ADAPT,
+    // played by F2). The mean arrival spacing is (99 x 20 + 120) / 99 = 21.2 ms; the timestamps say 20.
+    const pkts = stream(100, (i) => (i === 99 ? 120_000 : 0), (i) => i === 40 || i === 41);
+    for (const reference of [0, 1, 2]) {
+      const { final } = run(pkts, Infinity, { reference });
+      const c = final.cumulative;
+      const x = final.jb!.xr;
+      // The network loss: one burst (40, 41) of 2 numbers, gaps of 40 and 58 numbers.
+      expect(c.burstDurationMs).toBeCloseTo(2 * 20, 9);
+      expect(c.gapDurationMs).toBeCloseTo((98 * 20) / 2, 9);
+      // The buffer: the same burst; the last number, discarded or not, ends the second gap.
+      expect(final.jb!.cumulative.discards[reference]).toBe(reference === 1 ? 0 : 1);
+      expect(x.burstDurationMs).toBeCloseTo(2 * 20, 9);
+      expect(x.gapDurationMs).toBeCloseTo((98 * 20) / 2, 9);
+    }
   });
 });
 
