@@ -169,7 +169,7 @@ const B2B_SUFFIX = /_b2b-\d+$/;
  * Why a SIP message was not used: the parser's reasons, and the TCP reassembler's (TcpLoss; its buffer,
  * CallTrackerOptions.maxTcpBuffer, is 64 KiB: more than a HEP packet carries).
  */
-export type SipNotUsedReason = MalformedReason | TcpLoss;
+export type SipNotUsedReason = MalformedReason | TcpLoss | 'other-dialog';
 
 export interface CallTrackerStats {
   sipMessages: number;
@@ -300,6 +300,7 @@ export class CallTracker {
         'tcp-gap': 0,
         'tcp-desync': 0,
         'tcp-incomplete': 0,
+        'other-dialog': 0,
       },
       callsStarted: 0,
       callsEnded: 0,
@@ -503,6 +504,10 @@ export class CallTracker {
     if (!msg.isRequest && msg.statusCode >= 200 && msg.cseqMethod === 'INVITE' && msg.cseqNum === call.inviteCseq) {
       const at = call.pendingInvites.indexOf(msg.branch);
       if (at >= 0) call.pendingInvites.splice(at, 1);
+    }
+    if (endsDialog(msg) && !inDialogOf(call, msg)) {
+      this.stats.malformed['other-dialog']++;
+      return;
     }
     if (call.state === 'ended') {
       if (!continuesEndedAttempt(call, msg)) {
@@ -1067,6 +1072,22 @@ export function endMayBeUndone(call: { endReason: string | null; pendingInvites:
 }
 
 /** Ended by a failure response or a CANCEL: a later answer or a new INVITE may continue the attempt. */
+/** A BYE, or its 2xx (the BYE itself missed): either ends the call. */
+function endsDialog(msg: SipMessage): boolean {
+  if (msg.isRequest) return msg.method === 'BYE';
+  return msg.cseqMethod === 'BYE' && msg.statusCode >= 200 && msg.statusCode < 300;
+}
+
+/**
+ * Whether `msg` belongs to the call's dialog: one of its tags is the caller's (a BYE from either side
+ * carries both tags). A BYE with tags of its own (forged for a Call-ID seen on the mirror port) is
+ * answered 481 by the UA (RFC 3261 12.2.2) and the call goes on, so it must not end it here. A caller
+ * without a tag (RFC 2543) leaves nothing to match.
+ */
+function inDialogOf(call: SipCall, msg: SipMessage): boolean {
+  return call.callerTag === '' || msg.fromTag === call.callerTag || msg.toTag === call.callerTag;
+}
+
 function endedByAttempt(endReason: string | null): boolean {
   return endReason === 'rejected' || endReason === 'cancel';
 }

@@ -75,6 +75,26 @@ describe('CallTracker dialogs', () => {
     expect(h.tracker.activeBindings).toBe(0);
   });
 
+  it('a BYE (or its 2xx) whose tags name neither side of the dialog ends nothing, and is counted', () => {
+    // A BYE for every Call-ID seen, from another host with tags of its own: the UAs answer 481 and talk on,
+    // so the call, its bindings and its streams go on too.
+    const h = harness();
+    h.feed([up(invite('fb', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('fb', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'fb', 1), 20)]);
+    const forged = (m: Uint8Array, t: number): [number, Uint8Array] => [T0 + t, udpFrame('198.51.100.9', 5060, B, 5060, m)];
+    h.feed([
+      forged(text(sipRequest('BYE', 'sip:x@example.com', { callId: 'fb', fromTag: 'forger', toTag: 'other', cseq: 99 })), 1000),
+      forged(text(sipRequest('BYE', 'sip:x@example.com', { callId: 'fb', fromTag: 'forger', cseq: 100 })), 1001),
+      forged(text(sipResponse(200, { callId: 'fb', fromTag: 'forger', toTag: 'other', cseq: 99, cseqMethod: 'BYE' })), 1002),
+    ]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual([]);
+    expect(h.callIdAt(B, 6000)).toBe('fb');
+    expect(h.tracker.stats.malformed['other-dialog']).toBe(3);
+    // The dialog's own BYE, from the callee (its tags the other way round), still ends the call.
+    h.feed([down(req('BYE', 'fb', 2, true), 2000)]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual(['end 0 bye']);
+    expect(h.callIdAt(B, 6000)).toBeNull();
+  });
+
   it('re-INVITE moving media retires the old binding and binds the new address', () => {
     const h = harness();
     h.feed([up(invite('mv', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('mv', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'mv', 1), 20)]);
