@@ -318,6 +318,25 @@ export const CASES: AttackCase[] = [
       }),
   },
   {
+    name: 'foreign-bye',
+    what: 'halfway, a BYE and its 200 for every real Call-ID from another host with tags of its own',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        calls: { foreignByes: true },
+        // Ended by the BYE, the streams would end (and split) once their media stopped lingering: shorter
+        // than the calls' second half, so the split shows.
+        yaml: 'sip:\n  media_linger_s: 0.5\n',
+        // The calls go on: one stream each, under its Call-ID (checked for all cases), and every BYE counted.
+        after: (_hep, _sent, p) => {
+          const n = metricValue(p.lastMetrics, 'rtpprobe_sip_malformed_total{reason="other-dialog"}');
+          return n === 2 * CALLS ? [] : [`${n} BYEs counted as other-dialog, sent ${2 * CALLS}`];
+        },
+      }),
+  },
+  {
     name: 'sip-rate',
     what: 'SIP INVITE/200 with SDP at a high message rate plus RTP',
     ci: true,
