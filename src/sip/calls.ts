@@ -505,7 +505,7 @@ export class CallTracker {
       const at = call.pendingInvites.indexOf(msg.branch);
       if (at >= 0) call.pendingInvites.splice(at, 1);
     }
-    if (endsDialog(msg) && !inDialogOf(call, msg)) {
+    if ((endsDialog(msg) || call.state === 'confirmed') && !inDialogOf(call, msg)) {
       this.stats.malformed['other-dialog']++;
       return;
     }
@@ -1079,10 +1079,12 @@ function endsDialog(msg: SipMessage): boolean {
 }
 
 /**
- * Whether `msg` belongs to the call's dialog: one of its tags is the caller's (a BYE from either side
- * carries both tags). A BYE with tags of its own (forged for a Call-ID seen on the mirror port) is
- * answered 481 by the UA (RFC 3261 12.2.2) and the call goes on, so it must not end it here. A caller
- * without a tag (RFC 2543) leaves nothing to match.
+ * Whether `msg` belongs to the call's dialog: one of its tags is the caller's (every message of a dialog,
+ * from either side, carries it as From or To tag). A BYE, re-INVITE or 200 with tags of its own (forged
+ * for a Call-ID seen on the mirror port) is answered 481 by the UA (RFC 3261 12.2.2) and the call goes on,
+ * so it must neither end the call nor move its media here. Checked for a BYE always and for anything
+ * once the call is confirmed; an early call takes what comes (forks, a B2BUA's legs). A caller without a
+ * tag (RFC 2543) leaves nothing to match.
  */
 function inDialogOf(call: SipCall, msg: SipMessage): boolean {
   return call.callerTag === '' || msg.fromTag === call.callerTag || msg.toTag === call.callerTag;

@@ -318,21 +318,21 @@ export const CASES: AttackCase[] = [
       }),
   },
   {
-    name: 'foreign-bye',
-    what: 'halfway, a BYE and its 200 for every real Call-ID from another host with tags of its own',
+    name: 'foreign-dialog',
+    what: 'halfway, for every real Call-ID, from another host with tags of its own: a re-INVITE and 200 moving its media, a BYE and 200',
     ci: true,
     run: (size) =>
       scenario({
         size,
         packets: big(size, 150, 500),
-        calls: { foreignByes: true },
-        // Ended by the BYE, the streams would end (and split) once their media stopped lingering: shorter
+        calls: { foreignDialogs: true },
+        // Moved or ended, the streams would end (and split) once their media stopped lingering: shorter
         // than the calls' second half, so the split shows.
         yaml: 'sip:\n  media_linger_s: 0.5\n',
-        // The calls go on: one stream each, under its Call-ID (checked for all cases), and every BYE counted.
+        // The calls go on: one stream each, under its Call-ID (checked for all cases), and every message counted.
         after: (_hep, _sent, p) => {
           const n = metricValue(p.lastMetrics, 'rtpprobe_sip_malformed_total{reason="other-dialog"}');
-          return n === 2 * CALLS ? [] : [`${n} BYEs counted as other-dialog, sent ${2 * CALLS}`];
+          return n === 4 * CALLS ? [] : [`${n} SIP messages counted as other-dialog, sent ${4 * CALLS}`];
         },
       }),
   },

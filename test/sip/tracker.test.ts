@@ -95,6 +95,27 @@ describe('CallTracker dialogs', () => {
     expect(h.callIdAt(B, 6000)).toBeNull();
   });
 
+  it('a re-INVITE and its 200 with tags of their own move nothing in a confirmed call, and are counted', () => {
+    const h = harness();
+    h.feed([up(invite('fr', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('fr', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'fr', 1), 20)]);
+    const forger = '198.51.100.9';
+    const tags = { callId: 'fr', fromTag: 'forger', toTag: 'other', cseq: 5 };
+    h.feed([
+      [T0 + 1000, udpFrame(forger, 5060, B, 5060, text(sipRequest('INVITE', 'sip:x@example.com', { ...tags, body: sdpBody({ ip: forger, media: [{ port: 7000 }] }) })))],
+      [T0 + 1001, udpFrame(B, 5060, forger, 5060, text(sipResponse(200, { ...tags, cseqMethod: 'INVITE', body: sdpBody({ ip: forger, media: [{ port: 7002 }] }) })))],
+    ]);
+    expect(h.callIdAt(A, 4000)).toBe('fr');
+    expect(h.callIdAt(B, 6000)).toBe('fr');
+    expect(h.callIdAt(forger, 7000)).toBeNull();
+    expect(h.callIdAt(forger, 7002)).toBeNull();
+    expect(h.events.filter((e) => e.startsWith('retire'))).toEqual([]);
+    expect(h.tracker.stats.malformed['other-dialog']).toBe(2);
+    // The dialog's own re-INVITE (from the callee: its tags the other way round) still moves media.
+    h.feed([down(req('INVITE', 'fr', 6, true, { ip: B, media: [{ port: 6400 }] }), 2000), up(text(sipResponse(200, { callId: 'fr', fromTag: 'callee', toTag: 'caller', cseq: 6, cseqMethod: 'INVITE', body: sdpBody({ ip: A, media: [{ port: 4000 }] }) })), 2010)]);
+    expect(h.callIdAt(B, 6400)).toBe('fr');
+    expect(h.callIdAt(B, 6000)).toBeNull();
+  });
+
   it('re-INVITE moving media retires the old binding and binds the new address', () => {
     const h = harness();
     h.feed([up(invite('mv', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('mv', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'mv', 1), 20)]);
