@@ -1072,19 +1072,19 @@ export function endMayBeUndone(call: { endReason: string | null; pendingInvites:
 }
 
 /** Ended by a failure response or a CANCEL: a later answer or a new INVITE may continue the attempt. */
-/** A BYE, or its 2xx (the BYE itself missed): either ends the call. */
+/** A BYE, its 2xx (the BYE itself missed) or a CANCEL (whose From, tag included, is its INVITE's: RFC 3261 9.1): each ends the call. */
 function endsDialog(msg: SipMessage): boolean {
-  if (msg.isRequest) return msg.method === 'BYE';
+  if (msg.isRequest) return msg.method === 'BYE' || msg.method === 'CANCEL';
   return msg.cseqMethod === 'BYE' && msg.statusCode >= 200 && msg.statusCode < 300;
 }
 
 /**
  * Whether `msg` belongs to the call's dialog: one of its tags is the caller's (every message of a dialog,
- * from either side, carries it as From or To tag). A BYE, re-INVITE or 200 with tags of its own (forged
- * for a Call-ID seen on the mirror port) is answered 481 by the UA (RFC 3261 12.2.2) and the call goes on,
- * so it must neither end the call nor move its media here. Checked for a BYE always and for anything
- * once the call is confirmed; an early call takes what comes (forks, a B2BUA's legs). A caller without a
- * tag (RFC 2543) leaves nothing to match.
+ * from either side, carries it as From or To tag). A BYE, CANCEL, re-INVITE or 200 with tags of its own
+ * (forged for a Call-ID seen on the mirror port) is refused by the UA (481, RFC 3261 12.2.2) and the call
+ * goes on, so it must neither end the call nor move its media here. Checked for a BYE or CANCEL always and
+ * for anything once the call is confirmed; an early call takes what comes (forks, a B2BUA's legs). A
+ * caller without a tag (RFC 2543) leaves nothing to match.
  */
 function inDialogOf(call: SipCall, msg: SipMessage): boolean {
   return call.callerTag === '' || msg.fromTag === call.callerTag || msg.toTag === call.callerTag;

@@ -116,6 +116,18 @@ describe('CallTracker dialogs', () => {
     expect(h.callIdAt(B, 6000)).toBeNull();
   });
 
+  it('a CANCEL whose From tag is not the caller\'s ends no attempt, and is counted', () => {
+    // RFC 3261 9.1: a CANCEL's From (tag included) is its INVITE's; one with a tag of its own is forged.
+    const h = harness();
+    h.feed([up(invite('fc', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('fc', 183, { ip: B, media: [{ port: 6000 }] }), 10)]);
+    h.feed([[T0 + 500, udpFrame('198.51.100.9', 5060, B, 5060, text(sipRequest('CANCEL', 'sip:bob@example.com', { callId: 'fc', fromTag: 'forger', cseq: 1 })))]]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual([]);
+    expect(h.callIdAt(B, 6000)).toBe('fc');
+    expect(h.tracker.stats.malformed['other-dialog']).toBe(1);
+    h.feed([up(text(sipRequest('CANCEL', 'sip:bob@example.com', { callId: 'fc', fromTag: 'caller', cseq: 1 })), 600)]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual(['end 0 cancel']);
+  });
+
   it('re-INVITE moving media retires the old binding and binds the new address', () => {
     const h = harness();
     h.feed([up(invite('mv', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('mv', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'mv', 1), 20)]);
