@@ -1071,7 +1071,6 @@ export function endMayBeUndone(call: { endReason: string | null; pendingInvites:
   return endedByAttempt(call.endReason) && call.pendingInvites.length > 0;
 }
 
-/** Ended by a failure response or a CANCEL: a later answer or a new INVITE may continue the attempt. */
 /** A BYE, its 2xx (the BYE itself missed) or a CANCEL (whose From, tag included, is its INVITE's: RFC 3261 9.1): each ends the call. */
 function endsDialog(msg: SipMessage): boolean {
   if (msg.isRequest) return msg.method === 'BYE' || msg.method === 'CANCEL';
@@ -1090,6 +1089,7 @@ function inDialogOf(call: SipCall, msg: SipMessage): boolean {
   return call.callerTag === '' || msg.fromTag === call.callerTag || msg.toTag === call.callerTag;
 }
 
+/** Ended by a failure response or a CANCEL: a later answer or a new INVITE may continue the attempt. */
 function endedByAttempt(endReason: string | null): boolean {
   return endReason === 'rejected' || endReason === 'cancel';
 }
