@@ -332,7 +332,9 @@ export const CASES: AttackCase[] = [
         // The calls go on: one stream each, under its Call-ID (checked for all cases), and every message counted.
         after: (_hep, _sent, p) => {
           const n = metricValue(p.lastMetrics, 'rtpprobe_sip_malformed_total{reason="other-dialog"}');
-          return n === 4 * CALLS ? [] : [`${n} SIP messages counted as other-dialog, sent ${4 * CALLS}`];
+          // Exact unless the kernel dropped packets (a loaded machine): then each may have been one of them.
+          const drops = metricValue(p.lastMetrics, 'rtpprobe_capture_packets_dropped_kernel_total');
+          return n <= 4 * CALLS && n >= 4 * CALLS - drops ? [] : [`${n} SIP messages counted as other-dialog, sent ${4 * CALLS} (kernel drops ${drops})`];
         },
       }),
   },
