@@ -211,7 +211,7 @@ export class ProbeMetrics {
       for (const [r, n] of fired) if (!self.ruleNames().includes(r)) out.push([r, n]);
       return out;
     });
-    cumulativeCounter('sip_malformed_total', 'SIP messages not used, by reason (bad-start-line, missing-call-id, body-truncated, bad-sdp, value-too-long: a Call-ID, X-CID or tag past its bound, tcp-too-long: a message over TCP longer than 64 KiB, tcp-gap: bytes of a TCP stream not captured, tcp-desync, ...).', 'reason', () => self.sipMalformedFn());
+    cumulativeCounter('sip_malformed_total', 'SIP messages not used, by reason (bad-start-line, missing-call-id, body-truncated, bad-sdp, value-too-long: a Call-ID, X-CID or tag past its bound, tcp-too-long: a message over TCP longer than 64 KiB, tcp-gap: bytes of a TCP stream not captured, tcp-desync, other-dialog: a BYE or CANCEL, or a message of an answered call, whose tags name neither side of its call\'s dialog, ...).', 'reason', () => self.sipMalformedFn());
     cumulativeCounter('rule_errors_total', 'Times each alert rule could not be evaluated for a stream (a compared value that is no finite number, e.g. 0 / 0): it does not fire then.', 'rule', () => {
       const errors = self.ruleErrorsFn();
       const out: Array<[string, number]> = self.ruleNames().map((r) => [r, errors.find(([e]) => e === r)?.[1] ?? 0]);

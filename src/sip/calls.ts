@@ -169,7 +169,7 @@ const B2B_SUFFIX = /_b2b-\d+$/;
  * Why a SIP message was not used: the parser's reasons, and the TCP reassembler's (TcpLoss; its buffer,
  * CallTrackerOptions.maxTcpBuffer, is 64 KiB: more than a HEP packet carries).
  */
-export type SipNotUsedReason = MalformedReason | TcpLoss;
+export type SipNotUsedReason = MalformedReason | TcpLoss | 'other-dialog';
 
 export interface CallTrackerStats {
   sipMessages: number;
@@ -300,6 +300,7 @@ export class CallTracker {
         'tcp-gap': 0,
         'tcp-desync': 0,
         'tcp-incomplete': 0,
+        'other-dialog': 0,
       },
       callsStarted: 0,
       callsEnded: 0,
@@ -503,6 +504,10 @@ export class CallTracker {
     if (!msg.isRequest && msg.statusCode >= 200 && msg.cseqMethod === 'INVITE' && msg.cseqNum === call.inviteCseq) {
       const at = call.pendingInvites.indexOf(msg.branch);
       if (at >= 0) call.pendingInvites.splice(at, 1);
+    }
+    if ((endsDialog(msg) || call.state === 'confirmed') && !inDialogOf(call, msg)) {
+      this.stats.malformed['other-dialog']++;
+      return;
     }
     if (call.state === 'ended') {
       if (!continuesEndedAttempt(call, msg)) {
@@ -1064,6 +1069,24 @@ function hasSdp(msg: SipMessage): boolean {
  */
 export function endMayBeUndone(call: { endReason: string | null; pendingInvites: readonly unknown[] }): boolean {
   return endedByAttempt(call.endReason) && call.pendingInvites.length > 0;
+}
+
+/** A BYE, its 2xx (the BYE itself missed) or a CANCEL (whose From, tag included, is its INVITE's: RFC 3261 9.1): each ends the call. */
+function endsDialog(msg: SipMessage): boolean {
+  if (msg.isRequest) return msg.method === 'BYE' || msg.method === 'CANCEL';
+  return msg.cseqMethod === 'BYE' && msg.statusCode >= 200 && msg.statusCode < 300;
+}
+
+/**
+ * Whether `msg` belongs to the call's dialog: one of its tags is the caller's (every message of a dialog,
+ * from either side, carries it as From or To tag). A BYE, CANCEL, re-INVITE or 200 with tags of its own
+ * (forged for a Call-ID seen on the mirror port) is refused by the UA (481, RFC 3261 12.2.2) and the call
+ * goes on, so it must neither end the call nor move its media here. Checked for a BYE or CANCEL always and
+ * for anything once the call is confirmed; an early call takes what comes (forks, a B2BUA's legs). A
+ * caller without a tag (RFC 2543) leaves nothing to match.
+ */
+function inDialogOf(call: SipCall, msg: SipMessage): boolean {
+  return call.callerTag === '' || msg.fromTag === call.callerTag || msg.toTag === call.callerTag;
 }
 
 /** Ended by a failure response or a CANCEL: a later answer or a new INVITE may continue the attempt. */

@@ -318,6 +318,27 @@ export const CASES: AttackCase[] = [
       }),
   },
   {
+    name: 'foreign-dialog',
+    what: 'halfway, for every real Call-ID, from another host with tags of its own: a re-INVITE and 200 moving its media, a BYE and 200',
+    ci: true,
+    run: (size) =>
+      scenario({
+        size,
+        packets: big(size, 150, 500),
+        calls: { foreignDialogs: true },
+        // Moved or ended, the streams would end (and split) once their media stopped lingering: shorter
+        // than the calls' second half, so the split shows.
+        yaml: 'sip:\n  media_linger_s: 0.5\n',
+        // The calls go on: one stream each, under its Call-ID (checked for all cases), and every message counted.
+        after: (_hep, _sent, p) => {
+          const n = metricValue(p.lastMetrics, 'rtpprobe_sip_malformed_total{reason="other-dialog"}');
+          // Exact unless the kernel dropped packets (a loaded machine): then each may have been one of them.
+          const drops = metricValue(p.lastMetrics, 'rtpprobe_capture_packets_dropped_kernel_total');
+          return n <= 4 * CALLS && n >= 4 * CALLS - drops ? [] : [`${n} SIP messages counted as other-dialog, sent ${4 * CALLS} (kernel drops ${drops})`];
+        },
+      }),
+  },
+  {
     name: 'sip-rate',
     what: 'SIP INVITE/200 with SDP at a high message rate plus RTP',
     ci: true,

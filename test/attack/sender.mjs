@@ -51,7 +51,7 @@ function callLayout(net, c) {
 }
 
 async function calls() {
-  const { calls: n, packets, net, tag = 'call', sipPort = 5060, dupEvery = 0 } = spec;
+  const { calls: n, packets, net, tag = 'call', sipPort = 5060, dupEvery = 0, foreignDialogs = false } = spec;
   const streams = [];
   const legs = [];
   for (let c = 0; c < n; c++) {
@@ -79,9 +79,22 @@ async function calls() {
   await sleep(100); // SIP before media, as a real call
   const t0 = nowMs();
   const payload = new Uint8Array(160).fill(0xd5);
+  // foreignDialogs: halfway, for each call, from a host outside it and with tags of its own (the UAs would
+  // answer 481 and talk on): a re-INVITE and 200 moving its media elsewhere, then a BYE and 200.
+  const forger = foreignDialogs ? await udp(`${net}.9.2`, sipPort) : null;
   for (let k = 0; k < packets; k++) {
     const wait = t0 + k * 20 - nowMs();
     if (wait > 0) await sleep(wait);
+    if (forger && k === packets >> 1) {
+      for (const l of legs) {
+        const forged = { callId: l.common.callId, fromTag: 'forged-from', toTag: 'forged-to', cseq: 7, via: `${net}.9.2:${sipPort}` };
+        const elsewhere = (port) => sdpBody({ ip: `${net}.9.2`, media: [{ port, formats: [8] }] });
+        forger.send(text(sipRequest('INVITE', `sip:bob@${l.b}`, { ...forged, body: elsewhere(50000) })), sipPort, l.b);
+        forger.send(text(sipResponse(200, { ...forged, cseqMethod: 'INVITE', body: elsewhere(50002) })), sipPort, l.b);
+        forger.send(text(sipRequest('BYE', `sip:bob@${l.b}`, { ...forged, cseq: 8 })), sipPort, l.b);
+        forger.send(text(sipResponse(200, { ...forged, cseq: 8, cseqMethod: 'BYE' })), sipPort, l.b);
+      }
+    }
     for (const l of legs) {
       const pktA = rtp({ pt: 8, seq: l.seqA + k, ts: k * 160, ssrc: l.ssrcA, payload });
       const pktB = rtp({ pt: 8, seq: l.seqB + k, ts: 5000 + k * 160, ssrc: l.ssrcB, payload });
@@ -99,6 +112,7 @@ async function calls() {
   }
   await sleep(100);
   for (const l of legs) for (const s of [l.sipA, l.sipB, l.ra, l.rb]) s.close();
+  forger?.close();
   return { streams, seconds: (nowMs() - t0) / 1000 };
 }
 

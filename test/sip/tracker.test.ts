@@ -75,6 +75,59 @@ describe('CallTracker dialogs', () => {
     expect(h.tracker.activeBindings).toBe(0);
   });
 
+  it('a BYE (or its 2xx) whose tags name neither side of the dialog ends nothing, and is counted', () => {
+    // A BYE for every Call-ID seen, from another host with tags of its own: the UAs answer 481 and talk on,
+    // so the call, its bindings and its streams go on too.
+    const h = harness();
+    h.feed([up(invite('fb', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('fb', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'fb', 1), 20)]);
+    const forged = (m: Uint8Array, t: number): [number, Uint8Array] => [T0 + t, udpFrame('198.51.100.9', 5060, B, 5060, m)];
+    h.feed([
+      forged(text(sipRequest('BYE', 'sip:x@example.com', { callId: 'fb', fromTag: 'forger', toTag: 'other', cseq: 99 })), 1000),
+      forged(text(sipRequest('BYE', 'sip:x@example.com', { callId: 'fb', fromTag: 'forger', cseq: 100 })), 1001),
+      forged(text(sipResponse(200, { callId: 'fb', fromTag: 'forger', toTag: 'other', cseq: 99, cseqMethod: 'BYE' })), 1002),
+    ]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual([]);
+    expect(h.callIdAt(B, 6000)).toBe('fb');
+    expect(h.tracker.stats.malformed['other-dialog']).toBe(3);
+    // The dialog's own BYE, from the callee (its tags the other way round), still ends the call.
+    h.feed([down(req('BYE', 'fb', 2, true), 2000)]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual(['end 0 bye']);
+    expect(h.callIdAt(B, 6000)).toBeNull();
+  });
+
+  it('a re-INVITE and its 200 with tags of their own move nothing in a confirmed call, and are counted', () => {
+    const h = harness();
+    h.feed([up(invite('fr', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('fr', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'fr', 1), 20)]);
+    const forger = '198.51.100.9';
+    const tags = { callId: 'fr', fromTag: 'forger', toTag: 'other', cseq: 5 };
+    h.feed([
+      [T0 + 1000, udpFrame(forger, 5060, B, 5060, text(sipRequest('INVITE', 'sip:x@example.com', { ...tags, body: sdpBody({ ip: forger, media: [{ port: 7000 }] }) })))],
+      [T0 + 1001, udpFrame(B, 5060, forger, 5060, text(sipResponse(200, { ...tags, cseqMethod: 'INVITE', body: sdpBody({ ip: forger, media: [{ port: 7002 }] }) })))],
+    ]);
+    expect(h.callIdAt(A, 4000)).toBe('fr');
+    expect(h.callIdAt(B, 6000)).toBe('fr');
+    expect(h.callIdAt(forger, 7000)).toBeNull();
+    expect(h.callIdAt(forger, 7002)).toBeNull();
+    expect(h.events.filter((e) => e.startsWith('retire'))).toEqual([]);
+    expect(h.tracker.stats.malformed['other-dialog']).toBe(2);
+    // The dialog's own re-INVITE (from the callee: its tags the other way round) still moves media.
+    h.feed([down(req('INVITE', 'fr', 6, true, { ip: B, media: [{ port: 6400 }] }), 2000), up(text(sipResponse(200, { callId: 'fr', fromTag: 'callee', toTag: 'caller', cseq: 6, cseqMethod: 'INVITE', body: sdpBody({ ip: A, media: [{ port: 4000 }] }) })), 2010)]);
+    expect(h.callIdAt(B, 6400)).toBe('fr');
+    expect(h.callIdAt(B, 6000)).toBeNull();
+  });
+
+  it('a CANCEL whose From tag is not the caller\'s ends no attempt, and is counted', () => {
+    // RFC 3261 9.1: a CANCEL's From (tag included) is its INVITE's; one with a tag of its own is forged.
+    const h = harness();
+    h.feed([up(invite('fc', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('fc', 183, { ip: B, media: [{ port: 6000 }] }), 10)]);
+    h.feed([[T0 + 500, udpFrame('198.51.100.9', 5060, B, 5060, text(sipRequest('CANCEL', 'sip:bob@example.com', { callId: 'fc', fromTag: 'forger', cseq: 1 })))]]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual([]);
+    expect(h.callIdAt(B, 6000)).toBe('fc');
+    expect(h.tracker.stats.malformed['other-dialog']).toBe(1);
+    h.feed([up(text(sipRequest('CANCEL', 'sip:bob@example.com', { callId: 'fc', fromTag: 'caller', cseq: 1 })), 600)]);
+    expect(h.events.filter((e) => e.startsWith('end'))).toEqual(['end 0 cancel']);
+  });
+
   it('re-INVITE moving media retires the old binding and binds the new address', () => {
     const h = harness();
     h.feed([up(invite('mv', { ip: A, media: [{ port: 4000 }] }), 0), down(resp('mv', 200, { ip: B, media: [{ port: 6000 }] }), 10), up(req('ACK', 'mv', 1), 20)]);
