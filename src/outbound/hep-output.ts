@@ -183,6 +183,7 @@ function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: 
   m.srcPort = env.srcPort;
   m.dstPort = env.dstPort;
   m.tsSec = sec;
+  // tsMs is truncated to the microsecond at capture (captureTimeMs): rounding only undoes the double's error.
   m.tsUsec = Math.max(0, Math.min(999_999, Math.round((env.tsMs - sec * 1000) * 1000)));
   m.protoType = protoType;
   m.correlationId = correlationId;
