@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { HepDecoded } from '../../src/hep/index.js';
-import { generateScenario, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
+import { generateScenario, sipRequest, text, udpFrame, writePcapFile, type PcapRecord } from '../../src/gen/index.js';
 import { replayToUdp } from './hep-helpers.js';
 
 const UDP_PAYLOAD = 42; // Ethernet + IPv4 (20 bytes) + UDP: the generator's frames
@@ -23,15 +23,21 @@ const hepTime = (m: HepDecoded) => `${m.tsSec}.${String(m.tsUsec).padStart(6, '0
 describe('capture time to HOMER from a nanosecond capture', () => {
   let dir: string;
   let records: PcapRecord[];
+  let lastRtpNs: bigint;
   let hep: HepDecoded[];
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtpprobe-capture-time-'));
-    // Every packet 1 ns before the generator's microsecond: its last 3 digits 999 ns, the ones on a whole
-    // second at x.999999999 (the scenario starts on one, so the INVITE is).
-    records = [...generateScenario({ calls: 1, durationS: 0, callDurationS: 12, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 3, startEpochS: 1_760_000_000 })].map((r) => ({
-      tsNs: r.tsNs - 1n,
-      data: r.data,
-    }));
+    // Every packet 1 ns before the generator's microsecond: its last 3 digits 999 ns. The capture is
+    // shifted so that the last RTP packet of a stream lands at x.999999999 (its RTP_STOP).
+    const gen = [...generateScenario({ calls: 1, durationS: 0, callDurationS: 12, codec: 'PCMA', lossPct: 0, jitterMs: 0, rtcp: true, seed: 3, startEpochS: 1_760_000_000 })];
+    const lastRtp = gen.filter((r) => !isSip(r.data) && !isRtcp(r.data)).at(-1)!.tsNs;
+    const shift = (1_000_000_000n - (lastRtp % 1_000_000_000n)) % 1_000_000_000n;
+    records = gen.map((r) => ({ tsNs: r.tsNs + shift - 1n, data: r.data }));
+    lastRtpNs = lastRtp + shift - 1n;
+    // And an OPTIONS (no call) at x.999999999, the second after the first packet's.
+    const options = udpFrame('10.9.0.1', 5060, '10.9.0.2', 5060, text(sipRequest('OPTIONS', 'sip:probe@example.com', { callId: 'ping@probe', fromTag: 'p1', cseq: 1 })));
+    records.push({ tsNs: (records[0]!.tsNs / 1_000_000_000n + 2n) * 1_000_000_000n - 1n, data: options });
+    records.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
     const file = path.join(dir, 'ns.pcap');
     writePcapFile(file, records, { nanoseconds: true });
     hep = await replayToUdp(file, (c) => (c.reports.intervalS = 5));
@@ -62,6 +68,9 @@ describe('capture time to HOMER from a nanosecond capture', () => {
     const ms = new Set(records.map((r) => Number(r.tsNs / 1_000_000n)));
     const qos = hep.filter((m) => m.protoType !== 1 && m.protoType !== 5);
     expect(qos.length).toBeGreaterThan(2);
+    expect(lastRtpNs % 1_000_000_000n).toBe(999_999_999n);
+    const stops = qos.map((m) => JSON.parse(m.payload.toString()) as Record<string, number>).filter((r) => r.TYPE === 'FINAL' || r.TYPE === 'HANGUP');
+    expect(stops.map((r) => r.RTP_STOP), 'a stream whose last packet is at x.999999999').toContain(Number(lastRtpNs / 1_000_000n) / 1000);
     for (const m of qos) {
       expect(times.has(hepTime(m)), hepTime(m)).toBe(true);
       const rep = JSON.parse(m.payload.toString()) as Record<string, number>;
