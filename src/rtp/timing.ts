@@ -115,7 +115,6 @@ export function packetMs(st: StreamStore, slot: number, lost: number, duplicates
   return n > 0 && spans > 0 ? st.f[slot * L.HOT_D + L.D_SUM_DELTA] / spans : 20;
 }
 
-/** Delta, jitter and skew figures of a snapshot's counter set (cumulative or the interval's); the period's packets `n`. */
 /**
  * A stream time the engine keeps relative to its epoch, as ms since the epoch truncated to the microsecond,
  * as HEP's timestamp is (captureTimeMs): added whole, a packet at x.9999999 s would read x+1 (a double near
@@ -125,6 +124,7 @@ export function epochMsPlus(epochMs: number, relMs: number): number {
   return epochMs + Math.floor(Math.round(relMs * 1e6) / 1000) / 1000;
 }
 
+/** Delta, jitter and skew figures of a snapshot's counter set (cumulative or the interval's); the period's packets `n`. */
 export function fillTimingCounters(st: StreamStore, slot: number, o: StreamCounters, n: number, epochMs: number, cumulative: boolean): void {
   const f = st.f;
   const w = st.w;
