@@ -11,6 +11,7 @@ import dns from 'node:dns';
 import { decodeHep3Strict, HepProtoType, HepSender, type HepCollectorEvent, type HepSendInput } from '../../src/hep/index.js';
 import { DEFAULT_UDP_RESOLVE_INTERVAL_MS } from '../../src/hep/collector.js';
 import { loadConfig } from '../../src/ops/config.js';
+import { collectorEventLogger } from '../../src/outbound/hep-output.js';
 import { waitFor } from '../wait.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -93,7 +94,14 @@ describe('a UDP collector given by name', () => {
     const lookup = async (host: string): Promise<string> => (await resolver.resolve4(host))[0]!;
     const rx = await twoReceivers();
     const events: HepCollectorEvent[] = [];
-    const sender = new HepSender({ captureId: 1, onEvent: (e) => events.push(e), collectors: [{ host: 'homer.test', port: rx.port, transport: 'udp', resolveIntervalMs: 100, lookup }] });
+    const logged: string[] = [];
+    const line = (level: string) => (_o: object, msg: string) => logged.push(`${level} ${msg}`);
+    const logEvent = collectorEventLogger({ info: line('info'), warn: line('warn'), error: line('error') });
+    const onEvent = (e: HepCollectorEvent) => {
+      events.push(e);
+      logEvent(e);
+    };
+    const sender = new HepSender({ captureId: 1, onEvent, collectors: [{ host: 'homer.test', port: rx.port, transport: 'udp', resolveIntervalMs: 100, lookup }] });
     cleanups.push(() => sender.close(100));
     const seqs = (ip: string) => rx.got[ip]!.map((p) => JSON.parse(decodeHep3Strict(p).payload.toString()).SEQ as number);
 
@@ -108,7 +116,7 @@ describe('a UDP collector given by name', () => {
 
     answer.address = undefined; // the name stops resolving
     const failuresBefore = sender.stats().collectors[0]!.connectFailures;
-    await waitFor(() => events.some((e) => e.kind === 'unresolved'), 30_000, 'the failed resolution noticed');
+    await waitFor(() => events.filter((e) => e.kind === 'unresolved').length >= 3, 30_000, 'failed resolutions noticed');
     expect(events.find((e) => e.kind === 'unresolved')!.reason).toMatch(/^cannot resolve homer\.test: \S+; still sending to 127\.0\.0\.2$/);
     expect(sender.stats().collectors[0]!.connectFailures).toBeGreaterThan(failuresBefore);
     sender.send(report(2));
@@ -121,6 +129,8 @@ describe('a UDP collector given by name', () => {
     expect(seqs('127.0.0.2')).toEqual([1, 2]);
     expect(events.filter((e) => e.kind === 'moved')).toHaveLength(1);
     expect(events.filter((e) => e.kind === 'down')).toEqual([]);
+    // The move logged once; the failures, 100 ms apart, once (at most one line per 10 s).
+    expect(logged).toEqual(['warn HEP collector name resolves to another address: reports go there', 'warn HEP collector name does not resolve: reports go to its last address']);
     const c = sender.stats().collectors[0]!;
     expect({ sent: c.sent, failed: c.failed, dropped: c.dropped, connected: c.connected }).toEqual({ sent: 3, failed: 0, dropped: 0, connected: true });
   });
