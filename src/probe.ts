@@ -729,6 +729,8 @@ interface CounterView {
   sipSnapCut(): number;
   /** SIP messages not used, by reason (the call tracker's counts). */
   sipMalformed(): Record<string, number>;
+  /** Of those, the messages still handed to the outputs (CallTrackerStats.malformedPassedOn). */
+  sipMalformedPassedOn(): number;
   /** Packets counted but not measured, by reason (rtpprobe_packets_not_used_total). */
   notUsed(): { rtpNotMeasured: number; srtcp: number; rtcpMalformed: number };
   /** Alert rule evaluation errors since start, by rule (rtpprobe_rule_errors_total). */
@@ -748,6 +750,7 @@ function pipelineView(p: Pipeline): CounterView {
     sipDropped: () => p.counts.sipBacklogDropped,
     sipSnapCut: () => p.calls.stats.snapCut,
     sipMalformed: () => p.calls.stats.malformed,
+    sipMalformedPassedOn: () => p.calls.stats.malformedPassedOn,
     notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded + p.counts.rtpHeldDropped, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
     ruleErrors: () => [...p.reporter.scheduler.errors].map(([rule, e]) => [rule, e.count]),
   };
@@ -766,6 +769,7 @@ function poolView(pool: MediaWorkerPool): CounterView {
     activeCalls: () => pool.signalling.calls.activeCalls,
     sipSnapCut: () => pool.signalling.calls.stats.snapCut,
     sipMalformed: () => pool.signalling.calls.stats.malformed,
+    sipMalformedPassedOn: () => pool.signalling.calls.stats.malformedPassedOn,
     streamsStarted: () => sum((s) => s.streamsStarted),
     evicted: () => sum((s) => s.evicted),
     evictedUnconfirmed: () => sum((s) => s.evictedUnconfirmed),
@@ -906,6 +910,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       sipReleasedEarly: v.sipReleasedEarly?.() || undefined,
       sipSnapCut: v.sipSnapCut() || undefined,
       sipMalformed: sipMalformed.length > 0 ? Object.fromEntries(sipMalformed) : undefined,
+      sipMalformedSent: v.sipMalformedPassedOn() || undefined,
       ruleErrors: ruleErrors.length > 0 ? Object.fromEntries(ruleErrors) : undefined,
       reports: outputs.sink.counts,
       outputs: outputs.destinations(true).map((d) => ({ output: d.output, destination: d.name, sent: d.sent, failed: d.failed, dropped: d.dropped, errors: d.errors })),

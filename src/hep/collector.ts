@@ -63,7 +63,22 @@ export interface HepCollectorConfig {
    * (with the backoff). Default DEFAULT_STALL_TIMEOUT_MS; 0 = keep it until the kernel gives up on it.
    */
   stallTimeoutMs?: number;
+  /**
+   * UDP to a name: how often the name is resolved again, so a collector that moves (a container restarted,
+   * a failover) is followed; TCP/TLS resolve at each connect. Default DEFAULT_UDP_RESOLVE_INTERVAL_MS; 0 = never.
+   */
+  resolveIntervalMs?: number;
+  /** Name to address; default dns.lookup (the system resolver, as every connect uses). */
+  lookup?: (host: string) => Promise<string>;
 }
+
+/**
+ * UDP sends succeed whatever listens at the address: only resolving the name again notices that it now
+ * names another host.
+ */
+export const DEFAULT_UDP_RESOLVE_INTERVAL_MS = 30_000;
+
+const systemLookup = async (host: string): Promise<string> => (await dnsModule().lookup(host)).address;
 
 /**
  * A peer that vanished without a word (a firewall that drops the connection, a host that died) leaves the
@@ -73,7 +88,7 @@ export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /** True when two collector settings make the same collector (a reload that keeps it keeps its connection and queue). */
 export function sameCollectorConfig(a: HepCollectorConfig, b: HepCollectorConfig): boolean {
-  if (a.host !== b.host || a.port !== b.port || a.transport !== b.transport || a.queueSize !== b.queueSize || a.queueBytes !== b.queueBytes || a.name !== b.name || a.stallTimeoutMs !== b.stallTimeoutMs) return false;
+  if (a.host !== b.host || a.port !== b.port || a.transport !== b.transport || a.queueSize !== b.queueSize || a.queueBytes !== b.queueBytes || a.name !== b.name || a.stallTimeoutMs !== b.stallTimeoutMs || a.resolveIntervalMs !== b.resolveIntervalMs || a.lookup !== b.lookup) return false;
   const ta = a.tls;
   const tb = b.tls;
   if (ta === undefined || tb === undefined) return ta === tb;
@@ -116,11 +131,13 @@ export interface HepTransportTuning {
  * stalled: connected, but it has taken nothing for stallMs while messages wait (it does not read);
  * up: connected again after being down, or taking data again after a stall; failed: a send or write
  * failed; dropped: the queue was full and the oldest message was evicted (the collector is down or
- * slower than the report rate); notice: how delivery is watched here (once per process).
+ * slower than the report rate); notice: how delivery is watched here (once per process); moved: a UDP
+ * collector's name resolves to another address, sent to from now on; unresolved: it no longer resolves,
+ * its last address is kept.
  */
 export interface HepCollectorEvent {
   collector: string;
-  kind: 'down' | 'stalled' | 'up' | 'failed' | 'dropped' | 'notice';
+  kind: 'down' | 'stalled' | 'up' | 'failed' | 'dropped' | 'notice' | 'moved' | 'unresolved';
   reason: string;
 }
 
@@ -156,7 +173,7 @@ export interface HepCollectorStats {
   /** Reconnect attempts scheduled after a failure or a lost connection. */
   reconnects: number;
   lastError: string | undefined;
-  /** Connect/resolve/TLS failures and lost connections so far. */
+  /** Connect/resolve/TLS failures and lost connections so far (a UDP name's failed re-resolutions included). */
   connectFailures: number;
 }
 
@@ -223,7 +240,7 @@ export abstract class HepCollector {
     const host = this.config.host;
     if (net.isIP(host) !== 0) return host;
     try {
-      return (await dnsModule().lookup(host)).address;
+      return await (this.config.lookup ?? systemLookup)(host);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       this.onConnectFailed(`cannot resolve ${host}: ${code}`);
@@ -929,6 +946,12 @@ export class HepUdpCollector extends HepCollector {
   private tokensAt = 0;
   private paceTimer: NodeJS.Timeout | undefined;
   private readonly onSendDone = (err: Error | null): void => this.onPacketDone(err);
+  /** The address the socket sends to. */
+  private address: string | undefined;
+  private resolveTimer: NodeJS.Timeout | undefined;
+  private resolvingAgain = false;
+  /** The name resolved to this new address: sending pauses until the datagrams in flight are done, then moves. */
+  private movingTo: string | undefined;
   private readonly paceBound = (): void => {
     this.paceTimer = undefined;
     this.flush();
@@ -948,6 +971,8 @@ export class HepUdpCollector extends HepCollector {
   protected connect(address: string): void {
     const s = dgramModule().createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     this.socket = s;
+    this.address = address;
+    this.watchName();
     s.on('error', (e: NodeJS.ErrnoException) => {
       this.lastError = e.message;
       if (this.connected && e.code === 'ECONNREFUSED') {
@@ -980,9 +1005,57 @@ export class HepUdpCollector extends HepCollector {
     return this.refused;
   }
 
+  /** A collector given by name: resolved again every resolveIntervalMs (a timer that keeps no process alive). */
+  private watchName(): void {
+    const every = this.config.resolveIntervalMs ?? DEFAULT_UDP_RESOLVE_INTERVAL_MS;
+    if (every <= 0 || this.resolveTimer !== undefined || net.isIP(this.config.host) !== 0) return;
+    this.resolveTimer = setInterval(() => void this.resolveAgain(), every);
+    this.resolveTimer.unref();
+  }
+
+  private async resolveAgain(): Promise<void> {
+    if (this.abandoned) {
+      clearInterval(this.resolveTimer);
+      return;
+    }
+    if (this.resolvingAgain || this.socket === undefined || this.movingTo !== undefined) return;
+    const host = this.config.host;
+    this.resolvingAgain = true;
+    let next: string;
+    try {
+      next = await (this.config.lookup ?? systemLookup)(host);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      this.connectFailures++;
+      this.lastError = `cannot resolve ${host}: ${code}`;
+      this.onEvent({ collector: this.name, kind: 'unresolved', reason: `${this.lastError}; still sending to ${this.address}` });
+      return;
+    } finally {
+      this.resolvingAgain = false;
+    }
+    if (next === this.address || this.socket === undefined || this.abandoned) return;
+    this.onEvent({ collector: this.name, kind: 'moved', reason: `${host} resolves to ${next} (was ${this.address}): sending there` });
+    this.movingTo = next;
+    if (this.inFlight === 0) this.move();
+  }
+
+  /** Datagrams in flight went out on the old socket: the new address gets a socket of its own. */
+  private move(): void {
+    const next = this.movingTo!;
+    this.movingTo = undefined;
+    this.destroySocket();
+    this.connected = false;
+    this.connect(next);
+  }
+
+  protected override afterWritten(): void {
+    if (this.movingTo !== undefined && this.inFlight === 0) this.move();
+    super.afterWritten();
+  }
+
   protected flush(): void {
     const s = this.socket;
-    if (s === undefined || !this.connected) return;
+    if (s === undefined || !this.connected || this.movingTo !== undefined) return;
     if (this.refused) {
       // After a refusal one datagram goes first; no refusal within UDP_PROBE_MS: the receiver is back.
       if (this.probeTimer !== undefined || this.inFlight > 0 || this.queue.size === 0) return;
@@ -1022,6 +1095,7 @@ export class HepUdpCollector extends HepCollector {
   }
 
   protected destroySocket(): void {
+    if (this.abandoned) clearInterval(this.resolveTimer);
     if (this.paceTimer !== undefined) clearTimeout(this.paceTimer);
     this.paceTimer = undefined;
     if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
-import { DEFAULT_STALL_TIMEOUT_MS } from '../hep/collector.js';
+import { DEFAULT_STALL_TIMEOUT_MS, DEFAULT_UDP_RESOLVE_INTERVAL_MS } from '../hep/collector.js';
 import { parseCidr } from '../outbound/address-filter.js';
 import { CALL_FAULT_NO_MEDIA, CALL_FAULT_ONE_WAY } from '../report/call-faults.js';
 import { MAX_RULES } from '../report/scheduler.js';
@@ -60,6 +60,7 @@ const collectorSchema = obj(
     ),
     queue_size: int({ doc: 'HEP messages buffered while the collector is slow or reconnecting, in at most 4 KiB per message on average (a report takes about 2.3 KB; SIP messages fill it by bytes first); oldest dropped beyond. 0 = 2 x rtp.max_streams (at least 10,000): every stream\'s final report fits.', default: 0, min: 0, max: 10_000_000 }),
     stall_timeout_s: int({ doc: 'TCP/TLS: a connection on which the collector acknowledges nothing for this many seconds while messages wait is closed and made anew, what it had not acknowledged sent again first (a peer gone without a word would hold it for about 15 minutes of kernel retries). 0 = keep it until the kernel gives up.', default: DEFAULT_STALL_TIMEOUT_MS / 1000, min: 0, max: 3600 }),
+    resolve_interval_s: int({ doc: 'UDP to a host name: the name is resolved again this often, so a collector that moves (a container restarted, a failover) is followed; a change is logged, a failure logged (at most once per 10 s), counted in rtpprobe_output_errors_total, and the last address kept. TCP/TLS resolve at each connect. 0 = only at start and after a refusal (ICMP unreachable).', default: DEFAULT_UDP_RESOLVE_INTERVAL_MS / 1000, min: 0, max: 86400 }),
   },
   {
     doc: 'One HEP destination.',

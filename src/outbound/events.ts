@@ -13,8 +13,17 @@ export interface Envelope {
   srcPort: number;
   dstIp: string;
   dstPort: number;
-  /** Capture time, ms since the epoch (fractional: microseconds survive). */
+  /** Capture time, ms since the epoch (fractional: microseconds survive), made by captureTimeMs. */
   tsMs: number;
+}
+
+/**
+ * A capture time (seconds + nanoseconds) in ms since the epoch, truncated to the microsecond: HEP carries
+ * microseconds, and heplify truncates, so a packet at x.9999995 s stays in second x (rounded, it would go
+ * to HOMER as x+1.000000). Truncated here, before the sum: a double near 1.7e12 ms resolves only ~0.24 us.
+ */
+export function captureTimeMs(tsSec: number, tsNsec: number): number {
+  return tsSec * 1000 + Math.floor(tsNsec / 1000) / 1000;
 }
 
 /**

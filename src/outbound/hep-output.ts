@@ -183,6 +183,7 @@ function fill(m: HepSendInput, env: Envelope, protoType: number, correlationId: 
   m.srcPort = env.srcPort;
   m.dstPort = env.dstPort;
   m.tsSec = sec;
+  // tsMs is truncated to the microsecond at capture (captureTimeMs): rounding only undoes the double's error.
   m.tsUsec = Math.max(0, Math.min(999_999, Math.round((env.tsMs - sec * 1000) * 1000)));
   m.protoType = protoType;
   m.correlationId = correlationId;
@@ -280,6 +281,8 @@ export function collectorEventLogger(log: OutputLog): (e: HepCollectorEvent) => 
     else if (e.kind === 'down') limited.warn(`${e.collector} down`, obj, 'HEP collector unreachable: reports are queued and it is retried');
     else if (e.kind === 'stalled') limited.warn(`${e.collector} stalled`, obj, 'HEP collector stalled: it keeps the connection but takes nothing; reports are queued (the oldest dropped once the queue is full)');
     else if (e.kind === 'failed') limited.warn(`${e.collector} failed`, obj, 'HEP send failed');
+    else if (e.kind === 'moved') log.warn(obj, 'HEP collector name resolves to another address: reports go there');
+    else if (e.kind === 'unresolved') limited.warn(`${e.collector} unresolved`, obj, 'HEP collector name does not resolve: reports go to its last address');
     else if (e.kind === 'notice') log.warn(obj, 'HEP delivery over TCP/TLS is confirmed only by the kernel taking it');
     else limited.error(`${e.collector} dropped`, obj, 'HEP reports dropped: the collector queue is full');
   };
@@ -327,6 +330,7 @@ function collectorOptions(c: CollectorSetting, index: number, maxStreams: number
     queueSize,
     queueBytes: queueSize * QUEUE_BYTES_PER_MESSAGE,
     stallTimeoutMs: c.stallTimeoutS * 1000,
+    resolveIntervalMs: c.resolveIntervalS * 1000,
     name: `${c.transport}://${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`,
     tls:
       c.transport === 'tls'

@@ -1,5 +1,5 @@
 export type { Envelope, EventKind, OutboundEvent, QosEvent, RtcpEvent, SipEvent } from './events.js';
-export { EVENT_KINDS } from './events.js';
+export { EVENT_KINDS, captureTimeMs } from './events.js';
 export type { DestinationStats, Output, OutputLog } from './output.js';
 export { OutboundSink, type OutboundSinkHooks } from './sink.js';
 export { OUTPUTS, openConfiguredOutputs, reopenOutputs, type OutputContext, type OutputOpener } from './registry.js';

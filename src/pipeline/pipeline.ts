@@ -8,7 +8,7 @@ import type { PacketBatch } from '../capture/index.js';
 import type { CaptureCursor } from '../capture/file/index.js';
 import { DecodedPacket, PacketDecoder, addressToString } from '../decode/index.js';
 import type { ProbeConfig } from '../ops/config.js';
-import { nodeNameOf } from '../outbound/index.js';
+import { captureTimeMs, nodeNameOf } from '../outbound/index.js';
 import { CodecTable } from '../qos/index.js';
 import { QosReporter, mediaDirection, syntheticCallId } from '../report/index.js';
 import type { ReportOut, StreamReportInput } from '../report/index.js';
@@ -513,7 +513,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     // The packet's capture time reaches the rare paths (tick, SIP, RTCP) through this field, never as an
     // argument: a double passed to a call that is not inlined is boxed, and the box would be made for
     // every packet (16 bytes each, most of the replay's garbage).
-    let now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6 - this.clockOffsetMs;
+    let now = captureTimeMs(pkt.tsSec, pkt.tsNsec) - this.clockOffsetMs;
     // While packets are held at a jump, the packets after them wait behind them too, jump or not: handled
     // first, a newer packet would split a stream's packets out of order (a candidate's run never passes).
     if (this.nowMs > 0 && (now - this.nowMs > CLOCK_STEP_MS || this.nowMs - now > CLOCK_STEP_MS || this.held.length !== 0)) {
@@ -758,7 +758,7 @@ export class Pipeline<C extends CallView = CallTracker> {
     const p = this.heldPkt;
     while (q.length > 0) {
       q.peek(p);
-      const now = p.tsSec * 1000 + p.tsNsec / 1e6 - this.clockOffsetMs;
+      const now = captureTimeMs(p.tsSec, p.tsNsec) - this.clockOffsetMs;
       this.pktMs = now;
       if (now >= this.nextTickMs) {
         if (this.tickAtPacket(q.bytes!)) return false;
@@ -1236,7 +1236,7 @@ export class Pipeline<C extends CallView = CallTracker> {
       // jump of capture time is told apart from a host clock step and runs offset after one.
       const compound = pkt.payloadBuf.subarray(pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength);
       const json = rtcpToHomerJson(compoundOf(r));
-      const env = envelopeOf(pkt, pkt.tsSec * 1000 + pkt.tsNsec / 1e6);
+      const env = envelopeOf(pkt, captureTimeMs(pkt.tsSec, pkt.tsNsec));
       if (unmatched) {
         const lookup: RtcpLookup = { ssrc, src: [pkt.src0, pkt.src1, pkt.src2, pkt.src3], dst: [pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3], srcPort: pkt.srcPort, dstPort: pkt.dstPort };
         this.events.rtcpUnmatched!(json, env, lookup, Uint8Array.from(compound)); // a copy: the capture buffer is reused

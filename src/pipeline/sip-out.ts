@@ -1,6 +1,6 @@
 import { addressToString, type DecodedPacket } from '../decode/index.js';
 import type { SipMessage } from '../sip/index.js';
-import type { Envelope } from '../outbound/index.js';
+import { captureTimeMs, type Envelope } from '../outbound/index.js';
 
 /** Where captured SIP messages go (the OutboundSink). */
 export interface SipTarget {
@@ -23,7 +23,7 @@ export function sipMessageHook(target: SipTarget) {
       srcPort: pkt.srcPort,
       dstIp: addressToString(v, pkt.dst0, pkt.dst1, pkt.dst2, pkt.dst3),
       dstPort: pkt.dstPort,
-      tsMs: pkt.tsSec * 1000 + pkt.tsNsec / 1e6,
+      tsMs: captureTimeMs(pkt.tsSec, pkt.tsNsec),
     };
     const bytes = buf instanceof Buffer ? buf.subarray(off, off + len) : new Uint8Array(buf.buffer, buf.byteOffset + off, len);
     target.sip(bytes, env, msg.callId, msg.isRequest ? msg.method : msg.cseqMethod, msg.isRequest ? 0 : msg.statusCode);

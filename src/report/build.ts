@@ -71,6 +71,14 @@ export function round3(x: number): number {
 }
 
 /**
+ * A capture time in ms as seconds with ms precision, truncated as HEP's own timestamp is (captureTimeMs):
+ * a report never places a packet of x.9996 s in second x+1.
+ */
+export function captureSeconds(ms: number): number {
+  return Number.isFinite(ms) ? Math.floor(ms) / 1000 : 0;
+}
+
+/**
  * Builds one QoS report from a snapshot and the stream's MOS history (record the interval in `qos`
  * BEFORE building, see StreamQosState.assessInterval).
  *
@@ -79,7 +87,7 @@ export function round3(x: number): number {
  * FINAL and HANGUP carry cumulative counters; MOS and RFACTOR there are the MEAN over the intervals
  * (MOS is never computed from cumulative loss), LAST_MOS/LAST_RFACTOR the last interval's values.
  * MOS fields are 0 when no interval had any packet expected (nothing measured).
- * Times: REPORT_TS integer seconds; REPORT_START/END and RTP_START/STOP seconds with ms precision.
+ * Times: REPORT_TS integer seconds; REPORT_START/END and RTP_START/STOP seconds with ms precision (truncated).
  */
 export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: ReportKind, qos: StreamQosState, opts: ReportOptions = {}): QosReport {
   const final = kind === 'FINAL' || kind === 'HANGUP';
@@ -149,10 +157,10 @@ export function buildQosReport(snap: StreamSnapshot, ctx: ReportContext, kind: R
     RFACTOR: round3(r),
     MIN_RFACTOR: round3(n ? qos.minR[slot] : 0),
     MEAN_RFACTOR: round3(meanR),
-    REPORT_START: round3(startMs / 1000),
-    REPORT_END: round3(endMs / 1000),
-    RTP_START: round3(snap.firstSeenMs / 1000),
-    RTP_STOP: round3(snap.lastSeenMs / 1000),
+    REPORT_START: captureSeconds(startMs),
+    REPORT_END: captureSeconds(endMs),
+    RTP_START: captureSeconds(snap.firstSeenMs),
+    RTP_STOP: captureSeconds(snap.lastSeenMs),
     ONE_WAY_RTP: ctx.reverseStreamSeen === false ? 1 : 0,
     // Extras (receivers ignore keys they do not know).
     PACKET_LOSS_PCT: round3(lossPct),

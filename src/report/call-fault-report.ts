@@ -1,5 +1,5 @@
 import type { ClearReason, QosReport } from './build.js';
-import { round3 } from './build.js';
+import { captureSeconds, round3 } from './build.js';
 
 /** What a call-level fault report says about the call: its ids and the media addresses its SDP named. */
 export interface CallFaultReportInput {
@@ -35,8 +35,8 @@ export function buildNoMediaReport(kind: 'ALERT' | 'CLEARED', c: CallFaultReport
     DST_IP: c.callerIp,
     DST_PORT: c.callerPort,
     REPORT_NAME: c.calleeIp.includes(':') ? `[${c.calleeIp}]:${c.calleePort}` : `${c.calleeIp}:${c.calleePort}`,
-    REPORT_START: round3(c.dueFromMs / 1000),
-    REPORT_END: round3(nowMs / 1000),
+    REPORT_START: captureSeconds(c.dueFromMs),
+    REPORT_END: captureSeconds(nowMs),
     NO_MEDIA: kind === 'ALERT' ? 1 : 0,
     NO_MEDIA_MS: round3(nowMs - c.dueFromMs),
     NODE: c.nodeName,

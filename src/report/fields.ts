@@ -77,7 +77,7 @@ export const REPORT_FIELDS = [
   { key: 'RFACTOR', group: 'rtpagent', doc: "the interval's R-factor; in HANGUP/FINAL the mean", variable: 'rfactor', read: (m) => (scored(m) ? m.qos.lastR[m.snap.slot] : 0) },
   { key: 'MIN_RFACTOR', group: 'rtpagent', doc: 'lowest interval R-factor so far, intervals as MIN_MOS' },
   { key: 'MEAN_RFACTOR', group: 'rtpagent', doc: 'mean interval R-factor so far, weighted as MEAN_MOS' },
-  { key: 'REPORT_START', inCallReport: true, group: 'rtpagent', doc: "start of the reported period, seconds (ms precision); in an ALERT or CLEARED whose period has no packet (a pause), the stream's latest packet" },
+  { key: 'REPORT_START', inCallReport: true, group: 'rtpagent', doc: "start of the reported period, seconds (ms precision, truncated); in an ALERT or CLEARED whose period has no packet (a pause), the stream's latest packet" },
   { key: 'REPORT_END', inCallReport: true, group: 'rtpagent', doc: 'end of the reported period, seconds; in such a report, when the fault was found' },
   { key: 'RTP_START', group: 'rtpagent', doc: "the stream's first packet, seconds" },
   { key: 'RTP_STOP', group: 'rtpagent', doc: "the stream's latest packet, seconds" },

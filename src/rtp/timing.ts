@@ -137,6 +137,15 @@ function arrivalPacketMs(st: StreamStore, slot: number, lost: number, duplicates
   return n > 0 && spans > 0 ? st.f[slot * L.HOT_D + L.D_SUM_DELTA] / spans : 20;
 }
 
+/**
+ * A stream time the engine keeps relative to its epoch, as ms since the epoch truncated to the microsecond,
+ * as HEP's timestamp is (captureTimeMs): added whole, a packet at x.9999999 s would read x+1 (a double near
+ * 1.7e12 ms resolves only ~0.24 us). The relative time is first rounded to the ns it was captured in.
+ */
+export function epochMsPlus(epochMs: number, relMs: number): number {
+  return epochMs + Math.floor(Math.round(relMs * 1e6) / 1000) / 1000;
+}
+
 /** Delta, jitter and skew figures of a snapshot's counter set (cumulative or the interval's); the period's packets `n`. */
 export function fillTimingCounters(st: StreamStore, slot: number, o: StreamCounters, n: number, epochMs: number, cumulative: boolean): void {
   const f = st.f;
@@ -173,8 +182,8 @@ export function fillTimingCounters(st: StreamStore, slot: number, o: StreamCount
     o.meanJitterMs = nincj > 0 ? f[hf + L.D_IV_SUM_JITTER] / nincj : 0;
   }
   o.maxSkewMs = maxSk;
-  o.startMs = n > 0 ? epochMs + (cumulative ? f[hf + L.D_FIRST_MS] : f[hf + L.D_IV_START_MS]) : 0;
-  o.endMs = n > 0 ? epochMs + f[hf + L.D_LAST_MS] : 0;
+  o.startMs = n > 0 ? epochMsPlus(epochMs, cumulative ? f[hf + L.D_FIRST_MS] : f[hf + L.D_IV_START_MS]) : 0;
+  o.endMs = n > 0 ? epochMsPlus(epochMs, f[hf + L.D_LAST_MS]) : 0;
 }
 
 /** Start a new interval: its min/max folded into the earlier intervals', its sums and counts restarted. */

@@ -179,6 +179,11 @@ export interface CallTrackerStats {
   /** SIP datagrams and TCP segments the capture's snap length cut short: their bytes past the cut are not read. */
   snapCut: number;
   malformed: Record<SipNotUsedReason, number>;
+  /**
+   * UDP messages refused for their Content-Length alone (of malformed['bad-content-length']) that still went
+   * to onMessage as captured: the capture agent heplify sends them and HOMER stores them.
+   */
+  malformedPassedOn: number;
   callsStarted: number;
   callsEnded: number;
   callsEvicted: number;
@@ -284,6 +289,7 @@ export class CallTracker {
       sipTcp: 0,
       keepalives: 0,
       snapCut: 0,
+      malformedPassedOn: 0,
       malformed: {
         none: 0,
         incomplete: 0,
@@ -447,7 +453,15 @@ export class CallTracker {
     const msg = this.parser.parse(buf, off + i, len - i, false, this.msg);
     this.stats.sipUdp++;
     this.countParse();
-    if (msg === null) return;
+    if (msg === null) {
+      // Not used for calls, but shown to HOMER as captured: the user debugging that call sees the message.
+      // Over TCP such a message has no known end, and is not.
+      if (this.parser.lastRefusedWhole && this.hookMessage !== undefined) {
+        this.stats.malformedPassedOn++;
+        this.hookMessage(this.msg, buf, off + i, len - i, pkt, nowMs);
+      }
+      return;
+    }
     if (this.hookMessage !== undefined) this.hookMessage(msg, buf, off + i, len - i, pkt, nowMs);
     this.handle(msg, buf, pkt, nowMs);
   }

@@ -196,6 +196,11 @@ export class SipParser {
    * yet, or no usable Content-Length).
    */
   lastLength = 0;
+  /**
+   * The last message was refused for its Content-Length alone: its start line, Call-ID and CSeq were read
+   * (the message written into `into` carries them), what a HOMER collector needs to store it.
+   */
+  lastRefusedWhole = false;
   /** A value of the message being parsed is past its bound (SIP_VALUE_LIMITS): it is refused. */
   private tooLong = false;
   private readonly aLegHeaders: Uint8Array[];
@@ -223,6 +228,7 @@ export class SipParser {
   parse(buf: Uint8Array, off: number, len: number, stream: boolean, into?: ParsedSipMessage): SipMessage | null {
     this.lastError = 'none';
     this.lastLength = 0;
+    this.lastRefusedWhole = false;
     this.tooLong = false;
     const end = Math.min(buf.length, off + len);
     if (off < 0 || off >= end) {
@@ -335,7 +341,10 @@ export class SipParser {
     }
     if (hdrEnd < 0) hdrEnd = end; // a datagram without the final blank line: headers only
     if (msg.userAgent === '') msg.userAgent = server;
-    if (contentLength === -2) return this.fail('bad-content-length');
+    if (contentLength === -2) {
+      this.lastRefusedWhole = startOk && !this.tooLong && msg.callId !== '' && msg.cseqNum >= 0;
+      return this.fail('bad-content-length');
+    }
 
     const available = end - hdrEnd;
     let bodyLen: number;

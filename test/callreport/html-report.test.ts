@@ -192,7 +192,8 @@ describe('interval delta of comfort noise, against tshark', () => {
       const stream = unpackCallReport(JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(readFileSync(run.html, 'utf8'))![1]!) as PackedCallReport).streams.find((x) => x.ssrc === '0x17D90134')!;
       let comfortNoiseOnly = 0;
       for (const r of reports) {
-        const inside = counted.filter((p) => p.ms >= Number(r.REPORT_START) * 1000 - 0.5 && p.ms <= Number(r.REPORT_END) * 1000 + 0.5);
+        // REPORT_START/END are truncated to the ms: a packet of the period lies in [START, END + 1 ms).
+        const inside = counted.filter((p) => p.ms >= Number(r.REPORT_START) * 1000 - 1e-6 && p.ms < Number(r.REPORT_END) * 1000 + 1);
         expect(inside.length).toBe(r.TOTAL_PK);
         const deltas = inside.flatMap((p) => (p.delta === null ? [] : [p.delta]));
         expect(Number(r.MAX_DELTA)).toBeCloseTo(deltas.length ? Math.max(...deltas) : 0, 2);

@@ -76,7 +76,7 @@ describe('a TLS collector\'s files from flags and environment', () => {
 
   it('mistakes name the field and list the nested ones', () => {
     expect(problems({ hep: ['tls://homer'], set: ['hep.collectors.0.tls.certs=/x'] })).toEqual([
-      'hep.collectors[0].tls.certs: unknown field "tls.certs"; did you mean tls.cert? (fields: host, port, transport, tls.ca, tls.cert, tls.key, tls.servername, tls.reject_unauthorized, queue_size, stall_timeout_s) (set by --set hep.collectors.0.tls.certs)',
+      'hep.collectors[0].tls.certs: unknown field "tls.certs"; did you mean tls.cert? (fields: host, port, transport, tls.ca, tls.cert, tls.key, tls.servername, tls.reject_unauthorized, queue_size, stall_timeout_s, resolve_interval_s) (set by --set hep.collectors.0.tls.certs)',
     ]);
     expect(problems({ hep: ['udp://homer'], set: ['hep.collectors.0.tls.ca=/x'] })).toEqual([
       'hep.collectors[0].tls: TLS files are set but transport is "udp": set transport: tls or remove them (set by --hep)',

@@ -3,6 +3,7 @@ import type { ProbeConfig } from '../../ops/config.js';
 import { CallTracker } from '../../sip/index.js';
 import { callTrackerOptions } from '../pipeline.js';
 import { sipMessageHook, type SipTarget } from '../sip-out.js';
+import { captureTimeMs } from '../../outbound/index.js';
 import { CALL_FAULT_NO_MEDIA, CallFaults } from '../../report/index.js';
 import type { CallFaultEvents, ClearReason, WatchedCall } from '../../report/index.js';
 import { NoMediaReports, type MediaFaultLimits } from '../media-faults.js';
@@ -133,7 +134,7 @@ export class SignallingOwner {
     p.payloadWireLength = s.wireLength;
     p.tsSec = s.tsSec;
     p.tsNsec = s.tsNsec;
-    const rawMs = s.tsSec * 1000 + s.tsNsec / 1e6;
+    const rawMs = captureTimeMs(s.tsSec, s.tsNsec);
     // A step the worker measured comes with the SIP it held for it (the SIP past the step), not a second
     // later. SIP it handled before a step it has told of since (its stats came while SipOrder held this)
     // keeps the offset it was handled with.
