@@ -69,7 +69,7 @@ describe('capture time to HOMER from a nanosecond capture', () => {
     const qos = hep.filter((m) => m.protoType !== 1 && m.protoType !== 5);
     expect(qos.length).toBeGreaterThan(2);
     expect(lastRtpNs % 1_000_000_000n).toBe(999_999_999n);
-    const stops = qos.map((m) => JSON.parse(m.payload.toString()) as Record<string, number>).filter((r) => r.TYPE === 'FINAL' || r.TYPE === 'HANGUP');
+    const stops = qos.map((m) => JSON.parse(m.payload.toString()) as Record<string, number | string>).filter((r) => r.TYPE === 'FINAL' || r.TYPE === 'HANGUP');
     expect(stops.map((r) => r.RTP_STOP), 'a stream whose last packet is at x.999999999').toContain(Number(lastRtpNs / 1_000_000n) / 1000);
     for (const m of qos) {
       expect(times.has(hepTime(m)), hepTime(m)).toBe(true);
