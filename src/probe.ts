@@ -132,6 +132,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
       const undecodedBefore = pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE];
       pipeline.decoder.unknownLinkTypes.clear();
       const snapCutBefore = pipeline.calls.stats.snapCut;
+      const rtpSnapCutBefore = pipeline.engine.counters.snapCut;
       const tooLongBefore = pipeline.calls.stats.malformed['value-too-long'];
       const sipNotUsedBefore = { ...pipeline.calls.stats.malformed };
       log.info({ file, filter: filter?.expression }, 'replaying');
@@ -173,6 +174,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
         await reader.close();
         warnUndecodedLinkType(log, reader.name, pipeline.decoder, pipeline.decoder.counts[ProtocolCounter.UNKNOWN_LINK_TYPE] - undecodedBefore);
         warnSnapCutSip(log, reader.name, pipeline.calls.stats.snapCut - snapCutBefore);
+        warnSnapCutRtp(log, reader.name, pipeline.engine.counters.snapCut - rtpSnapCutBefore);
         const tooLong = pipeline.calls.stats.malformed['value-too-long'] - tooLongBefore;
         if (tooLong > 0) log.warn(`${reader.name}: ${sipValueTooLongMessage(tooLong)}`);
         warnSipTcpLosses(log, reader.name, pipeline.calls.stats.malformed, sipNotUsedBefore);
@@ -238,17 +240,30 @@ function warnSnapCutSip(log: Logger, file: string, packets: number): void {
   log.warn(`${file}: ${packets} SIP packets were cut short by the capture's snap length: what they carried past the cut (their SDP) was not read, so streams of their calls may lack the Call-ID; capture SIP whole (tcpdump -s 0)`);
 }
 
+/** Without it, RTP a snap length cut inside its header (tcpdump -s 50; IPv6, VLAN or a tunnel under -s 64) starts no stream and nothing says why. */
+function warnSnapCutRtp(log: Logger, file: string, packets: number): void {
+  if (packets === 0) return;
+  log.warn(`${file}: ${packets} RTP packets were cut short inside their RTP header by the capture's snap length: they were not measured (no stream counts them); capture at least the RTP header (tcpdump -s 200)`);
+}
+
 /**
- * Live capture's counterpart of warnSnapCutSip: a check for each tick that warns once, at the first SIP
- * packet capture.snap_length cut (the run summary and rtpprobe_sip_snap_cut_total count them all).
+ * Live capture's counterpart of warnSnapCutSip and warnSnapCutRtp: a check for each tick that warns once
+ * for each, at the first SIP packet and the first RTP packet capture.snap_length cut (the run summary,
+ * rtpprobe_sip_snap_cut_total and rtpprobe_rtp_snap_cut_total count them all).
  */
-function snapCutWatch(log: Logger, config: ProbeConfig, snapCut: () => number): () => void {
-  let warned = false;
+function snapCutWatch(log: Logger, config: ProbeConfig, v: Pick<CounterView, 'sipSnapCut' | 'rtpSnapCut'>): () => void {
+  let warnedSip = false;
+  let warnedRtp = false;
+  const c = config.capture;
   return () => {
-    if (warned || snapCut() === 0) return;
-    warned = true;
-    const c = config.capture;
-    log.warn(`${c.interface}: SIP packets are cut short by the capture's snap length (capture.snap_length ${c.snapLength}): what they carry past the cut (their SDP) is not read, so streams of their calls may lack the Call-ID; raise capture.snap_length (the run summary and rtpprobe_sip_snap_cut_total count them)`);
+    if (!warnedSip && v.sipSnapCut() > 0) {
+      warnedSip = true;
+      log.warn(`${c.interface}: SIP packets are cut short by the capture's snap length (capture.snap_length ${c.snapLength}): what they carry past the cut (their SDP) is not read, so streams of their calls may lack the Call-ID; raise capture.snap_length (the run summary and rtpprobe_sip_snap_cut_total count them)`);
+    }
+    if (!warnedRtp && v.rtpSnapCut() > 0) {
+      warnedRtp = true;
+      log.warn(`${c.interface}: RTP packets are cut short inside their RTP header by the capture's snap length (capture.snap_length ${c.snapLength}): they are not measured (no stream counts them); raise capture.snap_length (the run summary and rtpprobe_rtp_snap_cut_total count them)`);
+    }
   };
 }
 
@@ -332,7 +347,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   // Wall-clock tick: reports and timeouts keep flowing when traffic stops; drops are folded into reports.
   const drops = dropWatch(log, () => loop.totals());
   const merged = mergedFrameWatch(log, c.interface, m.interfaceMtu, () => loop.totals());
-  const snapCut = snapCutWatch(log, config, () => pipeline.calls.stats.snapCut);
+  const snapCut = snapCutWatch(log, config, pipelineView(pipeline));
   const tcpLoss = sipTcpLossWatch(log, c.interface, () => pipeline.calls.stats.malformed);
   const timer = setInterval(() => {
     pipeline.noteCaptureDrops(drops(), Date.now());
@@ -419,7 +434,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
   live.start(m.trackerCalls(pool.signalling.calls), () => pool.captureTotals());
   const drops = dropWatch(log, () => pool.captureTotals());
   const merged = mergedFrameWatch(log, c.interface, m.interfaceMtu, () => pool.captureTotals());
-  const snapCut = snapCutWatch(log, config, () => pool.signalling.calls.stats.snapCut);
+  const snapCut = snapCutWatch(log, config, view);
   const tcpLoss = sipTcpLossWatch(log, c.interface, () => pool.signalling.calls.stats.malformed);
   const timer = setInterval(() => {
     drops(); // each worker folds its own drops into its reports
@@ -727,6 +742,8 @@ interface CounterView {
   sipReleasedEarly?(): number;
   /** SIP packets the capture's snap length cut short. */
   sipSnapCut(): number;
+  /** RTP packets the capture's snap length cut inside their RTP header (not measured). */
+  rtpSnapCut(): number;
   /** SIP messages not used, by reason (the call tracker's counts). */
   sipMalformed(): Record<string, number>;
   /** Of those, the messages still handed to the outputs (CallTrackerStats.malformedPassedOn). */
@@ -749,6 +766,7 @@ function pipelineView(p: Pipeline): CounterView {
     heldBack: () => p.engine.counters.heldBack,
     sipDropped: () => p.counts.sipBacklogDropped,
     sipSnapCut: () => p.calls.stats.snapCut,
+    rtpSnapCut: () => p.engine.counters.snapCut,
     sipMalformed: () => p.calls.stats.malformed,
     sipMalformedPassedOn: () => p.calls.stats.malformedPassedOn,
     notUsed: () => ({ rtpNotMeasured: p.engine.heldDiscarded + p.counts.rtpHeldDropped, srtcp: p.rtcpStats.srtcp, rtcpMalformed: p.rtcpStats.malformed }),
@@ -768,6 +786,7 @@ function poolView(pool: MediaWorkerPool): CounterView {
     activeStreams: () => sum((s) => s.activeStreams),
     activeCalls: () => pool.signalling.calls.activeCalls,
     sipSnapCut: () => pool.signalling.calls.stats.snapCut,
+    rtpSnapCut: () => sum((s) => s.rtpSnapCut),
     sipMalformed: () => pool.signalling.calls.stats.malformed,
     sipMalformedPassedOn: () => pool.signalling.calls.stats.malformedPassedOn,
     streamsStarted: () => sum((s) => s.streamsStarted),
@@ -791,6 +810,7 @@ function wireMetrics(m: ProbeMetrics | undefined, v: CounterView, outputs: Outpu
   m.setActiveCalls(() => v.activeCalls());
   m.setStreamTable(() => ({ evictedUnconfirmed: v.evictedUnconfirmed(), heldBack: v.heldBack() }));
   m.setSipSnapCut(() => v.sipSnapCut());
+  m.setRtpSnapCut(() => v.rtpSnapCut());
   m.setSipReleasedEarly(() => v.sipReleasedEarly?.() ?? 0);
   m.setSipMalformed(() => sipMalformedCounts(v.sipMalformed()));
   m.setNotUsed(() => {
@@ -909,6 +929,7 @@ function logRunSummary(log: Logger, v: CounterView, outputs: Outputs, elapsedMs:
       sipDropped: v.sipDropped?.() || undefined,
       sipReleasedEarly: v.sipReleasedEarly?.() || undefined,
       sipSnapCut: v.sipSnapCut() || undefined,
+      rtpSnapCut: v.rtpSnapCut() || undefined,
       sipMalformed: sipMalformed.length > 0 ? Object.fromEntries(sipMalformed) : undefined,
       sipMalformedSent: v.sipMalformedPassedOn() || undefined,
       ruleErrors: ruleErrors.length > 0 ? Object.fromEntries(ruleErrors) : undefined,

@@ -46,6 +46,7 @@ export class ProbeMetrics {
   private activeCallsFn: () => number = () => 0;
   private sipBacklogFn: () => number = () => 0;
   private sipSnapCutFn: () => number = () => 0;
+  private rtpSnapCutFn: () => number = () => 0;
   private sipReleasedEarlyFn: () => number = () => 0;
   private sipMalformedFn: () => Array<[string, number]> = () => [];
   private streamTableFn: () => StreamTableCounts = () => ({ evictedUnconfirmed: 0, heldBack: 0 });
@@ -149,6 +150,14 @@ export class ProbeMetrics {
       registers,
       collect() {
         self.addCumulative(this as Counter<string>, 'sip_snap_cut_total', {}, self.sipSnapCutFn());
+      },
+    });
+    new Counter({
+      name: `${p}rtp_snap_cut_total`,
+      help: "RTP packets the capture's snap length cut inside their RTP header: not measured.",
+      registers,
+      collect() {
+        self.addCumulative(this as Counter<string>, 'rtp_snap_cut_total', {}, self.rtpSnapCutFn());
       },
     });
     this.sipDroppedC = new Counter({
@@ -308,6 +317,10 @@ export class ProbeMetrics {
   /** SIP packets cut short by the snap length so far (cumulative). */
   setSipSnapCut(fn: () => number): void {
     this.sipSnapCutFn = fn;
+  }
+  /** RTP packets cut inside their RTP header by the snap length so far (cumulative). */
+  setRtpSnapCut(fn: () => number): void {
+    this.rtpSnapCutFn = fn;
   }
   /** SIP handled early for its bound (media workers; cumulative). */
   setSipReleasedEarly(fn: () => number): void {

@@ -16,7 +16,7 @@ import { CaptureDropLog } from '../report/capture-drop-log.js';
 import type { LegRoundTrips } from '../qos/index.js';
 import { RtcpReader, RttTracker, compoundOf, hostKey, isRtcp, latestKey, newRtcpParseStats, rtcpToHomerJson } from '../rtcp/index.js';
 import type { RtcpEndpoint } from '../rtcp/index.js';
-import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex, reservedPayloadRtp } from '../rtp/index.js';
+import { EndReason, RtpEngine, createStreamSnapshot, isRtpCandidate, payloadKindOfEncoding, jitterBufferIndex, reservedPayloadRtp, rtpHeaderCut } from '../rtp/index.js';
 import type { JitterBufferOptions } from '../rtp/index.js';
 import { CallTracker, SIP_WAITING_LIMIT, SipBacklog, SipPortSet } from '../sip/index.js';
 import type { CallEvictionKind, CallTrackerOptions } from '../sip/index.js';
@@ -571,7 +571,9 @@ export class Pipeline<C extends CallView = CallTracker> {
   private reservedRtpCandidate(pkt: DecodedPacket, buf: Uint8Array): void {
     const kind = reservedPayloadRtp(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength);
     if (kind === 0) {
-      this.counts.otherUdp++; // no RTP header of payload type 72..95: junk, or UDP of another protocol
+      // RTP cut short of its fixed header by the snap length is media lost to the capture, not other UDP.
+      if (rtpHeaderCut(pkt.payloadBuf, pkt.payloadOffset, pkt.payloadLength, pkt.payloadWireLength)) this.engine.counters.snapCut++;
+      else this.counts.otherUdp++; // no RTP header of payload type 72..95: junk, or UDP of another protocol
       return;
     }
     const q = this.sipBacklog;

@@ -94,6 +94,11 @@ export class RtpEngineCounters {
   notRtp = 0;
   /** RTP v2 but lengths inconsistent (CSRC count, extension, padding beyond the packet). */
   malformed = 0;
+  /**
+   * Packets the capture's snap length cut inside their RTP header (the CSRC list or extension here; the
+   * pipeline counts those cut inside the fixed header): not measured.
+   */
+  snapCut = 0;
   /** Well-formed but not (yet) counted: unsignalled packets below the heuristic's bar. */
   heuristicPending = 0;
   heuristicRejected = 0;
@@ -492,7 +497,9 @@ export class RtpEngine {
     } else {
       const hdr = rtpHeaderLength(b, off, len);
       if (hdr < 0) {
-        this.counters.malformed++;
+        // Cut by the snap length, the header's end (or the padding count in the last byte) is not captured.
+        if (len < pkt.payloadWireLength) this.counters.snapCut++;
+        else this.counters.malformed++;
         return -1;
       }
       bytes = len - hdr - rtpPaddingLength(b, off, len);

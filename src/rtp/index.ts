@@ -3,7 +3,7 @@ export { RtpEngine, RtpEngineCounters } from './engine.js';
 export type { RtpEngineOptions, RtpEngineHooks, RtpHeuristicOptions, StateBreakdown } from './engine.js';
 export { EndReason, endReasonName } from './reasons.js';
 export { PayloadKind, staticClockRate, staticPayloadKind, payloadKindOfEncoding, isRepairEncoding } from './payload-types.js';
-export { rtpHeaderLength, rtpPaddingLength, isRtpCandidate, reservedPayloadRtp } from './rtp-header.js';
+export { rtpHeaderLength, rtpPaddingLength, isRtpCandidate, reservedPayloadRtp, rtpHeaderCut } from './rtp-header.js';
 export { GMIN } from './loss-model.js';
 export { ClockSource, clockSourceName, INFER_CLOCKS } from './clock-inference.js';
 export { JitterBuffers, JB_NAMES, JB_F1, JB_F2, JB_ADAPT, DEFAULT_JITTER_BUFFER, jitterBufferIndex } from './jitter-buffer.js';

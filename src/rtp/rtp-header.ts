@@ -21,6 +21,18 @@ export function rtpHeaderLength(b: Uint8Array, off: number, len: number): number
   return hdr;
 }
 
+/**
+ * A UDP payload the snap length cut (`len` captured of `wireLen`) short of a whole RTP fixed header, whose
+ * captured bytes start as RTP would: version 2 in the first byte, a second byte no RTCP packet type
+ * (200..223, RFC 5761) when captured. For the packets the RTP screen refused; a whole fixed header with its
+ * CSRC list or extension cut is rtpHeaderLength's refusal (the engine tells that one).
+ */
+export function rtpHeaderCut(b: Uint8Array, off: number, len: number, wireLen: number): boolean {
+  if (len >= 12 || wireLen < 12 || len >= wireLen) return false;
+  if (len >= 1 && b[off] >> 6 !== 2) return false;
+  return len < 2 || b[off + 1] < 200 || b[off + 1] > 223;
+}
+
 /** Padding bytes at the end (0 when the P bit is clear); call only after rtpHeaderLength succeeded. */
 export function rtpPaddingLength(b: Uint8Array, off: number, len: number): number {
   return b[off] & 0x20 ? b[off + len - 1] : 0;

@@ -261,6 +261,7 @@ function sendStats(): void {
       evictedUnconfirmed: p.engine.counters.evictedUnconfirmed,
       heldBack: p.engine.counters.heldBack,
       rtpNotMeasured: p.engine.heldDiscarded,
+      rtpSnapCut: p.engine.counters.snapCut,
       srtcp: p.rtcpStats.srtcp,
       rtcpMalformed: p.rtcpStats.malformed,
       sipDropped: mirror.sipDropped,

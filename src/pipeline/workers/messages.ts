@@ -81,6 +81,8 @@ export interface WorkerStats {
   heldBack: number;
   /** RTP-looking packets held for a stream that never started; RTCP not used (SRTCP by SDP, malformed). */
   rtpNotMeasured: number;
+  /** RTP packets the snap length cut inside their RTP header (RtpEngineCounters.snapCut). */
+  rtpSnapCut: number;
   srtcp: number;
   rtcpMalformed: number;
   /** SIP not forwarded to the main thread: SipInFlight's limit was waiting there already. */
