@@ -243,7 +243,7 @@ function warnSnapCutSip(log: Logger, file: string, packets: number): void {
 /** Without it, RTP a snap length cut inside its header (tcpdump -s 50; IPv6, VLAN or a tunnel under -s 64) starts no stream and nothing says why. */
 function warnSnapCutRtp(log: Logger, file: string, packets: number): void {
   if (packets === 0) return;
-  log.warn(`${file}: ${packets} RTP packets were cut short inside their RTP header by the capture's snap length: they were not measured (no stream counts them); capture at least the RTP header (tcpdump -s 200)`);
+  log.warn(`${file}: ${packets} RTP packets were cut short inside their RTP header by the capture's snap length: they were not measured (no stream counts them); capture more of each packet (tcpdump -s 0 keeps it whole)`);
 }
 
 /**

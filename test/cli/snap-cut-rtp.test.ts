@@ -1,7 +1,8 @@
 /**
  * `rtpprobe replay` of captures whose RTP the snap length cut inside its header: SIP whole (so the SDP
- * signals the addresses), media cut by editcap -s to 50 bytes (8 bytes of RTP); and RTP with four CSRCs
- * cut inside the CSRC list. Such packets start no stream; each is counted in one warning per file and the
+ * signals the addresses), media cut by editcap -s to 50 bytes (8 bytes of RTP); RTP with four CSRCs
+ * cut inside the CSRC list; and padded RTP cut after its header (the byte counting the padding not
+ * captured), which tshark measures no stream of either. Such packets start no stream; each is counted in one warning per file and the
  * run summary, as many as tshark shows UDP (not SIP) shorter than on the wire.
  */
 import { spawnSync } from 'node:child_process';
@@ -38,7 +39,7 @@ describe.skipIf(!canRun)('replay: RTP cut inside its header by the snap length i
   /** SIP whole, media cut to 50 bytes; and its tshark count of cut media. */
   let mixed = '';
   let cutMixed = 0;
-  /** RTP with four CSRCs cut after the first two; and its tshark count. */
+  /** RTP with four CSRCs cut after the first two, and padded RTP cut after its header; and their tshark count. */
   let csrc = '';
   let cutCsrc = 0;
 
@@ -58,15 +59,21 @@ describe.skipIf(!canRun)('replay: RTP cut inside its header by the snap length i
     expect(cutMixed).toBeGreaterThanOrEqual(800); // 8 streams of 100 packets
 
     // Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 + 2 of 4 CSRCs: the header needs 28 bytes, 20 are captured.
+    // The padded packets keep a whole 12-byte header and 22 bytes of payload, not the padding's count.
     const records: PcapRecord[] = [];
     for (let i = 0; i < 50; i++) {
-      const frame = udpFrame('10.9.0.1', 40000, '10.9.0.2', 40002, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: 0x1234, csrcs: [1, 2, 3, 4] }));
-      records.push({ tsNs: 1_700_000_010_000_000_000n + BigInt(i) * 20_000_000n, data: frame.subarray(0, 62), wireLength: frame.length });
+      const tsNs = 1_700_000_010_000_000_000n + BigInt(i) * 20_000_000n;
+      const csrcs = udpFrame('10.9.0.1', 40000, '10.9.0.2', 40002, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: 0x1234, csrcs: [1, 2, 3, 4] }));
+      records.push({ tsNs, data: csrcs.subarray(0, 62), wireLength: csrcs.length });
+      const padded = udpFrame('10.9.0.1', 40010, '10.9.0.2', 40012, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: 0x5678, padding: 4 }));
+      records.push({ tsNs: tsNs + 1_000_000n, data: padded.subarray(0, 76), wireLength: padded.length });
     }
     csrc = join(dir, 'csrc.pcap');
-    writeFileSync(csrc, classicPcap(records, { snapLength: 62 }));
-    cutCsrc = tsharkCutMedia(csrc, ['-d', 'udp.port==40000,rtp']);
-    expect(cutCsrc).toBe(50);
+    writeFileSync(csrc, classicPcap(records, { snapLength: 76 }));
+    cutCsrc = tsharkCutMedia(csrc, ['-d', 'udp.port==40000,rtp', '-d', 'udp.port==40010,rtp']);
+    expect(cutCsrc).toBe(100);
+    const streams = spawnSync('tshark', ['-n', '-r', csrc, '-d', 'udp.port==40000,rtp', '-d', 'udp.port==40010,rtp', '-q', '-z', 'rtp,streams'], { encoding: 'utf8' });
+    expect(streams.stdout, streams.stderr).not.toMatch(/0x0000(1234|5678)/); // tshark: no stream either
   });
 
   afterAll(() => {
@@ -79,7 +86,7 @@ describe.skipIf(!canRun)('replay: RTP cut inside its header by the snap length i
     const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as LogLine);
     const warnings = lines.filter((l) => l.msg.includes('RTP packets were cut short')).map((l) => l.msg);
     const text = (file: string, n: number) =>
-      `${file}: ${n} RTP packets were cut short inside their RTP header by the capture's snap length: they were not measured (no stream counts them); capture at least the RTP header (tcpdump -s 200)`;
+      `${file}: ${n} RTP packets were cut short inside their RTP header by the capture's snap length: they were not measured (no stream counts them); capture more of each packet (tcpdump -s 0 keeps it whole)`;
     expect(warnings, r.stderr).toEqual([text(mixed, cutMixed), text(csrc, cutCsrc)]);
     const summary = lines.find((l) => l.msg === 'run summary');
     expect(summary?.rtpSnapCut, r.stderr).toBe(cutMixed + cutCsrc);
