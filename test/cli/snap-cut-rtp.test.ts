@@ -59,13 +59,14 @@ describe.skipIf(!canRun)('replay: RTP cut inside its header by the snap length i
     expect(cutMixed).toBeGreaterThanOrEqual(800); // 8 streams of 100 packets
 
     // Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 + 2 of 4 CSRCs: the header needs 28 bytes, 20 are captured.
-    // The padded packets keep a whole 12-byte header and 22 bytes of payload, not the padding's count.
+    // The padded packets keep a whole 12-byte header and 22 bytes of payload, not the padding's count: the
+    // last byte captured (1) would pass for a count of 1 byte of padding.
     const records: PcapRecord[] = [];
     for (let i = 0; i < 50; i++) {
       const tsNs = 1_700_000_010_000_000_000n + BigInt(i) * 20_000_000n;
       const csrcs = udpFrame('10.9.0.1', 40000, '10.9.0.2', 40002, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: 0x1234, csrcs: [1, 2, 3, 4] }));
       records.push({ tsNs, data: csrcs.subarray(0, 62), wireLength: csrcs.length });
-      const padded = udpFrame('10.9.0.1', 40010, '10.9.0.2', 40012, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: 0x5678, padding: 4 }));
+      const padded = udpFrame('10.9.0.1', 40010, '10.9.0.2', 40012, rtp({ pt: 8, seq: 100 + i, ts: 160 * i, ssrc: 0x5678, padding: 4, payload: new Uint8Array(160).fill(1) }));
       records.push({ tsNs: tsNs + 1_000_000n, data: padded.subarray(0, 76), wireLength: padded.length });
     }
     csrc = join(dir, 'csrc.pcap');
