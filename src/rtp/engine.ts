@@ -95,8 +95,9 @@ export class RtpEngineCounters {
   /** RTP v2 but lengths inconsistent (CSRC count, extension, padding beyond the packet). */
   malformed = 0;
   /**
-   * Packets the capture's snap length cut inside their RTP header (the CSRC list or extension here; the
-   * pipeline counts those cut inside the fixed header): not measured.
+   * Packets the capture's snap length cut inside their RTP header (here the CSRC list, the extension, or
+   * with padding the last byte that counts it; the pipeline counts those cut inside the fixed header): not
+   * measured.
    */
   snapCut = 0;
   /** Well-formed but not (yet) counted: unsignalled packets below the heuristic's bar. */
@@ -496,10 +497,15 @@ export class RtpEngine {
       bytes = len - 12 - ((b0 & 0x0f) << 2); // no extension, no padding: the common header
     } else {
       const hdr = rtpHeaderLength(b, off, len);
+      const cut = len < pkt.payloadWireLength;
+      // Cut by the snap length, the header's end is not captured, or with padding the last byte that counts
+      // it (the last byte captured is payload: read as the count it would give a wrong size, or a refusal).
+      if (cut && (hdr < 0 || (b0 & 0x20) !== 0)) {
+        this.counters.snapCut++;
+        return -1;
+      }
       if (hdr < 0) {
-        // Cut by the snap length, the header's end (or the padding count in the last byte) is not captured.
-        if (len < pkt.payloadWireLength) this.counters.snapCut++;
-        else this.counters.malformed++;
+        this.counters.malformed++;
         return -1;
       }
       bytes = len - hdr - rtpPaddingLength(b, off, len);
