@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classicPcap, rtp, udpFrame, type PcapRecord } from '../../src/gen/index.js';
-import { until } from '../wait.js';
-import { canNetns, sh, startProbeIn, vethNamespaces } from './media-workers-helpers.js';
+import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
+import { runWithSnapLength } from './snap-cut-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -65,20 +65,9 @@ describe.skipIf(!canRun)('rtpprobe run with capture.snap_length 64 and IPv6: RTP
 
   for (const workers of [1, 2]) {
     it(`capture.workers ${workers}: one warning, the run summary and rtpprobe_rtp_snap_cut_total count what replay and tshark count`, async () => {
-      const probe = await startProbeIn(nsB, cli, ['-i', 'rb', '--no-hep', '--set', `capture.workers=${workers}`, '--set', `capture.snap_length=${SNAP}`]);
-      try {
-        const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'ra', pcap], { encoding: 'utf8' });
-        expect(replay.status, replay.stderr).toBe(0);
-        const counted = () => probe.metric('rtpprobe_rtp_snap_cut_total');
-        expect(await until(() => counted() >= cutRtp, 30_000, 200), `${counted()} of ${cutRtp}\n${probe.log()}`).toBe(true);
-        expect(counted()).toBe(cutRtp);
-        probe.child.kill('SIGTERM');
-        expect(await probe.exit, probe.log()).toBe(0);
-      } finally {
-        if (probe.child.exitCode === null) probe.child.kill('SIGKILL');
-      }
-      const lines = () => probe.lines() as unknown as LogLine[];
-      const log = probe.log();
+      const run = await runWithSnapLength({ cli, from: { ns: nsA, iface: 'ra' }, to: { ns: nsB, iface: 'rb' }, workers, snapLength: SNAP, pcap, metric: 'rtpprobe_rtp_snap_cut_total', expected: cutRtp });
+      const lines = () => run.lines as unknown as LogLine[];
+      const log = run.log;
       const warnings = lines().filter((l) => l.msg.includes('cut short inside their RTP header'));
       expect(warnings.map((l) => l.msg), log).toEqual([
         `rb: RTP packets are cut short inside their RTP header by the capture's snap length (capture.snap_length ${SNAP}): they are not measured (no stream counts them); raise capture.snap_length (the run summary and rtpprobe_rtp_snap_cut_total count them)`,

@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '../wait.js';
-import { canNetns, sh, startProbeIn, vethNamespaces } from './media-workers-helpers.js';
+import { canNetns, sh, vethNamespaces } from './media-workers-helpers.js';
+import { runWithSnapLength } from './snap-cut-helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -57,20 +57,9 @@ describe.skipIf(!canRun)('rtpprobe run with a small capture.snap_length: SIP cut
 
   for (const workers of [1, 2]) {
     it(`capture.workers ${workers}: one warning, the run summary and rtpprobe_sip_snap_cut_total count what replay and tshark count`, async () => {
-      const probe = await startProbeIn(nsB, cli, ['-i', 'sb', '--no-hep', '--set', `capture.workers=${workers}`, '--set', `capture.snap_length=${SNAP}`]);
-      try {
-        const replay = spawnSync('ip', ['netns', 'exec', nsA, 'tcpreplay', '-i', 'sa', pcap], { encoding: 'utf8' });
-        expect(replay.status, replay.stderr).toBe(0);
-        const counted = () => probe.metric('rtpprobe_sip_snap_cut_total');
-        expect(await until(() => counted() >= cutSip, 30_000, 200), `${counted()} of ${cutSip}\n${probe.log()}`).toBe(true);
-        expect(counted()).toBe(cutSip);
-        probe.child.kill('SIGTERM');
-        expect(await probe.exit, probe.log()).toBe(0);
-      } finally {
-        if (probe.child.exitCode === null) probe.child.kill('SIGKILL');
-      }
-      const lines = () => probe.lines() as unknown as LogLine[];
-      const log = probe.log();
+      const run = await runWithSnapLength({ cli, from: { ns: nsA, iface: 'sa' }, to: { ns: nsB, iface: 'sb' }, workers, snapLength: SNAP, pcap, metric: 'rtpprobe_sip_snap_cut_total', expected: cutSip });
+      const lines = () => run.lines as unknown as LogLine[];
+      const log = run.log;
       const warnings = lines().filter((l) => l.msg.includes('cut short by the capture'));
       expect(warnings.map((l) => l.msg), log).toEqual([
         `sb: SIP packets are cut short by the capture's snap length (capture.snap_length ${SNAP}): what they carry past the cut (their SDP) is not read, so streams of their calls may lack the Call-ID; raise capture.snap_length (the run summary and rtpprobe_sip_snap_cut_total count them)`,
