@@ -562,6 +562,20 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('an empty capture says it has no call and no stream; one with RTP only lists its streams under no call', async () => {
+    const empty = await opened(replayed('empty', new CaptureTimeline().pcap()));
+    expect(await empty.page.locator('#calls p.empty').textContent()).toBe('No SIP call in this capture.');
+    expect(await empty.page.locator('#orphans p.empty').textContent()).toBe('No RTP stream in this capture.');
+    expect(empty.errors).toEqual([]);
+    const t = new CaptureTimeline();
+    t.rtp(1_750_000_000_000, '10.4.0.1', 30000, '10.4.0.2', 30002, { ssrc: 0x4001, seq: 1, ts: 0, count: 100 });
+    const rtpOnly = await opened(replayed('rtp-only', t.pcap()));
+    expect(await rtpOnly.page.locator('#calls p.empty').textContent()).toBe('No SIP call in this capture.');
+    expect(await rtpOnly.page.locator('#orphans p.empty').count()).toBe(0);
+    expect(await rtpOnly.page.locator('#orphan-streams tr.stream').count()).toBe(1);
+    expect(rtpOnly.errors).toEqual([]);
+  });
+
   it("the charts share the ladder's time axis: a time is at the same x in the ladder and in every chart", async () => {
     const { page, errors } = await twoPacePage('two-pace-axis');
     // The lanes span the ladder's time range; each chart's plot area spans the same range.

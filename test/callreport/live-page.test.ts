@@ -134,6 +134,22 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     p.child.kill('SIGTERM');
   }, 90_000);
 
+  it('with RTP and no SIP: says no SIP call so far, and lists the stream under no call', async () => {
+    const t = new CaptureTimeline();
+    t.rtp(Date.UTC(2025, 0, 1), '10.8.1.1', 30000, '10.8.1.2', 30002, { ssrc: 0x2101, seq: 1, ts: 0, count: 1500 });
+    writeFileSync(join(dir, 'rtp-only.pcap'), t.pcap());
+    const p = startProbe(join(dir, 'rtp-only.pcap'), true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    const ready = async () => ((await liveApi<{ streams: unknown[] }>(`${base}/api/callreport`))?.streams.length ?? 0) === 1;
+    expect(await until(ready, 30_000), p.out()).toBe(true);
+    const { page, errors } = await openPage(browser, `${base}/calls`, base);
+    await page.waitForSelector('#orphan-streams tr.stream');
+    expect(await page.locator('#calls p.empty').textContent()).toBe('No SIP call so far.');
+    expect(errors).toEqual([]);
+    p.child.kill('SIGTERM');
+  }, 90_000);
+
   it('asks for new data only once the last answer came: over a link slower than the refresh interval, one request at a time', async () => {
     // One stream of 60 s without SIP: the probe runs the whole test.
     const t = new CaptureTimeline();

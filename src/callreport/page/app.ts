@@ -145,13 +145,22 @@ function pager(total: number, page: number, onPage: (p: number) => void, id: str
   return box;
 }
 
+/**
+ * Where an empty list looked: what a long run kept once it forgot older ones (`forgotten` of that kind),
+ * else on the live page what the probe has seen so far, in a report the whole capture.
+ */
+function scope(forgotten: number): string {
+  if (forgotten) return 'kept (older ones forgotten)';
+  return window.RTPPROBE_LIVE ? 'so far' : 'in this capture';
+}
+
 function renderCallList(st: State): void {
   const host = document.getElementById('calls')!;
   host.replaceChildren();
   host.dataset.total = String(st.data.calls.length);
   const calls = sortedCalls(st);
   if (calls.length === 0) {
-    host.append(el('p', { class: 'empty' }, st.data.calls.length ? 'No call matches.' : 'No SIP call in this capture.'));
+    host.append(el('p', { class: 'empty' }, st.data.calls.length ? 'No call matches.' : `No SIP call ${scope(st.data.forgotten.dialogs)}.`));
     return;
   }
   const cols: Array<[CallColumn, string]> = [
@@ -454,7 +463,7 @@ function renderOrphans(st: State): void {
   const orphans = st.data.streams.filter((s) => s.callId === null);
   host.dataset.total = String(orphans.length);
   if (!orphans.length) {
-    host.append(el('p', { class: 'empty' }, 'Every stream belongs to a call.'));
+    host.append(el('p', { class: 'empty' }, st.data.streams.length ? 'Every stream belongs to a call.' : `No RTP stream ${scope(st.data.forgotten.streams)}.`));
     return;
   }
   const page = orphans.slice(st.orphanPage * PAGE_SIZE, (st.orphanPage + 1) * PAGE_SIZE);
