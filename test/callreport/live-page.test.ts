@@ -150,6 +150,38 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     p.child.kill('SIGTERM');
   }, 90_000);
 
+  it('a call list that shrinks as older dialogs are forgotten keeps its page within the list, and the selected call', async () => {
+    // 2,000 calls (the live page keeps as many dialogs), then 1,750 more 15 s later: the first 1,750 are
+    // forgotten, and the 40 pages of calls found by "old-" become 5. A stream keeps the replay running.
+    const t = new CaptureTimeline();
+    const t0 = Date.UTC(2025, 0, 1);
+    for (let i = 0; i < 2000; i++) new DialogWriter(t, `old-${i}@gen`, '10.9.0.1', '10.9.0.2').invite(t0 + i * 0.01, null);
+    for (let i = 0; i < 1750; i++) new DialogWriter(t, `new-${i}@gen`, '10.9.0.1', '10.9.0.2').invite(t0 + 15_000 + i * 0.01, null);
+    t.rtp(t0, '10.9.1.1', 30000, '10.9.1.2', 30002, { ssrc: 0x3001, seq: 1, ts: 0, count: 2500 });
+    writeFileSync(join(dir, 'shrinking.pcap'), t.pcap());
+    const p = startProbe(join(dir, 'shrinking.pcap'), true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    const ready = async () => ((await liveApi<{ calls: unknown[] }>(`${base}/api/callreport`))?.calls.length ?? 0) === 2000;
+    expect(await until(ready, 30_000), p.out()).toBe(true);
+    const { page, errors } = await openPage(browser, `${base}/calls`, base);
+    await page.waitForSelector('#calls tr.call');
+    await page.locator('#call-filter').fill('old-');
+    await page.waitForSelector('#calls-pager:has-text("page 1 of 40 (2000)")');
+    for (let i = 1; i < 40; i++) await page.locator('#calls-pager button', { hasText: 'next' }).click();
+    await page.waitForSelector('#calls-pager:has-text("page 40 of 40")');
+    await page.locator('#calls tr.call[data-call-id="old-1990@gen"]').click();
+    await page.waitForSelector('#detail[data-call-id="old-1990@gen"]');
+    // Forgotten: the last page is the 5th, showing the last 50 kept, the selected one among them.
+    await page.waitForSelector('#calls-pager:has-text("(250)")', { timeout: 45_000 });
+    expect(await page.locator('#calls-pager').textContent()).toContain('page 5 of 5 (250)');
+    expect(await page.locator('#calls tr.call').count()).toBe(50);
+    expect(await page.locator('#calls tr.call.selected').getAttribute('data-call-id')).toBe('old-1990@gen');
+    expect(await page.locator('#detail').getAttribute('data-call-id')).toBe('old-1990@gen');
+    expect(errors).toEqual([]);
+    p.child.kill('SIGTERM');
+  }, 120_000);
+
   it('asks for new data only once the last answer came: over a link slower than the refresh interval, one request at a time', async () => {
     // One stream of 60 s without SIP: the probe runs the whole test.
     const t = new CaptureTimeline();

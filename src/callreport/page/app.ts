@@ -132,8 +132,17 @@ function sortedCalls(st: State): ReportCall[] {
   return calls;
 }
 
+function pageCount(total: number): number {
+  return Math.max(1, Math.ceil(total / PAGE_SIZE));
+}
+
+/** `page` within a list of `total`: a live refresh that forgot older entries can leave it past the end. */
+function clampedPage(page: number, total: number): number {
+  return Math.min(page, pageCount(total) - 1);
+}
+
 function pager(total: number, page: number, onPage: (p: number) => void, id: string): HTMLElement {
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const pages = pageCount(total);
   const box = el('div', { class: 'pager', id });
   const prev = el('button', { type: 'button' }, '‹ previous');
   const next = el('button', { type: 'button' }, 'next ›');
@@ -159,6 +168,7 @@ function renderCallList(st: State): void {
   host.replaceChildren();
   host.dataset.total = String(st.data.calls.length);
   const calls = sortedCalls(st);
+  st.page = clampedPage(st.page, calls.length);
   if (calls.length === 0) {
     host.append(el('p', { class: 'empty' }, st.data.calls.length ? 'No call matches.' : `No SIP call ${scope(st.data.forgotten.dialogs)}.`));
     return;
@@ -462,6 +472,7 @@ function renderOrphans(st: State): void {
   host.replaceChildren();
   const orphans = st.data.streams.filter((s) => s.callId === null);
   host.dataset.total = String(orphans.length);
+  st.orphanPage = clampedPage(st.orphanPage, orphans.length);
   if (!orphans.length) {
     host.append(el('p', { class: 'empty' }, st.data.streams.length ? 'Every stream belongs to a call.' : `No RTP stream ${scope(st.data.forgotten.streams)}.`));
     return;
