@@ -236,7 +236,8 @@ export class CallReportRecorder {
   }
 
   /** The report's data: calls worst first (lowest worst-interval MOS), then streams without a call. */
-  build(title: string, intervalS: number, generatedAt = Date.now()): CallReportData {
+  /** `sipNotUsed`: the run's counts of SIP messages not used, by reason (the call tracker's, not the recorder's). */
+  build(title: string, intervalS: number, generatedAt = Date.now(), sipNotUsed: Record<string, number> = {}): CallReportData {
     const perStream = Math.max(
       this.limits.minPointsPerStream,
       Math.min(this.limits.maxPointsPerStream, Math.floor(this.limits.totalPoints / Math.max(1, this.streams.size))),
@@ -264,7 +265,7 @@ export class CallReportRecorder {
     for (const call of calls.values()) summarise(call, streams);
     const ordered = [...calls.values()].sort(worstFirst);
     const otherDialogs = this.others.size - [...this.others.keys()].filter((id) => calls.has(id)).length;
-    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs, forgotten: { ...this.forgotten } };
+    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs, forgotten: { ...this.forgotten }, sipNotUsed: { ...sipNotUsed } };
   }
 }
 

@@ -576,6 +576,31 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(rtpOnly.errors).toEqual([]);
   });
 
+  it('a call whose SIP the probe refused (a Call-ID past 256 bytes): the header figures count the messages not used, by reason, as tshark finds them', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    const longId = `${'x'.repeat(300)}@gen`;
+    const d = answered(t, longId, { ip: '10.4.1.1', port: 4000 }, { ip: '10.4.1.2', port: 6000 }, t0);
+    d.bye(t0 + 3000);
+    answered(t, 'kept@gen', { ip: '10.4.2.1', port: 4000 }, { ip: '10.4.2.2', port: 6000 }, t0);
+    paced(t, { ip: '10.4.1.1', port: 4000 }, { ip: '10.4.1.2', port: 6000 }, 0x4101, t0 + 100, 20, 100);
+    const run = replayed('refused-sip', t.pcap());
+    const refused = [...tsharkSip(run.file).perCall].filter(([id]) => id.length > 256).reduce((n, [, k]) => n + k, 0);
+    expect(refused).toBe(4); // INVITE, 200, ACK, BYE
+    const { page, errors } = await opened(run);
+    expect(await page.locator('#calls tr.call').count()).toBe(1);
+    expect(await page.locator('#orphan-streams tr.stream').count()).toBe(1);
+    expect(await page.locator('#meta').textContent()).toContain(`SIP messages not used: ${refused} value-too-long`);
+    expect(errors).toEqual([]);
+    // A capture whose SIP was all used says nothing of it.
+    const { page: clean } = await opened(replayed('clean-sip', (() => {
+      const c = new CaptureTimeline();
+      answered(c, 'fine@gen', { ip: '10.4.3.1', port: 4000 }, { ip: '10.4.3.2', port: 6000 }, t0);
+      return c.pcap();
+    })()));
+    expect(await clean.locator('#meta').textContent()).not.toContain('not used');
+  });
+
   it("the charts share the ladder's time axis: a time is at the same x in the ladder and in every chart", async () => {
     const { page, errors } = await twoPacePage('two-pace-axis');
     // The lanes span the ladder's time range; each chart's plot area spans the same range.

@@ -150,6 +150,30 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     p.child.kill('SIGTERM');
   }, 90_000);
 
+  it("a call whose SIP the probe refused (a Call-ID past 256 bytes): the header figures count the messages not used, as tshark finds them", async () => {
+    const t = new CaptureTimeline();
+    const t0 = Date.UTC(2025, 0, 1);
+    const d = new DialogWriter(t, `${'y'.repeat(300)}@gen`, '10.8.2.1', '10.8.2.2');
+    const c = d.invite(t0, { ip: '10.8.2.1', media: [{ port: 4000, formats: [8] }] });
+    d.respond(t0 + 20, 200, c, { ip: '10.8.2.2', media: [{ port: 6000, formats: [8] }] });
+    t.rtp(t0 + 40, '10.8.2.1', 4000, '10.8.2.2', 6000, { ssrc: 0x2201, seq: 1, ts: 0, count: 1500 });
+    const file = join(dir, 'refused.pcap');
+    writeFileSync(file, t.pcap());
+    const refused = spawnSync('tshark', ['-r', file, '-Y', 'len(sip.Call-ID) > 256'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+    expect(refused).toBe(2);
+    const p = startProbe(file, true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    const ready = async () => ((await liveApi<{ streams: unknown[] }>(`${base}/api/callreport`))?.streams.length ?? 0) === 1;
+    expect(await until(ready, 30_000), p.out()).toBe(true);
+    const { page, errors } = await openPage(browser, `${base}/calls`, base);
+    await page.waitForSelector('#orphan-streams tr.stream');
+    expect(await page.locator('#calls p.empty').textContent()).toBe('No SIP call so far.');
+    expect(await page.locator('#meta').textContent()).toContain(`SIP messages not used: ${refused} value-too-long`);
+    expect(errors).toEqual([]);
+    p.child.kill('SIGTERM');
+  }, 90_000);
+
   it('a call list that shrinks as older dialogs are forgotten keeps its page within the list, and the selected call', async () => {
     // 2,000 calls (the live page keeps as many dialogs), then 1,750 more 15 s later: the first 1,750 are
     // forgotten, and the 40 pages of calls found by "old-" become 5. A stream keeps the replay running.

@@ -510,8 +510,11 @@ function render(st: State): void {
   const f = d.forgotten;
   // A long run keeps the most recently active dialogs and streams: say how many older ones are not here.
   const notKept = f.dialogs + f.streams > 0 ? ` · not kept (least recently active): ${f.dialogs} SIP dialogs, ${f.streams} streams` : '';
+  // SIP the probe refused is in no call: a call whose every message was refused shows only as streams.
+  const refused = Object.entries(d.sipNotUsed).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  const notUsed = refused ? ` · SIP messages not used: ${refused}` : '';
   document.getElementById('meta')!.textContent =
-    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...)${notKept} · one point per ${d.intervalS} s report interval · times in UTC · generated ${fmtTime(d.generatedAt)}`;
+    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...)${notKept}${notUsed} · one point per ${d.intervalS} s report interval · times in UTC · generated ${fmtTime(d.generatedAt)}`;
   renderCallList(st);
   renderOrphans(st);
   const orphan = st.orphan === null ? undefined : d.streams.find((s) => s.callId === null && streamKey(s) === st.orphan);
@@ -523,7 +526,7 @@ function render(st: State): void {
 }
 
 async function start(): Promise<void> {
-  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0, forgotten: { dialogs: 0, streams: 0 } }, sort: null, filter: '', page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
+  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0, forgotten: { dialogs: 0, streams: 0 }, sipNotUsed: {} }, sort: null, filter: '', page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
   // In the page's static part, not re-rendered: typing is not interrupted by a live refresh.
   const find = document.getElementById('call-filter') as HTMLInputElement;
   find.oninput = () => {
