@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+import { chromiumInstalled, launch, openPage, screenshot, type OpenedPage } from './browser.js';
 import { CaptureTimeline, DialogWriter } from '../../src/gen/index.js';
 import { until } from '../wait.js';
 import { liveApi } from '../live-api.js';
@@ -134,20 +134,27 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     p.child.kill('SIGTERM');
   }, 90_000);
 
-  it('with RTP and no SIP: says no SIP call so far, and lists the stream under no call', async () => {
-    const t = new CaptureTimeline();
-    t.rtp(Date.UTC(2025, 0, 1), '10.8.1.1', 30000, '10.8.1.2', 30002, { ssrc: 0x2101, seq: 1, ts: 0, count: 1500 });
-    writeFileSync(join(dir, 'rtp-only.pcap'), t.pcap());
-    const p = startProbe(join(dir, 'rtp-only.pcap'), true);
+  /** The live page of a real-time replay of `file`, once it shows the capture's one stream (without a call). */
+  async function pageOfOneOrphan(file: string): Promise<OpenedPage & { child: ReturnType<typeof spawn> }> {
+    const p = startProbe(file, true);
     probes.push(p.child);
     const base = await metricsBase(p);
     const ready = async () => ((await liveApi<{ streams: unknown[] }>(`${base}/api/callreport`))?.streams.length ?? 0) === 1;
     expect(await until(ready, 30_000), p.out()).toBe(true);
-    const { page, errors } = await openPage(browser, `${base}/calls`, base);
-    await page.waitForSelector('#orphan-streams tr.stream');
+    const opened = await openPage(browser, `${base}/calls`, base);
+    await opened.page.waitForSelector('#orphan-streams tr.stream');
+    return { ...opened, child: p.child };
+  }
+
+  it('with RTP and no SIP: says no SIP call so far, and lists the stream under no call', async () => {
+    const t = new CaptureTimeline();
+    t.rtp(Date.UTC(2025, 0, 1), '10.8.1.1', 30000, '10.8.1.2', 30002, { ssrc: 0x2101, seq: 1, ts: 0, count: 1500 });
+    writeFileSync(join(dir, 'rtp-only.pcap'), t.pcap());
+    const { page, errors, child } = await pageOfOneOrphan(join(dir, 'rtp-only.pcap'));
     expect(await page.locator('#calls p.empty').textContent()).toBe('No SIP call so far.');
+    expect(await page.locator('#meta').textContent()).not.toContain('not used');
     expect(errors).toEqual([]);
-    p.child.kill('SIGTERM');
+    child.kill('SIGTERM');
   }, 90_000);
 
   it("a call whose SIP the probe refused (a Call-ID past 256 bytes): the header figures count the messages not used, as tshark finds them", async () => {
@@ -161,17 +168,11 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     writeFileSync(file, t.pcap());
     const refused = spawnSync('tshark', ['-r', file, '-Y', 'len(sip.Call-ID) > 256'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
     expect(refused).toBe(2);
-    const p = startProbe(file, true);
-    probes.push(p.child);
-    const base = await metricsBase(p);
-    const ready = async () => ((await liveApi<{ streams: unknown[] }>(`${base}/api/callreport`))?.streams.length ?? 0) === 1;
-    expect(await until(ready, 30_000), p.out()).toBe(true);
-    const { page, errors } = await openPage(browser, `${base}/calls`, base);
-    await page.waitForSelector('#orphan-streams tr.stream');
+    const { page, errors, child } = await pageOfOneOrphan(file);
     expect(await page.locator('#calls p.empty').textContent()).toBe('No SIP call so far.');
     expect(await page.locator('#meta').textContent()).toContain(`SIP messages not used: ${refused} value-too-long`);
     expect(errors).toEqual([]);
-    p.child.kill('SIGTERM');
+    child.kill('SIGTERM');
   }, 90_000);
 
   it('a call list that shrinks as older dialogs are forgotten keeps its page within the list, and the selected call', async () => {
