@@ -235,8 +235,10 @@ export class CallReportRecorder {
     if (t > acc.series.lastT) acc.series.push(t, null, num(r.JITTER), null, positive(r.LAST_MOS));
   }
 
-  /** The report's data: calls worst first (lowest worst-interval MOS), then streams without a call. */
-  /** `sipNotUsed`: the run's counts of SIP messages not used, by reason (the call tracker's, not the recorder's). */
+  /**
+   * The report's data: calls worst first (lowest worst-interval MOS), then streams without a call.
+   * `sipNotUsed`: the run's counts of SIP messages not used, by reason (the call tracker's, not the recorder's).
+   */
   build(title: string, intervalS: number, generatedAt = Date.now(), sipNotUsed: Record<string, number> = {}): CallReportData {
     const perStream = Math.max(
       this.limits.minPointsPerStream,
