@@ -104,6 +104,7 @@ export async function runReplay(files: string[], config: ProbeConfig, opts: Repl
   const pipeline = new Pipeline(config, live ? live.target(outputs.sink) : outputs.sink, { ...metricsEvents(rt?.metrics), callEvicted: callEvictionReporter(log, rt?.metrics), ruleError: ruleErrorReporter(log), rtcpMalformed: rtcpMalformedReporter(log) });
   if (live && liveRun) live.start(liveRun.trackerCalls(pipeline.calls));
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
+  wireCallReports(pipelineView(pipeline), outputs);
   let stopping = false;
   let source: PacketSource | null = null;
   const stopped = new AbortController();
@@ -330,6 +331,7 @@ export async function runLive(config: ProbeConfig, log: Logger): Promise<number>
   rt?.metrics?.setSipBacklog(() => pipeline.sipBacklogLength);
   pipeline.setHostTimestamps(source.hostTimestamps);
   wireMetrics(rt?.metrics, pipelineView(pipeline), outputs);
+  wireCallReports(pipelineView(pipeline), outputs);
   const loop = new m.CaptureLoop(source, {
     interface: c.interface,
     open,
@@ -418,6 +420,7 @@ async function runLiveWorkers(m: LiveModules, config: ProbeConfig, log: Logger):
 
   const view = poolView(pool);
   wireMetrics(rt?.metrics, view, outputs);
+  wireCallReports(view, outputs);
   rt?.metrics?.setSipBacklog(() => pool.sipWaiting);
   rt?.metrics?.setWorkers(() =>
     pool.workerHealth().map((w) => ({
@@ -903,6 +906,11 @@ function deliveryHealth(outputs: Outputs): { update(): void; view(): { degraded:
       return { degraded };
     },
   };
+}
+
+/** The call reports show the run's SIP messages not used, by reason, as metrics and the run summary count them. */
+function wireCallReports(v: CounterView, outputs: Outputs): void {
+  outputs.setSipNotUsed(() => Object.fromEntries(sipMalformedCounts(v.sipMalformed())));
 }
 
 /** The reasons SIP messages were not used that occurred ('none' is no reason). */

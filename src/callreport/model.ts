@@ -86,4 +86,9 @@ export interface CallReportData {
   otherDialogs: number;
   /** SIP dialogs and streams a long run forgot, the least recently active first, to stay within its limits. */
   forgotten: { dialogs: number; streams: number };
+  /**
+   * SIP messages the probe did not use, by reason, over the run (its rtpprobe_sip_malformed_total): a
+   * call whose messages were all refused (a Call-ID past its bound) shows only as streams without a call.
+   */
+  sipNotUsed: Record<string, number>;
 }

@@ -13,6 +13,7 @@ export interface PackedCallReport {
   intervalS: number;
   otherDialogs: number;
   forgotten: { dialogs: number; streams: number };
+  sipNotUsed: Record<string, number>;
   strings: string[];
   calls: PackedCall[];
   streams: PackedStream[];
@@ -58,7 +59,7 @@ export function packCallReport(d: CallReportData): PackedCallReport {
     s.alerts.map((a): [number, number] => [a.t - s.start, st.id(a.rule)]), s.captureDrops, s.oneWay ? 1 : 0, s.thinned ? 1 : 0,
     s.series.t.map((t) => t - s.start), s.series.delta, s.series.jitter, s.series.loss, s.series.mos,
   ]);
-  return { format: 1, title: d.title, generatedAt: d.generatedAt, intervalS: d.intervalS, otherDialogs: d.otherDialogs, forgotten: d.forgotten, strings: st.list, calls, streams };
+  return { format: 1, title: d.title, generatedAt: d.generatedAt, intervalS: d.intervalS, otherDialogs: d.otherDialogs, forgotten: d.forgotten, sipNotUsed: d.sipNotUsed, strings: st.list, calls, streams };
 }
 
 export function unpackCallReport(p: PackedCallReport): CallReportData {
@@ -82,5 +83,5 @@ export function unpackCallReport(p: PackedCallReport): CallReportData {
       series: { t: x[18].map((t) => start + t), delta: x[19], jitter: x[20], loss: x[21], mos: x[22] },
     };
   });
-  return { title: p.title, generatedAt: p.generatedAt, intervalS: p.intervalS, otherDialogs: p.otherDialogs, forgotten: p.forgotten, calls, streams };
+  return { title: p.title, generatedAt: p.generatedAt, intervalS: p.intervalS, otherDialogs: p.otherDialogs, forgotten: p.forgotten, sipNotUsed: p.sipNotUsed, calls, streams };
 }

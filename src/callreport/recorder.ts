@@ -235,8 +235,11 @@ export class CallReportRecorder {
     if (t > acc.series.lastT) acc.series.push(t, null, num(r.JITTER), null, positive(r.LAST_MOS));
   }
 
-  /** The report's data: calls worst first (lowest worst-interval MOS), then streams without a call. */
-  build(title: string, intervalS: number, generatedAt = Date.now()): CallReportData {
+  /**
+   * The report's data: calls worst first (lowest worst-interval MOS), then streams without a call.
+   * `sipNotUsed`: the run's counts of SIP messages not used, by reason (the call tracker's, not the recorder's).
+   */
+  build(title: string, intervalS: number, generatedAt = Date.now(), sipNotUsed: Record<string, number> = {}): CallReportData {
     const perStream = Math.max(
       this.limits.minPointsPerStream,
       Math.min(this.limits.maxPointsPerStream, Math.floor(this.limits.totalPoints / Math.max(1, this.streams.size))),
@@ -264,7 +267,7 @@ export class CallReportRecorder {
     for (const call of calls.values()) summarise(call, streams);
     const ordered = [...calls.values()].sort(worstFirst);
     const otherDialogs = this.others.size - [...this.others.keys()].filter((id) => calls.has(id)).length;
-    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs, forgotten: { ...this.forgotten } };
+    return { title, generatedAt, intervalS, calls: ordered, streams, otherDialogs, forgotten: { ...this.forgotten }, sipNotUsed: { ...sipNotUsed } };
   }
 }
 

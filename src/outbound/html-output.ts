@@ -39,6 +39,7 @@ export class HtmlReportOutput implements Output {
     source = '',
     replaces?: HtmlReportOutput,
     limits: CallReportLimits = DEFAULT_CALL_REPORT_LIMITS,
+    private readonly sipNotUsed: () => Record<string, number> = () => ({}),
   ) {
     const same = replaces !== undefined && replaces.path === path;
     if (same) replaces.handedOver = true;
@@ -75,7 +76,7 @@ export class HtmlReportOutput implements Output {
       this.log.info({ path: this.path }, 'HTML call report not written: no input was analysed');
       return;
     }
-    const data = this.feed.recorder.build(this.title, this.intervalS);
+    const data = this.feed.recorder.build(this.title, this.intervalS, Date.now(), this.sipNotUsed());
     let tmp: string | undefined;
     try {
       const html = renderCallReportHtml(data);
@@ -118,5 +119,5 @@ export function openHtmlOutput(config: ProbeConfig, log: OutputLog, running?: Ou
   const problem = outputFileProblem(path, true);
   if (problem) throw Object.assign(new Error(`cannot write the HTML report ${path}: ${problem}`), { exitCode: 2 });
   const limits = context.live ? LIVE_CALL_REPORT_LIMITS : DEFAULT_CALL_REPORT_LIMITS;
-  return new HtmlReportOutput(path, config.reports.intervalS, log, context.source, running instanceof HtmlReportOutput ? running : undefined, limits);
+  return new HtmlReportOutput(path, config.reports.intervalS, log, context.source, running instanceof HtmlReportOutput ? running : undefined, limits, context.sipNotUsed);
 }

@@ -23,6 +23,7 @@ export class LiveCallPageOutput implements Output {
     private readonly intervalS: number,
     source: string,
     replaces?: LiveCallPageOutput,
+    private readonly sipNotUsed: () => Record<string, number> = () => ({}),
   ) {
     this.feed = replaces?.feed ?? new CallReportFeed(LIVE_CALL_REPORT_LIMITS);
     this.title = source ? `rtpprobe live calls: ${source}` : 'rtpprobe live calls';
@@ -38,7 +39,7 @@ export class LiveCallPageOutput implements Output {
 
   /** The page's data now (packed, as the HTML report embeds it). */
   snapshot(): PackedCallReport {
-    return packCallReport(this.feed.recorder.build(this.title, this.intervalS));
+    return packCallReport(this.feed.recorder.build(this.title, this.intervalS, Date.now(), this.sipNotUsed()));
   }
 
   /**
@@ -65,5 +66,5 @@ export class LiveCallPageOutput implements Output {
 /** The live page's recorder when metrics.live_page is on (and metrics serve it), else null; a reload's carries the running one's over. */
 export function openLivePageOutput(config: ProbeConfig, _log: OutputLog, running?: Output, context: OutputContext = {}): LiveCallPageOutput | null {
   if (!config.metrics.enabled || !config.metrics.livePage) return null;
-  return new LiveCallPageOutput(config.reports.intervalS, context.source ?? '', running instanceof LiveCallPageOutput ? running : undefined);
+  return new LiveCallPageOutput(config.reports.intervalS, context.source ?? '', running instanceof LiveCallPageOutput ? running : undefined, context.sipNotUsed);
 }

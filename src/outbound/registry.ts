@@ -20,6 +20,8 @@ export interface OutputContext {
   firing?: FiringAlerts;
   /** A live capture (`run`), which may go on for months: what an output keeps is bounded by recency. */
   live?: boolean;
+  /** The run's counts of SIP messages not used, by reason (only those that occurred), for a call report. */
+  sipNotUsed?: () => Record<string, number>;
 }
 
 /** `running`: at a reload, the instance of this output that runs now (state that must outlive a reload). */

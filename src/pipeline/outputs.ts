@@ -44,12 +44,15 @@ export interface Outputs {
   reload(config: ProbeConfig, drainMs: number): Promise<void>;
   /** Delivers what is queued within the deadline (every output in parallel), then closes. */
   close(deadlineMs: number): Promise<void>;
+  /** Where the call reports read the run's counts of SIP messages not used: the pipeline opens after its outputs. */
+  setSipNotUsed(counts: () => Record<string, number>): void;
 }
 
 export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}): Outputs {
   const log = opts.log ?? silentLog;
   const sink = new OutboundSink([], { onFinalReport: opts.onFinalReport }, config.hep.sip.duplicateWindowMs);
-  const context = { source: opts.source, firing: sink.firing, live: opts.live };
+  let sipNotUsed = (): Record<string, number> => ({});
+  const context = { source: opts.source, firing: sink.firing, live: opts.live, sipNotUsed: () => sipNotUsed() };
   sink.setOutputs(openConfiguredOutputs(config, log, context));
   const closed: Output[] = [];
   const statsOf = (list: readonly Output[]) => list.flatMap((o) => o.stats().map((d) => ({ ...d, output: o.name })));
@@ -93,6 +96,9 @@ export function openOutputs(config: ProbeConfig, opts: OpenOutputsOptions = {}):
       sink.setOutputs([]);
       closed.push(...old);
       await Promise.all(old.map((o) => o.close(deadlineMs)));
+    },
+    setSipNotUsed(counts) {
+      sipNotUsed = counts;
     },
   };
 }

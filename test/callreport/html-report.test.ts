@@ -562,6 +562,45 @@ describe.skipIf(!chromiumInstalled())('HTML call report in chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('an empty capture says it has no call and no stream; one with RTP only lists its streams under no call', async () => {
+    const empty = await opened(replayed('empty', new CaptureTimeline().pcap()));
+    expect(await empty.page.locator('#calls p.empty').textContent()).toBe('No SIP call in this capture.');
+    expect(await empty.page.locator('#orphans p.empty').textContent()).toBe('No RTP stream in this capture.');
+    expect(empty.errors).toEqual([]);
+    const t = new CaptureTimeline();
+    t.rtp(1_750_000_000_000, '10.4.0.1', 30000, '10.4.0.2', 30002, { ssrc: 0x4001, seq: 1, ts: 0, count: 100 });
+    const rtpOnly = await opened(replayed('rtp-only', t.pcap()));
+    expect(await rtpOnly.page.locator('#calls p.empty').textContent()).toBe('No SIP call in this capture.');
+    expect(await rtpOnly.page.locator('#orphans p.empty').count()).toBe(0);
+    expect(await rtpOnly.page.locator('#orphan-streams tr.stream').count()).toBe(1);
+    expect(rtpOnly.errors).toEqual([]);
+  });
+
+  it('a call whose SIP the probe refused (a Call-ID past 256 bytes): the header figures count the messages not used, by reason, as tshark finds them', async () => {
+    const t = new CaptureTimeline();
+    const t0 = 1_750_000_000_000;
+    const longId = `${'x'.repeat(300)}@gen`;
+    const d = answered(t, longId, { ip: '10.4.1.1', port: 4000 }, { ip: '10.4.1.2', port: 6000 }, t0);
+    d.bye(t0 + 3000);
+    answered(t, 'kept@gen', { ip: '10.4.2.1', port: 4000 }, { ip: '10.4.2.2', port: 6000 }, t0);
+    paced(t, { ip: '10.4.1.1', port: 4000 }, { ip: '10.4.1.2', port: 6000 }, 0x4101, t0 + 100, 20, 100);
+    const run = replayed('refused-sip', t.pcap());
+    const refused = [...tsharkSip(run.file).perCall].filter(([id]) => id.length > 256).reduce((n, [, k]) => n + k, 0);
+    expect(refused).toBe(4); // INVITE, 200, ACK, BYE
+    const { page, errors } = await opened(run);
+    expect(await page.locator('#calls tr.call').count()).toBe(1);
+    expect(await page.locator('#orphan-streams tr.stream').count()).toBe(1);
+    expect(await page.locator('#meta').textContent()).toContain(`SIP messages not used: ${refused} value-too-long`);
+    expect(errors).toEqual([]);
+    // A capture whose SIP was all used says nothing of it.
+    const { page: clean } = await opened(replayed('clean-sip', (() => {
+      const c = new CaptureTimeline();
+      answered(c, 'fine@gen', { ip: '10.4.3.1', port: 4000 }, { ip: '10.4.3.2', port: 6000 }, t0);
+      return c.pcap();
+    })()));
+    expect(await clean.locator('#meta').textContent()).not.toContain('not used');
+  });
+
   it("the charts share the ladder's time axis: a time is at the same x in the ladder and in every chart", async () => {
     const { page, errors } = await twoPacePage('two-pace-axis');
     // The lanes span the ladder's time range; each chart's plot area spans the same range.

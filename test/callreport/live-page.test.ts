@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumInstalled, launch, openPage, screenshot } from './browser.js';
+import { chromiumInstalled, launch, openPage, screenshot, type OpenedPage } from './browser.js';
 import { CaptureTimeline, DialogWriter } from '../../src/gen/index.js';
 import { until } from '../wait.js';
 import { liveApi } from '../live-api.js';
@@ -133,6 +133,79 @@ describe.skipIf(!chromiumInstalled() || !existsSync(cli))('live call page', () =
     expect(errors).toEqual([]);
     p.child.kill('SIGTERM');
   }, 90_000);
+
+  /** The live page of a real-time replay of `file`, once it shows the capture's one stream (without a call). */
+  async function pageOfOneOrphan(file: string): Promise<OpenedPage & { child: ReturnType<typeof spawn> }> {
+    const p = startProbe(file, true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    const ready = async () => ((await liveApi<{ streams: unknown[] }>(`${base}/api/callreport`))?.streams.length ?? 0) === 1;
+    expect(await until(ready, 30_000), p.out()).toBe(true);
+    const opened = await openPage(browser, `${base}/calls`, base);
+    await opened.page.waitForSelector('#orphan-streams tr.stream');
+    return { ...opened, child: p.child };
+  }
+
+  it('with RTP and no SIP: says no SIP call so far, and lists the stream under no call', async () => {
+    const t = new CaptureTimeline();
+    t.rtp(Date.UTC(2025, 0, 1), '10.8.1.1', 30000, '10.8.1.2', 30002, { ssrc: 0x2101, seq: 1, ts: 0, count: 1500 });
+    writeFileSync(join(dir, 'rtp-only.pcap'), t.pcap());
+    const { page, errors, child } = await pageOfOneOrphan(join(dir, 'rtp-only.pcap'));
+    expect(await page.locator('#calls p.empty').textContent()).toBe('No SIP call so far.');
+    expect(await page.locator('#meta').textContent()).not.toContain('not used');
+    expect(errors).toEqual([]);
+    child.kill('SIGTERM');
+  }, 90_000);
+
+  it("a call whose SIP the probe refused (a Call-ID past 256 bytes): the header figures count the messages not used, as tshark finds them", async () => {
+    const t = new CaptureTimeline();
+    const t0 = Date.UTC(2025, 0, 1);
+    const d = new DialogWriter(t, `${'y'.repeat(300)}@gen`, '10.8.2.1', '10.8.2.2');
+    const c = d.invite(t0, { ip: '10.8.2.1', media: [{ port: 4000, formats: [8] }] });
+    d.respond(t0 + 20, 200, c, { ip: '10.8.2.2', media: [{ port: 6000, formats: [8] }] });
+    t.rtp(t0 + 40, '10.8.2.1', 4000, '10.8.2.2', 6000, { ssrc: 0x2201, seq: 1, ts: 0, count: 1500 });
+    const file = join(dir, 'refused.pcap');
+    writeFileSync(file, t.pcap());
+    const refused = spawnSync('tshark', ['-r', file, '-Y', 'len(sip.Call-ID) > 256'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+    expect(refused).toBe(2);
+    const { page, errors, child } = await pageOfOneOrphan(file);
+    expect(await page.locator('#calls p.empty').textContent()).toBe('No SIP call so far.');
+    expect(await page.locator('#meta').textContent()).toContain(`SIP messages not used: ${refused} value-too-long`);
+    expect(errors).toEqual([]);
+    child.kill('SIGTERM');
+  }, 90_000);
+
+  it('a call list that shrinks as older dialogs are forgotten keeps its page within the list, and the selected call', async () => {
+    // 2,000 calls (the live page keeps as many dialogs), then 1,750 more 15 s later: the first 1,750 are
+    // forgotten, and the 40 pages of calls found by "old-" become 5. A stream keeps the replay running.
+    const t = new CaptureTimeline();
+    const t0 = Date.UTC(2025, 0, 1);
+    for (let i = 0; i < 2000; i++) new DialogWriter(t, `old-${i}@gen`, '10.9.0.1', '10.9.0.2').invite(t0 + i * 0.01, null);
+    for (let i = 0; i < 1750; i++) new DialogWriter(t, `new-${i}@gen`, '10.9.0.1', '10.9.0.2').invite(t0 + 15_000 + i * 0.01, null);
+    t.rtp(t0, '10.9.1.1', 30000, '10.9.1.2', 30002, { ssrc: 0x3001, seq: 1, ts: 0, count: 2500 });
+    writeFileSync(join(dir, 'shrinking.pcap'), t.pcap());
+    const p = startProbe(join(dir, 'shrinking.pcap'), true);
+    probes.push(p.child);
+    const base = await metricsBase(p);
+    const ready = async () => ((await liveApi<{ calls: unknown[] }>(`${base}/api/callreport`))?.calls.length ?? 0) === 2000;
+    expect(await until(ready, 30_000), p.out()).toBe(true);
+    const { page, errors } = await openPage(browser, `${base}/calls`, base);
+    await page.waitForSelector('#calls tr.call');
+    await page.locator('#call-filter').fill('old-');
+    await page.waitForSelector('#calls-pager:has-text("page 1 of 40 (2000)")');
+    for (let i = 1; i < 40; i++) await page.locator('#calls-pager button', { hasText: 'next' }).click();
+    await page.waitForSelector('#calls-pager:has-text("page 40 of 40")');
+    await page.locator('#calls tr.call[data-call-id="old-1990@gen"]').click();
+    await page.waitForSelector('#detail[data-call-id="old-1990@gen"]');
+    // Forgotten: the last page is the 5th, showing the last 50 kept, the selected one among them.
+    await page.waitForSelector('#calls-pager:has-text("(250)")', { timeout: 45_000 });
+    expect(await page.locator('#calls-pager').textContent()).toContain('page 5 of 5 (250)');
+    expect(await page.locator('#calls tr.call').count()).toBe(50);
+    expect(await page.locator('#calls tr.call.selected').getAttribute('data-call-id')).toBe('old-1990@gen');
+    expect(await page.locator('#detail').getAttribute('data-call-id')).toBe('old-1990@gen');
+    expect(errors).toEqual([]);
+    p.child.kill('SIGTERM');
+  }, 120_000);
 
   it('asks for new data only once the last answer came: over a link slower than the refresh interval, one request at a time', async () => {
     // One stream of 60 s without SIP: the probe runs the whole test.

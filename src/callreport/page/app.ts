@@ -132,8 +132,17 @@ function sortedCalls(st: State): ReportCall[] {
   return calls;
 }
 
+function pageCount(total: number): number {
+  return Math.max(1, Math.ceil(total / PAGE_SIZE));
+}
+
+/** `page` within a list of `total`: a live refresh that forgot older entries can leave it past the end. */
+function clampedPage(page: number, total: number): number {
+  return Math.min(page, pageCount(total) - 1);
+}
+
 function pager(total: number, page: number, onPage: (p: number) => void, id: string): HTMLElement {
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const pages = pageCount(total);
   const box = el('div', { class: 'pager', id });
   const prev = el('button', { type: 'button' }, '‹ previous');
   const next = el('button', { type: 'button' }, 'next ›');
@@ -145,13 +154,23 @@ function pager(total: number, page: number, onPage: (p: number) => void, id: str
   return box;
 }
 
+/**
+ * Where an empty list looked: what a long run kept once it forgot older ones (`forgotten` of that kind),
+ * else on the live page what the probe has seen so far, in a report the whole capture.
+ */
+function scope(forgotten: number): string {
+  if (forgotten) return 'kept (older ones forgotten)';
+  return window.RTPPROBE_LIVE ? 'so far' : 'in this capture';
+}
+
 function renderCallList(st: State): void {
   const host = document.getElementById('calls')!;
   host.replaceChildren();
   host.dataset.total = String(st.data.calls.length);
   const calls = sortedCalls(st);
+  st.page = clampedPage(st.page, calls.length);
   if (calls.length === 0) {
-    host.append(el('p', { class: 'empty' }, st.data.calls.length ? 'No call matches.' : 'No SIP call in this capture.'));
+    host.append(el('p', { class: 'empty' }, st.data.calls.length ? 'No call matches.' : `No SIP call ${scope(st.data.forgotten.dialogs)}.`));
     return;
   }
   const cols: Array<[CallColumn, string]> = [
@@ -453,8 +472,9 @@ function renderOrphans(st: State): void {
   host.replaceChildren();
   const orphans = st.data.streams.filter((s) => s.callId === null);
   host.dataset.total = String(orphans.length);
+  st.orphanPage = clampedPage(st.orphanPage, orphans.length);
   if (!orphans.length) {
-    host.append(el('p', { class: 'empty' }, 'Every stream belongs to a call.'));
+    host.append(el('p', { class: 'empty' }, st.data.streams.length ? 'Every stream belongs to a call.' : `No RTP stream ${scope(st.data.forgotten.streams)}.`));
     return;
   }
   const page = orphans.slice(st.orphanPage * PAGE_SIZE, (st.orphanPage + 1) * PAGE_SIZE);
@@ -490,8 +510,11 @@ function render(st: State): void {
   const f = d.forgotten;
   // A long run keeps the most recently active dialogs and streams: say how many older ones are not here.
   const notKept = f.dialogs + f.streams > 0 ? ` · not kept (least recently active): ${f.dialogs} SIP dialogs, ${f.streams} streams` : '';
+  // SIP the probe refused is in no call: a call whose every message was refused shows only as streams.
+  const refused = Object.entries(d.sipNotUsed).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  const notUsed = refused ? ` · SIP messages not used: ${refused}` : '';
   document.getElementById('meta')!.textContent =
-    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...)${notKept} · one point per ${d.intervalS} s report interval · times in UTC · generated ${fmtTime(d.generatedAt)}`;
+    `${d.calls.length} calls · ${d.streams.length} streams · ${d.otherDialogs} other SIP dialogs (REGISTER, OPTIONS...)${notKept}${notUsed} · one point per ${d.intervalS} s report interval · times in UTC · generated ${fmtTime(d.generatedAt)}`;
   renderCallList(st);
   renderOrphans(st);
   const orphan = st.orphan === null ? undefined : d.streams.find((s) => s.callId === null && streamKey(s) === st.orphan);
@@ -503,7 +526,7 @@ function render(st: State): void {
 }
 
 async function start(): Promise<void> {
-  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0, forgotten: { dialogs: 0, streams: 0 } }, sort: null, filter: '', page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
+  const st: State = { data: { title: '', generatedAt: 0, intervalS: 0, calls: [], streams: [], otherDialogs: 0, forgotten: { dialogs: 0, streams: 0 }, sipNotUsed: {} }, sort: null, filter: '', page: 0, orphanPage: 0, selected: null, orphan: null, plots: [] };
   // In the page's static part, not re-rendered: typing is not interrupted by a live refresh.
   const find = document.getElementById('call-filter') as HTMLInputElement;
   find.oninput = () => {
