@@ -240,11 +240,20 @@ export abstract class HepCollector {
     const host = this.config.host;
     if (net.isIP(host) !== 0) return host;
     try {
+      return await this.lookupHost();
+    } catch (err) {
+      this.onConnectFailed((err as Error).message);
+      return undefined;
+    }
+  }
+
+  /** The collector's name resolved now (config.lookup, else the system resolver); rejects with 'cannot resolve HOST: CODE'. */
+  protected async lookupHost(): Promise<string> {
+    const host = this.config.host;
+    try {
       return await (this.config.lookup ?? systemLookup)(host);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      this.onConnectFailed(`cannot resolve ${host}: ${code}`);
-      return undefined;
+      throw new Error(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
 
@@ -1023,11 +1032,10 @@ export class HepUdpCollector extends HepCollector {
     this.resolvingAgain = true;
     let next: string;
     try {
-      next = await (this.config.lookup ?? systemLookup)(host);
+      next = await this.lookupHost();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       this.connectFailures++;
-      this.lastError = `cannot resolve ${host}: ${code}`;
+      this.lastError = (err as Error).message;
       this.onEvent({ collector: this.name, kind: 'unresolved', reason: `${this.lastError}; still sending to ${this.address}` });
       return;
     } finally {

@@ -3,8 +3,8 @@ import type { ProbeMetrics } from '../ops/metrics.js';
 import { rateLimitedWarn } from '../ops/log.js';
 import { SIP_VALUE_LIMITS, type CallEvictionKind } from '../sip/index.js';
 
-/** One warning line per this long at most while the call table keeps evicting. */
-const WARN_INTERVAL_MS = 10_000;
+/** One warning line per this long at most while SIP keeps being lost (calls evicted, messages refused or dropped). */
+export const SIP_WARN_INTERVAL_MS = 10_000;
 
 /**
  * What the probe does when a full call table evicts a call: counts it by kind
@@ -13,7 +13,7 @@ const WARN_INTERVAL_MS = 10_000;
  * answered dialogs): the line says so.
  */
 export function callEvictionReporter(log: Logger, metrics: ProbeMetrics | undefined): (kind: CallEvictionKind, callId: string) => void {
-  const warn = rateLimitedWarn(log, 'sip-call-evicted', WARN_INTERVAL_MS);
+  const warn = rateLimitedWarn(log, 'sip-call-evicted', SIP_WARN_INTERVAL_MS);
   const since: Record<CallEvictionKind, number> = { ended: 0, unanswered: 0, answered: 0, media: 0, refused: 0 };
   return (kind, callId) => {
     metrics?.callEvicted(kind);
@@ -34,7 +34,7 @@ export function callEvictionReporter(log: Logger, metrics: ProbeMetrics | undefi
  * with the count since the last line. Their calls are not tracked (a flood, or a UA far off the norm).
  */
 export function sipValueTooLongReporter(log: Logger): () => void {
-  const warn = rateLimitedWarn(log, 'sip-value-too-long', WARN_INTERVAL_MS);
+  const warn = rateLimitedWarn(log, 'sip-value-too-long', SIP_WARN_INTERVAL_MS);
   let since = 0;
   return () => {
     since++;
@@ -57,7 +57,7 @@ export function sipValueTooLongMessage(n: number): string {
  * rate-limited, with the count since the last line. Their calls may miss media bindings or their end.
  */
 export function sipDropReporter(log: Logger, metrics: ProbeMetrics | undefined): (n?: number) => void {
-  const warn = rateLimitedWarn(log, 'sip-backlog-full', WARN_INTERVAL_MS);
+  const warn = rateLimitedWarn(log, 'sip-backlog-full', SIP_WARN_INTERVAL_MS);
   let since = 0;
   return (n = 1) => {
     metrics?.sipDropped(n);

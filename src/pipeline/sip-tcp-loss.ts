@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
+import { SIP_WARN_INTERVAL_MS } from './call-evictions.js';
 
 /**
  * SIP over TCP the reassembler could not hand on (the tcp-* reasons of CallTrackerStats.malformed): told in
- * a warning, per file in a replay and at most once per WARN_INTERVAL_MS in a live run, as the calls they
+ * a warning, per file in a replay and at most once per SIP_WARN_INTERVAL_MS in a live run, as the calls they
  * belong to miss messages and HOMER does not get them.
  */
-
-const WARN_INTERVAL_MS = 10_000;
 
 /** The TCP reassembler's counts among the SIP not-used reasons, those above `since` (absent: 0), by reason. */
 export function sipTcpLosses(malformed: Readonly<Record<string, number>>, since: Readonly<Record<string, number>> = {}): Record<string, number> {
@@ -39,7 +38,7 @@ export function sipTcpLossWatch(log: Logger, where: string, malformed: () => Rea
   let told: Record<string, number> = {};
   let lastMs = -Infinity;
   return (nowMs = performance.now()) => {
-    if (nowMs - lastMs < WARN_INTERVAL_MS) return;
+    if (nowMs - lastMs < SIP_WARN_INTERVAL_MS) return;
     const counts = malformed();
     const lost = sipTcpLosses(counts, told);
     if (Object.keys(lost).length === 0) return;
